@@ -1,0 +1,1 @@
+"""The command-line face. It only wires core modules together."""

@@ -1,0 +1,130 @@
+"""What the console needs from the rest of Daybreak, as one small interface.
+
+The pages read cases and act on them only through :class:`ConsoleBackend`. The
+production implementation adapts the tipline's case store (so every read and action
+lands in its tamper-evident audit trail); tests and demos without a store use
+:class:`daybreak.console.memory.MemoryBackend`. Swapping one for the other is one line.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+from typing import Protocol, runtime_checkable
+
+from daybreak.model.alerts import Alert
+from daybreak.model.cases import Case, CaseStatus, Outcome
+
+
+class Role(StrEnum):
+    """The tipline store's roles. Platforms send reports through the API only."""
+
+    PLATFORM = "platform"
+    ANALYST = "analyst"
+    SUPERVISOR = "supervisor"
+    ADMIN = "admin"
+
+
+CONSOLE_ROLES = frozenset({Role.ANALYST, Role.SUPERVISOR, Role.ADMIN})
+MANAGER_ROLES = frozenset({Role.SUPERVISOR, Role.ADMIN})
+
+
+@dataclass(frozen=True, slots=True)
+class ConsoleUser:
+    username: str
+    role: Role
+
+    @property
+    def may_use_console(self) -> bool:
+        return self.role in CONSOLE_ROLES
+
+    @property
+    def is_manager(self) -> bool:
+        """Supervisors and admins assign work to others and manage banks and rules."""
+        return self.role in MANAGER_ROLES
+
+
+@dataclass(frozen=True, slots=True)
+class NoteView:
+    author: str
+    at: datetime
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class AuditView:
+    at: datetime
+    actor: str
+    action: str
+    detail: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class StatusEvent:
+    """A case entering a status; dashboards derive time to triage from these."""
+
+    case_id: str
+    at: datetime
+    status: CaseStatus
+
+
+@dataclass(frozen=True, slots=True)
+class ExportFile:
+    filename: str
+    media_type: str
+    content: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class ExportFormat:
+    key: str  # url segment: goaml | cybertip | stix | ftm
+    label: str
+    available: bool = True
+    why_not: str = ""
+
+
+class ActionError(Exception):
+    """An action the store refused (bad transition, unknown user, ...): shown to the user."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+@runtime_checkable
+class ConsoleBackend(Protocol):
+    """Reads return domain records; every call names the acting user so the
+    implementation can audit it. Actions raise :class:`ActionError` with a message
+    fit for the analyst when the store refuses them."""
+
+    def authenticate(self, username: str, password: str) -> ConsoleUser | None: ...
+
+    def assignable_users(self) -> Sequence[str]: ...
+
+    def list_cases(self, actor: ConsoleUser) -> Sequence[Case]: ...
+
+    def get_case(self, case_id: str, actor: ConsoleUser) -> Case | None: ...
+
+    def notes(self, case_id: str, actor: ConsoleUser) -> Sequence[NoteView]: ...
+
+    def audit_trail(self, case_id: str, actor: ConsoleUser) -> Sequence[AuditView]: ...
+
+    def alerts(self, actor: ConsoleUser) -> Sequence[Alert]: ...
+
+    def status_events(self, actor: ConsoleUser) -> Sequence[StatusEvent]: ...
+
+    def add_note(self, case_id: str, actor: ConsoleUser, text: str) -> None: ...
+
+    def assign(self, case_id: str, actor: ConsoleUser, assignee: str) -> None: ...
+
+    def escalate(self, case_id: str, actor: ConsoleUser, reason: str) -> None: ...
+
+    def refer(self, case_id: str, actor: ConsoleUser, agency: str) -> None: ...
+
+    def close(self, case_id: str, actor: ConsoleUser, outcome: Outcome, reason: str) -> None: ...
+
+    def export_formats(self) -> Sequence[ExportFormat]: ...
+
+    def export(self, case_id: str, actor: ConsoleUser, fmt: str) -> ExportFile: ...

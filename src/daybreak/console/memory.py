@@ -1,0 +1,172 @@
+"""An in-memory :class:`ConsoleBackend`: the fake the console's tests run against, and a
+store for demos that have cases but no database. It enforces the same workflow
+(:data:`daybreak.model.cases.TRANSITIONS`) and keeps an audit list of every read and write.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Iterable, Sequence
+from datetime import UTC, datetime
+
+from argon2 import PasswordHasher
+from argon2.exceptions import VerificationError
+
+from daybreak.console.backend import (
+    ActionError,
+    AuditView,
+    ConsoleUser,
+    ExportFile,
+    ExportFormat,
+    NoteView,
+    Role,
+    StatusEvent,
+)
+from daybreak.console.exports import available_formats, export_case
+from daybreak.model.alerts import Alert
+from daybreak.model.cases import TRANSITIONS, Case, CaseStatus, Outcome
+
+Exporter = Callable[[Case, Sequence[Alert], str], ExportFile]
+
+# Cheap parameters: this backend serves tests and demos, never real credentials.
+_HASHER = PasswordHasher(time_cost=1, memory_cost=8192, parallelism=1)
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+class MemoryBackend:
+    def __init__(
+        self,
+        cases: Iterable[Case],
+        alerts: Iterable[Alert] = (),
+        *,
+        clock: Callable[[], datetime] = _now,
+        exporter: Exporter | None = None,
+    ) -> None:
+        self._cases: dict[str, Case] = {c.case_id: c for c in cases}
+        self._alerts = list(alerts)
+        self._users: dict[str, tuple[str, Role]] = {}
+        self._notes: dict[str, list[NoteView]] = {}
+        self._audit: dict[str, list[AuditView]] = {}
+        self._status: list[StatusEvent] = []
+        self._clock = clock
+        self._exporter = exporter
+        self._lock = threading.Lock()
+        for case in self._cases.values():
+            if case.created_at is not None:
+                self._status.append(StatusEvent(case.case_id, case.created_at, CaseStatus.NEW))
+            if case.status is not CaseStatus.NEW and case.updated_at is not None:
+                self._status.append(StatusEvent(case.case_id, case.updated_at, case.status))
+
+    # -- users -------------------------------------------------------------------------
+    def add_user(self, username: str, password: str, role: Role) -> None:
+        self._users[username] = (_HASHER.hash(password), role)
+
+    def authenticate(self, username: str, password: str) -> ConsoleUser | None:
+        entry = self._users.get(username)
+        if entry is None:
+            return None
+        try:
+            _HASHER.verify(entry[0], password)
+        except VerificationError:
+            return None
+        return ConsoleUser(username, entry[1])
+
+    def assignable_users(self) -> Sequence[str]:
+        return sorted(u for u, (_, role) in self._users.items() if role is not Role.PLATFORM)
+
+    # -- reads -------------------------------------------------------------------------
+    def list_cases(self, actor: ConsoleUser) -> Sequence[Case]:
+        self._record("*", actor, "list_cases")
+        return list(self._cases.values())
+
+    def get_case(self, case_id: str, actor: ConsoleUser) -> Case | None:
+        case = self._cases.get(case_id)
+        if case is not None:
+            self._record(case_id, actor, "read")
+        return case
+
+    def notes(self, case_id: str, actor: ConsoleUser) -> Sequence[NoteView]:
+        return list(self._notes.get(case_id, ()))
+
+    def audit_trail(self, case_id: str, actor: ConsoleUser) -> Sequence[AuditView]:
+        return list(self._audit.get(case_id, ()))
+
+    def alerts(self, actor: ConsoleUser) -> Sequence[Alert]:
+        return list(self._alerts)
+
+    def status_events(self, actor: ConsoleUser) -> Sequence[StatusEvent]:
+        return list(self._status)
+
+    # -- actions -----------------------------------------------------------------------
+    def add_note(self, case_id: str, actor: ConsoleUser, text: str) -> None:
+        self._require(case_id)
+        with self._lock:
+            self._notes.setdefault(case_id, []).append(NoteView(actor.username, self._clock(), text))
+        self._record(case_id, actor, "note", f"{len(text)} characters")
+
+    def assign(self, case_id: str, actor: ConsoleUser, assignee: str) -> None:
+        if assignee not in self.assignable_users():
+            raise ActionError(f"unknown user {assignee!r}: pick an analyst from the list")
+        self._move(case_id, actor, CaseStatus.ASSIGNED, "assign", f"to {assignee}", assignee=assignee)
+
+    def escalate(self, case_id: str, actor: ConsoleUser, reason: str) -> None:
+        self._move(case_id, actor, CaseStatus.ESCALATED, "escalate", reason)
+
+    def refer(self, case_id: str, actor: ConsoleUser, agency: str) -> None:
+        if not agency.strip():
+            raise ActionError("the case has no routed agency: name the agency to refer to")
+        self._move(
+            case_id, actor, CaseStatus.REFERRED, "refer", f"to {agency}", routed_agency=agency
+        )
+
+    def close(self, case_id: str, actor: ConsoleUser, outcome: Outcome, reason: str) -> None:
+        detail = f"{outcome.value}: {reason}" if reason else outcome.value
+        self._move(case_id, actor, CaseStatus.CLOSED, "close", detail, outcome=outcome)
+
+    # -- exports -----------------------------------------------------------------------
+    def export_formats(self) -> Sequence[ExportFormat]:
+        return available_formats()
+
+    def export(self, case_id: str, actor: ConsoleUser, fmt: str) -> ExportFile:
+        case = self._require(case_id)
+        linked = [a for a in self._alerts if a.alert_id in set(case.alert_ids)]
+        exporter = self._exporter or export_case
+        result = exporter(case, linked, fmt)
+        self._record(case_id, actor, "export", fmt)
+        return result
+
+    # -- internals ---------------------------------------------------------------------
+    def _require(self, case_id: str) -> Case:
+        case = self._cases.get(case_id)
+        if case is None:
+            raise ActionError(f"no case {case_id!r}")
+        return case
+
+    def _move(
+        self,
+        case_id: str,
+        actor: ConsoleUser,
+        to: CaseStatus,
+        action: str,
+        detail: str,
+        **changes: object,
+    ) -> None:
+        with self._lock:
+            case = self._require(case_id)
+            if to is not case.status and to not in TRANSITIONS[case.status]:
+                raise ActionError(f"a {case.status.value} case cannot be moved to {to.value}")
+            now = self._clock()
+            self._cases[case_id] = case.model_copy(
+                update={"status": to, "updated_at": now, **changes}
+            )
+            self._status.append(StatusEvent(case_id, now, to))
+        self._record(case_id, actor, action, detail)
+
+    def _record(self, case_id: str, actor: ConsoleUser, action: str, detail: str = "") -> None:
+        with self._lock:
+            self._audit.setdefault(case_id, []).append(
+                AuditView(self._clock(), actor.username, action, detail)
+            )

@@ -1,0 +1,114 @@
+"""Console sessions, CSRF tokens, sign-in throttling and the security headers.
+
+Sessions live on the server (a random token in an HttpOnly, SameSite=Strict cookie), so
+signing out really ends them. Each session carries its own CSRF token that every form
+posts back (synchroniser token); the sign-in form, which comes before any session,
+uses a double-submit cookie instead.
+"""
+
+from __future__ import annotations
+
+import hmac
+import secrets
+import threading
+import time
+from dataclasses import dataclass, field
+
+from daybreak.console.backend import ConsoleUser
+
+SESSION_COOKIE = "daybreak_console"
+LOGIN_CSRF_COOKIE = "daybreak_console_login"
+IDLE_SECONDS = 30 * 60
+ABSOLUTE_SECONDS = 12 * 60 * 60
+MAX_FAILURES = 5
+LOCKOUT_SECONDS = 60
+
+# No inline script or style anywhere; nothing from another origin; no framing.
+CSP = (
+    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; "
+    "font-src 'self'; connect-src 'self'; form-action 'self'; base-uri 'none'; "
+    "frame-ancestors 'none'"
+)
+SECURITY_HEADERS = {
+    "Content-Security-Policy": CSP,
+    "X-Content-Type-Options": "nosniff",
+    "X-Frame-Options": "DENY",
+    "Referrer-Policy": "no-referrer",
+    "Cross-Origin-Opener-Policy": "same-origin",
+    "Cross-Origin-Resource-Policy": "same-origin",
+    "Permissions-Policy": "camera=(), microphone=(), geolocation=(), interest-cohort=()",
+}
+
+
+def tokens_equal(a: str | None, b: str | None) -> bool:
+    if not a or not b:
+        return False
+    return hmac.compare_digest(a.encode(), b.encode())
+
+
+def new_token() -> str:
+    return secrets.token_urlsafe(32)
+
+
+@dataclass
+class Session:
+    user: ConsoleUser
+    csrf: str
+    created: float
+    seen: float
+    flashes: list[tuple[str, str]] = field(default_factory=list)  # (kind, message)
+
+
+class SessionStore:
+    """In-process sessions. Restarting the server signs everyone out, which is fine
+    for a console that runs as one process next to its store."""
+
+    def __init__(self, clock: type[time.monotonic] | None = None) -> None:
+        self._sessions: dict[str, Session] = {}
+        self._failures: dict[str, tuple[int, float]] = {}
+        self._lock = threading.Lock()
+
+    def create(self, user: ConsoleUser) -> str:
+        token = new_token()
+        now = time.monotonic()
+        with self._lock:
+            self._sessions[token] = Session(user, new_token(), now, now)
+        return token
+
+    def get(self, token: str | None) -> Session | None:
+        if not token:
+            return None
+        now = time.monotonic()
+        with self._lock:
+            session = self._sessions.get(token)
+            if session is None:
+                return None
+            if now - session.seen > IDLE_SECONDS or now - session.created > ABSOLUTE_SECONDS:
+                del self._sessions[token]
+                return None
+            session.seen = now
+            return session
+
+    def end(self, token: str | None) -> None:
+        if token:
+            with self._lock:
+                self._sessions.pop(token, None)
+
+    # -- sign-in throttling: a few tries per user name, then a short pause ---------------
+    def locked_out(self, username: str) -> bool:
+        with self._lock:
+            count, since = self._failures.get(username.lower(), (0, 0.0))
+            if count >= MAX_FAILURES and time.monotonic() - since < LOCKOUT_SECONDS:
+                return True
+            if count >= MAX_FAILURES:
+                self._failures.pop(username.lower(), None)
+            return False
+
+    def failed(self, username: str) -> None:
+        with self._lock:
+            count, _ = self._failures.get(username.lower(), (0, 0.0))
+            self._failures[username.lower()] = (count + 1, time.monotonic())
+
+    def succeeded(self, username: str) -> None:
+        with self._lock:
+            self._failures.pop(username.lower(), None)

@@ -1,0 +1,362 @@
+"""Exact Hamming range search over 256-bit PDQ hashes (multi-index hashing).
+
+Why this works (and is exact): the 256 bits are split into disjoint chunks, chunk *i*
+searched at radius ``r_i``. If a listed hash differed from the query by more than ``r_i``
+bits in *every* chunk, its total distance would be at least ``sum(r_i + 1)``. So when
+``sum(r_i + 1) > max_distance`` every hash within ``max_distance`` shares at least one
+chunk within its radius: probing every chunk value within ``r_i`` of the query's chunk
+finds all of them. Each candidate is then verified with a full popcount, so there are
+no false positives either. Layouts (chunk widths and radii) trade probes for candidates;
+``benchmarks/media_index.py`` measured them and :func:`default_layout` picks one.
+
+Storage: hashes as a contiguous ``(N, 4)`` uint64 array (big-endian words of the hex
+string), one ``(2**w + 1)`` offsets array and one ``N`` posting array per chunk. Removals
+set a tombstone bit; additions go to a small delta segment that is scanned by brute force
+until :meth:`HashIndex.merge_delta` folds it into the postings in linear time (no sort).
+Saved as ``.npy`` files and loaded memory-mapped.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import threading
+from collections.abc import Sequence
+from dataclasses import dataclass
+from itertools import combinations
+from pathlib import Path
+
+import numpy as np
+import numpy.typing as npt
+
+U64 = npt.NDArray[np.uint64]
+I64 = npt.NDArray[np.int64]
+
+PDQ_BITS = 256
+FORMAT_VERSION = 1
+DELTA_LIMIT = 65_536  # merge the delta segment into the postings beyond this many hashes
+
+
+class HashFormatError(ValueError):
+    """A hash string is not 64 hexadecimal characters."""
+
+
+@dataclass(frozen=True)
+class Chunk:
+    offset: int  # first bit (0 = most significant bit of the hex string)
+    width: int
+    radius: int
+
+
+Layout = tuple[Chunk, ...]
+
+
+def make_layout(widths_radii: Sequence[tuple[int, int]]) -> Layout:
+    chunks: list[Chunk] = []
+    offset = 0
+    for width, radius in widths_radii:
+        chunks.append(Chunk(offset, width, radius))
+        offset += width
+    if offset != PDQ_BITS:
+        raise ValueError(f"layout covers {offset} bits, expected {PDQ_BITS}")
+    return tuple(chunks)
+
+
+def layout_max_distance(layout: Layout) -> int:
+    """The largest distance the layout finds with exact recall."""
+    return sum(c.radius + 1 for c in layout) - 1
+
+
+def default_layout(max_distance: int = 31, expected_size: int = 0) -> Layout:
+    """A layout exact up to ``max_distance``.
+
+    For d <= 31 and large indexes: 8 chunks of 21 bits at radius 2 and 4 of 22 bits at
+    radius 1 (8*3 + 4*2 = 32 > 31). It probes more buckets than 16 x 16-bit chunks at
+    radius 1 but gathers ~4x fewer candidates, which is what costs time at 10M hashes.
+    Its offset tables are a fixed 128 MB, so small indexes use 16 x 16 bits instead.
+    """
+    if max_distance <= 31 and expected_size >= 2_000_000:
+        return make_layout([(21, 2)] * 8 + [(22, 1)] * 4)
+    if max_distance <= 31:
+        return make_layout([(16, 1)] * 16)
+    # General fallback: 16-bit chunks, radius spread so that sum(r + 1) > max_distance.
+    need = max_distance + 1
+    radii = [need // 16 - 1] * 16
+    for i in range(need - sum(r + 1 for r in radii)):
+        radii[i] += 1
+    if min(radii) < 0:
+        raise ValueError(f"max_distance {max_distance} too small")
+    return make_layout([(16, r) for r in radii])
+
+
+def parse_pdq(hex_hashes: Sequence[str]) -> U64:
+    """Hex strings (64 chars) -> ``(n, 4)`` uint64 words. Raises HashFormatError."""
+    out = np.empty((len(hex_hashes), 4), dtype=np.uint64)
+    for i, h in enumerate(hex_hashes):
+        s = h.strip().lower() if isinstance(h, str) else ""
+        if len(s) != 64:
+            raise HashFormatError(f"hash #{i} {h!r}: expected 64 hexadecimal characters")
+        try:
+            raw = bytes.fromhex(s)
+        except ValueError:
+            raise HashFormatError(f"hash #{i} {h!r}: not hexadecimal") from None
+        out[i] = np.frombuffer(raw, dtype=">u8")
+    return out
+
+
+def format_pdq(words: U64) -> list[str]:
+    be = np.ascontiguousarray(words, dtype=np.uint64).astype(">u8")
+    return [row.tobytes().hex() for row in be]
+
+
+def hamming(a: U64, b: U64) -> npt.NDArray[np.int64]:
+    """Row-wise Hamming distance of two ``(n, 4)`` arrays (broadcasting allowed)."""
+    return np.bitwise_count(a ^ b).sum(axis=-1, dtype=np.int64)
+
+
+def chunk_keys(words: U64, chunk: Chunk) -> npt.NDArray[np.uint32]:
+    word, start = divmod(chunk.offset, 64)
+    end = start + chunk.width
+    if end <= 64:
+        w = words[:, word]
+        if end < 64:
+            w = w >> np.uint64(64 - end)
+        key = w & np.uint64((1 << chunk.width) - 1)
+    else:
+        low_bits = end - 64
+        high = words[:, word] & np.uint64((1 << (64 - start)) - 1)
+        key = (high << np.uint64(low_bits)) | (words[:, word + 1] >> np.uint64(64 - low_bits))
+    return key.astype(np.uint32)
+
+
+def _flip_masks(width: int, radius: int) -> npt.NDArray[np.uint32]:
+    masks = [0]
+    for r in range(1, radius + 1):
+        for bits in combinations(range(width), r):
+            masks.append(sum(1 << b for b in bits))
+    return np.asarray(masks, dtype=np.uint32)
+
+
+@dataclass
+class Matches:
+    """Flat match arrays: query row, index id, distance (sorted by query, distance)."""
+
+    query: I64
+    ids: I64
+    distance: I64
+
+
+class HashIndex:
+    """Exact Hamming range search; see the module docstring."""
+
+    def __init__(self, layout: Layout, hashes: U64 | None = None) -> None:
+        self.layout = layout
+        self.max_distance = layout_max_distance(layout)
+        self._masks = [_flip_masks(c.width, c.radius) for c in layout]
+        self._lock = threading.RLock()
+        self.hashes: U64 = np.empty((0, 4), dtype=np.uint64)
+        self.offsets: list[npt.NDArray[np.uint32]] = []
+        self.postings: list[npt.NDArray[np.uint32]] = []
+        self.dead = np.zeros(0, dtype=bool)
+        self.delta: U64 = np.empty((0, 4), dtype=np.uint64)
+        self._build(np.empty((0, 4), dtype=np.uint64) if hashes is None else hashes)
+
+    # -- building ---------------------------------------------------------------------
+
+    def _build(self, hashes: U64) -> None:
+        hashes = np.ascontiguousarray(hashes, dtype=np.uint64)
+        if hashes.shape[0] >= 2**32 - 1:
+            raise ValueError("more than 2**32 hashes: shard the index")
+        self.hashes = hashes
+        self.offsets, self.postings = [], []
+        for chunk in self.layout:
+            keys = chunk_keys(hashes, chunk)
+            counts = np.bincount(keys, minlength=1 << chunk.width)
+            offsets = np.zeros((1 << chunk.width) + 1, dtype=np.uint32)
+            np.cumsum(counts, out=offsets[1:])
+            self.offsets.append(offsets)
+            self.postings.append(np.argsort(keys, kind="stable").astype(np.uint32))
+        self.dead = np.zeros(hashes.shape[0], dtype=bool)
+        self.delta = np.empty((0, 4), dtype=np.uint64)
+
+    @classmethod
+    def build(cls, hashes: U64, max_distance: int = 31) -> HashIndex:
+        return cls(default_layout(max_distance, hashes.shape[0]), hashes)
+
+    def __len__(self) -> int:
+        """Number of live hashes (indexed + delta - removed)."""
+        return int(self.hashes.shape[0] + self.delta.shape[0] - self.dead.sum())
+
+    @property
+    def size(self) -> int:
+        """Number of ids ever assigned (ids are stable until :meth:`vacuum`)."""
+        return int(self.hashes.shape[0] + self.delta.shape[0])
+
+    def add(self, hashes: U64) -> I64:
+        """Add hashes, searchable at once; returns their ids."""
+        with self._lock:
+            start = self.size
+            self.delta = np.concatenate([self.delta, np.asarray(hashes, dtype=np.uint64)])
+            self.dead = np.concatenate([self.dead, np.zeros(hashes.shape[0], dtype=bool)])
+            if self.delta.shape[0] > DELTA_LIMIT:
+                self.merge_delta()
+            return np.arange(start, start + hashes.shape[0], dtype=np.int64)
+
+    def remove(self, ids: npt.ArrayLike) -> None:
+        with self._lock:
+            idx = np.asarray(ids, dtype=np.int64)
+            if idx.size and (idx.min() < 0 or idx.max() >= self.size):
+                raise IndexError(f"id out of range 0..{self.size - 1}")
+            dead = np.array(self.dead)  # writable copy even when memory-mapped
+            dead[idx] = True
+            self.dead = dead
+
+    def merge_delta(self) -> None:
+        """Fold the delta segment into the postings: O(N + M log M), no full sort."""
+        with self._lock:
+            if self.delta.shape[0] == 0:
+                return
+            n = self.hashes.shape[0]
+            new_ids = np.arange(n, n + self.delta.shape[0], dtype=np.uint32)
+            offsets, postings = [], []
+            for chunk, off, post in zip(self.layout, self.offsets, self.postings, strict=True):
+                keys = chunk_keys(self.delta, chunk)
+                order = np.argsort(keys, kind="stable")
+                # Inserting at the end of each bucket keeps ids ascending within buckets.
+                postings.append(np.insert(post, off[keys[order] + 1].astype(np.int64),
+                                          new_ids[order]))
+                counts = np.bincount(keys, minlength=1 << chunk.width)
+                added = np.zeros_like(off)
+                np.cumsum(counts, out=added[1:])
+                offsets.append(off + added)
+            self.hashes = np.concatenate([self.hashes, self.delta])
+            self.offsets, self.postings = offsets, postings
+            self.delta = np.empty((0, 4), dtype=np.uint64)
+
+    # -- searching --------------------------------------------------------------------
+
+    def search(self, queries: U64, max_distance: int | None = None,
+               batch: int = 256) -> Matches:
+        """Every live hash within ``max_distance`` of each query (exact)."""
+        d = self.max_distance if max_distance is None else max_distance
+        if d > self.max_distance:
+            raise ValueError(f"index is exact up to {self.max_distance}, asked for {d}")
+        queries = np.ascontiguousarray(queries, dtype=np.uint64)
+        with self._lock:  # a consistent snapshot; arrays are replaced, never mutated
+            snap = (self.hashes, self.offsets, self.postings, self.dead, self.delta)
+        parts = [self._search_batch(queries[i:i + batch], i, d, snap)
+                 for i in range(0, queries.shape[0], batch)]
+        if not parts:
+            empty = np.empty(0, dtype=np.int64)
+            return Matches(empty, empty.copy(), empty.copy())
+        q = np.concatenate([p.query for p in parts])
+        ids = np.concatenate([p.ids for p in parts])
+        dist = np.concatenate([p.distance for p in parts])
+        order = np.lexsort((ids, dist, q))
+        return Matches(q[order], ids[order], dist[order])
+
+    def _search_batch(self, q: U64, base: int, d: int,
+                      snap: tuple[U64, list[npt.NDArray[np.uint32]],
+                                  list[npt.NDArray[np.uint32]], npt.NDArray[np.bool_], U64]
+                      ) -> Matches:
+        hashes, all_offsets, all_postings, dead, delta = snap
+        nq = q.shape[0]
+        found_q: list[I64] = []
+        found_id: list[I64] = []
+        found_d: list[I64] = []
+        for chunk, masks, offsets, postings in zip(self.layout, self._masks, all_offsets,
+                                                   all_postings, strict=True):
+            probes = (chunk_keys(q, chunk)[:, None] ^ masks[None, :]).ravel()
+            starts = offsets[probes].astype(np.int64)
+            lens = offsets[probes + 1].astype(np.int64) - starts
+            nonempty = lens > 0
+            starts, lens = starts[nonempty], lens[nonempty]
+            total = int(lens.sum())
+            if total == 0:
+                continue
+            probe_q = np.repeat(np.arange(nq, dtype=np.int64), masks.shape[0])[nonempty]
+            ends = np.cumsum(lens)
+            pos = np.arange(total, dtype=np.int64) + np.repeat(starts - ends + lens, lens)
+            cand = postings[pos]
+            cq = np.repeat(probe_q, lens)
+            dist = np.bitwise_count(hashes[cand] ^ q[cq]).sum(axis=1, dtype=np.int64)
+            hit = dist <= d
+            found_q.append(cq[hit])
+            found_id.append(cand[hit].astype(np.int64))
+            found_d.append(dist[hit])
+        if delta.shape[0]:
+            dd = hamming(q[:, None, :], delta[None, :, :])
+            qi, di = np.nonzero(dd <= d)
+            found_q.append(qi.astype(np.int64))
+            found_id.append(di.astype(np.int64) + hashes.shape[0])
+            found_d.append(dd[qi, di])
+        if not found_q:
+            empty = np.empty(0, dtype=np.int64)
+            return Matches(empty, empty.copy(), empty.copy())
+        fq = np.concatenate(found_q)
+        fid = np.concatenate(found_id)
+        fd = np.concatenate(found_d)
+        # A hash can be found through several chunks: keep one row per (query, id).
+        key = fq * (hashes.shape[0] + delta.shape[0] + 1) + fid
+        _, first = np.unique(key, return_index=True)
+        fq, fid, fd = fq[first], fid[first], fd[first]
+        live = ~dead[fid]
+        return Matches(fq[live] + base, fid[live], fd[live])
+
+    # -- persistence ------------------------------------------------------------------
+
+    def save(self, directory: str | os.PathLike[str]) -> None:
+        """Write atomically: a sibling temp dir renamed over the target."""
+        target = Path(directory)
+        self.merge_delta()
+        tmp = target.with_name(target.name + ".tmp")
+        if tmp.exists():
+            shutil.rmtree(tmp)
+        tmp.mkdir(parents=True)
+        with self._lock:
+            np.save(tmp / "hashes.npy", self.hashes)
+            np.save(tmp / "dead.npy", self.dead)
+            for i, (off, post) in enumerate(zip(self.offsets, self.postings, strict=True)):
+                np.save(tmp / f"offsets_{i}.npy", off)
+                np.save(tmp / f"postings_{i}.npy", post)
+            meta = {"format": FORMAT_VERSION, "count": int(self.hashes.shape[0]),
+                    "layout": [[c.width, c.radius] for c in self.layout]}
+            (tmp / "meta.json").write_text(json.dumps(meta))
+        old = target.with_name(target.name + ".old")
+        if target.exists():
+            if old.exists():
+                shutil.rmtree(old)
+            target.rename(old)
+        tmp.rename(target)
+        if old.exists():
+            shutil.rmtree(old)
+
+    @classmethod
+    def load(cls, directory: str | os.PathLike[str], mmap: bool = True) -> HashIndex:
+        path = Path(directory)
+        try:
+            meta = json.loads((path / "meta.json").read_text())
+        except (OSError, ValueError) as exc:
+            raise ValueError(f"{path}: not a Daybreak hash index ({exc})") from None
+        if meta.get("format") != FORMAT_VERSION:
+            raise ValueError(f"{path}: index format {meta.get('format')}, expected "
+                             f"{FORMAT_VERSION}; rebuild it with `daybreak media index build`")
+        mode = "r" if mmap else None
+        index = cls.__new__(cls)
+        index.layout = make_layout([(int(w), int(r)) for w, r in meta["layout"]])
+        index.max_distance = layout_max_distance(index.layout)
+        index._masks = [_flip_masks(c.width, c.radius) for c in index.layout]
+        index._lock = threading.RLock()
+        index.hashes = np.load(path / "hashes.npy", mmap_mode=mode)
+        index.dead = np.array(np.load(path / "dead.npy"))
+        index.offsets = [np.load(path / f"offsets_{i}.npy", mmap_mode=mode)
+                         for i in range(len(index.layout))]
+        index.postings = [np.load(path / f"postings_{i}.npy", mmap_mode=mode)
+                          for i in range(len(index.layout))]
+        index.delta = np.empty((0, 4), dtype=np.uint64)
+        return index
+
+    def nbytes(self) -> int:
+        return int(self.hashes.nbytes + self.dead.nbytes + self.delta.nbytes
+                   + sum(o.nbytes for o in self.offsets) + sum(p.nbytes for p in self.postings))

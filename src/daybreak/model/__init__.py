@@ -1,0 +1,1 @@
+"""The domain model. It imports nothing from the rest of Daybreak."""

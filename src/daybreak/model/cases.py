@@ -1,0 +1,119 @@
+"""Cases: the unit analysts work, prioritised by the chance a child is in danger now."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import IntEnum, StrEnum
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class CaseStatus(StrEnum):
+    NEW = "new"
+    TRIAGED = "triaged"
+    ASSIGNED = "assigned"
+    ESCALATED = "escalated"
+    REFERRED = "referred"
+    CLOSED = "closed"
+
+
+# Which status may follow which: the workflow every face enforces through the store.
+TRANSITIONS: dict[CaseStatus, frozenset[CaseStatus]] = {
+    CaseStatus.NEW: frozenset({CaseStatus.TRIAGED, CaseStatus.ASSIGNED, CaseStatus.CLOSED}),
+    CaseStatus.TRIAGED: frozenset(
+        {CaseStatus.ASSIGNED, CaseStatus.ESCALATED, CaseStatus.REFERRED, CaseStatus.CLOSED}
+    ),
+    CaseStatus.ASSIGNED: frozenset(
+        {CaseStatus.ESCALATED, CaseStatus.REFERRED, CaseStatus.CLOSED, CaseStatus.TRIAGED}
+    ),
+    CaseStatus.ESCALATED: frozenset(
+        {CaseStatus.ASSIGNED, CaseStatus.REFERRED, CaseStatus.CLOSED}
+    ),
+    CaseStatus.REFERRED: frozenset({CaseStatus.CLOSED, CaseStatus.ESCALATED}),
+    CaseStatus.CLOSED: frozenset({CaseStatus.ASSIGNED}),  # reopen
+}
+
+
+class Outcome(StrEnum):
+    REFERRED_TO_POLICE = "referred_to_police"
+    CHILD_SAFEGUARDED = "child_safeguarded"
+    NO_ACTION = "no_action"
+    DUPLICATE = "duplicate"
+
+
+class Tier(IntEnum):
+    """ICAC-style priority tiers; 1 is the most urgent."""
+
+    LIVE_OR_IMMEDIATE_RISK = 1  # abuse live now / child at immediate risk
+    KNOWN_OFFENDER_ACCESS = 2  # a child with a known offender
+    AGGRESSIVE_SOLICITATION = 3
+    HOME_PRODUCED = 4
+    COMMERCIAL_OR_VOLUME = 5
+    OTHER = 6
+
+
+class TimelineEvent(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    at: datetime
+    source: str  # transactions | reports | platform_events | media_sightings | alerts
+    record_id: str
+    summary: str
+
+
+class GraphNode(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    key: str  # "kind:value", e.g. "customer:C000123", "phone:+639171234567"
+    kind: str
+    label: str
+    alerted: bool = False
+
+
+class GraphEdge(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    source: str
+    target: str
+    relation: str  # paid | reported | seen_with | same_person | used_ip | called ...
+    weight: float = 1.0
+    count: int = 1
+
+
+class Evidence(BaseModel):
+    """A pointer to a record that supports the case (never the media itself)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    source: str  # transactions | reports | platform_events | media_sightings | alerts
+    record_id: str
+    summary: str = ""
+
+
+class Case(BaseModel):
+    """A case built from alerts that share an entity cluster.
+
+    ``case_id`` is stable across re-runs (derived from the cluster's anchor entity) so
+    that new data updates the existing case instead of duplicating it."""
+
+    case_id: str
+    title: str
+    priority: float = Field(ge=0.0, le=1.0)
+    tier: Tier = Tier.OTHER
+    status: CaseStatus = CaseStatus.NEW
+    outcome: Outcome | None = None
+    assignee: str | None = None
+    explanation: str = ""
+    reasons: list[str] = Field(default_factory=list)
+    sources: list[str] = Field(default_factory=list, description="signal families present")
+    entity_keys: list[str] = Field(default_factory=list, description="'kind:value' keys")
+    alert_ids: list[str] = Field(default_factory=list)
+    report_ids: list[str] = Field(default_factory=list)
+    timeline: list[TimelineEvent] = Field(default_factory=list)
+    nodes: list[GraphNode] = Field(default_factory=list, description="the case subgraph")
+    edges: list[GraphEdge] = Field(default_factory=list)
+    evidence: list[Evidence] = Field(default_factory=list)
+    country: str | None = None
+    routed_agency: str | None = None
+    created_at: datetime | None = None
+    updated_at: datetime | None = None

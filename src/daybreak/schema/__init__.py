@@ -1,0 +1,20 @@
+"""The public file schemas (column names are fixed) and their validation on read."""
+
+from daybreak.schema.columns import TABLES, Column, ColumnType, Table
+from daybreak.schema.validate import (
+    SchemaError,
+    ValidationIssue,
+    ValidationResult,
+    read_table,
+)
+
+__all__ = [
+    "TABLES",
+    "Column",
+    "ColumnType",
+    "SchemaError",
+    "Table",
+    "ValidationIssue",
+    "ValidationResult",
+    "read_table",
+]

@@ -1,0 +1,270 @@
+"""Read a file in a public schema and validate every row, vectorised with Polars.
+
+Every problem names the file, the row (and CSV line) and the column, and says what was
+expected. Without a quarantine folder any bad row fails the whole read (nothing is
+dropped silently); with one, bad rows are written to ``<quarantine>/<file>.rejected.csv``
+with their reasons and the good rows proceed.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import polars as pl
+
+from daybreak.schema.codes import countries, currencies, timezones
+from daybreak.schema.columns import TABLES, Column, ColumnType, Table
+
+MAX_LISTED = 20
+_ROW = "__row"
+_TS_FORMATS = ("%Y-%m-%dT%H:%M:%S%.fZ", "%Y-%m-%dT%H:%M:%SZ", "%Y-%m-%dT%H:%M:%S%.f%:z")
+
+
+@dataclass(frozen=True)
+class ValidationIssue:
+    file: str
+    row: int | None  # 1-based data row; None for file-level problems
+    column: str | None
+    message: str
+
+    def __str__(self) -> str:
+        where = self.file
+        if self.row is not None:
+            where += f", row {self.row}"
+            if self.file.endswith(".csv"):
+                where += f" (line {self.row + 1})"
+        if self.column:
+            where += f", column '{self.column}'"
+        return f"{where}: {self.message}"
+
+
+class SchemaError(ValueError):
+    """A file that does not fit its schema; ``issues`` lists every problem found."""
+
+    def __init__(self, issues: list[ValidationIssue]) -> None:
+        self.issues = issues
+        shown = "\n".join(f"  - {i}" for i in issues[:MAX_LISTED])
+        more = len(issues) - MAX_LISTED
+        tail = f"\n  … and {more} more" if more > 0 else ""
+        super().__init__(f"{len(issues)} problem(s):\n{shown}{tail}")
+
+
+@dataclass
+class ValidationResult:
+    frame: pl.DataFrame
+    rejected: int = 0
+    quarantine_file: Path | None = None
+    issues: list[ValidationIssue] = field(default_factory=list)
+
+
+def read_table(
+    path: Path | str,
+    table: Table | str,
+    *,
+    quarantine: Path | None = None,
+) -> ValidationResult:
+    """Read ``path`` (CSV or Parquet) as ``table`` and return its validated rows."""
+    path = Path(path)
+    spec = TABLES[table] if isinstance(table, str) else table
+    name = str(path)
+    raw = _read_raw(path)
+    _check_header(name, raw.columns, spec)
+    raw = raw.select(spec.names).with_row_index(_ROW, offset=1)
+    parsed, problems = _parse(raw, spec)
+    bad = problems.filter(pl.col("reasons").list.len() > 0)
+    issues = [
+        ValidationIssue(name, int(row), col, msg)
+        for row, reasons in bad.select(_ROW, "reasons").iter_rows()
+        for col, msg in (r.split("\t", 1) for r in reasons)
+    ]
+    if issues and quarantine is None:
+        raise SchemaError(issues)
+    good = parsed.filter(~pl.col(_ROW).is_in(bad[_ROW].implode())).drop(_ROW)
+    result = ValidationResult(good, rejected=bad.height, issues=issues)
+    if issues and quarantine is not None:
+        quarantine.mkdir(parents=True, exist_ok=True)
+        out = quarantine / f"{path.stem}.rejected.csv"
+        rejected = raw.join(bad, on=_ROW).with_columns(
+            pl.col("reasons").list.join("; ").str.replace_all("\t", ": ").alias("_reasons")
+        )
+        rejected.rename({_ROW: "_row"}).drop("reasons").select(
+            "_row", "_reasons", *spec.names
+        ).with_columns(pl.all().cast(pl.String)).write_csv(out)
+        result.quarantine_file = out
+    return result
+
+
+def _read_raw(path: Path) -> pl.DataFrame:
+    name = str(path)
+    if not path.is_file():
+        raise SchemaError([ValidationIssue(name, None, None, "file not found")])
+    if path.stat().st_size == 0:
+        raise SchemaError([ValidationIssue(name, None, None, "file is empty")])
+    suffix = path.suffix.lower()
+    try:
+        if suffix == ".csv":
+            _check_utf8(path)
+            return pl.read_csv(path, infer_schema=False, null_values=[""])
+        if suffix in (".parquet", ".pq"):
+            return pl.read_parquet(path)
+    except pl.exceptions.PolarsError as exc:
+        raise SchemaError([ValidationIssue(name, None, None, f"unreadable: {exc}")]) from exc
+    raise SchemaError(
+        [
+            ValidationIssue(
+                name, None, None, f"unsupported format '{suffix}': expected .csv or .parquet"
+            )
+        ]
+    )
+
+
+def _check_utf8(path: Path) -> None:
+    """Find the first line that is not UTF-8, so the error can name it."""
+    with path.open("rb") as fh:
+        for line_no, line in enumerate(fh, start=1):
+            try:
+                line.decode("utf-8")
+            except UnicodeDecodeError as exc:
+                row = line_no - 1 if line_no > 1 else None
+                raise SchemaError(
+                    [
+                        ValidationIssue(
+                            str(path),
+                            row,
+                            None,
+                            f"not UTF-8 text (byte {exc.start}): save the file as UTF-8",
+                        )
+                    ]
+                ) from exc
+
+
+def _check_header(name: str, columns: list[str], spec: Table) -> None:
+    issues = []
+    missing = [c for c in spec.names if c not in columns]
+    extra = [c for c in columns if c not in spec.names]
+    if missing:
+        issues.append(
+            ValidationIssue(
+                name, None, None, f"missing column(s) {missing}; {spec.name} needs {spec.names}"
+            )
+        )
+    if extra:
+        issues.append(
+            ValidationIssue(
+                name,
+                None,
+                None,
+                f"unexpected column(s) {extra}; {spec.name} has exactly {spec.names}",
+            )
+        )
+    if issues:
+        raise SchemaError(issues)
+
+
+def _parse(raw: pl.DataFrame, spec: Table) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Return (typed frame, frame of per-row reasons 'column<TAB>message')."""
+    typed = []
+    reasons = []
+    for col in spec.columns:
+        value, bad, message = _column_rules(raw.schema[col.name], col)
+        typed.append(value.alias(col.name))
+        if not col.nullable:
+            reasons.append(
+                pl.when(pl.col(col.name).is_null()).then(pl.lit(f"{col.name}\tmissing value"))
+            )
+        reasons.append(pl.when(bad).then(pl.lit(f"{col.name}\t{message}")))
+        if col.unique:
+            reasons.append(
+                pl.when(
+                    pl.col(col.name).is_not_null() & ~pl.col(col.name).is_first_distinct()
+                ).then(pl.lit(f"{col.name}\tduplicate id (appears earlier in the file)"))
+            )
+    frame = raw.with_columns(typed)
+    problems = raw.select(pl.col(_ROW), pl.concat_list(reasons).list.drop_nulls().alias("reasons"))
+    return frame, problems
+
+
+def _column_rules(dtype: pl.DataType, col: Column) -> tuple[pl.Expr, pl.Expr, str]:
+    """(typed value, bad-row predicate, what was expected) for one column."""
+    src = pl.col(col.name)
+    text = src.cast(pl.String) if dtype != pl.String else src
+    present = src.is_not_null()
+    match col.type:
+        case ColumnType.TIMESTAMP:
+            value = _timestamp(src, dtype)
+            return (
+                value,
+                present & value.is_null(),
+                "expected an ISO-8601 UTC timestamp like 2025-03-01T22:15:00Z",
+            )
+        case ColumnType.DECIMAL:
+            value = src.cast(pl.Float64, strict=False)
+            bad = present & (value.is_null() | value.is_nan() | (value < 0))
+            return value, bad, "expected a non-negative number"
+        case ColumnType.INTEGER:
+            value = src.cast(pl.Int64, strict=False)
+            bad = present & value.is_null()
+            expected = "expected a whole number"
+            if col.minimum is not None and col.maximum is not None:
+                bad = bad | (present & ~value.is_between(col.minimum, col.maximum))
+                expected += f" from {col.minimum} to {col.maximum}"
+            return value, bad, expected
+        case ColumnType.BOOLEAN:
+            if dtype == pl.Boolean:
+                return src, pl.lit(False), ""
+            lowered = text.str.to_lowercase()
+            value = (
+                pl.when(lowered.is_in(["true", "1", "yes"]))
+                .then(True)
+                .when(lowered.is_in(["false", "0", "no"]))
+                .then(False)
+                .otherwise(None)
+            )
+            return value, present & value.is_null(), "expected true or false"
+        case ColumnType.COUNTRY:
+            return (
+                text,
+                present & ~text.is_in(sorted(countries())),
+                "expected an ISO 3166-1 alpha-2 country code (e.g. PH)",
+            )
+        case ColumnType.CURRENCY:
+            return (
+                text,
+                present & ~text.is_in(sorted(currencies())),
+                "expected an ISO 4217 currency code (e.g. AUD)",
+            )
+        case ColumnType.TIMEZONE:
+            return (
+                text,
+                present & ~text.is_in(sorted(timezones())),
+                "expected an IANA time zone (e.g. Australia/Sydney)",
+            )
+        case ColumnType.MCC:
+            return (
+                text,
+                present & ~text.str.contains(r"^[0-9]{4}$"),
+                "expected a 4-digit merchant category code",
+            )
+        case ColumnType.ENUM:
+            return (
+                text,
+                present & ~text.is_in(list(col.choices)),
+                f"expected one of {', '.join(col.choices)}",
+            )
+        case _:
+            return text, present & (text.str.strip_chars() == ""), "expected a non-blank value"
+
+
+def _timestamp(src: pl.Expr, dtype: pl.DataType) -> pl.Expr:
+    if isinstance(dtype, pl.Datetime):
+        if dtype.time_zone is None:
+            # A naive timestamp is ambiguous: refuse it rather than guess the zone.
+            return pl.lit(None, dtype=pl.Datetime("us", "UTC"))
+        return src.dt.convert_time_zone("UTC").dt.cast_time_unit("us")
+    text = src.cast(pl.String)
+    parsed = [
+        text.str.to_datetime(fmt, time_unit="us", time_zone="UTC", strict=False)
+        for fmt in _TS_FORMATS
+    ]
+    return pl.coalesce(parsed)

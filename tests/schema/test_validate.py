@@ -1,0 +1,134 @@
+"""Every bad-input case of the public schema gets an error naming file, row and column."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+
+import polars as pl
+import pytest
+
+from daybreak.schema import SchemaError, read_table
+
+HEADER = (
+    "txn_id,timestamp,sender_id,sender_name,sender_country,receiver_id,receiver_name,"
+    "receiver_country,amount,currency,channel,reference,merchant_category"
+)
+GOOD = [
+    "t1,2025-03-01T22:15:00Z,C1,Ann Lee,AU,gcash:+639171234567,Maria Santos,PH,48.50,AUD,remittance,school fees,",
+    "t2,2025-03-02T10:00:00.123Z,C1,,AU,shop:1,,AU,12.00,AUD,card,,5411",
+    "t3,2025-03-02T10:00:00+00:00,C2,Bob,AU,bdo:0012,,PH,0,AUD,wire,,",
+]
+
+
+def write(tmp_path: Path, rows: list[str], header: str = HEADER, name: str = "tx.csv") -> Path:
+    path = tmp_path / name
+    path.write_text("\n".join([header, *rows]) + "\n", encoding="utf-8")
+    return path
+
+
+def problems(path: Path) -> list[str]:
+    with pytest.raises(SchemaError) as info:
+        read_table(path, "transactions")
+    return [str(i) for i in info.value.issues]
+
+
+def test_good_file_is_typed(tmp_path: Path) -> None:
+    frame = read_table(write(tmp_path, GOOD), "transactions").frame
+    assert frame.height == 3
+    assert frame.schema["timestamp"] == pl.Datetime("us", "UTC")
+    assert frame.schema["amount"] == pl.Float64
+    assert frame["timestamp"][0] == datetime(2025, 3, 1, 22, 15, tzinfo=UTC)
+    assert frame["merchant_category"].to_list() == [None, "5411", None]
+
+
+@pytest.mark.parametrize(
+    ("row", "column", "expected"),
+    [
+        ("t9,2025-13-01T00:00:00Z,C1,,AU,x:1,,PH,5,AUD,p2p,,", "timestamp", "ISO-8601"),
+        ("t9,2025-03-01 22:15:00,C1,,AU,x:1,,PH,5,AUD,p2p,,", "timestamp", "ISO-8601"),
+        ("t9,2025-03-01T22:15:00Z,C1,,AU,x:1,,PH,-5,AUD,p2p,,", "amount", "non-negative"),
+        ("t9,2025-03-01T22:15:00Z,C1,,AU,x:1,,PH,five,AUD,p2p,,", "amount", "non-negative"),
+        ("t9,2025-03-01T22:15:00Z,C1,,XX,x:1,,PH,5,AUD,p2p,,", "sender_country", "ISO 3166"),
+        ("t9,2025-03-01T22:15:00Z,C1,,AU,x:1,,PH,5,ABC,p2p,,", "currency", "ISO 4217"),
+        ("t9,2025-03-01T22:15:00Z,C1,,AU,x:1,,PH,5,AUD,teleport,,", "channel", "one of wire"),
+        ("t9,2025-03-01T22:15:00Z,C1,,AU,x:1,,PH,5,AUD,card,,54", "merchant_category", "4-digit"),
+        ("t9,2025-03-01T22:15:00Z,,,AU,x:1,,PH,5,AUD,p2p,,", "sender_id", "missing value"),
+        ("t1,2025-03-01T22:15:00Z,C1,,AU,x:1,,PH,5,AUD,p2p,,", "txn_id", "duplicate id"),
+    ],
+)
+def test_bad_values_name_row_and_column(tmp_path: Path, row: str, column: str, expected: str) -> None:
+    found = problems(write(tmp_path, [*GOOD, row]))
+    assert len(found) == 1, found
+    assert "tx.csv, row 4 (line 5)" in found[0]
+    assert f"column '{column}'" in found[0]
+    assert expected in found[0]
+
+
+def test_missing_and_extra_columns(tmp_path: Path) -> None:
+    header = HEADER.replace(",merchant_category", ",mcc")
+    found = problems(write(tmp_path, [r for r in GOOD], header=header))
+    assert any("missing column(s) ['merchant_category']" in f for f in found)
+    assert any("unexpected column(s) ['mcc']" in f for f in found)
+
+
+def test_wrong_encoding_names_the_line(tmp_path: Path) -> None:
+    path = tmp_path / "tx.csv"
+    body = "\n".join([HEADER, *GOOD]).encode() + "\nt4,2025-03-01T22:15:00Z,C1,Jos\xe9".encode("latin-1")
+    path.write_bytes(body + b",AU,x:1,,PH,5,AUD,p2p,,\n")
+    found = problems(path)
+    assert "row 4 (line 5)" in found[0] and "UTF-8" in found[0]
+
+
+def test_empty_and_unsupported_files(tmp_path: Path) -> None:
+    empty = tmp_path / "tx.csv"
+    empty.write_bytes(b"")
+    assert "file is empty" in problems(empty)[0]
+    other = tmp_path / "tx.xlsx"
+    other.write_bytes(b"x")
+    assert "unsupported format '.xlsx'" in problems(other)[0]
+
+
+def test_quarantine_keeps_good_rows_and_records_reasons(tmp_path: Path) -> None:
+    bad = "t9,2025-03-01T22:15:00Z,C1,,AU,x:1,,PH,-5,ABC,p2p,,"
+    result = read_table(write(tmp_path, [*GOOD, bad]), "transactions", quarantine=tmp_path / "q")
+    assert result.frame["txn_id"].to_list() == ["t1", "t2", "t3"]
+    assert result.rejected == 1
+    assert result.quarantine_file is not None
+    rejected = pl.read_csv(result.quarantine_file, infer_schema=False)
+    assert rejected["_row"].to_list() == ["4"]
+    assert rejected["txn_id"].to_list() == ["t9"]
+    reasons = rejected["_reasons"][0]
+    assert "amount: expected a non-negative number" in reasons
+    assert "currency: expected an ISO 4217" in reasons
+
+
+def test_parquet_naive_timestamps_are_refused(tmp_path: Path) -> None:
+    frame = read_table(write(tmp_path, GOOD), "transactions").frame
+    frame.with_columns(pl.col("timestamp").dt.replace_time_zone(None)).write_parquet(
+        tmp_path / "tx.parquet"
+    )
+    with pytest.raises(SchemaError) as info:
+        read_table(tmp_path / "tx.parquet", "transactions")
+    assert all(i.column == "timestamp" for i in info.value.issues)
+    assert len(info.value.issues) == 3
+
+
+def test_parquet_round_trip(tmp_path: Path) -> None:
+    frame = read_table(write(tmp_path, GOOD), "transactions").frame
+    frame.write_parquet(tmp_path / "tx.parquet")
+    again = read_table(tmp_path / "tx.parquet", "transactions").frame
+    assert again.equals(frame)
+
+
+def test_customers_timezone_and_bool(tmp_path: Path) -> None:
+    path = tmp_path / "customers.csv"
+    path.write_text(
+        "customer_id,name,birth_year,gender,country,timezone,known_offender\n"
+        "C1,Ann Lee,1961,M,AU,Australia/Sydney,true\n"
+        "C2,Bo Li,,,AU,Mars/Olympus,maybe\n"
+    )
+    with pytest.raises(SchemaError) as info:
+        read_table(path, "customers")
+    cols = sorted(i.column or "" for i in info.value.issues)
+    assert cols == ["known_offender", "timezone"]
