@@ -88,18 +88,47 @@ def start_postgres() -> str | None:
     if bindir is None:
         return None
     data = Path(tempfile.mkdtemp(prefix="daybreak-pg-"))
+    atexit.register(shutil.rmtree, data, True)
     port = free_port()
     as_pg: list[str] = []
     if os.geteuid() == 0:  # initdb refuses to run as root
         shutil.chown(data, "postgres", "postgres")
         as_pg = ["runuser", "-u", "postgres", "--"]
-    run([*as_pg, str(bindir / "initdb"), "-D", str(data / "db"), "-U", "postgres",
-         "--auth=trust", "-E", "UTF8"], stdout=subprocess.DEVNULL)
-    run([*as_pg, str(bindir / "pg_ctl"), "-D", str(data / "db"), "-w", "-l", str(data / "log"),
-         "-o", f"-p {port} -k {data} -c listen_addresses=127.0.0.1 -c fsync=off"])
+    run(
+        [
+            *as_pg,
+            str(bindir / "initdb"),
+            "-D",
+            str(data / "db"),
+            "-U",
+            "postgres",
+            "--auth=trust",
+            "-E",
+            "UTF8",
+        ],
+        stdout=subprocess.DEVNULL,
+    )
+    run(
+        [
+            *as_pg,
+            str(bindir / "pg_ctl"),
+            "-D",
+            str(data / "db"),
+            "-w",
+            "-l",
+            str(data / "log"),
+            "-o",
+            f"-p {port} -k {data} -c listen_addresses=127.0.0.1 -c fsync=off",
+            "start",
+        ],
+        stdout=subprocess.DEVNULL,
+    )
     atexit.register(
-        lambda: subprocess.run([*as_pg, str(bindir / "pg_ctl"), "-D", str(data / "db"),
-                                "-m", "fast", "stop"], check=False, stdout=subprocess.DEVNULL)
+        lambda: subprocess.run(
+            [*as_pg, str(bindir / "pg_ctl"), "-D", str(data / "db"), "-m", "fast", "stop"],
+            check=False,
+            stdout=subprocess.DEVNULL,
+        )
     )
     say(f"PostgreSQL running on 127.0.0.1:{port}")
     return f"postgresql+psycopg://postgres@127.0.0.1:{port}/postgres"
@@ -147,7 +176,7 @@ def demo(args: list[str]) -> int:
 
 
 def main() -> int:
-    if sys.version_info < (3, 11):
+    if sys.version_info < (3, 11):  # noqa: UP036 - say it plainly on an old Python
         print("Daybreak needs Python 3.11 or newer", file=sys.stderr)
         return 2
     if len(sys.argv) < 2 or sys.argv[1] not in ("demo", "test"):

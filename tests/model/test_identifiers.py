@@ -29,8 +29,14 @@ def test_normalize(kind: K, raw: str, region: str | None, expected: str) -> None
 
 @pytest.mark.parametrize(
     ("kind", "raw"),
-    [(K.PHONE, "12"), (K.EMAIL, "not-an-email"), (K.IP, "300.1.1.1"), (K.ACCOUNT, "  "),
-     (K.ACCOUNT, "svc:"), (K.BANK_ACCOUNT, "GB00")],
+    [
+        (K.PHONE, "12"),
+        (K.EMAIL, "not-an-email"),
+        (K.IP, "300.1.1.1"),
+        (K.ACCOUNT, "  "),
+        (K.ACCOUNT, "svc:"),
+        (K.BANK_ACCOUNT, "GB00"),
+    ],
 )
 def test_invalid_values_raise(kind: K, raw: str) -> None:
     with pytest.raises(IdentifierError):

@@ -57,7 +57,9 @@ def test_good_file_is_typed(tmp_path: Path) -> None:
         ("t1,2025-03-01T22:15:00Z,C1,,AU,x:1,,PH,5,AUD,p2p,,", "txn_id", "duplicate id"),
     ],
 )
-def test_bad_values_name_row_and_column(tmp_path: Path, row: str, column: str, expected: str) -> None:
+def test_bad_values_name_row_and_column(
+    tmp_path: Path, row: str, column: str, expected: str
+) -> None:
     found = problems(write(tmp_path, [*GOOD, row]))
     assert len(found) == 1, found
     assert "tx.csv, row 4 (line 5)" in found[0]
@@ -74,7 +76,9 @@ def test_missing_and_extra_columns(tmp_path: Path) -> None:
 
 def test_wrong_encoding_names_the_line(tmp_path: Path) -> None:
     path = tmp_path / "tx.csv"
-    body = "\n".join([HEADER, *GOOD]).encode() + "\nt4,2025-03-01T22:15:00Z,C1,Jos\xe9".encode("latin-1")
+    body = "\n".join([HEADER, *GOOD]).encode() + "\nt4,2025-03-01T22:15:00Z,C1,Jos\xe9".encode(
+        "latin-1"
+    )
     path.write_bytes(body + b",AU,x:1,,PH,5,AUD,p2p,,\n")
     found = problems(path)
     assert "row 4 (line 5)" in found[0] and "UTF-8" in found[0]

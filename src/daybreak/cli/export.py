@@ -2,4 +2,7 @@
 
 import typer
 
-app = typer.Typer(help="Export a case as goAML, CyberTipline XML, STIX 2.1 or FollowTheMoney.", no_args_is_help=True)
+app = typer.Typer(
+    help="Export a case as goAML, CyberTipline XML, STIX 2.1 or FollowTheMoney.",
+    no_args_is_help=True,
+)

@@ -19,7 +19,9 @@ app = typer.Typer(
     no_args_is_help=True,
     pretty_exceptions_show_locals=False,
 )
-app.command(help="Write a deterministic synthetic world (transactions, customers, reports, events, media sightings, truth labels).")(synth)
+app.command(
+    help="Write a deterministic synthetic world (transactions, customers, reports, events, media sightings, truth labels)."
+)(synth)
 app.command(help="Build a small world, run every stage, and show the result.")(demo)
 app.command(help="Start the HTTP API and the analyst console.")(serve)
 app.add_typer(payments.app, name="payments")

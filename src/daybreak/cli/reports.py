@@ -2,4 +2,6 @@
 
 import typer
 
-app = typer.Typer(help="Import and export tipline reports (NCMEC CyberTipline XML).", no_args_is_help=True)
+app = typer.Typer(
+    help="Import and export tipline reports (NCMEC CyberTipline XML).", no_args_is_help=True
+)

@@ -2,4 +2,7 @@
 
 import typer
 
-app = typer.Typer(help="Privacy-preserving identifier sharing between organisations (keyed hashes).", no_args_is_help=True)
+app = typer.Typer(
+    help="Privacy-preserving identifier sharing between organisations (keyed hashes).",
+    no_args_is_help=True,
+)

@@ -63,7 +63,7 @@ class SessionStore:
     """In-process sessions. Restarting the server signs everyone out, which is fine
     for a console that runs as one process next to its store."""
 
-    def __init__(self, clock: type[time.monotonic] | None = None) -> None:
+    def __init__(self) -> None:
         self._sessions: dict[str, Session] = {}
         self._failures: dict[str, tuple[int, float]] = {}
         self._lock = threading.Lock()

@@ -26,9 +26,7 @@ TRANSITIONS: dict[CaseStatus, frozenset[CaseStatus]] = {
     CaseStatus.ASSIGNED: frozenset(
         {CaseStatus.ESCALATED, CaseStatus.REFERRED, CaseStatus.CLOSED, CaseStatus.TRIAGED}
     ),
-    CaseStatus.ESCALATED: frozenset(
-        {CaseStatus.ASSIGNED, CaseStatus.REFERRED, CaseStatus.CLOSED}
-    ),
+    CaseStatus.ESCALATED: frozenset({CaseStatus.ASSIGNED, CaseStatus.REFERRED, CaseStatus.CLOSED}),
     CaseStatus.REFERRED: frozenset({CaseStatus.CLOSED, CaseStatus.ESCALATED}),
     CaseStatus.CLOSED: frozenset({CaseStatus.ASSIGNED}),  # reopen
 }

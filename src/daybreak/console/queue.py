@@ -1,0 +1,175 @@
+"""The queue: which cases an analyst sees, in which order, and identifier search.
+
+Pure functions over :class:`Case` records, so the same logic serves every backend.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from daybreak.model.alerts import Alert
+from daybreak.model.cases import Case, CaseStatus, Tier
+from daybreak.model.identifiers import IdentifierError, IdentifierKind, normalize
+
+PAGE_SIZE = 50
+OPEN = "open"  # pseudo-status: everything not closed (the default view)
+_PHONEISH = re.compile(r"^\+?[\d\s().\-]{7,}$")
+
+
+@dataclass(frozen=True, slots=True)
+class QueueFilters:
+    tier: Tier | None = None
+    country: str | None = None
+    typology: str | None = None
+    status: str = OPEN  # a CaseStatus value, OPEN, or "" for all
+    query: str = ""
+    page: int = 1
+
+
+@dataclass(frozen=True, slots=True)
+class QueueRow:
+    case: Case
+    typologies: tuple[str, ...]
+    age: str
+    source_mix: tuple[tuple[str, int], ...]  # (source, evidence count)
+
+
+@dataclass(frozen=True, slots=True)
+class QueuePage:
+    rows: list[QueueRow]
+    total: int
+    page: int
+    pages: int
+    countries: list[str]
+    typologies: list[str]
+
+
+def typologies_by_case(cases: Iterable[Case], alerts: Iterable[Alert]) -> dict[str, tuple[str, ...]]:
+    by_alert = {a.alert_id: a.typologies for a in alerts}
+    out: dict[str, tuple[str, ...]] = {}
+    for case in cases:
+        found: set[str] = set()
+        for alert_id in case.alert_ids:
+            found.update(by_alert.get(alert_id, ()))
+        out[case.case_id] = tuple(sorted(found))
+    return out
+
+
+def priority_key(case: Case) -> tuple[float, int, float]:
+    """Highest priority first; ties broken by tier, then the oldest case first."""
+    created = case.created_at.timestamp() if case.created_at else 0.0
+    return (-case.priority, int(case.tier), created)
+
+
+def humanize_age(since: datetime | None, now: datetime) -> str:
+    if since is None:
+        return "unknown"
+    seconds = max(0, int((now - since).total_seconds()))
+    if seconds < 3600:
+        return f"{seconds // 60} min"
+    if seconds < 86400:
+        return f"{seconds // 3600} h"
+    return f"{seconds // 86400} d"
+
+
+def source_mix(case: Case) -> tuple[tuple[str, int], ...]:
+    counts: dict[str, int] = {s: 0 for s in case.sources}
+    for ev in case.evidence:
+        counts[ev.source] = counts.get(ev.source, 0) + 1
+    return tuple(sorted(counts.items()))
+
+
+def search_candidates(query: str, regions: Iterable[str] = ()) -> set[str]:
+    """Forms the query may take in an entity key: as typed, and normalised as each
+    identifier kind that accepts it (E.164 phones, lower-case e-mails, IBANs, URLs)."""
+    raw = query.strip()
+    if not raw:
+        return set()
+    out = {raw.lower(), re.sub(r"\s+", "", raw).lower()}
+    kinds = [IdentifierKind.EMAIL, IdentifierKind.URL, IdentifierKind.BANK_ACCOUNT]
+    if _PHONEISH.match(raw):
+        for region in [None, *sorted(set(regions))]:
+            try:
+                out.add(normalize(IdentifierKind.PHONE, raw, region=region).lower())
+            except IdentifierError:
+                continue
+    for kind in kinds:
+        if kind is IdentifierKind.URL and "." not in raw:
+            continue
+        try:
+            out.add(normalize(kind, raw).lower())
+        except IdentifierError:
+            continue
+    return {c for c in out if c}
+
+
+def _haystack(case: Case) -> set[str]:
+    values = {case.case_id, *case.entity_keys, *case.report_ids, *case.alert_ids}
+    values.update(n.key for n in case.nodes)
+    values.update(n.label for n in case.nodes)
+    values.update(e.record_id for e in case.evidence)
+    out = set()
+    for v in values:
+        low = v.lower()
+        out.add(low)
+        if ":" in low:  # "phone:+63917..." is also found by "+63917..."
+            out.add(low.split(":", 1)[1])
+    return out
+
+
+def matches(case: Case, candidates: set[str]) -> bool:
+    if not candidates:
+        return True
+    hay = _haystack(case)
+    if hay & candidates:
+        return True
+    # Partial identifiers (a hash prefix, part of a username) of a useful length.
+    long_ones = [c for c in candidates if len(c) >= 6]
+    return any(c in h for c in long_ones for h in hay)
+
+
+def build_queue(
+    cases: Sequence[Case],
+    alerts: Sequence[Alert],
+    filters: QueueFilters,
+    now: datetime,
+    typologies: Mapping[str, tuple[str, ...]] | None = None,
+    page_size: int = PAGE_SIZE,
+) -> QueuePage:
+    typos = dict(typologies) if typologies is not None else typologies_by_case(cases, alerts)
+    regions = {c.country for c in cases if c.country}
+    candidates = search_candidates(filters.query, regions)
+    selected = []
+    for case in cases:
+        if filters.status == OPEN and case.status is CaseStatus.CLOSED:
+            continue
+        if filters.status not in (OPEN, "") and case.status.value != filters.status:
+            continue
+        if filters.tier is not None and case.tier is not filters.tier:
+            continue
+        if filters.country and case.country != filters.country:
+            continue
+        if filters.typology and filters.typology not in typos.get(case.case_id, ()):
+            continue
+        if not matches(case, candidates):
+            continue
+        selected.append(case)
+    selected.sort(key=priority_key)
+    pages = max(1, -(-len(selected) // page_size))
+    page = min(max(1, filters.page), pages)
+    chunk = selected[(page - 1) * page_size : page * page_size]
+    rows = [
+        QueueRow(c, typos.get(c.case_id, ()), humanize_age(c.created_at, now), source_mix(c))
+        for c in chunk
+    ]
+    return QueuePage(
+        rows=rows,
+        total=len(selected),
+        page=page,
+        pages=pages,
+        countries=sorted({c.country for c in cases if c.country}),
+        typologies=sorted({t for ts in typos.values() for t in ts}),
+    )

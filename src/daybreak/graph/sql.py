@@ -1,0 +1,88 @@
+"""SQL that reduces the large tables to graph edges before anything reaches Python.
+
+Pure functions returning SQL text (DuckDB dialect); :mod:`daybreak.graph.loader` runs
+them. Ten million payments become one row per (sender, receiver) pair, millions of
+platform events one row per (account, counterparty, event type).
+"""
+
+from __future__ import annotations
+
+# Relations are views named after the world tables: transactions, platform_events,
+# identifiers (registered by the loader).
+
+PAYMENT_EDGES = """
+SELECT sender_id,
+       receiver_id,
+       count(*)::BIGINT                 AS n,
+       sum(amount)::DOUBLE              AS amount,
+       min("timestamp")                 AS first_seen,
+       max("timestamp")                 AS last_seen,
+       any_value(sender_name)           AS sender_name,
+       any_value(sender_country)        AS sender_country,
+       any_value(receiver_name)         AS receiver_name,
+       any_value(receiver_country)      AS receiver_country
+FROM transactions
+GROUP BY sender_id, receiver_id
+"""
+
+EVENT_EDGES = """
+SELECT service,
+       account_id,
+       counterparty_account_id,
+       event_type,
+       count(*)::BIGINT                       AS n,
+       min(started_at)                        AS first_seen,
+       max(coalesce(ended_at, started_at))    AS last_seen
+FROM platform_events
+WHERE counterparty_account_id IS NOT NULL
+GROUP BY service, account_id, counterparty_account_id, event_type
+"""
+
+
+def event_attribute_edges(column: str) -> str:
+    """Accounts to the IPs or devices they used, with the time span of use ("IPs with
+    time": a shared IP means more when the use overlaps)."""
+    if column not in ("ip", "device_id"):
+        raise ValueError(f"unsupported platform_events attribute {column!r}")
+    return f"""
+SELECT service,
+       account_id,
+       {column}                               AS value,
+       count(*)::BIGINT                       AS n,
+       min(started_at)                        AS first_seen,
+       max(coalesce(ended_at, started_at))    AS last_seen
+FROM platform_events
+WHERE {column} IS NOT NULL
+GROUP BY service, account_id, {column}
+"""
+
+
+# Identifiers carried by a transaction belong to its payer; those carried by a platform
+# event belong to the account that acted.
+IDENTIFIER_OWNERS = """
+SELECT i.source, i.source_id, i.kind, i.value, i.role, i.seen_at,
+       t.sender_id                               AS txn_sender_id,
+       e.service || ':' || e.account_id          AS event_account
+FROM identifiers i
+LEFT JOIN (SELECT txn_id, sender_id FROM transactions
+           WHERE txn_id IN (SELECT source_id FROM identifiers
+                            WHERE source = 'transactions')) t
+       ON i.source = 'transactions' AND t.txn_id = i.source_id
+LEFT JOIN (SELECT event_id, service, account_id FROM platform_events
+           WHERE event_id IN (SELECT source_id FROM identifiers
+                              WHERE source = 'platform_events')) e
+       ON i.source = 'platform_events' AND e.event_id = i.source_id
+"""
+
+TRANSACTIONS_BY_ID = """
+SELECT txn_id, "timestamp", sender_id, receiver_id, amount, currency, channel, reference
+FROM transactions
+WHERE txn_id IN (SELECT unnest(?::VARCHAR[]))
+"""
+
+EVENTS_OF_ACCOUNTS = """
+SELECT event_id, service, account_id, counterparty_account_id, event_type, started_at
+FROM platform_events
+WHERE lower(service) || ':' || account_id IN (SELECT unnest(?::VARCHAR[]))
+   OR lower(service) || ':' || counterparty_account_id IN (SELECT unnest(?::VARCHAR[]))
+"""
