@@ -8,6 +8,7 @@ from daybreak.cli import admin, audit, cases, export, graph, media, payments, re
 from daybreak.cli.demo import demo
 from daybreak.cli.serve import serve
 from daybreak.cli.synth import synth
+from daybreak.cli.validate import validate
 
 app = typer.Typer(
     name="daybreak",
@@ -24,6 +25,9 @@ app.command(
 )(synth)
 app.command(help="Build a small world, run every stage, and show the result.")(demo)
 app.command(help="Start the HTTP API and the analyst console.")(serve)
+app.command(
+    help="Check a CSV or Parquet file against a public schema (optionally quarantining bad rows)."
+)(validate)
 app.add_typer(payments.app, name="payments")
 app.add_typer(reports.app, name="reports")
 app.add_typer(media.app, name="media")

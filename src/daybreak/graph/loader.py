@@ -70,7 +70,9 @@ def _scan_sql(path: Path) -> str:
     return f"SELECT * FROM read_parquet('{quoted}')"
 
 
-def open_world(world: Path, con: duckdb.DuckDBPyConnection | None = None) -> duckdb.DuckDBPyConnection:
+def open_world(
+    world: Path, con: duckdb.DuckDBPyConnection | None = None
+) -> duckdb.DuckDBPyConnection:
     """A DuckDB connection with one view per world table (empty when the file is
     absent, except transactions and customers, which every world must have)."""
     world = Path(world)
@@ -92,9 +94,7 @@ def open_world(world: Path, con: duckdb.DuckDBPyConnection | None = None) -> duc
 def _read_small(world: Path, name: str) -> pl.DataFrame:
     path = table_path(world, name)
     if path is None:
-        return pl.DataFrame(schema={c.name: pl.String for c in TABLES[name].columns}).cast(
-            _polars_schema(TABLES[name])
-        )
+        return pl.DataFrame(schema=_polars_schema(TABLES[name]))
     return read_table(path, name).frame
 
 
@@ -108,9 +108,17 @@ def _polars_schema(spec: Table) -> dict[str, pl.DataType]:
     return {c.name: types.get(c.type, pl.String()) for c in spec.columns}
 
 
+def _frame(rel: duckdb.DuckDBPyRelation | duckdb.DuckDBPyConnection) -> pl.DataFrame:
+    # DuckDB returns Arrow; polars wraps it without copying.
+    table = rel.to_arrow_table()
+    frame = pl.from_arrow(table)
+    assert isinstance(frame, pl.DataFrame)
+    return frame
+
+
 def _run(con: duckdb.DuckDBPyConnection, query: str, what: str) -> pl.DataFrame:
     try:
-        return con.sql(query).pl()
+        return _frame(con.sql(query))
     except duckdb.Error as exc:
         raise WorldError(f"{what}: {exc}") from exc
 
@@ -131,21 +139,19 @@ def load_world(world: Path, con: duckdb.DuckDBPyConnection | None = None) -> Wor
         payment_edges=_run(con, sql.PAYMENT_EDGES, f"{world}/transactions"),
         event_edges=_run(con, sql.EVENT_EDGES, f"{world}/platform_events"),
         event_ips=_run(con, sql.event_attribute_edges("ip"), f"{world}/platform_events"),
-        event_devices=_run(
-            con, sql.event_attribute_edges("device_id"), f"{world}/platform_events"
-        ),
+        event_devices=_run(con, sql.event_attribute_edges("device_id"), f"{world}/platform_events"),
     )
 
 
 def transactions_by_id(con: duckdb.DuckDBPyConnection, txn_ids: Sequence[str]) -> pl.DataFrame:
-    return con.execute(sql.TRANSACTIONS_BY_ID, [list(txn_ids)]).pl()
+    return _frame(con.execute(sql.TRANSACTIONS_BY_ID, [list(txn_ids)]))
 
 
 def events_of_accounts(
     con: duckdb.DuckDBPyConnection, account_values: Sequence[str]
 ) -> pl.DataFrame:
     values = list(account_values)
-    return con.execute(sql.EVENTS_OF_ACCOUNTS, [values, values]).pl()
+    return _frame(con.execute(sql.EVENTS_OF_ACCOUNTS, [values, values]))
 
 
 def read_truth_links(world: Path) -> pl.DataFrame:

@@ -1,0 +1,266 @@
+"""Dashboard figures and the geometry of their server-rendered SVG charts.
+
+Everything is computed here and drawn by Jinja macros (``templates/_charts.html``),
+so the charts need no JavaScript and each has a data table behind it for screen readers.
+"""
+
+from __future__ import annotations
+
+import statistics
+from collections import Counter
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+
+import pycountry
+
+from daybreak.console.backend import StatusEvent
+from daybreak.console.geo import CENTROIDS, CONTINENTS, project, ring_points
+from daybreak.model.alerts import Alert
+from daybreak.model.cases import Case, CaseStatus
+
+CHART_W = 560
+CHART_H = 220
+MAP_W = 960
+MAP_H = 480
+LEFT = 150  # label gutter of horizontal bar charts
+
+
+@dataclass(frozen=True, slots=True)
+class Bar:
+    label: str
+    value: int
+    x: float
+    y: float
+    w: float
+    h: float
+
+
+@dataclass(frozen=True, slots=True)
+class BarChart:
+    title: str
+    bars: list[Bar]
+    width: int = CHART_W
+    height: int = CHART_H
+
+
+@dataclass(frozen=True, slots=True)
+class Series:
+    name: str
+    css: str  # a class in console.css picks the colour
+    points: str  # SVG polyline points
+    values: list[tuple[str, int]]  # (period label, count) for the data table
+
+
+@dataclass(frozen=True, slots=True)
+class LineChart:
+    title: str
+    series: list[Series]
+    ticks: list[tuple[float, str]]  # x position, label
+    ymax: int
+    width: int = CHART_W
+    height: int = CHART_H
+
+
+@dataclass(frozen=True, slots=True)
+class MapDot:
+    code: str
+    name: str
+    x: float
+    y: float
+    r: float
+    cases: int
+    referred: int
+    agencies: str
+
+
+@dataclass(frozen=True, slots=True)
+class WorldMap:
+    outlines: list[tuple[str, str]]  # continent name, points
+    dots: list[MapDot]
+    unplaced: list[tuple[str, int]]  # countries without a centroid
+    width: int = MAP_W
+    height: int = MAP_H
+
+
+@dataclass(frozen=True, slots=True)
+class TriageStats:
+    measured: int
+    waiting: int
+    median_hours: float | None
+    p90_hours: float | None
+    histogram: BarChart
+
+
+def country_name(code: str) -> str:
+    found = pycountry.countries.get(alpha_2=code)
+    return str(found.name) if found is not None else code
+
+
+def bar_chart(
+    title: str, counts: Mapping[str, int], limit: int = 10, *, by_size: bool = True
+) -> BarChart:
+    """Horizontal bars, largest first (or in the mapping's own order)."""
+    items = list(counts.items())
+    if by_size:
+        items.sort(key=lambda kv: (-kv[1], kv[0]))
+    items = items[:limit]
+    top = max((v for _, v in items), default=0) or 1
+    row = (CHART_H - 20) / max(len(items), 1)
+    bars = [
+        Bar(label, value, LEFT, 10 + i * row, (CHART_W - LEFT - 50) * value / top, row * 0.7)
+        for i, (label, value) in enumerate(items)
+    ]
+    return BarChart(title, bars)
+
+
+def _periods(start: date, end: date) -> tuple[list[date], int]:
+    """Daily buckets for up to ~two months, weekly beyond."""
+    step = 1 if (end - start).days <= 62 else 7
+    out = []
+    d = start
+    while d <= end:
+        out.append(d)
+        d += timedelta(days=step)
+    return out, step
+
+
+def line_chart(title: str, named: Sequence[tuple[str, str, Iterable[datetime]]]) -> LineChart:
+    stamps = {name: sorted(ts.date() for ts in times) for name, _, times in named}
+    all_days = [d for days in stamps.values() for d in days]
+    if not all_days:
+        return LineChart(title, [], [], 0)
+    periods, step = _periods(min(all_days), max(all_days))
+    counts: dict[str, list[int]] = {}
+    for name, days in stamps.items():
+        per = [0] * len(periods)
+        for d in days:
+            per[min((d - periods[0]).days // step, len(periods) - 1)] += 1
+        counts[name] = per
+    ymax = max(max(v) for v in counts.values()) or 1
+    plot_w, plot_h, x0, y0 = CHART_W - 60, CHART_H - 40, 40, 10
+
+    def xy(i: int, v: int) -> str:
+        x = x0 + (plot_w * i / max(len(periods) - 1, 1))
+        y = y0 + plot_h - plot_h * v / ymax
+        return f"{x:.1f},{y:.1f}"
+
+    series = [
+        Series(
+            name,
+            css,
+            " ".join(xy(i, v) for i, v in enumerate(counts[name])),
+            [(p.isoformat(), v) for p, v in zip(periods, counts[name], strict=True)],
+        )
+        for name, css, _ in named
+    ]
+    tick_every = max(1, len(periods) // 6)
+    ticks = [
+        (x0 + plot_w * i / max(len(periods) - 1, 1), p.strftime("%d %b"))
+        for i, p in enumerate(periods)
+        if i % tick_every == 0
+    ]
+    return LineChart(title, series, ticks, ymax)
+
+
+def world_map(cases: Sequence[Case]) -> WorldMap:
+    by_country: Counter[str] = Counter(c.country for c in cases if c.country)
+    referred: Counter[str] = Counter(
+        c.country for c in cases if c.country and c.status is CaseStatus.REFERRED
+    )
+    agencies: dict[str, set[str]] = {}
+    for c in cases:
+        if c.country and c.routed_agency:
+            agencies.setdefault(c.country, set()).add(c.routed_agency)
+    top = max(by_country.values(), default=1)
+    dots, unplaced = [], []
+    for code, count in sorted(by_country.items(), key=lambda kv: -kv[1]):
+        if code not in CENTROIDS:
+            unplaced.append((code, count))
+            continue
+        lat, lon = CENTROIDS[code]
+        x, y = project(lat, lon, MAP_W, MAP_H)
+        radius = 4 + 16 * (count / top) ** 0.5
+        names = ", ".join(sorted(agencies.get(code, set()))) or "not routed"
+        dots.append(
+            MapDot(code, country_name(code), round(x, 1), round(y, 1), round(radius, 1),
+                   count, referred[code], names)
+        )
+    outlines = [(name, ring_points(ring, MAP_W, MAP_H)) for name, ring in CONTINENTS.items()]
+    return WorldMap(outlines, dots, unplaced)
+
+
+TRIAGE_BINS = [("< 1 h", 1), ("1-4 h", 4), ("4-24 h", 24), ("1-3 d", 72), ("> 3 d", None)]
+
+
+def triage_stats(cases: Sequence[Case], events: Sequence[StatusEvent]) -> TriageStats:
+    """Time from a case's creation until it first left 'new' (triaged, assigned, ...)."""
+    first_move: dict[str, datetime] = {}
+    for ev in sorted(events, key=lambda e: e.at):
+        if ev.status is not CaseStatus.NEW and ev.case_id not in first_move:
+            first_move[ev.case_id] = ev.at
+    hours = []
+    waiting = 0
+    for c in cases:
+        if c.created_at is None:
+            continue
+        moved = first_move.get(c.case_id)
+        if moved is None:
+            waiting += 1
+            continue
+        hours.append(max(0.0, (moved - c.created_at).total_seconds() / 3600))
+    bins: dict[str, int] = {label: 0 for label, _ in TRIAGE_BINS}
+    for h in hours:
+        for label, upper in TRIAGE_BINS:
+            if upper is None or h < upper:
+                bins[label] += 1
+                break
+    chart = bar_chart("Time to triage", bins, limit=len(bins), by_size=False)
+    median = statistics.median(hours) if hours else None
+    p90 = statistics.quantiles(hours, n=10)[-1] if len(hours) >= 2 else (hours[0] if hours else None)
+    return TriageStats(len(hours), waiting, median, p90, chart)
+
+
+@dataclass(frozen=True, slots=True)
+class Dashboard:
+    over_time: LineChart
+    by_typology: BarChart
+    by_country: BarChart
+    by_source: BarChart
+    by_tier: BarChart
+    world: WorldMap
+    triage: TriageStats
+    total_cases: int
+    total_alerts: int
+
+
+def build_dashboard(
+    cases: Sequence[Case],
+    alerts: Sequence[Alert],
+    events: Sequence[StatusEvent],
+    typologies: Mapping[str, tuple[str, ...]],
+) -> Dashboard:
+    over_time = line_chart(
+        "Cases and alerts over time",
+        [
+            ("Cases", "series-cases", [c.created_at for c in cases if c.created_at]),
+            ("Alerts", "series-alerts", [a.first_seen for a in alerts if a.first_seen]),
+        ],
+    )
+    typo: Counter[str] = Counter(t for ts in typologies.values() for t in ts)
+    country: Counter[str] = Counter(
+        f"{c.country} {country_name(c.country)}"[:22] for c in cases if c.country
+    )
+    source: Counter[str] = Counter(s for c in cases for s in c.sources)
+    tier: Counter[str] = Counter(f"Tier {int(c.tier)}" for c in cases)
+    return Dashboard(
+        over_time=over_time,
+        by_typology=bar_chart("Cases by typology", typo),
+        by_country=bar_chart("Cases by corridor country", country),
+        by_source=bar_chart("Cases by signal source", source),
+        by_tier=bar_chart("Cases by tier", tier),
+        world=world_map(cases),
+        triage=triage_stats(cases, events),
+        total_cases=len(cases),
+        total_alerts=len(alerts),
+    )

@@ -1,0 +1,158 @@
+"""What an exporter reads: one case, the records behind it, and who is reporting.
+
+A :class:`CaseBundle` is plain data, no I/O: the loader (:mod:`daybreak.exporters.loader`)
+or a test builds it, every exporter only reads it. Rows are plain dicts keyed by the
+public column names of :mod:`daybreak.schema.columns`, so a bundle can come from the
+synthetic world, the store or a hand-written test alike.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from daybreak.model.alerts import Alert
+from daybreak.model.cases import Case
+
+Row = Mapping[str, Any]
+
+
+class Address(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    address: str
+    city: str
+    state: str = ""
+    country: str = Field(min_length=2, max_length=2, description="ISO 3166-1 alpha-2")
+    zip: str = ""
+
+
+class Contact(BaseModel):
+    """A person of the reporting organisation (MLRO, trust & safety lead)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    first_name: str
+    last_name: str
+    email: str
+    phone: str | None = Field(default=None, description="E.164")
+    occupation: str = "Compliance officer"
+    gender: str | None = Field(default=None, pattern="^[MFX]$")
+    nationality: str | None = None
+
+
+class OrgSettings(BaseModel):
+    """The reporting organisation: who files the report and how it is marked.
+
+    Loaded from YAML (``daybreak export ... --org FILE``); every field has a neutral
+    default so that a demo export works out of the box."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    name: str = "Daybreak Demo Reporting Entity"
+    country: str = Field(default="PH", min_length=2, max_length=2)
+    currency_local: str = Field(default="PHP", min_length=3, max_length=3)
+    rentity_id: int = Field(default=1, ge=1, description="goAML reporting-entity id")
+    rentity_branch: str | None = None
+    reporting_person: Contact = Contact(
+        first_name="Compliance", last_name="Officer", email="mlro@example.org"
+    )
+    address: Address = Address(
+        address="1 Example Street", city="Manila", state="Metro Manila", country="PH"
+    )
+    esp_service: str = Field(
+        default="Daybreak", description="the service named as reporter in CyberTipline XML"
+    )
+    website: str = "https://example.org"
+    tlp: str = Field(default="amber", pattern="^(clear|white|green|amber|red)$")
+
+
+@dataclass(frozen=True)
+class CaseBundle:
+    """A case plus its evidence rows and the reporting organisation's settings."""
+
+    case: Case
+    transactions: Sequence[Row] = ()
+    customers: Sequence[Row] = ()
+    reports: Sequence[Row] = ()
+    identifiers: Sequence[Row] = ()
+    platform_events: Sequence[Row] = ()
+    media_sightings: Sequence[Row] = ()
+    alerts: Sequence[Alert] = ()
+    org: OrgSettings = field(default_factory=OrgSettings)
+    # When the export was made; fixed by tests so that output is reproducible.
+    generated_at: datetime = field(default_factory=lambda: datetime.now(UTC))
+
+    # --- look-ups shared by the exporters -------------------------------------------
+
+    def customer(self, customer_id: str) -> Row | None:
+        for row in self.customers:
+            if row.get("customer_id") == customer_id:
+                return row
+        return None
+
+    def identifiers_of(self, source: str, source_id: str) -> list[Row]:
+        """Identifiers carried by one record (e.g. a report's reported accounts)."""
+        return [
+            r
+            for r in self.identifiers
+            if r.get("source") == source and r.get("source_id") == source_id
+        ]
+
+    def records_with(self, kind: str, value: str) -> list[Row]:
+        """Identifier rows anywhere in the bundle with this kind and value."""
+        return [r for r in self.identifiers if r.get("kind") == kind and r.get("value") == value]
+
+    def events_of(self, service: str, account_id: str) -> list[Row]:
+        return [
+            e
+            for e in self.platform_events
+            if e.get("service") == service and e.get("account_id") == account_id
+        ]
+
+    def alerted_subjects(self) -> set[str]:
+        return {a.subject_id for a in self.alerts}
+
+    def typologies(self) -> list[str]:
+        seen: dict[str, None] = {}
+        for a in self.alerts:
+            for t in a.typologies:
+                seen.setdefault(t, None)
+        return list(seen)
+
+
+def as_utc(value: Any) -> datetime | None:
+    """A timestamp cell as an aware UTC datetime (None stays None)."""
+    if value is None:
+        return None
+    if isinstance(value, datetime):
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+    if isinstance(value, date):
+        return datetime(value.year, value.month, value.day, tzinfo=UTC)
+    text = str(value).strip()
+    if not text:
+        return None
+    parsed = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
+
+
+def text(value: Any) -> str:
+    """A cell as stripped text; None and NaN become ''."""
+    if value is None:
+        return ""
+    if isinstance(value, float) and value != value:  # NaN
+        return ""
+    return str(value).strip()
+
+
+def unique(values: Iterable[str]) -> list[str]:
+    """Order-preserving de-duplication, dropping empties."""
+    seen: dict[str, None] = {}
+    for v in values:
+        if v:
+            seen.setdefault(v, None)
+    return list(seen)

@@ -1,0 +1,212 @@
+"""Graph analytics: components, facilitator hubs, communities, shortest paths.
+
+Components use our own union-find (linear, works on edge lists too large for
+networkx); tests check it, and the BFS here, against networkx on random graphs.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Callable, Hashable, Iterable
+from dataclasses import dataclass
+
+import networkx as nx
+
+from daybreak.graph.build import Graph, neighbours
+
+
+class UnionFind:
+    """Disjoint sets with path halving and union by size."""
+
+    def __init__(self) -> None:
+        self._parent: dict[Hashable, Hashable] = {}
+        self._size: dict[Hashable, int] = {}
+
+    def add(self, x: Hashable) -> None:
+        if x not in self._parent:
+            self._parent[x] = x
+            self._size[x] = 1
+
+    def find(self, x: Hashable) -> Hashable:
+        self.add(x)
+        parent = self._parent
+        while parent[x] != x:
+            parent[x] = parent[parent[x]]
+            x = parent[x]
+        return x
+
+    def union(self, a: Hashable, b: Hashable) -> Hashable:
+        ra, rb = self.find(a), self.find(b)
+        if ra == rb:
+            return ra
+        if self._size[ra] < self._size[rb]:
+            ra, rb = rb, ra
+        self._parent[rb] = ra
+        self._size[ra] += self._size[rb]
+        return ra
+
+    def groups(self) -> list[set[Hashable]]:
+        out: dict[Hashable, set[Hashable]] = {}
+        for x in self._parent:
+            out.setdefault(self.find(x), set()).add(x)
+        return list(out.values())
+
+
+def components_of_edges(
+    nodes: Iterable[Hashable], edges: Iterable[tuple[Hashable, Hashable]]
+) -> list[set[Hashable]]:
+    uf = UnionFind()
+    for n in nodes:
+        uf.add(n)
+    for a, b in edges:
+        uf.union(a, b)
+    return uf.groups()
+
+
+def connected_components(g: Graph, relations: frozenset[str] | None = None) -> list[set[str]]:
+    """Weakly connected components, optionally over a subset of relations; largest first."""
+    edges = ((s, t) for s, t, rel in g.edges(keys=True) if relations is None or rel in relations)
+    groups = components_of_edges(g.nodes, edges)
+    comps = [{str(x) for x in grp} for grp in groups]
+    comps.sort(key=lambda c: (-len(c), min(c)))
+    return comps
+
+
+def bfs_distances(
+    g: Graph,
+    source: str,
+    *,
+    max_hops: int | None = None,
+    relations: frozenset[str] | None = None,
+    blocked: Callable[[str], bool] | None = None,
+) -> dict[str, tuple[int, str | None]]:
+    """Hop distance and BFS parent of every node reachable from ``source``.
+
+    A ``blocked`` node can be reached but not passed through: a payment hub used by
+    thousands of people must not make them all one cluster."""
+    seen: dict[str, tuple[int, str | None]] = {source: (0, None)}
+    queue: deque[str] = deque([source])
+    while queue:
+        node = queue.popleft()
+        dist = seen[node][0]
+        if max_hops is not None and dist >= max_hops:
+            continue
+        if node != source and blocked is not None and blocked(node):
+            continue
+        for other in neighbours(g, node, relations):
+            if other not in seen:
+                seen[other] = (dist + 1, node)
+                queue.append(other)
+    return seen
+
+
+def path_to(parents: dict[str, tuple[int, str | None]], target: str) -> list[str]:
+    path = [target]
+    while (parent := parents[path[-1]][1]) is not None:
+        path.append(parent)
+    return path[::-1]
+
+
+def shortest_path(
+    g: Graph, source: str, target: str, relations: frozenset[str] | None = None
+) -> list[str] | None:
+    """A shortest undirected path, or None when the two are not connected."""
+    if source not in g or target not in g:
+        return None
+    parents = bfs_distances(g, source, relations=relations)
+    return path_to(parents, target) if target in parents else None
+
+
+def paths_to_payers(g: Graph, start: str, *, max_hops: int = 6, limit: int = 5) -> list[list[str]]:
+    """Shortest paths from a reported account (or report) to customers who paid
+    someone: the link an analyst needs between a report and the money."""
+    parents = bfs_distances(g, start, max_hops=max_hops)
+    payers = [
+        (d, k)
+        for k, (d, _) in parents.items()
+        if k != start
+        and g.nodes[k].get("kind") == "customer"
+        and any(rel == "paid" for _, _, rel in g.out_edges(k, keys=True))
+    ]
+    payers.sort()
+    return [path_to(parents, k) for _, k in payers[:limit]]
+
+
+@dataclass(frozen=True)
+class Hub:
+    """A beneficiary paid by many customers who are not linked to each other."""
+
+    key: str
+    payers: int  # distinct customers who paid it
+    unrelated_payers: int  # payer groups after merging payers that share an identity
+    payments: int
+    amount: float
+    payer_countries: int
+
+
+def _identity_neighbours(g: Graph, node: str) -> set[str]:
+    """Neighbours over anything but payments: shared identifiers, same_person links.
+    (Paying the same third party does not make two payers one person.)"""
+    out = {t for _, t, rel in g.out_edges(node, keys=True) if rel != "paid"}
+    return out | {s for s, _, rel in g.in_edges(node, keys=True) if rel != "paid"}
+
+
+def facilitator_hubs(g: Graph, *, min_unrelated_payers: int = 5) -> list[Hub]:
+    """Beneficiaries paid by at least ``min_unrelated_payers`` unrelated customers.
+
+    Payers count as related when they share an identifier node (phone, e-mail, account,
+    device …) or a probabilistic ``same_person`` link: five accounts of one person are
+    one payer, not five."""
+    hubs: list[Hub] = []
+    for key, data in g.nodes(data=True):
+        if data.get("kind") != "payment_handle":
+            continue
+        paid_by = [
+            (s, d) for s, _, rel, d in g.in_edges(key, keys=True, data=True) if rel == "paid"
+        ]
+        payers = {s for s, _ in paid_by}
+        if len(payers) < min_unrelated_payers:
+            continue
+        uf = UnionFind()
+        owner: dict[str, str] = {}  # identifier node -> first payer seen holding it
+        for p in sorted(payers):
+            uf.add(p)
+            for other in _identity_neighbours(g, p):
+                if other in payers:
+                    uf.union(p, other)
+                elif other in owner:
+                    uf.union(p, owner[other])
+                else:
+                    owner[other] = p
+        unrelated = len(uf.groups())
+        if unrelated < min_unrelated_payers:
+            continue
+        countries = {g.nodes[p].get("country") for p in payers}
+        hubs.append(
+            Hub(
+                key=key,
+                payers=len(payers),
+                unrelated_payers=unrelated,
+                payments=sum(int(d.get("n", 1)) for _, d in paid_by),
+                amount=float(sum(d.get("amount") or 0.0 for _, d in paid_by)),
+                payer_countries=len(countries - {None}),
+            )
+        )
+    hubs.sort(key=lambda h: (-h.unrelated_payers, h.key))
+    return hubs
+
+
+def communities(g: Graph, *, seed: int = 0, resolution: float = 1.0) -> list[set[str]]:
+    """Louvain communities of the undirected, weight-summed projection."""
+    simple = nx.Graph()
+    simple.add_nodes_from(g.nodes)
+    for s, t, d in g.edges(data=True):
+        w = float(d.get("weight", 1.0))
+        if simple.has_edge(s, t):
+            simple[s][t]["weight"] += w
+        else:
+            simple.add_edge(s, t, weight=w)
+    found = nx.community.louvain_communities(
+        simple, weight="weight", seed=seed, resolution=resolution
+    )
+    return sorted(({str(x) for x in c} for c in found), key=lambda c: (-len(c), min(c)))

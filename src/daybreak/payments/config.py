@@ -1,0 +1,286 @@
+"""The typology pack: a versioned YAML file resolved into validated, immutable objects.
+
+Errors are collected, not raised one at a time: a user who mistypes two keys and writes
+an invalid rule sees all three problems at once, each with its key path and YAML line.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Mapping
+from importlib import resources
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from daybreak.payments.features import BENEFICIARY_FEATURES, CUSTOMER_FEATURES
+from daybreak.payments.rules import RuleError, parse_rule
+from daybreak.schema.codes import countries, currencies, timezones
+from daybreak.schema.columns import CHANNELS
+
+DEFAULT_PACK = "default.yaml"
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Typology(_Strict):
+    id: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
+    title: str
+    source: str = Field(min_length=3, description="public source the indicator rests on")
+    subject: Literal["customer", "beneficiary"]
+    strength: str = Field(description="SQL expression over feature columns, in [0, 1]")
+    weight: float
+    fires_at: float = Field(default=0.5, ge=0.0)
+    explain: str
+    network: bool = False
+
+
+class LowValue(_Strict):
+    reference_max: float = Field(gt=0)
+    max_by_currency: dict[str, float] = {}
+
+
+class Night(_Strict):
+    start_hour: int = Field(ge=0, le=23)
+    end_hour: int = Field(ge=0, le=23)
+
+
+class Mcc(_Strict):
+    vpn_software: tuple[str, ...]
+    webcam_streaming: tuple[str, ...]
+    airlines: tuple[str, ...]
+    cash_withdrawal: tuple[str, ...] = ()
+
+    @field_validator("*")
+    @classmethod
+    def _four_digits(cls, v: tuple[str, ...]) -> tuple[str, ...]:
+        bad = [c for c in v if not (len(c) == 4 and c.isdigit())]
+        if bad:
+            raise ValueError(f"merchant category codes must be 4 digits, got {bad}")
+        return v
+
+
+class Windows(_Strict):
+    recent_days: int = Field(default=90, gt=0)
+
+
+class Curve(_Strict):
+    """A monotone piecewise-linear map from raw score to probability."""
+
+    x: tuple[float, ...]
+    y: tuple[float, ...]
+
+    @field_validator("y")
+    @classmethod
+    def _monotone(cls, v: tuple[float, ...]) -> tuple[float, ...]:
+        if any(b < a for a, b in zip(v, v[1:], strict=False)) or any(not 0 <= p <= 1 for p in v):
+            raise ValueError("calibration y must be non-decreasing values in [0, 1]")
+        return v
+
+
+class Calibration(_Strict):
+    customer: Curve
+    beneficiary: Curve
+
+
+class Pack(_Strict):
+    pack: str
+    version: str
+    reference_currency: str
+    fx_to_reference: dict[str, float]
+    corridor_countries: tuple[str, ...] = Field(min_length=1)
+    default_timezones: dict[str, str] = {}
+    low_value: LowValue
+    night: Night
+    cover_words: tuple[str, ...]
+    handle_pattern: str = ""
+    mcc: Mcc
+    related_purchase_days: int = Field(default=30, gt=0)
+    channel_risk: dict[str, float]
+    female_given_names: tuple[str, ...] = ()
+    name_particles: tuple[str, ...] = ()
+    windows: Windows = Windows()
+    min_corridor_payments: int = Field(default=2, ge=1)
+    alert_threshold: float = Field(default=0.5, ge=0.0, le=1.0)
+    propagation_threshold: float = Field(default=0.6, ge=0.0, le=1.0)
+    bias: float
+    typologies: tuple[Typology, ...] = Field(min_length=1)
+    calibration: Calibration
+
+    @field_validator("fx_to_reference")
+    @classmethod
+    def _currencies(cls, v: dict[str, float]) -> dict[str, float]:
+        bad = sorted(set(v) - currencies())
+        if bad:
+            raise ValueError(f"unknown ISO 4217 currency code(s) {bad}")
+        if any(r <= 0 for r in v.values()):
+            raise ValueError("exchange rates must be positive")
+        return v
+
+    @field_validator("corridor_countries")
+    @classmethod
+    def _countries(cls, v: tuple[str, ...]) -> tuple[str, ...]:
+        bad = sorted(set(v) - countries())
+        if bad:
+            raise ValueError(f"unknown ISO 3166-1 alpha-2 country code(s) {bad}")
+        return v
+
+    @field_validator("default_timezones")
+    @classmethod
+    def _zones(cls, v: dict[str, str]) -> dict[str, str]:
+        bad = sorted(z for z in v.values() if z not in timezones())
+        if bad:
+            raise ValueError(f"unknown IANA time zone(s) {bad}")
+        return v
+
+    @field_validator("channel_risk")
+    @classmethod
+    def _channels(cls, v: dict[str, float]) -> dict[str, float]:
+        bad = sorted(set(v) - set(CHANNELS))
+        if bad:
+            raise ValueError(f"unknown channel(s) {bad}; channels are {list(CHANNELS)}")
+        return v
+
+    def low_value_cap(self, currency: str) -> float:
+        cap = self.low_value.max_by_currency.get(currency)
+        if cap is not None:
+            return cap
+        return self.low_value.reference_max / self.fx_to_reference[currency]
+
+    def typologies_for(self, subject: str) -> tuple[Typology, ...]:
+        return tuple(t for t in self.typologies if t.subject == subject)
+
+
+class ConfigError(ValueError):
+    """A typology pack that cannot be used; ``problems`` lists every one with its line."""
+
+    def __init__(self, source: str, problems: list[str]) -> None:
+        self.source = source
+        self.problems = problems
+        listed = "\n".join(f"  - {p}" for p in problems)
+        super().__init__(f"{source}: {len(problems)} problem(s) in the typology pack:\n{listed}")
+
+
+def default_pack_text() -> str:
+    return (resources.files("daybreak.payments") / "typologies" / DEFAULT_PACK).read_text("utf-8")
+
+
+def load_pack(path: Path | None = None) -> Pack:
+    """Load and validate a pack file (the built-in default when ``path`` is None)."""
+    if path is None:
+        return parse_pack(default_pack_text(), "default.yaml (built-in)")
+    try:
+        text = path.read_text("utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(str(path), [f"cannot read the file: {exc}"]) from exc
+    return parse_pack(text, str(path))
+
+
+def parse_pack(text: str, source: str) -> Pack:
+    try:
+        node = yaml.compose(text, Loader=yaml.SafeLoader)
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"line {mark.line + 1}: " if mark is not None else ""
+        raise ConfigError(source, [f"{where}not valid YAML ({exc})"]) from exc
+    if not isinstance(data, dict) or node is None:
+        raise ConfigError(source, ["expected a mapping of settings at the top level"])
+    lines = _line_index(node)
+    problems: list[str] = []
+    pack: Pack | None = None
+    try:
+        pack = Pack.model_validate(data)
+    except ValidationError as exc:
+        for err in exc.errors():
+            loc = tuple(err["loc"])
+            msg = str(err["msg"])
+            if err["type"] == "extra_forbidden":
+                msg = _unknown_key_message(loc, data)
+            problems.append(f"{_where(loc, lines)}: {msg}")
+    if pack is not None:
+        problems.extend(_check_rules(pack, lines))
+    if problems:
+        raise ConfigError(source, problems)
+    assert pack is not None
+    return pack
+
+
+def _check_rules(pack: Pack, lines: Mapping[tuple[Any, ...], int]) -> list[str]:
+    problems = []
+    seen: set[str] = set()
+    for i, t in enumerate(pack.typologies):
+        if t.id in seen:
+            problems.append(f"{_where(('typologies', i, 'id'), lines)}: duplicate id '{t.id}'")
+        seen.add(t.id)
+        allowed = CUSTOMER_FEATURES if t.subject == "customer" else BENEFICIARY_FEATURES
+        try:
+            parse_rule(t.strength, allowed)
+        except RuleError as exc:
+            problems.append(f"{_where(('typologies', i, 'strength'), lines)}: {exc}")
+        try:
+            from daybreak.payments.explain import check_template
+
+            check_template(t.explain, allowed)
+        except ValueError as exc:
+            problems.append(f"{_where(('typologies', i, 'explain'), lines)}: {exc}")
+    return problems
+
+
+def _line_index(node: yaml.Node) -> dict[tuple[Any, ...], int]:
+    """Map each key path, e.g. ('typologies', 2, 'weight'), to its 1-based line."""
+    out: dict[tuple[Any, ...], int] = {}
+
+    def walk(n: yaml.Node, path: tuple[Any, ...]) -> None:
+        out[path] = n.start_mark.line + 1
+        if isinstance(n, yaml.MappingNode):
+            for k, v in n.value:
+                key = (*path, k.value)
+                out[key] = k.start_mark.line + 1
+                walk_value(v, key)
+        elif isinstance(n, yaml.SequenceNode):
+            for i, v in enumerate(n.value):
+                walk(v, (*path, i))
+
+    def walk_value(v: yaml.Node, path: tuple[Any, ...]) -> None:
+        line = out[path]
+        walk(v, path)
+        out[path] = line  # a key's line is where the key is written
+
+    walk(node, ())
+    return out
+
+
+def _where(loc: tuple[Any, ...], lines: Mapping[tuple[Any, ...], int]) -> str:
+    path = tuple(loc)
+    key = ".".join(f"[{p}]" if isinstance(p, int) else str(p) for p in path).replace(".[", "[")
+    while path and path not in lines:
+        path = path[:-1]
+    line = lines.get(path)
+    return f"line {line}, '{key}'" if line else f"'{key}'"
+
+
+def _unknown_key_message(loc: tuple[Any, ...], data: dict[str, Any]) -> str:
+    known: list[str] = []
+    model: Any = Pack
+    for part in loc[:-1]:
+        if isinstance(part, int):
+            continue
+        field = model.model_fields.get(part) if hasattr(model, "model_fields") else None
+        if field is None:
+            model = None
+            break
+        ann = field.annotation
+        inner = getattr(ann, "__args__", (ann,))
+        model = next((a for a in inner if isinstance(a, type) and issubclass(a, BaseModel)), None)
+        if model is None:
+            break
+    if model is not None and hasattr(model, "model_fields"):
+        known = list(model.model_fields)
+    hint = difflib.get_close_matches(str(loc[-1]), known, n=1)
+    suggestion = f"; did you mean '{hint[0]}'?" if hint else ""
+    return f"unknown key '{loc[-1]}'{suggestion}"

@@ -1,0 +1,133 @@
+"""The SQL vocabulary of each engine, kept apart from running SQL (splink's pattern).
+
+Feature definitions are written once against these methods; an engine in
+``daybreak.engines`` only executes the resulting text.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Dialect:
+    """Base: ANSI-ish SQL shared by DuckDB and Spark; subclasses fill the gaps."""
+
+    name: str  # sqlglot dialect name
+
+    def string(self, value: str) -> str:
+        return "'" + value.replace("'", "''") + "'"
+
+    def string_array(self, values: Sequence[str]) -> str:
+        raise NotImplementedError
+
+    def values(self, rows: Sequence[Sequence[str | float | int]], columns: Sequence[str]) -> str:
+        """An inline table usable in FROM: ``(VALUES ...) AS t(cols)`` with a dummy row when
+        empty so the column types stay known."""
+
+        def lit(v: str | float | int) -> str:
+            if isinstance(v, str):
+                return self.string(v)
+            return f"CAST({float(v)!r} AS DOUBLE)"
+
+        body = ", ".join("(" + ", ".join(lit(v) for v in row) + ")" for row in rows)
+        return f"(VALUES {body}) AS v({', '.join(columns)})"
+
+    def local_hour(self, ts: str, tz: str) -> str:
+        raise NotImplementedError
+
+    def epoch_seconds(self, ts: str) -> str:
+        raise NotImplementedError
+
+    def regexp_matches(self, text: str, pattern: str) -> str:
+        raise NotImplementedError
+
+    def regexp_extract(self, text: str, pattern: str) -> str:
+        raise NotImplementedError
+
+    def regexp_replace_all(self, text: str, pattern: str, replacement: str) -> str:
+        raise NotImplementedError
+
+    def split_spaces(self, text: str) -> str:
+        raise NotImplementedError
+
+    def arrays_overlap(self, a: str, b: str) -> str:
+        raise NotImplementedError
+
+    def median(self, x: str) -> str:
+        raise NotImplementedError
+
+    def translate(self, text: str, src: str, dst: str) -> str:
+        return f"translate({text}, {self.string(src)}, {self.string(dst)})"
+
+
+@dataclass(frozen=True)
+class DuckDBDialect(Dialect):
+    name: str = "duckdb"
+
+    def string_array(self, values: Sequence[str]) -> str:
+        return "[" + ", ".join(self.string(v) for v in values) + "]::VARCHAR[]"
+
+    def local_hour(self, ts: str, tz: str) -> str:
+        return f"hour(timezone({tz}, {ts}))"
+
+    def epoch_seconds(self, ts: str) -> str:
+        return f"epoch({ts})"
+
+    def regexp_matches(self, text: str, pattern: str) -> str:
+        return f"regexp_matches({text}, {self.string(pattern)})"
+
+    def regexp_extract(self, text: str, pattern: str) -> str:
+        return f"nullif(regexp_extract({text}, {self.string(pattern)}, 1), '')"
+
+    def regexp_replace_all(self, text: str, pattern: str, replacement: str) -> str:
+        return f"regexp_replace({text}, {self.string(pattern)}, {self.string(replacement)}, 'g')"
+
+    def split_spaces(self, text: str) -> str:
+        return f"string_split({text}, ' ')"
+
+    def arrays_overlap(self, a: str, b: str) -> str:
+        return f"coalesce(list_has_any({a}, {b}), false)"
+
+    def median(self, x: str) -> str:
+        return f"median({x})"
+
+
+@dataclass(frozen=True)
+class SparkDialect(Dialect):
+    name: str = "spark"
+
+    def string(self, value: str) -> str:
+        # Spark string literals process backslash escapes.
+        return "'" + value.replace("\\", "\\\\").replace("'", "\\'") + "'"
+
+    def string_array(self, values: Sequence[str]) -> str:
+        return "array(" + ", ".join(self.string(v) for v in values) + ")"
+
+    def local_hour(self, ts: str, tz: str) -> str:
+        return f"hour(from_utc_timestamp({ts}, {tz}))"
+
+    def epoch_seconds(self, ts: str) -> str:
+        return f"(unix_micros({ts}) / 1000000.0)"
+
+    def regexp_matches(self, text: str, pattern: str) -> str:
+        return f"({text} RLIKE {self.string(pattern)})"
+
+    def regexp_extract(self, text: str, pattern: str) -> str:
+        return f"nullif(regexp_extract({text}, {self.string(pattern)}, 1), '')"
+
+    def regexp_replace_all(self, text: str, pattern: str, replacement: str) -> str:
+        return f"regexp_replace({text}, {self.string(pattern)}, {self.string(replacement)})"
+
+    def split_spaces(self, text: str) -> str:
+        return f"split({text}, ' ')"
+
+    def arrays_overlap(self, a: str, b: str) -> str:
+        return f"coalesce(arrays_overlap({a}, {b}), false)"
+
+    def median(self, x: str) -> str:
+        return f"percentile({x}, 0.5)"
+
+
+DIALECTS: dict[str, Dialect] = {"duckdb": DuckDBDialect(), "spark": SparkDialect()}

@@ -1,0 +1,210 @@
+"""The store's tables (SQLAlchemy 2 Core). Migrations in ``migrations/versions`` create
+them; change both together (``alembic revision --autogenerate`` compares them).
+
+Columns holding personal data are ``LargeBinary`` AES-GCM ciphertexts (``*_enc``);
+identifiers are findable only through their keyed blind index (``value_index``).
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    Boolean,
+    Column,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    String,
+    Table,
+    Text,
+)
+
+metadata = MetaData(
+    naming_convention={
+        "ix": "ix_%(table_name)s_%(column_0_name)s",
+        "uq": "uq_%(table_name)s_%(column_0_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+TS = DateTime(timezone=True)
+
+reports = Table(
+    "reports",
+    metadata,
+    Column("report_id", String(40), primary_key=True),
+    Column("received_at", TS, nullable=False, index=True),
+    Column("source", String(20), nullable=False),  # api | ncmec | world | import
+    Column("submitted_by", String(80), nullable=False),
+    Column("reporter_type", String(20), nullable=False),
+    Column("incident_type", String(40), nullable=False),
+    Column("is_live", Boolean, nullable=False),
+    Column("occurred_at", TS),
+    Column("service", String(256)),
+    Column("tier", Integer, nullable=False, index=True),
+    Column("score", Float, nullable=False),
+    Column("reasons", Text, nullable=False),  # JSON list; no personal data
+    Column("country", String(2)),
+    Column("route_basis", String(20), nullable=False),
+    Column("agency", String(200), nullable=False),
+    Column("cluster_id", String(48), nullable=False, index=True),
+    Column("payload_enc", LargeBinary, nullable=False),  # the ReportIn JSON, encrypted
+)
+
+report_identifiers = Table(
+    "report_identifiers",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column(
+        "report_id",
+        String(40),
+        ForeignKey("reports.report_id", ondelete="CASCADE"),
+        nullable=False,
+        index=True,
+    ),
+    Column("kind", String(20), nullable=False),
+    Column("role", String(40), nullable=False),
+    Column("value_index", String(40), nullable=False, index=True),
+    Column("value_enc", LargeBinary, nullable=False),
+    Column("seen_at", TS),
+)
+
+clusters = Table(
+    "clusters",
+    metadata,
+    Column("cluster_id", String(48), primary_key=True),
+    Column("created_at", TS, nullable=False),
+    Column("updated_at", TS, nullable=False),
+    Column("report_count", Integer, nullable=False),
+    Column("tier", Integer, nullable=False),
+    Column("score", Float, nullable=False),
+    Column("merged_into", String(48)),
+)
+
+alerted_identifiers = Table(
+    "alerted_identifiers",
+    metadata,
+    Column("value_index", String(40), primary_key=True),
+    Column("source", String(40), primary_key=True),  # payments | media | ...
+    Column("ref", String(80)),
+)
+
+idempotency_keys = Table(
+    "idempotency_keys",
+    metadata,
+    Column("principal", String(80), primary_key=True),
+    Column("key", String(200), primary_key=True),
+    Column("request_hash", String(64), nullable=False),
+    Column("report_id", String(40), nullable=False),
+    Column("created_at", TS, nullable=False, index=True),
+)
+
+cases = Table(
+    "cases",
+    metadata,
+    Column("case_id", String(80), primary_key=True),
+    Column("priority", Float, nullable=False, index=True),
+    Column("tier", Integer, nullable=False),
+    Column("status", String(20), nullable=False, index=True),
+    Column("outcome", String(40)),
+    Column("assignee", String(80), index=True),
+    Column("country", String(2)),
+    Column("routed_agency", String(200)),
+    Column("created_at", TS, nullable=False),
+    Column("updated_at", TS, nullable=False),
+    Column("body_enc", LargeBinary, nullable=False),  # the Case JSON, encrypted
+)
+
+case_keys = Table(
+    "case_keys",
+    metadata,
+    Column("case_id", String(80), ForeignKey("cases.case_id", ondelete="CASCADE"), primary_key=True),
+    Column("value_index", String(40), primary_key=True),
+    Index("ix_case_keys_value_index", "value_index"),
+)
+
+case_reports = Table(
+    "case_reports",
+    metadata,
+    Column("case_id", String(80), ForeignKey("cases.case_id", ondelete="CASCADE"), primary_key=True),
+    Column("report_id", String(40), primary_key=True),
+    Index("ix_case_reports_report_id", "report_id"),
+)
+
+case_notes = Table(
+    "case_notes",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("case_id", String(80), ForeignKey("cases.case_id", ondelete="CASCADE"), nullable=False, index=True),
+    Column("author", String(80), nullable=False),
+    Column("at", TS, nullable=False),
+    Column("text_enc", LargeBinary, nullable=False),
+)
+
+case_events = Table(
+    "case_events",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("case_id", String(80), ForeignKey("cases.case_id", ondelete="CASCADE"), nullable=False, index=True),
+    Column("at", TS, nullable=False),
+    Column("actor", String(80), nullable=False),
+    Column("from_status", String(20)),
+    Column("to_status", String(20), nullable=False),
+    Column("reason_enc", LargeBinary),
+)
+
+users = Table(
+    "users",
+    metadata,
+    Column("username", String(80), primary_key=True),
+    Column("password_hash", String(200), nullable=False),  # argon2id
+    Column("role", String(20), nullable=False),
+    Column("created_at", TS, nullable=False),
+    Column("disabled", Boolean, nullable=False, default=False),
+)
+
+api_keys = Table(
+    "api_keys",
+    metadata,
+    Column("key_id", String(24), primary_key=True),
+    Column("secret_hash", String(64), nullable=False),  # SHA-256 of a 256-bit secret
+    Column("name", String(120), nullable=False),
+    Column("role", String(20), nullable=False),
+    Column("rate_per_minute", Integer, nullable=False),
+    Column("created_at", TS, nullable=False),
+    Column("revoked_at", TS),
+)
+
+sessions = Table(
+    "sessions",
+    metadata,
+    Column("token_hash", String(64), primary_key=True),
+    Column("username", String(80), ForeignKey("users.username", ondelete="CASCADE"), nullable=False),
+    Column("created_at", TS, nullable=False),
+    Column("expires_at", TS, nullable=False, index=True),
+)
+
+audit_log = Table(
+    "audit_log",
+    metadata,
+    Column("seq", Integer, primary_key=True, autoincrement=False),
+    Column("at", TS, nullable=False),
+    Column("actor", String(80), nullable=False),
+    Column("action", String(40), nullable=False),
+    Column("object_type", String(20), nullable=False),
+    Column("object_id", String(80), nullable=False, index=True),
+    Column("detail", Text, nullable=False),  # JSON, ids and counts only, no personal data
+    Column("prev_hash", String(64), nullable=False),
+    Column("hash", String(64), nullable=False),
+)
+
+audit_head = Table(
+    "audit_head",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=False),
+    Column("seq", Integer, nullable=False),
+    Column("hash", String(64), nullable=False),
+)
