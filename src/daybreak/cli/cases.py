@@ -1,5 +1,164 @@
 """`daybreak cases`: Build and list cases from alerts."""
 
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import TYPE_CHECKING
+
 import typer
+from rich.table import Table
+
+from daybreak.cli.common import err, fail, out
+from daybreak.cli.graph import user_errors
+
+if TYPE_CHECKING:
+    from daybreak.store import Actor, TiplineStore
 
 app = typer.Typer(help="Build and list cases from alerts.", no_args_is_help=True)
+
+OUT_HELP = "Folder holding cases.jsonl (written when no --db is given, and always kept)."
+DB_HELP = "SQLAlchemy URL of the case store (needs DAYBREAK_FIELD_KEY); else cases.jsonl."
+
+
+def _store(out_dir: Path, db: str) -> TiplineStore:
+    from daybreak.cli._store import open_store
+
+    return open_store(out_dir, db, dev=False)
+
+
+@app.command()
+def build(
+    world: Path = typer.Option(..., "--world", "-w", help="World folder (`daybreak synth`)."),
+    alerts: list[Path] = typer.Option(
+        [], "--alerts", "-a", help="alerts.jsonl/.parquet of any detector (repeatable)."
+    ),
+    out_dir: Path = typer.Option(Path("cases"), "--out", "-o", help=OUT_HELP),
+    db: str | None = typer.Option(None, "--db", help=DB_HELP),
+    media_matches: Path | None = typer.Option(
+        None, "--media-matches", help="Media matches (sighting_id, account_id, bank, distance)."
+    ),
+    reports: bool = typer.Option(
+        True, "--reports/--no-reports", help="Turn the world's tipline reports into alerts."
+    ),
+    probabilistic: bool = typer.Option(
+        True, "--probabilistic/--exact-only", help="Use splink same-person links."
+    ),
+) -> None:
+    """Group alerts into cases by entity cluster; re-runs update existing cases."""
+    from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+    from daybreak.graph.files import CASES_FILE, read_alerts, read_cases, read_media_matches
+    from daybreak.graph.files import write_cases as write_file
+    from daybreak.graph.pipeline import build_cases
+
+    with user_errors():
+        loaded = [a for p in alerts for a in read_alerts(p)]
+        matches = read_media_matches(media_matches) if media_matches else []
+        store = _store(out_dir, db) if db else None
+        existing = (
+            store.list_cases(_system()) if store is not None else read_cases(out_dir / CASES_FILE)
+        )
+        with Progress(
+            SpinnerColumn(),
+            TextColumn("{task.description}"),
+            TimeElapsedColumn(),
+            console=err,
+            transient=True,
+        ) as bar:
+            bar.add_task(f"building cases from {len(loaded)} alert(s)")
+            cases = build_cases(
+                world,
+                loaded,
+                media_matches=matches,
+                include_reports=reports,
+                existing=existing,
+                probabilistic=probabilistic,
+            )
+        if store is not None:
+            created, updated = store.upsert_cases(cases)
+            out.print(f"Store: {created} case(s) created, {updated} updated.")
+        everything = write_file(out_dir / CASES_FILE, cases)
+    known = {c.case_id for c in existing}
+    new = sum(c.case_id not in known for c in cases)
+    out.print(
+        f"{len(cases)} case(s) from this run ({new} new, {len(cases) - new} updated); "
+        f"{len(everything)} in {out_dir / CASES_FILE}"
+    )
+
+
+def _system() -> Actor:
+    from daybreak.store import SYSTEM
+
+    return SYSTEM
+
+
+@app.command("list")
+def list_cases(
+    out_dir: Path = typer.Option(Path("cases"), "--out", "-o", help=OUT_HELP),
+    db: str | None = typer.Option(None, "--db", help=DB_HELP),
+    as_json: bool = typer.Option(False, "--json", help="One JSON object per line."),
+    limit: int = typer.Option(50, min=1, help="Show at most this many cases."),
+    min_priority: float = typer.Option(0.0, min=0.0, max=1.0, help="Hide lower priorities."),
+    include_closed: bool = typer.Option(False, help="Also list closed and merged cases."),
+) -> None:
+    """Cases, highest priority first."""
+    from daybreak.graph.files import CASES_FILE, read_cases
+    from daybreak.model.cases import CaseStatus
+
+    with user_errors():
+        if db:
+            cases = _store(out_dir, db).list_cases(_system())
+        else:
+            path = out_dir / CASES_FILE
+            if not path.is_file():
+                fail(f"{path}: not found (run `daybreak cases build --out {out_dir}` first)")
+            cases = read_cases(path)
+    shown = [
+        c
+        for c in sorted(cases, key=lambda c: (-c.priority, c.case_id))
+        if c.priority >= min_priority and (include_closed or c.status is not CaseStatus.CLOSED)
+    ][:limit]
+    if as_json:
+        for c in shown:
+            row = {
+                "id": c.case_id,
+                "priority": c.priority,
+                "tier": int(c.tier),
+                "status": c.status.value,
+                "title": c.title,
+                "sources": c.sources,
+                "alerts": len(c.alert_ids),
+                "entities": len(c.entity_keys),
+                "explanation": c.explanation,
+            }
+            typer.echo(json.dumps(row, ensure_ascii=False))
+        return
+    table = Table(title=f"{len(shown)} case(s)")
+    for col in ("id", "priority", "tier", "status", "sources", "entities", "title"):
+        table.add_column(col)
+    for c in shown:
+        table.add_row(
+            c.case_id,
+            f"{c.priority:.2f}",
+            str(int(c.tier)),
+            c.status.value,
+            ", ".join(c.sources),
+            str(len(c.entity_keys)),
+            c.title,
+        )
+    out.print(table)
+
+
+@app.command()
+def evaluate(
+    world: Path = typer.Option(..., "--world", "-w", help="World folder with truth/links.csv."),
+    out_dir: Path = typer.Option(Path("cases"), "--out", "-o", help=OUT_HELP),
+) -> None:
+    """Purity and completeness of the cases against the world's truth links."""
+    from daybreak.graph.files import CASES_FILE, read_cases
+    from daybreak.graph.pipeline import evaluate_against_truth
+
+    with user_errors():
+        result = evaluate_against_truth(world, read_cases(out_dir / CASES_FILE))
+    typer.echo(json.dumps(result.as_dict(), indent=2))

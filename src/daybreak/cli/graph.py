@@ -1,5 +1,142 @@
 """`daybreak graph`: Build the entity graph across every source."""
 
+from __future__ import annotations
+
+import json
+from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
 import typer
+from rich.table import Table
+
+from daybreak.cli.common import err, fail, out
 
 app = typer.Typer(help="Build the entity graph across every source.", no_args_is_help=True)
+
+
+@contextmanager
+def user_errors() -> Iterator[None]:
+    """Expected failures become one clear line and exit code 2, never a traceback."""
+    from daybreak.graph.cases import AlertError
+    from daybreak.graph.files import InputFileError
+    from daybreak.graph.loader import WorldError
+    from daybreak.schema import SchemaError
+    from daybreak.sharing import ShareError
+
+    try:
+        yield
+    except (WorldError, InputFileError, AlertError, ShareError, SchemaError) as exc:
+        fail(str(exc))
+
+
+@app.command()
+def build(
+    world: Path = typer.Option(..., "--world", "-w", help="World folder (`daybreak synth`)."),
+    out_dir: Path = typer.Option(..., "--out", "-o", help="Folder for the graph files."),
+    probabilistic: bool = typer.Option(
+        True, "--probabilistic/--exact-only", help="Add splink same-person links."
+    ),
+    backend: str = typer.Option("duckdb", help="splink backend: duckdb or spark."),
+    min_same_person: float = typer.Option(
+        0.9, min=0.0, max=1.0, help="Match probability needed for a same_person edge."
+    ),
+    min_hub_payers: int = typer.Option(3, min=2, help="Unrelated foreign payers that make a hub."),
+) -> None:
+    """Resolve entities and write nodes/edges (Parquet), issues.csv, match_weights.csv,
+    splink_model.json, hubs.csv and summary.json to --out."""
+    from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+    from daybreak.graph.analytics import connected_components, facilitator_hubs
+    from daybreak.graph.files import write_graph
+    from daybreak.graph.pipeline import build_world_graph
+
+    if backend not in ("duckdb", "spark"):
+        fail(f"--backend must be duckdb or spark, got {backend!r}")
+    with user_errors():
+        with Progress(
+            SpinnerColumn(),
+            TextColumn("{task.description}"),
+            TimeElapsedColumn(),
+            console=err,
+            transient=True,
+        ) as bar:
+            bar.add_task("resolving entities and building the graph")
+            wg = build_world_graph(
+                world,
+                probabilistic=probabilistic,
+                backend=backend,  # type: ignore[arg-type]
+                min_same_person=min_same_person,
+            )
+            files = write_graph(out_dir, wg.links, [wg.same_person], wg.matches)
+            hubs = facilitator_hubs(wg.graph, min_unrelated_payers=min_hub_payers)
+            comps = connected_components(wg.graph)
+        hubs_file = out_dir / "hubs.csv"
+        hubs_file.write_text(
+            "key,payers,unrelated_payers,payments,amount,payer_countries\n"
+            + "".join(
+                f"{h.key},{h.payers},{h.unrelated_payers},{h.payments},{h.amount:.2f},"
+                f"{h.payer_countries}\n"
+                for h in hubs
+            ),
+            encoding="utf-8",
+        )
+        g = wg.graph
+        summary = {
+            "nodes": g.number_of_nodes(),
+            "edges": g.number_of_edges(),
+            "nodes_by_kind": dict(Counter(k for _, k in g.nodes(data="kind")).most_common()),
+            "edges_by_relation": dict(Counter(r for _, _, r in g.edges(keys=True)).most_common()),
+            "components": len(comps),
+            "largest_component": len(comps[0]) if comps else 0,
+            "facilitator_hubs": len(hubs),
+            "same_person_links": wg.same_person.height,
+            "normalisation_issues": wg.links.issues.height,
+        }
+        (out_dir / "summary.json").write_text(json.dumps(summary, indent=2) + "\n", "utf-8")
+    table = Table(title=f"Entity graph of {world}")
+    table.add_column("measure")
+    table.add_column("value", justify="right")
+    for k in ("nodes", "edges", "components", "largest_component", "facilitator_hubs",
+              "same_person_links", "normalisation_issues"):  # fmt: skip
+        table.add_row(k.replace("_", " "), str(summary[k]))
+    out.print(table)
+    if wg.links.issues.height:
+        err.print(
+            f"{wg.links.issues.height} value(s) could not be normalised: see {files['issues']}"
+        )
+    out.print(
+        f"Wrote {', '.join(p.name for p in files.values())}, hubs.csv, summary.json to {out_dir}"
+    )
+
+
+@app.command()
+def paths(
+    graph_dir: Path = typer.Option(..., "--graph", "-g", help="Folder of `graph build --out`."),
+    start: str = typer.Option(..., "--from", help="Node key, e.g. report:R1 or account:kumu:x."),
+    to: str | None = typer.Option(None, "--to", help="Node key; default: nearest payers."),
+    max_hops: int = typer.Option(6, min=1, help="Longest path searched for payers."),
+) -> None:
+    """Shortest paths from a node (a reported account) to a paying customer."""
+    from daybreak.graph.analytics import paths_to_payers, shortest_path
+    from daybreak.graph.build import build_graph
+    from daybreak.graph.files import read_graph
+
+    with user_errors():
+        nodes, edges = read_graph(graph_dir)
+    g = build_graph(nodes, [edges])
+    if start not in g:
+        fail(f"--from {start!r} is not a node of the graph in {graph_dir}")
+    if to is not None:
+        if to not in g:
+            fail(f"--to {to!r} is not a node of the graph in {graph_dir}")
+        path = shortest_path(g, start, to)
+        found = [path] if path else []
+    else:
+        found = paths_to_payers(g, start, max_hops=max_hops)
+    if not found:
+        out.print("No path found.")
+        raise typer.Exit(1)
+    for p in found:
+        out.print(" -> ".join(p))

@@ -1,8 +1,164 @@
-"""`daybreak payments`: Detect payers and facilitators of live-streamed abuse in transaction data."""
+"""`daybreak payments`: detect payers and facilitators of live-streamed abuse in transactions."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
 
 import typer
+from rich.console import Console
+from rich.table import Table
 
 app = typer.Typer(
     help="Detect payers and facilitators of live-streamed abuse in transaction data.",
     no_args_is_help=True,
 )
+out_console = Console()
+err_console = Console(stderr=True, soft_wrap=True)
+
+EXIT_ENGINE = 5
+
+
+@contextmanager
+def _user_errors() -> Iterator[None]:
+    """Turn every expected failure into a clear message and exit code, never a traceback."""
+    from daybreak.engines import EngineError
+    from daybreak.payments.config import ConfigError
+    from daybreak.payments.inputs import EXIT_CONFIG, PaymentsInputError
+
+    try:
+        yield
+    except ConfigError as exc:
+        err_console.print(f"[bold red]Config error[/] {exc}", markup=True, highlight=False)
+        raise typer.Exit(EXIT_CONFIG) from None
+    except PaymentsInputError as exc:
+        err_console.print(f"[bold red]Input error[/] {exc}", markup=True, highlight=False)
+        raise typer.Exit(exc.exit_code) from None
+    except EngineError as exc:
+        err_console.print(f"[bold red]Engine error[/] {exc}", markup=True, highlight=False)
+        raise typer.Exit(EXIT_ENGINE) from None
+    except ValueError as exc:  # unknown engine name and similar usage mistakes
+        err_console.print(f"[bold red]Error[/] {exc}", markup=True, highlight=False)
+        raise typer.Exit(EXIT_CONFIG) from None
+
+
+def _progress() -> tuple[Any, Callable[[str], None]]:
+    from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+    bar = Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(),
+                   console=err_console, transient=True)  # fmt: skip
+    task = bar.add_task("reading inputs")
+    return bar, lambda msg: bar.update(task, description=msg)
+
+
+TX_HELP = "Transactions: CSV or Parquet in the public schema, pacs.008 XML, or a world folder."
+
+
+@app.command()
+def scan(
+    transactions: Path = typer.Option(..., "--transactions", "-t", help=TX_HELP),
+    out: Path = typer.Option(Path("results"), "--out", "-o", help="Folder for alerts.jsonl etc."),
+    customers: Path | None = typer.Option(None, "--customers", "-c", help="customers file"),
+    config: Path | None = typer.Option(
+        None, "--config", help="Typology pack YAML (default: built-in)."
+    ),
+    engine: str = typer.Option(
+        "duckdb", "--engine", help="duckdb (default) or spark (local mode)."
+    ),
+    model: Path | None = typer.Option(None, "--model", help="Model folder from `payments train`."),
+) -> None:
+    """Score customers and beneficiaries; write alerts.jsonl and alerts.parquet to --out."""
+    from daybreak.payments.scan import scan as run_scan
+
+    with _user_errors():
+        bar, say = _progress()
+        with bar:
+            result = run_scan(transactions, out, customers=customers, config=config,
+                              engine=engine, model_dir=model, progress=say)  # fmt: skip
+    s = result.summary
+    out_console.print(
+        f"Scanned {s['transactions']:,} transactions ({s['corridor_payments']:,} corridor "
+        f"payments): {s['customers_scored']:,} customers and {s['beneficiaries_scored']:,} "
+        f"beneficiaries scored, {s['alerts']} alerts "
+        f"({s['customer_alerts']} customers, {s['beneficiary_alerts']} beneficiaries)."
+    )
+    table = Table("score", "subject", "typologies", "explanation", show_lines=False)
+    for a in result.alerts[:10]:
+        table.add_row(f"{a.score:.2f}", f"{a.subject_type} {a.subject_id}",
+                      ", ".join(a.typologies[:3]), a.explanation[:120])  # fmt: skip
+    if result.alerts:
+        out_console.print(table)
+    out_console.print(f"Wrote {out / 'alerts.jsonl'} and {out / 'alerts.parquet'}")
+
+
+@app.command()
+def train(
+    transactions: Path = typer.Option(..., "--transactions", "-t", help=TX_HELP),
+    labels: Path = typer.Option(..., "--labels", help="truth/labels.csv of a labelled world."),
+    out: Path = typer.Option(Path("model"), "--out", "-o", help="Model folder to write."),
+    customers: Path | None = typer.Option(None, "--customers", "-c", help="customers file"),
+    config: Path | None = typer.Option(None, "--config", help="Typology pack YAML."),
+    engine: str = typer.Option("duckdb", "--engine", help="duckdb or spark."),
+) -> None:
+    """Train gradient boosting on labelled data; write the model and its model card."""
+    from daybreak.payments.evaluate import read_labels
+    from daybreak.payments.scan import scan as run_scan
+    from daybreak.payments.train import train as run_train
+
+    with _user_errors():
+        lab = read_labels(labels)
+        bar, say = _progress()
+        with bar:
+            result = run_scan(transactions, None, customers=customers, config=config,
+                              engine=engine, progress=say)  # fmt: skip
+            say("training")
+            note = (f"{transactions} ({result.summary['transactions']:,} transactions), "
+                    f"labels {labels} ({lab.height:,} rows, "
+                    f"{int(lab['label'].sum())} positive).")  # fmt: skip
+            report = run_train(result, lab, out, note)
+    for subject, m in report.items():
+        if "skipped" in m:
+            out_console.print(f"{subject}: skipped ({m['skipped']})")
+        else:
+            out_console.print(
+                f"{subject}: out-of-fold AP {m['model_oof']['average_precision']} "
+                f"(typology score {m['typology_score']['average_precision']})"
+            )
+    out_console.print(f"Wrote {out} (model card: {out / 'MODEL_CARD.md'})")
+
+
+@app.command()
+def evaluate(
+    alerts: Path = typer.Option(..., "--alerts", help="alerts.jsonl (or alerts.parquet)."),
+    truth: Path = typer.Option(..., "--truth", help="A world's truth folder or labels.csv."),
+    k: list[int] = typer.Option([10, 50, 100], "--k", help="K for precision at K (repeat)."),
+    as_json: bool = typer.Option(False, "--json", help="Print the full report as JSON."),
+) -> None:
+    """Average precision, precision at K, alerted-set precision/recall, per-scenario recall."""
+    from daybreak.payments.evaluate import evaluate_files
+
+    with _user_errors():
+        report = evaluate_files(alerts, truth, tuple(k))
+    if as_json:
+        out_console.print_json(json.dumps(report))
+        return
+    table = Table("subjects", "AP", "precision", "recall", "alerts", "positives",
+                  *[f"P@{x}" for x in k])  # fmt: skip
+    for subject in ("all", "customer", "beneficiary"):
+        r = report[subject]
+        table.add_row(subject, str(r["average_precision"]), str(r["precision"]),
+                      str(r["recall"]), str(r["alerts"]), str(r["positives"]),
+                      *[str(r.get(f"precision_at_{x}")) for x in k])  # fmt: skip
+    out_console.print(table)
+    sc = Table("scenario (payers and facilitators)", "found", "total", "recall")
+    for name, v in report["scenario_recall"].items():
+        sc.add_row(name, str(v["found"]), str(v["total"]), str(v["recall"]))
+    out_console.print(sc)
+    fa = Table("look-alike scenario", "false alarms", "of")
+    for name, v in report["false_alarms_by_scenario"].items():
+        fa.add_row(name, str(v["alerted"]), str(v["total"]))
+    out_console.print(fa)
+    out_console.print(f"Unlabelled alerted subjects: {report['unlabelled_alerts']}")

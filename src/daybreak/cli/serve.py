@@ -1,12 +1,53 @@
-"""`daybreak serve`: the HTTP API (tipline intake, media matching) and the console."""
+"""`daybreak serve`: the HTTP API (tipline intake, cases, media matching) and the console."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import typer
+from rich.console import Console
+
+DATA_DIR_HELP = "Folder for the SQLite database and (with --dev) the generated field key."
 
 
 def serve(
     host: str = typer.Option("127.0.0.1", help="Address to bind."),
     port: int = typer.Option(8000, help="Port to bind."),
+    db: str | None = typer.Option(
+        None,
+        "--db",
+        help="SQLAlchemy URL, e.g. postgresql+psycopg://user@127.0.0.1/daybreak. "
+        "Default: SQLite in --data-dir.",
+    ),
+    data_dir: Path = typer.Option(Path("daybreak-data"), help=DATA_DIR_HELP),
+    dev: bool = typer.Option(
+        False,
+        "--dev",
+        help="Generate a field key into --data-dir when DAYBREAK_FIELD_KEY is unset.",
+    ),
+    agencies: Path | None = typer.Option(None, help="YAML country -> agency routing table."),
+    ncmec_xsd: Path | None = typer.Option(
+        None, envvar="DAYBREAK_NCMEC_XSD", help="CyberTipline XSD for POST /v1/reports/ncmec."
+    ),
+    max_body: int = typer.Option(1_000_000, help="Largest accepted request body in bytes."),
 ) -> None:
-    raise typer.Exit(code=2)  # replaced by the tipline work
+    import uvicorn
+
+    from daybreak.api import Settings, create_app
+    from daybreak.store.keys import KeyError_
+
+    settings = Settings(
+        data_dir=data_dir,
+        db_url=db,
+        dev=dev,
+        agencies_path=agencies,
+        ncmec_xsd=ncmec_xsd,
+        max_body_bytes=max_body,
+    )
+    try:
+        app = create_app(settings)
+    except KeyError_ as exc:
+        Console(stderr=True).print(f"[red]error:[/red] {exc}")
+        raise typer.Exit(code=2) from exc
+    Console(stderr=True).print(f"Daybreak API on http://{host}:{port}  (OpenAPI: /docs)")
+    uvicorn.run(app, host=host, port=port, log_level="warning", access_log=False)

@@ -2,16 +2,80 @@
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 import typer
+from rich.console import Console
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+from daybreak.synth import PROFILES, UnknownProfileError, generate_world, write_world
+from daybreak.synth.world import STEPS
+from daybreak.synth.writer import FORMATS
 
 
 def synth(
     out: Path = typer.Option(..., "--out", help="Folder to write the world into."),
-    customers: int = typer.Option(5000, help="Number of the institution's customers."),
-    months: int = typer.Option(12, help="Months of activity."),
+    customers: int = typer.Option(5000, min=1, help="Number of the institution's customers."),
+    months: int = typer.Option(12, min=1, max=120, help="Months of activity."),
     seed: int = typer.Option(7, help="Random seed; the same seed gives the same world."),
-    profile: str = typer.Option("default", help="World profile (see `docs/synthetic-world.md`)."),
+    profile: str = typer.Option(
+        "default",
+        help=f"World profile: {', '.join(PROFILES)} (see `docs/synthetic-world.md`).",
+    ),
+    fmt: str = typer.Option(
+        "parquet", "--format", help=f"File format of the tables: {' or '.join(FORMATS)}."
+    ),
+    transactions: int | None = typer.Option(
+        None,
+        "--transactions",
+        min=1,
+        help="Approximate total transaction rows (sets the everyday spending rate); "
+        "e.g. --customers 50000 --transactions 10000000.",
+    ),
 ) -> None:
-    raise typer.Exit(code=2)  # filled by the synthetic world work
+    """Write transactions, customers, reports, platform events, media sightings and
+    identifiers, plus truth/labels.csv and truth/links.csv, into OUT."""
+    console = Console(stderr=True)
+    if fmt not in FORMATS:
+        console.print(f"[red]--format must be one of: {', '.join(FORMATS)} (got {fmt!r})[/]")
+        raise typer.Exit(code=2)
+    if profile not in PROFILES:
+        console.print(
+            f"[red]{UnknownProfileError.__name__}: unknown profile {profile!r}; "
+            f"expected one of: {', '.join(PROFILES)}[/]"
+        )
+        raise typer.Exit(code=2)
+    started = time.perf_counter()
+    with Progress(
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        TextColumn("{task.completed}/{task.total}"),
+        TimeElapsedColumn(),
+        console=console,
+        transient=False,
+    ) as bar:
+        task = bar.add_task("synthesising", total=len(STEPS) + 1)
+
+        def step(name: str) -> None:
+            bar.update(task, description=name, completed=STEPS.index(name))
+
+        world = generate_world(
+            customers, months, seed, profile, transactions=transactions, progress=step
+        )
+        bar.update(task, description="writing files", completed=len(STEPS))
+        try:
+            written = write_world(world, out, fmt)
+        except OSError as exc:
+            console.print(f"[red]cannot write into {out}: {exc}[/]")
+            raise typer.Exit(code=1) from exc
+        bar.update(task, description="done", completed=len(STEPS) + 1)
+    elapsed = time.perf_counter() - started
+    rows = world.transactions.height
+    console.print(
+        f"[green]Wrote {len(written)} files to {out}[/] — {rows:,} transactions, "
+        f"{world.customers.height:,} customers, {world.reports.height:,} reports, "
+        f"{world.platform_events.height:,} platform events, "
+        f"{world.media_sightings.height:,} media sightings in {elapsed:.1f}s "
+        f"(profile {world.profile}, seed {seed})."
+    )

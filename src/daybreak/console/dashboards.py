@@ -15,14 +15,14 @@ from datetime import date, datetime, timedelta
 import pycountry
 
 from daybreak.console.backend import StatusEvent
-from daybreak.console.geo import CENTROIDS, CONTINENTS, project, ring_points
+from daybreak.console.geo import CENTROIDS, CONTINENTS, map_height, project, ring_points
 from daybreak.model.alerts import Alert
 from daybreak.model.cases import Case, CaseStatus
 
 CHART_W = 560
 CHART_H = 220
 MAP_W = 960
-MAP_H = 480
+MAP_H = round(map_height(MAP_W))
 LEFT = 150  # label gutter of horizontal bar charts
 
 
@@ -79,6 +79,7 @@ class WorldMap:
     outlines: list[tuple[str, str]]  # continent name, points
     dots: list[MapDot]
     unplaced: list[tuple[str, int]]  # countries without a centroid
+    graticule: list[tuple[float, float, float, float]]  # x1, y1, x2, y2 every 30 degrees
     width: int = MAP_W
     height: int = MAP_H
 
@@ -183,11 +184,26 @@ def world_map(cases: Sequence[Case]) -> WorldMap:
         radius = 4 + 16 * (count / top) ** 0.5
         names = ", ".join(sorted(agencies.get(code, set()))) or "not routed"
         dots.append(
-            MapDot(code, country_name(code), round(x, 1), round(y, 1), round(radius, 1),
-                   count, referred[code], names)
+            MapDot(
+                code,
+                country_name(code),
+                round(x, 1),
+                round(y, 1),
+                round(radius, 1),
+                count,
+                referred[code],
+                names,
+            )
         )
     outlines = [(name, ring_points(ring, MAP_W, MAP_H)) for name, ring in CONTINENTS.items()]
-    return WorldMap(outlines, dots, unplaced)
+    grid = []
+    for lon in range(-150, 180, 30):
+        x, _ = project(0, lon, MAP_W, MAP_H)
+        grid.append((round(x, 1), 0.0, round(x, 1), float(MAP_H)))
+    for lat in range(-30, 90, 30):
+        _, y = project(lat, 0, MAP_W, MAP_H)
+        grid.append((0.0, round(y, 1), float(MAP_W), round(y, 1)))
+    return WorldMap(outlines, dots, unplaced, grid)
 
 
 TRIAGE_BINS = [("< 1 h", 1), ("1-4 h", 4), ("4-24 h", 24), ("1-3 d", 72), ("> 3 d", None)]
@@ -217,7 +233,9 @@ def triage_stats(cases: Sequence[Case], events: Sequence[StatusEvent]) -> Triage
                 break
     chart = bar_chart("Time to triage", bins, limit=len(bins), by_size=False)
     median = statistics.median(hours) if hours else None
-    p90 = statistics.quantiles(hours, n=10)[-1] if len(hours) >= 2 else (hours[0] if hours else None)
+    p90 = (
+        statistics.quantiles(hours, n=10)[-1] if len(hours) >= 2 else (hours[0] if hours else None)
+    )
     return TriageStats(len(hours), waiting, median, p90, chart)
 
 
@@ -252,13 +270,14 @@ def build_dashboard(
         f"{c.country} {country_name(c.country)}"[:22] for c in cases if c.country
     )
     source: Counter[str] = Counter(s for c in cases for s in c.sources)
-    tier: Counter[str] = Counter(f"Tier {int(c.tier)}" for c in cases)
+    tiers: Counter[int] = Counter(int(c.tier) for c in cases)
+    tier = {f"Tier {t}": tiers[t] for t in sorted(tiers)}
     return Dashboard(
         over_time=over_time,
         by_typology=bar_chart("Cases by typology", typo),
         by_country=bar_chart("Cases by corridor country", country),
         by_source=bar_chart("Cases by signal source", source),
-        by_tier=bar_chart("Cases by tier", tier),
+        by_tier=bar_chart("Cases by tier", tier, by_size=False),
         world=world_map(cases),
         triage=triage_stats(cases, events),
         total_cases=len(cases),

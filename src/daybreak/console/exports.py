@@ -1,19 +1,28 @@
 """Case exports as downloads, through :mod:`daybreak.exporters`.
 
 The console never builds a report itself: it asks the exporters package (the same code
-behind ``daybreak export``) and only names the file. A format whose exporter is missing
-is shown disabled with the reason instead of failing at click time.
+behind ``daybreak export``), which validates every document against its schema or
+validator before handing it out. The exporters pull in heavy libraries (xmlschema,
+stix2, followthemoney), so they are imported on first use or warmed up in a background
+thread when the console is mounted, never on the request that shows a case page.
 """
 
 from __future__ import annotations
 
 import importlib
+import importlib.util
+import sys
+import threading
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Protocol
 
 from daybreak.console.backend import ActionError, ExportFile, ExportFormat
 from daybreak.model.alerts import Alert
 from daybreak.model.cases import Case
+
+MODULE = "daybreak.exporters"
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,24 +38,13 @@ FORMATS: dict[str, _Spec] = {
     "stix": _Spec("STIX 2.1 bundle (JSON)", "application/json", "stix.json"),
     "ftm": _Spec("FollowTheMoney entities (JSON lines)", "application/x-ndjson", "ftm.jsonl"),
 }
+SCHEMA_FORMATS = ("goaml", "cybertip")  # validated against an XSD the operator supplies
 
 
-def _exporters_module() -> object | None:
-    try:
-        return importlib.import_module("daybreak.exporters")
-    except ImportError:
-        return None
+class CaseExporter(Protocol):
+    def formats(self) -> Sequence[ExportFormat]: ...
 
-
-def available_formats() -> Sequence[ExportFormat]:
-    module = _exporters_module()
-    formats = []
-    for key, spec in FORMATS.items():
-        ok = module is not None and hasattr(module, "export_case")
-        formats.append(
-            ExportFormat(key, spec.label, ok, "" if ok else "the exporters are not installed")
-        )
-    return formats
+    def __call__(self, case: Case, alerts: Sequence[Alert], fmt: str) -> ExportFile: ...
 
 
 def filename_for(case_id: str, fmt: str) -> str:
@@ -54,16 +52,86 @@ def filename_for(case_id: str, fmt: str) -> str:
     return f"{safe}.{FORMATS[fmt].suffix}"
 
 
-def export_case(case: Case, alerts: Sequence[Alert], fmt: str) -> ExportFile:
-    if fmt not in FORMATS:
-        raise ActionError(f"unknown export format {fmt!r}; expected one of {sorted(FORMATS)}")
-    module = _exporters_module()
-    export = getattr(module, "export_case", None) if module is not None else None
-    if export is None:
-        raise ActionError("the exporters are not installed in this build")
-    try:
-        content = export(case, fmt, alerts=alerts)
-    except (ValueError, KeyError) as exc:
-        raise ActionError(f"the {fmt} export failed: {exc}") from exc
-    data = content.encode("utf-8") if isinstance(content, str) else bytes(content)
-    return ExportFile(filename_for(case.case_id, fmt), FORMATS[fmt].media_type, data)
+@dataclass
+class ExportSettings:
+    """Where the rows behind a case and the receivers' schemas are.
+
+    ``world_dir``: the synthetic world / data folder the cases were built from; without
+    it a bundle carries only the case and its alerts. ``xsd``: schema per format
+    (goaml, cybertip), else the exporters' default layout under ``standards_dir``, else
+    their environment variables (``DAYBREAK_GOAML_XSD``, ``DAYBREAK_NCMEC_XSD``,
+    ``DAYBREAK_STANDARDS_DIR``).
+    """
+
+    world_dir: Path | None = None
+    org_path: Path | None = None
+    xsd: dict[str, Path] = field(default_factory=dict)
+    standards_dir: Path | None = None  # laid out like shared/standards
+
+
+def warm_up_exporters() -> None:
+    """Import the exporters in a background thread so the first download is quick."""
+    if importlib.util.find_spec(MODULE) is not None and MODULE not in sys.modules:
+        threading.Thread(
+            target=importlib.import_module, args=(MODULE,), name="exporters-warm-up", daemon=True
+        ).start()
+
+
+class ExportersPackage:
+    """The :data:`CaseExporter` backed by :mod:`daybreak.exporters`."""
+
+    def __init__(self, settings: ExportSettings | None = None) -> None:
+        self.settings = settings or ExportSettings()
+
+    @staticmethod
+    def installed() -> bool:
+        return importlib.util.find_spec(MODULE) is not None
+
+    def _module(self) -> Any:
+        return importlib.import_module(MODULE)
+
+    def _schema(self, module: Any, fmt: str) -> Path | None:
+        given = self.settings.xsd.get(fmt)
+        if given is None and self.settings.standards_dir is not None:
+            given = self.settings.standards_dir / module.DEFAULT_SCHEMAS[fmt]
+        if given is not None:
+            return given if given.is_file() else None
+        found: Path | None = module.default_schema(fmt)
+        return found
+
+    def formats(self) -> Sequence[ExportFormat]:
+        if not self.installed():
+            return [
+                ExportFormat(k, s.label, False, "exporters not installed")
+                for k, s in FORMATS.items()
+            ]
+        module = sys.modules.get(MODULE)  # precise only once imported; never import here
+        out = []
+        for key, spec in FORMATS.items():
+            if module is not None and key in SCHEMA_FORMATS and self._schema(module, key) is None:
+                out.append(ExportFormat(key, spec.label, False, "no schema configured"))
+            else:
+                out.append(ExportFormat(key, spec.label))
+        return out
+
+    def __call__(self, case: Case, alerts: Sequence[Alert], fmt: str) -> ExportFile:
+        if fmt not in FORMATS:
+            raise ActionError(f"unknown export format {fmt!r}; expected one of {sorted(FORMATS)}")
+        if not self.installed():
+            raise ActionError("the exporters are not installed in this build")
+        module = self._module()
+        try:
+            org = module.load_org(self.settings.org_path)
+            if self.settings.world_dir is not None:
+                bundle = module.bundle_from_world(
+                    case, self.settings.world_dir, org=org, alerts=alerts
+                )
+            else:
+                bundle = module.CaseBundle(case=case, alerts=tuple(alerts), org=org)
+            xsd = self._schema(module, fmt) if fmt in SCHEMA_FORMATS else None
+            data = module.export_case(fmt, bundle, xsd)
+        except module.ExportError as exc:
+            # The message names the schema or the invalid elements; keep it short on screen.
+            first = str(exc).strip().splitlines()[:6]
+            raise ActionError(" ".join(line.strip() for line in first)) from exc
+        return ExportFile(filename_for(case.case_id, fmt), FORMATS[fmt].media_type, bytes(data))

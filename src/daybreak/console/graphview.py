@@ -90,8 +90,13 @@ def layout(nodes: list[GraphNode], edges: list[GraphEdge]) -> GraphLayout:
     n = len(kept)
     pos = {
         node.key: [
-            WIDTH / 2 + math.cos(2 * math.pi * _seed(node.key)) * WIDTH * 0.3 * (0.3 + _seed("r" + node.key)),
-            HEIGHT / 2 + math.sin(2 * math.pi * _seed(node.key)) * HEIGHT * 0.3 * (0.3 + _seed("r" + node.key)),
+            WIDTH / 2
+            + math.cos(2 * math.pi * _seed(node.key)) * WIDTH * 0.3 * (0.3 + _seed("r" + node.key)),
+            HEIGHT / 2
+            + math.sin(2 * math.pi * _seed(node.key))
+            * HEIGHT
+            * 0.3
+            * (0.3 + _seed("r" + node.key)),
         ]
         for node in kept
     }

@@ -22,11 +22,9 @@ from daybreak.console.backend import (
     Role,
     StatusEvent,
 )
-from daybreak.console.exports import available_formats, export_case
+from daybreak.console.exports import CaseExporter, ExportersPackage
 from daybreak.model.alerts import Alert
 from daybreak.model.cases import TRANSITIONS, Case, CaseStatus, Outcome
-
-Exporter = Callable[[Case, Sequence[Alert], str], ExportFile]
 
 # Cheap parameters: this backend serves tests and demos, never real credentials.
 _HASHER = PasswordHasher(time_cost=1, memory_cost=8192, parallelism=1)
@@ -43,7 +41,7 @@ class MemoryBackend:
         alerts: Iterable[Alert] = (),
         *,
         clock: Callable[[], datetime] = _now,
-        exporter: Exporter | None = None,
+        exporter: CaseExporter | None = None,
     ) -> None:
         self._cases: dict[str, Case] = {c.case_id: c for c in cases}
         self._alerts = list(alerts)
@@ -52,13 +50,21 @@ class MemoryBackend:
         self._audit: dict[str, list[AuditView]] = {}
         self._status: list[StatusEvent] = []
         self._clock = clock
-        self._exporter = exporter
+        self._exporter: CaseExporter = exporter or ExportersPackage()
         self._lock = threading.Lock()
         for case in self._cases.values():
             if case.created_at is not None:
                 self._status.append(StatusEvent(case.case_id, case.created_at, CaseStatus.NEW))
             if case.status is not CaseStatus.NEW and case.updated_at is not None:
                 self._status.append(StatusEvent(case.case_id, case.updated_at, case.status))
+
+    def configure(
+        self, *, alerts: Iterable[Alert] | None = None, exporter: CaseExporter | None = None
+    ) -> None:
+        if alerts is not None:
+            self._alerts = list(alerts)
+        if exporter is not None:
+            self._exporter = exporter
 
     # -- users -------------------------------------------------------------------------
     def add_user(self, username: str, password: str, role: Role) -> None:
@@ -104,13 +110,20 @@ class MemoryBackend:
     def add_note(self, case_id: str, actor: ConsoleUser, text: str) -> None:
         self._require(case_id)
         with self._lock:
-            self._notes.setdefault(case_id, []).append(NoteView(actor.username, self._clock(), text))
+            self._notes.setdefault(case_id, []).append(
+                NoteView(actor.username, self._clock(), text)
+            )
         self._record(case_id, actor, "note", f"{len(text)} characters")
+
+    def triage(self, case_id: str, actor: ConsoleUser) -> None:
+        self._move(case_id, actor, CaseStatus.TRIAGED, "triage", "")
 
     def assign(self, case_id: str, actor: ConsoleUser, assignee: str) -> None:
         if assignee not in self.assignable_users():
             raise ActionError(f"unknown user {assignee!r}: pick an analyst from the list")
-        self._move(case_id, actor, CaseStatus.ASSIGNED, "assign", f"to {assignee}", assignee=assignee)
+        self._move(
+            case_id, actor, CaseStatus.ASSIGNED, "assign", f"to {assignee}", assignee=assignee
+        )
 
     def escalate(self, case_id: str, actor: ConsoleUser, reason: str) -> None:
         self._move(case_id, actor, CaseStatus.ESCALATED, "escalate", reason)
@@ -126,15 +139,17 @@ class MemoryBackend:
         detail = f"{outcome.value}: {reason}" if reason else outcome.value
         self._move(case_id, actor, CaseStatus.CLOSED, "close", detail, outcome=outcome)
 
+    def record(self, actor: ConsoleUser, action: str, object_id: str, detail: str) -> None:
+        self._record(object_id, actor, action, detail)
+
     # -- exports -----------------------------------------------------------------------
     def export_formats(self) -> Sequence[ExportFormat]:
-        return available_formats()
+        return self._exporter.formats()
 
     def export(self, case_id: str, actor: ConsoleUser, fmt: str) -> ExportFile:
         case = self._require(case_id)
         linked = [a for a in self._alerts if a.alert_id in set(case.alert_ids)]
-        exporter = self._exporter or export_case
-        result = exporter(case, linked, fmt)
+        result = self._exporter(case, linked, fmt)
         self._record(case_id, actor, "export", fmt)
         return result
 
@@ -156,7 +171,7 @@ class MemoryBackend:
     ) -> None:
         with self._lock:
             case = self._require(case_id)
-            if to is not case.status and to not in TRANSITIONS[case.status]:
+            if to not in TRANSITIONS[case.status]:
                 raise ActionError(f"a {case.status.value} case cannot be moved to {to.value}")
             now = self._clock()
             self._cases[case_id] = case.model_copy(

@@ -47,7 +47,9 @@ class QueuePage:
     typologies: list[str]
 
 
-def typologies_by_case(cases: Iterable[Case], alerts: Iterable[Alert]) -> dict[str, tuple[str, ...]]:
+def typologies_by_case(
+    cases: Iterable[Case], alerts: Iterable[Alert]
+) -> dict[str, tuple[str, ...]]:
     by_alert = {a.alert_id: a.typologies for a in alerts}
     out: dict[str, tuple[str, ...]] = {}
     for case in cases:

@@ -20,6 +20,14 @@ from daybreak.model.cases import Case
 
 Row = Mapping[str, Any]
 
+DEFAULT_FX_USD: dict[str, float] = {
+    "USD": 1.0, "AUD": 0.66, "NZD": 0.60, "CAD": 0.73, "GBP": 1.27, "EUR": 1.08,
+    "CHF": 1.13, "SEK": 0.095, "NOK": 0.094, "DKK": 0.145, "JPY": 0.0067, "SGD": 0.74,
+    "HKD": 0.128, "PHP": 0.0175, "THB": 0.028, "COP": 0.00025, "DOP": 0.0168,
+    "MXN": 0.055, "IDR": 0.000063, "VND": 0.00004, "INR": 0.012, "KES": 0.0077,
+    "NGN": 0.00065, "BRL": 0.18, "AED": 0.272, "LKR": 0.0033, "KHR": 0.00025,
+}  # fmt: skip
+
 
 class Address(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
@@ -54,21 +62,38 @@ class OrgSettings(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     name: str = "Daybreak Demo Reporting Entity"
-    country: str = Field(default="PH", min_length=2, max_length=2)
-    currency_local: str = Field(default="PHP", min_length=3, max_length=3)
+    # Defaults match the default synthetic world, whose institution is Australian.
+    country: str = Field(default="AU", min_length=2, max_length=2)
+    currency_local: str = Field(default="AUD", min_length=3, max_length=3)
     rentity_id: int = Field(default=1, ge=1, description="goAML reporting-entity id")
     rentity_branch: str | None = None
     reporting_person: Contact = Contact(
         first_name="Compliance", last_name="Officer", email="mlro@example.org"
     )
     address: Address = Address(
-        address="1 Example Street", city="Manila", state="Metro Manila", country="PH"
+        address="1 Example Street", city="Sydney", state="NSW", country="AU"
     )
     esp_service: str = Field(
         default="Daybreak", description="the service named as reporter in CyberTipline XML"
     )
     website: str = "https://example.org"
     tlp: str = Field(default="amber", pattern="^(clear|white|green|amber|red)$")
+    # Units of USD per unit of each currency, to state foreign amounts in the local
+    # currency (goAML amount_local). Approximate defaults: an institution sets its own.
+    fx_usd: dict[str, float] = Field(default_factory=lambda: dict(DEFAULT_FX_USD))
+
+    def to_local(self, currency: str) -> float:
+        """Exchange rate from ``currency`` to ``currency_local``."""
+        cur, local = currency.upper(), self.currency_local.upper()
+        if cur == local:
+            return 1.0
+        missing = [c for c in (cur, local) if c not in self.fx_usd]
+        if missing:
+            raise ValueError(
+                f"no exchange rate for {', '.join(missing)}: add it under fx_usd in the "
+                "organisation settings (units of USD per unit)"
+            )
+        return self.fx_usd[cur] / self.fx_usd[local]
 
 
 @dataclass(frozen=True)

@@ -7,7 +7,9 @@ an XSD 1.0 processor would skip such a schema without a word.
 Some FIUs write their patterns in ECMAScript style (``^[a-z]*$``, as the goAML portal
 evaluates them); in W3C XSD regex ``^`` and ``$`` are literal characters, so a strict
 processor rejects every ordinary name. ``dialect="ecmascript"`` strips those outer
-anchors in memory (the file is never changed) to match what the portal accepts.
+anchors in memory (the file is never changed) to match what the portal accepts. The
+default, ``auto``, does so only when the schema contains such patterns: no schema author
+means a name to start with a literal ``^``.
 """
 
 from __future__ import annotations
@@ -19,7 +21,6 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-import xmlschema
 from lxml import etree
 
 from daybreak.exporters.base import ExportError, ValidationProblem
@@ -29,6 +30,7 @@ VC_MIN_VERSION = "{http://www.w3.org/2007/XMLSchema-versioning}minVersion"
 
 
 class RegexDialect(StrEnum):
+    AUTO = "auto"  # ecmascript when the schema has '^...$' patterns, else xsd
     XSD = "xsd"  # W3C semantics: ^ and $ are literal characters
     ECMASCRIPT = "ecmascript"  # the goAML portal's reading: outer ^...$ are anchors
 
@@ -43,10 +45,14 @@ class LoadedSchema:
 
     @property
     def label(self) -> str:
-        extra = f", {self.dialect.value} regex" if self.dialect is RegexDialect.ECMASCRIPT else ""
+        extra = ""
+        if self.dialect is RegexDialect.ECMASCRIPT:
+            extra = f", {self.rewritten_patterns} '^...$' patterns read as anchored"
         return f"{self.path.name} (XSD {self.xsd_version}{extra})"
 
     def validate(self, data: bytes) -> list[ValidationProblem]:
+        import xmlschema  # imported on first use: it costs a second at CLI start-up
+
         try:
             errors = list(self.schema.iter_errors(io.BytesIO(data)))
         except (xmlschema.XMLResourceError, etree.XMLSyntaxError, SyntaxError) as exc:
@@ -71,15 +77,15 @@ def _problem(error: Any) -> ValidationProblem:
         if "^" in pattern or "\\^" in reason:
             reason += (
                 "; the schema writes this pattern ECMAScript-style ('^...$'), which a W3C "
-                "XSD processor reads as literal characters: try --regex-dialect ecmascript"
+                "XSD processor reads as literal characters: the default --regex-dialect auto reads them as anchors"
             )
     return ValidationProblem(path, reason)
 
 
 def _strip_anchors(pattern: str) -> str:
-    if len(pattern) >= 2 and pattern.startswith("^") and pattern.endswith("$"):
-        if not pattern.endswith("\\$"):
-            return pattern[1:-1]
+    anchored = pattern.startswith("^") and pattern.endswith("$")
+    if len(pattern) >= 2 and anchored and not pattern.endswith("\\$"):
+        return pattern[1:-1]
     return pattern
 
 
@@ -90,7 +96,7 @@ def _source(path: Path, dialect: RegexDialect) -> tuple[bytes, int]:
     except (OSError, etree.XMLSyntaxError) as exc:
         raise ExportError(f"{path}: cannot read the XSD: {exc}") from exc
     changed = 0
-    if dialect is RegexDialect.ECMASCRIPT:
+    if dialect is not RegexDialect.XSD:
         for node in tree.iter(f"{{{XS}}}pattern"):
             old = node.get("value", "")
             new = _strip_anchors(old)
@@ -102,6 +108,8 @@ def _source(path: Path, dialect: RegexDialect) -> tuple[bytes, int]:
 
 @lru_cache(maxsize=8)
 def _load(path: Path, mtime_ns: int, dialect: RegexDialect) -> LoadedSchema:
+    import xmlschema
+
     source, changed = _source(path, dialect)
     root = etree.fromstring(source, etree.XMLParser(resolve_entities=False, no_network=True))
     if root.tag != f"{{{XS}}}schema":
@@ -112,10 +120,12 @@ def _load(path: Path, mtime_ns: int, dialect: RegexDialect) -> LoadedSchema:
         schema = cls(source.decode("utf-8"), base_url=str(path.parent))
     except (xmlschema.XMLSchemaException, etree.XMLSyntaxError, ValueError) as exc:
         raise ExportError(f"{path}: the XSD does not compile: {exc}") from exc
+    if dialect is RegexDialect.AUTO:
+        dialect = RegexDialect.ECMASCRIPT if changed else RegexDialect.XSD
     return LoadedSchema(path, "1.1" if wants_11 else "1.0", dialect, changed, schema)
 
 
-def load_schema(path: Path | str, dialect: RegexDialect | str = RegexDialect.XSD) -> LoadedSchema:
+def load_schema(path: Path | str, dialect: RegexDialect | str = RegexDialect.AUTO) -> LoadedSchema:
     """Compile the XSD at ``path`` (cached per file version and dialect)."""
     p = Path(path).resolve()
     if not p.is_file():
@@ -123,5 +133,7 @@ def load_schema(path: Path | str, dialect: RegexDialect | str = RegexDialect.XSD
     try:
         d = RegexDialect(dialect)
     except ValueError as exc:
-        raise ExportError(f"unknown regex dialect {dialect!r}; expected xsd or ecmascript") from exc
+        raise ExportError(
+            f"unknown regex dialect {dialect!r}; expected auto, xsd or ecmascript"
+        ) from exc
     return _load(p, p.stat().st_mtime_ns, d)

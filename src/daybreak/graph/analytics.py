@@ -151,19 +151,28 @@ def _identity_neighbours(g: Graph, node: str) -> set[str]:
     return out | {s for s, _, rel in g.in_edges(node, keys=True) if rel != "paid"}
 
 
-def facilitator_hubs(g: Graph, *, min_unrelated_payers: int = 5) -> list[Hub]:
-    """Beneficiaries paid by at least ``min_unrelated_payers`` unrelated customers.
+def facilitator_hubs(
+    g: Graph, *, min_unrelated_payers: int = 3, cross_border: bool = True
+) -> list[Hub]:
+    """Beneficiaries paid by at least ``min_unrelated_payers`` unrelated customers
+    (by default only payers in another country than the beneficiary count; shops and
+    ATMs never count).
 
     Payers count as related when they share an identifier node (phone, e-mail, account,
     device …) or a probabilistic ``same_person`` link: five accounts of one person are
     one payer, not five."""
     hubs: list[Hub] = []
+    identity: dict[str, set[str]] = {}  # payer -> identity neighbours, computed once
     for key, data in g.nodes(data=True):
-        if data.get("kind") != "payment_handle":
-            continue
+        if data.get("kind") != "payment_handle" or data.get("merchant"):
+            continue  # shops and ATMs are paid by everyone
         paid_by = [
             (s, d) for s, _, rel, d in g.in_edges(key, keys=True, data=True) if rel == "paid"
         ]
+        if cross_border and data.get("country"):
+            # Live-streamed abuse is paid from abroad; domestic billers are not hubs.
+            home = data["country"]
+            paid_by = [(s, d) for s, d in paid_by if g.nodes[s].get("country") not in (None, home)]
         payers = {s for s, _ in paid_by}
         if len(payers) < min_unrelated_payers:
             continue
@@ -171,7 +180,9 @@ def facilitator_hubs(g: Graph, *, min_unrelated_payers: int = 5) -> list[Hub]:
         owner: dict[str, str] = {}  # identifier node -> first payer seen holding it
         for p in sorted(payers):
             uf.add(p)
-            for other in _identity_neighbours(g, p):
+            if p not in identity:
+                identity[p] = _identity_neighbours(g, p)
+            for other in identity[p]:
                 if other in payers:
                     uf.union(p, other)
                 elif other in owner:

@@ -23,10 +23,12 @@ def build_graph(nodes: pl.DataFrame, edges: Iterable[pl.DataFrame]) -> Graph:
     """Nodes carry ``kind`` and ``label``; parallel rows of one (source, target,
     relation) are merged (counts and amounts add up, time spans widen)."""
     g: Graph = nx.MultiDiGraph()
-    if "country" not in nodes.columns:
-        nodes = nodes.with_columns(pl.lit(None, pl.String).alias("country"))
-    for key, kind, label, country in nodes.select("key", "kind", "label", "country").iter_rows():
-        g.add_node(key, kind=kind, label=label, country=country)
+    for col, dtype in (("country", pl.String), ("merchant", pl.Boolean)):
+        if col not in nodes.columns:
+            nodes = nodes.with_columns(pl.lit(None, dtype).alias(col))
+    node_cols = ("key", "kind", "label", "country", "merchant")
+    for key, kind, label, country, merchant in nodes.select(node_cols).iter_rows():
+        g.add_node(key, kind=kind, label=label, country=country, merchant=bool(merchant))
     for frame in edges:
         cols = (
             "source",

@@ -108,7 +108,7 @@ def _polars_schema(spec: Table) -> dict[str, pl.DataType]:
     return {c.name: types.get(c.type, pl.String()) for c in spec.columns}
 
 
-def _frame(rel: duckdb.DuckDBPyRelation | duckdb.DuckDBPyConnection) -> pl.DataFrame:
+def _frame(rel: duckdb.DuckDBPyRelation) -> pl.DataFrame:
     # DuckDB returns Arrow; polars wraps it without copying.
     table = rel.to_arrow_table()
     frame = pl.from_arrow(table)
@@ -144,14 +144,14 @@ def load_world(world: Path, con: duckdb.DuckDBPyConnection | None = None) -> Wor
 
 
 def transactions_by_id(con: duckdb.DuckDBPyConnection, txn_ids: Sequence[str]) -> pl.DataFrame:
-    return _frame(con.execute(sql.TRANSACTIONS_BY_ID, [list(txn_ids)]))
+    return _frame(con.sql(sql.TRANSACTIONS_BY_ID, params=[list(txn_ids)]))
 
 
 def events_of_accounts(
     con: duckdb.DuckDBPyConnection, account_values: Sequence[str]
 ) -> pl.DataFrame:
     values = list(account_values)
-    return _frame(con.execute(sql.EVENTS_OF_ACCOUNTS, [values, values]))
+    return _frame(con.sql(sql.EVENTS_OF_ACCOUNTS, params=[values, values]))
 
 
 def read_truth_links(world: Path) -> pl.DataFrame:
@@ -159,3 +159,7 @@ def read_truth_links(world: Path) -> pl.DataFrame:
     if not path.is_file():
         raise WorldError(f"{path}: not found (the world has no truth links)")
     return pl.read_csv(path, schema_overrides={"case_id": pl.String, "record_id": pl.String})
+
+
+def events_by_id(con: duckdb.DuckDBPyConnection, event_ids: Sequence[str]) -> pl.DataFrame:
+    return _frame(con.sql(sql.EVENTS_BY_ID, params=[list(event_ids)]))

@@ -34,6 +34,7 @@ NODE_SCHEMA: dict[str, pl.DataType] = {
     "kind": pl.String(),
     "label": pl.String(),
     "country": pl.String(),
+    "merchant": pl.Boolean(),
 }
 ISSUE_SCHEMA = pl.Schema(
     {
@@ -345,6 +346,7 @@ def _labels(w: WorldFrames, links: pl.DataFrame) -> pl.DataFrame:
         w.payment_edges.group_by("receiver_id").agg(
             pl.col("receiver_name").drop_nulls().first(),
             pl.col("receiver_country").drop_nulls().first(),
+            pl.col("merchant").any(),
         ),
         _const("payment_handle"),
         pl.col("receiver_id"),
@@ -355,11 +357,14 @@ def _labels(w: WorldFrames, links: pl.DataFrame) -> pl.DataFrame:
     )
     named = pl.concat(
         [
-            customers.select("key", pl.col("name").alias("label"), "country"),
+            customers.select(
+                "key", pl.col("name").alias("label"), "country", pl.lit(False).alias("merchant")
+            ),
             receivers.select(
                 "key",
                 pl.col("receiver_name").alias("label"),
                 pl.col("receiver_country").alias("country"),
+                "merchant",
             ),
         ]
     ).unique("key", keep="first")

@@ -20,7 +20,9 @@ SELECT sender_id,
        any_value(sender_name)           AS sender_name,
        any_value(sender_country)        AS sender_country,
        any_value(receiver_name)         AS receiver_name,
-       any_value(receiver_country)      AS receiver_country
+       any_value(receiver_country)      AS receiver_country,
+       -- card and cash receivers are shops and ATMs: they link strangers, not people
+       bool_or(channel IN ('card', 'cash') OR merchant_category IS NOT NULL) AS merchant
 FROM transactions
 GROUP BY sender_id, receiver_id
 """
@@ -85,4 +87,10 @@ SELECT event_id, service, account_id, counterparty_account_id, event_type, start
 FROM platform_events
 WHERE lower(service) || ':' || account_id IN (SELECT unnest(?::VARCHAR[]))
    OR lower(service) || ':' || counterparty_account_id IN (SELECT unnest(?::VARCHAR[]))
+"""
+
+EVENTS_BY_ID = """
+SELECT event_id, service, account_id, counterparty_account_id
+FROM platform_events
+WHERE event_id IN (SELECT unnest(?::VARCHAR[]))
 """

@@ -23,9 +23,11 @@ import os
 import shutil
 import threading
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from itertools import combinations
 from pathlib import Path
+from typing import Literal
 
 import numpy as np
 import numpy.typing as npt
@@ -35,6 +37,7 @@ I64 = npt.NDArray[np.int64]
 
 PDQ_BITS = 256
 FORMAT_VERSION = 1
+DEFAULT_THREADS = min(4, os.cpu_count() or 1)
 DELTA_LIMIT = 65_536  # merge the delta segment into the postings beyond this many hashes
 
 
@@ -112,7 +115,8 @@ def format_pdq(words: U64) -> list[str]:
 
 def hamming(a: U64, b: U64) -> npt.NDArray[np.int64]:
     """Row-wise Hamming distance of two ``(n, 4)`` arrays (broadcasting allowed)."""
-    return np.bitwise_count(a ^ b).sum(axis=-1, dtype=np.int64)
+    out: npt.NDArray[np.int64] = np.bitwise_count(a ^ b).sum(axis=-1, dtype=np.int64)
+    return out
 
 
 def chunk_keys(words: U64, chunk: Chunk) -> npt.NDArray[np.uint32]:
@@ -130,6 +134,19 @@ def chunk_keys(words: U64, chunk: Chunk) -> npt.NDArray[np.uint32]:
     return key.astype(np.uint32)
 
 
+def _rows(words: U64) -> U64:
+    return np.ascontiguousarray(words, dtype=np.uint64)
+
+
+def _distance(a: U64, b: U64) -> npt.NDArray[np.uint32]:
+    """Row distance of two contiguous ``(k, 4)`` arrays. The four per-word popcounts
+    (uint8) are summed by viewing them as one uint32 and multiplying by 0x01010101:
+    the top byte then holds the sum. Much faster than ``.sum(axis=1)`` on 4 columns."""
+    counts = np.bitwise_count(a ^ b)
+    packed = np.ascontiguousarray(counts).view(np.uint32).ravel()
+    return (packed * np.uint32(0x01010101)) >> np.uint32(24)
+
+
 def _flip_masks(width: int, radius: int) -> npt.NDArray[np.uint32]:
     masks = [0]
     for r in range(1, radius + 1):
@@ -145,6 +162,11 @@ class Matches:
     query: I64
     ids: I64
     distance: I64
+
+
+_Snapshot = tuple[
+    U64, list[npt.NDArray[np.uint32]], list[npt.NDArray[np.uint32]], npt.NDArray[np.bool_], U64
+]
 
 
 class HashIndex:
@@ -224,8 +246,9 @@ class HashIndex:
                 keys = chunk_keys(self.delta, chunk)
                 order = np.argsort(keys, kind="stable")
                 # Inserting at the end of each bucket keeps ids ascending within buckets.
-                postings.append(np.insert(post, off[keys[order] + 1].astype(np.int64),
-                                          new_ids[order]))
+                postings.append(
+                    np.insert(post, off[keys[order] + 1].astype(np.int64), new_ids[order])
+                )
                 counts = np.bincount(keys, minlength=1 << chunk.width)
                 added = np.zeros_like(off)
                 np.cumsum(counts, out=added[1:])
@@ -236,8 +259,13 @@ class HashIndex:
 
     # -- searching --------------------------------------------------------------------
 
-    def search(self, queries: U64, max_distance: int | None = None,
-               batch: int = 256) -> Matches:
+    def search(
+        self,
+        queries: U64,
+        max_distance: int | None = None,
+        batch: int = 256,
+        threads: int | None = None,
+    ) -> Matches:
         """Every live hash within ``max_distance`` of each query (exact)."""
         d = self.max_distance if max_distance is None else max_distance
         if d > self.max_distance:
@@ -245,8 +273,17 @@ class HashIndex:
         queries = np.ascontiguousarray(queries, dtype=np.uint64)
         with self._lock:  # a consistent snapshot; arrays are replaced, never mutated
             snap = (self.hashes, self.offsets, self.postings, self.dead, self.delta)
-        parts = [self._search_batch(queries[i:i + batch], i, d, snap)
-                 for i in range(0, queries.shape[0], batch)]
+        starts = range(0, queries.shape[0], batch)
+        workers = min(len(starts), threads or DEFAULT_THREADS)
+        if workers > 1:  # numpy releases the GIL in take/repeat/ufuncs: threads scale
+            with ThreadPoolExecutor(workers) as pool:
+                parts = list(
+                    pool.map(
+                        lambda i: self._search_batch(queries[i : i + batch], i, d, snap), starts
+                    )
+                )
+        else:
+            parts = [self._search_batch(queries[i : i + batch], i, d, snap) for i in starts]
         if not parts:
             empty = np.empty(0, dtype=np.int64)
             return Matches(empty, empty.copy(), empty.copy())
@@ -256,35 +293,32 @@ class HashIndex:
         order = np.lexsort((ids, dist, q))
         return Matches(q[order], ids[order], dist[order])
 
-    def _search_batch(self, q: U64, base: int, d: int,
-                      snap: tuple[U64, list[npt.NDArray[np.uint32]],
-                                  list[npt.NDArray[np.uint32]], npt.NDArray[np.bool_], U64]
-                      ) -> Matches:
+    def _search_batch(self, q: U64, base: int, d: int, snap: _Snapshot) -> Matches:
         hashes, all_offsets, all_postings, dead, delta = snap
         nq = q.shape[0]
+        q_rows = _rows(q)
         found_q: list[I64] = []
         found_id: list[I64] = []
         found_d: list[I64] = []
-        for chunk, masks, offsets, postings in zip(self.layout, self._masks, all_offsets,
-                                                   all_postings, strict=True):
+        for chunk, masks, offsets, postings in zip(
+            self.layout, self._masks, all_offsets, all_postings, strict=True
+        ):
             probes = (chunk_keys(q, chunk)[:, None] ^ masks[None, :]).ravel()
-            starts = offsets[probes].astype(np.int64)
-            lens = offsets[probes + 1].astype(np.int64) - starts
-            nonempty = lens > 0
-            starts, lens = starts[nonempty], lens[nonempty]
+            # Two plain 1-D takes: far faster than one take over a (start, end) view.
+            starts = np.take(offsets, probes).astype(np.int64)
+            lens = np.take(offsets, probes + 1).astype(np.int64) - starts
             total = int(lens.sum())
             if total == 0:
                 continue
-            probe_q = np.repeat(np.arange(nq, dtype=np.int64), masks.shape[0])[nonempty]
             ends = np.cumsum(lens)
             pos = np.arange(total, dtype=np.int64) + np.repeat(starts - ends + lens, lens)
-            cand = postings[pos]
-            cq = np.repeat(probe_q, lens)
-            dist = np.bitwise_count(hashes[cand] ^ q[cq]).sum(axis=1, dtype=np.int64)
-            hit = dist <= d
+            cand = np.take(postings, pos)
+            cq = np.repeat(np.arange(nq, dtype=np.int64), lens.reshape(nq, -1).sum(axis=1))
+            dist = _distance(np.take(hashes, cand, axis=0), np.take(q_rows, cq, axis=0))
+            hit = np.flatnonzero(dist <= d)
             found_q.append(cq[hit])
             found_id.append(cand[hit].astype(np.int64))
-            found_d.append(dist[hit])
+            found_d.append(dist[hit].astype(np.int64))
         if delta.shape[0]:
             dd = hamming(q[:, None, :], delta[None, :, :])
             qi, di = np.nonzero(dd <= d)
@@ -320,8 +354,11 @@ class HashIndex:
             for i, (off, post) in enumerate(zip(self.offsets, self.postings, strict=True)):
                 np.save(tmp / f"offsets_{i}.npy", off)
                 np.save(tmp / f"postings_{i}.npy", post)
-            meta = {"format": FORMAT_VERSION, "count": int(self.hashes.shape[0]),
-                    "layout": [[c.width, c.radius] for c in self.layout]}
+            meta = {
+                "format": FORMAT_VERSION,
+                "count": int(self.hashes.shape[0]),
+                "layout": [[c.width, c.radius] for c in self.layout],
+            }
             (tmp / "meta.json").write_text(json.dumps(meta))
         old = target.with_name(target.name + ".old")
         if target.exists():
@@ -340,9 +377,11 @@ class HashIndex:
         except (OSError, ValueError) as exc:
             raise ValueError(f"{path}: not a Daybreak hash index ({exc})") from None
         if meta.get("format") != FORMAT_VERSION:
-            raise ValueError(f"{path}: index format {meta.get('format')}, expected "
-                             f"{FORMAT_VERSION}; rebuild it with `daybreak media index build`")
-        mode = "r" if mmap else None
+            raise ValueError(
+                f"{path}: index format {meta.get('format')}, expected "
+                f"{FORMAT_VERSION}; rebuild it with `daybreak media index build`"
+            )
+        mode: Literal["r"] | None = "r" if mmap else None
         index = cls.__new__(cls)
         index.layout = make_layout([(int(w), int(r)) for w, r in meta["layout"]])
         index.max_distance = layout_max_distance(index.layout)
@@ -350,13 +389,20 @@ class HashIndex:
         index._lock = threading.RLock()
         index.hashes = np.load(path / "hashes.npy", mmap_mode=mode)
         index.dead = np.array(np.load(path / "dead.npy"))
-        index.offsets = [np.load(path / f"offsets_{i}.npy", mmap_mode=mode)
-                         for i in range(len(index.layout))]
-        index.postings = [np.load(path / f"postings_{i}.npy", mmap_mode=mode)
-                          for i in range(len(index.layout))]
+        index.offsets = [
+            np.load(path / f"offsets_{i}.npy", mmap_mode=mode) for i in range(len(index.layout))
+        ]
+        index.postings = [
+            np.load(path / f"postings_{i}.npy", mmap_mode=mode) for i in range(len(index.layout))
+        ]
         index.delta = np.empty((0, 4), dtype=np.uint64)
         return index
 
     def nbytes(self) -> int:
-        return int(self.hashes.nbytes + self.dead.nbytes + self.delta.nbytes
-                   + sum(o.nbytes for o in self.offsets) + sum(p.nbytes for p in self.postings))
+        return int(
+            self.hashes.nbytes
+            + self.dead.nbytes
+            + self.delta.nbytes
+            + sum(o.nbytes for o in self.offsets)
+            + sum(p.nbytes for p in self.postings)
+        )

@@ -7,6 +7,7 @@ an invalid rule sees all three problems at once, each with its key path and YAML
 from __future__ import annotations
 
 import difflib
+import itertools
 from collections.abc import Mapping
 from importlib import resources
 from pathlib import Path
@@ -64,10 +65,6 @@ class Mcc(_Strict):
         return v
 
 
-class Windows(_Strict):
-    recent_days: int = Field(default=90, gt=0)
-
-
 class Curve(_Strict):
     """A monotone piecewise-linear map from raw score to probability."""
 
@@ -77,7 +74,7 @@ class Curve(_Strict):
     @field_validator("y")
     @classmethod
     def _monotone(cls, v: tuple[float, ...]) -> tuple[float, ...]:
-        if any(b < a for a, b in zip(v, v[1:], strict=False)) or any(not 0 <= p <= 1 for p in v):
+        if any(b < a for a, b in itertools.pairwise(v)) or any(not 0 <= p <= 1 for p in v):
             raise ValueError("calibration y must be non-decreasing values in [0, 1]")
         return v
 
@@ -103,7 +100,6 @@ class Pack(_Strict):
     channel_risk: dict[str, float]
     female_given_names: tuple[str, ...] = ()
     name_particles: tuple[str, ...] = ()
-    windows: Windows = Windows()
     min_corridor_payments: int = Field(default=2, ge=1)
     alert_threshold: float = Field(default=0.5, ge=0.0, le=1.0)
     propagation_threshold: float = Field(default=0.6, ge=0.0, le=1.0)

@@ -10,6 +10,7 @@ functions (no subqueries, no table access), then written out for the engine's di
 from __future__ import annotations
 
 from collections.abc import Collection
+from typing import Any
 
 import sqlglot
 from sqlglot import exp
@@ -80,6 +81,7 @@ def parse_rule(text: str, features: Collection[str]) -> exp.Expression:
                 raise RuleError(f"'{node.sql()}': refer to features by name only")
             if node.name not in features:
                 raise RuleError(_unknown_feature(node.name, features))
+    assert isinstance(tree, exp.Expression)
     return _expand_ramp(tree)
 
 
@@ -108,9 +110,11 @@ def _expand_ramp(tree: exp.Expression) -> exp.Expression:
                 this=exp.paren(exp.Sub(this=exp.cast(x, "double"), expression=lo)),
                 expression=exp.paren(exp.Sub(this=hi, expression=lo.copy())),
             )
-            return exp.func(
+            ramp: Any = exp.func(
                 "least", exp.Literal.number(1), exp.func("greatest", exp.Literal.number(0), scaled)
             )
+            assert isinstance(ramp, exp.Expression)
+            return ramp
         return node
 
     return tree.transform(rewrite)

@@ -84,6 +84,15 @@ clusters = Table(
     Column("merged_into", String(48)),
 )
 
+# Which cluster each identifier belongs to: O(1) cluster lookup at intake however many
+# reports carry the identifier.
+identifier_clusters = Table(
+    "identifier_clusters",
+    metadata,
+    Column("value_index", String(40), primary_key=True),
+    Column("cluster_id", String(48), nullable=False, index=True),
+)
+
 alerted_identifiers = Table(
     "alerted_identifiers",
     metadata,
@@ -121,7 +130,9 @@ cases = Table(
 case_keys = Table(
     "case_keys",
     metadata,
-    Column("case_id", String(80), ForeignKey("cases.case_id", ondelete="CASCADE"), primary_key=True),
+    Column(
+        "case_id", String(80), ForeignKey("cases.case_id", ondelete="CASCADE"), primary_key=True
+    ),
     Column("value_index", String(40), primary_key=True),
     Index("ix_case_keys_value_index", "value_index"),
 )
@@ -129,7 +140,9 @@ case_keys = Table(
 case_reports = Table(
     "case_reports",
     metadata,
-    Column("case_id", String(80), ForeignKey("cases.case_id", ondelete="CASCADE"), primary_key=True),
+    Column(
+        "case_id", String(80), ForeignKey("cases.case_id", ondelete="CASCADE"), primary_key=True
+    ),
     Column("report_id", String(40), primary_key=True),
     Index("ix_case_reports_report_id", "report_id"),
 )
@@ -138,7 +151,13 @@ case_notes = Table(
     "case_notes",
     metadata,
     Column("id", Integer, primary_key=True, autoincrement=True),
-    Column("case_id", String(80), ForeignKey("cases.case_id", ondelete="CASCADE"), nullable=False, index=True),
+    Column(
+        "case_id",
+        String(80),
+        ForeignKey("cases.case_id", ondelete="CASCADE"),
+        nullable=False,
+        index=True,
+    ),
     Column("author", String(80), nullable=False),
     Column("at", TS, nullable=False),
     Column("text_enc", LargeBinary, nullable=False),
@@ -148,7 +167,13 @@ case_events = Table(
     "case_events",
     metadata,
     Column("id", Integer, primary_key=True, autoincrement=True),
-    Column("case_id", String(80), ForeignKey("cases.case_id", ondelete="CASCADE"), nullable=False, index=True),
+    Column(
+        "case_id",
+        String(80),
+        ForeignKey("cases.case_id", ondelete="CASCADE"),
+        nullable=False,
+        index=True,
+    ),
     Column("at", TS, nullable=False),
     Column("actor", String(80), nullable=False),
     Column("from_status", String(20)),
@@ -182,7 +207,9 @@ sessions = Table(
     "sessions",
     metadata,
     Column("token_hash", String(64), primary_key=True),
-    Column("username", String(80), ForeignKey("users.username", ondelete="CASCADE"), nullable=False),
+    Column(
+        "username", String(80), ForeignKey("users.username", ondelete="CASCADE"), nullable=False
+    ),
     Column("created_at", TS, nullable=False),
     Column("expires_at", TS, nullable=False, index=True),
 )

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import zoneinfo
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 import numpy as np
 import numpy.typing as npt
@@ -52,6 +52,12 @@ def _us(t: datetime) -> int:
     return int((t - EPOCH) / timedelta(microseconds=1))
 
 
+def _offset_us(local: datetime, tz: zoneinfo.ZoneInfo) -> int:
+    off = local.replace(tzinfo=tz).utcoffset()
+    assert off is not None
+    return int(off / timedelta(microseconds=1))
+
+
 class LocalClock:
     """Local naive time -> UTC for a fixed list of IANA zones, vectorised."""
 
@@ -63,21 +69,21 @@ class LocalClock:
         base = window.start - timedelta(days=margin_days)
         for z, name in enumerate(zones):
             tz = zoneinfo.ZoneInfo(name)
-            last = None
-            for h in range(hours):
-                local = base + timedelta(hours=h)
-                # Offsets change rarely: only ask zoneinfo again around each hour's boundary.
-                off = local.replace(tzinfo=tz).utcoffset()
-                assert off is not None
-                value = int(off / timedelta(microseconds=1))
-                self.table[z, h] = value
-                last = value
-            del last
+            for day in range(hours // 24):
+                midnight = base + timedelta(days=day)
+                first = _offset_us(midnight, tz)
+                # Offsets change on a handful of days a year: ask per hour only then.
+                if _offset_us(midnight + timedelta(hours=23), tz) == first:
+                    self.table[z, day * 24 : day * 24 + 24] = first
+                    continue
+                for h in range(24):
+                    self.table[z, day * 24 + h] = _offset_us(midnight + timedelta(hours=h), tz)
 
     def to_utc(self, local_us: I64, zone: npt.NDArray[np.integer]) -> I64:
-        hour = (local_us - self.base_us) // US_PER_HOUR
-        hour = np.clip(hour, 0, self.table.shape[1] - 1)
-        out: I64 = local_us - self.table[zone, hour]
+        hours = self.table.shape[1]
+        hour = np.clip((local_us - self.base_us) // US_PER_HOUR, 0, hours - 1)
+        hour += zone.astype(np.int64) * hours
+        out: I64 = local_us - np.take(self.table.ravel(), hour)
         return out
 
 
@@ -118,9 +124,39 @@ def month_ends(window: Window) -> list[int]:
     return paydays(window, "monthly_last")[0]
 
 
-def to_datetime_utc(us: I64) -> npt.NDArray[np.datetime64]:
-    return us.astype("datetime64[us]")
+def _profile(weights: list[float]) -> npt.NDArray[np.float64]:
+    w = np.asarray(weights, dtype=np.float64)
+    out: npt.NDArray[np.float64] = w / w.sum()
+    return out
 
 
-def utc_now_unused() -> datetime:  # pragma: no cover - kept out of generation on purpose
-    return datetime.now(UTC)
+# Relative activity per local hour 0..23.
+HOURS_DAY = _profile(
+    [1, 0.5, 0.3, 0.2, 0.3, 1, 3, 6, 9, 11, 12, 13, 14, 13, 12, 12, 13, 14, 12, 9, 6, 4, 2.5, 1.5]
+)
+HOURS_EVENING = _profile(
+    [1, 0.5, 0.3, 0.2, 0.2, 0.5, 1, 2, 3, 4, 5, 7, 10, 9, 6, 6, 7, 10, 13, 13, 11, 8, 4, 2]
+)
+HOURS_ONLINE = _profile(
+    [3, 2, 1.2, 0.8, 0.6, 0.8, 1.5, 3, 4, 5, 5, 6, 7, 6, 6, 6, 7, 8, 9, 10, 11, 10, 8, 5]
+)
+HOURS_BUSINESS = _profile(
+    [0, 0, 0, 0, 0, 0, 0, 0.5, 4, 10, 11, 11, 8, 10, 11, 11, 9, 4, 1, 0.5, 0.2, 0, 0, 0]
+)
+HOURS_NIGHT = _profile([12, 10, 8, 6, 4, 2, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 8, 11])
+
+
+def at_hours(rng: np.random.Generator, day_us: I64, hour_p: npt.NDArray[np.float64]) -> I64:
+    """Local midnight + an hour drawn from ``hour_p`` + a uniform second in that hour."""
+    n = len(day_us)
+    hour = rng.choice(24, n, p=hour_p).astype(np.int64)
+    sec = rng.integers(0, 3600, n)
+    out: I64 = day_us + hour * US_PER_HOUR + sec * US_PER_S
+    return out
+
+
+def days_in(rng: np.random.Generator, window: Window, n: int) -> I64:
+    """Uniform local midnights within the window."""
+    d = rng.integers(0, window.days, n).astype(np.int64)
+    out: I64 = window.start_us + d * US_PER_DAY
+    return out

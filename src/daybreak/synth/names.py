@@ -15,6 +15,7 @@ import unicodedata
 from dataclasses import dataclass
 
 import numpy as np
+import numpy.typing as npt
 
 from daybreak.synth.names_data import CULTURES, Culture
 
@@ -78,18 +79,34 @@ def sample_people(
     return people
 
 
-def relative_of(
-    rng: np.random.Generator, person: Person, culture: str, gender: str, share_surname: bool
-) -> Person:
-    """A family member: shares the family name unless ``share_surname`` is False
-    (an in-law or a married sister)."""
-    (fresh,) = sample_people(rng, culture, [gender])
-    if not share_surname:
-        return fresh
-    if person.style == "filipino":
-        # Siblings share the middle (mother's maiden) name and the surname.
-        return Person(fresh.given, person.surname, person.middle, None, person.style)
-    return Person(fresh.given, person.surname, fresh.middle, fresh.maternal, person.style)
+def relatives(
+    rng: np.random.Generator,
+    of: list[Person],
+    cultures: list[str],
+    genders: list[str],
+    share_surname: npt.NDArray[np.bool_],
+) -> list[Person]:
+    """One family member per entry of ``of``: shares the family name unless
+    ``share_surname`` is False (an in-law or a married sister)."""
+    fresh: list[Person | None] = [None] * len(of)
+    by_culture: dict[str, list[int]] = {}
+    for i, c in enumerate(cultures):
+        by_culture.setdefault(c, []).append(i)
+    for c in sorted(by_culture):
+        idx = by_culture[c]
+        for i, p in zip(idx, sample_people(rng, c, [genders[i] for i in idx]), strict=True):
+            fresh[i] = p
+    out = []
+    for person, new, share in zip(of, fresh, share_surname, strict=True):
+        assert new is not None
+        if not share:
+            out.append(new)
+        elif person.style == "filipino":
+            # Siblings share the middle (mother's maiden) name and the surname.
+            out.append(Person(new.given, person.surname, person.middle, None, person.style))
+        else:
+            out.append(Person(new.given, person.surname, new.middle, new.maternal, person.style))
+    return out
 
 
 def _strip_accents(text: str) -> str:

@@ -129,7 +129,7 @@ class ReportedAccount(BaseModel):
 class Victim(BaseModel):
     model_config = _STRICT
 
-    age_estimate: int | None = Field(default=None, ge=0, le=17)
+    age_estimate: int | None = Field(default=None, ge=0, le=120)
     country: Country | None = None
     region: ShortText | None = None
     city: ShortText | None = None
@@ -161,9 +161,7 @@ class MediaHash(BaseModel):
     def _hex(self) -> MediaHash:
         value = self.value.lower()
         if len(value) != _HASH_LENGTH[self.type] or not _HEX.match(value):
-            raise ValueError(
-                f"{self.type.value} hash must be {_HASH_LENGTH[self.type]} hex digits"
-            )
+            raise ValueError(f"{self.type.value} hash must be {_HASH_LENGTH[self.type]} hex digits")
         object.__setattr__(self, "value", value)
         return self
 
@@ -256,15 +254,26 @@ def report_identifiers(report: ReportIn) -> list[ReportIdentifier]:
     out: dict[tuple[str, str, str], ReportIdentifier] = {}
 
     def add(kind: str, value: str, role: str, seen_at: datetime | None = None) -> None:
-        out.setdefault((kind, value, role), ReportIdentifier(kind=kind, value=value, role=role, seen_at=seen_at))
+        out.setdefault(
+            (kind, value, role),
+            ReportIdentifier(kind=kind, value=value, role=role, seen_at=seen_at),
+        )
 
     k = IdentifierKind
     for acc in report.reported_accounts:
         service = acc.service.lower()
         if acc.account_id:
-            add(k.ACCOUNT, Identifier.of(k.ACCOUNT, f"{service}:{acc.account_id}").value, "reported_account")
+            add(
+                k.ACCOUNT,
+                Identifier.of(k.ACCOUNT, f"{service}:{acc.account_id}").value,
+                "reported_account",
+            )
         if acc.username:
-            add(k.USERNAME, Identifier.of(k.USERNAME, f"{service}:{acc.username}").value, "reported_account")
+            add(
+                k.USERNAME,
+                Identifier.of(k.USERNAME, f"{service}:{acc.username}").value,
+                "reported_account",
+            )
         if acc.profile_url:
             add(k.URL, acc.profile_url, "reported_account")
         for ev in acc.ip_events:

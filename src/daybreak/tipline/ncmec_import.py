@@ -64,7 +64,10 @@ def parse_safely(data: bytes, source: str = "<xml>") -> ET.Element:
             data, forbid_dtd=True, forbid_entities=True, forbid_external=True
         )
     except defusedxml.DefusedXmlException as exc:
-        raise NcmecImportError([f"unsafe XML refused ({type(exc).__name__}): DTDs and entities are not allowed"], source) from exc
+        raise NcmecImportError(
+            [f"unsafe XML refused ({type(exc).__name__}): DTDs and entities are not allowed"],
+            source,
+        ) from exc
     except ET.ParseError as exc:
         raise NcmecImportError([f"malformed XML: {exc}"], source) from exc
     return root
@@ -104,14 +107,20 @@ def _phone(el: ET.Element) -> str | None:
     return raw
 
 
-def _account(el: ET.Element, service_default: str | None, extras: list[dict[str, Any]]) -> dict[str, Any]:
+def _account(
+    el: ET.Element, service_default: str | None, extras: list[dict[str, Any]]
+) -> dict[str, Any]:
     service = _text(el, "espService") or service_default or "unknown"
     ip_events = []
     for ev in el.findall("ipCaptureEvent"):
         ip = _text(ev, "ipAddress")
         at = _text(ev, "dateTime")
         if ip and at:
-            item: dict[str, Any] = {"ip": ip, "at": at, "event": _IP_EVENTS.get(_text(ev, "eventName") or "", "other")}
+            item: dict[str, Any] = {
+                "ip": ip,
+                "at": at,
+                "event": _IP_EVENTS.get(_text(ev, "eventName") or "", "other"),
+            }
             if port := _text(ev, "port"):
                 item["port"] = int(port)
             ip_events.append(item)
@@ -123,7 +132,7 @@ def _account(el: ET.Element, service_default: str | None, extras: list[dict[str,
         "service": service,
         "account_id": _text(el, "espIdentifier"),
         "username": _text(el, "screenName"),
-        "profile_url": (_texts(el, "profileUrl") or [None])[0],
+        "profile_url": next(iter(_texts(el, "profileUrl")), None),
         "ip_events": ip_events,
         "device_ids": [v for d in el.findall("deviceId") if (v := _text(d, "idValue"))],
         "emails": emails,
@@ -154,7 +163,9 @@ def to_report(root: ET.Element, source: str = "<xml>") -> ReportIn:
     urls: list[str] = []
     for details in root.findall("internetDetails"):
         urls += _texts(details, "webPageIncident/url")
-        for email in _texts(details, "emailIncident/emailAddress") + _texts(details, "newsgroupIncident/emailAddress"):
+        for email in _texts(details, "emailIncident/emailAddress") + _texts(
+            details, "newsgroupIncident/emailAddress"
+        ):
             extras.append({"kind": "email", "value": email, "role": "reported"})
         for phone_el in details.findall("cellPhoneIncident/phoneNumber"):
             if phone := _phone(phone_el):
@@ -167,13 +178,15 @@ def to_report(root: ET.Element, source: str = "<xml>") -> ReportIn:
         name = " ".join(filter(None, [_text(reporting, "firstName"), _text(reporting, "lastName")]))
         if name:
             reporter["name"] = name
-        if email := _text(reporting, "email"):
-            reporter["email"] = email
+        if reporter_email := _text(reporting, "email"):
+            reporter["email"] = reporter_email
     victim: dict[str, Any] = {}
     if (v := root.find("victim")) is not None:
         if age := _text(v, "victimPerson/age"):
             victim["age_estimate"] = int(age)
-        country = _text(v, "estimatedLocation/countryCode") or _text(v, "victimPerson/address/country")
+        country = _text(v, "estimatedLocation/countryCode") or _text(
+            v, "victimPerson/address/country"
+        )
         if country:
             victim["country"] = country
         if city := _text(v, "estimatedLocation/city"):
@@ -196,7 +209,8 @@ def to_report(root: ET.Element, source: str = "<xml>") -> ReportIn:
         return ReportIn.model_validate({k: v for k, v in data.items() if v not in (None, [])})
     except ValidationError as exc:
         problems = [
-            f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors(include_url=False)
+            f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}"
+            for e in exc.errors(include_url=False)
         ]
         raise NcmecImportError(problems, source) from exc
 

@@ -11,6 +11,7 @@ code.
 from __future__ import annotations
 
 import functools
+import warnings
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
@@ -83,9 +84,13 @@ class Route:
 
 @functools.cache
 def _geoip() -> Any:
-    from geoip2fast import GeoIP2Fast  # loads a ~2 MB table once, offline
+    with warnings.catch_warnings():
+        # geoip2fast's source has invalid escape sequences that warn when first compiled.
+        warnings.simplefilter("ignore", DeprecationWarning)
+        warnings.simplefilter("ignore", SyntaxWarning)
+        from geoip2fast import GeoIP2Fast  # loads a ~2 MB table once, offline
 
-    return GeoIP2Fast(verbose=False)
+        return GeoIP2Fast(verbose=False)
 
 
 def ip_country(ip: str) -> str | None:
@@ -97,9 +102,14 @@ def ip_country(ip: str) -> str | None:
 
 def phone_country(e164: str) -> str | None:
     try:
-        region: str | None = phonenumbers.region_code_for_number(phonenumbers.parse(e164))
+        parsed = phonenumbers.parse(e164)
     except phonenumbers.NumberParseException:
         return None
+    # Unassigned or fictional ranges have no region; the calling code still names one
+    # (its main country for shared codes such as +1).
+    region: str | None = phonenumbers.region_code_for_number(
+        parsed
+    ) or phonenumbers.region_code_for_country_code(parsed.country_code)
     return region if region and region != "ZZ" else None
 
 

@@ -56,13 +56,19 @@ def _tier(report: ReportIn, ctx: TriageContext) -> tuple[Tier, str]:
     if Indicator.OFFENDER_HAS_ACCESS_TO_CHILD in ind:
         return Tier.KNOWN_OFFENDER_ACCESS, "a known offender has access to a child"
     if it in (IncidentType.LIVE_STREAMING_ABUSE, IncidentType.CHILD_SEX_TRAFFICKING):
-        return Tier.KNOWN_OFFENDER_ACCESS, f"{it.value.replace('_', ' ')}: a child with a facilitator"
+        return (
+            Tier.KNOWN_OFFENDER_ACCESS,
+            f"{it.value.replace('_', ' ')}: a child with a facilitator",
+        )
     if Indicator.AGGRESSIVE_SOLICITATION in ind or it in (
         IncidentType.ONLINE_ENTICEMENT,
         IncidentType.SEXTORTION,
         IncidentType.GROOMING,
     ):
-        return Tier.AGGRESSIVE_SOLICITATION, f"solicitation of a child ({it.value.replace('_', ' ')})"
+        return (
+            Tier.AGGRESSIVE_SOLICITATION,
+            f"solicitation of a child ({it.value.replace('_', ' ')})",
+        )
     if Indicator.HOME_PRODUCED in ind:
         return Tier.HOME_PRODUCED, "apparently home-produced material"
     if (
@@ -99,7 +105,10 @@ def triage(report: ReportIn, ctx: TriageContext | None = None) -> Triage:
     if report.reported_accounts:
         add(0.010, "reported account identified")
     if ctx.prior_reports:
-        add(min(0.030, 0.010 * ctx.prior_reports), f"{ctx.prior_reports} earlier report(s) about the same identifiers")
+        add(
+            min(0.030, 0.010 * ctx.prior_reports),
+            f"{ctx.prior_reports} earlier report(s) about the same identifiers",
+        )
     if ctx.linked_alerts:
         add(0.020, f"linked to {ctx.linked_alerts} alert(s) (payments or other detectors)")
     if ctx.hash_matches:

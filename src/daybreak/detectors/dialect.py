@@ -22,9 +22,11 @@ class Dialect:
     def string_array(self, values: Sequence[str]) -> str:
         raise NotImplementedError
 
-    def values(self, rows: Sequence[Sequence[str | float | int]], columns: Sequence[str]) -> str:
-        """An inline table usable in FROM: ``(VALUES ...) AS t(cols)`` with a dummy row when
-        empty so the column types stay known."""
+    def values(
+        self, rows: Sequence[Sequence[str | float | int]], columns: Sequence[str], alias: str
+    ) -> str:
+        """An inline table usable in FROM: ``(VALUES ...) AS alias(cols)``; ``rows`` must
+        not be empty."""
 
         def lit(v: str | float | int) -> str:
             if isinstance(v, str):
@@ -32,7 +34,7 @@ class Dialect:
             return f"CAST({float(v)!r} AS DOUBLE)"
 
         body = ", ".join("(" + ", ".join(lit(v) for v in row) + ")" for row in rows)
-        return f"(VALUES {body}) AS v({', '.join(columns)})"
+        return f"(VALUES {body}) AS {alias}({', '.join(columns)})"
 
     def local_hour(self, ts: str, tz: str) -> str:
         raise NotImplementedError

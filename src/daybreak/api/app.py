@@ -1,0 +1,115 @@
+"""The HTTP API: ``create_app(settings) -> FastAPI``.
+
+Routes: tipline intake (``/v1/reports``), NCMEC import, the triaged queue, cases,
+analyst sign-in, audit verification, health checks, the media routes and the analyst
+console. OpenAPI at ``/openapi.json`` (docs at ``/docs``). The embeddable report button
+is served from ``/static/report-button.js`` (example page ``/static/report-button.html``).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.encoders import jsonable_encoder
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from fastapi.staticfiles import StaticFiles
+
+from daybreak.api import routes_auth, routes_cases, routes_reports
+from daybreak.api.limits import BodySizeLimit
+from daybreak.api.security import AuthState
+from daybreak.api.settings import Settings
+from daybreak.store import TiplineStore
+
+log = logging.getLogger(__name__)
+STATIC = Path(__file__).parent / "static"
+
+
+def open_store(settings: Settings) -> TiplineStore:
+    """The store a server for ``settings`` uses (SQLite in data_dir unless db_url)."""
+    return TiplineStore.open(
+        settings.data_dir,
+        url=settings.db_url,
+        dev=settings.dev,
+        agencies_path=settings.agencies_path,
+    )
+
+
+def _field_errors(exc: RequestValidationError) -> list[dict[str, Any]]:
+    # The submitted value is not echoed back: it may be personal data or huge.
+    return [
+        {"loc": list(e.get("loc", ())), "msg": e.get("msg", ""), "type": e.get("type", "")}
+        for e in exc.errors()
+    ]
+
+
+def create_app(
+    settings: Settings | None = None,
+    store: TiplineStore | None = None,
+    *,
+    console: bool = True,
+) -> FastAPI:
+    """Build the app. With ``store`` given the caller owns (and closes) it; otherwise
+    the app opens the store for ``settings`` and closes it on shutdown."""
+    settings = settings or Settings()
+    owned = store is None
+    the_store = store or open_store(settings)
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        yield
+        if owned:
+            the_store.close()
+
+    app = FastAPI(
+        title="Daybreak tipline API",
+        version="1.0",
+        description=(
+            "Intake of flag / panic-button, hotline and platform reports about live-streamed "
+            "child sexual abuse; triage by danger to a child; cases for analysts. "
+            "See docs/tipline.md."
+        ),
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.state.store = the_store
+    app.state.auth = AuthState.create(the_store, settings)
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid(_: Request, exc: RequestValidationError) -> JSONResponse:
+        return JSONResponse(
+            status_code=422, content=jsonable_encoder({"detail": _field_errors(exc)})
+        )
+
+    @app.exception_handler(Exception)
+    async def crashed(request: Request, exc: Exception) -> JSONResponse:
+        log.error("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
+        return JSONResponse(status_code=500, content={"detail": "internal error"})
+
+    app.include_router(routes_reports.router)
+    app.include_router(routes_cases.router)
+    app.include_router(routes_auth.router)
+    _include_media(app)
+    if console:
+        _include_console(app, the_store, settings)
+    app.mount("/static", StaticFiles(directory=str(STATIC)), name="static")
+    app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
+    return app
+
+
+def _include_media(app: FastAPI) -> None:
+    from daybreak.api.media_routes import router as media_router
+
+    app.include_router(media_router)
+
+
+def _include_console(app: FastAPI, store: TiplineStore, settings: Settings) -> None:
+    from daybreak.console import mount_console
+    from daybreak.console.store_backend import StoreBackend
+
+    mount_console(app, StoreBackend(store), secure_cookies=settings.cookie_secure)

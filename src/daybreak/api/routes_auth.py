@@ -1,0 +1,112 @@
+"""Analyst sign-in for the JSON API (the console has its own page on the same functions),
+health checks, and audit verification."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, HTTPException, Request, Response
+from fastapi.concurrency import run_in_threadpool
+from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy import text
+
+from daybreak.api.security import (
+    ADMIN_ONLY,
+    ALL_ROLES,
+    SESSION_COOKIE,
+    login,
+    logout,
+    require,
+    set_session_cookie,
+    store_of,
+)
+from daybreak.store import Actor
+
+router = APIRouter()
+
+
+class LoginIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    username: Annotated[str, Field(min_length=1, max_length=80)]
+    password: Annotated[str, Field(min_length=1, max_length=1024)]
+
+
+class Me(BaseModel):
+    username: str
+    role: str
+
+
+class AuditReport(BaseModel):
+    ok: bool
+    entries: int
+    problems: list[str]
+
+
+@router.post(
+    "/v1/auth/login",
+    response_model=Me,
+    tags=["auth"],
+    responses={401: {"description": "wrong username or password"}},
+)
+async def api_login(body: LoginIn, request: Request, response: Response) -> Me:
+    """Password login; sets an HttpOnly, SameSite=Strict session cookie."""
+    result = await run_in_threadpool(login, store_of(request), body.username, body.password)
+    if result is None:
+        raise HTTPException(401, "wrong username or password")
+    actor, token = result
+    set_session_cookie(response, token, request.app.state.settings)
+    return Me(username=actor.name, role=actor.role.value)
+
+
+@router.post("/v1/auth/logout", status_code=204, tags=["auth"])
+async def api_logout(request: Request, response: Response) -> None:
+    await run_in_threadpool(
+        logout, store_of(request), response, request.cookies.get(SESSION_COOKIE)
+    )
+
+
+@router.get(
+    "/v1/auth/me",
+    response_model=Me,
+    tags=["auth"],
+    responses={401: {"description": "not signed in"}},
+)
+async def me(actor: Actor = Depends(require(ALL_ROLES))) -> Me:
+    return Me(username=actor.name, role=actor.role.value)
+
+
+@router.get(
+    "/v1/audit/verify",
+    response_model=AuditReport,
+    tags=["audit"],
+    responses={401: {"description": "not signed in"}, 403: {"description": "admins only"}},
+)
+async def audit_verify(request: Request, _: Actor = Depends(require(ADMIN_ONLY))) -> AuditReport:
+    result = await run_in_threadpool(store_of(request).verify_audit)
+    return AuditReport(ok=result.ok, entries=result.entries, problems=list(result.problems))
+
+
+@router.get("/healthz", tags=["health"])
+async def healthz() -> dict[str, Any]:
+    """The process is up."""
+    return {"status": "ok"}
+
+
+@router.get("/readyz", tags=["health"], responses={503: {"description": "database not reachable"}})
+async def readyz(request: Request) -> dict[str, Any]:
+    """The database answers and the writer thread runs."""
+    store = store_of(request)
+
+    def probe() -> bool:
+        with store.read_engine.connect() as conn:
+            conn.execute(text("SELECT 1"))
+        return store.writer.alive
+
+    try:
+        ok = await run_in_threadpool(probe)
+    except Exception as exc:  # any failure means not ready
+        raise HTTPException(503, "database not reachable") from exc
+    if not ok:
+        raise HTTPException(503, "writer stopped")
+    return {"status": "ready"}

@@ -1,0 +1,227 @@
+"""Intake: ``POST /v1/reports`` (JSON), ``POST /v1/reports/ncmec`` (CyberTipline XML),
+``GET /v1/reports/{id}``, the triaged queue and identifier search."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+from datetime import datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Header, HTTPException, Path, Query, Request, Response
+from fastapi.concurrency import run_in_threadpool
+from pydantic import BaseModel, Field
+
+from daybreak.api.security import ALL_ROLES, CASE_ROLES, require, store_of
+from daybreak.model.identifiers import IdentifierError, IdentifierKind
+from daybreak.store import Actor, IdempotencyConflict, Role, Submission
+from daybreak.tipline.intake import ReportIn
+from daybreak.tipline.ncmec_import import NcmecImportError, import_report
+
+router = APIRouter(tags=["reports"])
+
+IdempotencyKey = Annotated[
+    str | None,
+    Header(
+        alias="Idempotency-Key",
+        min_length=1,
+        max_length=200,
+        pattern=r"^[\x21-\x7e]+$",
+        description="retry-safe key: the same key never creates a second report",
+    ),
+]
+
+
+class ReportAccepted(BaseModel):
+    report_id: str
+    duplicate: bool = Field(
+        description="true when an Idempotency-Key replay returned an earlier report"
+    )
+
+
+class ReportView(BaseModel):
+    report_id: str
+    received_at: datetime
+    source: str
+    tier: int | None = None
+    score: float | None = None
+    reasons: list[str] | None = None
+    country: str | None = None
+    route_basis: str | None = None
+    agency: str | None = None
+    cluster_id: str | None = None
+    report: ReportIn | None = None
+
+
+class QueueItem(BaseModel):
+    cluster_id: str
+    tier: int
+    score: float
+    report_count: int
+    report_ids: list[str]
+    country: str | None
+    agency: str
+    is_live: bool
+    reasons: list[str]
+    last_received: datetime
+
+
+class SearchResult(BaseModel):
+    report_ids: list[str]
+    case_ids: list[str]
+
+
+_ERRORS: dict[int | str, dict[str, Any]] = {
+    401: {"description": "missing or invalid credentials"},
+    403: {"description": "role not allowed"},
+    413: {"description": "body too large"},
+    422: {"description": "invalid body or header; `detail[].loc` names the field"},
+    429: {"description": "rate limit exceeded"},
+}
+
+
+def _conflict(exc: IdempotencyConflict) -> HTTPException:
+    return HTTPException(
+        422,
+        [{"loc": ["header", "Idempotency-Key"], "msg": str(exc), "type": "idempotency_conflict"}],
+    )
+
+
+async def _accept(request: Request, response: Response, sub: Submission) -> ReportAccepted:
+    try:
+        receipt = await asyncio.wrap_future(store_of(request).submit(sub))
+    except IdempotencyConflict as exc:
+        raise _conflict(exc) from exc
+    if receipt.duplicate:
+        response.headers["Idempotent-Replayed"] = "true"
+    response.headers["Location"] = f"/v1/reports/{receipt.report_id}"
+    return ReportAccepted(report_id=receipt.report_id, duplicate=receipt.duplicate)
+
+
+@router.post("/v1/reports", status_code=202, response_model=ReportAccepted, responses=_ERRORS)
+async def submit_report(
+    report: ReportIn,
+    request: Request,
+    response: Response,
+    idempotency_key: IdempotencyKey = None,
+    actor: Actor = Depends(require(ALL_ROLES)),
+) -> ReportAccepted:
+    """Receive one report. Answers 202 with the report id only after the report is
+    committed to disk (group commit: many concurrent reports share one fsync)."""
+    digest = hashlib.sha256(report.model_dump_json().encode()).hexdigest()
+    sub = Submission(
+        report, actor.name, "api", idempotency_key=idempotency_key, request_hash=digest
+    )
+    return await _accept(request, response, sub)
+
+
+@router.post(
+    "/v1/reports/ncmec",
+    status_code=202,
+    response_model=ReportAccepted,
+    responses={**_ERRORS, 503: {"description": "no CyberTipline XSD configured"}},
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {"application/xml": {"schema": {"type": "string"}}},
+        }
+    },
+)
+async def submit_ncmec(
+    request: Request,
+    response: Response,
+    idempotency_key: IdempotencyKey = None,
+    actor: Actor = Depends(require(ALL_ROLES)),
+) -> ReportAccepted:
+    """Import one CyberTipline ``<report>`` document (XSD-validated, DTDs refused)."""
+    xsd = request.app.state.settings.ncmec_xsd
+    if xsd is None:
+        raise HTTPException(503, "NCMEC import needs the CyberTipline XSD (DAYBREAK_NCMEC_XSD)")
+    data = await request.body()
+    try:
+        report = await run_in_threadpool(import_report, data, xsd, "body")
+    except NcmecImportError as exc:
+        raise HTTPException(
+            422, [{"loc": ["body"], "msg": p, "type": "ncmec_xml"} for p in exc.problems]
+        ) from exc
+    digest = hashlib.sha256(data).hexdigest()
+    sub = Submission(
+        report, actor.name, "ncmec", idempotency_key=idempotency_key, request_hash=digest
+    )
+    return await _accept(request, response, sub)
+
+
+@router.get(
+    "/v1/reports/{report_id}",
+    response_model=ReportView,
+    response_model_exclude_none=True,
+    responses={**_ERRORS, 404: {"description": "no such report (or not yours)"}},
+)
+async def get_report(
+    report_id: Annotated[str, Path(max_length=80)],
+    request: Request,
+    actor: Actor = Depends(require(ALL_ROLES)),
+) -> ReportView:
+    """A platform sees only its own reports' receipts; analysts see the report and triage."""
+    stored = await run_in_threadpool(store_of(request).get_report, report_id, actor)
+    if stored is None:
+        raise HTTPException(404, "no such report")
+    if actor.role is Role.PLATFORM:
+        return ReportView(
+            report_id=stored.report_id, received_at=stored.received_at, source=stored.source
+        )
+    return ReportView(
+        report_id=stored.report_id,
+        received_at=stored.received_at,
+        source=stored.source,
+        tier=stored.tier,
+        score=stored.score,
+        reasons=stored.reasons,
+        country=stored.country,
+        route_basis=stored.route_basis,
+        agency=stored.agency,
+        cluster_id=stored.cluster_id,
+        report=stored.report,
+    )
+
+
+@router.get("/v1/queue", response_model=list[QueueItem], responses=_ERRORS)
+async def triaged_queue(
+    request: Request,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+    actor: Actor = Depends(require(CASE_ROLES)),
+) -> list[QueueItem]:
+    """Clusters of reports, most urgent first (tier, then score)."""
+    items = await run_in_threadpool(store_of(request).triaged_queue, actor, limit)
+    return [
+        QueueItem(
+            cluster_id=c.cluster_id,
+            tier=c.tier,
+            score=c.score,
+            report_count=c.report_count,
+            report_ids=list(c.report_ids),
+            country=c.country,
+            agency=c.agency,
+            is_live=c.is_live,
+            reasons=list(c.reasons),
+            last_received=c.last_received,
+        )
+        for c in items
+    ]
+
+
+@router.get("/v1/search", response_model=SearchResult, responses=_ERRORS)
+async def search(
+    request: Request,
+    kind: IdentifierKind,
+    value: Annotated[str, Query(min_length=1, max_length=512)],
+    actor: Actor = Depends(require(CASE_ROLES)),
+) -> SearchResult:
+    """Reports and cases carrying one identifier (normalised like intake)."""
+    try:
+        hit = await run_in_threadpool(store_of(request).search, kind, value, actor)
+    except IdentifierError as exc:
+        raise HTTPException(
+            422, [{"loc": ["query", "value"], "msg": str(exc), "type": "identifier"}]
+        ) from exc
+    return SearchResult(report_ids=list(hit.report_ids), case_ids=list(hit.case_ids))

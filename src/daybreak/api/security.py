@@ -1,0 +1,136 @@
+"""Authentication and authorisation for every endpoint.
+
+Platforms send ``X-API-Key: dbk_<id>_<secret>`` (or ``Authorization: Bearer ...``);
+analysts log in with a password and get an HttpOnly, SameSite=Strict session cookie.
+Every route declares the roles it admits with :func:`require`; rate limits apply per
+API key (its own limit) or per analyst (``Settings.session_rate_per_minute``).
+
+The console builds its sign-in page on :func:`login` and :func:`logout`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+
+from fastapi import Depends, HTTPException, Request, Response
+from fastapi.concurrency import run_in_threadpool
+from fastapi.security import APIKeyCookie, APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
+
+from daybreak.api.limits import RateLimiter
+from daybreak.api.settings import Settings
+from daybreak.store import Actor, Role, TiplineStore
+
+SESSION_COOKIE = "daybreak_session"
+ALL_ROLES = frozenset(Role)
+CASE_ROLES = frozenset({Role.ANALYST, Role.SUPERVISOR, Role.ADMIN})
+ADMIN_ONLY = frozenset({Role.ADMIN})
+
+_api_key = APIKeyHeader(name="X-API-Key", auto_error=False, description="platform API key")
+_bearer = HTTPBearer(auto_error=False, description="API key as a bearer token")
+_cookie = APIKeyCookie(name=SESSION_COOKIE, auto_error=False, description="analyst session")
+
+
+@dataclass
+class AuthState:
+    """Per-app authentication helpers (held on ``app.state.auth``)."""
+
+    store: TiplineStore
+    settings: Settings
+    limiter: RateLimiter
+    _cache: dict[str, tuple[float, Actor | None]]
+
+    @classmethod
+    def create(cls, store: TiplineStore, settings: Settings) -> AuthState:
+        return cls(store, settings, RateLimiter(), {})
+
+    async def actor_for_key(self, presented: str) -> Actor | None:
+        # API keys are checked on every intake; cache the answer briefly (a revoked key
+        # stops working within api_key_cache_seconds).
+        digest = hashlib.sha256(presented.encode()).hexdigest()
+        hit = self._cache.get(digest)
+        now = time.monotonic()
+        if hit is not None and hit[0] > now:
+            return hit[1]
+        actor = await run_in_threadpool(self.store.check_api_key, presented)
+        if len(self._cache) > 10_000:
+            self._cache.clear()
+        self._cache[digest] = (now + self.settings.api_key_cache_seconds, actor)
+        return actor
+
+
+def auth_state(request: Request) -> AuthState:
+    state: AuthState = request.app.state.auth
+    return state
+
+
+def store_of(request: Request) -> TiplineStore:
+    store: TiplineStore = request.app.state.store
+    return store
+
+
+async def current_actor(
+    request: Request,
+    api_key: str | None = Depends(_api_key),
+    bearer: HTTPAuthorizationCredentials | None = Depends(_bearer),
+    session: str | None = Depends(_cookie),
+) -> Actor:
+    auth = auth_state(request)
+    actor: Actor | None = None
+    presented = api_key or (bearer.credentials if bearer else None)
+    if presented:
+        actor = await auth.actor_for_key(presented)
+    elif session:
+        actor = await run_in_threadpool(auth.store.check_session, session)
+    if actor is None:
+        raise HTTPException(
+            401,
+            "missing or invalid credentials (X-API-Key header or session)",
+            headers={"WWW-Authenticate": "Bearer"},
+        )
+    limit = actor.rate_per_minute if presented else auth.settings.session_rate_per_minute
+    wait = auth.limiter.allow(actor.name, limit)
+    if wait > 0:
+        raise HTTPException(
+            429, "rate limit exceeded for this key", headers={"Retry-After": str(int(wait) + 1)}
+        )
+    return actor
+
+
+def require(roles: frozenset[Role]) -> Callable[..., Awaitable[Actor]]:
+    """A dependency admitting only ``roles``: 401 without credentials, 403 otherwise."""
+
+    async def check(actor: Actor = Depends(current_actor)) -> Actor:
+        if actor.role not in roles:
+            raise HTTPException(403, f"role {actor.role.value} may not use this endpoint")
+        return actor
+
+    return check
+
+
+def login(store: TiplineStore, username: str, password: str) -> tuple[Actor, str] | None:
+    """Check a password; on success start a session and return (actor, session token)."""
+    actor = store.authenticate(username, password)
+    if actor is None:
+        return None
+    return actor, store.start_session(actor)
+
+
+def set_session_cookie(response: Response, token: str, settings: Settings) -> None:
+    response.set_cookie(
+        SESSION_COOKIE,
+        token,
+        httponly=True,
+        samesite="strict",
+        secure=settings.cookie_secure,
+        max_age=12 * 3600,
+        path="/",
+    )
+
+
+def logout(store: TiplineStore, response: Response, token: str | None) -> None:
+    if token:
+        store.end_session(token)
+    response.delete_cookie(SESSION_COOKIE, path="/")

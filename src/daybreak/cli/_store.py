@@ -1,0 +1,24 @@
+"""Opening the store from CLI options (shared by the reports, audit and admin groups)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+from rich.console import Console
+
+from daybreak.store import TiplineStore
+from daybreak.store.keys import KeyError_
+
+err = Console(stderr=True)
+DataDir = typer.Option(Path("daybreak-data"), help="Folder of the SQLite database (and dev key).")
+DbUrl = typer.Option(None, "--db", help="SQLAlchemy URL (default: SQLite in --data-dir).")
+Dev = typer.Option(False, "--dev", help="Use/generate a dev field key in --data-dir.")
+
+
+def open_store(data_dir: Path, db: str | None, dev: bool) -> TiplineStore:
+    try:
+        return TiplineStore.open(data_dir, url=db, dev=dev)
+    except KeyError_ as exc:
+        err.print(f"[red]error:[/red] {exc}")
+        raise typer.Exit(code=2) from exc

@@ -1,0 +1,86 @@
+"""What the "Hash banks & rules" page manages: hash lists and the payments typology pack.
+
+Hash banks are the media module's :class:`~daybreak.media.banks.BankStore` (the same
+folder the matcher reads), so a hash added here is validated by the same rules as an
+import. The typology pack is a YAML file validated by :mod:`daybreak.payments.config`
+before it is saved: an invalid pack is never written, and the page lists every problem
+with its line.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+from daybreak.media.banks import BankEntry, BankStore, normalize_hash
+from daybreak.payments.config import ConfigError, Pack, default_pack_text, parse_pack
+
+
+@dataclass(frozen=True, slots=True)
+class EntryView:
+    hash_type: str
+    value: str  # the hash, never the media
+    labels: str
+    added_at: datetime | None
+
+
+def bank_entries(banks: BankStore, name: str, limit: int) -> list[EntryView]:
+    frame = banks.entries(name).head(limit)
+    return [
+        EntryView(row["hash_type"], row["hash"], " ".join(row["labels"] or []), row["added_at"])
+        for row in frame.iter_rows(named=True)
+    ]
+
+
+def add_hash(banks: BankStore, name: str, hash_type: str, value: str, labels: str) -> int:
+    """Add one hash (validated by the media module); returns 1 if new, 0 if present."""
+    kind, hexed = normalize_hash(hash_type, value, "hash")
+    tags = tuple(t for t in labels.replace(";", " ").split() if t)
+    added, _ = banks.add(name, [BankEntry(kind, hexed, tags)])
+    return added
+
+
+@dataclass
+class Manage:
+    banks: BankStore | None = None
+    rules_path: Path | None = None  # None: show the built-in pack, read-only
+
+
+@dataclass(frozen=True, slots=True)
+class RulesView:
+    text: str
+    source: str
+    pack: Pack | None
+    problems: list[str]
+    editable: bool
+
+
+def read_rules(path: Path | None) -> RulesView:
+    if path is None or not path.exists():
+        text, source = default_pack_text(), "built-in default.yaml"
+    else:
+        text, source = path.read_text("utf-8"), str(path)
+    try:
+        pack: Pack | None = parse_pack(text, source)
+        problems: list[str] = []
+    except ConfigError as exc:
+        pack, problems = None, exc.problems
+    return RulesView(text, source, pack, problems, path is not None)
+
+
+def save_rules(path: Path, text: str) -> Pack:
+    """Validate, then replace the file atomically. Raises ConfigError when invalid."""
+    pack = parse_pack(text, str(path))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".typologies-", suffix=".yaml")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return pack

@@ -1,0 +1,119 @@
+"""Wiring the console into an app, and what ``daybreak demo`` / ``daybreak serve`` call.
+
+``mount_console`` adds the pages to any FastAPI app (the tipline's ``create_app`` calls
+it with a :class:`StoreBackend`); ``configure_console`` then tells the console where
+the alerts, the world's rows (for exports), the receivers' schemas, the hash banks and
+the typology pack are; ``console_url`` is the address to print.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.responses import Response
+
+from daybreak.console.backend import ConsoleBackend
+from daybreak.console.exports import ExportersPackage, ExportSettings, warm_up_exporters
+from daybreak.console.manage import Manage
+from daybreak.console.memory import MemoryBackend
+from daybreak.console.routes import mount_static, router
+from daybreak.console.security import SECURITY_HEADERS, SessionStore
+from daybreak.console.store_backend import StoreBackend
+from daybreak.console.web import (
+    PREFIX,
+    ConsolePageError,
+    ConsoleState,
+    SignInRequired,
+    redirect,
+    render,
+    utc_now,
+)
+from daybreak.media.banks import BankStore
+from daybreak.model.alerts import Alert
+
+
+def mount_console(
+    app: FastAPI,
+    backend: ConsoleBackend,
+    *,
+    secure_cookies: bool = True,
+    manage: Manage | None = None,
+    clock: Callable[[], datetime] = utc_now,
+) -> ConsoleState:
+    """Add the console to ``app`` under /console: pages, static files, security
+    headers, error pages. Browsers accept Secure cookies from http://127.0.0.1 and
+    localhost, so even a plain-HTTP demo on loopback can keep ``secure_cookies``."""
+    state = ConsoleState(backend, secure_cookies, SessionStore(), manage or Manage(), clock)
+    app.state.daybreak_console = state
+    app.include_router(router)
+    mount_static(app)
+
+    @app.middleware("http")
+    async def console_headers(request: Request, call_next: Callable[[Request], Any]) -> Response:
+        response: Response = await call_next(request)
+        if request.url.path.startswith(PREFIX):
+            for name, value in SECURITY_HEADERS.items():
+                response.headers.setdefault(name, value)
+        return response
+
+    @app.exception_handler(SignInRequired)
+    async def _sign_in(request: Request, exc: SignInRequired) -> Response:
+        return redirect(f"{PREFIX}/sign-in")
+
+    @app.exception_handler(ConsolePageError)
+    async def _page_error(request: Request, exc: ConsolePageError) -> Response:
+        context = {"title": exc.title, "message": exc.message}
+        return render(request, "error.html", context, status=exc.status)
+
+    return state
+
+
+def configure_console(
+    app: FastAPI,
+    *,
+    alerts: Sequence[Alert] | None = None,
+    world_dir: Path | None = None,
+    standards_dir: Path | None = None,
+    xsd: dict[str, Path] | None = None,
+    org_path: Path | None = None,
+    banks_dir: Path | None = None,
+    rules_path: Path | None = None,
+    warm_exporters: bool = True,
+) -> ConsoleState:
+    """Point an app's mounted console at its data.
+
+    ``alerts``: every alert the cases were built from (typologies, dashboards, exports).
+    ``world_dir``: the folder of transactions/reports/... parquet the cases point into
+    (exports carry those rows). ``standards_dir``: a folder laid out like
+    ``shared/standards`` with the goAML and NCMEC XSDs (or give ``xsd`` per format).
+    ``banks_dir``: a :class:`~daybreak.media.banks.BankStore` folder. ``rules_path``:
+    the typology pack file the payments scan reads (created from the built-in pack on
+    the first save). ``warm_exporters`` imports the exporters in the background."""
+    state: ConsoleState = app.state.daybreak_console
+    exporter = ExportersPackage(ExportSettings(world_dir, org_path, dict(xsd or {}), standards_dir))
+    backend = state.backend
+    if isinstance(backend, StoreBackend):
+        state.backend = StoreBackend(
+            backend.store,
+            alerts if alerts is not None else backend.alerts_source,
+            exporter=exporter,
+        )
+    elif isinstance(backend, MemoryBackend):
+        backend.configure(alerts=alerts, exporter=exporter)
+    if banks_dir is not None:
+        state.manage.banks = BankStore(banks_dir)
+    if rules_path is not None:
+        state.manage.rules_path = rules_path
+    if warm_exporters:
+        warm_up_exporters()
+    return state
+
+
+def console_url(host: str, port: int) -> str:
+    """The address to print for people: the console's home (sign-in comes first)."""
+    shown = f"[{host}]" if ":" in host else host
+    return f"http://{shown}:{port}{PREFIX}/"

@@ -1,0 +1,338 @@
+"""The analyst console's pages: sign-in, queue, case, dashboards, hash banks and rules.
+
+Server-rendered (Jinja2) on the API's FastAPI app under ``/console``. Every read and
+action goes through the :class:`ConsoleBackend` (the tipline store in production), so it
+lands in the audit trail. :func:`mount_console` wires it all into an app.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from urllib.parse import quote
+
+from fastapi import APIRouter, FastAPI, Request
+from fastapi.responses import HTMLResponse, Response
+from fastapi.staticfiles import StaticFiles
+from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import FormData
+
+from daybreak.console import dashboards, graphview, queue
+from daybreak.console.backend import ActionError
+from daybreak.console.pages_manage import router as manage_router
+from daybreak.console.security import (
+    LOGIN_CSRF_COOKIE,
+    SESSION_COOKIE,
+    Session,
+    new_token,
+    tokens_equal,
+)
+from daybreak.console.web import (
+    HERE,
+    PREFIX,
+    ConsolePageError,
+    case_url,
+    form_text,
+    posted,
+    redirect,
+    render,
+    signed_in,
+    state_of,
+)
+from daybreak.model.cases import TRANSITIONS, CaseStatus, Outcome, Tier
+
+MAX_NOTE = 5000
+HISTORY_SHOWN = 100
+router = APIRouter(prefix=PREFIX, include_in_schema=False)
+
+
+# --- sign-in -------------------------------------------------------------------------
+
+
+@router.get("/", response_class=HTMLResponse)
+def home(request: Request) -> Response:
+    return redirect(f"{PREFIX}/queue")
+
+
+@router.get("/sign-in", response_class=HTMLResponse)
+def sign_in_page(request: Request, error: str = "") -> Response:
+    token = new_token()
+    response = render(request, "sign_in.html", {"login_csrf": token, "error": error})
+    response.set_cookie(
+        LOGIN_CSRF_COOKIE,
+        token,
+        httponly=True,
+        samesite="strict",
+        secure=state_of(request).secure_cookies,
+        path=PREFIX,
+        max_age=1800,
+    )
+    return response
+
+
+@router.post("/sign-in", response_class=HTMLResponse)
+async def sign_in(request: Request) -> Response:
+    state = state_of(request)
+    form = await request.form()
+    username = form.get("username")
+    password = form.get("password")
+    token = form.get("csrf_token")
+    if not isinstance(token, str) or not tokens_equal(
+        token, request.cookies.get(LOGIN_CSRF_COOKIE)
+    ):
+        return _sign_in_error(request, "The sign-in form expired. Please try again.")
+    if (
+        not isinstance(username, str)
+        or not isinstance(password, str)
+        or not username
+        or not password
+    ):
+        return _sign_in_error(request, "Enter your user name and password.")
+    username = username.strip()[:80]
+    if state.sessions.locked_out(username):
+        return _sign_in_error(request, "Too many failed attempts. Wait a minute and try again.")
+    user = await run_in_threadpool(state.backend.authenticate, username, password[:1024])
+    if user is None:
+        state.sessions.failed(username)
+        return _sign_in_error(request, "User name or password is not correct.")
+    state.sessions.succeeded(username)
+    if not user.may_use_console:
+        return _sign_in_error(
+            request,
+            "Reporting-platform accounts send reports through the API and cannot use the console.",
+        )
+    await run_in_threadpool(state.backend.record, user, "sign_in", user.username, "console")
+    response = redirect(f"{PREFIX}/queue")
+    response.set_cookie(
+        SESSION_COOKIE,
+        state.sessions.create(user),
+        httponly=True,
+        samesite="strict",
+        secure=state.secure_cookies,
+        path=PREFIX,
+    )
+    response.delete_cookie(LOGIN_CSRF_COOKIE, path=PREFIX)
+    return response
+
+
+def _sign_in_error(request: Request, message: str) -> Response:
+    response = sign_in_page(request, message)
+    response.status_code = 400
+    return response
+
+
+@router.post("/sign-out")
+async def sign_out(request: Request) -> Response:
+    session, _ = await posted(request)
+    backend = state_of(request).backend
+    await run_in_threadpool(backend.record, session.user, "sign_out", session.user.username, "")
+    state_of(request).sessions.end(request.cookies.get(SESSION_COOKIE))
+    response = redirect(f"{PREFIX}/sign-in")
+    response.delete_cookie(SESSION_COOKIE, path=PREFIX)
+    return response
+
+
+# --- queue ---------------------------------------------------------------------------
+
+
+def _filters(params: dict[str, str]) -> queue.QueueFilters:
+    tier_text = params.get("tier", "")
+    tier = Tier(int(tier_text)) if tier_text.isdigit() and int(tier_text) in set(Tier) else None
+    status = params.get("status", queue.OPEN)
+    if status not in {queue.OPEN, "", *(s.value for s in CaseStatus)}:
+        status = queue.OPEN
+    page_text = params.get("page", "1")
+    return queue.QueueFilters(
+        tier=tier,
+        country=params.get("country", "").upper()[:2] or None,
+        typology=params.get("typology", "")[:80] or None,
+        status=status,
+        query=params.get("q", "")[:200],
+        page=int(page_text) if page_text.isdigit() else 1,
+    )
+
+
+@router.get("/queue", response_class=HTMLResponse)
+def queue_page(request: Request) -> Response:
+    session = signed_in(request)
+    backend = state_of(request).backend
+    filters = _filters(dict(request.query_params))
+    cases = backend.list_cases(session.user)
+    alerts = backend.alerts(session.user)
+    page = queue.build_queue(cases, alerts, filters, state_of(request).clock())
+    params = {k: v for k, v in request.query_params.items() if k != "page" and v}
+    return render(
+        request,
+        "queue.html",
+        {
+            "page": page,
+            "filters": filters,
+            "tiers": list(Tier),
+            "statuses": [s.value for s in CaseStatus],
+            "open_status": queue.OPEN,
+            "query_string": "&".join(f"{quote(k)}={quote(v)}" for k, v in params.items()),
+            "nav": "queue",
+        },
+    )
+
+
+# --- case ----------------------------------------------------------------------------
+
+
+@router.get("/cases/{case_id}", response_class=HTMLResponse)
+def case_page(request: Request, case_id: str) -> Response:
+    session = signed_in(request)
+    backend = state_of(request).backend
+    case = backend.get_case(case_id, session.user)
+    if case is None:
+        raise ConsolePageError(404, "No such case", f"There is no case {case_id!r}.")
+    alerts = [a for a in backend.alerts(session.user) if a.alert_id in set(case.alert_ids)]
+    transitions = {s.value for s in TRANSITIONS[case.status]}
+    return render(
+        request,
+        "case.html",
+        {
+            "case": case,
+            "case_url": case_url(case.case_id),
+            "alerts": alerts,
+            "typologies": sorted({t for a in alerts for t in a.typologies}),
+            "timeline": sorted(case.timeline, key=lambda e: e.at),
+            "graph": graphview.layout(case.nodes, case.edges),
+            "notes": backend.notes(case_id, session.user),
+            "audit": list(backend.audit_trail(case_id, session.user))[-HISTORY_SHOWN:],
+            "users": backend.assignable_users(),
+            "outcomes": list(Outcome),
+            "formats": backend.export_formats(),
+            "can": transitions,
+            "nav": "queue",
+        },
+    )
+
+
+async def _act(
+    request: Request, case_id: str, action: Callable[[Session, FormData], str]
+) -> Response:
+    session, form = await posted(request)
+    try:
+        # Store calls block (database, audit chain): keep them off the event loop.
+        message = await run_in_threadpool(action, session, form)
+    except ActionError as exc:
+        session.flashes.append(("error", exc.message))
+    else:
+        session.flashes.append(("ok", message))
+    return redirect(case_url(case_id))
+
+
+@router.post("/cases/{case_id}/note")
+async def add_note(request: Request, case_id: str) -> Response:
+    def act(session: Session, form: FormData) -> str:
+        text = form_text(form, "text", max_len=MAX_NOTE)
+        if not text:
+            raise ActionError("The note is empty.")
+        state_of(request).backend.add_note(case_id, session.user, text)
+        return "Note added."
+
+    return await _act(request, case_id, act)
+
+
+@router.post("/cases/{case_id}/triage")
+async def triage(request: Request, case_id: str) -> Response:
+    def act(session: Session, form: FormData) -> str:
+        state_of(request).backend.triage(case_id, session.user)
+        return "Case marked as triaged."
+
+    return await _act(request, case_id, act)
+
+
+@router.post("/cases/{case_id}/assign")
+async def assign(request: Request, case_id: str) -> Response:
+    def act(session: Session, form: FormData) -> str:
+        assignee = form_text(form, "assignee", max_len=80) or session.user.username
+        if assignee != session.user.username and not session.user.is_manager:
+            raise ActionError("Analysts can take a case themselves; a supervisor assigns others.")
+        state_of(request).backend.assign(case_id, session.user, assignee)
+        return f"Case assigned to {assignee}."
+
+    return await _act(request, case_id, act)
+
+
+@router.post("/cases/{case_id}/escalate")
+async def escalate(request: Request, case_id: str) -> Response:
+    def act(session: Session, form: FormData) -> str:
+        reason = form_text(form, "reason", max_len=1000)
+        if not reason:
+            raise ActionError("Say why the case is escalated.")
+        state_of(request).backend.escalate(case_id, session.user, reason)
+        return "Case escalated."
+
+    return await _act(request, case_id, act)
+
+
+@router.post("/cases/{case_id}/refer")
+async def refer(request: Request, case_id: str) -> Response:
+    def act(session: Session, form: FormData) -> str:
+        agency = form_text(form, "agency", max_len=200)
+        state_of(request).backend.refer(case_id, session.user, agency)
+        return f"Case referred to {agency}."
+
+    return await _act(request, case_id, act)
+
+
+@router.post("/cases/{case_id}/close")
+async def close(request: Request, case_id: str) -> Response:
+    def act(session: Session, form: FormData) -> str:
+        raw = form_text(form, "outcome", max_len=40)
+        try:
+            outcome = Outcome(raw)
+        except ValueError:
+            raise ActionError("Choose the outcome the case is closed with.") from None
+        reason = form_text(form, "reason", max_len=1000)
+        state_of(request).backend.close(case_id, session.user, outcome, reason)
+        return f"Case closed: {outcome.value.replace('_', ' ')}."
+
+    return await _act(request, case_id, act)
+
+
+@router.get("/cases/{case_id}/export/{fmt}")
+def export(request: Request, case_id: str, fmt: str) -> Response:
+    session = signed_in(request)
+    try:
+        result = state_of(request).backend.export(case_id, session.user, fmt)
+    except ActionError as exc:
+        session.flashes.append(("error", f"Export failed: {exc.message}"))
+        return redirect(case_url(case_id))
+    return Response(
+        result.content,
+        media_type=result.media_type,
+        headers={
+            "Content-Disposition": f'attachment; filename="{result.filename}"',
+            "Cache-Control": "no-store",
+        },
+    )
+
+
+# --- dashboards ----------------------------------------------------------------------
+
+
+@router.get("/dashboards", response_class=HTMLResponse)
+def dashboards_page(request: Request) -> Response:
+    session = signed_in(request)
+    backend = state_of(request).backend
+    cases = backend.list_cases(session.user)
+    alerts = backend.alerts(session.user)
+    board = dashboards.build_dashboard(
+        cases, alerts, backend.status_events(session.user), queue.typologies_by_case(cases, alerts)
+    )
+    return render(request, "dashboards.html", {"board": board, "nav": "dashboards"})
+
+
+router.include_router(manage_router)
+
+
+# --- wiring --------------------------------------------------------------------------
+
+
+def mount_static(app: FastAPI) -> None:
+    """Serve ``static/`` (CSS, JS) under ``/console/static``."""
+    app.mount(
+        f"{PREFIX}/static", StaticFiles(directory=str(HERE / "static")), name="console-static"
+    )

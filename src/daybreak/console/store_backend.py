@@ -1,0 +1,170 @@
+"""The production :class:`ConsoleBackend`: the tipline's :class:`TiplineStore`.
+
+Every read and action is a store call naming the signed-in user, so it is permission
+checked and lands in the store's hash-chained audit log. Alerts (for typologies and
+dashboards) are not kept by the store; the app passes them in from the data dir.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from daybreak.console.backend import (
+    ActionError,
+    AuditView,
+    ConsoleUser,
+    ExportFile,
+    ExportFormat,
+    NoteView,
+    Role,
+    StatusEvent,
+)
+from daybreak.console.exports import CaseExporter, ExportersPackage
+from daybreak.model.alerts import Alert
+from daybreak.model.cases import Case, CaseStatus, Outcome
+from daybreak.store import (
+    Actor,
+    CaseFilter,
+    NotFound,
+    PermissionDenied,
+    TiplineStore,
+    WorkflowError,
+)
+from daybreak.store import Role as StoreRole
+from daybreak.store.audit import append_one
+from daybreak.store.auth import CASE_READERS
+
+ALL_CASES = 1_000_000  # the console filters and pages itself
+
+
+def _actor(user: ConsoleUser) -> Actor:
+    return Actor(user.username, StoreRole(user.role.value))
+
+
+def _detail(detail: dict[str, Any]) -> str:
+    shown = []
+    for key, value in detail.items():
+        if value is None or key == "ids":
+            continue
+        shown.append(f"{key} {value}")
+    return ", ".join(shown)
+
+
+class StoreBackend:
+    def __init__(
+        self,
+        store: TiplineStore,
+        alerts: Sequence[Alert] | Callable[[], Sequence[Alert]] = (),
+        *,
+        exporter: CaseExporter | None = None,
+    ) -> None:
+        self.store = store
+        self.alerts_source = alerts
+        self._exporter = exporter or ExportersPackage()
+
+    def _call(self, fn: Callable[[], Any]) -> Any:
+        try:
+            return fn()
+        except (WorkflowError, PermissionDenied) as exc:
+            raise ActionError(str(exc)) from exc
+        except NotFound as exc:
+            raise ActionError(f"no case {exc}") from exc
+
+    def authenticate(self, username: str, password: str) -> ConsoleUser | None:
+        actor = self.store.authenticate(username, password)
+        return None if actor is None else ConsoleUser(actor.name, Role(actor.role.value))
+
+    def assignable_users(self) -> Sequence[str]:
+        return [a.name for a in self.store.users() if a.role in CASE_READERS]
+
+    def list_cases(self, actor: ConsoleUser) -> Sequence[Case]:
+        return self.store.list_cases(_actor(actor), CaseFilter(limit=ALL_CASES))
+
+    def get_case(self, case_id: str, actor: ConsoleUser) -> Case | None:
+        return self.store.get_case(case_id, _actor(actor))
+
+    def notes(self, case_id: str, actor: ConsoleUser) -> Sequence[NoteView]:
+        return [NoteView(n.author, n.at, n.text) for n in self.store.notes(case_id, _actor(actor))]
+
+    def audit_trail(self, case_id: str, actor: ConsoleUser) -> Sequence[AuditView]:
+        entries = self.store.audit_trail(_actor(actor), case_id)
+        return [AuditView(e.at, e.actor, e.action, _detail(e.detail)) for e in entries]
+
+    def alerts(self, actor: ConsoleUser) -> Sequence[Alert]:
+        source = self.alerts_source
+        return source() if callable(source) else source
+
+    def status_events(self, actor: ConsoleUser) -> Sequence[StatusEvent]:
+        return [
+            StatusEvent(c.case_id, c.at, c.to_status)
+            for c in self.store.status_history(_actor(actor))
+        ]
+
+    def add_note(self, case_id: str, actor: ConsoleUser, text: str) -> None:
+        self._call(lambda: self.store.add_note(case_id, _actor(actor), text))
+
+    def triage(self, case_id: str, actor: ConsoleUser) -> None:
+        self._call(lambda: self.store.transition(case_id, CaseStatus.TRIAGED, _actor(actor)))
+
+    def assign(self, case_id: str, actor: ConsoleUser, assignee: str) -> None:
+        self._call(
+            lambda: self.store.transition(
+                case_id, CaseStatus.ASSIGNED, _actor(actor), f"to {assignee}", assignee=assignee
+            )
+        )
+
+    def escalate(self, case_id: str, actor: ConsoleUser, reason: str) -> None:
+        self._call(
+            lambda: self.store.transition(case_id, CaseStatus.ESCALATED, _actor(actor), reason)
+        )
+
+    def refer(self, case_id: str, actor: ConsoleUser, agency: str) -> None:
+        if not agency.strip():
+            raise ActionError("name the agency to refer the case to")
+        self._call(
+            lambda: self.store.transition(
+                case_id, CaseStatus.REFERRED, _actor(actor), f"to {agency}"
+            )
+        )
+
+    def close(self, case_id: str, actor: ConsoleUser, outcome: Outcome, reason: str) -> None:
+        self._call(
+            lambda: self.store.transition(
+                case_id, CaseStatus.CLOSED, _actor(actor), reason, outcome=outcome
+            )
+        )
+
+    def record(self, actor: ConsoleUser, action: str, object_id: str, detail: str) -> None:
+        with self.store.engine.begin() as conn:
+            append_one(
+                conn,
+                self.store.keys,
+                actor.username,
+                f"console.{action}",
+                "config",
+                object_id[:80],
+                {"what": detail[:200]},
+            )
+
+    def export_formats(self) -> Sequence[ExportFormat]:
+        return self._exporter.formats()
+
+    def export(self, case_id: str, actor: ConsoleUser, fmt: str) -> ExportFile:
+        case = self.get_case(case_id, actor)
+        if case is None:
+            raise ActionError(f"no case {case_id!r}")
+        wanted = set(case.alert_ids)
+        linked = [a for a in self.alerts(actor) if a.alert_id in wanted]
+        result = self._exporter(case, linked, fmt)
+        with self.store.engine.begin() as conn:
+            append_one(
+                conn,
+                self.store.keys,
+                actor.username,
+                "case.export",
+                "case",
+                case_id,
+                {"format": fmt, "bytes": len(result.content)},
+            )
+        return result

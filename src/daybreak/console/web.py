@@ -1,0 +1,119 @@
+"""Pieces every console page shares: the per-app state, the signed-in session, CSRF
+checks on form posts, rendering with the security-relevant defaults, and page errors."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+from fastapi import Request
+from fastapi.responses import HTMLResponse, RedirectResponse
+from fastapi.templating import Jinja2Templates
+from starlette.datastructures import FormData
+
+from daybreak.console.backend import ActionError, ConsoleBackend, ConsoleUser
+from daybreak.console.manage import Manage
+from daybreak.console.security import SESSION_COOKIE, Session, SessionStore, tokens_equal
+
+PREFIX = "/console"
+HERE = Path(__file__).parent
+templates = Jinja2Templates(directory=str(HERE / "templates"))
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass
+class ConsoleState:
+    """What the pages need, kept on ``app.state.daybreak_console``."""
+
+    backend: ConsoleBackend
+    secure_cookies: bool = True
+    sessions: SessionStore = field(default_factory=SessionStore)
+    manage: Manage = field(default_factory=Manage)
+    clock: Callable[[], datetime] = utc_now
+
+
+class SignInRequired(Exception):
+    """No valid session: the app's handler redirects to the sign-in page."""
+
+
+class ConsolePageError(Exception):
+    """Shown to the user as an error page with this status, title and message."""
+
+    def __init__(self, status: int, title: str, message: str) -> None:
+        super().__init__(message)
+        self.status, self.title, self.message = status, title, message
+
+
+def state_of(request: Request) -> ConsoleState:
+    state: ConsoleState = request.app.state.daybreak_console
+    return state
+
+
+def signed_in(request: Request) -> Session:
+    """The session of a console user (analyst, supervisor or admin)."""
+    session = state_of(request).sessions.get(request.cookies.get(SESSION_COOKIE))
+    if session is None:
+        raise SignInRequired()
+    if not session.user.may_use_console:
+        raise ConsolePageError(403, "Not allowed", "Your role cannot use the console.")
+    return session
+
+
+def require_manager(user: ConsoleUser) -> None:
+    if not user.is_manager:
+        raise ConsolePageError(
+            403, "Supervisors only", "Only a supervisor or an admin can change this."
+        )
+
+
+async def posted(request: Request) -> tuple[Session, FormData]:
+    """The session of a form post whose CSRF token matches; anything else is refused."""
+    session = signed_in(request)
+    form = await request.form()
+    token = form.get("csrf_token")
+    if not isinstance(token, str) or not tokens_equal(token, session.csrf):
+        raise ConsolePageError(
+            403,
+            "Form expired",
+            "The form's security token did not match. Reload the page and try again.",
+        )
+    return session, form
+
+
+def form_text(form: FormData, name: str, *, max_len: int = 200) -> str:
+    value = form.get(name)
+    text = value.strip() if isinstance(value, str) else ""
+    if len(text) > max_len:
+        raise ActionError(f"{name} is too long ({len(text)} characters, at most {max_len})")
+    return text
+
+
+def render(request: Request, name: str, context: dict[str, Any], status: int = 200) -> HTMLResponse:
+    session = state_of(request).sessions.get(request.cookies.get(SESSION_COOKIE))
+    flashes: list[tuple[str, str]] = []
+    if session is not None:
+        flashes, session.flashes = session.flashes, []
+    base = {
+        "user": session.user if session else None,
+        "csrf": session.csrf if session else "",
+        "flashes": flashes,
+        "prefix": PREFIX,
+    }
+    response = templates.TemplateResponse(request, name, {**base, **context}, status_code=status)
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+def redirect(url: str) -> RedirectResponse:
+    return RedirectResponse(url, status_code=303)
+
+
+def case_url(case_id: str) -> str:
+    return f"{PREFIX}/cases/{quote(case_id, safe='')}"

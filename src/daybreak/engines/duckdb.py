@@ -1,0 +1,33 @@
+"""The DuckDB engine: in-process, the default."""
+
+from __future__ import annotations
+
+import duckdb
+import pyarrow as pa  # type: ignore[import-untyped]
+
+from daybreak.detectors.dialect import DuckDBDialect
+from daybreak.engines import Engine
+
+
+class DuckDBEngine(Engine):
+    def __init__(self, threads: int | None = None) -> None:
+        self.dialect = DuckDBDialect()
+        self._con = duckdb.connect(":memory:")
+        self._con.execute("SET TimeZone = 'UTC'")
+        if threads:
+            self._con.execute(f"SET threads = {int(threads)}")
+        self._tables: dict[str, pa.Table] = {}
+
+    def register(self, name: str, table: pa.Table) -> None:
+        self._tables[name] = table  # keep the Arrow data alive while DuckDB reads it
+        self._con.register(name, table)
+
+    def _define(self, name: str, sql: str, materialize: bool) -> None:
+        kind = "TABLE" if materialize else "VIEW"
+        self._con.execute(f'CREATE OR REPLACE TEMP {kind} "{name}" AS {sql}')
+
+    def _fetch(self, sql: str) -> pa.Table:
+        return self._con.sql(sql).to_arrow_table()
+
+    def close(self) -> None:
+        self._con.close()

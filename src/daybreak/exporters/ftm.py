@@ -1,0 +1,223 @@
+"""FollowTheMoney entities for Aleph / OpenAleph, as JSON lines.
+
+People are ``Person``; payment accounts are ``BankAccount`` (bank accounts and e-money
+wallets such as ``gcash:+63…``) or ``CryptoWallet`` (crypto channel); who holds an
+account is an ``Ownership``; each transaction is a ``Payment`` (payer -> beneficiary);
+platform accounts are ``UserAccount`` with their owner, e-mails, phones and IPs; each
+tipline report is an ``Event``; the case itself is a ``Note`` on its main parties.
+
+Entity ids are ``make_id("daybreak", <node key>)``: the same customer or account gets
+the same id in every case's export, so OpenAleph cross-references cases by itself.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from followthemoney import model
+from followthemoney.exc import InvalidData
+from followthemoney.util import make_entity_id
+
+from daybreak.exporters.base import Exporter, ValidationProblem
+from daybreak.exporters.bundle import CaseBundle, as_utc, text
+from daybreak.exporters.narrative import case_narrative
+from daybreak.exporters.parties import Party, case_parties, reported_accounts
+
+GENDERS = {"M": "male", "F": "female", "X": "other"}
+CRYPTO_CHANNELS = {"crypto"}
+
+
+def _id(*parts: str) -> str:
+    return str(make_entity_id("daybreak", *parts))
+
+
+class FtmExporter(Exporter):
+    name = "ftm"
+    media_type = "application/x-ndjson"
+    suffix = "jsonl"
+    validates_against = "the followthemoney model"
+
+    def export(self, bundle: CaseBundle) -> bytes:
+        build = _Builder(bundle)
+        build.run()
+        lines = [
+            json.dumps(e.to_dict(), sort_keys=True, ensure_ascii=False) for e in build.out.values()
+        ]
+        return ("\n".join(lines) + "\n").encode("utf-8")
+
+    def validate(self, data: bytes) -> list[ValidationProblem]:
+        problems: list[ValidationProblem] = []
+        entities: list[tuple[str, dict[str, Any]]] = []
+        for n, line in enumerate(data.decode("utf-8").splitlines(), start=1):
+            if not line.strip():
+                continue
+            where = f"line {n}"
+            try:
+                obj = json.loads(line)
+            except ValueError as exc:
+                problems.append(ValidationProblem(where, f"not JSON: {exc}"))
+                continue
+            problems.extend(_check_entity(where, obj))
+            entities.append((where, obj))
+        schemata = {
+            str(obj.get("id")): model.get(str(obj.get("schema", ""))) for _, obj in entities
+        }
+        for where, obj in entities:
+            schema = model.get(obj.get("schema", ""))
+            if schema is None:
+                continue
+            for prop_name, values in (obj.get("properties") or {}).items():
+                prop = schema.get(prop_name)
+                if prop is not None and prop.type.name == "entity":
+                    for ref in values:
+                        target = schemata.get(ref)
+                        if target is None:
+                            msg = f"{prop_name} refers to {ref}, which is not in the export"
+                        elif prop.range is not None and not target.is_a(prop.range):
+                            msg = (
+                                f"{prop_name} refers to a {target.name}, expected {prop.range.name}"
+                            )
+                        else:
+                            continue
+                        problems.append(ValidationProblem(f"{where} ({obj.get('id')})", msg))
+        return problems
+
+
+def _check_entity(where: str, obj: Any) -> list[ValidationProblem]:
+    if not isinstance(obj, dict):
+        return [ValidationProblem(where, "expected a JSON object")]
+    schema = model.get(obj.get("schema", ""))
+    if schema is None:
+        return [ValidationProblem(where, f"unknown schema {obj.get('schema')!r}")]
+    where = f"{where} ({schema.name} {obj.get('id')})"
+    out = []
+    if schema.abstract:
+        out.append(ValidationProblem(where, f"schema {schema.name} is abstract"))
+    if not obj.get("id"):
+        out.append(ValidationProblem(where, "entity without an id"))
+    props = obj.get("properties") or {}
+    for name in props:
+        if schema.get(name) is None:
+            out.append(ValidationProblem(where, f"{schema.name} has no property {name!r}"))
+    for name in schema.required:
+        if not props.get(name):
+            out.append(ValidationProblem(where, f"required property {name!r} is missing"))
+    try:
+        schema.validate(obj)  # type: ignore[arg-type]  # checked to be a dict above
+    except InvalidData as exc:
+        errors = (exc.errors or {}).get("properties", {})
+        for name, msg in errors.items():
+            out.append(ValidationProblem(where, f"{name}: {msg}"))
+    return out
+
+
+class _Builder:
+    def __init__(self, bundle: CaseBundle) -> None:
+        self.b = bundle
+        self.out: dict[str, Any] = {}
+
+    def make(self, schema: str, *key: str) -> Any:
+        eid = _id(schema, *key)
+        if eid not in self.out:
+            entity = model.make_entity(schema)
+            entity.id = eid
+            self.out[eid] = entity
+        return self.out[eid]
+
+    def person(self, party: Party) -> Any:
+        p = self.make("Person", party.key)
+        p.add("name", party.name or party.handle or party.key)
+        p.add("country", party.country.lower() or None)
+        row = party.customer or {}
+        if row.get("birth_year"):
+            p.add("birthDate", str(int(row["birth_year"])))
+        p.add("gender", GENDERS.get(text(row.get("gender"))))
+        p.add("nationality", text(row.get("nationality")).lower() or None)
+        p.add("email", party.emails)
+        p.add("phone", party.phones)
+        if party.customer is not None:
+            p.add("idNumber", text(row.get("customer_id")))
+        for ident in row.get("identifications") or []:
+            doc = self.make("Identification", party.key, "id", text(ident.get("number")))
+            doc.add("holder", p.id)
+            doc.add("number", text(ident.get("number")))
+            doc.add("type", text(ident.get("type")))
+            doc.add("country", text(ident.get("issue_country")).lower() or None)
+        self.user_accounts(party, owner=p.id)
+        return p
+
+    def user_accounts(self, party: Party, owner: str | None) -> list[Any]:
+        made = []
+        for acc in [*party.accounts, *party.usernames]:
+            service, _, user = acc.partition(":")
+            ua = self.make("UserAccount", f"account:{acc}")
+            ua.add("username", user or acc)
+            ua.add("service", service or None)
+            if owner:
+                ua.add("owner", owner)
+            made.append(ua)
+        if made:
+            first = made[0]
+            first.add("ipAddress", list(party.ips))
+            if not owner:
+                first.add("email", party.emails)
+                first.add("phone", party.phones)
+        return made
+
+    def account(self, party: Party, channel: str, holder: str) -> Any:
+        if channel in CRYPTO_CHANNELS:
+            acct = self.make("CryptoWallet", party.key)
+            acct.add("publicKey", party.account_number)
+            acct.add("currencySymbol", party.provider.upper() or None)
+            acct.add("holder", holder)
+            return acct
+        acct = self.make("BankAccount", party.key)
+        acct.add("accountNumber", party.account_number)
+        acct.add("bankName", party.provider or None)
+        acct.add("country", party.country.lower() or None)
+        own = self.make("Ownership", party.key, "owner")
+        own.add("owner", holder)
+        own.add("asset", acct.id)
+        own.add("role", "account holder")
+        return acct
+
+    def run(self) -> None:
+        payers, beneficiaries = case_parties(self.b)
+        main: list[str] = []
+        for txn in self.b.transactions:
+            channel = text(txn.get("channel"))
+            payer = self.person(payers[text(txn.get("sender_id"))])
+            ben_party = beneficiaries[text(txn.get("receiver_id"))]
+            ben = self.person(ben_party)
+            acct = self.account(ben_party, channel, ben.id)
+            pay = self.make("Payment", "txn", text(txn.get("txn_id")))
+            pay.add("payer", payer.id)
+            pay.add("beneficiary", ben.id)
+            if acct.schema.name == "BankAccount":
+                pay.add("beneficiaryAccount", acct.id)
+            pay.add("amount", f"{float(txn.get('amount') or 0):.2f}")
+            pay.add("currency", text(txn.get("currency")).upper())
+            when = as_utc(txn.get("timestamp"))
+            pay.add("date", when.isoformat(timespec="seconds") if when else None)
+            pay.add("transactionNumber", text(txn.get("txn_id")))
+            pay.add("purpose", text(txn.get("reference")) or None)
+            pay.add("summary", f"{channel} payment")
+            main += [payer.id, ben.id]
+        for report in self.b.reports:
+            report_id = text(report.get("report_id"))
+            event = self.make("Event", "report", report_id)
+            event.add("name", f"Tipline report {report_id}")
+            event.add("summary", text(report.get("incident_type")).replace("_", " "))
+            when = as_utc(report.get("occurred_at")) or as_utc(report.get("received_at"))
+            event.add("date", when.isoformat(timespec="seconds") if when else None)
+            event.add("country", text(report.get("victim_country")).lower() or None)
+            event.add("recordId", report_id)
+            main.append(event.id)
+            for party in reported_accounts(self.b, report_id).values():
+                for ua in self.user_accounts(party, owner=None):
+                    main.append(ua.id)
+        note = self.make("Note", "case", self.b.case.case_id)
+        note.add("name", self.b.case.title or f"Daybreak case {self.b.case.case_id}")
+        note.add("description", case_narrative(self.b))
+        note.add("entity", [i for i in dict.fromkeys(main) if i])

@@ -1,0 +1,158 @@
+"""Reading and writing the graph's own files: alerts in, cases and graph out.
+
+Like :mod:`daybreak.graph.loader`, the only I/O in the package; every error names the
+file and line.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+from pydantic import ValidationError
+
+from daybreak.graph.matching import PersonMatches
+from daybreak.graph.resolution import ExactLinks
+from daybreak.model.alerts import Alert
+from daybreak.model.cases import Case
+
+CASES_FILE = "cases.jsonl"
+
+
+class InputFileError(ValueError):
+    """A file that cannot be read as expected; the message names file and line."""
+
+
+def _alert_from_row(row: dict[str, Any], where: str) -> Alert:
+    row = dict(row)
+    if "evidence_txn_ids" in row:  # the payments detector's file form
+        row["evidence_ids"] = row.pop("evidence_txn_ids") or ()
+        row.setdefault("evidence_source", "transactions")
+    row.setdefault("detector", "payments")
+    if not row.get("alert_id"):
+        row["alert_id"] = f"{row['detector']}:{row.get('subject_type')}:{row.get('subject_id')}"
+    for k in ("typologies", "evidence_ids"):
+        if row.get(k) is None:
+            row[k] = ()
+    try:
+        return Alert.model_validate(row)
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors()
+        )
+        raise InputFileError(f"{where}: not an alert ({problems})") from None
+
+
+def read_alerts(path: Path) -> list[Alert]:
+    """Alerts from JSON lines or Parquet (the payments detector writes both)."""
+    path = Path(path)
+    if not path.is_file():
+        raise InputFileError(f"{path}: file not found")
+    if path.suffix == ".parquet":
+        return [
+            _alert_from_row(r, f"{path}: row {i}")
+            for i, r in enumerate(pl.read_parquet(path).iter_rows(named=True), start=1)
+        ]
+    out = []
+    with path.open(encoding="utf-8") as fh:
+        for n, line in enumerate(fh, start=1):
+            if not line.strip():
+                continue
+            try:
+                row = json.loads(line)
+            except json.JSONDecodeError as exc:
+                raise InputFileError(f"{path}: line {n}: not JSON ({exc.msg})") from None
+            if not isinstance(row, dict):
+                raise InputFileError(f"{path}: line {n}: expected a JSON object")
+            out.append(_alert_from_row(row, f"{path}: line {n}"))
+    return out
+
+
+def read_media_matches(path: Path) -> list[dict[str, Any]]:
+    """Media matches (sighting_id, account_id, bank, distance) from JSON lines or CSV."""
+    path = Path(path)
+    if not path.is_file():
+        raise InputFileError(f"{path}: file not found")
+    if path.suffix == ".csv":
+        rows = pl.read_csv(path, infer_schema=False).to_dicts()
+    else:
+        rows = []
+        with path.open(encoding="utf-8") as fh:
+            for n, line in enumerate(fh, start=1):
+                if line.strip():
+                    try:
+                        rows.append(json.loads(line))
+                    except json.JSONDecodeError as exc:
+                        raise InputFileError(f"{path}: line {n}: not JSON ({exc.msg})") from None
+    for n, r in enumerate(rows, start=1):
+        missing = {"sighting_id", "bank", "distance"} - set(r)
+        if missing:
+            raise InputFileError(f"{path}: record {n}: missing {sorted(missing)}")
+    return rows
+
+
+def read_cases(path: Path) -> list[Case]:
+    path = Path(path)
+    if not path.is_file():
+        return []
+    out = []
+    with path.open(encoding="utf-8") as fh:
+        for n, line in enumerate(fh, start=1):
+            if line.strip():
+                try:
+                    out.append(Case.model_validate_json(line))
+                except ValidationError as exc:
+                    raise InputFileError(f"{path}: line {n}: not a case ({exc})") from None
+    return out
+
+
+def write_cases(path: Path, cases: Sequence[Case]) -> list[Case]:
+    """Upsert ``cases`` into the JSON-lines file by case id; returns the full set."""
+    merged = {c.case_id: c for c in read_cases(path)}
+    merged.update({c.case_id: c for c in cases})
+    ordered = sorted(merged.values(), key=lambda c: (-c.priority, c.case_id))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text("".join(c.model_dump_json() + "\n" for c in ordered), encoding="utf-8")
+    tmp.replace(path)
+    return ordered
+
+
+def write_graph(
+    out: Path, links: ExactLinks, extra_edges: Sequence[pl.DataFrame], matches: PersonMatches | None
+) -> dict[str, Path]:
+    """nodes/edges as Parquet, normalisation issues and splink match weights as CSV,
+    the splink model as JSON (the m/u of each comparison level)."""
+    out.mkdir(parents=True, exist_ok=True)
+    files = {
+        "nodes": out / "nodes.parquet",
+        "edges": out / "edges.parquet",
+        "issues": out / "issues.csv",
+    }
+    links.nodes.write_parquet(files["nodes"])
+    pl.concat([links.edges, *extra_edges]).write_parquet(files["edges"])
+    links.issues.write_csv(files["issues"])
+    if matches is not None:
+        files["match_weights"] = out / "match_weights.csv"
+        files["model"] = out / "splink_model.json"
+        flat = matches.pairs.with_columns(
+            [
+                pl.col(c).list.join("|")
+                for c, t in matches.pairs.schema.items()
+                if isinstance(t, pl.List)
+            ]
+        )
+        flat.write_csv(files["match_weights"])
+        files["model"].write_text(json.dumps(matches.model, indent=2) + "\n", encoding="utf-8")
+    return files
+
+
+def read_graph(folder: Path) -> tuple[pl.DataFrame, pl.DataFrame]:
+    nodes, edges = folder / "nodes.parquet", folder / "edges.parquet"
+    for p in (nodes, edges):
+        if not p.is_file():
+            raise InputFileError(f"{p}: not found (run `daybreak graph build --out {folder}`)")
+    return pl.read_parquet(nodes), pl.read_parquet(edges)

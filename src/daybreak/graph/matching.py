@@ -1,0 +1,251 @@
+"""Probabilistic person/organisation linking with splink (Fellegi-Sunter).
+
+Who is probably the same person: customers and beneficiaries compared on normalised
+name, birth year, country and shared identifiers. The m/u probabilities are fixed and
+documented here (docs/link-analysis.md) rather than trained, so every match weight can
+be read, explained in court and reproduced; a user can replace them with a trained
+splink model (``settings``). DuckDB runs it by default; Spark for scale.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import unicodedata
+from dataclasses import dataclass
+from typing import Any, Literal
+
+import duckdb
+import polars as pl
+
+from daybreak.graph.resolution import EDGE_SCHEMA, UTC_TS, ExactLinks
+
+Backend = Literal["duckdb", "spark"]
+
+PERSON_COLUMNS = (
+    "unique_id",
+    "name",
+    "forename",
+    "surname",
+    "birth_year",
+    "country",
+    "identifiers",
+)
+# Relations whose target is an identifier that says who a person is.
+IDENTITY_KINDS = (
+    "phone",
+    "email",
+    "account",
+    "username",
+    "device",
+    "crypto_wallet",
+    "bank_account",
+)
+COMPARED = ("name", "birth_year", "country", "identifiers")
+
+_NON_ALNUM = re.compile(r"[^a-z0-9 ]+")
+_WS = re.compile(r"\s+")
+
+
+def normalise_name(raw: str | None) -> str | None:
+    """Given names first ("GREEN, Donald" is "donald green"), lower case, accents and
+    punctuation removed, white space collapsed."""
+    if raw is None:
+        return None
+    if raw.count(",") == 1:
+        surname, given = raw.split(",")
+        raw = f"{given} {surname}"
+    text = unicodedata.normalize("NFKD", raw)
+    text = "".join(ch for ch in text if not unicodedata.combining(ch)).lower()
+    text = _WS.sub(" ", _NON_ALNUM.sub(" ", text)).strip()
+    return text or None
+
+
+def person_records(customers: pl.DataFrame, links: ExactLinks) -> pl.DataFrame:
+    """One row per customer and per named beneficiary, with its identifier keys."""
+    idents = (
+        links.edges.filter(
+            pl.col("source").str.starts_with("customer:")
+            & pl.col("target").str.split(":").list.first().is_in(IDENTITY_KINDS)
+        )
+        .group_by("source")
+        .agg(pl.col("target").unique().sort().alias("identifiers"))
+        .rename({"source": "unique_id"})
+    )
+    cust = customers.select(
+        (pl.lit("customer:") + pl.col("customer_id").str.strip_chars()).alias("unique_id"),
+        pl.col("name"),
+        pl.col("birth_year").cast(pl.Int64),
+        pl.col("country"),
+    ).join(idents, on="unique_id", how="left")
+    bene = links.nodes.filter(
+        (pl.col("kind") == "payment_handle") & pl.col("label").is_not_null()
+    ).select(
+        pl.col("key").alias("unique_id"),
+        pl.col("label").alias("name"),
+        pl.lit(None, pl.Int64).alias("birth_year"),
+        pl.col("country"),
+        pl.lit(None, pl.List(pl.String)).alias("identifiers"),
+    )
+    people = pl.concat([cust, bene], how="vertical_relaxed")
+    names = [normalise_name(n) for n in people["name"].to_list()]
+    people = people.with_columns(pl.Series("name", names, dtype=pl.String)).filter(
+        pl.col("name").is_not_null()
+    )
+    parts = pl.col("name").str.split(" ")
+    return people.with_columns(
+        parts.list.first().alias("forename"), parts.list.last().alias("surname")
+    ).select(PERSON_COLUMNS)
+
+
+DUPLICATE_RATE = 0.001  # expected share of records that are another record's person
+
+
+def prior_for(n_records: int) -> float:
+    """P(two random records are one person): expected duplicate pairs over all pairs.
+    Without it, a common name with a shared birth year would link strangers."""
+    n = max(2, n_records)
+    return min(1e-4, 2.0 * DUPLICATE_RATE / n)
+
+
+def default_settings(n_records: int = 10_000) -> Any:
+    """The fixed model. m = P(level | same person), u = P(level | different people)."""
+    import splink.comparison_library as cl
+    from splink import SettingsCreator, block_on
+
+    return SettingsCreator(
+        link_type="dedupe_only",
+        unique_id_column_name="unique_id",
+        probability_two_random_records_match=prior_for(n_records),
+        comparisons=[
+            cl.JaroWinklerAtThresholds("name", [0.92, 0.8]).configure(
+                m_probabilities=[0.75, 0.15, 0.05, 0.05],
+                u_probabilities=[0.0005, 0.003, 0.02, 0.9765],
+            ),
+            cl.ExactMatch("birth_year").configure(
+                m_probabilities=[0.9, 0.1], u_probabilities=[0.02, 0.98]
+            ),
+            cl.ExactMatch("country").configure(
+                m_probabilities=[0.95, 0.05], u_probabilities=[0.3, 0.7]
+            ),
+            cl.ArrayIntersectAtSizes("identifiers", [1]).configure(
+                m_probabilities=[0.7, 0.3], u_probabilities=[0.0001, 0.9999]
+            ),
+        ],
+        blocking_rules_to_generate_predictions=[
+            block_on("name"),
+            block_on("surname", "country"),
+            block_on("forename", "birth_year"),
+        ],
+        retain_intermediate_calculation_columns=True,
+        retain_matching_columns=True,
+    )
+
+
+@dataclass(frozen=True)
+class PersonMatches:
+    """Scored pairs with the match weight of each comparison (``mw_*`` columns: log2
+    Bayes factors; they add up, with the prior, to ``match_weight``)."""
+
+    pairs: pl.DataFrame
+    model: dict[str, Any]
+
+
+def _duckdb_predict(people: pl.DataFrame, settings: Any, threshold: float) -> tuple[Any, Any]:
+    from splink import DuckDBAPI, Linker
+
+    db = DuckDBAPI(duckdb.connect())
+    sdf = db.register(people.to_arrow(), table_name="daybreak_people")
+    linker = Linker(sdf, settings, log_level=None)
+    pred = linker.inference.predict(threshold_match_probability=threshold)
+    return linker, pl.from_arrow(pred.as_duckdbpyrelation().to_arrow_table())
+
+
+def _spark_predict(people: pl.DataFrame, settings: Any, threshold: float) -> tuple[Any, Any]:
+    from pyspark.sql import SparkSession
+    from splink import Linker, SparkAPI
+    from splink.backends.spark import similarity_jar_location
+
+    # Local mode on loopback only; splink's jar brings jaro_winkler to Spark SQL.
+    spark = (
+        SparkSession.builder.master("local[2]")
+        .appName("daybreak-matching")
+        .config("spark.jars", similarity_jar_location())
+        .config("spark.driver.host", "127.0.0.1")
+        .config("spark.driver.bindAddress", "127.0.0.1")
+        .config("spark.ui.enabled", "false")
+        .config("spark.ui.showConsoleProgress", "false")
+        .config("spark.sql.shuffle.partitions", "4")
+        .getOrCreate()
+    )
+    schema = (
+        "unique_id string, name string, forename string, surname string, "
+        "birth_year long, country string, identifiers array<string>"
+    )
+    sdf_spark = spark.createDataFrame(people.rows(), schema=schema)
+    db = SparkAPI(spark_session=spark, break_lineage_method="persist")  # type: ignore[no-untyped-call]
+    sdf = db.register(sdf_spark, table_name="daybreak_people")
+    linker = Linker(sdf, settings, log_level=None)
+    pred = linker.inference.predict(threshold_match_probability=threshold)
+    rows = [r.asDict() for r in pred.as_spark_dataframe().collect()]
+    return linker, pl.DataFrame(rows, infer_schema_length=None)
+
+
+def match_people(
+    people: pl.DataFrame,
+    *,
+    backend: Backend = "duckdb",
+    threshold: float = 0.5,
+    settings: Any = None,
+) -> PersonMatches:
+    """Score candidate pairs; keep those with match probability >= ``threshold``."""
+    if people.height < 2:
+        return PersonMatches(pairs=_empty_pairs(), model={})
+    settings = settings or default_settings(people.height)
+    run = _spark_predict if backend == "spark" else _duckdb_predict
+    linker, pairs = run(people, settings, threshold)
+    keep = ["unique_id_l", "unique_id_r", "match_weight", "match_probability"]
+    for c in COMPARED:
+        keep += [f"{c}_l", f"{c}_r", f"gamma_{c}", f"bf_{c}", f"mw_{c}"]
+    present = [c for c in keep if c in pairs.columns]
+    model: dict[str, Any] = json.loads(json.dumps(linker.misc.save_model_to_json(), default=str))
+    out = pairs.select(present).sort(
+        "match_weight", "unique_id_l", "unique_id_r", descending=[True, False, False]
+    )
+    return PersonMatches(pairs=out, model=model)
+
+
+def _empty_pairs() -> pl.DataFrame:
+    return pl.DataFrame(
+        schema={
+            "unique_id_l": pl.String,
+            "unique_id_r": pl.String,
+            "match_weight": pl.Float64,
+            "match_probability": pl.Float64,
+        }
+    )
+
+
+def same_person_edges(matches: PersonMatches, *, min_probability: float = 0.9) -> pl.DataFrame:
+    """``same_person`` edges (weight = match probability) for pairs above the bar."""
+    strong = matches.pairs.filter(pl.col("match_probability") >= min_probability)
+    return strong.select(
+        pl.col("unique_id_l").alias("source"),
+        pl.col("unique_id_r").alias("target"),
+        pl.lit("same_person").alias("relation"),
+        pl.lit(1, pl.Int64).alias("n"),
+        pl.lit(None, pl.Float64).alias("amount"),
+        pl.col("match_probability").cast(pl.Float64).alias("weight"),
+        pl.lit(None, UTC_TS).alias("first_seen"),
+        pl.lit(None, UTC_TS).alias("last_seen"),
+        pl.lit("splink").alias("origin"),
+    ).cast(EDGE_SCHEMA)  # type: ignore[arg-type]
+
+
+def explain_pair(row: dict[str, Any]) -> str:
+    """One line an analyst can read: which comparisons pushed the weight up or down."""
+    parts = [f"{c} {row[f'mw_{c}']:+.1f}" for c in COMPARED if row.get(f"mw_{c}") is not None]
+    return (
+        f"{row['unique_id_l']} ~ {row['unique_id_r']}: match weight {row['match_weight']:.1f} "
+        f"(p={row['match_probability']:.3f}; " + ", ".join(parts) + ")"
+    )

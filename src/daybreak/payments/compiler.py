@@ -1,0 +1,365 @@
+"""Compile a typology pack into SQL steps for a dialect. Nothing here runs SQL.
+
+Inputs are two relations, ``transactions`` and ``customers`` (public schema). The steps
+build corridor payments, name-pair family ties, per-customer and per-beneficiary
+features, first-stage scores, network features and final raw scores. A second, small
+pipeline pulls the evidence transactions of the subjects that became alerts.
+"""
+
+from __future__ import annotations
+
+from daybreak.detectors.dialect import Dialect
+from daybreak.detectors.pipeline import Pipeline
+from daybreak.payments.config import Pack, Typology
+from daybreak.payments.features import BENEFICIARY_FEATURES, CUSTOMER_FEATURES
+from daybreak.payments.names import accent_map, fold_steps, fold_word, particle_pattern
+from daybreak.payments.rules import compile_rule, parse_rule
+
+MAX_EVIDENCE = 50
+DAY = 86400.0
+
+
+def strength_column(t: Typology) -> str:
+    return f"s__{t.id}"
+
+
+def _name_key_sql(d: Dialect, col: str, particles: tuple[str, ...]) -> str:
+    """SQL of the folded, particle-free name string (tokens separated by one space)."""
+    src, dst = accent_map()
+    expr = d.translate(f"lower(coalesce({col}, ''))", src, dst)
+    for pattern, repl in fold_steps():
+        expr = d.regexp_replace_all(expr, pattern, repl)
+    expr = f"concat(' ', trim({d.regexp_replace_all(expr, ' +', ' ')}), ' ')"
+    pat = particle_pattern(particles)
+    for _ in range(2):
+        expr = d.regexp_replace_all(expr, pat, " ")
+    return f"trim({d.regexp_replace_all(expr, ' +', ' ')})"
+
+
+def _finite(x: str) -> str:
+    """``x`` with NULL and NaN (zero variance) read as 0."""
+    return f"CASE WHEN isnan(coalesce({x}, 0.0)) THEN 0.0 ELSE coalesce({x}, 0.0) END"
+
+
+def _strengths(pack: Pack, subject: str, d: Dialect, *, network: bool) -> list[tuple[str, str]]:
+    feats = CUSTOMER_FEATURES if subject == "customer" else BENEFICIARY_FEATURES
+    out = []
+    for t in pack.typologies_for(subject):
+        if t.network and not network:
+            continue
+        out.append((strength_column(t), compile_rule(parse_rule(t.strength, feats), d.name)))
+    return out
+
+
+def _score(pack: Pack, subject: str, network: bool) -> str:
+    terms = [
+        f"{t.weight!r} * {strength_column(t)}"
+        for t in pack.typologies_for(subject)
+        if network or not t.network
+    ]
+    z = " + ".join([f"CAST({pack.bias!r} AS DOUBLE)", *terms])
+    return f"1.0 / (1.0 + exp(-({z})))"
+
+
+def compile_scan(pack: Pack, d: Dialect) -> Pipeline:
+    """Steps ending in ``customer_scores`` and ``beneficiary_scores``."""
+    p = Pipeline()
+    s = d.string
+    corridor = ", ".join(s(c) for c in pack.corridor_countries)
+    fx_rows = [(c, r, pack.low_value_cap(c)) for c, r in sorted(pack.fx_to_reference.items())]
+    tz_rows = sorted(pack.default_timezones.items()) or [("", "UTC")]
+    ch_rows = sorted(pack.channel_risk.items()) or [("", 0.0)]
+    words = "|".join(fold_free(w) for w in pack.cover_words)
+    ref = "lower(coalesce(t.reference, ''))"
+    cover_re = f"(?:^|[^a-z])({words})(?:[^a-z]|$)"
+    cover_test = d.regexp_matches(ref, cover_re)
+    if pack.handle_pattern:
+        cover_test = f"({cover_test} OR {d.regexp_matches(ref, pack.handle_pattern)})"
+    tz = "coalesce(c.timezone, tzd.tz, 'UTC')"
+    hour = d.local_hour("t.timestamp", tz)
+    n0, n1 = pack.night.start_hour, pack.night.end_hour
+    night = (
+        f"({hour} >= {n0} OR {hour} < {n1})" if n0 > n1 else f"({hour} >= {n0} AND {hour} < {n1})"
+    )
+    p.add(
+        "pay",
+        f"""
+SELECT t.txn_id, t.timestamp AS ts, {d.epoch_seconds("t.timestamp")} AS ts_s,
+  t.sender_id, t.receiver_id, t.sender_country, t.receiver_country, t.amount, t.currency,
+  t.channel, t.amount * fx.rate AS amount_ref,
+  CASE WHEN t.amount <= fx.low_cap THEN 1 ELSE 0 END AS low_value,
+  CASE WHEN {night} THEN 1 ELSE 0 END AS night,
+  CASE WHEN {cover_test} THEN 1 ELSE 0 END AS cover,
+  {d.regexp_extract(ref, cover_re)} AS cover_word,
+  coalesce(ch.w, 0.0) AS channel_w,
+  coalesce(c.name, t.sender_name) AS sender_name, t.receiver_name
+FROM transactions t
+JOIN {d.values(fx_rows, ["currency", "rate", "low_cap"], "fx")} ON fx.currency = t.currency
+LEFT JOIN customers c ON c.customer_id = t.sender_id
+LEFT JOIN {d.values(tz_rows, ["country", "tz"], "tzd")} ON tzd.country = t.sender_country
+LEFT JOIN {d.values(ch_rows, ["channel", "w"], "ch")} ON ch.channel = t.channel
+WHERE t.receiver_country IN ({corridor}) AND t.receiver_country <> t.sender_country
+  AND t.channel NOT IN ('card', 'cash')
+""",
+        materialize=True,
+    )
+    female = sorted({fold_word(n) for n in pack.female_given_names} - {""})
+    parts = pack.name_particles
+    p.add(
+        "pair",
+        f"""
+SELECT sender_id, receiver_id, n, sender_country,
+  CASE WHEN sk = '' OR rk = '' THEN 0 ELSE
+    CASE WHEN {d.arrays_overlap(d.split_spaces("sk"), d.split_spaces("rk"))} THEN 1 ELSE 0 END
+  END AS related,
+  CASE WHEN {d.arrays_overlap(d.split_spaces("rk"), d.string_array(female or ["-"]))}
+    THEN 1 ELSE 0 END AS female
+FROM (
+  SELECT sender_id, receiver_id, n, sender_country,
+    {_name_key_sql(d, "sn", parts)} AS sk, {_name_key_sql(d, "rn", parts)} AS rk
+  FROM (SELECT sender_id, receiver_id, max(sender_name) AS sn, max(receiver_name) AS rn,
+          min(sender_country) AS sender_country, count(*) AS n
+        FROM pay GROUP BY sender_id, receiver_id) g
+) k
+""",
+        materialize=True,
+    )
+    p.add(
+        "seq",
+        """
+SELECT p.*, r.related, r.female,
+  row_number() OVER (PARTITION BY p.sender_id ORDER BY p.ts, p.txn_id) AS rn,
+  count(*) OVER (PARTITION BY p.sender_id) AS cnt,
+  p.ts_s - lag(p.ts_s) OVER (PARTITION BY p.sender_id ORDER BY p.ts, p.txn_id) AS gap
+FROM pay p JOIN pair r ON r.sender_id = p.sender_id AND r.receiver_id = p.receiver_id
+""",
+        materialize=True,
+    )
+    p.add(
+        "cust",
+        f"""
+SELECT sender_id,
+  count(*) AS corridor_payments,
+  count(DISTINCT receiver_id) AS corridor_beneficiaries,
+  count(DISTINCT CASE WHEN related = 0 THEN receiver_id END) AS unrelated_beneficiaries,
+  count(DISTINCT CASE WHEN related = 0 AND female = 1 THEN receiver_id END)
+    AS female_beneficiaries,
+  avg(CAST(related AS DOUBLE)) AS related_share,
+  sum(amount_ref) AS corridor_total_ref,
+  {d.median("amount_ref")} AS corridor_median_ref,
+  max(amount_ref) AS corridor_max_ref,
+  avg(CAST(low_value AS DOUBLE)) AS low_value_share,
+  avg(CAST(night AS DOUBLE)) AS night_share,
+  sum(cover) AS cover_word_payments,
+  avg(CAST(cover AS DOUBLE)) AS cover_word_share,
+  {_finite("corr(CAST(rn AS DOUBLE), amount_ref)")} AS amount_trend,
+  {_finite("corr(CAST(rn AS DOUBLE), gap)")} AS gap_trend,
+  (max(ts_s) - min(ts_s)) / {DAY} AS active_days,
+  avg(channel_w) AS channel_risk,
+  avg(CASE WHEN rn <= 3 THEN amount END) AS first_amounts,
+  avg(CASE WHEN rn > cnt - 3 THEN amount END) AS last_amounts,
+  {d.median("amount")} AS median_amount,
+  sum(amount) AS corridor_total,
+  min(currency) AS currency,
+  min(receiver_country) AS countries,
+  min(channel) AS main_channel,
+  min(cover_word) AS top_cover_word,
+  min(ts) AS first_seen, max(ts) AS last_seen, min(ts_s) AS first_s, max(ts_s) AS last_s
+FROM seq GROUP BY sender_id
+""",
+        materialize=True,
+    )
+    mcc = pack.mcc
+    kinds = [("vpn", mcc.vpn_software), ("webcam", mcc.webcam_streaming), ("flight", mcc.airlines)]
+    mcc_rows = [(code, kind) for kind, codes in kinds for code in codes] or [("0000", "none")]
+    window = pack.related_purchase_days * DAY
+    p.add(
+        "purchase",
+        f"""
+SELECT t.txn_id, t.sender_id, m.kind, {d.epoch_seconds("t.timestamp")} AS ts_s, t.timestamp AS ts
+FROM transactions t JOIN {d.values(mcc_rows, ["mcc", "kind"], "m")} ON m.mcc = t.merchant_category
+WHERE t.channel = 'card'
+""",
+    )
+    p.add(
+        "related_purchase",
+        f"""
+SELECT DISTINCT q.txn_id, q.sender_id, q.kind, q.ts
+FROM purchase q JOIN pay p ON p.sender_id = q.sender_id
+  AND p.ts_s BETWEEN q.ts_s - {window} AND q.ts_s + {window}
+""",
+        materialize=True,
+    )
+    p.add(
+        "travel",
+        f"""
+SELECT t.sender_id, count(*) AS corridor_card_spend
+FROM transactions t
+WHERE t.channel IN ('card', 'cash') AND t.receiver_country IN ({corridor})
+  AND t.receiver_country <> t.sender_country
+GROUP BY t.sender_id
+""",
+    )
+    p.add(
+        "person",
+        f"""
+SELECT customer_id, coalesce(known_offender, false) AS ko, gender, birth_year,
+  {_name_key_sql(d, "name", parts)} AS nk
+FROM customers
+""",
+    )
+    p.add(
+        "offender",
+        """
+SELECT a.customer_id,
+  max(CASE WHEN a.ko THEN 1 ELSE 0 END) AS known_offender,
+  max(CASE WHEN b.customer_id IS NOT NULL THEN 1 ELSE 0 END) AS linked_offender_account,
+  max(CASE WHEN a.gender = 'M' THEN 1 ELSE 0 END) AS sender_male,
+  max(a.birth_year) AS birth_year
+FROM person a LEFT JOIN person b ON b.ko AND a.nk <> '' AND b.nk = a.nk
+  AND b.birth_year = a.birth_year AND b.customer_id <> a.customer_id
+GROUP BY a.customer_id
+""",
+    )
+    p.add(
+        "cfeat",
+        f"""
+SELECT c.*, 1.0 - c.related_share AS unrelated_share,
+  c.corridor_payments * 30.0 / greatest(c.active_days, 30.0) AS payments_per_30d,
+  coalesce(rp.vpn, 0) AS vpn_purchases, coalesce(rp.webcam, 0) AS webcam_purchases,
+  coalesce(rp.flight, 0) AS corridor_flights,
+  coalesce(tr.corridor_card_spend, 0) AS corridor_card_spend,
+  coalesce(o.known_offender, 0) AS known_offender,
+  coalesce(o.linked_offender_account, 0) AS linked_offender_account,
+  coalesce(o.sender_male, 0) AS sender_male,
+  CASE WHEN o.birth_year IS NULL THEN 0
+    ELSE year(c.last_seen) - o.birth_year END AS sender_age
+FROM cust c
+LEFT JOIN (SELECT sender_id,
+    count(DISTINCT CASE WHEN kind = 'vpn' THEN txn_id END) AS vpn,
+    count(DISTINCT CASE WHEN kind = 'webcam' THEN txn_id END) AS webcam,
+    count(DISTINCT CASE WHEN kind = 'flight' THEN txn_id END) AS flight
+  FROM related_purchase GROUP BY sender_id) rp ON rp.sender_id = c.sender_id
+LEFT JOIN travel tr ON tr.sender_id = c.sender_id
+LEFT JOIN offender o ON o.customer_id = c.sender_id
+WHERE c.corridor_payments >= {pack.min_corridor_payments}
+   OR coalesce(o.known_offender, 0) + coalesce(o.linked_offender_account, 0) > 0
+""",
+    )
+    local = _strengths(pack, "customer", d, network=False)
+    cols = ", ".join(f"{sql} AS {name}" for name, sql in local)
+    p.add("cstage", f"SELECT f.*, {cols} FROM cfeat f")
+    p.add(
+        "cbase",
+        f"SELECT *, {_score(pack, 'customer', network=False)} AS base_score FROM cstage",
+        materialize=True,
+    )
+    thr = pack.propagation_threshold
+    p.add(
+        "hub",
+        f"""
+SELECT r.receiver_id, count(DISTINCT r.sender_id) AS alerted_payers
+FROM pair r JOIN cbase b ON b.sender_id = r.sender_id
+WHERE b.base_score >= {thr} AND r.related = 0
+GROUP BY r.receiver_id
+""",
+    )
+    p.add(
+        "cnet",
+        f"""
+SELECT r.sender_id, count(DISTINCT r.receiver_id) AS shared_beneficiaries_with_alerted
+FROM pair r JOIN hub h ON h.receiver_id = r.receiver_id
+LEFT JOIN cbase b ON b.sender_id = r.sender_id
+WHERE r.related = 0
+  AND h.alerted_payers - CASE WHEN coalesce(b.base_score, 0) >= {thr} THEN 1 ELSE 0 END > 0
+GROUP BY r.sender_id
+""",
+    )
+    net = [
+        (n, sql) for n, sql in _strengths(pack, "customer", d, network=True) if n not in dict(local)
+    ]
+    net_cols = "".join(f", {sql} AS {name}" for name, sql in net)
+    p.add(
+        "cnetfeat",
+        """
+SELECT b.*, coalesce(n.shared_beneficiaries_with_alerted, 0) AS shared_beneficiaries_with_alerted
+FROM cbase b LEFT JOIN cnet n ON n.sender_id = b.sender_id
+""",
+    )
+    p.add("cfinal", f"SELECT f.*{net_cols} FROM cnetfeat f")
+    p.add(
+        "customer_scores",
+        f"SELECT *, {_score(pack, 'customer', network=True)} AS raw_score FROM cfinal",
+        materialize=True,
+    )
+    p.add(
+        "bfeat",
+        f"""
+SELECT s.receiver_id,
+  count(*) AS inbound_payments,
+  count(DISTINCT s.sender_id) AS inbound_senders,
+  count(DISTINCT CASE WHEN s.related = 0 THEN s.sender_id END) AS unrelated_senders,
+  avg(CAST(s.low_value AS DOUBLE)) AS inbound_low_value_share,
+  avg(CAST(s.cover AS DOUBLE)) AS inbound_cover_word_share,
+  avg(CAST(s.night AS DOUBLE)) AS inbound_night_share,
+  {d.median("s.amount_ref")} AS inbound_median_ref,
+  {d.median("s.amount")} AS inbound_median,
+  count(DISTINCT s.sender_country) AS sender_countries,
+  count(DISTINCT CASE WHEN s.related = 0 AND b.base_score >= {thr} THEN s.sender_id END)
+    AS alerted_senders,
+  min(s.currency) AS currency, min(s.receiver_country) AS countries,
+  min(s.ts) AS first_seen, max(s.ts) AS last_seen
+FROM seq s LEFT JOIN cbase b ON b.sender_id = s.sender_id
+GROUP BY s.receiver_id
+HAVING count(DISTINCT s.sender_id) >= 2
+  OR count(DISTINCT CASE WHEN s.related = 0 AND b.base_score >= {thr} THEN s.sender_id END) > 0
+""",
+    )
+    bcols = "".join(
+        f", {sql} AS {name}" for name, sql in _strengths(pack, "beneficiary", d, network=True)
+    )
+    p.add("bstage", f"SELECT f.*{bcols} FROM bfeat f")
+    p.add(
+        "beneficiary_scores",
+        f"SELECT *, {_score(pack, 'beneficiary', network=True)} AS raw_score FROM bstage",
+        materialize=True,
+    )
+    return p
+
+
+def fold_free(word: str) -> str:
+    """A cover word as a regex alternative (letters and spaces only)."""
+    cleaned = "".join(ch for ch in word.lower() if ch.isalpha() or ch == " ").strip()
+    return cleaned.replace(" ", "[^a-z]+") or "-"
+
+
+def compile_evidence(d: Dialect) -> Pipeline:
+    """Evidence rows for subjects in the registered ``alerted(subject_type, subject_id)``.
+
+    Unrelated, night-time, cover-word and low-value payments come first, then the rest,
+    then related purchases; ties by time and id so every engine picks the same rows.
+    """
+    p = Pipeline()
+    p.add(
+        "evidence_rows",
+        f"""
+SELECT subject_type, subject_id, txn_id, ts FROM (
+  SELECT subject_type, subject_id, txn_id, ts, row_number() OVER (
+    PARTITION BY subject_type, subject_id ORDER BY prio DESC, ts, txn_id) AS k
+  FROM (
+    SELECT a.subject_type, a.subject_id, s.txn_id, s.ts,
+      (1 - s.related) * 8 + s.night * 2 + s.cover * 2 + s.low_value AS prio
+    FROM alerted a JOIN seq s ON a.subject_type = 'customer' AND s.sender_id = a.subject_id
+    UNION ALL
+    SELECT a.subject_type, a.subject_id, s.txn_id, s.ts,
+      (1 - s.related) * 8 + s.night * 2 + s.cover * 2 + s.low_value AS prio
+    FROM alerted a JOIN seq s ON a.subject_type = 'beneficiary' AND s.receiver_id = a.subject_id
+    UNION ALL
+    SELECT a.subject_type, a.subject_id, q.txn_id, q.ts, 5 AS prio
+    FROM alerted a JOIN related_purchase q
+      ON a.subject_type = 'customer' AND q.sender_id = a.subject_id
+  ) u
+) r WHERE k <= {MAX_EVIDENCE}
+""",
+    )
+    return p

@@ -1,0 +1,105 @@
+"""Plain sentences a compliance officer can paste into a report.
+
+Typology templates use ``{feature}`` or ``{feature:fmt}`` with fmt one of ``int``,
+``pct``, ``money`` (in the subject's own currency) or ``num``; any other text is literal.
+"""
+
+from __future__ import annotations
+
+import math
+import string
+from collections.abc import Collection, Mapping
+from typing import Any
+
+import pycountry
+
+FORMATS = ("int", "pct", "money", "num", "")
+
+
+def check_template(template: str, features: Collection[str]) -> None:
+    """Raise ValueError naming the first unknown field or format."""
+    try:
+        parsed = list(string.Formatter().parse(template))
+    except ValueError as exc:
+        raise ValueError(f"explanation template is malformed: {exc}") from exc
+    for _, name, spec, _ in parsed:
+        if name is None:
+            continue
+        if name not in features:
+            raise ValueError(f"explanation names unknown feature '{name}'")
+        if spec not in FORMATS:
+            raise ValueError(f"unknown format ':{spec}' for '{name}'; use int, pct, money or num")
+
+
+def render(template: str, row: Mapping[str, Any]) -> str:
+    out = []
+    for literal, name, spec, _ in string.Formatter().parse(template):
+        out.append(literal)
+        if name is not None:
+            out.append(_fmt(row.get(name), spec or "", row))
+    return "".join(out)
+
+
+def _fmt(value: Any, spec: str, row: Mapping[str, Any]) -> str:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "unknown"
+    if spec == "int":
+        return f"{round(float(value)):,}"
+    if spec == "pct":
+        return f"{round(100 * float(value))}%"
+    if spec == "money":
+        return money(float(value), str(row.get("currency") or ""))
+    if spec == "num":
+        return f"{float(value):.2f}"
+    return str(value)
+
+
+def money(value: float, currency: str) -> str:
+    amount = f"{value:,.0f}" if abs(value) >= 10 else f"{value:,.2f}"
+    return f"{currency} {amount}".strip()
+
+
+def country_name(code: str | None) -> str:
+    if not code:
+        return "the corridor"
+    found = pycountry.countries.get(alpha_2=code)
+    if found is None:
+        return code
+    name = str(getattr(found, "common_name", None) or found.name)
+    return f"the {name}" if name in {"Philippines", "Dominican Republic", "United States"} else name
+
+
+def customer_lead(row: Mapping[str, Any]) -> str:
+    """The opening sentence, e.g. 'Paid 3 unrelated beneficiaries in the Philippines 41
+    times over 90 days, median AUD 48, 68% between 22:00 and 06:00 local time; amounts
+    rose from 25 to 90.'"""
+    n_unrel = int(row.get("unrelated_beneficiaries") or 0)
+    n_female = int(row.get("female_beneficiaries") or 0)
+    who = (
+        f"{n_female} unrelated {'woman' if n_female == 1 else 'women'}"
+        if n_female and n_female == n_unrel
+        else f"{n_unrel} unrelated beneficiar{'y' if n_unrel == 1 else 'ies'}"
+    )
+    if n_unrel == 0:
+        who = f"{int(row.get('corridor_beneficiaries') or 0)} relative(s)"
+    days = max(1, round(float(row.get("active_days") or 0)))
+    text = (
+        f"Paid {who} in {country_name(row.get('countries'))} "
+        f"{int(row.get('corridor_payments') or 0)} times in {days} days, median "
+        f"{money(float(row.get('median_amount') or 0), str(row.get('currency') or ''))}, "
+        f"{round(100 * float(row.get('night_share') or 0))}% between 22:00 and 06:00 local time"
+    )
+    first, last = row.get("first_amounts"), row.get("last_amounts")
+    if first and last and float(last) > 1.2 * float(first):
+        text += f"; amounts rose from {float(first):,.0f} to {float(last):,.0f}"
+    return text + "."
+
+
+def beneficiary_lead(row: Mapping[str, Any]) -> str:
+    return (
+        f"Beneficiary in {country_name(row.get('countries'))} received "
+        f"{int(row.get('inbound_payments') or 0)} payments from "
+        f"{int(row.get('inbound_senders') or 0)} senders "
+        f"({int(row.get('unrelated_senders') or 0)} without a family tie), median "
+        f"{money(float(row.get('inbound_median') or 0), str(row.get('currency') or ''))}."
+    )

@@ -1,0 +1,79 @@
+"""The documented feature columns the typologies and the supervised model read.
+
+Names and meanings are part of the rule-writing contract: a user's rule may use any
+numeric feature below (docs/detectors/payments.md lists them). Text features exist for
+explanations only.
+"""
+
+from __future__ import annotations
+
+CUSTOMER_FEATURES: dict[str, str] = {
+    "corridor_payments": "outbound international payments to a corridor country",
+    "corridor_beneficiaries": "distinct corridor beneficiaries paid",
+    "unrelated_beneficiaries": "corridor beneficiaries sharing no surname with the sender",
+    "female_beneficiaries": "unrelated beneficiaries with a female given name",
+    "related_share": "share of corridor payments to beneficiaries with a family tie",
+    "unrelated_share": "share of corridor payments to beneficiaries without a family tie",
+    "corridor_total_ref": "total paid to the corridor, in the reference currency",
+    "corridor_median_ref": "median corridor payment, in the reference currency",
+    "corridor_max_ref": "largest corridor payment, in the reference currency",
+    "low_value_share": "share of corridor payments at or under the low-value cap",
+    "night_share": "share of corridor payments between night start and end, sender-local",
+    "cover_word_payments": "corridor payments whose reference has a cover word or handle",
+    "cover_word_share": "share of corridor payments with a cover word or handle",
+    "amount_trend": "correlation of amount with payment order (-1..1; > 0 rising)",
+    "gap_trend": "correlation of the gap before a payment with its order (< 0 shrinking)",
+    "active_days": "days between the first and the last corridor payment",
+    "payments_per_30d": "corridor payments per 30 days of activity (at least 30 days)",
+    "vpn_purchases": "VPN / software card purchases near corridor payments",
+    "webcam_purchases": "webcam / streaming card purchases near corridor payments",
+    "corridor_flights": "airline purchases near corridor payments",
+    "corridor_card_spend": "card or cash transactions in a corridor country",
+    "channel_risk": "mean channel risk weight of corridor payments (0..1)",
+    "known_offender": "1 when customers.known_offender is true",
+    "linked_offender_account": "1 when another customer with the same name and birth year "
+    "is a known offender",
+    "sender_male": "1 when customers.gender is M",
+    "sender_age": "age in years at the last corridor payment (0 when unknown)",
+    "shared_beneficiaries_with_alerted": "beneficiaries this customer pays that other "
+    "customers with a high first-stage score also pay (network)",
+    # for explanations only
+    "first_amounts": "mean of the first three corridor amounts (own currency)",
+    "last_amounts": "mean of the last three corridor amounts (own currency)",
+    "median_amount": "median corridor amount (own currency)",
+    "corridor_total": "total corridor amount (own currency)",
+    "currency": "the customer's corridor payment currency (text)",
+    "countries": "corridor countries paid (text)",
+    "main_channel": "channels used for corridor payments (text)",
+    "top_cover_word": "a cover word found in references (text)",
+}
+
+BENEFICIARY_FEATURES: dict[str, str] = {
+    "inbound_payments": "corridor payments received from abroad",
+    "inbound_senders": "distinct senders",
+    "unrelated_senders": "senders sharing no surname with the beneficiary",
+    "inbound_low_value_share": "share of inbound payments under the low-value cap",
+    "inbound_cover_word_share": "share of inbound payments with cover words or handles",
+    "inbound_night_share": "share of inbound payments sent at the sender's local night",
+    "inbound_median_ref": "median inbound amount, in the reference currency",
+    "sender_countries": "distinct sender countries",
+    "alerted_senders": "unrelated senders with a high first-stage score (network)",
+    # for explanations only
+    "inbound_median": "median inbound amount (senders' currency)",
+    "currency": "the most common sender currency (text)",
+    "countries": "beneficiary country (text)",
+}
+
+TEXT_FEATURES = frozenset({"currency", "countries", "main_channel", "top_cover_word"})
+EXPLAIN_ONLY = (
+    frozenset(
+        {"first_amounts", "last_amounts", "median_amount", "corridor_total", "inbound_median"}
+    )
+    | TEXT_FEATURES
+)
+
+
+def model_features(subject: str) -> list[str]:
+    """Numeric features the supervised model is trained on, in a fixed order."""
+    names = CUSTOMER_FEATURES if subject == "customer" else BENEFICIARY_FEATURES
+    return [n for n in names if n not in EXPLAIN_ONLY]

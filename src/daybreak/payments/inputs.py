@@ -1,0 +1,109 @@
+"""Reading and checking the scan's inputs: every problem is a clear error, never a skip."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import polars as pl
+
+from daybreak.detectors import DetectorError
+from daybreak.payments.config import Pack
+from daybreak.schema import TABLES, SchemaError, read_table
+
+EXIT_CONFIG = 2
+EXIT_INPUT = 3
+EXIT_NOTHING = 4
+
+
+class PaymentsInputError(DetectorError):
+    """Input the payments detector cannot use; ``exit_code`` is what the CLI returns."""
+
+    def __init__(self, message: str, exit_code: int = EXIT_INPUT) -> None:
+        super().__init__(message)
+        self.exit_code = exit_code
+
+
+def read_transactions(path: Path) -> pl.DataFrame:
+    """CSV or Parquet in the public schema, or ISO 20022 pacs.008 XML."""
+    if path.suffix.lower() == ".xml":
+        from daybreak.payments.pacs008 import Pacs008Error, read_pacs008
+
+        try:
+            frame = read_pacs008(path)
+        except Pacs008Error as exc:
+            raise PaymentsInputError(str(exc)) from exc
+        return _validated_frame(frame, path)
+    try:
+        frame = read_table(path, "transactions").frame
+    except SchemaError as exc:
+        raise PaymentsInputError(str(exc)) from exc
+    if frame.height == 0:
+        raise PaymentsInputError(f"{path}: no transactions in the file (header only)")
+    return frame
+
+
+def _validated_frame(frame: pl.DataFrame, path: Path) -> pl.DataFrame:
+    """Run converted XML rows through the same schema validation as flat files."""
+    import tempfile
+
+    if frame.height == 0:
+        raise PaymentsInputError(f"{path}: no credit transfers (CdtTrfTxInf) in the file")
+    with tempfile.TemporaryDirectory() as tmp:
+        tmp_file = Path(tmp) / f"{path.stem}.parquet"
+        frame.write_parquet(tmp_file)
+        try:
+            return read_table(tmp_file, "transactions").frame
+        except SchemaError as exc:
+            raise PaymentsInputError(str(exc).replace(str(tmp_file), str(path))) from exc
+
+
+def read_customers(path: Path | None) -> pl.DataFrame:
+    if path is None:
+        return empty_customers()
+    try:
+        return read_table(path, "customers").frame
+    except SchemaError as exc:
+        raise PaymentsInputError(str(exc)) from exc
+
+
+def empty_customers() -> pl.DataFrame:
+    schema: dict[str, pl.DataType] = {
+        "customer_id": pl.String(),
+        "name": pl.String(),
+        "birth_year": pl.Int64(),
+        "gender": pl.String(),
+        "country": pl.String(),
+        "timezone": pl.String(),
+        "known_offender": pl.Boolean(),
+    }
+    assert list(schema) == TABLES["customers"].names
+    return pl.DataFrame(schema=schema)
+
+
+def check_against_pack(tx: pl.DataFrame, pack: Pack, source: str) -> int:
+    """Refuse currencies the pack cannot convert; return the corridor payment count."""
+    unknown = (
+        tx.filter(~pl.col("currency").is_in(list(pack.fx_to_reference)))
+        .group_by("currency")
+        .agg(pl.len().alias("rows"))
+        .sort("currency")
+    )
+    if unknown.height:
+        listed = ", ".join(f"{c} ({n} rows)" for c, n in unknown.iter_rows())
+        raise PaymentsInputError(
+            f"{source}: no exchange rate for currency {listed}; add it under "
+            "'fx_to_reference' in a typology pack and pass it with --config"
+        )
+    corridor = tx.filter(
+        pl.col("receiver_country").is_in(list(pack.corridor_countries))
+        & (pl.col("receiver_country") != pl.col("sender_country"))
+        & ~pl.col("channel").is_in(["card", "cash"])
+    ).height
+    if corridor == 0:
+        raise PaymentsInputError(
+            f"{source}: none of the {tx.height} transactions is an outbound payment to a "
+            f"corridor country ({', '.join(pack.corridor_countries)}); nothing to score. "
+            "Check receiver_country, or set 'corridor_countries' in your typology pack.",
+            EXIT_NOTHING,
+        )
+    return corridor

@@ -1,0 +1,273 @@
+"""Run the payments detector: compile, execute on an engine, score, explain, write.
+
+``scan_frames`` works on in-memory frames; ``scan`` reads files (or a world folder) and
+writes ``alerts.jsonl``, ``alerts.parquet``, ``scores.parquet`` and ``summary.json``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import polars as pl
+
+from daybreak.engines import Engine, open_engine
+from daybreak.model.alerts import Alert
+from daybreak.payments.compiler import compile_evidence, compile_scan, strength_column
+from daybreak.payments.config import Curve, Pack, load_pack
+from daybreak.payments.explain import beneficiary_lead, customer_lead, render
+from daybreak.payments.inputs import check_against_pack, read_customers, read_transactions
+from daybreak.payments.model import TrainedModel
+
+DETECTOR = "payments"
+Progress = Callable[[str], None]
+
+
+@dataclass
+class ScanResult:
+    alerts: list[Alert]
+    customer_scores: pl.DataFrame  # every scored customer with features and score
+    beneficiary_scores: pl.DataFrame
+    summary: dict[str, Any] = field(default_factory=dict)
+
+
+def calibrate(raw: np.ndarray[Any, Any], curve: Curve) -> np.ndarray[Any, Any]:
+    out: np.ndarray[Any, Any] = np.clip(
+        np.interp(raw, np.asarray(curve.x), np.asarray(curve.y)), 0, 1
+    )
+    return out
+
+
+def scan_frames(
+    transactions: pl.DataFrame,
+    customers: pl.DataFrame,
+    *,
+    pack: Pack | None = None,
+    engine: str | Engine = "duckdb",
+    model: TrainedModel | None = None,
+    source: str = "transactions",
+    progress: Progress | None = None,
+) -> ScanResult:
+    """Score every customer and beneficiary with corridor activity and return alerts."""
+    pack = pack or load_pack()
+    say = progress or (lambda _msg: None)
+    corridor = check_against_pack(transactions, pack, source)
+    eng = open_engine(engine) if isinstance(engine, str) else engine
+    try:
+        say("registering inputs")
+        compat = pl.CompatLevel.oldest()
+        eng.register("transactions", transactions.to_arrow(compat_level=compat))
+        eng.register("customers", customers.to_arrow(compat_level=compat))
+        say("computing features")
+        eng.run(compile_scan(pack, eng.dialect))
+        cust = _sorted(pl.from_arrow(eng.fetch("SELECT * FROM customer_scores")), "sender_id")
+        bene = _sorted(pl.from_arrow(eng.fetch("SELECT * FROM beneficiary_scores")), "receiver_id")
+        say("scoring")
+        cust = _score(cust, pack, "customer", model)
+        bene = _score(bene, pack, "beneficiary", model)
+        threshold = model.threshold if model else pack.alert_threshold
+        alerted = pl.concat(
+            [
+                cust.filter(pl.col("score") >= threshold).select(
+                    pl.lit("customer").alias("subject_type"),
+                    pl.col("sender_id").alias("subject_id"),
+                ),
+                bene.filter(pl.col("score") >= threshold).select(
+                    pl.lit("beneficiary").alias("subject_type"),
+                    pl.col("receiver_id").alias("subject_id"),
+                ),
+            ]
+        )
+        say("collecting evidence")
+        eng.register("alerted", alerted.to_arrow(compat_level=compat))
+        eng.run(compile_evidence(eng.dialect))
+        evidence = pl.from_arrow(eng.fetch("SELECT * FROM evidence_rows"))
+    finally:
+        if isinstance(engine, str):
+            eng.close()
+    assert isinstance(evidence, pl.DataFrame)
+    version = pack.version + (f"+model:{model.version}" if model else "")
+    alerts = _alerts(cust, bene, evidence, pack, threshold, version)
+    summary = {
+        "detector": DETECTOR,
+        "version": version,
+        "transactions": transactions.height,
+        "corridor_payments": corridor,
+        "customers_scored": cust.height,
+        "beneficiaries_scored": bene.height,
+        "alerts": len(alerts),
+        "customer_alerts": sum(a.subject_type == "customer" for a in alerts),
+        "beneficiary_alerts": sum(a.subject_type == "beneficiary" for a in alerts),
+        "threshold": threshold,
+    }
+    return ScanResult(alerts, cust, bene, summary)
+
+
+def _sorted(frame: pl.DataFrame | pl.Series, key: str) -> pl.DataFrame:
+    assert isinstance(frame, pl.DataFrame)
+    return frame.sort(key)
+
+
+def _score(
+    frame: pl.DataFrame, pack: Pack, subject: str, model: TrainedModel | None
+) -> pl.DataFrame:
+    raw = frame["raw_score"].to_numpy() if frame.height else np.zeros(0)
+    prob = model.predict(frame, subject) if model is not None else None
+    if prob is None:
+        prob = calibrate(raw, getattr(pack.calibration, subject))
+    return frame.with_columns(pl.Series("score", np.round(prob, 6), dtype=pl.Float64))
+
+
+def _fired(row: dict[str, Any], pack: Pack, subject: str) -> list[tuple[float, str, str]]:
+    out = []
+    for t in pack.typologies_for(subject):
+        strength = float(row.get(strength_column(t)) or 0.0)
+        if t.weight > 0 and strength >= t.fires_at:
+            out.append((t.weight * strength, t.id, render(t.explain, row)))
+    out.sort(key=lambda x: (-x[0], x[1]))
+    return out
+
+
+def _alerts(
+    cust: pl.DataFrame,
+    bene: pl.DataFrame,
+    evidence: pl.DataFrame,
+    pack: Pack,
+    threshold: float,
+    version: str,
+) -> list[Alert]:
+    ev: dict[tuple[str, str], list[str]] = {}
+    for st, sid, txn, _ts in evidence.sort(
+        ["subject_type", "subject_id", "ts", "txn_id"]
+    ).iter_rows():
+        ev.setdefault((st, sid), []).append(txn)
+    alerts = []
+    for subject, frame, key, lead in (
+        ("customer", cust, "sender_id", customer_lead),
+        ("beneficiary", bene, "receiver_id", beneficiary_lead),
+    ):
+        for row in frame.filter(pl.col("score") >= threshold).iter_rows(named=True):
+            fired = _fired(row, pack, subject)
+            sentences = [lead(row), *(f[2] for f in fired)]
+            sid = str(row[key])
+            alerts.append(
+                Alert(
+                    alert_id=_alert_id(subject, sid, version),
+                    detector=DETECTOR,
+                    subject_type=subject,
+                    subject_id=sid,
+                    score=float(row["score"]),
+                    typologies=tuple(f[1] for f in fired),
+                    explanation=" ".join(sentences),
+                    evidence_ids=tuple(ev.get((subject, sid), [])),
+                    first_seen=_dt(row.get("first_seen")),
+                    last_seen=_dt(row.get("last_seen")),
+                )
+            )
+    alerts.sort(key=lambda a: (-a.score, a.subject_type, a.subject_id))
+    return alerts
+
+
+def _alert_id(subject: str, sid: str, version: str) -> str:
+    digest = hashlib.sha256(f"{DETECTOR}|{version}|{subject}|{sid}".encode()).hexdigest()
+    return f"pay-{digest[:16]}"
+
+
+def _dt(value: Any) -> datetime | None:
+    return value if isinstance(value, datetime) else None
+
+
+def alerts_frame(alerts: Sequence[Alert]) -> pl.DataFrame:
+    """The file form of alerts: ``evidence_ids`` is written as ``evidence_txn_ids``."""
+    rows = [
+        {
+            "alert_id": a.alert_id,
+            "detector": a.detector,
+            "subject_type": a.subject_type,
+            "subject_id": a.subject_id,
+            "score": a.score,
+            "typologies": list(a.typologies),
+            "explanation": a.explanation,
+            "evidence_txn_ids": list(a.evidence_ids),
+            "first_seen": a.first_seen,
+            "last_seen": a.last_seen,
+        }
+        for a in alerts
+    ]
+    schema: dict[str, pl.DataType] = {
+        "alert_id": pl.String(),
+        "detector": pl.String(),
+        "subject_type": pl.String(),
+        "subject_id": pl.String(),
+        "score": pl.Float64(),
+        "typologies": pl.List(pl.String()),
+        "explanation": pl.String(),
+        "evidence_txn_ids": pl.List(pl.String()),
+        "first_seen": pl.Datetime("us", "UTC"),
+        "last_seen": pl.Datetime("us", "UTC"),
+    }
+    return pl.DataFrame(rows, schema=schema)
+
+
+def write_results(result: ScanResult, out: Path) -> None:
+    out.mkdir(parents=True, exist_ok=True)
+    frame = alerts_frame(result.alerts)
+    frame.write_parquet(out / "alerts.parquet")
+    with (out / "alerts.jsonl").open("w", encoding="utf-8") as fh:
+        for row in frame.iter_rows(named=True):
+            for k in ("first_seen", "last_seen"):
+                if row[k] is not None:
+                    row[k] = row[k].isoformat().replace("+00:00", "Z")
+            fh.write(json.dumps(row, ensure_ascii=False) + "\n")
+    result.customer_scores.write_parquet(out / "customer_scores.parquet")
+    result.beneficiary_scores.write_parquet(out / "beneficiary_scores.parquet")
+    (out / "summary.json").write_text(json.dumps(result.summary, indent=2) + "\n", "utf-8")
+
+
+def find_world_file(world: Path, table: str) -> Path | None:
+    for ext in (".parquet", ".csv"):
+        candidate = world / f"{table}{ext}"
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+def scan(
+    transactions: Path,
+    out: Path | None = None,
+    *,
+    customers: Path | None = None,
+    config: Path | None = None,
+    engine: str = "duckdb",
+    model_dir: Path | None = None,
+    progress: Progress | None = None,
+) -> ScanResult:
+    """Scan files, or a world folder given as ``transactions``; write results to ``out``.
+
+    This is the entry point for ``daybreak payments scan`` and ``daybreak demo``.
+    """
+    if transactions.is_dir():
+        world = transactions
+        found = find_world_file(world, "transactions")
+        if found is None:
+            from daybreak.payments.inputs import PaymentsInputError
+
+            raise PaymentsInputError(f"{world}: no transactions.parquet or transactions.csv")
+        transactions = found
+        customers = customers or find_world_file(world, "customers")
+    pack = load_pack(config)
+    model = TrainedModel.load(model_dir) if model_dir else None
+    tx = read_transactions(transactions)
+    cu = read_customers(customers)
+    result = scan_frames(
+        tx, cu, pack=pack, engine=engine, model=model, source=str(transactions), progress=progress
+    )
+    if out is not None:
+        write_results(result, out)
+    return result

@@ -1,0 +1,31 @@
+"""The durable, secure store: reports, clusters, cases, users, API keys and the audit log.
+
+Construct one for a data dir with :meth:`TiplineStore.open`; see ``docs/tipline.md``.
+"""
+
+from daybreak.store.auth import SYSTEM, Actor, AuthError, Role
+from daybreak.store.cases import CaseFilter, Note, NotFound, StatusChange, WorkflowError
+from daybreak.store.keys import Keyring
+from daybreak.store.reports import IdempotencyConflict, Receipt, StoredReport, Submission
+from daybreak.store.store import ClusterSummary, PermissionDenied, SearchHit, TiplineStore
+
+__all__ = [
+    "SYSTEM",
+    "Actor",
+    "AuthError",
+    "CaseFilter",
+    "ClusterSummary",
+    "IdempotencyConflict",
+    "Keyring",
+    "NotFound",
+    "Note",
+    "PermissionDenied",
+    "Receipt",
+    "Role",
+    "SearchHit",
+    "StatusChange",
+    "StoredReport",
+    "Submission",
+    "TiplineStore",
+    "WorkflowError",
+]

@@ -1,0 +1,250 @@
+"""Persisting :class:`daybreak.model.cases.Case` and its workflow.
+
+The analytical content of a case (nodes, edges, evidence, timeline, reasons) is
+re-computed by the case builder and replaced on every upsert; the workflow state
+(status, assignee, outcome, notes, history) belongs to people and is kept. Case bodies
+and notes are encrypted; entity keys are stored as blind indexes for search.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import Connection, delete, insert, select, update
+
+from daybreak.model.cases import TRANSITIONS, Case, CaseStatus, Outcome
+from daybreak.store.audit import utc
+from daybreak.store.keys import Keyring
+from daybreak.store.tables import case_events, case_keys, case_notes, case_reports, cases
+
+BODY = "cases.body_enc"
+NOTE = "case_notes.text_enc"
+REASON = "case_events.reason_enc"
+
+
+class WorkflowError(ValueError):
+    """A transition the workflow does not allow, or a missing outcome/assignee."""
+
+
+class NotFound(LookupError):
+    pass
+
+
+@dataclass(frozen=True, slots=True)
+class Note:
+    author: str
+    at: datetime
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class StatusChange:
+    case_id: str
+    at: datetime
+    actor: str
+    from_status: CaseStatus | None
+    to_status: CaseStatus
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class CaseFilter:
+    status: CaseStatus | None = None
+    assignee: str | None = None
+    min_priority: float | None = None
+    tier: int | None = None
+    limit: int = 200
+    offset: int = 0
+
+
+def _row_to_case(keys: Keyring, r: Any) -> Case:
+    case = Case.model_validate_json(keys.decrypt_text(r.body_enc, BODY))
+    return case.model_copy(
+        update={
+            "status": CaseStatus(r.status),
+            "outcome": Outcome(r.outcome) if r.outcome else None,
+            "assignee": r.assignee,
+            "created_at": utc(r.created_at),
+            "updated_at": utc(r.updated_at),
+        }
+    )
+
+
+def upsert(conn: Connection, keys: Keyring, case: Case, now: datetime) -> bool:
+    """Insert or update one case; returns True when it was new."""
+    existing = conn.execute(select(cases).where(cases.c.case_id == case.case_id)).first()
+    body = keys.encrypt_text(case.model_dump_json(), BODY)
+    values = {
+        "priority": case.priority,
+        "tier": int(case.tier),
+        "country": case.country,
+        "routed_agency": case.routed_agency,
+        "updated_at": now,
+        "body_enc": body,
+    }
+    if existing is None:
+        conn.execute(
+            insert(cases).values(
+                case_id=case.case_id,
+                status=case.status.value,
+                outcome=case.outcome.value if case.outcome else None,
+                assignee=case.assignee,
+                created_at=utc(case.created_at or now),
+                **values,
+            )
+        )
+        conn.execute(
+            insert(case_events).values(
+                case_id=case.case_id,
+                at=now,
+                actor="system",
+                from_status=None,
+                to_status=case.status.value,
+                reason_enc=None,
+            )
+        )
+    else:
+        conn.execute(update(cases).where(cases.c.case_id == case.case_id).values(**values))
+        conn.execute(delete(case_keys).where(case_keys.c.case_id == case.case_id))
+        conn.execute(delete(case_reports).where(case_reports.c.case_id == case.case_id))
+    indexes = sorted({keys.index(k) for k in case.entity_keys})
+    if indexes:
+        conn.execute(
+            insert(case_keys), [{"case_id": case.case_id, "value_index": i} for i in indexes]
+        )
+    report_ids = sorted(set(case.report_ids))
+    if report_ids:
+        conn.execute(
+            insert(case_reports), [{"case_id": case.case_id, "report_id": r} for r in report_ids]
+        )
+    return existing is None
+
+
+def get(conn: Connection, keys: Keyring, case_id: str) -> Case | None:
+    r = conn.execute(select(cases).where(cases.c.case_id == case_id)).first()
+    return None if r is None else _row_to_case(keys, r)
+
+
+def query(
+    conn: Connection, keys: Keyring, f: CaseFilter, case_ids: list[str] | None = None
+) -> list[Case]:
+    q = select(cases)
+    if f.status is not None:
+        q = q.where(cases.c.status == f.status.value)
+    if f.assignee is not None:
+        q = q.where(cases.c.assignee == f.assignee)
+    if f.min_priority is not None:
+        q = q.where(cases.c.priority >= f.min_priority)
+    if f.tier is not None:
+        q = q.where(cases.c.tier == f.tier)
+    if case_ids is not None:
+        q = q.where(cases.c.case_id.in_(case_ids))
+    q = (
+        q.order_by(cases.c.tier, cases.c.priority.desc(), cases.c.case_id)
+        .limit(f.limit)
+        .offset(f.offset)
+    )
+    return [_row_to_case(keys, r) for r in conn.execute(q)]
+
+
+def cases_with_key(conn: Connection, index: str) -> list[str]:
+    return [
+        r[0]
+        for r in conn.execute(select(case_keys.c.case_id).where(case_keys.c.value_index == index))
+    ]
+
+
+def transition(
+    conn: Connection,
+    keys: Keyring,
+    case_id: str,
+    to: CaseStatus,
+    actor: str,
+    reason: str,
+    now: datetime,
+    *,
+    outcome: Outcome | None = None,
+    assignee: str | None = None,
+) -> Case:
+    r = conn.execute(select(cases).where(cases.c.case_id == case_id)).first()
+    if r is None:
+        raise NotFound(case_id)
+    current = CaseStatus(r.status)
+    if to not in TRANSITIONS[current]:
+        allowed = ", ".join(sorted(s.value for s in TRANSITIONS[current])) or "none"
+        raise WorkflowError(
+            f"cannot move a {current.value} case to {to.value} (allowed: {allowed})"
+        )
+    values: dict[str, Any] = {"status": to.value, "updated_at": now}
+    if to is CaseStatus.CLOSED:
+        if outcome is None:
+            raise WorkflowError("closing a case needs an outcome")
+        values["outcome"] = outcome.value
+    elif outcome is not None:
+        raise WorkflowError("an outcome is only set when closing a case")
+    else:
+        values["outcome"] = None
+    if to is CaseStatus.ASSIGNED:
+        who = assignee or r.assignee
+        if not who:
+            raise WorkflowError("assigning a case needs an assignee")
+        values["assignee"] = who
+    elif assignee is not None:
+        values["assignee"] = assignee
+    conn.execute(update(cases).where(cases.c.case_id == case_id).values(**values))
+    conn.execute(
+        insert(case_events).values(
+            case_id=case_id,
+            at=now,
+            actor=actor,
+            from_status=current.value,
+            to_status=to.value,
+            reason_enc=keys.encrypt_text(reason, REASON) if reason else None,
+        )
+    )
+    case = get(conn, keys, case_id)
+    assert case is not None
+    return case
+
+
+def add_note(
+    conn: Connection, keys: Keyring, case_id: str, author: str, text: str, now: datetime
+) -> None:
+    if not conn.execute(select(cases.c.case_id).where(cases.c.case_id == case_id)).first():
+        raise NotFound(case_id)
+    conn.execute(
+        insert(case_notes).values(
+            case_id=case_id, author=author, at=now, text_enc=keys.encrypt_text(text, NOTE)
+        )
+    )
+    conn.execute(update(cases).where(cases.c.case_id == case_id).values(updated_at=now))
+
+
+def notes(conn: Connection, keys: Keyring, case_id: str) -> list[Note]:
+    rows = conn.execute(
+        select(case_notes).where(case_notes.c.case_id == case_id).order_by(case_notes.c.id)
+    )
+    return [Note(r.author, utc(r.at), keys.decrypt_text(r.text_enc, NOTE)) for r in rows]
+
+
+def history(conn: Connection, keys: Keyring, case_id: str | None = None) -> list[StatusChange]:
+    q = select(case_events).order_by(case_events.c.id)
+    if case_id is not None:
+        q = q.where(case_events.c.case_id == case_id)
+    return [
+        StatusChange(
+            r.case_id,
+            utc(r.at),
+            r.actor,
+            CaseStatus(r.from_status) if r.from_status else None,
+            CaseStatus(r.to_status),
+            keys.decrypt_text(r.reason_enc, REASON) if r.reason_enc else "",
+        )
+        for r in conn.execute(q)
+    ]
+
+
+def now_utc() -> datetime:
+    return datetime.now(UTC)

@@ -1,0 +1,376 @@
+"""Writing and reading reports: dedup by idempotency key, clustering, triage, routing.
+
+:func:`write_report` runs inside a caller's transaction (the group-commit writer puts
+many reports in one) and leaves nothing behind if it raises before its first write;
+the transaction commits before anyone is told the report is stored.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import secrets
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import Connection, bindparam, delete, insert, select, update
+
+from daybreak.store.audit import AuditAppender, utc
+from daybreak.store.keys import Keyring
+from daybreak.store.tables import (
+    alerted_identifiers,
+    clusters,
+    idempotency_keys,
+    identifier_clusters,
+    report_identifiers,
+    reports,
+)
+from daybreak.tipline.clustering import cluster_id_for
+from daybreak.tipline.intake import ReportIn
+from daybreak.tipline.intake import report_identifiers as identifiers_of
+from daybreak.tipline.routing import AgencyTable, route
+from daybreak.tipline.triage import TriageContext, triage
+
+PAYLOAD = "reports.payload_enc"
+IDENT = "report_identifiers.value_enc"
+
+
+class IdempotencyConflict(ValueError):
+    """The Idempotency-Key was used before with a different request body."""
+
+
+def new_report_id() -> str:
+    """Time-ordered, unguessable: ``R-`` + 12 hex digits of ms since epoch + 10 random."""
+    return f"R-{int(time.time() * 1000):012x}{secrets.token_hex(5)}"
+
+
+@dataclass(frozen=True, slots=True)
+class Submission:
+    report: ReportIn
+    submitted_by: str
+    source: str = "api"
+    received_at: datetime | None = None
+    report_id: str | None = None  # preset for imports that keep their ids
+    idempotency_key: str | None = None
+    request_hash: str = ""  # SHA-256 hex of the request; default: of the report's JSON
+
+
+@dataclass(frozen=True, slots=True)
+class Receipt:
+    report_id: str
+    cluster_id: str
+    tier: int
+    score: float
+    agency: str
+    duplicate: bool = False  # an Idempotency-Key replay: nothing new was stored
+
+
+@dataclass(frozen=True, slots=True)
+class StoredReport:
+    report_id: str
+    received_at: datetime
+    source: str
+    submitted_by: str
+    tier: int
+    score: float
+    reasons: list[str]
+    country: str | None
+    route_basis: str
+    agency: str
+    cluster_id: str
+    report: ReportIn
+
+
+@dataclass
+class _Cluster:
+    count: int
+    tier: int
+    score: float
+    created_at: datetime
+    updated_at: datetime
+    in_db: bool
+
+
+class _BatchState:
+    """What one batch needs from the database, loaded with a handful of queries up
+    front, then kept current in memory as each report of the batch is placed."""
+
+    def __init__(self, conn: Connection, subs: list[Submission], indexes: list[list[str]]) -> None:
+        all_idx = sorted({i for idx in indexes for i in idx})
+        self.owner: dict[str, str] = {}
+        self.alerts: dict[str, list[str]] = {}
+        self.clusters: dict[str, _Cluster] = {}
+        for chunk in _chunks(all_idx):
+            for r in conn.execute(
+                select(identifier_clusters).where(identifier_clusters.c.value_index.in_(chunk))
+            ):
+                self.owner[r.value_index] = r.cluster_id
+            for r in conn.execute(
+                select(alerted_identifiers.c.value_index, alerted_identifiers.c.source).where(
+                    alerted_identifiers.c.value_index.in_(chunk)
+                )
+            ):
+                self.alerts.setdefault(r.value_index, []).append(r.source)
+        for chunk in _chunks(sorted(set(self.owner.values()))):
+            for r in conn.execute(select(clusters).where(clusters.c.cluster_id.in_(chunk))):
+                self.clusters[r.cluster_id] = _Cluster(
+                    int(r.report_count),
+                    int(r.tier),
+                    float(r.score),
+                    utc(r.created_at),
+                    utc(r.updated_at),
+                    True,
+                )
+        self.redirect: dict[str, str] = {}
+        self.deleted: list[str] = []
+        # (principal, key) -> (request hash, report id, receipt or None if stored earlier)
+        self.idem: dict[tuple[str, str], tuple[str, str]] = {}
+        wanted = sorted({s.idempotency_key for s in subs if s.idempotency_key is not None})
+        for chunk in _chunks(wanted):
+            for r in conn.execute(
+                select(idempotency_keys).where(idempotency_keys.c.key.in_(chunk))
+            ):
+                self.idem[(r.principal, r.key)] = (r.request_hash, r.report_id)
+
+    def resolve(self, cid: str) -> str:
+        while cid in self.redirect:
+            cid = self.redirect[cid]
+        return cid
+
+
+def _chunks(items: list[str], size: int = 500) -> list[list[str]]:
+    return [items[i : i + size] for i in range(0, len(items), size)]
+
+
+def write_batch(
+    conn: Connection,
+    keys: Keyring,
+    agencies: AgencyTable,
+    audit: AuditAppender,
+    subs: list[Submission],
+) -> list[Receipt | Exception]:
+    """Store ``subs`` in the caller's transaction with a fixed number of statements per
+    batch (bulk inserts), clustering them against the store and against each other."""
+    idents = [identifiers_of(s.report) for s in subs]
+    indexes = [[keys.index(i.key) for i in idl] for idl in idents]
+    st = _BatchState(conn, subs, indexes)
+    report_rows: list[dict[str, Any]] = []
+    ident_rows: list[dict[str, Any]] = []
+    owner_rows: dict[str, str] = {}
+    idem_rows: list[dict[str, Any]] = []
+    results: list[Receipt | Exception | str] = []  # str: replay of this report id
+    for sub, idl, idx in zip(subs, idents, indexes, strict=True):
+        request_hash = sub.request_hash or hashlib.sha256(sub.report.model_dump_json().encode()).hexdigest()
+        if sub.idempotency_key is not None:
+            prior = st.idem.get((sub.submitted_by, sub.idempotency_key))
+            if prior is not None:
+                if prior[0] != request_hash:
+                    results.append(
+                        IdempotencyConflict(
+                            "Idempotency-Key was already used with a different request body"
+                        )
+                    )
+                else:
+                    results.append(prior[1])
+                continue
+        report = sub.report
+        report_id = sub.report_id or new_report_id()
+        received = utc(sub.received_at or datetime.now(UTC))
+        matched = sorted({st.resolve(st.owner[i]) for i in idx if i in st.owner})
+        prior_reports = sum(st.clusters[c].count for c in matched)
+        sources = [src for i in set(idx) for src in st.alerts.get(i, [])]
+        hash_matches = sum(1 for src in sources if src == "media")
+        result = triage(
+            report, TriageContext(prior_reports, len(sources) - hash_matches, hash_matches)
+        )
+        where = route(report, agencies)
+        if matched:
+            cluster_id = matched[0]
+            target = st.clusters[cluster_id]
+            for other in matched[1:]:
+                old = st.clusters.pop(other)
+                st.redirect[other] = cluster_id
+                if old.in_db:
+                    st.deleted.append(other)
+                target.tier = min(target.tier, old.tier)
+                target.score = max(target.score, old.score)
+                target.created_at = min(target.created_at, old.created_at)
+            target.count = prior_reports + 1
+            target.tier = min(target.tier, int(result.tier))
+            target.score = max(target.score, result.score)
+            target.updated_at = max(target.updated_at, received)
+        else:
+            cluster_id = cluster_id_for(report_id)
+            st.clusters[cluster_id] = _Cluster(
+                1, int(result.tier), result.score, received, received, False
+            )
+        for i in idx:
+            if i not in st.owner:
+                st.owner[i] = cluster_id
+                owner_rows[i] = cluster_id
+        report_rows.append(
+            {
+                "report_id": report_id,
+                "received_at": received,
+                "source": sub.source,
+                "submitted_by": sub.submitted_by,
+                "reporter_type": report.reporter.type.value,
+                "incident_type": report.incident_type.value,
+                "is_live": report.is_live,
+                "occurred_at": report.occurred_at,
+                "service": report.service,
+                "tier": int(result.tier),
+                "score": result.score,
+                "reasons": json.dumps(list(result.reasons)),
+                "country": where.country,
+                "route_basis": where.basis,
+                "agency": where.agency,
+                "cluster_id": cluster_id,
+                "payload_enc": keys.encrypt_text(report.model_dump_json(), PAYLOAD),
+            }
+        )
+        ident_rows += [
+            {
+                "report_id": report_id,
+                "kind": i.kind,
+                "role": i.role,
+                "value_index": ix,
+                "value_enc": keys.encrypt_text(i.value, IDENT),
+                "seen_at": i.seen_at,
+            }
+            for i, ix in zip(idl, idx, strict=True)
+        ]
+        if sub.idempotency_key is not None:
+            st.idem[(sub.submitted_by, sub.idempotency_key)] = (request_hash, report_id)
+            idem_rows.append(
+                {
+                    "principal": sub.submitted_by,
+                    "key": sub.idempotency_key,
+                    "request_hash": request_hash,
+                    "report_id": report_id,
+                    "created_at": received,
+                }
+            )
+        audit.append(
+            sub.submitted_by,
+            "report.create",
+            "report",
+            report_id,
+            {"tier": int(result.tier), "source": sub.source},
+            at=received,
+        )
+        results.append(Receipt(report_id, cluster_id, int(result.tier), result.score, where.agency))
+    _flush(conn, st, report_rows, ident_rows, owner_rows, idem_rows)
+    return _finish(conn, st, results)
+
+
+def _flush(
+    conn: Connection,
+    st: _BatchState,
+    report_rows: list[dict[str, Any]],
+    ident_rows: list[dict[str, Any]],
+    owner_rows: dict[str, str],
+    idem_rows: list[dict[str, Any]],
+) -> None:
+    for other in st.deleted:  # clusters stored earlier that this batch joined together
+        target = st.resolve(other)
+        conn.execute(update(reports).where(reports.c.cluster_id == other).values(cluster_id=target))
+        conn.execute(
+            update(identifier_clusters)
+            .where(identifier_clusters.c.cluster_id == other)
+            .values(cluster_id=target)
+        )
+        conn.execute(delete(clusters).where(clusters.c.cluster_id == other))
+    for row in report_rows:
+        row["cluster_id"] = st.resolve(row["cluster_id"])
+    new = [
+        {
+            "cluster_id": cid,
+            "created_at": c.created_at,
+            "updated_at": c.updated_at,
+            "report_count": c.count,
+            "tier": c.tier,
+            "score": c.score,
+            "merged_into": None,
+        }
+        for cid, c in st.clusters.items()
+        if not c.in_db
+    ]
+    old = [
+        {
+            "cid": cid,
+            "updated_at": c.updated_at,
+            "report_count": c.count,
+            "tier": c.tier,
+            "score": c.score,
+            "created_at": c.created_at,
+        }
+        for cid, c in st.clusters.items()
+        if c.in_db
+    ]
+    if new:
+        conn.execute(insert(clusters), new)
+    if old:
+        conn.execute(
+            update(clusters)
+            .where(clusters.c.cluster_id == bindparam("cid"))
+            .values(
+                updated_at=bindparam("updated_at"),
+                report_count=bindparam("report_count"),
+                tier=bindparam("tier"),
+                score=bindparam("score"),
+                created_at=bindparam("created_at"),
+            ),
+            old,
+        )
+    if report_rows:
+        conn.execute(insert(reports), report_rows)
+    if ident_rows:
+        conn.execute(insert(report_identifiers), ident_rows)
+    if owner_rows:
+        conn.execute(
+            insert(identifier_clusters),
+            [{"value_index": i, "cluster_id": st.resolve(c)} for i, c in owner_rows.items()],
+        )
+    if idem_rows:
+        conn.execute(insert(idempotency_keys), idem_rows)
+
+
+def _finish(
+    conn: Connection, st: _BatchState, results: list[Receipt | Exception | str]
+) -> list[Receipt | Exception]:
+    replay_ids = sorted({r for r in results if isinstance(r, str)})
+    replays: dict[str, Receipt] = {}
+    for chunk in _chunks(replay_ids):
+        for row in conn.execute(select(reports).where(reports.c.report_id.in_(chunk))):
+            replays[row.report_id] = Receipt(
+                row.report_id, row.cluster_id, row.tier, row.score, row.agency, duplicate=True
+            )
+    out: list[Receipt | Exception] = []
+    for r in results:
+        if isinstance(r, str):
+            out.append(replays[r])
+        elif isinstance(r, Receipt):
+            out.append(Receipt(r.report_id, st.resolve(r.cluster_id), r.tier, r.score, r.agency))
+        else:
+            out.append(r)
+    return out
+
+
+def decode_report(keys: Keyring, row: Any) -> StoredReport:
+    return StoredReport(
+        report_id=row.report_id,
+        received_at=utc(row.received_at),
+        source=row.source,
+        submitted_by=row.submitted_by,
+        tier=row.tier,
+        score=row.score,
+        reasons=json.loads(row.reasons),
+        country=row.country,
+        route_basis=row.route_basis,
+        agency=row.agency,
+        cluster_id=row.cluster_id,
+        report=ReportIn.model_validate_json(keys.decrypt_text(row.payload_enc, PAYLOAD)),
+    )

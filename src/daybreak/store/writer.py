@@ -1,0 +1,99 @@
+"""Group commit: one writer thread turns many concurrent intakes into few transactions.
+
+Each request puts its :class:`Submission` on a queue and waits on a future. The writer
+takes everything queued (up to ``max_batch``), writes it in ONE transaction, commits
+(one fsync for the whole batch), and only then resolves the futures — so a 202 still
+means "on disk", while throughput is bounded by fsyncs per second times batch size
+rather than by fsyncs per report. While a batch commits, the next one gathers.
+
+If the batch transaction fails for an unexpected reason it is rolled back and each
+submission is retried in a transaction of its own, so one bad report cannot sink the
+others and none is half-stored.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+from collections.abc import Callable
+from concurrent.futures import Future
+
+from daybreak.store.reports import Receipt, Submission
+
+log = logging.getLogger(__name__)
+_STOP = object()
+
+# Writes a list of submissions in one transaction and returns, per submission, a
+# receipt or the (expected, per-item) exception it raised.
+BatchFn = Callable[[list[Submission]], list[Receipt | Exception]]
+
+
+class BatchWriter:
+    def __init__(self, write_batch: BatchFn, max_batch: int = 500) -> None:
+        self._write_batch = write_batch
+        self._max = max_batch
+        self._queue: queue.SimpleQueue[object] = queue.SimpleQueue()
+        self._thread = threading.Thread(target=self._run, name="daybreak-writer", daemon=True)
+        self._closed = False
+        self.batches = 0
+        self.items = 0
+        self._thread.start()
+
+    def submit(self, sub: Submission) -> Future[Receipt]:
+        fut: Future[Receipt] = Future()
+        if self._closed:
+            fut.set_exception(RuntimeError("the store is closed"))
+            return fut
+        self._queue.put((sub, fut))
+        return fut
+
+    @property
+    def alive(self) -> bool:
+        return self._thread.is_alive() and not self._closed
+
+    def close(self, timeout: float = 30.0) -> None:
+        if not self._closed:
+            self._closed = True
+            self._queue.put(_STOP)
+            self._thread.join(timeout)
+
+    def _run(self) -> None:
+        while True:
+            first = self._queue.get()
+            if first is _STOP:
+                return
+            batch = [first]
+            stop = False
+            while len(batch) < self._max:
+                try:
+                    nxt = self._queue.get_nowait()
+                except queue.Empty:
+                    break
+                if nxt is _STOP:
+                    stop = True
+                    break
+                batch.append(nxt)
+            self._commit(batch)  # type: ignore[arg-type]
+            if stop:
+                return
+
+    def _commit(self, batch: list[tuple[Submission, Future[Receipt]]]) -> None:
+        subs = [s for s, _ in batch]
+        try:
+            results = self._write_batch(subs)
+        except Exception:  # rolled back: retry one by one to isolate the culprit
+            log.exception("batch of %d failed; retrying one at a time", len(subs))
+            results = []
+            for s in subs:
+                try:
+                    results.extend(self._write_batch([s]))
+                except Exception as exc:
+                    results.append(exc)
+        self.batches += 1
+        self.items += len(subs)
+        for (_, fut), res in zip(batch, results, strict=True):
+            if isinstance(res, Exception):
+                fut.set_exception(res)
+            else:
+                fut.set_result(res)

@@ -1,0 +1,43 @@
+"""Write a world to a folder: the six public tables (Parquet or CSV) and truth/*.csv."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import polars as pl
+
+if TYPE_CHECKING:
+    from daybreak.synth.world import World
+
+FORMATS = ("parquet", "csv")
+
+
+def write_world(world: World, out: Path, fmt: str = "parquet") -> list[Path]:
+    """Write every table of ``world`` into ``out``; returns the files written."""
+    if fmt not in FORMATS:
+        raise ValueError(f"unknown format {fmt!r}; expected one of: {', '.join(FORMATS)}")
+    out = Path(out)
+    (out / "truth").mkdir(parents=True, exist_ok=True)
+    written = []
+    for name, frame in world.tables().items():
+        path = out / f"{name}.{fmt}"
+        if fmt == "parquet":
+            frame.write_parquet(path, compression="zstd", compression_level=1, statistics=False)
+        else:
+            write_csv(frame, path)
+        written.append(path)
+    for name, frame in (("labels", world.labels), ("links", world.links)):
+        path = out / "truth" / f"{name}.csv"
+        frame.write_csv(path)
+        written.append(path)
+    return written
+
+
+def write_csv(frame: pl.DataFrame, path: Path) -> None:
+    """ISO-8601 UTC timestamps with Z, amounts with exactly two decimals."""
+    frame.write_csv(
+        path,
+        datetime_format="%Y-%m-%dT%H:%M:%SZ",
+        float_precision=2,
+    )

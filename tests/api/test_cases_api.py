@@ -1,0 +1,48 @@
+"""Cases over HTTP with an analyst session: list, read, transition, notes, history."""
+
+from __future__ import annotations
+
+from conftest import Api
+
+from daybreak.model.cases import Case, Tier
+from daybreak.store import Actor, Role
+
+
+def test_case_workflow_over_http(api: Api) -> None:
+    api.store.upsert_cases(
+        [Case(case_id="C-http", title="Cluster around u9", priority=0.9, tier=Tier.LIVE_OR_IMMEDIATE_RISK,
+              entity_keys=["account:examplestream:u9"])]
+    )
+    with api.analyst() as a:
+        listed = a.get("/v1/cases", params={"tier": 1}).json()
+        assert "C-http" in [c["case_id"] for c in listed]
+        assert a.get("/v1/cases/C-http").json()["title"] == "Cluster around u9"
+        assert a.get("/v1/cases/nope").status_code == 404
+        bad = a.post("/v1/cases/C-http/transition", json={"to": "referred"})
+        assert bad.status_code == 409 and bad.json()["detail"][0]["loc"] == ["body", "to"]
+        unknown = a.post("/v1/cases/C-http/transition", json={"to": "paused"})
+        assert unknown.status_code == 422 and unknown.json()["detail"][0]["loc"] == ["body", "to"]
+        ok = a.post("/v1/cases/C-http/transition", json={"to": "assigned", "assignee": "ana"})
+        assert ok.status_code == 200 and ok.json()["status"] == "assigned"
+        forbidden = a.post("/v1/cases/C-http/transition", json={"to": "assigned", "assignee": "sue"})
+        assert forbidden.status_code == 403  # only supervisors assign to others
+        note = a.post("/v1/cases/C-http/notes", json={"text": "Platform confirmed the stream."})
+        assert note.status_code == 201 and note.json()["author"] == "ana"
+        assert a.post("/v1/cases/C-http/notes", json={"text": ""}).status_code == 422
+        assert [n["text"] for n in a.get("/v1/cases/C-http/notes").json()] == ["Platform confirmed the stream."]
+        closing = a.post("/v1/cases/C-http/transition", json={"to": "closed"})
+        assert closing.status_code == 409 and "outcome" in closing.json()["detail"][0]["msg"]
+        closed = a.post("/v1/cases/C-http/transition", json={"to": "closed", "outcome": "referred_to_police"})
+        assert closed.json()["outcome"] == "referred_to_police"
+        history = a.get("/v1/cases/C-http/history").json()
+        assert [h["to_status"] for h in history] == ["new", "assigned", "closed"]
+        hits = a.get("/v1/search", params={"kind": "account", "value": "ExampleStream:u9"}).json()
+        assert "C-http" in hits["case_ids"]
+        assert a.get("/v1/search", params={"kind": "phone", "value": "abc"}).status_code == 422
+        a.post("/v1/auth/logout")
+        assert a.get("/v1/cases").status_code == 401
+    with api.analyst("sue") as s:
+        reopened = s.post("/v1/cases/C-http/transition", json={"to": "assigned", "assignee": "ana"})
+        assert reopened.status_code == 200
+    trail = [e.action for e in api.store.audit_trail(Actor("root", Role.ADMIN), "C-http")]
+    assert "case.read" in trail and "case.transition" in trail and "case.note" in trail

@@ -1,0 +1,203 @@
+"""End to end in real Chromium: sign in, work the queue, open the top case, use the
+graph with the keyboard, act on the case, download an export, and read the audit trail.
+
+The app is the tipline's ``create_app`` over a real SQLite store, served by uvicorn on
+loopback; the browser is Debian's chromium driven by Playwright (never downloaded)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from console_world import PASSWORD, TOP_CASE
+from playwright.sync_api import BrowserContext, ConsoleMessage, Page, expect, sync_playwright
+
+from conftest import StoreConsole, store_console
+from daybreak.console.mount import console_url
+from daybreak.model.cases import CaseStatus
+from daybreak.store import SYSTEM
+
+pytestmark = pytest.mark.browser
+
+CHROMIUM_ARGS = [
+    "--headless=new",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+
+@pytest.fixture(scope="module")
+def console(tmp_path_factory: pytest.TempPathFactory) -> Iterator[StoreConsole]:
+    standards = Path(__file__).resolve().parents[3] / "shared" / "standards"
+    with store_console(
+        tmp_path_factory.mktemp("browser-console"), standards if standards.is_dir() else None
+    ) as running:
+        yield running
+
+
+@pytest.fixture(scope="module")
+def browser(
+    chromium_path: str, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[BrowserContext]:
+    profile = tmp_path_factory.mktemp("chromium-profile")
+    with sync_playwright() as p:
+        context = p.chromium.launch_persistent_context(
+            str(profile),
+            executable_path=chromium_path,
+            args=CHROMIUM_ARGS,
+            viewport={"width": 1366, "height": 900},
+            accept_downloads=True,
+        )
+        context.set_default_timeout(20_000)
+        yield context
+        context.close()
+
+
+@pytest.fixture
+def problems() -> list[str]:
+    """Console errors, CSP violations and off-machine requests seen by the page."""
+    return []
+
+
+@pytest.fixture
+def page(browser: BrowserContext, problems: list[str]) -> Iterator[Page]:
+    page = browser.new_page()
+    page.on("console", lambda m: _console_problem(m, problems))
+    page.on("pageerror", lambda e: problems.append(f"page error: {e}"))
+    # Nothing may leave the machine: every request goes to the console's own origin.
+    page.on(
+        "request",
+        lambda r: (
+            problems.append(f"request off loopback: {r.url}")
+            if not r.url.startswith(("http://127.0.0.1:", "data:", "blob:"))
+            else None
+        ),
+    )
+    yield page
+    page.close()
+    assert problems == [], problems
+
+
+def _console_problem(message: ConsoleMessage, problems: list[str]) -> None:
+    # CSP violations and script errors show up as console errors.
+    if message.type in ("error", "warning"):
+        problems.append(f"console {message.type}: {message.text}")
+
+
+def sign_in(page: Page, console: StoreConsole, user: str) -> None:
+    page.goto(console_url("127.0.0.1", int(console.url.rsplit(":", 1)[1])))
+    expect(page).to_have_url(f"{console.url}/console/sign-in")
+    page.get_by_label("User name").fill(user)
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    expect(page).to_have_url(f"{console.url}/console/queue")
+
+
+def test_sign_in_form_is_labelled_and_says_what_went_wrong(
+    page: Page, console: StoreConsole, problems: list[str]
+) -> None:
+    page.goto(f"{console.url}/console/sign-in")
+    expect(page.get_by_label("User name")).to_be_focused()  # autofocus: type right away
+    page.keyboard.type("ana")
+    page.keyboard.press("Tab")
+    expect(page.get_by_label("Password")).to_be_focused()
+    page.keyboard.type("wrong password")
+    page.keyboard.press("Enter")
+    expect(page.get_by_role("alert")).to_have_text("User name or password is not correct.")
+    # The refused sign-in is a 400, which Chromium logs; that one is expected.
+    problems.remove(
+        "console error: Failed to load resource: the server responded with a status of 400 "
+        "(Bad Request)"
+    )
+
+
+def test_from_the_top_of_the_queue_to_an_exported_report(page: Page, console: StoreConsole) -> None:
+    sign_in(page, console, "ana")
+    expect(page.get_by_test_id("username")).to_have_text("ana")
+    page.keyboard.press("Tab")  # the first stop on every page is the skip link
+    expect(page.get_by_role("link", name="Skip to main content")).to_be_focused()
+    page.keyboard.press("Enter")
+    expect(page.locator("#main")).to_be_focused()
+
+    # The queue: the live-stream case is on top, with its tier and why.
+    first = page.locator("table.queue tbody tr").first
+    expect(first).to_have_attribute("data-case-id", TOP_CASE)
+    expect(first).to_contain_text("T1")
+    expect(first).to_contain_text("live now")
+
+    # Search by a phone typed the way a hotline operator would.
+    page.get_by_label("Search by identifier").fill("0917 123 4567")
+    page.get_by_role("button", name="Apply").click()
+    expect(page.locator("table.queue tbody tr")).to_have_count(1)
+    expect(page.locator("#queue-count")).to_contain_text("1 case matching")
+
+    # Open the case.
+    page.locator("table.queue tbody tr").first.get_by_role("link").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text(
+        "Live-stream report linked to corridor payments"
+    )
+    expect(page.locator("#case-status")).to_contain_text("new")
+
+    # The entity graph works from the keyboard: focus an entity, show its links,
+    # jump to a neighbour, move a node with the arrow keys.
+    expect(page.locator(".graph-toolbar")).to_be_visible()  # the script ran under the CSP
+    node = page.locator('g.node[data-key="customer:C000123"]')
+    node.focus()
+    page.keyboard.press("Enter")
+    detail = page.locator("#graph-detail")
+    expect(detail.get_by_role("heading")).to_have_text("customer: C000123")
+    expect(detail.locator("li")).to_have_count(3)
+    before = node.get_attribute("transform")
+    page.keyboard.press("ArrowRight")
+    assert node.get_attribute("transform") != before
+    detail.get_by_role("button", name="account streamhost:88231").click()
+    expect(page.locator('g.node[data-key="account:streamhost:88231"]')).to_be_focused()
+    expect(detail.get_by_role("heading")).to_have_text("account: streamhost:88231")
+
+    # Act: take the case, then escalate it.
+    page.get_by_role("button", name="Take this case").click()
+    expect(page.get_by_role("status").first).to_have_text("Case assigned to ana.")
+    expect(page.locator("#case-assignee")).to_have_text("ana")
+    page.get_by_label("Reason", exact=True).fill("live stream reported now")
+    page.get_by_role("button", name="Escalate").click()
+    expect(page.locator("#case-status")).to_contain_text("escalated")
+
+    # Export: a STIX bundle, validated by the exporters, as a download.
+    with page.expect_download(timeout=60_000) as info:
+        page.locator('a[data-format="stix"]').click()
+    download = info.value
+    assert download.suggested_filename == f"{TOP_CASE}.stix.json"
+    bundle = json.loads(Path(download.path()).read_text(encoding="utf-8"))
+    assert bundle["type"] == "bundle"
+    assert any(o["type"] == "grouping" for o in bundle["objects"])
+
+    # The page's history shows the audit log, and the store agrees.
+    page.reload()
+    history = page.locator("#history")
+    expect(history).to_contain_text("case.export")
+    expect(history).to_contain_text("case.transition")
+    case = console.store.get_case(TOP_CASE, SYSTEM)
+    assert case is not None and case.status is CaseStatus.ESCALATED and case.assignee == "ana"
+    trail = [(e.actor, e.action) for e in console.store.audit_trail(SYSTEM, TOP_CASE)]
+    assert ("ana", "case.export") in trail
+    assert console.store.verify_audit().ok
+
+
+def test_dashboards_and_banks_render_charts_without_scripts_or_media(
+    page: Page, console: StoreConsole
+) -> None:
+    sign_in(page, console, "sam")
+    page.get_by_role("link", name="Dashboards").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Dashboards")
+    expect(page.locator("figure.chart svg")).to_have_count(7)  # six charts and the map
+    expect(page.locator(".map-dot")).not_to_have_count(0)
+    page.get_by_role("link", name="Hash banks & rules").click()
+    expect(page.get_by_role("heading", name="Payment typology pack")).to_be_visible()
+    assert page.locator("img, video, canvas, iframe").count() == 0

@@ -1,0 +1,307 @@
+"""The console's pages over HTTP: queue, search, case page, actions, exports, dashboards."""
+
+from __future__ import annotations
+
+import html
+import re
+from collections.abc import Callable, Sequence
+
+import httpx
+import pytest
+from console_world import (
+    PASSWORD,
+    TOP_CASE,
+    TOP_EMAIL,
+    TOP_HASH,
+    TOP_IBAN,
+    TOP_PHONE,
+    TOP_USERNAME,
+)
+
+from conftest import LiveServer, csrf_of
+from daybreak.console.backend import ConsoleUser, ExportFile, ExportFormat, Role
+from daybreak.console.memory import MemoryBackend
+from daybreak.model.alerts import Alert
+from daybreak.model.cases import Case, CaseStatus, Outcome, Tier
+
+ROW = re.compile(r'<tr data-case-id="([^"]+)">')
+SUPERVISOR = ConsoleUser("sam", Role.SUPERVISOR)
+
+
+def queue_ids(client: httpx.Client, **params: str) -> list[str]:
+    response = client.get("/console/queue", params=params)
+    assert response.status_code == 200, response.text
+    return ROW.findall(response.text)
+
+
+def all_cases(backend: MemoryBackend) -> dict[str, Case]:
+    return {c.case_id: c for c in backend.list_cases(SUPERVISOR)}
+
+
+def test_queue_lists_open_cases_by_priority(
+    client_for: Callable[[str], httpx.Client], backend: MemoryBackend
+) -> None:
+    ids = queue_ids(client_for("ana"))
+    cases = all_cases(backend)
+    assert ids[0] == TOP_CASE
+    priorities = [cases[i].priority for i in ids]
+    assert priorities == sorted(priorities, reverse=True)
+    open_cases = [c for c in cases.values() if c.status is not CaseStatus.CLOSED]
+    assert len(ids) == min(50, len(open_cases))
+
+
+def test_queue_row_shows_tier_why_age_sources_and_assignee(
+    client_for: Callable[[str], httpx.Client],
+) -> None:
+    page = client_for("ana").get("/console/queue").text
+    row = page[page.index(f'data-case-id="{TOP_CASE}"') :]
+    row = row[: row.index("</tr>")]
+    assert ">T1<" in row
+    assert "live now; payment alert on the paying customer" in html.unescape(row)
+    assert '<td class="age">5 h</td>' in row  # created five hours before the fixed clock
+    for source in ("transactions", "reports", "platform events", "media sightings"):
+        assert source in row
+    assert "—" in row  # nobody assigned yet
+
+
+@pytest.mark.parametrize(
+    ("params", "check"),
+    [
+        ({"tier": "1"}, lambda c: c.tier is Tier.LIVE_OR_IMMEDIATE_RISK),
+        ({"country": "KE"}, lambda c: c.country == "KE"),
+        ({"status": "triaged"}, lambda c: c.status is CaseStatus.TRIAGED),
+    ],
+    ids=["tier", "country", "status"],
+)
+def test_queue_filters(
+    client_for: Callable[[str], httpx.Client],
+    backend: MemoryBackend,
+    params: dict[str, str],
+    check: Callable[[Case], bool],
+) -> None:
+    ids = queue_ids(client_for("ana"), **params)
+    cases = all_cases(backend)
+    expected = {i for i, c in cases.items() if check(c) and c.status is not CaseStatus.CLOSED}
+    assert ids and set(ids) == expected
+
+
+def test_queue_filters_by_typology_from_the_alerts(
+    client_for: Callable[[str], httpx.Client], backend: MemoryBackend
+) -> None:
+    ids = queue_ids(client_for("ana"), typology="night_payments")
+    by_alert = {a.alert_id: a.typologies for a in backend.alerts(SUPERVISOR)}
+    expected = {
+        c.case_id
+        for c in all_cases(backend).values()
+        if any("night_payments" in by_alert.get(a, ()) for a in c.alert_ids)
+    }
+    assert ids and set(ids) == expected
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        TOP_PHONE,
+        "+63 917 123 4567",
+        "0917 123 4567",  # national format: read with the cases' countries
+        TOP_EMAIL.upper(),
+        "gb33 bukb 2020 1555 5555 55",
+        TOP_USERNAME,
+        "night_owl_77",
+        TOP_HASH,
+        TOP_HASH[:16],  # a prefix of a hash
+        "R-000042",  # a report id
+    ],
+)
+def test_search_by_any_identifier_finds_the_case(
+    client_for: Callable[[str], httpx.Client], query: str
+) -> None:
+    assert queue_ids(client_for("ana"), q=query, status="") == [TOP_CASE]
+
+
+def test_search_for_an_unknown_identifier_finds_nothing(
+    client_for: Callable[[str], httpx.Client],
+) -> None:
+    response = client_for("ana").get("/console/queue", params={"q": "+44 20 7946 0000"})
+    assert ROW.findall(response.text) == []
+    assert "No case matches" in response.text
+    assert TOP_IBAN not in response.text
+
+
+def test_closed_cases_leave_the_default_queue(
+    client_for: Callable[[str], httpx.Client], backend: MemoryBackend
+) -> None:
+    user = backend.authenticate("sam", PASSWORD)
+    assert user is not None
+    backend.close(TOP_CASE, user, Outcome.DUPLICATE, "seen before")
+    client = client_for("ana")
+    assert TOP_CASE not in queue_ids(client)
+    assert TOP_CASE in queue_ids(client, status="closed")
+
+
+def test_case_page_shows_explanation_graph_timeline_and_evidence(
+    client_for: Callable[[str], httpx.Client], backend: MemoryBackend
+) -> None:
+    page = client_for("ana").get(f"/console/cases/{TOP_CASE}").text
+    case = all_cases(backend)[TOP_CASE]
+    assert html.escape(case.explanation, quote=False) in page
+    for node in case.nodes:  # every entity is a focusable node of the SVG graph
+        assert f'data-key="{html.escape(node.key)}"' in page
+    assert len(re.findall(r'<g class="node( alerted)?"', page)) == len(case.nodes)
+    assert page.count('<line class="edge') == len(case.edges)
+    assert page.count('tabindex="0" role="button"') == len(case.nodes)
+    timeline = page[page.index('<ol class="timeline">') :]
+    times = re.findall(r'<time datetime="([^"]+)"', timeline[: timeline.index("</ol>")])
+    assert times == sorted(e.at.isoformat() for e in case.timeline)
+    for ev in case.evidence:
+        assert ev.record_id in page
+    assert "A-pay-1" in page and "low value corridor" in page  # linked alerts, typologies
+
+
+def test_viewing_a_case_is_audited(
+    client_for: Callable[[str], httpx.Client], backend: MemoryBackend
+) -> None:
+    client_for("ana").get(f"/console/cases/{TOP_CASE}")
+    trail = backend.audit_trail(TOP_CASE, SUPERVISOR)
+    assert [(a.actor, a.action) for a in trail] == [("ana", "read")]
+
+
+def post_action(client: httpx.Client, action: str, **fields: str) -> httpx.Response:
+    token = csrf_of(client.get(f"/console/cases/{TOP_CASE}").text)
+    response = client.post(
+        f"/console/cases/{TOP_CASE}/{action}", data={"csrf_token": token, **fields}
+    )
+    assert response.status_code == 303, response.text
+    return client.get(response.headers["location"])
+
+
+def test_the_case_workflow_through_the_page_lands_in_the_audit_trail(
+    client_for: Callable[[str], httpx.Client], backend: MemoryBackend
+) -> None:
+    sam = client_for("sam")
+    page = post_action(sam, "triage")
+    assert "Case marked as triaged." in page.text
+    page = post_action(sam, "assign", assignee="ana")
+    assert "Case assigned to ana." in page.text
+    assert '<dd id="case-assignee">ana</dd>' in page.text
+    ana = client_for("ana")
+    page = post_action(ana, "escalate", reason="child at risk tonight")
+    assert "Case escalated." in page.text
+    page = post_action(ana, "refer", agency="PNP WCPC")
+    assert "Case referred to PNP WCPC." in page.text
+    page = post_action(ana, "close", outcome="referred_to_police", reason="handed over")
+    assert "Case closed: referred to police." in page.text
+    case = all_cases(backend)[TOP_CASE]
+    assert case.status is CaseStatus.CLOSED and case.outcome is Outcome.REFERRED_TO_POLICE
+    actions = [
+        (a.actor, a.action) for a in backend.audit_trail(TOP_CASE, SUPERVISOR) if a.action != "read"
+    ]
+    assert actions == [
+        ("sam", "triage"),
+        ("sam", "assign"),
+        ("ana", "escalate"),
+        ("ana", "refer"),
+        ("ana", "close"),
+    ]
+    history = page.text[page.text.index('id="history"') :]
+    assert "escalate" in history and "child at risk tonight" in history
+
+
+def test_a_refused_transition_is_explained_and_changes_nothing(
+    client_for: Callable[[str], httpx.Client], backend: MemoryBackend
+) -> None:
+    page = post_action(client_for("ana"), "escalate", reason="too early")
+    assert "a new case cannot be moved to escalated" in page.text
+    assert all_cases(backend)[TOP_CASE].status is CaseStatus.NEW
+
+
+def test_analysts_take_cases_but_only_supervisors_assign_others(
+    client_for: Callable[[str], httpx.Client], backend: MemoryBackend
+) -> None:
+    ana = client_for("ana")
+    page = post_action(ana, "assign", assignee="sam")
+    assert "a supervisor assigns others" in page.text
+    assert all_cases(backend)[TOP_CASE].assignee is None
+    page = post_action(ana, "assign", assignee="ana")
+    assert "Case assigned to ana." in page.text
+
+
+def test_closing_needs_an_outcome(
+    client_for: Callable[[str], httpx.Client], backend: MemoryBackend
+) -> None:
+    page = post_action(client_for("ana"), "close", outcome="", reason="")
+    assert "Choose the outcome" in page.text
+    assert all_cases(backend)[TOP_CASE].status is CaseStatus.NEW
+
+
+def test_notes_are_stored_and_shown_escaped(
+    client_for: Callable[[str], httpx.Client], backend: MemoryBackend
+) -> None:
+    text = "<script>alert(1)</script> called the hotline back"
+    page = post_action(client_for("ana"), "note", text=text)
+    assert "Note added." in page.text
+    assert "<script>alert(1)</script>" not in page.text
+    assert html.escape(text, quote=False) in page.text
+    assert [n.text for n in backend.notes(TOP_CASE, SUPERVISOR)] == [text]
+
+
+class RecordingExporter:
+    """Stands in for daybreak.exporters to test the download plumbing only."""
+
+    def __init__(self) -> None:
+        self.calls: list[tuple[str, list[str], str]] = []
+
+    def formats(self) -> Sequence[ExportFormat]:
+        return [ExportFormat("stix", "STIX 2.1"), ExportFormat("goaml", "goAML", False, "no XSD")]
+
+    def __call__(self, case: Case, alerts: Sequence[Alert], fmt: str) -> ExportFile:
+        self.calls.append((case.case_id, sorted(a.alert_id for a in alerts), fmt))
+        return ExportFile(f"{case.case_id}.stix.json", "application/json", b'{"type": "bundle"}')
+
+
+def test_export_downloads_a_file_and_is_audited(
+    client_for: Callable[[str], httpx.Client], backend: MemoryBackend
+) -> None:
+    exporter = RecordingExporter()
+    backend.configure(exporter=exporter)
+    client = client_for("ana")
+    page = client.get(f"/console/cases/{TOP_CASE}").text
+    assert f'href="/console/cases/{TOP_CASE}/export/stix" download' in page
+    assert "goAML &mdash; no XSD" in page  # unavailable formats say why, no link
+    response = client.get(f"/console/cases/{TOP_CASE}/export/stix")
+    assert response.status_code == 200
+    assert response.headers["content-disposition"] == f'attachment; filename="{TOP_CASE}.stix.json"'
+    assert response.content == b'{"type": "bundle"}'
+    assert exporter.calls == [(TOP_CASE, ["A-media-1", "A-pay-1", "A-tip-1"], "stix")]
+    assert ("ana", "export", "stix") in [
+        (a.actor, a.action, a.detail) for a in backend.audit_trail(TOP_CASE, SUPERVISOR)
+    ]
+
+
+def test_a_failed_export_returns_to_the_case_with_the_reason(
+    client_for: Callable[[str], httpx.Client], backend: MemoryBackend
+) -> None:
+    client = client_for("ana")
+    response = client.get(f"/console/cases/{TOP_CASE}/export/pdf")
+    assert response.status_code == 303
+    page = client.get(response.headers["location"]).text
+    assert "Export failed: unknown export format &#39;pdf&#39;" in page
+
+
+def test_dashboards_count_cases_and_time_to_triage(
+    client_for: Callable[[str], httpx.Client], backend: MemoryBackend, live_server: LiveServer
+) -> None:
+    sam = client_for("sam")
+    post_action(sam, "triage")  # the top case: five hours after it was created
+    page = sam.get("/console/dashboards").text
+    cases = all_cases(backend)
+    assert f'<span class="kpi-value">{len(cases)}</span><span class="kpi-label">cases' in page
+    ph = sum(1 for c in cases.values() if c.country == "PH")
+    assert f"Philippines (PH)</td><td>{ph}</td>" in page
+    waiting = sum(
+        1
+        for e in cases.values()
+        if e.status is CaseStatus.NEW and e.case_id != TOP_CASE and e.created_at is not None
+    )
+    assert f'<span class="kpi-value">{waiting}</span><span class="kpi-label">waiting' in page
+    assert "Time to triage" in page and "Cases by typology" in page

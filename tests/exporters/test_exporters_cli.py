@@ -1,0 +1,81 @@
+"""`daybreak export ...`: writes only valid documents, exits non-zero with a clear message."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from daybreak.cli.export import app
+from exporters.conftest import make_bundle
+from exporters.test_exporters_loader import _write_world
+
+pytestmark = pytest.mark.shared
+runner = CliRunner()
+
+
+@pytest.fixture()
+def world(tmp_path: Path) -> tuple[Path, Path]:
+    b = make_bundle()
+    w = _write_world(b, tmp_path / "world")
+    cases = tmp_path / "cases.jsonl"
+    cases.write_text(b.case.model_dump_json() + "\n")
+    return w, cases
+
+
+def test_goaml_written_when_valid(world: tuple[Path, Path], uae_xsd: Path, tmp_path: Path) -> None:
+    w, cases = world
+    out = tmp_path / "out" / "case.xml"
+    args = ["goaml", "--case", "CASE-TEST-1", "--cases", str(cases), "--world", str(w), "--xsd", str(uae_xsd), "--out", str(out)]  # fmt: skip
+    result = runner.invoke(app, args)
+    assert result.exit_code == 0, result.output
+    assert (
+        out.read_bytes().startswith(b"<?xml") and "valid against goAMLSchema.xsd" in result.output
+    )
+
+
+def test_invalid_goaml_is_not_written(
+    world: tuple[Path, Path], uae_xsd: Path, tmp_path: Path
+) -> None:
+    w, cases = world
+    out = tmp_path / "case.xml"
+    args = ["goaml", "--case", "CASE-TEST-1", "--cases", str(cases), "--world", str(w), "--xsd", str(uae_xsd), "--regex-dialect", "xsd", "--out", str(out)]  # fmt: skip
+    result = runner.invoke(app, args)
+    assert result.exit_code == 1
+    assert "/report/reporting_person/first_name" in result.output
+    assert "nothing written" in result.output and not out.exists()
+
+
+@pytest.mark.parametrize("fmt", ["stix", "ftm", "cybertip"])
+def test_other_formats(fmt: str, world: tuple[Path, Path], ncmec_xsd: Path, tmp_path: Path) -> None:
+    w, cases = world
+    out = tmp_path / f"case.{fmt}"
+    args = [
+        fmt,
+        "--case",
+        "CASE-TEST-1",
+        "--cases",
+        str(cases),
+        "--world",
+        str(w),
+        "--out",
+        str(out),
+    ]
+    if fmt == "cybertip":
+        args += ["--xsd", str(ncmec_xsd)]
+    result = runner.invoke(app, args)
+    assert result.exit_code == 0, result.output
+    assert out.stat().st_size > 100
+
+
+def test_unknown_case_and_missing_source(world: tuple[Path, Path], tmp_path: Path) -> None:
+    w, cases = world
+    out = tmp_path / "x.json"
+    result = runner.invoke(
+        app, ["stix", "--case", "NOPE", "--cases", str(cases), "--world", str(w), "--out", str(out)]
+    )
+    assert result.exit_code == 2 and "case 'NOPE' not found" in result.output
+    result = runner.invoke(app, ["stix", "--case", "NOPE", "--world", str(w), "--out", str(out)])
+    assert result.exit_code == 2 and "--cases FILE" in result.output
+    assert not out.exists()

@@ -1,0 +1,101 @@
+"""Bundles from a world folder: hand-written files and a small synthetic world."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import polars as pl
+import pytest
+
+from daybreak.exporters import ExportError, bundle_from_world, export_case, load_cases, load_org
+from daybreak.exporters.bundle import CaseBundle
+from daybreak.model.cases import Case, Evidence
+from daybreak.schema import TABLES
+from exporters.conftest import make_bundle
+
+
+def _write_world(bundle: CaseBundle, folder: Path) -> Path:
+    folder.mkdir()
+    rows = {
+        "transactions": bundle.transactions,
+        "customers": bundle.customers,
+        "reports": bundle.reports,
+        "identifiers": bundle.identifiers,
+        "platform_events": bundle.platform_events,
+        "media_sightings": bundle.media_sightings,
+    }
+    for name, items in rows.items():
+        cols = TABLES[name].names
+        frame = pl.DataFrame([{c: r.get(c) for c in cols} for r in items], infer_schema_length=None)
+        frame.write_parquet(folder / f"{name}.parquet")
+    # an unrelated payment that must not enter the bundle
+    other = pl.DataFrame(
+        [dict(bundle.transactions[0], txn_id="T9", sender_id="C9", receiver_id="bdo:1")]
+    )
+    pl.concat([pl.read_parquet(folder / "transactions.parquet"), other.select(TABLES["transactions"].names)]).write_parquet(folder / "transactions.parquet")  # fmt: skip
+    return folder
+
+
+def test_bundle_from_hand_written_world(tmp_path: Path) -> None:
+    source = make_bundle()
+    world = _write_world(source, tmp_path / "world")
+    b = bundle_from_world(source.case, world, generated_at=source.generated_at)
+    assert sorted(t["txn_id"] for t in b.transactions) == ["T1", "T2"]  # T2 via the case's entities
+    assert sorted(c["customer_id"] for c in b.customers) == ["C1", "C2"]
+    assert [r["report_id"] for r in b.reports] == ["R1"]
+    assert [e["event_id"] for e in b.platform_events] == ["E1"]  # account named in R1
+    assert sorted(m["sighting_id"] for m in b.media_sightings) == ["M1", "M2", "M3"]
+    assert {(i["source"], i["source_id"]) for i in b.identifiers} == {
+        ("customers", "C1"),
+        ("reports", "R1"),
+    }
+    for fmt in ("stix", "ftm"):
+        assert export_case(fmt, b)
+
+
+@pytest.mark.shared
+def test_synthetic_world_exports_validate(tmp_path: Path, standards: Path) -> None:
+    synth = pytest.importorskip("daybreak.synth")
+    world = synth.generate_world(customers=40, months=1, seed=11)
+    out = tmp_path / "world"
+    synth.write_world(world, out, fmt="csv")
+    txns = pl.read_csv(out / "transactions.csv")
+    top = txns.group_by("receiver_id").len().sort("len", descending=True).row(0)[0]
+    ids = txns.filter(pl.col("receiver_id") == top)["txn_id"].head(5).to_list()
+    case = Case(
+        case_id="CASE-SYN",
+        title=f"Payments to {top}",
+        priority=0.5,
+        evidence=[Evidence(source="transactions", record_id=i) for i in ids],
+    )
+    b = bundle_from_world(case, out)
+    assert sorted(t["txn_id"] for t in b.transactions) == sorted(ids)
+    assert {t["sender_id"] for t in b.transactions} == {c["customer_id"] for c in b.customers}
+    goaml = standards / "goaml"
+    for xsd in (
+        goaml / "uae_fiu_5.0.2/goAMLSchema.xsd",
+        goaml / "srilanka_fiu_v2.0/goAMLSchema-Version_2.0.xsd",
+    ):
+        assert export_case("goaml", b, xsd).startswith(b"<?xml")
+    assert export_case("stix", b) and export_case("ftm", b)
+
+
+def test_bad_world_and_case_files_are_named(tmp_path: Path) -> None:
+    case = make_bundle().case
+    with pytest.raises(ExportError, match="world folder not found"):
+        bundle_from_world(case, tmp_path / "absent")
+    world = tmp_path / "w"
+    world.mkdir()
+    pl.DataFrame({"txn_id": ["T1"]}).write_parquet(world / "transactions.parquet")
+    with pytest.raises(ExportError, match=r"transactions\.parquet: missing column"):
+        bundle_from_world(case, world)
+    cases = tmp_path / "cases.jsonl"
+    cases.write_text(
+        case.model_dump_json() + "\n" + '{"case_id": "X", "title": "t", "priority": 7}\n'
+    )
+    with pytest.raises(ExportError, match=r"cases\.jsonl, line 2, field priority"):
+        load_cases(cases)
+    org = tmp_path / "org.yaml"
+    org.write_text("tlp: purple\n")
+    with pytest.raises(ExportError, match=r"org\.yaml, field tlp"):
+        load_org(org)

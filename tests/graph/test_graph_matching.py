@@ -1,0 +1,103 @@
+"""Probabilistic person linking with splink: inspectable match weights."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import polars as pl
+import pytest
+
+from daybreak.graph.matching import (
+    explain_pair,
+    match_people,
+    normalise_name,
+    prior_for,
+    same_person_edges,
+)
+
+PEOPLE = pl.DataFrame(
+    {
+        "unique_id": ["customer:A", "customer:B", "customer:C", "customer:D", "customer:E"],
+        "name": ["maria santos", "maria santos", "maria santos", "john smith", "jon smith"],
+        "forename": ["maria", "maria", "maria", "john", "jon"],
+        "surname": ["santos", "santos", "santos", "smith", "smith"],
+        "birth_year": [1985, 1985, 1962, 1970, 1970],
+        "country": ["PH", "PH", "PH", "US", "US"],
+        "identifiers": [
+            ["phone:+63917"],
+            ["phone:+63917"],
+            None,
+            ["email:j@x.org"],
+            ["email:j@x.org"],
+        ],
+    }
+)
+
+
+def _prob(pairs: pl.DataFrame, a: str, b: str) -> float:
+    row = pairs.filter(
+        ((pl.col("unique_id_l") == a) & (pl.col("unique_id_r") == b))
+        | ((pl.col("unique_id_l") == b) & (pl.col("unique_id_r") == a))
+    )
+    return float(row["match_probability"][0]) if row.height else 0.0
+
+
+def test_name_birth_year_and_shared_identifier_link_people() -> None:
+    m = match_people(PEOPLE, threshold=0.0)
+    assert _prob(m.pairs, "customer:A", "customer:B") > 0.99
+    # Same common name, other birth year, nothing shared: not the same person.
+    assert _prob(m.pairs, "customer:A", "customer:C") < 0.5
+    # A spelling variant with the same e-mail and birth year is.
+    assert _prob(m.pairs, "customer:D", "customer:E") > 0.99
+
+
+def test_match_weights_add_up_and_are_explained() -> None:
+    m = match_people(PEOPLE, threshold=0.0)
+    prior = m.model["probability_two_random_records_match"]
+    assert prior == pytest.approx(1e-4)  # capped: five records would give more
+    import math
+
+    prior_weight = math.log2(prior / (1 - prior))
+    for row in m.pairs.iter_rows(named=True):
+        parts = sum(row[f"mw_{c}"] for c in ("name", "birth_year", "country", "identifiers"))
+        assert row["match_weight"] == pytest.approx(prior_weight + parts, abs=1e-6)
+    top = m.pairs.row(0, named=True)
+    text = explain_pair(top)
+    assert "match weight" in text and "identifiers +" in text
+
+
+def test_same_person_edges_respect_the_bar() -> None:
+    m = match_people(PEOPLE, threshold=0.0)
+    edges = same_person_edges(m, min_probability=0.9)
+    pairs = {tuple(sorted(p)) for p in edges.select("source", "target").iter_rows()}
+    assert pairs == {("customer:A", "customer:B"), ("customer:D", "customer:E")}
+    assert set(edges["relation"]) == {"same_person"}
+    assert all(0.9 <= w <= 1.0 for w in edges["weight"])
+
+
+def test_prior_shrinks_with_more_records() -> None:
+    assert prior_for(1_000_000) == pytest.approx(2e-9)
+    assert prior_for(10) == 1e-4
+
+
+def test_normalise_name() -> None:
+    assert normalise_name("  José   O'Brien-Santos ") == "jose o brien santos"
+    assert normalise_name("GREEN, Donald Peter") == normalise_name("Donald Peter Green")
+    assert normalise_name("...") is None
+
+
+def test_fewer_than_two_people_gives_no_pairs() -> None:
+    assert match_people(PEOPLE.head(1)).pairs.height == 0
+
+
+@pytest.mark.spark
+@pytest.mark.slow
+def test_spark_backend_gives_the_same_weights(java_home: str, tmp_path: Path) -> None:
+    duck = match_people(PEOPLE, threshold=0.0).pairs
+    spark = match_people(PEOPLE, threshold=0.0, backend="spark").pairs
+    key = ["unique_id_l", "unique_id_r"]
+    a = duck.select(*key, "match_weight").sort(key)
+    b = spark.select(*key, "match_weight").sort(key)
+    assert a["unique_id_l"].to_list() == b["unique_id_l"].to_list()
+    for x, y in zip(a["match_weight"], b["match_weight"], strict=True):
+        assert x == pytest.approx(y, abs=1e-6)

@@ -1,0 +1,87 @@
+"""Exact resolution and graph building on the hand-made world."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import polars as pl
+import pytest
+
+from conftest import FACILITATOR, write_world
+from daybreak.graph import build_world_graph
+from daybreak.graph.keys import NodeKeyError, subject_key
+from daybreak.graph.loader import WorldError, load_world
+from daybreak.graph.resolution import resolve_exact
+
+
+def _edge_set(edges: pl.DataFrame) -> set[tuple[str, str, str]]:
+    return set(edges.select("source", "target", "relation").iter_rows())
+
+
+def test_identifiers_link_exactly_after_normalisation(tiny_world: Path) -> None:
+    links = resolve_exact(load_world(tiny_world))
+    edges = _edge_set(links.edges)
+    handle = f"payment_handle:{FACILITATOR}"
+    # A report naming the facilitator's handle meets the payments at one node.
+    assert ("report:R1", handle, "payment") in edges
+    assert ("customer:C1", handle, "paid") in edges
+    # "+63 917 123 4567" in a report is the E.164 phone.
+    assert ("report:R1", "phone:+639171234567", "reported_phone") in edges
+    # E-mails compare lower-cased: C1 and C2 share one e-mail node.
+    assert ("customer:C1", "email:john.doe@example.com", "has_identifier") in edges
+    assert ("customer:C2", "email:john.doe@example.com", "has_identifier") in edges
+    # Services are case-insensitive: KUMU:maria88 is kumu:maria88.
+    assert ("account:kumu:maria88", "ip:198.51.100.7", "used_ip") in edges
+    # A platform event's identifier belongs to the account that acted.
+    assert ("account:kumu:john_d", "device:dev-1", "has_identifier") in edges
+    assert ("media:S1", "account:kumu:maria88", "seen_with") in edges
+
+
+def test_payment_edges_are_aggregated(tiny_world: Path) -> None:
+    links = resolve_exact(load_world(tiny_world))
+    paid = links.edges.filter((pl.col("relation") == "paid") & (pl.col("source") == "customer:C8"))
+    assert paid.height == 1
+    row = paid.row(0, named=True)
+    assert (row["n"], row["amount"]) == (4, 100.0)
+    assert row["first_seen"] < row["last_seen"]
+
+
+def test_values_that_do_not_normalise_are_reported_not_dropped(tiny_world: Path) -> None:
+    links = resolve_exact(load_world(tiny_world))
+    issues = links.issues.to_dicts()
+    assert len(issues) == 1
+    assert issues[0]["record_id"] == "R2" and issues[0]["value"] == "not-a-phone"
+    assert "phone" in issues[0]["error"]
+
+
+def test_nodes_are_typed_and_labelled(tiny_world: Path) -> None:
+    wg = build_world_graph(tiny_world, probabilistic=False)
+    g = wg.graph
+    assert g.nodes["customer:C1"]["kind"] == "customer"
+    assert g.nodes["customer:C1"]["label"] == "John Doe"
+    assert g.nodes[f"payment_handle:{FACILITATOR}"]["label"] == "Maria Santos"
+    assert g.nodes["report:R2"]["kind"] == "report"  # a report with no usable identifier
+    assert all(":" in n for n in g.nodes)
+
+
+def test_csv_world_gives_the_same_graph(tmp_path: Path, tiny_world: Path) -> None:
+    csv_world = write_world(tmp_path / "csv", fmt="csv")
+    a = build_world_graph(tiny_world, probabilistic=False).graph
+    b = build_world_graph(csv_world, probabilistic=False).graph
+    assert set(a.nodes) == set(b.nodes)
+    assert set(a.edges(keys=True)) == set(b.edges(keys=True))
+
+
+def test_missing_world_files_are_named(tmp_path: Path) -> None:
+    with pytest.raises(WorldError, match="transactions"):
+        load_world(tmp_path)
+    with pytest.raises(WorldError, match="not a folder"):
+        load_world(tmp_path / "nope")
+
+
+def test_subject_keys() -> None:
+    assert subject_key("beneficiary", "GCash:+639171234567") == f"payment_handle:{FACILITATOR}"
+    assert subject_key("customer", " C1 ") == "customer:C1"
+    assert subject_key("entity", "phone:+63 917 123 4567") == "phone:+639171234567"
+    with pytest.raises(NodeKeyError, match="entity"):
+        subject_key("entity", "phone:not-a-phone")

@@ -1,0 +1,174 @@
+"""POST /v1/media/hash and /v1/media/match: in-memory uploads, limits, clear 4xx."""
+
+from __future__ import annotations
+
+import asyncio
+import builtins
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from fastapi import FastAPI
+
+from daybreak.api import media_routes
+from daybreak.api.settings import Settings
+from daybreak.media.banks import BankEntry, BankStore
+from daybreak.media.hashing import hash_image_bytes
+from daybreak.media.matcher import MediaMatcher
+
+from .gen import encode, noise, shapes
+
+
+@pytest.fixture
+def app(tmp_path: Path) -> FastAPI:
+    app = FastAPI()
+    app.include_router(media_routes.router)
+    app.dependency_overrides[media_routes.media_actor] = lambda: None  # auth tested below
+    store = BankStore(tmp_path / "banks")
+    store.create("known")
+    listed = hash_image_bytes(encode(shapes(seed=21)))
+    store.add("known", [BankEntry("pdq", listed.pdq, ("lab",)), BankEntry("md5", listed.md5)])
+    app.state.media_matcher = MediaMatcher.build(store)
+    app.state.media_max_upload = 3_000_000
+    return app
+
+
+class Client:
+    """In-process calls through httpx's ASGI transport (no network, no TestClient)."""
+
+    def __init__(self, app: FastAPI) -> None:
+        self.app = app
+
+    def post(self, url: str, **kw: Any) -> httpx.Response:
+        async def go() -> httpx.Response:
+            transport = httpx.ASGITransport(app=self.app)
+            async with httpx.AsyncClient(transport=transport, base_url="http://test") as c:
+                return await c.post(url, **kw)
+
+        return asyncio.run(go())
+
+
+@pytest.fixture
+def client(app: FastAPI) -> Iterator[Client]:
+    yield Client(app)
+
+
+def test_hash_multipart_and_raw_body(client: Client) -> None:
+    data = encode(shapes(seed=21))
+    r = client.post("/v1/media/hash", files={"file": ("x.png", data, "image/png")})
+    assert r.status_code == 200, r.text
+    body = r.json()
+    assert body["kind"] == "image" and len(body["pdq"]) == 64 and body["quality"] >= 50
+    assert (
+        body
+        == client.post(
+            "/v1/media/hash", content=data, headers={"content-type": "application/octet-stream"}
+        ).json()
+    )
+    dih = client.post("/v1/media/hash?dihedral=true", content=data).json()
+    assert len(dih["dihedral"]) == 8
+
+
+def test_hash_video(client: Client, scene_video: bytes) -> None:
+    r = client.post("/v1/media/hash?fps=2", files={"file": ("v.mp4", scene_video, "video/mp4")})
+    assert r.status_code == 200, r.text
+    assert r.json()["kind"] == "video" and len(r.json()["frames"]) == 8
+
+
+def test_upload_is_never_written_to_disk(client: Client, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A 2 MB upload (above the 1 MB at which UploadFile would spool to disk)."""
+    writes: list[str] = []
+    real_open = builtins.open
+
+    def guarded_open(file: Any, mode: str = "r", *args: Any, **kw: Any) -> Any:
+        if any(c in mode for c in "wax+"):
+            writes.append(str(file))
+        return real_open(file, mode, *args, **kw)
+
+    def no_temp(*_: Any, **__: Any) -> Any:
+        raise AssertionError("a temporary file was created for the upload")
+
+    monkeypatch.setattr(builtins, "open", guarded_open)
+    for name in ("SpooledTemporaryFile", "TemporaryFile", "NamedTemporaryFile", "mkstemp"):
+        monkeypatch.setattr(tempfile, name, no_temp)
+    data = encode(noise(1000, 800, seed=3), "BMP")
+    assert len(data) > 2_000_000
+    r = client.post("/v1/media/hash", files={"file": ("big.bmp", data, "image/bmp")})
+    assert r.status_code == 200, r.text
+    assert writes == []
+
+
+def test_bad_uploads_get_clear_4xx(client: Client, caplog: pytest.LogCaptureFixture) -> None:
+    empty = client.post("/v1/media/hash", files={"file": ("e.png", b"", "image/png")})
+    assert empty.status_code == 400 and "empty" in empty.json()["detail"]
+    too_big = client.post("/v1/media/hash", content=b"\x00" * 3_000_001)
+    assert too_big.status_code == 413 and "limit" in too_big.json()["detail"]
+    junk = client.post("/v1/media/hash", content=b"hello, this is not media" * 20)
+    assert junk.status_code == 415
+    jpeg = encode(noise(seed=4), "JPEG")
+    cut = client.post("/v1/media/hash", content=jpeg[: len(jpeg) // 3])
+    assert cut.status_code == 422 and "truncated or corrupt" in cut.json()["detail"]
+    bad_mp = client.post(
+        "/v1/media/hash",
+        content=b"--x\r\nnonsense",
+        headers={"content-type": "multipart/form-data; boundary=zzz"},
+    )
+    assert bad_mp.status_code == 400
+    assert client.post("/v1/media/hash?fps=0", content=jpeg).status_code == 422
+    assert "hello, this is not media" not in caplog.text
+
+
+def test_match_endpoint(client: Client) -> None:
+    listed = hash_image_bytes(encode(shapes(seed=21)))
+    edited = hash_image_bytes(encode(shapes(seed=21), "JPEG", quality=50))
+    r = client.post(
+        "/v1/media/match",
+        json={
+            "hashes": [
+                {"type": "pdq", "value": edited.pdq.upper()},
+                {"type": "md5", "value": listed.md5},
+                {"type": "sha256", "value": listed.sha256},
+            ],
+            "account_id": "acct-1",
+            "service": "streamsite",
+        },
+    )
+    assert r.status_code == 200, r.text
+    body = r.json()
+    first = body["results"][0]["matches"]
+    assert [(m["bank"], m["labels"], m["status"]) for m in first] == [("known", ["lab"], "match")]
+    assert 0 <= first[0]["distance"] <= 31
+    assert body["results"][1]["matches"][0]["distance"] == 0
+    assert body["results"][2]["matches"] == []
+    assert body["matched"] == 2 and body["seen_with"] == {
+        "service": "streamsite",
+        "account_id": "acct-1",
+    }
+
+
+@pytest.mark.parametrize(
+    "payload",
+    [
+        {"hashes": [{"type": "pdq", "value": "abc"}]},
+        {"hashes": [{"type": "md5", "value": "g" * 32}]},
+        {"hashes": [{"type": "sha1", "value": "a" * 40}]},
+        {"hashes": []},
+        {"nothing": 1},
+    ],
+)
+def test_match_rejects_malformed_hashes(client: Client, payload: dict[str, Any]) -> None:
+    r = client.post("/v1/media/match", json=payload)
+    assert r.status_code == 422
+
+
+def test_routes_require_credentials_in_the_real_app(tmp_path: Path) -> None:
+    from daybreak.api import create_app
+
+    app = create_app(Settings(data_dir=tmp_path, dev=True), console=False)
+    c = Client(app)
+    r = c.post("/v1/media/match", json={"hashes": [{"type": "md5", "value": "a" * 32}]})
+    assert r.status_code == 401
+    assert c.post("/v1/media/hash", content=b"x").status_code == 401

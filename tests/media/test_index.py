@@ -1,0 +1,162 @@
+"""The PDQ index returns exactly the hashes a linear scan returns (random and clustered)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from daybreak.media.index import (
+    Chunk,
+    HashFormatError,
+    HashIndex,
+    chunk_keys,
+    default_layout,
+    format_pdq,
+    hamming,
+    layout_max_distance,
+    make_layout,
+    parse_pdq,
+)
+
+LAYOUTS = {
+    "16x16 r1": make_layout([(16, 1)] * 16),
+    "32x8 r0": make_layout([(8, 0)] * 32),
+    "mixed": make_layout([(8, 0)] * 16 + [(16, 1)] * 8),
+    "13-bit crossing words": make_layout([(13, 1)] * 19 + [(9, 0)]),
+}
+
+
+def flip(words: np.ndarray, bits: int, rng: np.random.Generator) -> np.ndarray:
+    out = words.copy()
+    for b in rng.choice(256, size=bits, replace=False):
+        out[b // 64] ^= np.uint64(1) << np.uint64(63 - b % 64)
+    return out
+
+
+def random_hashes(n: int, rng: np.random.Generator) -> np.ndarray:
+    return rng.integers(0, 2**64 - 1, size=(n, 4), dtype=np.uint64, endpoint=True)
+
+
+def clustered(n_centres: int, per: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """Clusters of near-duplicates at distances 0..40 (incl. exactly 31 and 32) around
+    centres; returns (hashes, centres)."""
+    centres = random_hashes(n_centres, rng)
+    rows = []
+    for c in centres:
+        for d in [0, 1, 5, 15, 30, 31, 31, 32, 32, 33, 40][:per]:
+            rows.append(flip(c, d, rng))
+    return np.array(rows, dtype=np.uint64), centres
+
+
+def brute(hashes: np.ndarray, queries: np.ndarray, d: int) -> set[tuple[int, int, int]]:
+    dist = hamming(queries[:, None, :], hashes[None, :, :])
+    q, i = np.nonzero(dist <= d)
+    return {(int(a), int(b), int(dist[a, b])) for a, b in zip(q, i, strict=True)}
+
+
+def found(index: HashIndex, queries: np.ndarray, d: int) -> set[tuple[int, int, int]]:
+    m = index.search(queries, d)
+    got = list(zip(m.query.tolist(), m.ids.tolist(), m.distance.tolist(), strict=True))
+    assert len(got) == len(set(got)), "duplicate results"
+    return set(got)
+
+
+@pytest.mark.parametrize("name", list(LAYOUTS))
+def test_exact_recall_random_and_clustered(name: str) -> None:
+    rng = np.random.default_rng(7)
+    layout = LAYOUTS[name]
+    assert layout_max_distance(layout) >= 31
+    cl, centres = clustered(60, 11, rng)
+    hashes = np.concatenate([random_hashes(3000, rng), cl])
+    index = HashIndex(layout, hashes)
+    # queries: the centres, near-duplicates of listed hashes at 0..34 bits, random ones
+    near = np.array(
+        [
+            flip(hashes[int(rng.integers(len(hashes)))], int(k), rng)
+            for k in rng.integers(0, 35, 150)
+        ]
+    )
+    queries = np.concatenate([centres, near, random_hashes(50, rng)])
+    for d in (31, 20, 0):
+        expected = brute(hashes, queries, d)
+        assert found(index, queries, d) == expected
+    # the cluster members at exactly 31 bits are found, those at 32 are not
+    dists = {r[2] for r in brute(hashes, centres, 31)}
+    assert 31 in dists and 32 not in dists
+    assert 32 in {r[2] for r in brute(hashes, centres, 40)}
+
+
+def test_larger_threshold_layout_is_exact() -> None:
+    rng = np.random.default_rng(3)
+    layout = default_layout(40)
+    assert layout_max_distance(layout) >= 40
+    cl, centres = clustered(40, 11, rng)
+    index = HashIndex(layout, cl)
+    assert found(index, centres, 40) == brute(cl, centres, 40)
+    with pytest.raises(ValueError, match="exact up to"):
+        HashIndex(LAYOUTS["16x16 r1"], cl).search(centres, 40)
+
+
+def test_default_layout_for_ten_million_is_exact_to_31() -> None:
+    layout = default_layout(31, 10_000_000)
+    assert layout_max_distance(layout) == 31
+    assert sum(c.width for c in layout) == 256
+
+
+@pytest.mark.parametrize("offset,width", [(0, 24), (56, 23), (40, 24), (233, 23), (120, 21)])
+def test_chunk_keys_read_the_right_bits(offset: int, width: int) -> None:
+    rng = np.random.default_rng(offset)
+    words = random_hashes(50, rng)
+    keys = chunk_keys(words, Chunk(offset, width, 0))
+    for row, key in zip(format_pdq(words), keys.tolist(), strict=True):
+        bits = bin(int(row, 16))[2:].zfill(256)
+        assert key == int(bits[offset : offset + width], 2)
+
+
+def test_add_remove_merge_save_load(tmp_path: Path) -> None:
+    rng = np.random.default_rng(11)
+    base, centres = clustered(30, 11, rng)
+    index = HashIndex(LAYOUTS["16x16 r1"], base)
+    extra, extra_centres = clustered(10, 11, rng)
+    ids = index.add(extra)  # searchable at once, from the delta segment
+    assert ids.tolist() == list(range(len(base), len(base) + len(extra)))
+    everything = np.concatenate([base, extra])
+    queries = np.concatenate([centres, extra_centres])
+    assert found(index, queries, 31) == brute(everything, queries, 31)
+    removed = [0, 5, len(base) + 3]
+    index.remove(removed)
+    expect = {r for r in brute(everything, queries, 31) if r[1] not in removed}
+    assert found(index, queries, 31) == expect
+    index.merge_delta()  # folded into the postings: same answers
+    assert index.delta.shape[0] == 0
+    assert found(index, queries, 31) == expect
+    index.add(random_hashes(5, rng))
+    index.save(tmp_path / "idx")
+    loaded = HashIndex.load(tmp_path / "idx")
+    assert isinstance(loaded.hashes, np.memmap)
+    assert found(loaded, queries, 31) == expect
+    assert len(loaded) == len(everything) + 5 - len(removed)
+    with pytest.raises(IndexError):
+        loaded.remove([10**9])
+
+
+def test_load_rejects_a_folder_that_is_not_an_index(tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match="not a Daybreak hash index"):
+        HashIndex.load(tmp_path)
+
+
+def test_parse_and_format_round_trip_and_malformed_hashes() -> None:
+    h = "f8f8f0cee0f4a84f06370a22038f67f0b36e2ed596621e1d33e6339c4e9c9b22"
+    assert format_pdq(parse_pdq([h.upper()])) == [h]
+    for bad in ["", "abc", h[:-1], h + "0", "g" * 64, None]:
+        with pytest.raises(HashFormatError):
+            parse_pdq([bad])  # type: ignore[list-item]
+
+
+def test_empty_index_and_empty_queries() -> None:
+    index = HashIndex(LAYOUTS["16x16 r1"])
+    rng = np.random.default_rng(1)
+    assert index.search(random_hashes(3, rng)).ids.size == 0
+    assert index.search(np.empty((0, 4), dtype=np.uint64)).ids.size == 0

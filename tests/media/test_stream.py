@@ -1,0 +1,101 @@
+"""Live watch: matches raised as frames arrive; ended and stalled streams stop cleanly."""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from daybreak.media.banks import BankStore
+from daybreak.media.matcher import MediaMatcher, frames_to_entries
+from daybreak.media.stream import WatchStats, watch
+from daybreak.media.video import hash_video_bytes
+
+from .gen import make_video, scene
+
+
+@pytest.fixture
+def matcher(tmp_path: Path, scene_video: bytes) -> MediaMatcher:
+    store = BankStore(tmp_path / "banks")
+    store.create("listed")
+    frames = hash_video_bytes(scene_video).frames
+    store.add("listed", frames_to_entries("scene", frames[2:3], ["test"]))  # one listed frame
+    return MediaMatcher.build(store)
+
+
+def test_file_stream_raises_the_match_and_ends(
+    tmp_path: Path, scene_video: bytes, matcher: MediaMatcher
+) -> None:
+    path = tmp_path / "scene.mp4"
+    path.write_bytes(scene_video)
+    stats = WatchStats()
+    events = list(watch(str(path), matcher.match_pdq, fps=2.0, stats=stats))
+    kinds = [e.kind for e in events]
+    assert kinds[-1] == "end" and "ended after 40 frames" in events[-1].message
+    matches = [e for e in events if e.kind == "match"]
+    assert matches and {round(e.frame.timestamp) for e in matches if e.frame} <= {2, 3}
+    assert all(e.latency < 2.0 for e in matches)
+    assert stats.hashed == 8 and stats.decoded == 40
+
+
+def test_realtime_playback_keeps_up_and_matches_within_two_seconds(
+    tmp_path: Path, matcher: MediaMatcher
+) -> None:
+    # a 30 fps 'live' source, sampled at 1 fps
+    video = make_video(lambda i: scene(i, fps=30), seconds=4, fps=30)
+    path = tmp_path / "live.mp4"
+    path.write_bytes(video)
+    started = time.monotonic()
+    events = list(watch(str(path), matcher.match_pdq, realtime=True, fps=1.0))
+    took = time.monotonic() - started
+    match = next(e for e in events if e.kind == "match")
+    assert match.lag < 2.0 and match.latency < 2.0
+    assert took < 4 + 2.0  # kept up with the 30 fps source
+    assert events[-1].kind == "end"
+
+
+@pytest.fixture
+def stalling_server(scene_video: bytes) -> Iterator[int]:
+    """Serves an MPEG-TS stream over TCP on 127.0.0.1, then stops sending (a stall)."""
+    ts = make_video(scene, seconds=4, fmt="mpegts", codec="mpeg2video")
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen(1)
+    done = threading.Event()
+
+    def serve() -> None:
+        conn, _ = server.accept()
+        with conn:
+            conn.sendall(ts[: len(ts) // 2])
+            done.wait(10)
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    yield server.getsockname()[1]
+    done.set()
+    thread.join(5)
+    server.close()
+
+
+def test_stalled_stream_stops_cleanly(stalling_server: int, matcher: MediaMatcher) -> None:
+    source = f"tcp://127.0.0.1:{stalling_server}"
+    started = time.monotonic()
+    events = list(watch(source, matcher.match_pdq, stall_timeout=1.0, open_timeout=5.0))
+    assert events[-1].kind == "stalled"
+    assert "stall" in events[-1].message or "no frame" in events[-1].message
+    assert time.monotonic() - started < 8
+
+
+def test_missing_and_undecodable_sources(tmp_path: Path, matcher: MediaMatcher) -> None:
+    events = list(watch(str(tmp_path / "nope.mp4"), matcher.match_pdq, stall_timeout=2))
+    assert [e.kind for e in events] == ["error"] and "no such file" in events[0].message
+    junk = tmp_path / "junk.bin"
+    junk.write_bytes(b"not a stream at all " * 100)
+    events = list(watch(str(junk), matcher.match_pdq, stall_timeout=2))
+    assert [e.kind for e in events] == ["error"]
+    with pytest.raises(ValueError, match="fps"):
+        next(watch(str(junk), matcher.match_pdq, fps=0))

@@ -1,0 +1,133 @@
+"""`daybreak payments` on the command line, including every kind of bad input."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import polars as pl
+import pytest
+from typer.testing import CliRunner
+
+from daybreak.cli.payments import app
+from daybreak.payments.config import default_pack_text
+from payments.tiny import tiny_world
+
+runner = CliRunner()
+
+
+@pytest.fixture
+def files(tmp_path: Path) -> tuple[Path, Path]:
+    tx, cu = tiny_world()
+    tx.write_parquet(tmp_path / "tx.parquet")
+    cu.write_parquet(tmp_path / "cu.parquet")
+    return tmp_path / "tx.parquet", tmp_path / "cu.parquet"
+
+
+def _run(*args: str | Path) -> tuple[int, str]:
+    result = runner.invoke(app, [str(a) for a in args])
+    assert "Traceback" not in result.output
+    return result.exit_code, result.output
+
+
+def test_scan_writes_alerts_and_evaluate_reads_them(files: tuple[Path, Path], tmp_path: Path) -> None:
+    tx, cu = files
+    code, out = _run("scan", "-t", tx, "-c", cu, "--out", tmp_path / "res")
+    assert code == 0, out
+    assert (tmp_path / "res" / "alerts.jsonl").is_file()
+    assert (tmp_path / "res" / "alerts.parquet").is_file()
+    truth = tmp_path / "truth"
+    truth.mkdir()
+    pl.DataFrame({"subject_type": ["customer", "customer"], "subject_id": ["C1", "C3"],
+                  "label": [1, 0], "scenario": ["frequent_low_value", "family_remitter"]}
+                 ).write_csv(truth / "labels.csv")  # fmt: skip
+    code, out = _run("evaluate", "--alerts", tmp_path / "res" / "alerts.jsonl", "--truth", truth)
+    assert code == 0, out
+    assert "customer:frequent_low_value" in out
+
+
+def test_csv_input_works(files: tuple[Path, Path], tmp_path: Path) -> None:
+    tx, cu = files
+    frame = pl.read_parquet(tx).with_columns(
+        pl.col("timestamp").dt.strftime("%Y-%m-%dT%H:%M:%SZ")
+    )
+    frame.write_csv(tmp_path / "tx.csv")
+    code, out = _run("scan", "-t", tmp_path / "tx.csv", "-c", cu, "--out", tmp_path / "r")
+    assert code == 0, out
+    assert "alerts" in out
+
+
+def test_currency_without_a_rate_is_refused(files: tuple[Path, Path], tmp_path: Path) -> None:
+    tx, cu = files
+    pl.read_parquet(tx).with_columns(pl.lit("ISK").alias("currency")).write_parquet(tmp_path / "i.parquet")
+    code, out = _run("scan", "-t", tmp_path / "i.parquet", "-c", cu, "--out", tmp_path / "r")
+    assert code == 3
+    assert "no exchange rate for currency ISK (" in out
+    assert "fx_to_reference" in out
+
+
+def test_rows_failing_the_schema_are_named(files: tuple[Path, Path], tmp_path: Path) -> None:
+    tx, cu = files
+    frame = pl.read_parquet(tx).with_columns(
+        pl.when(pl.col("txn_id") == "T00002").then(pl.lit("XX1")).otherwise(pl.col("currency"))
+        .alias("currency")
+    )  # fmt: skip
+    frame.write_parquet(tmp_path / "bad.parquet")
+    code, out = _run("scan", "-t", tmp_path / "bad.parquet", "--out", tmp_path / "r")
+    assert code == 3
+    assert "row 2, column 'currency'" in out
+    assert "ISO 4217" in out
+
+
+def test_unknown_time_zone_is_refused(files: tuple[Path, Path], tmp_path: Path) -> None:
+    tx, cu = files
+    pl.read_parquet(cu).with_columns(pl.lit("Mars/Olympus").alias("timezone")).write_parquet(
+        tmp_path / "c.parquet"
+    )
+    code, out = _run("scan", "-t", tx, "-c", tmp_path / "c.parquet", "--out", tmp_path / "r")
+    assert code == 3
+    assert "column 'timezone'" in out
+    assert "IANA time zone" in out
+
+
+def test_config_typo_names_key_and_line(files: tuple[Path, Path], tmp_path: Path) -> None:
+    tx, cu = files
+    text = default_pack_text().replace("night:\n", "nigth:\n", 1)
+    (tmp_path / "rules.yaml").write_text(text)
+    line = text.splitlines().index("nigth:") + 1
+    code, out = _run("scan", "-t", tx, "--config", tmp_path / "rules.yaml", "--out", tmp_path / "r")
+    assert code == 2
+    assert f"line {line}, 'nigth': unknown key 'nigth'; did you mean 'night'?" in out
+
+
+def test_empty_and_header_only_files(tmp_path: Path) -> None:
+    empty = tmp_path / "empty.csv"
+    empty.write_text("")
+    code, out = _run("scan", "-t", empty, "--out", tmp_path / "r")
+    assert code == 3
+    assert "file is empty" in out
+    header = tmp_path / "header.csv"
+    header.write_text(",".join(tiny_world()[0].columns) + "\n")
+    code, out = _run("scan", "-t", header, "--out", tmp_path / "r")
+    assert code == 3
+    assert "no transactions" in out
+
+
+def test_zero_corridor_payments_is_its_own_exit_code(files: tuple[Path, Path], tmp_path: Path) -> None:
+    tx, _ = files
+    pl.read_parquet(tx).with_columns(pl.lit("AU").alias("receiver_country")).write_parquet(
+        tmp_path / "dom.parquet"
+    )
+    code, out = _run("scan", "-t", tmp_path / "dom.parquet", "--out", tmp_path / "r")
+    assert code == 4
+    assert "nothing to score" in out
+    assert not (tmp_path / "r" / "alerts.jsonl").exists()
+
+
+def test_unknown_engine_and_missing_model(files: tuple[Path, Path], tmp_path: Path) -> None:
+    tx, _ = files
+    code, out = _run("scan", "-t", tx, "--engine", "oracle", "--out", tmp_path / "r")
+    assert code == 2
+    assert "unknown engine 'oracle'" in out
+    code, out = _run("scan", "-t", tx, "--model", tmp_path, "--out", tmp_path / "r")
+    assert code == 2
+    assert "not a model folder" in out

@@ -1,0 +1,88 @@
+"""Scanning the tiny hand-made world: who is alerted, why, and what is written."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import polars as pl
+import pytest
+
+from daybreak.payments.scan import ScanResult, scan_frames, write_results
+from payments.tiny import tiny_world
+
+
+@pytest.fixture(scope="module")
+def result() -> ScanResult:
+    tx, cu = tiny_world()
+    return scan_frames(tx, cu)
+
+
+def _alert(result: ScanResult, sid: str):  # type: ignore[no-untyped-def]
+    return next(a for a in result.alerts if a.subject_id == sid)
+
+
+def test_payers_are_alerted_and_the_diaspora_remitter_is_not(result: ScanResult) -> None:
+    customers = {a.subject_id for a in result.alerts if a.subject_type == "customer"}
+    assert {"C1", "C2"} <= customers
+    assert "C3" not in customers  # pays relatives (shared surname) at midday
+    assert "C4" not in customers  # one wire
+
+
+def test_known_offender_raises_the_score(result: ScanResult) -> None:
+    c5 = result.customer_scores.filter(pl.col("sender_id") == "C5").row(0, named=True)
+    assert c5["known_offender"] == 1
+    assert c5["s__known_offender"] == 1.0
+
+
+def test_explanation_reads_like_the_issue_example(result: ScanResult) -> None:
+    c1 = _alert(result, "C1")
+    assert c1.explanation.startswith(
+        "Paid 3 unrelated women in the Philippines 30 times in 87 days, median AUD 61, "
+        "100% between 22:00 and 06:00 local time; amounts rose from 28 to 95."
+    )
+    assert {"multiple_unrelated_beneficiaries", "night_time", "cover_words", "escalation",
+            "male_to_women_abroad"} <= set(c1.typologies)  # fmt: skip
+
+
+def test_evidence_is_the_subjects_own_transactions(result: ScanResult) -> None:
+    tx, _ = tiny_world()
+    c1 = _alert(result, "C1")
+    own = set(tx.filter(pl.col("sender_id") == "C1")["txn_id"].to_list())
+    assert set(c1.evidence_ids) <= own
+    assert 0 < len(c1.evidence_ids) <= 50
+    assert "T00031" in c1.evidence_ids  # the VPN purchase near the payments
+    hub = _alert(result, "gcash:+639170000001")
+    paid_in = tx.filter(pl.col("receiver_id") == "gcash:+639170000001")["txn_id"].to_list()
+    assert set(hub.evidence_ids) <= set(paid_in)
+    assert hub.subject_type == "beneficiary"
+
+
+def test_night_share_uses_the_customers_own_time_zone() -> None:
+    tx, cu = tiny_world()
+    # the same UTC instants, but the customer lives in New York: 12:00 UTC is 07:00 there
+    moved = cu.with_columns(
+        pl.when(pl.col("customer_id") == "C1").then(pl.lit("America/New_York"))
+        .otherwise(pl.col("timezone")).alias("timezone")
+    )  # fmt: skip
+    c1 = scan_frames(tx, moved).customer_scores.filter(pl.col("sender_id") == "C1")
+    assert c1["night_share"][0] == 0.0
+
+
+def test_write_results_files(result: ScanResult, tmp_path: Path) -> None:
+    write_results(result, tmp_path)
+    lines = (tmp_path / "alerts.jsonl").read_text().splitlines()
+    assert len(lines) == len(result.alerts)
+    first = json.loads(lines[0])
+    assert set(first) >= {"subject_type", "subject_id", "score", "typologies", "explanation",
+                          "evidence_txn_ids", "first_seen", "last_seen"}  # fmt: skip
+    assert first["first_seen"].endswith("Z")
+    parquet = pl.read_parquet(tmp_path / "alerts.parquet")
+    assert parquet["subject_id"].to_list() == [json.loads(x)["subject_id"] for x in lines]
+    assert json.loads((tmp_path / "summary.json").read_text())["alerts"] == len(lines)
+
+
+def test_calibrated_scores_order_like_raw_scores(result: ScanResult) -> None:
+    frame = result.customer_scores.sort("raw_score")
+    assert frame["score"].is_sorted()
+    assert all(0.0 <= s <= 1.0 for s in frame["score"])
