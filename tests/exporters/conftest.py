@@ -100,6 +100,7 @@ def make_bundle() -> CaseBundle:
         {"source": "reports", "source_id": "R1", "kind": "username", "value": "chatapp:coolguy", "role": "reported_account", "seen_at": None},
         {"source": "reports", "source_id": "R1", "kind": "ip", "value": "203.0.113.5", "role": "reported_account", "seen_at": T0},
         {"source": "reports", "source_id": "R1", "kind": "url", "value": "https://chatapp.example/u/u123", "role": "reported_account", "seen_at": None},
+        {"source": "reports", "source_id": "R1", "kind": "email", "value": "seller@example.net", "role": "reported_account", "seen_at": None},
         {"source": "reports", "source_id": "R1", "kind": "email", "value": "reporter@example.net", "role": "reporter", "seen_at": None},
     ]  # fmt: skip
     reports = [

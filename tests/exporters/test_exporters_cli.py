@@ -79,3 +79,23 @@ def test_unknown_case_and_missing_source(world: tuple[Path, Path], tmp_path: Pat
     result = runner.invoke(app, ["stix", "--case", "NOPE", "--world", str(w), "--out", str(out)])
     assert result.exit_code == 2 and "--cases FILE" in result.output
     assert not out.exists()
+
+
+def test_case_from_the_store(
+    world: tuple[Path, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    store_mod = pytest.importorskip("daybreak.store")
+    monkeypatch.delenv("DAYBREAK_FIELD_KEY", raising=False)
+    data_dir = tmp_path / "data"
+    store = store_mod.TiplineStore.open(data_dir, dev=True)
+    try:
+        store.upsert_cases([make_bundle().case])
+    finally:
+        store.close()
+    w, _ = world
+    out = tmp_path / "store.ftm"
+    url = f"sqlite:///{data_dir / 'daybreak.db'}"
+    args = ["ftm", "--case", "CASE-TEST-1", "--db", url, "--data-dir", str(data_dir), "--dev", "--world", str(w), "--out", str(out)]  # fmt: skip
+    result = runner.invoke(app, args)
+    assert result.exit_code == 0, result.output
+    assert b'"Payment"' in out.read_bytes()

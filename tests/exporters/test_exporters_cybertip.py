@@ -30,6 +30,7 @@ def test_report_content(bundle: CaseBundle, ncmec_xsd: Path) -> None:
     assert user is not None
     assert (user.findtext("espService"), user.findtext("espIdentifier")) == ("chatapp", "u123")
     assert user.findtext("screenName") == "coolguy"
+    assert user.findtext("personOrUserReportedPerson/email") == "seller@example.net"
     events = {e.findtext("ipAddress"): e for e in user.findall("ipCaptureEvent")}
     assert set(events) == {"203.0.113.5", "198.51.100.7"}
     assert events["198.51.100.7"].findtext("eventName") == "Login"
@@ -79,3 +80,15 @@ def test_schema_from_standards_dir(
     monkeypatch.delenv("DAYBREAK_NCMEC_XSD", raising=False)
     monkeypatch.setenv("DAYBREAK_STANDARDS_DIR", str(standards))
     assert etree.fromstring(export_case("cybertip", bundle)).tag == "report"
+
+
+def test_validation_never_expands_entities(ncmec_xsd: Path, tmp_path: Path) -> None:
+    secret = tmp_path / "secret.txt"
+    secret.write_text("TOP-SECRET-VALUE")
+    doc = (
+        f'<?xml version="1.0"?><!DOCTYPE report [<!ENTITY x SYSTEM "file://{secret}">]>'
+        "<report><incidentSummary><incidentType>&x;</incidentType></incidentSummary></report>"
+    ).encode()
+    problems = CybertipExporter(ncmec_xsd).validate(doc)
+    assert problems
+    assert not any("TOP-SECRET-VALUE" in str(p) for p in problems)

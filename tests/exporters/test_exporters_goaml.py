@@ -83,6 +83,7 @@ def test_str_content_uae(bundle: CaseBundle, uae_xsd: Path) -> None:
     }
     assert to.findtext("network_devices/network_device/ip_address/first_seen_date") is not None
     assert "gcash:+639171234567" in (to.findtext("comments") or "")
+    assert to.findtext("email") == "seller@example.net"
     assert (
         "reporter@example.net" not in etree.tostring(root).decode()
     )  # the reporter is not the suspect

@@ -6,12 +6,13 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from pydantic import ValidationError
 
-from daybreak.exporters import get_exporter
+from daybreak.exporters import ExportError, export_case, get_exporter, register
+from daybreak.exporters.base import Exporter, ValidationProblem
 from daybreak.exporters.bundle import CaseBundle
+from daybreak.model.cases import Case
 from exporters.kit import check_exporter
-
-pytestmark = pytest.mark.shared
 
 
 def _swap(old: bytes, new: bytes) -> Callable[[bytes], bytes]:
@@ -26,6 +27,7 @@ def _swap(old: bytes, new: bytes) -> Callable[[bytes], bytes]:
     ("schema", "dialect"),
     [("uae", "auto"), ("uae_patched", "xsd"), ("srilanka", "auto")],
 )
+@pytest.mark.shared
 def test_goaml_passes_the_kit(
     schema: str,
     dialect: str,
@@ -39,6 +41,7 @@ def test_goaml_passes_the_kit(
     check_exporter(exporter, bundle, _swap(b"<transmode_code>", b"<transmode_kode>"))
 
 
+@pytest.mark.shared
 def test_cybertip_passes_the_kit(bundle: CaseBundle, ncmec_xsd: Path) -> None:
     exporter = get_exporter("cybertip", ncmec_xsd)
     check_exporter(
@@ -56,3 +59,36 @@ def test_ftm_passes_the_kit(bundle: CaseBundle) -> None:
     check_exporter(
         get_exporter("ftm"), bundle, _swap(b'"schema": "Payment"', b'"schema": "Paymant"')
     )
+
+
+class CaseJson(Exporter):
+    """An extension: the case record as JSON, validated by the Case model."""
+
+    name = "case_json"
+    media_type = "application/json"
+    suffix = "json"
+    validates_against = "daybreak.model.cases.Case"
+
+    def export(self, bundle: CaseBundle) -> bytes:
+        return bundle.case.model_dump_json().encode()
+
+    def validate(self, data: bytes) -> list[ValidationProblem]:
+        try:
+            Case.model_validate_json(data)
+        except ValidationError as exc:
+            return [ValidationProblem(".".join(map(str, e["loc"])), e["msg"]) for e in exc.errors()]
+        return []
+
+
+def test_an_extension_registers_and_passes_the_kit(bundle: CaseBundle) -> None:
+    register("case_json", CaseJson)
+    exporter = get_exporter("case_json")
+    check_exporter(exporter, bundle, _swap(b'"priority":0.93', b'"priority":7'))
+    assert export_case("case_json", bundle) == exporter.export(bundle)
+
+
+def test_wrong_call_is_a_clear_error(bundle: CaseBundle) -> None:
+    with pytest.raises(ExportError, match=r"export_case\(fmt, bundle"):
+        export_case(bundle.case, "goaml")  # type: ignore[arg-type]
+    with pytest.raises(ExportError, match="unknown export format 'pdf'"):
+        export_case("pdf", bundle)

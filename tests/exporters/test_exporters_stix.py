@@ -37,6 +37,9 @@ def test_bundle_content(bundle: CaseBundle) -> None:
     assert "[url:value = 'https://chatapp.example/u/u123']" in patterns
     assert {u["user_id"] for u in by_type["user-account"]} >= {"chatapp:u123", "chatapp:coolguy"}
     assert {a["value"] for a in by_type["ipv4-addr"]} == {"203.0.113.5", "198.51.100.7"}
+    assert [e["value"] for e in by_type["email-addr"]] == ["seller@example.net"]
+    # the institution's customers (payers) are not shared with partners
+    assert b"john@example.com" not in export_case("stix", bundle)
     # every sighting points at an indicator and is counted
     indicator_ids = {i["id"] for i in by_type["indicator"]}
     assert all(

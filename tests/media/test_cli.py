@@ -103,3 +103,20 @@ def test_watch_a_listed_video(tmp_path: Path, scene_video: bytes) -> None:
     assert video_rows and video_rows[0]["matched"] and video_rows[0]["video"] == "v"
     r = runner.invoke(app, ["watch", "--home", str(home), str(tmp_path / "none.mp4")])
     assert r.exit_code == 2 and "no such file" in r.stdout
+
+
+def test_watch_reads_a_pipe(tmp_path: Path) -> None:
+    from .gen import make_video, scene
+
+    home = tmp_path / "media"
+    vid = tmp_path / "v.mp4"
+    vid.write_bytes(make_video(scene))
+    assert (
+        runner.invoke(app, ["bank", "add-media", "known", str(vid), "--home", str(home)]).exit_code
+        == 0
+    )
+    ts = make_video(scene, fmt="mpegts", codec="mpeg2video")
+    r = runner.invoke(app, ["watch", "--json", "--home", str(home), "-"], input=ts)
+    assert r.exit_code == 0, r.output
+    events = [json.loads(x) for x in r.stdout.splitlines()]
+    assert any(e["event"] == "match" for e in events) and events[-1]["event"] == "end"

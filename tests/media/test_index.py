@@ -99,12 +99,6 @@ def test_larger_threshold_layout_is_exact() -> None:
         HashIndex(LAYOUTS["16x16 r1"], cl).search(centres, 40)
 
 
-def test_default_layout_for_ten_million_is_exact_to_31() -> None:
-    layout = default_layout(31, 10_000_000)
-    assert layout_max_distance(layout) == 31
-    assert sum(c.width for c in layout) == 256
-
-
 @pytest.mark.parametrize("offset,width", [(0, 24), (56, 23), (40, 24), (233, 23), (120, 21)])
 def test_chunk_keys_read_the_right_bits(offset: int, width: int) -> None:
     rng = np.random.default_rng(offset)
@@ -160,3 +154,22 @@ def test_empty_index_and_empty_queries() -> None:
     rng = np.random.default_rng(1)
     assert index.search(random_hashes(3, rng)).ids.size == 0
     assert index.search(np.empty((0, 4), dtype=np.uint64)).ids.size == 0
+
+
+@pytest.mark.parametrize("size", [1_000_000, 3_000_000, 10_000_000, 50_000_000])
+def test_default_layouts_cover_256_bits_and_are_exact_to_31(size: int) -> None:
+    layout = default_layout(31, size)
+    assert sum(c.width for c in layout) == 256
+    assert layout_max_distance(layout) == 31
+
+
+def test_warm_copies_a_loaded_index_into_memory(tmp_path: Path) -> None:
+    rng = np.random.default_rng(4)
+    hashes, centres = clustered(20, 11, rng)
+    HashIndex(LAYOUTS["16x16 r1"], hashes).save(tmp_path / "i")
+    index = HashIndex.load(tmp_path / "i")
+    before = found(index, centres, 31)
+    index.warm()
+    assert not isinstance(index.hashes, np.memmap)
+    assert not any(isinstance(p, np.memmap) for p in index.postings)
+    assert found(index, centres, 31) == before == brute(hashes, centres, 31)

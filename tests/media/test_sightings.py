@@ -93,3 +93,13 @@ def test_near_duplicate_flips_exactly_the_asked_bits() -> None:
     for bits in (0, 1, 31, 32):
         nd = near_duplicate(h, bits, random.Random(bits))
         assert int(hamming(parse_pdq([h]), parse_pdq([nd]))[0]) == bits
+
+
+def test_demo_bank_from_known_sightings_only(tmp_path: Path) -> None:
+    world = sightings()
+    known = [f"ms-{i}" for i in range(0, 60)]
+    matches = match_sightings(world, demo_matcher(world, tmp_path, share=1.0, known_ids=known))
+    known_values = set(world.filter(pl.col("sighting_id").is_in(known))["hash_value"].to_list())
+    assert set(matches["sighting_id"].to_list()) >= set(known)  # every known item found
+    hit_values = world.filter(pl.col("sighting_id").is_in(matches["sighting_id"]))["hash_value"]
+    assert all(v in known_values for v in hit_values.to_list())

@@ -17,6 +17,12 @@ def world() -> World:
     return generate_world(CUSTOMERS, MONTHS, SEED, "default")
 
 
+@pytest.fixture(scope="session")
+def bigger_world() -> World:
+    """Enough payers (≈40) for per-case properties that are probabilistic per case."""
+    return generate_world(6000, 2, 5, "default")
+
+
 def with_local_hour(frame: pl.DataFrame, customers: pl.DataFrame) -> pl.DataFrame:
     """Add the sender's local hour, computed independently of the generator's clock."""
     zones = customers.select(pl.col("customer_id").alias("sender_id"), "timezone")

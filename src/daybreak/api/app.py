@@ -28,6 +28,9 @@ from daybreak.store import TiplineStore
 
 log = logging.getLogger(__name__)
 STATIC = Path(__file__).parent / "static"
+# The media routes read uploads in a stream with their own size limit (media are hashed
+# in memory, up to DAYBREAK_MEDIA_MAX_UPLOAD); the API-wide body limit skips them.
+MEDIA_PREFIXES = ("/v1/media/",)
 
 
 def open_store(settings: Settings) -> TiplineStore:
@@ -98,7 +101,9 @@ def create_app(
     if console:
         _include_console(app, the_store, settings)
     app.mount("/static", StaticFiles(directory=str(STATIC)), name="static")
-    app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
+    app.add_middleware(
+        BodySizeLimit, max_bytes=settings.max_body_bytes, exempt_prefixes=MEDIA_PREFIXES
+    )
     return app
 
 

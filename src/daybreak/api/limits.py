@@ -12,9 +12,11 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 
 class BodySizeLimit:
-    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+    def __init__(self, app: ASGIApp, max_bytes: int, exempt_prefixes: tuple[str, ...] = ()) -> None:
         self.app = app
         self.max_bytes = max_bytes
+        # Routes that stream and enforce their own, larger limit (media uploads).
+        self.exempt = exempt_prefixes
 
     async def _reject(self, send: Send) -> None:
         body = json.dumps(
@@ -41,7 +43,8 @@ class BodySizeLimit:
         await send({"type": "http.response.body", "body": body})
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
+        exempt = bool(self.exempt) and str(scope.get("path", "")).startswith(self.exempt)
+        if scope["type"] != "http" or exempt:
             await self.app(scope, receive, send)
             return
         for name, value in scope.get("headers", []):

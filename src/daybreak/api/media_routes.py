@@ -159,7 +159,7 @@ def matcher_of(request: Request) -> MediaMatcher:
         index_dir = home / "index"
         try:
             matcher = (
-                MediaMatcher.load(store, index_dir)
+                MediaMatcher.load(store, index_dir, warm_in_background=True)
                 if (index_dir / "meta.json").exists()
                 else MediaMatcher.build(store)
             )

@@ -40,6 +40,7 @@ DbUrl = typer.Option(None, "--db", help="Read the case from the store (SQLAlchem
 DataDir = typer.Option(
     Path("daybreak-data"), "--data-dir", help="Store folder (SQLite and field key) for --db."
 )
+Dev = typer.Option(False, "--dev", help="With --db: use the dev field key in --data-dir.")
 World = typer.Option(
     Path("world"), "--world", help="World folder with the case's records (`daybreak synth`)."
 )
@@ -48,14 +49,14 @@ Org = typer.Option(
 )
 
 
-def _case(case_id: str, cases_file: Path | None, db: str | None, data_dir: Path) -> Case:
+def _case(case_id: str, cases_file: Path | None, db: str | None, data_dir: Path, dev: bool) -> Case:
     if cases_file is not None:
         return find_case(load_cases(cases_file), case_id, str(cases_file))
     if db is not None:
         from daybreak.cli._store import open_store
         from daybreak.store.auth import Actor, Role
 
-        store = open_store(data_dir, db, dev=False)
+        store = open_store(data_dir, db, dev)
         try:
             # Reading through the store puts this export in the audit trail.
             case = store.get_case(case_id, Actor("cli:export", Role.ANALYST))
@@ -74,12 +75,13 @@ def _run(
     cases_file: Path | None,
     db: str | None,
     data_dir: Path,
+    dev: bool,
     world: Path,
     org_file: Path | None,
     **options: Any,
 ) -> None:
     try:
-        case = _case(case_id, cases_file, db, data_dir)
+        case = _case(case_id, cases_file, db, data_dir, dev)
         with err.status(f"reading the records of {case_id} from {world}"):
             bundle = bundle_from_world(case, world, org=load_org(org_file))
         exporter = get_exporter(fmt, **options)
@@ -137,12 +139,13 @@ def goaml(
     cases_file: Path | None = CasesFile,
     db: str | None = DbUrl,
     data_dir: Path = DataDir,
+    dev: bool = Dev,
     world: Path = World,
     org_file: Path | None = Org,
 ) -> None:
     """goAML STR/SAR XML for a financial intelligence unit."""
     _run(
-        "goaml", case_id, out_file, cases_file, db, data_dir, world, org_file,
+        "goaml", case_id, out_file, cases_file, db, data_dir, dev, world, org_file,
         xsd=xsd, profile=profile, regex_dialect=regex_dialect,
     )  # fmt: skip
 
@@ -157,11 +160,12 @@ def cybertip(
     cases_file: Path | None = CasesFile,
     db: str | None = DbUrl,
     data_dir: Path = DataDir,
+    dev: bool = Dev,
     world: Path = World,
     org_file: Path | None = Org,
 ) -> None:
     """NCMEC CyberTipline <report> XML for the case's tipline reports."""
-    _run("cybertip", case_id, out_file, cases_file, db, data_dir, world, org_file, xsd=xsd)
+    _run("cybertip", case_id, out_file, cases_file, db, data_dir, dev, world, org_file, xsd=xsd)
 
 
 @app.command()
@@ -171,11 +175,12 @@ def stix(
     cases_file: Path | None = CasesFile,
     db: str | None = DbUrl,
     data_dir: Path = DataDir,
+    dev: bool = Dev,
     world: Path = World,
     org_file: Path | None = Org,
 ) -> None:
     """STIX 2.1 bundle (identity, observables, indicators, sightings, grouping, TLP)."""
-    _run("stix", case_id, out_file, cases_file, db, data_dir, world, org_file)
+    _run("stix", case_id, out_file, cases_file, db, data_dir, dev, world, org_file)
 
 
 @app.command()
@@ -185,8 +190,9 @@ def ftm(
     cases_file: Path | None = CasesFile,
     db: str | None = DbUrl,
     data_dir: Path = DataDir,
+    dev: bool = Dev,
     world: Path = World,
     org_file: Path | None = Org,
 ) -> None:
     """FollowTheMoney entities as JSON lines (loadable into OpenAleph)."""
-    _run("ftm", case_id, out_file, cases_file, db, data_dir, world, org_file)
+    _run("ftm", case_id, out_file, cases_file, db, data_dir, dev, world, org_file)

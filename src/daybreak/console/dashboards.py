@@ -19,11 +19,11 @@ from daybreak.console.geo import CENTROIDS, CONTINENTS, map_height, project, rin
 from daybreak.model.alerts import Alert
 from daybreak.model.cases import Case, CaseStatus
 
-CHART_W = 560
+CHART_W = 460
 CHART_H = 220
 MAP_W = 960
 MAP_H = round(map_height(MAP_W))
-LEFT = 150  # label gutter of horizontal bar charts
+LEFT = 140  # label gutter of horizontal bar charts
 
 
 @dataclass(frozen=True, slots=True)

@@ -43,10 +43,21 @@ def add_hash(banks: BankStore, name: str, hash_type: str, value: str, labels: st
     return added
 
 
+MEDIA_HOME_ENV = "DAYBREAK_MEDIA_HOME"  # the media module's folder: banks/ and index/
+
+
 @dataclass
 class Manage:
     banks: BankStore | None = None
     rules_path: Path | None = None  # None: show the built-in pack, read-only
+
+    @classmethod
+    def from_environment(cls) -> Manage:
+        """The banks the media API matches against ($DAYBREAK_MEDIA_HOME/banks, else
+        ./daybreak-media/banks), when that folder exists; nothing is created."""
+        home = Path(os.environ.get(MEDIA_HOME_ENV, "daybreak-media"))
+        banks = home / "banks"
+        return cls(banks=BankStore(banks) if banks.is_dir() else None)
 
 
 @dataclass(frozen=True, slots=True)

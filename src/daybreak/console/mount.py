@@ -47,7 +47,9 @@ def mount_console(
     """Add the console to ``app`` under /console: pages, static files, security
     headers, error pages. Browsers accept Secure cookies from http://127.0.0.1 and
     localhost, so even a plain-HTTP demo on loopback can keep ``secure_cookies``."""
-    state = ConsoleState(backend, secure_cookies, SessionStore(), manage or Manage(), clock)
+    state = ConsoleState(
+        backend, secure_cookies, SessionStore(), manage or Manage.from_environment(), clock
+    )
     app.state.daybreak_console = state
     app.include_router(router)
     mount_static(app)

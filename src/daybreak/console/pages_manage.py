@@ -73,6 +73,12 @@ def banks_page(request: Request, bank: str = "") -> Response:
     return render(request, "banks.html", _context(manage, bank, rules, rules.text, rules.problems))
 
 
+def _banks_changed(request: Request) -> None:
+    """The media API caches its matcher; drop it so the next match sees the change."""
+    if getattr(request.app.state, "media_matcher", None) is not None:
+        request.app.state.media_matcher = None
+
+
 def _bank_url(bank: str) -> str:
     return f"{PREFIX}/banks?bank={quote(bank, safe='')}"
 
@@ -99,6 +105,7 @@ async def bank_add(request: Request) -> Response:
             added = add_hash(banks, bank, form_text(form, "hash_type", max_len=20), value, labels)
         except BankError as exc:
             raise ActionError(str(exc)) from exc
+        _banks_changed(request)
         state_of(request).backend.record(session.user, "bank.add", bank, f"{added} hash added")
     except ActionError as exc:
         session.flashes.append(("error", exc.message))
@@ -121,6 +128,7 @@ async def bank_remove(request: Request) -> Response:
         session.flashes.append(("error", str(exc)))
         return redirect(_bank_url(bank))
     if removed:
+        _banks_changed(request)
         state_of(request).backend.record(session.user, "bank.remove", bank, "1 hash removed")
         session.flashes.append(("ok", f"Hash removed from {bank}."))
     else:
@@ -141,6 +149,7 @@ async def bank_toggle(request: Request) -> Response:
         session.flashes.append(("error", str(exc)))
     else:
         word = "enabled" if enable else "disabled"
+        _banks_changed(request)
         state_of(request).backend.record(session.user, "bank.update", bank, word)
         session.flashes.append(("ok", f"Bank {bank} {word}."))
     return redirect(_bank_url(bank))

@@ -85,6 +85,12 @@ def export_case(fmt: str, bundle: CaseBundle, xsd: Path | None = None, **options
 
     Raises :class:`ExportValidationError` (naming each invalid element) when the
     document does not validate, :class:`ExportError` for anything else missing."""
+    if not isinstance(fmt, str) or not isinstance(bundle, CaseBundle):
+        raise ExportError(
+            "call export_case(fmt, bundle, xsd=None) with a format name and a CaseBundle "
+            "(build one with bundle_from_world(case, world_dir)); got "
+            f"{type(fmt).__name__}, {type(bundle).__name__}"
+        )
     return get_exporter(fmt, xsd, **options).render(bundle)
 
 

@@ -70,9 +70,7 @@ class OrgSettings(BaseModel):
     reporting_person: Contact = Contact(
         first_name="Compliance", last_name="Officer", email="mlro@example.org"
     )
-    address: Address = Address(
-        address="1 Example Street", city="Sydney", state="NSW", country="AU"
-    )
+    address: Address = Address(address="1 Example Street", city="Sydney", state="NSW", country="AU")
     esp_service: str = Field(
         default="Daybreak", description="the service named as reporter in CyberTipline XML"
     )

@@ -1,10 +1,12 @@
 """A STIX 2.1 bundle for a case, for hotlines and threat-intel partners.
 
-Objects: the reporting organisation (``identity``), a TLP ``marking-definition`` on
+Objects: the reporting organisation and the services where media was seen
+(``identity``), a TLP ``marking-definition`` on
 every object we create, observables (``file`` with MD5/SHA-256 and PDQ under the custom
 hash key ``x_pdq``, ``url``, ``email-addr``, ``user-account``, ``ipv4-addr``/``ipv6-addr``),
 ``indicator`` objects for hashes and URLs, ``observed-data`` + ``sighting`` for each
-media sighting, and a ``grouping`` that is the case. Valid under ``stix2-validator``
+media sighting, and a ``grouping`` that is the case. Identifiers of beneficiaries and
+reported accounts are shared; the institution's own customers (payers) are not. Valid under ``stix2-validator``
 in strict mode (no custom properties: the service of an account is part of its
 ``user_id``, ``service:account``).
 
@@ -114,6 +116,18 @@ class _Builder:
             kwargs["account_type"] = service
         return self.add(stix2.UserAccount(**kwargs))
 
+    def service(self, name: str) -> Any:
+        """The platform where something was seen, as an identity."""
+        return self.add(
+            stix2.Identity(
+                id=self._id("identity", "service", name.lower()),
+                name=name,
+                identity_class="organization",
+                description=f"Online service {name}",
+                **self._common(),
+            )
+        )
+
     def ip(self, value: str) -> Any | None:
         try:
             addr = ipaddress.ip_address(value)
@@ -157,8 +171,10 @@ class _Builder:
         return str(bundle.serialize(pretty=True))
 
     def _parties(self) -> None:
-        payers, beneficiaries = case_parties(self.b)
-        for party in [*payers.values(), *beneficiaries.values()]:
+        # Beneficiaries only: payers are the institution's customers, whose data goes
+        # to the FIU (goAML) under its legal gateway, not to threat-intel partners.
+        _, beneficiaries = case_parties(self.b)
+        for party in beneficiaries.values():
             for email in party.emails:
                 self.add(stix2.EmailAddress(value=email))
             for acc in party.accounts:
@@ -215,10 +231,14 @@ class _Builder:
             for url in unique(text(r.get("location")) for r in rows):
                 if url.startswith(("http://", "https://")):
                     refs.append(self.add(stix2.URL(value=url)).id)
+            where = []
             for r in rows:
+                service = text(r.get("service"))
                 acc = text(r.get("account_id"))
                 if acc:
-                    refs.append(self.account(f"{text(r.get('service'))}:{acc}").id)
+                    refs.append(self.account(f"{service}:{acc}").id)
+                if service:
+                    where.append(self.service(service).id)
             observed = self.add(
                 stix2.ObservedData(
                     id=self._id("observed-data", hash_type, value),
@@ -234,7 +254,7 @@ class _Builder:
                     id=self._id("sighting", hash_type, value),
                     sighting_of_ref=ind.id,
                     observed_data_refs=[observed.id],
-                    where_sighted_refs=[self.identity.id],
+                    where_sighted_refs=unique(where) or [self.identity.id],
                     first_seen=first,
                     last_seen=last,
                     count=len(rows),

@@ -1,21 +1,32 @@
 """Which alerted entities belong together: the clustering behind cases.
 
-Two alerted entities (seeds) are one case when a path of at most ``max_hops`` links
-them without passing *through* a hub (a node so connected that it links strangers: a
-big merchant, a carrier-grade NAT IP). Members of a case are its seeds, the nodes on
-those linking paths, and each seed's direct identity neighbours (its phones, accounts,
-reports, media; the payers of an alerted beneficiary).
+1. Link: two alerted entities (seeds) are one cluster when a path of at most
+   ``max_hops`` links them without passing *through* a blocked node — a shop or ATM
+   (card and cash receivers link strangers), a beneficiary that is neither alerted nor a
+   facilitator hub (two people paying one landlord are not one case), or a node with
+   more than ``hub_degree`` neighbours (``ip_degree`` for IPs: NAT, cafés).
+2. Split: payments also link rings that are not one case (a payer of one ring pays
+   another ring's facilitator a few times). Inside a cluster, everything tied by
+   identity (shared identifiers, reports, accounts, media, same-person links) is first
+   contracted into one unit, never to be cut; the units are then split into Louvain
+   communities (fixed seed) weighted by the number of payments between them.
+
+Members of a case are its seeds, the nodes on the linking paths, and each seed's direct
+neighbours (its phones, accounts, reports, media; the payers of an alerted beneficiary),
+never a customer's other payees.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 import networkx as nx
 
 from daybreak.graph.analytics import UnionFind, bfs_distances, path_to
 from daybreak.graph.build import Graph
+
+Group = tuple[list[str], set[str]]
 
 
 @dataclass(frozen=True)
@@ -25,99 +36,108 @@ class CasePolicy:
     ip_degree: int = 8  # IPs are shared more often (NAT, cafés): a lower bar
     max_neighbours_per_seed: int = 60
     min_hub_payers: int = 3  # facilitator hubs: unrelated cross-border payers needed
-    split_communities: bool = True  # split a cluster where payments say "two rings"
-    identity_weight: float = 50.0  # a shared phone weighs like 50 payments
+    split_rings: bool = True  # split clusters that payments alone tie together
     resolution: float = 1.0  # Louvain resolution: higher gives smaller cases
 
 
-def is_blocked(
-    g: Graph, node: str, policy: CasePolicy, open_payees: frozenset[str] = frozenset()
-) -> bool:
+def too_connected(g: Graph, node: str, policy: CasePolicy) -> bool:
     data = g.nodes[node]
     if data.get("merchant"):
         return True  # shops and ATMs link strangers
-    if data.get("kind") == "payment_handle" and node not in open_payees:
-        return True  # two people paying one landlord are not one case
     degree = int(g.degree(node))
-    if g.nodes[node].get("kind") == "ip":
+    if data.get("kind") == "ip":
         return degree > policy.ip_degree
     return degree > policy.hub_degree
 
 
-def _seed_neighbours(g: Graph, seed: str, policy: CasePolicy) -> list[str]:
-    """Identity neighbours of a seed, plus the payers of an alerted beneficiary.
-    (A customer's other payees are not members: most are family or shops.)"""
+def _blocker(g: Graph, policy: CasePolicy, open_payees: frozenset[str]) -> Callable[[str], bool]:
+    def blocked(node: str) -> bool:
+        if g.nodes[node].get("kind") == "payment_handle" and node not in open_payees:
+            return True
+        return too_connected(g, node, policy)
+
+    return blocked
+
+
+def _seed_neighbours(
+    g: Graph, seed: str, policy: CasePolicy, blocked: Callable[[str], bool]
+) -> list[str]:
     out: set[str] = set()
     for _, other, rel in g.out_edges(seed, keys=True):
         if rel != "paid":
             out.add(other)
     for other, _, _rel in g.in_edges(seed, keys=True):
-        out.add(other)  # includes payers ("paid" into a beneficiary)
-    ranked = sorted(out, key=lambda k: (is_blocked(g, k, policy), k))
+        out.add(other)  # includes the payers of an alerted beneficiary
+    ranked = sorted(out, key=lambda k: (blocked(k), k))
     return ranked[: policy.max_neighbours_per_seed]
 
 
 def cluster_seeds(
     g: Graph, seeds: Iterable[str], policy: CasePolicy, hubs: Iterable[str] = ()
-) -> list[tuple[list[str], set[str]]]:
-    """Groups of seeds and their member nodes, largest group first.
-
-    Payments link customers only through a beneficiary that is itself alerted or a
-    facilitator hub (``hubs``)."""
+) -> list[Group]:
+    """Groups of seeds and their member nodes, largest group first."""
     seed_list = sorted(set(seeds))
     seed_set = set(seed_list)
-    open_payees = frozenset(seed_set | set(hubs))
+    blocked = _blocker(g, policy, frozenset(seed_set | set(hubs)))
     uf = UnionFind()
     paths: dict[str, set[str]] = {s: {s} for s in seed_list}
     for s in seed_list:
         uf.add(s)
         if s not in g:
             continue
-        reached = bfs_distances(
-            g, s, max_hops=policy.max_hops, blocked=lambda n: is_blocked(g, n, policy, open_payees)
-        )
+        reached = bfs_distances(g, s, max_hops=policy.max_hops, blocked=blocked)
         for other in reached:
             if other in seed_set and other != s:
                 uf.union(s, other)
                 paths[s].update(path_to(reached, other))
-    groups: list[tuple[list[str], set[str]]] = []
+    groups: list[Group] = []
     for grp in uf.groups():
         members: set[str] = set()
         group_seeds = sorted(str(x) for x in grp)
         for s in group_seeds:
             members |= paths[s]
             if s in g:
-                members.update(_seed_neighbours(g, s, policy))
+                members.update(_seed_neighbours(g, s, policy, blocked))
         groups.append((group_seeds, members))
-    if policy.split_communities:
-        groups = [part for grp in groups for part in split_group(g, *grp, policy=policy)]
+    if policy.split_rings:
+        groups = [part for grp in groups for part in split_rings(g, *grp, policy=policy)]
     groups.sort(key=lambda gm: (-len(gm[0]), gm[0][0]))
     return groups
 
 
-def split_group(
+def split_rings(
     g: Graph, seeds: list[str], members: set[str], *, policy: CasePolicy
-) -> list[tuple[list[str], set[str]]]:
-    """Split one linked cluster into communities (Louvain, fixed seed) weighted by the
-    number of payments, identity links weighing ``identity_weight``: a payer who paid
-    another ring's facilitator twice stays in his own ring's case."""
-    if len(seeds) < 3:
+) -> list[Group]:
+    """Step 2 of the module doc: contract identity, split on payments."""
+    nodes = sorted(members | set(seeds))
+    sub = g.subgraph(nodes)
+    units = UnionFind()
+    for n in nodes:
+        units.add(n)
+    for s, t, rel in sub.edges(keys=True):
+        if rel != "paid" and not too_connected(g, s, policy) and not too_connected(g, t, policy):
+            units.union(s, t)
+    weights = nx.Graph()
+    weights.add_nodes_from(sorted({str(units.find(n)) for n in nodes}))
+    for s, t, rel, d in sub.edges(keys=True, data=True):
+        a, b = str(units.find(s)), str(units.find(t))
+        if rel == "paid" and a != b:
+            w = float(d.get("n", 1))
+            if weights.has_edge(a, b):
+                weights[a][b]["weight"] += w
+            else:
+                weights.add_edge(a, b, weight=w)
+    if weights.number_of_nodes() < 3:
         return [(seeds, members)]
-    nodes = members | set(seeds)
-    simple = nx.Graph()
-    simple.add_nodes_from(sorted(nodes))
-    for s, t, rel, d in g.subgraph(nodes).edges(keys=True, data=True):
-        w = float(d.get("n", 1)) if rel == "paid" else policy.identity_weight
-        if simple.has_edge(s, t):
-            simple[s][t]["weight"] += w
-        else:
-            simple.add_edge(s, t, weight=w)
     parts = nx.community.louvain_communities(
-        simple, weight="weight", seed=0, resolution=policy.resolution
+        weights, weight="weight", seed=0, resolution=policy.resolution
     )
-    out = []
-    for part in parts:
-        part_seeds = sorted(s for s in seeds if s in part)
-        if part_seeds:
-            out.append((part_seeds, {str(n) for n in part}))
-    return out
+    part_of = {u: i for i, part in enumerate(parts) for u in part}
+    out: dict[int, Group] = {}
+    for n in nodes:
+        i = part_of[str(units.find(n))]
+        grp = out.setdefault(i, ([], set()))
+        grp[1].add(n)
+        if n in seeds:
+            grp[0].append(n)
+    return [(sorted(s), m) for s, m in out.values() if s]

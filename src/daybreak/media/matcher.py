@@ -14,6 +14,7 @@ Only status ``match`` is a signal.
 from __future__ import annotations
 
 import json
+import threading
 import time
 from collections import defaultdict, deque
 from collections.abc import Callable, Iterable, Sequence
@@ -130,7 +131,11 @@ class MediaMatcher:
 
     @classmethod
     def load(
-        cls, store: BankStore, directory: str | Path, flood: FloodControl | None = None
+        cls,
+        store: BankStore,
+        directory: str | Path,
+        flood: FloodControl | None = None,
+        warm_in_background: bool = False,
     ) -> MediaMatcher:
         path = Path(directory)
         index = HashIndex.load(path)
@@ -140,6 +145,8 @@ class MediaMatcher:
                 f"{path}: entries ({meta.height}) and index ({index.size}) "
                 "disagree; rebuild with `daybreak media index build`"
             )
+        if warm_in_background:  # long-running servers: move the index into RAM
+            threading.Thread(target=index.warm, name="daybreak-index-warm", daemon=True).start()
         return cls(store, index, meta, flood)
 
     def _meta(self) -> pl.DataFrame:

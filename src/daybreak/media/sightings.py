@@ -9,6 +9,7 @@ near-duplicates, so the demo shows matches without any real hash list.
 from __future__ import annotations
 
 import random
+from collections.abc import Collection
 from pathlib import Path
 
 import polars as pl
@@ -125,11 +126,17 @@ def near_duplicate(pdq_hex: str, bits: int, rng: random.Random) -> str:
 
 
 def demo_matcher(
-    sightings: pl.DataFrame, directory: str | Path, share: float = 0.3, seed: int = 7
+    sightings: pl.DataFrame,
+    directory: str | Path,
+    share: float = 0.3,
+    seed: int = 7,
+    known_ids: Collection[str] | None = None,
 ) -> MediaMatcher:
-    """A bank ``demo-known`` of ``share`` of the sightings' hashes: MD5/SHA-256 as seen,
-    PDQ shifted by 0-24 bits (still within 31, as a re-encoded copy would be), plus a
-    few PDQ hashes 40+ bits away that must not match."""
+    """A bank ``demo-known`` built from ``share`` of the sightings' hashes: MD5/SHA-256 as
+    seen, PDQ shifted by 0-24 bits (still within 31, as a re-encoded copy would be) plus a
+    decoy 40+ bits away that must not match. With ``known_ids`` (e.g. the sighting ids
+    that truth/links.csv ties to cases) only those sightings' hashes are listed, so the
+    demo's matches land on the accounts of the synthetic cases."""
     rng = random.Random(seed)
     store = BankStore(directory)
     store.create(
@@ -137,8 +144,11 @@ def demo_matcher(
         source="synthetic demo list",
         description=("built from the synthetic world's own sightings; not real material"),
     )
+    pool = sightings
+    if known_ids is not None:
+        pool = sightings.filter(pl.col("sighting_id").is_in(list(known_ids)))
     entries = []
-    values = sightings.select("hash_type", "hash_value").unique(maintain_order=True)
+    values = pool.select("hash_type", "hash_value").unique(maintain_order=True)
     for kind, value in values.iter_rows():
         if rng.random() >= share:
             continue

@@ -34,8 +34,11 @@ class SubjectModel:
     def predict(self, frame: pl.DataFrame) -> np.ndarray[Any, Any]:
         if frame.height == 0:
             return np.zeros(0)
+        from threadpoolctl import threadpool_limits  # type: ignore[import-untyped]
+
         x = feature_matrix(frame, self.features)
-        raw = self.estimator.predict_proba(x)[:, 1]
+        with threadpool_limits(1):
+            raw = self.estimator.predict_proba(x)[:, 1]
         out: np.ndarray[Any, Any] = np.clip(np.interp(raw, self.curve_x, self.curve_y), 0.0, 1.0)
         return out
 

@@ -32,7 +32,6 @@ class ShareError(ValueError):
 
 
 def check_secret(secret: bytes) -> bytes:
-    secret = secret.strip()
     if len(secret) < MIN_SECRET_BYTES:
         raise ShareError(
             f"the group secret must be at least {MIN_SECRET_BYTES} bytes, got {len(secret)}"

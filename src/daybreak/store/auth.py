@@ -25,8 +25,15 @@ from daybreak.store.tables import api_keys, sessions, users
 KEY_PREFIX = "dbk"
 SESSION_HOURS = 12
 _hasher = PasswordHasher()
-# Verified against when the user does not exist, so timing does not reveal usernames.
-_DUMMY_HASH = _hasher.hash("not a password of anyone")
+_dummy: list[str] = []
+
+
+def _dummy_hash() -> str:
+    """Verified against when the user does not exist, so timing does not reveal
+    usernames (computed on first use: hashing takes a noticeable time)."""
+    if not _dummy:
+        _dummy.append(_hasher.hash("not a password of anyone"))
+    return _dummy[0]
 
 
 class Role(StrEnum):
@@ -101,7 +108,7 @@ def set_password(conn: Connection, username: str, password: str) -> None:
 
 def check_password(conn: Connection, username: str, password: str) -> Actor | None:
     row = conn.execute(select(users).where(users.c.username == username)).first()
-    stored = row.password_hash if row is not None else _DUMMY_HASH
+    stored = row.password_hash if row is not None else _dummy_hash()
     try:
         _hasher.verify(stored, password)
     except (VerifyMismatchError, VerificationError, InvalidHashError):

@@ -13,8 +13,6 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from alembic import command
-from alembic.config import Config
 from sqlalchemy import Engine, create_engine, event, inspect
 from sqlalchemy.engine import make_url
 from sqlalchemy.pool import NullPool
@@ -59,7 +57,11 @@ def make_engines(url: str) -> tuple[Engine, Engine]:
     return write, read
 
 
-def alembic_config(url: str) -> Config:
+def alembic_config(url: str) -> Any:
+    """An Alembic ``Config`` for the migrations shipped in the package (alembic is
+    imported here, on first use: it is slow to import and only needed at start-up)."""
+    from alembic.config import Config
+
     cfg = Config()
     cfg.set_main_option(
         "script_location", str(resources.files("daybreak.store").joinpath("migrations"))
@@ -70,6 +72,8 @@ def alembic_config(url: str) -> Config:
 
 def migrate(engine: Engine, revision: str = "head") -> None:
     """Bring the schema to ``revision`` with the migrations shipped in the package."""
+    from alembic import command
+
     cfg = alembic_config(engine.url.render_as_string(hide_password=False))
     with engine.begin() as conn:
         cfg.attributes["connection"] = conn

@@ -162,7 +162,9 @@ def write_batch(
     idem_rows: list[dict[str, Any]] = []
     results: list[Receipt | Exception | str] = []  # str: replay of this report id
     for sub, idl, idx in zip(subs, idents, indexes, strict=True):
-        request_hash = sub.request_hash or hashlib.sha256(sub.report.model_dump_json().encode()).hexdigest()
+        request_hash = (
+            sub.request_hash or hashlib.sha256(sub.report.model_dump_json().encode()).hexdigest()
+        )
         if sub.idempotency_key is not None:
             prior = st.idem.get((sub.submitted_by, sub.idempotency_key))
             if prior is not None:

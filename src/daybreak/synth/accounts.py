@@ -86,8 +86,8 @@ def build(ctx: Ctx, pl: PayerPlan) -> Accounts:
     devs = _devices(rng, len(owners))
     k = 0
     for j, c in enumerate(owners):
-        for svc in wants[c]:
-            a = acc.add(svc, ids[k], "customer", c, pop.country[c], ips[j], devs[j])
+        for service in wants[c]:
+            a = acc.add(service, ids[k], "customer", c, pop.country[c], ips[j], devs[j])
             acc.by_customer.setdefault(c, []).append(a)
             k += 1
     # A known offender's second bank account belongs to the same person: same accounts.
@@ -95,8 +95,13 @@ def build(ctx: Ctx, pl: PayerPlan) -> Accounts:
         acc.by_customer[j] = list(acc.by_customer.get(int(pl.payers[i]), []))
     for f in range(len(pl.fac.people)):
         acc.by_facilitator[f] = acc.add(
-            pl.fac.service[f], pl.fac.account[f], "facilitator", f, pl.fac.country[f],
-            pl.fac.ip[f], _devices(rng, 1)[0],
+            pl.fac.service[f],
+            pl.fac.account[f],
+            "facilitator",
+            f,
+            pl.fac.country[f],
+            pl.fac.ip[f],
+            _devices(rng, 1)[0],
         )
     # Families of diaspora customers (video calls home look like corridor calls).
     fam = [c for c in pop.members("family_remitter") if int(c) in acc.by_customer]
@@ -105,9 +110,10 @@ def build(ctx: Ctx, pl: PayerPlan) -> Accounts:
     f_ips = handles.ips(rng, f_country)
     f_devs = _devices(rng, len(fam))
     for j, c in enumerate(fam):
-        svc = acc.service[acc.by_customer[int(c)][0]]
-        acc.family_of[int(c)] = acc.add(svc, f_ids[j], "family", int(c), f_country[j],
-                                        f_ips[j], f_devs[j])
+        home_service = acc.service[acc.by_customer[int(c)][0]]
+        acc.family_of[int(c)] = acc.add(
+            home_service, f_ids[j], "family", int(c), f_country[j], f_ips[j], f_devs[j]
+        )
     # The general public: friends, contacts, strangers; mostly at home, some abroad.
     m = max(200, n // 2)
     home = [c for c, _ in ctx.profile.countries]

@@ -8,16 +8,20 @@ fictional services.
 
 from __future__ import annotations
 
+import unicodedata
+from functools import cache
+
 import numpy as np
 
-# country -> (calling code, mobile prefixes, national number length)
+# country -> (calling code, mobile prefixes, national number length); every prefix was
+# checked with the phonenumbers library to give valid mobile numbers only.
 PHONE_PLANS: dict[str, tuple[str, tuple[str, ...], int]] = {
-    "AU": ("61", ("40", "41", "42", "43", "45", "46", "47", "48", "49"), 9),
+    "AU": ("61", ("400", "407", "414", "421", "428", "435", "447", "455", "462", "469"), 9),
     "US": ("1", ("2125", "3124", "4155", "6176", "7136", "2067", "3058", "4045", "5126"), 10),
-    "GB": ("44", ("74", "75", "77", "78", "79"), 10),
+    "GB": ("44", ("740", "743", "751", "755", "772", "775", "780", "785", "792", "796"), 10),
     "DE": ("49", ("151", "152", "157", "160", "162", "170", "171", "172", "175", "176"), 11),
-    "FR": ("33", ("6",), 9),
-    "NL": ("31", ("6",), 9),
+    "FR": ("33", ("600", "613", "626", "640", "653", "666", "679", "755", "768", "781"), 9),
+    "NL": ("31", ("610", "615", "620", "625", "630", "635", "640", "645", "650", "655"), 9),
     "ES": ("34", ("6",), 9),
     "IT": ("39", ("320", "328", "333", "338", "340", "347", "349", "380", "388", "393"), 10),
     "PH": ("63", ("917", "918", "919", "920", "921", "927", "928", "939", "945", "977", "995"), 10),
@@ -30,7 +34,7 @@ PHONE_PLANS: dict[str, tuple[str, tuple[str, ...], int]] = {
     "CN": ("86", ("138", "139", "135", "136", "137", "150", "151", "186", "188"), 11),
     "NG": ("234", ("803", "806", "813", "816", "703", "706", "810", "903"), 10),
     "GH": ("233", ("24", "54", "55", "20", "50", "27"), 9),
-    "MY": ("60", ("12", "13", "16", "17", "19"), 9),
+    "MY": ("60", ("120", "125", "131", "136", "143", "149", "164", "169", "175", "192"), 9),
 }
 
 # country -> wallet providers (handle = phone) and banks (provider, account digits)
@@ -137,15 +141,22 @@ def ibans(rng: np.random.Generator, country: str, n: int) -> list[str]:
     return out
 
 
+def random_strings(rng: np.random.Generator, n: int, alphabet: str, length: int) -> list[str]:
+    """``n`` random strings of ``length`` characters from ``alphabet`` (ASCII)."""
+    if n == 0:
+        return []
+    table = np.frombuffer(alphabet.encode("ascii"), dtype=np.uint8)
+    blob = table[rng.integers(0, len(table), (n, length))].tobytes().decode("ascii")
+    return [blob[i : i + length] for i in range(0, n * length, length)]
+
+
 def crypto_wallets(rng: np.random.Generator, n: int) -> list[str]:
     """USDT (TRC-20) style addresses: 'T' + 33 base58 characters."""
-    chars = rng.integers(0, len(_B58), (n, 33))
-    return ["usdt:T" + "".join(_B58[c] for c in row) for row in chars]
+    return ["usdt:T" + s for s in random_strings(rng, n, _B58, 33)]
 
 
 def account_ids(rng: np.random.Generator, n: int) -> list[str]:
-    chars = rng.integers(0, len(_ALNUM), (n, 10))
-    return ["u" + "".join(_ALNUM[c] for c in row) for row in chars]
+    return ["u" + s for s in random_strings(rng, n, _ALNUM, 10)]
 
 
 def emails(rng: np.random.Generator, names: list[str]) -> list[str]:
@@ -153,17 +164,17 @@ def emails(rng: np.random.Generator, names: list[str]) -> list[str]:
     dom = rng.integers(0, len(MAIL_DOMAINS), len(names))
     out = []
     for name, k, d in zip(names, nums, dom, strict=True):
-        words = [w for w in _ascii(name).lower().replace(",", " ").split() if len(w) > 1]
+        words = [w for w in (_ascii(x) for x in name.replace(",", " ").split()) if len(w) > 1]
         local = ".".join(words[:1] + words[-1:]) if words else "user"
         out.append(f"{local}{k}@{MAIL_DOMAINS[d]}")
     return out
 
 
-def _ascii(text: str) -> str:
-    import unicodedata
-
-    folded = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
-    return "".join(ch for ch in folded if ch.isalnum() or ch in " ,")
+@cache
+def _ascii(word: str) -> str:
+    """Lower-case ASCII letters and digits of one word ("Müller" -> "muller")."""
+    folded = unicodedata.normalize("NFKD", word).encode("ascii", "ignore").decode().lower()
+    return "".join(ch for ch in folded if ch.isalnum())
 
 
 def ips(rng: np.random.Generator, countries: list[str]) -> list[str]:

@@ -9,10 +9,10 @@ import numpy as np
 import polars as pl
 
 from daybreak.schema.columns import CHANNELS
-from daybreak.synth import benign, lookalikes, payers
+from daybreak.synth import benign, crosssource, lookalikes, payers
 from daybreak.synth.clock import WORLD_START, LocalClock, Window
 from daybreak.synth.context import Ctx, rng_for
-from daybreak.synth.frames import MCC_STRINGS, conform, empty, ids, lookup, utc
+from daybreak.synth.frames import MCC_STRINGS, conform, ids, lookup, utc
 from daybreak.synth.ledger import Ledger
 from daybreak.synth.population import Population, build_population
 from daybreak.synth.profiles import Profile, get_profile
@@ -88,16 +88,17 @@ def generate_world(
     clock = LocalClock(pop.zones, window)
     txns, txn_links, used = _transactions(ctx, clock)
     step("cross-source")
+    cross = crosssource.generate(ctx, plan, clock)
     step("truth")
     truth = labels(pop, plan, ctx.ledger.receivers, used)
-    links = pl.concat([base_links(truth), txn_links])
+    links = pl.concat([base_links(truth), txn_links, cross.links])
     return World(
         transactions=txns,
         customers=_customers(pop),
-        reports=empty("reports"),
-        platform_events=empty("platform_events"),
-        media_sightings=empty("media_sightings"),
-        identifiers=empty("identifiers"),
+        reports=cross.reports,
+        platform_events=cross.platform_events,
+        media_sightings=cross.media_sightings,
+        identifiers=cross.identifiers,
         labels=truth,
         links=links,
         profile=prof.name,

@@ -107,9 +107,9 @@ def phone_country(e164: str) -> str | None:
         return None
     # Unassigned or fictional ranges have no region; the calling code still names one
     # (its main country for shared codes such as +1).
-    region: str | None = phonenumbers.region_code_for_number(
-        parsed
-    ) or phonenumbers.region_code_for_country_code(parsed.country_code)
+    region: str | None = phonenumbers.region_code_for_number(parsed)
+    if not region and parsed.country_code:
+        region = phonenumbers.region_code_for_country_code(parsed.country_code)
     return region if region and region != "ZZ" else None
 
 

@@ -12,7 +12,9 @@ from daybreak.tipline.intake import ReportIn, report_identifiers
 Row = dict[str, Any]
 
 
-def report_rows(report_id: str, received_at: datetime, report: ReportIn) -> tuple[Row, list[Row], list[Row]]:
+def report_rows(
+    report_id: str, received_at: datetime, report: ReportIn
+) -> tuple[Row, list[Row], list[Row]]:
     """(reports row, identifiers rows, media_sightings rows) for one report."""
     victim = report.victim
     row: Row = {

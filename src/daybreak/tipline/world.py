@@ -18,7 +18,6 @@ from typing import Any, Protocol
 from pydantic import ValidationError
 
 from daybreak.model.alerts import Alert
-from daybreak.schema import read_table
 from daybreak.tipline.intake import ReportIn
 
 LOADER = "world-import"
@@ -65,6 +64,8 @@ def _utc(value: Any) -> str | None:
 
 def world_reports(world_dir: Path) -> list[tuple[str, datetime, ReportIn]]:
     """(report id, received at, intake record) for every report of a world."""
+    from daybreak.schema import read_table  # polars: only needed for world files
+
     reports_path = _find(world_dir, "reports")
     ident_path = _find(world_dir, "identifiers")
     rows = read_table(reports_path, "reports").frame.to_dicts()

@@ -1,0 +1,86 @@
+"""The same people across sources: accounts, platform events, reports, media sightings
+and the identifiers that tie them together (and to the bank's customers)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import polars as pl
+
+from daybreak.synth import accounts, events, media, tipline
+from daybreak.synth.clock import LocalClock
+from daybreak.synth.context import Ctx
+from daybreak.synth.frames import conform
+from daybreak.synth.payers import PayerPlan
+from daybreak.synth.truth import LINK_SCHEMA, case_id
+
+
+@dataclass(frozen=True)
+class CrossSource:
+    reports: pl.DataFrame
+    platform_events: pl.DataFrame
+    media_sightings: pl.DataFrame
+    identifiers: pl.DataFrame
+    links: pl.DataFrame
+
+
+def generate(ctx: Ctx, plan: PayerPlan, lclock: LocalClock) -> CrossSource:
+    acc = accounts.build(ctx, plan)
+    pay_utc = lclock.to_utc(plan.pay_local, ctx.pop.tz[plan.pay_cust])
+    ev, ev_links = events.generate(ctx, plan, acc, lclock)
+    reports, report_ids, report_links = tipline.generate(ctx, plan, acc, pay_utc)
+    sightings, media_links = media.generate(ctx, plan, acc, pay_utc)
+    idents = pl.concat([_customer_identifiers(ctx, acc), report_ids])
+    return CrossSource(
+        reports=reports,
+        platform_events=ev,
+        media_sightings=sightings,
+        identifiers=idents,
+        links=pl.concat([_account_links(plan, acc), report_links, ev_links, media_links]),
+    )
+
+
+def _customer_identifiers(ctx: Ctx, acc: accounts.Accounts) -> pl.DataFrame:
+    """Every customer's e-mail and phone, and their own platform accounts."""
+    pop = ctx.pop
+    rows: list[tuple[str, str, str]] = []
+    for i, cid in enumerate(pop.ids):
+        rows.append((cid, "email", pop.email[i]))
+        rows.append((cid, "phone", pop.phone[i]))
+        for a in acc.by_customer.get(i, []):
+            rows.append((cid, "account", acc.value(a)))
+    frame = pl.DataFrame(
+        {
+            "source": ["customers"] * len(rows),
+            "source_id": [r[0] for r in rows],
+            "kind": [r[1] for r in rows],
+            "value": [r[2] for r in rows],
+            "role": ["customer"] * len(rows),
+            "seen_at": pl.Series([None] * len(rows), dtype=pl.Datetime("us", "UTC")),
+        },
+        schema_overrides={"source_id": pl.String, "value": pl.String, "role": pl.String},
+    )
+    return conform("identifiers", frame)
+
+
+def _account_links(plan: PayerPlan, acc: accounts.Accounts) -> pl.DataFrame:
+    """Each case's platform accounts ("service:account_id"): facilitators' and payers'."""
+    rows: list[tuple[str, str]] = []
+    cases = set(plan.case.tolist())
+    for f, a in sorted(acc.by_facilitator.items()):
+        if plan.fac.ring[f] in cases:
+            rows.append((case_id(plan.fac.ring[f]), acc.value(a)))
+    for i, c in enumerate(plan.payers):
+        for a in acc.by_customer.get(int(c), []):
+            rows.append((case_id(int(plan.case[i])), acc.value(a)))
+    return pl.DataFrame(
+        {
+            "case_id": [r[0] for r in rows],
+            "source": ["accounts"] * len(rows),
+            "record_id": [r[1] for r in rows],
+        },
+        schema=LINK_SCHEMA,
+    ).unique(maintain_order=True)
+
+
+__all__ = ["CrossSource", "generate"]

@@ -1,0 +1,182 @@
+"""The console's pure parts: search normalisation, queue order, graph layout, charts, map."""
+
+from __future__ import annotations
+
+import random
+from datetime import UTC, datetime, timedelta
+
+import pycountry
+import pytest
+from console_world import NOW, TOP_CASE, build_cases
+
+from daybreak.console import dashboards, geo, graphview, queue
+from daybreak.console.backend import StatusEvent
+from daybreak.model.cases import Case, CaseStatus, GraphEdge, GraphNode, Tier
+
+
+def test_search_candidates_normalise_each_identifier_kind() -> None:
+    assert "+639171234567" in queue.search_candidates("0917-123-4567", ["PH"])
+    assert "+639171234567" in queue.search_candidates("+63 (917) 123 4567")
+    assert "someone@example.org" in queue.search_candidates("  SomeOne@Example.ORG ")
+    assert "gb33bukb20201555555555" in queue.search_candidates("GB33 BUKB 2020 1555 5555 55")
+    assert "https://example.org/live" in queue.search_candidates("WWW.Example.org/live/")
+    assert queue.search_candidates("   ") == set()
+
+
+def test_short_fragments_only_match_whole_values() -> None:
+    case = build_cases()[0][0]
+    assert queue.matches(case, queue.search_candidates("C000123"))
+    assert not queue.matches(case, queue.search_candidates("123"))  # too short to be partial
+
+
+def test_queue_orders_by_priority_then_tier_then_age() -> None:
+    base = datetime(2026, 1, 1, tzinfo=UTC)
+
+    def case(cid: str, priority: float, tier: int, hours: int) -> Case:
+        return Case(
+            case_id=cid,
+            title=cid,
+            priority=priority,
+            tier=Tier(tier),
+            created_at=base + timedelta(hours=hours),
+        )
+
+    cases = [case("a", 0.5, 3, 0), case("b", 0.9, 5, 0), case("c", 0.5, 1, 5), case("d", 0.5, 1, 1)]
+    page = queue.build_queue(cases, [], queue.QueueFilters(), base)
+    assert [r.case.case_id for r in page.rows] == ["b", "d", "c", "a"]
+
+
+def test_queue_pages_and_clamps_the_page_number() -> None:
+    cases, alerts = build_cases(n=30)
+    page = queue.build_queue(
+        cases, alerts, queue.QueueFilters(status="", page=99), NOW, page_size=8
+    )
+    assert page.pages == 4 and page.page == 4 and len(page.rows) == 30 - 3 * 8
+    assert page.total == 30
+
+
+def test_age_is_human_readable() -> None:
+    assert queue.humanize_age(NOW - timedelta(minutes=7), NOW) == "7 min"
+    assert queue.humanize_age(NOW - timedelta(hours=5, minutes=59), NOW) == "5 h"
+    assert queue.humanize_age(NOW - timedelta(days=3), NOW) == "3 d"
+    assert queue.humanize_age(None, NOW) == "unknown"
+
+
+def random_graph(n: int, m: int, seed: int) -> tuple[list[GraphNode], list[GraphEdge]]:
+    rng = random.Random(seed)
+    nodes = [GraphNode(key=f"phone:+1555{i:07d}", kind="phone", label=str(i)) for i in range(n)]
+    edges = [
+        GraphEdge(
+            source=nodes[rng.randrange(n)].key,
+            target=nodes[rng.randrange(n)].key,
+            relation="called",
+        )
+        for _ in range(m)
+    ]
+    return nodes, edges
+
+
+@pytest.mark.parametrize(("n", "m"), [(1, 0), (2, 1), (12, 20), (60, 90)])
+def test_graph_layout_is_deterministic_and_inside_the_picture(n: int, m: int) -> None:
+    nodes, edges = random_graph(n, m, seed=n)
+    first = graphview.layout(nodes, edges)
+    again = graphview.layout(list(reversed(nodes)), edges)
+    assert {p.node.key: (p.x, p.y) for p in first.nodes} == {
+        p.node.key: (p.x, p.y) for p in again.nodes
+    }
+    for p in first.nodes:
+        assert 0 <= p.x <= first.width and 0 <= p.y <= first.height
+    by_key = {p.node.key: p for p in first.nodes}
+    for e in first.edges:  # edges are drawn between their nodes' positions
+        assert (e.x1, e.y1) == (by_key[e.edge.source].x, by_key[e.edge.source].y)
+        assert (e.x2, e.y2) == (by_key[e.edge.target].x, by_key[e.edge.target].y)
+    assert len(first.edges) == len([e for e in edges if e.source != e.target])
+
+
+def test_graph_layout_spreads_nodes_apart() -> None:
+    nodes, edges = random_graph(30, 40, seed=3)
+    placed = graphview.layout(nodes, edges).nodes
+    closest = min(
+        ((a.x - b.x) ** 2 + (a.y - b.y) ** 2) ** 0.5
+        for i, a in enumerate(placed)
+        for b in placed[i + 1 :]
+    )
+    assert closest > 5
+
+
+def test_big_graphs_keep_alerted_and_connected_nodes() -> None:
+    nodes, edges = random_graph(graphview.MAX_NODES + 40, 400, seed=9)
+    alerted = nodes[-1].model_copy(update={"alerted": True})
+    nodes[-1] = alerted
+    result = graphview.layout(nodes, edges)
+    assert len(result.nodes) == graphview.MAX_NODES and result.truncated == 40
+    assert alerted.key in {p.node.key for p in result.nodes}
+
+
+def test_time_to_triage_from_status_events() -> None:
+    base = datetime(2026, 3, 1, tzinfo=UTC)
+    cases = [Case(case_id=f"c{i}", title="", priority=0.5, created_at=base) for i in range(4)]
+    events = [
+        StatusEvent("c0", base, CaseStatus.NEW),
+        StatusEvent("c0", base + timedelta(minutes=30), CaseStatus.TRIAGED),
+        StatusEvent("c0", base + timedelta(hours=9), CaseStatus.ASSIGNED),  # not the first
+        StatusEvent("c1", base + timedelta(hours=2), CaseStatus.ASSIGNED),
+        StatusEvent("c2", base + timedelta(days=4), CaseStatus.CLOSED),
+    ]
+    stats = dashboards.triage_stats(cases, events)
+    assert stats.measured == 3 and stats.waiting == 1
+    assert stats.median_hours == pytest.approx(2.0)
+    bins = {b.label: b.value for b in stats.histogram.bars}
+    assert bins == {"< 1 h": 1, "1-4 h": 1, "4-24 h": 0, "1-3 d": 0, "> 3 d": 1}
+    assert [b.label for b in stats.histogram.bars] == [label for label, _ in dashboards.TRIAGE_BINS]
+
+
+def test_bar_chart_scales_to_the_largest_value() -> None:
+    chart = dashboards.bar_chart("t", {"a": 4, "b": 8, "c": 2})
+    widths = {b.label: b.w for b in chart.bars}
+    assert [b.label for b in chart.bars] == ["b", "a", "c"]
+    assert widths["a"] == pytest.approx(widths["b"] / 2)
+    assert widths["c"] == pytest.approx(widths["b"] / 4)
+
+
+def test_line_chart_counts_per_period() -> None:
+    day = datetime(2026, 5, 1, 12, tzinfo=UTC)
+    chart = dashboards.line_chart(
+        "t", [("Cases", "series-cases", [day, day, day + timedelta(days=2)])]
+    )
+    assert chart.series[0].values == [("2026-05-01", 2), ("2026-05-02", 0), ("2026-05-03", 1)]
+    assert chart.ymax == 2
+
+
+def test_world_map_places_each_country_once_and_lists_the_rest() -> None:
+    cases, _ = build_cases()
+    cases.append(Case(case_id="x", title="", priority=0.1, country="AQ"))  # no centroid
+    world = dashboards.world_map(cases)
+    counted = {d.code: d.cases for d in world.dots}
+    for code, n in counted.items():
+        assert n == sum(1 for c in cases if c.country == code)
+    assert world.unplaced == [("AQ", 1)]
+    ph = next(d for d in world.dots if d.code == "PH")
+    assert "PICACC" in ph.agencies
+    for d in world.dots:
+        assert 0 <= d.x <= world.width and 0 <= d.y <= world.height
+
+
+def test_centroids_are_real_countries_in_range() -> None:
+    for code, (lat, lon) in geo.CENTROIDS.items():
+        assert code == "XK" or pycountry.countries.get(alpha_2=code) is not None, code
+        assert -60 <= lat <= 75 and -180 <= lon <= 180, code
+    # West is left of east, north above south.
+    assert geo.project(0, -100, 360, 180)[0] < geo.project(0, 100, 360, 180)[0]
+    assert geo.project(50, 0, 360, 180)[1] < geo.project(-30, 0, 360, 180)[1]
+
+
+def test_dashboard_over_the_test_world() -> None:
+    cases, alerts = build_cases()
+    typos = queue.typologies_by_case(cases, alerts)
+    board = dashboards.build_dashboard(cases, alerts, [], typos)
+    assert board.total_cases == len(cases) and board.total_alerts == len(alerts)
+    tiers = {b.label: b.value for b in board.by_tier.bars}
+    assert sum(tiers.values()) == len(cases)
+    assert tiers["Tier 1"] == sum(1 for c in cases if c.tier is Tier.LIVE_OR_IMMEDIATE_RISK)
+    assert typos[TOP_CASE] == ("low_value_corridor", "night_payments")

@@ -1,0 +1,71 @@
+"""Clustering of alerted entities: hubs are not crossed, rings split on payments."""
+
+from __future__ import annotations
+
+import networkx as nx
+
+from daybreak.graph.build import Graph
+from daybreak.graph.clusters import CasePolicy, cluster_seeds
+
+
+def two_rings() -> Graph:
+    g = nx.MultiDiGraph()
+    for ring, fac in (("P", "payment_handle:gcash:A"), ("Q", "payment_handle:gcash:B")):
+        g.add_node(fac, kind="payment_handle", country="PH")
+        for i in range(1, 4):
+            payer = f"customer:{ring}{i}"
+            g.add_node(payer, kind="customer", country="AU")
+            g.add_edge(payer, fac, key="paid", n=20)
+    # Q1 also paid ring A's facilitator twice.
+    g.add_edge("customer:Q1", "payment_handle:gcash:A", key="paid", n=2)
+    # Everyone shops at one supermarket.
+    g.add_node("payment_handle:mid:1", kind="payment_handle", merchant=True)
+    for n in list(g.nodes):
+        if n.startswith("customer:"):
+            g.add_edge(n, "payment_handle:mid:1", key="paid", n=50)
+    return g
+
+
+def _groups(g: Graph, seeds: list[str], **kw: object) -> list[set[str]]:
+    return [set(s) for s, _ in cluster_seeds(g, seeds, CasePolicy(**kw))]  # type: ignore[arg-type]
+
+
+def test_rings_joined_by_a_few_payments_are_split() -> None:
+    g = two_rings()
+    seeds = [n for n in g.nodes if n != "payment_handle:mid:1"]
+    groups = _groups(g, seeds)
+    assert sorted(sorted(x) for x in groups) == [
+        ["customer:P1", "customer:P2", "customer:P3", "payment_handle:gcash:A"],
+        ["customer:Q1", "customer:Q2", "customer:Q3", "payment_handle:gcash:B"],
+    ]
+    # Without the split, the two payments make one cluster.
+    assert len(_groups(g, seeds, split_rings=False)) == 1
+
+
+def test_identity_links_are_never_cut() -> None:
+    g = two_rings()
+    g.add_edge("customer:Q1", "phone:+61400000000", key="has_identifier")
+    g.add_edge("customer:P1", "phone:+61400000000", key="has_identifier")
+    seeds = [n for n in g.nodes if n.startswith(("customer:", "payment_handle:gcash"))]
+    for grp in _groups(g, seeds):
+        assert ("customer:Q1" in grp) == ("customer:P1" in grp)
+
+
+def test_shops_and_unalerted_payees_do_not_link_customers() -> None:
+    g = two_rings()
+    # Only customers alerted: they share the supermarket and (unalerted) facilitators.
+    groups = _groups(g, ["customer:P1", "customer:Q2"])
+    assert groups == [{"customer:P1"}, {"customer:Q2"}]
+    # Once the facilitator is alerted, its payers join it.
+    groups = _groups(g, ["customer:P1", "customer:P2", "payment_handle:gcash:A"])
+    assert groups == [{"customer:P1", "customer:P2", "payment_handle:gcash:A"}]
+
+
+def test_hubs_link_their_payers() -> None:
+    g = two_rings()
+    groups = _groups(g, ["customer:P1", "customer:P2"])
+    assert len(groups) == 2
+    linked = [set(s) for s, _ in cluster_seeds(
+        g, ["customer:P1", "customer:P2"], CasePolicy(), hubs=["payment_handle:gcash:A"]
+    )]  # fmt: skip
+    assert linked == [{"customer:P1", "customer:P2"}]

@@ -1,0 +1,81 @@
+"""Loading a synthetic world's reports into the store and returning the triaged queue."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import polars as pl
+import pytest
+
+from daybreak.store import Keyring, TiplineStore
+from daybreak.store.keys import generate_key
+from daybreak.tipline import cluster_alert, load_world_reports
+from daybreak.tipline.world import WorldLoadError
+
+REPORTS = """report_id,received_at,reporter_type,incident_type,occurred_at,is_live,service,victim_age_estimate,victim_country,description
+R001,2026-03-01T10:00:00Z,platform,live_streaming_abuse,2026-03-01T09:55:00Z,true,streamx,8,PH,live now
+R002,2026-03-02T10:00:00Z,public,online_enticement,,false,streamx,,,
+R003,2026-03-03T10:00:00Z,hotline,other,,false,,,GB,
+R004,2026-03-04T10:00:00Z,platform,child_sexual_abuse_material,,false,chatz,13,,
+"""
+IDENTIFIERS = """source,source_id,kind,value,role,seen_at
+reports,R001,account,streamx:host77,reported_account,
+reports,R001,ip,49.145.0.1,reported_account,2026-03-01T09:50:00Z
+reports,R002,account,streamx:host77,reported_account,
+reports,R002,payment_handle,gcash:+639171234567,payment,
+reports,R004,email,seller@example.org,reported_account,
+customers,C1,phone,+639171234567,,
+"""
+
+
+def _world(tmp_path: Path, reports: str = REPORTS) -> Path:
+    (tmp_path / "reports.csv").write_text(reports)
+    (tmp_path / "identifiers.csv").write_text(IDENTIFIERS)
+    return tmp_path
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> TiplineStore:
+    s = TiplineStore(f"sqlite+pysqlite:///{tmp_path / 'w.db'}", Keyring.from_text(generate_key()))
+    yield s  # type: ignore[misc]
+    s.close()
+
+
+def test_world_reports_load_cluster_and_queue(tmp_path: Path, store: TiplineStore) -> None:
+    queue = load_world_reports(store, _world(tmp_path))
+    assert [c.tier for c in queue] == sorted(c.tier for c in queue)
+    top = queue[0]
+    assert top.tier == 1 and set(top.report_ids) == {"R001", "R002"}  # same account
+    assert top.is_live and top.country == "PH" and "WCPC" in top.agency
+    assert {r for c in queue for r in c.report_ids} == {"R001", "R002", "R003", "R004"}
+    gb = next(c for c in queue if c.report_ids == ("R003",))
+    assert "NCA" in gb.agency
+    # Loading again stores nothing twice.
+    again = load_world_reports(store, tmp_path)
+    assert store.count_reports() == 4
+    assert [c.cluster_id for c in again] == [c.cluster_id for c in queue]
+    alert = cluster_alert(top)
+    assert alert.detector == "tipline" and set(alert.evidence_ids) == {"R001", "R002"}
+
+
+def test_world_parquet_files_load_too(tmp_path: Path, store: TiplineStore) -> None:
+    (tmp_path / "csv").mkdir()
+    csv = _world(tmp_path / "csv")
+    out = tmp_path / "pq"
+    out.mkdir()
+    from daybreak.schema import read_table
+
+    read_table(csv / "reports.csv", "reports").frame.write_parquet(out / "reports.parquet")
+    read_table(csv / "identifiers.csv", "identifiers").frame.write_parquet(out / "identifiers.parquet")
+    assert len(load_world_reports(store, out)) == 3
+
+
+def test_bad_world_rows_are_named(tmp_path: Path, store: TiplineStore) -> None:
+    world = _world(tmp_path)
+    (world / "identifiers.csv").write_text(IDENTIFIERS + "reports,R003,phone,not-a-phone,victim,\n")
+    with pytest.raises(WorldLoadError, match=r"report R003: identifiers\.0"):
+        load_world_reports(store, world)
+    assert store.count_reports() == 0
+    with pytest.raises(WorldLoadError, match="no reports.parquet or reports.csv"):
+        load_world_reports(store, tmp_path / "nowhere")
+    assert pl.read_csv(world / "reports.csv").height == 4
