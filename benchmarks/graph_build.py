@@ -55,7 +55,7 @@ def _measure(world: Path, splink: bool) -> dict[str, object]:
     con = duckdb.connect()
     frames = load_world(world, con)
     t = timed("load_and_aggregate_duckdb", t)
-    txns = con.sql("SELECT count(*) FROM transactions").fetchone()
+    txns = con.sql("SELECT count(*) FROM transactions").fetchall()[0]
     links = resolve_exact(frames)
     t = timed("exact_resolution", t)
     extra = []

@@ -6,21 +6,16 @@ loopback; the browser is Debian's chromium driven by Playwright (never downloade
 
 from __future__ import annotations
 
-import hashlib
 import json
-import os
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from console_world import PASSWORD, TOP_CASE
-from PIL import Image
 from playwright.sync_api import BrowserContext, ConsoleMessage, Page, expect, sync_playwright
 
 from conftest import StoreConsole, store_console
-from daybreak.console.manage import Manage
 from daybreak.console.mount import console_url
-from daybreak.media.banks import BankEntry, BankStore
 from daybreak.model.cases import CaseStatus
 from daybreak.store import SYSTEM
 
@@ -221,43 +216,3 @@ def test_pages_fit_laptop_and_large_monitor_widths(
             "document.documentElement.scrollWidth - document.documentElement.clientWidth"
         )
         assert overflow <= 0, f"{path} scrolls sideways by {overflow}px at {width}px"
-
-
-SHOTS = os.environ.get("DAYBREAK_SCREENSHOTS")
-
-
-@pytest.mark.skipif(not SHOTS, reason="set DAYBREAK_SCREENSHOTS=DIR to write the doc screenshots")
-def test_write_screenshots_of_the_main_pages(
-    page: Page, console: StoreConsole, tmp_path: Path
-) -> None:
-    """Not a check: regenerates docs/screenshots/*.png (see scripts/screenshots.py)."""
-    out = Path(str(SHOTS))
-    out.mkdir(parents=True, exist_ok=True)
-    banks = BankStore(tmp_path / "banks")
-    banks.create("partner-list", source="partner hotline", description="benign test hashes")
-    banks.add(
-        "partner-list",
-        [BankEntry("sha256", hashlib.sha256(f"benign {i}".encode()).hexdigest()) for i in range(6)],
-    )
-    state = console.app.state.daybreak_console
-    state.manage = Manage(banks=banks, rules_path=None)
-    page.set_viewport_size({"width": 1440, "height": 900})
-    page.context.clear_cookies()
-    page.goto(f"{console.url}/console/sign-in")
-    page.screenshot(path=str(out / "sign-in.png"))
-    sign_in(page, console, "sam")
-    page.screenshot(path=str(out / "queue.png"))
-    page.goto(f"{console.url}/console/cases/CASE-0004")
-    page.get_by_label("Add a note").fill("Platform confirmed the account is still active.")
-    page.get_by_role("button", name="Add note").click()
-    page.locator('g.node[data-kind="customer"]').first.focus()
-    page.keyboard.press("Enter")
-    page.screenshot(path=str(out / "case.png"), full_page=True)
-    page.goto(f"{console.url}/console/dashboards")
-    page.screenshot(path=str(out / "dashboards.png"), full_page=True)
-    page.goto(f"{console.url}/console/banks")
-    page.screenshot(path=str(out / "banks-and-rules.png"))
-    for png in out.glob("*.png"):  # a 256-colour palette keeps the docs small
-        with Image.open(png) as image:
-            small = image.convert("RGB").quantize(colors=256, method=Image.Quantize.MEDIANCUT)
-        small.save(png, optimize=True)

@@ -141,8 +141,9 @@ def test_pages_have_no_inline_code_no_media_and_nothing_external(
     client_for: Callable[[str], httpx.Client],
 ) -> None:
     client = client_for("sam")
-    for path in [*PAGES, "/console/sign-in"]:
-        response = client.get(path)
+    with httpx.Client(base_url=client.base_url) as anonymous:
+        sign_in_page = anonymous.get("/console/sign-in")
+    for path, response in [*((p, client.get(p)) for p in PAGES), ("sign-in", sign_in_page)]:
         assert response.status_code == 200, path
         audit = _PageAudit()
         audit.feed(response.text)
@@ -213,3 +214,25 @@ def test_unknown_case_is_a_404_page(
     response = client_for("ana").get("/console/cases/NO-SUCH-CASE")
     assert response.status_code == 404
     assert "There is no case" in response.text
+
+
+def test_the_sign_in_page_shows_no_text_from_the_address(anonymous: httpx.Client) -> None:
+    page = anonymous.get("/console/sign-in", params={"error": "Call +1 555 0100 to unlock"})
+    assert "555 0100" not in page.text
+
+
+def test_signing_in_again_replaces_the_old_session(
+    client_for: Callable[[str], httpx.Client], anonymous: httpx.Client
+) -> None:
+    ana = client_for("ana")
+    assert ana.get("/console/sign-in").status_code == 303  # already signed in
+    old = ana.cookies.get("daybreak_console") or ""
+    form = anonymous.get("/console/sign-in")
+    anonymous.cookies.set("daybreak_console", old, path="/console")  # a planted cookie
+    response = anonymous.post(
+        "/console/sign-in",
+        data={"username": "sam", "password": PASSWORD, "csrf_token": csrf_of(form.text)},
+    )
+    assert response.status_code == 303
+    assert response.cookies.get("daybreak_console") not in (None, old)
+    assert ana.get("/console/queue").status_code == 303  # the old session is gone

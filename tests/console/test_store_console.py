@@ -100,3 +100,15 @@ def test_dashboards_over_the_store(console: StoreConsole, tmp_path: Path) -> Non
         page = sam.get("/console/dashboards").text
     assert "Cases by typology" in page and "Where cases are routed" in page
     assert "Philippines (PH)" in page
+
+
+def test_inside_the_api_app_anonymous_visitors_are_sent_to_sign_in(console: StoreConsole) -> None:
+    with httpx.Client(base_url=console.url, timeout=30) as client:
+        response = client.get(f"/console/cases/{TOP_CASE}")
+        assert response.status_code == 303
+        assert response.headers["location"] == "/console/sign-in"
+        assert "script-src 'self'" in response.headers["content-security-policy"]
+        # The API's own routes keep their JSON errors and are not given the console's CSP.
+        api = client.get("/v1/cases")
+        assert api.status_code in (401, 403, 404)
+        assert "content-security-policy" not in api.headers

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
+from lxml import etree
 from typer.testing import CliRunner
 
 from daybreak.cli.export import app
@@ -99,3 +101,27 @@ def test_case_from_the_store(
     result = runner.invoke(app, args)
     assert result.exit_code == 0, result.output
     assert b'"Payment"' in out.read_bytes()
+
+
+def test_kyc_file_makes_the_payer_my_client(
+    world: tuple[Path, Path], uae_xsd: Path, tmp_path: Path
+) -> None:
+    w, cases = world
+    kyc = tmp_path / "kyc.jsonl"
+    record = {
+        "customer_id": "C1", "birthdate": "1970-05-01", "id_number": "PA1234567",
+        "nationality": "AU", "tax_reg_number": "Y",
+        "identifications": [{"type": "passport", "number": "PA1234567", "issue_date": "2020-01-01",
+                             "expiry_date": "2030-01-01", "issue_country": "AU"}],
+    }  # fmt: skip
+    kyc.write_text(json.dumps(record) + "\n")
+    out = tmp_path / "kyc.xml"
+    base = ["goaml", "--case", "CASE-TEST-1", "--cases", str(cases), "--world", str(w), "--xsd", str(uae_xsd)]  # fmt: skip
+    result = runner.invoke(app, [*base, "--kyc", str(kyc), "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    root = etree.fromstring(out.read_bytes())
+    assert root.findtext("transaction/t_from_my_client/from_person/identification/type") == "PASSP"
+    assert "1 of 2 payer(s)" in result.output  # C2 still lacks KYC
+    kyc.write_text(json.dumps({**record, "nationality": "Australia"}) + "\n")
+    result = runner.invoke(app, [*base, "--kyc", str(kyc), "--out", str(out)])
+    assert result.exit_code == 2 and "kyc.jsonl, line 1, field nationality" in result.output

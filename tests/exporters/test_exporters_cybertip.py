@@ -11,7 +11,7 @@ from lxml import etree
 from daybreak.exporters import ExportError, export_case
 from daybreak.exporters.bundle import CaseBundle
 from daybreak.exporters.cybertip import CybertipExporter
-from daybreak.model.cases import Tier
+from daybreak.model.cases import CaseStatus, Tier
 
 pytestmark = pytest.mark.shared
 
@@ -55,6 +55,13 @@ def test_severity_and_annotations_across_reports(bundle: CaseBundle, ncmec_xsd: 
     )
     assert root.find("incidentSummary/escalateToHighPriority") is None
     assert root.find("incidentSummary/reportAnnotations/sextortion") is not None
+    assert root.find("lawEnforcement") is None
+
+
+def test_referred_case_names_the_agency(bundle: CaseBundle, ncmec_xsd: Path) -> None:
+    referred = replace(bundle, case=bundle.case.model_copy(update={"status": CaseStatus.REFERRED}))
+    root = etree.fromstring(export_case("cybertip", referred, ncmec_xsd))
+    assert root.findtext("lawEnforcement/agencyName") == "PNP-WCPC"
 
 
 def test_case_without_reports_is_refused(bundle: CaseBundle, ncmec_xsd: Path) -> None:

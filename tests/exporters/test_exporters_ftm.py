@@ -45,6 +45,12 @@ def test_entities_and_links(bundle: CaseBundle) -> None:
     accounts = {e["properties"]["username"][0]: e for e in ents if e["schema"] == "UserAccount"}
     assert accounts["u123"]["properties"]["owner"] == [beneficiary["id"]]
     assert set(accounts["u123"]["properties"]["ipAddress"]) == {"203.0.113.5", "198.51.100.7"}
+    (event,) = [e for e in ents if e["schema"] == "Event"]
+    links = [e for e in ents if e["schema"] == "UnknownLink"]
+    assert {(lk["properties"]["subject"][0], lk["properties"]["object"][0]) for lk in links} == {
+        (accounts["u123"]["id"], event["id"]),
+        (accounts["coolguy"]["id"], event["id"]),
+    }
 
 
 def test_crypto_channel_gives_a_wallet(bundle: CaseBundle) -> None:

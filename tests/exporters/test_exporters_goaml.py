@@ -169,3 +169,14 @@ def test_unknown_currency_names_the_transaction(bundle: CaseBundle, uae_xsd: Pat
     txns = [dict(bundle.transactions[0], currency="XTS"), *bundle.transactions[1:]]
     with pytest.raises(ExportError, match="transaction T1: no exchange rate for XTS"):
         export_case("goaml", replace(bundle, transactions=txns), uae_xsd)
+
+
+@pytest.mark.parametrize(
+    ("field", "value"), [("amount", None), ("amount", -5.0), ("timestamp", None), ("currency", "")]
+)
+def test_bad_transaction_rows_are_named(
+    bundle: CaseBundle, uae_xsd: Path, field: str, value: object
+) -> None:
+    txns = [dict(bundle.transactions[0], **{field: value}), *bundle.transactions[1:]]
+    with pytest.raises(ExportError, match="transaction T1: "):
+        export_case("goaml", replace(bundle, transactions=txns), uae_xsd)

@@ -92,3 +92,19 @@ def test_wrong_call_is_a_clear_error(bundle: CaseBundle) -> None:
         export_case(bundle.case, "goaml")  # type: ignore[arg-type]
     with pytest.raises(ExportError, match="unknown export format 'pdf'"):
         export_case("pdf", bundle)
+
+
+def test_unavailable_reason(bundle: CaseBundle, monkeypatch: pytest.MonkeyPatch) -> None:
+    from dataclasses import replace
+
+    from daybreak.exporters import unavailable_reason
+
+    monkeypatch.delenv("DAYBREAK_STANDARDS_DIR", raising=False)
+    monkeypatch.delenv("DAYBREAK_NCMEC_XSD", raising=False)
+    monkeypatch.setenv("DAYBREAK_GOAML_XSD", __file__)  # any existing file counts as configured
+    assert unavailable_reason("stix", bundle) is None
+    assert unavailable_reason("goaml", bundle) is None
+    assert "no cybertip schema" in (unavailable_reason("cybertip", bundle) or "")
+    assert "no tipline reports" in (
+        unavailable_reason("cybertip", replace(bundle, reports=())) or ""
+    )

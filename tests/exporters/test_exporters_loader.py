@@ -49,8 +49,15 @@ def test_bundle_from_hand_written_world(tmp_path: Path) -> None:
         ("customers", "C1"),
         ("reports", "R1"),
     }
+    assert b.notes == ()
     for fmt in ("stix", "ftm"):
         assert export_case(fmt, b)
+    capped = bundle_from_world(source.case, world, max_rows=1)
+    assert len(capped.transactions) == 1
+    assert any(n.startswith("transactions: only the first 1") for n in capped.notes)
+    from daybreak.exporters import get_exporter
+
+    assert get_exporter("ftm").notes(capped) == list(capped.notes)
 
 
 @pytest.mark.shared
@@ -99,3 +106,36 @@ def test_bad_world_and_case_files_are_named(tmp_path: Path) -> None:
     org.write_text("tlp: purple\n")
     with pytest.raises(ExportError, match=r"org\.yaml, field tlp"):
         load_org(org)
+
+
+@pytest.mark.shared
+@pytest.mark.slow
+def test_cases_built_by_the_graph_export(tmp_path: Path, standards: Path) -> None:
+    """End to end: synthetic world -> payment alert -> graph case -> every export."""
+    synth = pytest.importorskip("daybreak.synth")
+    pipeline = pytest.importorskip("daybreak.graph.pipeline")
+    from daybreak.model.alerts import Alert
+
+    out = tmp_path / "world"
+    synth.write_world(synth.generate_world(customers=40, months=1, seed=5), out)
+    txns = pl.read_parquet(out / "transactions.parquet")
+    top, ids = (
+        txns.group_by("receiver_id")
+        .agg(pl.col("txn_id").head(10), pl.col("sender_id").n_unique().alias("n"))
+        .sort("n", descending=True)
+        .select("receiver_id", "txn_id")
+        .row(0)
+    )
+    alert = Alert(
+        alert_id="A1", detector="payments", subject_type="beneficiary", subject_id=top,
+        score=0.9, typologies=("facilitator_hub",), explanation="many unrelated payers",
+        evidence_ids=tuple(ids),
+    )  # fmt: skip
+    cases = pipeline.build_cases(out, [alert], probabilistic=False)
+    assert cases
+    b = bundle_from_world(cases[0], out, alerts=[alert])
+    assert set(ids) <= {t["txn_id"] for t in b.transactions}
+    uae = standards / "goaml/uae_fiu_5.0.2/goAMLSchema.xsd"
+    assert b"<indicator>FOWNB</indicator>" in export_case("goaml", b, uae)
+    for fmt in ("stix", "ftm"):
+        assert export_case(fmt, b)

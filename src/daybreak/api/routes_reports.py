@@ -5,18 +5,22 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import json
 from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Header, HTTPException, Path, Query, Request, Response
 from fastapi.concurrency import run_in_threadpool
-from pydantic import BaseModel, Field
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, Field, ValidationError
 
-from daybreak.api.security import ALL_ROLES, CASE_ROLES, require, store_of
+from daybreak.api.security import ALL_ROLES, CASE_ROLES, SECURITY, authenticate, require, store_of
 from daybreak.model.identifiers import IdentifierError, IdentifierKind
 from daybreak.store import Actor, IdempotencyConflict, Role, Submission
 from daybreak.tipline.intake import ReportIn
 from daybreak.tipline.ncmec_import import NcmecImportError, import_report
+from daybreak.tipline.routing import route
+from daybreak.tipline.triage import triage
 
 router = APIRouter(tags=["reports"])
 
@@ -98,21 +102,108 @@ async def _accept(request: Request, response: Response, sub: Submission) -> Repo
     return ReportAccepted(report_id=receipt.report_id, duplicate=receipt.duplicate)
 
 
-@router.post("/v1/reports", status_code=202, response_model=ReportAccepted, responses=_ERRORS)
-async def submit_report(
-    report: ReportIn,
-    request: Request,
-    response: Response,
-    idempotency_key: IdempotencyKey = None,
-    actor: Actor = Depends(require(ALL_ROLES)),
-) -> ReportAccepted:
-    """Receive one report. Answers 202 with the report id only after the report is
-    committed to disk (group commit: many concurrent reports share one fsync)."""
+_KEY_CHARS = frozenset(chr(c) for c in range(0x21, 0x7F))
+REPORT_IN_REF = "#/components/schemas/ReportIn"  # fixed up in app.openapi()
+
+
+def _idempotency_key(request: Request) -> str | None:
+    key = request.headers.get("idempotency-key")
+    if key is None:
+        return None
+    if not 1 <= len(key) <= 200 or not set(key) <= _KEY_CHARS:
+        raise HTTPException(
+            422,
+            [
+                {
+                    "loc": ["header", "Idempotency-Key"],
+                    "msg": "1-200 printable ASCII characters",
+                    "type": "value_error",
+                }
+            ],
+        )
+    return key
+
+
+@router.post(
+    "/v1/reports",
+    status_code=202,
+    response_model=ReportAccepted,
+    responses=_ERRORS,
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {"application/json": {"schema": {"$ref": REPORT_IN_REF}}},
+        },
+        "parameters": [
+            {
+                "name": "Idempotency-Key",
+                "in": "header",
+                "required": False,
+                "description": "retry-safe key: the same key never creates a second report",
+                "schema": {
+                    "type": "string",
+                    "minLength": 1,
+                    "maxLength": 200,
+                    "pattern": "^[\\x21-\\x7e]+$",
+                },
+            }
+        ],
+        "security": SECURITY,
+    },
+)
+async def submit_report(request: Request) -> Response:
+    """Receive one report (JSON, the ``ReportIn`` schema). Answers 202 with the report id
+    only after the report is committed to disk (group commit: many concurrent reports
+    share one fsync). The hot path: parsed and validated in one step, no dependency
+    injection."""
+    actor = await authenticate(request)
+    key = _idempotency_key(request)
+    try:
+        report = ReportIn.model_validate_json(await request.body())
+    except ValidationError as exc:
+        detail = [
+            {"loc": ["body", *e["loc"]], "msg": e["msg"], "type": e["type"]}
+            for e in exc.errors(include_url=False, include_input=False)
+        ]
+        return JSONResponse({"detail": detail}, status_code=422)
     digest = hashlib.sha256(report.model_dump_json().encode()).hexdigest()
-    sub = Submission(
-        report, actor.name, "api", idempotency_key=idempotency_key, request_hash=digest
+    sub = Submission(report, actor.name, "api", idempotency_key=key, request_hash=digest)
+    try:
+        receipt = await asyncio.wrap_future(store_of(request).submit(sub))
+    except IdempotencyConflict as exc:
+        raise _conflict(exc) from exc
+    headers = {"Location": f"/v1/reports/{receipt.report_id}"}
+    if receipt.duplicate:
+        headers["Idempotent-Replayed"] = "true"
+    body = json.dumps({"report_id": receipt.report_id, "duplicate": receipt.duplicate})
+    return Response(body, status_code=202, media_type="application/json", headers=headers)
+
+
+class TriagePreview(BaseModel):
+    tier: int
+    score: float
+    reasons: list[str]
+    country: str | None
+    route_basis: str
+    agency: str
+
+
+@router.post("/v1/reports/validate", response_model=TriagePreview, responses=_ERRORS)
+async def validate_report(
+    report: ReportIn, request: Request, actor: Actor = Depends(require(ALL_ROLES))
+) -> TriagePreview:
+    """Check a report without storing it: validation errors, or the triage it would get
+    on its own (before clustering). For platforms testing their integration."""
+    result = triage(report)
+    where = route(report, store_of(request).agencies)
+    return TriagePreview(
+        tier=int(result.tier),
+        score=result.score,
+        reasons=list(result.reasons),
+        country=where.country,
+        route_basis=where.basis,
+        agency=where.agency,
     )
-    return await _accept(request, response, sub)
 
 
 @router.post(

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
+from typing import Any
 
 
 def _env_path(name: str) -> Path | None:
@@ -26,3 +27,17 @@ class Settings:
     cookie_secure: bool = False  # set True behind TLS
     api_key_cache_seconds: float = 30.0
     max_batch: int = 500
+
+    def to_json(self) -> dict[str, Any]:
+        return {k: (str(v) if isinstance(v, Path) else v) for k, v in asdict(self).items()}
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Settings:
+        paths = {"data_dir", "agencies_path", "ncmec_xsd"}
+        known = {f.name for f in fields(cls)}
+        values: dict[str, Any] = {
+            k: (Path(v) if k in paths and v is not None else v)
+            for k, v in data.items()
+            if k in known
+        }
+        return cls(**values)

@@ -21,6 +21,7 @@ from daybreak.exporters import (
     find_case,
     get_exporter,
     load_cases,
+    load_kyc,
     load_org,
 )
 from daybreak.exporters.xsd import RegexDialect
@@ -30,8 +31,8 @@ app = typer.Typer(
     help="Export a case as goAML, CyberTipline XML, STIX 2.1 or FollowTheMoney.",
     no_args_is_help=True,
 )
-err = Console(stderr=True)
-out = Console()
+err = Console(stderr=True, soft_wrap=True)  # paths and element names stay whole
+out = Console(soft_wrap=True)
 
 CaseId = typer.Option(..., "--case", help="Id of the case to export.")
 OutFile = typer.Option(..., "--out", help="File to write (only written when valid).")
@@ -46,6 +47,9 @@ World = typer.Option(
 )
 Org = typer.Option(
     None, "--org", help="Reporting organisation settings (YAML; see docs/exports.md)."
+)
+KycFile = typer.Option(
+    None, "--kyc", help="The institution's KYC of its customers (JSON lines; docs/exports.md)."
 )
 
 
@@ -78,12 +82,13 @@ def _run(
     dev: bool,
     world: Path,
     org_file: Path | None,
+    kyc_file: Path | None,
     **options: Any,
 ) -> None:
     try:
         case = _case(case_id, cases_file, db, data_dir, dev)
         with err.status(f"reading the records of {case_id} from {world}"):
-            bundle = bundle_from_world(case, world, org=load_org(org_file))
+            bundle = bundle_from_world(case, world, org=load_org(org_file), kyc=load_kyc(kyc_file))
         exporter = get_exporter(fmt, **options)
         with err.status(f"building and validating against {exporter.validates_against}"):
             data = exporter.render(bundle)
@@ -142,10 +147,11 @@ def goaml(
     dev: bool = Dev,
     world: Path = World,
     org_file: Path | None = Org,
+    kyc_file: Path | None = KycFile,
 ) -> None:
     """goAML STR/SAR XML for a financial intelligence unit."""
     _run(
-        "goaml", case_id, out_file, cases_file, db, data_dir, dev, world, org_file,
+        "goaml", case_id, out_file, cases_file, db, data_dir, dev, world, org_file, kyc_file,
         xsd=xsd, profile=profile, regex_dialect=regex_dialect,
     )  # fmt: skip
 
@@ -163,9 +169,22 @@ def cybertip(
     dev: bool = Dev,
     world: Path = World,
     org_file: Path | None = Org,
+    kyc_file: Path | None = KycFile,
 ) -> None:
     """NCMEC CyberTipline <report> XML for the case's tipline reports."""
-    _run("cybertip", case_id, out_file, cases_file, db, data_dir, dev, world, org_file, xsd=xsd)
+    _run(
+        "cybertip",
+        case_id,
+        out_file,
+        cases_file,
+        db,
+        data_dir,
+        dev,
+        world,
+        org_file,
+        kyc_file,
+        xsd=xsd,
+    )
 
 
 @app.command()
@@ -178,9 +197,10 @@ def stix(
     dev: bool = Dev,
     world: Path = World,
     org_file: Path | None = Org,
+    kyc_file: Path | None = KycFile,
 ) -> None:
     """STIX 2.1 bundle (identity, observables, indicators, sightings, grouping, TLP)."""
-    _run("stix", case_id, out_file, cases_file, db, data_dir, dev, world, org_file)
+    _run("stix", case_id, out_file, cases_file, db, data_dir, dev, world, org_file, kyc_file)
 
 
 @app.command()
@@ -193,6 +213,7 @@ def ftm(
     dev: bool = Dev,
     world: Path = World,
     org_file: Path | None = Org,
+    kyc_file: Path | None = KycFile,
 ) -> None:
     """FollowTheMoney entities as JSON lines (loadable into OpenAleph)."""
-    _run("ftm", case_id, out_file, cases_file, db, data_dir, dev, world, org_file)
+    _run("ftm", case_id, out_file, cases_file, db, data_dir, dev, world, org_file, kyc_file)

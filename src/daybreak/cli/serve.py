@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import os
 from pathlib import Path
 
 import typer
@@ -30,10 +32,18 @@ def serve(
         None, envvar="DAYBREAK_NCMEC_XSD", help="CyberTipline XSD for POST /v1/reports/ncmec."
     ),
     max_body: int = typer.Option(1_000_000, help="Largest accepted request body in bytes."),
+    workers: int = typer.Option(
+        1,
+        min=1,
+        max=16,
+        help="Server processes. >1 uses more cores for intake; rate limits and "
+        "console sign-ins are then per process (keep 1 when analysts use the console).",
+    ),
 ) -> None:
     import uvicorn
 
-    from daybreak.api import Settings, create_app
+    from daybreak.api import Settings, create_app, open_store
+    from daybreak.api.app import SETTINGS_ENV
     from daybreak.store.keys import KeyError_
 
     settings = Settings(
@@ -44,10 +54,26 @@ def serve(
         ncmec_xsd=ncmec_xsd,
         max_body_bytes=max_body,
     )
+    err = Console(stderr=True)
     try:
-        app = create_app(settings)
+        if workers == 1:
+            app = create_app(settings)
+        else:  # migrate once here; each worker process opens its own store
+            open_store(settings).close()
     except KeyError_ as exc:
-        Console(stderr=True).print(f"[red]error:[/red] {exc}")
+        err.print(f"[red]error:[/red] {exc}")
         raise typer.Exit(code=2) from exc
-    Console(stderr=True).print(f"Daybreak API on http://{host}:{port}  (OpenAPI: /docs)")
-    uvicorn.run(app, host=host, port=port, log_level="warning", access_log=False)
+    err.print(f"Daybreak API on http://{host}:{port}  (OpenAPI: /docs, {workers} process(es))")
+    if workers == 1:
+        uvicorn.run(app, host=host, port=port, log_level="warning", access_log=False)
+        return
+    os.environ[SETTINGS_ENV] = json.dumps(settings.to_json())
+    uvicorn.run(
+        "daybreak.api.app:app_from_env",
+        factory=True,
+        workers=workers,
+        host=host,
+        port=port,
+        log_level="warning",
+        access_log=False,
+    )

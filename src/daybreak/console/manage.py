@@ -9,6 +9,7 @@ with its line.
 
 from __future__ import annotations
 
+import functools
 import os
 import tempfile
 from dataclasses import dataclass
@@ -69,17 +70,22 @@ class RulesView:
     editable: bool
 
 
+@functools.lru_cache(maxsize=8)
+def _parse(text: str, source: str) -> tuple[Pack | None, tuple[str, ...]]:
+    """Validating a pack compiles its rules (~0.5 s); packs are immutable, so cache."""
+    try:
+        return parse_pack(text, source), ()
+    except ConfigError as exc:
+        return None, tuple(exc.problems)
+
+
 def read_rules(path: Path | None) -> RulesView:
     if path is None or not path.exists():
         text, source = default_pack_text(), "built-in default.yaml"
     else:
         text, source = path.read_text("utf-8"), str(path)
-    try:
-        pack: Pack | None = parse_pack(text, source)
-        problems: list[str] = []
-    except ConfigError as exc:
-        pack, problems = None, exc.problems
-    return RulesView(text, source, pack, problems, path is not None)
+    pack, problems = _parse(text, source)
+    return RulesView(text, source, pack, list(problems), path is not None)
 
 
 def save_rules(path: Path, text: str) -> Pack:

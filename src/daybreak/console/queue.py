@@ -35,6 +35,7 @@ class QueueRow:
     typologies: tuple[str, ...]
     age: str
     source_mix: tuple[tuple[str, int], ...]  # (source, evidence count)
+    why: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,11 +78,35 @@ def humanize_age(since: datetime | None, now: datetime) -> str:
     return f"{seconds // 86400} d"
 
 
+# Signal families (Case.sources) named by the table their evidence comes from.
+FAMILY_TABLE = {
+    "payments": "transactions",
+    "tipline": "reports",
+    "media": "media_sightings",
+    "platform": "platform_events",
+    "events": "platform_events",
+}
+
+
 def source_mix(case: Case) -> tuple[tuple[str, int], ...]:
-    counts: dict[str, int] = {s: 0 for s in case.sources}
+    """Evidence records per source table, plus signal families without evidence rows."""
+    counts: dict[str, int] = {}
     for ev in case.evidence:
         counts[ev.source] = counts.get(ev.source, 0) + 1
+    for family in case.sources:
+        counts.setdefault(FAMILY_TABLE.get(family, family), 0)
     return tuple(sorted(counts.items()))
+
+
+_RESTATES_PRIORITY = re.compile(r"^\s*priority\b", re.IGNORECASE)
+
+
+def why(case: Case, limit: int = 180) -> str:
+    """The queue's short reason: the first reasons (not one that only restates the
+    priority and tier, which have their own columns), else the explanation."""
+    reasons = [r for r in case.reasons if not _RESTATES_PRIORITY.match(r)]
+    text = "; ".join(reasons[:3]) if reasons else case.explanation
+    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
 
 
 def search_candidates(query: str, regions: Iterable[str] = ()) -> set[str]:
@@ -164,7 +189,9 @@ def build_queue(
     page = min(max(1, filters.page), pages)
     chunk = selected[(page - 1) * page_size : page * page_size]
     rows = [
-        QueueRow(c, typos.get(c.case_id, ()), humanize_age(c.created_at, now), source_mix(c))
+        QueueRow(
+            c, typos.get(c.case_id, ()), humanize_age(c.created_at, now), source_mix(c), why(c)
+        )
         for c in chunk
     ]
     return QueuePage(

@@ -42,6 +42,7 @@ from daybreak.model.cases import TRANSITIONS, CaseStatus, Outcome, Tier
 
 MAX_NOTE = 5000
 HISTORY_SHOWN = 100
+LIST_SHOWN = 25  # timeline and evidence rows before "show all"
 router = APIRouter(prefix=PREFIX, include_in_schema=False)
 
 
@@ -54,7 +55,14 @@ def home(request: Request) -> Response:
 
 
 @router.get("/sign-in", response_class=HTMLResponse)
-def sign_in_page(request: Request, error: str = "") -> Response:
+def sign_in_page(request: Request) -> Response:
+    if state_of(request).sessions.get(request.cookies.get(SESSION_COOKIE)) is not None:
+        return redirect(f"{PREFIX}/queue")
+    return _sign_in_form(request)
+
+
+def _sign_in_form(request: Request, error: str = "") -> Response:
+    """The form with a fresh double-submit token (the error never comes from the URL)."""
     token = new_token()
     response = render(request, "sign_in.html", {"login_csrf": token, "error": error})
     response.set_cookie(
@@ -101,6 +109,7 @@ async def sign_in(request: Request) -> Response:
             "Reporting-platform accounts send reports through the API and cannot use the console.",
         )
     await run_in_threadpool(state.backend.record, user, "sign_in", user.username, "console")
+    state.sessions.end(request.cookies.get(SESSION_COOKIE))  # never reuse an old session
     response = redirect(f"{PREFIX}/queue")
     response.set_cookie(
         SESSION_COOKIE,
@@ -115,7 +124,7 @@ async def sign_in(request: Request) -> Response:
 
 
 def _sign_in_error(request: Request, message: str) -> Response:
-    response = sign_in_page(request, message)
+    response = _sign_in_form(request, message)
     response.status_code = 400
     return response
 
@@ -196,6 +205,10 @@ def case_page(request: Request, case_id: str) -> Response:
             "alerts": alerts,
             "typologies": sorted({t for a in alerts for t in a.typologies}),
             "timeline": sorted(case.timeline, key=lambda e: e.at),
+            "shown": LIST_SHOWN,
+            # Case builders often write the explanation as the reasons run together.
+            "explanation_in_reasons": bool(case.reasons)
+            and all(r in case.explanation for r in case.reasons),
             "graph": graphview.layout(case.nodes, case.edges),
             "notes": backend.notes(case_id, session.user),
             "audit": list(backend.audit_trail(case_id, session.user))[-HISTORY_SHOWN:],

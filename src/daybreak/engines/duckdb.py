@@ -22,6 +22,18 @@ class DuckDBEngine(Engine):
         self._tables[name] = table  # keep the Arrow data alive while DuckDB reads it
         self._con.register(name, table)
 
+    @property
+    def connection(self) -> duckdb.DuckDBPyConnection:
+        return self._con
+
+    def register_parquet(self, name: str, path: str) -> None:
+        """A view over a Parquet file, read in place; ``__row`` is the 1-based row number."""
+        quoted = path.replace("'", "''")
+        self._con.execute(
+            f'CREATE OR REPLACE TEMP VIEW "{name}" AS SELECT * EXCLUDE (file_row_number), '
+            f"file_row_number + 1 AS __row FROM read_parquet('{quoted}', file_row_number = true)"
+        )
+
     def _define(self, name: str, sql: str, materialize: bool) -> None:
         kind = "TABLE" if materialize else "VIEW"
         self._con.execute(f'CREATE OR REPLACE TEMP {kind} "{name}" AS {sql}')

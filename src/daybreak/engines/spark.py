@@ -11,37 +11,49 @@ from daybreak.engines import Engine
 
 _SESSION: Any = None
 
+# For small inputs (tests, demos): one partition and no code generation, because
+# compiling Java for each of ~40 tiny stages costs more than running them.
+SMALL_DATA_CONF = {
+    "spark.sql.shuffle.partitions": "1",
+    "spark.default.parallelism": "1",
+    "spark.sql.codegen.wholeStage": "false",
+}
 
-def spark_session() -> Any:
+
+def spark_session(conf: dict[str, str] | None = None) -> Any:
     """One shared local session per process; started on first use only."""
     global _SESSION
     if _SESSION is None:
         from pyspark.sql import SparkSession
 
-        _SESSION = (
+        builder = (
             SparkSession.builder.master("local[2]")
             .appName("daybreak")
             .config("spark.sql.session.timeZone", "UTC")
-            .config("spark.sql.shuffle.partitions", "4")
+            .config("spark.sql.shuffle.partitions", "8")
             .config("spark.sql.execution.arrow.pyspark.enabled", "true")
             .config("spark.ui.enabled", "false")
+            .config("spark.ui.showConsoleProgress", "false")
             .config("spark.driver.bindAddress", "127.0.0.1")
             .config("spark.driver.host", "127.0.0.1")
             .config("spark.sql.ansi.enabled", "false")
-            .getOrCreate()
         )
+        for key, value in (conf or {}).items():
+            builder = builder.config(key, value)
+        _SESSION = builder.getOrCreate()
         _SESSION.sparkContext.setLogLevel("ERROR")
     return _SESSION
 
 
 class SparkEngine(Engine):
-    def __init__(self) -> None:
+    def __init__(self, conf: dict[str, str] | None = None) -> None:
         self.dialect = SparkDialect()
+        self._conf = conf
         self._views: list[str] = []
 
     @property
     def _spark(self) -> Any:
-        return spark_session()
+        return spark_session(self._conf)
 
     def register(self, name: str, table: pa.Table) -> None:
         frame = self._spark.createDataFrame(table)

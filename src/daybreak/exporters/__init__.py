@@ -20,7 +20,13 @@ from daybreak.exporters.base import (
     registered,
 )
 from daybreak.exporters.bundle import CaseBundle, OrgSettings
-from daybreak.exporters.loader import bundle_from_world, find_case, load_cases, load_org
+from daybreak.exporters.loader import (
+    bundle_from_world,
+    find_case,
+    load_cases,
+    load_kyc,
+    load_org,
+)
 
 # Where to find a schema when none is given: $DAYBREAK_STANDARDS_DIR laid out like
 # ../shared/standards (the schemas are their issuers' property and not shipped).
@@ -80,6 +86,18 @@ def get_exporter(fmt: str, xsd: Path | None = None, **options: Any) -> Exporter:
     )
 
 
+def unavailable_reason(fmt: str, bundle: CaseBundle) -> str | None:
+    """Why ``fmt`` cannot be made for this bundle (None when it can), so that faces
+    offer only the exports that will work."""
+    if fmt == "cybertip" and not bundle.reports:
+        return "the case has no tipline reports"
+    if fmt == "goaml" and not bundle.transactions and not bundle.reports:
+        return "the case has neither transactions nor reported accounts"
+    if fmt in DEFAULT_SCHEMAS and default_schema(fmt) is None:
+        return f"no {fmt} schema configured (--xsd or ${SCHEMA_ENVS[fmt]})"
+    return None
+
+
 def export_case(fmt: str, bundle: CaseBundle, xsd: Path | None = None, **options: Any) -> bytes:
     """The validated document for ``bundle`` in ``fmt`` (goaml|cybertip|stix|ftm).
 
@@ -123,6 +141,8 @@ __all__ = [
     "find_case",
     "get_exporter",
     "load_cases",
+    "load_kyc",
     "load_org",
     "register",
+    "unavailable_reason",
 ]

@@ -69,9 +69,9 @@ class Exporter(ABC):
         """Every problem found in ``data``; an empty list means valid."""
 
     def notes(self, bundle: CaseBundle) -> list[str]:
-        """Plain-language remarks for the analyst about choices the export made
-        (e.g. a party reported without full KYC). Empty by default."""
-        return []
+        """Plain-language remarks for the analyst: the bundle's own (rows capped by the
+        loader) and choices the export made (e.g. a party reported without full KYC)."""
+        return list(bundle.notes)
 
     def render(self, bundle: CaseBundle) -> bytes:
         """Export and validate; raise :class:`ExportValidationError` when invalid."""

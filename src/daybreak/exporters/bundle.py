@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -37,6 +37,38 @@ class Address(BaseModel):
     state: str = ""
     country: str = Field(min_length=2, max_length=2, description="ISO 3166-1 alpha-2")
     zip: str = ""
+
+
+class IdDocument(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    type: Literal["passport", "national_id", "driving_licence", "other"]
+    number: str = Field(min_length=1)
+    issue_date: date | None = None
+    expiry_date: date | None = None
+    issue_country: str = Field(min_length=2, max_length=2)
+
+
+class Kyc(BaseModel):
+    """What the institution knows about its own customer beyond the public
+    ``customers`` columns; goAML requires it to report a customer as "my client"."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    customer_id: str = Field(min_length=1)
+    birthdate: date | None = None
+    id_number: str | None = None
+    nationality: str | None = Field(default=None, min_length=2, max_length=2)
+    identifications: list[IdDocument] = Field(default_factory=list)
+    tax_reg_number: str | None = None
+    address: Address | None = None
+    occupation: str | None = None
+
+    def merged_into(self, row: Row) -> dict[str, Any]:
+        extra = self.model_dump(exclude_none=True, exclude={"customer_id"})
+        if not extra.get("identifications"):
+            extra.pop("identifications", None)
+        return {**row, **extra}
 
 
 class Contact(BaseModel):
@@ -107,6 +139,8 @@ class CaseBundle:
     media_sightings: Sequence[Row] = ()
     alerts: Sequence[Alert] = ()
     org: OrgSettings = field(default_factory=OrgSettings)
+    # Remarks from whoever built the bundle (e.g. rows capped by the loader).
+    notes: tuple[str, ...] = ()
     # When the export was made; fixed by tests so that output is reproducible.
     generated_at: datetime = field(default_factory=lambda: datetime.now(UTC))
 

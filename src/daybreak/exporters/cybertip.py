@@ -19,8 +19,9 @@ from daybreak.exporters.base import Exporter, ExportError, ValidationProblem
 from daybreak.exporters.bundle import CaseBundle, Row, as_utc, text, unique
 from daybreak.exporters.narrative import case_narrative
 from daybreak.exporters.parties import Party, reported_accounts
+from daybreak.exporters.xmlbuild import sub, to_bytes
 from daybreak.exporters.xsd import LoadedSchema, RegexDialect, load_schema
-from daybreak.model.cases import Tier
+from daybreak.model.cases import CaseStatus, Tier
 
 TRAFFICKING = "Child Sex Trafficking"
 ENTICEMENT = "Online Enticement of Children for Sexual Acts"
@@ -39,13 +40,6 @@ INCIDENT_TYPES: dict[str, str] = {
 }
 # When a case's reports differ, the first type in this order wins.
 SEVERITY = (TRAFFICKING, CSAM, ENTICEMENT)
-
-
-def _sub(parent: Any, tag: str, value: object | None = None) -> Any:
-    el = etree.SubElement(parent, tag)
-    if value is not None:
-        el.text = str(value)
-    return el
 
 
 def _iso(value: datetime) -> str:
@@ -79,33 +73,33 @@ class CybertipExporter(Exporter):
         root = etree.Element("report")
         self._summary(root, bundle, reports)
         self._internet_details(root, bundle, reports)
-        person = _sub(_sub(root, "reporter"), "reportingPerson")
+        case = bundle.case
+        if case.status is CaseStatus.REFERRED and case.routed_agency:
+            # already referred: tell NCMEC which agency has it, to deconflict
+            sub(sub(root, "lawEnforcement"), "agencyName", case.routed_agency)
+        person = sub(sub(root, "reporter"), "reportingPerson")
         rp = bundle.org.reporting_person
-        _sub(person, "firstName", rp.first_name)
-        _sub(person, "lastName", rp.last_name)
+        sub(person, "firstName", rp.first_name)
+        sub(person, "lastName", rp.last_name)
         if rp.phone:
-            _sub(person, "phone", rp.phone).set("type", "Business")
-        _sub(person, "email", rp.email).set("type", "Business")
+            sub(person, "phone", rp.phone).set("type", "Business")
+        sub(person, "email", rp.email).set("type", "Business")
         for report in reports:
             report_id = text(report.get("report_id"))
             for party in reported_accounts(bundle, report_id).values():
                 self._reported(root, party, report_id, text(report.get("service")))
         for report in reports:
             self._victim(root, report)
-        _sub(root, "additionalInfo", case_narrative(bundle))
-        return bytes(
-            etree.tostring(root, xml_declaration=True, encoding="UTF-8", pretty_print=True)
-        )
+        sub(root, "additionalInfo", case_narrative(bundle))
+        return to_bytes(root)
 
     def _summary(self, root: Any, bundle: CaseBundle, reports: list[Row]) -> None:
-        el = _sub(root, "incidentSummary")
+        el = sub(root, "incidentSummary")
         kinds = [self.incident_types.get(text(r.get("incident_type")), ENTICEMENT) for r in reports]
-        _sub(
-            el, "incidentType", min(kinds, key=lambda k: SEVERITY.index(k) if k in SEVERITY else 9)
-        )
+        sub(el, "incidentType", min(kinds, key=lambda k: SEVERITY.index(k) if k in SEVERITY else 9))
         services = unique(text(r.get("service")) for r in reports)
         if services:
-            _sub(el, "platform", ", ".join(services))
+            sub(el, "platform", ", ".join(services))
         live = [text(r.get("report_id")) for r in reports if r.get("is_live")]
         urgent = []
         if live:
@@ -113,9 +107,9 @@ class CybertipExporter(Exporter):
         if bundle.case.tier is Tier.LIVE_OR_IMMEDIATE_RISK:
             urgent.append("Daybreak triage tier 1: child at immediate risk")
         if urgent:
-            _sub(el, "escalateToHighPriority", "; ".join(urgent))
+            sub(el, "escalateToHighPriority", "; ".join(urgent))
         if any(text(r.get("incident_type")) == "sextortion" for r in reports):
-            _sub(_sub(el, "reportAnnotations"), "sextortion")
+            sub(sub(el, "reportAnnotations"), "sextortion")
         times = [
             t
             for t in (as_utc(r.get("occurred_at")) or as_utc(r.get("received_at")) for r in reports)
@@ -123,9 +117,9 @@ class CybertipExporter(Exporter):
         ]
         if not times:
             raise ExportError(f"case {bundle.case.case_id}: no report has a time")
-        _sub(el, "incidentDateTime", _iso(min(times)))
+        sub(el, "incidentDateTime", _iso(min(times)))
         if len(reports) > 1:
-            _sub(el, "incidentDateTimeDescription", f"earliest of {len(reports)} related reports")
+            sub(el, "incidentDateTimeDescription", f"earliest of {len(reports)} related reports")
 
     def _internet_details(self, root: Any, bundle: CaseBundle, reports: list[Row]) -> None:
         urls = unique(
@@ -140,64 +134,62 @@ class CybertipExporter(Exporter):
             if u.startswith(("http://", "https://")) and u not in urls
         ]
         if urls:
-            web = _sub(_sub(root, "internetDetails"), "webPageIncident")
+            web = sub(sub(root, "internetDetails"), "webPageIncident")
             for url in urls:
-                _sub(web, "url", url)
+                sub(web, "url", url)
         for service in unique(text(r.get("service")) for r in reports):
-            chat = _sub(_sub(root, "internetDetails"), "chatImIncident")
-            _sub(chat, "chatClient", service)
+            chat = sub(sub(root, "internetDetails"), "chatImIncident")
+            sub(chat, "chatClient", service)
 
     def _reported(self, root: Any, party: Party, report_id: str, service: str) -> None:
-        el = _sub(root, "personOrUserReported")
+        el = sub(root, "personOrUserReported")
         if party.phones or party.emails:
-            person = _sub(el, "personOrUserReportedPerson")
+            person = sub(el, "personOrUserReportedPerson")
             for phone in party.phones:
-                _sub(person, "phone", phone).set("type", "Mobile")
+                sub(person, "phone", phone).set("type", "Mobile")
             for email in party.emails:
-                _sub(person, "email", email)
+                sub(person, "email", email)
         account = party.accounts[0] if party.accounts else ""
         acc_service, _, acc_id = account.partition(":")
         if acc_id:
-            _sub(el, "espIdentifier", acc_id)
+            sub(el, "espIdentifier", acc_id)
         if acc_service or service:
-            _sub(el, "espService", acc_service or service)
+            sub(el, "espService", acc_service or service)
         names = [u.partition(":")[2] for u in party.usernames if ":" in u]
         if names:
-            _sub(el, "screenName", names[0])
+            sub(el, "screenName", names[0])
             for extra in names[1:]:
-                _sub(el, "displayName", extra)
+                sub(el, "displayName", extra)
         for url in party.urls:
-            _sub(el, "profileUrl", url)
+            sub(el, "profileUrl", url)
         for seen in party.ips.values():
-            ev = _sub(el, "ipCaptureEvent")
-            _sub(ev, "ipAddress", seen.ip)
-            _sub(ev, "eventName", "Login" if seen.event == "login" else "Other")
+            ev = sub(el, "ipCaptureEvent")
+            sub(ev, "ipAddress", seen.ip)
+            sub(ev, "eventName", "Login" if seen.event == "login" else "Other")
             if seen.last_seen is not None:
-                _sub(ev, "dateTime", _iso(seen.last_seen))
+                sub(ev, "dateTime", _iso(seen.last_seen))
         for device in party.devices:
-            dev = _sub(el, "deviceId")
-            _sub(dev, "idType", "device id")
-            _sub(dev, "idValue", device)
+            dev = sub(el, "deviceId")
+            sub(dev, "idType", "device id")
+            sub(dev, "idValue", device)
         if party.country:
-            _sub(_sub(el, "estimatedLocation"), "countryCode", party.country)
+            sub(sub(el, "estimatedLocation"), "countryCode", party.country)
         for other in party.accounts[1:]:
-            assoc = _sub(el, "associatedAccount")
+            assoc = sub(el, "associatedAccount")
             svc, _, ident = other.partition(":")
-            _sub(assoc, "espService", svc)
-            _sub(assoc, "espIdentifier", ident)
-        _sub(el, "additionalInfo", f"Named in Daybreak report {report_id}")
+            sub(assoc, "espService", svc)
+            sub(assoc, "espIdentifier", ident)
+        sub(el, "additionalInfo", f"Named in Daybreak report {report_id}")
 
     def _victim(self, root: Any, report: Row) -> None:
         age = report.get("victim_age_estimate")
         country = text(report.get("victim_country"))
         if age is None and not country:
             return
-        el = _sub(root, "victim")
-        person = _sub(el, "victimPerson")
+        el = sub(root, "victim")
+        person = sub(el, "victimPerson")
         if age is not None:
-            _sub(person, "age", int(age))
+            sub(person, "age", int(age))
         if country:
-            _sub(_sub(el, "estimatedLocation"), "countryCode", country)
-        _sub(
-            el, "additionalInfo", f"Estimated from Daybreak report {text(report.get('report_id'))}"
-        )
+            sub(sub(el, "estimatedLocation"), "countryCode", country)
+        sub(el, "additionalInfo", f"Estimated from Daybreak report {text(report.get('report_id'))}")

@@ -4,7 +4,8 @@ People are ``Person``; payment accounts are ``BankAccount`` (bank accounts and e
 wallets such as ``gcash:+63…``) or ``CryptoWallet`` (crypto channel); who holds an
 account is an ``Ownership``; each transaction is a ``Payment`` (payer -> beneficiary);
 platform accounts are ``UserAccount`` with their owner, e-mails, phones and IPs; each
-tipline report is an ``Event``; the case itself is a ``Note`` on its main parties.
+tipline report is an ``Event``, linked to the accounts it reports by an ``UnknownLink``;
+the case itself is a ``Note`` on its main parties.
 
 Entity ids are ``make_id("daybreak", <node key>)``: the same customer or account gets
 the same id in every case's export, so OpenAleph cross-references cases by itself.
@@ -196,7 +197,8 @@ class _Builder:
             pay.add("beneficiary", ben.id)
             if acct.schema.name == "BankAccount":
                 pay.add("beneficiaryAccount", acct.id)
-            pay.add("amount", f"{float(txn.get('amount') or 0):.2f}")
+            if txn.get("amount") is not None:  # unknown stays unknown, never 0
+                pay.add("amount", f"{float(txn['amount']):.2f}")
             pay.add("currency", text(txn.get("currency")).upper())
             when = as_utc(txn.get("timestamp"))
             pay.add("date", when.isoformat(timespec="seconds") if when else None)
@@ -217,6 +219,10 @@ class _Builder:
             for party in reported_accounts(self.b, report_id).values():
                 for ua in self.user_accounts(party, owner=None):
                     main.append(ua.id)
+                    link = self.make("UnknownLink", ua.id, event.id)
+                    link.add("subject", ua.id)
+                    link.add("object", event.id)
+                    link.add("role", "reported account")
         note = self.make("Note", "case", self.b.case.case_id)
         note.add("name", self.b.case.title or f"Daybreak case {self.b.case.case_id}")
         note.add("description", case_narrative(self.b))

@@ -15,12 +15,10 @@ from __future__ import annotations
 
 import ipaddress
 import re
-import unicodedata
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-import phonenumbers
 from lxml import etree
 
 from daybreak.exporters.base import Exporter, ExportError, ValidationProblem
@@ -28,6 +26,7 @@ from daybreak.exporters.bundle import CaseBundle, Row, as_utc, text
 from daybreak.exporters.goaml_profile import GoamlProfile, load_profile, profile_for_schema
 from daybreak.exporters.narrative import case_narrative, signals
 from daybreak.exporters.parties import Party, case_parties, reported_accounts
+from daybreak.exporters.xmlbuild import ascii_fold, split_phone, sub, to_bytes
 from daybreak.exporters.xsd import LoadedSchema, RegexDialect, load_schema
 
 # A conservative e-mail shape that every goAML email_address pattern accepts.
@@ -36,13 +35,6 @@ _GOAML_EMAIL = re.compile(
 )
 _MAX_EMAILS = 5
 _COMMENT_MAX = 4000
-
-
-def _sub(parent: Any, tag: str, value: object | None = None) -> Any:
-    el = etree.SubElement(parent, tag)
-    if value is not None:
-        el.text = str(value)
-    return el
 
 
 def goaml_date(value: datetime) -> str:
@@ -84,13 +76,14 @@ class GoamlExporter(Exporter):
             if missing:
                 lacking[party.key.removeprefix("customer:")] = missing
         if not lacking:
-            return []
+            return super().notes(bundle)
         fields = sorted({f for m in lacking.values() for f in m})
         shown = ", ".join(list(lacking)[:10]) + (" …" if len(lacking) > 10 else "")
         return [
+            *super().notes(bundle),
             f"{len(lacking)} of {len(payers)} payer(s) reported as t_from, not "
             f"t_from_my_client: the bundle lacks KYC fields {self.profile.name} requires "
-            f"({', '.join(fields)}) for {shown}"
+            f"({', '.join(fields)}) for {shown}",
         ]
 
     def export(self, bundle: CaseBundle) -> bytes:
@@ -98,49 +91,45 @@ class GoamlExporter(Exporter):
         org = bundle.org
         root = etree.Element("report")
         if p.schema_version:
-            _sub(root, "schema_version", p.schema_version)
-        _sub(root, "rentity_id", org.rentity_id)
+            sub(root, "schema_version", p.schema_version)
+        sub(root, "rentity_id", org.rentity_id)
         if org.rentity_branch:
-            _sub(root, "rentity_branch", org.rentity_branch)
-        _sub(root, "submission_code", p.submission_code)
+            sub(root, "rentity_branch", org.rentity_branch)
+        sub(root, "submission_code", p.submission_code)
         has_txns = bool(bundle.transactions)
-        _sub(
-            root, "report_code", p.report_code_transactions if has_txns else p.report_code_activity
-        )
-        _sub(root, "entity_reference", bundle.case.case_id[:255])
-        _sub(root, "submission_date", goaml_date(bundle.generated_at))
-        _sub(root, "currency_code_local", org.currency_local)
+        sub(root, "report_code", p.report_code_transactions if has_txns else p.report_code_activity)
+        sub(root, "entity_reference", bundle.case.case_id[:255])
+        sub(root, "submission_date", goaml_date(bundle.generated_at))
+        sub(root, "currency_code_local", org.currency_local)
         self._reporting_person(root, bundle)
-        self._address(_sub(root, "location"), org.address.model_dump(), p.address_type_business)
-        _sub(root, "reason", self._text(case_narrative(bundle), 8000))
-        _sub(root, "action", self._text(_action(bundle), 8000))
+        self._address(sub(root, "location"), org.address.model_dump(), p.address_type_business)
+        sub(root, "reason", self._text(case_narrative(bundle), 8000))
+        sub(root, "action", self._text(_action(bundle), 8000))
         if has_txns:
             payers, beneficiaries = case_parties(bundle)
             for txn in bundle.transactions:
                 self._transaction(root, bundle, txn, payers, beneficiaries)
         else:
             self._activity(root, bundle)
-        indicators = _sub(root, "report_indicators")
+        indicators = sub(root, "report_indicators")
         codes = p.indicator_codes(signals(bundle))
         if not codes:
             raise ExportError(f"goAML profile {p.name} gives no report indicator for this case")
         for code in codes:
-            _sub(indicators, "indicator", code)
-        return bytes(
-            etree.tostring(root, xml_declaration=True, encoding="UTF-8", pretty_print=True)
-        )
+            sub(indicators, "indicator", code)
+        return to_bytes(root)
 
     # --- text and names --------------------------------------------------------------
 
     def _text(self, value: str, limit: int = _COMMENT_MAX) -> str:
         if self.profile.ascii_text:
-            value = _ascii(value)
+            value = ascii_fold(value)
         return value[:limit]
 
     def _names(self, full: str) -> tuple[str, str]:
         """(first_name, last_name) cleaned to the characters this FIU's schema allows."""
         allowed = re.compile(f"[^{self.profile.name_chars}]")
-        cleaned = re.sub(r"\s+", " ", allowed.sub("", _ascii(full))).strip()
+        cleaned = re.sub(r"\s+", " ", allowed.sub("", ascii_fold(full))).strip()
         tokens = cleaned.split(" ") if cleaned else []
         unknown = self.profile.unknown_name
         if not tokens:
@@ -171,58 +160,58 @@ class GoamlExporter(Exporter):
     def _person(self, parent: Any, tag: str, party: Party, *, my_client: bool) -> None:
         p = self.profile
         row = party.customer or {}
-        el = _sub(parent, tag)
+        el = sub(parent, tag)
         gender = text(row.get("gender"))
         if gender in ("M", "F") or my_client:
-            _sub(el, "gender", gender if gender in ("M", "F") else "-")
+            sub(el, "gender", gender if gender in ("M", "F") else "-")
         first, last = self._names(party.name)
-        _sub(el, "first_name", first)
-        _sub(el, "last_name", last)
+        sub(el, "first_name", first)
+        sub(el, "last_name", last)
         if my_client and row.get("birthdate"):
-            _sub(el, "birthdate", goaml_date(as_utc(row["birthdate"])))  # type: ignore[arg-type]
+            sub(el, "birthdate", goaml_date(as_utc(row["birthdate"])))  # type: ignore[arg-type]
         if my_client and text(row.get("id_number")):
-            _sub(el, "id_number", text(row.get("id_number")))
+            sub(el, "id_number", text(row.get("id_number")))
         nationality = text(row.get("nationality"))
         if nationality:
-            _sub(el, "nationality1", nationality)
+            sub(el, "nationality1", nationality)
         if party.country:
-            _sub(el, "residence", party.country)
-        phones = [ph for ph in (_phone(x) for x in party.phones) if ph is not None]
+            sub(el, "residence", party.country)
+        phones = [ph for ph in (split_phone(x) for x in party.phones) if ph is not None]
         if phones or my_client:
-            box = _sub(el, "phones")
+            box = sub(el, "phones")
             for prefix, number in phones:
-                ph = _sub(box, "phone")
-                _sub(ph, "tph_contact_type", p.contact_type_private)
-                _sub(ph, "tph_communication_type", p.communication_mobile)
-                _sub(ph, "tph_country_prefix", prefix)
-                _sub(ph, "tph_number", number)
+                ph = sub(box, "phone")
+                sub(ph, "tph_contact_type", p.contact_type_private)
+                sub(ph, "tph_communication_type", p.communication_mobile)
+                sub(ph, "tph_country_prefix", prefix)
+                sub(ph, "tph_number", number)
         address = row.get("address") if my_client else None
         if isinstance(address, dict):
-            self._address(_sub(_sub(el, "addresses"), "address"), address, p.contact_type_private)
+            self._address(sub(sub(el, "addresses"), "address"), address, p.contact_type_private)
         if p.has("network_devices") and party.ips:
-            devices = _sub(el, "network_devices")
+            devices = sub(el, "network_devices")
             for seen in party.ips.values():
                 self._network_device(devices, seen.ip, seen.first_seen, seen.last_seen)
         for email in [e for e in party.emails if _GOAML_EMAIL.match(e)][:_MAX_EMAILS]:
-            _sub(el, "email", email)
+            sub(el, "email", email)
         accounts = [a for a in (*party.accounts, *party.usernames) if ":" in a]
         if p.has("social_media") and accounts:
-            box = _sub(el, "social_media")
+            box = sub(el, "social_media")
             for acc in accounts:
                 service, _, user = acc.partition(":")
-                sa = _sub(box, "social_account")
-                _sub(sa, "platform", service[:255])
-                _sub(sa, "user_name", user[:255])
+                sa = sub(box, "social_account")
+                sub(sa, "platform", service[:255])
+                sub(sa, "user_name", user[:255])
         if my_client and text(row.get("occupation")):
-            _sub(el, "occupation", text(row.get("occupation")))
+            sub(el, "occupation", text(row.get("occupation")))
         if my_client:
             for ident in row.get("identifications") or []:
                 self._identification(el, ident)
         if my_client and text(row.get("tax_reg_number")):
-            _sub(el, "tax_reg_number", text(row.get("tax_reg_number")))
+            sub(el, "tax_reg_number", text(row.get("tax_reg_number")))
         comment = _person_comment(party, first, last)
         if comment:
-            _sub(el, "comments", self._text(comment))
+            sub(el, "comments", self._text(comment))
 
     def _network_device(
         self, parent: Any, ip: str, first: datetime | None, last: datetime | None
@@ -231,55 +220,55 @@ class GoamlExporter(Exporter):
             addr = ipaddress.ip_address(ip)
         except ValueError:
             return
-        dev = _sub(parent, "network_device")
-        box = _sub(dev, "ip_address")
-        _sub(box, "ipv4" if addr.version == 4 else "ipv6", addr.exploded)
+        dev = sub(parent, "network_device")
+        box = sub(dev, "ip_address")
+        sub(box, "ipv4" if addr.version == 4 else "ipv6", addr.exploded)
         if first is not None:
-            _sub(box, "first_seen_date", goaml_date(first))
+            sub(box, "first_seen_date", goaml_date(first))
         if last is not None:
-            _sub(box, "last_seen_date", goaml_date(last))
+            sub(box, "last_seen_date", goaml_date(last))
 
     def _identification(self, parent: Any, ident: Row) -> None:
-        el = _sub(parent, "identification")
+        el = sub(parent, "identification")
         kind = text(ident.get("type")) or "other"
-        _sub(el, "type", self.profile.id_types.get(kind, self.profile.id_types.get("other", "-")))
-        _sub(el, "number", text(ident.get("number")))
+        sub(el, "type", self.profile.id_types.get(kind, self.profile.id_types.get("other", "-")))
+        sub(el, "number", text(ident.get("number")))
         for key in ("issue_date", "expiry_date"):
             if ident.get(key):
-                _sub(el, key, goaml_date(as_utc(ident[key])))  # type: ignore[arg-type]
-        _sub(el, "issue_country", text(ident.get("issue_country")))
+                sub(el, key, goaml_date(as_utc(ident[key])))  # type: ignore[arg-type]
+        sub(el, "issue_country", text(ident.get("issue_country")))
 
     def _address(self, el: Any, address: Row, address_type: str) -> None:
-        _sub(el, "address_type", address_type)
-        _sub(el, "address", self._text(text(address.get("address")), 255))
-        _sub(el, "city", self._text(text(address.get("city")), 255))
+        sub(el, "address_type", address_type)
+        sub(el, "address", self._text(text(address.get("address")), 255))
+        sub(el, "city", self._text(text(address.get("city")), 255))
         if text(address.get("zip")):
-            _sub(el, "zip", text(address.get("zip")))
-        _sub(el, "country_code", text(address.get("country")))
+            sub(el, "zip", text(address.get("zip")))
+        sub(el, "country_code", text(address.get("country")))
         state = text(address.get("state"))
         if state or self.profile.address_requires_state:
-            _sub(el, "state", self._text(state or text(address.get("city")), 255))
+            sub(el, "state", self._text(state or text(address.get("city")), 255))
 
     def _reporting_person(self, root: Any, bundle: CaseBundle) -> None:
         rp = bundle.org.reporting_person
-        el = _sub(root, "reporting_person")
+        el = sub(root, "reporting_person")
         if rp.gender in ("M", "F"):
-            _sub(el, "gender", rp.gender)
+            sub(el, "gender", rp.gender)
         first, last = self._names(f"{rp.first_name} {rp.last_name}")
-        _sub(el, "first_name", first)
-        _sub(el, "last_name", last)
+        sub(el, "first_name", first)
+        sub(el, "last_name", last)
         if rp.nationality:
-            _sub(el, "nationality1", rp.nationality)
-        phone = _phone(rp.phone) if rp.phone else None
+            sub(el, "nationality1", rp.nationality)
+        phone = split_phone(rp.phone) if rp.phone else None
         if phone:
-            ph = _sub(_sub(el, "phones"), "phone")
-            _sub(ph, "tph_contact_type", self.profile.contact_type_business)
-            _sub(ph, "tph_communication_type", self.profile.communication_mobile)
-            _sub(ph, "tph_country_prefix", phone[0])
-            _sub(ph, "tph_number", phone[1])
+            ph = sub(sub(el, "phones"), "phone")
+            sub(ph, "tph_contact_type", self.profile.contact_type_business)
+            sub(ph, "tph_communication_type", self.profile.communication_mobile)
+            sub(ph, "tph_country_prefix", phone[0])
+            sub(ph, "tph_number", phone[1])
         if _GOAML_EMAIL.match(rp.email):
-            _sub(el, "email", rp.email)
-        _sub(el, "occupation", self._text(rp.occupation, 255))
+            sub(el, "email", rp.email)
+        sub(el, "occupation", self._text(rp.occupation, 255))
 
     # --- transactions and activity -----------------------------------------------------
 
@@ -295,58 +284,58 @@ class GoamlExporter(Exporter):
         txn_id = text(txn.get("txn_id"))
         channel = text(txn.get("channel"))
         currency = text(txn.get("currency")).upper()
-        amount = float(txn.get("amount") or 0.0)
-        when = as_utc(txn.get("timestamp"))
-        if when is None:
-            raise ExportError(f"transaction {txn_id}: no timestamp")
         try:
+            amount = float(txn["amount"])
+            when = as_utc(txn.get("timestamp"))
+            if when is None or amount < 0 or amount != amount or len(currency) != 3:
+                raise ValueError("expected a timestamp, an amount >= 0 and a currency code")
             rate = bundle.org.to_local(currency)
-        except ValueError as exc:
+        except (KeyError, TypeError, ValueError) as exc:
             raise ExportError(f"transaction {txn_id}: {exc}") from exc
-        el = _sub(root, "transaction")
-        _sub(el, "transactionnumber", txn_id[:50])
-        _sub(el, "internal_ref_number", txn_id[:50])
-        _sub(el, "transaction_location", self._text(f"{channel or 'unknown'} channel", 255))
+        el = sub(root, "transaction")
+        sub(el, "transactionnumber", txn_id[:50])
+        sub(el, "internal_ref_number", txn_id[:50])
+        sub(el, "transaction_location", self._text(f"{channel or 'unknown'} channel", 255))
         description = f"{channel} payment of {amount:.2f} {currency}"
         reference = text(txn.get("reference"))
         if reference:
             description += f"; payment reference: {reference}"
-        _sub(el, "transaction_description", self._text(description))
-        _sub(el, "date_transaction", goaml_date(when))
-        _sub(el, "transmode_code", p.transmode.get(channel, p.transmode_default))
-        _sub(el, "transmode_comment", p.transmode_comment or self._text(channel or "unknown", 50))
-        _sub(el, "amount_local", f"{amount * rate:.2f}")
+        sub(el, "transaction_description", self._text(description))
+        sub(el, "date_transaction", goaml_date(when))
+        sub(el, "transmode_code", p.transmode.get(channel, p.transmode_default))
+        sub(el, "transmode_comment", p.transmode_comment or self._text(channel or "unknown", 50))
+        sub(el, "amount_local", f"{amount * rate:.2f}")
         funds = p.funds.get(channel, p.funds_default)
         payer = payers[text(txn.get("sender_id"))]
         my_client = not self._missing_kyc(payer)
-        side = _sub(el, "t_from_my_client" if my_client else "t_from")
-        _sub(side, "from_funds_code", funds)
+        side = sub(el, "t_from_my_client" if my_client else "t_from")
+        sub(side, "from_funds_code", funds)
         if currency != bundle.org.currency_local.upper():
             self._foreign(side, "from_foreign_currency", currency, amount, rate)
         self._person(side, "from_person", payer, my_client=my_client)
-        _sub(side, "from_country", text(txn.get("sender_country")) or payer.country or "-")
+        sub(side, "from_country", text(txn.get("sender_country")) or payer.country or "-")
         beneficiary = beneficiaries[text(txn.get("receiver_id"))]
-        to = _sub(el, "t_to")
-        _sub(to, "to_funds_code", funds)
+        to = sub(el, "t_to")
+        sub(to, "to_funds_code", funds)
         if currency != bundle.org.currency_local.upper():
             self._foreign(to, "to_foreign_currency", currency, amount, rate)
         self._person(to, "to_person", beneficiary, my_client=False)
-        _sub(to, "to_country", text(txn.get("receiver_country")) or beneficiary.country or "-")
+        sub(to, "to_country", text(txn.get("receiver_country")) or beneficiary.country or "-")
 
     def _foreign(self, parent: Any, tag: str, currency: str, amount: float, rate: float) -> None:
-        el = _sub(parent, tag)
-        _sub(el, "foreign_currency_code", currency)
-        _sub(el, "foreign_amount", f"{amount:.2f}")
-        _sub(el, "foreign_exchange_rate", f"{rate:.6f}")
+        el = sub(parent, tag)
+        sub(el, "foreign_currency_code", currency)
+        sub(el, "foreign_amount", f"{amount:.2f}")
+        sub(el, "foreign_exchange_rate", f"{rate:.6f}")
 
     def _activity(self, root: Any, bundle: CaseBundle) -> None:
-        parties_el = _sub(_sub(root, "activity"), "report_parties")
+        parties_el = sub(sub(root, "activity"), "report_parties")
         count = 0
         for report_id in _report_ids(bundle):
             for party in reported_accounts(bundle, report_id).values():
-                rp = _sub(parties_el, "report_party")
+                rp = sub(parties_el, "report_party")
                 self._person(rp, "person", party, my_client=False)
-                _sub(rp, "reason", self._text(f"Named in report {report_id}"))
+                sub(rp, "reason", self._text(f"Named in report {report_id}"))
                 count += 1
         if count == 0:
             raise ExportError(
@@ -381,16 +370,3 @@ def _person_comment(party: Party, first: str, last: str) -> str:
     if party.linked_reports:
         bits.append("Named in reports: " + ", ".join(party.linked_reports[:20]))
     return ". ".join(bits)
-
-
-def _phone(e164: str) -> tuple[str, str] | None:
-    try:
-        parsed = phonenumbers.parse(e164, None)
-    except phonenumbers.NumberParseException:
-        return None
-    return str(parsed.country_code), str(parsed.national_number)
-
-
-def _ascii(value: str) -> str:
-    folded = unicodedata.normalize("NFKD", value).encode("ascii", "ignore").decode("ascii")
-    return "".join(ch for ch in folded if ch in "\t\n\r" or " " <= ch <= "~")

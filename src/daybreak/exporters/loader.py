@@ -9,7 +9,7 @@ about as much as one from a toy world. CSV worlds go through
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -18,7 +18,7 @@ import polars as pl
 from pydantic import ValidationError
 
 from daybreak.exporters.base import ExportError
-from daybreak.exporters.bundle import CaseBundle, OrgSettings
+from daybreak.exporters.bundle import CaseBundle, Kyc, OrgSettings
 from daybreak.model.alerts import Alert
 from daybreak.model.cases import Case
 from daybreak.schema import TABLES, SchemaError, read_table
@@ -62,6 +62,27 @@ def find_case(cases: Sequence[Case], case_id: str, source: str) -> Case:
     raise ExportError(f"case {case_id!r} not found in {source} ({len(cases)} cases: {sample}…)")
 
 
+def load_kyc(path: Path | str | None) -> dict[str, Kyc]:
+    """The institution's KYC records (JSON lines, one customer each), by customer id."""
+    if path is None:
+        return {}
+    p = Path(path)
+    if not p.is_file():
+        raise ExportError(f"{p}: KYC file not found")
+    out: dict[str, Kyc] = {}
+    for n, line in enumerate(p.read_text(encoding="utf-8").splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            record = Kyc.model_validate_json(line)
+        except ValidationError as exc:
+            first = exc.errors()[0]
+            field = ".".join(str(x) for x in first["loc"]) or "(line)"
+            raise ExportError(f"{p}, line {n}, field {field}: {first['msg']}") from exc
+        out[record.customer_id] = record
+    return out
+
+
 def load_org(path: Path | str | None) -> OrgSettings:
     if path is None:
         return OrgSettings()
@@ -100,10 +121,17 @@ def _table(world: Path, name: str) -> pl.LazyFrame | None:
     return None
 
 
-def _rows(frame: pl.LazyFrame | None, where: pl.Expr, limit: int) -> list[dict[str, Any]]:
+def _rows(
+    frame: pl.LazyFrame | None, where: pl.Expr, limit: int, notes: list[str], what: str
+) -> list[dict[str, Any]]:
+    """Matching rows, at most ``limit``; a note says so when more matched."""
     if frame is None:
         return []
-    return frame.filter(where).head(limit).collect().to_dicts()
+    rows = frame.filter(where).head(limit + 1).collect().to_dicts()
+    if len(rows) > limit:
+        notes.append(f"{what}: only the first {limit} matching rows were read (max_rows)")
+        rows = rows[:limit]
+    return rows
 
 
 def _in(column: str, values: Iterable[str]) -> pl.Expr:
@@ -116,10 +144,12 @@ def bundle_from_world(
     *,
     org: OrgSettings | None = None,
     alerts: Sequence[Alert] = (),
+    kyc: Mapping[str, Kyc] | None = None,
     max_rows: int = 2000,
     generated_at: datetime | None = None,
 ) -> CaseBundle:
-    """The case plus every world row it points at (evidence, timeline, its entities)."""
+    """The case plus every world row it points at (evidence, timeline, its entities);
+    ``kyc`` adds the institution's KYC to the customer rows it names."""
     world = Path(world_dir)
     if not world.is_dir():
         raise ExportError(f"{world}: world folder not found (write one with `daybreak synth`)")
@@ -140,11 +170,14 @@ def bundle_from_world(
             by_kind[kind].add(value)
 
     tables = {name: _table(world, name) for name in TABLES}
+    notes: list[str] = []
     txns = _rows(
         tables["transactions"],
         _in("txn_id", wanted["transactions"])
         | (_in("receiver_id", by_kind["payment_handle"]) & _in("sender_id", by_kind["customer"])),
         max_rows,
+        notes,
+        "transactions",
     )
     customer_ids = by_kind["customer"] | {t["sender_id"] for t in txns}
     handles = by_kind["payment_handle"] | {t["receiver_id"] for t in txns}
@@ -155,13 +188,17 @@ def bundle_from_world(
         ident_frame,
         pl.concat_str([pl.col("kind"), pl.col("value")], separator=":").is_in(sorted(set(pairs))),
         max_rows,
+        notes,
+        "identifiers of the case's entities",
     )
     report_ids = wanted["reports"] | {r["source_id"] for r in linked if r["source"] == "reports"}
-    reports = _rows(tables["reports"], _in("report_id", report_ids), max_rows)
+    reports = _rows(tables["reports"], _in("report_id", report_ids), max_rows, notes, "reports")
     report_idents = _rows(
         ident_frame,
         (pl.col("source") == "reports") & _in("source_id", (r["report_id"] for r in reports)),
         max_rows,
+        notes,
+        "identifiers of the reports",
     )
     accounts = by_kind["account"] | {r["value"] for r in report_idents if r["kind"] == "account"}
     account_expr = pl.concat_str([pl.col("service"), pl.col("account_id")], separator=":")
@@ -169,6 +206,8 @@ def bundle_from_world(
         tables["platform_events"],
         _in("event_id", wanted["platform_events"]) | account_expr.is_in(sorted(accounts)),
         max_rows,
+        notes,
+        "platform events",
     )
     media = _rows(
         tables["media_sightings"],
@@ -176,8 +215,17 @@ def bundle_from_world(
         | account_expr.is_in(sorted(accounts))
         | _in("hash_value", by_kind["hash"] | by_kind["media"]),
         max_rows,
+        notes,
+        "media sightings",
     )
-    customers = _rows(tables["customers"], _in("customer_id", customer_ids), max_rows)
+    customers = _rows(
+        tables["customers"], _in("customer_id", customer_ids), max_rows, notes, "customers"
+    )
+    if kyc:
+        customers = [
+            kyc[c["customer_id"]].merged_into(c) if c["customer_id"] in kyc else c
+            for c in customers
+        ]
     records = {
         "transactions": [t["txn_id"] for t in txns],
         "customers": [c["customer_id"] for c in customers],
@@ -189,7 +237,7 @@ def bundle_from_world(
     for source, ids in records.items():
         if ids:
             expr = expr | ((pl.col("source") == source) & _in("source_id", ids))
-    identifiers = _rows(ident_frame, expr, max_rows * 4)
+    identifiers = _rows(ident_frame, expr, max_rows * 4, notes, "identifiers")
     return CaseBundle(
         case=case,
         transactions=txns,
@@ -200,5 +248,6 @@ def bundle_from_world(
         media_sightings=media,
         alerts=tuple(alerts),
         org=org or OrgSettings(),
+        notes=tuple(notes),
         **({"generated_at": generated_at} if generated_at else {}),
     )

@@ -79,6 +79,7 @@ def bfs_distances(
     max_hops: int | None = None,
     relations: frozenset[str] | None = None,
     blocked: Callable[[str], bool] | None = None,
+    skip: frozenset[str] = frozenset(),
 ) -> dict[str, tuple[int, str | None]]:
     """Hop distance and BFS parent of every node reachable from ``source``.
 
@@ -93,7 +94,7 @@ def bfs_distances(
             continue
         if node != source and blocked is not None and blocked(node):
             continue
-        for other in neighbours(g, node, relations):
+        for other in neighbours(g, node, relations, skip):
             if other not in seen:
                 seen[other] = (dist + 1, node)
                 queue.append(other)

@@ -84,15 +84,21 @@ def _merge(
         data["last_seen"] = last
 
 
-def neighbours(g: Graph, node: str, relations: frozenset[str] | None = None) -> Iterator[str]:
-    """Neighbours in either direction, optionally only over the given relations."""
+def neighbours(
+    g: Graph,
+    node: str,
+    relations: frozenset[str] | None = None,
+    skip: frozenset[str] = frozenset(),
+) -> Iterator[str]:
+    """Neighbours in either direction, optionally only over the given relations and
+    never over the ``skip`` relations."""
     seen: set[str] = set()
     for _, other, rel in g.out_edges(node, keys=True):
-        if (relations is None or rel in relations) and other not in seen:
+        if (relations is None or rel in relations) and rel not in skip and other not in seen:
             seen.add(other)
             yield other
     for other, _, rel in g.in_edges(node, keys=True):
-        if (relations is None or rel in relations) and other not in seen:
+        if (relations is None or rel in relations) and rel not in skip and other not in seen:
             seen.add(other)
             yield other
 

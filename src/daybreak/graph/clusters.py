@@ -3,17 +3,21 @@
 1. Link: two alerted entities (seeds) are one cluster when a path of at most
    ``max_hops`` links them without passing *through* a blocked node — a shop or ATM
    (card and cash receivers link strangers), a beneficiary that is neither alerted nor a
-   facilitator hub (two people paying one landlord are not one case), or a node with
-   more than ``hub_degree`` neighbours (``ip_degree`` for IPs: NAT, cafés).
-2. Split: payments also link rings that are not one case (a payer of one ring pays
-   another ring's facilitator a few times). Inside a cluster, everything tied by
-   identity (shared identifiers, reports, accounts, media, same-person links) is first
-   contracted into one unit, never to be cut; the units are then split into Louvain
-   communities (fixed seed) weighted by the number of payments between them.
+   facilitator hub (two people paying one landlord are not one case), or an identifier
+   with more than ``hub_degree`` neighbours (``ip_degree`` for IPs: NAT, cafés). Friend
+   requests and messages (``weak_relations``) are too common to link anyone.
+2. Split: payments and contacts also link rings that are not one case (a payer of one
+   ring pays, or streams with, another ring's facilitator a few times). Inside a
+   cluster, everything tied by identity (a customer's own identifiers, what a report
+   names, the account a sighting was seen with, same-person links) is first contracted
+   into one unit, never to be cut; the units are then split into Louvain communities
+   (fixed seed) weighted by the number of payments and contacts (calls, streams, shared
+   IPs and devices) between them.
 
-Members of a case are its seeds, the nodes on the linking paths, and each seed's direct
+Members of a case are its seeds, the nodes on the linking paths, each seed's direct
 neighbours (its phones, accounts, reports, media; the payers of an alerted beneficiary),
-never a customer's other payees.
+and the accounts that member accounts called or streamed with repeatedly (with the
+media seen on them); never a customer's other payees.
 """
 
 from __future__ import annotations
@@ -37,13 +41,28 @@ class CasePolicy:
     max_neighbours_per_seed: int = 60
     min_hub_payers: int = 3  # facilitator hubs: unrelated cross-border payers needed
     split_rings: bool = True  # split clusters that payments alone tie together
+    # Too common to tie people into one case: a friend request or a message.
+    weak_relations: frozenset[str] = frozenset({"friend_request", "message"})
+    stream_relations: frozenset[str] = frozenset({"call", "stream"})
+    min_contact_events: int = 3  # one call is chance; three is a relationship
+    # Contacts, not identity: weighed by count when splitting, never contracted.
+    contact_relations: frozenset[str] = frozenset(
+        {"paid", "call", "stream", "login", "used_ip", "used_device"}
+    )
     resolution: float = 1.0  # Louvain resolution: higher gives smaller cases
+
+
+# Records, not identifiers: a customer with 300 payees is ordinary, a phone shared by
+# 300 accounts is not.
+RECORD_KINDS = frozenset({"customer", "report", "media", "payment_handle"})
 
 
 def too_connected(g: Graph, node: str, policy: CasePolicy) -> bool:
     data = g.nodes[node]
     if data.get("merchant"):
         return True  # shops and ATMs link strangers
+    if data.get("kind") in RECORD_KINDS:
+        return False
     degree = int(g.degree(node))
     if data.get("kind") == "ip":
         return degree > policy.ip_degree
@@ -64,10 +83,11 @@ def _seed_neighbours(
 ) -> list[str]:
     out: set[str] = set()
     for _, other, rel in g.out_edges(seed, keys=True):
-        if rel != "paid":
+        if rel != "paid" and rel not in policy.weak_relations:
             out.add(other)
-    for other, _, _rel in g.in_edges(seed, keys=True):
-        out.add(other)  # includes the payers of an alerted beneficiary
+    for other, _, rel in g.in_edges(seed, keys=True):
+        if rel not in policy.weak_relations:
+            out.add(other)  # includes the payers of an alerted beneficiary
     ranked = sorted(out, key=lambda k: (blocked(k), k))
     return ranked[: policy.max_neighbours_per_seed]
 
@@ -85,7 +105,9 @@ def cluster_seeds(
         uf.add(s)
         if s not in g:
             continue
-        reached = bfs_distances(g, s, max_hops=policy.max_hops, blocked=blocked)
+        reached = bfs_distances(
+            g, s, max_hops=policy.max_hops, blocked=blocked, skip=policy.weak_relations
+        )
         for other in reached:
             if other in seed_set and other != s:
                 uf.union(s, other)
@@ -101,8 +123,34 @@ def cluster_seeds(
         groups.append((group_seeds, members))
     if policy.split_rings:
         groups = [part for grp in groups for part in split_rings(g, *grp, policy=policy)]
+    groups = [(seeds, members | _account_contacts(g, members, policy)) for seeds, members in groups]
     groups.sort(key=lambda gm: (-len(gm[0]), gm[0][0]))
     return groups
+
+
+def _account_contacts(g: Graph, members: set[str], policy: CasePolicy) -> set[str]:
+    """The accounts a member account streamed with or called at least
+    ``min_contact_events`` times (the other end of a live stream is the case), and the
+    media sightings seen with them."""
+    out: set[str] = set()
+    for m in members:
+        if g.nodes[m].get("kind") != "account" or too_connected(g, m, policy):
+            continue
+        counts: dict[str, int] = {}
+        for a, b, rel, d in [
+            *g.out_edges(m, keys=True, data=True),
+            *g.in_edges(m, keys=True, data=True),
+        ]:
+            if rel in policy.stream_relations:
+                other = b if a == m else a
+                counts[other] = counts.get(other, 0) + int(d.get("n", 1))
+        found = sorted(k for k, n in counts.items() if n >= policy.min_contact_events)
+        for acc in found[: policy.max_neighbours_per_seed]:
+            if too_connected(g, acc, policy):
+                continue
+            out.add(acc)
+            out |= {s for s, _, rel in g.in_edges(acc, keys=True) if rel == "seen_with"}
+    return out - members
 
 
 def split_rings(
@@ -115,13 +163,15 @@ def split_rings(
     for n in nodes:
         units.add(n)
     for s, t, rel in sub.edges(keys=True):
-        if rel != "paid" and not too_connected(g, s, policy) and not too_connected(g, t, policy):
+        if rel in policy.contact_relations or rel in policy.weak_relations:
+            continue
+        if not too_connected(g, s, policy) and not too_connected(g, t, policy):
             units.union(s, t)
     weights = nx.Graph()
     weights.add_nodes_from(sorted({str(units.find(n)) for n in nodes}))
     for s, t, rel, d in sub.edges(keys=True, data=True):
         a, b = str(units.find(s)), str(units.find(t))
-        if rel == "paid" and a != b:
+        if rel in policy.contact_relations and a != b:
             w = float(d.get("n", 1))
             if weights.has_edge(a, b):
                 weights[a][b]["weight"] += w

@@ -1,26 +1,16 @@
-"""Hash lists ("banks") of known material: import, enable/disable, versions, source.
+"""Hash lists ("banks") of known material: enable/disable, versions, source, entries.
 
 A bank store is a directory: ``banks.json`` (settings, version history, quarantined
-hashes) and one Parquet file of entries per bank. Imports validate every row first and
-then write, so a bad file changes nothing. Formats read:
-
-- CSV with a header: ``hash`` (or ``signal_str``/``value``), optional ``type``
-  (``hash_type``/``signal_type``), ``list`` (``bank``/``collab``), ``labels``
-  (``tags``; separated by spaces, ``;`` or ``|``), ``category`` (python-threatexchange's
-  ``dataset --csv`` export: rows with NEGATIVE_CLASS are not imported and are counted).
-- JSON Lines with the same keys (``labels`` may be a list).
-- python-threatexchange's local file format: one ``<signal_type> <hash>`` per line (or
-  a bare hash with the type given on the command line); anything after the second field,
-  as in ``threatexchange dataset -P`` output, is ignored.
+hashes) and one Parquet file of entries per bank. Imports (formats in
+:mod:`daybreak.media.hashlists`) validate every row first and then write, so a bad file
+changes nothing.
 """
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -28,18 +18,25 @@ from typing import Any
 
 import polars as pl
 
-HASH_TYPES = ("pdq", "md5", "sha256")
-_TYPE_ALIASES = {
-    "pdq": "pdq",
-    "md5": "md5",
-    "video_md5": "md5",
-    "photo_md5": "md5",
-    "sha256": "sha256",
-    "sha-256": "sha256",
-    "video_sha256": "sha256",
-}
-_HEX_LEN = {"pdq": 64, "md5": 32, "sha256": 64}
-_HEX = re.compile(r"^[0-9a-f]+$")
+from daybreak.media.hashlists import (
+    HASH_TYPES,
+    BankEntry,
+    BankError,
+    normalize_hash,
+    parse_hash_list,
+)
+
+__all__ = [
+    "HASH_TYPES",
+    "Bank",
+    "BankEntry",
+    "BankError",
+    "BankStore",
+    "ImportReport",
+    "normalize_hash",
+    "parse_hash_list",
+]
+
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 ENTRY_SCHEMA: dict[str, pl.DataType] = {
     "hash_type": pl.String(),
@@ -47,33 +44,6 @@ ENTRY_SCHEMA: dict[str, pl.DataType] = {
     "labels": pl.List(pl.String()),
     "added_at": pl.Datetime("us", "UTC"),
 }
-
-
-class BankError(ValueError):
-    """Bad bank name, settings or hash list; the message names the file/row/field."""
-
-
-def normalize_hash(hash_type: str, value: str, where: str = "hash") -> tuple[str, str]:
-    """Canonical (type, lower-case hex) or BankError naming ``where``."""
-    kind = _TYPE_ALIASES.get(hash_type.strip().lower())
-    if kind is None:
-        raise BankError(
-            f"{where}: unsupported hash type {hash_type!r}, expected one of {', '.join(HASH_TYPES)}"
-        )
-    hexed = value.strip().lower()
-    if len(hexed) != _HEX_LEN[kind] or not _HEX.match(hexed):
-        raise BankError(
-            f"{where}: {kind} hash {value!r} is not {_HEX_LEN[kind]} hexadecimal characters"
-        )
-    return kind, hexed
-
-
-@dataclass(frozen=True)
-class BankEntry:
-    hash_type: str
-    hash: str
-    labels: tuple[str, ...] = ()
-    bank: str | None = None  # from the file's list column, when it has one
 
 
 @dataclass
@@ -95,129 +65,6 @@ class ImportReport:
     added: dict[str, int] = field(default_factory=dict)
     duplicates: int = 0
     skipped_negative_class: int = 0
-
-
-def _labels(raw: Any) -> tuple[str, ...]:
-    if raw is None:
-        return ()
-    if isinstance(raw, list):
-        return tuple(str(x).strip() for x in raw if str(x).strip())
-    return tuple(x for x in re.split(r"[;|\s]+", str(raw).strip()) if x)
-
-
-def _pick(row: dict[str, Any], *names: str) -> Any:
-    for n in names:
-        if row.get(n) not in (None, ""):
-            return row[n]
-    return None
-
-
-def _entry_from_mapping(
-    row: dict[str, Any], where: str, default_type: str | None
-) -> BankEntry | None:
-    value = _pick(row, "hash", "signal_str", "value", "hash_value")
-    if value is None:
-        raise BankError(f"{where}: missing hash (column 'hash' or 'signal_str')")
-    if str(_pick(row, "category") or "").upper() == "NEGATIVE_CLASS":
-        return None
-    kind = _pick(row, "type", "hash_type", "signal_type") or default_type
-    if kind is None:
-        raise BankError(f"{where}: missing hash type (column 'type') and no default given")
-    kind, hexed = normalize_hash(str(kind), str(value), where)
-    bank = _pick(row, "list", "bank", "collab")
-    return BankEntry(
-        kind, hexed, _labels(_pick(row, "labels", "tags")), str(bank) if bank else None
-    )
-
-
-def parse_hash_list(
-    path: Path, default_type: str | None = None, fmt: str = "auto"
-) -> tuple[list[BankEntry], int]:
-    """All entries of a hash-list file and the number of NEGATIVE_CLASS rows left out.
-
-    Raises BankError naming the file and line of the first few bad rows."""
-    try:
-        text = path.read_text(encoding="utf-8-sig")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise BankError(f"{path}: cannot read as UTF-8 text ({exc})") from None
-    if fmt == "auto":
-        fmt = _detect_format(path, text)
-    errors: list[str] = []
-    entries: list[BankEntry] = []
-    negatives = 0
-    for _where, make in _rows(path, text, fmt, default_type):
-        try:
-            entry = make()
-        except BankError as exc:
-            errors.append(str(exc))
-            if len(errors) >= 5:
-                break
-            continue
-        if entry is None:
-            negatives += 1
-        else:
-            entries.append(entry)
-    if errors:
-        raise BankError("; ".join(errors) + " — nothing imported")
-    return entries, negatives
-
-
-def _detect_format(path: Path, text: str) -> str:
-    first = next((ln for ln in text.splitlines() if ln.strip()), "")
-    if path.suffix.lower() in (".jsonl", ".ndjson") or first.lstrip().startswith("{"):
-        return "jsonl"
-    if "," in first and re.search(r"hash|signal_str|value", first, re.I):
-        return "csv"
-    return "threatexchange"
-
-
-def _rows(path: Path, text: str, fmt: str, default_type: str | None) -> Iterator[tuple[str, Any]]:
-    if fmt == "csv":
-        reader = csv.DictReader(io.StringIO(text))
-        for n, row in enumerate(reader, start=2):
-            where = f"{path}:{n}"
-            yield (
-                where,
-                lambda r=row, w=where: _entry_from_mapping(
-                    {k.strip().lower(): v for k, v in r.items() if k}, w, default_type
-                ),
-            )
-    elif fmt == "jsonl":
-        for n, line in enumerate(text.splitlines(), start=1):
-            if not line.strip():
-                continue
-            where = f"{path}:{n}"
-            yield where, lambda ln=line, w=where: _jsonl_entry(ln, w, default_type)
-    elif fmt == "threatexchange":
-        for n, line in enumerate(text.splitlines(), start=1):
-            if not line.strip() or line.lstrip().startswith("#"):
-                continue
-            where = f"{path}:{n}"
-            yield where, lambda ln=line, w=where: _te_entry(ln, w, default_type)
-    else:
-        raise BankError(f"{path}: unknown format {fmt!r}, expected csv, jsonl or threatexchange")
-
-
-def _jsonl_entry(line: str, where: str, default_type: str | None) -> BankEntry | None:
-    try:
-        row = json.loads(line)
-    except ValueError as exc:
-        raise BankError(f"{where}: not valid JSON ({exc.args[0]})") from None
-    if not isinstance(row, dict):
-        raise BankError(f"{where}: expected a JSON object")
-    return _entry_from_mapping(row, where, default_type)
-
-
-def _te_entry(line: str, where: str, default_type: str | None) -> BankEntry:
-    parts = line.split()
-    if len(parts) == 1 or (parts[0].lower() not in _TYPE_ALIASES and default_type):
-        if default_type is None:
-            raise BankError(f"{where}: bare hash without a type; pass a default type")
-        kind, value = default_type, parts[0]
-    else:
-        kind, value = parts[0], parts[1]
-    kind, hexed = normalize_hash(kind, value, where)
-    return BankEntry(kind, hexed)
 
 
 class BankStore:

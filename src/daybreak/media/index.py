@@ -25,17 +25,41 @@ import threading
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from itertools import combinations
 from pathlib import Path
 from typing import Literal
 
 import numpy as np
 import numpy.typing as npt
 
+from daybreak.media.layout import (
+    PDQ_BITS,
+    Chunk,
+    Layout,
+    default_layout,
+    flip_masks,
+    layout_max_distance,
+    make_layout,
+)
+
+__all__ = [
+    "PDQ_BITS",
+    "Chunk",
+    "HashFormatError",
+    "HashIndex",
+    "Layout",
+    "Matches",
+    "chunk_keys",
+    "default_layout",
+    "format_pdq",
+    "hamming",
+    "layout_max_distance",
+    "make_layout",
+    "parse_pdq",
+]
+
 U64 = npt.NDArray[np.uint64]
 I64 = npt.NDArray[np.int64]
 
-PDQ_BITS = 256
 FORMAT_VERSION = 1
 DEFAULT_THREADS = min(4, os.cpu_count() or 1)
 DELTA_LIMIT = 65_536  # merge the delta segment into the postings beyond this many hashes
@@ -43,60 +67,6 @@ DELTA_LIMIT = 65_536  # merge the delta segment into the postings beyond this ma
 
 class HashFormatError(ValueError):
     """A hash string is not 64 hexadecimal characters."""
-
-
-@dataclass(frozen=True)
-class Chunk:
-    offset: int  # first bit (0 = most significant bit of the hex string)
-    width: int
-    radius: int
-
-
-Layout = tuple[Chunk, ...]
-
-
-def make_layout(widths_radii: Sequence[tuple[int, int]]) -> Layout:
-    chunks: list[Chunk] = []
-    offset = 0
-    for width, radius in widths_radii:
-        chunks.append(Chunk(offset, width, radius))
-        offset += width
-    if offset != PDQ_BITS:
-        raise ValueError(f"layout covers {offset} bits, expected {PDQ_BITS}")
-    return tuple(chunks)
-
-
-def layout_max_distance(layout: Layout) -> int:
-    """The largest distance the layout finds with exact recall."""
-    return sum(c.radius + 1 for c in layout) - 1
-
-
-def default_layout(max_distance: int = 31, expected_size: int = 0) -> Layout:
-    """A layout exact up to ``max_distance``, sized for ``expected_size`` hashes.
-
-    Measured at 10M hashes the cost is dominated by verifying candidates (a random
-    32-byte read each), so larger indexes use wider chunks: fewer candidates per probe,
-    more probes, bigger offset tables (2**w entries each):
-
-    - below 2M: 16 chunks of 16 bits at radius 1 (16 x 2 = 32 > 31); 4 MB of tables;
-    - 2M to 6M: 8 x 21 bits at radius 2 and 4 x 22 bits at radius 1 (24 + 8 = 32); 128 MB;
-    - 6M and more: 1 x 24 bits at radius 1, 2 x 24 and 8 x 23 at radius 2 (2 + 30 = 32);
-      469 MB, about 47 bytes a hash at 10M, ~3,000 candidates a query instead of ~41,000.
-    """
-    if max_distance <= 31 and expected_size >= 6_000_000:
-        return make_layout([(24, 1)] + [(24, 2)] * 2 + [(23, 2)] * 8)
-    if max_distance <= 31 and expected_size >= 2_000_000:
-        return make_layout([(21, 2)] * 8 + [(22, 1)] * 4)
-    if max_distance <= 31:
-        return make_layout([(16, 1)] * 16)
-    # General fallback: 16-bit chunks, radius spread so that sum(r + 1) > max_distance.
-    need = max_distance + 1
-    radii = [need // 16 - 1] * 16
-    for i in range(need - sum(r + 1 for r in radii)):
-        radii[i] += 1
-    if min(radii) < 0:
-        raise ValueError(f"max_distance {max_distance} too small")
-    return make_layout([(16, r) for r in radii])
 
 
 def parse_pdq(hex_hashes: Sequence[str]) -> U64:
@@ -153,14 +123,6 @@ def _distance(a: U64, b: U64) -> npt.NDArray[np.uint32]:
     return (packed * np.uint32(0x01010101)) >> np.uint32(24)
 
 
-def _flip_masks(width: int, radius: int) -> npt.NDArray[np.uint32]:
-    masks = [0]
-    for r in range(1, radius + 1):
-        for bits in combinations(range(width), r):
-            masks.append(sum(1 << b for b in bits))
-    return np.asarray(masks, dtype=np.uint32)
-
-
 @dataclass
 class Matches:
     """Flat match arrays: query row, index id, distance (sorted by query, distance)."""
@@ -181,7 +143,7 @@ class HashIndex:
     def __init__(self, layout: Layout, hashes: U64 | None = None) -> None:
         self.layout = layout
         self.max_distance = layout_max_distance(layout)
-        self._masks = [_flip_masks(c.width, c.radius) for c in layout]
+        self._masks = [flip_masks(c.width, c.radius) for c in layout]
         self._lock = threading.RLock()
         self.hashes: U64 = np.empty((0, 4), dtype=np.uint64)
         self.offsets: list[npt.NDArray[np.uint32]] = []
@@ -391,7 +353,7 @@ class HashIndex:
         index = cls.__new__(cls)
         index.layout = make_layout([(int(w), int(r)) for w, r in meta["layout"]])
         index.max_distance = layout_max_distance(index.layout)
-        index._masks = [_flip_masks(c.width, c.radius) for c in index.layout]
+        index._masks = [flip_masks(c.width, c.radius) for c in index.layout]
         index._lock = threading.RLock()
         index.hashes = np.load(path / "hashes.npy", mmap_mode=mode)
         index.dead = np.array(np.load(path / "dead.npy"))

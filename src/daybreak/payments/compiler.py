@@ -106,6 +106,25 @@ WHERE t.receiver_country IN ({corridor}) AND t.receiver_country <> t.sender_coun
     female = sorted({fold_word(n) for n in pack.female_given_names} - {""})
     parts = pack.name_particles
     p.add(
+        "pair_names",
+        """
+SELECT sender_id, receiver_id, max(sender_name) AS sn, max(receiver_name) AS rn,
+  min(sender_country) AS sender_country, count(*) AS n
+FROM pay GROUP BY sender_id, receiver_id
+""",
+        materialize=True,
+    )
+    # Fold each distinct name once: far fewer names than pairs or payments.
+    p.add(
+        "name_key",
+        f"""
+SELECT nm, {_name_key_sql(d, "nm", parts)} AS k
+FROM (SELECT sn AS nm FROM pair_names UNION SELECT rn AS nm FROM pair_names) u
+WHERE nm IS NOT NULL
+""",
+        materialize=True,
+    )
+    p.add(
         "pair",
         f"""
 SELECT sender_id, receiver_id, n, sender_country,
@@ -115,11 +134,11 @@ SELECT sender_id, receiver_id, n, sender_country,
   CASE WHEN {d.arrays_overlap(d.split_spaces("rk"), d.string_array(female or ["-"]))}
     THEN 1 ELSE 0 END AS female
 FROM (
-  SELECT sender_id, receiver_id, n, sender_country,
-    {_name_key_sql(d, "sn", parts)} AS sk, {_name_key_sql(d, "rn", parts)} AS rk
-  FROM (SELECT sender_id, receiver_id, max(sender_name) AS sn, max(receiver_name) AS rn,
-          min(sender_country) AS sender_country, count(*) AS n
-        FROM pay GROUP BY sender_id, receiver_id) g
+  SELECT g.sender_id, g.receiver_id, g.n, g.sender_country,
+    coalesce(a.k, '') AS sk, coalesce(b.k, '') AS rk
+  FROM pair_names g
+  LEFT JOIN name_key a ON a.nm = g.sn
+  LEFT JOIN name_key b ON b.nm = g.rn
 ) k
 """,
         materialize=True,
@@ -204,7 +223,8 @@ GROUP BY t.sender_id
         "person",
         f"""
 SELECT customer_id, coalesce(known_offender, false) AS ko, gender, birth_year,
-  {_name_key_sql(d, "name", parts)} AS nk
+  CASE WHEN birth_year IN (SELECT birth_year FROM customers WHERE known_offender)
+    THEN {_name_key_sql(d, "name", parts)} ELSE '' END AS nk
 FROM customers
 """,
     )

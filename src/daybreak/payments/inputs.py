@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import polars as pl
 
@@ -80,6 +81,47 @@ def empty_customers() -> pl.DataFrame:
     return pl.DataFrame(schema=schema)
 
 
+def _refuse_currencies(unknown: list[tuple[str, int]], source: str) -> None:
+    if unknown:
+        listed = ", ".join(f"{c} ({n} rows)" for c, n in unknown)
+        raise PaymentsInputError(
+            f"{source}: no exchange rate for currency {listed}; add it under "
+            "'fx_to_reference' in a typology pack and pass it with --config"
+        )
+
+
+def _refuse_no_corridor(corridor: int, total: int, pack: Pack, source: str) -> None:
+    if corridor == 0:
+        raise PaymentsInputError(
+            f"{source}: none of the {total} transactions is an outbound payment to a "
+            f"corridor country ({', '.join(pack.corridor_countries)}); nothing to score. "
+            "Check receiver_country, or set 'corridor_countries' in your typology pack.",
+            EXIT_NOTHING,
+        )
+
+
+def check_against_pack_sql(fetch: Any, relation: str, pack: Pack, source: str) -> tuple[int, int]:
+    """The same checks as :func:`check_against_pack`, as SQL run by an engine; returns
+    (transactions, corridor payments)."""
+    rates = ", ".join(f"'{c}'" for c in sorted(pack.fx_to_reference))
+    corridor = ", ".join(f"'{c}'" for c in pack.corridor_countries)
+    rows = fetch(
+        f"SELECT currency, count(*) AS n FROM {relation} WHERE currency NOT IN ({rates}) "
+        "GROUP BY currency ORDER BY currency"
+    ).to_pylist()
+    _refuse_currencies([(r["currency"], int(r["n"])) for r in rows], source)
+    counts = fetch(
+        f"SELECT count(*) AS total, sum(CASE WHEN receiver_country IN ({corridor}) AND "
+        "receiver_country <> sender_country AND channel NOT IN ('card', 'cash') THEN 1 ELSE 0 "
+        f"END) AS corridor FROM {relation}"
+    ).to_pylist()[0]
+    total, found = int(counts["total"]), int(counts["corridor"] or 0)
+    if total == 0:
+        raise PaymentsInputError(f"{source}: no transactions in the file")
+    _refuse_no_corridor(found, total, pack, source)
+    return total, found
+
+
 def check_against_pack(tx: pl.DataFrame, pack: Pack, source: str) -> int:
     """Refuse currencies the pack cannot convert; return the corridor payment count."""
     unknown = (
@@ -88,22 +130,11 @@ def check_against_pack(tx: pl.DataFrame, pack: Pack, source: str) -> int:
         .agg(pl.len().alias("rows"))
         .sort("currency")
     )
-    if unknown.height:
-        listed = ", ".join(f"{c} ({n} rows)" for c, n in unknown.iter_rows())
-        raise PaymentsInputError(
-            f"{source}: no exchange rate for currency {listed}; add it under "
-            "'fx_to_reference' in a typology pack and pass it with --config"
-        )
+    _refuse_currencies([(str(c), int(n)) for c, n in unknown.iter_rows()], source)
     corridor = tx.filter(
         pl.col("receiver_country").is_in(list(pack.corridor_countries))
         & (pl.col("receiver_country") != pl.col("sender_country"))
         & ~pl.col("channel").is_in(["card", "cash"])
     ).height
-    if corridor == 0:
-        raise PaymentsInputError(
-            f"{source}: none of the {tx.height} transactions is an outbound payment to a "
-            f"corridor country ({', '.join(pack.corridor_countries)}); nothing to score. "
-            "Check receiver_country, or set 'corridor_countries' in your typology pack.",
-            EXIT_NOTHING,
-        )
+    _refuse_no_corridor(corridor, tx.height, pack, source)
     return corridor

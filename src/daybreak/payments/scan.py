@@ -14,6 +14,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+import duckdb
 import numpy as np
 import polars as pl
 
@@ -56,48 +57,88 @@ def scan_frames(
 ) -> ScanResult:
     """Score every customer and beneficiary with corridor activity and return alerts."""
     pack = pack or load_pack()
-    say = progress or (lambda _msg: None)
     corridor = check_against_pack(transactions, pack, source)
     eng = open_engine(engine) if isinstance(engine, str) else engine
     try:
-        say("registering inputs")
         compat = pl.CompatLevel.oldest()
         eng.register("transactions", transactions.to_arrow(compat_level=compat))
         eng.register("customers", customers.to_arrow(compat_level=compat))
-        say("computing features")
-        eng.run(compile_scan(pack, eng.dialect))
-        cust = _sorted(pl.from_arrow(eng.fetch("SELECT * FROM customer_scores")), "sender_id")
-        bene = _sorted(pl.from_arrow(eng.fetch("SELECT * FROM beneficiary_scores")), "receiver_id")
-        say("scoring")
-        cust = _score(cust, pack, "customer", model)
-        bene = _score(bene, pack, "beneficiary", model)
-        threshold = model.threshold if model else pack.alert_threshold
-        alerted = pl.concat(
-            [
-                cust.filter(pl.col("score") >= threshold).select(
-                    pl.lit("customer").alias("subject_type"),
-                    pl.col("sender_id").alias("subject_id"),
-                ),
-                bene.filter(pl.col("score") >= threshold).select(
-                    pl.lit("beneficiary").alias("subject_type"),
-                    pl.col("receiver_id").alias("subject_id"),
-                ),
-            ]
-        )
-        say("collecting evidence")
-        eng.register("alerted", alerted.to_arrow(compat_level=compat))
-        eng.run(compile_evidence(eng.dialect))
-        evidence = pl.from_arrow(eng.fetch("SELECT * FROM evidence_rows"))
+        return _scan_registered(eng, pack, model, transactions.height, corridor, progress)
     finally:
         if isinstance(engine, str):
             eng.close()
+
+
+def scan_parquet_in_place(
+    transactions: Path,
+    customers: pl.DataFrame,
+    *,
+    pack: Pack,
+    model: TrainedModel | None = None,
+    progress: Progress | None = None,
+) -> ScanResult:
+    """The large-file path: DuckDB reads and validates the Parquet file where it lies."""
+    from daybreak.engines.duckdb import DuckDBEngine
+    from daybreak.payments.inputs import PaymentsInputError, check_against_pack_sql
+    from daybreak.payments.sqlcheck import validate_parquet
+    from daybreak.schema import SchemaError
+
+    say = progress or (lambda _msg: None)
+    with DuckDBEngine() as eng:
+        assert isinstance(eng, DuckDBEngine)
+        say("validating transactions")
+        try:
+            eng.register_parquet("transactions", str(transactions))
+            validate_parquet(eng.connection, transactions, "transactions", "transactions")
+        except SchemaError as exc:
+            raise PaymentsInputError(str(exc)) from exc
+        except duckdb.Error as exc:
+            raise PaymentsInputError(f"{transactions}: unreadable Parquet ({exc})") from exc
+        total, corridor = check_against_pack_sql(eng.fetch, "transactions", pack, str(transactions))
+        eng.register("customers", customers.to_arrow(compat_level=pl.CompatLevel.oldest()))
+        return _scan_registered(eng, pack, model, total, corridor, progress)
+
+
+def _scan_registered(
+    eng: Engine,
+    pack: Pack,
+    model: TrainedModel | None,
+    transactions: int,
+    corridor: int,
+    progress: Progress | None,
+) -> ScanResult:
+    say = progress or (lambda _msg: None)
+    say("computing features")
+    eng.run(compile_scan(pack, eng.dialect))
+    cust = _sorted(pl.from_arrow(eng.fetch("SELECT * FROM customer_scores")), "sender_id")
+    bene = _sorted(pl.from_arrow(eng.fetch("SELECT * FROM beneficiary_scores")), "receiver_id")
+    say("scoring")
+    cust = _score(cust, pack, "customer", model)
+    bene = _score(bene, pack, "beneficiary", model)
+    threshold = model.threshold if model else pack.alert_threshold
+    alerted = pl.concat(
+        [
+            cust.filter(pl.col("score") >= threshold).select(
+                pl.lit("customer").alias("subject_type"),
+                pl.col("sender_id").alias("subject_id"),
+            ),
+            bene.filter(pl.col("score") >= threshold).select(
+                pl.lit("beneficiary").alias("subject_type"),
+                pl.col("receiver_id").alias("subject_id"),
+            ),
+        ]
+    )
+    say("collecting evidence")
+    eng.register("alerted", alerted.to_arrow(compat_level=pl.CompatLevel.oldest()))
+    eng.run(compile_evidence(eng.dialect))
+    evidence = pl.from_arrow(eng.fetch("SELECT * FROM evidence_rows"))
     assert isinstance(evidence, pl.DataFrame)
     version = pack.version + (f"+model:{model.version}" if model else "")
     alerts = _alerts(cust, bene, evidence, pack, threshold, version)
     summary = {
         "detector": DETECTOR,
         "version": version,
-        "transactions": transactions.height,
+        "transactions": transactions,
         "corridor_payments": corridor,
         "customers_scored": cust.height,
         "beneficiaries_scored": bene.height,
@@ -263,11 +304,20 @@ def scan(
         customers = customers or find_world_file(world, "customers")
     pack = load_pack(config)
     model = TrainedModel.load(model_dir) if model_dir else None
-    tx = read_transactions(transactions)
     cu = read_customers(customers)
-    result = scan_frames(
-        tx, cu, pack=pack, engine=engine, model=model, source=str(transactions), progress=progress
-    )
+    if engine == "duckdb" and transactions.suffix.lower() in (".parquet", ".pq"):
+        result = scan_parquet_in_place(transactions, cu, pack=pack, model=model, progress=progress)
+    else:
+        tx = read_transactions(transactions)
+        result = scan_frames(
+            tx,
+            cu,
+            pack=pack,
+            engine=engine,
+            model=model,
+            source=str(transactions),
+            progress=progress,
+        )
     if out is not None:
         write_results(result, out)
     return result

@@ -122,6 +122,7 @@ class TiplineStore:
         url: str | None = None,
         dev: bool = False,
         agencies_path: Path | None = None,
+        run_migrations: bool = True,
     ) -> TiplineStore:
         """The store for a data dir: SQLite ``data_dir/daybreak.db`` unless ``url`` is
         given; the field key from ``DAYBREAK_FIELD_KEY`` (``dev``: generated into the

@@ -4,12 +4,23 @@ one vectorised pass over all of them."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+
 import numpy as np
 
 from daybreak.synth import clock, handles
 from daybreak.synth.context import Ctx, lognormal
-from daybreak.synth.ledger import CHANNEL, I32, I64, batch
-from daybreak.synth.merchants import AIRLINES, MCCS, TRIP_MCCS, build_domestic, hour_profile
+from daybreak.synth.ledger import CHANNEL, I32, I64, TxnBatch, batch, concat
+from daybreak.synth.merchants import (
+    AIRLINES,
+    MCCS,
+    TRIP_MCCS,
+    MerchantPool,
+    build_domestic,
+    hour_profile,
+)
 from daybreak.synth.names import sample_people
 
 KINDS = ("card", "p2p", "bill", "cash", "wallet")
@@ -19,134 +30,174 @@ BILL_REFS = ("Bill payment", "Monthly account", "Invoice", "Direct debit", "Quar
 ATM_AUD = np.array([20, 40, 50, 60, 100, 100, 150, 200, 200, 300, 400], dtype=np.float64)
 
 
+@dataclass
+class _Pools:
+    """Receivers of one sending country, registered before any row is drawn."""
+
+    merchants: MerchantPool
+    p2p_recv: I32  # external people (index = friend slot), then customers (by position)
+    p2p_name: I32
+    members: I64  # customers of the country
+    bills_recv: I32
+    bills_name: I32
+    atm: I32
+    seller: I32
+    seller_name: I32
+
+
+def _register(ctx: Ctx, rng: np.random.Generator, country: str, members: I64) -> _Pools:
+    led, pop, prof = ctx.ledger, ctx.pop, ctx.profile
+    share = len(members) / len(pop)
+    merchants = build_domestic(rng, led, country, int(np.clip(len(pop) * share / 8, 200, 20000)))
+    ext = max(100, int(1.2 * len(members)))
+    people = sample_people(rng, prof.majority[country], ["?"] * ext)
+    if prof.p2p_rail in ("payid", "zelle"):
+        ext_ids = [f"{prof.p2p_rail}:{p}" for p in handles.phones(rng, country, ext)]
+    else:
+        ext_ids = handles.domestic_accounts(rng, prof.p2p_rail, country, ext)
+    p2p_recv = np.concatenate(
+        [
+            led.receivers.add_many(ext_ids, [country] * ext, "domestic_p2p"),
+            led.receivers.add_many(
+                [pop.p2p_handle[i] for i in members], [country] * len(members), "domestic_p2p"
+            ),
+        ]
+    )
+    p2p_name = np.concatenate(
+        [
+            led.names.codes(p.canonical for p in people),
+            led.names.codes(pop.names[i] for i in members),
+        ]
+    )
+    kinds = ("Power", "Water", "Insurance", "Council", "Mobile", "Internet", "Gym", "Strata")
+    nb = 48
+    bill_ids = handles.domestic_accounts(rng, prof.bank_rail, country, nb)
+    return _Pools(
+        merchants=merchants,
+        p2p_recv=p2p_recv,
+        p2p_name=p2p_name,
+        members=members,
+        bills_recv=led.receivers.add_many(bill_ids, [country] * nb, "biller"),
+        bills_name=led.names.codes(
+            f"{kinds[k % len(kinds)]} Co {k // len(kinds) + 1}" for k in range(nb)
+        ),
+        atm=led.receivers.add_many(
+            [f"atm:{country}{k:05d}" for k in range(300)], [country] * 300, "atm"
+        ),
+        seller=led.receivers.add_many(
+            [f"payly:seller{country.lower()}{k:05d}" for k in range(500)],
+            [country] * 500,
+            "merchant",
+        ),
+        seller_name=led.names.codes(f"Marketplace seller {k:05d}" for k in range(500)),
+    )
+
+
 def generate(ctx: Ctx) -> None:
-    rng = ctx.rng("benign")
+    """Everyday rows as one time-sorted stream per (time zone, kind): the final sort by
+    time then merges a few dozen sorted runs instead of shuffling millions of rows."""
     pop = ctx.pop
-    n = len(pop)
-    expected = ctx.txn_per_month * ctx.window.months * pop.activity
-    counts = rng.poisson(expected)
-    cust = np.repeat(np.arange(n, dtype=np.int32), counts)
-    kind = rng.choice(len(KINDS), len(cust), p=KIND_P)
-    countries = sorted(set(pop.country))
-    ccode = np.array([countries.index(c) for c in pop.country], dtype=np.int32)
-    for k, c in enumerate(countries):
-        in_country = ccode[cust] == k
-        share = float(np.mean(ccode == k))
-        _card(ctx, rng, cust[in_country & (kind == 0)], c, share)
-        _p2p(ctx, rng, cust[in_country & (kind == 1)], c, ccode == k)
-        _bills(ctx, rng, cust[in_country & (kind == 2)], c)
-        _cash(ctx, rng, cust[in_country & (kind == 3)], c)
-        _wallet(ctx, rng, cust[in_country & (kind == 4)], c)
+    reg = ctx.rng("benign.register")
+    pools: dict[str, _Pools] = {}
+    for country in sorted(set(pop.country)):
+        members = np.flatnonzero(np.array(pop.country) == country).astype(np.int64)
+        pools[country] = _register(ctx, reg, country, members)
+    ref_codes = {
+        "p2p": np.array([ctx.ledger.refs.code(r) for r in P2P_REFS], dtype=np.int32),
+        "bill": np.array([ctx.ledger.refs.code(r) for r in BILL_REFS], dtype=np.int32),
+    }
+    jobs = []
+    for z, zone in enumerate(pop.zones):
+        members = np.flatnonzero(pop.tz == z).astype(np.int64)
+        if len(members) == 0:
+            continue
+        country = pop.country[int(members[0])]
+        for kind in KINDS:
+            jobs.append((zone, kind, members, pools[country]))
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        batches = list(
+            pool.map(lambda job: _stream(ctx, *job, refs=ref_codes), jobs)  # type: ignore[misc]
+        )
+    for b in batches:
+        ctx.ledger.add(b)
     _travel(ctx, ctx.rng("travel"))
 
 
-def _card(ctx: Ctx, rng: np.random.Generator, cust: I32, country: str, share: float) -> None:
-    total = int(np.clip(len(ctx.pop) * share / 8, 200, 20000))
-    pool = build_domestic(rng, ctx.ledger, country, total)
+def _stream(
+    ctx: Ctx, zone: str, kind: str, members: I64, pools: _Pools, *, refs: dict[str, I32]
+) -> TxnBatch:
+    rng = ctx.rng(f"benign.{zone}.{kind}")
+    weights = ctx.pop.activity[members]
+    rate = ctx.txn_per_month * ctx.window.months * float(weights.sum()) * KIND_P[KINDS.index(kind)]
+    cdf = np.cumsum(weights) / weights.sum()
+
+    def customers(n: int) -> I32:
+        pick = np.minimum(np.searchsorted(cdf, rng.random(n), side="right"), len(cdf) - 1)
+        out: I32 = members[pick].astype(np.int32)
+        return out
+
+    if kind == "card":
+        return _card(ctx, rng, rate, customers, pools.merchants)
+    n = int(rng.poisson(rate))
+    cust = customers(n)
+    hours = {"p2p": clock.HOURS_EVENING, "bill": clock.HOURS_BUSINESS, "cash": clock.HOURS_DAY,
+             "wallet": clock.HOURS_ONLINE}[kind]
+    local = clock.sorted_times(rng, ctx.window, n, hours)
+    if kind == "p2p":
+        return _p2p(ctx, rng, cust, local, pools, refs["p2p"])
+    if kind == "bill":
+        pick = (cust.astype(np.int64) * 31 + rng.integers(0, 4, n) * 7) % len(pools.bills_recv)
+        ref = np.where(rng.random(n) < 0.8, refs["bill"][rng.integers(0, 5, n)], -1)
+        amount = ctx.money(lognormal(rng, 120, 0.7, n))
+        return batch(cust, local, pools.bills_recv[pick], amount, CHANNEL["wire"],
+                     rname=pools.bills_name[pick], ref=ref)
+    if kind == "cash":
+        amount = np.round(ctx.money(ATM_AUD[rng.integers(0, len(ATM_AUD), n)]), -1)
+        return batch(cust, local, pools.atm[rng.integers(0, len(pools.atm), n)], amount,
+                     CHANNEL["cash"])
+    pick = rng.integers(0, len(pools.seller), n)
+    amount = ctx.money(lognormal(rng, 35, 0.8, n))
+    return batch(cust, local, pools.seller[pick], amount, CHANNEL["wallet"],
+                 rname=pools.seller_name[pick])
+
+
+def _card(
+    ctx: Ctx, rng: np.random.Generator, rate: float, customers: Callable[[int], I32],
+    pool: MerchantPool,
+) -> TxnBatch:
     w = np.array([m.weight for m in MCCS])
-    mk = rng.choice(len(MCCS), len(cust), p=w / w.sum())
-    pick = pool.offset[mk] + (rng.random(len(cust)) * pool.count[mk]).astype(np.int32)
-    med = np.array([m.median for m in MCCS])[mk]
-    sig = np.array([m.sigma for m in MCCS])[mk]
-    amount = ctx.money(np.maximum(lognormal(rng, med, sig, len(cust)), 1.0))
-    days = clock.days_in(rng, ctx.window, len(cust))
-    local = np.empty(len(cust), dtype=np.int64)
-    kinds = np.array([m.hours for m in MCCS])[mk]
+    parts = []
     for hk in ("day", "evening", "online"):
-        sel = kinds == hk
-        local[sel] = clock.at_hours(rng, days[sel], hour_profile(hk))
-    mcc = np.array([m.code for m in MCCS], dtype=np.int16)[mk]
-    ctx.ledger.add(
-        batch(
-            cust, local, pool.codes[pick], amount, CHANNEL["card"], rname=pool.names[pick], mcc=mcc
-        )
-    )
+        in_kind = np.flatnonzero([m.hours == hk for m in MCCS])
+        share = float(w[in_kind].sum() / w.sum())
+        n = int(rng.poisson(rate * share))
+        cust = customers(n)
+        mk = in_kind[rng.choice(len(in_kind), n, p=w[in_kind] / w[in_kind].sum())]
+        pick = pool.offset[mk] + (rng.random(n) * pool.count[mk]).astype(np.int32)
+        med = np.array([m.median for m in MCCS])[mk]
+        sig = np.array([m.sigma for m in MCCS])[mk]
+        amount = ctx.money(np.maximum(lognormal(rng, med, sig, n), 1.0))
+        local = clock.sorted_times(rng, ctx.window, n, hour_profile(hk))
+        mcc = np.array([m.code for m in MCCS], dtype=np.int16)[mk]
+        parts.append(batch(cust, local, pool.codes[pick], amount, CHANNEL["card"],
+                           rname=pool.names[pick], mcc=mcc))
+    return concat(parts)
 
 
-def _p2p(ctx: Ctx, rng: np.random.Generator, cust: I32, country: str, members: np.ndarray) -> None:
-    pop, led = ctx.pop, ctx.ledger
+def _p2p(
+    ctx: Ctx, rng: np.random.Generator, cust: I32, local: I64, pools: _Pools, refs: I32
+) -> TxnBatch:
     m = len(cust)
-    to_customer = rng.random(m) < 0.25
-    # Each customer has a handful of regular contacts: a stable hash plus a small offset.
-    pool_size = max(100, int(1.2 * members.sum()))
-    friend = (cust.astype(np.int64) * 2654435761 + rng.integers(0, 6, m) * 97) % pool_size
-    used = np.unique(friend[~to_customer])
-    majority = ctx.profile.majority[country]
-    people = sample_people(rng, majority, ["?"] * len(used))
-    if ctx.profile.p2p_rail in ("payid", "zelle"):
-        ids = [f"{ctx.profile.p2p_rail}:{p}" for p in handles.phones(rng, country, len(used))]
-    else:
-        ids = handles.domestic_accounts(rng, ctx.profile.p2p_rail, country, len(used))
-    ext_recv = led.receivers.add_many(ids, [country] * len(used), "domestic_p2p")
-    ext_name = led.names.codes(p.canonical for p in people)
-    slot = np.searchsorted(used, friend)
-    recv = np.empty(m, dtype=np.int32)
-    rname = np.empty(m, dtype=np.int32)
-    recv[~to_customer] = ext_recv[slot[~to_customer]]
-    rname[~to_customer] = ext_name[slot[~to_customer]]
-    idx = np.flatnonzero(members)
-    target = idx[
-        (
-            cust[to_customer].astype(np.int64) * 7
-            + rng.integers(1, 6, int(to_customer.sum())) * 104729
-        )
-        % len(idx)
-    ]
-    used_t = np.unique(target)
-    t_recv = led.receivers.add_many(
-        [pop.p2p_handle[i] for i in used_t], [country] * len(used_t), "domestic_p2p"
-    )
-    t_name = led.names.codes(pop.names[i] for i in used_t)
-    ts = np.searchsorted(used_t, target)
-    recv[to_customer] = t_recv[ts]
-    rname[to_customer] = t_name[ts]
-    refs = np.array([led.refs.code(r) for r in P2P_REFS], dtype=np.int32)
+    ext = len(pools.p2p_recv) - len(pools.members)
+    # Each customer has a handful of regular contacts: a stable hash plus a small offset;
+    # a quarter of transfers go to other customers of the bank.
+    friend = (cust.astype(np.int64) * 2654435761 + rng.integers(0, 6, m) * 97) % ext
+    other = (cust.astype(np.int64) * 7 + rng.integers(1, 6, m) * 104729) % len(pools.members)
+    slot = np.where(rng.random(m) < 0.25, ext + other, friend)
     ref = np.where(rng.random(m) < 0.5, refs[rng.integers(0, len(refs), m)], -1)
     amount = ctx.money(np.maximum(lognormal(rng, 45, 0.9, m), 2.0))
-    local = clock.at_hours(rng, clock.days_in(rng, ctx.window, m), clock.HOURS_EVENING)
-    led.add(batch(cust, local, recv, amount, CHANNEL["p2p"], rname=rname, ref=ref))
-
-
-def _bills(ctx: Ctx, rng: np.random.Generator, cust: I32, country: str) -> None:
-    led = ctx.ledger
-    kinds = ("Power", "Water", "Insurance", "Council", "Mobile", "Internet", "Gym", "Strata")
-    nb = 48
-    ids = handles.domestic_accounts(rng, ctx.profile.bank_rail, country, nb)
-    recv = led.receivers.add_many(ids, [country] * nb, "biller")
-    names = led.names.codes(f"{kinds[k % len(kinds)]} Co {k // len(kinds) + 1}" for k in range(nb))
-    m = len(cust)
-    pick = (cust.astype(np.int64) * 31 + rng.integers(0, 4, m) * 7) % nb
-    refs = np.array([led.refs.code(r) for r in BILL_REFS], dtype=np.int32)
-    ref = np.where(rng.random(m) < 0.8, refs[rng.integers(0, len(refs), m)], -1)
-    amount = ctx.money(lognormal(rng, 120, 0.7, m))
-    local = clock.at_hours(rng, clock.days_in(rng, ctx.window, m), clock.HOURS_BUSINESS)
-    led.add(batch(cust, local, recv[pick], amount, CHANNEL["wire"], rname=names[pick], ref=ref))
-
-
-def _cash(ctx: Ctx, rng: np.random.Generator, cust: I32, country: str) -> None:
-    led = ctx.ledger
-    na = 300
-    recv = led.receivers.add_many(
-        [f"atm:{country}{k:05d}" for k in range(na)], [country] * na, "atm"
-    )
-    m = len(cust)
-    amount = np.round(ctx.money(ATM_AUD[rng.integers(0, len(ATM_AUD), m)]), -1)
-    local = clock.at_hours(rng, clock.days_in(rng, ctx.window, m), clock.HOURS_DAY)
-    led.add(batch(cust, local, recv[rng.integers(0, na, m)], amount, CHANNEL["cash"]))
-
-
-def _wallet(ctx: Ctx, rng: np.random.Generator, cust: I32, country: str) -> None:
-    led = ctx.ledger
-    ns = 500
-    recv = led.receivers.add_many(
-        [f"payly:seller{country.lower()}{k:05d}" for k in range(ns)], [country] * ns, "merchant"
-    )
-    names = led.names.codes(f"Marketplace seller {k:05d}" for k in range(ns))
-    m = len(cust)
-    pick = rng.integers(0, ns, m)
-    amount = ctx.money(lognormal(rng, 35, 0.8, m))
-    local = clock.at_hours(rng, clock.days_in(rng, ctx.window, m), clock.HOURS_ONLINE)
-    led.add(batch(cust, local, recv[pick], amount, CHANNEL["wallet"], rname=names[pick]))
+    return batch(cust, local, pools.p2p_recv[slot], amount, CHANNEL["p2p"],
+                 rname=pools.p2p_name[slot], ref=ref)
 
 
 def trip_rows(

@@ -160,3 +160,24 @@ def days_in(rng: np.random.Generator, window: Window, n: int) -> I64:
     d = rng.integers(0, window.days, n).astype(np.int64)
     out: I64 = window.start_us + d * US_PER_DAY
     return out
+
+
+def sorted_times(
+    rng: np.random.Generator, window: Window, n: int, hour_p: npt.NDArray[np.float64]
+) -> I64:
+    """``n`` local times, already sorted, uniform over the window's days with hour-of-day
+    density ``hour_p``: sorted uniforms (normalised exponential spacings) pushed through
+    the inverse distribution function, which keeps their order."""
+    if n == 0:
+        return np.zeros(0, dtype=np.int64)
+    pos = np.cumsum(rng.exponential(size=n + 1))
+    x = pos[:-1] * (window.days / pos[-1])
+    day = x.astype(np.int64)
+    frac = x - day
+    cum = np.cumsum(hour_p)
+    hour = np.minimum(np.searchsorted(cum, frac, side="right"), 23)
+    lower = cum[hour] - hour_p[hour]
+    within = np.clip((frac - lower) / np.maximum(hour_p[hour], 1e-12), 0.0, 0.9999)
+    sec = (within * 3600).astype(np.int64)
+    out: I64 = window.start_us + day * US_PER_DAY + hour * US_PER_HOUR + sec * US_PER_S
+    return out

@@ -138,15 +138,18 @@ class Ledger:
             self.batches.append(b)
 
     def concat(self) -> TxnBatch:
-        bs = self.batches
-        return TxnBatch(
-            cust=np.concatenate([b.cust for b in bs]),
-            local_us=np.concatenate([b.local_us for b in bs]),
-            recv=np.concatenate([b.recv for b in bs]),
-            amount=np.concatenate([b.amount for b in bs]),
-            channel=np.concatenate([b.channel for b in bs]),
-            rname=np.concatenate([b.rname for b in bs]),
-            ref=np.concatenate([b.ref for b in bs]),
-            mcc=np.concatenate([b.mcc for b in bs]),
-            case=np.concatenate([b.case for b in bs]),
-        )
+        return concat(self.batches)
+
+
+def concat(bs: list[TxnBatch]) -> TxnBatch:
+    return TxnBatch(
+        cust=np.concatenate([b.cust for b in bs]),
+        local_us=np.concatenate([b.local_us for b in bs]),
+        recv=np.concatenate([b.recv for b in bs]),
+        amount=np.concatenate([b.amount for b in bs]),
+        channel=np.concatenate([b.channel for b in bs]),
+        rname=np.concatenate([b.rname for b in bs]),
+        ref=np.concatenate([b.ref for b in bs]),
+        mcc=np.concatenate([b.mcc for b in bs]),
+        case=np.concatenate([b.case for b in bs]),
+    )

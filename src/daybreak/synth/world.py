@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -10,7 +11,7 @@ import polars as pl
 
 from daybreak.schema.columns import CHANNELS
 from daybreak.synth import benign, crosssource, lookalikes, payers
-from daybreak.synth.clock import WORLD_START, LocalClock, Window
+from daybreak.synth.clock import US_PER_S, WORLD_START, LocalClock, Window
 from daybreak.synth.context import Ctx, rng_for
 from daybreak.synth.frames import MCC_STRINGS, conform, ids, lookup, utc
 from daybreak.synth.ledger import Ledger
@@ -123,31 +124,36 @@ def _customers(pop: Population) -> pl.DataFrame:
 
 def _transactions(ctx: Ctx, clock: LocalClock) -> tuple[pl.DataFrame, pl.DataFrame, np.ndarray]:
     led, pop = ctx.ledger, ctx.pop
-    b = led.concat()
-    used = np.bincount(b.recv, minlength=len(led.receivers.ids)) > 0
-    ts = clock.to_utc(b.local_us, pop.tz[b.cust])
-    # Sort by time: unique keys (whole seconds, then generation order) make the order
-    # deterministic, and txn ids follow time so they reveal nothing about the truth.
-    key = (ts // 1_000_000) * (1 << 28) + np.arange(len(ts), dtype=np.int64)
-    order = pl.Series(key).arg_sort().to_numpy()
-    # One random-access pass over rows packed in 5 int64 words is much cheaper than one
-    # pass per column.
-    packed = np.empty((len(ts), 5), dtype=np.int64)
-    packed[:, 0] = _pair(b.cust, b.recv)
-    packed[:, 1] = _pair(b.rname, b.ref)
-    packed[:, 2] = _pair(b.case, b.mcc.astype(np.int32) * 256 + b.channel)
-    packed[:, 3] = b.amount.view(np.int64)
-    packed[:, 4] = ts
-    del b, key
-    packed = packed[order]
+    n = sum(len(b) for b in led.batches)
+    # Rows packed in 40 bytes (ten int32 slots, permuted as five int64 words): one
+    # random-access pass for the sort instead of one per column. Batches are written
+    # straight into place and dropped, which also keeps peak memory down.
+    packed = np.empty((n, 10), dtype=np.int32)
+    ts = np.empty(n, dtype=np.int64)
+    used = np.zeros(len(led.receivers.ids), dtype=bool)
+    at = 0
+    for b in led.batches:
+        rows = slice(at, at + len(b))
+        for slot, name in enumerate(("cust", "recv", "rname", "ref", "case", "mcc", "channel")):
+            packed[rows, slot] = getattr(b, name)
+        packed[rows, 7] = 0
+        packed[rows, 8:10] = b.amount.view(np.int32).reshape(-1, 2)
+        ts[rows] = clock.to_utc(b.local_us, pop.tz[b.cust]) // US_PER_S * US_PER_S
+        used |= np.bincount(b.recv, minlength=len(used)) > 0
+        at += len(b)
+    led.batches = []
+    # Sort by time; the stable sort keeps generation order among equal times, so the order
+    # is deterministic, and txn ids follow time so they reveal nothing about the truth.
+    # Everyday rows come as time-sorted runs, which the (tim)sort merges cheaply.
+    order = np.argsort(ts, kind="stable")
+    packed = packed.view(np.int64)[order].view(np.int32)
+    ts_sorted = ts[order]
     del order
-    unpacked: dict[str, np.ndarray] = {}
-    unpacked["cust"], unpacked["recv"] = _split(packed[:, 0])
-    unpacked["rname"], unpacked["ref"] = _split(packed[:, 1])
-    unpacked["case"], mc = _split(packed[:, 2])
-    unpacked["mcc"], unpacked["channel"] = mc // 256, mc % 256
-    unpacked["amount"] = np.ascontiguousarray(packed[:, 3]).view(np.float64)
-    unpacked["ts"] = np.ascontiguousarray(packed[:, 4])
+    unpacked: dict[str, np.ndarray] = {}  # type: ignore[type-arg]
+    for slot, name in enumerate(("cust", "recv", "rname", "ref", "case", "mcc", "channel")):
+        unpacked[name] = np.ascontiguousarray(packed[:, slot])
+    unpacked["amount"] = np.ascontiguousarray(packed[:, 8:10]).view(np.float64).ravel()
+    unpacked["ts"] = ts_sorted
     del packed
 
     def col(name: str) -> np.ndarray:
@@ -155,21 +161,26 @@ def _transactions(ctx: Ctx, clock: LocalClock) -> tuple[pl.DataFrame, pl.DataFra
 
     cust, recv = col("cust"), col("recv")
     txn_ids = ids("T", len(cust), 10)
+    columns: dict[str, Callable[[], pl.Series]] = {
+        "sender_id": lambda: lookup(pop.ids, cust),
+        "sender_name": lambda: lookup(pop.names, cust),
+        "sender_country": lambda: lookup(pop.country, cust),
+        "receiver_id": lambda: lookup(led.receivers.ids.values, recv),
+        "receiver_name": lambda: lookup(led.names.values, col("rname")),
+        "receiver_country": lambda: lookup(led.receivers.country, recv),
+        "channel": lambda: lookup(list(CHANNELS), col("channel")),
+        "reference": lambda: lookup(led.refs.values, col("ref")),
+        "merchant_category": lambda: lookup(MCC_STRINGS, col("mcc")),
+    }
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        built = dict(zip(columns, pool.map(lambda f: f(), columns.values()), strict=True))
     frame = pl.DataFrame(
         {
             "txn_id": txn_ids,
             "timestamp": utc(col("ts")),
-            "sender_id": lookup(pop.ids, cust),
-            "sender_name": lookup(pop.names, cust),
-            "sender_country": lookup(pop.country, cust),
-            "receiver_id": lookup(led.receivers.ids.values, recv),
-            "receiver_name": lookup(led.names.values, col("rname")),
-            "receiver_country": lookup(led.receivers.country, recv),
+            **built,
             "amount": col("amount"),
             "currency": pl.repeat(ctx.profile.currency, len(cust), eager=True),
-            "channel": lookup(list(CHANNELS), col("channel")),
-            "reference": lookup(led.refs.values, col("ref")),
-            "merchant_category": lookup(MCC_STRINGS, col("mcc")),
         }
     )
     case = col("case")
@@ -182,13 +193,3 @@ def _transactions(ctx: Ctx, clock: LocalClock) -> tuple[pl.DataFrame, pl.DataFra
     )
     return conform("transactions", frame), links, used
 
-
-def _pair(hi: np.ndarray, lo: np.ndarray) -> np.ndarray:
-    """Two int32 columns in one int64 word (lo stored as unsigned 32 bits)."""
-    return (hi.astype(np.int64) << 32) | (lo.astype(np.int64) & 0xFFFFFFFF)
-
-
-def _split(word: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    hi = (word >> 32).astype(np.int32)
-    lo = (word & 0xFFFFFFFF).astype(np.uint32).view(np.int32)
-    return hi, lo

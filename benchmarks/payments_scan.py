@@ -1,0 +1,171 @@
+"""Benchmark: the full payments scan against one plain DuckDB aggregation pass.
+
+    .venv/bin/python benchmarks/payments_scan.py                  # 1M and 10M transactions
+    .venv/bin/python benchmarks/payments_scan.py --sizes 1000000  # quicker
+    .venv/bin/python benchmarks/payments_scan.py --with-50m       # adds 50M (needs ~16 GB)
+
+For each size it writes a synthetic transactions.parquet in the public schema (numpy,
+vectorised: ~3% outbound corridor payments, the rest domestic card and P2P, 1 customer
+per 100 transactions) and measures, side by side in fresh child processes:
+
+  baseline  SELECT sender_id, sum(amount), count(*) FROM the parquet GROUP BY sender_id
+  scan      daybreak.payments.scan(...) end to end: read and validate the files, compile,
+            run on DuckDB, score, explain, collect evidence and write the results
+
+It prints both times, their ratio (target <= 3), transactions per second of the scan
+(target >= 2M/s) and the peak resident memory of each child.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import polars as pl
+
+CORRIDOR = np.array(["PH", "TH", "CO", "MX"])
+REFS = np.array(["", "", "", "gift", "school fees", "for uniform", "family support", "rent",
+                 "load", "thanks", "invoice 2231", "allowance"])  # fmt: skip
+GIVEN = np.array(["John", "Peter", "Mark", "David", "Paul", "Maria", "Anna", "Joy", "Jose", "Liza"])
+FAMILY = np.array(["Smith", "Brown", "Santos", "Reyes", "Cruz", "Nguyen", "Garcia", "Lopez",
+                   "Jones", "Taylor", "Bautista", "Ramos"])  # fmt: skip
+TZ = np.array(["Australia/Sydney", "Australia/Melbourne", "Australia/Perth", "Australia/Brisbane"])
+
+
+def make_data(n: int, folder: Path, seed: int = 1) -> tuple[Path, Path]:
+    tx_path, cu_path = folder / "transactions.parquet", folder / "customers.parquet"
+    if tx_path.is_file() and cu_path.is_file():
+        return tx_path, cu_path
+    rng = np.random.default_rng(seed)
+    customers = max(100, n // 100)
+    cid = np.char.add("C", np.arange(customers).astype(str))
+    pl.DataFrame(
+        {
+            "customer_id": cid,
+            "name": np.char.add(np.char.add(rng.choice(GIVEN, customers), " "),
+                                rng.choice(FAMILY, customers)),  # fmt: skip
+            "birth_year": rng.integers(1940, 2000, customers),
+            "gender": rng.choice(["M", "F"], customers),
+            "country": np.full(customers, "AU"),
+            "timezone": rng.choice(TZ, customers),
+            "known_offender": rng.random(customers) < 0.0005,
+        }
+    ).write_parquet(cu_path)
+    frames = []
+    chunk = 5_000_000
+    start = np.datetime64("2025-01-01T00:00:00", "us").astype(np.int64)
+    for offset in range(0, n, chunk):
+        m = min(chunk, n - offset)
+        sender = rng.integers(0, customers, m)
+        corridor = rng.random(m) < 0.03
+        benef = rng.integers(0, max(10, customers // 3), m)
+        channel = np.where(corridor, rng.choice(["remittance", "p2p", "wallet", "wire"], m),
+                           rng.choice(["card", "card", "card", "p2p", "wire"], m))  # fmt: skip
+        country = np.where(corridor, rng.choice(CORRIDOR, m), "AU")
+        amount = np.where(corridor, rng.gamma(2.0, 40.0, m), rng.gamma(1.5, 30.0, m)).round(2)
+        mcc = np.where(channel == "card", rng.choice(["5411", "5812", "4816", "5734", "4511",
+                                                      "5541", "5999"], m), "")  # fmt: skip
+        frames.append(
+            pl.DataFrame(
+                {
+                    "txn_id": np.char.add("T", np.arange(offset, offset + m).astype(str)),
+                    "timestamp": (start + rng.integers(0, 365 * 86400 * 10**6, m)),
+                    "sender_id": cid[sender],
+                    "sender_name": None,
+                    "sender_country": np.full(m, "AU"),
+                    "receiver_id": np.char.add("bank:", benef.astype(str)),
+                    "receiver_name": np.char.add(np.char.add(rng.choice(GIVEN, m), " "),
+                                                 rng.choice(FAMILY, m)),  # fmt: skip
+                    "receiver_country": country,
+                    "amount": amount,
+                    "currency": np.full(m, "AUD"),
+                    "channel": channel,
+                    "reference": rng.choice(REFS, m),
+                    "merchant_category": mcc,
+                }
+            ).with_columns(
+                pl.col("timestamp").cast(pl.Datetime("us", "UTC")),
+                pl.col("sender_name").cast(pl.String),
+                pl.when(pl.col("reference") == "").then(None).otherwise(pl.col("reference"))
+                .alias("reference"),
+                pl.when(pl.col("merchant_category") == "").then(None)
+                .otherwise(pl.col("merchant_category")).alias("merchant_category"),
+            )  # fmt: skip
+        )
+    pl.concat(frames).write_parquet(tx_path, row_group_size=1_000_000)
+    return tx_path, cu_path
+
+
+def child(kind: str, tx: Path, cu: Path, out: Path) -> None:
+    """Run one measurement in this (fresh) process and print JSON."""
+    t0 = time.perf_counter()
+    if kind == "baseline":
+        import duckdb
+
+        con = duckdb.connect()
+        rows = con.sql(
+            f"SELECT sender_id, sum(amount) AS total, count(*) AS n "
+            f"FROM read_parquet('{tx}') GROUP BY sender_id"
+        ).to_arrow_table().num_rows
+        info = {"groups": rows}
+    else:
+        from daybreak.payments.scan import scan
+
+        result = scan(tx, out, customers=cu)
+        info = dict(result.summary)
+    elapsed = time.perf_counter() - t0
+    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(json.dumps({"seconds": elapsed, "peak_mb": peak_mb, **info}))
+
+
+def measure(kind: str, tx: Path, cu: Path, out: Path) -> dict[str, float]:
+    cmd = [sys.executable, __file__, "--child", kind, "--tx", str(tx), "--cu", str(cu),
+           "--out", str(out)]  # fmt: skip
+    done = subprocess.run(cmd, capture_output=True, text=True, check=True)
+    result: dict[str, float] = json.loads(done.stdout.strip().splitlines()[-1])
+    return result
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    ap.add_argument("--sizes", default="1000000,10000000", help="comma-separated row counts")
+    ap.add_argument("--with-50m", action="store_true", help="also run 50M transactions")
+    ap.add_argument("--work", type=Path, default=Path(tempfile.gettempdir()) / "daybreak-bench")
+    ap.add_argument("--child", choices=["baseline", "scan"], help=argparse.SUPPRESS)
+    ap.add_argument("--tx", type=Path, help=argparse.SUPPRESS)
+    ap.add_argument("--cu", type=Path, help=argparse.SUPPRESS)
+    ap.add_argument("--out", type=Path, help=argparse.SUPPRESS)
+    args = ap.parse_args()
+    if args.child:
+        child(args.child, args.tx, args.cu, args.out)
+        return
+    sizes = [int(s) for s in args.sizes.split(",")] + ([50_000_000] if args.with_50m else [])
+    print(f"{'rows':>11} {'baseline s':>10} {'scan s':>8} {'ratio':>6} {'scan tx/s':>12} "
+          f"{'base MB':>8} {'scan MB':>8} {'alerts':>7}")  # fmt: skip
+    previous: tuple[int, float] | None = None
+    for n in sizes:
+        folder = args.work / f"n{n}"
+        folder.mkdir(parents=True, exist_ok=True)
+        tx, cu = make_data(n, folder)
+        base = measure("baseline", tx, cu, folder / "out")
+        full = measure("scan", tx, cu, folder / "out")
+        ratio = full["seconds"] / base["seconds"]
+        print(f"{n:>11,} {base['seconds']:>10.2f} {full['seconds']:>8.2f} {ratio:>6.2f} "
+              f"{n / full['seconds']:>12,.0f} {base['peak_mb']:>8.0f} {full['peak_mb']:>8.0f} "
+              f"{int(full['alerts']):>7}")  # fmt: skip
+        if previous:
+            pn, ps = previous
+            print(f"  growth {pn:,} -> {n:,}: rows x{n / pn:.1f}, scan time x{full['seconds'] / ps:.1f}")
+        previous = (n, full["seconds"])
+    print("targets: ratio <= 3.0, scan >= 2,000,000 transactions/s")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,254 @@
+"""Tipline intake benchmark: sustained acknowledged reports/s and p50/p99 latency.
+
+Starts ``daybreak serve`` on loopback (SQLite, and PostgreSQL when --pg-url is given),
+then drives ``POST /v1/reports`` from an asyncio load generator with keep-alive
+connections (a minimal HTTP/1.1 client, so the generator costs little CPU next to the
+server on a small machine). Only 202 responses count: each one means the report was
+committed (group commit). Bounded by --reports and --seconds. Also measures the store's
+writer alone (no HTTP) in this process, side by side, and prints the ratios.
+
+    .venv/bin/python benchmarks/tipline_intake.py --reports 3000 --clients 32
+    .venv/bin/python benchmarks/tipline_intake.py --pg-url postgresql+psycopg://postgres@127.0.0.1:55432/bench
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def _body(n: int) -> bytes:
+    # A realistic platform report; every 10th report repeats an account (clusters grow).
+    account = f"acct-{n // 10 if n % 10 == 0 else n}"
+    return json.dumps(
+        {
+            "reporter": {"type": "platform", "organisation": "BenchStream"},
+            "incident_type": "live_streaming_abuse" if n % 50 == 0 else "online_enticement",
+            "is_live": n % 50 == 0,
+            "occurred_at": "2026-11-28T08:00:00Z",
+            "service": "benchstream",
+            "reported_accounts": [
+                {
+                    "service": "benchstream",
+                    "account_id": account,
+                    "ip_events": [{"ip": f"49.145.{n % 250}.{n % 200 + 1}", "at": "2026-11-28T07:59:00Z"}],
+                }
+            ],
+            "victim": {"age_estimate": 10, "country": "PH"},
+            "description": "Synthetic benchmark report.",
+        }
+    ).encode()
+
+
+@dataclass
+class Result:
+    label: str
+    acked: int
+    errors: int
+    seconds: float
+    latencies_ms: list[float]
+
+    @property
+    def rate(self) -> float:
+        return self.acked / self.seconds if self.seconds else 0.0
+
+    def pct(self, q: float) -> float:
+        if not self.latencies_ms:
+            return float("nan")
+        s = sorted(self.latencies_ms)
+        return s[min(len(s) - 1, int(q * len(s)))]
+
+    def line(self) -> str:
+        return (
+            f"{self.label:<22} {self.acked:>7} acked {self.errors:>5} errors "
+            f"{self.rate:>9.1f} reports/s   p50 {self.pct(0.50):7.1f} ms   p99 {self.pct(0.99):7.1f} ms"
+        )
+
+
+async def _client(port: int, key: str, ids: list[int], out: list[float], counts: dict[str, int], deadline: float) -> None:
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    try:
+        for n in ids:
+            if time.monotonic() > deadline:
+                return
+            body = _body(n)
+            head = (
+                f"POST /v1/reports HTTP/1.1\r\nHost: 127.0.0.1\r\nX-API-Key: {key}\r\n"
+                f"Idempotency-Key: b-{n}\r\nContent-Type: application/json\r\n"
+                f"Content-Length: {len(body)}\r\n\r\n"
+            ).encode()
+            t0 = time.perf_counter()
+            writer.write(head + body)
+            status_line = await reader.readline()
+            length = 0
+            while True:
+                line = await reader.readline()
+                if line in (b"\r\n", b""):
+                    break
+                if line.lower().startswith(b"content-length:"):
+                    length = int(line.split(b":")[1])
+            await reader.readexactly(length)
+            ms = (time.perf_counter() - t0) * 1000
+            if b" 202 " in status_line:
+                out.append(ms)
+                counts["acked"] += 1
+            else:
+                counts["errors"] += 1
+    finally:
+        writer.close()
+
+
+async def _load(port: int, key: str, reports: int, clients: int, seconds: float) -> tuple[list[float], dict[str, int], float]:
+    lat: list[float] = []
+    counts = {"acked": 0, "errors": 0}
+    ids = list(range(reports))
+    t0 = time.monotonic()
+    deadline = t0 + seconds
+    await asyncio.gather(*(_client(port, key, ids[c::clients], lat, counts, deadline) for c in range(clients)))
+    return lat, counts, time.monotonic() - t0
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _reset_pg(url: str) -> None:
+    from sqlalchemy import create_engine, text
+
+    engine = create_engine(url)
+    with engine.begin() as conn:
+        conn.execute(text("DROP SCHEMA IF EXISTS public CASCADE"))
+        conn.execute(text("CREATE SCHEMA public"))
+    engine.dispose()
+
+
+def run_http(label: str, data_dir: Path, db_url: str | None, args: argparse.Namespace, field_key: str) -> Result:
+    from daybreak.store import Keyring, Role, TiplineStore
+    from daybreak.store.db import sqlite_url
+
+    url = db_url or sqlite_url(data_dir / "daybreak.db")
+    setup = TiplineStore(url, Keyring.from_text(field_key))
+    key = setup.create_api_key("bench", Role.PLATFORM, rate_per_minute=0)
+    setup.close()
+    port = _free_port()
+    cmd = [sys.executable, "-m", "daybreak.cli.main", "serve", "--port", str(port), "--data-dir", str(data_dir),
+           "--workers", str(args.workers)]
+    if db_url:
+        cmd += ["--db", db_url]
+    env = {**os.environ, "DAYBREAK_FIELD_KEY": field_key}
+    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 90
+        while True:
+            try:
+                if httpx.get(f"http://127.0.0.1:{port}/readyz", timeout=1).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            if time.monotonic() > deadline or proc.poll() is not None:
+                raise SystemExit(f"{label}: server did not start")
+            time.sleep(0.2)
+        warm = min(300, args.reports // 10)
+        asyncio.run(_load(port, key, warm, min(args.clients, 8), 30))  # warm-up, not counted
+        ids_offset = 10_000_000
+        lat, counts, secs = asyncio.run(_load_offset(port, key, args, ids_offset))
+        return Result(label, counts["acked"], counts["errors"], secs, lat)
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+
+
+async def _load_offset(port: int, key: str, args: argparse.Namespace, offset: int) -> tuple[list[float], dict[str, int], float]:
+    lat: list[float] = []
+    counts = {"acked": 0, "errors": 0}
+    ids = list(range(offset, offset + args.reports))
+    t0 = time.monotonic()
+    deadline = t0 + args.seconds
+    await asyncio.gather(*(_client(port, key, ids[c :: args.clients], lat, counts, deadline) for c in range(args.clients)))
+    return lat, counts, time.monotonic() - t0
+
+
+def run_direct(label: str, db_url: str, n: int, field_key: str) -> Result:
+    """The store's group-commit writer alone: no HTTP, no JSON parsing of requests."""
+    from daybreak.store import Keyring, Submission, TiplineStore
+    from daybreak.tipline.intake import ReportIn
+
+    store = TiplineStore(db_url, Keyring.from_text(field_key))
+    try:
+        subs = [Submission(ReportIn.model_validate_json(_body(i)), "bench", idempotency_key=f"d-{i}") for i in range(n)]
+        t0 = time.perf_counter()
+        futures = [(time.perf_counter(), store.submit(s)) for s in subs]
+        lat = []
+        for start, f in futures:
+            f.result()
+            lat.append((time.perf_counter() - start) * 1000)
+        secs = time.perf_counter() - t0
+    finally:
+        store.close()
+    return Result(label, n, 0, secs, lat)
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--reports", type=int, default=3000, help="reports per measured run (bound)")
+    p.add_argument("--clients", type=int, default=32, help="concurrent keep-alive connections")
+    p.add_argument("--seconds", type=float, default=60.0, help="time bound per run")
+    p.add_argument("--pg-url", default=os.environ.get("DAYBREAK_TEST_PG_URL"), help="PostgreSQL URL (scratch DB: its public schema is reset)")
+    p.add_argument("--workers", type=int, default=1, help="server processes (daybreak serve --workers)")
+    p.add_argument("--no-direct", action="store_true", help="skip the store-only runs")
+    args = p.parse_args()
+    from daybreak.store.db import sqlite_url
+    from daybreak.store.keys import generate_key
+
+    field_key = generate_key()
+    results: list[Result] = []
+    with tempfile.TemporaryDirectory() as tmp:
+        base = Path(tmp)
+        (base / "sqlite").mkdir()
+        results.append(run_http("HTTP  SQLite", base / "sqlite", None, args, field_key))
+        if args.pg_url:
+            _reset_pg(args.pg_url)
+            (base / "pg").mkdir()
+            results.append(run_http("HTTP  PostgreSQL", base / "pg", args.pg_url, args, field_key))
+        if not args.no_direct:
+            results.append(run_direct("store SQLite (no HTTP)", sqlite_url(base / "direct.db"), args.reports, field_key))
+            if args.pg_url:
+                _reset_pg(args.pg_url)
+                results.append(run_direct("store PostgreSQL", args.pg_url, args.reports, field_key))
+    load = os.getloadavg()[0]
+    print(f"\n{args.reports} reports per run, {args.clients} connections, {args.workers} server process(es), "
+          f"bound {args.seconds:.0f} s; cores: {os.cpu_count()}, load average now {load:.1f}")
+    for r in results:
+        print(r.line())
+    sqlite = results[0]
+    print(f"\nSQLite HTTP target: >= 1000 reports/s and p99 <= 50 ms -> "
+          f"{'MET' if sqlite.rate >= 1000 and sqlite.pct(0.99) <= 50 else 'NOT MET'}")
+    by = {r.label: r for r in results}
+    if "HTTP  PostgreSQL" in by:
+        print(f"ratio SQLite/PostgreSQL over HTTP: {sqlite.rate / max(by['HTTP  PostgreSQL'].rate, 1e-9):.2f}x")
+    if "store SQLite (no HTTP)" in by:
+        print(f"ratio store-only/HTTP on SQLite: {by['store SQLite (no HTTP)'].rate / max(sqlite.rate, 1e-9):.2f}x")
+
+
+if __name__ == "__main__":
+    main()

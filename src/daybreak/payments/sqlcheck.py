@@ -1,0 +1,132 @@
+"""Schema validation of a Parquet file inside DuckDB, for large scans.
+
+``daybreak.schema.read_table`` validates with Polars after loading every row; at tens of
+millions of rows that costs more than the whole scan. This module applies the same
+column rules (from ``daybreak.schema.TABLES``) as one SQL pass over the file, so the
+scan never copies the data out of DuckDB, and reports problems with the same
+``SchemaError`` / ``ValidationIssue`` (file, row, column, what was expected).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from daybreak.schema import TABLES, SchemaError, ValidationIssue
+from daybreak.schema.codes import countries, currencies, timezones
+from daybreak.schema.columns import Column, ColumnType
+
+MAX_LISTED = 20
+_TEXTUAL = ("VARCHAR",)
+
+
+def _lit(values: frozenset[str] | tuple[str, ...]) -> str:
+    return ", ".join("'" + v.replace("'", "''") + "'" for v in sorted(values))
+
+
+def _rule(col: Column, sql_type: str) -> tuple[str, str] | None:
+    """(bad-row predicate, what was expected) for one present value, or None."""
+    c = f'"{col.name}"'
+    match col.type:
+        case ColumnType.TIMESTAMP:
+            return None  # checked on the column type: it must be timestamp with time zone
+        case ColumnType.DECIMAL:
+            v = c if sql_type == "DOUBLE" else f"try_cast({c} AS DOUBLE)"
+            return f"({v} IS NULL OR isnan({v}) OR {v} < 0)", "expected a non-negative number"
+        case ColumnType.INTEGER:
+            v = f"try_cast({c} AS BIGINT)"
+            bad = f"{v} IS NULL"
+            expected = "expected a whole number"
+            if col.minimum is not None and col.maximum is not None:
+                bad = f"({bad} OR {v} NOT BETWEEN {col.minimum} AND {col.maximum})"
+                expected += f" from {col.minimum} to {col.maximum}"
+            return bad, expected
+        case ColumnType.BOOLEAN:
+            if sql_type == "BOOLEAN":
+                return None
+            return (
+                f"lower(CAST({c} AS VARCHAR)) NOT IN ('true', '1', 'yes', 'false', '0', 'no')",
+                "expected true or false",
+            )
+        case ColumnType.COUNTRY:
+            return f"{c} NOT IN ({_lit(countries())})", (
+                "expected an ISO 3166-1 alpha-2 country code (e.g. PH)"
+            )
+        case ColumnType.CURRENCY:
+            return f"{c} NOT IN ({_lit(currencies())})", (
+                "expected an ISO 4217 currency code (e.g. AUD)"
+            )
+        case ColumnType.TIMEZONE:
+            return f"{c} NOT IN ({_lit(timezones())})", (
+                "expected an IANA time zone (e.g. Australia/Sydney)"
+            )
+        case ColumnType.MCC:
+            return f"NOT regexp_full_match({c}, '[0-9]{{4}}')", (
+                "expected a 4-digit merchant category code"
+            )
+        case ColumnType.ENUM:
+            return f"{c} NOT IN ({_lit(col.choices)})", f"expected one of {', '.join(col.choices)}"
+        case _:
+            return f"trim(CAST({c} AS VARCHAR)) = ''", "expected a non-blank value"
+
+
+def validate_parquet(con: Any, path: Path, table: str, relation: str) -> int:
+    """Check ``relation`` (a DuckDB view over ``path`` with a ``__row`` column, 1-based)
+    against the public ``table`` schema. Returns the row count; raises SchemaError."""
+    spec = TABLES[table]
+    name = str(path)
+    described = {r[0]: str(r[1]) for r in con.sql(f"DESCRIBE {relation}").fetchall()}
+    columns = [c for c in described if c != "__row"]
+    missing = [c for c in spec.names if c not in columns]
+    extra = [c for c in columns if c not in spec.names]
+    issues: list[ValidationIssue] = []
+    if missing:
+        issues.append(ValidationIssue(name, None, None,
+                                      f"missing column(s) {missing}; {table} needs {spec.names}"))  # fmt: skip
+    if extra:
+        issues.append(ValidationIssue(
+            name, None, None, f"unexpected column(s) {extra}; {table} has exactly {spec.names}"))  # fmt: skip
+    if issues:
+        raise SchemaError(issues)
+    checks: list[tuple[str, str, str]] = []  # (column, predicate, message)
+    for col in spec.columns:
+        sql_type = described[col.name]
+        if col.type == ColumnType.TIMESTAMP and sql_type != "TIMESTAMP WITH TIME ZONE":
+            issues.append(ValidationIssue(
+                name, None, col.name,
+                f"column type {sql_type}: expected a UTC timestamp (timestamp with time zone)"))  # fmt: skip
+            continue
+        if not col.nullable:
+            checks.append((col.name, f'"{col.name}" IS NULL', "missing value"))
+        rule = _rule(col, sql_type)
+        if rule:
+            checks.append((col.name, f'("{col.name}" IS NOT NULL AND {rule[0]})', rule[1]))
+    if issues:
+        raise SchemaError(issues)
+    flags = ", ".join(f"{pred} AS f{i}" for i, (_, pred, _) in enumerate(checks))
+    any_bad = " OR ".join(f"f{i}" for i in range(len(checks)))
+    rows = con.sql(
+        f"SELECT __row, {', '.join(f'f{i}' for i in range(len(checks)))} FROM "
+        f"(SELECT __row, {flags} FROM {relation}) WHERE {any_bad} ORDER BY __row LIMIT {MAX_LISTED}"
+    ).fetchall()
+    for row in rows:
+        for i, (column, _, message) in enumerate(checks):
+            if row[i + 1]:
+                issues.append(ValidationIssue(name, int(row[0]), column, message))
+    for col in spec.columns:
+        if not col.unique:
+            continue
+        c = f'"{col.name}"'
+        same = con.execute(f"SELECT count({c}) = count(DISTINCT {c}) FROM {relation}").fetchall()[0]
+        if same and not same[0]:  # only now pay for locating the first duplicate
+            first = con.execute(
+                f"SELECT min(__row) FROM (SELECT __row, row_number() OVER "
+                f"(PARTITION BY {c} ORDER BY __row) AS k FROM {relation}) WHERE k > 1"
+            ).fetchall()[0]
+            row = int(first[0]) if first and first[0] is not None else None
+            issues.append(ValidationIssue(name, row, col.name,
+                                          "duplicate id (appears earlier in the file)"))  # fmt: skip
+    if issues:
+        raise SchemaError(issues)
+    count = con.execute(f"SELECT count(*) FROM {relation}").fetchall()[0]
+    return int(count[0]) if count else 0
