@@ -60,7 +60,9 @@ def serve_in_thread(app: FastAPI) -> tuple[str, threading.Thread, uvicorn.Server
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind(("127.0.0.1", 0))
     port = sock.getsockname()[1]
-    config = uvicorn.Config(app, log_level="warning", lifespan="off", ws="none", http="h11", access_log=False)
+    config = uvicorn.Config(
+        app, log_level="warning", lifespan="off", ws="none", http="h11", access_log=False
+    )
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
     thread.start()
@@ -76,7 +78,9 @@ def serve_in_thread(app: FastAPI) -> tuple[str, threading.Thread, uvicorn.Server
 def api(tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest) -> Iterator[Api]:
     data = tmp_path_factory.mktemp("api")
     xsd = REPO.parent / "shared" / "standards" / "ncmec" / "cybertipline_report.xsd"
-    settings = Settings(data_dir=data, max_body_bytes=64_000, ncmec_xsd=xsd if xsd.exists() else None)
+    settings = Settings(
+        data_dir=data, max_body_bytes=64_000, ncmec_xsd=xsd if xsd.exists() else None
+    )
     store = TiplineStore(f"sqlite+pysqlite:///{data / 'api.db'}", Keyring.from_text(generate_key()))
     fast = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
     original = auth._hasher
@@ -101,11 +105,23 @@ def api(tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest
 
 def start_server(data_dir: Path, port: int, env: dict[str, str]) -> subprocess.Popen[bytes]:
     """``daybreak serve`` in its own process (for kill -9 tests and benchmarks)."""
-    cmd = [sys.executable, "-m", "daybreak.cli.main", "serve", "--host", "127.0.0.1",
-           "--port", str(port), "--data-dir", str(data_dir)]
+    cmd = [
+        sys.executable,
+        "-m",
+        "daybreak.cli.main",
+        "serve",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--data-dir",
+        str(data_dir),
+    ]
     log = data_dir / f"server-{port}.log"
     with log.open("wb") as err:
-        proc = subprocess.Popen(cmd, env={**os.environ, **env}, stdout=subprocess.DEVNULL, stderr=err)
+        proc = subprocess.Popen(
+            cmd, env={**os.environ, **env}, stdout=subprocess.DEVNULL, stderr=err
+        )
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         if proc.poll() is not None:

@@ -10,8 +10,15 @@ from daybreak.store import Actor, Role
 
 def test_case_workflow_over_http(api: Api) -> None:
     api.store.upsert_cases(
-        [Case(case_id="C-http", title="Cluster around u9", priority=0.9, tier=Tier.LIVE_OR_IMMEDIATE_RISK,
-              entity_keys=["account:examplestream:u9"])]
+        [
+            Case(
+                case_id="C-http",
+                title="Cluster around u9",
+                priority=0.9,
+                tier=Tier.LIVE_OR_IMMEDIATE_RISK,
+                entity_keys=["account:examplestream:u9"],
+            )
+        ]
     )
     with api.analyst() as a:
         listed = a.get("/v1/cases", params={"tier": 1}).json()
@@ -24,15 +31,21 @@ def test_case_workflow_over_http(api: Api) -> None:
         assert unknown.status_code == 422 and unknown.json()["detail"][0]["loc"] == ["body", "to"]
         ok = a.post("/v1/cases/C-http/transition", json={"to": "assigned", "assignee": "ana"})
         assert ok.status_code == 200 and ok.json()["status"] == "assigned"
-        forbidden = a.post("/v1/cases/C-http/transition", json={"to": "assigned", "assignee": "sue"})
+        forbidden = a.post(
+            "/v1/cases/C-http/transition", json={"to": "assigned", "assignee": "sue"}
+        )
         assert forbidden.status_code == 403  # only supervisors assign to others
         note = a.post("/v1/cases/C-http/notes", json={"text": "Platform confirmed the stream."})
         assert note.status_code == 201 and note.json()["author"] == "ana"
         assert a.post("/v1/cases/C-http/notes", json={"text": ""}).status_code == 422
-        assert [n["text"] for n in a.get("/v1/cases/C-http/notes").json()] == ["Platform confirmed the stream."]
+        assert [n["text"] for n in a.get("/v1/cases/C-http/notes").json()] == [
+            "Platform confirmed the stream."
+        ]
         closing = a.post("/v1/cases/C-http/transition", json={"to": "closed"})
         assert closing.status_code == 409 and "outcome" in closing.json()["detail"][0]["msg"]
-        closed = a.post("/v1/cases/C-http/transition", json={"to": "closed", "outcome": "referred_to_police"})
+        closed = a.post(
+            "/v1/cases/C-http/transition", json={"to": "closed", "outcome": "referred_to_police"}
+        )
         assert closed.json()["outcome"] == "referred_to_police"
         history = a.get("/v1/cases/C-http/history").json()
         assert [h["to_status"] for h in history] == ["new", "assigned", "closed"]

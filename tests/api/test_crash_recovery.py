@@ -33,7 +33,9 @@ def _body(n: int) -> dict[str, object]:
 def test_kill_9_loses_no_acknowledged_report_and_duplicates_none(tmp_path: Path) -> None:
     key_text = generate_key()
     env = {"DAYBREAK_FIELD_KEY": key_text}
-    setup = TiplineStore(f"sqlite+pysqlite:///{tmp_path / 'daybreak.db'}", Keyring.from_text(key_text))
+    setup = TiplineStore(
+        f"sqlite+pysqlite:///{tmp_path / 'daybreak.db'}", Keyring.from_text(key_text)
+    )
     api_key = setup.create_api_key("loadgen", Role.PLATFORM, rate_per_minute=0)
     setup.close()
 
@@ -45,13 +47,17 @@ def test_kill_9_loses_no_acknowledged_report_and_duplicates_none(tmp_path: Path)
     started = threading.Event()
 
     def client(c: int) -> None:
-        with httpx.Client(base_url=f"http://127.0.0.1:{port}", headers={"X-API-Key": api_key}, timeout=10) as h:
+        with httpx.Client(
+            base_url=f"http://127.0.0.1:{port}", headers={"X-API-Key": api_key}, timeout=10
+        ) as h:
             for i in range(PER_CLIENT):
                 idem = f"{c}-{i}"
                 with lock:
                     sent.add(idem)
                 try:
-                    r = h.post("/v1/reports", json=_body(c * 1000 + i), headers={"Idempotency-Key": idem})
+                    r = h.post(
+                        "/v1/reports", json=_body(c * 1000 + i), headers={"Idempotency-Key": idem}
+                    )
                 except httpx.HTTPError:
                     return  # the server died under us
                 if r.status_code == 202:
@@ -73,16 +79,22 @@ def test_kill_9_loses_no_acknowledged_report_and_duplicates_none(tmp_path: Path)
     proc = start_server(tmp_path, free_port(), env)  # restart on the same data
     try:
         port2 = int(proc.args[proc.args.index("--port") + 1])  # type: ignore[union-attr]
-        with httpx.Client(base_url=f"http://127.0.0.1:{port2}", headers={"X-API-Key": api_key}, timeout=10) as h:
+        with httpx.Client(
+            base_url=f"http://127.0.0.1:{port2}", headers={"X-API-Key": api_key}, timeout=10
+        ) as h:
             # Clients whose request got no answer retry with the same key.
             for idem in sorted(sent - set(acked)):
                 c, i = map(int, idem.split("-"))
-                r = h.post("/v1/reports", json=_body(c * 1000 + i), headers={"Idempotency-Key": idem})
+                r = h.post(
+                    "/v1/reports", json=_body(c * 1000 + i), headers={"Idempotency-Key": idem}
+                )
                 assert r.status_code == 202
             # Acknowledged reports replay to the same id: they survived the kill.
             for idem, rid in sorted(acked.items())[:20]:
                 c, i = map(int, idem.split("-"))
-                r = h.post("/v1/reports", json=_body(c * 1000 + i), headers={"Idempotency-Key": idem})
+                r = h.post(
+                    "/v1/reports", json=_body(c * 1000 + i), headers={"Idempotency-Key": idem}
+                )
                 assert r.json() == {"report_id": rid, "duplicate": True}
     finally:
         proc.send_signal(signal.SIGTERM)
@@ -94,7 +106,9 @@ def test_kill_9_loses_no_acknowledged_report_and_duplicates_none(tmp_path: Path)
     engine.dispose()
     assert set(acked.values()) <= set(ids)  # every 202 is there
     assert len(ids) == len(set(ids)) == len(sent)  # once each, and nothing extra
-    check = TiplineStore(f"sqlite+pysqlite:///{tmp_path / 'daybreak.db'}", Keyring.from_text(key_text))
+    check = TiplineStore(
+        f"sqlite+pysqlite:///{tmp_path / 'daybreak.db'}", Keyring.from_text(key_text)
+    )
     try:
         assert check.verify_audit().ok
     finally:

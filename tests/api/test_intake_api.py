@@ -17,7 +17,11 @@ GOOD: dict[str, Any] = {
     "is_live": True,
     "occurred_at": "2026-11-28T08:00:00Z",
     "reported_accounts": [
-        {"service": "examplestream", "account_id": "u9", "ip_events": [{"ip": "49.145.0.1", "at": "2026-11-28T07:59:00Z"}]}
+        {
+            "service": "examplestream",
+            "account_id": "u9",
+            "ip_events": [{"ip": "49.145.0.1", "at": "2026-11-28T07:59:00Z"}],
+        }
     ],
     "victim": {"age_estimate": 9, "country": "PH"},
 }
@@ -71,7 +75,12 @@ def test_authentication_and_roles(api: Api) -> None:
     with api.client(api.admin_key) as admin:
         assert admin.get("/v1/audit/verify").json()["ok"] is True
     with api.client() as anon:
-        assert anon.post("/v1/auth/login", json={"username": "ana", "password": "wrong-password"}).status_code == 401
+        assert (
+            anon.post(
+                "/v1/auth/login", json={"username": "ana", "password": "wrong-password"}
+            ).status_code
+            == 401
+        )
 
 
 def test_rate_limit_per_key(api: Api) -> None:
@@ -87,12 +96,24 @@ def test_rate_limit_per_key(api: Api) -> None:
         ({"occurred_at": "2026-11-28T08:00:00"}, ["body", "occurred_at"]),
         ({"incident_type": "unknown"}, ["body", "incident_type"]),
         ({"victim": {"phone": "12345"}}, ["body", "victim", "phone"]),
-        ({"reported_accounts": [{"service": "s", "account_id": "a", "ip_events": [{"ip": "1.2.3", "at": "2026-11-28T08:00:00Z"}]}]},
-         ["body", "reported_accounts", 0, "ip_events", 0, "ip"]),
+        (
+            {
+                "reported_accounts": [
+                    {
+                        "service": "s",
+                        "account_id": "a",
+                        "ip_events": [{"ip": "1.2.3", "at": "2026-11-28T08:00:00Z"}],
+                    }
+                ]
+            },
+            ["body", "reported_accounts", 0, "ip_events", 0, "ip"],
+        ),
         ({"surprise": True}, ["body", "surprise"]),
     ],
 )
-def test_invalid_fields_get_a_422_naming_them_and_store_nothing(api: Api, patch: dict[str, Any], loc: list[Any]) -> None:
+def test_invalid_fields_get_a_422_naming_them_and_store_nothing(
+    api: Api, patch: dict[str, Any], loc: list[Any]
+) -> None:
     before = api.store.count_reports()
     with api.client(api.platform_key) as c:
         r = _post(c, {**GOOD, **patch})
@@ -105,24 +126,39 @@ def test_invalid_fields_get_a_422_naming_them_and_store_nothing(api: Api, patch:
 def test_malformed_and_oversized_bodies(api: Api) -> None:
     before = api.store.count_reports()
     with api.client(api.platform_key) as c:
-        bad = c.post("/v1/reports", content=b'{"reporter": ', headers={"content-type": "application/json"})
+        bad = c.post(
+            "/v1/reports", content=b'{"reporter": ', headers={"content-type": "application/json"}
+        )
         assert bad.status_code == 422 and bad.json()["detail"][0]["loc"][0] == "body"
         huge = {**GOOD, "description": "x" * 100_000}
         assert _post(c, huge).status_code == 413
+
         def chunks() -> Any:
             yield b'{"description": "'
             for _ in range(100):
                 yield b"y" * 1000
             yield b'"}'
-        streamed = c.post("/v1/reports", content=chunks(), headers={"content-type": "application/json"})
+
+        streamed = c.post(
+            "/v1/reports", content=chunks(), headers={"content-type": "application/json"}
+        )
         assert streamed.status_code == 413
-        assert c.post("/v1/reports", content=json.dumps([1, 2]), headers={"content-type": "application/json"}).status_code == 422
+        assert (
+            c.post(
+                "/v1/reports",
+                content=json.dumps([1, 2]),
+                headers={"content-type": "application/json"},
+            ).status_code
+            == 422
+        )
     assert api.store.count_reports() == before
 
 
 XXE = b'<?xml version="1.0"?><!DOCTYPE r [<!ENTITY x SYSTEM "file:///etc/passwd">]><report>&x;</report>'
-BOMB = (b'<?xml version="1.0"?><!DOCTYPE l [<!ENTITY a "aaaaaaaaaa"><!ENTITY b "&a;&a;&a;&a;&a;&a;&a;&a;&a;&a;">'
-        b'<!ENTITY c "&b;&b;&b;&b;&b;&b;&b;&b;&b;&b;">]><report>&c;</report>')
+BOMB = (
+    b'<?xml version="1.0"?><!DOCTYPE l [<!ENTITY a "aaaaaaaaaa"><!ENTITY b "&a;&a;&a;&a;&a;&a;&a;&a;&a;&a;">'
+    b'<!ENTITY c "&b;&b;&b;&b;&b;&b;&b;&b;&b;&b;">]><report>&c;</report>'
+)
 
 
 @pytest.mark.shared
@@ -130,12 +166,19 @@ def test_ncmec_xml_intake(api: Api, shared_dir: Path) -> None:
     before = api.store.count_reports()
     xml = {"content-type": "application/xml"}
     with api.client(api.platform_key) as c:
-        for payload, why in ((XXE, "unsafe"), (BOMB, "unsafe"), (b"<report><open>", "malformed"), (b"<report/>", "")):
+        for payload, why in (
+            (XXE, "unsafe"),
+            (BOMB, "unsafe"),
+            (b"<report><open>", "malformed"),
+            (b"<report/>", ""),
+        ):
             r = c.post("/v1/reports/ncmec", content=payload, headers=xml)
             assert r.status_code == 422, r.text
             assert r.json()["detail"][0]["loc"] == ["body"] and why in r.json()["detail"][0]["msg"]
         assert api.store.count_reports() == before
-        example = (shared_dir / "standards/ncmec/examples/minimal_report.from_ncmec_docs.xml").read_bytes()
+        example = (
+            shared_dir / "standards/ncmec/examples/minimal_report.from_ncmec_docs.xml"
+        ).read_bytes()
         ok = c.post("/v1/reports/ncmec", content=example, headers=xml)
         assert ok.status_code == 202, ok.text
     assert api.store.count_reports() == before + 1
@@ -146,7 +189,12 @@ def test_health_and_openapi(api: Api) -> None:
         assert c.get("/healthz").json() == {"status": "ok"}
         assert c.get("/readyz").json() == {"status": "ready"}
         spec = c.get("/openapi.json").json()
-        assert {"/v1/reports", "/v1/reports/ncmec", "/v1/cases", "/v1/cases/{case_id}/transition"} <= set(spec["paths"])
+        assert {
+            "/v1/reports",
+            "/v1/reports/ncmec",
+            "/v1/cases",
+            "/v1/cases/{case_id}/transition",
+        } <= set(spec["paths"])
         assert "X-API-Key" in json.dumps(spec["components"]["securitySchemes"])
         js = c.get("/static/report-button.js")
         assert js.status_code == 200 and "Idempotency-Key" in js.text

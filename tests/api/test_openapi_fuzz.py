@@ -31,12 +31,21 @@ def test_no_server_errors_and_4xx_name_the_field(api: Api) -> None:
             for mode in (GenerationMode.POSITIVE, GenerationMode.NEGATIVE):
 
                 @given(case=op.as_strategy(generation_mode=mode))
-                @settings(max_examples=EXAMPLES, deadline=None, derandomize=True,
-                          suppress_health_check=list(HealthCheck), database=None)
+                @settings(
+                    max_examples=EXAMPLES,
+                    deadline=None,
+                    derandomize=True,
+                    suppress_health_check=list(HealthCheck),
+                    database=None,
+                )
                 def run(case: Any) -> None:
-                    response = case.call(session=session, headers={"X-API-Key": api.admin_key}, timeout=30)
+                    response = case.call(
+                        session=session, headers={"X-API-Key": api.admin_key}, timeout=30
+                    )
                     seen[response.status_code] = seen.get(response.status_code, 0) + 1
-                    assert response.status_code < 500, f"{case.method} {case.path}: {response.status_code} {response.text[:300]}"
+                    assert response.status_code < 500, (
+                        f"{case.method} {case.path}: {response.status_code} {response.text[:300]}"
+                    )
                     if response.status_code == 422:
                         detail = response.json()["detail"]
                         where = f"{case.method} {case.path}"

@@ -259,9 +259,13 @@ def build_cases(n: int = 40, seed: int = 7) -> tuple[list[Case], list[Alert]]:
     return cases, alerts
 
 
+# The routing table's answer for countries whose cases carry no agency of their own.
+ROUTING_TABLE = {"MX": "FGR Mexico (routing table)"}
+
+
 def build_backend(**kwargs: object) -> MemoryBackend:
     cases, alerts = build_cases()
-    backend = MemoryBackend(cases, alerts, **kwargs)  # type: ignore[arg-type]
+    backend = MemoryBackend(cases, alerts, agencies=ROUTING_TABLE, **kwargs)  # type: ignore[arg-type]
     for name, role in USERS.items():
         backend.add_user(name, PASSWORD, role)
     return backend

@@ -305,3 +305,16 @@ def test_dashboards_count_cases_and_time_to_triage(
     )
     assert f'<span class="kpi-value">{waiting}</span><span class="kpi-label">waiting' in page
     assert "Time to triage" in page and "Cases by typology" in page
+
+
+def test_cases_without_their_own_routing_use_the_routing_table(
+    client_for: Callable[[str], httpx.Client], backend: MemoryBackend
+) -> None:
+    mx = next(c for c in all_cases(backend).values() if c.country == "MX")
+    assert mx.routed_agency is None
+    client = client_for("ana")
+    page = client.get(f"/console/cases/{mx.case_id}").text
+    assert "FGR Mexico (routing table)" in page
+    assert "<dt>Routed to</dt><dd>FGR Mexico (routing table) <span" in page
+    board = client.get("/console/dashboards").text
+    assert "Mexico (MX)</td>" in board and "FGR Mexico (routing table)" in board

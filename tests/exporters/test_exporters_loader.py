@@ -60,6 +60,20 @@ def test_bundle_from_hand_written_world(tmp_path: Path) -> None:
     assert get_exporter("ftm").notes(capped) == list(capped.notes)
 
 
+def test_bundle_from_polars_frames() -> None:
+    source = make_bundle()
+    b = CaseBundle.from_frames(
+        source.case,
+        transactions=pl.DataFrame(list(source.transactions)),
+        reports=pl.DataFrame(list(source.reports)),
+        identifiers=pl.DataFrame(list(source.identifiers)),
+        generated_at=source.generated_at,
+    )
+    assert [t["txn_id"] for t in b.transactions] == ["T1", "T2"]
+    assert b.identifiers_of("reports", "R1")[0]["kind"] == "payment_handle"
+    assert b"Payment" in export_case("ftm", b)
+
+
 @pytest.mark.shared
 def test_synthetic_world_exports_validate(tmp_path: Path, standards: Path) -> None:
     synth = pytest.importorskip("daybreak.synth")

@@ -29,7 +29,9 @@ def _run(*args: str | Path) -> tuple[int, str]:
     return result.exit_code, result.output
 
 
-def test_scan_writes_alerts_and_evaluate_reads_them(files: tuple[Path, Path], tmp_path: Path) -> None:
+def test_scan_writes_alerts_and_evaluate_reads_them(
+    files: tuple[Path, Path], tmp_path: Path
+) -> None:
     tx, cu = files
     code, out = _run("scan", "-t", tx, "-c", cu, "--out", tmp_path / "res")
     assert code == 0, out
@@ -47,9 +49,7 @@ def test_scan_writes_alerts_and_evaluate_reads_them(files: tuple[Path, Path], tm
 
 def test_csv_input_works(files: tuple[Path, Path], tmp_path: Path) -> None:
     tx, cu = files
-    frame = pl.read_parquet(tx).with_columns(
-        pl.col("timestamp").dt.strftime("%Y-%m-%dT%H:%M:%SZ")
-    )
+    frame = pl.read_parquet(tx).with_columns(pl.col("timestamp").dt.strftime("%Y-%m-%dT%H:%M:%SZ"))
     frame.write_csv(tmp_path / "tx.csv")
     code, out = _run("scan", "-t", tmp_path / "tx.csv", "-c", cu, "--out", tmp_path / "r")
     assert code == 0, out
@@ -58,7 +58,9 @@ def test_csv_input_works(files: tuple[Path, Path], tmp_path: Path) -> None:
 
 def test_currency_without_a_rate_is_refused(files: tuple[Path, Path], tmp_path: Path) -> None:
     tx, cu = files
-    pl.read_parquet(tx).with_columns(pl.lit("ISK").alias("currency")).write_parquet(tmp_path / "i.parquet")
+    pl.read_parquet(tx).with_columns(pl.lit("ISK").alias("currency")).write_parquet(
+        tmp_path / "i.parquet"
+    )
     code, out = _run("scan", "-t", tmp_path / "i.parquet", "-c", cu, "--out", tmp_path / "r")
     assert code == 3
     assert "no exchange rate for currency ISK (" in out
@@ -112,7 +114,9 @@ def test_empty_and_header_only_files(tmp_path: Path) -> None:
     assert "no transactions" in out
 
 
-def test_zero_corridor_payments_is_its_own_exit_code(files: tuple[Path, Path], tmp_path: Path) -> None:
+def test_zero_corridor_payments_is_its_own_exit_code(
+    files: tuple[Path, Path], tmp_path: Path
+) -> None:
     tx, _ = files
     pl.read_parquet(tx).with_columns(pl.lit("AU").alias("receiver_country")).write_parquet(
         tmp_path / "dom.parquet"

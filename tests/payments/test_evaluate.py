@@ -17,8 +17,14 @@ def _labels() -> pl.DataFrame:
             "subject_type": ["customer"] * 5 + ["beneficiary"],
             "subject_id": ["A", "B", "C", "D", "E", "X"],
             "label": [1, 1, 0, 0, 1, 1],
-            "scenario": ["careful", "escalation", "family_remitter", "freelancer", "careful",
-                         "facilitator"],  # fmt: skip
+            "scenario": [
+                "careful",
+                "escalation",
+                "family_remitter",
+                "freelancer",
+                "careful",
+                "facilitator",
+            ],  # fmt: skip
         }
     )
 

@@ -49,4 +49,6 @@ def cheap_password_hashing(monkeypatch: pytest.MonkeyPatch) -> None:
 
     from daybreak.store import auth
 
-    monkeypatch.setattr(auth, "_hasher", PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1))
+    monkeypatch.setattr(
+        auth, "_hasher", PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
+    )

@@ -9,7 +9,9 @@ from daybreak.store import Submission
 from daybreak.tipline.intake import ReportIn
 
 
-def report(account: str = "u-1", *, phone: str | None = None, live: bool = False, **extra: Any) -> ReportIn:
+def report(
+    account: str = "u-1", *, phone: str | None = None, live: bool = False, **extra: Any
+) -> ReportIn:
     acc: dict[str, Any] = {"service": "examplestream", "account_id": account}
     if phone:
         acc["phones"] = [phone]

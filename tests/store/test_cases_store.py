@@ -6,7 +6,15 @@ import pytest
 from store_samples import case
 
 from daybreak.model.cases import CaseStatus, Evidence, GraphEdge, GraphNode, Outcome, TimelineEvent
-from daybreak.store import Actor, CaseFilter, NotFound, PermissionDenied, Role, TiplineStore, WorkflowError
+from daybreak.store import (
+    Actor,
+    CaseFilter,
+    NotFound,
+    PermissionDenied,
+    Role,
+    TiplineStore,
+    WorkflowError,
+)
 
 ANA = Actor("ana", Role.ANALYST)
 SUP = Actor("sue", Role.SUPERVISOR)
@@ -26,18 +34,34 @@ def test_upsert_updates_instead_of_duplicating_and_keeps_workflow(staffed: Tipli
 
     rich = case(
         nodes=[GraphNode(key="phone:+639171234567", kind="phone", label="+63…", alerted=True)],
-        edges=[GraphEdge(source="phone:+639171234567", target="customer:C1", relation="paid", count=3)],
+        edges=[
+            GraphEdge(source="phone:+639171234567", target="customer:C1", relation="paid", count=3)
+        ],
         evidence=[Evidence(source="transactions", record_id="T1", summary="3 payments")],
-        timeline=[TimelineEvent(at=datetime(2026, 1, 1, tzinfo=UTC), source="transactions", record_id="T1", summary="paid")],
+        timeline=[
+            TimelineEvent(
+                at=datetime(2026, 1, 1, tzinfo=UTC),
+                source="transactions",
+                record_id="T1",
+                summary="paid",
+            )
+        ],
     )
     assert staffed.upsert_cases([rich, case("C-2")]) == (2, 0)
     staffed.transition("C-1", CaseStatus.ASSIGNED, SUP, "take it", assignee="ana")
     staffed.add_note("C-1", ANA, "called the platform")
     # A re-run of the case builder with new analytics: same ids, workflow kept.
-    assert staffed.upsert_cases([rich.model_copy(update={"priority": 0.95, "title": "new"}), case("C-2")]) == (0, 2)
+    assert staffed.upsert_cases(
+        [rich.model_copy(update={"priority": 0.95, "title": "new"}), case("C-2")]
+    ) == (0, 2)
     got = staffed.get_case("C-1", ANA)
     assert got is not None
-    assert (got.priority, got.title, got.status, got.assignee) == (0.95, "new", CaseStatus.ASSIGNED, "ana")
+    assert (got.priority, got.title, got.status, got.assignee) == (
+        0.95,
+        "new",
+        CaseStatus.ASSIGNED,
+        "ana",
+    )
     assert got.nodes == rich.nodes and got.edges == rich.edges and got.evidence == rich.evidence
     assert got.timeline == rich.timeline
     assert [n.text for n in staffed.notes("C-1", ANA)] == ["called the platform"]
@@ -60,7 +84,9 @@ def test_workflow_follows_the_transition_table(staffed: TiplineStore) -> None:
     staffed.transition("C-1", CaseStatus.REFERRED, ANA, "to PNP-WCPC")
     with pytest.raises(WorkflowError, match="needs an outcome"):
         staffed.transition("C-1", CaseStatus.CLOSED, ANA)
-    closed = staffed.transition("C-1", CaseStatus.CLOSED, ANA, "done", outcome=Outcome.CHILD_SAFEGUARDED)
+    closed = staffed.transition(
+        "C-1", CaseStatus.CLOSED, ANA, "done", outcome=Outcome.CHILD_SAFEGUARDED
+    )
     assert closed.outcome is Outcome.CHILD_SAFEGUARDED
     history = [(c.from_status, c.to_status) for c in staffed.status_history(ANA, "C-1")]
     assert history[0] == (None, CaseStatus.NEW)
@@ -71,9 +97,13 @@ def test_workflow_follows_the_transition_table(staffed: TiplineStore) -> None:
 
 
 def test_filters_and_search(staffed: TiplineStore) -> None:
-    staffed.upsert_cases([case("C-1"), case("C-2", priority=0.3, entity_keys=["email:x@example.org"])])
+    staffed.upsert_cases(
+        [case("C-1"), case("C-2", priority=0.3, entity_keys=["email:x@example.org"])]
+    )
     staffed.transition("C-2", CaseStatus.TRIAGED, ANA)
-    assert [c.case_id for c in staffed.list_cases(ANA, CaseFilter(status=CaseStatus.TRIAGED))] == ["C-2"]
+    assert [c.case_id for c in staffed.list_cases(ANA, CaseFilter(status=CaseStatus.TRIAGED))] == [
+        "C-2"
+    ]
     assert [c.case_id for c in staffed.list_cases(ANA)] == ["C-1", "C-2"]  # by priority
     assert staffed.search("email", "X@Example.org", ANA).case_ids == ("C-2",)
 

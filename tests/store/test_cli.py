@@ -40,10 +40,16 @@ def _run(args: list[str], env: dict[str, str], tmp_path: Path, **kw: str) -> tup
 def test_admin_commands(tmp_path: Path, env: dict[str, str]) -> None:
     key = runner.invoke(app, ["admin", "keygen"]).output.strip()
     assert len(key) == 44
-    code, out = _run(["admin", "users", "create", "ana", "--role", "supervisor"], env, tmp_path,
-                     DAYBREAK_NEW_PASSWORD="a long analyst password")
+    code, out = _run(
+        ["admin", "users", "create", "ana", "--role", "supervisor"],
+        env,
+        tmp_path,
+        DAYBREAK_NEW_PASSWORD="a long analyst password",
+    )
     assert code == 0 and "created supervisor ana" in out
-    code, out = _run(["admin", "users", "create", "bob"], env, tmp_path, DAYBREAK_NEW_PASSWORD="short")
+    code, out = _run(
+        ["admin", "users", "create", "bob"], env, tmp_path, DAYBREAK_NEW_PASSWORD="short"
+    )
     assert code == 1 and "12 characters" in out
     code, out = _run(["admin", "keys", "create", "acme"], env, tmp_path)
     assert code == 0 and out.startswith("dbk_")
@@ -57,12 +63,16 @@ def test_admin_commands(tmp_path: Path, env: dict[str, str]) -> None:
 
 
 def test_missing_key_is_a_clear_error(tmp_path: Path) -> None:
-    result = runner.invoke(app, ["audit", "verify", "--data-dir", str(tmp_path)], env={"DAYBREAK_FIELD_KEY": ""})
+    result = runner.invoke(
+        app, ["audit", "verify", "--data-dir", str(tmp_path)], env={"DAYBREAK_FIELD_KEY": ""}
+    )
     assert result.exit_code == 2 and "DAYBREAK_FIELD_KEY" in result.output
 
 
 @pytest.mark.shared
-def test_import_queue_and_audit_verify(tmp_path: Path, env: dict[str, str], shared_dir: Path) -> None:
+def test_import_queue_and_audit_verify(
+    tmp_path: Path, env: dict[str, str], shared_dir: Path
+) -> None:
     xsd = shared_dir / "standards" / "ncmec" / "cybertipline_report.xsd"
     good = tmp_path / "good.xml"
     good.write_text(REPORT)

@@ -73,7 +73,9 @@ def test_clusters_merge_across_batches_and_raise_priority(store: TiplineStore) -
 
 
 def test_queue_orders_by_tier_then_score(store: TiplineStore) -> None:
-    store.add_reports([sub(report("x")), sub(report("y", live=True)), sub(report("z", incident_type="other"))])
+    store.add_reports(
+        [sub(report("x")), sub(report("y", live=True)), sub(report("z", incident_type="other"))]
+    )
     tiers = [c.tier for c in store.triaged_queue(ANALYST)]
     assert tiers == sorted(tiers) and tiers[0] == 1
     with pytest.raises(PermissionError):
@@ -84,7 +86,9 @@ def test_alerted_identifiers_raise_the_score(store: TiplineStore) -> None:
     plain = store.add_reports([sub(report("p"))])[0]
     store.mark_alerted(["account:examplestream:q"], "payments", "alert-1")
     store.mark_alerted(["hash:md5:" + "a" * 32], "media")
-    linked = store.add_reports([sub(report("q", media_hashes=[{"type": "md5", "value": "a" * 32}]))])[0]
+    linked = store.add_reports(
+        [sub(report("q", media_hashes=[{"type": "md5", "value": "a" * 32}]))]
+    )[0]
     assert linked.score > plain.score
     reasons = store.get_report(linked.report_id, ANALYST).reasons  # type: ignore[union-attr]
     assert any("alert" in r for r in reasons) and any("hash match" in r for r in reasons)

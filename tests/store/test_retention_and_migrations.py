@@ -32,7 +32,12 @@ def test_retention_keeps_what_open_cases_use(store: TiplineStore) -> None:
             Submission(report("f"), "key:a"),
         ]
     )
-    store.upsert_cases([case("C-open", report_ids=[kept.report_id]), case("C-closed", report_ids=[dropped.report_id])])
+    store.upsert_cases(
+        [
+            case("C-open", report_ids=[kept.report_id]),
+            case("C-closed", report_ids=[dropped.report_id]),
+        ]
+    )
     store.transition("C-closed", CaseStatus.CLOSED, ANA, outcome=Outcome.NO_ACTION)
     dry = store.apply_retention(365, dry_run=True)
     assert (dry.reports_deleted, dry.cases_deleted) == (1, 0)  # C-closed was touched today

@@ -76,7 +76,12 @@ def test_the_ncmec_example_imports(shared_dir: Path, xsd: Path) -> None:
 def test_full_report_maps_every_section(xsd: Path) -> None:
     r = import_report(FULL, xsd)
     acc = r.reported_accounts[0]
-    assert (acc.service, acc.account_id, acc.username, acc.country) == ("examplestream", "u-1001", "night_owl", "PH")
+    assert (acc.service, acc.account_id, acc.username, acc.country) == (
+        "examplestream",
+        "u-1001",
+        "night_owl",
+        "PH",
+    )
     assert acc.ip_events[0].ip == "49.145.0.1" and acc.ip_events[0].port == 443
     assert acc.device_ids == ["356938035643809"]
     assert r.victim is not None and (r.victim.age_estimate, r.victim.country) == (11, "PH")
@@ -95,7 +100,10 @@ def test_malformed_and_invalid_xml_are_named(xsd: Path) -> None:
     with pytest.raises(NcmecImportError, match="malformed XML"):
         import_report(b"<report><incidentSummary>", xsd)
     with pytest.raises(NcmecImportError, match="incidentType|incidentSummary") as info:
-        import_report(b"<report><incidentSummary><incidentType>Nope</incidentType></incidentSummary></report>", xsd)
+        import_report(
+            b"<report><incidentSummary><incidentType>Nope</incidentType></incidentSummary></report>",
+            xsd,
+        )
     assert info.value.problems
     too_big = b"<report>" + b" " * (6 * 1024 * 1024) + b"</report>"
     with pytest.raises(NcmecImportError, match="larger than"):
@@ -109,7 +117,9 @@ def test_round_trip_through_the_cybertip_exporter(xsd: Path) -> None:
     row, idents, sightings = report_rows("R-1", received, first)
     from daybreak.exporters.bundle import CaseBundle
 
-    case = Case(case_id="C-1", title="t", priority=0.9, tier=Tier.LIVE_OR_IMMEDIATE_RISK, report_ids=["R-1"])
+    case = Case(
+        case_id="C-1", title="t", priority=0.9, tier=Tier.LIVE_OR_IMMEDIATE_RISK, report_ids=["R-1"]
+    )
     bundle = CaseBundle(case=case, reports=[row], identifiers=idents, media_sightings=sightings)
     exporter = exporters.CybertipExporter(xsd)
     xml = exporter.export(bundle)

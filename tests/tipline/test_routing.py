@@ -11,7 +11,9 @@ from daybreak.tipline.routing import AgencyTable, RoutingTableError, ip_country,
 
 
 def _r(**kw: object) -> ReportIn:
-    return ReportIn.model_validate({"reporter": {"type": "hotline"}, "incident_type": "other", **kw})
+    return ReportIn.model_validate(
+        {"reporter": {"type": "hotline"}, "incident_type": "other", **kw}
+    )
 
 
 ACC = {"service": "s", "account_id": "a"}
@@ -24,7 +26,10 @@ def test_country_precedence() -> None:
     assert route(both, table).basis == "victim_location"
     assert route(_r(victim={"phone": "+447700900123"}), table).basis == "victim_phone"
     acc_loc = _r(reported_accounts=[{**ACC, "country": "TH"}])
-    assert (route(acc_loc, table).country, route(acc_loc, table).basis) == ("TH", "account_location")
+    assert (route(acc_loc, table).country, route(acc_loc, table).basis) == (
+        "TH",
+        "account_location",
+    )
     acc_phone = _r(reported_accounts=[{**ACC, "phones": ["+12025550123"]}])
     assert route(acc_phone, table).country == "US"
     assert route(_r(), table).basis == "none"
@@ -35,10 +40,17 @@ def test_ip_geolocation_is_offline_and_skips_private_addresses() -> None:
     assert ip_country("127.0.0.1") is None
     public = ip_country("49.145.0.1")
     assert public is not None and len(public) == 2
-    r = _r(reported_accounts=[{**ACC, "ip_events": [
-        {"ip": "10.0.0.1", "at": "2026-01-01T00:00:00Z"},
-        {"ip": "49.145.0.1", "at": "2026-01-01T00:00:00Z"},
-    ]}])
+    r = _r(
+        reported_accounts=[
+            {
+                **ACC,
+                "ip_events": [
+                    {"ip": "10.0.0.1", "at": "2026-01-01T00:00:00Z"},
+                    {"ip": "49.145.0.1", "at": "2026-01-01T00:00:00Z"},
+                ],
+            }
+        ]
+    )
     assert route(r, AgencyTable.load()).country == public
     assert route(r, AgencyTable.load()).basis == "ip"
 

@@ -12,16 +12,19 @@ from daybreak.tipline.triage import TriageContext, triage
 
 
 def _plain(**kw: object) -> ReportIn:
-    return ReportIn.model_validate(
-        {"reporter": {"type": "public"}, "incident_type": "other", **kw}
-    )
+    return ReportIn.model_validate({"reporter": {"type": "public"}, "incident_type": "other", **kw})
 
 
 def test_tiers_follow_the_danger_to_a_child() -> None:
     assert triage(_plain(is_live=True)).tier is Tier.LIVE_OR_IMMEDIATE_RISK
-    assert triage(_plain(indicators=["child_in_immediate_danger"])).tier is Tier.LIVE_OR_IMMEDIATE_RISK
+    assert (
+        triage(_plain(indicators=["child_in_immediate_danger"])).tier is Tier.LIVE_OR_IMMEDIATE_RISK
+    )
     assert triage(_plain(escalation="child in danger tonight")).tier is Tier.LIVE_OR_IMMEDIATE_RISK
-    assert triage(_plain(indicators=["offender_has_access_to_child"])).tier is Tier.KNOWN_OFFENDER_ACCESS
+    assert (
+        triage(_plain(indicators=["offender_has_access_to_child"])).tier
+        is Tier.KNOWN_OFFENDER_ACCESS
+    )
     assert triage(_plain(incident_type="child_sex_trafficking")).tier is Tier.KNOWN_OFFENDER_ACCESS
     assert triage(_plain(incident_type="sextortion")).tier is Tier.AGGRESSIVE_SOLICITATION
     assert triage(_plain(indicators=["home_produced"])).tier is Tier.HOME_PRODUCED
@@ -51,9 +54,19 @@ def test_actionability_raises_the_score_within_the_tier() -> None:
     alerts=st.integers(0, 5),
 )
 def test_a_more_urgent_tier_always_scores_higher(
-    live: bool, incident: IncidentType, indicators: list[Indicator], age: int | None, prior: int, alerts: int
+    live: bool,
+    incident: IncidentType,
+    indicators: list[Indicator],
+    age: int | None,
+    prior: int,
+    alerts: int,
 ) -> None:
-    r = _plain(is_live=live, incident_type=incident, indicators=indicators, victim={"age_estimate": age, "country": "PH"})
+    r = _plain(
+        is_live=live,
+        incident_type=incident,
+        indicators=indicators,
+        victim={"age_estimate": age, "country": "PH"},
+    )
     t = triage(r, TriageContext(prior, alerts, 0))
     bare = triage(_plain(is_live=live, incident_type=incident, indicators=indicators))
     assert 0.0 <= t.score <= 1.0

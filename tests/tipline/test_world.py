@@ -66,7 +66,9 @@ def test_world_parquet_files_load_too(tmp_path: Path, store: TiplineStore) -> No
     from daybreak.schema import read_table
 
     read_table(csv / "reports.csv", "reports").frame.write_parquet(out / "reports.parquet")
-    read_table(csv / "identifiers.csv", "identifiers").frame.write_parquet(out / "identifiers.parquet")
+    read_table(csv / "identifiers.csv", "identifiers").frame.write_parquet(
+        out / "identifiers.parquet"
+    )
     assert len(load_world_reports(store, out)) == 3
 
 

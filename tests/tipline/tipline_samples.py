@@ -9,7 +9,11 @@ from daybreak.tipline.intake import ReportIn
 
 def body(**overrides: Any) -> dict[str, Any]:
     base: dict[str, Any] = {
-        "reporter": {"type": "platform", "organisation": "ExampleStream", "email": "Safety@Example.COM"},
+        "reporter": {
+            "type": "platform",
+            "organisation": "ExampleStream",
+            "email": "Safety@Example.COM",
+        },
         "incident_type": "online_enticement",
         "occurred_at": "2026-11-27T21:15:00+08:00",
         "service": "examplestream",

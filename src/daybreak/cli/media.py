@@ -344,10 +344,11 @@ def watch_cmd(
             out.print(
                 f"[bold red]MATCH[/] t={event.frame.timestamp:.1f}s bank={best.bank} "
                 f"distance={best.distance} labels={' '.join(best.labels)} "
-                f"(matched {event.latency:.2f} s after decoding)"
+                f"(matched {event.latency:.2f} s after decoding)",
+                soft_wrap=True,
             )
         else:
-            out.print(event.message)
+            out.print(event.message, soft_wrap=True)
     if last is not None and last.kind == "stalled":
         raise typer.Exit(3)
     if last is not None and last.kind == "error":

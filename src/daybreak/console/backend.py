@@ -130,6 +130,9 @@ class ConsoleBackend(Protocol):
     def record(self, actor: ConsoleUser, action: str, object_id: str, detail: str) -> None:
         """Audit a change that is not a case action (hash banks, typology pack)."""
 
+    def agency_for(self, country: str | None) -> str | None:
+        """The receiving agency for a country from the routing table (None: unknown)."""
+
     def export_formats(self) -> Sequence[ExportFormat]: ...
 
     def export(self, case_id: str, actor: ConsoleUser, fmt: str) -> ExportFile: ...

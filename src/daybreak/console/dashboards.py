@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import statistics
 from collections import Counter
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
@@ -23,7 +23,8 @@ CHART_W = 460
 CHART_H = 220
 MAP_W = 960
 MAP_H = round(map_height(MAP_W))
-LEFT = 140  # label gutter of horizontal bar charts
+LEFT = 170  # label gutter of horizontal bar charts
+MAX_BAR = 26  # a chart with one or two bars keeps them slim
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,9 +108,16 @@ def bar_chart(
         items.sort(key=lambda kv: (-kv[1], kv[0]))
     items = items[:limit]
     top = max((v for _, v in items), default=0) or 1
-    row = (CHART_H - 20) / max(len(items), 1)
+    row = min((CHART_H - 20) / max(len(items), 1), MAX_BAR / 0.7)
     bars = [
-        Bar(label, value, LEFT, 10 + i * row, (CHART_W - LEFT - 50) * value / top, row * 0.7)
+        Bar(
+            label.replace("_", " "),
+            value,
+            LEFT,
+            10 + i * row,
+            (CHART_W - LEFT - 50) * value / top,
+            row * 0.7,
+        )
         for i, (label, value) in enumerate(items)
     ]
     return BarChart(title, bars)
@@ -164,15 +172,24 @@ def line_chart(title: str, named: Sequence[tuple[str, str, Iterable[datetime]]])
     return LineChart(title, series, ticks, ymax)
 
 
-def world_map(cases: Sequence[Case]) -> WorldMap:
+def _no_table(country: str | None) -> str | None:
+    return None
+
+
+def world_map(
+    cases: Sequence[Case], agency_for: Callable[[str | None], str | None] = _no_table
+) -> WorldMap:
+    """Cases per country; each country's agencies are the cases' own routing, else the
+    routing table's (``agency_for``)."""
     by_country: Counter[str] = Counter(c.country for c in cases if c.country)
     referred: Counter[str] = Counter(
         c.country for c in cases if c.country and c.status is CaseStatus.REFERRED
     )
     agencies: dict[str, set[str]] = {}
     for c in cases:
-        if c.country and c.routed_agency:
-            agencies.setdefault(c.country, set()).add(c.routed_agency)
+        agency = c.routed_agency or agency_for(c.country)
+        if c.country and agency:
+            agencies.setdefault(c.country, set()).add(agency)
     top = max(by_country.values(), default=1)
     dots, unplaced = [], []
     for code, count in sorted(by_country.items(), key=lambda kv: -kv[1]):
@@ -257,6 +274,7 @@ def build_dashboard(
     alerts: Sequence[Alert],
     events: Sequence[StatusEvent],
     typologies: Mapping[str, tuple[str, ...]],
+    agency_for: Callable[[str | None], str | None] = _no_table,
 ) -> Dashboard:
     over_time = line_chart(
         "Cases and alerts over time",
@@ -278,7 +296,7 @@ def build_dashboard(
         by_country=bar_chart("Cases by corridor country", country),
         by_source=bar_chart("Cases by signal source", source),
         by_tier=bar_chart("Cases by tier", tier, by_size=False),
-        world=world_map(cases),
+        world=world_map(cases, agency_for),
         triage=triage_stats(cases, events),
         total_cases=len(cases),
         total_alerts=len(alerts),

@@ -42,6 +42,7 @@ class MemoryBackend:
         *,
         clock: Callable[[], datetime] = _now,
         exporter: CaseExporter | None = None,
+        agencies: dict[str, str] | None = None,
     ) -> None:
         self._cases: dict[str, Case] = {c.case_id: c for c in cases}
         self._alerts = list(alerts)
@@ -52,6 +53,7 @@ class MemoryBackend:
         self._clock = clock
         self._exporter: CaseExporter = exporter or ExportersPackage()
         self._lock = threading.Lock()
+        self._agencies = dict(agencies or {})
         for case in self._cases.values():
             if case.created_at is not None:
                 self._status.append(StatusEvent(case.case_id, case.created_at, CaseStatus.NEW))
@@ -141,6 +143,9 @@ class MemoryBackend:
 
     def record(self, actor: ConsoleUser, action: str, object_id: str, detail: str) -> None:
         self._record(object_id, actor, action, detail)
+
+    def agency_for(self, country: str | None) -> str | None:
+        return self._agencies.get(country) if country else None
 
     # -- exports -----------------------------------------------------------------------
     def export_formats(self) -> Sequence[ExportFormat]:

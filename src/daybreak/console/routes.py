@@ -206,6 +206,8 @@ def case_page(request: Request, case_id: str) -> Response:
             "typologies": sorted({t for a in alerts for t in a.typologies}),
             "timeline": sorted(case.timeline, key=lambda e: e.at),
             "shown": LIST_SHOWN,
+            # The case's own routing, else the routing table's agency for its country.
+            "agency": case.routed_agency or backend.agency_for(case.country),
             # Case builders often write the explanation as the reasons run together.
             "explanation_in_reasons": bool(case.reasons)
             and all(r in case.explanation for r in case.reasons),
@@ -333,7 +335,11 @@ def dashboards_page(request: Request) -> Response:
     cases = backend.list_cases(session.user)
     alerts = backend.alerts(session.user)
     board = dashboards.build_dashboard(
-        cases, alerts, backend.status_events(session.user), queue.typologies_by_case(cases, alerts)
+        cases,
+        alerts,
+        backend.status_events(session.user),
+        queue.typologies_by_case(cases, alerts),
+        backend.agency_for,
     )
     return render(request, "dashboards.html", {"board": board, "nav": "dashboards"})
 

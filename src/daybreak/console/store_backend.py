@@ -147,6 +147,9 @@ class StoreBackend:
                 {"what": detail[:200]},
             )
 
+    def agency_for(self, country: str | None) -> str | None:
+        return self.store.agencies.agency_for(country) if country else None
+
     def export_formats(self) -> Sequence[ExportFormat]:
         return self._exporter.formats()
 

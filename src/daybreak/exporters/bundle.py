@@ -144,6 +144,16 @@ class CaseBundle:
     # When the export was made; fixed by tests so that output is reproducible.
     generated_at: datetime = field(default_factory=lambda: datetime.now(UTC))
 
+    @classmethod
+    def from_frames(cls, case: Case, **tables: Any) -> CaseBundle:
+        """A bundle from polars DataFrames (or row sequences) keyed by table name;
+        other keyword arguments (alerts, org, generated_at, notes) pass through."""
+        converted = {
+            name: value.to_dicts() if hasattr(value, "to_dicts") else value
+            for name, value in tables.items()
+        }
+        return cls(case=case, **converted)
+
     # --- look-ups shared by the exporters -------------------------------------------
 
     def customer(self, customer_id: str) -> Row | None:

@@ -8,8 +8,7 @@ already aggregated (one per sender->receiver pair, not one per payment).
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
-from datetime import datetime
-from typing import Any, TypeAlias
+from typing import TypeAlias
 
 import networkx as nx
 import polars as pl
@@ -17,71 +16,66 @@ import polars as pl
 from daybreak.model.cases import GraphEdge, GraphNode
 
 Graph: TypeAlias = nx.MultiDiGraph  # networkx is untyped: this is Any to mypy
+EDGE_COLUMNS = (
+    "source", "target", "relation", "n", "amount", "weight", "first_seen", "last_seen", "origin",
+)  # fmt: skip
 
 
 def build_graph(nodes: pl.DataFrame, edges: Iterable[pl.DataFrame]) -> Graph:
-    """Nodes carry ``kind`` and ``label``; parallel rows of one (source, target,
-    relation) are merged (counts and amounts add up, time spans widen)."""
+    """Nodes carry ``kind``, ``label``, ``country`` and ``merchant``; parallel rows of one
+    (source, target, relation) are merged first in polars (counts and amounts add up,
+    time spans widen) so networkx only ever sees one edge per relation and pair."""
     g: Graph = nx.MultiDiGraph()
     for col, dtype in (("country", pl.String), ("merchant", pl.Boolean)):
         if col not in nodes.columns:
             nodes = nodes.with_columns(pl.lit(None, dtype).alias(col))
     node_cols = ("key", "kind", "label", "country", "merchant")
-    for key, kind, label, country, merchant in nodes.select(node_cols).iter_rows():
-        g.add_node(key, kind=kind, label=label, country=country, merchant=bool(merchant))
-    for frame in edges:
-        cols = (
-            "source",
-            "target",
-            "relation",
-            "n",
-            "amount",
-            "weight",
-            "first_seen",
-            "last_seen",
-            "origin",
+    g.add_nodes_from(
+        (key, {"kind": kind, "label": label, "country": country, "merchant": bool(merchant)})
+        for key, kind, label, country, merchant in nodes.select(node_cols).iter_rows()
+    )
+    frames = [f.select(EDGE_COLUMNS) for f in edges if f.height]
+    if not frames:
+        return g
+    merged = (
+        pl.concat(frames, how="vertical_relaxed")
+        .group_by("source", "target", "relation", maintain_order=True)
+        .agg(
+            pl.col("n").fill_null(1).sum(),
+            pl.when(pl.col("amount").is_not_null().any())
+            .then(pl.col("amount").sum())
+            .otherwise(None)
+            .alias("amount"),
+            pl.col("weight").fill_null(1.0).max(),
+            pl.col("first_seen").min(),
+            pl.col("last_seen").max(),
+            pl.col("origin").first(),
         )
-        for s, t, rel, n, amount, weight, first, last, origin in frame.select(cols).iter_rows():
-            for node in (s, t):
-                if node not in g:
-                    kind, _, value = node.partition(":")
-                    g.add_node(node, kind=kind, label=value)
-            data = g.get_edge_data(s, t, key=rel)
-            if data is None:
-                g.add_edge(
-                    s,
-                    t,
-                    key=rel,
-                    relation=rel,
-                    n=int(n or 1),
-                    amount=amount,
-                    weight=float(weight if weight is not None else 1.0),
-                    first_seen=first,
-                    last_seen=last,
-                    origin=origin,
-                )
-            else:
-                _merge(data, n, amount, weight, first, last)
+    )
+    known = set(g.nodes)
+    missing = {k for col in ("source", "target") for k in merged[col].unique().to_list()} - known
+    g.add_nodes_from(
+        (k, {"kind": k.partition(":")[0], "label": k.partition(":")[2], "merchant": False})
+        for k in sorted(missing)
+    )
+    g.add_edges_from(
+        (
+            s,
+            t,
+            rel,
+            {
+                "relation": rel,
+                "n": int(n),
+                "amount": amount,
+                "weight": float(w),
+                "first_seen": first,
+                "last_seen": last,
+                "origin": origin,
+            },
+        )
+        for s, t, rel, n, amount, w, first, last, origin in merged.iter_rows()
+    )
     return g
-
-
-def _merge(
-    data: dict[str, Any],
-    n: int | None,
-    amount: float | None,
-    weight: float | None,
-    first: datetime | None,
-    last: datetime | None,
-) -> None:
-    data["n"] += int(n or 1)
-    if amount is not None:
-        data["amount"] = (data["amount"] or 0.0) + amount
-    if weight is not None:
-        data["weight"] = max(data["weight"], weight)
-    if first is not None and (data["first_seen"] is None or first < data["first_seen"]):
-        data["first_seen"] = first
-    if last is not None and (data["last_seen"] is None or last > data["last_seen"]):
-        data["last_seen"] = last
 
 
 def neighbours(

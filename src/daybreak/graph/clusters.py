@@ -123,40 +123,54 @@ def cluster_seeds(
         groups.append((group_seeds, members))
     if policy.split_rings:
         groups = [part for grp in groups for part in split_rings(g, *grp, policy=policy)]
-    groups = [(seeds, members | _account_contacts(g, members, policy)) for seeds, members in groups]
+    groups = add_contacts(g, groups, policy)
     groups.sort(key=lambda gm: (-len(gm[0]), gm[0][0]))
     return groups
 
 
-def _account_contacts(g: Graph, members: set[str], policy: CasePolicy) -> set[str]:
+def _account_contacts(g: Graph, members: set[str], policy: CasePolicy) -> dict[str, int]:
     """The accounts a member account streamed with or called at least
-    ``min_contact_events`` times (the other end of a live stream is the case), and the
-    media sightings seen with them."""
-    out: set[str] = set()
+    ``min_contact_events`` times (the other end of a live stream is the case), with the
+    number of such events, and the media sightings seen with them."""
+    counts: dict[str, int] = {}
     for m in members:
         if g.nodes[m].get("kind") != "account" or too_connected(g, m, policy):
             continue
-        counts: dict[str, int] = {}
-        for a, b, rel, d in [
-            *g.out_edges(m, keys=True, data=True),
-            *g.in_edges(m, keys=True, data=True),
-        ]:
+        per: dict[str, int] = {}
+        edges = [*g.out_edges(m, keys=True, data=True), *g.in_edges(m, keys=True, data=True)]
+        for a, b, rel, d in edges:
             if rel in policy.stream_relations:
                 other = b if a == m else a
-                counts[other] = counts.get(other, 0) + int(d.get("n", 1))
-        found = sorted(k for k, n in counts.items() if n >= policy.min_contact_events)
-        for acc in found[: policy.max_neighbours_per_seed]:
-            if too_connected(g, acc, policy):
+                per[other] = per.get(other, 0) + int(d.get("n", 1))
+        for acc, n in sorted(per.items())[: policy.max_neighbours_per_seed]:
+            if n < policy.min_contact_events or acc in members or too_connected(g, acc, policy):
                 continue
-            out.add(acc)
-            out |= {s for s, _, rel in g.in_edges(acc, keys=True) if rel == "seen_with"}
-    return out - members
+            counts[acc] = counts.get(acc, 0) + n
+            for media, _, rel in g.in_edges(acc, keys=True):
+                if rel == "seen_with" and media not in members:
+                    counts[media] = counts.get(media, 0) + n
+    return counts
+
+
+def add_contacts(g: Graph, groups: list[Group], policy: CasePolicy) -> list[Group]:
+    """Each contact joins the one group it has most events with, and never a node that
+    is already another group's member (rings stay apart)."""
+    taken = {n for _, members in groups for n in members}
+    best: dict[str, tuple[int, int]] = {}  # node -> (events, group index)
+    for i, (_, members) in enumerate(groups):
+        for node, n in _account_contacts(g, members, policy).items():
+            if node not in taken and (node not in best or n > best[node][0]):
+                best[node] = (n, i)
+    out = [(seeds, set(members)) for seeds, members in groups]
+    for node, (_, i) in best.items():
+        out[i][1].add(node)
+    return out
 
 
 def split_rings(
     g: Graph, seeds: list[str], members: set[str], *, policy: CasePolicy
 ) -> list[Group]:
-    """Step 2 of the module doc: contract identity, split on payments."""
+    """Step 2 of the module doc: contract identity, split on payments and contacts."""
     nodes = sorted(members | set(seeds))
     sub = g.subgraph(nodes)
     units = UnionFind()

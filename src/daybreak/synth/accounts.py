@@ -44,6 +44,20 @@ class Accounts:
         self.device.append(dev)
         return len(self.account) - 1
 
+    def extend(
+        self, service: list[str], account: list[str], kind: str, owner: list[int],
+        country: list[str], ip: list[str], dev: list[str],
+    ) -> range:
+        first = len(self.account)
+        self.service += service
+        self.account += account
+        self.owner_kind += [kind] * len(account)
+        self.owner += owner
+        self.country += country
+        self.ip += ip
+        self.device += dev
+        return range(first, len(self.account))
+
     def value(self, k: int) -> str:
         """The identifier value "service:account_id"."""
         return f"{self.service[k]}:{self.account[k]}"
@@ -73,23 +87,37 @@ def build(ctx: Ctx, pl: PayerPlan) -> Accounts:
             svc.append(services[int(rng.integers(0, len(services)))])
         wants[int(c)] = list(dict.fromkeys(svc))
     diaspora_home = {CULTURES[c].country for c in ctx.profile.majority.values()}
-    has = rng.random(n) < np.where(
-        np.array([CULTURES[c].country not in diaspora_home for c in pop.culture]), 0.6, 0.35
-    )
-    for c in np.flatnonzero(has):
-        if int(c) not in wants and pop.role[c] != ROLE["payer_linked_account"]:
-            k = 1 + int(rng.random() < 0.2)
-            wants[int(c)] = list(dict.fromkeys(services[int(s)] for s in rng.integers(0, 5, k)))
+    abroad = np.array([CULTURES[c].country not in diaspora_home for c in pop.culture])
+    has = rng.random(n) < np.where(abroad, 0.6, 0.35)
+    has[list(wants)] = False
+    has[pop.role == ROLE["payer_linked_account"]] = False
+    others = np.flatnonzero(has)
+    first = rng.integers(0, len(services), len(others))
+    second = rng.integers(0, len(services), len(others))
+    two = (rng.random(len(others)) < 0.2) & (second != first)
+    # Payers first (few, several services each), then everyone else (one or two).
     owners = sorted(wants)
-    ids = handles.account_ids(rng, sum(len(wants[c]) for c in owners))
-    ips = handles.ips(rng, [pop.country[c] for c in owners])
-    devs = _devices(rng, len(owners))
-    k = 0
-    for j, c in enumerate(owners):
-        for service in wants[c]:
-            a = acc.add(service, ids[k], "customer", c, pop.country[c], ips[j], devs[j])
-            acc.by_customer.setdefault(c, []).append(a)
-            k += 1
+    svc = [s for c in owners for s in wants[c]]
+    own = [c for c in owners for _ in wants[c]]
+    one_idx = others.tolist()
+    svc += [services[int(k)] for k in first] + [services[int(k)] for k in second[two]]
+    own += one_idx + others[two].tolist()
+    ips_by_owner = dict(zip(owners + one_idx, handles.ips(rng, [pop.country[c] for c in
+                                                                owners + one_idx]),
+                            strict=True))
+    devs_by_owner = dict(zip(owners + one_idx, _devices(rng, len(owners) + len(one_idx)),
+                             strict=True))
+    made = acc.extend(
+        svc,
+        handles.account_ids(rng, len(svc)),
+        "customer",
+        own,
+        [pop.country[c] for c in own],
+        [ips_by_owner[c] for c in own],
+        [devs_by_owner[c] for c in own],
+    )
+    for a, c in zip(made, own, strict=True):
+        acc.by_customer.setdefault(c, []).append(a)
     # A known offender's second bank account belongs to the same person: same accounts.
     for i, j in pl.linked.items():
         acc.by_customer[j] = list(acc.by_customer.get(int(pl.payers[i]), []))
@@ -117,15 +145,18 @@ def build(ctx: Ctx, pl: PayerPlan) -> Accounts:
     # The general public: friends, contacts, strangers; mostly at home, some abroad.
     m = max(200, n // 2)
     home = [c for c, _ in ctx.profile.countries]
-    abroad = ["PH", "TH", "CO", "MX", "DO", "US", "GB", "IN", "VN"]
+    abroad_c = ["PH", "TH", "CO", "MX", "DO", "US", "GB", "IN", "VN"]
     where = [
-        home[int(x * len(home))] if x < 0.75 else abroad[int((x - 0.75) * 4 * len(abroad))]
+        home[int(x * len(home))] if x < 0.75 else abroad_c[int((x - 0.75) * 4 * len(abroad_c))]
         for x in rng.random(m)
     ]
-    p_ids = handles.account_ids(rng, m)
-    p_svc = rng.integers(0, len(services), m)
-    p_ips = handles.ips(rng, where)
-    p_devs = _devices(rng, m)
-    for j in range(m):
-        acc.add(services[p_svc[j]], p_ids[j], "public", -1, where[j], p_ips[j], p_devs[j])
+    acc.extend(
+        [services[int(k)] for k in rng.integers(0, len(services), m)],
+        handles.account_ids(rng, m),
+        "public",
+        [-1] * m,
+        where,
+        handles.ips(rng, where),
+        _devices(rng, m),
+    )
     return acc

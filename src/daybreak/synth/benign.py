@@ -116,7 +116,7 @@ def generate(ctx: Ctx) -> None:
             jobs.append((zone, kind, members, pools[country]))
     with ThreadPoolExecutor(max_workers=2) as pool:
         batches = list(
-            pool.map(lambda job: _stream(ctx, *job, refs=ref_codes), jobs)  # type: ignore[misc]
+            pool.map(lambda job: _stream(ctx, *job, refs=ref_codes), jobs)
         )
     for b in batches:
         ctx.ledger.add(b)

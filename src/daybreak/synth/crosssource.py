@@ -43,24 +43,24 @@ def generate(ctx: Ctx, plan: PayerPlan, lclock: LocalClock) -> CrossSource:
 def _customer_identifiers(ctx: Ctx, acc: accounts.Accounts) -> pl.DataFrame:
     """Every customer's e-mail and phone, and their own platform accounts."""
     pop = ctx.pop
-    rows: list[tuple[str, str, str]] = []
-    for i, cid in enumerate(pop.ids):
-        rows.append((cid, "email", pop.email[i]))
-        rows.append((cid, "phone", pop.phone[i]))
-        for a in acc.by_customer.get(i, []):
-            rows.append((cid, "account", acc.value(a)))
+    owners = sorted(acc.by_customer)
+    acct_owner = [pop.ids[c] for c in owners for _ in acc.by_customer[c]]
+    acct_value = [acc.value(a) for c in owners for a in acc.by_customer[c]]
+    n = len(pop)
     frame = pl.DataFrame(
         {
-            "source": ["customers"] * len(rows),
-            "source_id": [r[0] for r in rows],
-            "kind": [r[1] for r in rows],
-            "value": [r[2] for r in rows],
-            "role": ["customer"] * len(rows),
-            "seen_at": pl.Series([None] * len(rows), dtype=pl.Datetime("us", "UTC")),
+            "source_id": pop.ids + pop.ids + acct_owner,
+            "kind": ["email"] * n + ["phone"] * n + ["account"] * len(acct_owner),
+            "value": pop.email + pop.phone + acct_value,
         },
-        schema_overrides={"source_id": pl.String, "value": pl.String, "role": pl.String},
+        schema={"source_id": pl.String, "kind": pl.String, "value": pl.String},
+    ).with_columns(
+        source=pl.lit("customers"),
+        role=pl.lit("customer"),
+        seen_at=pl.lit(None, dtype=pl.Datetime("us", "UTC")),
     )
-    return conform("identifiers", frame)
+    # Grouped by customer (stable), as a bank's contact-details export would be.
+    return conform("identifiers", frame.sort("source_id", maintain_order=True))
 
 
 def _account_links(plan: PayerPlan, acc: accounts.Accounts) -> pl.DataFrame:

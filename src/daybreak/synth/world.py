@@ -149,7 +149,7 @@ def _transactions(ctx: Ctx, clock: LocalClock) -> tuple[pl.DataFrame, pl.DataFra
     packed = packed.view(np.int64)[order].view(np.int32)
     ts_sorted = ts[order]
     del order
-    unpacked: dict[str, np.ndarray] = {}  # type: ignore[type-arg]
+    unpacked: dict[str, np.ndarray] = {}
     for slot, name in enumerate(("cust", "recv", "rname", "ref", "case", "mcc", "channel")):
         unpacked[name] = np.ascontiguousarray(packed[:, slot])
     unpacked["amount"] = np.ascontiguousarray(packed[:, 8:10]).view(np.float64).ravel()
