@@ -22,8 +22,9 @@ from daybreak.payments.scan import scan
 from daybreak.synth import generate_world, write_world
 
 
-def run(profile: str, customers: int, months: int, seed: int, model: Path | None,
-        work: Path) -> dict[str, Any]:
+def run(
+    profile: str, customers: int, months: int, seed: int, model: Path | None, work: Path
+) -> dict[str, Any]:
     world_dir = work / f"{profile}-{customers}-{seed}"
     if not (world_dir / "truth" / "labels.csv").is_file():
         write_world(generate_world(customers, months, seed, profile), world_dir, "parquet")
@@ -50,10 +51,12 @@ def fit_calibration(work: Path, reports: dict[str, Any]) -> str:
             profile, seed = name.split("/")
             world = next(work.glob(f"{profile}-*-{seed}"))
             scores = pl.read_parquet(world / "results" / f"{subject}_scores.parquet")
-            labels = pl.read_csv(world / "truth" / "labels.csv",
-                                 schema_overrides={"subject_id": pl.String})
+            labels = pl.read_csv(
+                world / "truth" / "labels.csv", schema_overrides={"subject_id": pl.String}
+            )
             lab = labels.filter(pl.col("subject_type") == subject).select(
-                pl.col("subject_id").alias(key), "label")
+                pl.col("subject_id").alias(key), "label"
+            )
             joined = scores.join(lab, on=key, how="left").with_columns(pl.col("label").fill_null(0))
             xs.append(joined["raw_score"].to_numpy())
             ys.append(joined["label"].to_numpy())

@@ -19,7 +19,6 @@ import json
 import os
 import signal
 import socket
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -46,7 +45,9 @@ def _body(n: int) -> bytes:
                 {
                     "service": "benchstream",
                     "account_id": account,
-                    "ip_events": [{"ip": f"49.145.{n % 250}.{n % 200 + 1}", "at": "2026-11-28T07:59:00Z"}],
+                    "ip_events": [
+                        {"ip": f"49.145.{n % 250}.{n % 200 + 1}", "at": "2026-11-28T07:59:00Z"}
+                    ],
                 }
             ],
             "victim": {"age_estimate": 10, "country": "PH"},
@@ -62,6 +63,7 @@ class Result:
     errors: int
     seconds: float
     latencies_ms: list[float]
+    cpu_ms: float = float("nan")  # server CPU (all its processes and threads) per acked report
 
     @property
     def rate(self) -> float:
@@ -77,10 +79,13 @@ class Result:
         return (
             f"{self.label:<22} {self.acked:>7} acked {self.errors:>5} errors "
             f"{self.rate:>9.1f} reports/s   p50 {self.pct(0.50):7.1f} ms   p99 {self.pct(0.99):7.1f} ms"
+            f"   server CPU {self.cpu_ms:5.2f} ms/report"
         )
 
 
-async def _client(port: int, key: str, ids: list[int], out: list[float], counts: dict[str, int], deadline: float) -> None:
+async def _client(
+    port: int, key: str, ids: list[int], out: list[float], counts: dict[str, int], deadline: float
+) -> None:
     reader, writer = await asyncio.open_connection("127.0.0.1", port)
     try:
         for n in ids:
@@ -113,14 +118,33 @@ async def _client(port: int, key: str, ids: list[int], out: list[float], counts:
         writer.close()
 
 
-async def _load(port: int, key: str, reports: int, clients: int, seconds: float) -> tuple[list[float], dict[str, int], float]:
+async def _load(
+    port: int, key: str, reports: int, clients: int, seconds: float
+) -> tuple[list[float], dict[str, int], float]:
     lat: list[float] = []
     counts = {"acked": 0, "errors": 0}
     ids = list(range(reports))
     t0 = time.monotonic()
     deadline = t0 + seconds
-    await asyncio.gather(*(_client(port, key, ids[c::clients], lat, counts, deadline) for c in range(clients)))
+    await asyncio.gather(
+        *(_client(port, key, ids[c::clients], lat, counts, deadline) for c in range(clients))
+    )
     return lat, counts, time.monotonic() - t0
+
+
+def _cpu(pid: int) -> float:
+    """CPU seconds used so far by a process and its children (uvicorn workers)."""
+    import psutil
+
+    root = psutil.Process(pid)
+    total = 0.0
+    for p in [root, *root.children(recursive=True)]:
+        try:
+            t = p.cpu_times()
+            total += t.user + t.system
+        except psutil.NoSuchProcess:
+            pass
+    return total
 
 
 def _free_port() -> int:
@@ -139,7 +163,9 @@ def _reset_pg(url: str) -> None:
     engine.dispose()
 
 
-def run_http(label: str, data_dir: Path, db_url: str | None, args: argparse.Namespace, field_key: str) -> Result:
+def run_http(
+    label: str, data_dir: Path, db_url: str | None, args: argparse.Namespace, field_key: str
+) -> Result:
     from daybreak.store import Keyring, Role, TiplineStore
     from daybreak.store.db import sqlite_url
 
@@ -148,8 +174,18 @@ def run_http(label: str, data_dir: Path, db_url: str | None, args: argparse.Name
     key = setup.create_api_key("bench", Role.PLATFORM, rate_per_minute=0)
     setup.close()
     port = _free_port()
-    cmd = [sys.executable, "-m", "daybreak.cli.main", "serve", "--port", str(port), "--data-dir", str(data_dir),
-           "--workers", str(args.workers)]
+    cmd = [
+        sys.executable,
+        "-m",
+        "daybreak.cli.main",
+        "serve",
+        "--port",
+        str(port),
+        "--data-dir",
+        str(data_dir),
+        "--workers",
+        str(args.workers),
+    ]
     if db_url:
         cmd += ["--db", db_url]
     env = {**os.environ, "DAYBREAK_FIELD_KEY": field_key}
@@ -168,8 +204,17 @@ def run_http(label: str, data_dir: Path, db_url: str | None, args: argparse.Name
         warm = min(300, args.reports // 10)
         asyncio.run(_load(port, key, warm, min(args.clients, 8), 30))  # warm-up, not counted
         ids_offset = 10_000_000
+        before = _cpu(proc.pid)
         lat, counts, secs = asyncio.run(_load_offset(port, key, args, ids_offset))
-        return Result(label, counts["acked"], counts["errors"], secs, lat)
+        used = _cpu(proc.pid) - before
+        return Result(
+            label,
+            counts["acked"],
+            counts["errors"],
+            secs,
+            lat,
+            used * 1000 / max(counts["acked"], 1),
+        )
     finally:
         proc.send_signal(signal.SIGTERM)
         try:
@@ -178,13 +223,20 @@ def run_http(label: str, data_dir: Path, db_url: str | None, args: argparse.Name
             proc.kill()
 
 
-async def _load_offset(port: int, key: str, args: argparse.Namespace, offset: int) -> tuple[list[float], dict[str, int], float]:
+async def _load_offset(
+    port: int, key: str, args: argparse.Namespace, offset: int
+) -> tuple[list[float], dict[str, int], float]:
     lat: list[float] = []
     counts = {"acked": 0, "errors": 0}
     ids = list(range(offset, offset + args.reports))
     t0 = time.monotonic()
     deadline = t0 + args.seconds
-    await asyncio.gather(*(_client(port, key, ids[c :: args.clients], lat, counts, deadline) for c in range(args.clients)))
+    await asyncio.gather(
+        *(
+            _client(port, key, ids[c :: args.clients], lat, counts, deadline)
+            for c in range(args.clients)
+        )
+    )
     return lat, counts, time.monotonic() - t0
 
 
@@ -195,7 +247,14 @@ def run_direct(label: str, db_url: str, n: int, field_key: str) -> Result:
 
     store = TiplineStore(db_url, Keyring.from_text(field_key))
     try:
-        subs = [Submission(ReportIn.model_validate_json(_body(i)), "bench", idempotency_key=f"d-{i}") for i in range(n)]
+        subs = [
+            Submission(ReportIn.model_validate_json(_body(i)), "bench", idempotency_key=f"d-{i}")
+            for i in range(n)
+        ]
+        import psutil
+
+        me = psutil.Process()
+        c0 = me.cpu_times()
         t0 = time.perf_counter()
         futures = [(time.perf_counter(), store.submit(s)) for s in subs]
         lat = []
@@ -203,18 +262,28 @@ def run_direct(label: str, db_url: str, n: int, field_key: str) -> Result:
             f.result()
             lat.append((time.perf_counter() - start) * 1000)
         secs = time.perf_counter() - t0
+        c1 = me.cpu_times()
     finally:
         store.close()
-    return Result(label, n, 0, secs, lat)
+    cpu = (c1.user + c1.system) - (c0.user + c0.system)
+    return Result(label, n, 0, secs, lat, cpu * 1000 / n)
 
 
 def main() -> None:
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     p.add_argument("--reports", type=int, default=3000, help="reports per measured run (bound)")
     p.add_argument("--clients", type=int, default=32, help="concurrent keep-alive connections")
     p.add_argument("--seconds", type=float, default=60.0, help="time bound per run")
-    p.add_argument("--pg-url", default=os.environ.get("DAYBREAK_TEST_PG_URL"), help="PostgreSQL URL (scratch DB: its public schema is reset)")
-    p.add_argument("--workers", type=int, default=1, help="server processes (daybreak serve --workers)")
+    p.add_argument(
+        "--pg-url",
+        default=os.environ.get("DAYBREAK_TEST_PG_URL"),
+        help="PostgreSQL URL (scratch DB: its public schema is reset)",
+    )
+    p.add_argument(
+        "--workers", type=int, default=1, help="server processes (daybreak serve --workers)"
+    )
     p.add_argument("--no-direct", action="store_true", help="skip the store-only runs")
     args = p.parse_args()
     from daybreak.store.db import sqlite_url
@@ -231,23 +300,38 @@ def main() -> None:
             (base / "pg").mkdir()
             results.append(run_http("HTTP  PostgreSQL", base / "pg", args.pg_url, args, field_key))
         if not args.no_direct:
-            results.append(run_direct("store SQLite (no HTTP)", sqlite_url(base / "direct.db"), args.reports, field_key))
+            results.append(
+                run_direct(
+                    "store SQLite (no HTTP)",
+                    sqlite_url(base / "direct.db"),
+                    args.reports,
+                    field_key,
+                )
+            )
             if args.pg_url:
                 _reset_pg(args.pg_url)
                 results.append(run_direct("store PostgreSQL", args.pg_url, args.reports, field_key))
     load = os.getloadavg()[0]
-    print(f"\n{args.reports} reports per run, {args.clients} connections, {args.workers} server process(es), "
-          f"bound {args.seconds:.0f} s; cores: {os.cpu_count()}, load average now {load:.1f}")
+    print(
+        f"\n{args.reports} reports per run, {args.clients} connections, {args.workers} server process(es), "
+        f"bound {args.seconds:.0f} s; cores: {os.cpu_count()}, load average now {load:.1f}"
+    )
     for r in results:
         print(r.line())
     sqlite = results[0]
-    print(f"\nSQLite HTTP target: >= 1000 reports/s and p99 <= 50 ms -> "
-          f"{'MET' if sqlite.rate >= 1000 and sqlite.pct(0.99) <= 50 else 'NOT MET'}")
+    print(
+        f"\nSQLite HTTP target: >= 1000 reports/s and p99 <= 50 ms -> "
+        f"{'MET' if sqlite.rate >= 1000 and sqlite.pct(0.99) <= 50 else 'NOT MET'}"
+    )
     by = {r.label: r for r in results}
     if "HTTP  PostgreSQL" in by:
-        print(f"ratio SQLite/PostgreSQL over HTTP: {sqlite.rate / max(by['HTTP  PostgreSQL'].rate, 1e-9):.2f}x")
+        print(
+            f"ratio SQLite/PostgreSQL over HTTP: {sqlite.rate / max(by['HTTP  PostgreSQL'].rate, 1e-9):.2f}x"
+        )
     if "store SQLite (no HTTP)" in by:
-        print(f"ratio store-only/HTTP on SQLite: {by['store SQLite (no HTTP)'].rate / max(sqlite.rate, 1e-9):.2f}x")
+        print(
+            f"ratio store-only/HTTP on SQLite: {by['store SQLite (no HTTP)'].rate / max(sqlite.rate, 1e-9):.2f}x"
+        )
 
 
 if __name__ == "__main__":

@@ -104,7 +104,7 @@ def photograph(url: str, password: str, out: Path, chromium: str) -> list[Path]:
         page.get_by_role("button", name="Add note").click()
         page.locator("g.node.alerted").first.focus()
         page.keyboard.press("Enter")
-        page.locator("#explanation").scroll_into_view_if_needed()
+        page.evaluate("window.scrollTo(0, 0)")
         shot("case")
         page.locator("#graph").scroll_into_view_if_needed()
         shot("case-graph")

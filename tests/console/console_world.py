@@ -133,7 +133,10 @@ def _top_case() -> Case:
         priority=0.97,
         tier=Tier.LIVE_OR_IMMEDIATE_RISK,
         status=CaseStatus.NEW,
-        explanation="A platform reported a live stream now; the reported account called a customer who paid a PH wallet 14 times at night.",
+        explanation=(
+            "A platform reported a live stream now; the reported account called a customer "
+            "who paid a PH wallet 14 times at night."
+        ),
         reasons=[
             "live now",
             "payment alert on the paying customer",

@@ -10,7 +10,14 @@ import pytest
 from console_world import NOW, TOP_CASE, build_cases
 
 from daybreak.console import dashboards, geo, graphview, queue
-from daybreak.console.backend import StatusEvent
+from daybreak.console.backend import ConsoleUser, Role, StatusEvent
+from daybreak.console.security import (
+    ABSOLUTE_SECONDS,
+    IDLE_SECONDS,
+    LOCKOUT_SECONDS,
+    MAX_FAILURES,
+    SessionStore,
+)
 from daybreak.model.cases import Case, CaseStatus, GraphEdge, GraphNode, Tier
 
 
@@ -180,3 +187,51 @@ def test_dashboard_over_the_test_world() -> None:
     assert sum(tiers.values()) == len(cases)
     assert tiers["Tier 1"] == sum(1 for c in cases if c.tier is Tier.LIVE_OR_IMMEDIATE_RISK)
     assert typos[TOP_CASE] == ("low_value_corridor", "night_payments")
+
+
+def test_why_skips_the_priority_restatement_and_stays_short() -> None:
+    case = Case(
+        case_id="c",
+        title="",
+        priority=0.9,
+        reasons=["Priority 0.90, tier 2 (known_offender_access).", "Paid 6 women.", "live now"],
+        explanation="long text",
+    )
+    assert queue.why(case) == "Paid 6 women. live now"
+    long = case.model_copy(update={"reasons": ["x" * 500]})
+    assert len(queue.why(long)) == 180 and queue.why(long).endswith("…")
+    bare = case.model_copy(update={"reasons": []})
+    assert queue.why(bare) == "long text"
+
+
+def test_sessions_end_when_idle_or_too_old_and_are_purged() -> None:
+    now = [0.0]
+    store = SessionStore(clock=lambda: now[0])
+    user = ConsoleUser("ana", Role.ANALYST)
+    token = store.create(user)
+    now[0] += IDLE_SECONDS - 1
+    assert store.get(token) is not None  # a request renews the idle timer
+    now[0] += IDLE_SECONDS - 1
+    assert store.get(token) is not None
+    now[0] += IDLE_SECONDS + 1
+    assert store.get(token) is None
+    busy = store.create(user)
+    for _ in range(ABSOLUTE_SECONDS // (IDLE_SECONDS // 2) + 1):  # active, but too long
+        now[0] += IDLE_SECONDS // 2
+        store.get(busy)
+    assert store.get(busy) is None
+    stale = store.create(user)
+    now[0] += IDLE_SECONDS + 1
+    store.create(user)  # creating a session purges expired ones
+    assert stale not in store._sessions
+
+
+def test_sign_in_lockout_expires() -> None:
+    now = [0.0]
+    store = SessionStore(clock=lambda: now[0])
+    for _ in range(MAX_FAILURES):
+        assert not store.locked_out("Ana")
+        store.failed("ana")
+    assert store.locked_out("ANA")
+    now[0] += LOCKOUT_SECONDS
+    assert not store.locked_out("ana")

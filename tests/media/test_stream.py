@@ -84,7 +84,7 @@ def stalling_server(scene_video: bytes) -> Iterator[int]:
 def test_stalled_stream_stops_cleanly(stalling_server: int, matcher: MediaMatcher) -> None:
     source = f"tcp://127.0.0.1:{stalling_server}"
     started = time.monotonic()
-    events = list(watch(source, matcher.match_pdq, stall_timeout=1.0, open_timeout=5.0))
+    events = list(watch(source, matcher.match_pdq, stall_timeout=1.0, open_timeout=2.0))
     assert events[-1].kind == "stalled"
     assert "stall" in events[-1].message or "no frame" in events[-1].message
     assert time.monotonic() - started < 8

@@ -32,6 +32,7 @@ def serve(
         None, envvar="DAYBREAK_NCMEC_XSD", help="CyberTipline XSD for POST /v1/reports/ncmec."
     ),
     max_body: int = typer.Option(1_000_000, help="Largest accepted request body in bytes."),
+    log_level: str = typer.Option("warning", help="uvicorn log level (info shows each request)."),
     workers: int = typer.Option(
         1,
         min=1,
@@ -65,7 +66,13 @@ def serve(
         raise typer.Exit(code=2) from exc
     err.print(f"Daybreak API on http://{host}:{port}  (OpenAPI: /docs, {workers} process(es))")
     if workers == 1:
-        uvicorn.run(app, host=host, port=port, log_level="warning", access_log=False)
+        uvicorn.run(
+            app,
+            host=host,
+            port=port,
+            log_level=log_level,
+            access_log=log_level in ("info", "debug"),
+        )
         return
     os.environ[SETTINGS_ENV] = json.dumps(settings.to_json())
     uvicorn.run(
@@ -74,6 +81,9 @@ def serve(
         workers=workers,
         host=host,
         port=port,
-        log_level="warning",
-        access_log=False,
+        log_level=log_level,
+        access_log=log_level in ("info", "debug"),
+        # A worker importing the app on a busy machine can hold the GIL for seconds;
+        # the default 5 s health check would kill and respawn it forever.
+        timeout_worker_healthcheck=120,
     )

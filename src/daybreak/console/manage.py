@@ -68,6 +68,7 @@ class RulesView:
     pack: Pack | None
     problems: list[str]
     editable: bool
+    save_to: str  # where an edited pack is written ("" when read-only)
 
 
 @functools.lru_cache(maxsize=8)
@@ -85,7 +86,7 @@ def read_rules(path: Path | None) -> RulesView:
     else:
         text, source = path.read_text("utf-8"), str(path)
     pack, problems = _parse(text, source)
-    return RulesView(text, source, pack, list(problems), path is not None)
+    return RulesView(text, source, pack, list(problems), path is not None, str(path or ""))
 
 
 def save_rules(path: Path, text: str) -> Pack:

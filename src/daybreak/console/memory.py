@@ -1,6 +1,9 @@
-"""An in-memory :class:`ConsoleBackend`: the fake the console's tests run against, and a
-store for demos that have cases but no database. It enforces the same workflow
-(:data:`daybreak.model.cases.TRANSITIONS`) and keeps an audit list of every read and write.
+"""An in-memory :class:`ConsoleBackend`: the fake the console's tests run against.
+
+It enforces the same workflow as the store (:data:`daybreak.model.cases.TRANSITIONS`,
+an outcome to close, known users to assign) and keeps an audit list of every read and
+write, so the pages can be tested without a database. Production uses
+:class:`daybreak.console.store_backend.StoreBackend`.
 """
 
 from __future__ import annotations

@@ -105,7 +105,13 @@ def why(case: Case, limit: int = 180) -> str:
     """The queue's short reason: the first reasons (not one that only restates the
     priority and tier, which have their own columns), else the explanation."""
     reasons = [r for r in case.reasons if not _RESTATES_PRIORITY.match(r)]
-    text = "; ".join(reasons[:3]) if reasons else case.explanation
+    parts = [r.strip() for r in reasons[:3]]
+    # Reasons written as sentences are joined as sentences, fragments with semicolons.
+    text = " ".join(
+        p if p.endswith((".", "!", "?")) or i == len(parts) - 1 else p + ";"
+        for i, p in enumerate(parts)
+    )
+    text = text or case.explanation
     return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
 
 

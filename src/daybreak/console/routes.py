@@ -7,7 +7,8 @@ lands in the audit trail. :func:`mount_console` wires it all into an app.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from urllib.parse import quote
 
 from fastapi import APIRouter, FastAPI, Request
@@ -17,7 +18,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import FormData
 
 from daybreak.console import dashboards, graphview, queue
-from daybreak.console.backend import ActionError
+from daybreak.console.backend import ActionError, AuditView
 from daybreak.console.pages_manage import router as manage_router
 from daybreak.console.security import (
     LOGIN_CSRF_COOKIE,
@@ -213,7 +214,7 @@ def case_page(request: Request, case_id: str) -> Response:
             and all(r in case.explanation for r in case.reasons),
             "graph": graphview.layout(case.nodes, case.edges),
             "notes": backend.notes(case_id, session.user),
-            "audit": list(backend.audit_trail(case_id, session.user))[-HISTORY_SHOWN:],
+            "history": _history(backend.audit_trail(case_id, session.user)),
             "users": backend.assignable_users(),
             "outcomes": list(Outcome),
             "formats": backend.export_formats(),
@@ -221,6 +222,21 @@ def case_page(request: Request, case_id: str) -> Response:
             "nav": "queue",
         },
     )
+
+
+@dataclass(frozen=True, slots=True)
+class History:
+    changes: list[AuditView]  # actions, notes, exports: newest last
+    views: list[AuditView]  # every read of the case
+    viewers: list[str]
+
+
+def _history(trail: Sequence[AuditView]) -> History:
+    """The case's audit entries, with the many reads set apart from the changes."""
+    views = [a for a in trail if a.action == "read" or a.action.endswith(".read")]
+    changes = [a for a in trail if a not in views]
+    viewers = sorted({a.actor for a in views})
+    return History(changes[-HISTORY_SHOWN:], views[-HISTORY_SHOWN:], viewers)
 
 
 async def _act(

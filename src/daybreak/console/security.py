@@ -12,6 +12,7 @@ import hmac
 import secrets
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from daybreak.console.backend import ConsoleUser
@@ -22,6 +23,7 @@ IDLE_SECONDS = 30 * 60
 ABSOLUTE_SECONDS = 12 * 60 * 60
 MAX_FAILURES = 5
 LOCKOUT_SECONDS = 60
+MAX_TRACKED = 10_000  # failure counters kept before stale ones are dropped
 
 # No inline script or style anywhere; nothing from another origin; no framing.
 CSP = (
@@ -63,22 +65,35 @@ class SessionStore:
     """In-process sessions. Restarting the server signs everyone out, which is fine
     for a console that runs as one process next to its store."""
 
-    def __init__(self) -> None:
+    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
+        self._clock = clock
         self._sessions: dict[str, Session] = {}
         self._failures: dict[str, tuple[int, float]] = {}
         self._lock = threading.Lock()
 
     def create(self, user: ConsoleUser) -> str:
         token = new_token()
-        now = time.monotonic()
+        now = self._clock()
         with self._lock:
+            self._purge(now)
             self._sessions[token] = Session(user, new_token(), now, now)
         return token
+
+    def _purge(self, now: float) -> None:
+        """Drop expired sessions and stale failure counters (called under the lock), so
+        neither grows without bound however many people or guesses come by."""
+        for token, s in list(self._sessions.items()):
+            if now - s.seen > IDLE_SECONDS or now - s.created > ABSOLUTE_SECONDS:
+                del self._sessions[token]
+        if len(self._failures) > MAX_TRACKED:
+            for name, (_, since) in list(self._failures.items()):
+                if now - since >= LOCKOUT_SECONDS:
+                    del self._failures[name]
 
     def get(self, token: str | None) -> Session | None:
         if not token:
             return None
-        now = time.monotonic()
+        now = self._clock()
         with self._lock:
             session = self._sessions.get(token)
             if session is None:
@@ -98,7 +113,7 @@ class SessionStore:
     def locked_out(self, username: str) -> bool:
         with self._lock:
             count, since = self._failures.get(username.lower(), (0, 0.0))
-            if count >= MAX_FAILURES and time.monotonic() - since < LOCKOUT_SECONDS:
+            if count >= MAX_FAILURES and self._clock() - since < LOCKOUT_SECONDS:
                 return True
             if count >= MAX_FAILURES:
                 self._failures.pop(username.lower(), None)
@@ -106,8 +121,9 @@ class SessionStore:
 
     def failed(self, username: str) -> None:
         with self._lock:
+            self._purge(self._clock())
             count, _ = self._failures.get(username.lower(), (0, 0.0))
-            self._failures[username.lower()] = (count + 1, time.monotonic())
+            self._failures[username.lower()] = (count + 1, self._clock())
 
     def succeeded(self, username: str) -> None:
         with self._lock:

@@ -50,8 +50,12 @@ def build_world_graph(
     probabilistic: bool = True,
     backend: Backend = "duckdb",
     min_same_person: float = 0.9,
+    merchant_edges: bool = False,
 ) -> WorldGraph:
-    """Exact links, then (optionally) splink ``same_person`` links, in one graph."""
+    """Exact links, then (optionally) splink ``same_person`` links, in one graph.
+
+    Payments to shops and ATMs (card and cash receivers) stay out of the graph unless
+    ``merchant_edges``: every analysis ignores them and they are most of the edges."""
     con = duckdb.connect()
     frames = loader.load_world(Path(world_dir), con)
     links = resolve_exact(frames)
@@ -60,7 +64,14 @@ def build_world_graph(
     if probabilistic:
         matches = match_people(person_records(frames.customers, links), backend=backend)
         same = same_person_edges(matches, min_probability=min_same_person)
-    graph = build_graph(links.nodes, [links.edges, same])
+    edges = links.edges
+    if not merchant_edges:
+        shops = links.nodes.filter(pl.col("merchant"))["key"]
+        edges = edges.filter(~pl.col("target").is_in(shops.implode()))
+    graph = build_graph(
+        links.nodes.filter(~pl.col("merchant")) if not merchant_edges else links.nodes,
+        [edges, same],
+    )
     return WorldGraph(graph, frames, links, matches, same, con)
 
 

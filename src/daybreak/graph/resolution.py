@@ -380,6 +380,7 @@ def _labels(w: WorldFrames, links: pl.DataFrame) -> pl.DataFrame:
         pl.coalesce("label", pl.col("key").str.splitn(":", 2).struct.field("field_1")).alias(
             "label"
         ),
+        pl.col("merchant").fill_null(False),
     )
     return nodes.select([pl.col(c).cast(t) for c, t in NODE_SCHEMA.items()]).sort("key")
 

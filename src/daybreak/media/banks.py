@@ -77,19 +77,20 @@ class BankStore:
         self._mtime = 0.0
         self.reload_if_changed()
 
-    def reload_if_changed(self) -> None:
-        """Pick up changes another process (the CLI) made to the settings."""
+    def reload_if_changed(self) -> bool:
+        """Pick up changes another process (the CLI) made; True when there were some."""
         try:
             mtime = self._meta_path.stat().st_mtime
         except FileNotFoundError:
-            return
+            return False
         if mtime == self._mtime:
-            return
+            return False
         try:
             self._meta = json.loads(self._meta_path.read_text())
         except ValueError as exc:
             raise BankError(f"{self._meta_path}: not valid JSON ({exc})") from None
         self._mtime = mtime
+        return True
 
     # -- settings ---------------------------------------------------------------------
 

@@ -281,8 +281,10 @@ class HashIndex:
             ends = np.cumsum(lens)
             pos = np.arange(total, dtype=np.int64) + np.repeat(starts - ends + lens, lens)
             cand = np.take(postings, pos)
-            cq = np.repeat(np.arange(nq, dtype=np.int64), lens.reshape(nq, -1).sum(axis=1))
-            dist = _distance(np.take(hashes, cand, axis=0), np.take(q_rows, cq, axis=0))
+            # Candidates come grouped by query: repeat (sequential) beats take (random).
+            per_query = lens.reshape(nq, -1).sum(axis=1)
+            cq = np.repeat(np.arange(nq, dtype=np.int64), per_query)
+            dist = _distance(np.take(hashes, cand, axis=0), np.repeat(q_rows, per_query, axis=0))
             hit = np.flatnonzero(dist <= d)
             found_q.append(cq[hit])
             found_id.append(cand[hit].astype(np.int64))

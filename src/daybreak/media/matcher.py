@@ -89,6 +89,7 @@ class MediaMatcher:
         index: HashIndex,
         pdq_meta: pl.DataFrame,
         flood: FloodControl | None = None,
+        synced: dict[str, int] | None = None,
     ) -> None:
         self.store = store
         self.index = index
@@ -96,6 +97,9 @@ class MediaMatcher:
         self._meta_cache: pl.DataFrame | None = pdq_meta
         self.flood = flood or FloodControl()
         self._exact: dict[tuple[str, str], list[tuple[str, tuple[str, ...]]]] = {}
+        self._lock = threading.RLock()
+        # entries_version of each bank that the live index reflects
+        self._synced: dict[str, int] = dict(synced or {})
         for bank in store.banks():
             self._index_exact(bank.name, store.entries(bank.name))
 
@@ -111,7 +115,8 @@ class MediaMatcher:
         hashes = parse_pdq(meta["hash"].to_list())
         max_d = max([31] + [b.threshold for b in store.banks()])
         index = HashIndex(default_layout(max_d, hashes.shape[0]), hashes)
-        return cls(store, index, meta, flood)
+        versions = {b.name: b.entries_version for b in store.banks()}
+        return cls(store, index, meta, flood, versions)
 
     def save(self, directory: str | Path) -> None:
         path = Path(directory)
@@ -147,7 +152,13 @@ class MediaMatcher:
             )
         if warm_in_background:  # long-running servers: move the index into RAM
             threading.Thread(target=index.warm, name="daybreak-index-warm", daemon=True).start()
-        return cls(store, index, meta, flood)
+        try:
+            saved = json.loads((path / "bank_versions.json").read_text())
+        except (OSError, ValueError):
+            saved = {}
+        matcher = cls(store, index, meta, flood, saved)
+        matcher.sync()  # catch up with entries changed since the index was saved
+        return matcher
 
     def _meta(self) -> pl.DataFrame:
         if self._meta_cache is None:
@@ -164,36 +175,70 @@ class MediaMatcher:
 
     def add_entries(self, bank: str, entries: Iterable[BankEntry]) -> int:
         """Add to the bank and to the live index at once."""
-        items = list(entries)
-        before = self.store.entries(bank)
-        added, _ = self.store.add(bank, items)
-        new = self.store.entries(bank).join(
-            before.select("hash_type", "hash"), on=["hash_type", "hash"], how="anti"
-        )
-        pdq = new.filter(pl.col("hash_type") == "pdq")
-        if pdq.height:
-            self.index.add(parse_pdq(pdq["hash"].to_list()))
-            self._meta_parts.append(pdq.select(pl.lit(bank).alias("bank"), "hash", "labels"))
-            self._meta_cache = None
-        self._index_exact(bank, new)
-        return added
+        with self._lock:
+            before = self.store.entries(bank)
+            added, _ = self.store.add(bank, list(entries))
+            new = self.store.entries(bank).join(
+                before.select("hash_type", "hash"), on=["hash_type", "hash"], how="anti"
+            )
+            self._add_live(bank, new)
+            self._synced[bank] = self.store.get(bank).entries_version
+            return added
 
     def remove_entries(self, bank: str, hashes: Sequence[tuple[str, str]]) -> int:
-        removed = self.store.remove(bank, hashes)
-        pdq = [h for t, h in hashes if t == "pdq"]
-        if pdq:
-            found = self.index.search(parse_pdq(pdq), 0)
-            banks = self._meta()["bank"].gather(found.ids).to_numpy()
-            self.index.remove(found.ids[banks == bank])
-        for t, h in hashes:
-            if (t, h) in self._exact:
-                self._exact[(t, h)] = [x for x in self._exact[(t, h)] if x[0] != bank]
-        return removed
+        with self._lock:
+            removed = self.store.remove(bank, hashes)
+            pdq = [h for t, h in hashes if t == "pdq"]
+            if pdq:
+                found = self.index.search(parse_pdq(pdq), 0)
+                banks = self._meta()["bank"].gather(found.ids).to_numpy()
+                self.index.remove(found.ids[banks == bank])
+            for t, h in hashes:
+                if (t, h) in self._exact:
+                    self._exact[(t, h)] = [x for x in self._exact[(t, h)] if x[0] != bank]
+            self._synced[bank] = self.store.get(bank).entries_version
+            return removed
+
+    def _add_live(self, bank: str, new: pl.DataFrame) -> None:
+        pdq = new.filter(pl.col("hash_type") == "pdq")
+        if pdq.height:
+            # metadata first: a concurrent search must never see an id it cannot name
+            self._meta_parts.append(pdq.select(pl.lit(bank).alias("bank"), "hash", "labels"))
+            self._meta_cache = None
+            self._meta()
+            self.index.add(parse_pdq(pdq["hash"].to_list()))
+        self._index_exact(bank, new)
+
+    def sync(self) -> int:
+        """Apply entry changes another process made (``daybreak media bank import`` while
+        a server runs, or since the index was saved) to the live index: additions and
+        removals, no rebuild. Returns the number of banks brought up to date."""
+        changed = 0
+        with self._lock:
+            for bank in self.store.banks():
+                if self._synced.get(bank.name) == bank.entries_version:
+                    continue
+                current = self.store.entries(bank.name)
+                meta = self._meta().with_row_index("id")
+                mine = meta.filter(pl.col("bank") == bank.name)
+                live = mine.filter(pl.Series(~self.index.dead[mine["id"].to_numpy()]))
+                want = current.filter(pl.col("hash_type") == "pdq")
+                gone = live.join(want.select("hash"), on="hash", how="anti")
+                self.index.remove(gone["id"].to_numpy())
+                new = want.join(live.select("hash"), on="hash", how="anti")
+                for key in list(self._exact):
+                    self._exact[key] = [x for x in self._exact[key] if x[0] != bank.name]
+                self._add_live(bank.name, new)
+                self._index_exact(bank.name, current.filter(pl.col("hash_type") != "pdq"))
+                self._synced[bank.name] = bank.entries_version
+                changed += 1
+        return changed
 
     # -- matching ---------------------------------------------------------------------
 
     def _banks(self) -> dict[str, Bank]:
-        self.store.reload_if_changed()
+        if self.store.reload_if_changed():
+            self.sync()
         return {b.name: b for b in self.store.banks()}
 
     def match_pdq(self, hashes: Sequence[str], max_distance: int | None = None) -> list[Match]:

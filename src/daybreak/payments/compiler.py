@@ -81,6 +81,19 @@ def compile_scan(pack: Pack, d: Dialect) -> Pipeline:
     night = (
         f"({hour} >= {n0} OR {hour} < {n1})" if n0 > n1 else f"({hour} >= {n0} AND {hour} < {n1})"
     )
+    mcc = pack.mcc
+    kinds = [("vpn", mcc.vpn_software), ("webcam", mcc.webcam_streaming), ("flight", mcc.airlines)]
+    mcc_rows = [(code, kind) for kind, codes in kinds for code in codes] or [("0000", "none")]
+    mcc_list = ", ".join(s(code) for code, _ in mcc_rows)
+    # The rows any later step reads: corridor payments and spend, related purchases.
+    p.add(
+        "relevant",
+        f"""
+SELECT * FROM transactions t
+WHERE (t.receiver_country IN ({corridor}) AND t.receiver_country <> t.sender_country)
+   OR (t.channel = 'card' AND t.merchant_category IN ({mcc_list}))
+""",
+    )
     p.add(
         "pay",
         f"""
@@ -93,7 +106,7 @@ SELECT t.txn_id, t.timestamp AS ts, {d.epoch_seconds("t.timestamp")} AS ts_s,
   {d.regexp_extract(ref, cover_re)} AS cover_word,
   coalesce(ch.w, 0.0) AS channel_w,
   coalesce(c.name, t.sender_name) AS sender_name, t.receiver_name
-FROM transactions t
+FROM relevant t
 JOIN {d.values(fx_rows, ["currency", "rate", "low_cap"], "fx")} ON fx.currency = t.currency
 LEFT JOIN customers c ON c.customer_id = t.sender_id
 LEFT JOIN {d.values(tz_rows, ["country", "tz"], "tzd")} ON tzd.country = t.sender_country
@@ -188,15 +201,12 @@ FROM seq GROUP BY sender_id
 """,
         materialize=True,
     )
-    mcc = pack.mcc
-    kinds = [("vpn", mcc.vpn_software), ("webcam", mcc.webcam_streaming), ("flight", mcc.airlines)]
-    mcc_rows = [(code, kind) for kind, codes in kinds for code in codes] or [("0000", "none")]
     window = pack.related_purchase_days * DAY
     p.add(
         "purchase",
         f"""
 SELECT t.txn_id, t.sender_id, m.kind, {d.epoch_seconds("t.timestamp")} AS ts_s, t.timestamp AS ts
-FROM transactions t JOIN {d.values(mcc_rows, ["mcc", "kind"], "m")} ON m.mcc = t.merchant_category
+FROM relevant t JOIN {d.values(mcc_rows, ["mcc", "kind"], "m")} ON m.mcc = t.merchant_category
 WHERE t.channel = 'card'
 """,
     )
@@ -213,7 +223,7 @@ FROM purchase q JOIN pay p ON p.sender_id = q.sender_id
         "travel",
         f"""
 SELECT t.sender_id, count(*) AS corridor_card_spend
-FROM transactions t
+FROM relevant t
 WHERE t.channel IN ('card', 'cash') AND t.receiver_country IN ({corridor})
   AND t.receiver_country <> t.sender_country
 GROUP BY t.sender_id

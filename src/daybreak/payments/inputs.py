@@ -100,26 +100,18 @@ def _refuse_no_corridor(corridor: int, total: int, pack: Pack, source: str) -> N
         )
 
 
-def check_against_pack_sql(fetch: Any, relation: str, pack: Pack, source: str) -> tuple[int, int]:
-    """The same checks as :func:`check_against_pack`, as SQL run by an engine; returns
-    (transactions, corridor payments)."""
+def check_currencies_sql(fetch: Any, relation: str, pack: Pack, source: str) -> None:
+    """Refuse currencies without a rate, as SQL run by an engine (a cheap group-by)."""
     rates = ", ".join(f"'{c}'" for c in sorted(pack.fx_to_reference))
-    corridor = ", ".join(f"'{c}'" for c in pack.corridor_countries)
     rows = fetch(
-        f"SELECT currency, count(*) AS n FROM {relation} WHERE currency NOT IN ({rates}) "
-        "GROUP BY currency ORDER BY currency"
+        f"SELECT currency, count(*) AS n FROM {relation} GROUP BY currency "
+        f"HAVING currency NOT IN ({rates}) ORDER BY currency"
     ).to_pylist()
     _refuse_currencies([(r["currency"], int(r["n"])) for r in rows], source)
-    counts = fetch(
-        f"SELECT count(*) AS total, sum(CASE WHEN receiver_country IN ({corridor}) AND "
-        "receiver_country <> sender_country AND channel NOT IN ('card', 'cash') THEN 1 ELSE 0 "
-        f"END) AS corridor FROM {relation}"
-    ).to_pylist()[0]
-    total, found = int(counts["total"]), int(counts["corridor"] or 0)
-    if total == 0:
-        raise PaymentsInputError(f"{source}: no transactions in the file")
-    _refuse_no_corridor(found, total, pack, source)
-    return total, found
+
+
+def refuse_no_corridor(corridor: int, total: int, pack: Pack, source: str) -> None:
+    _refuse_no_corridor(corridor, total, pack, source)
 
 
 def check_against_pack(tx: pl.DataFrame, pack: Pack, source: str) -> int:

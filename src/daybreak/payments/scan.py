@@ -79,24 +79,50 @@ def scan_parquet_in_place(
 ) -> ScanResult:
     """The large-file path: DuckDB reads and validates the Parquet file where it lies."""
     from daybreak.engines.duckdb import DuckDBEngine
-    from daybreak.payments.inputs import PaymentsInputError, check_against_pack_sql
+    from daybreak.payments.inputs import (
+        PaymentsInputError,
+        check_currencies_sql,
+        refuse_no_corridor,
+    )
     from daybreak.payments.sqlcheck import validate_parquet
     from daybreak.schema import SchemaError
 
     say = progress or (lambda _msg: None)
+    source = str(transactions)
     with DuckDBEngine() as eng:
         assert isinstance(eng, DuckDBEngine)
         say("validating transactions")
         try:
-            eng.register_parquet("transactions", str(transactions))
-            validate_parquet(eng.connection, transactions, "transactions", "transactions")
+            eng.register_parquet("transactions", source)
+            total = validate_parquet(
+                eng.connection, transactions, "transactions", "transactions", check_unique=False
+            )
         except SchemaError as exc:
             raise PaymentsInputError(str(exc)) from exc
         except duckdb.Error as exc:
-            raise PaymentsInputError(f"{transactions}: unreadable Parquet ({exc})") from exc
-        total, corridor = check_against_pack_sql(eng.fetch, "transactions", pack, str(transactions))
+            raise PaymentsInputError(f"{source}: unreadable Parquet ({exc})") from exc
+        if total == 0:
+            raise PaymentsInputError(f"{source}: no transactions in the file")
+        check_currencies_sql(eng.fetch, "transactions", pack, source)
         eng.register("customers", customers.to_arrow(compat_level=pl.CompatLevel.oldest()))
-        return _scan_registered(eng, pack, model, total, corridor, progress)
+
+        def corridor_count() -> int:
+            n = int(eng.fetch("SELECT count(*) AS n FROM pay").to_pylist()[0]["n"])
+            refuse_no_corridor(n, total, pack, source)
+            # txn_id must be unique among the rows the detector reads and cites
+            dup = eng.fetch(
+                "SELECT txn_id FROM (SELECT txn_id FROM pay UNION ALL SELECT txn_id FROM "
+                "purchase) GROUP BY txn_id HAVING count(*) > 1 ORDER BY txn_id LIMIT 5"
+            ).to_pylist()
+            if dup:
+                ids = ", ".join(repr(r["txn_id"]) for r in dup)
+                raise PaymentsInputError(
+                    f"{source}, column 'txn_id': duplicate id(s) {ids}; every transaction "
+                    "needs a unique txn_id"
+                )
+            return n
+
+        return _scan_registered(eng, pack, model, total, corridor_count, progress)
 
 
 def _scan_registered(
@@ -104,12 +130,14 @@ def _scan_registered(
     pack: Pack,
     model: TrainedModel | None,
     transactions: int,
-    corridor: int,
+    corridor: int | Callable[[], int],
     progress: Progress | None,
 ) -> ScanResult:
     say = progress or (lambda _msg: None)
     say("computing features")
     eng.run(compile_scan(pack, eng.dialect))
+    if callable(corridor):  # counted by the pipeline itself on the in-place path
+        corridor = corridor()
     cust = _sorted(pl.from_arrow(eng.fetch("SELECT * FROM customer_scores")), "sender_id")
     bene = _sorted(pl.from_arrow(eng.fetch("SELECT * FROM beneficiary_scores")), "receiver_id")
     say("scoring")

@@ -45,8 +45,14 @@ class Accounts:
         return len(self.account) - 1
 
     def extend(
-        self, service: list[str], account: list[str], kind: str, owner: list[int],
-        country: list[str], ip: list[str], dev: list[str],
+        self,
+        service: list[str],
+        account: list[str],
+        kind: str,
+        owner: list[int],
+        country: list[str],
+        ip: list[str],
+        dev: list[str],
     ) -> range:
         first = len(self.account)
         self.service += service
@@ -102,11 +108,16 @@ def build(ctx: Ctx, pl: PayerPlan) -> Accounts:
     one_idx = others.tolist()
     svc += [services[int(k)] for k in first] + [services[int(k)] for k in second[two]]
     own += one_idx + others[two].tolist()
-    ips_by_owner = dict(zip(owners + one_idx, handles.ips(rng, [pop.country[c] for c in
-                                                                owners + one_idx]),
-                            strict=True))
-    devs_by_owner = dict(zip(owners + one_idx, _devices(rng, len(owners) + len(one_idx)),
-                             strict=True))
+    ips_by_owner = dict(
+        zip(
+            owners + one_idx,
+            handles.ips(rng, [pop.country[c] for c in owners + one_idx]),
+            strict=True,
+        )
+    )
+    devs_by_owner = dict(
+        zip(owners + one_idx, _devices(rng, len(owners) + len(one_idx)), strict=True)
+    )
     made = acc.extend(
         svc,
         handles.account_ids(rng, len(svc)),

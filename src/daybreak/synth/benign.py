@@ -12,14 +12,17 @@ import numpy as np
 
 from daybreak.synth import clock, handles
 from daybreak.synth.context import Ctx, lognormal
-from daybreak.synth.ledger import CHANNEL, I32, I64, TxnBatch, batch, concat
+from daybreak.synth.ledger import CHANNEL, I32, I64, TxnBatch, batch
 from daybreak.synth.merchants import (
     AIRLINES,
     MCCS,
+    STREAM_VENDORS,
     TRIP_MCCS,
+    VPN_VENDORS,
     MerchantPool,
     build_domestic,
     hour_profile,
+    vendor_purchases,
 )
 from daybreak.synth.names import sample_people
 
@@ -115,17 +118,45 @@ def generate(ctx: Ctx) -> None:
         for kind in KINDS:
             jobs.append((zone, kind, members, pools[country]))
     with ThreadPoolExecutor(max_workers=2) as pool:
-        batches = list(
-            pool.map(lambda job: _stream(ctx, *job, refs=ref_codes), jobs)
-        )
-    for b in batches:
-        ctx.ledger.add(b)
+        streams = list(pool.map(lambda job: _stream(ctx, *job, refs=ref_codes), jobs))
+    for batches in streams:
+        for b in batches:
+            ctx.ledger.add(b)
     _travel(ctx, ctx.rng("travel"))
+    _privacy_and_streaming(ctx, ctx.rng("benign.vendors"))
+
+
+def _privacy_and_streaming(ctx: Ctx, rng: np.random.Generator) -> None:
+    """Ordinary VPN subscribers (≈ 4 %) and adults buying streaming credits (≈ 1.5 %):
+    the related-purchase vendors are not a signal on their own."""
+    w, n = ctx.window, len(ctx.pop)
+    subs = np.flatnonzero(rng.random(n) < 0.04)
+    renewals = np.arange(w.months)
+    cust = np.repeat(subs, len(renewals))
+    first = rng.integers(0, 30, len(subs))
+    when = (
+        w.start_us
+        + (np.repeat(first, len(renewals)) + np.tile(renewals, len(subs)) * 30) * clock.US_PER_DAY
+    )
+    vendor = np.repeat(rng.integers(0, len(VPN_VENDORS), len(subs)), len(renewals))
+    buyers = np.flatnonzero(rng.random(n) < 0.015)
+    k = rng.poisson(w.months, len(buyers))
+    b_cust = np.repeat(buyers, k)
+    b_when = clock.at_hours(rng, clock.days_in(rng, w, len(b_cust)), clock.HOURS_ONLINE)
+    b_vendor = len(VPN_VENDORS) + rng.integers(0, len(STREAM_VENDORS), len(b_cust))
+    keep = when < w.end_us
+    vendor_purchases(
+        ctx,
+        rng,
+        np.concatenate([cust[keep], b_cust]),
+        np.concatenate([when[keep], b_when]),
+        np.concatenate([vendor[keep], b_vendor]),
+    )
 
 
 def _stream(
     ctx: Ctx, zone: str, kind: str, members: I64, pools: _Pools, *, refs: dict[str, I32]
-) -> TxnBatch:
+) -> list[TxnBatch]:
     rng = ctx.rng(f"benign.{zone}.{kind}")
     weights = ctx.pop.activity[members]
     rate = ctx.txn_per_month * ctx.window.months * float(weights.sum()) * KIND_P[KINDS.index(kind)]
@@ -140,31 +171,58 @@ def _stream(
         return _card(ctx, rng, rate, customers, pools.merchants)
     n = int(rng.poisson(rate))
     cust = customers(n)
-    hours = {"p2p": clock.HOURS_EVENING, "bill": clock.HOURS_BUSINESS, "cash": clock.HOURS_DAY,
-             "wallet": clock.HOURS_ONLINE}[kind]
+    hours = {
+        "p2p": clock.HOURS_EVENING,
+        "bill": clock.HOURS_BUSINESS,
+        "cash": clock.HOURS_DAY,
+        "wallet": clock.HOURS_ONLINE,
+    }[kind]
     local = clock.sorted_times(rng, ctx.window, n, hours)
     if kind == "p2p":
-        return _p2p(ctx, rng, cust, local, pools, refs["p2p"])
+        return [_p2p(ctx, rng, cust, local, pools, refs["p2p"])]
     if kind == "bill":
         pick = (cust.astype(np.int64) * 31 + rng.integers(0, 4, n) * 7) % len(pools.bills_recv)
         ref = np.where(rng.random(n) < 0.8, refs["bill"][rng.integers(0, 5, n)], -1)
         amount = ctx.money(lognormal(rng, 120, 0.7, n))
-        return batch(cust, local, pools.bills_recv[pick], amount, CHANNEL["wire"],
-                     rname=pools.bills_name[pick], ref=ref)
+        return [
+            batch(
+                cust,
+                local,
+                pools.bills_recv[pick],
+                amount,
+                CHANNEL["wire"],
+                rname=pools.bills_name[pick],
+                ref=ref,
+            )
+        ]
     if kind == "cash":
         amount = np.round(ctx.money(ATM_AUD[rng.integers(0, len(ATM_AUD), n)]), -1)
-        return batch(cust, local, pools.atm[rng.integers(0, len(pools.atm), n)], amount,
-                     CHANNEL["cash"])
+        return [
+            batch(
+                cust, local, pools.atm[rng.integers(0, len(pools.atm), n)], amount, CHANNEL["cash"]
+            )
+        ]
     pick = rng.integers(0, len(pools.seller), n)
     amount = ctx.money(lognormal(rng, 35, 0.8, n))
-    return batch(cust, local, pools.seller[pick], amount, CHANNEL["wallet"],
-                 rname=pools.seller_name[pick])
+    return [
+        batch(
+            cust,
+            local,
+            pools.seller[pick],
+            amount,
+            CHANNEL["wallet"],
+            rname=pools.seller_name[pick],
+        )
+    ]
 
 
 def _card(
-    ctx: Ctx, rng: np.random.Generator, rate: float, customers: Callable[[int], I32],
+    ctx: Ctx,
+    rng: np.random.Generator,
+    rate: float,
+    customers: Callable[[int], I32],
     pool: MerchantPool,
-) -> TxnBatch:
+) -> list[TxnBatch]:
     w = np.array([m.weight for m in MCCS])
     parts = []
     for hk in ("day", "evening", "online"):
@@ -179,9 +237,18 @@ def _card(
         amount = ctx.money(np.maximum(lognormal(rng, med, sig, n), 1.0))
         local = clock.sorted_times(rng, ctx.window, n, hour_profile(hk))
         mcc = np.array([m.code for m in MCCS], dtype=np.int16)[mk]
-        parts.append(batch(cust, local, pool.codes[pick], amount, CHANNEL["card"],
-                           rname=pool.names[pick], mcc=mcc))
-    return concat(parts)
+        parts.append(
+            batch(
+                cust,
+                local,
+                pool.codes[pick],
+                amount,
+                CHANNEL["card"],
+                rname=pool.names[pick],
+                mcc=mcc,
+            )
+        )
+    return parts
 
 
 def _p2p(
@@ -196,8 +263,15 @@ def _p2p(
     slot = np.where(rng.random(m) < 0.25, ext + other, friend)
     ref = np.where(rng.random(m) < 0.5, refs[rng.integers(0, len(refs), m)], -1)
     amount = ctx.money(np.maximum(lognormal(rng, 45, 0.9, m), 2.0))
-    return batch(cust, local, pools.p2p_recv[slot], amount, CHANNEL["p2p"],
-                 rname=pools.p2p_name[slot], ref=ref)
+    return batch(
+        cust,
+        local,
+        pools.p2p_recv[slot],
+        amount,
+        CHANNEL["p2p"],
+        rname=pools.p2p_name[slot],
+        ref=ref,
+    )
 
 
 def trip_rows(

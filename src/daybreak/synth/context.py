@@ -27,8 +27,8 @@ class Ctx:
         return rng_for(self.seed, step)
 
     def money(self, aud: F64 | float) -> F64:
-        """AUD-grounded amounts in the profile's currency, rounded to cents."""
-        out: F64 = np.round(np.asarray(aud, dtype=np.float64) * self.profile.amount_scale, 2)
+        """AUD-grounded amounts in the profile's currency (rounded to cents by batch())."""
+        out: F64 = np.asarray(aud, dtype=np.float64) * self.profile.amount_scale
         return out
 
     @property

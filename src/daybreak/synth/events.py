@@ -156,7 +156,7 @@ def _everyday(
     owner = np.array(acc.owner, dtype=np.int64)
     kind = np.array(acc.owner_kind)
     # Logins: everyone, a few a month, from their usual IP.
-    logins = rng.poisson(np.where(kind == "facilitator", 10.0, 2.0) * months)
+    logins = rng.poisson(np.where(kind == "facilitator", 10.0, 1.0) * months)
     who = np.repeat(np.arange(n), logins)
     is_cust = kind[who] == "customer"
     t = ctx.window.start_us + (
@@ -169,7 +169,7 @@ def _everyday(
     public = np.flatnonzero(kind == "public")
     by_svc = {str(s): public[svc[public] == s] for s in np.unique(svc)}
     cust_acc = np.flatnonzero(kind == "customer")
-    k = rng.poisson(1.5 * months, len(cust_acc))
+    k = rng.poisson(0.8 * months, len(cust_acc))
     who = np.repeat(cust_acc, k)
     cp = _same_service(rng, svc, by_svc, who)
     t = _local_times(ctx, rng, lclock, owner[who], clock.HOURS_EVENING)
@@ -185,13 +185,13 @@ def _everyday(
         )
     # Diaspora families: evening video calls home, a few times a month.
     fam = np.flatnonzero(kind == "family")
-    k = rng.poisson(2.5 * months, len(fam))
+    k = rng.poisson(2.0 * months, len(fam))
     who = np.repeat(fam, k)
     callers = np.array([acc.by_customer[int(owner[f])][0] for f in who], dtype=np.int64)
     t = _local_times(ctx, rng, lclock, owner[who], clock.HOURS_EVENING)
     rows.add(callers, who, t, rng.integers(300, 3600, len(who)), ET["call"])
     # The public among themselves.
-    k = rng.poisson(1.0 * months, len(public))
+    k = rng.poisson(0.5 * months, len(public))
     who = np.repeat(public, k)
     cp = _same_service(rng, svc, by_svc, who)
     t = ctx.window.start_us + (

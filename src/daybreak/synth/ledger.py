@@ -41,7 +41,15 @@ class Codes:
         return found
 
     def codes(self, values: Iterable[str]) -> I32:
-        return np.fromiter((self.code(v) for v in values), dtype=np.int32)
+        index, known = self._index, self.values
+        out: list[int] = []
+        for v in values:
+            found = index.get(v)
+            if found is None:
+                found = index[v] = len(known)
+                known.append(v)
+            out.append(found)
+        return np.array(out, dtype=np.int32)
 
     def __len__(self) -> int:
         return len(self.values)
@@ -70,10 +78,17 @@ class Receivers:
         return code
 
     def add_many(self, receiver_ids: Sequence[str], countries: Sequence[str], scenario: str) -> I32:
-        return np.array(
-            [self.add(r, c, scenario) for r, c in zip(receiver_ids, countries, strict=True)],
-            dtype=np.int32,
-        )
+        """Register many receivers at once (label 0); known ids keep their first entry."""
+        before = len(self.ids)
+        codes = self.ids.codes(receiver_ids)
+        for k in np.flatnonzero(codes >= before):
+            if codes[k] == len(self.country):  # first occurrence of a new id
+                self.country.append(countries[int(k)])
+        added = len(self.ids) - before
+        self.scenario += [scenario] * added
+        self.label += [0] * added
+        self.case += [-1] * added
+        return codes
 
 
 @dataclass
@@ -104,14 +119,16 @@ def batch(
     mcc: npt.ArrayLike | None = None,
     case: npt.ArrayLike | None = None,
 ) -> TxnBatch:
-    """A batch with defaults for the optional columns; scalars broadcast."""
+    """A batch with defaults for the optional columns; scalars broadcast. Amounts are
+    rounded to cents here, once; arrays of the right type are used without copying."""
     c = np.asarray(cust, dtype=np.int32)
     n = len(c)
 
     def col(v: npt.ArrayLike | None, dtype: type[np.generic], default: int) -> np.ndarray:
         if v is None:
             return np.full(n, default, dtype=dtype)
-        return np.broadcast_to(np.asarray(v, dtype=dtype), (n,)).copy()
+        arr = np.asarray(v, dtype=dtype)
+        return arr if arr.shape == (n,) else np.full(n, arr, dtype=dtype)
 
     return TxnBatch(
         cust=c,

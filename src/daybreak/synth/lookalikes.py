@@ -149,7 +149,7 @@ def _family(ctx: Ctx, rng: np.random.Generator) -> None:
     day = np.concatenate([day, g_day]).astype(np.int64)
     m = len(rows_r)
     # Larger than abuse payments (AUD 150-600 typical), often round; gifts are small.
-    amount = np.where(gift, lognormal(rng, 80, 0.4, m), lognormal(rng, 300, 0.55, m))
+    amount = ctx.money(np.where(gift, lognormal(rng, 80, 0.4, m), lognormal(rng, 300, 0.55, m)))
     amount = np.where(rng.random(m) < 0.6, np.round(amount, -1), amount)
     fam = np.array([led.refs.code(x) for x in FAMILY_REFS], dtype=np.int32)
     gifts = np.array([led.refs.code(x) for x in GIFT_REFS], dtype=np.int32)
@@ -163,7 +163,7 @@ def _family(ctx: Ctx, rng: np.random.Generator) -> None:
     ch = np.array([CHANNEL["remittance"], CHANNEL["wallet"], CHANNEL["wire"]], dtype=np.int8)
     channel = ch[rng.choice(3, m, p=[0.55, 0.25, 0.2])]
     rname = var[ben, rng.integers(0, 3, m)]
-    led.add(batch(who[rows_r], local, recv[ben], ctx.money(amount), channel, rname=rname, ref=ref))
+    led.add(batch(who[rows_r], local, recv[ben], amount, channel, rname=rname, ref=ref))
 
 
 def _month_local(ctx: Ctx) -> list[tuple[int, int, int, int]]:
@@ -183,6 +183,7 @@ def _freelancers(ctx: Ctx, rng: np.random.Generator) -> None:
     pw = [w for _, w in FREELANCE_COUNTRIES]
     rows: list[tuple[int, int, int, int, float, int]] = []
     inv = 0
+    months = _month_local(ctx)
     for i in pop.members("freelancer_payroll"):
         for _ in range(int(rng.choice([1, 2, 3, 4], p=[0.5, 0.3, 0.15, 0.05]))):
             c = places[int(rng.choice(len(places), p=pw))]
@@ -191,7 +192,7 @@ def _freelancers(ctx: Ctx, rng: np.random.Generator) -> None:
             name = led.names.code(variants(person)[int(rng.integers(0, 2))])
             fee = float(rng.choice([400, 500, 600, 800, 1000, 1200, 1500, 2000]))
             tmpl = PAYROLL_REFS[int(rng.integers(0, len(PAYROLL_REFS)))]
-            for t, _, y, mo in _month_local(ctx):
+            for t, _, y, mo in months:
                 inv += 1
                 text = tmpl.format(y=y, m=mo, mon=MONTHS[mo - 1], k=inv % 1000)
                 day = t - int(rng.integers(0, 3)) * clock.US_PER_DAY
@@ -201,12 +202,13 @@ def _freelancers(ctx: Ctx, rng: np.random.Generator) -> None:
     cols = [np.array(col) for col in zip(*rows, strict=True)]
     cust, days, recvs, names, fees, ref = cols
     m = len(cust)
-    # Round fees; sometimes hours-based with cents.
+    # Fees round in the sender's currency; sometimes hours-based with cents.
+    fees = np.round(ctx.money(fees) / 50) * 50
     amount = np.where(rng.random(m) < 0.8, fees, fees * rng.uniform(0.7, 1.3, m))
     ch = np.array([CHANNEL["wire"], CHANNEL["remittance"], CHANNEL["wallet"]], dtype=np.int8)
     channel = ch[rng.choice(3, m, p=[0.5, 0.4, 0.1])]
     local = clock.at_hours(rng, days.astype(np.int64), clock.HOURS_BUSINESS)
-    led.add(batch(cust, local, recvs, ctx.money(amount), channel, rname=names, ref=ref))
+    led.add(batch(cust, local, recvs, amount, channel, rname=names, ref=ref))
 
 
 def _charity(ctx: Ctx, rng: np.random.Generator) -> None:
@@ -224,13 +226,14 @@ def _charity(ctx: Ctx, rng: np.random.Generator) -> None:
         else "Child Sponsorship Appeal"
     )
     rows_c, rows_t, rows_r, rows_n, rows_a, rows_ref, rows_card = [], [], [], [], [], [], []
+    months = _month_local(ctx)
     for i in pop.members("charity_sponsor"):
         direct = rng.random() < 0.45
         org = orgs[int(rng.integers(0, len(orgs)))]
         fee = float(rng.choice([39.0, 45.0, 48.0, 52.0, 60.0]))
         dom = int(rng.integers(1, 28))
         ref = led.refs.code(f"Child sponsorship #{int(rng.integers(10000, 99999))}")
-        for _, first, _, _ in _month_local(ctx):
+        for _, first, _, _ in months:
             rows_c.append(int(i))
             rows_t.append(first + (dom - 1) * clock.US_PER_DAY)
             rows_r.append(org[0] if direct else domestic)
@@ -251,7 +254,7 @@ def _charity(ctx: Ctx, rng: np.random.Generator) -> None:
             np.array(rows_c),
             local,
             np.array(rows_r),
-            ctx.money(np.array(rows_a)),
+            np.round(ctx.money(np.array(rows_a))),
             channel,
             rname=np.array(rows_n),
             ref=np.array(rows_ref),
@@ -279,6 +282,7 @@ def _romance(ctx: Ctx, rng: np.random.Generator) -> None:
         day = day - day % clock.US_PER_DAY
         # One beneficiary, amounts escalating from hundreds into the thousands.
         amount = lognormal(rng, 150.0, 0.4, m) * np.exp(np.log(rng.uniform(15, 40)) * u)
+        amount = ctx.money(np.clip(amount, 50, 20000))
         amount = np.where(rng.random(m) < 0.5, np.round(amount, -1), amount)
         ch = np.where(
             rng.random(m) < 0.15,
@@ -292,7 +296,7 @@ def _romance(ctx: Ctx, rng: np.random.Generator) -> None:
                 cust,
                 local,
                 recv,
-                ctx.money(np.clip(amount, 50, 20000)),
+                amount,
                 ch,
                 rname=name,
                 ref=refs[rng.integers(0, len(refs), m)],

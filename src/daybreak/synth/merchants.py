@@ -12,7 +12,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from daybreak.synth import clock
-from daybreak.synth.ledger import I32, Ledger
+from daybreak.synth.context import Ctx, lognormal
+from daybreak.synth.ledger import CHANNEL, I32, I64, Ledger, batch
 
 
 @dataclass(frozen=True)
@@ -124,3 +125,38 @@ def hour_profile(kind: str) -> np.ndarray:
         "evening": clock.HOURS_EVENING,
         "online": clock.HOURS_ONLINE,
     }[kind]
+
+
+def vendor_purchases(ctx: Ctx, rng: np.random.Generator, cust: I64, when: I64, vendor: I64) -> None:
+    """Card purchases from the VPN (index < len(VPN_VENDORS)) and streaming-credit
+    vendors. VPN renewals get an online hour on their day; credits keep their time.
+    Payers and ordinary customers buy from the same vendors."""
+    led, w = ctx.ledger, ctx.window
+    vendors = VPN_VENDORS + STREAM_VENDORS
+    is_vpn = vendor < len(VPN_VENDORS)
+    midnight = when - (when - w.start_us) % clock.US_PER_DAY
+    when = np.where(is_vpn, clock.at_hours(rng, midnight, clock.HOURS_ONLINE), when)
+    codes = np.array(
+        [
+            led.receivers.add(
+                f"mid:{mcc}{900000 + k:06d}",
+                VENDOR_COUNTRIES[k % len(VENDOR_COUNTRIES)],
+                "merchant",
+            )
+            for k, (_, mcc) in enumerate(vendors)
+        ],
+        dtype=np.int32,
+    )
+    names = np.array([led.names.code(nm) for nm, _ in vendors], dtype=np.int32)
+    amount = np.where(is_vpn, 12.99, lognormal(rng, 30, 0.6, len(vendor)))
+    led.add(
+        batch(
+            cust,
+            when,
+            codes[vendor],
+            ctx.money(amount),
+            CHANNEL["card"],
+            rname=names[vendor],
+            mcc=np.array([m for _, m in vendors], dtype=np.int16)[vendor],
+        )
+    )

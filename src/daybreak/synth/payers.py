@@ -14,9 +14,10 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from daybreak.synth import clock, handles
+from daybreak.synth import benign, clock, handles
 from daybreak.synth.context import Ctx, lognormal
 from daybreak.synth.ledger import CHANNEL, I32, I64, B, batch
+from daybreak.synth.merchants import STREAM_VENDORS, VPN_VENDORS, vendor_purchases
 from daybreak.synth.names import Person, family_name_keys, sample_people, variants
 from daybreak.synth.population import ROLE
 
@@ -236,9 +237,10 @@ def generate(ctx: Ctx, pl: PayerPlan) -> None:
     amount = lognormal(rng, median, 0.5, m)
     growth = rng.uniform(2.5, 5.0, p)[who]
     amount = np.where(escalating, amount * np.exp(np.log(growth) * u) / 1.8, amount)
+    # Often round in the sender's currency (FATF 2025).
+    amount = ctx.money(np.clip(amount, 5.0, 3000.0))
     rounded = rng.random(m) < 0.35
     amount = np.where(rounded, np.maximum(10.0, np.round(amount, -1)), amount)
-    amount = ctx.money(np.clip(amount, 5.0, 3000.0))
     # Facilitator per payment: the main one most often.
     nf = np.array([len(f) for f in pl.facs])
     slot = np.minimum((rng.random(m) ** 2.0 * nf[who]).astype(np.int64), nf[who] - 1)
@@ -330,10 +332,7 @@ def _related_purchases(
     sc: np.ndarray,
     start: I64,
 ) -> None:
-    from daybreak.synth import benign
-    from daybreak.synth.merchants import STREAM_VENDORS, VENDOR_COUNTRIES, VPN_VENDORS
-
-    led, w, p = ctx.ledger, ctx.window, len(pl.payers)
+    w, p = ctx.window, len(pl.payers)
     # VPN / encryption subscriptions (FINTRAC): monthly from the first payment on.
     vpn = rng.random(p) < np.where(pl.careful, 0.1, 0.55)
     rows_c, rows_t, rows_v = [], [], []
@@ -354,30 +353,12 @@ def _related_purchases(
         rows_c.append(int(c))
         rows_t.append(int(t) - int(rng.integers(5, 120)) * 60 * clock.US_PER_S)
         rows_v.append(len(VPN_VENDORS) + int(rng.integers(0, len(STREAM_VENDORS))))
-    vendors = VPN_VENDORS + STREAM_VENDORS
-    when = np.array(rows_t, dtype=np.int64)
-    is_vpn = np.array(rows_v, dtype=np.int64) < len(VPN_VENDORS)
-    midnight = when - (when - w.start_us) % clock.US_PER_DAY
-    when = np.where(is_vpn, clock.at_hours(rng, midnight, clock.HOURS_ONLINE), when)
-    codes = [
-        led.receivers.add(
-            f"mid:v{mcc}{k:04d}", VENDOR_COUNTRIES[k % len(VENDOR_COUNTRIES)], "merchant"
-        )
-        for k, (_, mcc) in enumerate(vendors)
-    ]
-    names = [led.names.code(nm) for nm, _ in vendors]
-    vi = np.array(rows_v, dtype=np.int64)
-    amount = np.where(vi < len(VPN_VENDORS), 12.99, lognormal(rng, 30, 0.6, len(vi)))
-    led.add(
-        batch(
-            np.array(rows_c, dtype=np.int32),
-            when,
-            np.array(codes, dtype=np.int32)[vi],
-            ctx.money(amount),
-            CHANNEL["card"],
-            rname=np.array(names, dtype=np.int32)[vi],
-            mcc=np.array([m for _, m in vendors], dtype=np.int16)[vi],
-        )
+    vendor_purchases(
+        ctx,
+        rng,
+        np.array(rows_c, dtype=np.int64),
+        np.array(rows_t, dtype=np.int64),
+        np.array(rows_v, dtype=np.int64),
     )
     # Travelling to offend (FINTRAC 2025): flights and long stays in the corridor.
     trav = np.flatnonzero(sc == "travel_to_offend")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 import polars as pl
@@ -37,7 +37,6 @@ class World:
     links: pl.DataFrame
     profile: str
     seed: int
-    stats: dict[str, float] = field(default_factory=dict)
 
     def tables(self) -> dict[str, pl.DataFrame]:
         return {
@@ -192,4 +191,3 @@ def _transactions(ctx: Ctx, clock: LocalClock) -> tuple[pl.DataFrame, pl.DataFra
         "transactions", lookup(case_names, case[linked]), txn_ids.gather(pl.Series(linked))
     )
     return conform("transactions", frame), links, used
-
