@@ -16,8 +16,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from daybreak.payments.evaluate import evaluate, read_labels
-from daybreak.payments.evaluate import Scored
+from daybreak.payments.evaluate import Scored, evaluate, read_labels
 from daybreak.payments.scan import scan
 from daybreak.synth import generate_world, write_world
 

@@ -36,6 +36,9 @@ REFS = np.array(["", "", "", "gift", "school fees", "for uniform", "family suppo
 GIVEN = np.array(["John", "Peter", "Mark", "David", "Paul", "Maria", "Anna", "Joy", "Jose", "Liza"])
 FAMILY = np.array(["Smith", "Brown", "Santos", "Reyes", "Cruz", "Nguyen", "Garcia", "Lopez",
                    "Jones", "Taylor", "Bautista", "Ramos"])  # fmt: skip
+# Card purchases: mostly everyday spending; software, streaming and airlines ~1% each.
+MCCS = np.array(["5411", "5812", "5541", "5999", "5311", "4816", "5734", "4511"])
+MCC_P = np.array([0.3, 0.25, 0.2, 0.12, 0.1, 0.01, 0.01, 0.01])
 TZ = np.array(["Australia/Sydney", "Australia/Melbourne", "Australia/Perth", "Australia/Brisbane"])
 
 
@@ -83,8 +86,7 @@ def make_data(n: int, folder: Path, seed: int = 1) -> tuple[Path, Path]:
         amount = np.where(corridor, np.where(is_payer, rng.gamma(2.0, 25.0, m),
                                              rng.gamma(4.0, 80.0, m)),
                           rng.gamma(1.5, 30.0, m)).round(2)  # fmt: skip
-        mcc = np.where(channel == "card", rng.choice(["5411", "5812", "4816", "5734", "4511",
-                                                      "5541", "5999"], m), "")  # fmt: skip
+        mcc = np.where(channel == "card", rng.choice(MCCS, m, p=MCC_P), "")  # fmt: skip
         frames.append(
             pl.DataFrame(
                 {

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from conftest import Api
+from api_server import Api
 
 from daybreak.model.cases import Case, Tier
 from daybreak.store import Actor, Role

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from conftest import free_port, start_server
+from api_server import free_port, start_server
 from sqlalchemy import create_engine, text
 
 from daybreak.store import Keyring, Role, TiplineStore

@@ -9,7 +9,7 @@ from typing import Any
 
 import httpx
 import pytest
-from conftest import Api
+from api_server import Api
 
 GOOD: dict[str, Any] = {
     "reporter": {"type": "platform", "organisation": "ExampleStream"},

@@ -39,6 +39,9 @@ def console(tmp_path_factory: pytest.TempPathFactory) -> Iterator[StoreConsole]:
     with store_console(
         tmp_path_factory.mktemp("browser-console"), standards if standards.is_dir() else None
     ) as running:
+        # Settings.cookie_secure is off by default for plain HTTP; Chromium accepts Secure
+        # cookies from http://127.0.0.1, so the browser tests run with the flag on.
+        running.app.state.daybreak_console.secure_cookies = True
         yield running
 
 
@@ -122,6 +125,9 @@ def test_sign_in_form_is_labelled_and_says_what_went_wrong(
 def test_from_the_top_of_the_queue_to_an_exported_report(page: Page, console: StoreConsole) -> None:
     sign_in(page, console, "ana")
     expect(page.get_by_test_id("username")).to_have_text("ana")
+    cookie = next(c for c in page.context.cookies() if c["name"] == "daybreak_console")
+    assert cookie["httpOnly"] and cookie["secure"] and cookie["sameSite"] == "Strict"
+    assert page.evaluate("document.cookie") == ""  # invisible to scripts
     page.keyboard.press("Tab")  # the first stop on every page is the skip link
     expect(page.get_by_role("link", name="Skip to main content")).to_be_focused()
     page.keyboard.press("Enter")

@@ -161,9 +161,13 @@ def test_case_page_shows_explanation_graph_timeline_and_evidence(
 def test_viewing_a_case_is_audited(
     client_for: Callable[[str], httpx.Client], backend: MemoryBackend
 ) -> None:
-    client_for("ana").get(f"/console/cases/{TOP_CASE}")
+    client = client_for("ana")
+    client.get(f"/console/cases/{TOP_CASE}")
     trail = backend.audit_trail(TOP_CASE, SUPERVISOR)
     assert [(a.actor, a.action) for a in trail] == [("ana", "read")]
+    page = client_for("sam").get(f"/console/cases/{TOP_CASE}").text
+    assert "Viewed 2 times by ana, sam" in page  # reads are listed apart from changes
+    assert "No changes yet." in page
 
 
 def post_action(client: httpx.Client, action: str, **fields: str) -> httpx.Response:

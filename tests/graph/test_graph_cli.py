@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
 from typer.testing import CliRunner
 
 from conftest import payment_alerts
@@ -102,3 +103,23 @@ def test_missing_world_is_a_clear_error(tmp_path: Path) -> None:
 def test_list_without_cases_says_what_to_do(tmp_path: Path) -> None:
     res = runner.invoke(app, ["cases", "list", "--out", str(tmp_path), "--json"])
     assert res.exit_code == 2 and "cases build" in res.output
+
+
+def test_cases_persist_to_the_store(
+    tiny_world: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from daybreak.store.keys import generate_key
+
+    monkeypatch.setenv("DAYBREAK_FIELD_KEY", generate_key())
+    db = f"sqlite:///{tmp_path / 'cases.sqlite'}"
+    alerts = _write_alerts(tmp_path / "alerts.jsonl")
+    args = ["cases", "build", "--world", str(tiny_world), "--alerts", str(alerts),
+            "--out", str(tmp_path / "c"), "--db", db]  # fmt: skip
+    res = runner.invoke(app, args)
+    assert res.exit_code == 0, res.output
+    assert "3 case(s) created, 0 updated" in res.output
+    res = runner.invoke(app, args)
+    assert "0 case(s) created, 3 updated" in res.output
+    listed = runner.invoke(app, ["cases", "list", "--out", str(tmp_path), "--db", db, "--json"])
+    assert listed.exit_code == 0, listed.output
+    assert len(listed.output.splitlines()) == 3

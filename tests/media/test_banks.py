@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import random
+import time
 from pathlib import Path
 
 import pytest
@@ -185,3 +186,20 @@ def test_flood_control_quarantines_a_hash_that_matches_too_much(tmp_path: Path) 
     assert store.release("known", PDQ[0])
     now[0] = 1000.0  # window has passed
     assert matcher.match_pdq([PDQ[0]])[0].status == "match"
+
+
+def test_changes_by_another_process_reach_the_live_index(tmp_path: Path) -> None:
+    store = _store(tmp_path)
+    server = MediaMatcher.build(store)  # e.g. the API server's matcher
+    server.save(tmp_path / "index")
+    cli = BankStore(tmp_path / "banks")  # e.g. `daybreak media bank import` meanwhile
+    cli.add("known", [BankEntry("pdq", PDQ[4], ("late",)), BankEntry("sha256", SHA)])
+    cli.remove("known", [("pdq", PDQ[1])])
+    time.sleep(0.01)
+    got = server.match([("pdq", PDQ[4]), ("sha256", SHA), ("pdq", PDQ[1])])
+    assert [(m.query, m.bank) for m in got] == [(0, "known"), (1, "known")]
+    # a saved index that is older than the banks catches up when loaded
+    stale = MediaMatcher.load(BankStore(tmp_path / "banks"), tmp_path / "index")
+    assert not MediaMatcher.is_current(stale.store, tmp_path / "index")
+    got = stale.match([("pdq", PDQ[4]), ("sha256", SHA), ("pdq", PDQ[1]), ("pdq", PDQ[0])])
+    assert [m.query for m in got] == [0, 1, 3]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from daybreak.media.hashing import CorruptMedia, EmptyMedia, UnsupportedMedia
+from daybreak.media.hashing import CorruptMedia, DecompressionBomb, EmptyMedia, UnsupportedMedia
 from daybreak.media.index import hamming, parse_pdq
 from daybreak.media.video import (
     FrameHash,
@@ -80,3 +80,5 @@ def test_bad_video_input(scene_video: bytes) -> None:
         hash_video_bytes(scene_video[: len(scene_video) // 2], "cut.mp4")
     with pytest.raises(ValueError, match="fps"):
         hash_video_bytes(scene_video, fps=0)
+    with pytest.raises(DecompressionBomb, match="320x240"):
+        hash_video_bytes(scene_video, "big.mp4", max_pixels=10_000)

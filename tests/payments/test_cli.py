@@ -135,3 +135,29 @@ def test_unknown_engine_and_missing_model(files: tuple[Path, Path], tmp_path: Pa
     code, out = _run("scan", "-t", tx, "--model", tmp_path, "--out", tmp_path / "r")
     assert code == 2
     assert "not a model folder" in out
+
+
+def test_parquet_checks_blank_ids_bad_mcc_and_duplicate_ids(
+    files: tuple[Path, Path], tmp_path: Path
+) -> None:
+    tx, cu = files
+    frame = pl.read_parquet(tx)
+    blank = frame.with_columns(
+        pl.when(pl.col("txn_id") == "T00003").then(pl.lit("  ")).otherwise(pl.col("sender_id"))
+        .alias("sender_id"),
+        pl.when(pl.col("txn_id") == "T00031").then(pl.lit("48a6"))
+        .otherwise(pl.col("merchant_category")).alias("merchant_category"),
+    )  # fmt: skip
+    blank.write_parquet(tmp_path / "blank.parquet")
+    code, out = _run("scan", "-t", tmp_path / "blank.parquet", "--out", tmp_path / "r")
+    assert code == 3
+    assert "row 3, column 'sender_id': expected a non-blank value" in out
+    assert "row 31, column 'merchant_category': expected a 4-digit merchant category code" in out
+    dup = frame.with_columns(
+        pl.when(pl.col("txn_id") == "T00002").then(pl.lit("T00001")).otherwise(pl.col("txn_id"))
+        .alias("txn_id")
+    )  # fmt: skip
+    dup.write_parquet(tmp_path / "dup.parquet")
+    code, out = _run("scan", "-t", tmp_path / "dup.parquet", "--out", tmp_path / "r")
+    assert code == 3
+    assert "duplicate id(s) 'T00001'" in out

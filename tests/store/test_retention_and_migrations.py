@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from store_samples import case, report, sub
+from store_samples import case, report
 
 from daybreak.model.cases import CaseStatus, Outcome
 from daybreak.store import SYSTEM, Actor, Role, Submission, TiplineStore

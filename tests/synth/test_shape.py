@@ -116,15 +116,20 @@ def test_careful_payers_show_fewer_signs(world: World) -> None:
     assert per_payer.height > 0
 
 
-def test_related_purchases_appear_on_payers_cards(world: World) -> None:
-    payers = world.labels.filter(
-        (pl.col("subject_type") == "customer") & (pl.col("label") == 1)
-    ).get_column("subject_id")
-    cards = world.transactions.filter(
-        (pl.col("channel") == "card") & pl.col("sender_id").is_in(payers.implode())
+def test_related_purchases_are_more_common_among_payers(world: World) -> None:
+    """VPN/software (5734, 5817, 4816) from the same vendors: many payers, few others."""
+    customers = world.labels.filter(pl.col("subject_type") == "customer")
+    payers = customers.filter(pl.col("label") == 1).get_column("subject_id")
+    vendors = world.transactions.filter(
+        pl.col("receiver_name").is_in(["ShieldTunnel VPN", "PrivaNet", "GhostLine VPN"])
     )
-    vpn = cards.filter(pl.col("merchant_category").is_in(["5734", "5817", "4816"]))
-    assert vpn.get_column("sender_id").n_unique() >= 0.3 * payers.len()
+    buyers = set(vendors.get_column("sender_id"))
+    payer_share = len(buyers & set(payers)) / payers.len()
+    others = customers.height - payers.len()
+    other_share = len(buyers - set(payers)) / others
+    assert payer_share >= 0.3, payer_share
+    assert 0 < other_share < payer_share / 4, (other_share, payer_share)
+    assert set(vendors.get_column("merchant_category")) <= {"5734", "5817", "4816"}
 
 
 def test_known_offenders_have_linked_second_accounts() -> None:
@@ -163,3 +168,25 @@ def test_known_offenders_have_linked_second_accounts() -> None:
 )
 def test_family_name_comparison(a: str, b: str, same: bool) -> None:
     assert share_family_name(a, b) is same
+
+
+def test_escalating_payers_pay_more_and_more_often(bigger_world: World) -> None:
+    """AUSTRAC / AIC 589: amounts rise and gaps shrink over successive payments."""
+    w = bigger_world
+    escalating = w.labels.filter(pl.col("scenario") == "escalation").get_column("subject_id")
+    pays = (
+        abuse_payments(w)
+        .filter(pl.col("sender_id").is_in(escalating.implode()))
+        .sort("sender_id", "timestamp")
+        .with_columns(
+            half=(pl.int_range(pl.len()).over("sender_id") * 2 >= pl.len().over("sender_id")),
+            gap=pl.col("timestamp").diff().over("sender_id").dt.total_hours(),
+        )
+    )
+    by_half = pays.group_by("sender_id", "half").agg(
+        pl.col("amount").median(), pl.col("gap").median()
+    )
+    wide = by_half.pivot("half", index="sender_id", values=["amount", "gap"]).drop_nulls()
+    assert wide.height >= 3
+    assert (wide.get_column("amount_true") > wide.get_column("amount_false")).mean() >= 0.8  # type: ignore[operator]
+    assert (wide.get_column("gap_true") < wide.get_column("gap_false")).mean() >= 0.6  # type: ignore[operator]

@@ -99,7 +99,7 @@ def test_dtds_and_entities_are_refused(payload: bytes, xsd: Path) -> None:
 def test_malformed_and_invalid_xml_are_named(xsd: Path) -> None:
     with pytest.raises(NcmecImportError, match="malformed XML"):
         import_report(b"<report><incidentSummary>", xsd)
-    with pytest.raises(NcmecImportError, match="incidentType|incidentSummary") as info:
+    with pytest.raises(NcmecImportError, match=r"incidentType|incidentSummary") as info:
         import_report(
             b"<report><incidentSummary><incidentType>Nope</incidentType></incidentSummary></report>",
             xsd,

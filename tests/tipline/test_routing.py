@@ -76,5 +76,5 @@ def test_table_is_configurable_and_errors_name_the_file(tmp_path: Path) -> None:
     bad.write_text("countries:\n  PHL: nope\n")
     with pytest.raises(RoutingTableError, match=r"bad\.yaml.*alpha-2"):
         AgencyTable.load(bad)
-    with pytest.raises(RoutingTableError, match="missing.yaml"):
+    with pytest.raises(RoutingTableError, match=r"missing\.yaml"):
         AgencyTable.load(tmp_path / "missing.yaml")

@@ -78,6 +78,6 @@ def test_bad_world_rows_are_named(tmp_path: Path, store: TiplineStore) -> None:
     with pytest.raises(WorldLoadError, match=r"report R003: identifiers\.0"):
         load_world_reports(store, world)
     assert store.count_reports() == 0
-    with pytest.raises(WorldLoadError, match="no reports.parquet or reports.csv"):
+    with pytest.raises(WorldLoadError, match=r"no reports\.parquet or reports\.csv"):
         load_world_reports(store, tmp_path / "nowhere")
     assert pl.read_csv(world / "reports.csv").height == 4

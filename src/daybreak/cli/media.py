@@ -97,18 +97,14 @@ def hash_cmd(
 
 
 def _load_matcher(home: Path) -> Any:
+    """The saved index (brought up to date with the banks), or one built in memory."""
     from daybreak.media.banks import BankStore
     from daybreak.media.matcher import MediaMatcher
 
     store = BankStore(home / "banks")
     index_dir = home / "index"
-    if (index_dir / "meta.json").exists() and MediaMatcher.is_current(store, index_dir):
-        return MediaMatcher.load(store, index_dir)
     if (index_dir / "meta.json").exists():
-        err.print(
-            "[yellow]The saved index is older than the banks; matching against an "
-            "index built in memory. Run `daybreak media index build`.[/]"
-        )
+        return MediaMatcher.load(store, index_dir)
     return MediaMatcher.build(store)
 
 

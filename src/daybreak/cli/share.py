@@ -29,7 +29,7 @@ def _secret(path: Path | None) -> bytes:
     from daybreak.sharing.keyed import check_secret
 
     if path is not None:
-        if not path.is_file():
+        if not path.exists():
             fail(f"{path}: secret file not found")
         value = path.read_bytes().strip()
     else:

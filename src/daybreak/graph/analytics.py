@@ -121,7 +121,10 @@ def shortest_path(
 def paths_to_payers(g: Graph, start: str, *, max_hops: int = 6, limit: int = 5) -> list[list[str]]:
     """Shortest paths from a reported account (or report) to customers who paid
     someone: the link an analyst needs between a report and the money."""
-    parents = bfs_distances(g, start, max_hops=max_hops)
+    # Shops and ATMs link everyone to everyone: never a path through one.
+    parents = bfs_distances(
+        g, start, max_hops=max_hops, blocked=lambda n: bool(g.nodes[n].get("merchant"))
+    )
     payers = [
         (d, k)
         for k, (d, _) in parents.items()

@@ -123,7 +123,11 @@ def _run(con: duckdb.DuckDBPyConnection, query: str, what: str) -> pl.DataFrame:
         raise WorldError(f"{what}: {exc}") from exc
 
 
-def load_world(world: Path, con: duckdb.DuckDBPyConnection | None = None) -> WorldFrames:
+def load_world(
+    world: Path, con: duckdb.DuckDBPyConnection | None = None, *, include_shops: bool = False
+) -> WorldFrames:
+    """The world reduced to frames; payments to shops and ATMs are left out unless
+    ``include_shops`` (see :data:`daybreak.graph.sql.SHOPS`)."""
     world = Path(world)
     con = open_world(world, con)
     small = {name: _read_small(world, name) for name in SMALL_TABLES}
@@ -136,7 +140,7 @@ def load_world(world: Path, con: duckdb.DuckDBPyConnection | None = None) -> Wor
         reports=small["reports"],
         identifiers=_run(con, sql.IDENTIFIER_OWNERS, f"{world}/identifiers"),
         media_sightings=small["media_sightings"],
-        payment_edges=_run(con, sql.PAYMENT_EDGES, f"{world}/transactions"),
+        payment_edges=_run(con, sql.payment_edges(include_shops), f"{world}/transactions"),
         event_edges=_run(con, sql.EVENT_EDGES, f"{world}/platform_events"),
         event_ips=_run(con, sql.event_attribute_edges("ip"), f"{world}/platform_events"),
         event_devices=_run(con, sql.event_attribute_edges("device_id"), f"{world}/platform_events"),

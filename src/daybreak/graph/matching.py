@@ -134,7 +134,7 @@ def default_settings(n_records: int = 10_000) -> Any:
         ],
         blocking_rules_to_generate_predictions=[
             block_on("name"),
-            block_on("surname", "country"),
+            block_on("surname", "birth_year"),
             block_on("forename", "birth_year"),
         ],
         retain_intermediate_calculation_columns=True,

@@ -54,10 +54,10 @@ def build_world_graph(
 ) -> WorldGraph:
     """Exact links, then (optionally) splink ``same_person`` links, in one graph.
 
-    Payments to shops and ATMs (card and cash receivers) stay out of the graph unless
-    ``merchant_edges``: every analysis ignores them and they are most of the edges."""
+    Payments to shops and ATMs (card and cash receivers) stay out unless
+    ``merchant_edges``: every analysis ignores them and they are most of the payments."""
     con = duckdb.connect()
-    frames = loader.load_world(Path(world_dir), con)
+    frames = loader.load_world(Path(world_dir), con, include_shops=merchant_edges)
     links = resolve_exact(frames)
     matches = None
     same = links.edges.clear()

@@ -10,7 +10,19 @@ from __future__ import annotations
 # Relations are views named after the world tables: transactions, platform_events,
 # identifiers (registered by the loader).
 
-PAYMENT_EDGES = """
+# Card and cash receivers are shops and ATMs: they link strangers, not people, and are
+# most of the payments. They are summarised, not turned into edges (unless asked).
+SHOPS = """
+SELECT receiver_id
+FROM transactions
+GROUP BY receiver_id
+HAVING bool_or(channel IN ('card', 'cash') OR merchant_category IS NOT NULL)
+"""
+
+
+def payment_edges(include_shops: bool = False) -> str:
+    where = "" if include_shops else f"WHERE receiver_id NOT IN ({SHOPS})"
+    return f"""
 SELECT sender_id,
        receiver_id,
        count(*)::BIGINT                 AS n,
@@ -21,11 +33,12 @@ SELECT sender_id,
        any_value(sender_country)        AS sender_country,
        any_value(receiver_name)         AS receiver_name,
        any_value(receiver_country)      AS receiver_country,
-       -- card and cash receivers are shops and ATMs: they link strangers, not people
        bool_or(channel IN ('card', 'cash') OR merchant_category IS NOT NULL) AS merchant
 FROM transactions
+{where}
 GROUP BY sender_id, receiver_id
 """
+
 
 EVENT_EDGES = """
 SELECT service,

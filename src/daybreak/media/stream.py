@@ -20,6 +20,7 @@ from typing import Any
 
 import av
 
+from daybreak.media.hashing import MAX_PIXELS
 from daybreak.media.matcher import Match
 from daybreak.media.video import DEFAULT_FPS, FrameHash, frame_rgb, hash_frame
 
@@ -66,6 +67,17 @@ class WatchStats:
 _END = object()
 
 
+def _put(out: queue.Queue[Any], stop: threading.Event, item: Any) -> None:
+    """Hand an item to the watcher unless it has stopped listening (then drop it, so the
+    reader thread never blocks forever on a full queue)."""
+    while not stop.is_set():
+        try:
+            out.put(item, timeout=0.5)
+            return
+        except queue.Full:
+            continue
+
+
 def _reader(
     source: str,
     out: queue.Queue[Any],
@@ -81,9 +93,13 @@ def _reader(
         target: Any = sys.stdin.buffer if source == "-" else source
         with av.open(target, mode="r", timeout=(open_timeout, read_timeout)) as container:
             if not container.streams.video:
-                out.put(ValueError(f"{source}: no video stream"))
+                _put(out, stop, ValueError(f"{source}: no video stream"))
                 return
             stream = container.streams.video[0]
+            area = (stream.codec_context.width or 0) * (stream.codec_context.height or 0)
+            if area > MAX_PIXELS:
+                _put(out, stop, ValueError(f"{source}: frame size over {MAX_PIXELS:,} pixels"))
+                return
             stream.thread_type = "AUTO"
             step, next_t, first_t = 1.0 / fps, None, None
             wall0 = time.monotonic()
@@ -103,12 +119,10 @@ def _reader(
                 if t + 1e-6 < next_t:
                     continue
                 next_t += step * max(1, int((t - next_t) / step) + 1)
-                out.put((i, t, due, frame_rgb(frame), time.monotonic()))
-        out.put(_END)
-    except av.error.FFmpegError as exc:
-        out.put(exc)
-    except OSError as exc:
-        out.put(exc)
+                _put(out, stop, (i, t, due, frame_rgb(frame), time.monotonic()))
+        _put(out, stop, _END)
+    except Exception as exc:  # hand every failure to the watcher: never die silently
+        _put(out, stop, exc)
 
 
 def watch(

@@ -18,8 +18,10 @@ import numpy.typing as npt
 
 from daybreak.media.hashing import (
     HASH_MAX_SIDE,
+    MAX_PIXELS,
     MIN_QUALITY,
     CorruptMedia,
+    DecompressionBomb,
     EmptyMedia,
     UnsupportedMedia,
     digests,
@@ -100,7 +102,10 @@ def frame_rgb(frame: Any) -> npt.NDArray[np.uint8]:
 
 
 def sample_frames(
-    container: Any, fps: float = DEFAULT_FPS, max_frames: int = MAX_FRAMES
+    container: Any,
+    fps: float = DEFAULT_FPS,
+    max_frames: int = MAX_FRAMES,
+    max_pixels: int = MAX_PIXELS,
 ) -> Iterator[tuple[int, float, Any]]:
     """(index, timestamp, av.VideoFrame) for one frame per 1/fps seconds."""
     if fps <= 0:
@@ -108,6 +113,11 @@ def sample_frames(
     if not container.streams.video:
         raise UnsupportedMedia("no video stream found")
     stream = container.streams.video[0]
+    width, height = stream.codec_context.width or 0, stream.codec_context.height or 0
+    if width * height > max_pixels:
+        raise DecompressionBomb(
+            f"declared frame size {width}x{height} exceeds the limit of {max_pixels:,} pixels"
+        )
     stream.thread_type = "AUTO"
     step = 1.0 / fps
     next_t: float | None = None
@@ -125,24 +135,28 @@ def sample_frames(
         next_t += step * max(1, int((t - next_t) / step) + 1)
 
 
-def hash_video_bytes(data: bytes, name: str = "upload", fps: float = DEFAULT_FPS) -> VideoHashes:
+def hash_video_bytes(
+    data: bytes, name: str = "upload", fps: float = DEFAULT_FPS, max_pixels: int = MAX_PIXELS
+) -> VideoHashes:
     if not data:
         raise EmptyMedia(f"{name}: empty file (0 bytes), expected an image or a video")
     md5, sha256 = digests(data)
-    frames = _hash_stream(io.BytesIO(data), name, fps)
+    frames = _hash_stream(io.BytesIO(data), name, fps, max_pixels)
     duration = frames[-1].timestamp - frames[0].timestamp if frames else 0.0
     return VideoHashes(md5, sha256, duration, frames)
 
 
-def _hash_stream(source: BinaryIO, name: str, fps: float) -> list[FrameHash]:
+def _hash_stream(source: BinaryIO, name: str, fps: float, max_pixels: int) -> list[FrameHash]:
     try:
         with av.open(source, mode="r") as container:
             out = []
-            for i, t, frame in sample_frames(container, fps):
+            for i, t, frame in sample_frames(container, fps, max_pixels=max_pixels):
                 pdq, quality = hash_frame(frame_rgb(frame))
                 out.append(FrameHash(i, t, quality, pdq))
     except UnsupportedMedia as exc:
         raise UnsupportedMedia(f"{name}: {exc}") from None
+    except DecompressionBomb as exc:
+        raise DecompressionBomb(f"{name}: {exc}") from None
     except av.error.InvalidDataError:
         raise UnsupportedMedia(f"{name}: not an image or video format this server reads") from None
     except (av.error.FFmpegError, OSError) as exc:

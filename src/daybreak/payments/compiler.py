@@ -61,6 +61,25 @@ def _score(pack: Pack, subject: str, network: bool) -> str:
     return f"1.0 / (1.0 + exp(-({z})))"
 
 
+def _mcc_rows(pack: Pack) -> list[tuple[str, str]]:
+    mcc = pack.mcc
+    kinds = [("vpn", mcc.vpn_software), ("webcam", mcc.webcam_streaming), ("flight", mcc.airlines)]
+    return [(code, kind) for kind, codes in kinds for code in codes] or [("0000", "none")]
+
+
+ROUTING_COLUMNS = ("sender_country", "receiver_country", "channel", "merchant_category")
+
+
+def relevant_filter(pack: Pack, d: Dialect) -> str:
+    """Which transactions the detector reads at all (over ``ROUTING_COLUMNS`` only)."""
+    corridor = ", ".join(d.string(c) for c in pack.corridor_countries)
+    mcc_list = ", ".join(d.string(code) for code, _ in _mcc_rows(pack))
+    return (
+        f"((t.receiver_country IN ({corridor}) AND t.receiver_country <> t.sender_country) "
+        f"OR (t.channel = 'card' AND t.merchant_category IN ({mcc_list})))"
+    )
+
+
 def compile_scan(pack: Pack, d: Dialect) -> Pipeline:
     """Steps ending in ``customer_scores`` and ``beneficiary_scores``."""
     p = Pipeline()
@@ -81,18 +100,12 @@ def compile_scan(pack: Pack, d: Dialect) -> Pipeline:
     night = (
         f"({hour} >= {n0} OR {hour} < {n1})" if n0 > n1 else f"({hour} >= {n0} AND {hour} < {n1})"
     )
-    mcc = pack.mcc
-    kinds = [("vpn", mcc.vpn_software), ("webcam", mcc.webcam_streaming), ("flight", mcc.airlines)]
-    mcc_rows = [(code, kind) for kind, codes in kinds for code in codes] or [("0000", "none")]
-    mcc_list = ", ".join(s(code) for code, _ in mcc_rows)
+    mcc_rows = _mcc_rows(pack)
     # The rows any later step reads: corridor payments and spend, related purchases.
     p.add(
         "relevant",
-        f"""
-SELECT * FROM transactions t
-WHERE (t.receiver_country IN ({corridor}) AND t.receiver_country <> t.sender_country)
-   OR (t.channel = 'card' AND t.merchant_category IN ({mcc_list}))
-""",
+        f"SELECT * FROM transactions t WHERE {relevant_filter(pack, d)}",
+        materialize=True,
     )
     p.add(
         "pay",

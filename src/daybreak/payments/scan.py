@@ -20,7 +20,13 @@ import polars as pl
 
 from daybreak.engines import Engine, open_engine
 from daybreak.model.alerts import Alert
-from daybreak.payments.compiler import compile_evidence, compile_scan, strength_column
+from daybreak.payments.compiler import (
+    ROUTING_COLUMNS,
+    compile_evidence,
+    compile_scan,
+    relevant_filter,
+    strength_column,
+)
 from daybreak.payments.config import Curve, Pack, load_pack
 from daybreak.payments.explain import beneficiary_lead, customer_lead, render
 from daybreak.payments.inputs import check_against_pack, read_customers, read_transactions
@@ -95,7 +101,12 @@ def scan_parquet_in_place(
         try:
             eng.register_parquet("transactions", source)
             total = validate_parquet(
-                eng.connection, transactions, "transactions", "transactions", check_unique=False
+                eng.connection,
+                transactions,
+                "transactions",
+                "transactions",
+                check_unique=False,
+                only_where=(ROUTING_COLUMNS, relevant_filter(pack, eng.dialect)),
             )
         except SchemaError as exc:
             raise PaymentsInputError(str(exc)) from exc
