@@ -12,7 +12,13 @@ from playwright.sync_api import Page, expect, sync_playwright
 from daybreak.store import Actor, Role
 
 pytestmark = pytest.mark.browser
-ARGS = ["--headless=new", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking"]
+ARGS = [
+    "--headless=new",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--no-first-run",
+    "--disable-background-networking",
+]
 
 
 @pytest.fixture

@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import select, text
 from store_samples import report, sub
 
-from daybreak.store import SYSTEM, Actor, IdempotencyConflict, Role, TiplineStore
+from daybreak.store import Actor, IdempotencyConflict, Role, TiplineStore
 from daybreak.store.tables import report_identifiers, reports
 
 ANALYST = Actor("ana", Role.ANALYST)
@@ -130,7 +130,3 @@ def test_sqlite_runs_in_wal_mode(tmp_path: object, keys: object) -> None:
             assert conn.execute(text("PRAGMA synchronous")).scalar() == 2  # FULL
     finally:
         s.close()
-
-
-def test_system_actor_is_admin() -> None:
-    assert SYSTEM.role is Role.ADMIN

@@ -80,8 +80,12 @@ def relevant_filter(pack: Pack, d: Dialect) -> str:
     )
 
 
-def compile_scan(pack: Pack, d: Dialect) -> Pipeline:
-    """Steps ending in ``customer_scores`` and ``beneficiary_scores``."""
+def compile_scan(pack: Pack, d: Dialect, keep_also: str = "") -> Pipeline:
+    """Steps ending in ``customer_scores`` and ``beneficiary_scores``.
+
+    ``keep_also`` is an extra condition for rows kept in ``relevant`` (the in-place scan
+    keeps rows with invalid routing values there, so one pass both selects and lets
+    them be reported); such rows must be refused before the later steps run."""
     p = Pipeline()
     s = d.string
     corridor = ", ".join(s(c) for c in pack.corridor_countries)
@@ -104,7 +108,8 @@ def compile_scan(pack: Pack, d: Dialect) -> Pipeline:
     # The rows any later step reads: corridor payments and spend, related purchases.
     p.add(
         "relevant",
-        f"SELECT * FROM transactions t WHERE {relevant_filter(pack, d)}",
+        f"SELECT * FROM transactions t WHERE {relevant_filter(pack, d)}"
+        + (f" OR ({keep_also})" if keep_also else ""),
         materialize=True,
     )
     p.add(

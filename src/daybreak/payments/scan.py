@@ -18,13 +18,13 @@ import duckdb
 import numpy as np
 import polars as pl
 
+from daybreak.detectors.pipeline import Pipeline
 from daybreak.engines import Engine, open_engine
 from daybreak.model.alerts import Alert
 from daybreak.payments.compiler import (
     ROUTING_COLUMNS,
     compile_evidence,
     compile_scan,
-    relevant_filter,
     strength_column,
 )
 from daybreak.payments.config import Curve, Pack, load_pack
@@ -90,7 +90,11 @@ def scan_parquet_in_place(
         check_currencies_sql,
         refuse_no_corridor,
     )
-    from daybreak.payments.sqlcheck import validate_parquet
+    from daybreak.payments.sqlcheck import (
+        bad_row_predicate,
+        prepare_code_tables,
+        validate_parquet,
+    )
     from daybreak.schema import SchemaError
 
     say = progress or (lambda _msg: None)
@@ -100,14 +104,18 @@ def scan_parquet_in_place(
         say("validating transactions")
         try:
             eng.register_parquet("transactions", source)
-            total = validate_parquet(
-                eng.connection,
-                transactions,
-                "transactions",
-                "transactions",
-                check_unique=False,
-                only_where=(ROUTING_COLUMNS, relevant_filter(pack, eng.dialect)),
-            )
+            # One pass over the file keeps the rows the detector reads plus any row whose
+            # routing columns are invalid; every column is then checked on those rows.
+            prepare_code_tables(eng.connection)
+            bad_routing = bad_row_predicate(eng.connection, "transactions", "transactions",
+                                            ROUTING_COLUMNS)  # fmt: skip
+            pipeline = compile_scan(pack, eng.dialect, keep_also=bad_routing)
+            eng.run(Pipeline(pipeline.steps[:1]))
+            validate_parquet(eng.connection, transactions, "transactions", "relevant",
+                             check_unique=False)  # fmt: skip
+            quoted = source.replace("'", "''")
+            total = int(eng.fetch(f"SELECT count(*) AS n FROM read_parquet('{quoted}')")
+                        .to_pylist()[0]["n"])  # fmt: skip
         except SchemaError as exc:
             raise PaymentsInputError(str(exc)) from exc
         except duckdb.Error as exc:
@@ -133,7 +141,8 @@ def scan_parquet_in_place(
                 )
             return n
 
-        return _scan_registered(eng, pack, model, total, corridor_count, progress)
+        rest = Pipeline(pipeline.steps[1:])
+        return _scan_registered(eng, pack, model, total, corridor_count, progress, rest)
 
 
 def _scan_registered(
@@ -143,10 +152,11 @@ def _scan_registered(
     transactions: int,
     corridor: int | Callable[[], int],
     progress: Progress | None,
+    pipeline: Pipeline | None = None,
 ) -> ScanResult:
     say = progress or (lambda _msg: None)
     say("computing features")
-    eng.run(compile_scan(pack, eng.dialect))
+    eng.run(pipeline or compile_scan(pack, eng.dialect))
     if callable(corridor):  # counted by the pipeline itself on the in-place path
         corridor = corridor()
     cust = _sorted(pl.from_arrow(eng.fetch("SELECT * FROM customer_scores")), "sender_id")

@@ -75,6 +75,31 @@ def _rule(col: Column, sql_type: str) -> tuple[str, str] | None:
             )
 
 
+def prepare_code_tables(con: Any) -> None:
+    """Code lists as tables: an IN over a subquery is a hash join, an IN over 250
+    literals is 250 comparisons per row."""
+    for ref, codes in (("__countries", countries()), ("__currencies", currencies()),
+                       ("__timezones", timezones()),
+                       ("__mcc", frozenset(f"{i:04d}" for i in range(10000)))):  # fmt: skip
+        con.execute(f"CREATE OR REPLACE TEMP TABLE {ref} AS SELECT unnest([{_lit(codes)}]) AS code")
+
+
+def bad_row_predicate(con: Any, relation: str, table: str, columns: tuple[str, ...]) -> str:
+    """SQL that is true for a row of ``relation`` failing a check on ``columns``."""
+    spec = TABLES[table]
+    described = {r[0]: str(r[1]) for r in con.sql(f"DESCRIBE {relation}").fetchall()}
+    preds = []
+    for col in spec.columns:
+        if col.name not in columns or col.name not in described:
+            continue
+        if not col.nullable:
+            preds.append(f'"{col.name}" IS NULL')
+        rule = _rule(col, described[col.name])
+        if rule:
+            preds.append(f'("{col.name}" IS NOT NULL AND {rule[0]})')
+    return " OR ".join(f"({p})" for p in preds) or "false"
+
+
 def validate_parquet(
     con: Any,
     path: Path,
@@ -82,29 +107,24 @@ def validate_parquet(
     relation: str,
     *,
     check_unique: bool = True,
-    only_where: tuple[tuple[str, ...], str] | None = None,
+    columns: tuple[str, ...] | None = None,
 ) -> int:
     """Check ``relation`` (a DuckDB view over ``path`` with a ``__row`` column, 1-based)
     against the public ``table`` schema. Returns the row count; raises SchemaError.
 
     ``check_unique=False`` leaves id uniqueness to the caller: counting 10M distinct ids
     costs more than the whole scan, and the payments scan checks the ids it uses.
-    ``only_where=(columns, condition)`` checks ``columns`` on every row and the other
-    columns only on rows where ``condition`` (over those columns, table alias ``t``)
-    holds: the rows a detector reads. Reading every text column of every row costs
-    several times a plain aggregation pass."""
+    ``columns`` limits the checks to those columns (the header is always checked): the
+    payments scan checks its routing columns on every row and the rest on the rows it
+    reads, because reading every text column of every row costs several times a plain
+    aggregation pass."""
     spec = TABLES[table]
     name = str(path)
-    # Code lists as tables: an IN over a subquery is a hash join, an IN over 250
-    # literals is 250 comparisons per row.
-    for ref, codes in (("__countries", countries()), ("__currencies", currencies()),
-                       ("__timezones", timezones()),
-                       ("__mcc", frozenset(f"{i:04d}" for i in range(10000)))):  # fmt: skip
-        con.execute(f"CREATE OR REPLACE TEMP TABLE {ref} AS SELECT unnest([{_lit(codes)}]) AS code")
+    prepare_code_tables(con)
     described = {r[0]: str(r[1]) for r in con.sql(f"DESCRIBE {relation}").fetchall()}
-    columns = [c for c in described if c != "__row"]
-    missing = [c for c in spec.names if c not in columns]
-    extra = [c for c in columns if c not in spec.names]
+    present = [c for c in described if c != "__row"]
+    missing = [c for c in spec.names if c not in present]
+    extra = [c for c in present if c not in spec.names]
     issues: list[ValidationIssue] = []
     if missing:
         issues.append(ValidationIssue(name, None, None,
@@ -134,33 +154,16 @@ def validate_parquet(
         f"count(*) FILTER (WHERE {pred}) AS n{i}, min(__row) FILTER (WHERE {pred}) AS r{i}"
         for i, (_, pred, _) in enumerate(checks)
     )
-    everywhere = checks
-    where_sql = ""
-    if only_where is not None:
-        cols, condition = only_where
-        everywhere = [c for c in checks if c[0] in cols]
-        selected = [c for c in checks if c[0] not in cols]
-        where_sql = condition
+    if columns is not None:
+        checks = [c for c in checks if c[0] in columns]
     unique = [c for c in spec.columns if c.unique and check_unique]
-
-    def bad_count(subset: list[tuple[str, str, str]], where: str) -> int:
-        if not subset:
-            return 0
-        any_bad = " OR ".join(f"({pred})" for _, pred, _ in subset)
-        filt = f" WHERE {where}" if where else ""
-        # FILTER plans the code-list joins better than a WHERE of ORs
-        got = con.execute(
-            f"SELECT count(*) FILTER (WHERE {any_bad}) FROM {relation} t{filt}"
-        ).fetchall()[0]
-        return int(got[0])
-
     distinct = "".join(f', count("{c.name}"), count(DISTINCT hash("{c.name}"))' for c in unique)
-    counted = con.execute(f"SELECT count(*){distinct} FROM {relation}").fetchall()[0]
-    head = counted
-    total = int(counted[0])
-    bad_rows = bad_count(everywhere, "")
-    if only_where is not None:
-        bad_rows += bad_count(selected, where_sql)
+    any_bad = " OR ".join(f"({pred})" for _, pred, _ in checks) or "false"
+    # FILTER plans the code-list joins better than a WHERE of ORs
+    head = con.execute(
+        f"SELECT count(*), count(*) FILTER (WHERE {any_bad}){distinct} FROM {relation}"
+    ).fetchall()[0]
+    total, bad_rows = int(head[0]), int(head[1])
     if bad_rows:
         aggs = ", ".join(
             f"count(*) FILTER (WHERE {pred}) AS n{i}, min(__row) FILTER (WHERE {pred}) AS r{i}"
@@ -173,7 +176,7 @@ def validate_parquet(
                 more = f" ({n} rows in all)" if n > 1 else ""
                 issues.append(ValidationIssue(name, int(first), column, message + more))
     for i, col in enumerate(unique):
-        if head[1 + 2 * i] == head[2 + 2 * i]:
+        if head[2 + 2 * i] == head[3 + 2 * i]:
             continue
         c = f'"{col.name}"'
         first = con.execute(

@@ -19,18 +19,22 @@ FAMILY_REFS = (
     "family support",
     "allowance",
     "monthly support",
-    "for Nanay",
     "tuition",
     "school fees",
-    "padala",
     "groceries",
     "rent",
-    "para mamá",
-    "ayuda familiar",
     "household",
     "for mum",
     "bills",
 )
+# What senders of some cultures write instead (Filipino "padala" = remittance).
+CULTURE_REFS = {
+    "filipino": ("padala", "for Nanay", "pang gastos", "para kay Tatay"),
+    "colombian": ("para mamá", "ayuda familiar", "gastos de la casa"),
+    "mexican": ("para mamá", "ayuda familiar", "gastos de la casa"),
+    "dominican": ("para mamá", "ayuda familiar", "remesa"),
+    "thai": ("for mae", "family money"),
+}
 GIFT_REFS = ("birthday gift", "gift", "Merry Christmas", "happy birthday")
 PAYROLL_REFS = (
     "Invoice INV-{y}{m:02d}-{k:03d}",
@@ -154,6 +158,12 @@ def _family(ctx: Ctx, rng: np.random.Generator) -> None:
     fam = np.array([led.refs.code(x) for x in FAMILY_REFS], dtype=np.int32)
     gifts = np.array([led.refs.code(x) for x in GIFT_REFS], dtype=np.int32)
     ref = np.where(gift, gifts[rng.integers(0, len(gifts), m)], fam[rng.integers(0, len(fam), m)])
+    own_words = rng.random(m) < 0.4
+    sender_culture = np.array(pop.culture)[who[rows_r]]
+    for culture_key, words in CULTURE_REFS.items():
+        sel = own_words & ~gift & (sender_culture == culture_key)
+        codes = np.array([led.refs.code(x) for x in words], dtype=np.int32)
+        ref[sel] = codes[rng.integers(0, len(codes), int(sel.sum()))]
     ref = np.where(rng.random(m) < 0.3, -1, ref)
     local = np.where(
         rng.random(m) < 0.08,

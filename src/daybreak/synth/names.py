@@ -134,7 +134,7 @@ def _particle_variants(surname: str) -> list[str]:
 
 def variants(p: Person) -> list[str]:
     """The canonical name first, then forms seen for the same person in other records."""
-    initial = f"{p.middle[0]}." if p.middle else ""
+    initial = f"{p.middle[0].upper()}." if p.middle else ""
     family = f"{p.surname} {p.maternal}" if p.maternal else p.surname
     out = [p.canonical, f"{family.upper()}, {p.given}{' ' + p.middle if p.middle else ''}"]
     if p.middle:
