@@ -86,3 +86,11 @@ def test_synth_transactions_knob(tmp_path: Path) -> None:
     assert result.exit_code == 0, result.output
     rows = pl.read_parquet(out / "transactions.parquet").height
     assert 17_000 <= rows <= 23_000
+
+
+def test_synth_refuses_a_file_as_output_folder(tmp_path: Path) -> None:
+    target = tmp_path / "not-a-folder"
+    target.write_text("x")
+    result = runner.invoke(app, ["synth", "--out", str(target), "--customers", "10"])
+    assert result.exit_code == 2
+    assert "is not a folder" in result.output

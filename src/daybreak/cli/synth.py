@@ -46,6 +46,9 @@ def synth(
             f"expected one of: {', '.join(PROFILES)}[/]"
         )
         raise typer.Exit(code=2)
+    if out.exists() and not out.is_dir():
+        console.print(f"[red]--out {out} exists and is not a folder[/]")
+        raise typer.Exit(code=2)
     started = time.perf_counter()
     with Progress(
         TextColumn("[bold]{task.description}"),
