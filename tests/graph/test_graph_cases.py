@@ -6,8 +6,8 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
+from graph_world import FACILITATOR, payment_alerts, ts
 
-from conftest import FACILITATOR, payment_alerts, ts
 from daybreak.graph import build_cases, build_world_graph
 from daybreak.graph.cases import AlertError
 from daybreak.model.alerts import Alert

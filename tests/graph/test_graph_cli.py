@@ -6,9 +6,9 @@ import json
 from pathlib import Path
 
 import pytest
+from graph_world import payment_alerts
 from typer.testing import CliRunner
 
-from conftest import payment_alerts
 from daybreak.cli.main import app
 
 runner = CliRunner()

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import polars as pl
 import pytest
+from graph_world import FACILITATOR, write_world
 
-from conftest import FACILITATOR, write_world
 from daybreak.graph import build_world_graph
 from daybreak.graph.keys import NodeKeyError, subject_key
 from daybreak.graph.loader import WorldError, load_world

@@ -68,7 +68,7 @@ def test_currency_without_a_rate_is_refused(files: tuple[Path, Path], tmp_path: 
 
 
 def test_rows_failing_the_schema_are_named(files: tuple[Path, Path], tmp_path: Path) -> None:
-    tx, cu = files
+    tx, _cu = files
     frame = pl.read_parquet(tx).with_columns(
         pl.when(pl.col("txn_id") == "T00002").then(pl.lit("XX1")).otherwise(pl.col("currency"))
         .alias("currency")
@@ -92,7 +92,7 @@ def test_unknown_time_zone_is_refused(files: tuple[Path, Path], tmp_path: Path) 
 
 
 def test_config_typo_names_key_and_line(files: tuple[Path, Path], tmp_path: Path) -> None:
-    tx, cu = files
+    tx, _cu = files
     text = default_pack_text().replace("night:\n", "nigth:\n", 1)
     (tmp_path / "rules.yaml").write_text(text)
     line = text.splitlines().index("nigth:") + 1
@@ -140,7 +140,7 @@ def test_unknown_engine_and_missing_model(files: tuple[Path, Path], tmp_path: Pa
 def test_parquet_checks_blank_ids_bad_mcc_and_duplicate_ids(
     files: tuple[Path, Path], tmp_path: Path
 ) -> None:
-    tx, cu = files
+    tx, _cu = files
     frame = pl.read_parquet(tx)
     blank = frame.with_columns(
         pl.when(pl.col("txn_id") == "T00003").then(pl.lit("  ")).otherwise(pl.col("sender_id"))

@@ -24,7 +24,7 @@ def _labels() -> pl.DataFrame:
                 "freelancer",
                 "careful",
                 "facilitator",
-            ],  # fmt: skip
+            ],
         }
     )
 
@@ -52,7 +52,7 @@ def test_evaluate_files_reports_a_bad_line(tmp_path: Path) -> None:
     truth = tmp_path / "truth"
     truth.mkdir()
     _labels().write_csv(truth / "labels.csv")
-    with pytest.raises(PaymentsInputError, match="alerts.jsonl, line 2"):
+    with pytest.raises(PaymentsInputError, match=r"alerts\.jsonl, line 2"):
         evaluate_files(alerts, truth)
     alerts.write_text('{"subject_type": "customer", "subject_id": "A", "score": 1}\n')
     with pytest.raises(PaymentsInputError, match="labels file not found"):

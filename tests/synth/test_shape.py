@@ -190,3 +190,19 @@ def test_escalating_payers_pay_more_and_more_often(bigger_world: World) -> None:
     assert wide.height >= 3
     assert (wide.get_column("amount_true") > wide.get_column("amount_false")).mean() >= 0.8  # type: ignore[operator]
     assert (wide.get_column("gap_true") < wide.get_column("gap_false")).mean() >= 0.6  # type: ignore[operator]
+
+
+def test_family_remittances_follow_payday_and_payroll_month_end(world: World) -> None:
+    """Default profile: fortnightly Thursday paydays; freelancers paid at month end."""
+    scen = world.transactions.join(beneficiary_scenarios(world), on="receiver_id")
+    local = with_local_hour(scen, world.customers).with_columns(
+        local=pl.col("timestamp").dt.convert_time_zone("Australia/Sydney")
+    )
+    family = local.filter(pl.col("scenario") == "family")
+    near_payday = family.get_column("local").dt.weekday().is_in([4, 5, 6]).mean()
+    assert near_payday is not None and float(near_payday) > 0.7  # type: ignore[arg-type]
+    abuse = local.filter(pl.col("scenario") == "facilitator")
+    abuse_share = abuse.get_column("local").dt.weekday().is_in([4, 5, 6]).mean()
+    assert abuse_share is not None and float(abuse_share) < 0.6  # type: ignore[arg-type]
+    payroll = local.filter(pl.col("scenario") == "freelancer").get_column("local").dt.day()
+    assert float((payroll >= 25).mean()) > 0.8  # type: ignore[arg-type]

@@ -175,3 +175,10 @@ def test_same_seed_same_world_across_processes(tmp_path: Path) -> None:
     for name in ("labels", "links"):
         first = (tmp_path / "1" / "truth" / f"{name}.csv").read_bytes()
         assert first == (tmp_path / "2" / "truth" / f"{name}.csv").read_bytes()
+
+
+@pytest.mark.parametrize("n", [1, 9, 99_999, 100_000, 100_001, 250_000])
+def test_sequential_ids_are_zero_padded_and_unique(n: int) -> None:
+    from daybreak.synth.frames import ids
+
+    assert ids("T", n, 10).to_list() == [f"T{k:010d}" for k in range(1, n + 1)]

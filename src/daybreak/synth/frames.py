@@ -35,7 +35,7 @@ def conform(table: str, frame: pl.DataFrame) -> pl.DataFrame:
 def lookup(values: Sequence[str] | pl.Series, codes: npt.NDArray[np.integer]) -> pl.Series:
     """``values[codes]`` as a String series; negative codes become null."""
     table = values if isinstance(values, pl.Series) else pl.Series(values, dtype=pl.String)
-    idx = pl.Series(codes.astype(np.int64, copy=False))
+    idx = pl.Series(codes)  # any integer width: polars gathers with it directly
     if bool((codes < 0).any()):
         idx = pl.select(pl.when(idx >= 0).then(idx)).to_series()
     return table.gather(idx)
@@ -60,12 +60,19 @@ def ids(prefix: str, n: int, width: int = 9) -> pl.Series:
     w = len(prefix) + width
     buf = np.empty((n, w), dtype=np.uint8)
     buf[:, : len(prefix)] = np.frombuffer(prefix.encode("ascii"), dtype=np.uint8)
-    k = np.arange(1, n + 1, dtype=np.int64)
+    # k = 1..n is sequential, so each group of five digits is a block copy of the table:
+    # the lowest group cycles through it, the next repeats each entry 100,000 times, ...
+    block = 1
     pos = w
     while pos > len(prefix):
         take = min(5, pos - len(prefix))
-        k, rest = np.divmod(k, 100_000)
-        buf[:, pos - take : pos] = _FIVE_DIGITS[rest, 5 - take :]
+        if block == 1:
+            group = np.tile(_FIVE_DIGITS[:, 5 - take :], (n // 100_000 + 1, 1))
+        else:
+            rows = _FIVE_DIGITS[np.arange(0, n // block + 1) % 100_000, 5 - take :]
+            group = np.repeat(rows, block, axis=0)
+        buf[:, pos - take : pos] = group[1 : n + 1]
+        block *= 100_000
         pos -= take
     offsets = np.arange(0, w * (n + 1), w, dtype=np.int64)
     arr = pa.Array.from_buffers(

@@ -87,9 +87,13 @@ def generate_world(
     step("payers")
     payers.generate(ctx, plan)
     clock = LocalClock(pop.zones, window)
-    txns, txn_links, used = _transactions(ctx, clock)
-    step("cross-source")
-    cross = crosssource.generate(ctx, plan, clock)
+    # The other sources need the payers' plan but not the transaction frame: build them
+    # alongside (they only read shared state, and draw from their own random streams).
+    with ThreadPoolExecutor(max_workers=1) as side:
+        other_sources = side.submit(crosssource.generate, ctx, plan, clock)
+        txns, txn_links, used = _transactions(ctx, clock)
+        step("cross-source")
+        cross = other_sources.result()
     step("truth")
     truth = labels(pop, plan, ctx.ledger.receivers, used)
     links = pl.concat([base_links(truth), txn_links, cross.links])
