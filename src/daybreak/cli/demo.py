@@ -1,14 +1,293 @@
-"""`daybreak demo`: build a small world, run every stage, show the result."""
+"""`daybreak demo`: build a small world, run every stage, show the result.
+
+signals (synthetic world) -> payment, media and tipline alerts -> one entity graph ->
+fused cases in the store -> exports of the top case -> the analyst console.
+"""
 
 from __future__ import annotations
 
+import os
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
+import polars as pl
 import typer
+from rich.panel import Panel
+from rich.table import Table
+
+from daybreak.cli.common import fail, out
+from daybreak.model.alerts import Alert
+from daybreak.model.cases import Case
+
+EXPORT_SUFFIX = {"goaml": "xml", "cybertip": "xml", "stix": "json", "ftm": "jsonl"}
+# The receivers' schemas stay outside the repository; the demo looks beside the checkout.
+SHARED_STANDARDS = Path(__file__).resolve().parents[3].parent / "shared" / "standards"
+
+
+@dataclass
+class DemoRun:
+    workdir: Path
+    world: Any = None
+    alerts: list[Alert] = field(default_factory=list)
+    payments_metrics: dict[str, Any] = field(default_factory=dict)
+    media_matches: pl.DataFrame | None = None
+    queue: list[Any] = field(default_factory=list)
+    cases: list[Case] = field(default_factory=list)
+    exports: dict[str, Path | str] = field(default_factory=dict)
+    timings: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def world_dir(self) -> Path:
+        return self.workdir / "world"
+
+    @property
+    def data_dir(self) -> Path:
+        return self.workdir / "data"
+
+
+@contextmanager
+def _stage(run: DemoRun, name: str) -> Iterator[None]:
+    started = time.perf_counter()
+    with out.status(f"[bold]{name}[/] …"):
+        yield
+    run.timings[name] = time.perf_counter() - started
+    out.print(f"[green]✓[/] {name} ({run.timings[name]:.1f} s)")
 
 
 def demo(
     workdir: Path = typer.Option(Path("demo-output"), help="Folder for the world and results."),
+    customers: int = typer.Option(3000, min=200, help="Customers in the synthetic world."),
+    months: int = typer.Option(6, min=1, max=36, help="Months of activity."),
+    seed: int = typer.Option(7, help="Random seed of the world."),
+    profile: str = typer.Option("default", help="World profile: default, us-remitter, …"),
+    host: str = typer.Option("127.0.0.1", help="Address the console binds to."),
+    port: int = typer.Option(8000, help="Port the console binds to."),
     no_serve: bool = typer.Option(False, "--no-serve", help="Print the summary and exit."),
 ) -> None:
-    raise typer.Exit(code=2)
+    run = DemoRun(workdir.resolve())
+    run.workdir.mkdir(parents=True, exist_ok=True)
+    _world(run, customers, months, seed, profile)
+    _payments(run)
+    _media(run)
+    _tipline_and_cases(run)
+    _exports(run)
+    _summary(run)
+    if not no_serve:
+        _serve(run, host, port)
+
+
+def _world(run: DemoRun, customers: int, months: int, seed: int, profile: str) -> None:
+    from daybreak.synth import UnknownProfileError, generate_world, write_world
+
+    with _stage(run, "synthetic world"):
+        try:
+            run.world = generate_world(customers, months, seed, profile)
+        except UnknownProfileError as exc:
+            fail(str(exc))
+        write_world(run.world, run.world_dir)
+
+
+def _payments(run: DemoRun) -> None:
+    from daybreak.payments import evaluate_files, scan
+
+    results = run.workdir / "results"
+    with _stage(run, "payments scan (DuckDB)"):
+        result = scan(run.world_dir, results)
+        run.alerts.extend(result.alerts)
+        run.payments_metrics = evaluate_files(
+            results / "alerts.jsonl", run.world_dir / "truth" / "labels.csv"
+        )
+
+
+def _media(run: DemoRun) -> None:
+    from daybreak.media.sightings import demo_matcher, match_sightings, sighting_alerts
+
+    links = run.world.links
+    known = links.filter(pl.col("source") == "media_sightings")["record_id"].to_list()
+    with _stage(run, "media hash matching"):
+        matcher = demo_matcher(
+            run.world.media_sightings, run.workdir / "media-banks", known_ids=known
+        )
+        run.media_matches = match_sightings(run.world.media_sightings, matcher)
+        run.alerts.extend(sighting_alerts(run.media_matches))
+
+
+def _tipline_and_cases(run: DemoRun) -> None:
+    from daybreak.graph import build_cases, build_world_graph
+    from daybreak.store import SYSTEM, TiplineStore
+    from daybreak.tipline import cluster_alert, load_world_reports
+
+    store = TiplineStore.open(run.data_dir, dev=True)
+    try:
+        with _stage(run, "tipline intake and triage"):
+            run.queue = load_world_reports(store, run.world_dir)
+            run.alerts.extend(cluster_alert(s) for s in run.queue)
+        with _stage(run, "entity graph and fused cases"):
+            graph = build_world_graph(run.world_dir)
+            matches = [] if run.media_matches is None else run.media_matches.to_dicts()
+            # Cases of an earlier run keep their ids, status and assignee.
+            existing = store.list_cases(SYSTEM)
+            run.cases = build_cases(
+                run.world_dir,
+                run.alerts,
+                media_matches=matches,
+                world_graph=graph,
+                existing=existing,
+            )
+            store.upsert_cases(run.cases)
+    finally:
+        store.close()
+
+
+def _standards_dir() -> Path | None:
+    configured = os.environ.get("DAYBREAK_STANDARDS_DIR")
+    if configured:
+        return Path(configured)
+    return SHARED_STANDARDS if SHARED_STANDARDS.is_dir() else None
+
+
+def _exports(run: DemoRun) -> None:
+    from daybreak.exporters import (
+        ExportError,
+        bundle_from_world,
+        export_case,
+        unavailable_reason,
+    )
+
+    if not run.cases:
+        return
+    standards = _standards_dir()
+    if standards is not None:
+        os.environ.setdefault("DAYBREAK_STANDARDS_DIR", str(standards))
+    top = run.cases[0]
+    folder = run.workdir / "exports"
+    folder.mkdir(exist_ok=True)
+    with _stage(run, f"exports of {top.case_id}"):
+        bundle = bundle_from_world(top, run.world_dir, alerts=run.alerts)
+        for fmt, suffix in EXPORT_SUFFIX.items():
+            reason = unavailable_reason(fmt, bundle)
+            if reason:
+                run.exports[fmt] = f"not offered: {reason}"
+                continue
+            try:
+                data = export_case(fmt, bundle)
+            except ExportError as exc:  # e.g. no FIU schema on this machine
+                run.exports[fmt] = f"skipped: {exc}"
+                continue
+            path = folder / f"{top.case_id}.{fmt}.{suffix}"
+            path.write_bytes(data)
+            run.exports[fmt] = path
+
+
+def _table(title: str, columns: list[str], rows: list[list[str]]) -> Table:
+    table = Table(title=title, title_justify="left", show_lines=False, expand=True)
+    for col in columns:
+        table.add_column(col, overflow="fold")
+    for row in rows:
+        table.add_row(*row)
+    return table
+
+
+def _first(text: str, limit: int = 220) -> str:
+    """The first sentence of an explanation, for a one-screen summary."""
+    head = text.split(". ")[0].rstrip(".") + "."
+    return head if len(head) <= limit else head[: limit - 1] + "…"
+
+
+def _summary(run: DemoRun) -> None:
+    w = run.world
+    out.print(
+        Panel(
+            f"{w.customers.height:,} customers, {w.transactions.height:,} transactions, "
+            f"{w.reports.height:,} reports, {w.platform_events.height:,} platform events, "
+            f"{w.media_sightings.height:,} media sightings  →  {run.world_dir}",
+            title="Synthetic world",
+        )
+    )
+    pay = [a for a in run.alerts if a.detector == "payments"]
+    m = run.payments_metrics.get("all", {})
+    out.print(
+        _table(
+            f"Payment alerts: {len(pay)} — against the world's truth: average precision "
+            f"{m.get('average_precision', 0):.2f}, precision {m.get('precision', 0):.2f}, "
+            f"recall {m.get('recall', 0):.2f}",
+            ["subject", "score", "why"],
+            [
+                [f"{a.subject_type} {a.subject_id}", f"{a.score:.2f}", _first(a.explanation)]
+                for a in pay[:5]
+            ],
+        )
+    )
+    matches = run.media_matches if run.media_matches is not None else pl.DataFrame()
+    out.print(
+        f"Media: {matches.height} sighting(s) matched known-hash banks "
+        f"({sum(a.detector == 'media' for a in run.alerts)} account alert(s))."
+    )
+    out.print(
+        _table(
+            f"Tipline queue: {len(run.queue)} report cluster(s), most urgent first",
+            ["cluster", "tier", "score", "reports", "routed to", "why"],
+            [
+                [
+                    q.cluster_id,
+                    str(int(q.tier)),
+                    f"{q.score:.2f}",
+                    str(q.report_count),
+                    q.agency or "-",
+                    "; ".join(q.reasons[:2]),
+                ]
+                for q in run.queue[:5]
+            ],
+        )
+    )
+    out.print(
+        _table(
+            f"Fused cases: {len(run.cases)}, by the chance a child is in danger now",
+            ["case", "priority", "tier", "sources", "title", "why"],
+            [
+                [
+                    c.case_id,
+                    f"{c.priority:.2f}",
+                    str(int(c.tier)),
+                    ", ".join(c.sources),
+                    c.title,
+                    _first(c.reasons[1] if len(c.reasons) > 1 else c.explanation),
+                ]
+                for c in run.cases[:8]
+            ],
+        )
+    )
+    for fmt, where in run.exports.items():
+        out.print(f"export {fmt:<8} {where}")
+
+
+def _serve(run: DemoRun, host: str, port: int) -> None:
+    import uvicorn
+
+    from daybreak.console.demo import build_demo_console
+
+    banks = run.workdir / "media-banks"
+    console = build_demo_console(
+        run.data_dir,
+        run.cases,
+        run.alerts,
+        world_dir=run.world_dir,
+        standards_dir=_standards_dir(),
+        banks_dir=banks if banks.is_dir() else None,
+    )
+    try:
+        users = ", ".join(f"{u} / {p}" for u, p in console.credentials.items())
+        out.print(
+            Panel(
+                f"Console: [bold]{console.url(host, port)}[/]\nSign in as {users}\n"
+                "Press Ctrl+C to stop.",
+                title="Analyst console",
+            )
+        )
+        uvicorn.run(console.app, host=host, port=port, log_level="warning")
+    finally:
+        console.store.close()
