@@ -119,13 +119,13 @@ def _media(run: DemoRun) -> None:
 def _tipline_and_cases(run: DemoRun) -> None:
     from daybreak.graph import build_cases, build_world_graph
     from daybreak.store import SYSTEM, TiplineStore
-    from daybreak.tipline import cluster_alert, load_world_reports
+    from daybreak.tipline import load_world_reports, report_alerts
 
     store = TiplineStore.open(run.data_dir, dev=True)
     try:
         with _stage(run, "tipline intake and triage"):
             run.queue = load_world_reports(store, run.world_dir)
-            run.alerts.extend(cluster_alert(s) for s in run.queue)
+            run.alerts.extend(a for s in run.queue for a in report_alerts(s))
         with _stage(run, "entity graph and fused cases"):
             graph = build_world_graph(run.world_dir)
             matches = [] if run.media_matches is None else run.media_matches.to_dicts()

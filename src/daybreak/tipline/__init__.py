@@ -12,7 +12,12 @@ from daybreak.tipline.intake import (
 )
 from daybreak.tipline.routing import AgencyTable, Route, route
 from daybreak.tipline.triage import Triage, TriageContext, triage
-from daybreak.tipline.world import cluster_alert, load_world_reports, world_reports
+from daybreak.tipline.world import (
+    cluster_alert,
+    load_world_reports,
+    report_alerts,
+    world_reports,
+)
 
 __all__ = [
     "AgencyTable",
@@ -25,6 +30,7 @@ __all__ = [
     "TriageContext",
     "cluster_alert",
     "load_world_reports",
+    "report_alerts",
     "report_identifiers",
     "route",
     "triage",

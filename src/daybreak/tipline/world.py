@@ -178,3 +178,25 @@ def cluster_alert(summary: _Summary) -> Alert:
         evidence_ids=tuple(summary.report_ids),
         last_seen=summary.last_received,
     )
+
+
+def report_alerts(summary: _Summary) -> list[Alert]:
+    """One alert per report of a triaged cluster, with the cluster's tier and reasons.
+
+    The case builder links alerts to graph nodes by subject; a report id is a node
+    (``report:<id>``) while a cluster id is not, so this is the form to fuse with."""
+    return [
+        Alert(
+            alert_id=f"tipline:{report_id}",
+            detector="tipline",
+            subject_type="report",
+            subject_id=report_id,
+            score=min(1.0, max(0.0, summary.score)),
+            typologies=(f"icac_tier_{summary.tier}",),
+            explanation="; ".join(summary.reasons),
+            evidence_source="reports",
+            evidence_ids=(report_id,),
+            last_seen=summary.last_received,
+        )
+        for report_id in summary.report_ids
+    ]
