@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import shutil
+import tempfile
+from itertools import count
+from pathlib import Path
 from typing import Any
 
 import pyarrow as pa  # type: ignore[import-untyped]
+import pyarrow.parquet as pq  # type: ignore[import-untyped]
 
 from daybreak.detectors.dialect import SparkDialect
 from daybreak.engines import Engine
@@ -37,6 +42,8 @@ def spark_session(conf: dict[str, str] | None = None) -> Any:
             .config("spark.driver.bindAddress", "127.0.0.1")
             .config("spark.driver.host", "127.0.0.1")
             .config("spark.sql.ansi.enabled", "false")
+            # Results come back through Parquet files; micros with UTC keep the zone.
+            .config("spark.sql.parquet.outputTimestampType", "TIMESTAMP_MICROS")
         )
         for key, value in (conf or {}).items():
             builder = builder.config(key, value)
@@ -50,13 +57,23 @@ class SparkEngine(Engine):
         self.dialect = SparkDialect()
         self._conf = conf
         self._views: list[str] = []
+        self._scratch = Path(tempfile.mkdtemp(prefix="daybreak-spark-"))
+        self._files = count()
 
     @property
     def _spark(self) -> Any:
         return spark_session(self._conf)
 
+    def _path(self, stem: str) -> str:
+        return str(self._scratch / f"{stem}-{next(self._files)}.parquet")
+
+    # Data crosses between Python and the JVM as Parquet files, not over py4j's local
+    # socket: Arrow collection over that socket was seen to hang in CI, and files are
+    # also how Spark reads inputs at scale.
     def register(self, name: str, table: pa.Table) -> None:
-        frame = self._spark.createDataFrame(table)
+        path = self._path(name)
+        pq.write_table(table, path)
+        frame = self._spark.read.parquet(path)
         frame.createOrReplaceTempView(name)
         self._views.append(name)
 
@@ -68,10 +85,9 @@ class SparkEngine(Engine):
         self._views.append(name)
 
     def _fetch(self, sql: str) -> pa.Table:
-        frame = self._spark.sql(sql)
-        if hasattr(frame, "toArrow"):
-            return frame.toArrow()
-        return pa.Table.from_pandas(frame.toPandas())
+        path = self._path("result")
+        self._spark.sql(sql).coalesce(1).write.mode("overwrite").parquet(path)
+        return pq.read_table(path)
 
     def close(self) -> None:
         if _SESSION is not None:
@@ -79,3 +95,4 @@ class SparkEngine(Engine):
                 _SESSION.catalog.dropTempView(name)
             _SESSION.catalog.clearCache()
         self._views.clear()
+        shutil.rmtree(self._scratch, ignore_errors=True)

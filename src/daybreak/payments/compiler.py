@@ -247,13 +247,13 @@ WHERE t.channel IN ('card', 'cash') AND t.receiver_country IN ({corridor})
 GROUP BY t.sender_id
 """,
     )
-    # Names are folded only where a link can matter: offenders and corridor payers.
+    # Names are folded only for birth years an offender has. (Restricting further to
+    # corridor payers by reading `cust` here makes Spark's plan strings explode.)
     p.add(
         "person",
         f"""
 SELECT customer_id, coalesce(known_offender, false) AS ko, gender, birth_year,
   CASE WHEN birth_year IN (SELECT birth_year FROM customers WHERE known_offender)
-    AND (coalesce(known_offender, false) OR customer_id IN (SELECT sender_id FROM cust))
     THEN {_name_key_sql(d, "name", parts)} ELSE '' END AS nk
 FROM customers
 """,
