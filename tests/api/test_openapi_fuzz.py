@@ -43,6 +43,11 @@ def test_no_server_errors_and_4xx_name_the_field(api: Api) -> None:
                         session=session, headers={"X-API-Key": api.admin_key}, timeout=30
                     )
                     seen[response.status_code] = seen.get(response.status_code, 0) + 1
+                    if api.app.state.settings.ncmec_xsd is None and case.path.endswith("/ncmec"):
+                        # Without ../shared no XSD is configured: NCMEC intake is rightly
+                        # unavailable (503 naming the setting), not broken.
+                        assert response.status_code in (401, 403, 413, 415, 422, 503), response.text
+                        return
                     assert response.status_code < 500, (
                         f"{case.method} {case.path}: {response.status_code} {response.text[:300]}"
                     )

@@ -30,10 +30,14 @@ def spark_session(conf: dict[str, str] | None = None) -> Any:
     global _SESSION
     if _SESSION is None:
         from pyspark.sql import SparkSession
+        from splink.backends.spark import similarity_jar_location
 
+        # The session is shared by the payments engine and splink matching; static
+        # settings such as the jar list only take effect in the first builder.
         builder = (
             SparkSession.builder.master("local[2]")
             .appName("daybreak")
+            .config("spark.jars", similarity_jar_location())
             .config("spark.sql.session.timeZone", "UTC")
             .config("spark.sql.shuffle.partitions", "8")
             .config("spark.sql.execution.arrow.pyspark.enabled", "true")

@@ -162,22 +162,13 @@ def _duckdb_predict(people: pl.DataFrame, settings: Any, threshold: float) -> tu
 
 
 def _spark_predict(people: pl.DataFrame, settings: Any, threshold: float) -> tuple[Any, Any]:
-    from pyspark.sql import SparkSession
     from splink import Linker, SparkAPI
-    from splink.backends.spark import similarity_jar_location
 
-    # Local mode on loopback only; splink's jar brings jaro_winkler to Spark SQL.
-    spark = (
-        SparkSession.builder.master("local[2]")
-        .appName("daybreak-matching")
-        .config("spark.jars", similarity_jar_location())
-        .config("spark.driver.host", "127.0.0.1")
-        .config("spark.driver.bindAddress", "127.0.0.1")
-        .config("spark.ui.enabled", "false")
-        .config("spark.ui.showConsoleProgress", "false")
-        .config("spark.sql.shuffle.partitions", "4")
-        .getOrCreate()
-    )
+    from daybreak.engines.spark import spark_session
+
+    # The process's one local session (loopback only), which carries splink's jar for
+    # jaro_winkler whichever part of Daybreak started it first.
+    spark = spark_session()
     schema = (
         "unique_id string, name string, forename string, surname string, "
         "birth_year long, country string, identifiers array<string>"
