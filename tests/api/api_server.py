@@ -7,7 +7,6 @@ import os
 import socket
 import subprocess
 import sys
-import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -15,7 +14,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
-import uvicorn
 from fastapi import FastAPI
 
 from daybreak.store import TiplineStore
@@ -49,25 +47,6 @@ class Api:
             r = c.post("/v1/auth/login", json={"username": username, "password": PASSWORD})
             assert r.status_code == 200, r.text
             yield c
-
-
-def serve_in_thread(app: FastAPI) -> tuple[str, threading.Thread, uvicorn.Server]:
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind(("127.0.0.1", 0))
-    port = sock.getsockname()[1]
-    config = uvicorn.Config(
-        app, log_level="warning", lifespan="off", ws="none", http="h11", access_log=False
-    )
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 15
-    while not server.started:
-        if time.monotonic() > deadline:
-            raise RuntimeError("uvicorn did not start within 15 s")
-        time.sleep(0.02)
-    return f"http://127.0.0.1:{port}", thread, server
 
 
 def start_server(data_dir: Path, port: int, env: dict[str, str]) -> subprocess.Popen[bytes]:

@@ -6,12 +6,13 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
-from api_server import PASSWORD, REPO, Api, serve_in_thread
+from api_server import PASSWORD, REPO, Api
 from argon2 import PasswordHasher
 
 from daybreak.api import Settings, create_app
 from daybreak.store import Keyring, Role, TiplineStore, auth
 from daybreak.store.keys import generate_key
+from live_server import serve_in_thread
 
 
 @pytest.fixture(scope="module")
@@ -33,11 +34,10 @@ def api(tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest
         store.create_api_key("slow", Role.PLATFORM, rate_per_minute=3),
     )
     app = create_app(settings, store)
-    url, thread, server = serve_in_thread(app)
+    url, stop = serve_in_thread(app)
     try:
         yield Api(app, url, store, *keys)
     finally:
-        server.should_exit = True
-        thread.join(timeout=15)
+        stop()
         store.close()
         auth._hasher = original

@@ -8,9 +8,6 @@ and the pages are then exercised exactly as a browser sees them.
 from __future__ import annotations
 
 import re
-import socket
-import threading
-import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -18,7 +15,6 @@ from pathlib import Path
 
 import httpx
 import pytest
-import uvicorn
 from console_world import NOW, PASSWORD, USERS, build_backend, build_cases
 from fastapi import FastAPI
 
@@ -27,6 +23,7 @@ from daybreak.console.memory import MemoryBackend
 from daybreak.console.security import SessionStore
 from daybreak.console.web import ConsoleState
 from daybreak.store import TiplineStore
+from live_server import serve_in_thread
 
 CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
 
@@ -46,32 +43,6 @@ class LiveServer:
     def console(self) -> ConsoleState:
         state: ConsoleState = self.app.state.daybreak_console
         return state
-
-
-def serve_in_thread(app: FastAPI) -> tuple[str, Callable[[], None]]:
-    """Start uvicorn on a free loopback port; returns the base URL and a stop function."""
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind(("127.0.0.1", 0))
-    port = sock.getsockname()[1]
-    config = uvicorn.Config(
-        app, log_level="warning", lifespan="off", ws="none", http="h11", access_log=False
-    )
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not server.started:
-        if time.monotonic() > deadline:
-            raise RuntimeError("uvicorn did not start within 10 s")
-        time.sleep(0.02)
-
-    def stop() -> None:
-        server.should_exit = True
-        thread.join(timeout=10)
-        sock.close()
-
-    return f"http://127.0.0.1:{port}", stop
 
 
 @pytest.fixture(scope="session")

@@ -11,9 +11,10 @@ import pytest
 from argon2 import PasswordHasher
 from console_world import TOP_CASE, build_cases
 
-from conftest import serve_in_thread, sign_in
+from conftest import sign_in
 from daybreak.console.demo import CREDENTIALS_FILE, build_demo_console
 from daybreak.store import SYSTEM, auth
+from live_server import serve_in_thread
 
 
 @pytest.fixture(autouse=True)

@@ -11,11 +11,12 @@ import pytest
 from console_world import NOW, PASSWORD, TOP_CASE, build_backend
 from fastapi import FastAPI
 
-from conftest import LiveServer, csrf_of, serve_in_thread, sign_in
+from conftest import LiveServer, csrf_of, sign_in
 from daybreak.console import mount_console
 from daybreak.console.memory import MemoryBackend
 from daybreak.console.security import MAX_FAILURES
 from daybreak.model.cases import CaseStatus
+from live_server import serve_in_thread
 
 PAGES = ["/console/queue", f"/console/cases/{TOP_CASE}", "/console/dashboards", "/console/banks"]
 
