@@ -222,24 +222,31 @@ def _account_expr(account_col: str) -> pl.Expr:
     return pl.col("service") + pl.lit(":") + pl.col(account_col)
 
 
-def _event_edges(w: WorldFrames) -> tuple[pl.DataFrame, list[pl.DataFrame]]:
-    ev, bad1 = attach_keys(
-        w.event_edges,
+def _attach_account(
+    df: pl.DataFrame, column: str, out: str, *, source: str, record_id: pl.Expr
+) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Key the service account named in ``column`` (``account:<service>:<id>``)."""
+    return attach_keys(
+        df,
         _const("account"),
-        _account_expr("account_id"),
-        "s",
-        source="platform_events",
-        record_id=pl.col("account_id"),
-        field="account_id",
+        _account_expr(column),
+        out,
+        source=source,
+        record_id=record_id,
+        field=column,
     )
-    ev, bad2 = attach_keys(
+
+
+def _event_edges(w: WorldFrames) -> tuple[pl.DataFrame, list[pl.DataFrame]]:
+    ev, bad1 = _attach_account(
+        w.event_edges, "account_id", "s", source="platform_events", record_id=pl.col("account_id")
+    )
+    ev, bad2 = _attach_account(
         ev,
-        _const("account"),
-        _account_expr("counterparty_account_id"),
+        "counterparty_account_id",
         "t",
         source="platform_events",
         record_id=pl.col("counterparty_account_id"),
-        field="counterparty_account_id",
     )
     calls = _edges(
         ev,
@@ -256,14 +263,8 @@ def _event_edges(w: WorldFrames) -> tuple[pl.DataFrame, list[pl.DataFrame]]:
         (w.event_ips, "ip", "used_ip"),
         (w.event_devices, "device", "used_device"),
     ):
-        f, b1 = attach_keys(
-            frame,
-            _const("account"),
-            _account_expr("account_id"),
-            "s",
-            source="platform_events",
-            record_id=pl.col("account_id"),
-            field="account_id",
+        f, b1 = _attach_account(
+            frame, "account_id", "s", source="platform_events", record_id=pl.col("account_id")
         )
         f, b2 = attach_keys(
             f,
@@ -307,14 +308,8 @@ def _media_edges(w: WorldFrames) -> tuple[pl.DataFrame, list[pl.DataFrame]]:
         origin=_const("media_sightings"),
     )
     with_account = ms.filter(pl.col("account_id").is_not_null() & pl.col("service").is_not_null())
-    acc, bad = attach_keys(
-        with_account,
-        _const("account"),
-        _account_expr("account_id"),
-        "t",
-        source="media_sightings",
-        record_id=pl.col("sighting_id"),
-        field="account_id",
+    acc, bad = _attach_account(
+        with_account, "account_id", "t", source="media_sightings", record_id=pl.col("sighting_id")
     )
     seen = _edges(
         acc,
