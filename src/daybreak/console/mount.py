@@ -11,7 +11,6 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from datetime import datetime
 from pathlib import Path
-from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.responses import Response
@@ -21,7 +20,7 @@ from daybreak.console.exports import ExportersPackage, ExportSettings, warm_up_e
 from daybreak.console.manage import Manage
 from daybreak.console.memory import MemoryBackend
 from daybreak.console.routes import mount_static, router
-from daybreak.console.security import SECURITY_HEADERS, SessionStore
+from daybreak.console.security import SecurityHeaders, SessionStore
 from daybreak.console.store_backend import StoreBackend
 from daybreak.console.web import (
     PREFIX,
@@ -54,13 +53,7 @@ def mount_console(
     app.include_router(router)
     mount_static(app)
 
-    @app.middleware("http")
-    async def console_headers(request: Request, call_next: Callable[[Request], Any]) -> Response:
-        response: Response = await call_next(request)
-        if request.url.path.startswith(PREFIX):
-            for name, value in SECURITY_HEADERS.items():
-                response.headers.setdefault(name, value)
-        return response
+    app.add_middleware(SecurityHeaders, prefix=PREFIX)
 
     @app.exception_handler(SignInRequired)
     async def _sign_in(request: Request, exc: SignInRequired) -> Response:
