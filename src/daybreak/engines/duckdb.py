@@ -26,13 +26,17 @@ class DuckDBEngine(Engine):
     def connection(self) -> duckdb.DuckDBPyConnection:
         return self._con
 
-    def register_parquet(self, name: str, path: str) -> None:
-        """A view over a Parquet file, read in place; ``__row`` is the 1-based row number."""
+    def register_parquet(self, name: str, path: str, *, row_numbers: bool = True) -> None:
+        """A view over a Parquet file, read in place; ``__row`` is the 1-based row number.
+
+        Numbering rows costs a little on every read, so a caller that only needs row
+        numbers to report a problem can register a second view without them."""
         quoted = path.replace("'", "''")
-        self._con.execute(
-            f'CREATE OR REPLACE TEMP VIEW "{name}" AS SELECT * EXCLUDE (file_row_number), '
-            f"file_row_number + 1 AS __row FROM read_parquet('{quoted}', file_row_number = true)"
+        source = f"read_parquet('{quoted}', file_row_number = {str(row_numbers).lower()})"
+        columns = (
+            "* EXCLUDE (file_row_number), file_row_number + 1 AS __row" if row_numbers else "*"
         )
+        self._con.execute(f'CREATE OR REPLACE TEMP VIEW "{name}" AS SELECT {columns} FROM {source}')
 
     def _define(self, name: str, sql: str, materialize: bool) -> None:
         kind = "TABLE" if materialize else "VIEW"

@@ -13,7 +13,7 @@ from daybreak.detectors.pipeline import Pipeline
 from daybreak.payments.config import Pack, Typology
 from daybreak.payments.features import BENEFICIARY_FEATURES, CUSTOMER_FEATURES
 from daybreak.payments.names import accent_map, fold_steps, fold_word, particle_pattern
-from daybreak.payments.rules import compile_rule, parse_rule
+from daybreak.payments.rules import rule_sql
 
 MAX_EVIDENCE = 50
 DAY = 86400.0
@@ -47,7 +47,7 @@ def _strengths(pack: Pack, subject: str, d: Dialect, *, network: bool) -> list[t
     for t in pack.typologies_for(subject):
         if t.network and not network:
             continue
-        out.append((strength_column(t), compile_rule(parse_rule(t.strength, feats), d.name)))
+        out.append((strength_column(t), rule_sql(t.strength, feats, d.name)))
     return out
 
 
@@ -70,22 +70,19 @@ def _mcc_rows(pack: Pack) -> list[tuple[str, str]]:
 ROUTING_COLUMNS = ("sender_country", "receiver_country", "channel", "merchant_category")
 
 
-def relevant_filter(pack: Pack, d: Dialect) -> str:
+def relevant_filter(pack: Pack, d: Dialect, alias: str = "t") -> str:
     """Which transactions the detector reads at all (over ``ROUTING_COLUMNS`` only)."""
     corridor = ", ".join(d.string(c) for c in pack.corridor_countries)
     mcc_list = ", ".join(d.string(code) for code, _ in _mcc_rows(pack))
+    t = f"{alias}." if alias else ""
     return (
-        f"((t.receiver_country IN ({corridor}) AND t.receiver_country <> t.sender_country) "
-        f"OR (t.channel = 'card' AND t.merchant_category IN ({mcc_list})))"
+        f"(({t}receiver_country IN ({corridor}) AND {t}receiver_country <> {t}sender_country) "
+        f"OR ({t}channel = 'card' AND {t}merchant_category IN ({mcc_list})))"
     )
 
 
-def compile_scan(pack: Pack, d: Dialect, keep_also: str = "") -> Pipeline:
-    """Steps ending in ``customer_scores`` and ``beneficiary_scores``.
-
-    ``keep_also`` is an extra condition for rows kept in ``relevant`` (the in-place scan
-    keeps rows with invalid routing values there, so one pass both selects and lets
-    them be reported); such rows must be refused before the later steps run."""
+def compile_scan(pack: Pack, d: Dialect) -> Pipeline:
+    """Steps ending in ``customer_scores`` and ``beneficiary_scores``."""
     p = Pipeline()
     s = d.string
     corridor = ", ".join(s(c) for c in pack.corridor_countries)
@@ -93,44 +90,56 @@ def compile_scan(pack: Pack, d: Dialect, keep_also: str = "") -> Pipeline:
     tz_rows = sorted(pack.default_timezones.items()) or [("", "UTC")]
     ch_rows = sorted(pack.channel_risk.items()) or [("", 0.0)]
     words = "|".join(fold_free(w) for w in pack.cover_words)
-    ref = "lower(coalesce(t.reference, ''))"
     cover_re = f"(?:^|[^a-z])({words})(?:[^a-z]|$)"
-    cover_test = d.regexp_matches(ref, cover_re)
+    cover_test = d.regexp_matches("ref", cover_re)
     if pack.handle_pattern:
-        cover_test = f"({cover_test} OR {d.regexp_matches(ref, pack.handle_pattern)})"
+        cover_test = f"({cover_test} OR {d.regexp_matches('ref', pack.handle_pattern)})"
     tz = "coalesce(c.timezone, tzd.tz, 'UTC')"
-    hour = d.local_hour("t.timestamp", tz)
     n0, n1 = pack.night.start_hour, pack.night.end_hour
-    night = (
-        f"({hour} >= {n0} OR {hour} < {n1})" if n0 > n1 else f"({hour} >= {n0} AND {hour} < {n1})"
-    )
+    night = f"(hr >= {n0} OR hr < {n1})" if n0 > n1 else f"(hr >= {n0} AND hr < {n1})"
     mcc_rows = _mcc_rows(pack)
+    is_corridor = (
+        f"t.receiver_country IN ({corridor}) AND t.receiver_country <> t.sender_country "
+        "AND t.channel NOT IN ('card', 'cash')"
+    )
     # The rows any later step reads: corridor payments and spend, related purchases.
+    p.add("relevant", f"SELECT * FROM transactions t WHERE {relevant_filter(pack, d)}",
+          materialize=True)  # fmt: skip
+    # References repeat ("gift", "school fees"): run the cover-word regexes once per
+    # distinct text rather than once per payment.
     p.add(
-        "relevant",
-        f"SELECT * FROM transactions t WHERE {relevant_filter(pack, d)}"
-        + (f" OR ({keep_also})" if keep_also else ""),
+        "reference_words",
+        f"""
+SELECT ref, CASE WHEN {cover_test} THEN 1 ELSE 0 END AS cover,
+  {d.regexp_extract("ref", cover_re)} AS cover_word
+FROM (SELECT DISTINCT lower(coalesce(t.reference, '')) AS ref FROM relevant t
+      WHERE {is_corridor}) r
+""",
         materialize=True,
     )
     p.add(
         "pay",
         f"""
-SELECT t.txn_id, t.timestamp AS ts, {d.epoch_seconds("t.timestamp")} AS ts_s,
-  t.sender_id, t.receiver_id, t.sender_country, t.receiver_country, t.amount, t.currency,
-  t.channel, t.amount * fx.rate AS amount_ref,
-  CASE WHEN t.amount <= fx.low_cap THEN 1 ELSE 0 END AS low_value,
-  CASE WHEN {night} THEN 1 ELSE 0 END AS night,
-  CASE WHEN {cover_test} THEN 1 ELSE 0 END AS cover,
-  {d.regexp_extract(ref, cover_re)} AS cover_word,
-  coalesce(ch.w, 0.0) AS channel_w,
-  coalesce(c.name, t.sender_name) AS sender_name, t.receiver_name
-FROM relevant t
-JOIN {d.values(fx_rows, ["currency", "rate", "low_cap"], "fx")} ON fx.currency = t.currency
-LEFT JOIN customers c ON c.customer_id = t.sender_id
-LEFT JOIN {d.values(tz_rows, ["country", "tz"], "tzd")} ON tzd.country = t.sender_country
-LEFT JOIN {d.values(ch_rows, ["channel", "w"], "ch")} ON ch.channel = t.channel
-WHERE t.receiver_country IN ({corridor}) AND t.receiver_country <> t.sender_country
-  AND t.channel NOT IN ('card', 'cash')
+SELECT x.txn_id, x.ts, x.ts_s, x.sender_id, x.receiver_id, x.sender_country,
+  x.receiver_country, x.amount, x.currency, x.channel, x.amount_ref, x.low_value,
+  CASE WHEN {night} THEN 1 ELSE 0 END AS night, w.cover, w.cover_word, x.channel_w,
+  x.sender_name, x.receiver_name
+FROM (
+  SELECT t.txn_id, t.timestamp AS ts, {d.epoch_seconds("t.timestamp")} AS ts_s,
+    t.sender_id, t.receiver_id, t.sender_country, t.receiver_country, t.amount, t.currency,
+    t.channel, t.amount * fx.rate AS amount_ref,
+    CASE WHEN t.amount <= fx.low_cap THEN 1 ELSE 0 END AS low_value,
+    {d.local_hour("t.timestamp", tz)} AS hr,
+    lower(coalesce(t.reference, '')) AS ref,
+    coalesce(ch.w, 0.0) AS channel_w,
+    coalesce(c.name, t.sender_name) AS sender_name, t.receiver_name
+  FROM relevant t
+  JOIN {d.values(fx_rows, ["currency", "rate", "low_cap"], "fx")} ON fx.currency = t.currency
+  LEFT JOIN customers c ON c.customer_id = t.sender_id
+  LEFT JOIN {d.values(tz_rows, ["country", "tz"], "tzd")} ON tzd.country = t.sender_country
+  LEFT JOIN {d.values(ch_rows, ["channel", "w"], "ch")} ON ch.channel = t.channel
+  WHERE {is_corridor}
+) x JOIN reference_words w ON w.ref = x.ref
 """,
         materialize=True,
     )
@@ -145,13 +154,20 @@ FROM pay GROUP BY sender_id, receiver_id
 """,
         materialize=True,
     )
-    # Fold each distinct name once: far fewer names than pairs or payments.
+    # Fold each distinct name once: far fewer names than pairs or payments. Known
+    # offenders' names are folded too, to find their other accounts among the payers.
     p.add(
         "name_key",
         f"""
-SELECT nm, {_name_key_sql(d, "nm", parts)} AS k
-FROM (SELECT sn AS nm FROM pair_names UNION SELECT rn AS nm FROM pair_names) u
-WHERE nm IS NOT NULL
+SELECT nm, k,
+  CASE WHEN {d.arrays_overlap(d.split_spaces("k"), d.string_array(female or ["-"]))}
+    THEN 1 ELSE 0 END AS female
+FROM (
+  SELECT nm, {_name_key_sql(d, "nm", parts)} AS k
+  FROM (SELECT sn AS nm FROM pair_names UNION SELECT rn AS nm FROM pair_names
+        UNION SELECT name AS nm FROM customers WHERE known_offender) u
+  WHERE nm IS NOT NULL
+) f
 """,
         materialize=True,
     )
@@ -162,11 +178,10 @@ SELECT sender_id, receiver_id, n, sender_country,
   CASE WHEN sk = '' OR rk = '' THEN 0 ELSE
     CASE WHEN {d.arrays_overlap(d.split_spaces("sk"), d.split_spaces("rk"))} THEN 1 ELSE 0 END
   END AS related,
-  CASE WHEN {d.arrays_overlap(d.split_spaces("rk"), d.string_array(female or ["-"]))}
-    THEN 1 ELSE 0 END AS female
+  female
 FROM (
   SELECT g.sender_id, g.receiver_id, g.n, g.sender_country,
-    coalesce(a.k, '') AS sk, coalesce(b.k, '') AS rk
+    coalesce(a.k, '') AS sk, coalesce(b.k, '') AS rk, coalesce(b.female, 0) AS female
   FROM pair_names g
   LEFT JOIN name_key a ON a.nm = g.sn
   LEFT JOIN name_key b ON b.nm = g.rn
@@ -247,15 +262,14 @@ WHERE t.channel IN ('card', 'cash') AND t.receiver_country IN ({corridor})
 GROUP BY t.sender_id
 """,
     )
-    # Names are folded only for birth years an offender has. (Restricting further to
-    # corridor payers by reading `cust` here makes Spark's plan strings explode.)
+    # A customer's folded name comes from name_key: every corridor payer's name and every
+    # offender's is there, and no one else can be a linked offender account that is scored.
     p.add(
         "person",
-        f"""
-SELECT customer_id, coalesce(known_offender, false) AS ko, gender, birth_year,
-  CASE WHEN birth_year IN (SELECT birth_year FROM customers WHERE known_offender)
-    THEN {_name_key_sql(d, "name", parts)} ELSE '' END AS nk
-FROM customers
+        """
+SELECT c.customer_id, coalesce(c.known_offender, false) AS ko, c.gender, c.birth_year,
+  coalesce(k.k, '') AS nk
+FROM customers c LEFT JOIN name_key k ON k.nm = c.name
 """,
     )
     p.add(

@@ -9,6 +9,7 @@ from __future__ import annotations
 import math
 import string
 from collections.abc import Collection, Mapping
+from functools import cache
 from typing import Any
 
 import pycountry
@@ -33,11 +34,16 @@ def check_template(template: str, features: Collection[str]) -> None:
 
 def render(template: str, row: Mapping[str, Any]) -> str:
     out = []
-    for literal, name, spec, _ in string.Formatter().parse(template):
+    for literal, name, spec in _parsed(template):
         out.append(literal)
         if name is not None:
             out.append(_fmt(row.get(name), spec or "", row))
     return "".join(out)
+
+
+@cache
+def _parsed(template: str) -> tuple[tuple[str, str | None, str | None], ...]:
+    return tuple((lit, name, spec) for lit, name, spec, _ in string.Formatter().parse(template))
 
 
 def _fmt(value: Any, spec: str, row: Mapping[str, Any]) -> str:
@@ -59,6 +65,7 @@ def money(value: float, currency: str) -> str:
     return f"{currency} {amount}".strip()
 
 
+@cache
 def country_name(code: str | None) -> str:
     if not code:
         return "the corridor"

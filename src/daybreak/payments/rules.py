@@ -10,7 +10,7 @@ functions (no subqueries, no table access), then written out for the engine's di
 from __future__ import annotations
 
 from collections.abc import Collection
-from typing import Any
+from functools import lru_cache
 
 import sqlglot
 from sqlglot import exp
@@ -87,16 +87,32 @@ def parse_rule(text: str, features: Collection[str]) -> exp.Expression:
 
 def compile_rule(tree: exp.Expression, dialect: str) -> str:
     """The expression as SQL for ``dialect`` (a sqlglot dialect name), clipped to [0, 1]."""
-    clipped = exp.func(
-        "least",
-        exp.Literal.number(1),
-        exp.func(
-            "greatest",
-            exp.Literal.number(0),
-            exp.cast(exp.func("coalesce", tree.copy(), exp.Literal.number(0)), "double"),
-        ),
-    )
-    return clipped.sql(dialect=dialect)
+    value = exp.Cast(this=exp.Coalesce(this=tree.copy(), expressions=[_number(0)]),
+                     to=exp.DataType.build("double"))  # fmt: skip
+    return _clip(value).sql(dialect=dialect)
+
+
+def _number(n: int) -> exp.Expression:
+    return exp.Literal.number(n)
+
+
+def _clip(value: exp.Expression) -> exp.Expression:
+    """least(1, greatest(0, value)), built from nodes: sqlglot's ``exp.func`` builder
+    copies its arguments at every level, which made compiling a pack take ~0.1 s."""
+    inner = exp.Greatest(this=_number(0), expressions=[value], ignore_nulls=True)
+    return exp.Least(this=_number(1), expressions=[inner], ignore_nulls=True)
+
+
+def rule_sql(text: str, features: Collection[str], dialect: str) -> str:
+    """``compile_rule(parse_rule(text, features), dialect)``, remembered: sqlglot's tree
+    copies make each compilation cost milliseconds, and a scan compiles every rule for
+    each subject and stage."""
+    return _rule_sql(text, frozenset(features), dialect)
+
+
+@lru_cache(maxsize=1024)
+def _rule_sql(text: str, features: frozenset[str], dialect: str) -> str:
+    return compile_rule(parse_rule(text, features), dialect)
 
 
 def _expand_ramp(tree: exp.Expression) -> exp.Expression:
@@ -105,19 +121,16 @@ def _expand_ramp(tree: exp.Expression) -> exp.Expression:
             args = node.expressions
             if len(args) != 3:
                 raise RuleError("ramp() takes three arguments: ramp(value, low, high)")
-            x, lo, hi = (exp.paren(a.copy()) for a in args)
+            x, lo, hi = (exp.paren(a, copy=False) for a in args)  # the ramp() node is dropped
             scaled = exp.Div(
-                this=exp.paren(exp.Sub(this=exp.cast(x, "double"), expression=lo)),
-                expression=exp.paren(exp.Sub(this=hi, expression=lo.copy())),
-            )
-            ramp: Any = exp.func(
-                "least", exp.Literal.number(1), exp.func("greatest", exp.Literal.number(0), scaled)
-            )
-            assert isinstance(ramp, exp.Expression)
-            return ramp
+                this=exp.paren(exp.Sub(this=exp.Cast(this=x, to=exp.DataType.build("double")),
+                                       expression=lo), copy=False),
+                expression=exp.paren(exp.Sub(this=hi, expression=lo.copy()), copy=False),
+            )  # fmt: skip
+            return _clip(scaled)
         return node
 
-    return tree.transform(rewrite)
+    return tree.transform(rewrite, copy=False)  # the tree was just parsed: no one shares it
 
 
 def _unknown_feature(name: str, features: Collection[str]) -> str:

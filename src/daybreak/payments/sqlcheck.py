@@ -16,16 +16,22 @@ from daybreak.schema import TABLES, SchemaError, ValidationIssue
 from daybreak.schema.codes import countries, currencies, timezones
 from daybreak.schema.columns import Column, ColumnType
 
-_TEXTUAL = ("VARCHAR",)
-
 
 def _lit(values: frozenset[str] | tuple[str, ...]) -> str:
     return ", ".join("'" + v.replace("'", "''") + "'" for v in sorted(values))
 
 
-def _rule(col: Column, sql_type: str) -> tuple[str, str] | None:
-    """(bad-row predicate, what was expected) for one present value, or None."""
+def _rule(col: Column, sql_type: str, literal_codes: bool = False) -> tuple[str, str] | None:
+    """(bad-row predicate, what was expected) for one present value, or None.
+
+    Code lists are read from tables (a hash join per row) unless ``literal_codes``:
+    then the predicate names only its own column and DuckDB evaluates it inside the
+    Parquet reader, once per dictionary entry instead of once per row."""
     c = f'"{col.name}"'
+
+    def code_list(name: str, codes: frozenset[str]) -> str:
+        return f"({_lit(codes)})" if literal_codes else f"(SELECT code FROM {name})"
+
     match col.type:
         case ColumnType.TIMESTAMP:
             return None  # checked on the column type: it must be timestamp with time zone
@@ -48,19 +54,20 @@ def _rule(col: Column, sql_type: str) -> tuple[str, str] | None:
                 "expected true or false",
             )
         case ColumnType.COUNTRY:
-            return f"{c} NOT IN (SELECT code FROM __countries)", (
+            return f"{c} NOT IN {code_list('__countries', countries())}", (
                 "expected an ISO 3166-1 alpha-2 country code (e.g. PH)"
             )
         case ColumnType.CURRENCY:
-            return f"{c} NOT IN (SELECT code FROM __currencies)", (
+            return f"{c} NOT IN {code_list('__currencies', currencies())}", (
                 "expected an ISO 4217 currency code (e.g. AUD)"
             )
         case ColumnType.TIMEZONE:
-            return f"{c} NOT IN (SELECT code FROM __timezones)", (
+            return f"{c} NOT IN {code_list('__timezones', timezones())}", (
                 "expected an IANA time zone (e.g. Australia/Sydney)"
             )
         case ColumnType.MCC:
-            return f"{c} NOT IN (SELECT code FROM __mcc)", (
+            v = c if sql_type == "VARCHAR" else f"CAST({c} AS VARCHAR)"
+            return f"NOT ({v} GLOB '[0-9][0-9][0-9][0-9]')", (
                 "expected a 4-digit merchant category code"
             )
         case ColumnType.ENUM:
@@ -77,51 +84,26 @@ def _rule(col: Column, sql_type: str) -> tuple[str, str] | None:
 
 def prepare_code_tables(con: Any) -> None:
     """Code lists as tables: an IN over a subquery is a hash join, an IN over 250
-    literals is 250 comparisons per row."""
+    literals is 250 comparisons per row. Created once per connection."""
+    if con.execute(
+        "SELECT count(*) FROM duckdb_tables() WHERE table_name = '__timezones'"
+    ).fetchall()[0][0]:
+        return
     for ref, codes in (("__countries", countries()), ("__currencies", currencies()),
-                       ("__timezones", timezones()),
-                       ("__mcc", frozenset(f"{i:04d}" for i in range(10000)))):  # fmt: skip
+                       ("__timezones", timezones())):  # fmt: skip
         con.execute(f"CREATE OR REPLACE TEMP TABLE {ref} AS SELECT unnest([{_lit(codes)}]) AS code")
 
 
-def bad_row_predicate(con: Any, relation: str, table: str, columns: tuple[str, ...]) -> str:
-    """SQL that is true for a row of ``relation`` failing a check on ``columns``."""
+def _described(con: Any, relation: str) -> dict[str, str]:
+    return {r[0]: str(r[1]) for r in con.sql(f"DESCRIBE {relation}").fetchall()}
+
+
+def _checks(
+    table: str, name: str, described: dict[str, str], literal_codes: bool = False
+) -> list[tuple[str, str, str]]:
+    """(column, bad-row predicate, what was expected) for every column of ``table``;
+    raises SchemaError for a missing or extra column or a timestamp without a zone."""
     spec = TABLES[table]
-    described = {r[0]: str(r[1]) for r in con.sql(f"DESCRIBE {relation}").fetchall()}
-    preds = []
-    for col in spec.columns:
-        if col.name not in columns or col.name not in described:
-            continue
-        if not col.nullable:
-            preds.append(f'"{col.name}" IS NULL')
-        rule = _rule(col, described[col.name])
-        if rule:
-            preds.append(f'("{col.name}" IS NOT NULL AND {rule[0]})')
-    return " OR ".join(f"({p})" for p in preds) or "false"
-
-
-def validate_parquet(
-    con: Any,
-    path: Path,
-    table: str,
-    relation: str,
-    *,
-    check_unique: bool = True,
-    columns: tuple[str, ...] | None = None,
-) -> int:
-    """Check ``relation`` (a DuckDB view over ``path`` with a ``__row`` column, 1-based)
-    against the public ``table`` schema. Returns the row count; raises SchemaError.
-
-    ``check_unique=False`` leaves id uniqueness to the caller: counting 10M distinct ids
-    costs more than the whole scan, and the payments scan checks the ids it uses.
-    ``columns`` limits the checks to those columns (the header is always checked): the
-    payments scan checks its routing columns on every row and the rest on the rows it
-    reads, because reading every text column of every row costs several times a plain
-    aggregation pass."""
-    spec = TABLES[table]
-    name = str(path)
-    prepare_code_tables(con)
-    described = {r[0]: str(r[1]) for r in con.sql(f"DESCRIBE {relation}").fetchall()}
     present = [c for c in described if c != "__row"]
     missing = [c for c in spec.names if c not in present]
     extra = [c for c in present if c not in spec.names]
@@ -134,7 +116,7 @@ def validate_parquet(
             name, None, None, f"unexpected column(s) {extra}; {table} has exactly {spec.names}"))  # fmt: skip
     if issues:
         raise SchemaError(issues)
-    checks: list[tuple[str, str, str]] = []  # (column, predicate, message)
+    checks: list[tuple[str, str, str]] = []
     for col in spec.columns:
         sql_type = described[col.name]
         if col.type == ColumnType.TIMESTAMP and sql_type != "TIMESTAMP WITH TIME ZONE":
@@ -144,18 +126,62 @@ def validate_parquet(
             continue
         if not col.nullable:
             checks.append((col.name, f'"{col.name}" IS NULL', "missing value"))
-        rule = _rule(col, sql_type)
+        rule = _rule(col, sql_type, literal_codes)
         if rule:
             checks.append((col.name, f'("{col.name}" IS NOT NULL AND {rule[0]})', rule[1]))
     if issues:
         raise SchemaError(issues)
-    # One aggregate pass: for each check, how many rows fail and the first that does.
-    aggs = ", ".join(
-        f"count(*) FILTER (WHERE {pred}) AS n{i}, min(__row) FILTER (WHERE {pred}) AS r{i}"
-        for i, (_, pred, _) in enumerate(checks)
-    )
+    return checks
+
+
+def check_header(con: Any, path: Path, table: str, relation: str) -> None:
+    """Refuse missing or extra columns and zone-less timestamps before reading rows."""
+    _checks(table, str(path), _described(con, relation))
+
+
+def columns_failing(con: Any, relation: str, table: str, columns: tuple[str, ...]) -> list[str]:
+    """Which of ``columns`` fail a check somewhere in ``relation`` (a Parquet view).
+
+    One small query per check, each over one column with its code list written out:
+    DuckDB then tests each dictionary entry of the file once, and a whole pass costs
+    milliseconds. (An OR across columns would be tested row by row.) Where this finds
+    a problem, ``validate_parquet`` says which rows."""
+    checks = _checks(table, relation, _described(con, relation), literal_codes=True)
+    failing: list[str] = []
+    for column, predicate, _ in checks:
+        if column in columns and column not in failing:
+            found = con.execute(f"SELECT count(*) FROM {relation} WHERE {predicate}")
+            if found.fetchall()[0][0]:
+                failing.append(column)
+    return failing
+
+
+def validate_parquet(
+    con: Any,
+    path: Path,
+    table: str,
+    relation: str,
+    *,
+    check_unique: bool = True,
+    columns: tuple[str, ...] | None = None,
+    locate_in: str | None = None,
+) -> int:
+    """Check ``relation`` against the public ``table`` schema. Returns the row count;
+    raises SchemaError naming file, row, column and what was expected.
+
+    Rows are numbered by a ``__row`` column (1-based). ``locate_in`` is a relation with the
+    same rows and ``__row`` when ``relation`` has none: numbering rows costs a pass, so
+    it is read only when a check fails, to say which rows.
+    ``check_unique=False`` leaves id uniqueness to the caller: counting 10M distinct ids
+    costs more than the whole scan, and the payments scan checks the ids it uses.
+    ``columns`` limits the checks to those columns (the header is always checked)."""
+    spec = TABLES[table]
+    name = str(path)
+    prepare_code_tables(con)
+    checks = _checks(table, name, _described(con, relation))
     if columns is not None:
         checks = [c for c in checks if c[0] in columns]
+    numbered = locate_in or relation
     unique = [c for c in spec.columns if c.unique and check_unique]
     distinct = "".join(f', count("{c.name}"), count(DISTINCT hash("{c.name}"))' for c in unique)
     any_bad = " OR ".join(f"({pred})" for _, pred, _ in checks) or "false"
@@ -164,12 +190,14 @@ def validate_parquet(
         f"SELECT count(*), count(*) FILTER (WHERE {any_bad}){distinct} FROM {relation}"
     ).fetchall()[0]
     total, bad_rows = int(head[0]), int(head[1])
+    issues: list[ValidationIssue] = []
     if bad_rows:
+        # One aggregate pass: for each check, how many rows fail and the first that does.
         aggs = ", ".join(
             f"count(*) FILTER (WHERE {pred}) AS n{i}, min(__row) FILTER (WHERE {pred}) AS r{i}"
             for i, (_, pred, _) in enumerate(checks)
         )
-        found = con.execute(f"SELECT {aggs} FROM {relation}").fetchall()[0]
+        found = con.execute(f"SELECT {aggs} FROM {numbered}").fetchall()[0]
         for i, (column, _, message) in enumerate(checks):
             n, first = found[2 * i], found[2 * i + 1]
             if n:
@@ -181,7 +209,7 @@ def validate_parquet(
         c = f'"{col.name}"'
         first = con.execute(
             f"SELECT min(__row) FROM (SELECT __row, row_number() OVER "
-            f"(PARTITION BY {c} ORDER BY __row) AS k FROM {relation}) WHERE k > 1"
+            f"(PARTITION BY {c} ORDER BY __row) AS k FROM {numbered}) WHERE k > 1"
         ).fetchall()[0]
         if first[0] is not None:  # equal hashes of different values are not an error
             issues.append(ValidationIssue(name, int(first[0]), col.name,
