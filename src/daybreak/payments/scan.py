@@ -14,7 +14,6 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-import duckdb
 import numpy as np
 import polars as pl
 
@@ -22,10 +21,8 @@ from daybreak.detectors.pipeline import Pipeline
 from daybreak.engines import Engine, open_engine
 from daybreak.model.alerts import Alert
 from daybreak.payments.compiler import (
-    ROUTING_COLUMNS,
     compile_evidence,
     compile_scan,
-    relevant_filter,
     strength_column,
 )
 from daybreak.payments.config import Curve, Pack, Typology, load_pack
@@ -70,124 +67,13 @@ def scan_frames(
         compat = pl.CompatLevel.oldest()
         eng.register("transactions", transactions.to_arrow(compat_level=compat))
         eng.register("customers", customers.to_arrow(compat_level=compat))
-        return _scan_registered(eng, pack, model, transactions.height, corridor, progress)
+        return scan_registered(eng, pack, model, transactions.height, corridor, progress)
     finally:
         if isinstance(engine, str):
             eng.close()
 
 
-def scan_parquet_in_place(
-    transactions: Path,
-    customers: pl.DataFrame,
-    *,
-    pack: Pack,
-    model: TrainedModel | None = None,
-    progress: Progress | None = None,
-) -> ScanResult:
-    """The large-file path: the Parquet file is read where it lies, never loaded whole.
-
-    Reading every column of every row would cost several plain aggregation passes, so
-    validation follows what the detector reads: the columns that decide whether a row
-    is read at all (countries, channel, merchant code, currency) are checked on every
-    row, once per distinct value; every column is checked on the rows it reads.
-    Row numbers are computed only when a check fails, to name the rows."""
-    from daybreak.engines.duckdb import DuckDBEngine
-    from daybreak.payments.inputs import (
-        PaymentsInputError,
-        check_currencies_sql,
-        refuse_no_corridor,
-    )
-    from daybreak.payments.sqlcheck import (
-        check_header,
-        columns_failing,
-        validate_parquet,
-    )
-    from daybreak.schema import SchemaError, ValidationIssue
-
-    say = progress or (lambda _msg: None)
-    source = str(transactions)
-    whole_file = (*ROUTING_COLUMNS, "currency")
-    with DuckDBEngine() as eng:
-        assert isinstance(eng, DuckDBEngine)
-        con = eng.connection
-        say("validating transactions")
-        pipeline = compile_scan(pack, eng.dialect)
-        try:
-            eng.register_parquet("transactions", source, row_numbers=False)
-            eng.register_parquet("numbered", source)
-            check_header(con, transactions, "transactions", "transactions")
-            issues: list[ValidationIssue] = []
-            bad = columns_failing(con, "transactions", "transactions", whole_file)
-            if bad:
-                issues += _issues(lambda: validate_parquet(
-                    con, transactions, "transactions", "numbered", check_unique=False,
-                    columns=tuple(bad)))  # fmt: skip
-            eng.register("relevant", _read_relevant(transactions, pack, eng))
-            con.execute(
-                "CREATE TEMP VIEW relevant_numbered AS SELECT * FROM numbered t "
-                f"WHERE {relevant_filter(pack, eng.dialect)}"
-            )
-            issues += _issues(lambda: validate_parquet(
-                con, transactions, "transactions", "relevant", check_unique=False,
-                locate_in="relevant_numbered"))  # fmt: skip
-            if issues:  # every problem at once, in file order, each cell named once
-                unique = {(i.row, i.column): i for i in reversed(issues)}
-                raise SchemaError(
-                    sorted(unique.values(), key=lambda i: (i.row or 0, i.column or ""))
-                )
-            check_currencies_sql(eng.fetch, "transactions", pack, source)
-            total = int(eng.fetch("SELECT count(*) AS n FROM transactions").to_pylist()[0]["n"])
-        except SchemaError as exc:
-            raise PaymentsInputError(str(exc)) from exc
-        except (duckdb.Error, pl.exceptions.PolarsError) as exc:
-            raise PaymentsInputError(f"{source}: unreadable Parquet ({exc})") from exc
-        if total == 0:
-            raise PaymentsInputError(f"{source}: no transactions in the file")
-        eng.register("customers", customers.to_arrow(compat_level=pl.CompatLevel.oldest()))
-
-        def corridor_count() -> int:
-            n = int(eng.fetch("SELECT count(*) AS n FROM pay").to_pylist()[0]["n"])
-            refuse_no_corridor(n, total, pack, source)
-            # txn_id must be unique among the rows the detector reads and cites
-            dup = eng.fetch(
-                "SELECT txn_id FROM (SELECT txn_id FROM pay UNION ALL SELECT txn_id FROM "
-                "purchase) GROUP BY txn_id HAVING count(*) > 1 ORDER BY txn_id LIMIT 5"
-            ).to_pylist()
-            if dup:
-                ids = ", ".join(repr(r["txn_id"]) for r in dup)
-                raise PaymentsInputError(
-                    f"{source}, column 'txn_id': duplicate id(s) {ids}; every transaction "
-                    "needs a unique txn_id"
-                )
-            return n
-
-        assert pipeline.steps[0].name == "relevant"  # registered above instead
-        rest = Pipeline(pipeline.steps[1:])
-        return _scan_registered(eng, pack, model, total, corridor_count, progress, rest)
-
-
-def _issues(check: Callable[[], object]) -> list[Any]:
-    """The problems a validation step raises, so that later steps can add theirs."""
-    from daybreak.schema import SchemaError
-
-    try:
-        check()
-    except SchemaError as exc:
-        return list(exc.issues)
-    return []
-
-
-def _read_relevant(path: Path, pack: Pack, eng: Engine) -> Any:
-    """The rows the detector reads, as Arrow: the compiled ``relevant`` step, run by
-    Polars. Its Parquet reader tests the filter columns first and decodes the other
-    columns only for the rows kept, which DuckDB does not do: ~4% of rows are kept,
-    and this step alone then costs about half of DuckDB's."""
-    keep = pl.sql_expr(relevant_filter(pack, eng.dialect, alias=""))
-    frame = pl.scan_parquet(path).filter(keep).collect()
-    return frame.to_arrow(compat_level=pl.CompatLevel.oldest())
-
-
-def _scan_registered(
+def scan_registered(
     eng: Engine,
     pack: Pack,
     model: TrainedModel | None,
@@ -224,6 +110,7 @@ def _scan_registered(
     eng.run(compile_evidence(eng.dialect))
     evidence = pl.from_arrow(eng.fetch("SELECT * FROM evidence_rows"))
     assert isinstance(evidence, pl.DataFrame)
+    say("explaining")
     version = pack.version + (f"+model:{model.version}" if model else "")
     alerts = _alerts(cust, bene, evidence, pack, threshold, version)
     summary = {
@@ -394,6 +281,8 @@ def scan(
     model = TrainedModel.load(model_dir) if model_dir else None
     cu = read_customers(customers)
     if engine == "duckdb" and transactions.suffix.lower() in (".parquet", ".pq"):
+        from daybreak.payments.inplace import scan_parquet_in_place
+
         result = scan_parquet_in_place(transactions, cu, pack=pack, model=model, progress=progress)
     else:
         tx = read_transactions(transactions)
@@ -407,5 +296,6 @@ def scan(
             progress=progress,
         )
     if out is not None:
+        (progress or (lambda _msg: None))("writing results")
         write_results(result, out)
     return result
