@@ -175,6 +175,7 @@ FROM (
         "pair",
         f"""
 SELECT sender_id, receiver_id, n, sender_country,
+  sum(n) OVER (PARTITION BY sender_id) AS sender_payments,
   CASE WHEN sk = '' OR rk = '' THEN 0 ELSE
     CASE WHEN {d.arrays_overlap(d.split_spaces("sk"), d.split_spaces("rk"))} THEN 1 ELSE 0 END
   END AS related,
@@ -189,26 +190,37 @@ FROM (
 """,
         materialize=True,
     )
+    # The window sorts only the columns it needs (sorting every payment column cost
+    # more than the joins back); a sender's payment count comes from its pairs.
     p.add(
         "seq",
         """
-SELECT p.*, r.related, r.female,
-  row_number() OVER (PARTITION BY p.sender_id ORDER BY p.ts, p.txn_id) AS rn,
-  count(*) OVER (PARTITION BY p.sender_id) AS cnt,
-  p.ts_s - lag(p.ts_s) OVER (PARTITION BY p.sender_id ORDER BY p.ts, p.txn_id) AS gap
-FROM pay p JOIN pair r ON r.sender_id = p.sender_id AND r.receiver_id = p.receiver_id
+SELECT p.*, r.related, r.female, r.sender_payments AS cnt, w.rn, w.gap
+FROM pay p
+JOIN pair r ON r.sender_id = p.sender_id AND r.receiver_id = p.receiver_id
+JOIN (
+  SELECT txn_id,
+    row_number() OVER (PARTITION BY sender_id ORDER BY ts, txn_id) AS rn,
+    ts_s - lag(ts_s) OVER (PARTITION BY sender_id ORDER BY ts, txn_id) AS gap
+  FROM pay
+) w ON w.txn_id = p.txn_id
 """,
         materialize=True,
     )
+    # Counts of distinct beneficiaries are counts of pairs: a DISTINCT aggregate over
+    # every payment costs as much as all the other features together.
     p.add(
         "cust",
         f"""
-SELECT sender_id,
+SELECT a.sender_id, a.corridor_payments, b.corridor_beneficiaries,
+  b.unrelated_beneficiaries, b.female_beneficiaries, a.related_share,
+  a.corridor_total_ref, a.corridor_median_ref, a.corridor_max_ref, a.low_value_share,
+  a.night_share, a.cover_word_payments, a.cover_word_share, a.amount_trend, a.gap_trend,
+  a.active_days, a.channel_risk, a.first_amounts, a.last_amounts, a.median_amount,
+  a.corridor_total, a.currency, a.countries, a.main_channel, a.top_cover_word,
+  a.first_seen, a.last_seen, a.first_s, a.last_s
+FROM (SELECT sender_id,
   count(*) AS corridor_payments,
-  count(DISTINCT receiver_id) AS corridor_beneficiaries,
-  count(DISTINCT CASE WHEN related = 0 THEN receiver_id END) AS unrelated_beneficiaries,
-  count(DISTINCT CASE WHEN related = 0 AND female = 1 THEN receiver_id END)
-    AS female_beneficiaries,
   avg(CAST(related AS DOUBLE)) AS related_share,
   sum(amount_ref) AS corridor_total_ref,
   {d.median("amount_ref")} AS corridor_median_ref,
@@ -230,7 +242,11 @@ SELECT sender_id,
   min(channel) AS main_channel,
   min(cover_word) AS top_cover_word,
   min(ts) AS first_seen, max(ts) AS last_seen, min(ts_s) AS first_s, max(ts_s) AS last_s
-FROM seq GROUP BY sender_id
+FROM seq GROUP BY sender_id) a
+JOIN (SELECT sender_id, count(*) AS corridor_beneficiaries,
+    count(CASE WHEN related = 0 THEN 1 END) AS unrelated_beneficiaries,
+    count(CASE WHEN related = 0 AND female = 1 THEN 1 END) AS female_beneficiaries
+  FROM pair GROUP BY sender_id) b ON b.sender_id = a.sender_id
 """,
         materialize=True,
     )
@@ -356,27 +372,33 @@ FROM cbase b LEFT JOIN cnet n ON n.sender_id = b.sender_id
         f"SELECT *, {_score(pack, 'customer', network=True)} AS raw_score FROM cfinal",
         materialize=True,
     )
+    # Sender counts come from pairs (one row per sender and beneficiary), as above.
     p.add(
         "bfeat",
         f"""
-SELECT s.receiver_id,
+SELECT a.receiver_id, a.inbound_payments, b.inbound_senders, b.unrelated_senders,
+  a.inbound_low_value_share, a.inbound_cover_word_share, a.inbound_night_share,
+  a.inbound_median_ref, a.inbound_median, b.sender_countries, b.alerted_senders,
+  a.currency, a.countries, a.first_seen, a.last_seen
+FROM (SELECT receiver_id,
   count(*) AS inbound_payments,
-  count(DISTINCT s.sender_id) AS inbound_senders,
-  count(DISTINCT CASE WHEN s.related = 0 THEN s.sender_id END) AS unrelated_senders,
-  avg(CAST(s.low_value AS DOUBLE)) AS inbound_low_value_share,
-  avg(CAST(s.cover AS DOUBLE)) AS inbound_cover_word_share,
-  avg(CAST(s.night AS DOUBLE)) AS inbound_night_share,
-  {d.median("s.amount_ref")} AS inbound_median_ref,
-  {d.median("s.amount")} AS inbound_median,
-  count(DISTINCT s.sender_country) AS sender_countries,
-  count(DISTINCT CASE WHEN s.related = 0 AND b.base_score >= {thr} THEN s.sender_id END)
-    AS alerted_senders,
-  min(s.currency) AS currency, min(s.receiver_country) AS countries,
-  min(s.ts) AS first_seen, max(s.ts) AS last_seen
-FROM seq s LEFT JOIN cbase b ON b.sender_id = s.sender_id
-GROUP BY s.receiver_id
-HAVING count(DISTINCT s.sender_id) >= 2
-  OR count(DISTINCT CASE WHEN s.related = 0 AND b.base_score >= {thr} THEN s.sender_id END) > 0
+  avg(CAST(low_value AS DOUBLE)) AS inbound_low_value_share,
+  avg(CAST(cover AS DOUBLE)) AS inbound_cover_word_share,
+  avg(CAST(night AS DOUBLE)) AS inbound_night_share,
+  {d.median("amount_ref")} AS inbound_median_ref,
+  {d.median("amount")} AS inbound_median,
+  min(currency) AS currency, min(receiver_country) AS countries,
+  min(ts) AS first_seen, max(ts) AS last_seen
+FROM seq GROUP BY receiver_id) a
+JOIN (SELECT r.receiver_id, count(*) AS inbound_senders,
+    count(CASE WHEN r.related = 0 THEN 1 END) AS unrelated_senders,
+    count(DISTINCT r.sender_country) AS sender_countries,
+    count(CASE WHEN r.related = 0 AND b.base_score >= {thr} THEN 1 END) AS alerted_senders
+  FROM pair r LEFT JOIN cbase b ON b.sender_id = r.sender_id
+  GROUP BY r.receiver_id
+  HAVING count(*) >= 2
+    OR count(CASE WHEN r.related = 0 AND b.base_score >= {thr} THEN 1 END) > 0
+) b ON b.receiver_id = a.receiver_id
 """,
     )
     bcols = "".join(
