@@ -10,10 +10,14 @@ from daybreak.engines import Engine
 
 
 class DuckDBEngine(Engine):
-    def __init__(self, threads: int | None = None) -> None:
+    def __init__(self, threads: int | None = None, *, keep_row_order: bool = True) -> None:
+        """``keep_row_order=False`` lets DuckDB write materialised steps in any order, about
+        twice as fast; for pipelines whose results are sorted or aggregated anyway."""
         self.dialect = DuckDBDialect()
         self._con = duckdb.connect(":memory:")
         self._con.execute("SET TimeZone = 'UTC'")
+        if not keep_row_order:
+            self._con.execute("SET preserve_insertion_order = false")
         if threads:
             self._con.execute(f"SET threads = {int(threads)}")
         self._tables: dict[str, pa.Table] = {}

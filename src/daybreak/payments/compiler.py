@@ -123,7 +123,10 @@ FROM (SELECT DISTINCT lower(coalesce(t.reference, '')) AS ref FROM relevant t
 SELECT x.txn_id, x.ts, x.ts_s, x.sender_id, x.receiver_id, x.sender_country,
   x.receiver_country, x.amount, x.currency, x.channel, x.amount_ref, x.low_value,
   CASE WHEN {night} THEN 1 ELSE 0 END AS night, w.cover, w.cover_word, x.channel_w,
-  x.sender_name, x.receiver_name
+  x.sender_name, x.receiver_name,
+  row_number() OVER (PARTITION BY x.sender_id ORDER BY x.ts, x.txn_id) AS rn,
+  count(*) OVER (PARTITION BY x.sender_id) AS cnt,
+  x.ts_s - lag(x.ts_s) OVER (PARTITION BY x.sender_id ORDER BY x.ts, x.txn_id) AS gap
 FROM (
   SELECT t.txn_id, t.timestamp AS ts, {d.epoch_seconds("t.timestamp")} AS ts_s,
     t.sender_id, t.receiver_id, t.sender_country, t.receiver_country, t.amount, t.currency,
@@ -175,7 +178,6 @@ FROM (
         "pair",
         f"""
 SELECT sender_id, receiver_id, n, sender_country,
-  sum(n) OVER (PARTITION BY sender_id) AS sender_payments,
   CASE WHEN sk = '' OR rk = '' THEN 0 ELSE
     CASE WHEN {d.arrays_overlap(d.split_spaces("sk"), d.split_spaces("rk"))} THEN 1 ELSE 0 END
   END AS related,
@@ -190,30 +192,20 @@ FROM (
 """,
         materialize=True,
     )
-    # The window sorts only the columns it needs (sorting every payment column cost
-    # more than the joins back); a sender's payment count comes from its pairs.
+    # Payments with their pair's family tie, for the evidence query (pay's order columns
+    # are computed with it: one sort, one copy; sums over pairs give the rest).
     p.add(
         "seq",
         """
-SELECT p.*, r.related, r.female, r.sender_payments AS cnt, w.rn, w.gap
-FROM pay p
+SELECT p.*, r.related FROM pay p
 JOIN pair r ON r.sender_id = p.sender_id AND r.receiver_id = p.receiver_id
-JOIN (
-  SELECT txn_id,
-    row_number() OVER (PARTITION BY sender_id ORDER BY ts, txn_id) AS rn,
-    ts_s - lag(ts_s) OVER (PARTITION BY sender_id ORDER BY ts, txn_id) AS gap
-  FROM pay
-) w ON w.txn_id = p.txn_id
 """,
-        materialize=True,
     )
-    # Counts of distinct beneficiaries are counts of pairs: a DISTINCT aggregate over
-    # every payment costs as much as all the other features together.
     p.add(
         "cust",
         f"""
 SELECT a.sender_id, a.corridor_payments, b.corridor_beneficiaries,
-  b.unrelated_beneficiaries, b.female_beneficiaries, a.related_share,
+  b.unrelated_beneficiaries, b.female_beneficiaries, b.related_share,
   a.corridor_total_ref, a.corridor_median_ref, a.corridor_max_ref, a.low_value_share,
   a.night_share, a.cover_word_payments, a.cover_word_share, a.amount_trend, a.gap_trend,
   a.active_days, a.channel_risk, a.first_amounts, a.last_amounts, a.median_amount,
@@ -221,7 +213,6 @@ SELECT a.sender_id, a.corridor_payments, b.corridor_beneficiaries,
   a.first_seen, a.last_seen, a.first_s, a.last_s
 FROM (SELECT sender_id,
   count(*) AS corridor_payments,
-  avg(CAST(related AS DOUBLE)) AS related_share,
   sum(amount_ref) AS corridor_total_ref,
   {d.median("amount_ref")} AS corridor_median_ref,
   max(amount_ref) AS corridor_max_ref,
@@ -242,8 +233,9 @@ FROM (SELECT sender_id,
   min(channel) AS main_channel,
   min(cover_word) AS top_cover_word,
   min(ts) AS first_seen, max(ts) AS last_seen, min(ts_s) AS first_s, max(ts_s) AS last_s
-FROM seq GROUP BY sender_id) a
+FROM pay GROUP BY sender_id) a
 JOIN (SELECT sender_id, count(*) AS corridor_beneficiaries,
+    sum(n * related) / CAST(sum(n) AS DOUBLE) AS related_share,
     count(CASE WHEN related = 0 THEN 1 END) AS unrelated_beneficiaries,
     count(CASE WHEN related = 0 AND female = 1 THEN 1 END) AS female_beneficiaries
   FROM pair GROUP BY sender_id) b ON b.sender_id = a.sender_id
@@ -389,7 +381,7 @@ FROM (SELECT receiver_id,
   {d.median("amount")} AS inbound_median,
   min(currency) AS currency, min(receiver_country) AS countries,
   min(ts) AS first_seen, max(ts) AS last_seen
-FROM seq GROUP BY receiver_id) a
+FROM pay GROUP BY receiver_id) a
 JOIN (SELECT r.receiver_id, count(*) AS inbound_senders,
     count(CASE WHEN r.related = 0 THEN 1 END) AS unrelated_senders,
     count(DISTINCT r.sender_country) AS sender_countries,

@@ -9,7 +9,7 @@ validation follows what the detector reads:
 - every column is checked on the rows the detector reads, which Polars' Parquet reader
   selects: it tests the filter columns first and decodes the other columns only for
   the rows kept (~4% of them), where DuckDB would decode every value;
-- ``txn_id`` uniqueness is checked among the rows alerts can cite.
+- ``txn_id`` uniqueness is checked among the rows the detector reads (alerts cite them).
 
 Row numbers are computed only when a check fails, to name the rows.
 """
@@ -18,7 +18,6 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 import duckdb
 import polars as pl
@@ -31,7 +30,7 @@ from daybreak.payments.inputs import PaymentsInputError, check_currencies_sql, r
 from daybreak.payments.model import TrainedModel
 from daybreak.payments.scan import Progress, ScanResult, scan_registered
 from daybreak.payments.sqlcheck import check_header, columns_failing, validate_parquet
-from daybreak.schema import SchemaError, ValidationIssue
+from daybreak.schema import TABLES, SchemaError, ValidationIssue
 
 WHOLE_FILE_COLUMNS = (*ROUTING_COLUMNS, "currency")
 
@@ -46,7 +45,9 @@ def scan_parquet_in_place(
 ) -> ScanResult:
     say = progress or (lambda _msg: None)
     source = str(transactions)
-    with DuckDBEngine() as eng:
+    # Results are sorted before they are used (scores, evidence, error rows), so the
+    # engine need not keep rows in insertion order.
+    with DuckDBEngine(keep_row_order=False) as eng:
         assert isinstance(eng, DuckDBEngine)
         con = eng.connection
         say("validating transactions")
@@ -68,17 +69,6 @@ def scan_parquet_in_place(
         def corridor_count() -> int:
             n = int(eng.fetch("SELECT count(*) AS n FROM pay").to_pylist()[0]["n"])
             refuse_no_corridor(n, total, pack, source)
-            # txn_id must be unique among the rows the detector reads and cites
-            dup = eng.fetch(
-                "SELECT txn_id FROM (SELECT txn_id FROM pay UNION ALL SELECT txn_id FROM "
-                "purchase) GROUP BY txn_id HAVING count(*) > 1 ORDER BY txn_id LIMIT 5"
-            ).to_pylist()
-            if dup:
-                ids = ", ".join(repr(r["txn_id"]) for r in dup)
-                raise PaymentsInputError(
-                    f"{source}, column 'txn_id': duplicate id(s) {ids}; every transaction "
-                    "needs a unique txn_id"
-                )
             return n
 
         rest = Pipeline(pipeline.steps[1:])
@@ -98,18 +88,23 @@ def _load_relevant(eng: DuckDBEngine, path: Path, pack: Pack) -> int:
     if bad:
         issues += _issues(lambda: validate_parquet(
             con, path, "transactions", "numbered", check_unique=False, columns=tuple(bad)))  # fmt: skip
-    eng.register("relevant_arrow", _read_relevant(path, pack, eng))
-    con.execute("CREATE TEMP TABLE relevant AS SELECT * FROM relevant_arrow")
+    # Read in place by later steps: copying the rows into a DuckDB table would cost a
+    # third of reading them, and each step reads only a few columns.
+    relevant = _read_relevant(path, pack, eng)
+    # Arrow string views: DuckDB reads them without converting every string
+    eng.register("relevant", relevant.to_arrow(compat_level=pl.CompatLevel.newest()))
     con.execute(
         "CREATE TEMP VIEW relevant_numbered AS SELECT * FROM numbered t "
         f"WHERE {relevant_filter(pack, eng.dialect)}"
     )
+    others = tuple(c for c in TABLES["transactions"].names if c not in WHOLE_FILE_COLUMNS)
     issues += _issues(lambda: validate_parquet(
-        con, path, "transactions", "relevant", check_unique=False,
+        con, path, "transactions", "relevant", check_unique=False, columns=others,
         locate_in="relevant_numbered"))  # fmt: skip
     if issues:  # every problem at once, in file order, each cell named once
         unique = {(i.row, i.column): i for i in reversed(issues)}
         raise SchemaError(sorted(unique.values(), key=lambda i: (i.row or 0, i.column or "")))
+    _refuse_duplicate_ids(relevant, source)
     check_currencies_sql(eng.fetch, "transactions", pack, source)
     return int(eng.fetch("SELECT count(*) AS n FROM transactions").to_pylist()[0]["n"])
 
@@ -123,8 +118,21 @@ def _issues(check: Callable[[], object]) -> list[ValidationIssue]:
     return []
 
 
-def _read_relevant(path: Path, pack: Pack, eng: DuckDBEngine) -> Any:
-    """The compiled ``relevant`` step, run by Polars' Parquet reader, as Arrow."""
+def _read_relevant(path: Path, pack: Pack, eng: DuckDBEngine) -> pl.DataFrame:
+    """The compiled ``relevant`` step, run by Polars' Parquet reader."""
     keep = pl.sql_expr(relevant_filter(pack, eng.dialect, alias=""))
-    frame = pl.scan_parquet(path).filter(keep).collect()
-    return frame.to_arrow(compat_level=pl.CompatLevel.oldest())
+    # "prefiltered": decode the filter columns, then the others only for rows kept
+    return pl.scan_parquet(path, parallel="prefiltered").filter(keep).collect()
+
+
+def _refuse_duplicate_ids(relevant: pl.DataFrame, source: str) -> None:
+    """``txn_id`` must be unique among the rows the detector reads: alerts cite them.
+    (Counting distinct ids in the whole file would cost more than the scan.)"""
+    ids = relevant["txn_id"]
+    if ids.n_unique() == ids.len():
+        return
+    dup = ids.filter(ids.is_duplicated()).unique().sort().head(5).to_list()
+    raise PaymentsInputError(
+        f"{source}, column 'txn_id': duplicate id(s) {', '.join(map(repr, dup))}; every "
+        "transaction needs a unique txn_id"
+    )
