@@ -166,8 +166,9 @@ async def submit_report(request: Request) -> Response:
             for e in exc.errors(include_url=False, include_input=False)
         ]
         return JSONResponse({"detail": detail}, status_code=422)
-    digest = hashlib.sha256(report.model_dump_json().encode()).hexdigest()
-    sub = Submission(report, actor.name, "api", idempotency_key=key, request_hash=digest)
+    # request_hash left empty: the store hashes the report's JSON, which it serialises
+    # for storage anyway (the same SHA-256 this route used to compute beforehand).
+    sub = Submission(report, actor.name, "api", idempotency_key=key)
     try:
         receipt = await asyncio.wrap_future(store_of(request).submit(sub))
     except IdempotencyConflict as exc:

@@ -41,17 +41,20 @@ def _canonical(
     )
 
 
+# Built once: every write transaction appends, and building the expressions costs
+# more than running them.
+_HEAD = select(audit_head.c.seq, audit_head.c.hash).where(audit_head.c.id == 1).with_for_update()
+_INSERT_ENTRIES = insert(audit_log)
+_UPDATE_HEAD = update(audit_head).where(audit_head.c.id == 1)
+
+
 class AuditAppender:
     """Appends entries within one transaction; call :meth:`close` before commit."""
 
     def __init__(self, conn: Connection, keys: Keyring) -> None:
         self.conn = conn
         self.keys = keys
-        row = conn.execute(
-            select(audit_head.c.seq, audit_head.c.hash)
-            .where(audit_head.c.id == 1)
-            .with_for_update()
-        ).first()
+        row = conn.execute(_HEAD).first()
         if row is None:
             conn.execute(insert(audit_head).values(id=1, seq=0, hash=GENESIS))
             self.seq, self.hash = 0, GENESIS
@@ -92,10 +95,8 @@ class AuditAppender:
     def close(self) -> None:
         if not self._rows:
             return
-        self.conn.execute(insert(audit_log), self._rows)
-        self.conn.execute(
-            update(audit_head).where(audit_head.c.id == 1).values(seq=self.seq, hash=self.hash)
-        )
+        self.conn.execute(_INSERT_ENTRIES, self._rows)
+        self.conn.execute(_UPDATE_HEAD, {"seq": self.seq, "hash": self.hash})
         self._rows = []
 
 

@@ -28,9 +28,9 @@ from daybreak.store.tables import (
     reports,
 )
 from daybreak.tipline.clustering import cluster_id_for
-from daybreak.tipline.intake import ReportIn
+from daybreak.tipline.intake import ReportIdentifier, ReportIn
 from daybreak.tipline.intake import report_identifiers as identifiers_of
-from daybreak.tipline.routing import AgencyTable, route
+from daybreak.tipline.routing import AgencyTable, Route, route
 from daybreak.tipline.triage import TriageContext, triage
 
 PAYLOAD = "reports.payload_enc"
@@ -83,6 +83,35 @@ class StoredReport:
     report: ReportIn
 
 
+@dataclass(frozen=True, slots=True)
+class Prepared:
+    """Everything storing a report needs that does not depend on the database: its
+    identifiers and their blind indexes, the ciphertexts, the request hash and the
+    routing. Computed before the write transaction (``TiplineStore.submit`` does it in
+    the caller's thread), so the transaction, which holds the database's write lock,
+    only runs the queries and inserts."""
+
+    request_hash: str
+    payload_enc: bytes
+    idents: list[ReportIdentifier]
+    indexes: list[str]
+    values_enc: list[bytes]
+    where: Route
+
+
+def prepare(sub: Submission, keys: Keyring, agencies: AgencyTable) -> Prepared:
+    payload = sub.report.model_dump_json()
+    idents = identifiers_of(sub.report)
+    return Prepared(
+        request_hash=sub.request_hash or hashlib.sha256(payload.encode()).hexdigest(),
+        payload_enc=keys.encrypt_text(payload, PAYLOAD),
+        idents=idents,
+        indexes=[keys.index(i.key) for i in idents],
+        values_enc=[keys.encrypt_text(i.value, IDENT) for i in idents],
+        where=route(sub.report, agencies),
+    )
+
+
 @dataclass
 class _Cluster:
     count: int
@@ -91,6 +120,38 @@ class _Cluster:
     created_at: datetime
     updated_at: datetime
     in_db: bool
+
+
+# The batch's statements, built once: building a SQLAlchemy expression costs more than
+# running the query it makes (the IN lists are expanding parameters, so one compiled
+# statement serves every batch size).
+_OWNERS = select(identifier_clusters.c.value_index, identifier_clusters.c.cluster_id).where(
+    identifier_clusters.c.value_index.in_(bindparam("ids", expanding=True))
+)
+_ALERTS = select(alerted_identifiers.c.value_index, alerted_identifiers.c.source).where(
+    alerted_identifiers.c.value_index.in_(bindparam("ids", expanding=True))
+)
+_CLUSTERS = select(clusters).where(clusters.c.cluster_id.in_(bindparam("ids", expanding=True)))
+_IDEMPOTENCY = select(idempotency_keys).where(
+    idempotency_keys.c.key.in_(bindparam("ids", expanding=True))
+)
+_REPLAYS = select(reports).where(reports.c.report_id.in_(bindparam("ids", expanding=True)))
+_UPDATE_CLUSTER = (
+    update(clusters)
+    .where(clusters.c.cluster_id == bindparam("cid"))
+    .values(
+        updated_at=bindparam("updated_at"),
+        report_count=bindparam("report_count"),
+        tier=bindparam("tier"),
+        score=bindparam("score"),
+        created_at=bindparam("created_at"),
+    )
+)
+_INSERT_CLUSTERS = insert(clusters)
+_INSERT_REPORTS = insert(reports)
+_INSERT_IDENTIFIERS = insert(report_identifiers)
+_INSERT_OWNERS = insert(identifier_clusters)
+_INSERT_IDEMPOTENCY = insert(idempotency_keys)
 
 
 class _BatchState:
@@ -103,18 +164,12 @@ class _BatchState:
         self.alerts: dict[str, list[str]] = {}
         self.clusters: dict[str, _Cluster] = {}
         for chunk in _chunks(all_idx):
-            for r in conn.execute(
-                select(identifier_clusters).where(identifier_clusters.c.value_index.in_(chunk))
-            ):
+            for r in conn.execute(_OWNERS, {"ids": chunk}):
                 self.owner[r.value_index] = r.cluster_id
-            for r in conn.execute(
-                select(alerted_identifiers.c.value_index, alerted_identifiers.c.source).where(
-                    alerted_identifiers.c.value_index.in_(chunk)
-                )
-            ):
+            for r in conn.execute(_ALERTS, {"ids": chunk}):
                 self.alerts.setdefault(r.value_index, []).append(r.source)
         for chunk in _chunks(sorted(set(self.owner.values()))):
-            for r in conn.execute(select(clusters).where(clusters.c.cluster_id.in_(chunk))):
+            for r in conn.execute(_CLUSTERS, {"ids": chunk}):
                 self.clusters[r.cluster_id] = _Cluster(
                     int(r.report_count),
                     int(r.tier),
@@ -125,13 +180,11 @@ class _BatchState:
                 )
         self.redirect: dict[str, str] = {}
         self.deleted: list[str] = []
-        # (principal, key) -> (request hash, report id, receipt or None if stored earlier)
+        # (principal, key) -> (request hash, report id)
         self.idem: dict[tuple[str, str], tuple[str, str]] = {}
         wanted = sorted({s.idempotency_key for s in subs if s.idempotency_key is not None})
         for chunk in _chunks(wanted):
-            for r in conn.execute(
-                select(idempotency_keys).where(idempotency_keys.c.key.in_(chunk))
-            ):
+            for r in conn.execute(_IDEMPOTENCY, {"ids": chunk}):
                 self.idem[(r.principal, r.key)] = (r.request_hash, r.report_id)
 
     def resolve(self, cid: str) -> str:
@@ -150,21 +203,21 @@ def write_batch(
     agencies: AgencyTable,
     audit: AuditAppender,
     subs: list[Submission],
+    prepared: list[Prepared] | None = None,
 ) -> list[Receipt | Exception]:
     """Store ``subs`` in the caller's transaction with a fixed number of statements per
-    batch (bulk inserts), clustering them against the store and against each other."""
-    idents = [identifiers_of(s.report) for s in subs]
-    indexes = [[keys.index(i.key) for i in idl] for idl in idents]
-    st = _BatchState(conn, subs, indexes)
+    batch (bulk inserts), clustering them against the store and against each other.
+    ``prepared`` (one per submission, from :func:`prepare`) is computed here if absent."""
+    preps = prepared if prepared is not None else [prepare(s, keys, agencies) for s in subs]
+    st = _BatchState(conn, subs, [p.indexes for p in preps])
     report_rows: list[dict[str, Any]] = []
     ident_rows: list[dict[str, Any]] = []
     owner_rows: dict[str, str] = {}
     idem_rows: list[dict[str, Any]] = []
     results: list[Receipt | Exception | str] = []  # str: replay of this report id
-    for sub, idl, idx in zip(subs, idents, indexes, strict=True):
-        request_hash = (
-            sub.request_hash or hashlib.sha256(sub.report.model_dump_json().encode()).hexdigest()
-        )
+    for sub, prep in zip(subs, preps, strict=True):
+        idx = prep.indexes
+        request_hash = prep.request_hash
         if sub.idempotency_key is not None:
             prior = st.idem.get((sub.submitted_by, sub.idempotency_key))
             if prior is not None:
@@ -187,7 +240,7 @@ def write_batch(
         result = triage(
             report, TriageContext(prior_reports, len(sources) - hash_matches, hash_matches)
         )
-        where = route(report, agencies)
+        where = prep.where
         if matched:
             cluster_id = matched[0]
             target = st.clusters[cluster_id]
@@ -230,7 +283,7 @@ def write_batch(
                 "route_basis": where.basis,
                 "agency": where.agency,
                 "cluster_id": cluster_id,
-                "payload_enc": keys.encrypt_text(report.model_dump_json(), PAYLOAD),
+                "payload_enc": prep.payload_enc,
             }
         )
         ident_rows += [
@@ -239,10 +292,10 @@ def write_batch(
                 "kind": i.kind,
                 "role": i.role,
                 "value_index": ix,
-                "value_enc": keys.encrypt_text(i.value, IDENT),
+                "value_enc": enc,
                 "seen_at": i.seen_at,
             }
-            for i, ix in zip(idl, idx, strict=True)
+            for i, ix, enc in zip(prep.idents, idx, prep.values_enc, strict=True)
         ]
         if sub.idempotency_key is not None:
             st.idem[(sub.submitted_by, sub.idempotency_key)] = (request_hash, report_id)
@@ -313,31 +366,20 @@ def _flush(
         if c.in_db
     ]
     if new:
-        conn.execute(insert(clusters), new)
+        conn.execute(_INSERT_CLUSTERS, new)
     if old:
-        conn.execute(
-            update(clusters)
-            .where(clusters.c.cluster_id == bindparam("cid"))
-            .values(
-                updated_at=bindparam("updated_at"),
-                report_count=bindparam("report_count"),
-                tier=bindparam("tier"),
-                score=bindparam("score"),
-                created_at=bindparam("created_at"),
-            ),
-            old,
-        )
+        conn.execute(_UPDATE_CLUSTER, old)
     if report_rows:
-        conn.execute(insert(reports), report_rows)
+        conn.execute(_INSERT_REPORTS, report_rows)
     if ident_rows:
-        conn.execute(insert(report_identifiers), ident_rows)
+        conn.execute(_INSERT_IDENTIFIERS, ident_rows)
     if owner_rows:
         conn.execute(
-            insert(identifier_clusters),
+            _INSERT_OWNERS,
             [{"value_index": i, "cluster_id": st.resolve(c)} for i, c in owner_rows.items()],
         )
     if idem_rows:
-        conn.execute(insert(idempotency_keys), idem_rows)
+        conn.execute(_INSERT_IDEMPOTENCY, idem_rows)
 
 
 def _finish(
@@ -346,7 +388,7 @@ def _finish(
     replay_ids = sorted({r for r in results if isinstance(r, str)})
     replays: dict[str, Receipt] = {}
     for chunk in _chunks(replay_ids):
-        for row in conn.execute(select(reports).where(reports.c.report_id.in_(chunk))):
+        for row in conn.execute(_REPLAYS, {"ids": chunk}):
             replays[row.report_id] = Receipt(
                 row.report_id, row.cluster_id, row.tier, row.score, row.agency, duplicate=True
             )

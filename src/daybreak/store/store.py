@@ -30,13 +30,15 @@ from daybreak.store.audit import (
     verify,
 )
 from daybreak.store.auth import CASE_READERS, MANAGERS, SYSTEM, Actor, Role
-from daybreak.store.db import make_engines, migrate, sqlite_url
+from daybreak.store.db import WriterLock, make_engines, migrate, sqlite_url
 from daybreak.store.keys import Keyring
 from daybreak.store.reports import (
+    Prepared,
     Receipt,
     StoredReport,
     Submission,
     decode_report,
+    prepare,
     write_batch,
 )
 from daybreak.store.tables import (
@@ -112,6 +114,7 @@ class TiplineStore:
         self.engine, self.read_engine = make_engines(url)
         if run_migrations:
             migrate(self.engine)
+        self._writer_lock = WriterLock(url)
         self.writer = BatchWriter(self._write_batch, max_batch=max_batch)
 
     @classmethod
@@ -134,21 +137,36 @@ class TiplineStore:
 
     def close(self) -> None:
         self.writer.close()
+        self._writer_lock.close()
         self.engine.dispose()
         self.read_engine.dispose()
 
     # ---- reports ---------------------------------------------------------------------
 
-    def _write_batch(self, subs: list[Submission]) -> list[Receipt | Exception]:
-        with self.engine.begin() as conn:
+    def _write_batch(
+        self, subs: list[Submission], prepared: list[Prepared] | None = None
+    ) -> list[Receipt | Exception]:
+        if prepared is None:
+            prepared = [prepare(s, self.keys, self.agencies) for s in subs]
+        with self._writer_lock, self.engine.begin() as conn:
             audit = AuditAppender(conn, self.keys)
-            out = write_batch(conn, self.keys, self.agencies, audit, subs)
+            out = write_batch(conn, self.keys, self.agencies, audit, subs, prepared)
             audit.close()
         return out
 
     def submit(self, sub: Submission) -> Future[Receipt]:
-        """Queue a report for the group-commit writer; the future resolves after commit."""
-        return self.writer.submit(sub)
+        """Queue a report for the group-commit writer; the future resolves after commit.
+
+        The report's database-independent parts (identifiers, blind indexes,
+        ciphertexts, routing) are prepared here, in the caller's thread, so the writer
+        holds the database's write lock for less time."""
+        try:
+            prepared = prepare(sub, self.keys, self.agencies)
+        except Exception as exc:  # reported through the future, like a failed write
+            failed: Future[Receipt] = Future()
+            failed.set_exception(exc)
+            return failed
+        return self.writer.submit(sub, prepared)
 
     def add_reports(self, subs: Sequence[Submission]) -> list[Receipt]:
         """Store reports synchronously in one transaction (imports, world loads)."""

@@ -19,14 +19,15 @@ import threading
 from collections.abc import Callable
 from concurrent.futures import Future
 
-from daybreak.store.reports import Receipt, Submission
+from daybreak.store.reports import Prepared, Receipt, Submission
 
 log = logging.getLogger(__name__)
 _STOP = object()
 
-# Writes a list of submissions in one transaction and returns, per submission, a
-# receipt or the (expected, per-item) exception it raised.
-BatchFn = Callable[[list[Submission]], list[Receipt | Exception]]
+# Writes a list of submissions (with their prepared parts) in one transaction and
+# returns, per submission, a receipt or the (expected, per-item) exception it raised.
+BatchFn = Callable[[list[Submission], list[Prepared]], list[Receipt | Exception]]
+Item = tuple[Submission, Prepared, "Future[Receipt]"]
 
 
 class BatchWriter:
@@ -40,12 +41,12 @@ class BatchWriter:
         self.items = 0
         self._thread.start()
 
-    def submit(self, sub: Submission) -> Future[Receipt]:
+    def submit(self, sub: Submission, prepared: Prepared) -> Future[Receipt]:
         fut: Future[Receipt] = Future()
         if self._closed:
             fut.set_exception(RuntimeError("the store is closed"))
             return fut
-        self._queue.put((sub, fut))
+        self._queue.put((sub, prepared, fut))
         return fut
 
     @property
@@ -78,21 +79,22 @@ class BatchWriter:
             if stop:
                 return
 
-    def _commit(self, batch: list[tuple[Submission, Future[Receipt]]]) -> None:
-        subs = [s for s, _ in batch]
+    def _commit(self, batch: list[Item]) -> None:
+        subs = [s for s, _, _ in batch]
+        preps = [p for _, p, _ in batch]
         try:
-            results = self._write_batch(subs)
+            results = self._write_batch(subs, preps)
         except Exception:  # rolled back: retry one by one to isolate the culprit
             log.exception("batch of %d failed; retrying one at a time", len(subs))
             results = []
-            for s in subs:
+            for s, p in zip(subs, preps, strict=True):
                 try:
-                    results.extend(self._write_batch([s]))
+                    results.extend(self._write_batch([s], [p]))
                 except Exception as exc:
                     results.append(exc)
         self.batches += 1
         self.items += len(subs)
-        for (_, fut), res in zip(batch, results, strict=True):
+        for (_, _, fut), res in zip(batch, results, strict=True):
             if isinstance(res, Exception):
                 fut.set_exception(res)
             else:
