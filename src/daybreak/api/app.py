@@ -8,6 +8,7 @@ is served from ``/static/report-button.js`` (example page ``/static/report-butto
 
 from __future__ import annotations
 
+import gc
 import json
 import logging
 import os
@@ -54,7 +55,9 @@ def app_from_env() -> FastAPI:
     come as JSON in ``DAYBREAK_SERVE_SETTINGS``; the parent ran the migrations."""
     raw = json.loads(os.environ[SETTINGS_ENV])
     settings = Settings.from_json(raw)
-    return create_app(settings, open_store(settings, run_migrations=False), owns_store=True)
+    return create_app(
+        settings, open_store(settings, run_migrations=False), owns_store=True, server=True
+    )
 
 
 def _field_errors(exc: RequestValidationError) -> list[dict[str, Any]]:
@@ -71,16 +74,23 @@ def create_app(
     *,
     console: bool = True,
     owns_store: bool = False,
+    server: bool = False,
 ) -> FastAPI:
     """Build the app. With ``store`` given the caller owns (and closes) it, unless
     ``owns_store``; otherwise the app opens the store for ``settings`` and closes it on
-    shutdown."""
+    shutdown. ``server``: the app is the process's whole job (``daybreak serve``)."""
     settings = settings or Settings()
     owned = store is None or owns_store
     the_store = store or open_store(settings)
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        if server:
+            # Everything loaded so far (FastAPI, pydantic, SQLAlchemy, the app) lives as
+            # long as the process: move it out of the garbage collector's view. Otherwise
+            # each full collection walks that whole heap, stalling every request in
+            # flight for ~130 ms on a 2-core machine (a p99 outlier every few seconds).
+            gc.freeze()
         yield
         if owned:
             the_store.close()

@@ -58,7 +58,7 @@ def serve(
     err = Console(stderr=True)
     try:
         if workers == 1:
-            app = create_app(settings)
+            app = create_app(settings, server=True)
         else:  # migrate once here; each worker process opens its own store
             open_store(settings).close()
     except KeyError_ as exc:
