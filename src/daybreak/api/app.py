@@ -24,6 +24,7 @@ from fastapi.responses import JSONResponse
 from fastapi.staticfiles import StaticFiles
 
 from daybreak.api import routes_auth, routes_cases, routes_reports
+from daybreak.api.intake_fast import IntakeFastPath
 from daybreak.api.limits import BodySizeLimit
 from daybreak.api.security import AuthState
 from daybreak.api.settings import Settings
@@ -120,6 +121,8 @@ def create_app(
         log.error("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
         return JSONResponse(status_code=500, content={"detail": "internal error"})
 
+    # Added first, so the innermost middleware: see daybreak/api/intake_fast.py.
+    app.add_middleware(IntakeFastPath, endpoint=routes_reports.submit_report)
     app.include_router(routes_reports.router)
     app.include_router(routes_cases.router)
     app.include_router(routes_auth.router)

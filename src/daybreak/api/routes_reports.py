@@ -155,7 +155,8 @@ async def submit_report(request: Request) -> Response:
     """Receive one report (JSON, the ``ReportIn`` schema). Answers 202 with the report id
     only after the report is committed to disk (group commit: many concurrent reports
     share one fsync). The hot path: parsed and validated in one step, no dependency
-    injection."""
+    injection; served by ``IntakeFastPath`` (daybreak/api/intake_fast.py) ahead of the
+    router, so declare nothing on this route that needs FastAPI at request time."""
     actor = await authenticate(request)
     key = _idempotency_key(request)
     try:
