@@ -147,6 +147,17 @@ _UPDATE_CLUSTER = (
         created_at=bindparam("created_at"),
     )
 )
+_MOVE_REPORTS = (
+    update(reports)
+    .where(reports.c.cluster_id == bindparam("old"))
+    .values(cluster_id=bindparam("new"))
+)
+_MOVE_OWNERS = (
+    update(identifier_clusters)
+    .where(identifier_clusters.c.cluster_id == bindparam("old"))
+    .values(cluster_id=bindparam("new"))
+)
+_DROP_CLUSTERS = delete(clusters).where(clusters.c.cluster_id == bindparam("old"))
 _INSERT_CLUSTERS = insert(clusters)
 _INSERT_REPORTS = insert(reports)
 _INSERT_IDENTIFIERS = insert(report_identifiers)
@@ -329,15 +340,13 @@ def _flush(
     owner_rows: dict[str, str],
     idem_rows: list[dict[str, Any]],
 ) -> None:
-    for other in st.deleted:  # clusters stored earlier that this batch joined together
-        target = st.resolve(other)
-        conn.execute(update(reports).where(reports.c.cluster_id == other).values(cluster_id=target))
-        conn.execute(
-            update(identifier_clusters)
-            .where(identifier_clusters.c.cluster_id == other)
-            .values(cluster_id=target)
-        )
-        conn.execute(delete(clusters).where(clusters.c.cluster_id == other))
+    # Clusters stored earlier that this batch joined together: each moves straight to
+    # its final cluster (never itself merged away), so the order of the moves is free.
+    merges = [{"old": other, "new": st.resolve(other)} for other in st.deleted]
+    if merges:
+        conn.execute(_MOVE_REPORTS, merges)
+        conn.execute(_MOVE_OWNERS, merges)
+        conn.execute(_DROP_CLUSTERS, merges)
     for row in report_rows:
         row["cluster_id"] = st.resolve(row["cluster_id"])
     new = [
