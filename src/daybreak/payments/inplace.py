@@ -49,7 +49,6 @@ def scan_parquet_in_place(
     # engine need not keep rows in insertion order.
     with DuckDBEngine(keep_row_order=False) as eng:
         assert isinstance(eng, DuckDBEngine)
-        con = eng.connection
         say("validating transactions")
         pipeline = compile_scan(pack, eng.dialect)
         assert pipeline.steps[0].name == "relevant"  # loaded below instead
@@ -61,10 +60,7 @@ def scan_parquet_in_place(
             raise PaymentsInputError(f"{source}: unreadable Parquet ({exc})") from exc
         if total == 0:
             raise PaymentsInputError(f"{source}: no transactions in the file")
-        eng.register("customers_arrow", customers.to_arrow(compat_level=pl.CompatLevel.oldest()))
-        # Native tables: later steps read both several times, and each read of an Arrow
-        # table converts its strings again.
-        con.execute("CREATE TEMP TABLE customers AS SELECT * FROM customers_arrow")
+        eng.register("customers", _arrow(customers))
 
         def corridor_count() -> int:
             n = int(eng.fetch("SELECT count(*) AS n FROM pay").to_pylist()[0]["n"])
@@ -91,8 +87,7 @@ def _load_relevant(eng: DuckDBEngine, path: Path, pack: Pack) -> int:
     # Read in place by later steps: copying the rows into a DuckDB table would cost a
     # third of reading them, and each step reads only a few columns.
     relevant = _read_relevant(path, pack, eng)
-    # Arrow string views: DuckDB reads them without converting every string
-    eng.register("relevant", relevant.to_arrow(compat_level=pl.CompatLevel.newest()))
+    eng.register("relevant", _arrow(relevant))
     con.execute(
         "CREATE TEMP VIEW relevant_numbered AS SELECT * FROM numbered t "
         f"WHERE {relevant_filter(pack, eng.dialect)}"
@@ -107,6 +102,11 @@ def _load_relevant(eng: DuckDBEngine, path: Path, pack: Pack) -> int:
     _refuse_duplicate_ids(relevant, source)
     check_currencies_sql(eng.fetch, "transactions", pack, source)
     return int(eng.fetch("SELECT count(*) AS n FROM transactions").to_pylist()[0]["n"])
+
+
+def _arrow(frame: pl.DataFrame) -> object:
+    """Arrow with string views, which DuckDB reads without converting every string."""
+    return frame.to_arrow(compat_level=pl.CompatLevel.newest())
 
 
 def _issues(check: Callable[[], object]) -> list[ValidationIssue]:
