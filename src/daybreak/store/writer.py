@@ -79,7 +79,14 @@ class BatchWriter:
             if stop:
                 return
 
-    def _commit(self, batch: list[Item]) -> None:
+    def _commit(self, taken: list[Item]) -> None:
+        # As an executor does: a future cancelled while queued (its request went away)
+        # is dropped unwritten; the others are marked running, so they can no longer
+        # be cancelled and setting their result below cannot fail (which would kill
+        # this thread and leave every later submission waiting forever).
+        batch = [item for item in taken if item[2].set_running_or_notify_cancel()]
+        if not batch:
+            return
         subs = [s for s, _, _ in batch]
         preps = [p for _, p, _ in batch]
         try:
