@@ -6,12 +6,13 @@ from datetime import UTC, datetime, timedelta
 
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
+from sqlalchemy import delete
 from store_samples import case, report
 
 from daybreak.model.cases import CaseStatus, Outcome
 from daybreak.store import SYSTEM, Actor, Role, Submission, TiplineStore
 from daybreak.store.db import current_revision
-from daybreak.store.tables import metadata
+from daybreak.store.tables import clusters, metadata, reports
 
 ANA = Actor("ana", Role.ANALYST)
 
@@ -47,3 +48,27 @@ def test_retention_keeps_what_open_cases_use(store: TiplineStore) -> None:
     assert set(store.report_ids()) == {kept.report_id, fresh.report_id}
     assert any(e.action == "retention.apply" for e in store.audit_trail(SYSTEM))
     assert store.verify_audit().ok
+
+
+def test_identifiers_of_a_deleted_cluster_start_a_new_one(store: TiplineStore) -> None:
+    old = datetime.now(UTC) - timedelta(days=400)
+    gone = store.add_reports([Submission(report("again"), "key:a", received_at=old)])[0]
+    assert store.apply_retention(365).reports_deleted == 1
+    again = store.add_reports([Submission(report("again"), "key:a")])[0]
+    assert again.cluster_id != gone.cluster_id
+    later = store.add_reports([Submission(report("again"), "key:a")])[0]
+    assert later.cluster_id == again.cluster_id
+
+
+def test_a_store_left_with_orphaned_identifiers_heals_on_the_next_report(
+    store: TiplineStore,
+) -> None:
+    # What retention left behind before it removed a deleted cluster's identifiers.
+    first = store.add_reports([Submission(report("orphan"), "key:a")])[0]
+    with store.engine.begin() as conn:
+        conn.execute(delete(reports))
+        conn.execute(delete(clusters))
+    again = store.add_reports([Submission(report("orphan"), "key:a")])[0]
+    assert again.cluster_id != first.cluster_id
+    later = store.add_reports([Submission(report("orphan"), "key:a")])[0]
+    assert later.cluster_id == again.cluster_id

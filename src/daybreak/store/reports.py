@@ -158,6 +158,9 @@ _MOVE_OWNERS = (
     .values(cluster_id=bindparam("new"))
 )
 _DROP_CLUSTERS = delete(clusters).where(clusters.c.cluster_id == bindparam("old"))
+_DROP_OWNERS = delete(identifier_clusters).where(
+    identifier_clusters.c.value_index.in_(bindparam("ids", expanding=True))
+)
 _INSERT_CLUSTERS = insert(clusters)
 _INSERT_REPORTS = insert(reports)
 _INSERT_IDENTIFIERS = insert(report_identifiers)
@@ -189,6 +192,11 @@ class _BatchState:
                     utc(r.updated_at),
                     True,
                 )
+        # Identifiers still pointing at a cluster that retention deleted (stores from
+        # before retention removed them too): unowned again, re-pointed in _flush.
+        self.orphans = sorted(i for i, c in self.owner.items() if c not in self.clusters)
+        for i in self.orphans:
+            del self.owner[i]
         self.redirect: dict[str, str] = {}
         self.deleted: list[str] = []
         # (principal, key) -> (request hash, report id)
@@ -347,6 +355,8 @@ def _flush(
         conn.execute(_MOVE_REPORTS, merges)
         conn.execute(_MOVE_OWNERS, merges)
         conn.execute(_DROP_CLUSTERS, merges)
+    for chunk in _chunks(st.orphans):
+        conn.execute(_DROP_OWNERS, {"ids": chunk})
     for row in report_rows:
         row["cluster_id"] = st.resolve(row["cluster_id"])
     new = [

@@ -47,6 +47,7 @@ from daybreak.store.tables import (
     cases,
     clusters,
     idempotency_keys,
+    identifier_clusters,
     report_identifiers,
     reports,
     sessions,
@@ -595,7 +596,10 @@ class TiplineStore:
                 conn.execute(
                     update(clusters).where(clusters.c.cluster_id == cid).values(report_count=n)
                 )
-            else:
+            else:  # its identifiers start a new cluster when reported again
                 conn.execute(delete(clusters).where(clusters.c.cluster_id == cid))
+                conn.execute(
+                    delete(identifier_clusters).where(identifier_clusters.c.cluster_id == cid)
+                )
         conn.execute(delete(idempotency_keys).where(idempotency_keys.c.created_at < idem_cut))
         conn.execute(delete(sessions).where(sessions.c.expires_at < now))
