@@ -161,3 +161,28 @@ def test_parquet_checks_blank_ids_bad_mcc_and_duplicate_ids(
     code, out = _run("scan", "-t", tmp_path / "dup.parquet", "--out", tmp_path / "r")
     assert code == 3
     assert "duplicate id(s) 'T00001'" in out
+
+
+def test_parquet_routing_columns_are_checked_on_rows_the_detector_skips(
+    files: tuple[Path, Path], tmp_path: Path
+) -> None:
+    """A lower-case country or a missing channel would make a row look irrelevant; the
+    scan must name it, with every other problem, rather than skip it."""
+    tx, _cu = files
+    frame = pl.read_parquet(tx)
+    bad = frame.with_columns(
+        pl.when(pl.col("txn_id") == "T00004").then(pl.lit("ph"))
+        .otherwise(pl.col("receiver_country")).alias("receiver_country"),
+        pl.when(pl.col("txn_id") == "T00006").then(pl.lit(None, pl.String))
+        .otherwise(pl.col("channel")).alias("channel"),
+        pl.when(pl.col("txn_id") == "T00009").then(pl.lit("CAD$"))
+        .otherwise(pl.col("currency")).alias("currency"),
+    )  # fmt: skip
+    bad.write_parquet(tmp_path / "bad.parquet")
+    code, out = _run("scan", "-t", tmp_path / "bad.parquet", "--out", tmp_path / "r")
+    assert code == 3
+    lines = [line for line in out.splitlines() if "row " in line]
+    assert "row 4, column 'receiver_country': expected an ISO 3166-1 alpha-2" in lines[0]
+    assert "row 6, column 'channel': missing value" in lines[1]
+    assert "row 9, column 'currency': expected an ISO 4217 currency code" in lines[2]
+    assert not (tmp_path / "r" / "alerts.jsonl").exists()

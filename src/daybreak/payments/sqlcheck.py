@@ -148,9 +148,10 @@ def columns_failing(con: Any, relation: str, table: str, columns: tuple[str, ...
     a problem, ``validate_parquet`` says which rows."""
     checks = _checks(table, relation, _described(con, relation), literal_codes=True)
     failing: list[str] = []
-    for column, predicate, _ in checks:
-        if column in columns and column not in failing:
-            found = con.execute(f"SELECT count(*) FROM {relation} WHERE {predicate}")
+    for column in columns:
+        any_bad = " OR ".join(f"({pred})" for c, pred, _ in checks if c == column)
+        if any_bad:
+            found = con.execute(f"SELECT count(*) FROM {relation} WHERE {any_bad}")
             if found.fetchall()[0][0]:
                 failing.append(column)
     return failing
