@@ -13,6 +13,7 @@ from collections.abc import Collection
 from functools import lru_cache
 
 import sqlglot
+import sqlglot.dialects.duckdb  # rules are written in this dialect: load it with the module
 from sqlglot import exp
 from sqlglot.errors import ParseError
 
