@@ -1,7 +1,9 @@
 """Run the payments detector: compile, execute on an engine, score, explain, write.
 
 ``scan_frames`` works on in-memory frames; ``scan`` reads files (or a world folder) and
-writes ``alerts.jsonl``, ``alerts.parquet``, ``scores.parquet`` and ``summary.json``.
+writes ``alerts.jsonl``, ``alerts.parquet``, ``customer_scores.parquet``,
+``beneficiary_scores.parquet`` and ``summary.json``. Large Parquet files on DuckDB take
+the in-place path (``daybreak.payments.inplace``).
 """
 
 from __future__ import annotations
@@ -82,6 +84,10 @@ def scan_registered(
     progress: Progress | None,
     pipeline: Pipeline | None = None,
 ) -> ScanResult:
+    """Run the compiled pipeline (or ``pipeline``, its remaining steps) on an engine
+    where its inputs are registered, then score, collect evidence and explain.
+    ``corridor`` is the corridor payment count, or a function that counts (and checks)
+    it once the pipeline has run."""
     say = progress or (lambda _msg: None)
     say("computing features")
     eng.run(pipeline or compile_scan(pack, eng.dialect))
