@@ -82,6 +82,10 @@ def _rule(col: Column, sql_type: str, literal_codes: bool = False) -> tuple[str,
             )
 
 
+# Column types whose checks read a code table (see ``_rule``)
+_CODED = (ColumnType.COUNTRY, ColumnType.CURRENCY, ColumnType.TIMEZONE)
+
+
 def prepare_code_tables(con: Any) -> None:
     """Code lists as tables: an IN over a subquery is a hash join, an IN over 250
     literals is 250 comparisons per row. Created once per connection."""
@@ -178,10 +182,12 @@ def validate_parquet(
     ``columns`` limits the checks to those columns (the header is always checked)."""
     spec = TABLES[table]
     name = str(path)
-    prepare_code_tables(con)
     checks = _checks(table, name, _described(con, relation))
     if columns is not None:
         checks = [c for c in checks if c[0] in columns]
+    checked = {c for c, _, _ in checks}
+    if any(col.type in _CODED and col.name in checked for col in spec.columns):
+        prepare_code_tables(con)
     numbered = locate_in or relation
     unique = [c for c in spec.columns if c.unique and check_unique]
     distinct = "".join(f', count("{c.name}"), count(DISTINCT hash("{c.name}"))' for c in unique)
