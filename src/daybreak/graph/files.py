@@ -7,7 +7,7 @@ file and line.
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -57,18 +57,22 @@ def read_alerts(path: Path) -> list[Alert]:
             for i, r in enumerate(pl.read_parquet(path).iter_rows(named=True), start=1)
         ]
     out = []
+    for n, row in _json_lines(path):
+        if not isinstance(row, dict):
+            raise InputFileError(f"{path}: line {n}: expected a JSON object")
+        out.append(_alert_from_row(row, f"{path}: line {n}"))
+    return out
+
+
+def _json_lines(path: Path) -> Iterator[tuple[int, Any]]:
+    """(line number, value) of each non-blank line of a JSON-lines file."""
     with path.open(encoding="utf-8") as fh:
         for n, line in enumerate(fh, start=1):
-            if not line.strip():
-                continue
-            try:
-                row = json.loads(line)
-            except json.JSONDecodeError as exc:
-                raise InputFileError(f"{path}: line {n}: not JSON ({exc.msg})") from None
-            if not isinstance(row, dict):
-                raise InputFileError(f"{path}: line {n}: expected a JSON object")
-            out.append(_alert_from_row(row, f"{path}: line {n}"))
-    return out
+            if line.strip():
+                try:
+                    yield n, json.loads(line)
+                except json.JSONDecodeError as exc:
+                    raise InputFileError(f"{path}: line {n}: not JSON ({exc.msg})") from None
 
 
 def read_media_matches(path: Path) -> list[dict[str, Any]]:
@@ -79,14 +83,7 @@ def read_media_matches(path: Path) -> list[dict[str, Any]]:
     if path.suffix == ".csv":
         rows = pl.read_csv(path, infer_schema=False).to_dicts()
     else:
-        rows = []
-        with path.open(encoding="utf-8") as fh:
-            for n, line in enumerate(fh, start=1):
-                if line.strip():
-                    try:
-                        rows.append(json.loads(line))
-                    except json.JSONDecodeError as exc:
-                        raise InputFileError(f"{path}: line {n}: not JSON ({exc.msg})") from None
+        rows = [row for _, row in _json_lines(path)]
     for n, r in enumerate(rows, start=1):
         missing = {"sighting_id", "bank", "distance"} - set(r)
         if missing:
