@@ -35,25 +35,20 @@ def create_user(
     dev: bool = Dev,
 ) -> None:
     """Create an analyst/supervisor/admin account (argon2id password hash)."""
-    store = open_store(data_dir, db, dev)
-    try:
-        store.create_user(username, password, role)
-    except AuthError as exc:
-        err.print(f"[red]error:[/red] {exc}")
-        raise typer.Exit(code=1) from exc
-    finally:
-        store.close()
+    with open_store(data_dir, db, dev) as store:
+        try:
+            store.create_user(username, password, role)
+        except AuthError as exc:
+            err.print(f"[red]error:[/red] {exc}")
+            raise typer.Exit(code=1) from exc
     out.print(f"created {role.value} {username}")
 
 
 @users.command("list")
 def list_users(data_dir: Path = DataDir, db: str | None = DbUrl, dev: bool = Dev) -> None:
-    store = open_store(data_dir, db, dev)
-    try:
+    with open_store(data_dir, db, dev) as store:
         for actor in store.users():
             out.print(f"{actor.name}\t{actor.role.value}")
-    finally:
-        store.close()
 
 
 @keys.command("create")
@@ -66,14 +61,12 @@ def create_key(
     dev: bool = Dev,
 ) -> None:
     """Create an API key; the secret is printed once and stored only as a hash."""
-    store = open_store(data_dir, db, dev)
-    try:
-        secret = store.create_api_key(name, role, rate)
-    except AuthError as exc:
-        err.print(f"[red]error:[/red] {exc}")
-        raise typer.Exit(code=1) from exc
-    finally:
-        store.close()
+    with open_store(data_dir, db, dev) as store:
+        try:
+            secret = store.create_api_key(name, role, rate)
+        except AuthError as exc:
+            err.print(f"[red]error:[/red] {exc}")
+            raise typer.Exit(code=1) from exc
     out.print(secret)
     err.print("store this key now: it cannot be shown again")
 
@@ -82,11 +75,8 @@ def create_key(
 def revoke_key(
     key_id: str, data_dir: Path = DataDir, db: str | None = DbUrl, dev: bool = Dev
 ) -> None:
-    store = open_store(data_dir, db, dev)
-    try:
+    with open_store(data_dir, db, dev) as store:
         done = store.revoke_api_key(key_id)
-    finally:
-        store.close()
     if not done:
         err.print(f"[red]error:[/red] no key {key_id!r}")
         raise typer.Exit(code=1)
@@ -103,11 +93,8 @@ def retention(
 ) -> None:
     """Delete reports older than --days (unless an open case uses them) and closed cases
     untouched for --days. The audit log (ids only) is kept."""
-    store = open_store(data_dir, db, dev)
-    try:
+    with open_store(data_dir, db, dev) as store:
         result = store.apply_retention(days, dry_run=dry_run)
-    finally:
-        store.close()
     verb = "would delete" if dry_run else "deleted"
     out.print(
         f"{verb} {result.reports_deleted} report(s) and {result.cases_deleted} closed case(s) "
@@ -120,11 +107,8 @@ def migrate(data_dir: Path = DataDir, db: str | None = DbUrl, dev: bool = Dev) -
     """Bring the database schema up to date (also done on every start)."""
     from daybreak.store.db import current_revision
 
-    store = open_store(data_dir, db, dev)
-    try:
+    with open_store(data_dir, db, dev) as store:
         out.print(f"schema at revision {current_revision(store.engine)}")
-    finally:
-        store.close()
 
 
 @app.command()

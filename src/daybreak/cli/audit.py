@@ -15,11 +15,8 @@ app = typer.Typer(help="Verify the tamper-evident audit log.", no_args_is_help=T
 @app.command()
 def verify(data_dir: Path = DataDir, db: str | None = DbUrl, dev: bool = Dev) -> None:
     """Recompute the keyed hash chain; exit 1 and name each broken entry if tampered."""
-    store = open_store(data_dir, db, dev)
-    try:
+    with open_store(data_dir, db, dev) as store:
         result = store.verify_audit()
-    finally:
-        store.close()
     if result.ok:
         Console().print(f"[green]audit chain intact[/green]: {result.entries} entries")
         return

@@ -60,12 +60,9 @@ def _case(case_id: str, cases_file: Path | None, db: str | None, data_dir: Path,
         from daybreak.cli._store import open_store
         from daybreak.store.auth import Actor, Role
 
-        store = open_store(data_dir, db, dev)
-        try:
+        with open_store(data_dir, db, dev) as store:
             # Reading through the store puts this export in the audit trail.
             case = store.get_case(case_id, Actor("cli:export", Role.ANALYST))
-        finally:
-            store.close()
         if case is None:
             raise ExportError(f"case {case_id!r} not found in the store at {db}")
         return case

@@ -44,15 +44,12 @@ def import_(
     if failed:
         err.print("nothing imported")
         raise typer.Exit(code=1)
-    store = open_store(data_dir, db, dev)
-    try:
+    with open_store(data_dir, db, dev) as store:
         subs = [
             Submission(r, "cli", "ncmec")
             for _, r in track(parsed, description="importing", console=err)
         ]
         receipts = store.add_reports(subs)
-    finally:
-        store.close()
     for (path, _), rec in zip(parsed, receipts, strict=True):
         Console().print(f"{path}: {rec.report_id} tier {rec.tier} -> {rec.agency}")
 
@@ -65,11 +62,8 @@ def queue(
     dev: bool = Dev,
 ) -> None:
     """The triaged queue: clusters of reports, most urgent first."""
-    store = open_store(data_dir, db, dev)
-    try:
+    with open_store(data_dir, db, dev) as store:
         items = store.triaged_queue(SYSTEM, limit)
-    finally:
-        store.close()
     table = Table("tier", "score", "reports", "live", "country", "agency", "why")
     for c in items:
         table.add_row(

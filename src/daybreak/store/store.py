@@ -142,6 +142,12 @@ class TiplineStore:
         self.engine.dispose()
         self.read_engine.dispose()
 
+    def __enter__(self) -> TiplineStore:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
     # ---- reports ---------------------------------------------------------------------
 
     def _write_batch(
