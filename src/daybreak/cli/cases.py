@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 import typer
 from rich.table import Table
 
-from daybreak.cli.common import err, fail, out
+from daybreak.cli.common import fail, out, spinner
 from daybreak.cli.graph import user_errors
 
 if TYPE_CHECKING:
@@ -46,7 +46,6 @@ def build(
     ),
 ) -> None:
     """Group alerts into cases by entity cluster; re-runs update existing cases."""
-    from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
     from daybreak.graph.files import CASES_FILE, read_alerts, read_cases, read_media_matches
     from daybreak.graph.files import write_cases as write_file
@@ -59,13 +58,7 @@ def build(
         existing = (
             store.list_cases(_system()) if store is not None else read_cases(out_dir / CASES_FILE)
         )
-        with Progress(
-            SpinnerColumn(),
-            TextColumn("{task.description}"),
-            TimeElapsedColumn(),
-            console=err,
-            transient=True,
-        ) as bar:
+        with spinner() as bar:
             bar.add_task(f"building cases from {len(loaded)} alert(s)")
             cases = build_cases(
                 world,

@@ -11,7 +11,7 @@ from pathlib import Path
 import typer
 from rich.table import Table
 
-from daybreak.cli.common import err, fail, out
+from daybreak.cli.common import err, fail, out, spinner
 
 app = typer.Typer(help="Build the entity graph across every source.", no_args_is_help=True)
 
@@ -46,7 +46,6 @@ def build(
 ) -> None:
     """Resolve entities and write nodes/edges (Parquet), issues.csv, match_weights.csv,
     splink_model.json, hubs.csv and summary.json to --out."""
-    from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
     from daybreak.graph.analytics import connected_components, facilitator_hubs
     from daybreak.graph.files import write_graph
@@ -55,13 +54,7 @@ def build(
     if backend not in ("duckdb", "spark"):
         fail(f"--backend must be duckdb or spark, got {backend!r}")
     with user_errors():
-        with Progress(
-            SpinnerColumn(),
-            TextColumn("{task.description}"),
-            TimeElapsedColumn(),
-            console=err,
-            transient=True,
-        ) as bar:
+        with spinner() as bar:
             bar.add_task("resolving entities and building the graph")
             wg = build_world_graph(
                 world,

@@ -12,6 +12,8 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from daybreak.cli.common import spinner
+
 app = typer.Typer(
     help="Detect payers and facilitators of live-streamed abuse in transaction data.",
     no_args_is_help=True,
@@ -46,10 +48,7 @@ def _user_errors() -> Iterator[None]:
 
 
 def _progress() -> tuple[Any, Callable[[str], None]]:
-    from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
-
-    bar = Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(),
-                   console=err_console, transient=True)  # fmt: skip
+    bar = spinner()
     task = bar.add_task("reading inputs")
     return bar, lambda msg: bar.update(task, description=msg)
 
