@@ -11,24 +11,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from enum import StrEnum
 from typing import Protocol, runtime_checkable
 
 from daybreak.model.alerts import Alert
 from daybreak.model.cases import Case, CaseStatus, Outcome
-
-
-class Role(StrEnum):
-    """The tipline store's roles. Platforms send reports through the API only."""
-
-    PLATFORM = "platform"
-    ANALYST = "analyst"
-    SUPERVISOR = "supervisor"
-    ADMIN = "admin"
-
-
-CONSOLE_ROLES = frozenset({Role.ANALYST, Role.SUPERVISOR, Role.ADMIN})
-MANAGER_ROLES = frozenset({Role.SUPERVISOR, Role.ADMIN})
+from daybreak.store.auth import CASE_READERS, MANAGERS
+from daybreak.store.auth import Role as Role  # the console's users have the store's roles
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,12 +26,12 @@ class ConsoleUser:
 
     @property
     def may_use_console(self) -> bool:
-        return self.role in CONSOLE_ROLES
+        return self.role in CASE_READERS  # platforms use the API only
 
     @property
     def is_manager(self) -> bool:
         """Supervisors and admins assign work to others and manage banks and rules."""
-        return self.role in MANAGER_ROLES
+        return self.role in MANAGERS
 
 
 @dataclass(frozen=True, slots=True)

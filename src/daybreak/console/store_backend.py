@@ -17,7 +17,6 @@ from daybreak.console.backend import (
     ExportFile,
     ExportFormat,
     NoteView,
-    Role,
     StatusEvent,
 )
 from daybreak.console.exports import CaseExporter, ExportersPackage
@@ -31,7 +30,6 @@ from daybreak.store import (
     TiplineStore,
     WorkflowError,
 )
-from daybreak.store import Role as StoreRole
 from daybreak.store.audit import append_one
 from daybreak.store.auth import CASE_READERS
 
@@ -39,7 +37,7 @@ ALL_CASES = 1_000_000  # the console filters and pages itself
 
 
 def _actor(user: ConsoleUser) -> Actor:
-    return Actor(user.username, StoreRole(user.role.value))
+    return Actor(user.username, user.role)
 
 
 def _detail(detail: dict[str, Any]) -> str:
@@ -73,7 +71,7 @@ class StoreBackend:
 
     def authenticate(self, username: str, password: str) -> ConsoleUser | None:
         actor = self.store.authenticate(username, password)
-        return None if actor is None else ConsoleUser(actor.name, Role(actor.role.value))
+        return None if actor is None else ConsoleUser(actor.name, actor.role)
 
     def assignable_users(self) -> Sequence[str]:
         return [a.name for a in self.store.users() if a.role in CASE_READERS]
