@@ -9,6 +9,7 @@ import polars as pl
 import pytest
 
 from daybreak.schema import SchemaError, read_table
+from daybreak.schema.validate import failing_columns
 
 HEADER = (
     "txn_id,timestamp,sender_id,sender_name,sender_country,receiver_id,receiver_name,"
@@ -136,3 +137,36 @@ def test_customers_timezone_and_bool(tmp_path: Path) -> None:
         read_table(path, "customers")
     cols = sorted(i.column or "" for i in info.value.issues)
     assert cols == ["known_offender", "timezone"]
+
+
+def test_failing_columns_names_each_broken_column_once(tmp_path: Path) -> None:
+    frame = read_table(write(tmp_path, GOOD), "transactions").frame
+    assert failing_columns(frame, "transactions", frame.columns) == []
+    broken = frame.with_columns(
+        pl.when(pl.col("txn_id") == "t2").then(pl.lit(" ")).otherwise(pl.col("sender_id"))
+        .alias("sender_id"),
+        pl.when(pl.col("txn_id") == "t3").then(None).otherwise(pl.col("receiver_id"))
+        .alias("receiver_id"),
+        pl.when(pl.col("txn_id") == "t1").then(-1.0).otherwise(pl.col("amount")).alias("amount"),
+    )  # fmt: skip
+    everything = failing_columns(broken, "transactions", broken.columns)
+    assert everything == ["sender_id", "receiver_id", "amount"]
+    # only the columns asked about; a missing optional name is not a problem
+    assert failing_columns(broken, "transactions", ["amount", "sender_name"]) == ["amount"]
+    # blank is any mix of whitespace, Unicode spaces included (as read_table has it)
+    for blank in ("\t", "\u3000", " \u00a0 ", ""):
+        named = frame.with_columns(pl.lit(blank).alias("receiver_name"))
+        assert failing_columns(named, "transactions", ["receiver_name"]) == ["receiver_name"]
+    assert failing_columns(frame.with_columns(pl.lit("~ x").alias("receiver_name")),
+                           "transactions", ["receiver_name"]) == []  # fmt: skip
+
+
+def test_time_zone_list_is_the_iana_list() -> None:
+    import zoneinfo
+
+    from daybreak.schema.codes import timezones
+
+    zones = timezones()
+    assert {"Australia/Sydney", "Asia/Manila", "America/New_York", "UTC"} <= zones
+    assert zones <= zoneinfo.available_timezones()  # every key loads on this machine
+    assert len(zones) > 500

@@ -70,6 +70,7 @@ def scan(
     model: Path | None = typer.Option(None, "--model", help="Model folder from `payments train`."),
 ) -> None:
     """Score customers and beneficiaries; write alerts.jsonl and alerts.parquet to --out."""
+    from daybreak.payments.scan import alerts_from_table
     from daybreak.payments.scan import scan as run_scan
 
     with _user_errors():
@@ -85,10 +86,10 @@ def scan(
         f"({s['customer_alerts']} customers, {s['beneficiary_alerts']} beneficiaries)."
     )
     table = Table("score", "subject", "typologies", "explanation", show_lines=False)
-    for a in result.alerts[:10]:
+    for a in alerts_from_table(result.alerts_table.head(10)):
         table.add_row(f"{a.score:.2f}", f"{a.subject_type} {a.subject_id}",
                       ", ".join(a.typologies[:3]), a.explanation[:120])  # fmt: skip
-    if result.alerts:
+    if result.alerts_table.height:
         out_console.print(table)
     out_console.print(f"Wrote {out / 'alerts.jsonl'} and {out / 'alerts.parquet'}")
 

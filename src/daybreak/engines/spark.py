@@ -84,7 +84,10 @@ class SparkEngine(Engine):
     def _define(self, name: str, sql: str, materialize: bool) -> None:
         frame = self._spark.sql(sql)
         if materialize:
-            frame = frame.cache()
+            # Computed now and cut from its lineage: a cached frame still carries the
+            # plans of every step before it, and plans that read several of those grow
+            # until describing them exhausts the driver's memory.
+            frame = frame.localCheckpoint(eager=True)
         frame.createOrReplaceTempView(name)
         self._views.append(name)
 

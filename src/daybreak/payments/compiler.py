@@ -105,35 +105,33 @@ def compile_scan(pack: Pack, d: Dialect) -> Pipeline:
     # The rows any later step reads: corridor payments and spend, related purchases.
     p.add("relevant", f"SELECT * FROM transactions t WHERE {relevant_filter(pack, d)}",
           materialize=True)  # fmt: skip
-    # References repeat ("gift", "school fees"): run the cover-word regexes once per
-    # distinct text rather than once per payment.
+    # References repeat ("gift", "school fees"): fold and test them once per distinct
+    # text rather than once per payment (over all relevant rows: the corridor filter
+    # would cost more than the few extra texts).
     p.add(
         "reference_words",
         f"""
-SELECT ref, CASE WHEN {cover_test} THEN 1 ELSE 0 END AS cover,
+SELECT raw, CASE WHEN {cover_test} THEN 1 ELSE 0 END AS cover,
   {d.regexp_extract("ref", cover_re)} AS cover_word
-FROM (SELECT DISTINCT lower(coalesce(t.reference, '')) AS ref FROM relevant t
-      WHERE {is_corridor}) r
+FROM (SELECT raw, lower(raw) AS ref
+      FROM (SELECT DISTINCT coalesce(t.reference, '') AS raw FROM relevant t) u) r
 """,
         materialize=True,
     )
-    # Each payment's place in its sender's sequence is computed over the few columns the
-    # window sorts and joined back: sorting whole rows cost three times as much.
-    epoch = d.epoch_seconds("t.timestamp")
     p.add(
         "pay",
         f"""
 SELECT x.txn_id, x.ts, x.ts_s, x.sender_id, x.receiver_id, x.sender_country,
   x.receiver_country, x.amount, x.currency, x.channel, x.amount_ref, x.low_value,
   CASE WHEN {night} THEN 1 ELSE 0 END AS night, w.cover, w.cover_word, x.channel_w,
-  x.sender_name, x.receiver_name, o.rn, o.cnt, o.gap
+  x.sender_name, x.receiver_name
 FROM (
   SELECT t.txn_id, t.timestamp AS ts, {d.epoch_seconds("t.timestamp")} AS ts_s,
     t.sender_id, t.receiver_id, t.sender_country, t.receiver_country, t.amount, t.currency,
     t.channel, t.amount * fx.rate AS amount_ref,
     CASE WHEN t.amount <= fx.low_cap THEN 1 ELSE 0 END AS low_value,
     {d.local_hour("t.timestamp", tz)} AS hr,
-    lower(coalesce(t.reference, '')) AS ref,
+    coalesce(t.reference, '') AS raw_ref,
     coalesce(ch.w, 0.0) AS channel_w,
     coalesce(c.name, t.sender_name) AS sender_name, t.receiver_name
   FROM relevant t
@@ -142,16 +140,32 @@ FROM (
   LEFT JOIN {d.values(tz_rows, ["country", "tz"], "tzd")} ON tzd.country = t.sender_country
   LEFT JOIN {d.values(ch_rows, ["channel", "w"], "ch")} ON ch.channel = t.channel
   WHERE {is_corridor}
-) x JOIN reference_words w ON w.ref = x.ref
-JOIN (
-  SELECT t.txn_id,
-    row_number() OVER (PARTITION BY t.sender_id ORDER BY t.timestamp, t.txn_id) AS rn,
-    count(*) OVER (PARTITION BY t.sender_id) AS cnt,
-    {epoch} - lag({epoch}) OVER (PARTITION BY t.sender_id ORDER BY t.timestamp, t.txn_id) AS gap
-  FROM relevant t WHERE {is_corridor}
-) o ON o.txn_id = x.txn_id
+) x JOIN reference_words w ON w.raw = x.raw_ref
 """,
         materialize=True,
+    )
+    # Escalation reads each payment's place in its sender's sequence. The window runs over
+    # the few columns it needs and is aggregated at once: sorting whole payments, or
+    # joining the positions back to them, cost more than the rest of ``pay``. One window
+    # order serves all three (the last three payments are those with no third successor).
+    order = "PARTITION BY sender_id ORDER BY ts, txn_id"
+    p.add(
+        "sequence",
+        f"""
+SELECT sender_id,
+  {_finite("corr(CAST(rn AS DOUBLE), amount_ref)")} AS amount_trend,
+  {_finite("corr(CAST(rn AS DOUBLE), gap)")} AS gap_trend,
+  avg(CASE WHEN rn <= 3 THEN amount END) AS first_amounts,
+  avg(CASE WHEN last3 = 1 THEN amount END) AS last_amounts
+FROM (
+  SELECT sender_id, amount, amount_ref,
+    row_number() OVER ({order}) AS rn,
+    ts_s - lag(ts_s) OVER ({order}) AS gap,
+    CASE WHEN lead(1, 3) OVER ({order}) IS NULL THEN 1 ELSE 0 END AS last3
+  FROM pay
+) o
+GROUP BY sender_id
+""",
     )
     female = sorted({fold_word(n) for n in pack.female_given_names} - {""})
     parts = pack.name_particles
@@ -199,8 +213,7 @@ FROM (
 """,
         materialize=True,
     )
-    # Payments with their pair's family tie, for the evidence query (pay's order columns
-    # are computed with it: one sort, one copy; sums over pairs give the rest).
+    # Payments with their pair's family tie, for the evidence query.
     p.add(
         "seq",
         """
@@ -214,8 +227,8 @@ JOIN pair r ON r.sender_id = p.sender_id AND r.receiver_id = p.receiver_id
 SELECT a.sender_id, a.corridor_payments, b.corridor_beneficiaries,
   b.unrelated_beneficiaries, b.female_beneficiaries, b.related_share,
   a.corridor_total_ref, a.corridor_median_ref, a.corridor_max_ref, a.low_value_share,
-  a.night_share, a.cover_word_payments, a.cover_word_share, a.amount_trend, a.gap_trend,
-  a.active_days, a.channel_risk, a.first_amounts, a.last_amounts, a.median_amount,
+  a.night_share, a.cover_word_payments, a.cover_word_share, q.amount_trend, q.gap_trend,
+  a.active_days, a.channel_risk, q.first_amounts, q.last_amounts, a.median_amount,
   a.corridor_total, a.currency, a.countries, a.main_channel, a.top_cover_word,
   a.first_seen, a.last_seen, a.first_s, a.last_s
 FROM (SELECT sender_id,
@@ -227,12 +240,8 @@ FROM (SELECT sender_id,
   avg(CAST(night AS DOUBLE)) AS night_share,
   sum(cover) AS cover_word_payments,
   avg(CAST(cover AS DOUBLE)) AS cover_word_share,
-  {_finite("corr(CAST(rn AS DOUBLE), amount_ref)")} AS amount_trend,
-  {_finite("corr(CAST(rn AS DOUBLE), gap)")} AS gap_trend,
   (max(ts_s) - min(ts_s)) / {DAY} AS active_days,
   avg(channel_w) AS channel_risk,
-  avg(CASE WHEN rn <= 3 THEN amount END) AS first_amounts,
-  avg(CASE WHEN rn > cnt - 3 THEN amount END) AS last_amounts,
   {d.median("amount")} AS median_amount,
   sum(amount) AS corridor_total,
   min(currency) AS currency,
@@ -246,6 +255,7 @@ JOIN (SELECT sender_id, count(*) AS corridor_beneficiaries,
     count(CASE WHEN related = 0 THEN 1 END) AS unrelated_beneficiaries,
     count(CASE WHEN related = 0 AND female = 1 THEN 1 END) AS female_beneficiaries
   FROM pair GROUP BY sender_id) b ON b.sender_id = a.sender_id
+JOIN sequence q ON q.sender_id = a.sender_id
 """,
         materialize=True,
     )
@@ -277,14 +287,16 @@ WHERE t.channel IN ('card', 'cash') AND t.receiver_country IN ({corridor})
 GROUP BY t.sender_id
 """,
     )
-    # A customer's folded name comes from name_key: every corridor payer's name and every
-    # offender's is there, and no one else can be a linked offender account that is scored.
+    # Only scored customers (corridor payers) and known offenders take part. Their folded
+    # names come from name_key: every corridor payer's name and every offender's is there.
     p.add(
         "person",
         """
 SELECT c.customer_id, coalesce(c.known_offender, false) AS ko, c.gender, c.birth_year,
   coalesce(k.k, '') AS nk
 FROM customers c LEFT JOIN name_key k ON k.nm = c.name
+LEFT JOIN cust s ON s.sender_id = c.customer_id
+WHERE c.known_offender OR s.sender_id IS NOT NULL
 """,
     )
     p.add(
@@ -371,7 +383,22 @@ FROM cbase b LEFT JOIN cnet n ON n.sender_id = b.sender_id
         f"SELECT *, {_score(pack, 'customer', network=True)} AS raw_score FROM cfinal",
         materialize=True,
     )
-    # Sender counts come from pairs (one row per sender and beneficiary), as above.
+    # Beneficiaries are scored when two or more senders pay them or an alerted customer
+    # does. Sender counts come from pairs (one row per sender and beneficiary), and only
+    # those beneficiaries' payments are aggregated: most have a single sender.
+    p.add(
+        "beneficiary_senders",
+        f"""
+SELECT r.receiver_id, count(*) AS inbound_senders,
+  count(CASE WHEN r.related = 0 THEN 1 END) AS unrelated_senders,
+  count(DISTINCT r.sender_country) AS sender_countries,
+  count(CASE WHEN r.related = 0 AND b.base_score >= {thr} THEN 1 END) AS alerted_senders
+FROM pair r LEFT JOIN cbase b ON b.sender_id = r.sender_id
+GROUP BY r.receiver_id
+HAVING count(*) >= 2
+  OR count(CASE WHEN r.related = 0 AND b.base_score >= {thr} THEN 1 END) > 0
+""",
+    )
     p.add(
         "bfeat",
         f"""
@@ -388,16 +415,9 @@ FROM (SELECT receiver_id,
   {d.median("amount")} AS inbound_median,
   min(currency) AS currency, min(receiver_country) AS countries,
   min(ts) AS first_seen, max(ts) AS last_seen
-FROM pay GROUP BY receiver_id) a
-JOIN (SELECT r.receiver_id, count(*) AS inbound_senders,
-    count(CASE WHEN r.related = 0 THEN 1 END) AS unrelated_senders,
-    count(DISTINCT r.sender_country) AS sender_countries,
-    count(CASE WHEN r.related = 0 AND b.base_score >= {thr} THEN 1 END) AS alerted_senders
-  FROM pair r LEFT JOIN cbase b ON b.sender_id = r.sender_id
-  GROUP BY r.receiver_id
-  HAVING count(*) >= 2
-    OR count(CASE WHEN r.related = 0 AND b.base_score >= {thr} THEN 1 END) > 0
-) b ON b.receiver_id = a.receiver_id
+FROM pay WHERE receiver_id IN (SELECT receiver_id FROM beneficiary_senders)
+GROUP BY receiver_id) a
+JOIN beneficiary_senders b ON b.receiver_id = a.receiver_id
 """,
     )
     bcols = "".join(

@@ -41,6 +41,11 @@ def render(template: str, row: Mapping[str, Any]) -> str:
     return "".join(out)
 
 
+def fields(template: str) -> tuple[str, ...]:
+    """The feature names a template reads."""
+    return tuple(name for _, name, _ in _parsed(template) if name is not None)
+
+
 @cache
 def _parsed(template: str) -> tuple[tuple[str, str | None, str | None], ...]:
     return tuple((lit, name, spec) for lit, name, spec, _ in string.Formatter().parse(template))
@@ -74,6 +79,16 @@ def country_name(code: str | None) -> str:
         return code
     name = str(getattr(found, "common_name", None) or found.name)
     return f"the {name}" if name in {"Philippines", "Dominican Republic", "United States"} else name
+
+
+# What each subject's opening sentence reads (besides ``currency``).
+LEAD_FIELDS = {
+    "customer": ("unrelated_beneficiaries", "female_beneficiaries", "corridor_beneficiaries",
+                 "active_days", "countries", "corridor_payments", "median_amount",
+                 "night_share", "first_amounts", "last_amounts"),
+    "beneficiary": ("countries", "inbound_payments", "inbound_senders", "unrelated_senders",
+                    "inbound_median"),
+}  # fmt: skip
 
 
 def customer_lead(row: Mapping[str, Any]) -> str:

@@ -8,7 +8,8 @@ validation follows what the detector reads:
   tests once per dictionary entry of the file (milliseconds for 10M rows);
 - every column is checked on the rows the detector reads, which Polars' Parquet reader
   selects: it tests the filter columns first and decodes the other columns only for
-  the rows kept (~4% of them), where DuckDB would decode every value;
+  the rows kept (~4% of them), where DuckDB would decode every value; Polars checks
+  them in memory, and DuckDB names the failing rows only if there are any;
 - ``txn_id`` uniqueness is checked among the rows the detector reads (alerts cite them).
 
 Row numbers are computed only when a check fails, to name the rows.
@@ -17,6 +18,7 @@ Row numbers are computed only when a check fails, to name the rows.
 from __future__ import annotations
 
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import duckdb
@@ -31,29 +33,60 @@ from daybreak.payments.model import TrainedModel
 from daybreak.payments.scan import Progress, ScanResult, scan_registered
 from daybreak.payments.sqlcheck import check_header, columns_failing, validate_parquet
 from daybreak.schema import TABLES, SchemaError, ValidationIssue
+from daybreak.schema.validate import failing_columns
 
 WHOLE_FILE_COLUMNS = (*ROUTING_COLUMNS, "currency")
 
 
-def scan_parquet_in_place(
-    transactions: Path,
-    customers: pl.DataFrame,
-    *,
-    pack: Pack,
-    model: TrainedModel | None = None,
-    progress: Progress | None = None,
-) -> ScanResult:
-    say = progress or (lambda _msg: None)
-    source = str(transactions)
-    # Results are sorted before they are used (scores, evidence, error rows), so the
-    # engine need not keep rows in insertion order.
-    with DuckDBEngine(keep_row_order=False) as eng:
-        assert isinstance(eng, DuckDBEngine)
-        say("validating transactions")
-        pipeline = compile_scan(pack, eng.dialect)
-        assert pipeline.steps[0].name == "relevant"  # loaded below instead
+class ParquetInPlace:
+    """A transactions Parquet file opened for the scan; use it as a context manager.
+
+    Opening starts what needs no typology pack on a worker thread: connecting DuckDB,
+    checking the header and the whole-file columns. That overlaps loading the pack and
+    the customers, which is Python work on the caller's thread; and the engine is closed
+    on the same worker while the results are written.
+    """
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="parquet-in-place")
+        self._opened = self._worker.submit(self._open)
+
+    def __enter__(self) -> ParquetInPlace:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._worker.submit(self._release)
+        self._worker.shutdown(wait=True)
+
+    def _open(self) -> tuple[DuckDBEngine, list[ValidationIssue]]:
+        # Results are sorted before they are used (scores, evidence, error rows), so the
+        # engine need not keep rows in insertion order.
+        eng = DuckDBEngine(keep_row_order=False)
         try:
-            total = _load_relevant(eng, transactions, pack)
+            return eng, _check_file(eng, self.path)
+        except BaseException:
+            eng.close()
+            raise
+
+    def _release(self) -> None:
+        if self._opened.exception() is None:
+            self._opened.result()[0].close()
+
+    def scan(
+        self,
+        customers: pl.DataFrame,
+        *,
+        pack: Pack,
+        model: TrainedModel | None = None,
+        progress: Progress | None = None,
+    ) -> ScanResult:
+        say = progress or (lambda _msg: None)
+        source = str(self.path)
+        say("validating transactions")
+        try:
+            eng, issues = self._opened.result()
+            total = _load_relevant(eng, self.path, pack, issues)
         except SchemaError as exc:
             raise PaymentsInputError(str(exc)) from exc
         except (duckdb.Error, pl.exceptions.PolarsError) as exc:
@@ -67,23 +100,44 @@ def scan_parquet_in_place(
             refuse_no_corridor(n, total, pack, source)
             return n
 
+        pipeline = compile_scan(pack, eng.dialect)
+        assert pipeline.steps[0].name == "relevant"  # loaded by _load_relevant instead
         rest = Pipeline(pipeline.steps[1:])
         return scan_registered(eng, pack, model, total, corridor_count, progress, rest)
 
 
-def _load_relevant(eng: DuckDBEngine, path: Path, pack: Pack) -> int:
-    """Validate the file and register the rows the detector reads as ``relevant``;
-    return the file's row count. Raises SchemaError with every problem found."""
+def scan_parquet_in_place(
+    transactions: Path,
+    customers: pl.DataFrame,
+    *,
+    pack: Pack,
+    model: TrainedModel | None = None,
+    progress: Progress | None = None,
+) -> ScanResult:
+    with ParquetInPlace(transactions) as source:
+        return source.scan(customers, pack=pack, model=model, progress=progress)
+
+
+def _check_file(eng: DuckDBEngine, path: Path) -> list[ValidationIssue]:
+    """Register the file's views, refuse a bad header (SchemaError) and return the
+    problems of the columns checked on every row."""
+    con = eng.connection
+    eng.register_parquet("transactions", str(path), row_numbers=False)
+    eng.register_parquet("numbered", str(path))
+    check_header(con, path, "transactions", "transactions")
+    bad = columns_failing(con, "transactions", "transactions", WHOLE_FILE_COLUMNS)
+    if not bad:
+        return []
+    return _issues(lambda: validate_parquet(
+        con, path, "transactions", "numbered", check_unique=False, columns=tuple(bad)))  # fmt: skip
+
+
+def _load_relevant(eng: DuckDBEngine, path: Path, pack: Pack, issues: list[ValidationIssue]) -> int:
+    """Register the rows the detector reads as ``relevant`` and validate them; return the
+    file's row count. Raises SchemaError with every problem found, ``issues`` (from the
+    whole-file checks) included."""
     con = eng.connection
     source = str(path)
-    eng.register_parquet("transactions", source, row_numbers=False)
-    eng.register_parquet("numbered", source)
-    check_header(con, path, "transactions", "transactions")
-    issues: list[ValidationIssue] = []
-    bad = columns_failing(con, "transactions", "transactions", WHOLE_FILE_COLUMNS)
-    if bad:
-        issues += _issues(lambda: validate_parquet(
-            con, path, "transactions", "numbered", check_unique=False, columns=tuple(bad)))  # fmt: skip
     # Read in place by later steps: copying the rows into a DuckDB table would cost a
     # third of reading them, and each step reads only a few columns.
     relevant = _read_relevant(path, pack, eng)
@@ -92,10 +146,13 @@ def _load_relevant(eng: DuckDBEngine, path: Path, pack: Pack) -> int:
         "CREATE TEMP VIEW relevant_numbered AS SELECT * FROM numbered t "
         f"WHERE {relevant_filter(pack, eng.dialect)}"
     )
-    others = tuple(c for c in TABLES["transactions"].names if c not in WHOLE_FILE_COLUMNS)
-    issues += _issues(lambda: validate_parquet(
-        con, path, "transactions", "relevant", check_unique=False, columns=others,
-        locate_in="relevant_numbered"))  # fmt: skip
+    others = [c for c in TABLES["transactions"].names if c not in WHOLE_FILE_COLUMNS]
+    # Polars tests the rows in memory; DuckDB numbers the rows only if one fails.
+    failing = tuple(failing_columns(relevant, "transactions", others))
+    if failing:
+        issues = issues + _issues(lambda: validate_parquet(
+            con, path, "transactions", "relevant", check_unique=False, columns=failing,
+            locate_in="relevant_numbered"))  # fmt: skip
     if issues:  # every problem at once, in file order, each cell named once
         unique = {(i.row, i.column): i for i in reversed(issues)}
         raise SchemaError(sorted(unique.values(), key=lambda i: (i.row or 0, i.column or "")))

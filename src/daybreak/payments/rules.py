@@ -88,13 +88,21 @@ def parse_rule(text: str, features: Collection[str]) -> exp.Expression:
 
 def compile_rule(tree: exp.Expression, dialect: str) -> str:
     """The expression as SQL for ``dialect`` (a sqlglot dialect name), clipped to [0, 1]."""
-    value = exp.Cast(this=exp.Coalesce(this=tree.copy(), expressions=[_number(0)]),
-                     to=exp.DataType.build("double"))  # fmt: skip
+    return _compiled(tree.copy(), dialect)
+
+
+def _compiled(tree: exp.Expression, dialect: str) -> str:
+    """``compile_rule`` on a tree no one else holds (it becomes part of the output)."""
+    value = exp.Cast(this=exp.Coalesce(this=tree, expressions=[_number(0)]), to=_double())
     return _clip(value).sql(dialect=dialect)
 
 
 def _number(n: int) -> exp.Expression:
     return exp.Literal.number(n)
+
+
+def _double() -> exp.DataType:
+    return exp.DataType(this=exp.DataType.Type.DOUBLE)  # build("double") parses the text
 
 
 def _clip(value: exp.Expression) -> exp.Expression:
@@ -113,7 +121,7 @@ def rule_sql(text: str, features: Collection[str], dialect: str) -> str:
 
 @lru_cache(maxsize=1024)
 def _rule_sql(text: str, features: frozenset[str], dialect: str) -> str:
-    return compile_rule(parse_rule(text, features), dialect)
+    return _compiled(parse_rule(text, features), dialect)
 
 
 def _expand_ramp(tree: exp.Expression) -> exp.Expression:
@@ -124,7 +132,7 @@ def _expand_ramp(tree: exp.Expression) -> exp.Expression:
                 raise RuleError("ramp() takes three arguments: ramp(value, low, high)")
             x, lo, hi = (exp.paren(a, copy=False) for a in args)  # the ramp() node is dropped
             scaled = exp.Div(
-                this=exp.paren(exp.Sub(this=exp.Cast(this=x, to=exp.DataType.build("double")),
+                this=exp.paren(exp.Sub(this=exp.Cast(this=x, to=_double()),
                                        expression=lo), copy=False),
                 expression=exp.paren(exp.Sub(this=hi, expression=lo.copy()), copy=False),
             )  # fmt: skip

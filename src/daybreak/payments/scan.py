@@ -11,8 +11,10 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import ExitStack
 from dataclasses import dataclass, field
-from datetime import datetime
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -28,7 +30,7 @@ from daybreak.payments.compiler import (
     strength_column,
 )
 from daybreak.payments.config import Curve, Pack, Typology, load_pack
-from daybreak.payments.explain import beneficiary_lead, customer_lead, render
+from daybreak.payments.explain import LEAD_FIELDS, beneficiary_lead, customer_lead, fields, render
 from daybreak.payments.inputs import check_against_pack, read_customers, read_transactions
 from daybreak.payments.model import TrainedModel
 
@@ -38,10 +40,15 @@ Progress = Callable[[str], None]
 
 @dataclass
 class ScanResult:
-    alerts: list[Alert]
+    alerts_table: pl.DataFrame  # the alerts in file form (ALERT_SCHEMA), strongest first
     customer_scores: pl.DataFrame  # every scored customer with features and score
     beneficiary_scores: pl.DataFrame
     summary: dict[str, Any] = field(default_factory=dict)
+
+    @cached_property
+    def alerts(self) -> list[Alert]:
+        """The alerts as objects, made when first asked for (a scan only writes files)."""
+        return alerts_from_table(self.alerts_table)
 
 
 def calibrate(raw: np.ndarray[Any, Any], curve: Curve) -> np.ndarray[Any, Any]:
@@ -118,7 +125,7 @@ def scan_registered(
     assert isinstance(evidence, pl.DataFrame)
     say("explaining")
     version = pack.version + (f"+model:{model.version}" if model else "")
-    alerts = _alerts(cust, bene, evidence, pack, threshold, version)
+    table = _alerts_table(cust, bene, evidence, pack, threshold, version)
     summary = {
         "detector": DETECTOR,
         "version": version,
@@ -126,12 +133,12 @@ def scan_registered(
         "corridor_payments": corridor,
         "customers_scored": cust.height,
         "beneficiaries_scored": bene.height,
-        "alerts": len(alerts),
-        "customer_alerts": sum(a.subject_type == "customer" for a in alerts),
-        "beneficiary_alerts": sum(a.subject_type == "beneficiary" for a in alerts),
+        "alerts": table.height,
+        "customer_alerts": int((table["subject_type"] == "customer").sum()),
+        "beneficiary_alerts": int((table["subject_type"] == "beneficiary").sum()),
         "threshold": threshold,
     }
-    return ScanResult(alerts, cust, bene, summary)
+    return ScanResult(table, cust, bene, summary)
 
 
 def _sorted(frame: pl.DataFrame | pl.Series, key: str) -> pl.DataFrame:
@@ -146,7 +153,8 @@ def _score(
     prob = model.predict(frame, subject) if model is not None else None
     if prob is None:
         prob = calibrate(raw, getattr(pack.calibration, subject))
-    return frame.with_columns(pl.Series("score", np.round(prob, 6), dtype=pl.Float64))
+    # Through a list: building a Series from a numpy array imports numpy.ma (40-80 ms).
+    return frame.with_columns(pl.Series("score", np.round(prob, 6).tolist(), dtype=pl.Float64))
 
 
 def _fired(
@@ -163,48 +171,99 @@ def _fired(
     return out
 
 
-def _alerts(
+# The file form of alerts (alerts.jsonl / alerts.parquet); ``evidence_txn_ids`` is the
+# Alert's ``evidence_ids``. Typology ids ([a-z0-9_]) are collected space-separated and
+# split by Polars: building a list Series from Python lists, or converting a pyarrow
+# list array (which imports pyarrow.compute), costs more than the rest together.
+ALERT_SCHEMA: dict[str, pl.DataType] = {
+    "alert_id": pl.String(),
+    "detector": pl.String(),
+    "subject_type": pl.String(),
+    "subject_id": pl.String(),
+    "score": pl.Float64(),
+    "typologies": pl.List(pl.String()),
+    "explanation": pl.String(),
+    "evidence_txn_ids": pl.List(pl.String()),
+    "first_seen": pl.Datetime("us", "UTC"),
+    "last_seen": pl.Datetime("us", "UTC"),
+}
+
+
+def _alerts_table(
     cust: pl.DataFrame,
     bene: pl.DataFrame,
     evidence: pl.DataFrame,
     pack: Pack,
     threshold: float,
     version: str,
-) -> list[Alert]:
-    grouped = (
-        evidence.sort(["subject_type", "subject_id", "ts", "txn_id"])
-        .group_by(["subject_type", "subject_id"], maintain_order=True)
-        .agg(pl.col("txn_id"))
-    )
-    ev: dict[tuple[str, str], list[str]] = {
-        (st, sid): txns for st, sid, txns in grouped.iter_rows()
-    }
-    alerts = []
+) -> pl.DataFrame:
+    """Alerts in file form, strongest first. Built column by column: only the sentences
+    need Python, and only over the columns they read (building Alert objects and their
+    evidence lists for thousands of alerts cost more than most SQL steps)."""
+    parts = []
     for subject, frame, key, lead in (
         ("customer", cust, "sender_id", customer_lead),
         ("beneficiary", bene, "receiver_id", beneficiary_lead),
     ):
         typologies = [(t, strength_column(t)) for t in pack.typologies_for(subject)]
-        for row in frame.filter(pl.col("score") >= threshold).iter_rows(named=True):
+        read = {key, *LEAD_FIELDS[subject], "currency"}
+        read |= {c for t, c in typologies} | {f for t, _ in typologies for f in fields(t.explain)}
+        alerted = frame.filter(pl.col("score") >= threshold)
+        kinds, sentences = [], []
+        for row in alerted.select(sorted(read & set(frame.columns))).iter_rows(named=True):
             fired = _fired(row, typologies)
-            sentences = [lead(row), *(f[2] for f in fired)]
-            sid = str(row[key])
-            alerts.append(
-                Alert(
-                    alert_id=_alert_id(subject, sid, version),
-                    detector=DETECTOR,
-                    subject_type=subject,
-                    subject_id=sid,
-                    score=float(row["score"]),
-                    typologies=tuple(f[1] for f in fired),
-                    explanation=" ".join(sentences),
-                    evidence_ids=tuple(ev.get((subject, sid), [])),
-                    first_seen=_dt(row.get("first_seen")),
-                    last_seen=_dt(row.get("last_seen")),
-                )
+            kinds.append(" ".join(f[1] for f in fired))  # split below: see ALERT_SCHEMA
+            sentences.append(" ".join([lead(row), *(f[2] for f in fired)]))
+        ids = alerted[key].cast(pl.String)
+        parts.append(
+            pl.DataFrame(
+                {
+                    "alert_id": [_alert_id(subject, sid, version) for sid in ids],
+                    "detector": [DETECTOR] * alerted.height,
+                    "subject_type": [subject] * alerted.height,
+                    "subject_id": ids,
+                    "score": alerted["score"],
+                    "typologies": kinds,
+                    "explanation": sentences,
+                    "first_seen": alerted["first_seen"],
+                    "last_seen": alerted["last_seen"],
+                }
             )
-    alerts.sort(key=lambda a: (-a.score, a.subject_type, a.subject_id))
-    return alerts
+        )
+    by_subject = (
+        evidence.sort(["subject_type", "subject_id", "ts", "txn_id"])
+        .group_by(["subject_type", "subject_id"], maintain_order=True)
+        .agg(pl.col("txn_id").cast(pl.String).alias("evidence_txn_ids"))
+    )
+    table = (
+        pl.concat(parts, how="vertical_relaxed")
+        .join(by_subject, on=["subject_type", "subject_id"], how="left")
+        .with_columns(
+            pl.col("evidence_txn_ids").fill_null([]),
+            pl.col("typologies").str.split(" ").list.filter(pl.element() != ""),
+        )
+        .sort(["score", "subject_type", "subject_id"], descending=[True, False, False])
+    )
+    return table.select(pl.col(c).cast(t) for c, t in ALERT_SCHEMA.items())
+
+
+def alerts_from_table(table: pl.DataFrame) -> list[Alert]:
+    """Alert objects from the file form."""
+    return [
+        Alert(
+            alert_id=row["alert_id"],
+            detector=row["detector"],
+            subject_type=row["subject_type"],
+            subject_id=row["subject_id"],
+            score=row["score"],
+            typologies=tuple(row["typologies"]),
+            explanation=row["explanation"],
+            evidence_ids=tuple(row["evidence_txn_ids"]),
+            first_seen=row["first_seen"],
+            last_seen=row["last_seen"],
+        )
+        for row in table.iter_rows(named=True)
+    ]
 
 
 def _alert_id(subject: str, sid: str, version: str) -> str:
@@ -212,43 +271,20 @@ def _alert_id(subject: str, sid: str, version: str) -> str:
     return f"pay-{digest[:16]}"
 
 
-def _dt(value: Any) -> datetime | None:
-    return value if isinstance(value, datetime) else None
-
-
-def alerts_frame(alerts: Sequence[Alert]) -> pl.DataFrame:
-    """The file form of alerts: ``evidence_ids`` is written as ``evidence_txn_ids``."""
-    import pyarrow as pa  # type: ignore[import-untyped]
-
-    # Built column by column through Arrow: Polars makes a Series per evidence list.
-    text, texts, when = pa.string(), pa.list_(pa.string()), pa.timestamp("us", tz="UTC")
-    table = pa.table(
-        {
-            "alert_id": pa.array([a.alert_id for a in alerts], text),
-            "detector": pa.array([a.detector for a in alerts], text),
-            "subject_type": pa.array([a.subject_type for a in alerts], text),
-            "subject_id": pa.array([a.subject_id for a in alerts], text),
-            "score": pa.array([a.score for a in alerts], pa.float64()),
-            "typologies": pa.array([list(a.typologies) for a in alerts], texts),
-            "explanation": pa.array([a.explanation for a in alerts], text),
-            "evidence_txn_ids": pa.array([list(a.evidence_ids) for a in alerts], texts),
-            "first_seen": pa.array([a.first_seen for a in alerts], when),
-            "last_seen": pa.array([a.last_seen for a in alerts], when),
-        }
-    )
-    frame = pl.from_arrow(table)
-    assert isinstance(frame, pl.DataFrame)
-    return frame
-
-
 def write_results(result: ScanResult, out: Path) -> None:
     out.mkdir(parents=True, exist_ok=True)
-    frame = alerts_frame(result.alerts)
-    frame.write_parquet(out / "alerts.parquet")
+    frame = result.alerts_table
     stamps = pl.col("first_seen", "last_seen").dt.strftime("%Y-%m-%dT%H:%M:%S%.6fZ")
-    frame.with_columns(stamps).write_ndjson(out / "alerts.jsonl")
-    result.customer_scores.write_parquet(out / "customer_scores.parquet")
-    result.beneficiary_scores.write_parquet(out / "beneficiary_scores.parquet")
+    writes: list[Callable[[], object]] = [
+        lambda: frame.write_parquet(out / "alerts.parquet"),
+        lambda: frame.with_columns(stamps).write_ndjson(out / "alerts.jsonl"),
+        lambda: result.customer_scores.write_parquet(out / "customer_scores.parquet"),
+        lambda: result.beneficiary_scores.write_parquet(out / "beneficiary_scores.parquet"),
+    ]
+    # Polars writes without holding the GIL: the files are written side by side.
+    with ThreadPoolExecutor(max_workers=len(writes)) as pool:
+        for done in [pool.submit(write) for write in writes]:
+            done.result()
     (out / "summary.json").write_text(json.dumps(result.summary, indent=2) + "\n", "utf-8")
 
 
@@ -283,25 +319,23 @@ def scan(
             raise PaymentsInputError(f"{world}: no transactions.parquet or transactions.csv")
         transactions = found
         customers = customers or find_world_file(world, "customers")
-    pack = load_pack(config)
-    model = TrainedModel.load(model_dir) if model_dir else None
-    cu = read_customers(customers)
-    if engine == "duckdb" and transactions.suffix.lower() in (".parquet", ".pq"):
-        from daybreak.payments.inplace import scan_parquet_in_place
+    with ExitStack() as stack:
+        in_place = None
+        if engine == "duckdb" and transactions.suffix.lower() in (".parquet", ".pq"):
+            from daybreak.payments.inplace import ParquetInPlace
 
-        result = scan_parquet_in_place(transactions, cu, pack=pack, model=model, progress=progress)
-    else:
-        tx = read_transactions(transactions)
-        result = scan_frames(
-            tx,
-            cu,
-            pack=pack,
-            engine=engine,
-            model=model,
-            source=str(transactions),
-            progress=progress,
-        )
-    if out is not None:
-        (progress or (lambda _msg: None))("writing results")
-        write_results(result, out)
+            # opened first: it checks the file while the pack and customers load
+            in_place = stack.enter_context(ParquetInPlace(transactions))
+        pack = load_pack(config)
+        model = TrainedModel.load(model_dir) if model_dir else None
+        cu = read_customers(customers)
+        if in_place is not None:
+            result = in_place.scan(cu, pack=pack, model=model, progress=progress)
+        else:
+            tx = read_transactions(transactions)
+            result = scan_frames(tx, cu, pack=pack, engine=engine, model=model,
+                                 source=str(transactions), progress=progress)  # fmt: skip
+        if out is not None:
+            (progress or (lambda _msg: None))("writing results")
+            write_results(result, out)
     return result

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import zoneinfo
 from functools import cache
+from importlib import resources
 
 import pycountry
 
@@ -20,4 +21,10 @@ def currencies() -> frozenset[str]:
 
 @cache
 def timezones() -> frozenset[str]:
-    return frozenset(zoneinfo.available_timezones())
+    """IANA zone keys, from the tzdata package's list of them: ``available_timezones()``
+    walks the zone folders on disk, which costs ~25 ms per process."""
+    try:
+        listed = resources.files("tzdata").joinpath("zones").read_text("utf-8").split()
+    except (ModuleNotFoundError, OSError):
+        return frozenset(zoneinfo.available_timezones())
+    return frozenset(listed)

@@ -8,6 +8,7 @@ with their reasons and the good rows proceed.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -93,6 +94,32 @@ def read_table(
         ).with_columns(pl.all().cast(pl.String)).write_csv(out)
         result.quarantine_file = out
     return result
+
+
+def failing_columns(frame: pl.DataFrame, table: str, columns: Sequence[str]) -> list[str]:
+    """Which of ``columns`` of ``frame`` break a rule of ``table`` somewhere: one
+    vectorised pass that names no rows, for callers that locate rows only on failure."""
+    spec = TABLES[table]
+    tests = []
+    for col in spec.columns:
+        if col.name not in columns:
+            continue
+        dtype = frame.schema[col.name]
+        if col.type == ColumnType.STRING and dtype == pl.String:
+            # A blank value starts with a byte outside "!".."~" (or is empty): strip only
+            # those, not every value (four times faster).
+            text = pl.col(col.name)
+            maybe_blank = text.filter((text < "!") | (text > "~"))
+            found = (maybe_blank.str.strip_chars() == "").any()
+        else:
+            found = _column_rules(dtype, col)[1].any()
+        if not col.nullable:
+            found = found | pl.col(col.name).is_null().any()
+        tests.append(found.alias(col.name))
+    if not tests:
+        return []
+    results = frame.select(tests).row(0, named=True)
+    return [c for c, failed in results.items() if failed]
 
 
 def _read_raw(path: Path) -> pl.DataFrame:
