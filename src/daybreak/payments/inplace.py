@@ -125,7 +125,7 @@ def _check_file(eng: DuckDBEngine, path: Path) -> list[ValidationIssue]:
     eng.register_parquet("transactions", str(path), row_numbers=False)
     eng.register_parquet("numbered", str(path))
     check_header(con, path, "transactions", "transactions")
-    bad = columns_failing(con, "transactions", "transactions", WHOLE_FILE_COLUMNS)
+    bad = columns_failing(con, "transactions", "transactions", WHOLE_FILE_COLUMNS, path)
     if not bad:
         return []
     return _issues(lambda: validate_parquet(
