@@ -186,3 +186,39 @@ def test_parquet_routing_columns_are_checked_on_rows_the_detector_skips(
     assert "row 6, column 'channel': missing value" in lines[1]
     assert "row 9, column 'currency': expected an ISO 4217 currency code" in lines[2]
     assert not (tmp_path / "r" / "alerts.jsonl").exists()
+
+
+def test_a_bad_value_in_every_row_is_named_from_the_first_row(
+    files: tuple[Path, Path], tmp_path: Path
+) -> None:
+    """One value in the whole column: the check reads the file's statistics, not the rows."""
+    tx, _cu = files
+    pl.read_parquet(tx).with_columns(pl.lit("XX1").alias("currency")).write_parquet(
+        tmp_path / "one.parquet"
+    )
+    rows = pl.read_parquet(tx).height
+    code, out = _run("scan", "-t", tmp_path / "one.parquet", "--out", tmp_path / "r")
+    assert code == 3
+    assert (
+        f"row 1, column 'currency': expected an ISO 4217 currency code (e.g. AUD) ({rows} rows in all)"
+        in out
+    )
+
+
+def test_parquet_header_problems_and_a_bad_config_together(
+    files: tuple[Path, Path], tmp_path: Path
+) -> None:
+    """The file is checked while the pack loads; a pack error is still the one reported."""
+    tx, _cu = files
+    pl.read_parquet(tx).drop("channel").write_parquet(tmp_path / "short.parquet")
+    code, out = _run("scan", "-t", tmp_path / "short.parquet", "--out", tmp_path / "r")
+    assert code == 3
+    assert "missing column(s) ['channel']" in out
+    (tmp_path / "rules.yaml").write_text(default_pack_text().replace("night:\n", "nigth:\n", 1))
+    code, out = _run("scan", "-t", tmp_path / "short.parquet", "--config", tmp_path / "rules.yaml",
+                     "--out", tmp_path / "r")  # fmt: skip
+    assert code == 2
+    assert "'nigth': unknown key" in out
+    code, out = _run("scan", "-t", tmp_path / "absent.parquet", "--out", tmp_path / "r")
+    assert code == 3
+    assert "absent.parquet" in out

@@ -163,7 +163,7 @@ def columns_failing(
             continue
         source = relation
         if column in single:
-            source = f"(SELECT {_lit((single[column],))} AS \"{column}\")"
+            source = f'(SELECT {_lit((single[column],))} AS "{column}")'
         if con.execute(f"SELECT count(*) FROM {source} WHERE {any_bad}").fetchall()[0][0]:
             failing.append(column)
     return failing
