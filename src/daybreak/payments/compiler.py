@@ -24,16 +24,30 @@ def strength_column(t: Typology) -> str:
 
 
 def _name_key_sql(d: Dialect, col: str, particles: tuple[str, ...]) -> str:
-    """SQL of the folded, particle-free name string (tokens separated by one space)."""
+    """SQL of the folded name key (tokens separated by one space); ``name_tokens`` is its
+    Python reference. Tokens are set apart by two spaces so that one regex pass finds
+    every initial or particle, however many stand side by side; the last token is marked
+    with '#' so that a final particle ("Phuong Do") stays a surname."""
     src, dst = accent_map()
-    expr = d.translate(f"lower(coalesce({col}, ''))", src, dst)
-    for pattern, repl in fold_steps():
+    (letters, space), *rest = fold_steps()
+    text = d.translate(f"lower(coalesce({col}, ''))", src, dst)
+    comma = f"instr({text}, ',')"
+    text = (
+        f"CASE WHEN {comma} > 0 THEN concat(substr({text}, {comma} + 1), ' ', "
+        f"substr({text}, 1, {comma} - 1)) ELSE {text} END"
+    )  # "SURNAME, Given" -> "Given SURNAME"
+    expr = d.regexp_replace_all(text, letters, space)
+    expr = d.regexp_replace_all(f"concat(' ', trim({expr}), ' ')", " ", "  ")
+    expr = d.regexp_replace_all(expr, " [a-z] ", " ")
+    for pattern, repl in rest:
         expr = d.regexp_replace_all(expr, pattern, repl)
-    expr = f"concat(' ', trim({d.regexp_replace_all(expr, ' +', ' ')}), ' ')"
-    pat = particle_pattern(particles)
-    for _ in range(2):
-        expr = d.regexp_replace_all(expr, pat, " ")
-    return f"trim({d.regexp_replace_all(expr, ' +', ' ')})"
+    marked = d.regexp_replace_all(
+        f"concat(' ', trim({d.regexp_replace_all(expr, ' +', ' ')}))", "$", "#"
+    )
+    spaced = d.regexp_replace_all(f"concat({marked}, ' ')", " ", "  ")
+    stripped = d.regexp_replace_all(spaced, particle_pattern(particles), " ")
+    stripped = d.regexp_replace_all(d.regexp_replace_all(stripped, "#", ""), " +", " ")
+    return f"trim({stripped})"
 
 
 def _finite(x: str) -> str:

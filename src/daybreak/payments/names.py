@@ -3,7 +3,8 @@
 Two names share a family tie when, after folding transliteration variants, they share
 a name token: "Nguyễn Thị Mai" and "NGUYEN, Van An" (diacritics), "SANTOS, Maria" and
 "Jose R. Santos" (order, initials), "Dela Cruz" and "de la Cruz" (particles), "Srisook"
-and "Srisuk" (romanisation). The same folding steps build the SQL used by the engines
+and "Srisuk" (romanisation), "Long Do" and "DO, Phuong" (a surname that is a particle
+elsewhere), "Quang Ho" and "Linh Ho" (a surname that folds to one letter). The same folding steps build the SQL used by the engines
 and :func:`name_tokens` used in Python, and a test checks that they agree.
 """
 
@@ -14,7 +15,8 @@ import unicodedata
 from collections.abc import Iterable
 from functools import cache
 
-# (regex, replacement) applied in order to a lower-cased, accent-free name.
+# (regex, replacement) applied in order to a lower-cased, accent-free name; the first
+# turns everything but letters into spaces (initials are found after it).
 _FOLD_STEPS: tuple[tuple[str, str], ...] = (
     ("[^a-z]+", " "),
     ("ph", "f"),
@@ -65,9 +67,14 @@ def accent_map() -> tuple[str, str]:
 
 
 def particle_pattern(particles: Iterable[str]) -> str:
-    words = sorted({fold_word(p) for p in particles if p.strip()} - {""}, key=len, reverse=True)
+    """Regex of one folded particle between spaces."""
+    words = sorted(folded_particles(particles), key=len, reverse=True)
     inner = "|".join(re.escape(w) for w in words) if words else "\u0000"
-    return f" ({inner}|[a-z]) "
+    return f" ({inner}) "
+
+
+def folded_particles(particles: Iterable[str]) -> set[str]:
+    return {fold_word(p) for p in particles if p.strip()} - {""}
 
 
 def fold_word(text: str) -> str:
@@ -80,12 +87,21 @@ def fold_word(text: str) -> str:
 
 
 def name_tokens(name: str | None, particles: Iterable[str] = ()) -> list[str]:
-    """Python reference of the SQL name key: folded tokens, no particles or initials."""
-    folded = f" {fold_word(name or '')} "
-    pat = particle_pattern(particles)
-    for _ in range(2):  # twice, because adjacent particles share a space
-        folded = re.sub(pat, " ", folded)
-    return folded.split()
+    """Python reference of the SQL name key: folded tokens without initials or particles.
+
+    "SURNAME, Given" is read as "Given SURNAME". Initials are single letters as written
+    ("Jose R. Santos"), before folding: a short surname that folds to one letter ("Ho" ->
+    "o") is still a name. A particle is dropped only before another token, as in "Maria
+    do Carmo" or "de la Cruz"; last, it is a surname ("Phuong Do", "Divya Meena Das")."""
+    src, dst = accent_map()
+    text = (name or "").lower().translate(str.maketrans(src, dst))
+    if "," in text:
+        head, tail = text.split(",", 1)
+        text = f"{tail} {head}"
+    plain = re.sub(_FOLD_STEPS[0][0], " ", text)
+    tokens = fold_word(" ".join(w for w in plain.split() if len(w) > 1)).split()
+    drop = folded_particles(particles)
+    return [t for i, t in enumerate(tokens) if t not in drop or i == len(tokens) - 1]
 
 
 def family_tie(a: str | None, b: str | None, particles: Iterable[str] = ()) -> bool:
