@@ -29,6 +29,14 @@ def _run(*args: str | Path) -> tuple[int, str]:
     return result.exit_code, result.output
 
 
+def _variant(tx: Path, path: Path, **values: str) -> Path:
+    """The transactions file with each named column set to one value everywhere."""
+    pl.read_parquet(tx).with_columns(pl.lit(v).alias(c) for c, v in values.items()).write_parquet(
+        path
+    )
+    return path
+
+
 def test_scan_writes_alerts_and_evaluate_reads_them(
     files: tuple[Path, Path], tmp_path: Path
 ) -> None:
@@ -58,10 +66,8 @@ def test_csv_input_works(files: tuple[Path, Path], tmp_path: Path) -> None:
 
 def test_currency_without_a_rate_is_refused(files: tuple[Path, Path], tmp_path: Path) -> None:
     tx, cu = files
-    pl.read_parquet(tx).with_columns(pl.lit("ISK").alias("currency")).write_parquet(
-        tmp_path / "i.parquet"
-    )
-    code, out = _run("scan", "-t", tmp_path / "i.parquet", "-c", cu, "--out", tmp_path / "r")
+    isk = _variant(tx, tmp_path / "i.parquet", currency="ISK")
+    code, out = _run("scan", "-t", isk, "-c", cu, "--out", tmp_path / "r")
     assert code == 3
     assert "no exchange rate for currency ISK (" in out
     assert "fx_to_reference" in out
@@ -118,10 +124,8 @@ def test_zero_corridor_payments_is_its_own_exit_code(
     files: tuple[Path, Path], tmp_path: Path
 ) -> None:
     tx, _ = files
-    pl.read_parquet(tx).with_columns(pl.lit("AU").alias("receiver_country")).write_parquet(
-        tmp_path / "dom.parquet"
-    )
-    code, out = _run("scan", "-t", tmp_path / "dom.parquet", "--out", tmp_path / "r")
+    domestic = _variant(tx, tmp_path / "dom.parquet", receiver_country="AU")
+    code, out = _run("scan", "-t", domestic, "--out", tmp_path / "r")
     assert code == 4
     assert "nothing to score" in out
     assert not (tmp_path / "r" / "alerts.jsonl").exists()
@@ -193,11 +197,9 @@ def test_a_bad_value_in_every_row_is_named_from_the_first_row(
 ) -> None:
     """One value in the whole column: the check reads the file's statistics, not the rows."""
     tx, _cu = files
-    pl.read_parquet(tx).with_columns(pl.lit("XX1").alias("currency")).write_parquet(
-        tmp_path / "one.parquet"
-    )
+    one = _variant(tx, tmp_path / "one.parquet", currency="XX1")
     rows = pl.read_parquet(tx).height
-    code, out = _run("scan", "-t", tmp_path / "one.parquet", "--out", tmp_path / "r")
+    code, out = _run("scan", "-t", one, "--out", tmp_path / "r")
     assert code == 3
     assert (
         f"row 1, column 'currency': expected an ISO 4217 currency code (e.g. AUD) ({rows} rows in all)"

@@ -8,6 +8,7 @@ from pathlib import Path
 import polars as pl
 import pytest
 
+from daybreak.payments.config import load_pack
 from daybreak.payments.scan import ScanResult, scan_frames, write_results
 from payments.tiny import tiny_world
 
@@ -86,3 +87,16 @@ def test_calibrated_scores_order_like_raw_scores(result: ScanResult) -> None:
     frame = result.customer_scores.sort("raw_score")
     assert frame["score"].is_sorted()
     assert all(0.0 <= s <= 1.0 for s in frame["score"])
+
+
+def test_a_scan_without_alerts_writes_empty_files_of_the_same_form(tmp_path: Path) -> None:
+    tx, cu = tiny_world()
+    quiet = load_pack().model_copy(update={"alert_threshold": 1.01})  # no score reaches it
+    result = scan_frames(tx, cu, pack=quiet)
+    assert result.alerts == [] and result.summary["alerts"] == 0
+    assert result.customer_scores.height > 0
+    write_results(result, tmp_path)
+    assert (tmp_path / "alerts.jsonl").read_text() == ""
+    written = pl.read_parquet(tmp_path / "alerts.parquet")
+    assert written.height == 0
+    assert written.schema == scan_frames(tx, cu).alerts_table.schema

@@ -227,7 +227,12 @@ def _alerts_table(
                     "explanation": sentences,
                     "first_seen": alerted["first_seen"],
                     "last_seen": alerted["last_seen"],
-                }
+                },
+                # typed even when no subject is alerted (an empty list has no type)
+                schema_overrides={
+                    c: pl.String()
+                    for c in ("alert_id", "detector", "subject_type", "typologies", "explanation")
+                },
             )
         )
     by_subject = (
