@@ -13,7 +13,8 @@ per 100 transactions) and measures, side by side in fresh child processes:
   scan      daybreak.payments.scan(...) end to end: read and validate the files, compile,
             run on DuckDB, score, explain, collect evidence and write the results
 
-It prints both times (median of --repeat runs, alternating), their ratio (target <= 3),
+It prints both times (median of --repeat runs, alternating), their ratio (target <= 3)
+and the spread of the run-by-run ratios,
 transactions per second of the scan (target >= 2M/s) and the peak resident memory of
 each child.
 """
@@ -234,6 +235,11 @@ def main() -> None:
         print(f"{n:>11,} {base['seconds']:>10.2f} {full['seconds']:>8.2f} {ratio:>6.2f} "
               f"{n / full['seconds']:>12,.0f} {base['peak_mb']:>8.0f} {full['peak_mb']:>8.0f} "
               f"{int(full['alerts']):>7}")  # fmt: skip
+        # Each scan against the baseline run just before it: this machine's speed drifts
+        # within minutes, and adjacent runs share its state.
+        pairs = sorted(f["seconds"] / b["seconds"] for b, f in zip(bases, fulls, strict=True))
+        print(f"  ratio run by run: {pairs[0]:.2f}-{pairs[-1]:.2f} "
+              f"(median {pairs[len(pairs) // 2]:.2f}, {len(pairs)} runs)")  # fmt: skip
         if previous:
             pn, ps = previous
             print(
