@@ -100,3 +100,19 @@ def test_a_scan_without_alerts_writes_empty_files_of_the_same_form(tmp_path: Pat
     written = pl.read_parquet(tmp_path / "alerts.parquet")
     assert written.height == 0
     assert written.schema == scan_frames(tx, cu).alerts_table.schema
+
+
+def test_opening_sentences_read_only_the_declared_fields(result: ScanResult) -> None:
+    """Alerts render from a selection of columns: a field a lead reads must be listed."""
+    from daybreak.payments.explain import LEAD_FIELDS, beneficiary_lead, customer_lead
+
+    class Recording(dict[str, object]):
+        def get(self, key: str, default: object = None) -> object:
+            read.add(key)
+            return super().get(key, default)
+
+    for subject, frame, lead in (("customer", result.customer_scores, customer_lead),
+                                 ("beneficiary", result.beneficiary_scores, beneficiary_lead)):  # fmt: skip
+        read: set[str] = set()
+        lead(Recording(frame.row(0, named=True)))
+        assert read <= {*LEAD_FIELDS[subject], "currency"}, subject

@@ -4,8 +4,9 @@ Two names share a family tie when, after folding transliteration variants, they 
 a name token: "Nguyễn Thị Mai" and "NGUYEN, Van An" (diacritics), "SANTOS, Maria" and
 "Jose R. Santos" (order, initials), "Dela Cruz" and "de la Cruz" (particles), "Srisook"
 and "Srisuk" (romanisation), "Long Do" and "DO, Phuong" (a surname that is a particle
-elsewhere), "Quang Ho" and "Linh Ho" (a surname that folds to one letter). The same folding steps build the SQL used by the engines
-and :func:`name_tokens` used in Python, and a test checks that they agree.
+elsewhere), "Quang Ho" and "Linh Ho" (a surname that folds to one letter). The same
+folding steps build the SQL used by the engines and :func:`name_tokens` used in Python,
+and tests check that they agree.
 """
 
 from __future__ import annotations
