@@ -73,6 +73,28 @@ def test_currency_without_a_rate_is_refused(files: tuple[Path, Path], tmp_path: 
     assert "fx_to_reference" in out
 
 
+def test_unknown_currencies_are_counted_over_the_whole_file(
+    files: tuple[Path, Path], tmp_path: Path
+) -> None:
+    """Every row counts, also rows the detector never reads (domestic card spend)."""
+    tx, cu = files
+    frame = pl.read_parquet(tx)
+    domestic = pl.col("receiver_country") == pl.col("sender_country")
+    abroad = frame.filter(~domestic)["txn_id"].max()
+    mixed = frame.with_columns(
+        pl.when(domestic).then(pl.lit("XAF"))
+        .when(pl.col("txn_id") == abroad).then(pl.lit("ISK"))
+        .otherwise(pl.col("currency")).alias("currency")
+    )  # fmt: skip
+    mixed.write_parquet(tmp_path / "mixed.parquet")
+    code, out = _run("scan", "-t", tmp_path / "mixed.parquet", "-c", cu, "--out", tmp_path / "r")
+    assert code == 3
+    n_domestic = frame.filter(domestic).height
+    assert n_domestic > 0
+    expected = f"no exchange rate for currency ISK (1 rows), XAF ({n_domestic} rows)"
+    assert expected in " ".join(out.split()), out
+
+
 def test_rows_failing_the_schema_are_named(files: tuple[Path, Path], tmp_path: Path) -> None:
     tx, _cu = files
     frame = pl.read_parquet(tx).with_columns(

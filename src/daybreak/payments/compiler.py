@@ -95,6 +95,15 @@ def relevant_filter(pack: Pack, d: Dialect, alias: str = "t") -> str:
     )
 
 
+def relevant_prefilter(pack: Pack, d: Dialect) -> str:
+    """A wider filter than ``relevant_filter`` over two of its columns: payments to a
+    corridor country (domestic ones there included) and listed merchant codes on any
+    channel. Cheaper to test on every row of a file; the exact filter follows."""
+    corridor = ", ".join(d.string(c) for c in pack.corridor_countries)
+    mcc_list = ", ".join(d.string(code) for code, _ in _mcc_rows(pack))
+    return f"(receiver_country IN ({corridor}) OR merchant_category IN ({mcc_list}))"
+
+
 def compile_scan(pack: Pack, d: Dialect) -> Pipeline:
     """Steps ending in ``customer_scores`` and ``beneficiary_scores``."""
     p = Pipeline()
@@ -252,7 +261,7 @@ FROM (SELECT sender_id,
   max(amount_ref) AS corridor_max_ref,
   avg(CAST(low_value AS DOUBLE)) AS low_value_share,
   avg(CAST(night AS DOUBLE)) AS night_share,
-  sum(cover) AS cover_word_payments,
+  CAST(sum(cover) AS BIGINT) AS cover_word_payments,
   avg(CAST(cover AS DOUBLE)) AS cover_word_share,
   (max(ts_s) - min(ts_s)) / {DAY} AS active_days,
   avg(channel_w) AS channel_risk,

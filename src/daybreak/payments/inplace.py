@@ -17,41 +17,70 @@ Row numbers are computed only when a check fails, to name the rows.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import NamedTuple
 
 import duckdb
 import polars as pl
 
 from daybreak.detectors.pipeline import Pipeline
 from daybreak.engines.duckdb import DuckDBEngine
-from daybreak.payments.compiler import ROUTING_COLUMNS, compile_scan, relevant_filter
+from daybreak.payments.compiler import (
+    ROUTING_COLUMNS,
+    compile_scan,
+    relevant_filter,
+    relevant_prefilter,
+)
 from daybreak.payments.config import Pack
-from daybreak.payments.inputs import PaymentsInputError, check_currencies_sql, refuse_no_corridor
+from daybreak.payments.inputs import (
+    PaymentsInputError,
+    currency_counts_sql,
+    refuse_no_corridor,
+    refuse_unknown_currencies,
+)
 from daybreak.payments.model import TrainedModel
 from daybreak.payments.scan import Progress, ScanResult, scan_registered
-from daybreak.payments.sqlcheck import check_header, columns_failing, validate_parquet
+from daybreak.payments.sqlcheck import (
+    check_header,
+    columns_failing,
+    single_values,
+    validate_parquet,
+)
 from daybreak.schema import TABLES, SchemaError, ValidationIssue
 from daybreak.schema.validate import failing_columns
 
 WHOLE_FILE_COLUMNS = (*ROUTING_COLUMNS, "currency")
 
 
+class _Connected(NamedTuple):
+    engine: DuckDBEngine
+    sender_countries: list[tuple[str | None, str | None]]  # (min, max) per row group
+
+
+class _Checked(NamedTuple):
+    issues: list[ValidationIssue]  # from the columns checked on every row
+    currencies: dict[str | None, int]  # rows per currency, to check against the pack
+
+
 class ParquetInPlace:
     """A transactions Parquet file opened for the scan; use it as a context manager.
 
-    Opening starts what needs no typology pack on a worker thread: connecting DuckDB,
-    checking the header and the whole-file columns. That overlaps loading the pack and
-    the customers, which is Python work on the caller's thread. After ``scan`` the same
-    worker closes the engine (freeing its tables takes ~20 ms) while the caller writes
-    the results; leaving the context waits for it.
+    Opening starts what needs no typology pack on a worker thread: connecting DuckDB and
+    reading the file's statistics, then checking the header and the whole-file columns
+    and counting rows per currency. The connection and statistics are ready while the
+    caller still loads the pack and the customers (Python work); the checks go on while
+    the caller reads the rows, and are waited for before any row is used. After ``scan``
+    the same worker closes the engine (freeing its tables takes ~20 ms) while the caller
+    writes the results; leaving the context waits for it.
     """
 
     def __init__(self, path: Path) -> None:
         self.path = path
         self._worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="parquet-in-place")
-        self._opened = self._worker.submit(self._open)
+        self._connected = self._worker.submit(self._connect)
+        self._checked = self._worker.submit(self._check)
         self._releasing = False
 
     def __enter__(self) -> ParquetInPlace:
@@ -66,19 +95,25 @@ class ParquetInPlace:
             self._releasing = True
             self._worker.submit(self._release)
 
-    def _open(self) -> tuple[DuckDBEngine, list[ValidationIssue]]:
+    def _connect(self) -> _Connected:
         # Results are sorted before they are used (scores, evidence, error rows), so the
         # engine need not keep rows in insertion order.
         eng = DuckDBEngine(keep_row_order=False)
         try:
-            return eng, _check_file(eng, self.path)
+            eng.register_parquet("transactions", str(self.path), row_numbers=False)
+            eng.register_parquet("numbered", str(self.path))
+            return _Connected(eng, _sender_country_ranges(eng, self.path))
         except BaseException:
             eng.close()
             raise
 
+    def _check(self) -> _Checked:
+        eng = self._connected.result().engine
+        return _Checked(_check_file(eng, self.path), _currency_counts(eng, self.path))
+
     def _release(self) -> None:
-        if self._opened.exception() is None:
-            self._opened.result()[0].close()
+        if self._connected.exception() is None:
+            self._connected.result().engine.close()
 
     def scan(
         self,
@@ -92,8 +127,17 @@ class ParquetInPlace:
         source = str(self.path)
         say("validating transactions")
         try:
-            eng, issues = self._opened.result()
-            total = _load_relevant(eng, self.path, pack, issues)
+            eng, senders = self._connected.result()
+            wide_first = not _may_send_from(senders, pack.corridor_countries)
+            try:
+                relevant = _read_relevant(self.path, pack, eng, wide_first=wide_first)
+            except pl.exceptions.PolarsError:
+                self._checked.result()  # a bad header says what is wrong more plainly
+                raise
+            checked = self._checked.result()
+            _load_relevant(eng, self.path, pack, relevant, checked.issues)
+            refuse_unknown_currencies(checked.currencies, pack, source)
+            total = sum(checked.currencies.values())
         except SchemaError as exc:
             raise PaymentsInputError(str(exc)) from exc
         except (duckdb.Error, pl.exceptions.PolarsError) as exc:
@@ -128,11 +172,9 @@ def scan_parquet_in_place(
 
 
 def _check_file(eng: DuckDBEngine, path: Path) -> list[ValidationIssue]:
-    """Register the file's views, refuse a bad header (SchemaError) and return the
-    problems of the columns checked on every row."""
+    """Refuse a bad header (SchemaError) and return the problems of the columns checked
+    on every row."""
     con = eng.connection
-    eng.register_parquet("transactions", str(path), row_numbers=False)
-    eng.register_parquet("numbered", str(path))
     check_header(con, path, "transactions", "transactions")
     bad = columns_failing(con, "transactions", "transactions", WHOLE_FILE_COLUMNS, path)
     if not bad:
@@ -141,15 +183,20 @@ def _check_file(eng: DuckDBEngine, path: Path) -> list[ValidationIssue]:
         con, path, "transactions", "numbered", check_unique=False, columns=tuple(bad)))  # fmt: skip
 
 
-def _load_relevant(eng: DuckDBEngine, path: Path, pack: Pack, issues: list[ValidationIssue]) -> int:
-    """Register the rows the detector reads as ``relevant`` and validate them; return the
-    file's row count. Raises SchemaError with every problem found, ``issues`` (from the
-    whole-file checks) included."""
+def _load_relevant(
+    eng: DuckDBEngine,
+    path: Path,
+    pack: Pack,
+    relevant: pl.DataFrame,
+    issues: list[ValidationIssue],
+) -> None:
+    """Register the rows the detector reads as ``relevant`` and validate them. Raises
+    SchemaError with every problem found, ``issues`` (from the whole-file checks)
+    included."""
     con = eng.connection
     source = str(path)
     # Read in place by later steps: copying the rows into a DuckDB table would cost a
     # third of reading them, and each step reads only a few columns.
-    relevant = _read_relevant(path, pack, eng)
     eng.register("relevant", _arrow(relevant))
     con.execute(
         "CREATE TEMP VIEW relevant_numbered AS SELECT * FROM numbered t "
@@ -166,8 +213,6 @@ def _load_relevant(eng: DuckDBEngine, path: Path, pack: Pack, issues: list[Valid
         unique = {(i.row, i.column): i for i in reversed(issues)}
         raise SchemaError(sorted(unique.values(), key=lambda i: (i.row or 0, i.column or "")))
     _refuse_duplicate_ids(relevant, source)
-    check_currencies_sql(eng.fetch, "transactions", pack, source)
-    return int(eng.fetch("SELECT count(*) AS n FROM transactions").to_pylist()[0]["n"])
 
 
 def _arrow(frame: pl.DataFrame) -> object:
@@ -184,11 +229,52 @@ def _issues(check: Callable[[], object]) -> list[ValidationIssue]:
     return []
 
 
-def _read_relevant(path: Path, pack: Pack, eng: DuckDBEngine) -> pl.DataFrame:
-    """The compiled ``relevant`` step, run by Polars' Parquet reader."""
+def _read_relevant(path: Path, pack: Pack, eng: DuckDBEngine, *, wide_first: bool) -> pl.DataFrame:
+    """The compiled ``relevant`` step, run by Polars' Parquet reader.
+
+    "prefiltered": the reader decodes the filter's columns for every row, then the other
+    columns only for the rows kept. With ``wide_first`` the file is read through the
+    wider ``relevant_prefilter``, which decodes two columns instead of four (~15% of the
+    read at 10M rows), and the exact filter runs on the rows kept. It is wider by the
+    domestic payments inside a corridor country, so it is for files without them."""
     keep = pl.sql_expr(relevant_filter(pack, eng.dialect, alias=""))
-    # "prefiltered": decode the filter columns, then the others only for rows kept
-    return pl.scan_parquet(path, parallel="prefiltered").filter(keep).collect()
+    rows = pl.scan_parquet(path, parallel="prefiltered")
+    if wide_first:
+        return (
+            rows.filter(pl.sql_expr(relevant_prefilter(pack, eng.dialect))).collect().filter(keep)
+        )
+    return rows.filter(keep).collect()
+
+
+def _currency_counts(eng: DuckDBEngine, path: Path) -> dict[str | None, int]:
+    """Rows per currency. A file whose statistics show one currency and no nulls (a
+    bank's export in its home currency) is not read for it."""
+    single = single_values(eng.connection, path, ("currency",))
+    if "currency" in single:
+        total = eng.fetch("SELECT count(*) AS n FROM transactions").to_pylist()[0]["n"]
+        return {single["currency"]: int(total)}
+    return currency_counts_sql(eng.fetch, "transactions")
+
+
+def _sender_country_ranges(eng: DuckDBEngine, path: Path) -> list[tuple[str | None, str | None]]:
+    """(min, max) of ``sender_country`` in each row group, from the file's statistics."""
+    quoted = str(path).replace("'", "''")
+    rows = eng.connection.execute(
+        "SELECT stats_min_value, stats_max_value "
+        f"FROM parquet_metadata('{quoted}') WHERE path_in_schema = 'sender_country'"
+    ).fetchall()
+    return [(low, high) for low, high in rows]
+
+
+def _may_send_from(ranges: list[tuple[str | None, str | None]], countries: Sequence[str]) -> bool:
+    """Whether a row may have one of ``countries`` as its sender country, by the file's
+    statistics (a row group without them may)."""
+    if not ranges:
+        return True
+    return any(
+        low is None or high is None or any(low <= c <= high for c in countries)
+        for low, high in ranges
+    )
 
 
 def _refuse_duplicate_ids(relevant: pl.DataFrame, source: str) -> None:

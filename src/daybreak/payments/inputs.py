@@ -100,14 +100,16 @@ def _refuse_no_corridor(corridor: int, total: int, pack: Pack, source: str) -> N
         )
 
 
-def check_currencies_sql(fetch: Any, relation: str, pack: Pack, source: str) -> None:
-    """Refuse currencies without a rate, as SQL run by an engine (a cheap group-by)."""
-    rates = ", ".join(f"'{c}'" for c in sorted(pack.fx_to_reference))
-    rows = fetch(
-        f"SELECT currency, count(*) AS n FROM {relation} GROUP BY currency "
-        f"HAVING currency NOT IN ({rates}) ORDER BY currency"
-    ).to_pylist()
-    _refuse_currencies([(r["currency"], int(r["n"])) for r in rows], source)
+def currency_counts_sql(fetch: Any, relation: str) -> dict[str | None, int]:
+    """Rows per currency, as SQL run by an engine (a cheap group-by)."""
+    rows = fetch(f"SELECT currency, count(*) AS n FROM {relation} GROUP BY currency")
+    return {r["currency"]: int(r["n"]) for r in rows.to_pylist()}
+
+
+def refuse_unknown_currencies(counts: dict[str | None, int], pack: Pack, source: str) -> None:
+    """Refuse currencies without a rate. (A missing currency is the schema check's.)"""
+    unknown = [(c, n) for c, n in counts.items() if c is not None and c not in pack.fx_to_reference]
+    _refuse_currencies(sorted(unknown), source)
 
 
 def refuse_no_corridor(corridor: int, total: int, pack: Pack, source: str) -> None:

@@ -155,7 +155,7 @@ def columns_failing(
     ``relation``), such as the home country or currency of a bank's export, is checked
     on that value alone. Where this finds a problem, ``validate_parquet`` says which rows."""
     checks = _checks(table, relation, _described(con, relation), literal_codes=True)
-    single = _single_values(con, parquet, columns) if parquet is not None else {}
+    single = single_values(con, parquet, columns) if parquet is not None else {}
     failing: list[str] = []
     for column in columns:
         any_bad = " OR ".join(f"({pred})" for c, pred, _ in checks if c == column)
@@ -169,7 +169,7 @@ def columns_failing(
     return failing
 
 
-def _single_values(con: Any, parquet: Path, columns: tuple[str, ...]) -> dict[str, str]:
+def single_values(con: Any, parquet: Path, columns: tuple[str, ...]) -> dict[str, str]:
     """Columns whose every row group has statistics with one value and no nulls. Values
     of 16 bytes or more are left out: a writer may cut long statistics short, so equal
     bounds would not prove one value."""

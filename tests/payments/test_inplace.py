@@ -1,0 +1,69 @@
+"""The in-place Parquet read: the wider first filter keeps exactly the relevant rows."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import polars as pl
+import pytest
+
+from daybreak.engines.duckdb import DuckDBEngine
+from daybreak.payments.config import load_pack
+from daybreak.payments.inplace import _may_send_from, _read_relevant, _sender_country_ranges
+from payments.tiny import tiny_world
+
+
+def _mixed() -> pl.DataFrame:
+    """The tiny world plus the rows the wide filter reads and the exact one drops:
+    domestic payments inside the Philippines and a listed merchant code on a wire."""
+    tx = tiny_world()[0]
+    extra = tx.head(3).with_columns(
+        pl.Series("txn_id", ["X1", "X2", "X3"]),
+        pl.Series("sender_country", ["PH", "PH", "AU"]),
+        pl.Series("receiver_country", ["PH", "PH", "AU"]),
+        pl.Series("channel", ["p2p", "card", "wire"]),
+        pl.Series("merchant_category", [None, "4816", "4816"]),
+    )
+    return pl.concat([tx, extra])
+
+
+@pytest.mark.parametrize("wide_first", [True, False])
+def test_both_reads_keep_the_relevant_rows(tmp_path: Path, wide_first: bool) -> None:
+    path = tmp_path / "tx.parquet"
+    tx = _mixed()
+    tx.write_parquet(path, row_group_size=7)
+    pack = load_pack(None)
+    eng = DuckDBEngine()
+    try:
+        got = _read_relevant(path, pack, eng, wide_first=wide_first)
+    finally:
+        eng.close()
+    corridor = pl.col("receiver_country").is_in(list(pack.corridor_countries)) & (
+        pl.col("receiver_country") != pl.col("sender_country")
+    )
+    listed = [code for m in (pack.mcc.vpn_software, pack.mcc.webcam_streaming,
+                             pack.mcc.airlines) for code in m]  # fmt: skip
+    purchase = (pl.col("channel") == "card") & pl.col("merchant_category").is_in(listed)
+    expected = tx.filter(corridor | purchase)
+    assert {"X1", "X3"}.isdisjoint(got["txn_id"].to_list())  # read wide, dropped exactly
+    assert "X2" in got["txn_id"].to_list()  # a listed purchase, in the Philippines too
+    assert got.equals(expected)
+
+
+def test_statistics_decide_whether_the_wide_read_is_safe(tmp_path: Path) -> None:
+    corridor = load_pack(None).corridor_countries
+    eng = DuckDBEngine()
+    try:
+        from_home = tiny_world()[0].filter(pl.col("sender_country") == "AU")
+        home = tmp_path / "home.parquet"
+        from_home.write_parquet(home, row_group_size=7)
+        assert not _may_send_from(_sender_country_ranges(eng, home), corridor)
+        mixed = tmp_path / "mixed.parquet"
+        _mixed().write_parquet(mixed, row_group_size=7)
+        assert _may_send_from(_sender_country_ranges(eng, mixed), corridor)
+        bare = tmp_path / "bare.parquet"
+        from_home.write_parquet(bare, statistics=False)  # the same rows, undescribed
+        assert _may_send_from(_sender_country_ranges(eng, bare), corridor)
+    finally:
+        eng.close()
+    assert _may_send_from([], corridor)  # no row groups described: assume it may
