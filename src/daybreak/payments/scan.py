@@ -8,11 +8,12 @@ the in-place path (``daybreak.payments.inplace``).
 
 from __future__ import annotations
 
+import gc
 import hashlib
 import json
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import ExitStack
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -276,6 +277,21 @@ def _alert_id(subject: str, sid: str, version: str) -> str:
     return f"pay-{digest[:16]}"
 
 
+@contextmanager
+def _collector_paused() -> Iterator[None]:
+    """Python's cycle collector off for the scan. Its full pass walks every object the
+    imports made (~40 ms, about 3% of a 10M-row scan) and would fall inside the scan;
+    the scan's own data live in Arrow buffers it never looks at, and the few cycles the
+    scan leaves are collected after it."""
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
 def write_results(result: ScanResult, out: Path) -> None:
     out.mkdir(parents=True, exist_ok=True)
     frame = result.alerts_table
@@ -325,6 +341,7 @@ def scan(
         transactions = found
         customers = customers or find_world_file(world, "customers")
     with ExitStack() as stack:
+        stack.enter_context(_collector_paused())
         in_place = None
         if engine == "duckdb" and transactions.suffix.lower() in (".parquet", ".pq"):
             from daybreak.payments.inplace import ParquetInPlace
