@@ -67,3 +67,23 @@ def test_statistics_decide_whether_the_wide_read_is_safe(tmp_path: Path) -> None
     finally:
         eng.close()
     assert _may_send_from([], corridor)  # no row groups described: assume it may
+
+
+def test_an_offender_who_pays_no_corridor_still_links_his_other_account(tmp_path: Path) -> None:
+    """The in-place scan hands DuckDB only the customers it reads: corridor payers and
+    known offenders. An offender with no corridor payment of his own is kept, so the
+    account he shares a name and birth year with is still found."""
+    from daybreak.payments.scan import scan, scan_frames
+
+    tx, cu = tiny_world()
+    c2 = cu.filter(pl.col("customer_id") == "C2")
+    other = c2.with_columns(pl.lit("C6").alias("customer_id"), pl.lit(True).alias("known_offender"))
+    cu = pl.concat([cu, other])
+    tx.write_parquet(tmp_path / "tx.parquet")
+    cu.write_parquet(tmp_path / "cu.parquet")
+    in_place = scan(tmp_path / "tx.parquet", customers=tmp_path / "cu.parquet")
+    in_memory = scan_frames(tx, cu)
+    for result in (in_place, in_memory):
+        linked = result.customer_scores.filter(pl.col("sender_id") == "C2")
+        assert linked["linked_offender_account"].to_list() == [1]
+    assert in_place.alerts_table.equals(in_memory.alerts_table)

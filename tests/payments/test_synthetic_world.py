@@ -71,3 +71,31 @@ def test_train_writes_a_model_card_and_scan_uses_the_model(
     )
     assert report["all"]["average_precision"] >= 0.85, report["all"]
     assert all(a.explanation and a.evidence_ids for a in result.alerts)
+
+
+@pytest.mark.parametrize("wide_first", [True, False])
+def test_the_in_place_parquet_scan_matches_the_in_memory_scan(
+    world: Path, wide_first: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Large Parquet files take their own path (read where they lie, validated as they
+    are read, customers narrowed to those the detector reads); it must agree exactly."""
+    import polars as pl
+
+    from daybreak.payments import inplace
+    from daybreak.payments.scan import scan_frames
+
+    monkeypatch.setattr(inplace, "_may_send_from", lambda *_: not wide_first)
+    in_place = scan(world)
+    in_memory = scan_frames(
+        pl.read_parquet(world / "transactions.parquet"), pl.read_parquet(world / "customers.parquet")
+    )
+    assert in_place.alerts_table.height > 0
+    assert in_place.alerts_table.equals(in_memory.alerts_table)
+    for got, want in ((in_place.customer_scores, in_memory.customer_scores),
+                      (in_place.beneficiary_scores, in_memory.beneficiary_scores)):  # fmt: skip
+        assert got.columns == want.columns and got.height == want.height
+        numeric = [c for c, t in want.schema.items() if t.is_numeric()]
+        diff = got.select(numeric) - want.select(numeric)
+        assert max(abs(v) for v in diff.max().row(0) + diff.min().row(0) if v is not None) < 1e-9
+        texts = [c for c in want.columns if c not in numeric]
+        assert got.select(texts).equals(want.select(texts))

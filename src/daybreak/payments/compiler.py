@@ -121,10 +121,6 @@ def compile_scan(pack: Pack, d: Dialect) -> Pipeline:
     n0, n1 = pack.night.start_hour, pack.night.end_hour
     night = f"(hr >= {n0} OR hr < {n1})" if n0 > n1 else f"(hr >= {n0} AND hr < {n1})"
     mcc_rows = _mcc_rows(pack)
-    is_corridor = (
-        f"t.receiver_country IN ({corridor}) AND t.receiver_country <> t.sender_country "
-        "AND t.channel NOT IN ('card', 'cash')"
-    )
     # The rows any later step reads: corridor payments and spend, related purchases.
     p.add("relevant", f"SELECT * FROM transactions t WHERE {relevant_filter(pack, d)}",
           materialize=True)  # fmt: skip
@@ -141,6 +137,8 @@ FROM (SELECT raw, lower(raw) AS ref
 """,
         materialize=True,
     )
+    # Corridor payments: among the relevant rows, every one that is not card or cash spend
+    # passed relevant_filter's corridor test, so it is not repeated here.
     p.add(
         "pay",
         f"""
@@ -162,7 +160,7 @@ FROM (
   LEFT JOIN customers c ON c.customer_id = t.sender_id
   LEFT JOIN {d.values(tz_rows, ["country", "tz"], "tzd")} ON tzd.country = t.sender_country
   LEFT JOIN {d.values(ch_rows, ["channel", "w"], "ch")} ON ch.channel = t.channel
-  WHERE {is_corridor}
+  WHERE t.channel NOT IN ('card', 'cash')
 ) x JOIN reference_words w ON w.raw = x.raw_ref
 """,
         materialize=True,
