@@ -9,7 +9,12 @@ import pytest
 
 from daybreak.engines.duckdb import DuckDBEngine
 from daybreak.payments.config import load_pack
-from daybreak.payments.inplace import _may_send_from, _read_relevant, _sender_country_ranges
+from daybreak.payments.inplace import (
+    _currency_counts,
+    _may_send_from,
+    _read_relevant,
+    _sender_country_ranges,
+)
 from payments.tiny import tiny_world
 
 
@@ -87,3 +92,34 @@ def test_an_offender_who_pays_no_corridor_still_links_his_other_account(tmp_path
         linked = result.customer_scores.filter(pl.col("sender_id") == "C2")
         assert linked["linked_offender_account"].to_list() == [1]
     assert in_place.alerts_table.equals(in_memory.alerts_table)
+
+
+def test_currency_counts_trust_statistics_only_for_one_value_and_no_nulls(tmp_path: Path) -> None:
+    """A file in one currency is counted from its statistics; a null or a second value
+    in one row group of several sends the count to the rows."""
+    tx = tiny_world()[0].with_columns(pl.lit("AUD").alias("currency"))
+    last = pl.int_range(pl.len()) == pl.len() - 1
+    cases = {
+        "one": (tx, {"AUD": tx.height}),
+        "null": (
+            tx.with_columns(
+                pl.when(last).then(None).otherwise(pl.col("currency")).alias("currency")
+            ),
+            {"AUD": tx.height - 1, None: 1},
+        ),
+        "second": (
+            tx.with_columns(
+                pl.when(last).then(pl.lit("ISK")).otherwise(pl.col("currency")).alias("currency")
+            ),
+            {"AUD": tx.height - 1, "ISK": 1},
+        ),
+    }
+    for name, (frame, expected) in cases.items():
+        path = tmp_path / f"{name}.parquet"
+        frame.write_parquet(path, row_group_size=10)  # several row groups
+        eng = DuckDBEngine()
+        try:
+            eng.register_parquet("transactions", str(path), row_numbers=False)
+            assert _currency_counts(eng, path) == expected, name
+        finally:
+            eng.close()

@@ -9,7 +9,7 @@ import polars as pl
 import pytest
 
 from daybreak.schema import SchemaError, read_table
-from daybreak.schema.validate import failing_columns
+from daybreak.schema.validate import failing_columns, failing_columns_in_file
 
 HEADER = (
     "txn_id,timestamp,sender_id,sender_name,sender_country,receiver_id,receiver_name,"
@@ -159,6 +159,42 @@ def test_failing_columns_names_each_broken_column_once(tmp_path: Path) -> None:
         assert failing_columns(named, "transactions", ["receiver_name"]) == ["receiver_name"]
     assert failing_columns(frame.with_columns(pl.lit("~ x").alias("receiver_name")),
                            "transactions", ["receiver_name"]) == []  # fmt: skip
+
+
+def test_failing_columns_in_a_parquet_file_agree_with_the_frame_check(tmp_path: Path) -> None:
+    """The whole-file check filters each column alone (tested per dictionary entry); a
+    bad value or a null in one row group of several is still found."""
+    frame = read_table(write(tmp_path, GOOD), "transactions").frame
+    last = pl.col("txn_id") == "t3"
+    cases = {
+        "good": frame,
+        "lower-case country": frame.with_columns(
+            pl.when(last).then(pl.lit("ph")).otherwise(pl.col("receiver_country"))
+            .alias("receiver_country")),
+        "missing channel": frame.with_columns(
+            pl.when(last).then(None).otherwise(pl.col("channel")).alias("channel")),
+        "bad merchant code": frame.with_columns(
+            pl.when(last).then(pl.lit("54X1")).otherwise(pl.col("merchant_category"))
+            .alias("merchant_category")),
+        "missing currency": frame.with_columns(
+            pl.when(last).then(None).otherwise(pl.col("currency")).alias("currency")),
+        "blank sender": frame.with_columns(
+            pl.when(last).then(pl.lit(" ")).otherwise(pl.col("sender_id")).alias("sender_id")),
+    }  # fmt: skip
+    found = {}
+    for name, variant in cases.items():
+        path = tmp_path / f"{name}.parquet"
+        variant.write_parquet(path, row_group_size=1)
+        found[name] = failing_columns_in_file(path, "transactions", variant.columns)
+        assert found[name] == failing_columns(variant, "transactions", variant.columns), name
+    assert found == {
+        "good": [],
+        "lower-case country": ["receiver_country"],
+        "missing channel": ["channel"],
+        "bad merchant code": ["merchant_category"],
+        "missing currency": ["currency"],
+        "blank sender": ["sender_id"],
+    }
 
 
 def test_time_zone_list_is_the_iana_list() -> None:

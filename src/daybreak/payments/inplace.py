@@ -4,8 +4,8 @@ Reading every column of every row would cost several plain aggregation passes, s
 validation follows what the detector reads:
 
 - the columns that decide whether a row is read at all (countries, channel, merchant
-  code) and the currency are checked on every row, as one-column predicates that DuckDB
-  tests once per dictionary entry of the file (milliseconds for 10M rows);
+  code) and the currency are checked on every row, as one-column filters that Polars'
+  reader tests once per dictionary entry of the file (milliseconds for 10M rows);
 - every column is checked on the rows the detector reads, which Polars' Parquet reader
   selects: it tests the filter columns first and decodes the other columns only for
   the rows kept (~4% of them), where DuckDB would decode every value; Polars checks
@@ -42,14 +42,9 @@ from daybreak.payments.inputs import (
 )
 from daybreak.payments.model import TrainedModel
 from daybreak.payments.scan import Progress, ScanResult, scan_registered
-from daybreak.payments.sqlcheck import (
-    check_header,
-    columns_failing,
-    single_values,
-    validate_parquet,
-)
+from daybreak.payments.sqlcheck import check_header, single_values, validate_parquet
 from daybreak.schema import TABLES, SchemaError, ValidationIssue
-from daybreak.schema.validate import failing_columns
+from daybreak.schema.validate import failing_columns, failing_columns_in_file
 
 WHOLE_FILE_COLUMNS = (*ROUTING_COLUMNS, "currency")
 
@@ -176,7 +171,7 @@ def _check_file(eng: DuckDBEngine, path: Path) -> list[ValidationIssue]:
     on every row."""
     con = eng.connection
     check_header(con, path, "transactions", "transactions")
-    bad = columns_failing(con, "transactions", "transactions", WHOLE_FILE_COLUMNS, path)
+    bad = failing_columns_in_file(path, "transactions", WHOLE_FILE_COLUMNS)
     if not bad:
         return []
     return _issues(lambda: validate_parquet(

@@ -21,16 +21,10 @@ def _lit(values: frozenset[str] | tuple[str, ...]) -> str:
     return ", ".join("'" + v.replace("'", "''") + "'" for v in sorted(values))
 
 
-def _rule(col: Column, sql_type: str, literal_codes: bool = False) -> tuple[str, str] | None:
-    """(bad-row predicate, what was expected) for one present value, or None.
-
-    Code lists are read from tables (a hash join per row) unless ``literal_codes``:
-    then the predicate names only its own column and DuckDB evaluates it inside the
-    Parquet reader, once per dictionary entry instead of once per row."""
+def _rule(col: Column, sql_type: str) -> tuple[str, str] | None:
+    """(bad-row predicate, what was expected) for one present value, or None. Code
+    lists are read from the tables ``prepare_code_tables`` makes."""
     c = f'"{col.name}"'
-
-    def code_list(name: str, codes: frozenset[str]) -> str:
-        return f"({_lit(codes)})" if literal_codes else f"(SELECT code FROM {name})"
 
     match col.type:
         case ColumnType.TIMESTAMP:
@@ -54,15 +48,15 @@ def _rule(col: Column, sql_type: str, literal_codes: bool = False) -> tuple[str,
                 "expected true or false",
             )
         case ColumnType.COUNTRY:
-            return f"{c} NOT IN {code_list('__countries', countries())}", (
+            return f"{c} NOT IN (SELECT code FROM __countries)", (
                 "expected an ISO 3166-1 alpha-2 country code (e.g. PH)"
             )
         case ColumnType.CURRENCY:
-            return f"{c} NOT IN {code_list('__currencies', currencies())}", (
+            return f"{c} NOT IN (SELECT code FROM __currencies)", (
                 "expected an ISO 4217 currency code (e.g. AUD)"
             )
         case ColumnType.TIMEZONE:
-            return f"{c} NOT IN {code_list('__timezones', timezones())}", (
+            return f"{c} NOT IN (SELECT code FROM __timezones)", (
                 "expected an IANA time zone (e.g. Australia/Sydney)"
             )
         case ColumnType.MCC:
@@ -102,9 +96,7 @@ def _described(con: Any, relation: str) -> dict[str, str]:
     return {r[0]: str(r[1]) for r in con.sql(f"DESCRIBE {relation}").fetchall()}
 
 
-def _checks(
-    table: str, name: str, described: dict[str, str], literal_codes: bool = False
-) -> list[tuple[str, str, str]]:
+def _checks(table: str, name: str, described: dict[str, str]) -> list[tuple[str, str, str]]:
     """(column, bad-row predicate, what was expected) for every column of ``table``;
     raises SchemaError for a missing or extra column or a timestamp without a zone."""
     spec = TABLES[table]
@@ -130,7 +122,7 @@ def _checks(
             continue
         if not col.nullable:
             checks.append((col.name, f'"{col.name}" IS NULL', "missing value"))
-        rule = _rule(col, sql_type, literal_codes)
+        rule = _rule(col, sql_type)
         if rule:
             checks.append((col.name, f'("{col.name}" IS NOT NULL AND {rule[0]})', rule[1]))
     if issues:
@@ -141,32 +133,6 @@ def _checks(
 def check_header(con: Any, path: Path, table: str, relation: str) -> None:
     """Refuse missing or extra columns and zone-less timestamps before reading rows."""
     _checks(table, str(path), _described(con, relation))
-
-
-def columns_failing(
-    con: Any, relation: str, table: str, columns: tuple[str, ...], parquet: Path | None = None
-) -> list[str]:
-    """Which of ``columns`` fail a check somewhere in ``relation`` (a Parquet view).
-
-    One small query per check, each over one column with its code list written out:
-    DuckDB then tests each dictionary entry of the file once, and a whole pass costs
-    milliseconds. (An OR across columns would be tested row by row.) A column that the
-    file's statistics show to hold one value and no nulls (``parquet``: the file behind
-    ``relation``), such as the home country or currency of a bank's export, is checked
-    on that value alone. Where this finds a problem, ``validate_parquet`` says which rows."""
-    checks = _checks(table, relation, _described(con, relation), literal_codes=True)
-    single = single_values(con, parquet, columns) if parquet is not None else {}
-    failing: list[str] = []
-    for column in columns:
-        any_bad = " OR ".join(f"({pred})" for c, pred, _ in checks if c == column)
-        if not any_bad:
-            continue
-        source = relation
-        if column in single:
-            source = f'(SELECT {_lit((single[column],))} AS "{column}")'
-        if con.execute(f"SELECT count(*) FROM {source} WHERE {any_bad}").fetchall()[0][0]:
-            failing.append(column)
-    return failing
 
 
 def single_values(con: Any, parquet: Path, columns: tuple[str, ...]) -> dict[str, str]:
