@@ -82,6 +82,8 @@ def _mcc_rows(pack: Pack) -> list[tuple[str, str]]:
 
 
 ROUTING_COLUMNS = ("sender_country", "receiver_country", "channel", "merchant_category")
+# Channels of spending in person (travel), not of sending money.
+SPEND_CHANNELS = ("card", "cash")
 
 
 def relevant_filter(pack: Pack, d: Dialect, alias: str = "t") -> str:
@@ -109,6 +111,7 @@ def compile_scan(pack: Pack, d: Dialect) -> Pipeline:
     p = Pipeline()
     s = d.string
     corridor = ", ".join(s(c) for c in pack.corridor_countries)
+    spend = ", ".join(s(c) for c in SPEND_CHANNELS)
     fx_rows = [(c, r, pack.low_value_cap(c)) for c, r in sorted(pack.fx_to_reference.items())]
     tz_rows = sorted(pack.default_timezones.items()) or [("", "UTC")]
     ch_rows = sorted(pack.channel_risk.items()) or [("", 0.0)]
@@ -160,7 +163,7 @@ FROM (
   LEFT JOIN customers c ON c.customer_id = t.sender_id
   LEFT JOIN {d.values(tz_rows, ["country", "tz"], "tzd")} ON tzd.country = t.sender_country
   LEFT JOIN {d.values(ch_rows, ["channel", "w"], "ch")} ON ch.channel = t.channel
-  WHERE t.channel NOT IN ('card', 'cash')
+  WHERE t.channel NOT IN ({spend})
 ) x JOIN reference_words w ON w.raw = x.raw_ref
 """,
         materialize=True,
@@ -303,7 +306,7 @@ FROM purchase q JOIN pay p ON p.sender_id = q.sender_id
         f"""
 SELECT t.sender_id, count(*) AS corridor_card_spend
 FROM relevant t
-WHERE t.channel IN ('card', 'cash') AND t.receiver_country IN ({corridor})
+WHERE t.channel IN ({spend}) AND t.receiver_country IN ({corridor})
   AND t.receiver_country <> t.sender_country
 GROUP BY t.sender_id
 """,

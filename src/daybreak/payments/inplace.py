@@ -29,6 +29,7 @@ from daybreak.detectors.pipeline import Pipeline
 from daybreak.engines.duckdb import DuckDBEngine
 from daybreak.payments.compiler import (
     ROUTING_COLUMNS,
+    SPEND_CHANNELS,
     compile_scan,
     relevant_filter,
     relevant_prefilter,
@@ -216,7 +217,7 @@ def _customers_read(customers: pl.DataFrame, relevant: pl.DataFrame) -> pl.DataF
     file lists everyone; joining the payments against all of it cost ~35 ms at 10M rows,
     against these a few. (A relevant row that is not card or cash spend is a corridor
     payment.)"""
-    spend = pl.col("channel").is_in(["card", "cash"])
+    spend = pl.col("channel").is_in(SPEND_CHANNELS)
     payers = relevant.filter(~spend)["sender_id"].unique()
     return customers.filter(
         pl.col("customer_id").is_in(payers.implode()) | pl.col("known_offender").fill_null(False)

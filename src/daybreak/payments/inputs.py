@@ -8,6 +8,7 @@ from typing import Any
 import polars as pl
 
 from daybreak.detectors import DetectorError
+from daybreak.payments.compiler import SPEND_CHANNELS
 from daybreak.payments.config import Pack
 from daybreak.schema import TABLES, SchemaError, read_table
 
@@ -128,7 +129,7 @@ def check_against_pack(tx: pl.DataFrame, pack: Pack, source: str) -> int:
     corridor = tx.filter(
         pl.col("receiver_country").is_in(list(pack.corridor_countries))
         & (pl.col("receiver_country") != pl.col("sender_country"))
-        & ~pl.col("channel").is_in(["card", "cash"])
+        & ~pl.col("channel").is_in(SPEND_CHANNELS)
     ).height
     _refuse_no_corridor(corridor, tx.height, pack, source)
     return corridor

@@ -69,7 +69,9 @@ def accent_map() -> tuple[str, str]:
 
 def particle_pattern(particles: Iterable[str]) -> str:
     """Regex of one folded particle between spaces."""
-    words = sorted(folded_particles(particles), key=len, reverse=True)
+    # longest first (a regex alternation takes the first that matches), then by spelling
+    # so that the SQL is the same in every process
+    words = sorted(folded_particles(particles), key=lambda w: (-len(w), w))
     inner = "|".join(re.escape(w) for w in words) if words else "\u0000"
     return f" ({inner}) "
 
@@ -109,7 +111,7 @@ def name_tokens(name: str | None, particles: Iterable[str] = ()) -> list[str]:
     if "," in text:
         head, tail = text.split(",", 1)
         text = f"{tail} {head}"
-    plain = re.sub(_FOLD_STEPS[0][0], " ", text)
+    plain = _compiled_steps()[0][0].sub(" ", text)  # letters only
     tokens = fold_word(" ".join(w for w in plain.split() if len(w) > 1)).split()
     drop = folded_particles(particles)
     return [t for i, t in enumerate(tokens) if t not in drop or i == len(tokens) - 1]

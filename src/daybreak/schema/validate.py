@@ -134,10 +134,7 @@ def failing_columns_in_file(path: Path, table: str, columns: Sequence[str]) -> l
     for col in TABLES[table].columns:
         if col.name not in columns:
             continue
-        if col.type == ColumnType.STRING and schema[col.name] == pl.String:
-            bad = pl.col(col.name).str.strip_chars() == ""
-        else:
-            bad = _column_rules(schema[col.name], col)[1]
+        bad = _column_rules(schema[col.name], col)[1]
         if not col.nullable:
             bad = bad | pl.col(col.name).is_null()
         if rows.filter(bad).select(pl.len()).collect().item():
