@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from daybreak.exporters.bundle import CaseBundle
-from daybreak.model.alerts import Alert
+from daybreak.exporters.bundle import Address, CaseBundle, Contact, OrgSettings
+from daybreak.model.alerts import Alert, HashMatch
 from daybreak.model.cases import Case, Evidence, GraphEdge, Tier
 
 T0 = datetime(2026, 3, 1, 21, 0, tzinfo=UTC)
@@ -41,10 +41,28 @@ def ncmec_xsd(standards: Path) -> Path:
     return standards / "ncmec" / "cybertipline_report.xsd"
 
 
+# A reporting organisation as an institution would configure it (--org org.yaml).
+TEST_ORG = OrgSettings(
+    name="Example Remittance Ltd",
+    country="AU",
+    currency_local="AUD",
+    rentity_id=123,  # Sri Lanka allows three digits
+    rentity_branch="SYD-01",
+    reporting_person=Contact(
+        first_name="Sam", last_name="Lee", email="mlro@example.com", phone="+61299990000"
+    ),
+    address=Address(address="1 Example St", city="Sydney", state="NSW", country="AU"),
+    esp_service="Example App",
+    fx_usd={"AUD": 0.66, "PHP": 0.0175, "USD": 1.0},
+    fx_source="test rates 2026-03-01",
+)
+
+
 def make_bundle() -> CaseBundle:
     """One case with every signal: two payers (one with full KYC) paying one wallet
     handle, a live-stream report naming the handle and an account, platform events
-    of that account, and three hash sightings (PDQ, SHA-256, MD5)."""
+    of that account, and three hash sightings (PDQ, SHA-256, MD5) of which only the
+    PDQ one (M1) matched a list of known material."""
     case = Case(
         case_id="CASE-TEST-1",
         title="Payments to a wallet named in a live-stream report",
@@ -66,6 +84,7 @@ def make_bundle() -> CaseBundle:
             Evidence(source="reports", record_id="R1"),
         ],
         report_ids=["R1"],
+        alert_ids=["A1", "A2"],
         country="PH",
         routed_agency="PNP-WCPC",
     )
@@ -126,6 +145,12 @@ def make_bundle() -> CaseBundle:
         Alert(alert_id="A1", detector="payments", subject_type="beneficiary", subject_id=HANDLE,
               score=0.9, typologies=("facilitator_hub",), explanation="many payers",
               evidence_ids=("T1", "T2")),
+        Alert(alert_id="A2", detector="media", subject_type="account", subject_id="chatapp:u123",
+              score=0.85, typologies=("known_material",), explanation="1 media item matched",
+              evidence_source="media_sightings", evidence_ids=("M1",),
+              hash_matches=(HashMatch(sighting_id="M1", hash_type="pdq", bank="known-list",
+                                      bank_version=3, listed_hash="f" * 63 + "e", distance=1,
+                                      threshold=31),)),
     ]  # fmt: skip
     return CaseBundle(
         case=case,
@@ -136,6 +161,7 @@ def make_bundle() -> CaseBundle:
         platform_events=events,
         media_sightings=media,
         alerts=alerts,
+        org=TEST_ORG,
         generated_at=datetime(2026, 3, 5, 9, 0, tzinfo=UTC),
     )
 

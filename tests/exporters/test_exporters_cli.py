@@ -18,12 +18,40 @@ runner = CliRunner()
 
 
 @pytest.fixture()
-def world(tmp_path: Path) -> tuple[Path, Path]:
+def world(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[Path, Path]:
     b = make_bundle()
     w = _write_world(b, tmp_path / "world")
     cases = tmp_path / "cases.jsonl"
-    cases.write_text(b.case.model_dump_json() + "\n")
+    # A case carries its own alerts, as `daybreak cases build` writes it.
+    cases.write_text(b.case.model_copy(update={"alerts": list(b.alerts)}).model_dump_json() + "\n")
+    org = tmp_path / "org.yaml"
+    org.write_text(json.dumps(b.org.model_dump(mode="json", exclude_none=True)))
+    monkeypatch.setenv("DAYBREAK_ORG", str(org))
     return w, cases
+
+
+@pytest.mark.parametrize("fmt", ["goaml", "cybertip"])
+def test_refused_without_reporting_identity(
+    world: tuple[Path, Path],
+    uae_xsd: Path,
+    ncmec_xsd: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    fmt: str,
+) -> None:
+    """No placeholder reporter: without org settings nothing is written (defect 3)."""
+    w, cases = world
+    monkeypatch.delenv("DAYBREAK_ORG")
+    out = tmp_path / "out.xml"
+    xsd = uae_xsd if fmt == "goaml" else ncmec_xsd
+    args = [fmt, "--case", "CASE-TEST-1", "--cases", str(cases), "--world", str(w), "--xsd", str(xsd), "--out", str(out)]  # fmt: skip
+    result = runner.invoke(app, args)
+    assert result.exit_code == 2, result.output
+    assert (
+        "reporting organisation" in result.output and "rentity_id" in result.output
+    ) or fmt == "cybertip"
+    assert "esp_service" in result.output or fmt == "goaml"
+    assert not out.exists()
 
 
 def test_goaml_written_when_valid(world: tuple[Path, Path], uae_xsd: Path, tmp_path: Path) -> None:

@@ -25,7 +25,7 @@ def test_report_content(bundle: CaseBundle, ncmec_xsd: Path) -> None:
     assert "live stream in progress" in escalate and "tier 1" in escalate
     assert root.findtext("internetDetails/webPageIncident/url") == "https://chatapp.example/u/u123"
     assert root.findtext("internetDetails/chatImIncident/chatClient") == "chatapp"
-    assert root.findtext("reporter/reportingPerson/email") == "mlro@example.org"
+    assert root.findtext("reporter/reportingPerson/email") == "mlro@example.com"
     user = root.find("personOrUserReported")
     assert user is not None
     assert (user.findtext("espService"), user.findtext("espIdentifier")) == ("chatapp", "u123")

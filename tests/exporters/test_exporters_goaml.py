@@ -9,9 +9,10 @@ import pytest
 from lxml import etree
 
 from daybreak.exporters import ExportError, ExportValidationError, export_case
-from daybreak.exporters.bundle import Address, CaseBundle, OrgSettings
+from daybreak.exporters.bundle import Address, CaseBundle
 from daybreak.exporters.goaml import GoamlExporter
 from daybreak.exporters.goaml_profile import load_profile
+from exporters.conftest import TEST_ORG
 
 pytestmark = pytest.mark.shared
 
@@ -128,7 +129,9 @@ def test_without_kyc_every_payer_is_t_from_and_noted(
 
 
 def test_invalid_settings_fail_naming_the_element(bundle: CaseBundle, uae_xsd: Path) -> None:
-    org = OrgSettings(address=Address(address="1 Street", city="Manila", state="MM", country="ZZ"))
+    org = TEST_ORG.model_copy(
+        update={"address": Address(address="1 Street", city="Manila", state="MM", country="ZZ")}
+    )
     with pytest.raises(ExportValidationError) as info:
         export_case("goaml", replace(bundle, org=org), uae_xsd)
     assert [p.where for p in info.value.problems] == ["/report/location/country_code"]

@@ -11,7 +11,7 @@ from daybreak.exporters import ExportError, bundle_from_world, export_case, load
 from daybreak.exporters.bundle import CaseBundle
 from daybreak.model.cases import Case, Evidence
 from daybreak.schema import TABLES
-from exporters.conftest import make_bundle
+from exporters.conftest import TEST_ORG, make_bundle
 
 
 def _write_world(bundle: CaseBundle, folder: Path) -> Path:
@@ -36,10 +36,16 @@ def _write_world(bundle: CaseBundle, folder: Path) -> Path:
     return folder
 
 
+def _carrying_alerts(bundle: CaseBundle) -> Case:
+    """The bundle's case as `daybreak cases build` writes it: with its own alerts."""
+    return bundle.case.model_copy(update={"alerts": list(bundle.alerts)})
+
+
 def test_bundle_from_hand_written_world(tmp_path: Path) -> None:
     source = make_bundle()
     world = _write_world(source, tmp_path / "world")
-    b = bundle_from_world(source.case, world, generated_at=source.generated_at)
+    b = bundle_from_world(_carrying_alerts(source), world, generated_at=source.generated_at)
+    assert [a.alert_id for a in b.alerts] == ["A1", "A2"]
     assert sorted(t["txn_id"] for t in b.transactions) == ["T1", "T2"]  # T2 via the case's entities
     assert sorted(c["customer_id"] for c in b.customers) == ["C1", "C2"]
     assert [r["report_id"] for r in b.reports] == ["R1"]
@@ -52,7 +58,7 @@ def test_bundle_from_hand_written_world(tmp_path: Path) -> None:
     assert b.notes == ()
     for fmt in ("stix", "ftm"):
         assert export_case(fmt, b)
-    capped = bundle_from_world(source.case, world, max_rows=1)
+    capped = bundle_from_world(_carrying_alerts(source), world, max_rows=1)
     assert len(capped.transactions) == 1
     assert any(n.startswith("transactions: only the first 1") for n in capped.notes)
     from daybreak.exporters import get_exporter
@@ -89,7 +95,7 @@ def test_synthetic_world_exports_validate(tmp_path: Path, standards: Path) -> No
         priority=0.5,
         evidence=[Evidence(source="transactions", record_id=i) for i in ids],
     )
-    b = bundle_from_world(case, out)
+    b = bundle_from_world(case, out, org=TEST_ORG)
     assert sorted(t["txn_id"] for t in b.transactions) == sorted(ids)
     assert {t["sender_id"] for t in b.transactions} == {c["customer_id"] for c in b.customers}
     goaml = standards / "goaml"
@@ -147,9 +153,33 @@ def test_cases_built_by_the_graph_export(tmp_path: Path, standards: Path) -> Non
     )  # fmt: skip
     cases = pipeline.build_cases(out, [alert], probabilistic=False)
     assert cases
-    b = bundle_from_world(cases[0], out, alerts=[alert])
+    # No alerts passed: the case carries its own, so CLI, demo and console agree.
+    b = bundle_from_world(cases[0], out, org=TEST_ORG)
+    assert [a.alert_id for a in b.alerts] == ["A1"]
     assert set(ids) <= {t["txn_id"] for t in b.transactions}
     uae = standards / "goaml/uae_fiu_5.0.2/goAMLSchema.xsd"
     assert b"<indicator>FOWNB</indicator>" in export_case("goaml", b, uae)
     for fmt in ("stix", "ftm"):
         assert export_case(fmt, b)
+
+
+def test_only_the_cases_own_alerts_enter_the_bundle(tmp_path: Path) -> None:
+    """Defect 2: the demo passed every alert of the run into the top case's bundle.
+    Alerts of other cases are ignored whatever the caller passes; a case written
+    before cases carried alerts takes its own from the caller's, by id, and no more."""
+    from daybreak.model.alerts import Alert
+
+    source = make_bundle()
+    world = _write_world(source, tmp_path / "world")
+    stranger = Alert(
+        alert_id="OTHER-CASE", detector="payments", subject_type="customer", subject_id="C9",
+        score=0.9, explanation="another case's payer", evidence_ids=("T9",),
+    )  # fmt: skip
+    b = bundle_from_world(_carrying_alerts(source), world, alerts=[stranger])
+    assert [a.alert_id for a in b.alerts] == ["A1", "A2"]
+    assert "T9" not in {t["txn_id"] for t in b.transactions}
+    legacy = bundle_from_world(source.case, world, alerts=[stranger, *source.alerts])
+    assert [a.alert_id for a in legacy.alerts] == ["A1", "A2"]
+    assert legacy.notes == ()
+    bare = bundle_from_world(source.case, world)
+    assert bare.alerts == () and "2 of the case's 2 alert(s) are not available" in bare.notes[0]

@@ -153,6 +153,7 @@ def _standards_dir() -> Path | None:
 def _exports(run: DemoRun) -> None:
     from daybreak.exporters import (
         ExportError,
+        OrgSettings,
         bundle_from_world,
         export_case,
         unavailable_reason,
@@ -167,7 +168,9 @@ def _exports(run: DemoRun) -> None:
     folder = run.workdir / "exports"
     folder.mkdir(exist_ok=True)
     with _stage(run, f"exports of {top.case_id}"):
-        bundle = bundle_from_world(top, run.world_dir, alerts=run.alerts)
+        # The top case's own alerts only (they travel with the case), under the demo's
+        # clearly marked reporting identity.
+        bundle = bundle_from_world(top, run.world_dir, org=OrgSettings.demo_identity())
         for fmt, suffix in EXPORT_SUFFIX.items():
             reason = unavailable_reason(fmt, bundle)
             if reason:

@@ -46,7 +46,11 @@ World = typer.Option(
     Path("world"), "--world", help="World folder with the case's records (`daybreak synth`)."
 )
 Org = typer.Option(
-    None, "--org", help="Reporting organisation settings (YAML; see docs/exports.md)."
+    None,
+    "--org",
+    envvar="DAYBREAK_ORG",
+    help="Reporting organisation settings (YAML; see docs/exports.md). goAML and "
+    "CyberTipline need the reporter's identity from it.",
 )
 KycFile = typer.Option(
     None, "--kyc", help="The institution's KYC of its customers (JSON lines; docs/exports.md)."

@@ -99,5 +99,6 @@ def build_demo_console(
         banks_dir=banks_dir,
         rules_path=rules_path or data_dir / "typologies.yaml",
         warm_exporters=warm_exporters,
+        demo_identity=True,
     )
     return DemoConsole(app, the_store, credentials)

@@ -67,6 +67,9 @@ class ExportSettings:
     org_path: Path | None = None
     xsd: dict[str, Path] = field(default_factory=dict)
     standards_dir: Path | None = None  # laid out like shared/standards
+    # Report under the demo's clearly marked identity when no org file is given
+    # (the demo console only); elsewhere goAML/CyberTipline need real org settings.
+    demo_identity: bool = False
 
 
 def warm_up_exporters() -> None:
@@ -122,12 +125,17 @@ class ExportersPackage:
         module = self._module()
         try:
             org = module.load_org(self.settings.org_path)
+            if self.settings.org_path is None and self.settings.demo_identity:
+                org = module.OrgSettings.demo_identity()
             if self.settings.world_dir is not None:
                 bundle = module.bundle_from_world(
                     case, self.settings.world_dir, org=org, alerts=alerts
                 )
             else:
-                bundle = module.CaseBundle(case=case, alerts=tuple(alerts), org=org)
+                own, notes = module.case_alerts(case, alerts)
+                bundle = module.CaseBundle(
+                    case=case, alerts=tuple(own), org=org, notes=tuple(notes)
+                )
             xsd = self._schema(module, fmt) if fmt in SCHEMA_FORMATS else None
             data = module.export_case(fmt, bundle, xsd)
         except module.ExportError as exc:

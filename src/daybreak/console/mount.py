@@ -78,6 +78,7 @@ def configure_console(
     banks_dir: Path | None = None,
     rules_path: Path | None = None,
     warm_exporters: bool = True,
+    demo_identity: bool = False,
 ) -> ConsoleState:
     """Point an app's mounted console at its data.
 
@@ -87,9 +88,12 @@ def configure_console(
     ``shared/standards`` with the goAML and NCMEC XSDs (or give ``xsd`` per format).
     ``banks_dir``: a :class:`~daybreak.media.banks.BankStore` folder. ``rules_path``:
     the typology pack file the payments scan reads (created from the built-in pack on
-    the first save). ``warm_exporters`` imports the exporters in the background."""
+    the first save). ``warm_exporters`` imports the exporters in the background.
+    ``demo_identity``: without ``org_path``, report under the demo's marked identity."""
     state: ConsoleState = app.state.daybreak_console
-    exporter = ExportersPackage(ExportSettings(world_dir, org_path, dict(xsd or {}), standards_dir))
+    exporter = ExportersPackage(
+        ExportSettings(world_dir, org_path, dict(xsd or {}), standards_dir, demo_identity)
+    )
     backend = state.backend
     if isinstance(backend, StoreBackend):
         state.backend = StoreBackend(

@@ -22,6 +22,7 @@ from daybreak.exporters.base import (
 from daybreak.exporters.bundle import CaseBundle, OrgSettings
 from daybreak.exporters.loader import (
     bundle_from_world,
+    case_alerts,
     find_case,
     load_cases,
     load_kyc,
@@ -136,6 +137,7 @@ __all__ = [
     "OrgSettings",
     "ValidationProblem",
     "bundle_from_world",
+    "case_alerts",
     "default_schema",
     "export_case",
     "find_case",

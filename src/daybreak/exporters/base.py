@@ -12,7 +12,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from daybreak.exporters.bundle import CaseBundle
+from daybreak.exporters.bundle import CaseBundle, OrgSettings
 
 MAX_LISTED = 15
 
@@ -45,6 +45,17 @@ class ExportValidationError(ExportError):
         super().__init__(
             f"the {fmt} document is not valid against {against} "
             f"({len(problems)} problem(s)):\n{shown}{tail}"
+        )
+
+
+def require_identity(org: OrgSettings, fmt: str) -> None:
+    """Refuse to report under a missing identity: name the fields to set."""
+    missing = org.missing_for(fmt)
+    if missing:
+        raise ExportError(
+            f"the {fmt} export needs the reporting organisation's {', '.join(missing)}: "
+            "give them in the organisation settings (--org org.yaml; see docs/exports.md). "
+            "Daybreak does not report under a placeholder identity."
         )
 
 

@@ -15,11 +15,12 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from daybreak.model.alerts import Alert
+from daybreak.model.alerts import Alert, HashMatch
 from daybreak.model.cases import Case
 
 Row = Mapping[str, Any]
 
+# Approximate rates for the demo's identity only (OrgSettings.demo_identity).
 DEFAULT_FX_USD: dict[str, float] = {
     "USD": 1.0, "AUD": 0.66, "NZD": 0.60, "CAD": 0.73, "GBP": 1.27, "EUR": 1.08,
     "CHF": 1.13, "SEK": 0.095, "NOK": 0.094, "DKK": 0.145, "JPY": 0.0067, "SGD": 0.74,
@@ -85,43 +86,97 @@ class Contact(BaseModel):
     nationality: str | None = None
 
 
+# Fields a receiver needs to know who is reporting, per format. Without them goAML and
+# CyberTipline exports are refused: a report from a placeholder identity is no report.
+IDENTITY_FIELDS: dict[str, tuple[str, ...]] = {
+    "goaml": ("name", "rentity_id", "currency_local", "reporting_person", "address"),
+    "cybertip": ("name", "esp_service", "reporting_person"),
+}
+
+
 class OrgSettings(BaseModel):
     """The reporting organisation: who files the report and how it is marked.
 
-    Loaded from YAML (``daybreak export ... --org FILE``); every field has a neutral
-    default so that a demo export works out of the box."""
+    Loaded from YAML (``daybreak export ... --org FILE``). Nothing about the reporter's
+    identity is defaulted: goAML and CyberTipline refuse to export until the fields
+    they need are set (:meth:`missing_for`). ``daybreak demo`` uses :meth:`demo`, an
+    identity that says in its name that it is a demonstration."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    name: str = "Daybreak Demo Reporting Entity"
-    # Defaults match the default synthetic world, whose institution is Australian.
-    country: str = Field(default="AU", min_length=2, max_length=2)
-    currency_local: str = Field(default="AUD", min_length=3, max_length=3)
-    rentity_id: int = Field(default=1, ge=1, description="goAML reporting-entity id")
+    name: str | None = Field(default=None, min_length=1)
+    # True only for the demo's own identity; receivers must never get such a report.
+    demo: bool = False
+    country: str | None = Field(default=None, min_length=2, max_length=2)
+    currency_local: str | None = Field(default=None, min_length=3, max_length=3)
+    rentity_id: int | None = Field(default=None, ge=1, description="goAML reporting-entity id")
     rentity_branch: str | None = None
-    reporting_person: Contact = Contact(
-        first_name="Compliance", last_name="Officer", email="mlro@example.org"
+    reporting_person: Contact | None = None
+    address: Address | None = None
+    esp_service: str | None = Field(
+        default=None, description="the service named as reporter in CyberTipline XML"
     )
-    address: Address = Address(address="1 Example Street", city="Sydney", state="NSW", country="AU")
-    esp_service: str = Field(
-        default="Daybreak", description="the service named as reporter in CyberTipline XML"
-    )
-    website: str = "https://example.org"
+    website: str | None = None
     tlp: str = Field(default="amber", pattern="^(clear|white|green|amber|red)$")
     # Units of USD per unit of each currency, to state foreign amounts in the local
-    # currency (goAML amount_local). Approximate defaults: an institution sets its own.
-    fx_usd: dict[str, float] = Field(default_factory=lambda: dict(DEFAULT_FX_USD))
+    # currency (goAML amount_local). No built-in rates: an institution gives its own,
+    # and says where they come from (``fx_source``), which the reports state.
+    fx_usd: dict[str, float] = Field(default_factory=dict)
+    fx_source: str | None = None
+
+    @classmethod
+    def demo_identity(cls) -> OrgSettings:
+        """The clearly marked identity ``daybreak demo`` reports under."""
+        return cls(
+            name="DEMO ONLY - Daybreak synthetic reporting entity (not a real report)",
+            demo=True,
+            country="AU",
+            currency_local="AUD",
+            rentity_id=1,
+            reporting_person=Contact(
+                first_name="Demo", last_name="Officer", email="demo-only@example.org"
+            ),
+            address=Address(address="1 Example Street", city="Sydney", state="NSW", country="AU"),
+            esp_service="Daybreak demo",
+            website="https://example.org",
+            fx_usd=dict(DEFAULT_FX_USD),
+            fx_source="approximate demo rates built into Daybreak (not for real reports)",
+        )
+
+    @property
+    def contact(self) -> Contact:
+        """The reporting person (exporters call :func:`require_identity` first)."""
+        if self.reporting_person is None:
+            raise ValueError("no reporting_person in the organisation settings")
+        return self.reporting_person
+
+    @property
+    def location(self) -> Address:
+        if self.address is None:
+            raise ValueError("no address in the organisation settings")
+        return self.address
+
+    @property
+    def local_currency(self) -> str:
+        if not self.currency_local:
+            raise ValueError("no currency_local in the organisation settings")
+        return self.currency_local.upper()
+
+    def missing_for(self, fmt: str) -> list[str]:
+        """The identity fields ``fmt`` needs that are not set (empty: all set)."""
+        return [f for f in IDENTITY_FIELDS.get(fmt, ()) if getattr(self, f) in (None, "")]
 
     def to_local(self, currency: str) -> float:
         """Exchange rate from ``currency`` to ``currency_local``."""
-        cur, local = currency.upper(), self.currency_local.upper()
+        cur, local = currency.upper(), self.local_currency
         if cur == local:
             return 1.0
         missing = [c for c in (cur, local) if c not in self.fx_usd]
         if missing:
             raise ValueError(
                 f"no exchange rate for {', '.join(missing)}: add it under fx_usd in the "
-                "organisation settings (units of USD per unit)"
+                "organisation settings (units of USD per unit), with fx_source saying "
+                "where the rates come from"
             )
         return self.fx_usd[cur] / self.fx_usd[local]
 
@@ -183,6 +238,26 @@ class CaseBundle:
 
     def alerted_subjects(self) -> set[str]:
         return {a.subject_id for a in self.alerts}
+
+    def hash_matches(self) -> dict[str, list[HashMatch]]:
+        """Sighting id -> the matches against lists of known material that the case's
+        alerts carry. Only these sightings may be called known material."""
+        out: dict[str, list[HashMatch]] = {}
+        for alert in self.alerts:
+            for match in alert.hash_matches:
+                found = out.setdefault(match.sighting_id, [])
+                if match not in found:
+                    found.append(match)
+        return out
+
+    def matched_sightings(self) -> list[tuple[Row, list[HashMatch]]]:
+        """(sighting row, its matches) for each of the bundle's sightings that matched."""
+        matches = self.hash_matches()
+        return [
+            (row, matches[sid])
+            for row in self.media_sightings
+            if (sid := str(row.get("sighting_id"))) in matches
+        ]
 
     def typologies(self) -> list[str]:
         seen: dict[str, None] = {}

@@ -15,9 +15,9 @@ from typing import Any
 
 from lxml import etree
 
-from daybreak.exporters.base import Exporter, ExportError, ValidationProblem
+from daybreak.exporters.base import Exporter, ExportError, ValidationProblem, require_identity
 from daybreak.exporters.bundle import CaseBundle, Row, as_utc, text, unique
-from daybreak.exporters.narrative import case_narrative
+from daybreak.exporters.narrative import partner_narrative
 from daybreak.exporters.parties import Party, reported_accounts
 from daybreak.exporters.xmlbuild import sub, to_bytes
 from daybreak.exporters.xsd import LoadedSchema, RegexDialect, load_schema
@@ -64,6 +64,7 @@ class CybertipExporter(Exporter):
         return self.schema.validate(data)
 
     def export(self, bundle: CaseBundle) -> bytes:
+        require_identity(bundle.org, self.name)
         reports = list(bundle.reports)
         if not reports:
             raise ExportError(
@@ -78,7 +79,7 @@ class CybertipExporter(Exporter):
             # already referred: tell NCMEC which agency has it, to deconflict
             sub(sub(root, "lawEnforcement"), "agencyName", case.routed_agency)
         person = sub(sub(root, "reporter"), "reportingPerson")
-        rp = bundle.org.reporting_person
+        rp = bundle.org.contact
         sub(person, "firstName", rp.first_name)
         sub(person, "lastName", rp.last_name)
         if rp.phone:
@@ -90,7 +91,7 @@ class CybertipExporter(Exporter):
                 self._reported(root, party, report_id, text(report.get("service")))
         for report in reports:
             self._victim(root, report)
-        sub(root, "additionalInfo", case_narrative(bundle))
+        sub(root, "additionalInfo", partner_narrative(bundle))
         return to_bytes(root)
 
     def _summary(self, root: Any, bundle: CaseBundle, reports: list[Row]) -> None:

@@ -21,7 +21,7 @@ from typing import Any
 
 from lxml import etree
 
-from daybreak.exporters.base import Exporter, ExportError, ValidationProblem
+from daybreak.exporters.base import Exporter, ExportError, ValidationProblem, require_identity
 from daybreak.exporters.bundle import CaseBundle, Row, as_utc, text
 from daybreak.exporters.goaml_profile import GoamlProfile, load_profile, profile_for_schema
 from daybreak.exporters.narrative import case_narrative, signals
@@ -87,6 +87,7 @@ class GoamlExporter(Exporter):
         ]
 
     def export(self, bundle: CaseBundle) -> bytes:
+        require_identity(bundle.org, self.name)
         p = self.profile
         org = bundle.org
         root = etree.Element("report")
@@ -100,9 +101,9 @@ class GoamlExporter(Exporter):
         sub(root, "report_code", p.report_code_transactions if has_txns else p.report_code_activity)
         sub(root, "entity_reference", bundle.case.case_id[:255])
         sub(root, "submission_date", goaml_date(bundle.generated_at))
-        sub(root, "currency_code_local", org.currency_local)
+        sub(root, "currency_code_local", org.local_currency)
         self._reporting_person(root, bundle)
-        self._address(sub(root, "location"), org.address.model_dump(), p.address_type_business)
+        self._address(sub(root, "location"), org.location.model_dump(), p.address_type_business)
         sub(root, "reason", self._text(case_narrative(bundle), 8000))
         sub(root, "action", self._text(_action(bundle), 8000))
         if has_txns:
@@ -250,7 +251,7 @@ class GoamlExporter(Exporter):
             sub(el, "state", self._text(state or text(address.get("city")), 255))
 
     def _reporting_person(self, root: Any, bundle: CaseBundle) -> None:
-        rp = bundle.org.reporting_person
+        rp = bundle.org.contact
         el = sub(root, "reporting_person")
         if rp.gender in ("M", "F"):
             sub(el, "gender", rp.gender)
@@ -310,14 +311,14 @@ class GoamlExporter(Exporter):
         my_client = not self._missing_kyc(payer)
         side = sub(el, "t_from_my_client" if my_client else "t_from")
         sub(side, "from_funds_code", funds)
-        if currency != bundle.org.currency_local.upper():
+        if currency != bundle.org.local_currency:
             self._foreign(side, "from_foreign_currency", currency, amount, rate)
         self._person(side, "from_person", payer, my_client=my_client)
         sub(side, "from_country", text(txn.get("sender_country")) or payer.country or "-")
         beneficiary = beneficiaries[text(txn.get("receiver_id"))]
         to = sub(el, "t_to")
         sub(to, "to_funds_code", funds)
-        if currency != bundle.org.currency_local.upper():
+        if currency != bundle.org.local_currency:
             self._foreign(to, "to_foreign_currency", currency, amount, rate)
         self._person(to, "to_person", beneficiary, my_client=False)
         sub(to, "to_country", text(txn.get("receiver_country")) or beneficiary.country or "-")

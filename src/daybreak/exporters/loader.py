@@ -138,6 +138,27 @@ def _in(column: str, values: Iterable[str]) -> pl.Expr:
     return pl.col(column).cast(pl.String).is_in(sorted(set(values)))
 
 
+def case_alerts(case: Case, alerts: Sequence[Alert] = ()) -> tuple[list[Alert], list[str]]:
+    """Exactly the case's own alerts, and a note when some cannot be found.
+
+    A case carries its alerts (``Case.alerts``); a case written before it did is
+    matched by ``alert_ids`` against ``alerts``. Alerts of other cases never come in."""
+    wanted = set(case.alert_ids)
+    own = {a.alert_id: a for a in case.alerts if a.alert_id in wanted}
+    for alert in alerts:
+        if alert.alert_id in wanted:
+            own.setdefault(alert.alert_id, alert)
+    notes = []
+    missing = wanted - own.keys()
+    if missing:
+        notes.append(
+            f"{len(missing)} of the case's {len(wanted)} alert(s) are not available (the case "
+            "was built before cases carried their alerts; rebuild it with `daybreak cases "
+            "build`): the export leaves out what only those alerts say"
+        )
+    return sorted(own.values(), key=lambda a: a.alert_id), notes
+
+
 def bundle_from_world(
     case: Case,
     world_dir: Path | str,
@@ -149,10 +170,15 @@ def bundle_from_world(
     generated_at: datetime | None = None,
 ) -> CaseBundle:
     """The case plus every world row it points at (evidence, timeline, its entities);
-    ``kyc`` adds the institution's KYC to the customer rows it names."""
+    ``kyc`` adds the institution's KYC to the customer rows it names.
+
+    The one path by which CLI, demo and console build a bundle: the alerts are the
+    case's own (:func:`case_alerts`); ``alerts`` only fills in for cases that do not
+    carry theirs, and alerts of other cases in it are ignored."""
     world = Path(world_dir)
     if not world.is_dir():
         raise ExportError(f"{world}: world folder not found (write one with `daybreak synth`)")
+    alerts, alert_notes = case_alerts(case, alerts)
     wanted: defaultdict[str, set[str]] = defaultdict(set)
     for source, record_id in [
         *((e.source, e.record_id) for e in case.evidence),
@@ -170,7 +196,7 @@ def bundle_from_world(
             by_kind[kind].add(value)
 
     tables = {name: _table(world, name) for name in TABLES}
-    notes: list[str] = []
+    notes: list[str] = list(alert_notes)
     txns = _rows(
         tables["transactions"],
         _in("txn_id", wanted["transactions"])

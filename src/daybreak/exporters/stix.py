@@ -29,7 +29,7 @@ import stix2
 
 from daybreak.exporters.base import Exporter, ValidationProblem
 from daybreak.exporters.bundle import CaseBundle, Row, as_utc, text, unique
-from daybreak.exporters.narrative import case_narrative
+from daybreak.exporters.narrative import partner_narrative
 from daybreak.exporters.parties import case_parties, reported_accounts
 
 TLP = {
@@ -79,9 +79,11 @@ class _Builder:
         self.b = bundle
         self.now = as_utc(bundle.generated_at)
         self.tlp = TLP[bundle.org.tlp]
+        # STIX needs a name for the producer's identity; --check flags it when unset.
+        self.org_name = bundle.org.name or "Reporting organisation (name not configured)"
         self.identity = stix2.Identity(
-            id=self._id("identity", "org", bundle.org.name),
-            name=bundle.org.name,
+            id=self._id("identity", "org", self.org_name),
+            name=self.org_name,
             identity_class="organization",
             created=self.now,
             modified=self.now,
@@ -160,7 +162,7 @@ class _Builder:
         grouping = stix2.Grouping(
             id=self._id("grouping", "case"),
             name=self.b.case.title or f"Daybreak case {self.b.case.case_id}",
-            description=case_narrative(self.b),
+            description=partner_narrative(self.b),
             context="suspicious-activity",
             object_refs=refs or [self.identity.id],
             external_references=[{"source_name": "daybreak", "external_id": self.b.case.case_id}],
@@ -205,7 +207,7 @@ class _Builder:
                         f"URL named in report {report_id}",
                         f"[url:value = '{_quote(url)}']",
                         first,  # type: ignore[arg-type]
-                        f"URL reported to {self.b.org.name} (Daybreak report {report_id}).",
+                        f"URL reported to {self.org_name} (Daybreak report {report_id}).",
                     )
 
     def _media(self) -> None:

@@ -192,6 +192,7 @@ def assemble(
         sources=fused.sources,
         entity_keys=sorted(members),
         alert_ids=sorted(a.alert_id for a in alerts),
+        alerts=sorted({a.alert_id: a for a in alerts}.values(), key=lambda a: a.alert_id),
         report_ids=_ids(members, keys.REPORT),
         timeline=_timeline(alerts, members, inputs),
         nodes=nodes,

@@ -12,7 +12,7 @@ from typing import Any
 
 import polars as pl
 
-from daybreak.model.alerts import Alert
+from daybreak.model.alerts import Alert, HashMatch
 
 # How strongly a report type alone suggests a child at risk (before corroboration).
 INCIDENT_SCORES: dict[str, float] = {
@@ -70,6 +70,25 @@ class MediaMatch:
     account_id: str | None
     bank: str
     distance: int
+    hash_type: str = "pdq"
+    listed_hash: str = ""
+    bank_version: int | None = None
+    threshold: int | None = None
+
+    def evidence(self) -> HashMatch:
+        return HashMatch(
+            sighting_id=self.sighting_id,
+            hash_type=self.hash_type,
+            bank=self.bank,
+            bank_version=self.bank_version,
+            listed_hash=self.listed_hash,
+            distance=self.distance,
+            threshold=self.threshold,
+        )
+
+
+def _optional_int(value: Any) -> int | None:
+    return None if value is None or value == "" else int(value)
 
 
 def _as_match(m: MediaMatch | Mapping[str, Any]) -> MediaMatch:
@@ -81,10 +100,15 @@ def _as_match(m: MediaMatch | Mapping[str, Any]) -> MediaMatch:
             account_id=None if m.get("account_id") is None else str(m["account_id"]),
             bank=str(m["bank"]),
             distance=int(m["distance"]),
+            hash_type=str(m.get("hash_type") or "pdq"),
+            listed_hash=str(m.get("listed_hash") or ""),
+            bank_version=_optional_int(m.get("bank_version")),
+            threshold=_optional_int(m.get("threshold")),
         )
     except (KeyError, TypeError, ValueError) as exc:
         raise ValueError(
-            f"media match {dict(m)!r}: expected sighting_id, account_id, bank, distance ({exc})"
+            f"media match {dict(m)!r}: expected sighting_id, account_id, bank, distance "
+            f"(and optionally hash_type, listed_hash, bank_version, threshold) ({exc})"
         ) from exc
 
 
@@ -114,6 +138,7 @@ def alerts_from_media_matches(
                 evidence_ids=(m.sighting_id,),
                 first_seen=when,
                 last_seen=when,
+                hash_matches=(m.evidence(),),
             )
         )
     return out

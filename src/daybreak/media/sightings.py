@@ -17,7 +17,7 @@ import polars as pl
 from daybreak.media.banks import BankEntry, BankStore
 from daybreak.media.index import format_pdq, parse_pdq
 from daybreak.media.matcher import MediaMatcher
-from daybreak.model.alerts import Alert
+from daybreak.model.alerts import Alert, HashMatch
 
 MATCH_SCHEMA: dict[str, pl.DataType] = {
     "sighting_id": pl.String(),
@@ -28,6 +28,8 @@ MATCH_SCHEMA: dict[str, pl.DataType] = {
     "bank": pl.String(),
     "listed_hash": pl.String(),
     "distance": pl.Int64(),
+    "bank_version": pl.Int64(),
+    "threshold": pl.Int64(),
     "labels": pl.List(pl.String()),
 }
 
@@ -64,6 +66,7 @@ def match_sightings(sightings: pl.DataFrame, matcher: MediaMatcher) -> pl.DataFr
         return pl.DataFrame(schema=MATCH_SCHEMA)
     pos = [m.query for m in matches]
     picked = rows[pos]
+    banks = {b.name: b for b in matcher.store.banks()}
 
     def col(name: str) -> list[object]:
         return picked[name].to_list() if name in picked.columns else [None] * len(pos)
@@ -78,6 +81,14 @@ def match_sightings(sightings: pl.DataFrame, matcher: MediaMatcher) -> pl.DataFr
             "bank": [m.bank for m in matches],
             "listed_hash": [m.listed_hash for m in matches],
             "distance": [m.distance for m in matches],
+            "bank_version": [banks[m.bank].version if m.bank in banks else None for m in matches],
+            # Exact hash types match only at distance 0.
+            "threshold": [
+                (banks[m.bank].threshold if m.hash_type == "pdq" else 0)
+                if m.bank in banks
+                else None
+                for m in matches
+            ],
             "labels": [list(m.labels) for m in matches],
         },
         schema=MATCH_SCHEMA,
@@ -112,6 +123,18 @@ def sighting_alerts(matches: pl.DataFrame) -> list[Alert]:
                 evidence_ids=tuple(sorted(set(group["sighting_id"].to_list()))),
                 first_seen=times.min() if times.len() else None,
                 last_seen=times.max() if times.len() else None,
+                hash_matches=tuple(
+                    HashMatch(
+                        sighting_id=r["sighting_id"],
+                        hash_type=r["hash_type"],
+                        bank=r["bank"],
+                        bank_version=r.get("bank_version"),
+                        listed_hash=r["listed_hash"] or "",
+                        distance=r["distance"],
+                        threshold=r.get("threshold"),
+                    )
+                    for r in group.sort("sighting_id", "bank").iter_rows(named=True)
+                ),
             )
         )
     return alerts

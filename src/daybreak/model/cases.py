@@ -7,6 +7,8 @@ from enum import IntEnum, StrEnum
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from daybreak.model.alerts import Alert
+
 
 class CaseStatus(StrEnum):
     NEW = "new"
@@ -106,6 +108,11 @@ class Case(BaseModel):
     sources: list[str] = Field(default_factory=list, description="signal families present")
     entity_keys: list[str] = Field(default_factory=list, description="'kind:value' keys")
     alert_ids: list[str] = Field(default_factory=list)
+    alerts: list[Alert] = Field(
+        default_factory=list,
+        description="the alerts the case was built from (exactly those of alert_ids), so "
+        "that every face exports the case from its own evidence",
+    )
     report_ids: list[str] = Field(default_factory=list)
     timeline: list[TimelineEvent] = Field(default_factory=list)
     nodes: list[GraphNode] = Field(default_factory=list, description="the case subgraph")
