@@ -28,7 +28,8 @@ def modules(under: str) -> list[Path]:
 
 @pytest.mark.parametrize("path", modules("model"), ids=lambda p: p.name)
 def test_model_imports_nothing_of_ours(path: Path) -> None:
-    assert imports_of(path) == set()
+    # Modules of the model may use each other (a case holds its alerts), nothing else.
+    assert {m for m in imports_of(path) if not m.startswith("daybreak.model")} == set()
 
 
 def core_modules() -> list[Path]:
