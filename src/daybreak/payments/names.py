@@ -117,6 +117,65 @@ def name_tokens(name: str | None, particles: Iterable[str] = ()) -> list[str]:
     return [t for i, t in enumerate(tokens) if t not in drop or i == len(tokens) - 1]
 
 
+# Particles that begin a family name ("de la Cruz", "van der Berg", "bin Ahmad").
+SURNAME_PARTICLES = frozenset(
+    [
+        "de",
+        "del",
+        "dela",
+        "della",
+        "des",
+        "di",
+        "da",
+        "das",
+        "do",
+        "dos",
+        "du",
+        "la",
+        "las",
+        "le",
+        "los",
+        "van",
+        "von",
+        "der",
+        "den",
+        "ter",
+        "ten",
+        "bin",
+        "binti",
+        "bint",
+        "al",
+        "el",
+        "san",
+        "santa",
+        "st",
+    ]
+)
+
+
+def split_person_name(name: str | None) -> tuple[str, str]:
+    """(given names, family name) as written, for report fields.
+
+    "SURNAME, Given" is the comma form: "DE LEON, Maria Magbanua" -> ("Maria
+    Magbanua", "DE LEON"). Otherwise the family name is the last word together with the
+    particles before it: "Maria de la Cruz" -> ("Maria", "de la Cruz"). A single word is
+    a family name. The same comma rule as :func:`name_tokens`, so the detector and the
+    reports read a name alike."""
+    text = " ".join((name or "").split())
+    if "," in text:
+        head, tail = (part.strip() for part in text.split(",", 1))
+        if head and tail:
+            return tail, head
+        text = head or tail
+    words = text.split()
+    if len(words) <= 1:
+        return "", text
+    start = len(words) - 1
+    while start > 0 and words[start - 1].lower().rstrip(".") in SURNAME_PARTICLES:
+        start -= 1
+    return " ".join(words[:start]), " ".join(words[start:])
+
+
 def family_tie(a: str | None, b: str | None, particles: Iterable[str] = ()) -> bool:
     ps = tuple(particles)
     return bool(set(name_tokens(a, ps)) & set(name_tokens(b, ps)))
