@@ -115,12 +115,19 @@ def test_round_trip_through_the_cybertip_exporter(xsd: Path) -> None:
     first = import_report(FULL, xsd)
     received = datetime(2026, 11, 27, 14, 0, tzinfo=UTC)
     row, idents, sightings = report_rows("R-1", received, first)
-    from daybreak.exporters.bundle import CaseBundle
+    from daybreak.exporters.bundle import CaseBundle, Contact, OrgSettings
 
     case = Case(
         case_id="C-1", title="t", priority=0.9, tier=Tier.LIVE_OR_IMMEDIATE_RISK, report_ids=["R-1"]
     )
-    bundle = CaseBundle(case=case, reports=[row], identifiers=idents, media_sightings=sightings)
+    org = OrgSettings(
+        name="Example Platform",
+        esp_service="Example App",
+        reporting_person=Contact(first_name="Sam", last_name="Lee", email="safety@example.com"),
+    )
+    bundle = CaseBundle(
+        case=case, reports=[row], identifiers=idents, media_sightings=sightings, org=org
+    )
     exporter = exporters.CybertipExporter(xsd)
     xml = exporter.export(bundle)
     assert exporter.validate(xml) == []
