@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
 
 from daybreak.cli.main import app
+from daybreak.exporters import bundle_from_world
+from daybreak.model.cases import Case
 from daybreak.store import SYSTEM, TiplineStore
 
 runner = CliRunner()
@@ -54,6 +57,7 @@ def test_demo_runs_every_stage_and_reruns_without_duplicates(tmp_path: Path) -> 
         store.close()
     exports = sorted(p.name.split(".")[1] for p in (tmp_path / "exports").iterdir())
     assert {"stix", "ftm"} <= set(exports)
+    _exports_hold_only_their_case(tmp_path, cases)
 
     again = runner.invoke(app, args)
     assert again.exit_code == 0, again.output
@@ -64,6 +68,29 @@ def test_demo_runs_every_stage_and_reruns_without_duplicates(tmp_path: Path) -> 
         )
     finally:
         store.close()
+
+
+def _exports_hold_only_their_case(workdir: Path, cases: list[Case]) -> None:
+    """#14 defect 2: the demo exported every report and payment of the run with the top
+    case. Every record id in every export file must belong to that case's bundle."""
+    files = sorted((workdir / "exports").iterdir())
+    case_id = files[0].name.split(".")[0]
+    case = next(c for c in cases if c.case_id == case_id)
+    assert case.alerts, "the stored case carries its own alerts"
+    bundle = bundle_from_world(case, workdir / "world")
+    own = {
+        "report": {str(r["report_id"]) for r in bundle.reports},
+        "transaction": {str(t["txn_id"]) for t in bundle.transactions},
+        "sighting": {str(m["sighting_id"]) for m in bundle.media_sightings},
+    }
+    patterns = {"report": r"\bR\d{8}\b", "transaction": r"\bT\d{10}\b", "sighting": r"\bM\d{9}\b"}
+    for path in files:
+        body = path.read_text(encoding="utf-8")
+        for what, pattern in patterns.items():
+            stray = set(re.findall(pattern, body)) - own[what]
+            assert not stray, f"{path.name}: {what} ids of other cases: {sorted(stray)[:5]}"
+        # Reports to receivers say they come from the demo, not a real reporter.
+        assert "DEMO ONLY" in body or path.suffix != ".xml", f"{path.name}: demo not marked"
 
 
 def test_demo_refuses_an_unknown_profile(tmp_path: Path) -> None:

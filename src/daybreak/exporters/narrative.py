@@ -40,6 +40,13 @@ def signals(bundle: CaseBundle) -> list[str]:
     return unique([*found, *bundle.typologies()])
 
 
+DEMO_LINE = "DEMO ONLY: made by `daybreak demo` from a synthetic world; not a real report."
+
+
+def _demo_lines(bundle: CaseBundle) -> list[str]:
+    return [DEMO_LINE] if bundle.org.demo else []
+
+
 def _tier_line(bundle: CaseBundle) -> str:
     case = bundle.case
     tier = case.tier.name.lower().replace("_", " ")
@@ -113,7 +120,7 @@ def case_narrative(bundle: CaseBundle) -> str:
     Each finding is stated once: the case's reasons (the fusion's sentences), else its
     explanation, which is the same sentences joined."""
     case = bundle.case
-    lines = [f"{case.title} ({_tier_line(bundle)[:-1]})."]
+    lines = [*_demo_lines(bundle), f"{case.title} ({_tier_line(bundle)[:-1]})."]
     if case.reasons:
         lines += [f"- {reason}" for reason in unique(case.reasons)]
     elif case.explanation:
@@ -135,7 +142,7 @@ def case_narrative(bundle: CaseBundle) -> str:
 def partner_narrative(bundle: CaseBundle) -> str:
     """The account for partners (STIX, CyberTipline): reports, reported accounts and
     hash matches only; nothing about the reporting institution's customers."""
-    lines = [_tier_line(bundle)]
+    lines = [*_demo_lines(bundle), _tier_line(bundle)]
     report_line = _reports_line(bundle)
     if report_line:
         lines.append(report_line)
