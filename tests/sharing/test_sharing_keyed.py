@@ -26,8 +26,19 @@ BANK_B = [
 def test_only_common_identifiers_are_learned() -> None:
     lines, problems = export_lines(SECRET, "ph-banks", BANK_B)
     assert problems == []
-    common = match(SECRET, BANK_A, parse_lines(lines))
+    common, skipped = match(SECRET, BANK_A, parse_lines(lines))
     assert common == [("payment_handle", "gcash:+639171234567"), ("phone", "+639171234567")]
+    assert skipped == []
+
+
+def test_match_returns_the_values_it_could_not_compare() -> None:
+    lines, _ = export_lines(SECRET, "g", [("phone", "+61412345678")])
+    mine = [("phone", "0412 345 678"), ("email", "not-an-email")]
+    common, skipped = match(SECRET, mine, parse_lines(lines))
+    assert common == [] and len(skipped) == 2
+    assert "0412 345 678" in skipped[0] and "not-an-email" in skipped[1]
+    common, skipped = match(SECRET, mine, parse_lines(lines), region="AU")
+    assert common == [("phone", "+61412345678")] and len(skipped) == 1
 
 
 def test_export_reveals_no_values() -> None:

@@ -8,6 +8,7 @@ command exits 1 naming each invalid element.
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -57,19 +58,31 @@ KycFile = typer.Option(
 )
 
 
-def _case(case_id: str, cases_file: Path | None, db: str | None, data_dir: Path, dev: bool) -> Case:
+def read_cases(
+    case_ids: Sequence[str],
+    cases_file: Path | None,
+    db: str | None,
+    data_dir: Path,
+    dev: bool,
+    actor: str = "cli:export",
+) -> list[Case]:
+    """The named cases from a JSON-lines file or the store (ExportError if one is missing)."""
     if cases_file is not None:
-        return find_case(load_cases(cases_file), case_id, str(cases_file))
+        cases = load_cases(cases_file)
+        return [find_case(cases, case_id, str(cases_file)) for case_id in case_ids]
     if db is not None:
         from daybreak.cli._store import open_store
         from daybreak.store.auth import Actor, Role
 
+        found = []
         with open_store(data_dir, db, dev) as store:
-            # Reading through the store puts this export in the audit trail.
-            case = store.get_case(case_id, Actor("cli:export", Role.ANALYST))
-        if case is None:
-            raise ExportError(f"case {case_id!r} not found in the store at {db}")
-        return case
+            for case_id in case_ids:
+                # Reading through the store puts this read in the audit trail.
+                case = store.get_case(case_id, Actor(actor, Role.ANALYST))
+                if case is None:
+                    raise ExportError(f"case {case_id!r} not found in the store at {db}")
+                found.append(case)
+        return found
     raise ExportError("say where the case is: --cases FILE (JSON lines) or --db URL")
 
 
@@ -87,7 +100,7 @@ def _run(
     **options: Any,
 ) -> None:
     try:
-        case = _case(case_id, cases_file, db, data_dir, dev)
+        (case,) = read_cases([case_id], cases_file, db, data_dir, dev)
         with err.status(f"reading the records of {case_id} from {world}"):
             bundle = bundle_from_world(case, world, org=load_org(org_file), kyc=load_kyc(kyc_file))
         exporter = get_exporter(fmt, **options)

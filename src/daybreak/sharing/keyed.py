@@ -2,13 +2,13 @@
 
 Members of a sharing group hold one secret. Each publishes
 ``HMAC-SHA256(secret, kind 0x00 normalised value)`` for its identifiers; two members
-compare the hashes and learn the identifiers they have in common, nothing else. Without
-the secret the hashes cannot be tested against guesses (a plain SHA-256 of a phone
-number can: there are only ~10^10 of them).
+compare the hashes and learn the identifiers they have in common. Outsiders, who lack
+the secret, cannot test guesses (a plain SHA-256 of a phone number can be: there are
+only ~10^10 of them).
 
-Limits (docs/link-analysis.md): every member can test guesses against another member's
-file, so the secret must stay inside the group and be rotated when a member leaves; the
-file reveals how many identifiers of each kind a member has.
+Limits (docs/link-analysis.md): every member holds the secret, so every member can test
+guesses against another member's file offline (a block of a million phone numbers takes
+seconds). Where members must not be able to do that, use :mod:`daybreak.sharing.psi`.
 """
 
 from __future__ import annotations
@@ -19,16 +19,10 @@ import json
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
-from daybreak.model.identifiers import IdentifierError, IdentifierKind, normalize
+from daybreak.sharing.canonical import ShareError, canonical, prepare
 
 FORMAT = "daybreak-share/1"
 MIN_SECRET_BYTES = 32
-# An institution's own customer ids mean nothing elsewhere and are never shared.
-SHAREABLE = frozenset(IdentifierKind) - {IdentifierKind.CUSTOMER}
-
-
-class ShareError(ValueError):
-    """A bad secret or a share file that cannot be used; the message says why."""
 
 
 def check_secret(secret: bytes) -> bytes:
@@ -44,20 +38,14 @@ def secret_id(secret: bytes) -> str:
     return hmac.new(check_secret(secret), b"daybreak-share key id", hashlib.sha256).hexdigest()[:16]
 
 
-def canonical(kind: str, raw: str) -> tuple[str, str]:
-    """The normalised (kind, value); beneficiaries are payment handles."""
-    k = IdentifierKind(kind)
-    if k is IdentifierKind.BENEFICIARY:
-        k = IdentifierKind.PAYMENT_HANDLE
-    if k not in SHAREABLE:
-        raise ShareError(f"{kind!r} identifiers are internal ids and are never shared")
-    return k.value, normalize(k, raw)
+def _hmac(secret: bytes, kind: str, value: str) -> str:
+    msg = kind.encode() + b"\x00" + value.encode()
+    return hmac.new(secret, msg, hashlib.sha256).hexdigest()
 
 
-def keyed_hash(secret: bytes, kind: str, value: str) -> str:
-    k, v = canonical(kind, value)
-    msg = k.encode() + b"\x00" + v.encode()
-    return hmac.new(check_secret(secret), msg, hashlib.sha256).hexdigest()
+def keyed_hash(secret: bytes, kind: str, value: str, region: str | None = None) -> str:
+    k, v = canonical(kind, value, region)
+    return _hmac(check_secret(secret), k, v)
 
 
 @dataclass(frozen=True)
@@ -68,28 +56,22 @@ class SharedSet:
 
 
 def hash_all(
-    secret: bytes, identifiers: Iterable[tuple[str, str]]
-) -> tuple[dict[tuple[str, str], set[tuple[str, str]]], list[str]]:
-    """(kind, hash) -> the clear identifiers behind it (kept locally), and the values
-    that could not be normalised (reported, not dropped silently)."""
-    out: dict[tuple[str, str], set[tuple[str, str]]] = {}
-    problems: list[str] = []
-    for kind, raw in identifiers:
-        try:
-            k, v = canonical(kind, raw)
-        except (IdentifierError, ValueError) as exc:
-            problems.append(f"{kind}:{raw!r}: {exc}")
-            continue
-        out.setdefault((k, keyed_hash(secret, k, v)), set()).add((k, v))
-    return out, problems
+    secret: bytes, identifiers: Iterable[tuple[str, str]], region: str | None = None
+) -> tuple[dict[tuple[str, str], tuple[str, str]], list[str]]:
+    """(kind, hash) -> the canonical identifier behind it (kept locally), and the
+    values that could not be normalised (reported, not dropped silently)."""
+    check_secret(secret)
+    prepared = prepare(identifiers, region)
+    hashed = {(k, _hmac(secret, k, v)): (k, v) for k, v in prepared.identifiers}
+    return hashed, list(prepared.skipped)
 
 
 def export_lines(
-    secret: bytes, group: str, identifiers: Iterable[tuple[str, str]]
+    secret: bytes, group: str, identifiers: Iterable[tuple[str, str]], region: str | None = None
 ) -> tuple[list[str], list[str]]:
     """JSON lines: a header, then one ``{"kind", "hash"}`` per identifier, sorted by
-    hash so the order says nothing about where a value came from."""
-    hashed, problems = hash_all(secret, identifiers)
+    hash so the order says nothing about where a value came from; and the skipped values."""
+    hashed, problems = hash_all(secret, identifiers, region)
     header = {"format": FORMAT, "group": group, "key_id": secret_id(secret), "count": len(hashed)}
     body = [json.dumps({"kind": k, "hash": h}) for k, h in sorted(hashed, key=lambda kh: kh[1])]
     return [json.dumps(header), *body], problems
@@ -123,14 +105,18 @@ def parse_lines(lines: Iterable[str], name: str = "<share file>") -> SharedSet:
 
 
 def match(
-    secret: bytes, mine: Iterable[tuple[str, str]], theirs: SharedSet
-) -> list[tuple[str, str]]:
-    """My identifiers (in clear: they are mine) that the other side also holds."""
+    secret: bytes,
+    mine: Iterable[tuple[str, str]],
+    theirs: SharedSet,
+    region: str | None = None,
+) -> tuple[list[tuple[str, str]], list[str]]:
+    """My identifiers (in clear: they are mine) that the other side also holds, and my
+    values that could not be normalised (so could not be compared)."""
     if theirs.key_id != secret_id(secret):
         raise ShareError(
             "the other file was made with a different group secret "
             f"(key id {theirs.key_id}, ours {secret_id(secret)}): nothing can match"
         )
-    hashed, _ = hash_all(secret, mine)
-    common = [ident for kh in hashed if kh in theirs.hashes for ident in hashed[kh]]
-    return sorted(common)
+    hashed, problems = hash_all(secret, mine, region)
+    common = sorted(ident for kh, ident in hashed.items() if kh in theirs.hashes)
+    return common, problems
