@@ -314,3 +314,24 @@ def test_demo_identity_says_it_is_a_demonstration(bundle: CaseBundle, ncmec_xsd:
     assert (root.findtext("additionalInfo") or "").startswith("DEMONSTRATION ONLY")
     real = etree.fromstring(export_case("cybertip", bundle, ncmec_xsd))
     assert "DEMONSTRATION" not in (real.findtext("additionalInfo") or "")
+
+
+def test_cli_passes_the_analysts_choices(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, ncmec_xsd: Path
+) -> None:
+    from typer.testing import CliRunner
+
+    from daybreak.cli.export import app
+    from exporters.test_exporters_cli import world as world_fixture
+
+    w, cases = world_fixture.__wrapped__(tmp_path, monkeypatch)  # type: ignore[attr-defined]
+    out = tmp_path / "ct.xml"
+    base = ["cybertip", "--case", "CASE-TEST-1", "--cases", str(cases), "--world", str(w), "--xsd", str(ncmec_xsd), "--out", str(out)]  # fmt: skip
+    bad = CliRunner().invoke(app, [*base, "--incident-type", "Bogus"])
+    assert bad.exit_code == 2 and "Child Sex Tourism" in bad.output and not out.exists()
+    args = [*base, "--incident-type", TRAFFICKING, "--prior-report", "77", "--service", "chatapp"]
+    ok = CliRunner().invoke(app, args)
+    assert ok.exit_code == 0, ok.output
+    root = etree.fromstring(out.read_bytes())
+    assert root.findtext("incidentSummary/incidentType") == TRAFFICKING
+    assert root.findtext("personOrUserReported/priorCTReports") == "77"
