@@ -184,8 +184,23 @@ def cybertip(
     world: Path = World,
     org_file: Path | None = Org,
     kyc_file: Path | None = KycFile,
+    incident_type: str | None = typer.Option(
+        None,
+        "--incident-type",
+        help="The analyst's CyberTipline incident type (one of the XSD's values); "
+        "needed when no report category maps to one.",
+    ),
+    service: str | None = typer.Option(
+        None,
+        "--service",
+        help="Which of the case's services to report (one report per service); "
+        "default: the one with the most evidence (the others are listed as notes).",
+    ),
+    prior_report: list[int] = typer.Option(
+        [], "--prior-report", help="An earlier CyberTipline report id about the reported user."
+    ),
 ) -> None:
-    """NCMEC CyberTipline <report> XML for the case's tipline reports."""
+    """NCMEC CyberTipline <report> XML: the case's tipline reports and known-hash matches."""
     _run(
         "cybertip",
         case_id,
@@ -198,6 +213,9 @@ def cybertip(
         org_file,
         kyc_file,
         xsd=xsd,
+        incident_type=incident_type,
+        service=service,
+        prior_reports=prior_report,
     )
 
 

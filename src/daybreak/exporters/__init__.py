@@ -90,8 +90,8 @@ def get_exporter(fmt: str, xsd: Path | None = None, **options: Any) -> Exporter:
 def unavailable_reason(fmt: str, bundle: CaseBundle) -> str | None:
     """Why ``fmt`` cannot be made for this bundle (None when it can), so that faces
     offer only the exports that will work."""
-    if fmt == "cybertip" and not bundle.reports:
-        return "the case has no tipline reports"
+    if fmt == "cybertip" and not bundle.reports and not bundle.matched_sightings():
+        return "the case has no tipline reports and no media that matched a known-material list"
     if fmt == "goaml" and not bundle.transactions and not bundle.reports:
         return "the case has neither transactions nor reported accounts"
     if fmt in DEFAULT_SCHEMAS and default_schema(fmt) is None:

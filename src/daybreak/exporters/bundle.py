@@ -123,6 +123,12 @@ class OrgSettings(BaseModel):
     # and says where they come from (``fx_source``), which the reports state.
     fx_usd: dict[str, float] = Field(default_factory=dict)
     fx_source: str | None = None
+    # CyberTipline: estimate a reported user's country from their IPs with the offline
+    # GeoIP table (off unless the organisation allows it).
+    ip_geolocation: bool = False
+    # CyberTipline: the organisation's intake tells reporters that what they write is
+    # passed to NCMEC, so report descriptions may be sent (never assumed).
+    share_report_descriptions: bool = False
 
     @classmethod
     def demo_identity(cls) -> OrgSettings:

@@ -155,6 +155,14 @@ def _add_event_ips(bundle: CaseBundle, party: Party) -> None:
             party.add("device", text(event.get("device_id")))
 
 
+def account_party(bundle: CaseBundle, account: str, role: str = "reported") -> Party:
+    """One platform account (``service:account_id``) with the IPs and devices of its
+    platform events."""
+    party = Party(f"account:{account}", role, "", "", False, accounts=[account])
+    _add_event_ips(bundle, party)
+    return party
+
+
 def case_parties(bundle: CaseBundle) -> tuple[dict[str, Party], dict[str, Party]]:
     """(payers by sender_id, beneficiaries by receiver_id) for the case's transactions."""
     payers: dict[str, Party] = {}
