@@ -19,7 +19,8 @@ from console_world import (
 )
 
 from conftest import LiveServer, csrf_of
-from daybreak.console.backend import ConsoleUser, ExportFile, ExportFormat, Role
+from daybreak.console.backend import ConsoleUser, ExportFile, ExportFinding, ExportFormat, Role
+from daybreak.console.exports import ExportersPackage, ExportSettings
 from daybreak.console.memory import MemoryBackend
 from daybreak.model.alerts import Alert
 from daybreak.model.cases import Case, CaseStatus, Outcome, Tier
@@ -262,6 +263,15 @@ class RecordingExporter:
         self.calls.append((case.case_id, sorted(a.alert_id for a in alerts), fmt))
         return ExportFile(f"{case.case_id}.stix.json", "application/json", b'{"type": "bundle"}')
 
+    def check(self, case: Case, alerts: Sequence[Alert]) -> Sequence[ExportFormat]:
+        self.calls.append((case.case_id, sorted(a.alert_id for a in alerts), "check"))
+        warning = ExportFinding("warning", "org.tlp", "TLP left at its <default>")
+        blocker = ExportFinding("blocker", "org", "demo identity: not a real report")
+        return [
+            ExportFormat("stix", "STIX 2.1", findings=(warning,)),
+            ExportFormat("goaml", "goAML", False, "no XSD", findings=(blocker,)),
+        ]
+
 
 def test_export_downloads_a_file_and_is_audited(
     client_for: Callable[[str], httpx.Client], backend: MemoryBackend
@@ -270,7 +280,10 @@ def test_export_downloads_a_file_and_is_audited(
     backend.configure(exporter=exporter)
     client = client_for("ana")
     page = client.get(f"/console/cases/{TOP_CASE}").text
-    assert f'href="/console/cases/{TOP_CASE}/export/stix" download' in page
+    # No `download` attribute: a failed export must show its error page, not be saved.
+    assert f'href="/console/cases/{TOP_CASE}/export/stix" data-format="stix"' in page
+    assert f'data-src="/console/cases/{TOP_CASE}/export-check?fragment=1"' in page
+    assert exporter.calls == []  # the case page never runs the check itself
     assert "goAML &mdash; no XSD" in page  # unavailable formats say why, no link
     response = client.get(f"/console/cases/{TOP_CASE}/export/stix")
     assert response.status_code == 200
@@ -282,14 +295,69 @@ def test_export_downloads_a_file_and_is_audited(
     ]
 
 
-def test_a_failed_export_returns_to_the_case_with_the_reason(
+def test_a_failed_export_shows_its_error_on_a_page_not_a_download(
     client_for: Callable[[str], httpx.Client], backend: MemoryBackend
 ) -> None:
     client = client_for("ana")
     response = client.get(f"/console/cases/{TOP_CASE}/export/pdf")
-    assert response.status_code == 303
-    page = client.get(response.headers["location"]).text
-    assert "Export failed: unknown export format &#39;pdf&#39;" in page
+    assert response.status_code == 422
+    assert response.headers["content-type"].startswith("text/html")
+    assert "content-disposition" not in response.headers
+    assert "Export failed: unknown export format &#39;pdf&#39;" in response.text
+    assert f'href="/console/cases/{TOP_CASE}"' in response.text  # back to the case
+
+
+def test_an_export_the_exporters_refuse_shows_why(
+    client_for: Callable[[str], httpx.Client], backend: MemoryBackend
+) -> None:
+    """No organisation settings: goAML is refused with the fields to set, as a page."""
+    backend.configure(exporter=ExportersPackage(ExportSettings()))
+    response = client_for("ana").get(f"/console/cases/{TOP_CASE}/export/cybertip")
+    assert response.status_code == 422 and "content-disposition" not in response.headers
+    assert "Export failed:" in response.text
+
+
+def test_the_export_panel_lists_each_formats_findings(
+    client_for: Callable[[str], httpx.Client], backend: MemoryBackend
+) -> None:
+    exporter = RecordingExporter()
+    backend.configure(exporter=exporter)
+    client = client_for("ana")
+    fragment = client.get(f"/console/cases/{TOP_CASE}/export-check?fragment=1")
+    assert fragment.status_code == 200 and "<html" not in fragment.text
+    assert exporter.calls == [(TOP_CASE, ["A-media-1", "A-pay-1", "A-tip-1"], "check")]
+    stix = re.search(r'data-format="stix".*?</section>', fragment.text, re.S)
+    goaml = re.search(r'data-format="goaml".*?</section>', fragment.text, re.S)
+    assert stix and goaml
+    assert "can be made, with gaps" in stix.group(0) and "org.tlp" in stix.group(0)
+    assert "TLP left at its &lt;default&gt;" in stix.group(0)  # escaped
+    assert "/export/stix" in stix.group(0)
+    assert "cannot be made" in goaml.group(0) and "no XSD" in goaml.group(0)
+    assert "demo identity: not a real report" in goaml.group(0)
+    assert "/export/goaml" not in goaml.group(0)  # nothing to download
+    page = client.get(f"/console/cases/{TOP_CASE}/export-check")
+    assert page.status_code == 200 and "Before you send: case" in page.text
+
+
+def test_the_check_with_the_real_exporters_names_what_is_missing(
+    client_for: Callable[[str], httpx.Client], backend: MemoryBackend
+) -> None:
+    """Without organisation settings or rows: goAML and CyberTipline cannot be made,
+    STIX names the unset organisation, and media without a hash match is flagged."""
+    backend.configure(exporter=ExportersPackage(ExportSettings()))
+    text = client_for("ana").get(f"/console/cases/{TOP_CASE}/export-check?fragment=1").text
+    sections = dict(re.findall(r'data-format="(\w+)".*?(<h4>.*?)</section>', text, re.S))
+    assert "the case has no tipline reports" in sections["cybertip"]
+    assert "cannot be made" in sections["goaml"]
+    assert "org.name" in sections["stix"] and "org.tlp" in sections["stix"]
+    assert "none of its alerts carries a hash match" in sections["stix"]
+
+
+def test_the_check_of_an_unknown_case_is_an_error_page(
+    client_for: Callable[[str], httpx.Client], backend: MemoryBackend
+) -> None:
+    response = client_for("ana").get("/console/cases/NOPE/export-check")
+    assert response.status_code == 422 and "no case &#39;NOPE&#39;" in response.text
 
 
 def test_dashboards_count_cases_and_time_to_triage(

@@ -3,6 +3,10 @@
 Every document is validated (FIU/NCMEC XSD, stix2-validator strict, followthemoney
 model) before the file is written; an invalid document is never written and the
 command exits 1 naming each invalid element.
+
+``--check`` lists what the receiver will miss (:mod:`daybreak.exporters.check`) and
+exits 1 when something blocks a real report; alone it writes nothing, with ``--out``
+it writes the document only when nothing blocks it.
 """
 
 from __future__ import annotations
@@ -14,6 +18,7 @@ from typing import Any
 
 import typer
 from rich.console import Console
+from rich.table import Table
 
 from daybreak.exporters import (
     ExportError,
@@ -25,6 +30,7 @@ from daybreak.exporters import (
     load_kyc,
     load_org,
 )
+from daybreak.exporters.check import Finding, check_export, has_blocker
 from daybreak.exporters.xsd import RegexDialect
 from daybreak.model.cases import Case
 
@@ -36,7 +42,16 @@ err = Console(stderr=True, soft_wrap=True)  # paths and element names stay whole
 out = Console(soft_wrap=True)
 
 CaseId = typer.Option(..., "--case", help="Id of the case to export.")
-OutFile = typer.Option(..., "--out", help="File to write (only written when valid).")
+OutFile = typer.Option(
+    None, "--out", help="File to write (only written when valid); optional with --check."
+)
+Check = typer.Option(
+    False,
+    "--check",
+    help="List what the receiver will miss (blockers, warnings, info) and exit 1 when "
+    "something blocks a real report. Alone it writes nothing; with --out it writes only "
+    "when nothing blocks.",
+)
 CasesFile = typer.Option(None, "--cases", help="Cases as JSON lines (from `daybreak cases build`).")
 DbUrl = typer.Option(None, "--db", help="Read the case from the store (SQLAlchemy URL).")
 DataDir = typer.Option(
@@ -89,7 +104,7 @@ def read_cases(
 def _run(
     fmt: str,
     case_id: str,
-    out_file: Path,
+    out_file: Path | None,
     cases_file: Path | None,
     db: str | None,
     data_dir: Path,
@@ -97,13 +112,22 @@ def _run(
     world: Path,
     org_file: Path | None,
     kyc_file: Path | None,
+    check: bool = False,
     **options: Any,
 ) -> None:
+    if out_file is None and not check:
+        err.print("[red]error:[/red] say where to write the document (--out FILE) or give --check")
+        raise typer.Exit(code=2)
     try:
         (case,) = read_cases([case_id], cases_file, db, data_dir, dev)
         with err.status(f"reading the records of {case_id} from {world}"):
             bundle = bundle_from_world(case, world, org=load_org(org_file), kyc=load_kyc(kyc_file))
         exporter = get_exporter(fmt, **options)
+        findings = check_export(fmt, bundle, exporter, options.get("xsd"))
+        if check:
+            _print_findings(fmt, case_id, findings)
+            if out_file is None or has_blocker(findings):
+                raise typer.Exit(code=1 if has_blocker(findings) else 0)
         with err.status(f"building and validating against {exporter.validates_against}"):
             data = exporter.render(bundle)
     except ExportValidationError as exc:
@@ -119,8 +143,22 @@ def _run(
     except ExportError as exc:
         err.print(f"[red]error:[/red] {exc}", highlight=False)
         raise typer.Exit(code=2) from exc
-    for note in exporter.notes(bundle):
-        err.print(f"[yellow]note:[/yellow] {note}", highlight=False)
+    if not check:
+        for finding in findings:
+            if finding.severity != "info":
+                err.print(
+                    f"[yellow]note:[/yellow] {finding.where}: {finding.message}", highlight=False
+                )
+    assert out_file is not None  # checked above: without --check, --out is required
+    _write(out_file, data)
+    out.print(
+        f"{out_file}: {fmt} for case {case_id}, {len(data):,} bytes, "
+        f"valid against {exporter.validates_against}",
+        highlight=False,
+    )
+
+
+def _write(out_file: Path, data: bytes) -> None:
     try:
         out_file.parent.mkdir(parents=True, exist_ok=True)
         tmp = out_file.with_name(out_file.name + ".tmp")
@@ -129,17 +167,39 @@ def _run(
     except OSError as exc:
         err.print(f"[red]error:[/red] cannot write {out_file}: {exc.strerror}")
         raise typer.Exit(code=2) from exc
-    out.print(
-        f"{out_file}: {fmt} for case {case_id}, {len(data):,} bytes, "
-        f"valid against {exporter.validates_against}",
-        highlight=False,
-    )
+
+
+SEVERITY_STYLE = {"blocker": "bold red", "warning": "yellow", "info": "cyan"}
+
+
+def _print_findings(fmt: str, case_id: str, findings: list[Finding]) -> None:
+    """The findings as one table, grouped by severity (blockers first), and a count."""
+    counts = {s: sum(f.severity == s for f in findings) for s in SEVERITY_STYLE}
+    summary = ", ".join(f"{n} {s}{'s' if n != 1 else ''}" for s, n in counts.items())
+    if not findings:
+        out.print(f"check {fmt} {case_id}: nothing missing", highlight=False)
+        return
+    table = Table(title=f"check {fmt} {case_id}: {summary}", title_justify="left", expand=True)
+    table.add_column("severity", no_wrap=True)
+    table.add_column("where", no_wrap=True)
+    table.add_column("what the receiver will miss", overflow="fold")
+    for i, finding in enumerate(findings):
+        last_of_group = i + 1 == len(findings) or findings[i + 1].severity != finding.severity
+        table.add_row(
+            f"[{SEVERITY_STYLE[finding.severity]}]{finding.severity}[/]",
+            finding.where,
+            finding.message,
+            end_section=last_of_group,
+        )
+    out.print(table)
+    verdict = "blocked: not a report to send" if counts["blocker"] else "no blocker"
+    out.print(f"check {fmt} {case_id}: {summary}; {verdict}", highlight=False)
 
 
 @app.command()
 def goaml(
     case_id: str = CaseId,
-    out_file: Path = OutFile,
+    out_file: Path | None = OutFile,
     xsd: Path = typer.Option(
         ..., "--xsd", envvar="DAYBREAK_GOAML_XSD", help="The FIU's goAML XSD (validated against)."
     ),
@@ -162,18 +222,19 @@ def goaml(
     world: Path = World,
     org_file: Path | None = Org,
     kyc_file: Path | None = KycFile,
+    check: bool = Check,
 ) -> None:
     """goAML STR/SAR XML for a financial intelligence unit."""
     _run(
         "goaml", case_id, out_file, cases_file, db, data_dir, dev, world, org_file, kyc_file,
-        xsd=xsd, profile=profile, regex_dialect=regex_dialect,
+        check, xsd=xsd, profile=profile, regex_dialect=regex_dialect,
     )  # fmt: skip
 
 
 @app.command()
 def cybertip(
     case_id: str = CaseId,
-    out_file: Path = OutFile,
+    out_file: Path | None = OutFile,
     xsd: Path = typer.Option(
         ..., "--xsd", envvar="DAYBREAK_NCMEC_XSD", help="NCMEC's cybertipline_report.xsd."
     ),
@@ -199,6 +260,7 @@ def cybertip(
     prior_report: list[int] = typer.Option(
         [], "--prior-report", help="An earlier CyberTipline report id about the reported user."
     ),
+    check: bool = Check,
 ) -> None:
     """NCMEC CyberTipline <report> XML: the case's tipline reports and known-hash matches."""
     _run(
@@ -212,6 +274,7 @@ def cybertip(
         world,
         org_file,
         kyc_file,
+        check,
         xsd=xsd,
         incident_type=incident_type,
         service=service,
@@ -222,7 +285,7 @@ def cybertip(
 @app.command()
 def stix(
     case_id: str = CaseId,
-    out_file: Path = OutFile,
+    out_file: Path | None = OutFile,
     cases_file: Path | None = CasesFile,
     db: str | None = DbUrl,
     data_dir: Path = DataDir,
@@ -230,15 +293,16 @@ def stix(
     world: Path = World,
     org_file: Path | None = Org,
     kyc_file: Path | None = KycFile,
+    check: bool = Check,
 ) -> None:
     """STIX 2.1 bundle (identity, observables, indicators, sightings, grouping, TLP)."""
-    _run("stix", case_id, out_file, cases_file, db, data_dir, dev, world, org_file, kyc_file)
+    _run("stix", case_id, out_file, cases_file, db, data_dir, dev, world, org_file, kyc_file, check)
 
 
 @app.command()
 def ftm(
     case_id: str = CaseId,
-    out_file: Path = OutFile,
+    out_file: Path | None = OutFile,
     cases_file: Path | None = CasesFile,
     db: str | None = DbUrl,
     data_dir: Path = DataDir,
@@ -246,6 +310,7 @@ def ftm(
     world: Path = World,
     org_file: Path | None = Org,
     kyc_file: Path | None = KycFile,
+    check: bool = Check,
 ) -> None:
     """FollowTheMoney entities as JSON lines (loadable into OpenAleph)."""
-    _run("ftm", case_id, out_file, cases_file, db, data_dir, dev, world, org_file, kyc_file)
+    _run("ftm", case_id, out_file, cases_file, db, data_dir, dev, world, org_file, kyc_file, check)

@@ -66,11 +66,26 @@ class ExportFile:
 
 
 @dataclass(frozen=True, slots=True)
+class ExportFinding:
+    """One thing the receiver of an export will miss (daybreak.exporters.check)."""
+
+    severity: str  # blocker | warning | info
+    where: str
+    message: str
+
+
+@dataclass(frozen=True, slots=True)
 class ExportFormat:
     key: str  # url segment: goaml | cybertip | stix | ftm
     label: str
     available: bool = True
     why_not: str = ""
+    # The pre-submission check for one case (blockers and warnings), when asked for.
+    findings: tuple[ExportFinding, ...] = ()
+
+    @property
+    def blocked(self) -> bool:
+        return any(f.severity == "blocker" for f in self.findings)
 
 
 class ActionError(Exception):
@@ -122,5 +137,8 @@ class ConsoleBackend(Protocol):
         """The receiving agency for a country from the routing table (None: unknown)."""
 
     def export_formats(self) -> Sequence[ExportFormat]: ...
+
+    def export_check(self, case_id: str, actor: ConsoleUser) -> Sequence[ExportFormat]:
+        """Each format for this case: can it be made, and what will its receiver miss."""
 
     def export(self, case_id: str, actor: ConsoleUser, fmt: str) -> ExportFile: ...

@@ -5,6 +5,12 @@ behind ``daybreak export``), which validates every document against its schema o
 validator before handing it out. The exporters pull in heavy libraries (xmlschema,
 stix2, followthemoney), so they are imported on first use or warmed up in a background
 thread when the console is mounted, never on the request that shows a case page.
+
+The pre-submission check (:mod:`daybreak.exporters.check`) follows the same rule: it is
+computed on its own request (``/cases/<id>/export-check``), which the case page's export
+panel fetches once the page has loaded (a plain link without scripts). That request may
+import the exporters and read the case's rows; the case page itself never waits for
+either, and a check that is slow (a large goAML XSD) delays only the panel's findings.
 """
 
 from __future__ import annotations
@@ -18,7 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
-from daybreak.console.backend import ActionError, ExportFile, ExportFormat
+from daybreak.console.backend import ActionError, ExportFile, ExportFinding, ExportFormat
 from daybreak.model.alerts import Alert
 from daybreak.model.cases import Case
 
@@ -45,6 +51,8 @@ class CaseExporter(Protocol):
     def formats(self) -> Sequence[ExportFormat]: ...
 
     def __call__(self, case: Case, alerts: Sequence[Alert], fmt: str) -> ExportFile: ...
+
+    def check(self, case: Case, alerts: Sequence[Alert]) -> Sequence[ExportFormat]: ...
 
 
 def filename_for(case_id: str, fmt: str) -> str:
@@ -117,29 +125,70 @@ class ExportersPackage:
                 out.append(ExportFormat(key, spec.label))
         return out
 
+    def _bundle(self, module: Any, case: Case, alerts: Sequence[Alert]) -> Any:
+        """The case's bundle: the one path every face uses (``bundle_from_world``)."""
+        org = module.load_org(self.settings.org_path)
+        if self.settings.org_path is None and self.settings.demo_identity:
+            org = module.OrgSettings.demo_identity()
+        if self.settings.world_dir is not None:
+            return module.bundle_from_world(case, self.settings.world_dir, org=org, alerts=alerts)
+        own, notes = module.case_alerts(case, alerts)
+        return module.CaseBundle(case=case, alerts=tuple(own), org=org, notes=tuple(notes))
+
+    def _module_or_refuse(self) -> Any:
+        if not self.installed():
+            raise ActionError("the exporters are not installed in this build")
+        return self._module()
+
+    @staticmethod
+    def _short(exc: Exception) -> str:
+        # The message names the schema or the invalid elements; keep it short on screen.
+        first = str(exc).strip().splitlines()[:6]
+        return " ".join(line.strip() for line in first)
+
     def __call__(self, case: Case, alerts: Sequence[Alert], fmt: str) -> ExportFile:
         if fmt not in FORMATS:
             raise ActionError(f"unknown export format {fmt!r}; expected one of {sorted(FORMATS)}")
-        if not self.installed():
-            raise ActionError("the exporters are not installed in this build")
-        module = self._module()
+        module = self._module_or_refuse()
         try:
-            org = module.load_org(self.settings.org_path)
-            if self.settings.org_path is None and self.settings.demo_identity:
-                org = module.OrgSettings.demo_identity()
-            if self.settings.world_dir is not None:
-                bundle = module.bundle_from_world(
-                    case, self.settings.world_dir, org=org, alerts=alerts
-                )
-            else:
-                own, notes = module.case_alerts(case, alerts)
-                bundle = module.CaseBundle(
-                    case=case, alerts=tuple(own), org=org, notes=tuple(notes)
-                )
+            bundle = self._bundle(module, case, alerts)
             xsd = self._schema(module, fmt) if fmt in SCHEMA_FORMATS else None
             data = module.export_case(fmt, bundle, xsd)
         except module.ExportError as exc:
-            # The message names the schema or the invalid elements; keep it short on screen.
-            first = str(exc).strip().splitlines()[:6]
-            raise ActionError(" ".join(line.strip() for line in first)) from exc
+            raise ActionError(self._short(exc)) from exc
         return ExportFile(filename_for(case.case_id, fmt), FORMATS[fmt].media_type, bytes(data))
+
+    def check(self, case: Case, alerts: Sequence[Alert]) -> Sequence[ExportFormat]:
+        """Each format: can it be made for this case, and what will its receiver miss
+        (blockers and warnings; the notes that only explain are left for the CLI)."""
+        module = self._module_or_refuse()
+        from daybreak.exporters.check import check_export
+
+        try:
+            bundle = self._bundle(module, case, alerts)
+        except module.ExportError as exc:
+            raise ActionError(self._short(exc)) from exc
+        out = []
+        for key, spec in FORMATS.items():
+            xsd = self._schema(module, key) if key in SCHEMA_FORMATS else None
+            try:
+                exporter = module.get_exporter(key, xsd)
+            except module.ExportError:
+                exporter = None  # no schema: the check says so as a blocker
+            findings = check_export(key, bundle, exporter, xsd)
+            reason = module.unavailable_reason(key, bundle, xsd)
+            out.append(
+                ExportFormat(
+                    key,
+                    spec.label,
+                    available=reason is None,
+                    why_not=reason or "",
+                    findings=tuple(
+                        ExportFinding(f.severity, f.where, f.message)
+                        for f in findings
+                        # availability is said by available/why_not; info only explains
+                        if f.severity != "info" and f.where != "format"
+                    ),
+                )
+            )
+        return out

@@ -154,14 +154,21 @@ class MemoryBackend:
     def export_formats(self) -> Sequence[ExportFormat]:
         return self._exporter.formats()
 
+    def export_check(self, case_id: str, actor: ConsoleUser) -> Sequence[ExportFormat]:
+        case, linked = self._case_and_alerts(case_id, actor)
+        return self._exporter.check(case, linked)
+
     def export(self, case_id: str, actor: ConsoleUser, fmt: str) -> ExportFile:
-        case = self._require(case_id)
-        linked = [a for a in self._alerts if a.alert_id in set(case.alert_ids)]
+        case, linked = self._case_and_alerts(case_id, actor)
         result = self._exporter(case, linked, fmt)
         self._record(case_id, actor, "export", fmt)
         return result
 
     # -- internals ---------------------------------------------------------------------
+    def _case_and_alerts(self, case_id: str, actor: ConsoleUser) -> tuple[Case, list[Alert]]:
+        case = self._require(case_id)
+        return case, [a for a in self._alerts if a.alert_id in set(case.alert_ids)]
+
     def _require(self, case_id: str) -> Case:
         case = self._cases.get(case_id)
         if case is None:

@@ -323,14 +323,39 @@ async def close(request: Request, case_id: str) -> Response:
     return await _act(request, case_id, act)
 
 
+@router.get("/cases/{case_id}/export-check", response_class=HTMLResponse)
+def export_check(request: Request, case_id: str, fragment: int = 0) -> Response:
+    """What each format's receiver will miss, on its own request: the case page's
+    export panel fetches the fragment after loading (the exporters' import and the
+    case's rows never hold up the case page); without scripts it is a page."""
+    session = signed_in(request)
+    try:
+        formats = state_of(request).backend.export_check(case_id, session.user)
+    except ActionError as exc:
+        return _export_failed(request, case_id, exc.message)
+    context = {"formats": formats, "case_url": case_url(case_id), "case_id": case_id}
+    return render(request, "_export_check.html" if fragment else "export_check.html", context)
+
+
+def _export_failed(request: Request, case_id: str, message: str) -> Response:
+    """An error page with a 422 status, never a redirect: the download link would save
+    the redirected case page as the export."""
+    context = {
+        "title": "Export failed",
+        "message": message,
+        "back_url": case_url(case_id),
+        "back_label": "Back to the case",
+    }
+    return render(request, "error.html", context, status=422)
+
+
 @router.get("/cases/{case_id}/export/{fmt}")
 def export(request: Request, case_id: str, fmt: str) -> Response:
     session = signed_in(request)
     try:
         result = state_of(request).backend.export(case_id, session.user, fmt)
     except ActionError as exc:
-        session.flashes.append(("error", f"Export failed: {exc.message}"))
-        return redirect(case_url(case_id))
+        return _export_failed(request, case_id, f"Export failed: {exc.message}")
     return Response(
         result.content,
         media_type=result.media_type,

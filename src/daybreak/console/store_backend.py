@@ -151,12 +151,19 @@ class StoreBackend:
     def export_formats(self) -> Sequence[ExportFormat]:
         return self._exporter.formats()
 
-    def export(self, case_id: str, actor: ConsoleUser, fmt: str) -> ExportFile:
+    def export_check(self, case_id: str, actor: ConsoleUser) -> Sequence[ExportFormat]:
+        case, linked = self._case_and_alerts(case_id, actor)
+        return self._exporter.check(case, linked)
+
+    def _case_and_alerts(self, case_id: str, actor: ConsoleUser) -> tuple[Case, list[Alert]]:
         case = self.get_case(case_id, actor)
         if case is None:
             raise ActionError(f"no case {case_id!r}")
         wanted = set(case.alert_ids)
-        linked = [a for a in self.alerts(actor) if a.alert_id in wanted]
+        return case, [a for a in self.alerts(actor) if a.alert_id in wanted]
+
+    def export(self, case_id: str, actor: ConsoleUser, fmt: str) -> ExportFile:
+        case, linked = self._case_and_alerts(case_id, actor)
         result = self._exporter(case, linked, fmt)
         with self.store.engine.begin() as conn:
             append_one(

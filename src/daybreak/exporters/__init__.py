@@ -87,14 +87,15 @@ def get_exporter(fmt: str, xsd: Path | None = None, **options: Any) -> Exporter:
     )
 
 
-def unavailable_reason(fmt: str, bundle: CaseBundle) -> str | None:
+def unavailable_reason(fmt: str, bundle: CaseBundle, xsd: Path | None = None) -> str | None:
     """Why ``fmt`` cannot be made for this bundle (None when it can), so that faces
-    offer only the exports that will work."""
+    offer only the exports that will work. ``xsd``: the schema the caller will pass
+    (else the configured default must exist)."""
     if fmt == "cybertip" and not bundle.reports and not bundle.matched_sightings():
         return "the case has no tipline reports and no media that matched a known-material list"
     if fmt == "goaml" and not bundle.transactions and not bundle.reports:
         return "the case has neither transactions nor reported accounts"
-    if fmt in DEFAULT_SCHEMAS and default_schema(fmt) is None:
+    if fmt in DEFAULT_SCHEMAS and (xsd or default_schema(fmt)) is None:
         return f"no {fmt} schema configured (--xsd or ${SCHEMA_ENVS[fmt]})"
     return None
 

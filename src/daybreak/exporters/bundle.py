@@ -20,6 +20,10 @@ from daybreak.model.cases import Case
 
 Row = Mapping[str, Any]
 
+# An optional reports column: the NCMEC CyberTipline report id of an earlier report
+# about the same matter (CyberTipline priorCTReports; --check asks for it).
+CYBERTIP_ID_COLUMN = "cybertip_report_id"
+
 # Approximate rates for the demo's identity only (OrgSettings.demo_identity).
 DEFAULT_FX_USD: dict[str, float] = {
     "USD": 1.0, "AUD": 0.66, "NZD": 0.60, "CAD": 0.73, "GBP": 1.27, "EUR": 1.08,

@@ -27,7 +27,7 @@ from typing import Any
 from lxml import etree
 
 from daybreak.exporters.base import Exporter, ExportError, ValidationProblem, require_identity
-from daybreak.exporters.bundle import CaseBundle, Row, as_utc, text, unique
+from daybreak.exporters.bundle import CYBERTIP_ID_COLUMN, CaseBundle, Row, as_utc, text, unique
 from daybreak.exporters.narrative import partner_narrative
 from daybreak.exporters.parties import (
     NOT_THE_SUSPECT,
@@ -469,9 +469,9 @@ class CybertipExporter(Exporter):
     def _prior_reports(self, scope: ServiceScope) -> list[int]:
         found = list(self.prior_reports)
         for report in scope.reports:
-            value = report.get("cybertip_report_id")
+            value = report.get(CYBERTIP_ID_COLUMN)
             if text(value):
-                where = f"reports row {text(report.get('report_id'))}, field cybertip_report_id"
+                where = f"reports row {text(report.get('report_id'))}, field {CYBERTIP_ID_COLUMN}"
                 found.append(_ct_report_id(value, where))
         return list(dict.fromkeys(found))
 
