@@ -174,7 +174,7 @@ class _Builder:
         cls = stix2.IPv4Address if addr.version == 4 else stix2.IPv6Address
         return self.add(cls(value=str(addr)))
 
-    def indicator(self, name: str, pattern: str, first: datetime, about: str) -> Any:
+    def indicator(self, name: str, pattern: str, first: datetime, about: str, **extra: Any) -> Any:
         return self.add(
             stix2.Indicator(
                 id=self._id("indicator", pattern),
@@ -184,6 +184,7 @@ class _Builder:
                 pattern_type="stix",
                 valid_from=first,
                 indicator_types=["malicious-activity"],
+                **extra,
                 **self._common(),
             )
         )
@@ -307,19 +308,13 @@ class _Builder:
         observed, first, last = self._observed(hash_type, value, rows, [file_obj.id, *where])
         about = match_description(hash_type, value, seen)
         quoted = key if key.isalnum() else f"'{key}'"
-        ind = self.add(
-            stix2.Indicator(
-                id=self._id("indicator", hash_type, value),
-                name=f"Known-material {hash_type.upper()} hash (matched a hash list)",
-                description=about,
-                pattern=f"[file:hashes.{quoted} = '{_quote(value)}']",
-                pattern_type="stix",
-                valid_from=first,
-                indicator_types=["malicious-activity"],
-                labels=[MATCH_LABEL],
-                external_references=bank_references(seen),
-                **self._common(),
-            )
+        ind = self.indicator(
+            f"Known-material {hash_type.upper()} hash (matched a hash list)",
+            f"[file:hashes.{quoted} = '{_quote(value)}']",
+            first,
+            about,
+            labels=[MATCH_LABEL],
+            external_references=bank_references(seen),
         )
         self.add(
             stix2.Sighting(
