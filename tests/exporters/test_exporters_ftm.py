@@ -11,6 +11,7 @@ from followthemoney import model
 from daybreak.exporters import export_case
 from daybreak.exporters.bundle import CaseBundle
 from daybreak.exporters.ftm import FtmExporter
+from exporters.conftest import HANDLE, make_bundle
 
 
 def _entities(data: bytes) -> list[dict[str, Any]]:
@@ -31,8 +32,11 @@ def test_entities_and_links(bundle: CaseBundle) -> None:
     payer = by_id[t1["properties"]["payer"][0]]
     beneficiary = by_id[t1["properties"]["beneficiary"][0]]
     assert payer["properties"]["name"] == ["John O'Brien"]
+    assert payer["properties"]["firstName"] == ["John"]
+    assert payer["properties"]["lastName"] == ["O'Brien"]
     assert payer["properties"]["email"] == ["john@example.com"]
     assert beneficiary["properties"]["name"] == ["María de la Cruz"]
+    assert beneficiary["properties"]["lastName"] == ["de la Cruz"]
     account = by_id[t1["properties"]["beneficiaryAccount"][0]]
     assert account["properties"]["accountNumber"] == ["+639171234567"]
     assert account["properties"]["bankName"] == ["gcash"]
@@ -51,6 +55,90 @@ def test_entities_and_links(bundle: CaseBundle) -> None:
         (accounts["u123"]["id"], event["id"]),
         (accounts["coolguy"]["id"], event["id"]),
     }
+
+
+def _valid(data: bytes) -> list[dict[str, Any]]:
+    assert FtmExporter().validate(data) == []
+    return _entities(data)
+
+
+def test_names_are_split_as_written(bundle: CaseBundle) -> None:
+    """Defect 4: the comma form is "FAMILY, Given"."""
+    customers = [dict(c, name="STEWART, Matthew") if c["customer_id"] == "C1" else c for c in bundle.customers]  # fmt: skip
+    txns = [dict(t, receiver_name="DE LEON, Maria Magbanua") for t in bundle.transactions]
+    ents = _valid(export_case("ftm", replace(bundle, customers=customers, transactions=txns)))
+    names = {
+        e["properties"]["name"][0]: (e["properties"]["firstName"], e["properties"]["lastName"])
+        for e in ents
+        if e["schema"] == "Person"
+    }
+    assert names["STEWART, Matthew"] == (["Matthew"], ["STEWART"])
+    assert names["DE LEON, Maria Magbanua"] == (["Maria Magbanua"], ["DE LEON"])
+
+
+def test_a_handle_is_not_split_into_names(bundle: CaseBundle) -> None:
+    txns = [dict(t, receiver_name=None) for t in bundle.transactions]
+    ents = _valid(export_case("ftm", replace(bundle, transactions=txns)))
+    (handle,) = [e for e in ents if e["properties"].get("name") == [HANDLE]]
+    assert "firstName" not in handle["properties"] and "lastName" not in handle["properties"]
+
+
+def test_customer_id_is_no_id_number(bundle: CaseBundle) -> None:
+    """Defect 8: the customer id is the institution's own reference, not a national id;
+    ``idNumber`` holds only the KYC id number."""
+    people = [e for e in _valid(export_case("ftm", bundle)) if e["schema"] == "Person"]
+    by_name = {p["properties"]["name"][0]: p["properties"] for p in people}
+    assert by_name["John O'Brien"]["idNumber"] == ["PA1234567"]  # from KYC
+    assert "idNumber" not in by_name["Jane Roe"]  # no KYC id number
+    assert by_name["Jane Roe"]["notes"] == ["Customer C2 of Example Remittance Ltd."]
+    assert not any("C1" in p["properties"].get("idNumber", []) for p in people)
+
+
+def test_merchants_are_legal_entities_without_accounts(bundle: CaseBundle) -> None:
+    """Defect 8: a card merchant is neither a person nor the holder of a bank account
+    named after its merchant id."""
+    shop = dict(bundle.transactions[1], txn_id="T3", receiver_id="mid:5734000001",
+                receiver_name="Example VPN", receiver_country="US", channel="card",
+                merchant_category="5734")  # fmt: skip
+    ents = _valid(export_case("ftm", replace(bundle, transactions=[*bundle.transactions, shop])))
+    (merchant,) = [e for e in ents if e["properties"].get("name") == ["Example VPN"]]
+    assert merchant["schema"] == "LegalEntity"
+    assert merchant["properties"]["sector"] == ["MCC 5734"]
+    assert "mid:5734000001" in merchant["properties"]["summary"][0]
+    (payment,) = [e for e in ents if e["properties"].get("transactionNumber") == ["T3"]]
+    assert payment["properties"]["beneficiary"] == [merchant["id"]]
+    assert "beneficiaryAccount" not in payment["properties"]
+    accounts = [e for e in ents if e["schema"] in ("BankAccount", "CryptoWallet")]
+    assert [a["properties"]["accountNumber"] for a in accounts] == [["+639171234567"]]
+    assert not any(e["properties"].get("asset") == [merchant["id"]] for e in ents)
+
+
+def test_media_only_case_exports_its_matches() -> None:
+    """Defect 8: a media-only case was one Note. Now each matched sighting is a note on
+    the account it was seen on; M2 and M3 matched nothing and are only counted."""
+    b = make_bundle()
+    b = replace(b, transactions=(), customers=(), reports=(), alerts=b.alerts[1:])
+    ents = _valid(export_case("ftm", b))
+    by_id = {e["id"]: e for e in ents}
+    notes = {e["properties"]["name"][0]: e["properties"] for e in ents if e["schema"] == "Note"}
+    match = notes["Known-material hash match M1"]
+    (account,) = [by_id[i] for i in match["entity"]]
+    assert account["schema"] == "UserAccount"
+    assert account["properties"]["username"] == ["u123"]
+    assert account["properties"]["service"] == ["chatapp"]
+    (text,) = match["description"]
+    assert text.startswith(f"Sighting M1: PDQ hash {'f' * 64} seen 2026-03-01T20:00:00Z")
+    assert "list 'known-list' version 3 at distance 1, threshold 31" in text
+    assert f"listed entry {'f' * 63}e" in text
+    # unmatched hashes are no entity and the case note counts them as unmatched
+    assert not any("M2" in n or "M3" in n for n in notes)
+    raw = export_case("ftm", b).decode()
+    assert "a" * 64 not in raw and "b" * 32 not in raw
+    (case,) = [n for name, n in notes.items() if name != "Known-material hash match M1"]
+    assert "1 hash sighting(s) matched lists of known material" in case["description"][0]
+    assert "2 other hash sighting(s) on the case's accounts matched no list" in case["description"][0]  # fmt: skip
+    (match_id,) = [e["id"] for e in ents if e["properties"].get("name") == ["Known-material hash match M1"]]  # fmt: skip
+    assert set(case["entity"]) == {account["id"], match_id}
 
 
 def test_crypto_channel_gives_a_wallet(bundle: CaseBundle) -> None:

@@ -1,10 +1,16 @@
 """FollowTheMoney entities for Aleph / OpenAleph, as JSON lines.
 
-People are ``Person``; payment accounts are ``BankAccount`` (bank accounts and e-money
-wallets such as ``gcash:+63…``) or ``CryptoWallet`` (crypto channel); who holds an
-account is an ``Ownership``; each transaction is a ``Payment`` (payer -> beneficiary);
-platform accounts are ``UserAccount`` with their owner, e-mails, phones and IPs; each
-tipline report is an ``Event``, linked to the accounts it reports by an ``UnknownLink``;
+People are ``Person`` (``firstName``/``lastName`` split by the payments detector's comma-
+and particle-aware parser); merchants (receivers of card or cash payments, or of
+payments with a merchant category code) are ``LegalEntity``, since the data does not say
+whether a shop is a company, a charity or a sole trader, and their merchant id is no
+bank account; payment accounts are ``BankAccount`` (bank accounts and e-money wallets
+such as ``gcash:+63…``) or ``CryptoWallet`` (crypto channel); who holds an account is an
+``Ownership``; each transaction is a ``Payment`` (payer -> beneficiary); platform
+accounts are ``UserAccount`` with their owner, e-mails, phones and IPs; each tipline
+report is an ``Event``, linked to the accounts it reports by an ``UnknownLink``; each
+hash sighting that matched a list of known material is a ``Note`` on the account it was
+seen on, with the match (unmatched sightings are only counted in the case's note);
 the case itself is a ``Note`` on its main parties.
 
 Entity ids are ``make_id("daybreak", <node key>)``: the same customer or account gets
@@ -21,9 +27,12 @@ from followthemoney.exc import InvalidData
 from followthemoney.util import make_entity_id
 
 from daybreak.exporters.base import Exporter, ValidationProblem
-from daybreak.exporters.bundle import CaseBundle, as_utc, text
-from daybreak.exporters.narrative import case_narrative
+from daybreak.exporters.bundle import CaseBundle, Row, as_utc, text, unique
+from daybreak.exporters.narrative import case_narrative, match_phrase
 from daybreak.exporters.parties import Party, case_parties, reported_accounts
+from daybreak.model.alerts import HashMatch
+from daybreak.payments.compiler import SPEND_CHANNELS
+from daybreak.payments.names import split_person_name
 
 GENDERS = {"M": "male", "F": "female", "X": "other"}
 CRYPTO_CHANNELS = {"crypto"}
@@ -117,6 +126,7 @@ class _Builder:
     def __init__(self, bundle: CaseBundle) -> None:
         self.b = bundle
         self.out: dict[str, Any] = {}
+        self.institution = bundle.org.name or "the reporting institution"
 
     def make(self, schema: str, *key: str) -> Any:
         eid = _id(schema, *key)
@@ -129,6 +139,10 @@ class _Builder:
     def person(self, party: Party) -> Any:
         p = self.make("Person", party.key)
         p.add("name", party.name or party.handle or party.key)
+        if party.name:  # a handle is no name to split
+            given, family = split_person_name(party.name)
+            p.add("firstName", given or None)
+            p.add("lastName", family or None)
         p.add("country", party.country.lower() or None)
         row = party.customer or {}
         if row.get("birth_year"):
@@ -137,8 +151,11 @@ class _Builder:
         p.add("nationality", text(row.get("nationality")).lower() or None)
         p.add("email", party.emails)
         p.add("phone", party.phones)
+        # idNumber is a national id (from the institution's KYC); the customer id is
+        # only the institution's own reference, so it goes in the notes.
+        p.add("idNumber", text(row.get("id_number")) or None)
         if party.customer is not None:
-            p.add("idNumber", text(row.get("customer_id")))
+            p.add("notes", f"Customer {text(row.get('customer_id'))} of {self.institution}.")
         for ident in row.get("identifications") or []:
             doc = self.make("Identification", party.key, "id", text(ident.get("number")))
             doc.add("holder", p.id)
@@ -148,13 +165,30 @@ class _Builder:
         self.user_accounts(party, owner=p.id)
         return p
 
+    def merchant(self, party: Party, categories: list[str]) -> Any:
+        """A shop or cash point: its merchant id is the institution's record of the
+        acquirer's id, not a bank account, so it is stated, not typed as an account."""
+        m = self.make("LegalEntity", party.key)
+        m.add("name", party.name or party.handle or party.key)
+        m.add("country", party.country.lower() or None)
+        m.add("classification", "merchant")
+        m.add("sector", [f"MCC {code}" for code in categories])
+        m.add(
+            "summary", f"Merchant id {party.handle or party.key} (as the institution records it)."
+        )
+        return m
+
+    def user_account(self, acc: str) -> Any:
+        service, _, user = acc.partition(":")
+        ua = self.make("UserAccount", f"account:{acc}")
+        ua.add("username", user or acc)
+        ua.add("service", service or None)
+        return ua
+
     def user_accounts(self, party: Party, owner: str | None) -> list[Any]:
         made = []
         for acc in [*party.accounts, *party.usernames]:
-            service, _, user = acc.partition(":")
-            ua = self.make("UserAccount", f"account:{acc}")
-            ua.add("username", user or acc)
-            ua.add("service", service or None)
+            ua = self.user_account(acc)
             if owner:
                 ua.add("owner", owner)
             made.append(ua)
@@ -185,18 +219,23 @@ class _Builder:
 
     def run(self) -> None:
         payers, beneficiaries = case_parties(self.b)
+        shops = merchants(self.b)
         main: list[str] = []
         for txn in self.b.transactions:
             channel = text(txn.get("channel"))
+            receiver = text(txn.get("receiver_id"))
             payer = self.person(payers[text(txn.get("sender_id"))])
-            ben_party = beneficiaries[text(txn.get("receiver_id"))]
-            ben = self.person(ben_party)
-            acct = self.account(ben_party, channel, ben.id)
+            ben_party = beneficiaries[receiver]
             pay = self.make("Payment", "txn", text(txn.get("txn_id")))
             pay.add("payer", payer.id)
+            if receiver in shops:
+                ben = self.merchant(ben_party, shops[receiver])
+            else:
+                ben = self.person(ben_party)
+                acct = self.account(ben_party, channel, ben.id)
+                if acct.schema.name == "BankAccount":
+                    pay.add("beneficiaryAccount", acct.id)
             pay.add("beneficiary", ben.id)
-            if acct.schema.name == "BankAccount":
-                pay.add("beneficiaryAccount", acct.id)
             if txn.get("amount") is not None:  # unknown stays unknown, never 0
                 pay.add("amount", f"{float(txn['amount']):.2f}")
             pay.add("currency", text(txn.get("currency")).upper())
@@ -223,7 +262,61 @@ class _Builder:
                     link.add("subject", ua.id)
                     link.add("object", event.id)
                     link.add("role", "reported account")
+        main += self.hash_matches()
         note = self.make("Note", "case", self.b.case.case_id)
         note.add("name", self.b.case.title or f"Daybreak case {self.b.case.case_id}")
         note.add("description", case_narrative(self.b))
         note.add("entity", [i for i in dict.fromkeys(main) if i])
+
+    def hash_matches(self) -> list[str]:
+        """A note per sighting that matched a list of known material, on the account it
+        was seen on (ids of the notes and accounts)."""
+        made: list[str] = []
+        for row, matches in self.b.matched_sightings():
+            sighting = text(row.get("sighting_id"))
+            note = self.make("Note", "sighting", sighting)
+            note.add("name", f"Known-material hash match {sighting}")
+            note.add("description", sighting_text(row, matches))
+            service, acc = text(row.get("service")), text(row.get("account_id"))
+            if acc:
+                ua = self.user_account(f"{service}:{acc}" if service else acc)
+                note.add("entity", ua.id)
+                made.append(ua.id)
+            made.append(note.id)
+        return made
+
+
+def sighting_text(row: Row, matches: list[HashMatch]) -> str:
+    """One matched sighting in words: the hash, when and where it was seen, and each
+    match (list, version, distance, threshold, the listed entry)."""
+    hash_type = text(row.get("hash_type")).upper()
+    when = as_utc(row.get("seen_at"))
+    parts = [f"{hash_type} hash {text(row.get('hash_value'))}"]
+    if when:
+        parts.append(f"seen {when:%Y-%m-%dT%H:%M:%SZ}")
+    service, acc = text(row.get("service")), text(row.get("account_id"))
+    if acc:
+        parts.append(f"on {service} account {acc}" if service else f"on account {acc}")
+    if text(row.get("location")):
+        parts.append(f"at {text(row.get('location'))}")
+    found = [
+        match_phrase(m) + (f" (listed entry {m.listed_hash})" if m.listed_hash else "")
+        for m in matches
+    ]
+    return (
+        f"Sighting {text(row.get('sighting_id'))}: {' '.join(parts)}. "
+        f"It matched a list of known child sexual abuse material: {'; '.join(found)}. "
+        "Daybreak holds the hash only, no media."
+    )
+
+
+def merchants(bundle: CaseBundle) -> dict[str, list[str]]:
+    """Receiver id -> its merchant category codes, for every receiver paid by card or
+    cash or with a category code (the rule that makes a receiver a shop in the graph)."""
+    out: dict[str, list[str]] = {}
+    for txn in bundle.transactions:
+        mcc = text(txn.get("merchant_category"))
+        if text(txn.get("channel")) in SPEND_CHANNELS or mcc:
+            receiver = text(txn.get("receiver_id"))
+            out[receiver] = unique([*out.get(receiver, []), mcc])
+    return out

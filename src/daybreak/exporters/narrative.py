@@ -66,7 +66,8 @@ def _reports_line(bundle: CaseBundle) -> str | None:
     )
 
 
-def _match_phrase(m: HashMatch) -> str:
+def match_phrase(m: HashMatch) -> str:
+    """One match in words: type, list, version, distance and threshold."""
     version = f" version {m.bank_version}" if m.bank_version is not None else ""
     limit = f", threshold {m.threshold}" if m.threshold is not None else ""
     return f"{m.hash_type} hash matched list '{m.bank}'{version} at distance {m.distance}{limit}"
@@ -79,7 +80,7 @@ def media_lines(bundle: CaseBundle) -> list[str]:
     lines = []
     if matched:
         shown = [
-            f"{text(row.get('sighting_id'))}: " + "; ".join(_match_phrase(m) for m in ms)
+            f"{text(row.get('sighting_id'))}: " + "; ".join(match_phrase(m) for m in ms)
             for row, ms in matched[:MAX_IDS]
         ]
         more = f" and {len(matched) - MAX_IDS} more" if len(matched) > MAX_IDS else ""
