@@ -84,7 +84,7 @@ def check_export(
         *_evidence(bundle),
     ]
     if fmt == "cybertip":
-        findings += _cybertip(bundle)
+        findings += _cybertip(bundle) + _incident_choice(bundle, exporter)
     if fmt == "goaml":
         findings += _goaml(bundle)
     if exporter is not None:
@@ -133,6 +133,26 @@ def _identity(fmt: str, org: OrgSettings) -> list[Finding]:
             )
         )
     return out
+
+
+def _incident_choice(bundle: CaseBundle, exporter: Exporter | None) -> list[Finding]:
+    """Services whose reports have no category with a CyberTipline meaning and no
+    matched hash: the exporter refuses to guess, so an analyst must choose the type."""
+    from daybreak.exporters.cybertip import service_scopes
+
+    if getattr(exporter, "incident_type", None) is not None:
+        return []
+    return [
+        Finding(
+            "blocker",
+            "incidentType",
+            f"service {scope.service or '(none)'!r}: no report category maps to a "
+            "CyberTipline incident type and no hash matched a known-material list; choose "
+            "one (--incident-type)",
+        )
+        for scope in service_scopes(bundle).values()
+        if not scope.matched and not scope.mapped_categories()
+    ]
 
 
 def _defaults(fmt: str, bundle: CaseBundle) -> list[Finding]:

@@ -18,7 +18,7 @@ Validated against the CyberTipline XSD, loaded at run time.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
@@ -88,6 +88,12 @@ class ServiceScope:
     service: str
     reports: list[Row] = field(default_factory=list)
     matched: list[tuple[Row, list[HashMatch]]] = field(default_factory=list)
+
+    def mapped_categories(self, mapping: Mapping[str, str] = INCIDENT_TYPES) -> list[str]:
+        """The report categories here that have a CyberTipline meaning."""
+        return unique(
+            category for r in self.reports if (category := text(r.get("incident_type"))) in mapping
+        )
 
     @property
     def size(self) -> int:
