@@ -9,6 +9,7 @@ import pytest
 
 from daybreak.exporters import ExportError, bundle_from_world, export_case, load_cases, load_org
 from daybreak.exporters.bundle import CaseBundle
+from daybreak.model.alerts import Alert
 from daybreak.model.cases import Case, Evidence
 from daybreak.schema import TABLES
 from exporters.conftest import TEST_ORG, make_bundle
@@ -89,11 +90,18 @@ def test_synthetic_world_exports_validate(tmp_path: Path, standards: Path) -> No
     txns = pl.read_csv(out / "transactions.csv")
     top = txns.group_by("receiver_id").len().sort("len", descending=True).row(0)[0]
     ids = txns.filter(pl.col("receiver_id") == top)["txn_id"].head(5).to_list()
+    # The case carries its payments alert: goAML needs an indicator, and a case without
+    # any alert or report gives none (the export says so rather than invent one).
+    alert = Alert(alert_id="A-SYN", detector="payments", subject_type="beneficiary",
+                  subject_id=top, score=0.5, typologies=("low_value_frequent_corridor",),
+                  explanation="test", evidence_ids=tuple(ids))  # fmt: skip
     case = Case(
         case_id="CASE-SYN",
         title=f"Payments to {top}",
         priority=0.5,
         evidence=[Evidence(source="transactions", record_id=i) for i in ids],
+        alert_ids=[alert.alert_id],
+        alerts=[alert],
     )
     b = bundle_from_world(case, out, org=TEST_ORG)
     assert sorted(t["txn_id"] for t in b.transactions) == sorted(ids)

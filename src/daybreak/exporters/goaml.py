@@ -15,9 +15,11 @@ from __future__ import annotations
 
 import ipaddress
 import re
-from datetime import datetime
+from dataclasses import dataclass
+from datetime import datetime, tzinfo
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from lxml import etree
 
@@ -25,9 +27,18 @@ from daybreak.exporters.base import Exporter, ExportError, ValidationProblem, re
 from daybreak.exporters.bundle import CaseBundle, Row, as_utc, text
 from daybreak.exporters.goaml_profile import GoamlProfile, load_profile, profile_for_schema
 from daybreak.exporters.narrative import case_narrative, signals
-from daybreak.exporters.parties import Party, case_parties, reported_accounts
+from daybreak.exporters.parties import (
+    HandleKind,
+    Party,
+    bic_of,
+    case_parties,
+    handle_kind,
+    iban_of,
+    reported_accounts,
+)
 from daybreak.exporters.xmlbuild import ascii_fold, split_phone, sub, to_bytes
 from daybreak.exporters.xsd import LoadedSchema, RegexDialect, load_schema
+from daybreak.payments.names import split_person_name
 
 # A conservative e-mail shape that every goAML email_address pattern accepts.
 _GOAML_EMAIL = re.compile(
@@ -35,11 +46,64 @@ _GOAML_EMAIL = re.compile(
 )
 _MAX_EMAILS = 5
 _COMMENT_MAX = 4000
+_REASON_MAX = 8000
+
+# How a payment's receiver is reported in <t_to>.
+ToForm = Literal["account", "entity", "person"]
 
 
-def goaml_date(value: datetime) -> str:
-    """goAML ``sql_date``: a dateTime without zone; Daybreak's times are UTC."""
-    return as_utc(value).strftime("%Y-%m-%dT%H:%M:%S")  # type: ignore[union-attr]
+def goaml_date(value: datetime, zone: tzinfo | None = None) -> str:
+    """goAML ``sql_date``: a dateTime without zone. Instants (payments, submission, IPs
+    seen) are given in ``zone``, the FIU's local time; calendar dates (birth, ID
+    documents) are passed without a zone and are never shifted."""
+    moment = as_utc(value)
+    if moment is None:
+        raise ValueError("no date")
+    if zone is not None:
+        moment = moment.astimezone(zone)
+    return moment.strftime("%Y-%m-%dT%H:%M:%S")
+
+
+@dataclass(frozen=True)
+class Payment:
+    """One transaction row, checked: what the report states about it."""
+
+    row: Row
+    txn_id: str
+    channel: str
+    currency: str
+    amount: float
+    when: datetime
+    rate: float  # currency -> the institution's local currency (1.0 when the same)
+
+    @property
+    def kind(self) -> HandleKind:
+        return handle_kind(
+            text(self.row.get("receiver_id")),
+            channel=self.channel,
+            merchant_category=self.row.get("merchant_category"),
+        )
+
+
+def _payment(row: Row, bundle: CaseBundle) -> Payment:
+    txn_id = text(row.get("txn_id"))
+    currency = text(row.get("currency")).upper()
+    try:
+        amount = float(row["amount"])
+        when = as_utc(row.get("timestamp"))
+        if when is None or amount < 0 or amount != amount or len(currency) != 3:
+            raise ValueError("expected a timestamp, an amount >= 0 and a currency code")
+        rate = bundle.org.to_local(currency)
+    except (KeyError, TypeError, ValueError) as exc:
+        raise ExportError(f"transaction {txn_id}: {exc}") from exc
+    return Payment(row, txn_id, text(row.get("channel")), currency, amount, when, rate)
+
+
+@dataclass(frozen=True)
+class PersonName:
+    first: str
+    last: str
+    placeholders: tuple[str, ...]  # fields that hold the profile's placeholder
 
 
 class GoamlExporter(Exporter):
@@ -69,27 +133,13 @@ class GoamlExporter(Exporter):
         return self.schema.validate(data)
 
     def notes(self, bundle: CaseBundle) -> list[str]:
-        payers, _ = case_parties(bundle)
-        lacking: dict[str, list[str]] = {}
-        for party in payers.values():
-            missing = self._missing_kyc(party)
-            if missing:
-                lacking[party.key.removeprefix("customer:")] = missing
-        if not lacking:
-            return super().notes(bundle)
-        fields = sorted({f for m in lacking.values() for f in m})
-        shown = ", ".join(list(lacking)[:10]) + (" …" if len(lacking) > 10 else "")
-        return [
-            *super().notes(bundle),
-            f"{len(lacking)} of {len(payers)} payer(s) reported as t_from, not "
-            f"t_from_my_client: the bundle lacks KYC fields {self.profile.name} requires "
-            f"({', '.join(fields)}) for {shown}",
-        ]
+        return [*super().notes(bundle), *self._kyc_notes(bundle), *self._party_notes(bundle)]
 
     def export(self, bundle: CaseBundle) -> bytes:
         require_identity(bundle.org, self.name)
         p = self.profile
         org = bundle.org
+        payments = [_payment(t, bundle) for t in bundle.transactions]
         root = etree.Element("report")
         if p.schema_version:
             sub(root, "schema_version", p.schema_version)
@@ -97,28 +147,57 @@ class GoamlExporter(Exporter):
         if org.rentity_branch:
             sub(root, "rentity_branch", org.rentity_branch)
         sub(root, "submission_code", p.submission_code)
-        has_txns = bool(bundle.transactions)
-        sub(root, "report_code", p.report_code_transactions if has_txns else p.report_code_activity)
+        sub(root, "report_code", p.report_code_transactions if payments else p.report_code_activity)
         sub(root, "entity_reference", bundle.case.case_id[:255])
-        sub(root, "submission_date", goaml_date(bundle.generated_at))
+        sub(root, "submission_date", goaml_date(bundle.generated_at, p.zone))
         sub(root, "currency_code_local", org.local_currency)
         self._reporting_person(root, bundle)
         self._address(sub(root, "location"), org.location.model_dump(), p.address_type_business)
-        sub(root, "reason", self._text(case_narrative(bundle), 8000))
-        sub(root, "action", self._text(_action(bundle), 8000))
-        if has_txns:
+        sub(root, "reason", self._reason(bundle, payments))
+        sub(root, "action", self._text(_action(bundle), _REASON_MAX))
+        if payments:
             payers, beneficiaries = case_parties(bundle)
-            for txn in bundle.transactions:
-                self._transaction(root, bundle, txn, payers, beneficiaries)
+            for payment in payments:
+                self._transaction(root, bundle, payment, payers, beneficiaries)
         else:
             self._activity(root, bundle)
         indicators = sub(root, "report_indicators")
         codes = p.indicator_codes(signals(bundle))
         if not codes:
-            raise ExportError(f"goAML profile {p.name} gives no report indicator for this case")
+            raise ExportError(
+                f"goAML profile {p.name} gives no report indicator for this case (signals: "
+                f"{', '.join(signals(bundle)) or 'none'}): add the code your FIU expects "
+                "under `indicators` in a copy of the profile and pass --profile FILE"
+            )
         for code in codes:
             sub(indicators, "indicator", code)
         return to_bytes(root)
+
+    # --- reason: what the report says about itself --------------------------------------
+
+    def _reason(self, bundle: CaseBundle, payments: list[Payment]) -> str:
+        """The case narrative, framed by what a reader must know to read the report:
+        that a demo report is not real, the exchange rates used, and the time zone."""
+        head = []
+        if bundle.org.demo:
+            head.append(
+                "DEMONSTRATION ONLY: made by Daybreak's demo from synthetic data under a "
+                "demo identity; this is not a real report and concerns no real person."
+            )
+        tail = [x for x in (_fx_sentence(bundle, payments), self._time_sentence(payments)) if x]
+        frame = len("\n".join([*head, *tail])) + 2
+        narrative = self._text(case_narrative(bundle), max(0, _REASON_MAX - frame))
+        return self._text("\n".join([*head, narrative, *tail]), _REASON_MAX)
+
+    def _time_sentence(self, payments: list[Payment]) -> str:
+        zone = self.profile.timezone
+        line = f"Dates and times in this report are {zone} time (goAML dates carry no zone)."
+        if payments:
+            line += (
+                " Statements about night-time payments refer to the payer's local time, "
+                "which each transaction_description gives."
+            )
+        return line
 
     # --- text and names --------------------------------------------------------------
 
@@ -127,20 +206,23 @@ class GoamlExporter(Exporter):
             value = ascii_fold(value)
         return value[:limit]
 
-    def _names(self, full: str) -> tuple[str, str]:
-        """(first_name, last_name) cleaned to the characters this FIU's schema allows."""
-        allowed = re.compile(f"[^{self.profile.name_chars}]")
-        cleaned = re.sub(r"\s+", " ", allowed.sub("", ascii_fold(full))).strip()
-        tokens = cleaned.split(" ") if cleaned else []
-        unknown = self.profile.unknown_name
-        if not tokens:
-            return unknown, unknown
-        if len(tokens) == 1:
-            return unknown, tokens[0]
-        first, last = " ".join(tokens[:-1]), tokens[-1]
-        if self.profile.last_name_single_word:
-            last = re.sub(r"[^A-Za-z]", "", last) or unknown
-        return first, last
+    def _names(self, full: str) -> PersonName:
+        """(first_name, last_name) by the comma- and particle-aware parser, cleaned to the
+        characters this FIU's schema allows; the profile's placeholder only for a part
+        that is not known (both are mandatory in t_person)."""
+        p = self.profile
+        given, family = split_person_name(full)
+        first, last = _clean(given, p.name_chars), _clean(family, p.name_chars)
+        if p.last_name_single_word:
+            last = re.sub(r"[^A-Za-z]", "", last)
+        placeholders = []
+        if not first:
+            first = p.unknown_first_name
+            placeholders.append("first_name")
+        if not last:
+            last = p.unknown_last_name
+            placeholders.append("last_name")
+        return PersonName(first, last, tuple(placeholders))
 
     # --- parties ---------------------------------------------------------------------
 
@@ -158,18 +240,93 @@ class GoamlExporter(Exporter):
         }
         return [f for f in self.profile.my_client_requires if not fields.get(f, False)]
 
-    def _person(self, parent: Any, tag: str, party: Party, *, my_client: bool) -> None:
+    def _kyc_notes(self, bundle: CaseBundle) -> list[str]:
+        payers, _ = case_parties(bundle)
+        lacking: dict[str, list[str]] = {}
+        for party in payers.values():
+            missing = self._missing_kyc(party)
+            if missing:
+                lacking[party.key.removeprefix("customer:")] = missing
+        if not lacking:
+            return []
+        fields = sorted({f for m in lacking.values() for f in m})
+        return [
+            f"{len(lacking)} of {len(payers)} payer(s) reported as t_from, not "
+            f"t_from_my_client: the bundle lacks KYC fields {self.profile.name} requires "
+            f"({', '.join(fields)}) for {_shown(list(lacking))}"
+        ]
+
+    def _party_notes(self, bundle: CaseBundle) -> list[str]:
+        """Where the report holds a placeholder or falls back from the structure an FIU
+        matches on, say so (the same decisions :meth:`export` makes)."""
+        p = self.profile
+        placeholders: list[str] = []
+        as_person: list[str] = []
+        no_code: list[str] = []
+        payers, beneficiaries = case_parties(bundle)
+        placeholders += [x.key for x in payers.values() if self._names(x.name).placeholders]
+        seen: set[str] = set()
+        for row in bundle.transactions:
+            found = beneficiaries.get(text(row.get("receiver_id")))
+            if found is None or found.key in seen:
+                continue
+            party = found
+            seen.add(party.key)
+            kind = handle_kind(
+                party.handle,
+                channel=text(row.get("channel")),
+                merchant_category=row.get("merchant_category"),
+            )
+            form = self._to_form(kind, party)
+            if form == "person" and kind in ("bank_account", "wallet", "crypto"):
+                as_person.append(party.handle)
+            if form == "account" and self._bic(party, kind) is None:
+                no_code.append(party.handle)
+            named = not self._names(party.name).placeholders
+            if form != "entity" and self._person_needed(form, party) and not named:
+                placeholders.append(party.key)
+        if not bundle.transactions:
+            for report_id in _report_ids(bundle):
+                placeholders += [x.key for x in reported_accounts(bundle, report_id).values()]
+        out = []
+        if placeholders:
+            out.append(
+                f"{len(placeholders)} person(s) with a name not (fully) known: the schema "
+                f"makes first_name and last_name mandatory, so the missing part holds "
+                f"{p.name}'s placeholder ({p.unknown_first_name!r} / "
+                f"{p.unknown_last_name!r}), as each person's comments say: "
+                f"{_shown(placeholders)}"
+            )
+        if no_code:
+            out.append(
+                f"{len(no_code)} beneficiary account(s) with institution_code "
+                f"{p.unknown_institution_code!r} (unknown): no BIC for their provider in "
+                f"the profile's provider_bics: {_shown(no_code)}"
+            )
+        if as_person:
+            out.append(
+                f"{len(as_person)} beneficiary account(s) reported as to_person with the "
+                f"account in comments: {p.name}'s to_account needs the provider's SWIFT/BIC "
+                f"(add it under provider_bics in the profile): {_shown(as_person)}"
+            )
+        return out
+
+    def _person(
+        self, parent: Any, tag: str, party: Party, *, my_client: bool, alias: str = ""
+    ) -> None:
         p = self.profile
         row = party.customer or {}
         el = sub(parent, tag)
         gender = text(row.get("gender"))
         if gender in ("M", "F") or my_client:
             sub(el, "gender", gender if gender in ("M", "F") else "-")
-        first, last = self._names(party.name)
-        sub(el, "first_name", first)
-        sub(el, "last_name", last)
+        name = self._names(party.name)
+        sub(el, "first_name", name.first)
+        sub(el, "last_name", name.last)
         if my_client and row.get("birthdate"):
-            sub(el, "birthdate", goaml_date(as_utc(row["birthdate"])))  # type: ignore[arg-type]
+            sub(el, "birthdate", goaml_date(row["birthdate"]))
+        if alias:
+            sub(el, "alias", self._text(alias, 255))
         if my_client and text(row.get("id_number")):
             sub(el, "id_number", text(row.get("id_number")))
         nationality = text(row.get("nationality"))
@@ -210,9 +367,27 @@ class GoamlExporter(Exporter):
                 self._identification(el, ident)
         if my_client and text(row.get("tax_reg_number")):
             sub(el, "tax_reg_number", text(row.get("tax_reg_number")))
-        comment = _person_comment(party, first, last)
+        comment = self._person_comment(party, name, with_handle=tag == "to_person")
         if comment:
             sub(el, "comments", self._text(comment))
+
+    def _person_comment(self, party: Party, name: PersonName, *, with_handle: bool) -> str:
+        bits = []
+        if name.placeholders:
+            fields = " and ".join(name.placeholders)
+            bits.append(
+                f"Name not known: {fields} hold the placeholder this FIU's schema needs "
+                "for a mandatory name, not a name"
+            )
+        if party.name and f"{name.first} {name.last}" != party.name:
+            bits.append(f"Name as recorded: {party.name}")
+        if with_handle and party.handle:
+            bits.append(f"Payment account/handle: {party.handle}")
+        if party.accounts:
+            bits.append("Accounts: " + ", ".join(party.accounts[:20]))
+        if party.linked_reports:
+            bits.append("Named in reports: " + ", ".join(party.linked_reports[:20]))
+        return ". ".join(bits)
 
     def _network_device(
         self, parent: Any, ip: str, first: datetime | None, last: datetime | None
@@ -225,9 +400,9 @@ class GoamlExporter(Exporter):
         box = sub(dev, "ip_address")
         sub(box, "ipv4" if addr.version == 4 else "ipv6", addr.exploded)
         if first is not None:
-            sub(box, "first_seen_date", goaml_date(first))
+            sub(box, "first_seen_date", goaml_date(first, self.profile.zone))
         if last is not None:
-            sub(box, "last_seen_date", goaml_date(last))
+            sub(box, "last_seen_date", goaml_date(last, self.profile.zone))
 
     def _identification(self, parent: Any, ident: Row) -> None:
         el = sub(parent, "identification")
@@ -236,7 +411,7 @@ class GoamlExporter(Exporter):
         sub(el, "number", text(ident.get("number")))
         for key in ("issue_date", "expiry_date"):
             if ident.get(key):
-                sub(el, key, goaml_date(as_utc(ident[key])))  # type: ignore[arg-type]
+                sub(el, key, goaml_date(ident[key]))
         sub(el, "issue_country", text(ident.get("issue_country")))
 
     def _address(self, el: Any, address: Row, address_type: str) -> None:
@@ -255,8 +430,11 @@ class GoamlExporter(Exporter):
         el = sub(root, "reporting_person")
         if rp.gender in ("M", "F"):
             sub(el, "gender", rp.gender)
-        first, last = self._names(f"{rp.first_name} {rp.last_name}")
-        sub(el, "first_name", first)
+        # The settings give the two parts separately: cleaned, never re-split.
+        sub(el, "first_name", _clean(rp.first_name, self.profile.name_chars))
+        last = _clean(rp.last_name, self.profile.name_chars)
+        if self.profile.last_name_single_word:
+            last = re.sub(r"[^A-Za-z]", "", last)
         sub(el, "last_name", last)
         if rp.nationality:
             sub(el, "nationality1", rp.nationality)
@@ -277,57 +455,149 @@ class GoamlExporter(Exporter):
         self,
         root: Any,
         bundle: CaseBundle,
-        txn: Row,
+        pay: Payment,
         payers: dict[str, Party],
         beneficiaries: dict[str, Party],
     ) -> None:
         p = self.profile
-        txn_id = text(txn.get("txn_id"))
-        channel = text(txn.get("channel"))
-        currency = text(txn.get("currency")).upper()
-        try:
-            amount = float(txn["amount"])
-            when = as_utc(txn.get("timestamp"))
-            if when is None or amount < 0 or amount != amount or len(currency) != 3:
-                raise ValueError("expected a timestamp, an amount >= 0 and a currency code")
-            rate = bundle.org.to_local(currency)
-        except (KeyError, TypeError, ValueError) as exc:
-            raise ExportError(f"transaction {txn_id}: {exc}") from exc
+        txn, channel, currency = pay.row, pay.channel, pay.currency
+        local = bundle.org.local_currency
+        payer = payers[text(txn.get("sender_id"))]
         el = sub(root, "transaction")
-        sub(el, "transactionnumber", txn_id[:50])
-        sub(el, "internal_ref_number", txn_id[:50])
+        sub(el, "transactionnumber", pay.txn_id[:50])
+        sub(el, "internal_ref_number", pay.txn_id[:50])
         sub(el, "transaction_location", self._text(f"{channel or 'unknown'} channel", 255))
-        description = f"{channel} payment of {amount:.2f} {currency}"
-        reference = text(txn.get("reference"))
-        if reference:
-            description += f"; payment reference: {reference}"
-        sub(el, "transaction_description", self._text(description))
-        sub(el, "date_transaction", goaml_date(when))
+        sub(el, "transaction_description", self._text(_description(pay, payer)))
+        sub(el, "date_transaction", goaml_date(pay.when, p.zone))
         sub(el, "transmode_code", p.transmode.get(channel, p.transmode_default))
         sub(el, "transmode_comment", p.transmode_comment or self._text(channel or "unknown", 50))
-        sub(el, "amount_local", f"{amount * rate:.2f}")
+        sub(el, "amount_local", f"{pay.amount * pay.rate:.2f}")
         funds = p.funds.get(channel, p.funds_default)
-        payer = payers[text(txn.get("sender_id"))]
         my_client = not self._missing_kyc(payer)
         side = sub(el, "t_from_my_client" if my_client else "t_from")
         sub(side, "from_funds_code", funds)
-        if currency != bundle.org.local_currency:
-            self._foreign(side, "from_foreign_currency", currency, amount, rate)
+        if currency != local:
+            self._foreign(side, "from_foreign_currency", pay)
         self._person(side, "from_person", payer, my_client=my_client)
         sub(side, "from_country", text(txn.get("sender_country")) or payer.country or "-")
         beneficiary = beneficiaries[text(txn.get("receiver_id"))]
         to = sub(el, "t_to")
         sub(to, "to_funds_code", funds)
-        if currency != bundle.org.local_currency:
-            self._foreign(to, "to_foreign_currency", currency, amount, rate)
-        self._person(to, "to_person", beneficiary, my_client=False)
+        if currency != local:
+            self._foreign(to, "to_foreign_currency", pay)
+        kind = pay.kind
+        form = self._to_form(kind, beneficiary)
+        if form == "entity":
+            self._merchant(to, beneficiary, txn)
+        elif form == "account":
+            self._account(to, beneficiary, kind)
+        else:
+            self._person(to, "to_person", beneficiary, my_client=False)
         sub(to, "to_country", text(txn.get("receiver_country")) or beneficiary.country or "-")
 
-    def _foreign(self, parent: Any, tag: str, currency: str, amount: float, rate: float) -> None:
+    def _foreign(self, parent: Any, tag: str, pay: Payment) -> None:
         el = sub(parent, tag)
-        sub(el, "foreign_currency_code", currency)
-        sub(el, "foreign_amount", f"{amount:.2f}")
-        sub(el, "foreign_exchange_rate", f"{rate:.6f}")
+        sub(el, "foreign_currency_code", pay.currency)
+        sub(el, "foreign_amount", f"{pay.amount:.2f}")
+        sub(el, "foreign_exchange_rate", f"{pay.rate:.6f}")
+
+    # --- the receiving side ----------------------------------------------------------
+
+    def _bic(self, party: Party, kind: HandleKind) -> str | None:
+        if kind == "crypto":
+            return None  # a wallet address has no institution
+        configured = self.profile.provider_bics.get(party.provider.lower())
+        return configured or bic_of(party.provider)
+
+    def _to_form(self, kind: HandleKind, party: Party) -> ToForm:
+        """Merchants are entities; bank accounts, e-wallets and crypto wallets are
+        accounts when the schema can take the institution (a BIC, or a free-text code
+        the profile allows), otherwise persons with the account in comments."""
+        if kind == "merchant":
+            return "entity"
+        if kind == "other":
+            return "person"
+        if self._bic(party, kind) or self.profile.unknown_institution_code is not None:
+            return "account"
+        return "person"
+
+    def _person_needed(self, form: ToForm, party: Party) -> bool:
+        """An account's holder is reported only when something is known about them:
+        a signatory of whom nothing is known would be a person invented."""
+        if form == "person":
+            return True
+        known = (party.phones, party.emails, party.accounts, party.usernames, party.ips)
+        return bool(party.name.strip()) or any(known)
+
+    def _account(self, to: Any, party: Party, kind: HandleKind) -> None:
+        """``to_account``: institution, account number, IBAN when the number is one,
+        the holder as signatory; virtual-asset wallets as accounts of the profile's
+        crypto type (the UAE schema's ``virtual_address`` needs the transaction's
+        network device and IP, which a payment record does not carry)."""
+        p = self.profile
+        el = sub(to, "to_account")
+        notes = []
+        if kind != "crypto" and party.provider:
+            sub(el, "institution_name", self._text(party.provider, 255))
+        bic = self._bic(party, kind)
+        if bic:
+            sub(el, "swift", bic)
+        else:
+            sub(el, "institution_code", p.unknown_institution_code)
+            notes.append("Institution code not known")
+        if kind in ("wallet", "crypto"):
+            sub(el, "non_bank_institution", "true")
+        number = party.account_number
+        account = re.sub(f"[^{p.account_chars}]", "", number) if p.account_chars else number
+        sub(el, "account", account)
+        if account != number:
+            notes.append(f"Account as recorded: {number}")
+        holder = _clean(party.name, p.name_chars)
+        if holder:
+            sub(el, "account_name", holder)
+        elif self._required("t_account", "account_name"):
+            sub(el, "account_name", p.unknown_last_name)
+            notes.append("Account holder's name not known: account_name is the placeholder")
+        iban = iban_of(number)
+        if iban:
+            sub(el, "iban", iban)
+        account_type = p.account_types.get(kind)
+        if account_type:
+            sub(el, "personal_account_type", account_type)
+        if self._person_needed("account", party):
+            signatory = sub(el, "signatory")
+            self._person(signatory, "t_person", party, my_client=False)
+            if p.account_holder_role:
+                sub(signatory, "role", p.account_holder_role)
+        if kind == "crypto":
+            notes.append(f"Virtual-asset wallet ({party.provider.upper()}) address")
+        notes.append(f"Payment handle: {party.handle}")
+        sub(el, "comments", self._text(". ".join(notes)))
+
+    def _merchant(self, to: Any, party: Party, txn: Row) -> None:
+        """``to_entity`` for a card merchant (VPN services, app stores, ...)."""
+        p = self.profile
+        el = sub(to, "to_entity")
+        name = _clean(party.name, p.entity_name_chars)
+        sub(el, "name", name or _clean(f"Merchant {party.account_number}", p.entity_name_chars))
+        mcc = text(txn.get("merchant_category"))
+        sub(el, "business", f"Card merchant, MCC {mcc}" if mcc else "Card merchant")
+        country = text(txn.get("receiver_country")) or party.country
+        if country:
+            sub(el, "incorporation_country_code", country)
+        comment = f"Merchant id: {party.handle}"
+        if party.name and name != party.name:
+            comment += f". Name as recorded: {party.name}"
+        sub(el, "comments", self._text(comment))
+
+    def _required(self, type_name: str, element: str) -> bool:
+        """Whether this FIU's schema makes ``element`` of ``type_name`` mandatory."""
+        xsd_type = self.schema.schema.types.get(type_name)
+        content = getattr(xsd_type, "content", None)
+        for item in content.iter_elements() if content is not None else ():
+            if item.name == element:
+                return bool(item.min_occurs)
+        return False
 
     def _activity(self, root: Any, bundle: CaseBundle) -> None:
         parties_el = sub(sub(root, "activity"), "report_parties")
@@ -335,7 +605,8 @@ class GoamlExporter(Exporter):
         for report_id in _report_ids(bundle):
             for party in reported_accounts(bundle, report_id).values():
                 rp = sub(parties_el, "report_party")
-                self._person(rp, "person", party, my_client=False)
+                alias = next(iter([*party.usernames, *party.accounts]), "")
+                self._person(rp, "person", party, my_client=False, alias=alias)
                 sub(rp, "reason", self._text(f"Named in report {report_id}"))
                 count += 1
         if count == 0:
@@ -343,6 +614,57 @@ class GoamlExporter(Exporter):
                 f"case {bundle.case.case_id}: no transactions and no reported accounts, "
                 "so there is nobody to report in goAML"
             )
+
+
+def _clean(value: str, chars: str) -> str:
+    """ASCII-folded, reduced to the characters ``chars`` (a regex class body) allows."""
+    kept = re.sub(f"[^{chars}]", "", ascii_fold(value))
+    return re.sub(r"\s+", " ", kept).strip()
+
+
+def _shown(keys: list[str]) -> str:
+    return ", ".join(keys[:10]) + (" …" if len(keys) > 10 else "")
+
+
+def _zone_of(payer: Party) -> tzinfo | None:
+    name = text((payer.customer or {}).get("timezone"))
+    try:
+        return ZoneInfo(name) if name else None
+    except (ZoneInfoNotFoundError, ValueError):
+        return None
+
+
+def _description(pay: Payment, payer: Party) -> str:
+    """Channel, amount and the payer's local time: the payments detector's night-time
+    statements are in the payer's local time, the report's dates in the FIU's."""
+    out = f"{pay.channel} payment of {pay.amount:.2f} {pay.currency}"
+    zone = _zone_of(payer)
+    if zone is not None:
+        out += f"; sent {pay.when.astimezone(zone):%Y-%m-%d %H:%M} payer's local time ({zone})"
+    reference = text(pay.row.get("reference"))
+    if reference:
+        out += f"; payment reference: {reference}"
+    return out
+
+
+def _fx_sentence(bundle: CaseBundle, payments: list[Payment]) -> str:
+    """The rates behind amount_local and where they come from; empty when no amount
+    needed converting (an institution reporting USD in USD gets no conversion)."""
+    org = bundle.org
+    local = org.local_currency
+    rates = {pay.currency: pay.rate for pay in payments if pay.currency != local}
+    if not rates:
+        return ""
+    if not org.fx_source:
+        raise ExportError(
+            f"amounts in {', '.join(sorted(rates))} are converted to {local} with fx_usd, "
+            "but the organisation settings do not say where the rates come from: set fx_source"
+        )
+    shown = "; ".join(f"1 {cur} = {rate:.6f} {local}" for cur, rate in sorted(rates.items()))
+    return (
+        f"Amounts are in {local}; foreign amounts were converted at the reporting "
+        f"institution's rates ({org.fx_source}): {shown}."
+    )
 
 
 def _report_ids(bundle: CaseBundle) -> list[str]:
@@ -358,16 +680,3 @@ def _action(bundle: CaseBundle) -> str:
     if case.outcome:
         parts.append(f"outcome: {case.outcome.value}")
     return "; ".join(parts) + "."
-
-
-def _person_comment(party: Party, first: str, last: str) -> str:
-    bits = []
-    if party.name and f"{first} {last}" != party.name:
-        bits.append(f"Name as recorded: {party.name}")
-    if party.handle:
-        bits.append(f"Payment account/handle: {party.handle}")
-    if party.accounts:
-        bits.append("Accounts: " + ", ".join(party.accounts[:20]))
-    if party.linked_reports:
-        bits.append("Named in reports: " + ", ".join(party.linked_reports[:20]))
-    return ". ".join(bits)

@@ -10,9 +10,11 @@ from __future__ import annotations
 from collections.abc import Callable
 from importlib import resources
 from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from stdnum import bic as stdnum_bic
 
 from daybreak.exporters.base import ExportError
 
@@ -42,11 +44,56 @@ class GoamlProfile(BaseModel):
     indicators: dict[str, list[str]] = Field(default_factory=dict)
     features: list[str] = Field(default_factory=list)
     name_chars: str = "A-Za-z0-9 .'-"
+    # Characters kept in entity (merchant) names; the default fits both schemas.
+    entity_name_chars: str = "A-Za-z0-9 .'-"
     last_name_single_word: bool = False
     ascii_text: bool = False
     my_client_requires: list[str] = Field(default_factory=list)
     address_requires_state: bool = False
-    unknown_name: str = "Unknown"
+    # goAML dates carry no zone: times are written in this zone (the FIU's local time).
+    timezone: str
+    # t_person makes first_name and last_name mandatory in both schemas. When a part of a
+    # person's name is not known it gets this placeholder (only then; the person's
+    # comments and the exporter's notes say so). Two different words, so that a party
+    # whose name is wholly unknown is never read as a person called "Unknown Unknown".
+    unknown_first_name: str = "-"
+    unknown_last_name: str = "-"
+    # Beneficiary accounts (to_account): account type code by handle kind
+    # (bank_account, wallet, crypto; see exporters.parties.handle_kind), omitted when
+    # absent; the role of the account holder in <signatory>.
+    account_types: dict[str, str] = Field(default_factory=dict)
+    account_holder_role: str | None = None
+    # to_account needs an institution code or a SWIFT/BIC. ``provider_bics`` maps a
+    # handle's provider to the BIC the institution knows for it. Without one,
+    # ``unknown_institution_code`` is written where the schema allows free text (UAE:
+    # "-", goAML's "unknown"); None means the schema needs a real BIC, and the
+    # beneficiary is then reported as a person with the account in comments (noted).
+    provider_bics: dict[str, str] = Field(default_factory=dict)
+    unknown_institution_code: str | None = None
+    # Characters the schema allows in <account> (None: any); others are dropped and
+    # the account as recorded goes in the account's comments.
+    account_chars: str | None = None
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"unknown time zone {value!r} (use an IANA name)") from exc
+        return value
+
+    @field_validator("provider_bics")
+    @classmethod
+    def _bics(cls, value: dict[str, str]) -> dict[str, str]:
+        bad = sorted(k for k, v in value.items() if not stdnum_bic.is_valid(v))
+        if bad:
+            raise ValueError(f"not a BIC (ISO 9362) for provider(s) {', '.join(bad)}")
+        return {k.lower(): str(stdnum_bic.compact(v)) for k, v in value.items()}
+
+    @property
+    def zone(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
 
     def indicator_codes(self, signals: list[str]) -> list[str]:
         codes = list(self.indicators.get("default", []))
@@ -110,6 +157,12 @@ def misfits(profile: GoamlProfile, enumeration: Callable[[str], list[str]]) -> l
             [*profile.transmode.values(), profile.transmode_default],
         ),
         ("funds_type", "funds codes", [*profile.funds.values(), profile.funds_default]),
+        ("account_type", "account types", list(profile.account_types.values())),
+        (
+            "account_person_role_type",
+            "account holder roles",
+            [profile.account_holder_role] if profile.account_holder_role else [],
+        ),
         (
             "report_indicator_type",
             "indicators",

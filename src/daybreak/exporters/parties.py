@@ -18,11 +18,66 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Literal
+
+import phonenumbers
+from stdnum import bic as stdnum_bic
+from stdnum import iban as stdnum_iban
 
 from daybreak.exporters.bundle import CaseBundle, Row, as_utc, text, unique
 
 IDENTITY_KINDS = ("phone", "email", "account", "username", "ip", "url", "device", "crypto_wallet")
 NOT_THE_SUSPECT = {"reporter", "victim", "reporting_person"}
+
+# What a beneficiary handle (``provider:account``) is, for formats that report accounts
+# and merchants differently from people (goAML to_account / to_entity).
+HandleKind = Literal["bank_account", "wallet", "crypto", "merchant", "other"]
+# Handle providers that are virtual assets (the handle's account is a wallet address).
+CRYPTO_ASSETS = frozenset({"btc", "eth", "usdt", "usdc", "trx", "xmr", "ltc", "bnb", "sol", "dai"})
+MERCHANT_PROVIDERS = frozenset({"mid"})  # card-acquirer merchant ids
+WALLET_CHANNELS = frozenset({"wallet", "p2p"})
+
+
+def handle_kind(handle: str, *, channel: str = "", merchant_category: object = None) -> HandleKind:
+    """What a payment's receiver is, from its handle and the payment itself: a card
+    merchant (``mid:`` handle, card channel or a merchant category code), a crypto
+    wallet, an e-wallet (the account is a phone number, or a wallet/p2p payment), a
+    bank account, or ``other`` (no ``provider:account`` form)."""
+    provider, sep, account = handle.partition(":")
+    provider = provider.lower()
+    if provider in MERCHANT_PROVIDERS or channel == "card" or text(merchant_category):
+        return "merchant"
+    if not sep or not account:
+        return "other"
+    if provider in CRYPTO_ASSETS or channel == "crypto":
+        return "crypto"
+    if _is_phone(account) or channel in WALLET_CHANNELS:
+        return "wallet"
+    return "bank_account"
+
+
+def _is_phone(value: str) -> bool:
+    if not value.startswith("+"):
+        return False
+    try:
+        return bool(phonenumbers.is_valid_number(phonenumbers.parse(value, None)))
+    except phonenumbers.NumberParseException:
+        return False
+
+
+def iban_of(value: str) -> str | None:
+    """``value`` as a compact IBAN when it is one (country format and mod-97 checksum
+    verified by python-stdnum), else None: an account number is never guessed to be one."""
+    return str(stdnum_iban.compact(value)) if stdnum_iban.is_valid(value) else None
+
+
+def bic_of(value: str) -> str | None:
+    """``value`` as a BIC when it is written as one (upper case, ISO 9362 format with a
+    known country), else None. Lower-case provider names ("landbank") are not read as
+    BICs even where their letters happen to fit the format."""
+    if value != value.upper() or not stdnum_bic.is_valid(value):
+        return None
+    return str(stdnum_bic.compact(value))
 
 
 @dataclass
