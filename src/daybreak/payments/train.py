@@ -35,7 +35,9 @@ def _labelled(
     lab = labels.filter(pl.col("subject_type") == subject).select(
         pl.col("subject_id").alias(key), pl.col("label").cast(pl.Int64), "scenario"
     )
-    joined = frame.join(lab, on=key, how="left").with_columns(
+    # rows in the scan's order whatever the labels' order: the folds (and so the model)
+    # depend on it, and Polars keeps no join order unless asked
+    joined = frame.join(lab, on=key, how="left", maintain_order="left").with_columns(
         pl.when(pl.col("label").is_null()).then(unlabelled).otherwise(1.0).alias("weight")
     )
     if unlabelled <= 0:
