@@ -10,7 +10,7 @@ from sqlalchemy import delete
 from store_samples import case, report
 
 from daybreak.model.cases import CaseStatus, Outcome
-from daybreak.store import SYSTEM, Actor, Role, Submission, TiplineStore
+from daybreak.store import SYSTEM, Actor, Keyring, Role, Submission, TiplineStore
 from daybreak.store.db import current_revision
 from daybreak.store.tables import clusters, metadata, reports
 
@@ -18,10 +18,30 @@ ANA = Actor("ana", Role.ANALYST)
 
 
 def test_migrations_create_exactly_the_declared_schema(store: TiplineStore) -> None:
-    assert current_revision(store.engine) == "0001"
+    assert current_revision(store.engine) == "0002"
     with store.engine.connect() as conn:
         diff = compare_metadata(MigrationContext.configure(conn), metadata)
     assert diff == []
+
+
+def test_a_store_at_0001_upgrades_to_subject_labels_keeping_its_cases(
+    db_url: str, keys: Keyring
+) -> None:
+    from sqlalchemy import inspect
+
+    from daybreak.store.db import make_engines, migrate
+
+    engine, _ = make_engines(db_url)
+    migrate(engine, "0001")
+    assert not inspect(engine).has_table("subject_labels")
+    engine.dispose()
+    old = TiplineStore(db_url, keys, run_migrations=False)
+    old.upsert_cases([case("C-kept")])
+    old.close()
+    with TiplineStore(db_url, keys) as upgraded:
+        assert current_revision(upgraded.engine) == "0002"
+        assert [c.case_id for c in upgraded.list_cases(ANA)] == ["C-kept"]
+        assert upgraded.subject_labels(ANA) == []
 
 
 def test_retention_keeps_what_open_cases_use(store: TiplineStore) -> None:

@@ -155,3 +155,70 @@ def evaluate(
     with user_errors():
         result = evaluate_against_truth(world, read_cases(out_dir / CASES_FILE))
     typer.echo(json.dumps(result.as_dict(), indent=2))
+
+
+ANALYST_HELP = "Who records the labels (default: cli:<login name>); written to the audit log."
+SUBJECT_HELP = (
+    "A payments subject of the case, customer:ID or beneficiary:ID (repeatable), or "
+    "'all' for every payments subject of the case."
+)
+LABEL_HELP = "payer_confirmed (customers), facilitator_confirmed (beneficiaries) or not_involved."
+
+
+def cli_analyst(name: str | None) -> Actor:
+    """The analyst a CLI command acts as (role analyst)."""
+    import getpass
+
+    from daybreak.store import Actor, Role
+
+    return Actor(name or f"cli:{getpass.getuser()}", Role.ANALYST)
+
+
+@app.command()
+def label(
+    db: str = typer.Option(..., "--db", help=DB_HELP),
+    case_id: str = typer.Option(..., "--case", help="Case id."),
+    subjects: list[str] = typer.Option(..., "--subject", help=SUBJECT_HELP),
+    disposition: str = typer.Option(..., "--label", help=LABEL_HELP),
+    analyst: str | None = typer.Option(None, "--analyst", help=ANALYST_HELP),
+) -> None:
+    """Record an analyst's disposition of a case's payments subjects: the labels
+    `daybreak payments train --from-store` learns from. A case's outcome never labels
+    its subjects by itself: say what each subject was, or `--subject all`."""
+    from daybreak.model.cases import Disposition
+    from daybreak.store import NotFound, PermissionDenied, WorkflowError
+    from daybreak.store.labels import payments_subjects
+
+    try:
+        chosen = Disposition(disposition)
+    except ValueError:
+        fail(f"--label {disposition!r}: expected one of {', '.join(d.value for d in Disposition)}")
+    actor = cli_analyst(analyst)
+    store = _store(Path("."), db)
+    try:
+        if "all" in subjects:
+            case = store.get_case(case_id, actor)
+            if case is None:
+                fail(f"no case {case_id!r} in the store")
+            pairs = payments_subjects(case)
+            if not pairs:
+                fail(f"case {case_id} has no payments alerts to label")
+        else:
+            pairs = [_subject(s) for s in subjects]
+        for pair in pairs:
+            store.record_disposition(case_id, pair, chosen, actor)
+    except NotFound:
+        fail(f"no case {case_id!r} in the store")
+    except (WorkflowError, PermissionDenied) as exc:
+        fail(str(exc))
+    finally:
+        store.close()
+    for subject_type, subject_id in pairs:
+        out.print(f"{case_id}: {subject_type}:{subject_id} labelled {chosen.value} by {actor.name}")
+
+
+def _subject(text: str) -> tuple[str, str]:
+    subject_type, sep, subject_id = text.partition(":")
+    if not sep or subject_type not in ("customer", "beneficiary") or not subject_id:
+        fail(f"--subject {text!r}: expected customer:ID, beneficiary:ID or all")
+    return subject_type, subject_id

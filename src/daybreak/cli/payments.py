@@ -94,31 +94,49 @@ def scan(
     out_console.print(f"Wrote {out / 'alerts.jsonl'} and {out / 'alerts.parquet'}")
 
 
+LABELS_HELP = "truth/labels.csv of a labelled world (or use --from-store)."
+FROM_STORE_HELP = "Train on analysts' dispositions in the case store (--db) instead of --labels."
+DB_HELP = "SQLAlchemy URL of the case store (needs DAYBREAK_FIELD_KEY)."
+UNLABELLED_HELP = (
+    "Weight of scored subjects without a label, taken as negatives "
+    "(default: 1 with --labels, a census of a world; 0.1 with --from-store)."
+)
+
+
 @app.command()
 def train(
     transactions: Path = typer.Option(..., "--transactions", "-t", help=TX_HELP),
-    labels: Path = typer.Option(..., "--labels", help="truth/labels.csv of a labelled world."),
+    labels: Path | None = typer.Option(None, "--labels", help=LABELS_HELP),
+    from_store: bool = typer.Option(False, "--from-store", help=FROM_STORE_HELP),
+    db: str | None = typer.Option(None, "--db", help=DB_HELP),
+    unlabelled: float | None = typer.Option(
+        None, "--unlabelled-weight", min=0.0, max=1.0, help=UNLABELLED_HELP
+    ),
     out: Path = typer.Option(Path("model"), "--out", "-o", help="Model folder to write."),
     customers: Path | None = typer.Option(None, "--customers", "-c", help="customers file"),
     config: Path | None = typer.Option(None, "--config", help="Typology pack YAML."),
     engine: str = typer.Option("duckdb", "--engine", help="duckdb or spark."),
 ) -> None:
     """Train gradient boosting on labelled data; write the model and its model card."""
-    from daybreak.payments.evaluate import read_labels
+    from daybreak.payments.active import UNREVIEWED_WEIGHT
     from daybreak.payments.scan import scan as run_scan
     from daybreak.payments.train import train as run_train
 
     with _user_errors():
-        lab = read_labels(labels)
+        lab, source = _training_labels(labels, from_store, db)
+        weight = (
+            unlabelled if unlabelled is not None else (UNREVIEWED_WEIGHT if from_store else 1.0)
+        )
         bar, say = _progress()
         with bar:
             result = run_scan(transactions, None, customers=customers, config=config,
                               engine=engine, progress=say)  # fmt: skip
             say("training")
             note = (f"{transactions} ({result.summary['transactions']:,} transactions), "
-                    f"labels {labels} ({lab.height:,} rows, "
-                    f"{int(lab['label'].sum())} positive).")  # fmt: skip
-            report = run_train(result, lab, out, note)
+                    f"labels {source} ({lab.height:,} labelled subjects, "
+                    f"{int(lab['label'].sum())} positive); scored subjects without a "
+                    f"label count as negatives of weight {weight}.")  # fmt: skip
+            report = run_train(result, lab, out, note, unlabelled=weight)
     for subject, m in report.items():
         if "skipped" in m:
             out_console.print(f"{subject}: skipped ({m['skipped']})")
@@ -128,6 +146,90 @@ def train(
                 f"(typology score {m['typology_score']['average_precision']})"
             )
     out_console.print(f"Wrote {out} (model card: {out / 'MODEL_CARD.md'})")
+
+
+def _training_labels(labels: Path | None, from_store: bool, db: str | None) -> tuple[Any, str]:
+    """The label table and a note of where it came from."""
+    from daybreak.payments.evaluate import read_labels
+    from daybreak.payments.inputs import PaymentsInputError
+
+    if from_store == (labels is not None):
+        raise PaymentsInputError("give exactly one of --labels FILE and --from-store --db URL")
+    if labels is not None:
+        return read_labels(labels), str(labels)
+    if not db:
+        raise PaymentsInputError("--from-store needs --db URL (the case store)")
+    from daybreak.payments.active import labels_frame
+
+    stored = _store_labels(db)
+    frame = labels_frame(stored)
+    cases = len({x.case_id for x in stored})
+    return frame, f"analysts' dispositions in the case store ({len(stored)} from {cases} case(s))"
+
+
+def _store_labels(db: str) -> list[Any]:
+    """Every disposition in the store, read as the CLI's analyst (audited)."""
+    from daybreak.cli._store import open_store
+    from daybreak.cli.cases import cli_analyst
+
+    store = open_store(Path("."), db, dev=False)
+    try:
+        return store.subject_labels(cli_analyst(None))
+    finally:
+        store.close()
+
+
+@app.command("review-next")
+def review_next(
+    scan_results: Path = typer.Option(
+        ..., "--scan-results", help="Folder written by `payments scan --out`."
+    ),
+    db: str = typer.Option(..., "--db", help=DB_HELP),
+    model: Path | None = typer.Option(None, "--model", help="Model folder (`payments train`)."),
+    n: int = typer.Option(20, "-n", min=1, help="How many subjects to propose."),
+    as_json: bool = typer.Option(False, "--json", help="One JSON object per line."),
+) -> None:
+    """Propose which unlabelled subjects to review next so the model learns fastest."""
+    import polars as pl
+
+    from daybreak.payments.active import STRATEGY, propose
+    from daybreak.payments.inputs import PaymentsInputError
+    from daybreak.payments.model import TrainedModel
+
+    with _user_errors():
+        frames = {}
+        for subject in ("customer", "beneficiary"):
+            path = scan_results / f"{subject}_scores.parquet"
+            if not path.is_file():
+                raise PaymentsInputError(
+                    f"{path}: not found (expected the folder `daybreak payments scan --out` writes)"
+                )
+            frames[subject] = pl.read_parquet(path)
+        trained = TrainedModel.load(model) if model else None
+        labelled = {(x.subject_type, x.subject_id) for x in _store_labels(db)}
+        threshold = trained.threshold if trained else _scan_threshold(scan_results)
+        picks = propose(frames, labelled, n, model=trained, threshold=threshold)
+    if as_json:
+        for p in picks:
+            typer.echo(json.dumps(p.__dict__, ensure_ascii=False))
+        return
+    out_console.print(STRATEGY)
+    out_console.print(
+        f"{len(labelled)} subject(s) already labelled (left out); scores from "
+        + (f"model {trained.version}" if trained else "the scan (typology pack)")
+        + f"; alert threshold {threshold}."
+    )
+    table = Table("#", "subject", "score", "why")
+    for i, p in enumerate(picks, start=1):
+        table.add_row(str(i), f"{p.subject_type}:{p.subject_id}", f"{p.score:.2f}", p.reason)
+    out_console.print(table)
+
+
+def _scan_threshold(scan_results: Path) -> float:
+    summary = scan_results / "summary.json"
+    if summary.is_file():
+        return float(json.loads(summary.read_text("utf-8")).get("threshold", 0.5))
+    return 0.5
 
 
 @app.command()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from enum import IntEnum, StrEnum
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -39,6 +40,49 @@ class Outcome(StrEnum):
     CHILD_SAFEGUARDED = "child_safeguarded"
     NO_ACTION = "no_action"
     DUPLICATE = "duplicate"
+
+
+class Disposition(StrEnum):
+    """An analyst's finding about one payments subject of a case: the label the
+    payments model learns from (see docs/detectors/payments.md, Learning from analysts).
+    A case's outcome alone never labels its subjects: "no action" may mean "not
+    involved" or "not enough to act on", so the analyst records each subject."""
+
+    PAYER_CONFIRMED = "payer_confirmed"  # a customer who pays for the abuse
+    FACILITATOR_CONFIRMED = "facilitator_confirmed"  # a beneficiary who receives for it
+    NOT_INVOLVED = "not_involved"  # reviewed, and not part of it
+
+    @property
+    def label(self) -> int:
+        return 0 if self is Disposition.NOT_INVOLVED else 1
+
+
+# Which subject types each confirmation applies to: payers send, facilitators receive.
+DISPOSITION_SUBJECTS: dict[Disposition, frozenset[str]] = {
+    Disposition.PAYER_CONFIRMED: frozenset({"customer"}),
+    Disposition.FACILITATOR_CONFIRMED: frozenset({"beneficiary"}),
+    Disposition.NOT_INVOLVED: frozenset({"customer", "beneficiary"}),
+}
+
+LabelledSubjectType = Literal["customer", "beneficiary"]
+
+
+class SubjectLabel(BaseModel):
+    """A disposition recorded for one payments subject (customer or beneficiary) of a
+    case, by whom and when."""
+
+    model_config = ConfigDict(frozen=True)
+
+    case_id: str
+    subject_type: LabelledSubjectType
+    subject_id: str
+    disposition: Disposition
+    actor: str
+    at: datetime
+
+    @property
+    def label(self) -> int:
+        return self.disposition.label
 
 
 class Tier(IntEnum):

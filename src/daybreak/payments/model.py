@@ -131,13 +131,17 @@ def platt_curve(
 
 
 def isotonic_curve(
-    scores: np.ndarray[Any, Any], labels: np.ndarray[Any, Any], points: int = 40
+    scores: np.ndarray[Any, Any],
+    labels: np.ndarray[Any, Any],
+    points: int = 40,
+    weights: np.ndarray[Any, Any] | None = None,
 ) -> tuple[list[float], list[float]]:
-    """Fit isotonic regression and return it as a compact piecewise-linear curve."""
+    """Fit isotonic regression (rows weighted by ``weights``) and return it as a compact
+    piecewise-linear curve."""
     from sklearn.isotonic import IsotonicRegression
 
     iso = IsotonicRegression(y_min=0.0, y_max=1.0, out_of_bounds="clip", increasing=True)
-    iso.fit(scores, labels)
+    iso.fit(scores, labels, sample_weight=weights)
     xs = np.unique(np.concatenate([[0.0, 1.0], np.quantile(scores, np.linspace(0, 1, points))]))
     ys = np.maximum.accumulate(iso.predict(xs))
     return [round(float(v), 6) for v in xs], [round(float(v), 6) for v in ys]

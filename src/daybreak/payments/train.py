@@ -26,11 +26,22 @@ MIN_POSITIVES = 5
 FOLDS = 5
 
 
-def _labelled(frame: pl.DataFrame, labels: pl.DataFrame, subject: str, key: str) -> pl.DataFrame:
+def _labelled(
+    frame: pl.DataFrame, labels: pl.DataFrame, subject: str, key: str, unlabelled: float
+) -> pl.DataFrame:
+    """Scored subjects with their label and training weight: labelled rows weigh 1,
+    scored subjects without a label count as negatives of weight ``unlabelled`` (dropped
+    at 0)."""
     lab = labels.filter(pl.col("subject_type") == subject).select(
         pl.col("subject_id").alias(key), pl.col("label").cast(pl.Int64), "scenario"
     )
-    joined = frame.join(lab, on=key, how="left")
+    # rows in the scan's order whatever the labels' order: the folds (and so the model)
+    # depend on it, and Polars keeps no join order unless asked
+    joined = frame.join(lab, on=key, how="left", maintain_order="left").with_columns(
+        pl.when(pl.col("label").is_null()).then(unlabelled).otherwise(1.0).alias("weight")
+    )
+    if unlabelled <= 0:
+        joined = joined.filter(pl.col("label").is_not_null())
     return joined.with_columns(pl.col("label").fill_null(0), pl.col("scenario").fill_null("(none)"))
 
 
@@ -57,6 +68,9 @@ def fit_subject(
     features = model_features(subject)
     x = feature_matrix(frame, features)
     y = frame["label"].to_numpy().astype(int)
+    # unit weights are passed as None: boosting then takes its constant-hessian path,
+    # so a model trained on a full label census is the same as before weights existed
+    w = _weights(frame) if "weight" in frame.columns else None
 
     def new() -> Any:
         return HistGradientBoostingClassifier(
@@ -68,13 +82,14 @@ def fit_subject(
 
     # Small tables: OpenMP threads only add contention (30x slower on a busy 2-core box).
     with threadpool_limits(1):
-        return _fit(new, x, y, features, frame, total_pos, seed)
+        return _fit(new, x, y, w, features, frame, total_pos, seed)
 
 
 def _fit(
     new: Any,
     x: np.ndarray[Any, Any],
     y: np.ndarray[Any, Any],
+    w: np.ndarray[Any, Any] | None,
     features: list[str],
     frame: pl.DataFrame,
     total_pos: int,
@@ -85,10 +100,12 @@ def _fit(
     oof = np.zeros(len(y))
     folds = min(FOLDS, int(y.sum()), int(len(y) - y.sum()))
     for train_idx, test_idx in StratifiedKFold(folds, shuffle=True, random_state=seed).split(x, y):
-        est = new().fit(x[train_idx], y[train_idx])
+        est = new().fit(
+            x[train_idx], y[train_idx], sample_weight=None if w is None else w[train_idx]
+        )
         oof[test_idx] = est.predict_proba(x[test_idx])[:, 1]
-    cx, cy = isotonic_curve(oof, y)
-    final = new().fit(x, y)
+    cx, cy = isotonic_curve(oof, y, weights=w)
+    final = new().fit(x, y, sample_weight=w)
     calibrated = np.interp(oof, cx, cy)
     metrics = {
         "rows": len(y),
@@ -101,8 +118,19 @@ def _fit(
     return SubjectModel(features, final, cx, cy), metrics
 
 
-def train(result: ScanResult, labels: pl.DataFrame, out: Path, data_note: str) -> dict[str, Any]:
-    """Fit per-subject models on scan features joined to labels; write ``out``."""
+def train(
+    result: ScanResult,
+    labels: pl.DataFrame,
+    out: Path,
+    data_note: str,
+    *,
+    unlabelled: float = 1.0,
+) -> dict[str, Any]:
+    """Fit per-subject models on scan features joined to labels; write ``out``.
+
+    ``unlabelled`` is the weight of scored subjects without a label, taken as
+    negatives: 1.0 when ``labels`` is a census (a world's truth lists every subject),
+    less for analysts' labels, which cover only the subjects someone reviewed."""
     model = TrainedModel(version=datetime.now(UTC).strftime("%Y%m%d%H%M%S"), threshold=0.5)
     report: dict[str, Any] = {}
     rule_curves: dict[str, dict[str, list[float]]] = {}
@@ -110,7 +138,7 @@ def train(result: ScanResult, labels: pl.DataFrame, out: Path, data_note: str) -
         ("customer", result.customer_scores, "sender_id"),
         ("beneficiary", result.beneficiary_scores, "receiver_id"),
     ):
-        data = _labelled(frame, labels, subject, key)
+        data = _labelled(frame, labels, subject, key, unlabelled)
         total_pos = labels.filter(
             (pl.col("subject_type") == subject) & (pl.col("label") == 1)
         ).height
@@ -121,7 +149,9 @@ def train(result: ScanResult, labels: pl.DataFrame, out: Path, data_note: str) -
         sub_model, metrics = fit_subject(data, subject, total_pos)
         model.subjects[subject] = sub_model
         report[subject] = metrics
-        rx, ry = isotonic_curve(data["raw_score"].to_numpy(), data["label"].to_numpy())
+        rx, ry = isotonic_curve(
+            data["raw_score"].to_numpy(), data["label"].to_numpy(), weights=_weights(data)
+        )
         rule_curves[subject] = {"x": rx, "y": ry}
     if not model.subjects:
         raise PaymentsInputError(
@@ -134,6 +164,11 @@ def train(result: ScanResult, labels: pl.DataFrame, out: Path, data_note: str) -
     )
     (out / "MODEL_CARD.md").write_text(model_card(model, report, data_note), "utf-8")
     return report
+
+
+def _weights(data: pl.DataFrame) -> np.ndarray[Any, Any] | None:
+    weights = data["weight"].to_numpy()
+    return None if bool(np.all(weights == 1.0)) else weights
 
 
 def model_card(model: TrainedModel, report: dict[str, Any], data_note: str) -> str:

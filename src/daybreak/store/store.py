@@ -16,10 +16,11 @@ from typing import Any
 
 from sqlalchemy import Connection, delete, func, select, update
 
-from daybreak.model.cases import Case, CaseStatus, Outcome
+from daybreak.model.cases import Case, CaseStatus, Disposition, Outcome, SubjectLabel
 from daybreak.model.identifiers import IdentifierKind, normalize
 from daybreak.store import auth
 from daybreak.store import cases as case_ops
+from daybreak.store import labels as label_ops
 from daybreak.store.audit import (
     AuditAppender,
     AuditEntry,
@@ -431,6 +432,53 @@ class TiplineStore:
         with self.engine.begin() as conn:
             out = case_ops.notes(conn, self.keys, case_id)
             append_one(conn, self.keys, actor.name, "case.notes.read", "case", case_id)
+        return out
+
+    def record_disposition(
+        self,
+        case_id: str,
+        subject: tuple[str, str],
+        disposition: Disposition,
+        actor: Actor,
+    ) -> SubjectLabel:
+        """Record an analyst's disposition of one payments subject (subject_type,
+        subject_id) of a case: the label the payments model learns from. Recording
+        again for the same case and subject replaces the earlier disposition."""
+        _require(actor, CASE_READERS, "label case subjects")
+        now = datetime.now(UTC)
+        with self.engine.begin() as conn:
+            stored = label_ops.record(
+                conn, self.keys, case_id, subject, disposition, actor.name, now
+            )
+            append_one(
+                conn,
+                self.keys,
+                actor.name,
+                "case.label",
+                "case",
+                case_id,
+                {
+                    "subject_type": subject[0],
+                    "subject": self.keys.index(label_ops.subject_key(*subject))[:16],
+                    "disposition": disposition.value,
+                },
+            )
+        return stored
+
+    def subject_labels(self, actor: Actor, case_id: str | None = None) -> list[SubjectLabel]:
+        """Stored dispositions (of one case, or all), oldest first."""
+        _require(actor, CASE_READERS, "read case labels")
+        with self.engine.begin() as conn:
+            out = label_ops.listing(conn, self.keys, case_id)
+            append_one(
+                conn,
+                self.keys,
+                actor.name,
+                "case.labels.read",
+                "case",
+                case_id or "*",
+                {"labels": len(out), "cases": len({x.case_id for x in out})},
+            )
         return out
 
     def status_history(

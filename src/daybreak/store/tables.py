@@ -20,6 +20,7 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    UniqueConstraint,
 )
 
 metadata = MetaData(
@@ -179,6 +180,32 @@ case_events = Table(
     Column("from_status", String(20)),
     Column("to_status", String(20), nullable=False),
     Column("reason_enc", LargeBinary),
+)
+
+# Analysts' dispositions of a case's payments subjects: the labels the payments model
+# learns from. The subject is stored as a blind index (``value_index`` of
+# "subject_type:subject_id", as case_keys) and an AES-GCM ciphertext of its id; one row
+# per case and subject, replaced when the analyst changes their mind (the audit log
+# keeps every change).
+subject_labels = Table(
+    "subject_labels",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column(
+        "case_id",
+        String(80),
+        ForeignKey("cases.case_id", ondelete="CASCADE"),
+        nullable=False,
+        index=True,
+    ),
+    Column("subject_type", String(20), nullable=False),
+    Column("value_index", String(40), nullable=False, index=True),
+    Column("subject_enc", LargeBinary, nullable=False),
+    Column("disposition", String(30), nullable=False),
+    Column("label", Integer, nullable=False),
+    Column("actor", String(80), nullable=False),
+    Column("at", TS, nullable=False),
+    UniqueConstraint("case_id", "subject_type", "value_index", name="uq_subject_labels_subject"),
 )
 
 users = Table(
