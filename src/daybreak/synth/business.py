@@ -22,16 +22,11 @@ from __future__ import annotations
 import numpy as np
 
 from daybreak.synth import clock, handles
-from daybreak.synth.context import Ctx, lognormal
+from daybreak.synth.context import Ctx
 from daybreak.synth.ledger import CHANNEL, batch
-from daybreak.synth.lookalikes import (
-    CULTURE_OF,
-    MONTHS,
-    month_local,
-    payout_handles,
-    row_columns,
-)
-from daybreak.synth.names import sample_people, variants
+from daybreak.synth.lookalikes import CULTURE_OF, MONTHS, month_local, row_columns
+from daybreak.synth.names import variants
+from daybreak.synth.pools import Pools
 
 FIRM_WORDS = (
     "Harbour",
@@ -118,6 +113,7 @@ SUPPLIER_PLACES = (
     ("PH", 0.08),
     ("MX", 0.05),
 )
+SUPPLIER_COUNTS = (("1", 0.35), ("2", 0.35), ("3", 0.2), ("4", 0.1))
 # Supplier company names per country: (first words, second words, form).
 SUPPLIER_NAMES: dict[str, tuple[tuple[str, ...], tuple[str, ...], str]] = {
     "CN": (
@@ -165,17 +161,13 @@ def name_firms(ctx: Ctx) -> None:
     if len(firms) == 0:
         return
     rng = ctx.rng("business.names")
+    draw = Pools(rng)
     for i in np.sort(firms):
-        if rng.random() >= COMPANY_SHARE:
+        if draw.random() >= COMPANY_SHARE:
             continue
         suffixes = FIRM_SUFFIX.get(pop.country[i], ("Ltd",))
-        name = " ".join(
-            (
-                FIRM_WORDS[int(rng.integers(0, len(FIRM_WORDS)))],
-                FIRM_TRADES[int(rng.integers(0, len(FIRM_TRADES)))],
-                suffixes[int(rng.integers(0, len(suffixes)))],
-            )
-        )
+        words = (FIRM_WORDS, FIRM_TRADES, suffixes)
+        name = " ".join(options[draw.index(len(options))] for options in words)
         pop.names[i] = name
         pop.gender[i] = None
         pop.birth_year[i] = 0
@@ -187,22 +179,14 @@ def generate(ctx: Ctx) -> None:
     _importers(ctx, ctx.rng("lookalike.importers"))
 
 
-def _pick_places(
-    rng: np.random.Generator, places: tuple[tuple[str, float], ...], n: int
-) -> list[str]:
-    keys = [c for c, _ in places]
-    w = np.array([x for _, x in places])
-    return [keys[int(k)] for k in rng.choice(len(keys), n, p=w / w.sum())]
-
-
-def _pay_days(ctx: Ctx, rng: np.random.Generator) -> list[int]:
+def _pay_days(ctx: Ctx, draw: Pools) -> list[int]:
     """A firm's payroll day in each month of the window (local midnight)."""
-    rule = PAY_DAY_RULES[int(rng.integers(0, len(PAY_DAY_RULES)))]
+    rule = PAY_DAY_RULES[draw.index(len(PAY_DAY_RULES))]
     months = month_local(ctx)
     if rule == "last_working_day":
         return [t for t, _, _, _ in months]
     # A fixed day from the 4th to the 28th: a weekend moves it back within the month.
-    offset = {"first_working_day": 0, "fifteenth": 14}.get(rule, int(rng.integers(3, 28)))
+    offset = {"first_working_day": 0, "fifteenth": 14}.get(rule, 3 + draw.index(25))
     days = np.array([first + offset * clock.US_PER_DAY for _, first, _, _ in months])
     if rule == "first_working_day":
         wd = clock.weekday(days)
@@ -216,22 +200,25 @@ def _payroll(ctx: Ctx, rng: np.random.Generator) -> None:
     firms = pop.members("payroll_firm")
     if len(firms) == 0:
         return
+    draw = Pools(rng)
     lo, hi = b.payroll_contractors
     pool: list[tuple[int, int]] = []  # (receiver code, name code) of contractors so far
     rows: list[tuple[int, int, int, int, float, int]] = []
     months = month_local(ctx)
-    for i in firms:
-        size = lo + int(rng.beta(1.0, 2.0) * (hi - lo + 1))
-        mine = _contractors(ctx, rng, pool, min(size, hi))
-        pay_days = _pay_days(ctx, rng)
-        tmpl = PAYROLL_REFS[int(rng.integers(0, len(PAYROLL_REFS)))]
+    sizes = lo + (rng.beta(1.0, 2.0, len(firms)) * (hi - lo + 1)).astype(np.int64)
+    for i, size in zip(firms, np.minimum(sizes, hi), strict=True):
+        mine = _contractors(ctx, draw, pool, int(size))
+        pay_days = _pay_days(ctx, draw)
+        tmpl = PAYROLL_REFS[draw.index(len(PAYROLL_REFS))]
         run_hour = clock.at_hours(rng, np.array(pay_days, dtype=np.int64), clock.HOURS_BUSINESS)
-        thirteenth = rng.random() < 0.5  # a 13th-month bonus in December (Philippine custom)
+        thirteenth = draw.random() < 0.5  # a 13th-month bonus in December (Philippine custom)
         for recv, name in mine:
-            fee = float(CONTRACTOR_FEES[int(rng.integers(0, len(CONTRACTOR_FEES)))])
-            invoice = int(rng.integers(1, 900))
-            first = 0 if rng.random() < 0.7 else int(rng.integers(0, len(months)))
-            last = len(months) if rng.random() < 0.8 else int(rng.integers(first, len(months)) + 1)
+            fee = float(CONTRACTOR_FEES[draw.index(len(CONTRACTOR_FEES))])
+            invoice = 1 + draw.index(900)
+            first = 0 if draw.random() < 0.7 else draw.index(len(months))
+            last = (
+                len(months) if draw.random() < 0.8 else first + 1 + draw.index(len(months) - first)
+            )
             for k in range(first, last):
                 _, _, y, mo = months[k]
                 text = tmpl.format(y=y, m=mo, mon=MONTHS[mo - 1], k=invoice + k)
@@ -252,30 +239,31 @@ def _payroll(ctx: Ctx, rng: np.random.Generator) -> None:
 
 
 def _contractors(
-    ctx: Ctx, rng: np.random.Generator, pool: list[tuple[int, int]], size: int
+    ctx: Ctx, draw: Pools, pool: list[tuple[int, int]], size: int
 ) -> list[tuple[int, int]]:
     """A firm's contractors: some already work for other firms (shared contractors)."""
     led, share = ctx.ledger, ctx.profile.behaviour.shared_contractor_share
     mine: list[tuple[int, int]] = []
     for _ in range(size):
-        if pool and rng.random() < share:
-            pick = pool[int(rng.integers(0, len(pool)))]
+        if pool and draw.random() < share:
+            pick = pool[draw.index(len(pool))]
             if pick not in mine:
                 mine.append(pick)
                 continue
-        (c,) = _pick_places(rng, CONTRACTOR_PLACES, 1)
-        (person,) = sample_people(rng, CULTURE_OF[c], ["F" if rng.random() < 0.6 else "M"])
-        (rid,) = payout_handles(rng, [c])
-        new = (led.receivers.add(rid, c, "contractor"), led.names.code(variants(person)[0]))
+        c = draw.choice(CONTRACTOR_PLACES)
+        person = draw.person(CULTURE_OF[c], "F" if draw.random() < 0.6 else "M")
+        new = (
+            led.receivers.add(draw.handle(c), c, "contractor"),
+            led.names.code(variants(person)[0]),
+        )
         pool.append(new)
         mine.append(new)
     return mine
 
 
-def _supplier_name(rng: np.random.Generator, country: str) -> str:
+def _supplier_name(draw: Pools, country: str) -> str:
     first, second, form = SUPPLIER_NAMES[country]
-    a = first[int(rng.integers(0, len(first)))]
-    return form.format(a=a, b=second[int(rng.integers(0, len(second)))])
+    return form.format(a=first[draw.index(len(first))], b=second[draw.index(len(second))])
 
 
 def _importers(ctx: Ctx, rng: np.random.Generator) -> None:
@@ -283,31 +271,31 @@ def _importers(ctx: Ctx, rng: np.random.Generator) -> None:
     importers = pop.members("importer")
     if len(importers) == 0:
         return
+    draw = Pools(rng)
     rows: list[tuple[int, int, int, int, float, str]] = []
     for i in importers:
-        n_sup = int(rng.choice([1, 2, 3, 4], p=[0.35, 0.35, 0.2, 0.1]))
-        places = _pick_places(rng, SUPPLIER_PLACES, n_sup)
+        n_suppliers = int(draw.choice(SUPPLIER_COUNTS))
+        places = [draw.choice(SUPPLIER_PLACES) for _ in range(n_suppliers)]
         accounts = [handles.bank_accounts(rng, c, 1)[0] for c in places]
         sup = [
-            (led.receivers.add(rid, c, "supplier"), led.names.code(_supplier_name(rng, c)))
+            (led.receivers.add(rid, c, "supplier"), led.names.code(_supplier_name(draw, c)))
             for rid, c in zip(accounts, places, strict=True)
         ]
-        orders = rng.poisson(0.8 * w.months) + 1
+        orders = int(rng.poisson(0.8 * w.months)) + 1
         for _ in range(orders):
-            recv, name = sup[int(rng.integers(0, len(sup)))]
-            ordered = w.start_us + int(rng.integers(0, w.days)) * clock.US_PER_DAY
-            value = float(lognormal(rng, 2500.0, 0.8, 1)[0])
-            no = int(rng.integers(1000, 99999))
+            recv, name = sup[draw.index(len(sup))]
+            ordered = w.start_us + draw.index(w.days) * clock.US_PER_DAY
+            value = draw.lognormal(2500.0, 0.8)
+            no = 1000 + draw.index(99000)
             rows.append((int(i), ordered, recv, name, 0.3 * value, f"PI {no} deposit 30%"))
-            balance = ordered + int(rng.integers(20, 50)) * clock.US_PER_DAY
+            balance = ordered + (20 + draw.index(30)) * clock.US_PER_DAY
             if balance < w.end_us:
                 rows.append((int(i), balance, recv, name, 0.7 * value, f"Invoice {no} balance"))
-            if rng.random() < 0.4:
-                small = float(rng.choice([40.0, 60.0, 85.0, 120.0, 150.0, 200.0]))
+            if draw.random() < 0.4:
+                small = (40.0, 60.0, 85.0, 120.0, 150.0, 200.0)[draw.index(6)]
                 words = ("sample order", "freight", "shipping fee", f"samples PO {no}")
-                text = words[int(rng.integers(0, len(words)))]
                 before = max(w.start_us, ordered - 10 * clock.US_PER_DAY)
-                rows.append((int(i), before, recv, name, small, text))
+                rows.append((int(i), before, recv, name, small, words[draw.index(len(words))]))
     cust, days, recvs, rnames, aud, texts = row_columns(rows)
     m = len(cust)
     amount = ctx.money(aud.astype(np.float64))

@@ -31,15 +31,10 @@ from daybreak.synth import clock
 from daybreak.synth.benign import trip_rows
 from daybreak.synth.context import Ctx, lognormal
 from daybreak.synth.ledger import CHANNEL, I32, I64, batch
-from daybreak.synth.lookalikes import (
-    CULTURE_OF,
-    MONTHS,
-    month_local,
-    payout_handles,
-    row_columns,
-)
-from daybreak.synth.names import relatives, sample_people, variants
+from daybreak.synth.lookalikes import CULTURE_OF, MONTHS, month_local, row_columns
+from daybreak.synth.names import relatives, variants
 from daybreak.synth.names_data import CULTURES
+from daybreak.synth.pools import Pools
 
 STUDY_ABROAD = ("GB", "US", "AU", "NZ", "CA", "DE")
 SPONSOR_ORGS = (
@@ -129,48 +124,51 @@ def _students(ctx: Ctx, rng: np.random.Generator) -> None:
     parents = pop.members("student_parent")
     if len(parents) == 0:
         return
+    draw = Pools(rng)
     home = {CULTURES[c].country for c in ctx.profile.majority.values()}
-    rows_c, rows_t, rows_r, rows_n, rows_a, rows_rent = [], [], [], [], [], []
-    months = month_local(ctx)
+    abroad = [c for c in STUDY_ABROAD if c not in home]
+    places = []
     for i in parents:
-        culture = pop.culture[i]
-        if CULTURES[culture].country not in home and rng.random() < 0.6:
-            place = CULTURES[culture].country  # studying back home
-        elif rng.random() < 0.75:
-            (place,) = _corridor_places(ctx, rng, 1)
+        origin = CULTURES[pop.culture[i]].country
+        if origin not in home and draw.random() < 0.6:
+            places.append(origin)  # studying back home
+        elif draw.random() < 0.75:
+            places.append(draw.choice(ctx.profile.corridors))
         else:
-            options = [c for c in STUDY_ABROAD if c not in home]
-            place = options[int(rng.integers(0, len(options)))]
-        gender = "F" if rng.random() < 0.5 else "M"
-        (student,) = relatives(rng, [pop.people[i]], [culture], [gender], rng.random(1) < 0.9)
-        (rid,) = payout_handles(rng, [place])
-        recv = led.receivers.add(rid, place, "student")
-        name = led.names.code(variants(student)[int(rng.integers(0, 2))])
+            places.append(abroad[draw.index(len(abroad))])
+    students = relatives(
+        rng,
+        [pop.people[i] for i in parents],
+        [pop.culture[i] for i in parents],
+        ["F" if draw.random() < 0.5 else "M" for _ in parents],
+        rng.random(len(parents)) < 0.9,
+    )
+    firsts = np.array([first for _, first, _, _ in month_local(ctx)], dtype=np.int64)
+    rows_c, rows_t, rows_r, rows_n, rows_a, rows_rent = [], [], [], [], [], []
+    for i, place, student in zip(parents, places, students, strict=True):
+        recv = led.receivers.add(draw.handle(place), place, "student")
+        name = led.names.code(variants(student)[draw.index(2)])
         days = _cadence_days(rng, ctx, float(rng.uniform(*b.student_every_days)))
-        median = b.student_median * float(rng.uniform(0.6, 1.4))
-        amount = lognormal(rng, median, 0.35, len(days))
-        rent = rng.random() < 0.5
+        amount = lognormal(rng, b.student_median * float(rng.uniform(0.6, 1.4)), 0.35, len(days))
+        rent = draw.random() < 0.5  # and the monthly rent on the 1st
         if rent:
-            fee = float(rng.uniform(300, 800))
-            firsts = np.array([first for _, first, _, _ in months], dtype=np.int64)
             days = np.concatenate([days, firsts])
-            amount = np.concatenate([amount, np.full(len(firsts), fee)])
+            amount = np.concatenate([amount, np.full(len(firsts), draw.random() * 500 + 300)])
         k = len(days)
         rows_c.append(np.full(k, i))
         rows_t.append(days)
         rows_r.append(np.full(k, recv))
         rows_n.append(np.full(k, name))
         rows_a.append(amount)
-        rows_rent.append(np.arange(k) >= k - (len(months) if rent else 0))
+        rows_rent.append(np.arange(k) >= k - (len(firsts) if rent else 0))
     cust, day = np.concatenate(rows_c), np.concatenate(rows_t)
     m = len(cust)
     amount = ctx.money(np.concatenate(rows_a))
     amount = np.where(rng.random(m) < 0.6, np.maximum(5.0, np.round(amount / 5) * 5), amount)
     words = _codes(ctx, b.allowance_refs)
     ref = _blank_some(rng, words[rng.integers(0, len(words), m)], 0.25)
-    is_rent = np.concatenate(rows_rent)
     rent_word = words[min(2, len(words) - 1)]  # "rent" in every vocabulary's third place
-    ref = np.where(is_rent, rent_word, ref)
+    ref = np.where(np.concatenate(rows_rent), rent_word, ref)
     local = clock.at_hours(rng, day, clock.HOURS_LATE_EVENING)
     led.add(
         batch(
@@ -190,32 +188,36 @@ def _sponsors(ctx: Ctx, rng: np.random.Generator) -> None:
     sponsors = pop.members("private_sponsor")
     if len(sponsors) == 0:
         return
+    draw = Pools(rng)
     n_orgs = min(len(SPONSOR_ORGS), 2 + len(sponsors) // 10)
-    org_places = _corridor_places(ctx, rng, n_orgs)
-    orgs = [
-        (
-            led.receivers.add(payout_handles(rng, [c])[0], c, "sponsored"),
-            led.names.code(SPONSOR_ORGS[k]),
+    orgs = []
+    for k in range(n_orgs):
+        c = draw.choice(ctx.profile.corridors)
+        orgs.append(
+            (led.receivers.add(draw.handle(c), c, "sponsored"), led.names.code(SPONSOR_ORGS[k]))
         )
-        for k, c in enumerate(org_places)
-    ]
+    # Half sponsor a child directly: the money goes to the child's mother or guardian.
+    direct = [draw.random() >= 0.45 for _ in sponsors]
+    places = [draw.choice(ctx.profile.corridors) for d in direct if d]
+    children = [draw.person(CULTURE_OF[c], "F" if draw.random() < 0.5 else "M") for c in places]
+    cultures = [CULTURE_OF[c] for c in places]
+    guardians = relatives(
+        rng, children, cultures, ["F"] * len(children), np.ones(len(children), bool)
+    )
+    kids = iter(zip(places, children, guardians, strict=True))
     months = month_local(ctx)
     rows: list[tuple[int, int, int, int, float, int]] = []
-    for i in sponsors:
-        if rng.random() < 0.45:
-            recv, name = orgs[int(rng.integers(0, len(orgs)))]
-            given = "student"
+    for i, own in zip(sponsors, direct, strict=True):
+        if own:
+            c, child, guardian = next(kids)
+            recv = led.receivers.add(draw.handle(c), c, "sponsored")
+            name, given = led.names.code(guardian.canonical), child.given
         else:
-            (c,) = _corridor_places(ctx, rng, 1)
-            (child,) = sample_people(rng, CULTURE_OF[c], ["F" if rng.random() < 0.5 else "M"])
-            guardian = relatives(rng, [child], [CULTURE_OF[c]], ["F"], np.array([True]))[0]
-            recv = led.receivers.add(payout_handles(rng, [c])[0], c, "sponsored")
-            name = led.names.code(guardian.canonical)
-            given = child.given
-        fee = float(rng.choice(SPONSOR_AMOUNTS))
-        dom = int(rng.integers(1, 29))
-        every = 1 if rng.random() < 0.8 else 3
-        tmpl = SPONSOR_REFS[int(rng.integers(0, len(SPONSOR_REFS)))]
+            (recv, name), given = orgs[draw.index(len(orgs))], "student"
+        fee = SPONSOR_AMOUNTS[draw.index(len(SPONSOR_AMOUNTS))]
+        dom = 1 + draw.index(28)
+        every = 1 if draw.random() < 0.8 else 3  # monthly or quarterly
+        tmpl = SPONSOR_REFS[draw.index(len(SPONSOR_REFS))]
         for k, (_, first, _, mo) in enumerate(months):
             if k % every:
                 continue
@@ -235,47 +237,53 @@ def _in_laws(ctx: Ctx, rng: np.random.Generator) -> None:
     senders = pop.members("in_law_remitter")
     if len(senders) == 0:
         return
+    draw = Pools(rng)
     places = _corridor_places(ctx, rng, len(senders))
     n_kin = rng.choice([1, 2, 3, 4], len(senders), p=[0.4, 0.3, 0.2, 0.1])
+    # The spouse's family: mother, sisters, brothers; most share the spouse's surname.
+    spouses = [
+        draw.person(CULTURE_OF[c], "M" if pop.gender[i] == "F" else "F")
+        for i, c in zip(senders, places, strict=True)
+    ]
+    owner = np.repeat(np.arange(len(senders)), n_kin)
+    kin = relatives(
+        rng,
+        [spouses[o] for o in owner],
+        [CULTURE_OF[places[o]] for o in owner],
+        ["F" if x < 0.65 else "M" for x in rng.random(len(owner))],
+        rng.random(len(owner)) < 0.8,
+    )
+    kin_recv = np.array(
+        [led.receivers.add(draw.handle(places[o]), places[o], "in_law") for o in owner],
+        dtype=np.int32,
+    )
+    kin_name = np.array([led.names.code(variants(p)[draw.index(2)]) for p in kin], dtype=np.int32)
+    first_kin = np.cumsum(n_kin) - n_kin
     table = clock.payday_table(w, ctx.profile.payday)
-    fam, gifts = _codes(ctx, b.family_refs), _codes(ctx, b.gift_refs)
-    cust, days, recv, names, amount, ref = [], [], [], [], [], []
-    for i, place, n in zip(senders, places, n_kin, strict=True):
-        culture = CULTURE_OF[place]
-        (spouse,) = sample_people(rng, culture, ["M" if pop.gender[i] == "F" else "F"])
-        genders = ["F" if x < 0.65 else "M" for x in rng.random(n)]
-        kin = relatives(rng, [spouse] * n, [culture] * n, genders, rng.random(n) < 0.8)
-        ids = payout_handles(rng, [place] * n)
-        codes = [led.receivers.add(r, place, "in_law") for r in ids]
-        kin_names = [led.names.code(variants(p)[int(rng.integers(0, 2))]) for p in kin]
+    cust, days, slot, gift = [], [], [], []
+    for s, i in enumerate(senders):
         paydays = table[pop.pay_group[i] % len(table)]
-        paydays = paydays[(paydays >= 0) & (rng.random(len(paydays)) < rng.uniform(0.4, 0.9))]
+        paydays = paydays[(paydays >= 0) & (rng.random(len(paydays)) < draw.random() * 0.5 + 0.4)]
         sent = paydays + rng.integers(0, 3, len(paydays)) * clock.US_PER_DAY
         gift_days = clock.days_in(rng, w, int(rng.poisson(w.months / 4)))
-        who = np.where(rng.random(len(sent)) < 0.7, 0, rng.integers(0, n, len(sent)))
-        who = np.concatenate([who, rng.integers(0, n, len(gift_days))])
-        is_gift = np.arange(len(who)) >= len(sent)
-        k = len(who)
-        cust.append(np.full(k, i))
+        who = np.where(rng.random(len(sent)) < 0.7, 0, rng.integers(0, n_kin[s], len(sent)))
+        who = np.concatenate([who, rng.integers(0, n_kin[s], len(gift_days))])
+        cust.append(np.full(len(who), i))
         days.append(np.concatenate([sent, gift_days]))
-        recv.append(np.array(codes)[who])
-        names.append(np.array(kin_names)[who])
-        amount.append(
-            np.where(
-                is_gift,
-                lognormal(rng, 80.0, 0.4, k),
-                lognormal(rng, 0.8 * b.family_median, 0.5, k),
-            )
-        )
-        ref.append(
-            np.where(
-                is_gift, gifts[rng.integers(0, len(gifts), k)], fam[rng.integers(0, len(fam), k)]
-            )
-        )
+        slot.append(first_kin[s] + who)
+        gift.append(np.arange(len(who)) >= len(sent))
+    is_gift, ben = np.concatenate(gift), np.concatenate(slot)
     all_days = np.minimum(np.concatenate(days), w.end_us - clock.US_PER_DAY)
     m = len(all_days)
-    money = ctx.money(np.concatenate(amount))
+    aud = np.where(
+        is_gift, lognormal(rng, 80.0, 0.4, m), lognormal(rng, 0.8 * b.family_median, 0.5, m)
+    )
+    money = ctx.money(aud)
     money = np.where(rng.random(m) < 0.6, np.maximum(10.0, np.round(money, -1)), money)
+    fam, gifts = _codes(ctx, b.family_refs), _codes(ctx, b.gift_refs)
+    ref = np.where(
+        is_gift, gifts[rng.integers(0, len(gifts), m)], fam[rng.integers(0, len(fam), m)]
+    )
     local = np.where(
         rng.random(m) < b.family_night_share,
         clock.at_hours(rng, all_days, clock.HOURS_NIGHT),
@@ -285,11 +293,11 @@ def _in_laws(ctx: Ctx, rng: np.random.Generator) -> None:
         batch(
             np.concatenate(cust),
             local,
-            np.concatenate(recv),
+            kin_recv[ben],
             money,
             _channels(rng, m, b.family_channels),
-            rname=np.concatenate(names),
-            ref=_blank_some(rng, np.concatenate(ref), 0.3),
+            rname=kin_name[ben],
+            ref=_blank_some(rng, ref, 0.3),
         )
     )
 
@@ -313,18 +321,18 @@ def _gift_givers(ctx: Ctx, rng: np.random.Generator) -> None:
     givers = pop.members("gift_giver")
     if len(givers) == 0:
         return
+    draw = Pools(rng)
     rows: list[tuple[int, int, int, int]] = []  # customer, day, receiver, name
     for i in givers:
-        n = int(rng.integers(1, 6))
-        places = _corridor_places(ctx, rng, n)
-        for place in places:
-            (friend,) = sample_people(rng, CULTURE_OF[place], ["F" if rng.random() < 0.6 else "M"])
-            recv = led.receivers.add(payout_handles(rng, [place])[0], place, "gift_recipient")
+        for _ in range(1 + draw.index(5)):  # friends and godchildren abroad
+            place = draw.choice(ctx.profile.corridors)
+            friend = draw.person(CULTURE_OF[place], "F" if draw.random() < 0.6 else "M")
+            recv = led.receivers.add(draw.handle(place), place, "gift_recipient")
             name = led.names.code(variants(friend)[0])
-            birthday = (int(rng.integers(1, 13)), int(rng.integers(1, 29)))
+            birthday = (1 + draw.index(12), 1 + draw.index(28))
             for t in _holidays(ctx, place, birthday):
-                if rng.random() < 0.7:
-                    early = int(rng.integers(0, 10)) * clock.US_PER_DAY
+                if draw.random() < 0.7:
+                    early = draw.index(10) * clock.US_PER_DAY
                     rows.append((int(i), max(w.start_us, t - early), recv, name))
     if not rows:
         return
@@ -346,6 +354,7 @@ def _travellers(ctx: Ctx, rng: np.random.Generator) -> None:
     travellers = pop.members("corridor_traveller")
     if len(travellers) == 0:
         return
+    draw = Pools(rng)
     trips = np.maximum(1, rng.poisson(1.5 * w.months / 12, len(travellers)))
     who = np.repeat(travellers, trips)
     home_place = _corridor_places(ctx, rng, len(travellers))
@@ -359,36 +368,26 @@ def _travellers(ctx: Ctx, rng: np.random.Generator) -> None:
     rows: list[tuple[int, int, int, int, float, str]] = []
     for t, (i, place) in enumerate(zip(who, dest, strict=True)):
         c = int(i)
-        if c not in own and rng.random() < 0.7:
-            rid = payout_handles(rng, [place])[0]
+        if c not in own and draw.random() < 0.7:  # an account of their own over there
             own[c] = (
-                led.receivers.add(rid, place, "own_account_abroad"),
+                led.receivers.add(draw.handle(place), place, "own_account_abroad"),
                 led.names.code(pop.names[c]),
             )
         if c in own:
-            for _ in range(int(rng.integers(1, 4))):
-                when = (
-                    int(start[t])
-                    + int(rng.integers(-14, int(length[t]) // 2 + 1)) * clock.US_PER_DAY
-                )
-                amount = float(rng.choice([300.0, 500.0, 800.0, 1000.0, 1500.0, 2000.0]))
-                text = (
-                    TRAVEL_REFS[int(rng.integers(0, len(TRAVEL_REFS)))]
-                    if rng.random() < 0.5
-                    else ""
-                )
+            for _ in range(1 + draw.index(3)):
+                offset = draw.index(14 + int(length[t]) // 2 + 1) - 14
+                amount = (300.0, 500.0, 800.0, 1000.0, 1500.0, 2000.0)[draw.index(6)]
+                text = TRAVEL_REFS[draw.index(len(TRAVEL_REFS))] if draw.random() < 0.5 else ""
+                when = int(start[t]) + offset * clock.US_PER_DAY
                 rows.append((c, when, *own[c], amount, text))
-        if rng.random() < 0.6 and place in HOTEL_PLACES:
+        if draw.random() < 0.6 and place in HOTEL_PLACES:
             spots = HOTEL_PLACES[place]
-            form = HOTEL_FORMS[int(rng.integers(0, len(HOTEL_FORMS)))]
-            hotel = form.format(place=spots[int(rng.integers(0, len(spots)))])
-            rid = payout_handles(rng, [place])[0]
-            code = led.receivers.add(rid, place, "hotel")
-            when = int(start[t]) - int(rng.integers(14, 61)) * clock.US_PER_DAY
-            booking = f"booking {int(rng.integers(10000, 99999))}"
-            rows.append(
-                (c, when, code, led.names.code(hotel), float(rng.uniform(100, 600)), booking)
-            )
+            form = HOTEL_FORMS[draw.index(len(HOTEL_FORMS))]
+            hotel = led.names.code(form.format(place=spots[draw.index(len(spots))]))
+            code = led.receivers.add(draw.handle(place), place, "hotel")
+            when = int(start[t]) - (14 + draw.index(47)) * clock.US_PER_DAY
+            booking = f"booking {10000 + draw.index(90000)}"
+            rows.append((c, when, code, hotel, 100 + 500 * draw.random(), booking))
     if not rows:
         return
     cust, when_us, recvs, rnames, aud, texts = row_columns(rows)
