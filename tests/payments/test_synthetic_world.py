@@ -87,7 +87,8 @@ def test_the_in_place_parquet_scan_matches_the_in_memory_scan(
     monkeypatch.setattr(inplace, "_may_send_from", lambda *_: not wide_first)
     in_place = scan(world)
     in_memory = scan_frames(
-        pl.read_parquet(world / "transactions.parquet"), pl.read_parquet(world / "customers.parquet")
+        pl.read_parquet(world / "transactions.parquet"),
+        pl.read_parquet(world / "customers.parquet"),
     )
     assert in_place.alerts_table.height > 0
     assert in_place.alerts_table.equals(in_memory.alerts_table)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import hashlib
 import json
 import zoneinfo
+from dataclasses import fields
 from pathlib import Path
 
 import polars as pl
@@ -15,6 +16,7 @@ from polars.testing import assert_frame_equal
 from daybreak.schema import TABLES, read_table
 from daybreak.synth import (
     CORRIDOR_SETS,
+    REGION_FIELDS,
     SENDING_REGIONS,
     Band,
     Priors,
@@ -133,6 +135,7 @@ def test_different_seeds_draw_different_parameters() -> None:
 
 def test_draws_stay_inside_their_priors() -> None:
     priors = Priors()
+    assert set(REGION_FIELDS) <= {f.name for f in fields(Priors)}
     for seed in range(20):
         p = priors.draw(seed).profile
         b = p.behaviour

@@ -141,7 +141,7 @@ def _students(ctx: Ctx, rng: np.random.Generator) -> None:
         [pop.people[i] for i in parents],
         [pop.culture[i] for i in parents],
         ["F" if draw.random() < 0.5 else "M" for _ in parents],
-        rng.random(len(parents)) < 0.9,
+        rng.random(len(parents)) < b.student_shared_surname,
     )
     firsts = np.array([first for _, first, _, _ in month_local(ctx)], dtype=np.int64)
     rows_c, rows_t, rows_r, rows_n, rows_a, rows_rent = [], [], [], [], [], []

@@ -85,6 +85,17 @@ class PayerPlan:
     pay_recv: I32 = field(default_factory=lambda: np.zeros(0, dtype=np.int32))
 
 
+@dataclass
+class Payments:
+    """Abuse payments made by some payers (for the cross-source step)."""
+
+    cust: I32
+    fac: I32
+    local: I64
+    case: I32
+    recv: I32
+
+
 def plan(ctx: Ctx) -> PayerPlan:
     rng = ctx.rng("payers.plan")
     pop, b = ctx.pop, ctx.profile.behaviour
@@ -181,6 +192,8 @@ def _careful_kinds(ctx: Ctx, careful: B, scenario: list[str]) -> None:
     unknown = sorted({k for k, _ in kinds} - set(CAREFUL_KINDS))
     if unknown:
         raise ValueError(f"unknown careful-payer kinds {unknown}; expected: {CAREFUL_KINDS}")
+    if not kinds:
+        raise ValueError("careful_kinds must give at least one kind a positive weight")
     if [k for k, _ in kinds] == ["careful"]:
         return
     rng = ctx.rng("payers.careful_kinds")
@@ -243,17 +256,6 @@ def add_payments(pl: PayerPlan, more: Payments) -> None:
     pl.pay_local = np.concatenate([pl.pay_local, more.local])
     pl.pay_case = np.concatenate([pl.pay_case, more.case])
     pl.pay_recv = np.concatenate([pl.pay_recv, more.recv])
-
-
-@dataclass
-class Payments:
-    """Abuse payments made by some payers (for the cross-source step)."""
-
-    cust: I32
-    fac: I32
-    local: I64
-    case: I32
-    recv: I32
 
 
 def no_payments() -> Payments:

@@ -239,6 +239,7 @@ class Priors:
     heavy_median: Band = Band(20.0, 60.0)
     family_median: Band = Band(150.0, 500.0)
     student_median: Band = Band(25.0, 70.0)
+    student_shared_surname: Band = Band(0.3, 0.95)
     round_share: Band = Band(0.15, 0.7)
     # Hubs and payer scenarios.
     payers_per_ring: Band = Band(2.0, 12.0)
@@ -466,6 +467,7 @@ def _behaviour(priors: Priors, rng: np.random.Generator, refs: dict[str, Any]) -
         shared_contractor_share=band("shared_contractor_share"),
         student_every_days=priors.student_every_days,
         student_median=band("student_median"),
+        student_shared_surname=band("student_shared_surname"),
     )
 
 

@@ -86,6 +86,9 @@ class Behaviour:
     shared_contractor_share: float = 0.3
     student_every_days: Span = (2.0, 5.0)
     student_median: float = 40.0
+    # Students whose name shares the paying parent's family name (a mother paying under
+    # her own surname, a niece or a step-child does not).
+    student_shared_surname: float = 0.9
 
 
 @dataclass(frozen=True)
