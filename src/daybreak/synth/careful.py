@@ -11,13 +11,13 @@ which keeps some indicators of payments-indicators.md and hides the others:
 * ``careful_split_wallets`` - splits each payment over two wallets a few minutes apart:
   the facilitator's and a relative's (another wallet of the same ring), each half under
   a round limit. Keeps 1, 5 and 12 (wallets); the two beneficiaries share a surname with
-  each other, never with the payer (indicator 3 only weakly).
+  each other, not with the payer (indicator 3 only weakly).
 * ``careful_crypto`` - pays the facilitator's crypto wallet (indicator 12) only, in
   round USDT amounts that are odd sums in the sender's currency, with no reference.
 * ``careful_family_mimic`` - imitates a family remittance ("What makes it hard"): pays
-  just after payday, in the evening, larger amounts (AUD ≈ 180), family references
-  ("family support", "padala"), remittance or wire, one beneficiary - but no family tie
-  (the one separator left).
+  just after payday, in the evening, larger amounts (0.6 × the family median), family
+  references ("family support", "padala"), remittance or wire, one beneficiary - but no
+  family tie (the one separator left).
 """
 
 from __future__ import annotations

@@ -1,13 +1,13 @@
 """Payment-reference vocabularies in several languages.
 
-Offenders write what facilitators tell them to, often in the facilitator's language
-("pang-load", "uang jajan"); families and students write everyday words in their own.
-A detector whose keyword list is English only should be tested on worlds whose
-references are not. Each vocabulary has neutral everyday words and the cover words
-offenders use (payments-indicators.md, indicators 6 and 7: school fees, gift, medical
-bills, uniform, accommodation, family support, load, expenses), translated or written
-the way people type them in a banking app (Vietnamese with and without diacritics,
-Thai romanised).
+The published cover words (payments-indicators.md) are English examples; nothing says
+offenders keep to English, and families and students write everyday words in their own
+language ("padala", "uang jajan"). A detector whose keyword list is English only should
+be tested on worlds whose references are not. Each vocabulary has neutral everyday
+words and the cover words of indicators 6 and 7 (school fees, gift, medical bills,
+uniform, accommodation, family support, load, expenses) translated, or written the way
+people type them in a banking app (Vietnamese with and without diacritics, Thai
+romanised).
 
 ``en`` keeps exactly the words the non-randomised worlds have always used, in the same
 order, so those worlds stay byte-identical.
