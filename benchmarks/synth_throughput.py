@@ -8,6 +8,7 @@ the 1 M/s target, and peak RSS.
 
     .venv/bin/python benchmarks/synth_throughput.py            # 1M and 10M
     .venv/bin/python benchmarks/synth_throughput.py --sizes 1000000 --no-write
+    .venv/bin/python benchmarks/synth_throughput.py --sizes 630000 --randomize  # 3,000 customers
 """
 
 from __future__ import annotations
@@ -26,12 +27,15 @@ MONTHS = 12
 PER_CUSTOMER_MONTH = 17.6  # everyday rate 17 plus look-alikes and payers
 
 
-def _child(rows: int, write: bool, profile: str) -> None:
+def _child(rows: int, write: bool, profile: str, randomize: bool) -> None:
     from daybreak.synth import generate_world, write_world
 
     customers = max(100, round(rows / (MONTHS * PER_CUSTOMER_MONTH)))
     wall, cpu = time.perf_counter(), time.process_time()
-    world = generate_world(customers, MONTHS, 1, profile)
+    if randomize:
+        world = generate_world(customers, MONTHS, 1, randomize=True)
+    else:
+        world = generate_world(customers, MONTHS, 1, profile)
     gen_wall, gen_cpu = time.perf_counter() - wall, time.process_time() - cpu
     write_wall = 0.0
     if write:
@@ -67,10 +71,13 @@ def main() -> None:
     )
     parser.add_argument("--no-write", action="store_true", help="skip writing Parquet")
     parser.add_argument("--profile", default="default", help="world profile")
+    parser.add_argument(
+        "--randomize", action="store_true", help="randomised worlds (seed 1) instead"
+    )
     parser.add_argument("--child", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
-        _child(args.child, not args.no_write, args.profile)
+        _child(args.child, not args.no_write, args.profile, args.randomize)
         return
     header = (
         f"{'transactions':>13} {'customers':>9} {'gen s':>7} {'gen tx/s':>11} "
@@ -81,6 +88,8 @@ def main() -> None:
         cmd = [sys.executable, __file__, "--child", str(rows), "--profile", args.profile]
         if args.no_write:
             cmd.append("--no-write")
+        if args.randomize:
+            cmd.append("--randomize")
         out = subprocess.run(cmd, capture_output=True, text=True, check=True).stdout
         r = json.loads(out.strip().splitlines()[-1])
         rate = r["transactions"] / r["gen_wall"]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import polars as pl
@@ -94,3 +95,41 @@ def test_synth_refuses_a_file_as_output_folder(tmp_path: Path) -> None:
     result = runner.invoke(app, ["synth", "--out", str(target), "--customers", "10"])
     assert result.exit_code == 2
     assert "is not a folder" in result.output
+
+
+def test_synth_randomize_writes_the_drawn_parameters(tmp_path: Path) -> None:
+    out = tmp_path / "world"
+    args = ["synth", "--out", str(out), "--customers", "300", "--months", "1", "--seed", "3"]
+    restricted = [
+        "--randomize",
+        "--region",
+        "US,GB",
+        "--language",
+        "es",
+        "--careful-share",
+        "0.4-0.5",
+    ]
+    result = runner.invoke(app, args + restricted)
+    assert result.exit_code == 0, result.output
+    params = json.loads((out / "truth" / "params.json").read_text("utf-8"))
+    assert params["region"]["sending_region"] in {"US", "GB"}
+    assert params["region"]["reference_language"] == "es"
+    assert 0.4 <= params["region"]["careful_share"] <= 0.5
+    assert params["priors"]["sending_regions"] == ["US", "GB"]
+    currency = pl.read_parquet(out / "transactions.parquet").get_column("currency").unique()
+    assert currency.to_list() == [params["profile"]["currency"]]
+    assert "Drawn region" in result.output
+
+
+def test_synth_randomize_options_are_checked(tmp_path: Path) -> None:
+    cases = [
+        (["--region", "US"], "only apply with --randomize"),
+        (["--randomize", "--profile", "uk-careful"], "drop --profile"),
+        (["--randomize", "--careful-share", "0.9-0.1"], "lo must not exceed hi"),
+        (["--randomize", "--language", "xx"], "reference_languages: unknown ['xx']"),
+    ]
+    for extra, message in cases:
+        result = runner.invoke(app, ["synth", "--out", str(tmp_path / "w"), *extra])
+        assert result.exit_code == 2, extra
+        assert message in " ".join(result.output.split()), (extra, result.output)
+    assert not any(tmp_path.iterdir())

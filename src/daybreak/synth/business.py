@@ -1,0 +1,306 @@
+"""Businesses that pay abroad (look-alikes, label 0).
+
+* ``payroll_firm`` → ``contractor``: a firm pays 3-20 offshore contractors (virtual
+  assistants, developers, designers; mostly in the Philippines and India) once a month on
+  its own fixed day, in office hours, one payroll run a few minutes apart, round fees,
+  invoice-like references. Contractors often work for several firms, so a contractor is
+  "one beneficiary, many unrelated senders" (indicator 2) and a firm is "one sender,
+  many unrelated beneficiaries, mostly women abroad" (indicators 3 and 4); "Invoice" is
+  on the ACAMS keyword sweep (indicator 7). payments-indicators.md names "payroll to
+  overseas freelancers (round amounts, business references, month-end)" a look-alike.
+* ``importer`` → ``supplier``: a small business pays overseas suppliers (China,
+  Vietnam, Thailand, Indonesia, India, the Philippines, Mexico) a deposit when it orders
+  and the balance weeks later, plus small sample and freight payments; invoice and
+  order references, office hours, mostly wire.
+
+Most such customers bank as a company ("Harbour Digital Pty Ltd", no gender or birth
+year); some as sole traders under their own name.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from daybreak.synth import clock, handles
+from daybreak.synth.context import Ctx
+from daybreak.synth.ledger import CHANNEL, batch
+from daybreak.synth.lookalikes import CULTURE_OF, MONTHS, month_local, row_columns
+from daybreak.synth.names import variants
+from daybreak.synth.pools import Pools
+
+FIRM_WORDS = (
+    "Harbour",
+    "Summit",
+    "Bright",
+    "Northside",
+    "Blue Gum",
+    "Keystone",
+    "Pinnacle",
+    "Redwood",
+    "Clearview",
+    "Ironbark",
+    "Silverline",
+    "Oakridge",
+    "Lighthouse",
+    "Riverbend",
+    "Horizon",
+    "Evergreen",
+    "Coastal",
+    "Granite",
+    "Maple",
+    "Atlas",
+)
+FIRM_TRADES = (
+    "Digital",
+    "Marketing",
+    "Logistics",
+    "Consulting",
+    "Media",
+    "Software",
+    "Design",
+    "Accounting",
+    "Solutions",
+    "Property",
+    "Health",
+    "Trading",
+    "Imports",
+    "Supplies",
+    "Studio",
+)
+FIRM_SUFFIX = {
+    "AU": ("Pty Ltd",),
+    "NZ": ("Ltd", "Limited"),
+    "US": ("LLC", "Inc."),
+    "CA": ("Inc.", "Ltd."),
+    "GB": ("Ltd", "Limited"),
+    "DE": ("GmbH",),
+    "NL": ("B.V.",),
+    "FR": ("SARL", "SAS"),
+    "ES": ("S.L.",),
+    "IT": ("S.r.l.",),
+}
+COMPANY_SHARE = 0.65  # the rest bank as sole traders under their own name
+# Where offshore contractors are (the Philippines is the largest virtual-assistant market).
+CONTRACTOR_PLACES = (
+    ("PH", 0.45),
+    ("IN", 0.2),
+    ("VN", 0.08),
+    ("CO", 0.08),
+    ("MX", 0.07),
+    ("ID", 0.07),
+    ("TH", 0.05),
+)
+# Monthly fees in AUD: part-time assistants to full-time developers.
+CONTRACTOR_FEES = (150, 200, 250, 300, 400, 500, 600, 750, 800, 1000, 1200, 1500, 2000, 2500)
+# Mostly the contractor's invoice number (indicator 7's "Invoice"), some payroll wording.
+PAYROLL_REFS = (
+    "Invoice INV-{y}{m:02d}-{k:03d}",
+    "Invoice {k:04d}",
+    "INV{y}{m:02d}{k:03d}",
+    "invoice {mon} {y}",
+    "Inv {k:04d}",
+    "Payroll {mon} {y}",
+    "Contractor fee {mon}",
+    "Services rendered {mon} {y}",
+)
+PAY_DAY_RULES = ("last_working_day", "first_working_day", "fifteenth", "fixed")
+SUPPLIER_PLACES = (
+    ("CN", 0.45),
+    ("VN", 0.12),
+    ("TH", 0.1),
+    ("ID", 0.1),
+    ("IN", 0.1),
+    ("PH", 0.08),
+    ("MX", 0.05),
+)
+SUPPLIER_COUNTS = (("1", 0.35), ("2", 0.35), ("3", 0.2), ("4", 0.1))
+# Supplier company names per country: (first words, second words, form).
+SUPPLIER_NAMES: dict[str, tuple[tuple[str, ...], tuple[str, ...], str]] = {
+    "CN": (
+        ("Guangzhou", "Shenzhen", "Yiwu", "Ningbo", "Xiamen", "Dongguan"),
+        ("Hengda Trading", "Jinxin Textile", "Huamei Electronics", "Tianli Packaging"),
+        "{a} {b} Co., Ltd.",
+    ),
+    "VN": (
+        ("Saigon", "Hanoi", "Minh Phat", "Thanh Cong", "Viet Tien", "An Phu"),
+        ("Craft", "Garment", "Furniture", "Coffee", "Ceramics"),
+        "{a} {b} Co., Ltd",
+    ),
+    "TH": (
+        ("Siam", "Chao Phraya", "Lanna", "Sukjai", "Rungroj"),
+        ("Silk", "Rubber", "Handicraft", "Food Products"),
+        "{a} {b} Co., Ltd.",
+    ),
+    "ID": (
+        ("Sinar", "Maju", "Mitra", "Karya", "Bumi"),
+        ("Jaya Abadi", "Bersama Sejahtera", "Utama Mandiri", "Indah Perkasa"),
+        "PT {a} {b}",
+    ),
+    "IN": (
+        ("Shree Ganesh", "Jaipur", "Royal", "Sai", "Om"),
+        ("Textiles", "Handicrafts", "Spices", "Leather"),
+        "{a} {b} Exports Pvt Ltd",
+    ),
+    "PH": (
+        ("Cebu", "Manila", "Pacific", "Luzon", "Bayanihan"),
+        ("Handicraft", "Furniture", "Trading", "Coco Products"),
+        "{a} {b} Corp.",
+    ),
+    "MX": (
+        ("Textiles", "Artesanías", "Cerámica", "Grupo"),
+        ("del Norte", "Jalisco", "Talavera", "Pacífico"),
+        "{a} {b} S.A. de C.V.",
+    ),
+}
+
+
+def name_firms(ctx: Ctx) -> None:
+    """Give most payroll firms and importers a company name (no gender, no birth year)."""
+    pop = ctx.pop
+    firms = np.concatenate([pop.members("payroll_firm"), pop.members("importer")])
+    if len(firms) == 0:
+        return
+    rng = ctx.rng("business.names")
+    draw = Pools(rng)
+    for i in np.sort(firms):
+        if draw.random() >= COMPANY_SHARE:
+            continue
+        suffixes = FIRM_SUFFIX.get(pop.country[i], ("Ltd",))
+        words = (FIRM_WORDS, FIRM_TRADES, suffixes)
+        name = " ".join(options[draw.index(len(options))] for options in words)
+        pop.names[i] = name
+        pop.gender[i] = None
+        pop.birth_year[i] = 0
+        pop.email[i] = handles.emails(rng, [name])[0]
+
+
+def generate(ctx: Ctx) -> None:
+    _payroll(ctx, ctx.rng("lookalike.payroll"))
+    _importers(ctx, ctx.rng("lookalike.importers"))
+
+
+def _pay_days(ctx: Ctx, draw: Pools) -> list[int]:
+    """A firm's payroll day in each month of the window (local midnight)."""
+    rule = PAY_DAY_RULES[draw.index(len(PAY_DAY_RULES))]
+    months = month_local(ctx)
+    if rule == "last_working_day":
+        return [t for t, _, _, _ in months]
+    # A fixed day from the 4th to the 28th: a weekend moves it back within the month.
+    offset = {"first_working_day": 0, "fifteenth": 14}.get(rule, 3 + draw.index(25))
+    days = np.array([first + offset * clock.US_PER_DAY for _, first, _, _ in months])
+    if rule == "first_working_day":
+        wd = clock.weekday(days)
+        days = days + np.where(wd >= 5, 7 - wd, 0) * clock.US_PER_DAY
+        return [int(d) for d in days]
+    return [int(d) for d in clock.working_day_on_or_before(days)]
+
+
+def _payroll(ctx: Ctx, rng: np.random.Generator) -> None:
+    pop, led, b = ctx.pop, ctx.ledger, ctx.profile.behaviour
+    firms = pop.members("payroll_firm")
+    if len(firms) == 0:
+        return
+    draw = Pools(rng)
+    lo, hi = b.payroll_contractors
+    pool: list[tuple[int, int]] = []  # (receiver code, name code) of contractors so far
+    rows: list[tuple[int, int, int, int, float, int]] = []
+    months = month_local(ctx)
+    sizes = lo + (rng.beta(1.0, 2.0, len(firms)) * (hi - lo + 1)).astype(np.int64)
+    for i, size in zip(firms, np.minimum(sizes, hi), strict=True):
+        mine = _contractors(ctx, draw, pool, int(size))
+        pay_days = _pay_days(ctx, draw)
+        tmpl = PAYROLL_REFS[draw.index(len(PAYROLL_REFS))]
+        run_hour = clock.at_hours(rng, np.array(pay_days, dtype=np.int64), clock.HOURS_BUSINESS)
+        thirteenth = draw.random() < 0.5  # a 13th-month bonus in December (Philippine custom)
+        for recv, name in mine:
+            fee = float(CONTRACTOR_FEES[draw.index(len(CONTRACTOR_FEES))])
+            invoice = 1 + draw.index(900)
+            first = 0 if draw.random() < 0.7 else draw.index(len(months))
+            last = (
+                len(months) if draw.random() < 0.8 else first + 1 + draw.index(len(months) - first)
+            )
+            for k in range(first, last):
+                _, _, y, mo = months[k]
+                text = tmpl.format(y=y, m=mo, mon=MONTHS[mo - 1], k=invoice + k)
+                at = int(run_hour[k]) + len(rows) % 20 * 60 * clock.US_PER_S
+                rows.append((int(i), at, recv, name, fee, led.refs.code(text)))
+                if thirteenth and mo == 12:
+                    rows.append((int(i), at, recv, name, fee, led.refs.code("13th month pay")))
+    if not rows:
+        return
+    cust, local, recvs, rnames, aud, ref = row_columns(rows)
+    m = len(cust)
+    # Fees round in the sender's currency (to 50); now and then pro-rata or with overtime.
+    fees = np.maximum(50.0, np.round(ctx.money(aud) / 50) * 50)
+    amount = np.where(rng.random(m) < 0.9, fees, fees * rng.uniform(0.6, 1.3, m))
+    channel = np.array([CHANNEL["wire"], CHANNEL["remittance"], CHANNEL["wallet"]], dtype=np.int8)
+    channel = channel[rng.choice(3, m, p=[0.6, 0.3, 0.1])]
+    led.add(batch(cust, local, recvs, amount, channel, rname=rnames, ref=ref))
+
+
+def _contractors(
+    ctx: Ctx, draw: Pools, pool: list[tuple[int, int]], size: int
+) -> list[tuple[int, int]]:
+    """A firm's contractors: some already work for other firms (shared contractors)."""
+    led, share = ctx.ledger, ctx.profile.behaviour.shared_contractor_share
+    mine: list[tuple[int, int]] = []
+    for _ in range(size):
+        if pool and draw.random() < share:
+            pick = pool[draw.index(len(pool))]
+            if pick not in mine:
+                mine.append(pick)
+                continue
+        c = draw.choice(CONTRACTOR_PLACES)
+        person = draw.person(CULTURE_OF[c], "F" if draw.random() < 0.6 else "M")
+        new = (
+            led.receivers.add(draw.handle(c), c, "contractor"),
+            led.names.code(variants(person)[0]),
+        )
+        pool.append(new)
+        mine.append(new)
+    return mine
+
+
+def _supplier_name(draw: Pools, country: str) -> str:
+    first, second, form = SUPPLIER_NAMES[country]
+    return form.format(a=first[draw.index(len(first))], b=second[draw.index(len(second))])
+
+
+def _importers(ctx: Ctx, rng: np.random.Generator) -> None:
+    pop, led, w = ctx.pop, ctx.ledger, ctx.window
+    importers = pop.members("importer")
+    if len(importers) == 0:
+        return
+    draw = Pools(rng)
+    rows: list[tuple[int, int, int, int, float, str]] = []
+    for i in importers:
+        n_suppliers = int(draw.choice(SUPPLIER_COUNTS))
+        places = [draw.choice(SUPPLIER_PLACES) for _ in range(n_suppliers)]
+        accounts = [handles.bank_accounts(rng, c, 1)[0] for c in places]
+        sup = [
+            (led.receivers.add(rid, c, "supplier"), led.names.code(_supplier_name(draw, c)))
+            for rid, c in zip(accounts, places, strict=True)
+        ]
+        orders = int(rng.poisson(0.8 * w.months)) + 1
+        for _ in range(orders):
+            recv, name = sup[draw.index(len(sup))]
+            ordered = w.start_us + draw.index(w.days) * clock.US_PER_DAY
+            value = draw.lognormal(2500.0, 0.8)
+            no = 1000 + draw.index(99000)
+            rows.append((int(i), ordered, recv, name, 0.3 * value, f"PI {no} deposit 30%"))
+            balance = ordered + (20 + draw.index(30)) * clock.US_PER_DAY
+            if balance < w.end_us:
+                rows.append((int(i), balance, recv, name, 0.7 * value, f"Invoice {no} balance"))
+            if draw.random() < 0.4:
+                small = (40.0, 60.0, 85.0, 120.0, 150.0, 200.0)[draw.index(6)]
+                words = ("sample order", "freight", "shipping fee", f"samples PO {no}")
+                before = max(w.start_us, ordered - 10 * clock.US_PER_DAY)
+                rows.append((int(i), before, recv, name, small, words[draw.index(len(words))]))
+    cust, days, recvs, rnames, aud, texts = row_columns(rows)
+    m = len(cust)
+    amount = ctx.money(aud.astype(np.float64))
+    amount = np.where(rng.random(m) < 0.5, np.round(amount, -1), amount)
+    channel = np.where(rng.random(m) < 0.75, CHANNEL["wire"], CHANNEL["remittance"])
+    local = clock.at_hours(rng, days.astype(np.int64), clock.HOURS_BUSINESS)
+    ref = led.refs.codes(str(t) for t in texts)
+    led.add(batch(cust, local, recvs, amount, channel, rname=rnames, ref=ref))
