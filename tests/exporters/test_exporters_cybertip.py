@@ -311,7 +311,7 @@ def test_prior_cybertipline_reports(bundle: CaseBundle, ncmec_xsd: Path) -> None
 def test_demo_identity_says_it_is_a_demonstration(bundle: CaseBundle, ncmec_xsd: Path) -> None:
     demo = replace(bundle, org=OrgSettings.demo_identity())
     root = etree.fromstring(export_case("cybertip", demo, ncmec_xsd))
-    assert (root.findtext("additionalInfo") or "").startswith("DEMONSTRATION ONLY")
+    assert "\nDEMONSTRATION ONLY" in (root.findtext("additionalInfo") or "")
     real = etree.fromstring(export_case("cybertip", bundle, ncmec_xsd))
     assert "DEMONSTRATION" not in (real.findtext("additionalInfo") or "")
 

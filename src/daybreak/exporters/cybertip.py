@@ -513,13 +513,8 @@ class CybertipExporter(Exporter):
     def _additional_info(
         self, bundle: CaseBundle, scope: ServiceScope, incident: str, why: str
     ) -> str:
-        lines = []
-        if bundle.org.demo:
-            lines.append(
-                "DEMONSTRATION ONLY: made by `daybreak demo` from synthetic data under a "
-                f"demo identity ({bundle.org.name}). This is not a real report."
-            )
-        lines.append(f"Incident type {incident!r}: {why}.")
+        # The narrative opens with the demonstration notice when the report is a demo.
+        lines = [f"Incident type {incident!r}: {why}."]
         # The narrative of this service's material only, so that no report id or
         # sighting of another service's report appears here.
         sightings = {text(row.get("sighting_id")) for row, _ in scope.matched}

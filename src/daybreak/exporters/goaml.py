@@ -176,18 +176,13 @@ class GoamlExporter(Exporter):
     # --- reason: what the report says about itself --------------------------------------
 
     def _reason(self, bundle: CaseBundle, payments: list[Payment]) -> str:
-        """The case narrative, framed by what a reader must know to read the report:
-        that a demo report is not real, the exchange rates used, and the time zone."""
-        head = []
-        if bundle.org.demo:
-            head.append(
-                "DEMONSTRATION ONLY: made by Daybreak's demo from synthetic data under a "
-                "demo identity; this is not a real report and concerns no real person."
-            )
+        """The case narrative (which opens by saying so when the report is a demo),
+        followed by what a reader must know to read the report: the exchange rates used
+        and the time zone."""
         tail = [x for x in (_fx_sentence(bundle, payments), self._time_sentence(payments)) if x]
-        frame = len("\n".join([*head, *tail])) + 2
+        frame = len("\n".join(tail)) + 1
         narrative = self._text(case_narrative(bundle), max(0, _REASON_MAX - frame))
-        return self._text("\n".join([*head, narrative, *tail]), _REASON_MAX)
+        return self._text("\n".join([narrative, *tail]), _REASON_MAX)
 
     def _time_sentence(self, payments: list[Payment]) -> str:
         zone = self.profile.timezone

@@ -40,7 +40,11 @@ def signals(bundle: CaseBundle) -> list[str]:
     return unique([*found, *bundle.typologies()])
 
 
-DEMO_LINE = "DEMO ONLY: made by `daybreak demo` from a synthetic world; not a real report."
+# Every narrative under the demo identity opens with this, so no receiver mistakes it.
+DEMO_LINE = (
+    "DEMONSTRATION ONLY: made by `daybreak demo` from synthetic data under a demo "
+    "identity; this is not a real report and concerns no real person."
+)
 
 
 def _demo_lines(bundle: CaseBundle) -> list[str]:
