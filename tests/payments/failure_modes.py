@@ -214,3 +214,99 @@ def _allowances(r: _Rows, rng: np.random.Generator, start: datetime, days: int, 
             ref = ALLOWANCE_REFS[int(rng.integers(len(ALLOWANCE_REFS)))]
             r.pay(cid, name, day, rng.uniform(18, 22), *student, amount, channel, ref)
             t += every * rng.uniform(0.8, 1.2)
+
+
+CUSTOMER_SCHEMA = {"customer_id": pl.String, "name": pl.String, "birth_year": pl.Int64,
+                   "gender": pl.String, "country": pl.String, "timezone": pl.String,
+                   "known_offender": pl.Boolean}  # fmt: skip
+TX_SCHEMA = {"txn_id": pl.String, "timestamp": pl.Datetime("us", "UTC"), "sender_id": pl.String,
+             "sender_name": pl.String, "sender_country": pl.String, "receiver_id": pl.String,
+             "receiver_name": pl.String, "receiver_country": pl.String, "amount": pl.Float64,
+             "currency": pl.String, "channel": pl.String, "reference": pl.String,
+             "merchant_category": pl.String}  # fmt: skip
+
+
+def small_world(seed: int = 5) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]:
+    """A small world built from scratch (transactions, customers, labels): 30 family
+    remitters, 4 bold payers sharing hub H1, careful payers on H1 and on H2 (a hub only
+    careful payers pay), payroll firms sharing contractors, allowance parents, and a
+    customer paying one unrelated friend. Fast enough for engine agreement tests."""
+    rng = np.random.default_rng(seed)
+    start, days = datetime(2025, 1, 1), 180
+    r = _Rows("Australia/Sydney", "AU", "AUD")
+    for i in range(30):  # family remitters: relatives share the surname
+        fam = FAMILY[i % len(FAMILY)]
+        cid, name = f"CF{i:03d}", f"{GIVEN[i % len(GIVEN)]} {fam}"
+        r.customer(cid, name, "M", "family_remitter", 0)
+        rid, rname = f"bdo:fam{i:03d}", f"Rosa {fam}"
+        r.labels.append(("beneficiary", rid, 0, "family"))
+        for m in range(6):
+            day = start + timedelta(days=30 * m + int(rng.integers(0, 3)))
+            ref = ["family support", "allowance", "", "school fees"][int(rng.integers(4))]
+            amount = float(rng.choice([200, 250, 300, 400]))
+            r.pay(cid, name, day, rng.uniform(17, 21), rid, rname, "PH", amount, "remittance", ref)
+    hubs = {
+        "H1": ("gcash:+639170001111", "Maria Santos"),
+        "H2": ("gcash:+639170002222", "Joy Reyes"),
+    }
+    for rid, _ in hubs.values():
+        r.labels.append(("beneficiary", rid, 1, "facilitator"))
+    side = ("gcash:+639170003333", "Grace Cruz")
+    r.labels.append(("beneficiary", side[0], 1, "facilitator"))
+    for i in range(4):  # bold payers: night, cover words, H1 and a second woman
+        cid, name = f"CB{i:03d}", f"{GIVEN[i]} {FAMILY[-1 - i]}"
+        r.customer(cid, name, "M", "frequent_low_value", 1)
+        for _ in range(int(rng.integers(12, 25))):
+            day = start + timedelta(days=float(rng.uniform(0, days - 1)))
+            rid, rname = hubs["H1"] if rng.random() < 0.7 else side
+            ref = ["school fees", "gift", "load", ""][int(rng.integers(4))]
+            amount = float(rng.uniform(20, 90))
+            r.pay(
+                cid,
+                name,
+                day,
+                rng.uniform(23, 28) % 24,
+                rid,
+                rname,
+                "PH",
+                amount,
+                "remittance",
+                ref,
+            )
+    for i, h in enumerate(["H1", "H1", "H2", "H2", "H2"]):  # careful payers
+        cid, name = f"CC{i:03d}", f"{GIVEN[-1 - i]} {FAMILY[i + 5]}"
+        r.customer(cid, name, "M", "careful_steady", 1)
+        every, t = rng.uniform(10, 30), rng.uniform(0, 5)
+        while t < days - 1:
+            r.pay(cid, name, start + timedelta(days=int(t)), rng.uniform(10, 15), *hubs[h], "PH",
+                  80.0, "remittance", "")  # fmt: skip
+            t += every
+    shared = [(f"acct:ph-shared{k}", f"{['Ana', 'Lea'][k]} Bautista", "PH") for k in range(2)]
+    for f in range(3):  # payroll firms paying 5 contractors each, 2 of them shared
+        cid, firm = f"CP{f:03d}", f"{FIRMS[f]} Studio"
+        r.customer(cid, firm, "M", "payroll_firm", 0)
+        staff = shared + [(f"acct:ph-c{f}{k}", f"Rhea {['Lopez', 'Garcia', 'Reyes'][k]}", "PH")
+                          for k in range(3)]  # fmt: skip
+        for m in range(6):
+            for k, (rid, rname, rc) in enumerate(staff):
+                day = start + timedelta(days=30 * m + 24)
+                r.pay(cid, firm, day, 10 + k * 0.5, rid, rname, rc, 150.0 + 50 * k, "wire",
+                      f"Invoice INV-{f}{m}{k}")  # fmt: skip
+    for rid, _, _ in shared:
+        r.labels.append(("beneficiary", rid, 0, "contractor"))
+    for i in range(3):  # allowance parents paying a student with another surname
+        cid, name = f"CA{i:03d}", f"Helen {FAMILY[10 + i]}"
+        r.customer(cid, name, "F", "allowance_parent", 0)
+        t = 0.0
+        while t < days - 1:
+            r.pay(cid, name, start + timedelta(days=int(t)), 19.5, f"wallet:th-stu{i}",
+                  f"Emma {FAMILY[20 + i]}", "TH", 35.0, "wallet", "allowance")  # fmt: skip
+            t += 3.0
+    r.customer("CX000", "Gary Hill", "M", "benign", 0)  # one unrelated friend, twice
+    for k in range(2):
+        r.pay("CX000", "Gary Hill", start + timedelta(days=40 * k), 12, "bdo:friend", "Tom Lee",
+              "PH", 100.0, "wire", "birthday")  # fmt: skip
+    labels = pl.DataFrame(r.labels, schema=["subject_type", "subject_id", "label", "scenario"],
+                          orient="row").unique(["subject_type", "subject_id"], maintain_order=True)  # fmt: skip
+    return (pl.DataFrame(r.tx, schema=TX_SCHEMA), pl.DataFrame(r.customers, schema=CUSTOMER_SCHEMA),
+            labels)  # fmt: skip
