@@ -23,13 +23,20 @@ def bigger_world() -> World:
     return generate_world(6000, 2, 5, "default")
 
 
+@pytest.fixture(scope="session")
+def random_world() -> World:
+    """A randomised world (parameters drawn from seed 21), a year long."""
+    return generate_world(3000, 12, 21, randomize=True)
+
+
 def with_local_hour(frame: pl.DataFrame, customers: pl.DataFrame) -> pl.DataFrame:
     """Add the sender's local hour, computed independently of the generator's clock."""
     zones = customers.select(pl.col("customer_id").alias("sender_id"), "timezone")
     joined = frame.join(zones, on="sender_id")
     parts = [
         joined.filter(pl.col("timezone") == tz).with_columns(
-            local_hour=pl.col("timestamp").dt.convert_time_zone(tz).dt.hour()
+            local_hour=pl.col("timestamp").dt.convert_time_zone(tz).dt.hour(),
+            local_date=pl.col("timestamp").dt.convert_time_zone(tz).dt.date(),
         )
         for tz in joined.get_column("timezone").unique().sort().to_list()
     ]

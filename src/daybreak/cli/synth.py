@@ -9,7 +9,17 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
-from daybreak.synth import PROFILES, UnknownProfileError, generate_world, write_world
+from daybreak.synth import (
+    CORRIDOR_SETS,
+    LANGUAGES,
+    PROFILES,
+    SENDING_REGIONS,
+    Band,
+    Priors,
+    UnknownProfileError,
+    generate_world,
+    write_world,
+)
 from daybreak.synth.world import STEPS
 from daybreak.synth.writer import FORMATS
 
@@ -33,13 +43,45 @@ def synth(
         help="Approximate total transaction rows (sets the everyday spending rate); "
         "e.g. --customers 50000 --transactions 10000000.",
     ),
+    randomize: bool = typer.Option(
+        False,
+        "--randomize",
+        help="Draw every behaviour's parameters from wide priors (per seed) instead of a "
+        "profile; the draw is written to truth/params.json.",
+    ),
+    region: str | None = typer.Option(
+        None,
+        "--region",
+        help=f"With --randomize: sending regions to draw from ({','.join(SENDING_REGIONS)}).",
+    ),
+    corridor_set: str | None = typer.Option(
+        None,
+        "--corridor-set",
+        help=f"With --randomize: corridor sets to draw from ({','.join(CORRIDOR_SETS)}).",
+    ),
+    careful_share: str | None = typer.Option(
+        None,
+        "--careful-share",
+        help="With --randomize: band of the careful-payer share, LO-HI (e.g. 0.4-0.7).",
+    ),
+    language: str | None = typer.Option(
+        None,
+        "--language",
+        help=f"With --randomize: reference languages to draw from ({','.join(LANGUAGES)}).",
+    ),
 ) -> None:
     """Write transactions, customers, reports, platform events, media sightings and
-    identifiers, plus truth/labels.csv and truth/links.csv, into OUT."""
+    identifiers, plus truth/labels.csv and truth/links.csv (and truth/params.json for a
+    randomised world), into OUT."""
     console = Console(stderr=True)
     if fmt not in FORMATS:
         console.print(f"[red]--format must be one of: {', '.join(FORMATS)} (got {fmt!r})[/]")
         raise typer.Exit(code=2)
+    try:
+        priors = _priors(randomize, profile, region, corridor_set, careful_share, language)
+    except ValueError as exc:
+        console.print(f"[red]{exc}[/]")
+        raise typer.Exit(code=2) from exc
     if profile not in PROFILES:
         console.print(
             f"[red]{UnknownProfileError.__name__}: unknown profile {profile!r}; "
@@ -64,7 +106,13 @@ def synth(
             bar.update(task, description=name, completed=STEPS.index(name))
 
         world = generate_world(
-            customers, months, seed, profile, transactions=transactions, progress=step
+            customers,
+            months,
+            seed,
+            "default" if priors else profile,
+            transactions=transactions,
+            progress=step,
+            priors=priors,
         )
         bar.update(task, description="writing files", completed=len(STEPS))
         try:
@@ -82,3 +130,44 @@ def synth(
         f"{world.media_sightings.height:,} media sightings in {elapsed:.1f}s "
         f"(profile {world.profile}, seed {seed})."
     )
+    if world.params is not None:
+        drawn = ", ".join(f"{k} {v}" for k, v in world.params["region"].items())
+        console.print(f"Drawn region: {drawn} (all parameters in truth/params.json).")
+
+
+def _priors(
+    randomize: bool,
+    profile: str,
+    region: str | None,
+    corridor_set: str | None,
+    careful_share: str | None,
+    language: str | None,
+) -> Priors | None:
+    """The priors of a randomised world, restricted by the options (None: a profile)."""
+    restrictions = {
+        "--region": region,
+        "--corridor-set": corridor_set,
+        "--careful-share": careful_share,
+        "--language": language,
+    }
+    given = [name for name, value in restrictions.items() if value is not None]
+    if not randomize:
+        if given:
+            raise ValueError(f"{', '.join(given)} only apply with --randomize")
+        return None
+    if profile != "default":
+        raise ValueError("--randomize draws its own profile: drop --profile")
+    changes: dict[str, object] = {}
+    if region is not None:
+        changes["sending_regions"] = _names(region)
+    if corridor_set is not None:
+        changes["corridor_sets"] = _names(corridor_set)
+    if careful_share is not None:
+        changes["careful_share"] = Band.parse(careful_share)
+    if language is not None:
+        changes["reference_languages"] = _names(language)
+    return Priors().restrict(**changes)
+
+
+def _names(text: str) -> tuple[str, ...]:
+    return tuple(x.strip() for x in text.split(",") if x.strip())

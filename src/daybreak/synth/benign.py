@@ -26,9 +26,7 @@ from daybreak.synth.merchants import (
 )
 from daybreak.synth.names import sample_people
 
-KINDS = ("card", "p2p", "bill", "cash", "wallet")
-KIND_P = (0.77, 0.11, 0.06, 0.03, 0.03)
-P2P_REFS = ("dinner", "rent", "thanks!", "split bill", "beers", "birthday", "petrol", "tickets")
+KINDS = ("card", "p2p", "bill", "cash", "wallet")  # shares: Behaviour.everyday_mix
 BILL_REFS = ("Bill payment", "Monthly account", "Invoice", "Direct debit", "Quarterly bill")
 ATM_AUD = np.array([20, 40, 50, 60, 100, 100, 150, 200, 200, 300, 400], dtype=np.float64)
 
@@ -54,7 +52,7 @@ def _register(ctx: Ctx, rng: np.random.Generator, country: str, members: I64) ->
     merchants = build_domestic(rng, led, country, int(np.clip(len(pop) * share / 8, 200, 20000)))
     ext = max(100, int(1.2 * len(members)))
     people = sample_people(rng, prof.majority[country], ["?"] * ext)
-    if prof.p2p_rail in ("payid", "zelle"):
+    if prof.p2p_rail in handles.PHONE_RAILS:
         ext_ids = [f"{prof.p2p_rail}:{p}" for p in handles.phones(rng, country, ext)]
     else:
         ext_ids = handles.domestic_accounts(rng, prof.p2p_rail, country, ext)
@@ -106,7 +104,9 @@ def generate(ctx: Ctx) -> None:
         members = np.flatnonzero(np.array(pop.country) == country).astype(np.int64)
         pools[country] = _register(ctx, reg, country, members)
     ref_codes = {
-        "p2p": np.array([ctx.ledger.refs.code(r) for r in P2P_REFS], dtype=np.int32),
+        "p2p": np.array(
+            [ctx.ledger.refs.code(r) for r in ctx.profile.behaviour.p2p_refs], dtype=np.int32
+        ),
         "bill": np.array([ctx.ledger.refs.code(r) for r in BILL_REFS], dtype=np.int32),
     }
     jobs = []
@@ -159,7 +159,8 @@ def _stream(
 ) -> list[TxnBatch]:
     rng = ctx.rng(f"benign.{zone}.{kind}")
     weights = ctx.pop.activity[members]
-    rate = ctx.txn_per_month * ctx.window.months * float(weights.sum()) * KIND_P[KINDS.index(kind)]
+    share = ctx.profile.behaviour.everyday_mix[KINDS.index(kind)]
+    rate = ctx.txn_per_month * ctx.window.months * float(weights.sum()) * share
     # Customers in proportion to their activity: a ticket per 1/8 of mean activity, so a
     # row's customer is one uniform draw (a cumulative search per row costs more).
     tickets = np.repeat(
@@ -366,7 +367,7 @@ def trip_rows(
 
 def _travel(ctx: Ctx, rng: np.random.Generator) -> None:
     n = len(ctx.pop)
-    p_trip = min(0.8, 0.15 * ctx.window.months / 12)
+    p_trip = min(0.8, ctx.profile.behaviour.trip_share * ctx.window.months / 12)
     who = np.flatnonzero(rng.random(n) < p_trip).astype(np.int32)
     k = len(who)
     places = [c for c, _ in ctx.profile.travel]

@@ -52,6 +52,24 @@ def _us(t: datetime) -> int:
     return int((t - EPOCH) / timedelta(microseconds=1))
 
 
+def midnight_of(year: int, month: int, day: int) -> int:
+    """Local midnight of a calendar date, as naive microseconds."""
+    return _us(datetime(year, month, day))
+
+
+def weekday(day_us: I64) -> I64:
+    """Monday = 0 ... Sunday = 6 (1970-01-01 was a Thursday)."""
+    out: I64 = (day_us // US_PER_DAY + 3) % 7
+    return out
+
+
+def working_day_on_or_before(day_us: I64) -> I64:
+    """Saturdays and Sundays move back to the Friday before."""
+    wd = weekday(day_us)
+    out: I64 = day_us - np.maximum(0, wd - 4) * US_PER_DAY
+    return out
+
+
 def _offset_us(local: datetime, tz: zoneinfo.ZoneInfo) -> int:
     off = local.replace(tzinfo=tz).utcoffset()
     assert off is not None
@@ -119,6 +137,16 @@ def paydays(window: Window, rule: str) -> list[list[int]]:
     return [days]
 
 
+def payday_table(window: Window, rule: str) -> npt.NDArray[np.int64]:
+    """:func:`paydays` as a (pay group, k) table of local midnights, padded with -1."""
+    groups = paydays(window, rule)
+    width = max(len(g) for g in groups)
+    table = np.full((len(groups), width), -1, dtype=np.int64)
+    for g, days in enumerate(groups):
+        table[g, : len(days)] = days
+    return table
+
+
 def month_ends(window: Window) -> list[int]:
     """Last working day of each month (local midnight, us): freelancer payroll runs."""
     return paydays(window, "monthly_last")[0]
@@ -142,6 +170,35 @@ HOURS_ONLINE = _profile(
 )
 HOURS_BUSINESS = _profile(
     [0, 0, 0, 0, 0, 0, 0, 0.5, 4, 10, 11, 11, 8, 10, 11, 11, 9, 4, 1, 0.5, 0.2, 0, 0, 0]
+)
+# Late evening: students and their parents after dinner (19:00-23:00).
+HOURS_LATE_EVENING = _profile(
+    [
+        0.6,
+        0.2,
+        0.1,
+        0,
+        0,
+        0,
+        0.1,
+        0.3,
+        0.6,
+        0.6,
+        0.6,
+        0.8,
+        1.2,
+        0.8,
+        0.6,
+        0.6,
+        1,
+        2,
+        4,
+        8,
+        11,
+        11,
+        5,
+        2,
+    ]
 )
 HOURS_NIGHT = _profile([12, 10, 8, 6, 4, 2, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 8, 11])
 

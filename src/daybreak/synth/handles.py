@@ -35,6 +35,9 @@ PHONE_PLANS: dict[str, tuple[str, tuple[str, ...], int]] = {
     "NG": ("234", ("803", "806", "813", "816", "703", "706", "810", "903"), 10),
     "GH": ("233", ("24", "54", "55", "20", "50", "27"), 9),
     "MY": ("60", ("120", "125", "131", "136", "143", "149", "164", "169", "175", "192"), 9),
+    "CA": ("1", ("4162", "6472", "6042", "7782", "5142", "4032", "5872", "6132", "9022"), 10),
+    "NZ": ("64", ("21", "22", "27"), 9),
+    "ID": ("62", ("812", "813", "821", "822", "852", "853", "857", "878"), 11),
 }
 
 # country -> wallet providers (handle = phone) and banks (provider, account digits)
@@ -50,6 +53,7 @@ PROVIDERS: dict[str, tuple[tuple[str, ...], tuple[tuple[str, int], ...]]] = {
     "NG": (("opay",), (("gtbank", 10), ("zenith", 10))),
     "GH": (("mtnmomo",), (("gcb", 13),)),
     "MY": (("tng",), (("maybank", 12),)),
+    "ID": (("gopay", "ovo", "dana"), (("bca", 10), ("mandiri", 13), ("bri", 15))),
 }
 
 IP_BLOCKS: dict[str, tuple[str, ...]] = {
@@ -72,7 +76,12 @@ IP_BLOCKS: dict[str, tuple[str, ...]] = {
     "NG": ("105.112", "41.58", "102.88", "197.210"),
     "GH": ("154.160",),
     "MY": ("175.136", "115.132", "60.48", "1.9"),
+    "CA": ("24.114", "99.224", "142.112", "70.48"),
+    "NZ": ("121.98", "203.97", "125.236", "122.56"),
+    "ID": ("36.68", "110.136", "114.124", "180.241"),
 }
+# Domestic P2P rails whose handles are phone numbers (the others are bank accounts).
+PHONE_RAILS = ("payid", "zelle", "interac")
 
 # Fictional platforms: (service, account id style)
 SERVICES = ("streamly", "chatterbox", "vidlink", "kinnect", "hoopla")
@@ -120,7 +129,7 @@ def domestic_accounts(rng: np.random.Generator, rail: str, country: str, n: int)
     """Domestic bank accounts on the sender's rail (bills, payroll, P2P by account)."""
     if rail == "sepa":
         return [f"sepa:{iban}" for iban in ibans(rng, country, n)]
-    widths = {"bsb": 15, "aba": 18, "sortcode": 14}
+    widths = {"bsb": 15, "aba": 18, "sortcode": 14, "nzbank": 16, "cabank": 12}
     return [f"{rail}:{d}" for d in _digits(rng, n, widths.get(rail, 12))]
 
 

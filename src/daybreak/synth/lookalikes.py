@@ -6,6 +6,7 @@ their scenario."""
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 import numpy as np
 
@@ -15,18 +16,6 @@ from daybreak.synth.ledger import CHANNEL, I32, I64, batch
 from daybreak.synth.names import relatives, sample_people, variants
 from daybreak.synth.names_data import CULTURES
 
-FAMILY_REFS = (
-    "family support",
-    "allowance",
-    "monthly support",
-    "tuition",
-    "school fees",
-    "groceries",
-    "rent",
-    "household",
-    "for mum",
-    "bills",
-)
 # What senders of some cultures write instead (Filipino "padala" = remittance).
 CULTURE_REFS = {
     "filipino": ("padala", "for Nanay", "pang gastos", "para kay Tatay"),
@@ -35,7 +24,6 @@ CULTURE_REFS = {
     "dominican": ("para mamá", "ayuda familiar", "remesa"),
     "thai": ("for mae", "family money"),
 }
-GIFT_REFS = ("birthday gift", "gift", "Merry Christmas", "happy birthday")
 PAYROLL_REFS = (
     "Invoice INV-{y}{m:02d}-{k:03d}",
     "VA services {mon}",
@@ -78,6 +66,7 @@ CULTURE_OF = {
     "DO": "dominican",
     "VN": "vietnamese",
     "CN": "chinese",
+    "ID": "indonesian",
 }
 
 
@@ -88,11 +77,11 @@ def generate(ctx: Ctx) -> None:
     _romance(ctx, ctx.rng("lookalike.romance"))
 
 
-def _handle(rng: np.random.Generator, country: str) -> str:
-    return _handles(rng, [country])[0]
+def payout_handle(rng: np.random.Generator, country: str) -> str:
+    return payout_handles(rng, [country])[0]
 
 
-def _handles(rng: np.random.Generator, countries: list[str]) -> list[str]:
+def payout_handles(rng: np.random.Generator, countries: list[str]) -> list[str]:
     """A wallet handle (60%) or a bank account in each country."""
     out = [""] * len(countries)
     wallet = rng.random(len(countries)) < 0.6
@@ -107,7 +96,7 @@ def _handles(rng: np.random.Generator, countries: list[str]) -> list[str]:
 
 
 def _family(ctx: Ctx, rng: np.random.Generator) -> None:
-    pop, led, w = ctx.pop, ctx.ledger, ctx.window
+    pop, led, w, b = ctx.pop, ctx.ledger, ctx.window, ctx.profile.behaviour
     who = pop.members("family_remitter")
     k = len(who)
     if k == 0:
@@ -120,9 +109,13 @@ def _family(ctx: Ctx, rng: np.random.Generator) -> None:
     home = [CULTURES[c].country for c in cult]
     genders = ["F" if x < 0.65 else "M" for x in rng.random(len(owner))]
     rel = relatives(
-        rng, [pop.people[who[o]] for o in owner], cult, genders, rng.random(len(owner)) < 0.85
+        rng,
+        [pop.people[who[o]] for o in owner],
+        cult,
+        genders,
+        rng.random(len(owner)) < b.family_shared_surname,
     )
-    ids = _handles(rng, home)
+    ids = payout_handles(rng, home)
     recv = np.array(
         [led.receivers.add(r, c, "family") for r, c in zip(ids, home, strict=True)], dtype=np.int32
     )
@@ -131,12 +124,9 @@ def _family(ctx: Ctx, rng: np.random.Generator) -> None:
     )
     first = np.concatenate([[0], np.cumsum(nb)[:-1]])
     # Near payday: each payday of the sender's pay group, with a personal probability.
-    groups = clock.paydays(w, ctx.profile.payday)
-    width = max(len(g) for g in groups)
-    table = np.full((len(groups), width), -1, dtype=np.int64)
-    for g, days in enumerate(groups):
-        table[g, : len(days)] = days
-    grp = pop.pay_group[who] % len(groups)
+    table = clock.payday_table(w, ctx.profile.payday)
+    width = table.shape[1]
+    grp = pop.pay_group[who] % len(table)
     p_send = rng.uniform(0.55, 1.0, k)
     send = (rng.random((k, width)) < p_send[:, None]) & (table[grp] >= 0)
     r, col = np.nonzero(send)
@@ -153,10 +143,12 @@ def _family(ctx: Ctx, rng: np.random.Generator) -> None:
     day = np.concatenate([day, g_day]).astype(np.int64)
     m = len(rows_r)
     # Larger than abuse payments (AUD 150-600 typical), often round; gifts are small.
-    amount = ctx.money(np.where(gift, lognormal(rng, 80, 0.4, m), lognormal(rng, 300, 0.55, m)))
+    amount = ctx.money(
+        np.where(gift, lognormal(rng, 80, 0.4, m), lognormal(rng, b.family_median, 0.55, m))
+    )
     amount = np.where(rng.random(m) < 0.6, np.round(amount, -1), amount)
-    fam = np.array([led.refs.code(x) for x in FAMILY_REFS], dtype=np.int32)
-    gifts = np.array([led.refs.code(x) for x in GIFT_REFS], dtype=np.int32)
+    fam = np.array([led.refs.code(x) for x in b.family_refs], dtype=np.int32)
+    gifts = np.array([led.refs.code(x) for x in b.gift_refs], dtype=np.int32)
     ref = np.where(gift, gifts[rng.integers(0, len(gifts), m)], fam[rng.integers(0, len(fam), m)])
     own_words = rng.random(m) < 0.4
     sender_culture = np.array(pop.culture)[who[rows_r]]
@@ -166,17 +158,22 @@ def _family(ctx: Ctx, rng: np.random.Generator) -> None:
         ref[sel] = codes[rng.integers(0, len(codes), int(sel.sum()))]
     ref = np.where(rng.random(m) < 0.3, -1, ref)
     local = np.where(
-        rng.random(m) < 0.08,
+        rng.random(m) < b.family_night_share,
         clock.at_hours(rng, day, clock.HOURS_NIGHT),
         clock.at_hours(rng, day, clock.HOURS_EVENING),
     )
     ch = np.array([CHANNEL["remittance"], CHANNEL["wallet"], CHANNEL["wire"]], dtype=np.int8)
-    channel = ch[rng.choice(3, m, p=[0.55, 0.25, 0.2])]
+    channel = ch[rng.choice(3, m, p=list(b.family_channels))]
     rname = var[ben, rng.integers(0, 3, m)]
     led.add(batch(who[rows_r], local, recv[ben], amount, channel, rname=rname, ref=ref))
 
 
-def _month_local(ctx: Ctx) -> list[tuple[int, int, int, int]]:
+def row_columns(rows: list[tuple[Any, ...]]) -> list[np.ndarray]:
+    """The columns of rows built one by one (a row per tuple), as arrays."""
+    return [np.array(col) for col in zip(*rows, strict=True)]
+
+
+def month_local(ctx: Ctx) -> list[tuple[int, int, int, int]]:
     """(month-end local midnight us, month start us, year, month) per month of the window."""
     out = []
     y, mo = ctx.window.start.year, ctx.window.start.month
@@ -193,12 +190,12 @@ def _freelancers(ctx: Ctx, rng: np.random.Generator) -> None:
     pw = [w for _, w in FREELANCE_COUNTRIES]
     rows: list[tuple[int, int, int, int, float, int]] = []
     inv = 0
-    months = _month_local(ctx)
+    months = month_local(ctx)
     for i in pop.members("freelancer_payroll"):
         for _ in range(int(rng.choice([1, 2, 3, 4], p=[0.5, 0.3, 0.15, 0.05]))):
             c = places[int(rng.choice(len(places), p=pw))]
             (person,) = sample_people(rng, CULTURE_OF[c], ["F" if rng.random() < 0.6 else "M"])
-            recv = led.receivers.add(_handle(rng, c), c, "freelancer")
+            recv = led.receivers.add(payout_handle(rng, c), c, "freelancer")
             name = led.names.code(variants(person)[int(rng.integers(0, 2))])
             fee = float(rng.choice([400, 500, 600, 800, 1000, 1200, 1500, 2000]))
             tmpl = PAYROLL_REFS[int(rng.integers(0, len(PAYROLL_REFS)))]
@@ -236,7 +233,7 @@ def _charity(ctx: Ctx, rng: np.random.Generator) -> None:
         else "Child Sponsorship Appeal"
     )
     rows_c, rows_t, rows_r, rows_n, rows_a, rows_ref, rows_card = [], [], [], [], [], [], []
-    months = _month_local(ctx)
+    months = month_local(ctx)
     for i in pop.members("charity_sponsor"):
         direct = rng.random() < 0.45
         org = orgs[int(rng.integers(0, len(orgs)))]
@@ -282,7 +279,7 @@ def _romance(ctx: Ctx, rng: np.random.Generator) -> None:
         c = places[int(rng.choice(len(places), p=pw))]
         persona_gender = "M" if pop.gender[i] == "F" else "F"
         (persona,) = sample_people(rng, CULTURE_OF[c], [persona_gender])
-        recv = led.receivers.add(_handle(rng, c), c, "romance")
+        recv = led.receivers.add(payout_handle(rng, c), c, "romance")
         name = led.names.code(persona.canonical)
         start = w.start_us + int(rng.integers(0, max(1, w.days // 2))) * clock.US_PER_DAY
         months = (w.end_us - start) / (30.44 * clock.US_PER_DAY)

@@ -240,6 +240,23 @@ CULTURES: dict[str, Culture] = {
             ),
         ),
         Culture(
+            "indonesian",
+            "ID",
+            _t(
+                "Siti Dewi Sri Putri Ayu Wulan Rina Fitri Indah Nur Lestari Ratna Wati Yuni "
+                "Ani Dian Eka Kartika Maya Novi"
+            ),
+            _t(
+                "Budi Agus Andi Joko Bambang Hendra Rizki Dedi Eko Arief Wahyu Yusuf Adi Bayu "
+                "Fajar Hadi Irfan Rudi"
+            ),
+            _t(
+                "Santoso Wijaya Saputra Hidayat Kusuma Pratama Setiawan Nugroho Gunawan Halim "
+                "Susanto Rahman Siregar Simanjuntak Sihombing Nasution Lubis Harahap Wibowo "
+                "Purnomo"
+            ),
+        ),
+        Culture(
             "west_african",
             "NG",
             _t("Chioma Ngozi Amaka Funmilayo Aisha Blessing Esther Grace Adaeze Abena Akosua"),

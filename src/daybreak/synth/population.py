@@ -8,7 +8,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from daybreak.synth import handles
-from daybreak.synth.ledger import F64, I8, I32, I64
+from daybreak.synth.ledger import F64, I8, I32, I64, B
 from daybreak.synth.names import Person, sample_people
 from daybreak.synth.names_data import CULTURES
 from daybreak.synth.profiles import Profile, keys, probs
@@ -21,7 +21,17 @@ ROLES = (
     "romance_victim",
     "payer",
     "payer_linked_account",
+    # Further look-alikes (daybreak.synth.business, daybreak.synth.households); only
+    # profiles with Profile.more_lookalikes have them.
+    "payroll_firm",
+    "importer",
+    "student_parent",
+    "private_sponsor",
+    "in_law_remitter",
+    "gift_giver",
+    "corridor_traveller",
 )
+MORE_LOOKALIKES = ROLES[7:]
 ROLE = {r: i for i, r in enumerate(ROLES)}
 REFERENCE_YEAR = 2025
 
@@ -98,7 +108,7 @@ def build_population(rng: np.random.Generator, profile: Profile, n: int) -> Popu
         idx = [i for i, x in enumerate(country_list) if x == c]
         for i, ph in zip(idx, handles.phones(rng, c, len(idx)), strict=True):
             phone[i] = ph
-    if profile.p2p_rail in ("payid", "zelle"):
+    if profile.p2p_rail in handles.PHONE_RAILS:
         p2p = [f"{profile.p2p_rail}:{ph}" for ph in phone]
     else:
         p2p = [""] * n
@@ -170,3 +180,30 @@ def _assign_roles(rng: np.random.Generator, pop: Population, profile: Profile) -
     pop.role[_pick(rng, cand, profile.romance_share * n / max(len(cand), 1), older)] = ROLE[
         "romance_victim"
     ]
+    _assign_more_lookalikes(rng, pop, profile, age, male, is_diaspora)
+
+
+def _assign_more_lookalikes(
+    rng: np.random.Generator, pop: Population, profile: Profile, age: I64, male: B, diaspora: B
+) -> None:
+    """Profile.more_lookalikes, in its order, among customers without a role yet: who is
+    likelier to be each (parents of students in their 40s-60s, older sponsors and
+    travellers, in-law remitters from the majority culture, mostly men)."""
+    n = len(pop)
+    adult = (age >= 21).astype(np.float64)
+    weights = {
+        "payroll_firm": adult,
+        "importer": adult,
+        "student_parent": adult * np.exp(-(((age - 50) / 8.0) ** 2)),
+        "private_sponsor": adult * np.where(age > 45, 2.0, 1.0),
+        "in_law_remitter": adult * np.where(diaspora, 0.1, 1.0) * np.where(male, 3.0, 1.0),
+        "gift_giver": adult,
+        "corridor_traveller": adult * np.where(age > 50, 3.0, 1.0) * np.where(male, 2.0, 1.0),
+    }
+    for role, share in profile.more_lookalikes:
+        if role not in weights:
+            known = ", ".join(MORE_LOOKALIKES)
+            raise ValueError(f"unknown look-alike role {role!r}; expected one of: {known}")
+        cand = np.flatnonzero(pop.role == ROLE["benign"]).astype(np.int64)
+        w = weights[role][cand] + 1e-9
+        pop.role[_pick(rng, cand, share * n / max(len(cand), 1), w)] = ROLE[role]

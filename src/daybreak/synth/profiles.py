@@ -8,9 +8,84 @@ payday rhythm), the corridor mix, the prevalence and the share of careful payers
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+
+from daybreak.synth.vocab import VOCABULARIES
 
 Weights = tuple[tuple[str, float], ...]
+Span = tuple[float, float]  # a per-customer draw is uniform in [lo, hi]
+
+_EN = VOCABULARIES["en"]
+
+
+@dataclass(frozen=True)
+class Behaviour:
+    """How people behave in a world: the numbers every generator step draws from.
+
+    The defaults are the figures of the hand-written profiles (and of
+    docs/synthetic-world.md); :mod:`daybreak.synth.priors` draws other values per
+    randomised world. Amounts are in AUD (scaled by the profile's ``amount_scale``),
+    rates per month, shares in [0, 1].
+    """
+
+    # Facilitator rings (AUSTRAC: many senders -> one beneficiary).
+    payers_per_ring: float = 4.0  # hub size: payers per facilitator ring
+    ring_size_p: tuple[float, float, float] = (0.5, 0.3, 0.2)  # rings of 1, 2, 3 facilitators
+    ring_popularity: float = 1.1  # Zipf exponent of how payers pick their main ring
+    female_facilitator_share: float = 0.8
+    extra_facilitators: float = 1.2  # Poisson mean of other facilitators a bold payer pays
+    # Payer scenarios among non-careful payers (AIC 589, AUSTRAC, FINTRAC, Westpac).
+    known_share: float = 0.08
+    heavy_share: float = 0.06
+    travel_share: float = 0.12
+    escalation_share: float = 0.35
+    # Payments per month and amounts (AIC T&I 639: median AUD 51; AUSTRAC case).
+    payer_rate: float = 5.0
+    careful_rate: float = 1.5
+    heavy_rate: float = 45.0
+    payer_median: float = 50.0
+    careful_median: float = 75.0
+    heavy_median: float = 42.0
+    escalation_growth: Span = (2.5, 5.0)
+    round_share: float = 0.35  # FATF 2025: often round
+    # Night-time (FATF 2025) and references (AUSTRAC, FATF, ACAMS).
+    night_share: Span = (0.55, 0.9)
+    careful_night_share: float = 0.1
+    cover_share: Span = (0.35, 0.85)
+    careful_cover_share: float = 0.04
+    handle_share: float = 0.08
+    plain_ref_share: float = 0.3
+    reference_language: str = "en"
+    cover_words: tuple[str, ...] = _EN.cover
+    plain_refs: tuple[str, ...] = _EN.plain
+    for_word: str = _EN.for_word
+    # Channels (remittance, wallet, p2p, crypto, wire): FinCEN, FINTRAC.
+    channels_bold: tuple[float, ...] = (0.45, 0.25, 0.15, 0.08, 0.07)
+    channels_careful: tuple[float, ...] = (0.6, 0.1, 0.0, 0.0, 0.3)
+    # Related purchases (FINTRAC; industry press).
+    vpn_share: float = 0.55
+    careful_vpn_share: float = 0.1
+    stream_credit_share: float = 0.2
+    # Kinds of careful payer and their weights (see payers.CAREFUL_KINDS).
+    careful_kinds: Weights = (("careful", 1.0),)
+    steady_every_days: Span = (10.0, 30.0)
+    # Diaspora family remittances (the main look-alike).
+    family_median: float = 300.0
+    family_shared_surname: float = 0.85
+    family_night_share: float = 0.08
+    family_channels: tuple[float, float, float] = (0.55, 0.25, 0.2)  # remittance, wallet, wire
+    family_refs: tuple[str, ...] = _EN.family
+    # Everyday life: card, p2p, bill, cash, wallet shares; p2p references.
+    everyday_mix: tuple[float, ...] = (0.77, 0.11, 0.06, 0.03, 0.03)
+    p2p_refs: tuple[str, ...] = _EN.p2p
+    trip_share: float = 0.15  # customers with a trip abroad a year
+    # Look-alikes that only randomised worlds (or profiles that set their shares) have.
+    allowance_refs: tuple[str, ...] = _EN.allowance
+    gift_refs: tuple[str, ...] = _EN.gift
+    payroll_contractors: tuple[int, int] = (3, 20)
+    shared_contractor_share: float = 0.3
+    student_every_days: Span = (2.0, 5.0)
+    student_median: float = 40.0
 
 
 @dataclass(frozen=True)
@@ -38,6 +113,10 @@ class Profile:
     payday: str  # fortnightly_thu | biweekly_fri | monthly_last | monthly_25
     p2p_rail: str  # provider prefix of domestic P2P handles
     bank_rail: str  # provider prefix of domestic bank accounts (bills, payroll)
+    behaviour: Behaviour = field(default_factory=Behaviour)
+    # Further look-alikes as (customer role, share of customers), e.g.
+    # ("payroll_firm", 0.004); the hand-written profiles have none.
+    more_lookalikes: Weights = ()
 
 
 _AU_TZ: Weights = (

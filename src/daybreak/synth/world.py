@@ -5,18 +5,28 @@ from __future__ import annotations
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 import polars as pl
 
 from daybreak.schema.columns import CHANNELS
-from daybreak.synth import benign, crosssource, lookalikes, payers
+from daybreak.synth import (
+    benign,
+    business,
+    careful,
+    crosssource,
+    households,
+    lookalikes,
+    payers,
+)
 from daybreak.synth.clock import US_PER_S, WORLD_START, LocalClock, Window
 from daybreak.synth.context import Ctx, rng_for
 from daybreak.synth.frames import MCC_STRINGS, conform, ids, lookup, utc
 from daybreak.synth.ledger import Ledger
 from daybreak.synth.population import Population, build_population
+from daybreak.synth.priors import Priors
 from daybreak.synth.profiles import Profile, get_profile
 from daybreak.synth.truth import base_links, case_id, labels, links_of
 
@@ -38,6 +48,8 @@ class World:
     links: pl.DataFrame
     profile: str
     seed: int
+    # A randomised world's draw (truth/params.json); None for a hand-written profile.
+    params: dict[str, Any] | None = None
 
     def tables(self) -> dict[str, pl.DataFrame]:
         return {
@@ -62,15 +74,27 @@ def generate_world(
     txn_per_month: float | None = None,
     transactions: int | None = None,
     progress: Progress | None = None,
+    randomize: bool = False,
+    priors: Priors | None = None,
 ) -> World:
     """Build a deterministic world: the same arguments always give the same frames.
 
     ``txn_per_month`` is the average number of everyday transactions per customer and
     month (default 17); ``transactions`` instead sets an approximate total row count.
+    ``randomize`` (or giving ``priors``) draws the whole profile from the seed instead
+    of using ``profile`` (see :mod:`daybreak.synth.priors`); the draw is in
+    ``World.params``.
     """
     if customers < 1 or months < 1:
         raise ValueError("customers and months must be at least 1")
-    prof = get_profile(profile) if isinstance(profile, str) else profile
+    params: dict[str, Any] | None = None
+    if randomize or priors is not None:
+        if not (isinstance(profile, str) and profile == "default"):
+            raise ValueError("a randomised world draws its own profile: do not pass one")
+        drawn = (priors or Priors()).draw(seed)
+        prof, params = drawn.profile, drawn.params
+    else:
+        prof = get_profile(profile) if isinstance(profile, str) else profile
     rate = DEFAULT_TXN_PER_MONTH if txn_per_month is None else txn_per_month
     if transactions is not None:
         rate = max(0.0, transactions / (customers * months) - 1.0)
@@ -79,13 +103,18 @@ def generate_world(
     step("customers")
     pop = build_population(rng_for(seed, "population"), prof, customers)
     ctx = Ctx(seed, prof, window, pop, Ledger(), rate)
+    business.name_firms(ctx)
     plan = payers.plan(ctx)
     step("everyday spending")
     benign.generate(ctx)
     step("look-alikes")
     lookalikes.generate(ctx)
+    business.generate(ctx)
+    households.generate(ctx)
     step("payers")
-    payers.generate(ctx, plan)
+    start = payers.generate(ctx, plan)
+    careful.generate(ctx, plan, start)
+    payers.related_purchases(ctx, plan, start)
     clock = LocalClock(pop.zones, window)
     # The other sources need the payers' plan but not the transaction frame: build them
     # alongside (they only read shared state, and draw from their own random streams).
@@ -108,6 +137,7 @@ def generate_world(
         links=links,
         profile=prof.name,
         seed=seed,
+        params=params,
     )
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -30,6 +31,10 @@ def write_world(world: World, out: Path, fmt: str = "parquet") -> list[Path]:
     for name, frame in (("labels", world.labels), ("links", world.links)):
         path = out / "truth" / f"{name}.csv"
         frame.write_csv(path)
+        written.append(path)
+    if world.params is not None:
+        path = out / "truth" / "params.json"
+        path.write_text(json.dumps(world.params, indent=2, ensure_ascii=False) + "\n", "utf-8")
         written.append(path)
     return written
 
