@@ -220,7 +220,8 @@ FROM pay GROUP BY sender_id, receiver_id
 SELECT nm, k,
   CASE WHEN {d.arrays_overlap(d.split_spaces("k"), d.string_array(female or ["-"]))}
     THEN 1 ELSE 0 END AS female,
-  CASE WHEN {d.regexp_matches("lower(nm)", org_re)} THEN 1 ELSE 0 END AS org
+  CASE WHEN {d.regexp_matches(d.translate("lower(nm)", *accent_map()), org_re)}
+    THEN 1 ELSE 0 END AS org
 FROM (
   SELECT nm, {_name_key_sql(d, "nm", parts)} AS k
   FROM (SELECT sn AS nm FROM pair_names UNION SELECT rn AS nm FROM pair_names
