@@ -70,3 +70,25 @@ def test_spark_folds_names_like_the_python_reference(java_home: str) -> None:
     sql = f"SELECT name, {_name_key_sql(SparkDialect(), 'name', particles)} AS k FROM names"
     keys = {r["name"]: r["k"].split() for r in spark.sql(sql).collect()}
     assert keys == {n: name_tokens(n, particles) for n in names}
+
+
+@pytest.mark.spark
+def test_duckdb_and_spark_agree_on_network_words_and_peer_scores(java_home: str) -> None:
+    """The graph rounds, word specificity, payroll pattern and peer ranks in both engines."""
+    from daybreak.engines.spark import SMALL_DATA_CONF, SparkEngine
+    from payments.failure_modes import small_world
+
+    tx, cu, _ = small_world()
+    duck = scan_frames(tx, cu, engine="duckdb")
+    spark = scan_frames(tx, cu, engine=SparkEngine(SMALL_DATA_CONF))
+    assert [a.model_dump() for a in spark.alerts] == [a.model_dump() for a in duck.alerts]
+    cols = ("network_evidence", "payroll_pattern", "cover_specific_share", "peer_anomaly",
+            "gap_cv", "raw_score")  # fmt: skip
+    for col in cols:
+        d = duck.customer_scores[col].to_list()
+        s = spark.customer_scores[col].to_list()
+        assert d == pytest.approx(s, rel=1e-6, abs=1e-9), col
+    for col in ("weighted_senders", "sender_suspicion", "raw_score"):
+        d = duck.beneficiary_scores[col].to_list()
+        s = spark.beneficiary_scores[col].to_list()
+        assert d == pytest.approx(s, rel=1e-6, abs=1e-9), col

@@ -10,8 +10,10 @@ from __future__ import annotations
 
 from daybreak.detectors.dialect import Dialect
 from daybreak.detectors.pipeline import Pipeline
+from daybreak.payments import context
 from daybreak.payments.config import Pack, Typology
 from daybreak.payments.features import BENEFICIARY_FEATURES, CUSTOMER_FEATURES
+from daybreak.payments.graph import add_network_steps
 from daybreak.payments.names import accent_map, fold_steps, fold_word, particle_pattern
 from daybreak.payments.rules import rule_sql
 
@@ -124,6 +126,7 @@ def compile_scan(pack: Pack, d: Dialect) -> Pipeline:
     n0, n1 = pack.night.start_hour, pack.night.end_hour
     night = f"(hr >= {n0} OR hr < {n1})" if n0 > n1 else f"(hr >= {n0} AND hr < {n1})"
     mcc_rows = _mcc_rows(pack)
+    office0, office1 = context.OFFICE_HOURS
     # The rows any later step reads: corridor payments and spend, related purchases.
     p.add("relevant", f"SELECT * FROM transactions t WHERE {relevant_filter(pack, d)}",
           materialize=True)  # fmt: skip
@@ -134,7 +137,7 @@ def compile_scan(pack: Pack, d: Dialect) -> Pipeline:
         "reference_words",
         f"""
 SELECT raw, CASE WHEN {cover_test} THEN 1 ELSE 0 END AS cover,
-  {d.regexp_extract("ref", cover_re)} AS cover_word
+  {d.regexp_replace_all(d.regexp_extract("ref", cover_re), "[^a-z]+", " ")} AS cover_word
 FROM (SELECT raw, lower(raw) AS ref
       FROM (SELECT DISTINCT coalesce(t.reference, '') AS raw FROM relevant t) u) r
 """,
@@ -148,7 +151,10 @@ FROM (SELECT raw, lower(raw) AS ref
 SELECT x.txn_id, x.ts, x.ts_s, x.sender_id, x.receiver_id, x.sender_country,
   x.receiver_country, x.amount, x.currency, x.channel, x.amount_ref, x.low_value,
   CASE WHEN {night} THEN 1 ELSE 0 END AS night, w.cover, w.cover_word, x.channel_w,
-  x.sender_name, x.receiver_name
+  x.sender_name, x.receiver_name,
+  CASE WHEN hr >= {office0} AND hr < {office1} THEN 1 ELSE 0 END AS office,
+  CASE WHEN abs(x.amount - 10.0 * round(x.amount / 10.0)) < 0.005 THEN 1 ELSE 0 END AS whole,
+  floor(x.ts_s / {DAY}) AS day_n
 FROM (
   SELECT t.txn_id, t.timestamp AS ts, {d.epoch_seconds("t.timestamp")} AS ts_s,
     t.sender_id, t.receiver_id, t.sender_country, t.receiver_country, t.amount, t.currency,
@@ -179,6 +185,7 @@ FROM (
 SELECT sender_id,
   {_finite("corr(CAST(rn AS DOUBLE), amount_ref)")} AS amount_trend,
   {_finite("corr(CAST(rn AS DOUBLE), gap)")} AS gap_trend,
+  {_finite("stddev_samp(gap) / nullif(avg(gap), 0.0)")} AS gap_cv,
   avg(CASE WHEN rn <= 3 THEN amount END) AS first_amounts,
   avg(CASE WHEN last3 = 1 THEN amount END) AS last_amounts
 FROM (
@@ -193,11 +200,14 @@ GROUP BY sender_id
     )
     female = sorted({fold_word(n) for n in pack.female_given_names} - {""})
     parts = pack.name_particles
+    org_words = "|".join(fold_free(w) for w in pack.organisation_words) or "-"
+    org_re = f"(?:^|[^a-z])({org_words})(?:[^a-z]|$)"
     p.add(
         "pair_names",
         """
 SELECT sender_id, receiver_id, max(sender_name) AS sn, max(receiver_name) AS rn,
-  min(sender_country) AS sender_country, count(*) AS n
+  min(sender_country) AS sender_country, count(*) AS n,
+  avg(CAST(low_value AS DOUBLE)) AS low_value_share
 FROM pay GROUP BY sender_id, receiver_id
 """,
         materialize=True,
@@ -209,7 +219,9 @@ FROM pay GROUP BY sender_id, receiver_id
         f"""
 SELECT nm, k,
   CASE WHEN {d.arrays_overlap(d.split_spaces("k"), d.string_array(female or ["-"]))}
-    THEN 1 ELSE 0 END AS female
+    THEN 1 ELSE 0 END AS female,
+  CASE WHEN {d.regexp_matches(d.translate("lower(nm)", *accent_map()), org_re)}
+    THEN 1 ELSE 0 END AS org
 FROM (
   SELECT nm, {_name_key_sql(d, "nm", parts)} AS k
   FROM (SELECT sn AS nm FROM pair_names UNION SELECT rn AS nm FROM pair_names
@@ -222,14 +234,15 @@ FROM (
     p.add(
         "pair",
         f"""
-SELECT sender_id, receiver_id, n, sender_country,
+SELECT sender_id, receiver_id, n, sender_country, low_value_share,
   CASE WHEN sk = '' OR rk = '' THEN 0 ELSE
     CASE WHEN {d.arrays_overlap(d.split_spaces("sk"), d.split_spaces("rk"))} THEN 1 ELSE 0 END
   END AS related,
-  female
+  female, org
 FROM (
-  SELECT g.sender_id, g.receiver_id, g.n, g.sender_country,
-    coalesce(a.k, '') AS sk, coalesce(b.k, '') AS rk, coalesce(b.female, 0) AS female
+  SELECT g.sender_id, g.receiver_id, g.n, g.sender_country, g.low_value_share,
+    coalesce(a.k, '') AS sk, coalesce(b.k, '') AS rk, coalesce(b.female, 0) AS female,
+    coalesce(b.org, 0) AS org
   FROM pair_names g
   LEFT JOIN name_key a ON a.nm = g.sn
   LEFT JOIN name_key b ON b.nm = g.rn
@@ -245,15 +258,19 @@ SELECT p.*, r.related FROM pay p
 JOIN pair r ON r.sender_id = p.sender_id AND r.receiver_id = p.receiver_id
 """,
     )
+    p.add("runs", context.runs_sql())
     p.add(
         "cust",
         f"""
+SELECT z.*, {context.payroll_pattern_sql("z.")} AS payroll_pattern
+FROM (
 SELECT a.sender_id, a.corridor_payments, b.corridor_beneficiaries,
   b.unrelated_beneficiaries, b.female_beneficiaries, b.related_share,
   a.corridor_total_ref, a.corridor_median_ref, a.corridor_max_ref, a.low_value_share,
   a.night_share, a.cover_word_payments, a.cover_word_share, q.amount_trend, q.gap_trend,
+  q.gap_cv, a.office_share, a.round_share, u.run_share,
   a.active_days, a.channel_risk, q.first_amounts, q.last_amounts, a.median_amount,
-  a.corridor_total, a.currency, a.countries, a.main_channel, a.top_cover_word,
+  a.corridor_total, a.currency, a.countries, a.main_channel,
   a.first_seen, a.last_seen, a.first_s, a.last_s
 FROM (SELECT sender_id,
   count(*) AS corridor_payments,
@@ -264,6 +281,8 @@ FROM (SELECT sender_id,
   avg(CAST(night AS DOUBLE)) AS night_share,
   CAST(sum(cover) AS BIGINT) AS cover_word_payments,
   avg(CAST(cover AS DOUBLE)) AS cover_word_share,
+  avg(CAST(office AS DOUBLE)) AS office_share,
+  avg(CAST(whole AS DOUBLE)) AS round_share,
   (max(ts_s) - min(ts_s)) / {DAY} AS active_days,
   avg(channel_w) AS channel_risk,
   {d.median("amount")} AS median_amount,
@@ -271,7 +290,6 @@ FROM (SELECT sender_id,
   min(currency) AS currency,
   min(receiver_country) AS countries,
   min(channel) AS main_channel,
-  min(cover_word) AS top_cover_word,
   min(ts) AS first_seen, max(ts) AS last_seen, min(ts_s) AS first_s, max(ts_s) AS last_s
 FROM pay GROUP BY sender_id) a
 JOIN (SELECT sender_id, count(*) AS corridor_beneficiaries,
@@ -280,9 +298,16 @@ JOIN (SELECT sender_id, count(*) AS corridor_beneficiaries,
     count(CASE WHEN related = 0 AND female = 1 THEN 1 END) AS female_beneficiaries
   FROM pair GROUP BY sender_id) b ON b.sender_id = a.sender_id
 JOIN sequence q ON q.sender_id = a.sender_id
+JOIN runs u ON u.sender_id = a.sender_id
+) z
 """,
         materialize=True,
     )
+    # Cover words in context: how specific each word is to senders paying a hub.
+    p.add("sender_words", context.sender_words_sql(), materialize=True)
+    p.add("hub_payers", context.hub_payers_sql(), materialize=True)
+    p.add("word_spec", context.word_spec_sql(), materialize=True)
+    p.add("sender_cover", context.sender_cover_sql())
     window = pack.related_purchase_days * DAY
     p.add(
         "purchase",
@@ -341,6 +366,10 @@ GROUP BY a.customer_id
         f"""
 SELECT c.*, 1.0 - c.related_share AS unrelated_share,
   c.corridor_payments * 30.0 / greatest(c.active_days, 30.0) AS payments_per_30d,
+  c.corridor_payments * 30.0 / greatest(c.active_days, 30.0) * (1.0 - c.payroll_pattern)
+    * {context.ramp("c.gap_cv", 0.3, 0.7)} AS irregular_rate,
+  coalesce(sc.cover_specific_payments, 0.0) / c.corridor_payments AS cover_specific_share,
+  sc.top_cover_word, coalesce(sc.top_cover_word_spec, 0.0) AS top_cover_word_spec,
   coalesce(rp.vpn, 0) AS vpn_purchases, coalesce(rp.webcam, 0) AS webcam_purchases,
   coalesce(rp.flight, 0) AS corridor_flights,
   coalesce(tr.corridor_card_spend, 0) AS corridor_card_spend,
@@ -350,6 +379,7 @@ SELECT c.*, 1.0 - c.related_share AS unrelated_share,
   CASE WHEN o.birth_year IS NULL THEN 0
     ELSE year(c.last_seen) - o.birth_year END AS sender_age
 FROM cust c
+LEFT JOIN sender_cover sc ON sc.sender_id = c.sender_id
 LEFT JOIN (SELECT sender_id,
     count(DISTINCT CASE WHEN kind = 'vpn' THEN txn_id END) AS vpn,
     count(DISTINCT CASE WHEN kind = 'webcam' THEN txn_id END) AS webcam,
@@ -361,35 +391,17 @@ WHERE c.corridor_payments >= {pack.min_corridor_payments}
    OR coalesce(o.known_offender, 0) + coalesce(o.linked_offender_account, 0) > 0
 """,
     )
+    p.add("cpeer", context.peer_sql(d, "cfeat"))
     local = _strengths(pack, "customer", d, network=False)
     cols = ", ".join(f"{sql} AS {name}" for name, sql in local)
-    p.add("cstage", f"SELECT f.*, {cols} FROM cfeat f")
+    p.add("cstage", f"SELECT f.*, {cols} FROM cpeer f")
     p.add(
         "cbase",
         f"SELECT *, {_score(pack, 'customer', network=False)} AS base_score FROM cstage",
         materialize=True,
     )
     thr = pack.propagation_threshold
-    p.add(
-        "hub",
-        f"""
-SELECT r.receiver_id, count(DISTINCT r.sender_id) AS alerted_payers
-FROM pair r JOIN cbase b ON b.sender_id = r.sender_id
-WHERE b.base_score >= {thr} AND r.related = 0
-GROUP BY r.receiver_id
-""",
-    )
-    p.add(
-        "cnet",
-        f"""
-SELECT r.sender_id, count(DISTINCT r.receiver_id) AS shared_beneficiaries_with_alerted
-FROM pair r JOIN hub h ON h.receiver_id = r.receiver_id
-LEFT JOIN cbase b ON b.sender_id = r.sender_id
-WHERE r.related = 0
-  AND h.alerted_payers - CASE WHEN coalesce(b.base_score, 0) >= {thr} THEN 1 ELSE 0 END > 0
-GROUP BY r.sender_id
-""",
-    )
+    add_network_steps(p, pack.network_iterations, thr)
     net = [
         (n, sql) for n, sql in _strengths(pack, "customer", d, network=True) if n not in dict(local)
     ]
@@ -397,7 +409,9 @@ GROUP BY r.sender_id
     p.add(
         "cnetfeat",
         """
-SELECT b.*, coalesce(n.shared_beneficiaries_with_alerted, 0) AS shared_beneficiaries_with_alerted
+SELECT b.*, coalesce(n.network_evidence, 0.0) AS network_evidence,
+  coalesce(n.hub_other_senders, 0) AS hub_other_senders,
+  coalesce(n.hub_suspect_senders, 0) AS hub_suspect_senders
 FROM cbase b LEFT JOIN cnet n ON n.sender_id = b.sender_id
 """,
     )
@@ -416,32 +430,39 @@ FROM cbase b LEFT JOIN cnet n ON n.sender_id = b.sender_id
 SELECT r.receiver_id, count(*) AS inbound_senders,
   count(CASE WHEN r.related = 0 THEN 1 END) AS unrelated_senders,
   count(DISTINCT r.sender_country) AS sender_countries,
-  count(CASE WHEN r.related = 0 AND b.base_score >= {thr} THEN 1 END) AS alerted_senders
+  max(r.org) AS organisation
 FROM pair r LEFT JOIN cbase b ON b.sender_id = r.sender_id
 GROUP BY r.receiver_id
 HAVING count(*) >= 2
   OR count(CASE WHEN r.related = 0 AND b.base_score >= {thr} THEN 1 END) > 0
 """,
     )
+    spec = "CASE WHEN p.cover = 1 THEN coalesce(ws.spec, 1.0) ELSE 0.0 END"
     p.add(
         "bfeat",
         f"""
 SELECT a.receiver_id, a.inbound_payments, b.inbound_senders, b.unrelated_senders,
-  a.inbound_low_value_share, a.inbound_cover_word_share, a.inbound_night_share,
-  a.inbound_median_ref, a.inbound_median, b.sender_countries, b.alerted_senders,
+  a.inbound_low_value_share, a.inbound_cover_word_share, a.inbound_specific_cover_share,
+  a.inbound_night_share, a.inbound_median_ref, a.inbound_median, b.sender_countries,
+  b.organisation, coalesce(n.alerted_senders, 0) AS alerted_senders,
+  coalesce(n.weighted_senders, 0.0) AS weighted_senders,
+  coalesce(n.sender_suspicion, 0.0) AS sender_suspicion,
   a.currency, a.countries, a.first_seen, a.last_seen
-FROM (SELECT receiver_id,
+FROM (SELECT p.receiver_id,
   count(*) AS inbound_payments,
-  avg(CAST(low_value AS DOUBLE)) AS inbound_low_value_share,
-  avg(CAST(cover AS DOUBLE)) AS inbound_cover_word_share,
-  avg(CAST(night AS DOUBLE)) AS inbound_night_share,
-  {d.median("amount_ref")} AS inbound_median_ref,
-  {d.median("amount")} AS inbound_median,
-  min(currency) AS currency, min(receiver_country) AS countries,
-  min(ts) AS first_seen, max(ts) AS last_seen
-FROM pay WHERE receiver_id IN (SELECT receiver_id FROM beneficiary_senders)
-GROUP BY receiver_id) a
+  avg(CAST(p.low_value AS DOUBLE)) AS inbound_low_value_share,
+  avg(CAST(p.cover AS DOUBLE)) AS inbound_cover_word_share,
+  avg({spec}) AS inbound_specific_cover_share,
+  avg(CAST(p.night AS DOUBLE)) AS inbound_night_share,
+  {d.median("p.amount_ref")} AS inbound_median_ref,
+  {d.median("p.amount")} AS inbound_median,
+  min(p.currency) AS currency, min(p.receiver_country) AS countries,
+  min(p.ts) AS first_seen, max(p.ts) AS last_seen
+FROM pay p LEFT JOIN word_spec ws ON ws.cover_word = p.cover_word
+WHERE p.receiver_id IN (SELECT receiver_id FROM beneficiary_senders)
+GROUP BY p.receiver_id) a
 JOIN beneficiary_senders b ON b.receiver_id = a.receiver_id
+LEFT JOIN bnet n ON n.receiver_id = a.receiver_id
 """,
     )
     bcols = "".join(

@@ -103,6 +103,8 @@ class Pack(_Strict):
     min_corridor_payments: int = Field(default=2, ge=1)
     alert_threshold: float = Field(default=0.5, ge=0.0, le=1.0)
     propagation_threshold: float = Field(default=0.6, ge=0.0, le=1.0)
+    network_iterations: int = Field(default=2, ge=1, le=6)
+    organisation_words: tuple[str, ...] = ()
     bias: float
     typologies: tuple[Typology, ...] = Field(min_length=1)
     calibration: Calibration

@@ -35,8 +35,28 @@ CUSTOMER_FEATURES: dict[str, str] = {
     "is a known offender",
     "sender_male": "1 when customers.gender is M",
     "sender_age": "age in years at the last corridor payment (0 when unknown)",
-    "shared_beneficiaries_with_alerted": "beneficiaries this customer pays that other "
-    "customers with a high first-stage score also pay (network)",
+    "gap_cv": "coefficient of variation of the gaps between corridor payments "
+    "(about 1 for irregular sending, near 0 for a steady cadence)",
+    "office_share": "share of corridor payments 08:00-18:00 sender-local",
+    "round_share": "share of corridor amounts in whole tens (own currency)",
+    "run_share": "share of corridor payments made on a day the sender paid two or more "
+    "beneficiaries (pay runs)",
+    "payroll_pattern": "payroll-likeness in [0, 1]: several beneficiaries paid in runs, "
+    "office hours, about monthly each, round amounts",
+    "irregular_rate": "payments per 30 days, discounted for a steady cadence "
+    "(ramp(gap_cv, 0.3, 0.7)) and for the payroll pattern",
+    "cover_specific_share": "cover-word payments weighted by each word's specificity to "
+    "senders paying a hub (0..1; handles count fully)",
+    "top_cover_word_spec": "specificity (0..1) of the most specific cover word used",
+    "peer_anomaly": "mean percentile rank of night_share, unrelated_beneficiaries, "
+    "cover_specific_share, low_value_share x unrelated_share and irregular_rate among "
+    "peers (same corridor country, currency and channel)",
+    "network_evidence": "evidence reaching the customer through its unrelated "
+    "beneficiaries from their other senders (0..1; network)",
+    "hub_other_senders": "most other unrelated, non-payroll senders paying one of this "
+    "customer's beneficiaries (network)",
+    "hub_suspect_senders": "most other senders with a high first-stage score paying one "
+    "of this customer's beneficiaries (network)",
     # for explanations only
     "first_amounts": "mean of the first three corridor amounts (own currency)",
     "last_amounts": "mean of the last three corridor amounts (own currency)",
@@ -57,6 +77,13 @@ BENEFICIARY_FEATURES: dict[str, str] = {
     "inbound_night_share": "share of inbound payments sent at the sender's local night",
     "inbound_median_ref": "median inbound amount, in the reference currency",
     "sender_countries": "distinct sender countries",
+    "inbound_specific_cover_share": "inbound payments with cover words, each weighted "
+    "by the word's specificity (0..1)",
+    "organisation": "1 when the beneficiary's name reads as an organisation",
+    "weighted_senders": "unrelated senders weighted by how unusual each tie is (payroll "
+    "senders and organisations count 0; network)",
+    "sender_suspicion": "noisy-OR of its unrelated senders' evidence after propagation "
+    "(0..1; network)",
     "alerted_senders": "unrelated senders with a high first-stage score (network)",
     # for explanations only
     "inbound_median": "median inbound amount (senders' currency)",

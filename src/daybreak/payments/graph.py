@@ -1,0 +1,128 @@
+"""Evidence that travels through the payer-beneficiary graph, as compiled SQL steps.
+
+The graph is bipartite: customers on one side, corridor beneficiaries on the other, one
+edge per (sender, beneficiary) pair *without* a family tie by name
+(``payments.names``) and to a person (a beneficiary whose name reads as an
+organisation, e.g. a charity or a supplier, has no edge). Each edge carries a weight in
+[0, 1], how unusual the tie is:
+
+    w = (1 - payroll_pattern of the sender)          # a firm's contractors: no edge
+        * (0.25 + 0.75 * low-value share of the pair)  # small sums (AUSTRAC, AMLC)
+        * ramp(payments on the pair, 0.5, 2)           # a one-off payment counts a third
+    v = (1 - payroll_pattern of the sender) * (0.5 + 0.5 * low-value share of the pair)
+
+``w`` weighs a tie as structure (how many unusual senders a beneficiary has); ``v`` is
+how much of a sender's own suspicion the tie carries (one payment from a payer with
+strong signs is enough to implicate its beneficiary).
+
+Suspicion starts at each customer's first-stage score ``x0`` (the local typologies) and
+moves in a fixed number of rounds. In each round a beneficiary's evidence *for one of
+its senders* is computed without that sender's own contribution (leave one out, so a
+payer never raises itself through its own beneficiary):
+
+    others_b  = 1 - prod over the other senders s' of (1 - 0.95 * v_s' * x_s')
+    structure = ramp(sum of the other senders' weights, STRUCT_LO, STRUCT_HI)
+    n_s       = max over the sender's edges of  w_s * max(others_b, structure)
+    x_s       = 1 - (1 - x0_s) * (1 - n_s)
+
+``structure`` is indicator 2 of payments-indicators.md (many unrelated senders -> one
+beneficiary; AUSTRAC): a careful payer whose only beneficiary is paid by several
+unrelated foreign senders gains evidence even when none of them shows another sign.
+``others_b`` carries the other senders' own evidence (a noisy-OR). The beneficiary side
+reads the same aggregates: ``weighted_senders`` (sum of edge weights) and
+``sender_suspicion`` (noisy-OR of the final ``x`` of all its senders).
+"""
+
+from __future__ import annotations
+
+from daybreak.detectors.pipeline import Pipeline
+from daybreak.payments.context import ramp
+
+STRUCT_LO, STRUCT_HI = 0.8, 2.0
+DAMP = 0.95  # keeps 1 - DAMP * w * x > 0 for the logarithm
+MIN_EDGE = 0.01
+
+
+def edge_weight_sql() -> str:
+    """The structural edge weight over ``pair r`` and ``cust c`` (module docstring)."""
+    return (
+        "(1.0 - coalesce(c.payroll_pattern, 0.0)) * (0.25 + 0.75 * r.low_value_share)"
+        f" * {ramp('r.n', 0.5, 2.0)}"
+    )
+
+
+def carry_weight_sql() -> str:
+    """How much of a sender's suspicion its tie carries (module docstring)."""
+    return "(1.0 - coalesce(c.payroll_pattern, 0.0)) * (0.5 + 0.5 * r.low_value_share)"
+
+
+def add_network_steps(p: Pipeline, iterations: int, threshold: float) -> None:
+    """Steps ending in ``cnet`` (per customer: ``network_evidence``, ``hub_other_senders``,
+    ``hub_suspect_senders``) and ``bnet`` (per beneficiary: ``weighted_senders``,
+    ``sender_suspicion``, ``alerted_senders``). Reads ``pair``, ``cust`` and ``cbase``."""
+    p.add(
+        "edge0",
+        f"""
+SELECT sender_id, receiver_id, w, v, x0, x0 AS x,
+  CASE WHEN x0 >= {threshold!r} THEN 1 ELSE 0 END AS suspect
+FROM (
+  SELECT r.sender_id, r.receiver_id, {edge_weight_sql()} AS w, {carry_weight_sql()} AS v,
+    coalesce(b.base_score, 0.0) AS x0
+  FROM pair r
+  LEFT JOIN cust c ON c.sender_id = r.sender_id
+  LEFT JOIN cbase b ON b.sender_id = r.sender_id
+  WHERE r.related = 0 AND r.org = 0
+) e
+WHERE v >= {MIN_EDGE!r}
+""",
+        materialize=True,
+    )
+    for i in range(1, iterations + 1):
+        prev = f"edge{i - 1}"
+        p.add(f"bagg{i}", _beneficiary_aggregate(prev), materialize=True)
+        p.add(
+            f"cnet{i}",
+            f"""
+SELECT e.sender_id,
+  max(e.w * greatest({_others_b("a", "e")}, {ramp("a.wsum - e.w", STRUCT_LO, STRUCT_HI)}))
+    AS network_evidence,
+  max(a.k - 1) AS hub_other_senders,
+  max(a.suspects - e.suspect) AS hub_suspect_senders
+FROM {prev} e JOIN bagg{i} a ON a.receiver_id = e.receiver_id
+GROUP BY e.sender_id
+""",
+        )
+        p.add(
+            f"edge{i}",
+            f"""
+SELECT e.sender_id, e.receiver_id, e.w, e.v, e.x0, e.suspect,
+  1.0 - (1.0 - e.x0) * (1.0 - coalesce(c.network_evidence, 0.0)) AS x
+FROM {prev} e LEFT JOIN cnet{i} c ON c.sender_id = e.sender_id
+""",
+            materialize=True,
+        )
+    p.add("cnet", f"SELECT * FROM cnet{iterations}", materialize=True)
+    last = f"edge{iterations}"
+    p.add(
+        "bnet",
+        f"""
+SELECT receiver_id, wsum AS weighted_senders,
+  greatest(0.0, 1.0 - exp(lsum)) AS sender_suspicion, suspects AS alerted_senders
+FROM ({_beneficiary_aggregate(last)}) a
+""",
+        materialize=True,
+    )
+
+
+def _beneficiary_aggregate(edges: str) -> str:
+    return f"""
+SELECT receiver_id, sum(w) AS wsum, sum(ln(1.0 - {DAMP!r} * v * x)) AS lsum,
+  count(*) AS k, sum(suspect) AS suspects
+FROM {edges} GROUP BY receiver_id
+"""
+
+
+def _others_b(a: str, e: str) -> str:
+    """Noisy-OR of the other senders' evidence at the beneficiary (leave one out)."""
+    own = f"ln(1.0 - {DAMP!r} * {e}.v * {e}.x)"
+    return f"greatest(0.0, 1.0 - exp({a}.lsum - {own}))"
