@@ -14,7 +14,7 @@ from fastapi import FastAPI
 from conftest import LiveServer, csrf_of, sign_in
 from daybreak.console import mount_console
 from daybreak.console.memory import MemoryBackend
-from daybreak.console.security import MAX_FAILURES
+from daybreak.store.auth import MAX_FAILURES
 from daybreak.model.cases import CaseStatus
 from live_server import serve_in_thread
 

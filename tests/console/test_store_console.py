@@ -49,7 +49,9 @@ def test_sign_in_uses_the_store_users_and_is_audited(console: StoreConsole) -> N
 
 def test_queue_and_search_read_the_store(console: StoreConsole) -> None:
     with signed_in(console, "ana") as client:
-        page = client.get("/console/queue", params={"q": TOP_PHONE}).text
+        token = csrf_of(client.get("/console/queue").text)
+        posted = client.post("/console/queue", data={"csrf_token": token, "q": TOP_PHONE})
+        page = client.get(posted.headers["location"]).text
         assert f'data-case-id="{TOP_CASE}"' in page
         assert page.count("<tr data-case-id=") == 1
     listed = [e for e in console.store.audit_trail(SYSTEM) if e.action == "case.list"]
