@@ -334,3 +334,50 @@ def test_cases_without_their_own_routing_use_the_routing_table(
     assert "<dt>Routed to</dt><dd>FGR Mexico (routing table) <span" in page
     board = client.get("/console/dashboards").text
     assert "Mexico (MX)</td>" in board and "FGR Mexico (routing table)" in board
+
+
+def test_identifier_searches_stay_out_of_addresses(
+    client_for: Callable[[str], httpx.Client],
+) -> None:
+    client = client_for("ana")
+    token = csrf_of(client.get("/console/queue").text)
+    posted = client.post(
+        "/console/queue", data={"csrf_token": token, "q": TOP_PHONE, "tier": "1", "status": ""}
+    )
+    assert posted.status_code == 303
+    location = posted.headers["location"]
+    assert location == "/console/queue?tier=1&status="  # the filters, never the identifier
+    assert ROW.findall(client.get(location).text) == [TOP_CASE]
+    # The form posts, and the search is kept for paging until cleared.
+    page = client.get("/console/queue").text
+    assert 'method="post" action="/console/queue"' in page and TOP_PHONE in page
+    cleared = client.post("/console/queue", data={"csrf_token": token, "clear": "1"})
+    assert len(ROW.findall(client.get(cleared.headers["location"]).text)) > 1
+    # An old link with the identifier in it is answered with a hint, not a search.
+    old = client.get("/console/queue", params={"q": TOP_PHONE})
+    assert old.status_code == 405 and "search form" in old.text
+    assert TOP_CASE not in old.text
+
+
+def test_the_search_form_needs_the_session_token(
+    client_for: Callable[[str], httpx.Client],
+) -> None:
+    response = client_for("ana").post("/console/queue", data={"q": TOP_PHONE})
+    assert response.status_code == 403
+
+
+def test_an_analyst_may_not_close_a_case_another_analyst_holds(
+    client_for: Callable[[str], httpx.Client], backend: MemoryBackend
+) -> None:
+    supervisor = backend.authenticate("sam", PASSWORD)
+    assert supervisor is not None
+    backend.assign(TOP_CASE, supervisor, "sam")
+    client = client_for("ana")
+    token = csrf_of(client.get(f"/console/cases/{TOP_CASE}").text)
+    response = client.post(
+        f"/console/cases/{TOP_CASE}/close",
+        data={"csrf_token": token, "outcome": "duplicate", "reason": "x"},
+    )
+    page = client.get(response.headers["location"]).text
+    assert "assigned to sam: only they or a supervisor may close it" in page
+    assert all_cases(backend)[TOP_CASE].status is CaseStatus.ASSIGNED

@@ -93,9 +93,7 @@ def build_demo_console(
     the_store = store or TiplineStore.open(data_dir, dev=True)
     the_store.upsert_cases(list(cases))
     credentials = ensure_demo_users(the_store, data_dir)
-    app = create_app(
-        Settings(data_dir=data_dir, dev=True, cookie_secure=secure_cookies), the_store
-    )
+    app = create_app(Settings(data_dir=data_dir, dev=True, cookie_secure=secure_cookies), the_store)
     configure_console(
         app,
         alerts=alerts,
