@@ -5,6 +5,8 @@ a case someone else holds."""
 
 from __future__ import annotations
 
+import os
+import sys
 import threading
 import time
 from datetime import UTC, datetime, timedelta
@@ -208,6 +210,17 @@ def test_logins_over_the_hashing_cap_are_refused_at_once(staffed: TiplineStore) 
         release.set()
         auth._hasher = original
     assert staffed.login("bob", PASSWORD) == BOB  # the slot is free again
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="per-thread nice is Linux's")
+def test_password_checks_run_at_the_lowest_cpu_priority() -> None:
+    guard = LoginGuard()
+    try:
+        nice = guard.check(lambda: os.getpriority(os.PRIO_PROCESS, threading.get_native_id()))
+    finally:
+        guard.close()
+    assert nice == 19
+    assert os.getpriority(os.PRIO_PROCESS, threading.get_native_id()) < 19  # not ours
 
 
 # ---- lifecycle: sessions, keys, roles ------------------------------------------------

@@ -110,6 +110,7 @@ def create_app(
         docs_url=None,
         redoc_url=None,
     )
+    the_store.login_guard.close()
     the_store.login_guard = LoginGuard(
         max_hashing=settings.max_concurrent_logins,
         per_address_per_minute=settings.login_rate_per_minute,

@@ -3,6 +3,7 @@ health checks, and audit verification."""
 
 from __future__ import annotations
 
+import asyncio
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, HTTPException, Request, Response
@@ -65,6 +66,7 @@ async def api_login(body: LoginIn, request: Request, response: Response) -> Me:
             login, store_of(request), body.username, body.password, client_address(request)
         )
     except LoginRefused as exc:
+        await asyncio.sleep(exc.delay)
         raise refused(exc) from exc
     if result is None:
         raise HTTPException(401, "wrong username or password")

@@ -33,6 +33,18 @@ def serve(
     ),
     max_body: int = typer.Option(1_000_000, help="Largest accepted request body in bytes."),
     log_level: str = typer.Option("warning", help="uvicorn log level (info shows each request)."),
+    login_rate: int = typer.Option(
+        30,
+        "--login-rate",
+        min=0,
+        help="Sign-in attempts a minute per client address, per process (0 = no limit).",
+    ),
+    max_logins: int = typer.Option(
+        2,
+        "--max-concurrent-logins",
+        min=1,
+        help="Password checks (argon2) running at once per process; more get 429 at once.",
+    ),
     insecure_cookies: bool = typer.Option(
         False,
         "--insecure-cookies",
@@ -62,6 +74,8 @@ def serve(
         ncmec_xsd=ncmec_xsd,
         max_body_bytes=max_body,
         cookie_secure=not insecure_cookies,
+        login_rate_per_minute=login_rate,
+        max_concurrent_logins=max_logins,
     )
     err = Console(stderr=True)
     if insecure_cookies:

@@ -7,6 +7,7 @@ lands in the audit trail. :func:`mount_console` wires it all into an app.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from urllib.parse import quote
@@ -109,6 +110,7 @@ async def sign_in(request: Request) -> Response:
     try:
         user = await run_in_threadpool(state.backend.sign_in, username, password[:1024], client)
     except LoginRefused as exc:
+        await asyncio.sleep(exc.delay)
         return _sign_in_error(request, REFUSALS.get(exc.reason, exc.message))
     if user is None:
         return _sign_in_error(request, "User name or password is not correct.")

@@ -141,6 +141,7 @@ class TiplineStore:
         )
 
     def close(self) -> None:
+        self.login_guard.close()
         self.writer.close()
         self._writer_lock.close()
         self.engine.dispose()
@@ -597,8 +598,7 @@ class TiplineStore:
                 "too many failed sign-ins for this account; try again later",
                 int(wait) + 1,
             )
-        with self.login_guard.hashing():
-            actor = auth.verify_password(record, password)
+        actor = self.login_guard.check(lambda: auth.verify_password(record, password))
         if actor is None:
             self._login_failed(record.username, username, client, channel, now)
         elif record.failed_logins:
