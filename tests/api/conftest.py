@@ -19,8 +19,13 @@ from live_server import serve_in_thread
 def api(tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest) -> Iterator[Api]:
     data = tmp_path_factory.mktemp("api")
     xsd = REPO.parent / "shared" / "standards" / "ncmec" / "cybertipline_report.xsd"
+    # Plain HTTP on loopback: httpx does not send Secure cookies over http, so the
+    # analyst sessions here need the development setting (Secure is the default).
     settings = Settings(
-        data_dir=data, max_body_bytes=64_000, ncmec_xsd=xsd if xsd.exists() else None
+        data_dir=data,
+        max_body_bytes=64_000,
+        ncmec_xsd=xsd if xsd.exists() else None,
+        cookie_secure=False,
     )
     store = TiplineStore(f"sqlite+pysqlite:///{data / 'api.db'}", Keyring.from_text(generate_key()))
     fast = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)

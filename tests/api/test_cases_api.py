@@ -49,9 +49,9 @@ def test_case_workflow_over_http(api: Api) -> None:
         assert closed.json()["outcome"] == "referred_to_police"
         history = a.get("/v1/cases/C-http/history").json()
         assert [h["to_status"] for h in history] == ["new", "assigned", "closed"]
-        hits = a.get("/v1/search", params={"kind": "account", "value": "ExampleStream:u9"}).json()
+        hits = a.post("/v1/search", json={"kind": "account", "value": "ExampleStream:u9"}).json()
         assert "C-http" in hits["case_ids"]
-        assert a.get("/v1/search", params={"kind": "phone", "value": "abc"}).status_code == 422
+        assert a.post("/v1/search", json={"kind": "phone", "value": "abc"}).status_code == 422
         a.post("/v1/auth/logout")
         assert a.get("/v1/cases").status_code == 401
     with api.analyst("sue") as s:

@@ -128,7 +128,8 @@ def store_console(data_dir: Path, standards_dir: Path | None = None) -> Iterator
             store.create_user(name, PASSWORD, StoreRole(role.value))
         cases, alerts = build_cases()
         store.upsert_cases(cases)
-        app = create_app(Settings(data_dir=data_dir), store)
+        # Plain HTTP for httpx, which does not send Secure cookies over http.
+        app = create_app(Settings(data_dir=data_dir, cookie_secure=False), store)
         configure_console(
             app,
             alerts=alerts,

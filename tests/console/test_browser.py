@@ -39,8 +39,8 @@ def console(tmp_path_factory: pytest.TempPathFactory) -> Iterator[StoreConsole]:
     with store_console(
         tmp_path_factory.mktemp("browser-console"), standards if standards.is_dir() else None
     ) as running:
-        # Settings.cookie_secure is off by default for plain HTTP; Chromium accepts Secure
-        # cookies from http://127.0.0.1, so the browser tests run with the flag on.
+        # store_console turns Secure off for httpx; Chromium accepts Secure cookies from
+        # http://127.0.0.1, so the browser tests run with the default, the flag on.
         running.app.state.daybreak_console.secure_cookies = True
         yield running
 

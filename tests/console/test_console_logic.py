@@ -7,18 +7,14 @@ from datetime import UTC, datetime, timedelta
 
 import pycountry
 import pytest
-from console_world import NOW, TOP_CASE, build_cases
+from console_world import NOW, PASSWORD, TOP_CASE, build_backend, build_cases
 
 from daybreak.console import dashboards, geo, graphview, queue
 from daybreak.console.backend import ConsoleUser, Role, StatusEvent
-from daybreak.console.security import (
-    ABSOLUTE_SECONDS,
-    IDLE_SECONDS,
-    LOCKOUT_SECONDS,
-    MAX_FAILURES,
-    SessionStore,
-)
+from daybreak.console.security import ABSOLUTE_SECONDS, IDLE_SECONDS, SessionStore
 from daybreak.model.cases import Case, CaseStatus, GraphEdge, GraphNode, Tier
+from daybreak.store import LoginRefused
+from daybreak.store.auth import LOCKOUT_SECONDS, MAX_FAILURES
 
 
 def test_search_candidates_normalise_each_identifier_kind() -> None:
@@ -226,12 +222,13 @@ def test_sessions_end_when_idle_or_too_old_and_are_purged() -> None:
     assert stale not in store._sessions
 
 
-def test_sign_in_lockout_expires() -> None:
-    now = [0.0]
-    store = SessionStore(clock=lambda: now[0])
+def test_memory_backend_locks_like_the_store_and_the_lock_expires() -> None:
+    now = [NOW]
+    backend = build_backend(clock=lambda: now[0])
     for _ in range(MAX_FAILURES):
-        assert not store.locked_out("Ana")
-        store.failed("ana")
-    assert store.locked_out("ANA")
-    now[0] += LOCKOUT_SECONDS
-    assert not store.locked_out("ana")
+        assert backend.sign_in("ana", "wrong", "127.0.0.1") is None
+    with pytest.raises(LoginRefused) as refused:
+        backend.sign_in("ana", PASSWORD, "127.0.0.1")
+    assert refused.value.reason == "locked"
+    now[0] += timedelta(seconds=LOCKOUT_SECONDS)
+    assert backend.sign_in("ana", PASSWORD, "127.0.0.1") is not None

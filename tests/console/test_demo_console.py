@@ -30,7 +30,8 @@ def test_demo_console_serves_the_cases_to_the_printed_users(
 ) -> None:
     monkeypatch.delenv("DAYBREAK_FIELD_KEY", raising=False)
     cases, alerts = build_cases()
-    demo = build_demo_console(tmp_path, cases, alerts, warm_exporters=False)
+    # httpx sends no Secure cookie over plain http; the default keeps the flag.
+    demo = build_demo_console(tmp_path, cases, alerts, warm_exporters=False, secure_cookies=False)
     url, stop = serve_in_thread(demo.app)
     try:
         assert demo.url("127.0.0.1", 8000) == "http://127.0.0.1:8000/console/"
@@ -49,6 +50,7 @@ def test_demo_console_serves_the_cases_to_the_printed_users(
     # A second run reuses the store and the users: same passwords, no duplicate cases.
     again = build_demo_console(tmp_path, cases, alerts, warm_exporters=False)
     try:
+        assert again.app.state.daybreak_console.secure_cookies  # the default
         assert again.credentials == demo.credentials
         assert len(again.store.list_cases(SYSTEM)) == len(cases)
     finally:

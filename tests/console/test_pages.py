@@ -29,10 +29,22 @@ ROW = re.compile(r'<tr data-case-id="([^"]+)">')
 SUPERVISOR = ConsoleUser("sam", Role.SUPERVISOR)
 
 
-def queue_ids(client: httpx.Client, **params: str) -> list[str]:
-    response = client.get("/console/queue", params=params)
+def queue_ids(client: httpx.Client, q: str | None = None, **params: str) -> list[str]:
+    """The queue's case ids; a search ``q`` is POSTed with the filter form, like the
+    page does, and the page it redirects to is read."""
+    if q is None:
+        response = client.get("/console/queue", params=params)
+    else:
+        response = search(client, q, **params)
     assert response.status_code == 200, response.text
     return ROW.findall(response.text)
+
+
+def search(client: httpx.Client, q: str, **filters: str) -> httpx.Response:
+    token = csrf_of(client.get("/console/queue").text)
+    posted = client.post("/console/queue", data={"csrf_token": token, "q": q, **filters})
+    assert posted.status_code == 303, posted.text
+    return client.get(posted.headers["location"])
 
 
 def all_cases(backend: MemoryBackend) -> dict[str, Case]:
@@ -123,7 +135,7 @@ def test_search_by_any_identifier_finds_the_case(
 def test_search_for_an_unknown_identifier_finds_nothing(
     client_for: Callable[[str], httpx.Client],
 ) -> None:
-    response = client_for("ana").get("/console/queue", params={"q": "+44 20 7946 0000"})
+    response = search(client_for("ana"), "+44 20 7946 0000")
     assert ROW.findall(response.text) == []
     assert "No case matches" in response.text
     assert TOP_IBAN not in response.text
@@ -390,3 +402,50 @@ def test_cases_without_their_own_routing_use_the_routing_table(
     assert "<dt>Routed to</dt><dd>FGR Mexico (routing table) <span" in page
     board = client.get("/console/dashboards").text
     assert "Mexico (MX)</td>" in board and "FGR Mexico (routing table)" in board
+
+
+def test_identifier_searches_stay_out_of_addresses(
+    client_for: Callable[[str], httpx.Client],
+) -> None:
+    client = client_for("ana")
+    token = csrf_of(client.get("/console/queue").text)
+    posted = client.post(
+        "/console/queue", data={"csrf_token": token, "q": TOP_PHONE, "tier": "1", "status": ""}
+    )
+    assert posted.status_code == 303
+    location = posted.headers["location"]
+    assert location == "/console/queue?tier=1&status="  # the filters, never the identifier
+    assert ROW.findall(client.get(location).text) == [TOP_CASE]
+    # The form posts, and the search is kept for paging until cleared.
+    page = client.get("/console/queue").text
+    assert 'method="post" action="/console/queue"' in page and TOP_PHONE in page
+    cleared = client.post("/console/queue", data={"csrf_token": token, "clear": "1"})
+    assert len(ROW.findall(client.get(cleared.headers["location"]).text)) > 1
+    # An old link with the identifier in it is answered with a hint, not a search.
+    old = client.get("/console/queue", params={"q": TOP_PHONE})
+    assert old.status_code == 405 and "search form" in old.text
+    assert TOP_CASE not in old.text
+
+
+def test_the_search_form_needs_the_session_token(
+    client_for: Callable[[str], httpx.Client],
+) -> None:
+    response = client_for("ana").post("/console/queue", data={"q": TOP_PHONE})
+    assert response.status_code == 403
+
+
+def test_an_analyst_may_not_close_a_case_another_analyst_holds(
+    client_for: Callable[[str], httpx.Client], backend: MemoryBackend
+) -> None:
+    supervisor = backend.authenticate("sam", PASSWORD)
+    assert supervisor is not None
+    backend.assign(TOP_CASE, supervisor, "sam")
+    client = client_for("ana")
+    token = csrf_of(client.get(f"/console/cases/{TOP_CASE}").text)
+    response = client.post(
+        f"/console/cases/{TOP_CASE}/close",
+        data={"csrf_token": token, "outcome": "duplicate", "reason": "x"},
+    )
+    page = client.get(response.headers["location"]).text
+    assert "assigned to sam: only they or a supervisor may close it" in page
+    assert all_cases(backend)[TOP_CASE].status is CaseStatus.ASSIGNED

@@ -49,7 +49,9 @@ def test_sign_in_uses_the_store_users_and_is_audited(console: StoreConsole) -> N
 
 def test_queue_and_search_read_the_store(console: StoreConsole) -> None:
     with signed_in(console, "ana") as client:
-        page = client.get("/console/queue", params={"q": TOP_PHONE}).text
+        token = csrf_of(client.get("/console/queue").text)
+        posted = client.post("/console/queue", data={"csrf_token": token, "q": TOP_PHONE})
+        page = client.get(posted.headers["location"]).text
         assert f'data-case-id="{TOP_CASE}"' in page
         assert page.count("<tr data-case-id=") == 1
     listed = [e for e in console.store.audit_trail(SYSTEM) if e.action == "case.list"]
@@ -112,3 +114,20 @@ def test_inside_the_api_app_anonymous_visitors_are_sent_to_sign_in(console: Stor
         api = client.get("/v1/cases")
         assert api.status_code in (401, 403, 404)
         assert "content-security-policy" not in api.headers
+
+
+def test_revoking_or_disabling_an_account_ends_its_console_sessions(console: StoreConsole) -> None:
+    # Console sessions live in the server's memory; the account's epoch in the store
+    # reaches them on their next request, whichever process revoked the account.
+    with signed_in(console, "ana") as client:
+        assert client.get("/console/queue").status_code == 200
+        console.store.revoke_user("ana")
+        ended = client.get("/console/queue", follow_redirects=False)
+        assert ended.status_code == 303 and ended.headers["location"] == "/console/sign-in"
+    with signed_in(console, "ana") as client:
+        console.store.set_disabled("ana", True)
+        try:
+            assert client.get("/console/queue", follow_redirects=False).status_code == 303
+            assert sign_in(client, "ana").status_code == 400
+        finally:
+            console.store.set_disabled("ana", False)

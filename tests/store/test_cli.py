@@ -3,6 +3,7 @@ reports import (NCMEC XML) and queue, and audit verify (exit 1 when tampered).""
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -10,7 +11,10 @@ from sqlalchemy import create_engine, text
 from typer.testing import CliRunner
 
 from daybreak.cli.main import app
+from daybreak.store.db import head_revision
 from daybreak.store.keys import generate_key
+
+HEAD = head_revision()
 
 runner = CliRunner()
 
@@ -59,7 +63,63 @@ def test_admin_commands(tmp_path: Path, env: dict[str, str]) -> None:
     code, out = _run(["admin", "retention", "--days", "30", "--dry-run"], env, tmp_path)
     assert code == 0 and "would delete 0 report(s)" in out
     code, out = _run(["admin", "migrate"], env, tmp_path)
-    assert code == 0 and "0002" in out
+    assert code == 0 and f"revision {HEAD}" in out
+
+
+def test_account_lifecycle_commands(tmp_path: Path, env: dict[str, str]) -> None:
+    pw = {"DAYBREAK_NEW_PASSWORD": "a long analyst password"}
+    assert _run(["admin", "users", "create", "ana"], env, tmp_path, **pw)[0] == 0
+    code, out = _run(
+        ["admin", "users", "create", "eve"], env, tmp_path, DAYBREAK_NEW_PASSWORD="aaaaaaaaaaaa"
+    )
+    assert code == 1 and "repeated" in out
+    code, out = _run(["admin", "users", "disable", "ana"], env, tmp_path)
+    assert code == 0 and "disabled ana" in out
+    assert re.search(
+        r"ana\s+analyst\s+disabled", _run(["admin", "users", "list"], env, tmp_path)[1]
+    )
+    assert _run(["admin", "users", "enable", "ana"], env, tmp_path)[0] == 0
+    assert re.search(r"ana\s+analyst\s+active", _run(["admin", "users", "list"], env, tmp_path)[1])
+    code, out = _run(["admin", "users", "set-role", "ana", "supervisor"], env, tmp_path)
+    assert code == 0 and "role supervisor for ana" in out
+    code, out = _run(
+        ["admin", "users", "reset-password", "ana"],
+        env,
+        tmp_path,
+        DAYBREAK_NEW_PASSWORD="password123456",
+    )
+    assert code == 1 and "most common" in out
+    code, out = _run(
+        ["admin", "users", "reset-password", "ana"],
+        env,
+        tmp_path,
+        DAYBREAK_NEW_PASSWORD="another long passphrase",
+    )
+    assert code == 0 and "password reset for ana" in out
+    code, out = _run(
+        [
+            "admin",
+            "keys",
+            "create",
+            "ana-script",
+            "--role",
+            "analyst",
+            "--owner",
+            "ana",
+            "--expires",
+            "2999-01-01",
+        ],
+        env,
+        tmp_path,
+    )
+    assert code == 0 and out.startswith("dbk_")
+    code, out = _run(["admin", "users", "revoke", "ana"], env, tmp_path)
+    assert code == 0 and "0 session(s) ended, 1 key(s) revoked" in out
+    assert _run(["admin", "users", "disable", "nobody"], env, tmp_path)[0] == 1
+    code, out = _run(["admin", "keys", "create", "x", "--expires", "2020-01-01"], env, tmp_path)
+    assert code == 1 and "already past" in out
+    code, out = _run(["admin", "keys", "create", "x", "--expires", "soon"], env, tmp_path)
+    assert code == 2 and "YYYY-MM-DD" in out
 
 
 def test_missing_key_is_a_clear_error(tmp_path: Path) -> None:

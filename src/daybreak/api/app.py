@@ -2,7 +2,9 @@
 
 Routes: tipline intake (``/v1/reports``), NCMEC import, the triaged queue, cases,
 analyst sign-in, audit verification, health checks, the media routes and the analyst
-console. OpenAPI at ``/openapi.json`` (docs at ``/docs``). The embeddable report button
+console. OpenAPI at ``/openapi.json``; no ``/docs`` or ``/redoc``: FastAPI's pages load
+Swagger UI and ReDoc from a CDN, which has no place on the console's origin (open
+``/openapi.json`` in any OpenAPI viewer instead). The embeddable report button
 is served from ``/static/report-button.js`` (example page ``/static/report-button.html``).
 """
 
@@ -25,10 +27,10 @@ from fastapi.staticfiles import StaticFiles
 
 from daybreak.api import routes_auth, routes_cases, routes_reports
 from daybreak.api.intake_fast import IntakeFastPath
-from daybreak.api.limits import BodySizeLimit
+from daybreak.api.limits import BodySizeLimit, ResponseHeaders
 from daybreak.api.security import AuthState
 from daybreak.api.settings import Settings
-from daybreak.store import TiplineStore
+from daybreak.store import LoginGuard, TiplineStore
 
 log = logging.getLogger(__name__)
 STATIC = Path(__file__).parent / "static"
@@ -105,6 +107,13 @@ def create_app(
             "See docs/tipline.md."
         ),
         lifespan=lifespan,
+        docs_url=None,
+        redoc_url=None,
+    )
+    the_store.login_guard.close()
+    the_store.login_guard = LoginGuard(
+        max_hashing=settings.max_concurrent_logins,
+        per_address_per_minute=settings.login_rate_per_minute,
     )
     app.state.settings = settings
     app.state.store = the_store
@@ -133,6 +142,7 @@ def create_app(
     app.add_middleware(
         BodySizeLimit, max_bytes=settings.max_body_bytes, exempt_prefixes=MEDIA_PREFIXES
     )
+    app.add_middleware(ResponseHeaders)
     return app
 
 

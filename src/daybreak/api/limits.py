@@ -1,14 +1,16 @@
-"""Request body size limit (pure ASGI, so it also covers chunked uploads) and per-actor
-rate limits (token buckets in memory; one server process holds them)."""
+"""Request body size limit (pure ASGI, so it also covers chunked uploads), the headers
+every API response gets, and per-actor rate limits (token buckets in memory, one set per
+server process: :class:`daybreak.store.throttle.RateLimiter`)."""
 
 from __future__ import annotations
 
 import json
-import threading
-import time
-from dataclasses import dataclass
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from daybreak.store.throttle import RateLimiter
+
+__all__ = ["BodySizeLimit", "RateLimiter", "ResponseHeaders"]
 
 
 class BodySizeLimit:
@@ -88,32 +90,33 @@ class BodySizeLimit:
         await self.app(scope, replay, send)
 
 
-@dataclass
-class _Bucket:
-    tokens: float
-    at: float
+class ResponseHeaders:
+    """``X-Content-Type-Options: nosniff`` on every response, and ``Cache-Control:
+    no-store`` on JSON ones (they carry case data and receipts no cache should keep),
+    unless the route set its own. Pure ASGI, like :class:`BodySizeLimit`: it sits in
+    front of the intake fast path."""
 
+    NOSNIFF = (b"x-content-type-options", b"nosniff")
+    NO_STORE = (b"cache-control", b"no-store")
 
-class RateLimiter:
-    """Token bucket per actor: ``per_minute`` requests a minute, bursts up to the same."""
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
 
-    def __init__(self) -> None:
-        self._buckets: dict[str, _Bucket] = {}
-        self._lock = threading.Lock()
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
 
-    def allow(self, who: str, per_minute: int) -> float:
-        """0.0 when allowed, else seconds until the next request would be."""
-        if per_minute <= 0:
-            return 0.0
-        now = time.monotonic()
-        rate = per_minute / 60.0
-        with self._lock:
-            b = self._buckets.get(who)
-            if b is None:
-                b = self._buckets[who] = _Bucket(float(per_minute), now)
-            b.tokens = min(float(per_minute), b.tokens + (now - b.at) * rate)
-            b.at = now
-            if b.tokens >= 1.0:
-                b.tokens -= 1.0
-                return 0.0
-            return (1.0 - b.tokens) / rate
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = list(message.get("headers", []))
+                present = {bytes(name).lower(): bytes(value) for name, value in headers}
+                if self.NOSNIFF[0] not in present:
+                    headers.append(self.NOSNIFF)
+                is_json = present.get(b"content-type", b"").split(b";")[0].strip().endswith(b"json")
+                if is_json and self.NO_STORE[0] not in present:
+                    headers.append(self.NO_STORE)
+                message = {**message, "headers": headers}
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)

@@ -3,6 +3,7 @@ health checks, and audit verification."""
 
 from __future__ import annotations
 
+import asyncio
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, HTTPException, Request, Response
@@ -14,13 +15,15 @@ from daybreak.api.security import (
     ADMIN_ONLY,
     ALL_ROLES,
     SESSION_COOKIE,
+    client_address,
     login,
     logout,
+    refused,
     require,
     set_session_cookie,
     store_of,
 )
-from daybreak.store import Actor
+from daybreak.store import Actor, LoginRefused
 
 router = APIRouter()
 
@@ -47,11 +50,24 @@ class AuditReport(BaseModel):
     "/v1/auth/login",
     response_model=Me,
     tags=["auth"],
-    responses={401: {"description": "wrong username or password"}},
+    responses={
+        401: {"description": "wrong username or password"},
+        429: {
+            "description": "too many attempts from this address or for this account "
+            "(locked), or too many sign-ins at once; see Retry-After"
+        },
+    },
 )
 async def api_login(body: LoginIn, request: Request, response: Response) -> Me:
-    """Password login; sets an HttpOnly, SameSite=Strict session cookie."""
-    result = await run_in_threadpool(login, store_of(request), body.username, body.password)
+    """Password login; sets an HttpOnly, SameSite=Strict, Secure session cookie. The
+    same lockout as the console's sign-in applies (see docs/tipline.md)."""
+    try:
+        result = await run_in_threadpool(
+            login, store_of(request), body.username, body.password, client_address(request)
+        )
+    except LoginRefused as exc:
+        await asyncio.sleep(exc.delay)
+        raise refused(exc) from exc
     if result is None:
         raise HTTPException(401, "wrong username or password")
     actor, token = result

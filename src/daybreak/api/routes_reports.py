@@ -12,7 +12,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Header, HTTPException, Path, Query, Request, Response
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from daybreak.api.security import ALL_ROLES, CASE_ROLES, SECURITY, authenticate, require, store_of
 from daybreak.model.identifiers import IdentifierError, IdentifierKind
@@ -73,6 +73,15 @@ class QueueItem(BaseModel):
 class SearchResult(BaseModel):
     report_ids: list[str]
     case_ids: list[str]
+
+
+class SearchIn(BaseModel):
+    """An identifier to look up; sent in the body so it stays out of URLs and logs."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    kind: IdentifierKind
+    value: Annotated[str, Field(min_length=1, max_length=512)]
 
 
 _ERRORS: dict[int | str, dict[str, Any]] = {
@@ -303,18 +312,37 @@ async def triaged_queue(
     ]
 
 
-@router.get("/v1/search", response_model=SearchResult, responses=_ERRORS)
+SEARCH_BY_POST = (
+    "identifier searches are POSTed to /v1/search with a JSON body "
+    '{"kind": ..., "value": ...}, so phone numbers and e-mails stay out of URLs and '
+    "access logs"
+)
+
+
+@router.get(
+    "/v1/search",
+    status_code=405,
+    responses={405: {"description": "use POST /v1/search"}},
+    include_in_schema=False,
+)
+async def search_by_get() -> JSONResponse:
+    """The old GET form answers 405 with a hint (its query string is not read)."""
+    return JSONResponse(
+        status_code=405, content={"detail": SEARCH_BY_POST}, headers={"Allow": "POST"}
+    )
+
+
+@router.post("/v1/search", response_model=SearchResult, responses=_ERRORS)
 async def search(
     request: Request,
-    kind: IdentifierKind,
-    value: Annotated[str, Query(min_length=1, max_length=512)],
+    body: SearchIn,
     actor: Actor = Depends(require(CASE_ROLES)),
 ) -> SearchResult:
     """Reports and cases carrying one identifier (normalised like intake)."""
     try:
-        hit = await run_in_threadpool(store_of(request).search, kind, value, actor)
+        hit = await run_in_threadpool(store_of(request).search, body.kind, body.value, actor)
     except IdentifierError as exc:
         raise HTTPException(
-            422, [{"loc": ["query", "value"], "msg": str(exc), "type": "identifier"}]
+            422, [{"loc": ["body", "value"], "msg": str(exc), "type": "identifier"}]
         ) from exc
     return SearchResult(report_ids=list(hit.report_ids), case_ids=list(hit.case_ids))

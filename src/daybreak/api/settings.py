@@ -24,8 +24,14 @@ class Settings:
     ncmec_xsd: Path | None = field(default_factory=lambda: _env_path("DAYBREAK_NCMEC_XSD"))
     max_body_bytes: int = 1_000_000
     session_rate_per_minute: int = 600
-    cookie_secure: bool = False  # set True behind TLS
-    api_key_cache_seconds: float = 30.0
+    # Session cookies carry Secure unless turned off for plain-HTTP development
+    # (``serve --insecure-cookies``); browsers accept Secure cookies from
+    # http://127.0.0.1 and http://localhost, so a loopback demo keeps them.
+    cookie_secure: bool = True
+    # Sign-in throttles of each process (the account lockout is in the store): attempts
+    # per client address a minute, and password checks (argon2) running at once.
+    login_rate_per_minute: int = 30
+    max_concurrent_logins: int = 2
     max_batch: int = 500
 
     def to_json(self) -> dict[str, Any]:

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
 from pathlib import Path
 
 import typer
 from rich.console import Console
 
 from daybreak.cli._store import DataDir, DbUrl, Dev, err, open_store
-from daybreak.store import AuthError, Role
+from daybreak.store import AuthError, Role, TiplineStore
 
 app = typer.Typer(help="Manage users, API keys, retention and the database.", no_args_is_help=True)
 users = typer.Typer(help="Analyst accounts.", no_args_is_help=True)
@@ -18,37 +21,145 @@ app.add_typer(keys, name="keys")
 out = Console()
 
 
+NewPassword = typer.Option(
+    ...,
+    prompt=True,
+    hide_input=True,
+    confirmation_prompt=True,
+    envvar="DAYBREAK_NEW_PASSWORD",
+    help="At least 12 characters, not a common password, a run or one character repeated.",
+)
+
+
+@contextmanager
+def _admin(data_dir: Path, db: str | None, dev: bool) -> Iterator[TiplineStore]:
+    """The store, with a refused request (bad password, unknown user) as exit code 1."""
+    with open_store(data_dir, db, dev) as store:
+        try:
+            yield store
+        except AuthError as exc:
+            err.print(f"[red]error:[/red] {exc}")
+            raise typer.Exit(code=1) from exc
+
+
 @users.command("create")
 def create_user(
     username: str,
     role: Role = typer.Option(Role.ANALYST, help="analyst, supervisor or admin."),
-    password: str = typer.Option(
-        ...,
-        prompt=True,
-        hide_input=True,
-        confirmation_prompt=True,
-        envvar="DAYBREAK_NEW_PASSWORD",
-        help="At least 12 characters.",
-    ),
+    password: str = NewPassword,
     data_dir: Path = DataDir,
     db: str | None = DbUrl,
     dev: bool = Dev,
 ) -> None:
     """Create an analyst/supervisor/admin account (argon2id password hash)."""
-    with open_store(data_dir, db, dev) as store:
-        try:
-            store.create_user(username, password, role)
-        except AuthError as exc:
-            err.print(f"[red]error:[/red] {exc}")
-            raise typer.Exit(code=1) from exc
+    with _admin(data_dir, db, dev) as store:
+        store.create_user(username, password, role)
     out.print(f"created {role.value} {username}")
 
 
 @users.command("list")
 def list_users(data_dir: Path = DataDir, db: str | None = DbUrl, dev: bool = Dev) -> None:
+    """Every account with its role and state (active, disabled, locked until when)."""
+    now = datetime.now(UTC)
     with open_store(data_dir, db, dev) as store:
-        for actor in store.users():
-            out.print(f"{actor.name}\t{actor.role.value}")
+        for account in store.accounts():
+            state = "disabled" if account.disabled else "active"
+            if account.locked_until is not None and account.locked_until > now:
+                state += f", locked until {account.locked_until:%Y-%m-%d %H:%M:%S} UTC"
+            out.print(f"{account.username}\t{account.role.value}\t{state}")
+
+
+def _user_change(
+    username: str,
+    done: str,
+    change: Callable[[TiplineStore], object],
+    where: tuple[Path, str | None, bool],
+) -> None:
+    with _admin(*where) as store:
+        change(store)
+    out.print(f"{done} {username}")
+
+
+@users.command("disable")
+def disable_user(
+    username: str, data_dir: Path = DataDir, db: str | None = DbUrl, dev: bool = Dev
+) -> None:
+    """Disable an account: it cannot sign in, its sessions end and the API keys it owns
+    are refused, in every server process at once. `enable` undoes it."""
+    _user_change(
+        username, "disabled", lambda s: s.set_disabled(username, True), (data_dir, db, dev)
+    )
+
+
+@users.command("enable")
+def enable_user(
+    username: str, data_dir: Path = DataDir, db: str | None = DbUrl, dev: bool = Dev
+) -> None:
+    """Enable a disabled account; also lifts a sign-in lock."""
+    _user_change(
+        username, "enabled", lambda s: s.set_disabled(username, False), (data_dir, db, dev)
+    )
+
+
+@users.command("reset-password")
+def reset_password(
+    username: str,
+    password: str = NewPassword,
+    data_dir: Path = DataDir,
+    db: str | None = DbUrl,
+    dev: bool = Dev,
+) -> None:
+    """Set a new password (the policy applies); lifts a sign-in lock and ends every
+    session of the account."""
+    _user_change(
+        username,
+        "password reset for",
+        lambda s: s.set_password(username, password),
+        (data_dir, db, dev),
+    )
+
+
+@users.command("set-role")
+def set_role(
+    username: str,
+    role: Role = typer.Argument(..., help="analyst, supervisor or admin."),
+    data_dir: Path = DataDir,
+    db: str | None = DbUrl,
+    dev: bool = Dev,
+) -> None:
+    """Change an account's role; its sessions end so no page keeps the old role."""
+    _user_change(
+        username,
+        f"role {role.value} for",
+        lambda s: s.set_role(username, role),
+        (data_dir, db, dev),
+    )
+
+
+@users.command("revoke")
+def revoke_user(
+    username: str, data_dir: Path = DataDir, db: str | None = DbUrl, dev: bool = Dev
+) -> None:
+    """End every session of the account and revoke every API key it owns (--owner),
+    in every server process at once. The account itself stays (see `disable`)."""
+    with _admin(data_dir, db, dev) as store:
+        ended, revoked = store.revoke_user(username)
+    out.print(f"revoked {username}: {ended} session(s) ended, {revoked} key(s) revoked")
+
+
+def _expiry(text: str | None) -> datetime | None:
+    """``YYYY-MM-DD`` (midnight UTC) or an ISO 8601 time with a zone."""
+    if text is None:
+        return None
+    try:
+        when = datetime.fromisoformat(text)
+    except ValueError as exc:
+        raise typer.BadParameter(
+            f"{text!r} is not a date: expected YYYY-MM-DD or YYYY-MM-DDTHH:MM+00:00"
+        ) from exc
+    if when.tzinfo is None and len(text) > 10:
+        raise typer.BadParameter(f"{text!r}: give a time zone, e.g. +00:00")
+    return when if when.tzinfo is not None else when.replace(tzinfo=UTC)
 
 
 @keys.command("create")
@@ -56,17 +167,22 @@ def create_key(
     name: str = typer.Argument(..., help="Who the key is for, e.g. the platform's name."),
     role: Role = typer.Option(Role.PLATFORM, help="Usually platform."),
     rate: int = typer.Option(6000, help="Requests per minute (0 = unlimited)."),
+    expires: str | None = typer.Option(
+        None,
+        "--expires",
+        help="Refuse the key from this date (YYYY-MM-DD, midnight UTC) or time on.",
+    ),
+    owner: str | None = typer.Option(
+        None, "--owner", help="The user the key acts for: `users revoke`/`disable` reach it."
+    ),
     data_dir: Path = DataDir,
     db: str | None = DbUrl,
     dev: bool = Dev,
 ) -> None:
     """Create an API key; the secret is printed once and stored only as a hash."""
-    with open_store(data_dir, db, dev) as store:
-        try:
-            secret = store.create_api_key(name, role, rate)
-        except AuthError as exc:
-            err.print(f"[red]error:[/red] {exc}")
-            raise typer.Exit(code=1) from exc
+    expires_at = _expiry(expires)
+    with _admin(data_dir, db, dev) as store:
+        secret = store.create_api_key(name, role, rate, expires_at=expires_at, owner=owner)
     out.print(secret)
     err.print("store this key now: it cannot be shown again")
 

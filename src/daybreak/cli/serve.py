@@ -33,12 +33,31 @@ def serve(
     ),
     max_body: int = typer.Option(1_000_000, help="Largest accepted request body in bytes."),
     log_level: str = typer.Option("warning", help="uvicorn log level (info shows each request)."),
+    login_rate: int = typer.Option(
+        30,
+        "--login-rate",
+        min=0,
+        help="Sign-in attempts a minute per client address, per process (0 = no limit).",
+    ),
+    max_logins: int = typer.Option(
+        2,
+        "--max-concurrent-logins",
+        min=1,
+        help="Password checks (argon2) running at once per process; more get 429 at once.",
+    ),
+    insecure_cookies: bool = typer.Option(
+        False,
+        "--insecure-cookies",
+        help="Development only: session cookies without the Secure flag, for plain HTTP "
+        "on an address other than 127.0.0.1/localhost. Never behind a real deployment.",
+    ),
     workers: int = typer.Option(
         1,
         min=1,
         max=16,
-        help="Server processes. >1 uses more cores for intake; rate limits and "
-        "console sign-ins are then per process (keep 1 when analysts use the console).",
+        help="Server processes. >1 uses more cores for intake; rate limits, the per-address "
+        "sign-in limit and console sessions are then per process (keep 1 when analysts "
+        "use the console); the account lockout is shared through the database.",
     ),
 ) -> None:
     import uvicorn
@@ -54,8 +73,13 @@ def serve(
         agencies_path=agencies,
         ncmec_xsd=ncmec_xsd,
         max_body_bytes=max_body,
+        cookie_secure=not insecure_cookies,
+        login_rate_per_minute=login_rate,
+        max_concurrent_logins=max_logins,
     )
     err = Console(stderr=True)
+    if insecure_cookies:
+        err.print("[yellow]warning:[/yellow] session cookies without Secure (--insecure-cookies)")
     try:
         if workers == 1:
             app = create_app(settings, server=True)
@@ -64,7 +88,9 @@ def serve(
     except KeyError_ as exc:
         err.print(f"[red]error:[/red] {exc}")
         raise typer.Exit(code=2) from exc
-    err.print(f"Daybreak API on http://{host}:{port}  (OpenAPI: /docs, {workers} process(es))")
+    err.print(
+        f"Daybreak API on http://{host}:{port}  (OpenAPI: /openapi.json, {workers} process(es))"
+    )
     if workers == 1:
         uvicorn.run(
             app,

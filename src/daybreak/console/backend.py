@@ -102,7 +102,14 @@ class ConsoleBackend(Protocol):
     implementation can audit it. Actions raise :class:`ActionError` with a message
     fit for the analyst when the store refuses them."""
 
-    def authenticate(self, username: str, password: str) -> ConsoleUser | None: ...
+    def sign_in(self, username: str, password: str, client: str) -> ConsoleUser | None:
+        """Check a password behind the sign-in throttles: None when wrong; raises
+        :class:`daybreak.store.LoginRefused` when the account is locked, the client
+        address has tried too often or too many sign-ins run at once."""
+
+    def session_epoch(self, username: str) -> int | None:
+        """The account's session epoch; None when it is disabled or gone. A session
+        signed in under another epoch has been revoked."""
 
     def assignable_users(self) -> Sequence[str]: ...
 

@@ -77,20 +77,23 @@ def build_demo_console(
     rules_path: Path | None = None,
     store: TiplineStore | None = None,
     warm_exporters: bool = True,
+    secure_cookies: bool = True,
 ) -> DemoConsole:
     """The API + console app for a demo data dir, with the cases stored and demo users.
 
     ``store``: an already open store (e.g. one the demo loaded the world's reports
     into); by default the dev store of ``data_dir`` (field key generated there).
     ``rules_path`` defaults to ``data_dir/typologies.yaml`` (the built-in pack until a
-    supervisor saves an edited one)."""
+    supervisor saves an edited one). ``secure_cookies``: browsers keep Secure cookies
+    from http://127.0.0.1 and localhost, so the demo keeps the flag; False only for
+    clients that do not (plain-HTTP test clients)."""
     from daybreak.api import Settings, create_app
 
     data_dir.mkdir(parents=True, exist_ok=True)
     the_store = store or TiplineStore.open(data_dir, dev=True)
     the_store.upsert_cases(list(cases))
     credentials = ensure_demo_users(the_store, data_dir)
-    app = create_app(Settings(data_dir=data_dir, dev=True), the_store)
+    app = create_app(Settings(data_dir=data_dir, dev=True, cookie_secure=secure_cookies), the_store)
     configure_console(
         app,
         alerts=alerts,

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Iterable, Sequence
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from argon2 import PasswordHasher
 from argon2.exceptions import VerificationError
@@ -28,6 +28,8 @@ from daybreak.console.backend import (
 from daybreak.console.exports import CaseExporter, ExportersPackage
 from daybreak.model.alerts import Alert
 from daybreak.model.cases import TRANSITIONS, Case, CaseStatus, Outcome
+from daybreak.store.auth import MANAGERS, lock_seconds
+from daybreak.store.throttle import LoginRefused
 
 # Cheap parameters: this backend serves tests and demos, never real credentials.
 _HASHER = PasswordHasher(time_cost=1, memory_cost=8192, parallelism=1)
@@ -50,6 +52,7 @@ class MemoryBackend:
         self._cases: dict[str, Case] = {c.case_id: c for c in cases}
         self._alerts = list(alerts)
         self._users: dict[str, tuple[str, Role]] = {}
+        self._failures: dict[str, tuple[int, datetime | None]] = {}  # the store's lockout
         self._notes: dict[str, list[NoteView]] = {}
         self._audit: dict[str, list[AuditView]] = {}
         self._status: list[StatusEvent] = []
@@ -84,6 +87,28 @@ class MemoryBackend:
         except VerificationError:
             return None
         return ConsoleUser(username, entry[1])
+
+    def sign_in(self, username: str, password: str, client: str) -> ConsoleUser | None:
+        """The store's lockout rule (:func:`daybreak.store.auth.lock_seconds`) on an
+        in-memory counter."""
+        now = self._clock()
+        with self._lock:
+            failures, until = self._failures.get(username, (0, None))
+        if until is not None and until > now:
+            wait = int((until - now).total_seconds()) + 1
+            raise LoginRefused("locked", "too many failed sign-ins for this account", wait)
+        user = self.authenticate(username, password)
+        with self._lock:
+            if user is not None:
+                self._failures.pop(username, None)
+            elif username in self._users:
+                seconds = lock_seconds(failures + 1)
+                lock = now + timedelta(seconds=seconds) if seconds else None
+                self._failures[username] = (failures + 1, lock)
+        return user
+
+    def session_epoch(self, username: str) -> int | None:
+        return 0 if username in self._users else None
 
     def assignable_users(self) -> Sequence[str]:
         return sorted(u for u, (_, role) in self._users.items() if role is not Role.PLATFORM)
@@ -141,6 +166,11 @@ class MemoryBackend:
         )
 
     def close(self, case_id: str, actor: ConsoleUser, outcome: Outcome, reason: str) -> None:
+        holder = self._require(case_id).assignee
+        if actor.role not in MANAGERS and holder and holder != actor.username:
+            raise ActionError(
+                f"case {case_id} is assigned to {holder}: only they or a supervisor may close it"
+            )
         detail = f"{outcome.value}: {reason}" if reason else outcome.value
         self._move(case_id, actor, CaseStatus.CLOSED, "close", detail, outcome=outcome)
 

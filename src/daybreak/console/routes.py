@@ -7,6 +7,7 @@ lands in the audit trail. :func:`mount_console` wires it all into an app.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from urllib.parse import quote
@@ -40,6 +41,7 @@ from daybreak.console.web import (
     state_of,
 )
 from daybreak.model.cases import TRANSITIONS, CaseStatus, Outcome, Tier
+from daybreak.store.throttle import LoginRefused
 
 MAX_NOTE = 5000
 HISTORY_SHOWN = 100
@@ -48,6 +50,13 @@ router = APIRouter(prefix=PREFIX, include_in_schema=False)
 
 
 # --- sign-in -------------------------------------------------------------------------
+
+REFUSALS = {
+    "locked": "Too many failed attempts for this account. Try again later, "
+    "or ask an admin to unlock it.",
+    "address": "Too many sign-in attempts from your network. Wait a minute and try again.",
+    "busy": "The server is busy signing others in. Try again in a moment.",
+}
 
 
 @router.get("/", response_class=HTMLResponse)
@@ -97,13 +106,14 @@ async def sign_in(request: Request) -> Response:
     ):
         return _sign_in_error(request, "Enter your user name and password.")
     username = username.strip()[:80]
-    if state.sessions.locked_out(username):
-        return _sign_in_error(request, "Too many failed attempts. Wait a minute and try again.")
-    user = await run_in_threadpool(state.backend.authenticate, username, password[:1024])
+    client = request.client.host if request.client else ""
+    try:
+        user = await run_in_threadpool(state.backend.sign_in, username, password[:1024], client)
+    except LoginRefused as exc:
+        await asyncio.sleep(exc.delay)
+        return _sign_in_error(request, REFUSALS.get(exc.reason, exc.message))
     if user is None:
-        state.sessions.failed(username)
         return _sign_in_error(request, "User name or password is not correct.")
-    state.sessions.succeeded(username)
     if not user.may_use_console:
         return _sign_in_error(
             request,
@@ -112,9 +122,10 @@ async def sign_in(request: Request) -> Response:
     await run_in_threadpool(state.backend.record, user, "sign_in", user.username, "console")
     state.sessions.end(request.cookies.get(SESSION_COOKIE))  # never reuse an old session
     response = redirect(f"{PREFIX}/queue")
+    epoch = await run_in_threadpool(state.backend.session_epoch, user.username)
     response.set_cookie(
         SESSION_COOKIE,
-        state.sessions.create(user),
+        state.sessions.create(user, epoch or 0),
         httponly=True,
         samesite="strict",
         secure=state.secure_cookies,
@@ -144,7 +155,14 @@ async def sign_out(request: Request) -> Response:
 # --- queue ---------------------------------------------------------------------------
 
 
-def _filters(params: dict[str, str]) -> queue.QueueFilters:
+FILTER_PARAMS = ("tier", "country", "typology", "status")
+SEARCH_BY_FORM = (
+    "Identifier searches are sent with the search form, so phone numbers and e-mails "
+    "stay out of page addresses and server logs. Use the search box on the queue page."
+)
+
+
+def _filters(params: dict[str, str], query: str) -> queue.QueueFilters:
     tier_text = params.get("tier", "")
     tier = Tier(int(tier_text)) if tier_text.isdigit() and int(tier_text) in set(Tier) else None
     status = params.get("status", queue.OPEN)
@@ -156,7 +174,7 @@ def _filters(params: dict[str, str]) -> queue.QueueFilters:
         country=params.get("country", "").upper()[:2] or None,
         typology=params.get("typology", "")[:80] or None,
         status=status,
-        query=params.get("q", "")[:200],
+        query=query,
         page=int(page_text) if page_text.isdigit() else 1,
     )
 
@@ -164,12 +182,16 @@ def _filters(params: dict[str, str]) -> queue.QueueFilters:
 @router.get("/queue", response_class=HTMLResponse)
 def queue_page(request: Request) -> Response:
     session = signed_in(request)
+    if "q" in request.query_params:  # an old link or bookmark: searches are POSTed
+        raise ConsolePageError(405, "Search with the form", SEARCH_BY_FORM)
     backend = state_of(request).backend
-    filters = _filters(dict(request.query_params))
+    filters = _filters(dict(request.query_params), session.query)
     cases = backend.list_cases(session.user)
     alerts = backend.alerts(session.user)
     page = queue.build_queue(cases, alerts, filters, state_of(request).clock())
-    params = {k: v for k, v in request.query_params.items() if k != "page" and v}
+    params = {
+        k: v for k, v in request.query_params.items() if k in FILTER_PARAMS and (v or k == "status")
+    }
     return render(
         request,
         "queue.html",
@@ -179,10 +201,35 @@ def queue_page(request: Request) -> Response:
             "tiers": list(Tier),
             "statuses": [s.value for s in CaseStatus],
             "open_status": queue.OPEN,
-            "query_string": "&".join(f"{quote(k)}={quote(v)}" for k, v in params.items()),
+            "query_string": _query_string(params),
             "nav": "queue",
         },
     )
+
+
+def _query_string(params: dict[str, str]) -> str:
+    return "&".join(f"{quote(k)}={quote(v)}" for k, v in params.items())
+
+
+@router.post("/queue", response_class=HTMLResponse)
+async def queue_search(request: Request) -> Response:
+    """The filter form: the identifier search is kept in the session, the other filters
+    go back into the address (they name no one)."""
+    session, form = await posted(request)
+    if form.get("clear"):
+        session.query = ""
+        return redirect(f"{PREFIX}/queue")
+    query = form.get("q")
+    session.query = query.strip()[:200] if isinstance(query, str) else ""
+    params = {}
+    for name in FILTER_PARAMS:
+        value = form.get(name)
+        if isinstance(value, str) and value:
+            params[name] = value[:80]
+    if "status" not in params and isinstance(form.get("status"), str):
+        params["status"] = ""  # "any status" is an empty value, unlike the default
+    shown = _query_string(params)
+    return redirect(f"{PREFIX}/queue?{shown}" if shown else f"{PREFIX}/queue")
 
 
 # --- case ----------------------------------------------------------------------------

@@ -1,9 +1,12 @@
-"""Console sessions, CSRF tokens, sign-in throttling and the security headers.
+"""Console sessions, CSRF tokens and the security headers.
 
 Sessions live on the server (a random token in an HttpOnly, SameSite=Strict cookie), so
 signing out really ends them. Each session carries its own CSRF token that every form
 posts back (synchroniser token); the sign-in form, which comes before any session,
-uses a double-submit cookie instead.
+uses a double-submit cookie instead. Each session also remembers the account's session
+epoch from the store, which revoking, disabling or resetting the account bumps: the
+session ends on its next use, in whichever process holds it. Sign-in throttling (the
+account lockout shared with the API) is the store's: see ``TiplineStore.login``.
 """
 
 from __future__ import annotations
@@ -23,9 +26,6 @@ SESSION_COOKIE = "daybreak_console"
 LOGIN_CSRF_COOKIE = "daybreak_console_login"
 IDLE_SECONDS = 30 * 60
 ABSOLUTE_SECONDS = 12 * 60 * 60
-MAX_FAILURES = 5
-LOCKOUT_SECONDS = 60
-MAX_TRACKED = 10_000  # failure counters kept before stale ones are dropped
 
 # No inline script or style anywhere; nothing from another origin; no framing.
 CSP = (
@@ -61,6 +61,10 @@ class Session:
     created: float
     seen: float
     flashes: list[tuple[str, str]] = field(default_factory=list)  # (kind, message)
+    epoch: int = 0  # the account's session epoch at sign-in
+    # The identifier search in force on the queue: posted by the search form and kept
+    # here, so phone numbers and e-mails never travel in URLs (nor land in access logs).
+    query: str = ""
 
 
 class SessionStore:
@@ -70,27 +74,21 @@ class SessionStore:
     def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
         self._clock = clock
         self._sessions: dict[str, Session] = {}
-        self._failures: dict[str, tuple[int, float]] = {}
         self._lock = threading.Lock()
 
-    def create(self, user: ConsoleUser) -> str:
+    def create(self, user: ConsoleUser, epoch: int = 0) -> str:
         token = new_token()
         now = self._clock()
         with self._lock:
             self._purge(now)
-            self._sessions[token] = Session(user, new_token(), now, now)
+            self._sessions[token] = Session(user, new_token(), now, now, epoch=epoch)
         return token
 
     def _purge(self, now: float) -> None:
-        """Drop expired sessions and stale failure counters (called under the lock), so
-        neither grows without bound however many people or guesses come by."""
+        """Drop expired sessions (called under the lock)."""
         for token, s in list(self._sessions.items()):
             if now - s.seen > IDLE_SECONDS or now - s.created > ABSOLUTE_SECONDS:
                 del self._sessions[token]
-        if len(self._failures) > MAX_TRACKED:
-            for name, (_, since) in list(self._failures.items()):
-                if now - since >= LOCKOUT_SECONDS:
-                    del self._failures[name]
 
     def get(self, token: str | None) -> Session | None:
         if not token:
@@ -110,26 +108,6 @@ class SessionStore:
         if token:
             with self._lock:
                 self._sessions.pop(token, None)
-
-    # -- sign-in throttling: a few tries per user name, then a short pause ---------------
-    def locked_out(self, username: str) -> bool:
-        with self._lock:
-            count, since = self._failures.get(username.lower(), (0, 0.0))
-            if count >= MAX_FAILURES and self._clock() - since < LOCKOUT_SECONDS:
-                return True
-            if count >= MAX_FAILURES:
-                self._failures.pop(username.lower(), None)
-            return False
-
-    def failed(self, username: str) -> None:
-        with self._lock:
-            self._purge(self._clock())
-            count, _ = self._failures.get(username.lower(), (0, 0.0))
-            self._failures[username.lower()] = (count + 1, self._clock())
-
-    def succeeded(self, username: str) -> None:
-        with self._lock:
-            self._failures.pop(username.lower(), None)
 
 
 class SecurityHeaders:

@@ -69,9 +69,12 @@ class StoreBackend:
         except NotFound as exc:
             raise ActionError(f"no case {exc}") from exc
 
-    def authenticate(self, username: str, password: str) -> ConsoleUser | None:
-        actor = self.store.authenticate(username, password)
+    def sign_in(self, username: str, password: str, client: str) -> ConsoleUser | None:
+        actor = self.store.login(username, password, client=client, channel="console")
         return None if actor is None else ConsoleUser(actor.name, actor.role)
+
+    def session_epoch(self, username: str) -> int | None:
+        return self.store.session_epoch(username)
 
     def assignable_users(self) -> Sequence[str]:
         return [a.name for a in self.store.users() if a.role in CASE_READERS]

@@ -58,8 +58,15 @@ def state_of(request: Request) -> ConsoleState:
 
 def signed_in(request: Request) -> Session:
     """The session of a console user (analyst, supervisor or admin)."""
-    session = state_of(request).sessions.get(request.cookies.get(SESSION_COOKIE))
+    state = state_of(request)
+    token = request.cookies.get(SESSION_COOKIE)
+    session = state.sessions.get(token)
     if session is None:
+        raise SignInRequired()
+    # One primary-key read: a revoked, disabled or re-roled account loses its console
+    # sessions at once, whichever process signed it in.
+    if state.backend.session_epoch(session.user.username) != session.epoch:
+        state.sessions.end(token)
         raise SignInRequired()
     if not session.user.may_use_console:
         raise ConsolePageError(403, "Not allowed", "Your role cannot use the console.")

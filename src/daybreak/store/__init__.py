@@ -8,6 +8,7 @@ from daybreak.store.cases import CaseFilter, Note, NotFound, StatusChange, Workf
 from daybreak.store.keys import Keyring
 from daybreak.store.reports import IdempotencyConflict, Receipt, StoredReport, Submission
 from daybreak.store.store import ClusterSummary, PermissionDenied, SearchHit, TiplineStore
+from daybreak.store.throttle import LoginGuard, LoginRefused
 
 __all__ = [
     "SYSTEM",
@@ -17,6 +18,8 @@ __all__ = [
     "ClusterSummary",
     "IdempotencyConflict",
     "Keyring",
+    "LoginGuard",
+    "LoginRefused",
     "NotFound",
     "Note",
     "PermissionDenied",

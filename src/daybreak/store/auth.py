@@ -17,13 +17,23 @@ from enum import StrEnum
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
-from sqlalchemy import Connection, delete, insert, select, update
+from sqlalchemy import Connection, case, delete, insert, select, update
 
 from daybreak.store.audit import utc
+from daybreak.store.passwords import PasswordRejected
+from daybreak.store.passwords import check_password as check_password_policy
 from daybreak.store.tables import api_keys, sessions, users
 
 KEY_PREFIX = "dbk"
 SESSION_HOURS = 12
+# Sign-in lockout, shared by the API and the console through the users table: after
+# MAX_FAILURES consecutive failures the account locks for LOCKOUT_SECONDS, and every
+# further failure doubles the lock, up to MAX_LOCKOUT_SECONDS. A success resets the
+# count; failures older than FAILURE_MEMORY are forgotten.
+MAX_FAILURES = 5
+LOCKOUT_SECONDS = 60
+MAX_LOCKOUT_SECONDS = 3600
+FAILURE_MEMORY = timedelta(hours=24)
 _hasher = PasswordHasher()
 _dummy: list[str] = []
 
@@ -77,10 +87,16 @@ def validate_username(name: str) -> str:
     return name
 
 
+def _policy(password: str, username: str) -> None:
+    try:
+        check_password_policy(password, username)
+    except PasswordRejected as exc:
+        raise AuthError(str(exc)) from exc
+
+
 def create_user(conn: Connection, username: str, password: str, role: Role) -> None:
     validate_username(username)
-    if len(password) < 12:
-        raise AuthError("password: at least 12 characters")
+    _policy(password, username)
     if conn.execute(select(users.c.username).where(users.c.username == username)).first():
         raise AuthError(f"user {username!r} already exists")
     conn.execute(
@@ -94,28 +110,164 @@ def create_user(conn: Connection, username: str, password: str, role: Role) -> N
     )
 
 
+def _require_user(conn: Connection, username: str) -> None:
+    if conn.execute(select(users.c.username).where(users.c.username == username)).first() is None:
+        raise AuthError(f"no user {username!r}")
+
+
+def _end_sessions(conn: Connection, username: str) -> int:
+    """Delete the user's stored sessions and bump their epoch, which ends the sessions a
+    process holds in memory (the console's) on their next use."""
+    done = conn.execute(delete(sessions).where(sessions.c.username == username))
+    conn.execute(
+        update(users)
+        .where(users.c.username == username)
+        .values(session_epoch=users.c.session_epoch + 1)
+    )
+    return int(done.rowcount or 0)
+
+
+def _clear_failures(conn: Connection, username: str) -> None:
+    conn.execute(
+        update(users)
+        .where(users.c.username == username)
+        .values(failed_logins=0, last_failed_at=None, locked_until=None)
+    )
+
+
 def set_password(conn: Connection, username: str, password: str) -> None:
-    if len(password) < 12:
-        raise AuthError("password: at least 12 characters")
-    done = conn.execute(
+    """Reset a password: the policy applies, the lock is lifted, every session ends."""
+    _require_user(conn, username)
+    _policy(password, username)
+    conn.execute(
         update(users)
         .where(users.c.username == username)
         .values(password_hash=_hasher.hash(password))
     )
-    if not done.rowcount:
-        raise AuthError(f"no user {username!r}")
+    _clear_failures(conn, username)
+    _end_sessions(conn, username)
+
+
+def set_disabled(conn: Connection, username: str, disabled: bool) -> None:
+    """Disable (sessions end, owned API keys are refused while disabled) or enable (the
+    sign-in lock is lifted too)."""
+    _require_user(conn, username)
+    conn.execute(update(users).where(users.c.username == username).values(disabled=disabled))
+    if disabled:
+        _end_sessions(conn, username)
+    else:
+        _clear_failures(conn, username)
+
+
+def set_role(conn: Connection, username: str, role: Role) -> None:
+    """Change a user's role; their sessions end so no page keeps the old role."""
+    _require_user(conn, username)
+    conn.execute(update(users).where(users.c.username == username).values(role=Role(role).value))
+    _end_sessions(conn, username)
+
+
+def revoke_user(conn: Connection, username: str) -> tuple[int, int]:
+    """End every session of the user and revoke every API key they own: (sessions, keys)."""
+    _require_user(conn, username)
+    keys = conn.execute(
+        update(api_keys)
+        .where(api_keys.c.owner == username, api_keys.c.revoked_at.is_(None))
+        .values(revoked_at=datetime.now(UTC))
+    )
+    return _end_sessions(conn, username), int(keys.rowcount or 0)
+
+
+def session_epoch(conn: Connection, username: str) -> int | None:
+    """The user's session epoch, or None when they are gone or disabled."""
+    row = conn.execute(
+        select(users.c.session_epoch, users.c.disabled).where(users.c.username == username)
+    ).first()
+    return None if row is None or row.disabled else int(row.session_epoch)
+
+
+# ---- sign-in throttling ---------------------------------------------------------------
+
+
+def lock_seconds(failures: int) -> int:
+    """How long ``failures`` consecutive failures lock an account (0: not locked)."""
+    if failures < MAX_FAILURES:
+        return 0
+    doublings = min(failures - MAX_FAILURES, 12)
+    return int(min(LOCKOUT_SECONDS * 2**doublings, MAX_LOCKOUT_SECONDS))
+
+
+def record_failure(conn: Connection, username: str, now: datetime) -> tuple[int, datetime | None]:
+    """Count a failed sign-in of an existing user: (consecutive failures, the lock's end
+    if this failure locked the account). The increment is one UPDATE, so processes
+    failing at once all count."""
+    fresh = users.c.last_failed_at.is_(None) | (users.c.last_failed_at < now - FAILURE_MEMORY)
+    conn.execute(
+        update(users)
+        .where(users.c.username == username)
+        .values(
+            failed_logins=case((fresh, 1), else_=users.c.failed_logins + 1),
+            last_failed_at=now,
+        )
+    )
+    failures = conn.execute(
+        select(users.c.failed_logins).where(users.c.username == username)
+    ).scalar_one_or_none()
+    if failures is None:
+        return 0, None
+    seconds = lock_seconds(int(failures))
+    if not seconds:
+        return int(failures), None
+    until = now + timedelta(seconds=seconds)
+    conn.execute(update(users).where(users.c.username == username).values(locked_until=until))
+    return int(failures), until
+
+
+def record_success(conn: Connection, username: str) -> None:
+    _clear_failures(conn, username)
+
+
+@dataclass(frozen=True, slots=True)
+class PasswordRecord:
+    """What checking a password needs, read in one short query (the hash is verified
+    after the connection is back in the pool: argon2 takes a noticeable time)."""
+
+    username: str | None  # None: no such user (a dummy hash is verified instead)
+    password_hash: str
+    role: Role
+    disabled: bool
+    locked_until: datetime | None
+    failed_logins: int = 0
+
+
+def password_record(conn: Connection, username: str) -> PasswordRecord:
+    row = conn.execute(select(users).where(users.c.username == username)).first()
+    if row is None:
+        return PasswordRecord(None, _dummy_hash(), Role.ANALYST, True, None)
+    until = utc(row.locked_until) if row.locked_until is not None else None
+    return PasswordRecord(
+        row.username,
+        row.password_hash,
+        Role(row.role),
+        bool(row.disabled),
+        until,
+        int(row.failed_logins),
+    )
+
+
+def verify_password(record: PasswordRecord, password: str) -> Actor | None:
+    """The actor when ``password`` is right and the account usable, else None (the
+    hash is verified either way, so timing does not reveal which)."""
+    try:
+        _hasher.verify(record.password_hash, password)
+    except (VerifyMismatchError, VerificationError, InvalidHashError):
+        return None
+    if record.username is None or record.disabled:
+        return None
+    return Actor(record.username, record.role)
 
 
 def check_password(conn: Connection, username: str, password: str) -> Actor | None:
-    row = conn.execute(select(users).where(users.c.username == username)).first()
-    stored = row.password_hash if row is not None else _dummy_hash()
-    try:
-        _hasher.verify(stored, password)
-    except (VerifyMismatchError, VerificationError, InvalidHashError):
-        return None
-    if row is None or row.disabled:
-        return None
-    return Actor(row.username, Role(row.role))
+    return verify_password(password_record(conn, username), password)
 
 
 def list_users(conn: Connection) -> list[Actor]:
@@ -123,12 +275,52 @@ def list_users(conn: Connection) -> list[Actor]:
     return [Actor(r.username, Role(r.role)) for r in rows]
 
 
-def create_api_key(conn: Connection, name: str, role: Role, rate_per_minute: int = 6000) -> str:
-    """Create a key and return the full secret, ``dbk_<key_id>_<secret>`` (shown once)."""
+@dataclass(frozen=True, slots=True)
+class Account:
+    """A user as ``admin users list`` shows it."""
+
+    username: str
+    role: Role
+    disabled: bool
+    failed_logins: int
+    locked_until: datetime | None
+
+
+def list_accounts(conn: Connection) -> list[Account]:
+    rows = conn.execute(select(users).order_by(users.c.username))
+    return [
+        Account(
+            r.username,
+            Role(r.role),
+            bool(r.disabled),
+            int(r.failed_logins),
+            utc(r.locked_until) if r.locked_until is not None else None,
+        )
+        for r in rows
+    ]
+
+
+def create_api_key(
+    conn: Connection,
+    name: str,
+    role: Role,
+    rate_per_minute: int = 6000,
+    *,
+    expires_at: datetime | None = None,
+    owner: str | None = None,
+) -> str:
+    """Create a key and return the full secret, ``dbk_<key_id>_<secret>`` (shown once).
+    ``expires_at``: refused from then on. ``owner``: the user the key acts for."""
     if not name or len(name) > 120:
         raise AuthError("key name: 1-120 characters")
     if rate_per_minute < 0:
         raise AuthError("rate_per_minute must be >= 0")
+    if expires_at is not None and expires_at.tzinfo is None:
+        raise AuthError("expires_at needs a time zone")
+    if expires_at is not None and expires_at <= datetime.now(UTC):
+        raise AuthError(f"expiry {expires_at:%Y-%m-%d %H:%M} UTC is already past")
+    if owner is not None:
+        _require_user(conn, owner)
     key_id = secrets.token_hex(8)
     secret = secrets.token_urlsafe(32)
     conn.execute(
@@ -140,6 +332,8 @@ def create_api_key(conn: Connection, name: str, role: Role, rate_per_minute: int
             rate_per_minute=rate_per_minute,
             created_at=datetime.now(UTC),
             revoked_at=None,
+            expires_at=expires_at,
+            owner=owner,
         )
     )
     return f"{KEY_PREFIX}_{key_id}_{secret}"
@@ -157,8 +351,21 @@ def check_api_key(conn: Connection, presented: str) -> Actor | None:
     if len(parts) != 3 or parts[0] != KEY_PREFIX:
         return None
     _, key_id, secret = parts
-    row = conn.execute(select(api_keys).where(api_keys.c.key_id == key_id)).first()
-    if row is None or row.revoked_at is not None:
+    row = conn.execute(
+        select(
+            api_keys.c.secret_hash,
+            api_keys.c.role,
+            api_keys.c.rate_per_minute,
+            api_keys.c.revoked_at,
+            api_keys.c.expires_at,
+            users.c.disabled.label("owner_disabled"),
+        )
+        .select_from(api_keys.outerjoin(users, users.c.username == api_keys.c.owner))
+        .where(api_keys.c.key_id == key_id)
+    ).first()
+    if row is None or row.revoked_at is not None or row.owner_disabled:
+        return None
+    if row.expires_at is not None and utc(row.expires_at) <= datetime.now(UTC):
         return None
     if not hmac.compare_digest(row.secret_hash, _sha256(secret)):
         return None

@@ -30,7 +30,7 @@ from daybreak.store.audit import (
     utc,
     verify,
 )
-from daybreak.store.auth import CASE_READERS, MANAGERS, SYSTEM, Actor, Role
+from daybreak.store.auth import CASE_READERS, MANAGERS, SYSTEM, Account, Actor, Role
 from daybreak.store.db import WriterLock, make_engines, migrate, sqlite_url
 from daybreak.store.keys import Keyring
 from daybreak.store.reports import (
@@ -53,6 +53,7 @@ from daybreak.store.tables import (
     reports,
     sessions,
 )
+from daybreak.store.throttle import LoginGuard, LoginRefused
 from daybreak.store.writer import BatchWriter
 from daybreak.tipline.intake import ReportIn
 from daybreak.tipline.routing import AgencyTable
@@ -118,6 +119,9 @@ class TiplineStore:
             migrate(self.engine)
         self._writer_lock = WriterLock(url)
         self.writer = BatchWriter(self._write_batch, max_batch=max_batch)
+        # Per-process sign-in throttles (the account lockout itself is in the database);
+        # the API replaces it with one built from its settings.
+        self.login_guard = LoginGuard()
 
     @classmethod
     def open(
@@ -138,6 +142,7 @@ class TiplineStore:
         )
 
     def close(self) -> None:
+        self.login_guard.close()
         self.writer.close()
         self._writer_lock.close()
         self.engine.dispose()
@@ -393,6 +398,8 @@ class TiplineStore:
         with self.engine.begin() as conn:
             if assignee is not None and assignee not in {u.name for u in auth.list_users(conn)}:
                 raise case_ops.WorkflowError(f"no such user to assign: {assignee!r}")
+            if to is CaseStatus.CLOSED and actor.role not in MANAGERS:
+                self._require_own_case(conn, case_id, actor)
             case = case_ops.transition(
                 conn,
                 self.keys,
@@ -418,6 +425,20 @@ class TiplineStore:
                 },
             )
         return case
+
+    @staticmethod
+    def _require_own_case(conn: Connection, case_id: str, actor: Actor) -> None:
+        """An analyst closes only cases that are unassigned or assigned to them; a case
+        someone else holds is closed by them or a supervisor. The row is locked
+        (PostgreSQL; SQLite's write transaction is exclusive) so an assignment cannot
+        slip in between this check and the close."""
+        holder = conn.execute(
+            select(cases.c.assignee).where(cases.c.case_id == case_id).with_for_update()
+        ).scalar_one_or_none()
+        if holder and holder != actor.name:
+            raise PermissionDenied(
+                f"case {case_id} is assigned to {holder}: only they or a supervisor may close it"
+            )
 
     def add_note(self, case_id: str, actor: Actor, text: str) -> None:
         _require(actor, CASE_READERS, "write notes")
@@ -514,14 +535,23 @@ class TiplineStore:
         )
 
     def create_api_key(
-        self, name: str, role: Role, rate_per_minute: int = 6000, actor: Actor = SYSTEM
+        self,
+        name: str,
+        role: Role,
+        rate_per_minute: int = 6000,
+        actor: Actor = SYSTEM,
+        *,
+        expires_at: datetime | None = None,
+        owner: str | None = None,
     ) -> str:
         _require(actor, frozenset({Role.ADMIN}), "create API keys")
         secret: str = self._admin_write(
             actor,
             "apikey.create",
             name[:80],
-            lambda c: auth.create_api_key(c, name, role, rate_per_minute),
+            lambda c: auth.create_api_key(
+                c, name, role, rate_per_minute, expires_at=expires_at, owner=owner
+            ),
         )
         return secret
 
@@ -532,9 +562,124 @@ class TiplineStore:
         )
         return done
 
+    def set_password(self, username: str, password: str, actor: Actor = SYSTEM) -> None:
+        """Reset a password (policy checked); the lock is lifted and every session ends."""
+        _require(actor, frozenset({Role.ADMIN}), "reset passwords")
+        self._admin_write(
+            actor,
+            "user.password_reset",
+            username,
+            lambda c: auth.set_password(c, username, password),
+        )
+
+    def set_disabled(self, username: str, disabled: bool, actor: Actor = SYSTEM) -> None:
+        _require(actor, frozenset({Role.ADMIN}), "disable or enable users")
+        action = "user.disable" if disabled else "user.enable"
+        self._admin_write(
+            actor, action, username, lambda c: auth.set_disabled(c, username, disabled)
+        )
+
+    def set_role(self, username: str, role: Role, actor: Actor = SYSTEM) -> None:
+        _require(actor, frozenset({Role.ADMIN}), "change roles")
+        with self.engine.begin() as conn:
+            auth.set_role(conn, username, role)
+            append_one(
+                conn,
+                self.keys,
+                actor.name,
+                "user.role",
+                "principal",
+                username,
+                {"role": role.value},
+            )
+
+    def revoke_user(self, username: str, actor: Actor = SYSTEM) -> tuple[int, int]:
+        """End every session of ``username`` and revoke the API keys they own:
+        (sessions ended, keys revoked). Effective at once in every process."""
+        _require(actor, frozenset({Role.ADMIN}), "revoke users")
+        with self.engine.begin() as conn:
+            ended, revoked = auth.revoke_user(conn, username)
+            append_one(
+                conn,
+                self.keys,
+                actor.name,
+                "user.revoke",
+                "principal",
+                username,
+                {"sessions": ended, "keys": revoked},
+            )
+        return ended, revoked
+
+    def accounts(self) -> list[Account]:
+        with self.read_engine.connect() as conn:
+            return auth.list_accounts(conn)
+
+    def session_epoch(self, username: str) -> int | None:
+        """The user's session epoch (None: disabled or gone); a process holding sessions
+        in memory compares it on each use, so revocation reaches them at once."""
+        with self.read_engine.connect() as conn:
+            return auth.session_epoch(conn, username)
+
     def authenticate(self, username: str, password: str) -> Actor | None:
+        """Check a password with no throttle (for tools and tests); sign-in pages and
+        routes use :meth:`login`."""
         with self.read_engine.connect() as conn:
             return auth.check_password(conn, username, password)
+
+    def login(
+        self, username: str, password: str, *, client: str = "", channel: str = "api"
+    ) -> Actor | None:
+        """Check a password behind the sign-in throttles: this process's per-address
+        limit and cap on concurrent hashing (:attr:`login_guard`), and the account
+        lockout kept in the database, which every process shares. None: wrong user
+        name or password, audited as ``login.failed`` (and ``login.locked`` when the
+        failure locks the account). Raises :class:`LoginRefused` (address, busy or
+        locked) without checking the password."""
+        self.login_guard.admit(client)
+        with self.read_engine.connect() as conn:
+            record = auth.password_record(conn, username)
+        now = datetime.now(UTC)
+        if record.locked_until is not None and record.locked_until > now:
+            wait = (record.locked_until - now).total_seconds()
+            raise LoginRefused(
+                "locked",
+                "too many failed sign-ins for this account; try again later",
+                int(wait) + 1,
+            )
+        actor = self.login_guard.check(lambda: auth.verify_password(record, password))
+        if actor is None:
+            self._login_failed(record.username, username, client, channel, now)
+        elif record.failed_logins:
+            with self.engine.begin() as conn:
+                auth.record_success(conn, actor.name)
+        return actor
+
+    def _login_failed(
+        self, known: str | None, typed: str, client: str, channel: str, now: datetime
+    ) -> None:
+        """Count the failure (known users) and audit it. The audit names a known user;
+        an unknown name is kept only as a keyed hash (people type passwords into the
+        user name field), and so is the client address: repeated attempts still link."""
+        oid = known or "?" + self.keys.index(f"login-name:{typed}")[:16]
+        detail: dict[str, Any] = {
+            "channel": channel,
+            "client": self.keys.index(f"client:{client}")[:16],
+        }
+        with self.engine.begin() as conn:
+            until = None
+            if known is not None:
+                detail["failures"], until = auth.record_failure(conn, known, now)
+            append_one(conn, self.keys, "anonymous", "login.failed", "principal", oid, detail)
+            if until is not None:
+                append_one(
+                    conn,
+                    self.keys,
+                    "system",
+                    "login.locked",
+                    "principal",
+                    oid,
+                    {"until": until.isoformat(), "failures": detail["failures"]},
+                )
 
     def check_api_key(self, presented: str) -> Actor | None:
         with self.read_engine.connect() as conn:

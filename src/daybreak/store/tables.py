@@ -216,6 +216,14 @@ users = Table(
     Column("role", String(20), nullable=False),
     Column("created_at", TS, nullable=False),
     Column("disabled", Boolean, nullable=False, default=False),
+    # Sign-in throttling shared by every process (API and console): consecutive
+    # failures, when the last one happened, and until when the account is locked.
+    Column("failed_logins", Integer, nullable=False, default=0),
+    Column("last_failed_at", TS),
+    Column("locked_until", TS),
+    # Bumped whenever the account's sessions must end (revoke, disable, password reset,
+    # role change); sessions held in a process (the console's) compare it on each use.
+    Column("session_epoch", Integer, nullable=False, default=0),
 )
 
 api_keys = Table(
@@ -228,6 +236,10 @@ api_keys = Table(
     Column("rate_per_minute", Integer, nullable=False),
     Column("created_at", TS, nullable=False),
     Column("revoked_at", TS),
+    Column("expires_at", TS),  # refused from then on; NULL = no expiry
+    # The user the key acts for, if any (revoking a user revokes their keys; a disabled
+    # owner's keys are refused). Platform keys usually have none.
+    Column("owner", String(80), index=True),
 )
 
 sessions = Table(

@@ -1,0 +1,247 @@
+"""Login flood benchmark: report intake with and without an unauthenticated login flood.
+
+Issue #18 measured 8 threads of wrong-password logins cutting intake from 247 to 36
+reports/s and p99 from 632 ms to 4.4 s. Target: under a flood, intake keeps at least
+80% of its throughput and its p99 stays within 2x.
+
+Starts ``daybreak serve`` on loopback (SQLite, one process, production argon2 costs)
+with an analyst and a platform key, then for each server setting measures intake alone
+and intake while a separate process floods ``POST /v1/auth/login`` with wrong passwords
+(for the real analyst and for unknown names) on --flood-threads connections, each\nsending its next login as soon as the last is answered. Two settings:
+
+* defaults: the per-address limit (30 a minute) refuses almost all of a single-address
+  flood before any password is hashed;
+* ``--login-rate 0``: no per-address limit, as with a flood from many addresses; only
+  the cap on concurrent password checks (``--max-concurrent-logins``) protects intake.
+
+Intake is driven by the same load generator as ``tipline_intake.py`` (bounded by
+--reports and --seconds); the flood is bounded by --seconds too. Loopback only.
+
+    .venv/bin/python benchmarks/login_flood.py --reports 1500 --clients 16 --flood-threads 8
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import httpx
+
+from tipline_intake import Result, _client, _cpu, _free_port, _load
+
+WRONG = "not the password at all"
+PASSWORD = "a long benchmark passphrase"
+
+
+async def _flooder(
+    port: int, n: int, codes: Counter[int], deadline: float, budget: list[int], stop: asyncio.Event
+) -> None:
+    """One keep-alive connection sending wrong-password logins back to back (a minimal
+    HTTP/1.1 client, so the flood costs this machine little CPU besides the server's)."""
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    try:
+        i = 0
+        while time.monotonic() < deadline and budget[0] > 0 and not stop.is_set():
+            budget[0] -= 1
+            user = "analyst" if i % 2 == 0 else f"nobody-{n}-{i}"
+            i += 1
+            body = json.dumps({"username": user, "password": WRONG}).encode()
+            writer.write(
+                b"POST /v1/auth/login HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+                b"Content-Type: application/json\r\n"
+                + f"Content-Length: {len(body)}\r\n\r\n".encode()
+                + body
+            )
+            status = await reader.readline()
+            length = 0
+            while True:
+                line = await reader.readline()
+                if line in (b"\r\n", b""):
+                    break
+                if line.lower().startswith(b"content-length:"):
+                    length = int(line.split(b":")[1])
+            await reader.readexactly(length)
+            codes[int(status.split()[1]) if status else 0] += 1
+    finally:
+        writer.close()
+
+
+def flood(port: int, connections: int, seconds: float, max_requests: int) -> Counter[int]:
+    """Wrong-password logins on ``connections`` connections until ``seconds``,
+    ``max_requests`` in all or SIGTERM; the status codes counted."""
+
+    async def run() -> Counter[int]:
+        codes: Counter[int] = Counter()
+        stop = asyncio.Event()
+        asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, stop.set)
+        deadline = time.monotonic() + seconds
+        budget = [max_requests]
+        await asyncio.gather(
+            *(_flooder(port, n, codes, deadline, budget, stop) for n in range(connections))
+        )
+        return codes
+
+    return asyncio.run(run())
+
+
+@contextmanager
+def server(data_dir: Path, field_key: str, extra: list[str]) -> Iterator[tuple[int, int]]:
+    port = _free_port()
+    cmd = [
+        sys.executable,
+        "-m",
+        "daybreak.cli.main",
+        "serve",
+        "--port",
+        str(port),
+        "--data-dir",
+        str(data_dir),
+        *extra,
+    ]
+    env = {**os.environ, "DAYBREAK_FIELD_KEY": field_key}
+    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 90
+        while True:
+            try:
+                if httpx.get(f"http://127.0.0.1:{port}/readyz", timeout=1).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            if time.monotonic() > deadline or proc.poll() is not None:
+                raise SystemExit("server did not start")
+            time.sleep(0.2)
+        yield port, proc.pid
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+
+
+async def _intake(
+    port: int, key: str, first: int, reports: int, clients: int, seconds: float
+) -> tuple[list[float], dict[str, int], float]:
+    lat: list[float] = []
+    counts = {"acked": 0, "errors": 0}
+    ids = list(range(first, first + reports))
+    t0 = time.monotonic()
+    deadline = t0 + seconds
+    await asyncio.gather(
+        *(_client(port, key, ids[c::clients], lat, counts, deadline) for c in range(clients))
+    )
+    return lat, counts, time.monotonic() - t0
+
+
+def measure(
+    label: str, port: int, pid: int, key: str, first: int, args: argparse.Namespace
+) -> Result:
+    before = _cpu(pid)
+    lat, counts, secs = asyncio.run(
+        _intake(port, key, first, args.reports, args.clients, args.seconds)
+    )
+    used = _cpu(pid) - before
+    acked = max(counts["acked"], 1)
+    return Result(label, counts["acked"], counts["errors"], secs, lat, used * 1000 / acked)
+
+
+def run_setting(
+    name: str, extra: list[str], data_dir: Path, field_key: str, key: str, args: argparse.Namespace
+) -> tuple[Result, Result, Counter[int]]:
+    with server(data_dir, field_key, extra) as (port, pid):
+        asyncio.run(_load(port, key, min(300, args.reports // 5), 8, 30))  # warm-up
+        alone = measure(f"{name}: intake alone", port, pid, key, 1_000_000 * args.base, args)
+        args.base += 1
+        # The flood runs in its own process (its threads would otherwise take this
+        # process's GIL from the intake load generator) and starts first, so intake is
+        # measured under it from its first request to its last.
+        flooder = subprocess.Popen(
+            [
+                sys.executable,
+                __file__,
+                "--flood-port",
+                str(port),
+                "--flood-threads",
+                str(args.flood_threads),
+                "--seconds",
+                str(args.seconds + 5),
+                "--flood-max",
+                str(args.flood_max),
+            ],
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        time.sleep(1.5)
+        flooded = measure(f"{name}: intake + flood", port, pid, key, 1_000_000 * args.base, args)
+        args.base += 1
+        flooder.send_signal(signal.SIGTERM)
+        out, _ = flooder.communicate(timeout=120)
+    codes = Counter({int(k): v for k, v in json.loads(out or "{}").items()})
+    return alone, flooded, codes
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--reports", type=int, default=1500, help="reports per measurement")
+    parser.add_argument("--clients", type=int, default=16, help="intake connections")
+    parser.add_argument("--seconds", type=float, default=60.0, help="bound on each phase")
+    parser.add_argument("--flood-threads", type=int, default=8)
+    parser.add_argument("--flood-max", type=int, default=200_000, help="bound on flood requests")
+    parser.add_argument("--max-concurrent-logins", type=int, default=2)
+    parser.add_argument("--flood-port", type=int, help=argparse.SUPPRESS)  # the flood process
+    args = parser.parse_args()
+    args.base = 1
+    if args.flood_port:
+        codes = flood(args.flood_port, args.flood_threads, args.seconds, args.flood_max)
+        print(json.dumps(dict(codes)))
+        return
+
+    from daybreak.store import Keyring, Role, TiplineStore
+    from daybreak.store.db import sqlite_url
+    from daybreak.store.keys import generate_key
+
+    field_key = generate_key()
+    with tempfile.TemporaryDirectory(prefix="daybreak-login-flood-") as tmp:
+        data_dir = Path(tmp)
+        setup = TiplineStore(sqlite_url(data_dir / "daybreak.db"), Keyring.from_text(field_key))
+        setup.create_user("analyst", PASSWORD, Role.ANALYST)  # production argon2 costs
+        key = setup.create_api_key("bench", Role.PLATFORM, rate_per_minute=0)
+        setup.close()
+        cap = ["--max-concurrent-logins", str(args.max_concurrent_logins)]
+        settings = {
+            "defaults (address limit on)": cap,
+            "no address limit": [*cap, "--login-rate", "0"],
+        }
+        print(
+            f"{args.reports} reports per phase, {args.clients} intake connections, "
+            f"{args.flood_threads} flood threads, hashing cap {args.max_concurrent_logins}, "
+            f"load avg {os.getloadavg()[0]:.2f}, {os.cpu_count()} cores"
+        )
+        for name, extra in settings.items():
+            alone, flooded, codes = run_setting(name, extra, data_dir, field_key, key, args)
+            print(alone.line())
+            print(flooded.line())
+            throughput = flooded.rate / alone.rate if alone.rate else float("nan")
+            p99 = flooded.pct(0.99) / alone.pct(0.99)
+            met = throughput >= 0.8 and p99 <= 2.0
+            print(
+                f"  flood responses: {dict(sorted(codes.items()))}  "
+                f"throughput kept {throughput:.0%} (target >= 80%), p99 x{p99:.2f} "
+                f"(target <= 2x): {'met' if met else 'NOT met'}"
+            )
+
+
+if __name__ == "__main__":
+    main()
