@@ -29,7 +29,7 @@ REPORT = """<?xml version="1.0" encoding="UTF-8"?>
 
 @pytest.fixture
 def env(tmp_path: Path) -> dict[str, str]:
-    return {"DAYBREAK_FIELD_KEY": generate_key()}
+    return {"DAYBREAK_FIELD_KEY": generate_key(), "DAYBREAK_AUDIT_KEY": generate_key()}
 
 
 def _run(args: list[str], env: dict[str, str], tmp_path: Path, **kw: str) -> tuple[int, str]:
@@ -59,7 +59,7 @@ def test_admin_commands(tmp_path: Path, env: dict[str, str]) -> None:
     code, out = _run(["admin", "retention", "--days", "30", "--dry-run"], env, tmp_path)
     assert code == 0 and "would delete 0 report(s)" in out
     code, out = _run(["admin", "migrate"], env, tmp_path)
-    assert code == 0 and "0002" in out
+    assert code == 0 and "0003_row_binding" in out
 
 
 def test_missing_key_is_a_clear_error(tmp_path: Path) -> None:

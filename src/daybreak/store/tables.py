@@ -1,8 +1,11 @@
 """The store's tables (SQLAlchemy 2 Core). Migrations in ``migrations/versions`` create
 them; change both together (``alembic revision --autogenerate`` compares them).
 
-Columns holding personal data are ``LargeBinary`` AES-GCM ciphertexts (``*_enc``);
-identifiers are findable only through their keyed blind index (``value_index``).
+Columns holding personal data are ``LargeBinary`` AES-GCM ciphertexts (``*_enc``) bound
+to their table, column and row; identifiers are findable only through their keyed blind
+index (``value_index``). The plain columns of ``reports``, ``cases`` and ``clusters``
+that triage and the workflow act on are covered by a keyed ``row_mac``
+(:mod:`daybreak.store.integrity`). Which columns are plain, and why: docs/tipline.md.
 """
 
 from __future__ import annotations
@@ -44,7 +47,6 @@ reports = Table(
     Column("incident_type", String(40), nullable=False),
     Column("is_live", Boolean, nullable=False),
     Column("occurred_at", TS),
-    Column("service", String(256)),
     Column("tier", Integer, nullable=False, index=True),
     Column("score", Float, nullable=False),
     Column("reasons", Text, nullable=False),  # JSON list; no personal data
@@ -53,6 +55,7 @@ reports = Table(
     Column("agency", String(200), nullable=False),
     Column("cluster_id", String(48), nullable=False, index=True),
     Column("payload_enc", LargeBinary, nullable=False),  # the ReportIn JSON, encrypted
+    Column("row_mac", String(64)),  # over the plain triage columns
 )
 
 report_identifiers = Table(
@@ -83,6 +86,7 @@ clusters = Table(
     Column("tier", Integer, nullable=False),
     Column("score", Float, nullable=False),
     Column("merged_into", String(48)),
+    Column("row_mac", String(64)),
 )
 
 # Which cluster each identifier belongs to: O(1) cluster lookup at intake however many
@@ -126,6 +130,7 @@ cases = Table(
     Column("created_at", TS, nullable=False),
     Column("updated_at", TS, nullable=False),
     Column("body_enc", LargeBinary, nullable=False),  # the Case JSON, encrypted
+    Column("row_mac", String(64)),  # over the plain workflow columns
 )
 
 case_keys = Table(
@@ -261,4 +266,15 @@ audit_head = Table(
     Column("id", Integer, primary_key=True, autoincrement=False),
     Column("seq", Integer, nullable=False),
     Column("hash", String(64), nullable=False),
+    Column("mac", String(64)),  # keyed with the audit key: HMAC over (seq, hash)
+)
+
+# Versions of store-level upgrades that need the keys (Alembic migrations do not have
+# them): ``row_binding`` (ciphertexts bound to their rows, row MACs written) and
+# ``audit_legacy_until`` (the last audit entry keyed from the field key).
+store_meta = Table(
+    "store_meta",
+    metadata,
+    Column("name", String(40), primary_key=True),
+    Column("value", String(200), nullable=False),
 )
