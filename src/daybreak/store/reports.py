@@ -39,6 +39,17 @@ PAYLOAD = "reports.payload_enc"  # :report_id
 IDENT = "report_identifiers.value_enc"  # :report_id:value_index
 
 
+# The roles the intake code gives identifiers. A reporter's own wording of an extra
+# identifier's role is free text: it stays in the encrypted payload, and the clear
+# report_identifiers.role says only "reported".
+CODE_ROLES = frozenset({"reported_account", "victim", "payment", "reported_url", "media"})
+OTHER_ROLE = "reported"
+
+
+def stored_role(role: str) -> str:
+    return role if role in CODE_ROLES else OTHER_ROLE
+
+
 class IdempotencyConflict(ValueError):
     """The Idempotency-Key was used before with a different request body."""
 
@@ -320,7 +331,7 @@ def write_batch(
             {
                 "report_id": report_id,
                 "kind": i.kind,
-                "role": i.role,
+                "role": stored_role(i.role),
                 "value_index": ix,
                 "value_enc": enc,
                 "seen_at": i.seen_at,

@@ -39,17 +39,27 @@ def upgrade() -> None:
         batch_op.add_column(sa.Column("row_mac", sa.String(length=64), nullable=True))
     with op.batch_alter_table("reports", schema=None) as batch_op:
         batch_op.add_column(sa.Column("row_mac", sa.String(length=64), nullable=True))
-        batch_op.drop_column("service")
+    _drop_column("reports", "service")
+
+
+def _drop_column(table: str, column: str) -> None:
+    """Drop in place. Batch mode would re-create the table on SQLite, and dropping the
+    old copy with foreign keys on (the store's connections) cascades into the tables
+    that refer to it: report_identifiers rows would be deleted with it."""
+    if op.get_bind().dialect.name == "sqlite":  # 3.35+: ALTER TABLE ... DROP COLUMN
+        op.execute(f'ALTER TABLE "{table}" DROP COLUMN "{column}"')
+    else:
+        op.drop_column(table, column)
 
 
 def downgrade() -> None:
     with op.batch_alter_table("reports", schema=None) as batch_op:
         batch_op.add_column(sa.Column("service", sa.String(length=256), nullable=True))
-        batch_op.drop_column("row_mac")
-    with op.batch_alter_table("clusters", schema=None) as batch_op:
-        batch_op.drop_column("row_mac")
-    with op.batch_alter_table("cases", schema=None) as batch_op:
-        batch_op.drop_column("row_mac")
-    with op.batch_alter_table("audit_head", schema=None) as batch_op:
-        batch_op.drop_column("mac")
+    for table, column in (
+        ("reports", "row_mac"),
+        ("clusters", "row_mac"),
+        ("cases", "row_mac"),
+        ("audit_head", "mac"),
+    ):
+        _drop_column(table, column)
     op.drop_table("store_meta")
