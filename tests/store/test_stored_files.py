@@ -62,9 +62,7 @@ def test_an_existing_world_readable_database_is_narrowed(tmp_path: Path, keys: o
 
 def test_service_and_free_text_roles_are_not_stored_in_clear(store: TiplineStore) -> None:
     extra = {"kind": "username", "value": "someone", "role": "Uncle Zebulon's nickname"}
-    rec = store.add_reports(
-        [sub(report(service="zebulonstreamservice", identifiers=[extra]))]
-    )[0]
+    rec = store.add_reports([sub(report(service="zebulonstreamservice", identifiers=[extra]))])[0]
     with store.engine.connect() as conn:
         assert "service" not in {c["name"] for c in inspect(conn).get_columns("reports")}
         roles = set(conn.execute(select(report_identifiers.c.role)).scalars())
