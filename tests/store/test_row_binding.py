@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from legacy_store import write_legacy_rows
-from sqlalchemy import select, update
+from sqlalchemy import Table, select, update
 from store_samples import case, report, sub
 
 from daybreak.model.alerts import Alert
@@ -30,14 +30,14 @@ ANA = Actor("ana", Role.ANALYST)
 SUP = Actor("sue", Role.SUPERVISOR)
 
 
-def _swap(store: TiplineStore, table: object, key: str, column: str, a: object, b: object) -> None:
-    t = table  # a sqlalchemy Table
+def _swap(store: TiplineStore, table: Table, key: str, column: str, a: object, b: object) -> None:
+    """Exchange two rows' ciphertexts by SQL, as an attacker with the database would."""
+    pk, col = table.c[key], table.c[column]
     with store.engine.begin() as conn:
-        pk = t.c[key]  # type: ignore[attr-defined]
-        blob_a = conn.execute(select(t.c[column]).where(pk == a)).scalar_one()  # type: ignore[attr-defined]
-        blob_b = conn.execute(select(t.c[column]).where(pk == b)).scalar_one()  # type: ignore[attr-defined]
-        conn.execute(update(t).where(pk == a).values({column: blob_b}))  # type: ignore[arg-type]
-        conn.execute(update(t).where(pk == b).values({column: blob_a}))  # type: ignore[arg-type]
+        blob_a = conn.execute(select(col).where(pk == a)).scalar_one()
+        blob_b = conn.execute(select(col).where(pk == b)).scalar_one()
+        conn.execute(update(table).where(pk == a).values({column: blob_b}))
+        conn.execute(update(table).where(pk == b).values({column: blob_a}))
 
 
 def test_swapped_report_payloads_do_not_decrypt_as_each_other(store: TiplineStore) -> None:
@@ -77,13 +77,13 @@ def test_swapped_case_bodies_and_notes_do_not_decrypt(store: TiplineStore) -> No
     ],
 )
 def test_workflow_columns_edited_by_sql_are_reported_per_row(
-    store: TiplineStore, table: object, column: str, value: object, names: str
+    store: TiplineStore, table: Table, column: str, value: object, names: str
 ) -> None:
     store.add_reports([sub(report())])
     store.upsert_cases([case()])
     assert store.verify_audit().ok
     with store.engine.begin() as conn:
-        conn.execute(update(table).values({column: value}))  # type: ignore[arg-type]
+        conn.execute(update(table).values({column: value}))
     result = store.verify_audit()
     assert not result.ok and result.bad_rows == 1
     assert any(p.startswith(names) and "row MAC" in p for p in result.problems)
