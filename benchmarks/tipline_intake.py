@@ -21,8 +21,10 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import base64
 import json
 import os
+import secrets
 import signal
 import socket
 import statistics
@@ -36,6 +38,8 @@ from pathlib import Path
 import httpx
 
 REPO = Path(__file__).resolve().parents[1]
+# The audit key of this run's stores (separate from the field key, like production).
+AUDIT_KEY = base64.urlsafe_b64encode(secrets.token_bytes(32)).decode("ascii")
 
 
 def _body(n: int) -> bytes:
@@ -192,7 +196,7 @@ def run_http(
     from daybreak.store.db import sqlite_url
 
     url = db_url or sqlite_url(data_dir / "daybreak.db")
-    setup = TiplineStore(url, Keyring.from_text(field_key))
+    setup = TiplineStore(url, Keyring.from_text(field_key, audit=AUDIT_KEY))
     key = setup.create_api_key("bench", Role.PLATFORM, rate_per_minute=0)
     setup.close()
     port = _free_port()
@@ -210,7 +214,7 @@ def run_http(
     ]
     if db_url:
         cmd += ["--db", db_url]
-    env = {**os.environ, "DAYBREAK_FIELD_KEY": field_key}
+    env = {**os.environ, "DAYBREAK_FIELD_KEY": field_key, "DAYBREAK_AUDIT_KEY": AUDIT_KEY}
     proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         deadline = time.monotonic() + 90
@@ -273,7 +277,7 @@ def run_direct(label: str, db_url: str, n: int, field_key: str) -> Result:
     from daybreak.store import Keyring, Submission, TiplineStore
     from daybreak.tipline.intake import ReportIn
 
-    store = TiplineStore(db_url, Keyring.from_text(field_key))
+    store = TiplineStore(db_url, Keyring.from_text(field_key, audit=AUDIT_KEY))
     try:
         subs = [
             Submission(ReportIn.model_validate_json(_body(i)), "bench", idempotency_key=f"d-{i}")

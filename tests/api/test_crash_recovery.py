@@ -30,10 +30,11 @@ def _body(n: int) -> dict[str, object]:
 
 
 def test_kill_9_loses_no_acknowledged_report_and_duplicates_none(tmp_path: Path) -> None:
-    key_text = generate_key()
-    env = {"DAYBREAK_FIELD_KEY": key_text}
+    key_text, audit_text = generate_key(), generate_key()
+    env = {"DAYBREAK_FIELD_KEY": key_text, "DAYBREAK_AUDIT_KEY": audit_text}
     setup = TiplineStore(
-        f"sqlite+pysqlite:///{tmp_path / 'daybreak.db'}", Keyring.from_text(key_text)
+        f"sqlite+pysqlite:///{tmp_path / 'daybreak.db'}",
+        Keyring.from_text(key_text, audit=audit_text),
     )
     api_key = setup.create_api_key("loadgen", Role.PLATFORM, rate_per_minute=0)
     setup.close()
@@ -108,7 +109,8 @@ def test_kill_9_loses_no_acknowledged_report_and_duplicates_none(tmp_path: Path)
     assert set(acked.values()) <= set(ids)  # every 202 is there
     assert len(ids) == len(set(ids)) == len(sent)  # once each, and nothing extra
     check = TiplineStore(
-        f"sqlite+pysqlite:///{tmp_path / 'daybreak.db'}", Keyring.from_text(key_text)
+        f"sqlite+pysqlite:///{tmp_path / 'daybreak.db'}",
+        Keyring.from_text(key_text, audit=audit_text),
     )
     try:
         assert check.verify_audit().ok

@@ -90,7 +90,9 @@ def _exports_hold_only_their_case(workdir: Path, cases: list[Case]) -> None:
             stray = set(re.findall(pattern, body)) - own[what]
             assert not stray, f"{path.name}: {what} ids of other cases: {sorted(stray)[:5]}"
         # Reports to receivers say they come from the demo, not a real reporter.
-        assert "DEMONSTRATION ONLY" in body or path.suffix != ".xml", f"{path.name}: demo not marked"
+        assert "DEMONSTRATION ONLY" in body or path.suffix != ".xml", (
+            f"{path.name}: demo not marked"
+        )
 
 
 def test_demo_refuses_an_unknown_profile(tmp_path: Path) -> None:

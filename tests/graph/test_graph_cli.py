@@ -111,6 +111,7 @@ def test_cases_persist_to_the_store(
     from daybreak.store.keys import generate_key
 
     monkeypatch.setenv("DAYBREAK_FIELD_KEY", generate_key())
+    monkeypatch.setenv("DAYBREAK_AUDIT_KEY", generate_key())
     db = f"sqlite:///{tmp_path / 'cases.sqlite'}"
     alerts = _write_alerts(tmp_path / "alerts.jsonl")
     args = ["cases", "build", "--world", str(tiny_world), "--alerts", str(alerts),

@@ -124,6 +124,7 @@ def test_round_trip_label_train_from_store_and_review_next(
     from daybreak.store.keys import generate_key
 
     monkeypatch.setenv("DAYBREAK_FIELD_KEY", generate_key())
+    monkeypatch.setenv("DAYBREAK_AUDIT_KEY", generate_key())
     runner = CliRunner()
     db = f"sqlite+pysqlite:///{tmp_path / 'store.db'}"
     result = scan(labelled_world, tmp_path / "scan")

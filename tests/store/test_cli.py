@@ -33,7 +33,7 @@ REPORT = """<?xml version="1.0" encoding="UTF-8"?>
 
 @pytest.fixture
 def env(tmp_path: Path) -> dict[str, str]:
-    return {"DAYBREAK_FIELD_KEY": generate_key()}
+    return {"DAYBREAK_FIELD_KEY": generate_key(), "DAYBREAK_AUDIT_KEY": generate_key()}
 
 
 def _run(args: list[str], env: dict[str, str], tmp_path: Path, **kw: str) -> tuple[int, str]:

@@ -6,6 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
+from legacy_store import write_legacy_case
 from sqlalchemy import delete
 from store_samples import case, report
 
@@ -34,10 +35,8 @@ def test_a_store_at_0001_upgrades_to_subject_labels_keeping_its_cases(
     engine, _ = make_engines(db_url)
     migrate(engine, "0001")
     assert not inspect(engine).has_table("subject_labels")
+    write_legacy_case(engine, keys, "C-kept")
     engine.dispose()
-    old = TiplineStore(db_url, keys, run_migrations=False)
-    old.upsert_cases([case("C-kept")])
-    old.close()
     with TiplineStore(db_url, keys) as upgraded:
         assert current_revision(upgraded.engine) == head_revision()
         assert [c.case_id for c in upgraded.list_cases(ANA)] == ["C-kept"]

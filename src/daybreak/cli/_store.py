@@ -13,7 +13,7 @@ from daybreak.store.keys import KeyError_
 err = Console(stderr=True)
 DataDir = typer.Option(Path("daybreak-data"), help="Folder of the SQLite database (and dev key).")
 DbUrl = typer.Option(None, "--db", help="SQLAlchemy URL (default: SQLite in --data-dir).")
-Dev = typer.Option(False, "--dev", help="Use/generate a dev field key in --data-dir.")
+Dev = typer.Option(False, "--dev", help="Use/generate dev field and audit keys in --data-dir.")
 
 
 def open_store(data_dir: Path, db: str | None, dev: bool) -> TiplineStore:

@@ -229,7 +229,8 @@ def migrate(data_dir: Path = DataDir, db: str | None = DbUrl, dev: bool = Dev) -
 
 @app.command()
 def keygen() -> None:
-    """Print a new field-encryption key for DAYBREAK_FIELD_KEY."""
+    """Print a new random key: run it once for DAYBREAK_FIELD_KEY and once more for
+    DAYBREAK_AUDIT_KEY (two different keys; the store refuses the same key twice)."""
     from daybreak.store.keys import generate_key
 
     out.print(generate_key())

@@ -1,4 +1,4 @@
-"""`daybreak audit`: verify the tamper-evident audit log."""
+"""`daybreak audit`: verify the tamper-evident audit log; write checkpoints."""
 
 from __future__ import annotations
 
@@ -10,17 +10,59 @@ from rich.console import Console
 from daybreak.cli._store import DataDir, DbUrl, Dev, err, open_store
 
 app = typer.Typer(help="Verify the tamper-evident audit log.", no_args_is_help=True)
+out = Console()
 
 
 @app.command()
-def verify(data_dir: Path = DataDir, db: str | None = DbUrl, dev: bool = Dev) -> None:
-    """Recompute the keyed hash chain; exit 1 and name each broken entry if tampered."""
+def verify(
+    data_dir: Path = DataDir,
+    db: str | None = DbUrl,
+    dev: bool = Dev,
+    checkpoints: Path | None = typer.Option(
+        None,
+        "--checkpoints",
+        help="Checkpoint file to check against (e.g. the copy kept off the machine); "
+        "default: the store's own.",
+    ),
+) -> None:
+    """Recompute the keyed hash chain, its head, the checkpoints and every row MAC;
+    exit 1 and name each broken entry, checkpoint or row if tampered."""
+    if checkpoints is not None and not checkpoints.is_file():
+        err.print(f"[red]error:[/red] --checkpoints {checkpoints}: no such file")
+        raise typer.Exit(code=2)
     with open_store(data_dir, db, dev) as store:
-        result = store.verify_audit()
+        result = store.verify_audit(checkpoints)
+    for warning in result.warnings:
+        err.print(f"[yellow]warning:[/yellow] {warning}")
     if result.ok:
-        Console().print(f"[green]audit chain intact[/green]: {result.entries} entries")
+        out.print(
+            f"[green]audit chain intact[/green]: {result.entries} entries, "
+            f"{result.checkpoints} checkpoint(s) match, {result.rows} row MAC(s) match"
+        )
         return
     for problem in result.problems:
         err.print(f"[red]{problem}[/red]")
-    err.print(f"audit chain BROKEN ({result.entries} entries checked)")
+    err.print(
+        f"audit chain BROKEN ({result.entries} entries, {result.checkpoints} checkpoint(s), "
+        f"{result.rows} rows checked; {result.bad_rows} row(s) changed outside Daybreak)"
+    )
     raise typer.Exit(code=1)
+
+
+@app.command()
+def checkpoint(data_dir: Path = DataDir, db: str | None = DbUrl, dev: bool = Dev) -> None:
+    """Append the audit head (seq, hash, time, MAC) to the checkpoint file now."""
+    with open_store(data_dir, db, dev) as store:
+        point = store.checkpoint()
+        path = store.checkpoint_path
+    if point is None:
+        err.print(
+            "[red]error:[/red] no checkpoint written: "
+            + (
+                "no checkpoint file is configured (set DAYBREAK_AUDIT_CHECKPOINTS)"
+                if path is None
+                else "the audit head failed its checks; run `daybreak audit verify`"
+            )
+        )
+        raise typer.Exit(code=1)
+    out.print(f"checkpoint at entry {point.seq} written to {path}")

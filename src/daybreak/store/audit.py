@@ -1,10 +1,15 @@
 """The tamper-evident audit log: a keyed hash chain over every read and write of case data.
 
 Entry ``n`` stores ``hash_n = HMAC(audit_key, hash_{n-1} || canonical(entry_n))`` and the
-single-row ``audit_head`` holds the last ``(seq, hash)``. Editing, deleting or
-re-ordering any entry, or cutting entries off the end, breaks the chain or its match with
-the head; without the key a forger cannot compute valid hashes. Entries carry ids,
-actions and counts only, never personal data, so the log can outlive retention.
+single-row ``audit_head`` holds the last ``(seq, hash)`` with a MAC over both. The audit
+key is separate from the field key (:mod:`daybreak.store.keys`), so holding the field key
+does not let anyone rebuild the chain. Editing, deleting or re-ordering any entry breaks
+the chain; cutting entries off the end and setting the head back needs the head's MAC,
+and even a whole older copy of the database (a consistent chain and head) is caught by
+the checkpoints written outside it (:mod:`daybreak.store.checkpoints`). Entries carry
+ids, actions and counts only, never personal data, so the log can outlive retention.
+Entries written before the audit key was separate (up to ``audit_legacy_until`` in
+``store_meta``) are verified with the key derived from the field key.
 
 Appends happen inside the caller's transaction (with the head row locked), so an audit
 entry exists exactly when the change or read it records was committed.
@@ -20,6 +25,8 @@ from typing import Any
 
 from sqlalchemy import Connection, insert, select, update
 
+from daybreak.store import meta
+from daybreak.store.checkpoints import Checkpoint, compare
 from daybreak.store.keys import Keyring
 from daybreak.store.tables import audit_head, audit_log
 
@@ -56,7 +63,9 @@ class AuditAppender:
         self.keys = keys
         row = conn.execute(_HEAD).first()
         if row is None:
-            conn.execute(insert(audit_head).values(id=1, seq=0, hash=GENESIS))
+            conn.execute(
+                insert(audit_head).values(id=1, seq=0, hash=GENESIS, mac=keys.head_mac(0, GENESIS))
+            )
             self.seq, self.hash = 0, GENESIS
         else:
             self.seq, self.hash = int(row.seq), str(row.hash)
@@ -96,7 +105,10 @@ class AuditAppender:
         if not self._rows:
             return
         self.conn.execute(_INSERT_ENTRIES, self._rows)
-        self.conn.execute(_UPDATE_HEAD, {"seq": self.seq, "hash": self.hash})
+        self.conn.execute(
+            _UPDATE_HEAD,
+            {"seq": self.seq, "hash": self.hash, "mac": self.keys.head_mac(self.seq, self.hash)},
+        )
         self._rows = []
 
 
@@ -130,6 +142,10 @@ class VerifyResult:
     ok: bool
     entries: int
     problems: tuple[str, ...] = ()
+    warnings: tuple[str, ...] = ()
+    checkpoints: int = 0  # checkpoint lines compared with the chain
+    rows: int = 0  # rows whose MAC was recomputed
+    bad_rows: int = 0
 
 
 def iter_entries(conn: Connection, object_id: str | None = None) -> Iterator[AuditEntry]:
@@ -142,8 +158,36 @@ def iter_entries(conn: Connection, object_id: str | None = None) -> Iterator[Aud
         )
 
 
-def verify(conn: Connection, keys: Keyring, max_problems: int = 20) -> VerifyResult:
-    """Recompute the chain from the genesis and compare it with the stored hashes and head."""
+def head_for_checkpoint(conn: Connection, keys: Keyring) -> tuple[int, str] | str:
+    """The head ``(seq, hash)`` if its MAC holds and the chain has that entry; else why
+    not (a checkpoint must never write down a forged or dangling head)."""
+    head = conn.execute(
+        select(audit_head.c.seq, audit_head.c.hash, audit_head.c.mac).where(audit_head.c.id == 1)
+    ).first()
+    if head is None:
+        return 0, GENESIS
+    if head.mac != keys.head_mac(head.seq, head.hash):
+        return "the audit head's MAC does not match (edited outside Daybreak)"
+    if head.seq:
+        stored = conn.execute(select(audit_log.c.hash).where(audit_log.c.seq == head.seq)).scalar()
+        if stored != head.hash:
+            return f"the audit head records entry {head.seq}, which the chain does not hold"
+    return int(head.seq), str(head.hash)
+
+
+def verify(
+    conn: Connection,
+    keys: Keyring,
+    checkpoints: list[Checkpoint] | None = None,
+    where: str = "checkpoints",
+    max_problems: int = 20,
+) -> VerifyResult:
+    """Recompute the chain from the genesis and compare it with the stored hashes, the
+    head (and its MAC) and the ``checkpoints`` (lines of the file ``where``)."""
+    legacy_until = int(meta.get(conn, meta.AUDIT_LEGACY_UNTIL) or 0)
+    upgraded = meta.get(conn, meta.ROW_BINDING) == "1"
+    wanted = {p.seq for p in checkpoints or ()}
+    seen: dict[int, str] = {}
     problems: list[str] = []
     prev, expected_seq, count = GENESIS, 1, 0
     for r in conn.execute(select(audit_log).order_by(audit_log.c.seq)).yield_per(2000):
@@ -153,21 +197,53 @@ def verify(conn: Connection, keys: Keyring, max_problems: int = 20) -> VerifyRes
         if r.prev_hash != prev:
             problems.append(f"entry {r.seq}: prev_hash does not match the entry before it")
         body = _canonical(r.seq, r.at, r.actor, r.action, r.object_type, r.object_id, r.detail)
-        if keys.audit_mac(r.prev_hash, body) != r.hash:
+        mac = keys.legacy_audit_mac if r.seq <= legacy_until else keys.audit_mac
+        if mac(r.prev_hash, body) != r.hash:
             problems.append(f"entry {r.seq}: content does not match its hash (edited)")
+        if r.seq in wanted:
+            seen[r.seq] = r.hash
         prev, expected_seq = r.hash, r.seq + 1
         if len(problems) >= max_problems:
             break
-    head = conn.execute(
-        select(audit_head.c.seq, audit_head.c.hash).where(audit_head.c.id == 1)
-    ).first()
+    last = expected_seq - 1
     if len(problems) < max_problems:
-        if head is None:
-            if count:
-                problems.append("audit head is missing")
-        elif head.seq != expected_seq - 1 or head.hash != prev:
+        problems += _head_problems(conn, keys, count, last, prev, upgraded)
+        if upgraded and last <= legacy_until:
             problems.append(
-                f"chain ends at entry {expected_seq - 1} but the head records entry {head.seq}"
-                " (entries removed from the end, or the head was edited)"
+                f"the store was upgraded at entry {legacy_until + 1} but the chain ends at "
+                f"entry {last}: entries were removed from the end"
             )
-    return VerifyResult(ok=not problems, entries=count, problems=tuple(problems))
+    warnings: list[str] = []
+    if checkpoints is None:
+        warnings.append(
+            "no checkpoint file: a chain cut at its end, or a database restored from an "
+            "older copy, cannot be detected (docs/operations.md, audit checkpoints)"
+        )
+    else:
+        problems += compare(checkpoints, keys, seen, last, where)
+    return VerifyResult(
+        ok=not problems,
+        entries=count,
+        problems=tuple(problems),
+        warnings=tuple(warnings),
+        checkpoints=len(checkpoints or ()),
+    )
+
+
+def _head_problems(
+    conn: Connection, keys: Keyring, count: int, last: int, last_hash: str, upgraded: bool
+) -> list[str]:
+    head = conn.execute(
+        select(audit_head.c.seq, audit_head.c.hash, audit_head.c.mac).where(audit_head.c.id == 1)
+    ).first()
+    if head is None:
+        return ["audit head is missing"] if count else []
+    out = []
+    if upgraded and head.mac != keys.head_mac(head.seq, head.hash):
+        out.append("the audit head's MAC does not match (the head was edited outside Daybreak)")
+    if head.seq != last or head.hash != last_hash:
+        out.append(
+            f"chain ends at entry {last} but the head records entry {head.seq}"
+            " (entries removed from the end, or the head was edited)"
+        )
+    return out

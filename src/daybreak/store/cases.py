@@ -3,7 +3,8 @@
 The analytical content of a case (nodes, edges, evidence, timeline, reasons) is
 re-computed by the case builder and replaced on every upsert; the workflow state
 (status, assignee, outcome, notes, history) belongs to people and is kept. Case bodies
-and notes are encrypted; entity keys are stored as blind indexes for search.
+and notes are encrypted, bound to their row; entity keys are stored as blind indexes
+for search. The plain workflow columns carry a row MAC, recomputed by every write here.
 """
 
 from __future__ import annotations
@@ -12,16 +13,18 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Connection, delete, insert, select, update
+from sqlalchemy import Connection, CursorResult, delete, insert, select, update
 
 from daybreak.model.cases import TRANSITIONS, Case, CaseStatus, Outcome
 from daybreak.store.audit import utc
-from daybreak.store.keys import Keyring
+from daybreak.store.integrity import refresh_mac, row_mac, with_mac
+from daybreak.store.keys import Keyring, bound
 from daybreak.store.tables import case_events, case_keys, case_notes, case_reports, cases
 
-BODY = "cases.body_enc"
-NOTE = "case_notes.text_enc"
-REASON = "case_events.reason_enc"
+# Associated data: the column, then the row (see daybreak.store.integrity.SEALED).
+BODY = "cases.body_enc"  # :case_id
+NOTE = "case_notes.text_enc"  # :id
+REASON = "case_events.reason_enc"  # :id
 
 
 class WorkflowError(ValueError):
@@ -60,7 +63,7 @@ class CaseFilter:
 
 
 def _row_to_case(keys: Keyring, r: Any) -> Case:
-    case = Case.model_validate_json(keys.decrypt_text(r.body_enc, BODY))
+    case = Case.model_validate_json(keys.decrypt_text(r.body_enc, bound(BODY, r.case_id)))
     return case.model_copy(
         update={
             "status": CaseStatus(r.status),
@@ -75,26 +78,25 @@ def _row_to_case(keys: Keyring, r: Any) -> Case:
 def upsert(conn: Connection, keys: Keyring, case: Case, now: datetime) -> bool:
     """Insert or update one case; returns True when it was new."""
     existing = conn.execute(select(cases).where(cases.c.case_id == case.case_id)).first()
-    body = keys.encrypt_text(case.model_dump_json(), BODY)
+    body = keys.encrypt_text(case.model_dump_json(), bound(BODY, case.case_id))
     values = {
         "priority": case.priority,
         "tier": int(case.tier),
         "country": case.country,
         "routed_agency": case.routed_agency,
-        "updated_at": now,
+        "updated_at": utc(now),
         "body_enc": body,
     }
     if existing is None:
-        conn.execute(
-            insert(cases).values(
-                case_id=case.case_id,
-                status=case.status.value,
-                outcome=case.outcome.value if case.outcome else None,
-                assignee=case.assignee,
-                created_at=utc(case.created_at or now),
-                **values,
-            )
-        )
+        row = {
+            "case_id": case.case_id,
+            "status": case.status.value,
+            "outcome": case.outcome.value if case.outcome else None,
+            "assignee": case.assignee,
+            "created_at": utc(case.created_at or now),
+            **values,
+        }
+        conn.execute(insert(cases).values(**with_mac(keys, cases, row)))
         conn.execute(
             insert(case_events).values(
                 case_id=case.case_id,
@@ -106,6 +108,8 @@ def upsert(conn: Connection, keys: Keyring, case: Case, now: datetime) -> bool:
             )
         )
     else:
+        kept = {n: existing._mapping[n] for n in ("status", "outcome", "assignee", "created_at")}
+        values["row_mac"] = row_mac(keys, cases, {"case_id": case.case_id, **kept, **values})
         conn.execute(update(cases).where(cases.c.case_id == case.case_id).values(**values))
         conn.execute(delete(case_keys).where(case_keys.c.case_id == case.case_id))
         conn.execute(delete(case_reports).where(case_reports.c.case_id == case.case_id))
@@ -177,7 +181,7 @@ def transition(
         raise WorkflowError(
             f"cannot move a {current.value} case to {to.value} (allowed: {allowed})"
         )
-    values: dict[str, Any] = {"status": to.value, "updated_at": now}
+    values: dict[str, Any] = {"status": to.value, "updated_at": utc(now)}
     if to is CaseStatus.CLOSED:
         if outcome is None:
             raise WorkflowError("closing a case needs an outcome")
@@ -194,19 +198,34 @@ def transition(
     elif assignee is not None:
         values["assignee"] = assignee
     conn.execute(update(cases).where(cases.c.case_id == case_id).values(**values))
-    conn.execute(
-        insert(case_events).values(
-            case_id=case_id,
-            at=now,
-            actor=actor,
-            from_status=current.value,
-            to_status=to.value,
-            reason_enc=keys.encrypt_text(reason, REASON) if reason else None,
+    refresh_mac(conn, keys, cases, case_id)
+    event_id = _inserted_id(
+        conn.execute(
+            insert(case_events).values(
+                case_id=case_id,
+                at=now,
+                actor=actor,
+                from_status=current.value,
+                to_status=to.value,
+                reason_enc=None,
+            )
         )
     )
+    if reason:  # bound to the event's id, known once it is inserted
+        conn.execute(
+            update(case_events)
+            .where(case_events.c.id == event_id)
+            .values(reason_enc=keys.encrypt_text(reason, bound(REASON, event_id)))
+        )
     case = get(conn, keys, case_id)
     assert case is not None
     return case
+
+
+def _inserted_id(result: CursorResult[Any]) -> int:
+    key = result.inserted_primary_key
+    assert key is not None
+    return int(key[0])
 
 
 def add_note(
@@ -214,19 +233,27 @@ def add_note(
 ) -> None:
     if not conn.execute(select(cases.c.case_id).where(cases.c.case_id == case_id)).first():
         raise NotFound(case_id)
-    conn.execute(
-        insert(case_notes).values(
-            case_id=case_id, author=author, at=now, text_enc=keys.encrypt_text(text, NOTE)
+    note_id = _inserted_id(
+        conn.execute(
+            insert(case_notes).values(case_id=case_id, author=author, at=now, text_enc=b"")
         )
     )
-    conn.execute(update(cases).where(cases.c.case_id == case_id).values(updated_at=now))
+    conn.execute(  # bound to the note's id, known once it is inserted
+        update(case_notes)
+        .where(case_notes.c.id == note_id)
+        .values(text_enc=keys.encrypt_text(text, bound(NOTE, note_id)))
+    )
+    conn.execute(update(cases).where(cases.c.case_id == case_id).values(updated_at=utc(now)))
+    refresh_mac(conn, keys, cases, case_id)
 
 
 def notes(conn: Connection, keys: Keyring, case_id: str) -> list[Note]:
     rows = conn.execute(
         select(case_notes).where(case_notes.c.case_id == case_id).order_by(case_notes.c.id)
     )
-    return [Note(r.author, utc(r.at), keys.decrypt_text(r.text_enc, NOTE)) for r in rows]
+    return [
+        Note(r.author, utc(r.at), keys.decrypt_text(r.text_enc, bound(NOTE, r.id))) for r in rows
+    ]
 
 
 def history(conn: Connection, keys: Keyring, case_id: str | None = None) -> list[StatusChange]:
@@ -240,7 +267,7 @@ def history(conn: Connection, keys: Keyring, case_id: str | None = None) -> list
             r.actor,
             CaseStatus(r.from_status) if r.from_status else None,
             CaseStatus(r.to_status),
-            keys.decrypt_text(r.reason_enc, REASON) if r.reason_enc else "",
+            keys.decrypt_text(r.reason_enc, bound(REASON, r.id)) if r.reason_enc else "",
         )
         for r in conn.execute(q)
     ]

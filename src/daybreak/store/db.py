@@ -4,13 +4,17 @@ SQLite: every write transaction starts with ``BEGIN IMMEDIATE`` so two writers (
 server and a CLI command) serialise instead of failing on a stale snapshot — the audit
 chain needs its head read and written in one transaction. ``synchronous=FULL`` makes a
 commit durable before the API acknowledges a report. A second, read-only engine keeps
-plain (deferred) transactions so readers never wait for the writer's lock.
+plain (deferred) transactions so readers never wait for the writer's lock. The
+database file is created mode 0600 in a 0700 directory before SQLite opens it (SQLite
+gives its -wal and -shm files the database file's mode).
 """
 
 from __future__ import annotations
 
 import fcntl
+import logging
 import os
+import stat
 import threading
 from importlib import resources
 from pathlib import Path
@@ -20,6 +24,8 @@ from typing import Any
 from sqlalchemy import Engine, create_engine, event, inspect
 from sqlalchemy.engine import make_url
 from sqlalchemy.pool import NullPool
+
+log = logging.getLogger(__name__)
 
 
 def sqlite_url(path: Path) -> str:
@@ -40,6 +46,32 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
     cur.close()
 
 
+def private_file(path: Path) -> None:
+    """Create ``path`` empty with mode 0600 (its directory 0700) unless it exists; an
+    existing file readable by group or others is narrowed to 0600, with a warning."""
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    try:
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+        return
+    except FileExistsError:
+        pass
+    for each in (path, Path(f"{path}-wal"), Path(f"{path}-shm")):
+        _narrow(each)
+
+
+def _narrow(path: Path) -> None:
+    try:
+        mode = stat.S_IMODE(path.stat().st_mode)
+    except FileNotFoundError:
+        return
+    if mode & 0o077:
+        try:
+            os.chmod(path, 0o600)
+            log.warning("%s was mode %o: narrowed to 600 (it holds case data)", path, mode)
+        except OSError as exc:
+            log.warning("%s is mode %o and cannot be narrowed to 600: %s", path, mode, exc)
+
+
 def make_engines(url: str) -> tuple[Engine, Engine]:
     """(write engine, read engine) for ``url``."""
     if not is_sqlite(url):
@@ -47,7 +79,7 @@ def make_engines(url: str) -> tuple[Engine, Engine]:
         return engine, engine
     db = make_url(url).database
     if db and db != ":memory:":
-        Path(db).parent.mkdir(parents=True, exist_ok=True)
+        private_file(Path(db))
     args = {"check_same_thread": False, "timeout": 30}
     write = create_engine(url, connect_args=args, poolclass=NullPool if not db else None)
     read = create_engine(url, connect_args=args)

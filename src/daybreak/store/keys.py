@@ -1,18 +1,23 @@
-"""Keys for field encryption at rest, blind indexes and the audit chain's MAC.
+"""Keys for field encryption at rest, blind indexes, and the audit trail's MACs.
 
-One 32-byte master key comes from ``DAYBREAK_FIELD_KEY`` (url-safe base64, e.g. the
-output of ``daybreak admin keygen`` or ``Fernet.generate_key()``). Three keys are derived
-from it with HKDF so that no key does two jobs:
+Two independent 32-byte keys (url-safe base64, e.g. from ``daybreak admin keygen``):
 
-* AES-256-GCM for sensitive fields, with the table/column name as associated data (a
-  ciphertext copied into another column does not decrypt);
-* HMAC-SHA256 "blind index" of normalised identifiers, so reports cluster and search by
+* the **field key** (``DAYBREAK_FIELD_KEY``), from which HKDF derives
+  AES-256-GCM for sensitive fields, with ``table.column:primary key`` as associated data
+  (a ciphertext copied into another column *or another row* does not decrypt), and the
+  HMAC-SHA256 "blind index" of normalised identifiers, so reports cluster and search by
   phone or account without storing the phone in clear;
-* HMAC-SHA256 for the audit chain, so an attacker who can write the database but has
-  not got the key cannot rebuild a consistent chain after editing it.
+* the **audit key** (``DAYBREAK_AUDIT_KEY`` or the file named by
+  ``DAYBREAK_AUDIT_KEY_FILE``), from which HKDF derives the MACs of the audit chain, its
+  head, the checkpoint lines written outside the database, and the row MACs over the
+  plain workflow columns. It is held by the server (and the auditor), not by people who
+  hold the field key to analyse or export data: with the field key alone a ciphertext
+  can be read but no audit entry, head, checkpoint or row MAC can be forged.
 
-Demo/dev only: with no key in the environment a key is generated into the data dir
-(mode 0600) and a warning is logged. Production sets the environment variable.
+Demo/dev only: with no key in the environment each key is generated into the data dir
+(``field.key``, ``audit.key``; mode 0600, directory 0700) and a warning is logged.
+Production sets both. :meth:`Keyring.from_text` without an audit key derives one from
+the field key: for tests and embedding only, never what :meth:`Keyring.load` returns.
 """
 
 from __future__ import annotations
@@ -34,6 +39,9 @@ from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 ENV_VAR = "DAYBREAK_FIELD_KEY"
 KEY_FILE = "field.key"
+AUDIT_ENV_VAR = "DAYBREAK_AUDIT_KEY"
+AUDIT_FILE_ENV_VAR = "DAYBREAK_AUDIT_KEY_FILE"
+AUDIT_KEY_FILE = "audit.key"
 log = logging.getLogger(__name__)
 
 
@@ -59,40 +67,58 @@ def _decode(text: str, where: str) -> bytes:
     return raw
 
 
+def bound(column: str, *key: object) -> str:
+    """The associated data of an encrypted field: ``table.column:primary key``."""
+    return ":".join([column, *(str(k) for k in key)])
+
+
+def private_dir(path: Path) -> None:
+    """Create a directory (and its parents) for keys or data: the last one mode 0700."""
+    path.mkdir(mode=0o700, parents=True, exist_ok=True)
+
+
+def _generated_key_file(path: Path, what: str, env: str) -> str:
+    if not path.exists():
+        private_dir(path.parent)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as fh:
+            fh.write(generate_key() + "\n")
+        log.warning("generated a development %s at %s; set %s in production", what, path, env)
+    return path.read_text("ascii")
+
+
 class Keyring:
-    def __init__(self, master: bytes) -> None:
+    def __init__(self, master: bytes, audit: bytes | None = None) -> None:
         if len(master) != 32:
             raise KeyError_("the master key must be 32 bytes")
+        if audit is not None and len(audit) != 32:
+            raise KeyError_("the audit key must be 32 bytes")
+        if audit is not None and hmac.compare_digest(audit, master):
+            raise KeyError_(f"{AUDIT_ENV_VAR} must be a different key from {ENV_VAR}")
         self._aead = AESGCM(_derive(master, b"daybreak field encryption v1"))
         self._index_key = _derive(master, b"daybreak blind index v1")
-        self._audit_key = _derive(master, b"daybreak audit chain v1")
+        # Chains written before the audit key was separate were keyed from the field
+        # key; they still verify, up to the entry the upgrade recorded (store_meta).
+        self._legacy_audit_key = _derive(master, b"daybreak audit chain v1")
+        root = audit if audit is not None else _derive(master, b"daybreak audit root (embedded)")
+        self.audit_separate = audit is not None
+        self._audit_key = _derive(root, b"daybreak audit chain v2")
+        self._head_key = _derive(root, b"daybreak audit head v1")
+        self._checkpoint_key = _derive(root, b"daybreak audit checkpoint v1")
+        self._row_key = _derive(root, b"daybreak row mac v1")
 
     @classmethod
-    def from_text(cls, text: str, where: str = ENV_VAR) -> Keyring:
-        return cls(_decode(text, where))
+    def from_text(cls, text: str, where: str = ENV_VAR, audit: str | None = None) -> Keyring:
+        return cls(_decode(text, where), None if audit is None else _decode(audit, AUDIT_ENV_VAR))
 
     @classmethod
     def load(cls, data_dir: Path | None, *, allow_generate: bool) -> Keyring:
-        """The key from the environment; else (dev/demo, ``allow_generate``) from
-        ``data_dir/field.key``, generating it on first use with a warning."""
-        env = os.environ.get(ENV_VAR)
-        if env:
-            return cls.from_text(env)
-        if data_dir is None or not allow_generate:
-            raise KeyError_(
-                f"{ENV_VAR} is not set: set it to a key from `daybreak admin keygen` "
-                "(or pass --dev to generate one into the data directory)"
-            )
-        path = Path(data_dir) / KEY_FILE
-        if not path.exists():
-            path.parent.mkdir(parents=True, exist_ok=True)
-            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-            with os.fdopen(fd, "w") as fh:
-                fh.write(generate_key() + "\n")
-            log.warning(
-                "generated a development field key at %s; set %s in production", path, ENV_VAR
-            )
-        return cls.from_text(path.read_text("ascii"), str(path))
+        """The field and audit keys from the environment; else (dev/demo,
+        ``allow_generate``) from ``data_dir/field.key`` and ``data_dir/audit.key``,
+        generating them on first use with a warning."""
+        field = _load_field_key(data_dir, allow_generate)
+        audit_text, audit_where = _load_audit_key(data_dir, allow_generate)
+        return cls(_decode(field[0], field[1]), _decode(audit_text, audit_where))
 
     def encrypt(self, plaintext: bytes, context: str) -> bytes:
         nonce = _random_nonce()
@@ -115,8 +141,58 @@ class Keyring:
         return hmac.new(self._index_key, key.encode("utf-8"), hashlib.sha256).hexdigest()[:40]
 
     def audit_mac(self, prev_hash: str, body: str) -> str:
-        msg = (prev_hash + "\n" + body).encode("utf-8")
-        return hmac.new(self._audit_key, msg, hashlib.sha256).hexdigest()
+        """The hash of an audit entry (under the audit key)."""
+        return _mac(self._audit_key, prev_hash + "\n" + body)
+
+    def legacy_audit_mac(self, prev_hash: str, body: str) -> str:
+        """The hash of an entry written before the audit key was separate."""
+        return _mac(self._legacy_audit_key, prev_hash + "\n" + body)
+
+    def head_mac(self, seq: int, head_hash: str) -> str:
+        return _mac(self._head_key, f"head\n{seq}\n{head_hash}")
+
+    def checkpoint_mac(self, body: str) -> str:
+        return _mac(self._checkpoint_key, "checkpoint\n" + body)
+
+    def row_mac(self, body: str) -> str:
+        return _mac(self._row_key, "row\n" + body)
+
+
+def _mac(key: bytes, message: str) -> str:
+    return hmac.new(key, message.encode("utf-8"), hashlib.sha256).hexdigest()
+
+
+def _load_field_key(data_dir: Path | None, allow_generate: bool) -> tuple[str, str]:
+    env = os.environ.get(ENV_VAR)
+    if env:
+        return env, ENV_VAR
+    if data_dir is None or not allow_generate:
+        raise KeyError_(
+            f"{ENV_VAR} is not set: set it to a key from `daybreak admin keygen` "
+            "(or pass --dev to generate one into the data directory)"
+        )
+    path = Path(data_dir) / KEY_FILE
+    return _generated_key_file(path, "field key", ENV_VAR), str(path)
+
+
+def _load_audit_key(data_dir: Path | None, allow_generate: bool) -> tuple[str, str]:
+    env = os.environ.get(AUDIT_ENV_VAR)
+    if env:
+        return env, AUDIT_ENV_VAR
+    named = os.environ.get(AUDIT_FILE_ENV_VAR)
+    if named:
+        try:
+            return Path(named).read_text("ascii"), named
+        except OSError as exc:
+            raise KeyError_(f"{AUDIT_FILE_ENV_VAR}={named}: cannot read ({exc})") from exc
+    if data_dir is None or not allow_generate:
+        raise KeyError_(
+            f"{AUDIT_ENV_VAR} (or {AUDIT_FILE_ENV_VAR}) is not set: the audit trail needs "
+            f"its own key, different from {ENV_VAR}; make one with `daybreak admin keygen` "
+            "(or pass --dev to generate one into the data directory)"
+        )
+    path = Path(data_dir) / AUDIT_KEY_FILE
+    return _generated_key_file(path, "audit key", AUDIT_ENV_VAR), str(path)
 
 
 _NONCE = 12

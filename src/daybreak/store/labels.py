@@ -15,10 +15,10 @@ from sqlalchemy import Connection, delete, insert, select
 from daybreak.model.cases import DISPOSITION_SUBJECTS, Case, Disposition, SubjectLabel
 from daybreak.store.audit import utc
 from daybreak.store.cases import NotFound, WorkflowError, get
-from daybreak.store.keys import Keyring
+from daybreak.store.keys import Keyring, bound
 from daybreak.store.tables import subject_labels
 
-SUBJECT = "subject_labels.subject_enc"
+SUBJECT = "subject_labels.subject_enc"  # :case_id:subject_type:value_index (its unique key)
 PAYMENTS = "payments"
 
 
@@ -74,7 +74,7 @@ def record(
             case_id=case_id,
             subject_type=subject_type,
             value_index=index,
-            subject_enc=keys.encrypt_text(subject_id, SUBJECT),
+            subject_enc=keys.encrypt_text(subject_id, bound(SUBJECT, case_id, subject_type, index)),
             disposition=disposition.value,
             label=disposition.label,
             actor=actor,
@@ -102,7 +102,9 @@ def listing(conn: Connection, keys: Keyring, case_id: str | None = None) -> list
         SubjectLabel(
             case_id=r.case_id,
             subject_type=r.subject_type,
-            subject_id=keys.decrypt_text(r.subject_enc, SUBJECT),
+            subject_id=keys.decrypt_text(
+                r.subject_enc, bound(SUBJECT, r.case_id, r.subject_type, r.value_index)
+            ),
             disposition=Disposition(r.disposition),
             actor=r.actor,
             at=utc(r.at),

@@ -18,7 +18,8 @@ from typing import Any
 from sqlalchemy import Connection, bindparam, delete, insert, select, update
 
 from daybreak.store.audit import AuditAppender, utc
-from daybreak.store.keys import Keyring
+from daybreak.store.integrity import row_mac, with_mac
+from daybreak.store.keys import Keyring, bound
 from daybreak.store.tables import (
     alerted_identifiers,
     clusters,
@@ -33,8 +34,20 @@ from daybreak.tipline.intake import report_identifiers as identifiers_of
 from daybreak.tipline.routing import AgencyTable, Route, route
 from daybreak.tipline.triage import TriageContext, triage
 
-PAYLOAD = "reports.payload_enc"
-IDENT = "report_identifiers.value_enc"
+# Associated data: the column, then the row (see daybreak.store.integrity.SEALED).
+PAYLOAD = "reports.payload_enc"  # :report_id
+IDENT = "report_identifiers.value_enc"  # :report_id:value_index
+
+
+# The roles the intake code gives identifiers. A reporter's own wording of an extra
+# identifier's role is free text: it stays in the encrypted payload, and the clear
+# report_identifiers.role says only "reported".
+CODE_ROLES = frozenset({"reported_account", "victim", "payment", "reported_url", "media"})
+OTHER_ROLE = "reported"
+
+
+def stored_role(role: str) -> str:
+    return role if role in CODE_ROLES else OTHER_ROLE
 
 
 class IdempotencyConflict(ValueError):
@@ -91,6 +104,7 @@ class Prepared:
     the caller's thread), so the transaction, which holds the database's write lock,
     only runs the queries and inserts."""
 
+    report_id: str  # assigned here: the ciphertexts are bound to it
     request_hash: str
     payload_enc: bytes
     idents: list[ReportIdentifier]
@@ -102,12 +116,18 @@ class Prepared:
 def prepare(sub: Submission, keys: Keyring, agencies: AgencyTable) -> Prepared:
     payload = sub.report.model_dump_json()
     idents = identifiers_of(sub.report)
+    report_id = sub.report_id or new_report_id()
+    indexes = [keys.index(i.key) for i in idents]
     return Prepared(
+        report_id=report_id,
         request_hash=sub.request_hash or hashlib.sha256(payload.encode()).hexdigest(),
-        payload_enc=keys.encrypt_text(payload, PAYLOAD),
+        payload_enc=keys.encrypt_text(payload, bound(PAYLOAD, report_id)),
         idents=idents,
-        indexes=[keys.index(i.key) for i in idents],
-        values_enc=[keys.encrypt_text(i.value, IDENT) for i in idents],
+        indexes=indexes,
+        values_enc=[
+            keys.encrypt_text(i.value, bound(IDENT, report_id, ix))
+            for i, ix in zip(idents, indexes, strict=True)
+        ],
         where=route(sub.report, agencies),
     )
 
@@ -145,6 +165,8 @@ _UPDATE_CLUSTER = (
         tier=bindparam("tier"),
         score=bindparam("score"),
         created_at=bindparam("created_at"),
+        merged_into=None,
+        row_mac=bindparam("row_mac"),
     )
 )
 _MOVE_REPORTS = (
@@ -250,7 +272,7 @@ def write_batch(
                     results.append(prior[1])
                 continue
         report = sub.report
-        report_id = sub.report_id or new_report_id()
+        report_id = prep.report_id
         received = utc(sub.received_at or datetime.now(UTC))
         matched = sorted({st.resolve(st.owner[i]) for i in idx if i in st.owner})
         prior_reports = sum(st.clusters[c].count for c in matched)
@@ -293,8 +315,8 @@ def write_batch(
                 "reporter_type": report.reporter.type.value,
                 "incident_type": report.incident_type.value,
                 "is_live": report.is_live,
-                "occurred_at": report.occurred_at,
-                "service": report.service,
+                # in UTC: SQLite keeps the wall time only, and the row MAC covers it
+                "occurred_at": utc(report.occurred_at) if report.occurred_at else None,
                 "tier": int(result.tier),
                 "score": result.score,
                 "reasons": json.dumps(list(result.reasons)),
@@ -309,7 +331,7 @@ def write_batch(
             {
                 "report_id": report_id,
                 "kind": i.kind,
-                "role": i.role,
+                "role": stored_role(i.role),
                 "value_index": ix,
                 "value_enc": enc,
                 "seen_at": i.seen_at,
@@ -336,12 +358,31 @@ def write_batch(
             at=received,
         )
         results.append(Receipt(report_id, cluster_id, int(result.tier), result.score, where.agency))
-    _flush(conn, st, report_rows, ident_rows, owner_rows, idem_rows)
+    for row in report_rows:
+        row["row_mac"] = row_mac(keys, reports, row)
+    _flush(conn, keys, st, report_rows, ident_rows, owner_rows, idem_rows)
     return _finish(conn, st, results)
+
+
+def _cluster_row(keys: Keyring, cid: str, c: _Cluster) -> dict[str, Any]:
+    return with_mac(
+        keys,
+        clusters,
+        {
+            "cluster_id": cid,
+            "created_at": c.created_at,
+            "updated_at": c.updated_at,
+            "report_count": c.count,
+            "tier": c.tier,
+            "score": c.score,
+            "merged_into": None,
+        },
+    )
 
 
 def _flush(
     conn: Connection,
+    keys: Keyring,
     st: _BatchState,
     report_rows: list[dict[str, Any]],
     ident_rows: list[dict[str, Any]],
@@ -359,31 +400,13 @@ def _flush(
         conn.execute(_DROP_OWNERS, {"ids": chunk})
     for row in report_rows:
         row["cluster_id"] = st.resolve(row["cluster_id"])
-    new = [
-        {
-            "cluster_id": cid,
-            "created_at": c.created_at,
-            "updated_at": c.updated_at,
-            "report_count": c.count,
-            "tier": c.tier,
-            "score": c.score,
-            "merged_into": None,
-        }
-        for cid, c in st.clusters.items()
-        if not c.in_db
-    ]
-    old = [
-        {
-            "cid": cid,
-            "updated_at": c.updated_at,
-            "report_count": c.count,
-            "tier": c.tier,
-            "score": c.score,
-            "created_at": c.created_at,
-        }
-        for cid, c in st.clusters.items()
-        if c.in_db
-    ]
+    new = [_cluster_row(keys, cid, c) for cid, c in st.clusters.items() if not c.in_db]
+    old = []
+    for cid, c in st.clusters.items():
+        if c.in_db:
+            row = _cluster_row(keys, cid, c)
+            del row["cluster_id"], row["merged_into"]  # the WHERE, and set to NULL
+            old.append({"cid": cid, **row})
     if new:
         conn.execute(_INSERT_CLUSTERS, new)
     if old:
@@ -435,5 +458,7 @@ def decode_report(keys: Keyring, row: Any) -> StoredReport:
         route_basis=row.route_basis,
         agency=row.agency,
         cluster_id=row.cluster_id,
-        report=ReportIn.model_validate_json(keys.decrypt_text(row.payload_enc, PAYLOAD)),
+        report=ReportIn.model_validate_json(
+            keys.decrypt_text(row.payload_enc, bound(PAYLOAD, row.report_id))
+        ),
     )

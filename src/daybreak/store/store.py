@@ -7,6 +7,7 @@ entry to the audit chain in the same transaction as the read or write itself.
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Iterable, Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass
@@ -15,24 +16,27 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Connection, delete, func, select, update
+from sqlalchemy.engine import make_url
 
 from daybreak.model.cases import Case, CaseStatus, Disposition, Outcome, SubjectLabel
 from daybreak.model.identifiers import IdentifierKind, normalize
-from daybreak.store import auth
+from daybreak.store import auth, integrity
 from daybreak.store import cases as case_ops
+from daybreak.store import checkpoints as cp
 from daybreak.store import labels as label_ops
 from daybreak.store.audit import (
     AuditAppender,
     AuditEntry,
     VerifyResult,
     append_one,
+    head_for_checkpoint,
     iter_entries,
     utc,
     verify,
 )
 from daybreak.store.auth import CASE_READERS, MANAGERS, SYSTEM, Account, Actor, Role
-from daybreak.store.db import WriterLock, make_engines, migrate, sqlite_url
-from daybreak.store.keys import Keyring
+from daybreak.store.db import WriterLock, is_sqlite, make_engines, migrate, sqlite_url
+from daybreak.store.keys import Keyring, private_dir
 from daybreak.store.reports import (
     Prepared,
     Receipt,
@@ -59,6 +63,19 @@ from daybreak.tipline.intake import ReportIn
 from daybreak.tipline.routing import AgencyTable
 
 DB_FILE = "daybreak.db"
+CHECKPOINT_FILE = "audit-checkpoints"  # in the data dir, for a database that is not SQLite
+
+
+def checkpoint_path(url: str, given: Path | None = None) -> Path | None:
+    """Where a store's audit checkpoints go: ``DAYBREAK_AUDIT_CHECKPOINTS``, else
+    ``given``, else beside a SQLite file (``<db>-audit-checkpoints``); None otherwise."""
+    env = os.environ.get(cp.ENV_VAR)
+    if env:
+        return Path(env)
+    if given is not None:
+        return given
+    db = make_url(url).database if is_sqlite(url) else None
+    return Path(f"{db}-audit-checkpoints") if db and db != ":memory:" else None
 
 
 class PermissionDenied(PermissionError):
@@ -110,18 +127,36 @@ class TiplineStore:
         *,
         run_migrations: bool = True,
         max_batch: int = 500,
+        checkpoints: Path | None = None,
+        checkpoint_every: float | None = None,
     ) -> None:
+        """``checkpoints``: the audit checkpoint file (see :func:`checkpoint_path`);
+        ``checkpoint_every``: seconds between checkpoints (default
+        ``DAYBREAK_AUDIT_CHECKPOINT_SECONDS`` or 60; 0: only on close and on demand)."""
         self.url = url
         self.keys = keys
         self.agencies = agencies or AgencyTable.load()
         self.engine, self.read_engine = make_engines(url)
+        self._writer_lock = WriterLock(url)
         if run_migrations:
             migrate(self.engine)
-        self._writer_lock = WriterLock(url)
+            with self._writer_lock, self.engine.begin() as conn:
+                integrity.upgrade(conn, keys)
         self.writer = BatchWriter(self._write_batch, max_batch=max_batch)
         # Per-process sign-in throttles (the account lockout itself is in the database);
         # the API replaces it with one built from its settings.
         self.login_guard = LoginGuard()
+        self.checkpoint_path = checkpoint_path(url, checkpoints)
+        self._checkpointer: cp.Checkpointer | None = None
+        if self.checkpoint_path is not None:
+            private_dir(self.checkpoint_path.parent)
+            every = checkpoint_every
+            if every is None:
+                every = float(os.environ.get(cp.INTERVAL_ENV_VAR, cp.DEFAULT_INTERVAL))
+            self._checkpointer = cp.Checkpointer(
+                self.checkpoint_path, keys, self._head_for_checkpoint, every
+            )
+            self._checkpointer.checkpoint()
 
     @classmethod
     def open(
@@ -138,12 +173,19 @@ class TiplineStore:
         data dir with a warning when unset)."""
         keys = Keyring.load(data_dir, allow_generate=dev)
         return cls(
-            url or sqlite_url(Path(data_dir) / DB_FILE), keys, AgencyTable.load(agencies_path)
+            url or sqlite_url(Path(data_dir) / DB_FILE),
+            keys,
+            AgencyTable.load(agencies_path),
+            run_migrations=run_migrations,
+            checkpoints=None if url is None or is_sqlite(url) else Path(data_dir) / CHECKPOINT_FILE,
         )
 
     def close(self) -> None:
         self.login_guard.close()
         self.writer.close()
+        if self._checkpointer is not None:
+            self._checkpointer.close()  # writes the final checkpoint
+            self._checkpointer = None
         self._writer_lock.close()
         self.engine.dispose()
         self.read_engine.dispose()
@@ -516,9 +558,43 @@ class TiplineStore:
         with self.read_engine.connect() as conn:
             return list(iter_entries(conn, object_id))
 
-    def verify_audit(self) -> VerifyResult:
+    def _head_for_checkpoint(self) -> tuple[int, str] | str:
         with self.read_engine.connect() as conn:
-            return verify(conn, self.keys)
+            return head_for_checkpoint(conn, self.keys)
+
+    def checkpoint(self) -> cp.Checkpoint | None:
+        """Append the audit head to the checkpoint file now (None: no file configured,
+        or the head failed its checks, which is logged)."""
+        if self._checkpointer is None:
+            return None
+        return self._checkpointer.checkpoint(force=True)
+
+    def verify_audit(self, checkpoint_file: Path | None = None) -> VerifyResult:
+        """The audit chain, its head, the checkpoints (of ``checkpoint_file``, e.g. the
+        copy kept off the machine; default: the store's own file) and every row MAC."""
+        path = checkpoint_file or self.checkpoint_path
+        points: list[cp.Checkpoint] | None = None
+        unreadable: list[str] = []
+        if path is not None and (checkpoint_file is not None or path.exists()):
+            try:
+                points, unreadable = cp.read(path)
+            except OSError as exc:
+                unreadable = [f"{path}: cannot read the checkpoint file ({exc})"]
+        with self.read_engine.connect() as conn:
+            chain = verify(conn, self.keys, points, str(path))
+            rows = integrity.check_rows(conn, self.keys)
+        problems = (*unreadable, *chain.problems, *rows.problems)
+        if rows.bad > len(rows.problems):
+            problems += (f"... {rows.bad} rows in all do not match their row MAC",)
+        return VerifyResult(
+            ok=not problems,
+            entries=chain.entries,
+            problems=problems,
+            warnings=chain.warnings,
+            checkpoints=chain.checkpoints,
+            rows=rows.rows,
+            bad_rows=rows.bad,
+        )
 
     # ---- users, keys, sessions ---------------------------------------------------------
 
@@ -795,6 +871,7 @@ class TiplineStore:
                 conn.execute(
                     update(clusters).where(clusters.c.cluster_id == cid).values(report_count=n)
                 )
+                integrity.refresh_mac(conn, self.keys, clusters, cid)
             else:  # its identifiers start a new cluster when reported again
                 conn.execute(delete(clusters).where(clusters.c.cluster_id == cid))
                 conn.execute(

@@ -1,0 +1,20 @@
+"""Named values the store keeps about itself (``store_meta``): versions of upgrades."""
+
+from __future__ import annotations
+
+from sqlalchemy import Connection, delete, insert, select
+
+from daybreak.store.tables import store_meta
+
+ROW_BINDING = "row_binding"  # "1": ciphertexts bound to their rows, row MACs written
+AUDIT_LEGACY_UNTIL = "audit_legacy_until"  # last audit entry keyed from the field key
+
+
+def get(conn: Connection, name: str) -> str | None:
+    value = conn.execute(select(store_meta.c.value).where(store_meta.c.name == name)).scalar()
+    return None if value is None else str(value)
+
+
+def put(conn: Connection, name: str, value: str) -> None:
+    conn.execute(delete(store_meta).where(store_meta.c.name == name))
+    conn.execute(insert(store_meta).values(name=name, value=value))

@@ -1,0 +1,172 @@
+"""Item 5 of #18: ciphertexts are bound to their row, and the plain workflow and triage
+columns carry a row MAC that `audit verify` checks; old stores are upgraded at open."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from legacy_store import write_legacy_rows
+from sqlalchemy import Table, select, update
+from store_samples import case, report, sub
+
+from daybreak.model.alerts import Alert
+from daybreak.model.cases import CaseStatus, Disposition, Outcome
+from daybreak.store import Actor, Keyring, Role, Submission, TiplineStore
+from daybreak.store.db import make_engines, migrate
+from daybreak.store.keys import KeyError_
+from daybreak.store.tables import (
+    audit_log,
+    case_events,
+    case_notes,
+    cases,
+    clusters,
+    report_identifiers,
+    reports,
+    subject_labels,
+)
+
+ANA = Actor("ana", Role.ANALYST)
+SUP = Actor("sue", Role.SUPERVISOR)
+
+
+def _swap(store: TiplineStore, table: Table, key: str, column: str, a: object, b: object) -> None:
+    """Exchange two rows' ciphertexts by SQL, as an attacker with the database would."""
+    pk, col = table.c[key], table.c[column]
+    with store.engine.begin() as conn:
+        blob_a = conn.execute(select(col).where(pk == a)).scalar_one()
+        blob_b = conn.execute(select(col).where(pk == b)).scalar_one()
+        conn.execute(update(table).where(pk == a).values({column: blob_b}))
+        conn.execute(update(table).where(pk == b).values({column: blob_a}))
+
+
+def test_swapped_report_payloads_do_not_decrypt_as_each_other(store: TiplineStore) -> None:
+    one, two = store.add_reports([sub(report("u-one")), sub(report("u-two"))])
+    _swap(store, reports, "report_id", "payload_enc", one.report_id, two.report_id)
+    for rid in (one.report_id, two.report_id):
+        with pytest.raises(KeyError_, match=f"reports.payload_enc:{rid}"):
+            store.get_report(rid, ANA)
+
+
+def test_swapped_case_bodies_and_notes_do_not_decrypt(store: TiplineStore) -> None:
+    store.upsert_cases([case("C-1", title="first"), case("C-2", title="second")])
+    store.add_note("C-1", ANA, "note one")
+    store.add_note("C-1", ANA, "note two")
+    _swap(store, cases, "case_id", "body_enc", "C-1", "C-2")
+    with pytest.raises(KeyError_, match=r"cases\.body_enc:C-1"):
+        store.get_case("C-1", ANA)
+    with store.engine.connect() as conn:
+        first, second = conn.execute(select(case_notes.c.id).order_by(case_notes.c.id)).scalars()
+    _swap(store, case_notes, "id", "text_enc", first, second)
+    with pytest.raises(KeyError_, match=r"case_notes\.text_enc"):
+        store.notes("C-1", ANA)
+
+
+@pytest.mark.parametrize(
+    ("table", "column", "value", "names"),
+    [
+        (cases, "status", "closed", "cases C-1"),
+        (cases, "assignee", "mallory", "cases C-1"),
+        (cases, "outcome", "no_action", "cases C-1"),
+        (cases, "tier", 4, "cases C-1"),
+        (cases, "priority", 0.01, "cases C-1"),
+        (reports, "tier", 4, "reports R-"),
+        (reports, "score", 0.0, "reports R-"),
+        (reports, "agency", "elsewhere", "reports R-"),
+        (clusters, "tier", 4, "clusters "),
+    ],
+)
+def test_workflow_columns_edited_by_sql_are_reported_per_row(
+    store: TiplineStore, table: Table, column: str, value: object, names: str
+) -> None:
+    store.add_reports([sub(report())])
+    store.upsert_cases([case()])
+    assert store.verify_audit().ok
+    with store.engine.begin() as conn:
+        conn.execute(update(table).values({column: value}))
+    result = store.verify_audit()
+    assert not result.ok and result.bad_rows == 1
+    assert any(p.startswith(names) and "row MAC" in p for p in result.problems)
+
+
+def test_every_write_path_keeps_the_row_macs(store: TiplineStore) -> None:
+    store.create_user("ana", "a long analyst password", Role.ANALYST)
+    store.create_user("sue", "a long supervisor password", Role.SUPERVISOR)
+    old = datetime.now(UTC) - timedelta(days=400)
+    # Two clusters, then a report joining them (a merge); an old report for retention.
+    store.add_reports([sub(report("a")), sub(report("b"))])
+    store.add_reports([sub(report("a", phone="+639171234567"))])
+    store.add_reports([Submission(report("b", phone="+639171234567"), "key:t")])
+    store.add_reports([Submission(report("c"), "key:t", received_at=old)])
+    store.add_reports([Submission(report("c"), "key:t")])
+    alert = Alert(
+        alert_id="a-1",
+        detector="payments",
+        subject_type="customer",
+        subject_id="C-P",
+        score=0.9,
+        explanation="synthetic",
+    )
+    store.upsert_cases([case("C-1", alerts=[alert], alert_ids=["a-1"]), case("C-2")])
+    store.transition("C-1", CaseStatus.ASSIGNED, SUP, "take it", assignee="ana")
+    store.add_note("C-1", ANA, "called the platform")
+    store.record_disposition("C-1", ("customer", "C-P"), Disposition.PAYER_CONFIRMED, ANA)
+    store.upsert_cases([case("C-1", priority=0.95)])  # re-run keeps the workflow
+    store.transition("C-2", CaseStatus.CLOSED, ANA, "done", outcome=Outcome.NO_ACTION)
+    assert store.apply_retention(365).reports_deleted == 1  # a cluster recounted
+    result = store.verify_audit()
+    assert result.ok, result.problems
+    with store.engine.connect() as conn:
+        n = sum(len(list(conn.execute(select(t.c.row_mac)))) for t in (reports, cases, clusters))
+    assert result.rows == n > 0 and result.bad_rows == 0
+    assert [h.reason for h in store.status_history(ANA, "C-1")][-1] == "take it"
+    assert store.notes("C-1", ANA)[0].text == "called the platform"
+    assert store.subject_labels(ANA)[0].subject_id == "C-P"
+
+
+def test_a_store_from_before_0003_is_rebound_at_open(db_url: str, keys: Keyring) -> None:
+    engine, _ = make_engines(db_url)
+    migrate(engine, "0002")
+    write_legacy_rows(engine, keys)
+    engine.dispose()
+    with TiplineStore(db_url, keys) as store:
+        got = store.get_report("R-1", ANA)
+        assert got is not None and got.report.reported_accounts[0].account_id == "legacy-1"
+        c1 = store.get_case("C-1", ANA)
+        assert c1 is not None and c1.case_id == "C-1"
+        assert [n.text for n in store.notes("C-1", ANA)] == ["a legacy note"]
+        assert store.status_history(ANA, "C-1")[0].reason == "a legacy reason"
+        assert store.subject_labels(ANA)[0].subject_id == "C-PAYER-1"
+        # Every ciphertext is now bound to its row; the old format no longer decrypts.
+        with store.engine.connect() as conn:
+            blobs = {
+                "reports.payload_enc": conn.execute(select(reports.c.payload_enc)).scalar_one(),
+                "report_identifiers.value_enc": conn.execute(
+                    select(report_identifiers.c.value_enc)
+                ).scalar_one(),
+                "cases.body_enc": conn.execute(select(cases.c.body_enc)).scalar_one(),
+                "case_notes.text_enc": conn.execute(select(case_notes.c.text_enc)).scalar_one(),
+                "case_events.reason_enc": conn.execute(
+                    select(case_events.c.reason_enc)
+                ).scalar_one(),
+                "subject_labels.subject_enc": conn.execute(
+                    select(subject_labels.c.subject_enc)
+                ).scalar_one(),
+            }
+        for context, blob in blobs.items():
+            with pytest.raises(KeyError_):
+                keys.decrypt(blob, context)
+        # The legacy chain still verifies (with the key it was made with), the upgrade
+        # is itself an audit entry, and the upgraded rows carry MACs.
+        result = store.verify_audit()
+        assert result.ok, result.problems
+        assert result.rows == 3  # the report, the case, the cluster
+        actions = [e.action for e in store.audit_trail(Actor("root", Role.ADMIN))]
+        assert actions[:4] == ["case.create"] * 3 + ["store.upgrade"]
+        # Editing a legacy entry is still detected.
+        with store.engine.begin() as conn:
+            conn.execute(update(audit_log).where(audit_log.c.seq == 2).values(actor="x"))
+        assert any("entry 2" in p for p in store.verify_audit().problems)
+    # Opening again does not re-encrypt (it would fail: the values are already bound).
+    with TiplineStore(db_url, keys) as again:
+        assert again.get_report("R-1", ANA) is not None
