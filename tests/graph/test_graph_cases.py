@@ -135,3 +135,29 @@ def test_unplaceable_alerts_are_reported(tiny_world: Path) -> None:
     )
     with pytest.raises(AlertError, match="alert x"):
         build_cases(tiny_world, [bad], probabilistic=False)
+
+
+def test_equally_old_cases_keep_their_own_anchor() -> None:
+    """Cases stored in one batch are equally old. A re-run's cluster that overlaps two
+    of them keeps the case of its own anchor, whatever order the clusters come in: the
+    first one met used to take the other's case, and `daybreak demo` re-runs then split
+    and closed cases whenever tipline triage scored the clusters in another order."""
+    from datetime import UTC, datetime
+
+    from daybreak.graph.cases import reconcile
+    from daybreak.model.cases import Case, CaseStatus
+
+    t0 = datetime(2026, 3, 1, tzinfo=UTC)
+    stored = [
+        Case(case_id="CASE-A", title="a", priority=0.5, entity_keys=["phone:a", "phone:shared"],
+             created_at=t0),
+        Case(case_id="CASE-B", title="b", priority=0.9, entity_keys=["phone:b", "phone:shared"],
+             created_at=t0),
+    ]  # fmt: skip
+    rerun = [
+        stored[1].model_copy(update={"created_at": None}),  # met first: higher priority
+        stored[0].model_copy(update={"created_at": None, "entity_keys": ["phone:a"]}),
+    ]
+    out = reconcile(rerun, stored, now=t0)
+    assert sorted(c.case_id for c in out) == ["CASE-A", "CASE-B"]
+    assert all(c.status is not CaseStatus.CLOSED for c in out)

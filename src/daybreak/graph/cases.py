@@ -209,6 +209,7 @@ _VOLATILE = {"created_at", "updated_at", "status", "assignee", "outcome", "route
 
 def reconcile(new: list[Case], existing: Sequence[Case], now: datetime) -> list[Case]:
     """Give new clusters the ids of the existing cases they overlap (see module doc)."""
+    existing = list({c.case_id: c for c in existing}.values())  # one entry per case
     index: dict[str, list[Case]] = {}
     for c in existing:
         if c.outcome is Outcome.DUPLICATE:
@@ -231,7 +232,13 @@ def reconcile(new: list[Case], existing: Sequence[Case], now: datetime) -> list[
             claimed.add(case.case_id)
             out.append(case)
             continue
-        target = min(hits.values(), key=lambda c: (c.created_at or now, c.case_id))
+        # The oldest case it overlaps; among equally old ones (a batch stored together)
+        # the case of its own anchor, so that which case a cluster keeps does not depend
+        # on the order clusters are met in (their priorities).
+        target = min(
+            hits.values(),
+            key=lambda c: (c.created_at or now, c.case_id != case.case_id, c.case_id),
+        )
         claimed.add(target.case_id)
         same = case.model_dump(exclude=_VOLATILE | {"case_id"}) == target.model_dump(
             exclude=_VOLATILE | {"case_id"}
