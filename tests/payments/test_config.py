@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
+from daybreak.engines.payments import scan_frames
 from daybreak.payments.config import ConfigError, default_pack_text, load_pack, parse_pack
 from daybreak.payments.features import BENEFICIARY_FEATURES, CUSTOMER_FEATURES
-from daybreak.payments.scan import scan_frames
 from payments.tiny import tiny_world
 
 

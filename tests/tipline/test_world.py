@@ -9,7 +9,8 @@ import pytest
 
 from daybreak.store import Keyring, TiplineStore
 from daybreak.store.keys import generate_key
-from daybreak.tipline import cluster_alert, load_world_reports
+from daybreak.store.world import load_world_reports
+from daybreak.tipline import cluster_alert
 from daybreak.tipline.world import WorldLoadError
 
 REPORTS = """report_id,received_at,reporter_type,incident_type,occurred_at,is_live,service,victim_age_estimate,victim_country,description
