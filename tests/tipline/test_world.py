@@ -7,9 +7,10 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from daybreak.store import Keyring, TiplineStore
+from daybreak.model.alerts import Alert
+from daybreak.store import SYSTEM, Keyring, TiplineStore
 from daybreak.store.keys import generate_key
-from daybreak.store.world import load_world_reports
+from daybreak.store.world import alerted_identifiers, load_world_reports
 from daybreak.tipline import cluster_alert
 from daybreak.tipline.world import WorldLoadError
 
@@ -82,3 +83,43 @@ def test_bad_world_rows_are_named(tmp_path: Path, store: TiplineStore) -> None:
     with pytest.raises(WorldLoadError, match=r"no reports\.parquet or reports\.csv"):
         load_world_reports(store, tmp_path / "nowhere")
     assert pl.read_csv(world / "reports.csv").height == 4
+
+
+def _alert(detector: str, subject_type: str, subject_id: str) -> Alert:
+    return Alert(
+        alert_id=f"{detector}:{subject_id}",
+        detector=detector,
+        subject_type=subject_type,
+        subject_id=subject_id,
+        score=0.9,
+        typologies=("t",),
+        explanation="test alert",
+    )
+
+
+def test_other_detectors_alerts_raise_the_reports_about_their_subjects(
+    tmp_path: Path, store: TiplineStore
+) -> None:
+    world = _world(tmp_path)
+    alerts = [
+        _alert("payments", "beneficiary", "GCash:+63 917 123 4567"),  # R002's payment handle
+        _alert("payments", "customer", "C1"),  # a customer is no identifier of a report
+        _alert("media", "account", "streamx:host77"),  # R001's and R002's account
+        _alert("tipline", "report", "R003"),
+    ]
+    assert alerted_identifiers(alerts) == {
+        "media": ["account:streamx:host77"],
+        "payments": ["payment_handle:gcash:+639171234567"],
+    }
+    load_world_reports(store, world, alerts=alerts)
+    reasons = {r.report_id: r.reasons for r in store.reports_by_id(["R001", "R002"], SYSTEM)}
+    assert "+0.020 linked to 1 alert(s) (payments or other detectors)" in reasons["R002"]
+    assert not any("linked to" in r for r in reasons["R001"])  # no payment handle
+    media = "+0.015 1 media hash match(es) with known material"
+    assert media in reasons["R001"] and media in reasons["R002"]
+
+
+def test_without_other_alerts_no_report_is_linked(tmp_path: Path, store: TiplineStore) -> None:
+    load_world_reports(store, _world(tmp_path))
+    stored = store.reports_by_id(["R001", "R002", "R003", "R004"], SYSTEM)
+    assert not any("alert(s)" in r or "media hash" in r for s in stored for r in s.reasons)

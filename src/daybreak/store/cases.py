@@ -9,7 +9,7 @@ and notes are encrypted; entity keys are stored as blind indexes for search.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Connection, delete, insert, select, update
@@ -244,7 +244,3 @@ def history(conn: Connection, keys: Keyring, case_id: str | None = None) -> list
         )
         for r in conn.execute(q)
     ]
-
-
-def now_utc() -> datetime:
-    return datetime.now(UTC)
