@@ -123,3 +123,32 @@ def test_without_other_alerts_no_report_is_linked(tmp_path: Path, store: Tipline
     load_world_reports(store, _world(tmp_path))
     stored = store.reports_by_id(["R001", "R002", "R003", "R004"], SYSTEM)
     assert not any("alert(s)" in r or "media hash" in r for s in stored for r in s.reasons)
+
+
+@pytest.mark.slow
+def test_media_matches_of_a_generated_world_raise_its_reports(
+    tmp_path: Path, store: TiplineStore
+) -> None:
+    """The pipeline of ``daybreak demo``: synthetic world -> media hash matching ->
+    reports loaded with the media alerts. Seed 42's world has a report that names an
+    account seen with listed media (asserted below, so the test cannot pass empty)."""
+    from daybreak.media.sightings import demo_matcher, match_sightings, sighting_alerts
+    from daybreak.synth import generate_world, write_world
+    from daybreak.tipline.intake import report_identifiers
+    from daybreak.tipline.world import world_reports
+
+    world = generate_world(2000, 3, 42, "default")
+    write_world(world, tmp_path / "world")
+    known = world.links.filter(pl.col("source") == "media_sightings")["record_id"].to_list()
+    matcher = demo_matcher(world.media_sightings, tmp_path / "banks", known_ids=known)
+    alerts = sighting_alerts(match_sightings(world.media_sightings, matcher))
+    matched = set(alerted_identifiers(alerts)["media"])
+    about_matched = {
+        rid
+        for rid, _, report in world_reports(tmp_path / "world")
+        if matched & {i.key for i in report_identifiers(report)}
+    }
+    assert about_matched
+    load_world_reports(store, tmp_path / "world", alerts=alerts)
+    for stored in store.reports_by_id(sorted(about_matched), SYSTEM):
+        assert any("media hash match(es) with known material" in r for r in stored.reasons)
