@@ -30,11 +30,11 @@ from typing import Any
 import numpy as np
 import polars as pl
 
+from daybreak.engines.payments import ScanResult, scan_frames
 from daybreak.payments.active import UNREVIEWED_WEIGHT, propose, subject_scores
 from daybreak.payments.evaluate import Scored, evaluate
 from daybreak.payments.inputs import PaymentsInputError
 from daybreak.payments.model import TrainedModel
-from daybreak.payments.scan import ScanResult, scan_frames
 from daybreak.payments.train import train
 from daybreak.synth import generate_world
 

@@ -19,8 +19,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+from daybreak.engines.payments import scan
 from daybreak.payments.evaluate import Scored, evaluate, read_labels
-from daybreak.payments.scan import scan
 from daybreak.synth import generate_world, write_world
 
 RANDOMIZED = "randomized"

@@ -10,7 +10,7 @@ per 100 transactions) and measures, side by side in fresh child processes:
 
   baseline  SELECT sender_id, sum(amount), count(*) FROM the parquet GROUP BY sender_id
             (fetched as Arrow)
-  scan      daybreak.payments.scan(...) end to end: read and validate the files, compile,
+  scan      daybreak.engines.payments.scan(...) end to end: read and validate the files, compile,
             run on DuckDB, score, explain, collect evidence and write the results
 
 It prints both times (median of --repeat runs, alternating), their ratio (target <= 3)
@@ -161,7 +161,7 @@ def child(kind: str, tx: Path, cu: Path, out: Path) -> None:
     t_import = time.perf_counter()
     import duckdb
 
-    from daybreak.payments.scan import scan
+    from daybreak.engines.payments import scan
 
     imports = time.perf_counter() - t_import
     t0 = time.perf_counter()

@@ -5,8 +5,9 @@ Needs only Python 3.11+. It bootstraps uv into `.bootstrap/` (unless uv is on PA
 syncs the locked environment into `.venv/`, and then:
 
 * ``demo [ARGS]``  runs ``daybreak demo`` (extra arguments are passed on);
-* ``test [ARGS]``  checks the lock, runs ruff, mypy --strict and the whole pytest suite
-  (extra arguments go to pytest). As root on Debian it first installs and starts what the
+* ``test [ARGS]``  checks the lock, runs ruff, mypy --strict and the whole pytest suite,
+  in parallel on every core (pytest-xdist; DAYBREAK_TEST_WORKERS sets how many, and
+  ``-n``/``-p no:xdist`` among the extra arguments, which go to pytest, take over). As root on Debian it first installs and starts what the
   tests need: PostgreSQL (a throw-away cluster on 127.0.0.1), Chromium and Java.
   Elsewhere those tests skip with a reason, unless DAYBREAK_REQUIRE_SERVICES=1 (CI),
   where a missing service fails the run.
@@ -148,6 +149,28 @@ def provision(env: dict[str, str]) -> None:
         apt_install(["openjdk-17-jre-headless"])
 
 
+def cores() -> int:
+    try:
+        return len(os.sched_getaffinity(0))  # the cores this process may use
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
+
+
+def parallel(args: list[str]) -> list[str]:
+    """pytest-xdist options: one worker per core, each test file on one worker and the
+    tests of one service (PostgreSQL, Spark, Chromium) on one worker (tests/conftest.py
+    sets the groups). None when the caller chose, or when there is one core."""
+    chose = any(
+        a in ("-n", "--numprocesses", "no:xdist")
+        or a.startswith(("-n", "--numprocesses=", "--dist", "-pno:xdist"))
+        for a in args
+    )
+    workers = int(os.environ.get("DAYBREAK_TEST_WORKERS") or cores())
+    if chose or workers < 2:
+        return []
+    return ["-n", str(workers), "--dist", "loadgroup"]
+
+
 def test(args: list[str]) -> int:
     sync(dev=True)
     env = dict(os.environ)
@@ -159,7 +182,7 @@ def test(args: list[str]) -> int:
         ("lock is up to date", [uv(), "lock", "--check", "--python", sys.executable]),
         ("ruff", [py, "-m", "ruff", "check", "src", "tests", "benchmarks", "scripts"]),
         ("mypy --strict", [py, "-m", "mypy"]),
-        ("pytest", [py, "-m", "pytest", *args]),
+        ("pytest", [py, "-m", "pytest", *parallel(args), *args]),
     ]
     for name, cmd in steps:
         say(f"{name} …")

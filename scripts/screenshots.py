@@ -2,7 +2,7 @@
 
 Builds a small synthetic world with the real pipeline (``daybreak synth``, ``payments
 scan``, ``cases build``), opens the console on its fused cases exactly as ``daybreak
-demo`` does (:func:`daybreak.console.demo.build_demo_console`), serves it on loopback
+demo`` does (:func:`daybreak.cli.server.build_demo_console`), serves it on loopback
 and photographs the sign-in, queue, top case, dashboards and hash banks & rules pages.
 Needs Debian's chromium (or $DAYBREAK_CHROMIUM) and the dev dependencies; the world and
 the store live in a temporary folder.
@@ -126,7 +126,7 @@ def main() -> int:
         print("error: chromium not found (apt-get install chromium, or set DAYBREAK_CHROMIUM)")
         return 2
 
-    from daybreak.console.demo import build_demo_console
+    from daybreak.cli.server import build_demo_console
     from daybreak.exporters import load_cases
     from daybreak.graph.files import read_alerts
     from daybreak.media.banks import BankEntry, BankStore

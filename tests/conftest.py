@@ -3,6 +3,12 @@
 Tests that need a service skip with a clear reason when it is absent, unless
 DAYBREAK_REQUIRE_SERVICES=1 (set by `.ci/run` and `scripts/dev.py test`), where a missing
 service is a failure: CI must never go green by skipping.
+
+In parallel runs (``pytest -n N --dist loadgroup``, what ``scripts/dev.py test`` does)
+each test file runs on one worker, so its module fixtures (synthetic worlds, servers)
+are built once; and the tests of one service share a worker: PostgreSQL tests reset the
+one scratch database's schema, Spark tests would start a JVM per worker (heavy on a
+small machine), and one Chromium at a time is enough.
 """
 
 from __future__ import annotations
@@ -15,6 +21,32 @@ import pytest
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED = REPO.parent / "shared"
+
+
+# xdist group -> the marker and the fixture that put a test in it
+SERVICE_GROUPS = {
+    "postgres": ("postgres", "pg_url"),
+    "spark": ("spark", "java_home"),
+    "browser": ("browser", "chromium_path"),
+}
+
+
+def xdist_group_of(item: pytest.Item) -> str:
+    """The worker group of a test: its service's, else its file's."""
+    fixtures = getattr(item, "fixturenames", ())
+    for group, (marker, fixture) in SERVICE_GROUPS.items():
+        if item.get_closest_marker(marker) is not None or fixture in fixtures:
+            return group
+    return item.nodeid.split("::", 1)[0]
+
+
+@pytest.hookimpl(tryfirst=True)  # before xdist reads the groups (on its workers only)
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    if not hasattr(config, "workerinput"):
+        return  # not an xdist worker: nothing to schedule
+    for item in items:
+        if item.get_closest_marker("xdist_group") is None:
+            item.add_marker(pytest.mark.xdist_group(xdist_group_of(item)))
 
 
 def _missing(what: str) -> None:

@@ -85,7 +85,7 @@ def _run(tmp: Path, fast: bool) -> list[tuple[Any, ...]]:
             "slow": store.create_api_key("slow", Role.PLATFORM, rate_per_minute=2),
             "bogus": "dbk_0000000000000000_not-a-secret",
         }
-        app = create_app(Settings(data_dir=tmp, max_body_bytes=4_000), store, console=False)
+        app = create_app(Settings(data_dir=tmp, max_body_bytes=4_000), store)
         if not fast:
             app = _without_fast_path(app)
         return asyncio.run(_exchange(app, keys))

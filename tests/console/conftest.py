@@ -111,7 +111,8 @@ class StoreConsole:
 def store_console(data_dir: Path, standards_dir: Path | None = None) -> Iterator[StoreConsole]:
     from argon2 import PasswordHasher
 
-    from daybreak.api import Settings, create_app
+    from daybreak.api import Settings
+    from daybreak.cli.server import create_app
     from daybreak.store import Keyring, TiplineStore, auth
     from daybreak.store import Role as StoreRole
     from daybreak.store.keys import generate_key

@@ -12,7 +12,8 @@ from argon2 import PasswordHasher
 from console_world import TOP_CASE, build_cases
 
 from conftest import sign_in
-from daybreak.console.demo import CREDENTIALS_FILE, build_demo_console
+from daybreak.cli.server import build_demo_console
+from daybreak.console.demo import CREDENTIALS_FILE
 from daybreak.store import SYSTEM, auth
 from live_server import serve_in_thread
 

@@ -7,8 +7,9 @@ from dataclasses import dataclass
 
 import pytest
 
+from daybreak.engines.payments import PaymentsDetector
 from daybreak.model.alerts import Alert
-from daybreak.payments import PaymentsDetector, PaymentsInput
+from daybreak.payments import PaymentsInput
 from detectors.kit import check_detector
 from payments.tiny import tiny_world
 

@@ -10,7 +10,7 @@ import pytest
 
 from daybreak.detectors.pipeline import Pipeline
 from daybreak.engines import EngineError, open_engine
-from daybreak.payments.scan import scan_frames
+from daybreak.engines.payments import scan_frames
 from payments.tiny import tiny_world
 
 
@@ -31,7 +31,7 @@ def test_duckdb_runs_a_pipeline_and_names_the_failing_step() -> None:
 def test_a_duckdb_scan_never_starts_a_jvm() -> None:
     code = (
         "import sys; sys.path.insert(0, 'tests');"
-        "from payments.tiny import tiny_world; from daybreak.payments.scan import scan_frames;"
+        "from payments.tiny import tiny_world; from daybreak.engines.payments import scan_frames;"
         "tx, cu = tiny_world(); r = scan_frames(tx, cu);"
         "assert r.alerts; print('pyspark' in sys.modules)"
     )

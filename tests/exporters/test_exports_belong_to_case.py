@@ -1,8 +1,8 @@
 """Property (#14): over generated worlds, every export of every case carries only that
 case's evidence, and calls only matched hashes known material.
 
-Each world runs the demo's own stages (synthetic world, payments scan, media demo
-matcher, tipline alerts, fused cases: :mod:`daybreak.cli.demo`), then every case is
+Each world runs the demo (synthetic world, payments scan, media demo matcher, tipline
+alerts, fused cases: ``daybreak demo --no-serve``), then every stored case is
 exported in every format it can be made in, under a configured test organisation.
 Each document is parsed (lxml for the XML, JSON for STIX and FtM) and every string in
 it is split into tokens; a token that is a transaction id, report id, sighting id, hash
@@ -21,12 +21,14 @@ from typing import Any
 import polars as pl
 import pytest
 from lxml import etree
+from typer.testing import CliRunner
 
-from daybreak.cli import demo
+from daybreak.cli.main import app
 from daybreak.exporters import FORMATS, bundle_from_world, export_case, unavailable_reason
 from daybreak.exporters.bundle import DEFAULT_FX_USD, CaseBundle, OrgSettings
 from daybreak.exporters.check import check_export
 from daybreak.model.cases import Case
+from daybreak.store import SYSTEM, TiplineStore
 from exporters.conftest import TEST_ORG
 
 pytestmark = [pytest.mark.shared, pytest.mark.slow]
@@ -51,22 +53,31 @@ class World:
 
 @pytest.fixture(scope="module", params=SEEDS)
 def world(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> World:
-    """A generated world run through the demo's stages (its functions, not a copy)."""
-    run = demo.DemoRun(tmp_path_factory.mktemp(f"world-{request.param}"))
-    demo._world(run, CUSTOMERS, MONTHS, request.param, "default")
-    demo._payments(run)
-    demo._media(run)
-    demo._tipline_and_cases(run)
-    w = run.world
-    idents = w.identifiers["value"].cast(pl.String).to_list()
+    """A generated world run through ``daybreak demo --no-serve`` (the demo itself)."""
+    workdir = tmp_path_factory.mktemp(f"world-{request.param}")
+    args = ["demo", "--workdir", str(workdir), "--customers", str(CUSTOMERS), "--months",
+            str(MONTHS), "--seed", str(request.param), "--no-serve"]  # fmt: skip
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 0, result.output
+    store = TiplineStore.open(workdir / "data", dev=True)
+    try:
+        cases = store.list_cases(SYSTEM)
+    finally:
+        store.close()
+    folder = workdir / "world"
+
+    def column(table: str, name: str) -> list[str]:
+        return pl.read_parquet(folder / f"{table}.parquet")[name].cast(pl.String).to_list()
+
+    idents = column("identifiers", "value")
     ids = {
-        "transaction": set(w.transactions["txn_id"].cast(pl.String).to_list()),
-        "report": set(w.reports["report_id"].cast(pl.String).to_list()),
-        "sighting": set(w.media_sightings["sighting_id"].cast(pl.String).to_list()),
-        "hash": set(w.media_sightings["hash_value"].cast(pl.String).to_list()),
+        "transaction": set(column("transactions", "txn_id")),
+        "report": set(column("reports", "report_id")),
+        "sighting": set(column("media_sightings", "sighting_id")),
+        "hash": set(column("media_sightings", "hash_value")),
         "identifier": {v for v in idents if v} | {v.partition(":")[2] for v in idents if ":" in v},
     }
-    return World(request.param, run.world_dir, list(run.cases), ids)
+    return World(request.param, folder, cases, ids)
 
 
 # --- what a document says ---------------------------------------------------------------

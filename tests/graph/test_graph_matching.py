@@ -90,11 +90,21 @@ def test_fewer_than_two_people_gives_no_pairs() -> None:
     assert match_people(PEOPLE.head(1)).pairs.height == 0
 
 
+def test_spark_backend_needs_a_session_from_the_caller() -> None:
+    # graph is pure logic: it never opens an engine itself.
+    with pytest.raises(ValueError, match="spark_session"):
+        match_people(PEOPLE, backend="spark")
+
+
 @pytest.mark.spark
 @pytest.mark.slow
 def test_spark_backend_gives_the_same_weights(java_home: str, tmp_path: Path) -> None:
     duck = match_people(PEOPLE, threshold=0.0).pairs
-    spark = match_people(PEOPLE, threshold=0.0, backend="spark").pairs
+    from daybreak.engines.spark import spark_session
+
+    spark = match_people(
+        PEOPLE, threshold=0.0, backend="spark", spark_session=spark_session()
+    ).pairs
     key = ["unique_id_l", "unique_id_r"]
     a = duck.select(*key, "match_weight").sort(key)
     b = spark.select(*key, "match_weight").sort(key)

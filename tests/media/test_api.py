@@ -167,7 +167,7 @@ def test_match_rejects_malformed_hashes(client: Client, payload: dict[str, Any])
 def test_routes_require_credentials_in_the_real_app(tmp_path: Path) -> None:
     from daybreak.api import create_app
 
-    app = create_app(Settings(data_dir=tmp_path, dev=True), console=False)
+    app = create_app(Settings(data_dir=tmp_path, dev=True))
     c = Client(app)
     r = c.post("/v1/media/match", json={"hashes": [{"type": "md5", "value": "a" * 32}]})
     assert r.status_code == 401

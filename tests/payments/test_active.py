@@ -114,11 +114,11 @@ def test_round_trip_label_train_from_store_and_review_next(
     labelled_world: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from daybreak.cli.main import app
+    from daybreak.engines.payments import scan
     from daybreak.model.alerts import Alert
     from daybreak.model.cases import Case
     from daybreak.payments.evaluate import read_labels
     from daybreak.payments.model import TrainedModel
-    from daybreak.payments.scan import scan
     from daybreak.payments.train import train
     from daybreak.store import SYSTEM, TiplineStore
     from daybreak.store.keys import generate_key

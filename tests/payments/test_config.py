@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
+from daybreak.engines.payments import scan_frames
 from daybreak.payments.config import ConfigError, default_pack_text, load_pack, parse_pack
 from daybreak.payments.features import BENEFICIARY_FEATURES, CUSTOMER_FEATURES
-from daybreak.payments.scan import scan_frames
 from payments.tiny import tiny_world
 
 
@@ -106,3 +106,32 @@ def test_documented_features_are_what_the_compiler_produces() -> None:
     result = scan_frames(tx, cu)
     assert set(CUSTOMER_FEATURES) <= set(result.customer_scores.columns)
     assert set(BENEFICIARY_FEATURES) <= set(result.beneficiary_scores.columns)
+
+
+@pytest.mark.parametrize(
+    ("pattern", "reason"),
+    [
+        ("@[a-z0-9_.", "not a valid regular expression"),
+        ("(?<=@)[a-z]{3,}", "lookaround"),
+        (r"(@)[a-z]\1", "backreferences"),
+    ],
+)
+def test_a_handle_pattern_every_engine_cannot_run_is_refused_at_load(
+    pattern: str, reason: str
+) -> None:
+    # It used to load, and the scan failed in the middle of its SQL.
+    text = default_pack_text().replace(
+        'handle_pattern: "@[a-z0-9_.]{3,}"', f"handle_pattern: '{pattern}'", 1
+    )
+    assert text != default_pack_text()
+    with pytest.raises(ConfigError, match=reason) as err:
+        parse_pack(text, "rules.yaml")
+    line = default_pack_text().splitlines().index('handle_pattern: "@[a-z0-9_.]{3,}"') + 1
+    assert f"line {line}, 'handle_pattern'" in str(err.value)
+
+
+def test_a_literal_backslash_before_a_digit_is_no_backreference() -> None:
+    text = default_pack_text().replace(
+        'handle_pattern: "@[a-z0-9_.]{3,}"', r"handle_pattern: '@[a-z]+\\1'", 1
+    )
+    assert parse_pack(text, "rules.yaml").handle_pattern == r"@[a-z]+\\1"

@@ -8,13 +8,13 @@ import polars as pl
 import pytest
 
 from daybreak.engines.duckdb import DuckDBEngine
-from daybreak.payments.config import load_pack
-from daybreak.payments.inplace import (
+from daybreak.engines.payments_inplace import (
     _currency_counts,
     _may_send_from,
     _read_relevant,
     _sender_country_ranges,
 )
+from daybreak.payments.config import load_pack
 from payments.tiny import tiny_world
 
 
@@ -78,7 +78,7 @@ def test_an_offender_who_pays_no_corridor_still_links_his_other_account(tmp_path
     """The in-place scan hands DuckDB only the customers it reads: corridor payers and
     known offenders. An offender with no corridor payment of his own is kept, so the
     account he shares a name and birth year with is still found."""
-    from daybreak.payments.scan import scan, scan_frames
+    from daybreak.engines.payments import scan, scan_frames
 
     tx, cu = tiny_world()
     c2 = cu.filter(pl.col("customer_id") == "C2")

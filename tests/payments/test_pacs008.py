@@ -7,9 +7,9 @@ from pathlib import Path
 import polars as pl
 import pytest
 
+from daybreak.engines.payments import scan
 from daybreak.payments.inputs import PaymentsInputError, read_transactions
 from daybreak.payments.pacs008 import Pacs008Error, read_pacs008
-from daybreak.payments.scan import scan
 from payments.pacs import write_pacs008
 from payments.tiny import tiny_world
 

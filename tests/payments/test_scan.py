@@ -8,8 +8,9 @@ from pathlib import Path
 import polars as pl
 import pytest
 
+from daybreak.engines.payments import scan_frames
 from daybreak.payments.config import load_pack
-from daybreak.payments.scan import ScanResult, scan_frames, write_results
+from daybreak.payments.scan import ScanResult, write_results
 from payments.tiny import tiny_world
 
 

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
+from daybreak.engines.payments import scan
 from daybreak.payments.evaluate import Scored, evaluate, read_labels
-from daybreak.payments.scan import scan
 
 synth = pytest.importorskip("daybreak.synth")
 
@@ -81,8 +81,8 @@ def test_the_in_place_parquet_scan_matches_the_in_memory_scan(
     are read, customers narrowed to those the detector reads); it must agree exactly."""
     import polars as pl
 
-    from daybreak.payments import inplace
-    from daybreak.payments.scan import scan_frames
+    from daybreak.engines import payments_inplace as inplace
+    from daybreak.engines.payments import scan_frames
 
     monkeypatch.setattr(inplace, "_may_send_from", lambda *_: not wide_first)
     in_place = scan(world)

@@ -7,9 +7,11 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from daybreak.store import Keyring, TiplineStore
+from daybreak.model.alerts import Alert
+from daybreak.store import SYSTEM, Keyring, TiplineStore
 from daybreak.store.keys import generate_key
-from daybreak.tipline import cluster_alert, load_world_reports
+from daybreak.store.world import alerted_identifiers, load_world_reports
+from daybreak.tipline import cluster_alert
 from daybreak.tipline.world import WorldLoadError
 
 REPORTS = """report_id,received_at,reporter_type,incident_type,occurred_at,is_live,service,victim_age_estimate,victim_country,description
@@ -81,3 +83,72 @@ def test_bad_world_rows_are_named(tmp_path: Path, store: TiplineStore) -> None:
     with pytest.raises(WorldLoadError, match=r"no reports\.parquet or reports\.csv"):
         load_world_reports(store, tmp_path / "nowhere")
     assert pl.read_csv(world / "reports.csv").height == 4
+
+
+def _alert(detector: str, subject_type: str, subject_id: str) -> Alert:
+    return Alert(
+        alert_id=f"{detector}:{subject_id}",
+        detector=detector,
+        subject_type=subject_type,
+        subject_id=subject_id,
+        score=0.9,
+        typologies=("t",),
+        explanation="test alert",
+    )
+
+
+def test_other_detectors_alerts_raise_the_reports_about_their_subjects(
+    tmp_path: Path, store: TiplineStore
+) -> None:
+    world = _world(tmp_path)
+    alerts = [
+        _alert("payments", "beneficiary", "GCash:+63 917 123 4567"),  # R002's payment handle
+        _alert("payments", "customer", "C1"),  # a customer is no identifier of a report
+        _alert("media", "account", "streamx:host77"),  # R001's and R002's account
+        _alert("tipline", "report", "R003"),
+    ]
+    assert alerted_identifiers(alerts) == {
+        "media": ["account:streamx:host77"],
+        "payments": ["payment_handle:gcash:+639171234567"],
+    }
+    load_world_reports(store, world, alerts=alerts)
+    reasons = {r.report_id: r.reasons for r in store.reports_by_id(["R001", "R002"], SYSTEM)}
+    assert "+0.020 linked to 1 alert(s) (payments or other detectors)" in reasons["R002"]
+    assert not any("linked to" in r for r in reasons["R001"])  # no payment handle
+    media = "+0.015 1 media hash match(es) with known material"
+    assert media in reasons["R001"] and media in reasons["R002"]
+
+
+def test_without_other_alerts_no_report_is_linked(tmp_path: Path, store: TiplineStore) -> None:
+    load_world_reports(store, _world(tmp_path))
+    stored = store.reports_by_id(["R001", "R002", "R003", "R004"], SYSTEM)
+    assert not any("alert(s)" in r or "media hash" in r for s in stored for r in s.reasons)
+
+
+@pytest.mark.slow
+def test_media_matches_of_a_generated_world_raise_its_reports(
+    tmp_path: Path, store: TiplineStore
+) -> None:
+    """The pipeline of ``daybreak demo``: synthetic world -> media hash matching ->
+    reports loaded with the media alerts. Seed 42's world has a report that names an
+    account seen with listed media (asserted below, so the test cannot pass empty)."""
+    from daybreak.media.sightings import demo_matcher, match_sightings, sighting_alerts
+    from daybreak.synth import generate_world, write_world
+    from daybreak.tipline.intake import report_identifiers
+    from daybreak.tipline.world import world_reports
+
+    world = generate_world(2000, 3, 42, "default")
+    write_world(world, tmp_path / "world")
+    known = world.links.filter(pl.col("source") == "media_sightings")["record_id"].to_list()
+    matcher = demo_matcher(world.media_sightings, tmp_path / "banks", known_ids=known)
+    alerts = sighting_alerts(match_sightings(world.media_sightings, matcher))
+    matched = set(alerted_identifiers(alerts)["media"])
+    about_matched = {
+        rid
+        for rid, _, report in world_reports(tmp_path / "world")
+        if matched & {i.key for i in report_identifiers(report)}
+    }
+    assert about_matched
+    load_world_reports(store, tmp_path / "world", alerts=alerts)
+    for stored in store.reports_by_id(sorted(about_matched), SYSTEM):
+        assert any("media hash match(es) with known material" in r for r in stored.reasons)

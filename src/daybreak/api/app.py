@@ -1,20 +1,20 @@
 """The HTTP API: ``create_app(settings) -> FastAPI``.
 
 Routes: tipline intake (``/v1/reports``), NCMEC import, the triaged queue, cases,
-analyst sign-in, audit verification, health checks, the media routes and the analyst
-console. OpenAPI at ``/openapi.json``; no ``/docs`` or ``/redoc``: FastAPI's pages load
-Swagger UI and ReDoc from a CDN, which has no place on the console's origin (open
-``/openapi.json`` in any OpenAPI viewer instead). The embeddable report button
-is served from ``/static/report-button.js`` (example page ``/static/report-button.html``).
+analyst sign-in, audit verification, health checks and the media routes. Other faces
+join the app through ``mounts`` (the analyst console: :mod:`daybreak.cli.server`, the
+app ``daybreak serve`` runs); the API never imports them. OpenAPI at ``/openapi.json``;
+no ``/docs`` or ``/redoc``: FastAPI's pages load Swagger UI and ReDoc from a CDN, which
+has no place on the console's origin (open ``/openapi.json`` in any OpenAPI viewer
+instead). The embeddable report button is served from ``/static/report-button.js``
+(example page ``/static/report-button.html``).
 """
 
 from __future__ import annotations
 
 import gc
-import json
 import logging
-import os
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
@@ -37,9 +37,8 @@ STATIC = Path(__file__).parent / "static"
 # The media routes read uploads in a stream with their own size limit (media are hashed
 # in memory, up to DAYBREAK_MEDIA_MAX_UPLOAD); the API-wide body limit skips them.
 MEDIA_PREFIXES = ("/v1/media/",)
-
-
-SETTINGS_ENV = "DAYBREAK_SERVE_SETTINGS"
+# Adds another face's routes to the app (the console): (app, store, settings).
+Mount = Callable[[FastAPI, TiplineStore, Settings], None]
 
 
 def open_store(settings: Settings, *, run_migrations: bool = True) -> TiplineStore:
@@ -50,16 +49,6 @@ def open_store(settings: Settings, *, run_migrations: bool = True) -> TiplineSto
         dev=settings.dev,
         agencies_path=settings.agencies_path,
         run_migrations=run_migrations,
-    )
-
-
-def app_from_env() -> FastAPI:
-    """App factory for ``uvicorn --workers N`` (``daybreak serve --workers``): settings
-    come as JSON in ``DAYBREAK_SERVE_SETTINGS``; the parent ran the migrations."""
-    raw = json.loads(os.environ[SETTINGS_ENV])
-    settings = Settings.from_json(raw)
-    return create_app(
-        settings, open_store(settings, run_migrations=False), owns_store=True, server=True
     )
 
 
@@ -75,13 +64,14 @@ def create_app(
     settings: Settings | None = None,
     store: TiplineStore | None = None,
     *,
-    console: bool = True,
+    mounts: Sequence[Mount] = (),
     owns_store: bool = False,
     server: bool = False,
 ) -> FastAPI:
     """Build the app. With ``store`` given the caller owns (and closes) it, unless
     ``owns_store``; otherwise the app opens the store for ``settings`` and closes it on
-    shutdown. ``server``: the app is the process's whole job (``daybreak serve``)."""
+    shutdown. ``mounts`` add other faces' routes. ``server``: the app is the process's
+    whole job (``daybreak serve``)."""
     settings = settings or Settings()
     owned = store is None or owns_store
     the_store = store or open_store(settings)
@@ -136,8 +126,8 @@ def create_app(
     app.include_router(routes_cases.router)
     app.include_router(routes_auth.router)
     _include_media(app)
-    if console:
-        _include_console(app, the_store, settings)
+    for mount in mounts:
+        mount(app, the_store, settings)
     app.mount("/static", StaticFiles(directory=str(STATIC)), name="static")
     app.add_middleware(
         BodySizeLimit, max_bytes=settings.max_body_bytes, exempt_prefixes=MEDIA_PREFIXES
@@ -172,10 +162,3 @@ def _include_media(app: FastAPI) -> None:
     from daybreak.api.media_routes import router as media_router
 
     app.include_router(media_router)
-
-
-def _include_console(app: FastAPI, store: TiplineStore, settings: Settings) -> None:
-    from daybreak.console import mount_console
-    from daybreak.console.store_backend import StoreBackend
-
-    mount_console(app, StoreBackend(store), secure_cookies=settings.cookie_secure)

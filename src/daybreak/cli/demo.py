@@ -92,7 +92,8 @@ def _world(run: DemoRun, customers: int, months: int, seed: int, profile: str) -
 
 
 def _payments(run: DemoRun) -> None:
-    from daybreak.payments import evaluate_files, scan
+    from daybreak.engines.payments import scan
+    from daybreak.payments import evaluate_files
 
     results = run.workdir / "results"
     with _stage(run, "payments scan (DuckDB)"):
@@ -119,12 +120,14 @@ def _media(run: DemoRun) -> None:
 def _tipline_and_cases(run: DemoRun) -> None:
     from daybreak.graph import build_cases, build_world_graph
     from daybreak.store import SYSTEM, TiplineStore
-    from daybreak.tipline import load_world_reports, report_alerts
+    from daybreak.store.world import load_world_reports
+    from daybreak.tipline import report_alerts
 
     store = TiplineStore.open(run.data_dir, dev=True)
     try:
         with _stage(run, "tipline intake and triage"):
-            run.queue = load_world_reports(store, run.world_dir)
+            # the payments and media alerts so far raise reports about their subjects
+            run.queue = load_world_reports(store, run.world_dir, alerts=run.alerts)
             run.alerts.extend(a for s in run.queue for a in report_alerts(s))
         with _stage(run, "entity graph and fused cases"):
             graph = build_world_graph(run.world_dir)
@@ -271,7 +274,7 @@ def _summary(run: DemoRun) -> None:
 def _serve(run: DemoRun, host: str, port: int) -> None:
     import uvicorn
 
-    from daybreak.console.demo import build_demo_console
+    from daybreak.cli.server import build_demo_console
 
     banks = run.workdir / "media-banks"
     console = build_demo_console(

@@ -56,11 +56,17 @@ def build(
     with user_errors():
         with spinner() as bar:
             bar.add_task("resolving entities and building the graph")
+            spark = None
+            if backend == "spark" and probabilistic:  # splink's session, started here
+                from daybreak.engines.spark import spark_session
+
+                spark = spark_session()
             wg = build_world_graph(
                 world,
                 probabilistic=probabilistic,
                 backend=backend,  # type: ignore[arg-type]
                 min_same_person=min_same_person,
+                spark_session=spark,
             )
             files = write_graph(out_dir, wg.links, [wg.same_person], wg.matches)
             hubs = facilitator_hubs(wg.graph, min_unrelated_payers=min_hub_payers)

@@ -70,8 +70,8 @@ def scan(
     model: Path | None = typer.Option(None, "--model", help="Model folder from `payments train`."),
 ) -> None:
     """Score customers and beneficiaries; write alerts.jsonl and alerts.parquet to --out."""
+    from daybreak.engines.payments import scan as run_scan
     from daybreak.payments.scan import alerts_from_table
-    from daybreak.payments.scan import scan as run_scan
 
     with _user_errors():
         bar, say = _progress()
@@ -118,8 +118,8 @@ def train(
     engine: str = typer.Option("duckdb", "--engine", help="duckdb or spark."),
 ) -> None:
     """Train gradient boosting on labelled data; write the model and its model card."""
+    from daybreak.engines.payments import scan as run_scan
     from daybreak.payments.active import UNREVIEWED_WEIGHT
-    from daybreak.payments.scan import scan as run_scan
     from daybreak.payments.train import train as run_train
 
     with _user_errors():

@@ -62,8 +62,8 @@ def serve(
 ) -> None:
     import uvicorn
 
-    from daybreak.api import Settings, create_app, open_store
-    from daybreak.api.app import SETTINGS_ENV
+    from daybreak.api import Settings, open_store
+    from daybreak.cli.server import SETTINGS_ENV, create_app
     from daybreak.store.keys import KeyError_
 
     settings = Settings(
@@ -102,7 +102,7 @@ def serve(
         return
     os.environ[SETTINGS_ENV] = json.dumps(settings.to_json())
     uvicorn.run(
-        "daybreak.api.app:app_from_env",
+        "daybreak.cli.server:app_from_env",
         factory=True,
         workers=workers,
         host=host,

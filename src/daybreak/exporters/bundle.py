@@ -246,9 +246,6 @@ class CaseBundle:
             if e.get("service") == service and e.get("account_id") == account_id
         ]
 
-    def alerted_subjects(self) -> set[str]:
-        return {a.subject_id for a in self.alerts}
-
     def hash_matches(self) -> dict[str, list[HashMatch]]:
         """Sighting id -> the matches against lists of known material that the case's
         alerts carry. Only these sightings may be called known material."""

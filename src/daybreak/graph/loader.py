@@ -151,13 +151,6 @@ def transactions_by_id(con: duckdb.DuckDBPyConnection, txn_ids: Sequence[str]) -
     return _frame(con.sql(sql.TRANSACTIONS_BY_ID, params=[list(txn_ids)]))
 
 
-def events_of_accounts(
-    con: duckdb.DuckDBPyConnection, account_values: Sequence[str]
-) -> pl.DataFrame:
-    values = list(account_values)
-    return _frame(con.sql(sql.EVENTS_OF_ACCOUNTS, params=[values, values]))
-
-
 def read_truth_links(world: Path) -> pl.DataFrame:
     path = Path(world) / "truth" / "links.csv"
     if not path.is_file():

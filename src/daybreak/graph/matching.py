@@ -161,14 +161,11 @@ def _duckdb_predict(people: pl.DataFrame, settings: Any, threshold: float) -> tu
     return linker, pl.from_arrow(pred.as_duckdbpyrelation().to_arrow_table())
 
 
-def _spark_predict(people: pl.DataFrame, settings: Any, threshold: float) -> tuple[Any, Any]:
+def _spark_predict(
+    people: pl.DataFrame, settings: Any, threshold: float, spark: Any
+) -> tuple[Any, Any]:
     from splink import Linker, SparkAPI
 
-    from daybreak.engines.spark import spark_session
-
-    # The process's one local session (loopback only), which carries splink's jar for
-    # jaro_winkler whichever part of Daybreak started it first.
-    spark = spark_session()
     schema = (
         "unique_id string, name string, forename string, surname string, "
         "birth_year long, country string, identifiers array<string>"
@@ -188,13 +185,24 @@ def match_people(
     backend: Backend = "duckdb",
     threshold: float = 0.5,
     settings: Any = None,
+    spark_session: Any = None,
 ) -> PersonMatches:
-    """Score candidate pairs; keep those with match probability >= ``threshold``."""
+    """Score candidate pairs; keep those with match probability >= ``threshold``.
+
+    The Spark backend runs in ``spark_session``, which the caller opens: the process's
+    one local session, :func:`daybreak.engines.spark.spark_session`, which carries
+    splink's jar for jaro_winkler whichever part of Daybreak started it first."""
+    if backend == "spark" and spark_session is None:
+        raise ValueError(
+            "backend 'spark' needs a spark_session (daybreak.engines.spark.spark_session())"
+        )
     if people.height < 2:
         return PersonMatches(pairs=_empty_pairs(), model={})
     settings = settings or default_settings(people.height)
-    run = _spark_predict if backend == "spark" else _duckdb_predict
-    linker, pairs = run(people, settings, threshold)
+    if backend == "spark":
+        linker, pairs = _spark_predict(people, settings, threshold, spark_session)
+    else:
+        linker, pairs = _duckdb_predict(people, settings, threshold)
     keep = ["unique_id_l", "unique_id_r", "match_weight", "match_probability"]
     for c in COMPARED:
         keep += [f"{c}_l", f"{c}_r", f"gamma_{c}", f"bf_{c}", f"mw_{c}"]

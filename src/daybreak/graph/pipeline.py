@@ -51,8 +51,10 @@ def build_world_graph(
     backend: Backend = "duckdb",
     min_same_person: float = 0.9,
     merchant_edges: bool = False,
+    spark_session: Any = None,
 ) -> WorldGraph:
     """Exact links, then (optionally) splink ``same_person`` links, in one graph.
+    ``spark_session``: the session splink runs in with ``backend="spark"``.
 
     Payments to shops and ATMs (card and cash receivers) stay out unless
     ``merchant_edges``: every analysis ignores them and they are most of the payments."""
@@ -62,7 +64,8 @@ def build_world_graph(
     matches = None
     same = links.edges.clear()
     if probabilistic:
-        matches = match_people(person_records(frames.customers, links), backend=backend)
+        people = person_records(frames.customers, links)
+        matches = match_people(people, backend=backend, spark_session=spark_session)
         same = same_person_edges(matches, min_probability=min_same_person)
     edges = links.edges
     if not merchant_edges:

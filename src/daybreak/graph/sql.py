@@ -95,13 +95,6 @@ FROM transactions
 WHERE txn_id IN (SELECT unnest(?::VARCHAR[]))
 """
 
-EVENTS_OF_ACCOUNTS = """
-SELECT event_id, service, account_id, counterparty_account_id, event_type, started_at
-FROM platform_events
-WHERE lower(service) || ':' || account_id IN (SELECT unnest(?::VARCHAR[]))
-   OR lower(service) || ':' || counterparty_account_id IN (SELECT unnest(?::VARCHAR[]))
-"""
-
 EVENTS_BY_ID = """
 SELECT event_id, service, account_id, counterparty_account_id
 FROM platform_events

@@ -46,10 +46,6 @@ class EmptyMedia(MediaError):
     status = 400
 
 
-class MediaTooLarge(MediaError):
-    status = 413
-
-
 class UnsupportedMedia(MediaError):
     status = 415
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import difflib
 import itertools
+import re
 from collections.abc import Mapping
 from importlib import resources
 from pathlib import Path
@@ -109,6 +110,11 @@ class Pack(_Strict):
     typologies: tuple[Typology, ...] = Field(min_length=1)
     calibration: Calibration
 
+    @field_validator("handle_pattern")
+    @classmethod
+    def _pattern(cls, v: str) -> str:
+        return check_regex(v)
+
     @field_validator("fx_to_reference")
     @classmethod
     def _currencies(cls, v: dict[str, float]) -> dict[str, float]:
@@ -151,6 +157,22 @@ class Pack(_Strict):
 
     def typologies_for(self, subject: str) -> tuple[Typology, ...]:
         return tuple(t for t in self.typologies if t.subject == subject)
+
+
+# Regular-expression syntax DuckDB's RE2 lacks (Spark's Java regex has it): lookaround
+# and backreferences. A pack that uses it would load and then fail in the middle of a scan.
+_NOT_IN_RE2 = re.compile(r"\(\?<?[=!]|\(\?P=|(?<!\\)(?:\\\\)*\\[1-9]")
+
+
+def check_regex(pattern: str) -> str:
+    """``pattern`` if every engine can run it as a regular expression; else ValueError."""
+    try:
+        re.compile(pattern)
+    except re.error as exc:
+        raise ValueError(f"not a valid regular expression ({exc}): {pattern!r}") from exc
+    if _NOT_IN_RE2.search(pattern):
+        raise ValueError(f"lookaround and backreferences are not supported by DuckDB: {pattern!r}")
+    return pattern
 
 
 class ConfigError(ValueError):

@@ -1,19 +1,18 @@
-"""Run the payments detector: compile, execute on an engine, score, explain, write.
+"""The payments detector on an engine it is given: run the compiled pipeline, score,
+explain, write.
 
-``scan_frames`` works on in-memory frames; ``scan`` reads files (or a world folder) and
-writes ``alerts.jsonl``, ``alerts.parquet``, ``customer_scores.parquet``,
-``beneficiary_scores.parquet`` and ``summary.json``. Large Parquet files on DuckDB take
-the in-place path (``daybreak.payments.inplace``).
+``scan_registered`` works on an engine where the inputs are registered; opening engines
+and reading files is the execution layer's (:mod:`daybreak.engines.payments`: ``scan``,
+``scan_frames``). ``write_results`` writes ``alerts.jsonl``, ``alerts.parquet``,
+``customer_scores.parquet``, ``beneficiary_scores.parquet`` and ``summary.json``.
 """
 
 from __future__ import annotations
 
-import gc
 import hashlib
 import json
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -22,17 +21,16 @@ from typing import Any
 import numpy as np
 import polars as pl
 
+from daybreak.detectors.engine import Engine
 from daybreak.detectors.pipeline import Pipeline
-from daybreak.engines import Engine, open_engine
 from daybreak.model.alerts import Alert
 from daybreak.payments.compiler import (
     compile_evidence,
     compile_scan,
     strength_column,
 )
-from daybreak.payments.config import Curve, Pack, Typology, load_pack
+from daybreak.payments.config import Curve, Pack, Typology
 from daybreak.payments.explain import LEAD_FIELDS, beneficiary_lead, customer_lead, fields, render
-from daybreak.payments.inputs import check_against_pack, read_customers, read_transactions
 from daybreak.payments.model import TrainedModel
 
 DETECTOR = "payments"
@@ -57,30 +55,6 @@ def calibrate(raw: np.ndarray[Any, Any], curve: Curve) -> np.ndarray[Any, Any]:
         np.interp(raw, np.asarray(curve.x), np.asarray(curve.y)), 0, 1
     )
     return out
-
-
-def scan_frames(
-    transactions: pl.DataFrame,
-    customers: pl.DataFrame,
-    *,
-    pack: Pack | None = None,
-    engine: str | Engine = "duckdb",
-    model: TrainedModel | None = None,
-    source: str = "transactions",
-    progress: Progress | None = None,
-) -> ScanResult:
-    """Score every customer and beneficiary with corridor activity and return alerts."""
-    pack = pack or load_pack()
-    corridor = check_against_pack(transactions, pack, source)
-    eng = open_engine(engine) if isinstance(engine, str) else engine
-    try:
-        compat = pl.CompatLevel.oldest()
-        eng.register("transactions", transactions.to_arrow(compat_level=compat))
-        eng.register("customers", customers.to_arrow(compat_level=compat))
-        return scan_registered(eng, pack, model, transactions.height, corridor, progress)
-    finally:
-        if isinstance(engine, str):
-            eng.close()
 
 
 def scan_registered(
@@ -276,21 +250,6 @@ def _alert_id(subject: str, sid: str, version: str) -> str:
     return f"pay-{digest[:16]}"
 
 
-@contextmanager
-def _collector_paused() -> Iterator[None]:
-    """Python's cycle collector off for the scan. Its full pass walks every object the
-    imports made (~40 ms, about 3% of a 10M-row scan) and would fall inside the scan;
-    the scan's own data live in Arrow buffers it never looks at, and the few cycles the
-    scan leaves are collected after it."""
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was_enabled:
-            gc.enable()
-
-
 def write_results(result: ScanResult, out: Path) -> None:
     out.mkdir(parents=True, exist_ok=True)
     frame = result.alerts_table
@@ -314,49 +273,3 @@ def find_world_file(world: Path, table: str) -> Path | None:
         if candidate.is_file():
             return candidate
     return None
-
-
-def scan(
-    transactions: Path,
-    out: Path | None = None,
-    *,
-    customers: Path | None = None,
-    config: Path | None = None,
-    engine: str = "duckdb",
-    model_dir: Path | None = None,
-    progress: Progress | None = None,
-) -> ScanResult:
-    """Scan files, or a world folder given as ``transactions``; write results to ``out``.
-
-    This is the entry point for ``daybreak payments scan`` and ``daybreak demo``.
-    """
-    if transactions.is_dir():
-        world = transactions
-        found = find_world_file(world, "transactions")
-        if found is None:
-            from daybreak.payments.inputs import PaymentsInputError
-
-            raise PaymentsInputError(f"{world}: no transactions.parquet or transactions.csv")
-        transactions = found
-        customers = customers or find_world_file(world, "customers")
-    with ExitStack() as stack:
-        stack.enter_context(_collector_paused())
-        in_place = None
-        if engine == "duckdb" and transactions.suffix.lower() in (".parquet", ".pq"):
-            from daybreak.payments.inplace import ParquetInPlace
-
-            # opened first: it checks the file while the pack and customers load
-            in_place = stack.enter_context(ParquetInPlace(transactions))
-        pack = load_pack(config)
-        model = TrainedModel.load(model_dir) if model_dir else None
-        cu = read_customers(customers)
-        if in_place is not None:
-            result = in_place.scan(cu, pack=pack, model=model, progress=progress)
-        else:
-            tx = read_transactions(transactions)
-            result = scan_frames(tx, cu, pack=pack, engine=engine, model=model,
-                                 source=str(transactions), progress=progress)  # fmt: skip
-        if out is not None:
-            (progress or (lambda _msg: None))("writing results")
-            write_results(result, out)
-    return result

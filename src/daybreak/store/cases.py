@@ -10,7 +10,7 @@ for search. The plain workflow columns carry a row MAC, recomputed by every writ
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Connection, CursorResult, delete, insert, select, update
@@ -271,7 +271,3 @@ def history(conn: Connection, keys: Keyring, case_id: str | None = None) -> list
         )
         for r in conn.execute(q)
     ]
-
-
-def now_utc() -> datetime:
-    return datetime.now(UTC)

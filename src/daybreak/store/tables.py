@@ -308,7 +308,8 @@ PLAIN_TEXT_COLUMNS: dict[str, str] = {
     "api_keys.secret_hash": _DIGEST,
     "api_keys.name": "label an admin gives a platform's key (1-120 characters), no report data",
     "api_keys.role": _ENUM,
-    "api_keys.owner": _PRINCIPAL + " (the user the key belongs to, for revoking all of a user's keys)",
+    "api_keys.owner": _PRINCIPAL
+    + " (the user the key belongs to, for revoking all of a user's keys)",
     "audit_head.hash": _DIGEST,
     "audit_head.mac": _DIGEST,
     "audit_log.actor": _PRINCIPAL,

@@ -1,6 +1,7 @@
 """The tipline core: intake records, triage, clustering, routing and NCMEC import.
 
-No web imports here; the HTTP face is :mod:`daybreak.api`, the store :mod:`daybreak.store`.
+No web imports here; the HTTP face is :mod:`daybreak.api`, the store :mod:`daybreak.store`
+(which also loads a world's reports: :func:`daybreak.store.world.load_world_reports`).
 """
 
 from daybreak.tipline.intake import (
@@ -12,12 +13,7 @@ from daybreak.tipline.intake import (
 )
 from daybreak.tipline.routing import AgencyTable, Route, route
 from daybreak.tipline.triage import Triage, TriageContext, triage
-from daybreak.tipline.world import (
-    cluster_alert,
-    load_world_reports,
-    report_alerts,
-    world_reports,
-)
+from daybreak.tipline.world import cluster_alert, report_alerts, world_reports
 
 __all__ = [
     "AgencyTable",
@@ -29,7 +25,6 @@ __all__ = [
     "Triage",
     "TriageContext",
     "cluster_alert",
-    "load_world_reports",
     "report_alerts",
     "report_identifiers",
     "route",

@@ -1,16 +1,14 @@
-"""Load a synthetic world's reports (``daybreak synth``) into the store and triage them.
+"""A synthetic world's reports (``daybreak synth``) as intake records, and triaged
+clusters as alerts.
 
 ``reports.parquet|csv`` rows become intake records with their identifiers from
-``identifiers`` (``source == "reports"``). Report ids are kept, so the world's truth
-files still point at them, and loading twice stores nothing twice (each report is
-submitted with its id as Idempotency-Key).
+``identifiers`` (``source == "reports"``). Storing and triaging them is the store's
+(:func:`daybreak.store.world.load_world_reports`).
 """
 
 from __future__ import annotations
 
-import hashlib
 from collections import defaultdict
-from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Protocol
@@ -20,30 +18,26 @@ from pydantic import ValidationError
 from daybreak.model.alerts import Alert
 from daybreak.tipline.intake import ReportIn
 
-LOADER = "world-import"
-
 
 class WorldLoadError(ValueError):
     """A world file row that cannot become a report; names the file and report id."""
 
 
-class _Receipt(Protocol):
-    report_id: str
-
-
 class _Summary(Protocol):
-    cluster_id: str
-    tier: int
-    score: float
-    report_ids: tuple[str, ...]
-    reasons: tuple[str, ...]
-    last_received: datetime
+    """A triaged cluster (:class:`daybreak.store.ClusterSummary`), read only."""
 
-
-class ReportSink(Protocol):
-    """What the loader needs from the store (:class:`daybreak.store.TiplineStore`)."""
-
-    def add_reports(self, subs: Sequence[Any]) -> Sequence[Any]: ...
+    @property
+    def cluster_id(self) -> str: ...
+    @property
+    def tier(self) -> int: ...
+    @property
+    def score(self) -> float: ...
+    @property
+    def report_ids(self) -> tuple[str, ...]: ...
+    @property
+    def reasons(self) -> tuple[str, ...]: ...
+    @property
+    def last_received(self) -> datetime: ...
 
 
 def _find(world_dir: Path, table: str) -> Path:
@@ -130,38 +124,6 @@ def _record(row: dict[str, Any], idents: list[dict[str, Any]]) -> dict[str, Any]
         "external_ref": row["report_id"],
     }
     return {k: v for k, v in record.items() if v is not None}
-
-
-def load_world_reports(
-    store: Any,
-    world_dir: Path,
-    *,
-    limit: int = 1000,
-    progress: Callable[[int, int], None] | None = None,
-) -> list[Any]:
-    """Store a world's reports in ``store`` (a :class:`daybreak.store.TiplineStore`) and
-    return the triaged queue (``list[ClusterSummary]``, most urgent first)."""
-    from daybreak.store import SYSTEM, Submission  # the store is an engine; import late
-
-    items = world_reports(Path(world_dir))
-    subs = [
-        Submission(
-            report,
-            LOADER,
-            "world",
-            received_at=received,
-            report_id=rid,
-            idempotency_key=rid,
-            request_hash=hashlib.sha256(report.model_dump_json().encode()).hexdigest(),
-        )
-        for rid, received, report in items
-    ]
-    for start in range(0, len(subs), 1000):
-        store.add_reports(subs[start : start + 1000])
-        if progress:
-            progress(min(start + 1000, len(subs)), len(subs))
-    queue: list[Any] = store.triaged_queue(SYSTEM, limit)
-    return queue
 
 
 def cluster_alert(summary: _Summary) -> Alert:

@@ -155,18 +155,6 @@ class ParquetInPlace:
         return result
 
 
-def scan_parquet_in_place(
-    transactions: Path,
-    customers: pl.DataFrame,
-    *,
-    pack: Pack,
-    model: TrainedModel | None = None,
-    progress: Progress | None = None,
-) -> ScanResult:
-    with ParquetInPlace(transactions) as source:
-        return source.scan(customers, pack=pack, model=model, progress=progress)
-
-
 def _check_file(eng: DuckDBEngine, path: Path) -> list[ValidationIssue]:
     """Refuse a bad header (SchemaError) and return the problems of the columns checked
     on every row."""
