@@ -394,8 +394,14 @@ def test_cases_without_their_own_routing_use_the_routing_table(
 
 @pytest.mark.parametrize(
     ("action", "field", "max_len"),
-    [("note", "text", 5000), ("assign", "assignee", 80), ("escalate", "reason", 1000)]
-    + [("refer", "agency", 200), ("close", "outcome", 40), ("close", "reason", 1000)],
+    [
+        ("note", "text", 5000),
+        ("assign", "assignee", 80),
+        ("escalate", "reason", 1000),
+        ("refer", "agency", 200),
+        ("close", "outcome", 40),
+        ("close", "reason", 1000),
+    ],
 )
 def test_an_over_long_case_field_is_refused_with_400_naming_it(
     client_for: Callable[[str], httpx.Client],

@@ -4,6 +4,7 @@ is lost, and every change lands in the append-only audit log (issue #18 item 7).
 from __future__ import annotations
 
 import hashlib
+import itertools
 import multiprocessing
 import time
 from multiprocessing.synchronize import Event
@@ -102,7 +103,7 @@ def test_the_audit_log_says_who_did_what_and_when_and_is_only_appended_to(
     assert log[1]["hashes"] == [f"sha256:{sha('a')}", f"sha256:{sha('b')}"]
     assert log[3]["hashes"] == [f"sha256:{sha('a')}"] and log[3]["changed"] == 1
     assert [r["version"] for r in log[:4]] == [1, 2, 3, 4]
-    assert all(r["at"] <= s["at"] for r, s in zip(log, log[1:], strict=False))
+    assert all(r["at"] <= s["at"] for r, s in itertools.pairwise(log))
 
 
 def test_a_change_another_process_made_still_reaches_the_live_index(tmp_path: Path) -> None:
