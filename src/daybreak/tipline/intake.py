@@ -101,8 +101,7 @@ def _date_time_text(value: object) -> object:
     else:  # the value itself is not echoed: it may be anything a reporter typed
         given = "text in another form"
     raise ValueError(
-        "expected an ISO 8601 date-time with a time zone (e.g. 2026-11-28T08:00:00Z), "
-        f"not {given}"
+        f"expected an ISO 8601 date-time with a time zone (e.g. 2026-11-28T08:00:00Z), not {given}"
     )
 
 
