@@ -198,3 +198,60 @@ def test_health_and_openapi(api: Api) -> None:
         assert "X-API-Key" in json.dumps(spec["components"]["securitySchemes"])
         js = c.get("/static/report-button.js")
         assert js.status_code == 200 and "Idempotency-Key" in js.text
+
+
+@pytest.mark.parametrize(
+    "content_type",
+    ["text/plain", "application/x-www-form-urlencoded", "multipart/form-data; boundary=x", None],
+)
+@pytest.mark.parametrize("path", ["/v1/reports", "/v1/reports/validate"])
+def test_intake_needs_a_json_content_type(api: Api, path: str, content_type: str | None) -> None:
+    """Issue #18 item 9: any Content-Type was accepted (a cross-site form post could
+    carry a JSON body as text/plain)."""
+    before = api.store.count_reports()
+    headers = {"content-type": content_type} if content_type else {}
+    with api.client(api.platform_key) as c:
+        r = c.post(path, content=json.dumps(GOOD), headers=headers)
+        if content_type is None:  # httpx adds none for raw content
+            assert "content-type" not in r.request.headers
+    assert r.status_code == 415, r.text
+    assert r.json()["detail"][0]["loc"] == ["header", "Content-Type"]
+    assert "expected application/json" in r.json()["detail"][0]["msg"]
+    assert api.store.count_reports() == before
+
+
+def test_json_with_a_charset_is_accepted_and_401_comes_before_415(api: Api) -> None:
+    with api.client(api.platform_key) as c:
+        ok = c.post(
+            "/v1/reports",
+            content=json.dumps(GOOD),
+            headers={"content-type": "application/json; charset=utf-8"},
+        )
+        assert ok.status_code == 202, ok.text
+        checked = c.post(
+            "/v1/reports/validate",
+            content=json.dumps(GOOD),
+            headers={"content-type": "Application/JSON"},
+        )
+        assert checked.status_code == 200, checked.text
+    with api.client() as anon:
+        for path in ("/v1/reports", "/v1/reports/validate"):
+            r = anon.post(path, content=b"x", headers={"content-type": "text/plain"})
+            assert r.status_code == 401
+
+
+@pytest.mark.parametrize(
+    ("patch", "loc"),
+    [
+        ({"occurred_at": 123}, ["body", "occurred_at"]),
+        ({"victim": {"age_estimate": True, "country": "PH"}}, ["body", "victim", "age_estimate"]),
+    ],
+)
+def test_numbers_and_booleans_are_not_coerced_on_intake(
+    api: Api, patch: dict[str, Any], loc: list[Any]
+) -> None:
+    before = api.store.count_reports()
+    with api.client(api.platform_key) as c:
+        r = _post(c, {**GOOD, **patch})
+    assert r.status_code == 422 and loc in [d["loc"] for d in r.json()["detail"]]
+    assert api.store.count_reports() == before

@@ -136,3 +136,35 @@ def test_a_valid_pack_is_saved_and_audited(
     assert [(a.actor, a.action) for a in backend.audit_trail(pack.pack, ADMIN)] == [
         ("sam", "rules.save")
     ]
+
+
+@pytest.mark.parametrize(
+    ("path", "fields", "field"),
+    [
+        ("/console/banks/toggle", {"bank": "b" * 65, "enabled": "false"}, "bank"),
+        ("/console/banks/toggle", {"bank": "partner-list", "enabled": "x" * 6}, "enabled"),
+        ("/console/banks/remove", {"bank": "b" * 5000, "hash_type": "sha256"}, "bank"),
+        ("/console/banks/remove", {"bank": "partner-list", "hash_type": "t" * 21}, "hash_type"),
+        ("/console/banks/remove", {"bank": "partner-list", "value": "0" * 201}, "value"),
+        ("/console/banks/add", {"bank": "b" * 65, "value": SHA[2]}, "bank"),
+        (
+            "/console/banks/add",
+            {"bank": "partner-list", "value": SHA[2], "labels": "l" * 201},
+            "labels",
+        ),
+    ],
+)
+def test_an_over_long_bank_field_is_refused_with_400_naming_it(
+    client_for: Callable[[str], httpx.Client],
+    banks: BankStore,
+    path: str,
+    fields: dict[str, str],
+    field: str,
+) -> None:
+    """Issue #18 item 7: these answered 500 and dropped the connection."""
+    sam = client_for("sam")
+    response = submit(sam, path, **fields)
+    assert response.status_code == 400, response.text
+    assert "Field too long" in response.text and f"&#39;{field}&#39;" in response.text
+    assert banks.get("partner-list").count == 2 and banks.get("partner-list").enabled
+    assert sam.get("/console/banks").status_code == 200  # the session and server carry on

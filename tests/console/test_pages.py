@@ -449,3 +449,32 @@ def test_an_analyst_may_not_close_a_case_another_analyst_holds(
     page = client.get(response.headers["location"]).text
     assert "assigned to sam: only they or a supervisor may close it" in page
     assert all_cases(backend)[TOP_CASE].status is CaseStatus.ASSIGNED
+
+
+@pytest.mark.parametrize(
+    ("action", "field", "max_len"),
+    [
+        ("note", "text", 5000),
+        ("assign", "assignee", 80),
+        ("escalate", "reason", 1000),
+        ("refer", "agency", 200),
+        ("close", "outcome", 40),
+        ("close", "reason", 1000),
+    ],
+)
+def test_an_over_long_case_field_is_refused_with_400_naming_it(
+    client_for: Callable[[str], httpx.Client],
+    backend: MemoryBackend,
+    action: str,
+    field: str,
+    max_len: int,
+) -> None:
+    sam = client_for("sam")
+    token = csrf_of(sam.get(f"/console/cases/{TOP_CASE}").text)
+    fields = {"outcome": "duplicate", field: "x" * (max_len + 1)}
+    response = sam.post(f"/console/cases/{TOP_CASE}/{action}", data={"csrf_token": token, **fields})
+    assert response.status_code == 400
+    assert f"&#39;{field}&#39; has {max_len + 1} characters; at most {max_len}" in response.text
+    case = all_cases(backend)[TOP_CASE]
+    assert case.status is CaseStatus.NEW and case.assignee is None
+    assert backend.notes(TOP_CASE, SUPERVISOR) == []

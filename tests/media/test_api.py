@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import builtins
+import logging
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -172,3 +173,44 @@ def test_routes_require_credentials_in_the_real_app(tmp_path: Path) -> None:
     r = c.post("/v1/media/match", json={"hashes": [{"type": "md5", "value": "a" * 32}]})
     assert r.status_code == 401
     assert c.post("/v1/media/hash", content=b"x").status_code == 401
+
+
+def test_a_client_disconnect_mid_upload_logs_one_line_and_no_traceback(
+    app: FastAPI, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Issue #18 item 10: each dropped upload logged a 6 KB traceback."""
+    messages = [
+        {"type": "http.request", "body": b"\x89PNG\r\n\x1a\n" + b"\x00" * 1000, "more_body": True},
+        {"type": "http.disconnect"},
+    ]
+    sent: list[dict[str, Any]] = []
+
+    async def receive() -> dict[str, Any]:
+        return messages.pop(0) if messages else {"type": "http.disconnect"}
+
+    async def send(message: dict[str, Any]) -> None:
+        sent.append(message)
+
+    scope = {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": "POST",
+        "scheme": "http",
+        "path": "/v1/media/hash",
+        "raw_path": b"/v1/media/hash",
+        "root_path": "",
+        "query_string": b"",
+        "headers": [(b"content-type", b"application/octet-stream")],
+        "client": ("127.0.0.1", 50000),
+        "server": ("127.0.0.1", 8000),
+    }
+    with caplog.at_level(logging.DEBUG):
+        asyncio.run(app(scope, receive, send))  # raised ClientDisconnect before
+    records = [r for r in caplog.records if r.levelno >= logging.INFO]
+    assert [r.getMessage() for r in records] == [
+        "media upload: client disconnected after 1008 bytes; nothing hashed"
+    ]
+    assert all(r.exc_info is None for r in caplog.records)
+    assert "Traceback" not in caplog.text
+    assert sent[0]["status"] == 400  # the request ends without a server error

@@ -47,3 +47,46 @@ def test_same_phone_from_two_sources_links() -> None:
     a = Identifier.of("phone", "0917 123 4567", region="PH")
     b = Identifier.of(K.PHONE, "+639171234567")
     assert a == b and a.key == "phone:+639171234567"
+
+
+INVISIBLE = [
+    "\u200b",  # zero-width space
+    "\u200c",  # zero-width non-joiner
+    "\u200d",  # zero-width joiner
+    "\u2060",  # word joiner
+    "\ufeff",  # zero-width no-break space (BOM)
+    "\u00ad",  # soft hyphen
+    "\u200e",  # left-to-right mark
+    "\u202e",  # right-to-left override
+    "\u2066",  # left-to-right isolate
+    "\u2069",  # pop directional isolate
+]
+
+
+@pytest.mark.parametrize("mark", INVISIBLE)
+@pytest.mark.parametrize(
+    ("kind", "raw", "expected"),
+    [
+        (K.USERNAME, "ExampleStream:night{}owl", "examplestream:nightowl"),
+        (K.ACCOUNT, "examplestream:u-10{}01", "examplestream:u-1001"),
+        (K.EMAIL, "maria{}@example.com", "maria@example.com"),
+        (K.PAYMENT_HANDLE, "gcash:0917{}1234567", "gcash:09171234567"),
+        (K.PHONE, "+63917{}1234567", "+639171234567"),
+    ],
+)
+def test_invisible_characters_do_not_split_identifiers(
+    kind: K, raw: str, expected: str, mark: str
+) -> None:
+    """Issue #18 item 9: night\\u200bowl was a different user from nightowl."""
+    assert normalize(kind, raw.format(mark)) == expected
+
+
+def test_nfkc_folds_compatibility_forms() -> None:
+    assert normalize(K.USERNAME, "ｅｘａｍｐｌｅ:ＮｉｇｈｔＯｗｌ") == "example:nightowl"
+    assert normalize(K.EMAIL, "ｍａｒｉａ＠ｅｘａｍｐｌｅ．ｃｏｍ") == "maria@example.com"
+    assert normalize(K.ACCOUNT, "svc:ﬁle") == "svc:file"  # the ligature is two letters
+
+
+def test_an_identifier_of_only_invisible_characters_is_empty() -> None:
+    with pytest.raises(IdentifierError, match="only invisible"):
+        normalize(K.ACCOUNT, "\u200b\u200d\u202e")

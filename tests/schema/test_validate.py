@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -206,3 +207,42 @@ def test_time_zone_list_is_the_iana_list() -> None:
     assert {"Australia/Sydney", "Asia/Manila", "America/New_York", "UTC"} <= zones
     assert zones <= zoneinfo.available_timezones()  # every key loads on this machine
     assert len(zones) > 500
+
+
+FORMULAS = ['=HYPERLINK("http://127.0.0.1/x")', "+1+1", "-2+3", "@SUM(1)", "\tcmd", "\rcmd"]
+
+
+@pytest.mark.parametrize("payload", FORMULAS)
+def test_quarantined_cells_that_start_a_formula_are_escaped(tmp_path: Path, payload: str) -> None:
+    """Issue #18 item 9: rejected rows were written as they came, so opening the file
+    in a spreadsheet ran them as formulas (OWASP: prefix such cells with ')."""
+    path = tmp_path / "tx.csv"
+    with path.open("w", newline="", encoding="utf-8") as fh:
+        out = csv.writer(fh)
+        out.writerows([HEADER.split(","), *(r.split(",") for r in GOOD)])
+        when = "2025-03-01T22:15:00Z"
+        out.writerow(
+            [
+                "t9",
+                when,
+                "C1",
+                payload,
+                "AU",
+                "x:1",
+                "Maria Santos",
+                "PH",
+                "-5",
+                "ABC",
+                "p2p",
+                "",
+                "",
+            ]
+        )
+    result = read_table(path, "transactions", quarantine=tmp_path / "q")
+    assert result.rejected == 1 and result.quarantine_file is not None
+    rejected = pl.read_csv(result.quarantine_file, infer_schema=False)
+    row = rejected.row(0, named=True)
+    assert row["sender_name"] == "'" + payload
+    assert row["amount"] == "'-5"  # a leading minus is a formula start too
+    assert row["txn_id"] == "t9" and row["receiver_name"] == "Maria Santos"  # others kept
+    assert row["_reasons"].startswith("amount: ")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
@@ -74,3 +75,53 @@ def test_bad_ip_and_naive_ip_time_are_named() -> None:
 
 def test_a_reported_account_must_name_someone() -> None:
     assert ("reported_accounts", 0) in _error_locs(body(reported_accounts=[{"service": "x"}]))
+
+
+def _victim(age: Any) -> dict[str, Any]:
+    return body(victim={"age_estimate": age, "country": "PH"})
+
+
+def _ip_event(**event: Any) -> dict[str, Any]:
+    account = {"service": "s", "account_id": "a", "ip_events": [{"ip": "49.145.0.1", **event}]}
+    return body(reported_accounts=[account])
+
+
+AT = "2026-11-27T13:00:00Z"
+
+
+@pytest.mark.parametrize(
+    ("data", "loc"),
+    [
+        (body(occurred_at=123), ("occurred_at",)),  # was read as 1970-01-01T00:02:03Z
+        (body(occurred_at=1.7e9), ("occurred_at",)),
+        (body(occurred_at="1764316800"), ("occurred_at",)),  # digits: seconds, too
+        (body(occurred_at=True), ("occurred_at",)),
+        (_ip_event(at=0), ("reported_accounts", 0, "ip_events", 0, "at")),
+        (_ip_event(at=AT, port="443"), ("reported_accounts", 0, "ip_events", 0, "port")),
+        (_ip_event(at=AT, port=True), ("reported_accounts", 0, "ip_events", 0, "port")),
+        (_victim(True), ("victim", "age_estimate")),  # was read as 1
+        (_victim(9.5), ("victim", "age_estimate")),
+        (_victim("9"), ("victim", "age_estimate")),
+        (body(is_live=1), ("is_live",)),
+        (body(is_live="yes"), ("is_live",)),
+    ],
+)
+def test_intake_types_are_strict(data: dict[str, Any], loc: tuple[Any, ...]) -> None:
+    """Issue #18 item 9: JSON values of the wrong type were coerced, not refused."""
+    with pytest.raises(ValidationError) as info:
+        ReportIn.model_validate_json(json.dumps(data))
+    assert loc in [tuple(e["loc"]) for e in info.value.errors()]
+
+
+def test_a_number_for_a_time_is_refused_with_what_was_expected() -> None:
+    with pytest.raises(ValidationError) as info:
+        ReportIn.model_validate_json(json.dumps(body(occurred_at=123)))
+    assert "expected an ISO 8601 date-time with a time zone" in str(info.value)
+    assert "not a number" in str(info.value)
+
+
+def test_strict_fields_still_take_their_proper_types() -> None:
+    r = ReportIn.model_validate_json(json.dumps(body(is_live=True)))
+    assert r.is_live is True and r.victim is not None and r.victim.age_estimate == 11
+    assert r.reported_accounts[0].ip_events[0].port == 443
+    assert r.occurred_at is not None and r.occurred_at.isoformat() == "2026-11-27T21:15:00+08:00"

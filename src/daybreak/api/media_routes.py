@@ -11,14 +11,17 @@ The matcher comes from ``app.state.media_matcher``; when unset it is loaded once
 
 from __future__ import annotations
 
+import logging
 import os
 from pathlib import Path
 from typing import Any, Literal
 
+import anyio
 from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel, Field, ValidationInfo, field_validator
 from python_multipart.multipart import MultipartParser, parse_options_header
+from starlette.requests import ClientDisconnect
 
 from daybreak.api.security import ALL_ROLES, require
 from daybreak.media.banks import BankError, BankStore, normalize_hash
@@ -27,6 +30,7 @@ from daybreak.media.matcher import MediaMatcher
 from daybreak.media.video import hash_video_bytes
 from daybreak.store import Actor
 
+log = logging.getLogger(__name__)
 router = APIRouter(prefix="/v1/media", tags=["media"])
 media_actor = require(ALL_ROLES)
 DEFAULT_MAX_UPLOAD = 50 * 1024 * 1024
@@ -44,10 +48,19 @@ async def _read_body(request: Request, limit: int) -> bytes:
     if declared is not None and declared.isdigit() and int(declared) > limit:
         raise HTTPException(413, f"upload larger than the limit of {limit} bytes")
     body = bytearray()
-    async for chunk in request.stream():
-        body += chunk
-        if len(body) > limit:
-            raise HTTPException(413, f"upload larger than the limit of {limit} bytes")
+    try:
+        async for chunk in request.stream():
+            body += chunk
+            if len(body) > limit:
+                raise HTTPException(413, f"upload larger than the limit of {limit} bytes")
+    except (ClientDisconnect, anyio.BrokenResourceError, anyio.EndOfStream):
+        # A client that goes away mid-upload is routine (a closed tab, a dropped mobile
+        # link): one line, not the traceback an unhandled exception gets. The answer is
+        # sent to nobody; it only ends the request without an error.
+        received = len(body)
+        del body
+        log.info("media upload: client disconnected after %d bytes; nothing hashed", received)
+        raise HTTPException(400, "client disconnected before the upload finished") from None
     return bytes(body)
 
 

@@ -93,6 +93,9 @@ _ERRORS: dict[int | str, dict[str, Any]] = {
 }
 
 
+_JSON_ERRORS = {**_ERRORS, 415: {"description": "Content-Type is not application/json"}}
+
+
 def _conflict(exc: IdempotencyConflict) -> HTTPException:
     return HTTPException(
         422,
@@ -109,6 +112,26 @@ async def _accept(request: Request, response: Response, sub: Submission) -> Repo
         response.headers["Idempotent-Replayed"] = "true"
     response.headers["Location"] = f"/v1/reports/{receipt.report_id}"
     return ReportAccepted(report_id=receipt.report_id, duplicate=receipt.duplicate)
+
+
+def require_json(request: Request) -> None:
+    """A report is JSON: any other Content-Type (form posts, text/plain, none) is
+    answered 415 before the body is read, so a browser form or a mislabelled upload
+    from another site cannot be taken for a report."""
+    media_type = request.headers.get("content-type", "").split(";", 1)[0].strip().lower()
+    if media_type != "application/json" and not (
+        media_type.startswith("application/") and media_type.endswith("+json")
+    ):
+        raise HTTPException(
+            415,
+            [
+                {
+                    "loc": ["header", "Content-Type"],
+                    "msg": f"expected application/json, got {media_type or 'none'!r:.80}",
+                    "type": "unsupported_media_type",
+                }
+            ],
+        )
 
 
 _KEY_CHARS = frozenset(chr(c) for c in range(0x21, 0x7F))
@@ -137,7 +160,7 @@ def _idempotency_key(request: Request) -> str | None:
     "/v1/reports",
     status_code=202,
     response_model=ReportAccepted,
-    responses=_ERRORS,
+    responses=_JSON_ERRORS,
     openapi_extra={
         "requestBody": {
             "required": True,
@@ -167,6 +190,7 @@ async def submit_report(request: Request) -> Response:
     injection; served by ``IntakeFastPath`` (daybreak/api/intake_fast.py) ahead of the
     router, so declare nothing on this route that needs FastAPI at request time."""
     actor = await authenticate(request)
+    require_json(request)
     key = _idempotency_key(request)
     try:
         report = ReportIn.model_validate_json(await request.body())
@@ -199,9 +223,12 @@ class TriagePreview(BaseModel):
     agency: str
 
 
-@router.post("/v1/reports/validate", response_model=TriagePreview, responses=_ERRORS)
+@router.post("/v1/reports/validate", response_model=TriagePreview, responses=_JSON_ERRORS)
 async def validate_report(
-    report: ReportIn, request: Request, actor: Actor = Depends(require(ALL_ROLES))
+    report: ReportIn,
+    request: Request,
+    actor: Actor = Depends(require(ALL_ROLES)),
+    _json: None = Depends(require_json),  # after the credentials: 401 comes first
 ) -> TriagePreview:
     """Check a report without storing it: validation errors, or the triage it would get
     on its own (before clustering). For platforms testing their integration."""

@@ -36,11 +36,13 @@ def bank_entries(banks: BankStore, name: str, limit: int) -> list[EntryView]:
     ]
 
 
-def add_hash(banks: BankStore, name: str, hash_type: str, value: str, labels: str) -> int:
+def add_hash(
+    banks: BankStore, name: str, hash_type: str, value: str, labels: str, actor: str
+) -> int:
     """Add one hash (validated by the media module); returns 1 if new, 0 if present."""
     kind, hexed = normalize_hash(hash_type, value, "hash")
     tags = tuple(t for t in labels.replace(";", " ").split() if t)
-    added, _ = banks.add(name, [BankEntry(kind, hexed, tags)])
+    added, _ = banks.add(name, [BankEntry(kind, hexed, tags)], actor=actor)
     return added
 
 

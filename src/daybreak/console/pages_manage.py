@@ -12,7 +12,7 @@ from urllib.parse import quote
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 
-from daybreak.console.backend import ActionError
+from daybreak.console.backend import ActionError, ConsoleUser
 from daybreak.console.manage import (
     Manage,
     RulesView,
@@ -79,6 +79,11 @@ def _banks_changed(request: Request) -> None:
         request.app.state.media_matcher = None
 
 
+def _actor(user: ConsoleUser) -> str:
+    """How a console user is named in the banks' own audit log."""
+    return f"console:{user.username}"
+
+
 def _bank_url(bank: str) -> str:
     return f"{PREFIX}/banks?bank={quote(bank, safe='')}"
 
@@ -102,7 +107,8 @@ async def bank_add(request: Request) -> Response:
             raise ActionError("Enter the hash to add.")
         labels = form_text(form, "labels", max_len=200)
         try:
-            added = add_hash(banks, bank, form_text(form, "hash_type", max_len=20), value, labels)
+            kind = form_text(form, "hash_type", max_len=20)
+            added = add_hash(banks, bank, kind, value, labels, _actor(session.user))
         except BankError as exc:
             raise ActionError(str(exc)) from exc
         _banks_changed(request)
@@ -123,7 +129,7 @@ async def bank_remove(request: Request) -> Response:
     bank = form_text(form, "bank", max_len=64)
     pair = (form_text(form, "hash_type", max_len=20), form_text(form, "value", max_len=200))
     try:
-        removed = banks.remove(bank, [pair])
+        removed = banks.remove(bank, [pair], actor=_actor(session.user))
     except BankError as exc:
         session.flashes.append(("error", str(exc)))
         return redirect(_bank_url(bank))
@@ -144,7 +150,7 @@ async def bank_toggle(request: Request) -> Response:
     bank = form_text(form, "bank", max_len=64)
     enable = form_text(form, "enabled", max_len=5) == "true"
     try:
-        banks.update(bank, enabled=enable)
+        banks.update(bank, enabled=enable, actor=_actor(session.user))
     except BankError as exc:
         session.flashes.append(("error", str(exc)))
     else:

@@ -15,7 +15,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 from fastapi.templating import Jinja2Templates
 from starlette.datastructures import FormData
 
-from daybreak.console.backend import ActionError, ConsoleBackend, ConsoleUser
+from daybreak.console.backend import ConsoleBackend, ConsoleUser
 from daybreak.console.manage import Manage
 from daybreak.console.security import SESSION_COOKIE, Session, SessionStore, tokens_equal
 
@@ -94,11 +94,25 @@ async def posted(request: Request) -> tuple[Session, FormData]:
     return session, form
 
 
+class FieldTooLong(ConsolePageError):
+    """A form field longer than its bound. The console's own forms carry ``maxlength``,
+    so only a hand-made request gets here: it is answered with a 400 page naming the
+    field, whichever route reads it (never a 500)."""
+
+    def __init__(self, name: str, length: int, max_len: int) -> None:
+        super().__init__(
+            400,
+            "Field too long",
+            f"The field {name!r} has {length} characters; at most {max_len} are accepted.",
+        )
+
+
 def form_text(form: FormData, name: str, *, max_len: int = 200) -> str:
+    """The stripped text of one form field, refused (400) when longer than ``max_len``."""
     value = form.get(name)
     text = value.strip() if isinstance(value, str) else ""
     if len(text) > max_len:
-        raise ActionError(f"{name} is too long ({len(text)} characters, at most {max_len})")
+        raise FieldTooLong(name, len(text), max_len)
     return text
 
 

@@ -2,13 +2,17 @@
 
 Identifiers link exactly across sources only after normalisation: a phone typed as
 ``0917 123 4567`` in a hotline form and ``+639171234567`` in a platform event are the
-same phone. Every source and every exporter goes through :func:`normalize`.
+same phone. Every source and every exporter goes through :func:`normalize`, which first
+applies Unicode NFKC (full-width ``ｎｉｇｈｔ`` is ``night``) and removes invisible
+characters (zero-width and bidirectional controls), so ``night\u200bowl`` is
+``nightowl`` and cannot slip past a search or a cluster.
 """
 
 from __future__ import annotations
 
 import ipaddress
 import re
+import unicodedata
 from dataclasses import dataclass
 from enum import StrEnum
 from urllib.parse import urlsplit, urlunsplit
@@ -49,6 +53,19 @@ class Identifier:
     def of(cls, kind: IdentifierKind | str, raw: str, *, region: str | None = None) -> Identifier:
         k = IdentifierKind(kind)
         return cls(k, normalize(k, raw, region=region))
+
+
+# Characters that show as nothing: zero-width spaces and joiners, word joiner, BOM,
+# soft hyphen, Mongolian vowel separator, and the bidirectional marks, embeddings,
+# overrides and isolates (Trojan Source). Anywhere in an identifier they only hide it.
+_INVISIBLE = re.compile(
+    "[\u00ad\u061c\u180e\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff]"
+)
+
+
+def clean_text(raw: str) -> str:
+    """NFKC, then without invisible characters: what every identifier is read as."""
+    return _INVISIBLE.sub("", unicodedata.normalize("NFKC", raw))
 
 
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
@@ -118,6 +135,9 @@ def normalize_scoped(raw: str) -> str:
 def normalize(kind: IdentifierKind, raw: str, *, region: str | None = None) -> str:
     if raw is None or not str(raw).strip():
         raise IdentifierError(f"empty {kind.value}")
+    raw = clean_text(str(raw))
+    if not raw.strip():
+        raise IdentifierError(f"empty {kind.value} (only invisible characters)")
     match kind:
         case IdentifierKind.PHONE:
             return normalize_phone(raw, region)

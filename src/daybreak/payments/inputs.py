@@ -28,13 +28,7 @@ class PaymentsInputError(DetectorError):
 def read_transactions(path: Path) -> pl.DataFrame:
     """CSV or Parquet in the public schema, or ISO 20022 pacs.008 XML."""
     if path.suffix.lower() == ".xml":
-        from daybreak.payments.pacs008 import Pacs008Error, read_pacs008
-
-        try:
-            frame = read_pacs008(path)
-        except Pacs008Error as exc:
-            raise PaymentsInputError(str(exc)) from exc
-        return _validated_frame(frame, path)
+        return _read_pacs008(path)
     try:
         frame = read_table(path, "transactions").frame
     except SchemaError as exc:
@@ -44,15 +38,21 @@ def read_transactions(path: Path) -> pl.DataFrame:
     return frame
 
 
-def _validated_frame(frame: pl.DataFrame, path: Path) -> pl.DataFrame:
-    """Run converted XML rows through the same schema validation as flat files."""
+def _read_pacs008(path: Path) -> pl.DataFrame:
+    """Stream the XML's rows into a Parquet file batch by batch, then run it through the
+    same schema validation as flat files (errors name the XML file and the row)."""
     import tempfile
 
-    if frame.height == 0:
-        raise PaymentsInputError(f"{path}: no credit transfers (CdtTrfTxInf) in the file")
+    from daybreak.payments.pacs008 import Pacs008Error, write_pacs008_parquet
+
     with tempfile.TemporaryDirectory() as tmp:
         tmp_file = Path(tmp) / f"{path.stem}.parquet"
-        frame.write_parquet(tmp_file)
+        try:
+            rows = write_pacs008_parquet(path, tmp_file)
+        except Pacs008Error as exc:
+            raise PaymentsInputError(str(exc)) from exc
+        if rows == 0:
+            raise PaymentsInputError(f"{path}: no credit transfers (CdtTrfTxInf) in the file")
         try:
             return read_table(tmp_file, "transactions").frame
         except SchemaError as exc:

@@ -3,7 +3,8 @@
 Every problem names the file, the row (and CSV line) and the column, and says what was
 expected. Without a quarantine folder any bad row fails the whole read (nothing is
 dropped silently); with one, bad rows are written to ``<quarantine>/<file>.rejected.csv``
-with their reasons and the good rows proceed.
+with their reasons (cells that a spreadsheet would run as a formula start with ``'``)
+and the good rows proceed.
 """
 
 from __future__ import annotations
@@ -91,9 +92,25 @@ def read_table(
         )
         rejected.rename({_ROW: "_row"}).drop("reasons").select(
             "_row", "_reasons", *spec.names
-        ).with_columns(pl.all().cast(pl.String)).write_csv(out)
+        ).with_columns(spreadsheet_safe(pl.all().cast(pl.String))).write_csv(out)
         result.quarantine_file = out
     return result
+
+
+FORMULA_START = "^[=+\\-@\t\r]"
+
+
+def spreadsheet_safe(cells: pl.Expr) -> pl.Expr:
+    """String cells a spreadsheet would run as a formula (starting with ``=``, ``+``,
+    ``-``, ``@``, TAB or CR) get a leading single quote, as OWASP's CSV-injection
+    guidance says: a rejected-rows file is opened by people, and its cells are the
+    untrusted input that was refused. Other cells are unchanged."""
+    return (
+        pl.when(cells.str.contains(FORMULA_START))
+        .then(pl.lit("'") + cells)
+        .otherwise(cells)
+        .name.keep()
+    )
 
 
 def failing_columns(frame: pl.DataFrame, table: str, columns: Sequence[str]) -> list[str]:

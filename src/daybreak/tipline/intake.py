@@ -15,7 +15,16 @@ from enum import StrEnum
 from typing import Annotated, Literal
 
 import pycountry
-from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, model_validator
+from pydantic import (
+    AfterValidator,
+    AwareDatetime,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    Strict,
+    model_validator,
+)
 
 from daybreak.model.identifiers import Identifier, IdentifierError, IdentifierKind, normalize
 
@@ -75,6 +84,31 @@ def _checked(kind: IdentifierKind) -> AfterValidator:
     return AfterValidator(check)
 
 
+_ISO_DATE_TIME = re.compile(r"^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}")
+
+
+def _date_time_text(value: object) -> object:
+    """Times come as ISO 8601 text. Pydantic, even in strict mode, reads a number (and a
+    string of digits) as seconds since 1970, so ``occurred_at: 123`` became 1970."""
+    if isinstance(value, datetime):
+        return value
+    if isinstance(value, str) and _ISO_DATE_TIME.match(value.strip()):
+        return value
+    if isinstance(value, bool):
+        given = "true or false"
+    elif isinstance(value, int | float):
+        given = "a number"
+    else:  # the value itself is not echoed: it may be anything a reporter typed
+        given = "text in another form"
+    raise ValueError(
+        f"expected an ISO 8601 date-time with a time zone (e.g. 2026-11-28T08:00:00Z), not {given}"
+    )
+
+
+# Strict: JSON true is not 1 and 9.5 is not 9; "true" and 1 are not booleans.
+Timestamp = Annotated[AwareDatetime, BeforeValidator(_date_time_text)]
+StrictInt = Annotated[int, Strict()]
+StrictBool = Annotated[bool, Strict()]
 Country = Annotated[str, AfterValidator(_country)]
 Phone = Annotated[str, Field(max_length=40), _checked(IdentifierKind.PHONE)]
 Email = Annotated[str, Field(max_length=320), _checked(IdentifierKind.EMAIL)]
@@ -101,8 +135,8 @@ class IPEvent(BaseModel):
     model_config = _STRICT
 
     ip: IP
-    at: AwareDatetime
-    port: int | None = Field(default=None, ge=0, le=65535)
+    at: Timestamp
+    port: StrictInt | None = Field(default=None, ge=0, le=65535)
     event: Literal["login", "registration", "upload", "stream", "purchase", "other"] = "other"
 
 
@@ -129,7 +163,7 @@ class ReportedAccount(BaseModel):
 class Victim(BaseModel):
     model_config = _STRICT
 
-    age_estimate: int | None = Field(default=None, ge=0, le=120)
+    age_estimate: StrictInt | None = Field(default=None, ge=0, le=120)
     country: Country | None = None
     region: ShortText | None = None
     city: ShortText | None = None
@@ -212,8 +246,8 @@ class ReportIn(BaseModel):
 
     reporter: Reporter
     incident_type: IncidentType
-    occurred_at: AwareDatetime | None = None
-    is_live: bool = Field(default=False, description="a live stream is in progress now")
+    occurred_at: Timestamp | None = None
+    is_live: StrictBool = Field(default=False, description="a live stream is in progress now")
     service: ShortText | None = None
     reported_accounts: list[ReportedAccount] = Field(default_factory=list, max_length=50)
     victim: Victim | None = None
