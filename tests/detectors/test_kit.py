@@ -9,7 +9,7 @@ import pytest
 
 from daybreak.model.alerts import Alert
 from daybreak.payments import PaymentsDetector, PaymentsInput
-from detectors.kit import check_detector
+from daybreak.testing import check_detector
 from payments.tiny import tiny_world
 
 

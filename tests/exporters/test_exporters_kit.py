@@ -12,7 +12,7 @@ from daybreak.exporters import ExportError, export_case, get_exporter, register
 from daybreak.exporters.base import Exporter, ValidationProblem
 from daybreak.exporters.bundle import CaseBundle
 from daybreak.model.cases import Case
-from exporters.kit import check_exporter
+from daybreak.testing import check_exporter
 
 
 def _swap(old: bytes, new: bytes) -> Callable[[bytes], bytes]:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 import polars as pl
 
@@ -24,6 +25,19 @@ from daybreak.payments.scan import ScanResult, scan, scan_frames, write_results
 class PaymentsInput:
     transactions: pl.DataFrame
     customers: pl.DataFrame | None = None
+
+
+def payments_input(world: Path) -> PaymentsInput:
+    """A world folder's transactions and customers (``<table>.parquet`` or ``.csv``),
+    validated against the public schemas."""
+    from daybreak.payments.inputs import read_customers, read_transactions
+    from daybreak.schema.world import world_file
+
+    transactions = world_file(world, "transactions")
+    if transactions is None:
+        raise PaymentsInputError(f"{world}: no transactions.parquet or transactions.csv")
+    customers = world_file(world, "customers")
+    return PaymentsInput(read_transactions(transactions), read_customers(customers))
 
 
 class PaymentsDetector:
@@ -59,6 +73,7 @@ __all__ = [
     "ScanResult",
     "evaluate_files",
     "load_pack",
+    "payments_input",
     "scan",
     "scan_frames",
     "write_results",

@@ -34,6 +34,7 @@ from daybreak.payments.config import Curve, Pack, Typology, load_pack
 from daybreak.payments.explain import LEAD_FIELDS, beneficiary_lead, customer_lead, fields, render
 from daybreak.payments.inputs import check_against_pack, read_customers, read_transactions
 from daybreak.payments.model import TrainedModel
+from daybreak.schema.world import world_file
 
 DETECTOR = "payments"
 Progress = Callable[[str], None]
@@ -308,14 +309,6 @@ def write_results(result: ScanResult, out: Path) -> None:
     (out / "summary.json").write_text(json.dumps(result.summary, indent=2) + "\n", "utf-8")
 
 
-def find_world_file(world: Path, table: str) -> Path | None:
-    for ext in (".parquet", ".csv"):
-        candidate = world / f"{table}{ext}"
-        if candidate.is_file():
-            return candidate
-    return None
-
-
 def scan(
     transactions: Path,
     out: Path | None = None,
@@ -332,13 +325,13 @@ def scan(
     """
     if transactions.is_dir():
         world = transactions
-        found = find_world_file(world, "transactions")
+        found = world_file(world, "transactions")
         if found is None:
             from daybreak.payments.inputs import PaymentsInputError
 
             raise PaymentsInputError(f"{world}: no transactions.parquet or transactions.csv")
         transactions = found
-        customers = customers or find_world_file(world, "customers")
+        customers = customers or world_file(world, "customers")
     with ExitStack() as stack:
         stack.enter_context(_collector_paused())
         in_place = None
