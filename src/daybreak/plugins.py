@@ -68,9 +68,19 @@ def _load(ep: EntryPoint, kind: type[T] | tuple[type, ...]) -> T:
     return obj  # type: ignore[return-value]  # checked by isinstance/issubclass above
 
 
+_LOADED: dict[str, dict[str, Any]] = {}
+
+
 def load_group(group: str, kind: type[T] | tuple[type, ...]) -> dict[str, T]:
-    """Every plug-in of ``group`` by name. Two packages claiming one name is an error
-    (which one would run is otherwise an accident of installation order)."""
+    """Every plug-in of ``group`` by name (loaded once per process; :func:`refresh`
+    forgets them). Two packages claiming one name is an error (which one would run is
+    otherwise an accident of installation order)."""
+    if group not in _LOADED:
+        _LOADED[group] = _load_all(group, kind)
+    return dict(_LOADED[group])
+
+
+def _load_all(group: str, kind: type[T] | tuple[type, ...]) -> dict[str, T]:
     found: dict[str, T] = {}
     claimed: dict[str, EntryPoint] = {}
     for ep in _entry_points(group):
@@ -85,8 +95,10 @@ def load_group(group: str, kind: type[T] | tuple[type, ...]) -> dict[str, T]:
 
 
 def refresh() -> None:
-    """Forget the cached entry points (after installing a package in a running process)."""
+    """Forget the loaded plug-ins (after installing a package in a running process)."""
     _entry_points.cache_clear()
+    _LOADED.clear()
+    _signal_types.cache_clear()
 
 
 def resolve(ref: str | Callable[..., Any], what: str = "plug-in") -> Any:
@@ -161,6 +173,11 @@ def sources() -> dict[str, SourceInfo]:
 
 def signal_types() -> dict[str, type[SignalType]]:
     """Every registered hash type by canonical name (``daybreak.signal_types``)."""
+    return dict(_signal_types())
+
+
+@cache
+def _signal_types() -> dict[str, type[SignalType]]:
     from daybreak.model.signal_types import SignalType
 
     # load_group checks each is a SignalType subclass (classes, not instances)
@@ -173,7 +190,7 @@ def signal_type(name: str, where: str = "hash type") -> type[SignalType]:
     """The signal type called ``name`` or one of its aliases (any case); ValueError naming
     ``where`` and the known names otherwise."""
     wanted = name.strip().lower()
-    known = signal_types()
+    known = _signal_types()
     for st in known.values():
         if wanted == st.name or wanted in st.aliases:
             return st
@@ -183,7 +200,7 @@ def signal_type(name: str, where: str = "hash type") -> type[SignalType]:
 def is_signal_type(name: str) -> bool:
     """True when ``name`` is a registered hash type or one of its aliases."""
     wanted = name.strip().lower()
-    return any(wanted == st.name or wanted in st.aliases for st in signal_types().values())
+    return any(wanted == st.name or wanted in st.aliases for st in _signal_types().values())
 
 
 class SignalTypeNames(Sequence[str]):
@@ -191,7 +208,7 @@ class SignalTypeNames(Sequence[str]):
     that lists them at import time, like the public schema, stays cheap to import)."""
 
     def _names(self) -> tuple[str, ...]:
-        return tuple(signal_types())
+        return tuple(_signal_types())
 
     @overload
     def __getitem__(self, index: int) -> str: ...
