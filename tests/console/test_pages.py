@@ -390,3 +390,24 @@ def test_cases_without_their_own_routing_use_the_routing_table(
     assert "<dt>Routed to</dt><dd>FGR Mexico (routing table) <span" in page
     board = client.get("/console/dashboards").text
     assert "Mexico (MX)</td>" in board and "FGR Mexico (routing table)" in board
+
+
+def test_the_console_offers_every_registered_format_and_lists_the_detectors(
+    client_for: Callable[[str], httpx.Client], backend: MemoryBackend
+) -> None:
+    """The installed example plug-in (examples/daybreak-example-plugin) appears beside the
+    built-ins: its export downloads under its own name and media type, and the
+    dashboards page lists its detector with Daybreak's own."""
+    backend.configure(exporter=ExportersPackage(ExportSettings()))
+    client = client_for("ana")
+    text = client.get(f"/console/cases/{TOP_CASE}/export-check?fragment=1").text
+    assert 'data-format="case_json"' in text
+    response = client.get(f"/console/cases/{TOP_CASE}/export/case_json")
+    assert response.status_code == 200, response.text
+    assert response.headers["content-type"].startswith("application/json")
+    disposition = f'attachment; filename="{TOP_CASE}.case_json.json"'
+    assert response.headers["content-disposition"] == disposition
+    assert f'"case_id": "{TOP_CASE}"' in response.text
+    board = client.get("/console/dashboards").text
+    for name in ("payments", "tipline", "media", "round_amounts", "goaml", "case_json"):
+        assert f'<td class="mono">{name}</td>' in board
