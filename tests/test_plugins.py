@@ -75,9 +75,7 @@ def test_cli_lists_every_registered_plugin() -> None:
 def test_a_plugin_signal_type_is_accepted_everywhere(
     extra_entry_points: list[EntryPoint],
 ) -> None:
-    extra_entry_points.append(
-        EntryPoint("sha1", f"{__name__}:Sha1Signal", plugins.SIGNAL_TYPES)
-    )
+    extra_entry_points.append(EntryPoint("sha1", f"{__name__}:Sha1Signal", plugins.SIGNAL_TYPES))
     assert list(plugins.signal_types()) == ["pdq", "md5", "sha256", "sha1"]
     assert normalize_hash("SHA-1", "A" * 40) == ("sha1", "a" * 40)
     assert "sha1" in TABLES["media_sightings"].column("hash_type").choices
@@ -109,7 +107,7 @@ def test_clashing_and_misnamed_plugins_are_clear_errors(
         exporters()
     extra_entry_points[:] = [EntryPoint("gone", "no_such_pkg.info:X", plugins.DETECTORS)]
     plugins.refresh()
-    with pytest.raises(plugins.PluginError, match="'gone'.*cannot be imported"):
+    with pytest.raises(plugins.PluginError, match=r"'gone'.*cannot be imported"):
         detectors()
     extra_entry_points[:] = [
         EntryPoint("pdq2", "daybreak.exporters.formats:STIX", plugins.SIGNAL_TYPES)

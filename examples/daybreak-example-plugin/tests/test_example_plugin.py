@@ -7,6 +7,9 @@ from pathlib import Path
 
 import polars as pl
 import pytest
+from daybreak_example.detector import RoundAmountsDetector
+from daybreak_example.exporter import CaseJsonExporter
+from daybreak_example.info import CASE_JSON, ROUND_AMOUNTS
 
 from daybreak.detectors import DetectorError
 from daybreak.detectors.info import detectors
@@ -19,9 +22,6 @@ from daybreak.testing import (
     check_exporter,
     check_exporter_info,
 )
-from daybreak_example.detector import RoundAmountsDetector
-from daybreak_example.exporter import CaseJsonExporter
-from daybreak_example.info import CASE_JSON, ROUND_AMOUNTS
 
 T0 = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 

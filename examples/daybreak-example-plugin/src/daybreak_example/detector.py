@@ -33,8 +33,11 @@ class RoundAmountsDetector:
         )
         groups = (
             flagged.group_by("sender_id")
-            .agg(pl.col("txn_id").sort(), pl.col("timestamp").min().alias("first"),
-                 pl.col("timestamp").max().alias("last"))  # fmt: skip
+            .agg(
+                pl.col("txn_id").sort(),
+                pl.col("timestamp").min().alias("first"),
+                pl.col("timestamp").max().alias("last"),
+            )
             .filter(pl.col("txn_id").list.len() >= self.min_payments)
         )
         alerts = [

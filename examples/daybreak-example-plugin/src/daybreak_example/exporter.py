@@ -22,7 +22,5 @@ class CaseJsonExporter(Exporter):
         try:
             Case.model_validate_json(data)
         except ValidationError as exc:
-            return [
-                ValidationProblem(".".join(map(str, e["loc"])), e["msg"]) for e in exc.errors()
-            ]
+            return [ValidationProblem(".".join(map(str, e["loc"])), e["msg"]) for e in exc.errors()]
         return []
