@@ -140,6 +140,12 @@ def register(info: ExporterInfo | str, factory: Callable[..., Exporter] | None =
             description=(factory.__doc__ or info).strip().splitlines()[0],
             factory=factory,
         )
+    installed = load_group(EXPORTERS, ExporterInfo)
+    if info.name in installed:
+        raise ValueError(
+            f"export format {info.name!r} is already installed (an entry point); "
+            "choose another name"
+        )
     _IN_PROCESS[info.name] = info
 
 
