@@ -14,9 +14,11 @@ ROOT = Path(__file__).resolve().parents[1]
 PKG = ROOT / "src" / "daybreak"
 
 MODEL = {"model"}
+PLUGINS = {"plugins"}  # the entry-point registries: a module, checked like a package
 SCHEMA = {"schema"}
 PURE = {"payments", "tipline", "media", "graph", "exporters", "sharing", "synth", "detectors"}
 EXECUTION = {"engines", "store"}
+TESTING = {"testing"}  # the test kits shipped for plug-in authors: pure logic, nothing runs
 FACES = {"cli", "api", "console"}
 
 # package -> the packages of ours it may import (besides itself). The faces import
@@ -24,12 +26,14 @@ FACES = {"cli", "api", "console"}
 # import them, and nothing imports the CLI.
 MAY_IMPORT: dict[str, set[str]] = {
     "model": set(),
-    "schema": MODEL,
-    **{p: MODEL | SCHEMA | PURE for p in PURE},
-    **{p: MODEL | SCHEMA | PURE for p in EXECUTION},
-    "api": MODEL | SCHEMA | PURE | EXECUTION,
-    "console": MODEL | SCHEMA | PURE | EXECUTION,
-    "cli": MODEL | SCHEMA | PURE | EXECUTION | {"api", "console"},
+    "plugins": MODEL,
+    "schema": MODEL | PLUGINS,
+    **{p: MODEL | PLUGINS | SCHEMA | PURE for p in PURE},
+    "testing": MODEL | PLUGINS | SCHEMA | PURE,
+    **{p: MODEL | PLUGINS | SCHEMA | PURE for p in EXECUTION},
+    "api": MODEL | PLUGINS | SCHEMA | PURE | EXECUTION,
+    "console": MODEL | PLUGINS | SCHEMA | PURE | EXECUTION,
+    "cli": MODEL | PLUGINS | SCHEMA | PURE | EXECUTION | {"api", "console"},
 }
 
 
@@ -59,12 +63,19 @@ def package_of(module: str) -> str | None:
     return parts[1]
 
 
+def layer_of(path: Path) -> str:
+    """The package a module belongs to (a top-level module is its own)."""
+    parts = path.relative_to(PKG).parts
+    return parts[0] if len(parts) > 1 else path.stem
+
+
 def all_modules() -> list[Path]:
-    return sorted(p for p in PKG.rglob("*.py") if p.parent != PKG)
+    return sorted(p for p in PKG.rglob("*.py") if p.parent != PKG or p.stem in MAY_IMPORT)
 
 
 def test_the_table_names_every_package() -> None:
     packages = {p.name for p in PKG.iterdir() if p.is_dir() and any(p.glob("*.py"))}
+    packages |= {p.stem for p in PKG.glob("*.py") if p.stem in PLUGINS}
     assert packages == set(MAY_IMPORT), "add the package to docs/architecture.md and here"
 
 
@@ -89,7 +100,7 @@ def test_relative_imports_are_resolved() -> None:
 
 @pytest.mark.parametrize("path", all_modules(), ids=lambda p: str(p.relative_to(PKG)))
 def test_every_import_follows_the_layers(path: Path) -> None:
-    own = path.relative_to(PKG).parts[0]
+    own = layer_of(path)
     allowed = MAY_IMPORT[own] | {own}
     bad = sorted(
         f"line {line}: {module}"
@@ -102,7 +113,7 @@ def test_every_import_follows_the_layers(path: Path) -> None:
 def package_edges() -> dict[str, set[str]]:
     edges: dict[str, set[str]] = {p: set() for p in MAY_IMPORT}
     for path in all_modules():
-        own = path.relative_to(PKG).parts[0]
+        own = layer_of(path)
         for _, module in imported_modules(path):
             target = package_of(module)
             if target is not None and target != own and target in edges:

@@ -57,6 +57,10 @@ def test_demo_runs_every_stage_and_reruns_without_duplicates(tmp_path: Path) -> 
         store.close()
     exports = sorted(p.name.split(".")[1] for p in (tmp_path / "exports").iterdir())
     assert {"stix", "ftm"} <= set(exports)
+    # the installed example plug-in (a dev dependency) runs beside the built-ins
+    assert "round_amounts detector (plug-in)" in first.output
+    assert re.search(r"detector round_amounts .*: \d+ alert\(s\)", first.output)
+    assert "case_json" in exports
     _exports_hold_only_their_case(tmp_path, cases)
 
     again = runner.invoke(app, args)

@@ -478,3 +478,24 @@ def test_an_over_long_case_field_is_refused_with_400_naming_it(
     case = all_cases(backend)[TOP_CASE]
     assert case.status is CaseStatus.NEW and case.assignee is None
     assert backend.notes(TOP_CASE, SUPERVISOR) == []
+
+
+def test_the_console_offers_every_registered_format_and_lists_the_detectors(
+    client_for: Callable[[str], httpx.Client], backend: MemoryBackend
+) -> None:
+    """The installed example plug-in (examples/daybreak-example-plugin) appears beside the
+    built-ins: its export downloads under its own name and media type, and the
+    dashboards page lists its detector with Daybreak's own."""
+    backend.configure(exporter=ExportersPackage(ExportSettings()))
+    client = client_for("ana")
+    text = client.get(f"/console/cases/{TOP_CASE}/export-check?fragment=1").text
+    assert 'data-format="case_json"' in text
+    response = client.get(f"/console/cases/{TOP_CASE}/export/case_json")
+    assert response.status_code == 200, response.text
+    assert response.headers["content-type"].startswith("application/json")
+    disposition = f'attachment; filename="{TOP_CASE}.case_json.json"'
+    assert response.headers["content-disposition"] == disposition
+    assert f'"case_id": "{TOP_CASE}"' in response.text
+    board = client.get("/console/dashboards").text
+    for name in ("payments", "tipline", "media", "round_amounts", "goaml", "case_json"):
+        assert f'<td class="mono">{name}</td>' in board

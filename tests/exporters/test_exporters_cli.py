@@ -153,3 +153,20 @@ def test_kyc_file_makes_the_payer_my_client(
     kyc.write_text(json.dumps({**record, "nationality": "Australia"}) + "\n")
     result = runner.invoke(app, [*base, "--kyc", str(kyc), "--out", str(out)])
     assert result.exit_code == 2 and "kyc.jsonl, line 1, field nationality" in result.output
+
+
+def test_a_plugin_format_exports_from_the_cli(world: tuple[Path, Path], tmp_path: Path) -> None:
+    """`daybreak export FORMAT` works for any registered format: here the example
+    plug-in's case_json, with the shared options and --check."""
+    w, cases = world
+    out = tmp_path / "case.json"
+    args = ["case_json", "--case", make_bundle().case.case_id, "--cases", str(cases),
+            "--world", str(w)]  # fmt: skip
+    result = runner.invoke(app, [*args, "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    assert "valid against daybreak.model.cases.Case" in result.output
+    assert json.loads(out.read_text())["case_id"] == make_bundle().case.case_id
+    checked = runner.invoke(app, [*args, "--check"])
+    assert checked.exit_code == 0, checked.output
+    unknown = runner.invoke(app, ["pdf", "--case", "X"])
+    assert unknown.exit_code == 2 and "No such command 'pdf'" in unknown.output

@@ -9,10 +9,11 @@ import pytest
 from pydantic import ValidationError
 
 from daybreak.exporters import ExportError, export_case, get_exporter, register
+from daybreak.exporters import info as info_module
 from daybreak.exporters.base import Exporter, ValidationProblem
 from daybreak.exporters.bundle import CaseBundle
 from daybreak.model.cases import Case
-from exporters.kit import check_exporter
+from daybreak.testing import check_exporter
 
 
 def _swap(old: bytes, new: bytes) -> Callable[[bytes], bytes]:
@@ -64,7 +65,7 @@ def test_ftm_passes_the_kit(bundle: CaseBundle) -> None:
 class CaseJson(Exporter):
     """An extension: the case record as JSON, validated by the Case model."""
 
-    name = "case_json"
+    name = "case_record"
     media_type = "application/json"
     suffix = "json"
     validates_against = "daybreak.model.cases.Case"
@@ -80,11 +81,16 @@ class CaseJson(Exporter):
         return []
 
 
-def test_an_extension_registers_and_passes_the_kit(bundle: CaseBundle) -> None:
-    register("case_json", CaseJson)
-    exporter = get_exporter("case_json")
+def test_an_extension_registers_and_passes_the_kit(
+    bundle: CaseBundle, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(info_module, "_IN_PROCESS", {})  # this test's registration only
+    with pytest.raises(ValueError, match="'case_json' is already installed"):
+        register("case_json", CaseJson)  # the example plug-in's name
+    register("case_record", CaseJson)
+    exporter = get_exporter("case_record")
     check_exporter(exporter, bundle, _swap(b'"priority":0.93', b'"priority":7'))
-    assert export_case("case_json", bundle) == exporter.export(bundle)
+    assert export_case("case_record", bundle) == exporter.export(bundle)
 
 
 def test_wrong_call_is_a_clear_error(bundle: CaseBundle) -> None:

@@ -24,7 +24,13 @@ from lxml import etree
 from typer.testing import CliRunner
 
 from daybreak.cli.main import app
-from daybreak.exporters import FORMATS, bundle_from_world, export_case, unavailable_reason
+from daybreak.exporters import (
+    FORMATS,
+    bundle_from_world,
+    export_case,
+    exporters,
+    unavailable_reason,
+)
 from daybreak.exporters.bundle import DEFAULT_FX_USD, CaseBundle, OrgSettings
 from daybreak.exporters.check import check_export
 from daybreak.model.cases import Case
@@ -94,7 +100,8 @@ def strings_of(fmt: str, data: bytes) -> Iterator[tuple[str, str]]:
             for name, value in el.attrib.items():
                 yield f"{path}/@{name}", value
         return
-    lines = [data] if fmt == "stix" else data.splitlines()
+    # JSON lines (ftm) line by line; any other JSON (stix, plug-ins') as one document
+    lines = data.splitlines() if exporters()[fmt].suffix == "jsonl" else [data]
     for n, line in enumerate(lines, start=1):
         if line.strip():
             yield from _json_strings(f"line {n}", json.loads(line))

@@ -23,7 +23,9 @@ from daybreak.cli.common import fail, out
 from daybreak.model.alerts import Alert
 from daybreak.model.cases import Case
 
-EXPORT_SUFFIX = {"goaml": "xml", "cybertip": "xml", "stix": "json", "ftm": "jsonl"}
+# Detectors the demo runs in stages of their own (the media bank and the tipline store
+# are set up for them); every other registered detector reads the world folder itself.
+STAGED_DETECTORS = ("payments", "media", "tipline")
 # The receivers' schemas stay outside the repository; the demo looks beside the checkout.
 SHARED_STANDARDS = Path(__file__).resolve().parents[3].parent / "shared" / "standards"
 
@@ -39,6 +41,7 @@ class DemoRun:
     cases: list[Case] = field(default_factory=list)
     exports: dict[str, Path | str] = field(default_factory=dict)
     timings: dict[str, float] = field(default_factory=dict)
+    skipped: dict[str, str] = field(default_factory=dict)  # detector -> why it did not run
 
     @property
     def world_dir(self) -> Path:
@@ -67,12 +70,20 @@ def demo(
     host: str = typer.Option("127.0.0.1", help="Address the console binds to."),
     port: int = typer.Option(8000, help="Port the console binds to."),
     no_serve: bool = typer.Option(False, "--no-serve", help="Print the summary and exit."),
+    plugins: bool = typer.Option(
+        True,
+        "--plugins/--no-plugins",
+        help="Also run the installed plug-in detectors (`daybreak detect --list`) and "
+        "fuse their alerts into the cases.",
+    ),
 ) -> None:
     run = DemoRun(workdir.resolve())
     run.workdir.mkdir(parents=True, exist_ok=True)
     _world(run, customers, months, seed, profile)
     _payments(run)
     _media(run)
+    if plugins:
+        _plugin_detectors(run)
     _tipline_and_cases(run)
     _exports(run)
     _summary(run)
@@ -117,6 +128,22 @@ def _media(run: DemoRun) -> None:
         run.alerts.extend(sighting_alerts(run.media_matches))
 
 
+def _plugin_detectors(run: DemoRun) -> None:
+    """Every registered detector without a stage of its own, on the world folder."""
+    from daybreak.detectors.info import detectors
+
+    for info in detectors().values():
+        if info.name in STAGED_DETECTORS:
+            continue
+        with _stage(run, f"{info.name} detector (plug-in)"):
+            try:
+                found = info.create().detect(info.input_from_world(run.world_dir))
+            except Exception as exc:  # a plug-in's failure must not stop the demo
+                run.skipped[info.name] = f"{type(exc).__name__}: {exc}"
+                continue
+            run.alerts.extend(found)
+
+
 def _tipline_and_cases(run: DemoRun) -> None:
     from daybreak.graph import build_cases, build_world_graph
     from daybreak.store import SYSTEM, TiplineStore
@@ -159,6 +186,7 @@ def _exports(run: DemoRun) -> None:
         OrgSettings,
         bundle_from_world,
         export_case,
+        exporters,
         unavailable_reason,
     )
 
@@ -174,7 +202,7 @@ def _exports(run: DemoRun) -> None:
         # The top case's own alerts only (they travel with the case), under the demo's
         # clearly marked reporting identity.
         bundle = bundle_from_world(top, run.world_dir, org=OrgSettings.demo_identity())
-        for fmt, suffix in EXPORT_SUFFIX.items():
+        for fmt, info in exporters().items():
             reason = unavailable_reason(fmt, bundle)
             if reason:
                 run.exports[fmt] = f"not offered: {reason}"
@@ -184,7 +212,7 @@ def _exports(run: DemoRun) -> None:
             except ExportError as exc:  # e.g. no FIU schema on this machine
                 run.exports[fmt] = f"skipped: {exc}"
                 continue
-            path = folder / f"{top.case_id}.{fmt}.{suffix}"
+            path = folder / info.filename(top.case_id)
             path.write_bytes(data)
             run.exports[fmt] = path
 
@@ -267,8 +295,22 @@ def _summary(run: DemoRun) -> None:
             ],
         )
     )
+    _detector_summary(run)
     for fmt, where in run.exports.items():
         out.print(f"export {fmt:<8} {where}")
+
+
+def _detector_summary(run: DemoRun) -> None:
+    """Each registered detector and its alerts in this run (plug-ins included)."""
+    from daybreak.detectors.info import detectors
+
+    counts: dict[str, int] = {}
+    for alert in run.alerts:
+        counts[alert.detector] = counts.get(alert.detector, 0) + 1
+    for name, info in detectors().items():
+        status = run.skipped.get(name)
+        what = f"failed: {status}" if status else f"{counts.get(name, 0)} alert(s)"
+        out.print(f"detector {name:<10} {info.label}: {what}", highlight=False)
 
 
 def _serve(run: DemoRun, host: str, port: int) -> None:

@@ -1,4 +1,9 @@
-"""`daybreak export`: a case as goAML, CyberTipline XML, STIX 2.1 or FollowTheMoney.
+"""`daybreak export FORMAT`: a case in any registered format (goAML, CyberTipline XML,
+STIX 2.1, FollowTheMoney, or a plug-in's; `daybreak export --list` names them).
+
+One subcommand per format is made from its :class:`~daybreak.exporters.ExporterInfo`:
+the options every format shares (below) plus the format's own (``--xsd`` for formats
+validated against a receiver's schema, ``--profile``, ``--service`` ...).
 
 Every document is validated (FIU/NCMEC XSD, stix2-validator strict, followthemoney
 model) before the file is written; an invalid document is never written and the
@@ -20,10 +25,14 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from daybreak.cli.plugin_options import command_from_options
 from daybreak.exporters import (
+    ExporterInfo,
     ExportError,
+    ExportOption,
     ExportValidationError,
     bundle_from_world,
+    exporters,
     find_case,
     get_exporter,
     load_cases,
@@ -31,12 +40,12 @@ from daybreak.exporters import (
     load_org,
 )
 from daybreak.exporters.check import Finding, check_export, has_blocker
-from daybreak.exporters.xsd import RegexDialect
 from daybreak.model.cases import Case
 
 app = typer.Typer(
-    help="Export a case as goAML, CyberTipline XML, STIX 2.1 or FollowTheMoney.",
-    no_args_is_help=True,
+    help="Export a case in a registered format (goAML, CyberTipline XML, STIX 2.1, "
+    "FollowTheMoney or a plug-in's): `daybreak export FORMAT --case ID`.",
+    invoke_without_command=True,
 )
 err = Console(stderr=True, soft_wrap=True)  # paths and element names stay whole
 out = Console(soft_wrap=True)
@@ -196,121 +205,81 @@ def _print_findings(fmt: str, case_id: str, findings: list[Finding]) -> None:
     out.print(f"check {fmt} {case_id}: {summary}; {verdict}", highlight=False)
 
 
-@app.command()
-def goaml(
-    case_id: str = CaseId,
-    out_file: Path | None = OutFile,
-    xsd: Path = typer.Option(
-        ..., "--xsd", envvar="DAYBREAK_GOAML_XSD", help="The FIU's goAML XSD (validated against)."
+@app.callback()
+def formats(
+    ctx: typer.Context,
+    list_formats: bool = typer.Option(
+        False, "--list", help="List the registered formats (Daybreak's own and plug-ins')."
     ),
-    profile: str | None = typer.Option(
-        None,
-        "--profile",
-        help="FIU profile: built-in name (uae-5.0.2, srilanka-2.0) or YAML file. "
-        "Default: the built-in profile whose codes the XSD accepts.",
-    ),
-    regex_dialect: RegexDialect = typer.Option(
-        RegexDialect.AUTO,
-        "--regex-dialect",
-        help="How to read '^...$' patterns in the XSD: auto (as the goAML portal does when "
-        "present), xsd (strict W3C: literal characters) or ecmascript.",
-    ),
-    cases_file: Path | None = CasesFile,
-    db: str | None = DbUrl,
-    data_dir: Path = DataDir,
-    dev: bool = Dev,
-    world: Path = World,
-    org_file: Path | None = Org,
-    kyc_file: Path | None = KycFile,
-    check: bool = Check,
 ) -> None:
-    """goAML STR/SAR XML for a financial intelligence unit."""
-    _run(
-        "goaml", case_id, out_file, cases_file, db, data_dir, dev, world, org_file, kyc_file,
-        check, xsd=xsd, profile=profile, regex_dialect=regex_dialect,
-    )  # fmt: skip
+    """Export a case in a registered format: `daybreak export FORMAT --case ID --out FILE`."""
+    if ctx.invoked_subcommand is not None:
+        return
+    if not list_formats:
+        out.print(ctx.get_help())
+        raise typer.Exit(code=0)
+    table = Table(title="Export formats", title_justify="left", expand=True)
+    for column in ("format", "label", "media type", "file", "options"):
+        table.add_column(column, overflow="fold")
+    for info in exporters().values():
+        flags = [*(["--xsd"] if info.schema else []), *(o.flag for o in info.options)]
+        table.add_row(
+            info.name, info.label, info.media_type, f"*.{info.name}.{info.suffix}", " ".join(flags)
+        )
+    out.print(table)
 
 
-@app.command()
-def cybertip(
-    case_id: str = CaseId,
-    out_file: Path | None = OutFile,
-    xsd: Path = typer.Option(
-        ..., "--xsd", envvar="DAYBREAK_NCMEC_XSD", help="NCMEC's cybertipline_report.xsd."
-    ),
-    cases_file: Path | None = CasesFile,
-    db: str | None = DbUrl,
-    data_dir: Path = DataDir,
-    dev: bool = Dev,
-    world: Path = World,
-    org_file: Path | None = Org,
-    kyc_file: Path | None = KycFile,
-    incident_type: str | None = typer.Option(
-        None,
-        "--incident-type",
-        help="The analyst's CyberTipline incident type (one of the XSD's values); "
-        "needed when no report category maps to one.",
-    ),
-    service: str | None = typer.Option(
-        None,
-        "--service",
-        help="Which of the case's services to report (one report per service); "
-        "default: the one with the most evidence (the others are listed as notes).",
-    ),
-    prior_report: list[int] = typer.Option(
-        [], "--prior-report", help="An earlier CyberTipline report id about the reported user."
-    ),
-    check: bool = Check,
-) -> None:
-    """NCMEC CyberTipline <report> XML: the case's tipline reports and known-hash matches."""
-    _run(
-        "cybertip",
-        case_id,
-        out_file,
-        cases_file,
-        db,
-        data_dir,
-        dev,
-        world,
-        org_file,
-        kyc_file,
-        check,
-        xsd=xsd,
-        incident_type=incident_type,
-        service=service,
-        prior_reports=prior_report,
-    )
+def _schema_option(info: ExporterInfo) -> list[ExportOption]:
+    if info.schema is None:
+        return []
+    return [
+        ExportOption(
+            "xsd",
+            "--xsd",
+            info.schema.help or f"{info.schema.what} (validated against).",
+            kind="path",
+            required=True,
+            envvar=info.schema.envvar,
+        )
+    ]
 
 
-@app.command()
-def stix(
-    case_id: str = CaseId,
-    out_file: Path | None = OutFile,
-    cases_file: Path | None = CasesFile,
-    db: str | None = DbUrl,
-    data_dir: Path = DataDir,
-    dev: bool = Dev,
-    world: Path = World,
-    org_file: Path | None = Org,
-    kyc_file: Path | None = KycFile,
-    check: bool = Check,
-) -> None:
-    """STIX 2.1 bundle (identity, observables, indicators, sightings, grouping, TLP)."""
-    _run("stix", case_id, out_file, cases_file, db, data_dir, dev, world, org_file, kyc_file, check)
+def _add_format(info: ExporterInfo) -> None:
+    """`daybreak export <name>`: the shared options, then the format's own."""
+
+    def run(
+        case_id: str,
+        out_file: Path | None,
+        cases_file: Path | None,
+        db: str | None,
+        data_dir: Path,
+        dev: bool,
+        world: Path,
+        org_file: Path | None,
+        kyc_file: Path | None,
+        check: bool,
+        **options: Any,
+    ) -> None:
+        _run(
+            info.name, case_id, out_file, cases_file, db, data_dir, dev, world, org_file,
+            kyc_file, check, **options,
+        )  # fmt: skip
+
+    shared = {
+        "case_id": (str, CaseId),
+        "out_file": (Path | None, OutFile),
+        "cases_file": (Path | None, CasesFile),
+        "db": (str | None, DbUrl),
+        "data_dir": (Path, DataDir),
+        "dev": (bool, Dev),
+        "world": (Path, World),
+        "org_file": (Path | None, Org),
+        "kyc_file": (Path | None, KycFile),
+        "check": (bool, Check),
+    }
+    command = command_from_options(run, shared, [*_schema_option(info), *info.options])
+    app.command(info.name, help=info.description)(command)
 
 
-@app.command()
-def ftm(
-    case_id: str = CaseId,
-    out_file: Path | None = OutFile,
-    cases_file: Path | None = CasesFile,
-    db: str | None = DbUrl,
-    data_dir: Path = DataDir,
-    dev: bool = Dev,
-    world: Path = World,
-    org_file: Path | None = Org,
-    kyc_file: Path | None = KycFile,
-    check: bool = Check,
-) -> None:
-    """FollowTheMoney entities as JSON lines (loadable into OpenAleph)."""
-    _run("ftm", case_id, out_file, cases_file, db, data_dir, dev, world, org_file, kyc_file, check)
+for _info in exporters().values():
+    _add_format(_info)

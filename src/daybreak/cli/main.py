@@ -4,7 +4,18 @@ from __future__ import annotations
 
 import typer
 
-from daybreak.cli import admin, audit, cases, export, graph, media, payments, reports, share
+from daybreak.cli import (
+    admin,
+    audit,
+    cases,
+    detect,
+    export,
+    graph,
+    media,
+    payments,
+    reports,
+    share,
+)
 from daybreak.cli.demo import demo
 from daybreak.cli.serve import serve
 from daybreak.cli.synth import synth
@@ -33,6 +44,7 @@ app.add_typer(reports.app, name="reports")
 app.add_typer(media.app, name="media")
 app.add_typer(graph.app, name="graph")
 app.add_typer(cases.app, name="cases")
+app.add_typer(detect.app, name="detect")
 app.add_typer(export.app, name="export")
 app.add_typer(share.app, name="share")
 app.add_typer(audit.app, name="audit")

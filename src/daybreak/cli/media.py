@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import sys
 import time
 from collections.abc import Iterator
@@ -31,7 +30,9 @@ EXIT_INPUT = 2
 
 
 def _home(home: Path | None) -> Path:
-    return home or Path(os.environ.get("DAYBREAK_MEDIA_HOME", "daybreak-media"))
+    from daybreak.media.banks import media_home
+
+    return media_home(home)
 
 
 @contextmanager
@@ -97,15 +98,9 @@ def hash_cmd(
 
 
 def _load_matcher(home: Path) -> Any:
-    """The saved index (brought up to date with the banks), or one built in memory."""
-    from daybreak.media.banks import BankStore
-    from daybreak.media.matcher import MediaMatcher
+    from daybreak.media.detector import load_matcher
 
-    store = BankStore(home / "banks")
-    index_dir = home / "index"
-    if (index_dir / "meta.json").exists():
-        return MediaMatcher.load(store, index_dir)
-    return MediaMatcher.build(store)
+    return load_matcher(home)
 
 
 def _guess_type(value: str) -> str:

@@ -22,29 +22,26 @@ import threading
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from daybreak.console.backend import ActionError, ExportFile, ExportFinding, ExportFormat
 from daybreak.model.alerts import Alert
 from daybreak.model.cases import Case
 
+if TYPE_CHECKING:
+    from daybreak.exporters.info import ExporterInfo
+
 MODULE = "daybreak.exporters"
+# What the warm-up imports: the loader (polars) behind every bundle. The formats
+# themselves are listed from the registry (daybreak.exporters.info), which is light.
+HEAVY_MODULE = "daybreak.exporters.loader"
 
 
-@dataclass(frozen=True, slots=True)
-class _Spec:
-    label: str
-    media_type: str
-    suffix: str
+def registered_formats() -> dict[str, ExporterInfo]:
+    """The export formats installed (Daybreak's own and plug-ins'), in listing order."""
+    from daybreak.exporters.info import exporters
 
-
-FORMATS: dict[str, _Spec] = {
-    "goaml": _Spec("goAML STR (XML)", "application/xml", "goaml.xml"),
-    "cybertip": _Spec("NCMEC CyberTipline (XML)", "application/xml", "cybertip.xml"),
-    "stix": _Spec("STIX 2.1 bundle (JSON)", "application/json", "stix.json"),
-    "ftm": _Spec("FollowTheMoney entities (JSON lines)", "application/x-ndjson", "ftm.jsonl"),
-}
-SCHEMA_FORMATS = ("goaml", "cybertip")  # validated against an XSD the operator supplies
+    return exporters()
 
 
 class CaseExporter(Protocol):
@@ -56,8 +53,7 @@ class CaseExporter(Protocol):
 
 
 def filename_for(case_id: str, fmt: str) -> str:
-    safe = "".join(ch if ch.isalnum() or ch in "-_" else "_" for ch in case_id)
-    return f"{safe}.{FORMATS[fmt].suffix}"
+    return registered_formats()[fmt].filename(case_id)
 
 
 @dataclass
@@ -82,9 +78,12 @@ class ExportSettings:
 
 def warm_up_exporters() -> None:
     """Import the exporters in a background thread so the first download is quick."""
-    if importlib.util.find_spec(MODULE) is not None and MODULE not in sys.modules:
+    if importlib.util.find_spec(MODULE) is not None and HEAVY_MODULE not in sys.modules:
         threading.Thread(
-            target=importlib.import_module, args=(MODULE,), name="exporters-warm-up", daemon=True
+            target=importlib.import_module,
+            args=(HEAVY_MODULE,),
+            name="exporters-warm-up",
+            daemon=True,
         ).start()
 
 
@@ -101,28 +100,28 @@ class ExportersPackage:
     def _module(self) -> Any:
         return importlib.import_module(MODULE)
 
-    def _schema(self, module: Any, fmt: str) -> Path | None:
-        given = self.settings.xsd.get(fmt)
+    def _schema(self, info: ExporterInfo) -> Path | None:
+        """The schema ``info`` validates against: the one set for it, else its file under
+        the standards folder, else its configured default; None when it needs none or
+        none is there."""
+        if info.schema is None:
+            return None
+        given = self.settings.xsd.get(info.name)
         if given is None and self.settings.standards_dir is not None:
-            given = self.settings.standards_dir / module.DEFAULT_SCHEMAS[fmt]
+            given = self.settings.standards_dir / info.schema.standards_path
         if given is not None:
             return given if given.is_file() else None
-        found: Path | None = module.default_schema(fmt)
-        return found
+        return info.schema.default()
 
     def formats(self) -> Sequence[ExportFormat]:
         if not self.installed():
-            return [
-                ExportFormat(k, s.label, False, "exporters not installed")
-                for k, s in FORMATS.items()
-            ]
-        module = sys.modules.get(MODULE)  # precise only once imported; never import here
+            return []
         out = []
-        for key, spec in FORMATS.items():
-            if module is not None and key in SCHEMA_FORMATS and self._schema(module, key) is None:
-                out.append(ExportFormat(key, spec.label, False, "no schema configured"))
+        for key, info in registered_formats().items():
+            if info.schema is not None and self._schema(info) is None:
+                out.append(ExportFormat(key, info.label, False, "no schema configured"))
             else:
-                out.append(ExportFormat(key, spec.label))
+                out.append(ExportFormat(key, info.label))
         return out
 
     def _bundle(self, module: Any, case: Case, alerts: Sequence[Alert]) -> Any:
@@ -147,16 +146,17 @@ class ExportersPackage:
         return " ".join(line.strip() for line in first)
 
     def __call__(self, case: Case, alerts: Sequence[Alert], fmt: str) -> ExportFile:
-        if fmt not in FORMATS:
-            raise ActionError(f"unknown export format {fmt!r}; expected one of {sorted(FORMATS)}")
+        formats = registered_formats()
+        if fmt not in formats:
+            raise ActionError(f"unknown export format {fmt!r}; expected one of {sorted(formats)}")
+        info = formats[fmt]
         module = self._module_or_refuse()
         try:
             bundle = self._bundle(module, case, alerts)
-            xsd = self._schema(module, fmt) if fmt in SCHEMA_FORMATS else None
-            data = module.export_case(fmt, bundle, xsd)
+            data = module.export_case(fmt, bundle, self._schema(info))
         except module.ExportError as exc:
             raise ActionError(self._short(exc)) from exc
-        return ExportFile(filename_for(case.case_id, fmt), FORMATS[fmt].media_type, bytes(data))
+        return ExportFile(info.filename(case.case_id), info.media_type, bytes(data))
 
     def check(self, case: Case, alerts: Sequence[Alert]) -> Sequence[ExportFormat]:
         """Each format: can it be made for this case, and what will its receiver miss
@@ -169,8 +169,8 @@ class ExportersPackage:
         except module.ExportError as exc:
             raise ActionError(self._short(exc)) from exc
         out = []
-        for key, spec in FORMATS.items():
-            xsd = self._schema(module, key) if key in SCHEMA_FORMATS else None
+        for key, info in registered_formats().items():
+            xsd = self._schema(info)
             try:
                 exporter = module.get_exporter(key, xsd)
             except module.ExportError:
@@ -180,7 +180,7 @@ class ExportersPackage:
             out.append(
                 ExportFormat(
                     key,
-                    spec.label,
+                    info.label,
                     available=reason is None,
                     why_not=reason or "",
                     findings=tuple(

@@ -8,6 +8,7 @@ lands in the audit trail. :func:`mount_console` wires it all into an app.
 from __future__ import annotations
 
 import asyncio
+from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from urllib.parse import quote
@@ -40,6 +41,7 @@ from daybreak.console.web import (
     signed_in,
     state_of,
 )
+from daybreak.model.alerts import Alert
 from daybreak.model.cases import TRANSITIONS, CaseStatus, Outcome, Tier
 from daybreak.store.throttle import LoginRefused
 
@@ -429,7 +431,34 @@ def dashboards_page(request: Request) -> Response:
         queue.typologies_by_case(cases, alerts),
         backend.agency_for,
     )
-    return render(request, "dashboards.html", {"board": board, "nav": "dashboards"})
+    context = {"board": board, "nav": "dashboards", "plugins": installed_plugins(alerts)}
+    return render(request, "dashboards.html", context)
+
+
+@dataclass(frozen=True)
+class InstalledPlugin:
+    kind: str  # detector | export format
+    name: str
+    label: str
+    detail: str  # what a detector reads / a format's media type
+    alerts: int | None = None  # alerts of this detector in the console's data
+
+
+def installed_plugins(alerts: Sequence[Alert]) -> list[InstalledPlugin]:
+    """The registered detectors (with their alert counts) and export formats."""
+    from daybreak.console.exports import registered_formats
+    from daybreak.detectors.info import detectors
+
+    counts = Counter(a.detector for a in alerts)
+    found = [
+        InstalledPlugin("detector", d.name, d.label, ", ".join(d.reads), counts.get(d.name, 0))
+        for d in detectors().values()
+    ]
+    found += [
+        InstalledPlugin("export format", f.name, f.label, f.media_type)
+        for f in registered_formats().values()
+    ]
+    return found
 
 
 router.include_router(manage_router)

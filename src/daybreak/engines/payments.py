@@ -32,10 +32,10 @@ from daybreak.payments.model import TrainedModel
 from daybreak.payments.scan import (
     Progress,
     ScanResult,
-    find_world_file,
     scan_registered,
     write_results,
 )
+from daybreak.schema.world import world_file
 
 
 def scan_frames(
@@ -93,11 +93,11 @@ def scan(
     """
     if transactions.is_dir():
         world = transactions
-        found = find_world_file(world, "transactions")
+        found = world_file(world, "transactions")
         if found is None:
             raise PaymentsInputError(f"{world}: no transactions.parquet or transactions.csv")
         transactions = found
-        customers = customers or find_world_file(world, "customers")
+        customers = customers or world_file(world, "customers")
     with ExitStack() as stack:
         stack.enter_context(_collector_paused())
         in_place = None

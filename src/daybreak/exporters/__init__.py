@@ -1,110 +1,111 @@
-"""Case exports: goAML, NCMEC CyberTipline XML, STIX 2.1 and FollowTheMoney.
+"""Case exports: goAML, NCMEC CyberTipline XML, STIX 2.1, FollowTheMoney and plug-ins.
 
 Every exporter implements :class:`~daybreak.exporters.base.Exporter` and validates its
-output against the real schema or validator before handing it out. Faces (CLI, console,
-demo) call :func:`export_case` with a bundle from :func:`bundle_from_world`.
+output against the real schema or validator before handing it out. Formats are found
+through the ``daybreak.exporters`` entry points (:func:`exporters`), Daybreak's own
+exactly like an installed plug-in's. Faces (CLI, console, demo) call :func:`export_case`
+with a bundle from :func:`bundle_from_world`.
+
+Importing this package is cheap: the names below are imported on first use (the
+loader needs polars, the exporters lxml, xmlschema, stix2 and followthemoney), so a
+face can list the formats without paying for any of them.
 """
 
 from __future__ import annotations
 
-import os
+import importlib
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from daybreak.exporters.base import (
-    Exporter,
-    ExportError,
-    ExportValidationError,
-    ValidationProblem,
+from daybreak.exporters.info import (
+    STANDARDS_ENV,
+    ExporterInfo,
+    ExportOption,
+    SchemaSetting,
+    exporter_info,
+    exporters,
     register,
-    registered,
-)
-from daybreak.exporters.bundle import CaseBundle, OrgSettings
-from daybreak.exporters.loader import (
-    bundle_from_world,
-    case_alerts,
-    find_case,
-    load_cases,
-    load_kyc,
-    load_org,
 )
 
-# Where to find a schema when none is given: $DAYBREAK_STANDARDS_DIR laid out like
-# ../shared/standards (the schemas are their issuers' property and not shipped).
-STANDARDS_ENV = "DAYBREAK_STANDARDS_DIR"
-DEFAULT_SCHEMAS = {
-    "goaml": "goaml/uae_fiu_5.0.2/goAMLSchema.xsd",
-    "cybertip": "ncmec/cybertipline_report.xsd",
+if TYPE_CHECKING:
+    from daybreak.exporters.base import (
+        Exporter,
+        ExportError,
+        ExportValidationError,
+        ValidationProblem,
+    )
+    from daybreak.exporters.bundle import CaseBundle, OrgSettings
+    from daybreak.exporters.loader import (
+        bundle_from_world,
+        case_alerts,
+        find_case,
+        load_cases,
+        load_kyc,
+        load_org,
+    )
+
+    FORMATS: tuple[str, ...]
+
+_LAZY = {
+    "Exporter": "daybreak.exporters.base",
+    "ExportError": "daybreak.exporters.base",
+    "ExportValidationError": "daybreak.exporters.base",
+    "ValidationProblem": "daybreak.exporters.base",
+    "CaseBundle": "daybreak.exporters.bundle",
+    "OrgSettings": "daybreak.exporters.bundle",
+    "bundle_from_world": "daybreak.exporters.loader",
+    "case_alerts": "daybreak.exporters.loader",
+    "find_case": "daybreak.exporters.loader",
+    "load_cases": "daybreak.exporters.loader",
+    "load_kyc": "daybreak.exporters.loader",
+    "load_org": "daybreak.exporters.loader",
 }
-FORMATS = ("goaml", "cybertip", "stix", "ftm")
 
 
-SCHEMA_ENVS = {"goaml": "DAYBREAK_GOAML_XSD", "cybertip": "DAYBREAK_NCMEC_XSD"}
+def __getattr__(name: str) -> Any:
+    if name == "FORMATS":  # the registered format names, in listing order
+        return tuple(exporters())
+    if name in _LAZY:
+        return getattr(importlib.import_module(_LAZY[name]), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def default_schema(fmt: str) -> Path | None:
-    """The schema named by $DAYBREAK_GOAML_XSD / $DAYBREAK_NCMEC_XSD, else the one
-    under $DAYBREAK_STANDARDS_DIR, else None."""
-    direct = os.environ.get(SCHEMA_ENVS.get(fmt, ""), "")
-    if direct and Path(direct).is_file():
-        return Path(direct)
-    root = os.environ.get(STANDARDS_ENV)
-    if not root or fmt not in DEFAULT_SCHEMAS:
-        return None
-    path = Path(root) / DEFAULT_SCHEMAS[fmt]
-    return path if path.is_file() else None
-
-
-def _needs_xsd(fmt: str, xsd: Path | None) -> Path:
-    path = xsd or default_schema(fmt)
-    if path is None:
-        what = "the FIU's goAML XSD" if fmt == "goaml" else "NCMEC's cybertipline_report.xsd"
-        raise ExportError(
-            f"the {fmt} export validates against {what}: pass its path (--xsd FILE) "
-            f"or set {STANDARDS_ENV} to a folder laid out like shared/standards"
-        )
-    return path
+    """The schema a format validates against when none is given: the file its
+    environment variable names (``$DAYBREAK_GOAML_XSD``, ``$DAYBREAK_NCMEC_XSD``), else
+    its file under ``$DAYBREAK_STANDARDS_DIR``, else None (also for formats that need
+    no schema)."""
+    schema = exporters()[fmt].schema if fmt in exporters() else None
+    return schema.default() if schema is not None else None
 
 
 def get_exporter(fmt: str, xsd: Path | None = None, **options: Any) -> Exporter:
     """The exporter for ``fmt``; ``options`` go to its constructor (e.g. goAML
     ``profile=``, ``regex_dialect=``)."""
-    # Imported on demand: the validators (stix2-validator above all) take seconds to
-    # import, which every `daybreak` command would otherwise pay.
-    if fmt == "goaml":
-        from daybreak.exporters.goaml import GoamlExporter
-
-        return GoamlExporter(_needs_xsd(fmt, xsd), **options)
-    if fmt == "cybertip":
-        from daybreak.exporters.cybertip import CybertipExporter
-
-        return CybertipExporter(_needs_xsd(fmt, xsd), **options)
-    factories = registered()
-    if fmt in factories:
-        return factories[fmt](**options)
-    raise ExportError(
-        f"unknown export format {fmt!r}; expected one of {sorted([*FORMATS, *factories])}"
-    )
+    return exporter_info(fmt).create(xsd, **options)
 
 
 def unavailable_reason(fmt: str, bundle: CaseBundle, xsd: Path | None = None) -> str | None:
     """Why ``fmt`` cannot be made for this bundle (None when it can), so that faces
     offer only the exports that will work. ``xsd``: the schema the caller will pass
     (else the configured default must exist)."""
-    if fmt == "cybertip" and not bundle.reports and not bundle.matched_sightings():
-        return "the case has no tipline reports and no media that matched a known-material list"
-    if fmt == "goaml" and not bundle.transactions and not bundle.reports:
-        return "the case has neither transactions nor reported accounts"
-    if fmt in DEFAULT_SCHEMAS and (xsd or default_schema(fmt)) is None:
-        return f"no {fmt} schema configured (--xsd or ${SCHEMA_ENVS[fmt]})"
+    info = exporter_info(fmt)
+    reason = info.why_not(bundle)
+    if reason:
+        return reason
+    if info.schema is not None and (xsd or info.schema.default()) is None:
+        return f"no {fmt} schema configured (--xsd or ${info.schema.envvar})"
     return None
 
 
 def export_case(fmt: str, bundle: CaseBundle, xsd: Path | None = None, **options: Any) -> bytes:
-    """The validated document for ``bundle`` in ``fmt`` (goaml|cybertip|stix|ftm).
+    """The validated document for ``bundle`` in ``fmt`` (any registered format).
 
     Raises :class:`ExportValidationError` (naming each invalid element) when the
     document does not validate, :class:`ExportError` for anything else missing."""
+    from daybreak.exporters.base import ExportError
+    from daybreak.exporters.bundle import CaseBundle
+
     if not isinstance(fmt, str) or not isinstance(bundle, CaseBundle):
         raise ExportError(
             "call export_case(fmt, bundle, xsd=None) with a format name and a CaseBundle "
@@ -114,33 +115,24 @@ def export_case(fmt: str, bundle: CaseBundle, xsd: Path | None = None, **options
     return get_exporter(fmt, xsd, **options).render(bundle)
 
 
-def _stix(**options: Any) -> Exporter:
-    from daybreak.exporters.stix import StixExporter
-
-    return StixExporter(**options)
-
-
-def _ftm(**options: Any) -> Exporter:
-    from daybreak.exporters.ftm import FtmExporter
-
-    return FtmExporter(**options)
-
-
-register("stix", _stix)
-register("ftm", _ftm)
-
 __all__ = [
     "FORMATS",
+    "STANDARDS_ENV",
     "CaseBundle",
     "ExportError",
+    "ExportOption",
     "ExportValidationError",
     "Exporter",
+    "ExporterInfo",
     "OrgSettings",
+    "SchemaSetting",
     "ValidationProblem",
     "bundle_from_world",
     "case_alerts",
     "default_schema",
     "export_case",
+    "exporter_info",
+    "exporters",
     "find_case",
     "get_exporter",
     "load_cases",

@@ -9,7 +9,6 @@ does not validate, so nothing invalid is ever written or sent.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Callable
 from dataclasses import dataclass
 
 from daybreak.exporters.bundle import CaseBundle, OrgSettings
@@ -91,19 +90,3 @@ class Exporter(ABC):
         if problems:
             raise ExportValidationError(self.name, self.validates_against, problems)
         return data
-
-
-ExporterFactory = Callable[..., Exporter]
-
-_REGISTRY: dict[str, ExporterFactory] = {}
-
-
-def register(name: str, factory: ExporterFactory) -> None:
-    """Make an exporter available under ``name`` (extensions call this too)."""
-    if not name or not name.isidentifier():
-        raise ValueError(f"exporter name must be an identifier, got {name!r}")
-    _REGISTRY[name] = factory
-
-
-def registered() -> dict[str, ExporterFactory]:
-    return dict(_REGISTRY)

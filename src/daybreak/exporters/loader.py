@@ -21,7 +21,7 @@ from daybreak.exporters.base import ExportError
 from daybreak.exporters.bundle import CaseBundle, Kyc, OrgSettings
 from daybreak.model.alerts import Alert
 from daybreak.model.cases import Case
-from daybreak.schema import TABLES, SchemaError, read_table
+from daybreak.schema import TABLES, SchemaError, read_table, world_file
 
 IDENTIFIER_KINDS = {
     "account", "username", "email", "phone", "ip", "payment_handle",
@@ -104,21 +104,19 @@ def load_org(path: Path | str | None) -> OrgSettings:
 
 def _table(world: Path, name: str) -> pl.LazyFrame | None:
     spec = TABLES[name]
-    for suffix in (".parquet", ".csv"):
-        path = world / f"{name}{suffix}"
-        if not path.is_file():
-            continue
-        try:
-            if suffix == ".csv":
-                return read_table(path, name).frame.lazy()
-            frame = pl.scan_parquet(path)
-            missing = [c for c in spec.names if c not in frame.collect_schema().names()]
-        except (SchemaError, pl.exceptions.PolarsError, OSError) as exc:
-            raise ExportError(f"{path}: cannot read {name}: {exc}") from exc
-        if missing:
-            raise ExportError(f"{path}: missing column(s) {missing} of table {name}")
-        return frame.select(spec.names)
-    return None
+    path = world_file(world, name)
+    if path is None:
+        return None
+    try:
+        if path.suffix == ".csv":
+            return read_table(path, name).frame.lazy()
+        frame = pl.scan_parquet(path)
+        missing = [c for c in spec.names if c not in frame.collect_schema().names()]
+    except (SchemaError, pl.exceptions.PolarsError, OSError) as exc:
+        raise ExportError(f"{path}: cannot read {name}: {exc}") from exc
+    if missing:
+        raise ExportError(f"{path}: missing column(s) {missing} of table {name}")
+    return frame.select(spec.names)
 
 
 def _rows(

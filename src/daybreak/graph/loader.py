@@ -16,7 +16,7 @@ import duckdb
 import polars as pl
 
 from daybreak.graph import sql
-from daybreak.schema import TABLES, read_table
+from daybreak.schema import TABLES, read_table, world_file
 from daybreak.schema.columns import ColumnType, Table
 
 SMALL_TABLES = ("customers", "reports", "identifiers", "media_sightings")
@@ -48,14 +48,6 @@ class WorldFrames:
     event_devices: pl.DataFrame
 
 
-def table_path(world: Path, name: str) -> Path | None:
-    for suffix in (".parquet", ".csv"):
-        p = world / f"{name}{suffix}"
-        if p.is_file():
-            return p
-    return None
-
-
 def _empty_view_sql(spec: Table) -> str:
     cols = ", ".join(
         f"NULL::{_DUCK_TYPES.get(c.type, 'VARCHAR')} AS {c.name}" for c in spec.columns
@@ -80,7 +72,7 @@ def open_world(
         raise WorldError(f"{world}: not a folder (expected a world written by `daybreak synth`)")
     con = con or duckdb.connect()
     for name in (*LARGE_TABLES, *SMALL_TABLES):
-        path = table_path(world, name)
+        path = world_file(world, name)
         if path is None and name in ("transactions", "customers"):
             raise WorldError(f"{world}: missing {name}.parquet or {name}.csv")
         body = _empty_view_sql(TABLES[name]) if path is None else _scan_sql(path)
@@ -92,7 +84,7 @@ def open_world(
 
 
 def _read_small(world: Path, name: str) -> pl.DataFrame:
-    path = table_path(world, name)
+    path = world_file(world, name)
     if path is None:
         return pl.DataFrame(schema=_polars_schema(TABLES[name]))
     return read_table(path, name).frame

@@ -1,7 +1,8 @@
-"""Signals that are not yet alerts, turned into :class:`Alert` so any detector plugs in.
+"""Signals that are not yet alerts, turned into :class:`Alert` for the case builder.
 
-Tipline reports (until the tipline triage lands, or for worlds without it) and media
-hash matches become alerts here; payments alerts arrive as alerts already.
+Media hash matches already made (one alert per sighting) become alerts here; tipline
+reports are scored by :mod:`daybreak.tipline.detector` (re-exported below), payments
+alerts arrive as alerts already.
 """
 
 from __future__ import annotations
@@ -10,56 +11,11 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-import polars as pl
-
 from daybreak.model.alerts import Alert, HashMatch
+from daybreak.model.signal_types import PdqSignal
+from daybreak.tipline.detector import INCIDENT_SCORES, alerts_from_reports
 
-# How strongly a report type alone suggests a child at risk (before corroboration).
-INCIDENT_SCORES: dict[str, float] = {
-    "live_streaming_abuse": 0.8,
-    "child_sex_trafficking": 0.8,
-    "sextortion": 0.7,
-    "online_enticement": 0.65,
-    "grooming": 0.6,
-    "child_sexual_abuse_material": 0.6,
-    "other": 0.4,
-}
-LIVE_SCORE = 0.95  # a stream reported while it is running
-TRUSTED_REPORTERS = ("platform", "law_enforcement")
-MAX_REPORT_SCORE = 0.97  # one report alone is never certainty
-
-
-def alerts_from_reports(reports: pl.DataFrame) -> list[Alert]:
-    """One alert per report; the report id is both subject and evidence."""
-    out: list[Alert] = []
-    for row in reports.iter_rows(named=True):
-        incident = str(row["incident_type"])
-        score = INCIDENT_SCORES.get(incident, INCIDENT_SCORES["other"])
-        why = [f"{row['reporter_type']} report of {incident.replace('_', ' ')}"]
-        if row.get("is_live"):
-            score = max(score, LIVE_SCORE)
-            why.append("the stream was live when reported")
-        if row["reporter_type"] in TRUSTED_REPORTERS:
-            score = min(MAX_REPORT_SCORE, score + 0.05)
-        age = row.get("victim_age_estimate")
-        if age is not None:
-            why.append(f"victim age estimate {age}")
-        out.append(
-            Alert(
-                alert_id=f"tipline:{row['report_id']}",
-                detector="tipline",
-                subject_type="report",
-                subject_id=str(row["report_id"]),
-                score=round(score, 4),
-                typologies=(incident, *(("live",) if row.get("is_live") else ())),
-                explanation="; ".join(why),
-                evidence_source="reports",
-                evidence_ids=(str(row["report_id"]),),
-                first_seen=row["received_at"],
-                last_seen=row["received_at"],
-            )
-        )
-    return out
+__all__ = ["INCIDENT_SCORES", "MediaMatch", "alerts_from_media_matches", "alerts_from_reports"]
 
 
 @dataclass(frozen=True)
@@ -70,7 +26,7 @@ class MediaMatch:
     account_id: str | None
     bank: str
     distance: int
-    hash_type: str = "pdq"
+    hash_type: str = PdqSignal.name  # matches from before hash types were recorded
     listed_hash: str = ""
     bank_version: int | None = None
     threshold: int | None = None
@@ -100,7 +56,7 @@ def _as_match(m: MediaMatch | Mapping[str, Any]) -> MediaMatch:
             account_id=None if m.get("account_id") is None else str(m["account_id"]),
             bank=str(m["bank"]),
             distance=int(m["distance"]),
-            hash_type=str(m.get("hash_type") or "pdq"),
+            hash_type=str(m.get("hash_type") or PdqSignal.name),
             listed_hash=str(m.get("listed_hash") or ""),
             bank_version=_optional_int(m.get("bank_version")),
             threshold=_optional_int(m.get("threshold")),

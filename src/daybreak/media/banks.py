@@ -33,6 +33,7 @@ from daybreak.media.hashlists import (
     normalize_hash,
     parse_hash_list,
 )
+from daybreak.model.signal_types import PdqSignal
 
 __all__ = [
     "HASH_TYPES",
@@ -44,6 +45,15 @@ __all__ = [
     "normalize_hash",
     "parse_hash_list",
 ]
+
+MEDIA_HOME_ENV = "DAYBREAK_MEDIA_HOME"
+
+
+def media_home(home: Path | None = None) -> Path:
+    """The media folder (``banks/`` and ``index/``): ``home``, else $DAYBREAK_MEDIA_HOME,
+    else ./daybreak-media."""
+    return home or Path(os.environ.get(MEDIA_HOME_ENV, "daybreak-media"))
+
 
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 ENTRY_SCHEMA: dict[str, pl.DataType] = {
@@ -59,7 +69,8 @@ class Bank:
     name: str
     enabled: bool = True
     negative: bool = False  # known false positives: a match here suppresses others
-    threshold: int = 31  # PDQ Hamming distance at or below which a listed hash matches
+    # PDQ Hamming distance at or below which a listed hash matches
+    threshold: int = PdqSignal.default_threshold
     source: str = ""  # who supplied the list (NCMEC, IWF, a partner, a file)
     description: str = ""
     version: int = 0  # bumped on every change (settings or entries)
@@ -183,7 +194,7 @@ class BankStore:
         *,
         source: str = "",
         negative: bool = False,
-        threshold: int = 31,
+        threshold: int = PdqSignal.default_threshold,
         description: str = "",
         actor: str | None = None,
     ) -> Bank:

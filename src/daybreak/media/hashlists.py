@@ -21,18 +21,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-HASH_TYPES = ("pdq", "md5", "sha256")
-_TYPE_ALIASES = {
-    "pdq": "pdq",
-    "md5": "md5",
-    "video_md5": "md5",
-    "photo_md5": "md5",
-    "sha256": "sha256",
-    "sha-256": "sha256",
-    "video_sha256": "sha256",
-}
-_HEX_LEN = {"pdq": 64, "md5": 32, "sha256": 64}
-_HEX = re.compile(r"^[0-9a-f]+$")
+from daybreak.plugins import SIGNAL_TYPE_NAMES, is_signal_type, signal_type
+
+# The registered hash types (daybreak.model.signal_types and plug-ins), in listing order.
+HASH_TYPES = SIGNAL_TYPE_NAMES
 
 
 class BankError(ValueError):
@@ -40,18 +32,13 @@ class BankError(ValueError):
 
 
 def normalize_hash(hash_type: str, value: str, where: str = "hash") -> tuple[str, str]:
-    """Canonical (type, lower-case hex) or BankError naming ``where``."""
-    kind = _TYPE_ALIASES.get(hash_type.strip().lower())
-    if kind is None:
-        raise BankError(
-            f"{where}: unsupported hash type {hash_type!r}, expected one of {', '.join(HASH_TYPES)}"
-        )
-    hexed = value.strip().lower()
-    if len(hexed) != _HEX_LEN[kind] or not _HEX.match(hexed):
-        raise BankError(
-            f"{where}: {kind} hash {value!r} is not {_HEX_LEN[kind]} hexadecimal characters"
-        )
-    return kind, hexed
+    """Canonical (type, normalised hash) or BankError naming ``where``; the type may be
+    any spelling a registered signal type accepts (``video_md5`` is md5)."""
+    try:
+        kind = signal_type(hash_type, where)
+        return kind.name, kind.normalize(value, where)
+    except ValueError as exc:
+        raise BankError(str(exc)) from None
 
 
 @dataclass(frozen=True)
@@ -175,7 +162,7 @@ def _jsonl_entry(line: str, where: str, default_type: str | None) -> BankEntry |
 
 def _te_entry(line: str, where: str, default_type: str | None) -> BankEntry:
     parts = line.split()
-    if len(parts) == 1 or (parts[0].lower() not in _TYPE_ALIASES and default_type):
+    if len(parts) == 1 or (not is_signal_type(parts[0]) and default_type):
         if default_type is None:
             raise BankError(f"{where}: bare hash without a type; pass a default type")
         kind, value = default_type, parts[0]

@@ -27,6 +27,8 @@ import polars as pl
 from daybreak.media.banks import Bank, BankEntry, BankStore, normalize_hash
 from daybreak.media.index import HashIndex, default_layout, parse_pdq
 from daybreak.media.video import FrameHash, VideoMatchRule
+from daybreak.model.signal_types import PdqSignal, SignalType
+from daybreak.plugins import signal_type
 
 META_SCHEMA: dict[str, pl.DataType] = {
     "bank": pl.String(),
@@ -34,6 +36,9 @@ META_SCHEMA: dict[str, pl.DataType] = {
     "labels": pl.List(pl.String()),
 }
 VIDEO_LABEL = "video:"  # a PDQ entry labelled video:<id> is a frame of listed video <id>
+# The signal type the range index serves; every other registered type is matched
+# exactly (its ``index`` is None). A second range-searched type needs its own index here.
+INDEXED: type[SignalType] = PdqSignal
 
 
 @dataclass(frozen=True)
@@ -109,11 +114,11 @@ class MediaMatcher:
     def build(cls, store: BankStore, flood: FloodControl | None = None) -> MediaMatcher:
         frames = []
         for bank in store.banks():
-            e = store.entries(bank.name).filter(pl.col("hash_type") == "pdq")
+            e = store.entries(bank.name).filter(pl.col("hash_type") == INDEXED.name)
             frames.append(e.select(pl.lit(bank.name).alias("bank"), "hash", "labels"))
         meta = pl.concat(frames) if frames else pl.DataFrame(schema=META_SCHEMA)
         hashes = parse_pdq(meta["hash"].to_list())
-        max_d = max([31] + [b.threshold for b in store.banks()])
+        max_d = max([INDEXED.default_threshold] + [b.threshold for b in store.banks()])
         index = HashIndex(default_layout(max_d, hashes.shape[0]), hashes)
         versions = {b.name: b.entries_version for b in store.banks()}
         return cls(store, index, meta, flood, versions)
@@ -167,7 +172,7 @@ class MediaMatcher:
         return self._meta_cache
 
     def _index_exact(self, bank: str, entries: pl.DataFrame) -> None:
-        rows = entries.filter(pl.col("hash_type") != "pdq")
+        rows = entries.filter(pl.col("hash_type") != INDEXED.name)
         for t, h, labels in rows.select("hash_type", "hash", "labels").iter_rows():
             self._exact.setdefault((t, h), []).append((bank, tuple(labels or ())))
 
@@ -188,7 +193,7 @@ class MediaMatcher:
     def remove_entries(self, bank: str, hashes: Sequence[tuple[str, str]]) -> int:
         with self._lock:
             removed = self.store.remove(bank, hashes)
-            pdq = [h for t, h in hashes if t == "pdq"]
+            pdq = [h for t, h in hashes if t == INDEXED.name]
             if pdq:
                 found = self.index.search(parse_pdq(pdq), 0)
                 banks = self._meta()["bank"].gather(found.ids).to_numpy()
@@ -200,7 +205,7 @@ class MediaMatcher:
             return removed
 
     def _add_live(self, bank: str, new: pl.DataFrame) -> None:
-        pdq = new.filter(pl.col("hash_type") == "pdq")
+        pdq = new.filter(pl.col("hash_type") == INDEXED.name)
         if pdq.height:
             # metadata first: a concurrent search must never see an id it cannot name
             self._meta_parts.append(pdq.select(pl.lit(bank).alias("bank"), "hash", "labels"))
@@ -222,14 +227,14 @@ class MediaMatcher:
                 meta = self._meta().with_row_index("id")
                 mine = meta.filter(pl.col("bank") == bank.name)
                 live = mine.filter(pl.Series(~self.index.dead[mine["id"].to_numpy()]))
-                want = current.filter(pl.col("hash_type") == "pdq")
+                want = current.filter(pl.col("hash_type") == INDEXED.name)
                 gone = live.join(want.select("hash"), on="hash", how="anti")
                 self.index.remove(gone["id"].to_numpy())
                 new = want.join(live.select("hash"), on="hash", how="anti")
                 for key in list(self._exact):
                     self._exact[key] = [x for x in self._exact[key] if x[0] != bank.name]
                 self._add_live(bank.name, new)
-                self._index_exact(bank.name, current.filter(pl.col("hash_type") != "pdq"))
+                self._index_exact(bank.name, current.filter(pl.col("hash_type") != INDEXED.name))
                 self._synced[bank.name] = bank.entries_version
                 changed += 1
         return changed
@@ -258,7 +263,7 @@ class MediaMatcher:
                     limit = min(limit, max_distance)
                 if info is None or not info.enabled or dist > limit:
                     continue
-                raw.append(Match(q, "pdq", bank, listed, dist, tuple(labels or ()), "match"))
+                raw.append(Match(q, INDEXED.name, bank, listed, dist, tuple(labels or ()), "match"))
         return self._apply_policy(raw, banks)
 
     def match_exact(self, hash_type: str, values: Sequence[str]) -> list[Match]:
@@ -278,10 +283,15 @@ class MediaMatcher:
         by_type: dict[str, list[int]] = defaultdict(list)
         for i, (t, v) in enumerate(queries):
             kind, _ = normalize_hash(t, v, f"query {i}")
+            if kind != INDEXED.name and not signal_type(kind).exact():
+                raise ValueError(
+                    f"query {i}: {kind} hashes are matched by distance, and this matcher "
+                    f"range-searches only {INDEXED.name}"
+                )
             by_type[kind].append(i)
         for kind, positions in by_type.items():
             values = [queries[i][1] for i in positions]
-            got = self.match_pdq(values) if kind == "pdq" else self.match_exact(kind, values)
+            got = self.match_pdq(values) if kind == INDEXED.name else self.match_exact(kind, values)
             out += [
                 Match(
                     positions[m.query],
@@ -378,7 +388,7 @@ def frames_to_entries(
 ) -> list[BankEntry]:
     """Bank entries for a listed video: one PDQ entry per usable frame."""
     return [
-        BankEntry("pdq", f.pdq, (*labels, f"{VIDEO_LABEL}{video_id}"))
+        BankEntry(INDEXED.name, f.pdq, (*labels, f"{VIDEO_LABEL}{video_id}"))
         for f in frames
         if f.quality >= min_quality
     ]

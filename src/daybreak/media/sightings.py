@@ -18,6 +18,8 @@ from daybreak.media.banks import BankEntry, BankStore
 from daybreak.media.index import format_pdq, parse_pdq
 from daybreak.media.matcher import MediaMatcher
 from daybreak.model.alerts import Alert, HashMatch
+from daybreak.model.signal_types import PdqSignal
+from daybreak.plugins import signal_type, signal_types
 
 MATCH_SCHEMA: dict[str, pl.DataType] = {
     "sighting_id": pl.String(),
@@ -32,6 +34,19 @@ MATCH_SCHEMA: dict[str, pl.DataType] = {
     "threshold": pl.Int64(),
     "labels": pl.List(pl.String()),
 }
+
+
+def _reliable() -> pl.Expr:
+    """Rows whose hash is reliable enough to match: types without a quality floor, and
+    the others at or above it (PDQ below 50 is noise) or with no quality given."""
+    keep = pl.col("quality").is_null()
+    floors = {st.name: st.min_quality for st in signal_types().values()}
+    no_floor = [name for name, floor in floors.items() if floor is None]
+    keep = keep | pl.col("hash_type").is_in(no_floor) | ~pl.col("hash_type").is_in(list(floors))
+    for name, floor in floors.items():
+        if floor is not None:
+            keep = keep | ((pl.col("hash_type") == name) & (pl.col("quality") >= floor))
+    return keep
 
 
 def match_sightings(sightings: pl.DataFrame, matcher: MediaMatcher) -> pl.DataFrame:
@@ -49,9 +64,7 @@ def match_sightings(sightings: pl.DataFrame, matcher: MediaMatcher) -> pl.DataFr
         pl.col("hash_type").str.to_lowercase(), pl.col("hash_value").str.to_lowercase()
     )
     if "quality" in rows.columns:
-        rows = rows.filter(
-            (pl.col("hash_type") != "pdq") | pl.col("quality").is_null() | (pl.col("quality") >= 50)
-        )
+        rows = rows.filter(_reliable())
     queries = list(zip(rows["hash_type"].to_list(), rows["hash_value"].to_list(), strict=True))
     try:
         matches = [m for m in matcher.match(queries) if m.status == "match"]
@@ -84,7 +97,7 @@ def match_sightings(sightings: pl.DataFrame, matcher: MediaMatcher) -> pl.DataFr
             "bank_version": [banks[m.bank].version if m.bank in banks else None for m in matches],
             # Exact hash types match only at distance 0.
             "threshold": [
-                (banks[m.bank].threshold if m.hash_type == "pdq" else 0)
+                (0 if signal_type(m.hash_type).exact() else banks[m.bank].threshold)
                 if m.bank in banks
                 else None
                 for m in matches
@@ -176,17 +189,19 @@ def demo_matcher(
         if rng.random() >= share:
             continue
         kind, value = str(kind).lower(), str(value).lower()
-        if kind == "pdq":
+        if kind == PdqSignal.name:
             entries.append(
                 BankEntry(
-                    "pdq",
+                    PdqSignal.name,
                     near_duplicate(value, rng.randint(0, 24), rng),
                     ("demo", "near-duplicate"),
                 )
             )
             entries.append(
                 BankEntry(
-                    "pdq", near_duplicate(value, 40 + rng.randint(0, 20), rng), ("demo", "decoy")
+                    PdqSignal.name,
+                    near_duplicate(value, 40 + rng.randint(0, 20), rng),
+                    ("demo", "decoy"),
                 )
             )
         else:

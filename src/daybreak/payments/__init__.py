@@ -11,6 +11,7 @@ are in :mod:`daybreak.engines.payments`.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 import polars as pl
 
@@ -26,6 +27,19 @@ class PaymentsInput:
     customers: pl.DataFrame | None = None
 
 
+def payments_input(world: Path) -> PaymentsInput:
+    """A world folder's transactions and customers (``<table>.parquet`` or ``.csv``),
+    validated against the public schemas."""
+    from daybreak.payments.inputs import read_customers, read_transactions
+    from daybreak.schema.world import world_file
+
+    transactions = world_file(world, "transactions")
+    if transactions is None:
+        raise PaymentsInputError(f"{world}: no transactions.parquet or transactions.csv")
+    customers = world_file(world, "customers")
+    return PaymentsInput(read_transactions(transactions), read_customers(customers))
+
+
 __all__ = [
     "ConfigError",
     "Pack",
@@ -34,5 +48,6 @@ __all__ = [
     "ScanResult",
     "evaluate_files",
     "load_pack",
+    "payments_input",
     "write_results",
 ]

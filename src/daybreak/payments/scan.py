@@ -265,11 +265,3 @@ def write_results(result: ScanResult, out: Path) -> None:
         for done in [pool.submit(write) for write in writes]:
             done.result()
     (out / "summary.json").write_text(json.dumps(result.summary, indent=2) + "\n", "utf-8")
-
-
-def find_world_file(world: Path, table: str) -> Path | None:
-    for ext in (".parquet", ".csv"):
-        candidate = world / f"{table}{ext}"
-        if candidate.is_file():
-            return candidate
-    return None

@@ -65,7 +65,10 @@ def _rule(col: Column, sql_type: str) -> tuple[str, str] | None:
                 "expected a 4-digit merchant category code"
             )
         case ColumnType.ENUM:
-            return f"{c} NOT IN ({_lit(col.choices)})", f"expected one of {', '.join(col.choices)}"
+            return (
+                f"{c} NOT IN ({_lit(tuple(col.choices))})",
+                f"expected one of {', '.join(col.choices)}",
+            )
         case _:
             # Blank values sort below "!" (empty, or starting with a space or control
             # character): that cheap comparison guards the regex.

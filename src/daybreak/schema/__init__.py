@@ -7,6 +7,7 @@ from daybreak.schema.validate import (
     ValidationResult,
     read_table,
 )
+from daybreak.schema.world import world_file
 
 __all__ = [
     "TABLES",
@@ -17,4 +18,5 @@ __all__ = [
     "ValidationIssue",
     "ValidationResult",
     "read_table",
+    "world_file",
 ]

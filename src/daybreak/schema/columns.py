@@ -6,8 +6,11 @@ them. Change them only with a new schema version. ``docs/data-model.md`` documen
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import StrEnum
+
+from daybreak.plugins import SIGNAL_TYPE_NAMES
 
 
 class ColumnType(StrEnum):
@@ -28,7 +31,7 @@ class Column:
     name: str
     type: ColumnType
     nullable: bool = False
-    choices: tuple[str, ...] = ()
+    choices: Sequence[str] = ()
     unique: bool = False
     minimum: int | None = None
     maximum: int | None = None
@@ -64,7 +67,7 @@ INCIDENT_TYPES = (
     "other",
 )
 EVENT_TYPES = ("login", "call", "stream", "friend_request", "message")
-HASH_TYPES = ("pdq", "md5", "sha256")
+HASH_TYPES = SIGNAL_TYPE_NAMES  # registered signal types (daybreak.model.signal_types)
 IDENTIFIER_KINDS = (
     "account",
     "username",

@@ -16,10 +16,11 @@ from pathlib import Path
 
 import polars as pl
 
-from daybreak.graph.loader import WorldError, load_world, table_path
+from daybreak.graph.loader import WorldError, load_world
 from daybreak.graph.resolution import resolve_exact
 from daybreak.model.cases import Case
 from daybreak.schema import SchemaError, read_table
+from daybreak.schema.world import world_file
 from daybreak.sharing.canonical import SHAREABLE_KINDS, ShareError, prepare
 
 # Graph issues about these fields concern customer ids, which are never shared.
@@ -45,7 +46,7 @@ def _identifier_rows(world: Path) -> pl.DataFrame:
             "apart so they can be left out (pass --world, or --include-customer-identifiers "
             "to use them)"
         )
-    path = table_path(world, "identifiers")
+    path = world_file(world, "identifiers")
     if path is None:
         return pl.DataFrame(schema={"source": pl.String, "kind": pl.String, "value": pl.String})
     try:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 from datetime import datetime
 from enum import StrEnum
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 import pycountry
 from pydantic import (
@@ -27,6 +27,7 @@ from pydantic import (
 )
 
 from daybreak.model.identifiers import Identifier, IdentifierError, IdentifierKind, normalize
+from daybreak.plugins import SIGNAL_TYPE_NAMES, signal_type
 
 
 class ReporterType(StrEnum):
@@ -57,14 +58,21 @@ class Indicator(StrEnum):
     HIGH_VOLUME = "high_volume"
 
 
-class HashType(StrEnum):
-    PDQ = "pdq"
-    MD5 = "md5"
-    SHA256 = "sha256"
+def _registered_hash_type(value: str) -> str:
+    if value not in SIGNAL_TYPE_NAMES:
+        names = list(SIGNAL_TYPE_NAMES)
+        raise ValueError(f"Input should be {', '.join(map(repr, names[:-1]))} or {names[-1]!r}")
+    return value
 
 
-_HASH_LENGTH = {HashType.PDQ: 64, HashType.MD5: 32, HashType.SHA256: 64}
-_HEX = re.compile(r"^[0-9a-f]+$")
+def _list_hash_types(schema: dict[str, Any]) -> None:
+    schema["enum"] = list(SIGNAL_TYPE_NAMES)  # at schema time: plug-ins are listed too
+
+
+# A registered signal type's canonical name (daybreak.model.signal_types, plug-ins).
+HashType = Annotated[
+    str, AfterValidator(_registered_hash_type), Field(json_schema_extra=_list_hash_types)
+]
 
 
 def _country(value: str) -> str:
@@ -193,9 +201,11 @@ class MediaHash(BaseModel):
 
     @model_validator(mode="after")
     def _hex(self) -> MediaHash:
-        value = self.value.lower()
-        if len(value) != _HASH_LENGTH[self.type] or not _HEX.match(value):
-            raise ValueError(f"{self.type.value} hash must be {_HASH_LENGTH[self.type]} hex digits")
+        kind = signal_type(self.type)
+        try:
+            value = kind.normalize(self.value)
+        except ValueError:
+            raise ValueError(f"{kind.name} hash must be {kind.hex_length} hex digits") from None
         object.__setattr__(self, "value", value)
         return self
 
@@ -325,7 +335,7 @@ def report_identifiers(report: ReportIn) -> list[ReportIdentifier]:
     for url in report.urls:
         add(k.URL, url, "reported_url")
     for h in report.media_hashes:
-        add("hash", f"{h.type.value}:{h.value}", "media")
+        add("hash", f"{h.type}:{h.value}", "media")
     for extra in report.identifiers:
         add(extra.kind.value, extra.value, extra.role or "reported")
     return list(out.values())

@@ -41,10 +41,11 @@ class _Summary(Protocol):
 
 
 def _find(world_dir: Path, table: str) -> Path:
-    for suffix in (".parquet", ".csv"):
-        path = world_dir / f"{table}{suffix}"
-        if path.exists():
-            return path
+    from daybreak.schema.world import world_file
+
+    path = world_file(world_dir, table)
+    if path is not None:
+        return path
     raise WorldLoadError(f"{world_dir}: no {table}.parquet or {table}.csv")
 
 

@@ -1,20 +1,23 @@
-"""The test kit every detector must pass (built-ins and extensions alike).
+"""The test kit every detector must pass (built-ins and plug-ins alike).
 
-    from detectors.kit import check_detector
+    from daybreak.testing import check_detector
     check_detector(MyDetector(), data, evidence_ids={...all record ids in data...})
 
 It checks what any consumer of alerts relies on: the detector is deterministic, every
 alert has a non-empty explanation, scores are in [0, 1] and sorted highest first, alert
 ids are unique, evidence ids name records that exist, and ``detector`` is the
-detector's id.
+detector's id. :func:`check_detector_info` checks a registered detector's description
+and runs the kit on its own input read from a world folder.
 """
 
 from __future__ import annotations
 
 from collections.abc import Collection, Sequence
+from pathlib import Path
 from typing import Any
 
 from daybreak.detectors import Detector
+from daybreak.detectors.info import DetectorInfo
 from daybreak.model.alerts import Alert
 
 
@@ -46,3 +49,21 @@ def check_detector(
     scores = [a.score for a in first]
     assert scores == sorted(scores, reverse=True), "alerts are not sorted by score"
     return first
+
+
+def check_detector_info(
+    info: DetectorInfo,
+    world: Path,
+    evidence_ids: Collection[str],
+    *,
+    expect_alerts: bool = True,
+    **options: Any,
+) -> Sequence[Alert]:
+    """A registered detector: its description is complete, the detector it makes agrees
+    with it, and it passes :func:`check_detector` on input read from ``world``."""
+    assert info.name.isidentifier(), f"name {info.name!r} is not an identifier"
+    assert info.label.strip() and info.description.strip(), f"{info.name}: label/description"
+    detector = info.create(**options)
+    assert detector.id == info.name, f"{info.name}: the detector's id is {detector.id!r}"
+    data = info.input_from_world(world)
+    return check_detector(detector, data, evidence_ids, expect_alerts=expect_alerts)

@@ -1,21 +1,25 @@
-"""The shared test kit every exporter passes, built-in or extension.
+"""The shared test kit every exporter passes, built-in or plug-in.
 
-``check_exporter(exporter, bundle, broken)`` asserts the Exporter contract:
+``check_exporter(exporter, bundle, damage)`` asserts the Exporter contract:
 * it names itself (name, media type, suffix, what it validates against);
 * ``export`` gives bytes that its real validator accepts, and ``render`` returns them;
 * the same bundle gives the same bytes (reproducible reports);
-* ``validate`` is not a rubber stamp: ``broken`` (a damaged document) yields problems,
-  each naming where it is, and ``render`` refuses to hand out a broken document.
+* ``validate`` is not a rubber stamp: ``damage(document)`` yields problems, each naming
+  what is wrong, and ``render`` refuses to hand out a damaged document.
+
+:func:`check_exporter_info` also checks a registered format's description against the
+exporter it makes.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-
-import pytest
+from pathlib import Path
+from typing import Any
 
 from daybreak.exporters.base import Exporter, ExportValidationError, ValidationProblem
 from daybreak.exporters.bundle import CaseBundle
+from daybreak.exporters.info import ExporterInfo
 
 
 class _Breaking(Exporter):
@@ -56,7 +60,27 @@ def check_exporter(
     found = exporter.validate(broken)
     assert found, "the validator accepted a damaged document"
     assert all(isinstance(p, ValidationProblem) and p.message for p in found)
-    with pytest.raises(ExportValidationError) as info:
+    try:
         _Breaking(exporter, damage).render(bundle)
-    assert info.value.problems and exporter.name in str(info.value)
+    except ExportValidationError as exc:
+        assert exc.problems and exporter.name in str(exc)
+    else:
+        raise AssertionError("render handed out a document that does not validate")
     return data
+
+
+def check_exporter_info(
+    info: ExporterInfo,
+    bundle: CaseBundle,
+    damage: Callable[[bytes], bytes],
+    xsd: Path | None = None,
+    **options: Any,
+) -> bytes:
+    """A registered format: its description is complete and agrees with the exporter it
+    makes (name, media type, suffix), and that exporter passes :func:`check_exporter`."""
+    assert info.label.strip() and info.description.strip(), f"{info.name}: label/description"
+    exporter = info.create(xsd, **options)
+    assert exporter.name == info.name, f"{info.name}: the exporter calls itself {exporter.name}"
+    assert exporter.media_type == info.media_type, f"{info.name}: media types differ"
+    assert exporter.suffix == info.suffix, f"{info.name}: suffixes differ"
+    return check_exporter(exporter, bundle, damage)

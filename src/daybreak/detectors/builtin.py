@@ -1,0 +1,56 @@
+"""Daybreak's own detectors, registered by entry point like any plug-in's.
+
+``pyproject.toml`` names each object below under ``[project.entry-points."daybreak.detectors"]``.
+Nothing heavy is imported here: each detector and its world reader load when it runs.
+"""
+
+from __future__ import annotations
+
+from daybreak.detectors.info import DetectorInfo, DetectorOption
+
+PAYMENTS = DetectorInfo(
+    name="payments",
+    label="Payments (typology pack)",
+    description=(
+        "Payers and facilitators of live-streamed abuse in transactions: the typology "
+        "pack's SQL on DuckDB, scored and explained."
+    ),
+    factory="daybreak.engines.payments:PaymentsDetector",
+    read_world="daybreak.payments:payments_input",
+    reads=("transactions", "customers"),
+    order=0,
+)
+
+TIPLINE = DetectorInfo(
+    name="tipline",
+    label="Tipline reports",
+    description=(
+        "One alert per report: its triaged cluster's tier and reasons when given, else "
+        "how strongly the report type alone suggests a child at risk."
+    ),
+    factory="daybreak.tipline.detector:TiplineDetector",
+    read_world="daybreak.tipline.detector:tipline_input",
+    reads=("reports",),
+    order=1,
+)
+
+MEDIA = DetectorInfo(
+    name="media",
+    label="Known-material hash matches",
+    description=(
+        "One alert per account whose media sightings match a hash list of known material."
+    ),
+    factory="daybreak.media.detector:MediaDetector",
+    read_world="daybreak.media.detector:media_input",
+    reads=("media_sightings",),
+    options=(
+        DetectorOption(
+            "home",
+            "--media-home",
+            "Media folder with the hash banks (banks/ and index/); "
+            "default $DAYBREAK_MEDIA_HOME or ./daybreak-media.",
+            kind="path",
+        ),
+    ),
+    order=2,
+)
