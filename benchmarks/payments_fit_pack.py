@@ -7,7 +7,8 @@ Training worlds are randomised worlds (``daybreak.synth`` priors; 3,000 customer
 months) of every region group of the sending region (AU+NZ, US+CA, GB+EU), seeds
 301..305 (plus 1000 per group: 1301.., 2301..). They are disjoint from the worlds
 ``benchmarks/payments_generalisation.py`` evaluates on (seeds 101.., 1101.., 2101..),
-so that benchmark's figures for the shipped pack are figures on seeds it never saw.
+so that benchmark's figures for a pack fitted here (``--pack``) are on seeds it never
+saw. (Not shipped as of pack 2026.11.1: see docs/detectors/payments.md for why.)
 
 The fit: one shared bias and every typology weight by penalised logistic loss over
 customers and beneficiaries together (positives weighed up to half the loss), each

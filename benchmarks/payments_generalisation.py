@@ -5,11 +5,12 @@
 Randomised worlds (``daybreak.synth`` priors) are drawn per *region group* of the
 sending region (AU+NZ, US+CA, GB+EU): evaluation worlds with seeds ``--seeds`` (default
 101..105; plus 1000 per group) and training worlds with ``--training-seeds`` (default
-301..305, the seeds the shipped pack was fitted on by ``benchmarks/payments_fit_pack.py``).
-Each region group is held out in turn and its evaluation worlds are scanned by
+301..305, the seeds ``benchmarks/payments_fit_pack.py`` fits on). Each region group is
+held out in turn and its evaluation worlds are scanned by
 
-(a) the pack as shipped: fitted on the training worlds of *every* group, so its figures
-    are on seeds it never saw (but regions it did);
+(a) the pack as shipped, or ``--pack FILE`` (e.g. one written by
+    ``payments_fit_pack.py --write`` from the training worlds of *every* group: its
+    figures are then on seeds it never saw, in regions it did);
 (b) the pack refitted on the training worlds of the *other* groups only (same fit as
     payments_fit_pack.py: weights with the pack's signs, bias, Platt calibration), so its
     figures are on a region it never saw.
@@ -30,7 +31,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from daybreak.payments.config import default_pack_text, parse_pack
+from daybreak.payments.config import load_pack
 from daybreak.payments.evaluate import Scored, evaluate, read_labels
 from payments_fit_pack import (
     DEFAULT_WORK,
@@ -140,13 +141,14 @@ def main() -> None:
     ap.add_argument("--training-seeds", default=TRAINING_SEEDS, help="training seeds per group")
     ap.add_argument("--rounds", type=int, default=3, help="refits after rescanning")
     ap.add_argument("--work", type=Path, default=DEFAULT_WORK, help="cache of generated worlds")
+    ap.add_argument("--pack", type=Path, default=None, help="pack (a) instead of the shipped one")
     args = ap.parse_args()
     seeds = [int(s) for s in args.seeds.split(",")]
     training_seeds = [int(s) for s in args.training_seeds.split(",")]
     if set(seeds) & set(training_seeds):
         raise SystemExit(f"evaluation and training seeds overlap: {set(seeds) & set(training_seeds)}")  # fmt: skip
-    shipped = parse_pack(default_pack_text(), "default.yaml")
-    print(f"shipped pack {shipped.version}: {describe(shipped)}")
+    shipped = load_pack(args.pack)
+    print(f"pack (a) {args.pack or 'as shipped'}, {shipped.version}: {describe(shipped)}")
     evaluation = worlds_by_group(args.work, seeds, args.customers, args.months)
     training = worlds_by_group(args.work, training_seeds, args.customers, args.months)
     by_region: dict[str, dict[str, Tally]] = {}
