@@ -34,9 +34,12 @@ def test_typo_in_a_key_names_the_key_its_line_and_a_suggestion() -> None:
 
 
 def test_all_problems_are_reported_together_with_lines() -> None:
+    # a misspelt key on the first typology's weight line (whatever its fitted value)
+    weight = f"weight: {parse_pack(default_pack_text(), 'default').typologies[0].weight}"
+    misspelt = weight.replace("weight", "wieght")
     text = (
         default_pack_text()
-        .replace("weight: 2.2", "wieght: 2.2", 1)
+        .replace(weight, misspelt, 1)
         .replace("ramp(night_share, 0.25, 0.6)", "ramp(nite_share, 0.25, 0.6)", 1)
         .replace("  PHP: 0.0175", "  XYZ: 0.0175", 1)
     )
@@ -45,10 +48,10 @@ def test_all_problems_are_reported_together_with_lines() -> None:
     problems = err.value.problems
     joined = "\n".join(problems)
     assert len(problems) >= 3, joined
-    assert f"line {_line_of(text, 'wieght: 2.2')}" in joined
+    assert f"line {_line_of(text, misspelt)}" in joined
     assert "unknown ISO 4217 currency code(s) ['XYZ']" in joined
     # the rule error is only found once the pack's shape is valid: fix the others
-    text2 = text.replace("wieght: 2.2", "weight: 2.2").replace("  XYZ:", "  PHP:")
+    text2 = text.replace(misspelt, weight).replace("  XYZ:", "  PHP:")
     with pytest.raises(ConfigError) as err2:
         parse_pack(text2, "rules.yaml")
     rule_problem = "\n".join(err2.value.problems)
