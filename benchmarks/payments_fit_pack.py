@@ -38,10 +38,11 @@ import numpy as np
 import polars as pl
 import yaml
 
+from daybreak.engines.payments import scan_frames
 from daybreak.payments.config import Pack, default_pack_text, parse_pack
 from daybreak.payments.evaluate import read_labels
 from daybreak.payments.model import platt_curve
-from daybreak.payments.scan import ScanResult, scan_frames
+from daybreak.payments.scan import ScanResult
 from daybreak.synth import generate_world, write_world
 from daybreak.synth.priors import Priors
 

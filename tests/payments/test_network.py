@@ -7,8 +7,9 @@ from pathlib import Path
 import polars as pl
 import pytest
 
+from daybreak.engines.payments import scan, scan_frames
 from daybreak.payments.evaluate import Scored, evaluate, read_labels
-from daybreak.payments.scan import ScanResult, scan, scan_frames
+from daybreak.payments.scan import ScanResult
 from payments.failure_modes import augment, small_world
 
 
