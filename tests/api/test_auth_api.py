@@ -25,7 +25,8 @@ from argon2 import PasswordHasher
 from sqlalchemy import update
 from test_intake_api import GOOD
 
-from daybreak.api import Settings, create_app
+from daybreak.api import Settings
+from daybreak.cli.server import create_app  # the API with the console mounted, as served
 from daybreak.model.cases import Case, Tier
 from daybreak.store import SYSTEM, Keyring, Role, TiplineStore, auth
 from daybreak.store.auth import MAX_FAILURES
