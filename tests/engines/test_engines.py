@@ -58,7 +58,7 @@ def test_duckdb_and_spark_give_the_same_alerts(java_home: str) -> None:
 def test_spark_folds_names_like_the_python_reference(java_home: str) -> None:
     from daybreak.detectors.dialect import SparkDialect
     from daybreak.engines.spark import SMALL_DATA_CONF, spark_session
-    from daybreak.payments.compiler import _name_key_sql
+    from daybreak.payments.compiler import _accent_folded_sql, _name_key_sql
     from daybreak.payments.config import load_pack
     from daybreak.payments.names import name_tokens
 
@@ -67,7 +67,10 @@ def test_spark_folds_names_like_the_python_reference(java_home: str) -> None:
              "Nguyễn Thị Mai", "Quang Ho", "de la Cruz, Maria", "", "J.", "Srisook de la de la"]  # fmt: skip
     spark = spark_session(SMALL_DATA_CONF)
     spark.createDataFrame([(n,) for n in names], "name string").createOrReplaceTempView("names")
-    sql = f"SELECT name, {_name_key_sql(SparkDialect(), 'name', particles)} AS k FROM names"
+    d = SparkDialect()
+    sql = (
+        f"SELECT name, {_name_key_sql(d, _accent_folded_sql(d, 'name'), particles)} AS k FROM names"
+    )
     keys = {r["name"]: r["k"].split() for r in spark.sql(sql).collect()}
     assert keys == {n: name_tokens(n, particles) for n in names}
 

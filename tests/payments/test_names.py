@@ -8,9 +8,9 @@ import duckdb
 import pytest
 
 from daybreak.detectors.dialect import DuckDBDialect
-from daybreak.payments.compiler import _name_key_sql
+from daybreak.payments.compiler import _accent_folded_sql, _name_key_sql
 from daybreak.payments.config import load_pack
-from daybreak.payments.names import family_tie, name_tokens
+from daybreak.payments.names import accent_map, family_tie, name_tokens
 
 PARTICLES = tuple(load_pack().name_particles)
 
@@ -53,9 +53,23 @@ def test_sql_name_key_matches_the_python_reference_on_random_names() -> None:
     con = duckdb.connect()
     con.execute("CREATE TABLE n(name VARCHAR)")
     con.executemany("INSERT INTO n VALUES (?)", [(x,) for x in names])
-    sql = f"SELECT name, {_name_key_sql(DuckDBDialect(), 'name', PARTICLES)} FROM n"
+    d = DuckDBDialect()
+    sql = f"SELECT name, {_name_key_sql(d, _accent_folded_sql(d, 'name'), PARTICLES)} FROM n"
     for name, key in con.execute(sql).fetchall():
         assert key.split() == name_tokens(name, PARTICLES), name
+
+
+@pytest.mark.parametrize(
+    "name",
+    ["Zoë Đặng", "plain ascii", "TAB\there", "ÆØÅ æøå", "ẞtraße", "Łukasz", "ı", "~`!{}", "€"],
+)
+def test_accent_folding_skips_translate_only_for_printable_ascii(name: str) -> None:
+    """The SQL folds accents only when a character lies outside printable ASCII; the
+    result must equal folding every name."""
+    d = DuckDBDialect()
+    con = duckdb.connect()
+    folded = con.execute(f"SELECT {_accent_folded_sql(d, '$1')}", [name]).fetchone()
+    assert folded == (name.lower().translate(str.maketrans(*accent_map())),)
 
 
 @pytest.mark.parametrize(

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import duckdb
 import polars as pl
 import pytest
 
 from daybreak.engines.payments import scan, scan_frames
+from daybreak.payments.context import runs_sql
 from daybreak.payments.evaluate import Scored, evaluate, read_labels
 from daybreak.payments.scan import ScanResult
 from payments.failure_modes import augment, small_world
@@ -144,3 +146,15 @@ def test_the_fixture_world_keeps_the_input_schema(tmp_path: Path) -> None:
     tx, cu, labels = small_world()
     assert tx["txn_id"].is_unique().all() and cu["customer_id"].is_unique().all()
     assert set(labels["subject_type"]) == {"customer", "beneficiary"}
+
+
+def test_pay_run_share_counts_days_with_two_or_more_beneficiaries() -> None:
+    con = duckdb.connect()
+    con.execute("CREATE TABLE pay(sender_id VARCHAR, day_n DOUBLE, receiver_id VARCHAR)")
+    rows = [("S", 1, "A"), ("S", 1, "A"), ("S", 2, "A"), ("S", 2, "B"), ("S", 3, None),
+            ("S", 3, "A"), ("T", 1, None), ("T", 1, None)]  # fmt: skip
+    con.executemany("INSERT INTO pay VALUES (?, ?, ?)", rows)
+    share = dict(con.execute(runs_sql()).fetchall())
+    # S: only day 2 pays two distinct beneficiaries (2 of 6 payments); a missing
+    # beneficiary is no second one.
+    assert share == {"S": pytest.approx(2 / 6), "T": 0.0}
