@@ -22,12 +22,9 @@ from daybreak.exporters.bundle import CaseBundle, Kyc, OrgSettings
 from daybreak.model.alerts import Alert
 from daybreak.model.cases import Case
 from daybreak.schema import TABLES, SchemaError, read_table, world_file
+from daybreak.schema.columns import IDENTIFIER_KINDS
 from daybreak.schema.results import CasesFileError, read_cases
 
-IDENTIFIER_KINDS = {
-    "account", "username", "email", "phone", "ip", "payment_handle",
-    "bank_account", "crypto_wallet", "url", "device",
-}  # fmt: skip
 RECORD_ID = {
     "transactions": "txn_id",
     "reports": "report_id",
