@@ -14,6 +14,7 @@ from daybreak.graph.matching import (
     prior_for,
     same_person_edges,
 )
+from daybreak.payments.names import fold_word, name_tokens
 
 PEOPLE = pl.DataFrame(
     {
@@ -84,6 +85,16 @@ def test_normalise_name() -> None:
     assert normalise_name("  José   O'Brien-Santos ") == "jose o brien santos"
     assert normalise_name("GREEN, Donald Peter") == normalise_name("Donald Peter Green")
     assert normalise_name("...") is None
+
+
+@pytest.mark.parametrize(
+    "name", ["GREEN, Donald", "SANTOS, Maria, Jr", "Smith,", ", Ana", "de la Cruz, Jose R."]
+)
+def test_the_graph_reads_the_comma_form_like_the_payments_detector(name: str) -> None:
+    # One comma rule: the graph's name has the detector's tokens in the same order.
+    folded = normalise_name(name)
+    assert folded is not None
+    assert [fold_word(w) for w in folded.split() if len(w) > 1] == name_tokens(name)
 
 
 def test_fewer_than_two_people_gives_no_pairs() -> None:

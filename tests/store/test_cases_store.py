@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from store_samples import case
+from store_samples import case, report
 
 from daybreak.model.cases import CaseStatus, Evidence, GraphEdge, GraphNode, Outcome, TimelineEvent
 from daybreak.store import (
@@ -12,6 +12,7 @@ from daybreak.store import (
     NotFound,
     PermissionDenied,
     Role,
+    Submission,
     TiplineStore,
     WorkflowError,
 )
@@ -142,3 +143,22 @@ def test_users_sessions_and_api_keys(staffed: TiplineStore) -> None:
     with staffed.engine.connect() as conn:
         pw = conn.exec_driver_sql("SELECT password_hash FROM users WHERE username='ana'").scalar()
     assert str(pw).startswith("$argon2id$")
+
+
+def test_a_beneficiary_is_searched_as_its_payment_handle(staffed: TiplineStore) -> None:
+    # Cases key a beneficiary by its graph node, payment_handle:<provider>:<account>.
+    staffed.upsert_cases([case("C-9", entity_keys=["payment_handle:gcash:+639170000001"])])
+    payment = {"kind": "payment_handle", "value": "GCash:+639170000001"}
+    extra = {"kind": "beneficiary", "value": "gcash:+639170000002"}
+    one, two = staffed.add_reports(
+        [
+            Submission(report("u-7", payment_identifiers=[payment]), "key:test"),
+            Submission(report("u-8", identifiers=[extra]), "key:test"),
+        ]
+    )
+    found = staffed.search("beneficiary", "GCash:+639170000001", ANA)
+    assert found.case_ids == ("C-9",) and found.report_ids == (one.report_id,)
+    assert staffed.search("payment_handle", "gcash:+639170000002", ANA).report_ids == (
+        two.report_id,
+    )
+    assert staffed.search("beneficiary", "gcash:+639170000002", ANA).report_ids == (two.report_id,)

@@ -47,16 +47,19 @@ def build(
 ) -> None:
     """Group alerts into cases by entity cluster; re-runs update existing cases."""
 
-    from daybreak.graph.files import CASES_FILE, read_alerts, read_cases, read_media_matches
+    from daybreak.graph.files import read_alerts, read_media_matches
     from daybreak.graph.files import write_cases as write_file
     from daybreak.graph.pipeline import build_cases
+    from daybreak.schema.results import CASES_FILE, read_cases
 
     with user_errors():
         loaded = [a for p in alerts for a in read_alerts(p)]
         matches = read_media_matches(media_matches) if media_matches else []
         store = _store(out_dir, db) if db else None
         existing = (
-            store.list_cases(_system()) if store is not None else read_cases(out_dir / CASES_FILE)
+            store.list_cases(_system())
+            if store is not None
+            else read_cases(out_dir / CASES_FILE, missing_ok=True)
         )
         with spinner() as bar:
             bar.add_task(f"building cases from {len(loaded)} alert(s)")
@@ -96,8 +99,8 @@ def list_cases(
     include_closed: bool = typer.Option(False, help="Also list closed and merged cases."),
 ) -> None:
     """Cases, highest priority first."""
-    from daybreak.graph.files import CASES_FILE, read_cases
     from daybreak.model.cases import CaseStatus
+    from daybreak.schema.results import CASES_FILE, read_cases
 
     with user_errors():
         if db:
@@ -149,11 +152,11 @@ def evaluate(
     out_dir: Path = typer.Option(Path("cases"), "--out", "-o", help=OUT_HELP),
 ) -> None:
     """Purity and completeness of the cases against the world's truth links."""
-    from daybreak.graph.files import CASES_FILE, read_cases
     from daybreak.graph.pipeline import evaluate_against_truth
+    from daybreak.schema.results import CASES_FILE, read_cases
 
     with user_errors():
-        result = evaluate_against_truth(world, read_cases(out_dir / CASES_FILE))
+        result = evaluate_against_truth(world, read_cases(out_dir / CASES_FILE, missing_ok=True))
     typer.echo(json.dumps(result.as_dict(), indent=2))
 
 

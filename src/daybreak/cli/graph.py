@@ -23,11 +23,12 @@ def user_errors() -> Iterator[None]:
     from daybreak.graph.files import InputFileError
     from daybreak.graph.loader import WorldError
     from daybreak.schema import SchemaError
+    from daybreak.schema.results import CasesFileError
     from daybreak.sharing import ShareError
 
     try:
         yield
-    except (WorldError, InputFileError, AlertError, ShareError, SchemaError) as exc:
+    except (WorldError, InputFileError, AlertError, ShareError, SchemaError, CasesFileError) as exc:
         fail(str(exc))
 
 

@@ -11,12 +11,15 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
 from daybreak.model.alerts import Alert
 from daybreak.model.cases import Case, CaseStatus, Outcome
 from daybreak.store.auth import CASE_READERS, MANAGERS
 from daybreak.store.auth import Role as Role  # the console's users have the store's roles
+
+if TYPE_CHECKING:  # the exporters' module imports this one
+    from daybreak.console.exports import CaseExporter
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,6 +104,12 @@ class ConsoleBackend(Protocol):
     """Reads return domain records; every call names the acting user so the
     implementation can audit it. Actions raise :class:`ActionError` with a message
     fit for the analyst when the store refuses them."""
+
+    def configure(
+        self, *, alerts: Sequence[Alert] | None = None, exporter: CaseExporter | None = None
+    ) -> None:
+        """Point the backend at the alerts its cases were built from and the exporter of
+        its cases (None: keep what it has). ``configure_console`` calls it."""
 
     def sign_in(self, username: str, password: str, client: str) -> ConsoleUser | None:
         """Check a password behind the sign-in throttles: None when wrong; raises

@@ -67,7 +67,7 @@ class MemoryBackend:
                 self._status.append(StatusEvent(case.case_id, case.updated_at, case.status))
 
     def configure(
-        self, *, alerts: Iterable[Alert] | None = None, exporter: CaseExporter | None = None
+        self, *, alerts: Sequence[Alert] | None = None, exporter: CaseExporter | None = None
     ) -> None:
         if alerts is not None:
             self._alerts = list(alerts)

@@ -18,10 +18,8 @@ from fastapi.responses import Response
 from daybreak.console.backend import ConsoleBackend
 from daybreak.console.exports import ExportersPackage, ExportSettings, warm_up_exporters
 from daybreak.console.manage import Manage
-from daybreak.console.memory import MemoryBackend
 from daybreak.console.routes import mount_static, router
 from daybreak.console.security import SecurityHeaders, SessionStore
-from daybreak.console.store_backend import StoreBackend
 from daybreak.console.web import (
     PREFIX,
     ConsolePageError,
@@ -94,15 +92,7 @@ def configure_console(
     exporter = ExportersPackage(
         ExportSettings(world_dir, org_path, dict(xsd or {}), standards_dir, demo_identity)
     )
-    backend = state.backend
-    if isinstance(backend, StoreBackend):
-        state.backend = StoreBackend(
-            backend.store,
-            alerts if alerts is not None else backend.alerts_source,
-            exporter=exporter,
-        )
-    elif isinstance(backend, MemoryBackend):
-        backend.configure(alerts=alerts, exporter=exporter)
+    state.backend.configure(alerts=alerts, exporter=exporter)
     if banks_dir is not None:
         state.manage.banks = BankStore(banks_dir)
     if rules_path is not None:

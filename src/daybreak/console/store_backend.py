@@ -61,6 +61,14 @@ class StoreBackend:
         self.alerts_source = alerts
         self._exporter = exporter or ExportersPackage()
 
+    def configure(
+        self, *, alerts: Sequence[Alert] | None = None, exporter: CaseExporter | None = None
+    ) -> None:
+        if alerts is not None:
+            self.alerts_source = alerts
+        if exporter is not None:
+            self._exporter = exporter
+
     def _call(self, fn: Callable[[], Any]) -> Any:
         try:
             return fn()

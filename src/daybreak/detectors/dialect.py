@@ -6,21 +6,24 @@ Feature definitions are written once against these methods; an engine in
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 
 @dataclass(frozen=True)
-class Dialect:
-    """Base: ANSI-ish SQL shared by DuckDB and Spark; subclasses fill the gaps."""
+class Dialect(ABC):
+    """Base: ANSI-ish SQL shared by DuckDB and Spark. Subclasses must fill the gaps (the
+    abstract methods): a dialect missing one cannot be made at all, rather than failing
+    mid-compile."""
 
     name: str  # sqlglot dialect name
 
     def string(self, value: str) -> str:
         return "'" + value.replace("'", "''") + "'"
 
-    def string_array(self, values: Sequence[str]) -> str:
-        raise NotImplementedError
+    @abstractmethod
+    def string_array(self, values: Sequence[str]) -> str: ...
 
     def values(
         self, rows: Sequence[Sequence[str | float | int]], columns: Sequence[str], alias: str
@@ -36,29 +39,29 @@ class Dialect:
         body = ", ".join("(" + ", ".join(lit(v) for v in row) + ")" for row in rows)
         return f"(VALUES {body}) AS {alias}({', '.join(columns)})"
 
-    def local_hour(self, ts: str, tz: str) -> str:
-        raise NotImplementedError
+    @abstractmethod
+    def local_hour(self, ts: str, tz: str) -> str: ...
 
-    def epoch_seconds(self, ts: str) -> str:
-        raise NotImplementedError
+    @abstractmethod
+    def epoch_seconds(self, ts: str) -> str: ...
 
-    def regexp_matches(self, text: str, pattern: str) -> str:
-        raise NotImplementedError
+    @abstractmethod
+    def regexp_matches(self, text: str, pattern: str) -> str: ...
 
-    def regexp_extract(self, text: str, pattern: str) -> str:
-        raise NotImplementedError
+    @abstractmethod
+    def regexp_extract(self, text: str, pattern: str) -> str: ...
 
-    def regexp_replace_all(self, text: str, pattern: str, replacement: str) -> str:
-        raise NotImplementedError
+    @abstractmethod
+    def regexp_replace_all(self, text: str, pattern: str, replacement: str) -> str: ...
 
-    def split_spaces(self, text: str) -> str:
-        raise NotImplementedError
+    @abstractmethod
+    def split_spaces(self, text: str) -> str: ...
 
-    def arrays_overlap(self, a: str, b: str) -> str:
-        raise NotImplementedError
+    @abstractmethod
+    def arrays_overlap(self, a: str, b: str) -> str: ...
 
-    def median(self, x: str) -> str:
-        raise NotImplementedError
+    @abstractmethod
+    def median(self, x: str) -> str: ...
 
     def translate(self, text: str, src: str, dst: str) -> str:
         return f"translate({text}, {self.string(src)}, {self.string(dst)})"

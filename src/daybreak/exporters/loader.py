@@ -22,11 +22,9 @@ from daybreak.exporters.bundle import CaseBundle, Kyc, OrgSettings
 from daybreak.model.alerts import Alert
 from daybreak.model.cases import Case
 from daybreak.schema import TABLES, SchemaError, read_table, world_file
+from daybreak.schema.columns import IDENTIFIER_KINDS
+from daybreak.schema.results import CasesFileError, read_cases
 
-IDENTIFIER_KINDS = {
-    "account", "username", "email", "phone", "ip", "payment_handle",
-    "bank_account", "crypto_wallet", "url", "device",
-}  # fmt: skip
 RECORD_ID = {
     "transactions": "txn_id",
     "reports": "report_id",
@@ -38,20 +36,10 @@ RECORD_ID = {
 
 def load_cases(path: Path | str) -> list[Case]:
     """Cases from a JSON-lines file written by ``daybreak cases build``."""
-    p = Path(path)
-    if not p.is_file():
-        raise ExportError(f"{p}: cases file not found")
-    cases = []
-    for n, line in enumerate(p.read_text(encoding="utf-8").splitlines(), start=1):
-        if not line.strip():
-            continue
-        try:
-            cases.append(Case.model_validate_json(line))
-        except ValidationError as exc:
-            first = exc.errors()[0]
-            field = ".".join(str(x) for x in first["loc"]) or "(line)"
-            raise ExportError(f"{p}, line {n}, field {field}: {first['msg']}") from exc
-    return cases
+    try:
+        return read_cases(path)
+    except CasesFileError as exc:
+        raise ExportError(str(exc)) from exc
 
 
 def find_case(cases: Sequence[Case], case_id: str, source: str) -> Case:

@@ -18,8 +18,7 @@ from daybreak.graph.matching import PersonMatches
 from daybreak.graph.resolution import ExactLinks
 from daybreak.model.alerts import Alert
 from daybreak.model.cases import Case
-
-CASES_FILE = "cases.jsonl"
+from daybreak.schema.results import read_cases
 
 
 class InputFileError(ValueError):
@@ -91,24 +90,9 @@ def read_media_matches(path: Path) -> list[dict[str, Any]]:
     return rows
 
 
-def read_cases(path: Path) -> list[Case]:
-    path = Path(path)
-    if not path.is_file():
-        return []
-    out = []
-    with path.open(encoding="utf-8") as fh:
-        for n, line in enumerate(fh, start=1):
-            if line.strip():
-                try:
-                    out.append(Case.model_validate_json(line))
-                except ValidationError as exc:
-                    raise InputFileError(f"{path}: line {n}: not a case ({exc})") from None
-    return out
-
-
 def write_cases(path: Path, cases: Sequence[Case]) -> list[Case]:
     """Upsert ``cases`` into the JSON-lines file by case id; returns the full set."""
-    merged = {c.case_id: c for c in read_cases(path)}
+    merged = {c.case_id: c for c in read_cases(path, missing_ok=True)}
     merged.update({c.case_id: c for c in cases})
     ordered = sorted(merged.values(), key=lambda c: (-c.priority, c.case_id))
     path.parent.mkdir(parents=True, exist_ok=True)

@@ -6,7 +6,7 @@ the same node, ``payment_handle:<provider>:<account>``, so the two link exactly.
 
 from __future__ import annotations
 
-from daybreak.model.identifiers import IdentifierError, IdentifierKind, normalize
+from daybreak.model.identifiers import IdentifierError, IdentifierKind, canonical_kind, normalize
 
 # Node kinds that are records rather than identifiers.
 CUSTOMER = "customer"
@@ -37,8 +37,7 @@ def identifier_key(kind: str, raw: str) -> str:
     k = IdentifierKind(kind)
     if k is IdentifierKind.CUSTOMER:
         return make_key(CUSTOMER, normalize(k, raw))
-    if k is IdentifierKind.BENEFICIARY:
-        k = IdentifierKind.PAYMENT_HANDLE
+    k = canonical_kind(k)
     return make_key(k.value, normalize(k, raw))
 
 

@@ -19,6 +19,7 @@ import duckdb
 import polars as pl
 
 from daybreak.graph.resolution import EDGE_SCHEMA, UTC_TS, ExactLinks
+from daybreak.payments.names import given_names_first
 
 Backend = Literal["duckdb", "spark"]
 
@@ -52,10 +53,9 @@ def normalise_name(raw: str | None) -> str | None:
     punctuation removed, white space collapsed."""
     if raw is None:
         return None
-    if raw.count(",") == 1:
-        surname, given = raw.split(",")
-        raw = f"{given} {surname}"
-    text = unicodedata.normalize("NFKD", raw)
+    # The payments detector's comma rule; the folding stays readable (no phonetic
+    # steps): splink compares these strings, and its fitted weights are for this form.
+    text = unicodedata.normalize("NFKD", given_names_first(raw))
     text = "".join(ch for ch in text if not unicodedata.combining(ch)).lower()
     text = _WS.sub(" ", _NON_ALNUM.sub(" ", text)).strip()
     return text or None

@@ -7,16 +7,19 @@ platform events one row per (account, counterparty, event type).
 
 from __future__ import annotations
 
+from daybreak.payments.compiler import SPEND_CHANNELS
+
 # Relations are views named after the world tables: transactions, platform_events,
 # identifiers (registered by the loader).
 
 # Card and cash receivers are shops and ATMs: they link strangers, not people, and are
 # most of the payments. They are summarised, not turned into edges (unless asked).
-SHOPS = """
+_SPENDING = "channel IN (" + ", ".join(f"'{c}'" for c in SPEND_CHANNELS) + ")"
+SHOPS = f"""
 SELECT receiver_id
 FROM transactions
 GROUP BY receiver_id
-HAVING bool_or(channel IN ('card', 'cash') OR merchant_category IS NOT NULL)
+HAVING bool_or({_SPENDING} OR merchant_category IS NOT NULL)
 """
 
 
@@ -33,7 +36,7 @@ SELECT sender_id,
        any_value(sender_country)        AS sender_country,
        any_value(receiver_name)         AS receiver_name,
        any_value(receiver_country)      AS receiver_country,
-       bool_or(channel IN ('card', 'cash') OR merchant_category IS NOT NULL) AS merchant
+       bool_or({_SPENDING} OR merchant_category IS NOT NULL) AS merchant
 FROM transactions
 {where}
 GROUP BY sender_id, receiver_id

@@ -35,6 +35,23 @@ class IdentifierKind(StrEnum):
     BENEFICIARY = "beneficiary"  # a payment receiver id (receiver_id)
 
 
+# A payment receiver's id (``beneficiary``, ``transactions.receiver_id``) is the payment
+# handle it was paid to: the one node, the one shared value and the one search key.
+ALIASES: dict[IdentifierKind, IdentifierKind] = {
+    IdentifierKind.BENEFICIARY: IdentifierKind.PAYMENT_HANDLE
+}
+# Ids of an institution's own records rather than identifiers a person or account
+# carries: a world's identifiers table holds every other kind.
+RECORD_ID_KINDS = frozenset({IdentifierKind.CUSTOMER, IdentifierKind.BENEFICIARY})
+
+
+def canonical_kind(kind: IdentifierKind | str) -> IdentifierKind:
+    """The kind an identifier is keyed, shared and searched under (aliases resolved);
+    raises ValueError for an unknown kind."""
+    k = IdentifierKind(kind)
+    return ALIASES.get(k, k)
+
+
 class IdentifierError(ValueError):
     """A value that cannot be read as an identifier of the stated kind."""
 

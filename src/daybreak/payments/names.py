@@ -100,6 +100,22 @@ def fold_word(text: str) -> str:
     return " ".join(out.split())
 
 
+def comma_parts(name: str) -> tuple[str, str] | None:
+    """(given names, family name) of a name in the comma form "SURNAME, Given": split at
+    the first comma when both sides have text; None for any other name. The one comma
+    rule of every reader of names (payments, reports, the entity graph)."""
+    head, sep, tail = name.partition(",")
+    if sep and head.strip() and tail.strip():
+        return tail.strip(), head.strip()
+    return None
+
+
+def given_names_first(name: str) -> str:
+    """ "GREEN, Donald" is "Donald GREEN"; a name without the comma form is unchanged."""
+    parts = comma_parts(name)
+    return f"{parts[0]} {parts[1]}" if parts else name
+
+
 def name_tokens(name: str | None, particles: Iterable[str] = ()) -> list[str]:
     """Python reference of the SQL name key: folded tokens without initials or particles.
 
@@ -107,10 +123,7 @@ def name_tokens(name: str | None, particles: Iterable[str] = ()) -> list[str]:
     ("Jose R. Santos"), before folding: a short surname that folds to one letter ("Ho" ->
     "o") is still a name. A particle is dropped only before another token, as in "Maria
     do Carmo" or "de la Cruz"; last, it is a surname ("Phuong Do", "Divya Meena Das")."""
-    text = (name or "").lower().translate(_accent_table())
-    if "," in text:
-        head, tail = text.split(",", 1)
-        text = f"{tail} {head}"
+    text = given_names_first((name or "").lower().translate(_accent_table()))
     plain = _compiled_steps()[0][0].sub(" ", text)  # letters only
     tokens = fold_word(" ".join(w for w in plain.split() if len(w) > 1)).split()
     drop = folded_particles(particles)
@@ -159,14 +172,13 @@ def split_person_name(name: str | None) -> tuple[str, str]:
     "SURNAME, Given" is the comma form: "DE LEON, Maria Magbanua" -> ("Maria
     Magbanua", "DE LEON"). Otherwise the family name is the last word together with the
     particles before it: "Maria de la Cruz" -> ("Maria", "de la Cruz"). A single word is
-    a family name. The same comma rule as :func:`name_tokens`, so the detector and the
-    reports read a name alike."""
+    a family name. The comma rule is :func:`comma_parts`, as in :func:`name_tokens`, so
+    the detector and the reports read a name alike."""
     text = " ".join((name or "").split())
-    if "," in text:
-        head, tail = (part.strip() for part in text.split(",", 1))
-        if head and tail:
-            return tail, head
-        text = head or tail
+    parts = comma_parts(text)
+    if parts:
+        return parts
+    text = text.replace(",", "", 1).strip()  # a comma with a name on one side only
     words = text.split()
     if len(words) <= 1:
         return "", text

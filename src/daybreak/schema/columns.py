@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 
+from daybreak.model.identifiers import RECORD_ID_KINDS, IdentifierKind
 from daybreak.plugins import SIGNAL_TYPE_NAMES
 
 
@@ -68,18 +69,7 @@ INCIDENT_TYPES = (
 )
 EVENT_TYPES = ("login", "call", "stream", "friend_request", "message")
 HASH_TYPES = SIGNAL_TYPE_NAMES  # registered signal types (daybreak.model.signal_types)
-IDENTIFIER_KINDS = (
-    "account",
-    "username",
-    "email",
-    "phone",
-    "ip",
-    "payment_handle",
-    "bank_account",
-    "crypto_wallet",
-    "url",
-    "device",
-)
+IDENTIFIER_KINDS = tuple(k.value for k in IdentifierKind if k not in RECORD_ID_KINDS)
 SOURCES = ("transactions", "customers", "reports", "platform_events", "media_sightings")
 
 S, TS, DEC, INT, BOOL = (

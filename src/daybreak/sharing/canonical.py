@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 import phonenumbers
 
-from daybreak.model.identifiers import IdentifierError, IdentifierKind, normalize
+from daybreak.model.identifiers import IdentifierError, IdentifierKind, canonical_kind, normalize
 
 # An institution's own customer ids mean nothing elsewhere and are never shared.
 SHAREABLE = frozenset(IdentifierKind) - {IdentifierKind.CUSTOMER}
@@ -41,11 +41,9 @@ def check_region(region: str | None) -> str | None:
 def canonical(kind: str, raw: str, region: str | None = None) -> tuple[str, str]:
     """The normalised (kind, value); beneficiaries are payment handles."""
     try:
-        k = IdentifierKind(kind)
+        k = canonical_kind(kind)
     except ValueError as exc:
         raise IdentifierError(f"unknown identifier kind {kind!r}") from exc
-    if k is IdentifierKind.BENEFICIARY:
-        k = IdentifierKind.PAYMENT_HANDLE
     if k not in SHAREABLE:
         raise ShareError(f"{kind!r} identifiers are internal ids and are never shared")
     return k.value, normalize(k, raw, region=region)

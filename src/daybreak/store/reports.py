@@ -11,7 +11,7 @@ import hashlib
 import json
 import secrets
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
@@ -28,11 +28,10 @@ from daybreak.store.tables import (
     report_identifiers,
     reports,
 )
-from daybreak.tipline.clustering import cluster_id_for
+from daybreak.tipline.clustering import ClusterTally, Placement, ReportClusters
 from daybreak.tipline.intake import ReportIdentifier, ReportIn
 from daybreak.tipline.intake import report_identifiers as identifiers_of
 from daybreak.tipline.routing import AgencyTable, Route, route
-from daybreak.tipline.triage import TriageContext, triage
 
 # Associated data: the column, then the row (see daybreak.store.integrity.SEALED).
 PAYLOAD = "reports.payload_enc"  # :report_id
@@ -132,16 +131,6 @@ def prepare(sub: Submission, keys: Keyring, agencies: AgencyTable) -> Prepared:
     )
 
 
-@dataclass
-class _Cluster:
-    count: int
-    tier: int
-    score: float
-    created_at: datetime
-    updated_at: datetime
-    in_db: bool
-
-
 # The batch's statements, built once: building a SQLAlchemy expression costs more than
 # running the query it makes (the IN lists are expanding parameters, so one compiled
 # statement serves every batch size).
@@ -192,35 +181,36 @@ _INSERT_IDEMPOTENCY = insert(idempotency_keys)
 
 class _BatchState:
     """What one batch needs from the database, loaded with a handful of queries up
-    front, then kept current in memory as each report of the batch is placed."""
+    front: the clusters its identifiers belong to (kept current in memory by
+    :class:`ReportClusters` as each report of the batch is placed), the alerts on them
+    and the idempotency keys already used."""
 
     def __init__(self, conn: Connection, subs: list[Submission], indexes: list[list[str]]) -> None:
         all_idx = sorted({i for idx in indexes for i in idx})
-        self.owner: dict[str, str] = {}
+        owner: dict[str, str] = {}
         self.alerts: dict[str, list[str]] = {}
-        self.clusters: dict[str, _Cluster] = {}
+        summaries: dict[str, ClusterTally] = {}
         for chunk in _chunks(all_idx):
             for r in conn.execute(_OWNERS, {"ids": chunk}):
-                self.owner[r.value_index] = r.cluster_id
+                owner[r.value_index] = r.cluster_id
             for r in conn.execute(_ALERTS, {"ids": chunk}):
                 self.alerts.setdefault(r.value_index, []).append(r.source)
-        for chunk in _chunks(sorted(set(self.owner.values()))):
+        for chunk in _chunks(sorted(set(owner.values()))):
             for r in conn.execute(_CLUSTERS, {"ids": chunk}):
-                self.clusters[r.cluster_id] = _Cluster(
+                summaries[r.cluster_id] = ClusterTally(
                     int(r.report_count),
                     int(r.tier),
                     float(r.score),
                     utc(r.created_at),
                     utc(r.updated_at),
-                    True,
+                    stored=True,
                 )
         # Identifiers still pointing at a cluster that retention deleted (stores from
         # before retention removed them too): unowned again, re-pointed in _flush.
-        self.orphans = sorted(i for i, c in self.owner.items() if c not in self.clusters)
+        self.orphans = sorted(i for i, c in owner.items() if c not in summaries)
         for i in self.orphans:
-            del self.owner[i]
-        self.redirect: dict[str, str] = {}
-        self.deleted: list[str] = []
+            del owner[i]
+        self.clusters = ReportClusters(owner, summaries)
         # (principal, key) -> (request hash, report id)
         self.idem: dict[tuple[str, str], tuple[str, str]] = {}
         wanted = sorted({s.idempotency_key for s in subs if s.idempotency_key is not None})
@@ -229,13 +219,38 @@ class _BatchState:
                 self.idem[(r.principal, r.key)] = (r.request_hash, r.report_id)
 
     def resolve(self, cid: str) -> str:
-        while cid in self.redirect:
-            cid = self.redirect[cid]
-        return cid
+        return self.clusters.index.resolve(cid)
+
+    def replay_of(self, sub: Submission, request_hash: str) -> str | Exception | None:
+        """For a reused Idempotency-Key: the id of the report it stored, or the
+        conflict when the request differs; None for a new request."""
+        if sub.idempotency_key is None:
+            return None
+        prior = self.idem.get((sub.submitted_by, sub.idempotency_key))
+        if prior is None:
+            return None
+        if prior[0] != request_hash:
+            return IdempotencyConflict(
+                "Idempotency-Key was already used with a different request body"
+            )
+        return prior[1]
+
+    def alert_sources(self, indexes: list[str]) -> list[str]:
+        return [src for i in set(indexes) for src in self.alerts.get(i, [])]
 
 
 def _chunks(items: list[str], size: int = 500) -> list[list[str]]:
     return [items[i : i + size] for i in range(0, len(items), size)]
+
+
+@dataclass
+class _Rows:
+    """The rows a batch inserts, gathered while its reports are placed."""
+
+    reports: list[dict[str, Any]] = field(default_factory=list)
+    identifiers: list[dict[str, Any]] = field(default_factory=list)
+    owners: dict[str, str] = field(default_factory=dict)  # value index -> cluster id
+    idempotency: list[dict[str, Any]] = field(default_factory=list)
 
 
 def write_batch(
@@ -251,120 +266,90 @@ def write_batch(
     ``prepared`` (one per submission, from :func:`prepare`) is computed here if absent."""
     preps = prepared if prepared is not None else [prepare(s, keys, agencies) for s in subs]
     st = _BatchState(conn, subs, [p.indexes for p in preps])
-    report_rows: list[dict[str, Any]] = []
-    ident_rows: list[dict[str, Any]] = []
-    owner_rows: dict[str, str] = {}
-    idem_rows: list[dict[str, Any]] = []
+    rows = _Rows()
     results: list[Receipt | Exception | str] = []  # str: replay of this report id
     for sub, prep in zip(subs, preps, strict=True):
-        idx = prep.indexes
-        request_hash = prep.request_hash
-        if sub.idempotency_key is not None:
-            prior = st.idem.get((sub.submitted_by, sub.idempotency_key))
-            if prior is not None:
-                if prior[0] != request_hash:
-                    results.append(
-                        IdempotencyConflict(
-                            "Idempotency-Key was already used with a different request body"
-                        )
-                    )
-                else:
-                    results.append(prior[1])
-                continue
-        report = sub.report
-        report_id = prep.report_id
+        replay = st.replay_of(sub, prep.request_hash)
+        if replay is not None:
+            results.append(replay)
+            continue
         received = utc(sub.received_at or datetime.now(UTC))
-        matched = sorted({st.resolve(st.owner[i]) for i in idx if i in st.owner})
-        prior_reports = sum(st.clusters[c].count for c in matched)
-        sources = [src for i in set(idx) for src in st.alerts.get(i, [])]
-        hash_matches = sum(1 for src in sources if src == "media")
-        result = triage(
-            report, TriageContext(prior_reports, len(sources) - hash_matches, hash_matches)
+        placed = st.clusters.place(
+            prep.report_id, sub.report, prep.indexes, st.alert_sources(prep.indexes), received
         )
-        where = prep.where
-        if matched:
-            cluster_id = matched[0]
-            target = st.clusters[cluster_id]
-            for other in matched[1:]:
-                old = st.clusters.pop(other)
-                st.redirect[other] = cluster_id
-                if old.in_db:
-                    st.deleted.append(other)
-                target.tier = min(target.tier, old.tier)
-                target.score = max(target.score, old.score)
-                target.created_at = min(target.created_at, old.created_at)
-            target.count = prior_reports + 1
-            target.tier = min(target.tier, int(result.tier))
-            target.score = max(target.score, result.score)
-            target.updated_at = max(target.updated_at, received)
-        else:
-            cluster_id = cluster_id_for(report_id)
-            st.clusters[cluster_id] = _Cluster(
-                1, int(result.tier), result.score, received, received, False
-            )
-        for i in idx:
-            if i not in st.owner:
-                st.owner[i] = cluster_id
-                owner_rows[i] = cluster_id
-        report_rows.append(
-            {
-                "report_id": report_id,
-                "received_at": received,
-                "source": sub.source,
-                "submitted_by": sub.submitted_by,
-                "reporter_type": report.reporter.type.value,
-                "incident_type": report.incident_type.value,
-                "is_live": report.is_live,
-                # in UTC: SQLite keeps the wall time only, and the row MAC covers it
-                "occurred_at": utc(report.occurred_at) if report.occurred_at else None,
-                "tier": int(result.tier),
-                "score": result.score,
-                "reasons": json.dumps(list(result.reasons)),
-                "country": where.country,
-                "route_basis": where.basis,
-                "agency": where.agency,
-                "cluster_id": cluster_id,
-                "payload_enc": prep.payload_enc,
-            }
-        )
-        ident_rows += [
-            {
-                "report_id": report_id,
-                "kind": i.kind,
-                "role": stored_role(i.role),
-                "value_index": ix,
-                "value_enc": enc,
-                "seen_at": i.seen_at,
-            }
-            for i, ix, enc in zip(prep.idents, idx, prep.values_enc, strict=True)
-        ]
+        for i in placed.new_keys:
+            rows.owners[i] = placed.cluster_id
+        _add_rows(rows, sub, prep, placed, received)
         if sub.idempotency_key is not None:
-            st.idem[(sub.submitted_by, sub.idempotency_key)] = (request_hash, report_id)
-            idem_rows.append(
-                {
-                    "principal": sub.submitted_by,
-                    "key": sub.idempotency_key,
-                    "request_hash": request_hash,
-                    "report_id": report_id,
-                    "created_at": received,
-                }
-            )
+            st.idem[(sub.submitted_by, sub.idempotency_key)] = (prep.request_hash, prep.report_id)
+        tier = int(placed.triage.tier)
         audit.append(
             sub.submitted_by,
             "report.create",
             "report",
-            report_id,
-            {"tier": int(result.tier), "source": sub.source},
+            prep.report_id,
+            {"tier": tier, "source": sub.source},
             at=received,
         )
-        results.append(Receipt(report_id, cluster_id, int(result.tier), result.score, where.agency))
-    for row in report_rows:
+        results.append(
+            Receipt(prep.report_id, placed.cluster_id, tier, placed.triage.score, prep.where.agency)
+        )
+    for row in rows.reports:
         row["row_mac"] = row_mac(keys, reports, row)
-    _flush(conn, keys, st, report_rows, ident_rows, owner_rows, idem_rows)
+    _flush(conn, keys, st, rows)
     return _finish(conn, st, results)
 
 
-def _cluster_row(keys: Keyring, cid: str, c: _Cluster) -> dict[str, Any]:
+def _add_rows(
+    rows: _Rows, sub: Submission, prep: Prepared, placed: Placement, received: datetime
+) -> None:
+    """The report's row, its identifiers' rows and its Idempotency-Key's row."""
+    report, result, where = sub.report, placed.triage, prep.where
+    rows.reports.append(
+        {
+            "report_id": prep.report_id,
+            "received_at": received,
+            "source": sub.source,
+            "submitted_by": sub.submitted_by,
+            "reporter_type": report.reporter.type.value,
+            "incident_type": report.incident_type.value,
+            "is_live": report.is_live,
+            # in UTC: SQLite keeps the wall time only, and the row MAC covers it
+            "occurred_at": utc(report.occurred_at) if report.occurred_at else None,
+            "tier": int(result.tier),
+            "score": result.score,
+            "reasons": json.dumps(list(result.reasons)),
+            "country": where.country,
+            "route_basis": where.basis,
+            "agency": where.agency,
+            "cluster_id": placed.cluster_id,
+            "payload_enc": prep.payload_enc,
+        }
+    )
+    rows.identifiers += [
+        {
+            "report_id": prep.report_id,
+            "kind": i.kind,
+            "role": stored_role(i.role),
+            "value_index": ix,
+            "value_enc": enc,
+            "seen_at": i.seen_at,
+        }
+        for i, ix, enc in zip(prep.idents, prep.indexes, prep.values_enc, strict=True)
+    ]
+    if sub.idempotency_key is not None:
+        rows.idempotency.append(
+            {
+                "principal": sub.submitted_by,
+                "key": sub.idempotency_key,
+                "request_hash": prep.request_hash,
+                "report_id": prep.report_id,
+                "created_at": received,
+            }
+        )
+
+
+def _cluster_row(keys: Keyring, cid: str, c: ClusterTally) -> dict[str, Any]:
     return with_mac(
         keys,
         clusters,
@@ -380,30 +365,23 @@ def _cluster_row(keys: Keyring, cid: str, c: _Cluster) -> dict[str, Any]:
     )
 
 
-def _flush(
-    conn: Connection,
-    keys: Keyring,
-    st: _BatchState,
-    report_rows: list[dict[str, Any]],
-    ident_rows: list[dict[str, Any]],
-    owner_rows: dict[str, str],
-    idem_rows: list[dict[str, Any]],
-) -> None:
+def _flush(conn: Connection, keys: Keyring, st: _BatchState, rows: _Rows) -> None:
     # Clusters stored earlier that this batch joined together: each moves straight to
     # its final cluster (never itself merged away), so the order of the moves is free.
-    merges = [{"old": other, "new": st.resolve(other)} for other in st.deleted]
+    merges = [{"old": other, "new": st.resolve(other)} for other in st.clusters.merged_stored]
     if merges:
         conn.execute(_MOVE_REPORTS, merges)
         conn.execute(_MOVE_OWNERS, merges)
         conn.execute(_DROP_CLUSTERS, merges)
     for chunk in _chunks(st.orphans):
         conn.execute(_DROP_OWNERS, {"ids": chunk})
-    for row in report_rows:
+    for row in rows.reports:
         row["cluster_id"] = st.resolve(row["cluster_id"])
-    new = [_cluster_row(keys, cid, c) for cid, c in st.clusters.items() if not c.in_db]
+    summaries = st.clusters.summaries
+    new = [_cluster_row(keys, cid, c) for cid, c in summaries.items() if not c.stored]
     old = []
-    for cid, c in st.clusters.items():
-        if c.in_db:
+    for cid, c in summaries.items():
+        if c.stored:
             row = _cluster_row(keys, cid, c)
             del row["cluster_id"], row["merged_into"]  # the WHERE, and set to NULL
             old.append({"cid": cid, **row})
@@ -411,17 +389,17 @@ def _flush(
         conn.execute(_INSERT_CLUSTERS, new)
     if old:
         conn.execute(_UPDATE_CLUSTER, old)
-    if report_rows:
-        conn.execute(_INSERT_REPORTS, report_rows)
-    if ident_rows:
-        conn.execute(_INSERT_IDENTIFIERS, ident_rows)
-    if owner_rows:
+    if rows.reports:
+        conn.execute(_INSERT_REPORTS, rows.reports)
+    if rows.identifiers:
+        conn.execute(_INSERT_IDENTIFIERS, rows.identifiers)
+    if rows.owners:
         conn.execute(
             _INSERT_OWNERS,
-            [{"value_index": i, "cluster_id": st.resolve(c)} for i, c in owner_rows.items()],
+            [{"value_index": i, "cluster_id": st.resolve(c)} for i, c in rows.owners.items()],
         )
-    if idem_rows:
-        conn.execute(_INSERT_IDEMPOTENCY, idem_rows)
+    if rows.idempotency:
+        conn.execute(_INSERT_IDEMPOTENCY, rows.idempotency)
 
 
 def _finish(

@@ -19,7 +19,7 @@ from sqlalchemy import Connection, delete, func, select, update
 from sqlalchemy.engine import make_url
 
 from daybreak.model.cases import Case, CaseStatus, Disposition, Outcome, SubjectLabel
-from daybreak.model.identifiers import IdentifierKind, normalize
+from daybreak.model.identifiers import IdentifierKind, canonical_kind, normalize
 from daybreak.store import auth, integrity
 from daybreak.store import cases as case_ops
 from daybreak.store import checkpoints as cp
@@ -350,11 +350,11 @@ class TiplineStore:
     def search(self, kind: IdentifierKind | str, value: str, actor: Actor) -> SearchHit:
         """Reports and cases carrying an identifier (normalised first)."""
         _require(actor, CASE_READERS, "search")
-        key = (
-            f"{kind}:{normalize(IdentifierKind(kind), value)}"
-            if kind != "hash"
-            else f"hash:{value.lower()}"
-        )
+        if kind == "hash":
+            key = f"hash:{value.lower()}"
+        else:
+            k = canonical_kind(kind)  # a beneficiary is searched as its payment handle
+            key = f"{k.value}:{normalize(k, value)}"
         index = self.keys.index(key)
         with self.engine.begin() as conn:
             rids = sorted(

@@ -26,7 +26,13 @@ from pydantic import (
     model_validator,
 )
 
-from daybreak.model.identifiers import Identifier, IdentifierError, IdentifierKind, normalize
+from daybreak.model.identifiers import (
+    Identifier,
+    IdentifierError,
+    IdentifierKind,
+    canonical_kind,
+    normalize,
+)
 from daybreak.plugins import SIGNAL_TYPE_NAMES, signal_type
 
 
@@ -337,5 +343,7 @@ def report_identifiers(report: ReportIn) -> list[ReportIdentifier]:
     for h in report.media_hashes:
         add("hash", f"{h.type}:{h.value}", "media")
     for extra in report.identifiers:
-        add(extra.kind.value, extra.value, extra.role or "reported")
+        # Keyed under its canonical kind (a beneficiary is a payment handle), the key
+        # the graph, the cases and the search use.
+        add(canonical_kind(extra.kind).value, extra.value, extra.role or "reported")
     return list(out.values())

@@ -11,6 +11,7 @@ tiers never overlap, so sorting by score alone gives the queue order.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from daybreak.model.cases import Tier
@@ -35,6 +36,18 @@ class TriageContext:
     prior_reports: int = 0  # earlier reports sharing an identifier (the report's cluster)
     linked_alerts: int = 0  # identifiers that also carry payment or other alerts
     hash_matches: int = 0  # media hashes matching a known-hash list
+
+
+# The detector name the media matcher gives its alerts: a known-hash match, not a link.
+HASH_MATCH_SOURCE = "media"
+
+
+def context_of(prior_reports: int, alert_sources: Iterable[str]) -> TriageContext:
+    """The context of a report with ``prior_reports`` earlier reports in its cluster and
+    alerts from ``alert_sources`` (one entry per alert on its identifiers)."""
+    sources = list(alert_sources)
+    hash_matches = sum(1 for src in sources if src == HASH_MATCH_SOURCE)
+    return TriageContext(prior_reports, len(sources) - hash_matches, hash_matches)
 
 
 @dataclass(frozen=True, slots=True)
