@@ -182,8 +182,17 @@ def test(args: list[str]) -> int:
         ("lock is up to date", [uv(), "lock", "--check", "--python", sys.executable]),
         ("ruff", [py, "-m", "ruff", "check", "src", "tests", "benchmarks", "scripts"]),
         ("mypy --strict", [py, "-m", "mypy"]),
-        ("pytest", [py, "-m", "pytest", *parallel(args), *args]),
     ]
+    workers = parallel(args)
+    if workers:
+        # The PostgreSQL tests share one scratch database (each resets its schema), so
+        # they run in one process after the rest has run in parallel.
+        steps += [
+            ("pytest (parallel)", [py, "-m", "pytest", *workers, "-m", "not postgres", *args]),
+            ("pytest (PostgreSQL)", [py, "-m", "pytest", "-p", "no:xdist", "-m", "postgres"]),
+        ]
+    else:
+        steps.append(("pytest", [py, "-m", "pytest", *args]))
     for name, cmd in steps:
         say(f"{name} …")
         code = subprocess.run(cmd, cwd=REPO, env={**env, "UV_PYTHON_DOWNLOADS": "never"}).returncode
