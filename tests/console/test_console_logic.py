@@ -32,7 +32,7 @@ def test_short_fragments_only_match_whole_values() -> None:
     assert not queue.matches(case, queue.search_candidates("123"))  # too short to be partial
 
 
-def test_queue_orders_by_priority_then_tier_then_age() -> None:
+def test_queue_orders_by_tier_then_priority_then_age() -> None:
     base = datetime(2026, 1, 1, tzinfo=UTC)
 
     def case(cid: str, priority: float, tier: int, hours: int) -> Case:
@@ -46,7 +46,12 @@ def test_queue_orders_by_priority_then_tier_then_age() -> None:
 
     cases = [case("a", 0.5, 3, 0), case("b", 0.9, 5, 0), case("c", 0.5, 1, 5), case("d", 0.5, 1, 1)]
     page = queue.build_queue(cases, [], queue.QueueFilters(), base)
-    assert [r.case.case_id for r in page.rows] == ["b", "d", "c", "a"]
+    # A tier-5 case of high priority no longer sits above tier-1 cases: the order
+    # agrees with the tier badges.
+    assert [r.case.case_id for r in page.rows] == ["d", "c", "a", "b"]
+    tier_1 = queue.build_queue(cases, [], queue.QueueFilters(tier=Tier(1)), base)
+    assert [r.case.case_id for r in tier_1.rows] == ["d", "c"]
+    assert {r.case.tier for r in tier_1.rows} == {Tier.LIVE_OR_IMMEDIATE_RISK}
 
 
 def test_queue_pages_and_clamps_the_page_number() -> None:

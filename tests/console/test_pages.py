@@ -51,14 +51,14 @@ def all_cases(backend: MemoryBackend) -> dict[str, Case]:
     return {c.case_id: c for c in backend.list_cases(SUPERVISOR)}
 
 
-def test_queue_lists_open_cases_by_priority(
+def test_queue_lists_open_cases_by_tier_then_priority(
     client_for: Callable[[str], httpx.Client], backend: MemoryBackend
 ) -> None:
     ids = queue_ids(client_for("ana"))
     cases = all_cases(backend)
     assert ids[0] == TOP_CASE
-    priorities = [cases[i].priority for i in ids]
-    assert priorities == sorted(priorities, reverse=True)
+    keys = [(int(cases[i].tier), -cases[i].priority) for i in ids]
+    assert keys == sorted(keys)
     open_cases = [c for c in cases.values() if c.status is not CaseStatus.CLOSED]
     assert len(ids) == min(50, len(open_cases))
 

@@ -61,10 +61,11 @@ def typologies_by_case(
     return out
 
 
-def priority_key(case: Case) -> tuple[float, int, float]:
-    """Highest priority first; ties broken by tier, then the oldest case first."""
+def priority_key(case: Case) -> tuple[int, float, float]:
+    """Most severe tier first, so that the order agrees with the tier badges and the
+    tier filter; inside a tier the highest priority, then the oldest case first."""
     created = case.created_at.timestamp() if case.created_at else 0.0
-    return (-case.priority, int(case.tier), created)
+    return (int(case.tier), -case.priority, created)
 
 
 def humanize_age(since: datetime | None, now: datetime) -> str:
