@@ -237,3 +237,52 @@ def test_memory_backend_locks_like_the_store_and_the_lock_expires() -> None:
     assert refused.value.reason == "locked"
     now[0] += timedelta(seconds=LOCKOUT_SECONDS)
     assert backend.sign_in("ana", PASSWORD, "127.0.0.1") is not None
+
+
+def test_time_to_triage_counts_from_queue_entry_not_the_worlds_time() -> None:
+    # A case built from an old world carries the world's time as created_at; the store
+    # records when the case entered the queue. Triage 2 h after entry is 2 h, not the
+    # ~12,500 h since the world's data was made.
+    world_time = datetime(2025, 6, 1, tzinfo=UTC)
+    stored = datetime(2026, 11, 1, 9, tzinfo=UTC)
+    cases = [Case(case_id="c0", title="", priority=0.5, created_at=world_time)]
+    events = [
+        StatusEvent("c0", stored, CaseStatus.NEW),
+        StatusEvent("c0", stored + timedelta(hours=2), CaseStatus.TRIAGED),
+    ]
+    stats = dashboards.triage_stats(cases, events)
+    assert stats.median_hours == pytest.approx(2.0)
+    assert stats.median_text == "2.0 h"
+
+
+@pytest.mark.parametrize(
+    ("hours", "text"),
+    [(None, "—"), (0.25, "15 min"), (5.04, "5.0 h"), (47.9, "47.9 h"), (12523.8, "521.8 d")],
+)
+def test_durations_are_shown_in_sensible_units(hours: float | None, text: str) -> None:
+    assert dashboards.format_duration(hours) == text
+
+
+def test_world_map_counts_cases_ever_referred() -> None:
+    t = datetime(2026, 3, 1, tzinfo=UTC)
+    cases = [
+        Case(case_id="a", title="", priority=0.5, country="PH", status=CaseStatus.CLOSED),
+        Case(case_id="b", title="", priority=0.5, country="PH", status=CaseStatus.REFERRED),
+        Case(case_id="c", title="", priority=0.5, country="PH", status=CaseStatus.CLOSED),
+    ]
+    events = [
+        StatusEvent("a", t, CaseStatus.REFERRED),
+        StatusEvent("a", t + timedelta(days=1), CaseStatus.CLOSED),
+        StatusEvent("b", t, CaseStatus.REFERRED),
+    ]
+    dot = dashboards.world_map(cases, events=events).dots[0]
+    assert dot.cases == 3 and dot.referred == 2  # "a" was referred, then closed
+
+
+def test_country_chart_says_how_many_cases_it_covers() -> None:
+    cases = [
+        Case(case_id=f"c{i}", title="", priority=0.5, country="PH" if i < 3 else None)
+        for i in range(77)
+    ]
+    board = dashboards.build_dashboard(cases, [], [], {})
+    assert board.by_country.note.startswith("3 of 77 cases have a country")

@@ -389,6 +389,11 @@ def test_dashboards_count_cases_and_time_to_triage(
     )
     assert f'<span class="kpi-value">{waiting}</span><span class="kpi-label">waiting' in page
     assert "Time to triage" in page and "Cases by typology" in page
+    # Nine cases have left 'new' (the top one 5 h after entering the queue); their
+    # median is 12 h, shown as hours (not "12523.8 h" style raw hours of old worlds).
+    assert '<span class="kpi-value" id="triage-median">12.0 h</span>' in page
+    with_country = sum(1 for c in cases.values() if c.country)
+    assert f"{with_country} of {len(cases)} cases have a country" in page
 
 
 def test_cases_without_their_own_routing_use_the_routing_table(
