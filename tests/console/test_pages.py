@@ -227,9 +227,73 @@ def test_the_case_workflow_through_the_page_lands_in_the_audit_trail(
 def test_a_refused_transition_is_explained_and_changes_nothing(
     client_for: Callable[[str], httpx.Client], backend: MemoryBackend
 ) -> None:
-    page = post_action(client_for("ana"), "escalate", reason="too early")
+    other = next(
+        c
+        for c in all_cases(backend).values()
+        if c.status is CaseStatus.NEW and c.tier is not Tier.LIVE_OR_IMMEDIATE_RISK
+    )
+    client = client_for("ana")
+    token = csrf_of(client.get(f"/console/cases/{other.case_id}").text)
+    response = client.post(
+        f"/console/cases/{other.case_id}/escalate",
+        data={"csrf_token": token, "reason": "too early"},
+    )
+    page = client.get(response.headers["location"])
     assert "a new case cannot be moved to escalated" in page.text
-    assert all_cases(backend)[TOP_CASE].status is CaseStatus.NEW
+    assert all_cases(backend)[other.case_id].status is CaseStatus.NEW
+
+
+def test_a_new_tier_1_case_is_escalated_at_once_with_the_triage_recorded(
+    client_for: Callable[[str], httpx.Client], backend: MemoryBackend
+) -> None:
+    assert all_cases(backend)[TOP_CASE].tier is Tier.LIVE_OR_IMMEDIATE_RISK
+    page = post_action(client_for("ana"), "escalate", reason="stream live now")
+    assert "Case escalated." in page.text
+    assert all_cases(backend)[TOP_CASE].status is CaseStatus.ESCALATED
+    moves = [(e.from_status, e.status) for e in backend.status_events(SUPERVISOR, TOP_CASE)]
+    assert moves[-2:] == [
+        (CaseStatus.NEW, CaseStatus.TRIAGED),
+        (CaseStatus.TRIAGED, CaseStatus.ESCALATED),
+    ]
+
+
+def test_escalation_and_closing_reasons_are_shown_in_the_history(
+    client_for: Callable[[str], httpx.Client], backend: MemoryBackend
+) -> None:
+    ana = client_for("ana")
+    post_action(ana, "escalate", reason="stream live now")
+    page = post_action(ana, "close", outcome="child_safeguarded", reason="child placed safely")
+    changes = page.text[page.text.index('id="status-changes"') :]
+    changes = changes[: changes.index("</ol>")]
+    assert "triaged &rarr; escalated" in changes
+    assert '<span class="reason">stream live now</span>' in changes
+    assert "escalated &rarr; closed" in changes and "child placed safely" in changes
+
+
+@pytest.mark.parametrize(
+    ("status", "name"), [(CaseStatus.CLOSED, "Reopen"), (CaseStatus.ESCALATED, "De-escalate")]
+)
+def test_taking_a_closed_or_escalated_case_is_named_and_needs_confirming(
+    client_for: Callable[[str], httpx.Client],
+    backend: MemoryBackend,
+    status: CaseStatus,
+    name: str,
+) -> None:
+    backend.triage(TOP_CASE, SUPERVISOR)
+    backend.escalate(TOP_CASE, SUPERVISOR, "live now")
+    if status is CaseStatus.CLOSED:
+        backend.close(TOP_CASE, SUPERVISOR, Outcome.DUPLICATE, "seen before")
+    ana = client_for("ana")
+    case_page = ana.get(f"/console/cases/{TOP_CASE}").text
+    assert f"{name} and take this case</button>" in case_page
+    assert f'name="confirm" type="checkbox" value="{name}" required' in case_page
+    page = post_action(ana, "assign", assignee="ana")  # the box not ticked
+    assert f"tick &#34;{name}&#34; to confirm" in page.text
+    assert all_cases(backend)[TOP_CASE].status is status
+    page = post_action(ana, "assign", assignee="ana", confirm=name)
+    assert all_cases(backend)[TOP_CASE].status is CaseStatus.ASSIGNED
+    done = "reopened" if name == "Reopen" else "de-escalated"
+    assert f"Case {done} and assigned to ana." in page.text
 
 
 def test_analysts_take_cases_but_only_supervisors_assign_others(
@@ -243,12 +307,16 @@ def test_analysts_take_cases_but_only_supervisors_assign_others(
     assert "Case assigned to ana." in page.text
 
 
-def test_closing_needs_an_outcome(
+def test_closing_needs_an_outcome_and_a_reason(
     client_for: Callable[[str], httpx.Client], backend: MemoryBackend
 ) -> None:
     page = post_action(client_for("ana"), "close", outcome="", reason="")
     assert "Choose the outcome" in page.text
     assert all_cases(backend)[TOP_CASE].status is CaseStatus.NEW
+    page = post_action(client_for("ana"), "close", outcome="duplicate", reason="  ")
+    assert "Say why the case is closed" in page.text
+    assert all_cases(backend)[TOP_CASE].status is CaseStatus.NEW
+    assert 'name="reason" rows="2" maxlength="1000" required' in page.text
 
 
 def test_notes_are_stored_and_shown_escaped(

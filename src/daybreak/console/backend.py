@@ -51,11 +51,15 @@ class AuditView:
 
 @dataclass(frozen=True, slots=True)
 class StatusEvent:
-    """A case entering a status; dashboards derive time to triage from these."""
+    """A case entering a status; dashboards derive time to triage from these, the case
+    page shows each with who moved it and why (escalation and closing reasons)."""
 
     case_id: str
     at: datetime
     status: CaseStatus
+    actor: str = ""
+    from_status: CaseStatus | None = None
+    reason: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -123,7 +127,10 @@ class ConsoleBackend(Protocol):
 
     def alerts(self, actor: ConsoleUser) -> Sequence[Alert]: ...
 
-    def status_events(self, actor: ConsoleUser) -> Sequence[StatusEvent]: ...
+    def status_events(
+        self, actor: ConsoleUser, case_id: str | None = None
+    ) -> Sequence[StatusEvent]:
+        """Every status change (of one case when ``case_id`` is given), oldest first."""
 
     def add_note(self, case_id: str, actor: ConsoleUser, text: str) -> None: ...
 

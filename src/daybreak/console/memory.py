@@ -133,8 +133,10 @@ class MemoryBackend:
     def alerts(self, actor: ConsoleUser) -> Sequence[Alert]:
         return list(self._alerts)
 
-    def status_events(self, actor: ConsoleUser) -> Sequence[StatusEvent]:
-        return list(self._status)
+    def status_events(
+        self, actor: ConsoleUser, case_id: str | None = None
+    ) -> Sequence[StatusEvent]:
+        return [e for e in self._status if case_id is None or e.case_id == case_id]
 
     # -- actions -----------------------------------------------------------------------
     def add_note(self, case_id: str, actor: ConsoleUser, text: str) -> None:
@@ -222,7 +224,7 @@ class MemoryBackend:
             self._cases[case_id] = case.model_copy(
                 update={"status": to, "updated_at": now, **changes}
             )
-            self._status.append(StatusEvent(case_id, now, to))
+            self._status.append(StatusEvent(case_id, now, to, actor.username, case.status, detail))
         self._record(case_id, actor, action, detail)
 
     def _record(self, case_id: str, actor: ConsoleUser, action: str, detail: str = "") -> None:

@@ -42,7 +42,7 @@ from daybreak.console.web import (
     state_of,
 )
 from daybreak.model.alerts import Alert
-from daybreak.model.cases import TRANSITIONS, CaseStatus, Outcome, Tier
+from daybreak.model.cases import TRANSITIONS, Case, CaseStatus, Outcome, Tier
 from daybreak.store.throttle import LoginRefused
 
 MAX_NOTE = 5000
@@ -264,10 +264,14 @@ def case_page(request: Request, case_id: str) -> Response:
             "graph": graphview.layout(case.nodes, case.edges),
             "notes": backend.notes(case_id, session.user),
             "history": _history(backend.audit_trail(case_id, session.user)),
+            "status_changes": list(reversed(backend.status_events(session.user, case_id))),
+            "assign_side_effect": ASSIGN_SIDE_EFFECTS.get(case.status),
+            "escalate_at_once": _escalates_at_once(case),
             "users": backend.assignable_users(),
             "outcomes": list(Outcome),
             "formats": backend.export_formats(),
-            "can": transitions,
+            "can": transitions
+            | ({CaseStatus.ESCALATED.value} if _escalates_at_once(case) else set()),
             "nav": "queue",
         },
     )
@@ -323,14 +327,43 @@ async def triage(request: Request, case_id: str) -> Response:
     return await _act(request, case_id, act)
 
 
+# Assigning moves a case to "assigned": from these statuses that is more than taking
+# it, so the page names the transition and the analyst confirms it.
+ASSIGN_SIDE_EFFECTS: dict[CaseStatus, tuple[str, str]] = {
+    CaseStatus.CLOSED: ("Reopen", "reopens the closed case"),
+    CaseStatus.ESCALATED: ("De-escalate", "ends its escalation (the status becomes assigned)"),
+}
+
+
+def _escalates_at_once(case: Case) -> bool:
+    """A new tier-1 case (a child at immediate risk) is escalated without waiting for
+    a separate triage step: the console triages and escalates it in one action."""
+    return case.status is CaseStatus.NEW and case.tier is Tier.LIVE_OR_IMMEDIATE_RISK
+
+
+def _current(request: Request, session: Session, case_id: str) -> Case:
+    case = state_of(request).backend.get_case(case_id, session.user)
+    if case is None:
+        raise ActionError(f"no case {case_id!r}")
+    return case
+
+
 @router.post("/cases/{case_id}/assign")
 async def assign(request: Request, case_id: str) -> Response:
     def act(session: Session, form: FormData) -> str:
         assignee = form_text(form, "assignee", max_len=80) or session.user.username
         if assignee != session.user.username and not session.user.is_manager:
             raise ActionError("Analysts can take a case themselves; a supervisor assigns others.")
+        side = ASSIGN_SIDE_EFFECTS.get(_current(request, session, case_id).status)
+        if side is not None and form_text(form, "confirm", max_len=40) != side[0]:
+            raise ActionError(
+                f'Assigning this case {side[1]}: tick "{side[0]}" to confirm. Nothing was changed.'
+            )
         state_of(request).backend.assign(case_id, session.user, assignee)
-        return f"Case assigned to {assignee}."
+        done = {"Reopen": "Case reopened and", "De-escalate": "Case de-escalated and"}
+        return (
+            f"{done[side[0]]} assigned to {assignee}." if side else f"Case assigned to {assignee}."
+        )
 
     return await _act(request, case_id, act)
 
@@ -341,7 +374,10 @@ async def escalate(request: Request, case_id: str) -> Response:
         reason = form_text(form, "reason", max_len=1000)
         if not reason:
             raise ActionError("Say why the case is escalated.")
-        state_of(request).backend.escalate(case_id, session.user, reason)
+        backend = state_of(request).backend
+        if _escalates_at_once(_current(request, session, case_id)):
+            backend.triage(case_id, session.user)  # recorded: new -> triaged -> escalated
+        backend.escalate(case_id, session.user, reason)
         return "Case escalated."
 
     return await _act(request, case_id, act)
@@ -366,6 +402,8 @@ async def close(request: Request, case_id: str) -> Response:
         except ValueError:
             raise ActionError("Choose the outcome the case is closed with.") from None
         reason = form_text(form, "reason", max_len=1000)
+        if not reason:
+            raise ActionError("Say why the case is closed: the reason goes into its history.")
         state_of(request).backend.close(case_id, session.user, outcome, reason)
         return f"Case closed: {outcome.value.replace('_', ' ')}."
 

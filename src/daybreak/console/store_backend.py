@@ -96,10 +96,12 @@ class StoreBackend:
         source = self.alerts_source
         return source() if callable(source) else source
 
-    def status_events(self, actor: ConsoleUser) -> Sequence[StatusEvent]:
+    def status_events(
+        self, actor: ConsoleUser, case_id: str | None = None
+    ) -> Sequence[StatusEvent]:
         return [
-            StatusEvent(c.case_id, c.at, c.to_status)
-            for c in self.store.status_history(_actor(actor))
+            StatusEvent(c.case_id, c.at, c.to_status, c.actor, c.from_status, c.reason)
+            for c in self.store.status_history(_actor(actor), case_id)
         ]
 
     def add_note(self, case_id: str, actor: ConsoleUser, text: str) -> None:
