@@ -286,3 +286,26 @@ def test_country_chart_says_how_many_cases_it_covers() -> None:
     ]
     board = dashboards.build_dashboard(cases, [], [], {})
     assert board.by_country.note.startswith("3 of 77 cases have a country")
+
+
+def test_a_search_says_where_each_hit_matched_and_where_else_its_entity_is() -> None:
+    phone = "phone:+639171234567"
+
+    def case(cid: str, keys: list[str], status: CaseStatus) -> Case:
+        return Case(case_id=cid, title=cid, priority=0.5, entity_keys=keys, status=status)
+
+    cases = [
+        case("A", [phone, "customer:C1"], CaseStatus.NEW),
+        case("B", [phone], CaseStatus.CLOSED),
+        case("C", [phone, "customer:C2"], CaseStatus.CLOSED),
+        case("D", ["customer:C3"], CaseStatus.NEW),
+    ]
+    filters = queue.QueueFilters(status="", query="+63 917 123 4567")
+    page = queue.build_queue(cases, [], filters, NOW)
+    rows = {r.case.case_id: r for r in page.rows}
+    assert sorted(rows) == ["A", "B", "C"] and page.closed_hits == 2
+    assert rows["A"].matched == ("phone phone:+639171234567",)
+    assert rows["A"].elsewhere == (queue.EntityElsewhere(phone, 2, 2),)
+    assert rows["B"].elsewhere == (queue.EntityElsewhere(phone, 2, 1),)
+    # Without a search there is nothing to explain.
+    assert queue.build_queue(cases, [], queue.QueueFilters(status=""), NOW).rows[0].matched == ()

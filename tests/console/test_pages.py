@@ -141,6 +141,21 @@ def test_search_for_an_unknown_identifier_finds_nothing(
     assert TOP_IBAN not in response.text
 
 
+def test_a_search_looks_in_closed_cases_too_and_says_so(
+    client_for: Callable[[str], httpx.Client], backend: MemoryBackend
+) -> None:
+    backend.close(TOP_CASE, SUPERVISOR, Outcome.DUPLICATE, "seen before")
+    client = client_for("ana")
+    page = search(client, TOP_PHONE).text
+    assert ROW.findall(page) == [TOP_CASE]
+    assert "in every status (1 closed)" in page
+    assert f'<span class="mono">phone phone:{TOP_PHONE}</span>' in page
+    assert f'<span class="mono">phone:{TOP_PHONE}</span> is in 0 other cases' in page
+    # Choosing "open" still hides it, and the page says the search is limited.
+    page = search(client, TOP_PHONE, status="open").text
+    assert ROW.findall(page) == [] and "among open cases only" in page
+
+
 def test_closed_cases_leave_the_default_queue(
     client_for: Callable[[str], httpx.Client], backend: MemoryBackend
 ) -> None:

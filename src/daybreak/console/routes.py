@@ -158,6 +158,7 @@ async def sign_out(request: Request) -> Response:
 
 
 FILTER_PARAMS = ("tier", "country", "typology", "status")
+DEFAULT_STATUS = "default"  # the status select's first option
 SEARCH_BY_FORM = (
     "Identifier searches are sent with the search form, so phone numbers and e-mails "
     "stay out of page addresses and server logs. Use the search box on the queue page."
@@ -167,7 +168,9 @@ SEARCH_BY_FORM = (
 def _filters(params: dict[str, str], query: str) -> queue.QueueFilters:
     tier_text = params.get("tier", "")
     tier = Tier(int(tier_text)) if tier_text.isdigit() and int(tier_text) in set(Tier) else None
-    status = params.get("status", queue.OPEN)
+    # A search looks in every status unless a status is chosen: a closed case holding
+    # the identifier is often the most useful hit.
+    status = params.get("status", "" if query else queue.OPEN)
     if status not in {queue.OPEN, "", *(s.value for s in CaseStatus)}:
         status = queue.OPEN
     page_text = params.get("page", "1")
@@ -203,6 +206,8 @@ def queue_page(request: Request) -> Response:
             "tiers": list(Tier),
             "statuses": [s.value for s in CaseStatus],
             "open_status": queue.OPEN,
+            "default_status": DEFAULT_STATUS,
+            "status_chosen": "status" in request.query_params,
             "query_string": _query_string(params),
             "nav": "queue",
         },
@@ -228,7 +233,10 @@ async def queue_search(request: Request) -> Response:
         value = form.get(name)
         if isinstance(value, str) and value:
             params[name] = value[:80]
-    if "status" not in params and isinstance(form.get("status"), str):
+    status = form.get("status")
+    if params.get("status") == DEFAULT_STATUS:
+        del params["status"]  # the default: open cases, every status when searching
+    elif "status" not in params and isinstance(status, str):
         params["status"] = ""  # "any status" is an empty value, unlike the default
     shown = _query_string(params)
     return redirect(f"{PREFIX}/queue?{shown}" if shown else f"{PREFIX}/queue")
