@@ -5,6 +5,7 @@ from __future__ import annotations
 import html
 import re
 from collections.abc import Callable, Sequence
+from pathlib import Path
 
 import httpx
 import pytest
@@ -587,3 +588,128 @@ def test_the_console_offers_every_registered_format_and_lists_the_detectors(
     board = client.get("/console/dashboards").text
     for name in ("payments", "tipline", "media", "round_amounts", "goaml", "case_json"):
         assert f'<td class="mono">{name}</td>' in board
+
+
+def _world_with_top_case_rows(folder: Path) -> Path:
+    """A data folder holding the top case's report and one of its payments."""
+    from datetime import UTC, datetime
+
+    import polars as pl
+
+    pl.DataFrame(
+        {
+            "report_id": ["R-000042"],
+            "received_at": [datetime(2026, 11, 20, 6, 5, tzinfo=UTC)],
+            "reporter_type": ["platform"],
+            "incident_type": ["live_streaming_abuse"],
+            "occurred_at": [datetime(2026, 11, 20, 5, 50, tzinfo=UTC)],
+            "is_live": [True],
+            "service": ["streamhost"],
+            "victim_age_estimate": [10],
+            "victim_country": ["PH"],
+            "description": ["Stream on account 88231 showed a child; viewer paid by wallet."],
+        }
+    ).write_parquet(folder / "reports.parquet")
+    pl.DataFrame(
+        {
+            "txn_id": ["T9000"],
+            "timestamp": [datetime(2026, 11, 17, 3, 0, tzinfo=UTC)],
+            "sender_id": ["C000123"],
+            "sender_name": [None],
+            "sender_country": ["AU"],
+            "receiver_id": ["gcash:09171234567"],
+            "receiver_name": [None],
+            "receiver_country": ["PH"],
+            "amount": [20.0],
+            "currency": ["AUD"],
+            "channel": ["wallet"],
+            "reference": ["gift"],
+            "merchant_category": [None],
+        },
+        schema_overrides={
+            "sender_name": pl.String,
+            "receiver_name": pl.String,
+            "merchant_category": pl.String,
+        },
+    ).write_parquet(folder / "transactions.parquet")
+    return folder
+
+
+def test_every_evidence_id_opens_its_record_and_the_read_is_audited(
+    client_for: Callable[[str], httpx.Client], backend: MemoryBackend, tmp_path: Path
+) -> None:
+    from daybreak.model.alerts import HashMatch
+
+    world = _world_with_top_case_rows(tmp_path)
+    match = HashMatch(
+        sighting_id="M-5",
+        hash_type="sha256",
+        bank="test-list",
+        bank_version=3,
+        listed_hash=TOP_HASH,
+        distance=0,
+        threshold=0,
+    )
+    alerts = [
+        a.model_copy(update={"hash_matches": (match,)}) if a.alert_id == "A-media-1" else a
+        for a in backend.alerts(SUPERVISOR)
+    ]
+    backend.configure(alerts=alerts, exporter=ExportersPackage(ExportSettings(world_dir=world)))
+    client = client_for("ana")
+    case_page = client.get(f"/console/cases/{TOP_CASE}").text
+    for source, rid in [
+        ("reports", "R-000042"),
+        ("transactions", "T9000"),
+        ("media_sightings", "M-5"),
+        ("alerts", "A-tip-1"),
+    ]:
+        assert f'href="/console/cases/{TOP_CASE}/evidence/{source}/{rid}"' in case_page
+
+    report = client.get(f"/console/cases/{TOP_CASE}/evidence/reports/R-000042")
+    assert report.status_code == 200
+    for shown in [
+        "Stream on account 88231 showed a child; viewer paid by wallet.",
+        "<dt>Reporter type</dt><dd>platform</dd>",
+        "<dt>Service</dt><dd>streamhost</dd>",
+        "<dt>Occurred</dt><dd>2026-11-20 05:50 UTC</dd>",
+        "<dt>Received</dt><dd>2026-11-20 06:05 UTC</dd>",
+        "<dt>Victim age (estimate)</dt><dd>10</dd>",
+        "<dt>Victim country</dt><dd>PH</dd>",
+        "A-tip-1",  # the alert resting on the report
+    ]:
+        assert shown in report.text, shown
+    payment = client.get(f"/console/cases/{TOP_CASE}/evidence/transactions/T9000").text
+    for shown in [
+        "<dt>Amount</dt><dd>20.0</dd>",
+        "<dt>Currency</dt><dd>AUD</dd>",
+        "<dt>Payer</dt><dd>C000123</dd>",
+        "<dt>Beneficiary</dt><dd>gcash:09171234567</dd>",
+        "<dt>Date</dt><dd>2026-11-17 03:00 UTC</dd>",
+    ]:
+        assert shown in payment, shown
+    media = client.get(f"/console/cases/{TOP_CASE}/evidence/media_sightings/M-5").text
+    row = media[media.index('id="hash-matches"') :]
+    assert "<td>sha256</td><td>test-list</td><td>3</td>" in row
+    assert f'<td class="mono">{TOP_HASH}</td><td>0</td><td>0</td>' in row
+    reads = [
+        (a.actor, a.detail)
+        for a in backend.audit_trail(TOP_CASE, SUPERVISOR)
+        if a.action == "evidence.read"
+    ]
+    assert reads == [
+        ("ana", "reports R-000042"),
+        ("ana", "transactions T9000"),
+        ("ana", "media_sightings M-5"),
+    ]
+
+
+def test_a_record_the_case_does_not_name_is_not_shown(
+    client_for: Callable[[str], httpx.Client], backend: MemoryBackend
+) -> None:
+    client = client_for("ana")
+    other = client.get(f"/console/cases/{TOP_CASE}/evidence/reports/R-999999")
+    assert other.status_code == 404 and "names no reports record" in other.text
+    # Without a data folder the page still says what the case knows, and that the
+    # row itself could not be read.
+    page = client.get(f"/console/cases/{TOP_CASE}/evidence/reports/R-000042").text
+    assert 'id="record-missing"' in page and "child age ~10" in page

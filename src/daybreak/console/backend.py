@@ -11,12 +11,15 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
 from daybreak.model.alerts import Alert
 from daybreak.model.cases import Case, CaseStatus, Outcome
 from daybreak.store.auth import CASE_READERS, MANAGERS
 from daybreak.store.auth import Role as Role  # the console's users have the store's roles
+
+if TYPE_CHECKING:
+    from daybreak.console.evidence import EvidenceRecord
 
 
 @dataclass(frozen=True, slots=True)
@@ -156,3 +159,9 @@ class ConsoleBackend(Protocol):
         """Each format for this case: can it be made, and what will its receiver miss."""
 
     def export(self, case_id: str, actor: ConsoleUser, fmt: str) -> ExportFile: ...
+
+    def evidence(
+        self, case_id: str, source: str, record_id: str, actor: ConsoleUser
+    ) -> EvidenceRecord | None:
+        """One record the case names (a report, payment, sighting, event or alert),
+        read into the audit trail; None when the case does not name it."""

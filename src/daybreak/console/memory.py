@@ -25,7 +25,8 @@ from daybreak.console.backend import (
     Role,
     StatusEvent,
 )
-from daybreak.console.exports import CaseExporter, ExportersPackage
+from daybreak.console.evidence import EvidenceRecord, describe
+from daybreak.console.exports import CaseExporter, ExportersPackage, case_rows
 from daybreak.model.alerts import Alert
 from daybreak.model.cases import TRANSITIONS, Case, CaseStatus, Outcome
 from daybreak.store.auth import MANAGERS, lock_seconds
@@ -195,6 +196,16 @@ class MemoryBackend:
         result = self._exporter(case, linked, fmt)
         self._record(case_id, actor, "export", fmt)
         return result
+
+    def evidence(
+        self, case_id: str, source: str, record_id: str, actor: ConsoleUser
+    ) -> EvidenceRecord | None:
+        case, linked = self._case_and_alerts(case_id, actor)
+        own = [*case.alerts, *linked]
+        found = describe(case, own, source, record_id, case_rows(self._exporter, case, own))
+        if found is not None:
+            self._record(case_id, actor, "evidence.read", f"{source} {record_id}")
+        return found
 
     # -- internals ---------------------------------------------------------------------
     def _case_and_alerts(self, case_id: str, actor: ConsoleUser) -> tuple[Case, list[Alert]]:

@@ -260,6 +260,7 @@ def case_page(request: Request, case_id: str) -> Response:
         {
             "case": case,
             "case_url": case_url(case.case_id),
+            "record_url": lambda source, rid: evidence_url(case.case_id, source, rid),
             "alerts": alerts,
             "typologies": sorted({t for a in alerts for t in a.typologies}),
             "timeline": sorted(case.timeline, key=lambda e: e.at),
@@ -283,6 +284,30 @@ def case_page(request: Request, case_id: str) -> Response:
             "nav": "queue",
         },
     )
+
+
+@router.get("/cases/{case_id}/evidence/{source}/{record_id:path}", response_class=HTMLResponse)
+def evidence_page(request: Request, case_id: str, source: str, record_id: str) -> Response:
+    """One record the case names: its row (a report's description, reporter, service,
+    times and victim details; a payment's amount, currency, date and parties), what the
+    case says about it, and the alerts and hash-list matches resting on it."""
+    session = signed_in(request)
+    try:
+        found = state_of(request).backend.evidence(case_id, source, record_id, session.user)
+    except ActionError as exc:
+        raise ConsolePageError(404, "No such case", exc.message) from None
+    if found is None:
+        raise ConsolePageError(
+            404,
+            "No such record in this case",
+            f"Case {case_id} names no {source.replace('_', ' ')} record {record_id!r}.",
+        )
+    context = {"record": found, "case_url": case_url(case_id), "nav": "queue"}
+    return render(request, "evidence.html", context)
+
+
+def evidence_url(case_id: str, source: str, record_id: str) -> str:
+    return f"{case_url(case_id)}/evidence/{quote(source, safe='')}/{quote(record_id, safe='')}"
 
 
 @dataclass(frozen=True, slots=True)

@@ -19,7 +19,8 @@ from daybreak.console.backend import (
     NoteView,
     StatusEvent,
 )
-from daybreak.console.exports import CaseExporter, ExportersPackage
+from daybreak.console.evidence import EvidenceRecord, describe
+from daybreak.console.exports import CaseExporter, ExportersPackage, case_rows
 from daybreak.model.alerts import Alert
 from daybreak.model.cases import Case, CaseStatus, Outcome
 from daybreak.store import (
@@ -166,6 +167,25 @@ class StoreBackend:
             raise ActionError(f"no case {case_id!r}")
         wanted = set(case.alert_ids)
         return case, [a for a in self.alerts(actor) if a.alert_id in wanted]
+
+    def evidence(
+        self, case_id: str, source: str, record_id: str, actor: ConsoleUser
+    ) -> EvidenceRecord | None:
+        case, linked = self._case_and_alerts(case_id, actor)  # audited: case.read
+        own = [*case.alerts, *linked]
+        found = describe(case, own, source, record_id, case_rows(self._exporter, case, own))
+        if found is not None:
+            with self.store.engine.begin() as conn:
+                append_one(
+                    conn,
+                    self.store.keys,
+                    actor.username,
+                    "case.evidence.read",
+                    "case",
+                    case_id,
+                    {"source": source, "record": record_id[:120]},
+                )
+        return found
 
     def export(self, case_id: str, actor: ConsoleUser, fmt: str) -> ExportFile:
         case, linked = self._case_and_alerts(case_id, actor)
