@@ -17,6 +17,7 @@ from typing import Any
 
 from daybreak.model.alerts import Alert, HashMatch
 from daybreak.model.cases import Case
+from daybreak.tipline.intake import ReportIn
 
 ALERTS = "alerts"  # the pseudo-source of an alert's own record
 
@@ -181,6 +182,25 @@ def describe(
         resting,
         matches,
     )
+
+
+def report_row(report_id: str, received_at: datetime, report: ReportIn) -> dict[str, Any]:
+    """A report received by the tipline store, as a ``reports`` row (for cases whose
+    reports came through the API rather than a data folder)."""
+    victim = report.victim
+    return {
+        "report_id": report_id,
+        "description": report.description,
+        "reporter_type": report.reporter.type.value,
+        "service": report.service,
+        "incident_type": report.incident_type.value,
+        "is_live": report.is_live,
+        "occurred_at": report.occurred_at,
+        "received_at": received_at,
+        "victim_age_estimate": victim.age_estimate if victim else None,
+        "victim_country": victim.country if victim else None,
+        "escalation": report.escalation,
+    }
 
 
 def bundle_rows(bundle: Any) -> dict[str, Sequence[Mapping[str, Any]]]:

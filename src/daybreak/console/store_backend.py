@@ -19,7 +19,7 @@ from daybreak.console.backend import (
     NoteView,
     StatusEvent,
 )
-from daybreak.console.evidence import EvidenceRecord, describe
+from daybreak.console.evidence import EvidenceRecord, describe, report_row
 from daybreak.console.exports import CaseExporter, ExportersPackage, case_rows
 from daybreak.model.alerts import Alert
 from daybreak.model.cases import Case, CaseStatus, Outcome
@@ -173,7 +173,14 @@ class StoreBackend:
     ) -> EvidenceRecord | None:
         case, linked = self._case_and_alerts(case_id, actor)  # audited: case.read
         own = [*case.alerts, *linked]
-        found = describe(case, own, source, record_id, case_rows(self._exporter, case, own))
+        rows = case_rows(self._exporter, case, own)
+        found = describe(case, own, source, record_id, rows)
+        if found is not None and not found.row_read and source == "reports":
+            # A report received through the API lives in the store (audited: report.read).
+            stored = self.store.get_report(record_id, _actor(actor))
+            if stored is not None:
+                row = report_row(stored.report_id, stored.received_at, stored.report)
+                found = describe(case, own, source, record_id, {**rows, "reports": [row]})
         if found is not None:
             with self.store.engine.begin() as conn:
                 append_one(
