@@ -222,3 +222,32 @@ def test_pages_fit_laptop_and_large_monitor_widths(
             "document.documentElement.scrollWidth - document.documentElement.clientWidth"
         )
         assert overflow <= 0, f"{path} scrolls sideways by {overflow}px at {width}px"
+
+
+def test_the_export_panel_offers_only_the_exports_the_case_can_make(
+    page: Page, console: StoreConsole
+) -> None:
+    sign_in(page, console, "ana")
+    page.goto(console.url + f"/console/cases/{TOP_CASE}")
+    panel = page.locator("#exports")
+    expect(panel.locator("[data-check-loaded]")).to_have_count(1, timeout=60_000)
+    expect(panel.locator("ul.exports")).to_have_count(0)  # the generic list is gone
+    refused = panel.locator("section.export-check-format", has_text="cannot be made")
+    assert refused.count() >= 1  # this case has no transactions: goAML cannot be made
+    for i in range(refused.count()):
+        key = refused.nth(i).get_attribute("data-format")
+        expect(panel.locator(f'a[data-format="{key}"]')).to_have_count(0)
+    expect(panel.locator('a[data-format="stix"]')).to_have_count(1)
+
+
+def test_an_evidence_id_opens_its_record_page(page: Page, console: StoreConsole) -> None:
+    sign_in(page, console, "ana")
+    page.goto(console.url + f"/console/cases/{TOP_CASE}")
+    page.locator("#case-reports a", has_text="R-000042").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Reports record R-000042")
+    expect(page.locator("main")).to_contain_text("live stream reported by a platform")
+    expect(page.locator("main")).to_contain_text("A-tip-1")  # the alert resting on it
+    page.get_by_role("link", name="A-tip-1").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Alert A-tip-1")
+    trail = [(e.actor, e.action) for e in console.store.audit_trail(SYSTEM, TOP_CASE)]
+    assert trail.count(("ana", "case.evidence.read")) >= 2

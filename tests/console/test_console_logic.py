@@ -32,7 +32,7 @@ def test_short_fragments_only_match_whole_values() -> None:
     assert not queue.matches(case, queue.search_candidates("123"))  # too short to be partial
 
 
-def test_queue_orders_by_priority_then_tier_then_age() -> None:
+def test_queue_orders_by_tier_then_priority_then_age() -> None:
     base = datetime(2026, 1, 1, tzinfo=UTC)
 
     def case(cid: str, priority: float, tier: int, hours: int) -> Case:
@@ -46,7 +46,12 @@ def test_queue_orders_by_priority_then_tier_then_age() -> None:
 
     cases = [case("a", 0.5, 3, 0), case("b", 0.9, 5, 0), case("c", 0.5, 1, 5), case("d", 0.5, 1, 1)]
     page = queue.build_queue(cases, [], queue.QueueFilters(), base)
-    assert [r.case.case_id for r in page.rows] == ["b", "d", "c", "a"]
+    # A tier-5 case of high priority no longer sits above tier-1 cases: the order
+    # agrees with the tier badges.
+    assert [r.case.case_id for r in page.rows] == ["d", "c", "a", "b"]
+    tier_1 = queue.build_queue(cases, [], queue.QueueFilters(tier=Tier(1)), base)
+    assert [r.case.case_id for r in tier_1.rows] == ["d", "c"]
+    assert {r.case.tier for r in tier_1.rows} == {Tier.LIVE_OR_IMMEDIATE_RISK}
 
 
 def test_queue_pages_and_clamps_the_page_number() -> None:
@@ -232,3 +237,75 @@ def test_memory_backend_locks_like_the_store_and_the_lock_expires() -> None:
     assert refused.value.reason == "locked"
     now[0] += timedelta(seconds=LOCKOUT_SECONDS)
     assert backend.sign_in("ana", PASSWORD, "127.0.0.1") is not None
+
+
+def test_time_to_triage_counts_from_queue_entry_not_the_worlds_time() -> None:
+    # A case built from an old world carries the world's time as created_at; the store
+    # records when the case entered the queue. Triage 2 h after entry is 2 h, not the
+    # ~12,500 h since the world's data was made.
+    world_time = datetime(2025, 6, 1, tzinfo=UTC)
+    stored = datetime(2026, 11, 1, 9, tzinfo=UTC)
+    cases = [Case(case_id="c0", title="", priority=0.5, created_at=world_time)]
+    events = [
+        StatusEvent("c0", stored, CaseStatus.NEW),
+        StatusEvent("c0", stored + timedelta(hours=2), CaseStatus.TRIAGED),
+    ]
+    stats = dashboards.triage_stats(cases, events)
+    assert stats.median_hours == pytest.approx(2.0)
+    assert stats.median_text == "2.0 h"
+
+
+@pytest.mark.parametrize(
+    ("hours", "text"),
+    [(None, "—"), (0.25, "15 min"), (5.04, "5.0 h"), (47.9, "47.9 h"), (12523.8, "521.8 d")],
+)
+def test_durations_are_shown_in_sensible_units(hours: float | None, text: str) -> None:
+    assert dashboards.format_duration(hours) == text
+
+
+def test_world_map_counts_cases_ever_referred() -> None:
+    t = datetime(2026, 3, 1, tzinfo=UTC)
+    cases = [
+        Case(case_id="a", title="", priority=0.5, country="PH", status=CaseStatus.CLOSED),
+        Case(case_id="b", title="", priority=0.5, country="PH", status=CaseStatus.REFERRED),
+        Case(case_id="c", title="", priority=0.5, country="PH", status=CaseStatus.CLOSED),
+    ]
+    events = [
+        StatusEvent("a", t, CaseStatus.REFERRED),
+        StatusEvent("a", t + timedelta(days=1), CaseStatus.CLOSED),
+        StatusEvent("b", t, CaseStatus.REFERRED),
+    ]
+    dot = dashboards.world_map(cases, events=events).dots[0]
+    assert dot.cases == 3 and dot.referred == 2  # "a" was referred, then closed
+
+
+def test_country_chart_says_how_many_cases_it_covers() -> None:
+    cases = [
+        Case(case_id=f"c{i}", title="", priority=0.5, country="PH" if i < 3 else None)
+        for i in range(77)
+    ]
+    board = dashboards.build_dashboard(cases, [], [], {})
+    assert board.by_country.note.startswith("3 of 77 cases have a country")
+
+
+def test_a_search_says_where_each_hit_matched_and_where_else_its_entity_is() -> None:
+    phone = "phone:+639171234567"
+
+    def case(cid: str, keys: list[str], status: CaseStatus) -> Case:
+        return Case(case_id=cid, title=cid, priority=0.5, entity_keys=keys, status=status)
+
+    cases = [
+        case("A", [phone, "customer:C1"], CaseStatus.NEW),
+        case("B", [phone], CaseStatus.CLOSED),
+        case("C", [phone, "customer:C2"], CaseStatus.CLOSED),
+        case("D", ["customer:C3"], CaseStatus.NEW),
+    ]
+    filters = queue.QueueFilters(status="", query="+63 917 123 4567")
+    page = queue.build_queue(cases, [], filters, NOW)
+    rows = {r.case.case_id: r for r in page.rows}
+    assert sorted(rows) == ["A", "B", "C"] and page.closed_hits == 2
+    assert rows["A"].matched == ("phone phone:+639171234567",)
+    assert rows["A"].elsewhere == (queue.EntityElsewhere(phone, 2, 2),)
+    assert rows["B"].elsewhere == (queue.EntityElsewhere(phone, 2, 1),)
+    # Without a search there is nothing to explain.
+    assert queue.build_queue(cases, [], queue.QueueFilters(status=""), NOW).rows[0].matched == ()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import html
 import re
 from collections.abc import Callable, Sequence
+from pathlib import Path
 
 import httpx
 import pytest
@@ -51,14 +52,14 @@ def all_cases(backend: MemoryBackend) -> dict[str, Case]:
     return {c.case_id: c for c in backend.list_cases(SUPERVISOR)}
 
 
-def test_queue_lists_open_cases_by_priority(
+def test_queue_lists_open_cases_by_tier_then_priority(
     client_for: Callable[[str], httpx.Client], backend: MemoryBackend
 ) -> None:
     ids = queue_ids(client_for("ana"))
     cases = all_cases(backend)
     assert ids[0] == TOP_CASE
-    priorities = [cases[i].priority for i in ids]
-    assert priorities == sorted(priorities, reverse=True)
+    keys = [(int(cases[i].tier), -cases[i].priority) for i in ids]
+    assert keys == sorted(keys)
     open_cases = [c for c in cases.values() if c.status is not CaseStatus.CLOSED]
     assert len(ids) == min(50, len(open_cases))
 
@@ -139,6 +140,21 @@ def test_search_for_an_unknown_identifier_finds_nothing(
     assert ROW.findall(response.text) == []
     assert "No case matches" in response.text
     assert TOP_IBAN not in response.text
+
+
+def test_a_search_looks_in_closed_cases_too_and_says_so(
+    client_for: Callable[[str], httpx.Client], backend: MemoryBackend
+) -> None:
+    backend.close(TOP_CASE, SUPERVISOR, Outcome.DUPLICATE, "seen before")
+    client = client_for("ana")
+    page = search(client, TOP_PHONE).text
+    assert ROW.findall(page) == [TOP_CASE]
+    assert "in every status (1 closed)" in page
+    assert f'<span class="mono">phone phone:{TOP_PHONE}</span>' in page
+    assert f'<span class="mono">phone:{TOP_PHONE}</span> is in 0 other cases' in page
+    # Choosing "open" still hides it, and the page says the search is limited.
+    page = search(client, TOP_PHONE, status="open").text
+    assert ROW.findall(page) == [] and "among open cases only" in page
 
 
 def test_closed_cases_leave_the_default_queue(
@@ -227,9 +243,73 @@ def test_the_case_workflow_through_the_page_lands_in_the_audit_trail(
 def test_a_refused_transition_is_explained_and_changes_nothing(
     client_for: Callable[[str], httpx.Client], backend: MemoryBackend
 ) -> None:
-    page = post_action(client_for("ana"), "escalate", reason="too early")
+    other = next(
+        c
+        for c in all_cases(backend).values()
+        if c.status is CaseStatus.NEW and c.tier is not Tier.LIVE_OR_IMMEDIATE_RISK
+    )
+    client = client_for("ana")
+    token = csrf_of(client.get(f"/console/cases/{other.case_id}").text)
+    response = client.post(
+        f"/console/cases/{other.case_id}/escalate",
+        data={"csrf_token": token, "reason": "too early"},
+    )
+    page = client.get(response.headers["location"])
     assert "a new case cannot be moved to escalated" in page.text
-    assert all_cases(backend)[TOP_CASE].status is CaseStatus.NEW
+    assert all_cases(backend)[other.case_id].status is CaseStatus.NEW
+
+
+def test_a_new_tier_1_case_is_escalated_at_once_with_the_triage_recorded(
+    client_for: Callable[[str], httpx.Client], backend: MemoryBackend
+) -> None:
+    assert all_cases(backend)[TOP_CASE].tier is Tier.LIVE_OR_IMMEDIATE_RISK
+    page = post_action(client_for("ana"), "escalate", reason="stream live now")
+    assert "Case escalated." in page.text
+    assert all_cases(backend)[TOP_CASE].status is CaseStatus.ESCALATED
+    moves = [(e.from_status, e.status) for e in backend.status_events(SUPERVISOR, TOP_CASE)]
+    assert moves[-2:] == [
+        (CaseStatus.NEW, CaseStatus.TRIAGED),
+        (CaseStatus.TRIAGED, CaseStatus.ESCALATED),
+    ]
+
+
+def test_escalation_and_closing_reasons_are_shown_in_the_history(
+    client_for: Callable[[str], httpx.Client], backend: MemoryBackend
+) -> None:
+    ana = client_for("ana")
+    post_action(ana, "escalate", reason="stream live now")
+    page = post_action(ana, "close", outcome="child_safeguarded", reason="child placed safely")
+    changes = page.text[page.text.index('id="status-changes"') :]
+    changes = changes[: changes.index("</ol>")]
+    assert "triaged &rarr; escalated" in changes
+    assert '<span class="reason">stream live now</span>' in changes
+    assert "escalated &rarr; closed" in changes and "child placed safely" in changes
+
+
+@pytest.mark.parametrize(
+    ("status", "name"), [(CaseStatus.CLOSED, "Reopen"), (CaseStatus.ESCALATED, "De-escalate")]
+)
+def test_taking_a_closed_or_escalated_case_is_named_and_needs_confirming(
+    client_for: Callable[[str], httpx.Client],
+    backend: MemoryBackend,
+    status: CaseStatus,
+    name: str,
+) -> None:
+    backend.triage(TOP_CASE, SUPERVISOR)
+    backend.escalate(TOP_CASE, SUPERVISOR, "live now")
+    if status is CaseStatus.CLOSED:
+        backend.close(TOP_CASE, SUPERVISOR, Outcome.DUPLICATE, "seen before")
+    ana = client_for("ana")
+    case_page = ana.get(f"/console/cases/{TOP_CASE}").text
+    assert f"{name} and take this case</button>" in case_page
+    assert f'name="confirm" type="checkbox" value="{name}" required' in case_page
+    page = post_action(ana, "assign", assignee="ana")  # the box not ticked
+    assert f"tick &#34;{name}&#34; to confirm" in page.text
+    assert all_cases(backend)[TOP_CASE].status is status
+    page = post_action(ana, "assign", assignee="ana", confirm=name)
+    assert all_cases(backend)[TOP_CASE].status is CaseStatus.ASSIGNED
+    done = "reopened" if name == "Reopen" else "de-escalated"
+    assert f"Case {done} and assigned to ana." in page.text
 
 
 def test_analysts_take_cases_but_only_supervisors_assign_others(
@@ -243,12 +323,16 @@ def test_analysts_take_cases_but_only_supervisors_assign_others(
     assert "Case assigned to ana." in page.text
 
 
-def test_closing_needs_an_outcome(
+def test_closing_needs_an_outcome_and_a_reason(
     client_for: Callable[[str], httpx.Client], backend: MemoryBackend
 ) -> None:
     page = post_action(client_for("ana"), "close", outcome="", reason="")
     assert "Choose the outcome" in page.text
     assert all_cases(backend)[TOP_CASE].status is CaseStatus.NEW
+    page = post_action(client_for("ana"), "close", outcome="duplicate", reason="  ")
+    assert "Say why the case is closed" in page.text
+    assert all_cases(backend)[TOP_CASE].status is CaseStatus.NEW
+    assert 'name="reason" rows="2" maxlength="1000" required' in page.text
 
 
 def test_notes_are_stored_and_shown_escaped(
@@ -389,6 +473,11 @@ def test_dashboards_count_cases_and_time_to_triage(
     )
     assert f'<span class="kpi-value">{waiting}</span><span class="kpi-label">waiting' in page
     assert "Time to triage" in page and "Cases by typology" in page
+    # Nine cases have left 'new' (the top one 5 h after entering the queue); their
+    # median is 12 h, shown as hours (not "12523.8 h" style raw hours of old worlds).
+    assert '<span class="kpi-value" id="triage-median">12.0 h</span>' in page
+    with_country = sum(1 for c in cases.values() if c.country)
+    assert f"{with_country} of {len(cases)} cases have a country" in page
 
 
 def test_cases_without_their_own_routing_use_the_routing_table(
@@ -499,3 +588,128 @@ def test_the_console_offers_every_registered_format_and_lists_the_detectors(
     board = client.get("/console/dashboards").text
     for name in ("payments", "tipline", "media", "round_amounts", "goaml", "case_json"):
         assert f'<td class="mono">{name}</td>' in board
+
+
+def _world_with_top_case_rows(folder: Path) -> Path:
+    """A data folder holding the top case's report and one of its payments."""
+    from datetime import UTC, datetime
+
+    import polars as pl
+
+    pl.DataFrame(
+        {
+            "report_id": ["R-000042"],
+            "received_at": [datetime(2026, 11, 20, 6, 5, tzinfo=UTC)],
+            "reporter_type": ["platform"],
+            "incident_type": ["live_streaming_abuse"],
+            "occurred_at": [datetime(2026, 11, 20, 5, 50, tzinfo=UTC)],
+            "is_live": [True],
+            "service": ["streamhost"],
+            "victim_age_estimate": [10],
+            "victim_country": ["PH"],
+            "description": ["Stream on account 88231 showed a child; viewer paid by wallet."],
+        }
+    ).write_parquet(folder / "reports.parquet")
+    pl.DataFrame(
+        {
+            "txn_id": ["T9000"],
+            "timestamp": [datetime(2026, 11, 17, 3, 0, tzinfo=UTC)],
+            "sender_id": ["C000123"],
+            "sender_name": [None],
+            "sender_country": ["AU"],
+            "receiver_id": ["gcash:09171234567"],
+            "receiver_name": [None],
+            "receiver_country": ["PH"],
+            "amount": [20.0],
+            "currency": ["AUD"],
+            "channel": ["wallet"],
+            "reference": ["gift"],
+            "merchant_category": [None],
+        },
+        schema_overrides={
+            "sender_name": pl.String,
+            "receiver_name": pl.String,
+            "merchant_category": pl.String,
+        },
+    ).write_parquet(folder / "transactions.parquet")
+    return folder
+
+
+def test_every_evidence_id_opens_its_record_and_the_read_is_audited(
+    client_for: Callable[[str], httpx.Client], backend: MemoryBackend, tmp_path: Path
+) -> None:
+    from daybreak.model.alerts import HashMatch
+
+    world = _world_with_top_case_rows(tmp_path)
+    match = HashMatch(
+        sighting_id="M-5",
+        hash_type="sha256",
+        bank="test-list",
+        bank_version=3,
+        listed_hash=TOP_HASH,
+        distance=0,
+        threshold=0,
+    )
+    alerts = [
+        a.model_copy(update={"hash_matches": (match,)}) if a.alert_id == "A-media-1" else a
+        for a in backend.alerts(SUPERVISOR)
+    ]
+    backend.configure(alerts=alerts, exporter=ExportersPackage(ExportSettings(world_dir=world)))
+    client = client_for("ana")
+    case_page = client.get(f"/console/cases/{TOP_CASE}").text
+    for source, rid in [
+        ("reports", "R-000042"),
+        ("transactions", "T9000"),
+        ("media_sightings", "M-5"),
+        ("alerts", "A-tip-1"),
+    ]:
+        assert f'href="/console/cases/{TOP_CASE}/evidence/{source}/{rid}"' in case_page
+
+    report = client.get(f"/console/cases/{TOP_CASE}/evidence/reports/R-000042")
+    assert report.status_code == 200
+    for shown in [
+        "Stream on account 88231 showed a child; viewer paid by wallet.",
+        "<dt>Reporter type</dt><dd>platform</dd>",
+        "<dt>Service</dt><dd>streamhost</dd>",
+        "<dt>Occurred</dt><dd>2026-11-20 05:50 UTC</dd>",
+        "<dt>Received</dt><dd>2026-11-20 06:05 UTC</dd>",
+        "<dt>Victim age (estimate)</dt><dd>10</dd>",
+        "<dt>Victim country</dt><dd>PH</dd>",
+        "A-tip-1",  # the alert resting on the report
+    ]:
+        assert shown in report.text, shown
+    payment = client.get(f"/console/cases/{TOP_CASE}/evidence/transactions/T9000").text
+    for shown in [
+        "<dt>Amount</dt><dd>20.0</dd>",
+        "<dt>Currency</dt><dd>AUD</dd>",
+        "<dt>Payer</dt><dd>C000123</dd>",
+        "<dt>Beneficiary</dt><dd>gcash:09171234567</dd>",
+        "<dt>Date</dt><dd>2026-11-17 03:00 UTC</dd>",
+    ]:
+        assert shown in payment, shown
+    media = client.get(f"/console/cases/{TOP_CASE}/evidence/media_sightings/M-5").text
+    row = media[media.index('id="hash-matches"') :]
+    assert "<td>sha256</td><td>test-list</td><td>3</td>" in row
+    assert f'<td class="mono">{TOP_HASH}</td><td>0</td><td>0</td>' in row
+    reads = [
+        (a.actor, a.detail)
+        for a in backend.audit_trail(TOP_CASE, SUPERVISOR)
+        if a.action == "evidence.read"
+    ]
+    assert reads == [
+        ("ana", "reports R-000042"),
+        ("ana", "transactions T9000"),
+        ("ana", "media_sightings M-5"),
+    ]
+
+
+def test_a_record_the_case_does_not_name_is_not_shown(
+    client_for: Callable[[str], httpx.Client], backend: MemoryBackend
+) -> None:
+    client = client_for("ana")
+    other = client.get(f"/console/cases/{TOP_CASE}/evidence/reports/R-999999")
+    assert other.status_code == 404 and "names no reports record" in other.text
+    # Without a data folder the page still says what the case knows, and that the
+    # row itself could not be read.
+    page = client.get(f"/console/cases/{TOP_CASE}/evidence/reports/R-000042").text
+    assert 'id="record-missing"' in page and "child age ~10" in page

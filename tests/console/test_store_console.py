@@ -131,3 +131,41 @@ def test_revoking_or_disabling_an_account_ends_its_console_sessions(console: Sto
             assert sign_in(client, "ana").status_code == 400
         finally:
             console.store.set_disabled("ana", False)
+
+
+def test_a_report_received_through_the_api_opens_from_the_case(console: StoreConsole) -> None:
+    from daybreak.tipline.intake import ReportIn
+
+    report = ReportIn.model_validate(
+        {
+            "reporter": {"type": "hotline"},
+            "incident_type": "live_streaming_abuse",
+            "is_live": False,
+            "occurred_at": "2026-11-19T21:00:00Z",
+            "service": "examplestream",
+            "victim": {"age_estimate": 10, "country": "PH"},
+            "description": "A caller saw a paid stream with a child on examplestream.",
+        }
+    )
+    receipt = console.store.add_report(report, SYSTEM, source="api")
+    case_id = "CASE-0007"
+    case = console.store.get_case(case_id, SYSTEM)
+    assert case is not None
+    console.store.upsert_cases([case.model_copy(update={"report_ids": [receipt.report_id]})])
+    with signed_in(console, "ana") as client:
+        url = f"/console/cases/{case_id}/evidence/reports/{receipt.report_id}"
+        assert f'href="{url}"' in client.get(f"/console/cases/{case_id}").text
+        record = client.get(url)
+    assert record.status_code == 200
+    for shown in [
+        "A caller saw a paid stream with a child on examplestream.",
+        "<dt>Reporter type</dt><dd>hotline</dd>",
+        "<dt>Service</dt><dd>examplestream</dd>",
+        "<dt>Occurred</dt><dd>2026-11-19 21:00 UTC</dd>",
+        "<dt>Victim age (estimate)</dt><dd>10</dd>",
+        "<dt>Victim country</dt><dd>PH</dd>",
+    ]:
+        assert shown in record.text, shown
+    trail = [(e.actor, e.action) for e in console.store.audit_trail(SYSTEM, case_id)]
+    assert ("ana", "case.evidence.read") in trail
+    assert console.store.verify_audit().ok

@@ -94,3 +94,61 @@ def test_media_alerts_score_closer_matches_higher() -> None:
     assert near.score > far.score >= 0.5
     with pytest.raises(ValueError, match="sighting_id, account_id, bank, distance"):
         alerts_from_media_matches([{"sighting_id": "S3"}])
+
+
+def report_alert(typologies: tuple[str, ...], explanation: str, score: float = 0.8) -> Alert:
+    return Alert(
+        alert_id="tipline:R00000061",
+        detector="tipline",
+        subject_type="report",
+        subject_id="R00000061",
+        score=score,
+        typologies=typologies,
+        explanation=explanation,
+        evidence_source="reports",
+        evidence_ids=("R00000061",),
+        first_seen=T,
+        last_seen=T,
+    )
+
+
+def test_case_tier_is_the_most_severe_tier_of_its_evidence() -> None:
+    # A payments case with a triaged tier-2 report (live streaming abuse, a 10-year-old
+    # victim) was filed as tier 5 because only the cluster context set the tier.
+    triaged = report_alert(
+        ("icac_tier_2",),
+        "tier 2: live streaming abuse: a child with a facilitator; victim estimated 10 years old",
+    )
+    fused = fuse([alert("payments", 0.9), triaged], FusionContext())
+    assert fused.tier is Tier.KNOWN_OFFENDER_ACCESS
+    assert "set by tipline:R00000061" in fused.explanation
+    assert fused.reasons[0].startswith("Priority") and "tier 2" in fused.reasons[0]
+
+
+@pytest.mark.parametrize(
+    ("typologies", "tier"),
+    [
+        (("live_streaming_abuse",), Tier.KNOWN_OFFENDER_ACCESS),
+        (("child_sex_trafficking",), Tier.KNOWN_OFFENDER_ACCESS),
+        (("other", "live"), Tier.LIVE_OR_IMMEDIATE_RISK),
+        (("sextortion",), Tier.AGGRESSIVE_SOLICITATION),
+        (("icac_tier_1",), Tier.LIVE_OR_IMMEDIATE_RISK),
+    ],
+)
+def test_report_alert_types_carry_their_triage_tier(
+    typologies: tuple[str, ...], tier: Tier
+) -> None:
+    fused = fuse([alert("payments", 0.9), report_alert(typologies, "report")], FusionContext())
+    assert fused.tier is tier
+
+
+def test_context_incident_type_of_a_facilitated_report_is_tier_2() -> None:
+    ctx = FusionContext(incident_types=("live_streaming_abuse",))
+    assert fuse([alert("payments", 0.9)], ctx).tier is Tier.KNOWN_OFFENDER_ACCESS
+
+
+def test_a_less_severe_alert_tier_never_lowers_the_case_tier() -> None:
+    ctx = FusionContext(live_reports=("R1",))
+    fused = fuse([report_alert(("icac_tier_5",), "volume")], ctx)
+    assert fused.tier is Tier.LIVE_OR_IMMEDIATE_RISK
+    assert "set by" not in fused.explanation

@@ -19,6 +19,7 @@ from daybreak.store.auth import CASE_READERS, MANAGERS
 from daybreak.store.auth import Role as Role  # the console's users have the store's roles
 
 if TYPE_CHECKING:  # the exporters' module imports this one
+    from daybreak.console.evidence import EvidenceRecord
     from daybreak.console.exports import CaseExporter
 
 
@@ -54,11 +55,15 @@ class AuditView:
 
 @dataclass(frozen=True, slots=True)
 class StatusEvent:
-    """A case entering a status; dashboards derive time to triage from these."""
+    """A case entering a status; dashboards derive time to triage from these, the case
+    page shows each with who moved it and why (escalation and closing reasons)."""
 
     case_id: str
     at: datetime
     status: CaseStatus
+    actor: str = ""
+    from_status: CaseStatus | None = None
+    reason: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -132,7 +137,10 @@ class ConsoleBackend(Protocol):
 
     def alerts(self, actor: ConsoleUser) -> Sequence[Alert]: ...
 
-    def status_events(self, actor: ConsoleUser) -> Sequence[StatusEvent]: ...
+    def status_events(
+        self, actor: ConsoleUser, case_id: str | None = None
+    ) -> Sequence[StatusEvent]:
+        """Every status change (of one case when ``case_id`` is given), oldest first."""
 
     def add_note(self, case_id: str, actor: ConsoleUser, text: str) -> None: ...
 
@@ -158,3 +166,9 @@ class ConsoleBackend(Protocol):
         """Each format for this case: can it be made, and what will its receiver miss."""
 
     def export(self, case_id: str, actor: ConsoleUser, fmt: str) -> ExportFile: ...
+
+    def evidence(
+        self, case_id: str, source: str, record_id: str, actor: ConsoleUser
+    ) -> EvidenceRecord | None:
+        """One record the case names (a report, payment, sighting, event or alert),
+        read into the audit trail; None when the case does not name it."""

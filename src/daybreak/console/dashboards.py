@@ -41,6 +41,7 @@ class Bar:
 class BarChart:
     title: str
     bars: list[Bar]
+    note: str = ""  # what the chart covers, when it is not every case
     width: int = CHART_W
     height: int = CHART_H
 
@@ -93,6 +94,26 @@ class TriageStats:
     p90_hours: float | None
     histogram: BarChart
 
+    @property
+    def median_text(self) -> str:
+        return format_duration(self.median_hours)
+
+    @property
+    def p90_text(self) -> str:
+        return format_duration(self.p90_hours)
+
+
+def format_duration(hours: float | None) -> str:
+    """A duration as an analyst reads it: minutes under an hour, hours under two
+    days, then days (never "12523.8 h")."""
+    if hours is None:
+        return "—"
+    if hours < 1:
+        return f"{round(hours * 60)} min"
+    if hours < 48:
+        return f"{hours:.1f} h"
+    return f"{hours / 24:.1f} d"
+
 
 def country_name(code: str) -> str:
     found = pycountry.countries.get(alpha_2=code)
@@ -100,7 +121,12 @@ def country_name(code: str) -> str:
 
 
 def bar_chart(
-    title: str, counts: Mapping[str, int], limit: int = 10, *, by_size: bool = True
+    title: str,
+    counts: Mapping[str, int],
+    limit: int = 10,
+    *,
+    by_size: bool = True,
+    note: str = "",
 ) -> BarChart:
     """Horizontal bars, largest first (or in the mapping's own order)."""
     items = list(counts.items())
@@ -120,7 +146,7 @@ def bar_chart(
         )
         for i, (label, value) in enumerate(items)
     ]
-    return BarChart(title, bars)
+    return BarChart(title, bars, note=note)
 
 
 def _periods(start: date, end: date) -> tuple[list[date], int]:
@@ -176,14 +202,26 @@ def _no_table(country: str | None) -> str | None:
     return None
 
 
+def ever_referred(events: Iterable[StatusEvent]) -> set[str]:
+    """Cases that were referred at some time, whatever their status now (a referred
+    case is usually closed afterwards, and still counts as referred)."""
+    return {e.case_id for e in events if e.status is CaseStatus.REFERRED}
+
+
 def world_map(
-    cases: Sequence[Case], agency_for: Callable[[str | None], str | None] = _no_table
+    cases: Sequence[Case],
+    agency_for: Callable[[str | None], str | None] = _no_table,
+    events: Sequence[StatusEvent] = (),
 ) -> WorldMap:
     """Cases per country; each country's agencies are the cases' own routing, else the
-    routing table's (``agency_for``)."""
+    routing table's (``agency_for``). Referred counts cases ever referred (``events``,
+    the status history), plus any whose status says so."""
     by_country: Counter[str] = Counter(c.country for c in cases if c.country)
+    was_referred = ever_referred(events)
     referred: Counter[str] = Counter(
-        c.country for c in cases if c.country and c.status is CaseStatus.REFERRED
+        c.country
+        for c in cases
+        if c.country and (c.case_id in was_referred or c.status is CaseStatus.REFERRED)
     )
     agencies: dict[str, set[str]] = {}
     for c in cases:
@@ -227,21 +265,28 @@ TRIAGE_BINS = [("< 1 h", 1), ("1-4 h", 4), ("4-24 h", 24), ("1-3 d", 72), ("> 3 
 
 
 def triage_stats(cases: Sequence[Case], events: Sequence[StatusEvent]) -> TriageStats:
-    """Time from a case's creation until it first left 'new' (triaged, assigned, ...)."""
+    """Time from a case entering the queue until it first left 'new' (triaged,
+    assigned, ...). The queue entry is the case's first 'new' event (the store
+    records one when it stores the case); ``created_at`` is only the fallback, as a
+    case built from an old world carries the world's time, not the queue's."""
+    entered: dict[str, datetime] = {}
     first_move: dict[str, datetime] = {}
     for ev in sorted(events, key=lambda e: e.at):
+        if ev.status is CaseStatus.NEW:
+            entered.setdefault(ev.case_id, ev.at)
         if ev.status is not CaseStatus.NEW and ev.case_id not in first_move:
             first_move[ev.case_id] = ev.at
     hours = []
     waiting = 0
     for c in cases:
-        if c.created_at is None:
+        start = entered.get(c.case_id, c.created_at)
+        if start is None:
             continue
         moved = first_move.get(c.case_id)
         if moved is None:
             waiting += 1
             continue
-        hours.append(max(0.0, (moved - c.created_at).total_seconds() / 3600))
+        hours.append(max(0.0, (moved - start).total_seconds() / 3600))
     bins: dict[str, int] = {label: 0 for label, _ in TRIAGE_BINS}
     for h in hours:
         for label, upper in TRIAGE_BINS:
@@ -287,16 +332,21 @@ def build_dashboard(
     country: Counter[str] = Counter(
         f"{c.country} {country_name(c.country)}"[:22] for c in cases if c.country
     )
+    with_country = sum(1 for c in cases if c.country)
+    country_note = (
+        f"{with_country} of {len(cases)} cases have a country (the victim country of "
+        "their reports); the others are not in this chart."
+    )
     source: Counter[str] = Counter(s for c in cases for s in c.sources)
     tiers: Counter[int] = Counter(int(c.tier) for c in cases)
     tier = {f"Tier {t}": tiers[t] for t in sorted(tiers)}
     return Dashboard(
         over_time=over_time,
         by_typology=bar_chart("Cases by typology", typo),
-        by_country=bar_chart("Cases by corridor country", country),
+        by_country=bar_chart("Cases by country", country, note=country_note),
         by_source=bar_chart("Cases by signal source", source),
         by_tier=bar_chart("Cases by tier", tier, by_size=False),
-        world=world_map(cases, agency_for),
+        world=world_map(cases, agency_for, events),
         triage=triage_stats(cases, events),
         total_cases=len(cases),
         total_alerts=len(alerts),

@@ -19,12 +19,13 @@ import importlib
 import importlib.util
 import sys
 import threading
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
 from daybreak.console.backend import ActionError, ExportFile, ExportFinding, ExportFormat
+from daybreak.console.evidence import bundle_rows
 from daybreak.model.alerts import Alert
 from daybreak.model.cases import Case
 
@@ -158,6 +159,18 @@ class ExportersPackage:
             raise ActionError(self._short(exc)) from exc
         return ExportFile(info.filename(case.case_id), info.media_type, bytes(data))
 
+    def rows(self, case: Case, alerts: Sequence[Alert]) -> dict[str, Sequence[Mapping[str, Any]]]:
+        """The rows of the data folder the case points at, by table (the same reader as
+        the exports); empty without a data folder or the exporters."""
+        if self.settings.world_dir is None or not self.installed():
+            return {}
+        module = self._module()
+        try:
+            bundle = module.bundle_from_world(case, self.settings.world_dir, alerts=alerts)
+        except module.ExportError as exc:
+            raise ActionError(self._short(exc)) from exc
+        return bundle_rows(bundle)
+
     def check(self, case: Case, alerts: Sequence[Alert]) -> Sequence[ExportFormat]:
         """Each format: can it be made for this case, and what will its receiver miss
         (blockers and warnings; the notes that only explain are left for the CLI)."""
@@ -192,3 +205,11 @@ class ExportersPackage:
                 )
             )
         return out
+
+
+def case_rows(
+    exporter: CaseExporter, case: Case, alerts: Sequence[Alert]
+) -> dict[str, Sequence[Mapping[str, Any]]]:
+    """The case's rows when the exporter reads a data folder (other exporters, such as
+    tests' fakes, have none)."""
+    return exporter.rows(case, alerts) if isinstance(exporter, ExportersPackage) else {}

@@ -25,7 +25,8 @@ from daybreak.console.backend import (
     Role,
     StatusEvent,
 )
-from daybreak.console.exports import CaseExporter, ExportersPackage
+from daybreak.console.evidence import EvidenceRecord, describe
+from daybreak.console.exports import CaseExporter, ExportersPackage, case_rows
 from daybreak.model.alerts import Alert
 from daybreak.model.cases import TRANSITIONS, Case, CaseStatus, Outcome
 from daybreak.store.auth import MANAGERS, lock_seconds
@@ -133,8 +134,10 @@ class MemoryBackend:
     def alerts(self, actor: ConsoleUser) -> Sequence[Alert]:
         return list(self._alerts)
 
-    def status_events(self, actor: ConsoleUser) -> Sequence[StatusEvent]:
-        return list(self._status)
+    def status_events(
+        self, actor: ConsoleUser, case_id: str | None = None
+    ) -> Sequence[StatusEvent]:
+        return [e for e in self._status if case_id is None or e.case_id == case_id]
 
     # -- actions -----------------------------------------------------------------------
     def add_note(self, case_id: str, actor: ConsoleUser, text: str) -> None:
@@ -194,6 +197,16 @@ class MemoryBackend:
         self._record(case_id, actor, "export", fmt)
         return result
 
+    def evidence(
+        self, case_id: str, source: str, record_id: str, actor: ConsoleUser
+    ) -> EvidenceRecord | None:
+        case, linked = self._case_and_alerts(case_id, actor)
+        own = [*case.alerts, *linked]
+        found = describe(case, own, source, record_id, case_rows(self._exporter, case, own))
+        if found is not None:
+            self._record(case_id, actor, "evidence.read", f"{source} {record_id}")
+        return found
+
     # -- internals ---------------------------------------------------------------------
     def _case_and_alerts(self, case_id: str, actor: ConsoleUser) -> tuple[Case, list[Alert]]:
         case = self._require(case_id)
@@ -222,7 +235,7 @@ class MemoryBackend:
             self._cases[case_id] = case.model_copy(
                 update={"status": to, "updated_at": now, **changes}
             )
-            self._status.append(StatusEvent(case_id, now, to))
+            self._status.append(StatusEvent(case_id, now, to, actor.username, case.status, detail))
         self._record(case_id, actor, action, detail)
 
     def _record(self, case_id: str, actor: ConsoleUser, action: str, detail: str = "") -> None:

@@ -15,7 +15,7 @@ from daybreak.model.cases import Case, CaseStatus, Tier
 from daybreak.model.identifiers import IdentifierError, IdentifierKind, normalize
 
 PAGE_SIZE = 50
-OPEN = "open"  # pseudo-status: everything not closed (the default view)
+OPEN = "open"  # pseudo-status: everything not closed (the default view without a search)
 _PHONEISH = re.compile(r"^\+?[\d\s().\-]{7,}$")
 
 
@@ -24,9 +24,18 @@ class QueueFilters:
     tier: Tier | None = None
     country: str | None = None
     typology: str | None = None
-    status: str = OPEN  # a CaseStatus value, OPEN, or "" for all
+    status: str = OPEN  # a CaseStatus value, OPEN, or "" for all (a search's default)
     query: str = ""
     page: int = 1
+
+
+@dataclass(frozen=True, slots=True)
+class EntityElsewhere:
+    """An entity a search hit matched on, and the other cases (any status) holding it."""
+
+    key: str
+    other_cases: int
+    other_closed: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,6 +45,8 @@ class QueueRow:
     age: str
     source_mix: tuple[tuple[str, int], ...]  # (source, evidence count)
     why: str
+    matched: tuple[str, ...] = ()  # for a search: where the case matched ("phone ...")
+    elsewhere: tuple[EntityElsewhere, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,6 +57,7 @@ class QueuePage:
     pages: int
     countries: list[str]
     typologies: list[str]
+    closed_hits: int = 0  # closed cases among the hits
 
 
 def typologies_by_case(
@@ -61,10 +73,11 @@ def typologies_by_case(
     return out
 
 
-def priority_key(case: Case) -> tuple[float, int, float]:
-    """Highest priority first; ties broken by tier, then the oldest case first."""
+def priority_key(case: Case) -> tuple[int, float, float]:
+    """Most severe tier first, so that the order agrees with the tier badges and the
+    tier filter; inside a tier the highest priority, then the oldest case first."""
     created = case.created_at.timestamp() if case.created_at else 0.0
-    return (-case.priority, int(case.tier), created)
+    return (int(case.tier), -case.priority, created)
 
 
 def humanize_age(since: datetime | None, now: datetime) -> str:
@@ -153,6 +166,37 @@ def _haystack(case: Case) -> set[str]:
     return out
 
 
+def _fields(case: Case) -> list[tuple[str, str]]:
+    """(where, value) pairs a search looks in, named as the analyst reads them."""
+    out = [("case id", case.case_id)]
+    out += [(k.split(":", 1)[0].replace("_", " "), k) for k in case.entity_keys]
+    out += [("report", r) for r in case.report_ids]
+    out += [("alert", a) for a in case.alert_ids]
+    out += [(n.kind.replace("_", " "), n.key) for n in case.nodes]
+    out += [(f"{n.kind.replace('_', ' ')} label", n.label) for n in case.nodes]
+    out += [(f"evidence ({e.source.replace('_', ' ')})", e.record_id) for e in case.evidence]
+    return out
+
+
+def _hit(value: str, candidates: set[str]) -> bool:
+    low = value.lower()
+    forms = {low, low.split(":", 1)[1]} if ":" in low else {low}
+    if forms & candidates:
+        return True
+    return any(c in f for c in candidates if len(c) >= 6 for f in forms)
+
+
+def matched_fields(case: Case, candidates: set[str]) -> tuple[tuple[str, str], ...]:
+    """Where a case matched a search: (field, value), each value once, in field order."""
+    if not candidates:
+        return ()
+    seen: dict[str, str] = {}
+    for where, value in _fields(case):
+        if value not in seen and _hit(value, candidates):
+            seen[value] = where
+    return tuple((where, value) for value, where in seen.items())
+
+
 def matches(case: Case, candidates: set[str]) -> bool:
     if not candidates:
         return True
@@ -194,12 +238,7 @@ def build_queue(
     pages = max(1, -(-len(selected) // page_size))
     page = min(max(1, filters.page), pages)
     chunk = selected[(page - 1) * page_size : page * page_size]
-    rows = [
-        QueueRow(
-            c, typos.get(c.case_id, ()), humanize_age(c.created_at, now), source_mix(c), why(c)
-        )
-        for c in chunk
-    ]
+    rows = [_row(c, typos, now, candidates, cases) for c in chunk]
     return QueuePage(
         rows=rows,
         total=len(selected),
@@ -207,4 +246,32 @@ def build_queue(
         pages=pages,
         countries=sorted({c.country for c in cases if c.country}),
         typologies=sorted({t for ts in typos.values() for t in ts}),
+        closed_hits=sum(1 for c in selected if c.status is CaseStatus.CLOSED),
     )
+
+
+def _row(
+    case: Case,
+    typos: Mapping[str, tuple[str, ...]],
+    now: datetime,
+    candidates: set[str],
+    cases: Sequence[Case],
+) -> QueueRow:
+    found = matched_fields(case, candidates)
+    keys = sorted({v for _, v in found if v in set(case.entity_keys)})
+    return QueueRow(
+        case,
+        typos.get(case.case_id, ()),
+        humanize_age(case.created_at, now),
+        source_mix(case),
+        why(case),
+        matched=tuple(f"{where} {value}" for where, value in found),
+        elsewhere=tuple(elsewhere(key, case.case_id, cases) for key in keys),
+    )
+
+
+def elsewhere(key: str, case_id: str, cases: Sequence[Case]) -> EntityElsewhere:
+    """How many other cases, closed ones included, hold the entity ``key``."""
+    others = [c for c in cases if c.case_id != case_id and key in c.entity_keys]
+    closed = sum(1 for c in others if c.status is CaseStatus.CLOSED)
+    return EntityElsewhere(key, len(others), closed)

@@ -42,7 +42,7 @@ from daybreak.console.web import (
     state_of,
 )
 from daybreak.model.alerts import Alert
-from daybreak.model.cases import TRANSITIONS, CaseStatus, Outcome, Tier
+from daybreak.model.cases import TRANSITIONS, Case, CaseStatus, Outcome, Tier
 from daybreak.store.throttle import LoginRefused
 
 MAX_NOTE = 5000
@@ -158,6 +158,7 @@ async def sign_out(request: Request) -> Response:
 
 
 FILTER_PARAMS = ("tier", "country", "typology", "status")
+DEFAULT_STATUS = "default"  # the status select's first option
 SEARCH_BY_FORM = (
     "Identifier searches are sent with the search form, so phone numbers and e-mails "
     "stay out of page addresses and server logs. Use the search box on the queue page."
@@ -167,7 +168,9 @@ SEARCH_BY_FORM = (
 def _filters(params: dict[str, str], query: str) -> queue.QueueFilters:
     tier_text = params.get("tier", "")
     tier = Tier(int(tier_text)) if tier_text.isdigit() and int(tier_text) in set(Tier) else None
-    status = params.get("status", queue.OPEN)
+    # A search looks in every status unless a status is chosen: a closed case holding
+    # the identifier is often the most useful hit.
+    status = params.get("status", "" if query else queue.OPEN)
     if status not in {queue.OPEN, "", *(s.value for s in CaseStatus)}:
         status = queue.OPEN
     page_text = params.get("page", "1")
@@ -203,6 +206,8 @@ def queue_page(request: Request) -> Response:
             "tiers": list(Tier),
             "statuses": [s.value for s in CaseStatus],
             "open_status": queue.OPEN,
+            "default_status": DEFAULT_STATUS,
+            "status_chosen": "status" in request.query_params,
             "query_string": _query_string(params),
             "nav": "queue",
         },
@@ -228,7 +233,10 @@ async def queue_search(request: Request) -> Response:
         value = form.get(name)
         if isinstance(value, str) and value:
             params[name] = value[:80]
-    if "status" not in params and isinstance(form.get("status"), str):
+    status = form.get("status")
+    if params.get("status") == DEFAULT_STATUS:
+        del params["status"]  # the default: open cases, every status when searching
+    elif "status" not in params and isinstance(status, str):
         params["status"] = ""  # "any status" is an empty value, unlike the default
     shown = _query_string(params)
     return redirect(f"{PREFIX}/queue?{shown}" if shown else f"{PREFIX}/queue")
@@ -252,6 +260,7 @@ def case_page(request: Request, case_id: str) -> Response:
         {
             "case": case,
             "case_url": case_url(case.case_id),
+            "record_url": lambda source, rid: evidence_url(case.case_id, source, rid),
             "alerts": alerts,
             "typologies": sorted({t for a in alerts for t in a.typologies}),
             "timeline": sorted(case.timeline, key=lambda e: e.at),
@@ -264,13 +273,41 @@ def case_page(request: Request, case_id: str) -> Response:
             "graph": graphview.layout(case.nodes, case.edges),
             "notes": backend.notes(case_id, session.user),
             "history": _history(backend.audit_trail(case_id, session.user)),
+            "status_changes": list(reversed(backend.status_events(session.user, case_id))),
+            "assign_side_effect": ASSIGN_SIDE_EFFECTS.get(case.status),
+            "escalate_at_once": _escalates_at_once(case),
             "users": backend.assignable_users(),
             "outcomes": list(Outcome),
             "formats": backend.export_formats(),
-            "can": transitions,
+            "can": transitions
+            | ({CaseStatus.ESCALATED.value} if _escalates_at_once(case) else set()),
             "nav": "queue",
         },
     )
+
+
+@router.get("/cases/{case_id}/evidence/{source}/{record_id:path}", response_class=HTMLResponse)
+def evidence_page(request: Request, case_id: str, source: str, record_id: str) -> Response:
+    """One record the case names: its row (a report's description, reporter, service,
+    times and victim details; a payment's amount, currency, date and parties), what the
+    case says about it, and the alerts and hash-list matches resting on it."""
+    session = signed_in(request)
+    try:
+        found = state_of(request).backend.evidence(case_id, source, record_id, session.user)
+    except ActionError as exc:
+        raise ConsolePageError(404, "No such case", exc.message) from None
+    if found is None:
+        raise ConsolePageError(
+            404,
+            "No such record in this case",
+            f"Case {case_id} names no {source.replace('_', ' ')} record {record_id!r}.",
+        )
+    context = {"record": found, "case_url": case_url(case_id), "nav": "queue"}
+    return render(request, "evidence.html", context)
+
+
+def evidence_url(case_id: str, source: str, record_id: str) -> str:
+    return f"{case_url(case_id)}/evidence/{quote(source, safe='')}/{quote(record_id, safe='')}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -323,14 +360,43 @@ async def triage(request: Request, case_id: str) -> Response:
     return await _act(request, case_id, act)
 
 
+# Assigning moves a case to "assigned": from these statuses that is more than taking
+# it, so the page names the transition and the analyst confirms it.
+ASSIGN_SIDE_EFFECTS: dict[CaseStatus, tuple[str, str]] = {
+    CaseStatus.CLOSED: ("Reopen", "reopens the closed case"),
+    CaseStatus.ESCALATED: ("De-escalate", "ends its escalation (the status becomes assigned)"),
+}
+
+
+def _escalates_at_once(case: Case) -> bool:
+    """A new tier-1 case (a child at immediate risk) is escalated without waiting for
+    a separate triage step: the console triages and escalates it in one action."""
+    return case.status is CaseStatus.NEW and case.tier is Tier.LIVE_OR_IMMEDIATE_RISK
+
+
+def _current(request: Request, session: Session, case_id: str) -> Case:
+    case = state_of(request).backend.get_case(case_id, session.user)
+    if case is None:
+        raise ActionError(f"no case {case_id!r}")
+    return case
+
+
 @router.post("/cases/{case_id}/assign")
 async def assign(request: Request, case_id: str) -> Response:
     def act(session: Session, form: FormData) -> str:
         assignee = form_text(form, "assignee", max_len=80) or session.user.username
         if assignee != session.user.username and not session.user.is_manager:
             raise ActionError("Analysts can take a case themselves; a supervisor assigns others.")
+        side = ASSIGN_SIDE_EFFECTS.get(_current(request, session, case_id).status)
+        if side is not None and form_text(form, "confirm", max_len=40) != side[0]:
+            raise ActionError(
+                f'Assigning this case {side[1]}: tick "{side[0]}" to confirm. Nothing was changed.'
+            )
         state_of(request).backend.assign(case_id, session.user, assignee)
-        return f"Case assigned to {assignee}."
+        done = {"Reopen": "Case reopened and", "De-escalate": "Case de-escalated and"}
+        return (
+            f"{done[side[0]]} assigned to {assignee}." if side else f"Case assigned to {assignee}."
+        )
 
     return await _act(request, case_id, act)
 
@@ -341,7 +407,10 @@ async def escalate(request: Request, case_id: str) -> Response:
         reason = form_text(form, "reason", max_len=1000)
         if not reason:
             raise ActionError("Say why the case is escalated.")
-        state_of(request).backend.escalate(case_id, session.user, reason)
+        backend = state_of(request).backend
+        if _escalates_at_once(_current(request, session, case_id)):
+            backend.triage(case_id, session.user)  # recorded: new -> triaged -> escalated
+        backend.escalate(case_id, session.user, reason)
         return "Case escalated."
 
     return await _act(request, case_id, act)
@@ -366,6 +435,8 @@ async def close(request: Request, case_id: str) -> Response:
         except ValueError:
             raise ActionError("Choose the outcome the case is closed with.") from None
         reason = form_text(form, "reason", max_len=1000)
+        if not reason:
+            raise ActionError("Say why the case is closed: the reason goes into its history.")
         state_of(request).backend.close(case_id, session.user, outcome, reason)
         return f"Case closed: {outcome.value.replace('_', ' ')}."
 

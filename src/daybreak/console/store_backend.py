@@ -19,7 +19,8 @@ from daybreak.console.backend import (
     NoteView,
     StatusEvent,
 )
-from daybreak.console.exports import CaseExporter, ExportersPackage
+from daybreak.console.evidence import EvidenceRecord, describe, report_row
+from daybreak.console.exports import CaseExporter, ExportersPackage, case_rows
 from daybreak.model.alerts import Alert
 from daybreak.model.cases import Case, CaseStatus, Outcome
 from daybreak.store import (
@@ -104,10 +105,12 @@ class StoreBackend:
         source = self.alerts_source
         return source() if callable(source) else source
 
-    def status_events(self, actor: ConsoleUser) -> Sequence[StatusEvent]:
+    def status_events(
+        self, actor: ConsoleUser, case_id: str | None = None
+    ) -> Sequence[StatusEvent]:
         return [
-            StatusEvent(c.case_id, c.at, c.to_status)
-            for c in self.store.status_history(_actor(actor))
+            StatusEvent(c.case_id, c.at, c.to_status, c.actor, c.from_status, c.reason)
+            for c in self.store.status_history(_actor(actor), case_id)
         ]
 
     def add_note(self, case_id: str, actor: ConsoleUser, text: str) -> None:
@@ -172,6 +175,32 @@ class StoreBackend:
             raise ActionError(f"no case {case_id!r}")
         wanted = set(case.alert_ids)
         return case, [a for a in self.alerts(actor) if a.alert_id in wanted]
+
+    def evidence(
+        self, case_id: str, source: str, record_id: str, actor: ConsoleUser
+    ) -> EvidenceRecord | None:
+        case, linked = self._case_and_alerts(case_id, actor)  # audited: case.read
+        own = [*case.alerts, *linked]
+        rows = case_rows(self._exporter, case, own)
+        found = describe(case, own, source, record_id, rows)
+        if found is not None and not found.row_read and source == "reports":
+            # A report received through the API lives in the store (audited: report.read).
+            stored = self.store.get_report(record_id, _actor(actor))
+            if stored is not None:
+                row = report_row(stored.report_id, stored.received_at, stored.report)
+                found = describe(case, own, source, record_id, {**rows, "reports": [row]})
+        if found is not None:
+            with self.store.engine.begin() as conn:
+                append_one(
+                    conn,
+                    self.store.keys,
+                    actor.username,
+                    "case.evidence.read",
+                    "case",
+                    case_id,
+                    {"source": source, "record": record_id[:120]},
+                )
+        return found
 
     def export(self, case_id: str, actor: ConsoleUser, fmt: str) -> ExportFile:
         case, linked = self._case_and_alerts(case_id, actor)

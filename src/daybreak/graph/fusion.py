@@ -11,6 +11,7 @@ was. Every step that moves the number adds a sentence to the explanation.
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -68,10 +69,30 @@ def _latest(alerts: Sequence[Alert]) -> datetime | None:
     return max(times) if times else None
 
 
-def _tier(alerts: Sequence[Alert], ctx: FusionContext, families: set[str]) -> Tier:
+# Report types the tipline's triage puts in tier 2: a child with a facilitator.
+FACILITATED = ("live_streaming_abuse", "child_sex_trafficking")
+_ALERT_TIER = re.compile(r"^icac_tier_([1-6])$")
+
+
+def alert_tier(alert: Alert) -> Tier | None:
+    """The tier an alert's own evidence carries, when it carries one: a triaged
+    report's ``icac_tier_N`` typology, a live stream, or a report type with a tier of
+    its own (the same rules as :mod:`daybreak.tipline.triage`)."""
+    typologies = set(alert.typologies)
+    carried = [Tier(int(m.group(1))) for t in typologies if (m := _ALERT_TIER.match(t))]
+    if "live" in typologies:
+        carried.append(Tier.LIVE_OR_IMMEDIATE_RISK)
+    if typologies & set(FACILITATED):
+        carried.append(Tier.KNOWN_OFFENDER_ACCESS)
+    if typologies & set(SOLICITATION):
+        carried.append(Tier.AGGRESSIVE_SOLICITATION)
+    return min(carried) if carried else None
+
+
+def _context_tier(ctx: FusionContext, families: set[str]) -> Tier:
     if ctx.live_reports:
         return Tier.LIVE_OR_IMMEDIATE_RISK
-    if ctx.known_offenders:
+    if ctx.known_offenders or any(t in FACILITATED for t in ctx.incident_types):
         return Tier.KNOWN_OFFENDER_ACCESS
     if any(t in SOLICITATION for t in ctx.incident_types):
         return Tier.AGGRESSIVE_SOLICITATION
@@ -80,6 +101,20 @@ def _tier(alerts: Sequence[Alert], ctx: FusionContext, families: set[str]) -> Ti
     if "payments" in families:
         return Tier.COMMERCIAL_OR_VOLUME
     return Tier.OTHER
+
+
+def _tier(
+    alerts: Sequence[Alert], ctx: FusionContext, families: set[str]
+) -> tuple[Tier, Alert | None]:
+    """The most severe tier among the case's evidence: the cluster's context and every
+    alert's own tier (a case never ranks below the worst report in it). Returns the
+    alert that sets it, if one does."""
+    tier, source = _context_tier(ctx, families), None
+    for a in sorted(alerts, key=lambda a: a.alert_id):
+        own = alert_tier(a)
+        if own is not None and own < tier:
+            tier, source = own, a
+    return tier, source
 
 
 def fuse(alerts: Sequence[Alert], ctx: FusionContext) -> Fused:
@@ -123,6 +158,9 @@ def fuse(alerts: Sequence[Alert], ctx: FusionContext) -> Fused:
             )
         p *= factor
     p = min(1.0, max(0.0, p))
-    tier = _tier(alerts, ctx, set(families))
+    tier, setter = _tier(alerts, ctx, set(families))
+    if setter is not None:
+        why = setter.explanation.rstrip(". ")[:200]
+        reasons.append(f"Tier {tier.value} is set by {setter.alert_id} ({why}).")
     reasons.insert(0, f"Priority {p:.2f}, tier {tier.value} ({tier.name.lower()}).")
     return Fused(priority=round(p, 4), tier=tier, sources=families, reasons=reasons)

@@ -45,6 +45,12 @@
         var fragment = parsed.querySelector(".export-check");
         if (fragment) {
           box.replaceChildren(document.importNode(fragment, true));
+          // The check offers only the exports this case can make and says why the
+          // others cannot; the generic list above it would offer downloads that fail.
+          var generic = document.querySelector("#exports ul.exports");
+          if (generic) {
+            generic.remove();
+          }
         }
       })
       .catch(function () {})
