@@ -29,7 +29,7 @@ import numpy as np
 
 from daybreak.synth import clock, handles
 from daybreak.synth.context import Ctx, lognormal
-from daybreak.synth.ledger import CHANNEL, F64, I8, I32, I64, batch
+from daybreak.synth.ledger import CHANNEL, F64, I8, I32, I64, B, batch
 from daybreak.synth.names import relatives, variants
 from daybreak.synth.payers import (
     CORRIDOR_CULTURE,
@@ -134,6 +134,52 @@ def _refs(ctx: Ctx, rng: np.random.Generator, words: tuple[str, ...], share: flo
     return out
 
 
+@dataclass
+class _Paid:
+    """Payments of payers to their main facilitator, before receivers and names."""
+
+    who: I64  # local payer index per payment
+    day: I64
+    local: I64
+    amount: F64
+    to_bank: B  # per payer: the facilitator's bank, else wallet
+    channel: I8  # per payer
+
+
+def _to_main_facilitators(
+    ctx: Ctx,
+    rng: np.random.Generator,
+    pl: PayerPlan,
+    sel: I64,
+    paid: _Paid,
+    words: tuple[str, ...],
+    share: float,
+) -> _Rows:
+    """Rows paying each payer's main facilitator (bank or wallet), with one of its
+    names and ``words`` as reference on a ``share`` of payments."""
+    fac = _main_facilitators(pl, sel)
+    recv = np.array(
+        [
+            _facilitator_receiver(ctx, pl, int(f), BANK if bank else WALLET)
+            for f, bank in zip(fac, paid.to_bank, strict=True)
+        ],
+        dtype=np.int32,
+    )
+    names = [variants(pl.fac.people[int(f)])[:4] for f in fac]
+    who = paid.who
+    return _Rows(
+        who=sel[who],
+        fac=fac[who],
+        day=paid.day,
+        local=paid.local,
+        recv=recv[who],
+        rname=_name_codes(ctx, rng, names, who),
+        amount=paid.amount,
+        channel=paid.channel[who],
+        ref=_refs(ctx, rng, words, share, len(who)),
+    )
+
+
 def _steady(ctx: Ctx, rng: np.random.Generator, pl: PayerPlan, sel: I64, start: I64) -> _Rows:
     b, w, k = ctx.profile.behaviour, ctx.window, len(sel)
     every = rng.uniform(*b.steady_every_days, k) * clock.US_PER_DAY
@@ -150,25 +196,9 @@ def _steady(ctx: Ctx, rng: np.random.Generator, pl: PayerPlan, sel: I64, start: 
     amount = np.where(rng.random(m) < 0.8, base[who], base[who] * rng.uniform(0.85, 1.2, m))
     wallet = rng.random(k) < 0.4
     to_bank = ~wallet & (rng.random(k) < 0.5)
-    fac = _main_facilitators(pl, sel)
-    kind = np.where(to_bank, BANK, WALLET)
-    recv = np.array(
-        [_facilitator_receiver(ctx, pl, int(f), int(c)) for f, c in zip(fac, kind, strict=True)],
-        dtype=np.int32,
-    )
     channel = np.where(wallet, CHANNEL["wallet"], CHANNEL["remittance"]).astype(np.int8)
-    names = [variants(pl.fac.people[int(f)])[:4] for f in fac]
-    return _Rows(
-        who=sel[who],
-        fac=fac[who],
-        day=day,
-        local=local,
-        recv=recv[who],
-        rname=_name_codes(ctx, rng, names, who),
-        amount=amount,
-        channel=channel[who],
-        ref=_refs(ctx, rng, ctx.profile.behaviour.plain_refs, 0.05, m),
-    )
+    paid = _Paid(who, day, local, amount, to_bank, channel)
+    return _to_main_facilitators(ctx, rng, pl, sel, paid, b.plain_refs, 0.05)
 
 
 def _second_wallets(
@@ -266,29 +296,11 @@ def _family_mimic(ctx: Ctx, rng: np.random.Generator, pl: PayerPlan, sel: I64, s
     )
     amount = ctx.money(lognormal(rng, 0.6 * b.family_median, 0.4, m))
     amount = np.where(rng.random(m) < 0.7, np.maximum(10.0, np.round(amount, -1)), amount)
-    fac = _main_facilitators(pl, sel)
     wire = rng.random(k) < 0.3
     to_bank = wire | (rng.random(k) < 0.5)
-    recv = np.array(
-        [
-            _facilitator_receiver(ctx, pl, int(f), BANK if bank else WALLET)
-            for f, bank in zip(fac, to_bank, strict=True)
-        ],
-        dtype=np.int32,
-    )
     channel = np.where(wire, CHANNEL["wire"], CHANNEL["remittance"]).astype(np.int8)
-    names = [variants(pl.fac.people[int(f)])[:4] for f in fac]
-    return _Rows(
-        who=sel[who],
-        fac=fac[who],
-        day=day,
-        local=local,
-        recv=recv[who],
-        rname=_name_codes(ctx, rng, names, who),
-        amount=amount,
-        channel=channel[who],
-        ref=_refs(ctx, rng, b.family_refs, 0.7, m),
-    )
+    paid = _Paid(who, day, local, amount, to_bank, channel)
+    return _to_main_facilitators(ctx, rng, pl, sel, paid, b.family_refs, 0.7)
 
 
 Maker = Callable[[Ctx, np.random.Generator, PayerPlan, I64, I64], _Rows]
