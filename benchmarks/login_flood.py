@@ -32,13 +32,9 @@ import sys
 import tempfile
 import time
 from collections import Counter
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
-import httpx
-
-from tipline_intake import Result, _client, _cpu, _free_port, _load
+from tipline_intake import Result, _client, _cpu, _load, server
 
 WRONG = "not the password at all"
 PASSWORD = "a long benchmark passphrase"
@@ -93,42 +89,6 @@ def flood(port: int, connections: int, seconds: float, max_requests: int) -> Cou
         return codes
 
     return asyncio.run(run())
-
-
-@contextmanager
-def server(data_dir: Path, field_key: str, extra: list[str]) -> Iterator[tuple[int, int]]:
-    port = _free_port()
-    cmd = [
-        sys.executable,
-        "-m",
-        "daybreak.cli.main",
-        "serve",
-        "--port",
-        str(port),
-        "--data-dir",
-        str(data_dir),
-        *extra,
-    ]
-    env = {**os.environ, "DAYBREAK_FIELD_KEY": field_key}
-    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    try:
-        deadline = time.monotonic() + 90
-        while True:
-            try:
-                if httpx.get(f"http://127.0.0.1:{port}/readyz", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            if time.monotonic() > deadline or proc.poll() is not None:
-                raise SystemExit("server did not start")
-            time.sleep(0.2)
-        yield port, proc.pid
-    finally:
-        proc.send_signal(signal.SIGTERM)
-        try:
-            proc.wait(30)
-        except subprocess.TimeoutExpired:
-            proc.kill()
 
 
 async def _intake(

@@ -32,6 +32,8 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -189,16 +191,16 @@ def _reset_pg(url: str) -> None:
     engine.dispose()
 
 
-def run_http(
-    label: str, data_dir: Path, db_url: str | None, args: argparse.Namespace, field_key: str
-) -> Result:
-    from daybreak.store import Keyring, Role, TiplineStore
-    from daybreak.store.db import sqlite_url
-
-    url = db_url or sqlite_url(data_dir / "daybreak.db")
-    setup = TiplineStore(url, Keyring.from_text(field_key, audit=AUDIT_KEY))
-    key = setup.create_api_key("bench", Role.PLATFORM, rate_per_minute=0)
-    setup.close()
+@contextmanager
+def server(
+    data_dir: Path,
+    field_key: str,
+    extra: list[str],
+    env_extra: dict[str, str] | None = None,
+    label: str = "",
+) -> Iterator[tuple[int, int]]:
+    """``daybreak serve`` on a free loopback port with ``extra`` options, once ready;
+    yields (port, pid) and stops it (SIGTERM, then kill) afterwards."""
     port = _free_port()
     cmd = [
         sys.executable,
@@ -209,12 +211,9 @@ def run_http(
         str(port),
         "--data-dir",
         str(data_dir),
-        "--workers",
-        str(args.workers),
+        *extra,
     ]
-    if db_url:
-        cmd += ["--db", db_url]
-    env = {**os.environ, "DAYBREAK_FIELD_KEY": field_key, "DAYBREAK_AUDIT_KEY": AUDIT_KEY}
+    env = {**os.environ, "DAYBREAK_FIELD_KEY": field_key, **(env_extra or {})}
     proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         deadline = time.monotonic() + 90
@@ -225,17 +224,43 @@ def run_http(
             except httpx.HTTPError:
                 pass
             if time.monotonic() > deadline or proc.poll() is not None:
-                raise SystemExit(f"{label}: server did not start")
+                raise SystemExit(
+                    f"{label}: server did not start" if label else "server did not start"
+                )
             time.sleep(0.2)
+        yield port, proc.pid
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+
+
+def run_http(
+    label: str, data_dir: Path, db_url: str | None, args: argparse.Namespace, field_key: str
+) -> Result:
+    from daybreak.store import Keyring, Role, TiplineStore
+    from daybreak.store.db import sqlite_url
+
+    url = db_url or sqlite_url(data_dir / "daybreak.db")
+    setup = TiplineStore(url, Keyring.from_text(field_key, audit=AUDIT_KEY))
+    key = setup.create_api_key("bench", Role.PLATFORM, rate_per_minute=0)
+    setup.close()
+    extra = ["--workers", str(args.workers)]
+    if db_url:
+        extra += ["--db", db_url]
+    audit = {"DAYBREAK_AUDIT_KEY": AUDIT_KEY}
+    with server(data_dir, field_key, extra, audit, label) as (port, pid):
         warm = min(300, args.reports // 10)
         asyncio.run(_load(port, key, warm, min(args.clients, 8), 30))  # warm-up, not counted
         ids_offset = 10_000_000
         load = os.getloadavg()[0]
-        before = _cpu(proc.pid)
+        before = _cpu(pid)
         client_before = _own_cpu()
         lat, counts, secs = asyncio.run(_load_offset(port, key, args, ids_offset))
         client_used = _own_cpu() - client_before
-        used = _cpu(proc.pid) - before
+        used = _cpu(pid) - before
         acked = max(counts["acked"], 1)
         return Result(
             label,
@@ -247,12 +272,6 @@ def run_http(
             client_used * 1000 / acked,
             load,
         )
-    finally:
-        proc.send_signal(signal.SIGTERM)
-        try:
-            proc.wait(30)
-        except subprocess.TimeoutExpired:
-            proc.kill()
 
 
 async def _load_offset(
