@@ -36,6 +36,22 @@ metadata = MetaData(
 )
 TS = DateTime(timezone=True)
 
+
+def _rows_of(owner: str, key: str, length: int) -> tuple[Column[int], Column[str]]:
+    """The serial id and the indexed owner key of a table of many rows per ``owner``
+    row; deleting the owner deletes its rows."""
+    return (
+        Column("id", Integer, primary_key=True, autoincrement=True),
+        Column(
+            key,
+            String(length),
+            ForeignKey(f"{owner}.{key}", ondelete="CASCADE"),
+            nullable=False,
+            index=True,
+        ),
+    )
+
+
 reports = Table(
     "reports",
     metadata,
@@ -61,14 +77,7 @@ reports = Table(
 report_identifiers = Table(
     "report_identifiers",
     metadata,
-    Column("id", Integer, primary_key=True, autoincrement=True),
-    Column(
-        "report_id",
-        String(40),
-        ForeignKey("reports.report_id", ondelete="CASCADE"),
-        nullable=False,
-        index=True,
-    ),
+    *_rows_of("reports", "report_id", 40),
     Column("kind", String(20), nullable=False),
     Column("role", String(40), nullable=False),
     Column("value_index", String(40), nullable=False, index=True),
@@ -156,14 +165,7 @@ case_reports = Table(
 case_notes = Table(
     "case_notes",
     metadata,
-    Column("id", Integer, primary_key=True, autoincrement=True),
-    Column(
-        "case_id",
-        String(80),
-        ForeignKey("cases.case_id", ondelete="CASCADE"),
-        nullable=False,
-        index=True,
-    ),
+    *_rows_of("cases", "case_id", 80),
     Column("author", String(80), nullable=False),
     Column("at", TS, nullable=False),
     Column("text_enc", LargeBinary, nullable=False),
@@ -172,14 +174,7 @@ case_notes = Table(
 case_events = Table(
     "case_events",
     metadata,
-    Column("id", Integer, primary_key=True, autoincrement=True),
-    Column(
-        "case_id",
-        String(80),
-        ForeignKey("cases.case_id", ondelete="CASCADE"),
-        nullable=False,
-        index=True,
-    ),
+    *_rows_of("cases", "case_id", 80),
     Column("at", TS, nullable=False),
     Column("actor", String(80), nullable=False),
     Column("from_status", String(20)),
@@ -195,14 +190,7 @@ case_events = Table(
 subject_labels = Table(
     "subject_labels",
     metadata,
-    Column("id", Integer, primary_key=True, autoincrement=True),
-    Column(
-        "case_id",
-        String(80),
-        ForeignKey("cases.case_id", ondelete="CASCADE"),
-        nullable=False,
-        index=True,
-    ),
+    *_rows_of("cases", "case_id", 80),
     Column("subject_type", String(20), nullable=False),
     Column("value_index", String(40), nullable=False, index=True),
     Column("subject_enc", LargeBinary, nullable=False),
