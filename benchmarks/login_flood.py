@@ -34,7 +34,7 @@ import time
 from collections import Counter
 from pathlib import Path
 
-from tipline_intake import Result, _client, _cpu, _load, server
+from tipline_intake import Result, _cpu, _load, server, skip_headers_and_body
 
 WRONG = "not the password at all"
 PASSWORD = "a long benchmark passphrase"
@@ -60,14 +60,7 @@ async def _flooder(
                 + body
             )
             status = await reader.readline()
-            length = 0
-            while True:
-                line = await reader.readline()
-                if line in (b"\r\n", b""):
-                    break
-                if line.lower().startswith(b"content-length:"):
-                    length = int(line.split(b":")[1])
-            await reader.readexactly(length)
+            await skip_headers_and_body(reader)
             codes[int(status.split()[1]) if status else 0] += 1
     finally:
         writer.close()
@@ -91,26 +84,12 @@ def flood(port: int, connections: int, seconds: float, max_requests: int) -> Cou
     return asyncio.run(run())
 
 
-async def _intake(
-    port: int, key: str, first: int, reports: int, clients: int, seconds: float
-) -> tuple[list[float], dict[str, int], float]:
-    lat: list[float] = []
-    counts = {"acked": 0, "errors": 0}
-    ids = list(range(first, first + reports))
-    t0 = time.monotonic()
-    deadline = t0 + seconds
-    await asyncio.gather(
-        *(_client(port, key, ids[c::clients], lat, counts, deadline) for c in range(clients))
-    )
-    return lat, counts, time.monotonic() - t0
-
-
 def measure(
     label: str, port: int, pid: int, key: str, first: int, args: argparse.Namespace
 ) -> Result:
     before = _cpu(pid)
     lat, counts, secs = asyncio.run(
-        _intake(port, key, first, args.reports, args.clients, args.seconds)
+        _load(port, key, args.reports, args.clients, args.seconds, first)
     )
     used = _cpu(pid) - before
     acked = max(counts["acked"], 1)

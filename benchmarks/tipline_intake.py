@@ -104,6 +104,18 @@ class Result:
         )
 
 
+async def skip_headers_and_body(reader: asyncio.StreamReader) -> None:
+    """Read the rest of an HTTP/1.1 response after its status line."""
+    length = 0
+    while True:
+        line = await reader.readline()
+        if line in (b"\r\n", b""):
+            break
+        if line.lower().startswith(b"content-length:"):
+            length = int(line.split(b":")[1])
+    await reader.readexactly(length)
+
+
 async def _client(
     port: int, key: str, ids: list[int], out: list[float], counts: dict[str, int], deadline: float
 ) -> None:
@@ -121,14 +133,7 @@ async def _client(
             t0 = time.perf_counter()
             writer.write(head + body)
             status_line = await reader.readline()
-            length = 0
-            while True:
-                line = await reader.readline()
-                if line in (b"\r\n", b""):
-                    break
-                if line.lower().startswith(b"content-length:"):
-                    length = int(line.split(b":")[1])
-            await reader.readexactly(length)
+            await skip_headers_and_body(reader)
             ms = (time.perf_counter() - t0) * 1000
             if b" 202 " in status_line:
                 out.append(ms)
@@ -140,11 +145,13 @@ async def _client(
 
 
 async def _load(
-    port: int, key: str, reports: int, clients: int, seconds: float
+    port: int, key: str, reports: int, clients: int, seconds: float, first: int = 0
 ) -> tuple[list[float], dict[str, int], float]:
+    """``reports`` reports (ids from ``first``) over ``clients`` connections until
+    ``seconds``: latencies in ms, acked/error counts and the seconds taken."""
     lat: list[float] = []
     counts = {"acked": 0, "errors": 0}
-    ids = list(range(reports))
+    ids = list(range(first, first + reports))
     t0 = time.monotonic()
     deadline = t0 + seconds
     await asyncio.gather(
@@ -258,7 +265,9 @@ def run_http(
         load = os.getloadavg()[0]
         before = _cpu(pid)
         client_before = _own_cpu()
-        lat, counts, secs = asyncio.run(_load_offset(port, key, args, ids_offset))
+        lat, counts, secs = asyncio.run(
+            _load(port, key, args.reports, args.clients, args.seconds, ids_offset)
+        )
         client_used = _own_cpu() - client_before
         used = _cpu(pid) - before
         acked = max(counts["acked"], 1)
@@ -272,23 +281,6 @@ def run_http(
             client_used * 1000 / acked,
             load,
         )
-
-
-async def _load_offset(
-    port: int, key: str, args: argparse.Namespace, offset: int
-) -> tuple[list[float], dict[str, int], float]:
-    lat: list[float] = []
-    counts = {"acked": 0, "errors": 0}
-    ids = list(range(offset, offset + args.reports))
-    t0 = time.monotonic()
-    deadline = t0 + args.seconds
-    await asyncio.gather(
-        *(
-            _client(port, key, ids[c :: args.clients], lat, counts, deadline)
-            for c in range(args.clients)
-        )
-    )
-    return lat, counts, time.monotonic() - t0
 
 
 def run_direct(label: str, db_url: str, n: int, field_key: str) -> Result:
