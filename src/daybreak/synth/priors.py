@@ -24,7 +24,7 @@ import numpy as np
 
 from daybreak.synth.context import rng_for
 from daybreak.synth.payers import CAREFUL_KINDS, CORRIDOR_CULTURE
-from daybreak.synth.profiles import Behaviour, Profile, Weights
+from daybreak.synth.profiles import AU_TIMEZONES, US_TIMEZONES, Behaviour, Profile, Weights
 from daybreak.synth.vocab import LANGUAGES, VOCABULARIES, Vocabulary
 
 GENERATOR = "daybreak.synth randomized v1"
@@ -80,22 +80,6 @@ class Region:
     other_diaspora: tuple[str, ...]  # common diaspora cultures outside the corridors
 
 
-_AU_TZ: Weights = (
-    ("Australia/Sydney", 0.33),
-    ("Australia/Melbourne", 0.28),
-    ("Australia/Brisbane", 0.2),
-    ("Australia/Perth", 0.11),
-    ("Australia/Adelaide", 0.07),
-    ("Australia/Hobart", 0.01),
-)
-_US_TZ: Weights = (
-    ("America/New_York", 0.42),
-    ("America/Chicago", 0.27),
-    ("America/Denver", 0.06),
-    ("America/Phoenix", 0.03),
-    ("America/Los_Angeles", 0.2),
-    ("Pacific/Honolulu", 0.02),
-)
 _CA_TZ: Weights = (
     ("America/Toronto", 0.58),
     ("America/Vancouver", 0.17),
@@ -113,7 +97,7 @@ SENDING_REGIONS: dict[str, Region] = {
             "AUD",
             1.0,
             (("AU", 1.0),),
-            {"AU": _AU_TZ},
+            {"AU": AU_TIMEZONES},
             {"AU": "anglo"},
             ("fortnightly_thu", "monthly_last"),
             "payid",
@@ -139,7 +123,7 @@ SENDING_REGIONS: dict[str, Region] = {
             "USD",
             0.66,
             (("US", 1.0),),
-            {"US": _US_TZ},
+            {"US": US_TIMEZONES},
             {"US": "anglo"},
             ("biweekly_fri", "monthly_last"),
             "zelle",

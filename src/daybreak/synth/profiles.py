@@ -122,7 +122,7 @@ class Profile:
     more_lookalikes: Weights = ()
 
 
-_AU_TZ: Weights = (
+AU_TIMEZONES: Weights = (
     ("Australia/Sydney", 0.33),
     ("Australia/Melbourne", 0.28),
     ("Australia/Brisbane", 0.2),
@@ -130,7 +130,7 @@ _AU_TZ: Weights = (
     ("Australia/Adelaide", 0.07),
     ("Australia/Hobart", 0.01),
 )
-_US_TZ: Weights = (
+US_TIMEZONES: Weights = (
     ("America/New_York", 0.42),
     ("America/Chicago", 0.27),
     ("America/Denver", 0.06),
@@ -147,7 +147,7 @@ PROFILES: dict[str, Profile] = {
             description="Australian bank (AUD), Philippines-heavy corridor, AUSTRAC-style payers",
             currency="AUD",
             countries=(("AU", 1.0),),
-            timezones={"AU": _AU_TZ},
+            timezones={"AU": AU_TIMEZONES},
             majority={"AU": "anglo"},
             diaspora=(
                 ("filipino", 0.045),
@@ -185,7 +185,7 @@ PROFILES: dict[str, Profile] = {
             description="US remitter (USD), corridors PH/MX/CO/DO, large Latino and Filipino diaspora",
             currency="USD",
             countries=(("US", 1.0),),
-            timezones={"US": _US_TZ},
+            timezones={"US": US_TIMEZONES},
             majority={"US": "anglo"},
             diaspora=(
                 ("mexican", 0.12),
