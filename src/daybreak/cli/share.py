@@ -7,15 +7,12 @@ guesses against. Both share the identifiers of chosen cases unless told otherwis
 
 from __future__ import annotations
 
-import functools
-import inspect
 import json
 import os
 import secrets
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import typer
 from rich.table import Table
@@ -123,84 +120,49 @@ def _read(path: Path, what: str) -> str:
         fail(f"{path}: not a text file ({exc.reason} at byte {exc.start}); expected {what}")
 
 
-@dataclass(frozen=True)
-class Sources:
-    """Where a command's identifiers come from: its source options, declared once here
-    and given to each command by :func:`_with_sources`."""
+def _select(
+    case_ids: Sequence[str],
+    cases_file: Path | None,
+    db: str | None,
+    data_dir: Path,
+    dev: bool,
+    world: Path,
+    input_csv: Path | None,
+    all_identifiers: bool,
+    include_customers: bool,
+    default_region: str | None,
+    doing: str,
+) -> Selection:
+    """The identifiers to use, from exactly one source, reported by :func:`_report`."""
+    from daybreak.sharing import check_region
+    from daybreak.sharing.sources import (
+        csv_identifiers,
+        customer_identifiers,
+        select,
+        world_identifiers,
+    )
 
-    case_ids: list[str] = CaseIds
-    cases_file: Path | None = CasesFile
-    db: str | None = DbUrl
-    data_dir: Path = DataDir
-    dev: bool = Dev
-    world: Path = World
-    input_csv: Path | None = InputCsv
-    all_identifiers: bool = AllIdentifiers
-    include_customers: bool = WithCustomers
-    default_region: str | None = Region
-
-    def select(self, doing: str) -> Selection:
-        """The identifiers to use, from exactly one source, reported by :func:`_report`."""
-        from daybreak.sharing import check_region
-        from daybreak.sharing.sources import (
-            csv_identifiers,
-            customer_identifiers,
-            select,
-            world_identifiers,
-        )
-
-        by_case = bool(self.case_ids) or self.cases_file is not None or self.db is not None
-        if by_case + (self.input_csv is not None) + self.all_identifiers != 1:
-            fail(SOURCE_HINT)
-        if by_case and not self.case_ids:
-            fail("--cases/--db: name at least one --case ID")
-        if by_case and (self.cases_file is None) == (self.db is None):
-            fail("--case: give exactly one of --cases FILE or --db URL")
-        with user_errors():
-            region = check_region(self.default_region)
-            if self.input_csv is not None:
-                selection = select(csv_identifiers(self.input_csv), region)
-            else:
-                pairs, skipped = (
-                    _case_identifiers(
-                        self.case_ids, self.cases_file, self.db, self.data_dir, self.dev
-                    )
-                    if by_case
-                    else world_identifiers(self.world)
-                )
-                withhold = (
-                    frozenset()
-                    if self.include_customers
-                    else customer_identifiers(self.world, region)
-                )
-                selection = select(pairs, region, withhold=withhold, skipped=skipped)
-        _report(selection, self.world if self.all_identifiers else None, doing)
-        return selection
-
-
-# The default of each command's ``sources`` parameter, which :func:`_with_sources`
-# replaces by the options of :class:`Sources`.
-FromOptions: Any = None
-_SOURCE_OPTIONS = list(inspect.signature(Sources, eval_str=True).parameters.values())
-
-
-def _with_sources(command: Callable[..., None]) -> Callable[..., None]:
-    """Give ``command`` the source options, in place of its ``sources`` parameter, and
-    call it with them gathered in one :class:`Sources`."""
-    own = inspect.signature(command, eval_str=True)
-    options = [
-        option
-        for param in own.parameters.values()
-        for option in (_SOURCE_OPTIONS if param.name == "sources" else [param])
-    ]
-
-    @functools.wraps(command)
-    def run(**kwargs: Any) -> None:
-        sources = Sources(**{option.name: kwargs.pop(option.name) for option in _SOURCE_OPTIONS})
-        command(sources=sources, **kwargs)
-
-    run.__signature__ = own.replace(parameters=options)  # type: ignore[attr-defined]
-    return run
+    by_case = bool(case_ids) or cases_file is not None or db is not None
+    if by_case + (input_csv is not None) + all_identifiers != 1:
+        fail(SOURCE_HINT)
+    if by_case and not case_ids:
+        fail("--cases/--db: name at least one --case ID")
+    if by_case and (cases_file is None) == (db is None):
+        fail("--case: give exactly one of --cases FILE or --db URL")
+    with user_errors():
+        region = check_region(default_region)
+        if input_csv is not None:
+            selection = select(csv_identifiers(input_csv), region)
+        else:
+            pairs, skipped = (
+                _case_identifiers(case_ids, cases_file, db, data_dir, dev)
+                if by_case
+                else world_identifiers(world)
+            )
+            withhold = frozenset() if include_customers else customer_identifiers(world, region)
+            selection = select(pairs, region, withhold=withhold, skipped=skipped)
+    _report(selection, world if all_identifiers else None, doing)
+    return selection
 
 
 def _case_identifiers(
@@ -245,18 +207,28 @@ def keygen(
 
 
 @app.command()
-@_with_sources
 def export(
     out_file: Path = typer.Option(..., "--out", "-o", help="Share file to write (JSON lines)."),
     group: str = typer.Option(..., "--group", help="Name of the sharing group."),
-    sources: Sources = FromOptions,
+    case_ids: list[str] = CaseIds,
+    cases_file: Path | None = CasesFile,
+    db: str | None = DbUrl,
+    data_dir: Path = DataDir,
+    dev: bool = Dev,
+    world: Path = World,
+    input_csv: Path | None = InputCsv,
+    all_identifiers: bool = AllIdentifiers,
+    include_customers: bool = WithCustomers,
+    default_region: str | None = Region,
     secret_file: Path | None = typer.Option(None, "--secret-file", help=SECRET_HELP),
 ) -> None:
     """Publish keyed hashes (HMAC-SHA256) of the chosen cases' identifiers, no values."""
     from daybreak.sharing import export_lines
 
     secret = _secret(secret_file)
-    selection = sources.select("publishing keyed hashes of")
+    selection = _select(case_ids, cases_file, db, data_dir, dev, world, input_csv,
+                        all_identifiers, include_customers, default_region,
+                        "publishing keyed hashes of")  # fmt: skip
     with user_errors():
         lines, _ = export_lines(secret, group, selection.identifiers)
     _write(out_file, lines)
@@ -265,10 +237,18 @@ def export(
 
 
 @app.command()
-@_with_sources
 def match(
     theirs: Path = typer.Option(..., "--theirs", help="The other member's share file."),
-    sources: Sources = FromOptions,
+    case_ids: list[str] = CaseIds,
+    cases_file: Path | None = CasesFile,
+    db: str | None = DbUrl,
+    data_dir: Path = DataDir,
+    dev: bool = Dev,
+    world: Path = World,
+    input_csv: Path | None = InputCsv,
+    all_identifiers: bool = AllIdentifiers,
+    include_customers: bool = WithCustomers,
+    default_region: str | None = Region,
     secret_file: Path | None = typer.Option(None, "--secret-file", help=SECRET_HELP),
     as_json: bool = typer.Option(False, "--json", help="One JSON object per line."),
 ) -> None:
@@ -280,7 +260,9 @@ def match(
     text = _read(theirs, "share file")
     with user_errors():
         other = parse_lines(text.splitlines(), str(theirs))
-    selection = sources.select("comparing")
+    selection = _select(case_ids, cases_file, db, data_dir, dev, world, input_csv,
+                        all_identifiers, include_customers, default_region,
+                        "comparing")  # fmt: skip
     with user_errors():
         common, _ = run_match(secret, selection.identifiers, other)
     _show_common(common, other.group, f"with {theirs.name}", as_json)
@@ -302,7 +284,6 @@ def _show_common(common: Sequence[tuple[str, str]], group: str, where: str, as_j
 
 
 @psi_app.command("request")
-@_with_sources
 def psi_request(
     out_file: Path = typer.Option(..., "--out", "-o", help="Request file to send (blinded)."),
     state_file: Path = typer.Option(
@@ -312,12 +293,23 @@ def psi_request(
         ..., "--group", help="Your organisation, as the other side knows it."
     ),
     size_only: bool = typer.Option(False, "--size-only", help="Ask only how many are shared."),
-    sources: Sources = FromOptions,
+    case_ids: list[str] = CaseIds,
+    cases_file: Path | None = CasesFile,
+    db: str | None = DbUrl,
+    data_dir: Path = DataDir,
+    dev: bool = Dev,
+    world: Path = World,
+    input_csv: Path | None = InputCsv,
+    all_identifiers: bool = AllIdentifiers,
+    include_customers: bool = WithCustomers,
+    default_region: str | None = Region,
 ) -> None:
     """Round 1: blind your identifiers under a fresh session scalar."""
     from daybreak.sharing.psi import Mode, start
 
-    selection = sources.select("asking about")
+    selection = _select(case_ids, cases_file, db, data_dir, dev, world, input_csv,
+                        all_identifiers, include_customers, default_region,
+                        "asking about")  # fmt: skip
     if state_file.exists():
         fail(f"{state_file} exists: finish or delete that exchange first")
     request, state = start(
@@ -337,7 +329,6 @@ def psi_request(
 
 
 @psi_app.command("respond")
-@_with_sources
 def psi_respond(
     request_file: Path = typer.Option(..., "--request", help="The other member's request file."),
     out_file: Path = typer.Option(..., "--out", "-o", help="Response file to send back."),
@@ -359,7 +350,16 @@ def psi_respond(
     size_only: bool = typer.Option(
         False, "--size-only", help="Reveal only how many are shared, even if asked which."
     ),
-    sources: Sources = FromOptions,
+    case_ids: list[str] = CaseIds,
+    cases_file: Path | None = CasesFile,
+    db: str | None = DbUrl,
+    data_dir: Path = DataDir,
+    dev: bool = Dev,
+    world: Path = World,
+    input_csv: Path | None = InputCsv,
+    all_identifiers: bool = AllIdentifiers,
+    include_customers: bool = WithCustomers,
+    default_region: str | None = Region,
 ) -> None:
     """Round 2: answer a request within your limits; you learn nothing from it."""
     from datetime import UTC, datetime
@@ -377,7 +377,9 @@ def psi_respond(
     except Refused as exc:
         record(log_file, request, peer, f"refused: {exc}", now)
         fail(f"{request_file}: refused (logged in {log_file}): {exc}")
-    selection = sources.select("answering with")
+    selection = _select(case_ids, cases_file, db, data_dir, dev, world, input_csv,
+                        all_identifiers, include_customers, default_region,
+                        "answering with")  # fmt: skip
     with user_errors():
         response = respond(request, selection.identifiers, group, size_only=size_only)
     _write(out_file, response.lines())
