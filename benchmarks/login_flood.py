@@ -34,7 +34,7 @@ import time
 from collections import Counter
 from pathlib import Path
 
-from tipline_intake import Result, _cpu, _load, server, skip_headers_and_body
+from tipline_intake import AUDIT_KEY, Result, _cpu, _load, server, skip_headers_and_body
 
 WRONG = "not the password at all"
 PASSWORD = "a long benchmark passphrase"
@@ -99,7 +99,7 @@ def measure(
 def run_setting(
     name: str, extra: list[str], data_dir: Path, field_key: str, key: str, args: argparse.Namespace
 ) -> tuple[Result, Result, Counter[int]]:
-    with server(data_dir, field_key, extra) as (port, pid):
+    with server(data_dir, field_key, extra, {"DAYBREAK_AUDIT_KEY": AUDIT_KEY}) as (port, pid):
         asyncio.run(_load(port, key, min(300, args.reports // 5), 8, 30))  # warm-up
         alone = measure(f"{name}: intake alone", port, pid, key, 1_000_000 * args.base, args)
         args.base += 1
@@ -154,7 +154,9 @@ def main() -> None:
     field_key = generate_key()
     with tempfile.TemporaryDirectory(prefix="daybreak-login-flood-") as tmp:
         data_dir = Path(tmp)
-        setup = TiplineStore(sqlite_url(data_dir / "daybreak.db"), Keyring.from_text(field_key))
+        setup = TiplineStore(
+            sqlite_url(data_dir / "daybreak.db"), Keyring.from_text(field_key, audit=AUDIT_KEY)
+        )
         setup.create_user("analyst", PASSWORD, Role.ANALYST)  # production argon2 costs
         key = setup.create_api_key("bench", Role.PLATFORM, rate_per_minute=0)
         setup.close()
