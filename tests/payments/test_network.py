@@ -158,3 +158,12 @@ def test_pay_run_share_counts_days_with_two_or_more_beneficiaries() -> None:
     # S: only day 2 pays two distinct beneficiaries (2 of 6 payments); a missing
     # beneficiary is no second one.
     assert share == {"S": pytest.approx(2 / 6), "T": 0.0}
+
+
+def test_corridor_totals_are_whole_cents(small: ScanResult) -> None:
+    """Explanations state the corridor total; a parallel sum of doubles depended on the
+    order rows arrived in and flipped rounded totals between runs. Summed in cents, every
+    total is a whole number of cents, whatever the order."""
+    totals = small.customer_scores["corridor_total"].drop_nulls().to_list()
+    assert totals
+    assert all(t == round(t, 2) for t in totals)
