@@ -31,7 +31,7 @@ from daybreak.exporters import (
     exporters,
     unavailable_reason,
 )
-from daybreak.exporters.bundle import DEFAULT_FX_USD, CaseBundle, OrgSettings
+from daybreak.exporters.bundle import DEMO_FX_USD, CaseBundle, OrgSettings
 from daybreak.exporters.check import check_export
 from daybreak.model.cases import Case
 from daybreak.store import SYSTEM, TiplineStore
@@ -42,7 +42,7 @@ pytestmark = [pytest.mark.shared, pytest.mark.slow]
 SEEDS = (3, 11)
 CUSTOMERS, MONTHS = 300, 2
 # The test organisation with a rate for every currency the generator uses.
-ORG = OrgSettings(**{**TEST_ORG.model_dump(), "fx_usd": dict(DEFAULT_FX_USD)})
+ORG = OrgSettings(**{**TEST_ORG.model_dump(), "fx_usd": dict(DEMO_FX_USD)})
 TOKEN = re.compile(r"[\w.@+:/#?=&%~-]+")
 # A "known material" sentence that says the opposite (unmatched, not claimed).
 DISCLAIMER = re.compile(r"matched no list|not claimed|not known material|unmatched", re.I)

@@ -25,7 +25,7 @@ Row = Mapping[str, Any]
 CYBERTIP_ID_COLUMN = "cybertip_report_id"
 
 # Approximate rates for the demo's identity only (OrgSettings.demo_identity).
-DEFAULT_FX_USD: dict[str, float] = {
+DEMO_FX_USD: dict[str, float] = {
     "USD": 1.0, "AUD": 0.66, "NZD": 0.60, "CAD": 0.73, "GBP": 1.27, "EUR": 1.08,
     "CHF": 1.13, "SEK": 0.095, "NOK": 0.094, "DKK": 0.145, "JPY": 0.0067, "SGD": 0.74,
     "HKD": 0.128, "PHP": 0.0175, "THB": 0.028, "COP": 0.00025, "DOP": 0.0168,
@@ -149,7 +149,7 @@ class OrgSettings(BaseModel):
             address=Address(address="1 Example Street", city="Sydney", state="NSW", country="AU"),
             esp_service="Daybreak demo",
             website="https://example.org",
-            fx_usd=dict(DEFAULT_FX_USD),
+            fx_usd=dict(DEMO_FX_USD),
             fx_source="approximate demo rates built into Daybreak (not for real reports)",
         )
 

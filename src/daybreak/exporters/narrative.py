@@ -51,10 +51,11 @@ def _demo_lines(bundle: CaseBundle) -> list[str]:
     return [DEMO_LINE] if bundle.org.demo else []
 
 
-def _tier_line(bundle: CaseBundle) -> str:
+def _case_facts(bundle: CaseBundle) -> str:
+    """ "Daybreak case ID: priority P, tier N (name)", without a full stop."""
     case = bundle.case
     tier = case.tier.name.lower().replace("_", " ")
-    return f"Daybreak case {case.case_id}: priority {case.priority:.2f}, tier {int(case.tier)} ({tier})."
+    return f"Daybreak case {case.case_id}: priority {case.priority:.2f}, tier {int(case.tier)} ({tier})"
 
 
 def _reports_line(bundle: CaseBundle) -> str | None:
@@ -125,7 +126,7 @@ def case_narrative(bundle: CaseBundle) -> str:
     Each finding is stated once: the case's reasons (the fusion's sentences), else its
     explanation, which is the same sentences joined."""
     case = bundle.case
-    lines = [*_demo_lines(bundle), f"{case.title} ({_tier_line(bundle)[:-1]})."]
+    lines = [*_demo_lines(bundle), f"{case.title} ({_case_facts(bundle)})."]
     if case.reasons:
         lines += [f"- {reason}" for reason in unique(case.reasons)]
     elif case.explanation:
@@ -147,7 +148,7 @@ def case_narrative(bundle: CaseBundle) -> str:
 def partner_narrative(bundle: CaseBundle) -> str:
     """The account for partners (STIX, CyberTipline): reports, reported accounts and
     hash matches only; nothing about the reporting institution's customers."""
-    lines = [*_demo_lines(bundle), _tier_line(bundle)]
+    lines = [*_demo_lines(bundle), _case_facts(bundle) + "."]
     report_line = _reports_line(bundle)
     if report_line:
         lines.append(report_line)
