@@ -14,7 +14,7 @@ from __future__ import annotations
 import logging
 import os
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 import anyio
 from fastapi import APIRouter, Depends, HTTPException, Request
@@ -28,6 +28,7 @@ from daybreak.media.banks import BankError, BankStore, normalize_hash
 from daybreak.media.hashing import EmptyMedia, MediaError, hash_image_bytes, is_image
 from daybreak.media.matcher import MediaMatcher
 from daybreak.media.video import hash_video_bytes
+from daybreak.plugins import signal_type
 from daybreak.store import Actor
 
 log = logging.getLogger(__name__)
@@ -140,8 +141,13 @@ async def hash_media(
 
 
 class HashQuery(BaseModel):
-    type: Literal["pdq", "md5", "sha256"]
+    type: str = Field(description="a registered hash type (`daybreak.signal_types`)")
     value: str
+
+    @field_validator("type")
+    @classmethod
+    def _registered(cls, v: str) -> str:
+        return signal_type(v, "type").name
 
     @field_validator("value")
     @classmethod

@@ -104,7 +104,15 @@ def _load_matcher(home: Path) -> Any:
 
 
 def _guess_type(value: str) -> str:
-    return "md5" if len(value.strip()) == 32 else "pdq"
+    """The first registered hash type (in listing order: PDQ before SHA-256) whose hashes
+    have this many hex characters; ``--type`` settles the ambiguous ones."""
+    from daybreak.plugins import signal_types
+
+    length = len(value.strip())
+    for st in signal_types().values():
+        if st.hex_length == length:
+            return st.name
+    return "pdq"  # not a known length: PDQ's own validation names the problem
 
 
 @app.command("match")

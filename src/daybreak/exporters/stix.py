@@ -39,6 +39,7 @@ from daybreak.exporters.bundle import CaseBundle, Row, as_utc, text, unique
 from daybreak.exporters.narrative import match_phrase, partner_narrative
 from daybreak.exporters.parties import case_parties, reported_accounts
 from daybreak.model.alerts import HashMatch
+from daybreak.plugins import signal_type
 
 TLP = {
     "clear": stix2.TLP_WHITE,
@@ -361,11 +362,8 @@ def match_description(hash_type: str, value: str, seen: list[tuple[Row, list[Has
     """The match facts in words: the hash (for PDQ, how to match it), then each
     sighting with the list, version, distance and threshold it matched at."""
     limits = [m.threshold for _, ms in seen for m in ms if m.threshold is not None]
-    if hash_type == "pdq":
-        limit = f" at Hamming distance <= {min(limits)}" if limits else ""
-        head = f"PDQ {value}; matches{limit}."
-    else:
-        head = f"{hash_type.upper()} {value}; matches by equality."
+    rule = signal_type(hash_type).match_rule(min(limits) if limits else None)
+    head = f"{hash_type.upper()} {value}; {rule}."
     lines = [
         head,
         "Hash of media that matched a list of known child sexual abuse material "

@@ -70,6 +70,11 @@ class SignalType:
         limit = cls.default_threshold if threshold is None else threshold
         return cls.distance(a, b) <= limit
 
+    @classmethod
+    def match_rule(cls, threshold: int | None = None) -> str:
+        """How a hash of this type matches, in words, for reports sent to partners."""
+        return "matches by equality"
+
 
 class HammingSignalType(SignalType):
     """A perceptual hash compared by the number of differing bits."""
@@ -77,6 +82,10 @@ class HammingSignalType(SignalType):
     @classmethod
     def distance(cls, a: str, b: str) -> int:
         return (int(cls.normalize(a), 16) ^ int(cls.normalize(b), 16)).bit_count()
+
+    @classmethod
+    def match_rule(cls, threshold: int | None = None) -> str:
+        return "matches" if threshold is None else f"matches at Hamming distance <= {threshold}"
 
 
 class PdqSignal(HammingSignalType):
