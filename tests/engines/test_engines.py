@@ -15,15 +15,15 @@ from payments.tiny import tiny_world
 
 
 def test_duckdb_runs_a_pipeline_and_names_the_failing_step() -> None:
-    p = Pipeline()
-    p.add("doubled", "SELECT x * 2 AS y FROM numbers", materialize=True)
-    p.add("total", "SELECT sum(y) AS s FROM doubled")
+    p = Pipeline(("numbers",))
+    p.add("doubled", "SELECT x * 2 AS y FROM numbers", inputs=["numbers"], materialize=True)
+    p.add("total", "SELECT sum(y) AS s FROM doubled", inputs=["doubled"])
     with open_engine("duckdb") as eng:
         eng.register("numbers", pa.table({"x": [1, 2, 3]}))
         eng.run(p)
         assert eng.fetch("SELECT s FROM total").to_pylist() == [{"s": 12}]
-        broken = Pipeline()
-        broken.add("oops", "SELECT nope FROM numbers")
+        broken = Pipeline(("numbers",))
+        broken.add("oops", "SELECT nope FROM numbers", inputs=["numbers"])
         with pytest.raises(EngineError, match="step 'oops' failed"):
             eng.run(broken)
 

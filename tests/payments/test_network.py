@@ -150,10 +150,12 @@ def test_the_fixture_world_keeps_the_input_schema(tmp_path: Path) -> None:
 
 def test_pay_run_share_counts_days_with_two_or_more_beneficiaries() -> None:
     con = duckdb.connect()
-    con.execute("CREATE TABLE pay(sender_id VARCHAR, day_n DOUBLE, receiver_id VARCHAR)")
+    con.execute(
+        "CREATE TABLE corridor_payments(sender_id VARCHAR, day_n DOUBLE, receiver_id VARCHAR)"
+    )
     rows = [("S", 1, "A"), ("S", 1, "A"), ("S", 2, "A"), ("S", 2, "B"), ("S", 3, None),
             ("S", 3, "A"), ("T", 1, None), ("T", 1, None)]  # fmt: skip
-    con.executemany("INSERT INTO pay VALUES (?, ?, ?)", rows)
+    con.executemany("INSERT INTO corridor_payments VALUES (?, ?, ?)", rows)
     share = dict(con.execute(runs_sql()).fetchall())
     # S: only day 2 pays two distinct beneficiaries (2 of 6 payments); a missing
     # beneficiary is no second one.

@@ -25,9 +25,9 @@ from typing import NamedTuple
 import duckdb
 import polars as pl
 
-from daybreak.detectors.pipeline import Pipeline
 from daybreak.engines.duckdb import DuckDBEngine
 from daybreak.payments.compiler import (
+    CORRIDOR_PAYMENTS,
     ROUTING_COLUMNS,
     SPEND_CHANNELS,
     compile_scan,
@@ -124,6 +124,11 @@ class ParquetInPlace:
         say("validating transactions")
         try:
             eng, senders = self._connected.result()
+            pipeline = compile_scan(pack, eng.dialect)
+            # The step reading the raw file is the relevant-row filter: Polars' reader
+            # runs it here and the table is registered under that step's name.
+            (filtered,) = pipeline.reading("transactions")
+            rest = pipeline.given([filtered.name])
             wide_first = not _may_send_from(senders, pack.corridor_countries)
             try:
                 relevant = _read_relevant(self.path, pack, eng, wide_first=wide_first)
@@ -131,7 +136,7 @@ class ParquetInPlace:
                 self._checked.result()  # a bad header says what is wrong more plainly
                 raise
             checked = self._checked.result()
-            _load_relevant(eng, self.path, pack, relevant, checked.issues)
+            _load_relevant(eng, self.path, pack, (filtered.name, relevant), checked.issues)
             refuse_unknown_currencies(checked.currencies, pack, source)
             total = sum(checked.currencies.values())
         except SchemaError as exc:
@@ -143,13 +148,10 @@ class ParquetInPlace:
         eng.register("customers", _arrow(_customers_read(customers, relevant)))
 
         def corridor_count() -> int:
-            n = int(eng.fetch("SELECT count(*) AS n FROM pay").to_pylist()[0]["n"])
+            n = int(eng.fetch(f"SELECT count(*) AS n FROM {CORRIDOR_PAYMENTS}").to_pylist()[0]["n"])
             refuse_no_corridor(n, total, pack, source)
             return n
 
-        pipeline = compile_scan(pack, eng.dialect)
-        assert pipeline.steps[0].name == "relevant"  # loaded by _load_relevant instead
-        rest = Pipeline(pipeline.steps[1:])
         result = scan_registered(eng, pack, model, total, corridor_count, progress, rest)
         self._release_in_background()  # the result holds no engine data
         return result
@@ -171,17 +173,18 @@ def _load_relevant(
     eng: DuckDBEngine,
     path: Path,
     pack: Pack,
-    relevant: pl.DataFrame,
+    named: tuple[str, pl.DataFrame],
     issues: list[ValidationIssue],
 ) -> None:
-    """Register the rows the detector reads as ``relevant`` and validate them. Raises
-    SchemaError with every problem found, ``issues`` (from the whole-file checks)
-    included."""
+    """Register the rows the detector reads (``named``: the step's name and its rows)
+    and validate them. Raises SchemaError with every problem found, ``issues`` (from the
+    whole-file checks) included."""
     con = eng.connection
     source = str(path)
+    name, relevant = named
     # Read in place by later steps: copying the rows into a DuckDB table would cost a
     # third of reading them, and each step reads only a few columns.
-    eng.register("relevant", _arrow(relevant))
+    eng.register(name, _arrow(relevant))
     con.execute(
         "CREATE TEMP VIEW relevant_numbered AS SELECT * FROM numbered t "
         f"WHERE {relevant_filter(pack, eng.dialect)}"
@@ -191,7 +194,7 @@ def _load_relevant(
     failing = tuple(failing_columns(relevant, "transactions", others))
     if failing:
         issues = issues + _issues(lambda: validate_parquet(
-            con, path, "transactions", "relevant", check_unique=False, columns=failing,
+            con, path, "transactions", name, check_unique=False, columns=failing,
             locate_in="relevant_numbered"))  # fmt: skip
     if issues:  # every problem at once, in file order, each cell named once
         unique = {(i.row, i.column): i for i in reversed(issues)}
@@ -227,7 +230,8 @@ def _issues(check: Callable[[], object]) -> list[ValidationIssue]:
 
 
 def _read_relevant(path: Path, pack: Pack, eng: DuckDBEngine, *, wide_first: bool) -> pl.DataFrame:
-    """The compiled ``relevant`` step, run by Polars' Parquet reader.
+    """The compiled step reading ``transactions`` (``relevant_filter``), run by Polars'
+    Parquet reader.
 
     "prefiltered": the reader decodes the filter's columns for every row, then the other
     columns only for the rows kept. With ``wide_first`` the file is read through the

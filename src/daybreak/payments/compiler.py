@@ -1,15 +1,18 @@
 """Compile a typology pack into SQL steps for a dialect. Nothing here runs SQL.
 
-Inputs are two relations, ``transactions`` and ``customers`` (public schema). The steps
-build corridor payments, name-pair family ties, per-customer and per-beneficiary
-features, first-stage scores, network features and final raw scores. A second, small
+Inputs are two relations, ``transactions`` and ``customers`` (public schema).
+``compile_scan`` chains stage compilers, each a function returning named steps that
+declare what they read (``Step.inputs``): the rows read at all, corridor payments,
+sender-beneficiary pairs and family ties, per-customer activity, words in context,
+purchases and offender links, first-stage customer scores, the network rounds
+(``payments.graph``), final customer scores and beneficiary scores. A second, small
 pipeline pulls the evidence transactions of the subjects that became alerts.
 """
 
 from __future__ import annotations
 
 from daybreak.detectors.dialect import Dialect
-from daybreak.detectors.pipeline import Pipeline
+from daybreak.detectors.pipeline import Pipeline, Step
 from daybreak.payments import context
 from daybreak.payments.config import Pack, Typology
 from daybreak.payments.features import BENEFICIARY_FEATURES, CUSTOMER_FEATURES
@@ -119,45 +122,86 @@ def relevant_prefilter(pack: Pack, d: Dialect) -> str:
     return f"(receiver_country IN ({corridor}) OR merchant_category IN ({mcc_list}))"
 
 
+# Names other modules read: the inputs, the step an in-place reader may provide, and
+# the corridor payments (counted to check the input).
+SCAN_INPUTS = ("transactions", "customers")
+RELEVANT = "relevant_transactions"
+CORRIDOR_PAYMENTS = "corridor_payments"
+
+
+def _step(name: str, sql: str, *inputs: str, materialize: bool = False) -> Step:
+    return Step(name, sql.strip(), inputs, materialize)
+
+
 def compile_scan(pack: Pack, d: Dialect) -> Pipeline:
-    """Steps ending in ``customer_scores`` and ``beneficiary_scores``."""
-    p = Pipeline()
-    s = d.string
-    corridor = ", ".join(s(c) for c in pack.corridor_countries)
-    spend = ", ".join(s(c) for c in SPEND_CHANNELS)
-    fx_rows = [(c, r, pack.low_value_cap(c)) for c, r in sorted(pack.fx_to_reference.items())]
-    tz_rows = sorted(pack.default_timezones.items()) or [("", "UTC")]
-    ch_rows = sorted(pack.channel_risk.items()) or [("", 0.0)]
+    """Steps ending in ``customer_scores`` and ``beneficiary_scores``, stage by stage:
+    the rows read at all, corridor payments, pairs and family ties, per-customer
+    activity, words in context, purchases and offender links, first-stage customer
+    scores, the network rounds, final customer scores, beneficiary scores."""
+    p = Pipeline(SCAN_INPUTS)
+    p.extend(_relevant_stage(pack, d))
+    p.extend(_corridor_payment_stage(pack, d))
+    p.extend(_sequence_stage())
+    p.extend(_pair_stage(pack, d))
+    p.extend(_customer_activity_stage(d))
+    p.extend(_cover_word_stage())
+    p.extend(_purchase_stage(pack, d))
+    p.extend(_offender_stage())
+    p.extend(_customer_base_stage(pack, d))
+    add_network_steps(p, pack.network_iterations, pack.propagation_threshold)
+    p.extend(_customer_final_stage(pack, d))
+    p.extend(_beneficiary_stage(pack, d))
+    return p
+
+
+def _relevant_stage(pack: Pack, d: Dialect) -> list[Step]:
+    """The rows any later step reads: corridor payments and spend, related purchases.
+    The only step that reads ``transactions``: an engine that filters the file itself
+    provides it (``Pipeline.given``)."""
+    sql = f"SELECT * FROM transactions t WHERE {relevant_filter(pack, d)}"
+    return [_step(RELEVANT, sql, "transactions", materialize=True)]
+
+
+def _cover_patterns(pack: Pack, d: Dialect) -> tuple[str, str]:
+    """(regex finding a cover word in ``ref``, SQL test of a cover word or handle)."""
     words = "|".join(fold_free(w) for w in pack.cover_words)
     cover_re = f"(?:^|[^a-z])({words})(?:[^a-z]|$)"
     cover_test = d.regexp_matches("ref", cover_re)
     if pack.handle_pattern:
         cover_test = f"({cover_test} OR {d.regexp_matches('ref', pack.handle_pattern)})"
-    tz = "coalesce(c.timezone, tzd.tz, 'UTC')"
-    n0, n1 = pack.night.start_hour, pack.night.end_hour
-    night = f"(hr >= {n0} OR hr < {n1})" if n0 > n1 else f"(hr >= {n0} AND hr < {n1})"
-    mcc_rows = _mcc_rows(pack)
-    office0, office1 = context.OFFICE_HOURS
-    # The rows any later step reads: corridor payments and spend, related purchases.
-    p.add("relevant", f"SELECT * FROM transactions t WHERE {relevant_filter(pack, d)}",
-          materialize=True)  # fmt: skip
+    return cover_re, cover_test
+
+
+def _corridor_payment_stage(pack: Pack, d: Dialect) -> list[Step]:
+    """``corridor_payments``: one row per corridor payment with its reference amount,
+    local-time flags, cover word and sender name."""
+    cover_re, cover_test = _cover_patterns(pack, d)
     # References repeat ("gift", "school fees"): fold and test them once per distinct
     # text rather than once per payment (over all relevant rows: the corridor filter
     # would cost more than the few extra texts).
-    p.add(
-        "reference_words",
+    words = _step(
+        "reference_cover_words",
         f"""
 SELECT raw, CASE WHEN {cover_test} THEN 1 ELSE 0 END AS cover,
   {d.regexp_replace_all(d.regexp_extract("ref", cover_re), "[^a-z]+", " ")} AS cover_word
 FROM (SELECT raw, lower(raw) AS ref
-      FROM (SELECT DISTINCT coalesce(t.reference, '') AS raw FROM relevant t) u) r
+      FROM (SELECT DISTINCT coalesce(t.reference, '') AS raw FROM {RELEVANT} t) u) r
 """,
+        RELEVANT,
         materialize=True,
     )
-    # Corridor payments: among the relevant rows, every one that is not card or cash spend
-    # passed relevant_filter's corridor test, so it is not repeated here.
-    p.add(
-        "pay",
+    spend = ", ".join(d.string(c) for c in SPEND_CHANNELS)
+    fx_rows = [(c, r, pack.low_value_cap(c)) for c, r in sorted(pack.fx_to_reference.items())]
+    tz_rows = sorted(pack.default_timezones.items()) or [("", "UTC")]
+    ch_rows = sorted(pack.channel_risk.items()) or [("", 0.0)]
+    tz = "coalesce(c.timezone, tzd.tz, 'UTC')"
+    n0, n1 = pack.night.start_hour, pack.night.end_hour
+    night = f"(hr >= {n0} OR hr < {n1})" if n0 > n1 else f"(hr >= {n0} AND hr < {n1})"
+    office0, office1 = context.OFFICE_HOURS
+    # Among the relevant rows, every one that is not card or cash spend passed
+    # relevant_filter's corridor test, so it is not repeated here.
+    payments = _step(
+        CORRIDOR_PAYMENTS,
         f"""
 SELECT x.txn_id, x.ts, x.ts_s, x.sender_id, x.receiver_id, x.sender_country,
   x.receiver_country, x.amount, x.currency, x.channel, x.amount_ref, x.low_value,
@@ -175,24 +219,31 @@ FROM (
     coalesce(t.reference, '') AS raw_ref,
     coalesce(ch.w, 0.0) AS channel_w,
     coalesce(c.name, t.sender_name) AS sender_name, t.receiver_name
-  FROM relevant t
+  FROM {RELEVANT} t
   JOIN {d.values(fx_rows, ["currency", "rate", "low_cap"], "fx")} ON fx.currency = t.currency
   LEFT JOIN customers c ON c.customer_id = t.sender_id
   LEFT JOIN {d.values(tz_rows, ["country", "tz"], "tzd")} ON tzd.country = t.sender_country
   LEFT JOIN {d.values(ch_rows, ["channel", "w"], "ch")} ON ch.channel = t.channel
   WHERE t.channel NOT IN ({spend})
-) x JOIN reference_words w ON w.raw = x.raw_ref
+) x JOIN reference_cover_words w ON w.raw = x.raw_ref
 """,
+        RELEVANT,
+        "customers",
+        "reference_cover_words",
         materialize=True,
     )
-    # Escalation reads each payment's place in its sender's sequence. The window runs over
-    # the few columns it needs and is aggregated at once: sorting whole payments, or
-    # joining the positions back to them, cost more than the rest of ``pay``. One window
-    # order serves all three (the last three payments are those with no third successor).
+    return [words, payments]
+
+
+def _sequence_stage() -> list[Step]:
+    """``sender_sequence``: trends over each sender's payments in time order
+    (escalation, cadence)."""
+    # The window runs over the few columns it needs and is aggregated at once: sorting
+    # whole payments, or joining the positions back to them, cost more than the rest of
+    # the corridor payments step. One window order serves all three (the last three
+    # payments are those with no third successor).
     order = "PARTITION BY sender_id ORDER BY ts, txn_id"
-    p.add(
-        "sequence",
-        f"""
+    sql = f"""
 SELECT sender_id,
   {_finite("corr(CAST(rn AS DOUBLE), amount_ref)")} AS amount_trend,
   {_finite("corr(CAST(rn AS DOUBLE), gap)")} AS gap_trend,
@@ -204,39 +255,45 @@ FROM (
     row_number() OVER ({order}) AS rn,
     ts_s - lag(ts_s) OVER ({order}) AS gap,
     CASE WHEN lead(1, 3) OVER ({order}) IS NULL THEN 1 ELSE 0 END AS last3
-  FROM pay
+  FROM {CORRIDOR_PAYMENTS}
 ) o
 GROUP BY sender_id
-""",
-    )
+"""
+    return [_step("sender_sequence", sql, CORRIDOR_PAYMENTS)]
+
+
+def _pair_stage(pack: Pack, d: Dialect) -> list[Step]:
+    """``pair``: one row per sender and beneficiary with its family tie by name and
+    whether the beneficiary reads as a woman or an organisation; ``payments_with_ties``
+    for the evidence query."""
     # A female given name is one token of the key (tokens are letters, one space apart).
     # One regex per name instead of splitting the key into a list to test against the
     # list of names. An entry that folds to two words can never equal one token.
     female = sorted({fold_word(n) for n in pack.female_given_names} - {""})
     female_re = "(?:^| )(?:" + ("|".join(w for w in female if " " not in w) or "-") + ")(?: |$)"
-    parts = pack.name_particles
     org_words = "|".join(fold_free(w) for w in pack.organisation_words) or "-"
     org_re = f"(?:^|[^a-z])({org_words})(?:[^a-z]|$)"
-    p.add(
+    pair_names = _step(
         "pair_names",
-        """
+        f"""
 SELECT sender_id, receiver_id, max(sender_name) AS sn, max(receiver_name) AS rn,
   min(sender_country) AS sender_country, count(*) AS n,
   avg(CAST(low_value AS DOUBLE)) AS low_value_share
-FROM pay GROUP BY sender_id, receiver_id
+FROM {CORRIDOR_PAYMENTS} GROUP BY sender_id, receiver_id
 """,
+        CORRIDOR_PAYMENTS,
         materialize=True,
     )
     # Fold each distinct name once: far fewer names than pairs or payments. Known
     # offenders' names are folded too, to find their other accounts among the payers.
-    p.add(
-        "name_key",
+    folded = _step(
+        "folded_names",
         f"""
 SELECT nm, k,
   CASE WHEN {d.regexp_matches("k", female_re)} THEN 1 ELSE 0 END AS female,
   CASE WHEN {d.regexp_matches("low", org_re)} THEN 1 ELSE 0 END AS org
 FROM (
-  SELECT nm, low, {_name_key_sql(d, "low", parts)} AS k
+  SELECT nm, low, {_name_key_sql(d, "low", pack.name_particles)} AS k
   FROM (
     SELECT nm, {_accent_folded_sql(d, "nm")} AS low
     FROM (SELECT sn AS nm FROM pair_names UNION SELECT rn AS nm FROM pair_names
@@ -245,9 +302,11 @@ FROM (
   ) a
 ) f
 """,
+        "pair_names",
+        "customers",
         materialize=True,
     )
-    p.add(
+    pair = _step(
         "pair",
         f"""
 SELECT sender_id, receiver_id, n, sender_country, low_value_share,
@@ -260,23 +319,32 @@ FROM (
     coalesce(a.k, '') AS sk, coalesce(b.k, '') AS rk, coalesce(b.female, 0) AS female,
     coalesce(b.org, 0) AS org
   FROM pair_names g
-  LEFT JOIN name_key a ON a.nm = g.sn
-  LEFT JOIN name_key b ON b.nm = g.rn
+  LEFT JOIN folded_names a ON a.nm = g.sn
+  LEFT JOIN folded_names b ON b.nm = g.rn
 ) k
 """,
+        "pair_names",
+        "folded_names",
         materialize=True,
     )
-    # Payments with their pair's family tie, for the evidence query.
-    p.add(
-        "seq",
-        """
-SELECT p.*, r.related FROM pay p
+    with_ties = _step(
+        "payments_with_ties",
+        f"""
+SELECT p.*, r.related FROM {CORRIDOR_PAYMENTS} p
 JOIN pair r ON r.sender_id = p.sender_id AND r.receiver_id = p.receiver_id
 """,
+        CORRIDOR_PAYMENTS,
+        "pair",
     )
-    p.add("runs", context.runs_sql())
-    p.add(
-        "cust",
+    return [pair_names, folded, pair, with_ties]
+
+
+def _customer_activity_stage(d: Dialect) -> list[Step]:
+    """``customer_activity``: per corridor sender, aggregates of its payments, pairs,
+    sequence and pay runs, and its payroll pattern."""
+    runs = _step("sender_pay_runs", context.runs_sql(), CORRIDOR_PAYMENTS)
+    activity = _step(
+        "customer_activity",
         f"""
 SELECT z.*, {context.payroll_pattern_sql("z.")} AS payroll_pattern
 FROM (
@@ -309,78 +377,128 @@ FROM (SELECT sender_id,
   min(receiver_country) AS countries,
   min(channel) AS main_channel,
   min(ts) AS first_seen, max(ts) AS last_seen, min(ts_s) AS first_s, max(ts_s) AS last_s
-FROM pay GROUP BY sender_id) a
+FROM {CORRIDOR_PAYMENTS} GROUP BY sender_id) a
 JOIN (SELECT sender_id, count(*) AS corridor_beneficiaries,
     sum(n * related) / CAST(sum(n) AS DOUBLE) AS related_share,
     count(CASE WHEN related = 0 THEN 1 END) AS unrelated_beneficiaries,
     count(CASE WHEN related = 0 AND female = 1 THEN 1 END) AS female_beneficiaries
   FROM pair GROUP BY sender_id) b ON b.sender_id = a.sender_id
-JOIN sequence q ON q.sender_id = a.sender_id
-JOIN runs u ON u.sender_id = a.sender_id
+JOIN sender_sequence q ON q.sender_id = a.sender_id
+JOIN sender_pay_runs u ON u.sender_id = a.sender_id
 ) z
 """,
+        CORRIDOR_PAYMENTS,
+        "pair",
+        "sender_sequence",
+        "sender_pay_runs",
         materialize=True,
     )
-    # Cover words in context: how specific each word is to senders paying a hub.
-    p.add("sender_words", context.sender_words_sql(), materialize=True)
-    p.add("hub_payers", context.hub_payers_sql(), materialize=True)
-    p.add("word_spec", context.word_spec_sql(), materialize=True)
-    p.add("sender_cover", context.sender_cover_sql())
+    return [runs, activity]
+
+
+def _cover_word_stage() -> list[Step]:
+    """Cover words in context: how specific each word is to senders paying a hub
+    (``word_spec``), and per sender (``sender_cover``)."""
+    return [
+        _step("sender_words", context.sender_words_sql(), CORRIDOR_PAYMENTS, materialize=True),
+        _step(
+            "hub_payers", context.hub_payers_sql(), "pair", "customer_activity", materialize=True
+        ),
+        _step(
+            "word_spec",
+            context.word_spec_sql(),
+            "sender_words",
+            "hub_payers",
+            "customer_activity",
+            materialize=True,
+        ),
+        _step("sender_cover", context.sender_cover_sql(), "sender_words", "word_spec"),
+    ]
+
+
+def _purchase_stage(pack: Pack, d: Dialect) -> list[Step]:
+    """``related_purchases`` (listed merchant codes near a corridor payment) and
+    ``corridor_card_spend`` (spending in person in a corridor country: travel)."""
+    mcc_rows = _mcc_rows(pack)
     window = pack.related_purchase_days * DAY
-    p.add(
-        "purchase",
+    flagged = _step(
+        "flagged_purchases",
         f"""
 SELECT t.txn_id, t.sender_id, m.kind, {d.epoch_seconds("t.timestamp")} AS ts_s, t.timestamp AS ts
-FROM relevant t JOIN {d.values(mcc_rows, ["mcc", "kind"], "m")} ON m.mcc = t.merchant_category
+FROM {RELEVANT} t JOIN {d.values(mcc_rows, ["mcc", "kind"], "m")} ON m.mcc = t.merchant_category
 WHERE t.channel = 'card'
 """,
+        RELEVANT,
     )
-    p.add(
-        "related_purchase",
+    related = _step(
+        "related_purchases",
         f"""
 SELECT DISTINCT q.txn_id, q.sender_id, q.kind, q.ts
-FROM purchase q JOIN pay p ON p.sender_id = q.sender_id
+FROM flagged_purchases q JOIN {CORRIDOR_PAYMENTS} p ON p.sender_id = q.sender_id
   AND p.ts_s BETWEEN q.ts_s - {window} AND q.ts_s + {window}
 """,
+        "flagged_purchases",
+        CORRIDOR_PAYMENTS,
         materialize=True,
     )
-    p.add(
-        "travel",
+    corridor = ", ".join(d.string(c) for c in pack.corridor_countries)
+    spend = ", ".join(d.string(c) for c in SPEND_CHANNELS)
+    travel = _step(
+        "corridor_card_spend",
         f"""
 SELECT t.sender_id, count(*) AS corridor_card_spend
-FROM relevant t
+FROM {RELEVANT} t
 WHERE t.channel IN ({spend}) AND t.receiver_country IN ({corridor})
   AND t.receiver_country <> t.sender_country
 GROUP BY t.sender_id
 """,
+        RELEVANT,
     )
+    return [flagged, related, travel]
+
+
+def _offender_stage() -> list[Step]:
+    """``offender_links``: known offenders, and scored customers whose folded name and
+    birth year match another account's that is a known offender's."""
     # Only scored customers (corridor payers) and known offenders take part. Their folded
-    # names come from name_key: every corridor payer's name and every offender's is there.
-    p.add(
-        "person",
+    # names come from folded_names: every corridor payer's name and every offender's is
+    # there.
+    candidates = _step(
+        "offender_candidates",
         """
 SELECT c.customer_id, coalesce(c.known_offender, false) AS ko, c.gender, c.birth_year,
   coalesce(k.k, '') AS nk
-FROM customers c LEFT JOIN name_key k ON k.nm = c.name
-LEFT JOIN cust s ON s.sender_id = c.customer_id
+FROM customers c LEFT JOIN folded_names k ON k.nm = c.name
+LEFT JOIN customer_activity s ON s.sender_id = c.customer_id
 WHERE c.known_offender OR s.sender_id IS NOT NULL
 """,
+        "customers",
+        "folded_names",
+        "customer_activity",
     )
-    p.add(
-        "offender",
+    links = _step(
+        "offender_links",
         """
 SELECT a.customer_id,
   max(CASE WHEN a.ko THEN 1 ELSE 0 END) AS known_offender,
   max(CASE WHEN b.customer_id IS NOT NULL THEN 1 ELSE 0 END) AS linked_offender_account,
   max(CASE WHEN a.gender = 'M' THEN 1 ELSE 0 END) AS sender_male,
   max(a.birth_year) AS birth_year
-FROM person a LEFT JOIN person b ON b.ko AND a.nk <> '' AND b.nk = a.nk
-  AND b.birth_year = a.birth_year AND b.customer_id <> a.customer_id
+FROM offender_candidates a LEFT JOIN offender_candidates b ON b.ko AND a.nk <> ''
+  AND b.nk = a.nk AND b.birth_year = a.birth_year AND b.customer_id <> a.customer_id
 GROUP BY a.customer_id
 """,
+        "offender_candidates",
     )
-    p.add(
-        "cfeat",
+    return [candidates, links]
+
+
+def _customer_base_stage(pack: Pack, d: Dialect) -> list[Step]:
+    """``customer_features`` (every customer feature but the network's), peer ranks,
+    the local typologies' strengths and ``customer_base_scores`` (the first-stage score
+    the network starts from)."""
+    features = _step(
+        "customer_features",
         f"""
 SELECT c.*, 1.0 - c.related_share AS unrelated_share,
   c.corridor_payments * 30.0 / greatest(c.active_days, 30.0) AS payments_per_30d,
@@ -396,69 +514,101 @@ SELECT c.*, 1.0 - c.related_share AS unrelated_share,
   coalesce(o.sender_male, 0) AS sender_male,
   CASE WHEN o.birth_year IS NULL THEN 0
     ELSE year(c.last_seen) - o.birth_year END AS sender_age
-FROM cust c
+FROM customer_activity c
 LEFT JOIN sender_cover sc ON sc.sender_id = c.sender_id
 LEFT JOIN (SELECT sender_id,
     count(DISTINCT CASE WHEN kind = 'vpn' THEN txn_id END) AS vpn,
     count(DISTINCT CASE WHEN kind = 'webcam' THEN txn_id END) AS webcam,
     count(DISTINCT CASE WHEN kind = 'flight' THEN txn_id END) AS flight
-  FROM related_purchase GROUP BY sender_id) rp ON rp.sender_id = c.sender_id
-LEFT JOIN travel tr ON tr.sender_id = c.sender_id
-LEFT JOIN offender o ON o.customer_id = c.sender_id
+  FROM related_purchases GROUP BY sender_id) rp ON rp.sender_id = c.sender_id
+LEFT JOIN corridor_card_spend tr ON tr.sender_id = c.sender_id
+LEFT JOIN offender_links o ON o.customer_id = c.sender_id
 WHERE c.corridor_payments >= {pack.min_corridor_payments}
    OR coalesce(o.known_offender, 0) + coalesce(o.linked_offender_account, 0) > 0
 """,
+        "customer_activity",
+        "sender_cover",
+        "related_purchases",
+        "corridor_card_spend",
+        "offender_links",
         materialize=True,  # the peer ranks read it twice
     )
-    p.add("cpeer", context.peer_sql(d, "cfeat"))
     local = _strengths(pack, "customer", d, network=False)
     cols = ", ".join(f"{sql} AS {name}" for name, sql in local)
-    p.add("cstage", f"SELECT f.*, {cols} FROM cpeer f")
-    p.add(
-        "cbase",
-        f"SELECT *, {_score(pack, 'customer', network=False)} AS base_score FROM cstage",
-        materialize=True,
-    )
-    thr = pack.propagation_threshold
-    add_network_steps(p, pack.network_iterations, thr)
-    net = [
-        (n, sql) for n, sql in _strengths(pack, "customer", d, network=True) if n not in dict(local)
+    return [
+        features,
+        _step("customer_peer_ranks", context.peer_sql(d, "customer_features"), "customer_features"),
+        _step(
+            "customer_local_strengths",
+            f"SELECT f.*, {cols} FROM customer_peer_ranks f",
+            "customer_peer_ranks",
+        ),
+        _step(
+            "customer_base_scores",
+            f"SELECT *, {_score(pack, 'customer', network=False)} AS base_score "
+            "FROM customer_local_strengths",
+            "customer_local_strengths",
+            materialize=True,
+        ),
     ]
+
+
+def _customer_final_stage(pack: Pack, d: Dialect) -> list[Step]:
+    """``customer_scores``: the first-stage row with the network's evidence, the network
+    typologies' strengths and the final raw score."""
+    local = dict(_strengths(pack, "customer", d, network=False))
+    net = [(n, sql) for n, sql in _strengths(pack, "customer", d, network=True) if n not in local]
     net_cols = "".join(f", {sql} AS {name}" for name, sql in net)
-    p.add(
-        "cnetfeat",
-        """
+    return [
+        _step(
+            "customer_network_features",
+            """
 SELECT b.*, coalesce(n.network_evidence, 0.0) AS network_evidence,
   coalesce(n.hub_other_senders, 0) AS hub_other_senders,
   coalesce(n.hub_suspect_senders, 0) AS hub_suspect_senders
-FROM cbase b LEFT JOIN cnet n ON n.sender_id = b.sender_id
+FROM customer_base_scores b LEFT JOIN customer_network n ON n.sender_id = b.sender_id
 """,
-    )
-    p.add("cfinal", f"SELECT f.*{net_cols} FROM cnetfeat f")
-    p.add(
-        "customer_scores",
-        f"SELECT *, {_score(pack, 'customer', network=True)} AS raw_score FROM cfinal",
-        materialize=True,
-    )
-    # Beneficiaries are scored when two or more senders pay them or an alerted customer
-    # does. Sender counts come from pairs (one row per sender and beneficiary), and only
-    # those beneficiaries' payments are aggregated: most have a single sender.
-    p.add(
+            "customer_base_scores",
+            "customer_network",
+        ),
+        _step(
+            "customer_strengths",
+            f"SELECT f.*{net_cols} FROM customer_network_features f",
+            "customer_network_features",
+        ),
+        _step(
+            "customer_scores",
+            f"SELECT *, {_score(pack, 'customer', network=True)} AS raw_score "
+            "FROM customer_strengths",
+            "customer_strengths",
+            materialize=True,
+        ),
+    ]
+
+
+def _beneficiary_stage(pack: Pack, d: Dialect) -> list[Step]:
+    """``beneficiary_scores``: beneficiaries paid by two or more senders or by a
+    customer whose first-stage score passed the propagation threshold."""
+    # Sender counts come from pairs (one row per sender and beneficiary), and only those
+    # beneficiaries' payments are aggregated: most have a single sender.
+    senders = _step(
         "beneficiary_senders",
         f"""
 SELECT r.receiver_id, count(*) AS inbound_senders,
   count(CASE WHEN r.related = 0 THEN 1 END) AS unrelated_senders,
   count(DISTINCT r.sender_country) AS sender_countries,
   max(r.org) AS organisation
-FROM pair r LEFT JOIN cbase b ON b.sender_id = r.sender_id
+FROM pair r LEFT JOIN customer_base_scores b ON b.sender_id = r.sender_id
 GROUP BY r.receiver_id
 HAVING count(*) >= 2
-  OR count(CASE WHEN r.related = 0 AND b.base_score >= {thr} THEN 1 END) > 0
+  OR count(CASE WHEN r.related = 0 AND b.base_score >= {pack.propagation_threshold} THEN 1 END) > 0
 """,
+        "pair",
+        "customer_base_scores",
     )
     spec = "CASE WHEN p.cover = 1 THEN coalesce(ws.spec, 1.0) ELSE 0.0 END"
-    p.add(
-        "bfeat",
+    features = _step(
+        "beneficiary_features",
         f"""
 SELECT a.receiver_id, a.inbound_payments, b.inbound_senders, b.unrelated_senders,
   a.inbound_low_value_share, a.inbound_cover_word_share, a.inbound_specific_cover_share,
@@ -477,23 +627,36 @@ FROM (SELECT p.receiver_id,
   {d.median("p.amount")} AS inbound_median,
   min(p.currency) AS currency, min(p.receiver_country) AS countries,
   min(p.ts) AS first_seen, max(p.ts) AS last_seen
-FROM pay p LEFT JOIN word_spec ws ON ws.cover_word = p.cover_word
+FROM {CORRIDOR_PAYMENTS} p LEFT JOIN word_spec ws ON ws.cover_word = p.cover_word
 WHERE p.receiver_id IN (SELECT receiver_id FROM beneficiary_senders)
 GROUP BY p.receiver_id) a
 JOIN beneficiary_senders b ON b.receiver_id = a.receiver_id
-LEFT JOIN bnet n ON n.receiver_id = a.receiver_id
+LEFT JOIN beneficiary_network n ON n.receiver_id = a.receiver_id
 """,
+        CORRIDOR_PAYMENTS,
+        "word_spec",
+        "beneficiary_senders",
+        "beneficiary_network",
     )
     bcols = "".join(
         f", {sql} AS {name}" for name, sql in _strengths(pack, "beneficiary", d, network=True)
     )
-    p.add("bstage", f"SELECT f.*{bcols} FROM bfeat f")
-    p.add(
-        "beneficiary_scores",
-        f"SELECT *, {_score(pack, 'beneficiary', network=True)} AS raw_score FROM bstage",
-        materialize=True,
-    )
-    return p
+    return [
+        senders,
+        features,
+        _step(
+            "beneficiary_strengths",
+            f"SELECT f.*{bcols} FROM beneficiary_features f",
+            "beneficiary_features",
+        ),
+        _step(
+            "beneficiary_scores",
+            f"SELECT *, {_score(pack, 'beneficiary', network=True)} AS raw_score "
+            "FROM beneficiary_strengths",
+            "beneficiary_strengths",
+            materialize=True,
+        ),
+    ]
 
 
 def fold_free(word: str) -> str:
@@ -503,12 +666,14 @@ def fold_free(word: str) -> str:
 
 
 def compile_evidence(d: Dialect) -> Pipeline:
-    """Evidence rows for subjects in the registered ``alerted(subject_type, subject_id)``.
+    """Evidence rows for subjects in the registered ``alerted(subject_type, subject_id)``,
+    read from the scan's ``payments_with_ties`` and ``related_purchases`` (run after it
+    on the same engine).
 
     Unrelated, night-time, cover-word and low-value payments come first, then the rest,
     then related purchases; ties by time and id so every engine picks the same rows.
     """
-    p = Pipeline()
+    p = Pipeline(("alerted", "payments_with_ties", "related_purchases"))
     p.add(
         "evidence_rows",
         f"""
@@ -518,17 +683,20 @@ SELECT subject_type, subject_id, txn_id, ts FROM (
   FROM (
     SELECT a.subject_type, a.subject_id, s.txn_id, s.ts,
       (1 - s.related) * 8 + s.night * 2 + s.cover * 2 + s.low_value AS prio
-    FROM alerted a JOIN seq s ON a.subject_type = 'customer' AND s.sender_id = a.subject_id
+    FROM alerted a JOIN payments_with_ties s
+      ON a.subject_type = 'customer' AND s.sender_id = a.subject_id
     UNION ALL
     SELECT a.subject_type, a.subject_id, s.txn_id, s.ts,
       (1 - s.related) * 8 + s.night * 2 + s.cover * 2 + s.low_value AS prio
-    FROM alerted a JOIN seq s ON a.subject_type = 'beneficiary' AND s.receiver_id = a.subject_id
+    FROM alerted a JOIN payments_with_ties s
+      ON a.subject_type = 'beneficiary' AND s.receiver_id = a.subject_id
     UNION ALL
     SELECT a.subject_type, a.subject_id, q.txn_id, q.ts, 5 AS prio
-    FROM alerted a JOIN related_purchase q
+    FROM alerted a JOIN related_purchases q
       ON a.subject_type = 'customer' AND q.sender_id = a.subject_id
   ) u
 ) r WHERE k <= {MAX_EVIDENCE}
 """,
+        inputs=("alerted", "payments_with_ties", "related_purchases"),
     )
     return p

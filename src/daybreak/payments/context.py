@@ -1,6 +1,6 @@
 """SQL steps that judge a sender against context rather than raw counts.
 
-Three pieces, each a few compiled steps (``compiler.compile_scan`` places them):
+Three pieces, each a few compiled steps (``compiler.compile_scan``'s stages place them):
 
 * **Sending pattern** (``payroll_pattern``): a firm paying a pool of offshore contractors
   pays several beneficiaries on the same day, in office hours, about once a month each,
@@ -45,7 +45,7 @@ def ramp(x: str, lo: float, hi: float) -> str:
 
 
 def payroll_pattern_sql(c: str = "") -> str:
-    """Payroll-likeness of a sender in [0, 1], over the columns of the ``cust`` step
+    """Payroll-likeness of a sender in [0, 1], over the columns of ``customer_activity``
     (``c`` is a table alias with its dot, or empty)."""
     per_pair = (
         f"({c}corridor_payments * 30.0 / greatest({c}active_days, 30.0)"
@@ -68,7 +68,7 @@ def runs_sql() -> str:
 SELECT sender_id,
   sum(CASE WHEN several THEN n ELSE 0 END) / CAST(sum(n) AS DOUBLE) AS run_share
 FROM (SELECT sender_id, day_n, count(*) AS n, min(receiver_id) <> max(receiver_id) AS several
-      FROM pay GROUP BY sender_id, day_n) d
+      FROM corridor_payments GROUP BY sender_id, day_n) d
 GROUP BY sender_id
 """
 
@@ -76,7 +76,7 @@ GROUP BY sender_id
 def sender_words_sql() -> str:
     """Per sender and cover word: payments carrying it (a NULL word is a handle)."""
     return """
-SELECT sender_id, cover_word, count(*) AS n FROM pay WHERE cover = 1
+SELECT sender_id, cover_word, count(*) AS n FROM corridor_payments WHERE cover = 1
 GROUP BY sender_id, cover_word
 """
 
@@ -86,7 +86,7 @@ def hub_payers_sql() -> str:
     worth at least HUB_MIN_WEIGHTED_SENDERS pay (the population words are contrasted on)."""
     return f"""
 SELECT DISTINCT r.sender_id FROM pair r JOIN (
-  SELECT q.receiver_id FROM pair q LEFT JOIN cust c ON c.sender_id = q.sender_id
+  SELECT q.receiver_id FROM pair q LEFT JOIN customer_activity c ON c.sender_id = q.sender_id
   WHERE q.related = 0 AND q.org = 0
   GROUP BY q.receiver_id
   HAVING sum(1.0 - coalesce(c.payroll_pattern, 0.0)) >= {HUB_MIN_WEIGHTED_SENDERS!r}
@@ -115,7 +115,7 @@ FROM (
   GROUP BY s.cover_word
 ) w CROSS JOIN (
   SELECT greatest((SELECT count(*) FROM hub_payers)
-    / CAST(greatest((SELECT count(*) FROM cust), 1) AS DOUBLE), 1e-6) AS base
+    / CAST(greatest((SELECT count(*) FROM customer_activity), 1) AS DOUBLE), 1e-6) AS base
 ) b
 """
 

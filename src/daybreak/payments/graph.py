@@ -44,7 +44,8 @@ MIN_EDGE = 0.01
 
 
 def edge_weight_sql() -> str:
-    """The structural edge weight over ``pair r`` and ``cust c`` (module docstring)."""
+    """The structural edge weight over ``pair r`` and ``customer_activity c`` (module
+    docstring)."""
     return (
         "(1.0 - coalesce(c.payroll_pattern, 0.0)) * (0.25 + 0.75 * r.low_value_share)"
         f" * {ramp('r.n', 0.5, 2.0)}"
@@ -57,11 +58,12 @@ def carry_weight_sql() -> str:
 
 
 def add_network_steps(p: Pipeline, iterations: int, threshold: float) -> None:
-    """Steps ending in ``cnet`` (per customer: ``network_evidence``, ``hub_other_senders``,
-    ``hub_suspect_senders``) and ``bnet`` (per beneficiary: ``weighted_senders``,
-    ``sender_suspicion``, ``alerted_senders``). Reads ``pair``, ``cust`` and ``cbase``."""
+    """Steps ending in ``customer_network`` (per customer: ``network_evidence``,
+    ``hub_other_senders``, ``hub_suspect_senders``) and ``beneficiary_network`` (per
+    beneficiary: ``weighted_senders``, ``sender_suspicion``, ``alerted_senders``). Reads
+    ``pair``, ``customer_activity`` and ``customer_base_scores``."""
     p.add(
-        "edge0",
+        "network_edges_0",
         f"""
 SELECT sender_id, receiver_id, w, v, x0, x0 AS x,
   CASE WHEN x0 >= {threshold!r} THEN 1 ELSE 0 END AS suspect
@@ -69,47 +71,57 @@ FROM (
   SELECT r.sender_id, r.receiver_id, {edge_weight_sql()} AS w, {carry_weight_sql()} AS v,
     coalesce(b.base_score, 0.0) AS x0
   FROM pair r
-  LEFT JOIN cust c ON c.sender_id = r.sender_id
-  LEFT JOIN cbase b ON b.sender_id = r.sender_id
+  LEFT JOIN customer_activity c ON c.sender_id = r.sender_id
+  LEFT JOIN customer_base_scores b ON b.sender_id = r.sender_id
   WHERE r.related = 0 AND r.org = 0
 ) e
 WHERE v >= {MIN_EDGE!r}
 """,
+        inputs=("pair", "customer_activity", "customer_base_scores"),
         materialize=True,
     )
     for i in range(1, iterations + 1):
-        prev = f"edge{i - 1}"
-        p.add(f"bagg{i}", _beneficiary_aggregate(prev), materialize=True)
+        prev = f"network_edges_{i - 1}"
+        p.add(f"network_hubs_{i}", _beneficiary_aggregate(prev), inputs=(prev,), materialize=True)
         p.add(
-            f"cnet{i}",
+            f"network_evidence_{i}",
             f"""
 SELECT e.sender_id,
   max(e.w * greatest({_others_b("a", "e")}, {ramp("a.wsum - e.w", STRUCT_LO, STRUCT_HI)}))
     AS network_evidence,
   max(a.k - 1) AS hub_other_senders,
   max(a.suspects - e.suspect) AS hub_suspect_senders
-FROM {prev} e JOIN bagg{i} a ON a.receiver_id = e.receiver_id
+FROM {prev} e JOIN network_hubs_{i} a ON a.receiver_id = e.receiver_id
 GROUP BY e.sender_id
 """,
+            inputs=(prev, f"network_hubs_{i}"),
         )
         p.add(
-            f"edge{i}",
+            f"network_edges_{i}",
             f"""
 SELECT e.sender_id, e.receiver_id, e.w, e.v, e.x0, e.suspect,
   1.0 - (1.0 - e.x0) * (1.0 - coalesce(c.network_evidence, 0.0)) AS x
-FROM {prev} e LEFT JOIN cnet{i} c ON c.sender_id = e.sender_id
+FROM {prev} e LEFT JOIN network_evidence_{i} c ON c.sender_id = e.sender_id
 """,
+            inputs=(prev, f"network_evidence_{i}"),
             materialize=True,
         )
-    p.add("cnet", f"SELECT * FROM cnet{iterations}", materialize=True)
-    last = f"edge{iterations}"
+    last_evidence = f"network_evidence_{iterations}"
     p.add(
-        "bnet",
+        "customer_network",
+        f"SELECT * FROM {last_evidence}",
+        inputs=(last_evidence,),
+        materialize=True,
+    )
+    last = f"network_edges_{iterations}"
+    p.add(
+        "beneficiary_network",
         f"""
 SELECT receiver_id, wsum AS weighted_senders,
   greatest(0.0, 1.0 - exp(lsum)) AS sender_suspicion, suspects AS alerted_senders
 FROM ({_beneficiary_aggregate(last)}) a
 """,
+        inputs=(last,),
         materialize=True,
     )
 
