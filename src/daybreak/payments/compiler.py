@@ -441,7 +441,7 @@ FROM cbase b LEFT JOIN cnet n ON n.sender_id = b.sender_id
         materialize=True,
     )
     # Beneficiaries are scored when two or more senders pay them or an alerted customer
-    # does. Sender counts come from pairs (one row per sender and beneficiary), and only
+    # does (by its own signs, or by evidence through the graph: strongest_sender). Sender counts come from pairs (one row per sender and beneficiary), and only
     # those beneficiaries' payments are aggregated: most have a single sender.
     p.add(
         "beneficiary_senders",
@@ -451,9 +451,11 @@ SELECT r.receiver_id, count(*) AS inbound_senders,
   count(DISTINCT r.sender_country) AS sender_countries,
   max(r.org) AS organisation
 FROM pair r LEFT JOIN cbase b ON b.sender_id = r.sender_id
+LEFT JOIN bnet n ON n.receiver_id = r.receiver_id
 GROUP BY r.receiver_id
 HAVING count(*) >= 2
   OR count(CASE WHEN r.related = 0 AND b.base_score >= {thr} THEN 1 END) > 0
+  OR max(coalesce(n.strongest_sender, 0.0)) >= {thr}
 """,
     )
     spec = "CASE WHEN p.cover = 1 THEN coalesce(ws.spec, 1.0) ELSE 0.0 END"
