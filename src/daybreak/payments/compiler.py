@@ -587,8 +587,9 @@ FROM customer_base_scores b LEFT JOIN customer_network n ON n.sender_id = b.send
 
 
 def _beneficiary_stage(pack: Pack, d: Dialect) -> list[Step]:
-    """``beneficiary_scores``: beneficiaries paid by two or more senders or by a
-    customer whose first-stage score passed the propagation threshold."""
+    """``beneficiary_scores``: beneficiaries paid by two or more senders, by a customer
+    whose first-stage score passed the propagation threshold, or by one whose evidence
+    through the graph did (``strongest_sender``)."""
     # Sender counts come from pairs (one row per sender and beneficiary), and only those
     # beneficiaries' payments are aggregated: most have a single sender.
     senders = _step(
@@ -599,12 +600,15 @@ SELECT r.receiver_id, count(*) AS inbound_senders,
   count(DISTINCT r.sender_country) AS sender_countries,
   max(r.org) AS organisation
 FROM pair r LEFT JOIN customer_base_scores b ON b.sender_id = r.sender_id
+LEFT JOIN beneficiary_network n ON n.receiver_id = r.receiver_id
 GROUP BY r.receiver_id
 HAVING count(*) >= 2
   OR count(CASE WHEN r.related = 0 AND b.base_score >= {pack.propagation_threshold} THEN 1 END) > 0
+  OR max(coalesce(n.strongest_sender, 0.0)) >= {pack.propagation_threshold}
 """,
         "pair",
         "customer_base_scores",
+        "beneficiary_network",
     )
     spec = "CASE WHEN p.cover = 1 THEN coalesce(ws.spec, 1.0) ELSE 0.0 END"
     features = _step(

@@ -30,7 +30,11 @@ beneficiary; AUSTRAC): a careful payer whose only beneficiary is paid by several
 unrelated foreign senders gains evidence even when none of them shows another sign.
 ``others_b`` carries the other senders' own evidence (a noisy-OR). The beneficiary side
 reads the same aggregates: ``weighted_senders`` (sum of edge weights) and
-``sender_suspicion`` (noisy-OR of the final ``x`` of all its senders).
+``sender_suspicion`` (noisy-OR of the final ``x`` of all its senders), and
+``strongest_sender`` (the largest final ``x`` among them): a beneficiary is scored when
+that reaches the propagation threshold, so the only beneficiary of a payer whose
+evidence came through the graph (a careful payer) is scored like that of a payer with
+strong signs of its own.
 """
 
 from __future__ import annotations
@@ -60,8 +64,9 @@ def carry_weight_sql() -> str:
 def add_network_steps(p: Pipeline, iterations: int, threshold: float) -> None:
     """Steps ending in ``customer_network`` (per customer: ``network_evidence``,
     ``hub_other_senders``, ``hub_suspect_senders``) and ``beneficiary_network`` (per
-    beneficiary: ``weighted_senders``, ``sender_suspicion``, ``alerted_senders``). Reads
-    ``pair``, ``customer_activity`` and ``customer_base_scores``."""
+    beneficiary: ``weighted_senders``, ``sender_suspicion``, ``alerted_senders``,
+    ``strongest_sender``). Reads ``pair``, ``customer_activity`` and
+    ``customer_base_scores``."""
     p.add(
         "network_edges_0",
         f"""
@@ -117,9 +122,12 @@ FROM {prev} e LEFT JOIN network_evidence_{i} c ON c.sender_id = e.sender_id
     p.add(
         "beneficiary_network",
         f"""
-SELECT receiver_id, wsum AS weighted_senders,
-  greatest(0.0, 1.0 - exp(lsum)) AS sender_suspicion, suspects AS alerted_senders
+SELECT a.receiver_id, a.wsum AS weighted_senders,
+  greatest(0.0, 1.0 - exp(a.lsum)) AS sender_suspicion, a.suspects AS alerted_senders,
+  m.strongest_sender
 FROM ({_beneficiary_aggregate(last)}) a
+JOIN (SELECT receiver_id, max(x) AS strongest_sender FROM {last} GROUP BY receiver_id) m
+  ON m.receiver_id = a.receiver_id
 """,
         inputs=(last,),
         materialize=True,
