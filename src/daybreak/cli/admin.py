@@ -53,7 +53,7 @@ def create_user(
 ) -> None:
     """Create an analyst/supervisor/admin account (argon2id password hash)."""
     with _admin(data_dir, db, dev) as store:
-        store.create_user(username, password, role)
+        store.accounts.create(username, password, role)
     out.print(f"created {role.value} {username}")
 
 
@@ -62,7 +62,7 @@ def list_users(data_dir: Path = DataDir, db: str | None = DbUrl, dev: bool = Dev
     """Every account with its role and state (active, disabled, locked until when)."""
     now = datetime.now(UTC)
     with open_store(data_dir, db, dev) as store:
-        for account in store.accounts():
+        for account in store.accounts.listing():
             state = "disabled" if account.disabled else "active"
             if account.locked_until is not None and account.locked_until > now:
                 state += f", locked until {account.locked_until:%Y-%m-%d %H:%M:%S} UTC"
@@ -87,7 +87,7 @@ def disable_user(
     """Disable an account: it cannot sign in, its sessions end and the API keys it owns
     are refused, in every server process at once. `enable` undoes it."""
     _user_change(
-        username, "disabled", lambda s: s.set_disabled(username, True), (data_dir, db, dev)
+        username, "disabled", lambda s: s.accounts.set_disabled(username, True), (data_dir, db, dev)
     )
 
 
@@ -97,7 +97,7 @@ def enable_user(
 ) -> None:
     """Enable a disabled account; also lifts a sign-in lock."""
     _user_change(
-        username, "enabled", lambda s: s.set_disabled(username, False), (data_dir, db, dev)
+        username, "enabled", lambda s: s.accounts.set_disabled(username, False), (data_dir, db, dev)
     )
 
 
@@ -114,7 +114,7 @@ def reset_password(
     _user_change(
         username,
         "password reset for",
-        lambda s: s.set_password(username, password),
+        lambda s: s.accounts.set_password(username, password),
         (data_dir, db, dev),
     )
 
@@ -131,7 +131,7 @@ def set_role(
     _user_change(
         username,
         f"role {role.value} for",
-        lambda s: s.set_role(username, role),
+        lambda s: s.accounts.set_role(username, role),
         (data_dir, db, dev),
     )
 
@@ -143,7 +143,7 @@ def revoke_user(
     """End every session of the account and revoke every API key it owns (--owner),
     in every server process at once. The account itself stays (see `disable`)."""
     with _admin(data_dir, db, dev) as store:
-        ended, revoked = store.revoke_user(username)
+        ended, revoked = store.accounts.revoke(username)
     out.print(f"revoked {username}: {ended} session(s) ended, {revoked} key(s) revoked")
 
 
@@ -182,7 +182,7 @@ def create_key(
     """Create an API key; the secret is printed once and stored only as a hash."""
     expires_at = _expiry(expires)
     with _admin(data_dir, db, dev) as store:
-        secret = store.create_api_key(name, role, rate, expires_at=expires_at, owner=owner)
+        secret = store.api_keys.create(name, role, rate, expires_at=expires_at, owner=owner)
     out.print(secret)
     err.print("store this key now: it cannot be shown again")
 
@@ -192,7 +192,7 @@ def revoke_key(
     key_id: str, data_dir: Path = DataDir, db: str | None = DbUrl, dev: bool = Dev
 ) -> None:
     with open_store(data_dir, db, dev) as store:
-        done = store.revoke_api_key(key_id)
+        done = store.api_keys.revoke(key_id)
     if not done:
         err.print(f"[red]error:[/red] no key {key_id!r}")
         raise typer.Exit(code=1)
@@ -210,7 +210,7 @@ def retention(
     """Delete reports older than --days (unless an open case uses them) and closed cases
     untouched for --days. The audit log (ids only) is kept."""
     with open_store(data_dir, db, dev) as store:
-        result = store.apply_retention(days, dry_run=dry_run)
+        result = store.retention.apply(days, dry_run=dry_run)
     verb = "would delete" if dry_run else "deleted"
     out.print(
         f"{verb} {result.reports_deleted} report(s) and {result.cases_deleted} closed case(s) "

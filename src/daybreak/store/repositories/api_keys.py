@@ -1,0 +1,49 @@
+"""``store.api_keys``: the API keys platforms (and users' tools) authenticate with."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from daybreak.store import auth
+from daybreak.store.auth import SYSTEM, Actor, Role
+from daybreak.store.repositories.accounts import ADMINS
+from daybreak.store.repositories.context import StoreContext, require
+
+
+class ApiKeyRepository:
+    def __init__(self, ctx: StoreContext) -> None:
+        self._ctx = ctx
+
+    def create(
+        self,
+        name: str,
+        role: Role,
+        rate_per_minute: int = 6000,
+        actor: Actor = SYSTEM,
+        *,
+        expires_at: datetime | None = None,
+        owner: str | None = None,
+    ) -> str:
+        """A new key's full secret (shown once). ``owner``: the user it acts for."""
+        require(actor, ADMINS, "create API keys")
+        return self._ctx.audited(
+            actor,
+            "apikey.create",
+            "principal",
+            name[:80],
+            lambda c: auth.create_api_key(
+                c, name, role, rate_per_minute, expires_at=expires_at, owner=owner
+            ),
+        )
+
+    def revoke(self, key_id: str, actor: Actor = SYSTEM) -> bool:
+        require(actor, ADMINS, "revoke API keys")
+        return self._ctx.audited(
+            actor, "apikey.revoke", "principal", key_id, lambda c: auth.revoke_api_key(c, key_id)
+        )
+
+    def check(self, presented: str) -> Actor | None:
+        """The key's actor, or None (unknown, wrong secret, revoked, expired, or its
+        owner disabled). Read on every request: a revocation holds at once."""
+        with self._ctx.reading() as conn:
+            return auth.check_api_key(conn, presented)
