@@ -16,11 +16,14 @@ from daybreak.store import AuthError, Role, TiplineStore
 app = typer.Typer(help="Manage users, API keys, retention and the database.", no_args_is_help=True)
 users = typer.Typer(help="Analyst accounts.", no_args_is_help=True)
 keys = typer.Typer(help="API keys for reporting platforms.", no_args_is_help=True)
+orgs = typer.Typer(help="Organisations this deployment serves.", no_args_is_help=True)
 app.add_typer(users, name="users")
 app.add_typer(keys, name="keys")
+app.add_typer(orgs, name="orgs")
 out = Console()
 
 
+Org = typer.Option("default", "--org", help="The organisation (see `daybreak admin orgs list`).")
 NewPassword = typer.Option(
     ...,
     prompt=True,
@@ -46,6 +49,7 @@ def _admin(data_dir: Path, db: str | None, dev: bool) -> Iterator[TiplineStore]:
 def create_user(
     username: str,
     role: Role = typer.Option(Role.ANALYST, help="analyst, supervisor or admin."),
+    org: str = Org,
     password: str = NewPassword,
     data_dir: Path = DataDir,
     db: str | None = DbUrl,
@@ -53,8 +57,8 @@ def create_user(
 ) -> None:
     """Create an analyst/supervisor/admin account (argon2id password hash)."""
     with _admin(data_dir, db, dev) as store:
-        store.accounts.create(username, password, role)
-    out.print(f"created {role.value} {username}")
+        store.accounts.create(username, password, role, org_id=org)
+    out.print(f"created {role.value} {username} in {org}")
 
 
 @users.command("list")
@@ -66,7 +70,7 @@ def list_users(data_dir: Path = DataDir, db: str | None = DbUrl, dev: bool = Dev
             state = "disabled" if account.disabled else "active"
             if account.locked_until is not None and account.locked_until > now:
                 state += f", locked until {account.locked_until:%Y-%m-%d %H:%M:%S} UTC"
-            out.print(f"{account.username}\t{account.role.value}\t{state}")
+            out.print(f"{account.username}\t{account.role.value}\t{state}\t{account.org_id}")
 
 
 def _user_change(
@@ -175,6 +179,7 @@ def create_key(
     owner: str | None = typer.Option(
         None, "--owner", help="The user the key acts for: `users revoke`/`disable` reach it."
     ),
+    org: str = Org,
     data_dir: Path = DataDir,
     db: str | None = DbUrl,
     dev: bool = Dev,
@@ -182,7 +187,9 @@ def create_key(
     """Create an API key; the secret is printed once and stored only as a hash."""
     expires_at = _expiry(expires)
     with _admin(data_dir, db, dev) as store:
-        secret = store.api_keys.create(name, role, rate, expires_at=expires_at, owner=owner)
+        secret = store.api_keys.create(
+            name, role, rate, expires_at=expires_at, owner=owner, org_id=org
+        )
     out.print(secret)
     err.print("store this key now: it cannot be shown again")
 
@@ -234,3 +241,25 @@ def keygen() -> None:
     from daybreak.store.keys import generate_key
 
     out.print(generate_key())
+
+
+@orgs.command("create")
+def create_org(
+    org_id: str = typer.Argument(..., help="Short slug: 1-40 of a-z, 0-9 and -."),
+    name: str = typer.Option(..., "--name", help="What the organisation is called."),
+    data_dir: Path = DataDir,
+    db: str | None = DbUrl,
+    dev: bool = Dev,
+) -> None:
+    """Create an organisation (the deployment's operator only: this CLI)."""
+    with _admin(data_dir, db, dev) as store:
+        store.organisations.create(org_id, name)
+    out.print(f"created organisation {org_id}")
+
+
+@orgs.command("list")
+def list_orgs(data_dir: Path = DataDir, db: str | None = DbUrl, dev: bool = Dev) -> None:
+    """Every organisation with its name and when it was created."""
+    with open_store(data_dir, db, dev) as store:
+        for org in store.organisations.listing():
+            out.print(f"{org.org_id}\t{org.name}\t{org.created_at:%Y-%m-%d %H:%M} UTC")

@@ -7,7 +7,8 @@ thing stored, over one shared context (engines, writer lock, keys, routing table
 * ``store.accounts`` (:class:`AccountRepository`): users, their lifecycle, sign-in;
 * ``store.api_keys`` (:class:`ApiKeyRepository`), ``store.sessions``
   (:class:`SessionRepository`);
-* ``store.retention`` (:class:`Retention`);
+* ``store.organisations`` (:class:`OrganisationRepository`), ``store.retention``
+  (:class:`Retention`);
 * ``store.audit`` (:class:`AuditTrail`): the trail, checkpoints, verification.
 
 Every method that reads or writes case data names the acting :class:`Actor` and adds an
@@ -30,6 +31,7 @@ from daybreak.store.repositories.api_keys import ApiKeyRepository
 from daybreak.store.repositories.audit import AuditTrail
 from daybreak.store.repositories.cases import CaseRepository
 from daybreak.store.repositories.context import PermissionDenied, StoreContext
+from daybreak.store.repositories.organisations import OrganisationRepository
 from daybreak.store.repositories.reports import ClusterSummary, ReportRepository, SearchHit
 from daybreak.store.repositories.retention import Retention, RetentionResult
 from daybreak.store.repositories.sessions import SessionRepository
@@ -93,6 +95,7 @@ class TiplineStore:
         self.api_keys = ApiKeyRepository(ctx)
         self.sessions = SessionRepository(ctx)
         self.retention = Retention(ctx)
+        self.organisations = OrganisationRepository(ctx)
         every = checkpoint_every
         if every is None:
             every = float(os.environ.get(cp.INTERVAL_ENV_VAR, cp.DEFAULT_INTERVAL))

@@ -7,10 +7,18 @@ from typing import Any
 
 from daybreak.store import auth
 from daybreak.store.auth import SYSTEM, Account, Actor, Role
-from daybreak.store.repositories.context import StoreContext, require
+from daybreak.store.repositories.context import PermissionDenied, StoreContext, require
 from daybreak.store.throttle import LoginGuard, LoginRefused
 
 ADMINS = frozenset({Role.ADMIN})
+
+
+def require_admin_of(actor: Actor, org_id: str, what: str) -> None:
+    """An admin manages their own organisation only; the deployment's operator
+    (:data:`~daybreak.store.auth.SYSTEM`, the ``daybreak admin`` CLI) manages any."""
+    require(actor, ADMINS, what)
+    if org_id != actor.org_id and not auth.is_operator(actor):
+        raise PermissionDenied(f"an admin of {actor.org_id} may not {what} of {org_id}")
 
 
 class AccountRepository:
@@ -26,14 +34,24 @@ class AccountRepository:
     def close(self) -> None:
         self.login_guard.close()
 
-    def create(self, username: str, password: str, role: Role, actor: Actor = SYSTEM) -> None:
-        require(actor, ADMINS, "create users")
+    def create(
+        self,
+        username: str,
+        password: str,
+        role: Role,
+        actor: Actor = SYSTEM,
+        *,
+        org_id: str | None = None,
+    ) -> None:
+        """A new account in ``org_id`` (default: the acting admin's organisation)."""
+        org = org_id or actor.org_id
+        require_admin_of(actor, org, "create users")
         self._ctx.audited(
             actor,
             "user.create",
             "principal",
             username,
-            lambda c: auth.create_user(c, username, password, role),
+            lambda c: auth.create_user(c, username, password, role, org),
         )
 
     def set_password(self, username: str, password: str, actor: Actor = SYSTEM) -> None:

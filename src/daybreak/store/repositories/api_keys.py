@@ -6,7 +6,7 @@ from datetime import datetime
 
 from daybreak.store import auth
 from daybreak.store.auth import SYSTEM, Actor, Role
-from daybreak.store.repositories.accounts import ADMINS
+from daybreak.store.repositories.accounts import ADMINS, require_admin_of
 from daybreak.store.repositories.context import StoreContext, require
 
 
@@ -23,16 +23,19 @@ class ApiKeyRepository:
         *,
         expires_at: datetime | None = None,
         owner: str | None = None,
+        org_id: str | None = None,
     ) -> str:
-        """A new key's full secret (shown once). ``owner``: the user it acts for."""
-        require(actor, ADMINS, "create API keys")
+        """A new key's full secret (shown once). ``owner``: the user it acts for;
+        ``org_id``: the organisation it acts in (default: the acting admin's)."""
+        org = org_id or actor.org_id
+        require_admin_of(actor, org, "create API keys")
         return self._ctx.audited(
             actor,
             "apikey.create",
             "principal",
             name[:80],
             lambda c: auth.create_api_key(
-                c, name, role, rate_per_minute, expires_at=expires_at, owner=owner
+                c, name, role, rate_per_minute, expires_at=expires_at, owner=owner, org_id=org
             ),
         )
 

@@ -15,7 +15,7 @@ class SessionRepository:
         """A new session token for ``actor`` (audited)."""
         ctx = self._ctx
         with ctx.writing() as conn:
-            token = auth.start_session(conn, actor.name)
+            token = auth.start_session(conn, actor.name, org_id=actor.org_id)
             ctx.audit(conn, actor, "session.start", "principal", actor.name)
         return token
 
