@@ -44,6 +44,19 @@ def test_an_org_admin_manages_its_own_organisation_only(two_orgs: TiplineStore) 
         two_orgs.accounts.create("bob", PASSWORD, Role.ANALYST, admin_a, org_id="bank-b")
     with pytest.raises(PermissionDenied, match="may not create API keys"):
         two_orgs.api_keys.create("platform", Role.PLATFORM, actor=admin_a, org_id="bank-b")
+    secret_b = two_orgs.api_keys.create("platform-b", Role.PLATFORM, org_id="bank-b")
+    with pytest.raises(PermissionDenied, match="may not revoke API keys"):
+        two_orgs.api_keys.revoke(secret_b.split("_")[1], admin_a)
+    for change in (
+        lambda: two_orgs.accounts.set_disabled("admin-b", True, admin_a),
+        lambda: two_orgs.accounts.set_password("admin-b", PASSWORD + "!", admin_a),
+        lambda: two_orgs.accounts.set_role("admin-b", Role.ANALYST, admin_a),
+        lambda: two_orgs.accounts.revoke("admin-b", admin_a),
+    ):
+        with pytest.raises(PermissionDenied, match="admin of bank-a may not"):
+            change()
+    two_orgs.accounts.set_role("ana", Role.SUPERVISOR, admin_a)  # its own user
+    assert two_orgs.api_keys.check(secret_b) is not None
     orgs = {a.username: a.org_id for a in two_orgs.accounts.listing()}
     assert orgs == {"admin-a": "bank-a", "admin-b": "bank-b", "ana": "bank-a"}
 

@@ -5,9 +5,12 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
+from sqlalchemy import select
+
 from daybreak.store import auth
 from daybreak.store.auth import SYSTEM, Account, Actor, Role
 from daybreak.store.repositories.context import PermissionDenied, StoreContext, require
+from daybreak.store.tables import users
 from daybreak.store.throttle import LoginGuard, LoginRefused
 
 ADMINS = frozenset({Role.ADMIN})
@@ -56,7 +59,7 @@ class AccountRepository:
 
     def set_password(self, username: str, password: str, actor: Actor = SYSTEM) -> None:
         """Reset a password (policy checked); the lock is lifted and every session ends."""
-        require(actor, ADMINS, "reset passwords")
+        self._require_admin_of_user(actor, username, "reset passwords")
         self._ctx.audited(
             actor,
             "user.password_reset",
@@ -66,14 +69,14 @@ class AccountRepository:
         )
 
     def set_disabled(self, username: str, disabled: bool, actor: Actor = SYSTEM) -> None:
-        require(actor, ADMINS, "disable or enable users")
+        self._require_admin_of_user(actor, username, "disable or enable users")
         action = "user.disable" if disabled else "user.enable"
         self._ctx.audited(
             actor, action, "principal", username, lambda c: auth.set_disabled(c, username, disabled)
         )
 
     def set_role(self, username: str, role: Role, actor: Actor = SYSTEM) -> None:
-        require(actor, ADMINS, "change roles")
+        self._require_admin_of_user(actor, username, "change roles")
         ctx = self._ctx
         with ctx.writing() as conn:
             auth.set_role(conn, username, role)
@@ -82,13 +85,20 @@ class AccountRepository:
     def revoke(self, username: str, actor: Actor = SYSTEM) -> tuple[int, int]:
         """End every session of ``username`` and revoke the API keys they own:
         (sessions ended, keys revoked). Effective at once in every process."""
-        require(actor, ADMINS, "revoke users")
+        self._require_admin_of_user(actor, username, "revoke users")
         ctx = self._ctx
         with ctx.writing() as conn:
             ended, revoked = auth.revoke_user(conn, username)
             detail = {"sessions": ended, "keys": revoked}
             ctx.audit(conn, actor, "user.revoke", "principal", username, detail)
         return ended, revoked
+
+    def _require_admin_of_user(self, actor: Actor, username: str, what: str) -> None:
+        """The organisation's admin, or the operator, manages a user (an unknown user
+        is the store's error, raised by the change itself)."""
+        with self._ctx.reading() as conn:
+            org = conn.execute(select(users.c.org_id).where(users.c.username == username)).scalar()
+        require_admin_of(actor, org or actor.org_id, what)
 
     def listing(self) -> list[Account]:
         """Every account, disabled ones too (``admin users list``)."""

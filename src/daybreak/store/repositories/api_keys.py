@@ -4,10 +4,13 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from sqlalchemy import select
+
 from daybreak.store import auth
 from daybreak.store.auth import SYSTEM, Actor, Role
-from daybreak.store.repositories.accounts import ADMINS, require_admin_of
-from daybreak.store.repositories.context import StoreContext, require
+from daybreak.store.repositories.accounts import require_admin_of
+from daybreak.store.repositories.context import StoreContext
+from daybreak.store.tables import api_keys
 
 
 class ApiKeyRepository:
@@ -40,7 +43,11 @@ class ApiKeyRepository:
         )
 
     def revoke(self, key_id: str, actor: Actor = SYSTEM) -> bool:
-        require(actor, ADMINS, "revoke API keys")
+        with self._ctx.reading() as conn:
+            org = conn.execute(
+                select(api_keys.c.org_id).where(api_keys.c.key_id == key_id)
+            ).scalar()
+        require_admin_of(actor, org or actor.org_id, "revoke API keys")
         return self._ctx.audited(
             actor, "apikey.revoke", "principal", key_id, lambda c: auth.revoke_api_key(c, key_id)
         )
