@@ -157,8 +157,8 @@ def main() -> None:
         setup = TiplineStore(
             sqlite_url(data_dir / "daybreak.db"), Keyring.from_text(field_key, audit=AUDIT_KEY)
         )
-        setup.create_user("analyst", PASSWORD, Role.ANALYST)  # production argon2 costs
-        key = setup.create_api_key("bench", Role.PLATFORM, rate_per_minute=0)
+        setup.accounts.create("analyst", PASSWORD, Role.ANALYST)  # production argon2 costs
+        key = setup.api_keys.create("bench", Role.PLATFORM, rate_per_minute=0)
         setup.close()
         cap = ["--max-concurrent-logins", str(args.max_concurrent_logins)]
         settings = {

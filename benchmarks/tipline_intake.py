@@ -252,7 +252,7 @@ def run_http(
 
     url = db_url or sqlite_url(data_dir / "daybreak.db")
     setup = TiplineStore(url, Keyring.from_text(field_key, audit=AUDIT_KEY))
-    key = setup.create_api_key("bench", Role.PLATFORM, rate_per_minute=0)
+    key = setup.api_keys.create("bench", Role.PLATFORM, rate_per_minute=0)
     setup.close()
     extra = ["--workers", str(args.workers)]
     if db_url:
@@ -299,7 +299,7 @@ def run_direct(label: str, db_url: str, n: int, field_key: str) -> Result:
         me = psutil.Process()
         c0 = me.cpu_times()
         t0 = time.perf_counter()
-        futures = [(time.perf_counter(), store.submit(s)) for s in subs]
+        futures = [(time.perf_counter(), store.reports.submit(s)) for s in subs]
         lat = []
         for start, f in futures:
             f.result()

@@ -31,12 +31,12 @@ def api(tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest
     fast = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
     original = auth._hasher
     auth._hasher = fast
-    store.create_user("ana", PASSWORD, Role.ANALYST)
-    store.create_user("sue", PASSWORD, Role.SUPERVISOR)
+    store.accounts.create("ana", PASSWORD, Role.ANALYST)
+    store.accounts.create("sue", PASSWORD, Role.SUPERVISOR)
     keys = (
-        store.create_api_key("acme", Role.PLATFORM),
-        store.create_api_key("root", Role.ADMIN),
-        store.create_api_key("slow", Role.PLATFORM, rate_per_minute=3),
+        store.api_keys.create("acme", Role.PLATFORM),
+        store.api_keys.create("root", Role.ADMIN),
+        store.api_keys.create("slow", Role.PLATFORM, rate_per_minute=3),
     )
     app = create_app(settings, store)
     url, stop = serve_in_thread(app)

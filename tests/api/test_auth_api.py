@@ -68,8 +68,8 @@ def served(tmp_path: Path, **settings: Any) -> Iterator[Served]:
     keys = Keyring.from_text(generate_key())
     store = TiplineStore(db_url, keys)
     for name, role in (("ana", Role.ANALYST), ("bob", Role.ANALYST), ("sue", Role.SUPERVISOR)):
-        store.create_user(name, PASSWORD, role)
-    platform_key = store.create_api_key("acme", Role.PLATFORM)
+        store.accounts.create(name, PASSWORD, role)
+    platform_key = store.api_keys.create("acme", Role.PLATFORM)
     app = create_app(Settings(data_dir=tmp_path, **settings), store)
     url, stop = serve_in_thread(app)
     try:
@@ -107,9 +107,9 @@ def test_thirty_wrong_passwords_then_the_right_one_is_refused(tmp_path: Path) ->
         assert int(right.headers["retry-after"]) >= 1
         assert "daybreak_session" not in right.headers.get("set-cookie", "")
         assert c.get("/v1/cases").status_code == 401
-        failed = [e for e in s.store.audit_trail(SYSTEM, "ana") if e.action == "login.failed"]
+        failed = [e for e in s.store.audit.trail(SYSTEM, "ana") if e.action == "login.failed"]
         assert len(failed) == MAX_FAILURES  # checked and counted; the rest were refused
-        assert WRONG not in repr(s.store.audit_trail(SYSTEM))
+        assert WRONG not in repr(s.store.audit.trail(SYSTEM))
 
 
 def test_one_lockout_for_the_api_and_the_console(tmp_path: Path) -> None:
@@ -126,7 +126,7 @@ def test_one_lockout_for_the_api_and_the_console(tmp_path: Path) -> None:
             assert page.status_code == 400 and "Too many failed attempts" in page.text
             assert console_sign_in(browser, "sue").status_code == 303  # others unaffected
         channels = {
-            e.detail["channel"] for e in s.store.audit_trail(SYSTEM) if e.action == "login.failed"
+            e.detail["channel"] for e in s.store.audit.trail(SYSTEM) if e.action == "login.failed"
         }
         assert channels == {"api", "console"}
 
@@ -188,7 +188,7 @@ def test_a_revoked_key_is_refused_on_its_next_use(tmp_path: Path) -> None:
         assert c.post("/v1/reports", json=GOOD).status_code == 202
         cli = s.other_process()
         try:
-            assert cli.revoke_api_key(s.platform_key.split("_")[1])
+            assert cli.api_keys.revoke(s.platform_key.split("_")[1])
         finally:
             cli.close()
         assert c.post("/v1/reports", json=GOOD).status_code == 401
@@ -197,7 +197,7 @@ def test_a_revoked_key_is_refused_on_its_next_use(tmp_path: Path) -> None:
 def test_an_expired_key_is_refused(tmp_path: Path) -> None:
     with served(tmp_path) as s:
         tomorrow = datetime.now(UTC) + timedelta(days=1)
-        key = s.store.create_api_key("acme-2", Role.PLATFORM, expires_at=tomorrow)
+        key = s.store.api_keys.create("acme-2", Role.PLATFORM, expires_at=tomorrow)
         with s.client(key) as c:
             assert c.post("/v1/reports", json=GOOD).status_code == 202
             with s.store.engine.begin() as conn:  # the day passes
@@ -211,14 +211,14 @@ def test_an_expired_key_is_refused(tmp_path: Path) -> None:
 
 def test_revoking_a_user_ends_their_sessions_and_keys(tmp_path: Path) -> None:
     with served(tmp_path, cookie_secure=False) as s:
-        owned = s.store.create_api_key("ana's script", Role.ANALYST, owner="ana")
+        owned = s.store.api_keys.create("ana's script", Role.ANALYST, owner="ana")
         with s.client() as session, s.client(owned) as script:
             assert api_login(session, "ana").status_code == 200
             assert session.get("/v1/auth/me").status_code == 200
             assert script.get("/v1/cases").status_code == 200
             cli = s.other_process()
             try:
-                assert cli.revoke_user("ana") == (1, 1)
+                assert cli.accounts.revoke("ana") == (1, 1)
             finally:
                 cli.close()
             assert session.get("/v1/auth/me").status_code == 401
@@ -228,7 +228,7 @@ def test_revoking_a_user_ends_their_sessions_and_keys(tmp_path: Path) -> None:
 def test_an_analyst_may_not_close_a_case_another_analyst_holds(tmp_path: Path) -> None:
     case = Case(case_id="C-held", title="held", priority=0.5, tier=Tier.KNOWN_OFFENDER_ACCESS)
     with served(tmp_path, cookie_secure=False) as s:
-        s.store.upsert_cases([case])
+        s.store.cases.upsert([case])
         with s.client() as sue:
             assert api_login(sue, "sue").status_code == 200
             assign = {"to": "assigned", "assignee": "bob"}

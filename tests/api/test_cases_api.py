@@ -9,7 +9,7 @@ from daybreak.store import Actor, Role
 
 
 def test_case_workflow_over_http(api: Api) -> None:
-    api.store.upsert_cases(
+    api.store.cases.upsert(
         [
             Case(
                 case_id="C-http",
@@ -57,5 +57,5 @@ def test_case_workflow_over_http(api: Api) -> None:
     with api.analyst("sue") as s:
         reopened = s.post("/v1/cases/C-http/transition", json={"to": "assigned", "assignee": "ana"})
         assert reopened.status_code == 200
-    trail = [e.action for e in api.store.audit_trail(Actor("root", Role.ADMIN), "C-http")]
+    trail = [e.action for e in api.store.audit.trail(Actor("root", Role.ADMIN), "C-http")]
     assert "case.read" in trail and "case.transition" in trail and "case.note" in trail

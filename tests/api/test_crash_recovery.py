@@ -36,7 +36,7 @@ def test_kill_9_loses_no_acknowledged_report_and_duplicates_none(tmp_path: Path)
         f"sqlite+pysqlite:///{tmp_path / 'daybreak.db'}",
         Keyring.from_text(key_text, audit=audit_text),
     )
-    api_key = setup.create_api_key("loadgen", Role.PLATFORM, rate_per_minute=0)
+    api_key = setup.api_keys.create("loadgen", Role.PLATFORM, rate_per_minute=0)
     setup.close()
 
     port = free_port()
@@ -113,6 +113,6 @@ def test_kill_9_loses_no_acknowledged_report_and_duplicates_none(tmp_path: Path)
         Keyring.from_text(key_text, audit=audit_text),
     )
     try:
-        assert check.verify_audit().ok
+        assert check.audit.verify().ok
     finally:
         check.close()

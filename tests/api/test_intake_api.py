@@ -37,7 +37,7 @@ def test_accepted_report_is_stored_and_readable(api: Api) -> None:
         assert r.status_code == 202, r.text
         rid = r.json()["report_id"]
         assert r.headers["location"] == f"/v1/reports/{rid}"
-        assert rid in api.store.report_ids()  # committed before the 202
+        assert rid in api.store.reports.ids()  # committed before the 202
         mine = c.get(f"/v1/reports/{rid}").json()
         assert set(mine) == {"report_id", "received_at", "source"}  # receipt only
     with api.analyst() as a:
@@ -114,17 +114,17 @@ def test_rate_limit_per_key(api: Api) -> None:
 def test_invalid_fields_get_a_422_naming_them_and_store_nothing(
     api: Api, patch: dict[str, Any], loc: list[Any]
 ) -> None:
-    before = api.store.count_reports()
+    before = api.store.reports.count()
     with api.client(api.platform_key) as c:
         r = _post(c, {**GOOD, **patch})
     assert r.status_code == 422
     assert loc in [d["loc"] for d in r.json()["detail"]]
     assert "input" not in r.json()["detail"][0]  # submitted values are not echoed
-    assert api.store.count_reports() == before
+    assert api.store.reports.count() == before
 
 
 def test_malformed_and_oversized_bodies(api: Api) -> None:
-    before = api.store.count_reports()
+    before = api.store.reports.count()
     with api.client(api.platform_key) as c:
         bad = c.post(
             "/v1/reports", content=b'{"reporter": ', headers={"content-type": "application/json"}
@@ -151,7 +151,7 @@ def test_malformed_and_oversized_bodies(api: Api) -> None:
             ).status_code
             == 422
         )
-    assert api.store.count_reports() == before
+    assert api.store.reports.count() == before
 
 
 XXE = b'<?xml version="1.0"?><!DOCTYPE r [<!ENTITY x SYSTEM "file:///etc/passwd">]><report>&x;</report>'
@@ -163,7 +163,7 @@ BOMB = (
 
 @pytest.mark.shared
 def test_ncmec_xml_intake(api: Api, shared_dir: Path) -> None:
-    before = api.store.count_reports()
+    before = api.store.reports.count()
     xml = {"content-type": "application/xml"}
     with api.client(api.platform_key) as c:
         for payload, why in (
@@ -175,13 +175,13 @@ def test_ncmec_xml_intake(api: Api, shared_dir: Path) -> None:
             r = c.post("/v1/reports/ncmec", content=payload, headers=xml)
             assert r.status_code == 422, r.text
             assert r.json()["detail"][0]["loc"] == ["body"] and why in r.json()["detail"][0]["msg"]
-        assert api.store.count_reports() == before
+        assert api.store.reports.count() == before
         example = (
             shared_dir / "standards/ncmec/examples/minimal_report.from_ncmec_docs.xml"
         ).read_bytes()
         ok = c.post("/v1/reports/ncmec", content=example, headers=xml)
         assert ok.status_code == 202, ok.text
-    assert api.store.count_reports() == before + 1
+    assert api.store.reports.count() == before + 1
 
 
 def test_health_and_openapi(api: Api) -> None:
@@ -208,7 +208,7 @@ def test_health_and_openapi(api: Api) -> None:
 def test_intake_needs_a_json_content_type(api: Api, path: str, content_type: str | None) -> None:
     """Issue #18 item 9: any Content-Type was accepted (a cross-site form post could
     carry a JSON body as text/plain)."""
-    before = api.store.count_reports()
+    before = api.store.reports.count()
     headers = {"content-type": content_type} if content_type else {}
     with api.client(api.platform_key) as c:
         r = c.post(path, content=json.dumps(GOOD), headers=headers)
@@ -217,7 +217,7 @@ def test_intake_needs_a_json_content_type(api: Api, path: str, content_type: str
     assert r.status_code == 415, r.text
     assert r.json()["detail"][0]["loc"] == ["header", "Content-Type"]
     assert "expected application/json" in r.json()["detail"][0]["msg"]
-    assert api.store.count_reports() == before
+    assert api.store.reports.count() == before
 
 
 def test_json_with_a_charset_is_accepted_and_401_comes_before_415(api: Api) -> None:
@@ -250,8 +250,8 @@ def test_json_with_a_charset_is_accepted_and_401_comes_before_415(api: Api) -> N
 def test_numbers_and_booleans_are_not_coerced_on_intake(
     api: Api, patch: dict[str, Any], loc: list[Any]
 ) -> None:
-    before = api.store.count_reports()
+    before = api.store.reports.count()
     with api.client(api.platform_key) as c:
         r = _post(c, {**GOOD, **patch})
     assert r.status_code == 422 and loc in [d["loc"] for d in r.json()["detail"]]
-    assert api.store.count_reports() == before
+    assert api.store.reports.count() == before

@@ -81,8 +81,8 @@ def _run(tmp: Path, fast: bool) -> list[tuple[Any, ...]]:
     )
     try:
         keys = {
-            "platform": store.create_api_key("acme", Role.PLATFORM),
-            "slow": store.create_api_key("slow", Role.PLATFORM, rate_per_minute=2),
+            "platform": store.api_keys.create("acme", Role.PLATFORM),
+            "slow": store.api_keys.create("slow", Role.PLATFORM, rate_per_minute=2),
             "bogus": "dbk_0000000000000000_not-a-secret",
         }
         app = create_app(Settings(data_dir=tmp, max_body_bytes=4_000), store)

@@ -35,7 +35,7 @@ def _live_reports(api: Api) -> list[str]:
     analyst = Actor("ana", Role.ANALYST)
     return [
         r.report_id
-        for r in api.store.reports_by_id(api.store.report_ids(), analyst)
+        for r in api.store.reports.by_ids(api.store.reports.ids(), analyst)
         if r.report.is_live and r.report.service == "examplestream"
     ]
 
@@ -49,7 +49,7 @@ def test_panic_button_files_a_tier_1_report(api: Api, page: Page) -> None:
     expect(page.get_by_role("status")).to_contain_text("Thank you", timeout=20_000)
     new = set(_live_reports(api)) - before
     assert len(new) == 1
-    stored = api.store.get_report(new.pop(), Actor("ana", Role.ANALYST))
+    stored = api.store.reports.get(new.pop(), Actor("ana", Role.ANALYST))
     assert stored is not None and stored.tier == 1
     assert stored.report.reported_accounts[0].account_id == "u-1001"  # from the page's context
     assert outside == []
@@ -63,7 +63,7 @@ def test_report_dialog_sends_what_the_viewer_typed(api: Api, page: Page) -> None
     page.get_by_role("button", name="Send report").click()
     expect(page.get_by_role("status")).to_contain_text("reference R-")
     ref = page.get_by_role("status").inner_text().split("reference ")[1].rstrip(").")
-    stored = api.store.get_report(ref, Actor("ana", Role.ANALYST))
+    stored = api.store.reports.get(ref, Actor("ana", Role.ANALYST))
     assert stored is not None
     assert stored.report.incident_type.value == "sextortion"
     assert stored.report.description == "Threats in chat, synthetic test."

@@ -47,12 +47,12 @@ def test_demo_runs_every_stage_and_reruns_without_duplicates(tmp_path: Path) -> 
 
     store = TiplineStore.open(tmp_path / "data", dev=True)
     try:
-        cases = store.list_cases(SYSTEM)
+        cases = store.cases.query(SYSTEM)
         assert cases, "the demo stores fused cases"
         fused = [c for c in cases if {"payments", "reports", "media"} <= set(c.sources)]
         assert fused, "some case fuses payments, a tipline report and a media match"
         assert all("independent sources" in c.explanation for c in fused)
-        assert store.count_reports() > 0
+        assert store.reports.count() > 0
     finally:
         store.close()
     exports = sorted(p.name.split(".")[1] for p in (tmp_path / "exports").iterdir())
@@ -67,7 +67,7 @@ def test_demo_runs_every_stage_and_reruns_without_duplicates(tmp_path: Path) -> 
     assert again.exit_code == 0, again.output
     store = TiplineStore.open(tmp_path / "data", dev=True)
     try:
-        assert sorted(c.case_id for c in store.list_cases(SYSTEM)) == sorted(
+        assert sorted(c.case_id for c in store.cases.query(SYSTEM)) == sorted(
             c.case_id for c in cases
         )
     finally:

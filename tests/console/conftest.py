@@ -126,9 +126,9 @@ def store_console(data_dir: Path, standards_dir: Path | None = None) -> Iterator
     stop: Callable[[], None] | None = None
     try:
         for name, role in USERS.items():
-            store.create_user(name, PASSWORD, StoreRole(role.value))
+            store.accounts.create(name, PASSWORD, StoreRole(role.value))
         cases, alerts = build_cases()
-        store.upsert_cases(cases)
+        store.cases.upsert(cases)
         # Plain HTTP for httpx, which does not send Secure cookies over http.
         app = create_app(Settings(data_dir=data_dir, cookie_secure=False), store)
         configure_console(

@@ -190,11 +190,11 @@ def test_from_the_top_of_the_queue_to_an_exported_report(page: Page, console: St
     history = page.locator("#history")
     expect(history).to_contain_text("case.export")
     expect(history).to_contain_text("case.transition")
-    case = console.store.get_case(TOP_CASE, SYSTEM)
+    case = console.store.cases.get(TOP_CASE, SYSTEM)
     assert case is not None and case.status is CaseStatus.ESCALATED and case.assignee == "ana"
-    trail = [(e.actor, e.action) for e in console.store.audit_trail(SYSTEM, TOP_CASE)]
+    trail = [(e.actor, e.action) for e in console.store.audit.trail(SYSTEM, TOP_CASE)]
     assert ("ana", "case.export") in trail
-    assert console.store.verify_audit().ok
+    assert console.store.audit.verify().ok
 
 
 def test_dashboards_and_banks_render_charts_without_scripts_or_media(
@@ -249,5 +249,5 @@ def test_an_evidence_id_opens_its_record_page(page: Page, console: StoreConsole)
     expect(page.locator("main")).to_contain_text("A-tip-1")  # the alert resting on it
     page.get_by_role("link", name="A-tip-1").click()
     expect(page.get_by_role("heading", level=1)).to_have_text("Alert A-tip-1")
-    trail = [(e.actor, e.action) for e in console.store.audit_trail(SYSTEM, TOP_CASE)]
+    trail = [(e.actor, e.action) for e in console.store.audit.trail(SYSTEM, TOP_CASE)]
     assert trail.count(("ana", "case.evidence.read")) >= 2

@@ -53,6 +53,6 @@ def test_demo_console_serves_the_cases_to_the_printed_users(
     try:
         assert again.app.state.daybreak_console.secure_cookies  # the default
         assert again.credentials == demo.credentials
-        assert len(again.store.list_cases(SYSTEM)) == len(cases)
+        assert len(again.store.cases.query(SYSTEM)) == len(cases)
     finally:
         again.store.close()

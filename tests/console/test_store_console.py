@@ -43,7 +43,7 @@ def test_sign_in_uses_the_store_users_and_is_audited(console: StoreConsole) -> N
         assert sign_in(client, "ana", "wrong password").status_code == 400
         assert sign_in(client, "platform-bot").status_code == 400
         assert sign_in(client, "ana").status_code == 303
-    actions = [(e.actor, e.action) for e in console.store.audit_trail(SYSTEM, "ana")]
+    actions = [(e.actor, e.action) for e in console.store.audit.trail(SYSTEM, "ana")]
     assert ("ana", "console.sign_in") in actions
 
 
@@ -54,7 +54,7 @@ def test_queue_and_search_read_the_store(console: StoreConsole) -> None:
         page = client.get(posted.headers["location"]).text
         assert f'data-case-id="{TOP_CASE}"' in page
         assert page.count("<tr data-case-id=") == 1
-    listed = [e for e in console.store.audit_trail(SYSTEM) if e.action == "case.list"]
+    listed = [e for e in console.store.audit.trail(SYSTEM) if e.action == "case.list"]
     assert listed and listed[-1].actor == "ana"
 
 
@@ -69,11 +69,11 @@ def test_actions_go_through_the_store_workflow_and_audit_chain(console: StoreCon
         assert "spoke to the platform" in page  # the note, decrypted from the store
         refused = act(ana, case_id, "escalate", reason="again")
         assert "cannot move a closed case to escalated" in refused
-    case = console.store.get_case(case_id, SYSTEM)
+    case = console.store.cases.get(case_id, SYSTEM)
     assert case is not None
     assert case.status is CaseStatus.CLOSED and case.outcome is Outcome.CHILD_SAFEGUARDED
     assert case.assignee == "ana"
-    trail = [(e.actor, e.action) for e in console.store.audit_trail(SYSTEM, case_id)]
+    trail = [(e.actor, e.action) for e in console.store.audit.trail(SYSTEM, case_id)]
     for expected in [
         ("sam", "case.read"),
         ("sam", "case.transition"),
@@ -81,13 +81,13 @@ def test_actions_go_through_the_store_workflow_and_audit_chain(console: StoreCon
         ("ana", "case.transition"),
     ]:
         assert expected in trail
-    assert [s.to_status for s in console.store.status_history(SYSTEM, case_id)] == [
+    assert [s.to_status for s in console.store.cases.history(SYSTEM, case_id)] == [
         CaseStatus.NEW,  # created by the upsert
         CaseStatus.ASSIGNED,
         CaseStatus.ESCALATED,
         CaseStatus.CLOSED,
     ]
-    assert console.store.verify_audit().ok
+    assert console.store.audit.verify().ok
 
 
 def test_case_history_on_the_page_comes_from_the_audit_log(console: StoreConsole) -> None:
@@ -121,16 +121,16 @@ def test_revoking_or_disabling_an_account_ends_its_console_sessions(console: Sto
     # reaches them on their next request, whichever process revoked the account.
     with signed_in(console, "ana") as client:
         assert client.get("/console/queue").status_code == 200
-        console.store.revoke_user("ana")
+        console.store.accounts.revoke("ana")
         ended = client.get("/console/queue", follow_redirects=False)
         assert ended.status_code == 303 and ended.headers["location"] == "/console/sign-in"
     with signed_in(console, "ana") as client:
-        console.store.set_disabled("ana", True)
+        console.store.accounts.set_disabled("ana", True)
         try:
             assert client.get("/console/queue", follow_redirects=False).status_code == 303
             assert sign_in(client, "ana").status_code == 400
         finally:
-            console.store.set_disabled("ana", False)
+            console.store.accounts.set_disabled("ana", False)
 
 
 def test_a_report_received_through_the_api_opens_from_the_case(console: StoreConsole) -> None:
@@ -147,11 +147,11 @@ def test_a_report_received_through_the_api_opens_from_the_case(console: StoreCon
             "description": "A caller saw a paid stream with a child on examplestream.",
         }
     )
-    receipt = console.store.add_report(report, SYSTEM, source="api")
+    receipt = console.store.reports.add(report, SYSTEM, source="api")
     case_id = "CASE-0007"
-    case = console.store.get_case(case_id, SYSTEM)
+    case = console.store.cases.get(case_id, SYSTEM)
     assert case is not None
-    console.store.upsert_cases([case.model_copy(update={"report_ids": [receipt.report_id]})])
+    console.store.cases.upsert([case.model_copy(update={"report_ids": [receipt.report_id]})])
     with signed_in(console, "ana") as client:
         url = f"/console/cases/{case_id}/evidence/reports/{receipt.report_id}"
         assert f'href="{url}"' in client.get(f"/console/cases/{case_id}").text
@@ -166,6 +166,6 @@ def test_a_report_received_through_the_api_opens_from_the_case(console: StoreCon
         "<dt>Victim country</dt><dd>PH</dd>",
     ]:
         assert shown in record.text, shown
-    trail = [(e.actor, e.action) for e in console.store.audit_trail(SYSTEM, case_id)]
+    trail = [(e.actor, e.action) for e in console.store.audit.trail(SYSTEM, case_id)]
     assert ("ana", "case.evidence.read") in trail
-    assert console.store.verify_audit().ok
+    assert console.store.audit.verify().ok

@@ -119,7 +119,7 @@ def test_case_from_the_store(
     data_dir = tmp_path / "data"
     store = store_mod.TiplineStore.open(data_dir, dev=True)
     try:
-        store.upsert_cases([make_bundle().case])
+        store.cases.upsert([make_bundle().case])
     finally:
         store.close()
     w, _ = world

@@ -67,7 +67,7 @@ def world(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFacto
     assert result.exit_code == 0, result.output
     store = TiplineStore.open(workdir / "data", dev=True)
     try:
-        cases = store.list_cases(SYSTEM)
+        cases = store.cases.query(SYSTEM)
     finally:
         store.close()
     folder = workdir / "world"

@@ -146,7 +146,7 @@ def test_round_trip_label_train_from_store_and_review_next(
         for i, s in enumerate(pos + neg)
     ]  # fmt: skip
     with TiplineStore.open(tmp_path, url=db) as store:
-        store.upsert_cases(
+        store.cases.upsert(
             [
                 Case(case_id="K1", title="t", priority=0.5, alerts=alerts[:8],
                      alert_ids=[a.alert_id for a in alerts[:8]]),
@@ -195,7 +195,7 @@ def test_round_trip_label_train_from_store_and_review_next(
     )
     # on one scan the two label sources give exactly the same model
     with TiplineStore.open(tmp_path, url=db) as store:
-        stored = labels_frame(store.subject_labels(SYSTEM))
+        stored = labels_frame(store.cases.labels(SYSTEM))
     exact = []
     for name, lab in (("s", stored), ("f", read_labels(file_labels))):
         train(result, lab, tmp_path / f"api-{name}", "test", unlabelled=0.1)
@@ -220,7 +220,7 @@ def test_round_trip_label_train_from_store_and_review_next(
     assert "16 subject(s) already labelled" in out and "typology pack" in out
 
     with TiplineStore.open(tmp_path, url=db) as store:
-        actions = [e.action for e in store.audit_trail(SYSTEM)]
+        actions = [e.action for e in store.audit.trail(SYSTEM)]
     assert actions.count("case.label") == 16 and actions.count("case.labels.read") >= 3
 
 

@@ -93,7 +93,7 @@ def test_case_from_the_store(org: Org, monkeypatch: pytest.MonkeyPatch) -> None:
     data_dir = org.tmp / "data"
     store = store_mod.TiplineStore.open(data_dir, dev=True)
     try:
-        store.upsert_cases(cases())
+        store.cases.upsert(cases())
     finally:
         store.close()
     url = f"sqlite:///{data_dir / 'daybreak.db'}"

@@ -41,7 +41,7 @@ SUE = Actor("sue", Role.SUPERVISOR)
 @pytest.fixture
 def staffed(store: TiplineStore) -> TiplineStore:
     for actor in (ANA, BOB, SUE):
-        store.create_user(actor.name, PASSWORD, actor.role)
+        store.accounts.create(actor.name, PASSWORD, actor.role)
     return store
 
 
@@ -85,11 +85,11 @@ def test_the_shipped_list_holds_the_most_common_passwords() -> None:
 
 def test_the_store_applies_the_policy_on_create_and_reset(store: TiplineStore) -> None:
     with pytest.raises(AuthError, match="repeated"):
-        store.create_user("eve", "aaaaaaaaaaaa", Role.ANALYST)
-    store.create_user("eve", PASSWORD, Role.ANALYST)
+        store.accounts.create("eve", "aaaaaaaaaaaa", Role.ANALYST)
+    store.accounts.create("eve", PASSWORD, Role.ANALYST)
     with pytest.raises(AuthError, match="most common"):
-        store.set_password("eve", "password123456")
-    assert store.authenticate("eve", PASSWORD) == Actor("eve", Role.ANALYST)
+        store.accounts.set_password("eve", "password123456")
+    assert store.accounts.authenticate("eve", PASSWORD) == Actor("eve", Role.ANALYST)
 
 
 # ---- sign-in lockout, shared through the database ---------------------------------------
@@ -110,31 +110,31 @@ def test_failures_in_one_process_lock_the_account_in_another(
     other = TiplineStore(db_url, keys)
     try:
         for _ in range(MAX_FAILURES):
-            assert staffed.login("ana", "wrong password", client="10.0.0.1") is None
+            assert staffed.accounts.login("ana", "wrong password", client="10.0.0.1") is None
         with pytest.raises(LoginRefused) as refused:
-            other.login("ana", PASSWORD, client="10.0.0.2", channel="console")
+            other.accounts.login("ana", PASSWORD, client="10.0.0.2", channel="console")
         assert refused.value.reason == "locked"
         assert 1 <= refused.value.retry_after <= LOCKOUT_SECONDS + 1
-        assert other.login("bob", PASSWORD, client="10.0.0.2") == BOB  # others unaffected
+        assert other.accounts.login("bob", PASSWORD, client="10.0.0.2") == BOB  # others unaffected
     finally:
         other.close()
 
 
 def test_the_lock_expires_and_a_success_resets_the_count(staffed: TiplineStore) -> None:
     for _ in range(MAX_FAILURES):
-        staffed.login("ana", "wrong password")
+        staffed.accounts.login("ana", "wrong password")
     with pytest.raises(LoginRefused):
-        staffed.login("ana", PASSWORD)
+        staffed.accounts.login("ana", PASSWORD)
     with staffed.engine.begin() as conn:  # the minute passes
         conn.execute(
             update(users)
             .where(users.c.username == "ana")
             .values(locked_until=datetime.now(UTC) - timedelta(seconds=1))
         )
-    assert staffed.login("ana", PASSWORD) == ANA
-    assert [a.failed_logins for a in staffed.accounts() if a.username == "ana"] == [0]
-    assert staffed.login("ana", "wrong password") is None  # counting starts again
-    assert staffed.login("ana", PASSWORD) == ANA
+    assert staffed.accounts.login("ana", PASSWORD) == ANA
+    assert [a.failed_logins for a in staffed.accounts.listing() if a.username == "ana"] == [0]
+    assert staffed.accounts.login("ana", "wrong password") is None  # counting starts again
+    assert staffed.accounts.login("ana", PASSWORD) == ANA
 
 
 def test_failed_sign_ins_and_the_lock_are_audited_without_the_password(
@@ -142,9 +142,9 @@ def test_failed_sign_ins_and_the_lock_are_audited_without_the_password(
 ) -> None:
     secret_guess = "my-secret-guess-1234"
     for _ in range(MAX_FAILURES):
-        staffed.login("ana", secret_guess, client="10.1.2.3", channel="api")
-    staffed.login("ana typed her password here", secret_guess, client="10.1.2.3")
-    trail = staffed.audit_trail(SYSTEM)
+        staffed.accounts.login("ana", secret_guess, client="10.1.2.3", channel="api")
+    staffed.accounts.login("ana typed her password here", secret_guess, client="10.1.2.3")
+    trail = staffed.audit.trail(SYSTEM)
     failed = [e for e in trail if e.action == "login.failed"]
     assert [e.detail["failures"] for e in failed if e.object_id == "ana"] == [1, 2, 3, 4, 5]
     assert {e.detail["channel"] for e in failed} == {"api"}
@@ -155,14 +155,14 @@ def test_failed_sign_ins_and_the_lock_are_audited_without_the_password(
     text = repr(trail)
     for leaked in (secret_guess, "typed her password", "10.1.2.3"):
         assert leaked not in text
-    assert staffed.verify_audit().ok
+    assert staffed.audit.verify().ok
 
 
 def test_a_disabled_account_cannot_sign_in_even_with_its_password(staffed: TiplineStore) -> None:
-    staffed.set_disabled("ana", True)
-    assert staffed.login("ana", PASSWORD) is None
-    staffed.set_disabled("ana", False)
-    assert staffed.login("ana", PASSWORD) == ANA
+    staffed.accounts.set_disabled("ana", True)
+    assert staffed.accounts.login("ana", PASSWORD) is None
+    staffed.accounts.set_disabled("ana", False)
+    assert staffed.accounts.login("ana", PASSWORD) == ANA
 
 
 # ---- the per-process guard: per-address limit and hashing cap ----------------------------
@@ -182,7 +182,7 @@ def test_the_address_limit_refuses_one_address_and_not_another() -> None:
 
 
 def test_logins_over_the_hashing_cap_are_refused_at_once(staffed: TiplineStore) -> None:
-    staffed.login_guard = LoginGuard(max_hashing=1, per_address_per_minute=0)
+    staffed.accounts.login_guard = LoginGuard(max_hashing=1, per_address_per_minute=0)
     original = auth._hasher
     entered, release = threading.Event(), threading.Event()
 
@@ -196,12 +196,12 @@ def test_logins_over_the_hashing_cap_are_refused_at_once(staffed: TiplineStore) 
 
     auth._hasher = SlowHasher()  # type: ignore[assignment]
     try:
-        first = threading.Thread(target=staffed.login, args=("ana", PASSWORD))
+        first = threading.Thread(target=staffed.accounts.login, args=("ana", PASSWORD))
         first.start()
         assert entered.wait(10)
         started = time.monotonic()
         with pytest.raises(LoginRefused) as refused:
-            staffed.login("bob", PASSWORD)
+            staffed.accounts.login("bob", PASSWORD)
         assert refused.value.reason == "busy"
         assert time.monotonic() - started < 0.5  # not queued behind the slow one
         release.set()
@@ -209,7 +209,7 @@ def test_logins_over_the_hashing_cap_are_refused_at_once(staffed: TiplineStore) 
     finally:
         release.set()
         auth._hasher = original
-    assert staffed.login("bob", PASSWORD) == BOB  # the slot is free again
+    assert staffed.accounts.login("bob", PASSWORD) == BOB  # the slot is free again
 
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="per-thread nice is Linux's")
@@ -229,63 +229,63 @@ def test_password_checks_run_at_the_lowest_cpu_priority() -> None:
 def test_revoke_ends_every_session_and_owned_key_at_once(
     staffed: TiplineStore, db_url: str, keys: Keyring
 ) -> None:
-    token = staffed.start_session(ANA)
-    owned = staffed.create_api_key("ana's script", Role.ANALYST, owner="ana")
-    platform = staffed.create_api_key("acme", Role.PLATFORM)
-    epoch = staffed.session_epoch("ana")
-    assert staffed.check_session(token) == ANA and staffed.check_api_key(owned) is not None
+    token = staffed.sessions.start(ANA)
+    owned = staffed.api_keys.create("ana's script", Role.ANALYST, owner="ana")
+    platform = staffed.api_keys.create("acme", Role.PLATFORM)
+    epoch = staffed.sessions.epoch("ana")
+    assert staffed.sessions.check(token) == ANA and staffed.api_keys.check(owned) is not None
     other = TiplineStore(db_url, keys)  # the admin CLI, another process
     try:
-        assert other.revoke_user("ana") == (1, 1)
+        assert other.accounts.revoke("ana") == (1, 1)
     finally:
         other.close()
-    assert staffed.check_session(token) is None
-    assert staffed.check_api_key(owned) is None
-    assert staffed.check_api_key(platform) is not None  # not hers
-    assert staffed.session_epoch("ana") != epoch  # console sessions end too
-    assert staffed.login("ana", PASSWORD) == ANA  # the account itself stays
-    actions = [e.action for e in staffed.audit_trail(SYSTEM, "ana")]
+    assert staffed.sessions.check(token) is None
+    assert staffed.api_keys.check(owned) is None
+    assert staffed.api_keys.check(platform) is not None  # not hers
+    assert staffed.sessions.epoch("ana") != epoch  # console sessions end too
+    assert staffed.accounts.login("ana", PASSWORD) == ANA  # the account itself stays
+    actions = [e.action for e in staffed.audit.trail(SYSTEM, "ana")]
     assert "user.revoke" in actions
 
 
 def test_disable_refuses_sessions_and_owned_keys_until_enabled(staffed: TiplineStore) -> None:
-    token = staffed.start_session(ANA)
-    owned = staffed.create_api_key("ana's script", Role.ANALYST, owner="ana")
-    staffed.set_disabled("ana", True)
-    assert staffed.check_session(token) is None
-    assert staffed.check_api_key(owned) is None
-    assert staffed.session_epoch("ana") is None
-    assert "ana" not in {u.name for u in staffed.users()}  # not assignable
-    assert [a.disabled for a in staffed.accounts() if a.username == "ana"] == [True]
-    staffed.set_disabled("ana", False)
-    assert staffed.check_api_key(owned) is not None
+    token = staffed.sessions.start(ANA)
+    owned = staffed.api_keys.create("ana's script", Role.ANALYST, owner="ana")
+    staffed.accounts.set_disabled("ana", True)
+    assert staffed.sessions.check(token) is None
+    assert staffed.api_keys.check(owned) is None
+    assert staffed.sessions.epoch("ana") is None
+    assert "ana" not in {u.name for u in staffed.accounts.active()}  # not assignable
+    assert [a.disabled for a in staffed.accounts.listing() if a.username == "ana"] == [True]
+    staffed.accounts.set_disabled("ana", False)
+    assert staffed.api_keys.check(owned) is not None
 
 
 def test_reset_password_lifts_the_lock_and_ends_sessions(staffed: TiplineStore) -> None:
-    token = staffed.start_session(ANA)
+    token = staffed.sessions.start(ANA)
     for _ in range(MAX_FAILURES):
-        staffed.login("ana", "wrong password")
-    staffed.set_password("ana", "a brand new passphrase")
-    assert staffed.check_session(token) is None
-    assert staffed.login("ana", PASSWORD) is None
-    assert staffed.login("ana", "a brand new passphrase") == ANA
+        staffed.accounts.login("ana", "wrong password")
+    staffed.accounts.set_password("ana", "a brand new passphrase")
+    assert staffed.sessions.check(token) is None
+    assert staffed.accounts.login("ana", PASSWORD) is None
+    assert staffed.accounts.login("ana", "a brand new passphrase") == ANA
 
 
 def test_set_role_changes_what_the_session_may_do(staffed: TiplineStore) -> None:
-    token = staffed.start_session(ANA)
-    epoch = staffed.session_epoch("ana")
-    staffed.set_role("ana", Role.SUPERVISOR)
-    assert staffed.check_session(token) is None  # sessions end with the old role
-    assert staffed.session_epoch("ana") != epoch
-    assert staffed.login("ana", PASSWORD) == Actor("ana", Role.SUPERVISOR)
+    token = staffed.sessions.start(ANA)
+    epoch = staffed.sessions.epoch("ana")
+    staffed.accounts.set_role("ana", Role.SUPERVISOR)
+    assert staffed.sessions.check(token) is None  # sessions end with the old role
+    assert staffed.sessions.epoch("ana") != epoch
+    assert staffed.accounts.login("ana", PASSWORD) == Actor("ana", Role.SUPERVISOR)
     with pytest.raises(AuthError, match="no user"):
-        staffed.set_role("nobody", Role.ADMIN)
+        staffed.accounts.set_role("nobody", Role.ADMIN)
 
 
 def test_expired_keys_are_refused(staffed: TiplineStore) -> None:
     soon = datetime.now(UTC) + timedelta(days=1)
-    secret = staffed.create_api_key("acme", Role.PLATFORM, expires_at=soon)
-    assert staffed.check_api_key(secret) is not None
+    secret = staffed.api_keys.create("acme", Role.PLATFORM, expires_at=soon)
+    assert staffed.api_keys.check(secret) is not None
     key_id = secret.split("_")[1]
     with staffed.engine.begin() as conn:  # the day passes
         conn.execute(
@@ -293,25 +293,27 @@ def test_expired_keys_are_refused(staffed: TiplineStore) -> None:
             .where(api_keys.c.key_id == key_id)
             .values(expires_at=datetime.now(UTC) - timedelta(seconds=1))
         )
-    assert staffed.check_api_key(secret) is None
+    assert staffed.api_keys.check(secret) is None
     with pytest.raises(AuthError, match="already past"):
-        staffed.create_api_key("late", Role.PLATFORM, expires_at=datetime(2020, 1, 1, tzinfo=UTC))
+        staffed.api_keys.create("late", Role.PLATFORM, expires_at=datetime(2020, 1, 1, tzinfo=UTC))
     with pytest.raises(AuthError, match="no user"):
-        staffed.create_api_key("x", Role.ANALYST, owner="nobody")
+        staffed.api_keys.create("x", Role.ANALYST, owner="nobody")
 
 
 # ---- closing a case someone else holds ---------------------------------------------------
 
 
 def test_an_analyst_may_not_close_a_case_another_analyst_holds(staffed: TiplineStore) -> None:
-    staffed.upsert_cases([case("C-1"), case("C-2")])
-    staffed.transition("C-1", CaseStatus.ASSIGNED, SUE, assignee="bob")
+    staffed.cases.upsert([case("C-1"), case("C-2")])
+    staffed.cases.transition("C-1", CaseStatus.ASSIGNED, SUE, assignee="bob")
     with pytest.raises(PermissionDenied, match="assigned to bob"):
-        staffed.transition("C-1", CaseStatus.CLOSED, ANA, outcome=Outcome.DUPLICATE)
-    closed = staffed.transition("C-1", CaseStatus.CLOSED, BOB, outcome=Outcome.DUPLICATE)
+        staffed.cases.transition("C-1", CaseStatus.CLOSED, ANA, outcome=Outcome.DUPLICATE)
+    closed = staffed.cases.transition("C-1", CaseStatus.CLOSED, BOB, outcome=Outcome.DUPLICATE)
     assert closed.status is CaseStatus.CLOSED
-    staffed.transition("C-2", CaseStatus.ASSIGNED, SUE, assignee="bob")
-    by_supervisor = staffed.transition("C-2", CaseStatus.CLOSED, SUE, outcome=Outcome.DUPLICATE)
+    staffed.cases.transition("C-2", CaseStatus.ASSIGNED, SUE, assignee="bob")
+    by_supervisor = staffed.cases.transition(
+        "C-2", CaseStatus.CLOSED, SUE, outcome=Outcome.DUPLICATE
+    )
     assert by_supervisor.status is CaseStatus.CLOSED
 
 
@@ -337,8 +339,8 @@ def test_the_migration_keeps_existing_users_and_keys(db_url: str, keys: Keyring)
         read.dispose()
     upgraded = TiplineStore(db_url, keys)  # migrates to the head
     try:
-        assert upgraded.login("old", PASSWORD) == Actor("old", Role.ANALYST)
-        assert upgraded.session_epoch("old") == 0
-        assert [a.failed_logins for a in upgraded.accounts()] == [0]
+        assert upgraded.accounts.login("old", PASSWORD) == Actor("old", Role.ANALYST)
+        assert upgraded.sessions.epoch("old") == 0
+        assert [a.failed_logins for a in upgraded.accounts.listing()] == [0]
     finally:
         upgraded.close()

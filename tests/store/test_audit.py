@@ -16,19 +16,19 @@ ANA = Actor("ana", Role.ANALYST)
 
 
 def _actions(store: TiplineStore) -> list[tuple[str, str, str]]:
-    return [(e.actor, e.action, e.object_id) for e in store.audit_trail(Actor("root", Role.ADMIN))]
+    return [(e.actor, e.action, e.object_id) for e in store.audit.trail(Actor("root", Role.ADMIN))]
 
 
 def test_every_read_and_write_of_case_data_is_audited(store: TiplineStore) -> None:
-    rec = store.add_reports([sub(report(), who="key:acme")])[0]
-    store.upsert_cases([case()])
-    store.get_report(rec.report_id, ANA)
-    store.get_case("C-1", ANA)
-    store.list_cases(ANA)
-    store.add_note("C-1", ANA, "note")
-    store.notes("C-1", ANA)
-    store.triaged_queue(ANA)
-    store.search("phone", "+639171234567", ANA)
+    rec = store.reports.add_many([sub(report(), who="key:acme")])[0]
+    store.cases.upsert([case()])
+    store.reports.get(rec.report_id, ANA)
+    store.cases.get("C-1", ANA)
+    store.cases.query(ANA)
+    store.cases.add_note("C-1", ANA, "note")
+    store.cases.notes("C-1", ANA)
+    store.reports.queue(ANA)
+    store.reports.search("phone", "+639171234567", ANA)
     acts = _actions(store)
     assert ("key:acme", "report.create", rec.report_id) in acts
     assert ("system", "case.create", "C-1") in acts
@@ -39,7 +39,7 @@ def test_every_read_and_write_of_case_data_is_audited(store: TiplineStore) -> No
     assert ("ana", "case.notes.read", "C-1") in acts
     assert ("ana", "queue.read", "*") in acts
     assert any(a[:2] == ("ana", "search") for a in acts)
-    assert store.verify_audit().ok
+    assert store.audit.verify().ok
     # Entries name ids, never the content.
     with store.engine.connect() as conn:
         details = " ".join(r[0] for r in conn.execute(select(audit_log.c.detail)))
@@ -47,17 +47,17 @@ def test_every_read_and_write_of_case_data_is_audited(store: TiplineStore) -> No
 
 
 def _seeded(store: TiplineStore) -> None:
-    store.add_reports([sub(report(f"a{i}")) for i in range(3)])
-    store.upsert_cases([case()])
-    store.get_case("C-1", ANA)
-    assert store.verify_audit().ok
+    store.reports.add_many([sub(report(f"a{i}")) for i in range(3)])
+    store.cases.upsert([case()])
+    store.cases.get("C-1", ANA)
+    assert store.audit.verify().ok
 
 
 def test_an_edited_entry_is_detected(store: TiplineStore) -> None:
     _seeded(store)
     with store.engine.begin() as conn:
         conn.execute(update(audit_log).where(audit_log.c.seq == 2).values(actor="someone-else"))
-    result = store.verify_audit()
+    result = store.audit.verify()
     assert not result.ok
     assert any("entry 2" in p and "edited" in p for p in result.problems)
 
@@ -66,7 +66,7 @@ def test_deleted_entries_are_detected_in_the_middle_and_at_the_end(store: Tiplin
     _seeded(store)
     with store.engine.begin() as conn:
         conn.execute(delete(audit_log).where(audit_log.c.seq == 2))
-    assert any("entry 2: missing" in p for p in store.verify_audit().problems)
+    assert any("entry 2: missing" in p for p in store.audit.verify().problems)
 
 
 def test_truncating_the_tail_is_detected(store: TiplineStore) -> None:
@@ -74,7 +74,7 @@ def test_truncating_the_tail_is_detected(store: TiplineStore) -> None:
     with store.engine.begin() as conn:
         last = conn.execute(select(audit_head.c.seq)).scalar_one()
         conn.execute(delete(audit_log).where(audit_log.c.seq == last))
-    assert any("head records" in p for p in store.verify_audit().problems)
+    assert any("head records" in p for p in store.audit.verify().problems)
 
 
 def test_a_rebuilt_chain_without_the_key_is_detected(tmp_path: Path) -> None:
@@ -85,7 +85,7 @@ def test_a_rebuilt_chain_without_the_key_is_detected(tmp_path: Path) -> None:
     s.close()
     forged = TiplineStore(url, Keyring.from_text(generate_key()))
     try:
-        result = forged.verify_audit()
+        result = forged.audit.verify()
         assert not result.ok and "entry 1" in result.problems[0]
     finally:
         forged.close()
@@ -93,6 +93,6 @@ def test_a_rebuilt_chain_without_the_key_is_detected(tmp_path: Path) -> None:
 
 def test_only_managers_read_the_whole_trail(store: TiplineStore) -> None:
     with pytest.raises(PermissionError):
-        store.audit_trail(ANA)
-    store.upsert_cases([case()])
-    assert store.audit_trail(ANA, "C-1")
+        store.audit.trail(ANA)
+    store.cases.upsert([case()])
+    assert store.audit.trail(ANA, "C-1")

@@ -29,9 +29,9 @@ def _open(db: Path, keys: Keyring) -> TiplineStore:
 
 
 def _work(store: TiplineStore, n: int = 3) -> None:
-    store.add_reports([sub(report(f"u-{store.count_reports() + i}")) for i in range(n)])
-    store.upsert_cases([case()])
-    store.get_case("C-1", ANA)
+    store.reports.add_many([sub(report(f"u-{store.reports.count() + i}")) for i in range(n)])
+    store.cases.upsert([case()])
+    store.cases.get("C-1", ANA)
 
 
 @pytest.fixture
@@ -54,7 +54,7 @@ def test_closing_the_store_writes_a_checkpoint_of_its_head(closed: Path, keys: K
     assert problems == [] and points
     with _open(closed, keys) as store:
         assert points[-1].seq == _last_seq(store) > 0
-        result = store.verify_audit()
+        result = store.audit.verify()
     assert result.ok and result.checkpoints == len(points) and result.warnings == ()
 
 
@@ -66,7 +66,7 @@ def test_a_cut_tail_with_the_head_set_back_is_detected(closed: Path, keys: Keyri
             kept_hash = kept.scalar_one()
             conn.execute(delete(audit_log).where(audit_log.c.seq > last - 2))
             conn.execute(update(audit_head).values(seq=last - 2, hash=kept_hash))
-        result = store.verify_audit()
+        result = store.audit.verify()
     assert not result.ok
     assert any("head's MAC does not match" in p for p in result.problems)
     assert any(f"records entry {last}" in p and "removed" in p for p in result.problems)
@@ -77,7 +77,7 @@ def test_an_emptied_log_is_not_intact(closed: Path, keys: Keyring, tmp_path: Pat
         with store.engine.begin() as conn:
             conn.execute(delete(audit_log))
             conn.execute(delete(audit_head))
-        result = store.verify_audit()
+        result = store.audit.verify()
     assert not result.ok and result.entries == 0
     assert any("the chain has 0 entries but checkpoint" in p for p in result.problems)
     # The store refused to checkpoint the emptied chain on close: the evidence stays.
@@ -96,11 +96,11 @@ def test_an_older_copy_of_the_whole_database_is_detected(tmp_path: Path, keys: K
         checkpointed = _last_seq(store)
     shutil.copy(tmp_path / "old.db", db)
     with _open(db, keys) as store:
-        assert store.verify_audit().problems[0].endswith("entries were removed from the end")
+        assert store.audit.verify().problems[0].endswith("entries were removed from the end")
         # ... and carrying on past the checkpointed entry does not hide it.
         _work(store, 6)
         assert _last_seq(store) > checkpointed
-        result = store.verify_audit()
+        result = store.audit.verify()
     assert any(f"entry {checkpointed}: hash differs from checkpoint" in p for p in result.problems)
 
 
@@ -109,7 +109,7 @@ def test_an_edited_checkpoint_line_is_detected(closed: Path, keys: Keyring) -> N
     seq, rest = path.read_text().splitlines()[-1].split("\t", 1)
     path.write_text(f"{int(seq) - 1}\t{rest}\n")  # moved back to hide later entries
     with _open(closed, keys) as store:
-        result = store.verify_audit()
+        result = store.audit.verify()
     assert any("MAC does not match (line forged or edited)" in p for p in result.problems)
 
 
@@ -123,7 +123,7 @@ def test_a_chain_rebuilt_with_the_field_key_alone_is_detected(
         _work(store)
     # The same field key with another audit key: every entry, head and row MAC fails.
     with _open(db, Keyring.from_text(field, audit=generate_key())) as forger:
-        result = forger.verify_audit()
+        result = forger.audit.verify()
     assert not result.ok and "entry 1" in result.problems[0]
 
 

@@ -24,9 +24,9 @@ PLATFORM = Actor("key:acme", Role.PLATFORM)
 
 @pytest.fixture
 def staffed(store: TiplineStore) -> TiplineStore:
-    store.create_user("ana", "a long analyst password", Role.ANALYST)
-    store.create_user("bob", "a long analyst password", Role.ANALYST)
-    store.create_user("sue", "a long supervisor password", Role.SUPERVISOR)
+    store.accounts.create("ana", "a long analyst password", Role.ANALYST)
+    store.accounts.create("bob", "a long analyst password", Role.ANALYST)
+    store.accounts.create("sue", "a long supervisor password", Role.SUPERVISOR)
     return store
 
 
@@ -48,14 +48,14 @@ def test_upsert_updates_instead_of_duplicating_and_keeps_workflow(staffed: Tipli
             )
         ],
     )
-    assert staffed.upsert_cases([rich, case("C-2")]) == (2, 0)
-    staffed.transition("C-1", CaseStatus.ASSIGNED, SUP, "take it", assignee="ana")
-    staffed.add_note("C-1", ANA, "called the platform")
+    assert staffed.cases.upsert([rich, case("C-2")]) == (2, 0)
+    staffed.cases.transition("C-1", CaseStatus.ASSIGNED, SUP, "take it", assignee="ana")
+    staffed.cases.add_note("C-1", ANA, "called the platform")
     # A re-run of the case builder with new analytics: same ids, workflow kept.
-    assert staffed.upsert_cases(
+    assert staffed.cases.upsert(
         [rich.model_copy(update={"priority": 0.95, "title": "new"}), case("C-2")]
     ) == (0, 2)
-    got = staffed.get_case("C-1", ANA)
+    got = staffed.cases.get("C-1", ANA)
     assert got is not None
     assert (got.priority, got.title, got.status, got.assignee) == (
         0.95,
@@ -65,81 +65,83 @@ def test_upsert_updates_instead_of_duplicating_and_keeps_workflow(staffed: Tipli
     )
     assert got.nodes == rich.nodes and got.edges == rich.edges and got.evidence == rich.evidence
     assert got.timeline == rich.timeline
-    assert [n.text for n in staffed.notes("C-1", ANA)] == ["called the platform"]
-    assert len(staffed.list_cases(ANA)) == 2
+    assert [n.text for n in staffed.cases.notes("C-1", ANA)] == ["called the platform"]
+    assert len(staffed.cases.query(ANA)) == 2
 
 
 def test_workflow_follows_the_transition_table(staffed: TiplineStore) -> None:
-    staffed.upsert_cases([case()])
+    staffed.cases.upsert([case()])
     with pytest.raises(WorkflowError, match="cannot move a new case to referred"):
-        staffed.transition("C-1", CaseStatus.REFERRED, ANA)
+        staffed.cases.transition("C-1", CaseStatus.REFERRED, ANA)
     with pytest.raises(WorkflowError, match="needs an assignee"):
-        staffed.transition("C-1", CaseStatus.ASSIGNED, ANA)
-    staffed.transition("C-1", CaseStatus.TRIAGED, ANA, "looked")
-    staffed.transition("C-1", CaseStatus.ASSIGNED, ANA, assignee="ana")  # self-assign
+        staffed.cases.transition("C-1", CaseStatus.ASSIGNED, ANA)
+    staffed.cases.transition("C-1", CaseStatus.TRIAGED, ANA, "looked")
+    staffed.cases.transition("C-1", CaseStatus.ASSIGNED, ANA, assignee="ana")  # self-assign
     with pytest.raises(PermissionDenied):
-        staffed.transition("C-1", CaseStatus.ASSIGNED, ANA, assignee="bob")
+        staffed.cases.transition("C-1", CaseStatus.ASSIGNED, ANA, assignee="bob")
     with pytest.raises(WorkflowError, match="no such user"):
-        staffed.transition("C-1", CaseStatus.ASSIGNED, SUP, assignee="nobody")
-    staffed.transition("C-1", CaseStatus.ESCALATED, ANA, "child at risk")
-    staffed.transition("C-1", CaseStatus.REFERRED, ANA, "to PNP-WCPC")
+        staffed.cases.transition("C-1", CaseStatus.ASSIGNED, SUP, assignee="nobody")
+    staffed.cases.transition("C-1", CaseStatus.ESCALATED, ANA, "child at risk")
+    staffed.cases.transition("C-1", CaseStatus.REFERRED, ANA, "to PNP-WCPC")
     with pytest.raises(WorkflowError, match="needs an outcome"):
-        staffed.transition("C-1", CaseStatus.CLOSED, ANA)
-    closed = staffed.transition(
+        staffed.cases.transition("C-1", CaseStatus.CLOSED, ANA)
+    closed = staffed.cases.transition(
         "C-1", CaseStatus.CLOSED, ANA, "done", outcome=Outcome.CHILD_SAFEGUARDED
     )
     assert closed.outcome is Outcome.CHILD_SAFEGUARDED
-    history = [(c.from_status, c.to_status) for c in staffed.status_history(ANA, "C-1")]
+    history = [(c.from_status, c.to_status) for c in staffed.cases.history(ANA, "C-1")]
     assert history[0] == (None, CaseStatus.NEW)
     assert history[-1] == (CaseStatus.REFERRED, CaseStatus.CLOSED)
-    assert staffed.status_history(ANA, "C-1")[-1].reason == "done"
+    assert staffed.cases.history(ANA, "C-1")[-1].reason == "done"
     with pytest.raises(NotFound):
-        staffed.transition("C-404", CaseStatus.TRIAGED, ANA)
+        staffed.cases.transition("C-404", CaseStatus.TRIAGED, ANA)
 
 
 def test_filters_and_search(staffed: TiplineStore) -> None:
-    staffed.upsert_cases(
+    staffed.cases.upsert(
         [case("C-1"), case("C-2", priority=0.3, entity_keys=["email:x@example.org"])]
     )
-    staffed.transition("C-2", CaseStatus.TRIAGED, ANA)
-    assert [c.case_id for c in staffed.list_cases(ANA, CaseFilter(status=CaseStatus.TRIAGED))] == [
+    staffed.cases.transition("C-2", CaseStatus.TRIAGED, ANA)
+    assert [c.case_id for c in staffed.cases.query(ANA, CaseFilter(status=CaseStatus.TRIAGED))] == [
         "C-2"
     ]
-    assert [c.case_id for c in staffed.list_cases(ANA)] == ["C-1", "C-2"]  # by priority
-    assert staffed.search("email", "X@Example.org", ANA).case_ids == ("C-2",)
+    assert [c.case_id for c in staffed.cases.query(ANA)] == ["C-1", "C-2"]  # by priority
+    assert staffed.reports.search("email", "X@Example.org", ANA).case_ids == ("C-2",)
 
 
 def test_platforms_cannot_read_cases(staffed: TiplineStore) -> None:
-    staffed.upsert_cases([case()])
+    staffed.cases.upsert([case()])
     for call in (
-        lambda: staffed.list_cases(PLATFORM),
-        lambda: staffed.get_case("C-1", PLATFORM),
-        lambda: staffed.notes("C-1", PLATFORM),
-        lambda: staffed.add_note("C-1", PLATFORM, "x"),
-        lambda: staffed.search("phone", "+639171234567", PLATFORM),
+        lambda: staffed.cases.query(PLATFORM),
+        lambda: staffed.cases.get("C-1", PLATFORM),
+        lambda: staffed.cases.notes("C-1", PLATFORM),
+        lambda: staffed.cases.add_note("C-1", PLATFORM, "x"),
+        lambda: staffed.reports.search("phone", "+639171234567", PLATFORM),
     ):
         with pytest.raises(PermissionDenied):
             call()
 
 
 def test_users_sessions_and_api_keys(staffed: TiplineStore) -> None:
-    assert staffed.authenticate("ana", "a long analyst password") == Actor("ana", Role.ANALYST)
-    assert staffed.authenticate("ana", "wrong password!!") is None
-    assert staffed.authenticate("nobody", "a long analyst password") is None
-    token = staffed.start_session(ANA)
-    assert staffed.check_session(token) == ANA
-    staffed.end_session(token)
-    assert staffed.check_session(token) is None
-    secret = staffed.create_api_key("acme", Role.PLATFORM, rate_per_minute=60)
-    actor = staffed.check_api_key(secret)
+    assert staffed.accounts.authenticate("ana", "a long analyst password") == Actor(
+        "ana", Role.ANALYST
+    )
+    assert staffed.accounts.authenticate("ana", "wrong password!!") is None
+    assert staffed.accounts.authenticate("nobody", "a long analyst password") is None
+    token = staffed.sessions.start(ANA)
+    assert staffed.sessions.check(token) == ANA
+    staffed.sessions.end(token)
+    assert staffed.sessions.check(token) is None
+    secret = staffed.api_keys.create("acme", Role.PLATFORM, rate_per_minute=60)
+    actor = staffed.api_keys.check(secret)
     assert actor is not None and actor.role is Role.PLATFORM and actor.rate_per_minute == 60
-    assert staffed.check_api_key(secret[:-2] + "xx") is None
+    assert staffed.api_keys.check(secret[:-2] + "xx") is None
     key_id = secret.split("_")[1]
     with staffed.engine.connect() as conn:
         stored = conn.exec_driver_sql("SELECT secret_hash FROM api_keys").scalar()
     assert stored and secret.split("_", 2)[2] not in str(stored)
-    assert staffed.revoke_api_key(key_id)
-    assert staffed.check_api_key(secret) is None
+    assert staffed.api_keys.revoke(key_id)
+    assert staffed.api_keys.check(secret) is None
     with staffed.engine.connect() as conn:
         pw = conn.exec_driver_sql("SELECT password_hash FROM users WHERE username='ana'").scalar()
     assert str(pw).startswith("$argon2id$")
@@ -147,18 +149,20 @@ def test_users_sessions_and_api_keys(staffed: TiplineStore) -> None:
 
 def test_a_beneficiary_is_searched_as_its_payment_handle(staffed: TiplineStore) -> None:
     # Cases key a beneficiary by its graph node, payment_handle:<provider>:<account>.
-    staffed.upsert_cases([case("C-9", entity_keys=["payment_handle:gcash:+639170000001"])])
+    staffed.cases.upsert([case("C-9", entity_keys=["payment_handle:gcash:+639170000001"])])
     payment = {"kind": "payment_handle", "value": "GCash:+639170000001"}
     extra = {"kind": "beneficiary", "value": "gcash:+639170000002"}
-    one, two = staffed.add_reports(
+    one, two = staffed.reports.add_many(
         [
             Submission(report("u-7", payment_identifiers=[payment]), "key:test"),
             Submission(report("u-8", identifiers=[extra]), "key:test"),
         ]
     )
-    found = staffed.search("beneficiary", "GCash:+639170000001", ANA)
+    found = staffed.reports.search("beneficiary", "GCash:+639170000001", ANA)
     assert found.case_ids == ("C-9",) and found.report_ids == (one.report_id,)
-    assert staffed.search("payment_handle", "gcash:+639170000002", ANA).report_ids == (
+    assert staffed.reports.search("payment_handle", "gcash:+639170000002", ANA).report_ids == (
         two.report_id,
     )
-    assert staffed.search("beneficiary", "gcash:+639170000002", ANA).report_ids == (two.report_id,)
+    assert staffed.reports.search("beneficiary", "gcash:+639170000002", ANA).report_ids == (
+        two.report_id,
+    )

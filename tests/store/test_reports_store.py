@@ -17,20 +17,20 @@ PLATFORM = Actor("key:acme", Role.PLATFORM)
 
 
 def test_reports_round_trip_and_are_triaged(store: TiplineStore) -> None:
-    rec = store.add_reports([sub(report(live=True), who=PLATFORM.name)])[0]
+    rec = store.reports.add_many([sub(report(live=True), who=PLATFORM.name)])[0]
     assert rec.tier == 1 and "WCPC" in rec.agency
-    got = store.get_report(rec.report_id, ANALYST)
+    got = store.reports.get(rec.report_id, ANALYST)
     assert got is not None
     assert got.report.reported_accounts[0].account_id == "u-1"
     assert got.country == "PH" and got.route_basis == "victim_location"
     assert got.reasons[0].startswith("tier 1")
     # A platform reads its own report, nobody else's.
-    assert store.get_report(rec.report_id, PLATFORM) is not None
-    assert store.get_report(rec.report_id, Actor("key:other", Role.PLATFORM)) is None
+    assert store.reports.get(rec.report_id, PLATFORM) is not None
+    assert store.reports.get(rec.report_id, Actor("key:other", Role.PLATFORM)) is None
 
 
 def test_sensitive_fields_are_encrypted_at_rest(store: TiplineStore) -> None:
-    store.add_reports([sub(report(phone="+639171234567"))])
+    store.reports.add_many([sub(report(phone="+639171234567"))])
     with store.engine.connect() as conn:
         payloads = [bytes(r[0]) for r in conn.execute(select(reports.c.payload_enc))]
         values = [bytes(r[0]) for r in conn.execute(select(report_identifiers.c.value_enc))]
@@ -42,55 +42,55 @@ def test_sensitive_fields_are_encrypted_at_rest(store: TiplineStore) -> None:
 
 def test_idempotency_key_never_creates_a_second_report(store: TiplineStore) -> None:
     r = report()
-    a = store.add_reports([sub(r, key="k-1")])[0]
-    b = store.add_reports([sub(r, key="k-1")])[0]
+    a = store.reports.add_many([sub(r, key="k-1")])[0]
+    b = store.reports.add_many([sub(r, key="k-1")])[0]
     assert (b.report_id, b.duplicate, a.duplicate) == (a.report_id, True, False)
     # Same key in one batch, and the same key from another principal is separate.
-    c, d = store.add_reports([sub(r, key="k-2"), sub(r, key="k-2")])
+    c, d = store.reports.add_many([sub(r, key="k-2"), sub(r, key="k-2")])
     assert c.report_id == d.report_id and d.duplicate
-    e = store.add_reports([sub(r, who="key:someone-else", key="k-1")])[0]
+    e = store.reports.add_many([sub(r, who="key:someone-else", key="k-1")])[0]
     assert e.report_id != a.report_id
     with pytest.raises(IdempotencyConflict):
-        store.add_reports([sub(report(live=True), key="k-1")])
-    assert store.count_reports() == 3
+        store.reports.add_many([sub(report(live=True), key="k-1")])
+    assert store.reports.count() == 3
 
 
 def test_clusters_merge_across_batches_and_raise_priority(store: TiplineStore) -> None:
-    first = store.add_reports([sub(report("a"))])[0]
-    second = store.add_reports([sub(report("b", phone="+639170000001"))])[0]
+    first = store.reports.add_many([sub(report("a"))])[0]
+    second = store.reports.add_many([sub(report("b", phone="+639170000001"))])[0]
     assert first.cluster_id != second.cluster_id
     # A report naming account a and the phone of b joins both clusters into one.
-    bridge = store.add_reports([sub(report("a", phone="+639170000001"))])[0]
+    bridge = store.reports.add_many([sub(report("a", phone="+639170000001"))])[0]
     assert bridge.cluster_id == min(first.cluster_id, second.cluster_id)
-    queue = store.triaged_queue(ANALYST)
+    queue = store.reports.queue(ANALYST)
     assert len(queue) == 1
     assert set(queue[0].report_ids) == {first.report_id, second.report_id, bridge.report_id}
     assert queue[0].report_count == 3
-    assert any("earlier report" in r for r in store.get_report(bridge.report_id, ANALYST).reasons)  # type: ignore[union-attr]
+    assert any("earlier report" in r for r in store.reports.get(bridge.report_id, ANALYST).reasons)  # type: ignore[union-attr]
     # Later, reports about either side land in the merged cluster.
-    later = store.add_reports([sub(report("b"))])[0]
+    later = store.reports.add_many([sub(report("b"))])[0]
     assert later.cluster_id == bridge.cluster_id
 
 
 def test_queue_orders_by_tier_then_score(store: TiplineStore) -> None:
-    store.add_reports(
+    store.reports.add_many(
         [sub(report("x")), sub(report("y", live=True)), sub(report("z", incident_type="other"))]
     )
-    tiers = [c.tier for c in store.triaged_queue(ANALYST)]
+    tiers = [c.tier for c in store.reports.queue(ANALYST)]
     assert tiers == sorted(tiers) and tiers[0] == 1
     with pytest.raises(PermissionError):
-        store.triaged_queue(PLATFORM)
+        store.reports.queue(PLATFORM)
 
 
 def test_alerted_identifiers_raise_the_score(store: TiplineStore) -> None:
-    plain = store.add_reports([sub(report("p"))])[0]
-    store.mark_alerted(["account:examplestream:q"], "payments", "alert-1")
-    store.mark_alerted(["hash:md5:" + "a" * 32], "media")
-    linked = store.add_reports(
+    plain = store.reports.add_many([sub(report("p"))])[0]
+    store.reports.mark_alerted(["account:examplestream:q"], "payments", "alert-1")
+    store.reports.mark_alerted(["hash:md5:" + "a" * 32], "media")
+    linked = store.reports.add_many(
         [sub(report("q", media_hashes=[{"type": "md5", "value": "a" * 32}]))]
     )[0]
     assert linked.score > plain.score
-    reasons = store.get_report(linked.report_id, ANALYST).reasons  # type: ignore[union-attr]
+    reasons = store.reports.get(linked.report_id, ANALYST).reasons  # type: ignore[union-attr]
     assert any("alert" in r for r in reasons) and any("hash match" in r for r in reasons)
 
 
@@ -100,7 +100,7 @@ def test_group_commit_writer_batches_concurrent_reports(store: TiplineStore) -> 
 
     def client(n: int) -> None:
         for i in range(25):
-            f = store.submit(sub(report(f"t{n}-{i}"), key=f"{n}-{i}"))
+            f = store.reports.submit(sub(report(f"t{n}-{i}"), key=f"{n}-{i}"))
             with lock:
                 futures.append(f)  # type: ignore[arg-type]
 
@@ -110,16 +110,20 @@ def test_group_commit_writer_batches_concurrent_reports(store: TiplineStore) -> 
     for t in threads:
         t.join()
     ids = {f.result(timeout=30).report_id for f in futures}  # type: ignore[attr-defined]
-    assert len(ids) == 200 == store.count_reports()
-    assert store.writer.batches < store.writer.items  # several reports shared a commit
-    assert store.verify_audit().ok
+    assert len(ids) == 200 == store.reports.count()
+    assert (
+        store.reports.writer.batches < store.reports.writer.items
+    )  # several reports shared a commit
+    assert store.audit.verify().ok
 
 
 def test_search_by_identifier_is_normalised(store: TiplineStore) -> None:
-    rec = store.add_reports([sub(report("s", phone="+639171234567"))])[0]
-    hit = store.search("phone", "+63 917 123 4567", ANALYST)
+    rec = store.reports.add_many([sub(report("s", phone="+639171234567"))])[0]
+    hit = store.reports.search("phone", "+63 917 123 4567", ANALYST)
     assert hit.report_ids == (rec.report_id,)
-    assert store.search("account", "ExampleStream:s", ANALYST).report_ids == (rec.report_id,)
+    assert store.reports.search("account", "ExampleStream:s", ANALYST).report_ids == (
+        rec.report_id,
+    )
 
 
 def test_sqlite_runs_in_wal_mode(tmp_path: object, keys: object) -> None:

@@ -39,43 +39,43 @@ def test_a_store_at_0001_upgrades_to_subject_labels_keeping_its_cases(
     engine.dispose()
     with TiplineStore(db_url, keys) as upgraded:
         assert current_revision(upgraded.engine) == head_revision()
-        assert [c.case_id for c in upgraded.list_cases(ANA)] == ["C-kept"]
-        assert upgraded.subject_labels(ANA) == []
+        assert [c.case_id for c in upgraded.cases.query(ANA)] == ["C-kept"]
+        assert upgraded.cases.labels(ANA) == []
 
 
 def test_retention_keeps_what_open_cases_use(store: TiplineStore) -> None:
     old = datetime.now(UTC) - timedelta(days=400)
-    kept, dropped, fresh = store.add_reports(
+    kept, dropped, fresh = store.reports.add_many(
         [
             Submission(report("k"), "key:a", received_at=old),
             Submission(report("d"), "key:a", received_at=old),
             Submission(report("f"), "key:a"),
         ]
     )
-    store.upsert_cases(
+    store.cases.upsert(
         [
             case("C-open", report_ids=[kept.report_id]),
             case("C-closed", report_ids=[dropped.report_id]),
         ]
     )
-    store.transition("C-closed", CaseStatus.CLOSED, ANA, outcome=Outcome.NO_ACTION)
-    dry = store.apply_retention(365, dry_run=True)
+    store.cases.transition("C-closed", CaseStatus.CLOSED, ANA, outcome=Outcome.NO_ACTION)
+    dry = store.retention.apply(365, dry_run=True)
     assert (dry.reports_deleted, dry.cases_deleted) == (1, 0)  # C-closed was touched today
-    assert store.count_reports() == 3
-    done = store.apply_retention(365)
+    assert store.reports.count() == 3
+    done = store.retention.apply(365)
     assert done.reports_deleted == 1
-    assert set(store.report_ids()) == {kept.report_id, fresh.report_id}
-    assert any(e.action == "retention.apply" for e in store.audit_trail(SYSTEM))
-    assert store.verify_audit().ok
+    assert set(store.reports.ids()) == {kept.report_id, fresh.report_id}
+    assert any(e.action == "retention.apply" for e in store.audit.trail(SYSTEM))
+    assert store.audit.verify().ok
 
 
 def test_identifiers_of_a_deleted_cluster_start_a_new_one(store: TiplineStore) -> None:
     old = datetime.now(UTC) - timedelta(days=400)
-    gone = store.add_reports([Submission(report("again"), "key:a", received_at=old)])[0]
-    assert store.apply_retention(365).reports_deleted == 1
-    again = store.add_reports([Submission(report("again"), "key:a")])[0]
+    gone = store.reports.add_many([Submission(report("again"), "key:a", received_at=old)])[0]
+    assert store.retention.apply(365).reports_deleted == 1
+    again = store.reports.add_many([Submission(report("again"), "key:a")])[0]
     assert again.cluster_id != gone.cluster_id
-    later = store.add_reports([Submission(report("again"), "key:a")])[0]
+    later = store.reports.add_many([Submission(report("again"), "key:a")])[0]
     assert later.cluster_id == again.cluster_id
 
 
@@ -83,11 +83,11 @@ def test_a_store_left_with_orphaned_identifiers_heals_on_the_next_report(
     store: TiplineStore,
 ) -> None:
     # What retention left behind before it removed a deleted cluster's identifiers.
-    first = store.add_reports([Submission(report("orphan"), "key:a")])[0]
+    first = store.reports.add_many([Submission(report("orphan"), "key:a")])[0]
     with store.engine.begin() as conn:
         conn.execute(delete(reports))
         conn.execute(delete(clusters))
-    again = store.add_reports([Submission(report("orphan"), "key:a")])[0]
+    again = store.reports.add_many([Submission(report("orphan"), "key:a")])[0]
     assert again.cluster_id != first.cluster_id
-    later = store.add_reports([Submission(report("orphan"), "key:a")])[0]
+    later = store.reports.add_many([Submission(report("orphan"), "key:a")])[0]
     assert later.cluster_id == again.cluster_id

@@ -41,25 +41,25 @@ def _swap(store: TiplineStore, table: Table, key: str, column: str, a: object, b
 
 
 def test_swapped_report_payloads_do_not_decrypt_as_each_other(store: TiplineStore) -> None:
-    one, two = store.add_reports([sub(report("u-one")), sub(report("u-two"))])
+    one, two = store.reports.add_many([sub(report("u-one")), sub(report("u-two"))])
     _swap(store, reports, "report_id", "payload_enc", one.report_id, two.report_id)
     for rid in (one.report_id, two.report_id):
         with pytest.raises(KeyError_, match=f"reports.payload_enc:{rid}"):
-            store.get_report(rid, ANA)
+            store.reports.get(rid, ANA)
 
 
 def test_swapped_case_bodies_and_notes_do_not_decrypt(store: TiplineStore) -> None:
-    store.upsert_cases([case("C-1", title="first"), case("C-2", title="second")])
-    store.add_note("C-1", ANA, "note one")
-    store.add_note("C-1", ANA, "note two")
+    store.cases.upsert([case("C-1", title="first"), case("C-2", title="second")])
+    store.cases.add_note("C-1", ANA, "note one")
+    store.cases.add_note("C-1", ANA, "note two")
     _swap(store, cases, "case_id", "body_enc", "C-1", "C-2")
     with pytest.raises(KeyError_, match=r"cases\.body_enc:C-1"):
-        store.get_case("C-1", ANA)
+        store.cases.get("C-1", ANA)
     with store.engine.connect() as conn:
         first, second = conn.execute(select(case_notes.c.id).order_by(case_notes.c.id)).scalars()
     _swap(store, case_notes, "id", "text_enc", first, second)
     with pytest.raises(KeyError_, match=r"case_notes\.text_enc"):
-        store.notes("C-1", ANA)
+        store.cases.notes("C-1", ANA)
 
 
 @pytest.mark.parametrize(
@@ -79,26 +79,26 @@ def test_swapped_case_bodies_and_notes_do_not_decrypt(store: TiplineStore) -> No
 def test_workflow_columns_edited_by_sql_are_reported_per_row(
     store: TiplineStore, table: Table, column: str, value: object, names: str
 ) -> None:
-    store.add_reports([sub(report())])
-    store.upsert_cases([case()])
-    assert store.verify_audit().ok
+    store.reports.add_many([sub(report())])
+    store.cases.upsert([case()])
+    assert store.audit.verify().ok
     with store.engine.begin() as conn:
         conn.execute(update(table).values({column: value}))
-    result = store.verify_audit()
+    result = store.audit.verify()
     assert not result.ok and result.bad_rows == 1
     assert any(p.startswith(names) and "row MAC" in p for p in result.problems)
 
 
 def test_every_write_path_keeps_the_row_macs(store: TiplineStore) -> None:
-    store.create_user("ana", "a long analyst password", Role.ANALYST)
-    store.create_user("sue", "a long supervisor password", Role.SUPERVISOR)
+    store.accounts.create("ana", "a long analyst password", Role.ANALYST)
+    store.accounts.create("sue", "a long supervisor password", Role.SUPERVISOR)
     old = datetime.now(UTC) - timedelta(days=400)
     # Two clusters, then a report joining them (a merge); an old report for retention.
-    store.add_reports([sub(report("a")), sub(report("b"))])
-    store.add_reports([sub(report("a", phone="+639171234567"))])
-    store.add_reports([Submission(report("b", phone="+639171234567"), "key:t")])
-    store.add_reports([Submission(report("c"), "key:t", received_at=old)])
-    store.add_reports([Submission(report("c"), "key:t")])
+    store.reports.add_many([sub(report("a")), sub(report("b"))])
+    store.reports.add_many([sub(report("a", phone="+639171234567"))])
+    store.reports.add_many([Submission(report("b", phone="+639171234567"), "key:t")])
+    store.reports.add_many([Submission(report("c"), "key:t", received_at=old)])
+    store.reports.add_many([Submission(report("c"), "key:t")])
     alert = Alert(
         alert_id="a-1",
         detector="payments",
@@ -107,21 +107,21 @@ def test_every_write_path_keeps_the_row_macs(store: TiplineStore) -> None:
         score=0.9,
         explanation="synthetic",
     )
-    store.upsert_cases([case("C-1", alerts=[alert], alert_ids=["a-1"]), case("C-2")])
-    store.transition("C-1", CaseStatus.ASSIGNED, SUP, "take it", assignee="ana")
-    store.add_note("C-1", ANA, "called the platform")
-    store.record_disposition("C-1", ("customer", "C-P"), Disposition.PAYER_CONFIRMED, ANA)
-    store.upsert_cases([case("C-1", priority=0.95)])  # re-run keeps the workflow
-    store.transition("C-2", CaseStatus.CLOSED, ANA, "done", outcome=Outcome.NO_ACTION)
-    assert store.apply_retention(365).reports_deleted == 1  # a cluster recounted
-    result = store.verify_audit()
+    store.cases.upsert([case("C-1", alerts=[alert], alert_ids=["a-1"]), case("C-2")])
+    store.cases.transition("C-1", CaseStatus.ASSIGNED, SUP, "take it", assignee="ana")
+    store.cases.add_note("C-1", ANA, "called the platform")
+    store.cases.record_disposition("C-1", ("customer", "C-P"), Disposition.PAYER_CONFIRMED, ANA)
+    store.cases.upsert([case("C-1", priority=0.95)])  # re-run keeps the workflow
+    store.cases.transition("C-2", CaseStatus.CLOSED, ANA, "done", outcome=Outcome.NO_ACTION)
+    assert store.retention.apply(365).reports_deleted == 1  # a cluster recounted
+    result = store.audit.verify()
     assert result.ok, result.problems
     with store.engine.connect() as conn:
         n = sum(len(list(conn.execute(select(t.c.row_mac)))) for t in (reports, cases, clusters))
     assert result.rows == n > 0 and result.bad_rows == 0
-    assert [h.reason for h in store.status_history(ANA, "C-1")][-1] == "take it"
-    assert store.notes("C-1", ANA)[0].text == "called the platform"
-    assert store.subject_labels(ANA)[0].subject_id == "C-P"
+    assert [h.reason for h in store.cases.history(ANA, "C-1")][-1] == "take it"
+    assert store.cases.notes("C-1", ANA)[0].text == "called the platform"
+    assert store.cases.labels(ANA)[0].subject_id == "C-P"
 
 
 def test_a_store_from_before_0003_is_rebound_at_open(db_url: str, keys: Keyring) -> None:
@@ -130,13 +130,13 @@ def test_a_store_from_before_0003_is_rebound_at_open(db_url: str, keys: Keyring)
     write_legacy_rows(engine, keys)
     engine.dispose()
     with TiplineStore(db_url, keys) as store:
-        got = store.get_report("R-1", ANA)
+        got = store.reports.get("R-1", ANA)
         assert got is not None and got.report.reported_accounts[0].account_id == "legacy-1"
-        c1 = store.get_case("C-1", ANA)
+        c1 = store.cases.get("C-1", ANA)
         assert c1 is not None and c1.case_id == "C-1"
-        assert [n.text for n in store.notes("C-1", ANA)] == ["a legacy note"]
-        assert store.status_history(ANA, "C-1")[0].reason == "a legacy reason"
-        assert store.subject_labels(ANA)[0].subject_id == "C-PAYER-1"
+        assert [n.text for n in store.cases.notes("C-1", ANA)] == ["a legacy note"]
+        assert store.cases.history(ANA, "C-1")[0].reason == "a legacy reason"
+        assert store.cases.labels(ANA)[0].subject_id == "C-PAYER-1"
         # Every ciphertext is now bound to its row; the old format no longer decrypts.
         with store.engine.connect() as conn:
             blobs = {
@@ -158,15 +158,15 @@ def test_a_store_from_before_0003_is_rebound_at_open(db_url: str, keys: Keyring)
                 keys.decrypt(blob, context)
         # The legacy chain still verifies (with the key it was made with), the upgrade
         # is itself an audit entry, and the upgraded rows carry MACs.
-        result = store.verify_audit()
+        result = store.audit.verify()
         assert result.ok, result.problems
         assert result.rows == 3  # the report, the case, the cluster
-        actions = [e.action for e in store.audit_trail(Actor("root", Role.ADMIN))]
+        actions = [e.action for e in store.audit.trail(Actor("root", Role.ADMIN))]
         assert actions[:4] == ["case.create"] * 3 + ["store.upgrade"]
         # Editing a legacy entry is still detected.
         with store.engine.begin() as conn:
             conn.execute(update(audit_log).where(audit_log.c.seq == 2).values(actor="x"))
-        assert any("entry 2" in p for p in store.verify_audit().problems)
+        assert any("entry 2" in p for p in store.audit.verify().problems)
     # Opening again does not re-encrypt (it would fail: the values are already bound).
     with TiplineStore(db_url, keys) as again:
-        assert again.get_report("R-1", ANA) is not None
+        assert again.reports.get("R-1", ANA) is not None

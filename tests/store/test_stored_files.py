@@ -41,7 +41,7 @@ def test_database_keys_and_checkpoints_are_private(
         monkeypatch.delenv(var, raising=False)
     data = tmp_path / "data"
     with TiplineStore.open(data, dev=True) as store:
-        store.add_reports([sub(report())])
+        store.reports.add_many([sub(report())])
         db = data / "daybreak.db"
         wal, shm = Path(f"{db}-wal"), Path(f"{db}-shm")
         assert wal.exists() and shm.exists()
@@ -62,12 +62,14 @@ def test_an_existing_world_readable_database_is_narrowed(tmp_path: Path, keys: o
 
 def test_service_and_free_text_roles_are_not_stored_in_clear(store: TiplineStore) -> None:
     extra = {"kind": "username", "value": "someone", "role": "Uncle Zebulon's nickname"}
-    rec = store.add_reports([sub(report(service="zebulonstreamservice", identifiers=[extra]))])[0]
+    rec = store.reports.add_many(
+        [sub(report(service="zebulonstreamservice", identifiers=[extra]))]
+    )[0]
     with store.engine.connect() as conn:
         assert "service" not in {c["name"] for c in inspect(conn).get_columns("reports")}
         roles = set(conn.execute(select(report_identifiers.c.role)).scalars())
     assert roles == {"reported_account", "reported"}
-    got = store.get_report(rec.report_id, Actor("ana", Role.ANALYST))
+    got = store.reports.get(rec.report_id, Actor("ana", Role.ANALYST))
     assert got is not None and got.report.service == "zebulonstreamservice"
     assert got.report.identifiers[0].role == "Uncle Zebulon's nickname"
     if store.url.startswith("sqlite"):

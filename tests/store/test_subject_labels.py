@@ -34,34 +34,34 @@ def with_case(store: TiplineStore) -> TiplineStore:
         _alert("beneficiary", "R-9"),
         _alert("account", "u-1", detector="tipline"),
     ]
-    store.upsert_cases([case(alerts=alerts, alert_ids=[a.alert_id for a in alerts])])
+    store.cases.upsert([case(alerts=alerts, alert_ids=[a.alert_id for a in alerts])])
     return store
 
 
 def test_dispositions_are_stored_listed_and_audited(with_case: TiplineStore) -> None:
-    got = with_case.record_disposition(
+    got = with_case.cases.record_disposition(
         "C-1", ("customer", "C-PAYER-77"), Disposition.PAYER_CONFIRMED, ANA
     )
     assert (got.label, got.actor, got.subject_id) == (1, "ana", "C-PAYER-77")
-    with_case.record_disposition("C-1", ("beneficiary", "R-9"), Disposition.NOT_INVOLVED, ANA)
-    listed = with_case.subject_labels(ANA)
+    with_case.cases.record_disposition("C-1", ("beneficiary", "R-9"), Disposition.NOT_INVOLVED, ANA)
+    listed = with_case.cases.labels(ANA)
     assert [(x.subject_type, x.subject_id, x.disposition, x.label) for x in listed] == [
         ("customer", "C-PAYER-77", Disposition.PAYER_CONFIRMED, 1),
         ("beneficiary", "R-9", Disposition.NOT_INVOLVED, 0),
     ]
-    assert with_case.subject_labels(ANA, case_id="other") == []
-    trail = with_case.audit_trail(ANA, "C-1")
+    assert with_case.cases.labels(ANA, case_id="other") == []
+    trail = with_case.audit.trail(ANA, "C-1")
     labelled = [e for e in trail if e.action == "case.label"]
     assert [e.actor for e in labelled] == ["ana", "ana"]
     assert {e.detail["disposition"] for e in labelled} == {"payer_confirmed", "not_involved"}
-    assert any(e.action == "case.labels.read" for e in with_case.audit_trail(ANA, "*"))
+    assert any(e.action == "case.labels.read" for e in with_case.audit.trail(ANA, "*"))
     # the audit log holds no subject ids, only a prefix of their blind index
     assert all("C-PAYER-77" not in str(e.detail) for e in trail)
-    assert with_case.verify_audit().ok
+    assert with_case.audit.verify().ok
 
 
 def test_subject_ids_are_encrypted_at_rest(with_case: TiplineStore) -> None:
-    with_case.record_disposition(
+    with_case.cases.record_disposition(
         "C-1", ("customer", "C-PAYER-77"), Disposition.PAYER_CONFIRMED, ANA
     )
     with with_case.engine.connect() as conn:
@@ -73,38 +73,46 @@ def test_subject_ids_are_encrypted_at_rest(with_case: TiplineStore) -> None:
 
 
 def test_recording_again_replaces_the_disposition(with_case: TiplineStore) -> None:
-    with_case.record_disposition(
+    with_case.cases.record_disposition(
         "C-1", ("customer", "C-PAYER-77"), Disposition.PAYER_CONFIRMED, ANA
     )
-    with_case.record_disposition("C-1", ("customer", "C-PAYER-77"), Disposition.NOT_INVOLVED, ANA)
-    listed = with_case.subject_labels(ANA)
+    with_case.cases.record_disposition(
+        "C-1", ("customer", "C-PAYER-77"), Disposition.NOT_INVOLVED, ANA
+    )
+    listed = with_case.cases.labels(ANA)
     assert [(x.subject_id, x.label) for x in listed] == [("C-PAYER-77", 0)]
-    assert len([e for e in with_case.audit_trail(ANA, "C-1") if e.action == "case.label"]) == 2
+    assert len([e for e in with_case.audit.trail(ANA, "C-1") if e.action == "case.label"]) == 2
 
 
 def test_only_payments_subjects_of_the_case_with_a_fitting_disposition(
     with_case: TiplineStore,
 ) -> None:
     with pytest.raises(WorkflowError, match="not a payments subject of case C-1"):
-        with_case.record_disposition("C-1", ("customer", "C-OTHER"), Disposition.NOT_INVOLVED, ANA)
+        with_case.cases.record_disposition(
+            "C-1", ("customer", "C-OTHER"), Disposition.NOT_INVOLVED, ANA
+        )
     with pytest.raises(WorkflowError, match="not a payments subject"):  # a tipline alert
-        with_case.record_disposition("C-1", ("customer", "u-1"), Disposition.NOT_INVOLVED, ANA)
+        with_case.cases.record_disposition(
+            "C-1", ("customer", "u-1"), Disposition.NOT_INVOLVED, ANA
+        )
     with pytest.raises(WorkflowError, match="payer_confirmed applies to a customer"):
-        with_case.record_disposition(
+        with_case.cases.record_disposition(
             "C-1", ("beneficiary", "R-9"), Disposition.PAYER_CONFIRMED, ANA
         )
     with pytest.raises(NotFound):
-        with_case.record_disposition("nope", ("customer", "C-1"), Disposition.NOT_INVOLVED, ANA)
-    assert with_case.subject_labels(ANA) == []
+        with_case.cases.record_disposition(
+            "nope", ("customer", "C-1"), Disposition.NOT_INVOLVED, ANA
+        )
+    assert with_case.cases.labels(ANA) == []
 
 
 def test_platforms_may_neither_label_nor_read_labels(with_case: TiplineStore) -> None:
     with pytest.raises(PermissionDenied):
-        with_case.record_disposition(
+        with_case.cases.record_disposition(
             "C-1", ("customer", "C-PAYER-77"), Disposition.PAYER_CONFIRMED, PLATFORM
         )
     with pytest.raises(PermissionDenied):
-        with_case.subject_labels(PLATFORM)
+        with_case.cases.labels(PLATFORM)
 
 
 def test_labels_go_with_their_case(with_case: TiplineStore) -> None:
@@ -116,10 +124,10 @@ def test_labels_go_with_their_case(with_case: TiplineStore) -> None:
     from daybreak.model.cases import CaseStatus, Outcome
     from daybreak.store.tables import cases
 
-    with_case.record_disposition("C-1", ("beneficiary", "R-9"), Disposition.NOT_INVOLVED, ANA)
-    with_case.transition("C-1", CaseStatus.CLOSED, ANA, outcome=Outcome.NO_ACTION)
+    with_case.cases.record_disposition("C-1", ("beneficiary", "R-9"), Disposition.NOT_INVOLVED, ANA)
+    with_case.cases.transition("C-1", CaseStatus.CLOSED, ANA, outcome=Outcome.NO_ACTION)
     with with_case.engine.begin() as conn:
         old = datetime.now(UTC) - timedelta(days=400)
         conn.execute(update(cases).values(updated_at=old))
-    assert with_case.apply_retention(30).cases_deleted == 1
-    assert with_case.subject_labels(ANA) == []
+    assert with_case.retention.apply(30).cases_deleted == 1
+    assert with_case.cases.labels(ANA) == []

@@ -28,15 +28,17 @@ def store(tmp_path: Path) -> Iterator[TiplineStore]:
 def _submit(store: TiplineStore, **account: object) -> str:
     data = body(reported_accounts=[{"service": "ExampleStream", **account}])
     report = ReportIn.model_validate(data)
-    return store.add_reports([Submission(report, "key:test", "api")])[0].report_id
+    return store.reports.add_many([Submission(report, "key:test", "api")])[0].report_id
 
 
 def test_a_username_with_a_zero_width_space_is_found_by_the_plain_name(
     store: TiplineStore,
 ) -> None:
     rid = _submit(store, username="night\u200bowl")
-    assert store.search("username", "examplestream:nightowl", ANALYST).report_ids == (rid,)
-    assert store.search("username", "ExampleStream:Night\u2060Owl", ANALYST).report_ids == (rid,)
+    assert store.reports.search("username", "examplestream:nightowl", ANALYST).report_ids == (rid,)
+    assert store.reports.search("username", "ExampleStream:Night\u2060Owl", ANALYST).report_ids == (
+        rid,
+    )
 
 
 @pytest.mark.parametrize(
@@ -60,4 +62,4 @@ def test_accounts_and_emails_are_matched_after_normalisation(
     store: TiplineStore, account: dict[str, object], kind: str, query: str
 ) -> None:
     rid = _submit(store, **account)
-    assert store.search(kind, query, ANALYST).report_ids == (rid,)
+    assert store.reports.search(kind, query, ANALYST).report_ids == (rid,)

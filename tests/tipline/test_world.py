@@ -54,7 +54,7 @@ def test_world_reports_load_cluster_and_queue(tmp_path: Path, store: TiplineStor
     assert "NCA" in gb.agency
     # Loading again stores nothing twice.
     again = load_world_reports(store, tmp_path)
-    assert store.count_reports() == 4
+    assert store.reports.count() == 4
     assert [c.cluster_id for c in again] == [c.cluster_id for c in queue]
     alert = cluster_alert(top)
     assert alert.detector == "tipline" and set(alert.evidence_ids) == {"R001", "R002"}
@@ -79,7 +79,7 @@ def test_bad_world_rows_are_named(tmp_path: Path, store: TiplineStore) -> None:
     (world / "identifiers.csv").write_text(IDENTIFIERS + "reports,R003,phone,not-a-phone,victim,\n")
     with pytest.raises(WorldLoadError, match=r"report R003: identifiers\.0"):
         load_world_reports(store, world)
-    assert store.count_reports() == 0
+    assert store.reports.count() == 0
     with pytest.raises(WorldLoadError, match=r"no reports\.parquet or reports\.csv"):
         load_world_reports(store, tmp_path / "nowhere")
     assert pl.read_csv(world / "reports.csv").height == 4
@@ -112,7 +112,7 @@ def test_other_detectors_alerts_raise_the_reports_about_their_subjects(
         "payments": ["payment_handle:gcash:+639171234567"],
     }
     load_world_reports(store, world, alerts=alerts)
-    reasons = {r.report_id: r.reasons for r in store.reports_by_id(["R001", "R002"], SYSTEM)}
+    reasons = {r.report_id: r.reasons for r in store.reports.by_ids(["R001", "R002"], SYSTEM)}
     assert "+0.020 linked to 1 alert(s) (payments or other detectors)" in reasons["R002"]
     assert not any("linked to" in r for r in reasons["R001"])  # no payment handle
     media = "+0.015 1 media hash match(es) with known material"
@@ -121,7 +121,7 @@ def test_other_detectors_alerts_raise_the_reports_about_their_subjects(
 
 def test_without_other_alerts_no_report_is_linked(tmp_path: Path, store: TiplineStore) -> None:
     load_world_reports(store, _world(tmp_path))
-    stored = store.reports_by_id(["R001", "R002", "R003", "R004"], SYSTEM)
+    stored = store.reports.by_ids(["R001", "R002", "R003", "R004"], SYSTEM)
     assert not any("alert(s)" in r or "media hash" in r for s in stored for r in s.reasons)
 
 
@@ -150,5 +150,5 @@ def test_media_matches_of_a_generated_world_raise_its_reports(
     }
     assert about_matched
     load_world_reports(store, tmp_path / "world", alerts=alerts)
-    for stored in store.reports_by_id(sorted(about_matched), SYSTEM):
+    for stored in store.reports.by_ids(sorted(about_matched), SYSTEM):
         assert any("media hash match(es) with known material" in r for r in stored.reasons)

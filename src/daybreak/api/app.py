@@ -100,8 +100,8 @@ def create_app(
         docs_url=None,
         redoc_url=None,
     )
-    the_store.login_guard.close()
-    the_store.login_guard = LoginGuard(
+    the_store.accounts.login_guard.close()
+    the_store.accounts.login_guard = LoginGuard(
         max_hashing=settings.max_concurrent_logins,
         per_address_per_minute=settings.login_rate_per_minute,
     )

@@ -99,7 +99,7 @@ async def me(actor: Actor = Depends(require(ALL_ROLES))) -> Me:
     responses={401: {"description": "not signed in"}, 403: {"description": "admins only"}},
 )
 async def audit_verify(request: Request, _: Actor = Depends(require(ADMIN_ONLY))) -> AuditReport:
-    result = await run_in_threadpool(store_of(request).verify_audit)
+    result = await run_in_threadpool(store_of(request).audit.verify)
     return AuditReport(ok=result.ok, entries=result.entries, problems=list(result.problems))
 
 
@@ -117,7 +117,7 @@ async def readyz(request: Request) -> dict[str, Any]:
     def probe() -> bool:
         with store.read_engine.connect() as conn:
             conn.execute(text("SELECT 1"))
-        return store.writer.alive
+        return store.reports.writer.alive
 
     try:
         ok = await run_in_threadpool(probe)

@@ -88,7 +88,7 @@ async def list_cases(
     actor: Actor = Depends(require(CASE_ROLES)),
 ) -> list[CaseSummary]:
     f = CaseFilter(status=status, assignee=assignee, tier=tier, limit=limit, offset=offset)
-    found = await run_in_threadpool(store_of(request).list_cases, actor, f)
+    found = await run_in_threadpool(store_of(request).cases.query, actor, f)
     return [
         CaseSummary(
             case_id=c.case_id,
@@ -111,7 +111,7 @@ async def list_cases(
 async def get_case(
     case_id: CaseId, request: Request, actor: Actor = Depends(require(CASE_ROLES))
 ) -> Case:
-    case = await run_in_threadpool(store_of(request).get_case, case_id, actor)
+    case = await run_in_threadpool(store_of(request).cases.get, case_id, actor)
     if case is None:
         raise HTTPException(404, "no such case")
     return case
@@ -128,7 +128,7 @@ async def transition(
     store = store_of(request)
     try:
         return await run_in_threadpool(
-            lambda: store.transition(
+            lambda: store.cases.transition(
                 case_id, body.to, actor, body.reason, outcome=body.outcome, assignee=body.assignee
             )
         )
@@ -141,9 +141,9 @@ async def list_notes(
     case_id: CaseId, request: Request, actor: Actor = Depends(require(CASE_ROLES))
 ) -> list[NoteOut]:
     store = store_of(request)
-    if await run_in_threadpool(store.get_case, case_id, actor) is None:
+    if await run_in_threadpool(store.cases.get, case_id, actor) is None:
         raise HTTPException(404, "no such case")
-    notes = await run_in_threadpool(store.notes, case_id, actor)
+    notes = await run_in_threadpool(store.cases.notes, case_id, actor)
     return [NoteOut(author=n.author, at=n.at, text=n.text) for n in notes]
 
 
@@ -155,14 +155,14 @@ async def add_note(
 ) -> NoteOut:
     store = store_of(request)
     try:
-        await run_in_threadpool(store.add_note, case_id, actor, body.text)
+        await run_in_threadpool(store.cases.add_note, case_id, actor, body.text)
     except (NotFound, PermissionDenied, WorkflowError) as exc:
         if isinstance(exc, WorkflowError):
             raise HTTPException(
                 422, [{"loc": ["body", "text"], "msg": str(exc), "type": "value_error"}]
             ) from exc
         raise _http(exc) from exc
-    notes = await run_in_threadpool(store.notes, case_id, actor)
+    notes = await run_in_threadpool(store.cases.notes, case_id, actor)
     last = notes[-1]
     return NoteOut(author=last.author, at=last.at, text=last.text)
 
@@ -172,9 +172,9 @@ async def history(
     case_id: CaseId, request: Request, actor: Actor = Depends(require(CASE_ROLES))
 ) -> list[StatusChangeOut]:
     store = store_of(request)
-    if await run_in_threadpool(store.get_case, case_id, actor) is None:
+    if await run_in_threadpool(store.cases.get, case_id, actor) is None:
         raise HTTPException(404, "no such case")
-    changes = await run_in_threadpool(store.status_history, actor, case_id)
+    changes = await run_in_threadpool(store.cases.history, actor, case_id)
     return [
         StatusChangeOut(
             at=c.at,

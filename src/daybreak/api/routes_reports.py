@@ -105,7 +105,7 @@ def _conflict(exc: IdempotencyConflict) -> HTTPException:
 
 async def _accept(request: Request, response: Response, sub: Submission) -> ReportAccepted:
     try:
-        receipt = await asyncio.wrap_future(store_of(request).submit(sub))
+        receipt = await asyncio.wrap_future(store_of(request).reports.submit(sub))
     except IdempotencyConflict as exc:
         raise _conflict(exc) from exc
     if receipt.duplicate:
@@ -204,7 +204,7 @@ async def submit_report(request: Request) -> Response:
     # for storage anyway (the same SHA-256 this route used to compute beforehand).
     sub = Submission(report, actor.name, "api", idempotency_key=key)
     try:
-        receipt = await asyncio.wrap_future(store_of(request).submit(sub))
+        receipt = await asyncio.wrap_future(store_of(request).reports.submit(sub))
     except IdempotencyConflict as exc:
         raise _conflict(exc) from exc
     headers = {"Location": f"/v1/reports/{receipt.report_id}"}
@@ -292,7 +292,7 @@ async def get_report(
     actor: Actor = Depends(require(ALL_ROLES)),
 ) -> ReportView:
     """A platform sees only its own reports' receipts; analysts see the report and triage."""
-    stored = await run_in_threadpool(store_of(request).get_report, report_id, actor)
+    stored = await run_in_threadpool(store_of(request).reports.get, report_id, actor)
     if stored is None:
         raise HTTPException(404, "no such report")
     if actor.role is Role.PLATFORM:
@@ -321,7 +321,7 @@ async def triaged_queue(
     actor: Actor = Depends(require(CASE_ROLES)),
 ) -> list[QueueItem]:
     """Clusters of reports, most urgent first (tier, then score)."""
-    items = await run_in_threadpool(store_of(request).triaged_queue, actor, limit)
+    items = await run_in_threadpool(store_of(request).reports.queue, actor, limit)
     return [
         QueueItem(
             cluster_id=c.cluster_id,
@@ -367,7 +367,9 @@ async def search(
 ) -> SearchResult:
     """Reports and cases carrying one identifier (normalised like intake)."""
     try:
-        hit = await run_in_threadpool(store_of(request).search, body.kind, body.value, actor)
+        hit = await run_in_threadpool(
+            store_of(request).reports.search, body.kind, body.value, actor
+        )
     except IdentifierError as exc:
         raise HTTPException(
             422, [{"loc": ["body", "value"], "msg": str(exc), "type": "identifier"}]

@@ -48,7 +48,7 @@ class AuthState:
     async def actor_for_key(self, presented: str) -> Actor | None:
         # No cache: one primary-key read per request (well under a millisecond) is the
         # price of a revocation or expiry that holds at once in every process.
-        return await run_in_threadpool(self.store.check_api_key, presented)
+        return await run_in_threadpool(self.store.api_keys.check, presented)
 
 
 def auth_state(request: Request) -> AuthState:
@@ -76,7 +76,7 @@ async def authenticate(request: Request) -> Actor:
     if presented:
         actor = await auth.actor_for_key(presented)
     elif session:
-        actor = await run_in_threadpool(auth.store.check_session, session)
+        actor = await run_in_threadpool(auth.store.sessions.check, session)
     if actor is None:
         raise HTTPException(
             401,
@@ -132,10 +132,10 @@ def login(
 ) -> tuple[Actor, str] | None:
     """Check a password behind the sign-in throttles (raises :class:`LoginRefused`); on
     success start a session and return (actor, session token)."""
-    actor = store.login(username, password, client=client, channel="api")
+    actor = store.accounts.login(username, password, client=client, channel="api")
     if actor is None:
         return None
-    return actor, store.start_session(actor)
+    return actor, store.sessions.start(actor)
 
 
 def refused(exc: LoginRefused) -> HTTPException:
@@ -157,5 +157,5 @@ def set_session_cookie(response: Response, token: str, settings: Settings) -> No
 
 def logout(store: TiplineStore, response: Response, token: str | None) -> None:
     if token:
-        store.end_session(token)
+        store.sessions.end(token)
     response.delete_cookie(SESSION_COOKIE, path="/")

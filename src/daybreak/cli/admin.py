@@ -16,11 +16,14 @@ from daybreak.store import AuthError, Role, TiplineStore
 app = typer.Typer(help="Manage users, API keys, retention and the database.", no_args_is_help=True)
 users = typer.Typer(help="Analyst accounts.", no_args_is_help=True)
 keys = typer.Typer(help="API keys for reporting platforms.", no_args_is_help=True)
+orgs = typer.Typer(help="Organisations this deployment serves.", no_args_is_help=True)
 app.add_typer(users, name="users")
 app.add_typer(keys, name="keys")
+app.add_typer(orgs, name="orgs")
 out = Console()
 
 
+Org = typer.Option("default", "--org", help="The organisation (see `daybreak admin orgs list`).")
 NewPassword = typer.Option(
     ...,
     prompt=True,
@@ -46,6 +49,7 @@ def _admin(data_dir: Path, db: str | None, dev: bool) -> Iterator[TiplineStore]:
 def create_user(
     username: str,
     role: Role = typer.Option(Role.ANALYST, help="analyst, supervisor or admin."),
+    org: str = Org,
     password: str = NewPassword,
     data_dir: Path = DataDir,
     db: str | None = DbUrl,
@@ -53,8 +57,8 @@ def create_user(
 ) -> None:
     """Create an analyst/supervisor/admin account (argon2id password hash)."""
     with _admin(data_dir, db, dev) as store:
-        store.create_user(username, password, role)
-    out.print(f"created {role.value} {username}")
+        store.accounts.create(username, password, role, org_id=org)
+    out.print(f"created {role.value} {username} in {org}")
 
 
 @users.command("list")
@@ -62,11 +66,11 @@ def list_users(data_dir: Path = DataDir, db: str | None = DbUrl, dev: bool = Dev
     """Every account with its role and state (active, disabled, locked until when)."""
     now = datetime.now(UTC)
     with open_store(data_dir, db, dev) as store:
-        for account in store.accounts():
+        for account in store.accounts.listing():
             state = "disabled" if account.disabled else "active"
             if account.locked_until is not None and account.locked_until > now:
                 state += f", locked until {account.locked_until:%Y-%m-%d %H:%M:%S} UTC"
-            out.print(f"{account.username}\t{account.role.value}\t{state}")
+            out.print(f"{account.username}\t{account.role.value}\t{state}\t{account.org_id}")
 
 
 def _user_change(
@@ -87,7 +91,7 @@ def disable_user(
     """Disable an account: it cannot sign in, its sessions end and the API keys it owns
     are refused, in every server process at once. `enable` undoes it."""
     _user_change(
-        username, "disabled", lambda s: s.set_disabled(username, True), (data_dir, db, dev)
+        username, "disabled", lambda s: s.accounts.set_disabled(username, True), (data_dir, db, dev)
     )
 
 
@@ -97,7 +101,7 @@ def enable_user(
 ) -> None:
     """Enable a disabled account; also lifts a sign-in lock."""
     _user_change(
-        username, "enabled", lambda s: s.set_disabled(username, False), (data_dir, db, dev)
+        username, "enabled", lambda s: s.accounts.set_disabled(username, False), (data_dir, db, dev)
     )
 
 
@@ -114,7 +118,7 @@ def reset_password(
     _user_change(
         username,
         "password reset for",
-        lambda s: s.set_password(username, password),
+        lambda s: s.accounts.set_password(username, password),
         (data_dir, db, dev),
     )
 
@@ -131,7 +135,7 @@ def set_role(
     _user_change(
         username,
         f"role {role.value} for",
-        lambda s: s.set_role(username, role),
+        lambda s: s.accounts.set_role(username, role),
         (data_dir, db, dev),
     )
 
@@ -143,7 +147,7 @@ def revoke_user(
     """End every session of the account and revoke every API key it owns (--owner),
     in every server process at once. The account itself stays (see `disable`)."""
     with _admin(data_dir, db, dev) as store:
-        ended, revoked = store.revoke_user(username)
+        ended, revoked = store.accounts.revoke(username)
     out.print(f"revoked {username}: {ended} session(s) ended, {revoked} key(s) revoked")
 
 
@@ -175,6 +179,7 @@ def create_key(
     owner: str | None = typer.Option(
         None, "--owner", help="The user the key acts for: `users revoke`/`disable` reach it."
     ),
+    org: str = Org,
     data_dir: Path = DataDir,
     db: str | None = DbUrl,
     dev: bool = Dev,
@@ -182,7 +187,9 @@ def create_key(
     """Create an API key; the secret is printed once and stored only as a hash."""
     expires_at = _expiry(expires)
     with _admin(data_dir, db, dev) as store:
-        secret = store.create_api_key(name, role, rate, expires_at=expires_at, owner=owner)
+        secret = store.api_keys.create(
+            name, role, rate, expires_at=expires_at, owner=owner, org_id=org
+        )
     out.print(secret)
     err.print("store this key now: it cannot be shown again")
 
@@ -192,7 +199,7 @@ def revoke_key(
     key_id: str, data_dir: Path = DataDir, db: str | None = DbUrl, dev: bool = Dev
 ) -> None:
     with open_store(data_dir, db, dev) as store:
-        done = store.revoke_api_key(key_id)
+        done = store.api_keys.revoke(key_id)
     if not done:
         err.print(f"[red]error:[/red] no key {key_id!r}")
         raise typer.Exit(code=1)
@@ -210,7 +217,7 @@ def retention(
     """Delete reports older than --days (unless an open case uses them) and closed cases
     untouched for --days. The audit log (ids only) is kept."""
     with open_store(data_dir, db, dev) as store:
-        result = store.apply_retention(days, dry_run=dry_run)
+        result = store.retention.apply(days, dry_run=dry_run)
     verb = "would delete" if dry_run else "deleted"
     out.print(
         f"{verb} {result.reports_deleted} report(s) and {result.cases_deleted} closed case(s) "
@@ -234,3 +241,25 @@ def keygen() -> None:
     from daybreak.store.keys import generate_key
 
     out.print(generate_key())
+
+
+@orgs.command("create")
+def create_org(
+    org_id: str = typer.Argument(..., help="Short slug: 1-40 of a-z, 0-9 and -."),
+    name: str = typer.Option(..., "--name", help="What the organisation is called."),
+    data_dir: Path = DataDir,
+    db: str | None = DbUrl,
+    dev: bool = Dev,
+) -> None:
+    """Create an organisation (the deployment's operator only: this CLI)."""
+    with _admin(data_dir, db, dev) as store:
+        store.organisations.create(org_id, name)
+    out.print(f"created organisation {org_id}")
+
+
+@orgs.command("list")
+def list_orgs(data_dir: Path = DataDir, db: str | None = DbUrl, dev: bool = Dev) -> None:
+    """Every organisation with its name and when it was created."""
+    with open_store(data_dir, db, dev) as store:
+        for org in store.organisations.listing():
+            out.print(f"{org.org_id}\t{org.name}\t{org.created_at:%Y-%m-%d %H:%M} UTC")

@@ -31,7 +31,7 @@ def verify(
         err.print(f"[red]error:[/red] --checkpoints {checkpoints}: no such file")
         raise typer.Exit(code=2)
     with open_store(data_dir, db, dev) as store:
-        result = store.verify_audit(checkpoints)
+        result = store.audit.verify(checkpoints)
     for warning in result.warnings:
         err.print(f"[yellow]warning:[/yellow] {warning}")
     if result.ok:
@@ -53,8 +53,8 @@ def verify(
 def checkpoint(data_dir: Path = DataDir, db: str | None = DbUrl, dev: bool = Dev) -> None:
     """Append the audit head (seq, hash, time, MAC) to the checkpoint file now."""
     with open_store(data_dir, db, dev) as store:
-        point = store.checkpoint()
-        path = store.checkpoint_path
+        point = store.audit.checkpoint()
+        path = store.audit.checkpoint_path
     if point is None:
         err.print(
             "[red]error:[/red] no checkpoint written: "

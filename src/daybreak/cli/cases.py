@@ -57,7 +57,7 @@ def build(
         matches = read_media_matches(media_matches) if media_matches else []
         store = _store(out_dir, db) if db else None
         existing = (
-            store.list_cases(_system())
+            store.cases.query(_system())
             if store is not None
             else read_cases(out_dir / CASES_FILE, missing_ok=True)
         )
@@ -72,7 +72,7 @@ def build(
                 probabilistic=probabilistic,
             )
         if store is not None:
-            created, updated = store.upsert_cases(cases)
+            created, updated = store.cases.upsert(cases)
             out.print(f"Store: {created} case(s) created, {updated} updated.")
         everything = write_file(out_dir / CASES_FILE, cases)
     known = {c.case_id for c in existing}
@@ -104,7 +104,7 @@ def list_cases(
 
     with user_errors():
         if db:
-            cases = _store(out_dir, db).list_cases(_system())
+            cases = _store(out_dir, db).cases.query(_system())
         else:
             path = out_dir / CASES_FILE
             if not path.is_file():
@@ -200,7 +200,7 @@ def label(
     store = _store(Path("."), db)
     try:
         if "all" in subjects:
-            case = store.get_case(case_id, actor)
+            case = store.cases.get(case_id, actor)
             if case is None:
                 fail(f"no case {case_id!r} in the store")
             pairs = payments_subjects(case)
@@ -209,7 +209,7 @@ def label(
         else:
             pairs = [_subject(s) for s in subjects]
         for pair in pairs:
-            store.record_disposition(case_id, pair, chosen, actor)
+            store.cases.record_disposition(case_id, pair, chosen, actor)
     except NotFound:
         fail(f"no case {case_id!r} in the store")
     except (WorkflowError, PermissionDenied) as exc:

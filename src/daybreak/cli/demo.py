@@ -160,7 +160,7 @@ def _tipline_and_cases(run: DemoRun) -> None:
             graph = build_world_graph(run.world_dir)
             matches = [] if run.media_matches is None else run.media_matches.to_dicts()
             # Cases of an earlier run keep their ids, status and assignee.
-            existing = store.list_cases(SYSTEM)
+            existing = store.cases.query(SYSTEM)
             run.cases = build_cases(
                 run.world_dir,
                 run.alerts,
@@ -168,7 +168,7 @@ def _tipline_and_cases(run: DemoRun) -> None:
                 world_graph=graph,
                 existing=existing,
             )
-            store.upsert_cases(run.cases)
+            store.cases.upsert(run.cases)
     finally:
         store.close()
 

@@ -102,7 +102,7 @@ def read_cases(
         with open_store(data_dir, db, dev) as store:
             for case_id in case_ids:
                 # Reading through the store puts this read in the audit trail.
-                case = store.get_case(case_id, Actor(actor, Role.ANALYST))
+                case = store.cases.get(case_id, Actor(actor, Role.ANALYST))
                 if case is None:
                     raise ExportError(f"case {case_id!r} not found in the store at {db}")
                 found.append(case)

@@ -174,7 +174,7 @@ def _store_labels(db: str) -> list[Any]:
 
     store = open_store(Path("."), db, dev=False)
     try:
-        return store.subject_labels(cli_analyst(None))
+        return store.cases.labels(cli_analyst(None))
     finally:
         store.close()
 

@@ -49,7 +49,7 @@ def import_(
             Submission(r, "cli", "ncmec")
             for _, r in track(parsed, description="importing", console=err)
         ]
-        receipts = store.add_reports(subs)
+        receipts = store.reports.add_many(subs)
     for (path, _), rec in zip(parsed, receipts, strict=True):
         Console().print(f"{path}: {rec.report_id} tier {rec.tier} -> {rec.agency}")
 
@@ -63,7 +63,7 @@ def queue(
 ) -> None:
     """The triaged queue: clusters of reports, most urgent first."""
     with open_store(data_dir, db, dev) as store:
-        items = store.triaged_queue(SYSTEM, limit)
+        items = store.reports.queue(SYSTEM, limit)
     table = Table("tier", "score", "reports", "live", "country", "agency", "why")
     for c in items:
         table.add_row(

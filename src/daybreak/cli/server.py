@@ -82,7 +82,7 @@ def build_demo_console(
     clients that do not (plain-HTTP test clients)."""
     data_dir.mkdir(parents=True, exist_ok=True)
     the_store = store or TiplineStore.open(data_dir, dev=True)
-    the_store.upsert_cases(list(cases))
+    the_store.cases.upsert(list(cases))
     credentials = ensure_demo_users(the_store, data_dir)
     app = create_app(Settings(data_dir=data_dir, dev=True, cookie_secure=secure_cookies), the_store)
     configure_console(

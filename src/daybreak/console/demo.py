@@ -44,7 +44,7 @@ def ensure_demo_users(store: TiplineStore, data_dir: Path) -> dict[str, str]:
     """Create the demo users once; return their passwords (stored 0600 in data_dir)."""
     path = data_dir / CREDENTIALS_FILE
     known = _read_credentials(path)
-    existing = {actor.name for actor in store.users()}
+    existing = {actor.name for actor in store.accounts.active()}
     for name, role in DEMO_USERS.items():
         if name in existing and name in known:
             continue
@@ -54,7 +54,7 @@ def ensure_demo_users(store: TiplineStore, data_dir: Path) -> dict[str, str]:
                 "use another data dir or reset the user with `daybreak admin`"
             )
         known[name] = secrets.token_urlsafe(12)
-        store.create_user(name, known[name], role)
+        store.accounts.create(name, known[name], role)
     data_dir.mkdir(parents=True, exist_ok=True)
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "w", encoding="utf-8") as fh:

@@ -31,7 +31,6 @@ from daybreak.store import (
     TiplineStore,
     WorkflowError,
 )
-from daybreak.store.audit import append_one
 from daybreak.store.auth import CASE_READERS
 
 ALL_CASES = 1_000_000  # the console filters and pages itself
@@ -79,26 +78,28 @@ class StoreBackend:
             raise ActionError(f"no case {exc}") from exc
 
     def sign_in(self, username: str, password: str, client: str) -> ConsoleUser | None:
-        actor = self.store.login(username, password, client=client, channel="console")
+        actor = self.store.accounts.login(username, password, client=client, channel="console")
         return None if actor is None else ConsoleUser(actor.name, actor.role)
 
     def session_epoch(self, username: str) -> int | None:
-        return self.store.session_epoch(username)
+        return self.store.sessions.epoch(username)
 
     def assignable_users(self) -> Sequence[str]:
-        return [a.name for a in self.store.users() if a.role in CASE_READERS]
+        return [a.name for a in self.store.accounts.active() if a.role in CASE_READERS]
 
     def list_cases(self, actor: ConsoleUser) -> Sequence[Case]:
-        return self.store.list_cases(_actor(actor), CaseFilter(limit=ALL_CASES))
+        return self.store.cases.query(_actor(actor), CaseFilter(limit=ALL_CASES))
 
     def get_case(self, case_id: str, actor: ConsoleUser) -> Case | None:
-        return self.store.get_case(case_id, _actor(actor))
+        return self.store.cases.get(case_id, _actor(actor))
 
     def notes(self, case_id: str, actor: ConsoleUser) -> Sequence[NoteView]:
-        return [NoteView(n.author, n.at, n.text) for n in self.store.notes(case_id, _actor(actor))]
+        return [
+            NoteView(n.author, n.at, n.text) for n in self.store.cases.notes(case_id, _actor(actor))
+        ]
 
     def audit_trail(self, case_id: str, actor: ConsoleUser) -> Sequence[AuditView]:
-        entries = self.store.audit_trail(_actor(actor), case_id)
+        entries = self.store.audit.trail(_actor(actor), case_id)
         return [AuditView(e.at, e.actor, e.action, _detail(e.detail)) for e in entries]
 
     def alerts(self, actor: ConsoleUser) -> Sequence[Alert]:
@@ -110,54 +111,49 @@ class StoreBackend:
     ) -> Sequence[StatusEvent]:
         return [
             StatusEvent(c.case_id, c.at, c.to_status, c.actor, c.from_status, c.reason)
-            for c in self.store.status_history(_actor(actor), case_id)
+            for c in self.store.cases.history(_actor(actor), case_id)
         ]
 
     def add_note(self, case_id: str, actor: ConsoleUser, text: str) -> None:
-        self._call(lambda: self.store.add_note(case_id, _actor(actor), text))
+        self._call(lambda: self.store.cases.add_note(case_id, _actor(actor), text))
 
     def triage(self, case_id: str, actor: ConsoleUser) -> None:
-        self._call(lambda: self.store.transition(case_id, CaseStatus.TRIAGED, _actor(actor)))
+        self._call(lambda: self.store.cases.transition(case_id, CaseStatus.TRIAGED, _actor(actor)))
 
     def assign(self, case_id: str, actor: ConsoleUser, assignee: str) -> None:
         self._call(
-            lambda: self.store.transition(
+            lambda: self.store.cases.transition(
                 case_id, CaseStatus.ASSIGNED, _actor(actor), f"to {assignee}", assignee=assignee
             )
         )
 
     def escalate(self, case_id: str, actor: ConsoleUser, reason: str) -> None:
         self._call(
-            lambda: self.store.transition(case_id, CaseStatus.ESCALATED, _actor(actor), reason)
+            lambda: self.store.cases.transition(
+                case_id, CaseStatus.ESCALATED, _actor(actor), reason
+            )
         )
 
     def refer(self, case_id: str, actor: ConsoleUser, agency: str) -> None:
         if not agency.strip():
             raise ActionError("name the agency to refer the case to")
         self._call(
-            lambda: self.store.transition(
+            lambda: self.store.cases.transition(
                 case_id, CaseStatus.REFERRED, _actor(actor), f"to {agency}"
             )
         )
 
     def close(self, case_id: str, actor: ConsoleUser, outcome: Outcome, reason: str) -> None:
         self._call(
-            lambda: self.store.transition(
+            lambda: self.store.cases.transition(
                 case_id, CaseStatus.CLOSED, _actor(actor), reason, outcome=outcome
             )
         )
 
     def record(self, actor: ConsoleUser, action: str, object_id: str, detail: str) -> None:
-        with self.store.engine.begin() as conn:
-            append_one(
-                conn,
-                self.store.keys,
-                actor.username,
-                f"console.{action}",
-                "config",
-                object_id[:80],
-                {"what": detail[:200]},
-            )
+        self.store.audit.record(
+            _actor(actor), f"console.{action}", "config", object_id[:80], {"what": detail[:200]}
+        )
 
     def agency_for(self, country: str | None) -> str | None:
         return self.store.agencies.agency_for(country) if country else None
@@ -185,34 +181,28 @@ class StoreBackend:
         found = describe(case, own, source, record_id, rows)
         if found is not None and not found.row_read and source == "reports":
             # A report received through the API lives in the store (audited: report.read).
-            stored = self.store.get_report(record_id, _actor(actor))
+            stored = self.store.reports.get(record_id, _actor(actor))
             if stored is not None:
                 row = report_row(stored.report_id, stored.received_at, stored.report)
                 found = describe(case, own, source, record_id, {**rows, "reports": [row]})
         if found is not None:
-            with self.store.engine.begin() as conn:
-                append_one(
-                    conn,
-                    self.store.keys,
-                    actor.username,
-                    "case.evidence.read",
-                    "case",
-                    case_id,
-                    {"source": source, "record": record_id[:120]},
-                )
+            self.store.audit.record(
+                _actor(actor),
+                "case.evidence.read",
+                "case",
+                case_id,
+                {"source": source, "record": record_id[:120]},
+            )
         return found
 
     def export(self, case_id: str, actor: ConsoleUser, fmt: str) -> ExportFile:
         case, linked = self._case_and_alerts(case_id, actor)
         result = self._exporter(case, linked, fmt)
-        with self.store.engine.begin() as conn:
-            append_one(
-                conn,
-                self.store.keys,
-                actor.username,
-                "case.export",
-                "case",
-                case_id,
-                {"format": fmt, "bytes": len(result.content)},
-            )
+        self.store.audit.record(
+            _actor(actor),
+            "case.export",
+            "case",
+            case_id,
+            {"format": fmt, "bytes": len(result.content)},
+        )
         return result

@@ -22,7 +22,7 @@ from sqlalchemy import Connection, case, delete, insert, select, update
 from daybreak.store.audit import utc
 from daybreak.store.passwords import PasswordRejected
 from daybreak.store.passwords import check_password as check_password_policy
-from daybreak.store.tables import api_keys, sessions, users
+from daybreak.store.tables import DEFAULT_ORG, api_keys, organisations, sessions, users
 
 KEY_PREFIX = "dbk"
 SESSION_HOURS = 12
@@ -59,18 +59,44 @@ MANAGERS = frozenset({Role.SUPERVISOR, Role.ADMIN})
 
 @dataclass(frozen=True, slots=True)
 class Actor:
-    """Who is acting: ``name`` is a username or ``key:<key_id>``."""
+    """Who is acting: ``name`` is a username or ``key:<key_id>``; ``org_id`` the
+    organisation of the user or key."""
 
     name: str
     role: Role
     rate_per_minute: int = 0  # API keys only; 0 = no limit
+    org_id: str = DEFAULT_ORG
 
     @property
     def reads_cases(self) -> bool:
         return self.role in CASE_READERS
 
 
+# The deployment's operator: whoever runs ``daybreak admin`` with the deployment's keys.
+# The only actor that creates organisations and manages other organisations' accounts.
 SYSTEM = Actor("system", Role.ADMIN)
+
+
+def is_operator(actor: Actor) -> bool:
+    return actor == SYSTEM
+
+
+_ORG_CHARS = frozenset("abcdefghijklmnopqrstuvwxyz0123456789-")
+
+
+def validate_org_id(org_id: str) -> str:
+    if not org_id or len(org_id) > 40 or not set(org_id) <= _ORG_CHARS:
+        raise AuthError(f"organisation {org_id!r}: 1-40 characters of a-z, 0-9 and -")
+    return org_id
+
+
+def require_org(conn: Connection, org_id: str) -> None:
+    validate_org_id(org_id)
+    found = conn.execute(
+        select(organisations.c.org_id).where(organisations.c.org_id == org_id)
+    ).first()
+    if found is None:
+        raise AuthError(f"no organisation {org_id!r} (`daybreak admin orgs create`)")
 
 
 class AuthError(ValueError):
@@ -94,8 +120,11 @@ def _policy(password: str, username: str) -> None:
         raise AuthError(str(exc)) from exc
 
 
-def create_user(conn: Connection, username: str, password: str, role: Role) -> None:
+def create_user(
+    conn: Connection, username: str, password: str, role: Role, org_id: str = DEFAULT_ORG
+) -> None:
     validate_username(username)
+    require_org(conn, org_id)
     _policy(password, username)
     if conn.execute(select(users.c.username).where(users.c.username == username)).first():
         raise AuthError(f"user {username!r} already exists")
@@ -106,6 +135,7 @@ def create_user(conn: Connection, username: str, password: str, role: Role) -> N
             role=Role(role).value,
             created_at=datetime.now(UTC),
             disabled=False,
+            org_id=org_id,
         )
     )
 
@@ -237,6 +267,7 @@ class PasswordRecord:
     disabled: bool
     locked_until: datetime | None
     failed_logins: int = 0
+    org_id: str = DEFAULT_ORG
 
 
 def password_record(conn: Connection, username: str) -> PasswordRecord:
@@ -251,6 +282,7 @@ def password_record(conn: Connection, username: str) -> PasswordRecord:
         bool(row.disabled),
         until,
         int(row.failed_logins),
+        row.org_id,
     )
 
 
@@ -263,7 +295,7 @@ def verify_password(record: PasswordRecord, password: str) -> Actor | None:
         return None
     if record.username is None or record.disabled:
         return None
-    return Actor(record.username, record.role)
+    return Actor(record.username, record.role, org_id=record.org_id)
 
 
 def check_password(conn: Connection, username: str, password: str) -> Actor | None:
@@ -272,7 +304,7 @@ def check_password(conn: Connection, username: str, password: str) -> Actor | No
 
 def list_users(conn: Connection) -> list[Actor]:
     rows = conn.execute(select(users).where(users.c.disabled.is_(False)).order_by(users.c.username))
-    return [Actor(r.username, Role(r.role)) for r in rows]
+    return [Actor(r.username, Role(r.role), org_id=r.org_id) for r in rows]
 
 
 @dataclass(frozen=True, slots=True)
@@ -284,10 +316,13 @@ class Account:
     disabled: bool
     failed_logins: int
     locked_until: datetime | None
+    org_id: str = DEFAULT_ORG
 
 
-def list_accounts(conn: Connection) -> list[Account]:
-    rows = conn.execute(select(users).order_by(users.c.username))
+def list_accounts(conn: Connection, org_id: str | None = None) -> list[Account]:
+    """Every account (of ``org_id``; None: of every organisation)."""
+    q = select(users).order_by(users.c.username)
+    rows = conn.execute(q if org_id is None else q.where(users.c.org_id == org_id))
     return [
         Account(
             r.username,
@@ -295,6 +330,7 @@ def list_accounts(conn: Connection) -> list[Account]:
             bool(r.disabled),
             int(r.failed_logins),
             utc(r.locked_until) if r.locked_until is not None else None,
+            r.org_id,
         )
         for r in rows
     ]
@@ -308,9 +344,11 @@ def create_api_key(
     *,
     expires_at: datetime | None = None,
     owner: str | None = None,
+    org_id: str = DEFAULT_ORG,
 ) -> str:
     """Create a key and return the full secret, ``dbk_<key_id>_<secret>`` (shown once).
-    ``expires_at``: refused from then on. ``owner``: the user the key acts for."""
+    ``expires_at``: refused from then on. ``owner``: the user the key acts for, who
+    must belong to ``org_id``, the organisation the key acts in."""
     if not name or len(name) > 120:
         raise AuthError("key name: 1-120 characters")
     if rate_per_minute < 0:
@@ -319,8 +357,12 @@ def create_api_key(
         raise AuthError("expires_at needs a time zone")
     if expires_at is not None and expires_at <= datetime.now(UTC):
         raise AuthError(f"expiry {expires_at:%Y-%m-%d %H:%M} UTC is already past")
+    require_org(conn, org_id)
     if owner is not None:
         _require_user(conn, owner)
+        owner_org = conn.execute(select(users.c.org_id).where(users.c.username == owner)).scalar()
+        if owner_org != org_id:
+            raise AuthError(f"user {owner!r} is not of organisation {org_id!r}")
     key_id = secrets.token_hex(8)
     secret = secrets.token_urlsafe(32)
     conn.execute(
@@ -334,6 +376,7 @@ def create_api_key(
             revoked_at=None,
             expires_at=expires_at,
             owner=owner,
+            org_id=org_id,
         )
     )
     return f"{KEY_PREFIX}_{key_id}_{secret}"
@@ -358,6 +401,7 @@ def check_api_key(conn: Connection, presented: str) -> Actor | None:
             api_keys.c.rate_per_minute,
             api_keys.c.revoked_at,
             api_keys.c.expires_at,
+            api_keys.c.org_id,
             users.c.disabled.label("owner_disabled"),
         )
         .select_from(api_keys.outerjoin(users, users.c.username == api_keys.c.owner))
@@ -369,10 +413,12 @@ def check_api_key(conn: Connection, presented: str) -> Actor | None:
         return None
     if not hmac.compare_digest(row.secret_hash, _sha256(secret)):
         return None
-    return Actor(f"key:{key_id}", Role(row.role), int(row.rate_per_minute))
+    return Actor(f"key:{key_id}", Role(row.role), int(row.rate_per_minute), row.org_id)
 
 
-def start_session(conn: Connection, username: str, hours: int = SESSION_HOURS) -> str:
+def start_session(
+    conn: Connection, username: str, hours: int = SESSION_HOURS, org_id: str = DEFAULT_ORG
+) -> str:
     token = secrets.token_urlsafe(32)
     now = datetime.now(UTC)
     conn.execute(delete(sessions).where(sessions.c.expires_at < now))
@@ -382,6 +428,7 @@ def start_session(conn: Connection, username: str, hours: int = SESSION_HOURS) -
             username=username,
             created_at=now,
             expires_at=now + timedelta(hours=hours),
+            org_id=org_id,
         )
     )
     return token
@@ -389,13 +436,15 @@ def start_session(conn: Connection, username: str, hours: int = SESSION_HOURS) -
 
 def check_session(conn: Connection, token: str) -> Actor | None:
     row = conn.execute(
-        select(sessions.c.expires_at, users.c.username, users.c.role, users.c.disabled)
+        select(
+            sessions.c.expires_at, users.c.username, users.c.role, users.c.disabled, users.c.org_id
+        )
         .join(users, users.c.username == sessions.c.username)
         .where(sessions.c.token_hash == _sha256(token))
     ).first()
     if row is None or row.disabled or utc(row.expires_at) < datetime.now(UTC):
         return None
-    return Actor(row.username, Role(row.role))
+    return Actor(row.username, Role(row.role), org_id=row.org_id)
 
 
 def end_session(conn: Connection, token: str) -> None:

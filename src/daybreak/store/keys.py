@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import copy
 import hashlib
 import hmac
 import logging
@@ -42,6 +43,7 @@ KEY_FILE = "field.key"
 AUDIT_ENV_VAR = "DAYBREAK_AUDIT_KEY"
 AUDIT_FILE_ENV_VAR = "DAYBREAK_AUDIT_KEY_FILE"
 AUDIT_KEY_FILE = "audit.key"
+DEFAULT_ORG = "default"  # as daybreak.store.tables.DEFAULT_ORG
 log = logging.getLogger(__name__)
 
 
@@ -106,6 +108,32 @@ class Keyring:
         self._head_key = _derive(root, b"daybreak audit head v1")
         self._checkpoint_key = _derive(root, b"daybreak audit checkpoint v1")
         self._row_key = _derive(root, b"daybreak row mac v1")
+        self._org_root = _derive(master, b"daybreak organisation keys v1")
+        self._orgs: dict[str, Keyring] = {}
+        self._orgs_lock = threading.Lock()
+        self._deployment = self  # an organisation's keyring points at the one it came from
+
+    def for_org(self, org_id: str) -> Keyring:
+        """The keyring of one organisation: its own field-encryption and blind-index
+        keys, derived from the field key and the org id (a row of org A does not
+        decrypt with org B's keyring, and the same phone number has a different blind
+        index in each), and the deployment's audit keys (one chain for all). The
+        ``default`` organisation's keyring is this one, so rows stored before
+        organisations existed keep decrypting."""
+        if self._deployment is not self:
+            return self._deployment.for_org(org_id)
+        if org_id == DEFAULT_ORG:
+            return self
+        with self._orgs_lock:
+            found = self._orgs.get(org_id)
+            if found is None:
+                org_master = _derive(self._org_root, f"org:{org_id}".encode())
+                found = copy.copy(self)
+                found._aead = AESGCM(_derive(org_master, b"daybreak field encryption v1"))
+                found._index_key = _derive(org_master, b"daybreak blind index v1")
+                found._orgs, found._orgs_lock = {}, threading.Lock()
+                self._orgs[org_id] = found
+        return found
 
     @classmethod
     def from_text(cls, text: str, where: str = ENV_VAR, audit: str | None = None) -> Keyring:

@@ -35,6 +35,13 @@ metadata = MetaData(
     }
 )
 TS = DateTime(timezone=True)
+# The organisation of a deployment that has one (and of every row stored before 0005).
+DEFAULT_ORG = "default"
+
+
+def _org() -> Column[str]:
+    """The organisation a tenant-owned row belongs to (migration 0005_organisations)."""
+    return Column("org_id", String(40), nullable=False, server_default=DEFAULT_ORG, index=True)
 
 
 def _rows_of(owner: str, key: str, length: int) -> tuple[Column[int], Column[str]]:
@@ -55,6 +62,7 @@ def _rows_of(owner: str, key: str, length: int) -> tuple[Column[int], Column[str
 reports = Table(
     "reports",
     metadata,
+    _org(),
     Column("report_id", String(40), primary_key=True),
     Column("received_at", TS, nullable=False, index=True),
     Column("source", String(20), nullable=False),  # api | ncmec | world | import
@@ -77,6 +85,7 @@ reports = Table(
 report_identifiers = Table(
     "report_identifiers",
     metadata,
+    _org(),
     *_rows_of("reports", "report_id", 40),
     Column("kind", String(20), nullable=False),
     Column("role", String(40), nullable=False),
@@ -88,6 +97,7 @@ report_identifiers = Table(
 clusters = Table(
     "clusters",
     metadata,
+    _org(),
     Column("cluster_id", String(48), primary_key=True),
     Column("created_at", TS, nullable=False),
     Column("updated_at", TS, nullable=False),
@@ -103,6 +113,7 @@ clusters = Table(
 identifier_clusters = Table(
     "identifier_clusters",
     metadata,
+    _org(),
     Column("value_index", String(40), primary_key=True),
     Column("cluster_id", String(48), nullable=False, index=True),
 )
@@ -110,6 +121,7 @@ identifier_clusters = Table(
 alerted_identifiers = Table(
     "alerted_identifiers",
     metadata,
+    _org(),
     Column("value_index", String(40), primary_key=True),
     Column("source", String(40), primary_key=True),  # payments | media | ...
     Column("ref", String(80)),
@@ -118,6 +130,7 @@ alerted_identifiers = Table(
 idempotency_keys = Table(
     "idempotency_keys",
     metadata,
+    _org(),
     Column("principal", String(80), primary_key=True),
     Column("key", String(200), primary_key=True),
     Column("request_hash", String(64), nullable=False),
@@ -128,6 +141,7 @@ idempotency_keys = Table(
 cases = Table(
     "cases",
     metadata,
+    _org(),
     Column("case_id", String(80), primary_key=True),
     Column("priority", Float, nullable=False, index=True),
     Column("tier", Integer, nullable=False),
@@ -145,6 +159,7 @@ cases = Table(
 case_keys = Table(
     "case_keys",
     metadata,
+    _org(),
     Column(
         "case_id", String(80), ForeignKey("cases.case_id", ondelete="CASCADE"), primary_key=True
     ),
@@ -155,6 +170,7 @@ case_keys = Table(
 case_reports = Table(
     "case_reports",
     metadata,
+    _org(),
     Column(
         "case_id", String(80), ForeignKey("cases.case_id", ondelete="CASCADE"), primary_key=True
     ),
@@ -165,6 +181,7 @@ case_reports = Table(
 case_notes = Table(
     "case_notes",
     metadata,
+    _org(),
     *_rows_of("cases", "case_id", 80),
     Column("author", String(80), nullable=False),
     Column("at", TS, nullable=False),
@@ -174,6 +191,7 @@ case_notes = Table(
 case_events = Table(
     "case_events",
     metadata,
+    _org(),
     *_rows_of("cases", "case_id", 80),
     Column("at", TS, nullable=False),
     Column("actor", String(80), nullable=False),
@@ -190,6 +208,7 @@ case_events = Table(
 subject_labels = Table(
     "subject_labels",
     metadata,
+    _org(),
     *_rows_of("cases", "case_id", 80),
     Column("subject_type", String(20), nullable=False),
     Column("value_index", String(40), nullable=False, index=True),
@@ -201,9 +220,20 @@ subject_labels = Table(
     UniqueConstraint("case_id", "subject_type", "value_index", name="uq_subject_labels_subject"),
 )
 
+# The organisations a deployment serves; the deployment's operator creates them
+# (``daybreak admin orgs create``).
+organisations = Table(
+    "organisations",
+    metadata,
+    Column("org_id", String(40), primary_key=True),
+    Column("name", String(120), nullable=False),
+    Column("created_at", TS, nullable=False),
+)
+
 users = Table(
     "users",
     metadata,
+    _org(),
     Column("username", String(80), primary_key=True),
     Column("password_hash", String(200), nullable=False),  # argon2id
     Column("role", String(20), nullable=False),
@@ -222,6 +252,7 @@ users = Table(
 api_keys = Table(
     "api_keys",
     metadata,
+    _org(),
     Column("key_id", String(24), primary_key=True),
     Column("secret_hash", String(64), nullable=False),  # SHA-256 of a 256-bit secret
     Column("name", String(120), nullable=False),
@@ -238,6 +269,7 @@ api_keys = Table(
 sessions = Table(
     "sessions",
     metadata,
+    _org(),
     Column("token_hash", String(64), primary_key=True),
     Column(
         "username", String(80), ForeignKey("users.username", ondelete="CASCADE"), nullable=False
@@ -249,6 +281,7 @@ sessions = Table(
 audit_log = Table(
     "audit_log",
     metadata,
+    _org(),
     Column("seq", Integer, primary_key=True, autoincrement=False),
     Column("at", TS, nullable=False),
     Column("actor", String(80), nullable=False),
@@ -287,8 +320,27 @@ _DIGEST = "keyed hash, MAC or blind index: no content"
 _ID = "identifier generated by Daybreak (random or derived), no content"
 _ENUM = "one of a fixed set of values checked by the code"
 _PRINCIPAL = "username (1-80 of letters, digits, . _ - @) or key:<generated id>"
+_ORG = "organisation slug (1-40 of a-z, 0-9, -), set by the deployment operator"
 _ROUTING = "from the agencies table (configuration), ISO country code or routing basis"
 PLAIN_TEXT_COLUMNS: dict[str, str] = {
+    "reports.org_id": _ORG,
+    "report_identifiers.org_id": _ORG,
+    "clusters.org_id": _ORG,
+    "identifier_clusters.org_id": _ORG,
+    "alerted_identifiers.org_id": _ORG,
+    "idempotency_keys.org_id": _ORG,
+    "cases.org_id": _ORG,
+    "case_keys.org_id": _ORG,
+    "case_reports.org_id": _ORG,
+    "case_notes.org_id": _ORG,
+    "case_events.org_id": _ORG,
+    "subject_labels.org_id": _ORG,
+    "users.org_id": _ORG,
+    "api_keys.org_id": _ORG,
+    "sessions.org_id": _ORG,
+    "audit_log.org_id": _ORG,
+    "organisations.org_id": _ORG,
+    "organisations.name": "label the operator gives an organisation (1-120 characters)",
     "alerted_identifiers.value_index": _DIGEST,
     "alerted_identifiers.source": _ENUM + " (payments, media, ...)",
     "alerted_identifiers.ref": "reference of the alert set by the detector (an id), cut to 80",

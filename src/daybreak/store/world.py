@@ -54,7 +54,7 @@ def load_world_reports(
     first). The identifiers of ``alerts`` (other detectors' alerts) are marked as
     alerted before the reports are triaged."""
     for detector, keys in alerted_identifiers(alerts).items():
-        store.mark_alerted(keys, detector)
+        store.reports.mark_alerted(keys, detector)
     items = world_reports(Path(world_dir))
     subs = [
         Submission(
@@ -69,7 +69,7 @@ def load_world_reports(
         for rid, received, report in items
     ]
     for start in range(0, len(subs), 1000):
-        store.add_reports(subs[start : start + 1000])
+        store.reports.add_many(subs[start : start + 1000])
         if progress:
             progress(min(start + 1000, len(subs)), len(subs))
-    return store.triaged_queue(SYSTEM, limit)
+    return store.reports.queue(SYSTEM, limit)

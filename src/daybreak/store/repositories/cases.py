@@ -1,0 +1,170 @@
+"""``store.cases``: cases, their workflow (transitions, notes, history) and the
+analysts' dispositions of their payments subjects (the payments model's labels)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import UTC, datetime
+
+from sqlalchemy import Connection, select
+
+from daybreak.model.cases import Case, CaseStatus, Disposition, Outcome, SubjectLabel
+from daybreak.store import auth
+from daybreak.store import cases as case_ops
+from daybreak.store import labels as label_ops
+from daybreak.store.audit import AuditAppender
+from daybreak.store.auth import CASE_READERS, MANAGERS, SYSTEM, Actor
+from daybreak.store.repositories.context import PermissionDenied, StoreContext, require
+from daybreak.store.tables import cases
+
+
+class CaseRepository:
+    def __init__(self, ctx: StoreContext) -> None:
+        self._ctx = ctx
+
+    def upsert(self, items: Sequence[Case], actor: Actor = SYSTEM) -> tuple[int, int]:
+        """Insert new cases and refresh existing ones (workflow state kept). Returns
+        (created, updated)."""
+        ctx = self._ctx
+        created = 0
+        now = datetime.now(UTC)
+        with ctx.writing() as conn:
+            audit = AuditAppender(conn, ctx.keys)
+            for case in items:
+                is_new = case_ops.upsert(conn, ctx.keys, case, now)
+                created += is_new
+                action = "case.create" if is_new else "case.update"
+                audit.append(actor.name, action, "case", case.case_id, at=now)
+            audit.close()
+        return created, len(items) - created
+
+    def query(self, actor: Actor, filters: case_ops.CaseFilter | None = None) -> list[Case]:
+        """Cases matching ``filters`` (all, up to its limit), most urgent first."""
+        require(actor, CASE_READERS, "list cases")
+        ctx = self._ctx
+        with ctx.writing() as conn:
+            found = case_ops.query(conn, ctx.keys, filters or case_ops.CaseFilter())
+            ctx.audit(conn, actor, "case.list", "case", "*", {"ids": [c.case_id for c in found]})
+        return found
+
+    def get(self, case_id: str, actor: Actor) -> Case | None:
+        require(actor, CASE_READERS, "read cases")
+        ctx = self._ctx
+        with ctx.writing() as conn:
+            case = case_ops.get(conn, ctx.keys, case_id)
+            if case is not None:
+                ctx.audit(conn, actor, "case.read", "case", case_id)
+        return case
+
+    def transition(
+        self,
+        case_id: str,
+        to: CaseStatus,
+        actor: Actor,
+        reason: str = "",
+        *,
+        outcome: Outcome | None = None,
+        assignee: str | None = None,
+    ) -> Case:
+        require(actor, CASE_READERS, "change cases")
+        if assignee is not None and assignee != actor.name:
+            require(actor, MANAGERS, "assign cases to others")
+        ctx = self._ctx
+        with ctx.writing() as conn:
+            if assignee is not None and assignee not in {u.name for u in auth.list_users(conn)}:
+                raise case_ops.WorkflowError(f"no such user to assign: {assignee!r}")
+            if to is CaseStatus.CLOSED and actor.role not in MANAGERS:
+                _require_own_case(conn, case_id, actor)
+            case = case_ops.transition(
+                conn,
+                ctx.keys,
+                case_id,
+                to,
+                actor.name,
+                reason,
+                datetime.now(UTC),
+                outcome=outcome,
+                assignee=assignee,
+            )
+            detail = {
+                "to": to.value,
+                "outcome": outcome.value if outcome else None,
+                "assignee": case.assignee,
+            }
+            ctx.audit(conn, actor, "case.transition", "case", case_id, detail)
+        return case
+
+    def add_note(self, case_id: str, actor: Actor, text: str) -> None:
+        require(actor, CASE_READERS, "write notes")
+        if not text.strip() or len(text) > 20000:
+            raise case_ops.WorkflowError("a note needs 1-20000 characters")
+        ctx = self._ctx
+        with ctx.writing() as conn:
+            case_ops.add_note(conn, ctx.keys, case_id, actor.name, text.strip(), datetime.now(UTC))
+            ctx.audit(conn, actor, "case.note", "case", case_id)
+
+    def notes(self, case_id: str, actor: Actor) -> list[case_ops.Note]:
+        require(actor, CASE_READERS, "read notes")
+        ctx = self._ctx
+        with ctx.writing() as conn:
+            out = case_ops.notes(conn, ctx.keys, case_id)
+            ctx.audit(conn, actor, "case.notes.read", "case", case_id)
+        return out
+
+    def history(self, actor: Actor, case_id: str | None = None) -> list[case_ops.StatusChange]:
+        """Status changes (of one case, or all), oldest first."""
+        require(actor, CASE_READERS, "read case history")
+        ctx = self._ctx
+        with ctx.writing() as conn:
+            out = case_ops.history(conn, ctx.keys, case_id)
+            ctx.audit(conn, actor, "case.history.read", "case", case_id or "*")
+        return out
+
+    def record_disposition(
+        self,
+        case_id: str,
+        subject: tuple[str, str],
+        disposition: Disposition,
+        actor: Actor,
+    ) -> SubjectLabel:
+        """Record an analyst's disposition of one payments subject (subject_type,
+        subject_id) of a case: the label the payments model learns from. Recording
+        again for the same case and subject replaces the earlier disposition."""
+        require(actor, CASE_READERS, "label case subjects")
+        ctx = self._ctx
+        now = datetime.now(UTC)
+        with ctx.writing() as conn:
+            stored = label_ops.record(
+                conn, ctx.keys, case_id, subject, disposition, actor.name, now
+            )
+            detail = {
+                "subject_type": subject[0],
+                "subject": ctx.keys.index(label_ops.subject_key(*subject))[:16],
+                "disposition": disposition.value,
+            }
+            ctx.audit(conn, actor, "case.label", "case", case_id, detail)
+        return stored
+
+    def labels(self, actor: Actor, case_id: str | None = None) -> list[SubjectLabel]:
+        """Stored dispositions (of one case, or all), oldest first."""
+        require(actor, CASE_READERS, "read case labels")
+        ctx = self._ctx
+        with ctx.writing() as conn:
+            out = label_ops.listing(conn, ctx.keys, case_id)
+            detail = {"labels": len(out), "cases": len({x.case_id for x in out})}
+            ctx.audit(conn, actor, "case.labels.read", "case", case_id or "*", detail)
+        return out
+
+
+def _require_own_case(conn: Connection, case_id: str, actor: Actor) -> None:
+    """An analyst closes only cases that are unassigned or assigned to them; a case
+    someone else holds is closed by them or a supervisor. The row is locked
+    (PostgreSQL; SQLite's write transaction is exclusive) so an assignment cannot slip
+    in between this check and the close."""
+    holder = conn.execute(
+        select(cases.c.assignee).where(cases.c.case_id == case_id).with_for_update()
+    ).scalar_one_or_none()
+    if holder and holder != actor.name:
+        raise PermissionDenied(
+            f"case {case_id} is assigned to {holder}: only they or a supervisor may close it"
+        )

@@ -1,0 +1,237 @@
+"""``store.reports``: tipline reports, their clusters (the triaged queue) and the
+identifiers they carry (search)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Sequence
+from concurrent.futures import Future
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import func, select
+
+from daybreak.model.identifiers import IdentifierKind, canonical_kind, normalize
+from daybreak.store import cases as case_ops
+from daybreak.store.audit import AuditAppender, utc
+from daybreak.store.auth import CASE_READERS, Actor, Role
+from daybreak.store.reports import (
+    Prepared,
+    Receipt,
+    StoredReport,
+    Submission,
+    decode_report,
+    prepare,
+    write_batch,
+)
+from daybreak.store.repositories.context import StoreContext, require
+from daybreak.store.tables import alerted_identifiers, clusters, report_identifiers, reports
+from daybreak.store.writer import BatchWriter
+from daybreak.tipline.intake import ReportIn
+
+
+@dataclass(frozen=True, slots=True)
+class ClusterSummary:
+    """One line of the triaged queue: a cluster of reports about the same identifiers."""
+
+    cluster_id: str
+    tier: int
+    score: float
+    report_count: int
+    report_ids: tuple[str, ...]
+    country: str | None
+    agency: str
+    is_live: bool
+    reasons: tuple[str, ...]
+    last_received: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class SearchHit:
+    report_ids: tuple[str, ...]
+    case_ids: tuple[str, ...]
+
+
+class ReportRepository:
+    """Reports: stored through a group-commit writer (:meth:`submit`) or synchronously
+    (:meth:`add_many`), read by id, triaged into a queue of clusters, searched by
+    identifier."""
+
+    def __init__(self, ctx: StoreContext, *, max_batch: int = 500) -> None:
+        self._ctx = ctx
+        self.writer = BatchWriter(self._write_batch, max_batch=max_batch)
+
+    def close(self) -> None:
+        self.writer.close()
+
+    def _write_batch(
+        self, subs: list[Submission], prepared: list[Prepared] | None = None
+    ) -> list[Receipt | Exception]:
+        ctx = self._ctx
+        if prepared is None:
+            prepared = [prepare(s, ctx.keys, ctx.agencies) for s in subs]
+        with ctx.writer_lock, ctx.engine.begin() as conn:
+            audit = AuditAppender(conn, ctx.keys)
+            out = write_batch(conn, ctx.keys, ctx.agencies, audit, subs, prepared)
+            audit.close()
+        return out
+
+    def submit(self, sub: Submission) -> Future[Receipt]:
+        """Queue a report for the group-commit writer; the future resolves after commit.
+
+        The report's database-independent parts (identifiers, blind indexes,
+        ciphertexts, routing) are prepared here, in the caller's thread, so the writer
+        holds the database's write lock for less time."""
+        try:
+            prepared = prepare(sub, self._ctx.keys, self._ctx.agencies)
+        except Exception as exc:  # reported through the future, like a failed write
+            failed: Future[Receipt] = Future()
+            failed.set_exception(exc)
+            return failed
+        return self.writer.submit(sub, prepared)
+
+    def add_many(self, subs: Sequence[Submission]) -> list[Receipt]:
+        """Store reports synchronously in one transaction (imports, world loads)."""
+        results = self._write_batch(list(subs))
+        for r in results:
+            if isinstance(r, Exception):
+                raise r
+        return [r for r in results if isinstance(r, Receipt)]
+
+    def add(self, report: ReportIn, actor: Actor, source: str = "import") -> Receipt:
+        return self.add_many([Submission(report, actor.name, source)])[0]
+
+    def get(self, report_id: str, actor: Actor) -> StoredReport | None:
+        """A report with its payload. Platforms see only reports they submitted."""
+        ctx = self._ctx
+        with ctx.writing() as conn:
+            row = conn.execute(select(reports).where(reports.c.report_id == report_id)).first()
+            if row is None or (actor.role is Role.PLATFORM and row.submitted_by != actor.name):
+                return None
+            ctx.audit(conn, actor, "report.read", "report", report_id)
+            return decode_report(ctx.keys, row)
+
+    def by_ids(self, report_ids: Iterable[str], actor: Actor) -> list[StoredReport]:
+        require(actor, CASE_READERS, "read reports")
+        ctx = self._ctx
+        ids = sorted(set(report_ids))
+        with ctx.writing() as conn:
+            rows = list(
+                conn.execute(
+                    select(reports)
+                    .where(reports.c.report_id.in_(ids))
+                    .order_by(reports.c.report_id)
+                )
+            )
+            ctx.audit(
+                conn, actor, "report.read", "report", "*", {"ids": [r.report_id for r in rows]}
+            )
+            return [decode_report(ctx.keys, r) for r in rows]
+
+    def count(self) -> int:
+        with self._ctx.reading() as conn:
+            return int(conn.execute(select(func.count()).select_from(reports)).scalar_one())
+
+    def ids(self) -> list[str]:
+        """All stored report ids (no content; for checks and tests)."""
+        with self._ctx.reading() as conn:
+            return [r[0] for r in conn.execute(select(reports.c.report_id))]
+
+    def queue(self, actor: Actor, limit: int = 100) -> list[ClusterSummary]:
+        """The triaged queue: clusters by urgency (tier, then score, then most recent)."""
+        require(actor, CASE_READERS, "read the queue")
+        ctx = self._ctx
+        with ctx.writing() as conn:
+            top = list(
+                conn.execute(
+                    select(clusters)
+                    .order_by(
+                        clusters.c.tier, clusters.c.score.desc(), clusters.c.updated_at.desc()
+                    )
+                    .limit(limit)
+                )
+            )
+            ids = [c.cluster_id for c in top]
+            members: dict[str, list[Any]] = {i: [] for i in ids}
+            for r in conn.execute(
+                select(
+                    reports.c.report_id,
+                    reports.c.cluster_id,
+                    reports.c.tier,
+                    reports.c.score,
+                    reports.c.country,
+                    reports.c.agency,
+                    reports.c.is_live,
+                    reports.c.reasons,
+                    reports.c.received_at,
+                ).where(reports.c.cluster_id.in_(ids))
+            ):
+                members[r.cluster_id].append(r)
+            ctx.audit(conn, actor, "queue.read", "cluster", "*", {"clusters": len(ids)})
+        return [_summary(c, members[c.cluster_id]) for c in top]
+
+    def mark_alerted(self, identifier_keys: Iterable[str], source: str, ref: str = "") -> int:
+        """Record identifiers that carry alerts elsewhere (payments, media hash matches:
+        ``source='media'``); later reports about them rank higher."""
+        ctx = self._ctx
+        rows = [
+            {"value_index": ctx.keys.index(k), "source": source, "ref": ref[:80]}
+            for k in set(identifier_keys)
+        ]
+        with ctx.writing() as conn:
+            existing = {
+                r[0]
+                for r in conn.execute(
+                    select(alerted_identifiers.c.value_index).where(
+                        alerted_identifiers.c.source == source
+                    )
+                )
+            }
+            new = [r for r in rows if r["value_index"] not in existing]
+            if new:
+                conn.execute(alerted_identifiers.insert(), new)
+        return len(new)
+
+    def search(self, kind: IdentifierKind | str, value: str, actor: Actor) -> SearchHit:
+        """Reports and cases carrying an identifier (normalised first)."""
+        require(actor, CASE_READERS, "search")
+        ctx = self._ctx
+        if kind == "hash":
+            key = f"hash:{value.lower()}"
+        else:
+            k = canonical_kind(kind)  # a beneficiary is searched as its payment handle
+            key = f"{k.value}:{normalize(k, value)}"
+        index = ctx.keys.index(key)
+        with ctx.writing() as conn:
+            rids = sorted(
+                {
+                    r[0]
+                    for r in conn.execute(
+                        select(report_identifiers.c.report_id).where(
+                            report_identifiers.c.value_index == index
+                        )
+                    )
+                }
+            )
+            cids = case_ops.cases_with_key(conn, index)
+            detail = {"reports": len(rids), "cases": len(cids)}
+            ctx.audit(conn, actor, "search", "identifier", index[:16], detail)
+        return SearchHit(tuple(rids), tuple(sorted(cids)))
+
+
+def _summary(cluster: Any, members: list[Any]) -> ClusterSummary:
+    rows = sorted(members, key=lambda r: (r.tier, -r.score, r.report_id))
+    lead = rows[0]
+    return ClusterSummary(
+        cluster_id=cluster.cluster_id,
+        tier=int(cluster.tier),
+        score=float(cluster.score),
+        report_count=len(rows),
+        report_ids=tuple(r.report_id for r in rows),
+        country=lead.country,
+        agency=lead.agency,
+        is_live=any(r.is_live for r in rows),
+        reasons=tuple(json.loads(lead.reasons)),
+        last_received=max(utc(r.received_at) for r in rows),
+    )
