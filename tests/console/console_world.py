@@ -11,7 +11,7 @@ import random
 from datetime import UTC, datetime, timedelta
 
 from daybreak.console.backend import Role
-from daybreak.console.memory import MemoryBackend
+from daybreak.testing.console import MemoryBackend
 from daybreak.model.alerts import Alert
 from daybreak.model.cases import (
     Case,
