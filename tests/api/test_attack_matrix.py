@@ -32,6 +32,7 @@ from sqlalchemy import update
 
 from daybreak.api import Settings
 from daybreak.cli.server import create_app
+from daybreak.console import configure_console
 from daybreak.media.banks import BankStore
 from daybreak.media.matcher import MediaMatcher
 from daybreak.model.cases import Case
@@ -324,6 +325,11 @@ def target(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Target]:
         store.create_user(name, PASSWORD, role)
     store.upsert_cases([Case(case_id=CASE_ID, title="matrix case", priority=0.5)])
     app = create_app(settings, store)
+    # The console's bank and rule posts write into this test's folder, never into a
+    # media home the environment names.
+    configure_console(
+        app, banks_dir=data / "banks", rules_path=data / "typologies.yaml", warm_exporters=False
+    )
     app.state.media_matcher = MediaMatcher.build(BankStore(data / "banks"))
     url, stop = serve_in_thread(app)
     try:
