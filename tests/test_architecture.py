@@ -18,7 +18,7 @@ PLUGINS = {"plugins"}  # the entry-point registries: a module, checked like a pa
 SCHEMA = {"schema"}
 PURE = {"payments", "tipline", "media", "graph", "exporters", "sharing", "synth", "detectors"}
 EXECUTION = {"engines", "store"}
-TESTING = {"testing"}  # the test kits shipped for plug-in authors: pure logic, nothing runs
+TESTING = {"testing"}  # test kits and fakes shipped for plug-in authors and our own tests
 FACES = {"cli", "api", "console"}
 
 # package -> the packages of ours it may import (besides itself). The faces import
@@ -29,8 +29,11 @@ MAY_IMPORT: dict[str, set[str]] = {
     "plugins": MODEL,
     "schema": MODEL | PLUGINS,
     **{p: MODEL | PLUGINS | SCHEMA | PURE for p in PURE},
-    "testing": MODEL | PLUGINS | SCHEMA | PURE,
     **{p: MODEL | PLUGINS | SCHEMA | PURE for p in EXECUTION},
+    # the kits check plug-ins against the pure interfaces; the fakes (the console's
+    # in-memory backend) implement the faces' interfaces, so testing sits beside the
+    # faces and nothing of ours imports it
+    "testing": MODEL | PLUGINS | SCHEMA | PURE | EXECUTION | {"console"},
     "api": MODEL | PLUGINS | SCHEMA | PURE | EXECUTION,
     "console": MODEL | PLUGINS | SCHEMA | PURE | EXECUTION,
     "cli": MODEL | PLUGINS | SCHEMA | PURE | EXECUTION | {"api", "console"},
@@ -147,6 +150,11 @@ def find_cycle(edges: dict[str, set[str]]) -> list[str] | None:
 def test_find_cycle_finds_one() -> None:
     assert find_cycle({"a": {"b"}, "b": {"c"}, "c": {"a"}}) == ["a", "b", "c", "a"]
     assert find_cycle({"a": {"b"}, "b": set()}) is None
+
+
+def test_nothing_of_ours_imports_the_test_kits_and_fakes() -> None:
+    importers = sorted(p for p, targets in package_edges().items() if "testing" in targets)
+    assert importers == [], "production code must not depend on daybreak.testing"
 
 
 def test_packages_do_not_import_each_other_in_a_cycle() -> None:

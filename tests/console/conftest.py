@@ -19,10 +19,10 @@ from console_world import NOW, PASSWORD, USERS, build_backend, build_cases
 from fastapi import FastAPI
 
 from daybreak.console import configure_console, mount_console
-from daybreak.console.memory import MemoryBackend
 from daybreak.console.security import SessionStore
 from daybreak.console.web import ConsoleState
 from daybreak.store import TiplineStore
+from daybreak.testing.console import MemoryBackend
 from live_server import serve_in_thread
 
 CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')

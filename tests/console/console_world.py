@@ -11,7 +11,6 @@ import random
 from datetime import UTC, datetime, timedelta
 
 from daybreak.console.backend import Role
-from daybreak.console.memory import MemoryBackend
 from daybreak.model.alerts import Alert
 from daybreak.model.cases import (
     Case,
@@ -22,6 +21,7 @@ from daybreak.model.cases import (
     Tier,
     TimelineEvent,
 )
+from daybreak.testing.console import MemoryBackend
 
 NOW = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
 TOP_CASE = "CASE-0001"

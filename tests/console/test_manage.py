@@ -13,9 +13,9 @@ import pytest
 from conftest import LiveServer, csrf_of
 from daybreak.console.backend import ConsoleUser, Role
 from daybreak.console.manage import Manage
-from daybreak.console.memory import MemoryBackend
 from daybreak.media.banks import BankEntry, BankStore
 from daybreak.payments.config import default_pack_text, load_pack
+from daybreak.testing.console import MemoryBackend
 
 SHA = [hashlib.sha256(f"benign fixture {i}".encode()).hexdigest() for i in range(3)]
 ADMIN = ConsoleUser("root", Role.ADMIN)

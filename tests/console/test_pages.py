@@ -22,9 +22,9 @@ from console_world import (
 from conftest import LiveServer, csrf_of
 from daybreak.console.backend import ConsoleUser, ExportFile, ExportFinding, ExportFormat, Role
 from daybreak.console.exports import ExportersPackage, ExportSettings
-from daybreak.console.memory import MemoryBackend
 from daybreak.model.alerts import Alert
 from daybreak.model.cases import Case, CaseStatus, Outcome, Tier
+from daybreak.testing.console import MemoryBackend
 
 ROW = re.compile(r'<tr data-case-id="([^"]+)">')
 SUPERVISOR = ConsoleUser("sam", Role.SUPERVISOR)

@@ -13,9 +13,9 @@ from fastapi import FastAPI
 
 from conftest import LiveServer, csrf_of, sign_in
 from daybreak.console import mount_console
-from daybreak.console.memory import MemoryBackend
 from daybreak.model.cases import CaseStatus
 from daybreak.store.auth import MAX_FAILURES
+from daybreak.testing.console import MemoryBackend
 from live_server import serve_in_thread
 
 PAGES = ["/console/queue", f"/console/cases/{TOP_CASE}", "/console/dashboards", "/console/banks"]

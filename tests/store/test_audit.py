@@ -96,3 +96,19 @@ def test_only_managers_read_the_whole_trail(store: TiplineStore) -> None:
         store.audit.trail(ANA)
     store.cases.upsert([case()])
     assert store.audit.trail(ANA, "C-1")
+
+
+def test_two_whole_entries_swapped_are_detected(store: TiplineStore) -> None:
+    """Every column of entries 2 and 3 exchanged (hashes included) except their seq: the
+    chain links no longer meet."""
+    _seeded(store)
+    cols = [c for c in audit_log.c if c.name != "seq"]
+    with store.engine.begin() as conn:
+        two, three = (
+            conn.execute(select(*cols).where(audit_log.c.seq == n)).one()._asdict() for n in (2, 3)
+        )
+        conn.execute(update(audit_log).where(audit_log.c.seq == 2).values(three))
+        conn.execute(update(audit_log).where(audit_log.c.seq == 3).values(two))
+    result = store.audit.verify()
+    assert not result.ok
+    assert any("entry 2" in p or "entry 3" in p for p in result.problems)

@@ -170,3 +170,24 @@ def test_a_store_from_before_0003_is_rebound_at_open(db_url: str, keys: Keyring)
     # Opening again does not re-encrypt (it would fail: the values are already bound).
     with TiplineStore(db_url, keys) as again:
         assert again.reports.get("R-1", ANA) is not None
+
+
+def test_workflow_rows_swapped_with_their_macs_are_detected(store: TiplineStore) -> None:
+    """An attacker who moves a closed case's workflow columns and row MAC onto an open
+    case (so each MAC is genuine) is caught: the MAC covers the row's primary key."""
+    store.cases.upsert([case("C-1"), case("C-2")])
+    store.cases.transition("C-2", CaseStatus.CLOSED, SUP, "done", outcome=Outcome.NO_ACTION)
+    moved = [cases.c[n] for n in ("status", "assignee", "outcome", "tier", "row_mac")]
+    with store.engine.begin() as conn:
+        one, two = (
+            conn.execute(select(*moved).where(cases.c.case_id == c)).one()._asdict()
+            for c in ("C-1", "C-2")
+        )
+        conn.execute(update(cases).where(cases.c.case_id == "C-1").values(two))
+        conn.execute(update(cases).where(cases.c.case_id == "C-2").values(one))
+    result = store.audit.verify()
+    assert not result.ok and result.bad_rows == 2
+    assert {p.split(":")[0] for p in result.problems if "row MAC" in p} >= {
+        "cases C-1",
+        "cases C-2",
+    }

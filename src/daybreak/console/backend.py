@@ -3,7 +3,7 @@
 The pages read cases and act on them only through :class:`ConsoleBackend`. The
 production implementation adapts the tipline's case store (so every read and action
 lands in its tamper-evident audit trail); tests and demos without a store use
-:class:`daybreak.console.memory.MemoryBackend`. Swapping one for the other is one line.
+:class:`daybreak.testing.console.MemoryBackend`. Swapping one for the other is one line.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""An in-memory :class:`ConsoleBackend`: the fake the console's tests run against.
+"""An in-memory :class:`~daybreak.console.backend.ConsoleBackend`: the console tests' fake.
 
 It enforces the same workflow as the store (:data:`daybreak.model.cases.TRANSITIONS`,
 an outcome to close, known users to assign) and keeps an audit list of every read and
