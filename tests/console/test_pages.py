@@ -713,3 +713,22 @@ def test_a_record_the_case_does_not_name_is_not_shown(
     # row itself could not be read.
     page = client.get(f"/console/cases/{TOP_CASE}/evidence/reports/R-000042").text
     assert 'id="record-missing"' in page and "child age ~10" in page
+
+
+def test_a_tier_override_needs_a_tier_and_a_reason_and_changes_the_queue(
+    client_for: Callable[[str], httpx.Client], backend: MemoryBackend
+) -> None:
+    ana = client_for("ana")
+    page = post_action(ana, "tier", tier="9", reason="wrong")
+    assert "Choose the tier" in page.text
+    page = post_action(ana, "tier", tier="4", reason=" ")
+    assert "Say why the tier is changed" in page.text
+    assert all_cases(backend)[TOP_CASE].tier is Tier.LIVE_OR_IMMEDIATE_RISK
+    page = post_action(ana, "tier", tier="1", reason="same")
+    assert "already tier 1" in page.text
+    page = post_action(ana, "tier", tier="4", reason="stream was a recording, no live abuse")
+    assert "Tier set to 4." in page.text
+    assert all_cases(backend)[TOP_CASE].tier is Tier(4)
+    assert "T1 &rarr; T4" in page.text and "stream was a recording" in page.text
+    assert queue_ids(ana, tier="1").count(TOP_CASE) == 0
+    assert TOP_CASE in queue_ids(ana, tier="4")

@@ -274,6 +274,8 @@ def case_page(request: Request, case_id: str) -> Response:
             "notes": backend.notes(case_id, session.user),
             "history": _history(backend.audit_trail(case_id, session.user)),
             "status_changes": list(reversed(backend.status_events(session.user, case_id))),
+            "tier_changes": list(reversed(backend.tier_changes(case_id, session.user))),
+            "tiers": list(Tier),
             "assign_side_effect": ASSIGN_SIDE_EFFECTS.get(case.status),
             "escalate_at_once": _escalates_at_once(case),
             "users": backend.assignable_users(),
@@ -356,6 +358,22 @@ async def triage(request: Request, case_id: str) -> Response:
     def act(session: Session, form: FormData) -> str:
         state_of(request).backend.triage(case_id, session.user)
         return "Case marked as triaged."
+
+    return await _act(request, case_id, act)
+
+
+@router.post("/cases/{case_id}/tier")
+async def override_tier(request: Request, case_id: str) -> Response:
+    def act(session: Session, form: FormData) -> str:
+        raw = form_text(form, "tier", max_len=2)
+        if not raw.isdigit() or int(raw) not in set(Tier):
+            raise ActionError("Choose the tier the case should have.")
+        reason = form_text(form, "reason", max_len=1000)
+        if not reason:
+            raise ActionError("Say why the tier is changed: the reason goes into its history.")
+        tier = Tier(int(raw))
+        state_of(request).backend.override_tier(case_id, session.user, tier, reason)
+        return f"Tier set to {int(tier)}."
 
     return await _act(request, case_id, act)
 

@@ -18,9 +18,9 @@ from typing import Any
 from sqlalchemy import Connection, delete, func, select, update
 from sqlalchemy.engine import make_url
 
-from daybreak.model.cases import Case, CaseStatus, Disposition, Outcome, SubjectLabel
+from daybreak.model.cases import Case, CaseStatus, Disposition, Outcome, SubjectLabel, Tier
 from daybreak.model.identifiers import IdentifierKind, canonical_kind, normalize
-from daybreak.store import auth, integrity
+from daybreak.store import auth, case_tiers, integrity
 from daybreak.store import cases as case_ops
 from daybreak.store import checkpoints as cp
 from daybreak.store import labels as label_ops
@@ -390,6 +390,7 @@ class TiplineStore:
             audit = AuditAppender(conn, self.keys)
             for case in items:
                 is_new = case_ops.upsert(conn, self.keys, case, now)
+                case_tiers.reapply(conn, self.keys, case.case_id, int(case.tier))
                 created += is_new
                 audit.append(
                     actor.name,
@@ -542,6 +543,33 @@ class TiplineStore:
                 case_id or "*",
                 {"labels": len(out), "cases": len({x.case_id for x in out})},
             )
+        return out
+
+    def override_tier(
+        self, case_id: str, tier: Tier, actor: Actor, reason: str
+    ) -> case_tiers.TierOverride:
+        """Set a case's tier by hand, with the reason (see :mod:`daybreak.store.case_tiers`)."""
+        _require(actor, CASE_READERS, "change cases")
+        with self.engine.begin() as conn:
+            done = case_tiers.override_tier(
+                conn, self.keys, case_id, tier, actor.name, reason.strip(), datetime.now(UTC)
+            )
+            append_one(
+                conn,
+                self.keys,
+                actor.name,
+                "case.tier_override",
+                "case",
+                case_id,
+                {"from": int(done.from_tier), "to": int(done.tier)},
+            )
+        return done
+
+    def tier_overrides(self, case_id: str, actor: Actor) -> list[case_tiers.TierOverride]:
+        _require(actor, CASE_READERS, "read case history")
+        with self.engine.begin() as conn:
+            out = case_tiers.tier_overrides(conn, self.keys, case_id)
+            append_one(conn, self.keys, actor.name, "case.tiers.read", "case", case_id)
         return out
 
     def status_history(
