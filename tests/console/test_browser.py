@@ -267,7 +267,7 @@ def test_a_tier_override_with_its_reason_moves_the_case_in_queue_badge_and_filte
     page.get_by_label("Tier", exact=True).select_option("1")
     page.get_by_role("button", name="Set tier").click()  # no reason: the browser refuses
     expect(page.locator("#tier-changes")).to_have_count(0)
-    page.locator("#tier-reason").fill("reporter called again: child at risk tonight")
+    page.get_by_label("Why this tier").fill("reporter called again: child at risk tonight")
     page.get_by_role("button", name="Set tier").click()
     expect(page.get_by_role("status").first).to_have_text("Tier set to 1.")
     expect(page.locator("#case-tier")).to_contain_text("T1")
@@ -295,3 +295,24 @@ def test_a_tier_override_with_its_reason_moves_the_case_in_queue_badge_and_filte
     after = console.store.get_case(case_id, SYSTEM)
     assert after is not None and after.tier is Tier.LIVE_OR_IMMEDIATE_RISK
     assert console.store.verify_audit().ok
+
+
+def test_my_cases_from_the_menu_shows_the_case_the_analyst_took(
+    page: Page, console: StoreConsole
+) -> None:
+    sign_in(page, console, "ana")
+    taken = page.locator("table.queue tbody tr").nth(1).get_attribute("data-case-id")
+    page.goto(console.url + f"/console/cases/{taken}")
+    page.get_by_role("button", name="Take this case").click()
+    expect(page.locator("#case-assignee")).to_have_text("ana")
+    mine = {c.case_id for c in console.store.list_cases(SYSTEM) if c.assignee == "ana"}
+    assert taken in mine
+    page.get_by_role("link", name="My cases").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("My cases")
+    expect(page.get_by_label("Assigned to me only")).to_be_checked()
+    shown = {r.get_attribute("data-case-id") for r in page.locator("table.queue tbody tr").all()}
+    assert shown == mine
+    page.get_by_label("Assigned to me only").uncheck()
+    page.get_by_role("button", name="Apply").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Queue")
+    assert page.locator("table.queue tbody tr").count() > len(mine)

@@ -157,7 +157,7 @@ async def sign_out(request: Request) -> Response:
 # --- queue ---------------------------------------------------------------------------
 
 
-FILTER_PARAMS = ("tier", "country", "typology", "status")
+FILTER_PARAMS = ("tier", "country", "typology", "status", "mine")
 DEFAULT_STATUS = "default"  # the status select's first option
 SEARCH_BY_FORM = (
     "Identifier searches are sent with the search form, so phone numbers and e-mails "
@@ -165,7 +165,7 @@ SEARCH_BY_FORM = (
 )
 
 
-def _filters(params: dict[str, str], query: str) -> queue.QueueFilters:
+def _filters(params: dict[str, str], query: str, username: str) -> queue.QueueFilters:
     tier_text = params.get("tier", "")
     tier = Tier(int(tier_text)) if tier_text.isdigit() and int(tier_text) in set(Tier) else None
     # A search looks in every status unless a status is chosen: a closed case holding
@@ -181,6 +181,7 @@ def _filters(params: dict[str, str], query: str) -> queue.QueueFilters:
         status=status,
         query=query,
         page=int(page_text) if page_text.isdigit() else 1,
+        assignee=username if params.get("mine") == "1" else None,
     )
 
 
@@ -190,7 +191,7 @@ def queue_page(request: Request) -> Response:
     if "q" in request.query_params:  # an old link or bookmark: searches are POSTed
         raise ConsolePageError(405, "Search with the form", SEARCH_BY_FORM)
     backend = state_of(request).backend
-    filters = _filters(dict(request.query_params), session.query)
+    filters = _filters(dict(request.query_params), session.query, session.user.username)
     cases = backend.list_cases(session.user)
     alerts = backend.alerts(session.user)
     page = queue.build_queue(cases, alerts, filters, state_of(request).clock())
@@ -209,7 +210,7 @@ def queue_page(request: Request) -> Response:
             "default_status": DEFAULT_STATUS,
             "status_chosen": "status" in request.query_params,
             "query_string": _query_string(params),
-            "nav": "queue",
+            "nav": "mine" if filters.assignee else "queue",
         },
     )
 
