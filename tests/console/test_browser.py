@@ -16,7 +16,7 @@ from playwright.sync_api import BrowserContext, ConsoleMessage, Page, expect, sy
 
 from conftest import StoreConsole, store_console
 from daybreak.console.mount import console_url
-from daybreak.model.cases import CaseStatus
+from daybreak.model.cases import CaseStatus, Tier
 from daybreak.store import SYSTEM
 
 pytestmark = pytest.mark.browser
@@ -251,3 +251,68 @@ def test_an_evidence_id_opens_its_record_page(page: Page, console: StoreConsole)
     expect(page.get_by_role("heading", level=1)).to_have_text("Alert A-tip-1")
     trail = [(e.actor, e.action) for e in console.store.audit.trail(SYSTEM, TOP_CASE)]
     assert trail.count(("ana", "case.evidence.read")) >= 2
+
+
+def test_a_tier_override_with_its_reason_moves_the_case_in_queue_badge_and_filter(
+    page: Page, console: StoreConsole
+) -> None:
+    sign_in(page, console, "ana")
+    last = page.locator("table.queue tbody tr").last  # the least severe tier, at the end
+    case_id = last.get_attribute("data-case-id")
+    assert case_id is not None and case_id != TOP_CASE
+    before = console.store.cases.get(case_id, SYSTEM)
+    assert before is not None and before.tier is not Tier.LIVE_OR_IMMEDIATE_RISK
+    page.goto(console.url + f"/console/cases/{case_id}")
+
+    page.get_by_label("Tier", exact=True).select_option("1")
+    page.get_by_role("button", name="Set tier").click()  # no reason: the browser refuses
+    expect(page.locator("#tier-changes")).to_have_count(0)
+    page.get_by_label("Why this tier").fill("reporter called again: child at risk tonight")
+    page.get_by_role("button", name="Set tier").click()
+    expect(page.get_by_role("status").first).to_have_text("Tier set to 1.")
+    expect(page.locator("#case-tier")).to_contain_text("T1")
+    expect(page.locator("#case-tier")).to_contain_text(f"alerts give tier {int(before.tier)}")
+    changes = page.locator("#tier-changes li")
+    expect(changes).to_have_count(1)
+    expect(changes).to_contain_text(f"T{int(before.tier)} → T1")
+    expect(changes).to_contain_text("child at risk tonight")
+    expect(page.locator("#history")).to_contain_text("case.tier_override")
+
+    # The queue's order, its badge and its tier filter all read the overridden tier.
+    page.goto(console.url + "/console/queue")
+    rows = page.locator("table.queue tbody tr")
+    ids = [r.get_attribute("data-case-id") for r in rows.all()]
+    badges = [r.locator(".tier").inner_text() for r in rows.all()]
+    assert badges[ids.index(case_id)] == "T1"
+    assert badges == sorted(badges), "most severe tier first"
+    page.get_by_label("Tier", exact=True).select_option("1")
+    page.get_by_role("button", name="Apply").click()
+    expect(page.locator(f'table.queue tbody tr[data-case-id="{case_id}"]')).to_have_count(1)
+    assert set(page.locator("table.queue tbody tr .tier").all_inner_texts()) == {"T1"}
+
+    # Rebuilding the case from its alerts keeps the analyst's tier.
+    console.store.cases.upsert([before])
+    after = console.store.cases.get(case_id, SYSTEM)
+    assert after is not None and after.tier is Tier.LIVE_OR_IMMEDIATE_RISK
+    assert console.store.audit.verify().ok
+
+
+def test_my_cases_from_the_menu_shows_the_case_the_analyst_took(
+    page: Page, console: StoreConsole
+) -> None:
+    sign_in(page, console, "ana")
+    taken = page.locator("table.queue tbody tr").nth(1).get_attribute("data-case-id")
+    page.goto(console.url + f"/console/cases/{taken}")
+    page.get_by_role("button", name="Take this case").click()
+    expect(page.locator("#case-assignee")).to_have_text("ana")
+    mine = {c.case_id for c in console.store.cases.query(SYSTEM) if c.assignee == "ana"}
+    assert taken in mine
+    page.get_by_role("link", name="My cases").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("My cases")
+    expect(page.get_by_label("Assigned to me only")).to_be_checked()
+    shown = {r.get_attribute("data-case-id") for r in page.locator("table.queue tbody tr").all()}
+    assert shown == mine
+    page.get_by_label("Assigned to me only").uncheck()
+    page.get_by_role("button", name="Apply").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Queue")
+    assert page.locator("table.queue tbody tr").count() > len(mine)

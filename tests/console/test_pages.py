@@ -713,3 +713,37 @@ def test_a_record_the_case_does_not_name_is_not_shown(
     # row itself could not be read.
     page = client.get(f"/console/cases/{TOP_CASE}/evidence/reports/R-000042").text
     assert 'id="record-missing"' in page and "child age ~10" in page
+
+
+def test_a_tier_override_needs_a_tier_and_a_reason_and_changes_the_queue(
+    client_for: Callable[[str], httpx.Client], backend: MemoryBackend
+) -> None:
+    ana = client_for("ana")
+    page = post_action(ana, "tier", tier="9", reason="wrong")
+    assert "Choose the tier" in page.text
+    page = post_action(ana, "tier", tier="4", reason=" ")
+    assert "Say why the tier is changed" in page.text
+    assert all_cases(backend)[TOP_CASE].tier is Tier.LIVE_OR_IMMEDIATE_RISK
+    page = post_action(ana, "tier", tier="1", reason="same")
+    assert "already tier 1" in page.text
+    page = post_action(ana, "tier", tier="4", reason="stream was a recording, no live abuse")
+    assert "Tier set to 4." in page.text
+    assert all_cases(backend)[TOP_CASE].tier is Tier(4)
+    assert "T1 &rarr; T4" in page.text and "stream was a recording" in page.text
+    assert queue_ids(ana, tier="1").count(TOP_CASE) == 0
+    assert TOP_CASE in queue_ids(ana, tier="4")
+
+
+def test_my_cases_lists_only_the_cases_assigned_to_the_signed_in_analyst(
+    client_for: Callable[[str], httpx.Client], backend: MemoryBackend
+) -> None:
+    others = [c for c in all_cases(backend) if c != TOP_CASE]
+    backend.assign(TOP_CASE, SUPERVISOR, "ana")
+    backend.assign(others[0], SUPERVISOR, "sam")
+    ana = client_for("ana")
+    assert queue_ids(ana, mine="1") == [TOP_CASE]
+    assert queue_ids(client_for("sam"), mine="1") == [others[0]]
+    page = ana.get("/console/queue", params={"mine": "1"}).text
+    assert "<h1>My cases</h1>" in page
+    assert 'href="/console/queue?mine=1" aria-current="page">My cases' in page
+    assert len(queue_ids(ana)) > 1  # the plain queue still shows everyone's cases

@@ -14,7 +14,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
 from daybreak.model.alerts import Alert
-from daybreak.model.cases import Case, CaseStatus, Outcome
+from daybreak.model.cases import Case, CaseStatus, Outcome, Tier
 from daybreak.store.auth import CASE_READERS, MANAGERS
 from daybreak.store.auth import Role as Role  # the console's users have the store's roles
 
@@ -64,6 +64,18 @@ class StatusEvent:
     actor: str = ""
     from_status: CaseStatus | None = None
     reason: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class TierChange:
+    """An analyst's override of a case's tier, with why; the latest is the case's tier."""
+
+    at: datetime
+    actor: str
+    from_tier: Tier
+    tier: Tier
+    computed_tier: Tier  # what the case's alerts gave
+    reason: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -141,6 +153,12 @@ class ConsoleBackend(Protocol):
         self, actor: ConsoleUser, case_id: str | None = None
     ) -> Sequence[StatusEvent]:
         """Every status change (of one case when ``case_id`` is given), oldest first."""
+
+    def tier_changes(self, case_id: str, actor: ConsoleUser) -> Sequence[TierChange]:
+        """The case's tier overrides, oldest first."""
+
+    def override_tier(self, case_id: str, actor: ConsoleUser, tier: Tier, reason: str) -> None:
+        """Set the case's tier by hand; the reason is required and kept in its history."""
 
     def add_note(self, case_id: str, actor: ConsoleUser, text: str) -> None: ...
 

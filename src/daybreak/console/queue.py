@@ -27,6 +27,7 @@ class QueueFilters:
     status: str = OPEN  # a CaseStatus value, OPEN, or "" for all (a search's default)
     query: str = ""
     page: int = 1
+    assignee: str | None = None  # "my cases": the signed-in analyst's
 
 
 @dataclass(frozen=True, slots=True)
@@ -228,6 +229,8 @@ def build_queue(
         if filters.tier is not None and case.tier is not filters.tier:
             continue
         if filters.country and case.country != filters.country:
+            continue
+        if filters.assignee is not None and case.assignee != filters.assignee:
             continue
         if filters.typology and filters.typology not in typos.get(case.case_id, ()):
             continue

@@ -157,7 +157,7 @@ async def sign_out(request: Request) -> Response:
 # --- queue ---------------------------------------------------------------------------
 
 
-FILTER_PARAMS = ("tier", "country", "typology", "status")
+FILTER_PARAMS = ("tier", "country", "typology", "status", "mine")
 DEFAULT_STATUS = "default"  # the status select's first option
 SEARCH_BY_FORM = (
     "Identifier searches are sent with the search form, so phone numbers and e-mails "
@@ -165,7 +165,7 @@ SEARCH_BY_FORM = (
 )
 
 
-def _filters(params: dict[str, str], query: str) -> queue.QueueFilters:
+def _filters(params: dict[str, str], query: str, username: str) -> queue.QueueFilters:
     tier_text = params.get("tier", "")
     tier = Tier(int(tier_text)) if tier_text.isdigit() and int(tier_text) in set(Tier) else None
     # A search looks in every status unless a status is chosen: a closed case holding
@@ -181,6 +181,7 @@ def _filters(params: dict[str, str], query: str) -> queue.QueueFilters:
         status=status,
         query=query,
         page=int(page_text) if page_text.isdigit() else 1,
+        assignee=username if params.get("mine") == "1" else None,
     )
 
 
@@ -190,7 +191,7 @@ def queue_page(request: Request) -> Response:
     if "q" in request.query_params:  # an old link or bookmark: searches are POSTed
         raise ConsolePageError(405, "Search with the form", SEARCH_BY_FORM)
     backend = state_of(request).backend
-    filters = _filters(dict(request.query_params), session.query)
+    filters = _filters(dict(request.query_params), session.query, session.user.username)
     cases = backend.list_cases(session.user)
     alerts = backend.alerts(session.user)
     page = queue.build_queue(cases, alerts, filters, state_of(request).clock())
@@ -209,7 +210,7 @@ def queue_page(request: Request) -> Response:
             "default_status": DEFAULT_STATUS,
             "status_chosen": "status" in request.query_params,
             "query_string": _query_string(params),
-            "nav": "queue",
+            "nav": "mine" if filters.assignee else "queue",
         },
     )
 
@@ -274,6 +275,8 @@ def case_page(request: Request, case_id: str) -> Response:
             "notes": backend.notes(case_id, session.user),
             "history": _history(backend.audit_trail(case_id, session.user)),
             "status_changes": list(reversed(backend.status_events(session.user, case_id))),
+            "tier_changes": list(reversed(backend.tier_changes(case_id, session.user))),
+            "tiers": list(Tier),
             "assign_side_effect": ASSIGN_SIDE_EFFECTS.get(case.status),
             "escalate_at_once": _escalates_at_once(case),
             "users": backend.assignable_users(),
@@ -356,6 +359,22 @@ async def triage(request: Request, case_id: str) -> Response:
     def act(session: Session, form: FormData) -> str:
         state_of(request).backend.triage(case_id, session.user)
         return "Case marked as triaged."
+
+    return await _act(request, case_id, act)
+
+
+@router.post("/cases/{case_id}/tier")
+async def override_tier(request: Request, case_id: str) -> Response:
+    def act(session: Session, form: FormData) -> str:
+        raw = form_text(form, "tier", max_len=2)
+        if not raw.isdigit() or int(raw) not in set(Tier):
+            raise ActionError("Choose the tier the case should have.")
+        reason = form_text(form, "reason", max_len=1000)
+        if not reason:
+            raise ActionError("Say why the tier is changed: the reason goes into its history.")
+        tier = Tier(int(raw))
+        state_of(request).backend.override_tier(case_id, session.user, tier, reason)
+        return f"Tier set to {int(tier)}."
 
     return await _act(request, case_id, act)
 

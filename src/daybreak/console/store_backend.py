@@ -18,11 +18,12 @@ from daybreak.console.backend import (
     ExportFormat,
     NoteView,
     StatusEvent,
+    TierChange,
 )
 from daybreak.console.evidence import EvidenceRecord, describe, report_row
 from daybreak.console.exports import CaseExporter, ExportersPackage, case_rows
 from daybreak.model.alerts import Alert
-from daybreak.model.cases import Case, CaseStatus, Outcome
+from daybreak.model.cases import Case, CaseStatus, Outcome, Tier
 from daybreak.store import (
     Actor,
     CaseFilter,
@@ -113,6 +114,15 @@ class StoreBackend:
             StatusEvent(c.case_id, c.at, c.to_status, c.actor, c.from_status, c.reason)
             for c in self.store.cases.history(_actor(actor), case_id)
         ]
+
+    def tier_changes(self, case_id: str, actor: ConsoleUser) -> Sequence[TierChange]:
+        return [
+            TierChange(o.at, o.actor, o.from_tier, o.tier, o.computed_tier, o.reason)
+            for o in self.store.cases.tier_overrides(case_id, _actor(actor))
+        ]
+
+    def override_tier(self, case_id: str, actor: ConsoleUser, tier: Tier, reason: str) -> None:
+        self._call(lambda: self.store.cases.override_tier(case_id, tier, _actor(actor), reason))
 
     def add_note(self, case_id: str, actor: ConsoleUser, text: str) -> None:
         self._call(lambda: self.store.cases.add_note(case_id, _actor(actor), text))

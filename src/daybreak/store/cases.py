@@ -15,7 +15,7 @@ from typing import Any
 
 from sqlalchemy import Connection, CursorResult, delete, insert, select, update
 
-from daybreak.model.cases import TRANSITIONS, Case, CaseStatus, Outcome
+from daybreak.model.cases import TRANSITIONS, Case, CaseStatus, Outcome, Tier
 from daybreak.store.audit import utc
 from daybreak.store.integrity import refresh_mac, row_mac, with_mac
 from daybreak.store.keys import Keyring, bound
@@ -67,6 +67,7 @@ def _row_to_case(keys: Keyring, r: Any) -> Case:
     return case.model_copy(
         update={
             "status": CaseStatus(r.status),
+            "tier": Tier(r.tier),  # the effective tier: an analyst's override wins
             "outcome": Outcome(r.outcome) if r.outcome else None,
             "assignee": r.assignee,
             "created_at": utc(r.created_at),
@@ -199,7 +200,7 @@ def transition(
         values["assignee"] = assignee
     conn.execute(update(cases).where(cases.c.case_id == case_id).values(**values))
     refresh_mac(conn, keys, cases, case_id)
-    event_id = _inserted_id(
+    event_id = inserted_id(
         conn.execute(
             insert(case_events).values(
                 case_id=case_id,
@@ -222,7 +223,7 @@ def transition(
     return case
 
 
-def _inserted_id(result: CursorResult[Any]) -> int:
+def inserted_id(result: CursorResult[Any]) -> int:
     key = result.inserted_primary_key
     assert key is not None
     return int(key[0])
@@ -233,7 +234,7 @@ def add_note(
 ) -> None:
     if not conn.execute(select(cases.c.case_id).where(cases.c.case_id == case_id)).first():
         raise NotFound(case_id)
-    note_id = _inserted_id(
+    note_id = inserted_id(
         conn.execute(
             insert(case_notes).values(case_id=case_id, author=author, at=now, text_enc=b"")
         )

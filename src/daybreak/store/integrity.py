@@ -31,6 +31,7 @@ from daybreak.store.keys import KeyError_, Keyring, bound
 from daybreak.store.tables import (
     case_events,
     case_notes,
+    case_tier_overrides,
     cases,
     clusters,
     report_identifiers,
@@ -170,6 +171,7 @@ SEALED: tuple[Sealed, ...] = (
     Sealed(cases, "body_enc", ("case_id",)),
     Sealed(case_notes, "text_enc", ("id",)),
     Sealed(case_events, "reason_enc", ("id",)),
+    Sealed(case_tier_overrides, "reason_enc", ("id",)),
     Sealed(subject_labels, "subject_enc", ("case_id", "subject_type", "value_index")),
 )
 

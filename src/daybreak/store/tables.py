@@ -200,6 +200,21 @@ case_events = Table(
     Column("reason_enc", LargeBinary),
 )
 
+# Analysts' overrides of a case's tier, newest last; the latest is the case's effective
+# tier (kept in ``cases.tier`` across rebuilds), the computed tier is kept beside it.
+case_tier_overrides = Table(
+    "case_tier_overrides",
+    metadata,
+    *_rows_of("cases", "case_id", 80),
+    Column("org_id", String(40), nullable=False, index=True, server_default="default"),
+    Column("computed_tier", Integer, nullable=False),
+    Column("from_tier", Integer, nullable=False),
+    Column("tier", Integer, nullable=False),
+    Column("actor", String(80), nullable=False),
+    Column("at", TS, nullable=False),
+    Column("reason_enc", LargeBinary, nullable=False),
+)
+
 # Analysts' dispositions of a case's payments subjects: the labels the payments model
 # learns from. The subject is stored as a blind index (``value_index`` of
 # "subject_type:subject_id", as case_keys) and an AES-GCM ciphertext of its id; one row
@@ -395,6 +410,9 @@ PLAIN_TEXT_COLUMNS: dict[str, str] = {
     "case_events.actor": _PRINCIPAL,
     "case_events.from_status": _ENUM,
     "case_events.to_status": _ENUM,
+    "case_tier_overrides.case_id": _ID,
+    "case_tier_overrides.org_id": "organisation slug (configuration), no content",
+    "case_tier_overrides.actor": _PRINCIPAL,
     "case_keys.case_id": _ID,
     "case_keys.value_index": _DIGEST,
     "case_notes.case_id": _ID,

@@ -24,11 +24,12 @@ from daybreak.console.backend import (
     NoteView,
     Role,
     StatusEvent,
+    TierChange,
 )
 from daybreak.console.evidence import EvidenceRecord, describe
 from daybreak.console.exports import CaseExporter, ExportersPackage, case_rows
 from daybreak.model.alerts import Alert
-from daybreak.model.cases import TRANSITIONS, Case, CaseStatus, Outcome
+from daybreak.model.cases import TRANSITIONS, Case, CaseStatus, Outcome, Tier
 from daybreak.store.auth import MANAGERS, lock_seconds
 from daybreak.store.throttle import LoginRefused
 
@@ -57,6 +58,7 @@ class MemoryBackend:
         self._notes: dict[str, list[NoteView]] = {}
         self._audit: dict[str, list[AuditView]] = {}
         self._status: list[StatusEvent] = []
+        self._tiers: dict[str, list[TierChange]] = {}
         self._clock = clock
         self._exporter: CaseExporter = exporter or ExportersPackage()
         self._lock = threading.Lock()
@@ -139,7 +141,24 @@ class MemoryBackend:
     ) -> Sequence[StatusEvent]:
         return [e for e in self._status if case_id is None or e.case_id == case_id]
 
+    def tier_changes(self, case_id: str, actor: ConsoleUser) -> Sequence[TierChange]:
+        return list(self._tiers.get(case_id, ()))
+
     # -- actions -----------------------------------------------------------------------
+    def override_tier(self, case_id: str, actor: ConsoleUser, tier: Tier, reason: str) -> None:
+        if not reason.strip():
+            raise ActionError("overriding a case's tier needs a reason")
+        with self._lock:
+            case = self._require(case_id)
+            if case.tier is tier:
+                raise ActionError(f"the case is already tier {int(tier)}")
+            earlier = self._tiers.setdefault(case_id, [])
+            computed = earlier[0].computed_tier if earlier else case.tier
+            now = self._clock()
+            earlier.append(TierChange(now, actor.username, case.tier, tier, computed, reason))
+            self._cases[case_id] = case.model_copy(update={"tier": tier, "updated_at": now})
+        self._record(case_id, actor, "tier_override", f"T{int(case.tier)} to T{int(tier)}")
+
     def add_note(self, case_id: str, actor: ConsoleUser, text: str) -> None:
         self._require(case_id)
         with self._lock:

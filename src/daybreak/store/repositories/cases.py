@@ -8,8 +8,8 @@ from datetime import UTC, datetime
 
 from sqlalchemy import Connection, select
 
-from daybreak.model.cases import Case, CaseStatus, Disposition, Outcome, SubjectLabel
-from daybreak.store import auth
+from daybreak.model.cases import Case, CaseStatus, Disposition, Outcome, SubjectLabel, Tier
+from daybreak.store import auth, case_tiers
 from daybreak.store import cases as case_ops
 from daybreak.store import labels as label_ops
 from daybreak.store.audit import AuditAppender
@@ -32,6 +32,7 @@ class CaseRepository:
             audit = AuditAppender(conn, ctx.keys)
             for case in items:
                 is_new = case_ops.upsert(conn, ctx.keys, case, now)
+                case_tiers.reapply(conn, ctx.keys, case.case_id, int(case.tier))
                 created += is_new
                 action = "case.create" if is_new else "case.update"
                 audit.append(actor.name, action, "case", case.case_id, at=now)
@@ -109,6 +110,28 @@ class CaseRepository:
         with ctx.writing() as conn:
             out = case_ops.notes(conn, ctx.keys, case_id)
             ctx.audit(conn, actor, "case.notes.read", "case", case_id)
+        return out
+
+    def override_tier(
+        self, case_id: str, tier: Tier, actor: Actor, reason: str
+    ) -> case_tiers.TierOverride:
+        """Set a case's tier by hand, with the reason (see :mod:`daybreak.store.case_tiers`)."""
+        require(actor, CASE_READERS, "change cases")
+        ctx = self._ctx
+        with ctx.writing() as conn:
+            done = case_tiers.override_tier(
+                conn, ctx.keys, case_id, tier, actor.name, reason.strip(), datetime.now(UTC)
+            )
+            detail = {"from": int(done.from_tier), "to": int(done.tier)}
+            ctx.audit(conn, actor, "case.tier_override", "case", case_id, detail)
+        return done
+
+    def tier_overrides(self, case_id: str, actor: Actor) -> list[case_tiers.TierOverride]:
+        require(actor, CASE_READERS, "read case history")
+        ctx = self._ctx
+        with ctx.writing() as conn:
+            out = case_tiers.tier_overrides(conn, ctx.keys, case_id)
+            ctx.audit(conn, actor, "case.tiers.read", "case", case_id)
         return out
 
     def history(self, actor: Actor, case_id: str | None = None) -> list[case_ops.StatusChange]:
