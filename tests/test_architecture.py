@@ -18,6 +18,7 @@ PLUGINS = {"plugins"}  # the entry-point registries: a module, checked like a pa
 SCHEMA = {"schema"}
 PURE = {"payments", "tipline", "media", "graph", "exporters", "sharing", "synth", "detectors"}
 EXECUTION = {"engines", "store"}
+CONNECTORS = {"connectors"}  # network I/O (NCMEC, NATS, webhooks): execution, over the store
 TESTING = {"testing"}  # the test kits shipped for plug-in authors: pure logic, nothing runs
 FACES = {"cli", "api", "console"}
 
@@ -31,9 +32,10 @@ MAY_IMPORT: dict[str, set[str]] = {
     **{p: MODEL | PLUGINS | SCHEMA | PURE for p in PURE},
     "testing": MODEL | PLUGINS | SCHEMA | PURE,
     **{p: MODEL | PLUGINS | SCHEMA | PURE for p in EXECUTION},
-    "api": MODEL | PLUGINS | SCHEMA | PURE | EXECUTION,
-    "console": MODEL | PLUGINS | SCHEMA | PURE | EXECUTION,
-    "cli": MODEL | PLUGINS | SCHEMA | PURE | EXECUTION | {"api", "console"},
+    "connectors": MODEL | PLUGINS | SCHEMA | PURE | {"store"},
+    "api": MODEL | PLUGINS | SCHEMA | PURE | EXECUTION | CONNECTORS,
+    "console": MODEL | PLUGINS | SCHEMA | PURE | EXECUTION | CONNECTORS,
+    "cli": MODEL | PLUGINS | SCHEMA | PURE | EXECUTION | CONNECTORS | {"api", "console"},
 }
 
 

@@ -23,6 +23,7 @@ from daybreak.model.identifiers import IdentifierKind, canonical_kind, normalize
 from daybreak.store import auth, integrity
 from daybreak.store import cases as case_ops
 from daybreak.store import checkpoints as cp
+from daybreak.store import cybertip as cybertip_ops
 from daybreak.store import labels as label_ops
 from daybreak.store.audit import (
     AuditAppender,
@@ -557,6 +558,51 @@ class TiplineStore:
         _require(actor, CASE_READERS if object_id else MANAGERS, "read the audit trail")
         with self.read_engine.connect() as conn:
             return list(iter_entries(conn, object_id))
+
+    # ---- CyberTipline submissions (daybreak.connectors.cybertip) -----------------------
+
+    def cybertip_submission(
+        self, case_id: str, service: str, actor: Actor
+    ) -> cybertip_ops.CybertipSubmission | None:
+        """Where the case's submission to NCMEC about ``service`` stands (None: never
+        submitted)."""
+        _require(actor, CASE_READERS, "read case submissions")
+        with self.engine.begin() as conn:
+            found = cybertip_ops.get(conn, self.keys, case_id, service)
+            append_one(conn, self.keys, actor.name, "case.cybertip.read", "case", case_id)
+        return found
+
+    def record_cybertip_step(
+        self,
+        case_id: str,
+        service: str,
+        step: cybertip_ops.SubmissionStep,
+        actor: Actor,
+        *,
+        ncmec_report_id: int | None = None,
+        xml_sha256: str | None = None,
+        response: str | None = None,
+        response_code: int | None = None,
+    ) -> None:
+        """Persist the step a submission reached (and NCMEC's report id and response)
+        with its audit entry, in one transaction, before the connector's next call."""
+        _require(actor, CASE_READERS, "submit cases")
+        with self.engine.begin() as conn:
+            if (
+                conn.execute(select(cases.c.case_id).where(cases.c.case_id == case_id)).first()
+                is None
+            ):
+                raise case_ops.NotFound(f"case {case_id!r} not found")
+            cybertip_ops.record(
+                conn, self.keys, case_id, service, step, datetime.now(UTC),
+                ncmec_report_id=ncmec_report_id, xml_sha256=xml_sha256, response=response,
+            )  # fmt: skip
+            detail: dict[str, Any] = {"step": step.value}
+            if ncmec_report_id is not None:
+                detail["ncmec_report_id"] = ncmec_report_id
+            if response_code is not None:
+                detail["response_code"] = response_code
+            append_one(conn, self.keys, actor.name, f"case.cybertip.{step.value}", "case", case_id, detail)  # fmt: skip
 
     def _head_for_checkpoint(self) -> tuple[int, str] | str:
         with self.read_engine.connect() as conn:

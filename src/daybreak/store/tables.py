@@ -11,6 +11,7 @@ that triage and the workflow act on are covered by a keyed ``row_mac``
 from __future__ import annotations
 
 from sqlalchemy import (
+    BigInteger,
     Boolean,
     Column,
     DateTime,
@@ -201,6 +202,29 @@ subject_labels = Table(
     UniqueConstraint("case_id", "subject_type", "value_index", name="uq_subject_labels_subject"),
 )
 
+# The state of a case's submission to the NCMEC CyberTipline Reporting API, one row per
+# case and service (NCMEC takes one report per service): the step reached and NCMEC's
+# report id, written *before* each next call so that a retry after a crash resumes
+# instead of opening a second report (daybreak.connectors.cybertip). The service is kept
+# only as a blind index; NCMEC's last response (codes and ids) is encrypted like the
+# rest of the case's data.
+cybertip_submissions = Table(
+    "cybertip_submissions",
+    metadata,
+    Column(
+        "case_id", String(80), ForeignKey("cases.case_id", ondelete="CASCADE"), primary_key=True
+    ),
+    Column("service_index", String(40), primary_key=True),
+    Column("org_id", String(40), nullable=False, index=True, server_default="default"),
+    Column("step", String(20), nullable=False),
+    Column("ncmec_report_id", BigInteger),
+    Column("xml_sha256", String(64)),
+    Column("submits", Integer, nullable=False),  # /submit calls made, crashes included
+    Column("created_at", TS, nullable=False),
+    Column("updated_at", TS, nullable=False),
+    Column("response_enc", LargeBinary),  # NCMEC's last response document
+)
+
 users = Table(
     "users",
     metadata,
@@ -360,4 +384,9 @@ PLAIN_TEXT_COLUMNS: dict[str, str] = {
     "subject_labels.value_index": _DIGEST,
     "subject_labels.disposition": _ENUM,
     "subject_labels.actor": _PRINCIPAL,
+    "cybertip_submissions.case_id": _ID,
+    "cybertip_submissions.service_index": _DIGEST,
+    "cybertip_submissions.org_id": "organisation slug (configuration)",
+    "cybertip_submissions.step": _ENUM,
+    "cybertip_submissions.xml_sha256": _DIGEST,
 }
