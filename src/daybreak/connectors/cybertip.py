@@ -174,7 +174,7 @@ def _record(
     *,
     report_id: int | None = None,
     answer: NcmecResponse | None = None,
-    xml_sha256: str | None = None,
+    xml_digest: str | None = None,
 ) -> None:
     store.record_cybertip_step(
         case_id,
@@ -182,7 +182,7 @@ def _record(
         step,
         actor,
         ncmec_report_id=report_id,
-        xml_sha256=xml_sha256,
+        xml_digest=xml_digest,
         response=answer.document if answer else None,
         response_code=answer.code if answer else None,
     )
@@ -197,7 +197,7 @@ def _open(
     actor: Actor,
 ) -> int:
     digest = hashlib.sha256(xml).hexdigest()
-    _record(store, case_id, service, SubmissionStep.SUBMITTING, actor, xml_sha256=digest)
+    _record(store, case_id, service, SubmissionStep.SUBMITTING, actor, xml_digest=digest)
     answer = client.submit(xml)
     if not answer.ok or answer.report_id is None:
         _record(store, case_id, service, SubmissionStep.REJECTED, actor, answer=answer)

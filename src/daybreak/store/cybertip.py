@@ -41,7 +41,7 @@ class CybertipSubmission:
     case_id: str
     step: SubmissionStep
     ncmec_report_id: int | None
-    xml_sha256: str | None
+    xml_digest: str | None
     submits: int
     created_at: datetime
     updated_at: datetime
@@ -69,7 +69,7 @@ def get(conn: Connection, keys: Keyring, case_id: str, service: str) -> Cybertip
         case_id=case_id,
         step=SubmissionStep(row.step),
         ncmec_report_id=row.ncmec_report_id,
-        xml_sha256=row.xml_sha256,
+        xml_digest=row.xml_digest,
         submits=int(row.submits),
         created_at=utc(row.created_at),
         updated_at=utc(row.updated_at),
@@ -86,7 +86,7 @@ def record(
     now: datetime,
     *,
     ncmec_report_id: int | None = None,
-    xml_sha256: str | None = None,
+    xml_digest: str | None = None,
     response: str | None = None,
     org_id: str = DEFAULT_ORG,
 ) -> None:
@@ -100,8 +100,8 @@ def record(
         select(cybertip_submissions.c.submits).where(key).with_for_update()
     ).first()
     values: dict[str, object] = {"step": step.value, "updated_at": now}
-    if xml_sha256 is not None:
-        values["xml_sha256"] = xml_sha256
+    if xml_digest is not None:
+        values["xml_digest"] = xml_digest
     if response is not None:
         values["response_enc"] = keys.encrypt_text(response, bound(RESPONSE, case_id, index))
     if step is SubmissionStep.SUBMITTING:

@@ -580,7 +580,7 @@ class TiplineStore:
         actor: Actor,
         *,
         ncmec_report_id: int | None = None,
-        xml_sha256: str | None = None,
+        xml_digest: str | None = None,
         response: str | None = None,
         response_code: int | None = None,
     ) -> None:
@@ -595,7 +595,7 @@ class TiplineStore:
                 raise case_ops.NotFound(f"case {case_id!r} not found")
             cybertip_ops.record(
                 conn, self.keys, case_id, service, step, datetime.now(UTC),
-                ncmec_report_id=ncmec_report_id, xml_sha256=xml_sha256, response=response,
+                ncmec_report_id=ncmec_report_id, xml_digest=xml_digest, response=response,
             )  # fmt: skip
             detail: dict[str, Any] = {"step": step.value}
             if ncmec_report_id is not None:

@@ -218,7 +218,7 @@ cybertip_submissions = Table(
     Column("org_id", String(40), nullable=False, index=True, server_default="default"),
     Column("step", String(20), nullable=False),
     Column("ncmec_report_id", BigInteger),
-    Column("xml_sha256", String(64)),
+    Column("xml_digest", String(64)),
     Column("submits", Integer, nullable=False),  # /submit calls made, crashes included
     Column("created_at", TS, nullable=False),
     Column("updated_at", TS, nullable=False),
@@ -388,5 +388,5 @@ PLAIN_TEXT_COLUMNS: dict[str, str] = {
     "cybertip_submissions.service_index": _DIGEST,
     "cybertip_submissions.org_id": "organisation slug (configuration)",
     "cybertip_submissions.step": _ENUM,
-    "cybertip_submissions.xml_sha256": _DIGEST,
+    "cybertip_submissions.xml_digest": _DIGEST,
 }

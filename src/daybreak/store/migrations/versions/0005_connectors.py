@@ -27,7 +27,7 @@ def upgrade() -> None:
         sa.Column("org_id", sa.String(length=40), server_default="default", nullable=False),
         sa.Column("step", sa.String(length=20), nullable=False),
         sa.Column("ncmec_report_id", sa.BigInteger(), nullable=True),
-        sa.Column("xml_sha256", sa.String(length=64), nullable=True),
+        sa.Column("xml_digest", sa.String(length=64), nullable=True),
         sa.Column("submits", sa.Integer(), nullable=False),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
