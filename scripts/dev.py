@@ -147,6 +147,14 @@ def provision(env: dict[str, str]) -> None:
         env.setdefault("DAYBREAK_CHROMIUM", chromium)
     if shutil.which("java") is None:
         apt_install(["openjdk-17-jre-headless"])
+    # NATS JetStream for the streaming connector's tests (tests/conftest.py starts it)
+    if nats_server() is None and apt_install(["nats-server"]):
+        env.setdefault("DAYBREAK_NATS_SERVER", nats_server() or "")
+
+
+def nats_server() -> str | None:
+    """Debian installs nats-server in /usr/sbin, which is not on every user's PATH."""
+    return shutil.which("nats-server") or shutil.which("nats-server", path="/usr/sbin")
 
 
 def cores() -> int:

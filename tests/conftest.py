@@ -1,4 +1,4 @@
-"""Shared fixtures: the ../shared folder, and services (PostgreSQL, Chromium, Java).
+"""Shared fixtures: the ../shared folder, and services (PostgreSQL, Chromium, Java, NATS).
 
 Tests that need a service skip with a clear reason when it is absent, unless
 DAYBREAK_REQUIRE_SERVICES=1 (set by `.ci/run` and `scripts/dev.py test`), where a missing
@@ -15,6 +15,10 @@ from __future__ import annotations
 
 import os
 import shutil
+import socket
+import subprocess
+import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -28,6 +32,7 @@ SERVICE_GROUPS = {
     "postgres": ("postgres", "pg_url"),
     "spark": ("spark", "java_home"),
     "browser": ("browser", "chromium_path"),
+    "nats": ("nats", "nats_url"),
 }
 
 
@@ -89,3 +94,46 @@ def java_home() -> str:
         _missing("Java (for PySpark local mode)")
     assert java is not None
     return java
+
+
+@pytest.fixture(scope="session")
+def nats_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A NATS server with JetStream, on a free loopback port, its store in a temporary
+    folder; stopped (SIGTERM, then waited for) at the end of the session."""
+    binary = (
+        os.environ.get("DAYBREAK_NATS_SERVER")
+        or shutil.which("nats-server")
+        or shutil.which("nats-server", path="/usr/sbin")
+    )
+    if not binary:
+        _missing("nats-server (apt-get install nats-server; scripts/dev.py does it)")
+    assert binary is not None
+    store = tmp_path_factory.mktemp("nats")
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    args = [binary, "-js", "-sd", str(store), "-a", "127.0.0.1", "-p", str(port)]
+    server = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    try:
+        _wait_for_port(port, server)
+        yield f"nats://127.0.0.1:{port}"
+    finally:
+        server.terminate()
+        try:
+            server.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            server.kill()
+            server.wait()
+        if server.stderr is not None:
+            server.stderr.close()
+
+
+def _wait_for_port(port: int, server: subprocess.Popen[bytes]) -> None:
+    for _ in range(200):
+        if server.poll() is not None:
+            raise RuntimeError(f"nats-server exited with {server.returncode}")
+        with socket.socket() as s:
+            if s.connect_ex(("127.0.0.1", port)) == 0:
+                return
+        time.sleep(0.05)
+    raise RuntimeError(f"nats-server did not listen on 127.0.0.1:{port}")

@@ -18,6 +18,7 @@ PLUGINS = {"plugins"}  # the entry-point registries: a module, checked like a pa
 SCHEMA = {"schema"}
 PURE = {"payments", "tipline", "media", "graph", "exporters", "sharing", "synth", "detectors"}
 EXECUTION = {"engines", "store"}
+CONNECTORS = {"connectors"}  # network I/O (NCMEC, NATS, webhooks): execution, over the store
 TESTING = {"testing"}  # test kits and fakes shipped for plug-in authors and our own tests
 FACES = {"cli", "api", "console"}
 
@@ -34,9 +35,10 @@ MAY_IMPORT: dict[str, set[str]] = {
     # in-memory backend) implement the faces' interfaces, so testing sits beside the
     # faces and nothing of ours imports it
     "testing": MODEL | PLUGINS | SCHEMA | PURE | EXECUTION | {"console"},
-    "api": MODEL | PLUGINS | SCHEMA | PURE | EXECUTION,
-    "console": MODEL | PLUGINS | SCHEMA | PURE | EXECUTION,
-    "cli": MODEL | PLUGINS | SCHEMA | PURE | EXECUTION | {"api", "console"},
+    "connectors": MODEL | PLUGINS | SCHEMA | PURE | {"store"},
+    "api": MODEL | PLUGINS | SCHEMA | PURE | EXECUTION | CONNECTORS,
+    "console": MODEL | PLUGINS | SCHEMA | PURE | EXECUTION | CONNECTORS,
+    "cli": MODEL | PLUGINS | SCHEMA | PURE | EXECUTION | CONNECTORS | {"api", "console"},
 }
 
 

@@ -41,6 +41,8 @@ app.command(
 )(validate)
 app.add_typer(payments.app, name="payments")
 app.add_typer(reports.app, name="reports")
+# `daybreak report submit` (the spelling) is the same group
+app.add_typer(reports.app, name="report", hidden=True)
 app.add_typer(media.app, name="media")
 app.add_typer(graph.app, name="graph")
 app.add_typer(cases.app, name="cases")

@@ -31,6 +31,7 @@ from daybreak.store.repositories.api_keys import ApiKeyRepository
 from daybreak.store.repositories.audit import AuditTrail
 from daybreak.store.repositories.cases import CaseRepository
 from daybreak.store.repositories.context import PermissionDenied, StoreContext
+from daybreak.store.repositories.cybertip import CybertipRepository
 from daybreak.store.repositories.organisations import OrganisationRepository
 from daybreak.store.repositories.reports import ClusterSummary, ReportRepository, SearchHit
 from daybreak.store.repositories.retention import Retention, RetentionResult
@@ -96,6 +97,7 @@ class TiplineStore:
         self.sessions = SessionRepository(ctx)
         self.retention = Retention(ctx)
         self.organisations = OrganisationRepository(ctx)
+        self.cybertip = CybertipRepository(ctx)
         every = checkpoint_every
         if every is None:
             every = float(os.environ.get(cp.INTERVAL_ENV_VAR, cp.DEFAULT_INTERVAL))

@@ -11,6 +11,7 @@ that triage and the workflow act on are covered by a keyed ``row_mac``
 from __future__ import annotations
 
 from sqlalchemy import (
+    BigInteger,
     Boolean,
     Column,
     DateTime,
@@ -206,7 +207,7 @@ case_tier_overrides = Table(
     "case_tier_overrides",
     metadata,
     *_rows_of("cases", "case_id", 80),
-    Column("org_id", String(40), nullable=False, index=True, server_default="default"),
+    _org(),
     Column("computed_tier", Integer, nullable=False),
     Column("from_tier", Integer, nullable=False),
     Column("tier", Integer, nullable=False),
@@ -243,6 +244,29 @@ organisations = Table(
     Column("org_id", String(40), primary_key=True),
     Column("name", String(120), nullable=False),
     Column("created_at", TS, nullable=False),
+)
+
+# The state of a case's submission to the NCMEC CyberTipline Reporting API, one row per
+# case and service (NCMEC takes one report per service): the step reached and NCMEC's
+# report id, written *before* each next call so that a retry after a crash resumes
+# instead of opening a second report (daybreak.connectors.cybertip). The service is kept
+# only as a blind index; NCMEC's last response (codes and ids) is encrypted like the
+# rest of the case's data.
+cybertip_submissions = Table(
+    "cybertip_submissions",
+    metadata,
+    Column(
+        "case_id", String(80), ForeignKey("cases.case_id", ondelete="CASCADE"), primary_key=True
+    ),
+    Column("service_index", String(40), primary_key=True),
+    _org(),
+    Column("step", String(20), nullable=False),
+    Column("ncmec_report_id", BigInteger),
+    Column("xml_digest", String(64)),
+    Column("submits", Integer, nullable=False),  # /submit calls made, crashes included
+    Column("created_at", TS, nullable=False),
+    Column("updated_at", TS, nullable=False),
+    Column("response_enc", LargeBinary),  # NCMEC's last response document
 )
 
 users = Table(
@@ -411,7 +435,7 @@ PLAIN_TEXT_COLUMNS: dict[str, str] = {
     "case_events.from_status": _ENUM,
     "case_events.to_status": _ENUM,
     "case_tier_overrides.case_id": _ID,
-    "case_tier_overrides.org_id": "organisation slug (configuration), no content",
+    "case_tier_overrides.org_id": _ORG,
     "case_tier_overrides.actor": _PRINCIPAL,
     "case_keys.case_id": _ID,
     "case_keys.value_index": _DIGEST,
@@ -430,4 +454,9 @@ PLAIN_TEXT_COLUMNS: dict[str, str] = {
     "subject_labels.value_index": _DIGEST,
     "subject_labels.disposition": _ENUM,
     "subject_labels.actor": _PRINCIPAL,
+    "cybertip_submissions.case_id": _ID,
+    "cybertip_submissions.service_index": _DIGEST,
+    "cybertip_submissions.org_id": _ORG,
+    "cybertip_submissions.step": _ENUM,
+    "cybertip_submissions.xml_digest": _DIGEST,
 }
