@@ -100,7 +100,9 @@ def java_home() -> str:
 
 
 @pytest.fixture(scope="session")
-def spark_cluster(java_home: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[SparkCluster]:
+def spark_cluster(
+    java_home: str, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[SparkCluster]:
     """A Spark standalone master, two workers and a Spark Connect server on loopback
     (tests/spark_cluster.py), stopped at the end of the session."""
     from spark_cluster import SparkCluster

@@ -133,7 +133,9 @@ class SparkCluster:
             args += ["--conf", f"{k}={v}"]
         self._start("connect", args)
         self.connect_url = f"sc://127.0.0.1:{port}"
-        self._wait("Spark Connect server", lambda: "Spark Connect server started" in self.log("connect"))
+        self._wait(
+            "Spark Connect server", lambda: "Spark Connect server started" in self.log("connect")
+        )
 
     def stop(self) -> None:
         """SIGTERM to each process group (newest first: the Connect server before the

@@ -17,6 +17,7 @@ from pathlib import Path
 
 import polars as pl
 import pytest
+
 from spark_cluster import APP_CONF, SparkCluster
 
 pytestmark = [pytest.mark.spark_cluster, pytest.mark.slow]
