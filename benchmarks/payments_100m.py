@@ -200,8 +200,10 @@ def main() -> None:
         for name, r in (("aggregation pass", base), ("payments scan", scan)):
             print(f"  {name:17} {r['seconds']:8.1f} s  peak RSS {r['peak_mb']:7.0f} MB  "
                   f"spilled (peak) {r['spill_mb']:7.0f} MB")  # fmt: skip
-        print(f"  ratio scan / aggregation: {scan['seconds'] / base['seconds']:.2f}; "
-              f"scan {args.rows / scan['seconds'] / 1e6:.2f} M transactions/s")
+        print(
+            f"  ratio scan / aggregation: {scan['seconds'] / base['seconds']:.2f}; "
+            f"scan {args.rows / scan['seconds'] / 1e6:.2f} M transactions/s"
+        )
         print("  " + json.dumps({k: v for k, v in scan.items() if k not in ("seconds",)}))
     finally:
         if not args.keep and args.dir is None:
