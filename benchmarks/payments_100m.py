@@ -25,6 +25,7 @@ It prints time, peak resident memory and the most the temp folder held, for both
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import shutil
@@ -45,7 +46,11 @@ FAMILY = ["Smith", "Brown", "Santos", "Reyes", "Cruz", "Nguyen", "Garcia", "Lope
           "Taylor", "Bautista", "Ramos", "Wong", "Tran", "Silva", "Perez", "Kumar", "Flores"]  # fmt: skip
 REFS = ["", "", "", "gift", "school fees", "family support", "rent", "load", "help", "treat",
         "for baby", "milk", "thanks", "invoice 2231", "allowance"]  # fmt: skip
-MCCS = ["5411", "5812", "5541", "5999", "5311", "4816", "5734", "4511"]
+# Card purchases as in payments_scan.py: everyday spending, and software, streaming and
+# airlines (the related-purchase codes the detector reads) ~1% each; in hundredths.
+MCC_SHARES = {"5411": 30, "5812": 25, "5541": 20, "5999": 12, "5311": 10, "4816": 1,
+              "5734": 1, "4511": 1}  # fmt: skip
+MCCS = [code for code, share in MCC_SHARES.items() for _ in range(share)]
 
 
 def _pick(values: list[str], seed: str) -> str:
@@ -120,10 +125,8 @@ class FolderPeak:
         total = 0
         for root, _dirs, files in os.walk(self.folder):
             for f in files:
-                try:
+                with contextlib.suppress(OSError):  # removed while walking
                     total += os.path.getsize(os.path.join(root, f))
-                except OSError:
-                    pass  # removed while walking
         return total
 
     def _run(self) -> None:
