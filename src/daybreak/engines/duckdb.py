@@ -10,7 +10,6 @@ import pyarrow as pa  # type: ignore[import-untyped]
 from daybreak.detectors.dialect import DuckDBDialect
 from daybreak.engines import Engine
 
-
 ENV_MEMORY_LIMIT = "DAYBREAK_DUCKDB_MEMORY_LIMIT"  # e.g. 4GB
 ENV_TEMP_DIR = "DAYBREAK_DUCKDB_TEMP_DIR"  # a folder on a fast local disk
 
