@@ -163,8 +163,7 @@ def child(kind: str, tx: Path, cu: Path, out: Path) -> None:
 
 
 def measure(kind: str, tx: Path, cu: Path, out: Path, env: dict[str, str]) -> dict[str, Any]:
-    cmd = [sys.executable, __file__, "--child", kind, "--tx", str(tx), "--cu", str(cu),
-           "--out", str(out)]  # fmt: skip
+    cmd = [sys.executable, __file__, "--child", kind, str(tx), str(cu), str(out)]
     done = subprocess.run(cmd, capture_output=True, text=True, env={**os.environ, **env})
     if done.returncode != 0:
         raise SystemExit(f"{kind} failed:\n{done.stderr[-4000:]}")
@@ -179,13 +178,12 @@ def main() -> None:
     ap.add_argument("--dir", type=Path, default=None,
                     help="work folder, kept; its files are reused (default: a temp dir)")  # fmt: skip
     ap.add_argument("--keep", action="store_true", help="keep the generated files")
-    ap.add_argument("--child", choices=["baseline", "scan"], help=argparse.SUPPRESS)
-    ap.add_argument("--tx", type=Path, help=argparse.SUPPRESS)
-    ap.add_argument("--cu", type=Path, help=argparse.SUPPRESS)
-    ap.add_argument("--out", type=Path, help=argparse.SUPPRESS)
+    # a measurement in a fresh process: KIND TRANSACTIONS CUSTOMERS OUT
+    ap.add_argument("--child", nargs=4, help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.child:
-        child(args.child, args.tx, args.cu, args.out)
+        kind, tx_file, cu_file, out_dir = args.child
+        child(kind, Path(tx_file), Path(cu_file), Path(out_dir))
         return
     work = args.dir or Path(tempfile.mkdtemp(prefix="daybreak-100m-"))
     work.mkdir(parents=True, exist_ok=True)
