@@ -102,6 +102,33 @@ def test_payments_scan_on_spark_connect_equals_duckdb(
     _same_scan(duck_scan, spark)
 
 
+def test_payments_scan_under_spark_submit_uses_its_session(
+    spark_cluster: SparkCluster, world: Path, duck_scan: Path, tmp_path: Path
+) -> None:
+    # No --spark-master: the session spark-submit made (its master, its settings) is used.
+    import daybreak.cli.main
+    from spark_cluster import SPARK_HOME
+
+    before = spark_cluster.apps_on_worker(1)
+    args = [str(SPARK_HOME / "bin" / "spark-submit"), "--master", spark_cluster.master_url]
+    for k, v in {**APP_CONF, **SMALL}.items():
+        args += ["--conf", f"{k}={v}"]
+    out = tmp_path / "out"
+    scan = ["payments", "scan", "-t", str(world), "-o", str(out), "--engine", "spark"]
+    env = {"SPARK_LOCAL_IP": "127.0.0.1", "PYSPARK_PYTHON": sys.executable,
+           "SPARK_HOME": str(SPARK_HOME)}  # fmt: skip
+    done = subprocess.run(
+        [*args, daybreak.cli.main.__file__, *scan],
+        capture_output=True,
+        text=True,
+        env={**os.environ, **env},
+        timeout=900,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    _same_scan(duck_scan, out)
+    assert spark_cluster.apps_on_worker(1) - before, "the scan ran on the cluster"
+
+
 def _graph(world: Path, out: Path, *spark_args: str) -> dict[str, object]:
     _daybreak(["graph", "build", "--world", str(world), "--out", str(out), *spark_args])
     return {
