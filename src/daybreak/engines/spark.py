@@ -90,8 +90,9 @@ class SparkSettings:
             return "local" if self.master.startswith("local") else "cluster"
         return "submitted" if _under_spark_submit() else "local"
 
-    def key(self) -> tuple[str | None, tuple[tuple[str, str], ...]]:
-        return self.master, tuple(sorted(self.conf.items()))
+    def key(self) -> tuple[str, str | None]:
+        """Which Spark this is: settings with the same key share one session."""
+        return self.mode, self.remote or self.master
 
     @classmethod
     def from_environment(
@@ -152,12 +153,18 @@ _SESSION_KEY: object = None
 
 
 def spark_session(settings: SparkSettings | Mapping[str, str] | None = None) -> Any:
-    """One shared session per process, started on first use only. A call with other
-    settings replaces it (a process holds one classic Spark driver at a time)."""
+    """One shared session per process, started on first use only. A call for another
+    master replaces it (a process holds one classic Spark driver at a time); a call for
+    the same one applies its runtime settings (partitions, code generation) to it, while
+    static ones (jars, memory) stay those of the first call."""
     global _SESSION, _SESSION_KEY
     if not isinstance(settings, SparkSettings):
         settings = SparkSettings(conf=dict(settings or {}))
     if _SESSION is not None and settings.key() == _SESSION_KEY:
+        for key, value in settings.conf.items():
+            if not _SESSION.conf.isModifiable(key):
+                continue  # static: fixed when the session started
+            _SESSION.conf.set(key, value)
         return _SESSION
     if _SESSION is not None and settings.mode != "submitted":
         _SESSION.stop()
