@@ -166,8 +166,9 @@ def cores() -> int:
 
 def parallel(args: list[str]) -> list[str]:
     """pytest-xdist options: one worker per core, each test file on one worker and the
-    tests of one service (PostgreSQL, Spark, Chromium) on one worker (tests/conftest.py
-    sets the groups). None when the caller chose, or when there is one core."""
+    tests of one service (PostgreSQL, Spark, the Spark cluster, Chromium) on one worker
+    (tests/conftest.py sets the groups; the cluster tests start their own standalone
+    cluster and Spark Connect server from the pyspark wheel, with the Java installed here). None when the caller chose, or when there is one core."""
     chose = any(
         a in ("-n", "--numprocesses", "no:xdist")
         or a.startswith(("-n", "--numprocesses=", "--dist", "-pno:xdist"))

@@ -8,7 +8,8 @@ In parallel runs (``pytest -n N --dist loadgroup``, what ``scripts/dev.py test``
 each test file runs on one worker, so its module fixtures (synthetic worlds, servers)
 are built once; and the tests of one service share a worker: PostgreSQL tests reset the
 one scratch database's schema, Spark tests would start a JVM per worker (heavy on a
-small machine), and one Chromium at a time is enough.
+small machine), the Spark cluster tests share one cluster (its own group), and one
+Chromium at a time is enough.
 """
 
 from __future__ import annotations
@@ -20,8 +21,12 @@ import subprocess
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
+
+if TYPE_CHECKING:
+    from spark_cluster import SparkCluster
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED = REPO.parent / "shared"
@@ -30,6 +35,8 @@ SHARED = REPO.parent / "shared"
 # xdist group -> the marker and the fixture that put a test in it
 SERVICE_GROUPS = {
     "postgres": ("postgres", "pg_url"),
+    # before "spark": the cluster tests also take java_home, and run on their own worker
+    "spark_cluster": ("spark_cluster", "spark_cluster"),
     "spark": ("spark", "java_home"),
     "browser": ("browser", "chromium_path"),
     "nats": ("nats", "nats_url"),
@@ -137,3 +144,19 @@ def _wait_for_port(port: int, server: subprocess.Popen[bytes]) -> None:
                 return
         time.sleep(0.05)
     raise RuntimeError(f"nats-server did not listen on 127.0.0.1:{port}")
+
+
+@pytest.fixture(scope="session")
+def spark_cluster(
+    java_home: str, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[SparkCluster]:
+    """A Spark standalone master, two workers and a Spark Connect server on loopback
+    (tests/spark_cluster.py), stopped at the end of the session."""
+    from spark_cluster import SparkCluster
+
+    cluster = SparkCluster(tmp_path_factory.mktemp("spark-cluster"))
+    try:
+        cluster.start()
+        yield cluster
+    finally:
+        cluster.stop()

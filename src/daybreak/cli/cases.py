@@ -9,8 +9,8 @@ from typing import TYPE_CHECKING
 import typer
 from rich.table import Table
 
-from daybreak.cli.common import fail, out, spinner
-from daybreak.cli.graph import user_errors
+from daybreak.cli.common import SPARK_CONF, SPARK_EXCHANGE, SPARK_MASTER, fail, out, spinner
+from daybreak.cli.graph import BACKEND, user_errors, world_graph
 
 if TYPE_CHECKING:
     from daybreak.store import Actor, TiplineStore
@@ -44,12 +44,16 @@ def build(
     probabilistic: bool = typer.Option(
         True, "--probabilistic/--exact-only", help="Use splink same-person links."
     ),
+    backend: str = BACKEND,
+    spark_master: str | None = SPARK_MASTER,
+    spark_conf: list[str] = SPARK_CONF,
+    spark_exchange: str | None = SPARK_EXCHANGE,
 ) -> None:
     """Group alerts into cases by entity cluster; re-runs update existing cases."""
 
     from daybreak.graph.files import read_alerts, read_media_matches
     from daybreak.graph.files import write_cases as write_file
-    from daybreak.graph.pipeline import build_cases
+    from daybreak.graph.pipeline import MIN_SAME_PERSON, build_cases
     from daybreak.schema.results import CASES_FILE, read_cases
 
     with user_errors():
@@ -63,6 +67,8 @@ def build(
         )
         with spinner() as bar:
             bar.add_task(f"building cases from {len(loaded)} alert(s)")
+            graph = world_graph(world, probabilistic, MIN_SAME_PERSON, backend,
+                                spark_master, spark_conf, spark_exchange)  # fmt: skip
             cases = build_cases(
                 world,
                 loaded,
@@ -70,6 +76,7 @@ def build(
                 include_reports=reports,
                 existing=existing,
                 probabilistic=probabilistic,
+                world_graph=graph,
             )
         if store is not None:
             created, updated = store.cases.upsert(cases)

@@ -7,11 +7,26 @@ from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 from rich.table import Table
 
-from daybreak.cli.common import err, fail, out, spinner
+from daybreak.cli.common import (
+    SPARK_CONF,
+    SPARK_EXCHANGE,
+    SPARK_MASTER,
+    err,
+    fail,
+    out,
+    spark_settings,
+    spinner,
+)
+
+if TYPE_CHECKING:
+    from daybreak.graph.pipeline import WorldGraph
+
+BACKEND = typer.Option("duckdb", "--backend", help="splink backend: duckdb or spark.")
 
 app = typer.Typer(help="Build the entity graph across every source.", no_args_is_help=True)
 
@@ -39,36 +54,26 @@ def build(
     probabilistic: bool = typer.Option(
         True, "--probabilistic/--exact-only", help="Add splink same-person links."
     ),
-    backend: str = typer.Option("duckdb", help="splink backend: duckdb or spark."),
+    backend: str = BACKEND,
     min_same_person: float = typer.Option(
         0.9, min=0.0, max=1.0, help="Match probability needed for a same_person edge."
     ),
     min_hub_payers: int = typer.Option(3, min=2, help="Unrelated foreign payers that make a hub."),
+    spark_master: str | None = SPARK_MASTER,
+    spark_conf: list[str] = SPARK_CONF,
+    spark_exchange: str | None = SPARK_EXCHANGE,
 ) -> None:
     """Resolve entities and write nodes/edges (Parquet), issues.csv, match_weights.csv,
     splink_model.json, hubs.csv and summary.json to --out."""
 
     from daybreak.graph.analytics import connected_components, facilitator_hubs
     from daybreak.graph.files import write_graph
-    from daybreak.graph.pipeline import build_world_graph
 
-    if backend not in ("duckdb", "spark"):
-        fail(f"--backend must be duckdb or spark, got {backend!r}")
     with user_errors():
         with spinner() as bar:
             bar.add_task("resolving entities and building the graph")
-            spark = None
-            if backend == "spark" and probabilistic:  # splink's session, started here
-                from daybreak.engines.spark import spark_session
-
-                spark = spark_session()
-            wg = build_world_graph(
-                world,
-                probabilistic=probabilistic,
-                backend=backend,  # type: ignore[arg-type]
-                min_same_person=min_same_person,
-                spark_session=spark,
-            )
+            wg = world_graph(world, probabilistic, min_same_person, backend,
+                             spark_master, spark_conf, spark_exchange)  # fmt: skip
             files = write_graph(out_dir, wg.links, [wg.same_person], wg.matches)
             hubs = facilitator_hubs(wg.graph, min_unrelated_payers=min_hub_payers)
             comps = connected_components(wg.graph)
@@ -140,3 +145,33 @@ def paths(
         raise typer.Exit(1)
     for p in found:
         out.print(" -> ".join(p))
+
+
+def world_graph(
+    world: Path,
+    probabilistic: bool,
+    min_same_person: float,
+    backend: str,
+    spark_master: str | None,
+    spark_conf: list[str],
+    spark_exchange: str | None,
+) -> WorldGraph:
+    """The world's graph, its splink matching on DuckDB or on Spark (where the Spark
+    options say; the session is opened here, graph itself never opens one)."""
+    from daybreak.graph.pipeline import build_world_graph
+
+    if backend not in ("duckdb", "spark"):
+        fail(f"--backend must be duckdb or spark, got {backend!r}")
+    settings = spark_settings(backend, spark_master, spark_conf, spark_exchange)
+    spark = None
+    if settings is not None and probabilistic:
+        from daybreak.engines.spark import spark_session
+
+        spark = spark_session(settings)
+    return build_world_graph(
+        world,
+        probabilistic=probabilistic,
+        backend=backend,  # type: ignore[arg-type]
+        min_same_person=min_same_person,
+        spark_session=spark,
+    )

@@ -12,7 +12,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from daybreak.cli.common import spinner
+from daybreak.cli.common import SPARK_CONF, SPARK_EXCHANGE, SPARK_MASTER, spark_settings, spinner
 
 app = typer.Typer(
     help="Detect payers and facilitators of live-streamed abuse in transaction data.",
@@ -65,19 +65,24 @@ def scan(
         None, "--config", help="Typology pack YAML (default: built-in)."
     ),
     engine: str = typer.Option(
-        "duckdb", "--engine", help="duckdb (default) or spark (local mode)."
+        "duckdb", "--engine", help="duckdb (default) or spark (--spark-master)."
     ),
     model: Path | None = typer.Option(None, "--model", help="Model folder from `payments train`."),
+    spark_master: str | None = SPARK_MASTER,
+    spark_conf: list[str] = SPARK_CONF,
+    spark_exchange: str | None = SPARK_EXCHANGE,
 ) -> None:
     """Score customers and beneficiaries; write alerts.jsonl and alerts.parquet to --out."""
     from daybreak.engines.payments import scan as run_scan
     from daybreak.payments.scan import alerts_from_table
 
+    spark = spark_settings(engine, spark_master, spark_conf, spark_exchange)
     with _user_errors():
         bar, say = _progress()
         with bar:
             result = run_scan(transactions, out, customers=customers, config=config,
-                              engine=engine, model_dir=model, progress=say)  # fmt: skip
+                              engine=engine, model_dir=model, progress=say,
+                              spark=spark)  # fmt: skip
     s = result.summary
     out_console.print(
         f"Scanned {s['transactions']:,} transactions ({s['corridor_payments']:,} corridor "
@@ -115,13 +120,17 @@ def train(
     out: Path = typer.Option(Path("model"), "--out", "-o", help="Model folder to write."),
     customers: Path | None = typer.Option(None, "--customers", "-c", help="customers file"),
     config: Path | None = typer.Option(None, "--config", help="Typology pack YAML."),
-    engine: str = typer.Option("duckdb", "--engine", help="duckdb or spark."),
+    engine: str = typer.Option("duckdb", "--engine", help="duckdb or spark (--spark-master)."),
+    spark_master: str | None = SPARK_MASTER,
+    spark_conf: list[str] = SPARK_CONF,
+    spark_exchange: str | None = SPARK_EXCHANGE,
 ) -> None:
     """Train gradient boosting on labelled data; write the model and its model card."""
     from daybreak.engines.payments import scan as run_scan
     from daybreak.payments.active import UNREVIEWED_WEIGHT
     from daybreak.payments.train import train as run_train
 
+    spark = spark_settings(engine, spark_master, spark_conf, spark_exchange)
     with _user_errors():
         lab, source = _training_labels(labels, from_store, db)
         weight = (
@@ -130,7 +139,7 @@ def train(
         bar, say = _progress()
         with bar:
             result = run_scan(transactions, None, customers=customers, config=config,
-                              engine=engine, progress=say)  # fmt: skip
+                              engine=engine, progress=say, spark=spark)  # fmt: skip
             say("training")
             note = (f"{transactions} ({result.summary['transactions']:,} transactions), "
                     f"labels {source} ({lab.height:,} labelled subjects, "

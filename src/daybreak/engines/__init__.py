@@ -1,19 +1,24 @@
 """Engines execute compiled SQL pipelines; they hold no detection logic.
 
-``open_engine("duckdb")`` is the default and in-process; ``open_engine("spark")`` starts a
-local-mode Spark session on first use only, so DuckDB runs never start a JVM.
+``open_engine("duckdb")`` is the default and in-process; ``open_engine("spark", settings)``
+starts a Spark session (local, a cluster or Spark Connect: ``daybreak.engines.spark``) on
+first use only, so DuckDB runs never start a JVM.
 """
 
 from __future__ import annotations
 
-from typing import Final
+from typing import TYPE_CHECKING, Final
 
 from daybreak.detectors.engine import Engine, EngineError
+
+if TYPE_CHECKING:
+    from daybreak.engines.spark import SparkSettings
 
 ENGINES: Final = ("duckdb", "spark")
 
 
-def open_engine(name: str) -> Engine:
+def open_engine(name: str, spark: SparkSettings | None = None) -> Engine:
+    """An engine by name; ``spark`` says where Spark runs (default: local mode)."""
     if name == "duckdb":
         from daybreak.engines.duckdb import DuckDBEngine
 
@@ -21,7 +26,7 @@ def open_engine(name: str) -> Engine:
     if name == "spark":
         from daybreak.engines.spark import SparkEngine
 
-        return SparkEngine()
+        return SparkEngine(spark)
     raise ValueError(f"unknown engine '{name}': choose one of {', '.join(ENGINES)}")
 
 

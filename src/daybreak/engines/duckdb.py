@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import os
+
 import duckdb
 import pyarrow as pa  # type: ignore[import-untyped]
 
 from daybreak.detectors.dialect import DuckDBDialect
 from daybreak.engines import Engine
+
+ENV_MEMORY_LIMIT = "DAYBREAK_DUCKDB_MEMORY_LIMIT"  # e.g. 4GB
+ENV_TEMP_DIR = "DAYBREAK_DUCKDB_TEMP_DIR"  # a folder on a fast local disk
 
 
 class DuckDBEngine(Engine):
@@ -20,6 +25,10 @@ class DuckDBEngine(Engine):
             self._con.execute("SET preserve_insertion_order = false")
         if threads:
             self._con.execute(f"SET threads = {int(threads)}")
+        # Bigger than memory: a cap, and where DuckDB spills past it (docs/scaling.md).
+        for setting, env in (("memory_limit", ENV_MEMORY_LIMIT), ("temp_directory", ENV_TEMP_DIR)):
+            if os.environ.get(env):
+                self._con.execute(f"SET {setting} = ?", [os.environ[env]])
         self._tables: dict[str, pa.Table] = {}
 
     def register(self, name: str, table: pa.Table) -> None:

@@ -14,6 +14,7 @@ import gc
 from collections.abc import Iterator, Sequence
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import polars as pl
 
@@ -36,6 +37,9 @@ from daybreak.payments.scan import (
     write_results,
 )
 from daybreak.schema.world import world_file
+
+if TYPE_CHECKING:
+    from daybreak.engines.spark import SparkSettings
 
 
 def scan_frames(
@@ -86,8 +90,10 @@ def scan(
     engine: str = "duckdb",
     model_dir: Path | None = None,
     progress: Progress | None = None,
+    spark: SparkSettings | None = None,
 ) -> ScanResult:
     """Scan files, or a world folder given as ``transactions``; write results to ``out``.
+    ``spark``: where the Spark engine runs (local mode, a cluster, Spark Connect).
 
     This is the entry point for ``daybreak payments scan`` and ``daybreak demo``.
     """
@@ -113,7 +119,8 @@ def scan(
             result = in_place.scan(cu, pack=pack, model=model, progress=progress)
         else:
             tx = read_transactions(transactions)
-            result = scan_frames(tx, cu, pack=pack, engine=engine, model=model,
+            eng = stack.enter_context(open_engine(engine, spark))
+            result = scan_frames(tx, cu, pack=pack, engine=eng, model=model,
                                  source=str(transactions), progress=progress)  # fmt: skip
         if out is not None:
             (progress or (lambda _msg: None))("writing results")

@@ -166,17 +166,14 @@ def _spark_predict(
 ) -> tuple[Any, Any]:
     from splink import Linker, SparkAPI
 
-    schema = (
-        "unique_id string, name string, forename string, surname string, "
-        "birth_year long, country string, identifiers array<string>"
-    )
-    sdf_spark = spark.createDataFrame(people.rows(), schema=schema)
+    # Through Spark as Arrow both ways: no Python workers on the executors, and no file
+    # only this machine sees (the session may be a cluster's or Spark Connect's).
+    frame = spark.createDataFrame(people.to_arrow(compat_level=pl.CompatLevel.oldest()))
     db = SparkAPI(spark_session=spark, break_lineage_method="persist")  # type: ignore[no-untyped-call]
-    sdf = db.register(sdf_spark, table_name="daybreak_people")
+    sdf = db.register(frame, table_name="daybreak_people")
     linker = Linker(sdf, settings, log_level=None)
     pred = linker.inference.predict(threshold_match_probability=threshold)
-    rows = [r.asDict() for r in pred.as_spark_dataframe().collect()]
-    return linker, pl.DataFrame(rows, infer_schema_length=None)
+    return linker, pl.from_arrow(pred.as_spark_dataframe().toArrow())
 
 
 def match_people(
@@ -189,9 +186,9 @@ def match_people(
 ) -> PersonMatches:
     """Score candidate pairs; keep those with match probability >= ``threshold``.
 
-    The Spark backend runs in ``spark_session``, which the caller opens: the process's
-    one local session, :func:`daybreak.engines.spark.spark_session`, which carries
-    splink's jar for jaro_winkler whichever part of Daybreak started it first."""
+    The Spark backend runs in ``spark_session``, which the caller opens
+    (:func:`daybreak.engines.spark.spark_session`: local, a cluster or Spark Connect); it
+    carries splink's jar for jaro_winkler (on Connect, the server's ``--jars``)."""
     if backend == "spark" and spark_session is None:
         raise ValueError(
             "backend 'spark' needs a spark_session (daybreak.engines.spark.spark_session())"

@@ -44,12 +44,15 @@ class WorldGraph:
     con: duckdb.DuckDBPyConnection  # views over the world's files, for evidence look-ups
 
 
+MIN_SAME_PERSON = 0.9  # match probability that makes a same_person edge
+
+
 def build_world_graph(
     world_dir: Path,
     *,
     probabilistic: bool = True,
     backend: Backend = "duckdb",
-    min_same_person: float = 0.9,
+    min_same_person: float = MIN_SAME_PERSON,
     merchant_edges: bool = False,
     spark_session: Any = None,
 ) -> WorldGraph:
