@@ -158,7 +158,9 @@ FROM (
     {d.median("abs(minutes)")} AS median_gap_minutes,
     avg(low_value) AS low_value_share,
     avg(night) AS night_share,
-    {d.median("amount")} AS median_amount,
+    -- in whole cents first: a median of two float amounts can differ in its last bit
+    -- between engines, and then prints differently
+    {d.median("CAST(round(amount * 100) AS BIGINT)")} / 100.0 AS median_amount,
     min(currency) AS currency,
     min(started_at) AS first_seen,
     max(started_at) AS last_seen
