@@ -152,9 +152,7 @@ def test_registered_like_the_other_detectors(tmp_path: Path) -> None:
 def test_fused_cases_say_the_platform_agrees() -> None:
     alerts = list(run_frames(_input(_world())).alerts[:1])
     assert family(alerts[0]) == "platform"
-    payment = alerts[0].model_copy(
-        update={"alert_id": "p1", "detector": "payments", "score": 0.7}
-    )
+    payment = alerts[0].model_copy(update={"alert_id": "p1", "detector": "payments", "score": 0.7})
     fused = fuse([alerts[0], payment], FusionContext())
     assert fused.sources == ["payments", "platform"]
     assert "platform detection" in fused.explanation and "payment alert" in fused.explanation

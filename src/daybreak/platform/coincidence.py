@@ -250,9 +250,7 @@ def explain(triple: Mapping[str, Any], pairs: Sequence[Mapping[str, Any]]) -> st
     return " ".join(parts)
 
 
-def alerts(
-    triples: Sequence[Mapping[str, Any]], pairs: Sequence[Mapping[str, Any]]
-) -> list[Alert]:
+def alerts(triples: Sequence[Mapping[str, Any]], pairs: Sequence[Mapping[str, Any]]) -> list[Alert]:
     """One alert per scored triple (subject: the paying customer), highest score first;
     evidence ids are the shows' event ids (``platform_events``), and the explanation
     names each show's payment."""
