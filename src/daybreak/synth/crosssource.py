@@ -8,11 +8,11 @@ from dataclasses import dataclass
 import polars as pl
 
 from daybreak.synth import accounts, events, media, tipline
-from daybreak.synth.relative_calls import RelativeCalls
 from daybreak.synth.clock import LocalClock
 from daybreak.synth.context import Ctx
 from daybreak.synth.frames import conform
 from daybreak.synth.payers import PayerPlan
+from daybreak.synth.relative_calls import RelativeCalls
 from daybreak.synth.truth import LINK_SCHEMA, case_id
 
 
