@@ -54,3 +54,33 @@ MEDIA = DetectorInfo(
     ),
     order=2,
 )
+
+STREAM_PAYMENT = DetectorInfo(
+    name="stream_payment",
+    label="Live stream - payment coincidence",
+    description=(
+        "Streams or calls to a bank customer's platform account that coincide, again and "
+        "again, with that customer's payments to the streamer's country: compiled SQL on "
+        "DuckDB or Spark, each alert naming the shows, the payments and the minutes between."
+    ),
+    factory="daybreak.engines.stream_payment:StreamPaymentDetector",
+    read_world="daybreak.platform.inputs:stream_payment_input",
+    reads=("platform_events", "identifiers", "transactions", "customers"),
+    options=(
+        DetectorOption(
+            "window_minutes",
+            "--window-minutes",
+            "A payment this many minutes before or after a show starts coincides with it.",
+            kind="int",
+            default=90,
+        ),
+        DetectorOption(
+            "min_shows",
+            "--min-shows",
+            "Coinciding shows an alert needs (the same streamer, customer and payee).",
+            kind="int",
+            default=2,
+        ),
+    ),
+    order=3,
+)

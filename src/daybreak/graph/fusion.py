@@ -24,11 +24,13 @@ FAMILY_OF_DETECTOR: dict[str, str] = {
     "tipline": "reports",
     "reports": "reports",
     "media": "media",
+    "stream_payment": "platform",
 }
 FAMILY_LABEL = {
     "payments": "payment alert",
     "reports": "tipline report",
     "media": "media match",
+    "platform": "platform detection",
 }
 LIVE_FLOOR = 0.9  # a stream reported live: act now whatever else is known
 KNOWN_OFFENDER_FACTOR = 0.7  # remaining doubt kept when a known offender is linked

@@ -12,6 +12,7 @@ from daybreak.synth.clock import LocalClock
 from daybreak.synth.context import Ctx
 from daybreak.synth.frames import conform
 from daybreak.synth.payers import PayerPlan
+from daybreak.synth.relative_calls import RelativeCalls
 from daybreak.synth.truth import LINK_SCHEMA, case_id
 
 
@@ -24,10 +25,12 @@ class CrossSource:
     links: pl.DataFrame
 
 
-def generate(ctx: Ctx, plan: PayerPlan, lclock: LocalClock) -> CrossSource:
+def generate(
+    ctx: Ctx, plan: PayerPlan, lclock: LocalClock, relatives: RelativeCalls | None = None
+) -> CrossSource:
     acc = accounts.build(ctx, plan)
     pay_utc = lclock.to_utc(plan.pay_local, ctx.pop.tz[plan.pay_cust])
-    ev, ev_links = events.generate(ctx, plan, acc, lclock)
+    ev, ev_links = events.generate(ctx, plan, acc, lclock, relatives)
     reports, report_ids, report_links = tipline.generate(ctx, plan, acc, pay_utc)
     sightings, media_links = media.generate(ctx, plan, acc, pay_utc)
     idents = pl.concat([_customer_identifiers(ctx, acc), report_ids])

@@ -11,7 +11,7 @@ import numpy as np
 import polars as pl
 
 from daybreak.schema.columns import EVENT_TYPES
-from daybreak.synth import clock
+from daybreak.synth import clock, relative_calls
 from daybreak.synth.accounts import Accounts
 from daybreak.synth.clock import LocalClock
 from daybreak.synth.context import Ctx
@@ -51,12 +51,18 @@ class _Rows:
 
 
 def generate(
-    ctx: Ctx, pl_: PayerPlan, acc: Accounts, lclock: LocalClock
+    ctx: Ctx,
+    pl_: PayerPlan,
+    acc: Accounts,
+    lclock: LocalClock,
+    relatives: relative_calls.RelativeCalls | None = None,
 ) -> tuple[pl.DataFrame, pl.DataFrame]:
     rng = ctx.rng("events")
     rows = _Rows()
     _abuse(ctx, rng, pl_, acc, lclock, rows)
     _everyday(ctx, rng, acc, lclock, rows)
+    if relatives is not None:
+        relative_calls.add_calls(relatives, acc, lclock, ctx.pop.tz, rows)
     return _frame(acc, rows)
 
 

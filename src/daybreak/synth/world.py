@@ -20,6 +20,7 @@ from daybreak.synth import (
     households,
     lookalikes,
     payers,
+    relative_calls,
 )
 from daybreak.synth.clock import US_PER_S, WORLD_START, LocalClock, Window
 from daybreak.synth.context import Ctx, rng_for
@@ -111,6 +112,7 @@ def generate_world(
     lookalikes.generate(ctx)
     business.generate(ctx)
     households.generate(ctx)
+    relatives = relative_calls.plan(ctx)
     step("payers")
     start = payers.generate(ctx, plan)
     careful.generate(ctx, plan, start)
@@ -119,7 +121,7 @@ def generate_world(
     # The other sources need the payers' plan but not the transaction frame: build them
     # alongside (they only read shared state, and draw from their own random streams).
     with ThreadPoolExecutor(max_workers=1) as side:
-        other_sources = side.submit(crosssource.generate, ctx, plan, clock)
+        other_sources = side.submit(crosssource.generate, ctx, plan, clock, relatives)
         txns, txn_links, used = _transactions(ctx, clock)
         step("cross-source")
         cross = other_sources.result()
