@@ -16,7 +16,17 @@ PKG = ROOT / "src" / "daybreak"
 MODEL = {"model"}
 PLUGINS = {"plugins"}  # the entry-point registries: a module, checked like a package
 SCHEMA = {"schema"}
-PURE = {"payments", "tipline", "media", "graph", "exporters", "sharing", "synth", "detectors"}
+PURE = {
+    "payments",
+    "tipline",
+    "media",
+    "graph",
+    "exporters",
+    "sharing",
+    "synth",
+    "detectors",
+    "platform",
+}
 EXECUTION = {"engines", "store"}
 CONNECTORS = {"connectors"}  # network I/O (NCMEC, NATS, webhooks): execution, over the store
 TESTING = {"testing"}  # test kits and fakes shipped for plug-in authors and our own tests

@@ -23,7 +23,7 @@ from daybreak.testing import check_detector, check_detector_info
 
 @cache
 def _world(seed: int = 5) -> World:
-    return generate_world(customers=2500, months=4, seed=seed)
+    return generate_world(customers=2500, months=4, seed=seed, relatives_calls=True)
 
 
 def _input(w: World) -> StreamPaymentInput:

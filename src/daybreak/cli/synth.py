@@ -69,6 +69,12 @@ def synth(
         "--language",
         help=f"With --randomize: reference languages to draw from ({','.join(LANGUAGES)}).",
     ),
+    relatives_calls: bool = typer.Option(
+        False,
+        "--relatives-calls",
+        help="Add relatives' calls home with payments around them (the look-alike of a "
+        "stream-payment coincidence).",
+    ),
 ) -> None:
     """Write transactions, customers, reports, platform events, media sightings and
     identifiers, plus truth/labels.csv and truth/links.csv (and truth/params.json for a
@@ -113,6 +119,7 @@ def synth(
             transactions=transactions,
             progress=step,
             priors=priors,
+            relatives_calls=relatives_calls,
         )
         bar.update(task, description="writing files", completed=len(STEPS))
         try:

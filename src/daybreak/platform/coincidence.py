@@ -79,13 +79,14 @@ def _in(d: Dialect, values: Sequence[str]) -> str:
 def compile_pipeline(d: Dialect, params: CoincidenceParams) -> Pipeline:
     """The SQL steps, reading the four input tables by name; the last two are
     ``coincidence_triples`` (one scored row per triple) and ``coincidence_pairs``."""
-    p = Pipeline()
+    p = Pipeline(("identifiers", "platform_events", "transactions", "customers"))
     p.add(
         "coincidence_owners",
         """
 SELECT DISTINCT lower(value) AS account, source_id AS customer_id
 FROM identifiers WHERE source = 'customers' AND kind = 'account'
 """,
+        inputs=("identifiers",),
     )
     p.add(
         "coincidence_shows",
@@ -97,6 +98,7 @@ FROM platform_events e
 JOIN coincidence_owners o ON o.account = lower(e.service || ':' || e.counterparty_account_id)
 WHERE e.event_type IN ({_in(d, SHOW_TYPES)}) AND e.country IS NOT NULL
 """,
+        inputs=("platform_events", "coincidence_owners"),
         materialize=True,
     )
     caps = sorted(params.low_value_caps.items()) or [("XXX", params.default_low_value_cap)]
@@ -116,6 +118,7 @@ LEFT JOIN {d.values(caps, ["currency", "cap"], "fx")} ON fx.currency = t.currenc
 WHERE t.receiver_country <> t.sender_country AND t.channel NOT IN ({_in(d, SPEND_CHANNELS)})
   AND t.sender_id IN (SELECT customer_id FROM coincidence_shows)
 """,
+        inputs=("transactions", "customers", "coincidence_shows"),
         materialize=True,
     )
     window = 60 * params.window_minutes
@@ -130,10 +133,20 @@ JOIN coincidence_payments p ON p.customer_id = s.customer_id
   AND p.receiver_country = s.streamer_country
   AND p.t_s >= s.t_s - {window} AND p.t_s <= s.t_s + {window}
 """,
+        inputs=("coincidence_shows", "coincidence_payments"),
         materialize=True,
     )
-    p.add("coincidence_grouped", _grouped_sql(d))
-    p.add("coincidence_triples", _scored_sql(params), materialize=True)
+    p.add(
+        "coincidence_grouped",
+        _grouped_sql(d),
+        inputs=("coincidence_candidates", "coincidence_shows", "coincidence_payments"),
+    )
+    p.add(
+        "coincidence_triples",
+        _scored_sql(params),
+        inputs=("coincidence_grouped",),
+        materialize=True,
+    )
     p.add(
         "coincidence_pairs",
         """
@@ -142,6 +155,7 @@ FROM coincidence_candidates c
 JOIN coincidence_triples t ON t.customer_id = c.customer_id AND t.streamer = c.streamer
   AND t.receiver_id = c.receiver_id
 """,
+        inputs=("coincidence_candidates", "coincidence_triples"),
     )
     return p
 
@@ -154,10 +168,11 @@ FROM (
     count(DISTINCT event_id) AS shows,
     count(DISTINCT txn_id) AS payments,
     count(DISTINCT CASE WHEN event_type = 'stream' THEN event_id END) AS streams,
-    avg(CASE WHEN minutes <= 0 THEN 1.0 ELSE 0.0 END) AS paid_before_share,
+    -- as DOUBLE: Spark reads 1.0 as a DECIMAL, and its average keeps only 5 decimals
+    avg(CAST(CASE WHEN minutes <= 0 THEN 1.0 ELSE 0.0 END AS DOUBLE)) AS paid_before_share,
     {d.median("abs(minutes)")} AS median_gap_minutes,
-    avg(low_value) AS low_value_share,
-    avg(night) AS night_share,
+    avg(CAST(low_value AS DOUBLE)) AS low_value_share,
+    avg(CAST(night AS DOUBLE)) AS night_share,
     -- in whole cents first: a median of two float amounts can differ in its last bit
     -- between engines, and then prints differently
     {d.median("CAST(round(amount * 100) AS BIGINT)")} / 100.0 AS median_amount,

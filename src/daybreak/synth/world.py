@@ -77,6 +77,7 @@ def generate_world(
     progress: Progress | None = None,
     randomize: bool = False,
     priors: Priors | None = None,
+    relatives_calls: bool = False,
 ) -> World:
     """Build a deterministic world: the same arguments always give the same frames.
 
@@ -84,7 +85,10 @@ def generate_world(
     month (default 17); ``transactions`` instead sets an approximate total row count.
     ``randomize`` (or giving ``priors``) draws the whole profile from the seed instead
     of using ``profile`` (see :mod:`daybreak.synth.priors`); the draw is in
-    ``World.params``.
+    ``World.params``. ``relatives_calls`` adds the stream-payment look-alike
+    (:mod:`daybreak.synth.relative_calls`: relatives' calls home with payments around
+    them); it is off by default so that the profile worlds, and every figure measured on
+    them, stay byte for byte what they were.
     """
     if customers < 1 or months < 1:
         raise ValueError("customers and months must be at least 1")
@@ -112,7 +116,7 @@ def generate_world(
     lookalikes.generate(ctx)
     business.generate(ctx)
     households.generate(ctx)
-    relatives = relative_calls.plan(ctx)
+    relatives = relative_calls.plan(ctx) if relatives_calls else None
     step("payers")
     start = payers.generate(ctx, plan)
     careful.generate(ctx, plan, start)
