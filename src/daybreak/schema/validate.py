@@ -9,7 +9,7 @@ and the good rows proceed.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -226,7 +226,95 @@ def _check_header(name: str, columns: list[str], spec: Table) -> None:
         raise SchemaError(issues)
 
 
-def _parse(raw: pl.DataFrame, spec: Table) -> tuple[pl.DataFrame, pl.DataFrame]:
+@dataclass
+class RecordsResult:
+    """Records validated one by one (:func:`validate_records`): the good ones as a typed
+    frame (in input order) with their positions, and each bad one's problems."""
+
+    frame: pl.DataFrame
+    positions: list[int]  # 0-based index in the input of each row of ``frame``
+    problems: dict[int, list[ValidationIssue]]
+
+
+def validate_records(
+    records: Sequence[object], table: Table | str, source: Sequence[str]
+) -> RecordsResult:
+    """Validate JSON-decoded records (one object each, keyed by column name; nullable
+    columns may be left out) against ``table`` with the same rules as files, except
+    uniqueness (records arrive one at a
+    time; the caller deduplicates). ``source[i]`` names record ``i`` in its issues (a
+    message subject and sequence, say)."""
+    spec = TABLES[table] if isinstance(table, str) else table
+    problems: dict[int, list[ValidationIssue]] = {}
+    rows: list[dict[str, str | None]] = []
+    positions: list[int] = []
+    for i, record in enumerate(records):
+        shape = _record_shape_issues(record, spec, source[i])
+        if shape:
+            problems[i] = shape
+            continue
+        assert isinstance(record, Mapping)
+        rows.append({c: _cell(record.get(c)) for c in spec.names})
+        positions.append(i)
+    schema = dict.fromkeys(spec.names, pl.String)
+    raw = pl.DataFrame(rows, schema=schema).with_row_index(_ROW)
+    parsed, found = _parse(raw, spec, check_unique=False)
+    for row, reasons in found.filter(pl.col("reasons").list.len() > 0).iter_rows():
+        at = positions[row]
+        problems[at] = [
+            ValidationIssue(source[at], None, col, msg)
+            for col, msg in (r.split("\t", 1) for r in reasons)
+        ]
+    keep = [row for row, at in enumerate(positions) if at not in problems]
+    good = parsed.filter(pl.col(_ROW).is_in(keep)).drop(_ROW)
+    return RecordsResult(good, [positions[row] for row in keep], problems)
+
+
+def _record_shape_issues(record: object, spec: Table, name: str) -> list[ValidationIssue]:
+    if not isinstance(record, Mapping):
+        kind = type(record).__name__
+        return [ValidationIssue(name, None, None, f"expected a JSON object, got {kind}")]
+    issues = []
+    missing = [c.name for c in spec.columns if not c.nullable and c.name not in record]
+    extra = sorted(str(k) for k in record if k not in spec.names)
+    if missing:
+        issues.append(
+            ValidationIssue(
+                name,
+                None,
+                None,
+                f"missing field(s) {missing}; {spec.name} needs {spec.names} (optional ones may be left out)",
+            )
+        )
+    if extra:
+        issues.append(
+            ValidationIssue(
+                name,
+                None,
+                None,
+                f"unexpected field(s) {extra}; {spec.name} has exactly {spec.names}",
+            )
+        )
+    for c in spec.names:
+        if isinstance(record.get(c), Mapping | list):
+            issues.append(
+                ValidationIssue(name, None, c, "expected a single value, not an object or list")
+            )
+    return issues
+
+
+def _cell(value: object) -> str | None:
+    """A JSON scalar as the text a CSV cell would hold (true/false in lower case)."""
+    if value is None:
+        return None
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
+
+def _parse(
+    raw: pl.DataFrame, spec: Table, *, check_unique: bool = True
+) -> tuple[pl.DataFrame, pl.DataFrame]:
     """Return (typed frame, frame of per-row reasons 'column<TAB>message')."""
     typed = []
     reasons = []
@@ -238,7 +326,7 @@ def _parse(raw: pl.DataFrame, spec: Table) -> tuple[pl.DataFrame, pl.DataFrame]:
                 pl.when(pl.col(col.name).is_null()).then(pl.lit(f"{col.name}\tmissing value"))
             )
         reasons.append(pl.when(bad).then(pl.lit(f"{col.name}\t{message}")))
-        if col.unique:
+        if col.unique and check_unique:
             reasons.append(
                 pl.when(
                     pl.col(col.name).is_not_null() & ~pl.col(col.name).is_first_distinct()
