@@ -15,6 +15,7 @@ from daybreak.cli import (
     payments,
     reports,
     share,
+    stream,
 )
 from daybreak.cli.demo import demo
 from daybreak.cli.serve import serve
@@ -51,6 +52,7 @@ app.add_typer(export.app, name="export")
 app.add_typer(share.app, name="share")
 app.add_typer(audit.app, name="audit")
 app.add_typer(admin.app, name="admin")
+app.add_typer(stream.app, name="stream")
 
 
 if __name__ == "__main__":  # pragma: no cover

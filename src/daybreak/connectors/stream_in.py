@@ -1,0 +1,317 @@
+"""``daybreak stream run``: consume transactions, platform events and reports from NATS
+JetStream, at least once, with idempotent effects.
+
+One durable pull consumer per kind (``<durable>-<kind>``, filtered on that kind's
+subject) and one task each. A task fetches at most ``batch`` messages, validates them
+against the public schema (reports against the intake API's ``ReportIn``), makes their
+effect durable, and only then acknowledges them:
+
+- transactions and platform events: a Parquet file per batch (:mod:`stream_files`),
+  which records the messages' stream sequences, so a redelivered message already in a
+  file is acknowledged without being written again;
+- reports: the store's intake, the message id (``Nats-Msg-Id``, else
+  ``<stream>:<sequence>``) as the idempotency key, so a redelivery is a replay;
+- a message that fails validation: published to the dead-letter subject with the reason
+  in the ``Daybreak-Reason`` header, then acknowledged. Nothing is dropped silently: if
+  the dead letter cannot be published, the message is not acknowledged.
+
+Memory is bounded: a task holds one batch at a time and the server hands out at most
+``max_in_flight`` unacknowledged messages per consumer (``max_ack_pending``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+import logging
+import os
+import signal
+from collections.abc import Sequence
+from concurrent.futures import Future
+from dataclasses import dataclass, field
+
+import nats
+from nats.aio.client import Client
+from nats.aio.msg import Msg
+from nats.js import JetStreamContext
+from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
+from nats.js.errors import NotFoundError
+from pydantic import ValidationError
+
+from daybreak.connectors.stream_config import InboundSettings, Kind, NatsSettings
+from daybreak.connectors.stream_files import StreamFiles
+from daybreak.schema.validate import validate_records
+from daybreak.store import IdempotencyConflict, Receipt, Submission, TiplineStore
+from daybreak.tipline.intake import ReportIn
+
+log = logging.getLogger(__name__)
+
+FETCH_WAIT_SECONDS = 1.0
+RETRY_DELAY_SECONDS = 5.0  # a message whose store write failed comes back after this
+PRUNE_EVERY_BATCHES = 64
+REASON_HEADER = "Daybreak-Reason"
+# Test and drill hook: "after_write:N" kills the process (SIGKILL) right after its N-th
+# durable write, before the acknowledgements: the worst moment for a crash.
+FAILPOINT_ENV = "DAYBREAK_STREAM_FAILPOINT"
+
+
+@dataclass
+class StreamStats:
+    """What one run did, per outcome (a message counts once per delivery)."""
+
+    stored: int = 0
+    already_stored: int = 0  # redeliveries of messages whose effect was durable
+    dead_lettered: int = 0
+    retried: int = 0
+    by_kind: dict[str, int] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class _Bad:
+    msg: Msg
+    reason: str
+
+
+class _Failpoint:
+    def __init__(self) -> None:
+        spec = os.environ.get(FAILPOINT_ENV, "")
+        self.after_writes = int(spec.split(":", 1)[1]) if spec.startswith("after_write:") else 0
+        self.writes = 0
+
+    def wrote(self) -> None:
+        self.writes += 1
+        if self.after_writes and self.writes >= self.after_writes:
+            os.kill(os.getpid(), signal.SIGKILL)
+
+
+class StreamConsumer:
+    """Consumes the kinds ``settings.subjects`` names until :meth:`stop` (or, with
+    ``idle_exit``, until no message arrived for that many seconds)."""
+
+    def __init__(
+        self,
+        settings: InboundSettings,
+        nats_settings: NatsSettings,
+        store: TiplineStore | None,
+    ) -> None:
+        if settings.subjects.reports is not None and store is None:
+            raise ValueError("inbound.subjects.reports is set: reports need the store")
+        self.settings = settings
+        self.nats_settings = nats_settings
+        self.store = store
+        self.files = StreamFiles(settings.output_dir, settings.stream)
+        self.stats = StreamStats()
+        self._stop = asyncio.Event()
+        self._failpoint = _Failpoint()
+
+    def stop(self) -> None:
+        self._stop.set()
+
+    async def run(self, idle_exit: float | None = None) -> StreamStats:
+        self.files.remove_partial()
+        nc = await nats.connect(
+            self.nats_settings.url,
+            connect_timeout=self.nats_settings.connect_timeout_seconds,
+            allow_reconnect=True,
+        )
+        try:
+            js = nc.jetstream()
+            if self.settings.create_stream:
+                await self._ensure_stream(js)
+            tasks = [
+                asyncio.create_task(self._consume(nc, js, kind, subject, idle_exit))
+                for kind, subject in self.settings.subjects.by_kind().items()
+            ]
+            await asyncio.gather(*tasks)
+        finally:
+            await nc.drain()
+        return self.stats
+
+    async def _ensure_stream(self, js: JetStreamContext) -> None:
+        s = self.settings
+        wanted = [*s.subjects.by_kind().values(), s.dead_letter_subject]
+        try:
+            info = await js.stream_info(s.stream)
+        except NotFoundError:
+            await js.add_stream(name=s.stream, subjects=wanted)
+            return
+        have = list(info.config.subjects or [])
+        missing = [x for x in wanted if x not in have]
+        if missing:
+            info.config.subjects = have + missing
+            await js.update_stream(info.config)
+
+    async def _consume(
+        self, nc: Client, js: JetStreamContext, kind: Kind, subject: str, idle_exit: float | None
+    ) -> None:
+        s = self.settings
+        durable = f"{s.durable}-{kind}"
+        config = ConsumerConfig(
+            durable_name=durable,
+            ack_policy=AckPolicy.EXPLICIT,
+            deliver_policy=DeliverPolicy.ALL,
+            filter_subject=subject,
+            ack_wait=s.ack_wait_seconds,
+            max_ack_pending=s.max_in_flight,
+        )
+        sub = await js.pull_subscribe(subject, durable=durable, stream=s.stream, config=config)
+        stored = self.files.stored_seqs(await self._ack_floor(js, durable))
+        idle = 0.0
+        batches = 0
+        while not self._stop.is_set():
+            try:
+                msgs = await sub.fetch(s.batch, timeout=FETCH_WAIT_SECONDS)
+            except nats.errors.TimeoutError:
+                idle += FETCH_WAIT_SECONDS
+                if idle_exit is not None and idle >= idle_exit:
+                    return
+                continue
+            idle = 0.0
+            await self._handle(js, kind, msgs, stored)
+            batches += 1
+            if batches % PRUNE_EVERY_BATCHES == 0:
+                floor = await self._ack_floor(js, durable)
+                stored.difference_update([q for q in stored if q <= floor])
+
+    async def _ack_floor(self, js: JetStreamContext, durable: str) -> int:
+        try:
+            info = await js.consumer_info(self.settings.stream, durable)
+        except NotFoundError:
+            return 0
+        return int(info.ack_floor.stream_seq) if info.ack_floor else 0
+
+    async def _handle(
+        self, js: JetStreamContext, kind: Kind, msgs: list[Msg], stored: set[int]
+    ) -> None:
+        fresh = []
+        for m in msgs:
+            if m.metadata.sequence.stream in stored:
+                await m.ack()  # written before a crash, not acknowledged then
+                self.stats.already_stored += 1
+            else:
+                fresh.append(m)
+        if not fresh:
+            return
+        if kind == "reports":
+            bad = await self._store_reports(fresh)
+        else:
+            bad = await self._store_rows(kind, fresh, stored)
+        for b in bad:
+            await self._dead_letter(js, b)
+
+    async def _store_rows(self, kind: Kind, msgs: list[Msg], stored: set[int]) -> list[_Bad]:
+        records, bad, decoded = _decode_all(msgs)
+        result = validate_records(records, kind, [_name(m) for m in decoded])
+        bad += [
+            _Bad(decoded[i], "; ".join(str(issue) for issue in issues))
+            for i, issues in sorted(result.problems.items())
+        ]
+        good = [decoded[i] for i in result.positions]
+        if good:
+            seqs = [m.metadata.sequence.stream for m in good]
+            await asyncio.to_thread(self.files.write, kind, result.frame, seqs)
+            self._failpoint.wrote()
+            stored.update(seqs)
+            for m in good:
+                await m.ack()
+            self._count(kind, len(good))
+        return bad
+
+    async def _store_reports(self, msgs: list[Msg]) -> list[_Bad]:
+        assert self.store is not None
+        bad: list[_Bad] = []
+        pending: list[tuple[Msg, Future[Receipt]]] = []
+        for m in msgs:
+            try:
+                report = ReportIn.model_validate_json(m.data)
+            except ValidationError as exc:
+                bad.append(_Bad(m, f"{_name(m)}: {_pydantic_reason(exc)}"))
+                continue
+            sub = Submission(
+                report,
+                self.settings.submitted_by,
+                "stream",
+                idempotency_key=message_key(m, self.settings.stream),
+                request_hash=hashlib.sha256(m.data).hexdigest(),
+            )
+            pending.append((m, self.store.reports.submit(sub)))
+        stored = 0
+        for m, future in pending:
+            try:
+                await asyncio.wrap_future(future)
+            except IdempotencyConflict as exc:
+                bad.append(_Bad(m, f"{_name(m)}: {exc}"))
+                continue
+            except Exception:  # the store is unavailable: not this message's fault
+                log.exception("%s: storing the report failed; redelivered later", _name(m))
+                await m.nak(delay=RETRY_DELAY_SECONDS)
+                self.stats.retried += 1
+                continue
+            await m.ack()
+            stored += 1
+        if stored:
+            self._failpoint.wrote()
+        self._count("reports", stored)
+        return bad
+
+    async def _dead_letter(self, js: JetStreamContext, bad: _Bad) -> None:
+        m, s = bad.msg, self.settings
+        seq = m.metadata.sequence.stream
+        headers = {
+            "Nats-Msg-Id": f"dead:{s.stream}:{seq}",
+            REASON_HEADER: _header_value(bad.reason),
+            "Daybreak-Subject": m.subject,
+            "Daybreak-Stream-Seq": str(seq),
+        }
+        try:
+            await js.publish(s.dead_letter_subject, m.data, headers=headers)
+        except Exception:
+            log.exception("%s: cannot publish the dead letter; redelivered later", _name(m))
+            await m.nak(delay=RETRY_DELAY_SECONDS)
+            self.stats.retried += 1
+            return
+        log.warning("dead letter: %s", bad.reason)
+        await m.ack()
+        self.stats.dead_lettered += 1
+
+    def _count(self, kind: str, n: int) -> None:
+        self.stats.stored += n
+        self.stats.by_kind[kind] = self.stats.by_kind.get(kind, 0) + n
+
+
+def message_key(m: Msg, stream: str) -> str:
+    """The message's id: the publisher's ``Nats-Msg-Id``, else its place in the stream."""
+    given = (m.headers or {}).get("Nats-Msg-Id")
+    return given if given else f"{stream}:{m.metadata.sequence.stream}"
+
+
+def _decode_all(msgs: Sequence[Msg]) -> tuple[list[object], list[_Bad], list[Msg]]:
+    records: list[object] = []
+    bad: list[_Bad] = []
+    decoded: list[Msg] = []
+    for m in msgs:
+        try:
+            records.append(json.loads(m.data))
+        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+            bad.append(_Bad(m, f"{_name(m)}: not a JSON document ({exc})"))
+            continue
+        decoded.append(m)
+    return records, bad, decoded
+
+
+def _name(m: Msg) -> str:
+    return f"{m.subject} #{m.metadata.sequence.stream}"
+
+
+def _pydantic_reason(exc: ValidationError) -> str:
+    return "; ".join(
+        f"field '{'.'.join(str(p) for p in e['loc']) or '(document)'}': {e['msg']}"
+        for e in exc.errors()
+    )
+
+
+def _header_value(text: str, limit: int = 2000) -> str:
+    """NATS header values are one line."""
+    flat = " ".join(text.split())
+    return flat if len(flat) <= limit else flat[: limit - 1] + "…"
