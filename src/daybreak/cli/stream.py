@@ -34,7 +34,9 @@ def _config(path: Path) -> StreamConfig:
 def run(
     config: Path = ConfigOpt,
     exit_when_idle: float | None = typer.Option(
-        None, help="Stop after this many seconds without a message (default: run until signalled)."
+        None,
+        help="Stop once no message came for this many seconds and none awaits an "
+        "acknowledgement (default: run until signalled).",
     ),
 ) -> None:
     """Consume the configured subjects until SIGINT/SIGTERM (the batch in hand is finished

@@ -164,7 +164,7 @@ class StreamConsumer:
                 msgs = await sub.fetch(s.batch, timeout=FETCH_WAIT_SECONDS)
             except nats.errors.TimeoutError:
                 idle += FETCH_WAIT_SECONDS
-                if idle_exit is not None and idle >= idle_exit:
+                if idle_exit is not None and idle >= idle_exit and await self._drained(js, durable):
                     return
                 continue
             idle = 0.0
@@ -173,6 +173,12 @@ class StreamConsumer:
             if batches % PRUNE_EVERY_BATCHES == 0:
                 floor = await self._ack_floor(js, durable)
                 stored.difference_update([q for q in stored if q <= floor])
+
+    async def _drained(self, js: JetStreamContext, durable: str) -> bool:
+        """Nothing left to deliver and nothing awaiting an acknowledgement (messages a
+        killed consumer held come back after ``ack_wait``: wait for them)."""
+        info = await js.consumer_info(self.settings.stream, durable)
+        return not info.num_pending and not info.num_ack_pending
 
     async def _ack_floor(self, js: JetStreamContext, durable: str) -> int:
         try:
