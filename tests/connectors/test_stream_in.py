@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -85,7 +86,7 @@ def write_config(tmp: Path, url: str, stream: str, batch: int = 20) -> Path:
                 "transactions": "in.txn",
                 "platform_events": "in.events",
                 "reports": "in.reports",
-            },  # fmt: skip
+            },
             "dead_letter_subject": f"dead.{stream}",
             "output_dir": str(tmp / "out"),
             "batch": batch,
@@ -121,8 +122,9 @@ async def publish_all(url: str, stream: str) -> None:
 async def dead_letters(url: str, stream: str) -> list[tuple[str, str]]:
     nc = await nats.connect(url)
     js = nc.jetstream()
-    sub = await js.pull_subscribe(f"dead.{stream}", durable="check", stream=stream,
-                                  config=ConsumerConfig(ack_wait=30))  # fmt: skip
+    sub = await js.pull_subscribe(
+        f"dead.{stream}", durable="check", stream=stream, config=ConsumerConfig(ack_wait=30)
+    )
     got = []
     try:
         while True:
@@ -139,8 +141,12 @@ def consumer(
     config: Path, *extra: str, env: dict[str, str] | None = None
 ) -> subprocess.Popen[bytes]:
     args = [sys.executable, "-m", "daybreak.cli.main", "stream", "run", "--config", str(config)]
-    return subprocess.Popen([*args, *extra], env={**os.environ, **(env or {})},
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)  # fmt: skip
+    return subprocess.Popen(
+        [*args, *extra],
+        env={**os.environ, **(env or {})},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
 
 
 def files(out: Path) -> list[Path]:
@@ -177,7 +183,7 @@ def test_consumer_killed_mid_batch_loses_and_doubles_nothing(nats_url: str, tmp_
 
     # 3: runs to the end
     third = consumer(config, "--exit-when-idle", "3")
-    stdout, stderr = third.communicate(timeout=300)
+    _, stderr = third.communicate(timeout=300)
     assert third.returncode == 0, stderr.decode()
 
     txns = ids(out, "transactions", "txn_id")
@@ -202,20 +208,35 @@ def test_consumer_killed_mid_batch_loses_and_doubles_nothing(nats_url: str, tmp_
 
 def test_config_errors_name_the_field(tmp_path: Path) -> None:
     path = tmp_path / "stream.yaml"
-    path.write_text(yaml.safe_dump({
-        "inbound": {"subjects": {"transactions": "in.txn"}, "output_dir": "o",
-                    "batch": 0, "dead_letter_subject": "in.txn"},
-        "nats": {"url": "http://x", "colour": 1},
-    }))  # fmt: skip
+    path.write_text(
+        yaml.safe_dump(
+            {
+                "inbound": {
+                    "subjects": {"transactions": "in.txn"},
+                    "output_dir": "o",
+                    "batch": 0,
+                    "dead_letter_subject": "in.txn",
+                },
+                "nats": {"url": "http://x", "colour": 1},
+            }
+        )
+    )
     with pytest.raises(StreamConfigError) as err:
         load_stream_config(path)
     text = str(err.value)
     assert "inbound.batch: Input should be greater than or equal to 1" in text
     assert "nats.url: String should match pattern" in text
     assert "nats.colour: Extra inputs are not permitted" in text
-    path.write_text(yaml.safe_dump({
-        "inbound": {"subjects": {"transactions": "in.>"}, "output_dir": "o",
-                    "dead_letter_subject": "in.dead"},
-    }))  # fmt: skip
-    with pytest.raises(StreamConfigError, match="matches subjects.transactions 'in.>'"):
+    path.write_text(
+        yaml.safe_dump(
+            {
+                "inbound": {
+                    "subjects": {"transactions": "in.>"},
+                    "output_dir": "o",
+                    "dead_letter_subject": "in.dead",
+                },
+            }
+        )
+    )
+    with pytest.raises(StreamConfigError, match=re.escape("matches subjects.transactions 'in.>'")):
         load_stream_config(path)

@@ -71,3 +71,57 @@ def run(
         f"stored {s.stored} ({', '.join(f'{k} {n}' for k, n in sorted(s.by_kind.items())) or '-'}), "
         f"already stored {s.already_stored}, dead-lettered {s.dead_lettered}, retried {s.retried}"
     )
+
+
+@app.command("relay")
+def relay(
+    config: Path = ConfigOpt,
+    once: bool = typer.Option(False, help="Stop when no event is left (default: keep polling)."),
+    name: str = typer.Option("default", help="The relay's name (its cursor in the store)."),
+) -> None:
+    """Publish alerts and case changes (audit entries) to NATS and the webhooks."""
+    from daybreak.connectors.stream_out import OutboundRelay  # nats and httpx only when used
+
+    cfg = _config(config)
+    if cfg.outbound is None:
+        fail(f"{config}: no 'outbound' section: nothing to publish")
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    with open_store(cfg.store.data_dir, cfg.store.db, cfg.store.dev) as store:
+        try:
+            relayer = OutboundRelay(cfg.outbound, cfg.nats, store, name=name)
+        except ValueError as exc:
+            fail(f"{config}: {exc}")
+
+        async def main() -> None:
+            loop = asyncio.get_running_loop()
+            for sig in (signal.SIGINT, signal.SIGTERM):
+                loop.add_signal_handler(sig, relayer.stop)
+            await relayer.run(once=once)
+
+        try:
+            asyncio.run(main())
+        except OSError as exc:
+            fail(f"cannot reach NATS at {cfg.nats.url}: {exc}")
+    out.print(f"published {relayer.published} event(s), dead-lettered {relayer.dead_lettered}")
+
+
+@app.command("dead-letters")
+def dead_letters(
+    config: Path = ConfigOpt,
+    limit: int = typer.Option(100, min=1, help="Show at most this many, newest first."),
+) -> None:
+    """List webhook deliveries that failed every retry."""
+    from rich.table import Table
+
+    from daybreak.store import SYSTEM
+
+    cfg = _config(config)
+    with open_store(cfg.store.data_dir, cfg.store.db, cfg.store.dev) as store:
+        letters = store.outbound.dead_letters(SYSTEM, limit)
+    table = Table("failed at", "event", "action", "webhook", "attempts", "last error")
+    for d in letters:
+        table.add_row(
+            d.failed_at.isoformat(timespec="seconds"), d.event_id, d.action, d.url,
+            str(d.attempts), d.last_error,
+        )  # fmt: skip
+    out.print(table if letters else "no webhook dead letters")

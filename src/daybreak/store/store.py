@@ -33,6 +33,7 @@ from daybreak.store.repositories.cases import CaseRepository
 from daybreak.store.repositories.context import PermissionDenied, StoreContext
 from daybreak.store.repositories.cybertip import CybertipRepository
 from daybreak.store.repositories.organisations import OrganisationRepository
+from daybreak.store.repositories.outbound import OutboundRepository
 from daybreak.store.repositories.reports import ClusterSummary, ReportRepository, SearchHit
 from daybreak.store.repositories.retention import Retention, RetentionResult
 from daybreak.store.repositories.sessions import SessionRepository
@@ -98,6 +99,7 @@ class TiplineStore:
         self.retention = Retention(ctx)
         self.organisations = OrganisationRepository(ctx)
         self.cybertip = CybertipRepository(ctx)
+        self.outbound = OutboundRepository(ctx)
         every = checkpoint_every
         if every is None:
             every = float(os.environ.get(cp.INTERVAL_ENV_VAR, cp.DEFAULT_INTERVAL))

@@ -269,6 +269,33 @@ cybertip_submissions = Table(
     Column("response_enc", LargeBinary),  # NCMEC's last response document
 )
 
+# Outbound events (daybreak.connectors.stream_out): how far each relay has read the
+# audit log (events are audit entries; a relay restarts after the last one it finished),
+# and the webhook deliveries that failed every retry, kept for operators to see and
+# replay. An event body holds the audit entry's fields, which are ids and counts only.
+outbound_cursors = Table(
+    "outbound_cursors",
+    metadata,
+    Column("name", String(80), primary_key=True),
+    _org(),
+    Column("audit_seq", Integer, nullable=False),
+    Column("updated_at", TS, nullable=False),
+)
+
+webhook_dead_letters = Table(
+    "webhook_dead_letters",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    _org(),
+    Column("event_id", String(80), nullable=False, index=True),
+    Column("url", String(400), nullable=False),
+    Column("action", String(40), nullable=False),
+    Column("body", Text, nullable=False),
+    Column("attempts", Integer, nullable=False),
+    Column("last_error", String(200), nullable=False),
+    Column("failed_at", TS, nullable=False),
+)
+
 users = Table(
     "users",
     metadata,
@@ -459,4 +486,12 @@ PLAIN_TEXT_COLUMNS: dict[str, str] = {
     "cybertip_submissions.org_id": _ORG,
     "cybertip_submissions.step": _ENUM,
     "cybertip_submissions.xml_digest": _DIGEST,
+    "outbound_cursors.name": "relay name from stream.yaml (configuration)",
+    "outbound_cursors.org_id": _ORG,
+    "webhook_dead_letters.org_id": _ORG,
+    "webhook_dead_letters.event_id": _ID,
+    "webhook_dead_letters.url": "webhook URL from stream.yaml (configuration)",
+    "webhook_dead_letters.action": _ENUM,
+    "webhook_dead_letters.body": "an audit entry's fields as JSON: ids and counts only",
+    "webhook_dead_letters.last_error": "HTTP status or connection error class, no content",
 }
