@@ -125,7 +125,9 @@ class StreamConsumer:
             ]
             await asyncio.gather(*tasks)
         finally:
-            await nc.drain()
+            if nc.is_connected:
+                await nc.flush()  # the last acknowledgements reach the server
+            await nc.close()
         return self.stats
 
     async def _ensure_stream(self, js: JetStreamContext) -> None:

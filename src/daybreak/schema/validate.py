@@ -271,6 +271,8 @@ def validate_records(
 
 
 def _record_shape_issues(record: object, spec: Table, name: str) -> list[ValidationIssue]:
+    if type(record) is dict and _plain_fields(record, spec):
+        return []  # the usual case, checked cheaply: the right keys, scalar values
     if not isinstance(record, Mapping):
         kind = type(record).__name__
         return [ValidationIssue(name, None, None, f"expected a JSON object, got {kind}")]
@@ -301,6 +303,15 @@ def _record_shape_issues(record: object, spec: Table, name: str) -> list[Validat
                 ValidationIssue(name, None, c, "expected a single value, not an object or list")
             )
     return issues
+
+
+def _plain_fields(record: dict[object, object], spec: Table) -> bool:
+    names = spec.names
+    return (
+        record.keys() <= set(names)
+        and all(c.name in record for c in spec.columns if not c.nullable)
+        and not any(type(v) in (dict, list) for v in record.values())
+    )
 
 
 def _cell(value: object) -> str | None:

@@ -1,0 +1,112 @@
+"""Stream consumer benchmark: transactions/s through ``daybreak stream run``'s consumer,
+on loopback.
+
+Starts a throw-away nats-server with JetStream (file storage in a temporary folder),
+publishes --messages transactions in the public schema as JSON (core NATS publishes
+into the stream, flushed; not timed), then runs the consumer in this process until the
+stream is drained and every message acknowledged, and prints messages/s.
+
+What it measures: fetch (pull, --batch at a time) + JSON decoding + schema validation
+(polars) + one fsync'd Parquet file per batch + one acknowledgement per message, for
+one kind (transactions) on one consumer. It does not measure scoring into alerts (the
+consumer stores; ``payments scan`` scores) nor reports (the store's intake has its own
+benchmark, tipline_intake.py). The server shares the machine's cores with the consumer.
+
+    .venv/bin/python benchmarks/stream_consumer.py --messages 50000 --batch 500
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import nats
+import polars as pl
+
+from daybreak.connectors.stream_config import InboundSettings, NatsSettings, Subjects
+from daybreak.connectors.stream_in import StreamConsumer
+
+STREAM, SUBJECT = "BENCH", "bench.txn"
+
+
+def txn(i: int) -> bytes:
+    return json.dumps({
+        "txn_id": f"T{i:09d}", "timestamp": "2026-11-28T08:00:00Z", "sender_id": f"C{i % 5000}",
+        "sender_country": "AU", "receiver_id": f"R{i % 700}", "receiver_country": "PH",
+        "amount": 10 + i % 90, "currency": "AUD", "channel": "remittance",
+        "reference": "school fees",
+    }).encode()  # fmt: skip
+
+
+def start_server(store: Path) -> tuple[subprocess.Popen[bytes], str]:
+    binary = shutil.which("nats-server") or shutil.which("nats-server", path="/usr/sbin")
+    if binary is None:
+        sys.exit("nats-server not found (apt-get install nats-server)")
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    args = [binary, "-js", "-sd", str(store), "-a", "127.0.0.1", "-p", str(port)]
+    server = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    for _ in range(200):
+        with socket.socket() as s:
+            if s.connect_ex(("127.0.0.1", port)) == 0:
+                return server, f"nats://127.0.0.1:{port}"
+        time.sleep(0.05)
+    server.kill()
+    sys.exit("nats-server did not start")
+
+
+async def publish(url: str, n: int) -> None:
+    nc = await nats.connect(url)
+    js = nc.jetstream()
+    await js.add_stream(name=STREAM, subjects=[SUBJECT, "bench.dead"])
+    for i in range(n):
+        await nc.publish(SUBJECT, txn(i))
+        if i % 5000 == 4999:
+            await nc.flush()
+    await nc.flush()
+    while (await js.stream_info(STREAM)).state.messages < n:
+        await asyncio.sleep(0.05)
+    await nc.close()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--messages", type=int, default=50_000)
+    parser.add_argument("--batch", type=int, default=500)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        server, url = start_server(Path(tmp) / "nats")
+        try:
+            asyncio.run(publish(url, args.messages))
+            settings = InboundSettings(
+                stream=STREAM, durable="bench", subjects=Subjects(transactions=SUBJECT),
+                dead_letter_subject="bench.dead", output_dir=Path(tmp) / "out",
+                batch=args.batch, max_in_flight=4 * args.batch,
+            )  # fmt: skip
+            consumer = StreamConsumer(settings, NatsSettings(url=url), None)
+            started = time.perf_counter()
+            stats = asyncio.run(consumer.run(idle_exit=0))
+            elapsed = time.perf_counter() - started
+            rows = pl.scan_parquet(Path(tmp) / "out" / "transactions" / "*.parquet")
+            stored = rows.select(pl.len()).collect().item()
+        finally:
+            server.terminate()
+            server.wait()
+    assert stats.stored == stored == args.messages, (stats, stored)
+    # the idle check waits FETCH_WAIT_SECONDS once after the last batch: not counted
+    busy = elapsed - 1.0
+    print(f"{args.messages} transactions, batch {args.batch}: {elapsed:.2f} s wall "
+          f"({busy:.2f} s less the final 1 s idle fetch) -> {args.messages / busy:,.0f} msg/s")  # fmt: skip
+
+
+if __name__ == "__main__":
+    main()
