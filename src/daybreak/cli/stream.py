@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import signal
+from collections.abc import Awaitable, Callable
 from contextlib import nullcontext
 from pathlib import Path
 
@@ -28,6 +29,23 @@ def _config(path: Path) -> StreamConfig:
         return load_stream_config(path)
     except StreamConfigError as exc:
         fail(str(exc))
+
+
+def _run_until_signalled(
+    work: Callable[[], Awaitable[object]], stop: Callable[[], None], cfg: StreamConfig
+) -> None:
+    """Run ``work`` on an event loop; SIGINT and SIGTERM call ``stop`` (a clean finish)."""
+
+    async def main() -> None:
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop)
+        await work()
+
+    try:
+        asyncio.run(main())
+    except OSError as exc:
+        fail(f"cannot reach NATS at {cfg.nats.url}: {exc}")
 
 
 @app.command("run")
@@ -55,17 +73,7 @@ def run(
     )
     with store_cm as store:
         consumer = StreamConsumer(cfg.inbound, cfg.nats, store)
-
-        async def main() -> None:
-            loop = asyncio.get_running_loop()
-            for sig in (signal.SIGINT, signal.SIGTERM):
-                loop.add_signal_handler(sig, consumer.stop)
-            await consumer.run(idle_exit=exit_when_idle)
-
-        try:
-            asyncio.run(main())
-        except OSError as exc:
-            fail(f"cannot reach NATS at {cfg.nats.url}: {exc}")
+        _run_until_signalled(lambda: consumer.run(idle_exit=exit_when_idle), consumer.stop, cfg)
     s = consumer.stats
     out.print(
         f"stored {s.stored} ({', '.join(f'{k} {n}' for k, n in sorted(s.by_kind.items())) or '-'}), "
@@ -91,17 +99,7 @@ def relay(
             relayer = OutboundRelay(cfg.outbound, cfg.nats, store, name=name)
         except ValueError as exc:
             fail(f"{config}: {exc}")
-
-        async def main() -> None:
-            loop = asyncio.get_running_loop()
-            for sig in (signal.SIGINT, signal.SIGTERM):
-                loop.add_signal_handler(sig, relayer.stop)
-            await relayer.run(once=once)
-
-        try:
-            asyncio.run(main())
-        except OSError as exc:
-            fail(f"cannot reach NATS at {cfg.nats.url}: {exc}")
+        _run_until_signalled(lambda: relayer.run(once=once), relayer.stop, cfg)
     out.print(f"published {relayer.published} event(s), dead-lettered {relayer.dead_lettered}")
 
 

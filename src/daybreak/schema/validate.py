@@ -204,26 +204,25 @@ def _check_utf8(path: Path) -> None:
 
 
 def _check_header(name: str, columns: list[str], spec: Table) -> None:
-    issues = []
     missing = [c for c in spec.names if c not in columns]
     extra = [c for c in columns if c not in spec.names]
-    if missing:
-        issues.append(
-            ValidationIssue(
-                name, None, None, f"missing column(s) {missing}; {spec.name} needs {spec.names}"
-            )
-        )
-    if extra:
-        issues.append(
-            ValidationIssue(
-                name,
-                None,
-                None,
-                f"unexpected column(s) {extra}; {spec.name} has exactly {spec.names}",
-            )
-        )
+    issues = _shape_issues(name, spec, missing, extra, "column")
     if issues:
         raise SchemaError(issues)
+
+
+def _shape_issues(
+    name: str, spec: Table, missing: list[str], extra: list[str], unit: str, hint: str = ""
+) -> list[ValidationIssue]:
+    """The missing and unexpected columns of a file (fields of a record), named."""
+    issues = []
+    if missing:
+        needs = f"missing {unit}(s) {missing}; {spec.name} needs {spec.names}{hint}"
+        issues.append(ValidationIssue(name, None, None, needs))
+    if extra:
+        has = f"unexpected {unit}(s) {extra}; {spec.name} has exactly {spec.names}"
+        issues.append(ValidationIssue(name, None, None, has))
+    return issues
 
 
 @dataclass
@@ -276,27 +275,10 @@ def _record_shape_issues(record: object, spec: Table, name: str) -> list[Validat
     if not isinstance(record, Mapping):
         kind = type(record).__name__
         return [ValidationIssue(name, None, None, f"expected a JSON object, got {kind}")]
-    issues = []
     missing = [c.name for c in spec.columns if not c.nullable and c.name not in record]
     extra = sorted(str(k) for k in record if k not in spec.names)
-    if missing:
-        issues.append(
-            ValidationIssue(
-                name,
-                None,
-                None,
-                f"missing field(s) {missing}; {spec.name} needs {spec.names} (optional ones may be left out)",
-            )
-        )
-    if extra:
-        issues.append(
-            ValidationIssue(
-                name,
-                None,
-                None,
-                f"unexpected field(s) {extra}; {spec.name} has exactly {spec.names}",
-            )
-        )
+    hint = " (optional ones may be left out)"
+    issues = _shape_issues(name, spec, missing, extra, "field", hint)
     for c in spec.names:
         if isinstance(record.get(c), Mapping | list):
             issues.append(
