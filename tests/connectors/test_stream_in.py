@@ -11,6 +11,7 @@ import json
 import os
 import re
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -22,7 +23,9 @@ import polars as pl
 import pytest
 import yaml
 from nats.js.api import ConsumerConfig
+from typer.testing import CliRunner
 
+from daybreak.cli.main import app
 from daybreak.connectors.stream_config import StreamConfigError, load_stream_config
 from daybreak.connectors.stream_in import FAILPOINT_ENV, REASON_HEADER
 from daybreak.store import TiplineStore
@@ -240,3 +243,13 @@ def test_config_errors_name_the_field(tmp_path: Path) -> None:
     )
     with pytest.raises(StreamConfigError, match=re.escape("matches subjects.transactions 'in.>'")):
         load_stream_config(path)
+
+
+def test_unreachable_server_is_a_clear_error(tmp_path: Path) -> None:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]  # free, nothing listens once closed
+    config = write_config(tmp_path, f"nats://127.0.0.1:{port}", "NONE")
+    result = CliRunner().invoke(app, ["stream", "run", "--config", str(config)])
+    assert result.exit_code == 2
+    assert f"cannot reach NATS at nats://127.0.0.1:{port}" in result.output

@@ -31,9 +31,7 @@ def _config(path: Path) -> StreamConfig:
         fail(str(exc))
 
 
-def _run_until_signalled(
-    work: Callable[[], Awaitable[object]], stop: Callable[[], None], cfg: StreamConfig
-) -> None:
+def _run_until_signalled(work: Callable[[], Awaitable[object]], stop: Callable[[], None]) -> None:
     """Run ``work`` on an event loop; SIGINT and SIGTERM call ``stop`` (a clean finish)."""
 
     async def main() -> None:
@@ -42,10 +40,12 @@ def _run_until_signalled(
             loop.add_signal_handler(sig, stop)
         await work()
 
+    from daybreak.connectors.nats_connection import NatsUnreachable
+
     try:
         asyncio.run(main())
-    except OSError as exc:
-        fail(f"cannot reach NATS at {cfg.nats.url}: {exc}")
+    except NatsUnreachable as exc:
+        fail(str(exc))
 
 
 @app.command("run")
@@ -73,7 +73,7 @@ def run(
     )
     with store_cm as store:
         consumer = StreamConsumer(cfg.inbound, cfg.nats, store)
-        _run_until_signalled(lambda: consumer.run(idle_exit=exit_when_idle), consumer.stop, cfg)
+        _run_until_signalled(lambda: consumer.run(idle_exit=exit_when_idle), consumer.stop)
     s = consumer.stats
     out.print(
         f"stored {s.stored} ({', '.join(f'{k} {n}' for k, n in sorted(s.by_kind.items())) or '-'}), "
@@ -99,7 +99,7 @@ def relay(
             relayer = OutboundRelay(cfg.outbound, cfg.nats, store, name=name)
         except ValueError as exc:
             fail(f"{config}: {exc}")
-        _run_until_signalled(lambda: relayer.run(once=once), relayer.stop, cfg)
+        _run_until_signalled(lambda: relayer.run(once=once), relayer.stop)
     out.print(f"published {relayer.published} event(s), dead-lettered {relayer.dead_lettered}")
 
 

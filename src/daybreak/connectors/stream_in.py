@@ -39,6 +39,7 @@ from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
 from nats.js.errors import NotFoundError
 from pydantic import ValidationError
 
+from daybreak.connectors.nats_connection import connect_nats
 from daybreak.connectors.stream_config import InboundSettings, Kind, NatsSettings
 from daybreak.connectors.stream_files import StreamFiles
 from daybreak.schema.validate import validate_records
@@ -110,11 +111,7 @@ class StreamConsumer:
 
     async def run(self, idle_exit: float | None = None) -> StreamStats:
         self.files.remove_partial()
-        nc = await nats.connect(
-            self.nats_settings.url,
-            connect_timeout=self.nats_settings.connect_timeout_seconds,
-            allow_reconnect=True,
-        )
+        nc = await connect_nats(self.nats_settings)
         try:
             js = nc.jetstream()
             if self.settings.create_stream:

@@ -28,9 +28,9 @@ import time
 from dataclasses import dataclass
 
 import httpx
-import nats
 from nats.js import JetStreamContext
 
+from daybreak.connectors.nats_connection import connect_nats
 from daybreak.connectors.stream_config import NatsSettings, OutboundSettings, WebhookSettings
 from daybreak.store import TiplineStore
 from daybreak.store.audit import AuditEntry
@@ -168,9 +168,7 @@ class OutboundRelay:
         """Relay until stopped (``once``: until no event is left)."""
         nc = None
         if self.settings.subject_prefix is not None:
-            nc = await nats.connect(
-                self.nats_settings.url, connect_timeout=self.nats_settings.connect_timeout_seconds
-            )
+            nc = await connect_nats(self.nats_settings)
         try:
             js = nc.jetstream() if nc is not None else None
             async with httpx.AsyncClient(timeout=self.settings.timeout_seconds) as client:

@@ -1,0 +1,44 @@
+"""Opening a NATS connection for the stream connectors: fail fast and clearly when the
+server cannot be reached at start (nats-py would otherwise retry for minutes, logging a
+traceback per attempt), reconnect quietly once connected."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from urllib.parse import urlsplit
+
+import nats
+from nats.aio.client import Client
+
+from daybreak.connectors.stream_config import NatsSettings
+
+log = logging.getLogger(__name__)
+DEFAULT_PORT = 4222
+
+
+class NatsUnreachable(ConnectionError):
+    """The NATS server did not accept a connection at start."""
+
+
+async def connect_nats(settings: NatsSettings) -> Client:
+    parts = urlsplit(settings.url)
+    host, port = parts.hostname or "127.0.0.1", parts.port or DEFAULT_PORT
+    try:
+        _, writer = await asyncio.wait_for(
+            asyncio.open_connection(host, port), settings.connect_timeout_seconds
+        )
+    except (OSError, TimeoutError) as exc:
+        raise NatsUnreachable(f"cannot reach NATS at {settings.url}: {exc or 'timed out'}") from exc
+    writer.close()
+    await writer.wait_closed()
+    return await nats.connect(
+        settings.url,
+        connect_timeout=settings.connect_timeout_seconds,
+        error_cb=_log_error,
+        max_reconnect_attempts=-1,  # once running, keep trying: messages wait in the stream
+    )
+
+
+async def _log_error(exc: Exception) -> None:
+    log.warning("NATS: %s", exc)
