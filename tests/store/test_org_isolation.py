@@ -6,6 +6,7 @@ with its keys; the audit trail says whose each entry is, and verification covers
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -204,3 +205,19 @@ def test_moving_an_audit_entry_or_a_row_to_another_organisation_is_detected(
     assert not result.ok
     assert any(f"entry {seq}: content does not match" in p for p in result.problems)
     assert any(p.startswith("cases C-B: does not match its row MAC") for p in result.problems)
+
+
+def test_an_org_admin_applies_retention_to_its_own_organisation(orgs: TiplineStore) -> None:
+    old = datetime.now(UTC) - timedelta(days=400)
+    orgs.reports.add_many(
+        [
+            Submission(report("old-a"), "key:a", received_at=old, org_id="bank-a"),
+            Submission(report("old-b"), "key:b", received_at=old, org_id="bank-b"),
+        ]
+    )
+    admin_a = Actor("adam", Role.ADMIN, org_id="bank-a")
+    assert orgs.retention.apply(365, admin_a).reports_deleted == 1
+    assert (orgs.reports.count("bank-a"), orgs.reports.count("bank-b")) == (1, 2)
+    assert orgs.retention.apply(365).reports_deleted == 1  # the operator: every one
+    assert orgs.reports.count("bank-b") == 1
+    assert orgs.audit.verify().ok
