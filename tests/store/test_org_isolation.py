@@ -18,6 +18,7 @@ from daybreak.model.cases import CaseStatus, Disposition, Tier
 from daybreak.store import (
     SYSTEM,
     Actor,
+    AuthError,
     NotFound,
     Role,
     Submission,
@@ -25,6 +26,7 @@ from daybreak.store import (
     WorkflowError,
 )
 from daybreak.store import cybertip as cybertip_ops
+from daybreak.store.auth import is_operator, operator_in
 from daybreak.store.tables import audit_log, case_notes, cases, report_identifiers, reports
 
 PASSWORD = "correct horse battery staple"
@@ -221,3 +223,13 @@ def test_an_org_admin_applies_retention_to_its_own_organisation(orgs: TiplineSto
     assert orgs.retention.apply(365).reports_deleted == 1  # the operator: every one
     assert orgs.reports.count("bank-b") == 1
     assert orgs.audit.verify().ok
+
+
+def test_the_operator_builds_cases_into_a_named_organisation(orgs: TiplineStore) -> None:
+    """``daybreak cases build --org bank-b``: the operator working in bank B's data."""
+    orgs.cases.upsert([case("C-B2", title="built for bank B")], operator_in("bank-b"))
+    assert orgs.cases.get("C-B2", BEA_B) is not None
+    assert orgs.cases.get("C-B2", ANA_A) is None
+    assert not is_operator(operator_in("bank-b")) and operator_in("default") is SYSTEM
+    with pytest.raises(AuthError, match="no organisation 'nowhere'"):
+        orgs.cases.upsert([case("C-X")], operator_in("nowhere"))

@@ -81,6 +81,13 @@ def is_operator(actor: Actor) -> bool:
     return actor == SYSTEM
 
 
+def operator_in(org_id: str) -> Actor:
+    """The operator working on one organisation's data (``daybreak cases build --org``):
+    it reads and writes that organisation's rows only, and is not :data:`SYSTEM` (it
+    manages no accounts). The default organisation's is :data:`SYSTEM` itself."""
+    return SYSTEM if org_id == DEFAULT_ORG else Actor(SYSTEM.name, SYSTEM.role, org_id=org_id)
+
+
 _ORG_CHARS = frozenset("abcdefghijklmnopqrstuvwxyz0123456789-")
 
 

@@ -31,6 +31,7 @@ class CaseRepository:
         created = 0
         now = datetime.now(UTC)
         with ctx.writing() as conn:
+            auth.require_org(conn, actor.org_id)
             audit = AuditAppender(conn, keys)
             for case in items:
                 is_new = case_ops.upsert(conn, keys, case, now)
