@@ -148,7 +148,9 @@ def orgs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Orgs]:
         ncmec_xsd=XSD if XSD.exists() else None,
         login_rate_per_minute=1000,
     )
-    store = TiplineStore(f"sqlite+pysqlite:///{data / 'orgs.db'}", Keyring.from_text(generate_key()))
+    store = TiplineStore(
+        f"sqlite+pysqlite:///{data / 'orgs.db'}", Keyring.from_text(generate_key())
+    )
     original = auth._hasher
     auth._hasher = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
     for org in (ORG_A, ORG_B):

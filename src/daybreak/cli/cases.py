@@ -19,9 +19,7 @@ app = typer.Typer(help="Build and list cases from alerts.", no_args_is_help=True
 
 OUT_HELP = "Folder holding cases.jsonl (written when no --db is given, and always kept)."
 DB_HELP = "SQLAlchemy URL of the case store (needs DAYBREAK_FIELD_KEY); else cases.jsonl."
-ORG = typer.Option(
-    "default", "--org", help="With --db: the organisation whose cases these are."
-)
+ORG = typer.Option("default", "--org", help="With --db: the organisation whose cases these are.")
 
 
 def _store(out_dir: Path, db: str) -> TiplineStore:

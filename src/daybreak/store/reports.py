@@ -28,7 +28,6 @@ from daybreak.store.tables import (
     idempotency_keys,
     identifier_clusters,
     report_identifiers,
-    of_org,
     reports,
 )
 from daybreak.tipline.clustering import ClusterTally, Placement, ReportClusters

@@ -14,8 +14,8 @@ from daybreak.store import cases as case_ops
 from daybreak.store import labels as label_ops
 from daybreak.store.audit import AuditAppender
 from daybreak.store.auth import CASE_READERS, MANAGERS, SYSTEM, Actor
-from daybreak.store.repositories.context import PermissionDenied, StoreContext, require
 from daybreak.store.keys import Keyring
+from daybreak.store.repositories.context import PermissionDenied, StoreContext, require
 from daybreak.store.tables import cases, of_org
 
 
@@ -170,9 +170,7 @@ class CaseRepository:
         keys = ctx.keys_of(actor)
         now = datetime.now(UTC)
         with ctx.writing() as conn:
-            stored = label_ops.record(
-                conn, keys, case_id, subject, disposition, actor.name, now
-            )
+            stored = label_ops.record(conn, keys, case_id, subject, disposition, actor.name, now)
             detail = {
                 "subject_type": subject[0],
                 "subject": keys.index(label_ops.subject_key(*subject))[:16],
