@@ -342,9 +342,15 @@ def target(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Target]:
         auth._hasher = original
 
 
-def _request(client: httpx.Client, method: str, route: str, cred: Credential) -> httpx.Response:
+def _request(
+    client: httpx.Client,
+    method: str,
+    route: str,
+    cred: Credential,
+    path_values: dict[str, str] = PATH_VALUES,
+) -> httpx.Response:
     path = route
-    for name, value in PATH_VALUES.items():
+    for name, value in path_values.items():
         path = re.sub(r"\{" + name + r"(:path)?\}", value, path)
     if route.startswith("/console/") and method == "POST":
         form = dict(FORMS.get(route, {}))

@@ -12,8 +12,8 @@ from typing import Any
 import pytest
 from sqlalchemy import select, update
 from store_samples import case, report
+from test_subject_labels import _alert
 
-from daybreak.model.alerts import Alert
 from daybreak.model.cases import CaseStatus, Disposition, Tier
 from daybreak.store import (
     SYSTEM,
@@ -37,17 +37,6 @@ BEA_B = Actor("bea", Role.ANALYST, org_id="bank-b")
 BOB_B = Actor("bob", Role.ADMIN, org_id="bank-b")
 
 
-def _alert(subject_type: str, subject_id: str) -> Alert:
-    return Alert(
-        alert_id=f"a-{subject_id}",
-        detector="payments",
-        subject_type=subject_type,  # type: ignore[arg-type]
-        subject_id=subject_id,
-        score=0.9,
-        explanation="synthetic",
-    )
-
-
 @pytest.fixture
 def orgs(store: TiplineStore) -> TiplineStore:
     """Two banks, each with users, a report about the same phone and a case."""
@@ -60,7 +49,8 @@ def orgs(store: TiplineStore) -> TiplineStore:
     alerts = [_alert("customer", "C-PAYER-1")]
     store.cases.upsert([case("C-A", title="bank A's case")], ANA_A)
     store.cases.upsert(
-        [case("C-B", title="bank B's case", alerts=alerts, alert_ids=["a-C-PAYER-1"])], BOB_B
+        [case("C-B", title="bank B's case", alerts=alerts, alert_ids=[a.alert_id for a in alerts])],
+        BOB_B,
     )
     store.cases.add_note("C-B", BEA_B, "bank B's note")
     return store
