@@ -25,8 +25,6 @@ from typing import Any
 
 import httpx
 import pytest
-from api_server import REPO
-from argon2 import PasswordHasher
 from fastapi import FastAPI
 from sqlalchemy import func, select
 from test_attack_matrix import (
@@ -40,20 +38,16 @@ from test_attack_matrix import (
     PLATFORM_SESSION,
     REPORT,
     SUPERVISOR,
+    XSD,
     Credential,
     _request,
     _signed_in,
     served_routes,
+    served_store,
 )
 
-from daybreak.api import Settings
-from daybreak.cli.server import create_app
-from daybreak.console import configure_console
-from daybreak.media.banks import BankStore
-from daybreak.media.matcher import MediaMatcher
 from daybreak.model.cases import Case
-from daybreak.store import Actor, Keyring, Role, TiplineStore, auth
-from daybreak.store.keys import generate_key
+from daybreak.store import Actor, Role, TiplineStore
 from daybreak.store.tables import (
     audit_log,
     case_events,
@@ -62,9 +56,7 @@ from daybreak.store.tables import (
     cases,
     reports,
 )
-from live_server import serve_in_thread
 
-XSD = REPO.parent / "shared" / "standards" / "ncmec" / "cybertipline_report.xsd"
 ORG_A, ORG_B = "org-a", "org-b"
 CASE_A, CASE_B, MISSING_CASE = "CASE-A-1", "CASE-B-1", "CASE-Z-9"
 MISSING_REPORT = "R-0000000000000000000000"
@@ -130,20 +122,7 @@ def _credentials_of_a(store: TiplineStore, url: str) -> dict[str, Credential]:
     return creds
 
 
-@pytest.fixture(scope="module")
-def orgs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Orgs]:
-    data = tmp_path_factory.mktemp("orgs")
-    settings = Settings(
-        data_dir=data,
-        cookie_secure=False,
-        ncmec_xsd=XSD if XSD.exists() else None,
-        login_rate_per_minute=1000,
-    )
-    store = TiplineStore(
-        f"sqlite+pysqlite:///{data / 'orgs.db'}", Keyring.from_text(generate_key())
-    )
-    original = auth._hasher
-    auth._hasher = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
+def _two_organisations(store: TiplineStore) -> None:
     for org in (ORG_A, ORG_B):
         store.organisations.create(org, org.upper())
     for name, role, org in [
@@ -156,39 +135,31 @@ def orgs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Orgs]:
         ("bob", Role.ADMIN, ORG_B),
     ]:
         store.accounts.create(name, PASSWORD, role, org_id=org)
-    app = create_app(settings, store)
-    configure_console(
-        app, banks_dir=data / "banks", rules_path=data / "typologies.yaml", warm_exporters=False
-    )
-    app.state.media_matcher = MediaMatcher.build(BankStore(data / "banks"))
-    url, stop = serve_in_thread(app)
-    try:
+    admin_a = Actor("adam", Role.ADMIN, org_id=ORG_A)
+    store.cases.upsert([Case(case_id=CASE_A, title="org-a case", priority=0.5)], admin_a)
+
+
+@pytest.fixture(scope="module")
+def orgs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Orgs]:
+    with served_store(tmp_path_factory.mktemp("orgs"), _two_organisations) as s:
+        store, url = s.store, s.url
         bob = Actor("bob", Role.ADMIN, org_id=ORG_B)
         key_b = store.api_keys.create("b-platform", Role.PLATFORM, actor=bob)
-        with httpx.Client(base_url=url, timeout=30) as c:
+        with httpx.Client(base_url=url, timeout=30) as c:  # through the served intake
             sent = c.post("/v1/reports", json=REPORT_B, headers={"X-API-Key": key_b})
             assert sent.status_code == 202, sent.text
             report_b = sent.json()["report_id"]
-        store.cases.upsert(
-            [
-                Case(
-                    case_id=CASE_B,
-                    title=SECRETS_B[0],
-                    priority=0.9,
-                    entity_keys=[f"phone:{PHONE_B}"],
-                    report_ids=[report_b],
-                )
-            ],
-            bob,
+        case_b = Case(
+            case_id=CASE_B,
+            title=SECRETS_B[0],
+            priority=0.9,
+            entity_keys=[f"phone:{PHONE_B}"],
+            report_ids=[report_b],
         )
+        store.cases.upsert([case_b], bob)
         store.cases.add_note(CASE_B, Actor("bea", Role.ANALYST, org_id=ORG_B), SECRETS_B[1])
-        admin_a = Actor("adam", Role.ADMIN, org_id=ORG_A)
-        store.cases.upsert([Case(case_id=CASE_A, title="org-a case", priority=0.5)], admin_a)
-        yield Orgs(app, url, store, _credentials_of_a(store, url), report_b, _signed_in(url, "bea"))
-    finally:
-        stop()
-        store.close()
-        auth._hasher = original
+        creds = _credentials_of_a(store, url)
+        yield Orgs(s.app, url, store, creds, report_b, _signed_in(url, "bea"))
 
 
 def _path_values(case_id: str, report_id: str) -> dict[str, str]:
