@@ -26,7 +26,7 @@ from typing import Any
 import httpx
 import pytest
 from fastapi import FastAPI
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from test_attack_matrix import (
     ADMIN,
     ADMIN_KEY,
@@ -276,3 +276,22 @@ def test_reports_sent_with_a_credential_land_in_its_organisation(orgs: Orgs) -> 
     theirs = orgs.store.reports.get(orgs.report_b, Actor("bea", Role.ANALYST, org_id=ORG_B))
     assert mine is not None and theirs is not None
     assert mine.cluster_id != theirs.cluster_id
+
+
+def test_an_org_admin_learns_of_problems_in_the_chain_but_not_of_other_rows(
+    orgs: Orgs,
+) -> None:
+    with orgs.store.engine.begin() as conn:
+        kept = conn.execute(select(cases.c.status).where(cases.c.case_id == CASE_B)).scalar()
+        conn.execute(update(cases).where(cases.c.case_id == CASE_B).values(status="closed"))
+    try:
+        key = orgs.creds[ADMIN_KEY].headers
+        with httpx.Client(base_url=orgs.url, headers=key, timeout=30) as c:
+            report = c.get("/v1/audit/verify").json()
+        assert report["ok"] is False
+        assert CASE_B not in repr(report) and "problem(s) found" in report["problems"][0]
+        assert any(CASE_B in p for p in orgs.store.audit.verify().problems)  # the operator
+    finally:
+        with orgs.store.engine.begin() as conn:
+            conn.execute(update(cases).where(cases.c.case_id == CASE_B).values(status=kept))
+    assert orgs.store.audit.verify().ok
