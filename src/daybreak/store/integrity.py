@@ -224,7 +224,7 @@ def _rebind(conn: Connection, keys: Keyring, spec: Sealed) -> int:
 
 def _write_macs(conn: Connection, keys: Keyring, table: Table) -> int:
     key = _pk(table)
-    cols = [table.c[n] for n in ROW_FIELDS[table.name]]
+    cols = [table.c.org_id, *(table.c[n] for n in ROW_FIELDS[table.name])]
     stmt = update(table).where(key == bindparam("_pk")).values(row_mac=bindparam("_mac"))
     done = 0
     for page in _pages(conn, table, cols):
