@@ -18,9 +18,11 @@ from __future__ import annotations
 
 import re
 import secrets
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -212,6 +214,13 @@ class Credential:
 
 
 @dataclass
+class Served:
+    app: FastAPI
+    url: str
+    store: TiplineStore
+
+
+@dataclass
 class Target:
     app: FastAPI
     url: str
@@ -302,9 +311,10 @@ def _credentials(store: TiplineStore, url: str) -> dict[str, Credential]:
     return creds
 
 
-@pytest.fixture(scope="module")
-def target(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Target]:
-    data = tmp_path_factory.mktemp("matrix")
+@contextmanager
+def served_store(data: Path, prepare: Callable[[TiplineStore], None]) -> Iterator[Served]:
+    """A store in ``data`` (cheap password hashing), ``prepare``d, served (the API with
+    the console mounted) on a loopback port for the duration."""
     settings = Settings(
         data_dir=data,
         cookie_secure=False,  # httpx sends no Secure cookie over plain http
@@ -316,6 +326,26 @@ def target(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Target]:
     )
     original = auth._hasher
     auth._hasher = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
+    try:
+        prepare(store)
+        app = create_app(settings, store)
+        # The console's bank and rule posts write into this test's folder, never into a
+        # media home the environment names.
+        configure_console(
+            app, banks_dir=data / "banks", rules_path=data / "typologies.yaml", warm_exporters=False
+        )
+        app.state.media_matcher = MediaMatcher.build(BankStore(data / "banks"))
+        url, stop = serve_in_thread(app)
+        try:
+            yield Served(app, url, store)
+        finally:
+            stop()
+    finally:
+        store.close()
+        auth._hasher = original
+
+
+def _staff(store: TiplineStore) -> None:
     for name, role in [
         ("ana", Role.ANALYST),
         ("sue", Role.SUPERVISOR),
@@ -326,25 +356,23 @@ def target(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Target]:
     ]:
         store.accounts.create(name, PASSWORD, role)
     store.cases.upsert([Case(case_id=CASE_ID, title="matrix case", priority=0.5)])
-    app = create_app(settings, store)
-    # The console's bank and rule posts write into this test's folder, never into a
-    # media home the environment names.
-    configure_console(
-        app, banks_dir=data / "banks", rules_path=data / "typologies.yaml", warm_exporters=False
-    )
-    app.state.media_matcher = MediaMatcher.build(BankStore(data / "banks"))
-    url, stop = serve_in_thread(app)
-    try:
-        yield Target(app, url, store, _credentials(store, url))
-    finally:
-        stop()
-        store.close()
-        auth._hasher = original
 
 
-def _request(client: httpx.Client, method: str, route: str, cred: Credential) -> httpx.Response:
+@pytest.fixture(scope="module")
+def target(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Target]:
+    with served_store(tmp_path_factory.mktemp("matrix"), _staff) as s:
+        yield Target(s.app, s.url, s.store, _credentials(s.store, s.url))
+
+
+def _request(
+    client: httpx.Client,
+    method: str,
+    route: str,
+    cred: Credential,
+    path_values: dict[str, str] = PATH_VALUES,
+) -> httpx.Response:
     path = route
-    for name, value in PATH_VALUES.items():
+    for name, value in path_values.items():
         path = re.sub(r"\{" + name + r"(:path)?\}", value, path)
     if route.startswith("/console/") and method == "POST":
         form = dict(FORMS.get(route, {}))

@@ -45,20 +45,26 @@ def test_an_org_admin_manages_its_own_organisation_only(two_orgs: TiplineStore) 
     with pytest.raises(PermissionDenied, match="may not create API keys"):
         two_orgs.api_keys.create("platform", Role.PLATFORM, actor=admin_a, org_id="bank-b")
     secret_b = two_orgs.api_keys.create("platform-b", Role.PLATFORM, org_id="bank-b")
-    with pytest.raises(PermissionDenied, match="may not revoke API keys"):
-        two_orgs.api_keys.revoke(secret_b.split("_")[1], admin_a)
+    # another organisation's key and users are, to bank-a's admin, unknown ones
+    assert two_orgs.api_keys.revoke(secret_b.split("_")[1], admin_a) is False
+    assert two_orgs.api_keys.revoke("0123456789abcdef", admin_a) is False
     for change in (
         lambda: two_orgs.accounts.set_disabled("admin-b", True, admin_a),
         lambda: two_orgs.accounts.set_password("admin-b", PASSWORD + "!", admin_a),
         lambda: two_orgs.accounts.set_role("admin-b", Role.ANALYST, admin_a),
         lambda: two_orgs.accounts.revoke("admin-b", admin_a),
     ):
-        with pytest.raises(PermissionDenied, match="admin of bank-a may not"):
+        with pytest.raises(AuthError, match="no user 'admin-b'"):
             change()
+    with pytest.raises(AuthError, match="no user 'nobody'"):
+        two_orgs.accounts.set_role("nobody", Role.ANALYST, admin_a)
     two_orgs.accounts.set_role("ana", Role.SUPERVISOR, admin_a)  # its own user
     assert two_orgs.api_keys.check(secret_b) is not None
+    assert two_orgs.accounts.authenticate("admin-b", PASSWORD) is not None  # untouched
     orgs = {a.username: a.org_id for a in two_orgs.accounts.listing()}
     assert orgs == {"admin-a": "bank-a", "admin-b": "bank-b", "ana": "bank-a"}
+    assert {a.username for a in two_orgs.accounts.listing(admin_a)} == {"admin-a", "ana"}
+    assert {a.name for a in two_orgs.accounts.active(admin_a)} == {"admin-a", "ana"}
 
 
 def test_keys_and_sessions_act_in_their_users_organisation(two_orgs: TiplineStore) -> None:

@@ -202,7 +202,7 @@ async def submit_report(request: Request) -> Response:
         return JSONResponse({"detail": detail}, status_code=422)
     # request_hash left empty: the store hashes the report's JSON, which it serialises
     # for storage anyway (the same SHA-256 this route used to compute beforehand).
-    sub = Submission(report, actor.name, "api", idempotency_key=key)
+    sub = Submission(report, actor.name, "api", idempotency_key=key, org_id=actor.org_id)
     try:
         receipt = await asyncio.wrap_future(store_of(request).reports.submit(sub))
     except IdempotencyConflict as exc:
@@ -275,7 +275,12 @@ async def submit_ncmec(
         ) from exc
     digest = hashlib.sha256(data).hexdigest()
     sub = Submission(
-        report, actor.name, "ncmec", idempotency_key=idempotency_key, request_hash=digest
+        report,
+        actor.name,
+        "ncmec",
+        idempotency_key=idempotency_key,
+        request_hash=digest,
+        org_id=actor.org_id,
     )
     return await _accept(request, response, sub)
 

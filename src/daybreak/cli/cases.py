@@ -19,6 +19,7 @@ app = typer.Typer(help="Build and list cases from alerts.", no_args_is_help=True
 
 OUT_HELP = "Folder holding cases.jsonl (written when no --db is given, and always kept)."
 DB_HELP = "SQLAlchemy URL of the case store (needs DAYBREAK_FIELD_KEY); else cases.jsonl."
+ORG = typer.Option("default", "--org", help="With --db: the organisation whose cases these are.")
 
 
 def _store(out_dir: Path, db: str) -> TiplineStore:
@@ -48,6 +49,7 @@ def build(
     spark_master: str | None = SPARK_MASTER,
     spark_conf: list[str] = SPARK_CONF,
     spark_exchange: str | None = SPARK_EXCHANGE,
+    org: str = ORG,
 ) -> None:
     """Group alerts into cases by entity cluster; re-runs update existing cases."""
 
@@ -61,7 +63,7 @@ def build(
         matches = read_media_matches(media_matches) if media_matches else []
         store = _store(out_dir, db) if db else None
         existing = (
-            store.cases.query(_system())
+            store.cases.query(_system(org))
             if store is not None
             else read_cases(out_dir / CASES_FILE, missing_ok=True)
         )
@@ -79,7 +81,7 @@ def build(
                 world_graph=graph,
             )
         if store is not None:
-            created, updated = store.cases.upsert(cases)
+            created, updated = store.cases.upsert(cases, _system(org))
             out.print(f"Store: {created} case(s) created, {updated} updated.")
         everything = write_file(out_dir / CASES_FILE, cases)
     known = {c.case_id for c in existing}
@@ -90,10 +92,11 @@ def build(
     )
 
 
-def _system() -> Actor:
-    from daybreak.store import SYSTEM
+def _system(org: str = "default") -> Actor:
+    """The operator, working on ``org``'s cases."""
+    from daybreak.store.auth import operator_in
 
-    return SYSTEM
+    return operator_in(org)
 
 
 @app.command("list")
@@ -104,6 +107,7 @@ def list_cases(
     limit: int = typer.Option(50, min=1, help="Show at most this many cases."),
     min_priority: float = typer.Option(0.0, min=0.0, max=1.0, help="Hide lower priorities."),
     include_closed: bool = typer.Option(False, help="Also list closed and merged cases."),
+    org: str = ORG,
 ) -> None:
     """Cases, highest priority first."""
     from daybreak.model.cases import CaseStatus
@@ -111,7 +115,7 @@ def list_cases(
 
     with user_errors():
         if db:
-            cases = _store(out_dir, db).cases.query(_system())
+            cases = _store(out_dir, db).cases.query(_system(org))
         else:
             path = out_dir / CASES_FILE
             if not path.is_file():

@@ -17,6 +17,7 @@ from daybreak.model.alerts import Alert
 from daybreak.model.cases import Case, CaseStatus, Outcome, Tier
 from daybreak.store.auth import CASE_READERS, MANAGERS
 from daybreak.store.auth import Role as Role  # the console's users have the store's roles
+from daybreak.store.tables import DEFAULT_ORG
 
 if TYPE_CHECKING:  # the exporters' module imports this one
     from daybreak.console.evidence import EvidenceRecord
@@ -27,6 +28,7 @@ if TYPE_CHECKING:  # the exporters' module imports this one
 class ConsoleUser:
     username: str
     role: Role
+    org_id: str = DEFAULT_ORG  # the organisation whose cases the user works on
 
     @property
     def may_use_console(self) -> bool:
@@ -137,7 +139,9 @@ class ConsoleBackend(Protocol):
         """The account's session epoch; None when it is disabled or gone. A session
         signed in under another epoch has been revoked."""
 
-    def assignable_users(self) -> Sequence[str]: ...
+    def assignable_users(self, actor: ConsoleUser) -> Sequence[str]:
+        """Who ``actor`` may assign a case to (users of their organisation)."""
+        ...
 
     def list_cases(self, actor: ConsoleUser) -> Sequence[Case]: ...
 

@@ -279,7 +279,7 @@ def case_page(request: Request, case_id: str) -> Response:
             "tiers": list(Tier),
             "assign_side_effect": ASSIGN_SIDE_EFFECTS.get(case.status),
             "escalate_at_once": _escalates_at_once(case),
-            "users": backend.assignable_users(),
+            "users": backend.assignable_users(session.user),
             "outcomes": list(Outcome),
             "formats": backend.export_formats(),
             "can": transitions

@@ -38,7 +38,7 @@ ALL_CASES = 1_000_000  # the console filters and pages itself
 
 
 def _actor(user: ConsoleUser) -> Actor:
-    return Actor(user.username, user.role)
+    return Actor(user.username, user.role, org_id=user.org_id)
 
 
 def _detail(detail: dict[str, Any]) -> str:
@@ -80,13 +80,14 @@ class StoreBackend:
 
     def sign_in(self, username: str, password: str, client: str) -> ConsoleUser | None:
         actor = self.store.accounts.login(username, password, client=client, channel="console")
-        return None if actor is None else ConsoleUser(actor.name, actor.role)
+        return None if actor is None else ConsoleUser(actor.name, actor.role, actor.org_id)
 
     def session_epoch(self, username: str) -> int | None:
         return self.store.sessions.epoch(username)
 
-    def assignable_users(self) -> Sequence[str]:
-        return [a.name for a in self.store.accounts.active() if a.role in CASE_READERS]
+    def assignable_users(self, actor: ConsoleUser) -> Sequence[str]:
+        users = self.store.accounts.active(_actor(actor))
+        return [a.name for a in users if a.role in CASE_READERS]
 
     def list_cases(self, actor: ConsoleUser) -> Sequence[Case]:
         return self.store.cases.query(_actor(actor), CaseFilter(limit=ALL_CASES))

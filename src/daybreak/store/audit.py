@@ -28,7 +28,7 @@ from sqlalchemy import Connection, insert, select, update
 from daybreak.store import meta
 from daybreak.store.checkpoints import Checkpoint, compare
 from daybreak.store.keys import Keyring
-from daybreak.store.tables import audit_head, audit_log
+from daybreak.store.tables import DEFAULT_ORG, audit_head, audit_log
 
 GENESIS = "0" * 64
 
@@ -39,13 +39,24 @@ def utc(dt: datetime) -> datetime:
 
 
 def _canonical(
-    seq: int, at: datetime, actor: str, action: str, otype: str, oid: str, detail: str
+    seq: int,
+    at: datetime,
+    actor: str,
+    action: str,
+    otype: str,
+    oid: str,
+    detail: str,
+    org_id: str = DEFAULT_ORG,
 ) -> str:
-    return json.dumps(
-        [seq, utc(at).isoformat(timespec="microseconds"), actor, action, otype, oid, detail],
-        separators=(",", ":"),
-        ensure_ascii=True,
-    )
+    """The text an entry's hash covers. The organisation is part of it when it is not
+    the default one (so entries written before organisations existed verify as they
+    were, and an entry cannot be moved to another organisation without breaking the
+    chain)."""
+    fields: list[object] = [seq, utc(at).isoformat(timespec="microseconds"), actor, action]
+    fields += [otype, oid, detail]
+    if org_id != DEFAULT_ORG:
+        fields.append(org_id)
+    return json.dumps(fields, separators=(",", ":"), ensure_ascii=True)
 
 
 # Built once: every write transaction appends, and building the expressions costs
@@ -56,7 +67,9 @@ _UPDATE_HEAD = update(audit_head).where(audit_head.c.id == 1)
 
 
 class AuditAppender:
-    """Appends entries within one transaction; call :meth:`close` before commit."""
+    """Appends entries within one transaction; call :meth:`close` before commit. The
+    entries belong to ``keys.org_id``, the organisation of the keyring (one chain, with
+    the deployment's audit keys, for every organisation)."""
 
     def __init__(self, conn: Connection, keys: Keyring) -> None:
         self.conn = conn
@@ -84,10 +97,12 @@ class AuditAppender:
         at = utc(at or datetime.now(UTC))
         detail_text = json.dumps(detail or {}, sort_keys=True, separators=(",", ":"))
         seq = self.seq + 1
-        body = _canonical(seq, at, actor, action, object_type, object_id, detail_text)
+        org = self.keys.org_id
+        body = _canonical(seq, at, actor, action, object_type, object_id, detail_text, org)
         digest = self.keys.audit_mac(self.hash, body)
         self._rows.append(
             {
+                "org_id": org,
                 "seq": seq,
                 "at": at,
                 "actor": actor,
@@ -135,6 +150,7 @@ class AuditEntry:
     object_type: str
     object_id: str
     detail: dict[str, Any]
+    org_id: str = DEFAULT_ORG
 
 
 @dataclass(frozen=True, slots=True)
@@ -148,13 +164,25 @@ class VerifyResult:
     bad_rows: int = 0
 
 
-def iter_entries(conn: Connection, object_id: str | None = None) -> Iterator[AuditEntry]:
+def iter_entries(
+    conn: Connection, object_id: str | None = None, org_id: str | None = None
+) -> Iterator[AuditEntry]:
+    """Entries in order (about ``object_id``; of ``org_id``; None: of every one)."""
     q = select(audit_log).order_by(audit_log.c.seq)
     if object_id is not None:
         q = q.where(audit_log.c.object_id == object_id)
+    if org_id is not None:
+        q = q.where(audit_log.c.org_id == org_id)
     for r in conn.execute(q):
         yield AuditEntry(
-            r.seq, utc(r.at), r.actor, r.action, r.object_type, r.object_id, json.loads(r.detail)
+            r.seq,
+            utc(r.at),
+            r.actor,
+            r.action,
+            r.object_type,
+            r.object_id,
+            json.loads(r.detail),
+            r.org_id,
         )
 
 
@@ -196,7 +224,9 @@ def verify(
             problems.append(f"entry {expected_seq}: missing (next stored entry is {r.seq})")
         if r.prev_hash != prev:
             problems.append(f"entry {r.seq}: prev_hash does not match the entry before it")
-        body = _canonical(r.seq, r.at, r.actor, r.action, r.object_type, r.object_id, r.detail)
+        body = _canonical(
+            r.seq, r.at, r.actor, r.action, r.object_type, r.object_id, r.detail, r.org_id
+        )
         mac = keys.legacy_audit_mac if r.seq <= legacy_until else keys.audit_mac
         if mac(r.prev_hash, body) != r.hash:
             problems.append(f"entry {r.seq}: content does not match its hash (edited)")

@@ -81,6 +81,13 @@ def is_operator(actor: Actor) -> bool:
     return actor == SYSTEM
 
 
+def operator_in(org_id: str) -> Actor:
+    """The operator working on one organisation's data (``daybreak cases build --org``):
+    it reads and writes that organisation's rows only, and is not :data:`SYSTEM` (it
+    manages no accounts). The default organisation's is :data:`SYSTEM` itself."""
+    return SYSTEM if org_id == DEFAULT_ORG else Actor(SYSTEM.name, SYSTEM.role, org_id=org_id)
+
+
 _ORG_CHARS = frozenset("abcdefghijklmnopqrstuvwxyz0123456789-")
 
 
@@ -302,8 +309,10 @@ def check_password(conn: Connection, username: str, password: str) -> Actor | No
     return verify_password(password_record(conn, username), password)
 
 
-def list_users(conn: Connection) -> list[Actor]:
-    rows = conn.execute(select(users).where(users.c.disabled.is_(False)).order_by(users.c.username))
+def list_users(conn: Connection, org_id: str | None = None) -> list[Actor]:
+    """The users who can sign in (of ``org_id``; None: of every organisation)."""
+    q = select(users).where(users.c.disabled.is_(False)).order_by(users.c.username)
+    rows = conn.execute(q if org_id is None else q.where(users.c.org_id == org_id))
     return [Actor(r.username, Role(r.role), org_id=r.org_id) for r in rows]
 
 

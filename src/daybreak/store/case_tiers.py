@@ -19,10 +19,9 @@ from daybreak.store.audit import utc
 from daybreak.store.cases import NotFound, WorkflowError, inserted_id
 from daybreak.store.integrity import refresh_mac
 from daybreak.store.keys import Keyring, bound
-from daybreak.store.tables import case_tier_overrides, cases
+from daybreak.store.tables import case_tier_overrides, cases, of_org
 
 REASON = "case_tier_overrides.reason_enc"  # :id
-DEFAULT_ORG = "default"
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,7 +47,11 @@ def override_tier(
     """Set the case's tier to ``tier``; a reason is required and kept encrypted."""
     if not reason.strip():
         raise WorkflowError("overriding a case's tier needs a reason")
-    row = conn.execute(select(cases.c.tier, cases.c.body_enc).where(cases.c.case_id == case_id))
+    row = conn.execute(
+        select(cases.c.tier, cases.c.body_enc).where(
+            cases.c.case_id == case_id, of_org(cases, keys.org_id)
+        )
+    )
     current = row.first()
     if current is None:
         raise NotFound(case_id)
@@ -59,7 +62,7 @@ def override_tier(
         conn.execute(
             insert(case_tier_overrides).values(
                 case_id=case_id,
-                org_id=DEFAULT_ORG,
+                org_id=keys.org_id,
                 computed_tier=computed,
                 from_tier=int(current.tier),
                 tier=int(tier),
@@ -115,7 +118,10 @@ def reapply(conn: Connection, keys: Keyring, case_id: str, computed: int) -> Non
 def tier_overrides(conn: Connection, keys: Keyring, case_id: str) -> list[TierOverride]:
     rows = conn.execute(
         select(case_tier_overrides)
-        .where(case_tier_overrides.c.case_id == case_id)
+        .where(
+            case_tier_overrides.c.case_id == case_id,
+            of_org(case_tier_overrides, keys.org_id),
+        )
         .order_by(case_tier_overrides.c.id)
     )
     return [

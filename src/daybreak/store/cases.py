@@ -19,7 +19,14 @@ from daybreak.model.cases import TRANSITIONS, Case, CaseStatus, Outcome, Tier
 from daybreak.store.audit import utc
 from daybreak.store.integrity import refresh_mac, row_mac, with_mac
 from daybreak.store.keys import Keyring, bound
-from daybreak.store.tables import case_events, case_keys, case_notes, case_reports, cases
+from daybreak.store.tables import (
+    case_events,
+    case_keys,
+    case_notes,
+    case_reports,
+    cases,
+    of_org,
+)
 
 # Associated data: the column, then the row (see daybreak.store.integrity.SEALED).
 BODY = "cases.body_enc"  # :case_id
@@ -76,9 +83,19 @@ def _row_to_case(keys: Keyring, r: Any) -> Case:
     )
 
 
+def _select_case(keys: Keyring, case_id: str) -> Any:
+    """The case's row, in the keyring's organisation only (another organisation's case
+    is not found, like a missing one)."""
+    return select(cases).where(cases.c.case_id == case_id, of_org(cases, keys.org_id))
+
+
 def upsert(conn: Connection, keys: Keyring, case: Case, now: datetime) -> bool:
-    """Insert or update one case; returns True when it was new."""
+    """Insert or update one case of ``keys.org_id``; returns True when it was new.
+    Raises :class:`WorkflowError` when another organisation holds the case id."""
     existing = conn.execute(select(cases).where(cases.c.case_id == case.case_id)).first()
+    if existing is not None and existing.org_id != keys.org_id:
+        raise WorkflowError(f"case id {case.case_id} is held by another organisation")
+    org = keys.org_id
     body = keys.encrypt_text(case.model_dump_json(), bound(BODY, case.case_id))
     values = {
         "priority": case.priority,
@@ -96,10 +113,12 @@ def upsert(conn: Connection, keys: Keyring, case: Case, now: datetime) -> bool:
             "assignee": case.assignee,
             "created_at": utc(case.created_at or now),
             **values,
+            "org_id": org,
         }
         conn.execute(insert(cases).values(**with_mac(keys, cases, row)))
         conn.execute(
             insert(case_events).values(
+                org_id=org,
                 case_id=case.case_id,
                 at=now,
                 actor="system",
@@ -110,32 +129,35 @@ def upsert(conn: Connection, keys: Keyring, case: Case, now: datetime) -> bool:
         )
     else:
         kept = {n: existing._mapping[n] for n in ("status", "outcome", "assignee", "created_at")}
-        values["row_mac"] = row_mac(keys, cases, {"case_id": case.case_id, **kept, **values})
+        mac_of = {"case_id": case.case_id, "org_id": org, **kept, **values}
+        values["row_mac"] = row_mac(keys, cases, mac_of)
         conn.execute(update(cases).where(cases.c.case_id == case.case_id).values(**values))
         conn.execute(delete(case_keys).where(case_keys.c.case_id == case.case_id))
         conn.execute(delete(case_reports).where(case_reports.c.case_id == case.case_id))
     indexes = sorted({keys.index(k) for k in case.entity_keys})
     if indexes:
         conn.execute(
-            insert(case_keys), [{"case_id": case.case_id, "value_index": i} for i in indexes]
+            insert(case_keys),
+            [{"org_id": org, "case_id": case.case_id, "value_index": i} for i in indexes],
         )
     report_ids = sorted(set(case.report_ids))
     if report_ids:
         conn.execute(
-            insert(case_reports), [{"case_id": case.case_id, "report_id": r} for r in report_ids]
+            insert(case_reports),
+            [{"org_id": org, "case_id": case.case_id, "report_id": r} for r in report_ids],
         )
     return existing is None
 
 
 def get(conn: Connection, keys: Keyring, case_id: str) -> Case | None:
-    r = conn.execute(select(cases).where(cases.c.case_id == case_id)).first()
+    r = conn.execute(_select_case(keys, case_id)).first()
     return None if r is None else _row_to_case(keys, r)
 
 
 def query(
     conn: Connection, keys: Keyring, f: CaseFilter, case_ids: list[str] | None = None
 ) -> list[Case]:
-    q = select(cases)
+    q = select(cases).where(of_org(cases, keys.org_id))
     if f.status is not None:
         q = q.where(cases.c.status == f.status.value)
     if f.assignee is not None:
@@ -154,11 +176,12 @@ def query(
     return [_row_to_case(keys, r) for r in conn.execute(q)]
 
 
-def cases_with_key(conn: Connection, index: str) -> list[str]:
-    return [
-        r[0]
-        for r in conn.execute(select(case_keys.c.case_id).where(case_keys.c.value_index == index))
-    ]
+def cases_with_key(conn: Connection, keys: Keyring, index: str) -> list[str]:
+    """The ids of ``keys.org_id``'s cases carrying the identifier of blind index ``index``."""
+    q = select(case_keys.c.case_id).where(
+        case_keys.c.value_index == index, of_org(case_keys, keys.org_id)
+    )
+    return [r[0] for r in conn.execute(q)]
 
 
 def transition(
@@ -173,7 +196,7 @@ def transition(
     outcome: Outcome | None = None,
     assignee: str | None = None,
 ) -> Case:
-    r = conn.execute(select(cases).where(cases.c.case_id == case_id)).first()
+    r = conn.execute(_select_case(keys, case_id)).first()
     if r is None:
         raise NotFound(case_id)
     current = CaseStatus(r.status)
@@ -203,6 +226,7 @@ def transition(
     event_id = inserted_id(
         conn.execute(
             insert(case_events).values(
+                org_id=keys.org_id,
                 case_id=case_id,
                 at=now,
                 actor=actor,
@@ -232,11 +256,13 @@ def inserted_id(result: CursorResult[Any]) -> int:
 def add_note(
     conn: Connection, keys: Keyring, case_id: str, author: str, text: str, now: datetime
 ) -> None:
-    if not conn.execute(select(cases.c.case_id).where(cases.c.case_id == case_id)).first():
+    if not conn.execute(_select_case(keys, case_id)).first():
         raise NotFound(case_id)
     note_id = inserted_id(
         conn.execute(
-            insert(case_notes).values(case_id=case_id, author=author, at=now, text_enc=b"")
+            insert(case_notes).values(
+                org_id=keys.org_id, case_id=case_id, author=author, at=now, text_enc=b""
+            )
         )
     )
     conn.execute(  # bound to the note's id, known once it is inserted
@@ -250,7 +276,9 @@ def add_note(
 
 def notes(conn: Connection, keys: Keyring, case_id: str) -> list[Note]:
     rows = conn.execute(
-        select(case_notes).where(case_notes.c.case_id == case_id).order_by(case_notes.c.id)
+        select(case_notes)
+        .where(case_notes.c.case_id == case_id, of_org(case_notes, keys.org_id))
+        .order_by(case_notes.c.id)
     )
     return [
         Note(r.author, utc(r.at), keys.decrypt_text(r.text_enc, bound(NOTE, r.id))) for r in rows
@@ -258,7 +286,7 @@ def notes(conn: Connection, keys: Keyring, case_id: str) -> list[Note]:
 
 
 def history(conn: Connection, keys: Keyring, case_id: str | None = None) -> list[StatusChange]:
-    q = select(case_events).order_by(case_events.c.id)
+    q = select(case_events).where(of_org(case_events, keys.org_id)).order_by(case_events.c.id)
     if case_id is not None:
         q = q.where(case_events.c.case_id == case_id)
     return [

@@ -17,7 +17,7 @@ from sqlalchemy import Connection, insert, select, update
 
 from daybreak.store.audit import utc
 from daybreak.store.keys import Keyring, bound
-from daybreak.store.tables import cybertip_submissions
+from daybreak.store.tables import cybertip_submissions, of_org
 
 RESPONSE = "cybertip_submissions.response_enc"  # :case_id:service_index
 DEFAULT_ORG = "default"
@@ -58,6 +58,7 @@ def get(conn: Connection, keys: Keyring, case_id: str, service: str) -> Cybertip
         select(cybertip_submissions).where(
             cybertip_submissions.c.case_id == case_id,
             cybertip_submissions.c.service_index == index,
+            of_org(cybertip_submissions, keys.org_id),
         )
     ).first()
     if row is None:

@@ -29,6 +29,7 @@ from daybreak.store import meta
 from daybreak.store.audit import AuditAppender, utc
 from daybreak.store.keys import KeyError_, Keyring, bound
 from daybreak.store.tables import (
+    DEFAULT_ORG,
     case_events,
     case_notes,
     case_tier_overrides,
@@ -89,13 +90,16 @@ def _plain(name: str, value: Any) -> Any:
 
 
 def row_mac(keys: Keyring, table: Table, values: Mapping[Any, Any]) -> str:
-    """The MAC of one row of ``reports``, ``cases`` or ``clusters`` from its values."""
+    """The MAC of one row of ``reports``, ``cases`` or ``clusters`` from its values. The
+    row's organisation is covered when it is not the default one (rows written before
+    organisations existed keep their MACs; a row moved to another organisation by SQL
+    no longer matches)."""
     names = ROW_FIELDS[table.name]
-    body = json.dumps(
-        [table.name, values[_pk(table).name], [_plain(n, values[n]) for n in names]],
-        separators=(",", ":"),
-        ensure_ascii=True,
-    )
+    fields: list[Any] = [table.name, values[_pk(table).name], [_plain(n, values[n]) for n in names]]
+    org = values.get("org_id", DEFAULT_ORG)
+    if org != DEFAULT_ORG:
+        fields.append(org)
+    body = json.dumps(fields, separators=(",", ":"), ensure_ascii=True)
     return keys.row_mac(body)
 
 
@@ -108,7 +112,7 @@ def with_mac(keys: Keyring, table: Table, values: dict[str, Any]) -> dict[str, A
 def refresh_mac(conn: Connection, keys: Keyring, table: Table, pk: str) -> None:
     """Recompute one row's MAC from what is stored (after a partial update)."""
     key = _pk(table)
-    cols = [key, *(table.c[n] for n in ROW_FIELDS[table.name])]
+    cols = [key, table.c.org_id, *(table.c[n] for n in ROW_FIELDS[table.name])]
     row = conn.execute(select(*cols).where(key == pk)).mappings().first()
     if row is not None:
         conn.execute(update(table).where(key == pk).values(row_mac=row_mac(keys, table, dict(row))))
@@ -126,7 +130,7 @@ def check_rows(conn: Connection, keys: Keyring, max_listed: int = 50) -> RowChec
     out = RowCheck()
     for table in MACED:
         key = _pk(table)
-        cols = [key, table.c.row_mac, *(table.c[n] for n in ROW_FIELDS[table.name])]
+        cols = [key, table.c.row_mac, table.c.org_id, *(table.c[n] for n in ROW_FIELDS[table.name])]
         q = select(*cols).order_by(key)
         for row in conn.execute(q).mappings().yield_per(2000):
             out.rows += 1
@@ -220,7 +224,7 @@ def _rebind(conn: Connection, keys: Keyring, spec: Sealed) -> int:
 
 def _write_macs(conn: Connection, keys: Keyring, table: Table) -> int:
     key = _pk(table)
-    cols = [table.c[n] for n in ROW_FIELDS[table.name]]
+    cols = [table.c.org_id, *(table.c[n] for n in ROW_FIELDS[table.name])]
     stmt = update(table).where(key == bindparam("_pk")).values(row_mac=bindparam("_mac"))
     done = 0
     for page in _pages(conn, table, cols):

@@ -112,6 +112,9 @@ class Keyring:
         self._orgs: dict[str, Keyring] = {}
         self._orgs_lock = threading.Lock()
         self._deployment = self  # an organisation's keyring points at the one it came from
+        # The organisation whose rows these keys seal: the store scopes every query it
+        # runs with a keyring to this organisation (and tags the rows it writes).
+        self.org_id = DEFAULT_ORG
 
     def for_org(self, org_id: str) -> Keyring:
         """The keyring of one organisation: its own field-encryption and blind-index
@@ -132,6 +135,7 @@ class Keyring:
                 found._aead = AESGCM(_derive(org_master, b"daybreak field encryption v1"))
                 found._index_key = _derive(org_master, b"daybreak blind index v1")
                 found._orgs, found._orgs_lock = {}, threading.Lock()
+                found.org_id = org_id
                 self._orgs[org_id] = found
         return found
 

@@ -16,7 +16,7 @@ from daybreak.model.cases import DISPOSITION_SUBJECTS, Case, Disposition, Subjec
 from daybreak.store.audit import utc
 from daybreak.store.cases import NotFound, WorkflowError, get
 from daybreak.store.keys import Keyring, bound
-from daybreak.store.tables import subject_labels
+from daybreak.store.tables import of_org, subject_labels
 
 SUBJECT = "subject_labels.subject_enc"  # :case_id:subject_type:value_index (its unique key)
 PAYMENTS = "payments"
@@ -71,6 +71,7 @@ def record(
     )
     conn.execute(
         insert(subject_labels).values(
+            org_id=keys.org_id,
             case_id=case_id,
             subject_type=subject_type,
             value_index=index,
@@ -95,7 +96,11 @@ def record(
 
 def listing(conn: Connection, keys: Keyring, case_id: str | None = None) -> list[SubjectLabel]:
     """Every stored disposition (of one case), oldest first."""
-    q = select(subject_labels).order_by(subject_labels.c.at, subject_labels.c.id)
+    q = (
+        select(subject_labels)
+        .where(of_org(subject_labels, keys.org_id))
+        .order_by(subject_labels.c.at, subject_labels.c.id)
+    )
     if case_id is not None:
         q = q.where(subject_labels.c.case_id == case_id)
     return [

@@ -16,11 +16,13 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import Connection, bindparam, delete, insert, select, update
+from sqlalchemy.sql.elements import BindParameter
 
 from daybreak.store.audit import AuditAppender, utc
 from daybreak.store.integrity import row_mac, with_mac
 from daybreak.store.keys import Keyring, bound
 from daybreak.store.tables import (
+    DEFAULT_ORG,
     alerted_identifiers,
     clusters,
     idempotency_keys,
@@ -67,6 +69,7 @@ class Submission:
     report_id: str | None = None  # preset for imports that keep their ids
     idempotency_key: str | None = None
     request_hash: str = ""  # SHA-256 hex of the request; default: of the report's JSON
+    org_id: str = DEFAULT_ORG  # the organisation the report is stored in (the submitter's)
 
 
 @dataclass(frozen=True, slots=True)
@@ -133,16 +136,23 @@ def prepare(sub: Submission, keys: Keyring, agencies: AgencyTable) -> Prepared:
 
 # The batch's statements, built once: building a SQLAlchemy expression costs more than
 # running the query it makes (the IN lists are expanding parameters, so one compiled
-# statement serves every batch size).
+# statement serves every batch size). A batch is of one organisation (``org``): it
+# reads and joins that organisation's clusters, alerts and idempotency keys only.
+_ORG: BindParameter[str] = bindparam("org")
 _OWNERS = select(identifier_clusters.c.value_index, identifier_clusters.c.cluster_id).where(
-    identifier_clusters.c.value_index.in_(bindparam("ids", expanding=True))
+    identifier_clusters.c.value_index.in_(bindparam("ids", expanding=True)),
+    identifier_clusters.c.org_id == _ORG,
 )
 _ALERTS = select(alerted_identifiers.c.value_index, alerted_identifiers.c.source).where(
-    alerted_identifiers.c.value_index.in_(bindparam("ids", expanding=True))
+    alerted_identifiers.c.value_index.in_(bindparam("ids", expanding=True)),
+    alerted_identifiers.c.org_id == _ORG,
 )
-_CLUSTERS = select(clusters).where(clusters.c.cluster_id.in_(bindparam("ids", expanding=True)))
+_CLUSTERS = select(clusters).where(
+    clusters.c.cluster_id.in_(bindparam("ids", expanding=True)), clusters.c.org_id == _ORG
+)
 _IDEMPOTENCY = select(idempotency_keys).where(
-    idempotency_keys.c.key.in_(bindparam("ids", expanding=True))
+    idempotency_keys.c.key.in_(bindparam("ids", expanding=True)),
+    idempotency_keys.c.org_id == _ORG,
 )
 _REPLAYS = select(reports).where(reports.c.report_id.in_(bindparam("ids", expanding=True)))
 _UPDATE_CLUSTER = (
@@ -185,18 +195,20 @@ class _BatchState:
     :class:`ReportClusters` as each report of the batch is placed), the alerts on them
     and the idempotency keys already used."""
 
-    def __init__(self, conn: Connection, subs: list[Submission], indexes: list[list[str]]) -> None:
+    def __init__(
+        self, conn: Connection, org: str, subs: list[Submission], indexes: list[list[str]]
+    ) -> None:
         all_idx = sorted({i for idx in indexes for i in idx})
         owner: dict[str, str] = {}
         self.alerts: dict[str, list[str]] = {}
         summaries: dict[str, ClusterTally] = {}
         for chunk in _chunks(all_idx):
-            for r in conn.execute(_OWNERS, {"ids": chunk}):
+            for r in conn.execute(_OWNERS, {"ids": chunk, "org": org}):
                 owner[r.value_index] = r.cluster_id
-            for r in conn.execute(_ALERTS, {"ids": chunk}):
+            for r in conn.execute(_ALERTS, {"ids": chunk, "org": org}):
                 self.alerts.setdefault(r.value_index, []).append(r.source)
         for chunk in _chunks(sorted(set(owner.values()))):
-            for r in conn.execute(_CLUSTERS, {"ids": chunk}):
+            for r in conn.execute(_CLUSTERS, {"ids": chunk, "org": org}):
                 summaries[r.cluster_id] = ClusterTally(
                     int(r.report_count),
                     int(r.tier),
@@ -215,7 +227,7 @@ class _BatchState:
         self.idem: dict[tuple[str, str], tuple[str, str]] = {}
         wanted = sorted({s.idempotency_key for s in subs if s.idempotency_key is not None})
         for chunk in _chunks(wanted):
-            for r in conn.execute(_IDEMPOTENCY, {"ids": chunk}):
+            for r in conn.execute(_IDEMPOTENCY, {"ids": chunk, "org": org}):
                 self.idem[(r.principal, r.key)] = (r.request_hash, r.report_id)
 
     def resolve(self, cid: str) -> str:
@@ -263,9 +275,14 @@ def write_batch(
 ) -> list[Receipt | Exception]:
     """Store ``subs`` in the caller's transaction with a fixed number of statements per
     batch (bulk inserts), clustering them against the store and against each other.
-    ``prepared`` (one per submission, from :func:`prepare`) is computed here if absent."""
+    ``prepared`` (one per submission, from :func:`prepare`) is computed here if absent.
+    Every submission must be of ``keys.org_id``, the organisation the rows are written
+    in (and the only one whose clusters they join)."""
+    org = keys.org_id
+    if any(s.org_id != org for s in subs):
+        raise ValueError(f"a batch of organisation {org} holds another organisation's report")
     preps = prepared if prepared is not None else [prepare(s, keys, agencies) for s in subs]
-    st = _BatchState(conn, subs, [p.indexes for p in preps])
+    st = _BatchState(conn, org, subs, [p.indexes for p in preps])
     rows = _Rows()
     results: list[Receipt | Exception | str] = []  # str: replay of this report id
     for sub, prep in zip(subs, preps, strict=True):
@@ -294,6 +311,9 @@ def write_batch(
         results.append(
             Receipt(prep.report_id, placed.cluster_id, tier, placed.triage.score, prep.where.agency)
         )
+    for table_rows in (rows.reports, rows.identifiers, rows.idempotency):
+        for row in table_rows:
+            row["org_id"] = org
     for row in rows.reports:
         row["row_mac"] = row_mac(keys, reports, row)
     _flush(conn, keys, st, rows)
@@ -354,6 +374,7 @@ def _cluster_row(keys: Keyring, cid: str, c: ClusterTally) -> dict[str, Any]:
         keys,
         clusters,
         {
+            "org_id": keys.org_id,
             "cluster_id": cid,
             "created_at": c.created_at,
             "updated_at": c.updated_at,
@@ -383,7 +404,7 @@ def _flush(conn: Connection, keys: Keyring, st: _BatchState, rows: _Rows) -> Non
     for cid, c in summaries.items():
         if c.stored:
             row = _cluster_row(keys, cid, c)
-            del row["cluster_id"], row["merged_into"]  # the WHERE, and set to NULL
+            del row["cluster_id"], row["merged_into"], row["org_id"]  # the WHERE, NULL, kept
             old.append({"cid": cid, **row})
     if new:
         conn.execute(_INSERT_CLUSTERS, new)
@@ -396,7 +417,10 @@ def _flush(conn: Connection, keys: Keyring, st: _BatchState, rows: _Rows) -> Non
     if rows.owners:
         conn.execute(
             _INSERT_OWNERS,
-            [{"value_index": i, "cluster_id": st.resolve(c)} for i, c in rows.owners.items()],
+            [
+                {"value_index": i, "cluster_id": st.resolve(c), "org_id": keys.org_id}
+                for i, c in rows.owners.items()
+            ],
         )
     if rows.idempotency:
         conn.execute(_INSERT_IDEMPOTENCY, rows.idempotency)

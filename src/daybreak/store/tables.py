@@ -26,6 +26,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
 )
+from sqlalchemy.sql.elements import ColumnElement
 
 metadata = MetaData(
     naming_convention={
@@ -43,6 +44,12 @@ DEFAULT_ORG = "default"
 def _org() -> Column[str]:
     """The organisation a tenant-owned row belongs to (migration 0005_organisations)."""
     return Column("org_id", String(40), nullable=False, server_default=DEFAULT_ORG, index=True)
+
+
+def of_org(table: Table, org_id: str) -> ColumnElement[bool]:
+    """The condition that scopes a query of a tenant-owned ``table`` to one
+    organisation (every read, change and delete of the store's repositories has it)."""
+    return table.c.org_id == org_id
 
 
 def _rows_of(owner: str, key: str, length: int) -> tuple[Column[int], Column[str]]:

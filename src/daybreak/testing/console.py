@@ -113,7 +113,7 @@ class MemoryBackend:
     def session_epoch(self, username: str) -> int | None:
         return 0 if username in self._users else None
 
-    def assignable_users(self) -> Sequence[str]:
+    def assignable_users(self, actor: ConsoleUser | None = None) -> Sequence[str]:
         return sorted(u for u, (_, role) in self._users.items() if role is not Role.PLATFORM)
 
     # -- reads -------------------------------------------------------------------------

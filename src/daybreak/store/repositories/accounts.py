@@ -95,20 +95,26 @@ class AccountRepository:
 
     def _require_admin_of_user(self, actor: Actor, username: str, what: str) -> None:
         """The organisation's admin, or the operator, manages a user (an unknown user
-        is the store's error, raised by the change itself)."""
+        is the store's error, raised by the change itself). A user of another
+        organisation is, to an organisation's admin, unknown like a missing one."""
+        require(actor, ADMINS, what)
         with self._ctx.reading() as conn:
             org = conn.execute(select(users.c.org_id).where(users.c.username == username)).scalar()
-        require_admin_of(actor, org or actor.org_id, what)
+        if org is not None and org != actor.org_id and not auth.is_operator(actor):
+            raise auth.AuthError(f"no user {username!r}")
 
-    def listing(self) -> list[Account]:
-        """Every account, disabled ones too (``admin users list``)."""
+    def listing(self, actor: Actor = SYSTEM) -> list[Account]:
+        """The accounts an admin manages, disabled ones too: their organisation's (the
+        operator's: every organisation's, ``admin users list``)."""
+        require(actor, ADMINS, "list users")
         with self._ctx.reading() as conn:
-            return auth.list_accounts(conn)
+            return auth.list_accounts(conn, None if auth.is_operator(actor) else actor.org_id)
 
-    def active(self) -> list[Actor]:
-        """The users who can sign in (to assign cases to)."""
+    def active(self, actor: Actor = SYSTEM) -> list[Actor]:
+        """The users who can sign in, of the actor's organisation (to assign cases to;
+        the operator: of every organisation)."""
         with self._ctx.reading() as conn:
-            return auth.list_users(conn)
+            return auth.list_users(conn, None if auth.is_operator(actor) else actor.org_id)
 
     def authenticate(self, username: str, password: str) -> Actor | None:
         """Check a password with no throttle (for tools and tests); sign-in pages and

@@ -47,7 +47,9 @@ class ApiKeyRepository:
             org = conn.execute(
                 select(api_keys.c.org_id).where(api_keys.c.key_id == key_id)
             ).scalar()
-        require_admin_of(actor, org or actor.org_id, "revoke API keys")
+        require_admin_of(actor, actor.org_id, "revoke API keys")
+        if org is not None and org != actor.org_id and not auth.is_operator(actor):
+            return False  # another organisation's key: unknown, like a missing one
         return self._ctx.audited(
             actor, "apikey.revoke", "principal", key_id, lambda c: auth.revoke_api_key(c, key_id)
         )

@@ -9,7 +9,7 @@ from typing import Any
 from daybreak.store import checkpoints as cp
 from daybreak.store import integrity
 from daybreak.store.audit import AuditEntry, VerifyResult, head_for_checkpoint, iter_entries, verify
-from daybreak.store.auth import CASE_READERS, MANAGERS, Actor
+from daybreak.store.auth import CASE_READERS, MANAGERS, Actor, is_operator
 from daybreak.store.keys import private_dir
 from daybreak.store.repositories.context import StoreContext, require
 
@@ -38,10 +38,12 @@ class AuditTrail:
             self._checkpointer = None
 
     def trail(self, actor: Actor, object_id: str | None = None) -> list[AuditEntry]:
-        """The entries about one object (case readers), or all of them (managers)."""
+        """The entries about one object (case readers), or all of them (managers): of
+        the actor's organisation (the operator's: of every organisation)."""
         require(actor, CASE_READERS if object_id else MANAGERS, "read the audit trail")
+        org = None if is_operator(actor) else actor.org_id
         with self._ctx.reading() as conn:
-            return list(iter_entries(conn, object_id))
+            return list(iter_entries(conn, object_id, org))
 
     def record(
         self,

@@ -14,8 +14,9 @@ from daybreak.store import cases as case_ops
 from daybreak.store import labels as label_ops
 from daybreak.store.audit import AuditAppender
 from daybreak.store.auth import CASE_READERS, MANAGERS, SYSTEM, Actor
+from daybreak.store.keys import Keyring
 from daybreak.store.repositories.context import PermissionDenied, StoreContext, require
-from daybreak.store.tables import cases
+from daybreak.store.tables import cases, of_org
 
 
 class CaseRepository:
@@ -23,16 +24,18 @@ class CaseRepository:
         self._ctx = ctx
 
     def upsert(self, items: Sequence[Case], actor: Actor = SYSTEM) -> tuple[int, int]:
-        """Insert new cases and refresh existing ones (workflow state kept). Returns
-        (created, updated)."""
+        """Insert new cases of the actor's organisation and refresh existing ones
+        (workflow state kept). Returns (created, updated)."""
         ctx = self._ctx
+        keys = ctx.keys_of(actor)
         created = 0
         now = datetime.now(UTC)
         with ctx.writing() as conn:
-            audit = AuditAppender(conn, ctx.keys)
+            auth.require_org(conn, actor.org_id)
+            audit = AuditAppender(conn, keys)
             for case in items:
-                is_new = case_ops.upsert(conn, ctx.keys, case, now)
-                case_tiers.reapply(conn, ctx.keys, case.case_id, int(case.tier))
+                is_new = case_ops.upsert(conn, keys, case, now)
+                case_tiers.reapply(conn, keys, case.case_id, int(case.tier))
                 created += is_new
                 action = "case.create" if is_new else "case.update"
                 audit.append(actor.name, action, "case", case.case_id, at=now)
@@ -43,16 +46,18 @@ class CaseRepository:
         """Cases matching ``filters`` (all, up to its limit), most urgent first."""
         require(actor, CASE_READERS, "list cases")
         ctx = self._ctx
+        keys = ctx.keys_of(actor)
         with ctx.writing() as conn:
-            found = case_ops.query(conn, ctx.keys, filters or case_ops.CaseFilter())
+            found = case_ops.query(conn, keys, filters or case_ops.CaseFilter())
             ctx.audit(conn, actor, "case.list", "case", "*", {"ids": [c.case_id for c in found]})
         return found
 
     def get(self, case_id: str, actor: Actor) -> Case | None:
         require(actor, CASE_READERS, "read cases")
         ctx = self._ctx
+        keys = ctx.keys_of(actor)
         with ctx.writing() as conn:
-            case = case_ops.get(conn, ctx.keys, case_id)
+            case = case_ops.get(conn, keys, case_id)
             if case is not None:
                 ctx.audit(conn, actor, "case.read", "case", case_id)
         return case
@@ -71,14 +76,16 @@ class CaseRepository:
         if assignee is not None and assignee != actor.name:
             require(actor, MANAGERS, "assign cases to others")
         ctx = self._ctx
+        keys = ctx.keys_of(actor)
         with ctx.writing() as conn:
-            if assignee is not None and assignee not in {u.name for u in auth.list_users(conn)}:
+            org_users = auth.list_users(conn, actor.org_id)
+            if assignee is not None and assignee not in {u.name for u in org_users}:
                 raise case_ops.WorkflowError(f"no such user to assign: {assignee!r}")
             if to is CaseStatus.CLOSED and actor.role not in MANAGERS:
-                _require_own_case(conn, case_id, actor)
+                _require_own_case(conn, keys, case_id, actor)
             case = case_ops.transition(
                 conn,
-                ctx.keys,
+                keys,
                 case_id,
                 to,
                 actor.name,
@@ -100,15 +107,17 @@ class CaseRepository:
         if not text.strip() or len(text) > 20000:
             raise case_ops.WorkflowError("a note needs 1-20000 characters")
         ctx = self._ctx
+        keys = ctx.keys_of(actor)
         with ctx.writing() as conn:
-            case_ops.add_note(conn, ctx.keys, case_id, actor.name, text.strip(), datetime.now(UTC))
+            case_ops.add_note(conn, keys, case_id, actor.name, text.strip(), datetime.now(UTC))
             ctx.audit(conn, actor, "case.note", "case", case_id)
 
     def notes(self, case_id: str, actor: Actor) -> list[case_ops.Note]:
         require(actor, CASE_READERS, "read notes")
         ctx = self._ctx
+        keys = ctx.keys_of(actor)
         with ctx.writing() as conn:
-            out = case_ops.notes(conn, ctx.keys, case_id)
+            out = case_ops.notes(conn, keys, case_id)
             ctx.audit(conn, actor, "case.notes.read", "case", case_id)
         return out
 
@@ -118,9 +127,10 @@ class CaseRepository:
         """Set a case's tier by hand, with the reason (see :mod:`daybreak.store.case_tiers`)."""
         require(actor, CASE_READERS, "change cases")
         ctx = self._ctx
+        keys = ctx.keys_of(actor)
         with ctx.writing() as conn:
             done = case_tiers.override_tier(
-                conn, ctx.keys, case_id, tier, actor.name, reason.strip(), datetime.now(UTC)
+                conn, keys, case_id, tier, actor.name, reason.strip(), datetime.now(UTC)
             )
             detail = {"from": int(done.from_tier), "to": int(done.tier)}
             ctx.audit(conn, actor, "case.tier_override", "case", case_id, detail)
@@ -129,8 +139,9 @@ class CaseRepository:
     def tier_overrides(self, case_id: str, actor: Actor) -> list[case_tiers.TierOverride]:
         require(actor, CASE_READERS, "read case history")
         ctx = self._ctx
+        keys = ctx.keys_of(actor)
         with ctx.writing() as conn:
-            out = case_tiers.tier_overrides(conn, ctx.keys, case_id)
+            out = case_tiers.tier_overrides(conn, keys, case_id)
             ctx.audit(conn, actor, "case.tiers.read", "case", case_id)
         return out
 
@@ -138,8 +149,9 @@ class CaseRepository:
         """Status changes (of one case, or all), oldest first."""
         require(actor, CASE_READERS, "read case history")
         ctx = self._ctx
+        keys = ctx.keys_of(actor)
         with ctx.writing() as conn:
-            out = case_ops.history(conn, ctx.keys, case_id)
+            out = case_ops.history(conn, keys, case_id)
             ctx.audit(conn, actor, "case.history.read", "case", case_id or "*")
         return out
 
@@ -155,14 +167,13 @@ class CaseRepository:
         again for the same case and subject replaces the earlier disposition."""
         require(actor, CASE_READERS, "label case subjects")
         ctx = self._ctx
+        keys = ctx.keys_of(actor)
         now = datetime.now(UTC)
         with ctx.writing() as conn:
-            stored = label_ops.record(
-                conn, ctx.keys, case_id, subject, disposition, actor.name, now
-            )
+            stored = label_ops.record(conn, keys, case_id, subject, disposition, actor.name, now)
             detail = {
                 "subject_type": subject[0],
-                "subject": ctx.keys.index(label_ops.subject_key(*subject))[:16],
+                "subject": keys.index(label_ops.subject_key(*subject))[:16],
                 "disposition": disposition.value,
             }
             ctx.audit(conn, actor, "case.label", "case", case_id, detail)
@@ -172,20 +183,23 @@ class CaseRepository:
         """Stored dispositions (of one case, or all), oldest first."""
         require(actor, CASE_READERS, "read case labels")
         ctx = self._ctx
+        keys = ctx.keys_of(actor)
         with ctx.writing() as conn:
-            out = label_ops.listing(conn, ctx.keys, case_id)
+            out = label_ops.listing(conn, keys, case_id)
             detail = {"labels": len(out), "cases": len({x.case_id for x in out})}
             ctx.audit(conn, actor, "case.labels.read", "case", case_id or "*", detail)
         return out
 
 
-def _require_own_case(conn: Connection, case_id: str, actor: Actor) -> None:
+def _require_own_case(conn: Connection, keys: Keyring, case_id: str, actor: Actor) -> None:
     """An analyst closes only cases that are unassigned or assigned to them; a case
     someone else holds is closed by them or a supervisor. The row is locked
     (PostgreSQL; SQLite's write transaction is exclusive) so an assignment cannot slip
     in between this check and the close."""
     holder = conn.execute(
-        select(cases.c.assignee).where(cases.c.case_id == case_id).with_for_update()
+        select(cases.c.assignee)
+        .where(cases.c.case_id == case_id, of_org(cases, keys.org_id))
+        .with_for_update()
     ).scalar_one_or_none()
     if holder and holder != actor.name:
         raise PermissionDenied(

@@ -3,6 +3,13 @@
 Every repository method that reads or writes case data names the acting
 :class:`~daybreak.store.auth.Actor` and adds an entry to the audit chain in the same
 transaction as the read or write itself (:meth:`StoreContext.audited`).
+
+Organisations: a repository works for one organisation at a time, the acting actor's,
+through :meth:`StoreContext.keys_of`: that organisation's keyring
+(:meth:`~daybreak.store.keys.Keyring.for_org`) seals and opens its fields, computes its
+blind indexes, and names the organisation (``keys.org_id``) whose rows the store's
+queries read, change and write. A row of another organisation is not found, exactly
+like a missing one.
 """
 
 from __future__ import annotations
@@ -54,6 +61,10 @@ class StoreContext:
         """A connection of the read engine (no transaction that blocks writers)."""
         return self.read_engine.connect()
 
+    def keys_of(self, actor: Actor) -> Keyring:
+        """The keyring of the actor's organisation (see the module's docstring)."""
+        return self.keys.for_org(actor.org_id)
+
     def audit(
         self,
         conn: Connection,
@@ -63,9 +74,13 @@ class StoreContext:
         object_id: str,
         detail: dict[str, Any] | None = None,
     ) -> None:
-        """Append one entry to the audit chain in ``conn``'s transaction."""
-        name = actor if isinstance(actor, str) else actor.name
-        append_one(conn, self.keys, name, action, object_type, object_id, detail)
+        """Append one entry to the audit chain in ``conn``'s transaction, in the
+        actor's organisation (a bare name: the default organisation's)."""
+        if isinstance(actor, str):
+            append_one(conn, self.keys, actor, action, object_type, object_id, detail)
+        else:
+            keys = self.keys_of(actor)
+            append_one(conn, keys, actor.name, action, object_type, object_id, detail)
 
     def audited(
         self,

@@ -13,7 +13,7 @@ from daybreak.store import cases as case_ops
 from daybreak.store import cybertip as cybertip_ops
 from daybreak.store.auth import CASE_READERS, Actor
 from daybreak.store.repositories.context import StoreContext, require
-from daybreak.store.tables import cases
+from daybreak.store.tables import cases, of_org
 
 
 class CybertipRepository:
@@ -27,8 +27,9 @@ class CybertipRepository:
         submitted)."""
         require(actor, CASE_READERS, "read case submissions")
         ctx = self._ctx
+        keys = ctx.keys_of(actor)
         with ctx.writing() as conn:
-            found = cybertip_ops.get(conn, ctx.keys, case_id, service)
+            found = cybertip_ops.get(conn, keys, case_id, service)
             ctx.audit(conn, actor, "case.cybertip.read", "case", case_id)
         return found
 
@@ -48,13 +49,19 @@ class CybertipRepository:
         with its audit entry, in one transaction, before the connector's next call."""
         require(actor, CASE_READERS, "submit cases")
         ctx = self._ctx
+        keys = ctx.keys_of(actor)
         with ctx.writing() as conn:
-            found = conn.execute(select(cases.c.case_id).where(cases.c.case_id == case_id))
+            found = conn.execute(
+                select(cases.c.case_id).where(
+                    cases.c.case_id == case_id, of_org(cases, keys.org_id)
+                )
+            )
             if found.first() is None:
                 raise case_ops.NotFound(f"case {case_id!r} not found")
             cybertip_ops.record(
-                conn, ctx.keys, case_id, service, step, datetime.now(UTC),
+                conn, keys, case_id, service, step, datetime.now(UTC),
                 ncmec_report_id=ncmec_report_id, xml_digest=xml_digest, response=response,
+                org_id=keys.org_id,
             )  # fmt: skip
             detail: dict[str, Any] = {"step": step.value}
             if ncmec_report_id is not None:

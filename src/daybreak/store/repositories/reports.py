@@ -26,7 +26,14 @@ from daybreak.store.reports import (
     write_batch,
 )
 from daybreak.store.repositories.context import StoreContext, require
-from daybreak.store.tables import alerted_identifiers, clusters, report_identifiers, reports
+from daybreak.store.tables import (
+    DEFAULT_ORG,
+    alerted_identifiers,
+    clusters,
+    of_org,
+    report_identifiers,
+    reports,
+)
 from daybreak.store.writer import BatchWriter
 from daybreak.tipline.intake import ReportIn
 
@@ -68,14 +75,24 @@ class ReportRepository:
     def _write_batch(
         self, subs: list[Submission], prepared: list[Prepared] | None = None
     ) -> list[Receipt | Exception]:
+        """Store a batch in one transaction: each organisation's submissions with its
+        keys, into its rows (a batch of the group-commit writer mixes organisations)."""
         ctx = self._ctx
-        if prepared is None:
-            prepared = [prepare(s, ctx.keys, ctx.agencies) for s in subs]
+        preps = prepared or [prepare(s, ctx.keys.for_org(s.org_id), ctx.agencies) for s in subs]
+        by_org: dict[str, list[int]] = {}
+        for i, sub in enumerate(subs):
+            by_org.setdefault(sub.org_id, []).append(i)
+        out: list[Receipt | Exception | None] = [None] * len(subs)
         with ctx.writer_lock, ctx.engine.begin() as conn:
-            audit = AuditAppender(conn, ctx.keys)
-            out = write_batch(conn, ctx.keys, ctx.agencies, audit, subs, prepared)
-            audit.close()
-        return out
+            for org, idx in by_org.items():
+                keys = ctx.keys.for_org(org)
+                audit = AuditAppender(conn, keys)
+                group = [subs[i] for i in idx]
+                done = write_batch(conn, keys, ctx.agencies, audit, group, [preps[i] for i in idx])
+                audit.close()
+                for i, result in zip(idx, done, strict=True):
+                    out[i] = result
+        return [r for r in out if r is not None]
 
     def submit(self, sub: Submission) -> Future[Receipt]:
         """Queue a report for the group-commit writer; the future resolves after commit.
@@ -84,7 +101,7 @@ class ReportRepository:
         ciphertexts, routing) are prepared here, in the caller's thread, so the writer
         holds the database's write lock for less time."""
         try:
-            prepared = prepare(sub, self._ctx.keys, self._ctx.agencies)
+            prepared = prepare(sub, self._ctx.keys.for_org(sub.org_id), self._ctx.agencies)
         except Exception as exc:  # reported through the future, like a failed write
             failed: Future[Receipt] = Future()
             failed.set_exception(exc)
@@ -100,52 +117,69 @@ class ReportRepository:
         return [r for r in results if isinstance(r, Receipt)]
 
     def add(self, report: ReportIn, actor: Actor, source: str = "import") -> Receipt:
-        return self.add_many([Submission(report, actor.name, source)])[0]
+        """Store one report in the actor's organisation."""
+        return self.add_many([Submission(report, actor.name, source, org_id=actor.org_id)])[0]
 
     def get(self, report_id: str, actor: Actor) -> StoredReport | None:
-        """A report with its payload. Platforms see only reports they submitted."""
+        """A report of the actor's organisation with its payload (None: missing, or of
+        another organisation). Platforms see only reports they submitted."""
         ctx = self._ctx
+        keys = ctx.keys_of(actor)
         with ctx.writing() as conn:
-            row = conn.execute(select(reports).where(reports.c.report_id == report_id)).first()
+            row = conn.execute(
+                select(reports).where(
+                    reports.c.report_id == report_id, of_org(reports, keys.org_id)
+                )
+            ).first()
             if row is None or (actor.role is Role.PLATFORM and row.submitted_by != actor.name):
                 return None
             ctx.audit(conn, actor, "report.read", "report", report_id)
-            return decode_report(ctx.keys, row)
+            return decode_report(keys, row)
 
     def by_ids(self, report_ids: Iterable[str], actor: Actor) -> list[StoredReport]:
+        """The reports of the actor's organisation among ``report_ids``."""
         require(actor, CASE_READERS, "read reports")
         ctx = self._ctx
+        keys = ctx.keys_of(actor)
         ids = sorted(set(report_ids))
         with ctx.writing() as conn:
             rows = list(
                 conn.execute(
                     select(reports)
-                    .where(reports.c.report_id.in_(ids))
+                    .where(reports.c.report_id.in_(ids), of_org(reports, keys.org_id))
                     .order_by(reports.c.report_id)
                 )
             )
             ctx.audit(
                 conn, actor, "report.read", "report", "*", {"ids": [r.report_id for r in rows]}
             )
-            return [decode_report(ctx.keys, r) for r in rows]
+            return [decode_report(keys, r) for r in rows]
 
-    def count(self) -> int:
+    def count(self, org_id: str | None = None) -> int:
+        """How many reports are stored (in ``org_id``; None: in the whole deployment)."""
+        q = select(func.count()).select_from(reports)
         with self._ctx.reading() as conn:
-            return int(conn.execute(select(func.count()).select_from(reports)).scalar_one())
+            q = q if org_id is None else q.where(of_org(reports, org_id))
+            return int(conn.execute(q).scalar_one())
 
-    def ids(self) -> list[str]:
-        """All stored report ids (no content; for checks and tests)."""
+    def ids(self, org_id: str | None = None) -> list[str]:
+        """Stored report ids (of ``org_id``; None: all) with no content (for the
+        operator's checks and tests)."""
+        q = select(reports.c.report_id)
         with self._ctx.reading() as conn:
-            return [r[0] for r in conn.execute(select(reports.c.report_id))]
+            q = q if org_id is None else q.where(of_org(reports, org_id))
+            return [r[0] for r in conn.execute(q)]
 
     def queue(self, actor: Actor, limit: int = 100) -> list[ClusterSummary]:
         """The triaged queue: clusters by urgency (tier, then score, then most recent)."""
         require(actor, CASE_READERS, "read the queue")
         ctx = self._ctx
+        org = actor.org_id
         with ctx.writing() as conn:
             top = list(
                 conn.execute(
                     select(clusters)
+                    .where(of_org(clusters, org))
                     .order_by(
                         clusters.c.tier, clusters.c.score.desc(), clusters.c.updated_at.desc()
                     )
@@ -165,18 +199,26 @@ class ReportRepository:
                     reports.c.is_live,
                     reports.c.reasons,
                     reports.c.received_at,
-                ).where(reports.c.cluster_id.in_(ids))
+                ).where(reports.c.cluster_id.in_(ids), of_org(reports, org))
             ):
                 members[r.cluster_id].append(r)
             ctx.audit(conn, actor, "queue.read", "cluster", "*", {"clusters": len(ids)})
         return [_summary(c, members[c.cluster_id]) for c in top]
 
-    def mark_alerted(self, identifier_keys: Iterable[str], source: str, ref: str = "") -> int:
+    def mark_alerted(
+        self,
+        identifier_keys: Iterable[str],
+        source: str,
+        ref: str = "",
+        *,
+        org_id: str = DEFAULT_ORG,
+    ) -> int:
         """Record identifiers that carry alerts elsewhere (payments, media hash matches:
-        ``source='media'``); later reports about them rank higher."""
+        ``source='media'``); later reports of ``org_id`` about them rank higher."""
         ctx = self._ctx
+        keys = ctx.keys.for_org(org_id)
         rows = [
-            {"value_index": ctx.keys.index(k), "source": source, "ref": ref[:80]}
+            {"value_index": keys.index(k), "source": source, "ref": ref[:80], "org_id": org_id}
             for k in set(identifier_keys)
         ]
         with ctx.writing() as conn:
@@ -184,7 +226,8 @@ class ReportRepository:
                 r[0]
                 for r in conn.execute(
                     select(alerted_identifiers.c.value_index).where(
-                        alerted_identifiers.c.source == source
+                        alerted_identifiers.c.source == source,
+                        of_org(alerted_identifiers, org_id),
                     )
                 )
             }
@@ -197,24 +240,26 @@ class ReportRepository:
         """Reports and cases carrying an identifier (normalised first)."""
         require(actor, CASE_READERS, "search")
         ctx = self._ctx
+        keys = ctx.keys_of(actor)
         if kind == "hash":
             key = f"hash:{value.lower()}"
         else:
             k = canonical_kind(kind)  # a beneficiary is searched as its payment handle
             key = f"{k.value}:{normalize(k, value)}"
-        index = ctx.keys.index(key)
+        index = keys.index(key)
         with ctx.writing() as conn:
             rids = sorted(
                 {
                     r[0]
                     for r in conn.execute(
                         select(report_identifiers.c.report_id).where(
-                            report_identifiers.c.value_index == index
+                            report_identifiers.c.value_index == index,
+                            of_org(report_identifiers, keys.org_id),
                         )
                     )
                 }
             )
-            cids = case_ops.cases_with_key(conn, index)
+            cids = case_ops.cases_with_key(conn, keys, index)
             detail = {"reports": len(rids), "cases": len(cids)}
             ctx.audit(conn, actor, "search", "identifier", index[:16], detail)
         return SearchHit(tuple(rids), tuple(sorted(cids)))
