@@ -112,8 +112,11 @@ def evaluate_pairs(
         .select("subject_id", "scenario")
         .iter_rows()
     }
-    cand = pairs.select("event_id", "txn_id", "customer_id", "score").unique(
-        subset=["event_id", "txn_id"], keep="first", maintain_order=True
+    # sorted first: ties in score are then ranked the same way on every run and engine
+    cand = (
+        pairs.sort("event_id", "txn_id")
+        .select("event_id", "txn_id", "customer_id", "score")
+        .unique(subset=["event_id", "txn_id"], keep="first", maintain_order=True)
     )
     is_true = [
         e in case_events and t in case_txns
