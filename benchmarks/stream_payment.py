@@ -245,34 +245,43 @@ def synthesise(folder: Path, events: int, transactions: int, seed: int = 1) -> N
     ).write_parquet(folder / "transactions.parquet")
 
 
-BASELINE = """
+# The pass the target is stated against (the payments benchmark's form: a group-by over
+# the key the detector joins on), and a lighter one (few groups) for a stricter ratio.
+BASELINES = {
+    "pass by account": """
 SELECT counterparty_account_id, count(*) AS n, max(started_at) AS last
 FROM read_parquet('{path}') GROUP BY counterparty_account_id
-"""
+""",
+    "pass by event type": """
+SELECT event_type, count(*) AS n, max(started_at) AS last
+FROM read_parquet('{path}') GROUP BY event_type
+""",
+}
 
 
 def speed(folder: Path, repeat: int) -> None:
     import duckdb
 
     events = folder / "platform_events.parquet"
-    base_s, det_s = [], []
+    base_s: dict[str, list[float]] = {name: [] for name in BASELINES}
+    det_s: list[float] = []
     alerts = 0
     for _ in range(repeat):
-        con = duckdb.connect()
-        t = time.perf_counter()
-        con.sql(BASELINE.format(path=events)).to_arrow_table()
-        base_s.append(time.perf_counter() - t)
-        con.close()
+        for name, sql in BASELINES.items():
+            con = duckdb.connect()
+            t = time.perf_counter()
+            con.sql(sql.format(path=events)).to_arrow_table()
+            base_s[name].append(time.perf_counter() - t)
+            con.close()
         t = time.perf_counter()
         alerts = len(run_parquet(folder).alerts)
         det_s.append(time.perf_counter() - t)
     rows = pl.scan_parquet(events).select(pl.len()).collect().item()
-    b, d = statistics.median(base_s), statistics.median(det_s)
-    print(f"{rows:,} platform events; runs: baseline {base_s}, detector {det_s}")
-    print(
-        f"one DuckDB pass {b:.2f} s, detector {d:.2f} s ({alerts} alerts): "
-        f"ratio {d / b:.2f}x (target <= {TARGET_RATIO}x)"
-    )
+    d = statistics.median(det_s)
+    print(f"{rows:,} platform events; detector {d:.2f} s ({alerts} alerts), runs {det_s}")
+    for name, runs in base_s.items():
+        b = statistics.median(runs)
+        print(f"  {name}: {b:.2f} s -> ratio {d / b:.2f}x (target <= {TARGET_RATIO}x)")
 
 
 def main() -> None:
