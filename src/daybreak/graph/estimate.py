@@ -126,14 +126,16 @@ def _design(k: int, interactions: tuple[tuple[int, int], ...]) -> NDArray[np.flo
 def _poisson_fit(x: NDArray[np.float64], y: NDArray[np.float64]) -> NDArray[np.float64] | None:
     """Newton's method for a Poisson log-linear model; None if it does not converge to
     finite coefficients (no maximum-likelihood estimate)."""
-    beta = np.linalg.lstsq(x, np.log(y + 0.5), rcond=None)[0]
+    beta: NDArray[np.float64] = np.linalg.lstsq(x, np.log(y + 0.5), rcond=None)[0].astype(
+        np.float64
+    )
     for _ in range(100):
         mu = np.exp(np.clip(x @ beta, -50, 50))
         try:
             step = np.linalg.solve(x.T @ (mu[:, None] * x), x.T @ (y - mu))
         except np.linalg.LinAlgError:  # a singular information matrix: no estimate
             return None
-        beta = beta + step
+        beta = (beta + step).astype(np.float64)
         if np.max(np.abs(beta)) > DIVERGED:
             return None
         if np.max(np.abs(step)) < 1e-9:
