@@ -35,6 +35,7 @@ def test_demo_runs_every_stage_and_reruns_without_duplicates(tmp_path: Path) -> 
         "synthetic world",
         "payments scan",
         "media hash matching",
+        "stream-payment coincidence (DuckDB)",
         "tipline intake",
         "entity graph and fused cases",
         "exports of CASE-",
@@ -44,6 +45,9 @@ def test_demo_runs_every_stage_and_reruns_without_duplicates(tmp_path: Path) -> 
     alerts = [json.loads(line) for line in lines]
     assert alerts and all(a["explanation"] and a["evidence_txn_ids"] for a in alerts)
     assert "average precision" in first.output
+    found = re.search(r"(\d+) of (\d+) planted show-payment pairs found", first.output)
+    assert found and 0 < int(found[1]) <= int(found[2]), first.output
+    assert re.search(r"detector stream_payment .*: [1-9]\d* alert\(s\)", first.output)
 
     store = TiplineStore.open(tmp_path / "data", dev=True)
     try:
@@ -52,6 +56,12 @@ def test_demo_runs_every_stage_and_reruns_without_duplicates(tmp_path: Path) -> 
         fused = [c for c in cases if {"payments", "reports", "media"} <= set(c.sources)]
         assert fused, "some case fuses payments, a tipline report and a media match"
         assert all("independent sources" in c.explanation for c in fused)
+        # stream-payment alerts reach the cases as the platform family, with their shows
+        platform = [c for c in cases if "platform" in c.sources]
+        assert platform, "some case holds a stream-payment alert"
+        shows = [a for c in platform for a in c.alerts if a.detector == "stream_payment"]
+        assert shows and all(a.evidence_source == "platform_events" for a in shows)
+        assert any(e.source == "platform_events" for c in platform for e in c.evidence)
         assert store.reports.count() > 0
     finally:
         store.close()

@@ -15,7 +15,12 @@ from daybreak.detectors.info import detector_info
 from daybreak.engines.stream_payment import StreamPaymentDetector, run_frames
 from daybreak.graph.fusion import FusionContext, family, fuse
 from daybreak.platform.coincidence import CoincidenceParams
-from daybreak.platform.evaluate import average_precision, evaluate_pairs, planted_pairs
+from daybreak.platform.evaluate import (
+    average_precision,
+    evaluate_pairs,
+    planted_pairs,
+    relatives_calls,
+)
 from daybreak.platform.inputs import StreamPaymentInput
 from daybreak.synth import World, generate_world, write_world
 from daybreak.testing import check_detector, check_detector_info
@@ -31,13 +36,7 @@ def _input(w: World) -> StreamPaymentInput:
 
 
 def _relative_calls(w: World) -> pl.DataFrame:
-    """Calls to a customer's account that belong to no case: relatives calling home."""
-    owned = w.identifiers.filter(pl.col("kind") == "account")["value"].to_list()
-    cased = w.links.filter(pl.col("source") == "platform_events")["record_id"].to_list()
-    viewer = pl.col("service") + ":" + pl.col("counterparty_account_id")
-    return w.platform_events.filter(
-        (pl.col("event_type") == "call") & viewer.is_in(owned) & ~pl.col("event_id").is_in(cased)
-    )
+    return relatives_calls(w.links, w.platform_events, w.identifiers)
 
 
 def test_relatives_calls_are_about_five_percent_of_calls_with_payments_around_them() -> None:

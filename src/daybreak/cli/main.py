@@ -18,6 +18,7 @@ from daybreak.cli import (
     stream,
 )
 from daybreak.cli.demo import demo
+from daybreak.cli.estimate import estimate_command
 from daybreak.cli.serve import serve
 from daybreak.cli.synth import synth
 from daybreak.cli.validate import validate
@@ -40,6 +41,11 @@ app.command(help="Start the HTTP API and the analyst console.")(serve)
 app.command(
     help="Check a CSV or Parquet file against a public schema (optionally quarantining bad rows)."
 )(validate)
+app.command(
+    "estimate",
+    help="Estimate how many people none of the lists saw (multiple-systems estimation), "
+    "with an interval, the model chosen and its assumptions.",
+)(estimate_command)
 app.add_typer(payments.app, name="payments")
 app.add_typer(reports.app, name="reports")
 # `daybreak report submit` (the spelling) is the same group

@@ -34,9 +34,8 @@ SHOW_TYPES = ("stream", "call")
 SPEND_CHANNELS = ("card", "cash")
 
 # Log-odds weights of a triple's score (a logistic fit on default-profile worlds, seeds
-# 1-4, rounded;
-# benchmarks/platform_coincidence.py measures them on randomised worlds never used for
-# tuning). Each term is documented in docs/detectors/stream-payment.md.
+# 1-4, rounded; benchmarks/stream_payment.py measures them on randomised worlds never used
+# for tuning). Each term is documented in docs/detectors/stream_payment.md.
 WEIGHTS: Mapping[str, float] = {
     "intercept": -6.0,
     "log_shows": 1.7,  # ln(coinciding shows): again and again, not once

@@ -63,6 +63,25 @@ def planted_pairs(
     )
 
 
+def relatives_calls(
+    links: pl.DataFrame, platform_events: pl.DataFrame, identifiers: pl.DataFrame
+) -> pl.DataFrame:
+    """Calls to a bank customer's platform account that belong to no case: relatives
+    calling home (the look-alike ``relatives_calls=True`` adds to a world)."""
+    owned = (
+        identifiers.filter((pl.col("source") == "customers") & (pl.col("kind") == "account"))[
+            "value"
+        ]
+        .str.to_lowercase()
+        .to_list()
+    )
+    cased = links.filter(pl.col("source") == "platform_events")["record_id"].to_list()
+    viewer = (pl.col("service") + ":" + pl.col("counterparty_account_id")).str.to_lowercase()
+    return platform_events.filter(
+        (pl.col("event_type") == "call") & viewer.is_in(owned) & ~pl.col("event_id").is_in(cased)
+    )
+
+
 def average_precision(scores: list[float], hits: list[bool], positives: int) -> float | None:
     """AP of a ranking (ties broken by input order) with ``positives`` in the denominator."""
     if positives == 0:
@@ -93,8 +112,11 @@ def evaluate_pairs(
         .select("subject_id", "scenario")
         .iter_rows()
     }
-    cand = pairs.select("event_id", "txn_id", "customer_id", "score").unique(
-        subset=["event_id", "txn_id"], keep="first", maintain_order=True
+    # sorted first: ties in score are then ranked the same way on every run and engine
+    cand = (
+        pairs.sort("event_id", "txn_id")
+        .select("event_id", "txn_id", "customer_id", "score")
+        .unique(subset=["event_id", "txn_id"], keep="first", maintain_order=True)
     )
     is_true = [
         e in case_events and t in case_txns
@@ -147,4 +169,4 @@ def _ratio(a: int, b: int) -> float | None:
     return round(a / b, 4) if b else None
 
 
-__all__ = ["average_precision", "evaluate_pairs", "planted_pairs"]
+__all__ = ["average_precision", "evaluate_pairs", "planted_pairs", "relatives_calls"]

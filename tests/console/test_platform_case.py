@@ -1,0 +1,80 @@
+"""A stream-payment alert end to end: `daybreak detect stream_payment` on a world folder,
+fused into a case ("platform" family) and read on the console's case page, where the
+analyst sees the shows, the payments and the minutes between, and opens each show."""
+
+from __future__ import annotations
+
+import html
+import re
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+from argon2 import PasswordHasher
+from typer.testing import CliRunner
+
+from conftest import sign_in
+from daybreak.cli.main import app
+from daybreak.cli.server import build_demo_console
+from daybreak.graph import build_cases
+from daybreak.model.alerts import Alert
+from daybreak.store import auth
+from daybreak.synth import generate_world, write_world
+from live_server import serve_in_thread
+
+
+@pytest.fixture(autouse=True)
+def cheap_password_hashing(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    monkeypatch.setattr(
+        auth, "_hasher", PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
+    )
+    yield
+
+
+@pytest.mark.slow
+def test_stream_payment_alerts_reach_a_case_page_with_shows_payments_and_minutes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("DAYBREAK_FIELD_KEY", raising=False)
+    world = tmp_path / "world"
+    write_world(generate_world(1500, 4, seed=11, relatives_calls=True), world)
+    out = tmp_path / "alerts.jsonl"
+    ran = CliRunner().invoke(
+        app, ["detect", "stream_payment", "--world", str(world), "--out", str(out)]
+    )
+    assert ran.exit_code == 0, ran.output
+    alerts = [Alert.model_validate_json(line) for line in out.read_text().splitlines()]
+    assert alerts and all(a.detector == "stream_payment" for a in alerts)
+
+    cases = build_cases(world, alerts)
+    case = next(c for c in cases if "platform" in c.sources)
+    alert = next(a for a in case.alerts if a.detector == "stream_payment")
+    demo = build_demo_console(
+        tmp_path / "data", cases, alerts, world_dir=world, warm_exporters=False,
+        secure_cookies=False,
+    )  # fmt: skip
+    url, stop = serve_in_thread(demo.app)
+    try:
+        with httpx.Client(base_url=url, timeout=30) as client:
+            assert sign_in(client, "analyst", demo.credentials["analyst"]).status_code == 303
+            page = html.unescape(client.get(f"/console/cases/{case.case_id}").text)
+            assert alert.alert_id in page and alert.explanation in page
+            # the explanation names each show, its payment and the minutes between
+            pair = re.search(
+                r"(stream|call) (E\d+) at [^,]+, payment (T\d+) of [\d.]+ [A-Z]{3} "
+                r"(\d+) minutes? (before|after) it started",
+                alert.explanation,
+            )
+            assert pair, "a show, its payment and the minutes between on the case page"
+            assert pair[2] in alert.evidence_ids
+            show, payment = pair[2], pair[3]
+            record = f"/console/cases/{case.case_id}/evidence/platform_events/{show}"
+            assert f'href="{record}"' in page
+            shown = html.unescape(client.get(record).text)
+            assert f"<dt>Event</dt><dd>{pair[1]}</dd>" in shown
+            assert alert.alert_id in shown, "the alert resting on the show"
+            assert payment in shown, "the show's page names its payment"
+    finally:
+        stop()
+        demo.store.close()

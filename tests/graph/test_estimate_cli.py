@@ -1,0 +1,63 @@
+"""`daybreak estimate` on a sightings file: overall and per stratum, and clear errors."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import numpy as np
+import polars as pl
+import pytest
+from typer.testing import CliRunner
+
+from daybreak.cli.main import app
+from daybreak.graph.estimate import simulate
+
+runner = CliRunner()
+
+
+def _sightings(folder: Path) -> tuple[Path, dict[str, int]]:
+    """Two countries' people and the lists they are on; returns the true hidden counts."""
+    rows: list[dict[str, str]] = []
+    hidden = {}
+    for k, country in enumerate(("PH", "TH")):
+        table, hidden[country] = simulate(np.random.default_rng(k), 1500, [0.3, 0.25, 0.35])
+        person = 0
+        for history, count in table.counts.items():
+            for _ in range(count):
+                person += 1
+                rows += [
+                    {"person": f"{country}-{person}", "list": table.lists[i], "country": country}
+                    for i, on in enumerate(history)
+                    if on
+                ]
+    path = folder / "sightings.csv"
+    pl.DataFrame(rows).write_csv(path)
+    return path, hidden
+
+
+@pytest.mark.slow
+def test_estimate_prints_each_stratum_with_interval_model_and_assumptions(tmp_path: Path) -> None:
+    path, hidden = _sightings(tmp_path)
+    result = runner.invoke(app, ["estimate", str(path), "--by", "country", "--replicates", "50"])
+    assert result.exit_code == 0, result.output
+    for label in ("all", "country=PH", "country=TH"):
+        assert re.search(rf"^{label}$", result.output, re.MULTILINE), label
+    found = re.findall(r"hidden \(on no list\): (\d+), 95% interval (\d+)-(\d+)", result.output)
+    assert len(found) == 3
+    for (point, low, high), truth in zip(found[1:], (hidden["PH"], hidden["TH"]), strict=True):
+        assert int(low) <= int(point) <= int(high)
+        assert abs(int(point) - truth) <= 0.25 * truth
+    assert result.output.count("assumptions:") == 3
+
+
+def test_bad_sightings_files_are_clear_errors(tmp_path: Path) -> None:
+    path = tmp_path / "bad.csv"
+    pl.DataFrame({"person": ["a"], "source": ["bank"]}).write_csv(path)
+    missing = runner.invoke(app, ["estimate", str(path)])
+    assert missing.exit_code == 2 and "no column list" in missing.output
+    pl.DataFrame(
+        {"person": ["a", "a"], "list": ["bank", "tips"], "country": ["PH", "TH"]}
+    ).write_csv(path)
+    torn = runner.invoke(app, ["estimate", str(path), "--by", "country"])
+    assert torn.exit_code == 2 and "more than one stratum" in torn.output
