@@ -49,6 +49,7 @@ __all__ = [
     "FileBankMeta",
     "ImportReport",
     "check_bank_name",
+    "check_settings",
     "normalize_hash",
     "parse_hash_list",
 ]
@@ -114,7 +115,7 @@ def check_bank_name(name: str, where: str = "bank name") -> str:
     return name
 
 
-def _check_settings(name: str, changes: dict[str, Any]) -> None:
+def check_settings(name: str, changes: dict[str, Any]) -> None:
     """Refuse a setting of the wrong type or size (a clear error, never a crash later)."""
     for key, value in changes.items():
         if key not in SETTINGS:
@@ -363,7 +364,7 @@ class BankStore:
     ) -> Bank:
         check_bank_name(name)
         settings = {"source": source, "negative": negative, "threshold": threshold}
-        _check_settings(name, {**settings, "description": description})
+        check_settings(name, {**settings, "description": description})
         with self._locked():
             if name in self._meta["banks"]:
                 return self.get(name)
@@ -374,7 +375,7 @@ class BankStore:
             return bank
 
     def update(self, name: str, *, actor: str | None = None, **changes: Any) -> Bank:
-        _check_settings(name, changes)
+        check_settings(name, changes)
         with self._locked():
             bank = self.get(name)
             for key, value in changes.items():

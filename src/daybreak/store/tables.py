@@ -269,6 +269,55 @@ cybertip_submissions = Table(
     Column("response_enc", LargeBinary),  # NCMEC's last response document
 )
 
+# Hash lists of known material ("banks", daybreak.media.banks): their settings and
+# versions per organisation. The listed hashes stay in the banks folder's Parquet files
+# (millions of rows read whole by the matcher); these tables hold what writers change
+# concurrently, under the store's locking, with every change in the audit chain.
+media_banks = Table(
+    "media_banks",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    _org(),
+    Column("name", String(64), nullable=False),
+    Column("enabled", Boolean, nullable=False),
+    Column("negative", Boolean, nullable=False),
+    Column("threshold", Integer, nullable=False),
+    Column("source", String(200), nullable=False),
+    Column("description", String(1000), nullable=False),
+    Column("version", Integer, nullable=False),
+    Column("entries_version", Integer, nullable=False),
+    Column("entry_count", Integer, nullable=False),
+    Column("updated_at", String(40), nullable=False),  # ISO 8601 UTC, as the media module has it
+    UniqueConstraint("org_id", "name", name="uq_media_banks_org_name"),
+)
+
+# Every change to an organisation's banks, in order (the banks' version history; the
+# latest id tells a process whether another one changed the banks).
+media_bank_events = Table(
+    "media_bank_events",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    _org(),
+    Column("bank", String(64), nullable=False),
+    Column("version", Integer, nullable=False),
+    Column("action", String(80), nullable=False),
+    Column("changed", Integer, nullable=False),
+    Column("at", String(40), nullable=False),
+)
+
+# Listed hashes that flood control took out of matching until someone releases them.
+media_bank_quarantine = Table(
+    "media_bank_quarantine",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    _org(),
+    Column("bank", String(64), nullable=False),
+    Column("hash", String(200), nullable=False),
+    Column("reason", String(200), nullable=False),
+    Column("at", String(40), nullable=False),
+    UniqueConstraint("org_id", "bank", "hash", name="uq_media_bank_quarantine_hash"),
+)
+
 users = Table(
     "users",
     metadata,
