@@ -106,10 +106,15 @@ class StoreBankMeta:
         return {
             "banks": {r.name: asdict(_bank(r)) for r in banks},
             "history": [
-                {"bank": e.bank, "version": e.version, "action": e.action,
-                 "changed": e.changed, "at": e.at}
+                {
+                    "bank": e.bank,
+                    "version": e.version,
+                    "action": e.action,
+                    "changed": e.changed,
+                    "at": e.at,
+                }
                 for e in events
-            ],  # fmt: skip
+            ],
             "quarantine": [
                 {"bank": q.bank, "hash": q.hash, "reason": q.reason, "at": q.at} for q in held
             ],
@@ -257,8 +262,13 @@ def _legacy_bank(path: Path, name: str, fields: Any) -> Bank:
         if not isinstance(fields, dict):
             raise BankError(f"bank {name}: expected an object")
         bank = Bank(**{**fields, "name": name})
-        check_settings(name, {k: getattr(bank, k) for k in ("enabled", "negative",
-                                                            "threshold", "source", "description")})
+        check_settings(
+            name,
+            {
+                k: getattr(bank, k)
+                for k in ("enabled", "negative", "threshold", "source", "description")
+            },
+        )
     except (BankError, TypeError) as exc:
         raise BankError(f"{path}: {exc}") from None
     return bank
