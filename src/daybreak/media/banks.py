@@ -469,6 +469,8 @@ class BankStore:
             old = self.entries(name)
             kept = old.join(drop, on=["hash_type", "hash"], how="anti")
             gone = old.join(drop, on=["hash_type", "hash"], how="semi")
+            if not gone.height:
+                return 0  # nothing listed was named: no change to record
             bank.count = kept.height
             bank.entries_version += 1
             self._put(bank, "remove", gone.height, actor, _hashes(gone))
