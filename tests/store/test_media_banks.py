@@ -6,7 +6,9 @@ organisation has its own banks."""
 from __future__ import annotations
 
 import hashlib
+import multiprocessing
 import threading
+from multiprocessing.synchronize import Event
 from pathlib import Path
 
 import pytest
@@ -70,6 +72,42 @@ def test_two_stores_on_one_database_writing_at_once_lose_nothing(
     finally:
         for s in stores:
             s.close()
+
+
+def _process_writer(data_dir: str, root: str, writer: int, start: Event) -> None:
+    """One process (the server, or the CLI): its own store on the shared database."""
+    with TiplineStore.open(Path(data_dir), dev=True) as store:
+        banks = store.banks.open(Path(root), OPERATOR, audit_name=f"process-{writer}")
+        start.wait()
+        for n in range(BANKS_EACH):
+            banks.create(f"p{writer}-b{n}")
+            banks.add("shared", [BankEntry("sha256", sha(f"p{writer}/{n}"))])
+
+
+def test_two_processes_on_one_database_file_lose_nothing(tmp_path: Path) -> None:
+    data, root = tmp_path / "data", tmp_path / "banks"
+    with TiplineStore.open(data, dev=True) as store:  # migrations and the dev keys first
+        store.banks.open(root, OPERATOR).create("shared")
+    ctx = multiprocessing.get_context("spawn")
+    start = ctx.Event()
+    procs = [
+        ctx.Process(target=_process_writer, args=(str(data), str(root), w, start))
+        for w in range(WRITERS)
+    ]
+    for p in procs:
+        p.start()
+    start.set()
+    for p in procs:
+        p.join(180)
+        assert p.exitcode == 0
+    with TiplineStore.open(data, dev=True) as store:
+        banks = store.banks.open(root, OPERATOR)
+        names = {f"p{w}-b{n}" for w in range(WRITERS) for n in range(BANKS_EACH)}
+        assert {b.name for b in banks.banks()} == names | {"shared"}
+        assert banks.get("shared").count == WRITERS * BANKS_EACH
+        assert banks.entries("shared").height == WRITERS * BANKS_EACH
+        assert len(banks.audit_log()) == 1 + 2 * WRITERS * BANKS_EACH
+        assert store.audit.verify().ok
 
 
 def test_a_change_from_a_stale_copy_keeps_what_the_other_store_wrote(
