@@ -98,7 +98,7 @@ def test_two_processes_on_one_database_file_lose_nothing(tmp_path: Path) -> None
         p.start()
     start.set()
     for p in procs:
-        p.join(180)
+        p.join(900)  # each process imports Daybreak and opens the store: slow when loaded
         assert p.exitcode == 0
     with TiplineStore.open(data, dev=True) as store:
         banks = store.banks.open(root, OPERATOR)

@@ -410,7 +410,26 @@ _ENUM = "one of a fixed set of values checked by the code"
 _PRINCIPAL = "username (1-80 of letters, digits, . _ - @) or key:<generated id>"
 _ORG = "organisation slug (1-40 of a-z, 0-9, -), set by the deployment operator"
 _ROUTING = "from the agencies table (configuration), ISO country code or routing basis"
+_BANK = "hash-list name (1-64 of letters, digits, . _ -), checked by daybreak.media.banks"
+_WHEN = "ISO 8601 UTC time written by the code"
 PLAIN_TEXT_COLUMNS: dict[str, str] = {
+    "media_banks.org_id": _ORG,
+    "media_bank_events.org_id": _ORG,
+    "media_bank_quarantine.org_id": _ORG,
+    "media_banks.name": _BANK,
+    "media_banks.source": "who supplied a hash list (1-200 characters, a manager's words "
+    "or the imported file's name), no report data",
+    "media_banks.description": "a manager's description of a hash list (at most 1,000 "
+    "characters), no report data",
+    "media_banks.updated_at": _WHEN,
+    "media_bank_events.bank": _BANK,
+    "media_bank_events.action": _ENUM
+    + " (create, add, remove, update <setting names>, import, quarantine, release)",
+    "media_bank_events.at": _WHEN,
+    "media_bank_quarantine.bank": _BANK,
+    "media_bank_quarantine.hash": "a listed hash of known material (hex), no personal data",
+    "media_bank_quarantine.reason": "flood control's reason, written by the code",
+    "media_bank_quarantine.at": _WHEN,
     "reports.org_id": _ORG,
     "report_identifiers.org_id": _ORG,
     "clusters.org_id": _ORG,

@@ -15,6 +15,7 @@ for the default organisation, then renamed ``banks.json.imported-<UTC time>``.
 from __future__ import annotations
 
 import hashlib
+import re
 from collections.abc import Hashable, Iterator
 from contextlib import contextmanager
 from dataclasses import asdict
@@ -44,6 +45,7 @@ from daybreak.store.tables import (
 )
 
 AUDIT_TYPE = "media_bank"  # object_type of the banks' entries in the audit chain
+LEGACY_ACTION = re.compile(r"^(create|add|remove|update [a-z_,]{1,70})$")
 NOT_VERSIONS = ("quarantine", "release", "import")  # events that are no bank version
 
 
@@ -220,8 +222,10 @@ class StoreBankMeta:
             bank = _legacy_bank(path, name, fields)
             conn.execute(media_banks.insert().values(org_id=self._org, name=name, **_row(bank)))
         for event in legacy.get("history", []):
-            if event.get("bank") in new:
+            if isinstance(event, dict) and event.get("bank") in new:
                 row = {k: event.get(k, 0) for k in ("bank", "version", "action", "changed")}
+                if not isinstance(row["action"], str) or not LEGACY_ACTION.match(row["action"]):
+                    raise BankError(f"{path}: history of {row['bank']}: unknown action")
                 conn.execute(
                     media_bank_events.insert().values(
                         org_id=self._org, at=str(event.get("at", "")), **row
