@@ -169,3 +169,78 @@ def test_a_report_received_through_the_api_opens_from_the_case(console: StoreCon
     trail = [(e.actor, e.action) for e in console.store.audit.trail(SYSTEM, case_id)]
     assert ("ana", "case.evidence.read") in trail
     assert console.store.audit.verify().ok
+
+
+@pytest.fixture
+def store_banks(console: StoreConsole, tmp_path: Path) -> Iterator[Path]:
+    """The console's banks over the console's store, in a folder of this test."""
+    from daybreak.console.manage import Manage
+
+    state = console.app.state.daybreak_console
+    before = state.manage
+    state.manage = Manage.over_store(console.store, tmp_path / "banks")
+    assert state.manage.banks is not None
+    state.manage.banks.create("store-list", source="test")
+    yield tmp_path / "banks"
+    state.manage = before
+
+
+@pytest.mark.parametrize(
+    ("path", "fields", "status", "shown"),
+    [
+        ("toggle", {"bank": "b" * 65, "enabled": "false"}, 400, "&#39;bank&#39;"),
+        ("toggle", {"bank": "store-list", "enabled": "x" * 6}, 400, "&#39;enabled&#39;"),
+        ("remove", {"bank": "b" * 5000, "hash_type": "sha256"}, 400, "&#39;bank&#39;"),
+        ("remove", {"bank": "store-list", "value": "0" * 201}, 400, "&#39;value&#39;"),
+        ("add", {"bank": "store-list", "value": "0" * 64, "labels": "l" * 201}, 400, "labels"),
+        ("toggle", {"bank": "../../etc", "enabled": "false"}, 400, "&#39;bank&#39;: bank"),
+        ("toggle", {"bank": "store-list", "enabled": "maybe"}, 400, "true or false"),
+        ("add", {"bank": "a/b", "hash_type": "md5", "value": "0" * 32}, 400, "Invalid field"),
+        ("toggle", {"bank": "no-such-list", "enabled": "false"}, 200, "no bank named"),
+        ("remove", {"bank": "store-list", "hash_type": "nope", "value": "0"}, 200, "not in"),
+        ("add", {"bank": "store-list", "hash_type": "md5", "value": "zz"}, 200, "hexadecimal"),
+    ],
+)
+def test_bad_bank_fields_are_refused_clearly_over_the_store(
+    console: StoreConsole,
+    store_banks: Path,
+    path: str,
+    fields: dict[str, str],
+    status: int,
+    shown: str,
+) -> None:
+    """Issue #18 item 7: over-long fields answered 500; now 400 naming the field, and a
+    malformed one a message on the page (after the redirect), never a 500."""
+    with signed_in(console, "sam") as client:
+        token = csrf_of(client.get("/console/banks").text)
+        response = client.post(
+            f"/console/banks/{path}", data={"csrf_token": token, **fields}, follow_redirects=True
+        )
+        assert response.status_code == status, response.text
+        assert shown in response.text
+        banks = console.app.state.daybreak_console.manage.banks
+        assert banks.get("store-list").version == 1  # unchanged
+        assert client.get("/console/banks").status_code == 200
+
+
+def test_a_console_toggle_keeps_a_bank_another_store_created_and_is_audited(
+    console: StoreConsole, store_banks: Path
+) -> None:
+    from daybreak.store import TiplineStore
+
+    with TiplineStore(console.store.url, console.store.keys) as cli_store:
+        cli_store.banks.open(store_banks, SYSTEM).create("from-cli", source="cli")
+    with signed_in(console, "sam") as client:
+        token = csrf_of(client.get("/console/banks").text)
+        response = client.post(
+            "/console/banks/toggle",
+            data={"csrf_token": token, "bank": "store-list", "enabled": "false"},
+        )
+        assert response.status_code == 303
+        page = client.get("/console/banks").text
+        assert "from-cli" in page and "Bank store-list disabled" in page
+    banks = console.store.banks.open(store_banks, SYSTEM)
+    assert {b.name for b in banks.banks()} == {"store-list", "from-cli"}
+    assert banks.get("store-list").enabled is False
+    trail = [(e.actor, e.action, e.object_id) for e in console.store.audit.trail(SYSTEM)]
+    assert ("console:sam", "bank.update", "store-list") in trail

@@ -214,3 +214,32 @@ def test_a_client_disconnect_mid_upload_logs_one_line_and_no_traceback(
     assert all(r.exc_info is None for r in caplog.records)
     assert "Traceback" not in caplog.text
     assert sent[0]["status"] == 400  # the request ends without a server error
+
+
+def test_the_api_matches_against_the_store_banks_of_the_callers_organisation(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With a case store, the media API's matcher reads the banks' metadata there: a
+    bank another store instance (the CLI) creates and fills reaches it without a
+    restart, and each organisation matches against its own banks only."""
+    from daybreak.api import create_app
+    from daybreak.store import TiplineStore
+    from daybreak.store.auth import Actor, Role
+
+    monkeypatch.setenv("DAYBREAK_MEDIA_HOME", str(tmp_path / "media"))
+    app = create_app(Settings(data_dir=tmp_path / "data", dev=True))
+    caller = {"actor": Actor("key:p1", Role.PLATFORM)}
+    app.dependency_overrides[media_routes.media_actor] = lambda: caller["actor"]
+    c = Client(app)
+    listed = "ab" * 16
+    query = {"hashes": [{"type": "md5", "value": listed}]}
+    assert c.post("/v1/media/match", json=query).json()["matched"] == 0
+    with TiplineStore.open(tmp_path / "data", dev=True) as cli:
+        banks = cli.banks.open(tmp_path / "media" / "banks", Actor("op", Role.ADMIN))
+        banks.create("from-cli")
+        banks.add("from-cli", [BankEntry("md5", listed, ("lab",))])
+    got = c.post("/v1/media/match", json=query).json()
+    assert got["matched"] == 1
+    assert [m["bank"] for m in got["results"][0]["matches"]] == ["from-cli"]
+    caller["actor"] = Actor("key:p2", Role.PLATFORM, org_id="bank-b")
+    assert c.post("/v1/media/match", json=query).json()["matched"] == 0

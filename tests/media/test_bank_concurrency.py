@@ -1,5 +1,6 @@
-"""Bank lists written by several processes at once (the server and the CLI): no change
-is lost, and every change lands in the append-only audit log (issue #18 item 7)."""
+"""Bank lists of a folder without a case store (``FileBankMeta``: banks.json) written by
+several processes at once: no change is lost, and every change lands in the append-only
+audit log. With a store, tests/store/test_media_banks.py (issue #18 item 7)."""
 
 from __future__ import annotations
 

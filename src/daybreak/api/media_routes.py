@@ -5,8 +5,9 @@ Uploads are read from the request stream into memory with a size limit and parse
 temporary file, and media must never touch the disk. Neither the bytes nor the file
 name are logged. Hashing runs in a worker thread.
 
-The matcher comes from ``app.state.media_matcher``; when unset it is loaded once from
-``$DAYBREAK_MEDIA_HOME`` (banks in ``banks/``, index in ``index/``).
+The matcher comes from ``app.state.media_matcher``; when unset, each organisation's is
+loaded once from ``$DAYBREAK_MEDIA_HOME`` (entries in ``banks/``, index in ``index/``)
+with the banks' metadata in the app's case store (:func:`matcher_of`).
 """
 
 from __future__ import annotations
@@ -29,12 +30,15 @@ from daybreak.media.hashing import EmptyMedia, MediaError, hash_image_bytes, is_
 from daybreak.media.matcher import MediaMatcher
 from daybreak.media.video import hash_video_bytes
 from daybreak.plugins import signal_type
-from daybreak.store import Actor
+from daybreak.store import Actor, TiplineStore
+from daybreak.store.auth import Role
+from daybreak.store.tables import DEFAULT_ORG
 
 log = logging.getLogger(__name__)
 router = APIRouter(prefix="/v1/media", tags=["media"])
 media_actor = require(ALL_ROLES)
 DEFAULT_MAX_UPLOAD = 50 * 1024 * 1024
+MATCHER_ACTOR = "media-matcher"  # who quarantines a flooding hash in the audit trail
 
 
 def max_upload(request: Request) -> int:
@@ -170,21 +174,41 @@ class MatchRequest(BaseModel):
     case_id: str | None = Field(default=None, max_length=200)
 
 
-def matcher_of(request: Request) -> MediaMatcher:
-    matcher: MediaMatcher | None = getattr(request.app.state, "media_matcher", None)
+def _open_banks(request: Request, home: Path, actor: Actor | None) -> BankStore:
+    """The banks of the caller's organisation: in the app's case store when it has one
+    (the same rows the console and the CLI change), else the folder on its own."""
+    store: TiplineStore | None = getattr(request.app.state, "store", None)
+    if store is None:
+        return BankStore(home / "banks")
+    org = actor.org_id if actor is not None else DEFAULT_ORG
+    return store.banks.open(home / "banks", Actor(MATCHER_ACTOR, Role.PLATFORM, org_id=org))
+
+
+def matcher_of(request: Request, actor: Actor | None = None) -> MediaMatcher:
+    """``app.state.media_matcher`` when set (one for every caller), else the matcher of
+    the caller's organisation, loaded once from ``$DAYBREAK_MEDIA_HOME`` (banks in
+    ``banks/``, index in ``index/``); it follows bank changes by itself."""
+    fixed: MediaMatcher | None = getattr(request.app.state, "media_matcher", None)
+    if fixed is not None:
+        return fixed
+    matchers: dict[str, MediaMatcher] | None = getattr(request.app.state, "media_matchers", None)
+    if matchers is None:
+        matchers = request.app.state.media_matchers = {}
+    org = actor.org_id if actor is not None else DEFAULT_ORG
+    matcher = matchers.get(org)
     if matcher is None:
         home = Path(os.environ.get("DAYBREAK_MEDIA_HOME", "daybreak-media"))
-        store = BankStore(home / "banks")
         index_dir = home / "index"
         try:
+            store = _open_banks(request, home, actor)
             matcher = (
                 MediaMatcher.load(store, index_dir, warm_in_background=True)
-                if (index_dir / "meta.json").exists()
+                if org == DEFAULT_ORG and (index_dir / "meta.json").exists()
                 else MediaMatcher.build(store)
             )
-        except ValueError as exc:
+        except (ValueError, BankError) as exc:
             raise HTTPException(503, f"media index unavailable: {exc}") from None
-        request.app.state.media_matcher = matcher
+        matchers[org] = matcher
     return matcher
 
 
@@ -192,9 +216,9 @@ def matcher_of(request: Request) -> MediaMatcher:
 async def match_media(
     req: MatchRequest,
     request: Request,
-    _: Actor = Depends(media_actor),
+    actor: Actor = Depends(media_actor),
 ) -> dict[str, Any]:
-    matcher = matcher_of(request)
+    matcher = matcher_of(request, actor)
     queries = [(h.type, h.value) for h in req.hashes]
     matches = await run_in_threadpool(matcher.match, queries)
     results: list[dict[str, Any]] = [

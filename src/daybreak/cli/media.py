@@ -14,6 +14,8 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from daybreak.cli._store import DataDir, DbUrl, Dev
+
 app = typer.Typer(
     help="Hash media and match it against hash lists of known material.", no_args_is_help=True
 )
@@ -26,7 +28,9 @@ out = Console()
 err = Console(stderr=True, soft_wrap=True)
 
 HOME_HELP = "Media folder (banks/ and index/); default $DAYBREAK_MEDIA_HOME or ./daybreak-media."
+ORG_HELP = "The organisation whose banks these are."
 EXIT_INPUT = 2
+Org = typer.Option("default", "--org", help=ORG_HELP)
 
 
 def _home(home: Path | None) -> Path:
@@ -36,13 +40,29 @@ def _home(home: Path | None) -> Path:
 
 
 @contextmanager
+def _banks(home: Path | None, data_dir: Path, db: str | None, dev: bool, org: str) -> Iterator[Any]:
+    """The banks of ``home`` with their metadata in the case store (the one ``daybreak
+    serve`` uses with the same --data-dir/--db), changed as the deployment's operator
+    and audited under the OS user, process and program."""
+    from daybreak.cli._store import open_store
+    from daybreak.media.banks import default_actor
+    from daybreak.store.auth import SYSTEM, Actor
+
+    with _user_errors(), open_store(data_dir, db, dev) as store:
+        operator = SYSTEM if org == SYSTEM.org_id else Actor(SYSTEM.name, SYSTEM.role, org_id=org)
+        yield store.banks.open(_home(home) / "banks", operator, audit_name=default_actor())
+
+
+@contextmanager
 def _user_errors() -> Iterator[None]:
     from daybreak.media.banks import BankError
     from daybreak.media.hashing import MediaError
+    from daybreak.store import PermissionDenied
+    from daybreak.store.auth import AuthError
 
     try:
         yield
-    except (MediaError, BankError, ValueError, OSError) as exc:
+    except (MediaError, BankError, ValueError, OSError, AuthError, PermissionDenied) as exc:
         err.print(f"[bold red]Error[/] {exc}", markup=True, highlight=False)
         raise typer.Exit(EXIT_INPUT) from None
 
@@ -97,10 +117,10 @@ def hash_cmd(
         raise typer.Exit(EXIT_INPUT)
 
 
-def _load_matcher(home: Path) -> Any:
+def _load_matcher(home: Path, banks: Any) -> Any:
     from daybreak.media.detector import load_matcher
 
-    return load_matcher(home)
+    return load_matcher(home, banks)
 
 
 def _guess_type(value: str) -> str:
@@ -130,11 +150,15 @@ def match_cmd(
         help="pdq, md5 or sha256 for all HASHES (64 hex chars are PDQ unless sha256).",
     ),
     home: Path | None = typer.Option(None, help=HOME_HELP),
+    data_dir: Path = DataDir,
+    db: str | None = DbUrl,
+    dev: bool = Dev,
+    org: str = Org,
     as_json: bool = typer.Option(False, "--json", help="One JSON object per match."),
 ) -> None:
     """Match hashes or media files against the enabled banks."""
-    with _user_errors():
-        matcher = _load_matcher(_home(home))
+    with _banks(home, data_dir, db, dev, org) as banks:
+        matcher = _load_matcher(_home(home), banks)
         queries = [(hash_type or _guess_type(h), h) for h in hashes or []]
         labels = list(hashes or [])
         videos = []
@@ -187,12 +211,13 @@ def bank_import(
     source: str = typer.Option("", help="Who supplied the list (kept with the bank)."),
     negative: bool = typer.Option(False, help="A bank of known false positives."),
     home: Path | None = typer.Option(None, help=HOME_HELP),
+    data_dir: Path = DataDir,
+    db: str | None = DbUrl,
+    dev: bool = Dev,
+    org: str = Org,
 ) -> None:
     """Import a hash list. The whole file is checked first; a bad row imports nothing."""
-    from daybreak.media.banks import BankStore
-
-    with _user_errors():
-        store = BankStore(_home(home) / "banks")
+    with _banks(home, data_dir, db, dev, org) as store:
         report = store.import_file(
             file, bank, fmt=fmt, default_type=default_type, source=source, negative=negative
         )
@@ -211,14 +236,17 @@ def bank_add_media(
     files: list[Path] = typer.Argument(..., help="Images or videos to list."),
     label: list[str] = typer.Option([], help="Labels for every entry."),
     home: Path | None = typer.Option(None, help=HOME_HELP),
+    data_dir: Path = DataDir,
+    db: str | None = DbUrl,
+    dev: bool = Dev,
+    org: str = Org,
 ) -> None:
     """List media by hash (PDQ + MD5; videos as frame lists) — for tests and partners."""
-    from daybreak.media.banks import BankEntry, BankStore
+    from daybreak.media.banks import BankEntry
     from daybreak.media.matcher import frames_to_entries
     from daybreak.media.video import FrameHash
 
-    with _user_errors():
-        store = BankStore(_home(home) / "banks")
+    with _banks(home, data_dir, db, dev, org) as store:
         store.create(bank, source="daybreak media bank add-media")
         entries: list[BankEntry] = []
         for path in files:
@@ -234,14 +262,18 @@ def bank_add_media(
 
 
 @bank_app.command("list")
-def bank_list(home: Path | None = typer.Option(None, help=HOME_HELP)) -> None:
+def bank_list(
+    home: Path | None = typer.Option(None, help=HOME_HELP),
+    data_dir: Path = DataDir,
+    db: str | None = DbUrl,
+    dev: bool = Dev,
+    org: str = Org,
+) -> None:
     """Banks with their settings and versions."""
-    from daybreak.media.banks import BankStore
-
-    with _user_errors():
-        store = BankStore(_home(home) / "banks")
+    with _banks(home, data_dir, db, dev, org) as store:
+        banks = store.banks()
     table = Table("bank", "entries", "enabled", "negative", "threshold", "version", "source")
-    for b in store.banks():
+    for b in banks:
         table.add_row(
             b.name,
             str(b.count),
@@ -254,49 +286,70 @@ def bank_list(home: Path | None = typer.Option(None, help=HOME_HELP)) -> None:
     out.print(table)
 
 
-def _set(name: str, home: Path | None, **changes: Any) -> None:
-    from daybreak.media.banks import BankStore
-
-    with _user_errors():
-        bank = BankStore(_home(home) / "banks").update(name, **changes)
+def _set(name: str, where: tuple[Path | None, Path, str | None, bool, str], **changes: Any) -> None:
+    with _banks(*where) as store:
+        bank = store.update(name, **changes)
     out.print(f"{bank.name}: {changes} (version {bank.version})")
 
 
 @bank_app.command("enable")
-def bank_enable(name: str, home: Path | None = typer.Option(None, help=HOME_HELP)) -> None:
+def bank_enable(
+    name: str,
+    home: Path | None = typer.Option(None, help=HOME_HELP),
+    data_dir: Path = DataDir,
+    db: str | None = DbUrl,
+    dev: bool = Dev,
+    org: str = Org,
+) -> None:
     """Enable a bank (takes effect at once, no rebuild)."""
-    _set(name, home, enabled=True)
+    _set(name, (home, data_dir, db, dev, org), enabled=True)
 
 
 @bank_app.command("disable")
-def bank_disable(name: str, home: Path | None = typer.Option(None, help=HOME_HELP)) -> None:
+def bank_disable(
+    name: str,
+    home: Path | None = typer.Option(None, help=HOME_HELP),
+    data_dir: Path = DataDir,
+    db: str | None = DbUrl,
+    dev: bool = Dev,
+    org: str = Org,
+) -> None:
     """Disable a bank (takes effect at once, no rebuild)."""
-    _set(name, home, enabled=False)
+    _set(name, (home, data_dir, db, dev, org), enabled=False)
 
 
 @bank_app.command("release")
 def bank_release(
-    bank: str, listed_hash: str, home: Path | None = typer.Option(None, help=HOME_HELP)
+    bank: str,
+    listed_hash: str,
+    home: Path | None = typer.Option(None, help=HOME_HELP),
+    data_dir: Path = DataDir,
+    db: str | None = DbUrl,
+    dev: bool = Dev,
+    org: str = Org,
 ) -> None:
     """Release a hash that flood control quarantined."""
-    from daybreak.media.banks import BankStore
-
-    with _user_errors():
-        ok = BankStore(_home(home) / "banks").release(bank, listed_hash.lower())
+    with _banks(home, data_dir, db, dev, org) as store:
+        ok = store.release(bank, listed_hash.lower())
     out.print("released" if ok else "that hash was not quarantined")
 
 
 @index_app.command("build")
-def index_build(home: Path | None = typer.Option(None, help=HOME_HELP)) -> None:
+def index_build(
+    home: Path | None = typer.Option(None, help=HOME_HELP),
+    data_dir: Path = DataDir,
+    db: str | None = DbUrl,
+    dev: bool = Dev,
+    org: str = Org,
+) -> None:
     """Build the PDQ index from all banks and save it (loaded memory-mapped)."""
-    from daybreak.media.banks import BankStore
     from daybreak.media.matcher import MediaMatcher
 
-    with _user_errors():
+    with _banks(home, data_dir, db, dev, org) as banks:
         root = _home(home)
         started = time.perf_counter()
         with err.status("building the PDQ index"):
-            matcher = MediaMatcher.build(BankStore(root / "banks"))
+            matcher = MediaMatcher.build(banks)
             matcher.save(root / "index")
     idx = matcher.index
     out.print(
@@ -315,15 +368,24 @@ def watch_cmd(
     ),
     stall_timeout: float = typer.Option(10.0, help="Stop when no frame arrives this long."),
     home: Path | None = typer.Option(None, help=HOME_HELP),
+    data_dir: Path = DataDir,
+    db: str | None = DbUrl,
+    dev: bool = Dev,
+    org: str = Org,
     as_json: bool = typer.Option(False, "--json", help="One JSON object per event."),
 ) -> None:
     """Watch a live stream: hash frames as they arrive and raise matches at once.
 
     Exit code 0 when the stream ended, 3 when it stalled, 2 on a bad source."""
+    with _banks(home, data_dir, db, dev, org) as banks:
+        _watch(_load_matcher(_home(home), banks), source, fps, realtime, stall_timeout, as_json)
+
+
+def _watch(
+    matcher: Any, source: str, fps: float, realtime: bool, stall_timeout: float, as_json: bool
+) -> None:
     from daybreak.media.stream import WatchStats, watch
 
-    with _user_errors():
-        matcher = _load_matcher(_home(home))
     stats = WatchStats()
     last = None
     for event in watch(

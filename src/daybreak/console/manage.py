@@ -1,7 +1,8 @@
 """What the "Hash banks & rules" page manages: hash lists and the payments typology pack.
 
 Hash banks are the media module's :class:`~daybreak.media.banks.BankStore` (the same
-folder the matcher reads), so a hash added here is validated by the same rules as an
+banks the matcher reads; over the case store's tables when the console runs on a store,
+:meth:`Manage.over_store`), so a hash added here is validated by the same rules as an
 import. The typology pack is a YAML file validated by :mod:`daybreak.payments.config`
 before it is saved: an invalid pack is never written, and the page lists every problem
 with its line.
@@ -16,8 +17,14 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
-from daybreak.media.banks import BankEntry, BankStore, normalize_hash
+from daybreak.media.banks import BankEntry, BankStore, media_home, normalize_hash
 from daybreak.payments.config import ConfigError, Pack, default_pack_text, parse_pack
+from daybreak.store import TiplineStore
+from daybreak.store.auth import Actor, Role
+
+# The console changes banks for supervisors and admins (require_manager checks each
+# request); each change is audited under the signed-in user (``console:<user>``).
+CONSOLE_BANKS = Actor("console", Role.SUPERVISOR)
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,9 +53,6 @@ def add_hash(
     return added
 
 
-MEDIA_HOME_ENV = "DAYBREAK_MEDIA_HOME"  # the media module's folder: banks/ and index/
-
-
 @dataclass
 class Manage:
     banks: BankStore | None = None
@@ -58,9 +62,16 @@ class Manage:
     def from_environment(cls) -> Manage:
         """The banks the media API matches against ($DAYBREAK_MEDIA_HOME/banks, else
         ./daybreak-media/banks), when that folder exists; nothing is created."""
-        home = Path(os.environ.get(MEDIA_HOME_ENV, "daybreak-media"))
-        banks = home / "banks"
+        banks = media_home() / "banks"
         return cls(banks=BankStore(banks) if banks.is_dir() else None)
+
+    @classmethod
+    def over_store(cls, store: TiplineStore, banks_dir: Path | None = None) -> Manage:
+        """The banks of ``banks_dir`` (default $DAYBREAK_MEDIA_HOME/banks) with their
+        metadata in ``store``: the rows the media API and the CLI read and change. An
+        old ``banks.json`` there is imported on this first open."""
+        root = banks_dir or media_home() / "banks"
+        return cls(banks=store.banks.open(root, CONSOLE_BANKS, audit_name="console"))
 
 
 @dataclass(frozen=True, slots=True)

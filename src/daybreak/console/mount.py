@@ -31,6 +31,7 @@ from daybreak.console.web import (
 )
 from daybreak.media.banks import BankStore
 from daybreak.model.alerts import Alert
+from daybreak.store import TiplineStore
 
 
 def mount_console(
@@ -84,7 +85,8 @@ def configure_console(
     ``world_dir``: the folder of transactions/reports/... parquet the cases point into
     (exports carry those rows). ``standards_dir``: a folder laid out like
     ``shared/standards`` with the goAML and NCMEC XSDs (or give ``xsd`` per format).
-    ``banks_dir``: a :class:`~daybreak.media.banks.BankStore` folder. ``rules_path``:
+    ``banks_dir``: a :class:`~daybreak.media.banks.BankStore` folder (its metadata in
+    the backend's case store when it has one). ``rules_path``:
     the typology pack file the payments scan reads (created from the built-in pack on
     the first save). ``warm_exporters`` imports the exporters in the background.
     ``demo_identity``: without ``org_path``, report under the demo's marked identity."""
@@ -94,7 +96,12 @@ def configure_console(
     )
     state.backend.configure(alerts=alerts, exporter=exporter)
     if banks_dir is not None:
-        state.manage.banks = BankStore(banks_dir)
+        store = getattr(state.backend, "store", None)
+        state.manage.banks = (
+            Manage.over_store(store, banks_dir).banks
+            if isinstance(store, TiplineStore)
+            else BankStore(banks_dir)
+        )
     if rules_path is not None:
         state.manage.rules_path = rules_path
     if warm_exporters:

@@ -11,6 +11,7 @@ from urllib.parse import quote
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
+from starlette.datastructures import FormData
 
 from daybreak.console.backend import ActionError, ConsoleUser
 from daybreak.console.manage import (
@@ -32,7 +33,7 @@ from daybreak.console.web import (
     signed_in,
     state_of,
 )
-from daybreak.media.banks import HASH_TYPES, BankError, BankStore
+from daybreak.media.banks import HASH_TYPES, NAME_MAX, BankError, BankStore, check_bank_name
 from daybreak.payments.config import ConfigError
 
 router = APIRouter()
@@ -88,6 +89,26 @@ def _bank_url(bank: str) -> str:
     return f"{PREFIX}/banks?bank={quote(bank, safe='')}"
 
 
+def _bank_name(form: FormData) -> str:
+    """The form's bank: the console's forms send a listed bank's name, so anything that
+    cannot be a bank name is a hand-made request, refused with 400 naming the field."""
+    bank = form_text(form, "bank", max_len=NAME_MAX)
+    try:
+        return check_bank_name(bank, "bank")
+    except BankError as exc:
+        raise ConsolePageError(400, "Invalid field", f"The field 'bank': {exc}") from None
+
+
+def _enabled(form: FormData) -> bool:
+    """The toggle's ``enabled`` (the form sends true or false; nothing else is read)."""
+    value = form_text(form, "enabled", max_len=5)
+    if value not in ("true", "false"):
+        raise ConsolePageError(
+            400, "Invalid field", f"The field 'enabled' must be true or false, not {value!r}."
+        )
+    return value == "true"
+
+
 def _banks(request: Request) -> BankStore:
     banks = state_of(request).manage.banks
     if banks is None:
@@ -100,7 +121,7 @@ async def bank_add(request: Request) -> Response:
     session, form = await posted(request)
     require_manager(session.user)
     banks = _banks(request)
-    bank = form_text(form, "bank", max_len=64)
+    bank = _bank_name(form)
     try:
         value = form_text(form, "value", max_len=200)
         if not value:
@@ -126,7 +147,7 @@ async def bank_remove(request: Request) -> Response:
     session, form = await posted(request)
     require_manager(session.user)
     banks = _banks(request)
-    bank = form_text(form, "bank", max_len=64)
+    bank = _bank_name(form)
     pair = (form_text(form, "hash_type", max_len=20), form_text(form, "value", max_len=200))
     try:
         removed = banks.remove(bank, [pair], actor=_actor(session.user))
@@ -147,8 +168,8 @@ async def bank_toggle(request: Request) -> Response:
     session, form = await posted(request)
     require_manager(session.user)
     banks = _banks(request)
-    bank = form_text(form, "bank", max_len=64)
-    enable = form_text(form, "enabled", max_len=5) == "true"
+    bank = _bank_name(form)
+    enable = _enabled(form)
     try:
         banks.update(bank, enabled=enable, actor=_actor(session.user))
     except BankError as exc:

@@ -1,14 +1,18 @@
 """Hash lists ("banks") of known material: enable/disable, versions, source, entries.
 
-A bank store is a directory: ``banks.json`` (settings, version history, quarantined
-hashes), one Parquet file of entries per bank, ``audit.jsonl`` (every change: who, what,
-when; only appended to) and ``banks.lock`` (held by whichever process is writing). Imports (formats in
+A bank store is a directory of entries (one Parquet file per bank, under ``entries/``)
+plus the banks' metadata (settings, version history, quarantined hashes, an audit record
+of every change), kept by a :class:`BankMeta`: with a case store, the store's tables
+(``daybreak.store`` opens a :class:`BankStore` over them: its locking, its keyed audit
+chain); without one (a demo world's folder, benchmarks), :class:`FileBankMeta` keeps
+``banks.json``, ``audit.jsonl`` and ``banks.lock`` in the directory. Imports (formats in
 :mod:`daybreak.media.hashlists`) validate every row first and then write, so a bad file
 changes nothing.
 """
 
 from __future__ import annotations
 
+import copy
 import fcntl
 import getpass
 import json
@@ -17,12 +21,12 @@ import re
 import sys
 import tempfile
 import threading
-from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
+from collections.abc import Hashable, Iterable, Iterator
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import polars as pl
 
@@ -40,8 +44,12 @@ __all__ = [
     "Bank",
     "BankEntry",
     "BankError",
+    "BankMeta",
     "BankStore",
+    "FileBankMeta",
     "ImportReport",
+    "check_bank_name",
+    "check_settings",
     "normalize_hash",
     "parse_hash_list",
 ]
@@ -56,12 +64,16 @@ def media_home(home: Path | None = None) -> Path:
 
 
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
+NAME_MAX = 64
+SOURCE_MAX = 200  # who supplied a list: a name or a file name
+DESCRIPTION_MAX = 1000
 ENTRY_SCHEMA: dict[str, pl.DataType] = {
     "hash_type": pl.String(),
     "hash": pl.String(),
     "labels": pl.List(pl.String()),
     "added_at": pl.Datetime("us", "UTC"),
 }
+SETTINGS = ("enabled", "negative", "threshold", "source", "description")
 
 
 @dataclass
@@ -87,8 +99,37 @@ class ImportReport:
 
 
 LOCK_FILE = "banks.lock"
+META_FILE = "banks.json"
 AUDIT_FILE = "audit.jsonl"
 AUDIT_HASHES = 100  # an audit record lists the hashes of a change up to this many
+
+
+def check_bank_name(name: str, where: str = "bank name") -> str:
+    """``name`` when it is a valid bank name (it names a file), else a BankError."""
+    if not isinstance(name, str) or not _NAME.match(name):
+        shown = name if len(str(name)) <= 80 else f"{str(name)[:80]}... ({len(name)} characters)"
+        raise BankError(
+            f"{where} {shown!r}: use letters, digits, '.', '_' or '-' "
+            f"(starting with a letter or digit, at most {NAME_MAX})"
+        )
+    return name
+
+
+def check_settings(name: str, changes: dict[str, Any]) -> None:
+    """Refuse a setting of the wrong type or size (a clear error, never a crash later)."""
+    for key, value in changes.items():
+        if key not in SETTINGS:
+            raise BankError(f"bank {name}: cannot change {key!r}")
+        if key in ("enabled", "negative") and not isinstance(value, bool):
+            raise BankError(f"bank {name}: {key} must be true or false, got {value!r}")
+        if key == "threshold" and (
+            isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= 128
+        ):
+            raise BankError(f"bank {name}: threshold {value!r} outside 0..128")
+        limit = {"source": SOURCE_MAX, "description": DESCRIPTION_MAX}.get(key)
+        if limit is not None and (not isinstance(value, str) or len(value) > limit):
+            size = len(value) if isinstance(value, str) else type(value).__name__
+            raise BankError(f"bank {name}: {key} must be text of at most {limit} ({size})")
 
 
 def default_actor() -> str:
@@ -102,6 +143,43 @@ def default_actor() -> str:
     return f"{user} (pid {os.getpid()}, {program})"
 
 
+def empty_meta() -> dict[str, Any]:
+    """Banks' metadata as a :class:`BankMeta` hands it over: ``banks`` (name -> the
+    fields of :class:`Bank`), ``history`` (bank, version, action, changed, at) and
+    ``quarantine`` (bank, hash, reason, at)."""
+    return {"banks": {}, "history": [], "quarantine": []}
+
+
+class BankMeta(Protocol):
+    """Where a :class:`BankStore` keeps its metadata. A :meth:`transaction` excludes
+    every other writer (other threads and processes) and hands over the metadata as it
+    is then; the ``put``/``drop``/``audit`` calls are made inside one and take effect
+    together when it ends without an error."""
+
+    entries_root: Path  # where the entries' Parquet files are
+
+    def token(self) -> Hashable:
+        """Changes whenever the metadata changed (by any process)."""
+
+    def load(self) -> dict[str, Any]:
+        """The metadata as it is now (see :func:`empty_meta`)."""
+
+    def transaction(self) -> AbstractContextManager[dict[str, Any]]: ...
+
+    def put_bank(self, bank: Bank, event: dict[str, Any]) -> None:
+        """Store ``bank``'s new state and its history ``event``."""
+
+    def put_quarantine(self, row: dict[str, Any]) -> None: ...
+
+    def drop_quarantine(self, bank: str, hash_value: str) -> None: ...
+
+    def audit(self, actor: str, action: str, bank: str, detail: dict[str, Any]) -> None:
+        """Record who changed what (kept for good: only ever appended to)."""
+
+    def audit_log(self, name: str | None) -> list[dict[str, Any]]:
+        """The audit records, oldest first: at, actor, action, bank and the detail."""
+
+
 def _file_state(path: Path) -> tuple[int, int, int] | None:
     """What changes whenever banks.json is replaced (a new inode each time)."""
     try:
@@ -111,22 +189,117 @@ def _file_state(path: Path) -> tuple[int, int, int] | None:
     return st.st_ino, st.st_mtime_ns, st.st_size
 
 
-class BankStore:
-    """Banks on disk; see the module docstring for the layout.
+def read_meta_file(path: Path) -> dict[str, Any]:
+    """A ``banks.json`` file's metadata (empty when there is none)."""
+    try:
+        text = path.read_text("utf-8")
+    except FileNotFoundError:
+        return empty_meta()
+    try:
+        meta = json.loads(text)
+    except ValueError as exc:
+        raise BankError(f"{path}: not valid JSON ({exc})") from None
+    if not isinstance(meta, dict) or not isinstance(meta.get("banks"), dict):
+        raise BankError(f"{path}: expected an object with a 'banks' object")
+    return {**empty_meta(), **meta}
 
-    Several processes may write the same store (the server and the CLI). Every change
-    holds an exclusive ``flock`` on ``banks.lock``, re-reads ``banks.json`` under it,
-    applies the change to what is on disk now (never to this object's older copy),
-    replaces the file atomically and appends a line to ``audit.jsonl`` (who, what,
-    when). Readers never lock: files are only ever replaced whole.
+
+class FileBankMeta:
+    """Metadata in the bank folder, for folders without a case store: ``banks.json``
+    replaced atomically under an exclusive ``flock`` on ``banks.lock`` (released when
+    the process ends, even by ``kill -9``), and ``audit.jsonl``, only appended to."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.entries_root = root / "entries"
+        self._path = root / META_FILE
+        self._meta: dict[str, Any] = empty_meta()
+
+    def token(self) -> Hashable:
+        return _file_state(self._path)
+
+    def load(self) -> dict[str, Any]:
+        self._meta = read_meta_file(self._path)
+        return copy.deepcopy(self._meta)  # the caller's copy: it changes it itself
+
+    @contextmanager
+    def transaction(self) -> Iterator[dict[str, Any]]:
+        self.root.mkdir(parents=True, exist_ok=True)
+        with open(self.root / LOCK_FILE, "a+b") as lock:
+            fcntl.flock(lock.fileno(), fcntl.LOCK_EX)  # released on close, or if we die
+            yield self.load()
+
+    def put_bank(self, bank: Bank, event: dict[str, Any]) -> None:
+        self._meta["banks"][bank.name] = asdict(bank)
+        self._meta["history"].append(event)
+        self._save()
+
+    def put_quarantine(self, row: dict[str, Any]) -> None:
+        self._meta["quarantine"].append(row)
+        self._save()
+
+    def drop_quarantine(self, bank: str, hash_value: str) -> None:
+        kept = [q for q in self._meta["quarantine"] if (q["bank"], q["hash"]) != (bank, hash_value)]
+        self._meta["quarantine"] = kept
+        self._save()
+
+    def _save(self) -> None:
+        """Replace banks.json atomically (a reader sees the old or the new file)."""
+        fd, tmp = tempfile.mkstemp(dir=self.root, prefix=".banks-", suffix=".json")
+        try:
+            with os.fdopen(fd, "w", encoding="utf-8") as fh:
+                fh.write(json.dumps(self._meta, indent=1))
+                fh.flush()
+                os.fsync(fh.fileno())
+            os.replace(tmp, self._path)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+
+    def audit(self, actor: str, action: str, bank: str, detail: dict[str, Any]) -> None:
+        """Append one JSON line to audit.jsonl; the file is only ever appended to."""
+        record = {
+            "at": datetime.now(UTC).isoformat(timespec="microseconds"),
+            "actor": actor,
+            "action": action,
+            "bank": bank,
+            **detail,
+        }
+        line = (json.dumps(record, sort_keys=True) + "\n").encode()
+        fd = os.open(self.root / AUDIT_FILE, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+        try:
+            os.write(fd, line)
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+
+    def audit_log(self, name: str | None) -> list[dict[str, Any]]:
+        try:
+            lines = (self.root / AUDIT_FILE).read_text("utf-8").splitlines()
+        except FileNotFoundError:
+            return []
+        records = [json.loads(line) for line in lines if line.strip()]
+        return [r for r in records if name in (None, r["bank"])]
+
+
+class BankStore:
+    """Banks: their metadata (kept by a :class:`BankMeta`) and entries (Parquet files).
+
+    Several processes may write the same banks (the server and the CLI). Every change
+    runs in one :meth:`BankMeta.transaction` (other writers wait), applies the change to
+    the metadata as it is then (never to this object's older copy), writes the entries
+    file and records the change in the audit log. Readers never lock: entries files are
+    only ever replaced whole.
     """
 
-    def __init__(self, root: str | Path, *, actor: str | None = None) -> None:
+    def __init__(
+        self, root: str | Path, *, actor: str | None = None, meta: BankMeta | None = None
+    ) -> None:
         self.root = Path(root)
         self.actor = actor or default_actor()
-        self._meta_path = self.root / "banks.json"
-        self._meta: dict[str, Any] = _empty_meta()
-        self._seen: tuple[int, int, int] | None = None
+        self.store_meta: BankMeta = meta if meta is not None else FileBankMeta(self.root)
+        self._meta: dict[str, Any] = empty_meta()
+        self._seen: Hashable = object()  # nothing read yet
         self._absorbed = False  # a locked re-read took in another process's change
         self._thread_lock = threading.RLock()
         self._depth = 0  # nesting of _locked() in the thread that holds it
@@ -136,27 +309,17 @@ class BankStore:
         """Pick up changes another process (the CLI) made; True when there were some
         since the last call (including ones a change of ours re-read under the lock)."""
         with self._thread_lock:
-            changed = self._read_meta(force=False) or self._absorbed
+            state = self.store_meta.token()
+            changed = state != self._seen
+            if changed:
+                self._meta, self._seen = self.store_meta.load(), state
+            changed = changed or self._absorbed
             self._absorbed = False
             return changed
 
-    def _read_meta(self, *, force: bool) -> bool:
-        state = _file_state(self._meta_path)
-        if state == self._seen and not force:
-            return False
-        if state is None:
-            self._meta = _empty_meta()
-        else:
-            try:
-                self._meta = json.loads(self._meta_path.read_text())
-            except ValueError as exc:
-                raise BankError(f"{self._meta_path}: not valid JSON ({exc})") from None
-        changed, self._seen = state != self._seen, state
-        return changed
-
     @contextmanager
     def _locked(self) -> Iterator[None]:
-        """Hold the store (other threads and other processes wait) with banks.json
+        """Hold the banks (other threads and other processes wait) with the metadata
         re-read, so the change made inside applies to the latest state. Re-entrant."""
         with self._thread_lock:
             if self._depth:
@@ -166,14 +329,14 @@ class BankStore:
                 finally:
                     self._depth -= 1
                 return
-            self.root.mkdir(parents=True, exist_ok=True)
-            with open(self.root / LOCK_FILE, "a+b") as lock:
-                fcntl.flock(lock.fileno(), fcntl.LOCK_EX)  # released on close, or if we die
+            with self.store_meta.transaction() as latest:
                 self._depth = 1
                 try:
-                    if self._read_meta(force=True):
+                    if self.store_meta.token() != self._seen:
                         self._absorbed = True
+                    self._meta = latest
                     yield
+                    self._seen = self.store_meta.token()
                 finally:
                     self._depth = 0
 
@@ -185,7 +348,8 @@ class BankStore:
     def get(self, name: str) -> Bank:
         if name not in self._meta["banks"]:
             known = ", ".join(sorted(self._meta["banks"])) or "none"
-            raise BankError(f"no bank named {name!r} (known: {known})")
+            shown = name if len(name) <= 80 else f"{name[:80]}... ({len(name)} characters)"
+            raise BankError(f"no bank named {shown!r} (known: {known})")
         return Bank(**self._meta["banks"][name])
 
     def create(
@@ -198,26 +362,20 @@ class BankStore:
         description: str = "",
         actor: str | None = None,
     ) -> Bank:
-        if not _NAME.match(name):
-            raise BankError(
-                f"bank name {name!r}: use letters, digits, '.', '_' or '-' (at most 64)"
-            )
-        if not 0 <= threshold <= 128:
-            raise BankError(f"bank {name}: threshold {threshold} outside 0..128")
+        check_bank_name(name)
+        settings = {"source": source, "negative": negative, "threshold": threshold}
+        check_settings(name, {**settings, "description": description})
         with self._locked():
             if name in self._meta["banks"]:
                 return self.get(name)
             bank = Bank(
                 name, source=source, negative=negative, threshold=threshold, description=description
             )
-            settings = {"source": source, "negative": negative, "threshold": threshold}
             self._put(bank, "create", 0, actor, settings)
             return bank
 
     def update(self, name: str, *, actor: str | None = None, **changes: Any) -> Bank:
-        for key in changes:
-            if key not in ("enabled", "negative", "threshold", "source", "description"):
-                raise BankError(f"bank {name}: cannot change {key!r}")
+        check_settings(name, changes)
         with self._locked():
             bank = self.get(name)
             for key, value in changes.items():
@@ -231,60 +389,26 @@ class BankStore:
         """Record a change to ``bank``; called under :meth:`_locked`."""
         bank.version += 1
         bank.updated_at = datetime.now(UTC).isoformat(timespec="seconds")
-        self._meta["banks"][bank.name] = asdict(bank)
-        self._meta["history"].append(
-            {
-                "bank": bank.name,
-                "version": bank.version,
-                "action": action,
-                "changed": changed,
-                "at": bank.updated_at,
-            }
-        )
-        self._save_meta()
-        self._audit(
-            action, bank.name, actor, {"version": bank.version, "changed": changed, **detail}
-        )
-
-    def _save_meta(self) -> None:
-        """Replace banks.json atomically (a reader sees the old or the new file)."""
-        fd, tmp = tempfile.mkstemp(dir=self.root, prefix=".banks-", suffix=".json")
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8") as fh:
-                fh.write(json.dumps(self._meta, indent=1))
-                fh.flush()
-                os.fsync(fh.fileno())
-            os.replace(tmp, self._meta_path)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
-        self._seen = _file_state(self._meta_path)
-
-    def _audit(self, action: str, bank: str, actor: str | None, detail: dict[str, Any]) -> None:
-        """Append one JSON line to audit.jsonl; the file is only ever appended to."""
-        record = {
-            "at": datetime.now(UTC).isoformat(timespec="microseconds"),
-            "actor": actor or self.actor,
+        event = {
+            "bank": bank.name,
+            "version": bank.version,
             "action": action,
-            "bank": bank,
-            **detail,
+            "changed": changed,
+            "at": bank.updated_at,
         }
-        line = (json.dumps(record, sort_keys=True) + "\n").encode()
-        fd = os.open(self.root / AUDIT_FILE, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
-        try:
-            os.write(fd, line)
-            os.fsync(fd)
-        finally:
-            os.close(fd)
+        self.store_meta.put_bank(bank, event)
+        self._meta["banks"][bank.name] = asdict(bank)
+        self._meta["history"].append(event)
+        self.store_meta.audit(
+            actor or self.actor,
+            action,
+            bank.name,
+            {"version": bank.version, "changed": changed, **detail},
+        )
 
     def audit_log(self, name: str | None = None) -> list[dict[str, Any]]:
         """The audit records, oldest first (all banks, or one)."""
-        try:
-            lines = (self.root / AUDIT_FILE).read_text("utf-8").splitlines()
-        except FileNotFoundError:
-            return []
-        records = [json.loads(line) for line in lines if line.strip()]
-        return [r for r in records if name in (None, r["bank"])]
+        return self.store_meta.audit_log(name)
 
     def history(self, name: str | None = None) -> list[dict[str, Any]]:
         return [h for h in self._meta["history"] if name in (None, h["bank"])]
@@ -292,7 +416,7 @@ class BankStore:
     # -- entries ----------------------------------------------------------------------
 
     def _entries_path(self, name: str) -> Path:
-        return self.root / "entries" / f"{name}.parquet"
+        return self.store_meta.entries_root / f"{name}.parquet"
 
     def entries(self, name: str) -> pl.DataFrame:
         self.get(name)
@@ -326,10 +450,11 @@ class BankStore:
             )
             merged = merged.unique(["hash_type", "hash"], keep="first", maintain_order=True)
             added = merged.height - old.height
-            self._write_entries(name, merged)
             bank.count = merged.height
             bank.entries_version += 1
+            # metadata first: a refused change (a reader's role) leaves the file alone
             self._put(bank, "add", added, actor, _hashes(merged.slice(old.height)))
+            self._write_entries(name, merged)
             return added, new.height - added
 
     def remove(
@@ -344,10 +469,12 @@ class BankStore:
             old = self.entries(name)
             kept = old.join(drop, on=["hash_type", "hash"], how="anti")
             gone = old.join(drop, on=["hash_type", "hash"], how="semi")
-            self._write_entries(name, kept)
+            if not gone.height:
+                return 0  # nothing listed was named: no change to record
             bank.count = kept.height
             bank.entries_version += 1
             self._put(bank, "remove", gone.height, actor, _hashes(gone))
+            self._write_entries(name, kept)
             return gone.height
 
     def _write_entries(self, name: str, frame: pl.DataFrame) -> None:
@@ -377,12 +504,12 @@ class BankStore:
                 raise BankError(f"{path}: entry {n} has no list name and no bank was given")
             groups.setdefault(name, []).append(e)
         for name in groups:
-            if not _NAME.match(name):
-                raise BankError(f"{path}: list name {name!r} is not a valid bank name")
+            check_bank_name(name, f"{path}: list name")
         report = ImportReport(skipped_negative_class=negatives)
         with self._locked():  # one import is one change for other writers
             for name, group in groups.items():
-                self.create(name, source=source or path.name, negative=negative, actor=actor)
+                src = source or path.name[:SOURCE_MAX]
+                self.create(name, source=src, negative=negative, actor=actor)
                 added, dup = self.add(name, group, actor=actor)
                 report.added[name] = added
                 report.duplicates += dup
@@ -399,34 +526,28 @@ class BankStore:
         with self._locked():
             if (bank, hash_value) in self.quarantined():
                 return
-            self._meta.setdefault("quarantine", []).append(
-                {
-                    "bank": bank,
-                    "hash": hash_value,
-                    "reason": reason,
-                    "at": datetime.now(UTC).isoformat(timespec="seconds"),
-                }
+            row = {
+                "bank": bank,
+                "hash": hash_value,
+                "reason": reason,
+                "at": datetime.now(UTC).isoformat(timespec="seconds"),
+            }
+            self.store_meta.put_quarantine(row)
+            self._meta["quarantine"].append(row)
+            self.store_meta.audit(
+                actor or self.actor, "quarantine", bank, {"hash": hash_value, "reason": reason}
             )
-            self._save_meta()
-            self._audit("quarantine", bank, actor, {"hash": hash_value, "reason": reason})
 
     def release(self, bank: str, hash_value: str, *, actor: str | None = None) -> bool:
         with self._locked():
-            before = len(self._meta.get("quarantine", []))
+            if (bank, hash_value) not in self.quarantined():
+                return False
+            self.store_meta.drop_quarantine(bank, hash_value)
             self._meta["quarantine"] = [
-                q
-                for q in self._meta.get("quarantine", [])
-                if (q["bank"], q["hash"]) != (bank, hash_value)
+                q for q in self._meta["quarantine"] if (q["bank"], q["hash"]) != (bank, hash_value)
             ]
-            released = len(self._meta["quarantine"]) < before
-            if released:
-                self._save_meta()
-                self._audit("release", bank, actor, {"hash": hash_value})
-            return released
-
-
-def _empty_meta() -> dict[str, Any]:
-    return {"banks": {}, "history": [], "quarantine": []}
+            self.store_meta.audit(actor or self.actor, "release", bank, {"hash": hash_value})
+            return True
 
 
 def _hashes(frame: pl.DataFrame) -> dict[str, Any]:

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import polars as pl
 
-from daybreak.media.banks import media_home
+from daybreak.media.banks import BankStore, media_home
 from daybreak.media.matcher import MediaMatcher
 from daybreak.media.sightings import match_sightings, sighting_alerts
 from daybreak.model.alerts import Alert
@@ -21,11 +21,12 @@ DETECTOR_ID = "media"
 VERSION = "1"  # change when the scoring in sighting_alerts changes
 
 
-def load_matcher(home: Path) -> MediaMatcher:
-    """The saved index (brought up to date with the banks), or one built in memory."""
-    from daybreak.media.banks import BankStore
+def load_matcher(home: Path, banks: BankStore | None = None) -> MediaMatcher:
+    """The saved index (brought up to date with the banks), or one built in memory.
+    ``banks``: the banks of ``home`` as the caller opened them (the case store's, for
+    the CLI and the server); by default ``home/banks`` on its own (no case store)."""
 
-    store = BankStore(home / "banks")
+    store = banks if banks is not None else BankStore(home / "banks")
     index_dir = home / "index"
     if (index_dir / "meta.json").exists():
         return MediaMatcher.load(store, index_dir)

@@ -9,7 +9,8 @@ thing stored, over one shared context (engines, writer lock, keys, routing table
   (:class:`SessionRepository`);
 * ``store.organisations`` (:class:`OrganisationRepository`), ``store.retention``
   (:class:`Retention`);
-* ``store.audit`` (:class:`AuditTrail`): the trail, checkpoints, verification.
+* ``store.audit`` (:class:`AuditTrail`): the trail, checkpoints, verification;
+* ``store.banks`` (:class:`BankRepository`): the hash lists' metadata (media banks).
 
 Every method that reads or writes case data names the acting :class:`Actor` and adds an
 entry to the audit chain in the same transaction as the read or write itself.
@@ -29,6 +30,7 @@ from daybreak.store.keys import Keyring
 from daybreak.store.repositories.accounts import AccountRepository
 from daybreak.store.repositories.api_keys import ApiKeyRepository
 from daybreak.store.repositories.audit import AuditTrail
+from daybreak.store.repositories.banks import BankRepository
 from daybreak.store.repositories.cases import CaseRepository
 from daybreak.store.repositories.context import PermissionDenied, StoreContext
 from daybreak.store.repositories.cybertip import CybertipRepository
@@ -100,6 +102,7 @@ class TiplineStore:
         self.organisations = OrganisationRepository(ctx)
         self.cybertip = CybertipRepository(ctx)
         self.outbound = OutboundRepository(ctx)
+        self.banks = BankRepository(ctx)
         every = checkpoint_every
         if every is None:
             every = float(os.environ.get(cp.INTERVAL_ENV_VAR, cp.DEFAULT_INTERVAL))

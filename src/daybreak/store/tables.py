@@ -303,6 +303,55 @@ webhook_dead_letters = Table(
     Column("failed_at", TS, nullable=False),
 )
 
+# Hash lists of known material ("banks", daybreak.media.banks): their settings and
+# versions per organisation. The listed hashes stay in the banks folder's Parquet files
+# (millions of rows read whole by the matcher); these tables hold what writers change
+# concurrently, under the store's locking, with every change in the audit chain.
+media_banks = Table(
+    "media_banks",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    _org(),
+    Column("name", String(64), nullable=False),
+    Column("enabled", Boolean, nullable=False),
+    Column("negative", Boolean, nullable=False),
+    Column("threshold", Integer, nullable=False),
+    Column("source", String(200), nullable=False),
+    Column("description", String(1000), nullable=False),
+    Column("version", Integer, nullable=False),
+    Column("entries_version", Integer, nullable=False),
+    Column("entry_count", Integer, nullable=False),
+    Column("updated_at", String(40), nullable=False),  # ISO 8601 UTC, as the media module has it
+    UniqueConstraint("org_id", "name", name="uq_media_banks_org_name"),
+)
+
+# Every change to an organisation's banks, in order (the banks' version history; the
+# latest id tells a process whether another one changed the banks).
+media_bank_events = Table(
+    "media_bank_events",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    _org(),
+    Column("bank", String(64), nullable=False),
+    Column("version", Integer, nullable=False),
+    Column("action", String(80), nullable=False),
+    Column("changed", Integer, nullable=False),
+    Column("at", String(40), nullable=False),
+)
+
+# Listed hashes that flood control took out of matching until someone releases them.
+media_bank_quarantine = Table(
+    "media_bank_quarantine",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    _org(),
+    Column("bank", String(64), nullable=False),
+    Column("hash", String(200), nullable=False),
+    Column("reason", String(200), nullable=False),
+    Column("at", String(40), nullable=False),
+    UniqueConstraint("org_id", "bank", "hash", name="uq_media_bank_quarantine_hash"),
+)
+
 users = Table(
     "users",
     metadata,
@@ -395,7 +444,26 @@ _ENUM = "one of a fixed set of values checked by the code"
 _PRINCIPAL = "username (1-80 of letters, digits, . _ - @) or key:<generated id>"
 _ORG = "organisation slug (1-40 of a-z, 0-9, -), set by the deployment operator"
 _ROUTING = "from the agencies table (configuration), ISO country code or routing basis"
+_BANK = "hash-list name (1-64 of letters, digits, . _ -), checked by daybreak.media.banks"
+_WHEN = "ISO 8601 UTC time written by the code"
 PLAIN_TEXT_COLUMNS: dict[str, str] = {
+    "media_banks.org_id": _ORG,
+    "media_bank_events.org_id": _ORG,
+    "media_bank_quarantine.org_id": _ORG,
+    "media_banks.name": _BANK,
+    "media_banks.source": "who supplied a hash list (1-200 characters, a manager's words "
+    "or the imported file's name), no report data",
+    "media_banks.description": "a manager's description of a hash list (at most 1,000 "
+    "characters), no report data",
+    "media_banks.updated_at": _WHEN,
+    "media_bank_events.bank": _BANK,
+    "media_bank_events.action": _ENUM
+    + " (create, add, remove, update <setting names>, import, quarantine, release)",
+    "media_bank_events.at": _WHEN,
+    "media_bank_quarantine.bank": _BANK,
+    "media_bank_quarantine.hash": "a listed hash of known material (hex), no personal data",
+    "media_bank_quarantine.reason": "flood control's reason, written by the code",
+    "media_bank_quarantine.at": _WHEN,
     "reports.org_id": _ORG,
     "report_identifiers.org_id": _ORG,
     "clusters.org_id": _ORG,
