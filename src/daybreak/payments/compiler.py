@@ -306,14 +306,15 @@ FROM (
         "customers",
         materialize=True,
     )
-    pair = _step(
-        "pair",
+    ties = _step(
+        "pair_ties",
         f"""
 SELECT sender_id, receiver_id, n, sender_country, low_value_share,
   CASE WHEN sk = '' OR rk = '' THEN 0 ELSE
     CASE WHEN {d.arrays_overlap(d.split_spaces("sk"), d.split_spaces("rk"))} THEN 1 ELSE 0 END
   END AS related,
-  female, org
+  female, org, coalesce({d.regexp_extract("rk", "^([^ ]+) ")}, '') AS given,
+  coalesce({d.regexp_extract("rk", "^[^ ]+ (.+)$")}, '') AS family
 FROM (
   SELECT g.sender_id, g.receiver_id, g.n, g.sender_country, g.low_value_share,
     coalesce(a.k, '') AS sk, coalesce(b.k, '') AS rk, coalesce(b.female, 0) AS female,
@@ -327,6 +328,29 @@ FROM (
         "folded_names",
         materialize=True,
     )
+    # A household abroad: beneficiaries of one sender who share a family name (a token
+    # after the first) with each other but not with the sender, under different given
+    # names (the first token): a spouse's family, in-laws. The same given name is one
+    # person's other account, not a household. Read by the graph, which discounts what
+    # such a tie carries unless the sender pays them on the same days (splitting).
+    pair = _step(
+        "pair",
+        f"""
+SELECT t.sender_id, t.receiver_id, t.n, t.sender_country, t.low_value_share, t.related,
+  t.female, t.org, coalesce(h.household, 0) AS household
+FROM pair_ties t LEFT JOIN (
+  SELECT a.sender_id, a.receiver_id, 1 AS household
+  FROM pair_ties a JOIN pair_ties b
+    ON b.sender_id = a.sender_id AND b.receiver_id <> a.receiver_id
+  WHERE a.related = 0 AND b.related = 0 AND a.org = 0 AND b.org = 0
+    AND a.family <> '' AND b.family <> '' AND a.given <> b.given
+    AND {d.arrays_overlap(d.split_spaces("a.family"), d.split_spaces("b.family"))}
+  GROUP BY a.sender_id, a.receiver_id
+) h ON h.sender_id = t.sender_id AND h.receiver_id = t.receiver_id
+""",
+        "pair_ties",
+        materialize=True,
+    )
     with_ties = _step(
         "payments_with_ties",
         f"""
@@ -336,7 +360,7 @@ JOIN pair r ON r.sender_id = p.sender_id AND r.receiver_id = p.receiver_id
         CORRIDOR_PAYMENTS,
         "pair",
     )
-    return [pair_names, folded, pair, with_ties]
+    return [pair_names, folded, ties, pair, with_ties]
 
 
 def _customer_activity_stage(d: Dialect) -> list[Step]:
