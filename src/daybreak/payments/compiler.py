@@ -373,7 +373,8 @@ def _customer_activity_stage(d: Dialect) -> list[Step]:
 SELECT z.*, {context.payroll_pattern_sql("z.")} AS payroll_pattern
 FROM (
 SELECT a.sender_id, a.corridor_payments, b.corridor_beneficiaries,
-  b.unrelated_beneficiaries, b.female_beneficiaries, b.related_share,
+  b.unrelated_beneficiaries, b.female_beneficiaries, b.related_share, b.household_share,
+  b.household_members,
   a.corridor_total_ref, a.corridor_median_ref, a.corridor_max_ref, a.low_value_share,
   a.night_share, a.cover_word_payments, a.cover_word_share, q.amount_trend, q.gap_trend,
   q.gap_cv, a.office_share, a.round_share, u.run_share,
@@ -404,6 +405,8 @@ FROM (SELECT sender_id,
 FROM {CORRIDOR_PAYMENTS} GROUP BY sender_id) a
 JOIN (SELECT sender_id, count(*) AS corridor_beneficiaries,
     sum(n * related) / CAST(sum(n) AS DOUBLE) AS related_share,
+    sum(n * household) / CAST(sum(n) AS DOUBLE) AS household_share,
+    count(CASE WHEN household = 1 THEN 1 END) AS household_members,
     count(CASE WHEN related = 0 THEN 1 END) AS unrelated_beneficiaries,
     count(CASE WHEN related = 0 AND female = 1 THEN 1 END) AS female_beneficiaries
   FROM pair GROUP BY sender_id) b ON b.sender_id = a.sender_id
@@ -525,6 +528,8 @@ def _customer_base_stage(pack: Pack, d: Dialect) -> list[Step]:
         "customer_features",
         f"""
 SELECT c.*, 1.0 - c.related_share AS unrelated_share,
+  c.unrelated_beneficiaries - (c.household_members - least(c.household_members, 1))
+    * (1.0 - {context.ramp("c.run_share", *context.SPLIT_RUNS)}) AS unrelated_families,
   c.corridor_payments * 30.0 / greatest(c.active_days, 30.0) AS payments_per_30d,
   c.corridor_payments * 30.0 / greatest(c.active_days, 30.0) * (1.0 - c.payroll_pattern)
     * {context.ramp("c.gap_cv", 0.3, 0.7)} AS irregular_rate,

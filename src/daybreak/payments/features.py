@@ -14,6 +14,11 @@ CUSTOMER_FEATURES: dict[str, str] = {
     "female_beneficiaries": "unrelated beneficiaries with a female given name",
     "related_share": "share of corridor payments to beneficiaries with a family tie",
     "unrelated_share": "share of corridor payments to beneficiaries without a family tie",
+    "unrelated_families": "unrelated beneficiaries, each household abroad counted once "
+    "(unless the sender pays its members on the same days)",
+    "household_share": "share of corridor payments to members of one household abroad: "
+    "beneficiaries sharing a family name with each other (not with the sender) under "
+    "different given names",
     "corridor_total_ref": "total paid to the corridor, in the reference currency",
     "corridor_median_ref": "median corridor payment, in the reference currency",
     "corridor_max_ref": "largest corridor payment, in the reference currency",

@@ -40,14 +40,11 @@ strong signs of its own.
 from __future__ import annotations
 
 from daybreak.detectors.pipeline import Pipeline
-from daybreak.payments.context import ramp
+from daybreak.payments.context import SPLIT_RUNS, ramp
 
 STRUCT_LO, STRUCT_HI = 0.8, 2.0
 DAMP = 0.95  # keeps 1 - DAMP * w * x > 0 for the logarithm
 MIN_EDGE = 0.01
-# A sender who pays two members of one household on the same days splits payments
-# (run_share high); one who pays them on separate occasions supports a family.
-SPLIT_RUNS = (0.2, 0.5)
 
 
 def edge_weight_sql() -> str:
