@@ -16,6 +16,9 @@ CUSTOMER_FEATURES: dict[str, str] = {
     "unrelated_share": "share of corridor payments to beneficiaries without a family tie",
     "unrelated_families": "unrelated beneficiaries, each household abroad counted once "
     "(unless the sender pays its members on the same days)",
+    "unnamed_share": "share of corridor payments to a beneficiary with no name, each "
+    "weighted by its channel's risk (a crypto wallet or handle with no beneficiary "
+    "information)",
     "household_share": "share of corridor payments to members of one household abroad: "
     "beneficiaries sharing a family name with each other (not with the sender) under "
     "different given names",
