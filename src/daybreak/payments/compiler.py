@@ -331,8 +331,8 @@ FROM (
     # A household abroad: beneficiaries of one sender who share a family name (a token
     # after the first) with each other but not with the sender, under different given
     # names (the first token): a spouse's family, in-laws. The same given name is one
-    # person's other account, not a household. Read by the graph, which discounts what
-    # such a tie carries unless the sender pays them on the same days (splitting).
+    # person's other account, not a household. Read per sender (household_share,
+    # unrelated_families).
     pair = _step(
         "pair",
         f"""

@@ -40,7 +40,7 @@ strong signs of its own.
 from __future__ import annotations
 
 from daybreak.detectors.pipeline import Pipeline
-from daybreak.payments.context import SPLIT_RUNS, ramp
+from daybreak.payments.context import ramp
 
 STRUCT_LO, STRUCT_HI = 0.8, 2.0
 DAMP = 0.95  # keeps 1 - DAMP * w * x > 0 for the logarithm
@@ -57,15 +57,8 @@ def edge_weight_sql() -> str:
 
 
 def carry_weight_sql() -> str:
-    """How much of a sender's suspicion its tie carries (module docstring), before the
-    household discount."""
+    """How much of a sender's suspicion its tie carries (module docstring)."""
     return "(1.0 - coalesce(c.payroll_pattern, 0.0)) * (0.5 + 0.5 * r.low_value_share)"
-
-
-def household_discount_sql() -> str:
-    """1 for an ordinary tie; towards 0 for a tie to one of several members of a
-    household abroad whom the sender pays on separate occasions (module docstring)."""
-    return f"(1.0 - r.household * (1.0 - {ramp('coalesce(c.run_share, 0.0)', *SPLIT_RUNS)}))"
 
 
 def add_network_steps(p: Pipeline, iterations: int, threshold: float) -> None:
@@ -77,17 +70,17 @@ def add_network_steps(p: Pipeline, iterations: int, threshold: float) -> None:
     p.add(
         "network_edges_0",
         f"""
-SELECT sender_id, receiver_id, w, v0 * hd AS v, x0, x0 AS x,
+SELECT sender_id, receiver_id, w, v, x0, x0 AS x,
   CASE WHEN x0 >= {threshold!r} THEN 1 ELSE 0 END AS suspect
 FROM (
-  SELECT r.sender_id, r.receiver_id, {edge_weight_sql()} AS w, {carry_weight_sql()} AS v0,
-    {household_discount_sql()} AS hd, coalesce(b.base_score, 0.0) AS x0
+  SELECT r.sender_id, r.receiver_id, {edge_weight_sql()} AS w, {carry_weight_sql()} AS v,
+    coalesce(b.base_score, 0.0) AS x0
   FROM pair r
   LEFT JOIN customer_activity c ON c.sender_id = r.sender_id
   LEFT JOIN customer_base_scores b ON b.sender_id = r.sender_id
   WHERE r.related = 0 AND r.org = 0
 ) e
-WHERE v0 >= {MIN_EDGE!r}
+WHERE v >= {MIN_EDGE!r}
 """,
         inputs=("pair", "customer_activity", "customer_base_scores"),
         materialize=True,
