@@ -648,7 +648,8 @@ HAVING count(*) >= 2
         f"""
 SELECT a.receiver_id, a.inbound_payments, b.inbound_senders, b.unrelated_senders,
   a.inbound_low_value_share, a.inbound_cover_word_share, a.inbound_specific_cover_share,
-  a.inbound_night_share, a.inbound_median_ref, a.inbound_median, b.sender_countries,
+  a.inbound_night_share, a.inbound_unnamed_share, a.inbound_median_ref, a.inbound_median,
+  b.sender_countries,
   b.organisation, coalesce(n.alerted_senders, 0) AS alerted_senders,
   coalesce(n.weighted_senders, 0.0) AS weighted_senders,
   coalesce(n.sender_suspicion, 0.0) AS sender_suspicion,
@@ -659,6 +660,8 @@ FROM (SELECT p.receiver_id,
   avg(CAST(p.cover AS DOUBLE)) AS inbound_cover_word_share,
   avg({spec}) AS inbound_specific_cover_share,
   avg(CAST(p.night AS DOUBLE)) AS inbound_night_share,
+  avg(CASE WHEN coalesce(trim(p.receiver_name), '') = '' THEN p.channel_w ELSE 0.0 END)
+    AS inbound_unnamed_share,
   {d.median("p.amount_ref")} AS inbound_median_ref,
   {d.median("p.amount")} AS inbound_median,
   min(p.currency) AS currency, min(p.receiver_country) AS countries,

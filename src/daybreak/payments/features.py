@@ -83,6 +83,8 @@ BENEFICIARY_FEATURES: dict[str, str] = {
     "inbound_low_value_share": "share of inbound payments under the low-value cap",
     "inbound_cover_word_share": "share of inbound payments with cover words or handles",
     "inbound_night_share": "share of inbound payments sent at the sender's local night",
+    "inbound_unnamed_share": "share of inbound payments that name no beneficiary, each "
+    "weighted by its channel's risk (e.g. to a crypto wallet)",
     "inbound_median_ref": "median inbound amount, in the reference currency",
     "sender_countries": "distinct sender countries",
     "inbound_specific_cover_share": "inbound payments with cover words, each weighted "
