@@ -154,7 +154,9 @@ def main() -> None:
     print(f"pack (a) {args.pack or 'as shipped'}, {shipped.version}: {describe(shipped)}")
     evaluation = worlds_by_group(args.work, seeds, args.customers, args.months)
     training = (
-        {} if args.no_refit else worlds_by_group(args.work, training_seeds, args.customers, args.months)
+        {}
+        if args.no_refit
+        else worlds_by_group(args.work, training_seeds, args.customers, args.months)
     )
     by_region: dict[str, dict[str, Tally]] = {}
     for held_out, paths in evaluation.items():
