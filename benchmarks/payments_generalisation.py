@@ -15,7 +15,8 @@ held out in turn and its evaluation worlds are scanned by
     payments_fit_pack.py: weights with the pack's signs, bias, Platt calibration), so its
     figures are on a region it never saw.
 
-Printed per region held out and over all evaluation worlds: min / median / max AP for
+``--no-refit`` skips (b) (its column then repeats (a)): quicker when only the pack's
+own figures are wanted. Printed per region held out and over all evaluation worlds: min / median / max AP for
 customers and beneficiaries, careful-payer recall at the alert threshold (every
 ``careful*`` scenario) and each look-alike's false-alarm rate (alerted / present, label
 0 scenarios). Generated worlds are cached in ``--work`` (keyed by group, seed and size:

@@ -15,6 +15,8 @@ import polars as pl
 import pytest
 
 from daybreak.engines.payments import scan_frames
+from daybreak.payments.config import load_pack
+from daybreak.payments.explain import render
 from daybreak.payments.scan import ScanResult
 from payments.failure_modes import _Rows
 
@@ -127,3 +129,11 @@ def test_duckdb_and_spark_agree_on_households_and_unnamed_wallets(
         d = result.beneficiary_scores[col].to_list()
         s = spark.beneficiary_scores[col].to_list()
         assert d == pytest.approx(s, rel=1e-6, abs=1e-9), col
+
+
+def test_the_explanation_counts_a_household_once() -> None:
+    t = next(t for t in load_pack().typologies if t.id == "multiple_unrelated_beneficiaries")
+    text = render(t.explain, {"unrelated_beneficiaries": 3, "unrelated_families": 1.0})
+    assert text == (
+        "Paid 3 beneficiaries who share no surname with the sender (households counted once: 1)."
+    )
