@@ -86,12 +86,13 @@ def test_duckdb_and_spark_agree_on_network_words_and_peer_scores(java_home: str)
     spark = scan_frames(tx, cu, engine=SparkEngine(SMALL_DATA_CONF))
     assert [a.model_dump() for a in spark.alerts] == [a.model_dump() for a in duck.alerts]
     cols = ("network_evidence", "payroll_pattern", "cover_specific_share", "peer_anomaly",
-            "gap_cv", "raw_score")  # fmt: skip
+            "gap_cv", "household_share", "unrelated_families", "unnamed_share",
+            "raw_score")  # fmt: skip
     for col in cols:
         d = duck.customer_scores[col].to_list()
         s = spark.customer_scores[col].to_list()
         assert d == pytest.approx(s, rel=1e-6, abs=1e-9), col
-    for col in ("weighted_senders", "sender_suspicion", "raw_score"):
+    for col in ("weighted_senders", "sender_suspicion", "inbound_unnamed_share", "raw_score"):
         d = duck.beneficiary_scores[col].to_list()
         s = spark.beneficiary_scores[col].to_list()
         assert d == pytest.approx(s, rel=1e-6, abs=1e-9), col

@@ -306,14 +306,15 @@ FROM (
         "customers",
         materialize=True,
     )
-    pair = _step(
-        "pair",
+    ties = _step(
+        "pair_ties",
         f"""
 SELECT sender_id, receiver_id, n, sender_country, low_value_share,
   CASE WHEN sk = '' OR rk = '' THEN 0 ELSE
     CASE WHEN {d.arrays_overlap(d.split_spaces("sk"), d.split_spaces("rk"))} THEN 1 ELSE 0 END
   END AS related,
-  female, org
+  female, org, coalesce({d.regexp_extract("rk", "^([^ ]+) ")}, '') AS given,
+  coalesce({d.regexp_extract("rk", "^[^ ]+ (.+)$")}, '') AS family
 FROM (
   SELECT g.sender_id, g.receiver_id, g.n, g.sender_country, g.low_value_share,
     coalesce(a.k, '') AS sk, coalesce(b.k, '') AS rk, coalesce(b.female, 0) AS female,
@@ -327,6 +328,29 @@ FROM (
         "folded_names",
         materialize=True,
     )
+    # A household abroad: beneficiaries of one sender who share a family name (a token
+    # after the first) with each other but not with the sender, under different given
+    # names (the first token): a spouse's family, in-laws. The same given name is one
+    # person's other account, not a household. Read per sender (household_share,
+    # unrelated_families).
+    pair = _step(
+        "pair",
+        f"""
+SELECT t.sender_id, t.receiver_id, t.n, t.sender_country, t.low_value_share, t.related,
+  t.female, t.org, coalesce(h.household, 0) AS household
+FROM pair_ties t LEFT JOIN (
+  SELECT a.sender_id, a.receiver_id, 1 AS household
+  FROM pair_ties a JOIN pair_ties b
+    ON b.sender_id = a.sender_id AND b.receiver_id <> a.receiver_id
+  WHERE a.related = 0 AND b.related = 0 AND a.org = 0 AND b.org = 0
+    AND a.family <> '' AND b.family <> '' AND a.given <> b.given
+    AND {d.arrays_overlap(d.split_spaces("a.family"), d.split_spaces("b.family"))}
+  GROUP BY a.sender_id, a.receiver_id
+) h ON h.sender_id = t.sender_id AND h.receiver_id = t.receiver_id
+""",
+        "pair_ties",
+        materialize=True,
+    )
     with_ties = _step(
         "payments_with_ties",
         f"""
@@ -336,7 +360,7 @@ JOIN pair r ON r.sender_id = p.sender_id AND r.receiver_id = p.receiver_id
         CORRIDOR_PAYMENTS,
         "pair",
     )
-    return [pair_names, folded, pair, with_ties]
+    return [pair_names, folded, ties, pair, with_ties]
 
 
 def _customer_activity_stage(d: Dialect) -> list[Step]:
@@ -349,9 +373,11 @@ def _customer_activity_stage(d: Dialect) -> list[Step]:
 SELECT z.*, {context.payroll_pattern_sql("z.")} AS payroll_pattern
 FROM (
 SELECT a.sender_id, a.corridor_payments, b.corridor_beneficiaries,
-  b.unrelated_beneficiaries, b.female_beneficiaries, b.related_share,
+  b.unrelated_beneficiaries, b.female_beneficiaries, b.related_share, b.household_share,
+  b.household_members,
   a.corridor_total_ref, a.corridor_median_ref, a.corridor_max_ref, a.low_value_share,
-  a.night_share, a.cover_word_payments, a.cover_word_share, q.amount_trend, q.gap_trend,
+  a.night_share, a.unnamed_share, a.cover_word_payments, a.cover_word_share, q.amount_trend,
+  q.gap_trend,
   q.gap_cv, a.office_share, a.round_share, u.run_share,
   a.active_days, a.channel_risk, q.first_amounts, q.last_amounts, a.median_amount,
   a.corridor_total, a.currency, a.countries, a.main_channel,
@@ -363,6 +389,8 @@ FROM (SELECT sender_id,
   max(amount_ref) AS corridor_max_ref,
   avg(CAST(low_value AS DOUBLE)) AS low_value_share,
   avg(CAST(night AS DOUBLE)) AS night_share,
+  avg(CASE WHEN coalesce(trim(receiver_name), '') = '' THEN channel_w ELSE 0.0 END)
+    AS unnamed_share,
   CAST(sum(cover) AS BIGINT) AS cover_word_payments,
   avg(CAST(cover AS DOUBLE)) AS cover_word_share,
   avg(CAST(office AS DOUBLE)) AS office_share,
@@ -380,6 +408,8 @@ FROM (SELECT sender_id,
 FROM {CORRIDOR_PAYMENTS} GROUP BY sender_id) a
 JOIN (SELECT sender_id, count(*) AS corridor_beneficiaries,
     sum(n * related) / CAST(sum(n) AS DOUBLE) AS related_share,
+    sum(n * household) / CAST(sum(n) AS DOUBLE) AS household_share,
+    count(CASE WHEN household = 1 THEN 1 END) AS household_members,
     count(CASE WHEN related = 0 THEN 1 END) AS unrelated_beneficiaries,
     count(CASE WHEN related = 0 AND female = 1 THEN 1 END) AS female_beneficiaries
   FROM pair GROUP BY sender_id) b ON b.sender_id = a.sender_id
@@ -501,6 +531,8 @@ def _customer_base_stage(pack: Pack, d: Dialect) -> list[Step]:
         "customer_features",
         f"""
 SELECT c.*, 1.0 - c.related_share AS unrelated_share,
+  c.unrelated_beneficiaries - (c.household_members - least(c.household_members, 1))
+    * (1.0 - {context.ramp("c.run_share", *context.SPLIT_RUNS)}) AS unrelated_families,
   c.corridor_payments * 30.0 / greatest(c.active_days, 30.0) AS payments_per_30d,
   c.corridor_payments * 30.0 / greatest(c.active_days, 30.0) * (1.0 - c.payroll_pattern)
     * {context.ramp("c.gap_cv", 0.3, 0.7)} AS irregular_rate,
@@ -616,7 +648,8 @@ HAVING count(*) >= 2
         f"""
 SELECT a.receiver_id, a.inbound_payments, b.inbound_senders, b.unrelated_senders,
   a.inbound_low_value_share, a.inbound_cover_word_share, a.inbound_specific_cover_share,
-  a.inbound_night_share, a.inbound_median_ref, a.inbound_median, b.sender_countries,
+  a.inbound_night_share, a.inbound_unnamed_share, a.inbound_median_ref, a.inbound_median,
+  b.sender_countries,
   b.organisation, coalesce(n.alerted_senders, 0) AS alerted_senders,
   coalesce(n.weighted_senders, 0.0) AS weighted_senders,
   coalesce(n.sender_suspicion, 0.0) AS sender_suspicion,
@@ -627,6 +660,8 @@ FROM (SELECT p.receiver_id,
   avg(CAST(p.cover AS DOUBLE)) AS inbound_cover_word_share,
   avg({spec}) AS inbound_specific_cover_share,
   avg(CAST(p.night AS DOUBLE)) AS inbound_night_share,
+  avg(CASE WHEN coalesce(trim(p.receiver_name), '') = '' THEN p.channel_w ELSE 0.0 END)
+    AS inbound_unnamed_share,
   {d.median("p.amount_ref")} AS inbound_median_ref,
   {d.median("p.amount")} AS inbound_median,
   min(p.currency) AS currency, min(p.receiver_country) AS countries,

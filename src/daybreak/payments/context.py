@@ -37,6 +37,9 @@ LIFT_RAMP = (0.8, 2.5)
 HUB_MIN_WEIGHTED_SENDERS = 2.0
 # Peer groups smaller than this are ranked against every scored customer instead.
 PEER_MIN_GROUP = 30
+# A sender who pays two members of one household abroad on the same days splits its
+# payments (run_share high); one who pays them on separate occasions supports a family.
+SPLIT_RUNS = (0.2, 0.5)
 
 
 def ramp(x: str, lo: float, hi: float) -> str:

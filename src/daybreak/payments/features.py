@@ -14,6 +14,14 @@ CUSTOMER_FEATURES: dict[str, str] = {
     "female_beneficiaries": "unrelated beneficiaries with a female given name",
     "related_share": "share of corridor payments to beneficiaries with a family tie",
     "unrelated_share": "share of corridor payments to beneficiaries without a family tie",
+    "unrelated_families": "unrelated beneficiaries, each household abroad counted once "
+    "(unless the sender pays its members on the same days)",
+    "unnamed_share": "share of corridor payments to a beneficiary with no name, each "
+    "weighted by its channel's risk (a crypto wallet or handle with no beneficiary "
+    "information)",
+    "household_share": "share of corridor payments to members of one household abroad: "
+    "beneficiaries sharing a family name with each other (not with the sender) under "
+    "different given names",
     "corridor_total_ref": "total paid to the corridor, in the reference currency",
     "corridor_median_ref": "median corridor payment, in the reference currency",
     "corridor_max_ref": "largest corridor payment, in the reference currency",
@@ -75,6 +83,8 @@ BENEFICIARY_FEATURES: dict[str, str] = {
     "inbound_low_value_share": "share of inbound payments under the low-value cap",
     "inbound_cover_word_share": "share of inbound payments with cover words or handles",
     "inbound_night_share": "share of inbound payments sent at the sender's local night",
+    "inbound_unnamed_share": "share of inbound payments that name no beneficiary, each "
+    "weighted by its channel's risk (e.g. to a crypto wallet)",
     "inbound_median_ref": "median inbound amount, in the reference currency",
     "sender_countries": "distinct sender countries",
     "inbound_specific_cover_share": "inbound payments with cover words, each weighted "
