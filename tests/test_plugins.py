@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import subprocess
 import sys
-from collections.abc import Iterator
 from importlib.metadata import EntryPoint
 
 import pytest
@@ -22,21 +21,6 @@ from daybreak.schema import TABLES
 from daybreak.tipline.intake import MediaHash
 
 runner = CliRunner()
-
-
-@pytest.fixture
-def extra_entry_points(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[EntryPoint]]:
-    """Entry points added to the installed ones, as if another package were installed."""
-    added: list[EntryPoint] = []
-    real = plugins.entry_points
-
-    def with_added(group: str) -> tuple[EntryPoint, ...]:
-        return (*real(group=group), *(ep for ep in added if ep.group == group))
-
-    monkeypatch.setattr(plugins, "entry_points", with_added)
-    plugins.refresh()
-    yield added
-    plugins.refresh()
 
 
 def test_built_ins_come_from_the_entry_points() -> None:
