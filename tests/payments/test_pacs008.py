@@ -161,10 +161,10 @@ def _many(tmp_path: Path, rows: int) -> Path:
 def test_transfers_are_released_as_they_are_read(tmp_path: Path) -> None:
     """Nothing read stays in the tree: each transfer is cleared and detached with the
     siblings before it (what is still there was parsed ahead, a chunk of the file)."""
-    from daybreak.payments.pacs008 import _transfers
+    from daybreak.payments.pacs008 import iter_transfer_elements
 
     before, held = [], []
-    for el, _ in _transfers(_many(tmp_path, 3000)):
+    for el, _ in iter_transfer_elements(_many(tmp_path, 3000)):
         before.append(el.getparent().index(el))
         held.append(len(el.getparent()))
     assert len(before) == 3000
