@@ -75,7 +75,9 @@ def test_malformed_and_empty_xml_are_clear_errors(tmp_path: Path) -> None:
         read_transactions(bad)
     none = tmp_path / "none.xml"
     none.write_text("<Document><FIToFICstmrCdtTrf/></Document>", encoding="utf-8")
-    with pytest.raises(PaymentsInputError, match="no credit transfers"):
+    with pytest.raises(
+        PaymentsInputError, match=r"no transactions in the file \(ISO 20022 pacs.008"
+    ):
         read_transactions(none)
 
 
