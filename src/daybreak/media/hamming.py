@@ -70,21 +70,10 @@ class HammingScan:
     def search(self, queries: Sequence[str], max_distance: int) -> Matches:
         packed = pack_hex(queries, self.signal.hex_length)
         step = max(1, BATCH_PAIRS // max(1, len(self)))
-        found_q: list[npt.NDArray[np.int64]] = []
-        found_id: list[npt.NDArray[np.int64]] = []
-        found_d: list[npt.NDArray[np.int64]] = []
+        parts: list[Matches] = []
         for start in range(0, packed.shape[0], step):
             block = packed[start : start + step, None, :] ^ self.words[None, :, :]
             dist = np.bitwise_count(block).sum(axis=-1, dtype=np.int64)
             qi, ids = np.nonzero(dist <= max_distance)
-            found_q.append(qi.astype(np.int64) + start)
-            found_id.append(ids.astype(np.int64))
-            found_d.append(dist[qi, ids])
-        if not found_q:
-            empty = np.empty(0, dtype=np.int64)
-            return Matches(empty, empty.copy(), empty.copy())
-        q = np.concatenate(found_q)
-        ids = np.concatenate(found_id)
-        d = np.concatenate(found_d)
-        order = np.lexsort((ids, d, q))
-        return Matches(q[order], ids[order], d[order])
+            parts.append(Matches(qi.astype(np.int64) + start, ids.astype(np.int64), dist[qi, ids]))
+        return Matches.merged(parts)
