@@ -20,6 +20,7 @@ import socket
 import subprocess
 import time
 from collections.abc import Iterator
+from importlib.metadata import EntryPoint
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -160,3 +161,22 @@ def spark_cluster(
         yield cluster
     finally:
         cluster.stop()
+
+
+@pytest.fixture
+def extra_entry_points(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[EntryPoint]]:
+    """Entry points added to the installed ones, as if another package were installed:
+    append ``EntryPoint(name, "module:attribute", group)`` and the registries of
+    :mod:`daybreak.plugins` see it (loaded afresh, forgotten after the test)."""
+    from daybreak import plugins
+
+    added: list[EntryPoint] = []
+    real = plugins.entry_points
+
+    def with_added(group: str) -> tuple[EntryPoint, ...]:
+        return (*real(group=group), *(ep for ep in added if ep.group == group))
+
+    monkeypatch.setattr(plugins, "entry_points", with_added)
+    plugins.refresh()
+    yield added
+    plugins.refresh()

@@ -6,9 +6,10 @@ from __future__ import annotations
 
 import subprocess
 import sys
-from collections.abc import Iterator
 from importlib.metadata import EntryPoint
+from pathlib import Path
 
+import polars as pl
 import pytest
 from typer.testing import CliRunner
 
@@ -22,21 +23,6 @@ from daybreak.schema import TABLES
 from daybreak.tipline.intake import MediaHash
 
 runner = CliRunner()
-
-
-@pytest.fixture
-def extra_entry_points(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[EntryPoint]]:
-    """Entry points added to the installed ones, as if another package were installed."""
-    added: list[EntryPoint] = []
-    real = plugins.entry_points
-
-    def with_added(group: str) -> tuple[EntryPoint, ...]:
-        return (*real(group=group), *(ep for ep in added if ep.group == group))
-
-    monkeypatch.setattr(plugins, "entry_points", with_added)
-    plugins.refresh()
-    yield added
-    plugins.refresh()
 
 
 def test_built_ins_come_from_the_entry_points() -> None:
@@ -125,3 +111,36 @@ def test_signal_types_define_validation_and_distance() -> None:
     assert md5.name == "md5" and md5.exact() and md5.min_quality is None
     with pytest.raises(ValueError, match="unsupported hash type 'tmk'"):
         plugins.signal_type("tmk")
+
+
+def read_tab_separated(path: Path) -> pl.DataFrame:
+    """A third-party source's reader: tab-separated text in the transactions columns."""
+    return pl.read_csv(path, separator="\t", infer_schema=False)
+
+
+TSV = plugins.SourceInfo(
+    name="tsv",
+    label="Tab-separated transactions",
+    table="transactions",
+    reader=f"{__name__}:read_tab_separated",
+    suffixes=(".tsv",),
+)
+
+
+def test_a_plugin_source_reads_transactions_for_the_scan(
+    extra_entry_points: list[EntryPoint], tmp_path: Path
+) -> None:
+    from daybreak.payments.inputs import PaymentsInputError, read_transactions
+    from payments.tiny import tiny_world
+
+    extra_entry_points.append(EntryPoint("tsv", f"{__name__}:TSV", plugins.SOURCES))
+    assert plugins.source_for(tmp_path / "x.TSV", "transactions") == TSV
+    assert plugins.source_for(tmp_path / "x.xml", "transactions") == plugins.sources()["pacs008"]
+    assert plugins.source_for(tmp_path / "x.csv", "transactions") is None
+    tx = tiny_world()[0]
+    tx.write_csv(tmp_path / "tx.csv")
+    tx.write_csv(tmp_path / "tx.tsv", separator="\t")
+    assert read_transactions(tmp_path / "tx.tsv").equals(read_transactions(tmp_path / "tx.csv"))
+    tx.with_columns(pl.lit("A1").alias("currency")).write_csv(tmp_path / "bad.tsv", separator="\t")
+    with pytest.raises(PaymentsInputError, match=r"bad\.tsv, row 1, column 'currency'"):
+        read_transactions(tmp_path / "bad.tsv")

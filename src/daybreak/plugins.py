@@ -158,14 +158,37 @@ class SourceInfo:
     reader: str | Callable[..., Any]
     suffixes: tuple[str, ...] = ()
     description: str = ""
+    #: optional callable ``(path, out) -> rows`` that streams the file into the Parquet
+    #: file ``out`` without holding it (large inputs); else :meth:`read` then write
+    parquet_writer: str | Callable[..., Any] | None = None
 
     def read(self, path: Any, **options: Any) -> Any:
         return resolve(self.reader, f"source {self.name}")(path, **options)
+
+    def write_parquet(self, path: Any, out: Any) -> int:
+        """Convert ``path`` into the Parquet file ``out``; returns the number of rows."""
+        if self.parquet_writer is not None:
+            rows = resolve(self.parquet_writer, f"source {self.name}")(path, out)
+            return int(rows)
+        frame = self.read(path)
+        frame.write_parquet(out)
+        return int(frame.height)
 
 
 def sources() -> dict[str, SourceInfo]:
     """Every registered source by name."""
     return load_group(SOURCES, SourceInfo)
+
+
+def source_for(path: Any, table: str) -> SourceInfo | None:
+    """The registered source that reads files named like ``path`` (by suffix, any case)
+    into ``table``, or None (a CSV or Parquet file in the public schema). Sources are
+    tried by name, so the choice is the same on every installation."""
+    suffix = "." + str(path).rsplit(".", 1)[-1].lower() if "." in str(path) else ""
+    for source in sources().values():
+        if source.table == table and suffix in (s.lower() for s in source.suffixes):
+            return source
+    return None
 
 
 # -- signal types -------------------------------------------------------------------------

@@ -31,8 +31,7 @@ from daybreak.exporters.bundle import CaseBundle
 from daybreak.store import SYSTEM, TiplineStore
 from daybreak.store.auth import Actor, Role
 from daybreak.store.cybertip import SubmissionStep
-from exporters.conftest import make_bundle
-from exporters.test_exporters_loader import _write_world
+from exporters.conftest import make_bundle, write_world
 from ncmec_server import ApiServer, ServerState, start
 
 pytestmark = pytest.mark.shared
@@ -315,7 +314,7 @@ def test_the_cli_submits_and_a_rerun_does_not_file_again(
     data_dir = tmp_path / "data"
     with TiplineStore.open(data_dir, dev=True) as s:
         s.cases.upsert([bundle.case])
-    world = _write_world(bundle, tmp_path / "world")
+    world = write_world(bundle, tmp_path / "world")
     org = tmp_path / "org.yaml"
     org.write_text(json.dumps(bundle.org.model_dump(mode="json", exclude_none=True)))
     monkeypatch.setenv("DAYBREAK_NCMEC_USERNAME", USER)

@@ -58,20 +58,20 @@ def test_duckdb_and_spark_give_the_same_alerts(java_home: str) -> None:
 def test_spark_folds_names_like_the_python_reference(java_home: str) -> None:
     from daybreak.detectors.dialect import SparkDialect
     from daybreak.engines.spark import SMALL_DATA_CONF, spark_session
-    from daybreak.payments.compiler import _accent_folded_sql, _name_key_sql
     from daybreak.payments.config import load_pack
     from daybreak.payments.names import name_tokens
+    from payments.name_keys import folded_names_sql
 
     particles = tuple(load_pack().name_particles)
     names = ["Long Do", "DO, Phuong", "Maria do Carmo", "DAS, Divya Meena", "Jose R. Santos",
              "Nguyễn Thị Mai", "Quang Ho", "de la Cruz, Maria", "", "J.", "Srisook de la de la"]  # fmt: skip
     spark = spark_session(SMALL_DATA_CONF)
-    spark.createDataFrame([(n,) for n in names], "name string").createOrReplaceTempView("names")
-    d = SparkDialect()
-    sql = (
-        f"SELECT name, {_name_key_sql(d, _accent_folded_sql(d, 'name'), particles)} AS k FROM names"
-    )
-    keys = {r["name"]: r["k"].split() for r in spark.sql(sql).collect()}
+    pairs = spark.createDataFrame([(n, None) for n in names], "sn string, rn string")
+    pairs.createOrReplaceTempView("pair_names")
+    offenders = spark.createDataFrame([], "name string, known_offender boolean")
+    offenders.createOrReplaceTempView("customers")
+    sql = f"SELECT nm, k FROM ({folded_names_sql(SparkDialect())}) f"
+    keys = {r["nm"]: r["k"].split() for r in spark.sql(sql).collect()}
     assert keys == {n: name_tokens(n, particles) for n in names}
 
 

@@ -6,11 +6,13 @@ from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 
+import polars as pl
 import pytest
 
 from daybreak.exporters.bundle import Address, CaseBundle, Contact, OrgSettings
 from daybreak.model.alerts import Alert, HashMatch
 from daybreak.model.cases import Case, Evidence, GraphEdge, Tier
+from daybreak.schema import TABLES
 
 T0 = datetime(2026, 3, 1, 21, 0, tzinfo=UTC)
 HANDLE = "gcash:+639171234567"
@@ -184,3 +186,27 @@ def reports_only_bundle() -> CaseBundle:
     """A tipline-only case: no transactions (goAML SAR with report parties)."""
     b = make_bundle()
     return replace(b, transactions=(), customers=(), alerts=())
+
+
+def write_world(bundle: CaseBundle, folder: Path) -> Path:
+    """``bundle``'s rows as a world folder of Parquet files (``folder``, created), plus
+    one unrelated payment that must not enter a bundle read back from it."""
+    folder.mkdir()
+    rows = {
+        "transactions": bundle.transactions,
+        "customers": bundle.customers,
+        "reports": bundle.reports,
+        "identifiers": bundle.identifiers,
+        "platform_events": bundle.platform_events,
+        "media_sightings": bundle.media_sightings,
+    }
+    for name, items in rows.items():
+        cols = TABLES[name].names
+        frame = pl.DataFrame([{c: r.get(c) for c in cols} for r in items], infer_schema_length=None)
+        frame.write_parquet(folder / f"{name}.parquet")
+    # an unrelated payment that must not enter the bundle
+    other = pl.DataFrame(
+        [dict(bundle.transactions[0], txn_id="T9", sender_id="C9", receiver_id="bdo:1")]
+    )
+    pl.concat([pl.read_parquet(folder / "transactions.parquet"), other.select(TABLES["transactions"].names)]).write_parquet(folder / "transactions.parquet")  # fmt: skip
+    return folder

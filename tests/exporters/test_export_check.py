@@ -14,8 +14,7 @@ from daybreak.exporters import get_exporter
 from daybreak.exporters.bundle import CaseBundle, OrgSettings
 from daybreak.exporters.check import Finding, check_export, has_blocker
 from daybreak.exporters.loader import case_alerts
-from exporters.conftest import TEST_ORG, make_bundle
-from exporters.test_exporters_loader import _write_world
+from exporters.conftest import TEST_ORG, make_bundle, write_world
 
 runner = CliRunner()
 
@@ -214,7 +213,7 @@ def test_blockers_come_first() -> None:
 @pytest.fixture()
 def world(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[Path, Path]:
     b = make_bundle()
-    w = _write_world(b, tmp_path / "world")
+    w = write_world(b, tmp_path / "world")
     cases = tmp_path / "cases.jsonl"
     cases.write_text(b.case.model_copy(update={"alerts": list(b.alerts)}).model_dump_json() + "\n")
     org = tmp_path / "org.yaml"  # TLP not chosen: left at its default

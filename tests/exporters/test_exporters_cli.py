@@ -10,8 +10,7 @@ from lxml import etree
 from typer.testing import CliRunner
 
 from daybreak.cli.export import app
-from exporters.conftest import make_bundle
-from exporters.test_exporters_loader import _write_world
+from exporters.conftest import make_bundle, write_world
 
 pytestmark = pytest.mark.shared
 runner = CliRunner()
@@ -20,7 +19,7 @@ runner = CliRunner()
 @pytest.fixture()
 def world(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[Path, Path]:
     b = make_bundle()
-    w = _write_world(b, tmp_path / "world")
+    w = write_world(b, tmp_path / "world")
     cases = tmp_path / "cases.jsonl"
     # A case carries its own alerts, as `daybreak cases build` writes it.
     cases.write_text(b.case.model_copy(update={"alerts": list(b.alerts)}).model_dump_json() + "\n")

@@ -13,8 +13,7 @@ from daybreak.exporters.bundle import Address, CaseBundle, OrgSettings
 from daybreak.exporters.goaml import GoamlExporter
 from daybreak.exporters.goaml_profile import load_profile
 from daybreak.exporters.parties import bic_of, handle_kind, iban_of
-from exporters.conftest import TEST_ORG, make_bundle
-from exporters.test_exporters_loader import _write_world
+from exporters.conftest import TEST_ORG, make_bundle, write_world
 
 pytestmark = pytest.mark.shared
 
@@ -446,7 +445,7 @@ def test_payments_only_case_from_the_world_gets_fownb(
     # the world holds a report and sightings too, but nothing links them to this case
     tables = {"reports": bundle.reports, "media_sightings": bundle.media_sightings,
               "platform_events": bundle.platform_events}  # fmt: skip
-    world = _write_world(replace(only_payments, **tables), tmp_path / "world")
+    world = write_world(replace(only_payments, **tables), tmp_path / "world")
     case = only_payments.case.model_copy(update={"alerts": list(only_payments.alerts)})
     loaded = bundle_from_world(case, world, org=TEST_ORG, generated_at=bundle.generated_at)
     root = _xml(export_case("goaml", loaded, uae_xsd))

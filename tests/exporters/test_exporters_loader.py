@@ -11,30 +11,7 @@ from daybreak.exporters import ExportError, bundle_from_world, export_case, load
 from daybreak.exporters.bundle import CaseBundle
 from daybreak.model.alerts import Alert
 from daybreak.model.cases import Case, Evidence
-from daybreak.schema import TABLES
-from exporters.conftest import TEST_ORG, make_bundle
-
-
-def _write_world(bundle: CaseBundle, folder: Path) -> Path:
-    folder.mkdir()
-    rows = {
-        "transactions": bundle.transactions,
-        "customers": bundle.customers,
-        "reports": bundle.reports,
-        "identifiers": bundle.identifiers,
-        "platform_events": bundle.platform_events,
-        "media_sightings": bundle.media_sightings,
-    }
-    for name, items in rows.items():
-        cols = TABLES[name].names
-        frame = pl.DataFrame([{c: r.get(c) for c in cols} for r in items], infer_schema_length=None)
-        frame.write_parquet(folder / f"{name}.parquet")
-    # an unrelated payment that must not enter the bundle
-    other = pl.DataFrame(
-        [dict(bundle.transactions[0], txn_id="T9", sender_id="C9", receiver_id="bdo:1")]
-    )
-    pl.concat([pl.read_parquet(folder / "transactions.parquet"), other.select(TABLES["transactions"].names)]).write_parquet(folder / "transactions.parquet")  # fmt: skip
-    return folder
+from exporters.conftest import TEST_ORG, make_bundle, write_world
 
 
 def _carrying_alerts(bundle: CaseBundle) -> Case:
@@ -44,7 +21,7 @@ def _carrying_alerts(bundle: CaseBundle) -> Case:
 
 def test_bundle_from_hand_written_world(tmp_path: Path) -> None:
     source = make_bundle()
-    world = _write_world(source, tmp_path / "world")
+    world = write_world(source, tmp_path / "world")
     b = bundle_from_world(_carrying_alerts(source), world, generated_at=source.generated_at)
     assert [a.alert_id for a in b.alerts] == ["A1", "A2"]
     assert sorted(t["txn_id"] for t in b.transactions) == ["T1", "T2"]  # T2 via the case's entities
@@ -178,7 +155,7 @@ def test_only_the_cases_own_alerts_enter_the_bundle(tmp_path: Path) -> None:
     from daybreak.model.alerts import Alert
 
     source = make_bundle()
-    world = _write_world(source, tmp_path / "world")
+    world = write_world(source, tmp_path / "world")
     stranger = Alert(
         alert_id="OTHER-CASE", detector="payments", subject_type="customer", subject_id="C9",
         score=0.9, explanation="another case's payer", evidence_ids=("T9",),

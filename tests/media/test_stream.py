@@ -8,12 +8,12 @@ from __future__ import annotations
 
 import socket
 import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
+from daybreak.media import stream
 from daybreak.media.banks import BankStore
 from daybreak.media.matcher import MediaMatcher, frames_to_entries
 from daybreak.media.stream import WatchStats, watch
@@ -46,22 +46,45 @@ def test_file_stream_raises_the_match_and_ends(
     assert stats.hashed == 8 and stats.decoded == 40
 
 
+class ReaderClock:
+    """Stands in for the stream module's clock: time moves only when the reader sleeps
+    to wait for a frame's due time, so pacing is checked without the wall clock."""
+
+    def __init__(self) -> None:
+        self.now = 0.0
+        self.sleeps: list[float] = []
+        self._lock = threading.Lock()
+
+    def monotonic(self) -> float:
+        with self._lock:
+            return self.now
+
+    def sleep(self, seconds: float) -> None:
+        with self._lock:
+            self.sleeps.append(seconds)
+            self.now += seconds
+
+
+@pytest.mark.parametrize("realtime", [True, False])
 def test_realtime_playback_is_paced_like_a_live_source_and_matches(
-    tmp_path: Path, matcher: MediaMatcher
+    tmp_path: Path, matcher: MediaMatcher, monkeypatch: pytest.MonkeyPatch, realtime: bool
 ) -> None:
     # a 30 fps 'live' source, sampled at 1 fps
     video = make_video(lambda i: scene(i, fps=30), seconds=4, fps=30)
     path = tmp_path / "live.mp4"
     path.write_bytes(video)
-    started = time.monotonic()
-    events = list(watch(str(path), matcher.match_pdq, realtime=True, fps=1.0))
-    took = time.monotonic() - started
+    clock = ReaderClock()
+    monkeypatch.setattr(stream, "time", clock)
+    events = list(watch(str(path), matcher.match_pdq, realtime=realtime, fps=1.0))
     match = next(e for e in events if e.kind == "match")
     assert match.frame is not None and round(match.frame.timestamp) in (2, 3)
-    # Paced: the last frame hashed (at 3 s) is not read before it is due. A lower bound
-    # only, which a loaded machine cannot break.
-    assert took >= 3.0
     assert events[-1].kind == "end"
+    if realtime:
+        # Paced: each frame waits for its due time, so the clock stands at the last
+        # frame's time (just under 4 s), never ahead of it; the frame at 3 s is hashed.
+        assert 3.9 < clock.now < 4.0 and all(s > 0 for s in clock.sleeps)
+    else:  # a file is read as fast as it decodes
+        assert clock.sleeps == [] and clock.now == 0.0
 
 
 @pytest.fixture

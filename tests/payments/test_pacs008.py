@@ -75,7 +75,9 @@ def test_malformed_and_empty_xml_are_clear_errors(tmp_path: Path) -> None:
         read_transactions(bad)
     none = tmp_path / "none.xml"
     none.write_text("<Document><FIToFICstmrCdtTrf/></Document>", encoding="utf-8")
-    with pytest.raises(PaymentsInputError, match="no credit transfers"):
+    with pytest.raises(
+        PaymentsInputError, match=r"no transactions in the file \(ISO 20022 pacs.008"
+    ):
         read_transactions(none)
 
 
@@ -161,10 +163,10 @@ def _many(tmp_path: Path, rows: int) -> Path:
 def test_transfers_are_released_as_they_are_read(tmp_path: Path) -> None:
     """Nothing read stays in the tree: each transfer is cleared and detached with the
     siblings before it (what is still there was parsed ahead, a chunk of the file)."""
-    from daybreak.payments.pacs008 import _transfers
+    from daybreak.payments.pacs008 import iter_transfer_elements
 
     before, held = [], []
-    for el, _ in _transfers(_many(tmp_path, 3000)):
+    for el, _ in iter_transfer_elements(_many(tmp_path, 3000)):
         before.append(el.getparent().index(el))
         held.append(len(el.getparent()))
     assert len(before) == 3000

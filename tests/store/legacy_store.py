@@ -10,7 +10,7 @@ from sqlalchemy import Engine, insert
 from store_samples import case, report
 
 from daybreak.store import Keyring
-from daybreak.store.audit import GENESIS, _canonical
+from daybreak.store.audit import GENESIS
 from daybreak.store.tables import (
     audit_head,
     audit_log,
@@ -24,6 +24,20 @@ from daybreak.store.tables import (
 )
 
 NOW = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
+
+
+def legacy_audit_body(
+    seq: int, at: datetime, actor: str, action: str, otype: str, oid: str, detail: str
+) -> str:
+    """The text an audit entry's MAC covers, spelt out as versions before 0003 wrote it
+    (a compact ASCII JSON list, the time in UTC to the microsecond): written here, not
+    taken from the store, so that the upgrade is tested against the old format itself."""
+    return json.dumps(
+        [seq, at.astimezone(UTC).isoformat(timespec="microseconds"), actor, action, otype,
+         oid, detail],
+        separators=(",", ":"),
+        ensure_ascii=True,
+    )  # fmt: skip
 
 
 def write_legacy_case(engine: Engine, keys: Keyring, case_id: str = "C-1") -> None:
@@ -115,7 +129,7 @@ def write_legacy_rows(engine: Engine, keys: Keyring) -> None:
         prev = GENESIS
         for seq in (1, 2, 3):
             detail = json.dumps({}, separators=(",", ":"))
-            body = _canonical(seq, NOW, "system", "case.create", "case", "C-1", detail)
+            body = legacy_audit_body(seq, NOW, "system", "case.create", "case", "C-1", detail)
             digest = keys.legacy_audit_mac(prev, body)
             conn.execute(
                 insert(audit_log).values(

@@ -111,6 +111,14 @@ class ParquetInPlace:
         if self._connected.exception() is None:
             self._connected.result().engine.close()
 
+    def reads_wide_first(self, pack: Pack) -> bool:
+        """Whether :meth:`scan` reads the rows through the wider ``relevant_prefilter``
+        before the exact filter: only when the file's statistics show that no row group
+        may hold a payment sent from one of ``pack``'s corridor countries (the rows the
+        prefilter adds are domestic payments there). Either way the same rows are kept."""
+        senders = self._connected.result().sender_countries
+        return not _may_send_from(senders, pack.corridor_countries)
+
     def scan(
         self,
         customers: pl.DataFrame,
@@ -123,13 +131,13 @@ class ParquetInPlace:
         source = str(self.path)
         say("validating transactions")
         try:
-            eng, senders = self._connected.result()
+            eng = self._connected.result().engine
             pipeline = compile_scan(pack, eng.dialect)
             # The step reading the raw file is the relevant-row filter: Polars' reader
             # runs it here and the table is registered under that step's name.
             (filtered,) = pipeline.reading("transactions")
             rest = pipeline.given([filtered.name])
-            wide_first = not _may_send_from(senders, pack.corridor_countries)
+            wide_first = self.reads_wide_first(pack)
             try:
                 relevant = _read_relevant(self.path, pack, eng, wide_first=wide_first)
             except pl.exceptions.PolarsError:

@@ -131,6 +131,18 @@ class Matches:
     ids: I64
     distance: I64
 
+    @classmethod
+    def merged(cls, parts: Sequence[Matches]) -> Matches:
+        """The parts as one, sorted by query, distance, id (empty when there are none)."""
+        if not parts:
+            empty = np.empty(0, dtype=np.int64)
+            return cls(empty, empty.copy(), empty.copy())
+        q = np.concatenate([p.query for p in parts])
+        ids = np.concatenate([p.ids for p in parts])
+        dist = np.concatenate([p.distance for p in parts])
+        order = np.lexsort((ids, dist, q))
+        return cls(q[order], ids[order], dist[order])
+
 
 _Snapshot = tuple[
     U64, list[npt.NDArray[np.uint32]], list[npt.NDArray[np.uint32]], npt.NDArray[np.bool_], U64
@@ -252,14 +264,7 @@ class HashIndex:
                 )
         else:
             parts = [self._search_batch(queries[i : i + batch], i, d, snap) for i in starts]
-        if not parts:
-            empty = np.empty(0, dtype=np.int64)
-            return Matches(empty, empty.copy(), empty.copy())
-        q = np.concatenate([p.query for p in parts])
-        ids = np.concatenate([p.ids for p in parts])
-        dist = np.concatenate([p.distance for p in parts])
-        order = np.lexsort((ids, dist, q))
-        return Matches(q[order], ids[order], dist[order])
+        return Matches.merged(parts)
 
     def _search_batch(self, q: U64, base: int, d: int, snap: _Snapshot) -> Matches:
         hashes, all_offsets, all_postings, dead, delta = snap

@@ -1,4 +1,9 @@
-"""Match hashes against the banks: PDQ range search, MD5/SHA-256 exact, video frame lists.
+"""Match hashes against the banks: Hamming range search, exact look-up, video frame lists.
+
+Which search a hash type gets comes from its signal type (``daybreak.signal_types``):
+PDQ from the saved multi-index (:class:`~daybreak.media.index.HashIndex`), every other
+distance-matched type from the range index its ``index`` names, built in memory from the
+banks (:mod:`daybreak.media.hamming`), every exact type (MD5, SHA-256) from a dictionary.
 
 Policy applied on top of raw distances:
 - each bank's own threshold (``Bank.threshold``) and enabled flag, read at match time, so
@@ -25,10 +30,11 @@ from typing import Any
 import polars as pl
 
 from daybreak.media.banks import Bank, BankEntry, BankStore, normalize_hash
-from daybreak.media.index import HashIndex, default_layout, parse_pdq
+from daybreak.media.hamming import RangeSearch
+from daybreak.media.index import HashIndex, Matches, default_layout, parse_pdq
 from daybreak.media.video import FrameHash, VideoMatchRule
 from daybreak.model.signal_types import PdqSignal, SignalType
-from daybreak.plugins import signal_type
+from daybreak.plugins import resolve, signal_type, signal_types
 
 META_SCHEMA: dict[str, pl.DataType] = {
     "bank": pl.String(),
@@ -36,9 +42,35 @@ META_SCHEMA: dict[str, pl.DataType] = {
     "labels": pl.List(pl.String()),
 }
 VIDEO_LABEL = "video:"  # a PDQ entry labelled video:<id> is a frame of listed video <id>
-# The signal type the range index serves; every other registered type is matched
-# exactly (its ``index`` is None). A second range-searched type needs its own index here.
+# The signal type served by the saved multi-index (``daybreak media index build``, sized
+# for millions of hashes); every other distance-matched type gets an in-memory range
+# index (``_RangeTable``), every exact type (``index`` None) a dictionary look-up.
 INDEXED: type[SignalType] = PdqSignal
+
+
+def match_threshold(bank: Bank, signal: type[SignalType]) -> int:
+    """The largest distance at which a listed ``signal`` hash matches in ``bank``.
+
+    A bank's ``threshold`` is set in PDQ bits; another distance-matched type uses its own
+    ``default_threshold`` (31 bits mean something else for a 64-bit hash), exact types 0."""
+    if signal.exact():
+        return 0
+    return bank.threshold if signal.name == INDEXED.name else signal.default_threshold
+
+
+@dataclass(frozen=True)
+class _RangeTable:
+    """The listed hashes of one distance-matched type other than PDQ, in memory: row
+    ``i`` of ``meta`` (bank, hash, labels) is id ``i`` of ``index``."""
+
+    signal: type[SignalType]
+    meta: pl.DataFrame
+    index: RangeSearch
+
+
+def _range_types() -> list[type[SignalType]]:
+    """Registered distance-matched types served by an in-memory range index."""
+    return [st for st in signal_types().values() if not st.exact() and st.name != INDEXED.name]
 
 
 @dataclass(frozen=True)
@@ -107,6 +139,8 @@ class MediaMatcher:
         self._synced: dict[str, int] = dict(synced or {})
         for bank in store.banks():
             self._index_exact(bank.name, store.entries(bank.name))
+        self._ranged: dict[str, _RangeTable] = {}
+        self._build_ranged()
 
     # -- building and persistence -----------------------------------------------------
 
@@ -172,9 +206,31 @@ class MediaMatcher:
         return self._meta_cache
 
     def _index_exact(self, bank: str, entries: pl.DataFrame) -> None:
-        rows = entries.filter(pl.col("hash_type") != INDEXED.name)
+        exact = [st.name for st in signal_types().values() if st.exact()]
+        rows = entries.filter(pl.col("hash_type").is_in(exact))
         for t, h, labels in rows.select("hash_type", "hash", "labels").iter_rows():
             self._exact.setdefault((t, h), []).append((bank, tuple(labels or ())))
+
+    def _build_ranged(self, only: Iterable[str] | None = None) -> None:
+        """(Re)build the in-memory range index of each distance-matched type other than
+        PDQ (``only`` those named) from the banks' current entries. Built-in types have
+        none, so this costs nothing unless a plug-in registered one."""
+        wanted = [st for st in _range_types() if only is None or st.name in only]
+        if not wanted:
+            return
+        entries = {b.name: self.store.entries(b.name) for b in self.store.banks()}
+        tables = dict(self._ranged)
+        for st in wanted:
+            frames = [
+                e.filter(pl.col("hash_type") == st.name).select(
+                    pl.lit(bank).alias("bank"), "hash", "labels"
+                )
+                for bank, e in entries.items()
+            ]
+            meta = pl.concat(frames) if frames else pl.DataFrame(schema=META_SCHEMA)
+            factory = resolve(st.index or "", f"index of hash type {st.name}")
+            tables[st.name] = _RangeTable(st, meta, factory(st, meta["hash"].to_list()))
+        self._ranged = tables  # one assignment: a concurrent search sees old or new
 
     # -- live changes (no rebuild) ----------------------------------------------------
 
@@ -187,6 +243,7 @@ class MediaMatcher:
                 before.select("hash_type", "hash"), on=["hash_type", "hash"], how="anti"
             )
             self._add_live(bank, new)
+            self._build_ranged(only=set(new["hash_type"].to_list()))
             self._synced[bank] = self.store.get(bank).entries_version
             return added
 
@@ -201,6 +258,7 @@ class MediaMatcher:
             for t, h in hashes:
                 if (t, h) in self._exact:
                     self._exact[(t, h)] = [x for x in self._exact[(t, h)] if x[0] != bank]
+            self._build_ranged(only={t for t, _ in hashes})
             self._synced[bank] = self.store.get(bank).entries_version
             return removed
 
@@ -234,9 +292,11 @@ class MediaMatcher:
                 for key in list(self._exact):
                     self._exact[key] = [x for x in self._exact[key] if x[0] != bank.name]
                 self._add_live(bank.name, new)
-                self._index_exact(bank.name, current.filter(pl.col("hash_type") != INDEXED.name))
+                self._index_exact(bank.name, current)
                 self._synced[bank.name] = bank.entries_version
                 changed += 1
+            if changed:
+                self._build_ranged()
         return changed
 
     # -- matching ---------------------------------------------------------------------
@@ -250,20 +310,28 @@ class MediaMatcher:
         """PDQ range search; ``max_distance`` further limits every bank's threshold."""
         banks = self._banks()
         found = self.index.search(parse_pdq(hashes))
-        meta = self._meta()
-        raw: list[Match] = []
-        if found.ids.size:
-            sub = meta[found.ids]
-            for q, dist, (bank, listed, labels) in zip(
-                found.query.tolist(), found.distance.tolist(), sub.iter_rows(), strict=True
-            ):
-                info = banks.get(bank)
-                limit = info.threshold if info else -1
-                if max_distance is not None:
-                    limit = min(limit, max_distance)
-                if info is None or not info.enabled or dist > limit:
-                    continue
-                raw.append(Match(q, INDEXED.name, bank, listed, dist, tuple(labels or ()), "match"))
+        raw = _listed_matches(INDEXED, found, self._meta(), banks, max_distance)
+        return self._apply_policy(raw, banks)
+
+    def match_distance(
+        self, hash_type: str, values: Sequence[str], max_distance: int | None = None
+    ) -> list[Match]:
+        """Range search for any distance-matched hash type (PDQ or one a plug-in
+        registered); ``max_distance`` further limits every bank's threshold."""
+        kind = signal_type(hash_type, "query")
+        if kind.name == INDEXED.name:
+            return self.match_pdq(values, max_distance)
+        if kind.exact():
+            raise ValueError(f"{kind.name} hashes match exactly: use match_exact")
+        banks = self._banks()
+        queries = [normalize_hash(kind.name, v, f"query {q}")[1] for q, v in enumerate(values)]
+        if kind.name not in self._ranged:  # registered after this matcher was built
+            with self._lock:
+                self._build_ranged(only={kind.name})
+        table = self._ranged[kind.name]
+        widest = max((match_threshold(b, kind) for b in banks.values()), default=0)
+        found = table.index.search(queries, widest)
+        raw = _listed_matches(kind, found, table.meta, banks, max_distance)
         return self._apply_policy(raw, banks)
 
     def match_exact(self, hash_type: str, values: Sequence[str]) -> list[Match]:
@@ -283,15 +351,11 @@ class MediaMatcher:
         by_type: dict[str, list[int]] = defaultdict(list)
         for i, (t, v) in enumerate(queries):
             kind, _ = normalize_hash(t, v, f"query {i}")
-            if kind != INDEXED.name and not signal_type(kind).exact():
-                raise ValueError(
-                    f"query {i}: {kind} hashes are matched by distance, and this matcher "
-                    f"range-searches only {INDEXED.name}"
-                )
             by_type[kind].append(i)
         for kind, positions in by_type.items():
             values = [queries[i][1] for i in positions]
-            got = self.match_pdq(values) if kind == INDEXED.name else self.match_exact(kind, values)
+            exact = signal_type(kind).exact()
+            got = self.match_exact(kind, values) if exact else self.match_distance(kind, values)
             out += [
                 Match(
                     positions[m.query],
@@ -381,6 +445,32 @@ class MediaMatcher:
                 }
             )
         return sorted(out, key=lambda r: (not r["matched"], -r["query_share"]))
+
+
+def _listed_matches(
+    signal: type[SignalType],
+    found: Matches,
+    meta: pl.DataFrame,
+    banks: dict[str, Bank],
+    max_distance: int | None,
+) -> list[Match]:
+    """Raw matches for index hits (ids are rows of ``meta``) within each enabled bank's
+    threshold for ``signal``, further limited by ``max_distance``."""
+    raw: list[Match] = []
+    if not found.ids.size:
+        return raw
+    for q, dist, (bank, listed, labels) in zip(
+        found.query.tolist(), found.distance.tolist(), meta[found.ids].iter_rows(), strict=True
+    ):
+        info = banks.get(bank)
+        if info is None or not info.enabled:
+            continue
+        limit = match_threshold(info, signal)
+        if max_distance is not None:
+            limit = min(limit, max_distance)
+        if dist <= limit:
+            raw.append(Match(q, signal.name, bank, listed, dist, tuple(labels or ()), "match"))
+    return raw
 
 
 def frames_to_entries(

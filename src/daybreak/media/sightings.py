@@ -16,7 +16,7 @@ import polars as pl
 
 from daybreak.media.banks import BankEntry, BankStore
 from daybreak.media.index import format_pdq, parse_pdq
-from daybreak.media.matcher import MediaMatcher
+from daybreak.media.matcher import MediaMatcher, match_threshold
 from daybreak.model.alerts import Alert, HashMatch
 from daybreak.model.signal_types import PdqSignal
 from daybreak.plugins import signal_type, signal_types
@@ -95,9 +95,8 @@ def match_sightings(sightings: pl.DataFrame, matcher: MediaMatcher) -> pl.DataFr
             "listed_hash": [m.listed_hash for m in matches],
             "distance": [m.distance for m in matches],
             "bank_version": [banks[m.bank].version if m.bank in banks else None for m in matches],
-            # Exact hash types match only at distance 0.
             "threshold": [
-                (0 if signal_type(m.hash_type).exact() else banks[m.bank].threshold)
+                match_threshold(banks[m.bank], signal_type(m.hash_type))
                 if m.bank in banks
                 else None
                 for m in matches

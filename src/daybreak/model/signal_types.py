@@ -7,7 +7,7 @@ normalise a hash, how far apart two hashes are, which index finds near neighbour
 sighting is too unreliable to match. The public schema (``media_sightings.hash_type``),
 tipline intake, hash-list import and the matcher all read these classes through the
 ``daybreak.signal_types`` registry (:func:`daybreak.plugins.signal_types`), so a new
-type (an exact hash such as SHA-1, or another 256-bit Hamming hash) is one module and one
+type (an exact hash such as SHA-1, or a Hamming hash of any length) is one module and one
 entry point.
 
 Imports nothing of ours (domain model layer) and nothing heavy: the index class is named
@@ -77,7 +77,13 @@ class SignalType:
 
 
 class HammingSignalType(SignalType):
-    """A perceptual hash compared by the number of differing bits."""
+    """A perceptual hash compared by the number of differing bits.
+
+    Any length: the matcher range-searches a registered subclass with the class its
+    ``index`` names (a linear scan unless the subclass names a faster index), within the
+    type's ``default_threshold``."""
+
+    index = "daybreak.media.hamming:HammingScan"
 
     @classmethod
     def distance(cls, a: str, b: str) -> int:

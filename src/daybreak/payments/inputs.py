@@ -10,6 +10,7 @@ import polars as pl
 from daybreak.detectors import DetectorError
 from daybreak.payments.compiler import SPEND_CHANNELS
 from daybreak.payments.config import Pack
+from daybreak.plugins import PluginError, SourceInfo, source_for
 from daybreak.schema import TABLES, SchemaError, read_table
 
 EXIT_CONFIG = 2
@@ -26,9 +27,11 @@ class PaymentsInputError(DetectorError):
 
 
 def read_transactions(path: Path) -> pl.DataFrame:
-    """CSV or Parquet in the public schema, or ISO 20022 pacs.008 XML."""
-    if path.suffix.lower() == ".xml":
-        return _read_pacs008(path)
+    """CSV or Parquet in the public schema, or a file a registered source
+    (``daybreak.sources``) reads into it, such as ISO 20022 pacs.008 XML."""
+    source = source_for(path, "transactions")
+    if source is not None:
+        return _read_source(source, path)
     try:
         frame = read_table(path, "transactions").frame
     except SchemaError as exc:
@@ -38,21 +41,20 @@ def read_transactions(path: Path) -> pl.DataFrame:
     return frame
 
 
-def _read_pacs008(path: Path) -> pl.DataFrame:
-    """Stream the XML's rows into a Parquet file batch by batch, then run it through the
-    same schema validation as flat files (errors name the XML file and the row)."""
+def _read_source(source: SourceInfo, path: Path) -> pl.DataFrame:
+    """Convert the file with ``source`` into a Parquet file (pacs.008 streams it batch
+    by batch), then run it through the same schema validation as flat files (errors
+    name the original file and the row)."""
     import tempfile
-
-    from daybreak.payments.pacs008 import Pacs008Error, write_pacs008_parquet
 
     with tempfile.TemporaryDirectory() as tmp:
         tmp_file = Path(tmp) / f"{path.stem}.parquet"
         try:
-            rows = write_pacs008_parquet(path, tmp_file)
-        except Pacs008Error as exc:
+            rows = source.write_parquet(path, tmp_file)
+        except (ValueError, PluginError) as exc:  # the source's own clear errors
             raise PaymentsInputError(str(exc)) from exc
         if rows == 0:
-            raise PaymentsInputError(f"{path}: no credit transfers (CdtTrfTxInf) in the file")
+            raise PaymentsInputError(f"{path}: no transactions in the file ({source.label})")
         try:
             return read_table(tmp_file, "transactions").frame
         except SchemaError as exc:

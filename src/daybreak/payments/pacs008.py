@@ -126,9 +126,12 @@ def _release(el: Any) -> None:
             del parent[0]
 
 
-def _transfers(path: Path) -> Iterator[tuple[Any, str | None]]:
-    """Each CdtTrfTxInf element with the group header's CreDtTm, released once the
-    caller moves on."""
+def iter_transfer_elements(path: Path) -> Iterator[tuple[Any, str | None]]:
+    """Each ``CdtTrfTxInf`` element (lxml) with the group header's ``CreDtTm``, parsed
+    as safely as every pacs.008 read (a DOCTYPE is refused, no entities, no network)
+    and released from the tree once the caller moves on, so memory does not grow with
+    the file. For a reader that maps fields the transactions schema does not hold (a
+    ``daybreak.sources`` plug-in); an element must not be kept past its turn."""
     with path.open("rb") as source:  # closed even when the document is refused
         yield from _transfers_in(path, source)
 
@@ -197,7 +200,7 @@ def _row(el: Any, created: str | None, fallback_id: str) -> dict[str, str | None
 
 def iter_pacs008(path: Path) -> Iterator[dict[str, str | None]]:
     """The credit transfers one by one, as rows of the transactions columns."""
-    for n, (el, created) in enumerate(_transfers(path), start=1):
+    for n, (el, created) in enumerate(iter_transfer_elements(path), start=1):
         yield _row(el, created, f"{path.name}#{n}")
 
 

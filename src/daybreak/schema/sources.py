@@ -15,5 +15,6 @@ PACS008 = SourceInfo(
     table="transactions",
     reader="daybreak.payments.pacs008:read_pacs008",
     suffixes=(".xml",),
+    parquet_writer="daybreak.payments.pacs008:write_pacs008_parquet",
     description="FI-to-FI customer credit transfers, one transaction per CdtTrfTxInf.",
 )
