@@ -351,6 +351,21 @@ store_meta = Table(
     Column("value", String(200), nullable=False),
 )
 
+# Token buckets shared by every server process on one database (rate limits per API key
+# or analyst, sign-in attempts per client address): ``bucket`` is a keyed hash of the
+# scope and the client (addresses are not kept), ``tokens`` what is left after the last
+# request at ``at`` (seconds since the epoch), ``allowed`` whether that request passed.
+# Rows idle for long are deleted (a bucket refills within a minute). Unlogged on
+# PostgreSQL (migration 0008): losing them in a crash only refills the buckets.
+rate_buckets = Table(
+    "rate_buckets",
+    metadata,
+    Column("bucket", String(64), primary_key=True),
+    Column("tokens", Float, nullable=False),
+    Column("at", Float, nullable=False, index=True),
+    Column("allowed", Boolean, nullable=False),
+)
+
 # Every text column kept in clear, and why (docs/tipline.md lists them too; a test fails
 # when a text column is added without being classified here). Everything a reporter or
 # analyst writes freely (report payloads, identifiers, case bodies, notes, reasons,
@@ -459,4 +474,5 @@ PLAIN_TEXT_COLUMNS: dict[str, str] = {
     "cybertip_submissions.org_id": _ORG,
     "cybertip_submissions.step": _ENUM,
     "cybertip_submissions.xml_digest": _DIGEST,
+    "rate_buckets.bucket": _DIGEST,
 }

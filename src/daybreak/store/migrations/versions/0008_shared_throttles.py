@@ -1,0 +1,43 @@
+"""shared throttles: rate-limit token buckets every server process shares
+
+Revision ID: 0008
+Revises: 0007
+Create Date: 2026-12-06 20:00:00
+
+``rate_buckets`` holds the token buckets of the rate limits (per API key or analyst)
+and of the sign-in attempts per client address, so that several ``daybreak serve``
+processes on one PostgreSQL database enforce one limit (daybreak.store.repositories
+.throttles). On PostgreSQL the table is UNLOGGED: no WAL for a write on every request,
+and a crash only refills the buckets.
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from alembic import op
+
+revision = "0008"
+down_revision = "0007"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    op.create_table(
+        "rate_buckets",
+        sa.Column("bucket", sa.String(length=64), nullable=False),
+        sa.Column("tokens", sa.Float(), nullable=False),
+        sa.Column("at", sa.Float(), nullable=False),
+        sa.Column("allowed", sa.Boolean(), nullable=False),
+        sa.PrimaryKeyConstraint("bucket", name=op.f("pk_rate_buckets")),
+    )
+    with op.batch_alter_table("rate_buckets", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_rate_buckets_at"), ["at"], unique=False)
+    if op.get_bind().dialect.name == "postgresql":
+        op.execute("ALTER TABLE rate_buckets SET UNLOGGED")
+
+
+def downgrade() -> None:
+    with op.batch_alter_table("rate_buckets", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_rate_buckets_at"))
+    op.drop_table("rate_buckets")
