@@ -8,7 +8,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -49,8 +49,11 @@ class Api:
             yield c
 
 
-def start_server(data_dir: Path, port: int, env: dict[str, str]) -> subprocess.Popen[bytes]:
-    """``daybreak serve`` in its own process (for kill -9 tests and benchmarks)."""
+def start_server(
+    data_dir: Path, port: int, env: dict[str, str], args: Sequence[str] = ()
+) -> subprocess.Popen[bytes]:
+    """``daybreak serve`` in its own process (for kill -9 tests, several servers on one
+    database, benchmarks); ``args``: more options of ``serve``."""
     cmd = [
         sys.executable,
         "-m",
@@ -62,6 +65,7 @@ def start_server(data_dir: Path, port: int, env: dict[str, str]) -> subprocess.P
         str(port),
         "--data-dir",
         str(data_dir),
+        *args,
     ]
     log = data_dir / f"server-{port}.log"
     with log.open("wb") as err:
