@@ -9,6 +9,7 @@ other at once; and the audit chain is one intact chain."""
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 import threading
@@ -38,6 +39,7 @@ THREADS = 3  # concurrent clients per server
 LOGIN_RATE = 12  # sign-in attempts a minute per address, for both servers together
 KEY_RATE = 10  # requests a minute of the rate-limited API key
 WRONG = "not the right password"
+CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
 
 
 @dataclass
@@ -253,6 +255,29 @@ def test_a_session_ended_through_one_server_is_refused_by_the_other(cluster: Clu
         for browser in (one, other):
             for url in (a, b):
                 assert browser.get(f"{url}/v1/auth/me").status_code == 401
+
+
+def test_a_console_session_is_one_session_on_both_servers(cluster: Cluster) -> None:
+    a, b = cluster.urls
+    cluster.store.accounts.create("sam", PASSWORD, Role.SUPERVISOR)
+    with _from("127.0.0.5") as browser:
+        page = browser.get(f"{a}/console/sign-in")
+        signed = browser.post(
+            f"{a}/console/sign-in",
+            data={"username": "sam", "password": PASSWORD, "csrf_token": _csrf(page.text)},
+        )
+        assert signed.status_code == 303, signed.text
+        queue = browser.get(f"{b}/console/queue")
+        assert queue.status_code == 200, queue.text
+        out = browser.post(f"{b}/console/sign-out", data={"csrf_token": _csrf(queue.text)})
+        assert out.status_code == 303
+        assert browser.get(f"{a}/console/queue").status_code == 303  # to the sign-in page
+
+
+def _csrf(html: str) -> str:
+    found = CSRF.search(html)
+    assert found is not None, "page has no CSRF token"
+    return found.group(1)
 
 
 def test_the_audit_chain_is_one_intact_chain(cluster: Cluster) -> None:

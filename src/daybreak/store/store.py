@@ -6,7 +6,8 @@ thing stored, over one shared context (engines, writer lock, keys, routing table
 * ``store.cases`` (:class:`CaseRepository`): cases, their workflow and labels;
 * ``store.accounts`` (:class:`AccountRepository`): users, their lifecycle, sign-in;
 * ``store.api_keys`` (:class:`ApiKeyRepository`), ``store.sessions``
-  (:class:`SessionRepository`);
+  (:class:`SessionRepository`), ``store.web_sessions`` (:class:`WebSessionRepository`:
+  the console's);
 * ``store.organisations`` (:class:`OrganisationRepository`), ``store.retention``
   (:class:`Retention`);
 * ``store.throttles`` (:class:`Throttles`): rate limits and sign-in attempts per
@@ -47,6 +48,7 @@ from daybreak.store.repositories.reports import ClusterSummary, ReportRepository
 from daybreak.store.repositories.retention import Retention, RetentionResult
 from daybreak.store.repositories.sessions import SessionRepository
 from daybreak.store.repositories.throttles import Throttles
+from daybreak.store.repositories.web_sessions import WebSessionRepository
 from daybreak.tipline.routing import AgencyTable
 
 __all__ = [
@@ -109,6 +111,7 @@ class TiplineStore:
         self.accounts = AccountRepository(ctx, self.throttles)
         self.api_keys = ApiKeyRepository(ctx)
         self.sessions = SessionRepository(ctx)
+        self.web_sessions = WebSessionRepository(ctx)
         self.retention = Retention(ctx)
         self.organisations = OrganisationRepository(ctx)
         self.cybertip = CybertipRepository(ctx)
