@@ -9,7 +9,12 @@ import pytest
 from sqlalchemy import func, select
 
 from daybreak.store import LoginGuard, LoginRefused, TiplineStore
-from daybreak.store.repositories.throttles import IDLE_SECONDS, SharedRateLimiter
+from daybreak.store.repositories.throttles import (
+    IDLE_SECONDS,
+    MAX_LEASE,
+    SharedRateLimiter,
+    lease_size,
+)
 from daybreak.store.tables import rate_buckets
 from daybreak.store.throttle import RateLimiter
 
@@ -39,6 +44,32 @@ def test_two_limiters_of_one_scope_share_the_bucket(store: TiplineStore) -> None
     assert b.allow("key:1", 4) == 0.0
     assert a.allow("key:1", 4) > 0 and b.allow("key:1", 4) > 0
     assert other.allow("key:1", 4) == 0.0  # scopes do not share
+
+
+def _tokens(store: TiplineStore) -> float:
+    with store.engine.connect() as conn:
+        return float(conn.execute(select(rate_buckets.c.tokens)).scalar_one())
+
+
+def test_a_high_limit_is_taken_in_leases_and_never_exceeded(store: TiplineStore) -> None:
+    """6,000 a minute: a process takes 10 tokens per database write; two processes
+    leasing from one bucket still get no more than it holds."""
+    assert lease_size(6000) == 10 and lease_size(600) == 1 and lease_size(10**8) == MAX_LEASE
+    now = [0.0]
+    a = store.throttles.limiter("principal", shared=True, clock=lambda: now[0])
+    b = store.throttles.limiter("principal", shared=True, clock=lambda: now[0])
+    assert a.allow("key:big", 6000) == 0.0
+    assert _tokens(store) == 5990.0  # one write took a lease of 10
+    assert all(a.allow("key:big", 6000) == 0.0 for _ in range(9))  # spent from the lease
+    assert _tokens(store) == 5990.0
+    assert a.allow("key:big", 6000) == 0.0
+    assert _tokens(store) == 5980.0
+    granted = 10
+    for i in range(2 * 6000):
+        if (a if i % 2 else b).allow("key:big", 6000) > 0:
+            break
+        granted += 1
+    assert 5990 <= granted <= 6000  # at most the bucket, whichever process took it
 
 
 def test_concurrent_requests_take_exactly_the_tokens_there_are(store: TiplineStore) -> None:

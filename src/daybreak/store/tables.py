@@ -378,7 +378,7 @@ store_meta = Table(
 # Token buckets shared by every server process on one database (rate limits per API key
 # or analyst, sign-in attempts per client address): ``bucket`` is a keyed hash of the
 # scope and the client (addresses are not kept), ``tokens`` what is left after the last
-# request at ``at`` (seconds since the epoch), ``allowed`` whether that request passed.
+# take at ``at`` (seconds since the epoch), ``granted`` how many that take got.
 # Rows idle for long are deleted (a bucket refills within a minute). Unlogged on
 # PostgreSQL (migration 0008): losing them in a crash only refills the buckets.
 rate_buckets = Table(
@@ -387,7 +387,7 @@ rate_buckets = Table(
     Column("bucket", String(64), primary_key=True),
     Column("tokens", Float, nullable=False),
     Column("at", Float, nullable=False, index=True),
-    Column("allowed", Boolean, nullable=False),
+    Column("granted", Integer, nullable=False),
 )
 
 # Every text column kept in clear, and why (docs/tipline.md lists them too; a test fails

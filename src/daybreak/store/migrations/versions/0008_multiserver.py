@@ -30,7 +30,7 @@ def upgrade() -> None:
         sa.Column("bucket", sa.String(length=64), nullable=False),
         sa.Column("tokens", sa.Float(), nullable=False),
         sa.Column("at", sa.Float(), nullable=False),
-        sa.Column("allowed", sa.Boolean(), nullable=False),
+        sa.Column("granted", sa.Integer(), nullable=False),
         sa.PrimaryKeyConstraint("bucket", name=op.f("pk_rate_buckets")),
     )
     with op.batch_alter_table("rate_buckets", schema=None) as batch_op:
