@@ -50,10 +50,15 @@ class Api:
 
 
 def start_server(
-    data_dir: Path, port: int, env: dict[str, str], args: Sequence[str] = ()
+    data_dir: Path,
+    port: int,
+    env: dict[str, str],
+    args: Sequence[str] = (),
+    ready_within: float = 60.0,
 ) -> subprocess.Popen[bytes]:
     """``daybreak serve`` in its own process (for kill -9 tests, several servers on one
-    database, benchmarks); ``args``: more options of ``serve``."""
+    database, benchmarks); ``args``: more options of ``serve``; ``ready_within``:
+    seconds to wait for ``/readyz`` (a loaded machine imports slowly)."""
     cmd = [
         sys.executable,
         "-m",
@@ -72,7 +77,7 @@ def start_server(
         proc = subprocess.Popen(
             cmd, env={**os.environ, **env}, stdout=subprocess.DEVNULL, stderr=err
         )
-    deadline = time.monotonic() + 60
+    deadline = time.monotonic() + ready_within
     while time.monotonic() < deadline:
         if proc.poll() is not None:
             raise RuntimeError(f"server exited: {log.read_text()}")
@@ -84,4 +89,6 @@ def start_server(
         time.sleep(0.2)
     proc.kill()
     proc.wait()
-    raise RuntimeError(f"server did not become ready within 60 s: {log.read_text()}")
+    raise RuntimeError(
+        f"server did not become ready within {ready_within:.0f} s: {log.read_text()}"
+    )

@@ -25,13 +25,14 @@ import httpx
 import pytest
 from api_server import PASSWORD, free_port, start_server
 from argon2 import PasswordHasher
-from sqlalchemy import create_engine, func, select, text, update
+from sqlalchemy import func, select, update
 
 from daybreak.store import Keyring, Role, TiplineStore, auth
 from daybreak.store.auth import MAX_FAILURES
 from daybreak.store.checkpoints import last_seq
 from daybreak.store.keys import generate_key
 from daybreak.store.tables import audit_head, audit_log, clusters, idempotency_keys, reports, users
+from pg_schema import reset_postgres
 
 pytestmark = [pytest.mark.postgres, pytest.mark.slow]
 REPORTS = 60  # distinct Idempotency-Keys, each sent to both servers at once
@@ -56,14 +57,6 @@ class Cluster:
     slow_key: str
 
 
-def _reset(url: str) -> None:
-    engine = create_engine(url)
-    with engine.begin() as conn:
-        conn.execute(text("DROP SCHEMA IF EXISTS public CASCADE"))
-        conn.execute(text("CREATE SCHEMA public"))
-    engine.dispose()
-
-
 def _stop(proc: subprocess.Popen[bytes]) -> None:
     proc.terminate()  # the server closes its store: the writer drains, a checkpoint
     try:
@@ -75,7 +68,7 @@ def _stop(proc: subprocess.Popen[bytes]) -> None:
 
 @pytest.fixture(scope="module")
 def cluster(pg_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
-    _reset(pg_url)
+    reset_postgres(pg_url)
     field, audit = generate_key(), generate_key()
     env = {
         "DAYBREAK_FIELD_KEY": field,
@@ -87,7 +80,7 @@ def cluster(pg_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[C
     args = ["--db", pg_url, "--login-rate", str(LOGIN_RATE), "--insecure-cookies"]
     # Both start at once on an empty database: one migrates, the other waits for it.
     with ThreadPoolExecutor(2) as pool:
-        procs = list(pool.map(lambda d, p: start_server(d, p, env, args), dirs, ports))
+        procs = list(pool.map(lambda d, p: start_server(d, p, env, args, 300), dirs, ports))
     keys = Keyring.from_text(field, audit=audit)
     store = TiplineStore(pg_url, keys, run_migrations=False, checkpoint_every=0)
     original = auth._hasher
