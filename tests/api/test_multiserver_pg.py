@@ -80,7 +80,15 @@ def cluster(pg_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[C
     args = ["--db", pg_url, "--login-rate", str(LOGIN_RATE), "--insecure-cookies"]
     # Both start at once on an empty database: one migrates, the other waits for it.
     with ThreadPoolExecutor(2) as pool:
-        procs = list(pool.map(lambda d, p: start_server(d, p, env, args, 300), dirs, ports))
+        starts = [
+            pool.submit(start_server, d, p, env, args, 300)
+            for d, p in zip(dirs, ports, strict=True)
+        ]
+    procs = [f.result() for f in starts if f.exception() is None]
+    if len(procs) < len(starts):  # stop the one that started, report the other
+        for proc in procs:
+            _stop(proc)
+        raise next(e for f in starts if (e := f.exception()) is not None)
     keys = Keyring.from_text(field, audit=audit)
     store = TiplineStore(pg_url, keys, run_migrations=False, checkpoint_every=0)
     original = auth._hasher
