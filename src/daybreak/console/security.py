@@ -1,7 +1,9 @@
 """Console sessions, CSRF tokens and the security headers.
 
 Sessions live on the server (a random token in an HttpOnly, SameSite=Strict cookie), so
-signing out really ends them. Each session carries its own CSRF token that every form
+signing out really ends them: in the store under ``daybreak serve`` (shared by every
+server process: :class:`daybreak.console.store_backend.StoredSessions`), else in this
+process (:class:`SessionStore`). Each session carries its own CSRF token that every form
 posts back (synchroniser token); the sign-in form, which comes before any session,
 uses a double-submit cookie instead. Each session also remembers the account's session
 epoch from the store, which revoking, disabling or resetting the account bumps: the
