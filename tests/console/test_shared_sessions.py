@@ -58,7 +58,9 @@ def test_a_session_started_through_one_app_works_through_the_other(
         assert signed.status_code == 303, signed.text
         queue = browser.get(f"{b}/console/queue")
         assert queue.status_code == 200, queue.text
-        case_id = CASE_LINK.search(queue.text).group(1)  # type: ignore[union-attr]
+        link = CASE_LINK.search(queue.text)
+        assert link is not None, "the queue lists no case"
+        case_id = link.group(1)
 
         # A form of one server posted to the other: the same session, the same CSRF.
         case_page = browser.get(f"{b}/console/cases/{case_id}")
