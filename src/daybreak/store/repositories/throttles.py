@@ -24,7 +24,6 @@ from collections.abc import Callable
 from typing import Any
 
 from sqlalchemy import Engine, Float, Insert, Integer, bindparam, case, delete, func
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.sql.elements import ColumnElement
 
 from daybreak.store.keys import Keyring
@@ -48,6 +47,10 @@ def _upsert(dialect: str, now: ColumnElement[Any]) -> Insert:
     """Take up to ``lease`` tokens from the bucket (created full): the refill since the
     last take is added, capped at ``full``; ``granted`` is what was taken (the lease,
     else one token, else none). On conflict the SET expressions read the row as it was."""
+    # Imported here: a SQLite store (which keeps buckets in memory) never loads the
+    # PostgreSQL dialect, and a server starts that much sooner.
+    from sqlalchemy.dialects import postgresql, sqlite
+
     t = rate_buckets.c
     full = bindparam("full", type_=Float)
     lease = bindparam("lease", type_=Integer)
