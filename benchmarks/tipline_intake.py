@@ -15,6 +15,8 @@ recommended set-up on SQLite: see docs/tipline.md.
 
     .venv/bin/python benchmarks/tipline_intake.py --reports 3000 --clients 32 --repeat 3
     .venv/bin/python benchmarks/tipline_intake.py --pg-url postgresql+psycopg://postgres@127.0.0.1:55432/bench
+    # the same with a (never reached) rate limit: each request takes a shared token
+    .venv/bin/python benchmarks/tipline_intake.py --pg-url ... --key-rate 100000000
 """
 
 from __future__ import annotations
@@ -252,7 +254,7 @@ def run_http(
 
     url = db_url or sqlite_url(data_dir / "daybreak.db")
     setup = TiplineStore(url, Keyring.from_text(field_key, audit=AUDIT_KEY))
-    key = setup.api_keys.create("bench", Role.PLATFORM, rate_per_minute=0)
+    key = setup.api_keys.create("bench", Role.PLATFORM, rate_per_minute=args.key_rate)
     setup.close()
     extra = ["--workers", str(args.workers)]
     if db_url:
@@ -326,6 +328,13 @@ def main() -> None:
     )
     p.add_argument(
         "--workers", type=int, default=1, help="server processes (daybreak serve --workers)"
+    )
+    p.add_argument(
+        "--key-rate",
+        type=int,
+        default=0,
+        help="the API key's rate limit a minute (0: none). A limit far above the load "
+        "measures the cost of taking a token (on PostgreSQL: the shared bucket's write)",
     )
     p.add_argument("--no-direct", action="store_true", help="skip the store-only runs")
     p.add_argument(

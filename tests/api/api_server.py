@@ -8,7 +8,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -49,8 +49,16 @@ class Api:
             yield c
 
 
-def start_server(data_dir: Path, port: int, env: dict[str, str]) -> subprocess.Popen[bytes]:
-    """``daybreak serve`` in its own process (for kill -9 tests and benchmarks)."""
+def start_server(
+    data_dir: Path,
+    port: int,
+    env: dict[str, str],
+    args: Sequence[str] = (),
+    ready_within: float = 60.0,
+) -> subprocess.Popen[bytes]:
+    """``daybreak serve`` in its own process (for kill -9 tests, several servers on one
+    database, benchmarks); ``args``: more options of ``serve``; ``ready_within``:
+    seconds to wait for ``/readyz`` (a loaded machine imports slowly)."""
     cmd = [
         sys.executable,
         "-m",
@@ -62,13 +70,14 @@ def start_server(data_dir: Path, port: int, env: dict[str, str]) -> subprocess.P
         str(port),
         "--data-dir",
         str(data_dir),
+        *args,
     ]
     log = data_dir / f"server-{port}.log"
     with log.open("wb") as err:
         proc = subprocess.Popen(
             cmd, env={**os.environ, **env}, stdout=subprocess.DEVNULL, stderr=err
         )
-    deadline = time.monotonic() + 60
+    deadline = time.monotonic() + ready_within
     while time.monotonic() < deadline:
         if proc.poll() is not None:
             raise RuntimeError(f"server exited: {log.read_text()}")
@@ -80,4 +89,6 @@ def start_server(data_dir: Path, port: int, env: dict[str, str]) -> subprocess.P
         time.sleep(0.2)
     proc.kill()
     proc.wait()
-    raise RuntimeError(f"server did not become ready within 60 s: {log.read_text()}")
+    raise RuntimeError(
+        f"server did not become ready within {ready_within:.0f} s: {log.read_text()}"
+    )

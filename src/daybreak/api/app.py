@@ -30,7 +30,7 @@ from daybreak.api.intake_fast import IntakeFastPath
 from daybreak.api.limits import BodySizeLimit, ResponseHeaders
 from daybreak.api.security import AuthState
 from daybreak.api.settings import Settings
-from daybreak.store import LoginGuard, TiplineStore
+from daybreak.store import TiplineStore
 
 log = logging.getLogger(__name__)
 STATIC = Path(__file__).parent / "static"
@@ -100,8 +100,7 @@ def create_app(
         docs_url=None,
         redoc_url=None,
     )
-    the_store.accounts.login_guard.close()
-    the_store.accounts.login_guard = LoginGuard(
+    the_store.accounts.use_login_limits(
         max_hashing=settings.max_concurrent_logins,
         per_address_per_minute=settings.login_rate_per_minute,
     )

@@ -1,6 +1,6 @@
-"""Request body size limit (pure ASGI, so it also covers chunked uploads), the headers
-every API response gets, and per-actor rate limits (token buckets in memory, one set per
-server process: :class:`daybreak.store.throttle.RateLimiter`)."""
+"""Request body size limit (pure ASGI, so it also covers chunked uploads) and the headers
+every API response gets. (The per-actor rate limits are the store's token buckets:
+``store.throttles``, used by :mod:`daybreak.api.security`.)"""
 
 from __future__ import annotations
 
@@ -8,9 +8,7 @@ import json
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from daybreak.store.throttle import RateLimiter
-
-__all__ = ["BodySizeLimit", "RateLimiter", "ResponseHeaders"]
+__all__ = ["BodySizeLimit", "ResponseHeaders"]
 
 
 class BodySizeLimit:

@@ -5,7 +5,8 @@ analysts log in with a password and get an HttpOnly, SameSite=Strict session coo
 Every route declares the roles it admits with :func:`require`; rate limits apply per
 API key (its own limit) or per analyst (``Settings.session_rate_per_minute``). API keys
 are checked against the store on every request, so a revoked or expired key is refused
-at once in every server process.
+at once in every server process; so are session tokens. The rate limits' buckets are
+the store's (``store.throttles``): shared by every process on PostgreSQL.
 
 The console builds its sign-in page on :func:`login` and :func:`logout`.
 """
@@ -19,9 +20,9 @@ from fastapi import Depends, HTTPException, Request, Response
 from fastapi.concurrency import run_in_threadpool
 from fastapi.security import APIKeyCookie, APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
 
-from daybreak.api.limits import RateLimiter
 from daybreak.api.settings import Settings
 from daybreak.store import Actor, LoginRefused, Role, TiplineStore
+from daybreak.store.throttle import Limiter, RateLimiter
 
 SESSION_COOKIE = "daybreak_session"
 ALL_ROLES = frozenset(Role)
@@ -39,11 +40,11 @@ class AuthState:
 
     store: TiplineStore
     settings: Settings
-    limiter: RateLimiter
+    limiter: Limiter
 
     @classmethod
     def create(cls, store: TiplineStore, settings: Settings) -> AuthState:
-        return cls(store, settings, RateLimiter())
+        return cls(store, settings, store.throttles.limiter("principal"))
 
     async def actor_for_key(self, presented: str) -> Actor | None:
         # No cache: one primary-key read per request (well under a millisecond) is the
@@ -84,12 +85,19 @@ async def authenticate(request: Request) -> Actor:
             headers={"WWW-Authenticate": "Bearer"},
         )
     limit = actor.rate_per_minute if presented else auth.settings.session_rate_per_minute
-    wait = auth.limiter.allow(actor.name, limit)
+    wait = await _allow(auth.limiter, actor.name, limit)
     if wait > 0:
         raise HTTPException(
             429, "rate limit exceeded for this key", headers={"Retry-After": str(int(wait) + 1)}
         )
     return actor
+
+
+async def _allow(limiter: Limiter, who: str, per_minute: int) -> float:
+    """Take a token; a shared (database) bucket is taken in a worker thread."""
+    if per_minute <= 0 or isinstance(limiter, RateLimiter):
+        return limiter.allow(who, per_minute)  # memory only: no thread hop on the hot path
+    return await run_in_threadpool(limiter.allow, who, per_minute)
 
 
 async def current_actor(

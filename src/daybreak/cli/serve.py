@@ -37,7 +37,8 @@ def serve(
         30,
         "--login-rate",
         min=0,
-        help="Sign-in attempts a minute per client address, per process (0 = no limit).",
+        help="Sign-in attempts a minute per client address (0 = no limit): per process "
+        "on SQLite, for every server on the database together on PostgreSQL.",
     ),
     max_logins: int = typer.Option(
         2,
@@ -55,9 +56,9 @@ def serve(
         1,
         min=1,
         max=16,
-        help="Server processes. >1 uses more cores for intake; rate limits, the per-address "
-        "sign-in limit and console sessions are then per process (keep 1 when analysts "
-        "use the console); the account lockout is shared through the database.",
+        help="Server processes. >1 uses more cores for intake. Sessions and the account "
+        "lockout are shared through the database; so are rate limits and the per-address "
+        "sign-in limit on PostgreSQL (on SQLite they are per process).",
     ),
 ) -> None:
     import uvicorn

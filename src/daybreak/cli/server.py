@@ -23,7 +23,7 @@ from daybreak.api import Settings, open_store
 from daybreak.console import configure_console, mount_console
 from daybreak.console.demo import DemoConsole, ensure_demo_users
 from daybreak.console.manage import Manage
-from daybreak.console.store_backend import StoreBackend
+from daybreak.console.store_backend import StoreBackend, StoredSessions
 from daybreak.model.alerts import Alert
 from daybreak.model.cases import Case
 from daybreak.store import TiplineStore
@@ -32,12 +32,14 @@ SETTINGS_ENV = "DAYBREAK_SERVE_SETTINGS"
 
 
 def mount_store_console(app: FastAPI, store: TiplineStore, settings: Settings) -> None:
-    """The console over the app's store (an :data:`daybreak.api.app.Mount`)."""
+    """The console over the app's store (an :data:`daybreak.api.app.Mount`), its sessions
+    in the store: every server process on the database shares them."""
     mount_console(
         app,
         StoreBackend(store),
         secure_cookies=settings.cookie_secure,
         manage=Manage.over_store(store),
+        sessions=StoredSessions(store),
     )
 
 

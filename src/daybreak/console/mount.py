@@ -19,7 +19,7 @@ from daybreak.console.backend import ConsoleBackend
 from daybreak.console.exports import ExportersPackage, ExportSettings, warm_up_exporters
 from daybreak.console.manage import Manage
 from daybreak.console.routes import mount_static, router
-from daybreak.console.security import SecurityHeaders, SessionStore
+from daybreak.console.security import SecurityHeaders, Sessions, SessionStore, SessionWriteBack
 from daybreak.console.web import (
     PREFIX,
     ConsolePageError,
@@ -41,18 +41,26 @@ def mount_console(
     secure_cookies: bool = True,
     manage: Manage | None = None,
     clock: Callable[[], datetime] = utc_now,
+    sessions: Sessions | None = None,
 ) -> ConsoleState:
     """Add the console to ``app`` under /console: pages, static files, security
     headers, error pages. Browsers accept Secure cookies from http://127.0.0.1 and
-    localhost, so even a plain-HTTP demo on loopback can keep ``secure_cookies``."""
+    localhost, so even a plain-HTTP demo on loopback can keep ``secure_cookies``.
+    ``sessions``: where sessions live (default: this process's memory; ``daybreak
+    serve`` keeps them in the store, shared by every server process)."""
     state = ConsoleState(
-        backend, secure_cookies, SessionStore(), manage or Manage.from_environment(), clock
+        backend,
+        secure_cookies,
+        sessions or SessionStore(),
+        manage or Manage.from_environment(),
+        clock,
     )
     app.state.daybreak_console = state
     app.include_router(router)
     mount_static(app)
 
     app.add_middleware(SecurityHeaders, prefix=PREFIX)
+    app.add_middleware(SessionWriteBack, prefix=PREFIX)
 
     @app.exception_handler(SignInRequired)
     async def _sign_in(request: Request, exc: SignInRequired) -> Response:

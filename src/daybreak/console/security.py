@@ -1,7 +1,9 @@
 """Console sessions, CSRF tokens and the security headers.
 
 Sessions live on the server (a random token in an HttpOnly, SameSite=Strict cookie), so
-signing out really ends them. Each session carries its own CSRF token that every form
+signing out really ends them: in the store under ``daybreak serve`` (shared by every
+server process: :class:`daybreak.console.store_backend.StoredSessions`), else in this
+process (:class:`SessionStore`). Each session carries its own CSRF token that every form
 posts back (synchroniser token); the sign-in form, which comes before any session,
 uses a double-submit cookie instead. Each session also remembers the account's session
 epoch from the store, which revoking, disabling or resetting the account bumps: the
@@ -17,7 +19,9 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Protocol
 
+from starlette.concurrency import run_in_threadpool
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from daybreak.console.backend import ConsoleUser
@@ -66,10 +70,30 @@ class Session:
     # here, so phone numbers and e-mails never travel in URLs (nor land in access logs).
     query: str = ""
 
+    def changes(self) -> tuple[tuple[tuple[str, str], ...], str]:
+        """What a page may change in its session (compared to write it back)."""
+        return tuple(self.flashes), self.query
+
+
+class Sessions(Protocol):
+    """Where console sessions live: :class:`SessionStore` (this process's memory) or
+    the store (:class:`daybreak.console.store_backend.StoredSessions`, what ``daybreak
+    serve`` uses: every server process on the database shares them)."""
+
+    def create(self, user: ConsoleUser, epoch: int = 0) -> str: ...
+
+    def get(self, token: str | None) -> Session | None: ...
+
+    def save(self, token: str, session: Session) -> None:
+        """Keep what a page changed in the session (its messages, the search)."""
+        ...
+
+    def end(self, token: str | None) -> None: ...
+
 
 class SessionStore:
-    """In-process sessions. Restarting the server signs everyone out, which is fine
-    for a console that runs as one process next to its store."""
+    """In-process sessions (fakes, and a console without a store): restarting the
+    process signs everyone out, and another process does not know them."""
 
     def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
         self._clock = clock
@@ -104,10 +128,29 @@ class SessionStore:
             session.seen = now
             return session
 
+    def save(self, token: str, session: Session) -> None:
+        """Nothing to do: pages change the one object this store holds."""
+
     def end(self, token: str | None) -> None:
         if token:
             with self._lock:
                 self._sessions.pop(token, None)
+
+
+OPENED_KEY = "daybreak_console_session"  # in the request's state
+
+
+@dataclass
+class OpenedSession:
+    """The session a request works on, and what it held when read."""
+
+    token: str
+    session: Session
+    was: tuple[tuple[tuple[str, str], ...], str]
+
+    @property
+    def changed(self) -> bool:
+        return self.session.changes() != self.was
 
 
 class SecurityHeaders:
@@ -137,3 +180,29 @@ class SecurityHeaders:
             await send(message)
 
         await self.app(scope, receive, send_with_headers)
+
+
+class SessionWriteBack:
+    """Writes a console session a page changed back to where sessions live before the
+    response leaves (so the next request, in whichever process, sees it). The page's
+    session is the one :func:`daybreak.console.web.current_session` opened for the
+    request; pure ASGI, like :class:`SecurityHeaders`."""
+
+    def __init__(self, app: ASGIApp, prefix: str) -> None:
+        self.app = app
+        self.prefix = prefix
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or not str(scope["path"]).startswith(self.prefix):
+            await self.app(scope, receive, send)
+            return
+
+        async def send_after_saving(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                opened = scope.get("state", {}).get(OPENED_KEY)
+                if isinstance(opened, OpenedSession) and opened.changed:
+                    sessions = scope["app"].state.daybreak_console.sessions
+                    await run_in_threadpool(sessions.save, opened.token, opened.session)
+            await send(message)
+
+        await self.app(scope, receive, send_after_saving)

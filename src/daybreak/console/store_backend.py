@@ -7,6 +7,7 @@ dashboards) are not kept by the store; the app passes them in from the data dir.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -22,6 +23,7 @@ from daybreak.console.backend import (
 )
 from daybreak.console.evidence import EvidenceRecord, describe, report_row
 from daybreak.console.exports import CaseExporter, ExportersPackage, case_rows
+from daybreak.console.security import ABSOLUTE_SECONDS, IDLE_SECONDS, Session, new_token
 from daybreak.model.alerts import Alert
 from daybreak.model.cases import Case, CaseStatus, Outcome, Tier
 from daybreak.store import (
@@ -217,3 +219,53 @@ class StoreBackend:
             {"format": fmt, "bytes": len(result.content)},
         )
         return result
+
+
+class StoredSessions:
+    """Console sessions kept by the store (``store.web_sessions``): every server process
+    on the database shares them, and they outlive a restart. What a session holds
+    besides who signed in (its CSRF token, messages to show, the search in force) is its
+    encrypted state. ``clock``: seconds since the epoch."""
+
+    def __init__(self, store: TiplineStore, clock: Callable[[], float] = time.time) -> None:
+        self._repo = store.web_sessions
+        self._clock = clock
+
+    def create(self, user: ConsoleUser, epoch: int = 0) -> str:
+        state = Session(user, new_token(), 0.0, 0.0, epoch=epoch)
+        return self._repo.start(
+            user.username,
+            user.role,
+            epoch,
+            _state_of(state),
+            self._clock(),
+            idle=IDLE_SECONDS,
+            absolute=ABSOLUTE_SECONDS,
+        )
+
+    def get(self, token: str | None) -> Session | None:
+        if not token:
+            return None
+        found = self._repo.get(token, self._clock(), idle=IDLE_SECONDS, absolute=ABSOLUTE_SECONDS)
+        if found is None:
+            return None
+        return Session(
+            ConsoleUser(found.username, found.role, found.org_id),
+            str(found.state["csrf"]),
+            found.created,
+            found.seen,
+            [(str(kind), str(text)) for kind, text in found.state.get("flashes", [])],
+            found.epoch,
+            str(found.state.get("query", "")),
+        )
+
+    def save(self, token: str, session: Session) -> None:
+        self._repo.save(token, _state_of(session))
+
+    def end(self, token: str | None) -> None:
+        if token:
+            self._repo.end(token)
+
+
+def _state_of(session: Session) -> dict[str, Any]:
+    return {"csrf": session.csrf, "flashes": session.flashes, "query": session.query}

@@ -17,7 +17,15 @@ from starlette.datastructures import FormData
 
 from daybreak.console.backend import ConsoleBackend, ConsoleUser
 from daybreak.console.manage import Manage
-from daybreak.console.security import SESSION_COOKIE, Session, SessionStore, tokens_equal
+from daybreak.console.security import (
+    OPENED_KEY,
+    SESSION_COOKIE,
+    OpenedSession,
+    Session,
+    Sessions,
+    SessionStore,
+    tokens_equal,
+)
 
 PREFIX = "/console"
 HERE = Path(__file__).parent
@@ -34,7 +42,7 @@ class ConsoleState:
 
     backend: ConsoleBackend
     secure_cookies: bool = True
-    sessions: SessionStore = field(default_factory=SessionStore)
+    sessions: Sessions = field(default_factory=SessionStore)
     manage: Manage = field(default_factory=Manage)
     clock: Callable[[], datetime] = utc_now
 
@@ -56,17 +64,29 @@ def state_of(request: Request) -> ConsoleState:
     return state
 
 
+def current_session(request: Request) -> Session | None:
+    """The request's session, read once per request; what a page changes in it is
+    written back before the response leaves (:class:`SessionWriteBack`)."""
+    opened = getattr(request.state, OPENED_KEY, None)
+    if isinstance(opened, OpenedSession):
+        return opened.session
+    token = request.cookies.get(SESSION_COOKIE)
+    session = state_of(request).sessions.get(token)
+    if token and session is not None:
+        setattr(request.state, OPENED_KEY, OpenedSession(token, session, session.changes()))
+    return session
+
+
 def signed_in(request: Request) -> Session:
     """The session of a console user (analyst, supervisor or admin)."""
     state = state_of(request)
-    token = request.cookies.get(SESSION_COOKIE)
-    session = state.sessions.get(token)
+    session = current_session(request)
     if session is None:
         raise SignInRequired()
     # One primary-key read: a revoked, disabled or re-roled account loses its console
     # sessions at once, whichever process signed it in.
     if state.backend.session_epoch(session.user.username) != session.epoch:
-        state.sessions.end(token)
+        state.sessions.end(request.cookies.get(SESSION_COOKIE))
         raise SignInRequired()
     if not session.user.may_use_console:
         raise ConsolePageError(403, "Not allowed", "Your role cannot use the console.")
@@ -117,7 +137,7 @@ def form_text(form: FormData, name: str, *, max_len: int = 200) -> str:
 
 
 def render(request: Request, name: str, context: dict[str, Any], status: int = 200) -> HTMLResponse:
-    session = state_of(request).sessions.get(request.cookies.get(SESSION_COOKIE))
+    session = current_session(request)
     flashes: list[tuple[str, str]] = []
     if session is not None:
         flashes, session.flashes = session.flashes, []

@@ -127,6 +127,13 @@ class AuditAppender:
         self._rows = []
 
 
+def ensure_head(conn: Connection, keys: Keyring) -> None:
+    """Create the chain's head row if the store has none yet. Called at start-up (under
+    :func:`daybreak.store.db.startup_lock`): otherwise the first appends of several
+    server processes would race to insert it and all but one fail."""
+    AuditAppender(conn, keys)
+
+
 def append_one(
     conn: Connection,
     keys: Keyring,

@@ -22,7 +22,14 @@ from sqlalchemy import Connection, case, delete, insert, select, update
 from daybreak.store.audit import utc
 from daybreak.store.passwords import PasswordRejected
 from daybreak.store.passwords import check_password as check_password_policy
-from daybreak.store.tables import DEFAULT_ORG, api_keys, organisations, sessions, users
+from daybreak.store.tables import (
+    DEFAULT_ORG,
+    api_keys,
+    organisations,
+    sessions,
+    users,
+    web_sessions,
+)
 
 KEY_PREFIX = "dbk"
 SESSION_HOURS = 12
@@ -153,15 +160,16 @@ def _require_user(conn: Connection, username: str) -> None:
 
 
 def _end_sessions(conn: Connection, username: str) -> int:
-    """Delete the user's stored sessions and bump their epoch, which ends the sessions a
-    process holds in memory (the console's) on their next use."""
+    """Delete the user's stored sessions (the API's and the console's) and bump their
+    epoch, which ends sessions a process holds in memory on their next use."""
     done = conn.execute(delete(sessions).where(sessions.c.username == username))
+    web = conn.execute(delete(web_sessions).where(web_sessions.c.username == username))
     conn.execute(
         update(users)
         .where(users.c.username == username)
         .values(session_epoch=users.c.session_epoch + 1)
     )
-    return int(done.rowcount or 0)
+    return int(done.rowcount or 0) + int(web.rowcount or 0)
 
 
 def _clear_failures(conn: Connection, username: str) -> None:

@@ -16,12 +16,14 @@ import logging
 import os
 import stat
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from importlib import resources
 from pathlib import Path
 from types import TracebackType
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event, inspect
+from sqlalchemy import Engine, create_engine, event, inspect, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.pool import NullPool
 
@@ -93,6 +95,30 @@ def make_engines(url: str) -> tuple[Engine, Engine]:
     return write, read
 
 
+# pg_advisory_lock key of start-up work ("daybreak" as a number); any constant that no
+# other application on the database uses.
+STARTUP_LOCK_KEY = 0x646179627265616B
+
+
+@contextmanager
+def startup_lock(engine: Engine) -> Iterator[None]:
+    """Held while a store migrates and upgrades itself at start-up. On PostgreSQL a
+    session advisory lock, so several server processes starting at once on one database
+    (``serve`` on several machines) take turns: the first migrates, the others then find
+    the schema current (Alembic itself does not lock). SQLite: nothing to do (its write
+    transactions begin IMMEDIATE, which serialises them)."""
+    if engine.dialect.name != "postgresql":
+        yield
+        return
+    with engine.connect() as conn:
+        conn.execute(text("SELECT pg_advisory_lock(:k)"), {"k": STARTUP_LOCK_KEY})
+        try:
+            yield
+        finally:
+            conn.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": STARTUP_LOCK_KEY})
+            conn.rollback()
+
+
 class WriterLock:
     """An advisory lock (``flock``) on a file beside a SQLite database, held around each
     group-commit transaction. With several server processes (``serve --workers N``)
@@ -102,8 +128,12 @@ class WriterLock:
     locking remains the guarantee: other writers (CLI commands, the server's other
     transactions) do not take this lock and still wait through ``busy_timeout``.
 
-    A no-op for PostgreSQL and in-memory SQLite. The kernel drops the lock when a
-    process dies, so ``kill -9`` leaves nothing to clean up."""
+    A no-op for PostgreSQL and in-memory SQLite: on PostgreSQL every write transaction
+    that appends to the audit chain (each group-commit batch does, first) locks the
+    chain's head row (``SELECT … FOR UPDATE``), which orders the writers of every
+    process on every machine; what a batch then reads (idempotency keys, clusters) is
+    what the previous holder committed. The kernel drops the lock when a process dies,
+    so ``kill -9`` leaves nothing to clean up."""
 
     def __init__(self, url: str) -> None:
         self._fd: int | None = None

@@ -6,9 +6,12 @@ thing stored, over one shared context (engines, writer lock, keys, routing table
 * ``store.cases`` (:class:`CaseRepository`): cases, their workflow and labels;
 * ``store.accounts`` (:class:`AccountRepository`): users, their lifecycle, sign-in;
 * ``store.api_keys`` (:class:`ApiKeyRepository`), ``store.sessions``
-  (:class:`SessionRepository`);
+  (:class:`SessionRepository`), ``store.web_sessions`` (:class:`WebSessionRepository`:
+  the console's);
 * ``store.organisations`` (:class:`OrganisationRepository`), ``store.retention``
   (:class:`Retention`);
+* ``store.throttles`` (:class:`Throttles`): rate limits and sign-in attempts per
+  address, shared by every server process on PostgreSQL;
 * ``store.audit`` (:class:`AuditTrail`): the trail, checkpoints, verification;
 * ``store.banks`` (:class:`BankRepository`): the hash lists' metadata (media banks).
 
@@ -25,7 +28,15 @@ from sqlalchemy.engine import make_url
 
 from daybreak.store import checkpoints as cp
 from daybreak.store import integrity
-from daybreak.store.db import WriterLock, is_sqlite, make_engines, migrate, sqlite_url
+from daybreak.store.audit import ensure_head
+from daybreak.store.db import (
+    WriterLock,
+    is_sqlite,
+    make_engines,
+    migrate,
+    sqlite_url,
+    startup_lock,
+)
 from daybreak.store.keys import Keyring
 from daybreak.store.repositories.accounts import AccountRepository
 from daybreak.store.repositories.api_keys import ApiKeyRepository
@@ -39,6 +50,8 @@ from daybreak.store.repositories.outbound import OutboundRepository
 from daybreak.store.repositories.reports import ClusterSummary, ReportRepository, SearchHit
 from daybreak.store.repositories.retention import Retention, RetentionResult
 from daybreak.store.repositories.sessions import SessionRepository
+from daybreak.store.repositories.throttles import Throttles
+from daybreak.store.repositories.web_sessions import WebSessionRepository
 from daybreak.tipline.routing import AgencyTable
 
 __all__ = [
@@ -89,15 +102,19 @@ class TiplineStore:
         self.engine, self.read_engine = make_engines(url)
         self._writer_lock = WriterLock(url)
         if run_migrations:
-            migrate(self.engine)
-            with self._writer_lock, self.engine.begin() as conn:
-                integrity.upgrade(conn, keys)
+            with startup_lock(self.engine):  # several servers may start at once
+                migrate(self.engine)
+                with self._writer_lock, self.engine.begin() as conn:
+                    ensure_head(conn, keys)
+                    integrity.upgrade(conn, keys)
         ctx = StoreContext(self.engine, self.read_engine, self._writer_lock, keys, self.agencies)
         self.reports = ReportRepository(ctx, max_batch=max_batch)
         self.cases = CaseRepository(ctx)
-        self.accounts = AccountRepository(ctx)
+        self.throttles = Throttles(ctx)
+        self.accounts = AccountRepository(ctx, self.throttles)
         self.api_keys = ApiKeyRepository(ctx)
         self.sessions = SessionRepository(ctx)
+        self.web_sessions = WebSessionRepository(ctx)
         self.retention = Retention(ctx)
         self.organisations = OrganisationRepository(ctx)
         self.cybertip = CybertipRepository(ctx)

@@ -400,6 +400,30 @@ sessions = Table(
     Column("expires_at", TS, nullable=False, index=True),
 )
 
+# Server-side sessions of the console (a web face), shared by every server process on
+# the database: started through one, used through any other; ended (sign-out, account
+# revoked, disabled, re-roled or its password reset) at once everywhere. ``created`` and
+# ``seen`` are seconds since the epoch (idle and absolute timeouts); ``state_enc`` is the
+# face's own state (its CSRF token, messages to show, a search in force), encrypted.
+web_sessions = Table(
+    "web_sessions",
+    metadata,
+    _org(),
+    Column("token_hash", String(64), primary_key=True),
+    Column(
+        "username",
+        String(80),
+        ForeignKey("users.username", ondelete="CASCADE"),
+        nullable=False,
+        index=True,
+    ),
+    Column("role", String(20), nullable=False),
+    Column("epoch", Integer, nullable=False),
+    Column("created", Float, nullable=False),
+    Column("seen", Float, nullable=False, index=True),
+    Column("state_enc", LargeBinary, nullable=False),
+)
+
 audit_log = Table(
     "audit_log",
     metadata,
@@ -432,6 +456,21 @@ store_meta = Table(
     metadata,
     Column("name", String(40), primary_key=True),
     Column("value", String(200), nullable=False),
+)
+
+# Token buckets shared by every server process on one database (rate limits per API key
+# or analyst, sign-in attempts per client address): ``bucket`` is a keyed hash of the
+# scope and the client (addresses are not kept), ``tokens`` what is left after the last
+# take at ``at`` (seconds since the epoch), ``granted`` how many that take got.
+# Rows idle for long are deleted (a bucket refills within a minute). Unlogged on
+# PostgreSQL (migration 0008): losing them in a crash only refills the buckets.
+rate_buckets = Table(
+    "rate_buckets",
+    metadata,
+    Column("bucket", String(64), primary_key=True),
+    Column("tokens", Float, nullable=False),
+    Column("at", Float, nullable=False, index=True),
+    Column("granted", Integer, nullable=False),
 )
 
 # Every text column kept in clear, and why (docs/tipline.md lists them too; a test fails
@@ -479,6 +518,7 @@ PLAIN_TEXT_COLUMNS: dict[str, str] = {
     "users.org_id": _ORG,
     "api_keys.org_id": _ORG,
     "sessions.org_id": _ORG,
+    "web_sessions.org_id": _ORG,
     "audit_log.org_id": _ORG,
     "organisations.org_id": _ORG,
     "organisations.name": "label the operator gives an organisation (1-120 characters)",
@@ -532,6 +572,7 @@ PLAIN_TEXT_COLUMNS: dict[str, str] = {
     "users.username": _PRINCIPAL,
     "users.password_hash": _DIGEST + " (argon2id)",
     "users.role": _ENUM,
+    "web_sessions.role": _ENUM,
     "case_events.case_id": _ID,
     "case_events.actor": _PRINCIPAL,
     "case_events.from_status": _ENUM,
@@ -551,6 +592,8 @@ PLAIN_TEXT_COLUMNS: dict[str, str] = {
     "report_identifiers.value_index": _DIGEST,
     "sessions.token_hash": _DIGEST,
     "sessions.username": _PRINCIPAL,
+    "web_sessions.token_hash": _DIGEST,
+    "web_sessions.username": _PRINCIPAL,
     "subject_labels.case_id": _ID,
     "subject_labels.subject_type": _ENUM,
     "subject_labels.value_index": _DIGEST,
@@ -569,4 +612,5 @@ PLAIN_TEXT_COLUMNS: dict[str, str] = {
     "webhook_dead_letters.action": _ENUM,
     "webhook_dead_letters.body": "an audit entry's fields as JSON: ids and counts only",
     "webhook_dead_letters.last_error": "HTTP status or connection error class, no content",
+    "rate_buckets.bucket": _DIGEST,
 }

@@ -1,8 +1,11 @@
-"""In-process throttles: token buckets, and the guard in front of password checks.
+"""Throttles: token buckets, and the guard in front of password checks.
 
-These live in one process's memory (``serve --workers N`` has N of each); the sign-in
-lockout that must hold across processes is kept in the store (``users.failed_logins``,
-``users.locked_until``; see :mod:`daybreak.store.auth`).
+:class:`RateLimiter` keeps its buckets in one process's memory (SQLite deployments:
+``serve --workers N`` has N of each); on PostgreSQL the store hands out limiters whose
+buckets every process shares (:mod:`daybreak.store.repositories.throttles`). The sign-in
+lockout is always kept in the store (``users.failed_logins``, ``users.locked_until``;
+see :mod:`daybreak.store.auth`). The cap on concurrent password checks stays per
+process: it guards that machine's CPU.
 """
 
 from __future__ import annotations
@@ -14,13 +17,22 @@ import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import TypeVar
+from typing import Protocol, TypeVar
 
 T = TypeVar("T")
 HASHING_NICE = 19  # the password checks' CPU priority: only what report intake leaves
 
 ADDRESS_TARPIT_SECONDS = 1.0  # answer to a client over its sign-in limit after this
 MAX_BUCKETS = 50_000  # tracked clients before full (idle) buckets are dropped
+
+
+class Limiter(Protocol):
+    """A rate limit per client: :class:`RateLimiter` (this process) or the store's
+    shared one (:class:`~daybreak.store.repositories.throttles.SharedRateLimiter`)."""
+
+    def allow(self, who: str, per_minute: int) -> float:
+        """0.0 when allowed, else seconds until the next request would be."""
+        ...
 
 
 @dataclass
@@ -87,8 +99,10 @@ def _lower_priority() -> None:
 
 
 class LoginGuard:
-    """What a password check must pass in this process: a per-client-address token
-    bucket, and a cap on concurrent argon2 verifications. Over the cap a sign-in is
+    """What a password check must pass: a per-client-address token bucket
+    (``addresses``: shared by every process on PostgreSQL, see
+    :meth:`daybreak.store.repositories.accounts.AccountRepository.use_login_limits`;
+    by default this process's), and this process's cap on concurrent argon2 verifications. Over the cap a sign-in is
     refused at once rather than queued. The verifications run in ``max_hashing``
     threads of their own at the lowest CPU priority, so a flood of logins uses only the
     CPU that report intake leaves idle and can never starve it (argon2 costs ~0.4 s of
@@ -101,13 +115,14 @@ class LoginGuard:
         max_hashing: int = 2,
         per_address_per_minute: int = 30,
         clock: Callable[[], float] = time.monotonic,
+        addresses: Limiter | None = None,
     ) -> None:
         if max_hashing < 1:
             raise ValueError("max_hashing must be at least 1")
         self.max_hashing = max_hashing
         self.per_address_per_minute = per_address_per_minute
         self._slots = threading.BoundedSemaphore(max_hashing)
-        self._addresses = RateLimiter(clock)
+        self._addresses = addresses or RateLimiter(clock)
         self._hashers = ThreadPoolExecutor(
             max_hashing, thread_name_prefix="daybreak-password", initializer=_lower_priority
         )

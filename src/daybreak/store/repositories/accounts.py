@@ -10,6 +10,7 @@ from sqlalchemy import select
 from daybreak.store import auth
 from daybreak.store.auth import SYSTEM, Account, Actor, Role
 from daybreak.store.repositories.context import PermissionDenied, StoreContext, require
+from daybreak.store.repositories.throttles import Throttles
 from daybreak.store.tables import users
 from daybreak.store.throttle import LoginGuard, LoginRefused
 
@@ -28,11 +29,23 @@ class AccountRepository:
     """User accounts: created, disabled, re-enabled, re-roled, revoked and reset by an
     admin (each audited), and checked at sign-in behind :attr:`login_guard`."""
 
-    def __init__(self, ctx: StoreContext) -> None:
+    def __init__(self, ctx: StoreContext, throttles: Throttles) -> None:
         self._ctx = ctx
-        # Per-process sign-in throttles (the account lockout itself is in the database);
-        # the API replaces it with one built from its settings.
-        self.login_guard = LoginGuard()
+        self._throttles = throttles
+        # The account lockout itself is in the users table; a server sets its own
+        # limits with use_login_limits.
+        self.login_guard = LoginGuard(addresses=throttles.limiter("login-address"))
+
+    def use_login_limits(self, *, max_hashing: int, per_address_per_minute: int) -> None:
+        """Replace :attr:`login_guard`: at most ``max_hashing`` password checks at once
+        in this process, ``per_address_per_minute`` attempts per client address (in
+        every process together on PostgreSQL: the store's shared buckets)."""
+        self.login_guard.close()
+        self.login_guard = LoginGuard(
+            max_hashing=max_hashing,
+            per_address_per_minute=per_address_per_minute,
+            addresses=self._throttles.limiter("login-address"),
+        )
 
     def close(self) -> None:
         self.login_guard.close()
@@ -125,9 +138,10 @@ class AccountRepository:
     def login(
         self, username: str, password: str, *, client: str = "", channel: str = "api"
     ) -> Actor | None:
-        """Check a password behind the sign-in throttles: this process's per-address
-        limit and cap on concurrent hashing (:attr:`login_guard`), and the account
-        lockout kept in the database, which every process shares. None: wrong user
+        """Check a password behind the sign-in throttles: the per-address limit (shared
+        by every process on PostgreSQL) and this process's cap on concurrent hashing
+        (:attr:`login_guard`), and the account lockout kept in the database, which
+        every process shares. None: wrong user
         name or password, audited as ``login.failed`` (and ``login.locked`` when the
         failure locks the account). Raises :class:`LoginRefused` (address, busy or
         locked) without checking the password."""
