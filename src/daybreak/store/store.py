@@ -22,6 +22,7 @@ from pathlib import Path
 
 from sqlalchemy.engine import make_url
 
+from daybreak.store import cases as case_ops
 from daybreak.store import checkpoints as cp
 from daybreak.store import integrity
 from daybreak.store.db import WriterLock, is_sqlite, make_engines, migrate, sqlite_url
@@ -89,6 +90,7 @@ class TiplineStore:
             migrate(self.engine)
             with self._writer_lock, self.engine.begin() as conn:
                 integrity.upgrade(conn, keys)
+                case_ops.upgrade_search(conn, keys)
         ctx = StoreContext(self.engine, self.read_engine, self._writer_lock, keys, self.agencies)
         self.reports = ReportRepository(ctx, max_batch=max_batch)
         self.cases = CaseRepository(ctx)

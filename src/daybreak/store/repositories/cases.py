@@ -3,8 +3,10 @@ analysts' dispositions of their payments subjects (the payments model's labels).
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Sequence
 from datetime import UTC, datetime
+from typing import Any
 
 from sqlalchemy import Connection, select
 
@@ -21,6 +23,9 @@ from daybreak.store.tables import cases
 class CaseRepository:
     def __init__(self, ctx: StoreContext) -> None:
         self._ctx = ctx
+        # Dashboard figures and filter choices, kept until a case changes (see version).
+        self._cached: dict[str, tuple[tuple[Any, ...], Any]] = {}
+        self._cache_lock = threading.Lock()
 
     def upsert(self, items: Sequence[Case], actor: Actor = SYSTEM) -> tuple[int, int]:
         """Insert new cases and refresh existing ones (workflow state kept). Returns
@@ -47,6 +52,53 @@ class CaseRepository:
             found = case_ops.query(conn, ctx.keys, filters or case_ops.CaseFilter())
             ctx.audit(conn, actor, "case.list", "case", "*", {"ids": [c.case_id for c in found]})
         return found
+
+    def page(self, actor: Actor, filters: case_ops.CaseFilter) -> case_ops.CasePage:
+        """One page of matching cases (``filters.limit`` from ``filters.offset``, most
+        urgent first) and how many match in all. Read without holding the write lock;
+        only the page's cases are decrypted, and their ids are audited before return."""
+        require(actor, CASE_READERS, "list cases")
+        ctx = self._ctx
+        with ctx.reading() as conn:
+            found = case_ops.page(conn, ctx.keys, filters)
+        with ctx.writing() as conn:
+            ids = [c.case_id for c in found.cases]
+            ctx.audit(conn, actor, "case.list", "case", "*", {"ids": ids, "total": found.total})
+        return found
+
+    def holders(self, actor: Actor, entity_key: str, but: str) -> tuple[int, int]:
+        """How many cases other than ``but`` hold the entity (closed ones among them):
+        counts through the entity's blind index, no case is read."""
+        require(actor, CASE_READERS, "search")
+        with self._ctx.reading() as conn:
+            return case_ops.holders(conn, self._ctx.keys, entity_key, but)
+
+    def choices(self, actor: Actor) -> tuple[list[str], list[str]]:
+        """The countries and typologies cases have (the queue's filter choices)."""
+        require(actor, CASE_READERS, "list cases")
+        found: tuple[list[str], list[str]] = self._cached_read("choices", case_ops.choices)
+        return found
+
+    def figures(self, actor: Actor) -> case_ops.CaseFigures:
+        """Counts over every case for the dashboards (no case is decrypted); computed
+        again only when a case has changed since."""
+        require(actor, CASE_READERS, "read case statistics")
+        found: case_ops.CaseFigures = self._cached_read("figures", case_ops.figures)
+        with self._ctx.writing() as conn:
+            self._ctx.audit(conn, actor, "case.stats.read", "case", "*", {"total": found.total})
+        return found
+
+    def _cached_read(self, name: str, compute: Any) -> Any:
+        with self._ctx.reading() as conn:
+            now = case_ops.version(conn)
+            with self._cache_lock:
+                kept = self._cached.get(name)
+            if kept is not None and kept[0] == now:
+                return kept[1]
+            value = compute(conn)
+        with self._cache_lock:
+            self._cached[name] = (now, value)
+        return value
 
     def get(self, case_id: str, actor: Actor) -> Case | None:
         require(actor, CASE_READERS, "read cases")
