@@ -89,6 +89,14 @@ class EvidenceRecord:
     hash_matches: tuple[HashMatch, ...]  # known-material matches of a media sighting
 
 
+def case_alerts(case: Case, linked: Iterable[Alert]) -> list[Alert]:
+    """The alerts a case carries, then those of its alert ids from elsewhere, each once."""
+    seen: dict[str, Alert] = {a.alert_id: a for a in case.alerts}
+    for a in linked:
+        seen.setdefault(a.alert_id, a)
+    return list(seen.values())
+
+
 def pointed_at(case: Case, alerts: Iterable[Alert]) -> set[tuple[str, str]]:
     """Every (source, record id) the case names: a record page opens only these."""
     out = {(e.source, e.record_id) for e in case.evidence}
