@@ -146,9 +146,11 @@ def test_dashboard_figures_from_sql_equal_those_counted_in_memory(
 ) -> None:
     store, memory = backends
     # Move a few cases so that triage times and "ever referred" have something to count.
+    routed = memory.get_case("CASE-0002", SAM)
+    assert routed is not None and routed.routed_agency  # referred where it is routed
     for backend in (store, memory):
         backend.triage("CASE-0002", SAM)
-        backend.refer("CASE-0002", SAM, "an agency")
+        backend.refer("CASE-0002", SAM, routed.routed_agency)
         backend.close("CASE-0002", SAM, Outcome.REFERRED_TO_POLICE, "sent")
         backend.triage("CASE-0011", SAM)
     got, want = store.case_figures(SAM), memory.case_figures(SAM)
