@@ -117,7 +117,15 @@ def source_mix(case: Case) -> tuple[tuple[str, int], ...]:
     counts: dict[str, int] = {}
     for ev in case.evidence:
         counts[ev.source] = counts.get(ev.source, 0) + 1
-    for family in case.sources:
+    return mix_of(counts, case.sources)
+
+
+def mix_of(
+    evidence_counts: Mapping[str, int], sources: Iterable[str]
+) -> tuple[tuple[str, int], ...]:
+    """:func:`source_mix` from evidence counts per source table (a case's summary)."""
+    counts = dict(evidence_counts)
+    for family in sources:
         counts.setdefault(FAMILY_TABLE.get(family, family), 0)
     return tuple(sorted(counts.items()))
 
@@ -242,16 +250,18 @@ def queue_row(
     now: datetime,
     candidates: set[str],
     count_elsewhere: Callable[[str, str], EntityElsewhere],
+    mix: tuple[tuple[str, int], ...] | None = None,
 ) -> QueueRow:
     """One row; for a search, where it matched and, per matched entity, how many other
-    cases hold it (``count_elsewhere(entity_key, case_id)``)."""
+    cases hold it (``count_elsewhere(entity_key, case_id)``). ``mix``: the source mix
+    when ``case`` carries no evidence rows (a summary), else it is counted here."""
     found = matched_fields(case, candidates)
     keys = sorted({v for _, v in found if v in set(case.entity_keys)})
     return QueueRow(
         case,
         typologies,
         humanize_age(case.created_at, now),
-        source_mix(case),
+        source_mix(case) if mix is None else mix,
         why(case),
         matched=tuple(f"{where} {value}" for where, value in found),
         elsewhere=tuple(count_elsewhere(key, case.case_id) for key in keys),

@@ -32,12 +32,13 @@ from daybreak.console.queue import (
     EntityElsewhere,
     QueueFilters,
     QueuePage,
+    mix_of,
     pages_of,
     queue_row,
     search_candidates,
 )
 from daybreak.model.alerts import Alert
-from daybreak.model.cases import Case, CaseStatus, Outcome, Tier, case_typologies
+from daybreak.model.cases import Case, CaseStatus, Outcome, Tier
 from daybreak.store import (
     Actor,
     CaseFigures,
@@ -125,16 +126,27 @@ class StoreBackend:
         countries, typologies = self.store.cases.choices(who)
         candidates = search_candidates(filters.query, countries)
         wanted = _case_filter(filters, candidates)
-        found = self.store.cases.page(who, wanted)
+        # A search shows where each hit matched: its page reads whole cases.
+        full = bool(candidates)
+        found = self.store.cases.page(who, wanted, full=full)
         pages, page = pages_of(found.total, filters.page)
         if page != filters.page and found.total:  # past the end: the last page
-            found = self.store.cases.page(who, _case_filter(filters, candidates, page))
+            last = _case_filter(filters, candidates, page)
+            found = self.store.cases.page(who, last, full=full)
 
         def count_elsewhere(key: str, case_id: str) -> EntityElsewhere:
             return EntityElsewhere(key, *self.store.cases.holders(who, key, case_id))
 
         rows = [
-            queue_row(c, case_typologies(c), now, candidates, count_elsewhere) for c in found.cases
+            queue_row(
+                e.case,
+                e.typologies,
+                now,
+                candidates,
+                count_elsewhere,
+                mix_of(e.evidence_counts, e.case.sources),
+            )
+            for e in found.entries
         ]
         return QueuePage(rows, found.total, page, pages, countries, typologies, found.closed)
 

@@ -9,6 +9,7 @@ for search. The plain workflow columns carry a row MAC, recomputed by every writ
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
@@ -54,6 +55,7 @@ from daybreak.store.tables import (
 
 # Associated data: the column, then the row (see daybreak.store.integrity.SEALED).
 BODY = "cases.body_enc"  # :case_id
+SUMMARY = "cases.summary_enc"  # :case_id
 NOTE = "case_notes.text_enc"  # :id
 REASON = "case_events.reason_enc"  # :id
 
@@ -100,10 +102,22 @@ class CaseFilter:
 
 
 @dataclass(frozen=True, slots=True)
+class QueueEntry:
+    """A case as a queue row shows it. From its summary, ``case`` has the workflow
+    columns, title, explanation, reasons and sources but no graph, evidence or alerts;
+    ``full`` when the whole body was read (a search shows where each hit matched)."""
+
+    case: Case
+    typologies: tuple[str, ...]
+    evidence_counts: dict[str, int]  # evidence rows per source table
+    full: bool = False
+
+
+@dataclass(frozen=True, slots=True)
 class CasePage:
     """One page of cases (decrypted) and how many match in all."""
 
-    cases: list[Case]
+    entries: list[QueueEntry]
     total: int
     closed: int  # closed cases among all that match
 
@@ -131,16 +145,58 @@ SEARCH_VERSION = "case_search"  # store_meta: "1" once every case has its search
 
 def _row_to_case(keys: Keyring, r: Any) -> Case:
     case = Case.model_validate_json(keys.decrypt_text(r.body_enc, bound(BODY, r.case_id)))
-    return case.model_copy(
-        update={
-            "status": CaseStatus(r.status),
-            "tier": Tier(r.tier),  # the effective tier: an analyst's override wins
-            "outcome": Outcome(r.outcome) if r.outcome else None,
-            "assignee": r.assignee,
-            "created_at": utc(r.created_at),
-            "updated_at": utc(r.updated_at),
+    return case.model_copy(update=_workflow(r))
+
+
+def _summary(case: Case) -> str:
+    counts: dict[str, int] = {}
+    for ev in case.evidence:
+        counts[ev.source] = counts.get(ev.source, 0) + 1
+    return json.dumps(
+        {
+            "title": case.title,
+            "explanation": case.explanation,
+            "reasons": case.reasons,
+            "sources": case.sources,
+            "typologies": list(case_typologies(case)),
+            "evidence": counts,
         }
     )
+
+
+def _workflow(r: Any) -> dict[str, Any]:
+    return {
+        "status": CaseStatus(r.status),
+        "tier": Tier(r.tier),  # the effective tier: an analyst's override wins
+        "outcome": Outcome(r.outcome) if r.outcome else None,
+        "assignee": r.assignee,
+        "created_at": utc(r.created_at),
+        "updated_at": utc(r.updated_at),
+    }
+
+
+def _row_to_entry(keys: Keyring, r: Any, full: bool) -> QueueEntry:
+    """A queue row from the case's summary (its whole body when ``full``, or when it
+    has no summary yet)."""
+    if full or r.summary_enc is None:
+        case = _row_to_case(keys, r)
+        counts: dict[str, int] = {}
+        for ev in case.evidence:
+            counts[ev.source] = counts.get(ev.source, 0) + 1
+        return QueueEntry(case, case_typologies(case), counts, full=True)
+    s = json.loads(keys.decrypt_text(r.summary_enc, bound(SUMMARY, r.case_id)))
+    case = Case(
+        case_id=r.case_id,
+        title=s["title"],
+        priority=r.priority,
+        explanation=s["explanation"],
+        reasons=s["reasons"],
+        sources=s["sources"],
+        country=r.country,
+        routed_agency=r.routed_agency,
+        **_workflow(r),
+    )
+    return QueueEntry(case, tuple(s["typologies"]), dict(s["evidence"]))
 
 
 def upsert(conn: Connection, keys: Keyring, case: Case, now: datetime) -> bool:
@@ -154,6 +210,7 @@ def upsert(conn: Connection, keys: Keyring, case: Case, now: datetime) -> bool:
         "routed_agency": case.routed_agency,
         "updated_at": utc(now),
         "body_enc": body,
+        "summary_enc": keys.encrypt_text(_summary(case), bound(SUMMARY, case.case_id)),
     }
     if existing is None:
         row = {
@@ -233,8 +290,12 @@ def upgrade_search(conn: Connection, keys: Keyring, batch: int = 500) -> int:
         if not rows:
             break
         for r in rows:
-            body = keys.decrypt_text(r.body_enc, bound(BODY, r.case_id))
-            _write_lookups(conn, keys, Case.model_validate_json(body), replace=True)
+            case = Case.model_validate_json(keys.decrypt_text(r.body_enc, bound(BODY, r.case_id)))
+            _write_lookups(conn, keys, case, replace=True)
+            summary = keys.encrypt_text(_summary(case), bound(SUMMARY, r.case_id))
+            conn.execute(
+                update(cases).where(cases.c.case_id == r.case_id).values(summary_enc=summary)
+            )
         done += len(rows)
         last = rows[-1].case_id
     meta.put(conn, SEARCH_VERSION, "1")
@@ -293,13 +354,16 @@ def query(conn: Connection, keys: Keyring, f: CaseFilter) -> list[Case]:
     return [_row_to_case(keys, r) for r in conn.execute(q)]
 
 
-def page(conn: Connection, keys: Keyring, f: CaseFilter) -> CasePage:
-    """One page of matching cases and the counts of all: only the page is decrypted."""
+def page(conn: Connection, keys: Keyring, f: CaseFilter, *, full: bool = False) -> CasePage:
+    """One page of matching cases and the counts of all: only the page is decrypted,
+    from each case's summary (``full``: its whole body)."""
     closed = func.sum(when((cases.c.status == CaseStatus.CLOSED.value, 1), else_=0))
     total, closed_count = conn.execute(
         select(func.count(), closed).select_from(cases).where(*conditions(keys, f))
     ).one()
-    return CasePage(query(conn, keys, f), int(total), int(closed_count or 0))
+    rows = conn.execute(_listing(keys, f).limit(f.limit).offset(f.offset))
+    entries = [_row_to_entry(keys, r, full) for r in rows]
+    return CasePage(entries, int(total), int(closed_count or 0))
 
 
 def holders(conn: Connection, keys: Keyring, entity_key: str, but: str) -> tuple[int, int]:

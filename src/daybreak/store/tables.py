@@ -154,6 +154,9 @@ cases = Table(
     Column("created_at", TS, nullable=False),
     Column("updated_at", TS, nullable=False),
     Column("body_enc", LargeBinary, nullable=False),  # the Case JSON, encrypted
+    # What a queue row shows (title, reasons, sources, typologies, evidence counts),
+    # encrypted: a queue page decrypts these, not whole cases (migration 0008).
+    Column("summary_enc", LargeBinary),
     Column("row_mac", String(64)),  # over the plain workflow columns
     # The dashboards' groupings (migration 0008_console_scale).
     Index("ix_cases_country", "country"),

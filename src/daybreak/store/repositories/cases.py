@@ -53,16 +53,19 @@ class CaseRepository:
             ctx.audit(conn, actor, "case.list", "case", "*", {"ids": [c.case_id for c in found]})
         return found
 
-    def page(self, actor: Actor, filters: case_ops.CaseFilter) -> case_ops.CasePage:
+    def page(
+        self, actor: Actor, filters: case_ops.CaseFilter, *, full: bool = False
+    ) -> case_ops.CasePage:
         """One page of matching cases (``filters.limit`` from ``filters.offset``, most
         urgent first) and how many match in all. Read without holding the write lock;
-        only the page's cases are decrypted, and their ids are audited before return."""
+        only the page's cases are decrypted (their summaries; ``full``: their bodies),
+        and their ids are audited before return."""
         require(actor, CASE_READERS, "list cases")
         ctx = self._ctx
         with ctx.reading() as conn:
-            found = case_ops.page(conn, ctx.keys, filters)
+            found = case_ops.page(conn, ctx.keys, filters, full=full)
         with ctx.writing() as conn:
-            ids = [c.case_id for c in found.cases]
+            ids = [e.case.case_id for e in found.entries]
             ctx.audit(conn, actor, "case.list", "case", "*", {"ids": ids, "total": found.total})
         return found
 
@@ -80,12 +83,11 @@ class CaseRepository:
         return found
 
     def figures(self, actor: Actor) -> case_ops.CaseFigures:
-        """Counts over every case for the dashboards (no case is decrypted); computed
-        again only when a case has changed since."""
+        """Counts over every case for the dashboards; computed again only when a case
+        has changed since. No case is read, so nothing is audited (as for the report
+        count)."""
         require(actor, CASE_READERS, "read case statistics")
         found: case_ops.CaseFigures = self._cached_read("figures", case_ops.figures)
-        with self._ctx.writing() as conn:
-            self._ctx.audit(conn, actor, "case.stats.read", "case", "*", {"total": found.total})
         return found
 
     def _cached_read(self, name: str, compute: Any) -> Any:

@@ -4,7 +4,7 @@ Revision ID: 0008
 Revises: 0007
 Create Date: 2026-12-06 20:00:00
 
-``case_search`` holds blind indexes of every form a console search finds a case by;
+``cases.summary_enc`` is what a queue row shows, encrypted; ``case_search`` holds blind indexes of every form a console search finds a case by;
 ``case_facets`` a case's typologies and signal families. Both are derived from the
 encrypted case body, so the store fills them for existing cases when it opens
 (:func:`daybreak.store.cases.upgrade_search`), not here: a migration has no keys.
@@ -30,6 +30,8 @@ def _org() -> sa.Column[str]:
 
 
 def upgrade() -> None:
+    with op.batch_alter_table("cases", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("summary_enc", sa.LargeBinary(), nullable=True))
     op.create_table(
         "case_search",
         _org(),
@@ -83,3 +85,5 @@ def downgrade() -> None:
     op.drop_index(op.f("ix_case_search_org_id"), table_name="case_search")
     op.drop_index("ix_case_search_value_index", table_name="case_search")
     op.drop_table("case_search")
+    with op.batch_alter_table("cases", schema=None) as batch_op:
+        batch_op.drop_column("summary_enc")
