@@ -90,11 +90,11 @@ class EvidenceRecord:
 
 
 def case_alerts(case: Case, linked: Iterable[Alert]) -> list[Alert]:
-    """The alerts a case carries, then those of its alert ids from elsewhere, each once."""
-    seen: dict[str, Alert] = {a.alert_id: a for a in case.alerts}
-    for a in linked:
-        seen.setdefault(a.alert_id, a)
-    return list(seen.values())
+    """The alerts of a case, each once: those the console was given (``linked``, the
+    current ones, e.g. with hash-list matches) over the copies the case carries."""
+    given = {a.alert_id: a for a in linked}
+    own = [given.pop(a.alert_id, a) for a in case.alerts]
+    return [*own, *given.values()]
 
 
 def pointed_at(case: Case, alerts: Iterable[Alert]) -> set[tuple[str, str]]:
