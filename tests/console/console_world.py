@@ -259,12 +259,6 @@ def build_cases(n: int = 40, seed: int = 7) -> tuple[list[Case], list[Alert]]:
                 updated_at=created + timedelta(hours=rng.randint(1, 30)),
             )
         )
-    # A built case carries exactly the alerts of its alert_ids (Case.alerts).
-    by_id = {a.alert_id: a for a in alerts}
-    cases = [
-        c.model_copy(update={"alerts": [by_id[a] for a in c.alert_ids if a in by_id]})
-        for c in cases
-    ]
     return cases, alerts
 
 

@@ -35,9 +35,12 @@ ANA = ConsoleUser("ana", Role.ANALYST)
 
 def _cases() -> list[Case]:
     """The console world, grown past one page, with closed and assigned cases."""
-    cases, _ = build_cases(n=130, seed=11)
+    cases, alerts = build_cases(n=130, seed=11)
+    by_id = {a.alert_id: a for a in alerts}
     out = []
     for i, c in enumerate(cases):
+        # As the case builder makes them: a case carries its alerts (their typologies).
+        c = c.model_copy(update={"alerts": [by_id[a] for a in c.alert_ids if a in by_id]})
         if i % 9 == 4:
             c = c.model_copy(update={"status": CaseStatus.CLOSED, "outcome": Outcome.NO_ACTION})
         elif i % 7 == 3:

@@ -89,14 +89,6 @@ class EvidenceRecord:
     hash_matches: tuple[HashMatch, ...]  # known-material matches of a media sighting
 
 
-def case_alerts(case: Case, linked: Iterable[Alert]) -> list[Alert]:
-    """The alerts of a case, each once: those the console was given (``linked``, the
-    current ones, e.g. with hash-list matches) over the copies the case carries."""
-    given = {a.alert_id: a for a in linked}
-    own = [given.pop(a.alert_id, a) for a in case.alerts]
-    return [*own, *given.values()]
-
-
 def pointed_at(case: Case, alerts: Iterable[Alert]) -> set[tuple[str, str]]:
     """Every (source, record id) the case names: a record page opens only these."""
     out = {(e.source, e.record_id) for e in case.evidence}

@@ -24,7 +24,7 @@ from daybreak.console.backend import (
     StatusEvent,
     TierChange,
 )
-from daybreak.console.evidence import EvidenceRecord, case_alerts, describe, report_row
+from daybreak.console.evidence import EvidenceRecord, describe, report_row
 from daybreak.console.exports import CaseExporter, ExportersPackage, case_rows
 from daybreak.console.queue import (
     OPEN,
@@ -248,7 +248,7 @@ class StoreBackend:
         self, case_id: str, source: str, record_id: str, actor: ConsoleUser
     ) -> EvidenceRecord | None:
         case, linked = self._case_and_alerts(case_id, actor)  # audited: case.read
-        own = case_alerts(case, linked)
+        own = [*case.alerts, *linked]
         rows = case_rows(self._exporter, case, own)
         found = describe(case, own, source, record_id, rows)
         if found is not None and not found.row_read and source == "reports":

@@ -27,7 +27,7 @@ from daybreak.console.backend import (
     StatusEvent,
     TierChange,
 )
-from daybreak.console.evidence import EvidenceRecord, case_alerts, describe
+from daybreak.console.evidence import EvidenceRecord, describe
 from daybreak.console.exports import CaseExporter, ExportersPackage, case_rows
 from daybreak.model.alerts import Alert
 from daybreak.model.cases import TRANSITIONS, Case, CaseStatus, Outcome, Tier
@@ -234,7 +234,7 @@ class MemoryBackend:
         self, case_id: str, source: str, record_id: str, actor: ConsoleUser
     ) -> EvidenceRecord | None:
         case, linked = self._case_and_alerts(case_id, actor)
-        own = case_alerts(case, linked)
+        own = [*case.alerts, *linked]
         found = describe(case, own, source, record_id, case_rows(self._exporter, case, own))
         if found is not None:
             self._record(case_id, actor, "evidence.read", f"{source} {record_id}")
