@@ -19,6 +19,7 @@ from daybreak.model.cases import (
     CaseStatus,
     Tier,
     case_search_forms,
+    evidence_counts,
     search_forms,
     searchable_fields,
 )
@@ -114,10 +115,7 @@ FAMILY_TABLE = {
 
 def source_mix(case: Case) -> tuple[tuple[str, int], ...]:
     """Evidence records per source table, plus signal families without evidence rows."""
-    counts: dict[str, int] = {}
-    for ev in case.evidence:
-        counts[ev.source] = counts.get(ev.source, 0) + 1
-    return mix_of(counts, case.sources)
+    return mix_of(evidence_counts(case), case.sources)
 
 
 def mix_of(

@@ -206,6 +206,14 @@ def case_search_forms(case: Case) -> set[str]:
     return {form for _, value in searchable_fields(case) for form in search_forms(value)}
 
 
+def evidence_counts(case: Case) -> dict[str, int]:
+    """Evidence records per source table."""
+    counts: dict[str, int] = {}
+    for ev in case.evidence:
+        counts[ev.source] = counts.get(ev.source, 0) + 1
+    return counts
+
+
 def case_typologies(case: Case) -> tuple[str, ...]:
     """The typologies of the alerts the case was built from."""
     return tuple(sorted({t for a in case.alerts for t in a.typologies}))

@@ -38,6 +38,7 @@ from daybreak.model.cases import (
     Tier,
     case_search_forms,
     case_typologies,
+    evidence_counts,
 )
 from daybreak.store import meta
 from daybreak.store.audit import utc
@@ -149,9 +150,6 @@ def _row_to_case(keys: Keyring, r: Any) -> Case:
 
 
 def _summary(case: Case) -> str:
-    counts: dict[str, int] = {}
-    for ev in case.evidence:
-        counts[ev.source] = counts.get(ev.source, 0) + 1
     return json.dumps(
         {
             "title": case.title,
@@ -159,7 +157,7 @@ def _summary(case: Case) -> str:
             "reasons": case.reasons,
             "sources": case.sources,
             "typologies": list(case_typologies(case)),
-            "evidence": counts,
+            "evidence": evidence_counts(case),
         }
     )
 
@@ -180,10 +178,7 @@ def _row_to_entry(keys: Keyring, r: Any, full: bool) -> QueueEntry:
     has no summary yet)."""
     if full or r.summary_enc is None:
         case = _row_to_case(keys, r)
-        counts: dict[str, int] = {}
-        for ev in case.evidence:
-            counts[ev.source] = counts.get(ev.source, 0) + 1
-        return QueueEntry(case, case_typologies(case), counts, full=True)
+        return QueueEntry(case, case_typologies(case), evidence_counts(case), full=True)
     s = json.loads(keys.decrypt_text(r.summary_enc, bound(SUMMARY, r.case_id)))
     case = Case(
         case_id=r.case_id,
