@@ -61,9 +61,10 @@ def phone_of(group: int) -> str:
     return f"+63917{group:07d}"
 
 
-def make_case(i: int, rng: random.Random) -> Case:
-    """A neutral case shaped like the case builder's: alerts with typologies, a small
-    graph of identifiers, evidence and timeline rows."""
+def make_case(i: int) -> Case:
+    """The neutral case number ``i`` (always the same), shaped like the case builder's:
+    alerts with typologies, a small graph of identifiers, evidence and timeline rows."""
+    rng = random.Random(i)
     created = NOW - timedelta(minutes=rng.randint(10, 180 * 24 * 60))
     customer = f"customer:C{i:07d}"
     bene = f"beneficiary:wallet:{1000000 + i * 7 % 900000}"
@@ -137,39 +138,45 @@ def make_case(i: int, rng: random.Random) -> Case:
 
 
 def build(url: str, field_key: str, audit_key: str, n: int, batch: int = 500) -> float:
-    """Store ``n`` cases through ``store.cases.upsert``; returns the seconds it took."""
-    from daybreak.store import Keyring, Role, TiplineStore
+    """Store cases up to ``n`` through ``store.cases.upsert``, continuing after those a
+    stopped build stored; returns the seconds it took."""
+    from daybreak.store import SYSTEM, Keyring, Role, TiplineStore
 
     store = TiplineStore(url, Keyring.from_text(field_key, audit=audit_key))
     try:
-        for k in range(10):
-            store.accounts.create(f"bench{k}", PASSWORD, Role.ANALYST)
-        rng = random.Random(15)
+        have = store.cases.figures(SYSTEM).total
+        if have == 0:
+            for k in range(10):
+                store.accounts.create(f"bench{k}", PASSWORD, Role.ANALYST)
         start = time.perf_counter()
-        for lo in range(0, n, batch):
-            store.cases.upsert([make_case(i, rng) for i in range(lo, min(n, lo + batch))])
-            if (lo // batch) % 20 == 0:
+        for lo in range(have, n, batch):
+            store.cases.upsert([make_case(i) for i in range(lo, min(n, lo + batch))])
+            if ((lo - have) // batch) % 20 == 0:
                 done = min(n, lo + batch)
-                rate = done / (time.perf_counter() - start)
+                rate = (done - have) / (time.perf_counter() - start)
                 print(f"  stored {done:,} cases ({rate:,.0f}/s)", flush=True)
         return time.perf_counter() - start
     finally:
         store.close()
 
 
-def keys_for(data_dir: Path) -> tuple[str, str, bool]:
-    """The synthetic store's field and audit keys, and whether a store built before is
-    there to reuse (else the data dir's database files are removed)."""
+def keys_for(data_dir: Path, pg_url: str | None) -> tuple[str, str]:
+    """The synthetic store's field and audit keys: those of a store (being) built in
+    ``data_dir`` before, else new ones, saved there first (the database is reset)."""
     from daybreak.store.keys import generate_key
 
     path = data_dir / KEYS_FILE
     if path.exists():
         saved = json.loads(path.read_text())
-        return str(saved["field"]), str(saved["audit"]), True
+        return str(saved["field"]), str(saved["audit"])
     data_dir.mkdir(parents=True, exist_ok=True)
     for old in data_dir.glob("daybreak.db*"):
         old.unlink()
-    return generate_key(), AUDIT_KEY, False
+    if pg_url:
+        _reset_pg(pg_url)
+    field_key = generate_key()
+    path.write_text(json.dumps({"field": field_key, "audit": AUDIT_KEY}))
+    return field_key, AUDIT_KEY
 
 
 def sign_in(client: httpx.Client, user: str) -> None:
@@ -261,17 +268,11 @@ def main() -> None:
     args = parser.parse_args()
     from daybreak.store.db import sqlite_url
 
-    field_key, audit_key, built = keys_for(args.data_dir)
+    field_key, audit_key = keys_for(args.data_dir, args.pg_url)
     url = args.pg_url or sqlite_url(args.data_dir / "daybreak.db")
-    if not built:
-        if args.pg_url:
-            _reset_pg(args.pg_url)
-        print(f"building {args.cases:,} cases with store.cases.upsert ...", flush=True)
-        seconds = build(url, field_key, audit_key, args.cases)
-        print(f"built in {seconds:,.0f} s ({args.cases / seconds:,.0f} cases/s)")
-        (args.data_dir / KEYS_FILE).write_text(json.dumps({"field": field_key, "audit": audit_key}))
-    else:
-        print(f"reusing the store built before in {args.data_dir}")
+    print(f"building {args.cases:,} cases with store.cases.upsert ...", flush=True)
+    seconds = build(url, field_key, audit_key, args.cases)
+    print(f"built (or completed) in {seconds:,.0f} s")
     extra = ["--insecure-cookies", "--login-rate", "0"] + (
         ["--db", args.pg_url] if args.pg_url else []
     )
