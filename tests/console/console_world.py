@@ -259,7 +259,14 @@ def build_cases(n: int = 40, seed: int = 7) -> tuple[list[Case], list[Alert]]:
                 updated_at=created + timedelta(hours=rng.randint(1, 30)),
             )
         )
-    return cases, alerts
+    # Cases carry their own alerts, as the case builder's do (the store reads their
+    # typologies from them).
+    by_id = {a.alert_id: a for a in alerts}
+    carried = [
+        c.model_copy(update={"alerts": [by_id[i] for i in c.alert_ids if i in by_id]})
+        for c in cases
+    ]
+    return carried, alerts
 
 
 # The routing table's answer for countries whose cases carry no agency of their own.

@@ -148,10 +148,9 @@ def test_bar_chart_scales_to_the_largest_value() -> None:
 
 
 def test_line_chart_counts_per_period() -> None:
-    day = datetime(2026, 5, 1, 12, tzinfo=UTC)
-    chart = dashboards.line_chart(
-        "t", [("Cases", "series-cases", [day, day, day + timedelta(days=2)])]
-    )
+    day = datetime(2026, 5, 1, 12, tzinfo=UTC).date()
+    per_day = {day: 2, day + timedelta(days=2): 1}
+    chart = dashboards.line_chart("t", [("Cases", "series-cases", per_day)])
     assert chart.series[0].values == [("2026-05-01", 2), ("2026-05-02", 0), ("2026-05-03", 1)]
     assert chart.ymax == 2
 

@@ -19,9 +19,11 @@ from daybreak.store.auth import CASE_READERS, MANAGERS
 from daybreak.store.auth import Role as Role  # the console's users have the store's roles
 from daybreak.store.tables import DEFAULT_ORG
 
-if TYPE_CHECKING:  # the exporters' module imports this one
+if TYPE_CHECKING:  # the exporters' and the queue's modules import this one
     from daybreak.console.evidence import EvidenceRecord
     from daybreak.console.exports import CaseExporter
+    from daybreak.console.queue import QueueFilters, QueuePage
+    from daybreak.store.cases import CaseFigures
 
 
 @dataclass(frozen=True, slots=True)
@@ -143,7 +145,12 @@ class ConsoleBackend(Protocol):
         """Who ``actor`` may assign a case to (users of their organisation)."""
         ...
 
-    def list_cases(self, actor: ConsoleUser) -> Sequence[Case]: ...
+    def queue_page(self, actor: ConsoleUser, filters: QueueFilters, now: datetime) -> QueuePage:
+        """One page of the queue (or of a search): filtered, ordered most urgent first
+        and paged by the backend, so that only the page's cases are read."""
+
+    def case_figures(self, actor: ConsoleUser) -> CaseFigures:
+        """The dashboards' counts over every case."""
 
     def get_case(self, case_id: str, actor: ConsoleUser) -> Case | None: ...
 

@@ -2,6 +2,8 @@
 
 Everything is computed here and drawn by Jinja macros (``templates/_charts.html``),
 so the charts need no JavaScript and each has a data table behind it for screen readers.
+The figures behind them (:class:`daybreak.store.CaseFigures`) are counts: the store
+computes them with SQL aggregates, :func:`figures_of` from a list of cases.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from daybreak.console.backend import StatusEvent
 from daybreak.console.geo import CENTROIDS, CONTINENTS, map_height, project, ring_points
 from daybreak.model.alerts import Alert
 from daybreak.model.cases import Case, CaseStatus
+from daybreak.store.cases import CaseFigures
 
 CHART_W = 460
 CHART_H = 220
@@ -160,17 +163,17 @@ def _periods(start: date, end: date) -> tuple[list[date], int]:
     return out, step
 
 
-def line_chart(title: str, named: Sequence[tuple[str, str, Iterable[datetime]]]) -> LineChart:
-    stamps = {name: sorted(ts.date() for ts in times) for name, _, times in named}
-    all_days = [d for days in stamps.values() for d in days]
+def line_chart(title: str, named: Sequence[tuple[str, str, Mapping[date, int]]]) -> LineChart:
+    """One series per (name, css class, count per day), bucketed by :func:`_periods`."""
+    all_days = [d for _, _, per_day in named for d, n in per_day.items() if n]
     if not all_days:
         return LineChart(title, [], [], 0)
     periods, step = _periods(min(all_days), max(all_days))
     counts: dict[str, list[int]] = {}
-    for name, days in stamps.items():
+    for name, _, per_day in named:
         per = [0] * len(periods)
-        for d in days:
-            per[min((d - periods[0]).days // step, len(periods) - 1)] += 1
+        for d, n in per_day.items():
+            per[min(max(0, (d - periods[0]).days // step), len(periods) - 1)] += n
         counts[name] = per
     ymax = max(max(v) for v in counts.values()) or 1
     plot_w, plot_h, x0, y0 = CHART_W - 60, CHART_H - 40, 40, 10
@@ -216,18 +219,19 @@ def world_map(
     """Cases per country; each country's agencies are the cases' own routing, else the
     routing table's (``agency_for``). Referred counts cases ever referred (``events``,
     the status history), plus any whose status says so."""
-    by_country: Counter[str] = Counter(c.country for c in cases if c.country)
-    was_referred = ever_referred(events)
-    referred: Counter[str] = Counter(
-        c.country
-        for c in cases
-        if c.country and (c.case_id in was_referred or c.status is CaseStatus.REFERRED)
-    )
+    return map_of(figures_of(cases, events, {}), agency_for)
+
+
+def map_of(
+    figures: CaseFigures, agency_for: Callable[[str | None], str | None] = _no_table
+) -> WorldMap:
+    by_country = figures.by_country
+    referred = figures.referred_by_country
     agencies: dict[str, set[str]] = {}
-    for c in cases:
-        agency = c.routed_agency or agency_for(c.country)
-        if c.country and agency:
-            agencies.setdefault(c.country, set()).add(agency)
+    for code, routed in figures.routes:
+        agency = routed or agency_for(code)
+        if agency:
+            agencies.setdefault(code, set()).add(agency)
     top = max(by_country.values(), default=1)
     dots, unplaced = [], []
     for code, count in sorted(by_country.items(), key=lambda kv: -kv[1]):
@@ -246,7 +250,7 @@ def world_map(
                 round(y, 1),
                 round(radius, 1),
                 count,
-                referred[code],
+                referred.get(code, 0),
                 names,
             )
         )
@@ -269,6 +273,11 @@ def triage_stats(cases: Sequence[Case], events: Sequence[StatusEvent]) -> Triage
     assigned, ...). The queue entry is the case's first 'new' event (the store
     records one when it stores the case); ``created_at`` is only the fallback, as a
     case built from an old world carries the world's time, not the queue's."""
+    hours, waiting = _triage_hours(cases, events)
+    return triage_of(hours, waiting)
+
+
+def _triage_hours(cases: Sequence[Case], events: Sequence[StatusEvent]) -> tuple[list[float], int]:
     entered: dict[str, datetime] = {}
     first_move: dict[str, datetime] = {}
     for ev in sorted(events, key=lambda e: e.at):
@@ -287,6 +296,11 @@ def triage_stats(cases: Sequence[Case], events: Sequence[StatusEvent]) -> Triage
             waiting += 1
             continue
         hours.append(max(0.0, (moved - start).total_seconds() / 3600))
+    return hours, waiting
+
+
+def triage_of(hours: Sequence[float], waiting: int) -> TriageStats:
+    """Median, 90th percentile and histogram of the hours cases took to leave 'new'."""
     bins: dict[str, int] = {label: 0 for label, _ in TRIAGE_BINS}
     for h in hours:
         for label, upper in TRIAGE_BINS:
@@ -299,6 +313,34 @@ def triage_stats(cases: Sequence[Case], events: Sequence[StatusEvent]) -> Triage
         statistics.quantiles(hours, n=10)[-1] if len(hours) >= 2 else (hours[0] if hours else None)
     )
     return TriageStats(len(hours), waiting, median, p90, chart)
+
+
+def figures_of(
+    cases: Sequence[Case],
+    events: Sequence[StatusEvent],
+    typologies: Mapping[str, tuple[str, ...]],
+) -> CaseFigures:
+    """The dashboards' counts from a list of cases (the store counts them in SQL)."""
+    was_referred = ever_referred(events)
+    hours, waiting = _triage_hours(cases, events)
+    return CaseFigures(
+        total=len(cases),
+        created_per_day=dict(Counter(c.created_at.date() for c in cases if c.created_at)),
+        by_tier=dict(Counter(int(c.tier) for c in cases)),
+        by_country=dict(Counter(c.country for c in cases if c.country)),
+        referred_by_country=dict(
+            Counter(
+                c.country
+                for c in cases
+                if c.country and (c.case_id in was_referred or c.status is CaseStatus.REFERRED)
+            )
+        ),
+        routes=frozenset((c.country, c.routed_agency) for c in cases if c.country),
+        by_typology=dict(Counter(t for ts in typologies.values() for t in ts)),
+        by_source=dict(Counter(s for c in cases for s in c.sources)),
+        triage_hours=hours,
+        waiting=waiting,
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -321,33 +363,37 @@ def build_dashboard(
     typologies: Mapping[str, tuple[str, ...]],
     agency_for: Callable[[str | None], str | None] = _no_table,
 ) -> Dashboard:
+    return dashboard_of(figures_of(cases, events, typologies), alerts, agency_for)
+
+
+def dashboard_of(
+    figures: CaseFigures,
+    alerts: Sequence[Alert],
+    agency_for: Callable[[str | None], str | None] = _no_table,
+) -> Dashboard:
+    alerts_per_day = Counter(a.first_seen.date() for a in alerts if a.first_seen)
     over_time = line_chart(
         "Cases and alerts over time",
         [
-            ("Cases", "series-cases", [c.created_at for c in cases if c.created_at]),
-            ("Alerts", "series-alerts", [a.first_seen for a in alerts if a.first_seen]),
+            ("Cases", "series-cases", figures.created_per_day),
+            ("Alerts", "series-alerts", alerts_per_day),
         ],
     )
-    typo: Counter[str] = Counter(t for ts in typologies.values() for t in ts)
-    country: Counter[str] = Counter(
-        f"{c.country} {country_name(c.country)}"[:22] for c in cases if c.country
-    )
-    with_country = sum(1 for c in cases if c.country)
+    country = {f"{code} {country_name(code)}"[:22]: n for code, n in figures.by_country.items()}
+    with_country = sum(figures.by_country.values())
     country_note = (
-        f"{with_country} of {len(cases)} cases have a country (the victim country of "
+        f"{with_country} of {figures.total} cases have a country (the victim country of "
         "their reports); the others are not in this chart."
     )
-    source: Counter[str] = Counter(s for c in cases for s in c.sources)
-    tiers: Counter[int] = Counter(int(c.tier) for c in cases)
-    tier = {f"Tier {t}": tiers[t] for t in sorted(tiers)}
+    tier = {f"Tier {t}": figures.by_tier[t] for t in sorted(figures.by_tier)}
     return Dashboard(
         over_time=over_time,
-        by_typology=bar_chart("Cases by typology", typo),
+        by_typology=bar_chart("Cases by typology", figures.by_typology),
         by_country=bar_chart("Cases by country", country, note=country_note),
-        by_source=bar_chart("Cases by signal source", source),
+        by_source=bar_chart("Cases by signal source", figures.by_source),
         by_tier=bar_chart("Cases by tier", tier, by_size=False),
-        world=world_map(cases, agency_for, events),
-        triage=triage_stats(cases, events),
-        total_cases=len(cases),
+        world=map_of(figures, agency_for),
+        triage=triage_of(figures.triage_hours, figures.waiting),
+        total_cases=figures.total,
         total_alerts=len(alerts),
     )

@@ -1,17 +1,28 @@
 """The queue: which cases an analyst sees, in which order, and identifier search.
 
-Pure functions over :class:`Case` records, so the same logic serves every backend.
+Pure functions over :class:`Case` records. A backend with a database filters, orders
+and pages in SQL and builds the page's rows with :func:`queue_row`; the in-memory
+backend runs :func:`build_queue` over its cases. Both match a search the same way:
+exactly, on :func:`daybreak.model.cases.search_forms`.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
 from daybreak.model.alerts import Alert
-from daybreak.model.cases import Case, CaseStatus, Tier
+from daybreak.model.cases import (
+    Case,
+    CaseStatus,
+    Tier,
+    case_search_forms,
+    evidence_counts,
+    search_forms,
+    searchable_fields,
+)
 from daybreak.model.identifiers import IdentifierError, IdentifierKind, normalize
 
 PAGE_SIZE = 50
@@ -104,10 +115,15 @@ FAMILY_TABLE = {
 
 def source_mix(case: Case) -> tuple[tuple[str, int], ...]:
     """Evidence records per source table, plus signal families without evidence rows."""
-    counts: dict[str, int] = {}
-    for ev in case.evidence:
-        counts[ev.source] = counts.get(ev.source, 0) + 1
-    for family in case.sources:
+    return mix_of(evidence_counts(case), case.sources)
+
+
+def mix_of(
+    evidence_counts: Mapping[str, int], sources: Iterable[str]
+) -> tuple[tuple[str, int], ...]:
+    """:func:`source_mix` from evidence counts per source table (a case's summary)."""
+    counts = dict(evidence_counts)
+    for family in sources:
         counts.setdefault(FAMILY_TABLE.get(family, family), 0)
     return tuple(sorted(counts.items()))
 
@@ -153,38 +169,8 @@ def search_candidates(query: str, regions: Iterable[str] = ()) -> set[str]:
     return {c for c in out if c}
 
 
-def _haystack(case: Case) -> set[str]:
-    values = {case.case_id, *case.entity_keys, *case.report_ids, *case.alert_ids}
-    values.update(n.key for n in case.nodes)
-    values.update(n.label for n in case.nodes)
-    values.update(e.record_id for e in case.evidence)
-    out = set()
-    for v in values:
-        low = v.lower()
-        out.add(low)
-        if ":" in low:  # "phone:+63917..." is also found by "+63917..."
-            out.add(low.split(":", 1)[1])
-    return out
-
-
-def _fields(case: Case) -> list[tuple[str, str]]:
-    """(where, value) pairs a search looks in, named as the analyst reads them."""
-    out = [("case id", case.case_id)]
-    out += [(k.split(":", 1)[0].replace("_", " "), k) for k in case.entity_keys]
-    out += [("report", r) for r in case.report_ids]
-    out += [("alert", a) for a in case.alert_ids]
-    out += [(n.kind.replace("_", " "), n.key) for n in case.nodes]
-    out += [(f"{n.kind.replace('_', ' ')} label", n.label) for n in case.nodes]
-    out += [(f"evidence ({e.source.replace('_', ' ')})", e.record_id) for e in case.evidence]
-    return out
-
-
 def _hit(value: str, candidates: set[str]) -> bool:
-    low = value.lower()
-    forms = {low, low.split(":", 1)[1]} if ":" in low else {low}
-    if forms & candidates:
-        return True
-    return any(c in f for c in candidates if len(c) >= 6 for f in forms)
+    return bool(search_forms(value) & candidates)
 
 
 def matched_fields(case: Case, candidates: set[str]) -> tuple[tuple[str, str], ...]:
@@ -192,21 +178,21 @@ def matched_fields(case: Case, candidates: set[str]) -> tuple[tuple[str, str], .
     if not candidates:
         return ()
     seen: dict[str, str] = {}
-    for where, value in _fields(case):
+    for where, value in searchable_fields(case):
         if value not in seen and _hit(value, candidates):
             seen[value] = where
     return tuple((where, value) for value, where in seen.items())
 
 
 def matches(case: Case, candidates: set[str]) -> bool:
-    if not candidates:
-        return True
-    hay = _haystack(case)
-    if hay & candidates:
-        return True
-    # Partial identifiers (a hash prefix, part of a username) of a useful length.
-    long_ones = [c for c in candidates if len(c) >= 6]
-    return any(c in h for c in long_ones for h in hay)
+    """Whether a case holds one of the search's forms (no search: every case does)."""
+    return not candidates or bool(case_search_forms(case) & candidates)
+
+
+def pages_of(total: int, page: int, page_size: int = PAGE_SIZE) -> tuple[int, int]:
+    """(pages, the page shown): a page past the end shows the last one."""
+    pages = max(1, -(-total // page_size))
+    return pages, min(max(1, page), pages)
 
 
 def build_queue(
@@ -238,10 +224,13 @@ def build_queue(
             continue
         selected.append(case)
     selected.sort(key=priority_key)
-    pages = max(1, -(-len(selected) // page_size))
-    page = min(max(1, filters.page), pages)
+    pages, page = pages_of(len(selected), filters.page, page_size)
     chunk = selected[(page - 1) * page_size : page * page_size]
-    rows = [_row(c, typos, now, candidates, cases) for c in chunk]
+
+    def count_elsewhere(key: str, case_id: str) -> EntityElsewhere:
+        return elsewhere(key, case_id, cases)
+
+    rows = [queue_row(c, typos.get(c.case_id, ()), now, candidates, count_elsewhere) for c in chunk]
     return QueuePage(
         rows=rows,
         total=len(selected),
@@ -253,23 +242,27 @@ def build_queue(
     )
 
 
-def _row(
+def queue_row(
     case: Case,
-    typos: Mapping[str, tuple[str, ...]],
+    typologies: tuple[str, ...],
     now: datetime,
     candidates: set[str],
-    cases: Sequence[Case],
+    count_elsewhere: Callable[[str, str], EntityElsewhere],
+    mix: tuple[tuple[str, int], ...] | None = None,
 ) -> QueueRow:
+    """One row; for a search, where it matched and, per matched entity, how many other
+    cases hold it (``count_elsewhere(entity_key, case_id)``). ``mix``: the source mix
+    when ``case`` carries no evidence rows (a summary), else it is counted here."""
     found = matched_fields(case, candidates)
     keys = sorted({v for _, v in found if v in set(case.entity_keys)})
     return QueueRow(
         case,
-        typos.get(case.case_id, ()),
+        typologies,
         humanize_age(case.created_at, now),
-        source_mix(case),
+        source_mix(case) if mix is None else mix,
         why(case),
         matched=tuple(f"{where} {value}" for where, value in found),
-        elsewhere=tuple(elsewhere(key, case.case_id, cases) for key in keys),
+        elsewhere=tuple(count_elsewhere(key, case.case_id) for key in keys),
     )
 
 

@@ -192,9 +192,7 @@ def queue_page(request: Request) -> Response:
         raise ConsolePageError(405, "Search with the form", SEARCH_BY_FORM)
     backend = state_of(request).backend
     filters = _filters(dict(request.query_params), session.query, session.user.username)
-    cases = backend.list_cases(session.user)
-    alerts = backend.alerts(session.user)
-    page = queue.build_queue(cases, alerts, filters, state_of(request).clock())
+    page = backend.queue_page(session.user, filters, state_of(request).clock())
     params = {
         k: v for k, v in request.query_params.items() if k in FILTER_PARAMS and (v or k == "status")
     }
@@ -512,15 +510,8 @@ def export(request: Request, case_id: str, fmt: str) -> Response:
 def dashboards_page(request: Request) -> Response:
     session = signed_in(request)
     backend = state_of(request).backend
-    cases = backend.list_cases(session.user)
     alerts = backend.alerts(session.user)
-    board = dashboards.build_dashboard(
-        cases,
-        alerts,
-        backend.status_events(session.user),
-        queue.typologies_by_case(cases, alerts),
-        backend.agency_for,
-    )
+    board = dashboards.dashboard_of(backend.case_figures(session.user), alerts, backend.agency_for)
     context = {"board": board, "nav": "dashboards", "plugins": installed_plugins(alerts)}
     return render(request, "dashboards.html", context)
 

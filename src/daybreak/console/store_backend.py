@@ -1,14 +1,18 @@
 """The production :class:`ConsoleBackend`: the tipline's :class:`TiplineStore`.
 
 Every read and action is a store call naming the signed-in user, so it is permission
-checked and lands in the store's hash-chained audit log. Alerts (for typologies and
-dashboards) are not kept by the store; the app passes them in from the data dir.
+checked and lands in the store's hash-chained audit log. The queue, searches and
+dashboards are filtered, ordered, paged and counted in SQL (blind indexes for
+identifiers), so a page decrypts only its own cases. Alerts (for the case page, the
+dashboards' alert series and exports) are not kept by the store; the app passes them
+in from the data dir.
 """
 
 from __future__ import annotations
 
 import time
 from collections.abc import Callable, Sequence
+from datetime import datetime
 from typing import Any
 
 from daybreak.console.backend import (
@@ -23,11 +27,24 @@ from daybreak.console.backend import (
 )
 from daybreak.console.evidence import EvidenceRecord, describe, report_row
 from daybreak.console.exports import CaseExporter, ExportersPackage, case_rows
+from daybreak.console.queue import (
+    OPEN,
+    PAGE_SIZE,
+    EntityElsewhere,
+    QueueFilters,
+    QueuePage,
+    mix_of,
+    pages_of,
+    queue_row,
+    search_candidates,
+)
 from daybreak.console.security import ABSOLUTE_SECONDS, IDLE_SECONDS, Session, new_token
+from daybreak.exporters.loader import case_alerts
 from daybreak.model.alerts import Alert
 from daybreak.model.cases import Case, CaseStatus, Outcome, Tier
 from daybreak.store import (
     Actor,
+    CaseFigures,
     CaseFilter,
     NotFound,
     PermissionDenied,
@@ -35,8 +52,6 @@ from daybreak.store import (
     WorkflowError,
 )
 from daybreak.store.auth import CASE_READERS
-
-ALL_CASES = 1_000_000  # the console filters and pages itself
 
 
 def _actor(user: ConsoleUser) -> Actor:
@@ -50,6 +65,25 @@ def _detail(detail: dict[str, Any]) -> str:
             continue
         shown.append(f"{key} {value}")
     return ", ".join(shown)
+
+
+def _case_filter(
+    filters: QueueFilters, candidates: set[str], page: int | None = None
+) -> CaseFilter:
+    """The store's filter for a queue page: ``page`` (default the one asked for)."""
+    status = filters.status
+    shown = page or max(1, filters.page)
+    return CaseFilter(
+        status=CaseStatus(status) if status not in (OPEN, "") else None,
+        open_only=status == OPEN,
+        assignee=filters.assignee,
+        tier=int(filters.tier) if filters.tier is not None else None,
+        country=filters.country,
+        typology=filters.typology,
+        search=frozenset(candidates) if candidates else None,
+        limit=PAGE_SIZE,
+        offset=(shown - 1) * PAGE_SIZE,
+    )
 
 
 class StoreBackend:
@@ -91,8 +125,37 @@ class StoreBackend:
         users = self.store.accounts.active(_actor(actor))
         return [a.name for a in users if a.role in CASE_READERS]
 
-    def list_cases(self, actor: ConsoleUser) -> Sequence[Case]:
-        return self.store.cases.query(_actor(actor), CaseFilter(limit=ALL_CASES))
+    def queue_page(self, actor: ConsoleUser, filters: QueueFilters, now: datetime) -> QueuePage:
+        who = _actor(actor)
+        countries, typologies = self.store.cases.choices(who)
+        candidates = search_candidates(filters.query, countries)
+        wanted = _case_filter(filters, candidates)
+        # A search shows where each hit matched: its page reads whole cases.
+        full = bool(candidates)
+        found = self.store.cases.page(who, wanted, full=full)
+        pages, page = pages_of(found.total, filters.page)
+        if page != filters.page and found.total:  # past the end: the last page
+            last = _case_filter(filters, candidates, page)
+            found = self.store.cases.page(who, last, full=full)
+
+        def count_elsewhere(key: str, case_id: str) -> EntityElsewhere:
+            return EntityElsewhere(key, *self.store.cases.holders(who, key, case_id))
+
+        rows = [
+            queue_row(
+                e.case,
+                e.typologies,
+                now,
+                candidates,
+                count_elsewhere,
+                mix_of(e.evidence_counts, e.case.sources),
+            )
+            for e in found.entries
+        ]
+        return QueuePage(rows, found.total, page, pages, countries, typologies, found.closed)
+
+    def case_figures(self, actor: ConsoleUser) -> CaseFigures:
+        return self.store.cases.figures(_actor(actor))
 
     def get_case(self, case_id: str, actor: ConsoleUser) -> Case | None:
         return self.store.cases.get(case_id, _actor(actor))
@@ -189,7 +252,7 @@ class StoreBackend:
         self, case_id: str, source: str, record_id: str, actor: ConsoleUser
     ) -> EvidenceRecord | None:
         case, linked = self._case_and_alerts(case_id, actor)  # audited: case.read
-        own = [*case.alerts, *linked]
+        own, _ = case_alerts(case, linked)  # each alert once: carried or configured
         rows = case_rows(self._exporter, case, own)
         found = describe(case, own, source, record_id, rows)
         if found is not None and not found.row_read and source == "reports":

@@ -166,3 +166,54 @@ class Case(BaseModel):
     routed_agency: str | None = None
     created_at: datetime | None = None
     updated_at: datetime | None = None
+
+
+# --- what a case is found by --------------------------------------------------------
+
+_HASH_SHOWN = 16  # graph labels show a hash's first 16 hex digits; a search finds it so
+
+
+def searchable_fields(case: Case) -> list[tuple[str, str]]:
+    """(where, value) pairs an identifier search looks in, named as an analyst reads them."""
+    out = [("case id", case.case_id)]
+    out += [(k.split(":", 1)[0].replace("_", " "), k) for k in case.entity_keys]
+    out += [("report", r) for r in case.report_ids]
+    out += [("alert", a) for a in case.alert_ids]
+    out += [(n.kind.replace("_", " "), n.key) for n in case.nodes]
+    out += [(f"{n.kind.replace('_', ' ')} label", n.label) for n in case.nodes]
+    out += [(f"evidence ({e.source.replace('_', ' ')})", e.record_id) for e in case.evidence]
+    return out
+
+
+def search_forms(value: str) -> set[str]:
+    """The lower-case forms of a case's value a search finds it by, exactly: the value,
+    the value without its kind ("phone:+63917…" is found by "+63917…"), its last part
+    (a platform handle "username:streamhost:night_owl_77" by "night_owl_77"), and a
+    hash by the prefix the graph shows. Exact forms, so a store can look each one up
+    by a keyed index instead of reading every case."""
+    low = value.strip().lower()
+    out = {low}
+    if ":" in low:
+        out.add(low.split(":", 1)[1])
+        out.add(low.rsplit(":", 1)[1])
+    tail = low.rsplit(":", 1)[-1]
+    if len(tail) >= 32 and all(c in "0123456789abcdef" for c in tail):
+        out.add(tail[:_HASH_SHOWN])
+    return {f for f in out if f}
+
+
+def case_search_forms(case: Case) -> set[str]:
+    return {form for _, value in searchable_fields(case) for form in search_forms(value)}
+
+
+def evidence_counts(case: Case) -> dict[str, int]:
+    """Evidence records per source table."""
+    counts: dict[str, int] = {}
+    for ev in case.evidence:
+        counts[ev.source] = counts.get(ev.source, 0) + 1
+    return counts
+
+
+def case_typologies(case: Case) -> tuple[str, ...]:
+    """The typologies of the alerts the case was built from."""
+    return tuple(sorted({t for a in case.alerts for t in a.typologies}))

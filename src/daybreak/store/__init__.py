@@ -4,7 +4,15 @@ Construct one for a data dir with :meth:`TiplineStore.open`; see ``docs/tipline.
 """
 
 from daybreak.store.auth import SYSTEM, Actor, AuthError, Role
-from daybreak.store.cases import CaseFilter, Note, NotFound, StatusChange, WorkflowError
+from daybreak.store.cases import (
+    CaseFigures,
+    CaseFilter,
+    CasePage,
+    Note,
+    NotFound,
+    StatusChange,
+    WorkflowError,
+)
 from daybreak.store.keys import Keyring
 from daybreak.store.reports import IdempotencyConflict, Receipt, StoredReport, Submission
 from daybreak.store.store import ClusterSummary, PermissionDenied, SearchHit, TiplineStore
@@ -14,7 +22,9 @@ __all__ = [
     "SYSTEM",
     "Actor",
     "AuthError",
+    "CaseFigures",
     "CaseFilter",
+    "CasePage",
     "ClusterSummary",
     "IdempotencyConflict",
     "Keyring",

@@ -9,27 +9,55 @@ for search. The plain workflow columns carry a row MAC, recomputed by every writ
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import datetime
+import json
+from dataclasses import dataclass, field
+from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import Connection, CursorResult, delete, insert, select, update
+from sqlalchemy import (
+    ColumnElement,
+    Connection,
+    CursorResult,
+    Select,
+    delete,
+    func,
+    insert,
+    or_,
+    select,
+    update,
+)
+from sqlalchemy import (
+    case as when,
+)
 
-from daybreak.model.cases import TRANSITIONS, Case, CaseStatus, Outcome, Tier
+from daybreak.model.cases import (
+    TRANSITIONS,
+    Case,
+    CaseStatus,
+    Outcome,
+    Tier,
+    case_search_forms,
+    case_typologies,
+    evidence_counts,
+)
+from daybreak.store import meta
 from daybreak.store.audit import utc
 from daybreak.store.integrity import refresh_mac, row_mac, with_mac
 from daybreak.store.keys import Keyring, bound
 from daybreak.store.tables import (
     case_events,
+    case_facets,
     case_keys,
     case_notes,
     case_reports,
+    case_search,
     cases,
     of_org,
 )
 
 # Associated data: the column, then the row (see daybreak.store.integrity.SEALED).
 BODY = "cases.body_enc"  # :case_id
+SUMMARY = "cases.summary_enc"  # :case_id
 NOTE = "case_notes.text_enc"  # :id
 REASON = "case_events.reason_enc"  # :id
 
@@ -62,23 +90,75 @@ class StatusChange:
 @dataclass(frozen=True, slots=True)
 class CaseFilter:
     status: CaseStatus | None = None
+    open_only: bool = False  # every status but closed
     assignee: str | None = None
     min_priority: float | None = None
     tier: int | None = None
+    country: str | None = None
+    typology: str | None = None
+    # Search forms (daybreak.model.cases.search_forms of what was typed): cases holding
+    # any of them; None: no search.
+    search: frozenset[str] | None = None
     limit: int = 200
     offset: int = 0
 
 
+@dataclass(frozen=True, slots=True)
+class QueueEntry:
+    """A case as a queue row shows it. From its summary, ``case`` has the workflow
+    columns, title, explanation, reasons and sources but no graph, evidence or alerts;
+    ``full`` when the whole body was read (a search shows where each hit matched)."""
+
+    case: Case
+    typologies: tuple[str, ...]
+    evidence_counts: dict[str, int]  # evidence rows per source table
+    full: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class CasePage:
+    """One page of cases (decrypted) and how many match in all."""
+
+    entries: list[QueueEntry]
+    total: int
+    closed: int  # closed cases among all that match
+
+
+@dataclass(frozen=True, slots=True)
+class CaseFigures:
+    """What the dashboards draw, counted over every case without reading one."""
+
+    total: int = 0
+    created_per_day: dict[date, int] = field(default_factory=dict)
+    by_tier: dict[int, int] = field(default_factory=dict)
+    by_country: dict[str, int] = field(default_factory=dict)
+    referred_by_country: dict[str, int] = field(default_factory=dict)  # ever referred
+    routes: frozenset[tuple[str, str | None]] = frozenset()  # (country, routed agency)
+    by_typology: dict[str, int] = field(default_factory=dict)
+    by_source: dict[str, int] = field(default_factory=dict)
+    triage_hours: list[float] = field(default_factory=list)  # of cases that left "new"
+    waiting: int = 0  # cases never moved out of "new"
+
+
+TYPOLOGY = "typology"  # case_facets.facet values
+SOURCE = "source"
+SEARCH_VERSION = "case_search"  # store_meta: "1" once every case has its search rows
+
+
 def _row_to_case(keys: Keyring, r: Any) -> Case:
     case = Case.model_validate_json(keys.decrypt_text(r.body_enc, bound(BODY, r.case_id)))
-    return case.model_copy(
-        update={
-            "status": CaseStatus(r.status),
-            "tier": Tier(r.tier),  # the effective tier: an analyst's override wins
-            "outcome": Outcome(r.outcome) if r.outcome else None,
-            "assignee": r.assignee,
-            "created_at": utc(r.created_at),
-            "updated_at": utc(r.updated_at),
+    return case.model_copy(update=_workflow(r))
+
+
+def _summary(case: Case) -> str:
+    return json.dumps(
+        {
+            "title": case.title,
+            "explanation": case.explanation,
+            "reasons": case.reasons,
+            "sources": case.sources,
+            "typologies": list(case_typologies(case)),
+            "evidence": evidence_counts(case),
         }
     )
 
@@ -87,6 +167,38 @@ def _select_case(keys: Keyring, case_id: str) -> Any:
     """The case's row, in the keyring's organisation only (another organisation's case
     is not found, like a missing one)."""
     return select(cases).where(cases.c.case_id == case_id, of_org(cases, keys.org_id))
+
+
+def _workflow(r: Any) -> dict[str, Any]:
+    return {
+        "status": CaseStatus(r.status),
+        "tier": Tier(r.tier),  # the effective tier: an analyst's override wins
+        "outcome": Outcome(r.outcome) if r.outcome else None,
+        "assignee": r.assignee,
+        "created_at": utc(r.created_at),
+        "updated_at": utc(r.updated_at),
+    }
+
+
+def _row_to_entry(keys: Keyring, r: Any, full: bool) -> QueueEntry:
+    """A queue row from the case's summary (its whole body when ``full``, or when it
+    has no summary yet)."""
+    if full or r.summary_enc is None:
+        case = _row_to_case(keys, r)
+        return QueueEntry(case, case_typologies(case), evidence_counts(case), full=True)
+    s = json.loads(keys.decrypt_text(r.summary_enc, bound(SUMMARY, r.case_id)))
+    case = Case(
+        case_id=r.case_id,
+        title=s["title"],
+        priority=r.priority,
+        explanation=s["explanation"],
+        reasons=s["reasons"],
+        sources=s["sources"],
+        country=r.country,
+        routed_agency=r.routed_agency,
+        **_workflow(r),
+    )
+    return QueueEntry(case, tuple(s["typologies"]), dict(s["evidence"]))
 
 
 def upsert(conn: Connection, keys: Keyring, case: Case, now: datetime) -> bool:
@@ -104,6 +216,7 @@ def upsert(conn: Connection, keys: Keyring, case: Case, now: datetime) -> bool:
         "routed_agency": case.routed_agency,
         "updated_at": utc(now),
         "body_enc": body,
+        "summary_enc": keys.encrypt_text(_summary(case), bound(SUMMARY, case.case_id)),
     }
     if existing is None:
         row = {
@@ -134,6 +247,7 @@ def upsert(conn: Connection, keys: Keyring, case: Case, now: datetime) -> bool:
         conn.execute(update(cases).where(cases.c.case_id == case.case_id).values(**values))
         conn.execute(delete(case_keys).where(case_keys.c.case_id == case.case_id))
         conn.execute(delete(case_reports).where(case_reports.c.case_id == case.case_id))
+    _write_lookups(conn, keys, case, replace=existing is not None)
     indexes = sorted({keys.index(k) for k in case.entity_keys})
     if indexes:
         conn.execute(
@@ -149,31 +263,275 @@ def upsert(conn: Connection, keys: Keyring, case: Case, now: datetime) -> bool:
     return existing is None
 
 
+def _write_lookups(conn: Connection, keys: Keyring, case: Case, *, replace: bool) -> None:
+    """The case's search forms (blind indexes) and facets, derived from its body."""
+    if replace:
+        conn.execute(delete(case_search).where(case_search.c.case_id == case.case_id))
+        conn.execute(delete(case_facets).where(case_facets.c.case_id == case.case_id))
+    forms = sorted({keys.index(f) for f in case_search_forms(case)})
+    if forms:
+        conn.execute(
+            insert(case_search),
+            [{"org_id": keys.org_id, "case_id": case.case_id, "value_index": i} for i in forms],
+        )
+    facets = {(TYPOLOGY, t) for t in case_typologies(case)}
+    facets |= {(SOURCE, s[:80]) for s in case.sources}
+    if facets:
+        conn.execute(
+            insert(case_facets),
+            [
+                {"org_id": keys.org_id, "case_id": case.case_id, "facet": f, "value": v}
+                for f, v in sorted(facets)
+            ],
+        )
+
+
+def upgrade_search(conn: Connection, keys: Keyring, batch: int = 500) -> int:
+    """Write the search forms and facets of cases stored before they existed
+    (migration 0011 cannot: it has no keys). Runs once; returns the cases done."""
+    if meta.get(conn, SEARCH_VERSION) == "1":
+        return 0
+    done = 0
+    last = ""
+    while True:
+        rows = list(
+            conn.execute(
+                select(cases.c.case_id, cases.c.org_id, cases.c.body_enc)
+                .where(cases.c.case_id > last)
+                .order_by(cases.c.case_id)
+                .limit(batch)
+            )
+        )
+        if not rows:
+            break
+        for r in rows:
+            own = keys.for_org(r.org_id)  # each case with its organisation's keys
+            case = Case.model_validate_json(own.decrypt_text(r.body_enc, bound(BODY, r.case_id)))
+            _write_lookups(conn, own, case, replace=True)
+            summary = own.encrypt_text(_summary(case), bound(SUMMARY, r.case_id))
+            conn.execute(
+                update(cases).where(cases.c.case_id == r.case_id).values(summary_enc=summary)
+            )
+        done += len(rows)
+        last = rows[-1].case_id
+    meta.put(conn, SEARCH_VERSION, "1")
+    return done
+
+
 def get(conn: Connection, keys: Keyring, case_id: str) -> Case | None:
     r = conn.execute(_select_case(keys, case_id)).first()
     return None if r is None else _row_to_case(keys, r)
 
 
-def query(
-    conn: Connection, keys: Keyring, f: CaseFilter, case_ids: list[str] | None = None
-) -> list[Case]:
-    q = select(cases).where(of_org(cases, keys.org_id))
+def conditions(keys: Keyring, f: CaseFilter) -> list[ColumnElement[bool]]:
+    """The WHERE of every case listing: one place for each filter (and the scope a
+    caller adds, such as an organisation)."""
+    out: list[ColumnElement[bool]] = [of_org(cases, keys.org_id)]
     if f.status is not None:
-        q = q.where(cases.c.status == f.status.value)
+        out.append(cases.c.status == f.status.value)
+    if f.open_only:
+        out.append(cases.c.status != CaseStatus.CLOSED.value)
     if f.assignee is not None:
-        q = q.where(cases.c.assignee == f.assignee)
+        out.append(cases.c.assignee == f.assignee)
     if f.min_priority is not None:
-        q = q.where(cases.c.priority >= f.min_priority)
+        out.append(cases.c.priority >= f.min_priority)
     if f.tier is not None:
-        q = q.where(cases.c.tier == f.tier)
-    if case_ids is not None:
-        q = q.where(cases.c.case_id.in_(case_ids))
-    q = (
-        q.order_by(cases.c.tier, cases.c.priority.desc(), cases.c.case_id)
-        .limit(f.limit)
-        .offset(f.offset)
-    )
+        out.append(cases.c.tier == f.tier)
+    if f.country is not None:
+        out.append(cases.c.country == f.country)
+    if f.typology is not None:
+        out.append(
+            cases.c.case_id.in_(
+                select(case_facets.c.case_id).where(
+                    case_facets.c.facet == TYPOLOGY, case_facets.c.value == f.typology
+                )
+            )
+        )
+    if f.search is not None:
+        indexes = sorted({keys.index(form) for form in f.search})
+        out.append(
+            cases.c.case_id.in_(
+                select(case_search.c.case_id).where(case_search.c.value_index.in_(indexes))
+            )
+        )
+    return out
+
+
+QUEUE_ORDER = (cases.c.tier, cases.c.priority.desc(), cases.c.created_at, cases.c.case_id)
+
+
+def _listing(keys: Keyring, f: CaseFilter) -> Select[Any]:
+    return select(cases).where(*conditions(keys, f)).order_by(*QUEUE_ORDER)
+
+
+def query(conn: Connection, keys: Keyring, f: CaseFilter) -> list[Case]:
+    """Matching cases, most urgent first (the queue's order), ``f.limit`` from ``f.offset``."""
+    q = _listing(keys, f).limit(f.limit).offset(f.offset)
     return [_row_to_case(keys, r) for r in conn.execute(q)]
+
+
+def page(conn: Connection, keys: Keyring, f: CaseFilter, *, full: bool = False) -> CasePage:
+    """One page of matching cases and the counts of all: only the page is decrypted,
+    from each case's summary (``full``: its whole body)."""
+    closed = func.sum(when((cases.c.status == CaseStatus.CLOSED.value, 1), else_=0))
+    total, closed_count = conn.execute(
+        select(func.count(), closed).select_from(cases).where(*conditions(keys, f))
+    ).one()
+    rows = conn.execute(_listing(keys, f).limit(f.limit).offset(f.offset))
+    entries = [_row_to_entry(keys, r, full) for r in rows]
+    return CasePage(entries, int(total), int(closed_count or 0))
+
+
+def holders(conn: Connection, keys: Keyring, entity_key: str, but: str) -> tuple[int, int]:
+    """How many of the organisation's cases other than ``but`` hold the entity, and how
+    many of them are closed."""
+    closed = func.sum(when((cases.c.status == CaseStatus.CLOSED.value, 1), else_=0))
+    found = conn.execute(
+        select(func.count(), closed)
+        .select_from(cases.join(case_keys, case_keys.c.case_id == cases.c.case_id))
+        .where(
+            of_org(cases, keys.org_id),
+            case_keys.c.value_index == keys.index(entity_key),
+            cases.c.case_id != but,
+        )
+    ).one()
+    return int(found[0]), int(found[1] or 0)
+
+
+def choices(conn: Connection, org_id: str) -> tuple[list[str], list[str]]:
+    """The queue's filter choices: the organisation's cases' countries and typologies."""
+    countries = conn.execute(
+        select(cases.c.country)
+        .where(of_org(cases, org_id), cases.c.country.is_not(None))
+        .distinct()
+    ).scalars()
+    typologies = conn.execute(
+        select(case_facets.c.value)
+        .where(of_org(case_facets, org_id), case_facets.c.facet == TYPOLOGY)
+        .distinct()
+    ).scalars()
+    return sorted(countries), sorted(typologies)
+
+
+def version(conn: Connection) -> tuple[Any, ...]:
+    """Changes whenever a case, its status or its tier changes (dashboards cache on it)."""
+    return tuple(
+        conn.execute(
+            select(
+                select(func.count()).select_from(cases).scalar_subquery(),
+                select(func.max(cases.c.updated_at)).scalar_subquery(),
+                select(func.max(case_events.c.id)).scalar_subquery(),
+            )
+        ).one()
+    )
+
+
+def figures(conn: Connection, org_id: str) -> CaseFigures:
+    """Dashboard figures of one organisation's cases, by SQL aggregates over the plain
+    columns and facets."""
+    own = of_org(cases, org_id)
+    return CaseFigures(
+        total=_total(conn, org_id),
+        created_per_day=_per_day(conn, org_id),
+        by_tier=_counts(conn, select(cases.c.tier, func.count()).where(own).group_by(cases.c.tier)),
+        by_country=_counts(
+            conn,
+            select(cases.c.country, func.count())
+            .where(own, cases.c.country.is_not(None))
+            .group_by(cases.c.country),
+        ),
+        referred_by_country=_referred_by_country(conn, org_id),
+        routes=frozenset(
+            (r[0], r[1])
+            for r in conn.execute(
+                select(cases.c.country, cases.c.routed_agency)
+                .where(own, cases.c.country.is_not(None))
+                .distinct()
+            )
+        ),
+        by_typology=_facet_counts(conn, org_id, TYPOLOGY),
+        by_source=_facet_counts(conn, org_id, SOURCE),
+        **_triage(conn, org_id),
+    )
+
+
+def _total(conn: Connection, org_id: str) -> int:
+    q = select(func.count()).select_from(cases).where(of_org(cases, org_id))
+    return int(conn.execute(q).scalar_one())
+
+
+def _counts(conn: Connection, q: Select[Any]) -> dict[Any, int]:
+    return {r[0]: int(r[1]) for r in conn.execute(q)}
+
+
+def _facet_counts(conn: Connection, org_id: str, facet: str) -> dict[str, int]:
+    return _counts(
+        conn,
+        select(case_facets.c.value, func.count())
+        .where(of_org(case_facets, org_id), case_facets.c.facet == facet)
+        .group_by(case_facets.c.value),
+    )
+
+
+def _per_day(conn: Connection, org_id: str) -> dict[date, int]:
+    """Cases created per UTC day (timestamps are stored in UTC on both databases)."""
+    if conn.dialect.name == "sqlite":
+        day: ColumnElement[Any] = func.date(cases.c.created_at)
+    else:
+        day = func.date(func.timezone("UTC", cases.c.created_at))
+    q = select(day, func.count()).where(of_org(cases, org_id)).group_by(day)
+    found = _counts(conn, q)
+    return {d if isinstance(d, date) else date.fromisoformat(str(d)): n for d, n in found.items()}
+
+
+def _referred_by_country(conn: Connection, org_id: str) -> dict[str, int]:
+    """Cases referred at some time (the status history), or referred now, per country."""
+    ever = select(case_events.c.case_id).where(case_events.c.to_status == CaseStatus.REFERRED.value)
+    return _counts(
+        conn,
+        select(cases.c.country, func.count())
+        .where(
+            of_org(cases, org_id),
+            cases.c.country.is_not(None),
+            or_(cases.c.status == CaseStatus.REFERRED.value, cases.c.case_id.in_(ever)),
+        )
+        .group_by(cases.c.country),
+    )
+
+
+MOVED = tuple(s.value for s in CaseStatus if s is not CaseStatus.NEW)
+
+
+def _triage(conn: Connection, org_id: str) -> dict[str, Any]:
+    """Hours from a case entering the queue (its first "new" event, else its creation)
+    until it first left "new"; only cases that moved are read, one row each."""
+    moved = (
+        select(case_events.c.case_id, func.min(case_events.c.at).label("at"))
+        .where(of_org(case_events, org_id), case_events.c.to_status.in_(MOVED))
+        .group_by(case_events.c.case_id)
+        .subquery()
+    )
+    entered = (
+        select(case_events.c.case_id, func.min(case_events.c.at).label("at"))
+        .where(
+            case_events.c.to_status == CaseStatus.NEW.value,
+            case_events.c.case_id.in_(select(moved.c.case_id)),
+        )
+        .group_by(case_events.c.case_id)
+        .subquery()
+    )
+    rows = conn.execute(
+        select(moved.c.at, entered.c.at, cases.c.created_at).select_from(
+            moved.join(cases, cases.c.case_id == moved.c.case_id).outerjoin(
+                entered, entered.c.case_id == moved.c.case_id
+            )
+        )
+    ).all()
+    hours = [
+        max(0.0, (utc(left) - utc(start or created)).total_seconds() / 3600)
+        for left, start, created in rows
+    ]
+    return {"triage_hours": hours, "waiting": _total(conn, org_id) - len(rows)}
 
 
 def cases_with_key(conn: Connection, keys: Keyring, index: str) -> list[str]:

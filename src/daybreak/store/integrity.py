@@ -173,6 +173,7 @@ SEALED: tuple[Sealed, ...] = (
     Sealed(reports, "payload_enc", ("report_id",)),
     Sealed(report_identifiers, "value_enc", ("report_id", "value_index")),
     Sealed(cases, "body_enc", ("case_id",)),
+    Sealed(cases, "summary_enc", ("case_id",)),
     Sealed(case_notes, "text_enc", ("id",)),
     Sealed(case_events, "reason_enc", ("id",)),
     Sealed(case_tier_overrides, "reason_enc", ("id",)),

@@ -26,6 +26,7 @@ from pathlib import Path
 
 from sqlalchemy.engine import make_url
 
+from daybreak.store import cases as case_ops
 from daybreak.store import checkpoints as cp
 from daybreak.store import integrity
 from daybreak.store.audit import ensure_head
@@ -107,6 +108,7 @@ class TiplineStore:
                 with self._writer_lock, self.engine.begin() as conn:
                     ensure_head(conn, keys)
                     integrity.upgrade(conn, keys)
+                    case_ops.upgrade_search(conn, keys)
         ctx = StoreContext(self.engine, self.read_engine, self._writer_lock, keys, self.agencies)
         self.reports = ReportRepository(ctx, max_batch=max_batch)
         self.cases = CaseRepository(ctx)

@@ -161,7 +161,23 @@ cases = Table(
     Column("created_at", TS, nullable=False),
     Column("updated_at", TS, nullable=False),
     Column("body_enc", LargeBinary, nullable=False),  # the Case JSON, encrypted
+    # What a queue row shows (title, reasons, sources, typologies, evidence counts),
+    # encrypted: a queue page decrypts these, not whole cases (migration 0008).
+    Column("summary_enc", LargeBinary),
     Column("row_mac", String(64)),  # over the plain workflow columns
+    # The dashboards' groupings (migration 0011_console_scale).
+    Index("ix_cases_country", "country"),
+    Index("ix_cases_created_at", "created_at"),
+    Index("ix_cases_updated_at", "updated_at"),
+)
+
+# The queue's order (most severe tier, highest priority, oldest) read off one index.
+Index(
+    "ix_cases_queue_order",
+    cases.c.tier,
+    cases.c.priority.desc(),
+    cases.c.created_at,
+    cases.c.case_id,
 )
 
 case_keys = Table(
@@ -173,6 +189,34 @@ case_keys = Table(
     ),
     Column("value_index", String(40), primary_key=True),
     Index("ix_case_keys_value_index", "value_index"),
+)
+
+# Blind indexes of every form a console search finds a case by (its ids, entity keys,
+# node keys and labels, evidence record ids; see daybreak.model.cases.search_forms), so
+# a search is a keyed lookup instead of decrypting every case.
+case_search = Table(
+    "case_search",
+    metadata,
+    _org(),
+    Column(
+        "case_id", String(80), ForeignKey("cases.case_id", ondelete="CASCADE"), primary_key=True
+    ),
+    Column("value_index", String(40), primary_key=True),
+    Index("ix_case_search_value_index", "value_index"),
+)
+
+# What the queue filters and the dashboards count a case by, besides its plain columns:
+# its typologies (from its alerts) and its signal families, written by the code.
+case_facets = Table(
+    "case_facets",
+    metadata,
+    _org(),
+    Column(
+        "case_id", String(80), ForeignKey("cases.case_id", ondelete="CASCADE"), primary_key=True
+    ),
+    Column("facet", String(20), primary_key=True),  # typology | source
+    Column("value", String(80), primary_key=True),
+    Index("ix_case_facets_facet_value", "facet", "value"),
 )
 
 case_reports = Table(
@@ -206,6 +250,8 @@ case_events = Table(
     Column("from_status", String(20)),
     Column("to_status", String(20), nullable=False),
     Column("reason_enc", LargeBinary),
+    # Dashboards: cases ever referred, and when each case first left "new".
+    Index("ix_case_events_to_status", "to_status", "case_id"),
 )
 
 # Analysts' overrides of a case's tier, newest last; the latest is the case's effective
@@ -580,6 +626,13 @@ PLAIN_TEXT_COLUMNS: dict[str, str] = {
     "case_tier_overrides.case_id": _ID,
     "case_tier_overrides.org_id": _ORG,
     "case_tier_overrides.actor": _PRINCIPAL,
+    "case_search.case_id": _ID,
+    "case_search.value_index": _DIGEST,
+    "case_search.org_id": _ORG,
+    "case_facets.case_id": _ID,
+    "case_facets.facet": _ENUM,
+    "case_facets.value": "a typology or signal family name written by the code",
+    "case_facets.org_id": _ORG,
     "case_keys.case_id": _ID,
     "case_keys.value_index": _DIGEST,
     "case_notes.case_id": _ID,

@@ -15,6 +15,7 @@ from datetime import UTC, datetime, timedelta
 from argon2 import PasswordHasher
 from argon2.exceptions import VerificationError
 
+from daybreak.console import dashboards, queue
 from daybreak.console.backend import (
     ActionError,
     AuditView,
@@ -28,9 +29,11 @@ from daybreak.console.backend import (
 )
 from daybreak.console.evidence import EvidenceRecord, describe
 from daybreak.console.exports import CaseExporter, ExportersPackage, case_rows
+from daybreak.exporters.loader import case_alerts
 from daybreak.model.alerts import Alert
 from daybreak.model.cases import TRANSITIONS, Case, CaseStatus, Outcome, Tier
 from daybreak.store.auth import MANAGERS, lock_seconds
+from daybreak.store.cases import CaseFigures
 from daybreak.store.throttle import LoginRefused
 
 # Cheap parameters: this backend serves tests and demos, never real credentials.
@@ -118,8 +121,20 @@ class MemoryBackend:
 
     # -- reads -------------------------------------------------------------------------
     def list_cases(self, actor: ConsoleUser) -> Sequence[Case]:
+        """Every case (tests read them; the pages use :meth:`queue_page`)."""
         self._record("*", actor, "list_cases")
         return list(self._cases.values())
+
+    def queue_page(
+        self, actor: ConsoleUser, filters: queue.QueueFilters, now: datetime
+    ) -> queue.QueuePage:
+        self._record("*", actor, "list_cases")
+        return queue.build_queue(list(self._cases.values()), self._alerts, filters, now)
+
+    def case_figures(self, actor: ConsoleUser) -> CaseFigures:
+        cases = list(self._cases.values())
+        typologies = queue.typologies_by_case(cases, self._alerts)
+        return dashboards.figures_of(cases, self.status_events(actor), typologies)
 
     def get_case(self, case_id: str, actor: ConsoleUser) -> Case | None:
         case = self._cases.get(case_id)
@@ -220,7 +235,7 @@ class MemoryBackend:
         self, case_id: str, source: str, record_id: str, actor: ConsoleUser
     ) -> EvidenceRecord | None:
         case, linked = self._case_and_alerts(case_id, actor)
-        own = [*case.alerts, *linked]
+        own, _ = case_alerts(case, linked)  # each alert once: carried or configured
         found = describe(case, own, source, record_id, case_rows(self._exporter, case, own))
         if found is not None:
             self._record(case_id, actor, "evidence.read", f"{source} {record_id}")

@@ -3,8 +3,10 @@ analysts' dispositions of their payments subjects (the payments model's labels).
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Sequence
 from datetime import UTC, datetime
+from typing import Any
 
 from sqlalchemy import Connection, select
 
@@ -22,6 +24,9 @@ from daybreak.store.tables import cases, of_org
 class CaseRepository:
     def __init__(self, ctx: StoreContext) -> None:
         self._ctx = ctx
+        # Dashboard figures and filter choices, kept until a case changes (see version).
+        self._cached: dict[str, tuple[tuple[Any, ...], Any]] = {}  # by name and organisation
+        self._cache_lock = threading.Lock()
 
     def upsert(self, items: Sequence[Case], actor: Actor = SYSTEM) -> tuple[int, int]:
         """Insert new cases of the actor's organisation and refresh existing ones
@@ -51,6 +56,59 @@ class CaseRepository:
             found = case_ops.query(conn, keys, filters or case_ops.CaseFilter())
             ctx.audit(conn, actor, "case.list", "case", "*", {"ids": [c.case_id for c in found]})
         return found
+
+    def page(
+        self, actor: Actor, filters: case_ops.CaseFilter, *, full: bool = False
+    ) -> case_ops.CasePage:
+        """One page of matching cases (``filters.limit`` from ``filters.offset``, most
+        urgent first) and how many match in all. Read without holding the write lock;
+        only the page's cases are decrypted (their summaries; ``full``: their bodies),
+        and their ids are audited before return."""
+        require(actor, CASE_READERS, "list cases")
+        ctx = self._ctx
+        with ctx.reading() as conn:
+            found = case_ops.page(conn, ctx.keys_of(actor), filters, full=full)
+        with ctx.writing() as conn:
+            ids = [e.case.case_id for e in found.entries]
+            ctx.audit(conn, actor, "case.list", "case", "*", {"ids": ids, "total": found.total})
+        return found
+
+    def holders(self, actor: Actor, entity_key: str, but: str) -> tuple[int, int]:
+        """How many cases other than ``but`` hold the entity (closed ones among them):
+        counts through the entity's blind index, no case is read."""
+        require(actor, CASE_READERS, "search")
+        with self._ctx.reading() as conn:
+            return case_ops.holders(conn, self._ctx.keys_of(actor), entity_key, but)
+
+    def choices(self, actor: Actor) -> tuple[list[str], list[str]]:
+        """The countries and typologies cases have (the queue's filter choices)."""
+        require(actor, CASE_READERS, "list cases")
+        found: tuple[list[str], list[str]] = self._cached_read(
+            "choices", actor.org_id, case_ops.choices
+        )
+        return found
+
+    def figures(self, actor: Actor) -> case_ops.CaseFigures:
+        """Counts over every case for the dashboards; computed again only when a case
+        has changed since. No case is read, so nothing is audited (as for the report
+        count)."""
+        require(actor, CASE_READERS, "read case statistics")
+        found: case_ops.CaseFigures = self._cached_read("figures", actor.org_id, case_ops.figures)
+        return found
+
+    def _cached_read(self, name: str, org_id: str, compute: Any) -> Any:
+        """``compute(conn, org_id)``, kept per organisation until a case changes."""
+        key = f"{name}:{org_id}"
+        with self._ctx.reading() as conn:
+            now = case_ops.version(conn)
+            with self._cache_lock:
+                kept = self._cached.get(key)
+            if kept is not None and kept[0] == now:
+                return kept[1]
+            value = compute(conn, org_id)
+        with self._cache_lock:
+            self._cached[key] = (now, value)
+        return value
 
     def get(self, case_id: str, actor: Actor) -> Case | None:
         require(actor, CASE_READERS, "read cases")
