@@ -206,3 +206,14 @@ def report_row(report_id: str, received_at: datetime, report: ReportIn) -> dict[
 def bundle_rows(bundle: Any) -> dict[str, Sequence[Mapping[str, Any]]]:
     """The rows of an exporters' CaseBundle by table name."""
     return {name: getattr(bundle, name, ()) for name in ID_COLUMN}
+
+
+def own_alerts(case: Case, given: Sequence[Alert]) -> list[Alert]:
+    """The case's alerts, each once: the alerts the console was given win over the
+    copies the case carries (they may hold more, such as hash-match details)."""
+    wanted = set(case.alert_ids)
+    own = {a.alert_id: a for a in given if a.alert_id in wanted}
+    for alert in case.alerts:
+        if alert.alert_id in wanted:
+            own.setdefault(alert.alert_id, alert)
+    return list(own.values())

@@ -25,7 +25,7 @@ from daybreak.console.backend import (
     StatusEvent,
     TierChange,
 )
-from daybreak.console.evidence import EvidenceRecord, describe, report_row
+from daybreak.console.evidence import EvidenceRecord, describe, own_alerts, report_row
 from daybreak.console.exports import CaseExporter, ExportersPackage, case_rows
 from daybreak.console.queue import (
     OPEN,
@@ -39,7 +39,6 @@ from daybreak.console.queue import (
     search_candidates,
 )
 from daybreak.console.security import ABSOLUTE_SECONDS, IDLE_SECONDS, Session, new_token
-from daybreak.exporters.loader import case_alerts
 from daybreak.model.alerts import Alert
 from daybreak.model.cases import Case, CaseStatus, Outcome, Tier
 from daybreak.store import (
@@ -252,7 +251,7 @@ class StoreBackend:
         self, case_id: str, source: str, record_id: str, actor: ConsoleUser
     ) -> EvidenceRecord | None:
         case, linked = self._case_and_alerts(case_id, actor)  # audited: case.read
-        own, _ = case_alerts(case, linked)  # each alert once: carried or configured
+        own = own_alerts(case, linked)
         rows = case_rows(self._exporter, case, own)
         found = describe(case, own, source, record_id, rows)
         if found is not None and not found.row_read and source == "reports":

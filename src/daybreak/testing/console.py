@@ -27,9 +27,8 @@ from daybreak.console.backend import (
     StatusEvent,
     TierChange,
 )
-from daybreak.console.evidence import EvidenceRecord, describe
+from daybreak.console.evidence import EvidenceRecord, describe, own_alerts
 from daybreak.console.exports import CaseExporter, ExportersPackage, case_rows
-from daybreak.exporters.loader import case_alerts
 from daybreak.model.alerts import Alert
 from daybreak.model.cases import TRANSITIONS, Case, CaseStatus, Outcome, Tier
 from daybreak.store.auth import MANAGERS, lock_seconds
@@ -235,7 +234,7 @@ class MemoryBackend:
         self, case_id: str, source: str, record_id: str, actor: ConsoleUser
     ) -> EvidenceRecord | None:
         case, linked = self._case_and_alerts(case_id, actor)
-        own, _ = case_alerts(case, linked)  # each alert once: carried or configured
+        own = own_alerts(case, linked)
         found = describe(case, own, source, record_id, case_rows(self._exporter, case, own))
         if found is not None:
             self._record(case_id, actor, "evidence.read", f"{source} {record_id}")
