@@ -181,16 +181,15 @@ def iter_entries(
     if org_id is not None:
         q = q.where(audit_log.c.org_id == org_id)
     for r in conn.execute(q):
-        yield AuditEntry(
-            r.seq,
-            utc(r.at),
-            r.actor,
-            r.action,
-            r.object_type,
-            r.object_id,
-            json.loads(r.detail),
-            r.org_id,
-        )
+        yield entry_of(r)
+
+
+def entry_of(r: Any) -> AuditEntry:
+    """The entry of one ``audit_log`` row."""
+    detail = json.loads(r.detail)
+    return AuditEntry(
+        r.seq, utc(r.at), r.actor, r.action, r.object_type, r.object_id, detail, r.org_id
+    )
 
 
 def head_for_checkpoint(conn: Connection, keys: Keyring) -> tuple[int, str] | str:

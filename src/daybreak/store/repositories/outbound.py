@@ -4,14 +4,13 @@ deliveries that failed every retry (the dead-letter list)."""
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from sqlalchemy import insert, select, update
 
-from daybreak.store.audit import AuditEntry, utc
+from daybreak.store.audit import AuditEntry, entry_of, utc
 from daybreak.store.auth import MANAGERS, Actor
 from daybreak.store.repositories.context import StoreContext, require
 from daybreak.store.tables import audit_log, outbound_cursors, webhook_dead_letters
@@ -63,18 +62,7 @@ class OutboundRepository:
             .limit(limit)
         )
         with self._ctx.reading() as conn:
-            return [
-                AuditEntry(
-                    r.seq,
-                    utc(r.at),
-                    r.actor,
-                    r.action,
-                    r.object_type,
-                    r.object_id,
-                    json.loads(r.detail),
-                )
-                for r in conn.execute(q)
-            ]
+            return [entry_of(r) for r in conn.execute(q)]
 
     def add_dead_letter(
         self, event_id: str, url: str, action: str, body: str, attempts: int, last_error: str
