@@ -49,6 +49,13 @@ from daybreak.tipline.intake import ReportIn
 log = logging.getLogger(__name__)
 
 FETCH_WAIT_SECONDS = 1.0
+# Errors after which the connection (reconnecting by itself) is worth asking again.
+TRANSIENT = (
+    TimeoutError,
+    nats.errors.ConnectionReconnectingError,
+    nats.errors.StaleConnectionError,
+    nats.errors.NoRespondersError,
+)
 RETRY_DELAY_SECONDS = 5.0  # a message whose store write failed comes back after this
 PRUNE_EVERY_BATCHES = 64
 REASON_HEADER = "Daybreak-Reason"
@@ -161,7 +168,13 @@ class StreamConsumer:
         while not self._stop.is_set():
             try:
                 msgs = await sub.fetch(s.batch, timeout=FETCH_WAIT_SECONDS)
-            except nats.errors.TimeoutError:
+            except TRANSIENT as exc:
+                # nats-py raises its own TimeoutError when no message came, but a plain
+                # asyncio TimeoutError when a loaded loop overran the fetch deadline, and
+                # connection errors while it reconnects: all mean "nothing yet, ask again".
+                if not isinstance(exc, TimeoutError):
+                    log.warning("NATS fetch on %s: %s; retrying", subject, exc)
+                    await asyncio.sleep(FETCH_WAIT_SECONDS)
                 idle += FETCH_WAIT_SECONDS
                 if idle_exit is not None and idle >= idle_exit and await self._drained(js, durable):
                     return
@@ -176,7 +189,10 @@ class StreamConsumer:
     async def _drained(self, js: JetStreamContext, durable: str) -> bool:
         """Nothing left to deliver and nothing awaiting an acknowledgement (messages a
         killed consumer held come back after ``ack_wait``: wait for them)."""
-        info = await js.consumer_info(self.settings.stream, durable)
+        try:
+            info = await js.consumer_info(self.settings.stream, durable)
+        except TRANSIENT:
+            return False  # cannot tell now: keep consuming, ask again later
         return not info.num_pending and not info.num_ack_pending
 
     async def _ack_floor(self, js: JetStreamContext, durable: str) -> int:
