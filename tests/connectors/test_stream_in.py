@@ -269,7 +269,7 @@ def test_a_fetch_that_overruns_or_meets_a_reconnect_is_asked_again(
     assert config.inbound is not None
     asyncio.run(publish_all(nats_url, stream))
     real_fetch = JetStreamContext.PullSubscription.fetch
-    failures = iter([asyncio.TimeoutError(), nats.errors.StaleConnectionError()] * 3)
+    failures = iter([TimeoutError(), nats.errors.StaleConnectionError()] * 3)
     raised: list[Exception] = []
 
     async def flaky_fetch(self: JetStreamContext.PullSubscription, *a: Any, **kw: Any) -> Any:

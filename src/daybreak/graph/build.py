@@ -30,6 +30,7 @@ def build_graph(nodes: pl.DataFrame, edges: Iterable[pl.DataFrame]) -> Graph:
         if col not in nodes.columns:
             nodes = nodes.with_columns(pl.lit(None, dtype).alias(col))
     node_cols = ("key", "kind", "label", "country", "merchant")
+    nodes = nodes.sort(node_cols, nulls_last=True)  # same world, same graph (see edges)
     g.add_nodes_from(
         (key, {"kind": kind, "label": label, "country": country, "merchant": bool(merchant)})
         for key, kind, label, country, merchant in nodes.select(node_cols).iter_rows()
@@ -51,6 +52,10 @@ def build_graph(nodes: pl.DataFrame, edges: Iterable[pl.DataFrame]) -> Graph:
             pl.col("last_seen").max(),
             pl.col("origin").first(),
         )
+        # Edge order decides ties in community detection and union-find roots, and the
+        # engines return rows in no fixed order: sorted, the same world gives the same
+        # cases on every run.
+        .sort("source", "target", "relation")
     )
     known = set(g.nodes)
     missing = {k for col in ("source", "target") for k in merged[col].unique().to_list()} - known
