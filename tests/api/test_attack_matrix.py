@@ -143,6 +143,7 @@ POLICY: dict[tuple[str, str], frozenset[str]] = {
     ("POST", "/console/banks/remove"): CONSOLE_MANAGE,
     ("POST", "/console/banks/toggle"): CONSOLE_MANAGE,
     ("POST", "/console/rules"): CONSOLE_MANAGE,
+    ("GET", "/console/deliveries"): CONSOLE_MANAGE,
 }
 
 # Routes that end the session they are sent with run after every other route.

@@ -61,7 +61,8 @@ ORG_A, ORG_B = "org-a", "org-b"
 CASE_A, CASE_B, MISSING_CASE = "CASE-A-1", "CASE-B-1", "CASE-Z-9"
 MISSING_REPORT = "R-0000000000000000000000"
 PHONE_B = "+639171234567"  # what the matrix's search bodies and forms look for
-SECRETS_B = ("org-b secret title", "org-b secret note", "b-secret-account", PHONE_B)
+B_HOOK = "https://org-b-secret-hook.example/in"  # a failed delivery of B's (dead letter)
+SECRETS_B = ("org-b secret title", "org-b secret note", "b-secret-account", PHONE_B, B_HOOK)
 A_CREDENTIALS = (PLATFORM_KEY, PLATFORM_SESSION, ANALYST_KEY, ADMIN_KEY, ANALYST, SUPERVISOR)
 A_CREDENTIALS += (ADMIN,)
 FLASHED_ID = re.compile(r"no case (&#39;)?" + CASE_B + r"(&#39;)?<")
@@ -158,6 +159,7 @@ def orgs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Orgs]:
         )
         store.cases.upsert([case_b], bob)
         store.cases.add_note(CASE_B, Actor("bea", Role.ANALYST, org_id=ORG_B), SECRETS_B[1])
+        store.outbound.add_dead_letter("audit-1", B_HOOK, "case.create", "{}", 3, "HTTP 500", ORG_B)
         creds = _credentials_of_a(store, url)
         yield Orgs(s.app, url, store, creds, report_b, _signed_in(url, "bea"))
 
@@ -252,6 +254,8 @@ def test_the_controls_each_organisation_reads_its_own(orgs: Orgs) -> None:
         assert CASE_B in found["case_ids"]
         page = bea.get(f"/console/cases/{CASE_B}")
         assert page.status_code == 200 and SECRETS_B[1] in page.text
+    with httpx.Client(base_url=orgs.url, cookies=_signed_in(orgs.url, "bob").cookies) as bob:
+        assert B_HOOK in bob.get("/console/deliveries").text
     ana = _signed_in(orgs.url, "ana")  # the matrix signed the first sessions out
     with httpx.Client(base_url=orgs.url, cookies=ana.cookies, timeout=30) as c:
         assert c.get(f"/v1/cases/{CASE_A}").status_code == 200

@@ -28,6 +28,7 @@ from daybreak.connectors.stream_out import (
     verify_signature,
 )
 from daybreak.store import SYSTEM, TiplineStore
+from daybreak.store.auth import operator_in
 from daybreak.tipline.intake import ReportIn
 
 SECRET = b"whsec-test-only"
@@ -167,3 +168,58 @@ def test_signature_rejects_tampering_and_stale_timestamps() -> None:
         verify_signature(SECRET, body, header, now=1_000_400)
     with pytest.raises(SignatureError, match="no X-Daybreak-Signature"):
         verify_signature(SECRET, body, None)
+
+
+def _outbound_config(tmp_path: Path, url: str, org: str) -> Path:
+    config = tmp_path / f"stream-{org}.yaml"
+    config.write_text(yaml.safe_dump({
+        "store": {"data_dir": str(tmp_path / "store"), "dev": True},
+        "outbound": {
+            "organisation": org,
+            "subject_prefix": None,
+            "webhooks": [{"url": url, "secret_env": "HOOK_SECRET"}],
+            "actions": ["report.create"],
+            "max_attempts": 2,
+            "backoff_initial_seconds": 0.01,
+        },
+    }))  # fmt: skip
+    return config
+
+
+def test_each_organisation_relays_and_redelivers_only_its_own_events(
+    tmp_path: Path, receivers: tuple[Receiver, Receiver], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """One relay per organisation: another organisation's events never reach its
+    webhooks nor its dead-letter list; `stream redeliver` sends the dead letters again
+    once the receiver works, empties the list and audits each redelivery."""
+    _, broken = receivers
+    monkeypatch.setenv("HOOK_SECRET", SECRET.decode())
+    example = ReportIn.model_validate(ReportIn.model_json_schema()["example"])
+    with TiplineStore.open(tmp_path / "store", dev=True) as store:
+        store.organisations.create("ngo-b", "NGO B")
+        ours = [store.reports.add(example, operator_in("ngo-b")).report_id for _ in range(2)]
+        store.reports.add(example, SYSTEM)  # the default organisation's
+    config = _outbound_config(tmp_path, broken.url, "ngo-b")
+    relayed = CliRunner().invoke(app, ["stream", "relay", "--config", str(config), "--once"])
+    assert relayed.exit_code == 0, relayed.output
+    with TiplineStore.open(tmp_path / "store", dev=True) as store:
+        letters = store.outbound.dead_letters(operator_in("ngo-b"))
+        assert store.outbound.dead_letters(SYSTEM) == []
+        assert sorted(json.loads(d.body)["object_id"] for d in letters) == sorted(ours)
+    assert len(broken.seen) == 2 * len(ours)  # max_attempts each, and nothing of "default"
+
+    failed = CliRunner().invoke(app, ["stream", "redeliver", "--config", str(config)])
+    assert failed.exit_code == 1 and "failed again 2" in failed.output
+    broken.always = None  # the receiver is fixed
+    first = letters[0]
+    one = ["stream", "redeliver", "--config", str(config), "--id", str(first.id)]
+    assert CliRunner().invoke(app, one).exit_code == 0
+    done = CliRunner().invoke(app, ["stream", "redeliver", "--config", str(config)])
+    assert done.exit_code == 0 and "delivered 1" in done.output, done.output
+    with TiplineStore.open(tmp_path / "store", dev=True) as store:
+        assert store.outbound.dead_letters(operator_in("ngo-b")) == []
+        trail = store.audit.trail(operator_in("ngo-b"))
+    assert sorted(e.object_id for e in trail if e.action == "webhook.redelivered") == sorted(
+        d.event_id for d in letters
+    )
+    assert sorted(broken.delivered()) == sorted(d.event_id for d in letters)

@@ -108,18 +108,46 @@ def dead_letters(
     config: Path = ConfigOpt,
     limit: int = typer.Option(100, min=1, help="Show at most this many, newest first."),
 ) -> None:
-    """List webhook deliveries that failed every retry."""
+    """List the webhook deliveries of the configured organisation (outbound.organisation)
+    that failed every retry."""
     from rich.table import Table
 
-    from daybreak.store import SYSTEM
+    from daybreak.store.auth import operator_in
 
     cfg = _config(config)
+    org = cfg.outbound.organisation if cfg.outbound else "default"
     with open_store(cfg.store.data_dir, cfg.store.db, cfg.store.dev) as store:
-        letters = store.outbound.dead_letters(SYSTEM, limit)
-    table = Table("failed at", "event", "action", "webhook", "attempts", "last error")
+        letters = store.outbound.dead_letters(operator_in(org), limit)
+    table = Table("id", "failed at", "event", "action", "webhook", "attempts", "last error")
     for d in letters:
         table.add_row(
-            d.failed_at.isoformat(timespec="seconds"), d.event_id, d.action, d.url,
+            str(d.id), d.failed_at.isoformat(timespec="seconds"), d.event_id, d.action, d.url,
             str(d.attempts), d.last_error,
         )  # fmt: skip
     out.print(table if letters else "no webhook dead letters")
+
+
+@app.command("redeliver")
+def redeliver(
+    config: Path = ConfigOpt,
+    letter_id: list[int] = typer.Option(
+        [], "--id", help="Only this dead letter (repeatable; default: every one)."
+    ),
+) -> None:
+    """Send the configured organisation's webhook dead letters again (after the receiver
+    is fixed): delivered ones leave the list and the audit trail records them; failed ones
+    stay. Exits 1 if any failed."""
+    from daybreak.connectors.stream_out import redeliver_dead_letters
+
+    cfg = _config(config)
+    if cfg.outbound is None:
+        fail(f"{config}: no 'outbound' section: no webhooks to deliver to")
+    with open_store(cfg.store.data_dir, cfg.store.db, cfg.store.dev) as store:
+        only = set(letter_id) or None
+        done = asyncio.run(redeliver_dead_letters(cfg.outbound, store, only=only))
+    out.print(
+        f"delivered {done.delivered}, failed again {done.failed}, "
+        f"skipped {done.skipped} (webhook no longer configured or its secret not set)"
+    )
+    if done.failed:
+        raise typer.Exit(1)

@@ -95,6 +95,9 @@ class WebhookSettings(_Strict):
 
 
 class OutboundSettings(_Strict):
+    # Whose events this relay sends: one relay per organisation, so one organisation's
+    # events never reach another's receivers.
+    organisation: str = Field("default", pattern=r"^[a-z0-9-]{1,40}$")
     subject_prefix: str | None = Field("daybreak.out", pattern=LITERAL_SUBJECT)
     webhooks: list[WebhookSettings] = []
     actions: list[str] = Field(

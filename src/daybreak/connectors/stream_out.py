@@ -34,6 +34,9 @@ from daybreak.connectors.nats_connection import connect_nats
 from daybreak.connectors.stream_config import NatsSettings, OutboundSettings, WebhookSettings
 from daybreak.store import TiplineStore
 from daybreak.store.audit import AuditEntry
+from daybreak.store.auth import Actor, operator_in
+from daybreak.store.repositories.outbound import DeadLetter
+from daybreak.store.tables import DEFAULT_ORG
 
 log = logging.getLogger(__name__)
 
@@ -151,7 +154,10 @@ class OutboundRelay:
         self.settings = settings
         self.nats_settings = nats_settings
         self.store = store
-        self.name = name
+        # The cursor is the organisation's own: relays of two organisations may share a name.
+        self.name = (
+            name if settings.organisation == DEFAULT_ORG else f"{settings.organisation}/{name}"
+        )
         environ = os.environ if env is None else env
         missing = [h.secret_env for h in settings.webhooks if not environ.get(h.secret_env)]
         if missing:
@@ -186,7 +192,7 @@ class OutboundRelay:
         s = self.settings
         cursor = await asyncio.to_thread(self.store.outbound.cursor, self.name)
         entries = await asyncio.to_thread(
-            self.store.outbound.events_after, cursor, s.actions, s.batch
+            self.store.outbound.events_after, cursor, s.actions, s.batch, s.organisation
         )
         for entry in entries:
             if self._stop.is_set():
@@ -214,7 +220,57 @@ class OutboundRelay:
                 await asyncio.to_thread(
                     self.store.outbound.add_dead_letter,
                     event_id, hook.url, entry.action, body.decode(), result.attempts,
-                    result.last_error,
+                    result.last_error, entry.org_id,
                 )  # fmt: skip
                 self.dead_lettered += 1
         self.published += 1
+
+
+@dataclass(frozen=True, slots=True)
+class Redelivery:
+    delivered: int
+    failed: int
+    skipped: int  # letters for webhooks this configuration no longer has
+
+
+async def redeliver_dead_letters(
+    settings: OutboundSettings,
+    store: TiplineStore,
+    *,
+    env: dict[str, str] | None = None,
+    only: set[int] | None = None,
+) -> Redelivery:
+    """Try each dead letter of the organisation again (``only``: those ids), with the
+    same signing and back-off as the relay: a delivered one leaves the list (audited), a
+    failed one stays with its attempts and error updated. The body sent is the one that
+    failed, so the receiver deduplicates it like any redelivery."""
+    environ = os.environ if env is None else env
+    actor = operator_in(settings.organisation)
+    hooks = {h.url: h for h in settings.webhooks}
+    letters = await asyncio.to_thread(store.outbound.dead_letters, actor, 10_000)
+    delivered = failed = skipped = 0
+    async with httpx.AsyncClient(timeout=settings.timeout_seconds) as client:
+        for letter in letters:
+            if only is not None and letter.id not in only:
+                continue
+            hook = hooks.get(letter.url)
+            secret = environ.get(hook.secret_env, "") if hook else ""
+            if hook is None or not secret:
+                skipped += 1
+                continue
+            result = await deliver(
+                client, hook, secret.encode(), letter.event_id, letter.body.encode(), settings
+            )
+            await asyncio.to_thread(_settle, store, actor, letter, result)
+            if result.ok:
+                delivered += 1
+            else:
+                failed += 1
+    return Redelivery(delivered, failed, skipped)
+
+
+def _settle(store: TiplineStore, actor: Actor, letter: DeadLetter, result: Delivery) -> None:
+    if result.ok:
+        store.outbound.redelivered(actor, letter)
+    else:
+        store.outbound.failed_again(actor, letter, result.attempts, result.last_error)

@@ -50,6 +50,20 @@ class NoteView:
 
 
 @dataclass(frozen=True, slots=True)
+class DeliveryFailure:
+    """A webhook delivery that failed every retry (the relay's dead-letter list): ids and
+    where it went, never the event's body."""
+
+    letter_id: int
+    failed_at: datetime
+    event_id: str
+    action: str
+    url: str
+    attempts: int
+    last_error: str
+
+
+@dataclass(frozen=True, slots=True)
 class AuditView:
     at: datetime
     actor: str
@@ -185,6 +199,10 @@ class ConsoleBackend(Protocol):
 
     def record(self, actor: ConsoleUser, action: str, object_id: str, detail: str) -> None:
         """Audit a change that is not a case action (hash banks, typology pack)."""
+
+    def delivery_failures(self, actor: ConsoleUser) -> Sequence[DeliveryFailure]:
+        """The actor's organisation's webhook deliveries that failed every retry, newest
+        first (managers only)."""
 
     def agency_for(self, country: str | None) -> str | None:
         """The receiving agency for a country from the routing table (None: unknown)."""

@@ -22,6 +22,7 @@ from starlette.datastructures import FormData
 from daybreak.console import dashboards, graphview, queue
 from daybreak.console.backend import ActionError, AuditView
 from daybreak.console.pages_manage import router as manage_router
+from daybreak.console.pages_outbound import router as outbound_router
 from daybreak.console.security import (
     LOGIN_CSRF_COOKIE,
     SESSION_COOKIE,
@@ -543,6 +544,7 @@ def installed_plugins(alerts: Sequence[Alert]) -> list[InstalledPlugin]:
 
 
 router.include_router(manage_router)
+router.include_router(outbound_router)
 
 
 # --- wiring --------------------------------------------------------------------------

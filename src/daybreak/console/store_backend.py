@@ -19,6 +19,7 @@ from daybreak.console.backend import (
     ActionError,
     AuditView,
     ConsoleUser,
+    DeliveryFailure,
     ExportFile,
     ExportFormat,
     NoteView,
@@ -167,6 +168,14 @@ class StoreBackend:
     def audit_trail(self, case_id: str, actor: ConsoleUser) -> Sequence[AuditView]:
         entries = self.store.audit.trail(_actor(actor), case_id)
         return [AuditView(e.at, e.actor, e.action, _detail(e.detail)) for e in entries]
+
+    def delivery_failures(self, actor: ConsoleUser) -> Sequence[DeliveryFailure]:
+        return [
+            DeliveryFailure(
+                d.id, d.failed_at, d.event_id, d.action, d.url, d.attempts, d.last_error
+            )
+            for d in self.store.outbound.dead_letters(_actor(actor))
+        ]
 
     def alerts(self, actor: ConsoleUser) -> Sequence[Alert]:
         source = self.alerts_source

@@ -20,6 +20,7 @@ from daybreak.console.backend import (
     ActionError,
     AuditView,
     ConsoleUser,
+    DeliveryFailure,
     ExportFile,
     ExportFormat,
     NoteView,
@@ -65,6 +66,7 @@ class MemoryBackend:
         self._exporter: CaseExporter = exporter or ExportersPackage()
         self._lock = threading.Lock()
         self._agencies = dict(agencies or {})
+        self.delivery_failed: list[DeliveryFailure] = []  # tests add the relay's failures
         for case in self._cases.values():
             if case.created_at is not None:
                 self._status.append(StatusEvent(case.case_id, case.created_at, CaseStatus.NEW))
@@ -149,6 +151,11 @@ class MemoryBackend:
 
     def alerts(self, actor: ConsoleUser) -> Sequence[Alert]:
         return list(self._alerts)
+
+    def delivery_failures(self, actor: ConsoleUser) -> Sequence[DeliveryFailure]:
+        if not actor.is_manager:
+            raise PermissionError("only managers read the webhook dead letters")
+        return sorted(self.delivery_failed, key=lambda d: d.letter_id, reverse=True)
 
     def status_events(
         self, actor: ConsoleUser, case_id: str | None = None
