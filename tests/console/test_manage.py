@@ -5,13 +5,14 @@ from __future__ import annotations
 import hashlib
 import re
 from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
 import pytest
 
 from conftest import LiveServer, csrf_of
-from daybreak.console.backend import ConsoleUser, Role
+from daybreak.console.backend import ConsoleUser, DeliveryFailure, Role
 from daybreak.console.manage import Manage
 from daybreak.media.banks import BankEntry, BankStore
 from daybreak.payments.config import default_pack_text, load_pack
@@ -168,3 +169,23 @@ def test_an_over_long_bank_field_is_refused_with_400_naming_it(
     assert "Field too long" in response.text and f"&#39;{field}&#39;" in response.text
     assert banks.get("partner-list").count == 2 and banks.get("partner-list").enabled
     assert sam.get("/console/banks").status_code == 200  # the session and server carry on
+
+
+def test_failed_deliveries_are_listed_for_managers_without_their_bodies(
+    client_for: Callable[[str], httpx.Client], backend: MemoryBackend
+) -> None:
+    backend.delivery_failed = [
+        DeliveryFailure(
+            7, datetime(2026, 12, 1, 9, 30, tzinfo=UTC), "audit-42", "case.transition",
+            "https://receiver.example/hook", 6, "HTTP 503",
+        )
+    ]  # fmt: skip
+    sam = client_for("sam").get("/console/deliveries")
+    assert sam.status_code == 200
+    for shown in ("audit-42", "case.transition", "https://receiver.example/hook", "HTTP 503"):
+        assert shown in sam.text
+    assert "stream redeliver" in sam.text  # how to send them again
+    assert 'href="/console/deliveries"' in sam.text  # in a manager's navigation
+    ana = client_for("ana")
+    assert ana.get("/console/deliveries").status_code == 403
+    assert 'href="/console/deliveries"' not in ana.get("/console/queue").text
