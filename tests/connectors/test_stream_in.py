@@ -107,6 +107,8 @@ def write_config(tmp: Path, url: str, stream: str, batch: int = 20) -> Path:
 async def publish_all(url: str, stream: str) -> None:
     nc = await nats.connect(url)
     js = nc.jetstream()
+    for name in await js.streams_info():  # another test's stream holds the same subjects
+        await js.delete_stream(name.config.name)
     await js.add_stream(
         name=stream, subjects=["in.txn", "in.events", "in.reports", f"dead.{stream}"]
     )
