@@ -7,6 +7,7 @@ import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -356,6 +357,43 @@ def index_build(
         f"indexed {len(idx)} PDQ hashes in {time.perf_counter() - started:.1f} s "
         f"({idx.nbytes() / max(1, len(idx)):.0f} bytes/hash, exact to distance "
         f"{idx.max_distance}) -> {root / 'index'}"
+    )
+
+
+@app.command("rematch")
+def rematch_cmd(
+    sightings: Path = typer.Argument(
+        ..., help="media_sightings (CSV or Parquet, the public schema) seen before."
+    ),
+    out_file: Path = typer.Option(..., "--out", help="Write the new alerts here (JSONL)."),
+    since: datetime | None = typer.Option(
+        None,
+        help="Only hashes listed after this time (ISO, UTC) count as new "
+        "(default: after the last rematch of this file; the first pass: every hash).",
+    ),
+    home: Path | None = typer.Option(None, help=HOME_HELP),
+    data_dir: Path = DataDir,
+    db: str | None = DbUrl,
+    dev: bool = Dev,
+    org: str = Org,
+) -> None:
+    """Match past sightings again after the banks gained hashes: alerts for sightings
+    that match only hashes listed since the last pass (retroactive matching)."""
+    from daybreak.cli.detect import write_alerts
+    from daybreak.media.rematch import rematch
+    from daybreak.schema import read_table
+
+    with _banks(home, data_dir, db, dev, org) as banks:
+        source = str(sightings.resolve())
+        start = since.replace(tzinfo=since.tzinfo or UTC) if since else banks.last_rematch(source)
+        rows = read_table(sightings, "media_sightings").frame
+        done = rematch(rows, _load_matcher(_home(home), banks), start)
+        write_alerts(list(done.alerts), out_file)
+        banks.record_rematch(source, done.through, done.matches.height)
+    after = f"listed after {start.isoformat()}" if start else "listed (first pass)"
+    out.print(
+        f"{rows.height} sighting(s) matched again: {done.matches.height} new match(es) to hashes "
+        f"{after}, {len(done.alerts)} alert(s) written to {out_file}"
     )
 
 

@@ -74,6 +74,7 @@ ENTRY_SCHEMA: dict[str, pl.DataType] = {
     "added_at": pl.Datetime("us", "UTC"),
 }
 SETTINGS = ("enabled", "negative", "threshold", "source", "description")
+REMATCH, REMATCH_OBJECT = "rematch", "*"  # audit records of retroactive matching passes
 
 
 @dataclass
@@ -405,6 +406,29 @@ class BankStore:
             bank.name,
             {"version": bank.version, "changed": changed, **detail},
         )
+
+    def record_rematch(
+        self, sightings: str, through: datetime | None, found: int, actor: str | None = None
+    ) -> None:
+        """Remember that ``sightings`` were matched again against every hash listed up
+        to ``through`` (None: the banks were empty), in the audit log, where
+        :meth:`last_rematch` finds it."""
+        with self._locked():
+            detail = {
+                "sightings": sightings,
+                "through": through.isoformat() if through else None,
+                "new_matches": found,
+            }
+            self.store_meta.audit(actor or self.actor, REMATCH, REMATCH_OBJECT, detail)
+
+    def last_rematch(self, sightings: str) -> datetime | None:
+        """The newest ``through`` recorded for ``sightings`` (None: never matched again)."""
+        done = [
+            r["through"]
+            for r in self.audit_log(REMATCH_OBJECT)
+            if r.get("action") == REMATCH and r.get("sightings") == sightings and r["through"]
+        ]
+        return datetime.fromisoformat(done[-1]) if done else None
 
     def audit_log(self, name: str | None = None) -> list[dict[str, Any]]:
         """The audit records, oldest first (all banks, or one)."""
