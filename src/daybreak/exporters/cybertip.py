@@ -75,8 +75,8 @@ def _iso(value: datetime) -> str:
 
 
 def _offline_ip_country(ip: str) -> str | None:
-    # The offline GeoIP table of tipline routing (geoip2fast: no network at run time).
-    from daybreak.tipline.routing import ip_country
+    # The IP type's offline GeoIP table (geoip2fast: no network at run time).
+    from daybreak.model.identifiers import ip_country
 
     return ip_country(ip)
 
