@@ -150,3 +150,12 @@ def test_country_hints_come_from_phones_and_public_ips_only() -> None:
 def test_free_text_queries_are_tried_as_the_kinds_they_may_be(query: str, kinds: set[K]) -> None:
     tried = {t.kind for t in TYPES.values() if t.free_text is not None and t.free_text(query)}
     assert tried == kinds
+
+
+def test_the_kinds_that_say_who_a_person_is() -> None:
+    # entity resolution compares these; an IP or URL is shared by many people
+    said = {t.kind for t in TYPES.values() if t.identifies_person}
+    assert said == {K.PHONE, K.EMAIL, K.ACCOUNT, K.USERNAME, K.DEVICE} | {
+        K.CRYPTO_WALLET,
+        K.BANK_ACCOUNT,
+    }

@@ -213,6 +213,10 @@ class IdentifierType:
     #: whether a free-text query (the console's search box) may be a value of this kind,
     #: so the search also tries it normalised as one; None: never tried
     free_text: Callable[[str], bool] | None = None
+    #: says who a person is: two people records sharing one are evidence of one person,
+    #: which entity resolution compares (an IP or a URL is shared by many; a payment
+    #: handle is the beneficiary record itself)
+    identifies_person: bool = False
     #: the country (ISO alpha-2) a normalised value points to, when the kind says one
     country_hint: Callable[[str], str | None] | None = None
 
@@ -268,16 +272,28 @@ def _plain(read: Callable[[str], str]) -> Callable[[str, str | None], str]:
 TYPES: dict[IdentifierKind, IdentifierType] = {
     t.kind: t
     for t in (
-        IdentifierType(IdentifierKind.ACCOUNT, "account", _plain(normalize_scoped)),
-        IdentifierType(IdentifierKind.USERNAME, "username", _plain(normalize_username)),
         IdentifierType(
-            IdentifierKind.EMAIL, "e-mail", _plain(normalize_email), free_text=_any_query
+            IdentifierKind.ACCOUNT, "account", _plain(normalize_scoped), identifies_person=True
+        ),
+        IdentifierType(
+            IdentifierKind.USERNAME,
+            "username",
+            _plain(normalize_username),
+            identifies_person=True,
+        ),
+        IdentifierType(
+            IdentifierKind.EMAIL,
+            "e-mail",
+            _plain(normalize_email),
+            free_text=_any_query,
+            identifies_person=True,
         ),
         IdentifierType(
             IdentifierKind.PHONE,
             "phone",
             normalize_phone,
             free_text=_phoneish,
+            identifies_person=True,
             country_hint=phone_country,
         ),
         IdentifierType(
@@ -289,12 +305,18 @@ TYPES: dict[IdentifierKind, IdentifierType] = {
             "bank account",
             _plain(normalize_bank_account),
             free_text=_any_query,
+            identifies_person=True,
         ),
         IdentifierType(
-            IdentifierKind.CRYPTO_WALLET, "crypto wallet", _plain(normalize_crypto_wallet)
+            IdentifierKind.CRYPTO_WALLET,
+            "crypto wallet",
+            _plain(normalize_crypto_wallet),
+            identifies_person=True,
         ),
         IdentifierType(IdentifierKind.URL, "URL", _plain(normalize_url), free_text=_dotted),
-        IdentifierType(IdentifierKind.DEVICE, "device", _plain(normalize_scoped)),
+        IdentifierType(
+            IdentifierKind.DEVICE, "device", _plain(normalize_scoped), identifies_person=True
+        ),
         IdentifierType(
             IdentifierKind.CUSTOMER,
             "customer",
