@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from api_server import Api
 
+from daybreak.graph import keys
 from daybreak.model.cases import Case, Tier
 from daybreak.store import Actor, Role
 
@@ -59,3 +60,20 @@ def test_case_workflow_over_http(api: Api) -> None:
         assert reopened.status_code == 200
     trail = [e.action for e in api.store.audit.trail(Actor("root", Role.ADMIN), "C-http")]
     assert "case.read" in trail and "case.transition" in trail and "case.note" in trail
+
+
+def test_a_beneficiary_search_finds_the_payment_handle_the_graph_links(api: Api) -> None:
+    # The graph keys a transaction's receiver_id as a payment-handle node; a case built
+    # around it carries that key. Searching the receiver as a beneficiary, as typed in
+    # another spelling, must find the case (the beneficiary kind is an alias).
+    node = keys.beneficiary_key("GCash:+63 917 000 0003")
+    assert node == "payment_handle:gcash:+639170000003"
+    api.store.cases.upsert(
+        [Case(case_id="C-bene", title="Payee", priority=0.5, tier=Tier.OTHER, entity_keys=[node])]
+    )
+    with api.analyst() as a:
+        for kind in ("beneficiary", "payment_handle"):
+            body = {"kind": kind, "value": "gcash:+639170000003"}
+            assert "C-bene" in a.post("/v1/search", json=body).json()["case_ids"], kind
+        other = {"kind": "beneficiary", "value": "gcash:+639170000004"}
+        assert "C-bene" not in a.post("/v1/search", json=other).json()["case_ids"]

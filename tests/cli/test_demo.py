@@ -71,6 +71,10 @@ def test_demo_runs_every_stage_and_reruns_without_duplicates(tmp_path: Path) -> 
     assert "round_amounts detector (plug-in)" in first.output
     assert re.search(r"detector round_amounts .*: \d+ alert\(s\)", first.output)
     assert "case_json" in exports
+    # the registered sources are listed, the example plug-in's too
+    assert re.search(r"source pacs008 .*: \.xml -> transactions", first.output)
+    assert re.search(r"source ledger .*: \.ledger -> transactions", first.output)
+    assert "hash types pdq, md5, sha256" in first.output
     _exports_hold_only_their_case(tmp_path, cases)
 
     again = runner.invoke(app, args)

@@ -588,6 +588,17 @@ def test_the_console_offers_every_registered_format_and_lists_the_detectors(
     board = client.get("/console/dashboards").text
     for name in ("payments", "tipline", "media", "round_amounts", "goaml", "case_json"):
         assert f'<td class="mono">{name}</td>' in board
+    # hash types and sources too, the example plug-in's ledger source among them
+    for kind, name, detail in (
+        ("hash type", "pdq", "near match (distance ≤ 31)"),
+        ("hash type", "sha256", "exact match"),
+        ("source", "pacs008", ".xml → transactions"),
+        ("source", "ledger", ".ledger → transactions"),
+    ):
+        assert re.search(
+            rf'<tr><td>{kind}</td><td class="mono">{name}</td><td>[^<]+</td><td>{re.escape(detail)}</td>',
+            board,
+        ), name
 
 
 def _world_with_top_case_rows(folder: Path) -> Path:

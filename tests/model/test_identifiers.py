@@ -2,7 +2,16 @@ from __future__ import annotations
 
 import pytest
 
-from daybreak.model.identifiers import Identifier, IdentifierError, IdentifierKind, normalize
+from daybreak.model.identifiers import (
+    TYPES,
+    Identifier,
+    IdentifierError,
+    IdentifierKind,
+    identifier_type,
+    normalize,
+)
+from daybreak.schema.columns import IDENTIFIER_KINDS
+from daybreak.sharing import SHAREABLE
 
 K = IdentifierKind
 
@@ -90,3 +99,63 @@ def test_nfkc_folds_compatibility_forms() -> None:
 def test_an_identifier_of_only_invisible_characters_is_empty() -> None:
     with pytest.raises(IdentifierError, match="only invisible"):
         normalize(K.ACCOUNT, "\u200b\u200d\u202e")
+
+
+# --- the type object of each kind -----------------------------------------------------
+
+
+def test_every_kind_has_one_type_object_in_kind_order() -> None:
+    assert list(TYPES) == list(IdentifierKind)
+    assert all(t.kind is k for k, t in TYPES.items())
+
+
+def test_a_beneficiary_is_keyed_shared_and_searched_as_a_payment_handle() -> None:
+    bene, handle = identifier_type("beneficiary"), identifier_type(K.PAYMENT_HANDLE)
+    assert bene.canonical is handle and bene.node_kind == "payment_handle"
+    assert bene.node_key(" GCash:0917 000 0001") == handle.node_key("gcash:09170000001")
+    assert bene.node_key("GCash:1") == "payment_handle:gcash:1"
+    # every other kind is its own node kind
+    assert [t.kind for t in TYPES.values() if t.alias_of is not None] == [K.BENEFICIARY]
+    assert identifier_type("customer").node_key(" C-1 ") == "customer:C-1"
+
+
+def test_an_unknown_kind_is_a_value_error_naming_it() -> None:
+    with pytest.raises(ValueError, match="'fax'"):
+        identifier_type("fax")
+
+
+def test_the_types_say_which_kinds_are_record_ids_and_which_are_never_shared() -> None:
+    assert {t.kind for t in TYPES.values() if t.record_id} == {K.CUSTOMER, K.BENEFICIARY}
+    assert {t.kind for t in TYPES.values() if not t.shareable} == {K.CUSTOMER}
+    assert tuple(k.value for k in K if k not in (K.CUSTOMER, K.BENEFICIARY)) == IDENTIFIER_KINDS
+    assert frozenset(K) - {K.CUSTOMER} == SHAREABLE
+
+
+def test_country_hints_come_from_phones_and_public_ips_only() -> None:
+    assert identifier_type(K.PHONE).country_of("+639171234567") == "PH"
+    assert identifier_type(K.PHONE).country_of("+61412345678") == "AU"
+    assert identifier_type(K.IP).country_of("10.0.0.1") is None  # private: no country
+    assert identifier_type(K.EMAIL).country_of("someone@example.ph") is None
+    assert identifier_type(K.PAYMENT_HANDLE).country_of("gcash:+639171234567") is None
+
+
+@pytest.mark.parametrize(
+    ("query", "kinds"),
+    [
+        ("0917 123 4567", {K.PHONE, K.EMAIL, K.BANK_ACCOUNT}),
+        ("night.owl@example.com", {K.EMAIL, K.URL, K.BANK_ACCOUNT}),
+        ("night_owl_77", {K.EMAIL, K.BANK_ACCOUNT}),
+    ],
+)
+def test_free_text_queries_are_tried_as_the_kinds_they_may_be(query: str, kinds: set[K]) -> None:
+    tried = {t.kind for t in TYPES.values() if t.free_text is not None and t.free_text(query)}
+    assert tried == kinds
+
+
+def test_the_kinds_that_say_who_a_person_is() -> None:
+    # entity resolution compares these; an IP or URL is shared by many people
+    said = {t.kind for t in TYPES.values() if t.identifies_person}
+    assert said == {K.PHONE, K.EMAIL, K.ACCOUNT, K.USERNAME, K.DEVICE} | {
+        K.CRYPTO_WALLET,
+        K.BANK_ACCOUNT,
+    }

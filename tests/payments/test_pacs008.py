@@ -193,3 +193,13 @@ def test_python_memory_does_not_grow_with_the_file(tmp_path: Path) -> None:
     assert small > 0 and large < 1.5 * small, (small, large)
     frame = read_transactions(_many(tmp_path, 8000))
     assert frame.height == 8000 and frame["txn_id"].n_unique() == 8000
+
+
+def test_pacs008_passes_the_source_kit(tmp_path: Path) -> None:
+    from daybreak.plugins import sources
+    from daybreak.testing import check_source
+
+    write_pacs008(_wires(tiny_world()[0]), tmp_path / "pacs.xml")
+    (tmp_path / "other.xml").write_text("<Document><Nothing/></Document>", "utf-8")
+    frame = check_source(sources()["pacs008"], tmp_path / "pacs.xml", tmp_path / "other.xml")
+    assert frame.height == _wires(tiny_world()[0]).height

@@ -6,8 +6,9 @@ from pathlib import Path
 
 import pytest
 
+from daybreak.model.identifiers import ip_country
 from daybreak.tipline.intake import ReportIn
-from daybreak.tipline.routing import AgencyTable, RoutingTableError, ip_country, route
+from daybreak.tipline.routing import AgencyTable, RoutingTableError, route
 
 
 def _r(**kw: object) -> ReportIn:

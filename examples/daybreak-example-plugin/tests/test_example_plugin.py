@@ -9,18 +9,20 @@ import polars as pl
 import pytest
 from daybreak_example.detector import RoundAmountsDetector
 from daybreak_example.exporter import CaseJsonExporter
-from daybreak_example.info import CASE_JSON, ROUND_AMOUNTS
+from daybreak_example.info import CASE_JSON, LEDGER, ROUND_AMOUNTS
 
 from daybreak.detectors import DetectorError
 from daybreak.detectors.info import detectors
 from daybreak.exporters import export_case, exporters
 from daybreak.exporters.bundle import CaseBundle
 from daybreak.model.cases import Case
+from daybreak.plugins import source_for, sources
 from daybreak.testing import (
     check_detector,
     check_detector_info,
     check_exporter,
     check_exporter_info,
+    check_source,
 )
 
 T0 = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
@@ -82,3 +84,21 @@ def test_exporter_passes_the_kit() -> None:
     assert export_case("case_json", _bundle()) == data
     assert exporters()["case_json"] == CASE_JSON  # found by its entry point
     assert CASE_JSON.filename("CASE-1") == "CASE-1.case_json.json"
+
+
+LEDGER_LINES = [
+    "Booked;Ref;Payer;PayerName;PayerCountry;Payee;PayeeName;PayeeCountry;Amount;Ccy;Channel;Memo",
+    "2026-03-01 12:00:00;L1;C1;Ann Lee;AU;gcash:+639170000001;Maria;PH;150,00;AUD;remittance;",
+    "2026-03-02 08:30:00;L2;C1;Ann Lee;AU;gcash:+639170000001;Maria;PH;99,50;AUD;wallet;gift",
+]
+
+
+def test_source_passes_the_kit_and_is_registered(tmp_path: Path) -> None:
+    sample = tmp_path / "day.ledger"
+    sample.write_text("\n".join(LEDGER_LINES) + "\n", "utf-8")
+    other = tmp_path / "other.ledger"
+    other.write_text("a;b\n1;2\n", "utf-8")
+    frame = check_source(LEDGER, sample, other)
+    assert frame["amount"].to_list() == [150.0, 99.5]  # the decimal comma is read
+    assert sources()["ledger"] == LEDGER
+    assert source_for(tmp_path / "DAY.LEDGER", "transactions") == LEDGER

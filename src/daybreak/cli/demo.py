@@ -330,6 +330,7 @@ def _summary(run: DemoRun) -> None:
     _detector_summary(run)
     for fmt, where in run.exports.items():
         out.print(f"export {fmt:<8} {where}")
+    _registered_readers()
 
 
 def _detector_summary(run: DemoRun) -> None:
@@ -345,6 +346,17 @@ def _detector_summary(run: DemoRun) -> None:
         if status:
             what = status if status.startswith(NOT_RUN) else f"failed: {status}"
         out.print(f"detector {name:<10} {info.label}: {what}", highlight=False)
+
+
+def _registered_readers() -> None:
+    """What else is installed: the sources (readers of other formats, not used by the
+    demo's synthetic world) and the hash types media matching knows."""
+    from daybreak.plugins import signal_types, sources
+
+    for name, info in sources().items():
+        reads = ", ".join(info.suffixes) or "-"
+        out.print(f"source {name:<8} {info.label}: {reads} -> {info.table}", highlight=False)
+    out.print(f"hash types {', '.join(signal_types())}", highlight=False)
 
 
 def _serve(run: DemoRun, host: str, port: int) -> None:

@@ -15,6 +15,7 @@ from daybreak.cli import (
     payments,
     reports,
     share,
+    sources,
     stream,
 )
 from daybreak.cli.demo import demo
@@ -56,6 +57,7 @@ app.add_typer(cases.app, name="cases")
 app.add_typer(detect.app, name="detect")
 app.add_typer(export.app, name="export")
 app.add_typer(share.app, name="share")
+app.add_typer(sources.app, name="sources")
 app.add_typer(audit.app, name="audit")
 app.add_typer(admin.app, name="admin")
 app.add_typer(stream.app, name="stream")

@@ -23,11 +23,10 @@ from daybreak.model.cases import (
     search_forms,
     searchable_fields,
 )
-from daybreak.model.identifiers import IdentifierError, IdentifierKind, normalize
+from daybreak.model.identifiers import TYPES, IdentifierError
 
 PAGE_SIZE = 50
 OPEN = "open"  # pseudo-status: everything not closed (the default view without a search)
-_PHONEISH = re.compile(r"^\+?[\d\s().\-]{7,}$")
 
 
 @dataclass(frozen=True, slots=True)
@@ -147,25 +146,21 @@ def why(case: Case, limit: int = 180) -> str:
 
 def search_candidates(query: str, regions: Iterable[str] = ()) -> set[str]:
     """Forms the query may take in an entity key: as typed, and normalised as each
-    identifier kind that accepts it (E.164 phones, lower-case e-mails, IBANs, URLs)."""
+    identifier kind whose type says a free-text query may be one of its values (E.164
+    phones, read in each region given too, lower-case e-mails, IBANs, URLs)."""
     raw = query.strip()
     if not raw:
         return set()
     out = {raw.lower(), re.sub(r"\s+", "", raw).lower()}
-    kinds = [IdentifierKind.EMAIL, IdentifierKind.URL, IdentifierKind.BANK_ACCOUNT]
-    if _PHONEISH.match(raw):
-        for region in [None, *sorted(set(regions))]:
+    in_regions = [None, *sorted(set(regions))]
+    for kind in TYPES.values():
+        if kind.free_text is None or not kind.free_text(raw):
+            continue
+        for region in in_regions:  # only phones read a region; others give one form
             try:
-                out.add(normalize(IdentifierKind.PHONE, raw, region=region).lower())
+                out.add(kind.normalize(raw, region).lower())
             except IdentifierError:
                 continue
-    for kind in kinds:
-        if kind is IdentifierKind.URL and "." not in raw:
-            continue
-        try:
-            out.add(normalize(kind, raw).lower())
-        except IdentifierError:
-            continue
     return {c for c in out if c}
 
 

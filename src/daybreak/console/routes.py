@@ -519,17 +519,20 @@ def dashboards_page(request: Request) -> Response:
 
 @dataclass(frozen=True)
 class InstalledPlugin:
-    kind: str  # detector | export format
+    kind: str  # detector | export format | hash type | source
     name: str
     label: str
-    detail: str  # what a detector reads / a format's media type
+    detail: str  # what a detector reads, a format's media type, a hash's matching, a
+    # source's files and the schema it fills
     alerts: int | None = None  # alerts of this detector in the console's data
 
 
 def installed_plugins(alerts: Sequence[Alert]) -> list[InstalledPlugin]:
-    """The registered detectors (with their alert counts) and export formats."""
+    """Everything registered by entry point, Daybreak's own and plug-ins': the detectors
+    (with their alert counts), export formats, hash types and sources."""
     from daybreak.console.exports import registered_formats
     from daybreak.detectors.info import detectors
+    from daybreak.plugins import signal_types, sources
 
     counts = Counter(a.detector for a in alerts)
     found = [
@@ -540,7 +543,19 @@ def installed_plugins(alerts: Sequence[Alert]) -> list[InstalledPlugin]:
         InstalledPlugin("export format", f.name, f.label, f.media_type)
         for f in registered_formats().values()
     ]
+    found += [
+        InstalledPlugin("hash type", t.name, t.label, _matching_of(t.default_threshold))
+        for t in signal_types().values()
+    ]
+    found += [
+        InstalledPlugin("source", s.name, s.label, f"{', '.join(s.suffixes) or '-'} → {s.table}")
+        for s in sources().values()
+    ]
     return found
+
+
+def _matching_of(threshold: int) -> str:
+    return "exact match" if threshold == 0 else f"near match (distance ≤ {threshold})"
 
 
 router.include_router(manage_router)

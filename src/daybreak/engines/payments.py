@@ -36,7 +36,7 @@ from daybreak.payments.scan import (
     scan_registered,
     write_results,
 )
-from daybreak.schema.world import world_file
+from daybreak.schema.world import no_world_file, world_file
 
 if TYPE_CHECKING:
     from daybreak.engines.spark import SparkSettings
@@ -101,7 +101,7 @@ def scan(
         world = transactions
         found = world_file(world, "transactions")
         if found is None:
-            raise PaymentsInputError(f"{world}: no transactions.parquet or transactions.csv")
+            raise PaymentsInputError(no_world_file(world, "transactions"))
         transactions = found
         customers = customers or world_file(world, "customers")
     with ExitStack() as stack:

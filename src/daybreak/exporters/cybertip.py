@@ -75,10 +75,10 @@ def _iso(value: datetime) -> str:
 
 
 def _offline_ip_country(ip: str) -> str | None:
-    # The offline GeoIP table of tipline routing (geoip2fast: no network at run time).
-    from daybreak.tipline.routing import ip_country
+    # The IP type's country hint: an offline GeoIP table (no network at run time).
+    from daybreak.model.identifiers import TYPES, IdentifierKind
 
-    return ip_country(ip)
+    return TYPES[IdentifierKind.IP].country_of(ip)
 
 
 @dataclass

@@ -6,10 +6,10 @@ the same node, ``payment_handle:<provider>:<account>``, so the two link exactly.
 
 from __future__ import annotations
 
-from daybreak.model.identifiers import IdentifierError, IdentifierKind, canonical_kind, normalize
+from daybreak.model.identifiers import IdentifierError, IdentifierKind, identifier_type
 
 # Node kinds that are records rather than identifiers.
-CUSTOMER = "customer"
+CUSTOMER = IdentifierKind.CUSTOMER.value
 REPORT = "report"
 MEDIA = "media"
 HASH = "hash"
@@ -33,12 +33,9 @@ def split_key(key: str) -> tuple[str, str]:
 
 
 def identifier_key(kind: str, raw: str) -> str:
-    """The node key of an identifier after normalisation (raises IdentifierError)."""
-    k = IdentifierKind(kind)
-    if k is IdentifierKind.CUSTOMER:
-        return make_key(CUSTOMER, normalize(k, raw))
-    k = canonical_kind(k)
-    return make_key(k.value, normalize(k, raw))
+    """The node key of an identifier after normalisation (raises IdentifierError, or
+    ValueError for an unknown kind): its kind's :class:`IdentifierType` decides."""
+    return identifier_type(kind).node_key(raw)
 
 
 def customer_key(customer_id: str) -> str:
@@ -59,12 +56,8 @@ def subject_key(subject_type: str, subject_id: str) -> str:
     ``entity`` subjects already carry a ``kind:value`` key (re-normalised here)."""
     try:
         match subject_type:
-            case "customer":
-                return customer_key(subject_id)
-            case "beneficiary":
-                return beneficiary_key(subject_id)
-            case "account":
-                return identifier_key(IdentifierKind.ACCOUNT, subject_id)
+            case "customer" | "beneficiary" | "account":  # identifier kinds themselves
+                return identifier_key(subject_type, subject_id)
             case "report":
                 return make_key(REPORT, subject_id.strip())
             case "media":

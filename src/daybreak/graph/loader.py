@@ -18,6 +18,7 @@ import polars as pl
 from daybreak.graph import sql
 from daybreak.schema import TABLES, read_table, world_file
 from daybreak.schema.columns import ColumnType, Table
+from daybreak.schema.world import no_world_file
 
 SMALL_TABLES = ("customers", "reports", "identifiers", "media_sightings")
 LARGE_TABLES = ("transactions", "platform_events")
@@ -74,7 +75,7 @@ def open_world(
     for name in (*LARGE_TABLES, *SMALL_TABLES):
         path = world_file(world, name)
         if path is None and name in ("transactions", "customers"):
-            raise WorldError(f"{world}: missing {name}.parquet or {name}.csv")
+            raise WorldError(no_world_file(world, name))
         body = _empty_view_sql(TABLES[name]) if path is None else _scan_sql(path)
         try:
             con.execute(f"CREATE OR REPLACE VIEW {name} AS {body}")

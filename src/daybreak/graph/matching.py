@@ -19,6 +19,7 @@ import duckdb
 import polars as pl
 
 from daybreak.graph.resolution import EDGE_SCHEMA, UTC_TS, ExactLinks
+from daybreak.model.identifiers import TYPES
 from daybreak.payments.names import given_names_first
 
 Backend = Literal["duckdb", "spark"]
@@ -32,16 +33,9 @@ PERSON_COLUMNS = (
     "country",
     "identifiers",
 )
-# Relations whose target is an identifier that says who a person is.
-IDENTITY_KINDS = (
-    "phone",
-    "email",
-    "account",
-    "username",
-    "device",
-    "crypto_wallet",
-    "bank_account",
-)
+# Relations whose target is an identifier that says who a person is (its kind's type
+# says so).
+IDENTITY_KINDS = tuple(t.kind.value for t in TYPES.values() if t.identifies_person)
 COMPARED = ("name", "birth_year", "country", "identifiers")
 
 _NON_ALNUM = re.compile(r"[^a-z0-9 ]+")

@@ -203,7 +203,7 @@ def _identifier_edges(w: WorldFrames) -> tuple[pl.DataFrame, list[pl.DataFrame]]
         pl.len().alias("n"),
         pl.col("seen_at").min().alias("first_seen"),
         pl.col("seen_at").max().alias("last_seen"),
-        pl.col("source").first().alias("origin"),
+        pl.col("source").min().alias("origin"),
     )
     edges = _edges(
         grouped,
@@ -339,8 +339,8 @@ def _labels(w: WorldFrames, links: pl.DataFrame) -> pl.DataFrame:
     )
     receivers, _ = attach_keys(
         w.payment_edges.group_by("receiver_id").agg(
-            pl.col("receiver_name").drop_nulls().first(),
-            pl.col("receiver_country").drop_nulls().first(),
+            pl.col("receiver_name").drop_nulls().min(),  # order-free, like graph.sql
+            pl.col("receiver_country").drop_nulls().min(),
             pl.col("merchant").any(),
         ),
         _const("payment_handle"),

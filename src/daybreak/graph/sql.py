@@ -24,18 +24,21 @@ HAVING bool_or({_SPENDING} OR merchant_category IS NOT NULL)
 
 
 def payment_edges(include_shops: bool = False) -> str:
+    # Order-free aggregates: a parallel scan sees a pair's rows in any order, so the
+    # edge's name is the smallest spelling (not any_value) and its amount an exact
+    # decimal sum (a float sum's last digits depend on the order): one graph per world.
     where = "" if include_shops else f"WHERE receiver_id NOT IN ({SHOPS})"
     return f"""
 SELECT sender_id,
        receiver_id,
        count(*)::BIGINT                 AS n,
-       sum(amount)::DOUBLE              AS amount,
+       sum(amount::DECIMAL(38, 6))::DOUBLE AS amount,
        min("timestamp")                 AS first_seen,
        max("timestamp")                 AS last_seen,
-       any_value(sender_name)           AS sender_name,
-       any_value(sender_country)        AS sender_country,
-       any_value(receiver_name)         AS receiver_name,
-       any_value(receiver_country)      AS receiver_country,
+       min(sender_name)                 AS sender_name,
+       min(sender_country)              AS sender_country,
+       min(receiver_name)               AS receiver_name,
+       min(receiver_country)            AS receiver_country,
        bool_or({_SPENDING} OR merchant_category IS NOT NULL) AS merchant
 FROM transactions
 {where}

@@ -10,11 +10,15 @@ characters (zero-width and bidirectional controls), so ``night\u200bowl`` is
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 import re
 import unicodedata
+import warnings
+from collections.abc import Callable
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 import phonenumbers
@@ -33,23 +37,6 @@ class IdentifierKind(StrEnum):
     DEVICE = "device"
     CUSTOMER = "customer"  # an institution's customer id (sender_id)
     BENEFICIARY = "beneficiary"  # a payment receiver id (receiver_id)
-
-
-# A payment receiver's id (``beneficiary``, ``transactions.receiver_id``) is the payment
-# handle it was paid to: the one node, the one shared value and the one search key.
-ALIASES: dict[IdentifierKind, IdentifierKind] = {
-    IdentifierKind.BENEFICIARY: IdentifierKind.PAYMENT_HANDLE
-}
-# Ids of an institution's own records rather than identifiers a person or account
-# carries: a world's identifiers table holds every other kind.
-RECORD_ID_KINDS = frozenset({IdentifierKind.CUSTOMER, IdentifierKind.BENEFICIARY})
-
-
-def canonical_kind(kind: IdentifierKind | str) -> IdentifierKind:
-    """The kind an identifier is keyed, shared and searched under (aliases resolved);
-    raises ValueError for an unknown kind."""
-    k = IdentifierKind(kind)
-    return ALIASES.get(k, k)
 
 
 class IdentifierError(ValueError):
@@ -149,31 +136,210 @@ def normalize_scoped(raw: str) -> str:
     return value
 
 
+def normalize_bank_account(raw: str) -> str:
+    value = _WS.sub("", raw).upper()
+    if value[:2].isalpha() and not _IBAN.match(value):
+        raise IdentifierError(f"not an IBAN: {raw!r}")
+    return value
+
+
+def normalize_crypto_wallet(raw: str) -> str:
+    value = raw.strip()
+    # Ethereum-style addresses are case-insensitive; others are not.
+    return value.lower() if value.lower().startswith("0x") else value
+
+
+def normalize_username(raw: str) -> str:
+    return normalize_scoped(raw).lower()
+
+
+def phone_country(e164: str) -> str | None:
+    """The country (ISO alpha-2) a phone number's calling code and range point to."""
+    try:
+        parsed = phonenumbers.parse(e164)
+    except phonenumbers.NumberParseException:
+        return None
+    # Unassigned or fictional ranges have no region; the calling code still names one
+    # (its main country for shared codes such as +1).
+    region: str | None = phonenumbers.region_code_for_number(parsed)
+    if not region and parsed.country_code:
+        region = phonenumbers.region_code_for_country_code(parsed.country_code)
+    return region if region and region != "ZZ" else None
+
+
+@functools.cache
+def _geoip() -> Any:
+    with warnings.catch_warnings():
+        # geoip2fast's source has invalid escape sequences that warn when first compiled.
+        warnings.simplefilter("ignore", DeprecationWarning)
+        warnings.simplefilter("ignore", SyntaxWarning)
+        from geoip2fast import GeoIP2Fast  # loads a ~2 MB table once, offline
+
+        return GeoIP2Fast(verbose=False)
+
+
+def ip_country(ip: str) -> str | None:
+    """Country of a public IP from the offline GeoIP table shipped in ``geoip2fast`` (no
+    network at run time); None for private or unknown addresses."""
+    result = _geoip().lookup(ip)
+    code = getattr(result, "country_code", "") or ""
+    return code if len(code) == 2 and code.isalpha() else None
+
+
+# --- one type object per kind ------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class IdentifierType:
+    """Everything Daybreak knows about one kind of identifier, in one place (the
+    followthemoney ``PropertyType`` pattern): how a value is read, which node it is in the
+    graph, whether it may be shared or found by a free-text search, and which country it
+    hints at. Graph keys, sharing, search and routing all ask this object."""
+
+    kind: IdentifierKind
+    label: str
+    #: reads one cleaned value (NFKC, no invisible characters); ``region`` reads national
+    #: phone numbers and is ignored by every other kind
+    reader: Callable[[str, str | None], str]
+    #: keyed, shared and searched as this kind (a beneficiary is the payment handle it
+    #: was paid to: one node, one shared value, one search key)
+    alias_of: IdentifierKind | None = None
+    #: an institution's own record id rather than an identifier a person or account
+    #: carries: a world's identifiers table holds every other kind
+    record_id: bool = False
+    #: may be published to a sharing group (an institution's customer ids mean nothing
+    #: elsewhere and are never shared)
+    shareable: bool = True
+    #: whether a free-text query (the console's search box) may be a value of this kind,
+    #: so the search also tries it normalised as one; None: never tried
+    free_text: Callable[[str], bool] | None = None
+    #: says who a person is: two people records sharing one are evidence of one person,
+    #: which entity resolution compares (an IP or a URL is shared by many; a payment
+    #: handle is the beneficiary record itself)
+    identifies_person: bool = False
+    #: the country (ISO alpha-2) a normalised value points to, when the kind says one
+    country_hint: Callable[[str], str | None] | None = None
+
+    @property
+    def canonical(self) -> IdentifierType:
+        """The type a value of this kind is keyed, shared and searched under."""
+        return TYPES[self.alias_of] if self.alias_of is not None else self
+
+    @property
+    def node_kind(self) -> str:
+        """The ``kind`` part of this kind's graph node keys."""
+        return self.canonical.kind.value
+
+    def normalize(self, raw: str, region: str | None = None) -> str:
+        """The one spelling of ``raw`` every source, search and exporter uses (of the
+        canonical kind); raises IdentifierError naming the kind."""
+        if raw is None or not str(raw).strip():
+            raise IdentifierError(f"empty {self.kind.value}")
+        cleaned = clean_text(str(raw))
+        if not cleaned.strip():
+            raise IdentifierError(f"empty {self.kind.value} (only invisible characters)")
+        return self.canonical.reader(cleaned, region)
+
+    def node_key(self, raw: str, region: str | None = None) -> str:
+        """``kind:value``: the graph node, the search key and the case entity key."""
+        return f"{self.node_kind}:{self.normalize(raw, region)}"
+
+    def country_of(self, value: str) -> str | None:
+        """The country a normalised value points to, or None (no hint for this kind)."""
+        hint = self.canonical.country_hint
+        return hint(value) if hint is not None else None
+
+
+def _any_query(_query: str) -> bool:
+    return True
+
+
+_PHONEISH = re.compile(r"^\+?[\d\s().\-]{7,}$")
+
+
+def _phoneish(query: str) -> bool:
+    return bool(_PHONEISH.match(query))
+
+
+def _dotted(query: str) -> bool:
+    return "." in query
+
+
+def _plain(read: Callable[[str], str]) -> Callable[[str, str | None], str]:
+    return lambda raw, _region: read(raw)
+
+
+TYPES: dict[IdentifierKind, IdentifierType] = {
+    t.kind: t
+    for t in (
+        IdentifierType(
+            IdentifierKind.ACCOUNT, "account", _plain(normalize_scoped), identifies_person=True
+        ),
+        IdentifierType(
+            IdentifierKind.USERNAME,
+            "username",
+            _plain(normalize_username),
+            identifies_person=True,
+        ),
+        IdentifierType(
+            IdentifierKind.EMAIL,
+            "e-mail",
+            _plain(normalize_email),
+            free_text=_any_query,
+            identifies_person=True,
+        ),
+        IdentifierType(
+            IdentifierKind.PHONE,
+            "phone",
+            normalize_phone,
+            free_text=_phoneish,
+            identifies_person=True,
+            country_hint=phone_country,
+        ),
+        IdentifierType(
+            IdentifierKind.IP, "IP address", _plain(normalize_ip), country_hint=ip_country
+        ),
+        IdentifierType(IdentifierKind.PAYMENT_HANDLE, "payment handle", _plain(normalize_scoped)),
+        IdentifierType(
+            IdentifierKind.BANK_ACCOUNT,
+            "bank account",
+            _plain(normalize_bank_account),
+            free_text=_any_query,
+            identifies_person=True,
+        ),
+        IdentifierType(
+            IdentifierKind.CRYPTO_WALLET,
+            "crypto wallet",
+            _plain(normalize_crypto_wallet),
+            identifies_person=True,
+        ),
+        IdentifierType(IdentifierKind.URL, "URL", _plain(normalize_url), free_text=_dotted),
+        IdentifierType(
+            IdentifierKind.DEVICE, "device", _plain(normalize_scoped), identifies_person=True
+        ),
+        IdentifierType(
+            IdentifierKind.CUSTOMER,
+            "customer",
+            _plain(normalize_scoped),
+            record_id=True,
+            shareable=False,
+        ),
+        IdentifierType(
+            IdentifierKind.BENEFICIARY,
+            "beneficiary",
+            _plain(normalize_scoped),
+            alias_of=IdentifierKind.PAYMENT_HANDLE,
+            record_id=True,
+        ),
+    )
+}
+
+
+def identifier_type(kind: IdentifierKind | str) -> IdentifierType:
+    """The type object of ``kind``; raises ValueError for an unknown kind."""
+    return TYPES[IdentifierKind(kind)]
+
+
 def normalize(kind: IdentifierKind, raw: str, *, region: str | None = None) -> str:
-    if raw is None or not str(raw).strip():
-        raise IdentifierError(f"empty {kind.value}")
-    raw = clean_text(str(raw))
-    if not raw.strip():
-        raise IdentifierError(f"empty {kind.value} (only invisible characters)")
-    match kind:
-        case IdentifierKind.PHONE:
-            return normalize_phone(raw, region)
-        case IdentifierKind.EMAIL:
-            return normalize_email(raw)
-        case IdentifierKind.IP:
-            return normalize_ip(raw)
-        case IdentifierKind.URL:
-            return normalize_url(raw)
-        case IdentifierKind.USERNAME:
-            return normalize_scoped(raw).lower()
-        case IdentifierKind.BANK_ACCOUNT:
-            value = _WS.sub("", raw).upper()
-            if value[:2].isalpha() and not _IBAN.match(value):
-                raise IdentifierError(f"not an IBAN: {raw!r}")
-            return value
-        case IdentifierKind.CRYPTO_WALLET:
-            value = raw.strip()
-            # Ethereum-style addresses are case-insensitive; others are not.
-            return value.lower() if value.lower().startswith("0x") else value
-        case _:
-            return normalize_scoped(raw)
+    """``raw`` read as an identifier of ``kind`` (of its canonical kind, for an alias)."""
+    return identifier_type(kind).normalize(raw, region)

@@ -10,8 +10,9 @@ import polars as pl
 from daybreak.detectors import DetectorError
 from daybreak.payments.compiler import SPEND_CHANNELS
 from daybreak.payments.config import Pack
-from daybreak.plugins import PluginError, SourceInfo, source_for
+from daybreak.plugins import SourceInfo, source_for
 from daybreak.schema import TABLES, SchemaError, read_table
+from daybreak.schema.source_read import SourceReadError, read_via_source
 
 EXIT_CONFIG = 2
 EXIT_INPUT = 3
@@ -42,23 +43,10 @@ def read_transactions(path: Path) -> pl.DataFrame:
 
 
 def _read_source(source: SourceInfo, path: Path) -> pl.DataFrame:
-    """Convert the file with ``source`` into a Parquet file (pacs.008 streams it batch
-    by batch), then run it through the same schema validation as flat files (errors
-    name the original file and the row)."""
-    import tempfile
-
-    with tempfile.TemporaryDirectory() as tmp:
-        tmp_file = Path(tmp) / f"{path.stem}.parquet"
-        try:
-            rows = source.write_parquet(path, tmp_file)
-        except (ValueError, PluginError) as exc:  # the source's own clear errors
-            raise PaymentsInputError(str(exc)) from exc
-        if rows == 0:
-            raise PaymentsInputError(f"{path}: no transactions in the file ({source.label})")
-        try:
-            return read_table(tmp_file, "transactions").frame
-        except SchemaError as exc:
-            raise PaymentsInputError(str(exc).replace(str(tmp_file), str(path))) from exc
+    try:
+        return read_via_source(source, path).frame
+    except SourceReadError as exc:
+        raise PaymentsInputError(str(exc)) from exc
 
 
 def read_customers(path: Path | None) -> pl.DataFrame:

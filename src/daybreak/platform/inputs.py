@@ -9,6 +9,7 @@ import polars as pl
 
 from daybreak.detectors import DetectorError
 from daybreak.schema import TABLES, SchemaError, read_table, world_file
+from daybreak.schema.world import no_world_file
 
 REQUIRED = ("platform_events", "identifiers", "transactions")
 
@@ -45,7 +46,7 @@ def stream_payment_input(world: Path) -> StreamPaymentInput:
         path = world_file(world, table)
         if path is None:
             if table in REQUIRED:
-                raise DetectorError(f"{world}: no {table}.parquet or {table}.csv")
+                raise DetectorError(no_world_file(world, table))
             continue
         try:
             frames[table] = read_table(path, table).frame

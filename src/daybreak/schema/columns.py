@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 
-from daybreak.model.identifiers import RECORD_ID_KINDS, IdentifierKind
+from daybreak.model.identifiers import TYPES
 from daybreak.plugins import SIGNAL_TYPE_NAMES
 
 
@@ -69,7 +69,7 @@ INCIDENT_TYPES = (
 )
 EVENT_TYPES = ("login", "call", "stream", "friend_request", "message")
 HASH_TYPES = SIGNAL_TYPE_NAMES  # registered signal types (daybreak.model.signal_types)
-IDENTIFIER_KINDS = tuple(k.value for k in IdentifierKind if k not in RECORD_ID_KINDS)
+IDENTIFIER_KINDS = tuple(t.kind.value for t in TYPES.values() if not t.record_id)
 SOURCES = ("transactions", "customers", "reports", "platform_events", "media_sightings")
 
 S, TS, DEC, INT, BOOL = (

@@ -19,3 +19,8 @@ def world_file(world: Path, table: str) -> Path | None:
         if path.is_file():
             return path
     return None
+
+
+def no_world_file(world: Path, table: str) -> str:
+    """The message for a world folder without ``table``: names the files looked for."""
+    return f"{world}: no " + " or ".join(f"{table}{suffix}" for suffix in WORLD_SUFFIXES)

@@ -14,10 +14,10 @@ from dataclasses import dataclass
 
 import phonenumbers
 
-from daybreak.model.identifiers import IdentifierError, IdentifierKind, canonical_kind, normalize
+from daybreak.model.identifiers import TYPES, IdentifierError, identifier_type
 
-# An institution's own customer ids mean nothing elsewhere and are never shared.
-SHAREABLE = frozenset(IdentifierKind) - {IdentifierKind.CUSTOMER}
+# The kinds a member may publish (each kind's type says; customer ids never are).
+SHAREABLE = frozenset(t.kind for t in TYPES.values() if t.shareable)
 SHAREABLE_KINDS = frozenset(k.value for k in SHAREABLE)
 
 
@@ -41,12 +41,12 @@ def check_region(region: str | None) -> str | None:
 def canonical(kind: str, raw: str, region: str | None = None) -> tuple[str, str]:
     """The normalised (kind, value); beneficiaries are payment handles."""
     try:
-        k = canonical_kind(kind)
+        t = identifier_type(kind)
     except ValueError as exc:
         raise IdentifierError(f"unknown identifier kind {kind!r}") from exc
-    if k not in SHAREABLE:
+    if not t.shareable:
         raise ShareError(f"{kind!r} identifiers are internal ids and are never shared")
-    return k.value, normalize(k, raw, region=region)
+    return t.node_kind, t.normalize(raw, region)
 
 
 @dataclass(frozen=True)

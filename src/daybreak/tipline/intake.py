@@ -30,7 +30,7 @@ from daybreak.model.identifiers import (
     Identifier,
     IdentifierError,
     IdentifierKind,
-    canonical_kind,
+    identifier_type,
     normalize,
 )
 from daybreak.plugins import SIGNAL_TYPE_NAMES, signal_type
@@ -345,5 +345,5 @@ def report_identifiers(report: ReportIn) -> list[ReportIdentifier]:
     for extra in report.identifiers:
         # Keyed under its canonical kind (a beneficiary is a payment handle), the key
         # the graph, the cases and the search use.
-        add(canonical_kind(extra.kind).value, extra.value, extra.role or "reported")
+        add(identifier_type(extra.kind).node_kind, extra.value, extra.role or "reported")
     return list(out.values())

@@ -2,24 +2,23 @@
 
 The country comes from, in order of trust: the victim's stated location, the victim's
 phone, a reported account's estimated location or phone, then the first public IP of a
-reported account looked up in an offline GeoIP table (``geoip2fast``, shipped inside the
-package: no network at run time). The country -> agency table is YAML data
+reported account; what a phone or an IP says about a country is its identifier type's
+country hint (:class:`daybreak.model.identifiers.IdentifierType`, the IP's from an offline
+GeoIP table: no network at run time). The country -> agency table is YAML data
 (``agencies.yaml`` beside this module by default) so receivers can be changed without
 code.
 """
 
 from __future__ import annotations
 
-import functools
-import warnings
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 from typing import Any
 
-import phonenumbers
 import yaml
 
+from daybreak.model.identifiers import TYPES, IdentifierKind
 from daybreak.tipline.intake import ReportIn
 
 DEFAULT_TABLE = "agencies.yaml"
@@ -82,53 +81,26 @@ class Route:
     agency: str
 
 
-@functools.cache
-def _geoip() -> Any:
-    with warnings.catch_warnings():
-        # geoip2fast's source has invalid escape sequences that warn when first compiled.
-        warnings.simplefilter("ignore", DeprecationWarning)
-        warnings.simplefilter("ignore", SyntaxWarning)
-        from geoip2fast import GeoIP2Fast  # loads a ~2 MB table once, offline
-
-        return GeoIP2Fast(verbose=False)
-
-
-def ip_country(ip: str) -> str | None:
-    """Country of a public IP from the offline table; None for private/unknown IPs."""
-    result = _geoip().lookup(ip)
-    code = getattr(result, "country_code", "") or ""
-    return code if len(code) == 2 and code.isalpha() else None
-
-
-def phone_country(e164: str) -> str | None:
-    try:
-        parsed = phonenumbers.parse(e164)
-    except phonenumbers.NumberParseException:
-        return None
-    # Unassigned or fictional ranges have no region; the calling code still names one
-    # (its main country for shared codes such as +1).
-    region: str | None = phonenumbers.region_code_for_number(parsed)
-    if not region and parsed.country_code:
-        region = phonenumbers.region_code_for_country_code(parsed.country_code)
-    return region if region and region != "ZZ" else None
+_PHONE = TYPES[IdentifierKind.PHONE]
+_IP = TYPES[IdentifierKind.IP]
 
 
 def report_country(report: ReportIn) -> tuple[str | None, str]:
     victim = report.victim
     if victim and victim.country:
         return victim.country, "victim_location"
-    if victim and victim.phone and (c := phone_country(victim.phone)):
+    if victim and victim.phone and (c := _PHONE.country_of(victim.phone)):
         return c, "victim_phone"
     for acc in report.reported_accounts:
         if acc.country:
             return acc.country, "account_location"
     for acc in report.reported_accounts:
         for phone in acc.phones:
-            if c := phone_country(phone):
+            if c := _PHONE.country_of(phone):
                 return c, "account_phone"
     for acc in report.reported_accounts:
         for ev in acc.ip_events:
-            if c := ip_country(ev.ip):
+            if c := _IP.country_of(ev.ip):
                 return c, "ip"
     return None, "none"
 

@@ -41,12 +41,12 @@ class _Summary(Protocol):
 
 
 def _find(world_dir: Path, table: str) -> Path:
-    from daybreak.schema.world import world_file
+    from daybreak.schema.world import no_world_file, world_file
 
     path = world_file(world_dir, table)
     if path is not None:
         return path
-    raise WorldLoadError(f"{world_dir}: no {table}.parquet or {table}.csv")
+    raise WorldLoadError(no_world_file(world_dir, table))
 
 
 def _utc(value: Any) -> str | None:

@@ -1,10 +1,11 @@
 """The plug-in's descriptions, named by its entry points. Imports nothing heavy: the
-detector and exporter load when they run."""
+detector, exporter and source load when they run."""
 
 from __future__ import annotations
 
 from daybreak.detectors.info import DetectorInfo, DetectorOption
 from daybreak.exporters.info import ExporterInfo
+from daybreak.plugins import SourceInfo
 
 ROUND_AMOUNTS = DetectorInfo(
     name="round_amounts",
@@ -34,4 +35,14 @@ CASE_JSON = ExporterInfo(
     suffix="json",
     description="The case record as JSON, validated by Daybreak's Case model (an example).",
     factory="daybreak_example.exporter:CaseJsonExporter",
+)
+
+LEDGER = SourceInfo(
+    name="ledger",
+    label="Ledger export (semicolon-separated, example)",
+    table="transactions",
+    reader="daybreak_example.source:read_ledger",
+    suffixes=(".ledger",),
+    description="A core-banking ledger export with its own column names and a decimal "
+    "comma, read into the transactions schema (an example).",
 )

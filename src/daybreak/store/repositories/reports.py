@@ -12,7 +12,7 @@ from typing import Any
 
 from sqlalchemy import func, select
 
-from daybreak.model.identifiers import IdentifierKind, canonical_kind, normalize
+from daybreak.model.identifiers import IdentifierKind, identifier_type
 from daybreak.store import cases as case_ops
 from daybreak.store.audit import AuditAppender, utc
 from daybreak.store.auth import CASE_READERS, Actor, Role
@@ -241,11 +241,9 @@ class ReportRepository:
         require(actor, CASE_READERS, "search")
         ctx = self._ctx
         keys = ctx.keys_of(actor)
-        if kind == "hash":
-            key = f"hash:{value.lower()}"
-        else:
-            k = canonical_kind(kind)  # a beneficiary is searched as its payment handle
-            key = f"{k.value}:{normalize(k, value)}"
+        # the kind's node key: a beneficiary is searched as the payment handle it is
+        hashed = kind == "hash"
+        key = f"hash:{value.lower()}" if hashed else identifier_type(kind).node_key(value)
         index = keys.index(key)
         with ctx.writing() as conn:
             rids = sorted(
