@@ -254,6 +254,8 @@ async def index_status(
 
 def _index_status(matcher: MediaMatcher, names: list[str]) -> dict[str, Any]:
     store = matcher.store
+    if store.reload_if_changed():  # a bank changed meanwhile (here, in the CLI)
+        matcher.sync()
     sizes = dict.fromkeys(names, 0)
     newest = -1
     for bank in store.banks():
