@@ -305,3 +305,26 @@ def test_an_upload_is_never_written_to_disk(hma: Hma, monkeypatch: pytest.Monkey
     r = hma.call("POST", "/hma/m/lookup", files={"photo": ("big.bmp", data)})
     assert r.status_code == 200, r.text
     assert writes == []
+
+
+def test_the_prefix_is_configurable_and_can_be_turned_off(tmp_path: Path) -> None:
+    from typer import BadParameter
+
+    from daybreak.cli.serve import _hma_prefix
+
+    store = TiplineStore(
+        f"sqlite+pysqlite:///{tmp_path / 'p.db'}", Keyring.from_text(generate_key())
+    )
+    try:
+        moved = create_app(Settings(data_dir=tmp_path, hma_prefix="/compat/hma"), store)
+        off = create_app(Settings(data_dir=tmp_path, hma_prefix=None), store)
+        paths = set(moved.openapi()["paths"])
+        assert "/compat/hma/m/lookup" in paths and "/hma/m/lookup" not in paths
+        assert "/v1/media/match" in set(off.openapi()["paths"])
+        assert not any(p.startswith("/hma") for p in off.openapi()["paths"])
+    finally:
+        store.close()
+    assert _hma_prefix("compat/hma/") == "/compat/hma"
+    assert _hma_prefix("") is None
+    with pytest.raises(BadParameter, match="path segments"):
+        _hma_prefix("/h m a")
