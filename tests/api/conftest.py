@@ -39,6 +39,7 @@ def api(tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest
         store.api_keys.create("slow", Role.PLATFORM, rate_per_minute=3),
     )
     app = create_app(settings, store)
+    app.state.media_home = data / "media"  # banks the HMA routes create land here
     url, stop = serve_in_thread(app)
     try:
         yield Api(app, url, store, *keys)

@@ -96,6 +96,7 @@ ADMINS = frozenset({ADMIN_KEY, ADMIN})
 CONSOLE_READ = frozenset({ANALYST, ANALYST_NO_CSRF, SUPERVISOR, ADMIN})
 CONSOLE_ACT = frozenset({ANALYST, SUPERVISOR, ADMIN})  # a form post needs its CSRF token
 CONSOLE_MANAGE = frozenset({SUPERVISOR, ADMIN})
+BANK_MANAGERS = frozenset({ADMIN_KEY, SUPERVISOR, ADMIN})  # the HMA API's curation routes
 
 POLICY: dict[tuple[str, str], frozenset[str]] = {
     ("GET", "/openapi.json"): EVERYONE,
@@ -144,6 +145,30 @@ POLICY: dict[tuple[str, str], frozenset[str]] = {
     ("POST", "/console/banks/toggle"): CONSOLE_MANAGE,
     ("POST", "/console/rules"): CONSOLE_MANAGE,
     ("GET", "/console/deliveries"): CONSOLE_MANAGE,
+    # the HMA-compatible API: hashing and matching as /v1/media, curation for managers
+    ("GET", "/hma/status"): ANY_ROLE,
+    ("POST", "/hma/h/hash"): ANY_ROLE,
+    ("GET", "/hma/m/raw_lookup"): ANY_ROLE,
+    ("GET", "/hma/m/lookup"): ANY_ROLE,
+    ("POST", "/hma/m/lookup"): ANY_ROLE,
+    ("GET", "/hma/m/index/status"): ANY_ROLE,
+    ("GET", "/hma/c/banks"): BANK_MANAGERS,
+    ("POST", "/hma/c/banks"): BANK_MANAGERS,
+    ("GET", "/hma/c/bank/{bank_name}"): BANK_MANAGERS,
+    ("PUT", "/hma/c/bank/{bank_name}"): BANK_MANAGERS,
+    ("DELETE", "/hma/c/bank/{bank_name}"): BANK_MANAGERS,
+    ("POST", "/hma/c/bank/{bank_name}/signal"): BANK_MANAGERS,
+    ("POST", "/hma/c/bank/{bank_name}/content"): BANK_MANAGERS,
+    ("GET", "/hma/c/bank/{bank_name}/content/{content_id}"): BANK_MANAGERS,
+    ("DELETE", "/hma/c/bank/{bank_name}/content/{content_id}"): BANK_MANAGERS,
+    **{
+        (method, route): BANK_MANAGERS
+        for method in ("GET", "POST", "PUT", "DELETE")
+        for route in (
+            "/hma/c/exchanges{exchange_path:path}",
+            "/hma/c/exchange/{exchange_path:path}",
+        )
+    },
 }
 
 # Routes that end the session they are sent with run after every other route.
@@ -155,6 +180,9 @@ PATH_VALUES = {
     "source": "reports",
     "record_id": "R-1",
     "fmt": "stix",
+    "bank_name": "MATRIX_BANK",
+    "content_id": "1",
+    "exchange_path": "",
 }
 
 REPORT: dict[str, Any] = {
@@ -336,6 +364,7 @@ def served_store(data: Path, prepare: Callable[[TiplineStore], None]) -> Iterato
             app, banks_dir=data / "banks", rules_path=data / "typologies.yaml", warm_exporters=False
         )
         app.state.media_matcher = MediaMatcher.build(BankStore(data / "banks"))
+        app.state.media_home = data  # the HMA API's bank changes land here too
         url, stop = serve_in_thread(app)
         try:
             yield Served(app, url, store)

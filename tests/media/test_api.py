@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-import builtins
 import logging
-import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -79,27 +77,13 @@ def test_hash_video(client: Client, scene_video: bytes) -> None:
     assert r.json()["kind"] == "video" and len(r.json()["frames"]) == 8
 
 
-def test_upload_is_never_written_to_disk(client: Client, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_upload_is_never_written_to_disk(client: Client, disk_writes: list[str]) -> None:
     """A 2 MB upload (above the 1 MB at which UploadFile would spool to disk)."""
-    writes: list[str] = []
-    real_open = builtins.open
-
-    def guarded_open(file: Any, mode: str = "r", *args: Any, **kw: Any) -> Any:
-        if any(c in mode for c in "wax+"):
-            writes.append(str(file))
-        return real_open(file, mode, *args, **kw)
-
-    def no_temp(*_: Any, **__: Any) -> Any:
-        raise AssertionError("a temporary file was created for the upload")
-
-    monkeypatch.setattr(builtins, "open", guarded_open)
-    for name in ("SpooledTemporaryFile", "TemporaryFile", "NamedTemporaryFile", "mkstemp"):
-        monkeypatch.setattr(tempfile, name, no_temp)
     data = encode(noise(1000, 800, seed=3), "BMP")
     assert len(data) > 2_000_000
     r = client.post("/v1/media/hash", files={"file": ("big.bmp", data, "image/bmp")})
     assert r.status_code == 200, r.text
-    assert writes == []
+    assert disk_writes == []
 
 
 def test_bad_uploads_get_clear_4xx(client: Client, caplog: pytest.LogCaptureFixture) -> None:

@@ -124,13 +124,14 @@ def create_app(
     app.include_router(routes_reports.router)
     app.include_router(routes_cases.router)
     app.include_router(routes_auth.router)
-    _include_media(app)
+    _include_media(app, settings)
     for mount in mounts:
         mount(app, the_store, settings)
     app.mount("/static", StaticFiles(directory=str(STATIC)), name="static")
-    app.add_middleware(
-        BodySizeLimit, max_bytes=settings.max_body_bytes, exempt_prefixes=MEDIA_PREFIXES
-    )
+    # The HMA routes read every body themselves (uploads with the media limit, JSON
+    # with max_body_bytes), in HMA's error shape.
+    exempt = MEDIA_PREFIXES + ((settings.hma_prefix + "/",) if settings.hma_prefix else ())
+    app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes, exempt_prefixes=exempt)
     app.add_middleware(ResponseHeaders)
     return app
 
@@ -157,7 +158,10 @@ def _fix_openapi(app: FastAPI) -> None:
     app.openapi = openapi  # type: ignore[method-assign]
 
 
-def _include_media(app: FastAPI) -> None:
+def _include_media(app: FastAPI, settings: Settings) -> None:
+    from daybreak.api.hma_routes import mount_hma
     from daybreak.api.media_routes import router as media_router
 
     app.include_router(media_router)
+    if settings.hma_prefix:
+        mount_hma(app, settings.hma_prefix)

@@ -25,7 +25,7 @@ from python_multipart.multipart import MultipartParser, parse_options_header
 from starlette.requests import ClientDisconnect
 
 from daybreak.api.security import ALL_ROLES, require
-from daybreak.media.banks import BankError, BankStore, normalize_hash
+from daybreak.media.banks import BankError, BankStore, media_home, normalize_hash
 from daybreak.media.hashing import EmptyMedia, MediaError, hash_image_bytes, is_image
 from daybreak.media.matcher import MediaMatcher
 from daybreak.media.video import hash_video_bytes
@@ -48,7 +48,7 @@ def max_upload(request: Request) -> int:
     return int(limit)
 
 
-async def _read_body(request: Request, limit: int) -> bytes:
+async def read_body(request: Request, limit: int) -> bytes:
     declared = request.headers.get("content-length")
     if declared is not None and declared.isdigit() and int(declared) > limit:
         raise HTTPException(413, f"upload larger than the limit of {limit} bytes")
@@ -69,8 +69,9 @@ async def _read_body(request: Request, limit: int) -> bytes:
     return bytes(body)
 
 
-def _multipart_file(body: bytes, boundary: bytes) -> bytes:
-    """The first part of a multipart body that carries a file (or the only part)."""
+def multipart_parts(body: bytes, boundary: bytes) -> list[tuple[dict[str, str], bytearray]]:
+    """Every part of a multipart body: its headers (lower-case names) and its bytes,
+    parsed in memory (never spooled to a file)."""
     parts: list[tuple[dict[str, str], bytearray]] = []
     header = {"field": bytearray(), "value": bytearray()}
 
@@ -105,6 +106,12 @@ def _multipart_file(body: bytes, boundary: bytes) -> bytes:
         parser.finalize()
     except Exception:
         raise HTTPException(400, "malformed multipart body") from None
+    return parts
+
+
+def _multipart_file(body: bytes, boundary: bytes) -> bytes:
+    """The first part of a multipart body that carries a file (or the only part)."""
+    parts = multipart_parts(body, boundary)
     for headers, content in parts:
         if "filename=" in headers.get("content-disposition", "") or len(parts) == 1:
             return bytes(content)
@@ -128,7 +135,7 @@ async def hash_media(
 ) -> dict[str, Any]:
     if not 0 < fps <= 30:
         raise HTTPException(422, "fps must be in (0, 30]")
-    body = await _read_body(request, max_upload(request))
+    body = await read_body(request, max_upload(request))
     ctype, options = parse_options_header(request.headers.get("content-type", ""))
     if ctype == b"multipart/form-data":
         boundary = options.get(b"boundary")
@@ -174,6 +181,13 @@ class MatchRequest(BaseModel):
     case_id: str | None = Field(default=None, max_length=200)
 
 
+def media_home_of(request: Request) -> Path:
+    """The media folder of this app: ``app.state.media_home`` when set (tests, embedded
+    apps), else $DAYBREAK_MEDIA_HOME, else ./daybreak-media."""
+    fixed: Path | None = getattr(request.app.state, "media_home", None)
+    return fixed if fixed is not None else media_home()
+
+
 def _open_banks(request: Request, home: Path, actor: Actor | None) -> BankStore:
     """The banks of the caller's organisation: in the app's case store when it has one
     (the same rows the console and the CLI change), else the folder on its own."""
@@ -197,7 +211,7 @@ def matcher_of(request: Request, actor: Actor | None = None) -> MediaMatcher:
     org = actor.org_id if actor is not None else DEFAULT_ORG
     matcher = matchers.get(org)
     if matcher is None:
-        home = Path(os.environ.get("DAYBREAK_MEDIA_HOME", "daybreak-media"))
+        home = media_home_of(request)
         index_dir = home / "index"
         try:
             store = _open_banks(request, home, actor)

@@ -33,6 +33,8 @@ class Settings:
     login_rate_per_minute: int = 30
     max_concurrent_logins: int = 2
     max_batch: int = 500
+    # where the HMA-compatible API is served ("" or None: not served); see hma_routes
+    hma_prefix: str | None = "/hma"
 
     def to_json(self) -> dict[str, Any]:
         return {k: (str(v) if isinstance(v, Path) else v) for k, v in asdict(self).items()}

@@ -52,6 +52,12 @@ def serve(
         help="Development only: session cookies without the Secure flag, for plain HTTP "
         "on an address other than 127.0.0.1/localhost. Never behind a real deployment.",
     ),
+    hma_prefix: str = typer.Option(
+        "/hma",
+        "--hma-prefix",
+        help="Path of the HMA-compatible API (HMA 2.0's /status, /h, /m, /c routes with "
+        "Daybreak's authentication); an empty value turns it off. See docs/operations.md.",
+    ),
     workers: int = typer.Option(
         1,
         min=1,
@@ -77,6 +83,7 @@ def serve(
         cookie_secure=not insecure_cookies,
         login_rate_per_minute=login_rate,
         max_concurrent_logins=max_logins,
+        hma_prefix=_hma_prefix(hma_prefix),
     )
     err = Console(stderr=True)
     if insecure_cookies:
@@ -114,3 +121,18 @@ def serve(
         # the default 5 s health check would kill and respawn it forever.
         timeout_worker_healthcheck=120,
     )
+
+
+def _hma_prefix(value: str) -> str | None:
+    """``--hma-prefix`` as a path: one leading '/', no trailing one; None when empty."""
+    path = value.strip().strip("/")
+    if not path:
+        return None
+    if not all(
+        part and part.replace("-", "").replace("_", "").isalnum() for part in path.split("/")
+    ):
+        raise typer.BadParameter(
+            f"{value!r}: use path segments of letters, digits, '-' or '_' (e.g. /hma)",
+            param_hint="--hma-prefix",
+        )
+    return "/" + path
