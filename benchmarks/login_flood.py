@@ -76,9 +76,14 @@ def flood(port: int, connections: int, seconds: float, max_requests: int) -> Cou
         asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, stop.set)
         deadline = time.monotonic() + seconds
         budget = [max_requests]
-        await asyncio.gather(
-            *(_flooder(port, n, codes, deadline, budget, stop) for n in range(connections))
-        )
+        flooders = [
+            asyncio.ensure_future(_flooder(port, n, codes, deadline, budget, stop))
+            for n in range(connections)
+        ]
+        while not codes and not all(f.done() for f in flooders):
+            await asyncio.sleep(0.05)
+        print("flooding", flush=True)  # the parent measures from here on
+        await asyncio.gather(*flooders)
         return codes
 
     return asyncio.run(run())
@@ -122,7 +127,9 @@ def run_setting(
             stdout=subprocess.PIPE,
             text=True,
         )
-        time.sleep(1.5)
+        assert flooder.stdout is not None
+        flooder.stdout.readline()  # "flooding": the first answers came back
+        time.sleep(1.0)
         flooded = measure(f"{name}: intake + flood", port, pid, key, 1_000_000 * args.base, args)
         args.base += 1
         flooder.send_signal(signal.SIGTERM)
@@ -139,6 +146,9 @@ def main() -> None:
     parser.add_argument("--flood-threads", type=int, default=8)
     parser.add_argument("--flood-max", type=int, default=200_000, help="bound on flood requests")
     parser.add_argument("--max-concurrent-logins", type=int, default=2)
+    parser.add_argument(
+        "--hashes-per-minute", type=int, default=60, help="the server's hashing budget"
+    )
     parser.add_argument("--flood-port", type=int, help=argparse.SUPPRESS)  # the flood process
     args = parser.parse_args()
     args.base = 1
@@ -161,13 +171,17 @@ def main() -> None:
         key = setup.api_keys.create("bench", Role.PLATFORM, rate_per_minute=0)
         setup.close()
         cap = ["--max-concurrent-logins", str(args.max_concurrent_logins)]
+        budget = ["--login-hashes-per-minute", str(args.hashes_per_minute)]
         settings = {
-            "defaults (address limit on)": cap,
-            "no address limit": [*cap, "--login-rate", "0"],
+            "defaults (address limit on)": [*cap, *budget],
+            "no address limit, budget": [*cap, *budget, "--login-rate", "0"],
+            "no address limit, no budget": [*cap, "--login-rate", "0"]
+            + ["--login-hashes-per-minute", "0"],
         }
         print(
             f"{args.reports} reports per phase, {args.clients} intake connections, "
             f"{args.flood_threads} flood threads, hashing cap {args.max_concurrent_logins}, "
+            f"hashing budget {args.hashes_per_minute}/min, "
             f"load avg {os.getloadavg()[0]:.2f}, {os.cpu_count()} cores"
         )
         for name, extra in settings.items():
@@ -178,7 +192,8 @@ def main() -> None:
             p99 = flooded.pct(0.99) / alone.pct(0.99)
             met = throughput >= 0.8 and p99 <= 2.0
             print(
-                f"  flood responses: {dict(sorted(codes.items()))}  "
+                f"  flood responses: {dict(sorted(codes.items()))} "
+                f"({sum(codes.values()) / flooded.seconds:.0f}/s)  "
                 f"throughput kept {throughput:.0%} (target >= 80%), p99 x{p99:.2f} "
                 f"(target <= 2x): {'met' if met else 'NOT met'}"
             )
