@@ -7,17 +7,22 @@ reports/s and p99 from 632 ms to 4.4 s. Target: under a flood, intake keeps at l
 Starts ``daybreak serve`` on loopback (SQLite, one process, production argon2 costs)
 with an analyst and a platform key, then for each server setting measures intake alone
 and intake while a separate process floods ``POST /v1/auth/login`` with wrong passwords
-(for the real analyst and for unknown names) on --flood-threads connections, each\nsending its next login as soon as the last is answered. Two settings:
+(for the real analyst and for unknown names) on --flood-threads connections, each
+sending its next login as soon as the last is answered; --rounds pairs of phases,
+alternated, so that the machine's other load falls on both sides alike. Three settings,
+side by side:
 
-* defaults: the per-address limit (30 a minute) refuses almost all of a single-address
-  flood before any password is hashed;
-* ``--login-rate 0``: no per-address limit, as with a flood from many addresses; only
+* defaults: the per-address limit (30 a minute) and the hashing budget
+  (``--login-hashes-per-minute``, 60) both on;
+* ``--login-rate 0``: no per-address limit, as with a flood from many addresses; the
+  hashing budget refuses what is over it at once, without hashing;
+* ``--login-rate 0 --login-hashes-per-minute 0``: neither, as before the budget: only
   the cap on concurrent password checks (``--max-concurrent-logins``) protects intake.
 
 Intake is driven by the same load generator as ``tipline_intake.py`` (bounded by
 --reports and --seconds); the flood is bounded by --seconds too. Loopback only.
 
-    .venv/bin/python benchmarks/login_flood.py --reports 1500 --clients 16 --flood-threads 8
+    .venv/bin/python benchmarks/login_flood.py --reports 1500 --rounds 2 --flood-threads 8
 """
 
 from __future__ import annotations
@@ -101,41 +106,64 @@ def measure(
     return Result(label, counts["acked"], counts["errors"], secs, lat, used * 1000 / acked)
 
 
+def _start_flood(port: int, args: argparse.Namespace) -> subprocess.Popen[str]:
+    """The flood in its own process (its connections would otherwise take this
+    process's GIL from the intake load generator), returned once it is answered."""
+    flooder = subprocess.Popen(
+        [
+            sys.executable,
+            __file__,
+            "--flood-port",
+            str(port),
+            "--flood-threads",
+            str(args.flood_threads),
+            "--seconds",
+            str(args.seconds + 5),
+            "--flood-max",
+            str(args.flood_max),
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    assert flooder.stdout is not None
+    flooder.stdout.readline()  # "flooding": the first answers came back
+    time.sleep(1.0)
+    return flooder
+
+
+def _merged(label: str, parts: list[Result]) -> Result:
+    """One result for several rounds: their reports, seconds and latencies summed."""
+    acked = sum(p.acked for p in parts)
+    cpu = sum(p.cpu_ms * p.acked for p in parts) / max(acked, 1)
+    latencies = [x for p in parts for x in p.latencies_ms]
+    errors = sum(p.errors for p in parts)
+    return Result(label, acked, errors, sum(p.seconds for p in parts), latencies, cpu)
+
+
 def run_setting(
     name: str, extra: list[str], data_dir: Path, field_key: str, key: str, args: argparse.Namespace
 ) -> tuple[Result, Result, Counter[int]]:
+    """--rounds of (intake alone, intake under the flood), alternated so that a change
+    in the machine's other load falls on both sides alike."""
+    alone: list[Result] = []
+    flooded: list[Result] = []
+    codes: Counter[int] = Counter()
     with server(data_dir, field_key, extra, {"DAYBREAK_AUDIT_KEY": AUDIT_KEY}) as (port, pid):
         asyncio.run(_load(port, key, min(300, args.reports // 5), 8, 30))  # warm-up
-        alone = measure(f"{name}: intake alone", port, pid, key, 1_000_000 * args.base, args)
-        args.base += 1
-        # The flood runs in its own process (its threads would otherwise take this
-        # process's GIL from the intake load generator) and starts first, so intake is
-        # measured under it from its first request to its last.
-        flooder = subprocess.Popen(
-            [
-                sys.executable,
-                __file__,
-                "--flood-port",
-                str(port),
-                "--flood-threads",
-                str(args.flood_threads),
-                "--seconds",
-                str(args.seconds + 5),
-                "--flood-max",
-                str(args.flood_max),
-            ],
-            stdout=subprocess.PIPE,
-            text=True,
-        )
-        assert flooder.stdout is not None
-        flooder.stdout.readline()  # "flooding": the first answers came back
-        time.sleep(1.0)
-        flooded = measure(f"{name}: intake + flood", port, pid, key, 1_000_000 * args.base, args)
-        args.base += 1
-        flooder.send_signal(signal.SIGTERM)
-        out, _ = flooder.communicate(timeout=120)
-    codes = Counter({int(k): v for k, v in json.loads(out or "{}").items()})
-    return alone, flooded, codes
+        for _ in range(args.rounds):
+            alone.append(measure("alone", port, pid, key, 1_000_000 * args.base, args))
+            args.base += 1
+            flooder = _start_flood(port, args)
+            flooded.append(measure("flood", port, pid, key, 1_000_000 * args.base, args))
+            args.base += 1
+            flooder.send_signal(signal.SIGTERM)
+            out, _ = flooder.communicate(timeout=120)
+            codes.update({int(k): v for k, v in json.loads(out or "{}").items()})
+    return (
+        _merged(f"{name}: intake alone", alone),
+        _merged(f"{name}: intake + flood", flooded),
+        codes,
+    )
 
 
 def main() -> None:
@@ -146,6 +174,7 @@ def main() -> None:
     parser.add_argument("--flood-threads", type=int, default=8)
     parser.add_argument("--flood-max", type=int, default=200_000, help="bound on flood requests")
     parser.add_argument("--max-concurrent-logins", type=int, default=2)
+    parser.add_argument("--rounds", type=int, default=2, help="alone/flood pairs per setting")
     parser.add_argument(
         "--hashes-per-minute", type=int, default=60, help="the server's hashing budget"
     )
@@ -179,7 +208,7 @@ def main() -> None:
             + ["--login-hashes-per-minute", "0"],
         }
         print(
-            f"{args.reports} reports per phase, {args.clients} intake connections, "
+            f"{args.rounds} rounds of {args.reports} reports per phase, {args.clients} intake connections, "
             f"{args.flood_threads} flood threads, hashing cap {args.max_concurrent_logins}, "
             f"hashing budget {args.hashes_per_minute}/min, "
             f"load avg {os.getloadavg()[0]:.2f}, {os.cpu_count()} cores"

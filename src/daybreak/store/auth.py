@@ -95,6 +95,13 @@ def operator_in(org_id: str) -> Actor:
     return SYSTEM if org_id == DEFAULT_ORG else Actor(SYSTEM.name, SYSTEM.role, org_id=org_id)
 
 
+def admin_of(org_id: str) -> Actor:
+    """The operator acting as an admin of one organisation (``daybreak admin ... --org``):
+    unlike :data:`SYSTEM` (and :func:`operator_in` of the default organisation), it
+    lists, changes and deletes that organisation's accounts, keys and rows only."""
+    return Actor(f"operator@{org_id}", Role.ADMIN, org_id=org_id)
+
+
 _ORG_CHARS = frozenset("abcdefghijklmnopqrstuvwxyz0123456789-")
 
 
