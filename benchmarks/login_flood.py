@@ -201,11 +201,11 @@ def main() -> None:
         setup.close()
         cap = ["--max-concurrent-logins", str(args.max_concurrent_logins)]
         budget = ["--login-hashes-per-minute", str(args.hashes_per_minute)]
+        no_budget = ["--login-hashes-per-minute", "0"]
         settings = {
             "defaults (address limit on)": [*cap, *budget],
             "no address limit, budget": [*cap, *budget, "--login-rate", "0"],
-            "no address limit, no budget": [*cap, "--login-rate", "0"]
-            + ["--login-hashes-per-minute", "0"],
+            "no address limit, no budget": [*cap, "--login-rate", "0", *no_budget],
         }
         print(
             f"{args.rounds} rounds of {args.reports} reports per phase, {args.clients} intake connections, "

@@ -7,9 +7,9 @@ from pathlib import Path
 import typer
 from rich.console import Console
 
+from daybreak.model import DEFAULT_ORG
 from daybreak.store import TiplineStore
 from daybreak.store.keys import KeyError_
-from daybreak.store.tables import DEFAULT_ORG
 
 err = Console(stderr=True)
 DataDir = typer.Option(Path("daybreak-data"), help="Folder of the SQLite database (and dev key).")
@@ -18,8 +18,7 @@ Dev = typer.Option(False, "--dev", help="Use/generate dev field and audit keys i
 Org = typer.Option(
     DEFAULT_ORG,
     "--org",
-    help="The organisation whose data the command reads or writes "
-    "(`daybreak admin orgs list`).",
+    help="The organisation whose data the command reads or writes (`daybreak admin orgs list`).",
 )
 AllOrgs = typer.Option(False, "--all-orgs", help="Every organisation's, instead of --org's.")
 

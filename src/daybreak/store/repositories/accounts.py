@@ -37,11 +37,15 @@ class AccountRepository:
         # tools and tests sign in back to back.
         self.login_guard = self._guard(hashes_per_minute=0)
 
-    def _guard(self, **limits: int) -> LoginGuard:
+    def _guard(
+        self, *, max_hashing: int = 2, per_address_per_minute: int = 30, hashes_per_minute: int
+    ) -> LoginGuard:
         return LoginGuard(
+            max_hashing=max_hashing,
+            per_address_per_minute=per_address_per_minute,
+            hashes_per_minute=hashes_per_minute,
             addresses=self._throttles.limiter("login-address"),
             budget=self._throttles.limiter("login-hashing"),
-            **limits,
         )
 
     def use_login_limits(
