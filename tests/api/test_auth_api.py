@@ -69,6 +69,8 @@ def served(tmp_path: Path, **settings: Any) -> Iterator[Served]:
     for name, role in (("ana", Role.ANALYST), ("bob", Role.ANALYST), ("sue", Role.SUPERVISOR)):
         store.accounts.create(name, PASSWORD, role)
     platform_key = store.api_keys.create("acme", Role.PLATFORM)
+    # Sign-ins back to back: no hashing budget unless the test sets one.
+    settings.setdefault("login_hashes_per_minute", 0)
     app = create_app(Settings(data_dir=tmp_path, **settings), store)
     url, stop = serve_in_thread(app)
     try:
