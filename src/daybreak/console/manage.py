@@ -19,8 +19,8 @@ from datetime import datetime
 from pathlib import Path
 
 from daybreak.media.banks import BankEntry, BankStore, media_home, normalize_hash
-from daybreak.payments.config import ConfigError, Pack, default_pack_text, parse_pack
 from daybreak.model import DEFAULT_ORG
+from daybreak.payments.config import ConfigError, Pack, default_pack_text, parse_pack
 from daybreak.store import TiplineStore
 from daybreak.store.auth import Actor, Role
 

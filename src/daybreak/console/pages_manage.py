@@ -15,7 +15,6 @@ from starlette.datastructures import FormData
 
 from daybreak.console.backend import ActionError, ConsoleUser
 from daybreak.console.manage import (
-    Manage,
     RulesView,
     add_hash,
     bank_entries,
