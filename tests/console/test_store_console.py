@@ -280,3 +280,22 @@ def test_bank_pages_act_for_the_signed_in_users_organisation(
     with signed_in(console, "sam") as client:
         page = client.get("/console/banks").text
         assert "store-list" in page and "acme-list" not in page
+
+
+def test_a_sign_in_over_the_hashing_budget_says_so(console: StoreConsole) -> None:
+    from daybreak.store import LoginGuard
+
+    accounts = console.store.accounts
+    before = accounts.login_guard
+    accounts.login_guard = LoginGuard(
+        per_address_per_minute=0, hashes_per_minute=12, clock=lambda: 0.0
+    )
+    try:
+        with httpx.Client(base_url=console.url, timeout=30) as client:
+            assert sign_in(client, "ana", "wrong password").status_code == 400  # checked
+            refused = sign_in(client, "ana")  # the budget's burst of one is spent
+            assert refused.status_code == 400
+            assert "refusing sign-ins for a moment" in refused.text
+    finally:
+        accounts.login_guard.close()
+        accounts.login_guard = before

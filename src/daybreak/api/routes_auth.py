@@ -58,8 +58,9 @@ class AuditReport(BaseModel):
     responses={
         401: {"description": "wrong username or password"},
         429: {
-            "description": "too many attempts from this address or for this account "
-            "(locked), or too many sign-ins at once; see Retry-After"
+            "description": "too many attempts from this address, on this server (the "
+            "hashing budget) or for this account (locked), or too many sign-ins at once; "
+            "see Retry-After"
         },
     },
 )
