@@ -25,9 +25,10 @@ T = TypeVar("T")
 HASHING_NICE = 19  # the password checks' CPU priority: only what report intake leaves
 
 ADDRESS_TARPIT_SECONDS = 1.0  # answer to a client over its sign-in limit after this
-# Answer a sign-in refused by the hashing budget or an account's lock after this: the
-# refusal is decided at once, without hashing, but a flooding connection then waits (a
-# sleeping coroutine, no thread) instead of sending its next attempt straight away.
+# Answer a sign-in refused by the hashing budget after this: the refusal is decided at
+# once, without hashing, but a flooding connection then waits (a sleeping coroutine, no
+# thread) instead of sending its next attempt straight away. (A locked account's refusal
+# needs no pause: the budget has already bounded how many attempts reach it.)
 REFUSAL_TARPIT_SECONDS = 1.0
 BUDGET_KEY = "all"  # the hashing budget is one bucket for every address
 BUDGET_BURST_SECONDS = 5  # the budget's bucket holds this many seconds' worth

@@ -12,7 +12,7 @@ from daybreak.store.auth import SYSTEM, Account, Actor, Role
 from daybreak.store.repositories.context import PermissionDenied, StoreContext, require
 from daybreak.store.repositories.throttles import Throttles
 from daybreak.store.tables import users
-from daybreak.store.throttle import REFUSAL_TARPIT_SECONDS, LoginGuard, LoginRefused
+from daybreak.store.throttle import LoginGuard, LoginRefused
 
 ADMINS = frozenset({Role.ADMIN})
 
@@ -186,7 +186,6 @@ class AccountRepository:
                 "locked",
                 "too many failed sign-ins for this account; try again later",
                 int(wait) + 1,
-                REFUSAL_TARPIT_SECONDS,
             )
         actor = self.login_guard.check(lambda: auth.verify_password(record, password))
         if actor is None:
