@@ -120,7 +120,7 @@ class LoginGuard:
        :meth:`daybreak.store.repositories.accounts.AccountRepository.use_login_limits`;
        by default this process's): stops one address, not a flood from many;
     2. the hashing budget: ``hashes_per_minute`` password checks a minute for every
-       address together (``budget``: shared by every process on PostgreSQL), in bursts
+       address together (0: no budget) (``budget``: shared by every process on PostgreSQL), in bursts
        of at most :data:`BUDGET_BURST_SECONDS` seconds' worth. Over it a sign-in is refused at once, before the
        account is read or any password hashed, so a flood from any number of addresses
        costs the server a token-bucket lookup per attempt and at most the budget's
