@@ -25,9 +25,11 @@ T = TypeVar("T")
 HASHING_NICE = 19  # the password checks' CPU priority: only what report intake leaves
 
 ADDRESS_TARPIT_SECONDS = 1.0  # answer to a client over its sign-in limit after this
-# Answer a sign-in refused by the hashing budget after this: the refusal is decided at
-# once, without hashing, but a flooding connection then waits (a sleeping coroutine, no
-# thread) instead of sending its next attempt straight away. (A locked account's refusal
+# Answer a sign-in refused by the hashing budget or the cap on concurrent checks after
+# this: the refusal is decided at once, without hashing or queueing, but a flooding
+# connection then waits (a sleeping coroutine, no thread) instead of sending its next
+# attempt straight away (benchmarks/login_flood.py: without the pause, 8 connections
+# sent 450 refused sign-ins a second and tripled the server's CPU per report). (A locked account's refusal
 # needs no pause: the budget has already bounded how many attempts reach it.)
 REFUSAL_TARPIT_SECONDS = 1.0
 BUDGET_KEY = "all"  # the hashing budget is one bucket for every address
@@ -185,7 +187,12 @@ class LoginGuard:
         """Run ``verify`` (a password check) in a hashing thread, or raise
         :class:`LoginRefused` at once when all ``max_hashing`` are busy."""
         if not self._slots.acquire(blocking=False):
-            raise LoginRefused("busy", "the server is busy with other sign-ins; try again", 1)
+            raise LoginRefused(
+                "busy",
+                "the server is busy with other sign-ins; try again",
+                1,
+                REFUSAL_TARPIT_SECONDS,
+            )
         try:
             return self._hashers.submit(verify).result()
         finally:
