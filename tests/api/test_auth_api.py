@@ -340,3 +340,11 @@ def test_identifier_search_by_get_answers_405_with_a_hint(tmp_path: Path) -> Non
         assert found.status_code == 200 and set(found.json()) == {"report_ids", "case_ids"}
         extra = c.post("/v1/search", json={"kind": "phone", "value": "1", "x": 1})
         assert extra.status_code == 422
+
+
+def test_the_served_app_takes_its_sign_in_limits_from_the_settings(tmp_path: Path) -> None:
+    with served(tmp_path, login_hashes_per_minute=7, max_concurrent_logins=3) as s:
+        guard = s.store.accounts.login_guard
+        assert (guard.hashes_per_minute, guard.max_hashing) == (7, 3)
+        assert guard.per_address_per_minute == Settings().login_rate_per_minute
+    assert Settings().login_hashes_per_minute == 60  # on unless a server turns it off
