@@ -26,6 +26,7 @@ def api(tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest
         max_body_bytes=64_000,
         ncmec_xsd=xsd if xsd.exists() else None,
         cookie_secure=False,
+        login_hashes_per_minute=0,  # the tests sign in back to back (no hashing budget)
     )
     store = TiplineStore(f"sqlite+pysqlite:///{data / 'api.db'}", Keyring.from_text(generate_key()))
     fast = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)

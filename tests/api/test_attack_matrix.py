@@ -349,6 +349,7 @@ def served_store(data: Path, prepare: Callable[[TiplineStore], None]) -> Iterato
         cookie_secure=False,  # httpx sends no Secure cookie over plain http
         ncmec_xsd=XSD if XSD.exists() else None,
         login_rate_per_minute=1000,  # many sign-ins from one address, on purpose
+        login_hashes_per_minute=0,  # and back to back: no hashing budget
     )
     store = TiplineStore(
         f"sqlite+pysqlite:///{data / 'matrix.db'}", Keyring.from_text(generate_key())

@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 import threading
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -27,7 +28,7 @@ from test_intake_api import GOOD
 from daybreak.api import Settings
 from daybreak.cli.server import create_app  # the API with the console mounted, as served
 from daybreak.model.cases import Case, Tier
-from daybreak.store import SYSTEM, Keyring, Role, TiplineStore, auth
+from daybreak.store import SYSTEM, Keyring, LoginGuard, Role, TiplineStore, auth
 from daybreak.store.auth import MAX_FAILURES
 from daybreak.store.keys import generate_key
 from daybreak.store.tables import api_keys
@@ -69,6 +70,8 @@ def served(tmp_path: Path, **settings: Any) -> Iterator[Served]:
     for name, role in (("ana", Role.ANALYST), ("bob", Role.ANALYST), ("sue", Role.SUPERVISOR)):
         store.accounts.create(name, PASSWORD, role)
     platform_key = store.api_keys.create("acme", Role.PLATFORM)
+    # Sign-ins back to back: no hashing budget unless the test sets one.
+    settings.setdefault("login_hashes_per_minute", 0)
     app = create_app(Settings(data_dir=tmp_path, **settings), store)
     url, stop = serve_in_thread(app)
     try:
@@ -176,6 +179,51 @@ def test_logins_over_the_hashing_cap_get_429_at_once_and_intake_goes_on(
             release.set()
             holder.join(20)
         assert first == [200]
+
+
+def test_a_flood_over_the_hashing_budget_is_refused_unhashed_and_ana_signs_in_after(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Wrong-password sign-ins with no per-address limit (a flood from many addresses
+    looks the same to it): past the budget each gets 429 with Retry-After and no
+    password is hashed; once the flood stops and the budget refills, ana signs in."""
+    fast = auth._hasher
+    checked: list[str] = []
+
+    class CountingHasher:
+        def verify(self, stored: str, password: str) -> bool:
+            checked.append(password)
+            return fast.verify(stored, password)
+
+        def hash(self, password: str) -> str:
+            return fast.hash(password)
+
+    now = [0.0]
+    with served(tmp_path, login_rate_per_minute=0, cookie_secure=False) as s:
+        monkeypatch.setattr(auth, "_hasher", CountingHasher())
+        s.store.accounts.login_guard = LoginGuard(
+            per_address_per_minute=0, hashes_per_minute=12, clock=lambda: now[0]
+        )  # 12 a minute: a burst of one, then one every 5 s of this clock
+
+        def wrong(n: int) -> httpx.Response:
+            with s.client() as c:
+                return c.post("/v1/auth/login", json={"username": f"x{n}", "password": WRONG})
+
+        with ThreadPoolExecutor(8) as pool:  # the refusals' 1 s pauses overlap
+            answers = list(pool.map(wrong, range(8)))
+        codes = sorted(a.status_code for a in answers)
+        assert codes == [401] + [429] * 7
+        assert all(a.headers["retry-after"] == "6" for a in answers if a.status_code == 429)
+        assert len(checked) == 1  # one password check for eight attempts
+        with s.client() as c:
+            assert api_login(c, "ana").status_code == 429  # still spent: the clock stands
+            now[0] += 5.0  # the flood has stopped; the budget refills
+            assert api_login(c, "ana").status_code == 200
+            assert not [e for e in s.store.audit.trail(SYSTEM) if e.action == "login.refused"]
+            now[0] += 60.0  # a minute on, the next sign-in writes the minute's tally
+            assert api_login(c, "ana").status_code == 200
+        tally = [e for e in s.store.audit.trail(SYSTEM) if e.action == "login.refused"]
+        assert [e.detail for e in tally] == [{"budget/api": 8}]  # one entry for 8 refusals
 
 
 # ---- item 2: revocation and expiry hold at once ------------------------------------------
@@ -292,3 +340,11 @@ def test_identifier_search_by_get_answers_405_with_a_hint(tmp_path: Path) -> Non
         assert found.status_code == 200 and set(found.json()) == {"report_ids", "case_ids"}
         extra = c.post("/v1/search", json={"kind": "phone", "value": "1", "x": 1})
         assert extra.status_code == 422
+
+
+def test_the_served_app_takes_its_sign_in_limits_from_the_settings(tmp_path: Path) -> None:
+    with served(tmp_path, login_hashes_per_minute=7, max_concurrent_logins=3) as s:
+        guard = s.store.accounts.login_guard
+        assert (guard.hashes_per_minute, guard.max_hashing) == (7, 3)
+        assert guard.per_address_per_minute == Settings().login_rate_per_minute
+    assert Settings().login_hashes_per_minute == 60  # on unless a server turns it off

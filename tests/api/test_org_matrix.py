@@ -299,3 +299,15 @@ def test_an_org_admin_learns_of_problems_in_the_chain_but_not_of_other_rows(
         with orgs.store.engine.begin() as conn:
             conn.execute(update(cases).where(cases.c.case_id == CASE_B).values(status=kept))
     assert orgs.store.audit.verify().ok
+
+
+def test_me_names_the_callers_organisation(orgs: Orgs) -> None:
+    bea = _signed_in(orgs.url, "bea")
+    ana = _signed_in(orgs.url, "ana")
+    for cred, user, org in ((bea, "bea", ORG_B), (ana, "ana", ORG_A)):
+        with httpx.Client(base_url=orgs.url, cookies=cred.cookies, timeout=30) as c:
+            me = c.get("/v1/auth/me").json()
+        assert me == {"username": user, "role": "analyst", "org_id": org}
+    key = orgs.creds[PLATFORM_KEY].headers
+    with httpx.Client(base_url=orgs.url, headers=key, timeout=30) as c:
+        assert c.get("/v1/auth/me").json()["org_id"] == ORG_A

@@ -320,7 +320,7 @@ def test_the_cli_submits_and_a_rerun_does_not_file_again(
     monkeypatch.setenv("DAYBREAK_NCMEC_USERNAME", USER)
     monkeypatch.setenv("DAYBREAK_NCMEC_PASSWORD", PASSWORD)
     args = ["report", "submit", "--case", bundle.case.case_id, "--data-dir", str(data_dir), "--dev",
-            "--world", str(world), "--org", str(org), "--xsd", str(ncmec_xsd),
+            "--world", str(world), "--org-file", str(org), "--xsd", str(ncmec_xsd),
             "--endpoint", server.url]  # fmt: skip
     runner = CliRunner()
     first = runner.invoke(app, args)

@@ -130,7 +130,9 @@ def store_console(data_dir: Path, standards_dir: Path | None = None) -> Iterator
         cases, alerts = build_cases()
         store.cases.upsert(cases)
         # Plain HTTP for httpx, which does not send Secure cookies over http.
-        app = create_app(Settings(data_dir=data_dir, cookie_secure=False), store)
+        # Sign-ins back to back: no hashing budget (tests/store/test_accounts.py has its own).
+        settings = Settings(data_dir=data_dir, cookie_secure=False, login_hashes_per_minute=0)
+        app = create_app(settings, store)
         configure_console(
             app,
             alerts=alerts,

@@ -34,7 +34,9 @@ def two(tmp_path: Path) -> Iterator[tuple[StoreConsole, str]]:
     with store_console(tmp_path) as first:
         other = TiplineStore(first.store.url, first.store.keys)
         url, stop = serve_in_thread(
-            create_app(Settings(data_dir=tmp_path, cookie_secure=False), other)
+            create_app(
+                Settings(data_dir=tmp_path, cookie_secure=False, login_hashes_per_minute=0), other
+            )
         )
         try:
             yield first, url

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from console_world import TOP_CASE, TOP_PHONE
+from console_world import PASSWORD, TOP_CASE, TOP_PHONE
 
 from conftest import StoreConsole, csrf_of, sign_in, store_console
 from daybreak.model.cases import CaseStatus, Outcome
@@ -244,3 +244,58 @@ def test_a_console_toggle_keeps_a_bank_another_store_created_and_is_audited(
     assert banks.get("store-list").enabled is False
     trail = [(e.actor, e.action, e.object_id) for e in console.store.audit.trail(SYSTEM)]
     assert ("console:sam", "bank.update", "store-list") in trail
+
+
+def test_bank_pages_act_for_the_signed_in_users_organisation(
+    console: StoreConsole, store_banks: Path
+) -> None:
+    """A supervisor of another organisation sees and changes that organisation's banks,
+    never the default organisation's (#18: the console acted for "default")."""
+    from daybreak.store import Role
+    from daybreak.store.auth import operator_in
+
+    store = console.store
+    if "acme" not in {o.org_id for o in store.organisations.listing()}:
+        store.organisations.create("acme", "Acme hotline")
+        store.accounts.create("sara", PASSWORD, Role.SUPERVISOR, org_id="acme")
+    store.banks.open(store_banks, operator_in("acme")).create("acme-list", source="test")
+    default_list = store.banks.open(store_banks, SYSTEM).get("store-list")
+    with signed_in(console, "sara") as client:
+        page = client.get("/console/banks").text
+        assert "acme-list" in page and "store-list" not in page
+        token = csrf_of(page)
+        response = client.post(
+            "/console/banks/toggle",
+            data={"csrf_token": token, "bank": "store-list", "enabled": "false"},
+            follow_redirects=True,
+        )
+        assert "no bank named" in response.text  # the default organisation's: unknown
+        response = client.post(
+            "/console/banks/toggle",
+            data={"csrf_token": token, "bank": "acme-list", "enabled": "false"},
+        )
+        assert response.status_code == 303
+    assert store.banks.open(store_banks, operator_in("acme")).get("acme-list").enabled is False
+    assert store.banks.open(store_banks, SYSTEM).get("store-list") == default_list  # untouched
+    with signed_in(console, "sam") as client:
+        page = client.get("/console/banks").text
+        assert "store-list" in page and "acme-list" not in page
+
+
+def test_a_sign_in_over_the_hashing_budget_says_so(console: StoreConsole) -> None:
+    from daybreak.store import LoginGuard
+
+    accounts = console.store.accounts
+    before = accounts.login_guard
+    accounts.login_guard = LoginGuard(
+        per_address_per_minute=0, hashes_per_minute=12, clock=lambda: 0.0
+    )
+    try:
+        with httpx.Client(base_url=console.url, timeout=30) as client:
+            assert sign_in(client, "ana", "wrong password").status_code == 400  # checked
+            refused = sign_in(client, "ana")  # the budget's burst of one is spent
+            assert refused.status_code == 400
+            assert "refusing sign-ins for a moment" in refused.text
+    finally:
+        accounts.login_guard.close()
+        accounts.login_guard = before

@@ -43,7 +43,7 @@ def ncmec_xsd(standards: Path) -> Path:
     return standards / "ncmec" / "cybertipline_report.xsd"
 
 
-# A reporting organisation as an institution would configure it (--org org.yaml).
+# A reporting organisation as an institution would configure it (--org-file org.yaml).
 TEST_ORG = OrgSettings(
     name="Example Remittance Ltd",
     country="AU",

@@ -8,9 +8,11 @@ from __future__ import annotations
 import os
 import sys
 import threading
+from collections import Counter
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from argon2 import PasswordHasher
 from sqlalchemy import update
 from store_samples import case
 
@@ -209,6 +211,96 @@ def test_logins_over_the_hashing_cap_are_refused_at_once(staffed: TiplineStore) 
         release.set()
         auth._hasher = original
     assert staffed.accounts.login("bob", PASSWORD) == BOB  # the slot is free again
+
+
+class CountingHasher:
+    """The store's argon2 hasher, counting the password checks it is asked for."""
+
+    def __init__(self, real: PasswordHasher) -> None:
+        self.real = real
+        self.verified = 0
+
+    def verify(self, stored: str, password: str) -> bool:
+        self.verified += 1
+        return self.real.verify(stored, password)
+
+    def hash(self, password: str) -> str:
+        return self.real.hash(password)
+
+
+@pytest.fixture
+def hashes(monkeypatch: pytest.MonkeyPatch) -> CountingHasher:
+    counting = CountingHasher(auth._hasher)
+    monkeypatch.setattr(auth, "_hasher", counting)
+    return counting
+
+
+def test_the_hashing_budget_refuses_a_flood_from_many_addresses_without_hashing(
+    staffed: TiplineStore, hashes: CountingHasher
+) -> None:
+    """A flood from 300 addresses (so no address is over its own limit): beyond the
+    budget every attempt is refused, without reading the account or hashing, and
+    with a Retry-After; the budget admits its burst and then one check a second."""
+    now = [0.0]
+    guard = LoginGuard(per_address_per_minute=30, hashes_per_minute=60, clock=lambda: now[0])
+    staffed.accounts.login_guard = guard
+    outcomes: Counter[str] = Counter()
+    for second in range(3):
+        for n in range(100):
+            try:
+                staffed.accounts.login(f"nobody-{n}", "wrong", client=f"10.9.{second}.{n}")
+                outcomes["failed"] += 1
+            except LoginRefused as exc:
+                outcomes[exc.reason] += 1
+                assert exc.retry_after >= 1 and exc.delay > 0
+        now[0] += 1.0
+    admitted = guard.budget_burst + 2  # the burst, then one a second
+    assert outcomes == {"failed": admitted, "budget": 300 - admitted}
+    assert hashes.verified == admitted  # a refusal hashed nothing
+
+
+def test_after_a_flood_the_user_signs_in_and_refusals_are_audited_as_a_tally(
+    staffed: TiplineStore, hashes: CountingHasher
+) -> None:
+    now = [0.0]
+    staffed.accounts.login_guard = LoginGuard(hashes_per_minute=60, clock=lambda: now[0])
+    before = len(staffed.audit.trail(SYSTEM))
+    refused = 0
+    for n in range(200):  # half on ana's account, half on unknown names
+        try:
+            staffed.accounts.login("ana" if n % 2 else f"x{n}", "wrong", client=f"10.8.0.{n}")
+        except LoginRefused as exc:
+            refused += 1
+            assert exc.reason in {"budget", "locked"}
+        now[0] += 0.1
+    checked = hashes.verified
+    assert checked <= 20 + staffed.accounts.login_guard.budget_burst  # 20 s at 1/s
+    # The flood stops; ana's lock (her account drew failures) runs out, the budget refills.
+    with staffed.engine.begin() as conn:
+        conn.execute(
+            update(users)
+            .where(users.c.username == "ana")
+            .values(locked_until=datetime.now(UTC) - timedelta(seconds=1))
+        )
+    now[0] += 60.0
+    assert staffed.accounts.login("ana", PASSWORD, client="10.8.1.1") == ANA
+    trail = staffed.audit.trail(SYSTEM)[before:]
+    tallies = [e for e in trail if e.action == "login.refused"]
+    assert len(tallies) == 1  # one entry for the 200 - checked refusals, not one each
+    assert sum(tallies[0].detail.values()) == refused == 200 - checked
+    assert set(tallies[0].detail) <= {"budget/api", "locked/api"}
+    failed = [e for e in trail if e.action == "login.failed"]
+    assert len(failed) == checked  # every password check that failed: one entry each
+    assert staffed.audit.verify().ok
+
+
+def test_a_budget_of_zero_is_no_budget(staffed: TiplineStore, hashes: CountingHasher) -> None:
+    staffed.accounts.login_guard = LoginGuard(
+        hashes_per_minute=0, per_address_per_minute=0, clock=lambda: 0.0
+    )
+    for n in range(10):
+        assert staffed.accounts.login(f"nobody-{n}", "wrong") is None
+    assert hashes.verified == 10
 
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="per-thread nice is Linux's")

@@ -103,5 +103,5 @@ def test_the_cli_creates_and_lists_organisations_and_their_users(
         DAYBREAK_NEW_PASSWORD=PASSWORD,
     )
     assert code == 0 and "in hotline-x" in text, text
-    code, text = _run(["admin", "users", "list"], env, tmp_path)
+    code, text = _run(["admin", "users", "list", "--org", "hotline-x"], env, tmp_path)
     assert re.search(r"xena\s+admin\s+active\s+hotline-x", text), text

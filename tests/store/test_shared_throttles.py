@@ -139,6 +139,32 @@ def test_the_sign_in_limit_per_address_is_shared_by_two_guards(store: TiplineSto
             g.close()
 
 
+def test_the_hashing_budget_is_shared_by_two_guards(store: TiplineStore) -> None:
+    """Two processes' guards draw on one hashing budget, from any addresses: 12 a
+    minute is a burst of one, then one every 5 s, for both together."""
+    now = [0.0]
+    guards = [
+        LoginGuard(
+            per_address_per_minute=0,
+            hashes_per_minute=12,
+            budget=store.throttles.limiter("login-hashing", shared=True, clock=lambda: now[0]),
+        )
+        for _ in range(2)
+    ]
+    try:
+        guards[0].admit("192.0.2.1")
+        with pytest.raises(LoginRefused) as refused:
+            guards[1].admit("198.51.100.7")
+        assert refused.value.reason == "budget" and refused.value.retry_after == 6
+        now[0] += 5.0
+        guards[1].admit("198.51.100.7")
+        with pytest.raises(LoginRefused):
+            guards[0].admit("203.0.113.9")
+    finally:
+        for g in guards:
+            g.close()
+
+
 def test_a_server_sets_its_sign_in_limits(store: TiplineStore) -> None:
     store.accounts.use_login_limits(max_hashing=1, per_address_per_minute=2)
     for _ in range(2):

@@ -103,6 +103,7 @@ def create_app(
     the_store.accounts.use_login_limits(
         max_hashing=settings.max_concurrent_logins,
         per_address_per_minute=settings.login_rate_per_minute,
+        hashes_per_minute=settings.login_hashes_per_minute,
     )
     app.state.settings = settings
     app.state.store = the_store

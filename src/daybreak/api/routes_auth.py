@@ -38,6 +38,11 @@ class LoginIn(BaseModel):
 class Me(BaseModel):
     username: str
     role: str
+    org_id: str  # the organisation whose data the caller works on
+
+
+def me_of(actor: Actor) -> Me:
+    return Me(username=actor.name, role=actor.role.value, org_id=actor.org_id)
 
 
 class AuditReport(BaseModel):
@@ -53,8 +58,9 @@ class AuditReport(BaseModel):
     responses={
         401: {"description": "wrong username or password"},
         429: {
-            "description": "too many attempts from this address or for this account "
-            "(locked), or too many sign-ins at once; see Retry-After"
+            "description": "too many attempts from this address, on this server (the "
+            "hashing budget) or for this account (locked), or too many sign-ins at once; "
+            "see Retry-After"
         },
     },
 )
@@ -72,7 +78,7 @@ async def api_login(body: LoginIn, request: Request, response: Response) -> Me:
         raise HTTPException(401, "wrong username or password")
     actor, token = result
     set_session_cookie(response, token, request.app.state.settings)
-    return Me(username=actor.name, role=actor.role.value)
+    return me_of(actor)
 
 
 @router.post("/v1/auth/logout", status_code=204, tags=["auth"])
@@ -89,7 +95,7 @@ async def api_logout(request: Request, response: Response) -> None:
     responses={401: {"description": "not signed in"}},
 )
 async def me(actor: Actor = Depends(require(ALL_ROLES))) -> Me:
-    return Me(username=actor.name, role=actor.role.value)
+    return me_of(actor)
 
 
 @router.get(

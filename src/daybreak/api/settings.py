@@ -28,9 +28,11 @@ class Settings:
     # (``serve --insecure-cookies``); browsers accept Secure cookies from
     # http://127.0.0.1 and http://localhost, so a loopback demo keeps them.
     cookie_secure: bool = True
-    # Sign-in throttles of each process (the account lockout is in the store): attempts
-    # per client address a minute, and password checks (argon2) running at once.
+    # Sign-in throttles (the account lockout is in the store): attempts per client
+    # address a minute, password checks (argon2) a minute for all addresses together
+    # (the hashing budget; 0 = none), and password checks running at once per process.
     login_rate_per_minute: int = 30
+    login_hashes_per_minute: int = 60
     max_concurrent_logins: int = 2
     max_batch: int = 500
     # where the HMA-compatible API is served ("" or None: not served); see hma_routes

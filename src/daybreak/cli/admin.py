@@ -10,8 +10,9 @@ from pathlib import Path
 import typer
 from rich.console import Console
 
-from daybreak.cli._store import DataDir, DbUrl, Dev, err, open_store
-from daybreak.store import AuthError, Role, TiplineStore
+from daybreak.cli._store import AllOrgs, DataDir, DbUrl, Dev, Org, err, known_org, open_store
+from daybreak.store import SYSTEM, Actor, AuthError, Role, TiplineStore
+from daybreak.store.auth import admin_of
 
 app = typer.Typer(help="Manage users, API keys, retention and the database.", no_args_is_help=True)
 users = typer.Typer(help="Analyst accounts.", no_args_is_help=True)
@@ -23,7 +24,6 @@ app.add_typer(orgs, name="orgs")
 out = Console()
 
 
-Org = typer.Option("default", "--org", help="The organisation (see `daybreak admin orgs list`).")
 NewPassword = typer.Option(
     ...,
     prompt=True,
@@ -61,12 +61,25 @@ def create_user(
     out.print(f"created {role.value} {username} in {org}")
 
 
+def _acting(store: TiplineStore, org: str, all_orgs: bool = False) -> Actor:
+    """Who a command acts as: the operator as an admin of --org (that organisation's
+    accounts, keys and rows only), or with --all-orgs the operator of every one."""
+    return SYSTEM if all_orgs else admin_of(known_org(store, org))
+
+
 @users.command("list")
-def list_users(data_dir: Path = DataDir, db: str | None = DbUrl, dev: bool = Dev) -> None:
-    """Every account with its role and state (active, disabled, locked until when)."""
+def list_users(
+    org: str = Org,
+    all_orgs: bool = AllOrgs,
+    data_dir: Path = DataDir,
+    db: str | None = DbUrl,
+    dev: bool = Dev,
+) -> None:
+    """The accounts of --org (or of every organisation) with their role and state
+    (active, disabled, locked until when)."""
     now = datetime.now(UTC)
     with open_store(data_dir, db, dev) as store:
-        for account in store.accounts.listing():
+        for account in store.accounts.listing(_acting(store, org, all_orgs)):
             state = "disabled" if account.disabled else "active"
             if account.locked_until is not None and account.locked_until > now:
                 state += f", locked until {account.locked_until:%Y-%m-%d %H:%M:%S} UTC"
@@ -76,32 +89,50 @@ def list_users(data_dir: Path = DataDir, db: str | None = DbUrl, dev: bool = Dev
 def _user_change(
     username: str,
     done: str,
-    change: Callable[[TiplineStore], object],
+    change: Callable[[TiplineStore, Actor], object],
     where: tuple[Path, str | None, bool],
+    org: str,
 ) -> None:
+    """Change an account of --org (an account of another organisation is unknown)."""
     with _admin(*where) as store:
-        change(store)
+        change(store, _acting(store, org))
     out.print(f"{done} {username}")
 
 
 @users.command("disable")
 def disable_user(
-    username: str, data_dir: Path = DataDir, db: str | None = DbUrl, dev: bool = Dev
+    username: str,
+    org: str = Org,
+    data_dir: Path = DataDir,
+    db: str | None = DbUrl,
+    dev: bool = Dev,
 ) -> None:
     """Disable an account: it cannot sign in, its sessions end and the API keys it owns
     are refused, in every server process at once. `enable` undoes it."""
     _user_change(
-        username, "disabled", lambda s: s.accounts.set_disabled(username, True), (data_dir, db, dev)
+        username,
+        "disabled",
+        lambda s, a: s.accounts.set_disabled(username, True, a),
+        (data_dir, db, dev),
+        org,
     )
 
 
 @users.command("enable")
 def enable_user(
-    username: str, data_dir: Path = DataDir, db: str | None = DbUrl, dev: bool = Dev
+    username: str,
+    org: str = Org,
+    data_dir: Path = DataDir,
+    db: str | None = DbUrl,
+    dev: bool = Dev,
 ) -> None:
     """Enable a disabled account; also lifts a sign-in lock."""
     _user_change(
-        username, "enabled", lambda s: s.accounts.set_disabled(username, False), (data_dir, db, dev)
+        username,
+        "enabled",
+        lambda s, a: s.accounts.set_disabled(username, False, a),
+        (data_dir, db, dev),
+        org,
     )
 
 
@@ -109,6 +140,7 @@ def enable_user(
 def reset_password(
     username: str,
     password: str = NewPassword,
+    org: str = Org,
     data_dir: Path = DataDir,
     db: str | None = DbUrl,
     dev: bool = Dev,
@@ -118,8 +150,9 @@ def reset_password(
     _user_change(
         username,
         "password reset for",
-        lambda s: s.accounts.set_password(username, password),
+        lambda s, a: s.accounts.set_password(username, password, a),
         (data_dir, db, dev),
+        org,
     )
 
 
@@ -127,6 +160,7 @@ def reset_password(
 def set_role(
     username: str,
     role: Role = typer.Argument(..., help="analyst, supervisor or admin."),
+    org: str = Org,
     data_dir: Path = DataDir,
     db: str | None = DbUrl,
     dev: bool = Dev,
@@ -135,19 +169,24 @@ def set_role(
     _user_change(
         username,
         f"role {role.value} for",
-        lambda s: s.accounts.set_role(username, role),
+        lambda s, a: s.accounts.set_role(username, role, a),
         (data_dir, db, dev),
+        org,
     )
 
 
 @users.command("revoke")
 def revoke_user(
-    username: str, data_dir: Path = DataDir, db: str | None = DbUrl, dev: bool = Dev
+    username: str,
+    org: str = Org,
+    data_dir: Path = DataDir,
+    db: str | None = DbUrl,
+    dev: bool = Dev,
 ) -> None:
     """End every session of the account and revoke every API key it owns (--owner),
     in every server process at once. The account itself stays (see `disable`)."""
     with _admin(data_dir, db, dev) as store:
-        ended, revoked = store.accounts.revoke(username)
+        ended, revoked = store.accounts.revoke(username, _acting(store, org))
     out.print(f"revoked {username}: {ended} session(s) ended, {revoked} key(s) revoked")
 
 
@@ -196,12 +235,17 @@ def create_key(
 
 @keys.command("revoke")
 def revoke_key(
-    key_id: str, data_dir: Path = DataDir, db: str | None = DbUrl, dev: bool = Dev
+    key_id: str,
+    org: str = Org,
+    data_dir: Path = DataDir,
+    db: str | None = DbUrl,
+    dev: bool = Dev,
 ) -> None:
+    """Revoke an API key of --org, at once in every server process."""
     with open_store(data_dir, db, dev) as store:
-        done = store.api_keys.revoke(key_id)
+        done = store.api_keys.revoke(key_id, _acting(store, org))
     if not done:
-        err.print(f"[red]error:[/red] no key {key_id!r}")
+        err.print(f"[red]error:[/red] no key {key_id!r} in organisation {org!r}")
         raise typer.Exit(code=1)
     out.print(f"revoked {key_id}")
 
@@ -210,14 +254,17 @@ def revoke_key(
 def retention(
     days: int = typer.Option(..., min=1, help="Keep reports and closed cases this many days."),
     dry_run: bool = typer.Option(False, "--dry-run", help="Count only, delete nothing."),
+    org: str = Org,
+    all_orgs: bool = AllOrgs,
     data_dir: Path = DataDir,
     db: str | None = DbUrl,
     dev: bool = Dev,
 ) -> None:
-    """Delete reports older than --days (unless an open case uses them) and closed cases
-    untouched for --days. The audit log (ids only) is kept."""
+    """Delete reports of --org (or of every organisation) older than --days (unless an
+    open case uses them) and closed cases untouched for --days. The audit log (ids
+    only) is kept."""
     with open_store(data_dir, db, dev) as store:
-        result = store.retention.apply(days, dry_run=dry_run)
+        result = store.retention.apply(days, _acting(store, org, all_orgs), dry_run=dry_run)
     verb = "would delete" if dry_run else "deleted"
     out.print(
         f"{verb} {result.reports_deleted} report(s) and {result.cases_deleted} closed case(s) "

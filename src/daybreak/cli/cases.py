@@ -11,6 +11,7 @@ from rich.table import Table
 
 from daybreak.cli.common import SPARK_CONF, SPARK_EXCHANGE, SPARK_MASTER, fail, out, spinner
 from daybreak.cli.graph import BACKEND, user_errors, world_graph
+from daybreak.model import DEFAULT_ORG
 
 if TYPE_CHECKING:
     from daybreak.store import Actor, TiplineStore
@@ -19,7 +20,7 @@ app = typer.Typer(help="Build and list cases from alerts.", no_args_is_help=True
 
 OUT_HELP = "Folder holding cases.jsonl (written when no --db is given, and always kept)."
 DB_HELP = "SQLAlchemy URL of the case store (needs DAYBREAK_FIELD_KEY); else cases.jsonl."
-ORG = typer.Option("default", "--org", help="With --db: the organisation whose cases these are.")
+ORG = typer.Option(DEFAULT_ORG, "--org", help="With --db: the organisation whose cases these are.")
 
 
 def _store(out_dir: Path, db: str) -> TiplineStore:
@@ -92,7 +93,7 @@ def build(
     )
 
 
-def _system(org: str = "default") -> Actor:
+def _system(org: str = DEFAULT_ORG) -> Actor:
     """The operator, working on ``org``'s cases."""
     from daybreak.store.auth import operator_in
 
@@ -179,13 +180,13 @@ SUBJECT_HELP = (
 LABEL_HELP = "payer_confirmed (customers), facilitator_confirmed (beneficiaries) or not_involved."
 
 
-def cli_analyst(name: str | None) -> Actor:
-    """The analyst a CLI command acts as (role analyst)."""
+def cli_analyst(name: str | None, org: str = DEFAULT_ORG) -> Actor:
+    """The analyst a CLI command acts as (role analyst), in organisation ``org``."""
     import getpass
 
     from daybreak.store import Actor, Role
 
-    return Actor(name or f"cli:{getpass.getuser()}", Role.ANALYST)
+    return Actor(name or f"cli:{getpass.getuser()}", Role.ANALYST, org_id=org)
 
 
 @app.command()
@@ -195,10 +196,12 @@ def label(
     subjects: list[str] = typer.Option(..., "--subject", help=SUBJECT_HELP),
     disposition: str = typer.Option(..., "--label", help=LABEL_HELP),
     analyst: str | None = typer.Option(None, "--analyst", help=ANALYST_HELP),
+    org: str = ORG,
 ) -> None:
     """Record an analyst's disposition of a case's payments subjects: the labels
     `daybreak payments train --from-store` learns from. A case's outcome never labels
     its subjects by itself: say what each subject was, or `--subject all`."""
+    from daybreak.cli._store import known_org
     from daybreak.model.cases import Disposition
     from daybreak.store import NotFound, PermissionDenied, WorkflowError
     from daybreak.store.labels import payments_subjects
@@ -207,9 +210,9 @@ def label(
         chosen = Disposition(disposition)
     except ValueError:
         fail(f"--label {disposition!r}: expected one of {', '.join(d.value for d in Disposition)}")
-    actor = cli_analyst(analyst)
     store = _store(Path("."), db)
     try:
+        actor = cli_analyst(analyst, known_org(store, org))
         if "all" in subjects:
             case = store.cases.get(case_id, actor)
             if case is None:

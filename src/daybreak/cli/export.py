@@ -40,6 +40,7 @@ from daybreak.exporters import (
     load_org,
 )
 from daybreak.exporters.check import Finding, check_export, has_blocker
+from daybreak.model import DEFAULT_ORG
 from daybreak.model.cases import Case
 
 app = typer.Typer(
@@ -70,12 +71,17 @@ Dev = typer.Option(False, "--dev", help="With --db: use the dev field key in --d
 World = typer.Option(
     Path("world"), "--world", help="World folder with the case's records (`daybreak synth`)."
 )
-Org = typer.Option(
+OrgFile = typer.Option(
     None,
-    "--org",
+    "--org-file",
     envvar="DAYBREAK_ORG",
     help="Reporting organisation settings (YAML; see docs/exports.md). goAML and "
     "CyberTipline need the reporter's identity from it.",
+)
+TenantOrg = typer.Option(
+    DEFAULT_ORG,
+    "--org",
+    help="With --db: the organisation whose case it is (`daybreak admin orgs list`).",
 )
 KycFile = typer.Option(
     None, "--kyc", help="The institution's KYC of its customers (JSON lines; docs/exports.md)."
@@ -89,22 +95,27 @@ def read_cases(
     data_dir: Path,
     dev: bool,
     actor: str = "cli:export",
+    org: str = DEFAULT_ORG,
 ) -> list[Case]:
-    """The named cases from a JSON-lines file or the store (ExportError if one is missing)."""
+    """The named cases from a JSON-lines file or the store, where they are organisation
+    ``org``'s (ExportError if one is missing)."""
     if cases_file is not None:
         cases = load_cases(cases_file)
         return [find_case(cases, case_id, str(cases_file)) for case_id in case_ids]
     if db is not None:
-        from daybreak.cli._store import open_store
+        from daybreak.cli._store import known_org, open_store
         from daybreak.store.auth import Actor, Role
 
         found = []
         with open_store(data_dir, db, dev) as store:
+            reader = Actor(actor, Role.ANALYST, org_id=known_org(store, org))
             for case_id in case_ids:
                 # Reading through the store puts this read in the audit trail.
-                case = store.cases.get(case_id, Actor(actor, Role.ANALYST))
+                case = store.cases.get(case_id, reader)
                 if case is None:
-                    raise ExportError(f"case {case_id!r} not found in the store at {db}")
+                    raise ExportError(
+                        f"case {case_id!r} not found in organisation {org!r} of the store at {db}"
+                    )
                 found.append(case)
         return found
     raise ExportError("say where the case is: --cases FILE (JSON lines) or --db URL")
@@ -122,13 +133,14 @@ def _run(
     org_file: Path | None,
     kyc_file: Path | None,
     check: bool = False,
+    org: str = DEFAULT_ORG,
     **options: Any,
 ) -> None:
     if out_file is None and not check:
         err.print("[red]error:[/red] say where to write the document (--out FILE) or give --check")
         raise typer.Exit(code=2)
     try:
-        (case,) = read_cases([case_id], cases_file, db, data_dir, dev)
+        (case,) = read_cases([case_id], cases_file, db, data_dir, dev, org=org)
         with err.status(f"reading the records of {case_id} from {world}"):
             bundle = bundle_from_world(case, world, org=load_org(org_file), kyc=load_kyc(kyc_file))
         exporter = get_exporter(fmt, **options)
@@ -258,11 +270,12 @@ def _add_format(info: ExporterInfo) -> None:
         org_file: Path | None,
         kyc_file: Path | None,
         check: bool,
+        org: str,
         **options: Any,
     ) -> None:
         _run(
             info.name, case_id, out_file, cases_file, db, data_dir, dev, world, org_file,
-            kyc_file, check, **options,
+            kyc_file, check, org, **options,
         )  # fmt: skip
 
     shared = {
@@ -273,9 +286,10 @@ def _add_format(info: ExporterInfo) -> None:
         "data_dir": (Path, DataDir),
         "dev": (bool, Dev),
         "world": (Path, World),
-        "org_file": (Path | None, Org),
+        "org_file": (Path | None, OrgFile),
         "kyc_file": (Path | None, KycFile),
         "check": (bool, Check),
+        "org": (str, TenantOrg),
     }
     command = command_from_options(run, shared, [*_schema_option(info), *info.options])
     app.command(info.name, help=info.description)(command)

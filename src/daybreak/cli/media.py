@@ -16,6 +16,7 @@ from rich.console import Console
 from rich.table import Table
 
 from daybreak.cli._store import DataDir, DbUrl, Dev
+from daybreak.model import DEFAULT_ORG
 
 app = typer.Typer(
     help="Hash media and match it against hash lists of known material.", no_args_is_help=True
@@ -31,7 +32,7 @@ err = Console(stderr=True, soft_wrap=True)
 HOME_HELP = "Media folder (banks/ and index/); default $DAYBREAK_MEDIA_HOME or ./daybreak-media."
 ORG_HELP = "The organisation whose banks these are."
 EXIT_INPUT = 2
-Org = typer.Option("default", "--org", help=ORG_HELP)
+Org = typer.Option(DEFAULT_ORG, "--org", help=ORG_HELP)
 
 
 def _home(home: Path | None) -> Path:
@@ -47,11 +48,11 @@ def _banks(home: Path | None, data_dir: Path, db: str | None, dev: bool, org: st
     and audited under the OS user, process and program."""
     from daybreak.cli._store import open_store
     from daybreak.media.banks import default_actor
-    from daybreak.store.auth import SYSTEM, Actor
+    from daybreak.store.auth import operator_in
 
     with _user_errors(), open_store(data_dir, db, dev) as store:
-        operator = SYSTEM if org == SYSTEM.org_id else Actor(SYSTEM.name, SYSTEM.role, org_id=org)
-        yield store.banks.open(_home(home) / "banks", operator, audit_name=default_actor())
+        banks_home = _home(home) / "banks"
+        yield store.banks.open(banks_home, operator_in(org), audit_name=default_actor())
 
 
 @contextmanager

@@ -13,6 +13,7 @@ from rich.console import Console
 from rich.table import Table
 
 from daybreak.cli.common import SPARK_CONF, SPARK_EXCHANGE, SPARK_MASTER, spark_settings, spinner
+from daybreak.model import DEFAULT_ORG
 
 app = typer.Typer(
     help="Detect payers and facilitators of live-streamed abuse in transaction data.",
@@ -102,6 +103,9 @@ def scan(
 LABELS_HELP = "truth/labels.csv of a labelled world (or use --from-store)."
 FROM_STORE_HELP = "Train on analysts' dispositions in the case store (--db) instead of --labels."
 DB_HELP = "SQLAlchemy URL of the case store (needs DAYBREAK_FIELD_KEY)."
+ORG = typer.Option(
+    DEFAULT_ORG, "--org", help="With --db: the organisation whose dispositions these are."
+)
 UNLABELLED_HELP = (
     "Weight of scored subjects without a label, taken as negatives "
     "(default: 1 with --labels, a census of a world; 0.1 with --from-store)."
@@ -114,6 +118,7 @@ def train(
     labels: Path | None = typer.Option(None, "--labels", help=LABELS_HELP),
     from_store: bool = typer.Option(False, "--from-store", help=FROM_STORE_HELP),
     db: str | None = typer.Option(None, "--db", help=DB_HELP),
+    org: str = ORG,
     unlabelled: float | None = typer.Option(
         None, "--unlabelled-weight", min=0.0, max=1.0, help=UNLABELLED_HELP
     ),
@@ -132,7 +137,7 @@ def train(
 
     spark = spark_settings(engine, spark_master, spark_conf, spark_exchange)
     with _user_errors():
-        lab, source = _training_labels(labels, from_store, db)
+        lab, source = _training_labels(labels, from_store, db, org)
         weight = (
             unlabelled if unlabelled is not None else (UNREVIEWED_WEIGHT if from_store else 1.0)
         )
@@ -157,7 +162,9 @@ def train(
     out_console.print(f"Wrote {out} (model card: {out / 'MODEL_CARD.md'})")
 
 
-def _training_labels(labels: Path | None, from_store: bool, db: str | None) -> tuple[Any, str]:
+def _training_labels(
+    labels: Path | None, from_store: bool, db: str | None, org: str = DEFAULT_ORG
+) -> tuple[Any, str]:
     """The label table and a note of where it came from."""
     from daybreak.payments.evaluate import read_labels
     from daybreak.payments.inputs import PaymentsInputError
@@ -170,20 +177,21 @@ def _training_labels(labels: Path | None, from_store: bool, db: str | None) -> t
         raise PaymentsInputError("--from-store needs --db URL (the case store)")
     from daybreak.payments.active import labels_frame
 
-    stored = _store_labels(db)
+    stored = _store_labels(db, org)
     frame = labels_frame(stored)
     cases = len({x.case_id for x in stored})
     return frame, f"analysts' dispositions in the case store ({len(stored)} from {cases} case(s))"
 
 
-def _store_labels(db: str) -> list[Any]:
-    """Every disposition in the store, read as the CLI's analyst (audited)."""
-    from daybreak.cli._store import open_store
+def _store_labels(db: str, org: str) -> list[Any]:
+    """Every disposition of organisation ``org`` in the store, read as the CLI's
+    analyst (audited)."""
+    from daybreak.cli._store import known_org, open_store
     from daybreak.cli.cases import cli_analyst
 
     store = open_store(Path("."), db, dev=False)
     try:
-        return store.cases.labels(cli_analyst(None))
+        return store.cases.labels(cli_analyst(None, known_org(store, org)))
     finally:
         store.close()
 
@@ -194,6 +202,7 @@ def review_next(
         ..., "--scan-results", help="Folder written by `payments scan --out`."
     ),
     db: str = typer.Option(..., "--db", help=DB_HELP),
+    org: str = ORG,
     model: Path | None = typer.Option(None, "--model", help="Model folder (`payments train`)."),
     n: int = typer.Option(20, "-n", min=1, help="How many subjects to propose."),
     as_json: bool = typer.Option(False, "--json", help="One JSON object per line."),
@@ -215,7 +224,7 @@ def review_next(
                 )
             frames[subject] = pl.read_parquet(path)
         trained = TrainedModel.load(model) if model else None
-        labelled = {(x.subject_type, x.subject_id) for x in _store_labels(db)}
+        labelled = {(x.subject_type, x.subject_id) for x in _store_labels(db, org)}
         threshold = trained.threshold if trained else _scan_threshold(scan_results)
         picks = propose(frames, labelled, n, model=trained, threshold=threshold)
     if as_json:

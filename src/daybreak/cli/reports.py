@@ -10,8 +10,9 @@ from rich.console import Console
 from rich.progress import track
 from rich.table import Table
 
-from daybreak.cli._store import DataDir, DbUrl, Dev, err, open_store
-from daybreak.store import SYSTEM, Submission
+from daybreak.cli._store import DataDir, DbUrl, Dev, Org, err, known_org, open_store
+from daybreak.store import Submission
+from daybreak.store.auth import operator_in
 from daybreak.tipline.ncmec_import import NcmecImportError, import_report
 
 app = typer.Typer(
@@ -26,6 +27,7 @@ def import_(
     xsd: Path = typer.Option(
         ..., envvar="DAYBREAK_NCMEC_XSD", help="CyberTipline XSD to validate against."
     ),
+    org: str = Org,
     data_dir: Path = DataDir,
     db: str | None = DbUrl,
     dev: bool = Dev,
@@ -47,8 +49,9 @@ def import_(
         err.print("nothing imported")
         raise typer.Exit(code=1)
     with open_store(data_dir, db, dev) as store:
+        known_org(store, org)
         subs = [
-            Submission(r, "cli", "ncmec")
+            Submission(r, "cli", "ncmec", org_id=org)
             for _, r in track(parsed, description="importing", console=err)
         ]
         receipts = store.reports.add_many(subs)
@@ -59,13 +62,14 @@ def import_(
 @app.command()
 def queue(
     limit: int = typer.Option(20, help="How many clusters to show."),
+    org: str = Org,
     data_dir: Path = DataDir,
     db: str | None = DbUrl,
     dev: bool = Dev,
 ) -> None:
-    """The triaged queue: clusters of reports, most urgent first."""
+    """The triaged queue of --org: clusters of reports, most urgent first."""
     with open_store(data_dir, db, dev) as store:
-        items = store.reports.queue(SYSTEM, limit)
+        items = store.reports.queue(operator_in(known_org(store, org)), limit)
     table = Table("tier", "score", "reports", "live", "country", "agency", "why")
     for c in items:
         table.add_row(
@@ -97,8 +101,9 @@ def submit(
         Path("world"), "--world", help="World folder with the case's records."
     ),
     org_file: Path | None = typer.Option(
-        None, "--org", envvar="DAYBREAK_ORG", help="Reporting organisation settings (YAML)."
+        None, "--org-file", envvar="DAYBREAK_ORG", help="Reporting organisation settings (YAML)."
     ),
+    org: str = Org,
     service: str | None = typer.Option(None, "--service", help="Which of the case's services."),
     incident_type: str | None = typer.Option(
         None, "--incident-type", help="The analyst's choice of CyberTipline incident type."
@@ -120,9 +125,9 @@ def submit(
     from daybreak.exporters import ExportError, ExportValidationError, bundle_from_world, load_org
     from daybreak.store.auth import Actor, Role
 
-    actor = Actor("cli:reports-submit", Role.ANALYST)
     settings = CybertipSettings(xsd=xsd, url=endpoint)
     with open_store(data_dir, db, dev) as store:
+        actor = Actor("cli:reports-submit", Role.ANALYST, org_id=known_org(store, org))
         try:
             case = store.cases.get(case_id, actor)
             if case is None:

@@ -12,6 +12,16 @@ from rich.console import Console
 DATA_DIR_HELP = "Folder for the SQLite database and (with --dev) the generated field key."
 
 
+def per_process_budget(per_minute: int, workers: int, db: str | None) -> int:
+    """The hashing budget each server process enforces: the whole of it when the
+    processes share it through the database (PostgreSQL), else (SQLite keeps the bucket
+    in each process's memory) an equal part, so that together they keep to it."""
+    shared = db is not None and not db.startswith("sqlite")
+    if shared or per_minute == 0:
+        return per_minute
+    return max(1, -(-per_minute // workers))
+
+
 def serve(
     host: str = typer.Option("127.0.0.1", help="Address to bind."),
     port: int = typer.Option(8000, help="Port to bind."),
@@ -39,6 +49,15 @@ def serve(
         min=0,
         help="Sign-in attempts a minute per client address (0 = no limit): per process "
         "on SQLite, for every server on the database together on PostgreSQL.",
+    ),
+    login_hashes: int = typer.Option(
+        60,
+        "--login-hashes-per-minute",
+        min=0,
+        help="The hashing budget: password checks a minute for all client addresses "
+        "together (0 = none); over it sign-ins get 429 at once, without hashing, so a "
+        "login flood from many addresses cannot take intake's CPU. For every server on "
+        "the database together on PostgreSQL; on SQLite split between the --workers.",
     ),
     max_logins: int = typer.Option(
         2,
@@ -82,6 +101,7 @@ def serve(
         max_body_bytes=max_body,
         cookie_secure=not insecure_cookies,
         login_rate_per_minute=login_rate,
+        login_hashes_per_minute=per_process_budget(login_hashes, workers, db),
         max_concurrent_logins=max_logins,
         hma_prefix=_hma_prefix(hma_prefix),
     )

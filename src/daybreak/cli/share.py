@@ -19,6 +19,7 @@ from rich.table import Table
 
 from daybreak.cli.common import err, fail, out
 from daybreak.cli.graph import user_errors
+from daybreak.model import DEFAULT_ORG
 
 if TYPE_CHECKING:
     from daybreak.sharing.sources import Selection
@@ -42,6 +43,7 @@ CasesFile = typer.Option(None, "--cases", help="Cases as JSON lines (`daybreak c
 DbUrl = typer.Option(None, "--db", help="Read the cases from the store (SQLAlchemy URL).")
 DataDir = typer.Option(Path("daybreak-data"), "--data-dir", help="Store folder for --db.")
 Dev = typer.Option(False, "--dev", help="With --db: use the dev field key in --data-dir.")
+Org = typer.Option(DEFAULT_ORG, "--org", help="With --db: the organisation whose cases these are.")
 World = typer.Option(
     Path("world"),
     "--world",
@@ -126,6 +128,7 @@ def _select(
     db: str | None,
     data_dir: Path,
     dev: bool,
+    org: str,
     world: Path,
     input_csv: Path | None,
     all_identifiers: bool,
@@ -155,7 +158,7 @@ def _select(
             selection = select(csv_identifiers(input_csv), region)
         else:
             pairs, skipped = (
-                _case_identifiers(case_ids, cases_file, db, data_dir, dev)
+                _case_identifiers(case_ids, cases_file, db, data_dir, dev, org)
                 if by_case
                 else world_identifiers(world)
             )
@@ -166,14 +169,19 @@ def _select(
 
 
 def _case_identifiers(
-    case_ids: Sequence[str], cases_file: Path | None, db: str | None, data_dir: Path, dev: bool
+    case_ids: Sequence[str],
+    cases_file: Path | None,
+    db: str | None,
+    data_dir: Path,
+    dev: bool,
+    org: str,
 ) -> tuple[list[tuple[str, str]], list[str]]:
     from daybreak.cli.export import read_cases
     from daybreak.exporters import ExportError
     from daybreak.sharing.sources import case_identifiers
 
     try:
-        cases = read_cases(case_ids, cases_file, db, data_dir, dev, "cli:share")
+        cases = read_cases(case_ids, cases_file, db, data_dir, dev, "cli:share", org)
     except ExportError as exc:
         fail(str(exc))
     return case_identifiers(cases), []
@@ -215,6 +223,7 @@ def export(
     db: str | None = DbUrl,
     data_dir: Path = DataDir,
     dev: bool = Dev,
+    org: str = Org,
     world: Path = World,
     input_csv: Path | None = InputCsv,
     all_identifiers: bool = AllIdentifiers,
@@ -226,7 +235,7 @@ def export(
     from daybreak.sharing import export_lines
 
     secret = _secret(secret_file)
-    selection = _select(case_ids, cases_file, db, data_dir, dev, world, input_csv,
+    selection = _select(case_ids, cases_file, db, data_dir, dev, org, world, input_csv,
                         all_identifiers, include_customers, default_region,
                         "publishing keyed hashes of")  # fmt: skip
     with user_errors():
@@ -244,6 +253,7 @@ def match(
     db: str | None = DbUrl,
     data_dir: Path = DataDir,
     dev: bool = Dev,
+    org: str = Org,
     world: Path = World,
     input_csv: Path | None = InputCsv,
     all_identifiers: bool = AllIdentifiers,
@@ -260,7 +270,7 @@ def match(
     text = _read(theirs, "share file")
     with user_errors():
         other = parse_lines(text.splitlines(), str(theirs))
-    selection = _select(case_ids, cases_file, db, data_dir, dev, world, input_csv,
+    selection = _select(case_ids, cases_file, db, data_dir, dev, org, world, input_csv,
                         all_identifiers, include_customers, default_region,
                         "comparing")  # fmt: skip
     with user_errors():
@@ -298,6 +308,7 @@ def psi_request(
     db: str | None = DbUrl,
     data_dir: Path = DataDir,
     dev: bool = Dev,
+    org: str = Org,
     world: Path = World,
     input_csv: Path | None = InputCsv,
     all_identifiers: bool = AllIdentifiers,
@@ -307,7 +318,7 @@ def psi_request(
     """Round 1: blind your identifiers under a fresh session scalar."""
     from daybreak.sharing.psi import Mode, start
 
-    selection = _select(case_ids, cases_file, db, data_dir, dev, world, input_csv,
+    selection = _select(case_ids, cases_file, db, data_dir, dev, org, world, input_csv,
                         all_identifiers, include_customers, default_region,
                         "asking about")  # fmt: skip
     if state_file.exists():
@@ -355,6 +366,7 @@ def psi_respond(
     db: str | None = DbUrl,
     data_dir: Path = DataDir,
     dev: bool = Dev,
+    org: str = Org,
     world: Path = World,
     input_csv: Path | None = InputCsv,
     all_identifiers: bool = AllIdentifiers,
@@ -377,7 +389,7 @@ def psi_respond(
     except Refused as exc:
         record(log_file, request, peer, f"refused: {exc}", now)
         fail(f"{request_file}: refused (logged in {log_file}): {exc}")
-    selection = _select(case_ids, cases_file, db, data_dir, dev, world, input_csv,
+    selection = _select(case_ids, cases_file, db, data_dir, dev, org, world, input_csv,
                         all_identifiers, include_customers, default_region,
                         "answering with")  # fmt: skip
     with user_errors():

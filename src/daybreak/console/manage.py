@@ -13,11 +13,13 @@ from __future__ import annotations
 import functools
 import os
 import tempfile
-from dataclasses import dataclass
+import threading
+from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
 from daybreak.media.banks import BankEntry, BankStore, media_home, normalize_hash
+from daybreak.model import DEFAULT_ORG
 from daybreak.payments.config import ConfigError, Pack, default_pack_text, parse_pack
 from daybreak.store import TiplineStore
 from daybreak.store.auth import Actor, Role
@@ -55,8 +57,17 @@ def add_hash(
 
 @dataclass
 class Manage:
+    """The banks and the typology pack the page shows. ``banks``: the default
+    organisation's banks (without a store, the only ones). Over a store (``store`` and
+    ``banks_dir`` set) every organisation has its own, opened on first use: a signed-in
+    user sees and changes their organisation's banks only (:meth:`banks_of`)."""
+
     banks: BankStore | None = None
     rules_path: Path | None = None  # None: show the built-in pack, read-only
+    store: TiplineStore | None = None
+    banks_dir: Path | None = None
+    _opened: dict[str, BankStore] = field(default_factory=dict, repr=False)
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     @classmethod
     def from_environment(cls) -> Manage:
@@ -71,7 +82,23 @@ class Manage:
         metadata in ``store``: the rows the media API and the CLI read and change. An
         old ``banks.json`` there is imported on this first open."""
         root = banks_dir or media_home() / "banks"
-        return cls(banks=store.banks.open(root, CONSOLE_BANKS, audit_name="console"))
+        made = cls(store=store, banks_dir=root)
+        made.banks = made.banks_of(DEFAULT_ORG)
+        return made
+
+    def banks_of(self, org_id: str) -> BankStore | None:
+        """The banks of organisation ``org_id`` (None: it has none here). Changes are
+        made as the console (a supervisor of that organisation; require_manager checks
+        the signed-in user on each request) and audited under the user's name."""
+        if self.store is None or self.banks_dir is None:
+            return self.banks if org_id == DEFAULT_ORG else None
+        with self._lock:
+            banks = self._opened.get(org_id)
+            if banks is None:
+                actor = Actor(CONSOLE_BANKS.name, CONSOLE_BANKS.role, org_id=org_id)
+                banks = self.store.banks.open(self.banks_dir, actor, audit_name="console")
+                self._opened[org_id] = banks
+            return banks
 
 
 @dataclass(frozen=True, slots=True)

@@ -105,11 +105,12 @@ def configure_console(
     state.backend.configure(alerts=alerts, exporter=exporter)
     if banks_dir is not None:
         store = getattr(state.backend, "store", None)
-        state.manage.banks = (
-            Manage.over_store(store, banks_dir).banks
-            if isinstance(store, TiplineStore)
-            else BankStore(banks_dir)
-        )
+        if isinstance(store, TiplineStore):
+            over = Manage.over_store(store, banks_dir)
+            state.manage.store, state.manage.banks_dir = store, over.banks_dir
+            state.manage.banks = over.banks
+        else:
+            state.manage.banks = BankStore(banks_dir)
     if rules_path is not None:
         state.manage.rules_path = rules_path
     if warm_exporters:

@@ -15,7 +15,6 @@ from starlette.datastructures import FormData
 
 from daybreak.console.backend import ActionError, ConsoleUser
 from daybreak.console.manage import (
-    Manage,
     RulesView,
     add_hash,
     bank_entries,
@@ -42,18 +41,14 @@ MAX_RULES_BYTES = 256 * 1024
 
 
 def _context(
-    manage: Manage, bank: str, rules: RulesView, text: str, problems: list[str]
+    store: BankStore | None, bank: str, rules: RulesView, text: str, problems: list[str]
 ) -> dict[str, Any]:
-    banks = manage.banks.banks() if manage.banks else []
+    banks = store.banks() if store else []
     selected = next((b for b in banks if b.name == bank), banks[0] if banks else None)
-    entries = (
-        bank_entries(manage.banks, selected.name, ENTRIES_SHOWN)
-        if manage.banks and selected
-        else []
-    )
+    entries = bank_entries(store, selected.name, ENTRIES_SHOWN) if store and selected else []
     return {
         "banks": banks,
-        "banks_available": manage.banks is not None,
+        "banks_available": store is not None,
         "selected": selected,
         "entries": entries,
         "hash_types": HASH_TYPES,
@@ -66,12 +61,13 @@ def _context(
 
 @router.get("/banks", response_class=HTMLResponse)
 def banks_page(request: Request, bank: str = "") -> Response:
-    signed_in(request)
+    session = signed_in(request)
     manage = state_of(request).manage
-    if manage.banks is not None:
-        manage.banks.reload_if_changed()  # the CLI may have imported a list meanwhile
+    banks = manage.banks_of(session.user.org_id)  # the signed-in user's organisation's
+    if banks is not None:
+        banks.reload_if_changed()  # the CLI may have imported a list meanwhile
     rules = read_rules(manage.rules_path)
-    return render(request, "banks.html", _context(manage, bank, rules, rules.text, rules.problems))
+    return render(request, "banks.html", _context(banks, bank, rules, rules.text, rules.problems))
 
 
 def _banks_changed(request: Request) -> None:
@@ -109,8 +105,9 @@ def _enabled(form: FormData) -> bool:
     return value == "true"
 
 
-def _banks(request: Request) -> BankStore:
-    banks = state_of(request).manage.banks
+def _banks(request: Request, user: ConsoleUser) -> BankStore:
+    """The banks of the user's organisation, which a bank form changes."""
+    banks = state_of(request).manage.banks_of(user.org_id)
     if banks is None:
         raise ConsolePageError(404, "No hash banks", "This installation has no hash banks.")
     return banks
@@ -120,7 +117,7 @@ def _banks(request: Request) -> BankStore:
 async def bank_add(request: Request) -> Response:
     session, form = await posted(request)
     require_manager(session.user)
-    banks = _banks(request)
+    banks = _banks(request, session.user)
     bank = _bank_name(form)
     try:
         value = form_text(form, "value", max_len=200)
@@ -146,7 +143,7 @@ async def bank_add(request: Request) -> Response:
 async def bank_remove(request: Request) -> Response:
     session, form = await posted(request)
     require_manager(session.user)
-    banks = _banks(request)
+    banks = _banks(request, session.user)
     bank = _bank_name(form)
     pair = (form_text(form, "hash_type", max_len=20), form_text(form, "value", max_len=200))
     try:
@@ -167,7 +164,7 @@ async def bank_remove(request: Request) -> Response:
 async def bank_toggle(request: Request) -> Response:
     session, form = await posted(request)
     require_manager(session.user)
-    banks = _banks(request)
+    banks = _banks(request, session.user)
     bank = _bank_name(form)
     enable = _enabled(form)
     try:
@@ -203,7 +200,8 @@ async def rules_save(request: Request) -> Response:
         except ConfigError as exc:
             problems = exc.problems
     if problems:
-        context = _context(state.manage, "", read_rules(path), text, problems)
+        banks = state.manage.banks_of(session.user.org_id)
+        context = _context(banks, "", read_rules(path), text, problems)
         return render(request, "banks.html", context, status=400)
     state.backend.record(
         session.user,

@@ -59,6 +59,8 @@ REFUSALS = {
     "or ask an admin to unlock it.",
     "address": "Too many sign-in attempts from your network. Wait a minute and try again.",
     "busy": "The server is busy signing others in. Try again in a moment.",
+    "budget": "The server is refusing sign-ins for a moment (too many attempts). "
+    "Try again in a few seconds.",
 }
 
 

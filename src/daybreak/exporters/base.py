@@ -53,7 +53,7 @@ def require_identity(org: OrgSettings, fmt: str) -> None:
     if missing:
         raise ExportError(
             f"the {fmt} export needs the reporting organisation's {', '.join(missing)}: "
-            "give them in the organisation settings (--org org.yaml; see docs/exports.md). "
+            "give them in the organisation settings (--org-file org.yaml; see docs/exports.md). "
             "Daybreak does not report under a placeholder identity."
         )
 

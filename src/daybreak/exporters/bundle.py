@@ -101,7 +101,7 @@ IDENTITY_FIELDS: dict[str, tuple[str, ...]] = {
 class OrgSettings(BaseModel):
     """The reporting organisation: who files the report and how it is marked.
 
-    Loaded from YAML (``daybreak export ... --org FILE``). Nothing about the reporter's
+    Loaded from YAML (``daybreak export ... --org-file FILE``). Nothing about the reporter's
     identity is defaulted: goAML and CyberTipline refuse to export until the fields
     they need are set (:meth:`missing_for`). ``daybreak demo`` uses :meth:`demo`, an
     identity that says in its name that it is a demonstration."""

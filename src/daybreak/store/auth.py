@@ -95,6 +95,13 @@ def operator_in(org_id: str) -> Actor:
     return SYSTEM if org_id == DEFAULT_ORG else Actor(SYSTEM.name, SYSTEM.role, org_id=org_id)
 
 
+def admin_of(org_id: str) -> Actor:
+    """The operator acting as an admin of one organisation (``daybreak admin ... --org``):
+    unlike :data:`SYSTEM` (and :func:`operator_in` of the default organisation), it
+    lists, changes and deletes that organisation's accounts, keys and rows only."""
+    return Actor(f"operator@{org_id}", Role.ADMIN, org_id=org_id)
+
+
 _ORG_CHARS = frozenset("abcdefghijklmnopqrstuvwxyz0123456789-")
 
 
@@ -287,8 +294,8 @@ class PasswordRecord:
 
 def password_record(conn: Connection, username: str) -> PasswordRecord:
     row = conn.execute(select(users).where(users.c.username == username)).first()
-    if row is None:
-        return PasswordRecord(None, _dummy_hash(), Role.ANALYST, True, None)
+    if row is None:  # verify_password checks the dummy hash instead
+        return PasswordRecord(None, "", Role.ANALYST, True, None)
     until = utc(row.locked_until) if row.locked_until is not None else None
     return PasswordRecord(
         row.username,
@@ -303,9 +310,11 @@ def password_record(conn: Connection, username: str) -> PasswordRecord:
 
 def verify_password(record: PasswordRecord, password: str) -> Actor | None:
     """The actor when ``password`` is right and the account usable, else None (the
-    hash is verified either way, so timing does not reveal which)."""
+    hash is verified either way, so timing does not reveal which; an unknown user's
+    dummy hash is made here, in the caller's thread: the sign-in guard's hashing
+    thread, not a request's)."""
     try:
-        _hasher.verify(record.password_hash, password)
+        _hasher.verify(record.password_hash or _dummy_hash(), password)
     except (VerifyMismatchError, VerificationError, InvalidHashError):
         return None
     if record.username is None or record.disabled:

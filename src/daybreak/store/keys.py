@@ -38,12 +38,13 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
+from daybreak.model import DEFAULT_ORG
+
 ENV_VAR = "DAYBREAK_FIELD_KEY"
 KEY_FILE = "field.key"
 AUDIT_ENV_VAR = "DAYBREAK_AUDIT_KEY"
 AUDIT_FILE_ENV_VAR = "DAYBREAK_AUDIT_KEY_FILE"
 AUDIT_KEY_FILE = "audit.key"
-DEFAULT_ORG = "default"  # as daybreak.store.tables.DEFAULT_ORG
 log = logging.getLogger(__name__)
 
 

@@ -28,6 +28,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.sql.elements import ColumnElement
 
+from daybreak.model import DEFAULT_ORG as DEFAULT_ORG  # re-exported: the store names it
+
 metadata = MetaData(
     naming_convention={
         "ix": "ix_%(table_name)s_%(column_0_name)s",
@@ -37,8 +39,6 @@ metadata = MetaData(
     }
 )
 TS = DateTime(timezone=True)
-# The organisation of a deployment that has one (and of every row stored before 0005).
-DEFAULT_ORG = "default"
 
 
 def _org() -> Column[str]:

@@ -32,22 +32,43 @@ class AccountRepository:
     def __init__(self, ctx: StoreContext, throttles: Throttles) -> None:
         self._ctx = ctx
         self._throttles = throttles
-        # The account lockout itself is in the users table; a server sets its own
-        # limits with use_login_limits.
-        self.login_guard = LoginGuard(addresses=throttles.limiter("login-address"))
+        # The account lockout itself is in the users table. No hashing budget until a
+        # server sets its limits with use_login_limits (every app does, from Settings):
+        # tools and tests sign in back to back.
+        self.login_guard = self._guard(hashes_per_minute=0)
 
-    def use_login_limits(self, *, max_hashing: int, per_address_per_minute: int) -> None:
-        """Replace :attr:`login_guard`: at most ``max_hashing`` password checks at once
-        in this process, ``per_address_per_minute`` attempts per client address (in
-        every process together on PostgreSQL: the store's shared buckets)."""
-        self.login_guard.close()
-        self.login_guard = LoginGuard(
+    def _guard(
+        self, *, max_hashing: int = 2, per_address_per_minute: int = 30, hashes_per_minute: int
+    ) -> LoginGuard:
+        return LoginGuard(
             max_hashing=max_hashing,
             per_address_per_minute=per_address_per_minute,
+            hashes_per_minute=hashes_per_minute,
             addresses=self._throttles.limiter("login-address"),
+            budget=self._throttles.limiter("login-hashing"),
+        )
+
+    def use_login_limits(
+        self,
+        *,
+        max_hashing: int,
+        per_address_per_minute: int,
+        hashes_per_minute: int = 60,
+    ) -> None:
+        """Replace :attr:`login_guard`: at most ``max_hashing`` password checks at once
+        in this process, ``per_address_per_minute`` attempts per client address and
+        ``hashes_per_minute`` password checks for all addresses together (both in every
+        process together on PostgreSQL: the store's shared buckets; per process on
+        SQLite)."""
+        self.close()
+        self.login_guard = self._guard(
+            max_hashing=max_hashing,
+            per_address_per_minute=per_address_per_minute,
+            hashes_per_minute=hashes_per_minute,
         )
 
     def close(self) -> None:
+        self._audit_refusals(force=True)
         self.login_guard.close()
 
     def create(
@@ -138,13 +159,22 @@ class AccountRepository:
     def login(
         self, username: str, password: str, *, client: str = "", channel: str = "api"
     ) -> Actor | None:
-        """Check a password behind the sign-in throttles: the per-address limit (shared
-        by every process on PostgreSQL) and this process's cap on concurrent hashing
-        (:attr:`login_guard`), and the account lockout kept in the database, which
-        every process shares. None: wrong user
-        name or password, audited as ``login.failed`` (and ``login.locked`` when the
-        failure locks the account). Raises :class:`LoginRefused` (address, busy or
-        locked) without checking the password."""
+        """Check a password behind the sign-in throttles (:attr:`login_guard`): the
+        per-address limit, the hashing budget for all addresses, the account lockout
+        kept in the database (which every process shares) and this process's cap on
+        concurrent hashing. None: wrong user name or password, audited as
+        ``login.failed`` (and ``login.locked`` when the failure locks the account).
+        Raises :class:`LoginRefused` (address, budget, locked or busy) without checking
+        the password; refusals are audited as a tally, ``login.refused``, at most once
+        a minute."""
+        self._audit_refusals()
+        try:
+            return self._login(username, password, client, channel)
+        except LoginRefused as exc:
+            self.login_guard.tally(exc.reason, channel)
+            raise
+
+    def _login(self, username: str, password: str, client: str, channel: str) -> Actor | None:
         self.login_guard.admit(client)
         ctx = self._ctx
         with ctx.reading() as conn:
@@ -164,6 +194,16 @@ class AccountRepository:
             with ctx.writing() as conn:
                 auth.record_success(conn, actor.name)
         return actor
+
+    def _audit_refusals(self, *, force: bool = False) -> None:
+        """One audit entry for the sign-ins refused since the last (counts by reason
+        and channel): a flood of refusals costs the trail a write a minute, not one
+        per attempt. Failures that were checked are audited one by one
+        (``login.failed``); the hashing budget bounds how many there can be."""
+        counts = self.login_guard.take_tally(force=force)
+        if counts:
+            with self._ctx.writing() as conn:
+                self._ctx.audit(conn, "system", "login.refused", "principal", "*", counts)
 
     def _login_failed(
         self, known: str | None, typed: str, client: str, channel: str, now: datetime

@@ -96,18 +96,19 @@ class SharedRateLimiter:
         self._leases: dict[str, tuple[int, float]] = {}  # who -> (tokens left, taken at)
         self._lock = threading.Lock()
 
-    def allow(self, who: str, per_minute: int) -> float:
-        """0.0 when allowed, else seconds until the next request would be."""
+    def allow(self, who: str, per_minute: int, burst: int | None = None) -> float:
+        """0.0 when allowed, else seconds until the next request would be. A bucket
+        with a ``burst`` smaller than ``per_minute`` is taken one token at a time."""
         if per_minute <= 0:
             return 0.0
         if self._spend_leased(who):
             return 0.0
         rate = per_minute / 60.0
-        lease = lease_size(per_minute)
+        lease = 1 if burst else lease_size(per_minute)
         # A keyed hash: the table keeps no client address nor key id in clear.
         params: dict[str, Any] = {
             "bucket": self._keys.index(f"rate:{self._scope}:{who}"),
-            "full": float(per_minute),
+            "full": float(burst or per_minute),
             "rate": rate,
             "lease": lease,
         }
