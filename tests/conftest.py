@@ -44,6 +44,17 @@ SERVICE_GROUPS = {
 }
 
 
+@pytest.fixture(autouse=True, scope="session")
+def cheap_passwords() -> Iterator[None]:
+    """Argon2 at production cost takes ~0.5 s per hash on these machines; the tests check
+    behaviour, not cost (production keeps argon2-cffi's defaults). Session-wide, so
+    module-scoped fixtures that create accounts hash cheaply too."""
+    from daybreak.testing.passwords import cheap_password_hashing
+
+    with cheap_password_hashing():
+        yield
+
+
 def xdist_group_of(item: pytest.Item) -> str:
     """The worker group of a test: its service's, else its file's."""
     fixtures = getattr(item, "fixturenames", ())

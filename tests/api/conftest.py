@@ -7,10 +7,9 @@ from collections.abc import Iterator
 
 import pytest
 from api_server import PASSWORD, REPO, Api
-from argon2 import PasswordHasher
 
 from daybreak.api import Settings, create_app
-from daybreak.store import Keyring, Role, TiplineStore, auth
+from daybreak.store import Keyring, Role, TiplineStore
 from daybreak.store.keys import generate_key
 from live_server import serve_in_thread
 
@@ -29,9 +28,6 @@ def api(tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest
         login_hashes_per_minute=0,  # the tests sign in back to back (no hashing budget)
     )
     store = TiplineStore(f"sqlite+pysqlite:///{data / 'api.db'}", Keyring.from_text(generate_key()))
-    fast = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
-    original = auth._hasher
-    auth._hasher = fast
     store.accounts.create("ana", PASSWORD, Role.ANALYST)
     store.accounts.create("sue", PASSWORD, Role.SUPERVISOR)
     keys = (
@@ -47,4 +43,3 @@ def api(tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest
     finally:
         stop()
         store.close()
-        auth._hasher = original

@@ -28,7 +28,6 @@ from typing import Any
 import httpx
 import pytest
 from api_server import REPO
-from argon2 import PasswordHasher
 from fastapi import FastAPI
 from sqlalchemy import update
 
@@ -38,7 +37,7 @@ from daybreak.console import configure_console
 from daybreak.media.banks import BankStore
 from daybreak.media.matcher import MediaMatcher
 from daybreak.model.cases import Case
-from daybreak.store import Keyring, Role, TiplineStore, auth
+from daybreak.store import Keyring, Role, TiplineStore
 from daybreak.store.keys import generate_key
 from daybreak.store.tables import api_keys
 from live_server import serve_in_thread
@@ -262,7 +261,7 @@ def _key_parts(key: str) -> tuple[str, str]:
     return key_id, secret
 
 
-def _signed_in(url: str, username: str) -> Credential:
+def signed_in_as(url: str, username: str) -> Credential:
     """Both sessions of ``username``: the API's (login) and the console's (sign-in)."""
     with httpx.Client(base_url=url, timeout=30) as c:
         api = c.post("/v1/auth/login", json={"username": username, "password": PASSWORD})
@@ -324,16 +323,16 @@ def _credentials(store: TiplineStore, url: str) -> dict[str, Credential]:
             csrf=secrets.token_urlsafe(16),
         ),
         WRONG_PASSWORD: _wrong_password_cookies(url),
-        DISABLED_SESSION: _signed_in(url, "dora"),
+        DISABLED_SESSION: signed_in_as(url, "dora"),
         DISABLED_OWNER_KEY: Credential(headers={"X-API-Key": owned}),
         PLATFORM_KEY: Credential(headers={"X-API-Key": platform}),
-        PLATFORM_SESSION: _signed_in(url, "platform-bot"),
+        PLATFORM_SESSION: signed_in_as(url, "platform-bot"),
         ANALYST_KEY: Credential(headers={"X-API-Key": analyst}),
         ADMIN_KEY: Credential(headers={"Authorization": f"Bearer {admin}"}),
-        ANALYST: _signed_in(url, "ana"),
-        ANALYST_NO_CSRF: _signed_in(url, "ana"),
-        SUPERVISOR: _signed_in(url, "sue"),
-        ADMIN: _signed_in(url, "adam"),
+        ANALYST: signed_in_as(url, "ana"),
+        ANALYST_NO_CSRF: signed_in_as(url, "ana"),
+        SUPERVISOR: signed_in_as(url, "sue"),
+        ADMIN: signed_in_as(url, "adam"),
     }
     creds[ANALYST_NO_CSRF].csrf = ""
     store.accounts.set_disabled("dora", True)
@@ -354,8 +353,6 @@ def served_store(data: Path, prepare: Callable[[TiplineStore], None]) -> Iterato
     store = TiplineStore(
         f"sqlite+pysqlite:///{data / 'matrix.db'}", Keyring.from_text(generate_key())
     )
-    original = auth._hasher
-    auth._hasher = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
     try:
         prepare(store)
         app = create_app(settings, store)
@@ -373,7 +370,6 @@ def served_store(data: Path, prepare: Callable[[TiplineStore], None]) -> Iterato
             stop()
     finally:
         store.close()
-        auth._hasher = original
 
 
 def _staff(store: TiplineStore) -> None:
@@ -395,7 +391,7 @@ def target(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Target]:
         yield Target(s.app, s.url, s.store, _credentials(s.store, s.url))
 
 
-def _request(
+def request_as(
     client: httpx.Client,
     method: str,
     route: str,
@@ -460,7 +456,7 @@ def test_every_route_with_every_credential(target: Target) -> None:
             for name in CREDENTIALS:
                 cred, client = target.credentials[name], clients[name]
                 client.cookies = httpx.Cookies(cred.cookies)  # nothing a response set
-                response = _request(client, method, route, cred)
+                response = request_as(client, method, route, cred)
                 if response.status_code >= 500:
                     errors.append(f"{method} {route} with {name}: {response.status_code}")
                 if let_in(route, response):

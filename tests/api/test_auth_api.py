@@ -21,7 +21,6 @@ from typing import Any
 import httpx
 import pytest
 from api_server import PASSWORD
-from argon2 import PasswordHasher
 from sqlalchemy import update
 from test_intake_api import GOOD
 
@@ -53,13 +52,6 @@ class Served:
     def other_process(self) -> TiplineStore:
         """A second store on the same database: another server process or the CLI."""
         return TiplineStore(self.db_url, self.keys)
-
-
-@pytest.fixture(autouse=True)
-def cheap_password_hashing(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(
-        auth, "_hasher", PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
-    )
 
 
 @contextmanager
@@ -145,7 +137,7 @@ def test_logins_over_the_hashing_cap_get_429_at_once_and_intake_goes_on(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     entered, release = threading.Event(), threading.Event()
-    fast = auth._hasher
+    fast = auth.password_hasher()
 
     class SlowHasher:
         def verify(self, stored: str, password: str) -> bool:
@@ -156,8 +148,10 @@ def test_logins_over_the_hashing_cap_get_429_at_once_and_intake_goes_on(
         def hash(self, password: str) -> str:
             return fast.hash(password)
 
-    with served(tmp_path, max_concurrent_logins=1, cookie_secure=False) as s:
-        monkeypatch.setattr(auth, "_hasher", SlowHasher())
+    with (
+        served(tmp_path, max_concurrent_logins=1, cookie_secure=False) as s,
+        auth.passwords_hashed_with(SlowHasher()),
+    ):
         first: list[int] = []
 
         def sign_in_slowly() -> None:
@@ -187,7 +181,7 @@ def test_a_flood_over_the_hashing_budget_is_refused_unhashed_and_ana_signs_in_af
     """Wrong-password sign-ins with no per-address limit (a flood from many addresses
     looks the same to it): past the budget each gets 429 with Retry-After and no
     password is hashed; once the flood stops and the budget refills, ana signs in."""
-    fast = auth._hasher
+    fast = auth.password_hasher()
     checked: list[str] = []
 
     class CountingHasher:
@@ -199,8 +193,10 @@ def test_a_flood_over_the_hashing_budget_is_refused_unhashed_and_ana_signs_in_af
             return fast.hash(password)
 
     now = [0.0]
-    with served(tmp_path, login_rate_per_minute=0, cookie_secure=False) as s:
-        monkeypatch.setattr(auth, "_hasher", CountingHasher())
+    with (
+        served(tmp_path, login_rate_per_minute=0, cookie_secure=False) as s,
+        auth.passwords_hashed_with(CountingHasher()),
+    ):
         s.store.accounts.login_guard = LoginGuard(
             per_address_per_minute=0, hashes_per_minute=12, clock=lambda: now[0]
         )  # 12 a minute: a burst of one, then one every 5 s of this clock

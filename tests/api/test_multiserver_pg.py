@@ -24,10 +24,9 @@ from typing import Any
 import httpx
 import pytest
 from api_server import PASSWORD, free_port, start_server
-from argon2 import PasswordHasher
 from sqlalchemy import func, select, update
 
-from daybreak.store import Keyring, Role, TiplineStore, auth
+from daybreak.store import Keyring, Role, TiplineStore
 from daybreak.store.auth import MAX_FAILURES
 from daybreak.store.checkpoints import last_seq
 from daybreak.store.keys import generate_key
@@ -92,9 +91,8 @@ def cluster(pg_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[C
         raise next(e for f in starts if (e := f.exception()) is not None)
     keys = Keyring.from_text(field, audit=audit)
     store = TiplineStore(pg_url, keys, run_migrations=False, checkpoint_every=0)
-    original = auth._hasher
-    # The servers verify a hash with the parameters stored in it: cheap for these users.
-    auth._hasher = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
+    # Hashed cheaply (tests/conftest.py); the servers verify each hash with the
+    # parameters stored in it.
     try:
         for name in ("ana", "victim", "held"):
             store.accounts.create(name, PASSWORD, Role.ANALYST)
@@ -109,7 +107,6 @@ def cluster(pg_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[C
             store.api_keys.create("slow", Role.PLATFORM, rate_per_minute=KEY_RATE),
         )
     finally:
-        auth._hasher = original
         for proc in procs:
             _stop(proc)
         store.close()

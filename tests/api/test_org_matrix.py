@@ -40,10 +40,10 @@ from test_attack_matrix import (
     SUPERVISOR,
     XSD,
     Credential,
-    _request,
-    _signed_in,
+    request_as,
     served_routes,
     served_store,
+    signed_in_as,
 )
 
 from daybreak.model.cases import Case
@@ -119,7 +119,7 @@ def _credentials_of_a(store: TiplineStore, url: str) -> dict[str, Credential]:
         (SUPERVISOR, "sue"),
         (ADMIN, "adam"),
     ):
-        creds[name] = _signed_in(url, user)
+        creds[name] = signed_in_as(url, user)
     return creds
 
 
@@ -161,7 +161,7 @@ def orgs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Orgs]:
         store.cases.add_note(CASE_B, Actor("bea", Role.ANALYST, org_id=ORG_B), SECRETS_B[1])
         store.outbound.add_dead_letter("audit-1", B_HOOK, "case.create", "{}", 3, "HTTP 500", ORG_B)
         creds = _credentials_of_a(store, url)
-        yield Orgs(s.app, url, store, creds, report_b, _signed_in(url, "bea"))
+        yield Orgs(s.app, url, store, creds, report_b, signed_in_as(url, "bea"))
 
 
 def _path_values(case_id: str, report_id: str) -> dict[str, str]:
@@ -200,12 +200,12 @@ def test_organisation_a_reaches_nothing_of_organisation_b(orgs: Orgs) -> None:
             with httpx.Client(
                 base_url=orgs.url, headers=cred.headers, cookies=cred.cookies, timeout=30
             ) as client:
-                got = _request(client, method, route, cred, _path_values(*b_ids))
+                got = request_as(client, method, route, cred, _path_values(*b_ids))
                 tried += 1
                 if got.status_code >= 500:
                     errors.append(f"{method} {route} with {name}: {got.status_code}")
                 if names_an_id:
-                    missing = _request(
+                    missing = request_as(
                         client, method, route, cred, _path_values(MISSING_CASE, MISSING_REPORT)
                     )
                     same = got.status_code == missing.status_code and _blanked(
@@ -254,9 +254,9 @@ def test_the_controls_each_organisation_reads_its_own(orgs: Orgs) -> None:
         assert CASE_B in found["case_ids"]
         page = bea.get(f"/console/cases/{CASE_B}")
         assert page.status_code == 200 and SECRETS_B[1] in page.text
-    with httpx.Client(base_url=orgs.url, cookies=_signed_in(orgs.url, "bob").cookies) as bob:
+    with httpx.Client(base_url=orgs.url, cookies=signed_in_as(orgs.url, "bob").cookies) as bob:
         assert B_HOOK in bob.get("/console/deliveries").text
-    ana = _signed_in(orgs.url, "ana")  # the matrix signed the first sessions out
+    ana = signed_in_as(orgs.url, "ana")  # the matrix signed the first sessions out
     with httpx.Client(base_url=orgs.url, cookies=ana.cookies, timeout=30) as c:
         assert c.get(f"/v1/cases/{CASE_A}").status_code == 200
         assert c.get(f"/console/cases/{CASE_A}").status_code == 200
@@ -302,8 +302,8 @@ def test_an_org_admin_learns_of_problems_in_the_chain_but_not_of_other_rows(
 
 
 def test_me_names_the_callers_organisation(orgs: Orgs) -> None:
-    bea = _signed_in(orgs.url, "bea")
-    ana = _signed_in(orgs.url, "ana")
+    bea = signed_in_as(orgs.url, "bea")
+    ana = signed_in_as(orgs.url, "ana")
     for cred, user, org in ((bea, "bea", ORG_B), (ana, "ana", ORG_A)):
         with httpx.Client(base_url=orgs.url, cookies=cred.cookies, timeout=30) as c:
             me = c.get("/v1/auth/me").json()

@@ -109,17 +109,13 @@ class StoreConsole:
 
 @contextmanager
 def store_console(data_dir: Path, standards_dir: Path | None = None) -> Iterator[StoreConsole]:
-    from argon2 import PasswordHasher
 
     from daybreak.api import Settings
     from daybreak.cli.server import create_app
-    from daybreak.store import Keyring, TiplineStore, auth
+    from daybreak.store import Keyring, TiplineStore
     from daybreak.store import Role as StoreRole
     from daybreak.store.keys import generate_key
 
-    # Production argon2 costs ~0.5 s per hash here; these tests check behaviour, not cost.
-    original = auth._hasher
-    auth._hasher = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
     store = TiplineStore(
         f"sqlite+pysqlite:///{data_dir / 'console.db'}", Keyring.from_text(generate_key())
     )
@@ -145,4 +141,3 @@ def store_console(data_dir: Path, standards_dir: Path | None = None) -> Iterator
         if stop is not None:
             stop()
         store.close()
-        auth._hasher = original

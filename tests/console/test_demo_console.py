@@ -3,27 +3,17 @@
 from __future__ import annotations
 
 import stat
-from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import pytest
-from argon2 import PasswordHasher
 from console_world import TOP_CASE, build_cases
 
 from conftest import sign_in
 from daybreak.cli.server import build_demo_console
 from daybreak.console.demo import CREDENTIALS_FILE
-from daybreak.store import SYSTEM, auth
+from daybreak.store import SYSTEM
 from live_server import serve_in_thread
-
-
-@pytest.fixture(autouse=True)
-def cheap_password_hashing(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    monkeypatch.setattr(
-        auth, "_hasher", PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
-    )
-    yield
 
 
 def test_demo_console_serves_the_cases_to_the_printed_users(

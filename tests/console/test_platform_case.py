@@ -6,12 +6,10 @@ from __future__ import annotations
 
 import html
 import re
-from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import pytest
-from argon2 import PasswordHasher
 from typer.testing import CliRunner
 
 from conftest import sign_in
@@ -19,17 +17,8 @@ from daybreak.cli.main import app
 from daybreak.cli.server import build_demo_console
 from daybreak.graph import build_cases
 from daybreak.model.alerts import Alert
-from daybreak.store import auth
 from daybreak.synth import generate_world, write_world
 from live_server import serve_in_thread
-
-
-@pytest.fixture(autouse=True)
-def cheap_password_hashing(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    monkeypatch.setattr(
-        auth, "_hasher", PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
-    )
-    yield
 
 
 @pytest.mark.slow

@@ -9,9 +9,9 @@ import pytest
 from pydantic import ValidationError
 
 from daybreak.exporters import ExportError, export_case, get_exporter, register
-from daybreak.exporters import info as info_module
 from daybreak.exporters.base import Exporter, ValidationProblem
 from daybreak.exporters.bundle import CaseBundle
+from daybreak.exporters.info import exporters, unregister
 from daybreak.model.cases import Case
 from daybreak.testing import check_exporter
 
@@ -81,16 +81,17 @@ class CaseJson(Exporter):
         return []
 
 
-def test_an_extension_registers_and_passes_the_kit(
-    bundle: CaseBundle, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setattr(info_module, "_IN_PROCESS", {})  # this test's registration only
+def test_an_extension_registers_and_passes_the_kit(bundle: CaseBundle) -> None:
     with pytest.raises(ValueError, match="'case_json' is already installed"):
         register("case_json", CaseJson)  # the example plug-in's name
     register("case_record", CaseJson)
-    exporter = get_exporter("case_record")
-    check_exporter(exporter, bundle, _swap(b'"priority":0.93', b'"priority":7'))
-    assert export_case("case_record", bundle) == exporter.export(bundle)
+    try:
+        exporter = get_exporter("case_record")
+        check_exporter(exporter, bundle, _swap(b'"priority":0.93', b'"priority":7'))
+        assert export_case("case_record", bundle) == exporter.export(bundle)
+    finally:
+        unregister("case_record")
+    assert "case_record" not in exporters()
 
 
 def test_wrong_call_is_a_clear_error(bundle: CaseBundle) -> None:

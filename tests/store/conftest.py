@@ -31,16 +31,3 @@ def store(db_url: str, keys: Keyring) -> Iterator[TiplineStore]:
     s = TiplineStore(db_url, keys)
     yield s
     s.close()
-
-
-@pytest.fixture(autouse=True)
-def cheap_password_hashing(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Argon2 with production cost takes ~0.5 s per hash on this machine; the tests check
-    behaviour, not cost (production parameters are argon2-cffi's defaults)."""
-    from argon2 import PasswordHasher
-
-    from daybreak.store import auth
-
-    monkeypatch.setattr(
-        auth, "_hasher", PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
-    )

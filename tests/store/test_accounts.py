@@ -9,10 +9,10 @@ import os
 import sys
 import threading
 from collections import Counter
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from argon2 import PasswordHasher
 from sqlalchemy import update
 from store_samples import case
 
@@ -184,7 +184,7 @@ def test_the_address_limit_refuses_one_address_and_not_another() -> None:
 
 def test_logins_over_the_hashing_cap_are_refused_at_once(staffed: TiplineStore) -> None:
     staffed.accounts.login_guard = LoginGuard(max_hashing=1, per_address_per_minute=0)
-    original = auth._hasher
+    original = auth.password_hasher()
     entered, release = threading.Event(), threading.Event()
 
     class SlowHasher:
@@ -195,28 +195,30 @@ def test_logins_over_the_hashing_cap_are_refused_at_once(staffed: TiplineStore) 
             release.wait(10)
             return original.verify(stored, password)
 
-    auth._hasher = SlowHasher()  # type: ignore[assignment]
-    try:
-        first = threading.Thread(target=staffed.accounts.login, args=("ana", PASSWORD))
-        first.start()
-        assert entered.wait(10)
-        with pytest.raises(LoginRefused) as refused:
-            staffed.accounts.login("bob", PASSWORD)
-        assert refused.value.reason == "busy"
-        # refused while the slow one still holds the slot (released only below): not queued
-        assert first.is_alive() and not release.is_set()
-        release.set()
-        first.join(10)
-    finally:
-        release.set()
-        auth._hasher = original
+        def hash(self, password: str) -> str:
+            return original.hash(password)
+
+    with auth.passwords_hashed_with(SlowHasher()):
+        try:
+            first = threading.Thread(target=staffed.accounts.login, args=("ana", PASSWORD))
+            first.start()
+            assert entered.wait(10)
+            with pytest.raises(LoginRefused) as refused:
+                staffed.accounts.login("bob", PASSWORD)
+            assert refused.value.reason == "busy"
+            # refused while the slow one still holds the slot (released only below)
+            assert first.is_alive() and not release.is_set()
+            release.set()
+            first.join(10)
+        finally:
+            release.set()
     assert staffed.accounts.login("bob", PASSWORD) == BOB  # the slot is free again
 
 
 class CountingHasher:
     """The store's argon2 hasher, counting the password checks it is asked for."""
 
-    def __init__(self, real: PasswordHasher) -> None:
+    def __init__(self, real: auth.PasswordHashing) -> None:
         self.real = real
         self.verified = 0
 
@@ -229,10 +231,10 @@ class CountingHasher:
 
 
 @pytest.fixture
-def hashes(monkeypatch: pytest.MonkeyPatch) -> CountingHasher:
-    counting = CountingHasher(auth._hasher)
-    monkeypatch.setattr(auth, "_hasher", counting)
-    return counting
+def hashes() -> Iterator[CountingHasher]:
+    counting = CountingHasher(auth.password_hasher())
+    with auth.passwords_hashed_with(counting):
+        yield counting
 
 
 def test_the_hashing_budget_refuses_a_flood_from_many_addresses_without_hashing(
@@ -416,7 +418,7 @@ def test_the_migration_keeps_existing_users_and_keys(db_url: str, keys: Keyring)
     engine, read = make_engines(db_url)
     try:
         migrate(engine, "0001")
-        hashed = auth._hasher.hash(PASSWORD)
+        hashed = auth.password_hasher().hash(PASSWORD)
         with engine.begin() as conn:
             conn.execute(
                 text(

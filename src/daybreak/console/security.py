@@ -108,6 +108,11 @@ class SessionStore:
             self._sessions[token] = Session(user, new_token(), now, now, epoch=epoch)
         return token
 
+    def __len__(self) -> int:
+        """Sessions held (expired ones until the next purge removes them)."""
+        with self._lock:
+            return len(self._sessions)
+
     def _purge(self, now: float) -> None:
         """Drop expired sessions (called under the lock)."""
         for token, s in list(self._sessions.items()):

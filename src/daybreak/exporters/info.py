@@ -149,6 +149,11 @@ def register(info: ExporterInfo | str, factory: Callable[..., Exporter] | None =
     _IN_PROCESS[info.name] = info
 
 
+def unregister(name: str) -> None:
+    """Remove a format :func:`register` added in this process (installed ones stay)."""
+    _IN_PROCESS.pop(name, None)
+
+
 def exporters() -> dict[str, ExporterInfo]:
     """Every format: the ``daybreak.exporters`` entry points (Daybreak's own and installed
     plug-ins), then those registered in this process; listing order first, then name."""

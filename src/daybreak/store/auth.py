@@ -11,9 +11,12 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
+from typing import Protocol
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
@@ -41,8 +44,36 @@ MAX_FAILURES = 5
 LOCKOUT_SECONDS = 60
 MAX_LOCKOUT_SECONDS = 3600
 FAILURE_MEMORY = timedelta(hours=24)
-_hasher = PasswordHasher()
+
+
+class PasswordHashing(Protocol):
+    """What the store needs of a password hasher (argon2-cffi's ``PasswordHasher``)."""
+
+    def hash(self, password: str, /) -> str: ...
+
+    def verify(self, stored: str, password: str, /) -> bool: ...
+
+
+_hasher: PasswordHashing = PasswordHasher()
 _dummy: list[str] = []
+
+
+def password_hasher() -> PasswordHashing:
+    """The hasher passwords are made and checked with now."""
+    return _hasher
+
+
+@contextmanager
+def passwords_hashed_with(hasher: PasswordHashing) -> Iterator[None]:
+    """Make and check passwords with ``hasher`` meanwhile (in this process): tests and
+    benchmarks use cheap argon2 settings; production keeps argon2-cffi's defaults. A
+    stored hash names its own parameters, so it verifies under either."""
+    global _hasher
+    previous, _hasher = _hasher, hasher
+    try:
+        yield
+    finally:
+        _hasher = previous
 
 
 def _dummy_hash() -> str:
