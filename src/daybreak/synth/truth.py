@@ -1,7 +1,9 @@
 """Ground truth: labels for customers and beneficiaries, and the records tied to each case.
 
-labels.csv: subject_type (customer | beneficiary), subject_id, label (1 = pays for or
-facilitates live-streamed abuse), scenario, case_id.
+labels.csv: subject_type (customer | beneficiary | account), subject_id, label (1 = pays
+for or facilitates live-streamed abuse; for an account, "service:account_id", 1 = grooms
+minors), scenario, case_id. Account rows exist only in worlds with planted platform
+behaviour (``generate_world(grooming=...)``).
 links.csv: case_id, source, record_id; sources are customers (customer_id), beneficiaries
 (receiver_id), transactions (txn_id), accounts ("service:account_id"), reports
 (report_id), platform_events (event_id), media_sightings (sighting_id).
@@ -88,6 +90,8 @@ def base_links(labels_frame: pl.DataFrame) -> pl.DataFrame:
             "case_id",
             pl.when(pl.col("subject_type") == "customer")
             .then(pl.lit("customers"))
+            .when(pl.col("subject_type") == "account")
+            .then(pl.lit("accounts"))
             .otherwise(pl.lit("beneficiaries"))
             .alias("source"),
             pl.col("subject_id").alias("record_id"),
