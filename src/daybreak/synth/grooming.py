@@ -38,11 +38,21 @@ from daybreak.synth.priors import Band
 from daybreak.synth.relative_calls import _Rows
 
 GROOMER = "groomer"
+# A groomer's first account; its account on a second service (same device and IP); the
+# account it comes back on after a ban (same service, device and IP); one it has held
+# (or bought) for years, which hides the "new account" sign.
+GROOMER_SCENARIOS = (
+    GROOMER,
+    "groomer_second_service",
+    "groomer_recreated",
+    "groomer_aged_account",
+)
 LOOKALIKES = ("teacher_coach", "family_member", "gaming_friend", "popular_creator")
-SCENARIOS = (GROOMER, *LOOKALIKES)
+SCENARIOS = (*GROOMER_SCENARIOS, *LOOKALIKES)
 ET = {name: i for i, name in enumerate(EVENT_TYPES)}
 HOUR = clock.US_PER_HOUR
 DAY = clock.US_PER_DAY
+LOBBY_CONTACTS = 3.0  # strangers a gaming friend meets in open lobbies (mean)
 ABROAD = ("PH", "NG", "CI", "US", "GB", "IN", "MX", "CO", "RO", "DE")
 
 
@@ -58,6 +68,7 @@ class GroomingPriors:
     recreate_share: Band = Band(0.2, 0.7)  # groomers banned and back on the same device
     aged_account_share: Band = Band(0.0, 0.3)  # groomers on long-held (or bought) accounts
     multi_service_share: Band = Band(0.2, 0.6)  # groomers on a second service, same device
+    snowball_share: Band = Band(0.0, 0.3)  # next target taken from a target's friends
     groomers_per_10k: Band = Band(20.0, 40.0)  # groomers per 10,000 bank customers
 
     def draw(self, seed: int) -> dict[str, float]:
@@ -155,6 +166,7 @@ class _Builder:
         for a in self.minors:
             by_place.setdefault((self.acc.service[a], self.acc.country[a]), []).append(a)
         self.groups: list[list[int]] = []
+        self.friends: dict[int, list[int]] = {}
         for _, members in sorted(by_place.items()):
             i = 0
             while i < len(members):
@@ -166,6 +178,8 @@ class _Builder:
                 for y in range(x + 1, len(group)):
                     if rng.random() < 0.6:
                         self._contact(group[x], group[y], 2.0, 0.4, 12.0)
+                        self.friends.setdefault(group[x], []).append(group[y])
+                        self.friends.setdefault(group[y], []).append(group[x])
 
     def _country(self, abroad_p: float) -> str:
         if self.rng.random() < abroad_p:
@@ -232,16 +246,18 @@ class _Builder:
             if rng.random() < b["multi_service_share"]:
                 services.append(next(s for s in handles.SERVICES if s != services[0]))
             first = int(rng.integers(self.start, self.end - 60 * DAY))
-            for service in services:
+            for s, service in enumerate(services):
                 active = first + int(rng.integers(0, 10)) * DAY
                 accounts = 2 if rng.random() < b["recreate_share"] else 1
-                for _ in range(accounts):
+                for r in range(accounts):
                     aged = rng.random() < b["aged_account_share"]
-                    created = (
-                        self._years_before(0.5, 4) if aged else active - int(rng.uniform(0, 20) * DAY)
-                    )
+                    if aged:
+                        created, scenario = self._years_before(0.5, 4), "groomer_aged_account"
+                    else:
+                        created = active - int(rng.uniform(0, 20) * DAY)
+                        scenario = GROOMER_SCENARIOS[2 if r else min(s, 1)]
                     a = self._account(service, GROOMER, country, created, band, ip=ip, device=device)
-                    self.g.labels[a] = (GROOMER, 1, case)
+                    self.g.labels[a] = (scenario, 1, case)
                     span = self._target(a, case, active)
                     # banned: back on a new account on the same device a few days later
                     active = span + int(rng.integers(1, 10)) * DAY
@@ -256,12 +272,20 @@ class _Builder:
         domestic = [m for m in pool if self.acc.country[m] == country]
         n = max(2, int(rng.poisson(b["fanout"])))
         last = active
+        reached: list[int] = []
         for _ in range(n):
-            side = foreign if (rng.random() < b["foreign_share"] and foreign) or not domestic else domestic
-            # younger minors more often: skip a 16-17-year-old half the time
-            m = side[int(rng.integers(0, len(side)))]
-            if self.band[m] == "16-17" and rng.random() < 0.5:
+            friends = [f for r in reached for f in self.friends.get(r, []) if f not in reached]
+            if friends and rng.random() < b["snowball_share"]:
+                # through a target's friend list (Europol: profiles with many friends)
+                m = friends[int(rng.integers(0, len(friends)))]
+            else:
+                abroad = (rng.random() < b["foreign_share"] and foreign) or not domestic
+                side = foreign if abroad else domestic
+                # younger minors more often: skip a 16-17-year-old half the time
                 m = side[int(rng.integers(0, len(side)))]
+                if self.band[m] == "16-17" and rng.random() < 0.5:
+                    m = side[int(rng.integers(0, len(side)))]
+            reached.append(m)
             t = active + int(rng.uniform(0, 30) * DAY)
             last = max(last, t)
             self._contact(
@@ -286,10 +310,13 @@ class _Builder:
             )
             self.g.labels[a] = ("teacher_coach", 0, -1)
             term = int(rng.integers(self.start, self.end - 40 * DAY))
-            for g in self._pick_groups(same, int(rng.integers(2, 5))):
-                for m in g:
-                    t = term + int(rng.uniform(0, 14) * DAY)  # bulk friending at term start
-                    self._contact(a, m, 48.0, 0.15, 240.0, t0=t, inbound=bool(rng.random() < 0.5))
+            students = [m for g in self._pick_groups(same, int(rng.integers(2, 5))) for m in g]
+            # and a few from other classes, clubs or schools, who may know no one else
+            others = [m for g in same for m in g if m not in students]
+            students += self._pick(others, int(rng.poisson(0.15 * len(students))))
+            for m in students:
+                t = term + int(rng.uniform(0, 14) * DAY)  # bulk friending at term start
+                self._contact(a, m, 48.0, 0.15, 240.0, t0=t, inbound=bool(rng.random() < 0.5))
 
     def _pick_groups(self, groups: list[list[int]], k: int) -> list[list[int]]:
         idx = self.rng.choice(len(groups), min(k, len(groups)), replace=False)
@@ -320,6 +347,10 @@ class _Builder:
             for m in (m for g in circle for m in g):
                 if rng.random() < 0.8:
                     self._contact(a, m, 0.5, 0.6, 4.0, inbound=bool(rng.random() < 0.5))
+            # players met in open lobbies: strangers to the circle and to each other
+            pool = [m for m in self.minors if self.acc.service[m] == service]
+            for m in self._pick(pool, int(rng.poisson(LOBBY_CONTACTS))):
+                self._contact(a, m, 0.5, 0.6, 4.0, inbound=bool(rng.random() < 0.5))
 
     def _creators(self) -> None:
         rng = self.rng
@@ -360,6 +391,7 @@ def label_rows(g: Grooming, acc: Accounts, case_name: Any) -> Iterable[tuple[str
 
 __all__ = [
     "GROOMER",
+    "GROOMER_SCENARIOS",
     "LOOKALIKES",
     "SCENARIOS",
     "AccountFacts",
