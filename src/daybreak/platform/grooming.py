@@ -51,22 +51,24 @@ SHOW_TYPES = ("call", "stream")
 # benchmarks/platform_grooming.py, rounded; the benchmark measures them on worlds drawn
 # from other bands). Each term is documented in docs/detectors/grooming.md.
 WEIGHTS: Mapping[str, float] = {
-    "intercept": -9.0,
-    "log_fanout": 1.5,  # ln(minors the actor and its device siblings reached out to)
-    "unconnected_share": 6.0,  # targets who have no contact with each other
-    "quick_message_share": 1.0,  # a private message within a day
-    "fast_call_share": 1.5,  # a call or stream within fast_call_hours
-    "foreign_share": 1.0,  # targets in another country
-    "new_account": 1.5,  # created shortly before the first contact
-    "recreated": 1.5,  # another account, same service, same device or IP, also at minors
-    "other_service": 1.0,  # an account on another service, same device or IP, at minors
-    "verified": -2.0,  # verified by the platform
+    "intercept": -12.5,
+    "log_fanout": 2.7,  # ln(minors the actor and its device siblings reached out to)
+    "unconnected_share": 1.7,  # targets who have no contact with each other
+    "quick_message_share": 1.1,  # a private message within a day
+    "fast_call_share": 0.7,  # a call or stream within fast_call_hours
+    "foreign_share": 2.9,  # targets in another country
+    "new_account": 3.4,  # created shortly before the first contact
+    "recreated": 0.9,  # another account, same service, same device or IP, also at minors
+    "other_service": 0.8,  # an account on another service, same device or IP, at minors
+    "verified": -0.3,  # verified by the platform
 }
 
 
 @dataclass(frozen=True)
 class GroomingParams:
-    min_targets: int = 3  # an actor needs to have initiated contact with this many minors
+    # the actor and the accounts sharing its device or IP need to have reached out to
+    # this many minors
+    min_targets: int = 3
     alert_score: float = 0.5  # actors scoring at least this become alerts
     fast_call_hours: float = 72.0  # a call within this many hours of the first contact
     quick_message_hours: float = 24.0  # a message within this many hours
@@ -240,11 +242,11 @@ SELECT g.*, a.service, a.country, a.age_band, a.created_at, a.verified,
   CASE WHEN g.first_contact_s - a.created_s < {new!r} THEN 1 ELSE 0 END AS new_account,
   (g.first_contact_s - a.created_s) / 86400.0 AS account_age_days
 FROM (
-  SELECT actor, count(*) AS pairs, sum(initiated) AS initiated,
-    sum(initiated * (1 - connected)) AS unconnected,
-    sum(initiated * quick_message) AS quick_messages,
-    sum(initiated * fast_call) AS fast_calls,
-    sum(initiated * foreign_target) AS foreign_targets,
+  SELECT actor, count(*) AS pairs, CAST(sum(initiated) AS BIGINT) AS initiated,
+    CAST(sum(initiated * (1 - connected)) AS BIGINT) AS unconnected,
+    CAST(sum(initiated * quick_message) AS BIGINT) AS quick_messages,
+    CAST(sum(initiated * fast_call) AS BIGINT) AS fast_calls,
+    CAST(sum(initiated * foreign_target) AS BIGINT) AS foreign_targets,
     {d.median("CASE WHEN initiated = 1 AND call_s IS NOT NULL THEN (call_s - first_s) / 3600.0 END")}
       AS median_call_hours,
     min(CASE WHEN initiated = 1 THEN first_s END) AS first_contact_s,
@@ -291,12 +293,13 @@ SELECT o.*, {float(params.fast_call_hours)!r} AS fast_call_hours,
   coalesce(s.same_service, 0) AS same_service_siblings,
   coalesce(s.other_service, 0) AS other_service_siblings,
   coalesce(s.sibling_targets, 0) AS sibling_targets,
-  CASE WHEN o.initiated >= {params.min_targets} THEN 1.0 / (1.0 + exp(-({z}))) ELSE 0.0 END
+  CASE WHEN o.initiated + coalesce(s.sibling_targets, 0) >= {params.min_targets} THEN 1.0 / (1.0 + exp(-({z}))) ELSE 0.0 END
     AS score
 FROM grooming_own_actors o
 LEFT JOIN (
-  SELECT actor, sum(same_service) AS same_service, sum(1 - same_service) AS other_service,
-    sum(initiated) AS sibling_targets
+  SELECT actor, CAST(sum(same_service) AS BIGINT) AS same_service,
+    CAST(sum(1 - same_service) AS BIGINT) AS other_service,
+    CAST(sum(initiated) AS BIGINT) AS sibling_targets
   FROM grooming_siblings GROUP BY actor
 ) s ON s.actor = o.actor
 """

@@ -52,6 +52,7 @@ SCENARIOS = (*GROOMER_SCENARIOS, *LOOKALIKES)
 ET = {name: i for i, name in enumerate(EVENT_TYPES)}
 HOUR = clock.US_PER_HOUR
 DAY = clock.US_PER_DAY
+MIN_MINORS = 2000
 LOBBY_CONTACTS = 3.0  # strangers a gaming friend meets in open lobbies (mean)
 ABROAD = ("PH", "NG", "CI", "US", "GB", "IN", "MX", "CO", "RO", "DE")
 
@@ -151,7 +152,9 @@ class _Builder:
     # -- minors and their friend groups --------------------------------------------------
     def _minors(self) -> None:
         rng = self.rng
-        n = max(300, len(self.ctx.pop) // 4)
+        # Many more minors than actors: a groomer's random targets then rarely know each
+        # other, as on a real platform (a small pool would make strangers friends).
+        n = max(MIN_MINORS, len(self.ctx.pop))
         bands = rng.choice(["under_13", "13-15", "16-17"], n, p=[0.15, 0.45, 0.4])
         self.minors: list[int] = []
         self.band: dict[int, str] = {}
@@ -295,7 +298,7 @@ class _Builder:
 
     def _teachers(self) -> None:
         rng = self.rng
-        for _ in range(self._count(8, 4)):
+        for _ in range(self._count(40, 10)):
             service = handles.SERVICES[int(rng.integers(0, len(handles.SERVICES)))]
             groups = self._groups_on(service) or self.groups
             home = self.acc.country[groups[0][0]]
@@ -324,7 +327,7 @@ class _Builder:
 
     def _family(self) -> None:
         rng = self.rng
-        for _ in range(self._count(20, 6)):
+        for _ in range(self._count(80, 20)):
             g = self.groups[int(rng.integers(0, len(self.groups)))]
             service = self.acc.service[g[0]]
             abroad = rng.random() < 0.5
@@ -336,7 +339,7 @@ class _Builder:
 
     def _gamers(self) -> None:
         rng = self.rng
-        for _ in range(self._count(15, 6)):
+        for _ in range(self._count(80, 20)):
             service = handles.SERVICES[int(rng.integers(0, len(handles.SERVICES)))]
             country = self._country(0.3)
             groups = self._groups_on(service, country) or self._groups_on(service)
@@ -354,7 +357,7 @@ class _Builder:
 
     def _creators(self) -> None:
         rng = self.rng
-        for _ in range(self._count(4, 3)):
+        for _ in range(self._count(12, 4)):
             service = handles.SERVICES[int(rng.integers(0, len(handles.SERVICES)))]
             a = self._account(
                 service,
