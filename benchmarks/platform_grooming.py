@@ -107,7 +107,7 @@ def _world_actors(priors: GroomingPriors, seed: int, customers: int, months: int
 
 def evaluate_world(region: str, seed: int, customers: int, months: int) -> WorldResult:
     w, params, result = _world_actors(HELD_OUT[region], seed, customers, months)
-    return WorldResult(region, seed, evaluate_actors(result.actors, w.labels, params.alert_score))
+    return WorldResult(region, seed, evaluate_actors(result.actors, w.account_labels, params.alert_score))
 
 
 def _pct(x: float | None) -> str:
@@ -179,7 +179,7 @@ def fit(customers: int, months: int) -> None:
     for seed in FIT_SEEDS:
         w, params, result = _world_actors(TUNING, seed, customers, months)
         a = result.actors.filter(pl.col("initiated") + pl.col("sibling_targets") >= params.min_targets)
-        lab = w.labels.filter(pl.col("subject_type") == "account").select(
+        lab = w.account_labels.select(
             pl.col("subject_id").alias("actor"), "label"
         )
         a = a.join(lab, on="actor", how="left").with_columns(pl.col("label").fill_null(0))

@@ -1,9 +1,10 @@
 """Ground truth: labels for customers and beneficiaries, and the records tied to each case.
 
-labels.csv: subject_type (customer | beneficiary | account), subject_id, label (1 = pays
-for or facilitates live-streamed abuse; for an account, "service:account_id", 1 = grooms
-minors), scenario, case_id. Account rows exist only in worlds with planted platform
-behaviour (``generate_world(grooming=...)``).
+labels.csv: subject_type (customer | beneficiary), subject_id, label (1 = pays for or
+facilitates live-streamed abuse), scenario, case_id.
+account_labels.csv (worlds with planted platform behaviour only,
+``generate_world(grooming_priors=...)``): the same columns for platform accounts,
+subject_type account, subject_id "service:account_id", label 1 = grooms minors.
 links.csv: case_id, source, record_id; sources are customers (customer_id), beneficiaries
 (receiver_id), transactions (txn_id), accounts ("service:account_id"), reports
 (report_id), platform_events (event_id), media_sightings (sighting_id).

@@ -53,6 +53,8 @@ class World:
     # A randomised world's draw (truth/params.json); None for a hand-written profile.
     params: dict[str, Any] | None = None
     platform_accounts: pl.DataFrame | None = None
+    # Planted platform actors (truth/account_labels.csv), when the world plants them.
+    account_labels: pl.DataFrame | None = None
 
     def tables(self) -> dict[str, pl.DataFrame]:
         tables = {
@@ -96,8 +98,9 @@ def generate_world(
     them); it is off by default so that the profile worlds, and every figure measured on
     them, stay byte for byte what they were. ``grooming_priors`` (off by default, for
     the same reason) plants groomers and their look-alikes among minors' accounts
-    (:mod:`daybreak.synth.grooming`), labelled as ``account`` subjects; their draw is
-    recorded under ``params["grooming"]``.
+    (:mod:`daybreak.synth.grooming`), labelled in ``account_labels`` (kept apart from
+    ``labels`` so the bank-side evaluations are unchanged); their draw is recorded
+    under ``params["grooming"]``.
     """
     if customers < 1 or months < 1:
         raise ValueError("customers and months must be at least 1")
@@ -145,8 +148,7 @@ def generate_world(
         cross = other_sources.result()
     step("truth")
     truth = labels(pop, plan, ctx.ledger.receivers, used)
-    truth = pl.concat([truth, cross.account_labels])
-    links = pl.concat([base_links(truth), txn_links, cross.links])
+    links = pl.concat([base_links(truth), base_links(cross.account_labels), txn_links, cross.links])
     return World(
         transactions=txns,
         customers=_customers(pop),
@@ -160,6 +162,7 @@ def generate_world(
         seed=seed,
         params=params,
         platform_accounts=cross.platform_accounts,
+        account_labels=cross.account_labels if groom is not None else None,
     )
 
 
