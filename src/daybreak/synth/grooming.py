@@ -142,6 +142,12 @@ class _Builder:
         self.g.facts[a] = AccountFacts(created_us, band, verified)
         return a
 
+    def _start_before_end(self, days: int) -> int:
+        """A start time leaving ``days`` of the window after it (or half the window in a
+        short one), so what follows can still happen inside it."""
+        room = min(days * DAY, (self.end - self.start) // 2)
+        return int(self.rng.integers(self.start, self.end - room))
+
     def _years_before(self, lo: float, hi: float) -> int:
         return int(self.start - self.rng.uniform(lo, hi) * 365 * DAY)
 
@@ -207,7 +213,7 @@ class _Builder:
         about ``hours_msg`` hours and, with probability ``call_p``, a call from ``a``
         about ``hours_call`` hours after the request."""
         rng = self.rng
-        t = int(t0 if t0 is not None else rng.integers(self.start, self.end - 7 * DAY))
+        t = t0 if t0 is not None else self._start_before_end(7)
         src, dst = (m, a) if inbound else (a, m)
         self._event(src, dst, t, "friend_request", case)
         if messages is None:
@@ -248,7 +254,7 @@ class _Builder:
             services = [handles.SERVICES[int(rng.integers(0, len(handles.SERVICES)))]]
             if rng.random() < b["multi_service_share"]:
                 services.append(next(s for s in handles.SERVICES if s != services[0]))
-            first = int(rng.integers(self.start, self.end - 60 * DAY))
+            first = self._start_before_end(60)
             for s, service in enumerate(services):
                 active = first + int(rng.integers(0, 10)) * DAY
                 accounts = 2 if rng.random() < b["recreate_share"] else 1
@@ -312,7 +318,7 @@ class _Builder:
                 verified=bool(rng.random() < 0.3),
             )
             self.g.labels[a] = ("teacher_coach", 0, -1)
-            term = int(rng.integers(self.start, self.end - 40 * DAY))
+            term = self._start_before_end(40)
             students = [m for g in self._pick_groups(same, int(rng.integers(2, 5))) for m in g]
             # and a few from other classes, clubs or schools, who may know no one else
             others = [m for g in same for m in g if m not in students]
