@@ -145,7 +145,7 @@ def synth(
         f"{world.media_sightings.height:,} media sightings in {elapsed:.1f}s "
         f"(profile {world.profile}, seed {seed})."
     )
-    if world.params is not None:
+    if world.params is not None and "region" in world.params:  # a randomised world
         drawn = ", ".join(f"{k} {v}" for k, v in world.params["region"].items())
         console.print(f"Drawn region: {drawn} (all parameters in truth/params.json).")
 

@@ -16,7 +16,7 @@ from pathlib import Path
 import polars as pl
 
 from daybreak.schema.codes import countries, currencies, timezones
-from daybreak.schema.columns import MINOR_AGE_BANDS, TABLES, Column, ColumnType, Table
+from daybreak.schema.columns import AGE_BANDS, MINOR_AGE_BANDS, TABLES, Column, ColumnType, Table
 
 MAX_LISTED = 20
 _ROW = "__row"
@@ -350,7 +350,8 @@ def _row_rules(table: str) -> list[pl.Expr]:
         return []
     minor_band = pl.col("age_band").is_in(list(MINOR_AGE_BANDS))
     return [
-        pl.when(pl.col("age_band").is_not_null() & (pl.col("is_minor") != minor_band)).then(
+        # only a valid band can contradict (a bad one is reported on its own column)
+        pl.when(pl.col("age_band").is_in(list(AGE_BANDS)) & (pl.col("is_minor") != minor_band)).then(
             pl.lit("is_minor\tcontradicts age_band (")
             + pl.col("age_band")
             + pl.lit(f"): expected true exactly for {', '.join(MINOR_AGE_BANDS)}")
