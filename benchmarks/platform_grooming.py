@@ -107,7 +107,9 @@ def _world_actors(priors: GroomingPriors, seed: int, customers: int, months: int
 
 def evaluate_world(region: str, seed: int, customers: int, months: int) -> WorldResult:
     w, params, result = _world_actors(HELD_OUT[region], seed, customers, months)
-    return WorldResult(region, seed, evaluate_actors(result.actors, w.account_labels, params.alert_score))
+    return WorldResult(
+        region, seed, evaluate_actors(result.actors, w.account_labels, params.alert_score)
+    )
 
 
 def _pct(x: float | None) -> str:
@@ -155,9 +157,11 @@ def print_quality(results: list[WorldResult]) -> None:
 
 def _features(actors: pl.DataFrame) -> np.ndarray:
     n = actors["initiated"].cast(pl.Float64).to_numpy()
+
     def share(c: str) -> np.ndarray:
         out: np.ndarray = actors[c].cast(pl.Float64).to_numpy() / n
         return out
+
     cols = {
         "log_fanout": np.log(n + actors["sibling_targets"].cast(pl.Float64).to_numpy()),
         "unconnected_share": share("unconnected"),
@@ -178,10 +182,10 @@ def fit(customers: int, months: int) -> None:
     xs, ys = [], []
     for seed in FIT_SEEDS:
         w, params, result = _world_actors(TUNING, seed, customers, months)
-        a = result.actors.filter(pl.col("initiated") + pl.col("sibling_targets") >= params.min_targets)
-        lab = w.account_labels.select(
-            pl.col("subject_id").alias("actor"), "label"
+        a = result.actors.filter(
+            pl.col("initiated") + pl.col("sibling_targets") >= params.min_targets
         )
+        lab = w.account_labels.select(pl.col("subject_id").alias("actor"), "label")
         a = a.join(lab, on="actor", how="left").with_columns(pl.col("label").fill_null(0))
         xs.append(_features(a))
         ys.append(a["label"].to_numpy().astype(float))
@@ -191,7 +195,9 @@ def fit(customers: int, months: int) -> None:
     for _ in range(200):  # Newton steps with a ridge penalty (separable data otherwise)
         p = 1 / (1 + np.exp(-x1 @ beta))
         grad = x1.T @ (y - p) - 0.5 * np.r_[0, beta[1:]]
-        hess = (x1 * (p * (1 - p))[:, None]).T @ x1 + 0.5 * np.diag(np.r_[0, np.ones(len(beta) - 1)])
+        hess = (x1 * (p * (1 - p))[:, None]).T @ x1 + 0.5 * np.diag(
+            np.r_[0, np.ones(len(beta) - 1)]
+        )
         beta += np.linalg.solve(hess, grad)
     print(f"{len(y)} actors, {int(y.sum())} groomer accounts")
     for name, b in zip(("intercept", *FEATURES), beta, strict=True):

@@ -42,9 +42,7 @@ def test_world_plants_groomers_and_every_lookalike_with_labels() -> None:
     labels = _labels(_world())
     scenarios = set(labels["scenario"].to_list())
     assert set(LOOKALIKES) <= scenarios and "groomer" in scenarios
-    assert set(labels.filter(pl.col("label") == 1)["scenario"].to_list()) <= set(
-        GROOMER_SCENARIOS
-    )
+    assert set(labels.filter(pl.col("label") == 1)["scenario"].to_list()) <= set(GROOMER_SCENARIOS)
     assert labels.filter(pl.col("label") == 1)["case_id"].null_count() == 0
     # every labelled account is a row of platform_accounts, and groomers' contacts are
     # case records

@@ -30,9 +30,7 @@ def test_same_seed_same_world_and_the_draw_is_recorded() -> None:
     assert a.platform_events.equals(b.platform_events)
     assert a.platform_accounts is not None and b.platform_accounts is not None
     assert a.platform_accounts.equals(b.platform_accounts)
-    assert a.params is not None and set(a.params["grooming"]) == set(
-        GroomingPriors().draw(4)
-    )
+    assert a.params is not None and set(a.params["grooming"]) == set(GroomingPriors().draw(4))
     assert not _groomed(5).platform_events.equals(a.platform_events)
 
 
@@ -45,9 +43,7 @@ def test_groomers_reach_out_to_minors_who_do_not_know_each_other() -> None:
         dst=pl.col("service") + ":" + pl.col("counterparty_account_id"),
     )
     groomers = w.account_labels.filter(pl.col("label") == 1)["subject_id"].to_list()
-    requests = ev.filter(
-        (pl.col("event_type") == "friend_request") & pl.col("src").is_in(groomers)
-    )
+    requests = ev.filter((pl.col("event_type") == "friend_request") & pl.col("src").is_in(groomers))
     assert requests.height >= 3 * len(groomers)
     assert all(minors(d) for d in requests["dst"].to_list())
     # friendships among minors exist, but few among one groomer's targets
@@ -74,7 +70,9 @@ def test_lookalikes_have_their_shapes() -> None:
         old.to_list()
     )
     creators = lab.filter(pl.col("scenario") == "popular_creator")["subject_id"].to_list()
-    ev = w.platform_events.with_columns(dst=pl.col("service") + ":" + pl.col("counterparty_account_id"))
+    ev = w.platform_events.with_columns(
+        dst=pl.col("service") + ":" + pl.col("counterparty_account_id")
+    )
     inbound = ev.filter((pl.col("event_type") == "friend_request") & pl.col("dst").is_in(creators))
     assert inbound.height >= 40 * len(creators)
     # a recreated groomer account shares the device of an earlier one on the same service

@@ -104,7 +104,7 @@ GROOMING = DetectorInfo(
             "Minors an account (with those sharing its device or IP) must have reached "
             "out to before it is scored.",
             kind="int",
-            default=3,
+            default=2,
         ),
     ),
     order=4,

@@ -103,7 +103,7 @@ class GroomingDetector:
     id = DETECTOR_ID
     version = VERSION
 
-    def __init__(self, engine: str = "duckdb", min_targets: int = 3) -> None:
+    def __init__(self, engine: str = "duckdb", min_targets: int = 2) -> None:
         self._engine = engine
         self.params = GroomingParams(min_targets=min_targets)
 

@@ -51,13 +51,13 @@ SHOW_TYPES = ("call", "stream")
 # benchmarks/platform_grooming.py, rounded; the benchmark measures them on worlds drawn
 # from other bands). Each term is documented in docs/detectors/grooming.md.
 WEIGHTS: Mapping[str, float] = {
-    "intercept": -12.5,
-    "log_fanout": 2.7,  # ln(minors the actor and its device siblings reached out to)
-    "unconnected_share": 1.7,  # targets who have no contact with each other
-    "quick_message_share": 1.1,  # a private message within a day
+    "intercept": -12.8,
+    "log_fanout": 2.9,  # ln(minors the actor and its device siblings reached out to)
+    "unconnected_share": 1.6,  # targets who have no contact with each other
+    "quick_message_share": 1.2,  # a private message within a day
     "fast_call_share": 0.7,  # a call or stream within fast_call_hours
     "foreign_share": 2.9,  # targets in another country
-    "new_account": 3.4,  # created shortly before the first contact
+    "new_account": 3.5,  # created shortly before the first contact
     "recreated": 0.9,  # another account, same service, same device or IP, also at minors
     "other_service": 0.8,  # an account on another service, same device or IP, at minors
     "verified": -0.3,  # verified by the platform
@@ -68,7 +68,7 @@ WEIGHTS: Mapping[str, float] = {
 class GroomingParams:
     # the actor and the accounts sharing its device or IP need to have reached out to
     # this many minors
-    min_targets: int = 3
+    min_targets: int = 2
     alert_score: float = 0.5  # actors scoring at least this become alerts
     fast_call_hours: float = 72.0  # a call within this many hours of the first contact
     quick_message_hours: float = 24.0  # a message within this many hours

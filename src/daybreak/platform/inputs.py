@@ -43,7 +43,9 @@ def stream_payment_input(world: Path) -> StreamPaymentInput:
     return StreamPaymentInput(**_read(world, (*REQUIRED, "customers"), REQUIRED))
 
 
-def _read(world: Path, tables: tuple[str, ...], required: tuple[str, ...]) -> dict[str, pl.DataFrame]:
+def _read(
+    world: Path, tables: tuple[str, ...], required: tuple[str, ...]
+) -> dict[str, pl.DataFrame]:
     """Validated frames of ``tables`` from a world folder; a missing ``required`` one is a
     DetectorError, a missing optional one is left out."""
     frames: dict[str, pl.DataFrame] = {}
@@ -71,7 +73,10 @@ class GroomingInput:
     platform_accounts: pl.DataFrame
 
     def frames(self) -> dict[str, pl.DataFrame]:
-        return {"platform_events": self.platform_events, "platform_accounts": self.platform_accounts}
+        return {
+            "platform_events": self.platform_events,
+            "platform_accounts": self.platform_accounts,
+        }
 
 
 def grooming_input(world: Path) -> GroomingInput:

@@ -327,8 +327,7 @@ def _parse(
             )
     if spec.key and check_unique:
         reasons.append(
-            pl.when(pl.all_horizontal(pl.col(c).is_not_null() for c in spec.key))
-            .then(
+            pl.when(pl.all_horizontal(pl.col(c).is_not_null() for c in spec.key)).then(
                 pl.when(~pl.struct(spec.key).is_first_distinct()).then(
                     pl.lit(f"{spec.key[-1]}\tduplicate {' + '.join(spec.key)} (appears earlier)")
                 )
@@ -351,7 +350,9 @@ def _row_rules(table: str) -> list[pl.Expr]:
     minor_band = pl.col("age_band").is_in(list(MINOR_AGE_BANDS))
     return [
         # only a valid band can contradict (a bad one is reported on its own column)
-        pl.when(pl.col("age_band").is_in(list(AGE_BANDS)) & (pl.col("is_minor") != minor_band)).then(
+        pl.when(
+            pl.col("age_band").is_in(list(AGE_BANDS)) & (pl.col("is_minor") != minor_band)
+        ).then(
             pl.lit("is_minor\tcontradicts age_band (")
             + pl.col("age_band")
             + pl.lit(f"): expected true exactly for {', '.join(MINOR_AGE_BANDS)}")

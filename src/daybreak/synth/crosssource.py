@@ -11,8 +11,8 @@ from daybreak.synth import accounts, events, media, platform_accounts, tipline
 from daybreak.synth.clock import LocalClock
 from daybreak.synth.context import Ctx
 from daybreak.synth.frames import conform
-from daybreak.synth.payers import PayerPlan
 from daybreak.synth.grooming import Grooming, account_facts, label_rows
+from daybreak.synth.payers import PayerPlan
 from daybreak.synth.relative_calls import RelativeCalls
 from daybreak.synth.truth import LABEL_SCHEMA, LINK_SCHEMA, case_id
 

@@ -241,7 +241,7 @@ class _Builder:
 
     # -- the actors -----------------------------------------------------------------------
     def _count(self, per_10k: float, least: int) -> int:
-        return max(least, int(round(per_10k * len(self.ctx.pop) / 10_000)))
+        return max(least, round(per_10k * len(self.ctx.pop) / 10_000))
 
     def _groomers(self) -> None:
         rng, b = self.rng, self.b
@@ -265,7 +265,9 @@ class _Builder:
                     else:
                         created = active - int(rng.uniform(0, 20) * DAY)
                         scenario = GROOMER_SCENARIOS[2 if r else min(s, 1)]
-                    a = self._account(service, GROOMER, country, created, band, ip=ip, device=device)
+                    a = self._account(
+                        service, GROOMER, country, created, band, ip=ip, device=device
+                    )
                     self.g.labels[a] = (scenario, 1, case)
                     span = self._target(a, case, active)
                     # banned: back on a new account on the same device a few days later
@@ -392,7 +394,9 @@ def account_facts(g: Grooming | None) -> dict[int, AccountFacts]:
     return {} if g is None else g.facts
 
 
-def label_rows(g: Grooming, acc: Accounts, case_name: Any) -> Iterable[tuple[str, str, int, str, str | None]]:
+def label_rows(
+    g: Grooming, acc: Accounts, case_name: Any
+) -> Iterable[tuple[str, str, int, str, str | None]]:
     """(subject_type, subject_id, label, scenario, case_id) of every planted actor."""
     for a, (scenario, label, case) in sorted(g.labels.items()):
         yield ("account", acc.value(a), label, scenario, case_name(case) if case >= 0 else None)

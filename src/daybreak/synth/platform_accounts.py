@@ -68,7 +68,10 @@ def build(ctx: Ctx, acc: Accounts, known: Mapping[int, AccountFacts]) -> pl.Data
     )
     # A customer with several accounts, or a known offender's linked bank account, lists
     # the same account once.
-    return conform("platform_accounts", frame.unique(["service", "account_id"], keep="first", maintain_order=True))
+    return conform(
+        "platform_accounts",
+        frame.unique(["service", "account_id"], keep="first", maintain_order=True),
+    )
 
 
 __all__ = ["build"]
