@@ -15,7 +15,7 @@ from pathlib import Path
 import polars as pl
 
 from daybreak.detectors import DetectorError
-from daybreak.engines import Engine, open_engine
+from daybreak.engines import Engine, run_on_frames
 from daybreak.model.alerts import Alert
 from daybreak.platform.grooming import (
     ACTORS_QUERY,
@@ -65,16 +65,10 @@ def run_frames(
     engine: str | Engine = "duckdb",
     with_actors: bool = False,
 ) -> GroomingResult:
-    params = params or GroomingParams()
-    eng = open_engine(engine) if isinstance(engine, str) else engine
-    try:
-        compat = pl.CompatLevel.oldest()
-        for name, frame in data.frames().items():
-            eng.register(name, frame.to_arrow(compat_level=compat))
-        return run_registered(eng, params, with_actors=with_actors)
-    finally:
-        if isinstance(engine, str):
-            eng.close()
+    chosen = params or GroomingParams()
+    return run_on_frames(
+        engine, data.frames(), lambda eng: run_registered(eng, chosen, with_actors=with_actors)
+    )
 
 
 def run_parquet(

@@ -29,7 +29,6 @@ give the same numbers; :func:`alerts` names the evidence. Nothing here opens an 
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -37,7 +36,7 @@ from typing import Any
 
 from daybreak.detectors.dialect import Dialect
 from daybreak.detectors.pipeline import Pipeline
-from daybreak.model.alerts import Alert
+from daybreak.model.alerts import Alert, alert_score
 from daybreak.schema.columns import MINOR_AGE_BANDS
 
 DETECTOR_ID = "grooming"
@@ -399,7 +398,7 @@ def alerts(
                 detector=DETECTOR_ID,
                 subject_type="account",
                 subject_id=key,
-                score=round(min(1.0, max(0.0, score)) if math.isfinite(score) else 0.0, 4),
+                score=alert_score(score),
                 typologies=(TYPOLOGY,),
                 explanation=explain(a, evidence, sibling_of.get(key, [])),
                 evidence_source="platform_events",
