@@ -14,7 +14,6 @@ from pathlib import Path
 
 import polars as pl
 
-from daybreak.detectors import DetectorError
 from daybreak.engines import Engine, run_on_frames
 from daybreak.model.alerts import Alert
 from daybreak.platform.grooming import (
@@ -29,7 +28,6 @@ from daybreak.platform.grooming import (
     compile_pipeline,
 )
 from daybreak.platform.inputs import GroomingInput
-from daybreak.schema import world_file
 
 
 @dataclass(frozen=True)
@@ -76,19 +74,12 @@ def run_parquet(
 ) -> GroomingResult:
     """A world folder's Parquet files read in place by DuckDB (no validation pass: for
     files ``daybreak validate`` or ``daybreak synth`` have checked)."""
-    from daybreak.engines.duckdb import DuckDBEngine
+    from daybreak.engines.duckdb import run_on_world_parquet
 
-    params = params or GroomingParams()
-    eng = DuckDBEngine(keep_row_order=False)
-    try:
-        for table in INPUT_TABLES:
-            path = world_file(world, table)
-            if path is None or path.suffix != ".parquet":
-                raise DetectorError(f"{world}: no {table}.parquet")
-            eng.register_parquet(table, str(path), row_numbers=False)
-        return run_registered(eng, params, with_actors=with_actors)
-    finally:
-        eng.close()
+    chosen = params or GroomingParams()
+    return run_on_world_parquet(
+        world, INPUT_TABLES, lambda eng: run_registered(eng, chosen, with_actors=with_actors)
+    )
 
 
 class GroomingDetector:
