@@ -98,7 +98,8 @@ def compile_pipeline(d: Dialect, params: GroomingParams) -> Pipeline:
     p.add(
         "grooming_accounts",
         f"""
-SELECT service || ':' || account_id AS account, service, country, age_band, created_at,
+SELECT service || ':' || account_id AS account, service, account_id, country, age_band,
+  created_at,
   {d.epoch_seconds("created_at")} AS created_s,
   CASE WHEN verified THEN 1 ELSE 0 END AS verified,
   CASE WHEN is_minor OR age_band IN ({_in(d, MINOR_AGE_BANDS)}) THEN 1 ELSE 0 END AS minor
@@ -110,10 +111,11 @@ FROM platform_accounts
     p.add(
         "grooming_edges",
         f"""
-SELECT e.event_id, e.event_type, e.service || ':' || e.account_id AS src,
-  e.service || ':' || e.counterparty_account_id AS dst, e.started_at,
+SELECT e.event_id, e.event_type, s.account AS src, t.account AS dst, e.started_at,
   {d.epoch_seconds("e.started_at")} AS t_s, s.minor AS src_minor, t.minor AS dst_minor
 FROM platform_events e
+-- joined on built keys, not on (service, account_id) twice: from the latter a planner
+-- derives s.service = t.service and may join the accounts with each other first
 JOIN grooming_accounts s ON s.account = e.service || ':' || e.account_id
 JOIN grooming_accounts t ON t.account = e.service || ':' || e.counterparty_account_id
 WHERE e.event_type IN ({_in(d, CONTACT_TYPES)}) AND (s.minor = 1 OR t.minor = 1)
@@ -170,13 +172,17 @@ JOIN grooming_pair_times q ON q.actor = p.actor AND q.target = n.other
     p.add(
         "grooming_fingerprints",
         """
-SELECT DISTINCT service || ':' || account_id AS account, 'device' AS kind, device_id AS value
-FROM platform_events WHERE device_id IS NOT NULL
+SELECT DISTINCT o.actor AS account, 'device' AS kind, e.device_id AS value
+FROM platform_events e
+JOIN grooming_own_actors o ON o.service = e.service AND o.account_id = e.account_id
+WHERE e.device_id IS NOT NULL
 UNION
-SELECT DISTINCT service || ':' || account_id AS account, 'ip' AS kind, ip AS value
-FROM platform_events WHERE ip IS NOT NULL
+SELECT DISTINCT o.actor AS account, 'ip' AS kind, e.ip AS value
+FROM platform_events e
+JOIN grooming_own_actors o ON o.service = e.service AND o.account_id = e.account_id
+WHERE e.ip IS NOT NULL
 """,
-        inputs=("platform_events",),
+        inputs=("platform_events", "grooming_own_actors"),
         materialize=True,
     )
     p.add("grooming_siblings", _siblings_sql(), inputs=_SIBLING_INPUTS, materialize=True)
@@ -237,7 +243,7 @@ LEFT JOIN grooming_connected c ON c.actor = p.actor AND c.target = p.target
 def _own_sql(d: Dialect, params: GroomingParams) -> str:
     new = params.new_account_days * 86400.0
     return f"""
-SELECT g.*, a.service, a.country, a.age_band, a.created_at, a.verified,
+SELECT g.*, a.service, a.account_id, a.country, a.age_band, a.created_at, a.verified,
   CASE WHEN g.first_contact_s - a.created_s < {new!r} THEN 1 ELSE 0 END AS new_account,
   (g.first_contact_s - a.created_s) / 86400.0 AS account_age_days
 FROM (
