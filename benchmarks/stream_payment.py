@@ -32,6 +32,7 @@ import argparse
 import statistics
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -259,7 +260,9 @@ FROM read_parquet('{path}') GROUP BY event_type
 }
 
 
-def speed(folder: Path, repeat: int) -> None:
+def speed(folder: Path, repeat: int, detect: Callable[[Path], Any] = run_parquet) -> None:
+    """``detect`` (a detector's run_parquet) on ``folder`` against the plain passes over
+    its platform_events, ``repeat`` times each, alternately."""
     import duckdb
 
     events = folder / "platform_events.parquet"
@@ -274,7 +277,7 @@ def speed(folder: Path, repeat: int) -> None:
             base_s[name].append(time.perf_counter() - t)
             con.close()
         t = time.perf_counter()
-        alerts = len(run_parquet(folder).alerts)
+        alerts = len(detect(folder).alerts)
         det_s.append(time.perf_counter() - t)
     rows = pl.scan_parquet(events).select(pl.len()).collect().item()
     d = statistics.median(det_s)

@@ -36,6 +36,7 @@ def test_demo_runs_every_stage_and_reruns_without_duplicates(tmp_path: Path) -> 
         "payments scan",
         "media hash matching",
         "stream-payment coincidence (DuckDB)",
+        "grooming contact patterns (DuckDB)",
         "tipline intake",
         "entity graph and fused cases",
         "exports of CASE-",
@@ -48,6 +49,9 @@ def test_demo_runs_every_stage_and_reruns_without_duplicates(tmp_path: Path) -> 
     found = re.search(r"(\d+) of (\d+) planted show-payment pairs found", first.output)
     assert found and 0 < int(found[1]) <= int(found[2]), first.output
     assert re.search(r"detector stream_payment .*: [1-9]\d* alert\(s\)", first.output)
+    groomers = re.search(r"(\d+) of (\d+) planted groomer accounts found", first.output)
+    assert groomers and 0 < int(groomers[1]) <= int(groomers[2]), first.output
+    assert re.search(r"detector grooming .*: [1-9]\d* alert\(s\)", first.output)
 
     store = TiplineStore.open(tmp_path / "data", dev=True)
     try:
@@ -62,6 +66,9 @@ def test_demo_runs_every_stage_and_reruns_without_duplicates(tmp_path: Path) -> 
         shows = [a for c in platform for a in c.alerts if a.detector == "stream_payment"]
         assert shows and all(a.evidence_source == "platform_events" for a in shows)
         assert any(e.source == "platform_events" for c in platform for e in c.evidence)
+        # grooming alerts too, on the groomer's platform account
+        groomed = [a for c in platform for a in c.alerts if a.detector == "grooming"]
+        assert groomed and all(a.subject_type == "account" for a in groomed)
         assert store.reports.count() > 0
     finally:
         store.close()

@@ -67,3 +67,46 @@ def test_stream_payment_alerts_reach_a_case_page_with_shows_payments_and_minutes
     finally:
         stop()
         demo.store.close()
+
+
+@pytest.mark.slow
+def test_grooming_alerts_reach_a_case_page_with_minors_events_and_hours(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from daybreak.synth.grooming import GroomingPriors
+
+    monkeypatch.delenv("DAYBREAK_FIELD_KEY", raising=False)
+    world = tmp_path / "world"
+    write_world(generate_world(1500, 4, seed=11, grooming_priors=GroomingPriors()), world)
+    out = tmp_path / "alerts.jsonl"
+    ran = CliRunner().invoke(app, ["detect", "grooming", "--world", str(world), "--out", str(out)])
+    assert ran.exit_code == 0, ran.output
+    alerts = [Alert.model_validate_json(line) for line in out.read_text().splitlines()]
+    assert alerts and all(a.detector == "grooming" for a in alerts)
+
+    cases = build_cases(world, alerts)
+    case = next(c for c in cases if "platform" in c.sources)
+    alert = next(a for a in case.alerts if a.detector == "grooming")
+    assert case.title.startswith("account:")
+    demo = build_demo_console(
+        tmp_path / "data", cases, alerts, world_dir=world, warm_exporters=False,
+        secure_cookies=False,
+    )  # fmt: skip
+    url, stop = serve_in_thread(demo.app)
+    try:
+        with httpx.Client(base_url=url, timeout=30) as client:
+            assert sign_in(client, "analyst", demo.credentials["analyst"]).status_code == 303
+            page = html.unescape(client.get(f"/console/cases/{case.case_id}").text)
+            assert alert.alert_id in page and alert.explanation in page
+            # the explanation names a friend request to a minor's account
+            first = re.search(r"friend request (E\d+) at [^,]+ to (\S+) \(", alert.explanation)
+            assert first, "a friend request to a minor on the case page"
+            assert first[1] in alert.evidence_ids
+            record = f"/console/cases/{case.case_id}/evidence/platform_events/{first[1]}"
+            assert f'href="{record}"' in page
+            shown = html.unescape(client.get(record).text)
+            assert "<dt>Event</dt><dd>friend_request</dd>" in shown
+            assert alert.alert_id in shown, "the alert resting on the event"
+    finally:
+        stop()
+        demo.store.close()

@@ -16,6 +16,7 @@ TABLE_FILES = (
     "customers",
     "reports",
     "platform_events",
+    "platform_accounts",
     "media_sightings",
     "identifiers",
 )

@@ -31,10 +31,17 @@ from .conftest import CUSTOMERS, MONTHS, SEED
 FRAMES = (*TABLES, "labels", "links")
 
 
+# Tables added after the digests below were taken; every file that existed then must
+# still be byte for byte the same.
+ADDED_LATER = ("platform_accounts.csv",)
+
+
 def _csv_digest(world: World, folder: Path) -> str:
     write_world(world, folder, "csv")
     digest = hashlib.sha256()
     for path in sorted(folder.rglob("*.csv")):
+        if path.name in ADDED_LATER:
+            continue
         digest.update(path.name.encode())
         digest.update(path.read_bytes())
     return digest.hexdigest()

@@ -24,9 +24,9 @@ from daybreak.model.alerts import Alert
 from daybreak.model.cases import Case
 
 # Detectors the demo runs in stages of their own (the media bank and the tipline store
-# are set up for them; stream_payment runs whenever the world has platform events, plug-ins
-# or not); every other registered detector reads the world folder itself.
-STAGED_DETECTORS = ("payments", "media", "stream_payment", "tipline")
+# are set up for them; stream_payment and grooming run whenever the world has platform
+# events, plug-ins or not); every other registered detector reads the world folder itself.
+STAGED_DETECTORS = ("payments", "media", "stream_payment", "grooming", "tipline")
 NOT_RUN = "not run: "  # a skipped detector's reason starts so; any other reason is a failure
 # The receivers' schemas stay outside the repository; the demo looks beside the checkout.
 SHARED_STANDARDS = Path(__file__).resolve().parents[3].parent / "shared" / "standards"
@@ -39,6 +39,7 @@ class DemoRun:
     alerts: list[Alert] = field(default_factory=list)
     payments_metrics: dict[str, Any] = field(default_factory=dict)
     platform_metrics: dict[str, Any] = field(default_factory=dict)
+    grooming_metrics: dict[str, Any] = field(default_factory=dict)
     media_matches: pl.DataFrame | None = None
     queue: list[Any] = field(default_factory=list)
     cases: list[Case] = field(default_factory=list)
@@ -86,6 +87,7 @@ def demo(
     _payments(run)
     _media(run)
     _stream_payment(run)
+    _grooming(run)
     if plugins:
         _plugin_detectors(run)
     _tipline_and_cases(run)
@@ -97,10 +99,14 @@ def demo(
 
 def _world(run: DemoRun, customers: int, months: int, seed: int, profile: str) -> None:
     from daybreak.synth import UnknownProfileError, generate_world, write_world
+    from daybreak.synth.grooming import GroomingPriors
 
     with _stage(run, "synthetic world"):
         try:
-            run.world = generate_world(customers, months, seed, profile)
+            # with groomers and their look-alikes among minors' platform accounts
+            run.world = generate_world(
+                customers, months, seed, profile, grooming_priors=GroomingPriors()
+            )
         except UnknownProfileError as exc:
             fail(str(exc))
         write_world(run.world, run.world_dir)
@@ -150,6 +156,27 @@ def _stream_payment(run: DemoRun) -> None:
         run.platform_metrics = evaluate_pairs(
             result.pairs, planted, w.links, w.labels, params.alert_score
         )
+
+
+def _grooming(run: DemoRun) -> None:
+    """Grooming contact patterns, when the world has platform accounts; the planted
+    groomers found (and look-alikes flagged) are measured against the world's truth."""
+    from daybreak.engines.grooming import run_parquet
+    from daybreak.platform.evaluate import evaluate_actors
+    from daybreak.platform.grooming import GroomingParams
+
+    w = run.world
+    if w.platform_accounts is None or w.platform_events.height == 0:
+        run.skipped["grooming"] = f"{NOT_RUN}the world has no platform accounts or events"
+        return
+    with _stage(run, "grooming contact patterns (DuckDB)"):
+        params = GroomingParams()
+        result = run_parquet(run.world_dir, params, with_actors=True)
+        run.alerts.extend(result.alerts)
+        if w.account_labels is not None:
+            run.grooming_metrics = evaluate_actors(
+                result.actors, w.account_labels, params.alert_score
+            )
 
 
 def _plugin_detectors(run: DemoRun) -> None:
@@ -288,6 +315,15 @@ def _summary(run: DemoRun) -> None:
             f"{sum(a.detector == 'stream_payment' for a in run.alerts)} alert(s); "
             f"{sp['found']} of {sp['planted_pairs']} planted show-payment pairs found, "
             f"{sp['false_pairs']} false pair(s) reported."
+        )
+    gm = run.grooming_metrics
+    if gm:
+        out.print(
+            f"Grooming contact patterns: "
+            f"{sum(a.detector == 'grooming' for a in run.alerts)} alert(s); "
+            f"{gm['found']} of {gm['groomer_accounts']} planted groomer accounts found, "
+            f"{gm['lookalike_false_alarms']} of {gm['lookalike_accounts']} look-alike accounts "
+            "(teachers, relatives, gaming friends, creators) flagged."
         )
     out.print(
         f"Media: {matches.height} sighting(s) matched known-hash banks "

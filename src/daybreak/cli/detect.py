@@ -19,7 +19,7 @@ from daybreak.cli.plugin_options import command_from_options
 from daybreak.detectors.info import DetectorInfo, detectors
 
 app = typer.Typer(
-    help="Run a registered detector (payments, tipline, media, stream_payment or a "
+    help="Run a registered detector (payments, tipline, media, stream_payment, grooming or a "
     "plug-in's) on a world folder: `daybreak detect NAME --world DIR --out alerts.jsonl`.",
     invoke_without_command=True,
 )

@@ -20,6 +20,7 @@ from daybreak.synth import (
     generate_world,
     write_world,
 )
+from daybreak.synth.grooming import GroomingPriors
 from daybreak.synth.world import STEPS
 from daybreak.synth.writer import FORMATS
 
@@ -75,9 +76,15 @@ def synth(
         help="Add relatives' calls home with payments around them (the look-alike of a "
         "stream-payment coincidence).",
     ),
+    grooming: bool = typer.Option(
+        False,
+        "--grooming",
+        help="Plant groomers and their look-alikes (teachers, relatives, gaming friends, "
+        "creators) among minors' platform accounts; truth in truth/account_labels.csv.",
+    ),
 ) -> None:
-    """Write transactions, customers, reports, platform events, media sightings and
-    identifiers, plus truth/labels.csv and truth/links.csv (and truth/params.json for a
+    """Write transactions, customers, reports, platform events and accounts, media
+    sightings and identifiers, plus truth/labels.csv and truth/links.csv (and truth/params.json for a
     randomised world), into OUT."""
     console = Console(stderr=True)
     if fmt not in FORMATS:
@@ -120,6 +127,7 @@ def synth(
             progress=step,
             priors=priors,
             relatives_calls=relatives_calls,
+            grooming_priors=GroomingPriors() if grooming else None,
         )
         bar.update(task, description="writing files", completed=len(STEPS))
         try:
@@ -137,7 +145,7 @@ def synth(
         f"{world.media_sightings.height:,} media sightings in {elapsed:.1f}s "
         f"(profile {world.profile}, seed {seed})."
     )
-    if world.params is not None:
+    if world.params is not None and "region" in world.params:  # a randomised world
         drawn = ", ".join(f"{k} {v}" for k, v in world.params["region"].items())
         console.print(f"Drawn region: {drawn} (all parameters in truth/params.json).")
 

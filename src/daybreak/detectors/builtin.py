@@ -84,3 +84,28 @@ STREAM_PAYMENT = DetectorInfo(
     ),
     order=3,
 )
+
+GROOMING = DetectorInfo(
+    name="grooming",
+    label="Grooming contact patterns",
+    description=(
+        "Accounts not known to be minors that reach out to many minors who do not know "
+        "each other, move fast from friend request to message to call, across borders, "
+        "and come back on new accounts on the same device: compiled SQL on DuckDB or "
+        "Spark over platform metadata, each alert naming the minors, events and hours."
+    ),
+    factory="daybreak.engines.grooming:GroomingDetector",
+    read_world="daybreak.platform.inputs:grooming_input",
+    reads=("platform_events", "platform_accounts"),
+    options=(
+        DetectorOption(
+            "min_targets",
+            "--min-targets",
+            "Minors an account (with those sharing its device or IP) must have reached "
+            "out to before it is scored.",
+            kind="int",
+            default=2,
+        ),
+    ),
+    order=4,
+)

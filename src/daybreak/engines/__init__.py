@@ -7,12 +7,17 @@ first use only, so DuckDB runs never start a JVM.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Final
+from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING, Final, TypeVar
 
 from daybreak.detectors.engine import Engine, EngineError
 
 if TYPE_CHECKING:
+    import polars as pl
+
     from daybreak.engines.spark import SparkSettings
+
+T = TypeVar("T")
 
 ENGINES: Final = ("duckdb", "spark")
 
@@ -30,4 +35,23 @@ def open_engine(name: str, spark: SparkSettings | None = None) -> Engine:
     raise ValueError(f"unknown engine '{name}': choose one of {', '.join(ENGINES)}")
 
 
-__all__ = ["ENGINES", "Engine", "EngineError", "open_engine"]
+def run_on_frames(
+    engine: str | Engine, frames: Mapping[str, pl.DataFrame], run: Callable[[Engine], T]
+) -> T:
+    """Register ``frames`` (table name -> frame) on ``engine`` and return ``run(engine)``.
+    An engine given by name is opened here and closed afterwards; one given as an object
+    stays open (its owner closes it)."""
+    import polars as pl
+
+    eng = open_engine(engine) if isinstance(engine, str) else engine
+    try:
+        compat = pl.CompatLevel.oldest()  # Spark reads the oldest Arrow layout too
+        for name, frame in frames.items():
+            eng.register(name, frame.to_arrow(compat_level=compat))
+        return run(eng)
+    finally:
+        if isinstance(engine, str):
+            eng.close()
+
+
+__all__ = ["ENGINES", "Engine", "EngineError", "open_engine", "run_on_frames"]

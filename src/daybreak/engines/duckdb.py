@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import TypeVar
 
 import duckdb
 import pyarrow as pa  # type: ignore[import-untyped]
@@ -12,6 +15,7 @@ from daybreak.engines import Engine
 
 ENV_MEMORY_LIMIT = "DAYBREAK_DUCKDB_MEMORY_LIMIT"  # e.g. 4GB
 ENV_TEMP_DIR = "DAYBREAK_DUCKDB_TEMP_DIR"  # a folder on a fast local disk
+T = TypeVar("T")
 
 
 class DuckDBEngine(Engine):
@@ -66,3 +70,32 @@ class DuckDBEngine(Engine):
 
     def close(self) -> None:
         self._con.close()
+
+
+def run_on_world_parquet(
+    world: Path,
+    required: Sequence[str],
+    run: Callable[[Engine], T],
+    optional: Sequence[str] = (),
+) -> T:
+    """``run`` on a DuckDB engine that reads a world folder's Parquet files in place (no
+    validation pass: for files ``daybreak validate`` or ``daybreak synth`` have
+    checked). A missing ``required`` table is a DetectorError; a missing ``optional`` one
+    is registered empty (header only)."""
+    from daybreak.detectors import DetectorError
+    from daybreak.platform.inputs import empty
+    from daybreak.schema import world_file
+
+    eng = DuckDBEngine(keep_row_order=False)
+    try:
+        for table in (*required, *optional):
+            path = world_file(world, table)
+            if path is None or path.suffix != ".parquet":
+                if table in required:
+                    raise DetectorError(f"{world}: no {table}.parquet")
+                eng.register(table, empty(table).to_arrow())
+                continue
+            eng.register_parquet(table, str(path), row_numbers=False)
+        return run(eng)
+    finally:
+        eng.close()

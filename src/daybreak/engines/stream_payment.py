@@ -14,8 +14,7 @@ from pathlib import Path
 
 import polars as pl
 
-from daybreak.detectors import DetectorError
-from daybreak.engines import Engine, open_engine
+from daybreak.engines import Engine, run_on_frames
 from daybreak.model.alerts import Alert
 from daybreak.platform.coincidence import (
     DETECTOR_ID,
@@ -26,8 +25,7 @@ from daybreak.platform.coincidence import (
     alerts,
     compile_pipeline,
 )
-from daybreak.platform.inputs import REQUIRED, StreamPaymentInput, empty
-from daybreak.schema import world_file
+from daybreak.platform.inputs import REQUIRED, StreamPaymentInput
 
 
 def default_params(**overrides: object) -> CoincidenceParams:
@@ -73,16 +71,10 @@ def run_frames(
     engine: str | Engine = "duckdb",
     with_pairs: bool = False,
 ) -> CoincidenceResult:
-    params = params or default_params()
-    eng = open_engine(engine) if isinstance(engine, str) else engine
-    try:
-        compat = pl.CompatLevel.oldest()
-        for name, frame in data.frames().items():
-            eng.register(name, frame.to_arrow(compat_level=compat))
-        return run_registered(eng, params, with_pairs=with_pairs)
-    finally:
-        if isinstance(engine, str):
-            eng.close()
+    chosen = params or default_params()
+    return run_on_frames(
+        engine, data.frames(), lambda eng: run_registered(eng, chosen, with_pairs=with_pairs)
+    )
 
 
 def run_parquet(
@@ -90,22 +82,15 @@ def run_parquet(
 ) -> CoincidenceResult:
     """A world folder's Parquet files read in place by DuckDB (no validation pass: for
     files ``daybreak validate`` or ``daybreak synth`` have checked)."""
-    from daybreak.engines.duckdb import DuckDBEngine
+    from daybreak.engines.duckdb import run_on_world_parquet
 
-    params = params or default_params()
-    eng = DuckDBEngine(keep_row_order=False)
-    try:
-        for table in (*REQUIRED, "customers"):
-            path = world_file(world, table)
-            if path is None or path.suffix != ".parquet":
-                if table in REQUIRED:
-                    raise DetectorError(f"{world}: no {table}.parquet")
-                eng.register(table, empty(table).to_arrow())
-                continue
-            eng.register_parquet(table, str(path), row_numbers=False)
-        return run_registered(eng, params, with_pairs=with_pairs)
-    finally:
-        eng.close()
+    chosen = params or default_params()
+    return run_on_world_parquet(
+        world,
+        REQUIRED,
+        lambda eng: run_registered(eng, chosen, with_pairs=with_pairs),
+        optional=("customers",),
+    )
 
 
 class StreamPaymentDetector:

@@ -25,6 +25,7 @@ FAMILY_OF_DETECTOR: dict[str, str] = {
     "reports": "reports",
     "media": "media",
     "stream_payment": "platform",
+    "grooming": "platform",
 }
 FAMILY_LABEL = {
     "payments": "payment alert",

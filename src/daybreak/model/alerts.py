@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from datetime import datetime
 from typing import Literal
 
@@ -50,3 +51,9 @@ class Alert(BaseModel):
     hash_matches: tuple[HashMatch, ...] = Field(
         default=(), description="for known-material alerts: the matches behind them"
     )
+
+
+def alert_score(score: float) -> float:
+    """A computed score as an alert carries it: in [0, 1], four decimals, 0 for NaN or an
+    infinity (an engine's arithmetic on degenerate rows must not break an alert)."""
+    return round(min(1.0, max(0.0, score)), 4) if math.isfinite(score) else 0.0

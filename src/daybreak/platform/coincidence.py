@@ -15,7 +15,6 @@ Nothing here opens an engine: :mod:`daybreak.engines.stream_payment` runs the pi
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -23,7 +22,7 @@ from typing import Any
 
 from daybreak.detectors.dialect import Dialect
 from daybreak.detectors.pipeline import Pipeline
-from daybreak.model.alerts import Alert
+from daybreak.model.alerts import Alert, alert_score
 
 DETECTOR_ID = "stream_payment"
 VERSION = "1"  # change whenever the SQL, the weights or the explanations change
@@ -283,7 +282,7 @@ def alerts(triples: Sequence[Mapping[str, Any]], pairs: Sequence[Mapping[str, An
                 detector=DETECTOR_ID,
                 subject_type="customer",
                 subject_id=key[0],
-                score=round(min(1.0, max(0.0, score)) if math.isfinite(score) else 0.0, 4),
+                score=alert_score(score),
                 typologies=(TYPOLOGY,),
                 explanation=explain(t, evidence),
                 evidence_source="platform_events",

@@ -1,4 +1,7 @@
-"""The coincidence detector scored against a synthetic world's truth.
+"""The platform detectors scored against a synthetic world's truth.
+
+:func:`evaluate_actors` scores the grooming detector's accounts against the account
+labels; the rest of this module is the coincidence detector's.
 
 *Planted pairs* are what the world put there: a show (stream or call) linked to a case
 and the case payment, from the viewer's own bank customer to the streamer's country,
@@ -165,8 +168,60 @@ def evaluate_pairs(
     }
 
 
+def evaluate_actors(actors: pl.DataFrame, labels: pl.DataFrame, threshold: float) -> dict[str, Any]:
+    """The grooming detector's scored actors against a world's account labels: AP over
+    every scored account with every planted groomer account in the denominator (one the
+    detector never scored lowers it), recall by groomer scenario, the false-alarm rate
+    of each look-alike scenario (over all its accounts, scored or not) and the alerts on
+    accounts nobody planted."""
+    truth = labels.filter(pl.col("subject_type") == "account").select(
+        pl.col("subject_id").alias("actor"), "label", "scenario"
+    )
+    scored = (
+        actors.select("actor", "score")
+        .sort("actor")  # ties in score are then ranked the same way on every run and engine
+        .join(truth, on="actor", how="left", maintain_order="left")
+        .with_columns(pl.col("label").fill_null(0), pl.col("scenario").fill_null("(unlabelled)"))
+    )
+    every = truth.join(scored.select("actor", "score"), on="actor", how="left").with_columns(
+        pl.col("score").fill_null(0.0)
+    )
+    positives = int(truth["label"].sum())
+    ap = average_precision(scored["score"].to_list(), (scored["label"] == 1).to_list(), positives)
+    by_scenario: dict[str, dict[str, Any]] = {}
+    for (scenario, label), rows in sorted(every.group_by("scenario", "label"), key=str):
+        hit = rows.filter(pl.col("score") >= threshold).height
+        key = "found" if label == 1 else "false_alarms"
+        by_scenario[str(scenario)] = {
+            "accounts": rows.height,
+            key: hit,
+            "recall" if label == 1 else "false_alarm_rate": _ratio(hit, rows.height),
+        }
+    lookalikes = every.filter(pl.col("label") == 0)
+    lookalike_hits = lookalikes.filter(pl.col("score") >= threshold).height
+    found = every.filter((pl.col("label") == 1) & (pl.col("score") >= threshold)).height
+    stray = scored.filter((pl.col("scenario") == "(unlabelled)") & (pl.col("score") >= threshold))
+    return {
+        "groomer_accounts": positives,
+        "found": found,
+        "recall": _ratio(found, positives),
+        "lookalike_accounts": lookalikes.height,
+        "lookalike_false_alarms": lookalike_hits,
+        "lookalike_false_alarm_rate": _ratio(lookalike_hits, lookalikes.height),
+        "unlabelled_alerts": stray.height,
+        "average_precision": None if ap is None else round(ap, 4),
+        "by_scenario": by_scenario,
+    }
+
+
 def _ratio(a: int, b: int) -> float | None:
     return round(a / b, 4) if b else None
 
 
-__all__ = ["average_precision", "evaluate_pairs", "planted_pairs", "relatives_calls"]
+__all__ = [
+    "average_precision",
+    "evaluate_actors",
+    "evaluate_pairs",
+    "planted_pairs",
+    "relatives_calls",
+]

@@ -1,4 +1,4 @@
-"""The coincidence detector's input: four public tables, read and validated from a world."""
+"""The platform detectors' inputs: public tables, read and validated from a world."""
 
 from __future__ import annotations
 
@@ -41,18 +41,57 @@ def empty(table: str) -> pl.DataFrame:
 def stream_payment_input(world: Path) -> StreamPaymentInput:
     """A world folder's platform events, identifiers, transactions and customers,
     validated against the public schema; a missing required table is a DetectorError."""
+    return StreamPaymentInput(**_read(world, (*REQUIRED, "customers"), REQUIRED))
+
+
+def _read(
+    world: Path, tables: tuple[str, ...], required: tuple[str, ...]
+) -> dict[str, pl.DataFrame]:
+    """Validated frames of ``tables`` from a world folder; a missing ``required`` one is a
+    DetectorError, a missing optional one is left out."""
     frames: dict[str, pl.DataFrame] = {}
-    for table in (*REQUIRED, "customers"):
+    for table in tables:
         path = world_file(world, table)
         if path is None:
-            if table in REQUIRED:
+            if table in required:
                 raise DetectorError(no_world_file(world, table))
             continue
         try:
             frames[table] = read_table(path, table).frame
         except SchemaError as exc:
             raise DetectorError(str(exc)) from exc
-    return StreamPaymentInput(**frames)
+    return frames
 
 
-__all__ = ["REQUIRED", "StreamPaymentInput", "empty", "stream_payment_input"]
+GROOMING_TABLES = ("platform_events", "platform_accounts")
+
+
+@dataclass(frozen=True)
+class GroomingInput:
+    """Who contacted whom (events) and what the platform knows about each account."""
+
+    platform_events: pl.DataFrame
+    platform_accounts: pl.DataFrame
+
+    def frames(self) -> dict[str, pl.DataFrame]:
+        return {
+            "platform_events": self.platform_events,
+            "platform_accounts": self.platform_accounts,
+        }
+
+
+def grooming_input(world: Path) -> GroomingInput:
+    """A world folder's platform events and platform accounts, validated against the
+    public schema; both are required (without ages nobody is known to be a minor)."""
+    return GroomingInput(**_read(world, GROOMING_TABLES, GROOMING_TABLES))
+
+
+__all__ = [
+    "GROOMING_TABLES",
+    "REQUIRED",
+    "GroomingInput",
+    "StreamPaymentInput",
+    "empty",
+    "grooming_input",
+    "stream_payment_input",
+]

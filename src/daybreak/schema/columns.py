@@ -44,6 +44,9 @@ class Table:
     name: str
     columns: tuple[Column, ...]
     doc: str = ""
+    # Columns that together identify a row (each row's combination must be unique), for
+    # tables whose id is not a single column; the last one names the problem.
+    key: tuple[str, ...] = ()
 
     @property
     def names(self) -> list[str]:
@@ -68,6 +71,9 @@ INCIDENT_TYPES = (
     "other",
 )
 EVENT_TYPES = ("login", "call", "stream", "friend_request", "message")
+# Declared age bands of platform accounts; the first three are minors.
+AGE_BANDS = ("under_13", "13-15", "16-17", "18-24", "25+")
+MINOR_AGE_BANDS = AGE_BANDS[:3]
 HASH_TYPES = SIGNAL_TYPE_NAMES  # registered signal types (daybreak.model.signal_types)
 IDENTIFIER_KINDS = tuple(t.kind.value for t in TYPES.values() if not t.record_id)
 SOURCES = ("transactions", "customers", "reports", "platform_events", "media_sightings")
@@ -148,6 +154,27 @@ PLATFORM_EVENTS = Table(
     "Metadata of logins, calls, streams, friend requests and messages (no content).",
 )
 
+PLATFORM_ACCOUNTS = Table(
+    "platform_accounts",
+    (
+        Column("service", S),
+        Column("account_id", S, doc="account on the service (platform_events.account_id)"),
+        Column("created_at", TS, doc="when the account was opened"),
+        Column(
+            "age_band",
+            ColumnType.ENUM,
+            nullable=True,
+            choices=AGE_BANDS,
+            doc="the age band the account declared, where the platform knows it",
+        ),
+        Column("is_minor", BOOL, nullable=True, doc="the platform's minor flag, where known"),
+        Column("country", ColumnType.COUNTRY, nullable=True, doc="the account's country"),
+        Column("verified", BOOL, doc="identity or notability verified by the platform"),
+    ),
+    "One row per platform account (service, account_id); no profile content.",
+    key=("service", "account_id"),
+)
+
 MEDIA_SIGHTINGS = Table(
     "media_sightings",
     (
@@ -178,5 +205,13 @@ IDENTIFIERS = Table(
 
 TABLES: dict[str, Table] = {
     t.name: t
-    for t in (TRANSACTIONS, CUSTOMERS, REPORTS, PLATFORM_EVENTS, MEDIA_SIGHTINGS, IDENTIFIERS)
+    for t in (
+        TRANSACTIONS,
+        CUSTOMERS,
+        REPORTS,
+        PLATFORM_EVENTS,
+        PLATFORM_ACCOUNTS,
+        MEDIA_SIGHTINGS,
+        IDENTIFIERS,
+    )
 }

@@ -16,7 +16,7 @@ from pathlib import Path
 import polars as pl
 
 from daybreak.schema.codes import countries, currencies, timezones
-from daybreak.schema.columns import TABLES, Column, ColumnType, Table
+from daybreak.schema.columns import AGE_BANDS, MINOR_AGE_BANDS, TABLES, Column, ColumnType, Table
 
 MAX_LISTED = 20
 _ROW = "__row"
@@ -325,9 +325,39 @@ def _parse(
                     pl.col(col.name).is_not_null() & ~pl.col(col.name).is_first_distinct()
                 ).then(pl.lit(f"{col.name}\tduplicate id (appears earlier in the file)"))
             )
+    if spec.key and check_unique:
+        reasons.append(
+            pl.when(pl.all_horizontal(pl.col(c).is_not_null() for c in spec.key)).then(
+                pl.when(~pl.struct(spec.key).is_first_distinct()).then(
+                    pl.lit(f"{spec.key[-1]}\tduplicate {' + '.join(spec.key)} (appears earlier)")
+                )
+            )
+        )
     frame = raw.with_columns(typed)
     problems = raw.select(pl.col(_ROW), pl.concat_list(reasons).list.drop_nulls().alias("reasons"))
+    cross = _row_rules(spec.name)
+    if cross:
+        found = frame.select(pl.concat_list(cross).list.drop_nulls().alias("cross"))["cross"]
+        problems = problems.with_columns(pl.col("reasons").list.concat(found))
     return frame, problems
+
+
+def _row_rules(table: str) -> list[pl.Expr]:
+    """Rules across columns of one row, read from the typed values ('column<TAB>message'
+    when broken, else null)."""
+    if table != "platform_accounts":
+        return []
+    minor_band = pl.col("age_band").is_in(list(MINOR_AGE_BANDS))
+    return [
+        # only a valid band can contradict (a bad one is reported on its own column)
+        pl.when(
+            pl.col("age_band").is_in(list(AGE_BANDS)) & (pl.col("is_minor") != minor_band)
+        ).then(
+            pl.lit("is_minor\tcontradicts age_band (")
+            + pl.col("age_band")
+            + pl.lit(f"): expected true exactly for {', '.join(MINOR_AGE_BANDS)}")
+        )
+    ]
 
 
 def _column_rules(dtype: pl.DataType, col: Column) -> tuple[pl.Expr, pl.Expr, str]:

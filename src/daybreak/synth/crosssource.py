@@ -7,13 +7,14 @@ from dataclasses import dataclass
 
 import polars as pl
 
-from daybreak.synth import accounts, events, media, tipline
+from daybreak.synth import accounts, events, media, platform_accounts, tipline
 from daybreak.synth.clock import LocalClock
 from daybreak.synth.context import Ctx
 from daybreak.synth.frames import conform
+from daybreak.synth.grooming import Grooming, account_facts, label_rows
 from daybreak.synth.payers import PayerPlan
 from daybreak.synth.relative_calls import RelativeCalls
-from daybreak.synth.truth import LINK_SCHEMA, case_id
+from daybreak.synth.truth import LABEL_SCHEMA, LINK_SCHEMA, case_id
 
 
 @dataclass(frozen=True)
@@ -23,14 +24,20 @@ class CrossSource:
     media_sightings: pl.DataFrame
     identifiers: pl.DataFrame
     links: pl.DataFrame
+    platform_accounts: pl.DataFrame
+    account_labels: pl.DataFrame  # planted platform actors (grooming), else empty
 
 
 def generate(
-    ctx: Ctx, plan: PayerPlan, lclock: LocalClock, relatives: RelativeCalls | None = None
+    ctx: Ctx,
+    plan: PayerPlan,
+    lclock: LocalClock,
+    relatives: RelativeCalls | None = None,
+    groom: Grooming | None = None,
 ) -> CrossSource:
     acc = accounts.build(ctx, plan)
     pay_utc = lclock.to_utc(plan.pay_local, ctx.pop.tz[plan.pay_cust])
-    ev, ev_links = events.generate(ctx, plan, acc, lclock, relatives)
+    ev, ev_links = events.generate(ctx, plan, acc, lclock, relatives, groom)
     reports, report_ids, report_links = tipline.generate(ctx, plan, acc, pay_utc)
     sightings, media_links = media.generate(ctx, plan, acc, pay_utc)
     idents = pl.concat([_customer_identifiers(ctx, acc), report_ids])
@@ -40,6 +47,12 @@ def generate(
         media_sightings=sightings,
         identifiers=idents,
         links=pl.concat([_account_links(plan, acc), report_links, ev_links, media_links]),
+        platform_accounts=platform_accounts.build(ctx, acc, account_facts(groom)),
+        account_labels=pl.DataFrame(
+            list(label_rows(groom, acc, case_id)) if groom else [],
+            schema=LABEL_SCHEMA,
+            orient="row",
+        ),
     )
 
 

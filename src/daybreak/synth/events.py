@@ -11,7 +11,7 @@ import numpy as np
 import polars as pl
 
 from daybreak.schema.columns import EVENT_TYPES
-from daybreak.synth import clock, relative_calls
+from daybreak.synth import clock, grooming, relative_calls
 from daybreak.synth.accounts import Accounts
 from daybreak.synth.clock import LocalClock
 from daybreak.synth.context import Ctx
@@ -56,6 +56,7 @@ def generate(
     acc: Accounts,
     lclock: LocalClock,
     relatives: relative_calls.RelativeCalls | None = None,
+    groom: grooming.Grooming | None = None,
 ) -> tuple[pl.DataFrame, pl.DataFrame]:
     rng = ctx.rng("events")
     rows = _Rows()
@@ -63,6 +64,8 @@ def generate(
     _everyday(ctx, rng, acc, lclock, rows)
     if relatives is not None:
         relative_calls.add_calls(relatives, acc, lclock, ctx.pop.tz, rows)
+    if groom is not None:  # last: it adds its own accounts, which nothing above draws on
+        groom.add_events(ctx, acc, rows)
     return _frame(acc, rows)
 
 

@@ -2,6 +2,9 @@
 
 labels.csv: subject_type (customer | beneficiary), subject_id, label (1 = pays for or
 facilitates live-streamed abuse), scenario, case_id.
+account_labels.csv (worlds with planted platform behaviour only,
+``generate_world(grooming_priors=...)``): the same columns for platform accounts,
+subject_type account, subject_id "service:account_id", label 1 = grooms minors.
 links.csv: case_id, source, record_id; sources are customers (customer_id), beneficiaries
 (receiver_id), transactions (txn_id), accounts ("service:account_id"), reports
 (report_id), platform_events (event_id), media_sightings (sighting_id).
@@ -88,6 +91,8 @@ def base_links(labels_frame: pl.DataFrame) -> pl.DataFrame:
             "case_id",
             pl.when(pl.col("subject_type") == "customer")
             .then(pl.lit("customers"))
+            .when(pl.col("subject_type") == "account")
+            .then(pl.lit("accounts"))
             .otherwise(pl.lit("beneficiaries"))
             .alias("source"),
             pl.col("subject_id").alias("record_id"),

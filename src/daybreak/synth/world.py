@@ -17,6 +17,7 @@ from daybreak.synth import (
     business,
     careful,
     crosssource,
+    grooming,
     households,
     lookalikes,
     payers,
@@ -51,9 +52,12 @@ class World:
     seed: int
     # A randomised world's draw (truth/params.json); None for a hand-written profile.
     params: dict[str, Any] | None = None
+    platform_accounts: pl.DataFrame | None = None
+    # Planted platform actors (truth/account_labels.csv), when the world plants them.
+    account_labels: pl.DataFrame | None = None
 
     def tables(self) -> dict[str, pl.DataFrame]:
-        return {
+        tables = {
             "transactions": self.transactions,
             "customers": self.customers,
             "reports": self.reports,
@@ -61,6 +65,9 @@ class World:
             "media_sightings": self.media_sightings,
             "identifiers": self.identifiers,
         }
+        if self.platform_accounts is not None:
+            tables["platform_accounts"] = self.platform_accounts
+        return tables
 
 
 STEPS = ("customers", "everyday spending", "look-alikes", "payers", "cross-source", "truth")
@@ -78,6 +85,7 @@ def generate_world(
     randomize: bool = False,
     priors: Priors | None = None,
     relatives_calls: bool = False,
+    grooming_priors: grooming.GroomingPriors | None = None,
 ) -> World:
     """Build a deterministic world: the same arguments always give the same frames.
 
@@ -88,7 +96,11 @@ def generate_world(
     ``World.params``. ``relatives_calls`` adds the stream-payment look-alike
     (:mod:`daybreak.synth.relative_calls`: relatives' calls home with payments around
     them); it is off by default so that the profile worlds, and every figure measured on
-    them, stay byte for byte what they were.
+    them, stay byte for byte what they were. ``grooming_priors`` (off by default, for
+    the same reason) plants groomers and their look-alikes among minors' accounts
+    (:mod:`daybreak.synth.grooming`), labelled in ``account_labels`` (kept apart from
+    ``labels`` so the bank-side evaluations are unchanged); their draw is recorded
+    under ``params["grooming"]``.
     """
     if customers < 1 or months < 1:
         raise ValueError("customers and months must be at least 1")
@@ -122,16 +134,21 @@ def generate_world(
     careful.generate(ctx, plan, start)
     payers.related_purchases(ctx, plan, start)
     clock = LocalClock(pop.zones, window)
+    groom = None
+    if grooming_priors is not None:
+        rings = max(int(plan.case.max(initial=-1)), max(plan.fac.ring, default=-1))
+        groom = grooming.plan(ctx, grooming_priors, case_base=rings + 1)
+        params = {**(params or {}), "grooming": groom.behaviour}
     # The other sources need the payers' plan but not the transaction frame: build them
     # alongside (they only read shared state, and draw from their own random streams).
     with ThreadPoolExecutor(max_workers=1) as side:
-        other_sources = side.submit(crosssource.generate, ctx, plan, clock, relatives)
+        other_sources = side.submit(crosssource.generate, ctx, plan, clock, relatives, groom)
         txns, txn_links, used = _transactions(ctx, clock)
         step("cross-source")
         cross = other_sources.result()
     step("truth")
     truth = labels(pop, plan, ctx.ledger.receivers, used)
-    links = pl.concat([base_links(truth), txn_links, cross.links])
+    links = pl.concat([base_links(truth), base_links(cross.account_labels), txn_links, cross.links])
     return World(
         transactions=txns,
         customers=_customers(pop),
@@ -144,6 +161,8 @@ def generate_world(
         profile=prof.name,
         seed=seed,
         params=params,
+        platform_accounts=cross.platform_accounts,
+        account_labels=cross.account_labels if groom is not None else None,
     )
 
 

@@ -1,4 +1,4 @@
-"""Write a world to a folder: the six public tables (Parquet or CSV) and truth/*.csv."""
+"""Write a world to a folder: the public tables (Parquet or CSV) and truth/*.csv."""
 
 from __future__ import annotations
 
@@ -28,7 +28,10 @@ def write_world(world: World, out: Path, fmt: str = "parquet") -> list[Path]:
         else:
             write_csv(frame, path)
         written.append(path)
-    for name, frame in (("labels", world.labels), ("links", world.links)):
+    truth = [("labels", world.labels), ("links", world.links)]
+    if world.account_labels is not None:
+        truth.append(("account_labels", world.account_labels))
+    for name, frame in truth:
         path = out / "truth" / f"{name}.csv"
         frame.write_csv(path)
         written.append(path)
