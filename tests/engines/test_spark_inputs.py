@@ -113,6 +113,11 @@ def test_header_problems_and_duplicate_ids_are_refused(
         frame.write_parquet(tmp_path / name)
         with pytest.raises(PaymentsInputError, match=re.escape(expected)):
             _spark_scan(tmp_path / name, cu_file)
+    customers = pl.read_parquet(cu_file)
+    pl.concat([customers, customers.head(1)]).write_parquet(tmp_path / "cu.parquet")
+    with pytest.raises(PaymentsInputError) as caught:
+        _spark_scan(tx_file, tmp_path / "cu.parquet")
+    assert f"row {customers.height + 1}, column 'customer_id': duplicate id" in str(caught.value)
     with pytest.raises(PaymentsInputError, match="Spark cannot read it as Parquet"):
         _spark_scan(tmp_path / "nowhere.parquet", cu_file)
 

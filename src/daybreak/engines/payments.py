@@ -30,6 +30,7 @@ from daybreak.payments.inputs import (
     empty_customers,
     read_customers,
     read_transactions,
+    refuse_duplicate_ids,
     refuse_no_corridor,
     refuse_unknown_currencies,
 )
@@ -220,11 +221,7 @@ def _refuse_duplicate_ids(eng: Engine, pack: Pack, source: str) -> None:
         .column("txn_id")
         .to_pylist()
     )
-    if dup:
-        raise PaymentsInputError(
-            f"{source}, column 'txn_id': duplicate id(s) {', '.join(map(repr, dup))}; every "
-            "transaction needs a unique txn_id"
-        )
+    refuse_duplicate_ids(dup, source)
 
 
 class PaymentsDetector:
