@@ -93,7 +93,8 @@ class SparkCluster:
             time.sleep(0.5)
         raise RuntimeError(f"Spark cluster: {what} not ready after {START_TIMEOUT:.0f} s")
 
-    def start(self) -> None:
+    def start(self, *, connect: bool = True) -> None:
+        """The master, the workers and (``connect``) the Spark Connect server."""
         (self.root / "conf").mkdir(parents=True, exist_ok=True)
         (self.root / "logs").mkdir(exist_ok=True)
         # No REST submission server (a fixed port, and nothing here uses it).
@@ -114,7 +115,8 @@ class SparkCluster:
                                         "--webui-port", "0", "--work-dir", str(self.worker_dir(n)),
                                         self.master_url])  # fmt: skip
         self._wait("workers", lambda: self.log("master").count("Registering worker") >= WORKERS)
-        self._start_connect()
+        if connect:
+            self._start_connect()
 
     def _start_connect(self) -> None:
         from splink.backends.spark import similarity_jar_location

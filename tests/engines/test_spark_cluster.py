@@ -11,6 +11,7 @@ from __future__ import annotations
 import importlib.util
 import json
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -90,6 +91,50 @@ def test_payments_scan_on_the_cluster_equals_duckdb(
     new = [spark_cluster.apps_on_worker(n) - before[n - 1] for n in (1, 2)]
     assert new[0] and new[0] == new[1], new
     assert list(exchange.iterdir()) == [], "the run's exchange files are removed"
+
+
+def _opened_by_driver(trace: Path, under: Path) -> list[str]:
+    """Files (not folders) under ``under`` that the traced processes opened."""
+    return [
+        line
+        for line in trace.read_text("utf-8", errors="replace").splitlines()
+        if f'"{under}' in line and "O_DIRECTORY" not in line and "ENOENT" not in line
+    ]
+
+
+def test_the_executors_not_the_driver_read_the_input_files(
+    spark_cluster: SparkCluster, world: Path, duck_scan: Path, tmp_path: Path
+) -> None:
+    # The inputs in a folder every worker reads (a shared mount; here one machine), one
+    # given as a path and one as a file:// URI. strace follows the driver: this Python
+    # process and the driver JVM it starts; the executors are the workers' children.
+    strace = shutil.which("strace")
+    if strace is None:
+        pytest.skip("strace is not installed")
+    shared = tmp_path / "shared"
+    shared.mkdir()
+    for name in ("transactions.parquet", "customers.parquet"):
+        shutil.copy(world / name, shared / name)
+    out, trace = tmp_path / "out", tmp_path / "driver.trace"
+    spark_args = ["--engine", "spark", "--spark-master", spark_cluster.master_url,
+                  *_conf_args({**APP_CONF, **SMALL})]  # fmt: skip
+    scan = ["payments", "scan", "-t", str(shared / "transactions.parquet"),
+            "-c", (shared / "customers.parquet").as_uri(), "-o", str(out), *spark_args]  # fmt: skip
+    traced = [strace, "-f", "-qq", "--seccomp-bpf", "-e", "trace=open,openat,openat2",
+              "-o", str(trace)]  # fmt: skip
+    done = subprocess.run(
+        [*traced, DAYBREAK, *scan],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "SPARK_LOCAL_IP": "127.0.0.1"},
+        timeout=900,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    _same_scan(duck_scan, out)
+    # The trace saw the driver's own file work (the results it wrote)...
+    assert _opened_by_driver(trace, out), "strace did not follow the driver"
+    # ...and no open of an input file: the executors read them.
+    assert _opened_by_driver(trace, shared) == []
 
 
 def test_payments_scan_on_spark_connect_equals_duckdb(

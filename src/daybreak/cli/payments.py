@@ -54,14 +54,19 @@ def _progress() -> tuple[Any, Callable[[str], None]]:
     return bar, lambda msg: bar.update(task, description=msg)
 
 
-TX_HELP = "Transactions: CSV or Parquet in the public schema, pacs.008 XML, or a world folder."
+TX_HELP = (
+    "Transactions: CSV or Parquet in the public schema, pacs.008 XML, or a world folder; "
+    "with --engine spark also a folder of Parquet part files or a URI the cluster reads "
+    "(file:///shared/…, hdfs://…, s3a://…)."
+)
+CU_HELP = "Customers file (Parquet on Spark: a shared path or a URI, as --transactions)."
 
 
 @app.command()
 def scan(
-    transactions: Path = typer.Option(..., "--transactions", "-t", help=TX_HELP),
+    transactions: str = typer.Option(..., "--transactions", "-t", help=TX_HELP),
     out: Path = typer.Option(Path("results"), "--out", "-o", help="Folder for alerts.jsonl etc."),
-    customers: Path | None = typer.Option(None, "--customers", "-c", help="customers file"),
+    customers: str | None = typer.Option(None, "--customers", "-c", help=CU_HELP),
     config: Path | None = typer.Option(
         None, "--config", help="Typology pack YAML (default: built-in)."
     ),
@@ -114,7 +119,7 @@ UNLABELLED_HELP = (
 
 @app.command()
 def train(
-    transactions: Path = typer.Option(..., "--transactions", "-t", help=TX_HELP),
+    transactions: str = typer.Option(..., "--transactions", "-t", help=TX_HELP),
     labels: Path | None = typer.Option(None, "--labels", help=LABELS_HELP),
     from_store: bool = typer.Option(False, "--from-store", help=FROM_STORE_HELP),
     db: str | None = typer.Option(None, "--db", help=DB_HELP),
@@ -123,7 +128,7 @@ def train(
         None, "--unlabelled-weight", min=0.0, max=1.0, help=UNLABELLED_HELP
     ),
     out: Path = typer.Option(Path("model"), "--out", "-o", help="Model folder to write."),
-    customers: Path | None = typer.Option(None, "--customers", "-c", help="customers file"),
+    customers: str | None = typer.Option(None, "--customers", "-c", help=CU_HELP),
     config: Path | None = typer.Option(None, "--config", help="Typology pack YAML."),
     engine: str = typer.Option("duckdb", "--engine", help="duckdb or spark (--spark-master)."),
     spark_master: str | None = SPARK_MASTER,

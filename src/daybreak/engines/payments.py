@@ -21,13 +21,18 @@ import polars as pl
 from daybreak.engines import Engine, open_engine
 from daybreak.model.alerts import Alert
 from daybreak.payments import PaymentsInput
+from daybreak.payments.compiler import CORRIDOR_PAYMENTS, relevant_filter
 from daybreak.payments.config import Pack, load_pack
 from daybreak.payments.inputs import (
     PaymentsInputError,
     check_against_pack,
+    currency_counts_sql,
     empty_customers,
     read_customers,
     read_transactions,
+    refuse_duplicate_ids,
+    refuse_no_corridor,
+    refuse_unknown_currencies,
 )
 from daybreak.payments.model import TrainedModel
 from daybreak.payments.scan import (
@@ -36,6 +41,7 @@ from daybreak.payments.scan import (
     scan_registered,
     write_results,
 )
+from daybreak.schema import SchemaError
 from daybreak.schema.world import no_world_file, world_file
 
 if TYPE_CHECKING:
@@ -82,10 +88,10 @@ def _collector_paused() -> Iterator[None]:
 
 
 def scan(
-    transactions: Path,
+    transactions: Path | str,
     out: Path | None = None,
     *,
-    customers: Path | None = None,
+    customers: Path | str | None = None,
     config: Path | None = None,
     engine: str = "duckdb",
     model_dir: Path | None = None,
@@ -93,32 +99,32 @@ def scan(
     spark: SparkSettings | None = None,
 ) -> ScanResult:
     """Scan files, or a world folder given as ``transactions``; write results to ``out``.
-    ``spark``: where the Spark engine runs (local mode, a cluster, Spark Connect).
+    ``spark``: where the Spark engine runs (local mode, a cluster, Spark Connect). On
+    Spark, Parquet inputs (paths every worker mounts, or URIs such as ``s3a://``) are
+    read by the executors; other formats are read here and handed to Spark.
 
     This is the entry point for ``daybreak payments scan`` and ``daybreak demo``.
     """
-    if transactions.is_dir():
-        world = transactions
-        found = world_file(world, "transactions")
-        if found is None:
-            raise PaymentsInputError(no_world_file(world, "transactions"))
-        transactions = found
-        customers = customers or world_file(world, "customers")
+    transactions, customers = _inputs(transactions, customers, engine)
     with ExitStack() as stack:
         stack.enter_context(_collector_paused())
         in_place = None
-        if engine == "duckdb" and transactions.suffix.lower() in (".parquet", ".pq"):
+        if engine == "duckdb" and Path(transactions).suffix.lower() in (".parquet", ".pq"):
             from daybreak.engines.payments_inplace import ParquetInPlace
 
             # opened first: it checks the file while the pack and customers load
-            in_place = stack.enter_context(ParquetInPlace(transactions))
+            in_place = stack.enter_context(ParquetInPlace(Path(transactions)))
         pack = load_pack(config)
         model = TrainedModel.load(model_dir) if model_dir else None
-        cu = read_customers(customers)
-        if in_place is not None:
+        if engine == "spark" and _read_by_spark(transactions):
+            eng = stack.enter_context(open_engine(engine, spark))
+            result = _scan_on_spark(eng, transactions, customers, pack, model, progress)
+        elif in_place is not None:
+            cu = read_customers(_local(customers))
             result = in_place.scan(cu, pack=pack, model=model, progress=progress)
         else:
-            tx = read_transactions(transactions)
+            cu = read_customers(_local(customers))
+            tx = read_transactions(Path(transactions))
             eng = stack.enter_context(open_engine(engine, spark))
             result = scan_frames(tx, cu, pack=pack, engine=eng, model=model,
                                  source=str(transactions), progress=progress)  # fmt: skip
@@ -126,6 +132,96 @@ def scan(
             (progress or (lambda _msg: None))("writing results")
             write_results(result, out)
     return result
+
+
+Source = Path | str  # a path, or (Spark only) a URI such as s3a://bucket/transactions/
+
+
+def _inputs(
+    transactions: Source, customers: Source | None, engine: str
+) -> tuple[Source, Source | None]:
+    """The transactions and customers files: a world folder stands for its files; a URI
+    is Spark's to read."""
+    from daybreak.engines.spark_inputs import is_uri
+
+    for given in (transactions, customers):
+        if given is not None and is_uri(given) and engine != "spark":
+            raise PaymentsInputError(f"{given}: a URI input is read by Spark (--engine spark)")
+    if is_uri(transactions):
+        return str(transactions), customers
+    world = Path(transactions)
+    if not world.is_dir():
+        return world, customers
+    found = world_file(world, "transactions")
+    if found is not None:
+        return found, customers or world_file(world, "customers")
+    if engine == "spark" and _read_by_spark(world):
+        return world, customers  # a folder of Parquet part files, as Spark writes them
+    raise PaymentsInputError(no_world_file(world, "transactions"))
+
+
+def _read_by_spark(source: Source | None) -> bool:
+    from daybreak.engines.spark_inputs import read_by_spark
+
+    return source is not None and read_by_spark(source)
+
+
+def _local(source: Source | None) -> Path | None:
+    return None if source is None else Path(source)
+
+
+def _scan_on_spark(
+    eng: Engine,
+    transactions: Source,
+    customers: Source | None,
+    pack: Pack,
+    model: TrainedModel | None,
+    progress: Progress | None,
+) -> ScanResult:
+    """The scan with the transactions (and customers, when in Parquet) read and checked
+    by Spark's executors; only counts and results come back to this process."""
+    from daybreak.engines.spark import SparkEngine
+
+    assert isinstance(eng, SparkEngine)
+    (progress or (lambda _msg: None))("reading and checking inputs on Spark")
+    source = str(transactions)
+    try:
+        total = eng.register_files("transactions", transactions, "transactions",
+                                   check_unique=False)  # fmt: skip
+        if _read_by_spark(customers):
+            assert customers is not None
+            eng.register_files("customers", customers, "customers")
+        else:
+            eng.register("customers", read_customers(_local(customers)).to_arrow(
+                compat_level=pl.CompatLevel.oldest()))  # fmt: skip
+    except SchemaError as exc:
+        raise PaymentsInputError(str(exc)) from exc
+    if total == 0:
+        raise PaymentsInputError(f"{source}: no transactions in the input")
+    refuse_unknown_currencies(currency_counts_sql(eng.fetch, "transactions"), pack, source)
+    _refuse_duplicate_ids(eng, pack, source)
+
+    def corridor_count() -> int:
+        n = int(eng.fetch(f"SELECT count(*) AS n FROM {CORRIDOR_PAYMENTS}").to_pylist()[0]["n"])
+        refuse_no_corridor(n, total, pack, source)
+        return n
+
+    return scan_registered(eng, pack, model, total, corridor_count, progress)
+
+
+def _refuse_duplicate_ids(eng: Engine, pack: Pack, source: str) -> None:
+    """``txn_id`` must be unique among the rows the detector reads (alerts cite them);
+    as on DuckDB's in-place path, the rest of the input is not counted."""
+    dup = (
+        eng.fetch(
+            "SELECT txn_id FROM transactions t "
+            f"WHERE {relevant_filter(pack, eng.dialect)} "
+            "GROUP BY txn_id HAVING count(*) > 1 ORDER BY txn_id LIMIT 5"
+        )
+        .column("txn_id")
+        .to_pylist()
+    )
+    refuse_duplicate_ids(dup, source)
 
 
 class PaymentsDetector:

@@ -38,6 +38,7 @@ from daybreak.payments.config import Pack
 from daybreak.payments.inputs import (
     PaymentsInputError,
     currency_counts_sql,
+    refuse_duplicate_ids,
     refuse_no_corridor,
     refuse_unknown_currencies,
 )
@@ -292,10 +293,5 @@ def _refuse_duplicate_ids(relevant: pl.DataFrame, source: str) -> None:
     ids = relevant["txn_id"]
     if ids.hash().n_unique() == ids.len():  # distinct hashes: distinct ids, 5x faster
         return
-    dup = ids.filter(ids.is_duplicated()).unique().sort().head(5).to_list()
-    if not dup:
-        return  # two ids whose hashes collide
-    raise PaymentsInputError(
-        f"{source}, column 'txn_id': duplicate id(s) {', '.join(map(repr, dup))}; every "
-        "transaction needs a unique txn_id"
-    )
+    # none repeated if two different ids only share a hash
+    refuse_duplicate_ids(ids.filter(ids.is_duplicated()).unique().sort().head(5).to_list(), source)

@@ -10,10 +10,12 @@ Where the session comes from (:class:`SparkSettings`, first match wins):
   the master and resources ``spark-submit`` was given;
 * otherwise local mode on every core, bound to 127.0.0.1.
 
-Data cross between this process and the cluster through Spark itself (Arrow batches up
-with ``createDataFrame``, down with ``toArrow``), or, with an exchange URI (a path every
-worker mounts at the same place, ``hdfs://``, ``s3a://``), as Parquet files there. Never
-through a driver-local folder, which executors on other machines cannot write.
+Input files in Parquet (a path every worker mounts at the same place, or a URI) are read
+by the executors where they lie (``register_files``; :mod:`daybreak.engines.spark_inputs`).
+Other data cross between this process and the cluster through Spark itself (Arrow
+batches up with ``createDataFrame``, down with ``toArrow``), or, with an exchange URI
+(``hdfs://``, ``s3a://``, a shared path), as Parquet files there. Never through a
+driver-local folder, which executors on other machines cannot read or write.
 """
 
 from __future__ import annotations
@@ -239,6 +241,17 @@ class SparkEngine(Engine):
             frame = self._spark.createDataFrame(table)
         frame.createOrReplaceTempView(name)
         self._views.append(name)
+
+    def register_files(
+        self, name: str, source: str | Path, table: str, *, check_unique: bool = True
+    ) -> int:
+        """Parquet at ``source`` (a path every worker mounts, or a URI) as the view
+        ``name``, read and checked as the public ``table`` by the executors
+        (:mod:`daybreak.engines.spark_inputs`); returns the row count."""
+        from daybreak.engines.spark_inputs import read_checked
+
+        self._views.append(name)
+        return read_checked(self._spark, source, table, name, check_unique=check_unique)
 
     def _define(self, name: str, sql: str, materialize: bool) -> None:
         frame = self._spark.sql(sql)

@@ -107,6 +107,15 @@ def refuse_no_corridor(corridor: int, total: int, pack: Pack, source: str) -> No
     _refuse_no_corridor(corridor, total, pack, source)
 
 
+def refuse_duplicate_ids(duplicates: list[str], source: str) -> None:
+    """Refuse transaction ids seen twice (``duplicates``: a few of them, sorted)."""
+    if duplicates:
+        raise PaymentsInputError(
+            f"{source}, column 'txn_id': duplicate id(s) {', '.join(map(repr, duplicates))}; "
+            "every transaction needs a unique txn_id"
+        )
+
+
 def check_against_pack(tx: pl.DataFrame, pack: Pack, source: str) -> int:
     """Refuse currencies the pack cannot convert; return the corridor payment count."""
     unknown = (

@@ -21,10 +21,51 @@ def _lit(values: frozenset[str] | tuple[str, ...]) -> str:
     return ", ".join("'" + v.replace("'", "''") + "'" for v in sorted(values))
 
 
-def _rule(col: Column, sql_type: str) -> tuple[str, str] | None:
-    """(bad-row predicate, what was expected) for one present value, or None. Code
-    lists are read from the tables ``prepare_code_tables`` makes."""
-    c = f'"{col.name}"'
+class CheckSQL:
+    """How DuckDB writes the checks that differ between engines. Column types are
+    described in DuckDB's names (``VARCHAR``, ``DOUBLE``, ``TIMESTAMP WITH TIME ZONE``)
+    whatever the engine, so one set of rules serves both."""
+
+    quote = '"'
+
+    def name(self, column: str) -> str:
+        return f"{self.quote}{column}{self.quote}"
+
+    def in_codes(self, value: str, table: str, codes: frozenset[str]) -> str:
+        # Read from the tables ``prepare_code_tables`` makes: an IN over a subquery is
+        # a hash join, an IN over 250 literals is 250 comparisons per row.
+        return f"{value} IN (SELECT code FROM {table})"
+
+    def four_digits(self, text: str) -> str:
+        return f"{text} GLOB '[0-9][0-9][0-9][0-9]'"
+
+    def blank(self, text: str) -> str:
+        return f"regexp_full_match({text}, '\\s*')"
+
+
+class SparkCheckSQL(CheckSQL):
+    """Spark SQL: no GLOB, and no subquery inside an aggregate's FILTER; Spark turns a
+    long IN list into a hash set (``InSet``) itself."""
+
+    quote = "`"
+
+    def in_codes(self, value: str, table: str, codes: frozenset[str]) -> str:
+        return f"{value} IN ({_lit(codes)})"
+
+    def four_digits(self, text: str) -> str:
+        return f"{text} RLIKE '^[0-9]{{4}}$'"
+
+    def blank(self, text: str) -> str:
+        return f"{text} RLIKE '^\\\\s*$'"  # the regex, once Spark unescapes the literal: ^\s*$
+
+
+DUCKDB_CHECKS = CheckSQL()
+SPARK_CHECKS = SparkCheckSQL()
+
+
+def _rule(col: Column, sql_type: str, sql: CheckSQL = DUCKDB_CHECKS) -> tuple[str, str] | None:
+    """(bad-row predicate, what was expected) for one present value, or None."""
+    c = sql.name(col.name)
 
     match col.type:
         case ColumnType.TIMESTAMP:
@@ -44,26 +85,24 @@ def _rule(col: Column, sql_type: str) -> tuple[str, str] | None:
             if sql_type == "BOOLEAN":
                 return None
             return (
-                f"lower(CAST({c} AS VARCHAR)) NOT IN ('true', '1', 'yes', 'false', '0', 'no')",
+                f"lower(CAST({c} AS STRING)) NOT IN ('true', '1', 'yes', 'false', '0', 'no')",
                 "expected true or false",
             )
         case ColumnType.COUNTRY:
-            return f"{c} NOT IN (SELECT code FROM __countries)", (
+            return f"NOT {sql.in_codes(c, '__countries', countries())}", (
                 "expected an ISO 3166-1 alpha-2 country code (e.g. PH)"
             )
         case ColumnType.CURRENCY:
-            return f"{c} NOT IN (SELECT code FROM __currencies)", (
+            return f"NOT {sql.in_codes(c, '__currencies', currencies())}", (
                 "expected an ISO 4217 currency code (e.g. AUD)"
             )
         case ColumnType.TIMEZONE:
-            return f"{c} NOT IN (SELECT code FROM __timezones)", (
+            return f"NOT {sql.in_codes(c, '__timezones', timezones())}", (
                 "expected an IANA time zone (e.g. Australia/Sydney)"
             )
         case ColumnType.MCC:
-            v = c if sql_type == "VARCHAR" else f"CAST({c} AS VARCHAR)"
-            return f"NOT ({v} GLOB '[0-9][0-9][0-9][0-9]')", (
-                "expected a 4-digit merchant category code"
-            )
+            v = c if sql_type == "VARCHAR" else f"CAST({c} AS STRING)"
+            return f"NOT ({sql.four_digits(v)})", ("expected a 4-digit merchant category code")
         case ColumnType.ENUM:
             return (
                 f"{c} NOT IN ({_lit(tuple(col.choices))})",
@@ -72,9 +111,9 @@ def _rule(col: Column, sql_type: str) -> tuple[str, str] | None:
         case _:
             # Blank values sort below "!" (empty, or starting with a space or control
             # character): that cheap comparison guards the regex.
-            v = f"CAST({c} AS VARCHAR)"
+            v = f"CAST({c} AS STRING)"
             return (
-                f"({v} < '!' AND regexp_full_match({v}, '\\s*'))",
+                f"({v} < '!' AND {sql.blank(v)})",
                 "expected a non-blank value",
             )
 
@@ -99,9 +138,12 @@ def _described(con: Any, relation: str) -> dict[str, str]:
     return {r[0]: str(r[1]) for r in con.sql(f"DESCRIBE {relation}").fetchall()}
 
 
-def _checks(table: str, name: str, described: dict[str, str]) -> list[tuple[str, str, str]]:
-    """(column, bad-row predicate, what was expected) for every column of ``table``;
-    raises SchemaError for a missing or extra column or a timestamp without a zone."""
+def column_checks(
+    table: str, name: str, described: dict[str, str], sql: CheckSQL = DUCKDB_CHECKS
+) -> list[tuple[str, str, str]]:
+    """(column, bad-row predicate, what was expected) for every column of ``table``
+    (``described``: column name to DuckDB type name); raises SchemaError for a missing
+    or extra column or a timestamp without a zone."""
     spec = TABLES[table]
     present = [c for c in described if c != "__row"]
     missing = [c for c in spec.names if c not in present]
@@ -123,11 +165,12 @@ def _checks(table: str, name: str, described: dict[str, str]) -> list[tuple[str,
                 name, None, col.name,
                 f"column type {sql_type}: expected a UTC timestamp (timestamp with time zone)"))  # fmt: skip
             continue
+        c = sql.name(col.name)
         if not col.nullable:
-            checks.append((col.name, f'"{col.name}" IS NULL', "missing value"))
-        rule = _rule(col, sql_type)
+            checks.append((col.name, f"{c} IS NULL", "missing value"))
+        rule = _rule(col, sql_type, sql)
         if rule:
-            checks.append((col.name, f'("{col.name}" IS NOT NULL AND {rule[0]})', rule[1]))
+            checks.append((col.name, f"({c} IS NOT NULL AND {rule[0]})", rule[1]))
     if issues:
         raise SchemaError(issues)
     return checks
@@ -135,7 +178,7 @@ def _checks(table: str, name: str, described: dict[str, str]) -> list[tuple[str,
 
 def check_header(con: Any, path: Path, table: str, relation: str) -> None:
     """Refuse missing or extra columns and zone-less timestamps before reading rows."""
-    _checks(table, str(path), _described(con, relation))
+    column_checks(table, str(path), _described(con, relation))
 
 
 def single_values(con: Any, parquet: Path, columns: tuple[str, ...]) -> dict[str, str]:
@@ -177,7 +220,7 @@ def validate_parquet(
     ``columns`` limits the checks to those columns (the header is always checked)."""
     spec = TABLES[table]
     name = str(path)
-    checks = _checks(table, name, _described(con, relation))
+    checks = column_checks(table, name, _described(con, relation))
     if columns is not None:
         checks = [c for c in checks if c[0] in columns]
     checked = {c for c, _, _ in checks}
