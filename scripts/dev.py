@@ -147,6 +147,9 @@ def provision(env: dict[str, str]) -> None:
         env.setdefault("DAYBREAK_CHROMIUM", chromium)
     if shutil.which("java") is None:
         apt_install(["openjdk-17-jre-headless"])
+    # strace shows the Spark cluster test which process opens the input files
+    if shutil.which("strace") is None:
+        apt_install(["strace"])
     # NATS JetStream for the streaming connector's tests (tests/conftest.py starts it)
     if nats_server() is None and apt_install(["nats-server"]):
         env.setdefault("DAYBREAK_NATS_SERVER", nats_server() or "")
