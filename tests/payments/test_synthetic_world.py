@@ -73,18 +73,41 @@ def test_train_writes_a_model_card_and_scan_uses_the_model(
     assert all(a.explanation and a.evidence_ids for a in result.alerts)
 
 
+def _one_row_group_per_sender_country(world: Path, out: Path, drop: tuple[str, ...]) -> Path:
+    """The world's files with the transactions sent from ``drop`` left out and each sender
+    country in row groups of its own, so the file's statistics show that no row group
+    holds a payment sent from those countries."""
+    import polars as pl
+    import pyarrow.parquet as pq
+
+    out.mkdir()
+    txns = pl.read_parquet(world / "transactions.parquet")
+    kept = txns.filter(~pl.col("sender_country").is_in(list(drop))).sort("sender_country")
+    with pq.ParquetWriter(out / "transactions.parquet", kept.to_arrow().schema) as writer:
+        for _, part in kept.group_by("sender_country", maintain_order=True):
+            writer.write_table(part.to_arrow())
+    (out / "customers.parquet").write_bytes((world / "customers.parquet").read_bytes())
+    return out
+
+
 @pytest.mark.parametrize("wide_first", [True, False])
 def test_the_in_place_parquet_scan_matches_the_in_memory_scan(
-    world: Path, wide_first: bool, monkeypatch: pytest.MonkeyPatch
+    world: Path, wide_first: bool, tmp_path: Path
 ) -> None:
     """Large Parquet files take their own path (read where they lie, validated as they
-    are read, customers narrowed to those the detector reads); it must agree exactly."""
+    are read, customers narrowed to those the detector reads); it must agree exactly,
+    whichever order of filters the file's statistics allow."""
     import polars as pl
 
-    from daybreak.engines import payments_inplace as inplace
     from daybreak.engines.payments import scan_frames
+    from daybreak.engines.payments_inplace import ParquetInPlace
+    from daybreak.payments.config import load_pack
 
-    monkeypatch.setattr(inplace, "_may_send_from", lambda *_: not wide_first)
+    pack = load_pack()
+    if wide_first:
+        world = _one_row_group_per_sender_country(world, tmp_path / "w", pack.corridor_countries)
+    with ParquetInPlace(world / "transactions.parquet") as opened:
+        assert opened.reads_wide_first(pack) == wide_first
     in_place = scan(world)
     in_memory = scan_frames(
         pl.read_parquet(world / "transactions.parquet"),
