@@ -294,7 +294,7 @@ def test_an_upload_is_never_written_to_disk(hma: Hma, disk_writes: list[str]) ->
 def test_the_prefix_is_configurable_and_can_be_turned_off(tmp_path: Path) -> None:
     from typer import BadParameter
 
-    from daybreak.cli.serve import _hma_prefix
+    from daybreak.cli.serve import parse_hma_prefix
 
     store = TiplineStore(
         f"sqlite+pysqlite:///{tmp_path / 'p.db'}", Keyring.from_text(generate_key())
@@ -308,7 +308,7 @@ def test_the_prefix_is_configurable_and_can_be_turned_off(tmp_path: Path) -> Non
         assert not any(p.startswith("/hma") for p in off.openapi()["paths"])
     finally:
         store.close()
-    assert _hma_prefix("compat/hma/") == "/compat/hma"
-    assert _hma_prefix("") is None
+    assert parse_hma_prefix("compat/hma/") == "/compat/hma"
+    assert parse_hma_prefix("") is None
     with pytest.raises(BadParameter, match="path segments"):
-        _hma_prefix("/h m a")
+        parse_hma_prefix("/h m a")

@@ -103,7 +103,7 @@ def serve(
         login_rate_per_minute=login_rate,
         login_hashes_per_minute=per_process_budget(login_hashes, workers, db),
         max_concurrent_logins=max_logins,
-        hma_prefix=_hma_prefix(hma_prefix),
+        hma_prefix=parse_hma_prefix(hma_prefix),
     )
     err = Console(stderr=True)
     if insecure_cookies:
@@ -143,7 +143,7 @@ def serve(
     )
 
 
-def _hma_prefix(value: str) -> str | None:
+def parse_hma_prefix(value: str) -> str | None:
     """``--hma-prefix`` as a path: one leading '/', no trailing one; None when empty."""
     path = value.strip().strip("/")
     if not path:
