@@ -143,12 +143,13 @@ def test_no_organisation_word_is_a_common_name_in_the_generator() -> None:
         assert not words & tokens, f"{culture.key}: {sorted(words & tokens)}"
 
 
-PAYER, LONE = "CC002", "gcash:+639990000001"
+PAYER, LONE = "CB000", "gcash:+639990000001"
 
 
 def _lone_world() -> tuple[pl.DataFrame, pl.DataFrame]:
-    """The small world with one careful payer's payments moved to an account nobody
-    else pays."""
+    """The small world with one bold payer's payments moved to an account nobody else
+    pays: the account's own inbound signs (small sums at night from an unrelated man)
+    and its sender's evidence would lift it above its sender."""
     tx, cu, _ = small_world()
     moved = tx.with_columns(
         pl.when(pl.col("sender_id") == PAYER)
@@ -165,7 +166,9 @@ def test_a_beneficiary_paid_by_one_customer_ranks_no_higher_than_that_customer()
     row = _row(result.beneficiary_scores, "receiver_id", lone)
     sender = _row(result.customer_scores, "sender_id", payer)
     assert row["sole_sender"] == payer and row["sole_sender_score"] == sender["score"]
-    assert float(str(row["score"])) <= float(str(sender["score"]))
+    assert row["score"] == sender["score"] and row["capped_by_sender"] is True
+    alert = next(a for a in result.alerts if a.subject_id == lone)
+    assert f"Paid by one customer only ({payer}, score " in alert.explanation
     several = result.beneficiary_scores.filter(pl.col("inbound_senders") >= 2)
     assert several.height and several["sole_sender"].is_null().all()
 
@@ -176,12 +179,21 @@ def test_duckdb_and_spark_agree_on_the_sole_sender(java_home: str) -> None:
 
     duck = scan_frames(*_lone_world(), engine="duckdb")
     spark = scan_frames(*_lone_world(), engine=SparkEngine(SMALL_DATA_CONF))
-    assert [a.model_dump() for a in spark.alerts] == [a.model_dump() for a in duck.alerts]
+
+    # Scores are rounded to 6 places; the engines' sums differ in the last bits, which
+    # can flip that rounding, so scores agree to 1e-5 and everything else exactly.
+    def alerts(r: ScanResult) -> list[tuple[object, ...]]:
+        return sorted((a.subject_type, a.subject_id, a.typologies, a.explanation) for a in r.alerts)
+
+    assert alerts(spark) == alerts(duck)
+    assert [a.score for a in spark.alerts] == pytest.approx(
+        [a.score for a in duck.alerts], abs=1e-5
+    )
     for col in ("sole_sender", "capped_by_sender"):
         assert duck.beneficiary_scores[col].to_list() == spark.beneficiary_scores[col].to_list()
     for col in ("sole_sender_score", "score"):
         d = duck.beneficiary_scores[col].to_list()
-        assert d == pytest.approx(spark.beneficiary_scores[col].to_list(), rel=1e-6), col
+        assert d == pytest.approx(spark.beneficiary_scores[col].to_list(), abs=1e-5), col
 
 
 def test_the_cap_names_the_sole_sender_in_the_explanation() -> None:
