@@ -103,17 +103,28 @@ def test_peer_anomaly_is_a_percentile_within_the_peer_group(small: ScanResult) -
     assert bold.min() > family.max()
 
 
-def test_organisations_have_no_network_edge() -> None:
+HUB = "gcash:+639170002222"  # the careful payers' hub H2 of the small world
+
+
+def _small_world_where(key: str, value: str, column: str, new: str) -> tuple[pl.DataFrame, ...]:
+    """The small world's payments and customers, ``column`` set to ``new`` on the
+    payments whose ``key`` is ``value``."""
     tx, cu, _ = small_world()
-    # the careful payers' hub H2 renamed as a foundation: a charity, not a person
-    renamed = tx.with_columns(
-        pl.when(pl.col("receiver_id") == "gcash:+639170002222")
-        .then(pl.lit("Hope Children's Foundation Inc."))
-        .otherwise(pl.col("receiver_name"))
-        .alias("receiver_name")
+    changed = tx.with_columns(
+        pl.when(pl.col(key) == value).then(pl.lit(new)).otherwise(pl.col(column)).alias(column)
     )
-    result = scan_frames(renamed, cu)
-    row = _row(result.beneficiary_scores, "receiver_id", "gcash:+639170002222")
+    return changed, cu
+
+
+def _hub_renamed(name: str) -> ScanResult:
+    """The small world scanned with the careful payers' hub H2 called ``name``."""
+    return scan_frames(*_small_world_where("receiver_id", HUB, "receiver_name", name))
+
+
+def test_organisations_have_no_network_edge() -> None:
+    # H2 renamed as a foundation: a charity, not a person
+    result = _hub_renamed("Hope Children's Foundation Inc.")
+    row = _row(result.beneficiary_scores, "receiver_id", HUB)
     assert row["organisation"] == 1 and row["weighted_senders"] == 0
     assert "CC002" not in {a.subject_id for a in result.alerts}
 
@@ -122,15 +133,7 @@ def test_a_family_name_is_not_an_organisation() -> None:
     """Ngo (Ngô) is one of the commonest Vietnamese family names; while "ngo" was an
     organisation word, every facilitator called Ngo lost her edges and was never found
     through the graph (a generated world's worst beneficiary AP, 0.80)."""
-    tx, cu, _ = small_world()
-    renamed = tx.with_columns(
-        pl.when(pl.col("receiver_id") == "gcash:+639170002222")
-        .then(pl.lit("NGO, Thi Lan"))
-        .otherwise(pl.col("receiver_name"))
-        .alias("receiver_name")
-    )
-    result = scan_frames(renamed, cu)
-    row = _row(result.beneficiary_scores, "receiver_id", "gcash:+639170002222")
+    row = _row(_hub_renamed("NGO, Thi Lan").beneficiary_scores, "receiver_id", HUB)
     assert row["organisation"] == 0 and float(str(row["weighted_senders"])) > 0
 
 
@@ -146,18 +149,11 @@ def test_no_organisation_word_is_a_common_name_in_the_generator() -> None:
 PAYER, LONE = "CB000", "gcash:+639990000001"
 
 
-def _lone_world() -> tuple[pl.DataFrame, pl.DataFrame]:
+def _lone_world() -> tuple[pl.DataFrame, ...]:
     """The small world with one bold payer's payments moved to an account nobody else
     pays: the account's own inbound signs (small sums at night from an unrelated man)
     and its sender's evidence would lift it above its sender."""
-    tx, cu, _ = small_world()
-    moved = tx.with_columns(
-        pl.when(pl.col("sender_id") == PAYER)
-        .then(pl.lit(LONE))
-        .otherwise(pl.col("receiver_id"))
-        .alias("receiver_id")
-    )
-    return moved, cu
+    return _small_world_where("sender_id", PAYER, "receiver_id", LONE)
 
 
 def test_a_beneficiary_paid_by_one_customer_ranks_no_higher_than_that_customer() -> None:
