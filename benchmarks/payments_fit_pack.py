@@ -30,7 +30,6 @@ from __future__ import annotations
 import argparse
 import re
 import tempfile
-from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -44,7 +43,7 @@ from daybreak.payments.evaluate import read_labels
 from daybreak.payments.model import platt_curve
 from daybreak.payments.scan import ScanResult
 from daybreak.synth import generate_world, write_world
-from daybreak.synth.priors import Priors
+from daybreak.synth.priors import PARAMETER_REGIONS, Priors
 
 GROUPS = {"AU+NZ": ("AU", "NZ"), "US+CA": ("US", "CA"), "GB+EU": ("GB", "EU")}
 SUBJECTS = (("customer", "sender_id"), ("beneficiary", "receiver_id"))
@@ -59,22 +58,33 @@ L2 = 0.01
 DEFAULT_WORK = Path(tempfile.gettempdir()) / "daybreak-gen"
 
 
-def world(work: Path, group: str, seed: int, customers: int, months: int) -> Path:
+# What a benchmark can hold out: the sending region (a group of the sending regions at a
+# time), or a named region of the other priors (daybreak.synth.priors.PARAMETER_REGIONS:
+# careful-payer share, reference languages, look-alike shares and senders together).
+HOLD_OUTS: dict[str, dict[str, dict[str, Any]]] = {
+    "sending-region": {g: {"sending_regions": r} for g, r in GROUPS.items()},
+    "parameters": PARAMETER_REGIONS,
+}
+
+
+def world(
+    work: Path, group: str, seed: int, customers: int, months: int, hold_out: str = "sending-region"
+) -> Path:
     """A randomised world of ``group`` (generated once, then read from ``work``)."""
     out = work / f"{group}-{seed}-{customers}-{months}"
     if not (out / "truth" / "labels.csv").is_file():
-        priors = replace(Priors(), sending_regions=GROUPS[group])
+        priors = Priors().restrict(**HOLD_OUTS[hold_out][group])
         write_world(generate_world(customers, months, seed, priors=priors), out, "parquet")
     return out
 
 
 def worlds_by_group(
-    work: Path, seeds: list[int], customers: int, months: int
+    work: Path, seeds: list[int], customers: int, months: int, hold_out: str = "sending-region"
 ) -> dict[str, list[Path]]:
     """Seed ``s`` of the k-th group is ``s + 1000 * k``, so groups never share a seed."""
     return {
-        g: [world(work, g, s + 1000 * k, customers, months) for s in seeds]
-        for k, g in enumerate(GROUPS)
+        g: [world(work, g, s + 1000 * k, customers, months, hold_out) for s in seeds]
+        for k, g in enumerate(HOLD_OUTS[hold_out])
     }
 
 

@@ -21,6 +21,13 @@ customers and beneficiaries, careful-payer recall at the alert threshold (every
 ``careful*`` scenario) and each look-alike's false-alarm rate (alerted / present, label
 0 scenarios). Generated worlds are cached in ``--work`` (keyed by group, seed and size:
 clear it after changing the generator).
+
+``--hold-out parameters`` holds out regions of the *other* priors instead of the sending
+region (``daybreak.synth.priors.PARAMETER_REGIONS``): ``base`` (AU, NZ, CA, EU senders,
+careful-payer share 0.1-0.4, references in en/tl/es/id/de, the usual look-alike shares)
+and ``shifted`` (US and GB senders, careful-payer share 0.5-0.8, references in vi/th/fr,
+several times more payroll firms and student allowances), like the independent team's
+shifted world. Each is held out in turn; (b) is then fitted on the other one only.
 """
 
 from __future__ import annotations
@@ -36,6 +43,7 @@ from daybreak.payments.config import load_pack
 from daybreak.payments.evaluate import Scored, evaluate, read_labels
 from payments_fit_pack import (
     DEFAULT_WORK,
+    HOLD_OUTS,
     TRAINING_SEEDS,
     describe,
     fit,
@@ -144,6 +152,12 @@ def main() -> None:
     ap.add_argument("--work", type=Path, default=DEFAULT_WORK, help="cache of generated worlds")
     ap.add_argument("--pack", type=Path, default=None, help="pack (a) instead of the shipped one")
     ap.add_argument(
+        "--hold-out",
+        choices=tuple(HOLD_OUTS),
+        default="sending-region",
+        help="what is held out: groups of the sending region, or regions of the other priors",
+    )
+    ap.add_argument(
         "--no-refit", action="store_true", help="skip (b): scan with pack (a) only (quicker)"
     )
     args = ap.parse_args()
@@ -153,11 +167,12 @@ def main() -> None:
         raise SystemExit(f"evaluation and training seeds overlap: {set(seeds) & set(training_seeds)}")  # fmt: skip
     shipped = load_pack(args.pack)
     print(f"pack (a) {args.pack or 'as shipped'}, {shipped.version}: {describe(shipped)}")
-    evaluation = worlds_by_group(args.work, seeds, args.customers, args.months)
+    print(f"held out in turn: {args.hold_out} ({', '.join(HOLD_OUTS[args.hold_out])})")
+    evaluation = worlds_by_group(args.work, seeds, args.customers, args.months, args.hold_out)
     training = (
         {}
         if args.no_refit
-        else worlds_by_group(args.work, training_seeds, args.customers, args.months)
+        else worlds_by_group(args.work, training_seeds, args.customers, args.months, args.hold_out)
     )
     by_region: dict[str, dict[str, Tally]] = {}
     for held_out, paths in evaluation.items():

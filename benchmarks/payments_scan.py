@@ -356,9 +356,10 @@ def main() -> None:
     )
     ap.add_argument(
         "--corridor-share",
-        type=float,
-        default=0.03,
-        help="share of the rows that are outbound corridor payments (default 0.03)",
+        default="0.03",
+        help="share of the rows that are outbound corridor payments (default 0.03); "
+        "several, comma-separated (e.g. 0.03,0.15), are measured one after the other "
+        "in one run and summed up side by side at the end",
     )
     ap.add_argument(
         "--with-startup",
@@ -375,18 +376,34 @@ def main() -> None:
     if args.child:
         child(args.child, args.tx, args.cu, args.out)
         return
-    if not 0.0 < args.corridor_share < 1.0:
-        ap.error(f"--corridor-share must be between 0 and 1, got {args.corridor_share}")
+    try:
+        shares = [float(x) for x in args.corridor_share.split(",")]
+    except ValueError:
+        shares = []
+    if not shares or not all(0.0 < x < 1.0 for x in shares):
+        ap.error(f"--corridor-share: expected shares between 0 and 1, got {args.corridor_share!r}")
     sizes = [int(s) for s in args.sizes.split(",")] + ([50_000_000] if args.with_50m else [])
-    print(f"corridor share {args.corridor_share:.0%}; load average "
+    ratios = {share: run_share(args, share, sizes) for share in shares}
+    if len(shares) > 1:
+        print("side by side (scan / baseline, median runs):")
+        for share, by_size in ratios.items():
+            print(f"  corridor share {share:.0%}: "
+                  + ", ".join(f"{n:,} rows {r:.2f}" for n, r in by_size.items()))  # fmt: skip
+    print("targets: ratio <= 3.0, scan >= 2,000,000 transactions/s")
+
+
+def run_share(args: argparse.Namespace, share: float, sizes: list[int]) -> dict[int, float]:
+    """Measure every size at one corridor share; returns the ratio per size."""
+    print(f"corridor share {share:.0%}; load average "
           f"{' '.join(f'{x:.1f}' for x in os.getloadavg())} on {os.cpu_count()} cores")  # fmt: skip
     print(f"{'rows':>11} {'baseline s':>10} {'scan s':>8} {'ratio':>6} {'scan tx/s':>12} "
           f"{'base MB':>8} {'scan MB':>8} {'alerts':>7}")  # fmt: skip
     previous: tuple[int, float] | None = None
+    ratios: dict[int, float] = {}
     for n in sizes:
-        folder = args.work / f"n{n}-c{args.corridor_share:g}"
+        folder = args.work / f"n{n}-c{share:g}"
         folder.mkdir(parents=True, exist_ok=True)
-        tx, cu = make_data(n, folder, args.corridor_share)
+        tx, cu = make_data(n, folder, share)
         # Alternate the two so background load hits both alike; report medians.
         bases, fulls, wall_bases, wall_fulls = [], [], [], []
         for _ in range(args.repeat):
@@ -400,6 +417,7 @@ def main() -> None:
         base["peak_mb"] = max(r["peak_mb"] for r in bases)
         full["peak_mb"] = max(r["peak_mb"] for r in fulls)
         ratio = full["seconds"] / base["seconds"]
+        ratios[n] = ratio
         print(f"{n:>11,} {base['seconds']:>10.2f} {full['seconds']:>8.2f} {ratio:>6.2f} "
               f"{n / full['seconds']:>12,.0f} {base['peak_mb']:>8.0f} {full['peak_mb']:>8.0f} "
               f"{int(full['alerts']):>7}")  # fmt: skip
@@ -426,7 +444,7 @@ def main() -> None:
         print(f"  corridor payments read by the scan: {int(full['corridor_payments']):,}")
     print(f"imports (not timed above): scan child {full['imports']:.1f} s")
     print(f"load average at the end {' '.join(f'{x:.1f}' for x in os.getloadavg())}")
-    print("targets: ratio <= 3.0, scan >= 2,000,000 transactions/s")
+    return ratios
 
 
 if __name__ == "__main__":

@@ -24,6 +24,7 @@ from daybreak.synth import (
     generate_world,
     write_world,
 )
+from daybreak.synth.priors import PARAMETER_REGIONS, parameter_region
 from daybreak.synth.vocab import VOCABULARIES
 
 from .conftest import CUSTOMERS, MONTHS, SEED
@@ -246,3 +247,37 @@ def test_randomised_world_parquet_validates(random_world: World, tmp_path: Path)
         result = read_table(tmp_path / f"{name}.parquet", name)
         assert result.rejected == 0 and not result.issues, name
         assert result.frame.height == getattr(random_world, name).height
+
+
+def test_the_parameter_regions_do_not_overlap() -> None:
+    """A pack fitted on one named region has never seen a world of the other: every field
+    either restricts is disjoint between them (bands do not meet, choices share nothing)."""
+    base, shifted = (parameter_region(n) for n in ("base", "shifted"))
+    restricted = set(PARAMETER_REGIONS["base"]) | set(PARAMETER_REGIONS["shifted"])
+    assert {"sending_regions", "careful_share", "reference_languages"} <= restricted
+    for name in restricted:
+        a, b = getattr(base, name), getattr(shifted, name)
+        if isinstance(a, Band):
+            assert a.hi < b.lo or b.hi < a.lo, (name, a, b)
+        else:
+            assert not set(a) & set(b), (name, a, b)
+
+
+@pytest.mark.parametrize("name", ["base", "shifted"])
+def test_a_parameter_region_draws_only_from_its_priors(name: str) -> None:
+    priors = parameter_region(name)
+    for seed in range(5):
+        drawn = priors.draw(seed).params
+        region = drawn["region"]
+        assert region["sending_region"] in priors.sending_regions
+        assert region["reference_language"] in priors.reference_languages
+        assert priors.careful_share.lo <= region["careful_share"] <= priors.careful_share.hi
+        shares = dict(drawn["profile"]["more_lookalikes"])
+        assert (
+            priors.payroll_firm_share.lo <= shares["payroll_firm"] <= priors.payroll_firm_share.hi
+        )
+
+
+def test_an_unknown_parameter_region_is_named_in_the_error() -> None:
+    with pytest.raises(ValueError, match=r"'moon'.*base, shifted"):
+        parameter_region("moon")

@@ -630,7 +630,8 @@ def _beneficiary_stage(pack: Pack, d: Dialect) -> list[Step]:
 SELECT r.receiver_id, count(*) AS inbound_senders,
   count(CASE WHEN r.related = 0 THEN 1 END) AS unrelated_senders,
   count(DISTINCT r.sender_country) AS sender_countries,
-  max(r.org) AS organisation
+  max(r.org) AS organisation,
+  CASE WHEN count(*) = 1 THEN max(r.sender_id) END AS sole_sender
 FROM pair r LEFT JOIN customer_base_scores b ON b.sender_id = r.sender_id
 LEFT JOIN beneficiary_network n ON n.receiver_id = r.receiver_id
 GROUP BY r.receiver_id
@@ -649,7 +650,7 @@ HAVING count(*) >= 2
 SELECT a.receiver_id, a.inbound_payments, b.inbound_senders, b.unrelated_senders,
   a.inbound_low_value_share, a.inbound_cover_word_share, a.inbound_specific_cover_share,
   a.inbound_night_share, a.inbound_unnamed_share, a.inbound_median_ref, a.inbound_median,
-  b.sender_countries,
+  b.sender_countries, b.sole_sender,
   b.organisation, coalesce(n.alerted_senders, 0) AS alerted_senders,
   coalesce(n.weighted_senders, 0.0) AS weighted_senders,
   coalesce(n.sender_suspicion, 0.0) AS sender_suspicion,

@@ -87,7 +87,7 @@ LEAD_FIELDS = {
                  "active_days", "countries", "corridor_payments", "median_amount",
                  "night_share", "first_amounts", "last_amounts"),
     "beneficiary": ("countries", "inbound_payments", "inbound_senders", "unrelated_senders",
-                    "inbound_median"),
+                    "inbound_median", "sole_sender", "sole_sender_score", "capped_by_sender"),
 }  # fmt: skip
 
 
@@ -124,4 +124,9 @@ def beneficiary_lead(row: Mapping[str, Any]) -> str:
         f"{int(row.get('inbound_senders') or 0)} senders "
         f"({int(row.get('unrelated_senders') or 0)} without a family tie), median "
         f"{money(float(row.get('inbound_median') or 0), str(row.get('currency') or ''))}."
+    ) + (
+        f" Paid by one customer only ({row.get('sole_sender')}, score "
+        f"{float(row.get('sole_sender_score') or 0):.2f}): ranked no higher than that customer."
+        if row.get("capped_by_sender")
+        else ""
     )

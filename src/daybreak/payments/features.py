@@ -95,16 +95,30 @@ BENEFICIARY_FEATURES: dict[str, str] = {
     "sender_suspicion": "noisy-OR of its unrelated senders' evidence after propagation "
     "(0..1; network)",
     "alerted_senders": "unrelated senders with a high first-stage score (network)",
+    "sole_sender": "the one customer who pays it, when only one does (text; its score "
+    "caps the beneficiary's)",
     # for explanations only
     "inbound_median": "median inbound amount (senders' currency)",
+    "sole_sender_score": "the sole sender's score, which caps the beneficiary's",
+    "capped_by_sender": "whether the sole sender's score lowered the beneficiary's",
     "currency": "the most common sender currency (text)",
     "countries": "beneficiary country (text)",
 }
 
-TEXT_FEATURES = frozenset({"currency", "countries", "main_channel", "top_cover_word"})
+TEXT_FEATURES = frozenset(
+    {"currency", "countries", "main_channel", "top_cover_word", "sole_sender"}
+)
 EXPLAIN_ONLY = (
     frozenset(
-        {"first_amounts", "last_amounts", "median_amount", "corridor_total", "inbound_median"}
+        {
+            "first_amounts",
+            "last_amounts",
+            "median_amount",
+            "corridor_total",
+            "inbound_median",
+            "sole_sender_score",
+            "capped_by_sender",
+        }
     )
     | TEXT_FEATURES
 )

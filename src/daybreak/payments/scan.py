@@ -79,7 +79,7 @@ def scan_registered(
     bene = _sorted(pl.from_arrow(eng.fetch("SELECT * FROM beneficiary_scores")), "receiver_id")
     say("scoring")
     cust = _score(cust, pack, "customer", model)
-    bene = _score(bene, pack, "beneficiary", model)
+    bene = _capped_by_sole_sender(_score(bene, pack, "beneficiary", model), cust)
     threshold = model.threshold if model else pack.alert_threshold
     alerted = pl.concat(
         [
@@ -130,6 +130,28 @@ def _score(
         prob = calibrate(raw, getattr(pack.calibration, subject))
     # Through a list: building a Series from a numpy array imports numpy.ma (40-80 ms).
     return frame.with_columns(pl.Series("score", np.round(prob, 6).tolist(), dtype=pl.Float64))
+
+
+def _capped_by_sole_sender(bene: pl.DataFrame, cust: pl.DataFrame) -> pl.DataFrame:
+    """A beneficiary paid by one customer only ranks no higher than that customer.
+
+    A facilitator is known by *several* unrelated senders abroad paying one person
+    (payments-indicators.md, indicator 2); with one sender, everything the beneficiary
+    shows comes from that sender's payments, so it cannot be more suspicious than the
+    sender is. Without the cap, one borderline sender (an in-law or gift-giver at 0.6)
+    lifted each person he pays to ~0.9 through ``hub_paid_by_alerted``, above
+    facilitators paid by many. ``sole_sender_score`` is that customer's score (null when
+    several pay or the sender was not scored, and then nothing is capped);
+    ``capped_by_sender`` says whether the cap lowered the score."""
+    sender = cust.select(
+        pl.col("sender_id").alias("sole_sender"), pl.col("score").alias("sole_sender_score")
+    )
+    joined = bene.join(sender, on="sole_sender", how="left", maintain_order="left")
+    capped = (pl.col("score") > pl.col("sole_sender_score")).fill_null(False)
+    return joined.with_columns(
+        pl.when(capped).then(pl.col("sole_sender_score")).otherwise(pl.col("score")).alias("score"),
+        capped.alias("capped_by_sender"),
+    )
 
 
 def _fired(

@@ -293,6 +293,35 @@ class Priors:
         return _draw(self, seed)
 
 
+# Named regions of the priors for hold-outs beyond geography (issue #13: the independent
+# team's "shifted" world had US and GB senders, more careful payers, other reference words
+# and more payroll and allowance look-alikes). The two regions do not overlap in any field
+# either restricts, so a pack fitted on worlds of one has never seen a world of the other.
+PARAMETER_REGIONS: dict[str, dict[str, Any]] = {
+    "base": {
+        "sending_regions": ("AU", "NZ", "CA", "EU"),
+        "careful_share": Band(0.1, 0.4),
+        "reference_languages": ("en", "tl", "es", "id", "de"),
+    },
+    "shifted": {
+        "sending_regions": ("US", "GB"),
+        "careful_share": Band(0.5, 0.8),
+        "reference_languages": ("vi", "th", "fr"),
+        "payroll_firm_share": Band(0.012, 0.03),
+        "student_parent_share": Band(0.025, 0.06),
+    },
+}
+
+
+def parameter_region(name: str) -> Priors:
+    """The priors of one named region of :data:`PARAMETER_REGIONS`."""
+    if name not in PARAMETER_REGIONS:
+        raise ValueError(
+            f"parameter region {name!r}: expected one of {', '.join(PARAMETER_REGIONS)}"
+        )
+    return Priors().restrict(**PARAMETER_REGIONS[name])
+
+
 def _check_choice(
     name: str, chosen: tuple[str, ...], known: dict[str, Any] | tuple[str, ...]
 ) -> None:
