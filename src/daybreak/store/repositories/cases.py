@@ -52,9 +52,9 @@ class CaseRepository:
         require(actor, CASE_READERS, "list cases")
         ctx = self._ctx
         keys = ctx.keys_of(actor)
-        with ctx.writing() as conn:
+        with ctx.reading() as conn:
             found = case_ops.query(conn, keys, filters or case_ops.CaseFilter())
-            ctx.audit(conn, actor, "case.list", "case", "*", {"ids": [c.case_id for c in found]})
+        ctx.audit_read(actor, "case.list", "case", "*", {"ids": [c.case_id for c in found]})
         return found
 
     def page(
@@ -63,14 +63,13 @@ class CaseRepository:
         """One page of matching cases (``filters.limit`` from ``filters.offset``, most
         urgent first) and how many match in all. Read without holding the write lock;
         only the page's cases are decrypted (their summaries; ``full``: their bodies),
-        and their ids are audited before return."""
+        and their ids are audited (committed) before return."""
         require(actor, CASE_READERS, "list cases")
         ctx = self._ctx
         with ctx.reading() as conn:
             found = case_ops.page(conn, ctx.keys_of(actor), filters, full=full)
-        with ctx.writing() as conn:
-            ids = [e.case.case_id for e in found.entries]
-            ctx.audit(conn, actor, "case.list", "case", "*", {"ids": ids, "total": found.total})
+        ids = [e.case.case_id for e in found.entries]
+        ctx.audit_read(actor, "case.list", "case", "*", {"ids": ids, "total": found.total})
         return found
 
     def holders(self, actor: Actor, entity_key: str, but: str) -> tuple[int, int]:
@@ -114,10 +113,10 @@ class CaseRepository:
         require(actor, CASE_READERS, "read cases")
         ctx = self._ctx
         keys = ctx.keys_of(actor)
-        with ctx.writing() as conn:
+        with ctx.reading() as conn:
             case = case_ops.get(conn, keys, case_id)
-            if case is not None:
-                ctx.audit(conn, actor, "case.read", "case", case_id)
+        if case is not None:
+            ctx.audit_read(actor, "case.read", "case", case_id)
         return case
 
     def transition(
@@ -174,9 +173,9 @@ class CaseRepository:
         require(actor, CASE_READERS, "read notes")
         ctx = self._ctx
         keys = ctx.keys_of(actor)
-        with ctx.writing() as conn:
+        with ctx.reading() as conn:
             out = case_ops.notes(conn, keys, case_id)
-            ctx.audit(conn, actor, "case.notes.read", "case", case_id)
+        ctx.audit_read(actor, "case.notes.read", "case", case_id)
         return out
 
     def override_tier(
@@ -198,9 +197,9 @@ class CaseRepository:
         require(actor, CASE_READERS, "read case history")
         ctx = self._ctx
         keys = ctx.keys_of(actor)
-        with ctx.writing() as conn:
+        with ctx.reading() as conn:
             out = case_tiers.tier_overrides(conn, keys, case_id)
-            ctx.audit(conn, actor, "case.tiers.read", "case", case_id)
+        ctx.audit_read(actor, "case.tiers.read", "case", case_id)
         return out
 
     def history(self, actor: Actor, case_id: str | None = None) -> list[case_ops.StatusChange]:
@@ -208,9 +207,9 @@ class CaseRepository:
         require(actor, CASE_READERS, "read case history")
         ctx = self._ctx
         keys = ctx.keys_of(actor)
-        with ctx.writing() as conn:
+        with ctx.reading() as conn:
             out = case_ops.history(conn, keys, case_id)
-            ctx.audit(conn, actor, "case.history.read", "case", case_id or "*")
+        ctx.audit_read(actor, "case.history.read", "case", case_id or "*")
         return out
 
     def record_disposition(
@@ -242,10 +241,10 @@ class CaseRepository:
         require(actor, CASE_READERS, "read case labels")
         ctx = self._ctx
         keys = ctx.keys_of(actor)
-        with ctx.writing() as conn:
+        with ctx.reading() as conn:
             out = label_ops.listing(conn, keys, case_id)
-            detail = {"labels": len(out), "cases": len({x.case_id for x in out})}
-            ctx.audit(conn, actor, "case.labels.read", "case", case_id or "*", detail)
+        detail = {"labels": len(out), "cases": len({x.case_id for x in out})}
+        ctx.audit_read(actor, "case.labels.read", "case", case_id or "*", detail)
         return out
 
 
