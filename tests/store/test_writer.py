@@ -29,7 +29,9 @@ def test_cancelled_submissions_do_not_stop_the_writer() -> None:
 
     keys, agencies = Keyring.from_text(generate_key()), AgencyTable.load()
 
-    def submit(writer: BatchWriter[tuple[Submission, Prepared], Receipt], key: str) -> Future[Receipt]:
+    def submit(
+        writer: BatchWriter[tuple[Submission, Prepared], Receipt], key: str
+    ) -> Future[Receipt]:
         s = sub(report(key), key=key)
         return writer.submit((s, prepare(s, keys, agencies)))
 

@@ -44,9 +44,7 @@ DEFAULT_ORG = "default"
 def _org(indexed: bool = True) -> Column[str]:
     """The organisation a tenant-owned row belongs to (migration 0005_organisations);
     ``indexed``: with an index of its own (not when composite indexes lead with it)."""
-    return Column(
-        "org_id", String(40), nullable=False, server_default=DEFAULT_ORG, index=indexed
-    )
+    return Column("org_id", String(40), nullable=False, server_default=DEFAULT_ORG, index=indexed)
 
 
 def of_org(table: Table, org_id: str) -> ColumnElement[bool]:

@@ -58,7 +58,7 @@ class AuditCommitter:
             self._write, max_batch=max_batch, name="daybreak-audit"
         )
 
-    def _write(self, entries: list[PendingEntry]) -> list[None | Exception]:
+    def _write(self, entries: list[PendingEntry]) -> list[Exception | None]:
         with self._lock, self._engine.begin() as conn:
             append_entries(conn, entries)
         return [None] * len(entries)

@@ -23,7 +23,7 @@ down_revision = "0011"
 branch_labels = None
 depends_on = None
 
-ORDER = ["tier", sa.text("priority DESC"), "created_at", "case_id"]
+ORDER: list[str | sa.TextClause] = ["tier", sa.text("priority DESC"), "created_at", "case_id"]
 REPLACED = ["ix_cases_org_id", "ix_cases_status", "ix_cases_assignee", "ix_cases_country"]
 
 
