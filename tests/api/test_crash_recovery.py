@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import os
 import signal
+import subprocess
 import threading
 from pathlib import Path
 
@@ -29,6 +30,21 @@ def _body(n: int) -> dict[str, object]:
         "incident_type": "online_enticement",
         "reported_accounts": [{"service": "examplestream", "account_id": f"crash-{n}"}],
     }
+
+
+def _kill_9_midway(
+    proc: subprocess.Popen[bytes], clients: list[threading.Thread], midway: threading.Event
+) -> None:
+    """Start the clients, kill -9 the server once ``midway`` is set, wait for them. Killed
+    once a tenth is answered, not after a fixed sleep: a fast server could finish the
+    whole bounded load within any sleep short enough for CI."""
+    for t in clients:
+        t.start()
+    assert midway.wait(60), "too few requests were answered"
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait(10)
+    for t in clients:
+        t.join(30)
 
 
 def test_kill_9_loses_no_acknowledged_report_and_duplicates_none(tmp_path: Path) -> None:
@@ -68,16 +84,9 @@ def test_kill_9_loses_no_acknowledged_report_and_duplicates_none(tmp_path: Path)
                         if len(acked) >= CLIENTS * PER_CLIENT // 10:
                             midway.set()
 
-    threads = [threading.Thread(target=client, args=(c,)) for c in range(CLIENTS)]
-    for t in threads:
-        t.start()
-    # Killed once a tenth is acknowledged, not after a fixed sleep: a fast server could
-    # finish the whole bounded load within any sleep short enough for CI.
-    assert midway.wait(60), "too few reports were acknowledged"
-    os.kill(proc.pid, signal.SIGKILL)
-    proc.wait(10)
-    for t in threads:
-        t.join(30)
+    _kill_9_midway(
+        proc, [threading.Thread(target=client, args=(c,)) for c in range(CLIENTS)], midway
+    )
     assert 0 < len(acked) < CLIENTS * PER_CLIENT, "the kill should land during the load"
 
     proc = start_server(tmp_path, free_port(), env)  # restart on the same data
@@ -164,14 +173,9 @@ def test_kill_9_loses_no_audit_entry_of_an_answered_read(tmp_path: Path) -> None
                 if sum(answered) >= READERS * READS_EACH // 10:
                     midway.set()
 
-    threads = [threading.Thread(target=reader, args=(c,)) for c in range(READERS)]
-    for t in threads:
-        t.start()
-    assert midway.wait(60), "too few reads were answered"
-    os.kill(proc.pid, signal.SIGKILL)
-    proc.wait(10)
-    for t in threads:
-        t.join(30)
+    _kill_9_midway(
+        proc, [threading.Thread(target=reader, args=(c,)) for c in range(READERS)], midway
+    )
     for h in clients:
         h.close()
     assert 0 < sum(answered) < READERS * READS_EACH, "the kill should land during the reads"
