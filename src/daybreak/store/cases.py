@@ -375,16 +375,31 @@ def query(conn: Connection, keys: Keyring, f: CaseFilter) -> list[Case]:
     return [_row_to_case(keys, r) for r in conn.execute(q)]
 
 
-def page(conn: Connection, keys: Keyring, f: CaseFilter, *, full: bool = False) -> CasePage:
-    """One page of matching cases and the counts of all: only the page is decrypted,
-    from each case's summary (``full``: its whole body)."""
+def count(conn: Connection, keys: Keyring, f: CaseFilter) -> tuple[int, int]:
+    """How many cases match ``f`` (its limit and offset aside), and how many of them
+    are closed."""
     closed = func.sum(when((cases.c.status == CaseStatus.CLOSED.value, 1), else_=0))
     total, closed_count = conn.execute(
         select(func.count(), closed).select_from(cases).where(*conditions(keys, f))
     ).one()
+    return int(total), int(closed_count or 0)
+
+
+def page(
+    conn: Connection,
+    keys: Keyring,
+    f: CaseFilter,
+    *,
+    full: bool = False,
+    counted: tuple[int, int] | None = None,
+) -> CasePage:
+    """One page of matching cases and the counts of all (``counted``: as :func:`count`
+    gave them, None: counted here): only the page is decrypted, from each case's
+    summary (``full``: its whole body)."""
+    total, closed = counted if counted is not None else count(conn, keys, f)
     rows = conn.execute(_listing(keys, f).limit(f.limit).offset(f.offset))
     entries = [_row_to_entry(keys, r, full) for r in rows]
-    return CasePage(entries, int(total), int(closed_count or 0))
+    return CasePage(entries, total, closed)
 
 
 def holders(conn: Connection, keys: Keyring, entity_key: str, but: str) -> tuple[int, int]:

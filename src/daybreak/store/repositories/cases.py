@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Sequence
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -27,6 +28,10 @@ class CaseRepository:
         # Dashboard figures and filter choices, kept until a case changes (see version).
         self._cached: dict[str, tuple[tuple[Any, ...], Any]] = {}  # by name and organisation
         self._cache_lock = threading.Lock()
+        # Counts of the queue's filters, kept like the figures (see _counted).
+        self._counts: dict[
+            tuple[str, case_ops.CaseFilter], tuple[tuple[Any, ...], tuple[int, int]]
+        ] = {}
 
     def upsert(self, items: Sequence[Case], actor: Actor = SYSTEM) -> tuple[int, int]:
         """Insert new cases of the actor's organisation and refresh existing ones
@@ -66,11 +71,35 @@ class CaseRepository:
         and their ids are audited (committed) before return."""
         require(actor, CASE_READERS, "list cases")
         ctx = self._ctx
+        keys = ctx.keys_of(actor)
         with ctx.reading() as conn:
-            found = case_ops.page(conn, ctx.keys_of(actor), filters, full=full)
+            counted = self._counted(conn, keys, filters)
+            found = case_ops.page(conn, keys, filters, full=full, counted=counted)
         ids = [e.case.case_id for e in found.entries]
         ctx.audit_read(actor, "case.list", "case", "*", {"ids": ids, "total": found.total})
         return found
+
+    def _counted(
+        self, conn: Connection, keys: Keyring, filters: case_ops.CaseFilter
+    ) -> tuple[int, int]:
+        """The counts of a filter's matches, kept until a case changes (as the figures
+        are): counting the open cases of a typology probes every facet row of it (~200
+        ms at 100,000 cases). Searches are counted each time: they are cheap (a
+        blind-index lookup), and their forms are identifiers, not kept in memory."""
+        if filters.search is not None:
+            return case_ops.count(conn, keys, filters)
+        key = (keys.org_id, replace(filters, limit=0, offset=0))
+        now = case_ops.version(conn)
+        with self._cache_lock:
+            kept = self._counts.get(key)
+        if kept is not None and kept[0] == now:
+            return kept[1]
+        value = case_ops.count(conn, keys, filters)
+        with self._cache_lock:
+            if len(self._counts) >= 1000:  # bounded: filters are few, versions change
+                self._counts.clear()
+            self._counts[key] = (now, value)
+        return value
 
     def holders(self, actor: Actor, entity_key: str, but: str) -> tuple[int, int]:
         """How many cases other than ``but`` hold the entity (closed ones among them):
