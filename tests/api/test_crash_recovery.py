@@ -40,11 +40,13 @@ def _kill_9_midway(
     whole bounded load within any sleep short enough for CI."""
     for t in clients:
         t.start()
-    assert midway.wait(60), "too few requests were answered"
-    os.kill(proc.pid, signal.SIGKILL)
-    proc.wait(10)
-    for t in clients:
-        t.join(30)
+    try:
+        assert midway.wait(60), "too few requests were answered"
+    finally:  # killed in any case: a failed test leaves no server behind
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.wait(10)
+        for t in clients:
+            t.join(30)
 
 
 def test_kill_9_loses_no_acknowledged_report_and_duplicates_none(tmp_path: Path) -> None:
