@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 from store_samples import case, report
 
@@ -166,3 +168,20 @@ def test_a_beneficiary_is_searched_as_its_payment_handle(staffed: TiplineStore) 
     assert staffed.reports.search("beneficiary", "gcash:+639170000002", ANA).report_ids == (
         two.report_id,
     )
+
+
+def test_queue_counts_are_kept_until_a_case_changes(store: TiplineStore) -> None:
+    """Counts of a filter are kept (as the dashboards' figures) but never outlive a change
+    of a case: a new case, and a transition, are counted at once."""
+    ana = Actor("ana", Role.ANALYST)
+    store.cases.upsert([case("C-1", country="PH"), case("C-2", country="PH")])
+    ph = CaseFilter(open_only=True, country="PH", limit=1)
+    assert store.cases.page(ana, ph).total == 2
+    assert store.cases.page(ana, replace(ph, offset=1)).total == 2  # same count, kept
+    store.cases.upsert([case("C-3", country="PH")])
+    assert store.cases.page(ana, ph).total == 3
+    store.cases.transition("C-1", CaseStatus.CLOSED, ana, "dup", outcome=Outcome.DUPLICATE)
+    found = store.cases.page(ana, ph)
+    assert (found.total, found.closed) == (2, 0)
+    every = store.cases.page(ana, CaseFilter(country="PH", limit=1))
+    assert (every.total, every.closed) == (3, 1)

@@ -21,19 +21,21 @@ def test_cancelled_submissions_do_not_stop_the_writer() -> None:
     entered, gate = threading.Event(), threading.Event()
     written: list[list[str]] = []
 
-    def write(subs: list[Submission], preps: list[Prepared]) -> list[Receipt | Exception]:
+    def write(items: list[tuple[Submission, Prepared]]) -> list[Receipt | Exception]:
         entered.set()
         assert gate.wait(10)
-        written.append([s.idempotency_key or "" for s in subs])
-        return [Receipt(f"R-{s.idempotency_key}", "CL-x", 3, 0.5, "X") for s in subs]
+        written.append([s.idempotency_key or "" for s, _ in items])
+        return [Receipt(f"R-{s.idempotency_key}", "CL-x", 3, 0.5, "X") for s, _ in items]
 
     keys, agencies = Keyring.from_text(generate_key()), AgencyTable.load()
 
-    def submit(writer: BatchWriter, key: str) -> Future[Receipt]:
+    def submit(
+        writer: BatchWriter[tuple[Submission, Prepared], Receipt], key: str
+    ) -> Future[Receipt]:
         s = sub(report(key), key=key)
-        return writer.submit(s, prepare(s, keys, agencies))
+        return writer.submit((s, prepare(s, keys, agencies)))
 
-    writer = BatchWriter(write)
+    writer: BatchWriter[tuple[Submission, Prepared], Receipt] = BatchWriter(write)
     try:
         first = submit(writer, "first")
         assert entered.wait(10)  # the writer is inside the first batch

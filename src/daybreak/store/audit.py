@@ -12,7 +12,11 @@ Entries written before the audit key was separate (up to ``audit_legacy_until`` 
 ``store_meta``) are verified with the key derived from the field key.
 
 Appends happen inside the caller's transaction (with the head row locked), so an audit
-entry exists exactly when the change or read it records was committed.
+entry exists exactly when the change it records was committed. Reads are audited by
+group commit (:class:`~daybreak.store.repositories.context.AuditCommitter`): the read
+runs on the read connection, its entry joins the next batch of entries (one transaction,
+one fsync) and the reader waits for that commit before it returns anything, so no case
+data leaves the store before the entry recording its read is on disk.
 """
 
 from __future__ import annotations
@@ -146,6 +150,32 @@ def append_one(
     appender = AuditAppender(conn, keys)
     appender.append(actor, action, otype, oid, detail)
     appender.close()
+
+
+@dataclass(frozen=True, slots=True)
+class PendingEntry:
+    """An entry waiting to be appended: ``keys`` are its organisation's."""
+
+    keys: Keyring
+    actor: str
+    action: str
+    object_type: str
+    object_id: str
+    detail: dict[str, Any] | None = None
+
+
+def append_entries(conn: Connection, entries: list[PendingEntry]) -> None:
+    """Append ``entries`` in order in ``conn``'s transaction (one appender per run of
+    entries of one organisation, each closed before the next reads the head)."""
+    appender: AuditAppender | None = None
+    for e in entries:
+        if appender is None or appender.keys.org_id != e.keys.org_id:
+            if appender is not None:
+                appender.close()
+            appender = AuditAppender(conn, e.keys)
+        appender.append(e.actor, e.action, e.object_type, e.object_id, e.detail)
+    if appender is not None:
+        appender.close()
 
 
 @dataclass(frozen=True, slots=True)

@@ -326,7 +326,19 @@ def get(conn: Connection, keys: Keyring, case_id: str) -> Case | None:
 def conditions(keys: Keyring, f: CaseFilter) -> list[ColumnElement[bool]]:
     """The WHERE of every case listing: one place for each filter (and the scope a
     caller adds, such as an organisation)."""
-    out: list[ColumnElement[bool]] = [of_org(cases, keys.org_id)]
+    out: list[ColumnElement[bool]] = []
+    if f.search is not None:
+        # Scoped through the search rows (each carries its case's organisation): a
+        # search finds a few cases by blind index and reads them by key. With the
+        # organisation's condition on ``cases`` too, SQLite's planner would scan the
+        # organisation's index in the queue's order and probe the hits instead.
+        indexes = sorted({keys.index(form) for form in f.search})
+        found = select(case_search.c.case_id).where(
+            case_search.c.value_index.in_(indexes), of_org(case_search, keys.org_id)
+        )
+        out.append(cases.c.case_id.in_(found))
+    else:
+        out.append(of_org(cases, keys.org_id))
     if f.status is not None:
         out.append(cases.c.status == f.status.value)
     if f.open_only:
@@ -347,13 +359,6 @@ def conditions(keys: Keyring, f: CaseFilter) -> list[ColumnElement[bool]]:
                 )
             )
         )
-    if f.search is not None:
-        indexes = sorted({keys.index(form) for form in f.search})
-        out.append(
-            cases.c.case_id.in_(
-                select(case_search.c.case_id).where(case_search.c.value_index.in_(indexes))
-            )
-        )
     return out
 
 
@@ -370,30 +375,43 @@ def query(conn: Connection, keys: Keyring, f: CaseFilter) -> list[Case]:
     return [_row_to_case(keys, r) for r in conn.execute(q)]
 
 
-def page(conn: Connection, keys: Keyring, f: CaseFilter, *, full: bool = False) -> CasePage:
-    """One page of matching cases and the counts of all: only the page is decrypted,
-    from each case's summary (``full``: its whole body)."""
+def count(conn: Connection, keys: Keyring, f: CaseFilter) -> tuple[int, int]:
+    """How many cases match ``f`` (its limit and offset aside), and how many of them
+    are closed."""
     closed = func.sum(when((cases.c.status == CaseStatus.CLOSED.value, 1), else_=0))
     total, closed_count = conn.execute(
         select(func.count(), closed).select_from(cases).where(*conditions(keys, f))
     ).one()
+    return int(total), int(closed_count or 0)
+
+
+def page(
+    conn: Connection,
+    keys: Keyring,
+    f: CaseFilter,
+    *,
+    full: bool = False,
+    counted: tuple[int, int] | None = None,
+) -> CasePage:
+    """One page of matching cases and the counts of all (``counted``: as :func:`count`
+    gave them, None: counted here): only the page is decrypted, from each case's
+    summary (``full``: its whole body)."""
+    total, closed = counted if counted is not None else count(conn, keys, f)
     rows = conn.execute(_listing(keys, f).limit(f.limit).offset(f.offset))
     entries = [_row_to_entry(keys, r, full) for r in rows]
-    return CasePage(entries, int(total), int(closed_count or 0))
+    return CasePage(entries, total, closed)
 
 
 def holders(conn: Connection, keys: Keyring, entity_key: str, but: str) -> tuple[int, int]:
     """How many of the organisation's cases other than ``but`` hold the entity, and how
     many of them are closed."""
     closed = func.sum(when((cases.c.status == CaseStatus.CLOSED.value, 1), else_=0))
+    holding = select(case_keys.c.case_id).where(
+        case_keys.c.value_index == keys.index(entity_key), of_org(case_keys, keys.org_id)
+    )
+    # Scoped through the entity's rows (as a search, see conditions): read by key.
     found = conn.execute(
-        select(func.count(), closed)
-        .select_from(cases.join(case_keys, case_keys.c.case_id == cases.c.case_id))
-        .where(
-            of_org(cases, keys.org_id),
-            case_keys.c.value_index == keys.index(entity_key),
-            cases.c.case_id != but,
-        )
+        select(func.count(), closed).where(cases.c.case_id.in_(holding), cases.c.case_id != but)
     ).one()
     return int(found[0]), int(found[1] or 0)
 

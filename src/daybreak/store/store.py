@@ -16,7 +16,8 @@ thing stored, over one shared context (engines, writer lock, keys, routing table
 * ``store.banks`` (:class:`BankRepository`): the hash lists' metadata (media banks).
 
 Every method that reads or writes case data names the acting :class:`Actor` and adds an
-entry to the audit chain in the same transaction as the read or write itself.
+entry to the audit chain: in the same transaction as a write; for a read, committed
+(group commit) before the read returns.
 """
 
 from __future__ import annotations
@@ -44,7 +45,7 @@ from daybreak.store.repositories.api_keys import ApiKeyRepository
 from daybreak.store.repositories.audit import AuditTrail
 from daybreak.store.repositories.banks import BankRepository
 from daybreak.store.repositories.cases import CaseRepository
-from daybreak.store.repositories.context import PermissionDenied, StoreContext
+from daybreak.store.repositories.context import AuditCommitter, PermissionDenied, StoreContext
 from daybreak.store.repositories.cybertip import CybertipRepository
 from daybreak.store.repositories.organisations import OrganisationRepository
 from daybreak.store.repositories.outbound import OutboundRepository
@@ -109,7 +110,10 @@ class TiplineStore:
                     ensure_head(conn, keys)
                     integrity.upgrade(conn, keys)
                     case_ops.upgrade_search(conn, keys)
-        ctx = StoreContext(self.engine, self.read_engine, self._writer_lock, keys, self.agencies)
+        self._reads = AuditCommitter(self.engine, self._writer_lock)
+        ctx = StoreContext(
+            self.engine, self.read_engine, self._writer_lock, keys, self.agencies, self._reads
+        )
         self.reports = ReportRepository(ctx, max_batch=max_batch)
         self.cases = CaseRepository(ctx)
         self.throttles = Throttles(ctx)
@@ -152,6 +156,7 @@ class TiplineStore:
     def close(self) -> None:
         self.accounts.close()
         self.reports.close()
+        self._reads.close()
         self.audit.close()
         self._writer_lock.close()
         self.engine.dispose()

@@ -41,9 +41,10 @@ metadata = MetaData(
 TS = DateTime(timezone=True)
 
 
-def _org() -> Column[str]:
-    """The organisation a tenant-owned row belongs to (migration 0005_organisations)."""
-    return Column("org_id", String(40), nullable=False, server_default=DEFAULT_ORG, index=True)
+def _org(indexed: bool = True) -> Column[str]:
+    """The organisation a tenant-owned row belongs to (migration 0005_organisations);
+    ``indexed``: with an index of its own (not when composite indexes lead with it)."""
+    return Column("org_id", String(40), nullable=False, server_default=DEFAULT_ORG, index=indexed)
 
 
 def of_org(table: Table, org_id: str) -> ColumnElement[bool]:
@@ -149,13 +150,13 @@ idempotency_keys = Table(
 cases = Table(
     "cases",
     metadata,
-    _org(),
+    _org(indexed=False),  # every index of the queue leads with it (0012)
     Column("case_id", String(80), primary_key=True),
     Column("priority", Float, nullable=False, index=True),
     Column("tier", Integer, nullable=False),
-    Column("status", String(20), nullable=False, index=True),
+    Column("status", String(20), nullable=False),
     Column("outcome", String(40)),
-    Column("assignee", String(80), index=True),
+    Column("assignee", String(80)),
     Column("country", String(2)),
     Column("routed_agency", String(200)),
     Column("created_at", TS, nullable=False),
@@ -165,20 +166,31 @@ cases = Table(
     # encrypted: a queue page decrypts these, not whole cases (migration 0008).
     Column("summary_enc", LargeBinary),
     Column("row_mac", String(64)),  # over the plain workflow columns
-    # The dashboards' groupings (migration 0011_console_scale).
-    Index("ix_cases_country", "country"),
     Index("ix_cases_created_at", "created_at"),
     Index("ix_cases_updated_at", "updated_at"),
 )
 
-# The queue's order (most severe tier, highest priority, oldest) read off one index.
+# The queue's order (most severe tier, highest priority, oldest) within an organisation,
+# read off an index; one such index per filter the console offers (status, country,
+# assignee), each leading with the organisation every query names and the filter's
+# column, so a page is the first 50 entries of an index range. The columns after the
+# order make them covering for the counts and the dashboards' GROUP BYs: SQLite keeps
+# a case's organisation and summary after its large encrypted body (columns added by
+# later migrations), so a query that touches the table reads the body's overflow
+# pages of every row it looks at (migration 0012_casework_indexes).
+_ORDER = (cases.c.tier, cases.c.priority.desc(), cases.c.created_at, cases.c.case_id)
 Index(
     "ix_cases_queue_order",
-    cases.c.tier,
-    cases.c.priority.desc(),
-    cases.c.created_at,
-    cases.c.case_id,
+    cases.c.org_id,
+    *_ORDER,
+    cases.c.status,
+    cases.c.assignee,
+    cases.c.country,
+    cases.c.routed_agency,
 )
+Index("ix_cases_status_queue", cases.c.org_id, cases.c.status, *_ORDER)
+Index("ix_cases_country_queue", cases.c.org_id, cases.c.country, *_ORDER, cases.c.status)
+Index("ix_cases_assignee_queue", cases.c.org_id, cases.c.assignee, *_ORDER, cases.c.status)
 
 case_keys = Table(
     "case_keys",
@@ -188,7 +200,9 @@ case_keys = Table(
         "case_id", String(80), ForeignKey("cases.case_id", ondelete="CASCADE"), primary_key=True
     ),
     Column("value_index", String(40), primary_key=True),
-    Index("ix_case_keys_value_index", "value_index"),
+    # A blind index and the organisation, both equalities, so the planner prefers it
+    # to the organisation's own index (which holds every row of the organisation).
+    Index("ix_case_keys_value_org", "value_index", "org_id", "case_id"),
 )
 
 # Blind indexes of every form a console search finds a case by (its ids, entity keys,
@@ -202,7 +216,7 @@ case_search = Table(
         "case_id", String(80), ForeignKey("cases.case_id", ondelete="CASCADE"), primary_key=True
     ),
     Column("value_index", String(40), primary_key=True),
-    Index("ix_case_search_value_index", "value_index"),
+    Index("ix_case_search_value_org", "value_index", "org_id", "case_id"),  # as case_keys
 )
 
 # What the queue filters and the dashboards count a case by, besides its plain columns:
@@ -217,6 +231,8 @@ case_facets = Table(
     Column("facet", String(20), primary_key=True),  # typology | source
     Column("value", String(80), primary_key=True),
     Index("ix_case_facets_facet_value", "facet", "value"),
+    # Typology filter and the facet charts, index only (migration 0012).
+    Index("ix_case_facets_org_facet_value", "org_id", "facet", "value", "case_id"),
 )
 
 case_reports = Table(

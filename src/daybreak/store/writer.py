@@ -1,14 +1,16 @@
-"""Group commit: one writer thread turns many concurrent intakes into few transactions.
+"""Group commit: one writer thread turns many concurrent writes into few transactions.
 
-Each request puts its :class:`Submission` on a queue and waits on a future. The writer
+Used for report intake (:class:`~daybreak.store.reports.Submission`) and for the audit
+entries of reads (:class:`~daybreak.store.repositories.context.AuditCommitter`). Each
+request puts its item on a queue and waits on a future. The writer
 takes everything queued (up to ``max_batch``), writes it in ONE transaction, commits
 (one fsync for the whole batch), and only then resolves the futures — so a 202 still
 means "on disk", while throughput is bounded by fsyncs per second times batch size
-rather than by fsyncs per report. While a batch commits, the next one gathers.
+rather than by fsyncs per item. While a batch commits, the next one gathers.
 
 If the batch transaction fails for an unexpected reason it is rolled back and each
-submission is retried in a transaction of its own, so one bad report cannot sink the
-others and none is half-stored.
+item is retried in a transaction of its own, so one bad item cannot sink the others
+and none is half-stored.
 """
 
 from __future__ import annotations
@@ -18,35 +20,41 @@ import queue
 import threading
 from collections.abc import Callable
 from concurrent.futures import Future
-
-from daybreak.store.reports import Prepared, Receipt, Submission
+from typing import Generic, TypeVar
 
 log = logging.getLogger(__name__)
 _STOP = object()
 
-# Writes a list of submissions (with their prepared parts) in one transaction and
-# returns, per submission, a receipt or the (expected, per-item) exception it raised.
-BatchFn = Callable[[list[Submission], list[Prepared]], list[Receipt | Exception]]
-Item = tuple[Submission, Prepared, "Future[Receipt]"]
+T = TypeVar("T")  # what is written
+R = TypeVar("R")  # what its writer answers
 
 
-class BatchWriter:
-    def __init__(self, write_batch: BatchFn, max_batch: int = 500) -> None:
+class BatchWriter(Generic[T, R]):
+    """``write_batch`` writes a list of items in one transaction and returns, per item,
+    its result or the (expected, per-item) exception it raised."""
+
+    def __init__(
+        self,
+        write_batch: Callable[[list[T]], list[R | Exception]],
+        max_batch: int = 500,
+        name: str = "daybreak-writer",
+    ) -> None:
         self._write_batch = write_batch
         self._max = max_batch
         self._queue: queue.SimpleQueue[object] = queue.SimpleQueue()
-        self._thread = threading.Thread(target=self._run, name="daybreak-writer", daemon=True)
+        self._thread = threading.Thread(target=self._run, name=name, daemon=True)
         self._closed = False
         self.batches = 0
         self.items = 0
         self._thread.start()
 
-    def submit(self, sub: Submission, prepared: Prepared) -> Future[Receipt]:
-        fut: Future[Receipt] = Future()
+    def submit(self, item: T) -> Future[R]:
+        """Queue ``item``; the future resolves once the batch holding it is committed."""
+        fut: Future[R] = Future()
         if self._closed:
             fut.set_exception(RuntimeError("the store is closed"))
             return fut
-        self._queue.put((sub, prepared, fut))
+        self._queue.put((item, fut))
         return fut
 
     @property
@@ -79,29 +87,28 @@ class BatchWriter:
             if stop:
                 return
 
-    def _commit(self, taken: list[Item]) -> None:
+    def _commit(self, taken: list[tuple[T, Future[R]]]) -> None:
         # As an executor does: a future cancelled while queued (its request went away)
         # is dropped unwritten; the others are marked running, so they can no longer
         # be cancelled and setting their result below cannot fail (which would kill
         # this thread and leave every later submission waiting forever).
-        batch = [item for item in taken if item[2].set_running_or_notify_cancel()]
+        batch = [pair for pair in taken if pair[1].set_running_or_notify_cancel()]
         if not batch:
             return
-        subs = [s for s, _, _ in batch]
-        preps = [p for _, p, _ in batch]
+        items = [item for item, _ in batch]
         try:
-            results = self._write_batch(subs, preps)
+            results = self._write_batch(items)
         except Exception:  # rolled back: retry one by one to isolate the culprit
-            log.exception("batch of %d failed; retrying one at a time", len(subs))
+            log.exception("batch of %d failed; retrying one at a time", len(items))
             results = []
-            for s, p in zip(subs, preps, strict=True):
+            for item in items:
                 try:
-                    results.extend(self._write_batch([s], [p]))
+                    results.extend(self._write_batch([item]))
                 except Exception as exc:
                     results.append(exc)
         self.batches += 1
-        self.items += len(subs)
-        for (_, _, fut), res in zip(batch, results, strict=True):
+        self.items += len(items)
+        for (_, fut), res in zip(batch, results, strict=True):
             if isinstance(res, Exception):
                 fut.set_exception(res)
             else:

@@ -54,9 +54,9 @@ class AuditTrail:
         detail: dict[str, Any] | None = None,
     ) -> None:
         """Audit something a face did that no repository call covers (an export, a
-        change of the console's configuration)."""
-        with self._ctx.writing() as conn:
-            self._ctx.audit(conn, actor, action, object_type, object_id, detail)
+        change of the console's configuration, an evidence record read); returns once
+        the entry is committed (the group commit of reads)."""
+        self._ctx.audit_read(actor, action, object_type, object_id, detail)
 
     def _head_for_checkpoint(self) -> tuple[int, str] | str:
         with self._ctx.reading() as conn:

@@ -1,8 +1,10 @@
 """What every repository of the store shares: engines, the writer lock, keys, routing.
 
 Every repository method that reads or writes case data names the acting
-:class:`~daybreak.store.auth.Actor` and adds an entry to the audit chain in the same
-transaction as the read or write itself (:meth:`StoreContext.audited`).
+:class:`~daybreak.store.auth.Actor` and adds an entry to the audit chain: a write in the
+same transaction as the write itself (:meth:`StoreContext.audited`); a read through the
+group commit of :class:`AuditCommitter` (:meth:`StoreContext.audit_read`), which
+returns only once the entry is committed.
 
 Organisations: a repository works for one organisation at a time, the acting actor's,
 through :meth:`StoreContext.keys_of`: that organisation's keyring
@@ -16,15 +18,16 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, TypeVar
 
 from sqlalchemy import Connection, Engine
 
-from daybreak.store.audit import append_one
+from daybreak.store.audit import PendingEntry, append_entries, append_one
 from daybreak.store.auth import Actor, Role
 from daybreak.store.db import WriterLock
 from daybreak.store.keys import Keyring
+from daybreak.store.writer import BatchWriter
 from daybreak.tipline.routing import AgencyTable
 
 T = TypeVar("T")
@@ -40,6 +43,40 @@ def require(actor: Actor, roles: frozenset[Role], what: str) -> None:
         raise PermissionDenied(f"role {actor.role.value} may not {what}")
 
 
+class AuditCommitter:
+    """Group commit of the audit entries of reads. A read used to commit its own
+    entry: one fsync per page (22 of the queue's 31 ms on SQLite with
+    ``synchronous=FULL``), and with ten analysts at once each waited for the nine commits
+    before it. Here one thread appends every entry queued meanwhile in one transaction
+    (under the writer lock, like the reports' group commit) and each reader waits for the
+    commit holding its entry: same chain, same durability, one fsync per batch."""
+
+    def __init__(self, engine: Engine, writer_lock: WriterLock, max_batch: int = 500) -> None:
+        self._engine = engine
+        self._lock = writer_lock
+        self._writer: BatchWriter[PendingEntry, None] = BatchWriter(
+            self._write, max_batch=max_batch, name="daybreak-audit"
+        )
+
+    def _write(self, entries: list[PendingEntry]) -> list[Exception | None]:
+        with self._lock, self._engine.begin() as conn:
+            append_entries(conn, entries)
+        return [None] * len(entries)
+
+    def commit(self, entry: PendingEntry) -> None:
+        """Append ``entry`` and return once it is committed (raises if it could not be:
+        the read it records must then not be answered)."""
+        self._writer.submit(entry).result()
+
+    @property
+    def batches(self) -> tuple[int, int]:
+        """(batches committed, entries in them)."""
+        return self._writer.batches, self._writer.items
+
+    def close(self) -> None:
+        self._writer.close()
+
+
 @dataclass
 class StoreContext:
     """The engines (writes, and reads that need no lock), the lock the group-commit
@@ -50,6 +87,7 @@ class StoreContext:
     writer_lock: WriterLock
     keys: Keyring
     agencies: AgencyTable
+    reads: AuditCommitter
 
     @contextmanager
     def writing(self) -> Iterator[Connection]:
@@ -81,6 +119,19 @@ class StoreContext:
         else:
             keys = self.keys_of(actor)
             append_one(conn, keys, actor.name, action, object_type, object_id, detail)
+
+    def audit_read(
+        self,
+        actor: Actor,
+        action: str,
+        object_type: str,
+        object_id: str,
+        detail: dict[str, Any] | None = None,
+    ) -> None:
+        """Audit a read done on the read connection; returns once the entry is
+        committed (call it before handing out what was read)."""
+        entry = PendingEntry(self.keys_of(actor), actor.name, action, object_type, object_id)
+        self.reads.commit(entry if detail is None else replace(entry, detail=detail))
 
     def audited(
         self,

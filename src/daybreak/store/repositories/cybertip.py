@@ -28,9 +28,9 @@ class CybertipRepository:
         require(actor, CASE_READERS, "read case submissions")
         ctx = self._ctx
         keys = ctx.keys_of(actor)
-        with ctx.writing() as conn:
+        with ctx.reading() as conn:
             found = cybertip_ops.get(conn, keys, case_id, service)
-            ctx.audit(conn, actor, "case.cybertip.read", "case", case_id)
+        ctx.audit_read(actor, "case.cybertip.read", "case", case_id)
         return found
 
     def record_step(

@@ -67,10 +67,17 @@ class ReportRepository:
 
     def __init__(self, ctx: StoreContext, *, max_batch: int = 500) -> None:
         self._ctx = ctx
-        self.writer = BatchWriter(self._write_batch, max_batch=max_batch)
+        self.writer: BatchWriter[tuple[Submission, Prepared], Receipt] = BatchWriter(
+            self._write_prepared, max_batch=max_batch
+        )
 
     def close(self) -> None:
         self.writer.close()
+
+    def _write_prepared(
+        self, items: list[tuple[Submission, Prepared]]
+    ) -> list[Receipt | Exception]:
+        return self._write_batch([s for s, _ in items], [p for _, p in items])
 
     def _write_batch(
         self, subs: list[Submission], prepared: list[Prepared] | None = None
@@ -106,7 +113,7 @@ class ReportRepository:
             failed: Future[Receipt] = Future()
             failed.set_exception(exc)
             return failed
-        return self.writer.submit(sub, prepared)
+        return self.writer.submit((sub, prepared))
 
     def add_many(self, subs: Sequence[Submission]) -> list[Receipt]:
         """Store reports synchronously in one transaction (imports, world loads)."""
@@ -125,16 +132,16 @@ class ReportRepository:
         another organisation). Platforms see only reports they submitted."""
         ctx = self._ctx
         keys = ctx.keys_of(actor)
-        with ctx.writing() as conn:
+        with ctx.reading() as conn:
             row = conn.execute(
                 select(reports).where(
                     reports.c.report_id == report_id, of_org(reports, keys.org_id)
                 )
             ).first()
-            if row is None or (actor.role is Role.PLATFORM and row.submitted_by != actor.name):
-                return None
-            ctx.audit(conn, actor, "report.read", "report", report_id)
-            return decode_report(keys, row)
+        if row is None or (actor.role is Role.PLATFORM and row.submitted_by != actor.name):
+            return None
+        ctx.audit_read(actor, "report.read", "report", report_id)
+        return decode_report(keys, row)
 
     def by_ids(self, report_ids: Iterable[str], actor: Actor) -> list[StoredReport]:
         """The reports of the actor's organisation among ``report_ids``."""
@@ -142,7 +149,7 @@ class ReportRepository:
         ctx = self._ctx
         keys = ctx.keys_of(actor)
         ids = sorted(set(report_ids))
-        with ctx.writing() as conn:
+        with ctx.reading() as conn:
             rows = list(
                 conn.execute(
                     select(reports)
@@ -150,10 +157,8 @@ class ReportRepository:
                     .order_by(reports.c.report_id)
                 )
             )
-            ctx.audit(
-                conn, actor, "report.read", "report", "*", {"ids": [r.report_id for r in rows]}
-            )
-            return [decode_report(keys, r) for r in rows]
+        ctx.audit_read(actor, "report.read", "report", "*", {"ids": [r.report_id for r in rows]})
+        return [decode_report(keys, r) for r in rows]
 
     def count(self, org_id: str | None = None) -> int:
         """How many reports are stored (in ``org_id``; None: in the whole deployment)."""
@@ -175,7 +180,7 @@ class ReportRepository:
         require(actor, CASE_READERS, "read the queue")
         ctx = self._ctx
         org = actor.org_id
-        with ctx.writing() as conn:
+        with ctx.reading() as conn:
             top = list(
                 conn.execute(
                     select(clusters)
@@ -202,7 +207,7 @@ class ReportRepository:
                 ).where(reports.c.cluster_id.in_(ids), of_org(reports, org))
             ):
                 members[r.cluster_id].append(r)
-            ctx.audit(conn, actor, "queue.read", "cluster", "*", {"clusters": len(ids)})
+        ctx.audit_read(actor, "queue.read", "cluster", "*", {"clusters": len(ids)})
         return [_summary(c, members[c.cluster_id]) for c in top]
 
     def mark_alerted(
