@@ -5,11 +5,13 @@ from __future__ import annotations
 import html
 import re
 from collections.abc import Callable, Sequence
+from datetime import timedelta
 from pathlib import Path
 
 import httpx
 import pytest
 from console_world import (
+    NOW,
     PASSWORD,
     TOP_CASE,
     TOP_EMAIL,
@@ -22,8 +24,9 @@ from console_world import (
 from conftest import LiveServer, csrf_of
 from daybreak.console.backend import ConsoleUser, ExportFile, ExportFinding, ExportFormat, Role
 from daybreak.console.exports import ExportersPackage, ExportSettings
+from daybreak.console.queue import humanize_age
 from daybreak.model.alerts import Alert
-from daybreak.model.cases import Case, CaseStatus, Outcome, Tier
+from daybreak.model.cases import Case, CaseStatus, Outcome, Tier, triage_time_left
 from daybreak.testing.console import MemoryBackend
 
 ROW = re.compile(r'<tr data-case-id="([^"]+)">')
@@ -76,6 +79,29 @@ def test_queue_row_shows_tier_why_age_sources_and_assignee(
     for source in ("transactions", "reports", "platform events", "media sightings"):
         assert source in row
     assert "—" in row  # nobody assigned yet
+
+
+def _row(page: str, case_id: str) -> str:
+    row = page[page.index(f'data-case-id="{case_id}"') :]
+    return row[: row.index("</tr>")]
+
+
+def test_queue_shows_each_new_case_s_triage_clock(
+    client_for: Callable[[str], httpx.Client], backend: MemoryBackend
+) -> None:
+    """A tier-1 case may wait 4 h for triage: the top case, new for 5 h, is overdue by
+    1 h; a triaged case runs no clock; the others count down from their tier's time."""
+    page = client_for("ana").get("/console/queue").text
+    assert "Triage due" in page
+    assert 'class="sla sla-overdue" data-testid="triage-due">overdue 1 h<' in _row(page, TOP_CASE)
+    cases = all_cases(backend)
+    shown = queue_ids(client_for("ana"))
+    triaged = [i for i in shown if cases[i].status is not CaseStatus.NEW]
+    assert triaged and all("triage-due" not in _row(page, i) for i in triaged)
+    for i in shown:
+        left = triage_time_left(cases[i], NOW)
+        if left is not None and left > timedelta(0):
+            assert f">in {humanize_age(NOW - left, NOW)}<" in _row(page, i)
 
 
 @pytest.mark.parametrize(

@@ -35,6 +35,9 @@ class Settings:
     login_hashes_per_minute: int = 60
     max_concurrent_logins: int = 2
     max_batch: int = 500
+    # how long a new case may wait for triage per tier, "1=4h,2=24h" (the tiers not
+    # named keep daybreak.model.cases.DEFAULT_TRIAGE_SLA)
+    triage_sla: str = ""
     # where the HMA-compatible API is served ("" or None: not served); see hma_routes
     hma_prefix: str | None = "/hma"
 

@@ -71,6 +71,12 @@ def serve(
         help="Development only: session cookies without the Secure flag, for plain HTTP "
         "on an address other than 127.0.0.1/localhost. Never behind a real deployment.",
     ),
+    triage_sla: str = typer.Option(
+        "",
+        "--triage-sla",
+        help="How long a new case may wait for triage per tier, e.g. '1=2h,2=12h,5=7d' "
+        "(tiers not named keep the defaults: 1=4h, 2=24h, 3=3d, 4=7d, 5=14d, 6=30d).",
+    ),
     hma_prefix: str = typer.Option(
         "/hma",
         "--hma-prefix",
@@ -104,6 +110,7 @@ def serve(
         login_hashes_per_minute=per_process_budget(login_hashes, workers, db),
         max_concurrent_logins=max_logins,
         hma_prefix=parse_hma_prefix(hma_prefix),
+        triage_sla=_checked_sla(triage_sla),
     )
     err = Console(stderr=True)
     if insecure_cookies:
@@ -141,6 +148,17 @@ def serve(
         # the default 5 s health check would kill and respawn it forever.
         timeout_worker_healthcheck=120,
     )
+
+
+def _checked_sla(spec: str) -> str:
+    """``--triage-sla`` as given, once it parses (a bad one stops serve with exit 2)."""
+    from daybreak.model.cases import parse_triage_sla
+
+    try:
+        parse_triage_sla(spec)
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc), param_hint="--triage-sla") from None
+    return spec
 
 
 def parse_hma_prefix(value: str) -> str | None:

@@ -25,7 +25,7 @@ from daybreak.console.demo import DemoConsole, ensure_demo_users
 from daybreak.console.manage import Manage
 from daybreak.console.store_backend import StoreBackend, StoredSessions
 from daybreak.model.alerts import Alert
-from daybreak.model.cases import Case
+from daybreak.model.cases import Case, parse_triage_sla
 from daybreak.store import TiplineStore
 
 SETTINGS_ENV = "DAYBREAK_SERVE_SETTINGS"
@@ -40,6 +40,7 @@ def mount_store_console(app: FastAPI, store: TiplineStore, settings: Settings) -
         secure_cookies=settings.cookie_secure,
         manage=Manage.over_store(store),
         sessions=StoredSessions(store),
+        triage_sla=parse_triage_sla(settings.triage_sla),
     )
 
 

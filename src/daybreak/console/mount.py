@@ -8,8 +8,8 @@ the typology pack are; ``console_url`` is the address to print.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
-from datetime import datetime
+from collections.abc import Callable, Mapping, Sequence
+from datetime import datetime, timedelta
 from pathlib import Path
 
 from fastapi import FastAPI, Request
@@ -31,6 +31,7 @@ from daybreak.console.web import (
 )
 from daybreak.media.banks import BankStore
 from daybreak.model.alerts import Alert
+from daybreak.model.cases import Tier
 from daybreak.store import TiplineStore
 
 
@@ -42,12 +43,14 @@ def mount_console(
     manage: Manage | None = None,
     clock: Callable[[], datetime] = utc_now,
     sessions: Sessions | None = None,
+    triage_sla: Mapping[Tier, timedelta] | None = None,
 ) -> ConsoleState:
     """Add the console to ``app`` under /console: pages, static files, security
     headers, error pages. Browsers accept Secure cookies from http://127.0.0.1 and
     localhost, so even a plain-HTTP demo on loopback can keep ``secure_cookies``.
     ``sessions``: where sessions live (default: this process's memory; ``daybreak
-    serve`` keeps them in the store, shared by every server process)."""
+    serve`` keeps them in the store, shared by every server process). ``triage_sla``:
+    how long a new case may wait for triage per tier (default: DEFAULT_TRIAGE_SLA)."""
     state = ConsoleState(
         backend,
         secure_cookies,
@@ -55,6 +58,8 @@ def mount_console(
         manage or Manage.from_environment(),
         clock,
     )
+    if triage_sla is not None:
+        state.triage_sla.update(triage_sla)
     app.state.daybreak_console = state
     app.include_router(router)
     mount_static(app)

@@ -11,10 +11,11 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from daybreak.model.alerts import Alert
 from daybreak.model.cases import (
+    DEFAULT_TRIAGE_SLA,
     Case,
     CaseStatus,
     Tier,
@@ -22,6 +23,7 @@ from daybreak.model.cases import (
     evidence_counts,
     search_forms,
     searchable_fields,
+    triage_time_left,
 )
 from daybreak.model.identifiers import TYPES, IdentifierError
 
@@ -89,6 +91,25 @@ def priority_key(case: Case) -> tuple[int, float, float]:
     tier filter; inside a tier the highest priority, then the oldest case first."""
     created = case.created_at.timestamp() if case.created_at else 0.0
     return (int(case.tier), -case.priority, created)
+
+
+@dataclass(frozen=True, slots=True)
+class TriageDue:
+    """A new case's triage clock as the queue shows it."""
+
+    label: str  # "in 3 h" or "overdue 5 h"
+    overdue: bool
+
+
+def triage_due(
+    case: Case, now: datetime, sla: Mapping[Tier, timedelta] = DEFAULT_TRIAGE_SLA
+) -> TriageDue | None:
+    left = triage_time_left(case, now, sla)
+    if left is None:
+        return None
+    if left < timedelta(0):
+        return TriageDue(f"overdue {humanize_age(now + left, now)}", True)
+    return TriageDue(f"in {humanize_age(now - left, now)}", False)
 
 
 def humanize_age(since: datetime | None, now: datetime) -> str:

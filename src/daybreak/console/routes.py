@@ -195,7 +195,9 @@ def queue_page(request: Request) -> Response:
         raise ConsolePageError(405, "Search with the form", SEARCH_BY_FORM)
     backend = state_of(request).backend
     filters = _filters(dict(request.query_params), session.query, session.user.username)
-    page = backend.queue_page(session.user, filters, state_of(request).clock())
+    now = state_of(request).clock()
+    page = backend.queue_page(session.user, filters, now)
+    sla = state_of(request).triage_sla
     params = {
         k: v for k, v in request.query_params.items() if k in FILTER_PARAMS and (v or k == "status")
     }
@@ -204,6 +206,7 @@ def queue_page(request: Request) -> Response:
         "queue.html",
         {
             "page": page,
+            "due": {r.case.case_id: queue.triage_due(r.case, now, sla) for r in page.rows},
             "filters": filters,
             "tiers": list(Tier),
             "statuses": [s.value for s in CaseStatus],

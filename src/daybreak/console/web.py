@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -26,6 +26,7 @@ from daybreak.console.security import (
     SessionStore,
     tokens_equal,
 )
+from daybreak.model.cases import DEFAULT_TRIAGE_SLA, Tier
 
 PREFIX = "/console"
 HERE = Path(__file__).parent
@@ -45,6 +46,8 @@ class ConsoleState:
     sessions: Sessions = field(default_factory=SessionStore)
     manage: Manage = field(default_factory=Manage)
     clock: Callable[[], datetime] = utc_now
+    # how long a new case may wait for triage, per tier (serve --triage-sla)
+    triage_sla: dict[Tier, timedelta] = field(default_factory=lambda: dict(DEFAULT_TRIAGE_SLA))
 
 
 class SignInRequired(Exception):

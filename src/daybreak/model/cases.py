@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from collections.abc import Mapping
+from datetime import datetime, timedelta
 from enum import IntEnum, StrEnum
 from typing import Literal
 
@@ -94,6 +95,53 @@ class Tier(IntEnum):
     HOME_PRODUCED = 4
     COMMERCIAL_OR_VOLUME = 5
     OTHER = 6
+
+
+# How long a new case may wait for triage, by tier (the defaults; each team sets its own
+# with ``daybreak serve --triage-sla``): a child at immediate risk within hours.
+DEFAULT_TRIAGE_SLA: dict[Tier, timedelta] = {
+    Tier.LIVE_OR_IMMEDIATE_RISK: timedelta(hours=4),
+    Tier.KNOWN_OFFENDER_ACCESS: timedelta(hours=24),
+    Tier.AGGRESSIVE_SOLICITATION: timedelta(days=3),
+    Tier.HOME_PRODUCED: timedelta(days=7),
+    Tier.COMMERCIAL_OR_VOLUME: timedelta(days=14),
+    Tier.OTHER: timedelta(days=30),
+}
+
+
+def triage_time_left(
+    case: Case, now: datetime, sla: Mapping[Tier, timedelta] = DEFAULT_TRIAGE_SLA
+) -> timedelta | None:
+    """Time until a new case's triage is due (negative: overdue by that much); None when
+    no clock runs: the case has been triaged, or its creation time is unknown."""
+    if case.status is not CaseStatus.NEW or case.created_at is None:
+        return None
+    return case.created_at + sla[case.tier] - now
+
+
+_UNITS = {"h": timedelta(hours=1), "d": timedelta(days=1)}
+
+
+def parse_triage_sla(spec: str) -> dict[Tier, timedelta]:
+    """``"1=2h,2=12h,5=7d"``: the tiers named change, the others keep their default.
+    ValueError naming the bad part and what is expected."""
+    sla = dict(DEFAULT_TRIAGE_SLA)
+    for part in (p.strip() for p in spec.split(",") if p.strip()):
+        tier, _, span = part.partition("=")
+        span = span.strip().lower()
+        try:
+            which = Tier(int(tier))
+            amount = float(span[:-1])
+            unit = _UNITS[span[-1:]]
+        except (ValueError, KeyError):
+            raise ValueError(
+                f"triage SLA {part!r}: expected TIER=HOURSh or TIER=DAYSd with a tier of "
+                f"1-{max(Tier)}, e.g. 1=4h"
+            ) from None
+        if amount <= 0:
+            raise ValueError(f"triage SLA {part!r}: the time must be more than 0")
+        sla[which] = amount * unit
+    return sla
 
 
 class TimelineEvent(BaseModel):
