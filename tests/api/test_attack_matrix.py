@@ -126,6 +126,7 @@ POLICY: dict[tuple[str, str], frozenset[str]] = {
     ("POST", "/console/sign-out"): CONSOLE_ACT,
     ("GET", "/console/queue"): CONSOLE_READ,
     ("POST", "/console/queue"): CONSOLE_ACT,
+    ("POST", "/console/queue/close-duplicates"): CONSOLE_ACT,
     ("GET", "/console/cases/{case_id}"): CONSOLE_READ,
     ("GET", "/console/cases/{case_id}/evidence/{source}/{record_id:path}"): CONSOLE_READ,
     ("POST", "/console/cases/{case_id}/note"): CONSOLE_ACT,

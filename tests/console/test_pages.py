@@ -784,3 +784,64 @@ def test_my_cases_lists_only_the_cases_assigned_to_the_signed_in_analyst(
     assert "<h1>My cases</h1>" in page
     assert 'href="/console/queue?mine=1" aria-current="page">My cases' in page
     assert len(queue_ids(ana)) > 1  # the plain queue still shows everyone's cases
+
+
+def _close_duplicates(client: httpx.Client, ids: Sequence[str], **fields: str) -> str:
+    token = csrf_of(client.get("/console/queue").text)
+    data: dict[str, object] = {"csrf_token": token, "case_id": list(ids), **fields}
+    response = client.post("/console/queue/close-duplicates", data=data)
+    assert response.status_code == 303, response.text
+    return html.unescape(client.get(response.headers["location"]).text)
+
+
+def test_ticked_cases_are_closed_as_duplicates_each_through_the_workflow(
+    client_for: Callable[[str], httpx.Client], backend: MemoryBackend
+) -> None:
+    """Each ticked case is closed as a duplicate of the named case with the reason in its
+    history; one an analyst may not close (another analyst holds it) stays, and says why."""
+    supervisor = backend.authenticate("sam", PASSWORD)
+    assert supervisor is not None
+    ana = client_for("ana")
+    page = ana.get("/console/queue").text
+    assert 'form="bulk-close"' in page and "Close selected as duplicates" in page
+    first, second, held = [i for i in queue_ids(ana) if i != TOP_CASE][:3]
+    backend.assign(held, supervisor, "sam")
+    shown = _close_duplicates(
+        ana, [first, second, held], duplicate_of=TOP_CASE, reason="same wallet, same stream"
+    )
+    assert f"Closed 2 case(s) as duplicates of {TOP_CASE}." in shown
+    assert f"Not closed: {held}: " in shown and "only they or a supervisor" in shown
+    cases = all_cases(backend)
+    for closed in (first, second):
+        assert cases[closed].status is CaseStatus.CLOSED
+        last = backend.status_events(supervisor, closed)[-1]
+        assert last.reason is not None
+        assert last.reason.endswith(f"duplicate of {TOP_CASE}: same wallet, same stream")
+    assert cases[held].status is CaseStatus.ASSIGNED
+    assert cases[TOP_CASE].status is CaseStatus.NEW
+
+
+@pytest.mark.parametrize(
+    ("fields", "ticked", "says"),
+    [
+        ({"duplicate_of": TOP_CASE, "reason": "x"}, False, "Tick the cases"),
+        ({"duplicate_of": "CASE-NOPE", "reason": "x"}, True, "Name the case they duplicate"),
+        ({"duplicate_of": TOP_CASE, "reason": ""}, True, "Say why they are duplicates"),
+        ({"duplicate_of": "@first", "reason": "x"}, True, "untick it"),
+    ],
+    ids=["none-ticked", "unknown-original", "no-reason", "original-ticked"],
+)
+def test_a_bulk_close_that_cannot_be_done_closes_nothing_and_says_why(
+    client_for: Callable[[str], httpx.Client],
+    backend: MemoryBackend,
+    fields: dict[str, str],
+    ticked: bool,
+    says: str,
+) -> None:
+    ana = client_for("ana")
+    picked = [i for i in queue_ids(ana) if i != TOP_CASE][:2]
+    fields = {k: (picked[0] if v == "@first" else v) for k, v in fields.items()}
+    before = {i: c.status for i, c in all_cases(backend).items()}
+    shown = _close_duplicates(ana, picked if ticked else [], **fields)
+    assert says in shown
+    assert {i: c.status for i, c in all_cases(backend).items()} == before

@@ -20,7 +20,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import FormData
 
 from daybreak.console import dashboards, graphview, queue
-from daybreak.console.backend import ActionError, AuditView
+from daybreak.console.backend import ActionError, AuditView, ConsoleUser
 from daybreak.console.pages_manage import router as manage_router
 from daybreak.console.pages_outbound import router as outbound_router
 from daybreak.console.security import (
@@ -245,6 +245,51 @@ async def queue_search(request: Request) -> Response:
         params["status"] = ""  # "any status" is an empty value, unlike the default
     shown = _query_string(params)
     return redirect(f"{PREFIX}/queue?{shown}" if shown else f"{PREFIX}/queue")
+
+
+MAX_BULK = 100  # cases closed by one bulk action
+
+
+@router.post("/queue/close-duplicates")
+async def close_duplicates(request: Request) -> Response:
+    """Close the ticked cases as duplicates of one case, each through the same workflow
+    (and permission check and audit entry) as closing it on its own page."""
+    session, form = await posted(request)
+    try:
+        message = await run_in_threadpool(_close_duplicates, request, session.user, form)
+    except ActionError as exc:
+        session.flashes.append(("error", exc.message))
+    else:
+        session.flashes.append(("ok", message))
+    return redirect(f"{PREFIX}/queue")
+
+
+def _close_duplicates(request: Request, user: ConsoleUser, form: FormData) -> str:
+    backend = state_of(request).backend
+    chosen = list(dict.fromkeys(v.strip() for v in form.getlist("case_id") if isinstance(v, str)))
+    original = form_text(form, "duplicate_of", max_len=80)
+    reason = form_text(form, "reason", max_len=1000)
+    if not chosen:
+        raise ActionError("Tick the cases to close as duplicates.")
+    if len(chosen) > MAX_BULK:
+        raise ActionError(f"Close at most {MAX_BULK} cases at once ({len(chosen)} ticked).")
+    if not original or backend.get_case(original, user) is None:
+        raise ActionError("Name the case they duplicate (its id, e.g. CASE-0001).")
+    if original in chosen:
+        raise ActionError(f"{original} is the case the others duplicate: untick it.")
+    if not reason:
+        raise ActionError("Say why they are duplicates: the reason goes into each history.")
+    closed, refused = [], []
+    for case_id in chosen:
+        try:
+            backend.close(case_id, user, Outcome.DUPLICATE, f"duplicate of {original}: {reason}")
+            closed.append(case_id)
+        except ActionError as exc:
+            refused.append(f"{case_id}: {exc.message}")
+    if refused and not closed:
+        raise ActionError("No case closed. " + "; ".join(refused))
+    done = f"Closed {len(closed)} case(s) as duplicates of {original}."
+    return done + (f" Not closed: {'; '.join(refused)}" if refused else "")
 
 
 # --- case ----------------------------------------------------------------------------
