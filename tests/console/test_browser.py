@@ -316,3 +316,23 @@ def test_my_cases_from_the_menu_shows_the_case_the_analyst_took(
     page.get_by_role("button", name="Apply").click()
     expect(page.get_by_role("heading", level=1)).to_have_text("Queue")
     assert page.locator("table.queue tbody tr").count() > len(mine)
+
+
+def test_triage_clocks_show_and_duplicates_close_in_bulk(page: Page, console: StoreConsole) -> None:
+    sign_in(page, console, "sam")
+    expect(page.get_by_role("columnheader", name="Triage due")).to_be_visible()
+    expect(page.get_by_test_id("triage-due").first).to_be_visible()
+    rows = page.locator("table.queue tbody tr")
+    ids = [rows.nth(i).get_attribute("data-case-id") or "" for i in (2, 3)]
+    original = rows.nth(1).get_attribute("data-case-id") or ""
+    for case_id in ids:
+        page.get_by_label(f"Select {case_id}").check()
+    page.get_by_label("Of case").fill(original)
+    page.get_by_label("Reason", exact=True).fill("same wallet, same stream")
+    page.get_by_role("button", name="Close selected as duplicates").click()
+    expect(page.get_by_role("status").filter(has_text="Closed 2 case(s)")).to_be_visible()
+    stored = {c.case_id: c for c in console.store.cases.query(SYSTEM)}
+    assert all(stored[i].status is CaseStatus.CLOSED for i in ids)
+    assert stored[original].status is not CaseStatus.CLOSED
+    shown = {r.get_attribute("data-case-id") for r in rows.all()}
+    assert not shown & set(ids)  # gone from the open queue
