@@ -56,6 +56,13 @@ def edge_weight_sql() -> str:
     )
 
 
+def tie_weight_sql() -> str:
+    """How firmly a sender is tied to a beneficiary, for the evidence it *receives* from
+    her (module docstring): repeated, not payroll. Not the sender's own amounts: those
+    are the sender's signs, scored locally, and a careful payer sends larger sums."""
+    return f"(1.0 - coalesce(c.payroll_pattern, 0.0)) * {ramp('r.n', 0.5, 2.0)}"
+
+
 def carry_weight_sql() -> str:
     """How much of a sender's suspicion its tie carries (module docstring)."""
     return "(1.0 - coalesce(c.payroll_pattern, 0.0)) * (0.5 + 0.5 * r.low_value_share)"
@@ -70,10 +77,11 @@ def add_network_steps(p: Pipeline, iterations: int, threshold: float) -> None:
     p.add(
         "network_edges_0",
         f"""
-SELECT sender_id, receiver_id, w, v, x0, x0 AS x,
+SELECT sender_id, receiver_id, w, v, u, x0, x0 AS x,
   CASE WHEN x0 >= {threshold!r} THEN 1 ELSE 0 END AS suspect
 FROM (
   SELECT r.sender_id, r.receiver_id, {edge_weight_sql()} AS w, {carry_weight_sql()} AS v,
+    {tie_weight_sql()} AS u,
     coalesce(b.base_score, 0.0) AS x0
   FROM pair r
   LEFT JOIN customer_activity c ON c.sender_id = r.sender_id
@@ -92,7 +100,7 @@ WHERE v >= {MIN_EDGE!r}
             f"network_evidence_{i}",
             f"""
 SELECT e.sender_id,
-  max(e.w * greatest({_others_b("a", "e")}, {ramp("a.wsum - e.w", STRUCT_LO, STRUCT_HI)}))
+  max(e.u * greatest({_others_b("a", "e")}, {ramp("a.wsum - e.w", STRUCT_LO, STRUCT_HI)}))
     AS network_evidence,
   max(a.k - 1) AS hub_other_senders,
   max(a.suspects - e.suspect) AS hub_suspect_senders
@@ -104,7 +112,7 @@ GROUP BY e.sender_id
         p.add(
             f"network_edges_{i}",
             f"""
-SELECT e.sender_id, e.receiver_id, e.w, e.v, e.x0, e.suspect,
+SELECT e.sender_id, e.receiver_id, e.w, e.v, e.u, e.x0, e.suspect,
   1.0 - (1.0 - e.x0) * (1.0 - coalesce(c.network_evidence, 0.0)) AS x
 FROM {prev} e LEFT JOIN network_evidence_{i} c ON c.sender_id = e.sender_id
 """,
