@@ -148,7 +148,7 @@ def compile_scan(pack: Pack, d: Dialect) -> Pipeline:
     p.extend(_purchase_stage(pack, d))
     p.extend(_offender_stage())
     p.extend(_customer_base_stage(pack, d))
-    add_network_steps(p, pack.network_iterations, pack.propagation_threshold)
+    add_network_steps(p, d, pack.network_iterations, pack.propagation_threshold)
     p.extend(_customer_final_stage(pack, d))
     p.extend(_beneficiary_stage(pack, d))
     return p
@@ -309,7 +309,7 @@ FROM (
     ties = _step(
         "pair_ties",
         f"""
-SELECT sender_id, receiver_id, n, sender_country, low_value_share,
+SELECT sender_id, receiver_id, n, sender_country, low_value_share, sk,
   CASE WHEN sk = '' OR rk = '' THEN 0 ELSE
     CASE WHEN {d.arrays_overlap(d.split_spaces("sk"), d.split_spaces("rk"))} THEN 1 ELSE 0 END
   END AS related,
@@ -337,7 +337,7 @@ FROM (
         "pair",
         f"""
 SELECT t.sender_id, t.receiver_id, t.n, t.sender_country, t.low_value_share, t.related,
-  t.female, t.org, coalesce(h.household, 0) AS household
+  t.female, t.org, t.sk, coalesce(h.household, 0) AS household
 FROM pair_ties t LEFT JOIN (
   SELECT a.sender_id, a.receiver_id, 1 AS household
   FROM pair_ties a JOIN pair_ties b

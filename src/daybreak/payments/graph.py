@@ -39,10 +39,11 @@ strong signs of its own.
 
 from __future__ import annotations
 
+from daybreak.detectors.dialect import Dialect
 from daybreak.detectors.pipeline import Pipeline
 from daybreak.payments.context import ramp
 
-STRUCT_LO, STRUCT_HI = 0.8, 2.0
+STRUCT_LO, STRUCT_HI = 0.5, 1.5
 DAMP = 0.95  # keeps 1 - DAMP * w * x > 0 for the logarithm
 MIN_EDGE = 0.01
 
@@ -68,21 +69,18 @@ def carry_weight_sql() -> str:
     return "(1.0 - coalesce(c.payroll_pattern, 0.0)) * (0.5 + 0.5 * r.low_value_share)"
 
 
-def add_network_steps(p: Pipeline, iterations: int, threshold: float) -> None:
+def add_network_steps(p: Pipeline, d: Dialect, iterations: int, threshold: float) -> None:
     """Steps ending in ``customer_network`` (per customer: ``network_evidence``,
     ``hub_other_senders``, ``hub_suspect_senders``) and ``beneficiary_network`` (per
     beneficiary: ``weighted_senders``, ``sender_suspicion``, ``alerted_senders``,
     ``strongest_sender``). Reads ``pair``, ``customer_activity`` and
     ``customer_base_scores``."""
     p.add(
-        "network_edges_0",
+        "network_ties",
         f"""
-SELECT sender_id, receiver_id, w, v, u, x0, x0 AS x,
-  CASE WHEN x0 >= {threshold!r} THEN 1 ELSE 0 END AS suspect
-FROM (
-  SELECT r.sender_id, r.receiver_id, {edge_weight_sql()} AS w, {carry_weight_sql()} AS v,
-    {tie_weight_sql()} AS u,
-    coalesce(b.base_score, 0.0) AS x0
+SELECT * FROM (
+  SELECT r.sender_id, r.receiver_id, r.sk, {edge_weight_sql()} AS w,
+    {carry_weight_sql()} AS v, {tie_weight_sql()} AS u, coalesce(b.base_score, 0.0) AS x0
   FROM pair r
   LEFT JOIN customer_activity c ON c.sender_id = r.sender_id
   LEFT JOIN customer_base_scores b ON b.sender_id = r.sender_id
@@ -91,6 +89,18 @@ FROM (
 WHERE v >= {MIN_EDGE!r}
 """,
         inputs=("pair", "customer_activity", "customer_base_scores"),
+        materialize=True,
+    )
+    p.add("network_kin", _kin_sql(d), inputs=("network_ties",))
+    p.add(
+        "network_edges_0",
+        f"""
+SELECT e.sender_id, e.receiver_id, e.w / k.kin AS w, e.v, e.u, e.x0, e.x0 AS x,
+  CASE WHEN e.x0 >= {threshold!r} THEN 1 ELSE 0 END AS suspect
+FROM network_ties e JOIN network_kin k
+  ON k.sender_id = e.sender_id AND k.receiver_id = e.receiver_id
+""",
+        inputs=("network_ties", "network_kin"),
         materialize=True,
     )
     for i in range(1, iterations + 1):
@@ -140,6 +150,21 @@ JOIN (SELECT receiver_id, max(x) AS strongest_sender FROM {last} GROUP BY receiv
         inputs=(last,),
         materialize=True,
     )
+
+
+def _kin_sql(d: Dialect) -> str:
+    """Per edge, ``kin``: how many senders of its beneficiary (itself included) share a
+    name token with its sender. Relatives abroad who all pay one person (a couple, their
+    in-laws) are one family, not several unrelated senders (indicator 2 asks for senders
+    without family ties), so each of their edges counts 1/kin toward the structure."""
+    overlap = d.arrays_overlap(d.split_spaces("a.sk"), d.split_spaces("b.sk"))
+    return f"""
+SELECT a.sender_id, a.receiver_id,
+  count(CASE WHEN a.sender_id = b.sender_id OR (a.sk <> '' AND b.sk <> '' AND {overlap})
+    THEN 1 END) AS kin
+FROM network_ties a JOIN network_ties b ON b.receiver_id = a.receiver_id
+GROUP BY a.sender_id, a.receiver_id
+"""
 
 
 def _beneficiary_aggregate(edges: str) -> str:
