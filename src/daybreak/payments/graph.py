@@ -9,11 +9,19 @@ organisation, e.g. a charity or a supplier, has no edge). Each edge carries a we
     w = (1 - payroll_pattern of the sender)          # a firm's contractors: no edge
         * (0.25 + 0.75 * low-value share of the pair)  # small sums (AUSTRAC, AMLC)
         * ramp(payments on the pair, 0.5, 2)           # a one-off payment counts a third
+        / kin                                          # relatives abroad count once
     v = (1 - payroll_pattern of the sender) * (0.5 + 0.5 * low-value share of the pair)
+    u = (1 - payroll_pattern of the sender) * ramp(payments on the pair, 0.5, 2)
 
-``w`` weighs a tie as structure (how many unusual senders a beneficiary has); ``v`` is
-how much of a sender's own suspicion the tie carries (one payment from a payer with
-strong signs is enough to implicate its beneficiary).
+``w`` weighs a tie as structure (how many unusual senders a beneficiary has); ``kin``
+is how many of the beneficiary's senders share a name token with this one (itself
+included), so a couple or a family abroad paying one in-law counts as one sender, not
+several unrelated ones. ``v`` is how much of a sender's own suspicion the tie carries
+(one payment from a payer with strong signs is enough to implicate its beneficiary).
+``u`` is how firmly the sender is tied to the beneficiary for the evidence it
+*receives* from her: repeated payments, not payroll, but *not* the sender's own amounts
+(a careful payer sends larger sums; what the sender looks like is scored locally, what
+the hub looks like travels to every unrelated sender who pays her).
 
 Suspicion starts at each customer's first-stage score ``x0`` (the local typologies) and
 moves in a fixed number of rounds. In each round a beneficiary's evidence *for one of
@@ -22,7 +30,7 @@ payer never raises itself through its own beneficiary):
 
     others_b  = 1 - prod over the other senders s' of (1 - 0.95 * v_s' * x_s')
     structure = ramp(sum of the other senders' weights, STRUCT_LO, STRUCT_HI)
-    n_s       = max over the sender's edges of  w_s * max(others_b, structure)
+    n_s       = max over the sender's edges of  u_s * max(others_b, structure)
     x_s       = 1 - (1 - x0_s) * (1 - n_s)
 
 ``structure`` is indicator 2 of payments-indicators.md (many unrelated senders -> one
@@ -43,7 +51,7 @@ from daybreak.detectors.dialect import Dialect
 from daybreak.detectors.pipeline import Pipeline
 from daybreak.payments.context import ramp
 
-STRUCT_LO, STRUCT_HI = 0.5, 1.5
+STRUCT_LO, STRUCT_HI = 0.8, 2.0
 DAMP = 0.95  # keeps 1 - DAMP * w * x > 0 for the logarithm
 MIN_EDGE = 0.01
 
