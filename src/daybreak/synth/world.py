@@ -22,6 +22,7 @@ from daybreak.synth import (
     lookalikes,
     payers,
     relative_calls,
+    sextortion,
 )
 from daybreak.synth.clock import US_PER_S, WORLD_START, LocalClock, Window
 from daybreak.synth.context import Ctx, rng_for
@@ -86,6 +87,7 @@ def generate_world(
     priors: Priors | None = None,
     relatives_calls: bool = False,
     grooming_priors: grooming.GroomingPriors | None = None,
+    sextortion_priors: sextortion.SextortionPriors | None = None,
 ) -> World:
     """Build a deterministic world: the same arguments always give the same frames.
 
@@ -100,7 +102,10 @@ def generate_world(
     the same reason) plants groomers and their look-alikes among minors' accounts
     (:mod:`daybreak.synth.grooming`), labelled in ``account_labels`` (kept apart from
     ``labels`` so the bank-side evaluations are unchanged); their draw is recorded
-    under ``params["grooming"]``.
+    under ``params["grooming"]``. ``sextortion_priors`` (off by default, likewise) plants
+    extortion rings paid by customers' teenagers and their look-alikes
+    (:mod:`daybreak.synth.sextortion`), labelled per (customer, receiver) pair in
+    ``account_labels``; the draw is under ``params["sextortion"]``.
     """
     if customers < 1 or months < 1:
         raise ValueError("customers and months must be at least 1")
@@ -134,15 +139,21 @@ def generate_world(
     careful.generate(ctx, plan, start)
     payers.related_purchases(ctx, plan, start)
     clock = LocalClock(pop.zones, window)
-    groom = None
+    groom = sext = None
+    rings = max(int(plan.case.max(initial=-1)), max(plan.fac.ring, default=-1))
     if grooming_priors is not None:
-        rings = max(int(plan.case.max(initial=-1)), max(plan.fac.ring, default=-1))
         groom = grooming.plan(ctx, grooming_priors, case_base=rings + 1)
         params = {**(params or {}), "grooming": groom.behaviour}
+    if sextortion_priors is not None:
+        base = rings + 1 + (groom.groomers(len(pop)) if groom is not None else 0)
+        sext = sextortion.plan(ctx, sextortion_priors, case_base=base)
+        params = {**(params or {}), "sextortion": sext.behaviour}
     # The other sources need the payers' plan but not the transaction frame: build them
     # alongside (they only read shared state, and draw from their own random streams).
     with ThreadPoolExecutor(max_workers=1) as side:
-        other_sources = side.submit(crosssource.generate, ctx, plan, clock, relatives, groom)
+        other_sources = side.submit(
+            crosssource.generate, ctx, plan, clock, relatives, groom, sext
+        )
         txns, txn_links, used = _transactions(ctx, clock)
         step("cross-source")
         cross = other_sources.result()
@@ -162,7 +173,9 @@ def generate_world(
         seed=seed,
         params=params,
         platform_accounts=cross.platform_accounts,
-        account_labels=cross.account_labels if groom is not None else None,
+        account_labels=(
+            cross.account_labels if groom is not None or sext is not None else None
+        ),
     )
 
 
