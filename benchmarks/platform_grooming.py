@@ -185,6 +185,20 @@ def _features(actors: pl.DataFrame) -> np.ndarray:
     return np.column_stack([cols[f] for f in FEATURES])
 
 
+def ridge_logistic(x: np.ndarray, y: np.ndarray, ridge: float = 0.5) -> np.ndarray:
+    """Intercept and coefficients of a logistic regression of ``y`` on the columns of
+    ``x``, by Newton steps with a ridge penalty (separable data otherwise)."""
+    x1 = np.column_stack([np.ones(len(x)), x])
+    beta = np.zeros(x1.shape[1])
+    penalty = ridge * np.r_[0, np.ones(len(beta) - 1)]
+    for _ in range(200):
+        p = 1 / (1 + np.exp(-x1 @ beta))
+        grad = x1.T @ (y - p) - penalty * beta
+        hess = (x1 * (p * (1 - p))[:, None]).T @ x1 + np.diag(penalty)
+        beta += np.linalg.solve(hess, grad)
+    return beta
+
+
 def fit(customers: int, months: int) -> None:
     """A ridge-penalised logistic regression on the tuning worlds' actors (with at least
     ``min_targets`` targets), printed for rounding into WEIGHTS."""
@@ -199,15 +213,7 @@ def fit(customers: int, months: int) -> None:
         xs.append(_features(a))
         ys.append(a["label"].to_numpy().astype(float))
     x, y = np.vstack(xs), np.concatenate(ys)
-    x1 = np.column_stack([np.ones(len(x)), x])
-    beta = np.zeros(x1.shape[1])
-    for _ in range(200):  # Newton steps with a ridge penalty (separable data otherwise)
-        p = 1 / (1 + np.exp(-x1 @ beta))
-        grad = x1.T @ (y - p) - 0.5 * np.r_[0, beta[1:]]
-        hess = (x1 * (p * (1 - p))[:, None]).T @ x1 + 0.5 * np.diag(
-            np.r_[0, np.ones(len(beta) - 1)]
-        )
-        beta += np.linalg.solve(hess, grad)
+    beta = ridge_logistic(x, y)
     print(f"{len(y)} actors, {int(y.sum())} groomer accounts")
     for name, b in zip(("intercept", *FEATURES), beta, strict=True):
         print(f"  {name:<20}{b:8.2f}   (now {WEIGHTS[name]})")

@@ -21,6 +21,7 @@ from daybreak.synth import (
     write_world,
 )
 from daybreak.synth.grooming import GroomingPriors
+from daybreak.synth.sextortion import SextortionPriors
 from daybreak.synth.world import STEPS
 from daybreak.synth.writer import FORMATS
 
@@ -82,6 +83,13 @@ def synth(
         help="Plant groomers and their look-alikes (teachers, relatives, gaming friends, "
         "creators) among minors' platform accounts; truth in truth/account_labels.csv.",
     ),
+    sextortion: bool = typer.Option(
+        False,
+        "--sextortion",
+        help="Plant financial-sextortion rings paid by customers' teenagers and their "
+        "look-alikes (game shops, friends, tutors, sellers, relatives abroad); truth in "
+        "truth/account_labels.csv (subject_type payer_handle).",
+    ),
 ) -> None:
     """Write transactions, customers, reports, platform events and accounts, media
     sightings and identifiers, plus truth/labels.csv and truth/links.csv (and truth/params.json for a
@@ -128,6 +136,7 @@ def synth(
             priors=priors,
             relatives_calls=relatives_calls,
             grooming_priors=GroomingPriors() if grooming else None,
+            sextortion_priors=SextortionPriors() if sextortion else None,
         )
         bar.update(task, description="writing files", completed=len(STEPS))
         try:

@@ -109,3 +109,28 @@ GROOMING = DetectorInfo(
     ),
     order=4,
 )
+
+SEXTORTION = DetectorInfo(
+    name="sextortion",
+    label="Financial sextortion",
+    description=(
+        "Payment handles abroad that bank customers paid, on their teenager's behalf, "
+        "hours or days after a new account contacted the teenager and called, with the "
+        "same handle paid by several unrelated families: compiled SQL on DuckDB or Spark "
+        "joining platform metadata and payments, each alert naming the contacts, calls "
+        "and payments."
+    ),
+    factory="daybreak.engines.sextortion:SextortionDetector",
+    read_world="daybreak.platform.inputs:sextortion_input",
+    reads=("platform_events", "platform_accounts", "identifiers", "transactions"),
+    options=(
+        DetectorOption(
+            "window_days",
+            "--window-days",
+            "Payments this many days after the first contact belong to the episode.",
+            kind="int",
+            default=14,
+        ),
+    ),
+    order=5,
+)

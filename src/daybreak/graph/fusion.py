@@ -26,6 +26,7 @@ FAMILY_OF_DETECTOR: dict[str, str] = {
     "media": "media",
     "stream_payment": "platform",
     "grooming": "platform",
+    "sextortion": "platform",
 }
 FAMILY_LABEL = {
     "payments": "payment alert",

@@ -86,12 +86,43 @@ def grooming_input(world: Path) -> GroomingInput:
     return GroomingInput(**_read(world, GROOMING_TABLES, GROOMING_TABLES))
 
 
+SEXTORTION_TABLES = ("platform_events", "platform_accounts", "identifiers", "transactions")
+
+
+@dataclass(frozen=True)
+class SextortionInput:
+    """Contacts (events), who is a minor (accounts), which customer a minor's account is
+    tied to (identifiers) and that customer's payments (transactions)."""
+
+    platform_events: pl.DataFrame
+    platform_accounts: pl.DataFrame
+    identifiers: pl.DataFrame
+    transactions: pl.DataFrame
+
+    def frames(self) -> dict[str, pl.DataFrame]:
+        return {
+            "platform_events": self.platform_events,
+            "platform_accounts": self.platform_accounts,
+            "identifiers": self.identifiers,
+            "transactions": self.transactions,
+        }
+
+
+def sextortion_input(world: Path) -> SextortionInput:
+    """A world folder's four input tables, validated against the public schema; all are
+    required."""
+    return SextortionInput(**_read(world, SEXTORTION_TABLES, SEXTORTION_TABLES))
+
+
 __all__ = [
     "GROOMING_TABLES",
     "REQUIRED",
+    "SEXTORTION_TABLES",
     "GroomingInput",
+    "SextortionInput",
     "StreamPaymentInput",
     "empty",
     "grooming_input",
+    "sextortion_input",
     "stream_payment_input",
 ]

@@ -19,7 +19,10 @@ payment from the customer is a payment the teenager made on the family's card or
   old, sometimes verified account, and each family pays the tutor's handle after the
   first lesson and then monthly;
 - *relatives abroad*: a diaspora family's relative calls the teenager, and the family's
-  usual remittances to that relative go on.
+  usual remittances to that relative go on;
+- *marketplace sellers*: a teenager messages a seller abroad (sneakers, game
+  accounts), pays within hours, and the conversation ends: short, fast and paid, but
+  the teenager made the contact, to an old account and a handle many buyers have paid.
 
 Every number of the rings' behaviour is drawn per world from :class:`SextortionPriors`
 bands, so a benchmark can tune on some bands and test on others. The step runs only when
@@ -55,7 +58,7 @@ EXTORTION_SCENARIOS = (
     "sextortion_aged_account",
     "sextortion_single_payment",
 )
-LOOKALIKES = ("game_shop", "friend_abroad", "foreign_tutor", "relative_abroad")
+LOOKALIKES = ("game_shop", "friend_abroad", "foreign_tutor", "relative_abroad", "marketplace_seller")
 SCENARIOS = (*EXTORTION_SCENARIOS, *LOOKALIKES)
 PAIR = "payer_handle"  # subject_type of the truth rows: "customer_id>receiver_id"
 RING_COUNTRIES = ("NG", "CI", "GH", "PH", "IN")  # FBI: mostly West Africa and SE Asia
@@ -109,6 +112,7 @@ class _Contact:
     calls: list[int]
     messages: int
     case: int = -1
+    demands: list[int] = field(default_factory=list)  # messages from the actor at these times
 
 
 @dataclass
@@ -220,13 +224,19 @@ class _Planner:
         called = bool(rng.random() < b["call_share"])
         calls = [t0 + self._hours(b["hours_to_call"])] if called else []
         messages = int(rng.integers(3, 12))
-        self.s.contacts.append(_Contact(actor, cust, t0, True, calls, messages, case))
+        contact = _Contact(actor, cust, t0, True, calls, messages, case)
+        self.s.contacts.append(contact)
         demand = (calls[0] if calls else t0 + self._hours(2.0)) + self._hours(b["hours_to_pay"])
         single = bool(rng.random() < b["single_payment_share"])
         n = 1 if single else max(1, 1 + int(rng.poisson(b["payments_per_victim"] - 1)))
         times = [demand]
         for _ in range(n - 1):  # "several rapid transfers", then it stops (FATF 2025)
             times.append(times[-1] + int(rng.uniform(0.3, 30) * HOUR))
+        # a demand before each payment; some go on demanding after the last one (NCMEC:
+        # 27% of those who paid were extorted again)
+        contact.demands = [t - int(rng.uniform(0.05, 2) * HOUR) for t in times]
+        if rng.random() < 0.3:
+            contact.demands.append(times[-1] + int(rng.uniform(0.5, 7) * DAY))
         channel = HANDLE_CHANNELS[int(rng.integers(0, len(HANDLE_CHANNELS)))]
         self._pay(cust, handle[0], times, 120.0, channel, case)
         scenario = (
@@ -300,6 +310,27 @@ class _Planner:
                 self._pay(cust, recv, times, 150.0, CHANNEL["wire"])
                 self._label(cust, rid, "foreign_tutor", 0)
 
+    def sellers(self) -> None:
+        rng = self.rng
+        for _ in range(self._count(8, 3)):
+            country = SHOP_COUNTRIES[int(rng.integers(0, len(SHOP_COUNTRIES)))]
+            band = "18-24" if rng.random() < 0.5 else None
+            a = self._actor(
+                _Actor("marketplace_seller", 0, -1, country, band, self._years_before(0.5, 5))
+            )
+            recv, rid = self._handle(country, "marketplace_seller")
+            for _ in range(int(rng.integers(4, 16))):
+                cust = self._teen()
+                t0 = self._time(7)
+                calls = [t0 + self._hours(1.0)] if rng.random() < 0.1 else []
+                first = bool(rng.random() < 0.3)  # sellers advertise to teenagers too
+                self.s.contacts.append(_Contact(a, cust, t0, first, calls, int(rng.integers(2, 8))))
+                times = [t0 + self._hours(2.0)]
+                if rng.random() < 0.2:  # a second item
+                    times.append(times[0] + int(rng.uniform(0.5, 48) * HOUR))
+                self._pay(cust, recv, times, 60.0, CHANNEL["wallet"])
+                self._label(cust, rid, "marketplace_seller", 0)
+
     def relatives(self) -> None:
         """Teenagers of diaspora families whose relative abroad calls them; the family's
         remittances to that relative (already in the ledger) go on around the calls."""
@@ -326,35 +357,46 @@ class _Planner:
         self.game_shops()
         self.friends()
         self.tutors()
+        self.sellers()
         self.relatives()
 
 
 def _emit(s: Sextortion, ctx: Ctx, acc: Accounts, lclock: LocalClock, rows: _Rows) -> None:
-    """Create the teenagers' and actors' accounts (each actor on its first teenager's
-    service) and the contacts' events, in UTC."""
+    """Create the actors' accounts (each on a service of its own), the teenagers'
+    accounts (on the service of the actor that contacts them) and the contacts' events,
+    in UTC."""
     rng = ctx.rng("sextortion.events")
-    pop = ctx.pop
-    for c, band in sorted(s.teens.items()):
+    pop, tz = ctx.pop, ctx.pop.tz
+    first_contact = {}
+    for ct in s.contacts:
+        first_contact.setdefault(ct.cust, ct)
+    for k, x in enumerate(s.actors):
+        cust = next((ct.cust for ct in s.contacts if ct.actor == k), None)
+        if cust is None:
+            continue
         service = handles.SERVICES[int(rng.integers(0, len(handles.SERVICES)))]
-        ip = handles.ips(rng, [pop.country[c]])[0]
-        a = acc.add(service, handles.account_ids(rng, 1)[0], "minor", c, pop.country[c], ip,
-                    f"dev-{int(rng.integers(0, 1 << 48)):012x}")  # fmt: skip
+        s.actor_account[k] = acc.add(
+            service, handles.account_ids(rng, 1)[0], x.scenario, -1, x.country,
+            handles.ips(rng, [x.country])[0], f"dev-{int(rng.integers(0, 1 << 48)):012x}",
+        )  # fmt: skip
+        created = _utc(lclock, tz, cust, x.created_local)
+        s.facts[s.actor_account[k]] = AccountFacts(created, x.band, x.verified)
+    for c, band in sorted(s.teens.items()):
+        ct = first_contact.get(c)
+        service = (
+            acc.service[s.actor_account[ct.actor]] if ct is not None
+            else handles.SERVICES[int(rng.integers(0, len(handles.SERVICES)))]
+        )  # fmt: skip
+        a = acc.add(
+            service, handles.account_ids(rng, 1)[0], "minor", c, pop.country[c],
+            handles.ips(rng, [pop.country[c]])[0], f"dev-{int(rng.integers(0, 1 << 48)):012x}",
+        )  # fmt: skip
         s.teen_account[c] = a
         acc.by_customer.setdefault(c, []).append(a)  # registered with the parent's details
         created = ctx.window.start_us - int(rng.uniform(0.2, 3) * 365 * DAY)
         s.facts[a] = AccountFacts(created, band, False)
-    tz = pop.tz
     for ct in s.contacts:
-        m = s.teen_account[ct.cust]
-        if ct.actor not in s.actor_account:
-            x = s.actors[ct.actor]
-            a = acc.add(acc.service[m], handles.account_ids(rng, 1)[0], x.scenario, -1, x.country,
-                        handles.ips(rng, [x.country])[0],
-                        f"dev-{int(rng.integers(0, 1 << 48)):012x}")  # fmt: skip
-            s.actor_account[ct.actor] = a
-            created = int(lclock.to_utc(np.array([x.created_local]), tz[[ct.cust]])[0])
-            s.facts[a] = AccountFacts(created, x.band, x.verified)
-        a = s.actor_account[ct.actor]
+        a, m = s.actor_account[ct.actor], s.teen_account[ct.cust]
         _contact_events(ct, a, m, rng, lambda t, c=ct.cust: _utc(lclock, tz, c, t), rows)
 
 
@@ -379,6 +421,8 @@ def _contact_events(
         rows.add([sender], to, utc(when), -1, ET["message"], ct.case)
     for t in ct.calls:
         rows.add([a], m, utc(t), int(rng.integers(120, 2400)), ET["call"], ct.case)
+    for t in ct.demands:
+        rows.add([a], m, utc(t), -1, ET["message"], ct.case)
 
 
 def account_facts(s: Sextortion | None) -> dict[int, AccountFacts]:
