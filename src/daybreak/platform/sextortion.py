@@ -47,6 +47,9 @@ from daybreak.schema.columns import MINOR_AGE_BANDS
 DETECTOR_ID = "sextortion"
 VERSION = "1"  # change whenever the SQL, the weights or the explanations change
 TYPOLOGY = "financial_sextortion"
+# Also the incident type a tipline report of sextortion has, so a fused case is triaged
+# like one (daybreak.graph.fusion: aggressive solicitation, tier 3).
+INCIDENT = "sextortion"
 INPUT_TABLES = ("platform_events", "platform_accounts", "identifiers", "transactions")
 CONTACT_TYPES = ("friend_request", "message", "call", "stream")
 SHOW_TYPES = ("call", "stream")
@@ -406,7 +409,7 @@ def alerts(
                 subject_type="beneficiary",
                 subject_id=handle,
                 score=alert_score(float(eps[0]["handle_score"])),
-                typologies=(TYPOLOGY,),
+                typologies=(TYPOLOGY, INCIDENT),
                 explanation=explain(eps, paid.get(handle, [])),
                 evidence_source="platform_events",
                 evidence_ids=tuple(dict.fromkeys(ids)),
