@@ -238,21 +238,25 @@ def _grouped_sql(d: Dialect, params: SextortionParams) -> str:
     new_account = params.new_account_days * 86400.0
     new_handle = params.new_handle_days * 86400.0
     return f"""
-SELECT e.*, q.first_s, q.call_s, (q.last_s - q.first_s) / 86400.0 AS contact_days, q.first_event_id, q.first_event_type, q.call_event_id,
+SELECT e.*, q.first_s, q.call_s,
+  -- lengths as DOUBLE: Spark divides by a literal in DECIMAL
+  CAST(q.last_s - q.first_s AS DOUBLE) / 86400.0 AS contact_days, q.first_event_id, q.first_event_type, q.call_event_id,
   q.first_seen, q.actor_country, q.minor_country, q.verified, q.initiated, q.actor_minor,
-  (q.first_s - q.created_s) / 86400.0 AS account_age_days,
+  CAST(q.first_s - q.created_s AS DOUBLE) / 86400.0 AS account_age_days,
   CASE WHEN q.created_s IS NOT NULL AND q.first_s - q.created_s < {new_account!r}
     THEN 1 ELSE 0 END AS new_account,
   CASE WHEN q.actor_country IS NOT NULL AND q.minor_country IS NOT NULL
     AND q.actor_country <> q.minor_country THEN 1 ELSE 0 END AS foreign_actor,
   CASE WHEN q.call_s IS NOT NULL AND q.call_s <= e.first_pay_s THEN 1 ELSE 0 END
     AS call_before_pay,
-  (e.first_pay_s - q.first_s) / 3600.0 AS hours_to_pay,
+  CAST(e.first_pay_s - q.first_s AS DOUBLE) / 3600.0 AS hours_to_pay,
   -- 1: first paid shortly before; 0: paid before that; 0.5: the data do not reach back
   -- far enough to know (the first new_handle_days of the transactions)
-  CASE WHEN h.first_paid_s < e.first_pay_s - {new_handle!r} THEN 0.0
-    WHEN h.first_paid_s >= h.data_start_s + {new_handle!r} THEN 1.0 ELSE 0.5 END AS new_handle,
-  (e.first_pay_s - h.first_paid_s) / 86400.0 AS handle_age_days,
+  -- as DOUBLE: Spark reads 0.5 as a DECIMAL
+  CAST(CASE WHEN h.first_paid_s < e.first_pay_s - {new_handle!r} THEN 0.0
+    WHEN h.first_paid_s >= h.data_start_s + {new_handle!r} THEN 1.0 ELSE 0.5 END AS DOUBLE)
+    AS new_handle,
+  CAST(e.first_pay_s - h.first_paid_s AS DOUBLE) / 86400.0 AS handle_age_days,
   hp.handle_payers, ap.actor_payers
 FROM (
   SELECT actor, minor, customer_id, receiver_id,
