@@ -368,8 +368,8 @@ def explain(
     age = top["handle_age_days"]
     parts = [
         f"Beneficiary {top['receiver_id']} ({top['receiver_country'] or 'country unknown'}) "
-        f"was paid by {len(customers)} customer(s) whose minor's platform account an "
-        f"account not known to be a minor had contacted shortly before "
+        f"was paid by {len(customers)} customer(s) shortly after another account "
+        f"contacted their minor's platform account "
         f"({len(actors)} such account(s): {', '.join(actors[:4])}"
         f"{' …' if len(actors) > 4 else ''}); the handle was first paid "
         f"{float(age):.0f} days before the first of these payments.",
