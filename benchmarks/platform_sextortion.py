@@ -34,7 +34,6 @@ from typing import Any
 
 import numpy as np
 import polars as pl
-from platform_grooming import ridge_logistic  # the sibling benchmark's fit
 
 from daybreak.engines.sextortion import run_frames
 from daybreak.platform.evaluate import evaluate_payer_handles
@@ -43,6 +42,7 @@ from daybreak.platform.sextortion import WEIGHTS, SextortionParams
 from daybreak.synth import World, generate_world
 from daybreak.synth.priors import Band
 from daybreak.synth.sextortion import EXTORTION_SCENARIOS, LOOKALIKES, PAIR, SextortionPriors
+from platform_grooming import ridge_logistic  # the sibling benchmark's fit
 
 TUNING = SextortionPriors(
     victims_per_ring=Band(5, 10),
@@ -158,7 +158,9 @@ def print_quality(results: list[WorldResult]) -> None:
                 got = pooled.setdefault(s, [0, 0])
                 got[0] += row.get("found", row.get("false_alarms", 0))
                 got[1] += row["accounts"]
-        print(f"pooled {level}: " + ", ".join(f"{s} {n}/{d}" for s, (n, d) in sorted(pooled.items())))
+        print(
+            f"pooled {level}: " + ", ".join(f"{s} {n}/{d}" for s, (n, d) in sorted(pooled.items()))
+        )
     print(f"worst-case AP (handles) {worst_ap:.3f} (target >= {TARGET_AP}): "
           f"{'met' if worst_ap >= TARGET_AP else 'NOT met'}")  # fmt: skip
     print(f"worst-case look-alike false-alarm rate (handles) {_pct(worst_fa).strip()} "

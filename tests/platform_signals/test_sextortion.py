@@ -170,7 +170,11 @@ def _episode(data: SextortionInput, params: SextortionParams | None = None) -> d
 
 def test_features_read_the_metadata_and_the_payments() -> None:
     row = _episode(_tiny())
-    assert (row["actor"], row["minor"], row["customer_id"]) == ("kinnect:actor", "kinnect:minor", "C1")
+    assert (row["actor"], row["minor"], row["customer_id"]) == (
+        "kinnect:actor",
+        "kinnect:minor",
+        "C1",
+    )
     assert row["receiver_id"] == "opay:+2348000000001"
     # T3 is 400 hours (more than 14 days) after the first contact: not in the episode
     assert (row["payments"], row["new_account"], row["initiated"], row["call_before_pay"]) == (

@@ -25,9 +25,9 @@ def _world(seed: int = 4, priors: SextortionPriors | None = None) -> World:
 def _ring_events(w: World) -> pl.DataFrame:
     assert w.account_labels is not None
     cases = w.account_labels.filter(pl.col("label") == 1)["case_id"].unique().to_list()
-    ids = w.links.filter(
-        (pl.col("source") == "platform_events") & pl.col("case_id").is_in(cases)
-    )["record_id"]
+    ids = w.links.filter((pl.col("source") == "platform_events") & pl.col("case_id").is_in(cases))[
+        "record_id"
+    ]
     return w.platform_events.filter(pl.col("event_id").is_in(ids.implode()))
 
 
@@ -75,10 +75,15 @@ def test_every_ring_handle_is_paid_abroad_by_several_families_after_a_contact() 
         (pl.col("service") + ":" + pl.col("account_id")).alias("value"), "account_id"
     )
     tied = w.identifiers.filter(pl.col("kind") == "account").join(teens, on="value")
-    contact = _ring_events(w).join(
-        tied.select("source_id", pl.col("account_id").alias("counterparty_account_id")),
-        on="counterparty_account_id",
-    ).group_by("source_id").agg(pl.col("started_at").min())
+    contact = (
+        _ring_events(w)
+        .join(
+            tied.select("source_id", pl.col("account_id").alias("counterparty_account_id")),
+            on="counterparty_account_id",
+        )
+        .group_by("source_id")
+        .agg(pl.col("started_at").min())
+    )
     joined = first_pay.join(contact, left_on="sender_id", right_on="source_id")
     assert joined.height == first_pay.height
     assert (joined["started_at"] < joined["timestamp"]).all()

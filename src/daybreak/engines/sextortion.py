@@ -16,6 +16,7 @@ import polars as pl
 
 from daybreak.engines import Engine, run_on_frames
 from daybreak.model.alerts import Alert
+from daybreak.platform.inputs import SextortionInput
 from daybreak.platform.sextortion import (
     DETECTOR_ID,
     EPISODES_QUERY,
@@ -26,7 +27,6 @@ from daybreak.platform.sextortion import (
     alerts,
     compile_pipeline,
 )
-from daybreak.platform.inputs import SextortionInput
 
 
 @dataclass(frozen=True)

@@ -357,9 +357,11 @@ def _episode_text(e: Mapping[str, Any], payments: Sequence[Mapping[str, Any]]) -
     )
 
 
-def explain(
-    episodes: Sequence[Mapping[str, Any]], payments: Sequence[Mapping[str, Any]]
-) -> str:
+def _episode_key(row: Mapping[str, Any]) -> tuple[str, str, str]:
+    return (str(row["actor"]), str(row["minor"]), str(row["customer_id"]))
+
+
+def explain(episodes: Sequence[Mapping[str, Any]], payments: Sequence[Mapping[str, Any]]) -> str:
     """Plain language naming the evidence: the minors' accounts, the actors, the calls,
     the payments and the hours between."""
     top = episodes[0]
@@ -376,11 +378,8 @@ def explain(
     ]
     by_episode: dict[tuple[str, str, str], list[Mapping[str, Any]]] = {}
     for p in payments:
-        by_episode.setdefault((str(p["actor"]), str(p["minor"]), str(p["customer_id"])), []).append(p)
-    examples = [
-        _episode_text(e, by_episode.get((str(e["actor"]), str(e["minor"]), str(e["customer_id"])), []))
-        for e in episodes[:3]
-    ]
+        by_episode.setdefault(_episode_key(p), []).append(p)
+    examples = [_episode_text(e, by_episode.get(_episode_key(e), [])) for e in episodes[:3]]
     parts.append("E.g. " + "; ".join(examples) + ".")
     if len(episodes) > 3:
         parts.append(f"({len(episodes) - 3} more episode(s).)")
@@ -404,7 +403,9 @@ def alerts(
         paid.setdefault(str(p["receiver_id"]), []).append(p)
     out = []
     for handle, eps in by_handle.items():
-        eps = sorted(eps, key=lambda e: (-float(e["score"]), str(e["customer_id"]), str(e["actor"])))
+        eps = sorted(
+            eps, key=lambda e: (-float(e["score"]), str(e["customer_id"]), str(e["actor"]))
+        )
         ids = [str(x) for e in eps for x in (e["first_event_id"], e["call_event_id"]) if x]
         out.append(
             Alert(

@@ -48,8 +48,13 @@ def generate(
         media_sightings=sightings,
         identifiers=idents,
         links=pl.concat(
-            [_account_links(plan, acc), report_links, ev_links, media_links]
-            + _sextortion_links(sext, acc)
+            [
+                _account_links(plan, acc),
+                report_links,
+                ev_links,
+                media_links,
+                *_sextortion_links(sext, acc),
+            ]
         ),
         platform_accounts=platform_accounts.build(
             ctx, acc, {**account_facts(groom), **sextortion.account_facts(sext)}
@@ -63,7 +68,9 @@ def generate(
     )
 
 
-def _sextortion_links(sext: sextortion.Sextortion | None, acc: accounts.Accounts) -> list[pl.DataFrame]:
+def _sextortion_links(
+    sext: sextortion.Sextortion | None, acc: accounts.Accounts
+) -> list[pl.DataFrame]:
     if sext is None:
         return []
     rows = list(sextortion.case_links(sext, acc, case_id))

@@ -58,7 +58,13 @@ EXTORTION_SCENARIOS = (
     "sextortion_aged_account",
     "sextortion_single_payment",
 )
-LOOKALIKES = ("game_shop", "friend_abroad", "foreign_tutor", "relative_abroad", "marketplace_seller")
+LOOKALIKES = (
+    "game_shop",
+    "friend_abroad",
+    "foreign_tutor",
+    "relative_abroad",
+    "marketplace_seller",
+)
 SCENARIOS = (*EXTORTION_SCENARIOS, *LOOKALIKES)
 PAIR = "payer_handle"  # subject_type of the truth rows: "customer_id>receiver_id"
 RING_COUNTRIES = ("NG", "CI", "GH", "PH", "IN")  # FBI: mostly West Africa and SE Asia
@@ -366,38 +372,45 @@ def _emit(s: Sextortion, ctx: Ctx, acc: Accounts, lclock: LocalClock, rows: _Row
     accounts (on the service of the actor that contacts them) and the contacts' events,
     in UTC."""
     rng = ctx.rng("sextortion.events")
-    pop, tz = ctx.pop, ctx.pop.tz
-    first_contact = {}
+    tz = ctx.pop.tz
+    actor_teen: dict[int, int] = {}  # actor -> the first customer whose teenager it contacts
+    teen_contact: dict[int, _Contact] = {}
     for ct in s.contacts:
-        first_contact.setdefault(ct.cust, ct)
-    for k, x in enumerate(s.actors):
-        cust = next((ct.cust for ct in s.contacts if ct.actor == k), None)
-        if cust is None:
-            continue
+        actor_teen.setdefault(ct.actor, ct.cust)
+        teen_contact.setdefault(ct.cust, ct)
+    for k, cust in sorted(actor_teen.items()):
+        x = s.actors[k]
         service = handles.SERVICES[int(rng.integers(0, len(handles.SERVICES)))]
-        s.actor_account[k] = acc.add(
-            service, handles.account_ids(rng, 1)[0], x.scenario, -1, x.country,
-            handles.ips(rng, [x.country])[0], f"dev-{int(rng.integers(0, 1 << 48)):012x}",
-        )  # fmt: skip
+        s.actor_account[k] = _account(rng, acc, service, x.scenario, -1, x.country)
         created = _utc(lclock, tz, cust, x.created_local)
         s.facts[s.actor_account[k]] = AccountFacts(created, x.band, x.verified)
     for c, band in sorted(s.teens.items()):
-        ct = first_contact.get(c)
+        first = teen_contact.get(c)
         service = (
-            acc.service[s.actor_account[ct.actor]] if ct is not None
+            acc.service[s.actor_account[first.actor]] if first is not None
             else handles.SERVICES[int(rng.integers(0, len(handles.SERVICES)))]
         )  # fmt: skip
-        a = acc.add(
-            service, handles.account_ids(rng, 1)[0], "minor", c, pop.country[c],
-            handles.ips(rng, [pop.country[c]])[0], f"dev-{int(rng.integers(0, 1 << 48)):012x}",
-        )  # fmt: skip
+        a = _account(rng, acc, service, "minor", c, ctx.pop.country[c])
         s.teen_account[c] = a
         acc.by_customer.setdefault(c, []).append(a)  # registered with the parent's details
         created = ctx.window.start_us - int(rng.uniform(0.2, 3) * 365 * DAY)
         s.facts[a] = AccountFacts(created, band, False)
     for ct in s.contacts:
-        a, m = s.actor_account[ct.actor], s.teen_account[ct.cust]
-        _contact_events(ct, a, m, rng, lambda t, c=ct.cust: _utc(lclock, tz, c, t), rows)
+
+        def utc(t: int, cust: int = ct.cust) -> int:
+            return _utc(lclock, tz, cust, t)
+
+        _contact_events(ct, s.actor_account[ct.actor], s.teen_account[ct.cust], rng, utc, rows)
+
+
+def _account(
+    rng: np.random.Generator, acc: Accounts, service: str, kind: str, owner: int, country: str
+) -> int:
+    """A new account with its own IP in ``country`` and its own device."""
+    return acc.add(
+        service, handles.account_ids(rng, 1)[0], kind, owner, country,
+        handles.ips(rng, [country])[0], f"dev-{int(rng.integers(0, 1 << 48)):012x}",
+    )  # fmt: skip
 
 
 def _utc(lclock: LocalClock, tz: np.ndarray, cust: int, local: int) -> int:

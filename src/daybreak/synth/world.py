@@ -151,9 +151,7 @@ def generate_world(
     # The other sources need the payers' plan but not the transaction frame: build them
     # alongside (they only read shared state, and draw from their own random streams).
     with ThreadPoolExecutor(max_workers=1) as side:
-        other_sources = side.submit(
-            crosssource.generate, ctx, plan, clock, relatives, groom, sext
-        )
+        other_sources = side.submit(crosssource.generate, ctx, plan, clock, relatives, groom, sext)
         txns, txn_links, used = _transactions(ctx, clock)
         step("cross-source")
         cross = other_sources.result()
@@ -173,9 +171,7 @@ def generate_world(
         seed=seed,
         params=params,
         platform_accounts=cross.platform_accounts,
-        account_labels=(
-            cross.account_labels if groom is not None or sext is not None else None
-        ),
+        account_labels=(cross.account_labels if groom is not None or sext is not None else None),
     )
 
 
