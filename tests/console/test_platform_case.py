@@ -107,6 +107,12 @@ def test_grooming_alerts_reach_a_case_page_with_minors_events_and_hours(
             shown = html.unescape(client.get(record).text)
             assert "<dt>Event</dt><dd>friend_request</dd>" in shown
             assert alert.alert_id in shown, "the alert resting on the event"
+            # what the platform knows about the accounts in the case (platform_accounts)
+            known = [n for n in case.nodes if n.kind == "account" and n.details]
+            assert known and all("account; " in n.details and "created " in n.details
+                                 for n in known)  # fmt: skip
+            assert "What the sources know about these entities" in page
+            assert known[0].details in page
     finally:
         stop()
         demo.store.close()

@@ -16,6 +16,7 @@ import polars as pl
 from daybreak.graph import keys
 from daybreak.graph.loader import WorldFrames
 from daybreak.model.identifiers import IdentifierError, IdentifierKind
+from daybreak.schema.columns import MINOR_AGE_BANDS
 
 UTC_TS = pl.Datetime("us", "UTC")
 EDGE_SCHEMA: dict[str, pl.DataType] = {
@@ -35,6 +36,7 @@ NODE_SCHEMA: dict[str, pl.DataType] = {
     "label": pl.String(),
     "country": pl.String(),
     "merchant": pl.Boolean(),
+    "details": pl.String(),
 }
 ISSUE_SCHEMA = pl.Schema(
     {
@@ -350,17 +352,24 @@ def _labels(w: WorldFrames, links: pl.DataFrame) -> pl.DataFrame:
         record_id=pl.col("receiver_id"),
         field="receiver_id",
     )
+    none = pl.lit(None, pl.String)
     named = pl.concat(
         [
             customers.select(
-                "key", pl.col("name").alias("label"), "country", pl.lit(False).alias("merchant")
+                "key",
+                pl.col("name").alias("label"),
+                "country",
+                pl.lit(False).alias("merchant"),
+                none.alias("details"),
             ),
             receivers.select(
                 "key",
                 pl.col("receiver_name").alias("label"),
                 pl.col("receiver_country").alias("country"),
                 "merchant",
+                none.alias("details"),
             ),
+            _account_facts(w),
         ]
     ).unique("key", keep="first")
     extra = pl.concat(
@@ -378,6 +387,42 @@ def _labels(w: WorldFrames, links: pl.DataFrame) -> pl.DataFrame:
         pl.col("merchant").fill_null(False),
     )
     return nodes.select([pl.col(c).cast(t) for c, t in NODE_SCHEMA.items()]).sort("key")
+
+
+def _account_facts(w: WorldFrames) -> pl.DataFrame:
+    """Account nodes' country and details from ``platform_accounts``: the service, the
+    declared age band or minor flag, when the account was created and whether the
+    platform verified it ("kinnect account; 16-17, a minor; AU; created 2024-01-08")."""
+    pa = w.platform_accounts
+    keyed, _ = _attach_account(
+        pa, "account_id", "key", source="platform_accounts", record_id=pl.col("account_id")
+    )  # an account id that does not normalise names no node, and read_table checked it
+    minor = pl.col("is_minor").fill_null(False) | pl.col("age_band").is_in(MINOR_AGE_BANDS)
+    age = (
+        pl.when(minor & pl.col("age_band").is_not_null())
+        .then(pl.col("age_band") + pl.lit(", a minor"))
+        .when(minor)
+        .then(pl.lit("a minor"))
+        .otherwise(pl.coalesce(pl.col("age_band"), pl.lit("no declared age")))
+    )
+    details = pl.concat_str(
+        [
+            pl.col("service") + pl.lit(" account"),
+            age,
+            pl.col("country"),
+            pl.lit("created ") + pl.col("created_at").dt.strftime("%Y-%m-%d"),
+            pl.when(pl.col("verified")).then(pl.lit("verified")),
+        ],
+        separator="; ",
+        ignore_nulls=True,
+    )
+    return keyed.select(
+        "key",
+        pl.lit(None, pl.String).alias("label"),
+        pl.col("country").cast(pl.String),
+        pl.lit(False).alias("merchant"),
+        details.alias("details"),
+    )
 
 
 def resolve_exact(w: WorldFrames) -> ExactLinks:
