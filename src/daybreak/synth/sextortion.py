@@ -127,6 +127,7 @@ class Sextortion:
 
     behaviour: dict[str, float]
     case_base: int
+    rings: int = 0  # extortion rings (and cases) planted
     teens: dict[int, str] = field(default_factory=dict)  # customer -> teenager's age band
     actors: list[_Actor] = field(default_factory=list)
     contacts: list[_Contact] = field(default_factory=list)
@@ -202,7 +203,8 @@ class _Planner:
     # -- extortion rings ------------------------------------------------------------------
     def rings(self) -> None:
         rng, b = self.rng, self.b
-        for r in range(self._count(b["rings_per_10k"], 3)):
+        self.s.rings = self._count(b["rings_per_10k"], 3)
+        for r in range(self.s.rings):
             case = self.s.case_base + r
             country = RING_COUNTRIES[int(rng.integers(0, len(RING_COUNTRIES)))]
             victims = max(2, int(rng.poisson(b["victims_per_ring"])))

@@ -10,7 +10,9 @@ subject_type account, subject_id "service:account_id", label 1 = grooms minors; 
 (0 = a look-alike: game shop, friend abroad, tutor, relative), by scenario.
 links.csv: case_id, source, record_id; sources are customers (customer_id), beneficiaries
 (receiver_id), transactions (txn_id), accounts ("service:account_id"), reports
-(report_id), platform_events (event_id), media_sightings (sighting_id).
+(report_id), platform_events (event_id), media_sightings (sighting_id), platform_ads
+(ad_id). With ``generate_world(ads_priors=...)`` account_labels.csv also has one row per
+ad or profile (subject_type ad, subject_id ad_id, label 1 = a recruitment network's).
 """
 
 from __future__ import annotations
@@ -84,6 +86,12 @@ def links_of(source: str, case_ids: pl.Series, record_ids: pl.Series) -> pl.Data
         {"case_id": case_ids, "source": [source] * len(case_ids), "record_id": record_ids},
         schema=LINK_SCHEMA,
     )
+
+
+def ad_links(ad_labels: pl.DataFrame) -> pl.DataFrame:
+    """Each case's ads and profiles (``platform_ads.ad_id``)."""
+    cased = ad_labels.filter(pl.col("case_id").is_not_null())
+    return links_of("platform_ads", cased["case_id"], cased["subject_id"])
 
 
 def base_links(labels_frame: pl.DataFrame) -> pl.DataFrame:

@@ -13,6 +13,7 @@ import polars as pl
 
 from daybreak.schema.columns import CHANNELS
 from daybreak.synth import (
+    ads,
     benign,
     business,
     careful,
@@ -31,7 +32,7 @@ from daybreak.synth.ledger import Ledger
 from daybreak.synth.population import Population, build_population
 from daybreak.synth.priors import Priors
 from daybreak.synth.profiles import Profile, get_profile
-from daybreak.synth.truth import base_links, case_id, labels, links_of
+from daybreak.synth.truth import LABEL_SCHEMA, ad_links, base_links, case_id, labels, links_of
 
 DEFAULT_TXN_PER_MONTH = 17.0
 Progress = Callable[[str], None]
@@ -56,6 +57,8 @@ class World:
     platform_accounts: pl.DataFrame | None = None
     # Planted platform actors (truth/account_labels.csv), when the world plants them.
     account_labels: pl.DataFrame | None = None
+    # Job/model ads and profiles, when the world plants recruitment networks.
+    platform_ads: pl.DataFrame | None = None
 
     def tables(self) -> dict[str, pl.DataFrame]:
         tables = {
@@ -68,6 +71,8 @@ class World:
         }
         if self.platform_accounts is not None:
             tables["platform_accounts"] = self.platform_accounts
+        if self.platform_ads is not None:
+            tables["platform_ads"] = self.platform_ads
         return tables
 
 
@@ -88,6 +93,7 @@ def generate_world(
     relatives_calls: bool = False,
     grooming_priors: grooming.GroomingPriors | None = None,
     sextortion_priors: sextortion.SextortionPriors | None = None,
+    ads_priors: ads.AdsPriors | None = None,
 ) -> World:
     """Build a deterministic world: the same arguments always give the same frames.
 
@@ -105,7 +111,10 @@ def generate_world(
     under ``params["grooming"]``. ``sextortion_priors`` (off by default, likewise) plants
     extortion rings paid by customers' teenagers and their look-alikes
     (:mod:`daybreak.synth.sextortion`), labelled per (customer, receiver) pair in
-    ``account_labels``; the draw is under ``params["sextortion"]``.
+    ``account_labels``; the draw is under ``params["sextortion"]``. ``ads_priors``
+    (likewise) writes ``platform_ads``: recruitment networks' ads and fake profiles with
+    their look-alikes (:mod:`daybreak.synth.ads`), each ad labelled in ``account_labels``
+    (``subject_type = ad``); the draw is under ``params["ads"]``.
     """
     if customers < 1 or months < 1:
         raise ValueError("customers and months must be at least 1")
@@ -157,7 +166,21 @@ def generate_world(
         cross = other_sources.result()
     step("truth")
     truth = labels(pop, plan, ctx.ledger.receivers, used)
-    links = pl.concat([base_links(truth), base_links(cross.account_labels), txn_links, cross.links])
+    account_labels = cross.account_labels
+    links = pl.concat([base_links(truth), base_links(account_labels), txn_links, cross.links])
+    ad_frame = None
+    if ads_priors is not None:
+        cases = rings + 1 + (groom.groomers(len(pop)) if groom else 0) + (sext.rings if sext else 0)
+        planted = ads.generate(ctx, ads_priors, case_base=cases)
+        params = {**(params or {}), "ads": planted.behaviour}
+        ad_frame = ads.frame(planted)
+        ad_labels = pl.DataFrame(
+            list(ads.label_rows(planted, ad_frame["ad_id"], case_id)),
+            schema=LABEL_SCHEMA,
+            orient="row",
+        )
+        account_labels = pl.concat([account_labels, ad_labels])
+        links = pl.concat([links, ad_links(ad_labels)])
     return World(
         transactions=txns,
         customers=_customers(pop),
@@ -171,7 +194,10 @@ def generate_world(
         seed=seed,
         params=params,
         platform_accounts=cross.platform_accounts,
-        account_labels=(cross.account_labels if groom is not None or sext is not None else None),
+        account_labels=(
+            account_labels if groom or sext or ads_priors is not None else None
+        ),
+        platform_ads=ad_frame,
     )
 
 
