@@ -134,3 +134,27 @@ SEXTORTION = DetectorInfo(
     ),
     order=5,
 )
+
+RECRUITMENT_ADS = DetectorInfo(
+    name="recruitment_ads",
+    label="Recruitment ads and fake profiles",
+    description=(
+        "Phones, payment handles and photo hashes reused across online-job and model ads "
+        "and profiles from many accounts, in several cities and services (the Memex "
+        "pattern): compiled SQL on DuckDB or Spark over platform_ads, each alert naming "
+        "the ads, accounts and cities."
+    ),
+    factory="daybreak.engines.ads:AdsDetector",
+    read_world="daybreak.platform.inputs:ads_input",
+    reads=("platform_ads",),
+    options=(
+        DetectorOption(
+            "min_ads",
+            "--min-ads",
+            "Ads a phone, handle or photo must appear in before it is scored.",
+            kind="int",
+            default=2,
+        ),
+    ),
+    order=6,
+)

@@ -27,6 +27,7 @@ FAMILY_OF_DETECTOR: dict[str, str] = {
     "stream_payment": "platform",
     "grooming": "platform",
     "sextortion": "platform",
+    "recruitment_ads": "platform",
 }
 FAMILY_LABEL = {
     "payments": "payment alert",

@@ -21,7 +21,9 @@ from daybreak.schema import TABLES, read_table, world_file
 from daybreak.schema.columns import ColumnType, Table
 from daybreak.schema.world import no_world_file
 
-SMALL_TABLES = ("customers", "reports", "identifiers", "media_sightings", "platform_accounts")
+SMALL_TABLES = (
+    "customers", "reports", "identifiers", "media_sightings", "platform_accounts", "platform_ads",
+)  # fmt: skip
 LARGE_TABLES = ("transactions", "platform_events")
 
 _DUCK_TYPES = {
@@ -50,6 +52,8 @@ class WorldFrames:
     event_devices: pl.DataFrame
     # what each service knows about its accounts (empty when the world has no file)
     platform_accounts: pl.DataFrame
+    # job/model ads and profiles (empty when the world has no file)
+    platform_ads: pl.DataFrame
 
 
 def _empty_view_sql(spec: Table) -> str:
@@ -141,6 +145,7 @@ def load_world(
         event_ips=_run(con, sql.event_attribute_edges("ip"), f"{world}/platform_events"),
         event_devices=_run(con, sql.event_attribute_edges("device_id"), f"{world}/platform_events"),
         platform_accounts=small["platform_accounts"],
+        platform_ads=small["platform_ads"],
     )
 
 

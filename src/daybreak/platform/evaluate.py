@@ -232,6 +232,44 @@ def evaluate_payer_handles(
     return out
 
 
+def evaluate_ad_details(
+    details: pl.DataFrame, platform_ads: pl.DataFrame, labels: pl.DataFrame, threshold: float
+) -> dict[str, Any]:
+    """The recruitment-ads detector's scored details (phones, handles, photo hashes)
+    against a world's ``ad`` labels. A detail reused in at least two ads is a network's
+    when any of its ads is a network's, else a look-alike named by its ads' commonest
+    scenario; AP over every scored detail with every network detail in the denominator,
+    recall, and the false-alarm rate of each look-alike over its reused details."""
+    from daybreak.platform.ads import DETAILS
+
+    ad_truth = labels.filter(pl.col("subject_type") == "ad").select(
+        pl.col("subject_id").alias("ad_id"), "label", "scenario"
+    )
+    uses = pl.concat(
+        platform_ads.select("ad_id", pl.lit(kind).alias("kind"), pl.col(col).alias("value"))
+        for col, kind in DETAILS
+    ).drop_nulls()
+    truth = (
+        uses.join(ad_truth, on="ad_id")
+        .group_by("kind", "value")
+        .agg(
+            pl.col("label").max(),
+            pl.col("scenario").mode().sort().first(),
+            pl.col("ad_id").n_unique().alias("ads"),
+        )
+        .filter(pl.col("ads") >= 2)
+        .with_columns(
+            pl.when(pl.col("label") == 1).then(pl.lit("network_detail")).otherwise("scenario")
+            .alias("scenario"),
+            (pl.col("kind") + "|" + pl.col("value")).alias("subject"),
+        )
+    )  # fmt: skip
+    scored = details.select((pl.col("kind") + "|" + pl.col("value")).alias("subject"), "score")
+    out = _evaluate_subjects(scored, truth.select("subject", "label", "scenario"), threshold)
+    out["network_details"] = out.pop("positives")
+    return out
+
+
 def _evaluate_subjects(
     scored: pl.DataFrame, truth: pl.DataFrame, threshold: float
 ) -> dict[str, Any]:
@@ -280,6 +318,7 @@ def _ratio(a: int, b: int) -> float | None:
 __all__ = [
     "average_precision",
     "evaluate_actors",
+    "evaluate_ad_details",
     "evaluate_pairs",
     "evaluate_payer_handles",
     "planted_pairs",

@@ -114,13 +114,30 @@ def sextortion_input(world: Path) -> SextortionInput:
     return SextortionInput(**_read(world, SEXTORTION_TABLES, SEXTORTION_TABLES))
 
 
+@dataclass(frozen=True)
+class AdsInput:
+    """Job and model ads and profiles: contact details and photo hashes."""
+
+    platform_ads: pl.DataFrame
+
+    def frames(self) -> dict[str, pl.DataFrame]:
+        return {"platform_ads": self.platform_ads}
+
+
+def ads_input(world: Path) -> AdsInput:
+    """A world folder's ``platform_ads``, validated against the public schema."""
+    return AdsInput(**_read(world, ("platform_ads",), ("platform_ads",)))
+
+
 __all__ = [
     "GROOMING_TABLES",
     "REQUIRED",
     "SEXTORTION_TABLES",
+    "AdsInput",
     "GroomingInput",
     "SextortionInput",
     "StreamPaymentInput",
+    "ads_input",
     "empty",
     "grooming_input",
     "sextortion_input",

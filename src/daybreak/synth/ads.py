@@ -121,7 +121,11 @@ class _Poster:
     def ordinary(self) -> None:
         for _ in range(self._count(1500, 300)):
             country = self.home if self.rng.random() < 0.8 else self._pick(ABROAD)
-            city, service, account = self._city(country), self._pick(handles.SERVICES), self._account()
+            city, service, account = (
+                self._city(country),
+                self._pick(handles.SERVICES),
+                self._account(),
+            )
             phone = handles.phones(self.rng, country, 1)[0] if self.rng.random() < 0.6 else None
             handle = payout_handle(self.rng, country) if self.rng.random() < 0.2 else None
             photo = self._photo() if self.rng.random() < 0.6 else None
@@ -169,8 +173,12 @@ class _Poster:
             phone = handles.phones(rng, self.home, 1)[0]
             handle = payout_handle(rng, self.home)
             logo = self._photo()
-            accounts = [(s, self._account()) for s in list(handles.SERVICES)[: int(rng.integers(1, 3))]]
-            cities = list(CITIES.get(self.home, (self._city(self.home),)))[: int(rng.integers(3, 8))]
+            accounts = [
+                (s, self._account()) for s in list(handles.SERVICES)[: int(rng.integers(1, 3))]
+            ]
+            cities = list(CITIES.get(self.home, (self._city(self.home),)))[
+                : int(rng.integers(3, 8))
+            ]
             for _ in range(int(rng.integers(10, 40))):
                 service, account = accounts[int(rng.integers(0, len(accounts)))]
                 self._add(("agency_reposts", 0, -1), service=service, record_type="ad",
@@ -208,9 +216,7 @@ class _Poster:
 def frame(ads: Ads) -> pl.DataFrame:
     """``platform_ads``, sorted by time (ad ids follow the order of generation, which
     reveals nothing once the rows are sorted and renumbered)."""
-    raw = pl.DataFrame(ads.rows, orient="row").with_columns(
-        truth=pl.Series(range(len(ads.rows)))
-    )
+    raw = pl.DataFrame(ads.rows, orient="row").with_columns(truth=pl.Series(range(len(ads.rows))))
     ordered = raw.sort("posted_at", "truth").with_columns(
         ad_id=pl.format("AD{}", pl.int_range(pl.len()).cast(pl.String).str.zfill(7)),
         posted_at=utc(raw.sort("posted_at", "truth")["posted_at"].to_numpy() // clock.US_PER_S

@@ -194,9 +194,7 @@ def generate_world(
         seed=seed,
         params=params,
         platform_accounts=cross.platform_accounts,
-        account_labels=(
-            account_labels if groom or sext or ads_priors is not None else None
-        ),
+        account_labels=(account_labels if groom or sext or ads_priors is not None else None),
         platform_ads=ad_frame,
     )
 
