@@ -38,6 +38,7 @@ def test_demo_runs_every_stage_and_reruns_without_duplicates(tmp_path: Path) -> 
         "stream-payment coincidence (DuckDB)",
         "grooming contact patterns (DuckDB)",
         "financial sextortion (DuckDB)",
+        "recruitment ads (DuckDB)",
         "tipline intake",
         "entity graph and fused cases",
         "exports of CASE-",
@@ -55,6 +56,8 @@ def test_demo_runs_every_stage_and_reruns_without_duplicates(tmp_path: Path) -> 
     assert re.search(r"detector grooming .*: [1-9]\d* alert\(s\)", first.output)
     handles = re.search(r"(\d+) of (\d+) planted extortion handles found", first.output)
     assert handles and 0 < int(handles[1]) <= int(handles[2]), first.output
+    reused = re.search(r"(\d+) of (\d+) phones, handles and photos", first.output)
+    assert reused and 0 < int(reused[1]) <= int(reused[2]), first.output
 
     store = TiplineStore.open(tmp_path / "data", dev=True)
     try:

@@ -20,6 +20,7 @@ from daybreak.synth import (
     generate_world,
     write_world,
 )
+from daybreak.synth.ads import AdsPriors
 from daybreak.synth.grooming import GroomingPriors
 from daybreak.synth.sextortion import SextortionPriors
 from daybreak.synth.world import STEPS
@@ -90,6 +91,13 @@ def synth(
         "look-alikes (game shops, friends, tutors, sellers, relatives abroad); truth in "
         "truth/account_labels.csv (subject_type payer_handle).",
     ),
+    ads: bool = typer.Option(
+        False,
+        "--ads",
+        help="Write platform_ads: recruitment networks' job/model ads and fake profiles "
+        "with their look-alikes (agencies, shared office phones, ordinary posters); truth "
+        "in truth/account_labels.csv (subject_type ad).",
+    ),
 ) -> None:
     """Write transactions, customers, reports, platform events and accounts, media
     sightings and identifiers, plus truth/labels.csv and truth/links.csv (and truth/params.json for a
@@ -137,6 +145,7 @@ def synth(
             relatives_calls=relatives_calls,
             grooming_priors=GroomingPriors() if grooming else None,
             sextortion_priors=SextortionPriors() if sextortion else None,
+            ads_priors=AdsPriors() if ads else None,
         )
         bar.update(task, description="writing files", completed=len(STEPS))
         try:
