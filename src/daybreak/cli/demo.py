@@ -105,8 +105,8 @@ def demo(
 
 def _world(run: DemoRun, customers: int, months: int, seed: int, profile: str) -> None:
     from daybreak.synth import UnknownProfileError, generate_world, write_world
-    from daybreak.synth.grooming import GroomingPriors
     from daybreak.synth.ads import AdsPriors
+    from daybreak.synth.grooming import GroomingPriors
     from daybreak.synth.sextortion import SextortionPriors
 
     with _stage(run, "synthetic world"):
