@@ -29,8 +29,7 @@ region and the targets: AP >= 0.9, look-alike false alarms <= 1%.
 from __future__ import annotations
 
 import argparse
-from dataclasses import dataclass, replace
-from typing import Any
+from dataclasses import replace
 
 import numpy as np
 import polars as pl
@@ -42,7 +41,8 @@ from daybreak.platform.sextortion import WEIGHTS, SextortionParams
 from daybreak.synth import World, generate_world
 from daybreak.synth.priors import Band
 from daybreak.synth.sextortion import EXTORTION_SCENARIOS, LOOKALIKES, PAIR, SextortionPriors
-from platform_grooming import ridge_logistic  # the sibling benchmark's fit
+from platform_grooming import WorldResult, ridge_logistic  # the sibling benchmark's
+from platform_grooming import print_quality as grooming_quality
 
 TUNING = SextortionPriors(
     victims_per_ring=Band(5, 10),
@@ -86,18 +86,6 @@ FEATURES = tuple(k for k in WEIGHTS if k != "intercept")
 RIDGE = 2.0  # a firmer penalty than grooming's: several terms are nearly collinear
 
 
-@dataclass
-class WorldResult:
-    region: str
-    seed: int
-    metrics: dict[str, Any]
-
-    @property
-    def ap(self) -> float:
-        ap = self.metrics["average_precision"]
-        return 1.0 if ap is None else float(ap)
-
-
 def _world_episodes(
     priors: SextortionPriors, seed: int, customers: int, months: int
 ) -> tuple[World, SextortionParams, pl.DataFrame]:
@@ -115,42 +103,7 @@ def evaluate_world(region: str, seed: int, customers: int, months: int) -> World
     return WorldResult(region, seed, metrics)
 
 
-def _pct(x: float | None) -> str:
-    return "   -  " if x is None else f"{100 * x:5.1f}%"
-
-
-def print_quality(results: list[WorldResult]) -> None:
-    head = f"{'region':<14}{'seed':>6}{'AP':>7}{'recall':>8}{'look-alike FA':>15}{'stray':>7}"
-    print(head + "  families by scenario (extortion: found/pairs; look-alikes: alarms/pairs)")
-    for r in sorted(results, key=lambda r: (r.ap, r.metrics["recall"] or 1.0)):
-        m = r.metrics
-        scen = m["pairs"]["by_scenario"]
-        detail = ", ".join(
-            f"{s} {scen[s].get('found', scen[s].get('false_alarms'))}/{scen[s]['accounts']}"
-            for s in (*EXTORTION_SCENARIOS, *LOOKALIKES)
-            if s in scen
-        )
-        print(
-            f"{r.region:<14}{r.seed:>6}{r.ap:>7.3f}{_pct(m['recall']):>8}"
-            f"{_pct(m['lookalike_false_alarm_rate']):>15}{m['unlabelled_alerts']:>7}  {detail}"
-        )
-    print()
-    print(f"{'region':<14}{'worst AP':>9}{'worst recall':>13}{'worst FA':>10}{'pooled FA':>11}")
-    worst_ap, worst_fa = 1.0, 0.0
-    for region in HELD_OUT:
-        rs = [r for r in results if r.region == region]
-        if not rs:
-            continue
-        fa = [r.metrics["lookalike_false_alarm_rate"] or 0.0 for r in rs]
-        hits = sum(r.metrics["lookalike_false_alarms"] for r in rs)
-        total = sum(r.metrics["lookalike_accounts"] for r in rs)
-        worst_ap, worst_fa = min(worst_ap, min(r.ap for r in rs)), max(worst_fa, max(fa))
-        recall = min(r.metrics["recall"] or 0.0 for r in rs)
-        print(
-            f"{region:<14}{min(r.ap for r in rs):>9.3f}{_pct(recall):>13}"
-            f"{_pct(max(fa)):>10}{_pct(hits / total if total else None):>11}"
-        )
-    print()
+def _pooled(results: list[WorldResult]) -> None:
     for level, get in (("handles", lambda m: m), ("families", lambda m: m["pairs"])):
         pooled: dict[str, list[int]] = {}
         for r in results:
@@ -161,11 +114,13 @@ def print_quality(results: list[WorldResult]) -> None:
         print(
             f"pooled {level}: " + ", ".join(f"{s} {n}/{d}" for s, (n, d) in sorted(pooled.items()))
         )
-    print(f"worst-case AP (handles) {worst_ap:.3f} (target >= {TARGET_AP}): "
-          f"{'met' if worst_ap >= TARGET_AP else 'NOT met'}")  # fmt: skip
-    print(f"worst-case look-alike false-alarm rate (handles) {_pct(worst_fa).strip()} "
-          f"(target <= {TARGET_FALSE_ALARMS:.0%}): "
-          f"{'met' if worst_fa <= TARGET_FALSE_ALARMS else 'NOT met'}")  # fmt: skip
+
+
+def print_quality(results: list[WorldResult]) -> None:
+    """Per world (AP, recall and false alarms over handles; families by scenario), the
+    worst case per region, pooled counts and the targets."""
+    grooming_quality(results, tuple(HELD_OUT), (*EXTORTION_SCENARIOS, *LOOKALIKES),
+                     lambda m: m["pairs"]["by_scenario"], _pooled)  # fmt: skip
 
 
 def features(episodes: pl.DataFrame) -> np.ndarray:

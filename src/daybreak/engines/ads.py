@@ -13,7 +13,7 @@ from pathlib import Path
 
 import polars as pl
 
-from daybreak.engines import Engine, run_on_frames
+from daybreak.engines import Engine, fetch_frame, run_on_frames
 from daybreak.model.alerts import Alert
 from daybreak.platform.ads import (
     DETAILS_QUERY,
@@ -34,20 +34,14 @@ class AdsResult:
     details: pl.DataFrame  # every scored reused detail (empty unless asked for)
 
 
-def _fetch(eng: Engine, sql: str) -> pl.DataFrame:
-    out = pl.from_arrow(eng.fetch(sql))
-    assert isinstance(out, pl.DataFrame)
-    return out
-
-
 def run_registered(eng: Engine, params: AdsParams, *, with_details: bool = False) -> AdsResult:
     """Run the pipeline on an engine whose ``platform_ads`` table is registered."""
     eng.run(compile_pipeline(eng.dialect, params))
     min_score = repr(max(params.alert_score, 1e-12))  # never alert below min_ads
-    top = _fetch(eng, DETAILS_QUERY.format(min_score=min_score))
-    uses = _fetch(eng, EVIDENCE_QUERY.format(min_score=min_score))
+    top = fetch_frame(eng, DETAILS_QUERY.format(min_score=min_score))
+    uses = fetch_frame(eng, EVIDENCE_QUERY.format(min_score=min_score))
     found = alerts(top.to_dicts(), uses.to_dicts())
-    every = _fetch(eng, "SELECT * FROM ads_details") if with_details else pl.DataFrame()
+    every = fetch_frame(eng, "SELECT * FROM ads_details") if with_details else pl.DataFrame()
     return AdsResult(found, every)
 
 

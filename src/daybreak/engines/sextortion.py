@@ -14,7 +14,7 @@ from pathlib import Path
 
 import polars as pl
 
-from daybreak.engines import Engine, run_on_frames
+from daybreak.engines import Engine, fetch_frame, run_on_frames
 from daybreak.model.alerts import Alert
 from daybreak.platform.inputs import SextortionInput
 from daybreak.platform.sextortion import (
@@ -35,22 +35,18 @@ class SextortionResult:
     episodes: pl.DataFrame  # every scored episode (empty unless asked for)
 
 
-def _fetch(eng: Engine, sql: str) -> pl.DataFrame:
-    out = pl.from_arrow(eng.fetch(sql))
-    assert isinstance(out, pl.DataFrame)
-    return out
-
-
 def run_registered(
     eng: Engine, params: SextortionParams, *, with_episodes: bool = False
 ) -> SextortionResult:
     """Run the pipeline on an engine whose four input tables are registered."""
     eng.run(compile_pipeline(eng.dialect, params))
     min_score = repr(max(params.alert_score, 1e-12))
-    episodes = _fetch(eng, EPISODES_QUERY.format(min_score=min_score))
-    payments = _fetch(eng, PAYMENTS_QUERY.format(min_score=min_score))
+    episodes = fetch_frame(eng, EPISODES_QUERY.format(min_score=min_score))
+    payments = fetch_frame(eng, PAYMENTS_QUERY.format(min_score=min_score))
     found = alerts(episodes.to_dicts(), payments.to_dicts())
-    every = _fetch(eng, "SELECT * FROM sextortion_episodes") if with_episodes else pl.DataFrame()
+    every = (
+        fetch_frame(eng, "SELECT * FROM sextortion_episodes") if with_episodes else pl.DataFrame()
+    )
     return SextortionResult(found, every)
 
 

@@ -30,6 +30,7 @@ from typing import Any
 from daybreak.detectors.dialect import Dialect
 from daybreak.detectors.pipeline import Pipeline
 from daybreak.model.alerts import Alert, alert_score
+from daybreak.platform.params import check_score_and_weights
 
 DETECTOR_ID = "recruitment_ads"
 VERSION = "1"  # change whenever the SQL, the weights or the explanations change
@@ -63,15 +64,7 @@ class AdsParams:
     def __post_init__(self) -> None:
         if self.min_ads < 2:
             raise ValueError(f"min_ads must be at least 2 (a reused detail), got {self.min_ads}")
-        if not 0.0 <= self.alert_score <= 1.0:
-            raise ValueError(f"alert_score must be in [0, 1], got {self.alert_score}")
-        missing = set(WEIGHTS) - set(self.weights)
-        if missing:
-            raise ValueError(f"weights lack {sorted(missing)}")
-
-
-def _in(d: Dialect, values: Sequence[str]) -> str:
-    return ", ".join(d.string(v) for v in values)
+        check_score_and_weights(self.alert_score, self.weights, WEIGHTS)
 
 
 def compile_pipeline(d: Dialect, params: AdsParams) -> Pipeline:
@@ -114,7 +107,7 @@ FROM (
     count(DISTINCT country) AS countries,
     count(DISTINCT service) AS services,
     -- as DOUBLE: Spark reads 1.0 as a DECIMAL
-    avg(CAST(CASE WHEN category IN ({_in(d, RISKY)}) THEN 1.0 ELSE 0.0 END AS DOUBLE))
+    avg(CAST(CASE WHEN category IN ({d.strings(RISKY)}) THEN 1.0 ELSE 0.0 END AS DOUBLE))
       AS risky_share,
     avg(CAST(CASE WHEN record_type = 'profile' THEN 1.0 ELSE 0.0 END AS DOUBLE))
       AS profile_share,

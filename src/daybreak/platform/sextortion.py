@@ -42,6 +42,7 @@ from typing import Any
 from daybreak.detectors.dialect import Dialect
 from daybreak.detectors.pipeline import Pipeline
 from daybreak.model.alerts import Alert, alert_score
+from daybreak.platform.params import check_score_and_weights
 from daybreak.schema.columns import MINOR_AGE_BANDS
 
 DETECTOR_ID = "sextortion"
@@ -86,15 +87,7 @@ class SextortionParams:
         for name in ("window_days", "new_account_days", "new_handle_days"):
             if getattr(self, name) <= 0:
                 raise ValueError(f"{name} must be positive, got {getattr(self, name)}")
-        if not 0.0 <= self.alert_score <= 1.0:
-            raise ValueError(f"alert_score must be in [0, 1], got {self.alert_score}")
-        missing = set(WEIGHTS) - set(self.weights)
-        if missing:
-            raise ValueError(f"weights lack {sorted(missing)}")
-
-
-def _in(d: Dialect, values: Sequence[str]) -> str:
-    return ", ".join(d.string(v) for v in values)
+        check_score_and_weights(self.alert_score, self.weights, WEIGHTS)
 
 
 def compile_pipeline(d: Dialect, params: SextortionParams) -> Pipeline:
@@ -107,7 +100,7 @@ def compile_pipeline(d: Dialect, params: SextortionParams) -> Pipeline:
 SELECT lower(service || ':' || account_id) AS account, country,
   {d.epoch_seconds("created_at")} AS created_s,
   CASE WHEN verified THEN 1 ELSE 0 END AS verified,
-  CASE WHEN is_minor OR age_band IN ({_in(d, MINOR_AGE_BANDS)}) THEN 1 ELSE 0 END AS minor
+  CASE WHEN is_minor OR age_band IN ({d.strings(MINOR_AGE_BANDS)}) THEN 1 ELSE 0 END AS minor
 FROM platform_accounts
 """,
         inputs=("platform_accounts",),
@@ -136,7 +129,7 @@ WHERE i.source = 'customers' AND i.kind = 'account' AND a.minor = 1
 SELECT t.txn_id, t.sender_id AS customer_id, t.receiver_id, t.receiver_country, t.amount,
   t.currency, t.timestamp AS paid_at, {d.epoch_seconds("t.timestamp")} AS t_s
 FROM transactions t
-WHERE t.receiver_country <> t.sender_country AND t.channel NOT IN ({_in(d, SPEND_CHANNELS)})
+WHERE t.receiver_country <> t.sender_country AND t.channel NOT IN ({d.strings(SPEND_CHANNELS)})
   AND t.sender_id IN (SELECT customer_id FROM sextortion_pairs)
 """,
         inputs=("transactions", "sextortion_pairs"),
@@ -188,7 +181,7 @@ def _contacts_sql(d: Dialect) -> str:
     """Contact events between a minor tied to a customer and any other account (the
     actor; extortion accounts often claim to be teenagers too), in either direction
     (``outbound`` = from the actor)."""
-    types = _in(d, CONTACT_TYPES)
+    types = d.strings(CONTACT_TYPES)
     src = "lower(e.service || ':' || e.account_id)"
     dst = "lower(e.service || ':' || e.counterparty_account_id)"
     return f"""
@@ -208,7 +201,7 @@ WHERE c.actor <> c.minor
 
 
 def _pairs_sql(d: Dialect) -> str:
-    shows = _in(d, SHOW_TYPES)
+    shows = d.strings(SHOW_TYPES)
     call = f"CASE WHEN event_type IN ({shows}) AND outbound = 1"
     return f"""
 SELECT g.*, a.country AS actor_country, a.created_s, coalesce(a.verified, 0) AS verified,
