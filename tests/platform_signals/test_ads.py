@@ -48,7 +48,8 @@ def test_world_plants_networks_and_every_lookalike_with_labels() -> None:
     assert set(linked["record_id"].to_list()) == set(network["subject_id"].to_list())
     assert w.params is not None and "networks_per_10k" in w.params["ads"]
     plain = generate_world(customers=600, months=2, seed=9)
-    assert plain.platform_ads is None and "platform_ads" not in plain.tables()
+    assert plain.platform_ads is not None and plain.platform_ads.height == 0
+    assert plain.tables()["platform_ads"].columns == _ads(w).columns
 
 
 def test_detector_finds_network_details_and_spares_the_lookalikes() -> None:

@@ -222,7 +222,7 @@ def _recruitment_ads(run: DemoRun) -> None:
     from daybreak.platform.evaluate import evaluate_ad_details
 
     w = run.world
-    if w.platform_ads is None:
+    if w.platform_ads is None or w.platform_ads.height == 0:
         run.skipped["recruitment_ads"] = f"{NOT_RUN}the world has no platform ads"
         return
     with _stage(run, "recruitment ads (DuckDB)"):

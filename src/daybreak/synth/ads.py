@@ -27,6 +27,7 @@ from dataclasses import asdict, dataclass, field
 
 import polars as pl
 
+from daybreak.schema import TABLES
 from daybreak.synth import clock, handles
 from daybreak.synth.context import Ctx, rng_for
 from daybreak.synth.frames import conform, utc
@@ -216,6 +217,8 @@ class _Poster:
 def frame(ads: Ads) -> pl.DataFrame:
     """``platform_ads``, sorted by time (ad ids follow the order of generation, which
     reveals nothing once the rows are sorted and renumbered)."""
+    if not ads.rows:
+        return conform("platform_ads", pl.DataFrame(schema=list(TABLES["platform_ads"].names)))
     raw = pl.DataFrame(ads.rows, orient="row").with_columns(truth=pl.Series(range(len(ads.rows))))
     ordered = raw.sort("posted_at", "truth").with_columns(
         ad_id=pl.format("AD{}", pl.int_range(pl.len()).cast(pl.String).str.zfill(7)),
@@ -224,6 +227,11 @@ def frame(ads: Ads) -> pl.DataFrame:
     )  # fmt: skip
     ads.truth = [ads.truth[int(i)] for i in ordered["truth"].to_list()]
     return conform("platform_ads", ordered.drop("truth"))
+
+
+def empty() -> pl.DataFrame:
+    """``platform_ads`` with no rows (a world without recruitment networks)."""
+    return frame(Ads({}, 0))
 
 
 def label_rows(

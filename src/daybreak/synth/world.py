@@ -57,7 +57,7 @@ class World:
     platform_accounts: pl.DataFrame | None = None
     # Planted platform actors (truth/account_labels.csv), when the world plants them.
     account_labels: pl.DataFrame | None = None
-    # Job/model ads and profiles, when the world plants recruitment networks.
+    # Job/model ads and profiles (no rows unless the world plants recruitment networks).
     platform_ads: pl.DataFrame | None = None
 
     def tables(self) -> dict[str, pl.DataFrame]:
@@ -168,7 +168,7 @@ def generate_world(
     truth = labels(pop, plan, ctx.ledger.receivers, used)
     account_labels = cross.account_labels
     links = pl.concat([base_links(truth), base_links(account_labels), txn_links, cross.links])
-    ad_frame = None
+    ad_frame = ads.empty()  # every world has every public table, this one empty
     if ads_priors is not None:
         cases = rings + 1 + (groom.groomers(len(pop)) if groom else 0) + (sext.rings if sext else 0)
         planted = ads.generate(ctx, ads_priors, case_base=cases)
