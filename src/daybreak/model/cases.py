@@ -160,6 +160,9 @@ class GraphNode(BaseModel):
     kind: str
     label: str
     alerted: bool = False
+    # what a source knows about the entity, in a few words (a platform account: service,
+    # declared age band or minor flag, country, created, verified); "" when nothing
+    details: str = ""
 
 
 class GraphEdge(BaseModel):
