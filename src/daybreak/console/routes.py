@@ -20,6 +20,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import FormData
 
 from daybreak.console import dashboards, graphview, queue
+from daybreak.console.paging import list_page
 from daybreak.console.backend import ActionError, AuditView, ConsoleUser
 from daybreak.console.pages_manage import router as manage_router
 from daybreak.console.pages_outbound import router as outbound_router
@@ -48,7 +49,10 @@ from daybreak.store.throttle import LoginRefused
 
 MAX_NOTE = 5000
 HISTORY_SHOWN = 100
-LIST_SHOWN = 25  # timeline and evidence rows before "show all"
+LIST_SHOWN = 25  # timeline rows before "show all"
+EVIDENCE_PAGE = 50  # evidence rows per page of a case
+SUB_CASES_PAGE = 50  # sub-cases per page of a hub case
+LINKS_SHOWN = 500  # rows of the graph's links-as-a-table
 router = APIRouter(prefix=PREFIX, include_in_schema=False)
 
 
@@ -315,6 +319,13 @@ def case_page(request: Request, case_id: str) -> Response:
             "typologies": sorted({t for a in alerts for t in a.typologies}),
             "timeline": sorted(case.timeline, key=lambda e: e.at),
             "shown": LIST_SHOWN,
+            "evidence_page": list_page(
+                case.evidence, request.query_params, "evidence_page", EVIDENCE_PAGE
+            ),
+            "sub_case_page": list_page(
+                case.sub_cases, request.query_params, "sub_cases_page", SUB_CASES_PAGE
+            ),
+            "links_shown": LINKS_SHOWN,
             # The case's own routing, else the routing table's agency for its country.
             "agency": case.routed_agency or backend.agency_for(case.country),
             # Case builders often write the explanation as the reasons run together.

@@ -18,10 +18,18 @@ import polars as pl
 from daybreak.graph import keys
 from daybreak.graph.analytics import Hub
 from daybreak.graph.build import Graph, subgraph_records
-from daybreak.graph.clusters import CasePolicy, cluster_seeds
+from daybreak.graph.clusters import CasePolicy, HubCluster, cluster_cases
 from daybreak.graph.fusion import FusionContext, fuse
 from daybreak.model.alerts import Alert
-from daybreak.model.cases import Case, CaseStatus, Evidence, Outcome, TimelineEvent
+from daybreak.model.cases import (
+    Case,
+    CaseLink,
+    CaseStatus,
+    Evidence,
+    Outcome,
+    TimelineEvent,
+    Tier,
+)
 
 MAX_TXN_EVENTS = 100  # timeline entries from evidence transactions per case
 
@@ -162,9 +170,12 @@ def _evidence(alerts: Sequence[Alert], members: set[str], g: Graph) -> list[Evid
     return sorted(seen.values(), key=lambda e: (e.source, e.record_id))
 
 
+def _label(g: Graph, key: str) -> str:
+    return str(g.nodes[key].get("label", key)) if key in g else key
+
+
 def _title(anchor: str, g: Graph, n_members: int) -> str:
-    label = str(g.nodes[anchor].get("label", anchor)) if anchor in g else anchor
-    return f"{anchor} ({label}) and {max(0, n_members - 1)} linked entities"
+    return f"{anchor} ({_label(g, anchor)}) and {max(0, n_members - 1)} linked entities"
 
 
 def assemble(
@@ -207,30 +218,58 @@ def assemble(
 _VOLATILE = {"created_at", "updated_at", "status", "assignee", "outcome", "routed_agency"}
 
 
+def _match_keys(case: Case, hub_keys: set[str]) -> set[str]:
+    """What a case is recognised by on a re-run: its alerts, and its entities but the
+    hubs (the hub is drawn in each sub-case; it must not join them), or for a hub case
+    its hub alone."""
+    alerts = {"alert:" + a for a in case.alert_ids}
+    if case.hub_key:
+        return {"hub:" + case.hub_key} | alerts
+    return (set(case.entity_keys) - hub_keys) | alerts
+
+
+def _relinked(case: Case, renamed: dict[str, str]) -> Case:
+    """Hub and sub-case links follow the ids reconcile gave the cases."""
+    if not case.parent_case_ids and not case.sub_cases:
+        return case
+    return case.model_copy(
+        update={
+            "parent_case_ids": sorted({renamed.get(i, i) for i in case.parent_case_ids}),
+            "sub_cases": [
+                link.model_copy(update={"case_id": renamed.get(link.case_id, link.case_id)})
+                for link in case.sub_cases
+            ],
+        }
+    )
+
+
 def reconcile(new: list[Case], existing: Sequence[Case], now: datetime) -> list[Case]:
     """Give new clusters the ids of the existing cases they overlap (see module doc)."""
     existing = list({c.case_id: c for c in existing}.values())  # one entry per case
+    hub_keys = {c.hub_key for c in [*new, *existing] if c.hub_key}
     index: dict[str, list[Case]] = {}
     for c in existing:
         if c.outcome is Outcome.DUPLICATE:
             continue
-        for k in {*c.entity_keys, *("alert:" + a for a in c.alert_ids)}:
+        for k in _match_keys(c, hub_keys):
             index.setdefault(k, []).append(c)
     claimed: set[str] = set()
-    out: list[Case] = []
+    placed: list[tuple[Case, Case | None]] = []  # (new case, the existing case it takes)
+    renamed: dict[str, str] = {}
     merged: dict[str, str] = {}
     for case in sorted(new, key=lambda c: (-c.priority, c.case_id)):
         hits = {
             c.case_id: c
-            for k in {*case.entity_keys, *("alert:" + a for a in case.alert_ids)}
+            for k in _match_keys(case, hub_keys)
             for c in index.get(k, [])
             if c.case_id not in claimed
         }
         if not hits:
-            if case.case_id in claimed:  # a split: the anchor's id is taken
-                case = case.model_copy(update={"case_id": case.case_id + "-2"})
-            claimed.add(case.case_id)
-            out.append(case)
+            # a split: the anchor's id is taken
+            final = case.case_id + "-2" if case.case_id in claimed else case.case_id
+            claimed.add(final)
+            renamed[case.case_id] = final
+            placed.append((case, None))
             continue
         # The oldest case it overlaps; among equally old ones (a batch stored together)
         # the case of its own anchor, so that which case a cluster keeps does not depend
@@ -240,25 +279,12 @@ def reconcile(new: list[Case], existing: Sequence[Case], now: datetime) -> list[
             key=lambda c: (c.created_at or now, c.case_id != case.case_id, c.case_id),
         )
         claimed.add(target.case_id)
-        same = case.model_dump(exclude=_VOLATILE | {"case_id"}) == target.model_dump(
-            exclude=_VOLATILE | {"case_id"}
-        )
-        out.append(
-            case.model_copy(
-                update={
-                    "case_id": target.case_id,
-                    "status": target.status,
-                    "assignee": target.assignee,
-                    "outcome": target.outcome,
-                    "routed_agency": target.routed_agency,
-                    "created_at": target.created_at,
-                    "updated_at": target.updated_at if same else now,
-                }
-            )
-        )
+        renamed[case.case_id] = target.case_id
+        placed.append((case, target))
         for other in hits.values():
             if other.case_id != target.case_id:
                 merged[other.case_id] = target.case_id
+    out = [_carried_over(_relinked(c, renamed), renamed[c.case_id], t, now) for c, t in placed]
     for c in existing:
         if c.case_id in merged and c.case_id not in claimed:
             out.append(
@@ -272,6 +298,27 @@ def reconcile(new: list[Case], existing: Sequence[Case], now: datetime) -> list[
                 )
             )
     return sorted(out, key=lambda c: (-c.priority, c.case_id))
+
+
+def _carried_over(case: Case, case_id: str, target: Case | None, now: datetime) -> Case:
+    """The new case under its final id, with the workflow state of the existing case it
+    takes over (updated only when its content changed)."""
+    if target is None:
+        return case.model_copy(update={"case_id": case_id})
+    same = case.model_dump(exclude=_VOLATILE | {"case_id"}) == target.model_dump(
+        exclude=_VOLATILE | {"case_id"}
+    )
+    return case.model_copy(
+        update={
+            "case_id": target.case_id,
+            "status": target.status,
+            "assignee": target.assignee,
+            "outcome": target.outcome,
+            "routed_agency": target.routed_agency,
+            "created_at": target.created_at,
+            "updated_at": target.updated_at if same else now,
+        }
+    )
 
 
 def cases_from_graph(
@@ -290,6 +337,77 @@ def cases_from_graph(
         if k not in g:
             kind, _, value = k.partition(":")
             g.add_node(k, kind=kind, label=value)  # an alert on an entity with no links
-    groups = cluster_seeds(g, by_key, policy or CasePolicy(), hubs=[h.key for h in inputs.hubs])
+    groups, hubs = cluster_cases(
+        g, by_key, policy or CasePolicy(), hubs=[h.key for h in inputs.hubs]
+    )
     new = [assemble(g, seeds, members, by_key, inputs, now) for seeds, members in groups]
+    for hc in hubs:
+        hub_case = assemble_hub(g, hc, [new[i] for i in hc.sub_groups], by_key, inputs, now)
+        for i in hc.sub_groups:
+            parents = sorted({*new[i].parent_case_ids, hub_case.case_id})
+            new[i] = new[i].model_copy(update={"parent_case_ids": parents})
+        new.append(hub_case)
     return reconcile(new, existing, now)
+
+
+def case_link(case: Case) -> CaseLink:
+    return CaseLink(
+        case_id=case.case_id,
+        title=case.title,
+        tier=case.tier,
+        priority=case.priority,
+        alerts=len(case.alert_ids),
+        entities=len(case.entity_keys),
+    )
+
+
+def assemble_hub(
+    g: Graph,
+    hc: HubCluster,
+    subs: Sequence[Case],
+    alerts_by_key: dict[str, list[Alert]],
+    inputs: CaseInputs,
+    now: datetime,
+) -> Case:
+    """The hub's own case: its own alerts and identifiers, and a link per sub-case.
+    Its tier is the most severe of its own and its sub-cases' (a hub that a tier-1
+    sub-case pays is tier 1), its priority the highest of them."""
+    members = set(hc.members)
+    own = alerts_by_key.get(hc.hub, [])
+    if own:
+        base = assemble(g, [hc.hub], members, alerts_by_key, inputs, now)
+    else:
+        nodes, edges = subgraph_records(g, members, set())
+        base = Case(
+            case_id=case_id_for(hc.hub),
+            title="",
+            priority=0.0,
+            tier=Tier.OTHER,
+            entity_keys=sorted(members),
+            report_ids=_ids(members, keys.REPORT),
+            timeline=_timeline([], members, inputs),
+            nodes=nodes,
+            edges=edges,
+            evidence=_evidence([], members, g),
+            created_at=now,
+            updated_at=now,
+        )
+    links = sorted((case_link(c) for c in subs), key=lambda c: (c.tier, -c.priority, c.case_id))
+    tier = min([base.tier, *(c.tier for c in links)]) if own else min(c.tier for c in links)
+    n_alerts = sum(c.alerts for c in links)
+    summary = (
+        f"Hub: {len(links)} sub-cases with {n_alerts} alerts link to {hc.hub}; the most "
+        f"severe is tier {int(min(c.tier for c in links))}. Each sub-case is worked alone."
+    )
+    return base.model_copy(
+        update={
+            "title": f"Hub {hc.hub} ({_label(g, hc.hub)}) with {len(links)} sub-cases",
+            "priority": max([base.priority, *(c.priority for c in links)]),
+            "tier": tier,
+            "explanation": f"{base.explanation} {summary}".strip(),
+            "reasons": [*base.reasons, summary],
+            "sources": sorted({*base.sources, *(s for c in subs for s in c.sources)}),
+            "hub_key": hc.hub,
+            "sub_cases": links,
+        }
+    )
