@@ -76,7 +76,7 @@ def _section(page: str, section_id: str) -> str:
 def test_hub_page_lists_its_sub_cases_with_tiers_paged(
     client_for: Callable[[str], httpx.Client], backend: MemoryBackend
 ) -> None:
-    hub, subs = hub_world(backend)
+    hub, _ = hub_world(backend)
     ana = client_for("ana")
     first = _section(ana.get(f"/console/cases/{HUB_ID}").text, "sub-cases")
     rows = re.findall(r'href="/console/cases/(CASE-SUB\d+)"', first)
@@ -116,6 +116,8 @@ def test_long_evidence_lists_are_paged(
     assert "page 3 of 3" in last
     # A stale or bad page number shows the nearest page, not an error.
     beyond = ana.get(f"/console/cases/{HUB_ID}?evidence_page=99")
-    assert beyond.status_code == 200 and ids.findall(_section(beyond.text, "evidence"))[0] == "T00100"
+    assert (
+        beyond.status_code == 200 and ids.findall(_section(beyond.text, "evidence"))[0] == "T00100"
+    )
     bad = ana.get(f"/console/cases/{HUB_ID}?evidence_page=x")
     assert bad.status_code == 200 and ids.findall(_section(bad.text, "evidence"))[0] == "T00000"

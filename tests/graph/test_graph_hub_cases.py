@@ -58,7 +58,9 @@ def test_a_hub_is_a_case_of_its_own_with_linked_sub_cases(tiny_world: Path) -> N
         assert (link.tier, link.alerts, link.title) == (sub.tier, len(sub.alert_ids), sub.title)
     # Every alert is in exactly one case.
     placed = [a for c in cases for a in c.alert_ids]
-    assert sorted(placed) == sorted({a.alert_id for a in payer_alerts()} | {"tipline:R1", "tipline:R2"})
+    assert sorted(placed) == sorted(
+        {a.alert_id for a in payer_alerts()} | {"tipline:R1", "tipline:R2"}
+    )
     # The hub's tier is the most severe among its own and its sub-cases'.
     assert hub.tier == min(s.tier for s in [*subs])
     assert hub.priority == max(c.priority for c in [hub, *subs])
@@ -85,9 +87,7 @@ def test_rerun_keeps_hub_and_sub_case_ids_and_links(tiny_world: Path) -> None:
     wg = build_world_graph(tiny_world)
     first = build_cases(tiny_world, payer_alerts(), world_graph=wg, policy=POLICY)
     worked = [c.model_copy(update={"status": CaseStatus.ASSIGNED}) for c in first]
-    again = build_cases(
-        tiny_world, payer_alerts(), world_graph=wg, policy=POLICY, existing=worked
-    )
+    again = build_cases(tiny_world, payer_alerts(), world_graph=wg, policy=POLICY, existing=worked)
     assert sorted(c.case_id for c in again) == sorted(c.case_id for c in first)
     assert all(c.status is CaseStatus.ASSIGNED for c in again)
     assert _hub(again).sub_cases == _hub(first).sub_cases
@@ -103,9 +103,7 @@ def test_links_follow_the_ids_of_existing_cases(tiny_world: Path) -> None:
     older = sub.model_copy(
         update={"case_id": "CASE-OLDER", "created_at": ts(0), "parent_case_ids": []}
     )
-    again = build_cases(
-        tiny_world, payer_alerts(), world_graph=wg, policy=POLICY, existing=[older]
-    )
+    again = build_cases(tiny_world, payer_alerts(), world_graph=wg, policy=POLICY, existing=[older])
     hub = _hub(again)
     assert "CASE-OLDER" in [link.case_id for link in hub.sub_cases]
     assert sub.case_id not in [link.case_id for link in hub.sub_cases]

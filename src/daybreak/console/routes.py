@@ -20,10 +20,10 @@ from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import FormData
 
 from daybreak.console import dashboards, graphview, queue
-from daybreak.console.paging import list_page
 from daybreak.console.backend import ActionError, AuditView, ConsoleUser
 from daybreak.console.pages_manage import router as manage_router
 from daybreak.console.pages_outbound import router as outbound_router
+from daybreak.console.paging import list_page
 from daybreak.console.security import (
     LOGIN_CSRF_COOKIE,
     SESSION_COOKIE,

@@ -27,8 +27,8 @@ from daybreak.model.cases import (
     CaseStatus,
     Evidence,
     Outcome,
-    TimelineEvent,
     Tier,
+    TimelineEvent,
 )
 
 MAX_TXN_EVENTS = 100  # timeline entries from evidence transactions per case

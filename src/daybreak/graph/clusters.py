@@ -249,11 +249,7 @@ def case_hubs(
         if s in g:
             for n in neighbours(g, s, skip=policy.weak_relations):
                 counts[n] = counts.get(n, 0) + 1
-    return sorted(
-        n
-        for n, c in counts.items()
-        if c >= at_least and not too_connected(g, n, policy)
-    )
+    return sorted(n for n, c in counts.items() if c >= at_least and not too_connected(g, n, policy))
 
 
 def _hub_members(g: Graph, hub: str, policy: CasePolicy, taken: set[str]) -> frozenset[str]:
