@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from urllib.parse import quote
 
 from fastapi import APIRouter, FastAPI, Request
-from fastapi.responses import HTMLResponse, Response
+from fastapi.responses import HTMLResponse, JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import FormData
@@ -331,7 +331,7 @@ def case_page(request: Request, case_id: str) -> Response:
             # Case builders often write the explanation as the reasons run together.
             "explanation_in_reasons": bool(case.reasons)
             and all(r in case.explanation for r in case.reasons),
-            "graph": graphview.layout(case.nodes, case.edges),
+            "graph": graphview.layout(case.nodes, case.edges, case.subject_key),
             "notes": backend.notes(case_id, session.user),
             "history": _history(backend.audit_trail(case_id, session.user)),
             "status_changes": list(reversed(backend.status_events(session.user, case_id))),
@@ -347,6 +347,25 @@ def case_page(request: Request, case_id: str) -> Response:
             "nav": "queue",
         },
     )
+
+
+@router.get("/cases/{case_id}/graph/neighbours")
+def graph_neighbours(request: Request, case_id: str, key: str = "") -> Response:
+    """The neighbours of one entity of the case's graph, as JSON, for the graph's
+    "expand": the case is read through the backend like the case page (the caller's
+    organisation only, and the read is audited)."""
+    session = signed_in(request)
+    case = state_of(request).backend.get_case(case_id, session.user)
+    if case is None:
+        return _json_error(404, f"There is no case {case_id!r}.")
+    found = graphview.neighbourhood(case.nodes, case.edges, key)
+    if found is None:
+        return _json_error(404, f"Case {case_id} has no entity {key!r}.")
+    return JSONResponse(found, headers={"Cache-Control": "no-store"})
+
+
+def _json_error(status: int, message: str) -> JSONResponse:
+    return JSONResponse({"error": message}, status_code=status, headers={"Cache-Control": "no-store"})
 
 
 @router.get("/cases/{case_id}/evidence/{source}/{record_id:path}", response_class=HTMLResponse)

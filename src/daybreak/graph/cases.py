@@ -196,6 +196,7 @@ def assemble(
     return Case(
         case_id=case_id_for(anchor),
         title=_title(anchor, g, len(members)),
+        subject_key=anchor,
         priority=fused.priority,
         tier=fused.tier,
         explanation=fused.explanation,
@@ -407,6 +408,7 @@ def assemble_hub(
             "explanation": f"{base.explanation} {summary}".strip(),
             "reasons": [*base.reasons, summary],
             "sources": sorted({*base.sources, *(s for c in subs for s in c.sources)}),
+            "subject_key": hc.hub,
             "hub_key": hc.hub,
             "sub_cases": links,
         }

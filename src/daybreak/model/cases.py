@@ -170,6 +170,8 @@ class GraphEdge(BaseModel):
     relation: str  # paid | reported | seen_with | same_person | used_ip | called ...
     weight: float = 1.0
     count: int = 1
+    first_seen: datetime | None = None  # the link's time span, when its records have one
+    last_seen: datetime | None = None
 
 
 class Evidence(BaseModel):
@@ -232,6 +234,9 @@ class Case(BaseModel):
     routed_agency: str | None = None
     created_at: datetime | None = None
     updated_at: datetime | None = None
+    subject_key: str | None = Field(
+        default=None, description="the entity the case is about: its anchor, or its hub"
+    )
     hub_key: str | None = Field(default=None, description="set on a hub case: its hub")
     sub_cases: list[CaseLink] = Field(default_factory=list)
     parent_case_ids: list[str] = Field(default_factory=list, description="its hub cases")
