@@ -580,8 +580,8 @@
     refresh();
     if (selected === g) {
       select(g.hub);
-      g.hub.el.focus();
     }
+    g.hub.el.focus(); // the group is gone: focus goes to its hub, not to the page top
     say("Showing the " + g.members.length + " entities collapsed into " + nameOf(g.hub) + ". " + counts() + ".");
   }
 
