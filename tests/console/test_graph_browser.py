@@ -9,7 +9,7 @@ from collections.abc import Iterator
 from datetime import UTC, datetime
 
 import pytest
-from playwright.sync_api import Page, expect
+from playwright.sync_api import Locator, Page, expect
 from test_browser import browser, console, page, problems, sign_in  # noqa: F401  (fixtures)
 
 from conftest import StoreConsole
@@ -76,123 +76,123 @@ def graph_page(page: Page, console: StoreConsole) -> Iterator[Page]:  # noqa: F8
     yield page
 
 
-def node(page: Page, key: str):  # type: ignore[no-untyped-def]
-    return page.locator(f'g.node[data-key="{key}"]')
+def node(tab: Page, key: str) -> Locator:
+    return tab.locator(f'g.node[data-key="{key}"]')
 
 
-def shown_keys(page: Page) -> set[str]:
-    keys: list[str] = page.eval_on_selector_all(
+def shown_keys(tab: Page) -> set[str]:
+    keys: list[str] = tab.eval_on_selector_all(
         "g.node:not([display=none])", "els => els.map(e => e.getAttribute('data-key'))"
     )
     return set(keys)
 
 
 def test_start_from_the_subject_expand_and_collapse_by_keyboard(graph_page: Page) -> None:
-    page = graph_page
-    status = page.locator("#graph-status")
-    assert len(shown_keys(page)) == 150  # the server's drawing: capped
-    assert node(page, FAR).count() == 0  # not drawn
-    expect(node(page, S)).to_have_class("node alerted subject")
-    page.get_by_role("button", name="Start from the subject").click()
-    assert shown_keys(page) == {S, P1, A1, H}
-    expect(node(page, S)).to_be_focused()
+    tab = graph_page
+    status = tab.locator("#graph-status")
+    assert len(shown_keys(tab)) == 150  # the server's drawing: capped
+    assert node(tab, FAR).count() == 0  # not drawn
+    expect(node(tab, S)).to_have_class("node alerted subject")
+    tab.get_by_role("button", name="Start from the subject").click()
+    assert shown_keys(tab) == {S, P1, A1, H}
+    expect(node(tab, S)).to_be_focused()
     expect(status).to_contain_text("Showing the subject, customer S, and its neighbours")
-    node(page, A1).focus()
-    page.keyboard.press("e")
+    node(tab, A1).focus()
+    tab.keyboard.press("e")
     expect(status).to_contain_text("Expanded account A1: 0 new, 1 shown again")
-    assert R1 in shown_keys(page)
-    node(page, R1).focus()
-    page.keyboard.press("e")
+    assert R1 in shown_keys(tab)
+    node(tab, R1).focus()
+    tab.keyboard.press("e")
     expect(status).to_contain_text("Expanded report R1")
-    node(page, P2).focus()
-    page.keyboard.press("e")  # brings in FAR, which the page had not drawn
+    node(tab, P2).focus()
+    tab.keyboard.press("e")  # brings in FAR, which the tab had not drawn
     expect(status).to_contain_text("Expanded phone P2: 1 new, 2 shown again")
-    expect(node(page, FAR)).to_be_visible()
-    assert {X, X2, FAR} <= shown_keys(page)
-    node(page, P2).focus()
-    page.keyboard.press("c")  # X, X2 (its devices are not shown) and FAR hang off P2 only
+    expect(node(tab, FAR)).to_be_visible()
+    assert {X, X2, FAR} <= shown_keys(tab)
+    node(tab, P2).focus()
+    tab.keyboard.press("c")  # X, X2 (its devices are not shown) and FAR hang off P2 only
     expect(status).to_contain_text("Collapsed phone P2: 3 neighbours hidden")
-    assert not {X, X2, FAR} & shown_keys(page) and R1 in shown_keys(page)
-    page.get_by_role("button", name="Show everything drawn").click()
-    assert {X, FAR, *LEAVES} <= shown_keys(page)
+    assert not {X, X2, FAR} & shown_keys(tab) and R1 in shown_keys(tab)
+    tab.get_by_role("button", name="Show everything drawn").click()
+    assert {X, FAR, *LEAVES} <= shown_keys(tab)
 
 
 def test_hubs_collapse_into_one_node_and_open_again(graph_page: Page) -> None:
-    page = graph_page
-    hubs = page.get_by_role("button", name="Collapse hubs")
+    tab = graph_page
+    hubs = tab.get_by_role("button", name="Collapse hubs")
     hubs.click()
     expect(hubs).to_have_attribute("aria-pressed", "true")
-    group = node(page, f"group:{H}")
+    group = node(tab, f"group:{H}")
     expect(group).to_have_attribute("aria-label", "8 linked: 8 customer, press Enter to show them")
-    assert not set(LEAVES) & shown_keys(page)
-    expect(node(page, f"group:{X2}")).to_be_visible()  # X2's devices: another hub
+    assert not set(LEAVES) & shown_keys(tab)
+    expect(node(tab, f"group:{X2}")).to_be_visible()  # X2's devices: another hub
     group.focus()
-    page.keyboard.press("Enter")
-    expect(page.locator("#graph-status")).to_contain_text(
+    tab.keyboard.press("Enter")
+    expect(tab.locator("#graph-status")).to_contain_text(
         "Showing the 8 entities collapsed into payment handle gcash:H"
     )
-    assert set(LEAVES) <= shown_keys(page)
+    assert set(LEAVES) <= shown_keys(tab)
     expect(group).to_have_count(0)
-    expect(node(page, H)).to_be_focused()
+    expect(node(tab, H)).to_be_focused()
 
 
 def test_shortest_path_between_two_entities(graph_page: Page) -> None:
-    page = graph_page
-    node(page, S).focus()
-    page.keyboard.press("p")
-    expect(page.locator("#graph-status")).to_contain_text("Path from customer S")
-    node(page, X).focus()
-    page.keyboard.press("p")
-    expect(page.locator("#graph-status")).to_have_text(
+    tab = graph_page
+    node(tab, S).focus()
+    tab.keyboard.press("p")
+    expect(tab.locator("#graph-status")).to_contain_text("Path from customer S")
+    node(tab, X).focus()
+    tab.keyboard.press("p")
+    expect(tab.locator("#graph-status")).to_have_text(
         "Shortest path, 4 links: customer S \u2192 customer account A1 \u2192 "
         "reported_account report R1 \u2192 reported_phone phone P2 \u2192 customer customer X."
     )
-    on_path = page.eval_on_selector_all(
+    on_path = tab.eval_on_selector_all(
         "g.node.on-path", "els => els.map(e => e.getAttribute('data-key'))"
     )
     assert set(on_path) == {S, A1, R1, P2, X}
-    expect(page.locator("line.edge.on-path")).to_have_count(4)
+    expect(tab.locator("line.edge.on-path")).to_have_count(4)
     # Without the reports' links there is no path left.
-    page.get_by_label("reported account").uncheck()
-    node(page, S).focus()
-    page.keyboard.press("p")
-    node(page, X).focus()
-    page.keyboard.press("p")
-    expect(page.locator("#graph-status")).to_contain_text(
+    tab.get_by_label("reported account").uncheck()
+    node(tab, S).focus()
+    tab.keyboard.press("p")
+    node(tab, X).focus()
+    tab.keyboard.press("p")
+    expect(tab.locator("#graph-status")).to_contain_text(
         "No path between customer S and customer X in the links shown."
     )
 
 
 def test_filter_links_by_relation_and_time(graph_page: Page) -> None:
-    page = graph_page
-    paid = page.locator('line.edge[data-relation="paid"]')
+    tab = graph_page
+    paid = tab.locator('line.edge[data-relation="paid"]')
     assert paid.count() == 9
-    page.get_by_label("paid", exact=True).uncheck()
-    expect(page.locator("#graph-status")).to_contain_text("hidden relations: paid")
-    assert page.locator('line.edge[data-relation="paid"]:not([display=none])').count() == 0
-    page.get_by_label("paid", exact=True).check()
-    page.get_by_label("From", exact=True).fill("2026-05-01")
-    page.get_by_label("To", exact=True).fill("2026-06-30")
-    expect(page.locator("#graph-status")).to_contain_text("seen 2026-05-01 to 2026-06-30")
-    shown_paid = page.eval_on_selector_all(
+    tab.get_by_label("paid", exact=True).uncheck()
+    expect(tab.locator("#graph-status")).to_contain_text("hidden relations: paid")
+    assert tab.locator('line.edge[data-relation="paid"]:not([display=none])').count() == 0
+    tab.get_by_label("paid", exact=True).check()
+    tab.get_by_label("From", exact=True).fill("2026-05-01")
+    tab.get_by_label("To", exact=True).fill("2026-06-30")
+    expect(tab.locator("#graph-status")).to_contain_text("seen 2026-05-01 to 2026-06-30")
+    shown_paid = tab.eval_on_selector_all(
         'line.edge[data-relation="paid"]:not([display=none])',
         "els => els.map(e => e.getAttribute('data-source'))",
     )
     assert sorted(shown_paid) == ["customer:L5", "customer:L6"]
     # Links without a time (identifiers, reports) stay.
-    assert page.locator('line.edge[data-relation="reported_phone"]:not([display=none])').count()
+    assert tab.locator('line.edge[data-relation="reported_phone"]:not([display=none])').count()
 
 
 def test_legend_colours_match_and_labels_do_not_overlap(graph_page: Page) -> None:
-    page = graph_page
-    legend = page.eval_on_selector_all(
+    tab = graph_page
+    legend = tab.eval_on_selector_all(
         ".legend li[data-kind]",
         "els => els.map(e => [e.dataset.kind, e.dataset.colour, "
         "e.querySelector('circle').getAttribute('fill')])",
     )
     colours = [c for _, c, _ in legend]
     assert len(set(colours)) == len(colours)  # one colour per kind
-    drawn = page.eval_on_selector_all(
+    drawn = tab.eval_on_selector_all(
         "g.node",
         "els => els.map(e => [e.dataset.kind, e.querySelector('circle.dot').getAttribute('fill')])",
     )
@@ -200,11 +200,11 @@ def test_legend_colours_match_and_labels_do_not_overlap(graph_page: Page) -> Non
     assert all(fill == colour for _, colour, fill in legend)
     assert {kind for kind, _ in drawn} == set(by_kind)
     assert all(by_kind[kind] == fill for kind, fill in drawn)
-    expect(page.locator('.legend li[data-mark="subject"]')).to_contain_text("subject")
+    expect(tab.locator('.legend li[data-mark="subject"]')).to_contain_text("subject")
     for action in (None, "Start from the subject", "Show everything drawn"):
         if action:
-            page.get_by_role("button", name=action).click()
-        boxes = page.eval_on_selector_all(
+            tab.get_by_role("button", name=action).click()
+        boxes = tab.eval_on_selector_all(
             "g.node:not([display=none]) text.label:not(.label-hidden)",
             "els => els.map(e => { const r = e.getBoundingClientRect();"
             " return [r.left, r.top, r.right, r.bottom]; })",

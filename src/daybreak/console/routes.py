@@ -365,7 +365,9 @@ def graph_neighbours(request: Request, case_id: str, key: str = "") -> Response:
 
 
 def _json_error(status: int, message: str) -> JSONResponse:
-    return JSONResponse({"error": message}, status_code=status, headers={"Cache-Control": "no-store"})
+    return JSONResponse(
+        {"error": message}, status_code=status, headers={"Cache-Control": "no-store"}
+    )
 
 
 @router.get("/cases/{case_id}/evidence/{source}/{record_id:path}", response_class=HTMLResponse)
