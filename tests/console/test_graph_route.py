@@ -4,13 +4,13 @@ signed-in users of the case's organisation only, every read audited, clear error
 from __future__ import annotations
 
 from collections.abc import Iterator
-from contextlib import contextmanager
 
 import httpx
 import pytest
 from console_world import PASSWORD, TOP_CASE
+from test_store_console import signed_in
 
-from conftest import StoreConsole, sign_in, store_console
+from conftest import StoreConsole, store_console
 from daybreak.store import SYSTEM, Role
 
 URL = f"/console/cases/{TOP_CASE}/graph/neighbours"
@@ -20,13 +20,6 @@ URL = f"/console/cases/{TOP_CASE}/graph/neighbours"
 def console(tmp_path_factory: pytest.TempPathFactory) -> Iterator[StoreConsole]:
     with store_console(tmp_path_factory.mktemp("graph-route")) as running:
         yield running
-
-
-@contextmanager
-def signed_in(console: StoreConsole, user: str) -> Iterator[httpx.Client]:
-    with httpx.Client(base_url=console.url, timeout=30) as client:
-        assert sign_in(client, user).status_code == 303
-        yield client
 
 
 def test_neighbours_of_an_entity_come_as_json_and_the_read_is_audited(
