@@ -192,18 +192,21 @@ def split_rings(
 ) -> list[Group]:
     """Step 2 of the module doc: contract identity, split on payments and contacts."""
     nodes = sorted(members | set(seeds))
-    sub = g.subgraph(nodes)
+    # A subgraph view lists its edges in the order of a set of the node names, which
+    # changes from one process to the next (string hashing): sorted, union-find roots
+    # and the Louvain input are the same on every run, and so are the cases.
+    edges = sorted(g.subgraph(nodes).edges(keys=True, data=True), key=lambda e: e[:3])
     units = UnionFind()
     for n in nodes:
         units.add(n)
-    for s, t, rel in sub.edges(keys=True):
+    for s, t, rel, _ in edges:
         if rel in policy.contact_relations or rel in policy.weak_relations:
             continue
         if not too_connected(g, s, policy) and not too_connected(g, t, policy):
             units.union(s, t)
     weights = nx.Graph()
     weights.add_nodes_from(sorted({str(units.find(n)) for n in nodes}))
-    for s, t, rel, d in sub.edges(keys=True, data=True):
+    for s, t, rel, d in edges:
         a, b = str(units.find(s)), str(units.find(t))
         if rel in policy.contact_relations and a != b:
             w = float(d.get("n", 1))
