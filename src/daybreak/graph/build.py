@@ -8,6 +8,7 @@ already aggregated (one per sender->receiver pair, not one per payment).
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
+from datetime import datetime
 from typing import TypeAlias
 
 import networkx as nx
@@ -111,6 +112,10 @@ def neighbours(
             yield other
 
 
+def _time(value: object) -> datetime | None:
+    return value if isinstance(value, datetime) else None
+
+
 def subgraph_records(
     g: Graph, node_keys: Iterable[str], alerted: set[str]
 ) -> tuple[list[GraphNode], list[GraphEdge]]:
@@ -133,6 +138,8 @@ def subgraph_records(
             relation=rel,
             weight=float(d.get("weight", 1.0)),
             count=int(d.get("n", 1)),
+            first_seen=_time(d.get("first_seen")),
+            last_seen=_time(d.get("last_seen")),
         )
         for s, t, rel, d in g.subgraph(keep).edges(keys=True, data=True)
     ]
