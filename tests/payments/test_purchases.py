@@ -1,0 +1,86 @@
+"""Related purchases (indicator 10) judged against the customer's own purchase rate:
+software bought every month by someone who pays the corridor every few days is near a
+payment by chance; credits bought only around a few payments are not."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import polars as pl
+import pytest
+
+from daybreak.engines.payments import scan_frames
+from daybreak.payments.scan import ScanResult
+
+T0 = datetime(2025, 1, 6, 12, 0, tzinfo=UTC)
+COLUMNS = (
+    "txn_id timestamp sender_id sender_name sender_country receiver_id receiver_name "
+    "receiver_country amount currency channel reference merchant_category"
+).split()
+
+
+def _world() -> tuple[pl.DataFrame, pl.DataFrame]:
+    rows: list[tuple[object, ...]] = []
+
+    def add(sender: str, when: datetime, *, card: bool) -> None:
+        recv, name, country, channel, mcc = (
+            ("shop:stream", "StreamCo", "US", "card", "4899")
+            if card
+            else (f"bdo:{sender}", "Maria Reyes", "PH", "remittance", None)
+        )
+        rows.append(
+            (f"T{len(rows):05d}", when, sender, f"Sender {sender}", "AU", recv, name, country,
+             30.0, "AUD", channel, None, mcc)  # fmt: skip
+        )
+
+    for sender in ("EVERYDAY", "CLUSTERED"):
+        # 180 days of corridor payments: every 5 days for one, 4 in the last month for
+        # the other.
+        days = range(0, 181, 5) if sender == "EVERYDAY" else (150, 155, 160, 165)
+        for day in days:
+            add(sender, T0 + timedelta(days=day), card=False)
+    for month in range(7):  # a streaming subscription all year
+        add("EVERYDAY", T0 + timedelta(days=30 * month + 2), card=True)
+    for day in (149, 152, 157, 161, 166):  # credits only around the payments
+        add("CLUSTERED", T0 + timedelta(days=day), card=True)
+    tx = pl.DataFrame(rows, schema=COLUMNS, orient="row")
+    cu = pl.DataFrame(
+        {
+            "customer_id": ["EVERYDAY", "CLUSTERED"],
+            "name": ["Sender EVERYDAY", "Sender CLUSTERED"],
+            "birth_year": [1960, 1960],
+            "gender": ["M", "M"],
+            "country": ["AU", "AU"],
+            "timezone": ["Australia/Sydney", "Australia/Sydney"],
+            "known_offender": [False, False],
+        }
+    )
+    return tx, cu
+
+
+@pytest.fixture(scope="module")
+def rows() -> dict[str, dict[str, object]]:
+    tx, cu = _world()
+    result: ScanResult = scan_frames(tx, cu)
+    return {r["sender_id"]: r for r in result.customer_scores.iter_rows(named=True)}
+
+
+def test_purchases_spread_over_the_period_carry_no_evidence(
+    rows: dict[str, dict[str, object]],
+) -> None:
+    everyday = rows["EVERYDAY"]
+    assert everyday["webcam_purchases"] == 7  # every one is near a payment...
+    assert everyday["related_purchases_expected"] == pytest.approx(7.0)  # ...by chance
+    assert everyday["related_purchase_excess"] == pytest.approx(0.0)
+    assert everyday["s__related_purchases"] == 0.0
+
+
+def test_purchases_clustered_around_payments_do(rows: dict[str, dict[str, object]]) -> None:
+    clustered = rows["CLUSTERED"]
+    assert clustered["webcam_purchases"] == 5
+    # Windows of 30 days around days 150..165 cover days 120..182 of the period (days
+    # 0..182: the first payment to the last purchase).
+    expected = 5 * 62 / 182
+    assert clustered["related_purchases_expected"] == pytest.approx(expected, rel=0.02)
+    assert clustered["related_purchase_excess"] == pytest.approx(5 - expected, rel=0.02)
+    assert clustered["s__related_purchases"] == 1.0
