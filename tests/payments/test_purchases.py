@@ -1,6 +1,7 @@
-"""Related purchases (indicator 10) judged against the customer's own purchase rate:
-software bought every month by someone who pays the corridor every few days is near a
-payment by chance; credits bought only around a few payments are not."""
+"""Related purchases (indicator 10) against the customer's own purchase rate: software
+bought every month by someone who pays the corridor every few days is near a payment by
+chance; credits bought only around a few payments are not. The explanation says how many
+were expected there."""
 
 from __future__ import annotations
 
@@ -10,6 +11,8 @@ import polars as pl
 import pytest
 
 from daybreak.engines.payments import scan_frames
+from daybreak.payments.config import load_pack
+from daybreak.payments.explain import render
 from daybreak.payments.scan import ScanResult
 
 T0 = datetime(2025, 1, 6, 12, 0, tzinfo=UTC)
@@ -72,7 +75,6 @@ def test_purchases_spread_over_the_period_carry_no_evidence(
     assert everyday["webcam_purchases"] == 7  # every one is near a payment...
     assert everyday["related_purchases_expected"] == pytest.approx(7.0)  # ...by chance
     assert everyday["related_purchase_excess"] == pytest.approx(0.0)
-    assert everyday["s__related_purchases"] == 0.0
 
 
 def test_purchases_clustered_around_payments_do(rows: dict[str, dict[str, object]]) -> None:
@@ -83,4 +85,12 @@ def test_purchases_clustered_around_payments_do(rows: dict[str, dict[str, object
     expected = 5 * 62 / 182
     assert clustered["related_purchases_expected"] == pytest.approx(expected, rel=0.02)
     assert clustered["related_purchase_excess"] == pytest.approx(5 - expected, rel=0.02)
-    assert clustered["s__related_purchases"] == 1.0
+
+
+def test_the_explanation_says_how_many_were_expected_there(
+    rows: dict[str, dict[str, object]],
+) -> None:
+    typology = next(t for t in load_pack().typologies if t.id == "related_purchases")
+    text = render(typology.explain, rows["EVERYDAY"])
+    assert text.startswith("Within 30 days of corridor payments: 0 VPN/software, 7 webcam/")
+    assert "; 7.00 of them (airlines counting twice) expected there" in text
