@@ -16,10 +16,21 @@ from daybreak.payments.explain import render
 from daybreak.payments.scan import ScanResult
 
 T0 = datetime(2025, 1, 6, 12, 0, tzinfo=UTC)
-COLUMNS = (
-    "txn_id timestamp sender_id sender_name sender_country receiver_id receiver_name "
-    "receiver_country amount currency channel reference merchant_category"
-).split()
+COLUMNS = [
+    "txn_id",
+    "timestamp",
+    "sender_id",
+    "sender_name",
+    "sender_country",
+    "receiver_id",
+    "receiver_name",
+    "receiver_country",
+    "amount",
+    "currency",
+    "channel",
+    "reference",
+    "merchant_category",
+]
 
 
 def _world() -> tuple[pl.DataFrame, pl.DataFrame]:
@@ -31,10 +42,9 @@ def _world() -> tuple[pl.DataFrame, pl.DataFrame]:
             if card
             else (f"bdo:{sender}", "Maria Reyes", "PH", "remittance", None)
         )
-        rows.append(
-            (f"T{len(rows):05d}", when, sender, f"Sender {sender}", "AU", recv, name, country,
-             30.0, "AUD", channel, None, mcc)  # fmt: skip
-        )
+        txn = f"T{len(rows):05d}"
+        rows.append((txn, when, sender, f"Sender {sender}", "AU", recv, name, country, 30.0))
+        rows[-1] += ("AUD", channel, None, mcc)
 
     for sender in ("EVERYDAY", "CLUSTERED"):
         # 180 days of corridor payments: every 5 days for one, 4 in the last month for
