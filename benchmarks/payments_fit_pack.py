@@ -20,7 +20,9 @@ rescanned and the weights refitted ``--rounds`` times. The balanced weighting li
 bias by ln(negatives / positives); that is taken back (prior correction) so the
 first-stage score of a sender with no sign stays near 0, as the graph assumes. Weights and bias are rounded to
 two decimals; the calibration (Platt) is then fitted on the raw scores of the rounded
-pack. Printed: the fitted numbers; ``--write`` puts them into a pack file in place
+pack. ``--keep-weights`` fits only the bias (and then the calibration), keeping every
+typology weight: how far a change to one typology's strength moves the bias the same fit
+would choose. Printed: the fitted numbers; ``--write`` puts them into a pack file in place
 (only the ``bias``, the typologies' ``weight`` lines and the ``calibration`` block
 change; comments stay).
 """

@@ -104,3 +104,17 @@ def test_the_explanation_says_how_many_were_expected_there(
     text = render(typology.explain, rows["EVERYDAY"])
     assert text.startswith("Within 30 days of corridor payments: 0 VPN/software, 7 webcam/")
     assert "; 7.00 of them (airlines counting twice) expected there" in text
+
+
+@pytest.mark.spark
+def test_duckdb_and_spark_agree_on_the_purchase_baseline(java_home: str) -> None:
+    from daybreak.engines.spark import SMALL_DATA_CONF, SparkEngine
+
+    duck = scan_frames(*_world(), engine="duckdb")
+    spark = scan_frames(*_world(), engine=SparkEngine(SMALL_DATA_CONF))
+    cols = ["sender_id", "webcam_purchases", "related_purchases_expected"]
+    cols.append("related_purchase_excess")
+    d, s = (r.customer_scores.select(cols).sort("sender_id") for r in (duck, spark))
+    assert d["sender_id"].to_list() == s["sender_id"].to_list() == ["CLUSTERED", "EVERYDAY"]
+    for col in cols[1:]:
+        assert s[col].to_list() == pytest.approx(d[col].to_list(), abs=1e-9)
