@@ -20,7 +20,9 @@ rescanned and the weights refitted ``--rounds`` times. The balanced weighting li
 bias by ln(negatives / positives); that is taken back (prior correction) so the
 first-stage score of a sender with no sign stays near 0, as the graph assumes. Weights and bias are rounded to
 two decimals; the calibration (Platt) is then fitted on the raw scores of the rounded
-pack. Printed: the fitted numbers; ``--write`` puts them into a pack file in place
+pack. ``--keep-weights`` fits only the bias (and then the calibration), keeping every
+typology weight: how far a change to one typology's strength moves the bias the same fit
+would choose. Printed: the fitted numbers; ``--write`` puts them into a pack file in place
 (only the ``bias``, the typologies' ``weight`` lines and the ``calibration`` block
 change; comments stay).
 """
@@ -127,8 +129,11 @@ def design(pack: Pack, frames: dict[str, pl.DataFrame]) -> tuple[Any, Any]:
     return np.vstack(xs), np.concatenate(ys)
 
 
-def fit_numbers(pack: Pack, frames: dict[str, pl.DataFrame]) -> tuple[float, dict[str, float]]:
-    """Bias and weights by penalised logistic loss, starting from the pack's."""
+def fit_numbers(
+    pack: Pack, frames: dict[str, pl.DataFrame], keep_weights: bool = False
+) -> tuple[float, dict[str, float]]:
+    """Bias and weights by penalised logistic loss, starting from the pack's (only the
+    bias with ``keep_weights``)."""
     from scipy.optimize import minimize
 
     x, y = design(pack, frames)
@@ -147,7 +152,7 @@ def fit_numbers(pack: Pack, frames: dict[str, pl.DataFrame]) -> tuple[float, dic
 
     bounds: list[tuple[float | None, float | None]] = [(None, None)]
     for t in pack.typologies:
-        if t.id in FIXED:
+        if keep_weights or t.id in FIXED:
             bounds.append((t.weight, t.weight))
         elif t.weight >= 0:
             bounds.append((MIN_WEIGHT, MAX_WEIGHT))
@@ -188,11 +193,14 @@ def calibrate(pack: Pack, frames: dict[str, pl.DataFrame]) -> dict[str, dict[str
     return out
 
 
-def fit(pack: Pack, train: list[Path], rounds: int = 3, log: bool = False) -> Pack:
-    """Weights, bias and calibration of ``pack`` fitted on the worlds ``train``."""
+def fit(
+    pack: Pack, train: list[Path], rounds: int = 3, log: bool = False, keep_weights: bool = False
+) -> Pack:
+    """Weights, bias and calibration of ``pack`` fitted on the worlds ``train`` (the
+    bias and calibration only, with ``keep_weights``)."""
     current = pack
     for i in range(rounds):
-        bias, weights = fit_numbers(current, scored_frames(current, train))
+        bias, weights = fit_numbers(current, scored_frames(current, train), keep_weights)
         fitted = with_numbers(current, bias, weights)
         if log:
             moved = max(
@@ -260,12 +268,17 @@ def main() -> None:
     ap.add_argument("--work", type=Path, default=DEFAULT_WORK, help="cache of generated worlds")
     ap.add_argument("--write", type=Path, default=None, help="pack file to update in place")
     ap.add_argument("--date", default="", help="date named in the written comment")
+    ap.add_argument(
+        "--keep-weights",
+        action="store_true",
+        help="fit the bias and calibration only, keeping the pack's typology weights",
+    )
     args = ap.parse_args()
     seeds = [int(s) for s in args.seeds.split(",")]
     train = [p for ps in worlds_by_group(args.work, seeds, args.customers, args.months).values() for p in ps]  # fmt: skip
     shipped = parse_pack(default_pack_text(), "default.yaml")
     print(f"fitting on {len(train)} worlds: {', '.join(p.name for p in train)}")
-    pack = fit(shipped, train, args.rounds, log=True)
+    pack = fit(shipped, train, args.rounds, log=True, keep_weights=args.keep_weights)
     print(f"fitted: {describe(pack)}")
     print(calibration_yaml(pack))
     if args.write:

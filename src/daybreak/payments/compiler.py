@@ -447,7 +447,8 @@ def _cover_word_stage() -> list[Step]:
 
 
 def _purchase_stage(pack: Pack, d: Dialect) -> list[Step]:
-    """``related_purchases`` (listed merchant codes near a corridor payment) and
+    """``related_purchases`` (listed merchant codes near a corridor payment),
+    ``purchase_baseline`` (how many of them the sender's own rate would put there) and
     ``corridor_card_spend`` (spending in person in a corridor country: travel)."""
     mcc_rows = _mcc_rows(pack)
     window = pack.related_purchase_days * DAY
@@ -459,6 +460,7 @@ FROM {RELEVANT} t JOIN {d.values(mcc_rows, ["mcc", "kind"], "m")} ON m.mcc = t.m
 WHERE t.channel = 'card'
 """,
         RELEVANT,
+        materialize=True,  # read by related_purchases and purchase_baseline
     )
     related = _step(
         "related_purchases",
@@ -473,6 +475,13 @@ FROM flagged_purchases q JOIN {CORRIDOR_PAYMENTS} p ON p.sender_id = q.sender_id
     )
     corridor = ", ".join(d.string(c) for c in pack.corridor_countries)
     spend = ", ".join(d.string(c) for c in SPEND_CHANNELS)
+    baseline = _step(
+        "purchase_baseline",
+        _purchase_baseline_sql(window),
+        "flagged_purchases",
+        "related_purchases",
+        CORRIDOR_PAYMENTS,
+    )
     travel = _step(
         "corridor_card_spend",
         f"""
@@ -484,7 +493,48 @@ GROUP BY t.sender_id
 """,
         RELEVANT,
     )
-    return [flagged, related, travel]
+    return [flagged, related, baseline, travel]
+
+
+# The weight of an airline purchase against one VPN/software or webcam/streaming purchase.
+FLIGHT_WEIGHT = 2
+
+
+def _purchase_baseline_sql(window: float) -> str:
+    """Per sender with listed purchases: ``window_share``, the share of the observed
+    period within ``window`` seconds of one of its corridor payments, and the weighted
+    count of its listed purchases near payments and in all (airlines ``FLIGHT_WEIGHT``).
+
+    A customer who buys software or streaming every month and pays the corridor every
+    few weeks has most purchases near a payment by chance: ``window_share`` of them are
+    expected there. Only purchases beyond that carry evidence."""
+    w2 = 2 * window
+    weighted = f"CASE WHEN kind = 'flight' THEN {FLIGHT_WEIGHT} ELSE 1 END"
+    # The union of the windows around time-ordered payments: each adds its gap to the
+    # previous one, at most 2 * window; the first adds a whole window. Cut to the period.
+    return f"""
+SELECT s.sender_id, n.near_weighted, n.all_weighted,
+  least(1.0, greatest(0.0, (s.union_s - greatest(0.0, sp.d0 - (s.first_s - {window}))
+    - greatest(0.0, s.last_s + {window} - sp.d1)) / greatest(sp.d1 - sp.d0, 1.0))) AS window_share
+FROM (
+  SELECT sender_id, CAST(sum(least(coalesce(gap, {w2}), {w2})) AS DOUBLE) AS union_s,
+    min(ts_s) AS first_s, max(ts_s) AS last_s
+  FROM (SELECT p.sender_id, p.ts_s,
+      p.ts_s - lag(p.ts_s) OVER (PARTITION BY p.sender_id ORDER BY p.ts_s) AS gap
+    FROM {CORRIDOR_PAYMENTS} p
+    WHERE p.sender_id IN (SELECT sender_id FROM related_purchases)) g
+  GROUP BY sender_id
+) s
+JOIN (SELECT q.sender_id,
+    sum(CASE WHEN r.txn_id IS NULL THEN 0 ELSE {weighted} END) AS near_weighted,
+    sum({weighted}) AS all_weighted
+  FROM flagged_purchases q LEFT JOIN (SELECT DISTINCT txn_id FROM related_purchases) r
+    ON r.txn_id = q.txn_id
+  WHERE q.sender_id IN (SELECT sender_id FROM related_purchases)
+  GROUP BY q.sender_id) n ON n.sender_id = s.sender_id
+CROSS JOIN (SELECT CAST(min(ts_s) AS DOUBLE) AS d0, CAST(max(ts_s) AS DOUBLE) AS d1
+  FROM (SELECT ts_s FROM flagged_purchases UNION ALL SELECT ts_s FROM {CORRIDOR_PAYMENTS}) u) sp
+"""
 
 
 def _offender_stage() -> list[Step]:
@@ -540,6 +590,9 @@ SELECT c.*, 1.0 - c.related_share AS unrelated_share,
   sc.top_cover_word, coalesce(sc.top_cover_word_spec, 0.0) AS top_cover_word_spec,
   coalesce(rp.vpn, 0) AS vpn_purchases, coalesce(rp.webcam, 0) AS webcam_purchases,
   coalesce(rp.flight, 0) AS corridor_flights,
+  coalesce(pb.all_weighted * pb.window_share, 0.0) AS related_purchases_expected,
+  coalesce(pb.near_weighted - pb.all_weighted * pb.window_share, 0.0)
+    AS related_purchase_excess,
   coalesce(tr.corridor_card_spend, 0) AS corridor_card_spend,
   coalesce(o.known_offender, 0) AS known_offender,
   coalesce(o.linked_offender_account, 0) AS linked_offender_account,
@@ -553,6 +606,7 @@ LEFT JOIN (SELECT sender_id,
     count(DISTINCT CASE WHEN kind = 'webcam' THEN txn_id END) AS webcam,
     count(DISTINCT CASE WHEN kind = 'flight' THEN txn_id END) AS flight
   FROM related_purchases GROUP BY sender_id) rp ON rp.sender_id = c.sender_id
+LEFT JOIN purchase_baseline pb ON pb.sender_id = c.sender_id
 LEFT JOIN corridor_card_spend tr ON tr.sender_id = c.sender_id
 LEFT JOIN offender_links o ON o.customer_id = c.sender_id
 WHERE c.corridor_payments >= {pack.min_corridor_payments}
@@ -561,6 +615,7 @@ WHERE c.corridor_payments >= {pack.min_corridor_payments}
         "customer_activity",
         "sender_cover",
         "related_purchases",
+        "purchase_baseline",
         "corridor_card_spend",
         "offender_links",
         materialize=True,  # the peer ranks read it twice

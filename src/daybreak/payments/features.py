@@ -36,6 +36,11 @@ CUSTOMER_FEATURES: dict[str, str] = {
     "vpn_purchases": "VPN / software card purchases near corridor payments",
     "webcam_purchases": "webcam / streaming card purchases near corridor payments",
     "corridor_flights": "airline purchases near corridor payments",
+    "related_purchases_expected": "listed purchases (airlines counting twice) expected "
+    "near corridor payments at the customer's own rate: all of them times the share of "
+    "the period within the window of a corridor payment",
+    "related_purchase_excess": "listed purchases near corridor payments (airlines "
+    "counting twice) beyond related_purchases_expected",
     "corridor_card_spend": "card or cash transactions in a corridor country",
     "channel_risk": "mean channel risk weight of corridor payments (0..1)",
     "known_offender": "1 when customers.known_offender is true",
