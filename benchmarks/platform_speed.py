@@ -38,7 +38,7 @@ import polars as pl
 
 from daybreak.engines import ads, grooming, sextortion
 from daybreak.engines import stream_payment as coincidence
-from stream_payment import _prefixed, _times  # the sibling benchmark's helpers
+from stream_payment import _prefixed, _times, write_bank  # the sibling benchmark's
 
 TARGET_RATIO = 3.0
 SERVICES = ("streamly", "hoopla", "kinnect", "chatterbox")
@@ -99,33 +99,7 @@ def _bank(folder: Path, rng: np.random.Generator, accounts: int, transactions: i
         role=pl.lit("customer"),
         seen_at=pl.lit(None, pl.Datetime("us", "UTC")),
     ).write_parquet(folder / "identifiers.parquet")
-    pl.select(
-        customer_id=_prefixed("C", np.arange(customers)),
-        name=pl.lit("A B"),
-        birth_year=pl.lit(1980, pl.Int64),
-        gender=pl.lit("u"),
-        country=pl.lit("AU"),
-        timezone=pl.lit("Australia/Sydney"),
-        known_offender=pl.lit(False),
-    ).write_parquet(folder / "customers.parquet")
-    abroad = rng.random(transactions) < 0.1
-    pl.select(
-        txn_id=_prefixed("T", np.arange(transactions)),
-        timestamp=_times(rng, transactions),
-        sender_id=_prefixed("C", rng.integers(0, customers, transactions)),
-        sender_name=pl.lit("A B"),
-        sender_country=pl.lit("AU"),
-        receiver_id=_prefixed("wallet:", rng.integers(0, customers, transactions)),
-        receiver_name=pl.lit("C D"),
-        receiver_country=pl.Series(
-            np.where(abroad, COUNTRIES[rng.integers(3, 6, transactions)], "AU")
-        ),
-        amount=pl.Series(np.round(rng.lognormal(4.0, 1.0, transactions), 2)),
-        currency=pl.lit("AUD"),
-        channel=pl.Series(np.where(abroad, "remittance", "p2p")),
-        reference=pl.lit(None, pl.String),
-        merchant_category=pl.lit(None, pl.String),
-    ).write_parquet(folder / "transactions.parquet")
+    write_bank(folder, rng, customers, transactions)
 
 
 def _ads(folder: Path, rng: np.random.Generator, n: int, accounts: int) -> None:
