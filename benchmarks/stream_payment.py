@@ -211,6 +211,13 @@ def synthesise(folder: Path, events: int, transactions: int, seed: int = 1) -> N
         role=pl.lit("customer"),
         seen_at=pl.lit(None, pl.Datetime("us", "UTC")),
     ).write_parquet(folder / "identifiers.parquet")
+    write_bank(folder, rng, customers, transactions)
+
+
+def write_bank(folder: Path, rng: np.random.Generator, customers: int, transactions: int) -> None:
+    """``customers`` customers in AU and ``transactions`` payments among them, a tenth
+    of them remittances to the corridor countries (shared with platform_speed.py)."""
+    none = pl.lit(None, pl.String)
     pl.select(
         customer_id=_prefixed("C", np.arange(customers)),
         name=pl.lit("A B"),

@@ -9,6 +9,7 @@ import re
 from pathlib import Path
 
 import httpx
+import polars as pl
 import pytest
 from typer.testing import CliRunner
 
@@ -16,6 +17,7 @@ from conftest import sign_in
 from daybreak.cli.main import app
 from daybreak.cli.server import build_demo_console
 from daybreak.graph import build_cases
+from daybreak.graph.keys import account_key
 from daybreak.model.alerts import Alert
 from daybreak.synth import generate_world, write_world
 from live_server import serve_in_thread
@@ -160,6 +162,17 @@ def test_sextortion_alerts_reach_a_case_page_with_contacts_calls_and_payments(
             # the families who paid the handle are in the case (the handle's neighbours)
             payers = {n.key for n in case.nodes if n.kind == "customer"}
             assert any(f"customer:{e['customer_id']}" in payers for e in _payers(alert))
+            # so are the minor's and the contacting account of the evidence events
+            events = pl.read_parquet(world / "platform_events.parquet").filter(
+                pl.col("event_id").is_in(list(alert.evidence_ids))
+            )
+            accounts = {
+                account_key(e["service"], a)
+                for e in events.iter_rows(named=True)
+                for a in (e["account_id"], e["counterparty_account_id"])
+            }
+            assert len(accounts) >= 2 and accounts <= set(case.entity_keys)
+            assert accounts <= {n.key for n in case.nodes}
     finally:
         stop()
         demo.store.close()

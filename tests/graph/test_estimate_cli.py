@@ -61,3 +61,31 @@ def test_bad_sightings_files_are_clear_errors(tmp_path: Path) -> None:
     ).write_csv(path)
     torn = runner.invoke(app, ["estimate", str(path), "--by", "country"])
     assert torn.exit_code == 2 and "more than one stratum" in torn.output
+
+
+def test_estimate_with_db_keeps_the_run_for_the_organisation(tmp_path: Path) -> None:
+    from daybreak.graph.estimate import EstimateReport
+    from daybreak.store import TiplineStore
+    from daybreak.store.auth import SYSTEM, Actor, Role
+
+    path, _ = _sightings(tmp_path)
+    db = f"sqlite+pysqlite:///{tmp_path / 'store.db'}"
+    where = ["--db", db, "--data-dir", str(tmp_path), "--dev"]
+    args = ["estimate", str(path), "--by", "country", "--replicates", "20", *where]
+    result = runner.invoke(app, args)
+    assert result.exit_code == 0, result.output
+    store = TiplineStore.open(tmp_path, url=db, dev=True)
+    try:
+        kept = store.estimates.latest(SYSTEM)
+        assert kept is not None and f"kept in the store as {kept.estimate_id}" in result.output
+        assert [s.label for s in kept.report.strata] == ["all", "country=PH", "country=TH"]
+        assert kept.report.by == ("country",) and kept.report.lists == ("list1", "list2", "list3")
+        printed = re.findall(r"hidden \(on no list\): (\d+)", result.output)
+        assert printed == [f"{s.estimate.hidden:.0f}" for s in kept.report.strata if s.estimate]
+        assert EstimateReport.from_json(kept.report.to_json()) == kept.report
+        store.organisations.create("other", "Other")
+        assert store.estimates.latest(Actor("olga", Role.ANALYST, org_id="other")) is None
+    finally:
+        store.close()
+    unknown = runner.invoke(app, [*args[: -len(where)], *where, "--org", "nope"])
+    assert unknown.exit_code == 2 and "no organisation 'nope'" in unknown.output

@@ -8,8 +8,16 @@ from pathlib import Path
 import polars as pl
 import typer
 
+from daybreak.cli._store import DataDir, Dev, Org, known_org, open_store
 from daybreak.cli.common import fail, out
-from daybreak.graph.estimate import EstimationError, capture_table, estimate
+from daybreak.graph.estimate import (
+    EstimateReport,
+    EstimationError,
+    StratumEstimate,
+    capture_table,
+    estimate,
+)
+from daybreak.store.auth import operator_in
 
 REQUIRED = ("person", "list")
 
@@ -36,6 +44,27 @@ def _read(path: Path, by: list[str]) -> pl.DataFrame:
     return frame
 
 
+def estimate_report(
+    frame: pl.DataFrame, by: list[str], level: float, replicates: int, seed: int
+) -> EstimateReport:
+    """An estimate for everyone, then one per stratum of the ``by`` columns."""
+    lists = sorted(frame["list"].unique().to_list())
+    groups = [((), frame)] if not by else [((), frame), *sorted(frame.group_by(by))]
+    strata = []
+    for key, part in groups:
+        label = "all" if not key else ", ".join(f"{c}={v}" for c, v in zip(by, key, strict=True))
+        people = part.group_by("person").agg(pl.col("list").unique())["list"].to_list()
+        try:
+            found = estimate(
+                capture_table(people, lists), level=level, replicates=replicates, seed=seed
+            )
+        except EstimationError as exc:
+            strata.append(StratumEstimate(label, None, str(exc)))
+            continue
+        strata.append(StratumEstimate(label, found))
+    return EstimateReport(tuple(lists), tuple(by), level, tuple(strata))
+
+
 def estimate_command(
     sightings: Path = typer.Argument(
         ...,
@@ -46,19 +75,24 @@ def estimate_command(
     level: float = typer.Option(0.95, min=0.5, max=0.99, help="Interval level."),
     replicates: int = typer.Option(200, min=20, help="Bootstrap replicates."),
     seed: int = typer.Option(0, help="Seed of the bootstrap."),
+    db: str | None = typer.Option(
+        None, "--db", help="Also keep the run in this store (the console's dashboards show it)."
+    ),
+    data_dir: Path = DataDir,
+    dev: bool = Dev,
+    org: str = Org,
 ) -> None:
-    frame = _read(sightings, by)
-    lists = sorted(frame["list"].unique().to_list())
-    groups = [((), frame)] if not by else [((), frame), *sorted(frame.group_by(by))]
-    for key, part in groups:
-        label = "all" if not key else ", ".join(f"{c}={v}" for c, v in zip(by, key, strict=True))
-        people = part.group_by("person").agg(pl.col("list").unique())["list"].to_list()
-        out.print(f"[bold]{label}[/]", highlight=False)
+    report = estimate_report(_read(sightings, by), by, level, replicates, seed)
+    for stratum in report.strata:
+        out.print(f"[bold]{stratum.label}[/]", highlight=False)
+        if stratum.estimate is None:
+            out.print(f"  no estimate: {stratum.error}", highlight=False)
+        else:
+            out.print("  " + stratum.estimate.summary().replace("\n", "\n  "), highlight=False)
+    if db is not None:
+        store = open_store(data_dir, db, dev)
         try:
-            result = estimate(
-                capture_table(people, lists), level=level, replicates=replicates, seed=seed
-            )
-        except EstimationError as exc:
-            out.print(f"  no estimate: {exc}", highlight=False)
-            continue
-        out.print("  " + result.summary().replace("\n", "\n  "), highlight=False)
+            stored = store.estimates.save(operator_in(known_org(store, org)), report)
+        finally:
+            store.close()
+        out.print(f"kept in the store as {stored.estimate_id} (organisation {org})")

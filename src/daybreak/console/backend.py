@@ -24,6 +24,7 @@ if TYPE_CHECKING:  # the exporters' and the queue's modules import this one
     from daybreak.console.exports import CaseExporter
     from daybreak.console.queue import QueueFilters, QueuePage
     from daybreak.store.cases import CaseFigures
+    from daybreak.store.repositories.estimates import StoredEstimate
 
 
 @dataclass(frozen=True, slots=True)
@@ -165,6 +166,10 @@ class ConsoleBackend(Protocol):
 
     def case_figures(self, actor: ConsoleUser) -> CaseFigures:
         """The dashboards' counts over every case."""
+
+    def latest_estimate(self, actor: ConsoleUser) -> StoredEstimate | None:
+        """The organisation's latest ``daybreak estimate --db`` run (an audited read), or
+        None when there is none yet."""
 
     def get_case(self, case_id: str, actor: ConsoleUser) -> Case | None: ...
 

@@ -21,6 +21,7 @@ from starlette.datastructures import FormData
 
 from daybreak.console import dashboards, graphview, queue
 from daybreak.console.backend import ActionError, AuditView, ConsoleUser
+from daybreak.console.estimates import estimate_panel
 from daybreak.console.pages_manage import router as manage_router
 from daybreak.console.pages_outbound import router as outbound_router
 from daybreak.console.paging import list_page
@@ -596,6 +597,7 @@ def dashboards_page(request: Request) -> Response:
     alerts = backend.alerts(session.user)
     board = dashboards.dashboard_of(backend.case_figures(session.user), alerts, backend.agency_for)
     context = {"board": board, "nav": "dashboards", "plugins": installed_plugins(alerts)}
+    context["estimate"] = estimate_panel(backend.latest_estimate(session.user))
     return render(request, "dashboards.html", context)
 
 

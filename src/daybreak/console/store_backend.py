@@ -52,6 +52,7 @@ from daybreak.store import (
     WorkflowError,
 )
 from daybreak.store.auth import CASE_READERS
+from daybreak.store.repositories.estimates import StoredEstimate
 
 
 def _actor(user: ConsoleUser) -> Actor:
@@ -156,6 +157,9 @@ class StoreBackend:
 
     def case_figures(self, actor: ConsoleUser) -> CaseFigures:
         return self.store.cases.figures(_actor(actor))
+
+    def latest_estimate(self, actor: ConsoleUser) -> StoredEstimate | None:
+        return self.store.estimates.latest(_actor(actor))
 
     def get_case(self, case_id: str, actor: ConsoleUser) -> Case | None:
         return self.store.cases.get(case_id, _actor(actor))

@@ -44,6 +44,8 @@ class CaseInputs:
     customers: pl.DataFrame
     media_sightings: pl.DataFrame
     transactions: pl.DataFrame = field(default_factory=pl.DataFrame)  # evidence txns
+    # evidence platform events (event_id, service, account_id, counterparty_account_id)
+    evidence_events: pl.DataFrame = field(default_factory=pl.DataFrame)
     hubs: Sequence[Hub] = ()
     as_of: datetime | None = None
 
@@ -162,6 +164,23 @@ def _timeline(
     return sorted(events.values(), key=lambda e: (e.at, e.source, e.record_id))
 
 
+def _evidence_accounts(alerts: Sequence[Alert], events: pl.DataFrame, g: Graph) -> set[str]:
+    """Both accounts of every platform event an alert names as evidence (a sextortion
+    alert's first contact and call: the minor's and the contacting account), so the
+    case shows the accounts its explanation names even when they are more hops from the
+    subject than clustering reaches."""
+    ids = {i for a in alerts if a.evidence_source == "platform_events" for i in a.evidence_ids}
+    if not ids or events.is_empty():
+        return set()
+    out = set()
+    for e in events.filter(pl.col("event_id").is_in(sorted(ids))).iter_rows(named=True):
+        for account in (e["account_id"], e["counterparty_account_id"]):
+            key = keys.account_key(e["service"], account) if account else None
+            if key is not None and key in g:
+                out.add(key)
+    return out
+
+
 def _evidence(alerts: Sequence[Alert], members: set[str], g: Graph) -> list[Evidence]:
     seen: dict[tuple[str, str], Evidence] = {}
     for a in sorted(alerts, key=lambda a: a.alert_id):
@@ -215,7 +234,7 @@ def assemble(
 ) -> Case:
     alerts = [a for s in seeds for a in alerts_by_key[s]]
     anchor = min(seeds, key=lambda s: (_first_time(alerts_by_key[s]), s))
-    members = members | set(seeds)
+    members = members | set(seeds) | _evidence_accounts(alerts, inputs.evidence_events, g)
     fused = fuse(alerts, _context(members, inputs))
     nodes, edges = subgraph_records(g, members, set(seeds))
     countries = [r["victim_country"] for r in inputs.reports_of(members) if r["victim_country"]]

@@ -29,9 +29,10 @@ Pure numpy; nothing here reads files.
 from __future__ import annotations
 
 import itertools
+import json
 import math
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from functools import cache
 
 import numpy as np
@@ -44,6 +45,22 @@ ASSUMPTIONS = (
     "that matter, and no group is invisible to every list beyond what pairs show.",
     "Within a history, everyone has the same chance of being listed (heterogeneity "
     "that pairwise terms cannot absorb biases the estimate down).",
+)
+# When not to trust an estimate (docs/estimate.md explains each), shown beside every
+# stored estimate on the console's dashboards.
+DO_NOT_TRUST = (
+    "Dependent lists (a detector that learns from tipline reports, a report prompted by "
+    "a bank's alert): pairwise terms absorb this only with enough people on both lists; "
+    "otherwise the hidden count is too low.",
+    "Heterogeneity: when some people are easier for every list to see, the estimate is "
+    "biased down (32% too low in the strong-heterogeneity simulation).",
+    "Sparse overlaps: two lists sharing fewer than five people, or a hidden count above "
+    "twice the people seen (both are flagged as warnings).",
+    "Record linkage: a person not linked across two lists counts twice and looks unseen "
+    "by one of them.",
+    "An open population: people entering or leaving within the period; estimate per "
+    "quarter, not over years.",
+    "Lists dropped or merged change the estimate: report which lists were used.",
 )
 MAX_LISTS = 6  # 2^15 candidate models at 6 lists; more would be slow and overfit
 DIVERGED = 20.0  # |log-linear coefficient| beyond this means no finite estimate
@@ -208,6 +225,54 @@ class Estimate:
         return "\n".join(lines)
 
 
+@dataclass(frozen=True)
+class StratumEstimate:
+    """One line of a run: everyone ("all") or one stratum ("country=PH, quarter=2025Q1"),
+    its estimate, or why it has none."""
+
+    label: str
+    estimate: Estimate | None
+    error: str = ""
+
+
+@dataclass(frozen=True)
+class EstimateReport:
+    """One ``daybreak estimate`` run: the lists, the strata columns and every stratum."""
+
+    lists: tuple[str, ...]
+    by: tuple[str, ...]
+    level: float
+    strata: tuple[StratumEstimate, ...]
+
+    def to_json(self) -> str:
+        return json.dumps(
+            {
+                "lists": list(self.lists),
+                "by": list(self.by),
+                "level": self.level,
+                "strata": [
+                    {
+                        "label": s.label,
+                        "error": s.error,
+                        "estimate": None if s.estimate is None else asdict(s.estimate),
+                    }
+                    for s in self.strata
+                ],
+            }
+        )
+
+    @classmethod
+    def from_json(cls, text: str) -> EstimateReport:
+        data = json.loads(text)
+        strata = []
+        for s in data["strata"]:
+            e = s["estimate"]
+            if e is not None:
+                e = Estimate(**{**e, "lists": tuple(e["lists"]), "warnings": tuple(e["warnings"])})
+            strata.append(StratumEstimate(s["label"], e, s["error"]))
+        return cls(tuple(data["lists"]), tuple(data["by"]), data["level"], tuple(strata))
+
+
 def _warnings(table: CaptureTable, best: Fit) -> list[str]:
     k = len(table.lists)
     out = []
@@ -316,10 +381,13 @@ def simulate(
 
 __all__ = [
     "ASSUMPTIONS",
+    "DO_NOT_TRUST",
     "CaptureTable",
     "Estimate",
+    "EstimateReport",
     "EstimationError",
     "Fit",
+    "StratumEstimate",
     "candidate_models",
     "capture_table",
     "estimate",

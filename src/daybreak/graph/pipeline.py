@@ -114,7 +114,11 @@ def build_cases(
     txn_ids = sorted(
         {i for a in all_alerts if a.evidence_source == "transactions" for i in a.evidence_ids}
     )
+    event_ids = sorted(
+        {i for a in all_alerts if a.evidence_source == "platform_events" for i in a.evidence_ids}
+    )
     inputs = CaseInputs(
+        evidence_events=loader.events_by_id(wg.con, event_ids) if event_ids else pl.DataFrame(),
         reports=wg.frames.reports,
         customers=wg.frames.customers,
         media_sightings=wg.frames.media_sightings,

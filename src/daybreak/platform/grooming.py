@@ -163,19 +163,27 @@ JOIN grooming_pair_times q ON q.actor = p.actor AND q.target = n.other
         materialize=True,
     )
     p.add(
-        "grooming_fingerprints",
+        "grooming_actor_events",
+        # one scan of the events for both fingerprints (two scans cost twice as much)
         """
-SELECT DISTINCT o.actor AS account, 'device' AS kind, e.device_id AS value
+SELECT DISTINCT o.actor AS account, e.device_id, e.ip
 FROM platform_events e
 JOIN grooming_own_actors o ON o.service = e.service AND o.account_id = e.account_id
-WHERE e.device_id IS NOT NULL
-UNION
-SELECT DISTINCT o.actor AS account, 'ip' AS kind, e.ip AS value
-FROM platform_events e
-JOIN grooming_own_actors o ON o.service = e.service AND o.account_id = e.account_id
-WHERE e.ip IS NOT NULL
+WHERE e.device_id IS NOT NULL OR e.ip IS NOT NULL
 """,
         inputs=("platform_events", "grooming_own_actors"),
+        materialize=True,
+    )
+    p.add(
+        "grooming_fingerprints",
+        """
+SELECT DISTINCT account, 'device' AS kind, device_id AS value
+FROM grooming_actor_events WHERE device_id IS NOT NULL
+UNION
+SELECT DISTINCT account, 'ip' AS kind, ip AS value
+FROM grooming_actor_events WHERE ip IS NOT NULL
+""",
+        inputs=("grooming_actor_events",),
         materialize=True,
     )
     p.add("grooming_siblings", _siblings_sql(), inputs=_SIBLING_INPUTS, materialize=True)

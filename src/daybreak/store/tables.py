@@ -535,6 +535,21 @@ rate_buckets = Table(
     Column("granted", Integer, nullable=False),
 )
 
+# Runs of ``daybreak estimate --db`` (multiple-systems estimation, docs/estimate.md) per
+# organisation; the console's dashboards show the latest. The body (counts per stratum,
+# the strata's labels from the sightings file, the model, warnings) is sealed like a
+# case body, since stratum labels come from a file the operator prepared.
+estimates = Table(
+    "estimates",
+    metadata,
+    Column("estimate_id", String(40), primary_key=True),
+    _org(indexed=False),
+    Column("created_at", TS, nullable=False),
+    Column("created_by", String(120), nullable=False),
+    Column("body_enc", LargeBinary, nullable=False),
+    Index("ix_estimates_org_created", "org_id", "created_at"),
+)
+
 # Every text column kept in clear, and why (docs/tipline.md lists them too; a test fails
 # when a text column is added without being classified here). Everything a reporter or
 # analyst writes freely (report payloads, identifiers, case bodies, notes, reasons,
@@ -548,6 +563,9 @@ _ROUTING = "from the agencies table (configuration), ISO country code or routing
 _BANK = "hash-list name (1-64 of letters, digits, . _ -), checked by daybreak.media.banks"
 _WHEN = "ISO 8601 UTC time written by the code"
 PLAIN_TEXT_COLUMNS: dict[str, str] = {
+    "estimates.estimate_id": _ID,
+    "estimates.org_id": _ORG,
+    "estimates.created_by": _PRINCIPAL,
     "media_banks.org_id": _ORG,
     "media_bank_events.org_id": _ORG,
     "media_bank_quarantine.org_id": _ORG,

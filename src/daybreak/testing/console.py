@@ -34,6 +34,7 @@ from daybreak.model.alerts import Alert
 from daybreak.model.cases import TRANSITIONS, Case, CaseStatus, Outcome, Tier
 from daybreak.store.auth import MANAGERS, lock_seconds
 from daybreak.store.cases import CaseFigures
+from daybreak.store.repositories.estimates import StoredEstimate
 from daybreak.store.throttle import LoginRefused
 
 # Cheap parameters: this backend serves tests and demos, never real credentials.
@@ -67,6 +68,7 @@ class MemoryBackend:
         self._lock = threading.Lock()
         self._agencies = dict(agencies or {})
         self.delivery_failed: list[DeliveryFailure] = []  # tests add the relay's failures
+        self.estimates: list[StoredEstimate] = []  # tests add runs, oldest first
         for case in self._cases.values():
             if case.created_at is not None:
                 self._status.append(StatusEvent(case.case_id, case.created_at, CaseStatus.NEW))
@@ -141,6 +143,9 @@ class MemoryBackend:
         cases = list(self._cases.values())
         typologies = queue.typologies_by_case(cases, self._alerts)
         return dashboards.figures_of(cases, self.status_events(actor), typologies)
+
+    def latest_estimate(self, actor: ConsoleUser) -> StoredEstimate | None:
+        return self.estimates[-1] if self.estimates else None
 
     def get_case(self, case_id: str, actor: ConsoleUser) -> Case | None:
         case = self._cases.get(case_id)

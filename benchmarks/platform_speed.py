@@ -1,0 +1,209 @@
+"""The four platform detectors side by side against one plain DuckDB pass (issue #16).
+
+    .venv/bin/python benchmarks/platform_speed.py --events 1000000 --repeat 3
+    .venv/bin/python benchmarks/platform_speed.py --events 10000000 --delete
+
+Target: "every detector runs on 10 M platform events in <= 3x one DuckDB pass over them".
+One folder of synthesised Parquet files (numpy, no world generator) feeds all four:
+``platform_events`` (``--events`` rows: logins, friend requests, messages, calls and
+streams on four services; a third of the accounts are minors and 95% of contacts stay
+within an age group), ``platform_accounts`` (one row per account), ``customers`` and
+``identifiers`` (every other account belongs to a bank customer), ``transactions`` (one
+per five events, a tenth of them abroad) and ``platform_ads`` (one per twenty events;
+one in fifty draws its phone and handle from a small pool, so that some recur).
+
+The baseline is the payments benchmark's form of pass: a group-by over the key the
+detectors join on, read in place from Parquet (``SELECT account_id, count(*),
+max(started_at) ... GROUP BY 1``). A detector that also reads ``transactions`` is compared
+with the events pass plus one pass over the transactions (group by sender), and the ads
+detector, which reads only ``platform_ads``, with one pass over that table; the ratio to
+the events pass alone is printed too. Each detector (``run_parquet``: the whole pipeline,
+alerts and explanations fetched) and the passes are timed alternately ``--repeat`` times;
+the ratio of medians is the figure. ``--delete`` removes the folder afterwards.
+"""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import statistics
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import polars as pl
+
+from daybreak.engines import ads, grooming, sextortion
+from daybreak.engines import stream_payment as coincidence
+from stream_payment import _prefixed, _times, write_bank  # the sibling benchmark's
+
+TARGET_RATIO = 3.0
+SERVICES = ("streamly", "hoopla", "kinnect", "chatterbox")
+COUNTRIES = np.array(["AU", "GB", "US", "PH", "NG", "IN"])
+EVENT_MIX = (("login", 0.45), ("friend_request", 0.05), ("message", 0.35), ("call", 0.13),
+             ("stream", 0.02))  # fmt: skip
+
+
+def _events(folder: Path, rng: np.random.Generator, events: int, minor: np.ndarray) -> None:
+    accounts = len(minor)
+    names, probs = zip(*EVENT_MIX, strict=True)
+    etype = rng.choice(len(names), events, p=np.array(probs) / sum(probs))
+    actor = rng.integers(0, accounts, events)
+    other = rng.integers(0, accounts, events)
+    for _ in range(3):  # most contacts stay within an age group
+        mixed = (minor[other] != minor[actor]) & (rng.random(events) < 0.95)
+        other[mixed] = rng.integers(0, accounts, int(mixed.sum()))
+    other = np.minimum(other - other % 4 + actor % 4, accounts - 1)  # same service
+    started = _times(rng, events)
+    pl.select(
+        event_id=_prefixed("E", np.arange(events)),
+        service=pl.Series(np.array(SERVICES)[actor % 4]),
+        event_type=pl.Series(np.array(names)[etype]),
+        account_id=_prefixed("a", actor),
+        counterparty_account_id=pl.when(pl.Series(etype == 0))
+        .then(pl.lit(None, pl.String))
+        .otherwise(_prefixed("a", other)),
+        started_at=started,
+        ended_at=started + pl.duration(minutes=20),
+        ip=_prefixed("10.0.", actor % 65_000),
+        device_id=_prefixed("dev-", actor),
+        country=pl.Series(COUNTRIES[actor % len(COUNTRIES)]),
+    ).write_parquet(folder / "platform_events.parquet")
+
+
+def _accounts(folder: Path, rng: np.random.Generator, minor: np.ndarray) -> None:
+    ids = np.arange(len(minor))
+    pl.select(
+        service=pl.Series(np.array(SERVICES)[ids % 4]),
+        account_id=_prefixed("a", ids),
+        created_at=_times(rng, len(ids)) - pl.duration(days=365),
+        age_band=pl.Series(np.where(minor, "13-15", "25+")),
+        is_minor=pl.Series(minor),
+        country=pl.Series(COUNTRIES[ids % len(COUNTRIES)]),
+        verified=pl.lit(False),
+    ).write_parquet(folder / "platform_accounts.parquet")
+
+
+def _bank(folder: Path, rng: np.random.Generator, accounts: int, transactions: int) -> None:
+    """Customers own every other account (minors' accounts tie to their family's customer)."""
+    owned = np.arange(0, accounts, 2)
+    customers = len(owned)
+    pl.select(
+        source=pl.lit("customers"),
+        source_id=_prefixed("C", np.arange(customers)),
+        kind=pl.lit("account"),
+        value=pl.Series(np.array(SERVICES)[owned % 4]) + _prefixed(":a", owned),
+        role=pl.lit("customer"),
+        seen_at=pl.lit(None, pl.Datetime("us", "UTC")),
+    ).write_parquet(folder / "identifiers.parquet")
+    write_bank(folder, rng, customers, transactions)
+
+
+def _ads(folder: Path, rng: np.random.Generator, n: int, accounts: int) -> None:
+    """Most ads give their own contact details; one in fifty draws its phone and handle
+    from a small pool, so those recur (a few hundred reused details per million ads)."""
+    reused = rng.random(n) < 0.02
+    pool = rng.integers(0, max(10, n // 2000), n)
+    detail = np.where(reused, pool, n + np.arange(n))
+    pl.select(
+        ad_id=_prefixed("AD", np.arange(n)),
+        service=pl.Series(np.array(SERVICES)[rng.integers(0, 4, n)]),
+        record_type=pl.Series(np.where(rng.random(n) < 0.7, "ad", "profile")),
+        account_id=_prefixed("a", rng.integers(0, accounts, n)),
+        posted_at=_times(rng, n),
+        city=_prefixed("city", rng.integers(0, 200, n)),
+        country=pl.Series(COUNTRIES[rng.integers(0, len(COUNTRIES), n)]),
+        category=pl.Series(np.array(["online_job", "model", "hospitality"])[rng.integers(0, 3, n)]),
+        contact_phone=_prefixed("+61400", detail),
+        payment_handle=_prefixed("wallet:h", detail),
+        photo_pdq=pl.lit(None, pl.String),
+    ).write_parquet(folder / "platform_ads.parquet")
+
+
+def synthesise(folder: Path, events: int, seed: int = 1) -> None:
+    """The six input tables of the four detectors, sized from ``events``."""
+    rng = np.random.default_rng(seed)
+    minor = rng.random(max(1000, events // 20)) < 0.33
+    _events(folder, rng, events, minor)
+    _accounts(folder, rng, minor)
+    _bank(folder, rng, len(minor), events // 5)
+    _ads(folder, rng, max(100, events // 20), len(minor))
+
+
+PASSES = {
+    "events": "SELECT account_id, count(*) AS n, max(started_at) AS last "
+    "FROM read_parquet('{folder}/platform_events.parquet') GROUP BY account_id",
+    "transactions": "SELECT sender_id, count(*) AS n, max(timestamp) AS last "
+    "FROM read_parquet('{folder}/transactions.parquet') GROUP BY sender_id",
+    "ads": "SELECT contact_phone, count(*) AS n, max(posted_at) AS last "
+    "FROM read_parquet('{folder}/platform_ads.parquet') GROUP BY contact_phone",
+}
+# detector -> (its run_parquet, the passes over the tables it reads)
+DETECTORS: dict[str, tuple[Callable[[Path], Any], tuple[str, ...]]] = {
+    "grooming": (grooming.run_parquet, ("events",)),
+    "stream_payment": (coincidence.run_parquet, ("events", "transactions")),
+    "sextortion": (sextortion.run_parquet, ("events", "transactions")),
+    "recruitment_ads": (ads.run_parquet, ("ads",)),
+}
+
+
+def _time_pass(sql: str) -> float:
+    import duckdb
+
+    con = duckdb.connect()
+    t = time.perf_counter()
+    con.sql(sql).to_arrow_table()
+    seconds = time.perf_counter() - t
+    con.close()
+    return seconds
+
+
+def measure(folder: Path, repeat: int) -> None:
+    pass_s: dict[str, list[float]] = {name: [] for name in PASSES}
+    det_s: dict[str, list[float]] = {name: [] for name in DETECTORS}
+    alerts: dict[str, int] = {}
+    for _ in range(repeat):
+        for name, sql in PASSES.items():
+            pass_s[name].append(_time_pass(sql.format(folder=folder)))
+        for name, (run, _) in DETECTORS.items():
+            t = time.perf_counter()
+            alerts[name] = len(run(folder).alerts)
+            det_s[name].append(time.perf_counter() - t)
+    rows = pl.scan_parquet(folder / "platform_events.parquet").select(pl.len()).collect().item()
+    p = {name: statistics.median(runs) for name, runs in pass_s.items()}
+    print(f"{rows:,} platform events; passes (median of {repeat}): "
+          + ", ".join(f"{n} {s:.2f} s" for n, s in p.items()))  # fmt: skip
+    print(f"{'detector':<16}{'seconds':>9}{'alerts':>8}{'÷ its passes':>14}{'÷ events pass':>15}")
+    for name, (_, reads) in DETECTORS.items():
+        d = statistics.median(det_s[name])
+        base = sum(p[r] for r in reads)
+        verdict = "ok" if d / base <= TARGET_RATIO else "over"
+        print(f"{name:<16}{d:>9.2f}{alerts[name]:>8}{d / base:>13.2f}x{d / p['events']:>14.2f}x"
+              f"  {verdict} (target <= {TARGET_RATIO}x; runs {[round(s, 2) for s in det_s[name]]})")  # fmt: skip
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--events", type=int, default=1_000_000)
+    ap.add_argument("--repeat", type=int, default=1)
+    ap.add_argument("--delete", action="store_true", help="remove the files afterwards")
+    ap.add_argument("--work", type=Path, default=Path(tempfile.gettempdir()) / "daybreak-pspeed")
+    args = ap.parse_args()
+    folder = args.work / f"events-{args.events}"
+    if not (folder / "platform_ads.parquet").is_file():
+        folder.mkdir(parents=True, exist_ok=True)
+        t = time.perf_counter()
+        synthesise(folder, args.events)
+        print(f"synthesised in {time.perf_counter() - t:.1f} s -> {folder}")
+    try:
+        measure(folder, args.repeat)
+    finally:
+        if args.delete:
+            shutil.rmtree(folder)
+
+
+if __name__ == "__main__":
+    main()
