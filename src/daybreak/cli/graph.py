@@ -26,7 +26,16 @@ from daybreak.cli.common import (
 if TYPE_CHECKING:
     from daybreak.graph.pipeline import WorldGraph
 
-BACKEND = typer.Option("duckdb", "--backend", help="splink backend: duckdb or spark.")
+BACKEND = typer.Option(
+    "duckdb",
+    "--backend",
+    help="duckdb, or spark: the world read and reduced by Spark's executors (--spark-master), "
+    "splink on Spark.",
+)
+WORLD_HELP = (
+    "World folder (`daybreak synth`); with --backend spark also a URI the cluster reads "
+    "(file:///shared/world, s3a://bucket/world)."
+)
 
 app = typer.Typer(help="Build the entity graph across every source.", no_args_is_help=True)
 
@@ -49,7 +58,7 @@ def user_errors() -> Iterator[None]:
 
 @app.command()
 def build(
-    world: Path = typer.Option(..., "--world", "-w", help="World folder (`daybreak synth`)."),
+    world: str = typer.Option(..., "--world", "-w", help=WORLD_HELP),
     out_dir: Path = typer.Option(..., "--out", "-o", help="Folder for the graph files."),
     probabilistic: bool = typer.Option(
         True, "--probabilistic/--exact-only", help="Add splink same-person links."
@@ -148,7 +157,7 @@ def paths(
 
 
 def world_graph(
-    world: Path,
+    world: str,
     probabilistic: bool,
     min_same_person: float,
     backend: str,
@@ -157,21 +166,21 @@ def world_graph(
     spark_exchange: str | None,
 ) -> WorldGraph:
     """The world's graph, its splink matching on DuckDB or on Spark (where the Spark
-    options say; the session is opened here, graph itself never opens one)."""
+    options say; the session is opened here, graph itself never opens one). On Spark the
+    executors also read the world's tables and reduce them (``world`` may be a URI)."""
     from daybreak.graph.pipeline import build_world_graph
 
     if backend not in ("duckdb", "spark"):
         fail(f"--backend must be duckdb or spark, got {backend!r}")
     settings = spark_settings(backend, spark_master, spark_conf, spark_exchange)
-    spark = None
-    if settings is not None and probabilistic:
+    if settings is not None:
         from daybreak.engines.spark import spark_session
+        from daybreak.engines.spark_graph import world_graph_on_spark
 
-        spark = spark_session(settings)
+        return world_graph_on_spark(world, spark_session(settings), probabilistic=probabilistic,
+                                    min_same_person=min_same_person)  # fmt: skip
+    if "://" in world:
+        fail(f"--world {world}: a URI is read by Spark (--backend spark)")
     return build_world_graph(
-        world,
-        probabilistic=probabilistic,
-        backend=backend,  # type: ignore[arg-type]
-        min_same_person=min_same_person,
-        spark_session=spark,
+        Path(world), probabilistic=probabilistic, min_same_person=min_same_person
     )
