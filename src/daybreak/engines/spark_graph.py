@@ -141,12 +141,7 @@ def _register(spark: Any, world: str | Path, table: str) -> None:
         _empty(spark, table).createOrReplaceTempView(table)
         return
     try:
-        if str(source).lower().endswith(".csv"):
-            from daybreak.engines.spark_csv import read_csv_checked
-
-            read_csv_checked(spark, source, table, table)
-        else:
-            read_checked(spark, source, table, table)
+        read_checked(spark, source, table, table)
     except SchemaError as exc:
         raise loader.WorldError(str(exc)) from None
 
