@@ -164,6 +164,9 @@ def _spark_predict(
     # only this machine sees (the session may be a cluster's or Spark Connect's).
     frame = spark.createDataFrame(people.to_arrow(compat_level=pl.CompatLevel.oldest()))
     db = SparkAPI(spark_session=spark, break_lineage_method="persist")  # type: ignore[no-untyped-call]
+    # The session outlives one matching (a process may build several graphs in it):
+    # splink refuses a table name that already exists.
+    spark.catalog.dropTempView("daybreak_people")
     sdf = db.register(frame, table_name="daybreak_people")
     linker = Linker(sdf, settings, log_level=None)
     pred = linker.inference.predict(threshold_match_probability=threshold)
