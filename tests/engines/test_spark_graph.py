@@ -10,6 +10,7 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
+import polars as pl
 import pytest
 from typer.testing import CliRunner
 
@@ -158,3 +159,43 @@ def test_a_world_uri_needs_the_spark_backend(world: Path, tmp_path: Path) -> Non
     )
     assert res.exit_code == 2
     assert "a URI is read by Spark (--backend spark)" in res.output
+
+
+def test_names_fold_in_spark_sql_as_in_python_on_every_character(java_home: str) -> None:
+    import pyarrow as pa
+
+    from daybreak.graph.matching import normalise_name
+    from daybreak.graph.people_sql import name_folding, normalised_name_sql
+
+    fold = name_folding()
+    changed = fold.single_from + fold.dropped + "".join(fold.expanded)
+    # Every character of the Basic Multilingual Plane, every character the folding
+    # changes anywhere, and a stride through the unchanged rest, between letters.
+    points = {*range(0xD800), *range(0xE000, 0x10000), *map(ord, changed),
+              *range(0x10000, 0x110000, 97)}  # fmt: skip
+    names = [f"Ab{chr(cp)}cD" for cp in sorted(points)]
+    names += ["GREEN, Donald", " ,x", "x, ", "Ĳsbrand ǅakić", "Nguyễn Thị Mai", "⑴ Maria",
+              "José  R. Santos", None, "!!!", "İstanbul ΣΟΦΙΑ", "a\nb", "e\u0301e", "ＭＡＲＩＡ"]  # fmt: skip
+    spark = _spark()
+    spark.createDataFrame(pa.table({"name": names})).createOrReplaceTempView("names")
+    got = spark.sql(f"SELECT {normalised_name_sql('name')} AS k FROM names").toArrow()
+    want = [normalise_name(n) for n in names]
+    wrong = [(n, g, w) for n, g, w in zip(names, got.column("k").to_pylist(), want, strict=True)
+             if g != w]  # fmt: skip
+    assert wrong == []
+
+
+def test_splinks_people_table_is_made_from_the_customers_file(java_home: str, world: Path) -> None:
+    from daybreak.engines.spark_graph import load_world, people_on_spark
+    from daybreak.graph.matching import person_records
+    from daybreak.graph.resolution import resolve_exact
+
+    spark = _spark()
+    read = load_world(spark, world)
+    links = resolve_exact(read.frames)
+    people = people_on_spark(spark, links)
+    assert (world / "customers.parquet").as_uri() in people.inputFiles()
+    got = pl.from_arrow(people.toArrow())
+    assert isinstance(got, pl.DataFrame)
+    want = person_records(read.frames.customers, links)
+    assert got.sort("unique_id").to_dicts() == want.sort("unique_id").to_dicts()

@@ -29,6 +29,8 @@ import polars as pl
 from daybreak.engines.spark import _utc
 from daybreak.engines.spark_inputs import is_uri, read_checked
 from daybreak.graph import loader, sql
+from daybreak.graph.pipeline import WorldGraph, build_world_graph
+from daybreak.graph.resolution import ExactLinks
 from daybreak.schema import TABLES, SchemaError, world_file
 from daybreak.schema.columns import ColumnType
 from daybreak.schema.world import WORLD_SUFFIXES, no_world_file
@@ -178,10 +180,9 @@ def world_graph_on_spark(
     probabilistic: bool = True,
     min_same_person: float = 0.9,
     merchant_edges: bool = False,
-) -> Any:
+) -> WorldGraph:
     """:func:`daybreak.graph.pipeline.build_world_graph` with the world read and reduced
-    by Spark's executors and splink on Spark (a :class:`~daybreak.graph.pipeline.WorldGraph`)."""
-    from daybreak.graph.pipeline import build_world_graph
+    by Spark's executors, and splink on Spark with its people table made there."""
 
     read = load_world(spark, world, include_shops=merchant_edges)
     return build_world_graph(
@@ -192,4 +193,20 @@ def world_graph_on_spark(
         merchant_edges=merchant_edges,
         spark_session=spark,
         world=(read.frames, read.transactions_by_id),
+        people=lambda _customers, links: people_on_spark(spark, links),
     )
+
+
+def people_on_spark(spark: Any, links: ExactLinks) -> Any:
+    """Splink's people table as a Spark DataFrame: the customers' rows made on the
+    executors from the world's ``customers`` view (names folded in Spark SQL,
+    :mod:`daybreak.graph.people_sql`); the identity keys and the beneficiaries come
+    from the exact links, normalised here, and go up as Arrow."""
+    from daybreak.graph.matching import beneficiaries, person_identifiers
+    from daybreak.graph.people_sql import people_sql
+
+    for view, frame in (("person_identifiers", person_identifiers(links)),
+                        ("beneficiaries", beneficiaries(links))):  # fmt: skip
+        arrow = frame.to_arrow(compat_level=pl.CompatLevel.oldest())
+        spark.createDataFrame(arrow).createOrReplaceTempView(view)
+    return spark.sql(people_sql())
