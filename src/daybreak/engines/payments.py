@@ -147,6 +147,8 @@ def _inputs(
     for given in (transactions, customers):
         if given is not None and is_uri(given) and engine != "spark":
             raise PaymentsInputError(f"{given}: a URI input is read by Spark (--engine spark)")
+    if engine == "spark":
+        _refuse_source_files(transactions)
     if is_uri(transactions):
         return str(transactions), customers
     world = Path(transactions)
@@ -158,6 +160,23 @@ def _inputs(
     if engine == "spark" and _read_by_spark(world):
         return world, customers  # a folder of Parquet part files, as Spark writes them
     raise PaymentsInputError(no_world_file(world, "transactions"))
+
+
+def _refuse_source_files(transactions: Source) -> None:
+    """A file a source plug-in reads (ISO 20022 pacs.008 XML, say) is turned into the
+    public schema by the plug-in's Python code: Spark's executors cannot run it without
+    Python workers, and reading it here would put the whole input through this one
+    process. It is converted once, to Parquet the cluster reads."""
+    from daybreak.plugins import source_for
+
+    source = source_for(transactions, "transactions")
+    if source is not None:
+        raise PaymentsInputError(
+            f"{transactions}: {source.name} files are read by a source plug-in in this "
+            "process, not by Spark's executors; convert it first with `daybreak sources "
+            f"convert {source.name} {transactions} -o transactions.parquet` and scan the "
+            "Parquet file (a path every worker mounts, or a URI)"
+        )
 
 
 def _read_by_spark(source: Source | None) -> bool:

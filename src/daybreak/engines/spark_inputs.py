@@ -38,12 +38,12 @@ def is_uri(source: str | Path) -> bool:
 
 
 def read_by_spark(source: str | Path) -> bool:
-    """Whether Spark's executors read ``source`` themselves: a URI, a Parquet file, or a
-    folder holding Parquet part files (what Spark itself writes)."""
+    """Whether Spark's executors read ``source`` themselves: a URI, a Parquet or CSV
+    file, or a folder holding Parquet part files (what Spark itself writes)."""
     if is_uri(source):
         return True
     path = Path(source)
-    if path.suffix.lower() in PARQUET_SUFFIXES:
+    if path.suffix.lower() in (*PARQUET_SUFFIXES, ".csv"):
         return True
     return path.is_dir() and any(
         p.suffix.lower() in PARQUET_SUFFIXES for p in path.iterdir() if p.is_file()
