@@ -159,3 +159,40 @@ def test_source_plugin_files_are_refused_on_spark_with_the_conversion_to_run(
         scan(xml, engine="spark")
     assert f"daybreak sources convert pacs008 {xml} -o transactions.parquet" in str(caught.value)
     assert len(scan(xml).summary) > 0  # DuckDB reads it through the plug-in in this process
+
+
+@pytest.mark.spark
+def test_results_to_a_uri_are_written_by_spark(
+    java_home: str, tiny_files: tuple[Path, Path], tmp_path: Path
+) -> None:
+    import json
+
+    from daybreak.payments.scan import write_results
+
+    tx_file, cu_file = tiny_files
+    result = _spark_scan(tx_file, cu_file)
+    local = tmp_path / "local"
+    write_results(result, local)  # type: ignore[arg-type]
+    shared = tmp_path / "shared"
+    scan(tx_file, shared.as_uri(), customers=cu_file, engine="spark", spark=_small())  # type: ignore[arg-type]
+    for name in ("alerts.parquet", "customer_scores.parquet", "beneficiary_scores.parquet"):
+        # a folder of Spark's part files, the same rows as the local file
+        parts = list((shared / name).glob("part-*.parquet"))
+        assert len(parts) == 1, name
+        assert pl.read_parquet(parts[0]).to_dicts() == pl.read_parquet(local / name).to_dicts()
+    lines = [p.read_text("utf-8") for p in (shared / "alerts.jsonl").glob("part-*.json")]
+    got = [json.loads(line) for text in lines for line in text.splitlines()]
+    want = [json.loads(line) for line in (local / "alerts.jsonl").read_text("utf-8").splitlines()]
+    assert got == want and got
+    (summary,) = (shared / "summary.json").glob("part-*.txt")
+    assert json.loads(summary.read_text("utf-8")) == json.loads(
+        (local / "summary.json").read_text("utf-8")
+    )
+
+
+def test_results_to_a_uri_need_the_spark_engine(
+    tiny_files: tuple[Path, Path], tmp_path: Path
+) -> None:
+    tx_file, cu_file = tiny_files
+    with pytest.raises(PaymentsInputError, match="a URI is written by Spark"):
+        scan(tx_file, (tmp_path / "out").as_uri(), customers=cu_file)
