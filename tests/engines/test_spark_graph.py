@@ -128,19 +128,36 @@ def test_bad_csv_rows_are_named_by_row_line_and_column(
     assert "row 5 (line 6): expected the header's 13 fields" in message
 
 
-def test_graph_build_cli_on_spark_takes_a_world_uri(
+def test_graph_build_cli_on_spark_reads_and_writes_uris(
     java_home: str, world: Path, tmp_path: Path
 ) -> None:
     runner = CliRunner()
-    summaries = []
-    for name, args in (("duck", []), ("spark", ["--backend", "spark"])):
-        where = world.as_uri() if args else str(world)
-        out = tmp_path / name
-        res = runner.invoke(app, ["graph", "build", "--world", where, "--out", str(out), *args])
-        assert res.exit_code == 0, res.output
-        summaries.append(json.loads((out / "summary.json").read_text("utf-8")))
-    assert summaries[1] == summaries[0]
-    assert summaries[0]["same_person_links"] > 0
+    duck, spark = tmp_path / "duck", tmp_path / "spark"
+    res = runner.invoke(app, ["graph", "build", "--world", str(world), "--out", str(duck)])
+    assert res.exit_code == 0, res.output
+    # On Spark: the world read from a URI, the files written by Spark under a URI.
+    args = ["--world", world.as_uri(), "--out", spark.as_uri(), "--backend", "spark"]
+    res = runner.invoke(app, ["graph", "build", *args])
+    assert res.exit_code == 0, res.output
+    for name in ("summary.json", "hubs.csv"):
+        (part,) = (spark / name).glob("part-*.txt")
+        assert part.read_text("utf-8") == (duck / name).read_text("utf-8"), name
+    (model,) = (spark / "splink_model.json").glob("part-*.txt")
+    assert json.loads(model.read_text("utf-8"))["sql_dialect"] == "spark"
+    assert json.loads((duck / "summary.json").read_text("utf-8"))["same_person_links"] > 0
+    key = ["source", "target", "relation"]
+    (edges,) = (spark / "edges.parquet").glob("part-*.parquet")
+    assert pl.read_parquet(edges).sort(key).to_dicts() == (
+        pl.read_parquet(duck / "edges.parquet").sort(key).to_dicts()
+    )
+
+
+def test_graph_files_to_a_uri_need_the_spark_backend(world: Path, tmp_path: Path) -> None:
+    res = CliRunner().invoke(
+        app, ["graph", "build", "--world", str(world), "--out", (tmp_path / "g").as_uri()]
+    )
+    assert res.exit_code == 2
+    assert "a URI is written by Spark (--backend spark)" in res.output
 
 
 def test_a_world_uri_without_transactions_is_a_clear_error(
