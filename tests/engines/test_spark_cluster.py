@@ -93,6 +93,21 @@ def test_payments_scan_on_the_cluster_equals_duckdb(
     assert list(exchange.iterdir()) == [], "the run's exchange files are removed"
 
 
+def _traced(strace: str, trace: Path, args: list[str]) -> None:
+    """Run ``daybreak args`` with strace writing every file open of it and its
+    children (the driver JVM) to ``trace``."""
+    traced = [strace, "-f", "-qq", "--seccomp-bpf", "-e", "trace=open,openat,openat2",
+              "-o", str(trace)]  # fmt: skip
+    done = subprocess.run(
+        [*traced, DAYBREAK, *args],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "SPARK_LOCAL_IP": "127.0.0.1"},
+        timeout=900,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+
+
 def _opened_by_driver(trace: Path, under: Path) -> list[str]:
     """Files (not folders) under ``under`` that the traced processes opened."""
     return [
@@ -120,16 +135,7 @@ def test_the_executors_not_the_driver_read_the_input_files(
                   *_conf_args({**APP_CONF, **SMALL})]  # fmt: skip
     scan = ["payments", "scan", "-t", str(shared / "transactions.parquet"),
             "-c", (shared / "customers.parquet").as_uri(), "-o", str(out), *spark_args]  # fmt: skip
-    traced = [strace, "-f", "-qq", "--seccomp-bpf", "-e", "trace=open,openat,openat2",
-              "-o", str(trace)]  # fmt: skip
-    done = subprocess.run(
-        [*traced, DAYBREAK, *scan],
-        capture_output=True,
-        text=True,
-        env={**os.environ, "SPARK_LOCAL_IP": "127.0.0.1"},
-        timeout=900,
-    )
-    assert done.returncode == 0, done.stdout + done.stderr
+    _traced(strace, trace, scan)
     _same_scan(duck_scan, out)
     # The trace saw the driver's own file work (the results it wrote)...
     assert _opened_by_driver(trace, out), "strace did not follow the driver"
@@ -255,16 +261,7 @@ def test_graph_and_cases_on_the_cluster_read_the_world_on_the_executors(
     spark_args = ["--backend", "spark", "--spark-master", spark_cluster.master_url,
                   *_conf_args({**APP_CONF, **SMALL})]  # fmt: skip
     build = ["graph", "build", "--world", shared.as_uri(), "--out", str(out), *spark_args]
-    traced = [strace, "-f", "-qq", "--seccomp-bpf", "-e", "trace=open,openat,openat2",
-              "-o", str(trace)]  # fmt: skip
-    done = subprocess.run(
-        [*traced, DAYBREAK, *build],
-        capture_output=True,
-        text=True,
-        env={**os.environ, "SPARK_LOCAL_IP": "127.0.0.1"},
-        timeout=900,
-    )
-    assert done.returncode == 0, done.stdout + done.stderr
+    _traced(strace, trace, build)
     _same_graph(duck_graph, _graph_files(out))
     assert _opened_by_driver(trace, out), "strace did not follow the driver"
     assert _opened_by_driver(trace, shared) == []

@@ -216,3 +216,17 @@ def test_splinks_people_table_is_made_from_the_customers_file(java_home: str, wo
     assert isinstance(got, pl.DataFrame)
     want = person_records(read.frames.customers, links)
     assert got.sort("unique_id").to_dicts() == want.sort("unique_id").to_dicts()
+
+
+def test_a_world_of_payments_only_on_spark_equals_duckdb(
+    java_home: str, world: Path, tmp_path: Path
+) -> None:
+    # The tables a world may leave out (reports, identifiers, events, media) are empty.
+    payments = tmp_path / "payments"
+    payments.mkdir()
+    for table in ("transactions", "customers"):
+        shutil.copy(world / f"{table}.parquet", payments / f"{table}.parquet")
+    duck, spark = build_world_graph(payments), _on_spark(payments)
+    assert _edges(duck) and _edges(spark) == _edges(duck)
+    assert dict(spark.graph.nodes(data=True)) == dict(duck.graph.nodes(data=True))
+    assert spark.frames.reports.height == 0 and spark.frames.event_edges.height == 0

@@ -32,16 +32,9 @@ from daybreak.graph import loader, sql
 from daybreak.graph.pipeline import WorldGraph, build_world_graph
 from daybreak.graph.resolution import ExactLinks
 from daybreak.schema import TABLES, SchemaError, world_file
-from daybreak.schema.columns import ColumnType
 from daybreak.schema.world import WORLD_SUFFIXES, no_world_file
 
 REQUIRED = ("transactions", "customers")
-_SPARK_TYPES = {
-    ColumnType.TIMESTAMP: "TIMESTAMP",
-    ColumnType.DECIMAL: "DOUBLE",
-    ColumnType.INTEGER: "BIGINT",
-    ColumnType.BOOLEAN: "BOOLEAN",
-}
 
 
 @cache
@@ -149,11 +142,9 @@ def _register(spark: Any, world: str | Path, table: str) -> None:
 
 
 def _empty(spark: Any, table: str) -> Any:
-    cols = ", ".join(
-        f"CAST(NULL AS {_SPARK_TYPES.get(c.type, 'STRING')}) AS `{c.name}`"
-        for c in TABLES[table].columns
-    )
-    return spark.sql(f"SELECT {cols} WHERE false")
+    """An absent table as no rows of its columns (sent up as an empty Arrow table)."""
+    empty = pl.DataFrame(schema=loader.polars_schema(TABLES[table]))
+    return spark.createDataFrame(empty.to_arrow(compat_level=pl.CompatLevel.oldest()))
 
 
 def _small(spark: Any, table: str) -> pl.DataFrame:
