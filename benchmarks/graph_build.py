@@ -4,12 +4,20 @@ For each size, in its own process (so peak memory is per size): DuckDB aggregate
 transactions to one row per sender->receiver pair and the platform events to account
 edges; exact resolution normalises identifiers; splink scores person pairs; networkx
 builds the graph (aggregated edges only, never one edge per payment); facilitator hubs
-and connected components run on it. Prints per-stage seconds, peak RSS, and the
-10M/1M ratios measured side by side in one run.
+and connected components run on it; then cases are built from the world's payments
+alerts (``daybreak detect payments``, run once beforehand, not timed) and its tipline
+reports. Prints per-stage seconds, peak RSS, and the 10M/1M ratios measured side by
+side in one run.
+
+The baseline, measured side by side in its own process: one plain DuckDB pass over the
+transactions (the sender->receiver aggregation, the least any graph build must do).
+Graph build and case build are each printed as a multiple of it (issue #15's target:
+at most 10x, with bounded memory).
 
     .venv/bin/python benchmarks/graph_build.py                    # 1M and 10M
     .venv/bin/python benchmarks/graph_build.py --sizes 1000000 --no-splink
     .venv/bin/python benchmarks/graph_build.py --world path/to/world   # an existing world
+    .venv/bin/python benchmarks/graph_build.py --sizes 1000000 --no-cases # graph only
 
 Worlds are generated once into --workdir (default: a folder under /tmp) and reused.
 """
@@ -35,7 +43,42 @@ def _generate(rows: int, out: Path) -> None:
     write_world(generate_world(customers, MONTHS, 1), out, "parquet")
 
 
-def _measure(world: Path, splink: bool) -> dict[str, object]:
+def _duckdb_pass(world: Path) -> dict[str, object]:
+    """The baseline: one DuckDB pass over the transactions, aggregated per pair."""
+    import duckdb
+
+    from daybreak.schema import world_file
+
+    path = world_file(world, "transactions")
+    assert path is not None, f"{world}: no transactions"
+    t = time.perf_counter()
+    con = duckdb.connect()
+    pairs = con.sql(
+        "SELECT count(*) FROM (SELECT sender_id, receiver_id, count(*) AS n, sum(amount), "
+        "min(timestamp), max(timestamp) FROM read_parquet(?) GROUP BY ALL)",
+        params=[str(path)],
+    ).fetchall()[0][0]
+    return {
+        "seconds": round(time.perf_counter() - t, 3),
+        "pairs": int(pairs),
+        "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
+    }
+
+
+def _alerts_file(world: Path) -> Path:
+    """The world's payments alerts, detected once (not part of what is measured)."""
+    out = world / "bench-payments-alerts.jsonl"
+    if not out.is_file():
+        cli = Path(sys.executable).parent / "daybreak"
+        subprocess.run(
+            [str(cli), "detect", "payments", "--world", str(world), "--out", str(out)],
+            check=True,
+            capture_output=True,
+        )
+    return out
+
+
+def _measure(world: Path, splink: bool, cases: bool) -> dict[str, object]:
     import duckdb
 
     from daybreak.graph.analytics import connected_components, facilitator_hubs
@@ -73,6 +116,20 @@ def _measure(world: Path, splink: bool) -> dict[str, object]:
     t = timed("facilitator_hubs", t)
     comps = connected_components(g)
     t = timed("components", t)
+    graph_s = sum(stages.values())
+    n_cases = biggest = 0
+    if cases:
+        from daybreak.graph.pipeline import WorldGraph, build_cases
+        from daybreak.model.alerts import Alert
+
+        with _alerts_file(world).open() as f:
+            alerts = [Alert.model_validate_json(line) for line in f]
+        t = time.perf_counter()
+        wg = WorldGraph(g, frames, links, None, extra[0] if extra else links.edges.clear(), con)
+        built = build_cases(world, alerts, world_graph=wg)
+        t = timed("case_build", t)
+        n_cases = len(built)
+        biggest = max((len(c.entity_keys) for c in built), default=0)
     return {
         "transactions": int(txns[0]) if txns else 0,
         "payment_pairs": frames.payment_edges.height,
@@ -81,7 +138,11 @@ def _measure(world: Path, splink: bool) -> dict[str, object]:
         "splink_pairs": pairs,
         "hubs": len(hubs),
         "components": len(comps),
+        "cases": n_cases,
+        "largest_case_entities": biggest,
         "stages_s": stages,
+        "graph_s": round(graph_s, 3),
+        "case_build_s": stages.get("case_build", 0.0),
         "total_s": round(sum(stages.values()), 3),
         "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
     }
@@ -106,6 +167,8 @@ def main() -> None:
     ap.add_argument("--workdir", type=Path, default=Path("/tmp/daybreak-graph-bench"))
     ap.add_argument("--world", type=Path, help="measure this world only")
     ap.add_argument("--no-splink", action="store_true", help="skip probabilistic matching")
+    ap.add_argument("--no-cases", action="store_true", help="measure the graph build only")
+    ap.add_argument("--duckdb-pass", type=Path, help=argparse.SUPPRESS)
     ap.add_argument("--generate-only", type=int, help=argparse.SUPPRESS)
     ap.add_argument("--measure", type=Path, help=argparse.SUPPRESS)
     a = ap.parse_args()
@@ -114,9 +177,12 @@ def main() -> None:
         print("{}")
         return
     if a.measure:
-        print(json.dumps(_measure(a.measure, not a.no_splink)))
+        print(json.dumps(_measure(a.measure, not a.no_splink, not a.no_cases)))
         return
-    flags = ["--no-splink"] if a.no_splink else []
+    if a.duckdb_pass:
+        print(json.dumps(_duckdb_pass(a.duckdb_pass)))
+        return
+    flags = ["--no-splink"] * a.no_splink + ["--no-cases"] * a.no_cases
     worlds: list[tuple[str, Path]] = []
     if a.world:
         worlds.append((a.world.name, a.world))
@@ -130,7 +196,13 @@ def main() -> None:
     results = []
     for label, path in worlds:
         print(f"measuring {label} ...", flush=True)
-        results.append((label, json.loads(_run_child(["--measure", str(path), *flags]))))
+        base = json.loads(_run_child(["--duckdb-pass", str(path)]))
+        found = json.loads(_run_child(["--measure", str(path), *flags]))
+        found["duckdb_pass_s"] = base["seconds"]
+        found["duckdb_pass_rss_mb"] = base["peak_rss_mb"]
+        found["graph_x_duckdb"] = round(float(found["graph_s"]) / base["seconds"], 2)
+        found["cases_x_duckdb"] = round(float(found["case_build_s"]) / base["seconds"], 2)
+        results.append((label, found))
     stage_names = list(results[0][1]["stages_s"])  # type: ignore[call-overload]
     header = f"{'':28}" + "".join(f"{label:>16}" for label, _ in results)
     if len(results) > 1:
@@ -143,12 +215,23 @@ def main() -> None:
             line += f"{values[-1] / values[0]:>18.2f}"
         print(line)
 
-    for key in ("transactions", "payment_pairs", "nodes", "edges", "splink_pairs", "hubs"):
+    counts = ("transactions", "payment_pairs", "nodes", "edges", "splink_pairs", "hubs", "cases")
+    for key in (*counts, "largest_case_entities"):
         row(key, [float(r[key]) for _, r in results])  # type: ignore[arg-type]
     for stage in stage_names:
         row(f"{stage} (s)", [float(r["stages_s"][stage]) for _, r in results])  # type: ignore[index]
     row("total (s)", [float(r["total_s"]) for _, r in results])  # type: ignore[arg-type]
     row("peak RSS (MB)", [float(r["peak_rss_mb"]) for _, r in results])  # type: ignore[arg-type]
+    print("side by side with one DuckDB pass over the transactions (target: <= 10x):")
+    for key, name in (
+        ("duckdb_pass_s", "duckdb pass (s)"),
+        ("duckdb_pass_rss_mb", "duckdb pass RSS (MB)"),
+        ("graph_s", "graph build (s)"),
+        ("graph_x_duckdb", "graph build / duckdb pass"),
+        ("case_build_s", "case build (s)"),
+        ("cases_x_duckdb", "case build / duckdb pass"),
+    ):
+        row(name, [float(r[key]) for _, r in results])  # type: ignore[arg-type]
 
 
 if __name__ == "__main__":

@@ -35,6 +35,7 @@ from __future__ import annotations
 
 import argparse
 import tempfile
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -125,15 +126,24 @@ def _pct(x: float | None) -> str:
     return "   -  " if x is None else f"{100 * x:5.1f}%"
 
 
-def print_quality(results: list[WorldResult]) -> None:
+def print_quality(
+    results: list[WorldResult],
+    regions: Iterable[str] = tuple(HELD_OUT),
+    scenarios: Sequence[str] = (*GROOMER_SCENARIOS, *LOOKALIKES),
+    by_scenario: Callable[[dict[str, Any]], dict[str, Any]] = lambda m: m["by_scenario"],
+    pooled: Callable[[list[WorldResult]], None] | None = None,
+) -> None:
+    """Each world (worst first) with ``by_scenario(metrics)`` counts, the worst case per
+    region, ``pooled(results)`` if given, and the issue's targets (the sextortion
+    benchmark prints its worlds with this too)."""
     head = f"{'region':<14}{'seed':>6}{'AP':>7}{'recall':>8}{'look-alike FA':>15}{'stray':>7}"
-    print(head + "  per scenario (groomers: recall; look-alikes: false alarms)")
+    print(head + "  per scenario (found or false alarms / all)")
     for r in sorted(results, key=lambda r: (r.ap, r.metrics["recall"] or 1.0)):
         m = r.metrics
-        scen = m["by_scenario"]
+        scen = by_scenario(m)
         detail = ", ".join(
             f"{s} {scen[s].get('found', scen[s].get('false_alarms'))}/{scen[s]['accounts']}"
-            for s in (*GROOMER_SCENARIOS, *LOOKALIKES)
+            for s in scenarios
             if s in scen
         )
         print(
@@ -143,7 +153,7 @@ def print_quality(results: list[WorldResult]) -> None:
     print()
     print(f"{'region':<14}{'worst AP':>9}{'worst recall':>13}{'worst FA':>10}{'pooled FA':>11}")
     worst_ap, worst_fa = 1.0, 0.0
-    for region in HELD_OUT:
+    for region in regions:
         rs = [r for r in results if r.region == region]
         if not rs:
             continue
@@ -157,6 +167,8 @@ def print_quality(results: list[WorldResult]) -> None:
             f"{_pct(max(fa)):>10}{_pct(hits / total if total else None):>11}"
         )
     print()
+    if pooled is not None:
+        pooled(results)
     print(f"worst-case AP {worst_ap:.3f} (target >= {TARGET_AP}): "
           f"{'met' if worst_ap >= TARGET_AP else 'NOT met'}")  # fmt: skip
     print(f"worst-case look-alike false-alarm rate {_pct(worst_fa).strip()} "
@@ -185,6 +197,20 @@ def _features(actors: pl.DataFrame) -> np.ndarray:
     return np.column_stack([cols[f] for f in FEATURES])
 
 
+def ridge_logistic(x: np.ndarray, y: np.ndarray, ridge: float = 0.5) -> np.ndarray:
+    """Intercept and coefficients of a logistic regression of ``y`` on the columns of
+    ``x``, by Newton steps with a ridge penalty (separable data otherwise)."""
+    x1 = np.column_stack([np.ones(len(x)), x])
+    beta = np.zeros(x1.shape[1])
+    penalty = ridge * np.r_[0, np.ones(len(beta) - 1)]
+    for _ in range(200):
+        p = 1 / (1 + np.exp(-x1 @ beta))
+        grad = x1.T @ (y - p) - penalty * beta
+        hess = (x1 * (p * (1 - p))[:, None]).T @ x1 + np.diag(penalty)
+        beta += np.linalg.solve(hess, grad)
+    return beta
+
+
 def fit(customers: int, months: int) -> None:
     """A ridge-penalised logistic regression on the tuning worlds' actors (with at least
     ``min_targets`` targets), printed for rounding into WEIGHTS."""
@@ -199,15 +225,7 @@ def fit(customers: int, months: int) -> None:
         xs.append(_features(a))
         ys.append(a["label"].to_numpy().astype(float))
     x, y = np.vstack(xs), np.concatenate(ys)
-    x1 = np.column_stack([np.ones(len(x)), x])
-    beta = np.zeros(x1.shape[1])
-    for _ in range(200):  # Newton steps with a ridge penalty (separable data otherwise)
-        p = 1 / (1 + np.exp(-x1 @ beta))
-        grad = x1.T @ (y - p) - 0.5 * np.r_[0, beta[1:]]
-        hess = (x1 * (p * (1 - p))[:, None]).T @ x1 + 0.5 * np.diag(
-            np.r_[0, np.ones(len(beta) - 1)]
-        )
-        beta += np.linalg.solve(hess, grad)
+    beta = ridge_logistic(x, y)
     print(f"{len(y)} actors, {int(y.sum())} groomer accounts")
     for name, b in zip(("intercept", *FEATURES), beta, strict=True):
         print(f"  {name:<20}{b:8.2f}   (now {WEIGHTS[name]})")

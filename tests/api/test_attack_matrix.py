@@ -129,6 +129,7 @@ POLICY: dict[tuple[str, str], frozenset[str]] = {
     ("POST", "/console/queue/close-duplicates"): CONSOLE_ACT,
     ("GET", "/console/cases/{case_id}"): CONSOLE_READ,
     ("GET", "/console/cases/{case_id}/evidence/{source}/{record_id:path}"): CONSOLE_READ,
+    ("GET", "/console/cases/{case_id}/graph/neighbours"): CONSOLE_READ,
     ("POST", "/console/cases/{case_id}/note"): CONSOLE_ACT,
     ("POST", "/console/cases/{case_id}/triage"): CONSOLE_ACT,
     ("POST", "/console/cases/{case_id}/assign"): CONSOLE_ACT,

@@ -37,6 +37,8 @@ def test_demo_runs_every_stage_and_reruns_without_duplicates(tmp_path: Path) -> 
         "media hash matching",
         "stream-payment coincidence (DuckDB)",
         "grooming contact patterns (DuckDB)",
+        "financial sextortion (DuckDB)",
+        "recruitment ads (DuckDB)",
         "tipline intake",
         "entity graph and fused cases",
         "exports of CASE-",
@@ -52,6 +54,10 @@ def test_demo_runs_every_stage_and_reruns_without_duplicates(tmp_path: Path) -> 
     groomers = re.search(r"(\d+) of (\d+) planted groomer accounts found", first.output)
     assert groomers and 0 < int(groomers[1]) <= int(groomers[2]), first.output
     assert re.search(r"detector grooming .*: [1-9]\d* alert\(s\)", first.output)
+    handles = re.search(r"(\d+) of (\d+) planted extortion handles found", first.output)
+    assert handles and 0 < int(handles[1]) <= int(handles[2]), first.output
+    reused = re.search(r"(\d+) of (\d+) phones, handles and photos", first.output)
+    assert reused and 0 < int(reused[1]) <= int(reused[2]), first.output
 
     store = TiplineStore.open(tmp_path / "data", dev=True)
     try:
@@ -69,6 +75,9 @@ def test_demo_runs_every_stage_and_reruns_without_duplicates(tmp_path: Path) -> 
         # grooming alerts too, on the groomer's platform account
         groomed = [a for c in platform for a in c.alerts if a.detector == "grooming"]
         assert groomed and all(a.subject_type == "account" for a in groomed)
+        # and sextortion alerts, on the handle the families paid
+        extorted = [a for c in platform for a in c.alerts if a.detector == "sextortion"]
+        assert extorted and all(a.subject_type == "beneficiary" for a in extorted)
         assert store.reports.count() > 0
     finally:
         store.close()

@@ -202,7 +202,8 @@ def test_case_page_shows_explanation_graph_timeline_and_evidence(
     assert html.escape(case.explanation, quote=False) in page
     for node in case.nodes:  # every entity is a focusable node of the SVG graph
         assert f'data-key="{html.escape(node.key)}"' in page
-    assert len(re.findall(r'<g class="node( alerted)?"', page)) == len(case.nodes)
+    assert len(re.findall(r'<g class="node( alerted)?( subject)?"', page)) == len(case.nodes)
+    assert page.count('<g class="node alerted subject"') == 1  # the subject is marked
     assert page.count('<line class="edge') == len(case.edges)
     assert page.count('tabindex="0" role="button"') == len(case.nodes)
     timeline = page[page.index('<ol class="timeline">') :]

@@ -165,6 +165,19 @@ def world_frames() -> dict[str, pl.DataFrame]:
         },
         schema_overrides={"location": pl.String},
     )
+    # what the service knows: john_d declared 25+; maria88 declared no age and is verified
+    accounts = pl.DataFrame(
+        {
+            "service": ["kumu", "kumu"],
+            "account_id": ["john_d", "maria88"],
+            "created_at": [ts(-400), ts(-3)],
+            "age_band": ["25+", None],
+            "is_minor": [False, None],
+            "country": ["US", "PH"],
+            "verified": [False, True],
+        },
+        schema_overrides={"age_band": pl.String, "is_minor": pl.Boolean},
+    )
     links = pl.DataFrame(
         {
             "case_id": ["K1"] * 10 + ["K2"],
@@ -180,6 +193,7 @@ def world_frames() -> dict[str, pl.DataFrame]:
         "identifiers": identifiers,
         "platform_events": events,
         "media_sightings": media,
+        "platform_accounts": accounts,
         "links": links,
     }
 

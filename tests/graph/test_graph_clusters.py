@@ -5,7 +5,7 @@ from __future__ import annotations
 import networkx as nx
 
 from daybreak.graph.build import Graph
-from daybreak.graph.clusters import CasePolicy, cluster_seeds
+from daybreak.graph.clusters import CasePolicy, cluster_seeds, split_rings
 
 
 def two_rings() -> Graph:
@@ -69,3 +69,48 @@ def test_hubs_link_their_payers() -> None:
         g, ["customer:P1", "customer:P2"], CasePolicy(), hubs=["payment_handle:gcash:A"]
     )]  # fmt: skip
     assert linked == [{"customer:P1", "customer:P2"}]
+
+
+def _calling_ring(shuffle: int) -> tuple[Graph, list[str]]:
+    """60 payers whose accounts call each other (equal weights: ties everywhere) and
+    pay six handles; nodes and edges inserted in an order that ``shuffle`` picks."""
+    import random
+
+    r = random.Random(3)
+    people = [f"customer:C{i:03d}" for i in range(60)]
+    handles = [f"payment_handle:gcash:H{i}" for i in range(6)]
+    nodes: list[tuple[str, dict[str, str]]] = [
+        (h, {"kind": "payment_handle", "country": "PH"}) for h in handles
+    ]
+    edges: list[tuple[str, str, str, int]] = []
+    for p in people:
+        nodes += [
+            (p, {"kind": "customer", "country": "AU"}),
+            (f"account:app:{p[-4:]}", {"kind": "account"}),
+        ]
+        edges.append((p, f"account:app:{p[-4:]}", "customer", 1))
+    for _ in range(200):
+        a, b = r.sample(people, 2)
+        edges.append((f"account:app:{a[-4:]}", f"account:app:{b[-4:]}", "call", 3))
+    for p in people:
+        edges += [(p, h, "paid", r.choice([2, 3])) for h in r.sample(handles, 2)]
+    if shuffle:
+        random.Random(shuffle).shuffle(nodes)
+        random.Random(shuffle).shuffle(edges)
+    g = nx.MultiDiGraph()
+    g.add_nodes_from(nodes)
+    for s, t, rel, n in edges:
+        g.add_edge(s, t, key=rel, n=n)
+    return g, people + handles
+
+
+def test_ring_splits_do_not_depend_on_the_order_the_graph_was_built_in() -> None:
+    """Edge order decided union-find roots and Louvain's input, and a subgraph view
+    lists edges in the order of a set of node names, which string hashing changes from
+    one process to the next: the same world gave other cases on another run."""
+    found = set()
+    for shuffle in range(6):
+        g, seeds = _calling_ring(shuffle)
+        parts = split_rings(g, sorted(seeds), set(g.nodes), policy=CasePolicy())
+        found.add(tuple(sorted(tuple(sorted(s)) for s, _ in parts)))
+    assert len(found) == 1

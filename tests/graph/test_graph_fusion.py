@@ -47,6 +47,19 @@ def test_repeated_alerts_of_one_family_do_not_compound() -> None:
     assert "One source" in many.explanation
 
 
+def test_a_case_names_the_platform_detectors_that_agree() -> None:
+    fused = fuse(
+        [alert("payments", 0.7), alert("sextortion", 0.6), alert("grooming", 0.8, 1)],
+        FusionContext(),
+    )
+    # one platform family (the best of its two alerts), but both detectors are named
+    assert fused.sources == ["payments", "platform"]
+    assert fused.priority == pytest.approx(1 - 0.3 * 0.2)
+    assert "platform detection [grooming, sextortion] 0.80" in fused.explanation
+    assert "payment alert 0.70" in fused.explanation
+    assert "[" not in fuse([alert("payments", 0.7)], FusionContext()).explanation
+
+
 def test_context_moves_priority_and_tier_with_reasons() -> None:
     base = [alert("payments", 0.5)]
     assert fuse(base, FusionContext()).tier is Tier.COMMERCIAL_OR_VOLUME

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import polars as pl
 import pytest
-from graph_world import FACILITATOR, write_world
+from graph_world import FACILITATOR, ts, write_world
 
 from daybreak.graph import build_world_graph
 from daybreak.graph.keys import NodeKeyError, subject_key
@@ -62,6 +63,35 @@ def test_nodes_are_typed_and_labelled(tiny_world: Path) -> None:
     assert g.nodes[f"payment_handle:{FACILITATOR}"]["label"] == "Maria Santos"
     assert g.nodes["report:R2"]["kind"] == "report"  # a report with no usable identifier
     assert all(":" in n for n in g.nodes)
+
+
+def test_account_nodes_carry_what_the_platform_knows(tiny_world: Path) -> None:
+    g = build_world_graph(tiny_world, probabilistic=False).graph
+    john = g.nodes["account:kumu:john_d"]
+    assert john["details"] == f"kumu account; 25+; US; created {ts(-400):%Y-%m-%d}"
+    assert john["country"] == "US"
+    maria = g.nodes["account:kumu:maria88"]
+    assert maria["details"].startswith("kumu account; no declared age; PH; created ")
+    assert maria["details"].endswith("; verified")
+    assert g.nodes["customer:C1"]["details"] == ""  # nothing beyond the name and country
+    # a minor, by band or by flag alone
+    frames = load_world(tiny_world)
+    kid = frames.platform_accounts.with_columns(age_band=pl.lit("13-15"))
+    flag = frames.platform_accounts.with_columns(age_band=pl.lit(None, pl.String),
+                                                  is_minor=pl.lit(True))  # fmt: skip
+    for accounts, said in ((kid, "13-15, a minor"), (flag, "; a minor; ")):
+        nodes = resolve_exact(replace(frames, platform_accounts=accounts)).nodes
+        row = nodes.filter(pl.col("key") == "account:kumu:john_d").row(0, named=True)
+        assert said in row["details"]
+
+
+def test_a_world_without_platform_accounts_has_accounts_without_details(
+    tmp_path: Path,
+) -> None:
+    world = write_world(tmp_path / "w")
+    (world / "platform_accounts.parquet").unlink()
+    g = build_world_graph(world, probabilistic=False).graph
+    assert g.nodes["account:kumu:john_d"]["details"] == ""
 
 
 def test_csv_world_gives_the_same_graph(tmp_path: Path, tiny_world: Path) -> None:

@@ -138,3 +138,13 @@ def test_a_literal_backslash_before_a_digit_is_no_backreference() -> None:
         'handle_pattern: "@[a-z0-9_.]{3,}"', r"handle_pattern: '@[a-z]+\\1'", 1
     )
     assert parse_pack(text, "rules.yaml").handle_pattern == r"@[a-z]+\\1"
+
+
+def test_a_curve_finds_the_raw_score_of_a_probability() -> None:
+    from daybreak.payments.config import Curve
+
+    curve = Curve(x=(0.0, 0.4, 0.6, 1.0), y=(0.0, 0.1, 0.5, 1.0))
+    assert curve.first_raw_at(0.3) == pytest.approx(0.5)
+    assert curve.first_raw_at(0.5) == pytest.approx(0.6)
+    assert curve.first_raw_at(0.0) == 0.0
+    assert Curve(x=(0.0, 1.0), y=(0.0, 0.4)).first_raw_at(0.5) == float("inf")

@@ -46,6 +46,20 @@ def test_average_precision_counts_missed_positives() -> None:
     assert r["unlabelled_alerts"] == 1
 
 
+def test_another_crimes_subjects_are_neither_hits_nor_false_alarms() -> None:
+    labels = pl.concat([_labels(), pl.DataFrame({
+        "subject_type": ["beneficiary"], "subject_id": ["S"], "label": [0],
+        "scenario": ["sextortion_handle"]})])  # fmt: skip
+    alerts = [Scored("beneficiary", "S", 0.95), Scored("customer", "A", 0.9)]
+    r = evaluate(alerts, labels, ks=(1,))
+    # S is left out of the ranking: A ranks first (1/1 over 4 positives)
+    assert r["all"]["average_precision"] == round(1 / 4, 4)
+    assert r["all"]["precision_at_1"] == 1.0
+    assert r["other_crimes"] == {"alerted": 1, "total": 1}
+    assert "beneficiary:sextortion_handle" not in r["false_alarms_by_scenario"]
+    assert r["unlabelled_alerts"] == 0
+
+
 def test_evaluate_files_reports_a_bad_line(tmp_path: Path) -> None:
     alerts = tmp_path / "alerts.jsonl"
     alerts.write_text('{"subject_type": "customer", "subject_id": "A", "score": 1}\nnot json\n')

@@ -272,3 +272,93 @@ def test_corridor_totals_are_whole_cents(small: ScanResult) -> None:
     totals = small.customer_scores["corridor_total"].drop_nulls().to_list()
     assert totals
     assert all(t == round(t, 2) for t in totals)
+
+
+def _careful_payer_sending(amount: float) -> ScanResult:
+    """The small world with careful payer CC002 (on hub H2) sending ``amount`` AUD."""
+    tx, cu, _ = small_world()
+    tx = tx.with_columns(
+        pl.when(pl.col("sender_id") == "CC002")
+        .then(pl.lit(amount))
+        .otherwise(pl.col("amount"))
+        .alias("amount")
+    )
+    return scan_frames(tx, cu)
+
+
+def test_a_careful_payer_sending_larger_sums_still_rises_through_its_hub() -> None:
+    """The evidence a sender receives from a hub weighs how firmly it is tied to her, not
+    its own amounts: with AUD 600 a payment (twice the low-value cap) CC002 received a
+    quarter of H2's evidence before pack 2026.12.3 and was not alerted."""
+    result = _careful_payer_sending(600.0)
+    row = _row(result.customer_scores, "sender_id", "CC002")
+    assert row["low_value_share"] == 0.0
+    assert float(str(row["network_evidence"])) >= 0.9
+    assert "CC002" in {a.subject_id for a in result.alerts}
+
+
+def _kin_world() -> tuple[pl.DataFrame, pl.DataFrame]:
+    """The small world with H2's three careful payers renamed into one family."""
+    tx, cu, _ = small_world()
+    payers = {"CC002": "Tomas Aquino", "CC003": "Ramon Aquino", "CC004": "Pedro Aquino"}
+    tx = tx.with_columns(pl.col("sender_id").replace_strict(payers, default=pl.col("sender_name"))
+                         .alias("sender_name"))  # fmt: skip
+    cu = cu.with_columns(pl.col("customer_id").replace_strict(payers, default=pl.col("name"))
+                         .alias("name"))  # fmt: skip
+    return tx, cu
+
+
+def test_relatives_paying_one_person_count_as_one_family() -> None:
+    """H2's three careful payers renamed into one family (a shared surname): together
+    they weigh as one sender, so H2 is no longer a hub of unrelated senders."""
+    kin = scan_frames(*_kin_world())
+    apart = _row(scan_frames(*small_world()[:2]).beneficiary_scores, "receiver_id", HUB)
+    together = _row(kin.beneficiary_scores, "receiver_id", HUB)
+    assert float(str(apart["weighted_senders"])) >= 2.5
+    assert float(str(together["weighted_senders"])) == pytest.approx(
+        float(str(apart["weighted_senders"])) / 3, abs=1e-9
+    )
+    # what is left is the relatives' own (weak) evidence, not the structure of a hub
+    assert float(str(_row(kin.customer_scores, "sender_id", "CC002")["network_evidence"])) < 0.2
+
+
+def test_the_facilitator_of_an_alerted_payer_is_scored_below_the_propagation_threshold() -> None:
+    """A beneficiary paid only by one customer is scored when that customer is alerted,
+    whatever ``propagation_threshold`` says (the gap of pack 2026.12.2), and not when he
+    is not alerted."""
+    unreachable = load_pack().model_copy(update={"propagation_threshold": 1.0})
+    result = scan_frames(*_lone_world(), pack=unreachable)
+    assert PAYER in {a.subject_id for a in result.alerts}
+    row = _row(result.beneficiary_scores, "receiver_id", LONE)
+    assert row["sole_sender"] == PAYER and LONE in {a.subject_id for a in result.alerts}
+    quiet = unreachable.model_copy(update={"alert_threshold": 1.0})
+    result = scan_frames(*_lone_world(), pack=quiet)
+    assert LONE not in set(result.beneficiary_scores["receiver_id"])
+
+
+@pytest.mark.spark
+def test_duckdb_and_spark_agree_on_kin_and_tie_weights(java_home: str) -> None:
+    """The graph's kin count and tie weight on both engines: the family of payers on H2,
+    and a careful payer sending sums above the low-value cap on H1."""
+    from daybreak.engines.spark import SMALL_DATA_CONF, SparkEngine
+
+    tx, cu = _kin_world()
+    tx = tx.with_columns(
+        pl.when(pl.col("sender_id") == "CC000")
+        .then(pl.lit(600.0))
+        .otherwise(pl.col("amount"))
+        .alias("amount")
+    )
+    duck = scan_frames(tx, cu, engine="duckdb")
+    spark = scan_frames(tx, cu, engine=SparkEngine(SMALL_DATA_CONF))
+    for frame, key, cols in (
+        ("customer_scores", "sender_id", ("network_evidence", "score")),
+        ("beneficiary_scores", "receiver_id", ("weighted_senders", "sender_suspicion", "score")),
+    ):
+        d, s = getattr(duck, frame), getattr(spark, frame)
+        assert d[key].to_list() == s[key].to_list(), frame
+        for col in cols:
+            assert d[col].to_list() == pytest.approx(s[col].to_list(), abs=1e-5), (frame, col)
+    assert sorted((a.subject_id, a.explanation) for a in duck.alerts) == sorted(
+        (a.subject_id, a.explanation) for a in spark.alerts
+    )

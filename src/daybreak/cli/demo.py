@@ -24,9 +24,11 @@ from daybreak.model.alerts import Alert
 from daybreak.model.cases import Case
 
 # Detectors the demo runs in stages of their own (the media bank and the tipline store
-# are set up for them; stream_payment and grooming run whenever the world has platform
+# are set up for them; stream_payment, grooming and sextortion run whenever the world has platform
 # events, plug-ins or not); every other registered detector reads the world folder itself.
-STAGED_DETECTORS = ("payments", "media", "stream_payment", "grooming", "tipline")
+STAGED_DETECTORS = (
+    "payments", "media", "stream_payment", "grooming", "sextortion", "recruitment_ads", "tipline",
+)  # fmt: skip
 NOT_RUN = "not run: "  # a skipped detector's reason starts so; any other reason is a failure
 # The receivers' schemas stay outside the repository; the demo looks beside the checkout.
 SHARED_STANDARDS = Path(__file__).resolve().parents[3].parent / "shared" / "standards"
@@ -40,6 +42,8 @@ class DemoRun:
     payments_metrics: dict[str, Any] = field(default_factory=dict)
     platform_metrics: dict[str, Any] = field(default_factory=dict)
     grooming_metrics: dict[str, Any] = field(default_factory=dict)
+    sextortion_metrics: dict[str, Any] = field(default_factory=dict)
+    ads_metrics: dict[str, Any] = field(default_factory=dict)
     media_matches: pl.DataFrame | None = None
     queue: list[Any] = field(default_factory=list)
     cases: list[Case] = field(default_factory=list)
@@ -88,6 +92,8 @@ def demo(
     _media(run)
     _stream_payment(run)
     _grooming(run)
+    _sextortion(run)
+    _recruitment_ads(run)
     if plugins:
         _plugin_detectors(run)
     _tipline_and_cases(run)
@@ -99,13 +105,21 @@ def demo(
 
 def _world(run: DemoRun, customers: int, months: int, seed: int, profile: str) -> None:
     from daybreak.synth import UnknownProfileError, generate_world, write_world
+    from daybreak.synth.ads import AdsPriors
     from daybreak.synth.grooming import GroomingPriors
+    from daybreak.synth.sextortion import SextortionPriors
 
     with _stage(run, "synthetic world"):
         try:
-            # with groomers and their look-alikes among minors' platform accounts
+            # with groomers, extortion rings and their look-alikes among minors' accounts
             run.world = generate_world(
-                customers, months, seed, profile, grooming_priors=GroomingPriors()
+                customers,
+                months,
+                seed,
+                profile,
+                grooming_priors=GroomingPriors(),
+                sextortion_priors=SextortionPriors(),
+                ads_priors=AdsPriors(),
             )
         except UnknownProfileError as exc:
             fail(str(exc))
@@ -176,6 +190,48 @@ def _grooming(run: DemoRun) -> None:
         if w.account_labels is not None:
             run.grooming_metrics = evaluate_actors(
                 result.actors, w.account_labels, params.alert_score
+            )
+
+
+def _sextortion(run: DemoRun) -> None:
+    """Financial sextortion, when the world has platform accounts; the planted extortion
+    handles found (and look-alikes' handles flagged) are measured against the truth."""
+    from daybreak.engines.sextortion import run_parquet
+    from daybreak.platform.evaluate import evaluate_payer_handles
+    from daybreak.platform.sextortion import SextortionParams
+
+    w = run.world
+    if w.platform_accounts is None or w.platform_events.height == 0:
+        run.skipped["sextortion"] = f"{NOT_RUN}the world has no platform accounts or events"
+        return
+    with _stage(run, "financial sextortion (DuckDB)"):
+        params = SextortionParams()
+        result = run_parquet(run.world_dir, params, with_episodes=True)
+        run.alerts.extend(result.alerts)
+        if w.account_labels is not None:
+            run.sextortion_metrics = evaluate_payer_handles(
+                result.episodes, w.account_labels, params.alert_score
+            )
+
+
+def _recruitment_ads(run: DemoRun) -> None:
+    """Recruitment ads and fake profiles, when the world has ads; the networks' reused
+    phones, handles and photos found (and look-alikes' flagged) against the truth."""
+    from daybreak.engines.ads import run_parquet
+    from daybreak.platform.ads import AdsParams
+    from daybreak.platform.evaluate import evaluate_ad_details
+
+    w = run.world
+    if w.platform_ads is None or w.platform_ads.height == 0:
+        run.skipped["recruitment_ads"] = f"{NOT_RUN}the world has no platform ads"
+        return
+    with _stage(run, "recruitment ads (DuckDB)"):
+        params = AdsParams()
+        result = run_parquet(run.world_dir, params, with_details=True)
+        run.alerts.extend(result.alerts)
+        if w.account_labels is not None:
+            run.ads_metrics = evaluate_ad_details(
+                result.details, w.platform_ads, w.account_labels, params.alert_score
             )
 
 
@@ -324,6 +380,25 @@ def _summary(run: DemoRun) -> None:
             f"{gm['found']} of {gm['groomer_accounts']} planted groomer accounts found, "
             f"{gm['lookalike_false_alarms']} of {gm['lookalike_accounts']} look-alike accounts "
             "(teachers, relatives, gaming friends, creators) flagged."
+        )
+    sx = run.sextortion_metrics
+    if sx:
+        out.print(
+            f"Financial sextortion: "
+            f"{sum(a.detector == 'sextortion' for a in run.alerts)} alert(s); "
+            f"{sx['found']} of {sx['extortion_handles']} planted extortion handles found "
+            f"({sx['pairs']['found']} of {sx['pairs']['extortion_pairs']} paying families), "
+            f"{sx['lookalike_false_alarms']} of {sx['lookalike_accounts']} look-alike handles "
+            "(game shops, friends, tutors, sellers, relatives abroad) flagged."
+        )
+    am = run.ads_metrics
+    if am:
+        out.print(
+            f"Recruitment ads: {sum(a.detector == 'recruitment_ads' for a in run.alerts)} "
+            f"alert(s); {am['found']} of {am['network_details']} phones, handles and photos "
+            f"reused by recruitment networks found, {am['lookalike_false_alarms']} of "
+            f"{am['lookalike_accounts']} reused by others (agencies, shared office phones, "
+            "ordinary posters) flagged."
         )
     out.print(
         f"Media: {matches.height} sighting(s) matched known-hash banks "

@@ -20,7 +20,9 @@ from daybreak.synth import (
     generate_world,
     write_world,
 )
+from daybreak.synth.ads import AdsPriors
 from daybreak.synth.grooming import GroomingPriors
+from daybreak.synth.sextortion import SextortionPriors
 from daybreak.synth.world import STEPS
 from daybreak.synth.writer import FORMATS
 
@@ -82,6 +84,20 @@ def synth(
         help="Plant groomers and their look-alikes (teachers, relatives, gaming friends, "
         "creators) among minors' platform accounts; truth in truth/account_labels.csv.",
     ),
+    sextortion: bool = typer.Option(
+        False,
+        "--sextortion",
+        help="Plant financial-sextortion rings paid by customers' teenagers and their "
+        "look-alikes (game shops, friends, tutors, sellers, relatives abroad); truth in "
+        "truth/account_labels.csv (subject_type payer_handle).",
+    ),
+    ads: bool = typer.Option(
+        False,
+        "--ads",
+        help="Write platform_ads: recruitment networks' job/model ads and fake profiles "
+        "with their look-alikes (agencies, shared office phones, ordinary posters); truth "
+        "in truth/account_labels.csv (subject_type ad).",
+    ),
 ) -> None:
     """Write transactions, customers, reports, platform events and accounts, media
     sightings and identifiers, plus truth/labels.csv and truth/links.csv (and truth/params.json for a
@@ -128,6 +144,8 @@ def synth(
             priors=priors,
             relatives_calls=relatives_calls,
             grooming_priors=GroomingPriors() if grooming else None,
+            sextortion_priors=SextortionPriors() if sextortion else None,
+            ads_priors=AdsPriors() if ads else None,
         )
         bar.update(task, description="writing files", completed=len(STEPS))
         try:

@@ -18,23 +18,24 @@ WIDTH = 960
 HEIGHT = 560
 MAX_NODES = 150  # beyond this a force layout is unreadable; the lists show everything
 
-# Colour per entity kind (checked for contrast against the white background, >= 3:1).
+# One colour per entity kind, no two alike, so that the legend names exactly one kind per
+# colour (each checked for contrast against the white background, >= 3:1).
 KIND_COLOURS = {
     "customer": "#1f5fa8",
+    "person": "#0d47a1",
     "beneficiary": "#8a3b00",
-    "person": "#1f5fa8",
     "account": "#5b3a99",
-    "username": "#5b3a99",
+    "username": "#8e24aa",
     "phone": "#00695c",
-    "email": "#00695c",
+    "email": "#2e7d32",
     "ip": "#4e5b31",
-    "device": "#4e5b31",
-    "payment_handle": "#8a3b00",
-    "bank_account": "#8a3b00",
-    "crypto_wallet": "#8a3b00",
+    "device": "#6d5d00",
+    "payment_handle": "#b23c17",
+    "bank_account": "#795548",
+    "crypto_wallet": "#c62828",
     "report": "#a1145a",
-    "media": "#6d4c41",
-    "hash": "#6d4c41",
+    "media": "#5d4037",
+    "hash": "#616161",
     "url": "#37474f",
 }
 DEFAULT_COLOUR = "#455a64"
@@ -67,24 +68,51 @@ class GraphLayout:
     kinds: list[tuple[str, str]]  # legend: (kind, colour)
     width: int = WIDTH
     height: int = HEIGHT
+    subject: str | None = None  # the entity the case is about, marked on the graph
+    relations: tuple[str, ...] = ()  # the relation kinds drawn, for the filter
+    first_day: str = ""  # the links' time span (ISO dates), for the time filter
+    last_day: str = ""
+
+
+def colour_of(kind: str) -> str:
+    return KIND_COLOURS.get(kind, DEFAULT_COLOUR)
+
+
+def subject_of(nodes: list[GraphNode], edges: list[GraphEdge], subject: str | None) -> str | None:
+    """The case's subject when it names a node, else (cases built before subjects were
+    recorded) its best connected alerted entity."""
+    keys = {n.key for n in nodes}
+    if subject in keys:
+        return subject
+    degree: dict[str, int] = {}
+    for e in edges:
+        degree[e.source] = degree.get(e.source, 0) + 1
+        degree[e.target] = degree.get(e.target, 0) + 1
+    alerted = sorted((-degree.get(n.key, 0), n.key) for n in nodes if n.alerted)
+    return alerted[0][1] if alerted else None
 
 
 def _seed(key: str) -> float:
     return int.from_bytes(hashlib.sha256(key.encode()).digest()[:4], "big") / 2**32
 
 
-def _keep(nodes: list[GraphNode], edges: list[GraphEdge]) -> list[GraphNode]:
-    """Alerted nodes first, then the best connected, up to MAX_NODES."""
+def _keep(nodes: list[GraphNode], edges: list[GraphEdge], subject: str | None) -> list[GraphNode]:
+    """The subject, then alerted nodes, then the best connected, up to MAX_NODES."""
     degree: dict[str, int] = {}
     for e in edges:
         degree[e.source] = degree.get(e.source, 0) + 1
         degree[e.target] = degree.get(e.target, 0) + 1
-    ranked = sorted(nodes, key=lambda n: (not n.alerted, -degree.get(n.key, 0), n.key))
+    ranked = sorted(
+        nodes, key=lambda n: (n.key != subject, not n.alerted, -degree.get(n.key, 0), n.key)
+    )
     return ranked[:MAX_NODES]
 
 
-def layout(nodes: list[GraphNode], edges: list[GraphEdge]) -> GraphLayout:
-    kept = _keep(nodes, edges)
+def layout(
+    nodes: list[GraphNode], edges: list[GraphEdge], subject: str | None = None
+) -> GraphLayout:
+    subject = subject_of(nodes, edges, subject)
+    kept = _keep(nodes, edges, subject)
     keys = {n.key for n in kept}
     used = [e for e in edges if e.source in keys and e.target in keys and e.source != e.target]
     n = len(kept)
@@ -144,7 +172,7 @@ def layout(nodes: list[GraphNode], edges: list[GraphEdge]) -> GraphLayout:
             node,
             round(pos[node.key][0], 1),
             round(pos[node.key][1], 1),
-            KIND_COLOURS.get(node.kind, DEFAULT_COLOUR),
+            colour_of(node.kind),
             degree[node.key],
             i,
         )
@@ -161,4 +189,61 @@ def layout(nodes: list[GraphNode], edges: list[GraphEdge]) -> GraphLayout:
         for e in used
     ]
     kinds = sorted({(p.node.kind, p.colour) for p in placed})
-    return GraphLayout(placed, placed_edges, len(nodes) - len(kept), kinds)
+    days = sorted(t.date().isoformat() for e in used for t in (e.first_seen, e.last_seen) if t)
+    return GraphLayout(
+        placed,
+        placed_edges,
+        len(nodes) - len(kept),
+        kinds,
+        subject=subject,
+        relations=tuple(sorted({e.relation for e in used})),
+        first_day=days[0] if days else "",
+        last_day=days[-1] if days else "",
+    )
+
+
+MAX_NEIGHBOURS = 60  # entities one expansion adds
+
+
+def neighbourhood(
+    nodes: list[GraphNode], edges: list[GraphEdge], key: str
+) -> dict[str, object] | None:
+    """The JSON an expansion fetches: the entity's neighbours in the case graph (up to
+    MAX_NEIGHBOURS, alerted first) and the links to them; None when the case has no
+    such entity."""
+    by_key = {n.key: n for n in nodes}
+    if key not in by_key:
+        return None
+    links = [e for e in edges if key in (e.source, e.target) and e.source != e.target]
+    near = sorted(
+        {e.target if e.source == key else e.source for e in links},
+        key=lambda k: (not by_key[k].alerted if k in by_key else True, k),
+    )
+    shown = set(near[:MAX_NEIGHBOURS])
+    return {
+        "key": key,
+        "nodes": [
+            {
+                "key": k,
+                "kind": by_key[k].kind,
+                "label": by_key[k].label,
+                "alerted": by_key[k].alerted,
+                "colour": colour_of(by_key[k].kind),
+            }
+            for k in sorted(shown)
+            if k in by_key
+        ],
+        "edges": [
+            {
+                "source": e.source,
+                "target": e.target,
+                "relation": e.relation,
+                "count": e.count,
+                "first_seen": e.first_seen.date().isoformat() if e.first_seen else "",
+                "last_seen": e.last_seen.date().isoformat() if e.last_seen else "",
+            }
+            for e in links
+            if (e.target if e.source == key else e.source) in shown
+        ],
+        "more": max(0, len(near) - len(shown)),
+    }

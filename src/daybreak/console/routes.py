@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from urllib.parse import quote
 
 from fastapi import APIRouter, FastAPI, Request
-from fastapi.responses import HTMLResponse, Response
+from fastapi.responses import HTMLResponse, JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import FormData
@@ -23,6 +23,7 @@ from daybreak.console import dashboards, graphview, queue
 from daybreak.console.backend import ActionError, AuditView, ConsoleUser
 from daybreak.console.pages_manage import router as manage_router
 from daybreak.console.pages_outbound import router as outbound_router
+from daybreak.console.paging import list_page
 from daybreak.console.security import (
     LOGIN_CSRF_COOKIE,
     SESSION_COOKIE,
@@ -48,7 +49,10 @@ from daybreak.store.throttle import LoginRefused
 
 MAX_NOTE = 5000
 HISTORY_SHOWN = 100
-LIST_SHOWN = 25  # timeline and evidence rows before "show all"
+LIST_SHOWN = 25  # timeline rows before "show all"
+EVIDENCE_PAGE = 50  # evidence rows per page of a case
+SUB_CASES_PAGE = 50  # sub-cases per page of a hub case
+LINKS_SHOWN = 500  # rows of the graph's links-as-a-table
 router = APIRouter(prefix=PREFIX, include_in_schema=False)
 
 
@@ -315,12 +319,19 @@ def case_page(request: Request, case_id: str) -> Response:
             "typologies": sorted({t for a in alerts for t in a.typologies}),
             "timeline": sorted(case.timeline, key=lambda e: e.at),
             "shown": LIST_SHOWN,
+            "evidence_page": list_page(
+                case.evidence, request.query_params, "evidence_page", EVIDENCE_PAGE
+            ),
+            "sub_case_page": list_page(
+                case.sub_cases, request.query_params, "sub_cases_page", SUB_CASES_PAGE
+            ),
+            "links_shown": LINKS_SHOWN,
             # The case's own routing, else the routing table's agency for its country.
             "agency": case.routed_agency or backend.agency_for(case.country),
             # Case builders often write the explanation as the reasons run together.
             "explanation_in_reasons": bool(case.reasons)
             and all(r in case.explanation for r in case.reasons),
-            "graph": graphview.layout(case.nodes, case.edges),
+            "graph": graphview.layout(case.nodes, case.edges, case.subject_key),
             "notes": backend.notes(case_id, session.user),
             "history": _history(backend.audit_trail(case_id, session.user)),
             "status_changes": list(reversed(backend.status_events(session.user, case_id))),
@@ -335,6 +346,27 @@ def case_page(request: Request, case_id: str) -> Response:
             | ({CaseStatus.ESCALATED.value} if _escalates_at_once(case) else set()),
             "nav": "queue",
         },
+    )
+
+
+@router.get("/cases/{case_id}/graph/neighbours")
+def graph_neighbours(request: Request, case_id: str, key: str = "") -> Response:
+    """The neighbours of one entity of the case's graph, as JSON, for the graph's
+    "expand": the case is read through the backend like the case page (the caller's
+    organisation only, and the read is audited)."""
+    session = signed_in(request)
+    case = state_of(request).backend.get_case(case_id, session.user)
+    if case is None:
+        return _json_error(404, f"There is no case {case_id!r}.")
+    found = graphview.neighbourhood(case.nodes, case.edges, key)
+    if found is None:
+        return _json_error(404, f"Case {case_id} has no entity {key!r}.")
+    return JSONResponse(found, headers={"Cache-Control": "no-store"})
+
+
+def _json_error(status: int, message: str) -> JSONResponse:
+    return JSONResponse(
+        {"error": message}, status_code=status, headers={"Cache-Control": "no-store"}
     )
 
 

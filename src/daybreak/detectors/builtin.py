@@ -109,3 +109,52 @@ GROOMING = DetectorInfo(
     ),
     order=4,
 )
+
+SEXTORTION = DetectorInfo(
+    name="sextortion",
+    label="Financial sextortion",
+    description=(
+        "Payment handles abroad that bank customers paid, on their teenager's behalf, "
+        "hours or days after a new account contacted the teenager and called, with the "
+        "same handle paid by several unrelated families: compiled SQL on DuckDB or Spark "
+        "joining platform metadata and payments, each alert naming the contacts, calls "
+        "and payments."
+    ),
+    factory="daybreak.engines.sextortion:SextortionDetector",
+    read_world="daybreak.platform.inputs:sextortion_input",
+    reads=("platform_events", "platform_accounts", "identifiers", "transactions"),
+    options=(
+        DetectorOption(
+            "window_days",
+            "--window-days",
+            "Payments this many days after the first contact belong to the episode.",
+            kind="int",
+            default=14,
+        ),
+    ),
+    order=5,
+)
+
+RECRUITMENT_ADS = DetectorInfo(
+    name="recruitment_ads",
+    label="Recruitment ads and fake profiles",
+    description=(
+        "Phones, payment handles and photo hashes reused across online-job and model ads "
+        "and profiles from many accounts, in several cities and services (the Memex "
+        "pattern): compiled SQL on DuckDB or Spark over platform_ads, each alert naming "
+        "the ads, accounts and cities."
+    ),
+    factory="daybreak.engines.ads:AdsDetector",
+    read_world="daybreak.platform.inputs:ads_input",
+    reads=("platform_ads",),
+    options=(
+        DetectorOption(
+            "min_ads",
+            "--min-ads",
+            "Ads a phone, handle or photo must appear in before it is scored.",
+            kind="int",
+            default=2,
+        ),
+    ),
+    order=6,
+)

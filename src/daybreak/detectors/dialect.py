@@ -22,6 +22,10 @@ class Dialect(ABC):
     def string(self, value: str) -> str:
         return "'" + value.replace("'", "''") + "'"
 
+    def strings(self, values: Sequence[str]) -> str:
+        """Literals separated by commas, for ``x IN (...)``."""
+        return ", ".join(self.string(v) for v in values)
+
     @abstractmethod
     def string_array(self, values: Sequence[str]) -> str: ...
 

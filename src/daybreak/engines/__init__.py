@@ -54,4 +54,13 @@ def run_on_frames(
             eng.close()
 
 
-__all__ = ["ENGINES", "Engine", "EngineError", "open_engine", "run_on_frames"]
+def fetch_frame(eng: Engine, sql: str) -> pl.DataFrame:
+    """The rows of ``sql`` on ``eng`` as a polars frame."""
+    import polars as pl  # not at import time: ``daybreak.engines`` stays light
+
+    out = pl.from_arrow(eng.fetch(sql))
+    assert isinstance(out, pl.DataFrame)
+    return out
+
+
+__all__ = ["ENGINES", "Engine", "EngineError", "fetch_frame", "open_engine", "run_on_frames"]

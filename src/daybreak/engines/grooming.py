@@ -14,7 +14,7 @@ from pathlib import Path
 
 import polars as pl
 
-from daybreak.engines import Engine, run_on_frames
+from daybreak.engines import Engine, fetch_frame, run_on_frames
 from daybreak.model.alerts import Alert
 from daybreak.platform.grooming import (
     ACTORS_QUERY,
@@ -36,23 +36,17 @@ class GroomingResult:
     actors: pl.DataFrame  # every scored actor (empty unless asked for)
 
 
-def _fetch(eng: Engine, sql: str) -> pl.DataFrame:
-    out = pl.from_arrow(eng.fetch(sql))
-    assert isinstance(out, pl.DataFrame)
-    return out
-
-
 def run_registered(
     eng: Engine, params: GroomingParams, *, with_actors: bool = False
 ) -> GroomingResult:
     """Run the pipeline on an engine whose two input tables are registered."""
     eng.run(compile_pipeline(eng.dialect, params))
     min_score = repr(max(params.alert_score, 1e-12))  # never alert below min_targets
-    top = _fetch(eng, ACTORS_QUERY.format(min_score=min_score))
-    evidence = _fetch(eng, EVIDENCE_QUERY.format(min_score=min_score))
-    siblings = _fetch(eng, SIBLINGS_QUERY.format(min_score=min_score))
+    top = fetch_frame(eng, ACTORS_QUERY.format(min_score=min_score))
+    evidence = fetch_frame(eng, EVIDENCE_QUERY.format(min_score=min_score))
+    siblings = fetch_frame(eng, SIBLINGS_QUERY.format(min_score=min_score))
     found = alerts(top.to_dicts(), evidence.to_dicts(), siblings.to_dicts())
-    actors = _fetch(eng, "SELECT * FROM grooming_actors") if with_actors else pl.DataFrame()
+    actors = fetch_frame(eng, "SELECT * FROM grooming_actors") if with_actors else pl.DataFrame()
     return GroomingResult(found, actors)
 
 

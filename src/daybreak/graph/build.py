@@ -8,6 +8,7 @@ already aggregated (one per sender->receiver pair, not one per payment).
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
+from datetime import datetime
 from typing import TypeAlias
 
 import networkx as nx
@@ -22,18 +23,27 @@ EDGE_COLUMNS = (
 
 
 def build_graph(nodes: pl.DataFrame, edges: Iterable[pl.DataFrame]) -> Graph:
-    """Nodes carry ``kind``, ``label``, ``country`` and ``merchant``; parallel rows of one
+    """Nodes carry ``kind``, ``label``, ``country``, ``merchant`` and ``details``; parallel rows of one
     (source, target, relation) are merged first in polars (counts and amounts add up,
     time spans widen) so networkx only ever sees one edge per relation and pair."""
     g: Graph = nx.MultiDiGraph()
-    for col, dtype in (("country", pl.String), ("merchant", pl.Boolean)):
+    for col, dtype in (("country", pl.String), ("merchant", pl.Boolean), ("details", pl.String)):
         if col not in nodes.columns:
             nodes = nodes.with_columns(pl.lit(None, dtype).alias(col))
-    node_cols = ("key", "kind", "label", "country", "merchant")
+    node_cols = ("key", "kind", "label", "country", "merchant", "details")
     nodes = nodes.sort(node_cols, nulls_last=True)  # same world, same graph (see edges)
     g.add_nodes_from(
-        (key, {"kind": kind, "label": label, "country": country, "merchant": bool(merchant)})
-        for key, kind, label, country, merchant in nodes.select(node_cols).iter_rows()
+        (
+            key,
+            {
+                "kind": kind,
+                "label": label,
+                "country": country,
+                "merchant": bool(merchant),
+                "details": details or "",
+            },
+        )
+        for key, kind, label, country, merchant, details in nodes.select(node_cols).iter_rows()
     )
     frames = [f.select(EDGE_COLUMNS) for f in edges if f.height]
     if not frames:
@@ -102,6 +112,10 @@ def neighbours(
             yield other
 
 
+def _time(value: object) -> datetime | None:
+    return value if isinstance(value, datetime) else None
+
+
 def subgraph_records(
     g: Graph, node_keys: Iterable[str], alerted: set[str]
 ) -> tuple[list[GraphNode], list[GraphEdge]]:
@@ -113,6 +127,7 @@ def subgraph_records(
             kind=str(g.nodes[k].get("kind", k.partition(":")[0])),
             label=str(g.nodes[k].get("label", k)),
             alerted=k in alerted,
+            details=str(g.nodes[k].get("details") or ""),
         )
         for k in sorted(keep)
     ]
@@ -123,6 +138,8 @@ def subgraph_records(
             relation=rel,
             weight=float(d.get("weight", 1.0)),
             count=int(d.get("n", 1)),
+            first_seen=_time(d.get("first_seen")),
+            last_seen=_time(d.get("last_seen")),
         )
         for s, t, rel, d in g.subgraph(keep).edges(keys=True, data=True)
     ]

@@ -12,16 +12,26 @@ import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import cached_property
+from typing import Any
 
 import polars as pl
 
 from daybreak.graph import keys
 from daybreak.graph.analytics import Hub
 from daybreak.graph.build import Graph, subgraph_records
-from daybreak.graph.clusters import CasePolicy, cluster_seeds
+from daybreak.graph.clusters import CasePolicy, HubCluster, cluster_cases
 from daybreak.graph.fusion import FusionContext, fuse
 from daybreak.model.alerts import Alert
-from daybreak.model.cases import Case, CaseStatus, Evidence, Outcome, TimelineEvent
+from daybreak.model.cases import (
+    Case,
+    CaseLink,
+    CaseStatus,
+    Evidence,
+    Outcome,
+    Tier,
+    TimelineEvent,
+)
 
 MAX_TXN_EVENTS = 100  # timeline entries from evidence transactions per case
 
@@ -36,6 +46,31 @@ class CaseInputs:
     transactions: pl.DataFrame = field(default_factory=pl.DataFrame)  # evidence txns
     hubs: Sequence[Hub] = ()
     as_of: datetime | None = None
+
+    # Rows by id, built once: thousands of cases each filtering the frames was most of
+    # the case build (21,653 small polars queries at 100,000 customers).
+    @cached_property
+    def report_rows(self) -> dict[str, dict[str, Any]]:
+        return {r["report_id"]: r for r in self.reports.iter_rows(named=True)}
+
+    @cached_property
+    def sighting_rows(self) -> dict[str, dict[str, Any]]:
+        return {m["sighting_id"]: m for m in self.media_sightings.iter_rows(named=True)}
+
+    @cached_property
+    def transaction_rows(self) -> dict[str, dict[str, Any]]:
+        if not self.transactions.height:
+            return {}
+        return {t["txn_id"]: t for t in self.transactions.iter_rows(named=True)}
+
+    @cached_property
+    def known_offenders(self) -> frozenset[str]:
+        flagged = self.customers.filter(pl.col("known_offender").fill_null(False))
+        return frozenset(flagged["customer_id"].to_list())
+
+    def reports_of(self, members: set[str]) -> list[dict[str, Any]]:
+        rows = self.report_rows
+        return [rows[r] for r in _ids(members, keys.REPORT) if r in rows]
 
 
 class AlertError(ValueError):
@@ -70,15 +105,14 @@ def _ids(members: set[str], kind: str) -> list[str]:
 
 
 def _context(members: set[str], inputs: CaseInputs) -> FusionContext:
-    rep = inputs.reports.filter(pl.col("report_id").is_in(_ids(members, keys.REPORT)))
-    cust = inputs.customers.filter(
-        pl.col("customer_id").is_in(_ids(members, keys.CUSTOMER))
-        & pl.col("known_offender").fill_null(False)
-    )
+    rep = inputs.reports_of(members)
+    offenders = inputs.known_offenders
     return FusionContext(
-        live_reports=tuple(sorted(rep.filter(pl.col("is_live"))["report_id"].to_list())),
-        incident_types=tuple(sorted(set(rep["incident_type"].to_list()))),
-        known_offenders=tuple(f"customer:{c}" for c in sorted(cust["customer_id"].to_list())),
+        live_reports=tuple(sorted(r["report_id"] for r in rep if r["is_live"])),
+        incident_types=tuple(sorted({r["incident_type"] for r in rep})),
+        known_offenders=tuple(
+            f"customer:{c}" for c in _ids(members, keys.CUSTOMER) if c in offenders
+        ),
         hubs=tuple((h.key, h.unrelated_payers) for h in inputs.hubs if h.key in members),
         as_of=inputs.as_of,
     )
@@ -95,8 +129,7 @@ def _timeline(
             events[("alerts", a.alert_id)] = TimelineEvent(
                 at=at, source="alerts", record_id=a.alert_id, summary=summary
             )
-    rep = inputs.reports.filter(pl.col("report_id").is_in(_ids(members, keys.REPORT)))
-    for r in rep.iter_rows(named=True):
+    for r in inputs.reports_of(members):
         live = " (live)" if r["is_live"] else ""
         events[("reports", r["report_id"])] = TimelineEvent(
             at=r["received_at"],
@@ -104,8 +137,8 @@ def _timeline(
             record_id=r["report_id"],
             summary=f"{r['reporter_type']} report: {r['incident_type']}{live}",
         )
-    media = inputs.media_sightings.filter(pl.col("sighting_id").is_in(_ids(members, keys.MEDIA)))
-    for m in media.iter_rows(named=True):
+    sightings = inputs.sighting_rows
+    for m in (sightings[i] for i in _ids(members, keys.MEDIA) if i in sightings):
         events[("media_sightings", m["sighting_id"])] = TimelineEvent(
             at=m["seen_at"],
             source="media_sightings",
@@ -115,15 +148,17 @@ def _timeline(
     evidence_txns = {
         i for a in alerts if a.evidence_source == "transactions" for i in a.evidence_ids
     }
-    if evidence_txns and inputs.transactions.height:
-        txns = inputs.transactions.filter(pl.col("txn_id").is_in(sorted(evidence_txns)))
-        for t in txns.sort("timestamp").head(MAX_TXN_EVENTS).iter_rows(named=True):
-            events[("transactions", t["txn_id"])] = TimelineEvent(
-                at=t["timestamp"],
-                source="transactions",
-                record_id=t["txn_id"],
-                summary=f"{t['sender_id']} paid {t['amount']:.2f} {t['currency']} to {t['receiver_id']}",
-            )
+    rows = inputs.transaction_rows
+    txns = sorted(
+        (rows[i] for i in evidence_txns if i in rows), key=lambda t: (t["timestamp"], t["txn_id"])
+    )
+    for t in txns[:MAX_TXN_EVENTS]:
+        events[("transactions", t["txn_id"])] = TimelineEvent(
+            at=t["timestamp"],
+            source="transactions",
+            record_id=t["txn_id"],
+            summary=f"{t['sender_id']} paid {t['amount']:.2f} {t['currency']} to {t['receiver_id']}",
+        )
     return sorted(events.values(), key=lambda e: (e.at, e.source, e.record_id))
 
 
@@ -162,9 +197,12 @@ def _evidence(alerts: Sequence[Alert], members: set[str], g: Graph) -> list[Evid
     return sorted(seen.values(), key=lambda e: (e.source, e.record_id))
 
 
+def _label(g: Graph, key: str) -> str:
+    return str(g.nodes[key].get("label", key)) if key in g else key
+
+
 def _title(anchor: str, g: Graph, n_members: int) -> str:
-    label = str(g.nodes[anchor].get("label", anchor)) if anchor in g else anchor
-    return f"{anchor} ({label}) and {max(0, n_members - 1)} linked entities"
+    return f"{anchor} ({_label(g, anchor)}) and {max(0, n_members - 1)} linked entities"
 
 
 def assemble(
@@ -180,11 +218,11 @@ def assemble(
     members = members | set(seeds)
     fused = fuse(alerts, _context(members, inputs))
     nodes, edges = subgraph_records(g, members, set(seeds))
-    victim = inputs.reports.filter(pl.col("report_id").is_in(_ids(members, keys.REPORT)))
-    countries = [c for c in victim["victim_country"].to_list() if c]
+    countries = [r["victim_country"] for r in inputs.reports_of(members) if r["victim_country"]]
     return Case(
         case_id=case_id_for(anchor),
         title=_title(anchor, g, len(members)),
+        subject_key=anchor,
         priority=fused.priority,
         tier=fused.tier,
         explanation=fused.explanation,
@@ -198,7 +236,9 @@ def assemble(
         nodes=nodes,
         edges=edges,
         evidence=_evidence(alerts, members, g),
-        country=max(set(countries), key=countries.count) if countries else None,
+        # The most frequent; among equally frequent ones the first by name (a set's
+        # order differs between runs).
+        country=max(sorted(set(countries)), key=countries.count) if countries else None,
         created_at=now,
         updated_at=now,
     )
@@ -207,30 +247,58 @@ def assemble(
 _VOLATILE = {"created_at", "updated_at", "status", "assignee", "outcome", "routed_agency"}
 
 
+def _match_keys(case: Case, hub_keys: set[str]) -> set[str]:
+    """What a case is recognised by on a re-run: its alerts, and its entities but the
+    hubs (the hub is drawn in each sub-case; it must not join them), or for a hub case
+    its hub alone."""
+    alerts = {"alert:" + a for a in case.alert_ids}
+    if case.hub_key:
+        return {"hub:" + case.hub_key} | alerts
+    return (set(case.entity_keys) - hub_keys) | alerts
+
+
+def _relinked(case: Case, renamed: dict[str, str]) -> Case:
+    """Hub and sub-case links follow the ids reconcile gave the cases."""
+    if not case.parent_case_ids and not case.sub_cases:
+        return case
+    return case.model_copy(
+        update={
+            "parent_case_ids": sorted({renamed.get(i, i) for i in case.parent_case_ids}),
+            "sub_cases": [
+                link.model_copy(update={"case_id": renamed.get(link.case_id, link.case_id)})
+                for link in case.sub_cases
+            ],
+        }
+    )
+
+
 def reconcile(new: list[Case], existing: Sequence[Case], now: datetime) -> list[Case]:
     """Give new clusters the ids of the existing cases they overlap (see module doc)."""
     existing = list({c.case_id: c for c in existing}.values())  # one entry per case
+    hub_keys = {c.hub_key for c in [*new, *existing] if c.hub_key}
     index: dict[str, list[Case]] = {}
     for c in existing:
         if c.outcome is Outcome.DUPLICATE:
             continue
-        for k in {*c.entity_keys, *("alert:" + a for a in c.alert_ids)}:
+        for k in _match_keys(c, hub_keys):
             index.setdefault(k, []).append(c)
     claimed: set[str] = set()
-    out: list[Case] = []
+    placed: list[tuple[Case, Case | None]] = []  # (new case, the existing case it takes)
+    renamed: dict[str, str] = {}
     merged: dict[str, str] = {}
     for case in sorted(new, key=lambda c: (-c.priority, c.case_id)):
         hits = {
             c.case_id: c
-            for k in {*case.entity_keys, *("alert:" + a for a in case.alert_ids)}
+            for k in _match_keys(case, hub_keys)
             for c in index.get(k, [])
             if c.case_id not in claimed
         }
         if not hits:
-            if case.case_id in claimed:  # a split: the anchor's id is taken
-                case = case.model_copy(update={"case_id": case.case_id + "-2"})
-            claimed.add(case.case_id)
-            out.append(case)
+            # a split: the anchor's id is taken
+            final = case.case_id + "-2" if case.case_id in claimed else case.case_id
+            claimed.add(final)
+            renamed[case.case_id] = final
+            placed.append((case, None))
             continue
         # The oldest case it overlaps; among equally old ones (a batch stored together)
         # the case of its own anchor, so that which case a cluster keeps does not depend
@@ -240,25 +308,12 @@ def reconcile(new: list[Case], existing: Sequence[Case], now: datetime) -> list[
             key=lambda c: (c.created_at or now, c.case_id != case.case_id, c.case_id),
         )
         claimed.add(target.case_id)
-        same = case.model_dump(exclude=_VOLATILE | {"case_id"}) == target.model_dump(
-            exclude=_VOLATILE | {"case_id"}
-        )
-        out.append(
-            case.model_copy(
-                update={
-                    "case_id": target.case_id,
-                    "status": target.status,
-                    "assignee": target.assignee,
-                    "outcome": target.outcome,
-                    "routed_agency": target.routed_agency,
-                    "created_at": target.created_at,
-                    "updated_at": target.updated_at if same else now,
-                }
-            )
-        )
+        renamed[case.case_id] = target.case_id
+        placed.append((case, target))
         for other in hits.values():
             if other.case_id != target.case_id:
                 merged[other.case_id] = target.case_id
+    out = [_carried_over(_relinked(c, renamed), renamed[c.case_id], t, now) for c, t in placed]
     for c in existing:
         if c.case_id in merged and c.case_id not in claimed:
             out.append(
@@ -272,6 +327,27 @@ def reconcile(new: list[Case], existing: Sequence[Case], now: datetime) -> list[
                 )
             )
     return sorted(out, key=lambda c: (-c.priority, c.case_id))
+
+
+def _carried_over(case: Case, case_id: str, target: Case | None, now: datetime) -> Case:
+    """The new case under its final id, with the workflow state of the existing case it
+    takes over (updated only when its content changed)."""
+    if target is None:
+        return case.model_copy(update={"case_id": case_id})
+    same = case.model_dump(exclude=_VOLATILE | {"case_id"}) == target.model_dump(
+        exclude=_VOLATILE | {"case_id"}
+    )
+    return case.model_copy(
+        update={
+            "case_id": target.case_id,
+            "status": target.status,
+            "assignee": target.assignee,
+            "outcome": target.outcome,
+            "routed_agency": target.routed_agency,
+            "created_at": target.created_at,
+            "updated_at": target.updated_at if same else now,
+        }
+    )
 
 
 def cases_from_graph(
@@ -290,6 +366,78 @@ def cases_from_graph(
         if k not in g:
             kind, _, value = k.partition(":")
             g.add_node(k, kind=kind, label=value)  # an alert on an entity with no links
-    groups = cluster_seeds(g, by_key, policy or CasePolicy(), hubs=[h.key for h in inputs.hubs])
+    groups, hubs = cluster_cases(
+        g, by_key, policy or CasePolicy(), hubs=[h.key for h in inputs.hubs]
+    )
     new = [assemble(g, seeds, members, by_key, inputs, now) for seeds, members in groups]
+    for hc in hubs:
+        hub_case = assemble_hub(g, hc, [new[i] for i in hc.sub_groups], by_key, inputs, now)
+        for i in hc.sub_groups:
+            parents = sorted({*new[i].parent_case_ids, hub_case.case_id})
+            new[i] = new[i].model_copy(update={"parent_case_ids": parents})
+        new.append(hub_case)
     return reconcile(new, existing, now)
+
+
+def case_link(case: Case) -> CaseLink:
+    return CaseLink(
+        case_id=case.case_id,
+        title=case.title,
+        tier=case.tier,
+        priority=case.priority,
+        alerts=len(case.alert_ids),
+        entities=len(case.entity_keys),
+    )
+
+
+def assemble_hub(
+    g: Graph,
+    hc: HubCluster,
+    subs: Sequence[Case],
+    alerts_by_key: dict[str, list[Alert]],
+    inputs: CaseInputs,
+    now: datetime,
+) -> Case:
+    """The hub's own case: its own alerts and identifiers, and a link per sub-case.
+    Its tier is the most severe of its own and its sub-cases' (a hub that a tier-1
+    sub-case pays is tier 1), its priority the highest of them."""
+    members = set(hc.members)
+    own = alerts_by_key.get(hc.hub, [])
+    if own:
+        base = assemble(g, [hc.hub], members, alerts_by_key, inputs, now)
+    else:
+        nodes, edges = subgraph_records(g, members, set())
+        base = Case(
+            case_id=case_id_for(hc.hub),
+            title="",
+            priority=0.0,
+            tier=Tier.OTHER,
+            entity_keys=sorted(members),
+            report_ids=_ids(members, keys.REPORT),
+            timeline=_timeline([], members, inputs),
+            nodes=nodes,
+            edges=edges,
+            evidence=_evidence([], members, g),
+            created_at=now,
+            updated_at=now,
+        )
+    links = sorted((case_link(c) for c in subs), key=lambda c: (c.tier, -c.priority, c.case_id))
+    tier = min([base.tier, *(c.tier for c in links)]) if own else min(c.tier for c in links)
+    n_alerts = sum(c.alerts for c in links)
+    summary = (
+        f"Hub: {len(links)} sub-cases with {n_alerts} alerts link to {hc.hub}; the most "
+        f"severe is tier {int(min(c.tier for c in links))}. Each sub-case is worked alone."
+    )
+    return base.model_copy(
+        update={
+            "title": f"Hub {hc.hub} ({_label(g, hc.hub)}) with {len(links)} sub-cases",
+            "priority": max([base.priority, *(c.priority for c in links)]),
+            "tier": tier,
+            "explanation": f"{base.explanation} {summary}".strip(),
+            "reasons": [*base.reasons, summary],
+            "sources": sorted({*base.sources, *(s for c in subs for s in c.sources)}),
+            "subject_key": hc.hub,
+            "hub_key": hc.hub,
+            "sub_cases": links,
+        }
+    )

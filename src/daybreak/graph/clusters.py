@@ -28,7 +28,7 @@ from dataclasses import dataclass
 import networkx as nx
 
 from daybreak.graph.analytics import UnionFind, bfs_distances, path_to
-from daybreak.graph.build import Graph
+from daybreak.graph.build import Graph, neighbours
 
 Group = tuple[list[str], set[str]]
 
@@ -50,6 +50,17 @@ class CasePolicy:
         {"paid", "call", "stream", "login", "used_ip", "used_device"}
     )
     resolution: float = 1.0  # Louvain resolution: higher gives smaller cases
+    # An entity tied directly to this many alerted entities (a facilitator handle paid
+    # by 150 alerted customers) becomes a hub case of its own, and what links to it
+    # becomes its sub-cases: one case of 1,000 entities cannot be read or worked.
+    hub_case_seeds: int = 10
+    # A case still bigger than this (a facilitator's ring paid through many handles)
+    # is split again: what links at least ``hub_case_seeds_in_large`` of its alerted
+    # entities becomes a hub too (up to ``hub_rounds`` times). 150 is what a case page
+    # draws.
+    max_case_entities: int = 150
+    hub_case_seeds_in_large: int = 3
+    hub_rounds: int = 3
 
 
 # Records, not identifiers: a customer with 300 payees is ordinary, a phone shared by
@@ -69,8 +80,12 @@ def too_connected(g: Graph, node: str, policy: CasePolicy) -> bool:
     return degree > policy.hub_degree
 
 
-def _blocker(g: Graph, policy: CasePolicy, open_payees: frozenset[str]) -> Callable[[str], bool]:
+def _blocker(
+    g: Graph, policy: CasePolicy, open_payees: frozenset[str], closed: frozenset[str] = frozenset()
+) -> Callable[[str], bool]:
     def blocked(node: str) -> bool:
+        if node in closed:
+            return True
         if g.nodes[node].get("kind") == "payment_handle" and node not in open_payees:
             return True
         return too_connected(g, node, policy)
@@ -93,12 +108,17 @@ def _seed_neighbours(
 
 
 def cluster_seeds(
-    g: Graph, seeds: Iterable[str], policy: CasePolicy, hubs: Iterable[str] = ()
+    g: Graph,
+    seeds: Iterable[str],
+    policy: CasePolicy,
+    hubs: Iterable[str] = (),
+    case_hubs: Iterable[str] = (),
 ) -> list[Group]:
-    """Groups of seeds and their member nodes, largest group first."""
+    """Groups of seeds and their member nodes, largest group first. ``case_hubs`` are
+    reached but never crossed (they become cases of their own: see :func:`cluster_cases`)."""
     seed_list = sorted(set(seeds))
     seed_set = set(seed_list)
-    blocked = _blocker(g, policy, frozenset(seed_set | set(hubs)))
+    blocked = _blocker(g, policy, frozenset(seed_set | set(hubs)), frozenset(case_hubs))
     uf = UnionFind()
     paths: dict[str, set[str]] = {s: {s} for s in seed_list}
     for s in seed_list:
@@ -172,18 +192,21 @@ def split_rings(
 ) -> list[Group]:
     """Step 2 of the module doc: contract identity, split on payments and contacts."""
     nodes = sorted(members | set(seeds))
-    sub = g.subgraph(nodes)
+    # A subgraph view lists its edges in the order of a set of the node names, which
+    # changes from one process to the next (string hashing): sorted, union-find roots
+    # and the Louvain input are the same on every run, and so are the cases.
+    edges = sorted(g.subgraph(nodes).edges(keys=True, data=True), key=lambda e: e[:3])
     units = UnionFind()
     for n in nodes:
         units.add(n)
-    for s, t, rel in sub.edges(keys=True):
+    for s, t, rel, _ in edges:
         if rel in policy.contact_relations or rel in policy.weak_relations:
             continue
         if not too_connected(g, s, policy) and not too_connected(g, t, policy):
             units.union(s, t)
     weights = nx.Graph()
     weights.add_nodes_from(sorted({str(units.find(n)) for n in nodes}))
-    for s, t, rel, d in sub.edges(keys=True, data=True):
+    for s, t, rel, d in edges:
         a, b = str(units.find(s)), str(units.find(t))
         if rel in policy.contact_relations and a != b:
             w = float(d.get("n", 1))
@@ -205,3 +228,98 @@ def split_rings(
         if n in seeds:
             grp[0].append(n)
     return [(sorted(s), m) for s, m in out.values() if s]
+
+
+@dataclass(frozen=True)
+class HubCluster:
+    """A hub case: the hub, its own identifiers and records (``members``), and the
+    groups (indices into the groups list) that link to it, its sub-cases."""
+
+    hub: str
+    members: frozenset[str]
+    sub_groups: tuple[int, ...]
+
+
+def case_hubs(
+    g: Graph, seeds: Iterable[str], policy: CasePolicy, at_least: int | None = None
+) -> list[str]:
+    """Entities tied directly to at least ``at_least`` (default ``hub_case_seeds``)
+    alerted entities (seeds), over anything but the weak relations; shops and
+    over-shared identifiers (already never crossed) are no hubs."""
+    at_least = policy.hub_case_seeds if at_least is None else at_least
+    counts: dict[str, int] = {}
+    for s in sorted(set(seeds)):
+        if s in g:
+            for n in neighbours(g, s, skip=policy.weak_relations):
+                counts[n] = counts.get(n, 0) + 1
+    return sorted(n for n, c in counts.items() if c >= at_least and not too_connected(g, n, policy))
+
+
+def _hub_members(g: Graph, hub: str, policy: CasePolicy, taken: set[str]) -> frozenset[str]:
+    """The hub and its own identifiers and records, not the people who paid it (those
+    are in its sub-cases): what one hub case page shows."""
+    skip = policy.weak_relations | {"paid"}
+    own = sorted(n for n in neighbours(g, hub, skip=skip) if n not in taken)
+    return frozenset([hub, *own[: policy.max_neighbours_per_seed]])
+
+
+def _split_large(
+    g: Graph, groups: list[Group], found: list[str], policy: CasePolicy, hubs: list[str]
+) -> tuple[list[Group], list[str], bool]:
+    """One round of splitting the groups bigger than ``max_case_entities``: their
+    seeds are clustered again with what links several of them as hubs. True when no
+    group needs (or allows) it."""
+    large = [i for i, (_, members) in enumerate(groups) if len(members) > policy.max_case_entities]
+    if not large:
+        return groups, found, True
+    large_seeds = {s for i in large for s in groups[i][0]}
+    small_seeds = {s for i, (seeds, _) in enumerate(groups) if i not in large for s in seeds}
+    more = [
+        h
+        for h in case_hubs(g, large_seeds, policy, at_least=policy.hub_case_seeds_in_large)
+        if h not in small_seeds
+    ]
+    if not more:
+        return groups, found, True
+    found = sorted({*found, *more})
+    again = cluster_seeds(g, large_seeds - set(found), policy, hubs=hubs, case_hubs=found)
+    kept = [grp for i, grp in enumerate(groups) if i not in large]
+    out = kept + again
+    out.sort(key=lambda gm: (-len(gm[0]), gm[0][0]))
+    return out, found, False
+
+
+def cluster_cases(
+    g: Graph, seeds: Iterable[str], policy: CasePolicy, hubs: Iterable[str] = ()
+) -> tuple[list[Group], list[HubCluster]]:
+    """:func:`cluster_seeds` with hub cases split off: the groups, and the hubs that at
+    least two groups link to. Each linked group gets the hub as a member (its graph
+    shows the link); a hub only one group links to is an ordinary member of it."""
+    seed_set = set(seeds)
+    hubs = sorted(set(hubs))
+    found = case_hubs(g, seed_set, policy)
+    groups = cluster_seeds(g, seed_set - set(found), policy, hubs=hubs, case_hubs=found)
+    for _ in range(policy.hub_rounds):
+        groups, found, done = _split_large(g, groups, found, policy, hubs)
+        if done:
+            break
+    taken = {n for _, members in groups for n in members} | seed_set
+    out: list[HubCluster] = []
+    for hub in found:
+        # Another hub is no link: the sub-cases of one hub are not the other's.
+        near = set(neighbours(g, hub, skip=policy.weak_relations)) - set(found)
+        linked = tuple(i for i, (_, members) in enumerate(groups) if members & near)
+        own = _hub_members(g, hub, policy, taken)
+        for i in linked:
+            groups[i][1].add(hub)
+        if len(linked) >= 2:
+            out.append(HubCluster(hub, own, linked))
+        elif linked:  # not a hub of cases: one case holds it and its alerts
+            seeds_of, members = groups[linked[0]]
+            if hub in seed_set:
+                seeds_of.append(hub)
+                seeds_of.sort()
+            members.update(own)
+        elif hub in seed_set:
+            groups.append(([hub], set(own)))
+    return groups, out

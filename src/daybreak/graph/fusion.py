@@ -26,6 +26,8 @@ FAMILY_OF_DETECTOR: dict[str, str] = {
     "media": "media",
     "stream_payment": "platform",
     "grooming": "platform",
+    "sextortion": "platform",
+    "recruitment_ads": "platform",
 }
 FAMILY_LABEL = {
     "payments": "payment alert",
@@ -33,6 +35,8 @@ FAMILY_LABEL = {
     "media": "media match",
     "platform": "platform detection",
 }
+# Families whose detectors see different things, so a case names the ones that fired.
+NAMED_DETECTORS = ("platform",)
 LIVE_FLOOR = 0.9  # a stream reported live: act now whatever else is known
 KNOWN_OFFENDER_FACTOR = 0.7  # remaining doubt kept when a known offender is linked
 HUB_FACTOR = 0.8  # remaining doubt kept when a facilitator hub is linked
@@ -65,6 +69,16 @@ class Fused:
 
 def family(alert: Alert) -> str:
     return FAMILY_OF_DETECTOR.get(alert.detector, alert.detector)
+
+
+def _family_label(name: str, alerts: Sequence[Alert]) -> str:
+    """The family's label; for a family of several detectors, also the ones in the case
+    ("platform detection [grooming, sextortion]"): which sources agree."""
+    label = FAMILY_LABEL.get(name, name)
+    if name not in NAMED_DETECTORS:
+        return label
+    detectors = sorted({a.detector for a in alerts if family(a) == name})
+    return f"{label} [{', '.join(detectors)}]"
 
 
 def _latest(alerts: Sequence[Alert]) -> datetime | None:
@@ -130,7 +144,7 @@ def fuse(alerts: Sequence[Alert], ctx: FusionContext) -> Fused:
     doubt = math.prod(1.0 - a.score for a in best.values())
     p = 1.0 - doubt
     listed = "; ".join(
-        f"{FAMILY_LABEL.get(f, f)} {best[f].score:.2f} ({best[f].explanation})" for f in families
+        f"{_family_label(f, alerts)} {best[f].score:.2f} ({best[f].explanation})" for f in families
     )
     if len(families) > 1:
         reasons = [

@@ -1,6 +1,7 @@
 """The only module in :mod:`daybreak.graph` that touches files and engines.
 
-Small tables (customers, reports, identifiers, media sightings) are read and validated
+Small tables (customers, reports, identifiers, media sightings, platform accounts) are
+read and validated
 through :func:`daybreak.schema.read_table`; the large ones (transactions, platform events)
 are aggregated to edges inside DuckDB (:mod:`daybreak.graph.sql`) so that only one row
 per sender->receiver pair ever reaches Python.
@@ -20,7 +21,9 @@ from daybreak.schema import TABLES, read_table, world_file
 from daybreak.schema.columns import ColumnType, Table
 from daybreak.schema.world import no_world_file
 
-SMALL_TABLES = ("customers", "reports", "identifiers", "media_sightings")
+SMALL_TABLES = (
+    "customers", "reports", "identifiers", "media_sightings", "platform_accounts", "platform_ads",
+)  # fmt: skip
 LARGE_TABLES = ("transactions", "platform_events")
 
 _DUCK_TYPES = {
@@ -47,6 +50,10 @@ class WorldFrames:
     event_edges: pl.DataFrame
     event_ips: pl.DataFrame
     event_devices: pl.DataFrame
+    # what each service knows about its accounts (empty when the world has no file)
+    platform_accounts: pl.DataFrame
+    # job/model ads and profiles (empty when the world has no file)
+    platform_ads: pl.DataFrame
 
 
 def _empty_view_sql(spec: Table) -> str:
@@ -138,6 +145,8 @@ def load_world(
         event_edges=_run(con, sql.EVENT_EDGES, f"{world}/platform_events"),
         event_ips=_run(con, sql.event_attribute_edges("ip"), f"{world}/platform_events"),
         event_devices=_run(con, sql.event_attribute_edges("device_id"), f"{world}/platform_events"),
+        platform_accounts=small["platform_accounts"],
+        platform_ads=small["platform_ads"],
     )
 
 

@@ -16,6 +16,7 @@ import polars as pl
 from daybreak.graph import keys
 from daybreak.graph.loader import WorldFrames
 from daybreak.model.identifiers import IdentifierError, IdentifierKind
+from daybreak.schema.columns import MINOR_AGE_BANDS
 
 UTC_TS = pl.Datetime("us", "UTC")
 EDGE_SCHEMA: dict[str, pl.DataType] = {
@@ -35,6 +36,7 @@ NODE_SCHEMA: dict[str, pl.DataType] = {
     "label": pl.String(),
     "country": pl.String(),
     "merchant": pl.Boolean(),
+    "details": pl.String(),
 }
 ISSUE_SCHEMA = pl.Schema(
     {
@@ -323,6 +325,45 @@ def _media_edges(w: WorldFrames) -> tuple[pl.DataFrame, list[pl.DataFrame]]:
     return pl.concat([hashes, seen]), [bad]
 
 
+AD_RELATIONS = (
+    ("contact_phone", "phone", "ad_phone"),
+    ("payment_handle", "payment_handle", "ad_payment_handle"),
+)
+
+
+def _ad_edges(w: WorldFrames) -> tuple[pl.DataFrame, list[pl.DataFrame]]:
+    """The account that posted a job/model ad or owns a profile -> the phone, payment
+    handle and photo hash it gives (one edge per pair, counted over its ads), so networks
+    that reuse them across accounts meet at those nodes. Ads without an account link
+    nothing."""
+    ads, bad_account = _attach_account(
+        w.platform_ads.filter(pl.col("account_id").is_not_null()),
+        "account_id", "s", source="platform_ads", record_id=pl.col("ad_id"),
+    )  # fmt: skip
+    bad, targets = [bad_account], []
+    for column, kind, relation in AD_RELATIONS:
+        f, b = attach_keys(
+            ads.filter(pl.col(column).is_not_null()), _const(kind), pl.col(column), "t",
+            source="platform_ads", record_id=pl.col("ad_id"), field=column,
+        )  # fmt: skip
+        targets.append(f.with_columns(_rel=_const(relation)))
+        bad.append(b)
+    photos = ads.filter(pl.col("photo_pdq").is_not_null()).with_columns(
+        t=_const("hash:pdq:") + pl.col("photo_pdq").str.to_lowercase(), _rel=_const("ad_photo")
+    )
+    grouped = (
+        pl.concat([f.select("s", "t", "_rel", "posted_at") for f in [*targets, photos]])
+        .group_by("s", "t", "_rel")
+        .agg(pl.len().alias("n"), pl.col("posted_at").min().alias("first"),
+             pl.col("posted_at").max().alias("last"))
+    )  # fmt: skip
+    edges = _edges(
+        grouped, source=pl.col("s"), target=pl.col("t"), relation=pl.col("_rel"), n=pl.col("n"),
+        first_seen=pl.col("first"), last_seen=pl.col("last"), origin=_const("platform_ads"),
+    )  # fmt: skip
+    return edges, bad
+
+
 def _labels(w: WorldFrames, links: pl.DataFrame) -> pl.DataFrame:
     """Node table: every key that appears anywhere, labelled with a name when known."""
     endpoints = pl.concat(
@@ -350,17 +391,24 @@ def _labels(w: WorldFrames, links: pl.DataFrame) -> pl.DataFrame:
         record_id=pl.col("receiver_id"),
         field="receiver_id",
     )
+    none = pl.lit(None, pl.String)
     named = pl.concat(
         [
             customers.select(
-                "key", pl.col("name").alias("label"), "country", pl.lit(False).alias("merchant")
+                "key",
+                pl.col("name").alias("label"),
+                "country",
+                pl.lit(False).alias("merchant"),
+                none.alias("details"),
             ),
             receivers.select(
                 "key",
                 pl.col("receiver_name").alias("label"),
                 pl.col("receiver_country").alias("country"),
                 "merchant",
+                none.alias("details"),
             ),
+            _account_facts(w),
         ]
     ).unique("key", keep="first")
     extra = pl.concat(
@@ -380,9 +428,47 @@ def _labels(w: WorldFrames, links: pl.DataFrame) -> pl.DataFrame:
     return nodes.select([pl.col(c).cast(t) for c, t in NODE_SCHEMA.items()]).sort("key")
 
 
+def _account_facts(w: WorldFrames) -> pl.DataFrame:
+    """Account nodes' country and details from ``platform_accounts``: the service, the
+    declared age band or minor flag, when the account was created and whether the
+    platform verified it ("kinnect account; 16-17, a minor; AU; created 2024-01-08")."""
+    pa = w.platform_accounts
+    keyed, _ = _attach_account(
+        pa, "account_id", "key", source="platform_accounts", record_id=pl.col("account_id")
+    )  # an account id that does not normalise names no node, and read_table checked it
+    minor = pl.col("is_minor").fill_null(False) | pl.col("age_band").is_in(MINOR_AGE_BANDS)
+    age = (
+        pl.when(minor & pl.col("age_band").is_not_null())
+        .then(pl.col("age_band") + pl.lit(", a minor"))
+        .when(minor)
+        .then(pl.lit("a minor"))
+        .otherwise(pl.coalesce(pl.col("age_band"), pl.lit("no declared age")))
+    )
+    details = pl.concat_str(
+        [
+            pl.col("service") + pl.lit(" account"),
+            age,
+            pl.col("country"),
+            pl.lit("created ") + pl.col("created_at").dt.strftime("%Y-%m-%d"),
+            pl.when(pl.col("verified")).then(pl.lit("verified")),
+        ],
+        separator="; ",
+        ignore_nulls=True,
+    )
+    return keyed.select(
+        "key",
+        pl.lit(None, pl.String).alias("label"),
+        pl.col("country").cast(pl.String),
+        pl.lit(False).alias("merchant"),
+        details.alias("details"),
+    )
+
+
 def resolve_exact(w: WorldFrames) -> ExactLinks:
-    """All exact links of a world: payments, identifiers, platform events, media."""
-    parts = [_payment_edges(w), _identifier_edges(w), _event_edges(w), _media_edges(w)]
+    """All exact links of a world: payments, identifiers, platform events, media, ads."""
+    parts = [
+        _payment_edges(w), _identifier_edges(w), _event_edges(w), _media_edges(w), _ad_edges(w)
+    ]  # fmt: skip
     edges = pl.concat([e for e, _ in parts]).filter(pl.col("source") != pl.col("target"))
     issues = pl.concat([b.cast(ISSUE_SCHEMA) for _, bad in parts for b in bad])
     # An identifier that fails to normalise is reported once per record, not per join.

@@ -160,6 +160,9 @@ class GraphNode(BaseModel):
     kind: str
     label: str
     alerted: bool = False
+    # what a source knows about the entity, in a few words (a platform account: service,
+    # declared age band or minor flag, country, created, verified); "" when nothing
+    details: str = ""
 
 
 class GraphEdge(BaseModel):
@@ -170,6 +173,8 @@ class GraphEdge(BaseModel):
     relation: str  # paid | reported | seen_with | same_person | used_ip | called ...
     weight: float = 1.0
     count: int = 1
+    first_seen: datetime | None = None  # the link's time span, when its records have one
+    last_seen: datetime | None = None
 
 
 class Evidence(BaseModel):
@@ -182,8 +187,26 @@ class Evidence(BaseModel):
     summary: str = ""
 
 
+class CaseLink(BaseModel):
+    """A hub case's pointer to one of its sub-cases, with what the hub's page lists
+    (so that the hub page never loads its sub-cases): figures as built."""
+
+    model_config = ConfigDict(frozen=True)
+
+    case_id: str
+    title: str
+    tier: Tier
+    priority: float = Field(ge=0.0, le=1.0)
+    alerts: int = 0
+    entities: int = 0
+
+
 class Case(BaseModel):
     """A case built from alerts that share an entity cluster.
+
+    An entity linked to many alerted entities (a facilitator handle paid by many
+    customers) is a *hub case* (``hub_key`` set) that lists its ``sub_cases``; each
+    sub-case names its hub cases in ``parent_case_ids`` and is read and worked alone.
 
     ``case_id`` is stable across re-runs (derived from the cluster's anchor entity) so
     that new data updates the existing case instead of duplicating it."""
@@ -214,6 +237,12 @@ class Case(BaseModel):
     routed_agency: str | None = None
     created_at: datetime | None = None
     updated_at: datetime | None = None
+    subject_key: str | None = Field(
+        default=None, description="the entity the case is about: its anchor, or its hub"
+    )
+    hub_key: str | None = Field(default=None, description="set on a hub case: its hub")
+    sub_cases: list[CaseLink] = Field(default_factory=list)
+    parent_case_ids: list[str] = Field(default_factory=list, description="its hub cases")
 
 
 # --- what a case is found by --------------------------------------------------------

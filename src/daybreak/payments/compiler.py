@@ -148,7 +148,7 @@ def compile_scan(pack: Pack, d: Dialect) -> Pipeline:
     p.extend(_purchase_stage(pack, d))
     p.extend(_offender_stage())
     p.extend(_customer_base_stage(pack, d))
-    add_network_steps(p, pack.network_iterations, pack.propagation_threshold)
+    add_network_steps(p, d, pack.network_iterations, pack.propagation_threshold)
     p.extend(_customer_final_stage(pack, d))
     p.extend(_beneficiary_stage(pack, d))
     return p
@@ -309,7 +309,7 @@ FROM (
     ties = _step(
         "pair_ties",
         f"""
-SELECT sender_id, receiver_id, n, sender_country, low_value_share,
+SELECT sender_id, receiver_id, n, sender_country, low_value_share, sk,
   CASE WHEN sk = '' OR rk = '' THEN 0 ELSE
     CASE WHEN {d.arrays_overlap(d.split_spaces("sk"), d.split_spaces("rk"))} THEN 1 ELSE 0 END
   END AS related,
@@ -337,7 +337,7 @@ FROM (
         "pair",
         f"""
 SELECT t.sender_id, t.receiver_id, t.n, t.sender_country, t.low_value_share, t.related,
-  t.female, t.org, coalesce(h.household, 0) AS household
+  t.female, t.org, t.sk, coalesce(h.household, 0) AS household
 FROM pair_ties t LEFT JOIN (
   SELECT a.sender_id, a.receiver_id, 1 AS household
   FROM pair_ties a JOIN pair_ties b
@@ -620,8 +620,11 @@ FROM customer_base_scores b LEFT JOIN customer_network n ON n.sender_id = b.send
 
 def _beneficiary_stage(pack: Pack, d: Dialect) -> list[Step]:
     """``beneficiary_scores``: beneficiaries paid by two or more senders, by a customer
-    whose first-stage score passed the propagation threshold, or by one whose evidence
-    through the graph did (``strongest_sender``)."""
+    whose first-stage score passed the propagation threshold, by one whose evidence
+    through the graph did (``strongest_sender``), or, without family tie, by a customer
+    who is alerted himself (final score at the alert threshold, ``_alerted_sender_raw``):
+    a careful payer's facilitator is then scored even when no sender of hers crosses
+    the propagation threshold (the scan caps her at that payer's score)."""
     # Sender counts come from pairs (one row per sender and beneficiary), and only those
     # beneficiaries' payments are aggregated: most have a single sender.
     senders = _step(
@@ -633,14 +636,18 @@ SELECT r.receiver_id, count(*) AS inbound_senders,
   max(r.org) AS organisation,
   CASE WHEN count(*) = 1 THEN max(r.sender_id) END AS sole_sender
 FROM pair r LEFT JOIN customer_base_scores b ON b.sender_id = r.sender_id
+LEFT JOIN customer_scores f ON f.sender_id = r.sender_id
 LEFT JOIN beneficiary_network n ON n.receiver_id = r.receiver_id
 GROUP BY r.receiver_id
 HAVING count(*) >= 2
   OR count(CASE WHEN r.related = 0 AND b.base_score >= {pack.propagation_threshold} THEN 1 END) > 0
   OR max(coalesce(n.strongest_sender, 0.0)) >= {pack.propagation_threshold}
+  OR count(CASE WHEN r.related = 0 AND r.household = 0 AND r.org = 0
+    AND f.raw_score >= {_alerted_sender_raw(pack)!r} THEN 1 END) > 0
 """,
         "pair",
         "customer_base_scores",
+        "customer_scores",
         "beneficiary_network",
     )
     spec = "CASE WHEN p.cover = 1 THEN coalesce(ws.spec, 1.0) ELSE 0.0 END"
@@ -697,6 +704,12 @@ LEFT JOIN beneficiary_network n ON n.receiver_id = a.receiver_id
             materialize=True,
         ),
     ]
+
+
+def _alerted_sender_raw(pack: Pack) -> float:
+    """The raw customer score at which the pack's calibration reaches its alert
+    threshold (a finite number: SQL has no infinity literal)."""
+    return min(pack.calibration.customer.first_raw_at(pack.alert_threshold), 1e9)
 
 
 def fold_free(word: str) -> str:

@@ -79,6 +79,16 @@ class Curve(_Strict):
             raise ValueError("calibration y must be non-decreasing values in [0, 1]")
         return v
 
+    def first_raw_at(self, probability: float) -> float:
+        """The smallest raw score the curve maps to ``probability`` or more (linear
+        between knots, as ``scan.calibrate``); above the last knot when it never does."""
+        for (x0, y0), (x1, y1) in itertools.pairwise(zip(self.x, self.y, strict=False)):
+            if y1 >= probability:
+                if y0 >= probability or y1 == y0:
+                    return x0 if y0 >= probability else x1
+                return x0 + (x1 - x0) * (probability - y0) / (y1 - y0)
+        return self.x[-1] if self.y and self.y[-1] >= probability else float("inf")
+
 
 class Calibration(_Strict):
     customer: Curve

@@ -3,6 +3,9 @@
 Average precision is computed over the ranked alert list with every labelled positive
 in the denominator, so a payer who was never alerted lowers it (a stricter reading than
 AP over alerted subjects only). Unlabelled alerted subjects count as false alarms.
+Subjects of another crime the labels name (:data:`OTHER_CRIMES`: an extortion ring's
+payment handle in a world with ``sextortion_priors``) are neither right nor wrong for
+the payments pack: left out of the ranking, and listed under ``other_crimes``.
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ import polars as pl
 from daybreak.payments.inputs import PaymentsInputError
 
 DEFAULT_K = (10, 50, 100)
+OTHER_CRIMES = ("sextortion_handle",)  # label-0 scenarios that are crimes all the same
 
 
 @dataclass(frozen=True)
@@ -100,7 +104,11 @@ def evaluate(
             "subject_type", "subject_id", "label", "scenario"
         ).iter_rows()
     }
-    ranked = sorted(alerts, key=lambda a: (-a.score, a.subject_type, a.subject_id))
+    other = {k for k, (_, scenario) in truth.items() if scenario in OTHER_CRIMES}
+    ranked = sorted(
+        (a for a in alerts if (a.subject_type, a.subject_id) not in other),
+        key=lambda a: (-a.score, a.subject_type, a.subject_id),
+    )
     report: dict[str, Any] = {}
     for subject in ("all", "customer", "beneficiary"):
         chosen = [a for a in ranked if subject in ("all", a.subject_type)]
@@ -115,6 +123,8 @@ def evaluate(
     false_alarm: Counter[str] = Counter()
     negatives: Counter[str] = Counter()
     for key, (lab, scenario) in truth.items():
+        if key in other:
+            continue
         name = f"{key[0]}:{scenario}"
         if lab == 1:
             total[name] += 1
@@ -130,6 +140,10 @@ def evaluate(
         s: {"alerted": false_alarm[s], "total": negatives[s]}
         for s in sorted(negatives)
         if false_alarm[s] or not s.endswith("(none)")
+    }
+    report["other_crimes"] = {
+        "alerted": sum(1 for a in alerts if (a.subject_type, a.subject_id) in other),
+        "total": len(other),
     }
     report["unlabelled_alerts"] = sum(
         1 for a in alerts if (a.subject_type, a.subject_id) not in truth

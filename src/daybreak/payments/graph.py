@@ -9,11 +9,19 @@ organisation, e.g. a charity or a supplier, has no edge). Each edge carries a we
     w = (1 - payroll_pattern of the sender)          # a firm's contractors: no edge
         * (0.25 + 0.75 * low-value share of the pair)  # small sums (AUSTRAC, AMLC)
         * ramp(payments on the pair, 0.5, 2)           # a one-off payment counts a third
+        / kin                                          # relatives abroad count once
     v = (1 - payroll_pattern of the sender) * (0.5 + 0.5 * low-value share of the pair)
+    u = (1 - payroll_pattern of the sender) * ramp(payments on the pair, 0.5, 2)
 
-``w`` weighs a tie as structure (how many unusual senders a beneficiary has); ``v`` is
-how much of a sender's own suspicion the tie carries (one payment from a payer with
-strong signs is enough to implicate its beneficiary).
+``w`` weighs a tie as structure (how many unusual senders a beneficiary has); ``kin``
+is how many of the beneficiary's senders share a name token with this one (itself
+included), so a couple or a family abroad paying one in-law counts as one sender, not
+several unrelated ones. ``v`` is how much of a sender's own suspicion the tie carries
+(one payment from a payer with strong signs is enough to implicate its beneficiary).
+``u`` is how firmly the sender is tied to the beneficiary for the evidence it
+*receives* from her: repeated payments, not payroll, but *not* the sender's own amounts
+(a careful payer sends larger sums; what the sender looks like is scored locally, what
+the hub looks like travels to every unrelated sender who pays her).
 
 Suspicion starts at each customer's first-stage score ``x0`` (the local typologies) and
 moves in a fixed number of rounds. In each round a beneficiary's evidence *for one of
@@ -22,7 +30,7 @@ payer never raises itself through its own beneficiary):
 
     others_b  = 1 - prod over the other senders s' of (1 - 0.95 * v_s' * x_s')
     structure = ramp(sum of the other senders' weights, STRUCT_LO, STRUCT_HI)
-    n_s       = max over the sender's edges of  w_s * max(others_b, structure)
+    n_s       = max over the sender's edges of  u_s * max(others_b, structure)
     x_s       = 1 - (1 - x0_s) * (1 - n_s)
 
 ``structure`` is indicator 2 of payments-indicators.md (many unrelated senders -> one
@@ -39,6 +47,7 @@ strong signs of its own.
 
 from __future__ import annotations
 
+from daybreak.detectors.dialect import Dialect
 from daybreak.detectors.pipeline import Pipeline
 from daybreak.payments.context import ramp
 
@@ -56,25 +65,30 @@ def edge_weight_sql() -> str:
     )
 
 
+def tie_weight_sql() -> str:
+    """How firmly a sender is tied to a beneficiary, for the evidence it *receives* from
+    her (module docstring): repeated, not payroll. Not the sender's own amounts: those
+    are the sender's signs, scored locally, and a careful payer sends larger sums."""
+    return f"(1.0 - coalesce(c.payroll_pattern, 0.0)) * {ramp('r.n', 0.5, 2.0)}"
+
+
 def carry_weight_sql() -> str:
     """How much of a sender's suspicion its tie carries (module docstring)."""
     return "(1.0 - coalesce(c.payroll_pattern, 0.0)) * (0.5 + 0.5 * r.low_value_share)"
 
 
-def add_network_steps(p: Pipeline, iterations: int, threshold: float) -> None:
+def add_network_steps(p: Pipeline, d: Dialect, iterations: int, threshold: float) -> None:
     """Steps ending in ``customer_network`` (per customer: ``network_evidence``,
     ``hub_other_senders``, ``hub_suspect_senders``) and ``beneficiary_network`` (per
     beneficiary: ``weighted_senders``, ``sender_suspicion``, ``alerted_senders``,
     ``strongest_sender``). Reads ``pair``, ``customer_activity`` and
     ``customer_base_scores``."""
     p.add(
-        "network_edges_0",
+        "network_ties",
         f"""
-SELECT sender_id, receiver_id, w, v, x0, x0 AS x,
-  CASE WHEN x0 >= {threshold!r} THEN 1 ELSE 0 END AS suspect
-FROM (
-  SELECT r.sender_id, r.receiver_id, {edge_weight_sql()} AS w, {carry_weight_sql()} AS v,
-    coalesce(b.base_score, 0.0) AS x0
+SELECT * FROM (
+  SELECT r.sender_id, r.receiver_id, r.sk, {edge_weight_sql()} AS w,
+    {carry_weight_sql()} AS v, {tie_weight_sql()} AS u, coalesce(b.base_score, 0.0) AS x0
   FROM pair r
   LEFT JOIN customer_activity c ON c.sender_id = r.sender_id
   LEFT JOIN customer_base_scores b ON b.sender_id = r.sender_id
@@ -85,6 +99,18 @@ WHERE v >= {MIN_EDGE!r}
         inputs=("pair", "customer_activity", "customer_base_scores"),
         materialize=True,
     )
+    p.add("network_kin", _kin_sql(d), inputs=("network_ties",))
+    p.add(
+        "network_edges_0",
+        f"""
+SELECT e.sender_id, e.receiver_id, e.w / k.kin AS w, e.v, e.u, e.x0, e.x0 AS x,
+  CASE WHEN e.x0 >= {threshold!r} THEN 1 ELSE 0 END AS suspect
+FROM network_ties e JOIN network_kin k
+  ON k.sender_id = e.sender_id AND k.receiver_id = e.receiver_id
+""",
+        inputs=("network_ties", "network_kin"),
+        materialize=True,
+    )
     for i in range(1, iterations + 1):
         prev = f"network_edges_{i - 1}"
         p.add(f"network_hubs_{i}", _beneficiary_aggregate(prev), inputs=(prev,), materialize=True)
@@ -92,7 +118,7 @@ WHERE v >= {MIN_EDGE!r}
             f"network_evidence_{i}",
             f"""
 SELECT e.sender_id,
-  max(e.w * greatest({_others_b("a", "e")}, {ramp("a.wsum - e.w", STRUCT_LO, STRUCT_HI)}))
+  max(e.u * greatest({_others_b("a", "e")}, {ramp("a.wsum - e.w", STRUCT_LO, STRUCT_HI)}))
     AS network_evidence,
   max(a.k - 1) AS hub_other_senders,
   max(a.suspects - e.suspect) AS hub_suspect_senders
@@ -104,7 +130,7 @@ GROUP BY e.sender_id
         p.add(
             f"network_edges_{i}",
             f"""
-SELECT e.sender_id, e.receiver_id, e.w, e.v, e.x0, e.suspect,
+SELECT e.sender_id, e.receiver_id, e.w, e.v, e.u, e.x0, e.suspect,
   1.0 - (1.0 - e.x0) * (1.0 - coalesce(c.network_evidence, 0.0)) AS x
 FROM {prev} e LEFT JOIN network_evidence_{i} c ON c.sender_id = e.sender_id
 """,
@@ -132,6 +158,21 @@ JOIN (SELECT receiver_id, max(x) AS strongest_sender FROM {last} GROUP BY receiv
         inputs=(last,),
         materialize=True,
     )
+
+
+def _kin_sql(d: Dialect) -> str:
+    """Per edge, ``kin``: how many senders of its beneficiary (itself included) share a
+    name token with its sender. Relatives abroad who all pay one person (a couple, their
+    in-laws) are one family, not several unrelated senders (indicator 2 asks for senders
+    without family ties), so each of their edges counts 1/kin toward the structure."""
+    overlap = d.arrays_overlap(d.split_spaces("a.sk"), d.split_spaces("b.sk"))
+    return f"""
+SELECT a.sender_id, a.receiver_id,
+  count(CASE WHEN a.sender_id = b.sender_id OR (a.sk <> '' AND b.sk <> '' AND {overlap})
+    THEN 1 END) AS kin
+FROM network_ties a JOIN network_ties b ON b.receiver_id = a.receiver_id
+GROUP BY a.sender_id, a.receiver_id
+"""
 
 
 def _beneficiary_aggregate(edges: str) -> str:

@@ -1,7 +1,11 @@
-"""Detectors over platform metadata (never content): who streamed or called whom, when.
+"""Detectors over platform metadata (never content): who streamed, called, friended or
+paid whom and when, what the platform knows about each account, and the contact details
+ads give.
 
-:mod:`daybreak.platform.coincidence` finds live streams and calls that coincide with
-payments from the viewer's bank customer to an account in the streamer's country, again
-and again. Like the payments typologies, it compiles to SQL for a dialect and never runs
-it; :mod:`daybreak.engines.stream_payment` runs it on DuckDB or Spark.
+:mod:`daybreak.platform.coincidence` (live stream - payment coincidence),
+:mod:`daybreak.platform.grooming` (grooming contact patterns),
+:mod:`daybreak.platform.sextortion` (financial sextortion: contacts with minors, then
+payments to handles abroad) and :mod:`daybreak.platform.ads` (recruitment ads and fake
+profiles). Like the payments typologies, each compiles to SQL for a dialect and never
+runs it; :mod:`daybreak.engines` runs them on DuckDB or Spark.
 """

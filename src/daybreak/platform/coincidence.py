@@ -23,6 +23,7 @@ from typing import Any
 from daybreak.detectors.dialect import Dialect
 from daybreak.detectors.pipeline import Pipeline
 from daybreak.model.alerts import Alert, alert_score
+from daybreak.platform.params import check_score_and_weights
 
 DETECTOR_ID = "stream_payment"
 VERSION = "1"  # change whenever the SQL, the weights or the explanations change
@@ -63,15 +64,7 @@ class CoincidenceParams:
             raise ValueError(f"window_minutes must be at least 1, got {self.window_minutes}")
         if self.min_shows < 1:
             raise ValueError(f"min_shows must be at least 1, got {self.min_shows}")
-        if not 0.0 <= self.alert_score <= 1.0:
-            raise ValueError(f"alert_score must be in [0, 1], got {self.alert_score}")
-        missing = set(WEIGHTS) - set(self.weights)
-        if missing:
-            raise ValueError(f"weights lack {sorted(missing)}")
-
-
-def _in(d: Dialect, values: Sequence[str]) -> str:
-    return ", ".join(d.string(v) for v in values)
+        check_score_and_weights(self.alert_score, self.weights, WEIGHTS)
 
 
 def compile_pipeline(d: Dialect, params: CoincidenceParams) -> Pipeline:
@@ -94,7 +87,7 @@ SELECT e.event_id, e.event_type, lower(e.service || ':' || e.account_id) AS stre
   {d.epoch_seconds("e.started_at")} AS t_s
 FROM platform_events e
 JOIN coincidence_owners o ON o.account = lower(e.service || ':' || e.counterparty_account_id)
-WHERE e.event_type IN ({_in(d, SHOW_TYPES)}) AND e.country IS NOT NULL
+WHERE e.event_type IN ({d.strings(SHOW_TYPES)}) AND e.country IS NOT NULL
 """,
         inputs=("platform_events", "coincidence_owners"),
         materialize=True,
@@ -113,7 +106,7 @@ SELECT t.txn_id, t.sender_id AS customer_id, t.receiver_id, t.receiver_country, 
 FROM transactions t
 LEFT JOIN customers c ON c.customer_id = t.sender_id
 LEFT JOIN {d.values(caps, ["currency", "cap"], "fx")} ON fx.currency = t.currency
-WHERE t.receiver_country <> t.sender_country AND t.channel NOT IN ({_in(d, SPEND_CHANNELS)})
+WHERE t.receiver_country <> t.sender_country AND t.channel NOT IN ({d.strings(SPEND_CHANNELS)})
   AND t.sender_id IN (SELECT customer_id FROM coincidence_shows)
 """,
         inputs=("transactions", "customers", "coincidence_shows"),

@@ -1,7 +1,9 @@
 """The platform detectors scored against a synthetic world's truth.
 
 :func:`evaluate_actors` scores the grooming detector's accounts against the account
-labels; the rest of this module is the coincidence detector's.
+labels and :func:`evaluate_payer_handles` the sextortion detector's (customer,
+beneficiary) pairs against theirs; the rest of this module is the coincidence
+detector's.
 
 *Planted pairs* are what the world put there: a show (stream or call) linked to a case
 and the case payment, from the viewer's own bank customer to the streamer's country,
@@ -175,19 +177,114 @@ def evaluate_actors(actors: pl.DataFrame, labels: pl.DataFrame, threshold: float
     of each look-alike scenario (over all its accounts, scored or not) and the alerts on
     accounts nobody planted."""
     truth = labels.filter(pl.col("subject_type") == "account").select(
-        pl.col("subject_id").alias("actor"), "label", "scenario"
+        pl.col("subject_id").alias("subject"), "label", "scenario"
     )
-    scored = (
-        actors.select("actor", "score")
-        .sort("actor")  # ties in score are then ranked the same way on every run and engine
-        .join(truth, on="actor", how="left", maintain_order="left")
+    out = _evaluate_subjects(actors.select(pl.col("actor").alias("subject"), "score"), truth,
+                             threshold)  # fmt: skip
+    out["groomer_accounts"] = out.pop("positives")
+    return out
+
+
+def evaluate_payer_handles(
+    episodes: pl.DataFrame, labels: pl.DataFrame, threshold: float
+) -> dict[str, Any]:
+    """The sextortion detector's scored episodes against a world's ``payer_handle``
+    truth, per beneficiary (the alert's subject) and per paying family.
+
+    A beneficiary scores as its alert does (``handle_score``) and is an extortion
+    handle when any planted extortion pair paid it; a look-alike's handle (game shop,
+    friend, tutor, seller, relative) otherwise. Returned: AP over every scored
+    beneficiary with every extortion handle in the denominator, recall, the false-alarm
+    rate over the look-alikes' handles (scored or not), by scenario; and under
+    ``pairs`` the same per (customer, beneficiary) pair, each pair scoring as its
+    beneficiary (a family is found when the handle it paid is alerted), with recall by
+    victim scenario (no call, old account, one payment) and false alarms by look-alike.
+    """
+    truth = labels.filter(pl.col("subject_type") == "payer_handle").with_columns(
+        pl.col("subject_id").str.split_exact(">", 1).struct.field("field_1").alias("handle")
+    )
+    handle_score = episodes.group_by("receiver_id").agg(pl.col("handle_score").max().alias("score"))
+    handles = truth.group_by("handle").agg(
+        pl.col("label").max(),
+        pl.when(pl.col("label").max() == 1)
+        .then(pl.lit("extortion_handle"))
+        .otherwise(pl.col("scenario").min())
+        .alias("scenario"),
+    )
+    out = _evaluate_subjects(
+        handle_score.select(pl.col("receiver_id").alias("subject"), "score"),
+        handles.select(pl.col("handle").alias("subject"), "label", "scenario"),
+        threshold,
+    )
+    out["extortion_handles"] = out.pop("positives")
+    pair_score = (
+        episodes.select("customer_id", "receiver_id")
+        .unique()
+        .join(handle_score, on="receiver_id")
+        .select((pl.col("customer_id") + ">" + pl.col("receiver_id")).alias("subject"), "score")
+    )
+    pairs = _evaluate_subjects(
+        pair_score, truth.select(pl.col("subject_id").alias("subject"), "label", "scenario"),
+        threshold,
+    )  # fmt: skip
+    pairs["extortion_pairs"] = pairs.pop("positives")
+    out["pairs"] = pairs
+    return out
+
+
+def evaluate_ad_details(
+    details: pl.DataFrame, platform_ads: pl.DataFrame, labels: pl.DataFrame, threshold: float
+) -> dict[str, Any]:
+    """The recruitment-ads detector's scored details (phones, handles, photo hashes)
+    against a world's ``ad`` labels. A detail reused in at least two ads is a network's
+    when any of its ads is a network's, else a look-alike named by its ads' commonest
+    scenario; AP over every scored detail with every network detail in the denominator,
+    recall, and the false-alarm rate of each look-alike over its reused details."""
+    from daybreak.platform.ads import DETAILS
+
+    ad_truth = labels.filter(pl.col("subject_type") == "ad").select(
+        pl.col("subject_id").alias("ad_id"), "label", "scenario"
+    )
+    uses = pl.concat(
+        platform_ads.select("ad_id", pl.lit(kind).alias("kind"), pl.col(col).alias("value"))
+        for col, kind in DETAILS
+    ).drop_nulls()
+    truth = (
+        uses.join(ad_truth, on="ad_id")
+        .group_by("kind", "value")
+        .agg(
+            pl.col("label").max(),
+            pl.col("scenario").mode().sort().first(),
+            pl.col("ad_id").n_unique().alias("ads"),
+        )
+        .filter(pl.col("ads") >= 2)
+        .with_columns(
+            pl.when(pl.col("label") == 1).then(pl.lit("network_detail")).otherwise("scenario")
+            .alias("scenario"),
+            (pl.col("kind") + "|" + pl.col("value")).alias("subject"),
+        )
+    )  # fmt: skip
+    scored = details.select((pl.col("kind") + "|" + pl.col("value")).alias("subject"), "score")
+    out = _evaluate_subjects(scored, truth.select("subject", "label", "scenario"), threshold)
+    out["network_details"] = out.pop("positives")
+    return out
+
+
+def _evaluate_subjects(
+    scored: pl.DataFrame, truth: pl.DataFrame, threshold: float
+) -> dict[str, Any]:
+    """AP, recall, false alarms by scenario of ``scored`` (subject, score) against
+    ``truth`` (subject, label, scenario)."""
+    ranked = (
+        scored.sort("subject")  # ties in score are then ranked the same way on every run
+        .join(truth, on="subject", how="left", maintain_order="left")
         .with_columns(pl.col("label").fill_null(0), pl.col("scenario").fill_null("(unlabelled)"))
     )
-    every = truth.join(scored.select("actor", "score"), on="actor", how="left").with_columns(
+    every = truth.join(ranked.select("subject", "score"), on="subject", how="left").with_columns(
         pl.col("score").fill_null(0.0)
     )
     positives = int(truth["label"].sum())
-    ap = average_precision(scored["score"].to_list(), (scored["label"] == 1).to_list(), positives)
+    ap = average_precision(ranked["score"].to_list(), (ranked["label"] == 1).to_list(), positives)
     by_scenario: dict[str, dict[str, Any]] = {}
     for (scenario, label), rows in sorted(every.group_by("scenario", "label"), key=str):
         hit = rows.filter(pl.col("score") >= threshold).height
@@ -200,9 +297,9 @@ def evaluate_actors(actors: pl.DataFrame, labels: pl.DataFrame, threshold: float
     lookalikes = every.filter(pl.col("label") == 0)
     lookalike_hits = lookalikes.filter(pl.col("score") >= threshold).height
     found = every.filter((pl.col("label") == 1) & (pl.col("score") >= threshold)).height
-    stray = scored.filter((pl.col("scenario") == "(unlabelled)") & (pl.col("score") >= threshold))
+    stray = ranked.filter((pl.col("scenario") == "(unlabelled)") & (pl.col("score") >= threshold))
     return {
-        "groomer_accounts": positives,
+        "positives": positives,
         "found": found,
         "recall": _ratio(found, positives),
         "lookalike_accounts": lookalikes.height,
@@ -221,7 +318,9 @@ def _ratio(a: int, b: int) -> float | None:
 __all__ = [
     "average_precision",
     "evaluate_actors",
+    "evaluate_ad_details",
     "evaluate_pairs",
+    "evaluate_payer_handles",
     "planted_pairs",
     "relatives_calls",
 ]

@@ -37,6 +37,7 @@ from typing import Any
 from daybreak.detectors.dialect import Dialect
 from daybreak.detectors.pipeline import Pipeline
 from daybreak.model.alerts import Alert, alert_score
+from daybreak.platform.params import check_score_and_weights
 from daybreak.schema.columns import MINOR_AGE_BANDS
 
 DETECTOR_ID = "grooming"
@@ -77,18 +78,10 @@ class GroomingParams:
     def __post_init__(self) -> None:
         if self.min_targets < 1:
             raise ValueError(f"min_targets must be at least 1, got {self.min_targets}")
-        if not 0.0 <= self.alert_score <= 1.0:
-            raise ValueError(f"alert_score must be in [0, 1], got {self.alert_score}")
         for name in ("fast_call_hours", "quick_message_hours", "new_account_days"):
             if getattr(self, name) <= 0:
                 raise ValueError(f"{name} must be positive, got {getattr(self, name)}")
-        missing = set(WEIGHTS) - set(self.weights)
-        if missing:
-            raise ValueError(f"weights lack {sorted(missing)}")
-
-
-def _in(d: Dialect, values: Sequence[str]) -> str:
-    return ", ".join(d.string(v) for v in values)
+        check_score_and_weights(self.alert_score, self.weights, WEIGHTS)
 
 
 def compile_pipeline(d: Dialect, params: GroomingParams) -> Pipeline:
@@ -102,7 +95,7 @@ SELECT service || ':' || account_id AS account, service, account_id, country, ag
   created_at,
   {d.epoch_seconds("created_at")} AS created_s,
   CASE WHEN verified THEN 1 ELSE 0 END AS verified,
-  CASE WHEN is_minor OR age_band IN ({_in(d, MINOR_AGE_BANDS)}) THEN 1 ELSE 0 END AS minor
+  CASE WHEN is_minor OR age_band IN ({d.strings(MINOR_AGE_BANDS)}) THEN 1 ELSE 0 END AS minor
 FROM platform_accounts
 """,
         inputs=("platform_accounts",),
@@ -118,7 +111,7 @@ FROM platform_events e
 -- derives s.service = t.service and may join the accounts with each other first
 JOIN grooming_accounts s ON s.account = e.service || ':' || e.account_id
 JOIN grooming_accounts t ON t.account = e.service || ':' || e.counterparty_account_id
-WHERE e.event_type IN ({_in(d, CONTACT_TYPES)}) AND (s.minor = 1 OR t.minor = 1)
+WHERE e.event_type IN ({d.strings(CONTACT_TYPES)}) AND (s.minor = 1 OR t.minor = 1)
 """,
         inputs=("platform_events", "grooming_accounts"),
         materialize=True,
@@ -206,11 +199,11 @@ SELECT actor, target,
   min(CASE WHEN outbound = 1 THEN t_s END) AS first_out_s,
   min(CASE WHEN outbound = 0 THEN t_s END) AS first_in_s,
   min(CASE WHEN event_type = 'message' THEN t_s END) AS message_s,
-  min(CASE WHEN event_type IN ({_in(d, SHOW_TYPES)}) AND outbound = 1 THEN t_s END) AS call_s,
+  min(CASE WHEN event_type IN ({d.strings(SHOW_TYPES)}) AND outbound = 1 THEN t_s END) AS call_s,
   min_by(event_id, t_s) AS first_event_id,
   min_by(event_type, t_s) AS first_event_type,
-  min_by(CASE WHEN event_type IN ({_in(d, SHOW_TYPES)}) AND outbound = 1 THEN event_id END,
-    CASE WHEN event_type IN ({_in(d, SHOW_TYPES)}) AND outbound = 1 THEN t_s END)
+  min_by(CASE WHEN event_type IN ({d.strings(SHOW_TYPES)}) AND outbound = 1 THEN event_id END,
+    CASE WHEN event_type IN ({d.strings(SHOW_TYPES)}) AND outbound = 1 THEN t_s END)
     AS call_event_id,
   min(started_at) AS first_seen,
   max(started_at) AS last_seen,

@@ -86,12 +86,60 @@ def grooming_input(world: Path) -> GroomingInput:
     return GroomingInput(**_read(world, GROOMING_TABLES, GROOMING_TABLES))
 
 
+SEXTORTION_TABLES = ("platform_events", "platform_accounts", "identifiers", "transactions")
+
+
+@dataclass(frozen=True)
+class SextortionInput:
+    """Contacts (events), who is a minor (accounts), which customer a minor's account is
+    tied to (identifiers) and that customer's payments (transactions)."""
+
+    platform_events: pl.DataFrame
+    platform_accounts: pl.DataFrame
+    identifiers: pl.DataFrame
+    transactions: pl.DataFrame
+
+    def frames(self) -> dict[str, pl.DataFrame]:
+        return {
+            "platform_events": self.platform_events,
+            "platform_accounts": self.platform_accounts,
+            "identifiers": self.identifiers,
+            "transactions": self.transactions,
+        }
+
+
+def sextortion_input(world: Path) -> SextortionInput:
+    """A world folder's four input tables, validated against the public schema; all are
+    required."""
+    return SextortionInput(**_read(world, SEXTORTION_TABLES, SEXTORTION_TABLES))
+
+
+@dataclass(frozen=True)
+class AdsInput:
+    """Job and model ads and profiles: contact details and photo hashes."""
+
+    platform_ads: pl.DataFrame
+
+    def frames(self) -> dict[str, pl.DataFrame]:
+        return {"platform_ads": self.platform_ads}
+
+
+def ads_input(world: Path) -> AdsInput:
+    """A world folder's ``platform_ads``, validated against the public schema."""
+    return AdsInput(**_read(world, ("platform_ads",), ("platform_ads",)))
+
+
 __all__ = [
     "GROOMING_TABLES",
     "REQUIRED",
+    "SEXTORTION_TABLES",
+    "AdsInput",
     "GroomingInput",
+    "SextortionInput",
     "StreamPaymentInput",
+    "ads_input",
     "empty",
     "grooming_input",
+    "sextortion_input",
     "stream_payment_input",
 ]

@@ -74,6 +74,9 @@ EVENT_TYPES = ("login", "call", "stream", "friend_request", "message")
 # Declared age bands of platform accounts; the first three are minors.
 AGE_BANDS = ("under_13", "13-15", "16-17", "18-24", "25+")
 MINOR_AGE_BANDS = AGE_BANDS[:3]
+# platform_ads: a short category of the ad or profile (never its text)
+AD_CATEGORIES = ("online_job", "model", "travel_job", "domestic_work", "hospitality", "other")
+AD_RECORD_TYPES = ("ad", "profile")
 HASH_TYPES = SIGNAL_TYPE_NAMES  # registered signal types (daybreak.model.signal_types)
 IDENTIFIER_KINDS = tuple(t.kind.value for t in TYPES.values() if not t.record_id)
 SOURCES = ("transactions", "customers", "reports", "platform_events", "media_sightings")
@@ -190,6 +193,27 @@ MEDIA_SIGHTINGS = Table(
     "Hashes of media seen on a service (never the media).",
 )
 
+PLATFORM_ADS = Table(
+    "platform_ads",
+    (
+        Column("ad_id", S, unique=True),
+        Column("service", S),
+        Column("record_type", ColumnType.ENUM, choices=AD_RECORD_TYPES),
+        Column(
+            "account_id", S, nullable=True, doc="the account that posted the ad or owns the profile"
+        ),
+        Column("posted_at", TS),
+        Column("city", S, nullable=True, doc="city name as the ad gives it"),
+        Column("country", ColumnType.COUNTRY),
+        Column("category", ColumnType.ENUM, choices=AD_CATEGORIES),
+        Column("contact_phone", S, nullable=True, doc="E.164 phone the ad gives"),
+        Column("payment_handle", S, nullable=True, doc="<provider>:<account> for fees or deposits"),
+        Column("photo_pdq", S, nullable=True, doc="PDQ hash of the ad's photo (64 hex digits)"),
+    ),
+    "Job and model ads and profiles on a service: contact details and photo hashes only "
+    "(never the text or the media).",
+)
+
 IDENTIFIERS = Table(
     "identifiers",
     (
@@ -213,5 +237,6 @@ TABLES: dict[str, Table] = {
         PLATFORM_ACCOUNTS,
         MEDIA_SIGHTINGS,
         IDENTIFIERS,
+        PLATFORM_ADS,
     )
 }

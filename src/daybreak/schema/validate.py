@@ -345,6 +345,8 @@ def _parse(
 def _row_rules(table: str) -> list[pl.Expr]:
     """Rules across columns of one row, read from the typed values ('column<TAB>message'
     when broken, else null)."""
+    if table == "platform_ads":
+        return _ad_rules()
     if table != "platform_accounts":
         return []
     minor_band = pl.col("age_band").is_in(list(MINOR_AGE_BANDS))
@@ -357,6 +359,19 @@ def _row_rules(table: str) -> list[pl.Expr]:
             + pl.col("age_band")
             + pl.lit(f"): expected true exactly for {', '.join(MINOR_AGE_BANDS)}")
         )
+    ]
+
+
+def _ad_rules() -> list[pl.Expr]:
+    """An ad's phone is E.164 and its photo a PDQ hash: values the graph keys on."""
+    return [
+        pl.when(
+            pl.col("contact_phone").is_not_null()
+            & ~pl.col("contact_phone").str.contains(r"^\+[1-9][0-9]{6,14}$")
+        ).then(pl.lit("contact_phone\texpected an E.164 phone like +639171234567")),
+        pl.when(
+            pl.col("photo_pdq").is_not_null() & ~pl.col("photo_pdq").str.contains(r"^[0-9a-f]{64}$")
+        ).then(pl.lit("photo_pdq\texpected a PDQ hash: 64 lower-case hex digits")),
     ]
 
 

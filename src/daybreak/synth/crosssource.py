@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 import polars as pl
 
-from daybreak.synth import accounts, events, media, platform_accounts, tipline
+from daybreak.synth import accounts, events, media, platform_accounts, sextortion, tipline
 from daybreak.synth.clock import LocalClock
 from daybreak.synth.context import Ctx
 from daybreak.synth.frames import conform
@@ -25,7 +25,7 @@ class CrossSource:
     identifiers: pl.DataFrame
     links: pl.DataFrame
     platform_accounts: pl.DataFrame
-    account_labels: pl.DataFrame  # planted platform actors (grooming), else empty
+    account_labels: pl.DataFrame  # planted platform truth (grooming, sextortion), else empty
 
 
 def generate(
@@ -34,10 +34,11 @@ def generate(
     lclock: LocalClock,
     relatives: RelativeCalls | None = None,
     groom: Grooming | None = None,
+    sext: sextortion.Sextortion | None = None,
 ) -> CrossSource:
     acc = accounts.build(ctx, plan)
     pay_utc = lclock.to_utc(plan.pay_local, ctx.pop.tz[plan.pay_cust])
-    ev, ev_links = events.generate(ctx, plan, acc, lclock, relatives, groom)
+    ev, ev_links = events.generate(ctx, plan, acc, lclock, relatives, groom, sext)
     reports, report_ids, report_links = tipline.generate(ctx, plan, acc, pay_utc)
     sightings, media_links = media.generate(ctx, plan, acc, pay_utc)
     idents = pl.concat([_customer_identifiers(ctx, acc), report_ids])
@@ -46,14 +47,34 @@ def generate(
         platform_events=ev,
         media_sightings=sightings,
         identifiers=idents,
-        links=pl.concat([_account_links(plan, acc), report_links, ev_links, media_links]),
-        platform_accounts=platform_accounts.build(ctx, acc, account_facts(groom)),
+        links=pl.concat(
+            [
+                _account_links(plan, acc),
+                report_links,
+                ev_links,
+                media_links,
+                *_sextortion_links(sext, acc),
+            ]
+        ),
+        platform_accounts=platform_accounts.build(
+            ctx, acc, {**account_facts(groom), **sextortion.account_facts(sext)}
+        ),
         account_labels=pl.DataFrame(
-            list(label_rows(groom, acc, case_id)) if groom else [],
+            (list(label_rows(groom, acc, case_id)) if groom else [])
+            + (list(sextortion.label_rows(sext, ctx, case_id)) if sext else []),
             schema=LABEL_SCHEMA,
             orient="row",
         ),
     )
+
+
+def _sextortion_links(
+    sext: sextortion.Sextortion | None, acc: accounts.Accounts
+) -> list[pl.DataFrame]:
+    if sext is None:
+        return []
+    rows = list(sextortion.case_links(sext, acc, case_id))
+    return [pl.DataFrame(rows, schema=LINK_SCHEMA, orient="row")]
 
 
 def _customer_identifiers(ctx: Ctx, acc: accounts.Accounts) -> pl.DataFrame:

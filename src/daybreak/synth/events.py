@@ -11,7 +11,7 @@ import numpy as np
 import polars as pl
 
 from daybreak.schema.columns import EVENT_TYPES
-from daybreak.synth import clock, grooming, relative_calls
+from daybreak.synth import clock, grooming, relative_calls, sextortion
 from daybreak.synth.accounts import Accounts
 from daybreak.synth.clock import LocalClock
 from daybreak.synth.context import Ctx
@@ -57,6 +57,7 @@ def generate(
     lclock: LocalClock,
     relatives: relative_calls.RelativeCalls | None = None,
     groom: grooming.Grooming | None = None,
+    sext: sextortion.Sextortion | None = None,
 ) -> tuple[pl.DataFrame, pl.DataFrame]:
     rng = ctx.rng("events")
     rows = _Rows()
@@ -66,6 +67,8 @@ def generate(
         relative_calls.add_calls(relatives, acc, lclock, ctx.pop.tz, rows)
     if groom is not None:  # last: it adds its own accounts, which nothing above draws on
         groom.add_events(ctx, acc, rows)
+    if sext is not None:  # also adds accounts (teenagers, actors) nothing above draws on
+        sext.add_events(ctx, acc, lclock, rows)
     return _frame(acc, rows)
 
 

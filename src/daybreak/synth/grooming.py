@@ -103,6 +103,10 @@ class Grooming:
     def add_events(self, ctx: Ctx, acc: Accounts, rows: _Rows) -> None:
         _Builder(ctx, acc, rows, self).run()
 
+    def groomers(self, customers: int) -> int:
+        """How many groomers (and so grooming cases) a world of ``customers`` has."""
+        return max(6, round(self.behaviour["groomers_per_10k"] * customers / 10_000))
+
 
 def plan(ctx: Ctx, priors: GroomingPriors, case_base: int) -> Grooming:
     return Grooming(priors.draw(ctx.seed), case_base)
@@ -245,7 +249,7 @@ class _Builder:
 
     def _groomers(self) -> None:
         rng, b = self.rng, self.b
-        for k in range(self._count(b["groomers_per_10k"], 6)):
+        for k in range(self.g.groomers(len(self.ctx.pop))):
             case = self.g.case_base + k
             country = self._country(0.6)
             band = [None, "18-24", "25+"][int(rng.integers(0, 3))]

@@ -4,10 +4,15 @@ labels.csv: subject_type (customer | beneficiary), subject_id, label (1 = pays f
 facilitates live-streamed abuse), scenario, case_id.
 account_labels.csv (worlds with planted platform behaviour only,
 ``generate_world(grooming_priors=...)``): the same columns for platform accounts,
-subject_type account, subject_id "service:account_id", label 1 = grooms minors.
+subject_type account, subject_id "service:account_id", label 1 = grooms minors; with
+``generate_world(sextortion=...)`` also subject_type payer_handle, subject_id
+"customer_id>receiver_id", label 1 = a family's payments to an extortion ring's handle
+(0 = a look-alike: game shop, friend abroad, tutor, relative), by scenario.
 links.csv: case_id, source, record_id; sources are customers (customer_id), beneficiaries
 (receiver_id), transactions (txn_id), accounts ("service:account_id"), reports
-(report_id), platform_events (event_id), media_sightings (sighting_id).
+(report_id), platform_events (event_id), media_sightings (sighting_id), platform_ads
+(ad_id). With ``generate_world(ads_priors=...)`` account_labels.csv also has one row per
+ad or profile (subject_type ad, subject_id ad_id, label 1 = a recruitment network's).
 """
 
 from __future__ import annotations
@@ -83,10 +88,20 @@ def links_of(source: str, case_ids: pl.Series, record_ids: pl.Series) -> pl.Data
     )
 
 
+def ad_links(ad_labels: pl.DataFrame) -> pl.DataFrame:
+    """Each case's ads and profiles (``platform_ads.ad_id``)."""
+    cased = ad_labels.filter(pl.col("case_id").is_not_null())
+    return links_of("platform_ads", cased["case_id"], cased["subject_id"])
+
+
 def base_links(labels_frame: pl.DataFrame) -> pl.DataFrame:
     """Customers and beneficiaries of each case, from the labels."""
     return (
-        labels_frame.filter(pl.col("case_id").is_not_null())
+        labels_frame.filter(
+            pl.col("case_id").is_not_null()
+            # other truth rows (e.g. sextortion's payer_handle pairs) are no case records
+            & pl.col("subject_type").is_in(["customer", "account", "beneficiary"])
+        )
         .select(
             "case_id",
             pl.when(pl.col("subject_type") == "customer")

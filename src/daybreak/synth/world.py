@@ -13,6 +13,7 @@ import polars as pl
 
 from daybreak.schema.columns import CHANNELS
 from daybreak.synth import (
+    ads,
     benign,
     business,
     careful,
@@ -22,6 +23,7 @@ from daybreak.synth import (
     lookalikes,
     payers,
     relative_calls,
+    sextortion,
 )
 from daybreak.synth.clock import US_PER_S, WORLD_START, LocalClock, Window
 from daybreak.synth.context import Ctx, rng_for
@@ -30,7 +32,7 @@ from daybreak.synth.ledger import Ledger
 from daybreak.synth.population import Population, build_population
 from daybreak.synth.priors import Priors
 from daybreak.synth.profiles import Profile, get_profile
-from daybreak.synth.truth import base_links, case_id, labels, links_of
+from daybreak.synth.truth import LABEL_SCHEMA, ad_links, base_links, case_id, labels, links_of
 
 DEFAULT_TXN_PER_MONTH = 17.0
 Progress = Callable[[str], None]
@@ -55,6 +57,8 @@ class World:
     platform_accounts: pl.DataFrame | None = None
     # Planted platform actors (truth/account_labels.csv), when the world plants them.
     account_labels: pl.DataFrame | None = None
+    # Job/model ads and profiles (no rows unless the world plants recruitment networks).
+    platform_ads: pl.DataFrame | None = None
 
     def tables(self) -> dict[str, pl.DataFrame]:
         tables = {
@@ -67,6 +71,8 @@ class World:
         }
         if self.platform_accounts is not None:
             tables["platform_accounts"] = self.platform_accounts
+        if self.platform_ads is not None:
+            tables["platform_ads"] = self.platform_ads
         return tables
 
 
@@ -86,6 +92,8 @@ def generate_world(
     priors: Priors | None = None,
     relatives_calls: bool = False,
     grooming_priors: grooming.GroomingPriors | None = None,
+    sextortion_priors: sextortion.SextortionPriors | None = None,
+    ads_priors: ads.AdsPriors | None = None,
 ) -> World:
     """Build a deterministic world: the same arguments always give the same frames.
 
@@ -100,7 +108,13 @@ def generate_world(
     the same reason) plants groomers and their look-alikes among minors' accounts
     (:mod:`daybreak.synth.grooming`), labelled in ``account_labels`` (kept apart from
     ``labels`` so the bank-side evaluations are unchanged); their draw is recorded
-    under ``params["grooming"]``.
+    under ``params["grooming"]``. ``sextortion_priors`` (off by default, likewise) plants
+    extortion rings paid by customers' teenagers and their look-alikes
+    (:mod:`daybreak.synth.sextortion`), labelled per (customer, receiver) pair in
+    ``account_labels``; the draw is under ``params["sextortion"]``. ``ads_priors``
+    (likewise) writes ``platform_ads``: recruitment networks' ads and fake profiles with
+    their look-alikes (:mod:`daybreak.synth.ads`), each ad labelled in ``account_labels``
+    (``subject_type = ad``); the draw is under ``params["ads"]``.
     """
     if customers < 1 or months < 1:
         raise ValueError("customers and months must be at least 1")
@@ -134,21 +148,39 @@ def generate_world(
     careful.generate(ctx, plan, start)
     payers.related_purchases(ctx, plan, start)
     clock = LocalClock(pop.zones, window)
-    groom = None
+    groom = sext = None
+    rings = max(int(plan.case.max(initial=-1)), max(plan.fac.ring, default=-1))
     if grooming_priors is not None:
-        rings = max(int(plan.case.max(initial=-1)), max(plan.fac.ring, default=-1))
         groom = grooming.plan(ctx, grooming_priors, case_base=rings + 1)
         params = {**(params or {}), "grooming": groom.behaviour}
+    if sextortion_priors is not None:
+        base = rings + 1 + (groom.groomers(len(pop)) if groom is not None else 0)
+        sext = sextortion.plan(ctx, sextortion_priors, case_base=base)
+        params = {**(params or {}), "sextortion": sext.behaviour}
     # The other sources need the payers' plan but not the transaction frame: build them
     # alongside (they only read shared state, and draw from their own random streams).
     with ThreadPoolExecutor(max_workers=1) as side:
-        other_sources = side.submit(crosssource.generate, ctx, plan, clock, relatives, groom)
+        other_sources = side.submit(crosssource.generate, ctx, plan, clock, relatives, groom, sext)
         txns, txn_links, used = _transactions(ctx, clock)
         step("cross-source")
         cross = other_sources.result()
     step("truth")
     truth = labels(pop, plan, ctx.ledger.receivers, used)
-    links = pl.concat([base_links(truth), base_links(cross.account_labels), txn_links, cross.links])
+    account_labels = cross.account_labels
+    links = pl.concat([base_links(truth), base_links(account_labels), txn_links, cross.links])
+    ad_frame = ads.empty()  # every world has every public table, this one empty
+    if ads_priors is not None:
+        cases = rings + 1 + (groom.groomers(len(pop)) if groom else 0) + (sext.rings if sext else 0)
+        planted = ads.generate(ctx, ads_priors, case_base=cases)
+        params = {**(params or {}), "ads": planted.behaviour}
+        ad_frame = ads.frame(planted)
+        ad_labels = pl.DataFrame(
+            list(ads.label_rows(planted, ad_frame["ad_id"], case_id)),
+            schema=LABEL_SCHEMA,
+            orient="row",
+        )
+        account_labels = pl.concat([account_labels, ad_labels])
+        links = pl.concat([links, ad_links(ad_labels)])
     return World(
         transactions=txns,
         customers=_customers(pop),
@@ -162,7 +194,8 @@ def generate_world(
         seed=seed,
         params=params,
         platform_accounts=cross.platform_accounts,
-        account_labels=cross.account_labels if groom is not None else None,
+        account_labels=(account_labels if groom or sext or ads_priors is not None else None),
+        platform_ads=ad_frame,
     )
 
 

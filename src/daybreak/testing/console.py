@@ -82,6 +82,11 @@ class MemoryBackend:
             self._exporter = exporter
 
     # -- users -------------------------------------------------------------------------
+    def add_cases(self, cases: Iterable[Case]) -> None:
+        """Cases a test adds to the world (a hub case and its sub-cases, say)."""
+        with self._lock:
+            self._cases.update((c.case_id, c) for c in cases)
+
     def add_user(self, username: str, password: str, role: Role) -> None:
         self._users[username] = (_HASHER.hash(password), role)
 

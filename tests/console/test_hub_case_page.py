@@ -1,0 +1,123 @@
+"""A hub case's page lists its sub-cases (with their tiers, paged); a sub-case page
+names its hub and reads alone; long evidence lists are paged (issue #15)."""
+
+from __future__ import annotations
+
+import html
+import re
+from collections.abc import Callable
+
+import httpx
+from console_world import NOW
+
+from daybreak.model.cases import Case, CaseLink, Evidence, GraphEdge, GraphNode, Tier
+from daybreak.testing.console import MemoryBackend
+
+HUB_ID = "CASE-HUB0000001"
+HUB_KEY = "payment_handle:gcash:+639170000000"
+SUBS = 60
+EVIDENCE = 120
+
+
+def _sub(i: int) -> Case:
+    payer = f"customer:P{i:03d}"
+    return Case(
+        case_id=f"CASE-SUB{i:07d}",
+        title=f"{payer} (payer {i}) and 1 linked entities",
+        priority=0.5 + i / 1000,
+        tier=Tier.LIVE_OR_IMMEDIATE_RISK if i == 7 else Tier.COMMERCIAL_OR_VOLUME,
+        entity_keys=[payer, HUB_KEY],
+        nodes=[
+            GraphNode(key=payer, kind="customer", label=f"payer {i}", alerted=True),
+            GraphNode(key=HUB_KEY, kind="payment_handle", label="+639170000000"),
+        ],
+        edges=[GraphEdge(source=payer, target=HUB_KEY, relation="paid", count=3)],
+        parent_case_ids=[HUB_ID],
+        created_at=NOW,
+        updated_at=NOW,
+    )
+
+
+def hub_world(backend: MemoryBackend) -> tuple[Case, list[Case]]:
+    subs = [_sub(i) for i in range(SUBS)]
+    links = sorted(
+        (
+            CaseLink(case_id=s.case_id, title=s.title, tier=s.tier, priority=s.priority,
+                     alerts=1, entities=2)
+            for s in subs
+        ),
+        key=lambda c: (c.tier, -c.priority, c.case_id),
+    )  # fmt: skip
+    hub = Case(
+        case_id=HUB_ID,
+        title=f"Hub {HUB_KEY} with {SUBS} sub-cases",
+        priority=0.99,
+        tier=Tier.LIVE_OR_IMMEDIATE_RISK,
+        entity_keys=[HUB_KEY],
+        nodes=[GraphNode(key=HUB_KEY, kind="payment_handle", label="+639170000000")],
+        evidence=[
+            Evidence(source="transactions", record_id=f"T{i:05d}", summary=f"payment {i}")
+            for i in range(EVIDENCE)
+        ],
+        hub_key=HUB_KEY,
+        sub_cases=links,
+        created_at=NOW,
+        updated_at=NOW,
+    )
+    backend.add_cases([hub, *subs])
+    return hub, subs
+
+
+def _section(page: str, section_id: str) -> str:
+    start = page.index(f'<section id="{section_id}"')
+    return page[start : page.index("</section>", start)]
+
+
+def test_hub_page_lists_its_sub_cases_with_tiers_paged(
+    client_for: Callable[[str], httpx.Client], backend: MemoryBackend
+) -> None:
+    hub, _ = hub_world(backend)
+    ana = client_for("ana")
+    first = _section(ana.get(f"/console/cases/{HUB_ID}").text, "sub-cases")
+    rows = re.findall(r'href="/console/cases/(CASE-SUB\d+)"', first)
+    assert rows == [link.case_id for link in hub.sub_cases[:50]]
+    assert rows[0] == "CASE-SUB0000007"  # the tier-1 sub-case first
+    assert ">T1<" in first and ">T5<" in first
+    assert "Sub-cases 1&ndash;50 of 60" in first or "Sub-cases 1–50 of 60" in html.unescape(first)
+    second = _section(ana.get(f"/console/cases/{HUB_ID}?sub_cases_page=2").text, "sub-cases")
+    rest = re.findall(r'href="/console/cases/(CASE-SUB\d+)"', second)
+    assert rest == [link.case_id for link in hub.sub_cases[50:]]
+    assert 'rel="prev"' in second and 'rel="next"' not in second
+
+
+def test_sub_case_page_names_its_hub_and_reads_alone(
+    client_for: Callable[[str], httpx.Client], backend: MemoryBackend
+) -> None:
+    _, subs = hub_world(backend)
+    page = client_for("ana").get(f"/console/cases/{subs[3].case_id}").text
+    banner = page[page.index('id="hub-parent"') :]
+    banner = banner[: banner.index("</p>")]
+    assert f'href="/console/cases/{HUB_ID}"' in banner
+    assert 'id="sub-cases"' not in page  # a sub-case lists no sub-cases
+    # The sub-case draws its own two entities, not the hub's other payers.
+    assert len(re.findall(r"<g class=\"node[ \"]", page)) == 2
+
+
+def test_long_evidence_lists_are_paged(
+    client_for: Callable[[str], httpx.Client], backend: MemoryBackend
+) -> None:
+    hub_world(backend)
+    ana = client_for("ana")
+    ids = re.compile(r'<td class="mono"><a href="[^"]+">(T\d+)</a>')
+    first = ids.findall(_section(ana.get(f"/console/cases/{HUB_ID}").text, "evidence"))
+    assert first == [f"T{i:05d}" for i in range(50)]
+    last = _section(ana.get(f"/console/cases/{HUB_ID}?evidence_page=3").text, "evidence")
+    assert ids.findall(last) == [f"T{i:05d}" for i in range(100, EVIDENCE)]
+    assert "page 3 of 3" in last
+    # A stale or bad page number shows the nearest page, not an error.
+    beyond = ana.get(f"/console/cases/{HUB_ID}?evidence_page=99")
+    assert (
+        beyond.status_code == 200 and ids.findall(_section(beyond.text, "evidence"))[0] == "T00100"
+    )
+    bad = ana.get(f"/console/cases/{HUB_ID}?evidence_page=x")
+    assert bad.status_code == 200 and ids.findall(_section(bad.text, "evidence"))[0] == "T00000"
