@@ -12,8 +12,8 @@ names the file, the row and the column (:mod:`daybreak.engines.spark_inputs`).
 
 What still runs here: identifier normalisation (phone numbers, e-mail addresses, URLs
 follow libraries, not SQL) on the distinct values of the aggregated frames, and the
-graph itself (networkx). The small tables (customers, reports, media sightings) come
-back whole: cases quote them.
+graph itself (networkx). The small tables (customers, reports, media sightings, platform
+accounts and ads) come back whole: cases quote them.
 """
 
 from __future__ import annotations
@@ -91,6 +91,8 @@ def load_world(spark: Any, world: str | Path, *, include_shops: bool = False) ->
         event_edges=run(sql.EVENT_EDGES, "platform_events"),
         event_ips=run(sql.event_attribute_edges("ip"), "platform_events"),
         event_devices=run(sql.event_attribute_edges("device_id"), "platform_events"),
+        platform_accounts=_small(spark, "platform_accounts"),
+        platform_ads=_small(spark, "platform_ads"),
     )
     return SparkWorld(spark, frames, what)
 
