@@ -93,6 +93,21 @@ def test_payments_scan_on_the_cluster_equals_duckdb(
     assert list(exchange.iterdir()) == [], "the run's exchange files are removed"
 
 
+def _traced(strace: str, trace: Path, args: list[str]) -> None:
+    """Run ``daybreak args`` with strace writing every file open of it and its
+    children (the driver JVM) to ``trace``."""
+    traced = [strace, "-f", "-qq", "--seccomp-bpf", "-e", "trace=open,openat,openat2",
+              "-o", str(trace)]  # fmt: skip
+    done = subprocess.run(
+        [*traced, DAYBREAK, *args],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "SPARK_LOCAL_IP": "127.0.0.1"},
+        timeout=900,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+
+
 def _opened_by_driver(trace: Path, under: Path) -> list[str]:
     """Files (not folders) under ``under`` that the traced processes opened."""
     return [
@@ -120,16 +135,7 @@ def test_the_executors_not_the_driver_read_the_input_files(
                   *_conf_args({**APP_CONF, **SMALL})]  # fmt: skip
     scan = ["payments", "scan", "-t", str(shared / "transactions.parquet"),
             "-c", (shared / "customers.parquet").as_uri(), "-o", str(out), *spark_args]  # fmt: skip
-    traced = [strace, "-f", "-qq", "--seccomp-bpf", "-e", "trace=open,openat,openat2",
-              "-o", str(trace)]  # fmt: skip
-    done = subprocess.run(
-        [*traced, DAYBREAK, *scan],
-        capture_output=True,
-        text=True,
-        env={**os.environ, "SPARK_LOCAL_IP": "127.0.0.1"},
-        timeout=900,
-    )
-    assert done.returncode == 0, done.stdout + done.stderr
+    _traced(strace, trace, scan)
     _same_scan(duck_scan, out)
     # The trace saw the driver's own file work (the results it wrote)...
     assert _opened_by_driver(trace, out), "strace did not follow the driver"
@@ -176,6 +182,10 @@ def test_payments_scan_under_spark_submit_uses_its_session(
 
 def _graph(world: Path, out: Path, *spark_args: str) -> dict[str, object]:
     _daybreak(["graph", "build", "--world", str(world), "--out", str(out), *spark_args])
+    return _graph_files(out)
+
+
+def _graph_files(out: Path) -> dict[str, object]:
     return {
         "summary": json.loads((out / "summary.json").read_text("utf-8")),
         "hubs": (out / "hubs.csv").read_text("utf-8"),
@@ -233,3 +243,32 @@ def test_graph_build_with_splink_on_spark_connect_equals_duckdb(
     spark = _graph(people_world, tmp_path / "graph", "--backend", "spark",
                    "--spark-master", spark_cluster.connect_url, *_conf_args(SMALL))  # fmt: skip
     _same_graph(duck_graph, spark)
+
+
+def test_graph_and_cases_on_the_cluster_read_the_world_on_the_executors(
+    spark_cluster: SparkCluster, people_world: Path, duck_graph: dict[str, object], tmp_path: Path
+) -> None:
+    # The world in a folder every worker reads (a shared mount; here one machine), given
+    # as a file:// URI. strace follows the driver (this CLI process and the driver JVM
+    # it starts): it opens none of the world's files, the executors read them; the
+    # graph, splink's weights and the cases equal DuckDB's.
+    strace = shutil.which("strace")
+    if strace is None:
+        pytest.skip("strace is not installed")
+    shared = tmp_path / "shared"
+    shutil.copytree(people_world, shared, ignore=shutil.ignore_patterns("truth"))
+    out, trace = tmp_path / "graph", tmp_path / "driver.trace"
+    spark_args = ["--backend", "spark", "--spark-master", spark_cluster.master_url,
+                  *_conf_args({**APP_CONF, **SMALL})]  # fmt: skip
+    build = ["graph", "build", "--world", shared.as_uri(), "--out", str(out), *spark_args]
+    _traced(strace, trace, build)
+    _same_graph(duck_graph, _graph_files(out))
+    assert _opened_by_driver(trace, out), "strace did not follow the driver"
+    assert _opened_by_driver(trace, shared) == []
+    # cases build on the cluster: the same cases as DuckDB's, evidence looked up there
+    cases = []
+    for name, args in (("duck", []), ("spark", spark_args)):
+        where = shared.as_uri() if args else str(shared)
+        _daybreak(["cases", "build", "--world", where, "--out", str(tmp_path / name), *args])
+        cases.append((tmp_path / name / "cases.jsonl").read_text("utf-8"))
+    assert cases[0] and cases[1] == cases[0]

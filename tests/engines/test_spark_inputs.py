@@ -126,3 +126,73 @@ def test_a_uri_needs_the_spark_engine(tiny_files: tuple[Path, Path]) -> None:
     tx_file, _ = tiny_files
     with pytest.raises(PaymentsInputError, match="a URI input is read by Spark"):
         scan(tx_file.as_uri())
+
+
+@pytest.mark.spark
+def test_csv_inputs_are_read_by_the_executors_and_scan_as_on_duckdb(
+    java_home: str, tiny_files: tuple[Path, Path], tmp_path: Path
+) -> None:
+    from daybreak.engines.spark import SMALL_DATA_CONF, SparkEngine, spark_session
+
+    tx_file, cu_file = tiny_files
+    tx_csv, cu_csv = tmp_path / "transactions.csv", tmp_path / "customers.csv"
+    pl.read_parquet(tx_file).write_csv(tx_csv)
+    pl.read_parquet(cu_file).write_csv(cu_csv)
+    duck = scan(tx_csv, customers=cu_csv)
+    spark = _spark_scan(tx_csv, cu_csv)
+    assert duck.alerts, "the tiny world must produce alerts"
+    assert [a.model_dump() for a in spark.alerts] == [a.model_dump() for a in duck.alerts]  # type: ignore[attr-defined]
+    with SparkEngine(SMALL_DATA_CONF) as eng:
+        eng.register_files("transactions", tx_csv, "transactions")
+        assert spark_session().table("transactions").inputFiles() == [tx_csv.resolve().as_uri()]
+
+
+def test_source_plugin_files_are_refused_on_spark_with_the_conversion_to_run(
+    tiny_files: tuple[Path, Path], tmp_path: Path
+) -> None:
+    from payments.pacs import write_pacs008
+
+    tx_file, _ = tiny_files
+    xml = tmp_path / "batch.xml"
+    write_pacs008(pl.read_parquet(tx_file).head(3), xml)
+    with pytest.raises(PaymentsInputError) as caught:
+        scan(xml, engine="spark")
+    assert f"daybreak sources convert pacs008 {xml} -o transactions.parquet" in str(caught.value)
+    assert len(scan(xml).summary) > 0  # DuckDB reads it through the plug-in in this process
+
+
+@pytest.mark.spark
+def test_results_to_a_uri_are_written_by_spark(
+    java_home: str, tiny_files: tuple[Path, Path], tmp_path: Path
+) -> None:
+    import json
+
+    from daybreak.payments.scan import write_results
+
+    tx_file, cu_file = tiny_files
+    result = _spark_scan(tx_file, cu_file)
+    local = tmp_path / "local"
+    write_results(result, local)  # type: ignore[arg-type]
+    shared = tmp_path / "shared"
+    scan(tx_file, shared.as_uri(), customers=cu_file, engine="spark", spark=_small())  # type: ignore[arg-type]
+    for name in ("alerts.parquet", "customer_scores.parquet", "beneficiary_scores.parquet"):
+        # a folder of Spark's part files, the same rows as the local file
+        parts = list((shared / name).glob("part-*.parquet"))
+        assert len(parts) == 1, name
+        assert pl.read_parquet(parts[0]).to_dicts() == pl.read_parquet(local / name).to_dicts()
+    lines = [p.read_text("utf-8") for p in (shared / "alerts.jsonl").glob("part-*.json")]
+    got = [json.loads(line) for text in lines for line in text.splitlines()]
+    want = [json.loads(line) for line in (local / "alerts.jsonl").read_text("utf-8").splitlines()]
+    assert got == want and got
+    (summary,) = (shared / "summary.json").glob("part-*.txt")
+    assert json.loads(summary.read_text("utf-8")) == json.loads(
+        (local / "summary.json").read_text("utf-8")
+    )
+
+
+def test_results_to_a_uri_need_the_spark_engine(
+    tiny_files: tuple[Path, Path], tmp_path: Path
+) -> None:
+    tx_file, cu_file = tiny_files
+    with pytest.raises(PaymentsInputError, match="a URI is written by Spark"):
+        scan(tx_file, (tmp_path / "out").as_uri(), customers=cu_file)

@@ -10,7 +10,7 @@ import typer
 from rich.table import Table
 
 from daybreak.cli.common import SPARK_CONF, SPARK_EXCHANGE, SPARK_MASTER, fail, out, spinner
-from daybreak.cli.graph import BACKEND, user_errors, world_graph
+from daybreak.cli.graph import BACKEND, WORLD_HELP, user_errors, world_graph
 from daybreak.model import DEFAULT_ORG
 
 if TYPE_CHECKING:
@@ -31,7 +31,7 @@ def _store(out_dir: Path, db: str) -> TiplineStore:
 
 @app.command()
 def build(
-    world: Path = typer.Option(..., "--world", "-w", help="World folder (`daybreak synth`)."),
+    world: str = typer.Option(..., "--world", "-w", help=WORLD_HELP),
     alerts: list[Path] = typer.Option(
         [], "--alerts", "-a", help="alerts.jsonl/.parquet of any detector (repeatable)."
     ),
@@ -73,7 +73,7 @@ def build(
             graph = world_graph(world, probabilistic, MIN_SAME_PERSON, backend,
                                 spark_master, spark_conf, spark_exchange)  # fmt: skip
             cases = build_cases(
-                world,
+                Path(world),
                 loaded,
                 media_matches=matches,
                 include_reports=reports,

@@ -24,9 +24,24 @@ from daybreak.cli.common import (
 )
 
 if TYPE_CHECKING:
+    import polars as pl
+
     from daybreak.graph.pipeline import WorldGraph
 
-BACKEND = typer.Option("duckdb", "--backend", help="splink backend: duckdb or spark.")
+BACKEND = typer.Option(
+    "duckdb",
+    "--backend",
+    help="duckdb, or spark: the world read and reduced by Spark's executors (--spark-master), "
+    "splink on Spark.",
+)
+GRAPH_OUT_HELP = (
+    "Folder for the graph files; with --backend spark also a URI Spark's executors write "
+    "to (file:///shared/…, s3a://…)."
+)
+WORLD_HELP = (
+    "World folder (`daybreak synth`); with --backend spark also a URI the cluster reads "
+    "(file:///shared/world, s3a://bucket/world)."
+)
 
 app = typer.Typer(help="Build the entity graph across every source.", no_args_is_help=True)
 
@@ -49,8 +64,8 @@ def user_errors() -> Iterator[None]:
 
 @app.command()
 def build(
-    world: Path = typer.Option(..., "--world", "-w", help="World folder (`daybreak synth`)."),
-    out_dir: Path = typer.Option(..., "--out", "-o", help="Folder for the graph files."),
+    world: str = typer.Option(..., "--world", "-w", help=WORLD_HELP),
+    out_dir: str = typer.Option(..., "--out", "-o", help=GRAPH_OUT_HELP),
     probabilistic: bool = typer.Option(
         True, "--probabilistic/--exact-only", help="Add splink same-person links."
     ),
@@ -67,25 +82,25 @@ def build(
     splink_model.json, hubs.csv and summary.json to --out."""
 
     from daybreak.graph.analytics import connected_components, facilitator_hubs
-    from daybreak.graph.files import write_graph
+    from daybreak.graph.files import graph_files
 
+    if "://" in out_dir and backend != "spark":
+        fail(f"--out {out_dir}: a URI is written by Spark (--backend spark)")
     with user_errors():
         with spinner() as bar:
             bar.add_task("resolving entities and building the graph")
             wg = world_graph(world, probabilistic, min_same_person, backend,
                              spark_master, spark_conf, spark_exchange)  # fmt: skip
-            files = write_graph(out_dir, wg.links, [wg.same_person], wg.matches)
+            tables, texts = graph_files(wg.links, [wg.same_person], wg.matches)
             hubs = facilitator_hubs(wg.graph, min_unrelated_payers=min_hub_payers)
             comps = connected_components(wg.graph)
-        hubs_file = out_dir / "hubs.csv"
-        hubs_file.write_text(
+        texts["hubs.csv"] = (
             "key,payers,unrelated_payers,payments,amount,payer_countries\n"
             + "".join(
                 f"{h.key},{h.payers},{h.unrelated_payers},{h.payments},{h.amount:.2f},"
                 f"{h.payer_countries}\n"
                 for h in hubs
-            ),
-            encoding="utf-8",
+            )
         )
         g = wg.graph
         summary = {
@@ -99,7 +114,8 @@ def build(
             "same_person_links": wg.same_person.height,
             "normalisation_issues": wg.links.issues.height,
         }
-        (out_dir / "summary.json").write_text(json.dumps(summary, indent=2) + "\n", "utf-8")
+        texts["summary.json"] = json.dumps(summary, indent=2) + "\n"
+        where = _write_graph(out_dir, tables, texts, backend, spark_master, spark_conf)
     table = Table(title=f"Entity graph of {world}")
     table.add_column("measure")
     table.add_column("value", justify="right")
@@ -109,11 +125,32 @@ def build(
     out.print(table)
     if wg.links.issues.height:
         err.print(
-            f"{wg.links.issues.height} value(s) could not be normalised: see {files['issues']}"
+            f"{wg.links.issues.height} value(s) could not be normalised: see {where}/issues.csv"
         )
-    out.print(
-        f"Wrote {', '.join(p.name for p in files.values())}, hubs.csv, summary.json to {out_dir}"
-    )
+    out.print(f"Wrote {', '.join([*tables, *texts])} to {where}")
+
+
+def _write_graph(
+    out_dir: str,
+    tables: dict[str, pl.DataFrame],
+    texts: dict[str, str],
+    backend: str,
+    spark_master: str | None,
+    spark_conf: list[str],
+) -> str:
+    """The files in the folder ``out_dir``, or by Spark under the URI ``out_dir``."""
+    if "://" in out_dir:
+        from daybreak.engines.spark import spark_session
+        from daybreak.engines.spark_outputs import write_by_spark
+
+        settings = spark_settings(backend, spark_master, spark_conf, None)
+        assert settings is not None  # the URI was refused without the spark backend
+        write_by_spark(spark_session(settings), out_dir, tables, texts)
+        return out_dir.rstrip("/")
+    from daybreak.graph.files import write_files
+
+    write_files(Path(out_dir), tables, texts)
+    return str(Path(out_dir))
 
 
 @app.command()
@@ -148,7 +185,7 @@ def paths(
 
 
 def world_graph(
-    world: Path,
+    world: str,
     probabilistic: bool,
     min_same_person: float,
     backend: str,
@@ -157,21 +194,21 @@ def world_graph(
     spark_exchange: str | None,
 ) -> WorldGraph:
     """The world's graph, its splink matching on DuckDB or on Spark (where the Spark
-    options say; the session is opened here, graph itself never opens one)."""
+    options say; the session is opened here, graph itself never opens one). On Spark the
+    executors also read the world's tables and reduce them (``world`` may be a URI)."""
     from daybreak.graph.pipeline import build_world_graph
 
     if backend not in ("duckdb", "spark"):
         fail(f"--backend must be duckdb or spark, got {backend!r}")
     settings = spark_settings(backend, spark_master, spark_conf, spark_exchange)
-    spark = None
-    if settings is not None and probabilistic:
+    if settings is not None:
         from daybreak.engines.spark import spark_session
+        from daybreak.engines.spark_graph import world_graph_on_spark
 
-        spark = spark_session(settings)
+        return world_graph_on_spark(world, spark_session(settings), probabilistic=probabilistic,
+                                    min_same_person=min_same_person)  # fmt: skip
+    if "://" in world:
+        fail(f"--world {world}: a URI is read by Spark (--backend spark)")
     return build_world_graph(
-        world,
-        probabilistic=probabilistic,
-        backend=backend,  # type: ignore[arg-type]
-        min_same_person=min_same_person,
-        spark_session=spark,
+        Path(world), probabilistic=probabilistic, min_same_person=min_same_person
     )

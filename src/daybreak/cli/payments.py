@@ -59,13 +59,17 @@ TX_HELP = (
     "with --engine spark also a folder of Parquet part files or a URI the cluster reads "
     "(file:///shared/…, hdfs://…, s3a://…)."
 )
+OUT_HELP = (
+    "Folder for alerts.jsonl etc.; with --engine spark also a URI Spark's executors write "
+    "to (file:///shared/…, s3a://…)."
+)
 CU_HELP = "Customers file (Parquet on Spark: a shared path or a URI, as --transactions)."
 
 
 @app.command()
 def scan(
     transactions: str = typer.Option(..., "--transactions", "-t", help=TX_HELP),
-    out: Path = typer.Option(Path("results"), "--out", "-o", help="Folder for alerts.jsonl etc."),
+    out: str = typer.Option("results", "--out", "-o", help=OUT_HELP),
     customers: str | None = typer.Option(None, "--customers", "-c", help=CU_HELP),
     config: Path | None = typer.Option(
         None, "--config", help="Typology pack YAML (default: built-in)."
@@ -86,7 +90,7 @@ def scan(
     with _user_errors():
         bar, say = _progress()
         with bar:
-            result = run_scan(transactions, out, customers=customers, config=config,
+            result = run_scan(transactions, out if "://" in out else Path(out), customers=customers, config=config,
                               engine=engine, model_dir=model, progress=say,
                               spark=spark)  # fmt: skip
     s = result.summary
@@ -102,7 +106,8 @@ def scan(
                       ", ".join(a.typologies[:3]), a.explanation[:120])  # fmt: skip
     if result.alerts_table.height:
         out_console.print(table)
-    out_console.print(f"Wrote {out / 'alerts.jsonl'} and {out / 'alerts.parquet'}")
+    where = out.rstrip("/") if "://" in out else str(Path(out))
+    out_console.print(f"Wrote {where}/alerts.jsonl and {where}/alerts.parquet")
 
 
 LABELS_HELP = "truth/labels.csv of a labelled world (or use --from-store)."

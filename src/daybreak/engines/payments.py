@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING
 import polars as pl
 
 from daybreak.engines import Engine, open_engine
+from daybreak.engines.spark_inputs import is_uri
 from daybreak.model.alerts import Alert
 from daybreak.payments import PaymentsInput
 from daybreak.payments.compiler import CORRIDOR_PAYMENTS, relevant_filter
@@ -89,7 +90,7 @@ def _collector_paused() -> Iterator[None]:
 
 def scan(
     transactions: Path | str,
-    out: Path | None = None,
+    out: Path | str | None = None,
     *,
     customers: Path | str | None = None,
     config: Path | None = None,
@@ -100,12 +101,14 @@ def scan(
 ) -> ScanResult:
     """Scan files, or a world folder given as ``transactions``; write results to ``out``.
     ``spark``: where the Spark engine runs (local mode, a cluster, Spark Connect). On
-    Spark, Parquet inputs (paths every worker mounts, or URIs such as ``s3a://``) are
-    read by the executors; other formats are read here and handed to Spark.
+    Spark, Parquet and CSV inputs (paths every worker mounts, or URIs such as ``s3a://``)
+    are read by the executors, and an ``out`` given as a URI is written by them.
 
     This is the entry point for ``daybreak payments scan`` and ``daybreak demo``.
     """
     transactions, customers = _inputs(transactions, customers, engine)
+    if out is not None and is_uri(out) and engine != "spark":
+        raise PaymentsInputError(f"--out {out}: a URI is written by Spark (--engine spark)")
     with ExitStack() as stack:
         stack.enter_context(_collector_paused())
         in_place = None
@@ -130,8 +133,24 @@ def scan(
                                  source=str(transactions), progress=progress)  # fmt: skip
         if out is not None:
             (progress or (lambda _msg: None))("writing results")
-            write_results(result, out)
+            _write(result, out, spark)
     return result
+
+
+def _write(result: ScanResult, out: Path | str, spark: SparkSettings | None) -> None:
+    """To a folder here, or to a URI (on Spark only) by Spark's executors."""
+    import json
+
+    from daybreak.engines.spark import SparkSettings, spark_session
+    from daybreak.engines.spark_outputs import write_by_spark
+    from daybreak.payments.scan import result_files
+
+    if not is_uri(out):
+        write_results(result, Path(out))
+        return
+    summary = json.dumps(result.summary, indent=2)
+    session = spark_session(spark or SparkSettings())
+    write_by_spark(session, str(out), result_files(result), {"summary.json": summary})
 
 
 Source = Path | str  # a path, or (Spark only) a URI such as s3a://bucket/transactions/
@@ -142,11 +161,11 @@ def _inputs(
 ) -> tuple[Source, Source | None]:
     """The transactions and customers files: a world folder stands for its files; a URI
     is Spark's to read."""
-    from daybreak.engines.spark_inputs import is_uri
-
     for given in (transactions, customers):
         if given is not None and is_uri(given) and engine != "spark":
             raise PaymentsInputError(f"{given}: a URI input is read by Spark (--engine spark)")
+    if engine == "spark":
+        _refuse_source_files(transactions)
     if is_uri(transactions):
         return str(transactions), customers
     world = Path(transactions)
@@ -158,6 +177,23 @@ def _inputs(
     if engine == "spark" and _read_by_spark(world):
         return world, customers  # a folder of Parquet part files, as Spark writes them
     raise PaymentsInputError(no_world_file(world, "transactions"))
+
+
+def _refuse_source_files(transactions: Source) -> None:
+    """A file a source plug-in reads (ISO 20022 pacs.008 XML, say) is turned into the
+    public schema by the plug-in's Python code: Spark's executors cannot run it without
+    Python workers, and reading it here would put the whole input through this one
+    process. It is converted once, to Parquet the cluster reads."""
+    from daybreak.plugins import source_for
+
+    source = source_for(transactions, "transactions")
+    if source is not None:
+        raise PaymentsInputError(
+            f"{transactions}: {source.name} files are read by a source plug-in in this "
+            "process, not by Spark's executors; convert it first with `daybreak sources "
+            f"convert {source.name} {transactions} -o transactions.parquet` and scan the "
+            "Parquet file (a path every worker mounts, or a URI)"
+        )
 
 
 def _read_by_spark(source: Source | None) -> bool:

@@ -7,7 +7,7 @@ file and line.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -102,32 +102,53 @@ def write_cases(path: Path, cases: Sequence[Case]) -> list[Case]:
     return ordered
 
 
-def write_graph(
-    out: Path, links: ExactLinks, extra_edges: Sequence[pl.DataFrame], matches: PersonMatches | None
-) -> dict[str, Path]:
-    """nodes/edges as Parquet, normalisation issues and splink match weights as CSV,
-    the splink model as JSON (the m/u of each comparison level)."""
-    out.mkdir(parents=True, exist_ok=True)
-    files = {
-        "nodes": out / "nodes.parquet",
-        "edges": out / "edges.parquet",
-        "issues": out / "issues.csv",
+def graph_files(
+    links: ExactLinks, extra_edges: Sequence[pl.DataFrame], matches: PersonMatches | None
+) -> tuple[dict[str, pl.DataFrame], dict[str, str]]:
+    """The graph's tables by file name (Parquet or CSV by suffix) and its text files:
+    nodes/edges, normalisation issues, splink's match weights and model (the m/u of
+    each comparison level)."""
+    tables = {
+        "nodes.parquet": links.nodes,
+        "edges.parquet": pl.concat([links.edges, *extra_edges]),
+        "issues.csv": links.issues,
     }
-    links.nodes.write_parquet(files["nodes"])
-    pl.concat([links.edges, *extra_edges]).write_parquet(files["edges"])
-    links.issues.write_csv(files["issues"])
+    texts = {}
     if matches is not None:
-        files["match_weights"] = out / "match_weights.csv"
-        files["model"] = out / "splink_model.json"
-        flat = matches.pairs.with_columns(
+        tables["match_weights.csv"] = matches.pairs.with_columns(
             [
                 pl.col(c).list.join("|")
                 for c, t in matches.pairs.schema.items()
                 if isinstance(t, pl.List)
             ]
         )
-        flat.write_csv(files["match_weights"])
-        files["model"].write_text(json.dumps(matches.model, indent=2) + "\n", encoding="utf-8")
+        texts["splink_model.json"] = json.dumps(matches.model, indent=2) + "\n"
+    return tables, texts
+
+
+def write_graph(
+    out: Path, links: ExactLinks, extra_edges: Sequence[pl.DataFrame], matches: PersonMatches | None
+) -> dict[str, Path]:
+    """:func:`graph_files` written to the folder ``out``."""
+    return write_files(out, *graph_files(links, extra_edges, matches))
+
+
+def write_files(
+    out: Path, tables: Mapping[str, pl.DataFrame], texts: Mapping[str, str]
+) -> dict[str, Path]:
+    """Tables (CSV or Parquet by suffix) and texts into the folder ``out``; returns each
+    file by its stem."""
+    out.mkdir(parents=True, exist_ok=True)
+    files = {}
+    for name, frame in tables.items():
+        if name.endswith(".csv"):
+            frame.write_csv(out / name)
+        else:
+            frame.write_parquet(out / name)
+        files[name.partition(".")[0]] = out / name
+    for name, text in texts.items():
+        (out / name).write_text(text, encoding="utf-8")
+        files[name.partition(".")[0]] = out / name
     return files
 
 

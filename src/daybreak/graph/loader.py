@@ -94,11 +94,12 @@ def open_world(
 def _read_small(world: Path, name: str) -> pl.DataFrame:
     path = world_file(world, name)
     if path is None:
-        return pl.DataFrame(schema=_polars_schema(TABLES[name]))
+        return pl.DataFrame(schema=polars_schema(TABLES[name]))
     return read_table(path, name).frame
 
 
-def _polars_schema(spec: Table) -> dict[str, pl.DataType]:
+def polars_schema(spec: Table) -> dict[str, pl.DataType]:
+    """The polars types ``read_table`` gives the columns of ``spec``."""
     types: dict[ColumnType, pl.DataType] = {
         ColumnType.TIMESTAMP: pl.Datetime("us", "UTC"),
         ColumnType.DECIMAL: pl.Float64(),

@@ -55,9 +55,9 @@ def normalise_name(raw: str | None) -> str | None:
     return text or None
 
 
-def person_records(customers: pl.DataFrame, links: ExactLinks) -> pl.DataFrame:
-    """One row per customer and per named beneficiary, with its identifier keys."""
-    idents = (
+def person_identifiers(links: ExactLinks) -> pl.DataFrame:
+    """(unique_id, identifiers): each customer's identity keys, sorted."""
+    return (
         links.edges.filter(
             pl.col("source").str.starts_with("customer:")
             & pl.col("target").str.split(":").list.first().is_in(IDENTITY_KINDS)
@@ -66,16 +66,26 @@ def person_records(customers: pl.DataFrame, links: ExactLinks) -> pl.DataFrame:
         .agg(pl.col("target").unique().sort().alias("identifiers"))
         .rename({"source": "unique_id"})
     )
+
+
+def beneficiaries(links: ExactLinks) -> pl.DataFrame:
+    """(unique_id, label, country) of every named payment handle."""
+    return links.nodes.filter(
+        (pl.col("kind") == "payment_handle") & pl.col("label").is_not_null()
+    ).select(pl.col("key").alias("unique_id"), "label", "country")
+
+
+def person_records(customers: pl.DataFrame, links: ExactLinks) -> pl.DataFrame:
+    """One row per customer and per named beneficiary, with its identifier keys.
+    :mod:`daybreak.graph.people_sql` is the same table in SQL."""
     cust = customers.select(
         (pl.lit("customer:") + pl.col("customer_id").str.strip_chars()).alias("unique_id"),
         pl.col("name"),
         pl.col("birth_year").cast(pl.Int64),
         pl.col("country"),
-    ).join(idents, on="unique_id", how="left")
-    bene = links.nodes.filter(
-        (pl.col("kind") == "payment_handle") & pl.col("label").is_not_null()
-    ).select(
-        pl.col("key").alias("unique_id"),
+    ).join(person_identifiers(links), on="unique_id", how="left")
+    bene = beneficiaries(links).select(
+        "unique_id",
         pl.col("label").alias("name"),
         pl.lit(None, pl.Int64).alias("birth_year"),
         pl.col("country"),
@@ -155,15 +165,21 @@ def _duckdb_predict(people: pl.DataFrame, settings: Any, threshold: float) -> tu
     return linker, pl.from_arrow(pred.as_duckdbpyrelation().to_arrow_table())
 
 
-def _spark_predict(
-    people: pl.DataFrame, settings: Any, threshold: float, spark: Any
-) -> tuple[Any, Any]:
+def _spark_predict(people: Any, settings: Any, threshold: float, spark: Any) -> tuple[Any, Any]:
     from splink import Linker, SparkAPI
 
     # Through Spark as Arrow both ways: no Python workers on the executors, and no file
-    # only this machine sees (the session may be a cluster's or Spark Connect's).
-    frame = spark.createDataFrame(people.to_arrow(compat_level=pl.CompatLevel.oldest()))
+    # only this machine sees (the session may be a cluster's or Spark Connect's). A
+    # people table Spark already holds (built on the executors) is used as it is.
+    frame = (
+        spark.createDataFrame(people.to_arrow(compat_level=pl.CompatLevel.oldest()))
+        if isinstance(people, pl.DataFrame)
+        else people
+    )
     db = SparkAPI(spark_session=spark, break_lineage_method="persist")  # type: ignore[no-untyped-call]
+    # The session outlives one matching (a process may build several graphs in it):
+    # splink refuses a table name that already exists.
+    spark.catalog.dropTempView("daybreak_people")
     sdf = db.register(frame, table_name="daybreak_people")
     linker = Linker(sdf, settings, log_level=None)
     pred = linker.inference.predict(threshold_match_probability=threshold)
@@ -171,7 +187,7 @@ def _spark_predict(
 
 
 def match_people(
-    people: pl.DataFrame,
+    people: Any,
     *,
     backend: Backend = "duckdb",
     threshold: float = 0.5,
@@ -182,14 +198,19 @@ def match_people(
 
     The Spark backend runs in ``spark_session``, which the caller opens
     (:func:`daybreak.engines.spark.spark_session`: local, a cluster or Spark Connect); it
-    carries splink's jar for jaro_winkler (on Connect, the server's ``--jars``)."""
+    carries splink's jar for jaro_winkler (on Connect, the server's ``--jars``).
+    ``people``: :func:`person_records`' frame, or with the Spark backend the same table
+    as a Spark DataFrame (:mod:`daybreak.graph.people_sql`)."""
     if backend == "spark" and spark_session is None:
         raise ValueError(
             "backend 'spark' needs a spark_session (daybreak.engines.spark.spark_session())"
         )
-    if people.height < 2:
+    if backend != "spark" and not isinstance(people, pl.DataFrame):
+        raise ValueError("a people table held by Spark is matched with backend 'spark'")
+    n_people = people.height if isinstance(people, pl.DataFrame) else int(people.count())
+    if n_people < 2:
         return PersonMatches(pairs=_empty_pairs(), model={})
-    settings = settings or default_settings(people.height)
+    settings = settings or default_settings(n_people)
     if backend == "spark":
         linker, pairs = _spark_predict(people, settings, threshold, spark_session)
     else:

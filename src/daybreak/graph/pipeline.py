@@ -6,9 +6,10 @@ here is the pure modules wired in order.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -41,7 +42,9 @@ class WorldGraph:
     links: ExactLinks
     matches: PersonMatches | None
     same_person: pl.DataFrame  # the splink edges added to the exact links
-    con: duckdb.DuckDBPyConnection  # views over the world's files, for evidence look-ups
+    # the cited transactions by id, read where the world's files are (DuckDB's views
+    # over them, or Spark's)
+    transactions_by_id: Callable[[Sequence[str]], pl.DataFrame]
 
 
 MIN_SAME_PERSON = 0.9  # match probability that makes a same_person edge
@@ -55,20 +58,28 @@ def build_world_graph(
     min_same_person: float = MIN_SAME_PERSON,
     merchant_edges: bool = False,
     spark_session: Any = None,
+    world: tuple[loader.WorldFrames, Callable[[Sequence[str]], pl.DataFrame]] | None = None,
+    people: Any = None,
 ) -> WorldGraph:
     """Exact links, then (optionally) splink ``same_person`` links, in one graph.
-    ``spark_session``: the session splink runs in with ``backend="spark"``.
+    ``spark_session``: the session splink runs in with ``backend="spark"``. ``world``:
+    the world already reduced elsewhere (on Spark: :mod:`daybreak.engines.spark_graph`)
+    with its look-up of transactions by id; ``people``: how to make splink's people
+    table from the customers and the exact links (default :func:`person_records`).
 
     Payments to shops and ATMs (card and cash receivers) stay out unless
     ``merchant_edges``: every analysis ignores them and they are most of the payments."""
-    con = duckdb.connect()
-    frames = loader.load_world(Path(world_dir), con, include_shops=merchant_edges)
+    if world is None:
+        con = duckdb.connect()
+        frames = loader.load_world(Path(world_dir), con, include_shops=merchant_edges)
+        world = frames, partial(loader.transactions_by_id, con)
+    frames, by_id = world
     links = resolve_exact(frames)
     matches = None
     same = links.edges.clear()
     if probabilistic:
-        people = person_records(frames.customers, links)
-        matches = match_people(people, backend=backend, spark_session=spark_session)
+        records = (people or person_records)(frames.customers, links)
+        matches = match_people(records, backend=backend, spark_session=spark_session)
         same = same_person_edges(matches, min_probability=min_same_person)
     edges = links.edges
     if not merchant_edges:
@@ -78,7 +89,7 @@ def build_world_graph(
         links.nodes.filter(~pl.col("merchant")) if not merchant_edges else links.nodes,
         [edges, same],
     )
-    return WorldGraph(graph, frames, links, matches, same, con)
+    return WorldGraph(graph, frames, links, matches, same, by_id)
 
 
 def build_cases(
@@ -122,7 +133,7 @@ def build_cases(
         reports=wg.frames.reports,
         customers=wg.frames.customers,
         media_sightings=wg.frames.media_sightings,
-        transactions=loader.transactions_by_id(wg.con, txn_ids) if txn_ids else pl.DataFrame(),
+        transactions=wg.transactions_by_id(txn_ids) if txn_ids else pl.DataFrame(),
         hubs=hubs_of(wg.graph, policy),
         as_of=as_of or _latest_time(wg),
     )

@@ -272,18 +272,31 @@ def _alert_id(subject: str, sid: str, version: str) -> str:
     return f"pay-{digest[:16]}"
 
 
-def write_results(result: ScanResult, out: Path) -> None:
-    out.mkdir(parents=True, exist_ok=True)
+def result_files(result: ScanResult) -> dict[str, pl.DataFrame]:
+    """The scan's result tables by file name (``.parquet``, or JSON lines with times as
+    ISO 8601 text); ``summary.json`` goes beside them."""
     frame = result.alerts_table
     stamps = pl.col("first_seen", "last_seen").dt.strftime("%Y-%m-%dT%H:%M:%S%.6fZ")
-    writes: list[Callable[[], object]] = [
-        lambda: frame.write_parquet(out / "alerts.parquet"),
-        lambda: frame.with_columns(stamps).write_ndjson(out / "alerts.jsonl"),
-        lambda: result.customer_scores.write_parquet(out / "customer_scores.parquet"),
-        lambda: result.beneficiary_scores.write_parquet(out / "beneficiary_scores.parquet"),
-    ]
+    return {
+        "alerts.parquet": frame,
+        "alerts.jsonl": frame.with_columns(stamps),
+        "customer_scores.parquet": result.customer_scores,
+        "beneficiary_scores.parquet": result.beneficiary_scores,
+    }
+
+
+def write_results(result: ScanResult, out: Path) -> None:
+    out.mkdir(parents=True, exist_ok=True)
+
+    def write(name: str, frame: pl.DataFrame) -> None:
+        if name.endswith(".jsonl"):
+            frame.write_ndjson(out / name)
+        else:
+            frame.write_parquet(out / name)
+
     # Polars writes without holding the GIL: the files are written side by side.
-    with ThreadPoolExecutor(max_workers=len(writes)) as pool:
-        for done in [pool.submit(write) for write in writes]:
+    files = result_files(result)
+    with ThreadPoolExecutor(max_workers=len(files)) as pool:
+        for done in [pool.submit(write, name, frame) for name, frame in files.items()]:
             done.result()
     (out / "summary.json").write_text(json.dumps(result.summary, indent=2) + "\n", "utf-8")
