@@ -246,3 +246,59 @@ def _raw(text: str) -> bytes:
     import base64
 
     return base64.urlsafe_b64decode(text)
+
+
+def test_the_rotation_commands_take_keys_from_the_environment_only(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from daybreak.cli.main import app
+
+    runner = CliRunner()
+    field, audit, new_field, new_audit = (generate_key() for _ in range(4))
+
+    def run(*args: str, **env: str) -> tuple[int, str]:
+        given = {"DAYBREAK_FIELD_KEY": field, "DAYBREAK_AUDIT_KEY": audit, **env}
+        got = runner.invoke(app, [*args, "--data-dir", str(tmp_path)], env=given)
+        return got.exit_code, got.output
+
+    with _opened_with(tmp_path, field, audit) as store:
+        store.reports.add(report("u-1", phone=PHONE), ANA)
+    code, out = run("admin", "rotate-field-key")
+    assert code == 2 and "DAYBREAK_NEW_FIELD_KEY" in out
+    code, out = run("admin", "rotate-field-key", DAYBREAK_NEW_FIELD_KEY=new_field)
+    assert code == 0 and "field key rotated: reports 1" in out
+    assert new_field not in out and field not in out
+    code, out = run("audit", "verify")  # the old field key
+    assert code == 2 and "field key was rotated" in out
+    code, out = run("audit", "verify", DAYBREAK_FIELD_KEY=new_field)
+    assert code == 0 and "audit chain intact" in out
+
+    keyfile = tmp_path / "new-audit.key"
+    keyfile.write_text(new_audit)
+    code, out = run(
+        "admin",
+        "rotate-audit-key",
+        DAYBREAK_FIELD_KEY=new_field,
+        DAYBREAK_NEW_AUDIT_KEY_FILE=str(keyfile),
+    )
+    assert code == 0 and "hand-over at entry" in out, out
+    kept = next(tmp_path.glob("*.before-*"))
+    code, out = run("audit", "verify", DAYBREAK_FIELD_KEY=new_field, DAYBREAK_AUDIT_KEY=new_audit)
+    assert code == 0, out
+    args = ("audit", "verify", "--checkpoints", str(kept))
+    code, out = run(*args, DAYBREAK_FIELD_KEY=new_field, DAYBREAK_AUDIT_KEY=new_audit)
+    assert code == 1 and "MAC does not match" in out
+    code, out = run(
+        *args,
+        DAYBREAK_FIELD_KEY=new_field,
+        DAYBREAK_AUDIT_KEY=new_audit,
+        DAYBREAK_PREVIOUS_AUDIT_KEY=audit,
+    )
+    assert code == 0 and "audit chain intact" in out, out
+
+
+def _opened_with(data_dir: Path, field: str, audit: str) -> TiplineStore:
+    from daybreak.store.db import sqlite_url
+    from daybreak.store.store import DB_FILE
+
+    return TiplineStore(sqlite_url(data_dir / DB_FILE), _keys(field, audit))

@@ -110,6 +110,7 @@ class Keyring:
         # key; they still verify, up to the entry the upgrade recorded (store_meta).
         self._legacy_audit_key = _derive(master, b"daybreak audit chain v1")
         root = audit if audit is not None else _derive(master, b"daybreak audit root (embedded)")
+        self._audit_root = audit
         self.audit_separate = audit is not None
         self._audit_key = _derive(root, b"daybreak audit chain v2")
         self._head_key = _derive(root, b"daybreak audit head v1")
@@ -150,6 +151,10 @@ class Keyring:
         """This field key with another audit key (an audit key before or after a
         rotation)."""
         return Keyring(self._master, audit)
+
+    def with_field_key(self, master: bytes) -> Keyring:
+        """Another field key with this audit key (a field-key rotation's target)."""
+        return Keyring(master, self._audit_root)
 
     def field_key_check(self) -> str:
         """A MAC naming this field key without revealing it: stored in ``store_meta``
