@@ -106,17 +106,20 @@ class TiplineStore:
         self.engine, self.read_engine = make_engines(url)
         self._writer_lock = WriterLock(url)
         if run_migrations:
+            refused: str | None = None
             with startup_lock(self.engine):  # several servers may start at once
                 migrate(self.engine)
                 with self._writer_lock, self.engine.begin() as conn:
                     refused = rotation.field_key_problem(conn, keys)
-                    if refused is not None:
-                        self.engine.dispose()
-                        self.read_engine.dispose()
-                        raise KeyError_(refused)
-                    ensure_head(conn, keys)
-                    integrity.upgrade(conn, keys)
-                    case_ops.upgrade_search(conn, keys)
+                    if refused is None:
+                        ensure_head(conn, keys)
+                        integrity.upgrade(conn, keys)
+                        case_ops.upgrade_search(conn, keys)
+            if refused is not None:  # a key the store was rotated away from
+                self._writer_lock.close()
+                self.engine.dispose()
+                self.read_engine.dispose()
+                raise KeyError_(refused)
         self._reads = AuditCommitter(self.engine, self._writer_lock)
         ctx = StoreContext(
             self.engine, self.read_engine, self._writer_lock, keys, self.agencies, self._reads
