@@ -13,6 +13,7 @@ from rich.console import Console
 from daybreak.cli._store import AllOrgs, DataDir, DbUrl, Dev, Org, err, known_org, open_store
 from daybreak.store import SYSTEM, Actor, AuthError, Role, TiplineStore
 from daybreak.store.auth import admin_of
+from daybreak.store.rotation import RotationRefused
 
 app = typer.Typer(help="Manage users, API keys, retention and the database.", no_args_is_help=True)
 users = typer.Typer(help="Analyst accounts.", no_args_is_help=True)
@@ -36,11 +37,12 @@ NewPassword = typer.Option(
 
 @contextmanager
 def _admin(data_dir: Path, db: str | None, dev: bool) -> Iterator[TiplineStore]:
-    """The store, with a refused request (bad password, unknown user) as exit code 1."""
+    """The store, with a refused request (bad password, unknown user, a rotation that
+    may not start) as exit code 1."""
     with open_store(data_dir, db, dev) as store:
         try:
             yield store
-        except AuthError as exc:
+        except (AuthError, RotationRefused) as exc:
             err.print(f"[red]error:[/red] {exc}")
             raise typer.Exit(code=1) from exc
 
@@ -308,19 +310,6 @@ def _new_key(env: str) -> bytes:
     return found
 
 
-@contextmanager
-def _rotating(data_dir: Path, db: str | None) -> Iterator[TiplineStore]:
-    """The store with its current keys; a refused rotation is exit code 1."""
-    from daybreak.store.rotation import RotationRefused
-
-    with open_store(data_dir, db, False) as store:
-        try:
-            yield store
-        except RotationRefused as exc:
-            err.print(f"[red]refused:[/red] {exc}")
-            raise typer.Exit(code=1) from exc
-
-
 @app.command("rotate-field-key")
 def rotate_field_key(data_dir: Path = DataDir, db: str | None = DbUrl) -> None:
     """Move the store to a new field key: every ciphertext re-encrypted and every blind
@@ -331,7 +320,7 @@ def rotate_field_key(data_dir: Path = DataDir, db: str | None = DbUrl) -> None:
     from daybreak.store.keys import NEW_FIELD_ENV_VAR
 
     raw = _new_key(NEW_FIELD_ENV_VAR)
-    with _rotating(data_dir, db) as store:
+    with _admin(data_dir, db, False) as store:
         counts = store.rotate_field_key(store.keys.with_field_key(raw))
     out.print("field key rotated: " + ", ".join(f"{k} {v}" for k, v in counts.items()))
     out.print("set DAYBREAK_FIELD_KEY to the new key everywhere before starting anything")
@@ -347,7 +336,7 @@ def rotate_audit_key(data_dir: Path = DataDir, db: str | None = DbUrl) -> None:
     from daybreak.store.keys import NEW_AUDIT_ENV_VAR
 
     raw = _new_key(NEW_AUDIT_ENV_VAR)
-    with _rotating(data_dir, db) as store:
+    with _admin(data_dir, db, False) as store:
         done = store.rotate_audit_key(store.keys.with_audit_key(raw))
     out.print(
         f"audit key rotated: entries 1-{done['verified_until']} verified under the old key, "

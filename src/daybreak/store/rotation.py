@@ -41,7 +41,7 @@ from sqlalchemy import Connection, Table, and_, bindparam, delete, select, updat
 from daybreak.model.cases import Case, case_search_forms
 from daybreak.store import cases as case_ops
 from daybreak.store import integrity, meta
-from daybreak.store.audit import GENESIS, AuditAppender, canonical, verify
+from daybreak.store.audit import GENESIS, ROTATE_AUDIT_KEY, AuditAppender, canonical, verify
 from daybreak.store.checkpoints import Checkpoint
 from daybreak.store.cybertip import RESPONSE, service_key
 from daybreak.store.integrity import SEALED, Sealed, check_rows, pages
@@ -63,7 +63,7 @@ from daybreak.tipline.intake import ReportIn
 from daybreak.tipline.intake import report_identifiers as identifiers_of
 
 FIELD_ACTION = "store.rotate_field_key"
-AUDIT_ACTION = "store.rotate_audit_key"
+AUDIT_ACTION = ROTATE_AUDIT_KEY  # what audit verification looks for
 
 
 class RotationRefused(ValueError):
