@@ -302,3 +302,38 @@ def _opened_with(data_dir: Path, field: str, audit: str) -> TiplineStore:
     from daybreak.store.store import DB_FILE
 
     return TiplineStore(sqlite_url(data_dir / DB_FILE), _keys(field, audit))
+
+
+def test_a_failure_mid_audit_rotation_changes_nothing_and_a_rerun_completes(
+    db_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    field, audit, new_audit = generate_key(), generate_key(), generate_key()
+    old_keys, new_keys = _keys(field, audit), _keys(field, new_audit)
+    points = tmp_path / "checkpoints"
+    with TiplineStore(db_url, old_keys, checkpoints=points, checkpoint_every=0) as store:
+        _populate(store)
+    lines_before = points.read_text()
+    real = rotation.canonical_of
+    calls = {"n": 0}
+
+    def crash_on_the_tenth(r: Any) -> str:
+        calls["n"] += 1
+        if calls["n"] == 10:
+            raise RuntimeError("power cut")
+        return real(r)
+
+    monkeypatch.setattr(rotation, "canonical_of", crash_on_the_tenth)
+    with (
+        TiplineStore(db_url, old_keys, checkpoints=points, checkpoint_every=0) as store,
+        pytest.raises(RuntimeError, match="power cut"),
+    ):
+        store.rotate_audit_key(new_keys)
+    monkeypatch.setattr(rotation, "canonical_of", real)
+    assert points.read_text().startswith(lines_before)  # not set aside, only appended to
+    with TiplineStore(db_url, old_keys, checkpoints=points, checkpoint_every=0) as store:
+        result = store.audit.verify()
+        assert result.ok, result.problems  # still wholly the old key's
+        store.rotate_audit_key(new_keys)  # the re-run completes
+    with TiplineStore(db_url, new_keys, checkpoints=points, checkpoint_every=0) as store:
+        result = store.audit.verify()
+        assert result.ok, result.problems
