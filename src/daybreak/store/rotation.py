@@ -63,7 +63,6 @@ from daybreak.tipline.intake import ReportIn
 from daybreak.tipline.intake import report_identifiers as identifiers_of
 
 FIELD_ACTION = "store.rotate_field_key"
-AUDIT_ACTION = ROTATE_AUDIT_KEY  # what audit verification looks for
 
 
 class RotationRefused(ValueError):
@@ -131,7 +130,7 @@ def rotate_field_key(conn: Connection, old: Keyring, new: Keyring) -> dict[str, 
     """Re-encrypt and re-index the whole store from ``old``'s field key to ``new``'s
     (same audit key), in ``conn``'s transaction; returns counts (also in the audit
     entry it appends)."""
-    if not hmac_equal_audit(old, new):
+    if not same_audit_key(old, new):
         raise RotationRefused("rotate the field key and the audit key one at a time")
     audit = AuditAppender(conn, old)  # locks the head: every other writer waits
     if int(meta.get(conn, meta.AUDIT_LEGACY_UNTIL) or 0) > 0:
@@ -159,7 +158,7 @@ def rotate_field_key(conn: Connection, old: Keyring, new: Keyring) -> dict[str, 
     return counts
 
 
-def hmac_equal_audit(a: Keyring, b: Keyring) -> bool:
+def same_audit_key(a: Keyring, b: Keyring) -> bool:
     """Whether two keyrings hold the same audit key (compared by a MAC of each)."""
     return a.row_mac("rotation check") == b.row_mac("rotation check")
 
@@ -355,7 +354,7 @@ def rotate_audit_key(conn: Connection, old: Keyring, new: Keyring) -> dict[str, 
     """Re-key the audit chain, its head and every row MAC from ``old``'s audit key to
     ``new``'s (same field key), in ``conn``'s transaction; returns the hand-over (also
     in the ``store.rotate_audit_key`` entry it appends)."""
-    if hmac_equal_audit(old, new):
+    if same_audit_key(old, new):
         raise RotationRefused("the new audit key is the current one")
     audit = AuditAppender(conn, old)  # locks the head
     handover, old_head = audit.seq, audit.hash
@@ -375,7 +374,7 @@ def rotate_audit_key(conn: Connection, old: Keyring, new: Keyring) -> dict[str, 
         "row_macs": row_macs,
     }
     done = AuditAppender(conn, new)
-    done.append("system", AUDIT_ACTION, "store", "audit_key", detail)
+    done.append("system", ROTATE_AUDIT_KEY, "store", "audit_key", detail)
     done.close()
     return {**detail, "seq": done.seq, "head": done.hash}
 
