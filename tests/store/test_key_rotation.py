@@ -193,6 +193,8 @@ def test_a_rotation_refuses_to_start_from_a_tampered_store_or_with_a_wrong_key(
         _populate(store)
         with pytest.raises(rotation.RotationRefused, match="one at a time"):
             store.rotate_field_key(_keys(generate_key(), generate_key()))
+        with pytest.raises(rotation.RotationRefused, match="is the current one"):
+            store.rotate_field_key(_keys(field, audit))
         with store.engine.begin() as conn:
             conn.execute(update(cases).where(cases.c.case_id == "C-1").values(assignee="eve"))
         with pytest.raises(rotation.RotationRefused, match="does not verify"):

@@ -132,6 +132,8 @@ def rotate_field_key(conn: Connection, old: Keyring, new: Keyring) -> dict[str, 
     entry it appends)."""
     if not same_audit_key(old, new):
         raise RotationRefused("rotate the field key and the audit key one at a time")
+    if old.field_key_check() == new.field_key_check():
+        raise RotationRefused("the new field key is the current one")
     audit = AuditAppender(conn, old)  # locks the head: every other writer waits
     if int(meta.get(conn, meta.AUDIT_LEGACY_UNTIL) or 0) > 0:
         raise RotationRefused(
