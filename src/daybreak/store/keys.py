@@ -14,6 +14,9 @@ Two independent 32-byte keys (url-safe base64, e.g. from ``daybreak admin keygen
   hold the field key to analyse or export data: with the field key alone a ciphertext
   can be read but no audit entry, head, checkpoint or row MAC can be forged.
 
+Either key can be rotated (:mod:`daybreak.store.rotation`; the new key from
+``DAYBREAK_NEW_FIELD_KEY`` or ``DAYBREAK_NEW_AUDIT_KEY``, each also as ``…_FILE``).
+
 Demo/dev only: with no key in the environment each key is generated into the data dir
 (``field.key``, ``audit.key``; mode 0600, directory 0700) and a warning is logged.
 Production sets both. :meth:`Keyring.from_text` without an audit key derives one from
