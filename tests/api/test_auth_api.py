@@ -222,6 +222,39 @@ def test_a_flood_over_the_hashing_budget_is_refused_unhashed_and_ana_signs_in_af
         assert [e.detail for e in tally] == [{"budget/api": 8}]  # one entry for 8 refusals
 
 
+def test_while_the_budget_is_spent_sign_ins_are_refused_before_their_body_is_read(
+    tmp_path: Path,
+) -> None:
+    """The early refusal (daybreak.api.login_fast): once the budget said until when it
+    is spent, a sign-in is answered 429 without reading its body (a body that is not
+    even JSON gets 429, not 422), with the same Retry-After and headers, no password
+    checked, and still counted in the minute's audited tally."""
+    now = [0.0]
+    with served(tmp_path, login_rate_per_minute=0, cookie_secure=False) as s:
+        s.store.accounts.login_guard = LoginGuard(
+            per_address_per_minute=0, hashes_per_minute=12, clock=lambda: now[0]
+        )
+        with s.client() as c:
+            garbled = {"content": b"{not json", "headers": {"content-type": "application/json"}}
+            assert c.post("/v1/auth/login", **garbled).status_code == 422  # not spent: parsed
+            assert api_login(c, "ana", WRONG).status_code == 401  # the burst of one
+            first = api_login(c, "ana")  # spent: refused by the guard, which learns until when
+            assert first.status_code == 429
+            early = c.post("/v1/auth/login", **garbled)
+            assert early.status_code == 429
+            assert early.json() == first.json()
+            assert early.headers["retry-after"] == first.headers["retry-after"] == "6"
+            assert early.headers["x-content-type-options"] == "nosniff"
+            assert early.headers["cache-control"] == "no-store"
+            now[0] += 5.0  # refilled: the whole way again
+            assert c.post("/v1/auth/login", **garbled).status_code == 422
+            assert api_login(c, "ana").status_code == 200
+            now[0] += 60.0
+            assert api_login(c, "ana").status_code == 200  # writes the minute's tally
+        tally = [e for e in s.store.audit.trail(SYSTEM) if e.action == "login.refused"]
+        assert [e.detail for e in tally] == [{"budget/api": 2}]
+
+
 # ---- item 2: revocation and expiry hold at once ------------------------------------------
 
 

@@ -30,6 +30,8 @@ PASSWORD = "a long analyst password"
 # of each event from its source; see docs/operations.md).
 DEPLOYMENT_WIDE = {
     "admin migrate",
+    "admin rotate-field-key",
+    "admin rotate-audit-key",
     "admin orgs create",
     "admin orgs list",
     "audit verify",

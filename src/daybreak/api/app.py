@@ -28,6 +28,7 @@ from fastapi.staticfiles import StaticFiles
 from daybreak.api import routes_auth, routes_cases, routes_reports
 from daybreak.api.intake_fast import IntakeFastPath
 from daybreak.api.limits import BodySizeLimit, ResponseHeaders
+from daybreak.api.login_fast import LoginFastRefusal
 from daybreak.api.security import AuthState
 from daybreak.api.settings import Settings
 from daybreak.store import TiplineStore
@@ -122,6 +123,7 @@ def create_app(
 
     # Added first, so the innermost middleware: see daybreak/api/intake_fast.py.
     app.add_middleware(IntakeFastPath, endpoint=routes_reports.submit_report)
+    app.add_middleware(LoginFastRefusal)  # inside the headers and the body limit too
     app.include_router(routes_reports.router)
     app.include_router(routes_cases.router)
     app.include_router(routes_auth.router)

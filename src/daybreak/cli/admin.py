@@ -13,6 +13,7 @@ from rich.console import Console
 from daybreak.cli._store import AllOrgs, DataDir, DbUrl, Dev, Org, err, known_org, open_store
 from daybreak.store import SYSTEM, Actor, AuthError, Role, TiplineStore
 from daybreak.store.auth import admin_of
+from daybreak.store.rotation import RotationRefused
 
 app = typer.Typer(help="Manage users, API keys, retention and the database.", no_args_is_help=True)
 users = typer.Typer(help="Analyst accounts.", no_args_is_help=True)
@@ -36,11 +37,12 @@ NewPassword = typer.Option(
 
 @contextmanager
 def _admin(data_dir: Path, db: str | None, dev: bool) -> Iterator[TiplineStore]:
-    """The store, with a refused request (bad password, unknown user) as exit code 1."""
+    """The store, with a refused request (bad password, unknown user, a rotation that
+    may not start) as exit code 1."""
     with open_store(data_dir, db, dev) as store:
         try:
             yield store
-        except AuthError as exc:
+        except (AuthError, RotationRefused) as exc:
             err.print(f"[red]error:[/red] {exc}")
             raise typer.Exit(code=1) from exc
 
@@ -288,6 +290,64 @@ def keygen() -> None:
     from daybreak.store.keys import generate_key
 
     out.print(generate_key())
+
+
+def _new_key(env: str) -> bytes:
+    from daybreak.store.keys import KeyError_, key_from_env
+
+    try:
+        found = key_from_env(env)
+    except KeyError_ as exc:
+        err.print(f"[red]error:[/red] {exc}")
+        raise typer.Exit(code=2) from exc
+    if found is None:
+        err.print(
+            f"[red]error:[/red] {env} (or {env}_FILE) is not set: give the new key "
+            "(from `daybreak admin keygen`) through the environment or a file, never "
+            "on the command line"
+        )
+        raise typer.Exit(code=2)
+    return found
+
+
+@app.command("rotate-field-key")
+def rotate_field_key(data_dir: Path = DataDir, db: str | None = DbUrl) -> None:
+    """Move the store to a new field key: every ciphertext re-encrypted and every blind
+    index recomputed (every organisation's keys follow the field key), in one
+    transaction, after the audit trail verified. The current key in DAYBREAK_FIELD_KEY,
+    the new one in DAYBREAK_NEW_FIELD_KEY (or DAYBREAK_NEW_FIELD_KEY_FILE). Stop every
+    server and worker first; afterwards only the new key opens the store."""
+    from daybreak.store.keys import NEW_FIELD_ENV_VAR
+
+    raw = _new_key(NEW_FIELD_ENV_VAR)
+    with _admin(data_dir, db, False) as store:
+        counts = store.rotate_field_key(store.keys.with_field_key(raw))
+    out.print("field key rotated: " + ", ".join(f"{k} {v}" for k, v in counts.items()))
+    out.print("set DAYBREAK_FIELD_KEY to the new key everywhere before starting anything")
+
+
+@app.command("rotate-audit-key")
+def rotate_audit_key(data_dir: Path = DataDir, db: str | None = DbUrl) -> None:
+    """Re-key the audit chain, its head and every row MAC under a new audit key, after
+    they and the checkpoints verified; the checkpoint file is set aside and a new one
+    starts with the hand-over. The current key in DAYBREAK_AUDIT_KEY(_FILE), the new one
+    in DAYBREAK_NEW_AUDIT_KEY (or DAYBREAK_NEW_AUDIT_KEY_FILE). Stop every server and
+    worker first."""
+    from daybreak.store.keys import NEW_AUDIT_ENV_VAR
+
+    raw = _new_key(NEW_AUDIT_ENV_VAR)
+    with _admin(data_dir, db, False) as store:
+        done = store.rotate_audit_key(store.keys.with_audit_key(raw))
+    out.print(
+        f"audit key rotated: entries 1-{done['verified_until']} verified under the old key, "
+        f"hand-over at entry {done['seq']}"
+    )
+    if done["checkpoints_kept"]:
+        out.print(
+            f"checkpoints signed with the old key kept in {done['checkpoints_kept']}: verify "
+            "them with DAYBREAK_PREVIOUS_AUDIT_KEY set to the old key"
+        )
+    out.print("set DAYBREAK_AUDIT_KEY to the new key everywhere before starting anything")
 
 
 @orgs.command("create")

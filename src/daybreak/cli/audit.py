@@ -11,6 +11,7 @@ import typer
 from rich.console import Console
 
 from daybreak.cli._store import AllOrgs, DataDir, DbUrl, Dev, Org, err, known_org, open_store
+from daybreak.store.keys import PREVIOUS_AUDIT_ENV_VAR, KeyError_, Keyring, key_from_env
 
 app = typer.Typer(help="Verify the tamper-evident audit log.", no_args_is_help=True)
 out = Console()
@@ -29,12 +30,14 @@ def verify(
     ),
 ) -> None:
     """Recompute the keyed hash chain, its head, the checkpoints and every row MAC;
-    exit 1 and name each broken entry, checkpoint or row if tampered."""
+    exit 1 and name each broken entry, checkpoint or row if tampered. Checkpoints
+    written before the last `admin rotate-audit-key` are checked when the audit key of
+    before is in DAYBREAK_PREVIOUS_AUDIT_KEY (or DAYBREAK_PREVIOUS_AUDIT_KEY_FILE)."""
     if checkpoints is not None and not checkpoints.is_file():
         err.print(f"[red]error:[/red] --checkpoints {checkpoints}: no such file")
         raise typer.Exit(code=2)
     with open_store(data_dir, db, dev) as store:
-        result = store.audit.verify(checkpoints)
+        result = store.audit.verify(checkpoints, _previous(store.keys))
     for warning in result.warnings:
         err.print(f"[yellow]warning:[/yellow] {warning}")
     if result.ok:
@@ -50,6 +53,15 @@ def verify(
         f"{result.rows} rows checked; {result.bad_rows} row(s) changed outside Daybreak)"
     )
     raise typer.Exit(code=1)
+
+
+def _previous(keys: Keyring) -> Keyring | None:
+    try:
+        raw = key_from_env(PREVIOUS_AUDIT_ENV_VAR)
+    except KeyError_ as exc:
+        err.print(f"[red]error:[/red] {exc}")
+        raise typer.Exit(code=2) from exc
+    return None if raw is None else keys.with_audit_key(raw)
 
 
 @app.command()

@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
@@ -42,7 +42,7 @@ def utc(dt: datetime) -> datetime:
     return dt.replace(tzinfo=UTC) if dt.tzinfo is None else dt.astimezone(UTC)
 
 
-def _canonical(
+def canonical(
     seq: int,
     at: datetime,
     actor: str,
@@ -102,7 +102,7 @@ class AuditAppender:
         detail_text = json.dumps(detail or {}, sort_keys=True, separators=(",", ":"))
         seq = self.seq + 1
         org = self.keys.org_id
-        body = _canonical(seq, at, actor, action, object_type, object_id, detail_text, org)
+        body = canonical(seq, at, actor, action, object_type, object_id, detail_text, org)
         digest = self.keys.audit_mac(self.hash, body)
         self._rows.append(
             {
@@ -245,22 +245,28 @@ def verify(
     checkpoints: list[Checkpoint] | None = None,
     where: str = "checkpoints",
     max_problems: int = 20,
+    previous: Keyring | None = None,
 ) -> VerifyResult:
     """Recompute the chain from the genesis and compare it with the stored hashes, the
-    head (and its MAC) and the ``checkpoints`` (lines of the file ``where``)."""
+    head (and its MAC) and the ``checkpoints`` (lines of the file ``where``).
+    ``previous``: the keys before the last audit-key rotation, to check the checkpoints
+    written before it (against the chain as that key hashed it)."""
     legacy_until = int(meta.get(conn, meta.AUDIT_LEGACY_UNTIL) or 0)
     upgraded = meta.get(conn, meta.ROW_BINDING) == "1"
     wanted = {p.seq for p in checkpoints or ()}
     seen: dict[int, str] = {}
     problems: list[str] = []
+    before = _Before.of(conn, previous)
     prev, expected_seq, count = GENESIS, 1, 0
     for r in conn.execute(select(audit_log).order_by(audit_log.c.seq)).yield_per(2000):
+        if before is not None:
+            before.follow(r, wanted)
         count += 1
         if r.seq != expected_seq:
             problems.append(f"entry {expected_seq}: missing (next stored entry is {r.seq})")
         if r.prev_hash != prev:
             problems.append(f"entry {r.seq}: prev_hash does not match the entry before it")
-        body = _canonical(
+        body = canonical(
             r.seq, r.at, r.actor, r.action, r.object_type, r.object_id, r.detail, r.org_id
         )
         mac = keys.legacy_audit_mac if r.seq <= legacy_until else keys.audit_mac
@@ -286,7 +292,11 @@ def verify(
             "older copy, cannot be detected (docs/operations.md, audit checkpoints)"
         )
     else:
-        problems += compare(checkpoints, keys, seen, last, where)
+        older = None
+        if before is not None:
+            problems += before.problems()
+            older = (before.keys, before.seen, before.handover)
+        problems += compare(checkpoints, keys, seen, last, where, older)
     return VerifyResult(
         ok=not problems,
         entries=count,
@@ -294,6 +304,61 @@ def verify(
         warnings=tuple(warnings),
         checkpoints=len(checkpoints or ()),
     )
+
+
+ROTATE_AUDIT_KEY = "store.rotate_audit_key"  # the hand-over entry of a rotation
+
+
+@dataclass
+class _Before:
+    """The chain as the audit key before the last rotation hashed it, up to the
+    hand-over recorded in the rotation's own entry (under the new key)."""
+
+    keys: Keyring
+    handover: int
+    head: str
+    legacy_until: int
+    prev: str = GENESIS
+    seen: dict[int, str] = field(default_factory=dict)
+
+    @classmethod
+    def of(cls, conn: Connection, keys: Keyring | None) -> _Before | None:
+        if keys is None:
+            return None
+        detail = conn.execute(
+            select(audit_log.c.detail)
+            .where(audit_log.c.action == ROTATE_AUDIT_KEY)
+            .order_by(audit_log.c.seq.desc())
+            .limit(1)
+        ).scalar()
+        if detail is None:
+            return None
+        d = json.loads(detail)
+        return cls(
+            keys,
+            int(d["verified_until"]),
+            str(d["previous_head"]),
+            int(d.get("previous_legacy_until", 0)),
+        )
+
+    def follow(self, r: Any, wanted: set[int]) -> None:
+        if r.seq > self.handover:
+            return
+        body = canonical(
+            r.seq, r.at, r.actor, r.action, r.object_type, r.object_id, r.detail, r.org_id
+        )
+        mac = self.keys.legacy_audit_mac if r.seq <= self.legacy_until else self.keys.audit_mac
+        self.prev = mac(self.prev, body)
+        if r.seq in wanted:
+            self.seen[r.seq] = self.prev
+
+    def problems(self) -> list[str]:
+        if self.prev == self.head:
+            return []
+        return [
+            f"entries 1-{self.handover} do not hash, under the previous audit key, to the head "
+            "the rotation recorded (wrong previous key, or entries edited since)"
+        ]
 
 
 def _head_problems(

@@ -245,15 +245,8 @@ def upsert(conn: Connection, keys: Keyring, case: Case, now: datetime) -> bool:
         mac_of = {"case_id": case.case_id, "org_id": org, **kept, **values}
         values["row_mac"] = row_mac(keys, cases, mac_of)
         conn.execute(update(cases).where(cases.c.case_id == case.case_id).values(**values))
-        conn.execute(delete(case_keys).where(case_keys.c.case_id == case.case_id))
         conn.execute(delete(case_reports).where(case_reports.c.case_id == case.case_id))
-    _write_lookups(conn, keys, case, replace=existing is not None)
-    indexes = sorted({keys.index(k) for k in case.entity_keys})
-    if indexes:
-        conn.execute(
-            insert(case_keys),
-            [{"org_id": org, "case_id": case.case_id, "value_index": i} for i in indexes],
-        )
+    write_blind_indexes(conn, keys, case, replace=existing is not None)
     report_ids = sorted(set(case.report_ids))
     if report_ids:
         conn.execute(
@@ -261,6 +254,21 @@ def upsert(conn: Connection, keys: Keyring, case: Case, now: datetime) -> bool:
             [{"org_id": org, "case_id": case.case_id, "report_id": r} for r in report_ids],
         )
     return existing is None
+
+
+def write_blind_indexes(conn: Connection, keys: Keyring, case: Case, *, replace: bool) -> None:
+    """Everything derived from the case's body under ``keys``: its entity keys'
+    blind indexes (``case_keys``), its search forms and its facets (``replace``: the
+    case's earlier ones are deleted first; also how a field-key rotation rewrites them)."""
+    if replace:
+        conn.execute(delete(case_keys).where(case_keys.c.case_id == case.case_id))
+    _write_lookups(conn, keys, case, replace=replace)
+    indexes = sorted({keys.index(k) for k in case.entity_keys})
+    if indexes:
+        conn.execute(
+            insert(case_keys),
+            [{"org_id": keys.org_id, "case_id": case.case_id, "value_index": i} for i in indexes],
+        )
 
 
 def _write_lookups(conn: Connection, keys: Keyring, case: Case, *, replace: bool) -> None:

@@ -114,14 +114,20 @@ def compare(
     chain_hashes: Mapping[int, str],
     last: int,
     where: str,
+    before: tuple[Keyring, Mapping[int, str], int] | None = None,
 ) -> list[str]:
     """Problems of the chain against checkpoints: ``chain_hashes`` maps each checkpointed
-    seq to the chain's hash there, ``last`` is the chain's last seq."""
+    seq to the chain's hash there, ``last`` is the chain's last seq. ``before``: the
+    audit keys before the last rotation, the chain's hashes under them, and the last
+    entry they keyed: a line signed with those keys is checked against those hashes."""
     problems: list[str] = []
     highest: Checkpoint | None = None
     for p in points:
         at = f"{where}:{p.line}"
         if keys.checkpoint_mac(p.body) != p.mac:
+            if before is not None and before[0].checkpoint_mac(p.body) == p.mac:
+                problems += _compare_before(p, at, before)
+                continue
             problems.append(f"checkpoint {at}: MAC does not match (line forged or edited)")
             continue
         if highest is None or p.seq > highest.seq:
@@ -143,6 +149,23 @@ def compare(
             "entries were removed from the end"
         )
     return problems
+
+
+def _compare_before(
+    p: Checkpoint, at: str, before: tuple[Keyring, Mapping[int, str], int]
+) -> list[str]:
+    _, hashes, handover = before
+    if p.seq > handover:
+        return [
+            f"checkpoint {at}: signed with the previous audit key but records entry {p.seq}, "
+            f"after the rotation at entry {handover}"
+        ]
+    if p.seq and hashes.get(p.seq) != p.hash:
+        return [
+            f"entry {p.seq}: hash under the previous audit key differs from checkpoint {at} "
+            f"of {p.at:%Y-%m-%d %H:%M:%S} UTC (chain rewritten before the rotation)"
+        ]
+    return []
 
 
 HeadReader = Callable[[], "tuple[int, str] | str"]

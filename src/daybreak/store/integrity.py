@@ -76,7 +76,7 @@ MACED: tuple[Table, ...] = (reports, cases, clusters)
 _FLOATS = frozenset({"priority", "score"})
 
 
-def _pk(table: Table) -> Column[Any]:
+def primary_key(table: Table) -> Column[Any]:
     (col,) = table.primary_key.columns
     return col
 
@@ -95,7 +95,11 @@ def row_mac(keys: Keyring, table: Table, values: Mapping[Any, Any]) -> str:
     organisations existed keep their MACs; a row moved to another organisation by SQL
     no longer matches)."""
     names = ROW_FIELDS[table.name]
-    fields: list[Any] = [table.name, values[_pk(table).name], [_plain(n, values[n]) for n in names]]
+    fields: list[Any] = [
+        table.name,
+        values[primary_key(table).name],
+        [_plain(n, values[n]) for n in names],
+    ]
     org = values.get("org_id", DEFAULT_ORG)
     if org != DEFAULT_ORG:
         fields.append(org)
@@ -111,7 +115,7 @@ def with_mac(keys: Keyring, table: Table, values: dict[str, Any]) -> dict[str, A
 
 def refresh_mac(conn: Connection, keys: Keyring, table: Table, pk: str) -> None:
     """Recompute one row's MAC from what is stored (after a partial update)."""
-    key = _pk(table)
+    key = primary_key(table)
     cols = [key, table.c.org_id, *(table.c[n] for n in ROW_FIELDS[table.name])]
     row = conn.execute(select(*cols).where(key == pk)).mappings().first()
     if row is not None:
@@ -129,7 +133,7 @@ def check_rows(conn: Connection, keys: Keyring, max_listed: int = 50) -> RowChec
     """Recompute every row MAC; name each row that does not match (up to ``max_listed``)."""
     out = RowCheck()
     for table in MACED:
-        key = _pk(table)
+        key = primary_key(table)
         cols = [key, table.c.row_mac, table.c.org_id, *(table.c[n] for n in ROW_FIELDS[table.name])]
         q = select(*cols).order_by(key)
         for row in conn.execute(q).mappings().yield_per(2000):
@@ -181,9 +185,9 @@ SEALED: tuple[Sealed, ...] = (
 )
 
 
-def _pages(conn: Connection, table: Table, cols: list[Any], size: int = 500) -> Iterator[list[Any]]:
+def pages(conn: Connection, table: Table, cols: list[Any], size: int = 500) -> Iterator[list[Any]]:
     """All rows of ``table`` in primary-key order, a page at a time (keyset paging)."""
-    key = _pk(table)
+    key = primary_key(table)
     last: Any = None
     while True:
         q = select(key, *cols).order_by(key).limit(size)
@@ -197,13 +201,13 @@ def _pages(conn: Connection, table: Table, cols: list[Any], size: int = 500) -> 
 
 
 def _rebind(conn: Connection, keys: Keyring, spec: Sealed) -> int:
-    key = _pk(spec.table)
+    key = primary_key(spec.table)
     cols = [spec.table.c[spec.column], *(spec.table.c[k] for k in spec.row_key if k != key.name)]
     stmt = (
         update(spec.table).where(key == bindparam("_pk")).values({spec.column: bindparam("_blob")})
     )
     done = 0
-    for page in _pages(conn, spec.table, cols):
+    for page in pages(conn, spec.table, cols):
         changes = []
         for row in page:
             blob = row[spec.column]
@@ -223,12 +227,12 @@ def _rebind(conn: Connection, keys: Keyring, spec: Sealed) -> int:
     return done
 
 
-def _write_macs(conn: Connection, keys: Keyring, table: Table) -> int:
-    key = _pk(table)
+def write_macs(conn: Connection, keys: Keyring, table: Table) -> int:
+    key = primary_key(table)
     cols = [table.c.org_id, *(table.c[n] for n in ROW_FIELDS[table.name])]
     stmt = update(table).where(key == bindparam("_pk")).values(row_mac=bindparam("_mac"))
     done = 0
-    for page in _pages(conn, table, cols):
+    for page in pages(conn, table, cols):
         conn.execute(stmt, [{"_pk": r[key.name], "_mac": row_mac(keys, table, r)} for r in page])
         done += len(page)
     return done
@@ -250,7 +254,7 @@ def upgrade(conn: Connection, keys: Keyring) -> bool:
         return False
     legacy_until = audit.seq
     rebound = {spec.name: _rebind(conn, keys, spec) for spec in SEALED}
-    macs = {table.name: _write_macs(conn, keys, table) for table in MACED}
+    macs = {table.name: write_macs(conn, keys, table) for table in MACED}
     meta.put(conn, meta.AUDIT_LEGACY_UNTIL, str(legacy_until))
     meta.put(conn, meta.ROW_BINDING, "1")
     audit.append(

@@ -14,6 +14,9 @@ Two independent 32-byte keys (url-safe base64, e.g. from ``daybreak admin keygen
   hold the field key to analyse or export data: with the field key alone a ciphertext
   can be read but no audit entry, head, checkpoint or row MAC can be forged.
 
+Either key can be rotated (:mod:`daybreak.store.rotation`; the new key from
+``DAYBREAK_NEW_FIELD_KEY`` or ``DAYBREAK_NEW_AUDIT_KEY``, each also as ``…_FILE``).
+
 Demo/dev only: with no key in the environment each key is generated into the data dir
 (``field.key``, ``audit.key``; mode 0600, directory 0700) and a warning is logged.
 Production sets both. :meth:`Keyring.from_text` without an audit key derives one from
@@ -45,6 +48,11 @@ KEY_FILE = "field.key"
 AUDIT_ENV_VAR = "DAYBREAK_AUDIT_KEY"
 AUDIT_FILE_ENV_VAR = "DAYBREAK_AUDIT_KEY_FILE"
 AUDIT_KEY_FILE = "audit.key"
+# Rotation: the key a store moves to, and (to verify checkpoints written before an
+# audit-key rotation) the audit key it had; each also as <name>_FILE.
+NEW_FIELD_ENV_VAR = "DAYBREAK_NEW_FIELD_KEY"
+NEW_AUDIT_ENV_VAR = "DAYBREAK_NEW_AUDIT_KEY"
+PREVIOUS_AUDIT_ENV_VAR = "DAYBREAK_PREVIOUS_AUDIT_KEY"
 log = logging.getLogger(__name__)
 
 
@@ -98,12 +106,14 @@ class Keyring:
             raise KeyError_("the audit key must be 32 bytes")
         if audit is not None and hmac.compare_digest(audit, master):
             raise KeyError_(f"{AUDIT_ENV_VAR} must be a different key from {ENV_VAR}")
+        self._master = master  # kept to pair this field key with another audit key
         self._aead = AESGCM(_derive(master, b"daybreak field encryption v1"))
         self._index_key = _derive(master, b"daybreak blind index v1")
         # Chains written before the audit key was separate were keyed from the field
         # key; they still verify, up to the entry the upgrade recorded (store_meta).
         self._legacy_audit_key = _derive(master, b"daybreak audit chain v1")
         root = audit if audit is not None else _derive(master, b"daybreak audit root (embedded)")
+        self._audit_root = audit
         self.audit_separate = audit is not None
         self._audit_key = _derive(root, b"daybreak audit chain v2")
         self._head_key = _derive(root, b"daybreak audit head v1")
@@ -139,6 +149,21 @@ class Keyring:
                 found.org_id = org_id
                 self._orgs[org_id] = found
         return found
+
+    def with_audit_key(self, audit: bytes) -> Keyring:
+        """This field key with another audit key (an audit key before or after a
+        rotation)."""
+        return Keyring(self._master, audit)
+
+    def with_field_key(self, master: bytes) -> Keyring:
+        """Another field key with this audit key (a field-key rotation's target)."""
+        return Keyring(master, self._audit_root)
+
+    def field_key_check(self) -> str:
+        """A MAC naming this field key without revealing it: stored in ``store_meta``
+        when the key is rotated, so that a process started with the old key is refused
+        at once instead of failing on the first ciphertext it reads."""
+        return _mac(self._index_key, "daybreak field key check v1")
 
     @classmethod
     def from_text(cls, text: str, where: str = ENV_VAR, audit: str | None = None) -> Keyring:
@@ -208,16 +233,33 @@ def _load_field_key(data_dir: Path | None, allow_generate: bool) -> tuple[str, s
     return _generated_key_file(path, "field key", ENV_VAR), str(path)
 
 
-def _load_audit_key(data_dir: Path | None, allow_generate: bool) -> tuple[str, str]:
-    env = os.environ.get(AUDIT_ENV_VAR)
-    if env:
-        return env, AUDIT_ENV_VAR
-    named = os.environ.get(AUDIT_FILE_ENV_VAR)
+def _key_text(env: str) -> tuple[str, str] | None:
+    """The key in ``$env`` or in the file ``$env_FILE`` names (text, where it came
+    from); None when neither is set."""
+    value = os.environ.get(env)
+    if value:
+        return value, env
+    file_var = f"{env}_FILE"
+    named = os.environ.get(file_var)
     if named:
         try:
             return Path(named).read_text("ascii"), named
         except OSError as exc:
-            raise KeyError_(f"{AUDIT_FILE_ENV_VAR}={named}: cannot read ({exc})") from exc
+            raise KeyError_(f"{file_var}={named}: cannot read ({exc})") from exc
+    return None
+
+
+def key_from_env(env: str) -> bytes | None:
+    """A key given to one command through ``$env`` or ``$env_FILE`` (never on the
+    command line, where ``ps`` and shell histories would show it); None if unset."""
+    found = _key_text(env)
+    return None if found is None else _decode(*found)
+
+
+def _load_audit_key(data_dir: Path | None, allow_generate: bool) -> tuple[str, str]:
+    found = _key_text(AUDIT_ENV_VAR)
+    if found is not None:
+        return found
     if data_dir is None or not allow_generate:
         raise KeyError_(
             f"{AUDIT_ENV_VAR} (or {AUDIT_FILE_ENV_VAR}) is not set: the audit trail needs "

@@ -8,6 +8,7 @@ from daybreak.store.tables import store_meta
 
 ROW_BINDING = "row_binding"  # "1": ciphertexts bound to their rows, row MACs written
 AUDIT_LEGACY_UNTIL = "audit_legacy_until"  # last audit entry keyed from the field key
+FIELD_KEY_CHECK = "field_key_check"  # Keyring.field_key_check() of the key since a rotation
 
 
 def get(conn: Connection, name: str) -> str | None:

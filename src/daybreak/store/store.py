@@ -24,13 +24,15 @@ entry to the audit chain: in the same transaction as a write; for a read, commit
 from __future__ import annotations
 
 import os
+from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy.engine import make_url
 
 from daybreak.store import cases as case_ops
 from daybreak.store import checkpoints as cp
-from daybreak.store import integrity
+from daybreak.store import integrity, rotation
 from daybreak.store.audit import ensure_head
 from daybreak.store.db import (
     WriterLock,
@@ -40,7 +42,7 @@ from daybreak.store.db import (
     sqlite_url,
     startup_lock,
 )
-from daybreak.store.keys import Keyring
+from daybreak.store.keys import KeyError_, Keyring
 from daybreak.store.repositories.accounts import AccountRepository
 from daybreak.store.repositories.api_keys import ApiKeyRepository
 from daybreak.store.repositories.audit import AuditTrail
@@ -106,12 +108,20 @@ class TiplineStore:
         self.engine, self.read_engine = make_engines(url)
         self._writer_lock = WriterLock(url)
         if run_migrations:
+            refused: str | None = None
             with startup_lock(self.engine):  # several servers may start at once
                 migrate(self.engine)
                 with self._writer_lock, self.engine.begin() as conn:
-                    ensure_head(conn, keys)
-                    integrity.upgrade(conn, keys)
-                    case_ops.upgrade_search(conn, keys)
+                    refused = rotation.field_key_problem(conn, keys)
+                    if refused is None:
+                        ensure_head(conn, keys)
+                        integrity.upgrade(conn, keys)
+                        case_ops.upgrade_search(conn, keys)
+            if refused is not None:  # a key the store was rotated away from
+                self._writer_lock.close()
+                self.engine.dispose()
+                self.read_engine.dispose()
+                raise KeyError_(refused)
         self._reads = AuditCommitter(self.engine, self._writer_lock)
         ctx = StoreContext(
             self.engine, self.read_engine, self._writer_lock, keys, self.agencies, self._reads
@@ -155,6 +165,41 @@ class TiplineStore:
             run_migrations=run_migrations,
             checkpoints=None if url is None or is_sqlite(url) else Path(data_dir) / CHECKPOINT_FILE,
         )
+
+    def rotate_field_key(self, new: Keyring) -> dict[str, int]:
+        """Move the whole store to ``new``'s field key (:mod:`daybreak.store.rotation`),
+        in one transaction, after verifying the audit trail and the store's checkpoints.
+        Nothing else may run on the database meanwhile (stop the servers); close this
+        store afterwards (it still holds the old key)."""
+        points, unreadable, where = self.audit.checkpoints()
+        if unreadable:
+            raise rotation.RotationRefused("; ".join(unreadable))
+        with self._writer_lock, self.engine.begin() as conn:
+            rotation.check_before(conn, self.keys, points, where)
+            return rotation.rotate_field_key(conn, self.keys, new)
+
+    def rotate_audit_key(self, new: Keyring) -> dict[str, Any]:
+        """Re-key the audit chain, its head and the row MACs to ``new``'s audit key
+        (:mod:`daybreak.store.rotation`) after verifying them and the checkpoints; then
+        set the checkpoint file aside (``<file>.before-<UTC time>``: its lines are
+        signed with the old key) and start a new one with the hand-over, signed with
+        the new key. Returns the hand-over, with ``checkpoints_kept`` (the file set
+        aside, or None). Close this store afterwards."""
+        points, unreadable, where = self.audit.checkpoints()
+        if unreadable:
+            raise rotation.RotationRefused("; ".join(unreadable))
+        path = self.audit.checkpoint_path
+        self.audit.close()  # its last checkpoint, with the old key; it writes no more
+        with self._writer_lock, self.engine.begin() as conn:
+            rotation.check_before(conn, self.keys, points, where)
+            done = rotation.rotate_audit_key(conn, self.keys, new)
+        kept = None
+        if path is not None:
+            if path.exists():
+                kept = path.with_name(f"{path.name}.before-{datetime.now(UTC):%Y%m%dT%H%M%SZ}")
+                path.rename(kept)
+            cp.append(path, cp.make(new, done["seq"], done["head"]))
+        return {**done, "checkpoints_kept": None if kept is None else str(kept)}
 
     def close(self) -> None:
         self.accounts.close()

@@ -107,6 +107,15 @@ class LoginRefused(Exception):
         self.delay = delay
 
 
+def _budget_refusal(wait: float) -> LoginRefused:
+    return LoginRefused(
+        "budget",
+        "too many sign-in attempts on this server; try again shortly",
+        int(wait) + 1,
+        REFUSAL_TARPIT_SECONDS,
+    )
+
+
 def _lower_priority() -> None:
     """Run this thread (and the threads argon2 starts from it, which inherit it) at the
     lowest CPU priority. Linux keeps a nice value per thread; elsewhere this is a no-op."""
@@ -159,6 +168,9 @@ class LoginGuard:
         self._hashers = ThreadPoolExecutor(
             max_hashing, thread_name_prefix="daybreak-password", initializer=_lower_priority
         )
+        # When the budget refused, until when it stays spent (its bucket's next token):
+        # until then a sign-in can be refused without consulting any limiter.
+        self._budget_spent_until = float("-inf")
         self._tally: Counter[tuple[str, str]] = Counter()
         self._tally_since = clock()
         self._tally_lock = threading.Lock()
@@ -176,12 +188,23 @@ class LoginGuard:
             )
         wait = self._budget.allow(BUDGET_KEY, self.hashes_per_minute, self.budget_burst)
         if wait > 0:
-            raise LoginRefused(
-                "budget",
-                "too many sign-in attempts on this server; try again shortly",
-                int(wait) + 1,
-                REFUSAL_TARPIT_SECONDS,
-            )
+            self._budget_spent_until = self._clock() + wait
+            raise _budget_refusal(wait)
+
+    def refusal_while_spent(self) -> LoginRefused | None:
+        """The budget's refusal while the budget is known to be spent (a refusal said
+        until when), decided without any limiter, lock or database; None otherwise.
+        Exact: nothing refills a bucket sooner than its next token, and other processes
+        sharing it only spend tokens. Lets the server refuse a sign-in before reading
+        its body (:class:`daybreak.api.login_fast.LoginFastRefusal`)."""
+        wait = self._budget_spent_until - self._clock()
+        return _budget_refusal(wait) if wait > 0 else None
+
+    def tally_due(self) -> bool:
+        """Whether the refusals' tally is due for its audit entry (see
+        :meth:`take_tally`): such a sign-in goes the whole way, which writes it."""
+        with self._tally_lock:
+            return bool(self._tally) and self._clock() - self._tally_since >= REFUSALS_AUDITED_EVERY
 
     def check(self, verify: Callable[[], T]) -> T:
         """Run ``verify`` (a password check) in a hashing thread, or raise

@@ -174,6 +174,19 @@ class AccountRepository:
             self.login_guard.tally(exc.reason, channel)
             raise
 
+    def refused_early(self, channel: str = "api") -> LoginRefused | None:
+        """The refusal of a sign-in while the hashing budget is known to be spent,
+        decided without a thread, the database or the request's body (tallied like any
+        refusal); None: go through :meth:`login`, which also does when the tally's
+        audit entry is due."""
+        guard = self.login_guard
+        if guard.tally_due():
+            return None
+        refused = guard.refusal_while_spent()
+        if refused is not None:
+            guard.tally(refused.reason, channel)
+        return refused
+
     def _login(self, username: str, password: str, client: str, channel: str) -> Actor | None:
         self.login_guard.admit(client)
         ctx = self._ctx

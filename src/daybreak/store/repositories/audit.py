@@ -10,7 +10,7 @@ from daybreak.store import checkpoints as cp
 from daybreak.store import integrity
 from daybreak.store.audit import AuditEntry, VerifyResult, head_for_checkpoint, iter_entries, verify
 from daybreak.store.auth import CASE_READERS, MANAGERS, Actor, is_operator
-from daybreak.store.keys import private_dir
+from daybreak.store.keys import Keyring, private_dir
 from daybreak.store.repositories.context import StoreContext, require
 
 
@@ -69,9 +69,11 @@ class AuditTrail:
             return None
         return self._checkpointer.checkpoint(force=True)
 
-    def verify(self, checkpoint_file: Path | None = None) -> VerifyResult:
-        """The audit chain, its head, the checkpoints (of ``checkpoint_file``, e.g. the
-        copy kept off the machine; default: the store's own file) and every row MAC."""
+    def checkpoints(
+        self, checkpoint_file: Path | None = None
+    ) -> tuple[list[cp.Checkpoint] | None, list[str], str]:
+        """The lines of ``checkpoint_file`` (default: the store's own file; None when
+        there is none), the problems of lines that are not checkpoints, and the path."""
         path = checkpoint_file or self.checkpoint_path
         points: list[cp.Checkpoint] | None = None
         unreadable: list[str] = []
@@ -80,9 +82,19 @@ class AuditTrail:
                 points, unreadable = cp.read(path)
             except OSError as exc:
                 unreadable = [f"{path}: cannot read the checkpoint file ({exc})"]
+        return points, unreadable, str(path)
+
+    def verify(
+        self, checkpoint_file: Path | None = None, previous: Keyring | None = None
+    ) -> VerifyResult:
+        """The audit chain, its head, the checkpoints (of ``checkpoint_file``, e.g. the
+        copy kept off the machine; default: the store's own file) and every row MAC.
+        ``previous``: the keys before the last audit-key rotation, for the checkpoints
+        signed with them."""
+        points, unreadable, where = self.checkpoints(checkpoint_file)
         keys = self._ctx.keys
         with self._ctx.reading() as conn:
-            chain = verify(conn, keys, points, str(path))
+            chain = verify(conn, keys, points, where, previous=previous)
             rows = integrity.check_rows(conn, keys)
         problems = (*unreadable, *chain.problems, *rows.problems)
         if rows.bad > len(rows.problems):
