@@ -10,6 +10,7 @@ from collections.abc import Callable
 import httpx
 from console_world import NOW
 
+from daybreak.console.backend import ConsoleUser, Role
 from daybreak.model.cases import Case, CaseLink, Evidence, GraphEdge, GraphNode, Tier
 from daybreak.testing.console import MemoryBackend
 
@@ -121,3 +122,23 @@ def test_long_evidence_lists_are_paged(
     )
     bad = ana.get(f"/console/cases/{HUB_ID}?evidence_page=x")
     assert bad.status_code == 200 and ids.findall(_section(bad.text, "evidence"))[0] == "T00000"
+
+
+def test_hub_page_shows_each_sub_cases_current_tier_and_status(
+    client_for: Callable[[str], httpx.Client], backend: MemoryBackend
+) -> None:
+    """An analyst's tier override or triage of a sub-case shows on its hub's page, not
+    only the tier the case was built with."""
+    _, subs = hub_world(backend)
+    sam = ConsoleUser("sam", Role.SUPERVISOR)
+    lowered = subs[7]  # built tier 1: the first row
+    backend.override_tier(lowered.case_id, sam, Tier.OTHER, "a test payment, not abuse")
+    backend.triage(subs[50].case_id, sam)
+    section = _section(client_for("ana").get(f"/console/cases/{HUB_ID}").text, "sub-cases")
+    rows = {
+        m.group(1): m.group(0)
+        for m in re.finditer(r'<tr>.*?href="/console/cases/(CASE-SUB\d+)".*?</tr>', section)
+    }
+    assert ">T6<" in rows[lowered.case_id] and ">T1<" not in rows[lowered.case_id]
+    assert "triaged" in rows[subs[50].case_id].lower()
+    assert "new" in rows[subs[49].case_id].lower()

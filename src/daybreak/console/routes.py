@@ -20,7 +20,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import FormData
 
 from daybreak.console import dashboards, graphview, queue
-from daybreak.console.backend import ActionError, AuditView, ConsoleUser
+from daybreak.console.backend import ActionError, AuditView, ConsoleBackend, ConsoleUser
 from daybreak.console.pages_manage import router as manage_router
 from daybreak.console.pages_outbound import router as outbound_router
 from daybreak.console.paging import list_page
@@ -44,7 +44,7 @@ from daybreak.console.web import (
     state_of,
 )
 from daybreak.model.alerts import Alert
-from daybreak.model.cases import TRANSITIONS, Case, CaseStatus, Outcome, Tier
+from daybreak.model.cases import TRANSITIONS, Case, CaseLink, CaseStatus, Outcome, Tier
 from daybreak.store.throttle import LoginRefused
 
 MAX_NOTE = 5000
@@ -299,6 +299,15 @@ def _close_duplicates(request: Request, user: ConsoleUser, form: FormData) -> st
 # --- case ----------------------------------------------------------------------------
 
 
+def _cases_now(
+    backend: ConsoleBackend, links: Sequence[CaseLink], user: ConsoleUser
+) -> dict[str, Case]:
+    """The linked cases as they are now (an analyst's tier override, their status), not
+    as the build saw them; one page of links at a time, each read audited."""
+    now = (backend.get_case(link.case_id, user) for link in links)
+    return {c.case_id: c for c in now if c is not None}
+
+
 @router.get("/cases/{case_id}", response_class=HTMLResponse)
 def case_page(request: Request, case_id: str) -> Response:
     session = signed_in(request)
@@ -308,6 +317,9 @@ def case_page(request: Request, case_id: str) -> Response:
         raise ConsolePageError(404, "No such case", f"There is no case {case_id!r}.")
     alerts = [a for a in backend.alerts(session.user) if a.alert_id in set(case.alert_ids)]
     transitions = {s.value for s in TRANSITIONS[case.status]}
+    sub_case_page = list_page(
+        case.sub_cases, request.query_params, "sub_cases_page", SUB_CASES_PAGE
+    )
     return render(
         request,
         "case.html",
@@ -322,9 +334,8 @@ def case_page(request: Request, case_id: str) -> Response:
             "evidence_page": list_page(
                 case.evidence, request.query_params, "evidence_page", EVIDENCE_PAGE
             ),
-            "sub_case_page": list_page(
-                case.sub_cases, request.query_params, "sub_cases_page", SUB_CASES_PAGE
-            ),
+            "sub_case_page": sub_case_page,
+            "sub_cases_now": _cases_now(backend, sub_case_page.rows, session.user),
             "links_shown": LINKS_SHOWN,
             # The case's own routing, else the routing table's agency for its country.
             "agency": case.routed_agency or backend.agency_for(case.country),
