@@ -187,3 +187,35 @@ def test_a_worked_giant_case_that_becomes_a_hub_keeps_its_work_in_the_store(
         }
     finally:
         store.close()
+
+
+def test_a_hub_case_without_alerts_of_its_own_files_nothing_and_says_why(
+    tiny_world: Path, shared_dir: Path
+) -> None:
+    """Its filings would rest on its sub-cases' records (a report naming the hub): they
+    are not offered, with the reason; the case JSON still lists the hub and its sub-cases."""
+    from daybreak import exporters
+
+    alerts = hub_without_own_alerts()
+    hub = _hub(build_cases(tiny_world, alerts, policy=POLICY))
+    assert hub.alert_ids == []
+    bundle = exporters.bundle_from_world(
+        hub, tiny_world, alerts=alerts, org=exporters.OrgSettings.demo_identity()
+    )
+    assert bundle.reports  # the world's report naming the hub is in reach
+    standards = shared_dir / "standards"
+    for fmt in ("goaml", "cybertip"):
+        xsd = standards / exporters.exporter_info(fmt).schema.standards_path  # type: ignore[union-attr]
+        reason = exporters.unavailable_reason(fmt, bundle, xsd)
+        assert reason is not None and "no alerts of its own" in reason
+        assert f"{len(hub.sub_cases)} sub-case(s)" in reason
+    assert exporters.unavailable_reason("case_json", bundle) is None
+    made = exporters.export_case("case_json", bundle).decode()
+    assert all(link.case_id in made for link in hub.sub_cases)
+    # A hub case with an alert of its own files as before.
+    owned = _hub(build_cases(tiny_world, payer_alerts(), policy=POLICY))
+    owned_bundle = exporters.bundle_from_world(
+        owned, tiny_world, alerts=payer_alerts(), org=exporters.OrgSettings.demo_identity()
+    )
+    xsd = standards / exporters.exporter_info("goaml").schema.standards_path  # type: ignore[union-attr]
+    assert exporters.unavailable_reason("goaml", owned_bundle, xsd) is None
