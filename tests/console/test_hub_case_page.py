@@ -93,6 +93,22 @@ def test_hub_page_lists_its_sub_cases_with_tiers_paged(
     assert 'rel="prev"' in second and 'rel="next"' not in second
 
 
+def test_a_sub_case_split_from_a_worked_case_names_it(
+    client_for: Callable[[str], httpx.Client], backend: MemoryBackend
+) -> None:
+    _, subs = hub_world(backend)
+    split = subs[1].model_copy(
+        update={"case_id": "CASE-SPLIT00001", "derived_from": ["CASE-WORKED0001"]}
+    )
+    backend.add_cases([split])
+    page = client_for("ana").get(f"/console/cases/{split.case_id}").text
+    banner = page[page.index('id="derived-from"') :]
+    banner = banner[: banner.index("</p>")]
+    assert 'href="/console/cases/CASE-WORKED0001"' in banner
+    other = client_for("ana").get(f"/console/cases/{subs[2].case_id}")
+    assert other.status_code == 200 and 'id="derived-from"' not in other.text
+
+
 def test_sub_case_page_names_its_hub_and_reads_alone(
     client_for: Callable[[str], httpx.Client], backend: MemoryBackend
 ) -> None:
