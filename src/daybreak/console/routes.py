@@ -20,7 +20,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import FormData
 
 from daybreak.console import dashboards, graphview, queue
-from daybreak.console.backend import ActionError, AuditView, ConsoleBackend, ConsoleUser
+from daybreak.console.backend import ActionError, AuditView, ConsoleUser
 from daybreak.console.pages_manage import router as manage_router
 from daybreak.console.pages_outbound import router as outbound_router
 from daybreak.console.paging import list_page
@@ -44,7 +44,7 @@ from daybreak.console.web import (
     state_of,
 )
 from daybreak.model.alerts import Alert
-from daybreak.model.cases import TRANSITIONS, Case, CaseLink, CaseStatus, Outcome, Tier
+from daybreak.model.cases import TRANSITIONS, Case, CaseStatus, Outcome, Tier
 from daybreak.store.throttle import LoginRefused
 
 MAX_NOTE = 5000
@@ -299,15 +299,6 @@ def _close_duplicates(request: Request, user: ConsoleUser, form: FormData) -> st
 # --- case ----------------------------------------------------------------------------
 
 
-def _cases_now(
-    backend: ConsoleBackend, links: Sequence[CaseLink], user: ConsoleUser
-) -> dict[str, Case]:
-    """The linked cases as they are now (an analyst's tier override, their status), not
-    as the build saw them; one page of links at a time, each read audited."""
-    now = (backend.get_case(link.case_id, user) for link in links)
-    return {c.case_id: c for c in now if c is not None}
-
-
 @router.get("/cases/{case_id}", response_class=HTMLResponse)
 def case_page(request: Request, case_id: str) -> Response:
     session = signed_in(request)
@@ -335,7 +326,10 @@ def case_page(request: Request, case_id: str) -> Response:
                 case.evidence, request.query_params, "evidence_page", EVIDENCE_PAGE
             ),
             "sub_case_page": sub_case_page,
-            "sub_cases_now": _cases_now(backend, sub_case_page.rows, session.user),
+            # as they are now (an analyst's override, their status), not as built
+            "sub_cases_now": backend.case_states(
+                [link.case_id for link in sub_case_page.rows], session.user
+            ),
             "links_shown": LINKS_SHOWN,
             # The case's own routing, else the routing table's agency for its country.
             "agency": case.routed_agency or backend.agency_for(case.country),
