@@ -6,10 +6,13 @@ from __future__ import annotations
 import html
 import re
 from collections.abc import Callable
+from pathlib import Path
 
 import httpx
 from console_world import NOW
 
+from daybreak.console.backend import ConsoleUser, Role
+from daybreak.console.exports import ExportersPackage, ExportSettings
 from daybreak.model.cases import Case, CaseLink, Evidence, GraphEdge, GraphNode, Tier
 from daybreak.testing.console import MemoryBackend
 
@@ -90,6 +93,22 @@ def test_hub_page_lists_its_sub_cases_with_tiers_paged(
     assert 'rel="prev"' in second and 'rel="next"' not in second
 
 
+def test_a_sub_case_split_from_a_worked_case_names_it(
+    client_for: Callable[[str], httpx.Client], backend: MemoryBackend
+) -> None:
+    _, subs = hub_world(backend)
+    split = subs[1].model_copy(
+        update={"case_id": "CASE-SPLIT00001", "derived_from": ["CASE-WORKED0001"]}
+    )
+    backend.add_cases([split])
+    page = client_for("ana").get(f"/console/cases/{split.case_id}").text
+    banner = page[page.index('id="derived-from"') :]
+    banner = banner[: banner.index("</p>")]
+    assert 'href="/console/cases/CASE-WORKED0001"' in banner
+    other = client_for("ana").get(f"/console/cases/{subs[2].case_id}")
+    assert other.status_code == 200 and 'id="derived-from"' not in other.text
+
+
 def test_sub_case_page_names_its_hub_and_reads_alone(
     client_for: Callable[[str], httpx.Client], backend: MemoryBackend
 ) -> None:
@@ -121,3 +140,53 @@ def test_long_evidence_lists_are_paged(
     )
     bad = ana.get(f"/console/cases/{HUB_ID}?evidence_page=x")
     assert bad.status_code == 200 and ids.findall(_section(bad.text, "evidence"))[0] == "T00000"
+
+
+def test_hub_page_shows_each_sub_cases_current_tier_and_status(
+    client_for: Callable[[str], httpx.Client], backend: MemoryBackend
+) -> None:
+    """An analyst's tier override or triage of a sub-case shows on its hub's page, not
+    only the tier the case was built with."""
+    _, subs = hub_world(backend)
+    sam = ConsoleUser("sam", Role.SUPERVISOR)
+    lowered = subs[7]  # built tier 1: the first row
+    backend.override_tier(lowered.case_id, sam, Tier.OTHER, "a test payment, not abuse")
+    backend.triage(subs[50].case_id, sam)
+    section = _section(client_for("ana").get(f"/console/cases/{HUB_ID}").text, "sub-cases")
+    rows = {
+        m.group(1): m.group(0)
+        for m in re.finditer(r'<tr>.*?href="/console/cases/(CASE-SUB\d+)".*?</tr>', section)
+    }
+    assert ">T6<" in rows[lowered.case_id] and ">T1<" not in rows[lowered.case_id]
+    assert "triaged" in rows[subs[50].case_id].lower()
+    assert "new" in rows[subs[49].case_id].lower()
+
+
+def test_a_hub_case_without_alerts_offers_what_can_be_made_and_says_why_not(
+    client_for: Callable[[str], httpx.Client], backend: MemoryBackend, shared_dir: Path
+) -> None:
+    """Its case JSON downloads; goAML and CyberTipline are not offered, the check names
+    why, and asking for one anyway shows the reason on a page, never a download."""
+    backend.configure(
+        exporter=ExportersPackage(
+            ExportSettings(standards_dir=shared_dir / "standards", demo_identity=True)
+        )
+    )
+    hub, _ = hub_world(backend)
+    assert hub.alert_ids == []
+    ana = client_for("ana")
+    assert ana.get(f"/console/cases/{HUB_ID}").status_code == 200
+    check = ana.get(f"/console/cases/{HUB_ID}/export-check?fragment=1")
+    assert check.status_code == 200
+    sections = dict(re.findall(r'data-format="(\w+)".*?(<h4>.*?)</section>', check.text, re.S))
+    for fmt in ("goaml", "cybertip"):
+        assert "cannot be made" in sections[fmt]
+        assert f"no alerts of its own: file from its {SUBS} sub-case(s)" in sections[fmt]
+        assert f"/export/{fmt}" not in sections[fmt]
+        refused = ana.get(f"/console/cases/{HUB_ID}/export/{fmt}")
+        assert refused.status_code == 422 and "content-disposition" not in refused.headers
+        assert "no alerts of its own" in refused.text
+    assert "/export/case_json" in sections["case_json"]
+    made = ana.get(f"/console/cases/{HUB_ID}/export/case_json")
+    assert made.status_code == 200 and "attachment" in made.headers["content-disposition"]
+    assert all(link.case_id in made.text for link in hub.sub_cases)

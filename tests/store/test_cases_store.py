@@ -185,3 +185,20 @@ def test_queue_counts_are_kept_until_a_case_changes(store: TiplineStore) -> None
     assert (found.total, found.closed) == (2, 0)
     every = store.cases.page(ana, CaseFilter(country="PH", limit=1))
     assert (every.total, every.closed) == (3, 1)
+
+
+def test_states_give_the_current_tier_and_status_without_bodies(staffed: TiplineStore) -> None:
+    """A hub page's sub-cases as they are now: an override and a transition show."""
+    from daybreak.model.cases import Tier
+
+    staffed.cases.upsert([case("C-1"), case("C-2")])
+    staffed.cases.override_tier("C-1", Tier.OTHER, ANA, "a test payment")
+    staffed.cases.transition("C-2", CaseStatus.TRIAGED, ANA, "looked")
+    assert staffed.cases.states(ANA, ["C-1", "C-2", "C-404"]) == {
+        "C-1": (Tier.OTHER, CaseStatus.NEW),
+        "C-2": (Tier.KNOWN_OFFENDER_ACCESS, CaseStatus.TRIAGED),
+    }
+    listed = [e for e in staffed.audit.trail(SUP) if e.action == "case.list"]
+    assert listed[-1].actor == "ana" and listed[-1].detail["ids"] == ["C-1", "C-2"]
+    with pytest.raises(PermissionDenied):
+        staffed.cases.states(PLATFORM, ["C-1"])

@@ -173,6 +173,12 @@ class ConsoleBackend(Protocol):
 
     def get_case(self, case_id: str, actor: ConsoleUser) -> Case | None: ...
 
+    def case_states(
+        self, case_ids: Sequence[str], actor: ConsoleUser
+    ) -> dict[str, tuple[Tier, CaseStatus]]:
+        """The current tier (an analyst's override included) and status of each case
+        named (a hub page's sub-cases), without reading their bodies."""
+
     def notes(self, case_id: str, actor: ConsoleUser) -> Sequence[NoteView]: ...
 
     def audit_trail(self, case_id: str, actor: ConsoleUser) -> Sequence[AuditView]: ...

@@ -154,6 +154,11 @@ class ExportersPackage:
         module = self._module_or_refuse()
         try:
             bundle = self._bundle(module, case, alerts)
+            # Refuse what cannot be made with the reason the check gives, not with
+            # whatever the exporter trips over first.
+            reason = module.unavailable_reason(fmt, bundle, self._schema(info))
+            if reason is not None:
+                raise ActionError(f"{info.label} cannot be made for this case: {reason}")
             data = module.export_case(fmt, bundle, self._schema(info))
         except module.ExportError as exc:
             raise ActionError(self._short(exc)) from exc

@@ -309,6 +309,9 @@ def case_page(request: Request, case_id: str) -> Response:
         raise ConsolePageError(404, "No such case", f"There is no case {case_id!r}.")
     alerts = [a for a in backend.alerts(session.user) if a.alert_id in set(case.alert_ids)]
     transitions = {s.value for s in TRANSITIONS[case.status]}
+    sub_case_page = list_page(
+        case.sub_cases, request.query_params, "sub_cases_page", SUB_CASES_PAGE
+    )
     return render(
         request,
         "case.html",
@@ -323,8 +326,10 @@ def case_page(request: Request, case_id: str) -> Response:
             "evidence_page": list_page(
                 case.evidence, request.query_params, "evidence_page", EVIDENCE_PAGE
             ),
-            "sub_case_page": list_page(
-                case.sub_cases, request.query_params, "sub_cases_page", SUB_CASES_PAGE
+            "sub_case_page": sub_case_page,
+            # as they are now (an analyst's override, their status), not as built
+            "sub_cases_now": backend.case_states(
+                [link.case_id for link in sub_case_page.rows], session.user
             ),
             "links_shown": LINKS_SHOWN,
             # The case's own routing, else the routing table's agency for its country.

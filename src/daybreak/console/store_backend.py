@@ -164,6 +164,11 @@ class StoreBackend:
     def get_case(self, case_id: str, actor: ConsoleUser) -> Case | None:
         return self.store.cases.get(case_id, _actor(actor))
 
+    def case_states(
+        self, case_ids: Sequence[str], actor: ConsoleUser
+    ) -> dict[str, tuple[Tier, CaseStatus]]:
+        return self.store.cases.states(_actor(actor), case_ids)
+
     def notes(self, case_id: str, actor: ConsoleUser) -> Sequence[NoteView]:
         return [
             NoteView(n.author, n.at, n.text) for n in self.store.cases.notes(case_id, _actor(actor))

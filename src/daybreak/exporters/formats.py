@@ -15,13 +15,31 @@ if TYPE_CHECKING:
     from daybreak.exporters.bundle import CaseBundle
 
 
+def hub_without_alerts(bundle: CaseBundle) -> str | None:
+    """A filing rests on the case's own suspicion. A hub case with no alerts of its own
+    has none: what it would carry (records naming the hub) is its sub-cases' evidence,
+    filed with them. Its case JSON lists the hub and its sub-cases."""
+    case = bundle.case
+    if case.hub_key and not case.alert_ids:
+        return (
+            f"a hub case with no alerts of its own: file from its {len(case.sub_cases)} "
+            "sub-case(s), which hold the evidence; the case JSON export lists the hub "
+            "and its sub-cases"
+        )
+    return None
+
+
 def goaml_unavailable(bundle: CaseBundle) -> str | None:
+    if hub := hub_without_alerts(bundle):
+        return hub
     if not bundle.transactions and not bundle.reports:
         return "the case has neither transactions nor reported accounts"
     return None
 
 
 def cybertip_unavailable(bundle: CaseBundle) -> str | None:
+    if hub := hub_without_alerts(bundle):
+        return hub
     if not bundle.reports and not bundle.matched_sightings():
         return "the case has no tipline reports and no media that matched a known-material list"
     return None

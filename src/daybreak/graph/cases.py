@@ -263,7 +263,15 @@ def assemble(
     )
 
 
-_VOLATILE = {"created_at", "updated_at", "status", "assignee", "outcome", "routed_agency"}
+_VOLATILE = {
+    "created_at",
+    "updated_at",
+    "status",
+    "assignee",
+    "outcome",
+    "routed_agency",
+    "derived_from",
+}
 
 
 def _match_keys(case: Case, hub_keys: set[str]) -> set[str]:
@@ -274,6 +282,23 @@ def _match_keys(case: Case, hub_keys: set[str]) -> set[str]:
     if case.hub_key:
         return {"hub:" + case.hub_key} | alerts
     return (set(case.entity_keys) - hub_keys) | alerts
+
+
+def _split_among_subs(
+    hub: Case, new_by_id: dict[str, Case], index: dict[str, list[Case]], hub_keys: set[str]
+) -> dict[str, Case]:
+    """Existing cases built before the hub became a hub case (neither a hub nor a
+    sub-case) that overlap two or more of its new sub-cases: the old whole, now split.
+    The hub case takes such a case over, with its id and its analysts' work."""
+    seen: dict[str, set[str]] = {}
+    found: dict[str, Case] = {}
+    for link in hub.sub_cases:
+        for k in _match_keys(new_by_id[link.case_id], hub_keys):
+            for c in index.get(k, []):
+                if not c.hub_key and not c.parent_case_ids:
+                    seen.setdefault(c.case_id, set()).add(link.case_id)
+                    found[c.case_id] = c
+    return {i: c for i, c in found.items() if len(seen[i]) > 1}
 
 
 def _relinked(case: Case, renamed: dict[str, str]) -> Case:
@@ -305,19 +330,22 @@ def reconcile(new: list[Case], existing: Sequence[Case], now: datetime) -> list[
     placed: list[tuple[Case, Case | None]] = []  # (new case, the existing case it takes)
     renamed: dict[str, str] = {}
     merged: dict[str, str] = {}
-    for case in sorted(new, key=lambda c: (-c.priority, c.case_id)):
-        hits = {
-            c.case_id: c
-            for k in _match_keys(case, hub_keys)
-            for c in index.get(k, [])
-            if c.case_id not in claimed
-        }
+    new_by_id = {c.case_id: c for c in new}
+    # Hub cases first: a worked case that held the hub goes to the hub's case, not to
+    # whichever of its new sub-cases ranks highest.
+    for case in sorted(new, key=lambda c: (c.hub_key is None, -c.priority, c.case_id)):
+        overlaps = {c.case_id: c for k in _match_keys(case, hub_keys) for c in index.get(k, [])}
+        if case.hub_key:
+            overlaps |= _split_among_subs(case, new_by_id, index, hub_keys)
+        hits = {i: c for i, c in overlaps.items() if i not in claimed}
+        if case.hub_key:  # its own earlier hub case, if there is one
+            hits = {i: c for i, c in hits.items() if c.hub_key == case.hub_key} or hits
         if not hits:
-            # a split: the anchor's id is taken
+            # a split: the anchor's id is taken; the case names what it was split from
             final = case.case_id + "-2" if case.case_id in claimed else case.case_id
             claimed.add(final)
             renamed[case.case_id] = final
-            placed.append((case, None))
+            placed.append((case.model_copy(update={"derived_from": sorted(overlaps)}), None))
             continue
         # The oldest case it overlaps; among equally old ones (a batch stored together)
         # the case of its own anchor, so that which case a cluster keeps does not depend
@@ -365,6 +393,7 @@ def _carried_over(case: Case, case_id: str, target: Case | None, now: datetime) 
             "routed_agency": target.routed_agency,
             "created_at": target.created_at,
             "updated_at": target.updated_at if same else now,
+            "derived_from": target.derived_from,
         }
     )
 

@@ -243,6 +243,11 @@ class Case(BaseModel):
     hub_key: str | None = Field(default=None, description="set on a hub case: its hub")
     sub_cases: list[CaseLink] = Field(default_factory=list)
     parent_case_ids: list[str] = Field(default_factory=list, description="its hub cases")
+    derived_from: list[str] = Field(
+        default_factory=list,
+        description="earlier cases this one was split from on a re-run (a worked case "
+        "that became a hub case keeps its id and work; its new sub-cases name it here)",
+    )
 
 
 # --- what a case is found by --------------------------------------------------------

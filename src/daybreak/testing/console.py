@@ -153,6 +153,12 @@ class MemoryBackend:
             self._record(case_id, actor, "read")
         return case
 
+    def case_states(
+        self, case_ids: Sequence[str], actor: ConsoleUser
+    ) -> dict[str, tuple[Tier, CaseStatus]]:
+        found = [self._cases[i] for i in case_ids if i in self._cases]
+        return {c.case_id: (c.tier, c.status) for c in found}
+
     def notes(self, case_id: str, actor: ConsoleUser) -> Sequence[NoteView]:
         return list(self._notes.get(case_id, ()))
 

@@ -101,6 +101,16 @@ class CaseRepository:
             self._counts[key] = (now, value)
         return value
 
+    def states(self, actor: Actor, case_ids: Sequence[str]) -> dict[str, tuple[Tier, CaseStatus]]:
+        """Current tier and status of the named cases (a hub page's sub-cases), audited
+        as one listing."""
+        require(actor, CASE_READERS, "list cases")
+        ctx = self._ctx
+        with ctx.reading() as conn:
+            found = case_ops.states(conn, actor.org_id, case_ids)
+        ctx.audit_read(actor, "case.list", "case", "*", {"ids": sorted(found)})
+        return found
+
     def holders(self, actor: Actor, entity_key: str, but: str) -> tuple[int, int]:
         """How many cases other than ``but`` hold the entity (closed ones among them):
         counts through the entity's blind index, no case is read."""
