@@ -82,8 +82,8 @@ def test_graph_and_cases_from_the_world_on_spark_equal_duckdbs(java_home: str, w
     ids = sorted({i for al in alerts for i in al.evidence_ids})
     assert ids
     # (DuckDB names the zone Etc/UTC, Spark UTC: the rows compare as instants)
-    assert spark.transactions_by_id(ids).sort("txn_id").to_dicts() == (
-        duck.transactions_by_id(ids).sort("txn_id").to_dicts()
+    assert spark.records.transactions_by_id(ids).sort("txn_id").to_dicts() == (
+        duck.records.transactions_by_id(ids).sort("txn_id").to_dicts()
     )
 
 

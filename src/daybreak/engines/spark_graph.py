@@ -185,7 +185,7 @@ def world_graph_on_spark(
         min_same_person=min_same_person,
         merchant_edges=merchant_edges,
         spark_session=spark,
-        world=(read.frames, read.transactions_by_id),
+        world=(read.frames, read),
         people=lambda _customers, links: people_on_spark(spark, links),
     )
 

@@ -6,12 +6,11 @@ here is the pure modules wired in order.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from functools import partial
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import duckdb
 import polars as pl
@@ -35,6 +34,26 @@ from daybreak.model.alerts import Alert
 from daybreak.model.cases import Case
 
 
+class RecordLookup(Protocol):
+    """The records alerts cite, looked up by id where the world's files are (DuckDB's
+    views over them, or Spark's): only the asked rows come back."""
+
+    def transactions_by_id(self, txn_ids: Sequence[str]) -> pl.DataFrame: ...
+
+    def events_by_id(self, event_ids: Sequence[str]) -> pl.DataFrame: ...
+
+
+@dataclass(frozen=True)
+class DuckDBRecords:
+    con: duckdb.DuckDBPyConnection
+
+    def transactions_by_id(self, txn_ids: Sequence[str]) -> pl.DataFrame:
+        return loader.transactions_by_id(self.con, txn_ids)
+
+    def events_by_id(self, event_ids: Sequence[str]) -> pl.DataFrame:
+        return loader.events_by_id(self.con, event_ids)
+
+
 @dataclass
 class WorldGraph:
     graph: Graph
@@ -42,9 +61,7 @@ class WorldGraph:
     links: ExactLinks
     matches: PersonMatches | None
     same_person: pl.DataFrame  # the splink edges added to the exact links
-    # the cited transactions by id, read where the world's files are (DuckDB's views
-    # over them, or Spark's)
-    transactions_by_id: Callable[[Sequence[str]], pl.DataFrame]
+    records: RecordLookup
 
 
 MIN_SAME_PERSON = 0.9  # match probability that makes a same_person edge
@@ -58,13 +75,13 @@ def build_world_graph(
     min_same_person: float = MIN_SAME_PERSON,
     merchant_edges: bool = False,
     spark_session: Any = None,
-    world: tuple[loader.WorldFrames, Callable[[Sequence[str]], pl.DataFrame]] | None = None,
+    world: tuple[loader.WorldFrames, RecordLookup] | None = None,
     people: Any = None,
 ) -> WorldGraph:
     """Exact links, then (optionally) splink ``same_person`` links, in one graph.
     ``spark_session``: the session splink runs in with ``backend="spark"``. ``world``:
     the world already reduced elsewhere (on Spark: :mod:`daybreak.engines.spark_graph`)
-    with its look-up of transactions by id; ``people``: how to make splink's people
+    with its look-up of the records alerts cite; ``people``: how to make splink's people
     table from the customers and the exact links (default :func:`person_records`).
 
     Payments to shops and ATMs (card and cash receivers) stay out unless
@@ -72,7 +89,7 @@ def build_world_graph(
     if world is None:
         con = duckdb.connect()
         frames = loader.load_world(Path(world_dir), con, include_shops=merchant_edges)
-        world = frames, partial(loader.transactions_by_id, con)
+        world = frames, DuckDBRecords(con)
     frames, by_id = world
     links = resolve_exact(frames)
     matches = None
@@ -129,11 +146,11 @@ def build_cases(
         {i for a in all_alerts if a.evidence_source == "platform_events" for i in a.evidence_ids}
     )
     inputs = CaseInputs(
-        evidence_events=loader.events_by_id(wg.con, event_ids) if event_ids else pl.DataFrame(),
+        evidence_events=wg.records.events_by_id(event_ids) if event_ids else pl.DataFrame(),
         reports=wg.frames.reports,
         customers=wg.frames.customers,
         media_sightings=wg.frames.media_sightings,
-        transactions=wg.transactions_by_id(txn_ids) if txn_ids else pl.DataFrame(),
+        transactions=wg.records.transactions_by_id(txn_ids) if txn_ids else pl.DataFrame(),
         hubs=hubs_of(wg.graph, policy),
         as_of=as_of or _latest_time(wg),
     )
@@ -158,10 +175,10 @@ def _latest_time(wg: WorldGraph) -> datetime | None:
 def evaluate_against_truth(world_dir: Path, cases: Sequence[Case]) -> CaseRecovery:
     """Purity/completeness of ``cases`` against the world's ``truth/links.csv``."""
     links = loader.read_truth_links(Path(world_dir))
-    con = loader.open_world(Path(world_dir))
+    records = DuckDBRecords(loader.open_world(Path(world_dir)))
     txn_ids = links.filter(pl.col("source") == "transactions")["record_id"].to_list()
     event_ids = links.filter(pl.col("source") == "platform_events")["record_id"].to_list()
     truth = truth_entities(
-        links, loader.transactions_by_id(con, txn_ids), loader.events_by_id(con, event_ids)
+        links, records.transactions_by_id(txn_ids), records.events_by_id(event_ids)
     )
     return evaluate_cases(cases, truth)
