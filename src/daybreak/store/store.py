@@ -14,6 +14,8 @@ thing stored, over one shared context (engines, writer lock, keys, routing table
   address, shared by every server process on PostgreSQL;
 * ``store.audit`` (:class:`AuditTrail`): the trail, checkpoints, verification;
 * ``store.banks`` (:class:`BankRepository`): the hash lists' metadata (media banks).
+* ``store.exchanges`` (:class:`ExchangeRepository`): hash exchanges that keep banks
+  current, their checkpoints and the opinions sent back.
 
 Every method that reads or writes case data names the acting :class:`Actor` and adds an
 entry to the audit chain: in the same transaction as a write; for a read, committed
@@ -44,6 +46,7 @@ from daybreak.store.repositories.accounts import AccountRepository
 from daybreak.store.repositories.api_keys import ApiKeyRepository
 from daybreak.store.repositories.audit import AuditTrail
 from daybreak.store.repositories.banks import BankRepository
+from daybreak.store.repositories.exchanges import ExchangeRepository
 from daybreak.store.repositories.cases import CaseRepository
 from daybreak.store.repositories.context import AuditCommitter, PermissionDenied, StoreContext
 from daybreak.store.repositories.cybertip import CybertipRepository
@@ -126,6 +129,7 @@ class TiplineStore:
         self.cybertip = CybertipRepository(ctx)
         self.outbound = OutboundRepository(ctx)
         self.banks = BankRepository(ctx)
+        self.exchanges = ExchangeRepository(ctx)
         every = checkpoint_every
         if every is None:
             every = float(os.environ.get(cp.INTERVAL_ENV_VAR, cp.DEFAULT_INTERVAL))

@@ -414,6 +414,68 @@ media_bank_quarantine = Table(
     UniqueConstraint("org_id", "bank", "hash", name="uq_media_bank_quarantine_hash"),
 )
 
+# Hash exchanges that keep banks current (daybreak.connectors.hash_exchange): one row per
+# exchange an organisation syncs a bank from, with the exchange client's checkpoint (JSON)
+# so that a sync resumes where the last one stopped. Credentials are never stored: the
+# row names the environment variable or the secret file to read them from.
+media_exchanges = Table(
+    "media_exchanges",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    _org(),
+    Column("name", String(64), nullable=False),
+    Column("api", String(40), nullable=False),
+    Column("bank", String(64), nullable=False),
+    Column("config", Text, nullable=False),
+    Column("credentials_env", String(80), nullable=False),
+    Column("credentials_file", String(400), nullable=False),
+    Column("checkpoint", Text, nullable=True),
+    Column("enabled", Boolean, nullable=False),
+    Column("created_at", TS, nullable=False),
+    Column("synced_at", TS, nullable=True),
+    UniqueConstraint("org_id", "name", name="uq_media_exchanges_org_name"),
+)
+
+# What each exchange item (an NCMEC entry, a ThreatExchange indicator) put in the bank:
+# an update replaces an item's hashes, a deletion drops them, and a hash leaves the bank
+# when no item lists it any more. ``ref`` is what an opinion about the hash names at the
+# exchange (an NCMEC member/entry/fingerprint, a ThreatExchange descriptor id).
+media_exchange_items = Table(
+    "media_exchange_items",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    _org(indexed=False),
+    Column("exchange", String(64), nullable=False),
+    Column("item_key", String(400), nullable=False),
+    Column("hash_type", String(40), nullable=False),
+    Column("hash", String(200), nullable=False),
+    Column("ref", String(200), nullable=False),
+    Index("ix_media_exchange_items_key", "org_id", "exchange", "item_key"),
+    Index("ix_media_exchange_items_hash", "org_id", "hash_type", "hash"),
+)
+
+# Analysts' opinions on matches (seen / true positive / false positive) waiting to be
+# sent back to the exchange that listed the hash: queued, retried, and dead-lettered
+# (state "dead") after too many failures, like the outbound webhooks.
+media_exchange_opinions = Table(
+    "media_exchange_opinions",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    _org(),
+    Column("exchange", String(64), nullable=False),
+    Column("hash_type", String(40), nullable=False),
+    Column("hash", String(200), nullable=False),
+    Column("verdict", String(20), nullable=False),
+    Column("case_id", String(80), nullable=False),
+    Column("actor", String(80), nullable=False),
+    Column("state", String(12), nullable=False, index=True),
+    Column("attempts", Integer, nullable=False),
+    Column("last_error", String(200), nullable=False),
+    Column("created_at", TS, nullable=False),
+    Column("next_at", TS, nullable=False),
+    Column("sent_at", TS, nullable=True),
+)
+
 users = Table(
     "users",
     metadata,
