@@ -164,8 +164,13 @@ class NcmecHandler(_Handler):
         nxt = start + ex.page_size
         if nxt < len(window):
             params = urllib.parse.urlencode(
-                {"from": q["from"], "to": q["to"], "start": nxt, "size": ex.page_size,
-                 "max": len(window)}  # fmt: skip
+                {
+                    "from": q["from"],
+                    "to": q["to"],
+                    "start": nxt,
+                    "size": ex.page_size,
+                    "max": len(window),
+                }
             )
             paging = f"<paging><next>{escape('/v2/entries?' + params)}</next></paging>"
         return (

@@ -93,7 +93,9 @@ def bank_hashes(store: TiplineStore, root: Path, bank: str, actor: Actor = ADMIN
     return set(banks.entries(bank)["hash"].to_list()) if bank in {b.name for b in banks.banks()} else set()  # fmt: skip
 
 
-def sync(store: TiplineStore, root: Path, name: str, env: dict[str, str], actor: Actor = ADMIN) -> Any:
+def sync(
+    store: TiplineStore, root: Path, name: str, env: dict[str, str], actor: Actor = ADMIN
+) -> Any:
     return sync_exchange(store.exchanges, actor, store.banks.open(root, actor), name, env)
 
 
@@ -125,9 +127,7 @@ def test_ncmec_sync_resumes_mid_page_after_a_failure(
     assert report.hashes_added == 3 and report.hashes_removed == 0
     checkpoint = store.exchanges.get(ADMIN, "ncmec").checkpoint
     assert checkpoint is not None and '"paging_info": null' in checkpoint
-    syncs = [
-        a for a in store.audit.trail(ADMIN) if a.action == "exchange.sync"
-    ]
+    syncs = [a for a in store.audit.trail(ADMIN) if a.action == "exchange.sync"]
     assert "error" in syncs[0].detail and syncs[0].detail["items_updated"] == 2
     assert syncs[1].detail["hashes_added"] == 3 and "error" not in syncs[1].detail
 

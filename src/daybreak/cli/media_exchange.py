@@ -221,7 +221,9 @@ def _sync_round(
 
 def _queue_seen(store: Any, actor: Any, matches: Any) -> None:
     """Tell the exchanges that listed a newly matched hash that it was seen."""
-    pairs = {(r["hash_type"], r["listed_hash"]): r["sighting_id"] for r in matches.iter_rows(named=True)}
+    pairs = {
+        (r["hash_type"], r["listed_hash"]): r["sighting_id"] for r in matches.iter_rows(named=True)
+    }
     for (hash_type, listed), sighting in sorted(pairs.items()):
         store.exchanges.queue_opinion(actor, hash_type, listed, "seen", f"sighting:{sighting}")
 

@@ -37,8 +37,9 @@ from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
+from threatexchange.exchanges.clients.fb_threatexchange.api import ThreatExchangeAPI
 from threatexchange.exchanges.clients.ncmec import hash_api as ncmec_api
 from threatexchange.exchanges.fetch_state import FetchCheckpointBase
 from threatexchange.exchanges.impl import fb_threatexchange_api as tx
@@ -179,7 +180,7 @@ def _open_ncmec(name: str, config: Mapping[str, Any], secret: str) -> AnyApi:
     creds = ncmec.NCMECCredentials._from_str(secret)
     if not creds._are_valid():
         raise ExchangeSyncError(f"exchange {name}: NCMEC credentials must be user:password")
-    client = _NCMEC.for_collab(collab, creds)
+    client = _NCMEC(collab, creds.user, creds.password)
     client.endpoint = str(config.get("endpoint", ""))
     return client
 
@@ -192,7 +193,7 @@ def _open_tx(name: str, config: Mapping[str, Any], secret: str) -> AnyApi:
     creds = tx.FBThreatExchangeCredentials._from_str(secret)
     if creds is None or not creds._are_valid():
         raise ExchangeSyncError(f"exchange {name}: a ThreatExchange token is appid|secret")
-    client = tx.ThreatExchangeAPI(creds.api_token, endpoint_override=config.get("endpoint"))
+    client = ThreatExchangeAPI(creds.api_token, endpoint_override=config.get("endpoint"))
     return tx.FBThreatExchangeSignalExchangeAPI(
         client, tx.FBThreatExchangeCollabConfig(name=name, privacy_group=group)
     )
@@ -230,9 +231,7 @@ def _send_ncmec(client: AnyApi, ref: str, verdict: str, config: Mapping[str, Any
         api.submit_upvote(int(esp), entry, fingerprint)
     elif verdict == "false_positive":
         reason = str(config.get("negative_reason") or "") or _only_reason(api, fingerprint)
-        api.submit_feedback(
-            int(esp), entry, fingerprint, ncmec_api.FeedbackType.downvote, reason
-        )
+        api.submit_feedback(int(esp), entry, fingerprint, ncmec_api.FeedbackType.downvote, reason)
     else:
         return False  # NCMEC has no "seen" feedback
     return True
@@ -260,7 +259,8 @@ def _send_tx(client: AnyApi, ref: str, verdict: str, config: Mapping[str, Any]) 
     assert isinstance(client, tx.FBThreatExchangeSignalExchangeAPI)
     if not ref:
         return False  # only reactions of others listed it: no descriptor to react to
-    _, error, body = client.client.react_to_threat_descriptor(int(ref), TX_REACTIONS[verdict])
+    react: Any = client.client.react_to_threat_descriptor  # untyped upstream
+    _, error, body = react(int(ref), TX_REACTIONS[verdict])
     if error is not None or not isinstance(body, dict) or body.get("success") is not True:
         raise ExchangeSyncError(f"ThreatExchange refused the reaction: {body!r}"[:200])
     return True
@@ -331,9 +331,7 @@ def _key(key: Any) -> str:
     return key if isinstance(key, str) else json.dumps(list(key))
 
 
-def item_hashes(
-    kind: ExchangeApi, client: AnyApi, key: Any, value: Any
-) -> list[ItemHash] | None:
+def item_hashes(kind: ExchangeApi, client: AnyApi, key: Any, value: Any) -> list[ItemHash] | None:
     """The hashes a fetched item lists (None: the exchange deleted it), by the client's
     own merge and conversion (NCMEC's ESP filter, ThreatExchange's indicator types)."""
     if value is None:
@@ -341,9 +339,8 @@ def item_hashes(
     value = type(client).fetch_value_merge(None, value)
     if value is None:
         return None
-    converted = type(client).naive_convert_to_signal_type(
-        SIGNAL_TYPES, client.collab, {key: value}
-    )
+    collab = cast(Any, client).collab  # every exchange API keeps its collaboration
+    converted = type(client).naive_convert_to_signal_type(SIGNAL_TYPES, collab, {key: value})
     found = []
     for signal, listed in converted.items():
         for raw, meta in listed.items():
@@ -444,7 +441,11 @@ def send_opinions(
     for opinion in exchanges.opinions(actor, due_at=now):
         exchange = exchanges.get(actor, opinion.exchange)
         kind = exchange_api(exchange.api)
-        refs = [r for e, r in exchanges.refs(actor, opinion.hash_type, opinion.hash) if e == exchange.name]
+        refs = [
+            r
+            for e, r in exchanges.refs(actor, opinion.hash_type, opinion.hash)
+            if e == exchange.name
+        ]
         state, error, retry = _deliver(exchange, kind, refs, opinion, env)
         if state == QUEUED:
             retry = now + RETRY_BASE * 2**opinion.attempts

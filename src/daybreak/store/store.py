@@ -46,10 +46,10 @@ from daybreak.store.repositories.accounts import AccountRepository
 from daybreak.store.repositories.api_keys import ApiKeyRepository
 from daybreak.store.repositories.audit import AuditTrail
 from daybreak.store.repositories.banks import BankRepository
-from daybreak.store.repositories.exchanges import ExchangeRepository
 from daybreak.store.repositories.cases import CaseRepository
 from daybreak.store.repositories.context import AuditCommitter, PermissionDenied, StoreContext
 from daybreak.store.repositories.cybertip import CybertipRepository
+from daybreak.store.repositories.exchanges import ExchangeRepository
 from daybreak.store.repositories.organisations import OrganisationRepository
 from daybreak.store.repositories.outbound import OutboundRepository
 from daybreak.store.repositories.reports import ClusterSummary, ReportRepository, SearchHit

@@ -314,7 +314,12 @@ class ExchangeRepository:
             return [_opinion(r) for r in conn.execute(q.order_by(t.c.id))]
 
     def opinion_done(
-        self, actor: Actor, opinion: Opinion, state: str, error: str = "", retry_at: datetime | None = None
+        self,
+        actor: Actor,
+        opinion: Opinion,
+        state: str,
+        error: str = "",
+        retry_at: datetime | None = None,
     ) -> None:
         """Record a delivery attempt: ``sent``, ``unsupported``, ``queued`` again (a
         failure to retry at ``retry_at``) or ``dead`` (failed too often). Audited."""
@@ -324,7 +329,9 @@ class ExchangeRepository:
         if state == SENT:
             values["sent_at"] = now
         with self._ctx.writing() as conn:
-            conn.execute(update(t).where(of_org(t, actor.org_id), t.c.id == opinion.id).values(**values))
+            conn.execute(
+                update(t).where(of_org(t, actor.org_id), t.c.id == opinion.id).values(**values)
+            )
             detail = {"opinion": opinion.id, "verdict": opinion.verdict, "state": state,
                       "attempts": opinion.attempts + 1, "error": error[:200]}  # fmt: skip
             self._ctx.audit(conn, actor, f"exchange.opinion_{state}", AUDIT_TYPE, opinion.exchange, detail)  # fmt: skip
