@@ -4,10 +4,13 @@ Meta ThreatExchange) and send analysts' opinions back (see
 
 from __future__ import annotations
 
+import json
 import re
+import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
@@ -113,6 +116,7 @@ def add_cmd(
 
 @app.command("list")
 def list_cmd(
+    as_json: bool = typer.Option(False, "--json", help="One JSON object per exchange."),
     home: Path | None = typer.Option(None, help=HOME_HELP),
     data_dir: Path = DataDir,
     db: str | None = DbUrl,
@@ -124,11 +128,18 @@ def list_cmd(
         rows = store.exchanges.all(actor)
         queued = store.exchanges.opinions(actor, "queued")
         dead = store.exchanges.opinions(actor, "dead")
+    if as_json:
+        for e in rows:
+            row = {**asdict(e), "created_at": e.created_at.isoformat(),
+                   "synced_at": e.synced_at.isoformat() if e.synced_at else None}  # fmt: skip
+            sys.stdout.write(json.dumps(row) + "\n")
+        return
     table = Table("exchange", "api", "bank", "settings", "credentials", "checkpoint", "synced")
     for e in rows:
         table.add_row(
-            e.name, e.api, e.bank, str(e.config), f"${e.credentials_env} {e.credentials_file}",
-            e.checkpoint or "-", e.synced_at.isoformat(timespec="seconds") if e.synced_at else "never",
+            e.name, e.api, e.bank, json.dumps(e.config), f"${e.credentials_env} {e.credentials_file}",
+            "saved" if e.checkpoint else "none (from the start)",
+            e.synced_at.isoformat(timespec="seconds") if e.synced_at else "never",
         )  # fmt: skip
     out.print(table)
     out.print(f"opinions: {len(queued)} queued, {len(dead)} dead-lettered")
