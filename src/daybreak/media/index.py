@@ -207,10 +207,17 @@ class HashIndex:
             busy = self._merger is not None and self._merger.is_alive()
             if self.delta.shape[0] > DELTA_LIMIT and not busy:
                 self._merger = threading.Thread(
-                    target=self.merge_delta, name="hash-index-merge", daemon=True
+                    target=self._merge_while_big, name="hash-index-merge", daemon=True
                 )
                 self._merger.start()
             return np.arange(start, start + hashes.shape[0], dtype=np.int64)
+
+    def _merge_while_big(self) -> None:
+        """Merge until the delta is small again (adds go on during a merge: the next
+        merge takes everything they added meanwhile, so merges grow with the rate)."""
+        self.merge_delta()
+        while self.delta.shape[0] > DELTA_LIMIT:
+            self.merge_delta()
 
     def wait_merged(self) -> None:
         """Wait for a background merge that :meth:`add` started (if any)."""
