@@ -28,7 +28,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 
-from daybreak.media.index import HashIndex  # noqa: E402
+from daybreak.media.index import HashIndex
 
 D = 31
 

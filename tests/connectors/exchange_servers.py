@@ -17,6 +17,13 @@ request and response shapes python-threatexchange's clients send and parse:
   ``descriptors.data[].{id, owner.id, status, tags, reactions}``); the Graph API answers
   ``{"success": true}`` to a reaction (developers.facebook.com/docs/threat-exchange/
   reference/reacting).
+- StopNCII: ``clients/stopncii/api.py`` (``GET {base}/FetchHashes?startTimestamp&pageSize
+  [&nextPageToken]`` with the ``x-functions-key`` and ``Ocp-Apim-Subscription-Key``
+  headers, answered by ``FetchHashesResponse``: ``count``, ``nextPageToken``,
+  ``nextSetTimestamp``, ``hasMoreRecords``, ``hashRecords[]`` of ``StopNCIIHashRecord``:
+  ``lastModtimestamp``, ``signalType``, ``hashValue``, ``hashStatus``, ``caseNumbers``,
+  ``CSPFeedbacks``; ``POST {base}/SubmitFeedback`` ``{"count", "hashFeedbacks":
+  [{"hashValue", "feedbackValue", "tags"}]}`` with the feedback endpoint's function key).
 """
 
 from __future__ import annotations
@@ -35,6 +42,7 @@ from xml.sax.saxutils import escape
 
 NS = "https://hashsharing.ncmec.org/hashsharing/v2"
 NCMEC_PREFIX = "/hashsharing"
+STOPNCII_PREFIX = "/v1"
 TX_PREFIX = "/v26.0"
 REASON_GUID = "01234567-abcd-0123-4567-012345678900"
 
@@ -283,6 +291,84 @@ class TxHandler(_Handler):
                 return
             ex.feedback.append((path, body))
         self._send(200, json.dumps({"success": True}), "application/json")
+
+
+@dataclass
+class StopNciiRecord:
+    hash_value: str
+    signal_type: str  # ImagePDQ | VideoMD5 | Text ...
+    modified: int
+    status: str = "Active"
+
+    def json(self) -> dict[str, Any]:
+        return {
+            "lastModtimestamp": self.modified,
+            "signalType": self.signal_type,
+            "hashValue": self.hash_value,
+            "hashStatus": self.status,
+            "caseNumbers": {"case-1": self.status},
+            "CSPFeedbacks": [{"feedbackValue": "Blocked", "tags": ["ncii"], "source": "csp-a"}],
+        }
+
+
+class StopNciiHandler(_Handler):
+    """``secret`` is ``fetch_key,subscription_key,feedback_key``."""
+
+    def _keys_ok(self, endpoint: str) -> bool:
+        fetch, subscription, feedback = self.exchange.secret.split(",")
+        want = fetch if endpoint == "FetchHashes" else feedback
+        got = (self.headers.get("x-functions-key"), self.headers.get("Ocp-Apim-Subscription-Key"))
+        self.exchange.auth_seen.append(f"{got[0]},{got[1]}")
+        if got != (want, subscription):
+            self._send(401, json.dumps({"statusCode": 401, "message": "Access denied"}), "application/json")  # fmt: skip
+            return False
+        return True
+
+    def do_GET(self) -> None:
+        ex = self.exchange
+        ex.requests.append(f"GET {self.path}")
+        url = urllib.parse.urlsplit(self.path)
+        q = {k: v[0] for k, v in urllib.parse.parse_qs(url.query).items()}
+        if url.path != f"{STOPNCII_PREFIX}/FetchHashes":
+            self._send(404, "{}", "application/json")
+            return
+        if not self._keys_ok("FetchHashes"):
+            return
+        with ex.lock:
+            if "nextPageToken" in q and ex.fail_paged > 0:
+                ex.fail_paged -= 1
+                self._send(503, "{}", "application/json")
+                return
+            rows = sorted(
+                (r for r in ex.entries if r.modified >= int(q["startTimestamp"])),
+                key=lambda r: (r.modified, r.hash_value),
+            )
+            start = int(q.get("nextPageToken", 0))
+            page = rows[start : start + ex.page_size]
+            more = start + ex.page_size < len(rows)
+            body = {
+                "count": len(page),
+                "nextPageToken": str(start + ex.page_size) if more else None,
+                "nextSetTimestamp": max(
+                    (r.modified for r in page), default=int(q["startTimestamp"])
+                ),
+                "hasMoreRecords": more,
+                "hashRecords": [r.json() for r in page],
+            }
+        self._send(200, json.dumps(body), "application/json")
+
+    def do_POST(self) -> None:
+        ex = self.exchange
+        ex.requests.append(f"POST {self.path}")
+        body = self._body()
+        if self.path != f"{STOPNCII_PREFIX}/SubmitFeedback":
+            self._send(404, "{}", "application/json")
+            return
+        if not self._keys_ok("SubmitFeedback"):
+            return
+        with ex.lock:
+            ex.feedback.append((self.path.removeprefix(STOPNCII_PREFIX), body))
+        self._send(200, json.dumps({"count": 1}), "application/json")
 
 
 @contextmanager

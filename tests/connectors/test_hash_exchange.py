@@ -7,6 +7,7 @@ the store, and each organisation's exchanges and banks apart."""
 from __future__ import annotations
 
 import hashlib
+import json
 import logging
 import time
 import types
@@ -31,10 +32,13 @@ from daybreak.store.repositories.exchanges import ExchangeError
 from .exchange_servers import (
     NCMEC_PREFIX,
     REASON_GUID,
+    STOPNCII_PREFIX,
     TX_PREFIX,
     Exchange,
     NcmecEntry,
     NcmecHandler,
+    StopNciiHandler,
+    StopNciiRecord,
     TxHandler,
     TxUpdate,
     _ts,
@@ -332,3 +336,43 @@ def test_each_organisation_has_its_own_exchanges_and_banks(
     analyst = Actor("ana", Role.ANALYST, org_id="org-a")
     with pytest.raises(Exception, match="may not add hash exchanges"):
         add_ncmec(store, "http://127.0.0.1:9", actor=analyst, name="other")
+
+
+STOPNCII_SECRET = "fetch-key-0001,subscription-key-0002,feedback-key-0003"
+
+
+def test_stopncii_sync_withdrawals_and_feedback(
+    store: TiplineStore, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    records = [
+        StopNciiRecord(pdq("n0"), "ImagePDQ", 100),
+        StopNciiRecord(pdq("n1"), "ImagePDQ", 101),
+        StopNciiRecord(md5("n2"), "VideoMD5", 102),
+        StopNciiRecord("some words", "Text", 103),  # not a media hash: not banked
+    ]
+    ex = Exchange(STOPNCII_SECRET, page_size=2, entries=records)
+    env = {"TEST_STOPNCII": STOPNCII_SECRET}
+    root = tmp_path / "banks"
+    with serve(StopNciiHandler, ex, STOPNCII_PREFIX) as base:
+        store.exchanges.add(ADMIN, "ncii", "stop_ncii", "ncii", {"endpoint": base}, "TEST_STOPNCII")
+        ex.fail_paged = 5  # the second page fails every retry
+        with pytest.raises(ExchangeSyncError):
+            sync(store, root, "ncii", env)
+        assert bank_hashes(store, root, "ncii") == {pdq("n0"), pdq("n1")}
+        sync(store, root, "ncii", env)
+        assert bank_hashes(store, root, "ncii") == {pdq("n0"), pdq("n1"), md5("n2")}
+        assert "startTimestamp=101" in ex.requests[-2]  # resumed at the checkpoint
+        records[0].status, records[0].modified = "Withdrawn", 200  # the person withdrew it
+        report = sync(store, root, "ncii", env)
+        assert (report.items_deleted, report.hashes_removed) == (1, 1)
+        store.exchanges.queue_opinion(ADMIN, "pdq", pdq("n1"), "true_positive", "C-4")
+        store.exchanges.queue_opinion(ADMIN, "md5", md5("n2"), "false_positive", "C-5")
+        assert send_opinions(store.exchanges, ADMIN, env).sent == 2
+    assert bank_hashes(store, root, "ncii") == {pdq("n1"), md5("n2")}
+    sent = [json.loads(body)["hashFeedbacks"][0] for _, body in ex.feedback]
+    assert [(f["hashValue"], f["feedbackValue"]) for f in sent] == [
+        (pdq("n1"), "Blocked"), (md5("n2"), "NotBlocked"),
+    ]  # fmt: skip
+    for part in STOPNCII_SECRET.split(","):
+        assert part not in caplog.text

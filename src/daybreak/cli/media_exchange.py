@@ -21,7 +21,7 @@ from daybreak.cli._store import DataDir, DbUrl, Dev
 from daybreak.cli.media import HOME_HELP, Org, _home, _user_errors, err, out, run_rematch
 
 app = typer.Typer(
-    help="Hash exchanges (NCMEC, ThreatExchange): sync banks, send opinions back.",
+    help="Hash exchanges (NCMEC, ThreatExchange, StopNCII): sync banks, send opinions back.",
     no_args_is_help=True,
 )
 EXIT_FAILED = 1
@@ -81,13 +81,13 @@ def parse_every(text: str) -> int:
 @app.command("add")
 def add_cmd(
     name: str = typer.Argument(..., help="A name for this exchange (letters, digits, . _ -)."),
-    api: str = typer.Option(..., help="ncmec or fb_threatexchange."),
+    api: str = typer.Option(..., help="ncmec, fb_threatexchange or stop_ncii."),
     bank: str = typer.Option(..., help="The bank it fills (created at the first sync)."),
     settings: list[str] = typer.Option(
         [],
         "--set",
         help="KEY=VALUE: ncmec environment=Industry|test_Industry|..., only_esp_ids=1,2, "
-        "negative_reason=<guid>; fb_threatexchange privacy_group=<id>; endpoint=<base URL>.",
+        "negative_reason=<guid>; fb_threatexchange privacy_group=<id>; any: endpoint=<base URL>.",
     ),
     credentials_env: str | None = typer.Option(
         None, help="Environment variable holding the credentials (default per API)."

@@ -1,7 +1,8 @@
 """Keep banks current from the hash exchanges HMA uses, through python-threatexchange's
 signal-exchange API classes (``threatexchange.exchanges``): NCMEC hash sharing
-(:class:`NCMECSignalExchangeAPI`) and Meta ThreatExchange
-(:class:`FBThreatExchangeSignalExchangeAPI`).
+(:class:`NCMECSignalExchangeAPI`), Meta ThreatExchange
+(:class:`FBThreatExchangeSignalExchangeAPI`) and StopNCII
+(:class:`StopNCIISignalExchangeAPI`).
 
 A sync walks the client's ``fetch_iter`` from the stored checkpoint. Each page (a
 ``FetchDelta``: item key -> item, or None for a deletion) is applied in three steps:
@@ -22,8 +23,8 @@ of the HTTP stack while a sync runs, and in every error kept or shown).
 
 Opinions (seen / true positive / false positive) go back through the same clients:
 ThreatExchange reactions (``SAW_THIS_TOO``, ``HELPFUL``, ``NOT_HELPFUL`` on the
-descriptor) and NCMEC feedback (affirmative / negative on the entry's fingerprint; NCMEC
-has no "seen"). A failed delivery is retried with backoff and dead-lettered after
+descriptor), NCMEC feedback (affirmative / negative on the entry's fingerprint; NCMEC
+has no "seen") and StopNCII feedback (``PendingReview``, ``Blocked``, ``NotBlocked``). A failed delivery is retried with backoff and dead-lettered after
 :data:`MAX_ATTEMPTS`.
 """
 
@@ -41,9 +42,12 @@ from typing import Any, cast
 
 from threatexchange.exchanges.clients.fb_threatexchange.api import ThreatExchangeAPI
 from threatexchange.exchanges.clients.ncmec import hash_api as ncmec_api
-from threatexchange.exchanges.fetch_state import FetchCheckpointBase
+from threatexchange.exchanges.clients.stopncii import api as stopncii_api
+from threatexchange.exchanges.collab_config import CollaborationConfigBase
+from threatexchange.exchanges.fetch_state import FetchCheckpointBase, FetchDelta
 from threatexchange.exchanges.impl import fb_threatexchange_api as tx
 from threatexchange.exchanges.impl import ncmec_api as ncmec
+from threatexchange.exchanges.impl import stop_ncii_api as stopncii
 from threatexchange.exchanges.signal_exchange_api import SignalExchangeAPI
 from threatexchange.signal_type.md5 import VideoMD5Signal
 from threatexchange.signal_type.pdq.signal import PdqSignal
@@ -109,7 +113,7 @@ def read_secret(exchange: Exchange, env: Mapping[str, str] | None = None) -> str
 def _secret_parts(secret: str) -> list[str]:
     """The secret and the pieces of it a request carries on its own (a password, the
     secret half of an app token), longest first."""
-    parts = {secret, *secret.replace("|", ":").split(":")}
+    parts = {secret, *secret.replace("|", ":").replace(",", ":").split(":")}
     return sorted((p for p in parts if len(p) >= 4), key=len, reverse=True)
 
 
@@ -212,11 +216,11 @@ def _tx_checkpoint(data: Mapping[str, Any]) -> FetchCheckpointBase:
 NCMEC_FINGERPRINT = {"pdq": "PDQ", "video_md5": "MD5"}  # signal type -> NCMEC's name
 
 
-def _ncmec_ref(value: Any, signal: type[SignalType], meta: Any) -> str:
+def _ncmec_ref(value: Any, signal: type[SignalType], raw: str, meta: Any) -> str:
     return f"{value.member_id}/{value.id}/{NCMEC_FINGERPRINT[signal.get_name()]}"
 
 
-def _tx_ref(value: Any, signal: type[SignalType], meta: Any) -> str:
+def _tx_ref(value: Any, signal: type[SignalType], raw: str, meta: Any) -> str:
     """The descriptor an opinion reacts to: the first real one (not a bare reaction)."""
     ids = [o.descriptor_id for o in meta.opinions if o.descriptor_id and o.descriptor_id > 0]
     return str(ids[0]) if ids else ""
@@ -266,6 +270,66 @@ def _send_tx(client: AnyApi, ref: str, verdict: str, config: Mapping[str, Any]) 
     return True
 
 
+class _StopNCII(stopncii.StopNCIISignalExchangeAPI):
+    """StopNCII's client, with withdrawn and deleted hashes fetched as deletions: the
+    upstream mapping compares the *hash value* with those statuses (so it never
+    deletes); here a record whose ``hashStatus`` is Withdrawn or Deleted is one."""
+
+    def fetch_iter(
+        self, _supported_signal_types: Sequence[type[SignalType]], checkpoint: Any
+    ) -> Iterator[Any]:
+        start = checkpoint.update_time if checkpoint is not None else self.api.DEFAULT_START_TIME
+        gone = (stopncii_api.StopNCIICaseStatus.Withdrawn, stopncii_api.StopNCIICaseStatus.Deleted)
+        for result in self.api.fetch_hashes_iter(start_timestamp=start):
+            updates: dict[tuple[str, str], Any] = {}
+            for record in result.hashRecords:
+                (kind, value), meta = stopncii._get_delta_mapping(record)
+                if kind:
+                    updates[kind, value] = None if record.hashStatus in gone else meta
+            yield FetchDelta(updates, stopncii.StopNCIICheckpoint.from_stopncii_fetch(result))
+
+
+def _open_stopncii(name: str, config: Mapping[str, Any], secret: str) -> AnyApi:
+    """Credentials ``fetch_key,subscription_key[,feedback_key]`` (the feedback endpoint
+    has its own function key; without it opinions cannot be sent)."""
+    parts = [p.strip() for p in secret.split(",")]
+    if len(parts) not in (2, 3) or not all(parts):
+        raise ExchangeSyncError(
+            f"exchange {name}: StopNCII credentials are fetch_key,subscription_key[,feedback_key]"
+        )
+    extra = {stopncii_api.StopNCIIEndpoint.SubmitFeedback: parts[2]} if len(parts) == 3 else {}
+    client = stopncii_api.StopNCIIAPI(
+        parts[1], parts[0], additional_function_keys=extra,
+        base_url_override=str(config.get("endpoint") or "") or None,
+    )  # fmt: skip
+    collab = CollaborationConfigBase(name=name, api="stop_ncii", enabled=True)
+    return _StopNCII(collab, client)
+
+
+def _stopncii_checkpoint(data: Mapping[str, Any]) -> FetchCheckpointBase:
+    return stopncii.StopNCIICheckpoint(**data)
+
+
+STOPNCII_TYPES = {"pdq": "ImagePDQ", "video_md5": "VideoMD5"}
+STOPNCII_FEEDBACK = {"seen": "PendingReview", "true_positive": "Blocked", "false_positive": "NotBlocked"}  # fmt: skip
+
+
+def _stopncii_ref(value: Any, signal: type[SignalType], raw: str, meta: Any) -> str:
+    """StopNCII takes feedback by hash value: the ref is ``<its type>:<the hash>``."""
+    return f"{STOPNCII_TYPES[signal.get_name()]}:{raw}"
+
+
+def _send_stopncii(client: AnyApi, ref: str, verdict: str, config: Mapping[str, Any]) -> bool:
+    assert isinstance(client, _StopNCII)
+    kind, _, value = ref.partition(":")
+    client.api.submit_feedback(
+        stopncii_api.StopNCIISignalType(kind),
+        value,
+        stopncii_api.StopNCIICSPFeedbackValue(STOPNCII_FEEDBACK[verdict]),
+    )
+    return True
+
+
 @dataclass(frozen=True)
 class ExchangeApi:
     """How Daybreak drives one python-threatexchange exchange API."""
@@ -275,7 +339,7 @@ class ExchangeApi:
     credentials_help: str
     open: Callable[[str, Mapping[str, Any], str], AnyApi]
     checkpoint: Callable[[Mapping[str, Any]], FetchCheckpointBase]
-    ref: Callable[[Any, type[SignalType], Any], str]
+    ref: Callable[[Any, type[SignalType], str, Any], str]
     send: Callable[[AnyApi, str, str, Mapping[str, Any]], bool]
     required: tuple[str, ...] = field(default=())  # config keys that must be given
 
@@ -288,6 +352,10 @@ APIS: dict[str, ExchangeApi] = {
     "fb_threatexchange": ExchangeApi(
         "fb_threatexchange", "DAYBREAK_THREATEXCHANGE_TOKEN", "appid|secret", _open_tx,
         _tx_checkpoint, _tx_ref, _send_tx, ("privacy_group",),
+    ),
+    "stop_ncii": ExchangeApi(
+        "stop_ncii", "DAYBREAK_STOPNCII_KEYS", "fetch_key,subscription_key[,feedback_key]",
+        _open_stopncii, _stopncii_checkpoint, _stopncii_ref, _send_stopncii,
     ),
 }  # fmt: skip
 
@@ -304,7 +372,8 @@ def check_config(api: str, name: str, config: Mapping[str, Any]) -> None:
     missing = [k for k in kind.required if k not in config]
     if missing:
         raise ExchangeError(f"exchange {name}: {api} needs {', '.join(missing)}")
-    kind.open(name, config, "00000000|" + "x" * 20 if api == "fb_threatexchange" else "u:p")
+    dummy = {"fb_threatexchange": "00000000|" + "x" * 20, "stop_ncii": "k,s"}.get(api, "u:p")
+    kind.open(name, config, dummy)
 
 
 # -- syncing -------------------------------------------------------------------------
@@ -349,7 +418,7 @@ def item_hashes(kind: ExchangeApi, client: AnyApi, key: Any, value: Any) -> list
             except BankError:
                 log.warning("exchange item %s: hash of type %s not usable", key, signal.get_name())
                 continue
-            found.append(ItemHash(hash_type, hash_value, kind.ref(value, signal, meta)))
+            found.append(ItemHash(hash_type, hash_value, kind.ref(value, signal, raw, meta)))
     return found
 
 
