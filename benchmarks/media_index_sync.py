@@ -29,14 +29,9 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 
 from daybreak.media.index import HashIndex
+from media_index import parse_size  # the benchmarks' folder is on sys.path
 
 D = 31
-
-
-def parse_size(text: str) -> int:
-    text = text.strip().upper()
-    mult = {"K": 1_000, "M": 1_000_000}.get(text[-1], 1)
-    return int(float(text.rstrip("KM")) * mult)
 
 
 def random_hashes(n: int, rng: np.random.Generator) -> np.ndarray:

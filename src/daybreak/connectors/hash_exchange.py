@@ -53,6 +53,7 @@ from threatexchange.signal_type.md5 import VideoMD5Signal
 from threatexchange.signal_type.pdq.signal import PdqSignal
 from threatexchange.signal_type.signal_base import SignalType
 
+from daybreak.connectors.cybertip_api import read_private_file
 from daybreak.media.banks import BankEntry, BankError, BankStore, normalize_hash
 from daybreak.store.auth import Actor
 from daybreak.store.repositories.exchanges import (
@@ -97,14 +98,7 @@ def read_secret(exchange: Exchange, env: Mapping[str, str] | None = None) -> str
             "or give the exchange a --credentials-file"
         )
     path = Path(exchange.credentials_file).expanduser()
-    try:
-        if path.stat().st_mode & 0o077:
-            raise ExchangeSyncError(
-                f"{path}: the credentials file is readable by others; chmod 600 {path}"
-            )
-        value = path.read_text(encoding="utf-8").strip()
-    except OSError as exc:
-        raise ExchangeSyncError(f"{path}: cannot read the credentials ({exc.strerror})") from None
+    value = read_private_file(path, "credentials", ExchangeSyncError)
     if not value:
         raise ExchangeSyncError(f"{path}: the credentials file is empty")
     return value
