@@ -376,3 +376,29 @@ def test_stopncii_sync_withdrawals_and_feedback(
     ]  # fmt: skip
     for part in STOPNCII_SECRET.split(","):
         assert part not in caplog.text
+
+
+def test_a_sync_that_died_before_writing_the_bank_is_reconciled(
+    store: TiplineStore, tmp_path: Path, clock: list[int], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from daybreak.connectors import hash_exchange
+
+    ex = Exchange(NCMEC_SECRET, page_size=10, entries=ncmec_entries())
+    env = {"TEST_NCMEC_CREDS": NCMEC_SECRET}
+    root = tmp_path / "banks"
+
+    def killed(self: object) -> None:
+        raise SystemExit("killed before the bank was written")
+
+    with serve(NcmecHandler, ex, NCMEC_PREFIX) as base:
+        add_ncmec(store, base)
+        with monkeypatch.context() as m:
+            m.setattr(hash_exchange._BankChanges, "flush", killed)
+            with pytest.raises(SystemExit):
+                sync(store, root, "ncmec", env)
+        assert bank_hashes(store, root, "ncmec-csam") == set()  # pages stored, bank not
+        assert not store.exchanges.get(ADMIN, "ncmec").bank_current
+        report = sync(store, root, "ncmec", env)  # nothing new at NCMEC
+    assert report.reconciled == 5 and report.hashes_added == 0
+    assert len(bank_hashes(store, root, "ncmec-csam")) == 5
+    assert store.exchanges.get(ADMIN, "ncmec").bank_current

@@ -382,6 +382,7 @@ class SyncReport:
     hashes_added: int = 0
     hashes_removed: int = 0
     restarted: bool = False  # the checkpoint was stale: fetched from the start
+    reconciled: int = 0  # bank changes a sync that died before writing them left behind
     added: list[tuple[str, str]] = field(default_factory=list)
 
     def counts(self) -> dict[str, Any]:
@@ -462,22 +463,72 @@ def _fetch(
         checkpoint, report.restarted = None, True
     source = f"exchange {exchange.name} ({exchange.api})"
     banks.create(exchange.bank, source=source)
-    label = (f"exchange:{exchange.name}",)
-    for delta in client.fetch_iter(SIGNAL_TYPES, checkpoint):
-        updates = {_key(k): item_hashes(kind, client, k, v) for k, v in delta.updates.items()}
-        changes = exchanges.page_changes(actor, exchange.name, updates)
-        if changes.added:
-            banks.add(exchange.bank, [BankEntry(t, h, label) for t, h in changes.added])
-        if changes.removed:
-            banks.remove(exchange.bank, changes.removed)
-        state = json.dumps(asdict(delta.checkpoint), sort_keys=True)
-        exchanges.commit_page(actor, exchange.name, updates, state)
-        report.pages += 1
-        report.items_updated += changes.updated
-        report.items_deleted += changes.deleted
-        report.hashes_added += len(changes.added)
-        report.hashes_removed += len(changes.removed)
-        report.added += changes.added
+    pending = _BankChanges(exchanges, actor, banks, exchange)
+    if not exchange.bank_current:
+        pending.reconcile(report)  # the last sync died between its pages and the bank
+    try:
+        for delta in client.fetch_iter(SIGNAL_TYPES, checkpoint):
+            updates = {_key(k): item_hashes(kind, client, k, v) for k, v in delta.updates.items()}
+            changes = exchanges.page_changes(actor, exchange.name, updates)
+            state = json.dumps(asdict(delta.checkpoint), sort_keys=True)
+            exchanges.commit_page(actor, exchange.name, updates, state)
+            pending.note(changes.added, changes.removed)
+            report.pages += 1
+            report.items_updated += changes.updated
+            report.items_deleted += changes.deleted
+            report.hashes_added += len(changes.added)
+            report.hashes_removed += len(changes.removed)
+            report.added += changes.added
+    finally:
+        pending.flush()  # what the stored pages changed reaches the bank, even on failure
+
+
+FLUSH_HASHES = 50_000  # bank changes gathered before the bank's entries file is rewritten
+
+
+class _BankChanges:
+    """The bank changes of the pages stored so far, written to the bank in batches: the
+    bank's entries file is rewritten whole at each write, so a page at a time would make
+    a large sync quadratic. A sync that dies before a write leaves the exchange marked
+    (``bank_current`` false) and the next sync reconciles the bank with the items."""
+
+    def __init__(
+        self, exchanges: ExchangeRepository, actor: Actor, banks: BankStore, exchange: Exchange
+    ) -> None:
+        self.exchanges, self.actor, self.banks, self.exchange = exchanges, actor, banks, exchange
+        self.label = f"exchange:{exchange.name}"
+        self.pending: dict[tuple[str, str], bool] = {}  # hash -> added (True) or removed
+
+    def note(self, added: Sequence[tuple[str, str]], removed: Sequence[tuple[str, str]]) -> None:
+        self.pending.update({h: True for h in added})
+        self.pending.update({h: False for h in removed})
+        if len(self.pending) >= FLUSH_HASHES:
+            self.flush()
+
+    def flush(self) -> None:
+        adds = [h for h, added in self.pending.items() if added]
+        removes = [h for h, added in self.pending.items() if not added]
+        if adds:
+            self.banks.add(self.exchange.bank, [BankEntry(t, h, (self.label,)) for t, h in adds])
+        if removes:
+            self.banks.remove(self.exchange.bank, removes)
+        self.pending.clear()
+        self.exchanges.bank_written(self.actor, self.exchange.name)
+
+    def reconcile(self, report: SyncReport) -> None:
+        """Add the listed hashes the bank lacks; remove the exchange's entries no item
+        lists any more."""
+        listed = self.exchanges.listed(self.actor, self.exchange.name)
+        entries = self.banks.entries(self.exchange.bank)
+        rows = entries.select("hash_type", "hash", "labels").iter_rows()
+        present, mine = set(), set()
+        for hash_type, value, labels in rows:
+            present.add((hash_type, value))
+            if self.label in (labels or ()):
+                mine.add((hash_type, value))
+        self.note(sorted(listed - present), sorted(mine - listed))
+        report.reconciled = len(self.pending)
+        self.flush()
 
 
 # -- opinions ------------------------------------------------------------------------

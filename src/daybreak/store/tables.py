@@ -430,6 +430,9 @@ media_exchanges = Table(
     Column("credentials_env", String(80), nullable=False),
     Column("credentials_file", String(400), nullable=False),
     Column("checkpoint", Text, nullable=True),
+    # False from a sync's first stored page until its bank changes are written: a sync
+    # that died in between is reconciled from the stored items at the next start
+    Column("bank_current", Boolean, nullable=False),
     Column("enabled", Boolean, nullable=False),
     Column("created_at", TS, nullable=False),
     Column("synced_at", TS, nullable=True),

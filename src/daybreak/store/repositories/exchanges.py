@@ -44,6 +44,7 @@ class Exchange:
     credentials_env: str  # the environment variable holding the credentials
     credentials_file: str  # or the secret file ("" when none)
     checkpoint: str | None  # the exchange client's checkpoint as JSON (None: from the start)
+    bank_current: bool  # False: a sync stored pages whose bank changes may not be written
     enabled: bool
     created_at: datetime
     synced_at: datetime | None
@@ -86,7 +87,7 @@ class Opinion:
 def _exchange(r: Row[Any]) -> Exchange:
     return Exchange(
         r.name, r.api, r.bank, json.loads(r.config), r.credentials_env, r.credentials_file,
-        r.checkpoint, r.enabled, utc(r.created_at), utc(r.synced_at) if r.synced_at else None,
+        r.checkpoint, r.bank_current, r.enabled, utc(r.created_at), utc(r.synced_at) if r.synced_at else None,
     )  # fmt: skip
 
 
@@ -132,6 +133,7 @@ class ExchangeRepository:
             "credentials_env": credentials_env,
             "credentials_file": credentials_file,
             "checkpoint": None,
+            "bank_current": True,
             "enabled": True,
             "created_at": datetime.now(UTC),
         }
@@ -211,16 +213,22 @@ class ExchangeRepository:
         t = media_exchange_items
         page = set(keys)
         listed: set[tuple[str, str]] = set()
-        values = sorted({h for _, h in hashes})
+        by_type: dict[str, list[str]] = {}
+        for hash_type, value in sorted(hashes):
+            by_type.setdefault(hash_type, []).append(value)
         with self._ctx.reading() as conn:
-            for part in _chunks(values):
-                rows = conn.execute(
-                    select(t.c.item_key, t.c.hash_type, t.c.hash).where(
-                        of_org(t, actor.org_id), t.c.exchange == name, t.c.hash.in_(part)
+            for hash_type, values in by_type.items():
+                for part in _chunks(values):
+                    rows = conn.execute(
+                        select(t.c.item_key, t.c.hash).where(
+                            of_org(t, actor.org_id),
+                            t.c.hash_type == hash_type,
+                            t.c.hash.in_(part),
+                            t.c.exchange == name,
+                        )
                     )
-                )
-                listed |= {(r.hash_type, r.hash) for r in rows if r.item_key not in page}
-        return listed & hashes
+                    listed |= {(hash_type, r.hash) for r in rows if r.item_key not in page}
+        return listed
 
     def commit_page(
         self,
@@ -245,7 +253,19 @@ class ExchangeRepository:
                 )
             if rows:
                 conn.execute(insert(t), rows)
-            self._set(conn, org, name, checkpoint=checkpoint)
+            self._set(conn, org, name, checkpoint=checkpoint, bank_current=False)
+
+    def bank_written(self, actor: Actor, name: str) -> None:
+        """The bank holds every change of the stored pages."""
+        with self._ctx.writing() as conn:
+            self._set(conn, actor.org_id, name, bank_current=True)
+
+    def listed(self, actor: Actor, name: str) -> set[tuple[str, str]]:
+        """Every (hash type, hash) an item of the exchange lists."""
+        t = media_exchange_items
+        q = select(t.c.hash_type, t.c.hash).where(of_org(t, actor.org_id), t.c.exchange == name)
+        with self._ctx.reading() as conn:
+            return {(r.hash_type, r.hash) for r in conn.execute(q.distinct())}
 
     def _set(self, conn: Connection, org: str, name: str, **values: Any) -> None:
         t = media_exchanges

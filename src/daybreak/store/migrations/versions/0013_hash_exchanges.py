@@ -39,6 +39,7 @@ def upgrade() -> None:
         sa.Column("credentials_env", sa.String(length=80), nullable=False),
         sa.Column("credentials_file", sa.String(length=400), nullable=False),
         sa.Column("checkpoint", sa.Text(), nullable=True),
+        sa.Column("bank_current", sa.Boolean(), nullable=False),
         sa.Column("enabled", sa.Boolean(), nullable=False),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("synced_at", sa.DateTime(timezone=True), nullable=True),
