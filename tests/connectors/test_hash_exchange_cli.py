@@ -7,6 +7,7 @@ import json
 from pathlib import Path
 
 import polars as pl
+import pytest
 from typer.testing import CliRunner
 
 from daybreak.cli.main import app
@@ -118,3 +119,31 @@ def test_bad_settings_and_missing_credentials_are_named(tmp_path: Path) -> None:
     failed = runner.invoke(app, ["media", "exchange", "sync", *where(tmp_path)], env={})
     assert failed.exit_code == 1
     assert "no credentials: set DAYBREAK_NCMEC_HASHSHARING" in failed.output
+
+
+def test_sync_every_loops_until_its_rounds_are_done(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from daybreak.cli import media_exchange
+
+    slept: list[float] = []
+    monkeypatch.setattr(media_exchange.time, "sleep", slept.append)
+    ex = Exchange(TX_SECRET, page_size=10, entries=tx_updates())
+    with serve(TxHandler, ex, TX_PREFIX) as base:
+        runner.invoke(
+            app,
+            ["media", "exchange", "add", "tx", "--api", "fb_threatexchange", "--bank", "b",
+             "--set", "privacy_group=1", "--set", f"endpoint={base}",
+             "--credentials-env", "TEST_TX_TOKEN", *where(tmp_path)],
+        )  # fmt: skip
+        looped = runner.invoke(
+            app,
+            ["media", "exchange", "sync", "--every", "15m", "--rounds", "3", *where(tmp_path)],
+            env={"TEST_TX_TOKEN": TX_SECRET},
+        )
+        bad = runner.invoke(app, ["media", "exchange", "sync", "--every", "soon", *where(tmp_path)])
+    assert looped.exit_code == 0, looped.output
+    assert slept == [900, 900]  # between the three rounds
+    assert looped.output.count("tx: pages") == 3
+    assert sum("threat_updates" in r for r in ex.requests) == 3
+    assert bad.exit_code == 2 and "expected a duration like 30s, 15m or 1h" in bad.output

@@ -173,6 +173,9 @@ def sync_cmd(
         None, "--alerts-out", help="Where the retroactive matching writes its alerts (JSONL)."
     ),
     opinions: bool = typer.Option(True, help="Also deliver the queued opinions."),
+    rounds: int = typer.Option(
+        0, min=0, help="With --every: stop after this many rounds (0: never)."
+    ),
     home: Path | None = typer.Option(None, help=HOME_HELP),
     data_dir: Path = DataDir,
     db: str | None = DbUrl,
@@ -185,10 +188,12 @@ def sync_cmd(
     if (sightings is None) != (alerts_out is None):
         raise typer.BadParameter("give --sightings and --alerts-out together")
     pause = parse_every(every) if every else 0
+    done = 0
     while True:
         failed = _sync_round(names or [], sightings, alerts_out, opinions,
                              (home, data_dir, db, dev, org))  # fmt: skip
-        if not pause:
+        done += 1
+        if not pause or done == rounds:
             if failed:
                 raise typer.Exit(EXIT_FAILED)
             return
