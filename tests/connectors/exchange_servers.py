@@ -29,6 +29,7 @@ request and response shapes python-threatexchange's clients send and parse:
 from __future__ import annotations
 
 import base64
+import bisect
 import json
 import threading
 import urllib.parse
@@ -96,6 +97,9 @@ class Exchange:
     feedback: list[tuple[str, str]] = field(default_factory=list)  # (path, body)
     fail_paged: int = 0  # answer this many paged requests (a next URL) with 503
     fail_feedback: int = 0  # answer this many feedback/reaction requests with 500
+    # the entries never change and are in time order (benchmarks: pages by bisection
+    # instead of a scan of every entry per page)
+    presorted: bool = False
     lock: threading.Lock = field(default_factory=threading.Lock)
 
 
@@ -339,13 +343,18 @@ class StopNciiHandler(_Handler):
                 ex.fail_paged -= 1
                 self._send(503, "{}", "application/json")
                 return
-            rows = sorted(
-                (r for r in ex.entries if r.modified >= int(q["startTimestamp"])),
-                key=lambda r: (r.modified, r.hash_value),
-            )
+            since = int(q["startTimestamp"])
+            rows, first = ex.entries, 0
+            if ex.presorted:
+                first = bisect.bisect_left(ex.entries, since, key=lambda r: r.modified)
+            else:
+                rows = sorted(
+                    (r for r in ex.entries if r.modified >= since),
+                    key=lambda r: (r.modified, r.hash_value),
+                )
             start = int(q.get("nextPageToken", 0))
-            page = rows[start : start + ex.page_size]
-            more = start + ex.page_size < len(rows)
+            page = rows[first + start : first + start + ex.page_size]
+            more = first + start + ex.page_size < len(rows)
             body = {
                 "count": len(page),
                 "nextPageToken": str(start + ex.page_size) if more else None,

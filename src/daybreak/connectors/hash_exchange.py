@@ -71,6 +71,7 @@ from daybreak.store.repositories.exchanges import (
 log = logging.getLogger(__name__)
 
 SIGNAL_TYPES: Sequence[type[SignalType]] = (PdqSignal, VideoMD5Signal)
+SIGNAL_NAMES = {st: st.get_name() for st in SIGNAL_TYPES}  # get_name() parses the class name
 MAX_ATTEMPTS = 5  # deliveries of an opinion before it is dead-lettered
 RETRY_BASE = timedelta(minutes=1)  # doubled after each failure
 # loggers of the HTTP stack that may show a URL or header holding a secret
@@ -211,7 +212,7 @@ NCMEC_FINGERPRINT = {"pdq": "PDQ", "video_md5": "MD5"}  # signal type -> NCMEC's
 
 
 def _ncmec_ref(value: Any, signal: type[SignalType], raw: str, meta: Any) -> str:
-    return f"{value.member_id}/{value.id}/{NCMEC_FINGERPRINT[signal.get_name()]}"
+    return f"{value.member_id}/{value.id}/{NCMEC_FINGERPRINT[SIGNAL_NAMES[signal]]}"
 
 
 def _tx_ref(value: Any, signal: type[SignalType], raw: str, meta: Any) -> str:
@@ -310,7 +311,7 @@ STOPNCII_FEEDBACK = {"seen": "PendingReview", "true_positive": "Blocked", "false
 
 def _stopncii_ref(value: Any, signal: type[SignalType], raw: str, meta: Any) -> str:
     """StopNCII takes feedback by hash value: the ref is ``<its type>:<the hash>``."""
-    return f"{STOPNCII_TYPES[signal.get_name()]}:{raw}"
+    return f"{STOPNCII_TYPES[SIGNAL_NAMES[signal]]}:{raw}"
 
 
 def _send_stopncii(client: AnyApi, ref: str, verdict: str, config: Mapping[str, Any]) -> bool:
@@ -409,9 +410,11 @@ def item_hashes(kind: ExchangeApi, client: AnyApi, key: Any, value: Any) -> list
     for signal, listed in converted.items():
         for raw, meta in listed.items():
             try:
-                hash_type, hash_value = normalize_hash(signal.get_name(), raw, f"item {key}")
+                hash_type, hash_value = normalize_hash(SIGNAL_NAMES[signal], raw, f"item {key}")
             except BankError:
-                log.warning("exchange item %s: hash of type %s not usable", key, signal.get_name())
+                log.warning(
+                    "exchange item %s: hash of type %s not usable", key, SIGNAL_NAMES[signal]
+                )
                 continue
             found.append(ItemHash(hash_type, hash_value, kind.ref(value, signal, raw, meta)))
     return found
