@@ -207,6 +207,11 @@ def test_ncmec_opinions_are_received_and_seen_is_not_sent(
     assert "<negative>" in down[1] and REASON_GUID in down[1]
     states = {o.verdict: o.state for o in store.exchanges.opinions(ADMIN)}
     assert states == {"true_positive": "sent", "false_positive": "sent", "seen": "unsupported"}
+    store.exchanges.remove(ADMIN, "ncmec")  # the exchange goes; its bank stays
+    assert store.exchanges.all(ADMIN) == [] and store.exchanges.opinions(ADMIN) == []
+    assert store.exchanges.refs(ADMIN, "pdq", pdq("i0")) == []
+    assert pdq("i0") in bank_hashes(store, tmp_path / "banks", "ncmec-csam")
+    assert "exchange.remove" in [a.action for a in store.audit.trail(ADMIN)]
 
 
 def tx_updates() -> list[TxUpdate]:

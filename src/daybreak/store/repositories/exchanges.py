@@ -167,8 +167,8 @@ class ExchangeRepository:
         self.get(actor, name)
         org = actor.org_id
         with self._ctx.writing() as conn:
-            for t in (media_exchanges,):
-                conn.execute(delete(t).where(of_org(t, org), t.c.name == name))
+            ex = media_exchanges
+            conn.execute(delete(ex).where(of_org(ex, org), ex.c.name == name))
             for t in (media_exchange_items, media_exchange_opinions):
                 conn.execute(delete(t).where(of_org(t, org), t.c.exchange == name))
             self._ctx.audit(conn, actor, "exchange.remove", AUDIT_TYPE, name)
