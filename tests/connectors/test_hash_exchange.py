@@ -25,6 +25,8 @@ from daybreak.connectors.hash_exchange import (
     send_opinions,
     sync_exchange,
 )
+from daybreak.model.alerts import Alert, HashMatch
+from daybreak.model.cases import Case
 from daybreak.store import TiplineStore
 from daybreak.store.auth import Actor, Role
 from daybreak.store.repositories.exchanges import ExchangeError
@@ -407,3 +409,38 @@ def test_a_sync_that_died_before_writing_the_bank_is_reconciled(
     assert report.reconciled == 5 and report.hashes_added == 0
     assert len(bank_hashes(store, root, "ncmec-csam")) == 5
     assert store.exchanges.get(ADMIN, "ncmec").bank_current
+
+
+def media_case(case_id: str, listed: str) -> Case:
+    match = HashMatch(sighting_id="S1", hash_type="pdq", bank="tx-pdq", listed_hash=listed, distance=0)  # fmt: skip
+    alert = Alert(
+        alert_id=f"media:{case_id}", detector="media", subject_type="account",
+        subject_id=f"svc:{case_id}", score=0.9, explanation="known material",
+        evidence_source="media_sightings", evidence_ids=("S1",), hash_matches=(match,),
+    )  # fmt: skip
+    return Case(
+        case_id=case_id, title="t", priority=0.5, alerts=[alert], alert_ids=[alert.alert_id]
+    )
+
+
+def test_referring_a_case_confirms_its_matches_once(store: TiplineStore, tmp_path: Path) -> None:
+    from daybreak.connectors.hash_exchange import queue_case_verdicts
+    from daybreak.model.cases import CaseStatus, Outcome
+
+    ex = Exchange(TX_SECRET, page_size=10, entries=tx_updates())
+    env = {"TEST_TX_TOKEN": TX_SECRET}
+    with serve(TxHandler, ex, TX_PREFIX) as base:
+        add_tx(store, base)
+        sync(store, tmp_path / "banks", "tx", env)
+        store.cases.upsert([media_case("C-1", pdq("t2")), media_case("C-2", pdq("t3"))])
+        for case_id in ("C-1", "C-2"):
+            store.cases.transition(case_id, CaseStatus.TRIAGED, ADMIN)
+        store.cases.transition("C-1", CaseStatus.REFERRED, ADMIN)  # confirmed
+        store.cases.transition("C-2", CaseStatus.CLOSED, ADMIN, outcome=Outcome.NO_ACTION)
+        assert queue_case_verdicts(store, ADMIN) == 1
+        assert queue_case_verdicts(store, ADMIN) == 0  # the cursor moved on
+        store.cases.transition("C-1", CaseStatus.ESCALATED, ADMIN)
+        store.cases.transition("C-1", CaseStatus.REFERRED, ADMIN)  # referred again
+        assert queue_case_verdicts(store, ADMIN) == 0  # the same verdict of the same case
+        assert send_opinions(store.exchanges, ADMIN, env).sent == 1
+    assert ex.feedback == [("/902/", "reactions=HELPFUL")]

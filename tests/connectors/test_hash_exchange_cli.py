@@ -85,7 +85,7 @@ def test_sync_matches_past_sightings_again_and_says_seen(tmp_path: Path) -> None
     assert alert["subject_id"] == "examplestream:acct-1"
     assert [p for p, _ in ex.feedback] == ["/900/", "/900/"]
     assert [b for _, b in ex.feedback] == ["reactions=SAW_THIS_TOO", "reactions=NOT_HELPFUL"]
-    assert "false-positive queued for 1 of 1 matched hash(es) (tx)" in judged.output
+    assert "false-positive queued for 1 exchange-listed hash match(es)" in judged.output
     assert "1 sent" in delivered.output
     assert "hashes_added 0" in again.output and "0 sent" in again.output
     (row,) = [json.loads(line) for line in listed.output.splitlines()]

@@ -209,7 +209,12 @@ def _sync_round(
 ) -> int:
     """One round: every exchange synced (a failure is reported, the others go on),
     retroactive matching when hashes came in, opinions delivered. Returns the failures."""
-    from daybreak.connectors.hash_exchange import ExchangeSyncError, send_opinions, sync_exchange
+    from daybreak.connectors.hash_exchange import (
+        ExchangeSyncError,
+        queue_case_verdicts,
+        send_opinions,
+        sync_exchange,
+    )
 
     failed, added = 0, 0
     with _opened(*where) as (store, actor, banks):
@@ -227,7 +232,9 @@ def _sync_round(
             done = run_rematch(banks, _home(where[0]), sightings, alerts_out)
             _queue_seen(store, actor, done.matches)
         if opinions:
+            confirmed = queue_case_verdicts(store, actor)
             sent = send_opinions(store.exchanges, actor)
+            out.print(f"cases confirmed since the last round: {confirmed} opinion(s) queued")
             out.print(
                 f"opinions: {sent.sent} sent, {sent.unsupported} not taken by the exchange, "
                 f"{sent.retrying} to retry, {sent.dead} dead-lettered"
@@ -255,21 +262,13 @@ def opinion_cmd(
     org: str = Org,
 ) -> None:
     """Queue the analyst's verdict on a case's hash-list matches for the exchanges that
-    listed the hashes (`sync` delivers it)."""
+    listed the hashes (`sync` delivers it). Referring a case, or closing it as referred
+    to police or child safeguarded, queues true positives by itself at the next sync."""
+    from daybreak.connectors.hash_exchange import queue_case_opinion
+
     with _opened(home, data_dir, db, dev, org) as (store, actor, _):
-        case = store.cases.get(case_id, actor)
-        if case is None:
-            raise ValueError(f"no case {case_id!r}")
-        hashes = sorted({(m.hash_type, m.listed_hash) for a in case.alerts for m in a.hash_matches})
-        queued = {
-            (t, h): store.exchanges.queue_opinion(actor, t, h, verdict.replace("-", "_"), case_id)
-            for t, h in hashes
-        }
-    sent_to = sorted({e for names in queued.values() for e in names})
-    out.print(
-        f"{case_id}: {verdict} queued for {sum(1 for v in queued.values() if v)} of "
-        f"{len(hashes)} matched hash(es) ({', '.join(sent_to) or 'no exchange listed them'})"
-    )
+        queued = queue_case_opinion(store, actor, case_id, verdict.replace("-", "_"))
+    out.print(f"{case_id}: {verdict} queued for {queued} exchange-listed hash match(es)")
 
 
 @app.command("opinions")

@@ -55,6 +55,7 @@ from threatexchange.signal_type.signal_base import SignalType
 
 from daybreak.connectors.cybertip_api import read_private_file
 from daybreak.media.banks import BankEntry, BankError, BankStore, normalize_hash
+from daybreak.store import TiplineStore
 from daybreak.store.auth import Actor
 from daybreak.store.repositories.exchanges import (
     DEAD,
@@ -535,6 +536,45 @@ class _BankChanges:
 
 
 # -- opinions ------------------------------------------------------------------------
+
+# An analyst confirms a case's hash-list matches by referring the case, or by closing it
+# with an outcome that acted on it; a rejection is said explicitly (`daybreak media
+# exchange opinion CASE --verdict false-positive`): "no action" is not a false positive.
+CONFIRMING_OUTCOMES = frozenset({"referred_to_police", "child_safeguarded"})
+CASE_EVENTS_BATCH = 500
+
+
+def confirms_matches(detail: Mapping[str, Any]) -> bool:
+    """Whether a ``case.transition`` audit entry is an analyst's confirmation."""
+    to, outcome = detail.get("to"), detail.get("outcome")
+    return to == "referred" or (to == "closed" and outcome in CONFIRMING_OUTCOMES)
+
+
+def queue_case_verdicts(store: TiplineStore, actor: Actor) -> int:
+    """Queue a true-positive opinion for the hash-list matches of every case the
+    organisation's analysts confirmed since the last call (a cursor over the audit
+    trail, kept like the outbound relay's); returns the opinions queued."""
+    cursor = f"exchange-opinions/{actor.org_id}"
+    seq, queued = store.outbound.cursor(cursor), 0
+    while batch := store.outbound.events_after(
+        seq, ["case.transition"], CASE_EVENTS_BATCH, actor.org_id
+    ):
+        for entry in batch:
+            if confirms_matches(entry.detail):
+                queued += queue_case_opinion(store, actor, entry.object_id, "true_positive")
+        seq = batch[-1].seq
+        store.outbound.advance(cursor, seq)
+    return queued
+
+
+def queue_case_opinion(store: TiplineStore, actor: Actor, case_id: str, verdict: str) -> int:
+    """Queue ``verdict`` on each hash the case's alerts matched, for the exchanges that
+    listed it; returns the opinions queued (0: none of its hashes came from one)."""
+    case = store.cases.get(case_id, actor)
+    if case is None:
+        raise ExchangeError(f"no case {case_id!r}")
+    hashes = sorted({(m.hash_type, m.listed_hash) for a in case.alerts for m in a.hash_matches})
+    return sum(len(store.exchanges.queue_opinion(actor, t, h, verdict, case_id)) for t, h in hashes)
 
 
 @dataclass

@@ -299,11 +299,15 @@ class ExchangeRepository:
     def queue_opinion(
         self, actor: Actor, hash_type: str, hash_value: str, verdict: str, case_id: str = ""
     ) -> list[str]:
-        """Queue ``verdict`` on a listed hash for every exchange that listed it; returns
-        those exchanges (none: the hash came from no exchange). Audited."""
+        """Queue ``verdict`` on a listed hash for every exchange that listed it (once per
+        case: the same verdict of the same case is not queued again); returns those
+        exchanges (none: the hash came from no exchange, or all have it). Audited."""
         if verdict not in VERDICTS:
             raise ExchangeError(f"verdict {verdict!r}: expected one of {', '.join(VERDICTS)}")
-        exchanges = sorted({e for e, _ in self.refs(actor, hash_type, hash_value)})
+        listed = {e for e, _ in self.refs(actor, hash_type, hash_value)}
+        exchanges = sorted(
+            listed - self._queued_before(actor, hash_type, hash_value, verdict, case_id)
+        )
         now = datetime.now(UTC)
         rows = [
             {"org_id": actor.org_id, "exchange": e, "hash_type": hash_type, "hash": hash_value,
@@ -318,6 +322,18 @@ class ExchangeRepository:
                           "case_id": case_id, "exchanges": exchanges}  # fmt: skip
                 self._ctx.audit(conn, actor, "exchange.opinion", AUDIT_TYPE, ",".join(exchanges), detail)  # fmt: skip
         return exchanges
+
+    def _queued_before(
+        self, actor: Actor, hash_type: str, hash_value: str, verdict: str, case_id: str
+    ) -> set[str]:
+        """The exchanges that already have this verdict of this case on this hash."""
+        t = media_exchange_opinions
+        q = select(t.c.exchange).where(
+            of_org(t, actor.org_id), t.c.hash_type == hash_type, t.c.hash == hash_value,
+            t.c.verdict == verdict, t.c.case_id == case_id[:80],
+        )  # fmt: skip
+        with self._ctx.reading() as conn:
+            return set(conn.execute(q).scalars())
 
     def opinions(
         self, actor: Actor, state: str | None = None, due_at: datetime | None = None
