@@ -91,6 +91,13 @@ def main() -> None:
     ap.add_argument("--add", default="1M", help="hashes a sync adds (default 1M)")
     ap.add_argument("--batch", type=int, default=10_000, help="hashes per add (a sync page)")
     ap.add_argument("--quiet", type=float, default=10.0, help="seconds of quiet queries")
+    ap.add_argument(
+        "--pace",
+        type=float,
+        default=0.0,
+        help="spread the adds over this many seconds, as a sync's pages arrive "
+        "(default 0: as fast as possible, the worst case for the queries)",
+    )
     ap.add_argument("--seed", type=int, default=17)
     args = ap.parse_args()
     rng = np.random.default_rng(args.seed)
@@ -112,7 +119,10 @@ def main() -> None:
     mark = len(quiet)
 
     t = time.perf_counter()
-    for start in range(0, add_n, args.batch):
+    batches = range(0, add_n, args.batch)
+    for i, start in enumerate(batches):
+        if args.pace:  # the i-th page arrives at i/len of the pace
+            time.sleep(max(0.0, t + args.pace * i / len(batches) - time.perf_counter()))
         index.add(new[start : start + args.batch])
     added = time.perf_counter() - t
     index.wait_merged()
@@ -126,7 +136,8 @@ def main() -> None:
     found = index.search(new[sample], 0)
     missing = len(set(range(sample.size)) - set(found.query.tolist()))
     q, b = stats([lat for _, lat in quiet]), stats([lat for _, lat in busy])
-    print(f"adds: {add_n:,} hashes in batches of {args.batch:,}: all searchable after "
+    paced = f" paced over {args.pace:.0f} s" if args.pace else " as fast as possible"
+    print(f"adds: {add_n:,} hashes in batches of {args.batch:,}{paced}: all searchable after "
           f"{added:.1f} s, merged into the postings after {done:.1f} s (target <= 60 s)")  # fmt: skip
     print(f"{'':22} {'queries':>8} {'p50 ms':>8} {'p99 ms':>8} {'max ms':>8} {'>100 ms':>8}")
     for name, s in (("quiet index", q), ("during the adds", b)):
