@@ -437,7 +437,23 @@ def _merged(
         # Inserting at the end of each bucket keeps ids ascending within buckets.
         new_postings.append(np.insert(post, off[keys[order] + 1].astype(np.int64), new_ids[order]))
         counts = np.bincount(keys, minlength=1 << chunk.width)
-        added = np.zeros_like(off)
-        np.cumsum(counts, out=added[1:])
-        new_offsets.append(off + added)
+        new_offsets.append(_shifted(off, counts))
     return np.concatenate([hashes, delta]), new_offsets, new_postings
+
+
+OFFSET_BLOCK = 1 << 20  # offsets shifted this many at a time (see _shifted)
+
+
+def _shifted(off: npt.NDArray[np.uint32], counts: npt.NDArray[np.int64]) -> npt.NDArray[np.uint32]:
+    """``off`` with bucket *i*'s start moved by the hashes added to the buckets before
+    it. In blocks: a cumulative sum over 2**24 buckets in one call holds the GIL for
+    tens of milliseconds, which searches in other threads would wait out."""
+    out = np.empty_like(off)
+    out[0] = off[0]
+    carry = 0
+    for start in range(0, counts.size, OFFSET_BLOCK):
+        part = np.cumsum(counts[start : start + OFFSET_BLOCK]) + carry
+        end = start + part.size
+        np.add(off[start + 1 : end + 1], part, out=out[start + 1 : end + 1], casting="unsafe")
+        carry = int(part[-1])
+    return out
