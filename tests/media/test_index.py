@@ -173,3 +173,30 @@ def test_warm_copies_a_loaded_index_into_memory(tmp_path: Path) -> None:
     assert not isinstance(index.hashes, np.memmap)
     assert not any(isinstance(p, np.memmap) for p in index.postings)
     assert found(index, centres, 31) == before == brute(hashes, centres, 31)
+
+
+def test_a_background_merge_over_wide_chunks_keeps_answers_exact() -> None:
+    """Chunks of 24 bits (the 10M layout's) have 2**24 buckets: more than one block of
+    offsets to shift; add() past DELTA_LIMIT merges in a background thread."""
+    from daybreak.media import index as index_module
+
+    rng = np.random.default_rng(24)
+    base, centres = clustered(40, 11, rng)
+    layout = make_layout([(24, 1), (24, 2), (24, 2)] + [(23, 2)] * 8)
+    index = HashIndex(layout, base)
+    extra, extra_centres = clustered(20, 11, rng)
+    limit = index_module.DELTA_LIMIT
+    index_module.DELTA_LIMIT = 100  # a merge starts at the next add
+    try:
+        index.add(extra)
+        index.wait_merged()
+    finally:
+        index_module.DELTA_LIMIT = limit
+    assert index.delta.shape[0] == 0 and index.hashes.shape[0] == len(base) + len(extra)
+    everything = np.concatenate([base, extra])
+    queries = np.concatenate([centres, extra_centres])
+    assert found(index, queries, 31) == brute(everything, queries, 31)
+    for off in index.offsets:  # every bucket's start, as a fresh build has it
+        assert off[-1] == len(everything) and bool(np.all(np.diff(off.astype(np.int64)) >= 0))
+    fresh = HashIndex(layout, everything)
+    assert all(np.array_equal(a, b) for a, b in zip(index.offsets, fresh.offsets, strict=True))

@@ -12,6 +12,7 @@ from daybreak.cli import (
     export,
     graph,
     media,
+    media_exchange,
     payments,
     reports,
     share,
@@ -51,6 +52,7 @@ app.add_typer(payments.app, name="payments")
 app.add_typer(reports.app, name="reports")
 # `daybreak report submit` (the spelling) is the same group
 app.add_typer(reports.app, name="report", hidden=True)
+media.app.add_typer(media_exchange.app, name="exchange")
 app.add_typer(media.app, name="media")
 app.add_typer(graph.app, name="graph")
 app.add_typer(cases.app, name="cases")

@@ -380,22 +380,31 @@ def rematch_cmd(
 ) -> None:
     """Match past sightings again after the banks gained hashes: alerts for sightings
     that match only hashes listed since the last pass (retroactive matching)."""
+    with _banks(home, data_dir, db, dev, org) as banks:
+        run_rematch(banks, _home(home), sightings, out_file, since)
+
+
+def run_rematch(
+    banks: Any, home: Path, sightings: Path, out_file: Path, since: datetime | None = None
+) -> Any:
+    """Match ``sightings`` again (see ``daybreak media rematch``), write the new alerts,
+    record the pass and say what it found; returns the :class:`Rematch`."""
     from daybreak.cli.detect import write_alerts
     from daybreak.media.rematch import rematch
     from daybreak.schema import read_table
 
-    with _banks(home, data_dir, db, dev, org) as banks:
-        source = str(sightings.resolve())
-        start = since.replace(tzinfo=since.tzinfo or UTC) if since else banks.last_rematch(source)
-        rows = read_table(sightings, "media_sightings").frame
-        done = rematch(rows, _load_matcher(_home(home), banks), start)
-        write_alerts(list(done.alerts), out_file)
-        banks.record_rematch(source, done.through, done.matches.height)
+    source = str(sightings.resolve())
+    start = since.replace(tzinfo=since.tzinfo or UTC) if since else banks.last_rematch(source)
+    rows = read_table(sightings, "media_sightings").frame
+    done = rematch(rows, _load_matcher(home, banks), start)
+    write_alerts(list(done.alerts), out_file)
+    banks.record_rematch(source, done.through, done.matches.height)
     after = f"listed after {start.isoformat()}" if start else "listed (first pass)"
     out.print(
         f"{rows.height} sighting(s) matched again: {done.matches.height} new match(es) to hashes "
         f"{after}, {len(done.alerts)} alert(s) written to {out_file}"
     )
+    return done
 
 
 @app.command("watch")

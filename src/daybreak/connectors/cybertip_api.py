@@ -42,6 +42,17 @@ class NcmecError(RuntimeError):
     """NCMEC could not be reached, refused the credentials, or answered with an error."""
 
 
+def read_private_file(path: Path, what: str, error: type[Exception]) -> str:
+    """The stripped text of a secret file that only its owner can read; ``error`` names
+    the file (never its content) when others can read it or it cannot be read."""
+    try:
+        if path.stat().st_mode & 0o077:
+            raise error(f"{path}: the {what} file is readable by others; chmod 600 {path}")
+        return path.read_text(encoding="utf-8").strip()
+    except OSError as exc:
+        raise error(f"{path}: cannot read the {what} file ({exc.strerror})") from exc
+
+
 @dataclass(frozen=True, slots=True)
 class NcmecCredentials:
     username: str
@@ -66,16 +77,7 @@ class NcmecCredentials:
 
     @classmethod
     def _from_file(cls, path: Path) -> NcmecCredentials:
-        try:
-            if path.stat().st_mode & 0o077:
-                raise NcmecError(
-                    f"{path}: the NCMEC credentials file is readable by others; chmod 600 {path}"
-                )
-            line = path.read_text(encoding="utf-8").strip()
-        except OSError as exc:
-            raise NcmecError(
-                f"{path}: cannot read the NCMEC credentials file ({exc.strerror})"
-            ) from exc
+        line = read_private_file(path, "NCMEC credentials", NcmecError)
         username, sep, password = line.partition(":")
         if not sep or not username or not password:
             # the content is never echoed: it is the secret

@@ -157,6 +157,8 @@ class HashIndex:
         self.max_distance = layout_max_distance(layout)
         self._masks = [flip_masks(c.width, c.radius) for c in layout]
         self._lock = threading.RLock()
+        self._merging = threading.Lock()  # one merge at a time; searches never wait on it
+        self._merger: threading.Thread | None = None
         self.hashes: U64 = np.empty((0, 4), dtype=np.uint64)
         self.offsets: list[npt.NDArray[np.uint32]] = []
         self.postings: list[npt.NDArray[np.uint32]] = []
@@ -196,14 +198,32 @@ class HashIndex:
         return int(self.hashes.shape[0] + self.delta.shape[0])
 
     def add(self, hashes: U64) -> I64:
-        """Add hashes, searchable at once; returns their ids."""
+        """Add hashes, searchable at once; returns their ids. Beyond :data:`DELTA_LIMIT`
+        the delta segment is merged in a background thread (searches go on meanwhile)."""
         with self._lock:
             start = self.size
             self.delta = np.concatenate([self.delta, np.asarray(hashes, dtype=np.uint64)])
             self.dead = np.concatenate([self.dead, np.zeros(hashes.shape[0], dtype=bool)])
-            if self.delta.shape[0] > DELTA_LIMIT:
-                self.merge_delta()
+            busy = self._merger is not None and self._merger.is_alive()
+            if self.delta.shape[0] > DELTA_LIMIT and not busy:
+                self._merger = threading.Thread(
+                    target=self._merge_while_big, name="hash-index-merge", daemon=True
+                )
+                self._merger.start()
             return np.arange(start, start + hashes.shape[0], dtype=np.int64)
+
+    def _merge_while_big(self) -> None:
+        """Merge until the delta is small again (adds go on during a merge: the next
+        merge takes everything they added meanwhile, so merges grow with the rate)."""
+        self.merge_delta()
+        while self.delta.shape[0] > DELTA_LIMIT:
+            self.merge_delta()
+
+    def wait_merged(self) -> None:
+        """Wait for a background merge that :meth:`add` started (if any)."""
+        merger = self._merger
+        if merger is not None:
+            merger.join()
 
     def remove(self, ids: npt.ArrayLike) -> None:
         with self._lock:
@@ -215,27 +235,22 @@ class HashIndex:
             self.dead = dead
 
     def merge_delta(self) -> None:
-        """Fold the delta segment into the postings: O(N + M log M), no full sort."""
-        with self._lock:
-            if self.delta.shape[0] == 0:
+        """Fold the delta segment into the postings: O(N + M log M), no full sort.
+
+        The new arrays are built from a snapshot outside the search lock and swapped in
+        at the end (a read/write swap): searches keep running on the old arrays while
+        the merge works, and hashes added meanwhile stay in the delta for the next one."""
+        with self._merging:
+            with self._lock:
+                hashes, offsets, postings, delta = (
+                    self.hashes, self.offsets, self.postings, self.delta
+                )  # fmt: skip
+            if delta.shape[0] == 0:
                 return
-            n = self.hashes.shape[0]
-            new_ids = np.arange(n, n + self.delta.shape[0], dtype=np.uint32)
-            offsets, postings = [], []
-            for chunk, off, post in zip(self.layout, self.offsets, self.postings, strict=True):
-                keys = chunk_keys(self.delta, chunk)
-                order = np.argsort(keys, kind="stable")
-                # Inserting at the end of each bucket keeps ids ascending within buckets.
-                postings.append(
-                    np.insert(post, off[keys[order] + 1].astype(np.int64), new_ids[order])
-                )
-                counts = np.bincount(keys, minlength=1 << chunk.width)
-                added = np.zeros_like(off)
-                np.cumsum(counts, out=added[1:])
-                offsets.append(off + added)
-            self.hashes = np.concatenate([self.hashes, self.delta])
-            self.offsets, self.postings = offsets, postings
-            self.delta = np.empty((0, 4), dtype=np.uint64)
+            merged = _merged(self.layout, hashes, offsets, postings, delta)
+            with self._lock:
+                self.hashes, self.offsets, self.postings = merged
+                self.delta = self.delta[delta.shape[0] :]
 
     # -- searching --------------------------------------------------------------------
 
@@ -362,6 +377,8 @@ class HashIndex:
         index.max_distance = layout_max_distance(index.layout)
         index._masks = [flip_masks(c.width, c.radius) for c in index.layout]
         index._lock = threading.RLock()
+        index._merging = threading.Lock()
+        index._merger = None
         index.hashes = np.load(path / "hashes.npy", mmap_mode=mode)
         index.dead = np.array(np.load(path / "dead.npy"))
         index.offsets = [
@@ -400,3 +417,43 @@ class HashIndex:
             + sum(o.nbytes for o in self.offsets)
             + sum(p.nbytes for p in self.postings)
         )
+
+
+def _merged(
+    layout: Layout,
+    hashes: U64,
+    offsets: list[npt.NDArray[np.uint32]],
+    postings: list[npt.NDArray[np.uint32]],
+    delta: U64,
+) -> tuple[U64, list[npt.NDArray[np.uint32]], list[npt.NDArray[np.uint32]]]:
+    """The arrays of an index with ``delta`` folded into its postings (new arrays; the
+    given ones are left as they are for the searches that still read them)."""
+    n = hashes.shape[0]
+    new_ids = np.arange(n, n + delta.shape[0], dtype=np.uint32)
+    new_offsets, new_postings = [], []
+    for chunk, off, post in zip(layout, offsets, postings, strict=True):
+        keys = chunk_keys(delta, chunk)
+        order = np.argsort(keys, kind="stable")
+        # Inserting at the end of each bucket keeps ids ascending within buckets.
+        new_postings.append(np.insert(post, off[keys[order] + 1].astype(np.int64), new_ids[order]))
+        counts = np.bincount(keys, minlength=1 << chunk.width)
+        new_offsets.append(_shifted(off, counts))
+    return np.concatenate([hashes, delta]), new_offsets, new_postings
+
+
+OFFSET_BLOCK = 1 << 20  # offsets shifted this many at a time (see _shifted)
+
+
+def _shifted(off: npt.NDArray[np.uint32], counts: npt.NDArray[np.int64]) -> npt.NDArray[np.uint32]:
+    """``off`` with bucket *i*'s start moved by the hashes added to the buckets before
+    it. In blocks: a cumulative sum over 2**24 buckets in one call holds the GIL for
+    tens of milliseconds, which searches in other threads would wait out."""
+    out = np.empty_like(off)
+    out[0] = off[0]
+    carry = 0
+    for start in range(0, counts.size, OFFSET_BLOCK):
+        part = np.cumsum(counts[start : start + OFFSET_BLOCK]) + carry
+        end = start + part.size
+        np.add(off[start + 1 : end + 1], part, out=out[start + 1 : end + 1], casting="unsafe")
+        carry = int(part[-1])
+    return out

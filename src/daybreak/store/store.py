@@ -14,7 +14,9 @@ thing stored, over one shared context (engines, writer lock, keys, routing table
   address, shared by every server process on PostgreSQL;
 * ``store.audit`` (:class:`AuditTrail`): the trail, checkpoints, verification;
 * ``store.banks`` (:class:`BankRepository`): the hash lists' metadata (media banks);
-* ``store.estimates`` (:class:`EstimateRepository`): runs of ``daybreak estimate --db``.
+* ``store.estimates`` (:class:`EstimateRepository`): runs of ``daybreak estimate --db``;
+* ``store.exchanges`` (:class:`ExchangeRepository`): hash exchanges that keep banks
+  current, their checkpoints and the opinions sent back.
 
 Every method that reads or writes case data names the acting :class:`Actor` and adds an
 entry to the audit chain: in the same transaction as a write; for a read, committed
@@ -51,6 +53,7 @@ from daybreak.store.repositories.cases import CaseRepository
 from daybreak.store.repositories.context import AuditCommitter, PermissionDenied, StoreContext
 from daybreak.store.repositories.cybertip import CybertipRepository
 from daybreak.store.repositories.estimates import EstimateRepository
+from daybreak.store.repositories.exchanges import ExchangeRepository
 from daybreak.store.repositories.organisations import OrganisationRepository
 from daybreak.store.repositories.outbound import OutboundRepository
 from daybreak.store.repositories.reports import ClusterSummary, ReportRepository, SearchHit
@@ -139,6 +142,7 @@ class TiplineStore:
         self.outbound = OutboundRepository(ctx)
         self.banks = BankRepository(ctx)
         self.estimates = EstimateRepository(ctx)
+        self.exchanges = ExchangeRepository(ctx)
         every = checkpoint_every
         if every is None:
             every = float(os.environ.get(cp.INTERVAL_ENV_VAR, cp.DEFAULT_INTERVAL))

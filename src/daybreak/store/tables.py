@@ -414,6 +414,71 @@ media_bank_quarantine = Table(
     UniqueConstraint("org_id", "bank", "hash", name="uq_media_bank_quarantine_hash"),
 )
 
+# Hash exchanges that keep banks current (daybreak.connectors.hash_exchange): one row per
+# exchange an organisation syncs a bank from, with the exchange client's checkpoint (JSON)
+# so that a sync resumes where the last one stopped. Credentials are never stored: the
+# row names the environment variable or the secret file to read them from.
+media_exchanges = Table(
+    "media_exchanges",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    _org(),
+    Column("name", String(64), nullable=False),
+    Column("api", String(40), nullable=False),
+    Column("bank", String(64), nullable=False),
+    Column("config", Text, nullable=False),
+    Column("credentials_env", String(80), nullable=False),
+    Column("credentials_file", String(400), nullable=False),
+    Column("checkpoint", Text, nullable=True),
+    # False from a sync's first stored page until its bank changes are written: a sync
+    # that died in between is reconciled from the stored items at the next start
+    Column("bank_current", Boolean, nullable=False),
+    Column("enabled", Boolean, nullable=False),
+    Column("created_at", TS, nullable=False),
+    Column("synced_at", TS, nullable=True),
+    UniqueConstraint("org_id", "name", name="uq_media_exchanges_org_name"),
+)
+
+# What each exchange item (an NCMEC entry, a ThreatExchange indicator) put in the bank:
+# an update replaces an item's hashes, a deletion drops them, and a hash leaves the bank
+# when no item lists it any more. ``ref`` is what an opinion about the hash names at the
+# exchange (an NCMEC member/entry/fingerprint, a ThreatExchange descriptor id).
+media_exchange_items = Table(
+    "media_exchange_items",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    _org(indexed=False),
+    Column("exchange", String(64), nullable=False),
+    Column("item_key", String(400), nullable=False),
+    Column("hash_type", String(40), nullable=False),
+    Column("hash", String(200), nullable=False),
+    Column("ref", String(200), nullable=False),
+    Index("ix_media_exchange_items_key", "org_id", "exchange", "item_key"),
+    Index("ix_media_exchange_items_hash", "org_id", "hash_type", "hash"),
+)
+
+# Analysts' opinions on matches (seen / true positive / false positive) waiting to be
+# sent back to the exchange that listed the hash: queued, retried, and dead-lettered
+# (state "dead") after too many failures, like the outbound webhooks.
+media_exchange_opinions = Table(
+    "media_exchange_opinions",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    _org(),
+    Column("exchange", String(64), nullable=False),
+    Column("hash_type", String(40), nullable=False),
+    Column("hash", String(200), nullable=False),
+    Column("verdict", String(20), nullable=False),
+    Column("case_id", String(80), nullable=False),
+    Column("actor", String(80), nullable=False),
+    Column("state", String(12), nullable=False, index=True),
+    Column("attempts", Integer, nullable=False),
+    Column("last_error", String(200), nullable=False),
+    Column("created_at", TS, nullable=False),
+    Column("next_at", TS, nullable=False),
+    Column("sent_at", TS, nullable=True),
+)
+
 users = Table(
     "users",
     metadata,
@@ -583,6 +648,34 @@ PLAIN_TEXT_COLUMNS: dict[str, str] = {
     "media_bank_quarantine.hash": "a listed hash of known material (hex), no personal data",
     "media_bank_quarantine.reason": "flood control's reason, written by the code",
     "media_bank_quarantine.at": _WHEN,
+    "media_exchanges.org_id": _ORG,
+    "media_exchange_items.org_id": _ORG,
+    "media_exchange_opinions.org_id": _ORG,
+    "media_exchanges.name": _BANK + " (an exchange's name, checked the same way)",
+    "media_exchanges.bank": _BANK,
+    "media_exchanges.api": _ENUM + " (ncmec, fb_threatexchange, stop_ncii)",
+    "media_exchanges.config": "JSON of a manager's exchange settings (environment, privacy "
+    "group, member ids, endpoint URL), no credentials, no report data",
+    "media_exchanges.credentials_env": "the NAME of the environment variable holding the "
+    "credentials (never the value)",
+    "media_exchanges.credentials_file": "the PATH of the secret file (never its content)",
+    "media_exchanges.checkpoint": "JSON of the exchange client's checkpoint (times, the "
+    "exchange's paging URL), no report data",
+    "media_exchange_items.exchange": _BANK,
+    "media_exchange_items.item_key": "the exchange's id of a listed item (NCMEC member-entry, "
+    "ThreatExchange type and indicator, StopNCII type and hash), no report data",
+    "media_exchange_items.hash_type": _ENUM,
+    "media_exchange_items.hash": "a listed hash of known material (hex), no personal data",
+    "media_exchange_items.ref": "what an opinion names at the exchange (ids, a listed hash)",
+    "media_exchange_opinions.exchange": _BANK,
+    "media_exchange_opinions.hash_type": _ENUM,
+    "media_exchange_opinions.hash": "a listed hash of known material (hex), no personal data",
+    "media_exchange_opinions.verdict": _ENUM + " (seen, true_positive, false_positive)",
+    "media_exchange_opinions.case_id": _ID + " (a case id or sighting:<id>)",
+    "media_exchange_opinions.actor": _PRINCIPAL,
+    "media_exchange_opinions.state": _ENUM + " (queued, sent, unsupported, dead)",
+    "media_exchange_opinions.last_error": "an HTTP status or error class with the exchange's "
+    "short answer, credentials masked",
     "reports.org_id": _ORG,
     "report_identifiers.org_id": _ORG,
     "clusters.org_id": _ORG,

@@ -1,0 +1,155 @@
+"""An exchange sync's load on a live PDQ index: 1 M new hashes added to a 10 M-hash index
+while queries keep coming, with the query latency during the adds side by side with the
+same queries on the quiet index (issue #17's target: the adds done in <= 60 s, no pause
+over 100 ms, no rebuild).
+
+    .venv/bin/python benchmarks/media_index_sync.py                      # 10M + 1M
+    .venv/bin/python benchmarks/media_index_sync.py --base 1M --add 100K   # quick
+
+How: the base index is built once (not timed against the target). One thread queries
+without pause, one near-duplicate query at a time, and records each query's latency;
+for ``--quiet`` seconds on the untouched index, then while another thread adds the new
+hashes in batches of ``--batch`` (as a sync applies pages) through ``HashIndex.add``:
+each batch is searchable at once in the delta segment, which is merged into the
+postings in a background thread with a read/write swap (no rebuild). The adds count
+as done when the last batch is added and the last merge has finished. Afterwards a
+sample of the new hashes is checked to be found (exact).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import threading
+import time
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
+
+from daybreak.media.index import HashIndex
+from media_index import parse_size  # the benchmarks' folder is on sys.path
+
+D = 31
+
+
+def random_hashes(n: int, rng: np.random.Generator) -> np.ndarray:
+    return rng.integers(0, 2**64, size=(n, 4), dtype=np.uint64)
+
+
+def near(hashes: np.ndarray, rng: np.random.Generator, bits: int = 8) -> np.ndarray:
+    """A copy of ``hashes`` with ``bits`` random bits flipped in each."""
+    out = hashes.copy()
+    for _ in range(bits):
+        word = rng.integers(0, 4, size=out.shape[0])
+        bit = rng.integers(0, 64, size=out.shape[0]).astype(np.uint64)
+        out[np.arange(out.shape[0]), word] ^= np.uint64(1) << bit
+    return out
+
+
+class Prober:
+    """Queries one at a time without pause; records (start time, latency) of each."""
+
+    def __init__(self, index: HashIndex, queries: np.ndarray) -> None:
+        self.index, self.queries = index, queries
+        self.samples: list[tuple[float, float]] = []
+        self.stop = threading.Event()
+
+    def run(self) -> None:
+        i = 0
+        while not self.stop.is_set():
+            q = self.queries[i % self.queries.shape[0]][None, :]
+            t = time.perf_counter()
+            self.index.search(q, D, threads=1)
+            self.samples.append((t, time.perf_counter() - t))
+            i += 1
+
+
+def stats(lat: list[float]) -> dict[str, float]:
+    a = np.array(lat) * 1000
+    return {
+        "queries": float(a.size),
+        "p50_ms": float(np.percentile(a, 50)),
+        "p99_ms": float(np.percentile(a, 99)),
+        "max_ms": float(a.max()),
+        "over_100ms": float((a > 100).sum()),
+    }
+
+
+def gaps(samples: list[tuple[float, float]]) -> float:
+    """The longest time between two queries' starts (a pause the prober itself saw)."""
+    starts = np.array([s for s, _ in samples])
+    return float(np.diff(starts).max() * 1000) if starts.size > 1 else 0.0
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    ap.add_argument("--base", default="10M", help="hashes in the live index (default 10M)")
+    ap.add_argument("--add", default="1M", help="hashes a sync adds (default 1M)")
+    ap.add_argument("--batch", type=int, default=10_000, help="hashes per add (a sync page)")
+    ap.add_argument("--quiet", type=float, default=10.0, help="seconds of quiet queries")
+    ap.add_argument(
+        "--pace",
+        type=float,
+        default=0.0,
+        help="spread the adds over this many seconds, as a sync's pages arrive "
+        "(default 0: as fast as possible, the worst case for the queries)",
+    )
+    ap.add_argument("--seed", type=int, default=17)
+    args = ap.parse_args()
+    rng = np.random.default_rng(args.seed)
+    base_n, add_n = parse_size(args.base), parse_size(args.add)
+
+    t = time.perf_counter()
+    index = HashIndex.build(random_hashes(base_n, rng), D)
+    print(f"base index: {base_n:,} hashes built in {time.perf_counter() - t:.1f} s "
+          f"({index.nbytes() / 2**20:.0f} MiB)")  # fmt: skip
+    new = random_hashes(add_n, rng)
+    listed = index.hashes[rng.integers(0, base_n, size=2000)]
+    queries = near(np.concatenate([listed, new[rng.integers(0, add_n, size=2000)]]), rng)
+
+    prober = Prober(index, queries)
+    probe = threading.Thread(target=prober.run, daemon=True)
+    probe.start()
+    time.sleep(args.quiet)
+    quiet = list(prober.samples)
+    mark = len(quiet)
+
+    t = time.perf_counter()
+    batches = range(0, add_n, args.batch)
+    for i, start in enumerate(batches):
+        if args.pace:  # the i-th page arrives at i/len of the pace
+            time.sleep(max(0.0, t + args.pace * i / len(batches) - time.perf_counter()))
+        index.add(new[start : start + args.batch])
+    added = time.perf_counter() - t
+    index.wait_merged()
+    index.merge_delta()  # the rest of the delta (added while the last merge ran)
+    done = time.perf_counter() - t
+    prober.stop.set()
+    probe.join()
+    busy = prober.samples[mark:]
+
+    sample = rng.integers(0, add_n, size=200)
+    found = index.search(new[sample], 0)
+    missing = len(set(range(sample.size)) - set(found.query.tolist()))
+    q, b = stats([lat for _, lat in quiet]), stats([lat for _, lat in busy])
+    paced = f" paced over {args.pace:.0f} s" if args.pace else " as fast as possible"
+    print(f"adds: {add_n:,} hashes in batches of {args.batch:,}{paced}: all searchable after "
+          f"{added:.1f} s, merged into the postings after {done:.1f} s (target <= 60 s)")  # fmt: skip
+    print(f"{'':22} {'queries':>8} {'p50 ms':>8} {'p99 ms':>8} {'max ms':>8} {'>100 ms':>8}")
+    for name, s in (("quiet index", q), ("during the adds", b)):
+        print(
+            f"{name:22} {s['queries']:8.0f} {s['p50_ms']:8.2f} {s['p99_ms']:8.2f} "
+            f"{s['max_ms']:8.1f} {s['over_100ms']:8.0f}"
+        )
+    print(f"longest gap between queries: quiet {gaps(quiet):.1f} ms, during the adds {gaps(busy):.1f} ms")  # fmt: skip
+    print(f"index now {len(index):,} hashes; new hashes found exactly: {sample.size - missing}/{sample.size}")  # fmt: skip
+    if missing:
+        raise SystemExit("RECALL ERROR: added hashes not found")
+
+
+if __name__ == "__main__":
+    main()

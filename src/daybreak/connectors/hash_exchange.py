@@ -1,0 +1,639 @@
+"""Keep banks current from the hash exchanges HMA uses, through python-threatexchange's
+signal-exchange API classes (``threatexchange.exchanges``): NCMEC hash sharing
+(:class:`NCMECSignalExchangeAPI`), Meta ThreatExchange
+(:class:`FBThreatExchangeSignalExchangeAPI`) and StopNCII
+(:class:`StopNCIISignalExchangeAPI`).
+
+A sync walks the client's ``fetch_iter`` from the stored checkpoint. Each page (a
+``FetchDelta``: item key -> item, or None for a deletion) is applied in three steps:
+
+1. what the page changes in the bank is worked out against the items stored before
+   (``store.exchanges.page_changes``): hashes no item listed yet are added, hashes no item
+   lists any more are removed (an update replaces its item's hashes; a deletion drops them);
+2. the bank is changed (adds and removes are idempotent);
+3. the page's items and the checkpoint after it are stored in one transaction.
+
+A failure anywhere (the network, the exchange, a crash) leaves the checkpoint of the last
+page stored, and the next sync resumes there; replaying a page changes nothing twice.
+Each sync is audited with its counts (and the error that stopped it).
+
+Credentials are read at sync time from the environment variable or the secret file the
+exchange names (never stored, never logged: the values are masked in every log record
+of the HTTP stack while a sync runs, and in every error kept or shown).
+
+Opinions (seen / true positive / false positive) go back through the same clients:
+ThreatExchange reactions (``SAW_THIS_TOO``, ``HELPFUL``, ``NOT_HELPFUL`` on the
+descriptor), NCMEC feedback (affirmative / negative on the entry's fingerprint; NCMEC
+has no "seen") and StopNCII feedback (``PendingReview``, ``Blocked``, ``NotBlocked``). A failed delivery is retried with backoff and dead-lettered after
+:data:`MAX_ATTEMPTS`.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any, cast
+
+from threatexchange.exchanges.clients.fb_threatexchange.api import ThreatExchangeAPI
+from threatexchange.exchanges.clients.ncmec import hash_api as ncmec_api
+from threatexchange.exchanges.clients.stopncii import api as stopncii_api
+from threatexchange.exchanges.collab_config import CollaborationConfigBase
+from threatexchange.exchanges.fetch_state import FetchCheckpointBase, FetchDelta
+from threatexchange.exchanges.impl import fb_threatexchange_api as tx
+from threatexchange.exchanges.impl import ncmec_api as ncmec
+from threatexchange.exchanges.impl import stop_ncii_api as stopncii
+from threatexchange.exchanges.signal_exchange_api import SignalExchangeAPI
+from threatexchange.signal_type.md5 import VideoMD5Signal
+from threatexchange.signal_type.pdq.signal import PdqSignal
+from threatexchange.signal_type.signal_base import SignalType
+
+from daybreak.connectors.cybertip_api import read_private_file
+from daybreak.media.banks import BankEntry, BankError, BankStore, normalize_hash
+from daybreak.store import TiplineStore
+from daybreak.store.auth import Actor
+from daybreak.store.repositories.exchanges import (
+    DEAD,
+    QUEUED,
+    SENT,
+    UNSUPPORTED,
+    Exchange,
+    ExchangeError,
+    ExchangeRepository,
+    ItemHash,
+    Opinion,
+)
+
+log = logging.getLogger(__name__)
+
+SIGNAL_TYPES: Sequence[type[SignalType]] = (PdqSignal, VideoMD5Signal)
+SIGNAL_NAMES = {st: st.get_name() for st in SIGNAL_TYPES}  # get_name() parses the class name
+MAX_ATTEMPTS = 5  # deliveries of an opinion before it is dead-lettered
+RETRY_BASE = timedelta(minutes=1)  # doubled after each failure
+# loggers of the HTTP stack that may show a URL or header holding a secret
+HTTP_LOGGERS = ("", "urllib3", "urllib3.connectionpool", "urllib3.util.retry", "requests")
+AnyApi = SignalExchangeAPI[Any, Any, Any, Any, Any]
+
+
+class ExchangeSyncError(RuntimeError):
+    """A sync or a delivery that failed (the message never holds a credential)."""
+
+
+# -- credentials ---------------------------------------------------------------------
+
+
+def read_secret(exchange: Exchange, env: Mapping[str, str] | None = None) -> str:
+    """The exchange's credentials: its environment variable, else its secret file
+    (readable by its owner only). The value is never echoed in an error."""
+    env = os.environ if env is None else env
+    value = env.get(exchange.credentials_env, "").strip()
+    if value:
+        return value
+    if not exchange.credentials_file:
+        raise ExchangeSyncError(
+            f"exchange {exchange.name}: no credentials: set {exchange.credentials_env} "
+            "or give the exchange a --credentials-file"
+        )
+    path = Path(exchange.credentials_file).expanduser()
+    value = read_private_file(path, "credentials", ExchangeSyncError)
+    if not value:
+        raise ExchangeSyncError(f"{path}: the credentials file is empty")
+    return value
+
+
+def _secret_parts(secret: str) -> list[str]:
+    """The secret and the pieces of it a request carries on its own (a password, the
+    secret half of an app token), longest first."""
+    parts = {secret, *secret.replace("|", ":").replace(",", ":").split(":")}
+    return sorted((p for p in parts if len(p) >= 4), key=len, reverse=True)
+
+
+def redact(text: str, secrets: Sequence[str]) -> str:
+    for s in secrets:
+        text = text.replace(s, "***")
+        quoted = s.replace("|", "%7C")
+        if quoted != s:
+            text = text.replace(quoted, "***")
+    return text
+
+
+class _Redacting(logging.Filter):
+    def __init__(self, secrets: Sequence[str]) -> None:
+        super().__init__()
+        self.secrets = secrets
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        clean = redact(message, self.secrets)
+        if clean != message:
+            record.msg, record.args = clean, ()
+        return True
+
+
+@contextmanager
+def _masked(secrets: Sequence[str]) -> Iterator[None]:
+    """Mask the secrets in the records of the HTTP stack's loggers (urllib3 logs each
+    request line, ThreatExchange's has the token in its query) while the block runs."""
+    flt = _Redacting(secrets)
+    loggers = [logging.getLogger(name) for name in HTTP_LOGGERS]
+    for lg in loggers:
+        lg.addFilter(flt)
+    try:
+        yield
+    finally:
+        for lg in loggers:
+            lg.removeFilter(flt)
+
+
+# -- the exchanges' clients ----------------------------------------------------------
+
+
+class _NCMEC(ncmec.NCMECSignalExchangeAPI):
+    """NCMEC's client, optionally at another base URL (a proxy; the tests' server)."""
+
+    endpoint: str = ""
+
+    def get_client(self, environment: ncmec_api.NCMECEnvironment) -> ncmec_api.NCMECHashAPI:
+        client = super().get_client(environment)
+        if self.endpoint:
+            client._base_url = self.endpoint.rstrip("/")
+        return client
+
+
+def _open_ncmec(name: str, config: Mapping[str, Any], secret: str) -> AnyApi:
+    env = config.get("environment", "Industry")
+    try:
+        environment = ncmec_api.NCMECEnvironment[env]
+    except KeyError:
+        known = ", ".join(e.name for e in ncmec_api.NCMECEnvironment)
+        raise ExchangeError(f"exchange {name}: NCMEC environment {env!r}: one of {known}") from None
+    collab = ncmec.NCMECCollabConfig(
+        name=name,
+        environment=environment,
+        only_esp_ids={int(i) for i in config.get("only_esp_ids", [])},
+    )
+    creds = ncmec.NCMECCredentials._from_str(secret)
+    if not creds._are_valid():
+        raise ExchangeSyncError(f"exchange {name}: NCMEC credentials must be user:password")
+    client = _NCMEC(collab, creds.user, creds.password)
+    client.endpoint = str(config.get("endpoint", ""))
+    return client
+
+
+def _open_tx(name: str, config: Mapping[str, Any], secret: str) -> AnyApi:
+    try:
+        group = int(config["privacy_group"])
+    except (KeyError, TypeError, ValueError):
+        raise ExchangeError(f"exchange {name}: privacy_group must be a number") from None
+    creds = tx.FBThreatExchangeCredentials._from_str(secret)
+    if creds is None or not creds._are_valid():
+        raise ExchangeSyncError(f"exchange {name}: a ThreatExchange token is appid|secret")
+    client = ThreatExchangeAPI(creds.api_token, endpoint_override=config.get("endpoint"))
+    return tx.FBThreatExchangeSignalExchangeAPI(
+        client, tx.FBThreatExchangeCollabConfig(name=name, privacy_group=group)
+    )
+
+
+def _ncmec_checkpoint(data: Mapping[str, Any]) -> FetchCheckpointBase:
+    paging = data.get("paging_info")
+    info = ncmec._NCMECPagingInfo(**paging) if paging else None
+    return ncmec.NCMECCheckpoint(int(data["get_entries_max_ts"]), info)
+
+
+def _tx_checkpoint(data: Mapping[str, Any]) -> FetchCheckpointBase:
+    return tx.FBThreatExchangeCheckpoint(**data)
+
+
+NCMEC_FINGERPRINT = {"pdq": "PDQ", "video_md5": "MD5"}  # signal type -> NCMEC's name
+
+
+def _ncmec_ref(value: Any, signal: type[SignalType], raw: str, meta: Any) -> str:
+    return f"{value.member_id}/{value.id}/{NCMEC_FINGERPRINT[SIGNAL_NAMES[signal]]}"
+
+
+def _tx_ref(value: Any, signal: type[SignalType], raw: str, meta: Any) -> str:
+    """The descriptor an opinion reacts to: the first real one (not a bare reaction)."""
+    ids = [o.descriptor_id for o in meta.opinions if o.descriptor_id and o.descriptor_id > 0]
+    return str(ids[0]) if ids else ""
+
+
+def _send_ncmec(client: AnyApi, ref: str, verdict: str, config: Mapping[str, Any]) -> bool:
+    assert isinstance(client, _NCMEC)
+    esp, entry, kind = ref.split("/")
+    fingerprint = ncmec_api.FingerprintType(kind)
+    api = client.get_client(client.collab.environment)
+    if verdict == "true_positive":
+        api.submit_upvote(int(esp), entry, fingerprint)
+    elif verdict == "false_positive":
+        reason = str(config.get("negative_reason") or "") or _only_reason(api, fingerprint)
+        api.submit_feedback(int(esp), entry, fingerprint, ncmec_api.FeedbackType.downvote, reason)
+    else:
+        return False  # NCMEC has no "seen" feedback
+    return True
+
+
+def _only_reason(api: ncmec_api.NCMECHashAPI, fingerprint: ncmec_api.FingerprintType) -> str:
+    """NCMEC's one negative-feedback reason for the fingerprint type. The client's own
+    ``feedback_reasons`` looks for ``<availableFeedbackReasons>`` *under* the root, but
+    the documented answer (the client's test data) has it *as* the root, so the reasons
+    are read here from either shape; several reasons need ``negative_reason`` set."""
+    root = api._get(ncmec_api.NCMECEndpoint.feedback, path=f"{fingerprint.value}/reasons")
+    guids = sorted({r.get("guid", "") for r in root.iter("reason")} - {""})
+    if len(guids) != 1:
+        raise ExchangeSyncError(
+            f"NCMEC offers {len(guids)} negative-feedback reasons for {fingerprint.value}: "
+            f"set the exchange's negative_reason to one of {', '.join(guids) or 'none'}"
+        )
+    return guids[0]
+
+
+TX_REACTIONS = {"seen": "SAW_THIS_TOO", "true_positive": "HELPFUL", "false_positive": "NOT_HELPFUL"}
+
+
+def _send_tx(client: AnyApi, ref: str, verdict: str, config: Mapping[str, Any]) -> bool:
+    assert isinstance(client, tx.FBThreatExchangeSignalExchangeAPI)
+    if not ref:
+        return False  # only reactions of others listed it: no descriptor to react to
+    react: Any = client.client.react_to_threat_descriptor  # untyped upstream
+    _, error, body = react(int(ref), TX_REACTIONS[verdict])
+    if error is not None or not isinstance(body, dict) or body.get("success") is not True:
+        raise ExchangeSyncError(f"ThreatExchange refused the reaction: {body!r}"[:200])
+    return True
+
+
+class _StopNCII(stopncii.StopNCIISignalExchangeAPI):
+    """StopNCII's client, with withdrawn and deleted hashes fetched as deletions: the
+    upstream mapping compares the *hash value* with those statuses (so it never
+    deletes); here a record whose ``hashStatus`` is Withdrawn or Deleted is one."""
+
+    def fetch_iter(
+        self, _supported_signal_types: Sequence[type[SignalType]], checkpoint: Any
+    ) -> Iterator[Any]:
+        start = checkpoint.update_time if checkpoint is not None else self.api.DEFAULT_START_TIME
+        gone = (stopncii_api.StopNCIICaseStatus.Withdrawn, stopncii_api.StopNCIICaseStatus.Deleted)
+        for result in self.api.fetch_hashes_iter(start_timestamp=start):
+            updates: dict[tuple[str, str], Any] = {}
+            for record in result.hashRecords:
+                (kind, value), meta = stopncii._get_delta_mapping(record)
+                if kind:
+                    updates[kind, value] = None if record.hashStatus in gone else meta
+            yield FetchDelta(updates, stopncii.StopNCIICheckpoint.from_stopncii_fetch(result))
+
+
+def _open_stopncii(name: str, config: Mapping[str, Any], secret: str) -> AnyApi:
+    """Credentials ``fetch_key,subscription_key[,feedback_key]`` (the feedback endpoint
+    has its own function key; without it opinions cannot be sent)."""
+    parts = [p.strip() for p in secret.split(",")]
+    if len(parts) not in (2, 3) or not all(parts):
+        raise ExchangeSyncError(
+            f"exchange {name}: StopNCII credentials are fetch_key,subscription_key[,feedback_key]"
+        )
+    extra = {stopncii_api.StopNCIIEndpoint.SubmitFeedback: parts[2]} if len(parts) == 3 else {}
+    client = stopncii_api.StopNCIIAPI(
+        parts[1], parts[0], additional_function_keys=extra,
+        base_url_override=str(config.get("endpoint") or "") or None,
+    )  # fmt: skip
+    collab = CollaborationConfigBase(name=name, api="stop_ncii", enabled=True)
+    return _StopNCII(collab, client)
+
+
+def _stopncii_checkpoint(data: Mapping[str, Any]) -> FetchCheckpointBase:
+    return stopncii.StopNCIICheckpoint(**data)
+
+
+STOPNCII_TYPES = {"pdq": "ImagePDQ", "video_md5": "VideoMD5"}
+STOPNCII_FEEDBACK = {"seen": "PendingReview", "true_positive": "Blocked", "false_positive": "NotBlocked"}  # fmt: skip
+
+
+def _stopncii_ref(value: Any, signal: type[SignalType], raw: str, meta: Any) -> str:
+    """StopNCII takes feedback by hash value: the ref is ``<its type>:<the hash>``."""
+    return f"{STOPNCII_TYPES[SIGNAL_NAMES[signal]]}:{raw}"
+
+
+def _send_stopncii(client: AnyApi, ref: str, verdict: str, config: Mapping[str, Any]) -> bool:
+    assert isinstance(client, _StopNCII)
+    kind, _, value = ref.partition(":")
+    client.api.submit_feedback(
+        stopncii_api.StopNCIISignalType(kind),
+        value,
+        stopncii_api.StopNCIICSPFeedbackValue(STOPNCII_FEEDBACK[verdict]),
+    )
+    return True
+
+
+@dataclass(frozen=True)
+class ExchangeApi:
+    """How Daybreak drives one python-threatexchange exchange API."""
+
+    name: str  # the API's get_name()
+    credentials_env: str  # the default environment variable of its credentials
+    credentials_help: str
+    open: Callable[[str, Mapping[str, Any], str], AnyApi]
+    checkpoint: Callable[[Mapping[str, Any]], FetchCheckpointBase]
+    ref: Callable[[Any, type[SignalType], str, Any], str]
+    send: Callable[[AnyApi, str, str, Mapping[str, Any]], bool]
+    required: tuple[str, ...] = field(default=())  # config keys that must be given
+
+
+APIS: dict[str, ExchangeApi] = {
+    "ncmec": ExchangeApi(
+        "ncmec", "DAYBREAK_NCMEC_HASHSHARING", "user:password", _open_ncmec,
+        _ncmec_checkpoint, _ncmec_ref, _send_ncmec, ("environment",),
+    ),
+    "fb_threatexchange": ExchangeApi(
+        "fb_threatexchange", "DAYBREAK_THREATEXCHANGE_TOKEN", "appid|secret", _open_tx,
+        _tx_checkpoint, _tx_ref, _send_tx, ("privacy_group",),
+    ),
+    "stop_ncii": ExchangeApi(
+        "stop_ncii", "DAYBREAK_STOPNCII_KEYS", "fetch_key,subscription_key[,feedback_key]",
+        _open_stopncii, _stopncii_checkpoint, _stopncii_ref, _send_stopncii,
+    ),
+}  # fmt: skip
+
+
+def exchange_api(name: str) -> ExchangeApi:
+    if name not in APIS:
+        raise ExchangeError(f"unknown exchange API {name!r}: one of {', '.join(APIS)}")
+    return APIS[name]
+
+
+def check_config(api: str, name: str, config: Mapping[str, Any]) -> None:
+    """Refuse a configuration the API cannot use, before it is stored."""
+    kind = exchange_api(api)
+    missing = [k for k in kind.required if k not in config]
+    if missing:
+        raise ExchangeError(f"exchange {name}: {api} needs {', '.join(missing)}")
+    dummy = {"fb_threatexchange": "00000000|" + "x" * 20, "stop_ncii": "k,s"}.get(api, "u:p")
+    kind.open(name, config, dummy)
+
+
+# -- syncing -------------------------------------------------------------------------
+
+
+@dataclass
+class SyncReport:
+    exchange: str
+    pages: int = 0
+    items_updated: int = 0
+    items_deleted: int = 0
+    hashes_added: int = 0
+    hashes_removed: int = 0
+    restarted: bool = False  # the checkpoint was stale: fetched from the start
+    reconciled: int = 0  # bank changes a sync that died before writing them left behind
+    added: list[tuple[str, str]] = field(default_factory=list)
+
+    def counts(self) -> dict[str, Any]:
+        return {k: v for k, v in asdict(self).items() if k not in ("exchange", "added")}
+
+
+def _key(key: Any) -> str:
+    """A fetched item's key as stored: NCMEC's are text, ThreatExchange's a (type,
+    indicator) pair."""
+    return key if isinstance(key, str) else json.dumps(list(key))
+
+
+def item_hashes(kind: ExchangeApi, client: AnyApi, key: Any, value: Any) -> list[ItemHash] | None:
+    """The hashes a fetched item lists (None: the exchange deleted it), by the client's
+    own merge and conversion (NCMEC's ESP filter, ThreatExchange's indicator types)."""
+    if value is None:
+        return None
+    value = type(client).fetch_value_merge(None, value)
+    if value is None:
+        return None
+    collab = cast(Any, client).collab  # every exchange API keeps its collaboration
+    converted = type(client).naive_convert_to_signal_type(SIGNAL_TYPES, collab, {key: value})
+    found = []
+    for signal, listed in converted.items():
+        for raw, meta in listed.items():
+            try:
+                hash_type, hash_value = normalize_hash(SIGNAL_NAMES[signal], raw, f"item {key}")
+            except BankError:
+                log.warning(
+                    "exchange item %s: hash of type %s not usable", key, SIGNAL_NAMES[signal]
+                )
+                continue
+            found.append(ItemHash(hash_type, hash_value, kind.ref(value, signal, raw, meta)))
+    return found
+
+
+def sync_exchange(
+    exchanges: ExchangeRepository,
+    actor: Actor,
+    banks: BankStore,
+    name: str,
+    env: Mapping[str, str] | None = None,
+) -> SyncReport:
+    """Fetch what changed at the exchange since the stored checkpoint and apply it to
+    the exchange's bank (see the module docstring)."""
+    exchange = exchanges.get(actor, name)
+    kind = exchange_api(exchange.api)
+    secret = read_secret(exchange, env)
+    secrets = _secret_parts(secret)
+    report = SyncReport(name)
+    with _masked(secrets):
+        try:
+            _fetch(exchanges, actor, banks, exchange, kind, secret, report)
+        except (ExchangeError, BankError):
+            raise
+        except Exception as exc:  # the network, the exchange, the client: all resumable
+            error = redact(f"{type(exc).__name__}: {exc}", secrets)[:300]
+            exchanges.record_sync(actor, name, {**report.counts(), "error": error})
+            raise ExchangeSyncError(
+                f"exchange {name}: sync stopped after {report.pages} page(s): {error} "
+                "(the next sync resumes from the last page stored)"
+            ) from None
+    exchanges.record_sync(actor, name, report.counts())
+    return report
+
+
+def _fetch(
+    exchanges: ExchangeRepository,
+    actor: Actor,
+    banks: BankStore,
+    exchange: Exchange,
+    kind: ExchangeApi,
+    secret: str,
+    report: SyncReport,
+) -> None:
+    client = kind.open(exchange.name, exchange.config, secret)
+    checkpoint = kind.checkpoint(json.loads(exchange.checkpoint)) if exchange.checkpoint else None
+    if checkpoint is not None and checkpoint.is_stale():
+        exchanges.reset(actor, exchange.name)  # deletions may be gone: refetch all
+        checkpoint, report.restarted = None, True
+    source = f"exchange {exchange.name} ({exchange.api})"
+    banks.create(exchange.bank, source=source)
+    pending = _BankChanges(exchanges, actor, banks, exchange)
+    if not exchange.bank_current:
+        pending.reconcile(report)  # the last sync died between its pages and the bank
+    try:
+        for delta in client.fetch_iter(SIGNAL_TYPES, checkpoint):
+            updates = {_key(k): item_hashes(kind, client, k, v) for k, v in delta.updates.items()}
+            changes = exchanges.page_changes(actor, exchange.name, updates)
+            state = json.dumps(asdict(delta.checkpoint), sort_keys=True)
+            exchanges.commit_page(actor, exchange.name, updates, state)
+            pending.note(changes.added, changes.removed)
+            report.pages += 1
+            report.items_updated += changes.updated
+            report.items_deleted += changes.deleted
+            report.hashes_added += len(changes.added)
+            report.hashes_removed += len(changes.removed)
+            report.added += changes.added
+    finally:
+        pending.flush()  # what the stored pages changed reaches the bank, even on failure
+
+
+FLUSH_HASHES = 50_000  # bank changes gathered before the bank's entries file is rewritten
+
+
+class _BankChanges:
+    """The bank changes of the pages stored so far, written to the bank in batches: the
+    bank's entries file is rewritten whole at each write, so a page at a time would make
+    a large sync quadratic. A sync that dies before a write leaves the exchange marked
+    (``bank_current`` false) and the next sync reconciles the bank with the items."""
+
+    def __init__(
+        self, exchanges: ExchangeRepository, actor: Actor, banks: BankStore, exchange: Exchange
+    ) -> None:
+        self.exchanges, self.actor, self.banks, self.exchange = exchanges, actor, banks, exchange
+        self.label = f"exchange:{exchange.name}"
+        self.pending: dict[tuple[str, str], bool] = {}  # hash -> added (True) or removed
+
+    def note(self, added: Sequence[tuple[str, str]], removed: Sequence[tuple[str, str]]) -> None:
+        self.pending.update({h: True for h in added})
+        self.pending.update({h: False for h in removed})
+        if len(self.pending) >= FLUSH_HASHES:
+            self.flush()
+
+    def flush(self) -> None:
+        adds = [h for h, added in self.pending.items() if added]
+        removes = [h for h, added in self.pending.items() if not added]
+        if adds:
+            self.banks.add(self.exchange.bank, [BankEntry(t, h, (self.label,)) for t, h in adds])
+        if removes:
+            self.banks.remove(self.exchange.bank, removes)
+        self.pending.clear()
+        self.exchanges.bank_written(self.actor, self.exchange.name)
+
+    def reconcile(self, report: SyncReport) -> None:
+        """Add the listed hashes the bank lacks; remove the exchange's entries no item
+        lists any more."""
+        listed = self.exchanges.listed(self.actor, self.exchange.name)
+        entries = self.banks.entries(self.exchange.bank)
+        rows = entries.select("hash_type", "hash", "labels").iter_rows()
+        present, mine = set(), set()
+        for hash_type, value, labels in rows:
+            present.add((hash_type, value))
+            if self.label in (labels or ()):
+                mine.add((hash_type, value))
+        self.note(sorted(listed - present), sorted(mine - listed))
+        report.reconciled = len(self.pending)
+        self.flush()
+
+
+# -- opinions ------------------------------------------------------------------------
+
+# An analyst confirms a case's hash-list matches by referring the case, or by closing it
+# with an outcome that acted on it; a rejection is said explicitly (`daybreak media
+# exchange opinion CASE --verdict false-positive`): "no action" is not a false positive.
+CONFIRMING_OUTCOMES = frozenset({"referred_to_police", "child_safeguarded"})
+CASE_EVENTS_BATCH = 500
+
+
+def confirms_matches(detail: Mapping[str, Any]) -> bool:
+    """Whether a ``case.transition`` audit entry is an analyst's confirmation."""
+    to, outcome = detail.get("to"), detail.get("outcome")
+    return to == "referred" or (to == "closed" and outcome in CONFIRMING_OUTCOMES)
+
+
+def queue_case_verdicts(store: TiplineStore, actor: Actor) -> int:
+    """Queue a true-positive opinion for the hash-list matches of every case the
+    organisation's analysts confirmed since the last call (a cursor over the audit
+    trail, kept like the outbound relay's); returns the opinions queued."""
+    cursor = f"exchange-opinions/{actor.org_id}"
+    seq, queued = store.outbound.cursor(cursor), 0
+    while batch := store.outbound.events_after(
+        seq, ["case.transition"], CASE_EVENTS_BATCH, actor.org_id
+    ):
+        for entry in batch:
+            if confirms_matches(entry.detail):
+                queued += queue_case_opinion(store, actor, entry.object_id, "true_positive")
+        seq = batch[-1].seq
+        store.outbound.advance(cursor, seq)
+    return queued
+
+
+def queue_case_opinion(store: TiplineStore, actor: Actor, case_id: str, verdict: str) -> int:
+    """Queue ``verdict`` on each hash the case's alerts matched, for the exchanges that
+    listed it; returns the opinions queued (0: none of its hashes came from one)."""
+    case = store.cases.get(case_id, actor)
+    if case is None:
+        raise ExchangeError(f"no case {case_id!r}")
+    hashes = sorted({(m.hash_type, m.listed_hash) for a in case.alerts for m in a.hash_matches})
+    return sum(len(store.exchanges.queue_opinion(actor, t, h, verdict, case_id)) for t, h in hashes)
+
+
+@dataclass
+class DeliveryReport:
+    sent: int = 0
+    unsupported: int = 0
+    retrying: int = 0
+    dead: int = 0
+
+
+def send_opinions(
+    exchanges: ExchangeRepository,
+    actor: Actor,
+    env: Mapping[str, str] | None = None,
+    now: datetime | None = None,
+) -> DeliveryReport:
+    """Deliver the queued opinions that are due, each to the exchange that listed its
+    hash, for every item of that exchange listing it."""
+    report = DeliveryReport()
+    now = now or datetime.now(UTC)
+    for opinion in exchanges.opinions(actor, due_at=now):
+        exchange = exchanges.get(actor, opinion.exchange)
+        kind = exchange_api(exchange.api)
+        refs = [
+            r
+            for e, r in exchanges.refs(actor, opinion.hash_type, opinion.hash)
+            if e == exchange.name
+        ]
+        state, error, retry = _deliver(exchange, kind, refs, opinion, env)
+        if state == QUEUED:
+            retry = now + RETRY_BASE * 2**opinion.attempts
+            if opinion.attempts + 1 >= MAX_ATTEMPTS:
+                state = DEAD
+        exchanges.opinion_done(actor, opinion, state, error, retry)
+        report.sent += state == SENT
+        report.unsupported += state == UNSUPPORTED
+        report.retrying += state == QUEUED
+        report.dead += state == DEAD
+    return report
+
+
+def _deliver(
+    exchange: Exchange,
+    kind: ExchangeApi,
+    refs: Sequence[str],
+    opinion: Opinion,
+    env: Mapping[str, str] | None,
+) -> tuple[str, str, datetime | None]:
+    """(state, error, retry time) after one delivery attempt."""
+    secrets: list[str] = []
+    try:
+        secret = read_secret(exchange, env)
+        secrets = _secret_parts(secret)
+        with _masked(secrets):
+            client = kind.open(exchange.name, exchange.config, secret)
+            done = [kind.send(client, ref, opinion.verdict, exchange.config) for ref in refs]
+    except Exception as exc:
+        return QUEUED, redact(f"{type(exc).__name__}: {exc}", secrets), None
+    if not done or not any(done):
+        why = f"{exchange.api} takes no {opinion.verdict!r} opinion on this hash"
+        return UNSUPPORTED, why, None
+    return SENT, "", None

@@ -1,0 +1,385 @@
+"""``store.exchanges``: the hash exchanges an organisation syncs banks from (NCMEC hash
+sharing, Meta ThreatExchange, StopNCII; :mod:`daybreak.connectors.hash_exchange`), their
+checkpoints, what each exchange item put in its bank, and the analysts' opinions waiting
+to go back to the exchange. Every read and change is scoped to the actor's organisation;
+adding, removing and syncing exchanges needs a manager's role and is audited."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import Connection, Row, delete, insert, select, update
+
+from daybreak.media.banks import check_bank_name
+from daybreak.store.audit import utc
+from daybreak.store.auth import MANAGERS, Actor
+from daybreak.store.repositories.context import StoreContext, require
+from daybreak.store.tables import (
+    media_exchange_items,
+    media_exchange_opinions,
+    media_exchanges,
+    of_org,
+)
+
+AUDIT_TYPE = "hash_exchange"
+VERDICTS = ("seen", "true_positive", "false_positive")
+QUEUED, SENT, DEAD, UNSUPPORTED = "queued", "sent", "dead", "unsupported"
+KEYS_PER_QUERY = 500  # item keys per IN (...) list
+
+
+class ExchangeError(ValueError):
+    """A bad exchange name or setting (the message names it)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Exchange:
+    name: str
+    api: str
+    bank: str
+    config: dict[str, Any]  # the API's collaboration settings (never a secret)
+    credentials_env: str  # the environment variable holding the credentials
+    credentials_file: str  # or the secret file ("" when none)
+    checkpoint: str | None  # the exchange client's checkpoint as JSON (None: from the start)
+    bank_current: bool  # False: a sync stored pages whose bank changes may not be written
+    enabled: bool
+    created_at: datetime
+    synced_at: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class ItemHash:
+    """One hash an exchange item lists, and what an opinion about it names there."""
+
+    hash_type: str
+    hash: str
+    ref: str
+
+
+@dataclass(frozen=True, slots=True)
+class PageChanges:
+    """What applying a page of exchange updates changes in the bank."""
+
+    added: list[tuple[str, str]]  # (hash_type, hash) no item listed before
+    removed: list[tuple[str, str]]  # listed before, by no item any more
+    updated: int  # items added or changed
+    deleted: int  # items the exchange deleted
+
+
+@dataclass(frozen=True, slots=True)
+class Opinion:
+    id: int
+    exchange: str
+    hash_type: str
+    hash: str
+    verdict: str
+    case_id: str
+    actor: str
+    state: str
+    attempts: int
+    last_error: str
+    created_at: datetime
+
+
+def _exchange(r: Row[Any]) -> Exchange:
+    return Exchange(
+        r.name, r.api, r.bank, json.loads(r.config), r.credentials_env, r.credentials_file,
+        r.checkpoint, r.bank_current, r.enabled, utc(r.created_at), utc(r.synced_at) if r.synced_at else None,
+    )  # fmt: skip
+
+
+def _opinion(r: Row[Any]) -> Opinion:
+    return Opinion(
+        r.id, r.exchange, r.hash_type, r.hash, r.verdict, r.case_id, r.actor, r.state,
+        r.attempts, r.last_error, utc(r.created_at),
+    )  # fmt: skip
+
+
+def _chunks(values: Sequence[str]) -> Iterable[Sequence[str]]:
+    for start in range(0, len(values), KEYS_PER_QUERY):
+        yield values[start : start + KEYS_PER_QUERY]
+
+
+class ExchangeRepository:
+    def __init__(self, ctx: StoreContext) -> None:
+        self._ctx = ctx
+
+    # -- exchanges --------------------------------------------------------------------
+
+    def add(
+        self,
+        actor: Actor,
+        name: str,
+        api: str,
+        bank: str,
+        config: Mapping[str, Any],
+        credentials_env: str,
+        credentials_file: str = "",
+    ) -> Exchange:
+        """Register an exchange that fills ``bank`` (audited; managers only)."""
+        require(actor, MANAGERS, "add hash exchanges")
+        check_bank_name(name, "exchange name")
+        check_bank_name(bank)
+        t = media_exchanges
+        row = {
+            "org_id": actor.org_id,
+            "name": name,
+            "api": api,
+            "bank": bank,
+            "config": json.dumps(dict(config), sort_keys=True),
+            "credentials_env": credentials_env,
+            "credentials_file": credentials_file,
+            "checkpoint": None,
+            "bank_current": True,
+            "enabled": True,
+            "created_at": datetime.now(UTC),
+        }
+        with self._ctx.writing() as conn:
+            taken = conn.execute(select(t.c.id).where(of_org(t, actor.org_id), t.c.name == name))
+            if taken.first() is not None:
+                raise ExchangeError(f"an exchange named {name!r} exists already")
+            conn.execute(insert(t).values(**row))
+            detail = {"api": api, "bank": bank, "config": dict(config)}
+            self._ctx.audit(conn, actor, "exchange.add", AUDIT_TYPE, name, detail)
+        return self.get(actor, name)
+
+    def get(self, actor: Actor, name: str) -> Exchange:
+        t = media_exchanges
+        with self._ctx.reading() as conn:
+            row = conn.execute(select(t).where(of_org(t, actor.org_id), t.c.name == name)).first()
+        if row is None:
+            known = ", ".join(e.name for e in self.all(actor)) or "none"
+            raise ExchangeError(f"no exchange named {name!r} (known: {known})")
+        return _exchange(row)
+
+    def all(self, actor: Actor) -> list[Exchange]:
+        t = media_exchanges
+        with self._ctx.reading() as conn:
+            rows = conn.execute(select(t).where(of_org(t, actor.org_id)).order_by(t.c.name))
+            return [_exchange(r) for r in rows]
+
+    def remove(self, actor: Actor, name: str) -> None:
+        """Forget an exchange, its items and its unsent opinions (the bank stays)."""
+        require(actor, MANAGERS, "remove hash exchanges")
+        self.get(actor, name)
+        org = actor.org_id
+        with self._ctx.writing() as conn:
+            ex = media_exchanges
+            conn.execute(delete(ex).where(of_org(ex, org), ex.c.name == name))
+            for t in (media_exchange_items, media_exchange_opinions):
+                conn.execute(delete(t).where(of_org(t, org), t.c.exchange == name))
+            self._ctx.audit(conn, actor, "exchange.remove", AUDIT_TYPE, name)
+
+    # -- syncing ----------------------------------------------------------------------
+
+    def page_changes(
+        self, actor: Actor, name: str, updates: Mapping[str, Sequence[ItemHash] | None]
+    ) -> PageChanges:
+        """What replacing the listed items by ``updates`` (None: deleted) would change
+        in the bank: hashes no other item lists yet, and hashes no item lists after."""
+        keys = list(updates)
+        old = self._items(actor, name, keys)
+        before = {(i.hash_type, i.hash) for items in old.values() for i in items}
+        after = {(i.hash_type, i.hash) for items in updates.values() for i in items or ()}
+        elsewhere = self._listed_elsewhere(actor, name, keys, before | after)
+        return PageChanges(
+            added=sorted(after - before - elsewhere),
+            removed=sorted(before - after - elsewhere),
+            updated=sum(1 for v in updates.values() if v is not None),
+            deleted=sum(1 for k, v in updates.items() if v is None and k in old),
+        )
+
+    def _items(self, actor: Actor, name: str, keys: Sequence[str]) -> dict[str, list[ItemHash]]:
+        t = media_exchange_items
+        found: dict[str, list[ItemHash]] = {}
+        with self._ctx.reading() as conn:
+            for part in _chunks(keys):
+                rows = conn.execute(
+                    select(t.c.item_key, t.c.hash_type, t.c.hash, t.c.ref).where(
+                        of_org(t, actor.org_id), t.c.exchange == name, t.c.item_key.in_(part)
+                    )
+                )
+                for r in rows:
+                    found.setdefault(r.item_key, []).append(ItemHash(r.hash_type, r.hash, r.ref))
+        return found
+
+    def _listed_elsewhere(
+        self, actor: Actor, name: str, keys: Sequence[str], hashes: set[tuple[str, str]]
+    ) -> set[tuple[str, str]]:
+        """The ``hashes`` an item of this exchange outside ``keys`` lists."""
+        t = media_exchange_items
+        page = set(keys)
+        listed: set[tuple[str, str]] = set()
+        by_type: dict[str, list[str]] = {}
+        for hash_type, value in sorted(hashes):
+            by_type.setdefault(hash_type, []).append(value)
+        with self._ctx.reading() as conn:
+            for hash_type, values in by_type.items():
+                for part in _chunks(values):
+                    rows = conn.execute(
+                        select(t.c.item_key, t.c.hash).where(
+                            of_org(t, actor.org_id),
+                            t.c.hash_type == hash_type,
+                            t.c.hash.in_(part),
+                            t.c.exchange == name,
+                        )
+                    )
+                    listed |= {(hash_type, r.hash) for r in rows if r.item_key not in page}
+        return listed
+
+    def commit_page(
+        self,
+        actor: Actor,
+        name: str,
+        updates: Mapping[str, Sequence[ItemHash] | None],
+        checkpoint: str,
+    ) -> None:
+        """Replace the page's items and store the checkpoint after it, in one
+        transaction (the bank was changed before: replaying a page is harmless)."""
+        require(actor, MANAGERS, "sync hash exchanges")
+        t, org = media_exchange_items, actor.org_id
+        rows = [
+            {"org_id": org, "exchange": name, "item_key": key, "hash_type": i.hash_type,
+             "hash": i.hash, "ref": i.ref}
+            for key, items in updates.items() for i in items or ()
+        ]  # fmt: skip
+        with self._ctx.writing() as conn:
+            for part in _chunks(list(updates)):
+                conn.execute(
+                    delete(t).where(of_org(t, org), t.c.exchange == name, t.c.item_key.in_(part))
+                )
+            if rows:
+                conn.execute(insert(t), rows)
+            self._set(conn, org, name, checkpoint=checkpoint, bank_current=False)
+
+    def bank_written(self, actor: Actor, name: str) -> None:
+        """The bank holds every change of the stored pages."""
+        with self._ctx.writing() as conn:
+            self._set(conn, actor.org_id, name, bank_current=True)
+
+    def listed(self, actor: Actor, name: str) -> set[tuple[str, str]]:
+        """Every (hash type, hash) an item of the exchange lists."""
+        t = media_exchange_items
+        q = select(t.c.hash_type, t.c.hash).where(of_org(t, actor.org_id), t.c.exchange == name)
+        with self._ctx.reading() as conn:
+            return {(r.hash_type, r.hash) for r in conn.execute(q.distinct())}
+
+    def _set(self, conn: Connection, org: str, name: str, **values: Any) -> None:
+        t = media_exchanges
+        conn.execute(update(t).where(of_org(t, org), t.c.name == name).values(**values))
+
+    def reset(self, actor: Actor, name: str) -> None:
+        """Start the next sync from the beginning (a stale checkpoint), audited."""
+        require(actor, MANAGERS, "sync hash exchanges")
+        with self._ctx.writing() as conn:
+            self._set(conn, actor.org_id, name, checkpoint=None)
+            self._ctx.audit(conn, actor, "exchange.reset", AUDIT_TYPE, name)
+
+    def record_sync(self, actor: Actor, name: str, detail: dict[str, Any]) -> None:
+        """Audit a sync with its counts (and the error that stopped it, if any)."""
+        with self._ctx.writing() as conn:
+            if "error" not in detail:
+                self._set(conn, actor.org_id, name, synced_at=datetime.now(UTC))
+            self._ctx.audit(conn, actor, "exchange.sync", AUDIT_TYPE, name, detail)
+
+    def refs(self, actor: Actor, hash_type: str, hash_value: str) -> list[tuple[str, str]]:
+        """(exchange, ref) of every exchange item of the organisation listing the hash."""
+        t = media_exchange_items
+        q = select(t.c.exchange, t.c.ref).where(
+            of_org(t, actor.org_id), t.c.hash_type == hash_type, t.c.hash == hash_value
+        )
+        with self._ctx.reading() as conn:
+            return sorted({(r.exchange, r.ref) for r in conn.execute(q)})
+
+    # -- opinions ---------------------------------------------------------------------
+
+    def queue_opinion(
+        self, actor: Actor, hash_type: str, hash_value: str, verdict: str, case_id: str = ""
+    ) -> list[str]:
+        """Queue ``verdict`` on a listed hash for every exchange that listed it (once per
+        case: the same verdict of the same case is not queued again); returns those
+        exchanges (none: the hash came from no exchange, or all have it). Audited."""
+        if verdict not in VERDICTS:
+            raise ExchangeError(f"verdict {verdict!r}: expected one of {', '.join(VERDICTS)}")
+        listed = {e for e, _ in self.refs(actor, hash_type, hash_value)}
+        exchanges = sorted(
+            listed - self._queued_before(actor, hash_type, hash_value, verdict, case_id)
+        )
+        now = datetime.now(UTC)
+        rows = [
+            {"org_id": actor.org_id, "exchange": e, "hash_type": hash_type, "hash": hash_value,
+             "verdict": verdict, "case_id": case_id[:80], "actor": actor.name[:80],
+             "state": QUEUED, "attempts": 0, "last_error": "", "created_at": now, "next_at": now}
+            for e in exchanges
+        ]  # fmt: skip
+        if rows:
+            with self._ctx.writing() as conn:
+                conn.execute(insert(media_exchange_opinions), rows)
+                detail = {"hash_type": hash_type, "hash": hash_value, "verdict": verdict,
+                          "case_id": case_id, "exchanges": exchanges}  # fmt: skip
+                self._ctx.audit(conn, actor, "exchange.opinion", AUDIT_TYPE, ",".join(exchanges), detail)  # fmt: skip
+        return exchanges
+
+    def _queued_before(
+        self, actor: Actor, hash_type: str, hash_value: str, verdict: str, case_id: str
+    ) -> set[str]:
+        """The exchanges that already have this verdict of this case on this hash."""
+        t = media_exchange_opinions
+        q = select(t.c.exchange).where(
+            of_org(t, actor.org_id), t.c.hash_type == hash_type, t.c.hash == hash_value,
+            t.c.verdict == verdict, t.c.case_id == case_id[:80],
+        )  # fmt: skip
+        with self._ctx.reading() as conn:
+            return set(conn.execute(q).scalars())
+
+    def opinions(
+        self, actor: Actor, state: str | None = None, due_at: datetime | None = None
+    ) -> list[Opinion]:
+        """The organisation's opinions (in a ``state``; ``due_at``: the queued ones whose
+        retry time has come by then), oldest first."""
+        t = media_exchange_opinions
+        q = select(t).where(of_org(t, actor.org_id))
+        if state is not None:
+            q = q.where(t.c.state == state)
+        if due_at is not None:
+            q = q.where(t.c.state == QUEUED, t.c.next_at <= due_at)
+        with self._ctx.reading() as conn:
+            return [_opinion(r) for r in conn.execute(q.order_by(t.c.id))]
+
+    def opinion_done(
+        self,
+        actor: Actor,
+        opinion: Opinion,
+        state: str,
+        error: str = "",
+        retry_at: datetime | None = None,
+    ) -> None:
+        """Record a delivery attempt: ``sent``, ``unsupported``, ``queued`` again (a
+        failure to retry at ``retry_at``) or ``dead`` (failed too often). Audited."""
+        t, now = media_exchange_opinions, datetime.now(UTC)
+        values: dict[str, Any] = {"state": state, "attempts": opinion.attempts + 1,
+                                  "last_error": error[:200], "next_at": retry_at or now}  # fmt: skip
+        if state == SENT:
+            values["sent_at"] = now
+        with self._ctx.writing() as conn:
+            conn.execute(
+                update(t).where(of_org(t, actor.org_id), t.c.id == opinion.id).values(**values)
+            )
+            detail = {"opinion": opinion.id, "verdict": opinion.verdict, "state": state,
+                      "attempts": opinion.attempts + 1, "error": error[:200]}  # fmt: skip
+            self._ctx.audit(conn, actor, f"exchange.opinion_{state}", AUDIT_TYPE, opinion.exchange, detail)  # fmt: skip
+
+    def requeue(self, actor: Actor, opinion_id: int) -> None:
+        """Put a dead-lettered opinion back in the queue (managers only)."""
+        require(actor, MANAGERS, "requeue exchange opinions")
+        t = media_exchange_opinions
+        with self._ctx.writing() as conn:
+            conn.execute(
+                update(t)
+                .where(of_org(t, actor.org_id), t.c.id == opinion_id, t.c.state == DEAD)
+                .values(state=QUEUED, attempts=0, next_at=datetime.now(UTC))
+            )
+            self._ctx.audit(conn, actor, "exchange.opinion_requeued", AUDIT_TYPE, str(opinion_id))
