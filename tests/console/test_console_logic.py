@@ -15,6 +15,7 @@ from daybreak.console.security import ABSOLUTE_SECONDS, IDLE_SECONDS, SessionSto
 from daybreak.model.cases import Case, CaseStatus, GraphEdge, GraphNode, Tier
 from daybreak.store import LoginRefused
 from daybreak.store.auth import LOCKOUT_SECONDS, MAX_FAILURES
+from daybreak.store.cases import TRIAGE_BINS
 
 
 def test_search_candidates_normalise_each_identifier_kind() -> None:
@@ -136,7 +137,7 @@ def test_time_to_triage_from_status_events() -> None:
     assert stats.median_hours == pytest.approx(2.0)
     bins = {b.label: b.value for b in stats.histogram.bars}
     assert bins == {"< 1 h": 1, "1-4 h": 1, "4-24 h": 0, "1-3 d": 0, "> 3 d": 1}
-    assert [b.label for b in stats.histogram.bars] == [label for label, _ in dashboards.TRIAGE_BINS]
+    assert [b.label for b in stats.histogram.bars] == [label for label, _ in TRIAGE_BINS]
 
 
 def test_bar_chart_scales_to_the_largest_value() -> None:

@@ -10,6 +10,8 @@ for search. The plain workflow columns carry a row MAC, recomputed by every writ
 from __future__ import annotations
 
 import json
+import statistics
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
@@ -136,8 +138,44 @@ class CaseFigures:
     routes: frozenset[tuple[str, str | None]] = frozenset()  # (country, routed agency)
     by_typology: dict[str, int] = field(default_factory=dict)
     by_source: dict[str, int] = field(default_factory=dict)
-    triage_hours: list[float] = field(default_factory=list)  # of cases that left "new"
+    triage: TriageFigures = field(default_factory=lambda: triage_figures([]))
     waiting: int = 0  # cases never moved out of "new"
+
+
+# Time-to-triage histogram: label and upper bound in hours (None: no bound).
+TRIAGE_BINS: tuple[tuple[str, float | None], ...] = (
+    ("< 1 h", 1),
+    ("1-4 h", 4),
+    ("4-24 h", 24),
+    ("1-3 d", 72),
+    ("> 3 d", None),
+)
+
+
+@dataclass(frozen=True, slots=True)
+class TriageFigures:
+    """Time to triage summarised once, when the figures are computed: the dashboards
+    are drawn from these on every request, and summarising the hours of 45,000 moved
+    cases each time cost ~100 ms at 100,000 cases."""
+
+    measured: int  # cases that left "new"
+    median_hours: float | None
+    p90_hours: float | None
+    bins: dict[str, int]  # TRIAGE_BINS label -> cases
+
+
+def triage_figures(hours: Sequence[float]) -> TriageFigures:
+    """Median, 90th percentile and histogram of the hours cases took to leave 'new'."""
+    bins = {label: 0 for label, _ in TRIAGE_BINS}
+    for h in hours:
+        label = next(label for label, upper in TRIAGE_BINS if upper is None or h < upper)
+        bins[label] += 1
+    median = statistics.median(hours) if hours else None
+    if len(hours) >= 2:
+        p90: float | None = statistics.quantiles(hours, n=10)[-1]
+    else:
+        p90 = hours[0] if hours else None
+    return TriageFigures(len(hours), median, p90, bins)
 
 
 TYPOLOGY = "typology"  # case_facets.facet values
@@ -549,7 +587,7 @@ def _triage(conn: Connection, org_id: str) -> dict[str, Any]:
         max(0.0, (utc(left) - utc(start or created)).total_seconds() / 3600)
         for left, start, created in rows
     ]
-    return {"triage_hours": hours, "waiting": _total(conn, org_id) - len(rows)}
+    return {"triage": triage_figures(hours), "waiting": _total(conn, org_id) - len(rows)}
 
 
 def cases_with_key(conn: Connection, keys: Keyring, index: str) -> list[str]:
