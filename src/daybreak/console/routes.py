@@ -329,7 +329,7 @@ def case_page(request: Request, case_id: str) -> Response:
             "assign_side_effect": ASSIGN_SIDE_EFFECTS.get(case.status),
             "escalate_at_once": _escalates_at_once(case),
             "users": backend.assignable_users(session.user),
-            "outcomes": list(Outcome),
+            "outcomes": [o for o in Outcome if o is not Outcome.MERGED],
             "formats": backend.export_formats(),
             "can": transitions
             | ({CaseStatus.ESCALATED.value} if _escalates_at_once(case) else set()),

@@ -21,7 +21,7 @@ from daybreak.graph.build import Graph, subgraph_records
 from daybreak.graph.clusters import CasePolicy, cluster_seeds
 from daybreak.graph.fusion import FusionContext, fuse
 from daybreak.model.alerts import Alert
-from daybreak.model.cases import Case, CaseStatus, Evidence, Outcome, TimelineEvent
+from daybreak.model.cases import SUPERSEDED, Case, CaseStatus, Evidence, Outcome, TimelineEvent
 
 MAX_TXN_EVENTS = 100  # timeline entries from evidence transactions per case
 
@@ -212,7 +212,7 @@ def reconcile(new: list[Case], existing: Sequence[Case], now: datetime) -> list[
     existing = list({c.case_id: c for c in existing}.values())  # one entry per case
     index: dict[str, list[Case]] = {}
     for c in existing:
-        if c.outcome is Outcome.DUPLICATE:
+        if c.outcome in SUPERSEDED:
             continue
         for k in {*c.entity_keys, *("alert:" + a for a in c.alert_ids)}:
             index.setdefault(k, []).append(c)

@@ -41,6 +41,11 @@ class Outcome(StrEnum):
     CHILD_SAFEGUARDED = "child_safeguarded"
     NO_ACTION = "no_action"
     DUPLICATE = "duplicate"
+    MERGED = "merged"  # merged into another case by an analyst (set only by the merge)
+
+
+# Outcomes of cases whose content lives on in another case: not counted, not matched.
+SUPERSEDED = frozenset({Outcome.DUPLICATE, Outcome.MERGED})
 
 
 class Disposition(StrEnum):

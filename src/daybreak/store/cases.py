@@ -356,6 +356,12 @@ def upgrade_search(conn: Connection, keys: Keyring, batch: int = 500) -> int:
     return done
 
 
+def exists(conn: Connection, case_id: str) -> bool:
+    """Whether any organisation holds a case with this id (ids are global)."""
+    q = select(cases.c.case_id).where(cases.c.case_id == case_id)
+    return conn.execute(q).first() is not None
+
+
 def get(conn: Connection, keys: Keyring, case_id: str) -> Case | None:
     r = conn.execute(_select_case(keys, case_id)).first()
     return None if r is None else _row_to_case(keys, r)

@@ -31,6 +31,7 @@ from daybreak.store.keys import KeyError_, Keyring, bound
 from daybreak.store.tables import (
     DEFAULT_ORG,
     case_events,
+    case_links,
     case_notes,
     case_tier_overrides,
     cases,
@@ -177,6 +178,7 @@ SEALED: tuple[Sealed, ...] = (
     Sealed(case_notes, "text_enc", ("id",)),
     Sealed(case_events, "reason_enc", ("id",)),
     Sealed(case_tier_overrides, "reason_enc", ("id",)),
+    Sealed(case_links, "detail_enc", ("id",)),
     Sealed(subject_labels, "subject_enc", ("case_id", "subject_type", "value_index")),
 )
 

@@ -285,6 +285,21 @@ case_tier_overrides = Table(
     Column("reason_enc", LargeBinary, nullable=False),
 )
 
+# Analysts' merges and splits of cases: one row on each case (merged_into / merged_from,
+# split_to / split_from) naming the other; the reason and the alerts split out are
+# encrypted (JSON), bound to the row. Re-applied when the case builder replaces a case.
+case_links = Table(
+    "case_links",
+    metadata,
+    *_rows_of("cases", "case_id", 80),
+    _org(),
+    Column("other_case_id", String(80), nullable=False),
+    Column("kind", String(20), nullable=False),
+    Column("actor", String(80), nullable=False),
+    Column("at", TS, nullable=False),
+    Column("detail_enc", LargeBinary, nullable=False),
+)
+
 # Analysts' dispositions of a case's payments subjects: the labels the payments model
 # learns from. The subject is stored as a blind index (``value_index`` of
 # "subject_type:subject_id", as case_keys) and an AES-GCM ciphertext of its id; one row
@@ -639,6 +654,11 @@ PLAIN_TEXT_COLUMNS: dict[str, str] = {
     "case_events.actor": _PRINCIPAL,
     "case_events.from_status": _ENUM,
     "case_events.to_status": _ENUM,
+    "case_links.case_id": _ID,
+    "case_links.org_id": _ORG,
+    "case_links.other_case_id": _ID,
+    "case_links.kind": _ENUM,
+    "case_links.actor": _PRINCIPAL,
     "case_tier_overrides.case_id": _ID,
     "case_tier_overrides.org_id": _ORG,
     "case_tier_overrides.actor": _PRINCIPAL,

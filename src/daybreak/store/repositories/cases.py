@@ -12,7 +12,7 @@ from typing import Any
 from sqlalchemy import Connection, select
 
 from daybreak.model.cases import Case, CaseStatus, Disposition, Outcome, SubjectLabel, Tier
-from daybreak.store import auth, case_tiers
+from daybreak.store import auth, case_links, case_tiers
 from daybreak.store import cases as case_ops
 from daybreak.store import labels as label_ops
 from daybreak.store.audit import AuditAppender
@@ -43,9 +43,12 @@ class CaseRepository:
         with ctx.writing() as conn:
             auth.require_org(conn, actor.org_id)
             audit = AuditAppender(conn, keys)
-            for case in items:
+            for built in items:
+                # The analysts' merges and splits, applied again to the new content.
+                case = case_links.rebuilt(conn, keys, built, now)
                 is_new = case_ops.upsert(conn, keys, case, now)
                 case_tiers.reapply(conn, keys, case.case_id, int(case.tier))
+                case_links.fold_into_target(conn, keys, case, now)
                 created += is_new
                 action = "case.create" if is_new else "case.update"
                 audit.append(actor.name, action, "case", case.case_id, at=now)
@@ -159,6 +162,10 @@ class CaseRepository:
         assignee: str | None = None,
     ) -> Case:
         require(actor, CASE_READERS, "change cases")
+        if outcome is Outcome.MERGED:
+            raise case_ops.WorkflowError(
+                "a case is closed as merged by merging it into another case (merge)"
+            )
         if assignee is not None and assignee != actor.name:
             require(actor, MANAGERS, "assign cases to others")
         ctx = self._ctx
@@ -168,7 +175,7 @@ class CaseRepository:
             if assignee is not None and assignee not in {u.name for u in org_users}:
                 raise case_ops.WorkflowError(f"no such user to assign: {assignee!r}")
             if to is CaseStatus.CLOSED and actor.role not in MANAGERS:
-                _require_own_case(conn, keys, case_id, actor)
+                _require_own_case(conn, keys, case_id, actor, "close")
             case = case_ops.transition(
                 conn,
                 keys,
@@ -187,6 +194,53 @@ class CaseRepository:
             }
             ctx.audit(conn, actor, "case.transition", "case", case_id, detail)
         return case
+
+    def merge(self, into_id: str, merged_id: str, actor: Actor, reason: str) -> tuple[Case, Case]:
+        """Merge case ``merged_id`` into ``into_id`` (see :mod:`daybreak.store.case_links`);
+        returns both afterwards. Supervisors and admins merge any cases; an analyst
+        merges cases that are unassigned or theirs. Audited on both cases."""
+        require(actor, CASE_READERS, "merge cases")
+        ctx = self._ctx
+        keys = ctx.keys_of(actor)
+        with ctx.writing() as conn:
+            if actor.role not in MANAGERS:
+                for case_id in (into_id, merged_id):
+                    _require_own_case(conn, keys, case_id, actor, "merge")
+            now = datetime.now(UTC)
+            done = case_links.merge(conn, keys, into_id, merged_id, actor.name, reason.strip(), now)
+            ctx.audit(conn, actor, "case.merge", "case", into_id, {"merged": merged_id})
+            ctx.audit(conn, actor, "case.merged", "case", merged_id, {"into": into_id})
+        return done
+
+    def split(
+        self, case_id: str, alert_ids: Sequence[str], actor: Actor, reason: str
+    ) -> tuple[Case, Case]:
+        """Split the alerts ``alert_ids`` out of the case into a new case; returns (the
+        case, the new case). Who may: as for :meth:`merge`. Audited on both cases."""
+        require(actor, CASE_READERS, "split cases")
+        ctx = self._ctx
+        keys = ctx.keys_of(actor)
+        with ctx.writing() as conn:
+            if actor.role not in MANAGERS:
+                _require_own_case(conn, keys, case_id, actor, "split")
+            now = datetime.now(UTC)
+            rest, new = case_links.split(
+                conn, keys, case_id, alert_ids, actor.name, reason.strip(), now
+            )
+            detail = {"new_case": new.case_id, "alerts": len(new.alert_ids)}
+            ctx.audit(conn, actor, "case.split", "case", case_id, detail)
+            ctx.audit(conn, actor, "case.create", "case", new.case_id, {"split_from": case_id})
+        return rest, new
+
+    def links(self, case_id: str, actor: Actor) -> list[case_links.CaseLink]:
+        """The case's merges and splits, oldest first."""
+        require(actor, CASE_READERS, "read case history")
+        ctx = self._ctx
+        keys = ctx.keys_of(actor)
+        with ctx.reading() as conn:
+            out = case_links.links(conn, keys, case_id)
+        ctx.audit_read(actor, "case.links.read", "case", case_id)
+        return out
 
     def add_note(self, case_id: str, actor: Actor, text: str) -> None:
         require(actor, CASE_READERS, "write notes")
@@ -277,9 +331,11 @@ class CaseRepository:
         return out
 
 
-def _require_own_case(conn: Connection, keys: Keyring, case_id: str, actor: Actor) -> None:
-    """An analyst closes only cases that are unassigned or assigned to them; a case
-    someone else holds is closed by them or a supervisor. The row is locked
+def _require_own_case(
+    conn: Connection, keys: Keyring, case_id: str, actor: Actor, doing: str
+) -> None:
+    """An analyst closes (merges, splits) only cases that are unassigned or assigned to
+    them; a case someone else holds is closed by them or a supervisor. The row is locked
     (PostgreSQL; SQLite's write transaction is exclusive) so an assignment cannot slip
     in between this check and the close."""
     holder = conn.execute(
@@ -289,5 +345,5 @@ def _require_own_case(conn: Connection, keys: Keyring, case_id: str, actor: Acto
     ).scalar_one_or_none()
     if holder and holder != actor.name:
         raise PermissionDenied(
-            f"case {case_id} is assigned to {holder}: only they or a supervisor may close it"
+            f"case {case_id} is assigned to {holder}: only they or a supervisor may {doing} it"
         )

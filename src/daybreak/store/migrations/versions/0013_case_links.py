@@ -1,0 +1,51 @@
+"""case links: analysts' manual merges and splits of cases, with the reason
+
+Revision ID: 0013
+Revises: 0012
+Create Date: 2026-12-07 01:30:00
+
+One row on each case of a merge (merged_into / merged_from) or a split (split_to /
+split_from), naming the other case; the reason and the alerts split out are encrypted,
+bound to the row (``daybreak.store.case_links``).
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from alembic import op
+
+revision = "0013"
+down_revision = "0012"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    op.create_table(
+        "case_links",
+        sa.Column("id", sa.Integer(), autoincrement=True, nullable=False),
+        sa.Column("case_id", sa.String(length=80), nullable=False),
+        sa.Column("org_id", sa.String(length=40), server_default="default", nullable=False),
+        sa.Column("other_case_id", sa.String(length=80), nullable=False),
+        sa.Column("kind", sa.String(length=20), nullable=False),
+        sa.Column("actor", sa.String(length=80), nullable=False),
+        sa.Column("at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("detail_enc", sa.LargeBinary(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["case_id"],
+            ["cases.case_id"],
+            name=op.f("fk_case_links_case_id_cases"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_case_links")),
+    )
+    with op.batch_alter_table("case_links", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_case_links_case_id"), ["case_id"])
+        batch_op.create_index(batch_op.f("ix_case_links_org_id"), ["org_id"])
+
+
+def downgrade() -> None:
+    with op.batch_alter_table("case_links", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_case_links_org_id"))
+        batch_op.drop_index(batch_op.f("ix_case_links_case_id"))
+    op.drop_table("case_links")
