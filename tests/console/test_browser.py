@@ -16,7 +16,7 @@ from playwright.sync_api import BrowserContext, ConsoleMessage, Page, expect, sy
 
 from conftest import StoreConsole, store_console
 from daybreak.console.mount import console_url
-from daybreak.model.cases import CaseStatus, Tier
+from daybreak.model.cases import Case, CaseStatus, Tier
 from daybreak.store import SYSTEM
 
 pytestmark = pytest.mark.browser
@@ -336,3 +336,43 @@ def test_triage_clocks_show_and_duplicates_close_in_bulk(page: Page, console: St
     assert stored[original].status is not CaseStatus.CLOSED
     shown = {r.get_attribute("data-case-id") for r in rows.all()}
     assert not shown & set(ids)  # gone from the open queue
+
+
+def _open_cases(console: StoreConsole) -> list[Case]:
+    found = console.store.cases.query(SYSTEM)
+    return [c for c in found if c.status is not CaseStatus.CLOSED and not c.assignee]
+
+
+def test_merge_and_split_with_the_reason_in_both_histories(
+    page: Page, console: StoreConsole
+) -> None:
+    sign_in(page, console, "sam")
+    single = [c for c in _open_cases(console) if len(c.alert_ids) == 1]
+    into, merged = single[-1], single[-2]
+    page.goto(f"{console.url}/console/cases/{into.case_id}")
+    page.get_by_label("Case to merge in").fill(merged.case_id)
+    page.get_by_label("Why they are one case").fill("same wallet, two reports")
+    page.get_by_role("button", name="Merge into this case").click()
+    expect(page.get_by_role("status").filter(has_text="merged into this case")).to_be_visible()
+    expect(page.locator("#case-links")).to_contain_text(f"Merged in from {merged.case_id}")
+    history = page.locator("#case-link-history")
+    expect(history).to_contain_text("same wallet, two reports")
+    page.locator("#case-links").get_by_role("link", name=merged.case_id).click()
+    expect(page.locator("#case-status")).to_contain_text("merged")
+    expect(page.locator("#case-links")).to_contain_text(f"Merged into {into.case_id}")
+    stored = console.store.cases.get(into.case_id, SYSTEM)
+    assert stored is not None and set(merged.alert_ids) <= set(stored.alert_ids)
+
+    # Split: the merged-in alert goes out again, into a new case.
+    page.goto(f"{console.url}/console/cases/{into.case_id}")
+    page.get_by_role("checkbox", name=merged.alert_ids[0]).check()
+    page.get_by_label("Why they are a case of their own").fill("a different payer")
+    page.get_by_role("button", name="Split into a new case").click()
+    new_id = f"{into.case_id}-S1"
+    expect(page.get_by_role("status").filter(has_text=new_id)).to_be_visible()
+    expect(page.locator("#case-links")).to_contain_text(f"Alerts split out to {new_id}")
+    page.locator("#case-links").get_by_role("link", name=new_id).click()
+    expect(page.locator("#case-links")).to_contain_text(f"Split out of {into.case_id}")
+    expect(page.locator("#case-link-history")).to_contain_text("a different payer")
+    trail = [(e.action, e.object_id) for e in console.store.audit.trail(SYSTEM)]
+    assert ("case.merge", into.case_id) in trail and ("case.split", into.case_id) in trail

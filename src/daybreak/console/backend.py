@@ -97,6 +97,19 @@ class TierChange:
 
 
 @dataclass(frozen=True, slots=True)
+class CaseLinkView:
+    """A merge or split the case took part in: ``kind`` is merged_into, merged_from,
+    split_to or split_from, ``other_case_id`` the case on the other side."""
+
+    at: datetime
+    actor: str
+    kind: str
+    other_case_id: str
+    reason: str
+    alert_ids: tuple[str, ...] = ()  # the alerts split out (a split only)
+
+
+@dataclass(frozen=True, slots=True)
 class ExportFile:
     filename: str
     media_type: str
@@ -196,6 +209,16 @@ class ConsoleBackend(Protocol):
     def refer(self, case_id: str, actor: ConsoleUser, agency: str) -> None: ...
 
     def close(self, case_id: str, actor: ConsoleUser, outcome: Outcome, reason: str) -> None: ...
+
+    def merge(self, into_id: str, actor: ConsoleUser, merged_id: str, reason: str) -> None:
+        """Merge case ``merged_id`` into ``into_id``: its alerts, entities and evidence
+        move over, it is closed as merged, both histories link to each other."""
+
+    def split(self, case_id: str, actor: ConsoleUser, alert_ids: Sequence[str], reason: str) -> str:
+        """Split the alerts (and their entities) out into a new case; its id."""
+
+    def case_links(self, case_id: str, actor: ConsoleUser) -> Sequence[CaseLinkView]:
+        """The case's merges and splits, oldest first."""
 
     def record(self, actor: ConsoleUser, action: str, object_id: str, detail: str) -> None:
         """Audit a change that is not a case action (hash banks, typology pack)."""

@@ -325,6 +325,7 @@ def case_page(request: Request, case_id: str) -> Response:
             "history": _history(backend.audit_trail(case_id, session.user)),
             "status_changes": list(reversed(backend.status_events(session.user, case_id))),
             "tier_changes": list(reversed(backend.tier_changes(case_id, session.user))),
+            "links": backend.case_links(case_id, session.user),
             "tiers": list(Tier),
             "assign_side_effect": ASSIGN_SIDE_EFFECTS.get(case.status),
             "escalate_at_once": _escalates_at_once(case),
@@ -507,6 +508,48 @@ async def close(request: Request, case_id: str) -> Response:
             raise ActionError("Say why the case is closed: the reason goes into its history.")
         state_of(request).backend.close(case_id, session.user, outcome, reason)
         return f"Case closed: {outcome.value.replace('_', ' ')}."
+
+    return await _act(request, case_id, act)
+
+
+MAX_SPLIT = 500  # alerts split out by one action
+
+
+@router.post("/cases/{case_id}/merge")
+async def merge(request: Request, case_id: str) -> Response:
+    """Merge another case into this one (its alerts, entities and evidence move here;
+    it is closed as merged), with the reason."""
+
+    def act(session: Session, form: FormData) -> str:
+        other = form_text(form, "merged_case", max_len=80)
+        if not other:
+            raise ActionError("Name the case to merge into this one (its id, e.g. CASE-0002).")
+        reason = form_text(form, "reason", max_len=1000)
+        if not reason:
+            raise ActionError("Say why the cases are merged: the reason goes into both histories.")
+        if state_of(request).backend.get_case(other, session.user) is None:
+            raise ActionError(f"There is no case {other!r} to merge.")
+        state_of(request).backend.merge(case_id, session.user, other, reason)
+        return f"{other} merged into this case and closed as merged."
+
+    return await _act(request, case_id, act)
+
+
+@router.post("/cases/{case_id}/split")
+async def split(request: Request, case_id: str) -> Response:
+    """Split the ticked alerts (and their entities) out into a new case, with the reason."""
+
+    def act(session: Session, form: FormData) -> str:
+        chosen = [v.strip() for v in form.getlist("alert_id") if isinstance(v, str) and v.strip()]
+        if not chosen:
+            raise ActionError("Tick the alerts to split out into a new case.")
+        if len(chosen) > MAX_SPLIT:
+            raise ActionError(f"Split at most {MAX_SPLIT} alerts at once.")
+        reason = form_text(form, "reason", max_len=1000)
+        if not reason:
+            raise ActionError("Say why the alerts are split out: the reason goes into both histories.")
+        new_id = state_of(request).backend.split(case_id, session.user, chosen, reason)
+        return f"{len(set(chosen))} alert(s) split out into the new case {new_id}."
 
     return await _act(request, case_id, act)
 

@@ -18,6 +18,7 @@ from typing import Any
 from daybreak.console.backend import (
     ActionError,
     AuditView,
+    CaseLinkView,
     ConsoleUser,
     DeliveryFailure,
     ExportFile,
@@ -233,6 +234,21 @@ class StoreBackend:
                 case_id, CaseStatus.CLOSED, _actor(actor), reason, outcome=outcome
             )
         )
+
+    def merge(self, into_id: str, actor: ConsoleUser, merged_id: str, reason: str) -> None:
+        self._call(lambda: self.store.cases.merge(into_id, merged_id, _actor(actor), reason))
+
+    def split(self, case_id: str, actor: ConsoleUser, alert_ids: Sequence[str], reason: str) -> str:
+        _, new = self._call(
+            lambda: self.store.cases.split(case_id, alert_ids, _actor(actor), reason)
+        )
+        return str(new.case_id)
+
+    def case_links(self, case_id: str, actor: ConsoleUser) -> Sequence[CaseLinkView]:
+        return [
+            CaseLinkView(x.at, x.actor, x.kind.value, x.other_case_id, x.reason, x.alert_ids)
+            for x in self.store.cases.links(case_id, _actor(actor))
+        ]
 
     def record(self, actor: ConsoleUser, action: str, object_id: str, detail: str) -> None:
         self.store.audit.record(

@@ -19,6 +19,7 @@ from daybreak.console import dashboards, queue
 from daybreak.console.backend import (
     ActionError,
     AuditView,
+    CaseLinkView,
     ConsoleUser,
     DeliveryFailure,
     ExportFile,
@@ -30,6 +31,7 @@ from daybreak.console.backend import (
 )
 from daybreak.console.evidence import EvidenceRecord, describe, own_alerts
 from daybreak.console.exports import CaseExporter, ExportersPackage, case_rows
+from daybreak.graph.case_edit import CaseEditError, merge_cases, split_case
 from daybreak.model.alerts import Alert
 from daybreak.model.cases import TRANSITIONS, Case, CaseStatus, Outcome, Tier
 from daybreak.store.auth import MANAGERS, lock_seconds
@@ -62,6 +64,7 @@ class MemoryBackend:
         self._audit: dict[str, list[AuditView]] = {}
         self._status: list[StatusEvent] = []
         self._tiers: dict[str, list[TierChange]] = {}
+        self._links: dict[str, list[CaseLinkView]] = {}
         self._clock = clock
         self._exporter: CaseExporter = exporter or ExportersPackage()
         self._lock = threading.Lock()
@@ -209,13 +212,60 @@ class MemoryBackend:
         )
 
     def close(self, case_id: str, actor: ConsoleUser, outcome: Outcome, reason: str) -> None:
-        holder = self._require(case_id).assignee
-        if actor.role not in MANAGERS and holder and holder != actor.username:
-            raise ActionError(
-                f"case {case_id} is assigned to {holder}: only they or a supervisor may close it"
-            )
+        if outcome is Outcome.MERGED:
+            raise ActionError("a case is closed as merged by merging it into another case")
+        self._require_holder(case_id, actor, "close")
         detail = f"{outcome.value}: {reason}" if reason else outcome.value
         self._move(case_id, actor, CaseStatus.CLOSED, "close", detail, outcome=outcome)
+
+    def merge(self, into_id: str, actor: ConsoleUser, merged_id: str, reason: str) -> None:
+        if not reason.strip():
+            raise ActionError("merging cases needs a reason")
+        for case_id in (into_id, merged_id):
+            self._require_holder(case_id, actor, "merge")
+            if self._require(case_id).status is CaseStatus.CLOSED:
+                raise ActionError(f"{case_id} is closed: reopen it first")
+        try:
+            combined = merge_cases(self._require(into_id), self._require(merged_id))
+        except CaseEditError as exc:
+            raise ActionError(str(exc)) from exc
+        with self._lock:
+            self._cases[into_id] = combined
+        self._move(
+            merged_id,
+            actor,
+            CaseStatus.CLOSED,
+            "merged",
+            f"merged into {into_id}: {reason}",
+            outcome=Outcome.MERGED,
+        )
+        self._link(into_id, merged_id, actor, ("merged_from", "merged_into"), reason, ())
+        self._record(into_id, actor, "merge", f"merged {merged_id}")
+
+    def split(self, case_id: str, actor: ConsoleUser, alert_ids: Sequence[str], reason: str) -> str:
+        if not reason.strip():
+            raise ActionError("splitting a case needs a reason")
+        self._require_holder(case_id, actor, "split")
+        case = self._require(case_id)
+        if case.status is CaseStatus.CLOSED:
+            raise ActionError(f"{case_id} is closed: reopen it first")
+        n = 1 + sum(1 for x in self._links.get(case_id, ()) if x.kind == "split_to")
+        try:
+            rest, new = split_case(case, alert_ids, f"{case_id}-S{n}")
+        except CaseEditError as exc:
+            raise ActionError(str(exc)) from exc
+        now = self._clock()
+        with self._lock:
+            self._cases[case_id] = rest
+            self._cases[new.case_id] = new.model_copy(update={"created_at": now, "updated_at": now})
+            self._status.append(StatusEvent(new.case_id, now, CaseStatus.NEW))
+        moved = tuple(sorted(set(alert_ids)))
+        self._link(case_id, new.case_id, actor, ("split_to", "split_from"), reason, moved)
+        self._record(case_id, actor, "split", f"{len(moved)} alerts to {new.case_id}")
+        return new.case_id
+
+    def case_links(self, case_id: str, actor: ConsoleUser) -> Sequence[CaseLinkView]:
+        return list(self._links.get(case_id, ()))
 
     def record(self, actor: ConsoleUser, action: str, object_id: str, detail: str) -> None:
         self._record(object_id, actor, action, detail)
@@ -251,6 +301,31 @@ class MemoryBackend:
     def _case_and_alerts(self, case_id: str, actor: ConsoleUser) -> tuple[Case, list[Alert]]:
         case = self._require(case_id)
         return case, [a for a in self._alerts if a.alert_id in set(case.alert_ids)]
+
+    def _require_holder(self, case_id: str, actor: ConsoleUser, doing: str) -> None:
+        holder = self._require(case_id).assignee
+        if actor.role not in MANAGERS and holder and holder != actor.username:
+            raise ActionError(
+                f"case {case_id} is assigned to {holder}: only they or a supervisor may {doing} it"
+            )
+
+    def _link(
+        self,
+        case_id: str,
+        other: str,
+        actor: ConsoleUser,
+        kinds: tuple[str, str],
+        reason: str,
+        alert_ids: tuple[str, ...],
+    ) -> None:
+        now = self._clock()
+        with self._lock:
+            self._links.setdefault(case_id, []).append(
+                CaseLinkView(now, actor.username, kinds[0], other, reason, alert_ids)
+            )
+            self._links.setdefault(other, []).append(
+                CaseLinkView(now, actor.username, kinds[1], case_id, reason, alert_ids)
+            )
 
     def _require(self, case_id: str) -> Case:
         case = self._cases.get(case_id)
