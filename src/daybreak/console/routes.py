@@ -547,7 +547,9 @@ async def split(request: Request, case_id: str) -> Response:
             raise ActionError(f"Split at most {MAX_SPLIT} alerts at once.")
         reason = form_text(form, "reason", max_len=1000)
         if not reason:
-            raise ActionError("Say why the alerts are split out: the reason goes into both histories.")
+            raise ActionError(
+                "Say why the alerts are split out: the reason goes into both histories."
+            )
         new_id = state_of(request).backend.split(case_id, session.user, chosen, reason)
         return f"{len(set(chosen))} alert(s) split out into the new case {new_id}."
 

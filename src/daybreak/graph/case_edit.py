@@ -90,12 +90,9 @@ def alert_entities(alert: Alert, case: Case) -> set[str]:
     return subject | (near & set(case.entity_keys))
 
 
-def split_case(case: Case, alert_ids: Collection[str], new_id: str) -> tuple[Case, Case]:
-    """``case`` without the alerts ``alert_ids``, and a new case ``new_id`` holding those
-    alerts with their entities, records and graph. Entities and records the remaining
-    alerts also rest on stay in both. The new case's tier is the most severe its alerts
-    carry, else the case's own (a split never lowers a tier by itself: an analyst
-    overrides it with a reason); the remaining case keeps its tier."""
+def check_split(case: Case, alert_ids: Collection[str]) -> None:
+    """:class:`CaseEditError` unless the alerts can be split out of the case: some of
+    its own alerts, not all of them."""
     known = {a.alert_id for a in case.alerts}
     wanted = set(alert_ids)
     if not wanted:
@@ -104,6 +101,16 @@ def split_case(case: Case, alert_ids: Collection[str], new_id: str) -> tuple[Cas
         raise CaseEditError(f"{case.case_id} has no alert {', '.join(unknown)}")
     if wanted == known:
         raise CaseEditError("a split leaves at least one alert in the case")
+
+
+def split_case(case: Case, alert_ids: Collection[str], new_id: str) -> tuple[Case, Case]:
+    """``case`` without the alerts ``alert_ids``, and a new case ``new_id`` holding those
+    alerts with their entities, records and graph. Entities and records the remaining
+    alerts also rest on stay in both. The new case's tier is the most severe its alerts
+    carry, else the case's own (a split never lowers a tier by itself: an analyst
+    overrides it with a reason); the remaining case keeps its tier."""
+    check_split(case, alert_ids)
+    wanted = set(alert_ids)
     moved = [a for a in case.alerts if a.alert_id in wanted]
     kept = [a for a in case.alerts if a.alert_id not in wanted]
     moved_keys = set().union(*(alert_entities(a, case) for a in moved))

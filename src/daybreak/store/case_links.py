@@ -23,6 +23,7 @@ from enum import StrEnum
 from sqlalchemy import Connection, func, insert, select, update
 
 from daybreak.graph.case_edit import CaseEditError, fold, merge_cases, split_case
+from daybreak.graph.case_edit import check_split as check_split_of
 from daybreak.model.cases import Case, CaseStatus, Outcome
 from daybreak.store import case_tiers
 from daybreak.store import cases as case_ops
@@ -116,6 +117,17 @@ def split(
     return stored_rest, stored_new
 
 
+def check_split(conn: Connection, keys: Keyring, case_id: str, alert_ids: Collection[str]) -> None:
+    """NotFound or WorkflowError unless the alerts can be split out of the case."""
+    case = case_ops.get(conn, keys, case_id)
+    if case is None:
+        raise case_ops.NotFound(case_id)
+    try:
+        check_split_of(case, alert_ids)
+    except CaseEditError as exc:
+        raise case_ops.WorkflowError(str(exc)) from exc
+
+
 def links(conn: Connection, keys: Keyring, case_id: str) -> list[CaseLink]:
     """The case's merges and splits, oldest first."""
     rows = conn.execute(
@@ -165,7 +177,9 @@ def fold_into_target(conn: Connection, keys: Keyring, case: Case, now: datetime)
             _fold_stored(conn, keys, link.other_case_id, case, now)
 
 
-def _fold_stored(conn: Connection, keys: Keyring, target_id: str, part: Case, now: datetime) -> None:
+def _fold_stored(
+    conn: Connection, keys: Keyring, target_id: str, part: Case, now: datetime
+) -> None:
     target = case_ops.get(conn, keys, target_id)
     if target is not None:
         _store(conn, keys, fold(target, part), now)

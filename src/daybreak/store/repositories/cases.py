@@ -203,6 +203,9 @@ class CaseRepository:
         ctx = self._ctx
         keys = ctx.keys_of(actor)
         with ctx.writing() as conn:
+            for case_id in (into_id, merged_id):  # a missing case is named before any refusal
+                if case_ops.get(conn, keys, case_id) is None:
+                    raise case_ops.NotFound(case_id)
             if actor.role not in MANAGERS:
                 for case_id in (into_id, merged_id):
                     _require_own_case(conn, keys, case_id, actor, "merge")
@@ -221,6 +224,7 @@ class CaseRepository:
         ctx = self._ctx
         keys = ctx.keys_of(actor)
         with ctx.writing() as conn:
+            case_links.check_split(conn, keys, case_id, alert_ids)  # bad input first
             if actor.role not in MANAGERS:
                 _require_own_case(conn, keys, case_id, actor, "split")
             now = datetime.now(UTC)
