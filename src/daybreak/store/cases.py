@@ -561,39 +561,41 @@ def _referred_by_country(conn: Connection, org_id: str) -> dict[str, int]:
     )
 
 
-MOVED = tuple(s.value for s in CaseStatus if s is not CaseStatus.NEW)
-
-
 def _triage(conn: Connection, org_id: str) -> dict[str, Any]:
     """Hours from a case entering the queue (its first "new" event, else its creation)
-    until it first left "new"; only cases that moved are read, one row each."""
-    moved = (
-        select(case_events.c.case_id, func.min(case_events.c.at).label("at"))
-        .where(of_org(case_events, org_id), case_events.c.to_status.in_(MOVED))
+    until it first left "new". One pass over the organisation's status events in case
+    order (the covering index ``ix_case_events_org_case``, migration 0013), both times
+    per case by conditional aggregates; a case's row is read only when it has no "new"
+    event (stored before events were kept). Was two grouped scans and a join of every
+    moved case: 2.4 s at 100,000 cases."""
+    is_new = case_events.c.to_status == CaseStatus.NEW.value
+    per_case = (
+        select(
+            case_events.c.case_id,
+            func.min(when((is_new, case_events.c.at))).label("entered"),
+            func.min(when((~is_new, case_events.c.at))).label("moved"),
+        )
+        .where(of_org(case_events, org_id))
         .group_by(case_events.c.case_id)
         .subquery()
     )
-    entered = (
-        select(case_events.c.case_id, func.min(case_events.c.at).label("at"))
-        .where(
-            case_events.c.to_status == CaseStatus.NEW.value,
-            case_events.c.case_id.in_(select(moved.c.case_id)),
-        )
-        .group_by(case_events.c.case_id)
-        .subquery()
+    created = (
+        select(cases.c.created_at).where(cases.c.case_id == per_case.c.case_id).scalar_subquery()
     )
-    rows = conn.execute(
-        select(moved.c.at, entered.c.at, cases.c.created_at).select_from(
-            moved.join(cases, cases.c.case_id == moved.c.case_id).outerjoin(
-                entered, entered.c.case_id == moved.c.case_id
-            )
-        )
-    ).all()
-    hours = [
-        max(0.0, (utc(left) - utc(start or created)).total_seconds() / 3600)
-        for left, start, created in rows
-    ]
-    return {"triage": triage_figures(hours), "waiting": _total(conn, org_id) - len(rows)}
+    hours = _hours_between(conn, func.coalesce(per_case.c.entered, created), per_case.c.moved)
+    found = conn.execute(select(hours).where(per_case.c.moved.is_not(None))).scalars().all()
+    hours_each = [max(0.0, float(h)) for h in found if h is not None]
+    return {"triage": triage_figures(hours_each), "waiting": _total(conn, org_id) - len(found)}
+
+
+def _hours_between(
+    conn: Connection, start: ColumnElement[Any], end: ColumnElement[Any]
+) -> ColumnElement[Any]:
+    """Hours from ``start`` to ``end``, computed by the database (parsing 90,000
+    timestamps in Python took longer than the query)."""
+    if conn.dialect.name == "sqlite":
+        return (func.julianday(end) - func.julianday(start)) * 24.0
+    return func.extract("epoch", end - start) / 3600.0
 
 
 def cases_with_key(conn: Connection, keys: Keyring, index: str) -> list[str]:
