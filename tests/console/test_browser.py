@@ -376,3 +376,30 @@ def test_merge_and_split_with_the_reason_in_both_histories(
     expect(page.locator("#case-link-history")).to_contain_text("a different payer")
     trail = [(e.action, e.object_id) for e in console.store.audit.trail(SYSTEM)]
     assert ("case.merge", into.case_id) in trail and ("case.split", into.case_id) in trail
+
+
+def test_a_case_sent_to_a_team_is_taken_from_the_team_inbox(
+    page: Page, console: StoreConsole
+) -> None:
+    if "payments" not in console.store.teams.of("ana", SYSTEM):
+        console.store.teams.add("payments", "ana", SYSTEM)
+    sent = _open_cases(console)[-3]
+    sign_in(page, console, "sam")
+    page.goto(f"{console.url}/console/cases/{sent.case_id}")
+    page.get_by_label("Team", exact=True).select_option("payments")
+    page.get_by_role("button", name="Send to team").click()
+    expect(page.get_by_role("status").filter(has_text="payments team's inbox")).to_be_visible()
+    expect(page.locator("#case-team")).to_have_text("payments")
+
+    sign_in(page, console, "ana")
+    page.get_by_role("link", name="Team inbox").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Team inbox")
+    expect(page.locator("#inbox-teams")).to_contain_text("payments")
+    rows = page.locator("table.queue tbody tr")
+    assert {r.get_attribute("data-case-id") for r in rows.all()} == {sent.case_id}
+    page.get_by_role("button", name=f"Take {sent.case_id}").click()
+    expect(page.locator("#case-assignee")).to_have_text("ana")
+    page.get_by_role("link", name="Team inbox").click()
+    expect(page.get_by_text("No case matches these filters.")).to_be_visible()
+    trail = [(e.action, e.object_id) for e in console.store.audit.trail(SYSTEM)]
+    assert ("case.team", sent.case_id) in trail

@@ -220,6 +220,15 @@ class ConsoleBackend(Protocol):
     def case_links(self, case_id: str, actor: ConsoleUser) -> Sequence[CaseLinkView]:
         """The case's merges and splits, oldest first."""
 
+    def teams(self, actor: ConsoleUser) -> Sequence[str]:
+        """The teams of the user's organisation."""
+
+    def teams_of(self, actor: ConsoleUser) -> Sequence[str]:
+        """The teams the user belongs to (whose inboxes they work)."""
+
+    def send_to_team(self, case_id: str, actor: ConsoleUser, team: str | None) -> None:
+        """Put the case in a team's inbox (None: in none)."""
+
     def record(self, actor: ConsoleUser, action: str, object_id: str, detail: str) -> None:
         """Audit a change that is not a case action (hash banks, typology pack)."""
 

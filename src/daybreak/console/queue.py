@@ -40,6 +40,7 @@ class QueueFilters:
     query: str = ""
     page: int = 1
     assignee: str | None = None  # "my cases": the signed-in analyst's
+    teams: tuple[str, ...] | None = None  # "team inbox": unassigned cases of these teams
 
 
 @dataclass(frozen=True, slots=True)
@@ -233,6 +234,8 @@ def build_queue(
         if filters.country and case.country != filters.country:
             continue
         if filters.assignee is not None and case.assignee != filters.assignee:
+            continue
+        if filters.teams is not None and (case.assignee or case.team not in filters.teams):
             continue
         if filters.typology and filters.typology not in typos.get(case.case_id, ()):
             continue

@@ -160,7 +160,7 @@ async def sign_out(request: Request) -> Response:
 # --- queue ---------------------------------------------------------------------------
 
 
-FILTER_PARAMS = ("tier", "country", "typology", "status", "mine")
+FILTER_PARAMS = ("tier", "country", "typology", "status", "mine", "inbox")
 DEFAULT_STATUS = "default"  # the status select's first option
 SEARCH_BY_FORM = (
     "Identifier searches are sent with the search form, so phone numbers and e-mails "
@@ -168,7 +168,9 @@ SEARCH_BY_FORM = (
 )
 
 
-def _filters(params: dict[str, str], query: str, username: str) -> queue.QueueFilters:
+def _filters(
+    params: dict[str, str], query: str, username: str, teams: Sequence[str] = ()
+) -> queue.QueueFilters:
     tier_text = params.get("tier", "")
     tier = Tier(int(tier_text)) if tier_text.isdigit() and int(tier_text) in set(Tier) else None
     # A search looks in every status unless a status is chosen: a closed case holding
@@ -185,6 +187,7 @@ def _filters(params: dict[str, str], query: str, username: str) -> queue.QueueFi
         query=query,
         page=int(page_text) if page_text.isdigit() else 1,
         assignee=username if params.get("mine") == "1" else None,
+        teams=tuple(teams) if params.get("inbox") == "1" else None,
     )
 
 
@@ -194,7 +197,10 @@ def queue_page(request: Request) -> Response:
     if "q" in request.query_params:  # an old link or bookmark: searches are POSTed
         raise ConsolePageError(405, "Search with the form", SEARCH_BY_FORM)
     backend = state_of(request).backend
-    filters = _filters(dict(request.query_params), session.query, session.user.username)
+    params = dict(request.query_params)
+    # The team inbox: the unassigned open cases of the teams the analyst is in.
+    teams = backend.teams_of(session.user) if params.get("inbox") == "1" else ()
+    filters = _filters(params, session.query, session.user.username, teams)
     now = state_of(request).clock()
     page = backend.queue_page(session.user, filters, now)
     sla = state_of(request).triage_sla
@@ -214,7 +220,11 @@ def queue_page(request: Request) -> Response:
             "default_status": DEFAULT_STATUS,
             "status_chosen": "status" in request.query_params,
             "query_string": _query_string(params),
-            "nav": "mine" if filters.assignee else "queue",
+            "nav": "inbox"
+            if filters.teams is not None
+            else "mine"
+            if filters.assignee
+            else "queue",
         },
     )
 
@@ -326,6 +336,7 @@ def case_page(request: Request, case_id: str) -> Response:
             "status_changes": list(reversed(backend.status_events(session.user, case_id))),
             "tier_changes": list(reversed(backend.tier_changes(case_id, session.user))),
             "links": backend.case_links(case_id, session.user),
+            "teams": backend.teams(session.user),
             "tiers": list(Tier),
             "assign_side_effect": ASSIGN_SIDE_EFFECTS.get(case.status),
             "escalate_at_once": _escalates_at_once(case),
@@ -508,6 +519,18 @@ async def close(request: Request, case_id: str) -> Response:
             raise ActionError("Say why the case is closed: the reason goes into its history.")
         state_of(request).backend.close(case_id, session.user, outcome, reason)
         return f"Case closed: {outcome.value.replace('_', ' ')}."
+
+    return await _act(request, case_id, act)
+
+
+@router.post("/cases/{case_id}/team")
+async def send_to_team(request: Request, case_id: str) -> Response:
+    """Put the case in a team's inbox, where a member takes it."""
+
+    def act(session: Session, form: FormData) -> str:
+        team = form_text(form, "team", max_len=40) or None
+        state_of(request).backend.send_to_team(case_id, session.user, team)
+        return f"Case sent to the {team} team's inbox." if team else "Case taken out of its team."
 
     return await _act(request, case_id, act)
 

@@ -78,6 +78,8 @@ def _case_filter(
         status=CaseStatus(status) if status not in (OPEN, "") else None,
         open_only=status == OPEN,
         assignee=filters.assignee,
+        unassigned=filters.teams is not None,
+        teams=frozenset(filters.teams) if filters.teams is not None else None,
         tier=int(filters.tier) if filters.tier is not None else None,
         country=filters.country,
         typology=filters.typology,
@@ -243,6 +245,15 @@ class StoreBackend:
             lambda: self.store.cases.split(case_id, alert_ids, _actor(actor), reason)
         )
         return str(new.case_id)
+
+    def teams(self, actor: ConsoleUser) -> Sequence[str]:
+        return sorted(self.store.teams.listing(_actor(actor)))
+
+    def teams_of(self, actor: ConsoleUser) -> Sequence[str]:
+        return self.store.teams.of(actor.username, _actor(actor))
+
+    def send_to_team(self, case_id: str, actor: ConsoleUser, team: str | None) -> None:
+        self._call(lambda: self.store.cases.send_to_team(case_id, team, _actor(actor)))
 
     def case_links(self, case_id: str, actor: ConsoleUser) -> Sequence[CaseLinkView]:
         return [

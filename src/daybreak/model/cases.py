@@ -200,6 +200,7 @@ class Case(BaseModel):
     status: CaseStatus = CaseStatus.NEW
     outcome: Outcome | None = None
     assignee: str | None = None
+    team: str | None = Field(default=None, description="the team whose inbox it is in")
     explanation: str = ""
     reasons: list[str] = Field(default_factory=list)
     sources: list[str] = Field(default_factory=list, description="signal families present")

@@ -94,6 +94,8 @@ class CaseFilter:
     status: CaseStatus | None = None
     open_only: bool = False  # every status but closed
     assignee: str | None = None
+    unassigned: bool = False  # a team inbox: cases no one has taken
+    teams: frozenset[str] | None = None  # cases sent to any of these teams
     min_priority: float | None = None
     tier: int | None = None
     country: str | None = None
@@ -213,6 +215,7 @@ def _workflow(r: Any) -> dict[str, Any]:
         "tier": Tier(r.tier),  # the effective tier: an analyst's override wins
         "outcome": Outcome(r.outcome) if r.outcome else None,
         "assignee": r.assignee,
+        "team": r.team,
         "created_at": utc(r.created_at),
         "updated_at": utc(r.updated_at),
     }
@@ -389,6 +392,10 @@ def conditions(keys: Keyring, f: CaseFilter) -> list[ColumnElement[bool]]:
         out.append(cases.c.status != CaseStatus.CLOSED.value)
     if f.assignee is not None:
         out.append(cases.c.assignee == f.assignee)
+    if f.unassigned:
+        out.append(cases.c.assignee.is_(None))
+    if f.teams is not None:
+        out.append(cases.c.team.in_(sorted(f.teams)))
     if f.min_priority is not None:
         out.append(cases.c.priority >= f.min_priority)
     if f.tier is not None:
@@ -673,6 +680,20 @@ def inserted_id(result: CursorResult[Any]) -> int:
     key = result.inserted_primary_key
     assert key is not None
     return int(key[0])
+
+
+def send_to_team(
+    conn: Connection, keys: Keyring, case_id: str, team: str | None, now: datetime
+) -> str | None:
+    """Put the case in a team's inbox (None: in none); returns the team it was in."""
+    r = conn.execute(_select_case(keys, case_id)).first()
+    if r is None:
+        raise NotFound(case_id)
+    conn.execute(
+        update(cases).where(cases.c.case_id == case_id).values(team=team, updated_at=utc(now))
+    )
+    refresh_mac(conn, keys, cases, case_id)
+    return str(r.team) if r.team else None
 
 
 def add_note(

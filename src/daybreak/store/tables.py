@@ -166,6 +166,9 @@ cases = Table(
     # encrypted: a queue page decrypts these, not whole cases (migration 0008).
     Column("summary_enc", LargeBinary),
     Column("row_mac", String(64)),  # over the plain workflow columns
+    # The team whose inbox the case is in (migration 0013); not under the row MAC,
+    # which predates it: routing, like a queue filter, not a finding.
+    Column("team", String(40)),
     Index("ix_cases_created_at", "created_at"),
     Index("ix_cases_updated_at", "updated_at"),
 )
@@ -191,6 +194,31 @@ Index(
 Index("ix_cases_status_queue", cases.c.org_id, cases.c.status, *_ORDER)
 Index("ix_cases_country_queue", cases.c.org_id, cases.c.country, *_ORDER, cases.c.status)
 Index("ix_cases_assignee_queue", cases.c.org_id, cases.c.assignee, *_ORDER, cases.c.status)
+# A team's inbox: its unassigned open cases in the queue's order (migration 0013).
+Index(
+    "ix_cases_team_inbox", cases.c.org_id, cases.c.team, cases.c.assignee, *_ORDER, cases.c.status
+)
+
+# Which analysts belong to which team of their organisation (payments, platform,
+# hotline ...): a team exists while it has members. Managed by an admin
+# (``daybreak admin teams``); a case sent to a team waits in its inbox until a member
+# takes it.
+team_members = Table(
+    "team_members",
+    metadata,
+    _org(),
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("team", String(40), nullable=False),
+    Column(
+        "username",
+        String(80),
+        ForeignKey("users.username", ondelete="CASCADE"),
+        nullable=False,
+        index=True,
+    ),
+    Column("added_at", TS, nullable=False),
+    UniqueConstraint("org_id", "team", "username", name="uq_team_members_org_team_username"),
+)
 
 case_keys = Table(
     "case_keys",
@@ -656,6 +684,10 @@ PLAIN_TEXT_COLUMNS: dict[str, str] = {
     "case_events.actor": _PRINCIPAL,
     "case_events.from_status": _ENUM,
     "case_events.to_status": _ENUM,
+    "cases.team": "a team name an admin chose: 1-40 of a-z, 0-9 and -",
+    "team_members.team": "a team name an admin chose: 1-40 of a-z, 0-9 and -",
+    "team_members.username": _PRINCIPAL,
+    "team_members.org_id": _ORG,
     "case_links.case_id": _ID,
     "case_links.org_id": _ORG,
     "case_links.other_case_id": _ID,

@@ -65,6 +65,7 @@ class MemoryBackend:
         self._status: list[StatusEvent] = []
         self._tiers: dict[str, list[TierChange]] = {}
         self._links: dict[str, list[CaseLinkView]] = {}
+        self.team_members: dict[str, set[str]] = {}  # team -> usernames (tests set it)
         self._clock = clock
         self._exporter: CaseExporter = exporter or ExportersPackage()
         self._lock = threading.Lock()
@@ -266,6 +267,21 @@ class MemoryBackend:
 
     def case_links(self, case_id: str, actor: ConsoleUser) -> Sequence[CaseLinkView]:
         return list(self._links.get(case_id, ()))
+
+    def teams(self, actor: ConsoleUser) -> Sequence[str]:
+        return sorted(t for t, members in self.team_members.items() if members)
+
+    def teams_of(self, actor: ConsoleUser) -> Sequence[str]:
+        return sorted(t for t, m in self.team_members.items() if actor.username in m)
+
+    def send_to_team(self, case_id: str, actor: ConsoleUser, team: str | None) -> None:
+        if team is not None and team not in self.teams(actor):
+            raise ActionError(f"no team {team!r}")
+        self._require_holder(case_id, actor, "send")
+        with self._lock:
+            case = self._require(case_id)
+            self._cases[case_id] = case.model_copy(update={"team": team})
+        self._record(case_id, actor, "team", f"to {team}" if team else "out of its team")
 
     def record(self, actor: ConsoleUser, action: str, object_id: str, detail: str) -> None:
         self._record(object_id, actor, action, detail)

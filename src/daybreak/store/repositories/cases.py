@@ -19,6 +19,7 @@ from daybreak.store.audit import AuditAppender
 from daybreak.store.auth import CASE_READERS, MANAGERS, SYSTEM, Actor
 from daybreak.store.keys import Keyring
 from daybreak.store.repositories.context import PermissionDenied, StoreContext, require
+from daybreak.store.repositories.teams import team_names
 from daybreak.store.tables import cases, of_org
 
 
@@ -235,6 +236,21 @@ class CaseRepository:
             ctx.audit(conn, actor, "case.split", "case", case_id, detail)
             ctx.audit(conn, actor, "case.create", "case", new.case_id, {"split_from": case_id})
         return rest, new
+
+    def send_to_team(self, case_id: str, team: str | None, actor: Actor) -> None:
+        """Put the case in a team's inbox (``None``: take it out of any). Supervisors
+        and admins send any case; an analyst sends one that is unassigned or theirs
+        (handing it over). The team must have members. Audited (``case.team``)."""
+        require(actor, CASE_READERS, "send cases to a team")
+        ctx = self._ctx
+        keys = ctx.keys_of(actor)
+        with ctx.writing() as conn:
+            if team is not None and team not in team_names(conn, actor.org_id):
+                raise case_ops.WorkflowError(f"no team {team!r} (`daybreak admin teams add`)")
+            if actor.role not in MANAGERS:
+                _require_own_case(conn, keys, case_id, actor, "send")
+            before = case_ops.send_to_team(conn, keys, case_id, team, datetime.now(UTC))
+            ctx.audit(conn, actor, "case.team", "case", case_id, {"from": before, "to": team})
 
     def links(self, case_id: str, actor: Actor) -> list[case_links.CaseLink]:
         """The case's merges and splits, oldest first."""

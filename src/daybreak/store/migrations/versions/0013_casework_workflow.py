@@ -1,4 +1,4 @@
-"""case links and triage index: analysts' merges and splits; time to triage in one pass
+"""casework workflow: merges and splits, team inboxes, time to triage in one pass
 
 Revision ID: 0013
 Revises: 0012
@@ -12,6 +12,10 @@ bound to the row (``daybreak.store.case_links``).
 to triage read each case's first "new" and first other event in one pass over an index
 (``daybreak.store.cases._triage``): 2.4 s at 100,000 cases before, reading two grouped
 scans and every moved case's row.
+
+Team inboxes: ``team_members`` (which analysts form which team of their organisation)
+and ``cases.team`` (the team whose inbox a case is in), with ``ix_cases_team_inbox``
+(the team's unassigned cases in the queue's order).
 """
 
 from __future__ import annotations
@@ -23,6 +27,8 @@ revision = "0013"
 down_revision = "0012"
 branch_labels = None
 depends_on = None
+
+ORDER: list[str | sa.TextClause] = ["tier", sa.text("priority DESC"), "created_at", "case_id"]
 
 
 def upgrade() -> None:
@@ -50,11 +56,41 @@ def upgrade() -> None:
     op.create_index(
         "ix_case_events_org_case", "case_events", ["org_id", "case_id", "to_status", "at"]
     )
+    op.add_column("cases", sa.Column("team", sa.String(length=40), nullable=True))
+    op.create_index(
+        "ix_cases_team_inbox",
+        "cases",
+        ["org_id", "team", "assignee", *ORDER, "status"],
+    )
+    op.create_table(
+        "team_members",
+        sa.Column("org_id", sa.String(length=40), server_default="default", nullable=False),
+        sa.Column("id", sa.Integer(), autoincrement=True, nullable=False),
+        sa.Column("team", sa.String(length=40), nullable=False),
+        sa.Column("username", sa.String(length=80), nullable=False),
+        sa.Column("added_at", sa.DateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["username"],
+            ["users.username"],
+            name=op.f("fk_team_members_username_users"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_team_members")),
+        sa.UniqueConstraint("org_id", "team", "username", name="uq_team_members_org_team_username"),
+    )
+    op.create_index(op.f("ix_team_members_org_id"), "team_members", ["org_id"])
+    op.create_index(op.f("ix_team_members_username"), "team_members", ["username"])
     if op.get_context().dialect.name == "postgresql":
         op.execute("ANALYZE case_events")
 
 
 def downgrade() -> None:
+    op.drop_index(op.f("ix_team_members_username"), table_name="team_members")
+    op.drop_index(op.f("ix_team_members_org_id"), table_name="team_members")
+    op.drop_table("team_members")
+    op.drop_index("ix_cases_team_inbox", table_name="cases")
+    with op.batch_alter_table("cases", schema=None) as batch_op:
+        batch_op.drop_column("team")
     op.drop_index("ix_case_events_org_case", table_name="case_events")
     with op.batch_alter_table("case_links", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_case_links_org_id"))
