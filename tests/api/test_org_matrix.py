@@ -171,6 +171,7 @@ def _path_values(case_id: str, report_id: str) -> dict[str, str]:
         "source": "reports",
         "record_id": report_id,
         "fmt": "stix",
+        "referral_id": "1",
     }
 
 

@@ -403,3 +403,34 @@ def test_a_case_sent_to_a_team_is_taken_from_the_team_inbox(
     expect(page.get_by_text("No case matches these filters.")).to_be_visible()
     trail = [(e.action, e.object_id) for e in console.store.audit.trail(SYSTEM)]
     assert ("case.team", sent.case_id) in trail
+
+
+def test_a_referral_keeps_the_export_sent_and_takes_the_reference_later(
+    page: Page, console: StoreConsole
+) -> None:
+    chosen = _open_cases(console)[-4]
+    sign_in(page, console, "sam")
+    page.goto(f"{console.url}/console/cases/{chosen.case_id}")
+    if chosen.status is CaseStatus.NEW:
+        page.get_by_role("button", name="Mark as triaged").click()
+    page.get_by_label("Agency").fill("PH-PNP-WCPC")
+    page.get_by_label("Export sent").select_option("stix")
+    page.get_by_role("button", name="Refer to agency").click()
+    expect(page.get_by_role("status").filter(has_text="export sent is attached")).to_be_visible()
+    referral = console.store.cases.referrals(chosen.case_id, SYSTEM)[-1]
+    _, sent = console.store.cases.referral_export(chosen.case_id, referral.referral_id, SYSTEM)
+    listed = page.locator("#referrals li").first
+    expect(listed).to_contain_text("PH-PNP-WCPC")
+    expect(listed.locator(".digest")).to_have_text(referral.digest or "")
+    with page.expect_download() as download:
+        listed.get_by_role("link", name=referral.filename or "").click()
+    assert Path(download.value.path()).read_bytes() == sent  # the exact bytes sent
+    listed.get_by_label("Receiver's reference").fill("WCPC-2026-0042")
+    listed.get_by_role("button", name="Add reference").click()
+    expect(page.locator("#referrals li").first.locator(".reference")).to_have_text("WCPC-2026-0042")
+    downloads = [
+        e
+        for e in console.store.audit.trail(SYSTEM, chosen.case_id)
+        if e.action == "case.referral.download"
+    ]
+    assert len(downloads) == 2  # the test's own read above, and the browser's

@@ -110,6 +110,23 @@ class CaseLinkView:
 
 
 @dataclass(frozen=True, slots=True)
+class ReferralView:
+    """A referral: to whom, the export sent with it (format, file, SHA-256, size; none
+    when referred without one) and the receiver's reference number once known."""
+
+    referral_id: int
+    at: datetime
+    actor: str
+    agency: str
+    format: str | None
+    filename: str | None
+    digest: str | None
+    size: int | None
+    reference: str | None
+    reference_by: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class ExportFile:
     filename: str
     media_type: str
@@ -206,7 +223,22 @@ class ConsoleBackend(Protocol):
 
     def escalate(self, case_id: str, actor: ConsoleUser, reason: str) -> None: ...
 
-    def refer(self, case_id: str, actor: ConsoleUser, agency: str) -> None: ...
+    def refer(
+        self, case_id: str, actor: ConsoleUser, agency: str, fmt: str = "", reference: str = ""
+    ) -> None:
+        """Refer the case to ``agency``; with ``fmt``, the export in that format is made,
+        recorded with the referral (the exact bytes) and offered again from the history."""
+
+    def referrals(self, case_id: str, actor: ConsoleUser) -> Sequence[ReferralView]:
+        """The case's referrals, oldest first."""
+
+    def add_referral_reference(
+        self, case_id: str, actor: ConsoleUser, referral_id: int, reference: str
+    ) -> None:
+        """Record the receiver's reference number of a referral."""
+
+    def referral_export(self, case_id: str, actor: ConsoleUser, referral_id: int) -> ExportFile:
+        """The exact export sent with a referral (each download audited)."""
 
     def close(self, case_id: str, actor: ConsoleUser, outcome: Outcome, reason: str) -> None: ...
 

@@ -337,6 +337,7 @@ def case_page(request: Request, case_id: str) -> Response:
             "tier_changes": list(reversed(backend.tier_changes(case_id, session.user))),
             "links": backend.case_links(case_id, session.user),
             "teams": backend.teams(session.user),
+            "referrals": backend.referrals(case_id, session.user),
             "tiers": list(Tier),
             "assign_side_effect": ASSIGN_SIDE_EFFECTS.get(case.status),
             "escalate_at_once": _escalates_at_once(case),
@@ -500,10 +501,53 @@ async def escalate(request: Request, case_id: str) -> Response:
 async def refer(request: Request, case_id: str) -> Response:
     def act(session: Session, form: FormData) -> str:
         agency = form_text(form, "agency", max_len=200)
-        state_of(request).backend.refer(case_id, session.user, agency)
-        return f"Case referred to {agency}."
+        fmt = form_text(form, "format", max_len=40)
+        reference = form_text(form, "reference", max_len=200)
+        backend = state_of(request).backend
+        backend.refer(case_id, session.user, agency, fmt, reference)
+        if not fmt:
+            return f"Case referred to {agency} (no export attached)."
+        sent = backend.referrals(case_id, session.user)[-1]
+        return (
+            f"Case referred to {agency}; the {fmt} export sent is attached "
+            f"(SHA-256 {(sent.digest or '')[:16]}…)."
+        )
 
     return await _act(request, case_id, act)
+
+
+@router.post("/cases/{case_id}/referrals/{referral_id}/reference")
+async def referral_reference(request: Request, case_id: str, referral_id: int) -> Response:
+    """The receiver's reference number of a referral, when they answer."""
+
+    def act(session: Session, form: FormData) -> str:
+        reference = form_text(form, "reference", max_len=200)
+        if not reference:
+            raise ActionError("Type the receiver's reference number.")
+        state_of(request).backend.add_referral_reference(
+            case_id, session.user, referral_id, reference
+        )
+        return f"Reference {reference} recorded."
+
+    return await _act(request, case_id, act)
+
+
+@router.get("/cases/{case_id}/referrals/{referral_id}/export")
+def referral_export(request: Request, case_id: str, referral_id: int) -> Response:
+    """The exact export sent with a referral, again (each download audited)."""
+    session = signed_in(request)
+    try:
+        found = state_of(request).backend.referral_export(case_id, session.user, referral_id)
+    except ActionError as exc:
+        raise ConsolePageError(404, "No such referral export", exc.message) from None
+    return Response(
+        found.content,
+        media_type=found.media_type or "application/octet-stream",
+        headers={
+            "Content-Disposition": f'attachment; filename="{found.filename}"',
+            "Cache-Control": "no-store",
+        },
+    )
 
 
 @router.post("/cases/{case_id}/close")

@@ -24,6 +24,7 @@ from daybreak.console.backend import (
     ExportFile,
     ExportFormat,
     NoteView,
+    ReferralView,
     StatusEvent,
     TierChange,
 )
@@ -53,6 +54,7 @@ from daybreak.store import (
     WorkflowError,
 )
 from daybreak.store.auth import CASE_READERS
+from daybreak.store.case_referrals import SentExport
 
 
 def _actor(user: ConsoleUser) -> Actor:
@@ -221,14 +223,53 @@ class StoreBackend:
             )
         )
 
-    def refer(self, case_id: str, actor: ConsoleUser, agency: str) -> None:
+    def refer(
+        self, case_id: str, actor: ConsoleUser, agency: str, fmt: str = "", reference: str = ""
+    ) -> None:
         if not agency.strip():
             raise ActionError("name the agency to refer the case to")
+        sent = None
+        if fmt:  # the export made now is the one recorded as sent
+            case, linked = self._case_and_alerts(case_id, actor)
+            made = self._exporter(case, linked, fmt)
+            sent = SentExport(fmt, made.filename, made.media_type, made.content)
         self._call(
-            lambda: self.store.cases.transition(
-                case_id, CaseStatus.REFERRED, _actor(actor), f"to {agency}"
+            lambda: self.store.cases.refer(
+                case_id, agency, _actor(actor), sent=sent, reference=reference
             )
         )
+
+    def referrals(self, case_id: str, actor: ConsoleUser) -> Sequence[ReferralView]:
+        return [
+            ReferralView(
+                r.referral_id,
+                r.at,
+                r.actor,
+                r.agency,
+                r.format,
+                r.filename,
+                r.digest,
+                r.size,
+                r.reference,
+                r.reference_by,
+            )
+            for r in self.store.cases.referrals(case_id, _actor(actor))
+        ]
+
+    def add_referral_reference(
+        self, case_id: str, actor: ConsoleUser, referral_id: int, reference: str
+    ) -> None:
+        self._call(
+            lambda: self.store.cases.add_referral_reference(
+                case_id, referral_id, reference, _actor(actor)
+            )
+        )
+
+    def referral_export(self, case_id: str, actor: ConsoleUser, referral_id: int) -> ExportFile:
+        found, content = self._call(
+            lambda: self.store.cases.referral_export(case_id, referral_id, _actor(actor))
+        )
+        return ExportFile(found.filename or "export", found.media_type or "", content)
 
     def close(self, case_id: str, actor: ConsoleUser, outcome: Outcome, reason: str) -> None:
         self._call(

@@ -33,6 +33,7 @@ from daybreak.store.tables import (
     case_events,
     case_links,
     case_notes,
+    case_referrals,
     case_tier_overrides,
     cases,
     clusters,
@@ -179,6 +180,8 @@ SEALED: tuple[Sealed, ...] = (
     Sealed(case_events, "reason_enc", ("id",)),
     Sealed(case_tier_overrides, "reason_enc", ("id",)),
     Sealed(case_links, "detail_enc", ("id",)),
+    Sealed(case_referrals, "export_enc", ("id",)),
+    Sealed(case_referrals, "reference_enc", ("id",)),
     Sealed(subject_labels, "subject_enc", ("case_id", "subject_type", "value_index")),
 )
 

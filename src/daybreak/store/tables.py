@@ -199,6 +199,28 @@ Index(
     "ix_cases_team_inbox", cases.c.org_id, cases.c.team, cases.c.assignee, *_ORDER, cases.c.status
 )
 
+# Referrals with the export actually sent (daybreak.store.case_referrals): the agency,
+# the format, the bytes sent (encrypted, bound to the row) and their SHA-256, and the
+# receiver's reference number (encrypted), added when the receiver answers.
+case_referrals = Table(
+    "case_referrals",
+    metadata,
+    *_rows_of("cases", "case_id", 80),
+    _org(),
+    Column("agency", String(200), nullable=False),
+    Column("format", String(40)),
+    Column("filename", String(200)),
+    Column("media_type", String(100)),
+    Column("digest", String(64)),
+    Column("size", Integer),
+    Column("export_enc", LargeBinary),
+    Column("reference_enc", LargeBinary),
+    Column("actor", String(80), nullable=False),
+    Column("at", TS, nullable=False),
+    Column("reference_by", String(80)),
+    Column("reference_at", TS),
+)
+
 # Which analysts belong to which team of their organisation (payments, platform,
 # hotline ...): a team exists while it has members. Managed by an admin
 # (``daybreak admin teams``); a case sent to a team waits in its inbox until a member
@@ -688,6 +710,15 @@ PLAIN_TEXT_COLUMNS: dict[str, str] = {
     "team_members.team": "a team name an admin chose: 1-40 of a-z, 0-9 and -",
     "team_members.username": _PRINCIPAL,
     "team_members.org_id": _ORG,
+    "case_referrals.case_id": _ID,
+    "case_referrals.org_id": _ORG,
+    "case_referrals.agency": _ROUTING,
+    "case_referrals.format": _ENUM + " (an export format's name)",
+    "case_referrals.filename": "the export's file name, made by the code from the case id",
+    "case_referrals.media_type": _ENUM,
+    "case_referrals.digest": _DIGEST + " (SHA-256 of the export sent)",
+    "case_referrals.actor": _PRINCIPAL,
+    "case_referrals.reference_by": _PRINCIPAL,
     "case_links.case_id": _ID,
     "case_links.org_id": _ORG,
     "case_links.other_case_id": _ID,

@@ -8,8 +8,10 @@ write, so the pages can be tested without a database. Production uses
 
 from __future__ import annotations
 
+import hashlib
 import threading
 from collections.abc import Callable, Iterable, Sequence
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 from argon2 import PasswordHasher
@@ -25,6 +27,7 @@ from daybreak.console.backend import (
     ExportFile,
     ExportFormat,
     NoteView,
+    ReferralView,
     Role,
     StatusEvent,
     TierChange,
@@ -66,6 +69,8 @@ class MemoryBackend:
         self._tiers: dict[str, list[TierChange]] = {}
         self._links: dict[str, list[CaseLinkView]] = {}
         self.team_members: dict[str, set[str]] = {}  # team -> usernames (tests set it)
+        self._referrals: dict[str, list[ReferralView]] = {}
+        self._sent: dict[tuple[str, int], ExportFile] = {}
         self._clock = clock
         self._exporter: CaseExporter = exporter or ExportersPackage()
         self._lock = threading.Lock()
@@ -205,12 +210,62 @@ class MemoryBackend:
     def escalate(self, case_id: str, actor: ConsoleUser, reason: str) -> None:
         self._move(case_id, actor, CaseStatus.ESCALATED, "escalate", reason)
 
-    def refer(self, case_id: str, actor: ConsoleUser, agency: str) -> None:
+    def refer(
+        self, case_id: str, actor: ConsoleUser, agency: str, fmt: str = "", reference: str = ""
+    ) -> None:
         if not agency.strip():
             raise ActionError("the case has no routed agency: name the agency to refer to")
+        made = None
+        if fmt:
+            case, linked = self._case_and_alerts(case_id, actor)
+            made = self._exporter(case, linked, fmt)
         self._move(
             case_id, actor, CaseStatus.REFERRED, "refer", f"to {agency}", routed_agency=agency
         )
+        with self._lock:
+            sent = self._referrals.setdefault(case_id, [])
+            view = ReferralView(
+                len(sent) + 1,
+                self._clock(),
+                actor.username,
+                agency,
+                fmt or None,
+                made.filename if made else None,
+                hashlib.sha256(made.content).hexdigest() if made else None,
+                len(made.content) if made else None,
+                reference.strip() or None,
+                actor.username if reference.strip() else None,
+            )
+            sent.append(view)
+            if made is not None:
+                self._sent[(case_id, view.referral_id)] = made
+
+    def referrals(self, case_id: str, actor: ConsoleUser) -> Sequence[ReferralView]:
+        return list(self._referrals.get(case_id, ()))
+
+    def add_referral_reference(
+        self, case_id: str, actor: ConsoleUser, referral_id: int, reference: str
+    ) -> None:
+        if not reference.strip():
+            raise ActionError("type the receiver's reference number")
+        with self._lock:
+            sent = self._referrals.get(case_id, [])
+            found = next((r for r in sent if r.referral_id == referral_id), None)
+            if found is None:
+                raise ActionError(f"no referral {referral_id} of {case_id}")
+            if found.reference is not None:
+                raise ActionError(f"the referral already has the reference {found.reference!r}")
+            sent[sent.index(found)] = replace(
+                found, reference=reference.strip(), reference_by=actor.username
+            )
+        self._record(case_id, actor, "referral.reference", f"referral {referral_id}")
+
+    def referral_export(self, case_id: str, actor: ConsoleUser, referral_id: int) -> ExportFile:
+        made = self._sent.get((case_id, referral_id))
+        if made is None:
+            raise ActionError(f"no export sent with referral {referral_id} of {case_id}")
+        self._record(case_id, actor, "referral.download", f"referral {referral_id}")
+        return made
 
     def close(self, case_id: str, actor: ConsoleUser, outcome: Outcome, reason: str) -> None:
         if outcome is Outcome.MERGED:

@@ -12,7 +12,7 @@ from typing import Any
 from sqlalchemy import Connection, select
 
 from daybreak.model.cases import Case, CaseStatus, Disposition, Outcome, SubjectLabel, Tier
-from daybreak.store import auth, case_links, case_tiers
+from daybreak.store import auth, case_links, case_referrals, case_tiers
 from daybreak.store import cases as case_ops
 from daybreak.store import labels as label_ops
 from daybreak.store.audit import AuditAppender
@@ -251,6 +251,78 @@ class CaseRepository:
                 _require_own_case(conn, keys, case_id, actor, "send")
             before = case_ops.send_to_team(conn, keys, case_id, team, datetime.now(UTC))
             ctx.audit(conn, actor, "case.team", "case", case_id, {"from": before, "to": team})
+
+    def refer(
+        self,
+        case_id: str,
+        agency: str,
+        actor: Actor,
+        *,
+        sent: case_referrals.SentExport | None = None,
+        reference: str = "",
+    ) -> case_referrals.Referral:
+        """Refer the case to ``agency`` (the workflow's move to referred) and record the
+        referral in the same transaction: the export ``sent`` (its bytes encrypted, its
+        digest kept) and the receiver's reference number if already known."""
+        require(actor, CASE_READERS, "refer cases")
+        if not agency.strip():
+            raise case_ops.WorkflowError("name the agency to refer the case to")
+        ctx = self._ctx
+        keys = ctx.keys_of(actor)
+        now = datetime.now(UTC)
+        with ctx.writing() as conn:
+            case_ops.transition(
+                conn, keys, case_id, CaseStatus.REFERRED, actor.name, f"to {agency}", now
+            )
+            done = case_referrals.record(
+                conn, keys, case_id, agency.strip(), sent, reference, actor.name, now
+            )
+            ctx.audit(conn, actor, "case.transition", "case", case_id, {"to": "referred"})
+            detail = {
+                "referral": done.referral_id,
+                "format": done.format,
+                "sha256": done.digest,
+                "bytes": done.size,
+            }
+            ctx.audit(conn, actor, "case.refer", "case", case_id, detail)
+        return done
+
+    def add_referral_reference(
+        self, case_id: str, referral_id: int, reference: str, actor: Actor
+    ) -> case_referrals.Referral:
+        """Record the receiver's reference number of a referral, when they answer."""
+        require(actor, CASE_READERS, "change cases")
+        ctx = self._ctx
+        keys = ctx.keys_of(actor)
+        with ctx.writing() as conn:
+            done = case_referrals.add_reference(
+                conn, keys, case_id, referral_id, reference, actor.name, datetime.now(UTC)
+            )
+            detail = {"referral": referral_id}
+            ctx.audit(conn, actor, "case.referral.reference", "case", case_id, detail)
+        return done
+
+    def referrals(self, case_id: str, actor: Actor) -> list[case_referrals.Referral]:
+        require(actor, CASE_READERS, "read case history")
+        ctx = self._ctx
+        keys = ctx.keys_of(actor)
+        with ctx.reading() as conn:
+            out = case_referrals.listing(conn, keys, case_id)
+        ctx.audit_read(actor, "case.referrals.read", "case", case_id)
+        return out
+
+    def referral_export(
+        self, case_id: str, referral_id: int, actor: Actor
+    ) -> tuple[case_referrals.Referral, bytes]:
+        """The exact bytes sent with a referral; each download is audited."""
+        require(actor, CASE_READERS, "read case exports")
+        ctx = self._ctx
+        keys = ctx.keys_of(actor)
+        with ctx.reading() as conn:
+            found, content = case_referrals.sent_export(conn, keys, case_id, referral_id)
+        detail = {"referral": referral_id, "sha256": found.digest}
+        ctx.audit_read(actor, "case.referral.download", "case", case_id, detail)
+        return found, content
 
     def links(self, case_id: str, actor: Actor) -> list[case_links.CaseLink]:
         """The case's merges and splits, oldest first."""

@@ -1,4 +1,4 @@
-"""casework workflow: merges and splits, team inboxes, time to triage in one pass
+"""casework workflow: merges and splits, team inboxes, referrals, time to triage in one pass
 
 Revision ID: 0013
 Revises: 0012
@@ -16,6 +16,9 @@ scans and every moved case's row.
 Team inboxes: ``team_members`` (which analysts form which team of their organisation)
 and ``cases.team`` (the team whose inbox a case is in), with ``ix_cases_team_inbox``
 (the team's unassigned cases in the queue's order).
+
+Referrals: ``case_referrals``, the agency, format, the export sent (encrypted) and its
+SHA-256, and the receiver's reference number (``daybreak.store.case_referrals``).
 """
 
 from __future__ import annotations
@@ -80,11 +83,41 @@ def upgrade() -> None:
     )
     op.create_index(op.f("ix_team_members_org_id"), "team_members", ["org_id"])
     op.create_index(op.f("ix_team_members_username"), "team_members", ["username"])
+    op.create_table(
+        "case_referrals",
+        sa.Column("id", sa.Integer(), autoincrement=True, nullable=False),
+        sa.Column("case_id", sa.String(length=80), nullable=False),
+        sa.Column("org_id", sa.String(length=40), server_default="default", nullable=False),
+        sa.Column("agency", sa.String(length=200), nullable=False),
+        sa.Column("format", sa.String(length=40), nullable=True),
+        sa.Column("filename", sa.String(length=200), nullable=True),
+        sa.Column("media_type", sa.String(length=100), nullable=True),
+        sa.Column("digest", sa.String(length=64), nullable=True),
+        sa.Column("size", sa.Integer(), nullable=True),
+        sa.Column("export_enc", sa.LargeBinary(), nullable=True),
+        sa.Column("reference_enc", sa.LargeBinary(), nullable=True),
+        sa.Column("actor", sa.String(length=80), nullable=False),
+        sa.Column("at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("reference_by", sa.String(length=80), nullable=True),
+        sa.Column("reference_at", sa.DateTime(timezone=True), nullable=True),
+        sa.ForeignKeyConstraint(
+            ["case_id"],
+            ["cases.case_id"],
+            name=op.f("fk_case_referrals_case_id_cases"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_case_referrals")),
+    )
+    op.create_index(op.f("ix_case_referrals_case_id"), "case_referrals", ["case_id"])
+    op.create_index(op.f("ix_case_referrals_org_id"), "case_referrals", ["org_id"])
     if op.get_context().dialect.name == "postgresql":
         op.execute("ANALYZE case_events")
 
 
 def downgrade() -> None:
+    op.drop_index(op.f("ix_case_referrals_org_id"), table_name="case_referrals")
+    op.drop_index(op.f("ix_case_referrals_case_id"), table_name="case_referrals")
+    op.drop_table("case_referrals")
     op.drop_index(op.f("ix_team_members_username"), table_name="team_members")
     op.drop_index(op.f("ix_team_members_org_id"), table_name="team_members")
     op.drop_table("team_members")
