@@ -247,7 +247,7 @@ def test_the_case_workflow_through_the_page_lands_in_the_audit_trail(
     page = post_action(ana, "escalate", reason="child at risk tonight")
     assert "Case escalated." in page.text
     page = post_action(ana, "refer", agency="PNP WCPC")
-    assert "Case referred to PNP WCPC." in page.text
+    assert "Case referred to PNP WCPC (no export attached)." in page.text
     page = post_action(ana, "close", outcome="referred_to_police", reason="handed over")
     assert "Case closed: referred to police." in page.text
     case = all_cases(backend)[TOP_CASE]
