@@ -434,3 +434,52 @@ def test_a_referral_keeps_the_export_sent_and_takes_the_reference_later(
         if e.action == "case.referral.download"
     ]
     assert len(downloads) == 2  # the test's own read above, and the browser's
+
+
+def _focused(page: Page) -> str:
+    """What has the focus once the page has settled: its tag, id and text (the start)."""
+    page.wait_for_load_state("load")
+    page.wait_for_function("() => document.activeElement !== document.body")
+    return str(
+        page.evaluate(
+            "() => { const e = document.activeElement;"
+            " return `${e.tagName} #${e.id} ${(e.textContent || '').trim().slice(0, 60)}`; }"
+        )
+    )
+
+
+def test_after_an_action_focus_returns_to_where_the_analyst_was(
+    page: Page, console: StoreConsole
+) -> None:
+    sign_in(page, console, "sam")
+    chosen = _open_cases(console)[-5]
+    page.goto(f"{console.url}/console/cases/{chosen.case_id}")
+    page.get_by_label("Add a note").fill("Called the platform back.")
+    page.get_by_role("button", name="Add note").click()
+    expect(page).to_have_url(f"{console.url}/console/cases/{chosen.case_id}#note-form")
+    # The message is next to the note form and has the focus; one Tab is in the form.
+    assert _focused(page).startswith("DIV # Note added.")
+    assert page.evaluate("() => document.activeElement.nextElementSibling.id === 'note-form'"), (
+        "the message sits just above the form acted on"
+    )
+    page.keyboard.press("Tab")
+    assert page.evaluate("() => document.activeElement.closest('form').id") == "note-form"
+
+    # A case action further down: focus stays there, not at the top of the page.
+    page.get_by_label("Why they are one case").fill("x")
+    page.get_by_label("Case to merge in").fill("CASE-NO-SUCH")
+    page.get_by_role("button", name="Merge into this case").click()
+    assert _focused(page).startswith("DIV # There is no case 'CASE-NO-SUCH'")
+    assert page.evaluate("() => document.activeElement.nextElementSibling.id") == "merge-form"
+
+    # The queue: after closing ticked rows, the next row's case link has the focus.
+    page.goto(f"{console.url}/console/queue")
+    rows = page.locator("table.queue tbody tr")
+    ids = [rows.nth(i).get_attribute("data-case-id") or "" for i in range(4)]
+    page.get_by_label(f"Select {ids[2]}").check()
+    page.get_by_label("Of case").fill(ids[0])
+    page.get_by_label("Reason", exact=True).fill("same report twice")
+    page.get_by_role("button", name="Close selected as duplicates").click()
+    expect(page.get_by_role("status").filter(has_text="Closed 1 case(s)")).to_be_visible()
+    focused = page.evaluate("() => document.activeElement.closest('tr')?.dataset.caseId")
+    assert focused == ids[3]

@@ -11,7 +11,7 @@ import asyncio
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from urllib.parse import quote
+from urllib.parse import parse_qsl, quote
 
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import HTMLResponse, Response
@@ -254,7 +254,10 @@ async def queue_search(request: Request) -> Response:
     elif "status" not in params and isinstance(status, str):
         params["status"] = ""  # "any status" is an empty value, unlike the default
     shown = _query_string(params)
-    return redirect(f"{PREFIX}/queue?{shown}" if shown else f"{PREFIX}/queue")
+    # Back at the result count, where the analyst reads what the search found.
+    return redirect(
+        f"{PREFIX}/queue?{shown}#queue-count" if shown else f"{PREFIX}/queue#queue-count"
+    )
 
 
 MAX_BULK = 100  # cases closed by one bulk action
@@ -269,9 +272,31 @@ async def close_duplicates(request: Request) -> Response:
         message = await run_in_threadpool(_close_duplicates, request, session.user, form)
     except ActionError as exc:
         session.flashes.append(("error", exc.message))
-    else:
-        session.flashes.append(("ok", message))
-    return redirect(f"{PREFIX}/queue")
+        return redirect(f"{_queue_back(form)}#bulk-close")
+    session.flashes.append(("ok", message))
+    return redirect(f"{_queue_back(form)}#{_next_row(form)}")
+
+
+def _queue_back(form: FormData) -> str:
+    """The queue page the form was on (its filters), to return to after a bulk action."""
+    params = {
+        k: v
+        for k, v in parse_qsl(form_text(form, "back", max_len=500))
+        if k in (*FILTER_PARAMS, "page")
+    }
+    shown = _query_string(params)
+    return f"{PREFIX}/queue?{shown}" if shown else f"{PREFIX}/queue"
+
+
+def _next_row(form: FormData) -> str:
+    """Where the analyst carries on after closing ticked rows: the first row below the
+    first one ticked that was not ticked (else the first unticked row), by its anchor;
+    the queue's count when no row is left."""
+    shown = form_text(form, "shown", max_len=10_000).split()
+    ticked = {v for v in form.getlist("case_id") if isinstance(v, str)}
+    first = next((i for i, c in enumerate(shown) if c in ticked), 0)
+    rest = [c for c in shown[first:] + shown[:first] if c not in ticked]
+    return f"row-{rest[0]}" if rest else "queue-count"
 
 
 def _close_duplicates(request: Request, user: ConsoleUser, form: FormData) -> str:
@@ -391,8 +416,15 @@ def _history(trail: Sequence[AuditView]) -> History:
 
 
 async def _act(
-    request: Request, case_id: str, action: Callable[[Session, FormData], str]
+    request: Request,
+    case_id: str,
+    action: Callable[[Session, FormData], str],
+    anchor: str | None = None,
 ) -> Response:
+    """Run a case action and go back to the case page at the form acted on
+    (``#<action>-form`` unless ``anchor`` names another place): console.js puts the
+    message next to that form and focuses it, so the analyst carries on from there
+    instead of from the top of the page."""
     session, form = await posted(request)
     try:
         # Store calls block (database, audit chain): keep them off the event loop.
@@ -401,7 +433,8 @@ async def _act(
         session.flashes.append(("error", exc.message))
     else:
         session.flashes.append(("ok", message))
-    return redirect(case_url(case_id))
+    where = anchor or request.url.path.rsplit("/", 1)[-1] + "-form"
+    return redirect(f"{case_url(case_id)}#{where}")
 
 
 @router.post("/cases/{case_id}/note")
@@ -529,7 +562,7 @@ async def referral_reference(request: Request, case_id: str, referral_id: int) -
         )
         return f"Reference {reference} recorded."
 
-    return await _act(request, case_id, act)
+    return await _act(request, case_id, act, "referrals")
 
 
 @router.get("/cases/{case_id}/referrals/{referral_id}/export")
