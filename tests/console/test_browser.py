@@ -483,3 +483,17 @@ def test_after_an_action_focus_returns_to_where_the_analyst_was(
     expect(page.get_by_role("status").filter(has_text="Closed 1 case(s)")).to_be_visible()
     focused = page.evaluate("() => document.activeElement.closest('tr')?.dataset.caseId")
     assert focused == ids[3]
+
+
+def test_queue_rows_lead_with_what_sets_them_apart_and_many_fit_a_screen(
+    page: Page, console: StoreConsole
+) -> None:
+    sign_in(page, console, "ana")
+    page.evaluate("() => document.querySelector('table.queue').scrollIntoView()")
+    fit = page.evaluate(
+        "() => [...document.querySelectorAll('table.queue tbody tr')]"
+        ".filter(r => r.getBoundingClientRect().bottom <= window.innerHeight).length"
+    )
+    assert fit >= 14  # 10 before the rows were made compact (1366 x 900)
+    top = page.locator(f'table.queue tbody tr[data-case-id="{TOP_CASE}"] td.why')
+    expect(top.locator(".highlight").first).to_have_text("Live stream")

@@ -198,7 +198,7 @@ def test_why_skips_the_priority_restatement_and_stays_short() -> None:
         reasons=["Priority 0.90, tier 2 (known_offender_access).", "Paid 6 women.", "live now"],
         explanation="long text",
     )
-    assert queue.why(case) == "Paid 6 women. live now"
+    assert queue.why(case) == "live now; Paid 6 women."  # the distinctive reason first
     long = case.model_copy(update={"reasons": ["x" * 500]})
     assert len(queue.why(long)) == 180 and queue.why(long).endswith("…")
     bare = case.model_copy(update={"reasons": []})
@@ -309,3 +309,22 @@ def test_a_search_says_where_each_hit_matched_and_where_else_its_entity_is() -> 
     assert rows["B"].elsewhere == (queue.EntityElsewhere(phone, 2, 1),)
     # Without a search there is nothing to explain.
     assert queue.build_queue(cases, [], queue.QueueFilters(status=""), NOW).rows[0].matched == ()
+
+
+def test_queue_reasons_put_what_sets_a_case_apart_first() -> None:
+    reasons = [
+        "Priority 0.97, tier 2 (known_offender_access).",
+        "3 independent sources point at the same people, which raises the priority to 0.97: "
+        "tipline 0.90 (report R1); payments 0.60 (corridor); media 0.80 (hash match).",
+        "The latest signal is 20 days old, so the priority is scaled by 0.81.",
+        "A known offender is linked (account:examplestream:u9).",
+        "Tier 2 is set by tipline:R00000061 (live streaming abuse, victim estimated 10 years old).",
+    ]
+    case = Case(case_id="c", title="", priority=0.9, reasons=reasons)
+    shown = queue.why(case, limit=1000)
+    assert shown.startswith("A known offender is linked")
+    assert "Tier 2 is set by tipline:R00000061" in shown
+    assert "independent sources" not in shown  # boilerplate comes after the first three
+    assert queue.highlights(case) == ("Live stream", "Known offender", "Victim ~10 y")
+    plain = Case(case_id="d", title="", priority=0.5, reasons=["One source: payments 0.5 (x)."])
+    assert queue.why(plain) == "One source: payments 0.5 (x)." and queue.highlights(plain) == ()
