@@ -150,9 +150,14 @@ def casework(page: Any, url: str, shot: Callable[..., None]) -> None:
     triage = page.get_by_role("button", name="Mark as triaged")
     if triage.count():
         triage.click()
+    agency = page.get_by_label("Agency")
+    if not agency.input_value():
+        agency.fill("PH-PNP-WCPC")
     page.get_by_label("Export sent").select_option("stix")
     page.get_by_role("button", name="Refer to agency").click()
-    page.locator("#referrals").scroll_into_view_if_needed()
+    refused = page.locator(".flash-error")
+    if refused.count():
+        raise SystemExit(f"referral refused: {refused.first.inner_text()}")
     page.get_by_label("Receiver's reference").first.fill("WCPC-2026-0042")
     page.get_by_role("button", name="Add reference").first.click()
     page.locator("#referrals").scroll_into_view_if_needed()
