@@ -179,13 +179,20 @@ def keys_for(data_dir: Path, pg_url: str | None) -> tuple[str, str]:
     return field_key, AUDIT_KEY
 
 
-def sign_in(client: httpx.Client, user: str) -> None:
-    token = CSRF.search(client.get("/console/sign-in").text)
-    assert token is not None, "no sign-in form"
-    form = {"username": user, "password": PASSWORD, "csrf_token": token.group(1)}
-    done = client.post("/console/sign-in", data=form)
-    if done.status_code != 303:
-        raise SystemExit(f"sign-in of {user} failed: {done.status_code}")
+def sign_in(client: httpx.Client, user: str, tries: int = 5) -> None:
+    """Sign in; the server's sign-in flood budget may refuse ten sign-ins in a row for a
+    moment (400, "refusing sign-ins for a moment"), so a refusal is retried."""
+    for _ in range(tries):
+        token = CSRF.search(client.get("/console/sign-in").text)
+        assert token is not None, "no sign-in form"
+        form = {"username": user, "password": PASSWORD, "csrf_token": token.group(1)}
+        done = client.post("/console/sign-in", data=form)
+        if done.status_code == 303:
+            return
+        if "refusing sign-ins for a moment" not in done.text:
+            break
+        time.sleep(3)
+    raise SystemExit(f"sign-in of {user} failed: {done.status_code}")
 
 
 def measure(

@@ -3,7 +3,8 @@
 Builds a small synthetic world with the real pipeline (``daybreak synth``, ``payments
 scan``, ``cases build``), opens the console on its fused cases exactly as ``daybreak
 demo`` does (:func:`daybreak.cli.server.build_demo_console`), serves it on loopback
-and photographs the sign-in, queue, top case, dashboards and hash banks & rules pages.
+and photographs the sign-in, queue, top case, dashboards and hash banks & rules pages,
+then a team inbox, a merge and a split, and a referral with the export sent attached.
 Needs Debian's chromium (or $DAYBREAK_CHROMIUM) and the dev dependencies; the world and
 the store live in a temporary folder.
 
@@ -22,7 +23,9 @@ import sys
 import tempfile
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 REPO = Path(__file__).resolve().parents[1]
 CHROMIUM_ARGS = [
@@ -112,8 +115,53 @@ def photograph(url: str, password: str, out: Path, chromium: str) -> list[Path]:
         shot("dashboards", full=True)
         page.goto(f"{url}/console/banks")
         shot("banks-and-rules")
+        casework(page, url, shot)
         context.close()
     return shots
+
+
+def casework(page: Any, url: str, shot: Callable[..., None]) -> None:
+    """The casework pages: a team inbox, a merge and a split, a referral with the
+    export sent attached (synthetic cases of the world built above)."""
+    page.goto(f"{url}/console/queue")
+    rows = page.locator("table.queue tbody tr")
+    ids = [rows.nth(i).get_attribute("data-case-id") for i in range(min(6, rows.count()))]
+    for case_id in ids[3:6]:  # three cases go to the payments team's inbox
+        page.goto(f"{url}/console/cases/{case_id}")
+        page.get_by_label("Team", exact=True).select_option("payments")
+        page.get_by_role("button", name="Send to team").click()
+    page.goto(f"{url}/console/queue?inbox=1")
+    shot("team-inbox")
+    # Merge the second case into the first, then split one alert out again.
+    into, merged = ids[0], ids[1]
+    page.goto(f"{url}/console/cases/{into}")
+    page.get_by_label("Case to merge in").fill(merged)
+    page.get_by_label("Why they are one case").fill("Same payer under two customer ids.")
+    page.get_by_role("button", name="Merge into this case").click()
+    boxes = page.locator("#split-form input[type=checkbox]")
+    if boxes.count() > 1:
+        boxes.last.check()
+        page.get_by_label("Why they are a case of their own").fill("A different payer.")
+        page.get_by_role("button", name="Split into a new case").click()
+    page.locator("#history").scroll_into_view_if_needed()
+    shot("merge-split")
+    # Refer the third case with its STIX bundle attached, the reference added later.
+    page.goto(f"{url}/console/cases/{ids[2]}")
+    triage = page.get_by_role("button", name="Mark as triaged")
+    if triage.count():
+        triage.click()
+    agency = page.get_by_label("Agency")
+    if not agency.input_value():
+        agency.fill("PH-PNP-WCPC")
+    page.get_by_label("Export sent").select_option("stix")
+    page.get_by_role("button", name="Refer to agency").click()
+    refused = page.locator(".flash-error")
+    if refused.count():
+        raise SystemExit(f"referral refused: {refused.first.inner_text()}")
+    page.get_by_label("Receiver's reference").first.fill("WCPC-2026-0042")
+    page.get_by_role("button", name="Add reference").first.click()
+    page.locator("#referrals").scroll_into_view_if_needed()
+    shot("referral")
 
 
 def main() -> int:
@@ -147,6 +195,10 @@ def main() -> int:
             standards_dir=standards if standards.is_dir() else None,
             banks_dir=root / "media" / "banks",
         )
+        from daybreak.store import SYSTEM
+
+        # The supervisor works the payments team's inbox (team inbox screenshot).
+        demo.store.teams.add("payments", "supervisor", SYSTEM)
         url, thread, server = serve(demo.app)
         try:
             shots = photograph(url, demo.credentials["supervisor"], args.out, chromium)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from api_server import Api
 
 from daybreak.graph import keys
+from daybreak.model.alerts import Alert
 from daybreak.model.cases import Case, Tier
 from daybreak.store import Actor, Role
 
@@ -77,3 +78,50 @@ def test_a_beneficiary_search_finds_the_payment_handle_the_graph_links(api: Api)
             assert "C-bene" in a.post("/v1/search", json=body).json()["case_ids"], kind
         other = {"kind": "beneficiary", "value": "gcash:+639170000004"}
         assert "C-bene" not in a.post("/v1/search", json=other).json()["case_ids"]
+
+
+def _alerted(case_id: str, *alert_ids: str) -> Case:
+    alerts = [
+        Alert(
+            alert_id=a,
+            detector="payments",
+            subject_type="customer",
+            subject_id=f"customer:{a}",
+            score=0.6,
+            explanation="synthetic",
+        )
+        for a in alert_ids
+    ]
+    return Case(
+        case_id=case_id,
+        title=f"Case {case_id}",
+        priority=0.5,
+        entity_keys=[f"customer:{a}" for a in alert_ids],
+        alerts=alerts,
+        alert_ids=list(alert_ids),
+    )
+
+
+def test_merge_and_split_over_http(api: Api) -> None:
+    api.store.cases.upsert([_alerted("C-m1", "A-1"), _alerted("C-m2", "A-2", "A-3")])
+    with api.analyst() as a:
+        missing = a.post("/v1/cases/C-m1/merge", json={"merged_case": "nope", "reason": "x"})
+        assert missing.status_code == 404
+        no_reason = a.post("/v1/cases/C-m1/merge", json={"merged_case": "C-m2", "reason": ""})
+        assert no_reason.status_code == 422
+        merged = a.post("/v1/cases/C-m1/merge", json={"merged_case": "C-m2", "reason": "one payer"})
+        assert merged.status_code == 200, merged.text
+        assert merged.json()["case"]["alert_ids"] == ["A-1", "A-2", "A-3"]
+        assert merged.json()["merged"]["outcome"] == "merged"
+        again = a.post("/v1/cases/C-m1/merge", json={"merged_case": "C-m2", "reason": "again"})
+        assert again.status_code == 409 and "closed" in again.json()["detail"][0]["msg"]
+        split = a.post(
+            "/v1/cases/C-m1/split", json={"alert_ids": ["A-3"], "reason": "another payer"}
+        )
+        assert split.status_code == 200, split.text
+        assert split.json()["new_case"]["case_id"] == "C-m1-S1"
+        assert split.json()["case"]["alert_ids"] == ["A-1", "A-2"]
+        unknown = a.post("/v1/cases/C-m1/split", json={"alert_ids": ["A-9"], "reason": "x"})
+        assert unknown.status_code == 409 and "no alert A-9" in unknown.json()["detail"][0]["msg"]
+    trail = [e.action for e in api.store.audit.trail(Actor("root", Role.ADMIN), "C-m1")]
+    assert "case.merge" in trail and "case.split" in trail

@@ -171,6 +171,7 @@ def _path_values(case_id: str, report_id: str) -> dict[str, str]:
         "source": "reports",
         "record_id": report_id,
         "fmt": "stix",
+        "referral_id": "1",
     }
 
 
@@ -311,3 +312,18 @@ def test_me_names_the_callers_organisation(orgs: Orgs) -> None:
     key = orgs.creds[PLATFORM_KEY].headers
     with httpx.Client(base_url=orgs.url, headers=key, timeout=30) as c:
         assert c.get("/v1/auth/me").json()["org_id"] == ORG_A
+
+
+def test_a_case_of_another_organisation_cannot_be_merged_in_or_split(orgs: Orgs) -> None:
+    before = _b_snapshot(orgs.store)
+    ana = signed_in_as(orgs.url, "ana")
+    with httpx.Client(base_url=orgs.url, cookies=ana.cookies, timeout=30) as c:
+        answers = [
+            c.post(f"/v1/cases/{CASE_A}/merge", json={"merged_case": other, "reason": "x"})
+            for other in (CASE_B, MISSING_CASE)
+        ]
+        split = c.post(f"/v1/cases/{CASE_B}/split", json={"alert_ids": ["A-1"], "reason": "x"})
+    assert [r.status_code for r in answers] == [404, 404]
+    assert answers[0].text == answers[1].text
+    assert split.status_code == 404
+    assert _b_snapshot(orgs.store) == before

@@ -16,7 +16,7 @@ from playwright.sync_api import BrowserContext, ConsoleMessage, Page, expect, sy
 
 from conftest import StoreConsole, store_console
 from daybreak.console.mount import console_url
-from daybreak.model.cases import CaseStatus, Tier
+from daybreak.model.cases import Case, CaseStatus, Tier
 from daybreak.store import SYSTEM
 
 pytestmark = pytest.mark.browser
@@ -336,3 +336,164 @@ def test_triage_clocks_show_and_duplicates_close_in_bulk(page: Page, console: St
     assert stored[original].status is not CaseStatus.CLOSED
     shown = {r.get_attribute("data-case-id") for r in rows.all()}
     assert not shown & set(ids)  # gone from the open queue
+
+
+def _open_cases(console: StoreConsole) -> list[Case]:
+    found = console.store.cases.query(SYSTEM)
+    return [c for c in found if c.status is not CaseStatus.CLOSED and not c.assignee]
+
+
+def test_merge_and_split_with_the_reason_in_both_histories(
+    page: Page, console: StoreConsole
+) -> None:
+    sign_in(page, console, "sam")
+    single = [c for c in _open_cases(console) if len(c.alert_ids) == 1]
+    into, merged = single[-1], single[-2]
+    page.goto(f"{console.url}/console/cases/{into.case_id}")
+    page.get_by_label("Case to merge in").fill(merged.case_id)
+    page.get_by_label("Why they are one case").fill("same wallet, two reports")
+    page.get_by_role("button", name="Merge into this case").click()
+    expect(page.get_by_role("status").filter(has_text="merged into this case")).to_be_visible()
+    expect(page.locator("#case-links")).to_contain_text(f"Merged in from {merged.case_id}")
+    history = page.locator("#case-link-history")
+    expect(history).to_contain_text("same wallet, two reports")
+    page.locator("#case-links").get_by_role("link", name=merged.case_id).click()
+    expect(page.locator("#case-status")).to_contain_text("merged")
+    expect(page.locator("#case-links")).to_contain_text(f"Merged into {into.case_id}")
+    stored = console.store.cases.get(into.case_id, SYSTEM)
+    assert stored is not None and set(merged.alert_ids) <= set(stored.alert_ids)
+
+    # Split: the merged-in alert goes out again, into a new case.
+    page.goto(f"{console.url}/console/cases/{into.case_id}")
+    page.get_by_role("checkbox", name=merged.alert_ids[0]).check()
+    page.get_by_label("Why they are a case of their own").fill("a different payer")
+    page.get_by_role("button", name="Split into a new case").click()
+    new_id = f"{into.case_id}-S1"
+    expect(page.get_by_role("status").filter(has_text=new_id)).to_be_visible()
+    expect(page.locator("#case-links")).to_contain_text(f"Alerts split out to {new_id}")
+    page.locator("#case-links").get_by_role("link", name=new_id).click()
+    expect(page.locator("#case-links")).to_contain_text(f"Split out of {into.case_id}")
+    expect(page.locator("#case-link-history")).to_contain_text("a different payer")
+    trail = [(e.action, e.object_id) for e in console.store.audit.trail(SYSTEM)]
+    assert ("case.merge", into.case_id) in trail and ("case.split", into.case_id) in trail
+
+
+def test_a_case_sent_to_a_team_is_taken_from_the_team_inbox(
+    page: Page, console: StoreConsole
+) -> None:
+    if "payments" not in console.store.teams.of("ana", SYSTEM):
+        console.store.teams.add("payments", "ana", SYSTEM)
+    sent = _open_cases(console)[-3]
+    sign_in(page, console, "sam")
+    page.goto(f"{console.url}/console/cases/{sent.case_id}")
+    page.get_by_label("Team", exact=True).select_option("payments")
+    page.get_by_role("button", name="Send to team").click()
+    expect(page.get_by_role("status").filter(has_text="payments team's inbox")).to_be_visible()
+    expect(page.locator("#case-team")).to_have_text("payments")
+
+    sign_in(page, console, "ana")
+    page.get_by_role("link", name="Team inbox").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Team inbox")
+    expect(page.locator("#inbox-teams")).to_contain_text("payments")
+    rows = page.locator("table.queue tbody tr")
+    assert {r.get_attribute("data-case-id") for r in rows.all()} == {sent.case_id}
+    page.get_by_role("button", name=f"Take {sent.case_id}").click()
+    expect(page.locator("#case-assignee")).to_have_text("ana")
+    page.get_by_role("link", name="Team inbox").click()
+    expect(page.get_by_text("No case matches these filters.")).to_be_visible()
+    trail = [(e.action, e.object_id) for e in console.store.audit.trail(SYSTEM)]
+    assert ("case.team", sent.case_id) in trail
+
+
+def test_a_referral_keeps_the_export_sent_and_takes_the_reference_later(
+    page: Page, console: StoreConsole
+) -> None:
+    chosen = _open_cases(console)[-4]
+    sign_in(page, console, "sam")
+    page.goto(f"{console.url}/console/cases/{chosen.case_id}")
+    if chosen.status is CaseStatus.NEW:
+        page.get_by_role("button", name="Mark as triaged").click()
+    page.get_by_label("Agency").fill("PH-PNP-WCPC")
+    page.get_by_label("Export sent").select_option("stix")
+    page.get_by_role("button", name="Refer to agency").click()
+    expect(page.get_by_role("status").filter(has_text="export sent is attached")).to_be_visible()
+    referral = console.store.cases.referrals(chosen.case_id, SYSTEM)[-1]
+    _, sent = console.store.cases.referral_export(chosen.case_id, referral.referral_id, SYSTEM)
+    listed = page.locator("#referrals li").first
+    expect(listed).to_contain_text("PH-PNP-WCPC")
+    expect(listed.locator(".digest")).to_have_text(referral.digest or "")
+    with page.expect_download() as download:
+        listed.get_by_role("link", name=referral.filename or "").click()
+    assert Path(download.value.path()).read_bytes() == sent  # the exact bytes sent
+    listed.get_by_label("Receiver's reference").fill("WCPC-2026-0042")
+    listed.get_by_role("button", name="Add reference").click()
+    expect(page.locator("#referrals li").first.locator(".reference")).to_have_text("WCPC-2026-0042")
+    downloads = [
+        e
+        for e in console.store.audit.trail(SYSTEM, chosen.case_id)
+        if e.action == "case.referral.download"
+    ]
+    assert len(downloads) == 2  # the test's own read above, and the browser's
+
+
+def _focused(page: Page) -> str:
+    """What has the focus once the page has settled: its tag, id and text (the start)."""
+    page.wait_for_load_state("load")
+    page.wait_for_function("() => document.activeElement !== document.body")
+    return str(
+        page.evaluate(
+            "() => { const e = document.activeElement;"
+            " return `${e.tagName} #${e.id} ${(e.textContent || '').trim().slice(0, 60)}`; }"
+        )
+    )
+
+
+def test_after_an_action_focus_returns_to_where_the_analyst_was(
+    page: Page, console: StoreConsole
+) -> None:
+    sign_in(page, console, "sam")
+    chosen = _open_cases(console)[-5]
+    page.goto(f"{console.url}/console/cases/{chosen.case_id}")
+    page.get_by_label("Add a note").fill("Called the platform back.")
+    page.get_by_role("button", name="Add note").click()
+    expect(page).to_have_url(f"{console.url}/console/cases/{chosen.case_id}#note-form")
+    # The message is next to the note form and has the focus; one Tab is in the form.
+    assert _focused(page).startswith("DIV # Note added.")
+    assert page.evaluate("() => document.activeElement.nextElementSibling.id === 'note-form'"), (
+        "the message sits just above the form acted on"
+    )
+    page.keyboard.press("Tab")
+    assert page.evaluate("() => document.activeElement.closest('form').id") == "note-form"
+
+    # A case action further down: focus stays there, not at the top of the page.
+    page.get_by_label("Why they are one case").fill("x")
+    page.get_by_label("Case to merge in").fill("CASE-NO-SUCH")
+    page.get_by_role("button", name="Merge into this case").click()
+    assert _focused(page).startswith("DIV # There is no case 'CASE-NO-SUCH'")
+    assert page.evaluate("() => document.activeElement.nextElementSibling.id") == "merge-form"
+
+    # The queue: after closing ticked rows, the next row's case link has the focus.
+    page.goto(f"{console.url}/console/queue")
+    rows = page.locator("table.queue tbody tr")
+    ids = [rows.nth(i).get_attribute("data-case-id") or "" for i in range(4)]
+    page.get_by_label(f"Select {ids[2]}").check()
+    page.get_by_label("Of case").fill(ids[0])
+    page.get_by_label("Reason", exact=True).fill("same report twice")
+    page.get_by_role("button", name="Close selected as duplicates").click()
+    expect(page.get_by_role("status").filter(has_text="Closed 1 case(s)")).to_be_visible()
+    focused = page.evaluate("() => document.activeElement.closest('tr')?.dataset.caseId")
+    assert focused == ids[3]
+
+
+def test_queue_rows_lead_with_what_sets_them_apart_and_many_fit_a_screen(
+    page: Page, console: StoreConsole
+) -> None:
+    sign_in(page, console, "ana")
+    page.evaluate("() => document.querySelector('table.queue').scrollIntoView()")
+    fit = page.evaluate(
+        "() => [...document.querySelectorAll('table.queue tbody tr')]"
+        ".filter(r => r.getBoundingClientRect().bottom <= window.innerHeight).length"
+    )
+    assert fit >= 13  # 10 before the rows were made compact (1366 x 900); 14 on a fresh world
+    top = page.locator(f'table.queue tbody tr[data-case-id="{TOP_CASE}"] td.why')
+    expect(top.locator(".highlight").first).to_have_text("Live stream")

@@ -15,6 +15,7 @@ from daybreak.console.security import ABSOLUTE_SECONDS, IDLE_SECONDS, SessionSto
 from daybreak.model.cases import Case, CaseStatus, GraphEdge, GraphNode, Tier
 from daybreak.store import LoginRefused
 from daybreak.store.auth import LOCKOUT_SECONDS, MAX_FAILURES
+from daybreak.store.cases import TRIAGE_BINS
 
 
 def test_search_candidates_normalise_each_identifier_kind() -> None:
@@ -136,7 +137,7 @@ def test_time_to_triage_from_status_events() -> None:
     assert stats.median_hours == pytest.approx(2.0)
     bins = {b.label: b.value for b in stats.histogram.bars}
     assert bins == {"< 1 h": 1, "1-4 h": 1, "4-24 h": 0, "1-3 d": 0, "> 3 d": 1}
-    assert [b.label for b in stats.histogram.bars] == [label for label, _ in dashboards.TRIAGE_BINS]
+    assert [b.label for b in stats.histogram.bars] == [label for label, _ in TRIAGE_BINS]
 
 
 def test_bar_chart_scales_to_the_largest_value() -> None:
@@ -197,7 +198,7 @@ def test_why_skips_the_priority_restatement_and_stays_short() -> None:
         reasons=["Priority 0.90, tier 2 (known_offender_access).", "Paid 6 women.", "live now"],
         explanation="long text",
     )
-    assert queue.why(case) == "Paid 6 women. live now"
+    assert queue.why(case) == "live now; Paid 6 women."  # the distinctive reason first
     long = case.model_copy(update={"reasons": ["x" * 500]})
     assert len(queue.why(long)) == 180 and queue.why(long).endswith("…")
     bare = case.model_copy(update={"reasons": []})
@@ -308,3 +309,22 @@ def test_a_search_says_where_each_hit_matched_and_where_else_its_entity_is() -> 
     assert rows["B"].elsewhere == (queue.EntityElsewhere(phone, 2, 1),)
     # Without a search there is nothing to explain.
     assert queue.build_queue(cases, [], queue.QueueFilters(status=""), NOW).rows[0].matched == ()
+
+
+def test_queue_reasons_put_what_sets_a_case_apart_first() -> None:
+    reasons = [
+        "Priority 0.97, tier 2 (known_offender_access).",
+        "3 independent sources point at the same people, which raises the priority to 0.97: "
+        "tipline 0.90 (report R1); payments 0.60 (corridor); media 0.80 (hash match).",
+        "The latest signal is 20 days old, so the priority is scaled by 0.81.",
+        "A known offender is linked (account:examplestream:u9).",
+        "Tier 2 is set by tipline:R00000061 (live streaming abuse, victim estimated 10 years old).",
+    ]
+    case = Case(case_id="c", title="", priority=0.9, reasons=reasons)
+    shown = queue.why(case, limit=1000)
+    assert shown.startswith("A known offender is linked")
+    assert "Tier 2 is set by tipline:R00000061" in shown
+    assert "independent sources" not in shown  # boilerplate comes after the first three
+    assert queue.highlights(case) == ("Live stream", "Known offender", "Victim ~10 y")
+    plain = Case(case_id="d", title="", priority=0.5, reasons=["One source: payments 0.5 (x)."])
+    assert queue.why(plain) == "One source: payments 0.5 (x)." and queue.highlights(plain) == ()

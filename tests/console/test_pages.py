@@ -29,7 +29,7 @@ from daybreak.model.alerts import Alert
 from daybreak.model.cases import Case, CaseStatus, Outcome, Tier, triage_time_left
 from daybreak.testing.console import MemoryBackend
 
-ROW = re.compile(r'<tr data-case-id="([^"]+)">')
+ROW = re.compile(r'<tr data-case-id="([^"]+)"')
 SUPERVISOR = ConsoleUser("sam", Role.SUPERVISOR)
 
 
@@ -248,7 +248,7 @@ def test_the_case_workflow_through_the_page_lands_in_the_audit_trail(
     page = post_action(ana, "escalate", reason="child at risk tonight")
     assert "Case escalated." in page.text
     page = post_action(ana, "refer", agency="PNP WCPC")
-    assert "Case referred to PNP WCPC." in page.text
+    assert "Case referred to PNP WCPC (no export attached)." in page.text
     page = post_action(ana, "close", outcome="referred_to_police", reason="handed over")
     assert "Case closed: referred to police." in page.text
     case = all_cases(backend)[TOP_CASE]
@@ -530,7 +530,7 @@ def test_identifier_searches_stay_out_of_addresses(
     )
     assert posted.status_code == 303
     location = posted.headers["location"]
-    assert location == "/console/queue?tier=1&status="  # the filters, never the identifier
+    assert location == "/console/queue?tier=1&status=#queue-count"  # never the identifier
     assert ROW.findall(client.get(location).text) == [TOP_CASE]
     # The form posts, and the search is kept for paging until cleared.
     page = client.get("/console/queue").text

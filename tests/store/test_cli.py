@@ -152,3 +152,24 @@ def test_import_queue_and_audit_verify(
     engine.dispose()
     code, out = _run(["audit", "verify"], env, tmp_path)
     assert code == 1 and "entry 1" in out and "BROKEN" in out
+
+
+def test_team_membership_commands_per_organisation(tmp_path: Path, env: dict[str, str]) -> None:
+    pw = {"DAYBREAK_NEW_PASSWORD": "a long analyst password"}
+    assert _run(["admin", "orgs", "create", "bank-a", "--name", "Bank A"], env, tmp_path)[0] == 0
+    assert _run(["admin", "users", "create", "ana"], env, tmp_path, **pw)[0] == 0
+    assert _run(["admin", "users", "create", "bea", "--org", "bank-a"], env, tmp_path, **pw)[0] == 0
+    code, out = _run(["admin", "teams", "add", "payments", "ana"], env, tmp_path)
+    assert code == 0 and "added ana to team payments in default" in out
+    code, out = _run(["admin", "teams", "add", "payments", "bea"], env, tmp_path)
+    assert code == 1 and "no user 'bea' in organisation 'default'" in out
+    code, out = _run(["admin", "teams", "add", "hotline", "bea", "--org", "bank-a"], env, tmp_path)
+    assert code == 0
+    code, out = _run(["admin", "teams", "add", "Pay Ments", "ana"], env, tmp_path)
+    assert code == 1 and "1-40 characters of a-z" in out
+    assert re.search(r"payments\s+ana", _run(["admin", "teams", "list"], env, tmp_path)[1])
+    listed = _run(["admin", "teams", "list", "--org", "bank-a"], env, tmp_path)[1]
+    assert "hotline" in listed and "payments" not in listed
+    code, out = _run(["admin", "teams", "remove", "payments", "ana"], env, tmp_path)
+    assert code == 0 and "removed ana from team payments" in out
+    assert _run(["admin", "teams", "remove", "payments", "ana"], env, tmp_path)[0] == 1

@@ -49,6 +49,35 @@ class TransitionIn(BaseModel):
     assignee: Annotated[str, Field(min_length=1, max_length=80)] | None = None
 
 
+class MergeIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    merged_case: Annotated[str, Field(min_length=1, max_length=80)] = Field(
+        description="the case merged into this one (closed as merged)"
+    )
+    reason: Annotated[str, Field(min_length=1, max_length=1000)]
+
+
+class SplitIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    alert_ids: Annotated[
+        list[Annotated[str, Field(min_length=1, max_length=200)]],
+        Field(min_length=1, max_length=500),
+    ] = Field(description="the alerts moved, with their entities, into a new case")
+    reason: Annotated[str, Field(min_length=1, max_length=1000)]
+
+
+class MergedOut(BaseModel):
+    case: Case
+    merged: Case
+
+
+class SplitOut(BaseModel):
+    case: Case
+    new_case: Case
+
+
 class NoteIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -134,6 +163,44 @@ async def transition(
         )
     except (NotFound, PermissionDenied, WorkflowError) as exc:
         raise _http(exc) from exc
+
+
+@router.post("/v1/cases/{case_id}/merge", response_model=MergedOut, responses=_ERRORS)
+async def merge(
+    case_id: CaseId,
+    body: MergeIn,
+    request: Request,
+    actor: Actor = Depends(require(CASE_ROLES)),
+) -> MergedOut:
+    """Merge case ``merged_case`` into this one: its alerts, entities and evidence move
+    here, it is closed with the outcome "merged", and both record the link and reason."""
+    store = store_of(request)
+    try:
+        into, merged = await run_in_threadpool(
+            store.cases.merge, case_id, body.merged_case, actor, body.reason
+        )
+    except (NotFound, PermissionDenied, WorkflowError) as exc:
+        raise _http(exc) from exc
+    return MergedOut(case=into, merged=merged)
+
+
+@router.post("/v1/cases/{case_id}/split", response_model=SplitOut, responses=_ERRORS)
+async def split(
+    case_id: CaseId,
+    body: SplitIn,
+    request: Request,
+    actor: Actor = Depends(require(CASE_ROLES)),
+) -> SplitOut:
+    """Split the alerts ``alert_ids`` (with their entities and records) out of this case
+    into a new case ``<case_id>-S<n>``; both record the link and reason."""
+    store = store_of(request)
+    try:
+        rest, new = await run_in_threadpool(
+            store.cases.split, case_id, body.alert_ids, actor, body.reason
+        )
+    except (NotFound, PermissionDenied, WorkflowError) as exc:
+        raise _http(exc) from exc
+    return SplitOut(case=rest, new_case=new)
 
 
 @router.get("/v1/cases/{case_id}/notes", response_model=list[NoteOut], responses=_ERRORS)

@@ -19,7 +19,9 @@ app = typer.Typer(help="Manage users, API keys, retention and the database.", no
 users = typer.Typer(help="Analyst accounts.", no_args_is_help=True)
 keys = typer.Typer(help="API keys for reporting platforms.", no_args_is_help=True)
 orgs = typer.Typer(help="Organisations this deployment serves.", no_args_is_help=True)
+teams = typer.Typer(help="Teams of analysts and their inboxes.", no_args_is_help=True)
 app.add_typer(users, name="users")
+app.add_typer(teams, name="teams")
 app.add_typer(keys, name="keys")
 app.add_typer(orgs, name="orgs")
 out = Console()
@@ -190,6 +192,50 @@ def revoke_user(
     with _admin(data_dir, db, dev) as store:
         ended, revoked = store.accounts.revoke(username, _acting(store, org))
     out.print(f"revoked {username}: {ended} session(s) ended, {revoked} key(s) revoked")
+
+
+@teams.command("add")
+def add_to_team(
+    team: str = typer.Argument(..., help="The team: 1-40 of a-z, 0-9 and - (e.g. payments)."),
+    username: str = typer.Argument(..., help="An account of --org."),
+    org: str = Org,
+    data_dir: Path = DataDir,
+    db: str | None = DbUrl,
+    dev: bool = Dev,
+) -> None:
+    """Put an analyst in a team of --org (a team exists while it has members); they see
+    its inbox: the cases sent to the team that no one has taken."""
+    with _admin(data_dir, db, dev) as store:
+        store.teams.add(team, username, _acting(store, org))
+    out.print(f"added {username} to team {team} in {org}")
+
+
+@teams.command("remove")
+def remove_from_team(
+    team: str,
+    username: str,
+    org: str = Org,
+    data_dir: Path = DataDir,
+    db: str | None = DbUrl,
+    dev: bool = Dev,
+) -> None:
+    """Take an analyst out of a team of --org (the team's cases stay in its inbox)."""
+    with _admin(data_dir, db, dev) as store:
+        store.teams.remove(team, username, _acting(store, org))
+    out.print(f"removed {username} from team {team} in {org}")
+
+
+@teams.command("list")
+def list_teams(
+    org: str = Org,
+    data_dir: Path = DataDir,
+    db: str | None = DbUrl,
+    dev: bool = Dev,
+) -> None:
+    """Every team of --org with its members."""
+    with open_store(data_dir, db, dev) as store:
+        for team, members in store.teams.listing(_acting(store, org)).items():
+            out.print(f"{team}\t{', '.join(members)}")
 
 
 def _expiry(text: str | None) -> datetime | None:

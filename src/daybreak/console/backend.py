@@ -98,6 +98,36 @@ class TierChange:
 
 
 @dataclass(frozen=True, slots=True)
+class CaseLinkView:
+    """A merge or split the case took part in: ``kind`` is merged_into, merged_from,
+    split_to or split_from, ``other_case_id`` the case on the other side."""
+
+    at: datetime
+    actor: str
+    kind: str
+    other_case_id: str
+    reason: str
+    alert_ids: tuple[str, ...] = ()  # the alerts split out (a split only)
+
+
+@dataclass(frozen=True, slots=True)
+class ReferralView:
+    """A referral: to whom, the export sent with it (format, file, SHA-256, size; none
+    when referred without one) and the receiver's reference number once known."""
+
+    referral_id: int
+    at: datetime
+    actor: str
+    agency: str
+    format: str | None
+    filename: str | None
+    digest: str | None
+    size: int | None
+    reference: str | None
+    reference_by: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class ExportFile:
     filename: str
     media_type: str
@@ -204,9 +234,43 @@ class ConsoleBackend(Protocol):
 
     def escalate(self, case_id: str, actor: ConsoleUser, reason: str) -> None: ...
 
-    def refer(self, case_id: str, actor: ConsoleUser, agency: str) -> None: ...
+    def refer(
+        self, case_id: str, actor: ConsoleUser, agency: str, fmt: str = "", reference: str = ""
+    ) -> None:
+        """Refer the case to ``agency``; with ``fmt``, the export in that format is made,
+        recorded with the referral (the exact bytes) and offered again from the history."""
+
+    def referrals(self, case_id: str, actor: ConsoleUser) -> Sequence[ReferralView]:
+        """The case's referrals, oldest first."""
+
+    def add_referral_reference(
+        self, case_id: str, actor: ConsoleUser, referral_id: int, reference: str
+    ) -> None:
+        """Record the receiver's reference number of a referral."""
+
+    def referral_export(self, case_id: str, actor: ConsoleUser, referral_id: int) -> ExportFile:
+        """The exact export sent with a referral (each download audited)."""
 
     def close(self, case_id: str, actor: ConsoleUser, outcome: Outcome, reason: str) -> None: ...
+
+    def merge(self, into_id: str, actor: ConsoleUser, merged_id: str, reason: str) -> None:
+        """Merge case ``merged_id`` into ``into_id``: its alerts, entities and evidence
+        move over, it is closed as merged, both histories link to each other."""
+
+    def split(self, case_id: str, actor: ConsoleUser, alert_ids: Sequence[str], reason: str) -> str:
+        """Split the alerts (and their entities) out into a new case; its id."""
+
+    def case_links(self, case_id: str, actor: ConsoleUser) -> Sequence[CaseLinkView]:
+        """The case's merges and splits, oldest first."""
+
+    def teams(self, actor: ConsoleUser) -> Sequence[str]:
+        """The teams of the user's organisation."""
+
+    def teams_of(self, actor: ConsoleUser) -> Sequence[str]:
+        """The teams the user belongs to (whose inboxes they work)."""
+
+    def send_to_team(self, case_id: str, actor: ConsoleUser, team: str | None) -> None:
+        """Put the case in a team's inbox (None: in none)."""
 
     def record(self, actor: ConsoleUser, action: str, object_id: str, detail: str) -> None:
         """Audit a change that is not a case action (hash banks, typology pack)."""

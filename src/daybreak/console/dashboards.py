@@ -8,7 +8,6 @@ computes them with SQL aggregates, :func:`figures_of` from a list of cases.
 
 from __future__ import annotations
 
-import statistics
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -20,7 +19,7 @@ from daybreak.console.backend import StatusEvent
 from daybreak.console.geo import CENTROIDS, CONTINENTS, map_height, project, ring_points
 from daybreak.model.alerts import Alert
 from daybreak.model.cases import Case, CaseStatus
-from daybreak.store.cases import CaseFigures
+from daybreak.store.cases import CaseFigures, TriageFigures, triage_figures
 
 CHART_W = 460
 CHART_H = 220
@@ -265,16 +264,13 @@ def map_of(
     return WorldMap(outlines, dots, unplaced, grid)
 
 
-TRIAGE_BINS = [("< 1 h", 1), ("1-4 h", 4), ("4-24 h", 24), ("1-3 d", 72), ("> 3 d", None)]
-
-
 def triage_stats(cases: Sequence[Case], events: Sequence[StatusEvent]) -> TriageStats:
     """Time from a case entering the queue until it first left 'new' (triaged,
     assigned, ...). The queue entry is the case's first 'new' event (the store
     records one when it stores the case); ``created_at`` is only the fallback, as a
     case built from an old world carries the world's time, not the queue's."""
     hours, waiting = _triage_hours(cases, events)
-    return triage_of(hours, waiting)
+    return triage_of(triage_figures(hours), waiting)
 
 
 def _triage_hours(cases: Sequence[Case], events: Sequence[StatusEvent]) -> tuple[list[float], int]:
@@ -299,20 +295,10 @@ def _triage_hours(cases: Sequence[Case], events: Sequence[StatusEvent]) -> tuple
     return hours, waiting
 
 
-def triage_of(hours: Sequence[float], waiting: int) -> TriageStats:
-    """Median, 90th percentile and histogram of the hours cases took to leave 'new'."""
-    bins: dict[str, int] = {label: 0 for label, _ in TRIAGE_BINS}
-    for h in hours:
-        for label, upper in TRIAGE_BINS:
-            if upper is None or h < upper:
-                bins[label] += 1
-                break
-    chart = bar_chart("Time to triage", bins, limit=len(bins), by_size=False)
-    median = statistics.median(hours) if hours else None
-    p90 = (
-        statistics.quantiles(hours, n=10)[-1] if len(hours) >= 2 else (hours[0] if hours else None)
-    )
-    return TriageStats(len(hours), waiting, median, p90, chart)
+def triage_of(figures: TriageFigures, waiting: int) -> TriageStats:
+    """The time-to-triage figures as the dashboards show them (the histogram drawn)."""
+    chart = bar_chart("Time to triage", figures.bins, limit=len(figures.bins), by_size=False)
+    return TriageStats(figures.measured, waiting, figures.median_hours, figures.p90_hours, chart)
 
 
 def figures_of(
@@ -338,7 +324,7 @@ def figures_of(
         routes=frozenset((c.country, c.routed_agency) for c in cases if c.country),
         by_typology=dict(Counter(t for ts in typologies.values() for t in ts)),
         by_source=dict(Counter(s for c in cases for s in c.sources)),
-        triage_hours=hours,
+        triage=triage_figures(hours),
         waiting=waiting,
     )
 
@@ -393,7 +379,7 @@ def dashboard_of(
         by_source=bar_chart("Cases by signal source", figures.by_source),
         by_tier=bar_chart("Cases by tier", tier, by_size=False),
         world=map_of(figures, agency_for),
-        triage=triage_of(figures.triage_hours, figures.waiting),
+        triage=triage_of(figures.triage, figures.waiting),
         total_cases=figures.total,
         total_alerts=len(alerts),
     )

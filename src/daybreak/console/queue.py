@@ -40,6 +40,7 @@ class QueueFilters:
     query: str = ""
     page: int = 1
     assignee: str | None = None  # "my cases": the signed-in analyst's
+    teams: tuple[str, ...] | None = None  # "team inbox": unassigned cases of these teams
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,6 +59,7 @@ class QueueRow:
     age: str
     source_mix: tuple[tuple[str, int], ...]  # (source, evidence count)
     why: str
+    highlights: tuple[str, ...] = ()  # what sets the case apart: live, offender, victim age
     matched: tuple[str, ...] = ()  # for a search: where the case matched ("phone ...")
     elsewhere: tuple[EntityElsewhere, ...] = ()
 
@@ -151,10 +153,49 @@ def mix_of(
 _RESTATES_PRIORITY = re.compile(r"^\s*priority\b", re.IGNORECASE)
 
 
+# What sets a case apart, read from its reasons (the case builder's and the triage's
+# wording): a live stream, a known offender, the victim's age. Shown first, as labels.
+_LIVE = re.compile(r"\blive\b", re.IGNORECASE)
+_OFFENDER = re.compile(r"known offender", re.IGNORECASE)
+_VICTIM_AGE = re.compile(r"victim[^.;]*?\b(\d{1,2})\s*(?:years?|y)(?:\s*old)?\b", re.IGNORECASE)
+# Reasons every case of a kind carries (how sources combine, how old the signal is):
+# true, and the same on every row, so they come last.
+_BOILERPLATE = re.compile(
+    r"^\s*(\d+ independent sources|one source:|the latest signal is)", re.IGNORECASE
+)
+
+
+def highlights(case: Case) -> tuple[str, ...]:
+    """Short labels of what sets the case apart, most urgent first: "Live stream",
+    "Known offender", "Victim ~10 y" (the youngest age named)."""
+    text = " ".join([*case.reasons, case.explanation])
+    out = []
+    if _LIVE.search(text):
+        out.append("Live stream")
+    if _OFFENDER.search(text):
+        out.append("Known offender")
+    ages = [int(m.group(1)) for m in _VICTIM_AGE.finditer(text)]
+    if ages:
+        out.append(f"Victim ~{min(ages)} y")
+    return tuple(out)
+
+
+def _distinctive_first(reason: str) -> int:
+    if _LIVE.search(reason) or _OFFENDER.search(reason) or _VICTIM_AGE.search(reason):
+        return 0
+    return 2 if _BOILERPLATE.match(reason) else 1
+
+
 def why(case: Case, limit: int = 180) -> str:
-    """The queue's short reason: the first reasons (not one that only restates the
-    priority and tier, which have their own columns), else the explanation."""
-    reasons = [r for r in case.reasons if not _RESTATES_PRIORITY.match(r)]
+    """The queue's short reason: the case's reasons with what sets it apart first (a
+    live stream, a known offender, the victim's age, the alert that sets the tier); the
+    ones every case carries (how sources combine, the signal's age) only when there is
+    nothing else; never one that only restates the priority and tier, which have their
+    own columns. The explanation when there are none."""
+    reasons = [r for r in case.reasons if r.strip() and not _RESTATES_PRIORITY.match(r)]
+    reasons.sort(key=_distinctive_first)  # stable: the builder's order within a rank
+    if any(_distinctive_first(r) < 2 for r in reasons):  # boilerplate only when alone
+        reasons = [r for r in reasons if _distinctive_first(r) < 2]
     parts = [r.strip() for r in reasons[:3]]
     # Reasons written as sentences are joined as sentences, fragments with semicolons.
     text = " ".join(
@@ -234,6 +275,8 @@ def build_queue(
             continue
         if filters.assignee is not None and case.assignee != filters.assignee:
             continue
+        if filters.teams is not None and (case.assignee or case.team not in filters.teams):
+            continue
         if filters.typology and filters.typology not in typos.get(case.case_id, ()):
             continue
         if not matches(case, candidates):
@@ -277,6 +320,7 @@ def queue_row(
         humanize_age(case.created_at, now),
         source_mix(case) if mix is None else mix,
         why(case),
+        highlights(case),
         matched=tuple(f"{where} {value}" for where, value in found),
         elsewhere=tuple(count_elsewhere(key, case.case_id) for key in keys),
     )

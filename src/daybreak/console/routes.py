@@ -11,7 +11,7 @@ import asyncio
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from urllib.parse import quote
+from urllib.parse import parse_qsl, quote
 
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
@@ -165,7 +165,7 @@ async def sign_out(request: Request) -> Response:
 # --- queue ---------------------------------------------------------------------------
 
 
-FILTER_PARAMS = ("tier", "country", "typology", "status", "mine")
+FILTER_PARAMS = ("tier", "country", "typology", "status", "mine", "inbox")
 DEFAULT_STATUS = "default"  # the status select's first option
 SEARCH_BY_FORM = (
     "Identifier searches are sent with the search form, so phone numbers and e-mails "
@@ -173,7 +173,9 @@ SEARCH_BY_FORM = (
 )
 
 
-def _filters(params: dict[str, str], query: str, username: str) -> queue.QueueFilters:
+def _filters(
+    params: dict[str, str], query: str, username: str, teams: Sequence[str] = ()
+) -> queue.QueueFilters:
     tier_text = params.get("tier", "")
     tier = Tier(int(tier_text)) if tier_text.isdigit() and int(tier_text) in set(Tier) else None
     # A search looks in every status unless a status is chosen: a closed case holding
@@ -190,6 +192,7 @@ def _filters(params: dict[str, str], query: str, username: str) -> queue.QueueFi
         query=query,
         page=int(page_text) if page_text.isdigit() else 1,
         assignee=username if params.get("mine") == "1" else None,
+        teams=tuple(teams) if params.get("inbox") == "1" else None,
     )
 
 
@@ -199,7 +202,10 @@ def queue_page(request: Request) -> Response:
     if "q" in request.query_params:  # an old link or bookmark: searches are POSTed
         raise ConsolePageError(405, "Search with the form", SEARCH_BY_FORM)
     backend = state_of(request).backend
-    filters = _filters(dict(request.query_params), session.query, session.user.username)
+    params = dict(request.query_params)
+    # The team inbox: the unassigned open cases of the teams the analyst is in.
+    teams = backend.teams_of(session.user) if params.get("inbox") == "1" else ()
+    filters = _filters(params, session.query, session.user.username, teams)
     now = state_of(request).clock()
     page = backend.queue_page(session.user, filters, now)
     sla = state_of(request).triage_sla
@@ -219,7 +225,11 @@ def queue_page(request: Request) -> Response:
             "default_status": DEFAULT_STATUS,
             "status_chosen": "status" in request.query_params,
             "query_string": _query_string(params),
-            "nav": "mine" if filters.assignee else "queue",
+            "nav": "inbox"
+            if filters.teams is not None
+            else "mine"
+            if filters.assignee
+            else "queue",
         },
     )
 
@@ -249,7 +259,10 @@ async def queue_search(request: Request) -> Response:
     elif "status" not in params and isinstance(status, str):
         params["status"] = ""  # "any status" is an empty value, unlike the default
     shown = _query_string(params)
-    return redirect(f"{PREFIX}/queue?{shown}" if shown else f"{PREFIX}/queue")
+    # Back at the result count, where the analyst reads what the search found.
+    return redirect(
+        f"{PREFIX}/queue?{shown}#queue-count" if shown else f"{PREFIX}/queue#queue-count"
+    )
 
 
 MAX_BULK = 100  # cases closed by one bulk action
@@ -264,9 +277,31 @@ async def close_duplicates(request: Request) -> Response:
         message = await run_in_threadpool(_close_duplicates, request, session.user, form)
     except ActionError as exc:
         session.flashes.append(("error", exc.message))
-    else:
-        session.flashes.append(("ok", message))
-    return redirect(f"{PREFIX}/queue")
+        return redirect(f"{_queue_back(form)}#bulk-close")
+    session.flashes.append(("ok", message))
+    return redirect(f"{_queue_back(form)}#{_next_row(form)}")
+
+
+def _queue_back(form: FormData) -> str:
+    """The queue page the form was on (its filters), to return to after a bulk action."""
+    params = {
+        k: v
+        for k, v in parse_qsl(form_text(form, "back", max_len=500))
+        if k in (*FILTER_PARAMS, "page")
+    }
+    shown = _query_string(params)
+    return f"{PREFIX}/queue?{shown}" if shown else f"{PREFIX}/queue"
+
+
+def _next_row(form: FormData) -> str:
+    """Where the analyst carries on after closing ticked rows: the first row below the
+    first one ticked that was not ticked (else the first unticked row), by its anchor;
+    the queue's count when no row is left."""
+    shown = form_text(form, "shown", max_len=10_000).split()
+    ticked = {v for v in form.getlist("case_id") if isinstance(v, str)}
+    first = next((i for i, c in enumerate(shown) if c in ticked), 0)
+    rest = [c for c in shown[first:] + shown[:first] if c not in ticked]
+    return f"row-{rest[0]}" if rest else "queue-count"
 
 
 def _close_duplicates(request: Request, user: ConsoleUser, form: FormData) -> str:
@@ -342,11 +377,14 @@ def case_page(request: Request, case_id: str) -> Response:
             "history": _history(backend.audit_trail(case_id, session.user)),
             "status_changes": list(reversed(backend.status_events(session.user, case_id))),
             "tier_changes": list(reversed(backend.tier_changes(case_id, session.user))),
+            "links": backend.case_links(case_id, session.user),
+            "teams": backend.teams(session.user),
+            "referrals": backend.referrals(case_id, session.user),
             "tiers": list(Tier),
             "assign_side_effect": ASSIGN_SIDE_EFFECTS.get(case.status),
             "escalate_at_once": _escalates_at_once(case),
             "users": backend.assignable_users(session.user),
-            "outcomes": list(Outcome),
+            "outcomes": [o for o in Outcome if o is not Outcome.MERGED],
             "formats": backend.export_formats(),
             "can": transitions
             | ({CaseStatus.ESCALATED.value} if _escalates_at_once(case) else set()),
@@ -416,8 +454,15 @@ def _history(trail: Sequence[AuditView]) -> History:
 
 
 async def _act(
-    request: Request, case_id: str, action: Callable[[Session, FormData], str]
+    request: Request,
+    case_id: str,
+    action: Callable[[Session, FormData], str],
+    anchor: str | None = None,
 ) -> Response:
+    """Run a case action and go back to the case page at the form acted on
+    (``#<action>-form`` unless ``anchor`` names another place): console.js puts the
+    message next to that form and focuses it, so the analyst carries on from there
+    instead of from the top of the page."""
     session, form = await posted(request)
     try:
         # Store calls block (database, audit chain): keep them off the event loop.
@@ -426,7 +471,8 @@ async def _act(
         session.flashes.append(("error", exc.message))
     else:
         session.flashes.append(("ok", message))
-    return redirect(case_url(case_id))
+    where = anchor or request.url.path.rsplit("/", 1)[-1] + "-form"
+    return redirect(f"{case_url(case_id)}#{where}")
 
 
 @router.post("/cases/{case_id}/note")
@@ -526,10 +572,53 @@ async def escalate(request: Request, case_id: str) -> Response:
 async def refer(request: Request, case_id: str) -> Response:
     def act(session: Session, form: FormData) -> str:
         agency = form_text(form, "agency", max_len=200)
-        state_of(request).backend.refer(case_id, session.user, agency)
-        return f"Case referred to {agency}."
+        fmt = form_text(form, "format", max_len=40)
+        reference = form_text(form, "reference", max_len=200)
+        backend = state_of(request).backend
+        backend.refer(case_id, session.user, agency, fmt, reference)
+        if not fmt:
+            return f"Case referred to {agency} (no export attached)."
+        sent = backend.referrals(case_id, session.user)[-1]
+        return (
+            f"Case referred to {agency}; the {fmt} export sent is attached "
+            f"(SHA-256 {(sent.digest or '')[:16]}…)."
+        )
 
     return await _act(request, case_id, act)
+
+
+@router.post("/cases/{case_id}/referrals/{referral_id}/reference")
+async def referral_reference(request: Request, case_id: str, referral_id: int) -> Response:
+    """The receiver's reference number of a referral, when they answer."""
+
+    def act(session: Session, form: FormData) -> str:
+        reference = form_text(form, "reference", max_len=200)
+        if not reference:
+            raise ActionError("Type the receiver's reference number.")
+        state_of(request).backend.add_referral_reference(
+            case_id, session.user, referral_id, reference
+        )
+        return f"Reference {reference} recorded."
+
+    return await _act(request, case_id, act, "referrals")
+
+
+@router.get("/cases/{case_id}/referrals/{referral_id}/export")
+def referral_export(request: Request, case_id: str, referral_id: int) -> Response:
+    """The exact export sent with a referral, again (each download audited)."""
+    session = signed_in(request)
+    try:
+        found = state_of(request).backend.referral_export(case_id, session.user, referral_id)
+    except ActionError as exc:
+        raise ConsolePageError(404, "No such referral export", exc.message) from None
+    return Response(
+        found.content,
+        media_type=found.media_type or "application/octet-stream",
+        headers={
+            "Content-Disposition": f'attachment; filename="{found.filename}"',
+            "Cache-Control": "no-store",
+        },
+    )
 
 
 @router.post("/cases/{case_id}/close")
@@ -545,6 +634,62 @@ async def close(request: Request, case_id: str) -> Response:
             raise ActionError("Say why the case is closed: the reason goes into its history.")
         state_of(request).backend.close(case_id, session.user, outcome, reason)
         return f"Case closed: {outcome.value.replace('_', ' ')}."
+
+    return await _act(request, case_id, act)
+
+
+@router.post("/cases/{case_id}/team")
+async def send_to_team(request: Request, case_id: str) -> Response:
+    """Put the case in a team's inbox, where a member takes it."""
+
+    def act(session: Session, form: FormData) -> str:
+        team = form_text(form, "team", max_len=40) or None
+        state_of(request).backend.send_to_team(case_id, session.user, team)
+        return f"Case sent to the {team} team's inbox." if team else "Case taken out of its team."
+
+    return await _act(request, case_id, act)
+
+
+MAX_SPLIT = 500  # alerts split out by one action
+
+
+@router.post("/cases/{case_id}/merge")
+async def merge(request: Request, case_id: str) -> Response:
+    """Merge another case into this one (its alerts, entities and evidence move here;
+    it is closed as merged), with the reason."""
+
+    def act(session: Session, form: FormData) -> str:
+        other = form_text(form, "merged_case", max_len=80)
+        if not other:
+            raise ActionError("Name the case to merge into this one (its id, e.g. CASE-0002).")
+        reason = form_text(form, "reason", max_len=1000)
+        if not reason:
+            raise ActionError("Say why the cases are merged: the reason goes into both histories.")
+        if state_of(request).backend.get_case(other, session.user) is None:
+            raise ActionError(f"There is no case {other!r} to merge.")
+        state_of(request).backend.merge(case_id, session.user, other, reason)
+        return f"{other} merged into this case and closed as merged."
+
+    return await _act(request, case_id, act)
+
+
+@router.post("/cases/{case_id}/split")
+async def split(request: Request, case_id: str) -> Response:
+    """Split the ticked alerts (and their entities) out into a new case, with the reason."""
+
+    def act(session: Session, form: FormData) -> str:
+        chosen = [v.strip() for v in form.getlist("alert_id") if isinstance(v, str) and v.strip()]
+        if not chosen:
+            raise ActionError("Tick the alerts to split out into a new case.")
+        if len(chosen) > MAX_SPLIT:
+            raise ActionError(f"Split at most {MAX_SPLIT} alerts at once.")
+        reason = form_text(form, "reason", max_len=1000)
+        if not reason:
+            raise ActionError(
+                "Say why the alerts are split out: the reason goes into both histories."
+            )
+        new_id = state_of(request).backend.split(case_id, session.user, chosen, reason)
+        return f"{len(set(chosen))} alert(s) split out into the new case {new_id}."
 
     return await _act(request, case_id, act)
 

@@ -18,11 +18,13 @@ from typing import Any
 from daybreak.console.backend import (
     ActionError,
     AuditView,
+    CaseLinkView,
     ConsoleUser,
     DeliveryFailure,
     ExportFile,
     ExportFormat,
     NoteView,
+    ReferralView,
     StatusEvent,
     TierChange,
 )
@@ -52,6 +54,7 @@ from daybreak.store import (
     WorkflowError,
 )
 from daybreak.store.auth import CASE_READERS
+from daybreak.store.case_referrals import SentExport
 from daybreak.store.repositories.estimates import StoredEstimate
 
 
@@ -78,6 +81,8 @@ def _case_filter(
         status=CaseStatus(status) if status not in (OPEN, "") else None,
         open_only=status == OPEN,
         assignee=filters.assignee,
+        unassigned=filters.teams is not None,
+        teams=frozenset(filters.teams) if filters.teams is not None else None,
         tier=int(filters.tier) if filters.tier is not None else None,
         country=filters.country,
         typology=filters.typology,
@@ -227,14 +232,53 @@ class StoreBackend:
             )
         )
 
-    def refer(self, case_id: str, actor: ConsoleUser, agency: str) -> None:
+    def refer(
+        self, case_id: str, actor: ConsoleUser, agency: str, fmt: str = "", reference: str = ""
+    ) -> None:
         if not agency.strip():
             raise ActionError("name the agency to refer the case to")
+        sent = None
+        if fmt:  # the export made now is the one recorded as sent
+            case, linked = self._case_and_alerts(case_id, actor)
+            made = self._exporter(case, linked, fmt)
+            sent = SentExport(fmt, made.filename, made.media_type, made.content)
         self._call(
-            lambda: self.store.cases.transition(
-                case_id, CaseStatus.REFERRED, _actor(actor), f"to {agency}"
+            lambda: self.store.cases.refer(
+                case_id, agency, _actor(actor), sent=sent, reference=reference
             )
         )
+
+    def referrals(self, case_id: str, actor: ConsoleUser) -> Sequence[ReferralView]:
+        return [
+            ReferralView(
+                r.referral_id,
+                r.at,
+                r.actor,
+                r.agency,
+                r.format,
+                r.filename,
+                r.digest,
+                r.size,
+                r.reference,
+                r.reference_by,
+            )
+            for r in self.store.cases.referrals(case_id, _actor(actor))
+        ]
+
+    def add_referral_reference(
+        self, case_id: str, actor: ConsoleUser, referral_id: int, reference: str
+    ) -> None:
+        self._call(
+            lambda: self.store.cases.add_referral_reference(
+                case_id, referral_id, reference, _actor(actor)
+            )
+        )
+
+    def referral_export(self, case_id: str, actor: ConsoleUser, referral_id: int) -> ExportFile:
+        found, content = self._call(
+            lambda: self.store.cases.referral_export(case_id, referral_id, _actor(actor))
+        )
+        return ExportFile(found.filename or "export", found.media_type or "", content)
 
     def close(self, case_id: str, actor: ConsoleUser, outcome: Outcome, reason: str) -> None:
         self._call(
@@ -242,6 +286,30 @@ class StoreBackend:
                 case_id, CaseStatus.CLOSED, _actor(actor), reason, outcome=outcome
             )
         )
+
+    def merge(self, into_id: str, actor: ConsoleUser, merged_id: str, reason: str) -> None:
+        self._call(lambda: self.store.cases.merge(into_id, merged_id, _actor(actor), reason))
+
+    def split(self, case_id: str, actor: ConsoleUser, alert_ids: Sequence[str], reason: str) -> str:
+        _, new = self._call(
+            lambda: self.store.cases.split(case_id, alert_ids, _actor(actor), reason)
+        )
+        return str(new.case_id)
+
+    def teams(self, actor: ConsoleUser) -> Sequence[str]:
+        return sorted(self.store.teams.listing(_actor(actor)))
+
+    def teams_of(self, actor: ConsoleUser) -> Sequence[str]:
+        return self.store.teams.of(actor.username, _actor(actor))
+
+    def send_to_team(self, case_id: str, actor: ConsoleUser, team: str | None) -> None:
+        self._call(lambda: self.store.cases.send_to_team(case_id, team, _actor(actor)))
+
+    def case_links(self, case_id: str, actor: ConsoleUser) -> Sequence[CaseLinkView]:
+        return [
+            CaseLinkView(x.at, x.actor, x.kind.value, x.other_case_id, x.reason, x.alert_ids)
+            for x in self.store.cases.links(case_id, _actor(actor))
+        ]
 
     def record(self, actor: ConsoleUser, action: str, object_id: str, detail: str) -> None:
         self.store.audit.record(

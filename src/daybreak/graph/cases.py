@@ -24,6 +24,7 @@ from daybreak.graph.clusters import CasePolicy, HubCluster, cluster_cases
 from daybreak.graph.fusion import FusionContext, fuse
 from daybreak.model.alerts import Alert
 from daybreak.model.cases import (
+    SUPERSEDED,
     Case,
     CaseLink,
     CaseStatus,
@@ -322,7 +323,7 @@ def reconcile(new: list[Case], existing: Sequence[Case], now: datetime) -> list[
     hub_keys = {c.hub_key for c in [*new, *existing] if c.hub_key}
     index: dict[str, list[Case]] = {}
     for c in existing:
-        if c.outcome is Outcome.DUPLICATE:
+        if c.outcome in SUPERSEDED:
             continue
         for k in _match_keys(c, hub_keys):
             index.setdefault(k, []).append(c)

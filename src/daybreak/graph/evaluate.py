@@ -21,7 +21,7 @@ from typing import Any
 import polars as pl
 
 from daybreak.graph import keys
-from daybreak.model.cases import Case, Outcome
+from daybreak.model.cases import SUPERSEDED, Case
 
 RECORD_KINDS = ("customer", "payment_handle", "account", "report", "media")
 
@@ -91,7 +91,7 @@ def evaluate_cases(
     *,
     is_record_entity: Callable[[str], bool] | None = None,
 ) -> CaseRecovery:
-    live = [c for c in cases if c.outcome is not Outcome.DUPLICATE]
+    live = [c for c in cases if c.outcome not in SUPERSEDED]
     members = [set(c.entity_keys) for c in live]
     by_truth: dict[str, list[list[str]]] = {}
     entity_case: dict[str, str] = {}

@@ -41,6 +41,11 @@ class Outcome(StrEnum):
     CHILD_SAFEGUARDED = "child_safeguarded"
     NO_ACTION = "no_action"
     DUPLICATE = "duplicate"
+    MERGED = "merged"  # merged into another case by an analyst (set only by the merge)
+
+
+# Outcomes of cases whose content lives on in another case: not counted, not matched.
+SUPERSEDED = frozenset({Outcome.DUPLICATE, Outcome.MERGED})
 
 
 class Disposition(StrEnum):
@@ -218,6 +223,7 @@ class Case(BaseModel):
     status: CaseStatus = CaseStatus.NEW
     outcome: Outcome | None = None
     assignee: str | None = None
+    team: str | None = Field(default=None, description="the team whose inbox it is in")
     explanation: str = ""
     reasons: list[str] = Field(default_factory=list)
     sources: list[str] = Field(default_factory=list, description="signal families present")

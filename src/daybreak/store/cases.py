@@ -10,6 +10,7 @@ for search. The plain workflow columns carry a row MAC, recomputed by every writ
 from __future__ import annotations
 
 import json
+import statistics
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -93,6 +94,8 @@ class CaseFilter:
     status: CaseStatus | None = None
     open_only: bool = False  # every status but closed
     assignee: str | None = None
+    unassigned: bool = False  # a team inbox: cases no one has taken
+    teams: frozenset[str] | None = None  # cases sent to any of these teams
     min_priority: float | None = None
     tier: int | None = None
     country: str | None = None
@@ -137,8 +140,44 @@ class CaseFigures:
     routes: frozenset[tuple[str, str | None]] = frozenset()  # (country, routed agency)
     by_typology: dict[str, int] = field(default_factory=dict)
     by_source: dict[str, int] = field(default_factory=dict)
-    triage_hours: list[float] = field(default_factory=list)  # of cases that left "new"
+    triage: TriageFigures = field(default_factory=lambda: triage_figures([]))
     waiting: int = 0  # cases never moved out of "new"
+
+
+# Time-to-triage histogram: label and upper bound in hours (None: no bound).
+TRIAGE_BINS: tuple[tuple[str, float | None], ...] = (
+    ("< 1 h", 1),
+    ("1-4 h", 4),
+    ("4-24 h", 24),
+    ("1-3 d", 72),
+    ("> 3 d", None),
+)
+
+
+@dataclass(frozen=True, slots=True)
+class TriageFigures:
+    """Time to triage summarised once, when the figures are computed: the dashboards
+    are drawn from these on every request, and summarising the hours of 45,000 moved
+    cases each time cost ~100 ms at 100,000 cases."""
+
+    measured: int  # cases that left "new"
+    median_hours: float | None
+    p90_hours: float | None
+    bins: dict[str, int]  # TRIAGE_BINS label -> cases
+
+
+def triage_figures(hours: Sequence[float]) -> TriageFigures:
+    """Median, 90th percentile and histogram of the hours cases took to leave 'new'."""
+    bins = {label: 0 for label, _ in TRIAGE_BINS}
+    for h in hours:
+        label = next(label for label, upper in TRIAGE_BINS if upper is None or h < upper)
+        bins[label] += 1
+    median = statistics.median(hours) if hours else None
+    if len(hours) >= 2:
+        p90: float | None = statistics.quantiles(hours, n=10)[-1]
+    else:
+        p90 = hours[0] if hours else None
+    return TriageFigures(len(hours), median, p90, bins)
 
 
 TYPOLOGY = "typology"  # case_facets.facet values
@@ -176,6 +215,7 @@ def _workflow(r: Any) -> dict[str, Any]:
         "tier": Tier(r.tier),  # the effective tier: an analyst's override wins
         "outcome": Outcome(r.outcome) if r.outcome else None,
         "assignee": r.assignee,
+        "team": r.team,
         "created_at": utc(r.created_at),
         "updated_at": utc(r.updated_at),
     }
@@ -327,6 +367,12 @@ def upgrade_search(conn: Connection, keys: Keyring, batch: int = 500) -> int:
     return done
 
 
+def exists(conn: Connection, case_id: str) -> bool:
+    """Whether any organisation holds a case with this id (ids are global)."""
+    q = select(cases.c.case_id).where(cases.c.case_id == case_id)
+    return conn.execute(q).first() is not None
+
+
 def get(conn: Connection, keys: Keyring, case_id: str) -> Case | None:
     r = conn.execute(_select_case(keys, case_id)).first()
     return None if r is None else _row_to_case(keys, r)
@@ -354,6 +400,10 @@ def conditions(keys: Keyring, f: CaseFilter) -> list[ColumnElement[bool]]:
         out.append(cases.c.status != CaseStatus.CLOSED.value)
     if f.assignee is not None:
         out.append(cases.c.assignee == f.assignee)
+    if f.unassigned:
+        out.append(cases.c.assignee.is_(None))
+    if f.teams is not None:
+        out.append(cases.c.team.in_(sorted(f.teams)))
     if f.min_priority is not None:
         out.append(cases.c.priority >= f.min_priority)
     if f.tier is not None:
@@ -526,39 +576,41 @@ def _referred_by_country(conn: Connection, org_id: str) -> dict[str, int]:
     )
 
 
-MOVED = tuple(s.value for s in CaseStatus if s is not CaseStatus.NEW)
-
-
 def _triage(conn: Connection, org_id: str) -> dict[str, Any]:
     """Hours from a case entering the queue (its first "new" event, else its creation)
-    until it first left "new"; only cases that moved are read, one row each."""
-    moved = (
-        select(case_events.c.case_id, func.min(case_events.c.at).label("at"))
-        .where(of_org(case_events, org_id), case_events.c.to_status.in_(MOVED))
+    until it first left "new". One pass over the organisation's status events in case
+    order (the covering index ``ix_case_events_org_case``, migration 0015), both times
+    per case by conditional aggregates; a case's row is read only when it has no "new"
+    event (stored before events were kept). Was two grouped scans and a join of every
+    moved case: 2.4 s at 100,000 cases."""
+    is_new = case_events.c.to_status == CaseStatus.NEW.value
+    per_case = (
+        select(
+            case_events.c.case_id,
+            func.min(when((is_new, case_events.c.at))).label("entered"),
+            func.min(when((~is_new, case_events.c.at))).label("moved"),
+        )
+        .where(of_org(case_events, org_id))
         .group_by(case_events.c.case_id)
         .subquery()
     )
-    entered = (
-        select(case_events.c.case_id, func.min(case_events.c.at).label("at"))
-        .where(
-            case_events.c.to_status == CaseStatus.NEW.value,
-            case_events.c.case_id.in_(select(moved.c.case_id)),
-        )
-        .group_by(case_events.c.case_id)
-        .subquery()
+    created = (
+        select(cases.c.created_at).where(cases.c.case_id == per_case.c.case_id).scalar_subquery()
     )
-    rows = conn.execute(
-        select(moved.c.at, entered.c.at, cases.c.created_at).select_from(
-            moved.join(cases, cases.c.case_id == moved.c.case_id).outerjoin(
-                entered, entered.c.case_id == moved.c.case_id
-            )
-        )
-    ).all()
-    hours = [
-        max(0.0, (utc(left) - utc(start or created)).total_seconds() / 3600)
-        for left, start, created in rows
-    ]
-    return {"triage_hours": hours, "waiting": _total(conn, org_id) - len(rows)}
+    hours = _hours_between(conn, func.coalesce(per_case.c.entered, created), per_case.c.moved)
+    found = conn.execute(select(hours).where(per_case.c.moved.is_not(None))).scalars().all()
+    hours_each = [max(0.0, float(h)) for h in found if h is not None]
+    return {"triage": triage_figures(hours_each), "waiting": _total(conn, org_id) - len(found)}
+
+
+def _hours_between(
+    conn: Connection, start: ColumnElement[Any], end: ColumnElement[Any]
+) -> ColumnElement[Any]:
+    """Hours from ``start`` to ``end``, computed by the database (parsing 90,000
+    timestamps in Python took longer than the query)."""
+    if conn.dialect.name == "sqlite":
+        return (func.julianday(end) - func.julianday(start)) * 24.0
+    return func.extract("epoch", end - start) / 3600.0
 
 
 def states(
@@ -647,6 +699,20 @@ def inserted_id(result: CursorResult[Any]) -> int:
     key = result.inserted_primary_key
     assert key is not None
     return int(key[0])
+
+
+def send_to_team(
+    conn: Connection, keys: Keyring, case_id: str, team: str | None, now: datetime
+) -> str | None:
+    """Put the case in a team's inbox (None: in none); returns the team it was in."""
+    r = conn.execute(_select_case(keys, case_id)).first()
+    if r is None:
+        raise NotFound(case_id)
+    conn.execute(
+        update(cases).where(cases.c.case_id == case_id).values(team=team, updated_at=utc(now))
+    )
+    refresh_mac(conn, keys, cases, case_id)
+    return str(r.team) if r.team else None
 
 
 def add_note(

@@ -31,7 +31,9 @@ from daybreak.store.keys import KeyError_, Keyring, bound
 from daybreak.store.tables import (
     DEFAULT_ORG,
     case_events,
+    case_links,
     case_notes,
+    case_referrals,
     case_tier_overrides,
     cases,
     clusters,
@@ -181,6 +183,9 @@ SEALED: tuple[Sealed, ...] = (
     Sealed(case_notes, "text_enc", ("id",)),
     Sealed(case_events, "reason_enc", ("id",)),
     Sealed(case_tier_overrides, "reason_enc", ("id",)),
+    Sealed(case_links, "detail_enc", ("id",)),
+    Sealed(case_referrals, "export_enc", ("id",)),
+    Sealed(case_referrals, "reference_enc", ("id",)),
     Sealed(subject_labels, "subject_enc", ("case_id", "subject_type", "value_index")),
 )
 

@@ -8,6 +8,8 @@ thing stored, over one shared context (engines, writer lock, keys, routing table
 * ``store.api_keys`` (:class:`ApiKeyRepository`), ``store.sessions``
   (:class:`SessionRepository`), ``store.web_sessions`` (:class:`WebSessionRepository`:
   the console's);
+* ``store.teams`` (:class:`TeamRepository`): analysts' teams, whose inboxes cases
+  are sent to;
 * ``store.organisations`` (:class:`OrganisationRepository`), ``store.retention``
   (:class:`Retention`);
 * ``store.throttles`` (:class:`Throttles`): rate limits and sign-in attempts per
@@ -59,6 +61,7 @@ from daybreak.store.repositories.outbound import OutboundRepository
 from daybreak.store.repositories.reports import ClusterSummary, ReportRepository, SearchHit
 from daybreak.store.repositories.retention import Retention, RetentionResult
 from daybreak.store.repositories.sessions import SessionRepository
+from daybreak.store.repositories.teams import TeamRepository
 from daybreak.store.repositories.throttles import Throttles
 from daybreak.store.repositories.web_sessions import WebSessionRepository
 from daybreak.tipline.routing import AgencyTable
@@ -138,6 +141,7 @@ class TiplineStore:
         self.web_sessions = WebSessionRepository(ctx)
         self.retention = Retention(ctx)
         self.organisations = OrganisationRepository(ctx)
+        self.teams = TeamRepository(ctx)
         self.cybertip = CybertipRepository(ctx)
         self.outbound = OutboundRepository(ctx)
         self.banks = BankRepository(ctx)

@@ -166,6 +166,9 @@ cases = Table(
     # encrypted: a queue page decrypts these, not whole cases (migration 0008).
     Column("summary_enc", LargeBinary),
     Column("row_mac", String(64)),  # over the plain workflow columns
+    # The team whose inbox the case is in (migration 0015); not under the row MAC,
+    # which predates it: routing, like a queue filter, not a finding.
+    Column("team", String(40)),
     Index("ix_cases_created_at", "created_at"),
     Index("ix_cases_updated_at", "updated_at"),
 )
@@ -191,6 +194,53 @@ Index(
 Index("ix_cases_status_queue", cases.c.org_id, cases.c.status, *_ORDER)
 Index("ix_cases_country_queue", cases.c.org_id, cases.c.country, *_ORDER, cases.c.status)
 Index("ix_cases_assignee_queue", cases.c.org_id, cases.c.assignee, *_ORDER, cases.c.status)
+# A team's inbox: its unassigned open cases in the queue's order (migration 0015).
+Index(
+    "ix_cases_team_inbox", cases.c.org_id, cases.c.team, cases.c.assignee, *_ORDER, cases.c.status
+)
+
+# Referrals with the export actually sent (daybreak.store.case_referrals): the agency,
+# the format, the bytes sent (encrypted, bound to the row) and their SHA-256, and the
+# receiver's reference number (encrypted), added when the receiver answers.
+case_referrals = Table(
+    "case_referrals",
+    metadata,
+    *_rows_of("cases", "case_id", 80),
+    _org(),
+    Column("agency", String(200), nullable=False),
+    Column("format", String(40)),
+    Column("filename", String(200)),
+    Column("media_type", String(100)),
+    Column("digest", String(64)),
+    Column("size", Integer),
+    Column("export_enc", LargeBinary),
+    Column("reference_enc", LargeBinary),
+    Column("actor", String(80), nullable=False),
+    Column("at", TS, nullable=False),
+    Column("reference_by", String(80)),
+    Column("reference_at", TS),
+)
+
+# Which analysts belong to which team of their organisation (payments, platform,
+# hotline ...): a team exists while it has members. Managed by an admin
+# (``daybreak admin teams``); a case sent to a team waits in its inbox until a member
+# takes it.
+team_members = Table(
+    "team_members",
+    metadata,
+    _org(),
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("team", String(40), nullable=False),
+    Column(
+        "username",
+        String(80),
+        ForeignKey("users.username", ondelete="CASCADE"),
+        nullable=False,
+        index=True,
+    ),
+    Column("added_at", TS, nullable=False),
+    UniqueConstraint("org_id", "team", "username", name="uq_team_members_org_team_username"),
+)
 
 case_keys = Table(
     "case_keys",
@@ -268,6 +318,8 @@ case_events = Table(
     Column("reason_enc", LargeBinary),
     # Dashboards: cases ever referred, and when each case first left "new".
     Index("ix_case_events_to_status", "to_status", "case_id"),
+    # Time to triage: one pass in case order reading only this index (migration 0015).
+    Index("ix_case_events_org_case", "org_id", "case_id", "to_status", "at"),
 )
 
 # Analysts' overrides of a case's tier, newest last; the latest is the case's effective
@@ -283,6 +335,21 @@ case_tier_overrides = Table(
     Column("actor", String(80), nullable=False),
     Column("at", TS, nullable=False),
     Column("reason_enc", LargeBinary, nullable=False),
+)
+
+# Analysts' merges and splits of cases: one row on each case (merged_into / merged_from,
+# split_to / split_from) naming the other; the reason and the alerts split out are
+# encrypted (JSON), bound to the row. Re-applied when the case builder replaces a case.
+case_links = Table(
+    "case_links",
+    metadata,
+    *_rows_of("cases", "case_id", 80),
+    _org(),
+    Column("other_case_id", String(80), nullable=False),
+    Column("kind", String(20), nullable=False),
+    Column("actor", String(80), nullable=False),
+    Column("at", TS, nullable=False),
+    Column("detail_enc", LargeBinary, nullable=False),
 )
 
 # Analysts' dispositions of a case's payments subjects: the labels the payments model
@@ -750,6 +817,24 @@ PLAIN_TEXT_COLUMNS: dict[str, str] = {
     "case_events.actor": _PRINCIPAL,
     "case_events.from_status": _ENUM,
     "case_events.to_status": _ENUM,
+    "cases.team": "a team name an admin chose: 1-40 of a-z, 0-9 and -",
+    "team_members.team": "a team name an admin chose: 1-40 of a-z, 0-9 and -",
+    "team_members.username": _PRINCIPAL,
+    "team_members.org_id": _ORG,
+    "case_referrals.case_id": _ID,
+    "case_referrals.org_id": _ORG,
+    "case_referrals.agency": _ROUTING,
+    "case_referrals.format": _ENUM + " (an export format's name)",
+    "case_referrals.filename": "the export's file name, made by the code from the case id",
+    "case_referrals.media_type": _ENUM,
+    "case_referrals.digest": _DIGEST + " (SHA-256 of the export sent)",
+    "case_referrals.actor": _PRINCIPAL,
+    "case_referrals.reference_by": _PRINCIPAL,
+    "case_links.case_id": _ID,
+    "case_links.org_id": _ORG,
+    "case_links.other_case_id": _ID,
+    "case_links.kind": _ENUM,
+    "case_links.actor": _PRINCIPAL,
     "case_tier_overrides.case_id": _ID,
     "case_tier_overrides.org_id": _ORG,
     "case_tier_overrides.actor": _PRINCIPAL,

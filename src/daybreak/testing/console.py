@@ -8,8 +8,10 @@ write, so the pages can be tested without a database. Production uses
 
 from __future__ import annotations
 
+import hashlib
 import threading
 from collections.abc import Callable, Iterable, Sequence
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 from argon2 import PasswordHasher
@@ -19,17 +21,20 @@ from daybreak.console import dashboards, queue
 from daybreak.console.backend import (
     ActionError,
     AuditView,
+    CaseLinkView,
     ConsoleUser,
     DeliveryFailure,
     ExportFile,
     ExportFormat,
     NoteView,
+    ReferralView,
     Role,
     StatusEvent,
     TierChange,
 )
 from daybreak.console.evidence import EvidenceRecord, describe, own_alerts
 from daybreak.console.exports import CaseExporter, ExportersPackage, case_rows
+from daybreak.graph.case_edit import CaseEditError, merge_cases, split_case
 from daybreak.model.alerts import Alert
 from daybreak.model.cases import TRANSITIONS, Case, CaseStatus, Outcome, Tier
 from daybreak.store.auth import MANAGERS, lock_seconds
@@ -63,6 +68,10 @@ class MemoryBackend:
         self._audit: dict[str, list[AuditView]] = {}
         self._status: list[StatusEvent] = []
         self._tiers: dict[str, list[TierChange]] = {}
+        self._links: dict[str, list[CaseLinkView]] = {}
+        self.team_members: dict[str, set[str]] = {}  # team -> usernames (tests set it)
+        self._referrals: dict[str, list[ReferralView]] = {}
+        self._sent: dict[tuple[str, int], ExportFile] = {}
         self._clock = clock
         self._exporter: CaseExporter = exporter or ExportersPackage()
         self._lock = threading.Lock()
@@ -217,21 +226,133 @@ class MemoryBackend:
     def escalate(self, case_id: str, actor: ConsoleUser, reason: str) -> None:
         self._move(case_id, actor, CaseStatus.ESCALATED, "escalate", reason)
 
-    def refer(self, case_id: str, actor: ConsoleUser, agency: str) -> None:
+    def refer(
+        self, case_id: str, actor: ConsoleUser, agency: str, fmt: str = "", reference: str = ""
+    ) -> None:
         if not agency.strip():
             raise ActionError("the case has no routed agency: name the agency to refer to")
+        made = None
+        if fmt:
+            case, linked = self._case_and_alerts(case_id, actor)
+            made = self._exporter(case, linked, fmt)
         self._move(
             case_id, actor, CaseStatus.REFERRED, "refer", f"to {agency}", routed_agency=agency
         )
+        with self._lock:
+            sent = self._referrals.setdefault(case_id, [])
+            view = ReferralView(
+                len(sent) + 1,
+                self._clock(),
+                actor.username,
+                agency,
+                fmt or None,
+                made.filename if made else None,
+                hashlib.sha256(made.content).hexdigest() if made else None,
+                len(made.content) if made else None,
+                reference.strip() or None,
+                actor.username if reference.strip() else None,
+            )
+            sent.append(view)
+            if made is not None:
+                self._sent[(case_id, view.referral_id)] = made
+
+    def referrals(self, case_id: str, actor: ConsoleUser) -> Sequence[ReferralView]:
+        return list(self._referrals.get(case_id, ()))
+
+    def add_referral_reference(
+        self, case_id: str, actor: ConsoleUser, referral_id: int, reference: str
+    ) -> None:
+        if not reference.strip():
+            raise ActionError("type the receiver's reference number")
+        with self._lock:
+            sent = self._referrals.get(case_id, [])
+            found = next((r for r in sent if r.referral_id == referral_id), None)
+            if found is None:
+                raise ActionError(f"no referral {referral_id} of {case_id}")
+            if found.reference is not None:
+                raise ActionError(f"the referral already has the reference {found.reference!r}")
+            sent[sent.index(found)] = replace(
+                found, reference=reference.strip(), reference_by=actor.username
+            )
+        self._record(case_id, actor, "referral.reference", f"referral {referral_id}")
+
+    def referral_export(self, case_id: str, actor: ConsoleUser, referral_id: int) -> ExportFile:
+        made = self._sent.get((case_id, referral_id))
+        if made is None:
+            raise ActionError(f"no export sent with referral {referral_id} of {case_id}")
+        self._record(case_id, actor, "referral.download", f"referral {referral_id}")
+        return made
 
     def close(self, case_id: str, actor: ConsoleUser, outcome: Outcome, reason: str) -> None:
-        holder = self._require(case_id).assignee
-        if actor.role not in MANAGERS and holder and holder != actor.username:
-            raise ActionError(
-                f"case {case_id} is assigned to {holder}: only they or a supervisor may close it"
-            )
+        if outcome is Outcome.MERGED:
+            raise ActionError("a case is closed as merged by merging it into another case")
+        self._require_holder(case_id, actor, "close")
         detail = f"{outcome.value}: {reason}" if reason else outcome.value
         self._move(case_id, actor, CaseStatus.CLOSED, "close", detail, outcome=outcome)
+
+    def merge(self, into_id: str, actor: ConsoleUser, merged_id: str, reason: str) -> None:
+        if not reason.strip():
+            raise ActionError("merging cases needs a reason")
+        for case_id in (into_id, merged_id):
+            self._require_holder(case_id, actor, "merge")
+            if self._require(case_id).status is CaseStatus.CLOSED:
+                raise ActionError(f"{case_id} is closed: reopen it first")
+        try:
+            combined = merge_cases(self._require(into_id), self._require(merged_id))
+        except CaseEditError as exc:
+            raise ActionError(str(exc)) from exc
+        with self._lock:
+            self._cases[into_id] = combined
+        self._move(
+            merged_id,
+            actor,
+            CaseStatus.CLOSED,
+            "merged",
+            f"merged into {into_id}: {reason}",
+            outcome=Outcome.MERGED,
+        )
+        self._link(into_id, merged_id, actor, ("merged_from", "merged_into"), reason, ())
+        self._record(into_id, actor, "merge", f"merged {merged_id}")
+
+    def split(self, case_id: str, actor: ConsoleUser, alert_ids: Sequence[str], reason: str) -> str:
+        if not reason.strip():
+            raise ActionError("splitting a case needs a reason")
+        self._require_holder(case_id, actor, "split")
+        case = self._require(case_id)
+        if case.status is CaseStatus.CLOSED:
+            raise ActionError(f"{case_id} is closed: reopen it first")
+        n = 1 + sum(1 for x in self._links.get(case_id, ()) if x.kind == "split_to")
+        try:
+            rest, new = split_case(case, alert_ids, f"{case_id}-S{n}")
+        except CaseEditError as exc:
+            raise ActionError(str(exc)) from exc
+        now = self._clock()
+        with self._lock:
+            self._cases[case_id] = rest
+            self._cases[new.case_id] = new.model_copy(update={"created_at": now, "updated_at": now})
+            self._status.append(StatusEvent(new.case_id, now, CaseStatus.NEW))
+        moved = tuple(sorted(set(alert_ids)))
+        self._link(case_id, new.case_id, actor, ("split_to", "split_from"), reason, moved)
+        self._record(case_id, actor, "split", f"{len(moved)} alerts to {new.case_id}")
+        return new.case_id
+
+    def case_links(self, case_id: str, actor: ConsoleUser) -> Sequence[CaseLinkView]:
+        return list(self._links.get(case_id, ()))
+
+    def teams(self, actor: ConsoleUser) -> Sequence[str]:
+        return sorted(t for t, members in self.team_members.items() if members)
+
+    def teams_of(self, actor: ConsoleUser) -> Sequence[str]:
+        return sorted(t for t, m in self.team_members.items() if actor.username in m)
+
+    def send_to_team(self, case_id: str, actor: ConsoleUser, team: str | None) -> None:
+        if team is not None and team not in self.teams(actor):
+            raise ActionError(f"no team {team!r}")
+        self._require_holder(case_id, actor, "send")
+        with self._lock:
+            case = self._require(case_id)
+            self._cases[case_id] = case.model_copy(update={"team": team})
+        self._record(case_id, actor, "team", f"to {team}" if team else "out of its team")
 
     def record(self, actor: ConsoleUser, action: str, object_id: str, detail: str) -> None:
         self._record(object_id, actor, action, detail)
@@ -267,6 +388,31 @@ class MemoryBackend:
     def _case_and_alerts(self, case_id: str, actor: ConsoleUser) -> tuple[Case, list[Alert]]:
         case = self._require(case_id)
         return case, [a for a in self._alerts if a.alert_id in set(case.alert_ids)]
+
+    def _require_holder(self, case_id: str, actor: ConsoleUser, doing: str) -> None:
+        holder = self._require(case_id).assignee
+        if actor.role not in MANAGERS and holder and holder != actor.username:
+            raise ActionError(
+                f"case {case_id} is assigned to {holder}: only they or a supervisor may {doing} it"
+            )
+
+    def _link(
+        self,
+        case_id: str,
+        other: str,
+        actor: ConsoleUser,
+        kinds: tuple[str, str],
+        reason: str,
+        alert_ids: tuple[str, ...],
+    ) -> None:
+        now = self._clock()
+        with self._lock:
+            self._links.setdefault(case_id, []).append(
+                CaseLinkView(now, actor.username, kinds[0], other, reason, alert_ids)
+            )
+            self._links.setdefault(other, []).append(
+                CaseLinkView(now, actor.username, kinds[1], case_id, reason, alert_ids)
+            )
 
     def _require(self, case_id: str) -> Case:
         case = self._cases.get(case_id)

@@ -64,3 +64,49 @@
     loadCheck();
   }
 })();
+
+/* Focus return: after an action the server redirects back to the page at the place
+ * acted on (#note-form, #assign-form, #row-CASE-… in the queue). The message the
+ * action left is moved next to that place and focused, so that a screen reader reads
+ * it and the next Tab continues in the same form; a queue row gets its case link
+ * focused. Without scripts the address's fragment still scrolls there. */
+(function () {
+  "use strict";
+  function returnFocus() {
+    var id = decodeURIComponent(window.location.hash.slice(1));
+    if (!id) {
+      return;
+    }
+    // An action's form can be gone afterwards (a case that is triaged offers no triage).
+    var target = document.getElementById(id) || (/-form$/.test(id) && document.getElementById("actions"));
+    if (!target) {
+      return;
+    }
+    var flashes = document.querySelectorAll("main > .flash");
+    if (flashes.length && target.tagName !== "TR") {
+      for (var i = 0; i < flashes.length; i++) {
+        target.parentNode.insertBefore(flashes[i], target);
+      }
+      flashes[0].setAttribute("tabindex", "-1");
+      flashes[0].focus();
+      return;
+    }
+    var link = target.tagName === "TR" ? target.querySelector("a.case-link") : null;
+    if (link) {
+      link.focus();
+      return;
+    }
+    target.setAttribute("tabindex", "-1");
+    target.focus();
+  }
+  // After "load": the browser's own scroll to the fragment comes after the document is
+  // parsed and would take the focus back to the page.
+  function later() {
+    window.setTimeout(returnFocus, 0);
+  }
+  if (document.readyState === "complete") {
+    later();
+  } else {
+    window.addEventListener("load", later);
+  }
+})();

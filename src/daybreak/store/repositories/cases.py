@@ -12,13 +12,14 @@ from typing import Any
 from sqlalchemy import Connection, select
 
 from daybreak.model.cases import Case, CaseStatus, Disposition, Outcome, SubjectLabel, Tier
-from daybreak.store import auth, case_tiers
+from daybreak.store import auth, case_links, case_referrals, case_tiers
 from daybreak.store import cases as case_ops
 from daybreak.store import labels as label_ops
 from daybreak.store.audit import AuditAppender
 from daybreak.store.auth import CASE_READERS, MANAGERS, SYSTEM, Actor
 from daybreak.store.keys import Keyring
 from daybreak.store.repositories.context import PermissionDenied, StoreContext, require
+from daybreak.store.repositories.teams import team_names
 from daybreak.store.tables import cases, of_org
 
 
@@ -43,9 +44,12 @@ class CaseRepository:
         with ctx.writing() as conn:
             auth.require_org(conn, actor.org_id)
             audit = AuditAppender(conn, keys)
-            for case in items:
+            for built in items:
+                # The analysts' merges and splits, applied again to the new content.
+                case = case_links.rebuilt(conn, keys, built, now)
                 is_new = case_ops.upsert(conn, keys, case, now)
                 case_tiers.reapply(conn, keys, case.case_id, int(case.tier))
+                case_links.fold_into_target(conn, keys, case, now)
                 created += is_new
                 action = "case.create" if is_new else "case.update"
                 audit.append(actor.name, action, "case", case.case_id, at=now)
@@ -169,6 +173,10 @@ class CaseRepository:
         assignee: str | None = None,
     ) -> Case:
         require(actor, CASE_READERS, "change cases")
+        if outcome is Outcome.MERGED:
+            raise case_ops.WorkflowError(
+                "a case is closed as merged by merging it into another case (merge)"
+            )
         if assignee is not None and assignee != actor.name:
             require(actor, MANAGERS, "assign cases to others")
         ctx = self._ctx
@@ -178,7 +186,7 @@ class CaseRepository:
             if assignee is not None and assignee not in {u.name for u in org_users}:
                 raise case_ops.WorkflowError(f"no such user to assign: {assignee!r}")
             if to is CaseStatus.CLOSED and actor.role not in MANAGERS:
-                _require_own_case(conn, keys, case_id, actor)
+                _require_own_case(conn, keys, case_id, actor, "close")
             case = case_ops.transition(
                 conn,
                 keys,
@@ -197,6 +205,144 @@ class CaseRepository:
             }
             ctx.audit(conn, actor, "case.transition", "case", case_id, detail)
         return case
+
+    def merge(self, into_id: str, merged_id: str, actor: Actor, reason: str) -> tuple[Case, Case]:
+        """Merge case ``merged_id`` into ``into_id`` (see :mod:`daybreak.store.case_links`);
+        returns both afterwards. Supervisors and admins merge any cases; an analyst
+        merges cases that are unassigned or theirs. Audited on both cases."""
+        require(actor, CASE_READERS, "merge cases")
+        ctx = self._ctx
+        keys = ctx.keys_of(actor)
+        with ctx.writing() as conn:
+            for case_id in (into_id, merged_id):  # a missing case is named before any refusal
+                if case_ops.get(conn, keys, case_id) is None:
+                    raise case_ops.NotFound(case_id)
+            if actor.role not in MANAGERS:
+                for case_id in (into_id, merged_id):
+                    _require_own_case(conn, keys, case_id, actor, "merge")
+            now = datetime.now(UTC)
+            done = case_links.merge(conn, keys, into_id, merged_id, actor.name, reason.strip(), now)
+            ctx.audit(conn, actor, "case.merge", "case", into_id, {"merged": merged_id})
+            ctx.audit(conn, actor, "case.merged", "case", merged_id, {"into": into_id})
+        return done
+
+    def split(
+        self, case_id: str, alert_ids: Sequence[str], actor: Actor, reason: str
+    ) -> tuple[Case, Case]:
+        """Split the alerts ``alert_ids`` out of the case into a new case; returns (the
+        case, the new case). Who may: as for :meth:`merge`. Audited on both cases."""
+        require(actor, CASE_READERS, "split cases")
+        ctx = self._ctx
+        keys = ctx.keys_of(actor)
+        with ctx.writing() as conn:
+            case_links.check_split(conn, keys, case_id, alert_ids)  # bad input first
+            if actor.role not in MANAGERS:
+                _require_own_case(conn, keys, case_id, actor, "split")
+            now = datetime.now(UTC)
+            rest, new = case_links.split(
+                conn, keys, case_id, alert_ids, actor.name, reason.strip(), now
+            )
+            detail = {"new_case": new.case_id, "alerts": len(new.alert_ids)}
+            ctx.audit(conn, actor, "case.split", "case", case_id, detail)
+            ctx.audit(conn, actor, "case.create", "case", new.case_id, {"split_from": case_id})
+        return rest, new
+
+    def send_to_team(self, case_id: str, team: str | None, actor: Actor) -> None:
+        """Put the case in a team's inbox (``None``: take it out of any). Supervisors
+        and admins send any case; an analyst sends one that is unassigned or theirs
+        (handing it over). The team must have members. Audited (``case.team``)."""
+        require(actor, CASE_READERS, "send cases to a team")
+        ctx = self._ctx
+        keys = ctx.keys_of(actor)
+        with ctx.writing() as conn:
+            if team is not None and team not in team_names(conn, actor.org_id):
+                raise case_ops.WorkflowError(f"no team {team!r} (`daybreak admin teams add`)")
+            if actor.role not in MANAGERS:
+                _require_own_case(conn, keys, case_id, actor, "send")
+            before = case_ops.send_to_team(conn, keys, case_id, team, datetime.now(UTC))
+            ctx.audit(conn, actor, "case.team", "case", case_id, {"from": before, "to": team})
+
+    def refer(
+        self,
+        case_id: str,
+        agency: str,
+        actor: Actor,
+        *,
+        sent: case_referrals.SentExport | None = None,
+        reference: str = "",
+    ) -> case_referrals.Referral:
+        """Refer the case to ``agency`` (the workflow's move to referred) and record the
+        referral in the same transaction: the export ``sent`` (its bytes encrypted, its
+        digest kept) and the receiver's reference number if already known."""
+        require(actor, CASE_READERS, "refer cases")
+        if not agency.strip():
+            raise case_ops.WorkflowError("name the agency to refer the case to")
+        ctx = self._ctx
+        keys = ctx.keys_of(actor)
+        now = datetime.now(UTC)
+        with ctx.writing() as conn:
+            case_ops.transition(
+                conn, keys, case_id, CaseStatus.REFERRED, actor.name, f"to {agency}", now
+            )
+            done = case_referrals.record(
+                conn, keys, case_id, agency.strip(), sent, reference, actor.name, now
+            )
+            ctx.audit(conn, actor, "case.transition", "case", case_id, {"to": "referred"})
+            detail = {
+                "referral": done.referral_id,
+                "format": done.format,
+                "sha256": done.digest,
+                "bytes": done.size,
+            }
+            ctx.audit(conn, actor, "case.refer", "case", case_id, detail)
+        return done
+
+    def add_referral_reference(
+        self, case_id: str, referral_id: int, reference: str, actor: Actor
+    ) -> case_referrals.Referral:
+        """Record the receiver's reference number of a referral, when they answer."""
+        require(actor, CASE_READERS, "change cases")
+        ctx = self._ctx
+        keys = ctx.keys_of(actor)
+        with ctx.writing() as conn:
+            done = case_referrals.add_reference(
+                conn, keys, case_id, referral_id, reference, actor.name, datetime.now(UTC)
+            )
+            detail = {"referral": referral_id}
+            ctx.audit(conn, actor, "case.referral.reference", "case", case_id, detail)
+        return done
+
+    def referrals(self, case_id: str, actor: Actor) -> list[case_referrals.Referral]:
+        require(actor, CASE_READERS, "read case history")
+        ctx = self._ctx
+        keys = ctx.keys_of(actor)
+        with ctx.reading() as conn:
+            out = case_referrals.listing(conn, keys, case_id)
+        ctx.audit_read(actor, "case.referrals.read", "case", case_id)
+        return out
+
+    def referral_export(
+        self, case_id: str, referral_id: int, actor: Actor
+    ) -> tuple[case_referrals.Referral, bytes]:
+        """The exact bytes sent with a referral; each download is audited."""
+        require(actor, CASE_READERS, "read case exports")
+        ctx = self._ctx
+        keys = ctx.keys_of(actor)
+        with ctx.reading() as conn:
+            found, content = case_referrals.sent_export(conn, keys, case_id, referral_id)
+        detail = {"referral": referral_id, "sha256": found.digest}
+        ctx.audit_read(actor, "case.referral.download", "case", case_id, detail)
+        return found, content
+
+    def links(self, case_id: str, actor: Actor) -> list[case_links.CaseLink]:
+        """The case's merges and splits, oldest first."""
+        require(actor, CASE_READERS, "read case history")
+        ctx = self._ctx
+        keys = ctx.keys_of(actor)
+        with ctx.reading() as conn:
+            out = case_links.links(conn, keys, case_id)
+        ctx.audit_read(actor, "case.links.read", "case", case_id)
+        return out
 
     def add_note(self, case_id: str, actor: Actor, text: str) -> None:
         require(actor, CASE_READERS, "write notes")
@@ -287,9 +433,11 @@ class CaseRepository:
         return out
 
 
-def _require_own_case(conn: Connection, keys: Keyring, case_id: str, actor: Actor) -> None:
-    """An analyst closes only cases that are unassigned or assigned to them; a case
-    someone else holds is closed by them or a supervisor. The row is locked
+def _require_own_case(
+    conn: Connection, keys: Keyring, case_id: str, actor: Actor, doing: str
+) -> None:
+    """An analyst closes (merges, splits) only cases that are unassigned or assigned to
+    them; a case someone else holds is closed by them or a supervisor. The row is locked
     (PostgreSQL; SQLite's write transaction is exclusive) so an assignment cannot slip
     in between this check and the close."""
     holder = conn.execute(
@@ -299,5 +447,5 @@ def _require_own_case(conn: Connection, keys: Keyring, case_id: str, actor: Acto
     ).scalar_one_or_none()
     if holder and holder != actor.name:
         raise PermissionDenied(
-            f"case {case_id} is assigned to {holder}: only they or a supervisor may close it"
+            f"case {case_id} is assigned to {holder}: only they or a supervisor may {doing} it"
         )
