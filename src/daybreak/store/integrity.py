@@ -37,6 +37,7 @@ from daybreak.store.tables import (
     case_tier_overrides,
     cases,
     clusters,
+    estimates,
     report_identifiers,
     reports,
     subject_labels,
@@ -187,6 +188,7 @@ SEALED: tuple[Sealed, ...] = (
     Sealed(case_referrals, "export_enc", ("id",)),
     Sealed(case_referrals, "reference_enc", ("id",)),
     Sealed(subject_labels, "subject_enc", ("case_id", "subject_type", "value_index")),
+    Sealed(estimates, "body_enc", ("estimate_id",)),
 )
 
 
