@@ -1,0 +1,102 @@
+"""The faster feature plan computes what the plain definitions say (issue #13, speed).
+
+Some features are computed by a cheaper route than their definition: the median in the
+reference currency from the median in the payments' own currency, pay runs from the
+payments that share their day with another. Each is checked here against its plain
+definition, run as SQL over the pipeline's own ``corridor_payments``, on a world where
+some senders and beneficiaries pay or receive in two currencies.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import polars as pl
+import pytest
+
+from daybreak.engines.duckdb import DuckDBEngine
+from daybreak.payments.compiler import compile_scan
+from daybreak.payments.config import load_pack
+from daybreak.payments.context import runs_sql
+from payments.failure_modes import small_world
+
+
+def _some_in_euros(tx: pl.DataFrame) -> pl.DataFrame:
+    """Every third payment of a third of the senders in EUR instead (the pack converts
+    EUR at a different rate from the world's own currency)."""
+    mixed = (pl.col("sender_id").hash(7) % 3 == 0) & (pl.col("txn_id").hash(11) % 3 == 0)
+    return tx.with_columns(
+        pl.when(mixed).then(pl.lit("EUR")).otherwise(pl.col("currency")).alias("currency")
+    )
+
+
+@pytest.fixture(scope="module")
+def engine() -> Iterator[DuckDBEngine]:
+    tx, cu, _ = small_world()
+    eng = DuckDBEngine()
+    eng.register("transactions", _some_in_euros(tx).to_arrow())
+    eng.register("customers", cu.to_arrow())
+    eng.run(compile_scan(load_pack(), eng.dialect))
+    yield eng
+    eng.close()
+
+
+def _frame(eng: DuckDBEngine, sql: str) -> pl.DataFrame:
+    out = pl.from_arrow(eng.fetch(sql))
+    assert isinstance(out, pl.DataFrame)
+    return out
+
+
+def _compare(eng: DuckDBEngine, computed: str, plain: str, key: str) -> pl.DataFrame:
+    """Rows of ``computed`` (key, value) joined to ``plain`` (key, expected)."""
+    both = _frame(eng, computed).join(_frame(eng, plain), on=key, how="inner")
+    assert both.height > 0
+    return both
+
+
+def test_the_world_has_senders_and_beneficiaries_paid_in_two_currencies(
+    engine: DuckDBEngine,
+) -> None:
+    for key in ("sender_id", "receiver_id"):
+        mixed = _frame(
+            engine,
+            f"SELECT {key} FROM corridor_payments GROUP BY {key} "
+            "HAVING count(DISTINCT currency) > 1",
+        )
+        assert mixed.height >= 3, key
+
+
+def test_median_in_the_reference_currency_is_the_median_of_the_converted_payments(
+    engine: DuckDBEngine,
+) -> None:
+    senders = _compare(
+        engine,
+        "SELECT sender_id, corridor_median_ref AS value FROM customer_activity",
+        "SELECT sender_id, median(amount_ref) AS expected FROM corridor_payments "
+        "GROUP BY sender_id",
+        "sender_id",
+    )
+    beneficiaries = _compare(
+        engine,
+        "SELECT receiver_id, inbound_median_ref AS value FROM beneficiary_features",
+        "SELECT receiver_id, median(amount_ref) AS expected FROM corridor_payments "
+        "GROUP BY receiver_id",
+        "receiver_id",
+    )
+    for both in (senders, beneficiaries):
+        assert both["value"].to_list() == pytest.approx(both["expected"].to_list(), rel=1e-12)
+
+
+def test_run_share_is_the_share_of_payments_in_pay_runs_over_every_payment(
+    engine: DuckDBEngine,
+) -> None:
+    both = _compare(
+        engine,
+        "SELECT sender_id, run_share AS value FROM customer_activity",
+        f"SELECT r.sender_id, r.run_payments / CAST(n.n AS DOUBLE) AS expected "
+        f"FROM ({runs_sql()}) r JOIN (SELECT sender_id, count(*) AS n FROM corridor_payments "
+        "GROUP BY sender_id) n ON n.sender_id = r.sender_id",
+        "sender_id",
+    )
+    assert both["value"].to_list() == both["expected"].to_list()
+    assert both["value"].max() > 0  # the world has pay runs (payroll firms)
