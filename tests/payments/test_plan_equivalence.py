@@ -2,7 +2,7 @@
 
 Some features are computed by a cheaper route than their definition: the median in the
 reference currency from the median in the payments' own currency, pay runs from the
-payments that share their day with another. Each is checked here against its plain
+payments that share their day with another, blank names without trimming every name. Each is checked here against its plain
 definition, run as SQL over the pipeline's own ``corridor_payments``, on a world where
 some senders and beneficiaries pay or receive in two currencies.
 """
@@ -21,20 +21,26 @@ from daybreak.payments.context import runs_sql
 from payments.failure_modes import small_world
 
 
-def _some_in_euros(tx: pl.DataFrame) -> pl.DataFrame:
+def _varied(tx: pl.DataFrame) -> pl.DataFrame:
     """Every third payment of a third of the senders in EUR instead (the pack converts
-    EUR at a different rate from the world's own currency)."""
+    EUR at a different rate from the world's own currency); some beneficiary names
+    blank, only spaces, or padded with spaces."""
     mixed = (pl.col("sender_id").hash(7) % 3 == 0) & (pl.col("txn_id").hash(11) % 3 == 0)
+    pick = pl.col("txn_id").hash(13) % 10
+    name = pl.col("receiver_name")
     return tx.with_columns(
-        pl.when(mixed).then(pl.lit("EUR")).otherwise(pl.col("currency")).alias("currency")
-    )
+        pl.when(mixed).then(pl.lit("EUR")).otherwise(pl.col("currency")).alias("currency"),
+        pl.when(pick == 0).then(pl.lit("   ")).when(pick == 1).then(pl.lit(""))
+        .when(pick == 2).then(pl.lit(" ") + name + pl.lit(" ")).when(pick == 3).then(None)
+        .otherwise(name).alias("receiver_name"),
+    )  # fmt: skip
 
 
 @pytest.fixture(scope="module")
 def engine() -> Iterator[DuckDBEngine]:
     tx, cu, _ = small_world()
     eng = DuckDBEngine()
-    eng.register("transactions", _some_in_euros(tx).to_arrow())
+    eng.register("transactions", _varied(tx).to_arrow())
     eng.register("customers", cu.to_arrow())
     eng.run(compile_scan(load_pack(), eng.dialect))
     yield eng
@@ -100,3 +106,19 @@ def test_run_share_is_the_share_of_payments_in_pay_runs_over_every_payment(
     )
     assert both["value"].to_list() == both["expected"].to_list()
     assert both["value"].max() > 0  # the world has pay runs (payroll firms)
+
+
+def test_unnamed_shares_count_names_that_are_missing_or_only_spaces(engine: DuckDBEngine) -> None:
+    unnamed = "avg(CASE WHEN coalesce(trim(receiver_name), '') = '' THEN channel_w ELSE 0.0 END)"
+    for key, feature, table in (
+        ("sender_id", "unnamed_share", "customer_activity"),
+        ("receiver_id", "inbound_unnamed_share", "beneficiary_features"),
+    ):
+        both = _compare(
+            engine,
+            f"SELECT {key}, {feature} AS value FROM {table}",
+            f"SELECT {key}, {unnamed} AS expected FROM corridor_payments GROUP BY {key}",
+            key,
+        )
+        assert both["value"].to_list() == pytest.approx(both["expected"].to_list(), rel=1e-12)
+        assert 0 < both["value"].mean() < 1  # blank names, and named ones, are paid  # type: ignore[operator]

@@ -248,13 +248,17 @@ def _sequence_stage() -> list[Step]:
     order = "PARTITION BY sender_id ORDER BY ts, txn_id"
     sql = f"""
 WITH o AS (
-  SELECT sender_id, receiver_id, day_n, amount, amount_ref,
-    row_number() OVER ({order}) AS rn,
-    ts_s - lag(ts_s) OVER ({order}) AS gap,
-    CASE WHEN lead(1, 3) OVER ({order}) IS NULL THEN 1 ELSE 0 END AS last3,
-    CASE WHEN lag(day_n) OVER ({order}) = day_n OR lead(day_n) OVER ({order}) = day_n
+  SELECT sender_id, receiver_id, day_n, amount, amount_ref, rn, ts_s - prev_s AS gap, last3,
+    -- the neighbours' day_n, as corridor_payments computes it
+    CASE WHEN floor(prev_s / {DAY}) = day_n OR floor(next_s / {DAY}) = day_n
       THEN 1 ELSE 0 END AS same_day
-  FROM {CORRIDOR_PAYMENTS}
+  FROM (
+    SELECT sender_id, receiver_id, day_n, amount, amount_ref, ts_s,
+      row_number() OVER ({order}) AS rn,
+      lag(ts_s) OVER ({order}) AS prev_s, lead(ts_s) OVER ({order}) AS next_s,
+      CASE WHEN lead(1, 3) OVER ({order}) IS NULL THEN 1 ELSE 0 END AS last3
+    FROM {CORRIDOR_PAYMENTS}
+  ) w
 )
 SELECT s.*, coalesce(r.run_payments, 0) AS run_payments
 FROM (
@@ -372,6 +376,13 @@ JOIN pair r ON r.sender_id = p.sender_id AND r.receiver_id = p.receiver_id
     return [pair_names, folded, ties, pair, with_ties]
 
 
+def _blank(col: str) -> str:
+    """Whether the text ``col`` is missing or only spaces: ``coalesce(trim(col), '') = ''``,
+    trimming only a text that starts with a space (trimming every beneficiary name cost
+    half of the unnamed-share aggregate)."""
+    return f"({col} IS NULL OR {col} = '' OR ({col} LIKE ' %' AND trim({col}) = ''))"
+
+
 def _median_ref(totals: str, median: str) -> str:
     """The median payment in the reference currency, from the median in the payments'
     own currency ``totals.median`` when all of them convert at one rate (fx_lo = fx_hi:
@@ -406,8 +417,7 @@ WITH a AS (SELECT sender_id,
   max(amount_ref) AS corridor_max_ref,
   avg(CAST(low_value AS DOUBLE)) AS low_value_share,
   avg(CAST(night AS DOUBLE)) AS night_share,
-  avg(CASE WHEN coalesce(trim(receiver_name), '') = '' THEN channel_w ELSE 0.0 END)
-    AS unnamed_share,
+  avg(CASE WHEN {_blank("receiver_name")} THEN channel_w ELSE 0.0 END) AS unnamed_share,
   CAST(sum(cover) AS BIGINT) AS cover_word_payments,
   avg(CAST(cover AS DOUBLE)) AS cover_word_share,
   avg(CAST(office AS DOUBLE)) AS office_share,
@@ -684,7 +694,7 @@ WITH a AS (SELECT p.receiver_id,
   avg(CAST(p.cover AS DOUBLE)) AS inbound_cover_word_share,
   avg({spec}) AS inbound_specific_cover_share,
   avg(CAST(p.night AS DOUBLE)) AS inbound_night_share,
-  avg(CASE WHEN coalesce(trim(p.receiver_name), '') = '' THEN p.channel_w ELSE 0.0 END)
+  avg(CASE WHEN {_blank("p.receiver_name")} THEN p.channel_w ELSE 0.0 END)
     AS inbound_unnamed_share,
   {d.median("p.amount")} AS inbound_median, min(p.fx_rate) AS fx_lo, max(p.fx_rate) AS fx_hi,
   min(p.currency) AS currency, min(p.receiver_country) AS countries,
