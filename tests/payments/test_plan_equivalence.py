@@ -2,7 +2,8 @@
 
 Some features are computed by a cheaper route than their definition: the median in the
 reference currency from the median in the payments' own currency, pay runs from the
-payments that share their day with another, blank names without trimming every name. Each is checked here against its plain
+payments that share their day with another, blank names without trimming every name,
+the sender's name per pair rather than per payment. Each is checked here against its plain
 definition, run as SQL over the pipeline's own ``corridor_payments``, on a world where
 some senders and beneficiaries pay or receive in two currencies.
 """
@@ -39,6 +40,13 @@ def _varied(tx: pl.DataFrame) -> pl.DataFrame:
 @pytest.fixture(scope="module")
 def engine() -> Iterator[DuckDBEngine]:
     tx, cu, _ = small_world()
+    # The customer file's name, where there is one, wins over the payments' own: some
+    # customers have none or are missing, and the payments name every sender otherwise.
+    tx = tx.with_columns(pl.concat_str(pl.lit("Payer "), pl.col("sender_id")).alias("sender_name"))
+    cu = cu.with_columns(
+        pl.when(pl.col("customer_id").hash(5) % 4 == 0).then(None).otherwise(pl.col("name"))
+        .alias("name")
+    ).filter(pl.col("customer_id").hash(9) % 5 != 0)  # fmt: skip
     eng = DuckDBEngine()
     eng.register("transactions", _varied(tx).to_arrow())
     eng.register("customers", cu.to_arrow())
@@ -122,3 +130,19 @@ def test_unnamed_shares_count_names_that_are_missing_or_only_spaces(engine: Duck
         )
         assert both["value"].to_list() == pytest.approx(both["expected"].to_list(), rel=1e-12)
         assert 0 < both["value"].mean() < 1  # blank names, and named ones, are paid  # type: ignore[operator]
+
+
+def test_a_pair_names_the_sender_as_the_customer_file_else_as_the_payments(
+    engine: DuckDBEngine,
+) -> None:
+    both = _compare(
+        engine,
+        "SELECT sender_id || '/' || coalesce(receiver_id, '') AS k, sn AS value FROM pair_names",
+        "SELECT t.sender_id || '/' || coalesce(t.receiver_id, '') AS k, "
+        "max(coalesce(c.name, t.sender_name)) AS expected FROM corridor_payments t "
+        "LEFT JOIN customers c ON c.customer_id = t.sender_id GROUP BY t.sender_id, t.receiver_id",
+        "k",
+    )
+    assert both["value"].to_list() == both["expected"].to_list()
+    named_by_payments = both.filter(pl.col("value").str.starts_with("Payer "))
+    assert 0 < named_by_payments.height < both.height

@@ -218,7 +218,7 @@ FROM (
     {d.local_hour("t.timestamp", tz)} AS hr,
     coalesce(t.reference, '') AS raw_ref,
     coalesce(ch.w, 0.0) AS channel_w,
-    coalesce(c.name, t.sender_name) AS sender_name, t.receiver_name
+    t.sender_name, t.receiver_name
   FROM {RELEVANT} t
   JOIN {d.values(fx_rows, ["currency", "rate", "low_cap"], "fx")} ON fx.currency = t.currency
   LEFT JOIN customers c ON c.customer_id = t.sender_id
@@ -286,15 +286,22 @@ def _pair_stage(pack: Pack, d: Dialect) -> list[Step]:
     female_re = "(?:^| )(?:" + ("|".join(w for w in female if " " not in w) or "-") + ")(?: |$)"
     org_words = "|".join(fold_free(w) for w in pack.organisation_words) or "-"
     org_re = f"(?:^|[^a-z])({org_words})(?:[^a-z]|$)"
+    # The sender's name is the customer file's, else the one on the payments: taken here,
+    # per pair, rather than carried on every corridor payment.
     pair_names = _step(
         "pair_names",
         f"""
-SELECT sender_id, receiver_id, max(sender_name) AS sn, max(receiver_name) AS rn,
-  min(sender_country) AS sender_country, count(*) AS n,
-  avg(CAST(low_value AS DOUBLE)) AS low_value_share
-FROM {CORRIDOR_PAYMENTS} GROUP BY sender_id, receiver_id
+SELECT g.sender_id, g.receiver_id, coalesce(c.name, g.file_sn) AS sn, g.rn, g.sender_country,
+  g.n, g.low_value_share
+FROM (
+  SELECT sender_id, receiver_id, max(sender_name) AS file_sn, max(receiver_name) AS rn,
+    min(sender_country) AS sender_country, count(*) AS n,
+    avg(CAST(low_value AS DOUBLE)) AS low_value_share
+  FROM {CORRIDOR_PAYMENTS} GROUP BY sender_id, receiver_id
+) g LEFT JOIN customers c ON c.customer_id = g.sender_id
 """,
         CORRIDOR_PAYMENTS,
+        "customers",
         materialize=True,
     )
     # Fold each distinct name once: far fewer names than pairs or payments. Known
