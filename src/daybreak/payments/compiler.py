@@ -499,6 +499,8 @@ def _purchase_stage(pack: Pack, d: Dialect) -> list[Step]:
     ``corridor_card_spend`` (spending in person in a corridor country: travel)."""
     mcc_rows = _mcc_rows(pack)
     window = pack.related_purchase_days * DAY
+    # A purchase near any corridor payment of its sender is kept once: a semi join, not
+    # the (purchase, payment) pairs made distinct again (~30% of the step at 10M, 15%).
     flagged = _step(
         "flagged_purchases",
         f"""
@@ -512,7 +514,7 @@ WHERE t.channel = 'card'
         "related_purchases",
         f"""
 SELECT DISTINCT q.txn_id, q.sender_id, q.kind, q.ts
-FROM flagged_purchases q JOIN {CORRIDOR_PAYMENTS} p ON p.sender_id = q.sender_id
+FROM flagged_purchases q {d.semi_join} {CORRIDOR_PAYMENTS} p ON p.sender_id = q.sender_id
   AND p.ts_s BETWEEN q.ts_s - {window} AND q.ts_s + {window}
 """,
         "flagged_purchases",
