@@ -8,7 +8,9 @@ import duckdb
 import polars as pl
 import pytest
 
+from daybreak.detectors.dialect import DuckDBDialect
 from daybreak.engines.payments import scan, scan_frames
+from daybreak.payments.compiler import compile_scan
 from daybreak.payments.config import load_pack
 from daybreak.payments.context import runs_sql
 from daybreak.payments.evaluate import Scored, evaluate, read_labels
@@ -251,18 +253,33 @@ def test_the_fixture_world_keeps_the_input_schema(tmp_path: Path) -> None:
     assert set(labels["subject_type"]) == {"customer", "beneficiary"}
 
 
-def test_pay_run_share_counts_days_with_two_or_more_beneficiaries() -> None:
+def test_pay_runs_count_payments_on_days_with_two_or_more_beneficiaries() -> None:
+    """The compiled sequence step counts run payments from the payments sharing their
+    day with another only; the count equals runs_sql over every payment."""
     con = duckdb.connect()
     con.execute(
-        "CREATE TABLE corridor_payments(sender_id VARCHAR, day_n DOUBLE, receiver_id VARCHAR)"
+        "CREATE TABLE corridor_payments(txn_id VARCHAR, sender_id VARCHAR, receiver_id VARCHAR,"
+        " ts TIMESTAMP, ts_s DOUBLE, day_n DOUBLE, amount DOUBLE, amount_ref DOUBLE)"
     )
-    rows = [("S", 1, "A"), ("S", 1, "A"), ("S", 2, "A"), ("S", 2, "B"), ("S", 3, None),
-            ("S", 3, "A"), ("T", 1, None), ("T", 1, None)]  # fmt: skip
-    con.executemany("INSERT INTO corridor_payments VALUES (?, ?, ?)", rows)
-    share = dict(con.execute(runs_sql()).fetchall())
-    # S: only day 2 pays two distinct beneficiaries (2 of 6 payments); a missing
-    # beneficiary is no second one.
-    assert share == {"S": pytest.approx(2 / 6), "T": 0.0}
+    # (sender, day, beneficiary); within a day in this order
+    days = [("S", 1, "A"), ("S", 1, "A"), ("S", 2, "A"), ("S", 2, "B"), ("S", 3, None),
+            ("S", 3, "A"), ("S", 4, "A"), ("S", 5, "A"), ("S", 5, "B"), ("S", 5, "A"),
+            ("T", 1, None), ("T", 1, None), ("U", 7, "C")]  # fmt: skip
+    rows = [
+        (f"t{i}", s, r, ts, ts, float(day), 10.0, 10.0)
+        for i, (s, day, r) in enumerate(days)
+        for ts in [day * 86400.0 + i * 60.0]
+    ]
+    con.executemany(
+        "INSERT INTO corridor_payments VALUES (?, ?, ?, to_timestamp(?), ?, ?, ?, ?)", rows
+    )
+    (step,) = [s for s in compile_scan(load_pack(), DuckDBDialect()).steps
+               if s.name == "sender_sequence"]  # fmt: skip
+    counted = dict(con.execute(f"SELECT sender_id, run_payments FROM ({step.sql})").fetchall())
+    # S: days 2 (A, B) and 5 (A, B, A) pay two distinct beneficiaries: 5 of 10 payments;
+    # a missing beneficiary is no second one.
+    assert counted == {"S": 5, "T": 0, "U": 0}
+    assert dict(con.execute(runs_sql()).fetchall()) == counted
 
 
 def test_corridor_totals_are_whole_cents(small: ScanResult) -> None:

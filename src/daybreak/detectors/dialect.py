@@ -18,6 +18,8 @@ class Dialect(ABC):
     mid-compile."""
 
     name: str  # sqlglot dialect name
+    # Keeps each left row with at least one match, once, without building the pairs.
+    semi_join: str = "SEMI JOIN"
 
     def string(self, value: str) -> str:
         return "'" + value.replace("'", "''") + "'"
@@ -106,6 +108,7 @@ class DuckDBDialect(Dialect):
 @dataclass(frozen=True)
 class SparkDialect(Dialect):
     name: str = "spark"
+    semi_join: str = "LEFT SEMI JOIN"
 
     def string(self, value: str) -> str:
         # Spark string literals process backslash escapes.

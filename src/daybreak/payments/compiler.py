@@ -204,7 +204,7 @@ FROM (SELECT raw, lower(raw) AS ref
         CORRIDOR_PAYMENTS,
         f"""
 SELECT x.txn_id, x.ts, x.ts_s, x.sender_id, x.receiver_id, x.sender_country,
-  x.receiver_country, x.amount, x.currency, x.channel, x.amount_ref, x.low_value,
+  x.receiver_country, x.amount, x.currency, x.channel, x.amount_ref, x.fx_rate, x.low_value,
   CASE WHEN {night} THEN 1 ELSE 0 END AS night, w.cover, w.cover_word, x.channel_w,
   x.sender_name, x.receiver_name,
   CASE WHEN hr >= {office0} AND hr < {office1} THEN 1 ELSE 0 END AS office,
@@ -213,12 +213,12 @@ SELECT x.txn_id, x.ts, x.ts_s, x.sender_id, x.receiver_id, x.sender_country,
 FROM (
   SELECT t.txn_id, t.timestamp AS ts, {d.epoch_seconds("t.timestamp")} AS ts_s,
     t.sender_id, t.receiver_id, t.sender_country, t.receiver_country, t.amount, t.currency,
-    t.channel, t.amount * fx.rate AS amount_ref,
+    t.channel, t.amount * fx.rate AS amount_ref, fx.rate AS fx_rate,
     CASE WHEN t.amount <= fx.low_cap THEN 1 ELSE 0 END AS low_value,
     {d.local_hour("t.timestamp", tz)} AS hr,
     coalesce(t.reference, '') AS raw_ref,
     coalesce(ch.w, 0.0) AS channel_w,
-    coalesce(c.name, t.sender_name) AS sender_name, t.receiver_name
+    t.sender_name, t.receiver_name
   FROM {RELEVANT} t
   JOIN {d.values(fx_rows, ["currency", "rate", "low_cap"], "fx")} ON fx.currency = t.currency
   LEFT JOIN customers c ON c.customer_id = t.sender_id
@@ -237,27 +237,40 @@ FROM (
 
 def _sequence_stage() -> list[Step]:
     """``sender_sequence``: trends over each sender's payments in time order
-    (escalation, cadence)."""
+    (escalation, cadence) and the payments made in pay runs (``run_payments``)."""
     # The window runs over the few columns it needs and is aggregated at once: sorting
     # whole payments, or joining the positions back to them, cost more than the rest of
-    # the corridor payments step. One window order serves all three (the last three
-    # payments are those with no third successor).
+    # the corridor payments step. One window order serves every function (the last three
+    # payments are those with no third successor). The same order finds the payments
+    # that share their day with another one (day_n rises with ts): only those can be in
+    # a pay run, so the (sender, day) grouping of context.runs_sql reads them alone, not
+    # every payment (it grouped ~1.4M days at 10M rows, most of a single payment).
     order = "PARTITION BY sender_id ORDER BY ts, txn_id"
     sql = f"""
-SELECT sender_id,
-  {_finite("corr(CAST(rn AS DOUBLE), amount_ref)")} AS amount_trend,
-  {_finite("corr(CAST(rn AS DOUBLE), gap)")} AS gap_trend,
-  {_finite("stddev_samp(gap) / nullif(avg(gap), 0.0)")} AS gap_cv,
-  avg(CASE WHEN rn <= 3 THEN amount END) AS first_amounts,
-  avg(CASE WHEN last3 = 1 THEN amount END) AS last_amounts
+WITH o AS (
+  SELECT sender_id, receiver_id, day_n, amount, amount_ref, rn, ts_s - prev_s AS gap, last3,
+    -- the neighbours' day_n, as corridor_payments computes it
+    CASE WHEN floor(prev_s / {DAY}) = day_n OR floor(next_s / {DAY}) = day_n
+      THEN 1 ELSE 0 END AS same_day
+  FROM (
+    SELECT sender_id, receiver_id, day_n, amount, amount_ref, ts_s,
+      row_number() OVER ({order}) AS rn,
+      lag(ts_s) OVER ({order}) AS prev_s, lead(ts_s) OVER ({order}) AS next_s,
+      CASE WHEN lead(1, 3) OVER ({order}) IS NULL THEN 1 ELSE 0 END AS last3
+    FROM {CORRIDOR_PAYMENTS}
+  ) w
+)
+SELECT s.*, coalesce(r.run_payments, 0) AS run_payments
 FROM (
-  SELECT sender_id, amount, amount_ref,
-    row_number() OVER ({order}) AS rn,
-    ts_s - lag(ts_s) OVER ({order}) AS gap,
-    CASE WHEN lead(1, 3) OVER ({order}) IS NULL THEN 1 ELSE 0 END AS last3
-  FROM {CORRIDOR_PAYMENTS}
-) o
-GROUP BY sender_id
+  SELECT sender_id,
+    {_finite("corr(CAST(rn AS DOUBLE), amount_ref)")} AS amount_trend,
+    {_finite("corr(CAST(rn AS DOUBLE), gap)")} AS gap_trend,
+    {_finite("stddev_samp(gap) / nullif(avg(gap), 0.0)")} AS gap_cv,
+    avg(CASE WHEN rn <= 3 THEN amount END) AS first_amounts,
+    avg(CASE WHEN last3 = 1 THEN amount END) AS last_amounts
+  FROM o GROUP BY sender_id
+) s LEFT JOIN ({context.runs_sql("(SELECT * FROM o WHERE same_day = 1)")}) r
+  ON r.sender_id = s.sender_id
 """
     return [_step("sender_sequence", sql, CORRIDOR_PAYMENTS)]
 
@@ -273,15 +286,22 @@ def _pair_stage(pack: Pack, d: Dialect) -> list[Step]:
     female_re = "(?:^| )(?:" + ("|".join(w for w in female if " " not in w) or "-") + ")(?: |$)"
     org_words = "|".join(fold_free(w) for w in pack.organisation_words) or "-"
     org_re = f"(?:^|[^a-z])({org_words})(?:[^a-z]|$)"
+    # The sender's name is the customer file's, else the one on the payments: taken here,
+    # per pair, rather than carried on every corridor payment.
     pair_names = _step(
         "pair_names",
         f"""
-SELECT sender_id, receiver_id, max(sender_name) AS sn, max(receiver_name) AS rn,
-  min(sender_country) AS sender_country, count(*) AS n,
-  avg(CAST(low_value AS DOUBLE)) AS low_value_share
-FROM {CORRIDOR_PAYMENTS} GROUP BY sender_id, receiver_id
+SELECT g.sender_id, g.receiver_id, coalesce(c.name, g.file_sn) AS sn, g.rn, g.sender_country,
+  g.n, g.low_value_share
+FROM (
+  SELECT sender_id, receiver_id, max(sender_name) AS file_sn, max(receiver_name) AS rn,
+    min(sender_country) AS sender_country, count(*) AS n,
+    avg(CAST(low_value AS DOUBLE)) AS low_value_share
+  FROM {CORRIDOR_PAYMENTS} GROUP BY sender_id, receiver_id
+) g LEFT JOIN customers c ON c.customer_id = g.sender_id
 """,
         CORRIDOR_PAYMENTS,
+        "customers",
         materialize=True,
     )
     # Fold each distinct name once: far fewer names than pairs or payments. Known
@@ -363,41 +383,55 @@ JOIN pair r ON r.sender_id = p.sender_id AND r.receiver_id = p.receiver_id
     return [pair_names, folded, ties, pair, with_ties]
 
 
+def _blank(col: str) -> str:
+    """Whether the text ``col`` is missing or only spaces: ``coalesce(trim(col), '') = ''``,
+    trimming only a text that starts with a space (trimming every beneficiary name cost
+    half of the unnamed-share aggregate)."""
+    return f"({col} IS NULL OR {col} = '' OR ({col} LIKE ' %' AND trim({col}) = ''))"
+
+
+def _median_ref(totals: str, median: str) -> str:
+    """The median payment in the reference currency, from the median in the payments'
+    own currency ``totals.median`` when all of them convert at one rate (fx_lo = fx_hi:
+    the rate is positive, so it keeps their order and the median is the same payment,
+    or the mean of the same two; equal to one ulp), else from ``_mixed_rate_medians``.
+    One median per sender or beneficiary instead of two: each costs ~15% of the step."""
+    return (
+        f"CASE WHEN {totals}.fx_lo = {totals}.fx_hi THEN {totals}.{median} * {totals}.fx_lo "
+        "ELSE mixed.median_ref END"
+    )
+
+
+def _mixed_rate_medians(d: Dialect, key: str, totals: str) -> str:
+    """LEFT JOIN of the median in the reference currency of the ``key``s (senders or
+    beneficiaries) in ``totals`` whose payments convert at several rates, computed over
+    their payments alone (few: most pay or receive in one currency)."""
+    return f"""LEFT JOIN (
+  SELECT {key}, {d.median("amount_ref")} AS median_ref FROM {CORRIDOR_PAYMENTS}
+  WHERE {key} IN (SELECT {key} FROM {totals} WHERE fx_lo <> fx_hi) GROUP BY {key}
+) mixed ON mixed.{key} = {totals}.{key}"""
+
+
 def _customer_activity_stage(d: Dialect) -> list[Step]:
     """``customer_activity``: per corridor sender, aggregates of its payments, pairs,
     sequence and pay runs, and its payroll pattern."""
-    runs = _step("sender_pay_runs", context.runs_sql(), CORRIDOR_PAYMENTS)
     activity = _step(
         "customer_activity",
         f"""
-SELECT z.*, {context.payroll_pattern_sql("z.")} AS payroll_pattern
-FROM (
-SELECT a.sender_id, a.corridor_payments, b.corridor_beneficiaries,
-  b.unrelated_beneficiaries, b.female_beneficiaries, b.related_share, b.household_share,
-  b.household_members,
-  a.corridor_total_ref, a.corridor_median_ref, a.corridor_max_ref, a.low_value_share,
-  a.night_share, a.unnamed_share, a.cover_word_payments, a.cover_word_share, q.amount_trend,
-  q.gap_trend,
-  q.gap_cv, a.office_share, a.round_share, u.run_share,
-  a.active_days, a.channel_risk, q.first_amounts, q.last_amounts, a.median_amount,
-  a.corridor_total, a.currency, a.countries, a.main_channel,
-  a.first_seen, a.last_seen, a.first_s, a.last_s
-FROM (SELECT sender_id,
+WITH a AS (SELECT sender_id,
   count(*) AS corridor_payments,
   sum(amount_ref) AS corridor_total_ref,
-  {d.median("amount_ref")} AS corridor_median_ref,
   max(amount_ref) AS corridor_max_ref,
   avg(CAST(low_value AS DOUBLE)) AS low_value_share,
   avg(CAST(night AS DOUBLE)) AS night_share,
-  avg(CASE WHEN coalesce(trim(receiver_name), '') = '' THEN channel_w ELSE 0.0 END)
-    AS unnamed_share,
+  avg(CASE WHEN {_blank("receiver_name")} THEN channel_w ELSE 0.0 END) AS unnamed_share,
   CAST(sum(cover) AS BIGINT) AS cover_word_payments,
   avg(CAST(cover AS DOUBLE)) AS cover_word_share,
   avg(CAST(office AS DOUBLE)) AS office_share,
   avg(CAST(whole AS DOUBLE)) AS round_share,
   (max(ts_s) - min(ts_s)) / {DAY} AS active_days,
   avg(channel_w) AS channel_risk,
-  {d.median("amount")} AS median_amount,
+  {d.median("amount")} AS median_amount, min(fx_rate) AS fx_lo, max(fx_rate) AS fx_hi,
   -- In whole cents: a parallel sum of doubles depends on the order rows arrive in,
   -- and the explanations state this total, so two runs must give the same one.
   CAST(sum(CAST(round(amount * 100) AS BIGINT)) AS DOUBLE) / 100 AS corridor_total,
@@ -405,7 +439,22 @@ FROM (SELECT sender_id,
   min(receiver_country) AS countries,
   min(channel) AS main_channel,
   min(ts) AS first_seen, max(ts) AS last_seen, min(ts_s) AS first_s, max(ts_s) AS last_s
-FROM {CORRIDOR_PAYMENTS} GROUP BY sender_id) a
+FROM {CORRIDOR_PAYMENTS} GROUP BY sender_id)
+SELECT z.*, {context.payroll_pattern_sql("z.")} AS payroll_pattern
+FROM (
+SELECT a.sender_id, a.corridor_payments, b.corridor_beneficiaries,
+  b.unrelated_beneficiaries, b.female_beneficiaries, b.related_share, b.household_share,
+  b.household_members,
+  a.corridor_total_ref, {_median_ref("a", "median_amount")} AS corridor_median_ref,
+  a.corridor_max_ref, a.low_value_share,
+  a.night_share, a.unnamed_share, a.cover_word_payments, a.cover_word_share, q.amount_trend,
+  q.gap_trend,
+  q.gap_cv, a.office_share, a.round_share,
+  q.run_payments / CAST(a.corridor_payments AS DOUBLE) AS run_share,
+  a.active_days, a.channel_risk, q.first_amounts, q.last_amounts, a.median_amount,
+  a.corridor_total, a.currency, a.countries, a.main_channel,
+  a.first_seen, a.last_seen, a.first_s, a.last_s
+FROM a
 JOIN (SELECT sender_id, count(*) AS corridor_beneficiaries,
     sum(n * related) / CAST(sum(n) AS DOUBLE) AS related_share,
     sum(n * household) / CAST(sum(n) AS DOUBLE) AS household_share,
@@ -414,16 +463,15 @@ JOIN (SELECT sender_id, count(*) AS corridor_beneficiaries,
     count(CASE WHEN related = 0 AND female = 1 THEN 1 END) AS female_beneficiaries
   FROM pair GROUP BY sender_id) b ON b.sender_id = a.sender_id
 JOIN sender_sequence q ON q.sender_id = a.sender_id
-JOIN sender_pay_runs u ON u.sender_id = a.sender_id
+{_mixed_rate_medians(d, "sender_id", "a")}
 ) z
 """,
         CORRIDOR_PAYMENTS,
         "pair",
         "sender_sequence",
-        "sender_pay_runs",
         materialize=True,
     )
-    return [runs, activity]
+    return [activity]
 
 
 def _cover_word_stage() -> list[Step]:
@@ -452,6 +500,8 @@ def _purchase_stage(pack: Pack, d: Dialect) -> list[Step]:
     ``corridor_card_spend`` (spending in person in a corridor country: travel)."""
     mcc_rows = _mcc_rows(pack)
     window = pack.related_purchase_days * DAY
+    # A purchase near any corridor payment of its sender is kept once: a semi join, not
+    # the (purchase, payment) pairs made distinct again (~30% of the step at 10M, 15%).
     flagged = _step(
         "flagged_purchases",
         f"""
@@ -466,7 +516,7 @@ WHERE t.channel = 'card'
         "related_purchases",
         f"""
 SELECT DISTINCT q.txn_id, q.sender_id, q.kind, q.ts
-FROM flagged_purchases q JOIN {CORRIDOR_PAYMENTS} p ON p.sender_id = q.sender_id
+FROM flagged_purchases q {d.semi_join} {CORRIDOR_PAYMENTS} p ON p.sender_id = q.sender_id
   AND p.ts_s BETWEEN q.ts_s - {window} AND q.ts_s + {window}
 """,
         "flagged_purchases",
@@ -709,30 +759,32 @@ HAVING count(*) >= 2
     features = _step(
         "beneficiary_features",
         f"""
-SELECT a.receiver_id, a.inbound_payments, b.inbound_senders, b.unrelated_senders,
-  a.inbound_low_value_share, a.inbound_cover_word_share, a.inbound_specific_cover_share,
-  a.inbound_night_share, a.inbound_unnamed_share, a.inbound_median_ref, a.inbound_median,
-  b.sender_countries, b.sole_sender,
-  b.organisation, coalesce(n.alerted_senders, 0) AS alerted_senders,
-  coalesce(n.weighted_senders, 0.0) AS weighted_senders,
-  coalesce(n.sender_suspicion, 0.0) AS sender_suspicion,
-  a.currency, a.countries, a.first_seen, a.last_seen
-FROM (SELECT p.receiver_id,
+WITH a AS (SELECT p.receiver_id,
   count(*) AS inbound_payments,
   avg(CAST(p.low_value AS DOUBLE)) AS inbound_low_value_share,
   avg(CAST(p.cover AS DOUBLE)) AS inbound_cover_word_share,
   avg({spec}) AS inbound_specific_cover_share,
   avg(CAST(p.night AS DOUBLE)) AS inbound_night_share,
-  avg(CASE WHEN coalesce(trim(p.receiver_name), '') = '' THEN p.channel_w ELSE 0.0 END)
+  avg(CASE WHEN {_blank("p.receiver_name")} THEN p.channel_w ELSE 0.0 END)
     AS inbound_unnamed_share,
-  {d.median("p.amount_ref")} AS inbound_median_ref,
-  {d.median("p.amount")} AS inbound_median,
+  {d.median("p.amount")} AS inbound_median, min(p.fx_rate) AS fx_lo, max(p.fx_rate) AS fx_hi,
   min(p.currency) AS currency, min(p.receiver_country) AS countries,
   min(p.ts) AS first_seen, max(p.ts) AS last_seen
 FROM {CORRIDOR_PAYMENTS} p LEFT JOIN word_spec ws ON ws.cover_word = p.cover_word
 WHERE p.receiver_id IN (SELECT receiver_id FROM beneficiary_senders)
-GROUP BY p.receiver_id) a
+GROUP BY p.receiver_id)
+SELECT a.receiver_id, a.inbound_payments, b.inbound_senders, b.unrelated_senders,
+  a.inbound_low_value_share, a.inbound_cover_word_share, a.inbound_specific_cover_share,
+  a.inbound_night_share, a.inbound_unnamed_share,
+  {_median_ref("a", "inbound_median")} AS inbound_median_ref, a.inbound_median,
+  b.sender_countries, b.sole_sender,
+  b.organisation, coalesce(n.alerted_senders, 0) AS alerted_senders,
+  coalesce(n.weighted_senders, 0.0) AS weighted_senders,
+  coalesce(n.sender_suspicion, 0.0) AS sender_suspicion,
+  a.currency, a.countries, a.first_seen, a.last_seen
+FROM a
 JOIN beneficiary_senders b ON b.receiver_id = a.receiver_id
+{_mixed_rate_medians(d, "receiver_id", "a")}
 LEFT JOIN beneficiary_network n ON n.receiver_id = a.receiver_id
 """,
         CORRIDOR_PAYMENTS,

@@ -63,15 +63,16 @@ def payroll_pattern_sql(c: str = "") -> str:
     )
 
 
-def runs_sql() -> str:
-    """Per sender: the share of corridor payments made on a (UTC) day on which the
-    sender paid two or more distinct beneficiaries (a pay run). Two or more distinct
+def runs_sql(payments: str = "corridor_payments") -> str:
+    """Per sender: the corridor payments made on a (UTC) day on which the sender paid
+    two or more distinct beneficiaries (a pay run), over ``payments`` (a relation with
+    ``sender_id``, ``day_n`` and ``receiver_id``; it may hold only the payments that share
+    their day with another, as no other can be in a run). Two or more distinct
     beneficiaries is min <> max: one aggregation instead of a DISTINCT count per day."""
-    return """
-SELECT sender_id,
-  sum(CASE WHEN several THEN n ELSE 0 END) / CAST(sum(n) AS DOUBLE) AS run_share
+    return f"""
+SELECT sender_id, sum(CASE WHEN several THEN n ELSE 0 END) AS run_payments
 FROM (SELECT sender_id, day_n, count(*) AS n, min(receiver_id) <> max(receiver_id) AS several
-      FROM corridor_payments GROUP BY sender_id, day_n) d
+      FROM {payments} d GROUP BY sender_id, day_n) d
 GROUP BY sender_id
 """
 

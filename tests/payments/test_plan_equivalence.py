@@ -1,0 +1,149 @@
+"""The faster feature plan computes what the plain definitions say (issue #13, speed).
+
+Some features are computed by a cheaper route than their definition: the median in the
+reference currency from the median in the payments' own currency, pay runs from the
+payments that share their day with another, blank names without trimming every name,
+the sender's name per pair rather than per payment. Each is checked here against its plain
+definition, run as SQL over the pipeline's own ``corridor_payments``, on a world where
+some senders and beneficiaries pay or receive in two currencies.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import polars as pl
+import pytest
+
+from daybreak.engines.duckdb import DuckDBEngine
+from daybreak.payments.compiler import compile_scan
+from daybreak.payments.config import load_pack
+from daybreak.payments.context import runs_sql
+from payments.failure_modes import small_world
+
+
+def _varied(tx: pl.DataFrame) -> pl.DataFrame:
+    """Every third payment of a third of the senders in EUR instead (the pack converts
+    EUR at a different rate from the world's own currency); some beneficiary names
+    blank, only spaces, or padded with spaces."""
+    mixed = (pl.col("sender_id").hash(7) % 3 == 0) & (pl.col("txn_id").hash(11) % 3 == 0)
+    pick = pl.col("txn_id").hash(13) % 10
+    name = pl.col("receiver_name")
+    return tx.with_columns(
+        pl.when(mixed).then(pl.lit("EUR")).otherwise(pl.col("currency")).alias("currency"),
+        pl.when(pick == 0).then(pl.lit("   ")).when(pick == 1).then(pl.lit(""))
+        .when(pick == 2).then(pl.lit(" ") + name + pl.lit(" ")).when(pick == 3).then(None)
+        .otherwise(name).alias("receiver_name"),
+    )  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def engine() -> Iterator[DuckDBEngine]:
+    tx, cu, _ = small_world()
+    # The customer file's name, where there is one, wins over the payments' own: some
+    # customers have none or are missing, and the payments name every sender otherwise.
+    tx = tx.with_columns(pl.concat_str(pl.lit("Payer "), pl.col("sender_id")).alias("sender_name"))
+    cu = cu.with_columns(
+        pl.when(pl.col("customer_id").hash(5) % 4 == 0).then(None).otherwise(pl.col("name"))
+        .alias("name")
+    ).filter(pl.col("customer_id").hash(9) % 5 != 0)  # fmt: skip
+    eng = DuckDBEngine()
+    eng.register("transactions", _varied(tx).to_arrow())
+    eng.register("customers", cu.to_arrow())
+    eng.run(compile_scan(load_pack(), eng.dialect))
+    yield eng
+    eng.close()
+
+
+def _frame(eng: DuckDBEngine, sql: str) -> pl.DataFrame:
+    out = pl.from_arrow(eng.fetch(sql))
+    assert isinstance(out, pl.DataFrame)
+    return out
+
+
+def _compare(eng: DuckDBEngine, computed: str, plain: str, key: str) -> pl.DataFrame:
+    """Rows of ``computed`` (key, value) joined to ``plain`` (key, expected)."""
+    both = _frame(eng, computed).join(_frame(eng, plain), on=key, how="inner")
+    assert both.height > 0
+    return both
+
+
+def test_the_world_has_senders_and_beneficiaries_paid_in_two_currencies(
+    engine: DuckDBEngine,
+) -> None:
+    for key in ("sender_id", "receiver_id"):
+        mixed = _frame(
+            engine,
+            f"SELECT {key} FROM corridor_payments GROUP BY {key} "
+            "HAVING count(DISTINCT currency) > 1",
+        )
+        assert mixed.height >= 3, key
+
+
+def test_median_in_the_reference_currency_is_the_median_of_the_converted_payments(
+    engine: DuckDBEngine,
+) -> None:
+    senders = _compare(
+        engine,
+        "SELECT sender_id, corridor_median_ref AS value FROM customer_activity",
+        "SELECT sender_id, median(amount_ref) AS expected FROM corridor_payments "
+        "GROUP BY sender_id",
+        "sender_id",
+    )
+    beneficiaries = _compare(
+        engine,
+        "SELECT receiver_id, inbound_median_ref AS value FROM beneficiary_features",
+        "SELECT receiver_id, median(amount_ref) AS expected FROM corridor_payments "
+        "GROUP BY receiver_id",
+        "receiver_id",
+    )
+    for both in (senders, beneficiaries):
+        assert both["value"].to_list() == pytest.approx(both["expected"].to_list(), rel=1e-12)
+
+
+def test_run_share_is_the_share_of_payments_in_pay_runs_over_every_payment(
+    engine: DuckDBEngine,
+) -> None:
+    both = _compare(
+        engine,
+        "SELECT sender_id, run_share AS value FROM customer_activity",
+        f"SELECT r.sender_id, r.run_payments / CAST(n.n AS DOUBLE) AS expected "
+        f"FROM ({runs_sql()}) r JOIN (SELECT sender_id, count(*) AS n FROM corridor_payments "
+        "GROUP BY sender_id) n ON n.sender_id = r.sender_id",
+        "sender_id",
+    )
+    assert both["value"].to_list() == both["expected"].to_list()
+    assert both["value"].max() > 0  # the world has pay runs (payroll firms)
+
+
+def test_unnamed_shares_count_names_that_are_missing_or_only_spaces(engine: DuckDBEngine) -> None:
+    unnamed = "avg(CASE WHEN coalesce(trim(receiver_name), '') = '' THEN channel_w ELSE 0.0 END)"
+    for key, feature, table in (
+        ("sender_id", "unnamed_share", "customer_activity"),
+        ("receiver_id", "inbound_unnamed_share", "beneficiary_features"),
+    ):
+        both = _compare(
+            engine,
+            f"SELECT {key}, {feature} AS value FROM {table}",
+            f"SELECT {key}, {unnamed} AS expected FROM corridor_payments GROUP BY {key}",
+            key,
+        )
+        assert both["value"].to_list() == pytest.approx(both["expected"].to_list(), rel=1e-12)
+        share = both["value"].fill_null(0.0).sum() / both.height
+        assert 0 < share < 1  # blank names, and named ones, are paid
+
+
+def test_a_pair_names_the_sender_as_the_customer_file_else_as_the_payments(
+    engine: DuckDBEngine,
+) -> None:
+    both = _compare(
+        engine,
+        "SELECT sender_id || '/' || coalesce(receiver_id, '') AS k, sn AS value FROM pair_names",
+        "SELECT t.sender_id || '/' || coalesce(t.receiver_id, '') AS k, "
+        "max(coalesce(c.name, t.sender_name)) AS expected FROM corridor_payments t "
+        "LEFT JOIN customers c ON c.customer_id = t.sender_id GROUP BY t.sender_id, t.receiver_id",
+        "k",
+    )
+    assert both["value"].to_list() == both["expected"].to_list()
+    named_by_payments = both.filter(pl.col("value").str.starts_with("Payer "))
+    assert 0 < named_by_payments.height < both.height
