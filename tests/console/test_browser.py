@@ -170,7 +170,9 @@ def test_from_the_top_of_the_queue_to_an_exported_report(page: Page, console: St
 
     # Act: take the case, then escalate it.
     page.get_by_role("button", name="Take this case").click()
-    expect(page.get_by_role("status").first).to_have_text("Case assigned to ana.")
+    expect(page.get_by_role("status").filter(has_text="Case assigned to ana.")).to_have_text(
+        "Case assigned to ana."
+    )
     expect(page.locator("#case-assignee")).to_have_text("ana")
     page.get_by_label("Reason", exact=True).fill("live stream reported now")
     page.get_by_role("button", name="Escalate").click()
@@ -269,7 +271,9 @@ def test_a_tier_override_with_its_reason_moves_the_case_in_queue_badge_and_filte
     expect(page.locator("#tier-changes")).to_have_count(0)
     page.get_by_label("Why this tier").fill("reporter called again: child at risk tonight")
     page.get_by_role("button", name="Set tier").click()
-    expect(page.get_by_role("status").first).to_have_text("Tier set to 1.")
+    expect(page.get_by_role("status").filter(has_text="Tier set to 1.")).to_have_text(
+        "Tier set to 1."
+    )
     expect(page.locator("#case-tier")).to_contain_text("T1")
     expect(page.locator("#case-tier")).to_contain_text(f"alerts give tier {int(before.tier)}")
     changes = page.locator("#tier-changes li")

@@ -144,9 +144,13 @@ def _register(spark: Any, world: str | Path, table: str) -> None:
 
 
 def _empty(spark: Any, table: str) -> Any:
-    """An absent table as no rows of its columns (sent up as an empty Arrow table)."""
+    """An absent table as no rows of its columns. The schema is given, not inferred:
+    Spark Connect cannot infer one from an empty dataset."""
+    from pyspark.sql.pandas.types import from_arrow_schema
+
     empty = pl.DataFrame(schema=loader.polars_schema(TABLES[table]))
-    return spark.createDataFrame(empty.to_arrow(compat_level=pl.CompatLevel.oldest()))
+    arrow = empty.to_arrow(compat_level=pl.CompatLevel.oldest())
+    return spark.createDataFrame([], schema=from_arrow_schema(arrow.schema))
 
 
 def _small(spark: Any, table: str) -> pl.DataFrame:
