@@ -169,14 +169,17 @@ POLICY: dict[tuple[str, str], frozenset[str]] = {
     ("POST", "/hma/c/bank/{bank_name}/content"): BANK_MANAGERS,
     ("GET", "/hma/c/bank/{bank_name}/content/{content_id}"): BANK_MANAGERS,
     ("DELETE", "/hma/c/bank/{bank_name}/content/{content_id}"): BANK_MANAGERS,
-    **{
-        (method, route): BANK_MANAGERS
-        for method in ("GET", "POST", "PUT", "DELETE")
-        for route in (
-            "/hma/c/exchanges{exchange_path:path}",
-            "/hma/c/exchange/{exchange_path:path}",
-        )
-    },
+    ("GET", "/hma/c/exchanges/apis"): BANK_MANAGERS,
+    ("GET", "/hma/c/exchanges/api/{api_name}"): BANK_MANAGERS,
+    ("POST", "/hma/c/exchanges/api/{api_name}"): BANK_MANAGERS,
+    ("GET", "/hma/c/exchanges/api/{api_name}/schema"): BANK_MANAGERS,
+    ("GET", "/hma/c/exchanges"): BANK_MANAGERS,
+    ("POST", "/hma/c/exchanges"): BANK_MANAGERS,
+    ("GET", "/hma/c/exchange/{exchange_name}"): BANK_MANAGERS,
+    ("PUT", "/hma/c/exchange/{exchange_name}"): BANK_MANAGERS,
+    ("DELETE", "/hma/c/exchange/{exchange_name}"): BANK_MANAGERS,
+    ("GET", "/hma/c/exchange/{exchange_name}/status"): BANK_MANAGERS,
+    ("POST", "/hma/dev/run_fetch"): BANK_MANAGERS,
 }
 
 # Routes that end the session they are sent with run after every other route.
@@ -191,7 +194,8 @@ PATH_VALUES = {
     "referral_id": "1",
     "bank_name": "MATRIX_BANK",
     "content_id": "1",
-    "exchange_path": "",
+    "api_name": "fb_threatexchange",
+    "exchange_name": "MATRIX_EXCHANGE",
 }
 
 REPORT: dict[str, Any] = {
