@@ -144,6 +144,7 @@ POLICY: dict[tuple[str, str], frozenset[str]] = {
     ("POST", "/console/cases/{case_id}/referrals/{referral_id}/reference"): CONSOLE_ACT,
     ("GET", "/console/cases/{case_id}/referrals/{referral_id}/export"): CONSOLE_READ,
     ("POST", "/console/cases/{case_id}/split"): CONSOLE_ACT,
+    ("POST", "/console/cases/{case_id}/match-opinion"): CONSOLE_ACT,
     ("GET", "/console/cases/{case_id}/export-check"): CONSOLE_READ,
     ("GET", "/console/cases/{case_id}/export/{fmt}"): CONSOLE_READ,
     ("GET", "/console/dashboards"): CONSOLE_READ,
@@ -231,6 +232,9 @@ FORMS: dict[str, dict[str, str]] = {
     "/console/cases/{case_id}/team": {"team": ""},
     "/console/cases/{case_id}/referrals/{referral_id}/reference": {"reference": "R-1"},
     "/console/cases/{case_id}/split": {"alert_id": "A-MATRIX-X", "reason": "matrix"},
+    "/console/cases/{case_id}/match-opinion": {
+        "hash_type": "pdq", "listed_hash": "0" * 64, "verdict": "false_positive",
+    },  # fmt: skip
     "/console/banks/add": {"bank": "m", "hash_type": "md5", "value": "0" * 32},
     "/console/banks/toggle": {"bank": "m"},
     "/console/banks/remove": {"bank": "m", "hash_type": "md5", "value": "0" * 32},

@@ -608,19 +608,6 @@ def queue_case_opinion(store: TiplineStore, actor: Actor, case_id: str, verdict:
     return sum(len(store.exchanges.queue_opinion(actor, t, h, verdict, case_id)) for t, h in hashes)
 
 
-def queue_match_opinion(
-    store: TiplineStore, actor: Actor, case_id: str, hash_type: str, listed: str, verdict: str
-) -> list[str]:
-    """Queue ``verdict`` on one hash-list match of the case (an analyst's "confirm" or
-    "not a match" on it) for the exchanges that listed the hash; returns them (none:
-    they have this verdict of this case already)."""
-    if (hash_type, listed) not in case_matches(store, actor, case_id):
-        raise ExchangeError(f"case {case_id} has no {hash_type} match on {listed[:16]}")
-    if not store.exchanges.refs(actor, hash_type, listed):
-        raise ExchangeError(f"no exchange listed this {hash_type} hash: nothing to tell")
-    return store.exchanges.queue_opinion(actor, hash_type, listed, verdict, case_id)
-
-
 def opinion_words(api: str, verdict: str) -> str:
     """What an opinion becomes at the exchange, for the analyst."""
     return exchange_api(api).opinions.get(verdict, f"nothing ({api} takes no {verdict!r})")

@@ -397,12 +397,18 @@ class ExchangeRepository:
             return set(conn.execute(q).scalars())
 
     def opinions(
-        self, actor: Actor, state: str | None = None, due_at: datetime | None = None
+        self,
+        actor: Actor,
+        state: str | None = None,
+        due_at: datetime | None = None,
+        case_id: str | None = None,
     ) -> list[Opinion]:
         """The organisation's opinions (in a ``state``; ``due_at``: the queued ones whose
-        retry time has come by then), oldest first."""
+        retry time has come by then; of one case), oldest first."""
         t = media_exchange_opinions
         q = select(t).where(of_org(t, actor.org_id))
+        if case_id is not None:
+            q = q.where(t.c.case_id == case_id[:80])
         if state is not None:
             q = q.where(t.c.state == state)
         if due_at is not None:
