@@ -233,8 +233,10 @@ FORMS: dict[str, dict[str, str]] = {
     "/console/cases/{case_id}/referrals/{referral_id}/reference": {"reference": "R-1"},
     "/console/cases/{case_id}/split": {"alert_id": "A-MATRIX-X", "reason": "matrix"},
     "/console/cases/{case_id}/match-opinion": {
-        "hash_type": "pdq", "listed_hash": "0" * 64, "verdict": "false_positive",
-    },  # fmt: skip
+        "hash_type": "pdq",
+        "listed_hash": "0" * 64,
+        "verdict": "false_positive",
+    },
     "/console/banks/add": {"bank": "m", "hash_type": "md5", "value": "0" * 32},
     "/console/banks/toggle": {"bank": "m"},
     "/console/banks/remove": {"bank": "m", "hash_type": "md5", "value": "0" * 32},

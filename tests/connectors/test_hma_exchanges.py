@@ -115,7 +115,9 @@ def _tx_exchange(hma: Hma, base: str, name: str = "TX_PDQ") -> httpx.Response:
     for key in ("name", "api", "enabled"):  # HMA's UI sends the type's own fields
         api_json.pop(key)
     api_json["endpoint"] = base  # Daybreak's: the local server instead of graph.facebook.com
-    return hma.call("POST", "/hma/c/exchanges", json={"api": TX, "bank": name, "api_json": api_json})
+    return hma.call(
+        "POST", "/hma/c/exchanges", json={"api": TX, "bank": name, "api_json": api_json}
+    )
 
 
 def test_credentials_are_kept_as_the_cli_keeps_them_and_never_answered(hma: Hma) -> None:
@@ -216,7 +218,10 @@ def test_an_exchange_created_synced_disabled_and_deleted_through_the_api(hma: Hm
     assert "exchange.remove" in {a.action for a in hma.store.audit.trail(hma.actor())}
 
 
-def test_ncmec_by_its_environment_url_and_esp_ids(hma: Hma, clock: list[int]) -> None:
+def test_ncmec_by_its_environment_url_and_esp_ids(
+    hma: Hma,
+    clock: list[int],  # noqa: F811
+) -> None:
     ex = Exchange(NCMEC_SECRET, page_size=10, entries=ncmec_entries())
     user, password = NCMEC_SECRET.split(":")
     creds = dataclass_json.dataclass_dump_dict(NCMECCredentials(user, password))

@@ -69,12 +69,13 @@ def _exchange_listed_case(console: StoreConsole) -> None:
     backend.configure(alerts=[*backend.alerts_source, alert])
 
 
-def _open_alert(page: Page) -> None:
-    page.locator("summary", has_text="A-tx-1").click()
+def _open_alert(on: Page) -> None:
+    on.locator("summary", has_text="A-tx-1").click()
 
 
 def test_an_analyst_says_not_a_match_and_the_opinion_is_queued_for_the_exchange(
-    page: Page, console: StoreConsole
+    page: Page,  # noqa: F811
+    console: StoreConsole,
 ) -> None:
     sign_in(page, console, "ana")
     page.goto(f"{console.url}/console/cases/{CASE_ID}")
