@@ -29,7 +29,13 @@ from daybreak.console.backend import (
     StatusEvent,
     TierChange,
 )
-from daybreak.console.evidence import EvidenceRecord, describe, own_alerts, report_row
+from daybreak.console.evidence import (
+    EvidenceRecord,
+    describe,
+    own_alerts,
+    report_row,
+    require_match,
+)
 from daybreak.console.exports import CaseExporter, ExportersPackage, case_rows
 from daybreak.console.queue import (
     OPEN,
@@ -341,10 +347,7 @@ class StoreBackend:
     def match_opinion(
         self, case_id: str, actor: ConsoleUser, hash_type: str, listed_hash: str, verdict: str
     ) -> Sequence[tuple[str, str]]:
-        case, linked = self._case_and_alerts(case_id, actor)
-        matches = {(m.hash_type, m.listed_hash) for a in own_alerts(case, linked) for m in a.hash_matches}  # fmt: skip
-        if (hash_type, listed_hash) not in matches:
-            raise ActionError(f"Case {case_id} has no {hash_type} match on that hash.")
+        require_match(*self._case_and_alerts(case_id, actor), hash_type, listed_hash)
         who, exchanges = _actor(actor), self.store.exchanges
         if not exchanges.refs(who, hash_type, listed_hash):
             raise ActionError("No exchange listed this hash: there is nobody to tell.")

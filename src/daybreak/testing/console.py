@@ -33,7 +33,7 @@ from daybreak.console.backend import (
     StatusEvent,
     TierChange,
 )
-from daybreak.console.evidence import EvidenceRecord, describe, own_alerts
+from daybreak.console.evidence import EvidenceRecord, describe, own_alerts, require_match
 from daybreak.console.exports import CaseExporter, ExportersPackage, case_rows
 from daybreak.graph.case_edit import CaseEditError, merge_cases, split_case
 from daybreak.model.alerts import Alert
@@ -378,10 +378,7 @@ class MemoryBackend:
     def match_opinion(
         self, case_id: str, actor: ConsoleUser, hash_type: str, listed_hash: str, verdict: str
     ) -> Sequence[tuple[str, str]]:
-        case, linked = self._case_and_alerts(case_id, actor)
-        matches = {(m.hash_type, m.listed_hash) for a in own_alerts(case, linked) for m in a.hash_matches}  # fmt: skip
-        if (hash_type, listed_hash) not in matches:
-            raise ActionError(f"Case {case_id} has no {hash_type} match on that hash.")
+        require_match(*self._case_and_alerts(case_id, actor), hash_type, listed_hash)
         listed = self.exchange_listed.get((hash_type, listed_hash), [])
         if not listed:
             raise ActionError("No exchange listed this hash: there is nobody to tell.")
