@@ -5,8 +5,10 @@ but for one header: HMA has no authentication, Daybreak keeps its own (``X-API-K
 a session), and every route sees only the caller's organisation.
 
 Who may call what: the hashing and matching routes (``/status``, ``/h``, ``/m``) every
-role that may use ``/v1/media/match``; the curation routes (``/c``) supervisors and
-admins, the roles that change banks in the console. Refusals by the HMA routes use
+role that may use ``/v1/media/match``; the curation routes (``/c``, banks and exchanges,
+and ``/dev/run_fetch``, the sync now) supervisors and admins, the roles that change banks
+in the console. Exchanges are ``store.exchanges``, the ones ``daybreak media exchange``
+configures (:mod:`daybreak.connectors.hma_exchange` maps HMA's JSON onto them). Refusals by the HMA routes use
 HMA's error shape ``{"message": ...}``; Daybreak's own refusals (401, 403, 429) keep
 Daybreak's. Uploads are read into memory with the media size limit and hashed there
 (:mod:`daybreak.api.media_routes`), never written. The vocabulary (content ids, signal
