@@ -151,6 +151,18 @@ def test_credentials_are_kept_as_the_cli_keeps_them_and_never_answered(hma: Hma)
     r = hma.call("POST", "/hma/c/exchanges/api/ncmec", json={"credential_json": ncmec})
     assert r.json()["has_set_authentification"]
     assert (hma.media / "exchange-credentials" / ORG_A / "ncmec").read_text() == "espuser:pw-1234"
+    # StopNCII: python-threatexchange's class as JSON (base_url_override null), with the
+    # feedback endpoint's own key; a base URL is the exchange's endpoint, not a credential
+    keys = {"fetch_function_key": "fk-1", "subscription_key": "sk-22", "base_url_override": None}
+    r = hma.call("POST", "/hma/c/exchanges/api/stop_ncii",
+                 json={"credential_json": {**keys, "feedback_function_key": "fb-333"}})  # fmt: skip
+    assert r.status_code == 200 and r.json()["has_set_authentification"]
+    assert (hma.media / "exchange-credentials" / ORG_A / "stop_ncii").read_text() == "fk-1,sk-22,fb-333"  # fmt: skip
+    moved = {**keys, "base_url_override": "http://127.0.0.1:9"}
+    r = hma.call("POST", "/hma/c/exchanges/api/stop_ncii", json={"credential_json": moved})
+    assert r.status_code == 400 and "endpoint" in r.json()["message"]
+    r = hma.call("POST", "/hma/c/exchanges/api/ncmec", json={"credential_json": {"user": "u"}})
+    assert r.status_code == 400 and "missing: password" in r.json()["message"]
 
 
 def test_schema_names_the_python_threatexchange_fields(hma: Hma) -> None:
@@ -195,11 +207,15 @@ def test_an_exchange_created_synced_disabled_and_deleted_through_the_api(hma: Hm
         # the synced hashes match at once, under the exchange's bank
         found = hma.call("GET", f"/hma/m/lookup?signal_type=pdq&signal={pdq('t2')}").json()
         assert list(found) == ["TX_PDQ"]
-        # a failing sync is reported in its place and in the status
+        # an analyst's opinion goes out with the next fetch, even when the sync fails
+        hma.store.exchanges.queue_opinion(hma.actor(), "pdq", pdq("t2"), "false_positive", "C-1")
         ex.fail_paged = 1
         ex.entries += [TxUpdate(300 + i, pdq(f"n{i}"), "HASH_PDQ", T0 + i, []) for i in range(3)]
-        failed = hma.call("POST", "/hma/dev/run_fetch").json()["exchanges"]["TX_PDQ"]
+        round_ = hma.call("POST", "/hma/dev/run_fetch").json()
+        failed = round_["exchanges"]["TX_PDQ"]
         assert "error" in failed and TX_SECRET.split("|")[1] not in failed["error"]
+        assert round_["opinions"]["sent"] == 1
+        assert ex.feedback == [("/902/", "reactions=NOT_HELPFUL")]
         status = hma.call("GET", "/hma/c/exchange/TX_PDQ/status").json()
         assert status["last_fetch_succeeded"] is False and status["up_to_date"] is False
         # disabled: shown so, and not fetched
