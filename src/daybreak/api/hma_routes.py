@@ -8,12 +8,12 @@ Who may call what: the hashing and matching routes (``/status``, ``/h``, ``/m``)
 role that may use ``/v1/media/match``; the curation routes (``/c``, banks and exchanges,
 and ``/dev/run_fetch``, the sync now) supervisors and admins, the roles that change banks
 in the console. Exchanges are ``store.exchanges``, the ones ``daybreak media exchange``
-configures (:mod:`daybreak.connectors.hma_exchange` maps HMA's JSON onto them). Refusals by the HMA routes use
-HMA's error shape ``{"message": ...}``; Daybreak's own refusals (401, 403, 429) keep
-Daybreak's. Uploads are read into memory with the media size limit and hashed there
-(:mod:`daybreak.api.media_routes`), never written. The vocabulary (content ids, signal
-type names, ratios) is :mod:`daybreak.media.hma`; what differs from HMA is in
-docs/operations.md ("HMA-compatible API").
+configures (:mod:`daybreak.connectors.hma_exchange` maps HMA's JSON onto them).
+Refusals by the HMA routes use HMA's error shape ``{"message": ...}``; Daybreak's own
+refusals (401, 403, 429) keep Daybreak's. Uploads are read into memory with the media
+size limit and hashed there (:mod:`daybreak.api.media_routes`), never written. The
+vocabulary (content ids, signal type names, ratios) is :mod:`daybreak.media.hma`; what
+differs from HMA is in docs/operations.md ("HMA-compatible API").
 """
 
 from __future__ import annotations
@@ -486,10 +486,6 @@ EXCHANGE_BANK = re.compile(r"[A-Z0-9_]+")  # HMA's rule for an exchange's bank (
 _fetching = threading.Lock()  # one fetch at a time per server, as HMA runs one fetcher
 
 
-def _exchange_error(exc: Exception, status: int = 400) -> HmaError:
-    return HmaError(status, str(exc))
-
-
 def _store(request: Request) -> TiplineStore:
     store: TiplineStore = request.app.state.store
     return store
@@ -541,7 +537,7 @@ def _set_credentials(request: Request, actor: Actor, api: str, given: dict[str, 
     try:
         save_credentials(media_home_of(request), actor.org_id, api, given)
     except ExchangeError as exc:
-        raise _exchange_error(exc) from None
+        raise HmaError(400, str(exc)) from None
     _store(request).exchanges.record_credentials(actor, api, bool(given))
 
 
