@@ -97,6 +97,8 @@ def test_an_analyst_says_not_a_match_and_the_opinion_is_queued_for_the_exchange(
     )  # fmt: skip
     audited = [e for e in console.store.audit.trail(SYSTEM) if e.action == "exchange.opinion"]
     assert audited[-1].actor == "ana" and audited[-1].detail["verdict"] == "false_positive"
+    assert audited[-1].object_id == CASE_ID  # in the case's own history
+    expect(page.locator("#history")).to_contain_text("exchange.opinion")
     # the page shows the opinion given; the same verdict again queues nothing new
     _open_alert(page)
     expect(listed).to_contain_text("Given in this case: false positive to tx (queued)")

@@ -381,7 +381,9 @@ class ExchangeRepository:
                 conn.execute(insert(media_exchange_opinions), rows)
                 detail = {"hash_type": hash_type, "hash": hash_value, "verdict": verdict,
                           "case_id": case_id, "exchanges": exchanges}  # fmt: skip
-                self._ctx.audit(conn, actor, "exchange.opinion", AUDIT_TYPE, ",".join(exchanges), detail)  # fmt: skip
+                # about the case when there is one: its history shows the analyst's verdict
+                about = case_id[:80] or ",".join(exchanges)
+                self._ctx.audit(conn, actor, "exchange.opinion", AUDIT_TYPE, about, detail)
         return exchanges
 
     def _queued_before(
