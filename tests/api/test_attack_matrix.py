@@ -144,6 +144,7 @@ POLICY: dict[tuple[str, str], frozenset[str]] = {
     ("POST", "/console/cases/{case_id}/referrals/{referral_id}/reference"): CONSOLE_ACT,
     ("GET", "/console/cases/{case_id}/referrals/{referral_id}/export"): CONSOLE_READ,
     ("POST", "/console/cases/{case_id}/split"): CONSOLE_ACT,
+    ("POST", "/console/cases/{case_id}/match-opinion"): CONSOLE_ACT,
     ("GET", "/console/cases/{case_id}/export-check"): CONSOLE_READ,
     ("GET", "/console/cases/{case_id}/export/{fmt}"): CONSOLE_READ,
     ("GET", "/console/dashboards"): CONSOLE_READ,
@@ -169,14 +170,17 @@ POLICY: dict[tuple[str, str], frozenset[str]] = {
     ("POST", "/hma/c/bank/{bank_name}/content"): BANK_MANAGERS,
     ("GET", "/hma/c/bank/{bank_name}/content/{content_id}"): BANK_MANAGERS,
     ("DELETE", "/hma/c/bank/{bank_name}/content/{content_id}"): BANK_MANAGERS,
-    **{
-        (method, route): BANK_MANAGERS
-        for method in ("GET", "POST", "PUT", "DELETE")
-        for route in (
-            "/hma/c/exchanges{exchange_path:path}",
-            "/hma/c/exchange/{exchange_path:path}",
-        )
-    },
+    ("GET", "/hma/c/exchanges/apis"): BANK_MANAGERS,
+    ("GET", "/hma/c/exchanges/api/{api_name}"): BANK_MANAGERS,
+    ("POST", "/hma/c/exchanges/api/{api_name}"): BANK_MANAGERS,
+    ("GET", "/hma/c/exchanges/api/{api_name}/schema"): BANK_MANAGERS,
+    ("GET", "/hma/c/exchanges"): BANK_MANAGERS,
+    ("POST", "/hma/c/exchanges"): BANK_MANAGERS,
+    ("GET", "/hma/c/exchange/{exchange_name}"): BANK_MANAGERS,
+    ("PUT", "/hma/c/exchange/{exchange_name}"): BANK_MANAGERS,
+    ("DELETE", "/hma/c/exchange/{exchange_name}"): BANK_MANAGERS,
+    ("GET", "/hma/c/exchange/{exchange_name}/status"): BANK_MANAGERS,
+    ("POST", "/hma/dev/run_fetch"): BANK_MANAGERS,
 }
 
 # Routes that end the session they are sent with run after every other route.
@@ -191,7 +195,8 @@ PATH_VALUES = {
     "referral_id": "1",
     "bank_name": "MATRIX_BANK",
     "content_id": "1",
-    "exchange_path": "",
+    "api_name": "fb_threatexchange",
+    "exchange_name": "MATRIX_EXCHANGE",
 }
 
 REPORT: dict[str, Any] = {
@@ -227,6 +232,11 @@ FORMS: dict[str, dict[str, str]] = {
     "/console/cases/{case_id}/team": {"team": ""},
     "/console/cases/{case_id}/referrals/{referral_id}/reference": {"reference": "R-1"},
     "/console/cases/{case_id}/split": {"alert_id": "A-MATRIX-X", "reason": "matrix"},
+    "/console/cases/{case_id}/match-opinion": {
+        "hash_type": "pdq",
+        "listed_hash": "0" * 64,
+        "verdict": "false_positive",
+    },
     "/console/banks/add": {"bank": "m", "hash_type": "md5", "value": "0" * 32},
     "/console/banks/toggle": {"bank": "m"},
     "/console/banks/remove": {"bank": "m", "hash_type": "md5", "value": "0" * 32},

@@ -58,11 +58,15 @@ from daybreak.store.tables import (
 )
 
 ORG_A, ORG_B = "org-a", "org-b"
+BOB = Actor("bob", Role.ADMIN, org_id=ORG_B)
 CASE_A, CASE_B, MISSING_CASE = "CASE-A-1", "CASE-B-1", "CASE-Z-9"
 MISSING_REPORT = "R-0000000000000000000000"
 PHONE_B = "+639171234567"  # what the matrix's search bodies and forms look for
 B_HOOK = "https://org-b-secret-hook.example/in"  # a failed delivery of B's (dead letter)
+EXCHANGE_B, MISSING_EXCHANGE = "ORG_B_EXCHANGE", "NO_SUCH_EXCHANGE"  # B's hash exchange
+B_EXCHANGE_URL = "https://org-b-secret-exchange.example/v26.0"
 SECRETS_B = ("org-b secret title", "org-b secret note", "b-secret-account", PHONE_B, B_HOOK)
+SECRETS_B += (B_EXCHANGE_URL,)
 A_CREDENTIALS = (PLATFORM_KEY, PLATFORM_SESSION, ANALYST_KEY, ADMIN_KEY, ANALYST, SUPERVISOR)
 A_CREDENTIALS += (ADMIN,)
 FLASHED_ID = re.compile(r"no case (&#39;)?" + CASE_B + r"(&#39;)?<")
@@ -102,6 +106,7 @@ def _b_snapshot(store: TiplineStore) -> dict[str, Any]:
             **{t.name: count(t) for t in (case_notes, case_events, case_tier_overrides)},
             "reports": count(reports),
             "audit": count(audit_log),
+            "exchanges": [(e.name, e.enabled, e.config) for e in store.exchanges.all(BOB)],
         }
 
 
@@ -160,14 +165,18 @@ def orgs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Orgs]:
         store.cases.upsert([case_b], bob)
         store.cases.add_note(CASE_B, Actor("bea", Role.ANALYST, org_id=ORG_B), SECRETS_B[1])
         store.outbound.add_dead_letter("audit-1", B_HOOK, "case.create", "{}", 3, "HTTP 500", ORG_B)
+        config = {"privacy_group": 4242, "endpoint": B_EXCHANGE_URL}
+        store.exchanges.add(bob, EXCHANGE_B, "fb_threatexchange", EXCHANGE_B, config, "B_TOKEN")
         creds = _credentials_of_a(store, url)
         yield Orgs(s.app, url, store, creds, report_b, signed_in_as(url, "bea"))
 
 
-def _path_values(case_id: str, report_id: str) -> dict[str, str]:
+def _path_values(case_id: str, report_id: str, exchange: str = EXCHANGE_B) -> dict[str, str]:
     return {
         "case_id": case_id,
         "report_id": report_id,
+        "exchange_name": exchange,
+        "api_name": "fb_threatexchange",
         "source": "reports",
         "record_id": report_id,
         "fmt": "stix",
@@ -187,7 +196,7 @@ def test_organisation_a_reaches_nothing_of_organisation_b(orgs: Orgs) -> None:
     with orgs.store.engine.connect() as conn:
         first_seq = conn.execute(select(func.max(audit_log.c.seq))).scalar_one()
     routes = sorted(served_routes(orgs.app), key=lambda r: (r in LAST, r))
-    b_ids = (CASE_B, orgs.report_b)
+    b_ids = (CASE_B, orgs.report_b, EXCHANGE_B)
     oracles: list[str] = []
     leaks: list[str] = []
     errors: list[str] = []
@@ -195,7 +204,9 @@ def test_organisation_a_reaches_nothing_of_organisation_b(orgs: Orgs) -> None:
     for method, route in routes:
         if route == "/v1/reports/ncmec" and not XSD.exists():
             continue
-        names_an_id = "{case_id}" in route or "{report_id}" in route or "{record_id" in route
+        names_an_id = any(
+            f"{{{name}" in route for name in ("case_id", "report_id", "record_id", "exchange_name")
+        )
         for name in A_CREDENTIALS:
             cred = orgs.creds[name]
             with httpx.Client(
@@ -207,11 +218,15 @@ def test_organisation_a_reaches_nothing_of_organisation_b(orgs: Orgs) -> None:
                     errors.append(f"{method} {route} with {name}: {got.status_code}")
                 if names_an_id:
                     missing = request_as(
-                        client, method, route, cred, _path_values(MISSING_CASE, MISSING_REPORT)
+                        client,
+                        method,
+                        route,
+                        cred,
+                        _path_values(MISSING_CASE, MISSING_REPORT, MISSING_EXCHANGE),
                     )
                     same = got.status_code == missing.status_code and _blanked(
                         got.text, *b_ids
-                    ) == _blanked(missing.text, MISSING_CASE, MISSING_REPORT)
+                    ) == _blanked(missing.text, MISSING_CASE, MISSING_REPORT, MISSING_EXCHANGE)
                     if not same:
                         oracles.append(
                             f"{method} {route} with {name}: {got.status_code} for B's id, "
@@ -257,6 +272,8 @@ def test_the_controls_each_organisation_reads_its_own(orgs: Orgs) -> None:
         assert page.status_code == 200 and SECRETS_B[1] in page.text
     with httpx.Client(base_url=orgs.url, cookies=signed_in_as(orgs.url, "bob").cookies) as bob:
         assert B_HOOK in bob.get("/console/deliveries").text
+        exchange = bob.get(f"/hma/c/exchange/{EXCHANGE_B}")  # the name the matrix tried
+        assert exchange.status_code == 200 and exchange.json()["endpoint"] == B_EXCHANGE_URL
     ana = signed_in_as(orgs.url, "ana")  # the matrix signed the first sessions out
     with httpx.Client(base_url=orgs.url, cookies=ana.cookies, timeout=30) as c:
         assert c.get(f"/v1/cases/{CASE_A}").status_code == 200

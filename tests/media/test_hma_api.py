@@ -275,12 +275,12 @@ def test_organisations_and_roles_are_kept(hma: Hma) -> None:
     assert hma.call("GET", url, "platform").status_code == 200
 
 
-def test_urls_and_exchanges_are_refused_in_hma_shape(hma: Hma) -> None:
+def test_urls_and_unknown_exchanges_are_refused_in_hma_shape(hma: Hma) -> None:
     url = hma.call("GET", "/hma/m/lookup?url=http://127.0.0.1:9/x.png")
     assert url.status_code == 400 and "url" in url.json()["message"]
-    for path in ("/hma/c/exchanges", "/hma/c/exchanges/apis", "/hma/c/exchange/X/status"):
+    for path in ("/hma/c/exchange/X", "/hma/c/exchange/X/status"):
         r = hma.call("GET", path)
-        assert r.status_code == 404 and "exchanges are not available" in r.json()["message"]
+        assert r.status_code == 404 and r.json() == {"message": "Exchange 'X' not found"}
 
 
 def test_an_upload_is_never_written_to_disk(hma: Hma, disk_writes: list[str]) -> None:

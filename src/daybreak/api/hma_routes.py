@@ -5,19 +5,23 @@ but for one header: HMA has no authentication, Daybreak keeps its own (``X-API-K
 a session), and every route sees only the caller's organisation.
 
 Who may call what: the hashing and matching routes (``/status``, ``/h``, ``/m``) every
-role that may use ``/v1/media/match``; the curation routes (``/c``) supervisors and
-admins, the roles that change banks in the console. Refusals by the HMA routes use
-HMA's error shape ``{"message": ...}``; Daybreak's own refusals (401, 403, 429) keep
-Daybreak's. Uploads are read into memory with the media size limit and hashed there
-(:mod:`daybreak.api.media_routes`), never written. The vocabulary (content ids, signal
-type names, ratios) is :mod:`daybreak.media.hma`; what differs from HMA is in
-docs/operations.md ("HMA-compatible API").
+role that may use ``/v1/media/match``; the curation routes (``/c``, banks and exchanges,
+and ``/dev/run_fetch``, the sync now) supervisors and admins, the roles that change banks
+in the console. Exchanges are ``store.exchanges``, the ones ``daybreak media exchange``
+configures (:mod:`daybreak.connectors.hma_exchange` maps HMA's JSON onto them).
+Refusals by the HMA routes use HMA's error shape ``{"message": ...}``; Daybreak's own
+refusals (401, 403, 429) keep Daybreak's. Uploads are read into memory with the media
+size limit and hashed there (:mod:`daybreak.api.media_routes`), never written. The
+vocabulary (content ids, signal type names, ratios) is :mod:`daybreak.media.hma`; what
+differs from HMA is in docs/operations.md ("HMA-compatible API").
 """
 
 from __future__ import annotations
 
 import json
 import re
+import threading
+from dataclasses import asdict
 from datetime import datetime
 from typing import Any
 
@@ -34,6 +38,23 @@ from daybreak.api.media_routes import (
     read_body,
 )
 from daybreak.api.security import ALL_ROLES, require
+from daybreak.connectors.hash_exchange import (
+    ExchangeSyncError,
+    exchange_api,
+    queue_case_verdicts,
+    send_opinions,
+    sync_all,
+)
+from daybreak.connectors.hma_exchange import CLASSES as EXCHANGE_CLASSES
+from daybreak.connectors.hma_exchange import (
+    collab_json,
+    credentials_file,
+    credentials_set,
+    fetch_status,
+    save_credentials,
+)
+from daybreak.connectors.hma_exchange import config_of as hma_config
+from daybreak.connectors.hma_exchange import schema as exchange_schema
 from daybreak.media.banks import Bank, BankEntry, BankError, BankStore, check_bank_name
 from daybreak.media.hashing import MediaError
 from daybreak.media.hma import (
@@ -56,6 +77,7 @@ from daybreak.media.matcher import Match, MediaMatcher
 from daybreak.plugins import signal_types
 from daybreak.store import Actor, TiplineStore
 from daybreak.store.auth import MANAGERS
+from daybreak.store.repositories.exchanges import ExchangeError
 
 router = APIRouter(tags=["hma"])
 matching_actor = require(ALL_ROLES)
@@ -63,10 +85,6 @@ curation_actor = require(MANAGERS)
 DEFAULT_PREFIX = "/hma"
 HMA_BANK_NAME = re.compile(r"[A-Z_][A-Z0-9_]*")  # HMA's rule, on top of Daybreak's
 DISABLED = 0  # HMA's disable_until_ts of content that matches
-EXCHANGES = (
-    "exchanges are not available in Daybreak's HMA-compatible API: import hash lists with "
-    "`daybreak media bank import` (see docs/operations.md)"
-)
 
 
 def mount_hma(app: FastAPI, prefix: str = DEFAULT_PREFIX) -> None:
@@ -462,19 +480,181 @@ def delete_content(
     return {"deleted": 1 if rows and banks.remove(bank_name, rows) else 0}
 
 
-# -- exchanges: not available ------------------------------------------------------------
+# -- curation: exchanges -----------------------------------------------------------------
+
+EXCHANGE_BANK = re.compile(r"[A-Z0-9_]+")  # HMA's rule for an exchange's bank (= its name)
+_fetching = threading.Lock()  # one fetch at a time per server, as HMA runs one fetcher
 
 
-def exchanges(exchange_path: str, _: Actor = Depends(curation_actor)) -> None:
-    raise HmaError(404, EXCHANGES)
+def _store(request: Request) -> TiplineStore:
+    store: TiplineStore = request.app.state.store
+    return store
 
 
-for _path in ("/c/exchanges{exchange_path:path}", "/c/exchange/{exchange_path:path}"):
-    for _method in ("GET", "POST", "PUT", "DELETE"):
-        router.add_api_route(
-            _path,
-            exchanges,
-            methods=[_method],
-            summary="HMA: exchanges (not available)",
-            operation_id=f"hma_{_path.split('/')[2].split('{')[0]}_{_method.lower()}",
-        )
+def _known_exchange(request: Request, actor: Actor, name: str) -> None:
+    if name not in {e.name for e in _store(request).exchanges.all(actor)}:
+        raise HmaError(404, f"Exchange '{name}' not found")
+
+
+def _api_auth(request: Request, actor: Actor, api_name: str) -> dict[str, bool]:
+    home = media_home_of(request)
+    return {
+        "supports_authentification": True,  # every exchange Daybreak syncs needs credentials
+        "has_set_authentification": credentials_set(home, actor.org_id, api_name),
+    }
+
+
+@router.get("/c/exchanges/apis", summary="HMA: the exchange API types")
+def exchange_apis(_: Actor = Depends(curation_actor)) -> list[str]:
+    return list(EXCHANGE_CLASSES)
+
+
+@router.get("/c/exchanges/api/{api_name}", summary="HMA: whether an API's credentials are set")
+def exchange_api_auth(
+    api_name: str, request: Request, actor: Actor = Depends(curation_actor)
+) -> dict[str, bool]:
+    if api_name not in EXCHANGE_CLASSES:
+        raise HmaError(400, f"no such Exchange API '{api_name}'")
+    return _api_auth(request, actor, api_name)
+
+
+@router.post("/c/exchanges/api/{api_name}", summary="HMA: set an API's credentials")
+async def exchange_api_credentials(
+    api_name: str, request: Request, actor: Actor = Depends(curation_actor)
+) -> dict[str, bool]:
+    if api_name not in EXCHANGE_CLASSES:
+        raise HmaError(400, f"no such Exchange API '{api_name}'")
+    body = await _json_object(request)
+    given = body.get("credential_json")
+    if given is not None:
+        if not isinstance(given, dict):
+            raise HmaError(400, "credential_json must be a json object")
+        await run_in_threadpool(_set_credentials, request, actor, api_name, given)
+    return _api_auth(request, actor, api_name)
+
+
+def _set_credentials(request: Request, actor: Actor, api: str, given: dict[str, Any]) -> None:
+    try:
+        save_credentials(media_home_of(request), actor.org_id, api, given)
+    except ExchangeError as exc:
+        raise HmaError(400, str(exc)) from None
+    _store(request).exchanges.record_credentials(actor, api, bool(given))
+
+
+@router.get("/c/exchanges/api/{api_name}/schema", summary="HMA: an API's config fields")
+def exchange_api_schema(api_name: str, _: Actor = Depends(curation_actor)) -> dict[str, Any]:
+    if api_name not in EXCHANGE_CLASSES:
+        raise HmaError(404, f"Exchange API '{api_name}' not found")
+    return exchange_schema(api_name)
+
+
+@router.post("/c/exchanges", status_code=201, summary="HMA: create an exchange")
+async def create_exchange(
+    request: Request, actor: Actor = Depends(curation_actor)
+) -> dict[str, str]:
+    body = await _json_object(request)
+    bank, api, api_json = body.get("bank"), body.get("api"), body.get("api_json", {})
+    if bank is None:
+        raise HmaError(400, "bank is required")
+    if not isinstance(bank, str) or not EXCHANGE_BANK.fullmatch(bank):
+        raise HmaError(400, "Field `bank` must match /^[A-Z0-9_]+$/")
+    if not isinstance(api_json, dict):
+        raise HmaError(400, "Field `api_json` must be object")
+    if api is None:
+        raise HmaError(400, "Field `api_type` is required")
+    if api not in EXCHANGE_CLASSES:
+        raise HmaError(400, f"No such exchange type '{api}'")
+    await run_in_threadpool(_create_exchange, request, actor, bank, str(api), api_json)
+    return {"message": "Created successfully"}
+
+
+def _create_exchange(
+    request: Request, actor: Actor, bank: str, api: str, api_json: dict[str, Any]
+) -> None:
+    exchanges = _store(request).exchanges
+    try:
+        check_bank_name(bank)
+        config, enabled = hma_config(api, bank, api_json)
+    except (BankError, ExchangeError) as exc:
+        raise HmaError(400, f"Failed to parse `api_json` - {exc}") from None
+    if bank in {e.name for e in exchanges.all(actor)}:
+        raise HmaError(409, f"an exchange named {bank!r} exists already")
+    secret = credentials_file(media_home_of(request), actor.org_id, api)
+    exchanges.add(actor, bank, api, bank, config, exchange_api(api).credentials_env, str(secret))
+    if not enabled:
+        exchanges.set_enabled(actor, bank, False)
+
+
+@router.get("/c/exchanges", summary="HMA: the exchanges' names")
+def list_exchanges(request: Request, actor: Actor = Depends(curation_actor)) -> list[str]:
+    return [e.name for e in _store(request).exchanges.all(actor)]
+
+
+@router.get("/c/exchange/{exchange_name}", summary="HMA: one exchange's config")
+def get_exchange(
+    exchange_name: str, request: Request, actor: Actor = Depends(curation_actor)
+) -> dict[str, Any]:
+    _known_exchange(request, actor, exchange_name)
+    return collab_json(_store(request).exchanges.get(actor, exchange_name))
+
+
+@router.put("/c/exchange/{exchange_name}", summary="HMA: enable or disable an exchange")
+async def update_exchange(
+    exchange_name: str, request: Request, actor: Actor = Depends(curation_actor)
+) -> dict[str, Any]:
+    _known_exchange(request, actor, exchange_name)
+    body = await _json_object(request)
+    enabled = body.get("enabled")
+    exchanges = _store(request).exchanges
+    if enabled is None:
+        return collab_json(exchanges.get(actor, exchange_name))
+    if not isinstance(enabled, bool):
+        raise HmaError(400, f"enabled must be true or false, got {enabled!r}")
+    changed = await run_in_threadpool(exchanges.set_enabled, actor, exchange_name, enabled)
+    return collab_json(changed)
+
+
+@router.delete("/c/exchange/{exchange_name}", summary="HMA: remove an exchange (its bank stays)")
+def delete_exchange(
+    exchange_name: str, request: Request, actor: Actor = Depends(curation_actor)
+) -> dict[str, str]:
+    exchanges = _store(request).exchanges
+    if exchange_name in {e.name for e in exchanges.all(actor)}:  # HMA: 200 when unknown too
+        exchanges.remove(actor, exchange_name)
+    return {"message": "Exchange deleted"}
+
+
+@router.get("/c/exchange/{exchange_name}/status", summary="HMA: an exchange's fetch status")
+def exchange_status(
+    exchange_name: str, request: Request, actor: Actor = Depends(curation_actor)
+) -> dict[str, Any]:
+    _known_exchange(request, actor, exchange_name)
+    return fetch_status(_store(request).exchanges, actor, exchange_name)
+
+
+@router.post("/dev/run_fetch", summary="HMA: fetch from every enabled exchange now")
+async def run_fetch(request: Request, actor: Actor = Depends(curation_actor)) -> dict[str, Any]:
+    if not _fetching.acquire(blocking=False):
+        raise HmaError(409, "a fetch is running already: try again when it has ended")
+    try:
+        return await run_in_threadpool(_fetch_round, request, actor)
+    finally:
+        _fetching.release()
+
+
+def _fetch_round(request: Request, actor: Actor) -> dict[str, Any]:
+    """One round of ``daybreak media exchange sync``: every enabled exchange synced (a
+    failure reported in its place), then the confirmed cases' and the queued opinions
+    sent back."""
+    store = _store(request)
+    done = sync_all(store.exchanges, actor, _banks(request, actor))
+    confirmed = queue_case_verdicts(store, actor)
+    sent = send_opinions(store.exchanges, actor)
+    return {
+        "message": "Fetched",
+        "exchanges": {
+            name: {"error": str(r)} if isinstance(r, ExchangeSyncError) else r.counts()
+            for name, r in done.items()
+        },
+        "opinions": {"queued_from_cases": confirmed, **asdict(sent)},
+    }

@@ -213,17 +213,14 @@ def _sync_round(
         ExchangeSyncError,
         queue_case_verdicts,
         send_opinions,
-        sync_exchange,
+        sync_all,
     )
 
     failed, added = 0, 0
     with _opened(*where) as (store, actor, banks):
-        chosen = names or [e.name for e in store.exchanges.all(actor) if e.enabled]
-        for name in chosen:
-            try:
-                report = sync_exchange(store.exchanges, actor, banks, name)
-            except ExchangeSyncError as exc:
-                err.print(f"[bold red]Error[/] {exc}", markup=True, highlight=False)
+        for name, report in sync_all(store.exchanges, actor, banks, names).items():
+            if isinstance(report, ExchangeSyncError):
+                err.print(f"[bold red]Error[/] {report}", markup=True, highlight=False)
                 failed += 1
                 continue
             added += report.hashes_added

@@ -338,20 +338,25 @@ class ExchangeApi:
     ref: Callable[[Any, type[SignalType], str, Any], str]
     send: Callable[[AnyApi, str, str, Mapping[str, Any]], bool]
     required: tuple[str, ...] = field(default=())  # config keys that must be given
+    opinions: Mapping[str, str] = field(default_factory=dict)  # verdict -> what is sent
 
 
 APIS: dict[str, ExchangeApi] = {
     "ncmec": ExchangeApi(
         "ncmec", "DAYBREAK_NCMEC_HASHSHARING", "user:password", _open_ncmec,
         _ncmec_checkpoint, _ncmec_ref, _send_ncmec, ("environment",),
+        {"true_positive": "affirmative feedback on the entry's fingerprint",
+         "false_positive": "negative feedback on the entry's fingerprint"},
     ),
     "fb_threatexchange": ExchangeApi(
         "fb_threatexchange", "DAYBREAK_THREATEXCHANGE_TOKEN", "appid|secret", _open_tx,
         _tx_checkpoint, _tx_ref, _send_tx, ("privacy_group",),
+        {v: f"a {r} reaction on the listing descriptor" for v, r in TX_REACTIONS.items()},
     ),
     "stop_ncii": ExchangeApi(
         "stop_ncii", "DAYBREAK_STOPNCII_KEYS", "fetch_key,subscription_key[,feedback_key]",
         _open_stopncii, _stopncii_checkpoint, _stopncii_ref, _send_stopncii,
+        opinions={v: f"{f} feedback on the hash" for v, f in STOPNCII_FEEDBACK.items()},
     ),
 }  # fmt: skip
 
@@ -432,13 +437,19 @@ def sync_exchange(
     the exchange's bank (see the module docstring)."""
     exchange = exchanges.get(actor, name)
     kind = exchange_api(exchange.api)
-    secret = read_secret(exchange, env)
-    secrets = _secret_parts(secret)
     report = SyncReport(name)
+    exchanges.fetch_started(actor, name)
+    try:
+        secret = read_secret(exchange, env)
+    except ExchangeSyncError as exc:
+        exchanges.record_sync(actor, name, {**report.counts(), "error": str(exc)[:300]})
+        raise
+    secrets = _secret_parts(secret)
     with _masked(secrets):
         try:
             _fetch(exchanges, actor, banks, exchange, kind, secret, report)
-        except (ExchangeError, BankError):
+        except (ExchangeError, BankError) as exc:
+            exchanges.record_sync(actor, name, {**report.counts(), "error": str(exc)[:300]})
             raise
         except Exception as exc:  # the network, the exchange, the client: all resumable
             error = redact(f"{type(exc).__name__}: {exc}", secrets)[:300]
@@ -485,6 +496,21 @@ def _fetch(
             report.added += changes.added
     finally:
         pending.flush()  # what the stored pages changed reaches the bank, even on failure
+
+
+def sync_all(
+    exchanges: ExchangeRepository, actor: Actor, banks: BankStore, names: Sequence[str] = ()
+) -> dict[str, SyncReport | ExchangeSyncError]:
+    """Sync the named exchanges (default: every enabled one), each on its own: one
+    failing (reported in its place) does not stop the others."""
+    chosen = list(names) or [e.name for e in exchanges.all(actor) if e.enabled]
+    done: dict[str, SyncReport | ExchangeSyncError] = {}
+    for name in chosen:
+        try:
+            done[name] = sync_exchange(exchanges, actor, banks, name)
+        except ExchangeSyncError as exc:
+            done[name] = exc
+    return done
 
 
 FLUSH_HASHES = 50_000  # bank changes gathered before the bank's entries file is rewritten
@@ -567,14 +593,24 @@ def queue_case_verdicts(store: TiplineStore, actor: Actor) -> int:
     return queued
 
 
-def queue_case_opinion(store: TiplineStore, actor: Actor, case_id: str, verdict: str) -> int:
-    """Queue ``verdict`` on each hash the case's alerts matched, for the exchanges that
-    listed it; returns the opinions queued (0: none of its hashes came from one)."""
+def case_matches(store: TiplineStore, actor: Actor, case_id: str) -> list[tuple[str, str]]:
+    """(hash type, listed hash) of each hash-list match of the case's alerts."""
     case = store.cases.get(case_id, actor)
     if case is None:
         raise ExchangeError(f"no case {case_id!r}")
-    hashes = sorted({(m.hash_type, m.listed_hash) for a in case.alerts for m in a.hash_matches})
+    return sorted({(m.hash_type, m.listed_hash) for a in case.alerts for m in a.hash_matches})
+
+
+def queue_case_opinion(store: TiplineStore, actor: Actor, case_id: str, verdict: str) -> int:
+    """Queue ``verdict`` on each hash the case's alerts matched, for the exchanges that
+    listed it; returns the opinions queued (0: none of its hashes came from one)."""
+    hashes = case_matches(store, actor, case_id)
     return sum(len(store.exchanges.queue_opinion(actor, t, h, verdict, case_id)) for t, h in hashes)
+
+
+def opinion_words(api: str, verdict: str) -> str:
+    """What an opinion becomes at the exchange, for the analyst."""
+    return exchange_api(api).opinions.get(verdict, f"nothing ({api} takes no {verdict!r})")
 
 
 @dataclass

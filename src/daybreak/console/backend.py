@@ -51,6 +51,14 @@ class NoteView:
 
 
 @dataclass(frozen=True, slots=True)
+class ExchangeMatch:
+    """What the hash exchanges have to do with one hash-list match of a case."""
+
+    exchanges: tuple[tuple[str, str], ...]  # (exchange, api) of each that listed the hash
+    opinions: tuple[tuple[str, str, str], ...]  # (verdict, exchange, state) given in this case
+
+
+@dataclass(frozen=True, slots=True)
 class DeliveryFailure:
     """A webhook delivery that failed every retry (the relay's dead-letter list): ids and
     where it went, never the event's body."""
@@ -278,6 +286,19 @@ class ConsoleBackend(Protocol):
     def delivery_failures(self, actor: ConsoleUser) -> Sequence[DeliveryFailure]:
         """The actor's organisation's webhook deliveries that failed every retry, newest
         first (managers only)."""
+
+    def exchange_matches(
+        self, case_id: str, actor: ConsoleUser, hashes: Sequence[tuple[str, str]]
+    ) -> dict[tuple[str, str], ExchangeMatch]:
+        """Of the case's matches (hash type, listed hash), those whose hash an exchange
+        listed: the exchanges and the opinions given on it in this case."""
+
+    def match_opinion(
+        self, case_id: str, actor: ConsoleUser, hash_type: str, listed_hash: str, verdict: str
+    ) -> Sequence[tuple[str, str]]:
+        """Queue the analyst's verdict (true_positive, false_positive) on one match of
+        the case for the exchanges that listed its hash, audited; (exchange, api) of
+        each queued (none: each has this verdict of this case already)."""
 
     def agency_for(self, country: str | None) -> str | None:
         """The receiving agency for a country from the routing table (None: unknown)."""

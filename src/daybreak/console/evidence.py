@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from daybreak.console.backend import ActionError
 from daybreak.model.alerts import Alert, HashMatch
 from daybreak.model.cases import Case
 from daybreak.tipline.intake import ReportIn
@@ -217,3 +218,10 @@ def own_alerts(case: Case, given: Sequence[Alert]) -> list[Alert]:
         if alert.alert_id in wanted:
             own.setdefault(alert.alert_id, alert)
     return list(own.values())
+
+
+def require_match(case: Case, given: Sequence[Alert], hash_type: str, listed_hash: str) -> None:
+    """Refuse an opinion on a hash the case's alerts did not match (a forged form)."""
+    matches = {(m.hash_type, m.listed_hash) for a in own_alerts(case, given) for m in a.hash_matches}  # fmt: skip
+    if (hash_type, listed_hash) not in matches:
+        raise ActionError(f"Case {case.case_id} has no {hash_type} match on that hash.")

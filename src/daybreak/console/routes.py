@@ -19,6 +19,7 @@ from fastapi.staticfiles import StaticFiles
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import FormData
 
+from daybreak.connectors.hash_exchange import opinion_words
 from daybreak.console import dashboards, graphview, queue
 from daybreak.console.backend import ActionError, AuditView, ConsoleUser
 from daybreak.console.estimates import estimate_panel
@@ -355,6 +356,11 @@ def case_page(request: Request, case_id: str) -> Response:
             "case_url": case_url(case.case_id),
             "record_url": lambda source, rid: evidence_url(case.case_id, source, rid),
             "alerts": alerts,
+            "exchange_of": backend.exchange_matches(
+                case.case_id,
+                session.user,
+                [(m.hash_type, m.listed_hash) for a in alerts for m in a.hash_matches],
+            ),
             "typologies": sorted({t for a in alerts for t in a.typologies}),
             "timeline": sorted(case.timeline, key=lambda e: e.at),
             "shown": LIST_SHOWN,
@@ -648,6 +654,35 @@ async def send_to_team(request: Request, case_id: str) -> Response:
         return f"Case sent to the {team} team's inbox." if team else "Case taken out of its team."
 
     return await _act(request, case_id, act)
+
+
+MATCH_VERDICTS = {
+    "true_positive": "Confirmed match (true positive)",
+    "false_positive": "Not a match (false positive)",
+}
+
+
+@router.post("/cases/{case_id}/match-opinion")
+async def match_opinion(request: Request, case_id: str) -> Response:
+    """An analyst's verdict on one hash-list match of the case, queued for the exchanges
+    that listed the hash (sent by the next exchange sync, retried, dead-lettered)."""
+
+    def act(session: Session, form: FormData) -> str:
+        verdict = form_text(form, "verdict", max_len=20)
+        if verdict not in MATCH_VERDICTS:
+            raise ActionError("Choose Confirm match or Not a match.")
+        hash_type = form_text(form, "hash_type", max_len=40)
+        listed = form_text(form, "listed_hash", max_len=200)
+        queued = state_of(request).backend.match_opinion(
+            case_id, session.user, hash_type, listed, verdict
+        )
+        said = f"{MATCH_VERDICTS[verdict]} on {hash_type} {listed[:16]}…"
+        if not queued:
+            return f"{said} was given in this case already: nothing new to send."
+        to = "; ".join(f"{name} ({api}): {opinion_words(api, verdict)}" for name, api in queued)
+        return f"{said} queued for {to}. It is sent at the next exchange sync."
+
+    return await _act(request, case_id, act, "explanation")
 
 
 MAX_SPLIT = 500  # alerts split out by one action

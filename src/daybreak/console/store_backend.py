@@ -21,6 +21,7 @@ from daybreak.console.backend import (
     CaseLinkView,
     ConsoleUser,
     DeliveryFailure,
+    ExchangeMatch,
     ExportFile,
     ExportFormat,
     NoteView,
@@ -28,7 +29,13 @@ from daybreak.console.backend import (
     StatusEvent,
     TierChange,
 )
-from daybreak.console.evidence import EvidenceRecord, describe, own_alerts, report_row
+from daybreak.console.evidence import (
+    EvidenceRecord,
+    describe,
+    own_alerts,
+    report_row,
+    require_match,
+)
 from daybreak.console.exports import CaseExporter, ExportersPackage, case_rows
 from daybreak.console.queue import (
     OPEN,
@@ -56,6 +63,7 @@ from daybreak.store import (
 from daybreak.store.auth import CASE_READERS
 from daybreak.store.case_referrals import SentExport
 from daybreak.store.repositories.estimates import StoredEstimate
+from daybreak.store.repositories.exchanges import ExchangeError
 
 
 def _actor(user: ConsoleUser) -> Actor:
@@ -315,6 +323,42 @@ class StoreBackend:
         self.store.audit.record(
             _actor(actor), f"console.{action}", "config", object_id[:80], {"what": detail[:200]}
         )
+
+    def exchange_matches(
+        self, case_id: str, actor: ConsoleUser, hashes: Sequence[tuple[str, str]]
+    ) -> dict[tuple[str, str], ExchangeMatch]:
+        who, exchanges = _actor(actor), self.store.exchanges
+        listed = {pair: exchanges.refs(who, *pair) for pair in set(hashes)}
+        if not any(listed.values()):
+            return {}
+        apis = {e.name: e.api for e in exchanges.all(who)}
+        given = exchanges.opinions(who, case_id=case_id)
+        return {
+            pair: ExchangeMatch(
+                tuple((name, apis.get(name, "")) for name in sorted({e for e, _ in refs})),
+                tuple(
+                    (o.verdict, o.exchange, o.state) for o in given if (o.hash_type, o.hash) == pair
+                ),
+            )
+            for pair, refs in listed.items()
+            if refs
+        }
+
+    def match_opinion(
+        self, case_id: str, actor: ConsoleUser, hash_type: str, listed_hash: str, verdict: str
+    ) -> Sequence[tuple[str, str]]:
+        require_match(*self._case_and_alerts(case_id, actor), hash_type, listed_hash)
+        who, exchanges = _actor(actor), self.store.exchanges
+        if not exchanges.refs(who, hash_type, listed_hash):
+            raise ActionError("No exchange listed this hash: there is nobody to tell.")
+        try:
+            queued = self._call(
+                lambda: exchanges.queue_opinion(who, hash_type, listed_hash, verdict, case_id)
+            )
+        except ExchangeError as exc:
+            raise ActionError(str(exc)) from exc
+        apis = {e.name: e.api for e in exchanges.all(who)}
+        return [(name, apis.get(name, "")) for name in queued]
 
     def agency_for(self, country: str | None) -> str | None:
         return self.store.agencies.agency_for(country) if country else None

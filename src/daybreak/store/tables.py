@@ -503,6 +503,11 @@ media_exchanges = Table(
     Column("enabled", Boolean, nullable=False),
     Column("created_at", TS, nullable=False),
     Column("synced_at", TS, nullable=True),
+    # HMA's fetch status (migration 0016): the start of the sync running now (None:
+    # none runs), the end of the last one and whether it succeeded
+    Column("fetch_started_at", TS, nullable=True),
+    Column("fetch_ended_at", TS, nullable=True),
+    Column("fetch_succeeded", Boolean, nullable=True),
     UniqueConstraint("org_id", "name", name="uq_media_exchanges_org_name"),
 )
 

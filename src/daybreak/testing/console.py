@@ -24,6 +24,7 @@ from daybreak.console.backend import (
     CaseLinkView,
     ConsoleUser,
     DeliveryFailure,
+    ExchangeMatch,
     ExportFile,
     ExportFormat,
     NoteView,
@@ -32,7 +33,7 @@ from daybreak.console.backend import (
     StatusEvent,
     TierChange,
 )
-from daybreak.console.evidence import EvidenceRecord, describe, own_alerts
+from daybreak.console.evidence import EvidenceRecord, describe, own_alerts, require_match
 from daybreak.console.exports import CaseExporter, ExportersPackage, case_rows
 from daybreak.graph.case_edit import CaseEditError, merge_cases, split_case
 from daybreak.model.alerts import Alert
@@ -78,6 +79,10 @@ class MemoryBackend:
         self._agencies = dict(agencies or {})
         self.delivery_failed: list[DeliveryFailure] = []  # tests add the relay's failures
         self.estimates: list[StoredEstimate] = []  # tests add runs, oldest first
+        # (hash type, hash) -> (exchange, api) of the exchanges listing it (tests set it)
+        self.exchange_listed: dict[tuple[str, str], list[tuple[str, str]]] = {}
+        # (case, hash type, hash, verdict, exchange) of each opinion queued
+        self.match_opinions: list[tuple[str, str, str, str, str]] = []
         for case in self._cases.values():
             if case.created_at is not None:
                 self._status.append(StatusEvent(case.case_id, case.created_at, CaseStatus.NEW))
@@ -356,6 +361,33 @@ class MemoryBackend:
 
     def record(self, actor: ConsoleUser, action: str, object_id: str, detail: str) -> None:
         self._record(object_id, actor, action, detail)
+
+    def exchange_matches(
+        self, case_id: str, actor: ConsoleUser, hashes: Sequence[tuple[str, str]]
+    ) -> dict[tuple[str, str], ExchangeMatch]:
+        given = [o for o in self.match_opinions if o[0] == case_id]
+        return {
+            pair: ExchangeMatch(
+                tuple(self.exchange_listed[pair]),
+                tuple((o[3], o[4], "queued") for o in given if (o[1], o[2]) == pair),
+            )
+            for pair in set(hashes)
+            if self.exchange_listed.get(pair)
+        }
+
+    def match_opinion(
+        self, case_id: str, actor: ConsoleUser, hash_type: str, listed_hash: str, verdict: str
+    ) -> Sequence[tuple[str, str]]:
+        require_match(*self._case_and_alerts(case_id, actor), hash_type, listed_hash)
+        listed = self.exchange_listed.get((hash_type, listed_hash), [])
+        if not listed:
+            raise ActionError("No exchange listed this hash: there is nobody to tell.")
+        done = {o[4] for o in self.match_opinions if o[:4] == (case_id, hash_type, listed_hash, verdict)}  # fmt: skip
+        queued = [(name, api) for name, api in listed if name not in done]
+        for name, _ in queued:
+            self.match_opinions.append((case_id, hash_type, listed_hash, verdict, name))
+            self._record(case_id, actor, "exchange.opinion", f"{verdict} to {name}")
+        return queued
 
     def agency_for(self, country: str | None) -> str | None:
         return self._agencies.get(country) if country else None

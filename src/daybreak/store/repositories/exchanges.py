@@ -12,11 +12,11 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Connection, Row, delete, insert, select, update
+from sqlalchemy import Connection, Row, delete, func, insert, select, update
 
 from daybreak.media.banks import check_bank_name
 from daybreak.store.audit import utc
-from daybreak.store.auth import MANAGERS, Actor
+from daybreak.store.auth import CASE_READERS, MANAGERS, Actor
 from daybreak.store.repositories.context import StoreContext, require
 from daybreak.store.tables import (
     media_exchange_items,
@@ -48,6 +48,17 @@ class Exchange:
     enabled: bool
     created_at: datetime
     synced_at: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class FetchState:
+    """Where an exchange's syncing stands (HMA's ``FetchStatus``, without the
+    checkpoint's time, which only the exchange's client can read)."""
+
+    started_at: datetime | None  # the start of the sync running now (None: none runs)
+    ended_at: datetime | None  # the end of the last sync
+    succeeded: bool | None  # whether it succeeded (None: never synced)
+    items: int  # the exchange items stored (each listing one or more hashes)
 
 
 @dataclass(frozen=True, slots=True)
@@ -160,6 +171,25 @@ class ExchangeRepository:
         with self._ctx.reading() as conn:
             rows = conn.execute(select(t).where(of_org(t, actor.org_id)).order_by(t.c.name))
             return [_exchange(r) for r in rows]
+
+    def set_enabled(self, actor: Actor, name: str, enabled: bool) -> Exchange:
+        """Sync the exchange with the others (``sync`` without names) or not (audited;
+        managers only)."""
+        require(actor, MANAGERS, "change hash exchanges")
+        if self.get(actor, name).enabled != enabled:
+            with self._ctx.writing() as conn:
+                self._set(conn, actor.org_id, name, enabled=enabled)
+                action = "exchange.enable" if enabled else "exchange.disable"
+                self._ctx.audit(conn, actor, action, AUDIT_TYPE, name)
+        return self.get(actor, name)
+
+    def record_credentials(self, actor: Actor, api: str, given: bool) -> None:
+        """Audit that an API's credentials were set (``given``) or removed (never the
+        values; managers only)."""
+        require(actor, MANAGERS, "set exchange credentials")
+        action = "exchange.credentials_set" if given else "exchange.credentials_removed"
+        with self._ctx.writing() as conn:
+            self._ctx.audit(conn, actor, action, AUDIT_TYPE, api)
 
     def remove(self, actor: Actor, name: str) -> None:
         """Forget an exchange, its items and its unsent opinions (the bank stays)."""
@@ -278,12 +308,42 @@ class ExchangeRepository:
             self._set(conn, actor.org_id, name, checkpoint=None)
             self._ctx.audit(conn, actor, "exchange.reset", AUDIT_TYPE, name)
 
-    def record_sync(self, actor: Actor, name: str, detail: dict[str, Any]) -> None:
-        """Audit a sync with its counts (and the error that stopped it, if any)."""
+    def fetch_started(self, actor: Actor, name: str) -> None:
+        """A sync of the exchange starts now (its status shows it running)."""
+        require(actor, MANAGERS, "sync hash exchanges")
         with self._ctx.writing() as conn:
-            if "error" not in detail:
-                self._set(conn, actor.org_id, name, synced_at=datetime.now(UTC))
+            self._set(conn, actor.org_id, name, fetch_started_at=datetime.now(UTC))
+
+    def record_sync(self, actor: Actor, name: str, detail: dict[str, Any]) -> None:
+        """The end of a sync: audited with its counts (and the error that stopped it,
+        if any), kept as the exchange's fetch status."""
+        now, ok = datetime.now(UTC), "error" not in detail
+        with self._ctx.writing() as conn:
+            if ok:
+                self._set(conn, actor.org_id, name, synced_at=now)
+            self._set(conn, actor.org_id, name, fetch_started_at=None, fetch_ended_at=now,
+                      fetch_succeeded=ok)  # fmt: skip
             self._ctx.audit(conn, actor, "exchange.sync", AUDIT_TYPE, name, detail)
+
+    def fetch_state(self, actor: Actor, name: str) -> FetchState:
+        self.get(actor, name)
+        ex, items = media_exchanges, media_exchange_items
+        count = select(func.count(func.distinct(items.c.item_key))).where(
+            of_org(items, actor.org_id), items.c.exchange == name
+        )
+        with self._ctx.reading() as conn:
+            row = conn.execute(
+                select(ex.c.fetch_started_at, ex.c.fetch_ended_at, ex.c.fetch_succeeded).where(
+                    of_org(ex, actor.org_id), ex.c.name == name
+                )
+            ).one()
+            stored = int(conn.execute(count).scalar_one())
+        return FetchState(
+            utc(row.fetch_started_at) if row.fetch_started_at else None,
+            utc(row.fetch_ended_at) if row.fetch_ended_at else None,
+            row.fetch_succeeded,
+            stored,
+        )
 
     def refs(self, actor: Actor, hash_type: str, hash_value: str) -> list[tuple[str, str]]:
         """(exchange, ref) of every exchange item of the organisation listing the hash."""
@@ -302,6 +362,7 @@ class ExchangeRepository:
         """Queue ``verdict`` on a listed hash for every exchange that listed it (once per
         case: the same verdict of the same case is not queued again); returns those
         exchanges (none: the hash came from no exchange, or all have it). Audited."""
+        require(actor, CASE_READERS, "give opinions on hash matches")
         if verdict not in VERDICTS:
             raise ExchangeError(f"verdict {verdict!r}: expected one of {', '.join(VERDICTS)}")
         listed = {e for e, _ in self.refs(actor, hash_type, hash_value)}
@@ -320,7 +381,9 @@ class ExchangeRepository:
                 conn.execute(insert(media_exchange_opinions), rows)
                 detail = {"hash_type": hash_type, "hash": hash_value, "verdict": verdict,
                           "case_id": case_id, "exchanges": exchanges}  # fmt: skip
-                self._ctx.audit(conn, actor, "exchange.opinion", AUDIT_TYPE, ",".join(exchanges), detail)  # fmt: skip
+                # about the case when there is one: its history shows the analyst's verdict
+                about = case_id[:80] or ",".join(exchanges)
+                self._ctx.audit(conn, actor, "exchange.opinion", AUDIT_TYPE, about, detail)
         return exchanges
 
     def _queued_before(
@@ -336,12 +399,18 @@ class ExchangeRepository:
             return set(conn.execute(q).scalars())
 
     def opinions(
-        self, actor: Actor, state: str | None = None, due_at: datetime | None = None
+        self,
+        actor: Actor,
+        state: str | None = None,
+        due_at: datetime | None = None,
+        case_id: str | None = None,
     ) -> list[Opinion]:
         """The organisation's opinions (in a ``state``; ``due_at``: the queued ones whose
-        retry time has come by then), oldest first."""
+        retry time has come by then; of one case), oldest first."""
         t = media_exchange_opinions
         q = select(t).where(of_org(t, actor.org_id))
+        if case_id is not None:
+            q = q.where(t.c.case_id == case_id[:80])
         if state is not None:
             q = q.where(t.c.state == state)
         if due_at is not None:
