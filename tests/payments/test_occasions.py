@@ -2,10 +2,13 @@
 
 A gift-giver pays friends and godchildren abroad once or twice each, on occasions
 (Christmas, a local holiday, a birthday): several unrelated beneficiaries, small round
-sums, "gift" (indicators 3, 6 and 7 of payments-indicators.md). A payer of facilitators
-pays the same people again and again (AIC T&I 589: more than half paid more than once).
-The look-alike typology reads the payments per beneficiary; it must not touch a payer
-who pays each of several women repeatedly, nor a careful payer with one beneficiary.
+sums, "gift" (indicators 3, 6 and 7 of payments-indicators.md), to people nobody else
+pays. A payer of facilitators pays the same people again and again (AIC T&I 589: more
+than half paid more than once), or pays once each people whom many unrelated senders
+abroad pay (indicator 2). The look-alike typology reads the payments per beneficiary and
+the other senders of the beneficiaries; it must not touch a payer who pays each of
+several women repeatedly, one who pays shared beneficiaries once each, nor a careful
+payer with one beneficiary.
 """
 
 from __future__ import annotations
@@ -27,6 +30,11 @@ FRIENDS = (  # receiver, name, country
     ("nequi:+573100000103", "Valentina Gomez", "CO"),
     ("gcash:+639170000104", "Joy Bautista", "PH"),
 )
+HUBS = (
+    ("gcash:+639170000301", "Lorna Dizon", "PH"),
+    ("gcash:+639170000302", "Marites Lopez", "PH"),
+    ("gcash:+639170000303", "Cherry Ramos", "PH"),
+)
 
 
 def _world() -> tuple[pl.DataFrame, pl.DataFrame]:
@@ -39,10 +47,20 @@ def _world() -> tuple[pl.DataFrame, pl.DataFrame]:
             r.pay("CG001", "Peter Walker", START + timedelta(days=40 + 30 * k), 22.5, rid,
                   name, cc, 30.0, "remittance", "birthday")  # fmt: skip
     r.customer("CO001", "Mark Young", "M", "frequent_low_value", 1)
-    for k, (rid, name, cc) in enumerate(FRIENDS):  # the same women, again and again
+    for k, (rid, name, cc) in enumerate(FRIENDS):  # other women, each again and again
         for j in range(4):
-            r.pay("CO001", "Mark Young", START + timedelta(days=9 * j + 2 * k), 23.0, rid,
-                  name, cc, 50.0, "remittance", "gift")  # fmt: skip
+            r.pay("CO001", "Mark Young", START + timedelta(days=9 * j + 2 * k), 23.0,
+                  rid + "9", name, cc, 50.0, "remittance", "gift")  # fmt: skip
+    r.customer("CF001", "Brian Scott", "M", "frequent_low_value", 1)
+    for k, (rid, name, cc) in enumerate(HUBS):  # once each, to women many others pay
+        r.pay("CF001", "Brian Scott", START + timedelta(days=5 + 6 * k), 1.5, rid, name, cc,
+              40.0, "crypto", "")  # fmt: skip
+        for s, sname in enumerate(("Gary Lee", "Ron Clark", "Tom Baker")):
+            if k == 0:
+                r.customer(f"CX00{s}", sname, "M", "frequent_low_value", 1)
+            for j in range(3):
+                r.pay(f"CX00{s}", sname, START + timedelta(days=11 * j + 3 * k + s), 2.0,
+                      rid, name, cc, 35.0, "crypto", "")  # fmt: skip
     r.customer("CC001", "Kevin King", "M", "careful_steady", 1)
     for j in range(8):
         r.pay("CC001", "Kevin King", START + timedelta(days=17 * j), 12.0,
@@ -76,6 +94,13 @@ def test_paying_the_same_women_again_and_again_is_not(result: ScanResult) -> Non
     assert row["corridor_beneficiaries"] == 4 and row["corridor_payments"] == 16
     assert row["s__occasional_gifts_lookalike"] == 0.0
     assert float(row["score"]) > float(_customer(result, "CG001")["score"])  # type: ignore[arg-type]
+
+
+def test_paying_once_each_women_whom_other_senders_pay_is_not(result: ScanResult) -> None:
+    row = _customer(result, "CF001")
+    assert row["corridor_beneficiaries"] == 3 and row["corridor_payments"] == 3
+    assert row["hub_other_senders"] == 3
+    assert row["s__occasional_gifts_lookalike"] == 0.0
 
 
 def test_a_careful_payer_with_one_beneficiary_is_untouched(result: ScanResult) -> None:
