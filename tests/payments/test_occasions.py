@@ -21,7 +21,7 @@ import pytest
 from daybreak.engines.payments import scan_frames
 from daybreak.payments.config import load_pack
 from daybreak.payments.scan import ScanResult
-from payments.failure_modes import _Rows
+from payments.failure_modes import _Rows, scored_customer
 
 START = datetime(2026, 1, 5)
 FRIENDS = (  # receiver, name, country
@@ -74,37 +74,31 @@ def result() -> ScanResult:
     return scan_frames(tx, cu)
 
 
-def _customer(result: ScanResult, cid: str) -> dict[str, object]:
-    rows = result.customer_scores.filter(pl.col("sender_id") == cid).to_dicts()
-    assert rows, f"{cid} was not scored"
-    return rows[0]
-
-
 def test_one_or_two_payments_to_each_of_several_people_is_the_gift_look_alike(
     result: ScanResult,
 ) -> None:
-    row = _customer(result, "CG001")
+    row = scored_customer(result, "CG001")
     assert row["corridor_beneficiaries"] == 4 and row["corridor_payments"] == 6
     # 1.5 payments per beneficiary (at most 2 each) is at the foot of ramp(x, 1.5, 3)
     assert row["s__occasional_gifts_lookalike"] == pytest.approx(1.0)
 
 
 def test_paying_the_same_women_again_and_again_is_not(result: ScanResult) -> None:
-    row = _customer(result, "CO001")
+    row = scored_customer(result, "CO001")
     assert row["corridor_beneficiaries"] == 4 and row["corridor_payments"] == 16
     assert row["s__occasional_gifts_lookalike"] == 0.0
-    assert float(row["score"]) > float(_customer(result, "CG001")["score"])  # type: ignore[arg-type]
+    assert float(row["score"]) > float(scored_customer(result, "CG001")["score"])  # type: ignore[arg-type]
 
 
 def test_paying_once_each_women_whom_other_senders_pay_is_not(result: ScanResult) -> None:
-    row = _customer(result, "CF001")
+    row = scored_customer(result, "CF001")
     assert row["corridor_beneficiaries"] == 3 and row["corridor_payments"] == 3
     assert row["hub_other_senders"] == 3
     assert row["s__occasional_gifts_lookalike"] == 0.0
 
 
 def test_a_careful_payer_with_one_beneficiary_is_untouched(result: ScanResult) -> None:
-    assert _customer(result, "CC001")["s__occasional_gifts_lookalike"] == 0.0
+    assert scored_customer(result, "CC001")["s__occasional_gifts_lookalike"] == 0.0
 
 
 def test_the_look_alike_lowers_the_gift_givers_score() -> None:
