@@ -115,3 +115,16 @@ def test_the_look_alike_lowers_the_gift_givers_score() -> None:
         for name, frame in (("without", base), ("with", now))
     }
     assert raw["with"] < raw["without"]
+
+
+@pytest.mark.spark
+def test_duckdb_and_spark_agree_on_occasional_gifts(java_home: str, result: ScanResult) -> None:
+    from daybreak.engines.spark import SMALL_DATA_CONF, SparkEngine
+
+    tx, cu = _world()
+    spark = scan_frames(tx, cu, engine=SparkEngine(SMALL_DATA_CONF))
+    assert [a.model_dump() for a in spark.alerts] == [a.model_dump() for a in result.alerts]
+    for col in ("s__occasional_gifts_lookalike", "hub_other_senders", "raw_score"):
+        d = result.customer_scores[col].to_list()
+        s = spark.customer_scores[col].to_list()
+        assert d == pytest.approx(s, rel=1e-6, abs=1e-9), col
