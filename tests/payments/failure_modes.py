@@ -23,6 +23,8 @@ from zoneinfo import ZoneInfo
 import numpy as np
 import polars as pl
 
+from daybreak.payments.scan import ScanResult
+
 GIVEN = ["James", "Robert", "Michael", "David", "Paul", "Mark", "Steven", "Andrew", "Kevin",
          "Brian", "Gary", "Peter", "Susan", "Linda", "Karen", "Helen", "Ruth", "Carol"]  # fmt: skip
 FAMILY = ["Walker", "Harris", "Lewis", "Young", "King", "Wright", "Hill", "Scott", "Green",
@@ -66,6 +68,13 @@ class _Rows:
             "amount": round(amount, 2), "currency": self.currency, "channel": channel,
             "reference": ref or None, "merchant_category": None,
         })  # fmt: skip
+
+
+def scored_customer(result: ScanResult, cid: str) -> dict[str, object]:
+    """The scan's row of customer ``cid`` (fails the test when he was not scored)."""
+    rows = result.customer_scores.filter(pl.col("sender_id") == cid).to_dicts()
+    assert rows, f"{cid} was not scored"
+    return rows[0]
 
 
 def augment(world: Path, out: Path, seed: int, scale: float = 1.0) -> Path:

@@ -18,7 +18,7 @@ from daybreak.engines.payments import scan_frames
 from daybreak.payments.config import load_pack
 from daybreak.payments.explain import render
 from daybreak.payments.scan import ScanResult
-from payments.failure_modes import _Rows
+from payments.failure_modes import _Rows, scored_customer
 
 START = datetime(2026, 1, 5)
 
@@ -63,14 +63,8 @@ def result() -> ScanResult:
     return scan_frames(tx, cu)
 
 
-def _customer(result: ScanResult, cid: str) -> dict[str, object]:
-    rows = result.customer_scores.filter(pl.col("sender_id") == cid).to_dicts()
-    assert rows, f"{cid} was not scored"
-    return rows[0]
-
-
 def test_a_spouses_family_is_one_household_not_several_strangers(result: ScanResult) -> None:
-    row = _customer(result, "CI001")
+    row = scored_customer(result, "CI001")
     assert row["unrelated_beneficiaries"] == 3
     assert row["household_share"] == 1.0 and row["unrelated_families"] == 1
     assert row["s__multiple_unrelated_beneficiaries"] == 0
@@ -80,22 +74,22 @@ def test_a_spouses_family_is_one_household_not_several_strangers(result: ScanRes
 def test_two_accounts_under_one_given_name_are_one_person_not_a_household(
     result: ScanResult,
 ) -> None:
-    row = _customer(result, "CA001")
+    row = scored_customer(result, "CA001")
     assert row["household_share"] == 0.0 and row["unrelated_families"] == 2
 
 
 def test_a_split_payment_over_one_family_keeps_both_beneficiaries(result: ScanResult) -> None:
-    row = _customer(result, "CS001")
+    row = scored_customer(result, "CS001")
     assert row["household_share"] == 1.0 and row["run_share"] == 1.0
     assert row["unrelated_families"] == 2 and row["s__household_abroad"] == 0
 
 
 def test_small_payments_to_a_wallet_with_no_name_are_evidence(result: ScanResult) -> None:
     for cid in ("CW001", "CW002"):
-        row = _customer(result, cid)
+        row = scored_customer(result, cid)
         assert row["unnamed_share"] == 1.0  # crypto's channel risk is 1.0 in the pack
         assert row["s__unnamed_beneficiary"] == 1.0
-    named = _customer(result, "CA001")
+    named = scored_customer(result, "CA001")
     assert named["unnamed_share"] == 0.0 and named["s__unnamed_beneficiary"] == 0.0
     wallet = result.beneficiary_scores.filter(pl.col("receiver_id") == "usdt:TQmA1bcdefghijkLmnopq")
     assert wallet["inbound_unnamed_share"].to_list() == [1.0]
