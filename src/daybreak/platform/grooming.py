@@ -86,12 +86,16 @@ class GroomingParams:
 
 def compile_pipeline(d: Dialect, params: GroomingParams) -> Pipeline:
     """The SQL steps, reading the two input tables by name; ``grooming_actors`` holds one
-    scored row per actor and ``grooming_pairs`` one row per (actor, minor) pair."""
+    scored row per actor and ``grooming_pairs`` one row per (actor, minor) pair.
+
+    Accounts are numbered once (``aid``) and every later join and group-by is on those
+    integers; the ``service:account_id`` key is joined back only for the rows shown."""
     p = Pipeline(INPUT_TABLES)
     p.add(
         "grooming_accounts",
         f"""
-SELECT service || ':' || account_id AS account, service, account_id, country, age_band,
+SELECT row_number() OVER (ORDER BY service, account_id) AS aid,
+  service || ':' || account_id AS account, service, account_id, country, age_band,
   created_at,
   {d.epoch_seconds("created_at")} AS created_s,
   CASE WHEN verified THEN 1 ELSE 0 END AS verified,
@@ -101,33 +105,7 @@ FROM platform_accounts
         inputs=("platform_accounts",),
         materialize=True,
     )
-    p.add(
-        "grooming_edges",
-        f"""
-SELECT e.event_id, e.event_type, s.account AS src, t.account AS dst, e.started_at,
-  {d.epoch_seconds("e.started_at")} AS t_s, s.minor AS src_minor, t.minor AS dst_minor
-FROM platform_events e
--- joined on built keys, not on (service, account_id) twice: from the latter a planner
--- derives s.service = t.service and may join the accounts with each other first
-JOIN grooming_accounts s ON s.account = e.service || ':' || e.account_id
-JOIN grooming_accounts t ON t.account = e.service || ':' || e.counterparty_account_id
-WHERE e.event_type IN ({d.strings(CONTACT_TYPES)}) AND (s.minor = 1 OR t.minor = 1)
-""",
-        inputs=("platform_events", "grooming_accounts"),
-        materialize=True,
-    )
-    p.add(
-        "grooming_contacts",
-        """
-SELECT event_id, event_type, started_at, t_s,
-  CASE WHEN src_minor = 0 THEN src ELSE dst END AS actor,
-  CASE WHEN src_minor = 0 THEN dst ELSE src END AS target,
-  CASE WHEN src_minor = 0 THEN 1 ELSE 0 END AS outbound
-FROM grooming_edges WHERE src_minor + dst_minor = 1
-""",
-        inputs=("grooming_edges",),
-        materialize=True,
-    )
+    p.add("grooming_contacts", _contacts_sql(d), inputs=_CONTACT_INPUTS, materialize=True)
     p.add(
         "grooming_pair_times",
         _pair_times_sql(d),
@@ -137,11 +115,11 @@ FROM grooming_edges WHERE src_minor + dst_minor = 1
     p.add(
         "grooming_neighbours",
         """
-SELECT DISTINCT src AS minor, dst AS other FROM grooming_edges WHERE src_minor + dst_minor = 2
+SELECT DISTINCT src AS minor, dst AS other FROM grooming_contacts WHERE dst_minor = 1
 UNION
-SELECT DISTINCT dst AS minor, src AS other FROM grooming_edges WHERE src_minor + dst_minor = 2
+SELECT DISTINCT dst AS minor, src AS other FROM grooming_contacts WHERE dst_minor = 1
 """,
-        inputs=("grooming_edges",),
+        inputs=("grooming_contacts",),
         materialize=True,
     )
     p.add(
@@ -196,8 +174,30 @@ FROM grooming_actor_events WHERE ip IS NOT NULL
     return p
 
 
+_CONTACT_INPUTS = ("platform_events", "grooming_accounts")
 _PAIR_INPUTS = ("grooming_pair_times", "grooming_connected", "grooming_accounts")
 _SIBLING_INPUTS = ("grooming_own_actors", "grooming_fingerprints")
+
+
+def _contacts_sql(d: Dialect) -> str:
+    """Contact events between an adult or unknown-age account and a minor, seen from the
+    actor's side (``outbound`` = sent by the actor), and those between two minors
+    (``dst_minor = 1``: the minors' own circles), in one scan of the events.
+
+    The sender is joined on (service, account_id) and the receiver on the built
+    ``service:account_id`` key: with both on (service, account_id) a planner derives
+    s.service = t.service and may join the accounts with each other first."""
+    return f"""
+SELECT e.event_id, e.event_type, e.started_at, {d.epoch_seconds("e.started_at")} AS t_s,
+  CASE WHEN s.minor = 0 THEN s.aid ELSE t.aid END AS actor,
+  CASE WHEN s.minor = 0 THEN t.aid ELSE s.aid END AS target,
+  CASE WHEN s.minor = 0 THEN 1 ELSE 0 END AS outbound,
+  s.aid AS src, t.aid AS dst, s.minor + t.minor - 1 AS dst_minor
+FROM platform_events e
+JOIN grooming_accounts s ON s.service = e.service AND s.account_id = e.account_id
+JOIN grooming_accounts t ON t.account = e.service || ':' || e.counterparty_account_id
+WHERE e.event_type IN ({d.strings(CONTACT_TYPES)}) AND s.minor + t.minor >= 1
+"""
 
 
 def _pair_times_sql(d: Dialect) -> str:
@@ -217,6 +217,7 @@ SELECT actor, target,
   max(started_at) AS last_seen,
   count(*) AS events
 FROM grooming_contacts
+WHERE dst_minor = 0
 GROUP BY actor, target
 """
 
@@ -235,8 +236,8 @@ SELECT p.*, t.country AS target_country, t.age_band AS target_band,
     THEN 1 ELSE 0 END AS foreign_target,
   CASE WHEN c.actor IS NOT NULL THEN 1 ELSE 0 END AS connected
 FROM grooming_pair_times p
-JOIN grooming_accounts a ON a.account = p.actor
-JOIN grooming_accounts t ON t.account = p.target
+JOIN grooming_accounts a ON a.aid = p.actor
+JOIN grooming_accounts t ON t.aid = p.target
 LEFT JOIN grooming_connected c ON c.actor = p.actor AND c.target = p.target
 """
 
@@ -244,7 +245,9 @@ LEFT JOIN grooming_connected c ON c.actor = p.actor AND c.target = p.target
 def _own_sql(d: Dialect, params: GroomingParams) -> str:
     new = params.new_account_days * 86400.0
     return f"""
-SELECT g.*, a.service, a.account_id, a.country, a.age_band, a.created_at, a.verified,
+SELECT a.account AS actor, g.pairs, g.initiated, g.unconnected, g.quick_messages,
+  g.fast_calls, g.foreign_targets, g.median_call_hours, g.first_contact_s, g.first_seen,
+  g.last_seen, a.service, a.account_id, a.country, a.age_band, a.created_at, a.verified,
   CASE WHEN g.first_contact_s - a.created_s < {new!r} THEN 1 ELSE 0 END AS new_account,
   (g.first_contact_s - a.created_s) / 86400.0 AS account_age_days
 FROM (
@@ -259,7 +262,7 @@ FROM (
     min(first_seen) AS first_seen, max(last_seen) AS last_seen
   FROM grooming_pairs GROUP BY actor
 ) g
-JOIN grooming_accounts a ON a.account = g.actor
+JOIN grooming_accounts a ON a.aid = g.actor
 WHERE g.initiated > 0
 """
 
@@ -315,12 +318,15 @@ ACTORS_QUERY = """
 SELECT * FROM grooming_actors WHERE score >= {min_score} ORDER BY score DESC, actor
 """
 EVIDENCE_QUERY = """
-SELECT p.actor, p.target, p.target_country, p.target_band, p.first_event_id,
-  p.first_event_type, p.call_event_id, p.first_s, p.call_s, p.message_s, p.first_seen,
-  p.connected
-FROM grooming_pairs p JOIN grooming_actors a ON a.actor = p.actor
-WHERE a.score >= {min_score} AND p.initiated = 1
-ORDER BY p.actor, p.first_s, p.target
+SELECT a.account AS actor, t.account AS target, p.target_country, p.target_band,
+  p.first_event_id, p.first_event_type, p.call_event_id, p.first_s, p.call_s, p.message_s,
+  p.first_seen, p.connected
+FROM grooming_pairs p
+JOIN grooming_accounts a ON a.aid = p.actor
+JOIN grooming_actors g ON g.actor = a.account
+JOIN grooming_accounts t ON t.aid = p.target
+WHERE g.score >= {min_score} AND p.initiated = 1
+ORDER BY a.account, p.first_s, t.account
 """
 SIBLINGS_QUERY = """
 SELECT s.actor, s.sibling FROM grooming_siblings s JOIN grooming_actors a ON a.actor = s.actor

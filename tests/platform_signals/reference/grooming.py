@@ -1,0 +1,432 @@
+"""Grooming contact patterns: the compiled SQL, the score and the explanations.
+
+Metadata only: who sent a friend request, message or call to whom and when, which
+device and IP each account used, and what the platform knows about each account
+(``platform_accounts``: declared age band or minor flag, creation date, country,
+verified). Never message content.
+
+An *actor* is an account the platform does not know to be a minor; a *target* is one it
+knows to be a minor (declared band under 18, or the minor flag). A *pair* is an actor
+and a target with any contact; the actor *initiated* it when its first event in the
+pair came from the actor. Each actor is scored on the pairs it initiated
+(platform-signals.md section 1):
+
+- fan-out: how many minors it (and the accounts sharing its device or IP) reached out to;
+- unconnected targets: the share of those minors with no contact with another of them
+  (a teacher's class, a relative's siblings and a gamer's circle know each other);
+- speed: the share of targets with a private message within a day of the first contact,
+  and with a call or stream from the actor within ``fast_call_hours``;
+- foreign targets: the share in another country than the actor's;
+- a new account: created less than ``new_account_days`` before its first contact;
+- recreation: another account on the same service with the same device or IP that also
+  contacted minors (back after a ban), or one on another service (the same person);
+- verified accounts count against (creators, schools and clubs are often verified).
+
+The actor's score is a logistic function of these, computed in SQL so DuckDB and Spark
+give the same numbers; :func:`alerts` names the evidence. Nothing here opens an engine:
+:mod:`daybreak.engines.grooming` runs the pipeline.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from daybreak.detectors.dialect import Dialect
+from daybreak.detectors.pipeline import Pipeline
+from daybreak.model.alerts import Alert, alert_score
+from daybreak.platform.params import check_score_and_weights
+from daybreak.schema.columns import MINOR_AGE_BANDS
+
+DETECTOR_ID = "grooming"
+VERSION = "1"  # change whenever the SQL, the weights or the explanations change
+TYPOLOGY = "grooming_contact_pattern"
+INPUT_TABLES = ("platform_events", "platform_accounts")
+CONTACT_TYPES = ("friend_request", "message", "call", "stream")
+SHOW_TYPES = ("call", "stream")
+
+# Log-odds weights (a logistic fit on worlds from the tuning bands of
+# benchmarks/platform_grooming.py, rounded; the benchmark measures them on worlds drawn
+# from other bands). Each term is documented in docs/detectors/grooming.md.
+WEIGHTS: Mapping[str, float] = {
+    "intercept": -12.8,
+    "log_fanout": 2.9,  # ln(minors the actor and its device siblings reached out to)
+    "unconnected_share": 1.6,  # targets who have no contact with each other
+    "quick_message_share": 1.2,  # a private message within a day
+    "fast_call_share": 0.7,  # a call or stream within fast_call_hours
+    "foreign_share": 2.9,  # targets in another country
+    "new_account": 3.5,  # created shortly before the first contact
+    "recreated": 0.9,  # another account, same service, same device or IP, also at minors
+    "other_service": 0.8,  # an account on another service, same device or IP, at minors
+    "verified": -0.3,  # verified by the platform
+}
+
+
+@dataclass(frozen=True)
+class GroomingParams:
+    # the actor and the accounts sharing its device or IP need to have reached out to
+    # this many minors
+    min_targets: int = 2
+    alert_score: float = 0.5  # actors scoring at least this become alerts
+    fast_call_hours: float = 72.0  # a call within this many hours of the first contact
+    quick_message_hours: float = 24.0  # a message within this many hours
+    new_account_days: float = 30.0  # created less than this many days before
+    weights: Mapping[str, float] = field(default_factory=lambda: dict(WEIGHTS))
+
+    def __post_init__(self) -> None:
+        if self.min_targets < 1:
+            raise ValueError(f"min_targets must be at least 1, got {self.min_targets}")
+        for name in ("fast_call_hours", "quick_message_hours", "new_account_days"):
+            if getattr(self, name) <= 0:
+                raise ValueError(f"{name} must be positive, got {getattr(self, name)}")
+        check_score_and_weights(self.alert_score, self.weights, WEIGHTS)
+
+
+def compile_pipeline(d: Dialect, params: GroomingParams) -> Pipeline:
+    """The SQL steps, reading the two input tables by name; ``grooming_actors`` holds one
+    scored row per actor and ``grooming_pairs`` one row per (actor, minor) pair."""
+    p = Pipeline(INPUT_TABLES)
+    p.add(
+        "grooming_accounts",
+        f"""
+SELECT service || ':' || account_id AS account, service, account_id, country, age_band,
+  created_at,
+  {d.epoch_seconds("created_at")} AS created_s,
+  CASE WHEN verified THEN 1 ELSE 0 END AS verified,
+  CASE WHEN is_minor OR age_band IN ({d.strings(MINOR_AGE_BANDS)}) THEN 1 ELSE 0 END AS minor
+FROM platform_accounts
+""",
+        inputs=("platform_accounts",),
+        materialize=True,
+    )
+    p.add(
+        "grooming_edges",
+        f"""
+SELECT e.event_id, e.event_type, s.account AS src, t.account AS dst, e.started_at,
+  {d.epoch_seconds("e.started_at")} AS t_s, s.minor AS src_minor, t.minor AS dst_minor
+FROM platform_events e
+-- joined on built keys, not on (service, account_id) twice: from the latter a planner
+-- derives s.service = t.service and may join the accounts with each other first
+JOIN grooming_accounts s ON s.account = e.service || ':' || e.account_id
+JOIN grooming_accounts t ON t.account = e.service || ':' || e.counterparty_account_id
+WHERE e.event_type IN ({d.strings(CONTACT_TYPES)}) AND (s.minor = 1 OR t.minor = 1)
+""",
+        inputs=("platform_events", "grooming_accounts"),
+        materialize=True,
+    )
+    p.add(
+        "grooming_contacts",
+        """
+SELECT event_id, event_type, started_at, t_s,
+  CASE WHEN src_minor = 0 THEN src ELSE dst END AS actor,
+  CASE WHEN src_minor = 0 THEN dst ELSE src END AS target,
+  CASE WHEN src_minor = 0 THEN 1 ELSE 0 END AS outbound
+FROM grooming_edges WHERE src_minor + dst_minor = 1
+""",
+        inputs=("grooming_edges",),
+        materialize=True,
+    )
+    p.add(
+        "grooming_pair_times",
+        _pair_times_sql(d),
+        inputs=("grooming_contacts",),
+        materialize=True,
+    )
+    p.add(
+        "grooming_neighbours",
+        """
+SELECT DISTINCT src AS minor, dst AS other FROM grooming_edges WHERE src_minor + dst_minor = 2
+UNION
+SELECT DISTINCT dst AS minor, src AS other FROM grooming_edges WHERE src_minor + dst_minor = 2
+""",
+        inputs=("grooming_edges",),
+        materialize=True,
+    )
+    p.add(
+        "grooming_connected",
+        """
+SELECT DISTINCT p.actor, p.target
+FROM grooming_pair_times p
+JOIN grooming_neighbours n ON n.minor = p.target
+JOIN grooming_pair_times q ON q.actor = p.actor AND q.target = n.other
+""",
+        inputs=("grooming_pair_times", "grooming_neighbours"),
+        materialize=True,
+    )
+    p.add("grooming_pairs", _pairs_sql(params), inputs=_PAIR_INPUTS, materialize=True)
+    p.add(
+        "grooming_own_actors",
+        _own_sql(d, params),
+        inputs=("grooming_pairs", "grooming_accounts"),
+        materialize=True,
+    )
+    p.add(
+        "grooming_actor_events",
+        # one scan of the events for both fingerprints (two scans cost twice as much)
+        """
+SELECT DISTINCT o.actor AS account, e.device_id, e.ip
+FROM platform_events e
+JOIN grooming_own_actors o ON o.service = e.service AND o.account_id = e.account_id
+WHERE e.device_id IS NOT NULL OR e.ip IS NOT NULL
+""",
+        inputs=("platform_events", "grooming_own_actors"),
+        materialize=True,
+    )
+    p.add(
+        "grooming_fingerprints",
+        """
+SELECT DISTINCT account, 'device' AS kind, device_id AS value
+FROM grooming_actor_events WHERE device_id IS NOT NULL
+UNION
+SELECT DISTINCT account, 'ip' AS kind, ip AS value
+FROM grooming_actor_events WHERE ip IS NOT NULL
+""",
+        inputs=("grooming_actor_events",),
+        materialize=True,
+    )
+    p.add("grooming_siblings", _siblings_sql(), inputs=_SIBLING_INPUTS, materialize=True)
+    p.add(
+        "grooming_actors",
+        _scored_sql(params),
+        inputs=("grooming_own_actors", "grooming_siblings"),
+        materialize=True,
+    )
+    return p
+
+
+_PAIR_INPUTS = ("grooming_pair_times", "grooming_connected", "grooming_accounts")
+_SIBLING_INPUTS = ("grooming_own_actors", "grooming_fingerprints")
+
+
+def _pair_times_sql(d: Dialect) -> str:
+    return f"""
+SELECT actor, target,
+  min(t_s) AS first_s,
+  min(CASE WHEN outbound = 1 THEN t_s END) AS first_out_s,
+  min(CASE WHEN outbound = 0 THEN t_s END) AS first_in_s,
+  min(CASE WHEN event_type = 'message' THEN t_s END) AS message_s,
+  min(CASE WHEN event_type IN ({d.strings(SHOW_TYPES)}) AND outbound = 1 THEN t_s END) AS call_s,
+  min_by(event_id, t_s) AS first_event_id,
+  min_by(event_type, t_s) AS first_event_type,
+  min_by(CASE WHEN event_type IN ({d.strings(SHOW_TYPES)}) AND outbound = 1 THEN event_id END,
+    CASE WHEN event_type IN ({d.strings(SHOW_TYPES)}) AND outbound = 1 THEN t_s END)
+    AS call_event_id,
+  min(started_at) AS first_seen,
+  max(started_at) AS last_seen,
+  count(*) AS events
+FROM grooming_contacts
+GROUP BY actor, target
+"""
+
+
+def _pairs_sql(params: GroomingParams) -> str:
+    fast = int(params.fast_call_hours * 3600)
+    quick = int(params.quick_message_hours * 3600)
+    return f"""
+SELECT p.*, t.country AS target_country, t.age_band AS target_band,
+  CASE WHEN p.first_out_s IS NOT NULL AND (p.first_in_s IS NULL OR p.first_out_s <= p.first_in_s)
+    THEN 1 ELSE 0 END AS initiated,
+  CASE WHEN p.message_s IS NOT NULL AND p.message_s - p.first_s <= {quick}
+    THEN 1 ELSE 0 END AS quick_message,
+  CASE WHEN p.call_s IS NOT NULL AND p.call_s - p.first_s <= {fast} THEN 1 ELSE 0 END AS fast_call,
+  CASE WHEN a.country IS NOT NULL AND t.country IS NOT NULL AND a.country <> t.country
+    THEN 1 ELSE 0 END AS foreign_target,
+  CASE WHEN c.actor IS NOT NULL THEN 1 ELSE 0 END AS connected
+FROM grooming_pair_times p
+JOIN grooming_accounts a ON a.account = p.actor
+JOIN grooming_accounts t ON t.account = p.target
+LEFT JOIN grooming_connected c ON c.actor = p.actor AND c.target = p.target
+"""
+
+
+def _own_sql(d: Dialect, params: GroomingParams) -> str:
+    new = params.new_account_days * 86400.0
+    return f"""
+SELECT g.*, a.service, a.account_id, a.country, a.age_band, a.created_at, a.verified,
+  CASE WHEN g.first_contact_s - a.created_s < {new!r} THEN 1 ELSE 0 END AS new_account,
+  (g.first_contact_s - a.created_s) / 86400.0 AS account_age_days
+FROM (
+  SELECT actor, count(*) AS pairs, CAST(sum(initiated) AS BIGINT) AS initiated,
+    CAST(sum(initiated * (1 - connected)) AS BIGINT) AS unconnected,
+    CAST(sum(initiated * quick_message) AS BIGINT) AS quick_messages,
+    CAST(sum(initiated * fast_call) AS BIGINT) AS fast_calls,
+    CAST(sum(initiated * foreign_target) AS BIGINT) AS foreign_targets,
+    {d.median("CASE WHEN initiated = 1 AND call_s IS NOT NULL THEN (call_s - first_s) / 3600.0 END")}
+      AS median_call_hours,
+    min(CASE WHEN initiated = 1 THEN first_s END) AS first_contact_s,
+    min(first_seen) AS first_seen, max(last_seen) AS last_seen
+  FROM grooming_pairs GROUP BY actor
+) g
+JOIN grooming_accounts a ON a.account = g.actor
+WHERE g.initiated > 0
+"""
+
+
+def _siblings_sql() -> str:
+    """Other actors sharing a device or IP with each actor: on the same service (back
+    after a ban) or on another (the same person elsewhere)."""
+    return """
+SELECT x.actor, y.actor AS sibling, y.service AS sibling_service,
+  CASE WHEN y.service = x.service THEN 1 ELSE 0 END AS same_service, y.initiated
+FROM (SELECT DISTINCT o.actor, o.service, f.kind, f.value FROM grooming_own_actors o
+      JOIN grooming_fingerprints f ON f.account = o.actor) x
+JOIN (SELECT DISTINCT o.actor, o.service, o.initiated, f.kind, f.value FROM grooming_own_actors o
+      JOIN grooming_fingerprints f ON f.account = o.actor) y
+  ON y.kind = x.kind AND y.value = x.value AND y.actor <> x.actor
+GROUP BY x.actor, y.actor, y.service, x.service, y.initiated
+"""
+
+
+def _scored_sql(params: GroomingParams) -> str:
+    w = {k: float(v) for k, v in params.weights.items()}
+    share = "CAST({0} AS DOUBLE) / o.initiated"
+    z = (
+        f"{w['intercept']!r}"
+        f" + {w['log_fanout']!r} * ln(CAST(o.initiated + coalesce(s.sibling_targets, 0) AS DOUBLE))"
+        f" + {w['unconnected_share']!r} * {share.format('o.unconnected')}"
+        f" + {w['quick_message_share']!r} * {share.format('o.quick_messages')}"
+        f" + {w['fast_call_share']!r} * {share.format('o.fast_calls')}"
+        f" + {w['foreign_share']!r} * {share.format('o.foreign_targets')}"
+        f" + {w['new_account']!r} * o.new_account"
+        f" + {w['recreated']!r} * CASE WHEN coalesce(s.same_service, 0) > 0 THEN 1 ELSE 0 END"
+        f" + {w['other_service']!r} * CASE WHEN coalesce(s.other_service, 0) > 0 THEN 1 ELSE 0 END"
+        f" + {w['verified']!r} * o.verified"
+    )
+    return f"""
+SELECT o.*, {float(params.fast_call_hours)!r} AS fast_call_hours,
+  coalesce(s.same_service, 0) AS same_service_siblings,
+  coalesce(s.other_service, 0) AS other_service_siblings,
+  coalesce(s.sibling_targets, 0) AS sibling_targets,
+  CASE WHEN o.initiated + coalesce(s.sibling_targets, 0) >= {params.min_targets} THEN 1.0 / (1.0 + exp(-({z}))) ELSE 0.0 END
+    AS score
+FROM grooming_own_actors o
+LEFT JOIN (
+  SELECT actor, CAST(sum(same_service) AS BIGINT) AS same_service,
+    CAST(sum(1 - same_service) AS BIGINT) AS other_service,
+    CAST(sum(initiated) AS BIGINT) AS sibling_targets
+  FROM grooming_siblings GROUP BY actor
+) s ON s.actor = o.actor
+"""
+
+
+ACTORS_QUERY = """
+SELECT * FROM grooming_actors WHERE score >= {min_score} ORDER BY score DESC, actor
+"""
+EVIDENCE_QUERY = """
+SELECT p.actor, p.target, p.target_country, p.target_band, p.first_event_id,
+  p.first_event_type, p.call_event_id, p.first_s, p.call_s, p.message_s, p.first_seen,
+  p.connected
+FROM grooming_pairs p JOIN grooming_actors a ON a.actor = p.actor
+WHERE a.score >= {min_score} AND p.initiated = 1
+ORDER BY p.actor, p.first_s, p.target
+"""
+SIBLINGS_QUERY = """
+SELECT s.actor, s.sibling FROM grooming_siblings s JOIN grooming_actors a ON a.actor = s.actor
+WHERE a.score >= {min_score} ORDER BY s.actor, s.sibling
+"""
+
+
+def _hours(seconds: float) -> str:
+    h = seconds / 3600.0
+    return f"{h:.0f} hours" if h >= 2 else f"{round(h * 60)} minutes"
+
+
+def _pair_text(pair: Mapping[str, Any]) -> str:
+    seen = pair["first_seen"]
+    when = seen.strftime("%Y-%m-%d %H:%M UTC") if isinstance(seen, datetime) else seen
+    band = pair["target_band"] or "minor flag"
+    text = (
+        f"{str(pair['first_event_type']).replace('_', ' ')} {pair['first_event_id']} at {when} "
+        f"to {pair['target']} ({band}, {pair['target_country'] or 'country unknown'})"
+    )
+    if pair["call_event_id"] is not None and pair["call_s"] is not None:
+        gap = float(pair["call_s"]) - float(pair["first_s"])
+        text += f", call {pair['call_event_id']} {_hours(gap)} later"
+    return text
+
+
+def _pct(part: Any, whole: int) -> str:
+    return f"{int(part)} of {whole}"
+
+
+def explain(
+    actor: Mapping[str, Any], pairs: Sequence[Mapping[str, Any]], siblings: Sequence[str] = ()
+) -> str:
+    """Plain language naming the evidence: the minors, the events, the hours between."""
+    n = int(actor["initiated"])
+    declared = actor["age_band"] or "no declared age"
+    age = float(actor["account_age_days"])
+    parts = [
+        f"Account {actor['actor']} ({declared}, {actor['country'] or 'country unknown'}, "
+        f"created {age:.0f} days before its first contact) reached out to {n} minor accounts: "
+        f"{_pct(actor['unconnected'], n)} have no contact with any other of them; "
+        f"{_pct(actor['foreign_targets'], n)} are in another country; a private message "
+        f"followed within a day for {_pct(actor['quick_messages'], n)} and a call or stream "
+        f"from the account within {float(actor['fast_call_hours']):.0f} hours for "
+        f"{_pct(actor['fast_calls'], n)}.",
+        "E.g. " + "; ".join(_pair_text(p) for p in pairs[:3]) + ".",
+    ]
+    if siblings:
+        parts.append(
+            f"It shares a device or IP with {', '.join(siblings)}, which reached out to "
+            f"{int(actor['sibling_targets'])} more minors "
+            f"({int(actor['same_service_siblings'])} on the same service: a recreated account)."
+        )
+    if int(actor["verified"]):
+        parts.append("The account is verified by the platform (which lowers the score).")
+    return " ".join(parts)
+
+
+def alerts(
+    actors: Sequence[Mapping[str, Any]],
+    pairs: Sequence[Mapping[str, Any]],
+    siblings: Sequence[Mapping[str, Any]] = (),
+) -> list[Alert]:
+    """One alert per actor above the alert score (subject: the account,
+    ``service:account_id``), highest score first; evidence ids are the first event of
+    each pair and the call that followed."""
+    by_actor: dict[str, list[Mapping[str, Any]]] = {}
+    for pair in pairs:
+        by_actor.setdefault(str(pair["actor"]), []).append(pair)
+    sibling_of: dict[str, list[str]] = {}
+    for row in siblings:
+        sibling_of.setdefault(str(row["actor"]), []).append(str(row["sibling"]))
+    out = []
+    for a in actors:
+        key = str(a["actor"])
+        evidence = by_actor.get(key, [])
+        ids = [str(e) for p in evidence for e in (p["first_event_id"], p["call_event_id"]) if e]
+        score = float(a["score"])
+        out.append(
+            Alert(
+                alert_id=f"{DETECTOR_ID}:{key}",
+                detector=DETECTOR_ID,
+                subject_type="account",
+                subject_id=key,
+                score=alert_score(score),
+                typologies=(TYPOLOGY,),
+                explanation=explain(a, evidence, sibling_of.get(key, [])),
+                evidence_source="platform_events",
+                evidence_ids=tuple(dict.fromkeys(ids)),
+                first_seen=a["first_seen"],
+                last_seen=a["last_seen"],
+            )
+        )
+    return sorted(out, key=lambda x: (-x.score, x.alert_id))
+
+
+__all__ = [
+    "ACTORS_QUERY",
+    "DETECTOR_ID",
+    "EVIDENCE_QUERY",
+    "INPUT_TABLES",
+    "SIBLINGS_QUERY",
+    "VERSION",
+    "WEIGHTS",
+    "GroomingParams",
+    "alerts",
+    "compile_pipeline",
+    "explain",
+]

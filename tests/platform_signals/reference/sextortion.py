@@ -1,0 +1,432 @@
+"""Financial sextortion: the compiled SQL, the score and the explanations.
+
+Platform metadata joined with payments through the identifiers the world already links:
+an ``identifiers`` row of source ``customers`` and kind ``account`` ties a minor's
+platform account (``platform_accounts``: declared band under 18, or the minor flag) to
+a bank customer, so the customer's payments are the minor's, made on the family's card
+or account (the same join as the stream-payment detector's, here on minors' accounts).
+Never message content, never media.
+
+An *episode* is an actor (any other account), a minor it had contact
+with, the customer tied to the minor, and a beneficiary abroad that customer paid after
+the first contact and within ``window_days`` of it. Each episode is scored on
+(platform-signals.md section 2):
+
+- a new actor account (created less than ``new_account_days`` before the first contact),
+  in another country than the minor, that made the first contact;
+- a call or stream from the actor before the first payment;
+- how fast the money followed the first contact (hours), and how many payments;
+- a new payment handle: nobody paid the beneficiary before ``new_handle_days`` ahead of
+  the episode's first payment (half that when the transactions do not reach back that
+  far: in the first ``new_handle_days`` of the data a handle's age is unknown);
+- how many customers with such an episode paid the same beneficiary ("a payee funded by
+  many unrelated minors"), and how many of those the same actor reached;
+- how long the contact lasted (first to last event between the two): extortion stops
+  once the money comes or the minor blocks; tutors, friends and relatives go on;
+- verified actor accounts count against.
+
+The score is a logistic function of these, computed in SQL so DuckDB and Spark give the
+same numbers. A beneficiary's score is the mean of its episodes' scores, and
+:func:`alerts` makes one alert per beneficiary reaching the alert score (the handle to
+stop), naming the minors' accounts, the actors, the calls and the payments. Nothing here opens
+an engine: :mod:`daybreak.engines.sextortion` runs the pipeline.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from daybreak.detectors.dialect import Dialect
+from daybreak.detectors.pipeline import Pipeline
+from daybreak.model.alerts import Alert, alert_score
+from daybreak.platform.params import check_score_and_weights
+from daybreak.schema.columns import MINOR_AGE_BANDS
+
+DETECTOR_ID = "sextortion"
+VERSION = "1"  # change whenever the SQL, the weights or the explanations change
+TYPOLOGY = "financial_sextortion"
+# Also the incident type a tipline report of sextortion has, so a fused case is triaged
+# like one (daybreak.graph.fusion: aggressive solicitation, tier 3).
+INCIDENT = "sextortion"
+INPUT_TABLES = ("platform_events", "platform_accounts", "identifiers", "transactions")
+CONTACT_TYPES = ("friend_request", "message", "call", "stream")
+SHOW_TYPES = ("call", "stream")
+# Card purchases and cash withdrawals are not transfers to a person's handle.
+SPEND_CHANNELS = ("card", "cash")
+
+# Log-odds weights (a logistic fit on worlds from the tuning bands of
+# benchmarks/platform_sextortion.py, rounded; the benchmark measures them on worlds drawn
+# from other bands). Each term is documented in docs/detectors/sextortion.md.
+WEIGHTS: Mapping[str, float] = {
+    "intercept": -7.1,
+    "new_account": 2.7,  # the actor's account is days old at the first contact
+    "initiated": 2.7,  # the actor made the first contact
+    "call_before_pay": 2.4,  # a call or stream from the actor before the money
+    "log_hours_to_pay": -0.5,  # ln(1 + hours from first contact to first payment)
+    "log_payments": 2.1,  # ln(payments in the episode): several rapid transfers
+    "new_handle": 2.2,  # nobody paid the beneficiary before, shortly ahead
+    "log_handle_payers": 0.1,  # ln(customers with an episode who paid the beneficiary)
+    "log_actor_payers": 0.9,  # ln(of those, reached by the same actor)
+    "verified": -0.2,  # verified by the platform
+    "log_contact_days": -0.7,  # ln(1 + days from first to last contact): it stops
+}
+
+
+@dataclass(frozen=True)
+class SextortionParams:
+    window_days: float = 14.0  # payments this many days after the first contact
+    new_account_days: float = 30.0  # an actor account created less than this before
+    new_handle_days: float = 30.0  # nobody paid the beneficiary before this many days
+    alert_score: float = 0.5  # episodes scoring at least this make their handle an alert
+    weights: Mapping[str, float] = field(default_factory=lambda: dict(WEIGHTS))
+
+    def __post_init__(self) -> None:
+        for name in ("window_days", "new_account_days", "new_handle_days"):
+            if getattr(self, name) <= 0:
+                raise ValueError(f"{name} must be positive, got {getattr(self, name)}")
+        check_score_and_weights(self.alert_score, self.weights, WEIGHTS)
+
+
+def compile_pipeline(d: Dialect, params: SextortionParams) -> Pipeline:
+    """The SQL steps, reading the four input tables by name; ``sextortion_episodes``
+    holds one scored row per episode."""
+    p = Pipeline(INPUT_TABLES)
+    p.add(
+        "sextortion_accounts",
+        f"""
+SELECT lower(service || ':' || account_id) AS account, country,
+  {d.epoch_seconds("created_at")} AS created_s,
+  CASE WHEN verified THEN 1 ELSE 0 END AS verified,
+  CASE WHEN is_minor OR age_band IN ({d.strings(MINOR_AGE_BANDS)}) THEN 1 ELSE 0 END AS minor
+FROM platform_accounts
+""",
+        inputs=("platform_accounts",),
+        materialize=True,
+    )
+    p.add(
+        "sextortion_minors",
+        """
+SELECT DISTINCT a.account AS minor, a.country AS minor_country, i.source_id AS customer_id
+FROM identifiers i JOIN sextortion_accounts a ON a.account = lower(i.value)
+WHERE i.source = 'customers' AND i.kind = 'account' AND a.minor = 1
+""",
+        inputs=("identifiers", "sextortion_accounts"),
+        materialize=True,
+    )
+    p.add("sextortion_contacts", _contacts_sql(d), inputs=_CONTACT_INPUTS, materialize=True)
+    p.add(
+        "sextortion_pairs",
+        _pairs_sql(d),
+        inputs=("sextortion_contacts", "sextortion_accounts", "sextortion_minors"),
+        materialize=True,
+    )
+    p.add(
+        "sextortion_payments",
+        f"""
+SELECT t.txn_id, t.sender_id AS customer_id, t.receiver_id, t.receiver_country, t.amount,
+  t.currency, t.timestamp AS paid_at, {d.epoch_seconds("t.timestamp")} AS t_s
+FROM transactions t
+WHERE t.receiver_country <> t.sender_country AND t.channel NOT IN ({d.strings(SPEND_CHANNELS)})
+  AND t.sender_id IN (SELECT customer_id FROM sextortion_pairs)
+""",
+        inputs=("transactions", "sextortion_pairs"),
+        materialize=True,
+    )
+    p.add(
+        "sextortion_handles",
+        f"""
+SELECT h.receiver_id, h.first_paid_s, s.data_start_s
+FROM (
+  SELECT receiver_id, min({d.epoch_seconds("timestamp")}) AS first_paid_s
+  FROM transactions
+  WHERE receiver_id IN (SELECT receiver_id FROM sextortion_payments)
+  GROUP BY receiver_id
+) h
+CROSS JOIN (SELECT min({d.epoch_seconds("timestamp")}) AS data_start_s FROM transactions) s
+""",
+        inputs=("transactions", "sextortion_payments"),
+        materialize=True,
+    )
+    window = int(params.window_days * 86400)
+    p.add(
+        "sextortion_episode_payments",
+        f"""
+SELECT q.actor, q.minor, q.customer_id, y.txn_id, y.receiver_id, y.receiver_country,
+  y.amount, y.currency, y.paid_at, y.t_s
+FROM sextortion_pairs q
+JOIN sextortion_payments y ON y.customer_id = q.customer_id
+  AND y.t_s >= q.first_s AND y.t_s <= q.first_s + {window}
+""",
+        inputs=("sextortion_pairs", "sextortion_payments"),
+        materialize=True,
+    )
+    p.add("sextortion_grouped", _grouped_sql(d, params), inputs=_GROUPED_INPUTS)
+    p.add(
+        "sextortion_episodes",
+        _scored_sql(params),
+        inputs=("sextortion_grouped",),
+        materialize=True,
+    )
+    return p
+
+
+_CONTACT_INPUTS = ("platform_events", "sextortion_minors", "sextortion_accounts")
+_GROUPED_INPUTS = ("sextortion_episode_payments", "sextortion_pairs", "sextortion_handles")
+
+
+def _contacts_sql(d: Dialect) -> str:
+    """Contact events between a minor tied to a customer and any other account (the
+    actor; extortion accounts often claim to be teenagers too), in either direction
+    (``outbound`` = from the actor)."""
+    types = d.strings(CONTACT_TYPES)
+    src = "lower(e.service || ':' || e.account_id)"
+    dst = "lower(e.service || ':' || e.counterparty_account_id)"
+    return f"""
+SELECT c.* FROM (
+  SELECT e.event_id, e.event_type, e.started_at, {d.epoch_seconds("e.started_at")} AS t_s,
+    {src} AS actor, m.minor, m.customer_id, 1 AS outbound
+  FROM platform_events e JOIN sextortion_minors m ON m.minor = {dst}
+  WHERE e.event_type IN ({types})
+  UNION ALL
+  SELECT e.event_id, e.event_type, e.started_at, {d.epoch_seconds("e.started_at")} AS t_s,
+    {dst} AS actor, m.minor, m.customer_id, 0 AS outbound
+  FROM platform_events e JOIN sextortion_minors m ON m.minor = {src}
+  WHERE e.event_type IN ({types}) AND e.counterparty_account_id IS NOT NULL
+) c
+WHERE c.actor <> c.minor
+"""
+
+
+def _pairs_sql(d: Dialect) -> str:
+    shows = d.strings(SHOW_TYPES)
+    call = f"CASE WHEN event_type IN ({shows}) AND outbound = 1"
+    return f"""
+SELECT g.*, a.country AS actor_country, a.created_s, coalesce(a.verified, 0) AS verified,
+  coalesce(a.minor, 0) AS actor_minor, m.minor_country,
+  CASE WHEN g.first_out_s IS NOT NULL AND (g.first_in_s IS NULL OR g.first_out_s <= g.first_in_s)
+    THEN 1 ELSE 0 END AS initiated
+FROM (
+  SELECT actor, minor, customer_id,
+    min(t_s) AS first_s,
+    max(t_s) AS last_s,
+    min(CASE WHEN outbound = 1 THEN t_s END) AS first_out_s,
+    min(CASE WHEN outbound = 0 THEN t_s END) AS first_in_s,
+    min({call} THEN t_s END) AS call_s,
+    min_by(event_id, t_s) AS first_event_id,
+    min_by(event_type, t_s) AS first_event_type,
+    min_by({call} THEN event_id END, {call} THEN t_s END) AS call_event_id,
+    min(started_at) AS first_seen
+  FROM sextortion_contacts
+  GROUP BY actor, minor, customer_id
+) g
+LEFT JOIN sextortion_accounts a ON a.account = g.actor
+JOIN (SELECT DISTINCT minor, minor_country FROM sextortion_minors) m ON m.minor = g.minor
+"""
+
+
+def _grouped_sql(d: Dialect, params: SextortionParams) -> str:
+    new_account = params.new_account_days * 86400.0
+    new_handle = params.new_handle_days * 86400.0
+    return f"""
+SELECT e.*, q.first_s, q.call_s,
+  -- lengths as DOUBLE: Spark divides by a literal in DECIMAL
+  CAST(q.last_s - q.first_s AS DOUBLE) / 86400.0 AS contact_days, q.first_event_id, q.first_event_type, q.call_event_id,
+  q.first_seen, q.actor_country, q.minor_country, q.verified, q.initiated, q.actor_minor,
+  CAST(q.first_s - q.created_s AS DOUBLE) / 86400.0 AS account_age_days,
+  CASE WHEN q.created_s IS NOT NULL AND q.first_s - q.created_s < {new_account!r}
+    THEN 1 ELSE 0 END AS new_account,
+  CASE WHEN q.actor_country IS NOT NULL AND q.minor_country IS NOT NULL
+    AND q.actor_country <> q.minor_country THEN 1 ELSE 0 END AS foreign_actor,
+  CASE WHEN q.call_s IS NOT NULL AND q.call_s <= e.first_pay_s THEN 1 ELSE 0 END
+    AS call_before_pay,
+  CAST(e.first_pay_s - q.first_s AS DOUBLE) / 3600.0 AS hours_to_pay,
+  -- 1: first paid shortly before; 0: paid before that; 0.5: the data do not reach back
+  -- far enough to know (the first new_handle_days of the transactions)
+  -- as DOUBLE: Spark reads 0.5 as a DECIMAL
+  CAST(CASE WHEN h.first_paid_s < e.first_pay_s - {new_handle!r} THEN 0.0
+    WHEN h.first_paid_s >= h.data_start_s + {new_handle!r} THEN 1.0 ELSE 0.5 END AS DOUBLE)
+    AS new_handle,
+  CAST(e.first_pay_s - h.first_paid_s AS DOUBLE) / 86400.0 AS handle_age_days,
+  hp.handle_payers, ap.actor_payers
+FROM (
+  SELECT actor, minor, customer_id, receiver_id,
+    min(receiver_country) AS receiver_country,
+    count(*) AS payments,
+    min(t_s) AS first_pay_s,
+    min(paid_at) AS first_paid_at,
+    max(paid_at) AS last_paid_at,
+    -- in whole cents: a sum of floats can differ in its last bit between engines
+    CAST(sum(CAST(round(amount * 100) AS BIGINT)) AS DOUBLE) / 100.0 AS total_amount,
+    min(currency) AS currency
+  FROM sextortion_episode_payments
+  GROUP BY actor, minor, customer_id, receiver_id
+) e
+JOIN sextortion_pairs q ON q.actor = e.actor AND q.minor = e.minor
+  AND q.customer_id = e.customer_id
+JOIN sextortion_handles h ON h.receiver_id = e.receiver_id
+JOIN (
+  SELECT receiver_id, count(DISTINCT customer_id) AS handle_payers
+  FROM sextortion_episode_payments GROUP BY receiver_id
+) hp ON hp.receiver_id = e.receiver_id
+JOIN (
+  SELECT actor, receiver_id, count(DISTINCT customer_id) AS actor_payers
+  FROM sextortion_episode_payments GROUP BY actor, receiver_id
+) ap ON ap.actor = e.actor AND ap.receiver_id = e.receiver_id
+"""
+
+
+def _scored_sql(params: SextortionParams) -> str:
+    w = {k: float(v) for k, v in params.weights.items()}
+    z = (
+        f"{w['intercept']!r}"
+        f" + {w['new_account']!r} * g.new_account"
+        f" + {w['initiated']!r} * g.initiated"
+        f" + {w['call_before_pay']!r} * g.call_before_pay"
+        f" + {w['log_hours_to_pay']!r} * ln(1.0 + g.hours_to_pay)"
+        f" + {w['log_payments']!r} * ln(CAST(g.payments AS DOUBLE))"
+        f" + {w['new_handle']!r} * g.new_handle"
+        f" + {w['log_handle_payers']!r} * ln(CAST(g.handle_payers AS DOUBLE))"
+        f" + {w['log_actor_payers']!r} * ln(CAST(g.actor_payers AS DOUBLE))"
+        f" + {w['verified']!r} * g.verified"
+        f" + {w['log_contact_days']!r} * ln(1.0 + g.contact_days)"
+    )
+    # The handle's score is its episodes' mean: one family's odd episode does not make a
+    # shop or a seller an extortion handle, and every family of a ring's handle counts.
+    return f"""
+SELECT s.*, avg(s.score) OVER (PARTITION BY s.receiver_id) AS handle_score
+FROM (SELECT g.*, 1.0 / (1.0 + exp(-({z}))) AS score FROM sextortion_grouped g) s
+"""
+
+
+# Every episode (and its payments) of a beneficiary whose score (its episodes' mean)
+# reaches the alert score: each family that paid it after such a contact matters.
+_ALERTED = """(SELECT DISTINCT receiver_id FROM sextortion_episodes
+  WHERE handle_score >= {min_score})"""
+EPISODES_QUERY = f"""
+SELECT e.* FROM sextortion_episodes e JOIN {_ALERTED} h ON h.receiver_id = e.receiver_id
+ORDER BY e.receiver_id, e.score DESC, e.customer_id, e.actor
+"""
+PAYMENTS_QUERY = f"""
+SELECT p.actor, p.minor, p.customer_id, p.receiver_id, p.txn_id, p.paid_at, p.amount,
+  p.currency
+FROM sextortion_episode_payments p JOIN {_ALERTED} h ON h.receiver_id = p.receiver_id
+ORDER BY p.receiver_id, p.customer_id, p.paid_at, p.txn_id
+"""
+
+
+def _when(ts: Any) -> str:
+    return ts.strftime("%Y-%m-%d %H:%M UTC") if isinstance(ts, datetime) else str(ts)
+
+
+def _hours(h: float) -> str:
+    return f"{h:.0f} hours" if h >= 2 else f"{round(h * 60)} minutes"
+
+
+def _episode_text(e: Mapping[str, Any], payments: Sequence[Mapping[str, Any]]) -> str:
+    age = e["account_age_days"]
+    made = f"created {float(age):.0f} days before" if age is not None else "creation unknown"
+    first = str(e["first_event_type"]).replace("_", " ")
+    text = (
+        f"{e['actor']} ({e['actor_country'] or 'country unknown'}, {made}) "
+        f"{'made' if int(e['initiated']) else 'received'} the first contact with minor "
+        f"{e['minor']} ({e['minor_country'] or 'country unknown'}), {first} "
+        f"{e['first_event_id']} at {_when(e['first_seen'])}"
+    )
+    if e["call_event_id"] is not None and e["call_s"] is not None:
+        gap = (float(e["call_s"]) - float(e["first_s"])) / 3600.0
+        text += f"; call {e['call_event_id']} {_hours(gap)} later"
+    paid = ", ".join(
+        f"{p['txn_id']} {float(p['amount']):.2f} {p['currency']} at {_when(p['paid_at'])}"
+        for p in payments[:4]
+    )
+    more = f" and {len(payments) - 4} more" if len(payments) > 4 else ""
+    return (
+        f"{text}; then customer {e['customer_id']} (tied to the minor's account) paid "
+        f"{int(e['payments'])} time(s), the first {_hours(float(e['hours_to_pay']))} after "
+        f"the first contact: {paid}{more}"
+    )
+
+
+def _episode_key(row: Mapping[str, Any]) -> tuple[str, str, str]:
+    return (str(row["actor"]), str(row["minor"]), str(row["customer_id"]))
+
+
+def explain(episodes: Sequence[Mapping[str, Any]], payments: Sequence[Mapping[str, Any]]) -> str:
+    """Plain language naming the evidence: the minors' accounts, the actors, the calls,
+    the payments and the hours between."""
+    top = episodes[0]
+    customers = sorted({str(e["customer_id"]) for e in episodes})
+    actors = sorted({str(e["actor"]) for e in episodes})
+    age = top["handle_age_days"]
+    parts = [
+        f"Beneficiary {top['receiver_id']} ({top['receiver_country'] or 'country unknown'}) "
+        f"was paid by {len(customers)} customer(s) shortly after another account "
+        f"contacted their minor's platform account "
+        f"({len(actors)} such account(s): {', '.join(actors[:4])}"
+        f"{' …' if len(actors) > 4 else ''}); the handle was first paid "
+        f"{float(age):.0f} days before the first of these payments.",
+    ]
+    by_episode: dict[tuple[str, str, str], list[Mapping[str, Any]]] = {}
+    for p in payments:
+        by_episode.setdefault(_episode_key(p), []).append(p)
+    examples = [_episode_text(e, by_episode.get(_episode_key(e), [])) for e in episodes[:3]]
+    parts.append("E.g. " + "; ".join(examples) + ".")
+    if len(episodes) > 3:
+        parts.append(f"({len(episodes) - 3} more episode(s).)")
+    if any(int(e["verified"]) for e in episodes):
+        parts.append("A contacting account is verified by the platform (which lowers the score).")
+    return " ".join(parts)
+
+
+def alerts(
+    episodes: Sequence[Mapping[str, Any]], payments: Sequence[Mapping[str, Any]]
+) -> list[Alert]:
+    """One alert per beneficiary whose score (the mean of its episodes' scores) reaches
+    the alert score (subject: the beneficiary), highest first; evidence ids are each
+    episode's first contact and call (``platform_events``), and the explanation names
+    the payments."""
+    by_handle: dict[str, list[Mapping[str, Any]]] = {}
+    for e in episodes:
+        by_handle.setdefault(str(e["receiver_id"]), []).append(e)
+    paid: dict[str, list[Mapping[str, Any]]] = {}
+    for p in payments:
+        paid.setdefault(str(p["receiver_id"]), []).append(p)
+    out = []
+    for handle, eps in by_handle.items():
+        eps = sorted(
+            eps, key=lambda e: (-float(e["score"]), str(e["customer_id"]), str(e["actor"]))
+        )
+        ids = [str(x) for e in eps for x in (e["first_event_id"], e["call_event_id"]) if x]
+        out.append(
+            Alert(
+                alert_id=f"{DETECTOR_ID}:{handle}",
+                detector=DETECTOR_ID,
+                subject_type="beneficiary",
+                subject_id=handle,
+                score=alert_score(float(eps[0]["handle_score"])),
+                typologies=(TYPOLOGY, INCIDENT),
+                explanation=explain(eps, paid.get(handle, [])),
+                evidence_source="platform_events",
+                evidence_ids=tuple(dict.fromkeys(ids)),
+                first_seen=min(e["first_seen"] for e in eps),
+                last_seen=max(e["last_paid_at"] for e in eps),
+            )
+        )
+    return sorted(out, key=lambda a: (-a.score, a.alert_id))
+
+
+__all__ = [
+    "DETECTOR_ID",
+    "EPISODES_QUERY",
+    "INPUT_TABLES",
+    "PAYMENTS_QUERY",
+    "VERSION",
+    "WEIGHTS",
+    "SextortionParams",
+    "alerts",
+    "compile_pipeline",
+    "explain",
+]
