@@ -180,23 +180,27 @@ _GROUPED_INPUTS = ("sextortion_episode_payments", "sextortion_pairs", "sextortio
 def _contacts_sql(d: Dialect) -> str:
     """Contact events between a minor tied to a customer and any other account (the
     actor; extortion accounts often claim to be teenagers too), in either direction
-    (``outbound`` = from the actor)."""
+    (``outbound`` = from the actor). One scan of the events: each contact is looked at
+    from both sides (``x.outbound``) and kept on the side whose other end is such a minor."""
     types = d.strings(CONTACT_TYPES)
-    src = "lower(e.service || ':' || e.account_id)"
-    dst = "lower(e.service || ':' || e.counterparty_account_id)"
     return f"""
-SELECT c.* FROM (
-  SELECT e.event_id, e.event_type, e.started_at, {d.epoch_seconds("e.started_at")} AS t_s,
-    {src} AS actor, m.minor, m.customer_id, 1 AS outbound
-  FROM platform_events e JOIN sextortion_minors m ON m.minor = {dst}
-  WHERE e.event_type IN ({types})
-  UNION ALL
-  SELECT e.event_id, e.event_type, e.started_at, {d.epoch_seconds("e.started_at")} AS t_s,
-    {dst} AS actor, m.minor, m.customer_id, 0 AS outbound
-  FROM platform_events e JOIN sextortion_minors m ON m.minor = {src}
-  WHERE e.event_type IN ({types}) AND e.counterparty_account_id IS NOT NULL
+SELECT c.event_id, c.event_type, c.started_at, c.t_s, c.actor, m.minor, m.customer_id,
+  c.outbound
+FROM (
+  SELECT e.event_id, e.event_type, e.started_at, e.t_s, x.outbound,
+    CASE WHEN x.outbound = 1 THEN e.src ELSE e.dst END AS actor,
+    CASE WHEN x.outbound = 1 THEN e.dst ELSE e.src END AS other
+  FROM (
+    SELECT event_id, event_type, started_at, {d.epoch_seconds("started_at")} AS t_s,
+      lower(service || ':' || account_id) AS src,
+      lower(service || ':' || counterparty_account_id) AS dst
+    FROM platform_events
+    WHERE event_type IN ({types}) AND counterparty_account_id IS NOT NULL
+  ) e
+  CROSS JOIN (VALUES (1), (0)) AS x(outbound)
 ) c
-WHERE c.actor <> c.minor
+JOIN sextortion_minors m ON m.minor = c.other
+WHERE c.actor <> m.minor
 """
 
 
