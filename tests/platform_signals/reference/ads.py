@@ -1,70 +1,19 @@
-"""Recruitment ads and fake profiles: the compiled SQL, the score and the explanations.
-
-Reads ``platform_ads`` only: who posted each job or model ad or profile, on which
-service, where and when, its short category, and the contact phone, payment handle and
-photo hash it gives (never the text, never the media). The unit is a *reused detail*: a
-phone, a payment handle or a photo hash that appears in at least ``min_ads`` ads. Each is
-scored on (platform-signals.md section 4, the Memex pattern):
-
-- how many accounts gave it (fake profiles: a new account per ad), and that share of
-  its ads;
-- in how many cities, countries and services it appears (movement circuits);
-- the share of its ads in the categories recruiters use ("online job", "model",
-  "travel job") and the share that are profiles rather than ads.
-
-An agency re-posting its own ads in several cities gives one phone from one or two
-accounts; a shared office phone is one city; neither is scored high. The score is a
-logistic function computed in SQL, so DuckDB and Spark give the same numbers;
-:func:`alerts` makes one alert per reused detail (``subject_type = entity``, the
-detail's graph key), naming the ads, accounts, cities and services. Nothing here opens
-an engine: :mod:`daybreak.engines.ads` runs the pipeline.
-"""
+"""The ads detector's SQL plan as it was before the speed work of issue #16 (the
+reference ``test_plan_equivalence`` compares the faster plan with); what did not change
+is imported from the detector."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
-from datetime import datetime
-from typing import Any
-
 from daybreak.detectors.dialect import Dialect
 from daybreak.detectors.pipeline import Pipeline
-from daybreak.model.alerts import Alert, alert_score
-from daybreak.platform.params import check_score_and_weights
-
-DETECTOR_ID = "recruitment_ads"
-VERSION = "1"  # change whenever the SQL, the weights or the explanations change
-TYPOLOGY = "recruitment_ad_reuse"
-INPUT_TABLES = ("platform_ads",)
-RISKY = ("online_job", "model", "travel_job")
-# column of platform_ads -> the graph's node kind for its value
-DETAILS = (("contact_phone", "phone"), ("payment_handle", "payment_handle"), ("photo_pdq", "pdq"))
-
-# Log-odds weights, set by hand from the published pattern (no fit: the synthetic
-# networks are written from the same description, so a fit would learn the generator);
-# tests/platform_signals/test_ads.py measures them on worlds with look-alikes.
-WEIGHTS: Mapping[str, float] = {
-    "intercept": -9.0,
-    "log_accounts": 2.0,  # ln(accounts that gave the detail): profile details reused
-    "account_share": 2.0,  # accounts per ad: a new account for each ad
-    "log_cities": 1.5,  # ln(cities): movement circuits (Memex; Ibanez & Suthers)
-    "log_services": 0.5,  # ln(services)
-    "risky_share": 3.0,  # online job / model / travel job ads
-    "profile_share": 1.0,  # profiles rather than ads
-    "cross_border": 1.0,  # in more than one country
-}
-
-
-@dataclass(frozen=True)
-class AdsParams:
-    min_ads: int = 2  # a detail needs to appear in this many ads to be scored
-    alert_score: float = 0.5
-    weights: Mapping[str, float] = field(default_factory=lambda: dict(WEIGHTS))
-
-    def __post_init__(self) -> None:
-        if self.min_ads < 2:
-            raise ValueError(f"min_ads must be at least 2 (a reused detail), got {self.min_ads}")
-        check_score_and_weights(self.alert_score, self.weights, WEIGHTS)
+from daybreak.platform.ads import (
+    DETAILS,
+    DETAILS_QUERY,
+    EVIDENCE_QUERY,
+    INPUT_TABLES,
+    RISKY,
+    AdsParams,
+)
 
 
 def compile_pipeline(d: Dialect, params: AdsParams) -> Pipeline:
@@ -117,87 +66,4 @@ FROM (
 """
 
 
-DETAILS_QUERY = """
-SELECT * FROM ads_details WHERE score >= {min_score} ORDER BY score DESC, kind, value
-"""
-EVIDENCE_QUERY = """
-SELECT u.kind, u.value, u.ad_id, u.poster, u.service, u.place, u.posted_at, u.category
-FROM ads_uses u JOIN ads_details d ON d.kind = u.kind AND d.value = u.value
-WHERE d.score >= {min_score}
-ORDER BY u.kind, u.value, u.posted_at, u.ad_id
-"""
-
-
-def subject_of(kind: str, value: str) -> str:
-    """The detail's graph node key (``phone:…``, ``payment_handle:…``, ``hash:pdq:…``)."""
-    return f"hash:pdq:{value}" if kind == "pdq" else f"{kind}:{value}"
-
-
-_WHAT = {"phone": "Phone", "payment_handle": "Payment handle", "pdq": "Photo hash (PDQ)"}
-
-
-def _day(ts: Any) -> str:
-    return ts.strftime("%Y-%m-%d") if isinstance(ts, datetime) else str(ts)
-
-
-def explain(detail: Mapping[str, Any], uses: Sequence[Mapping[str, Any]]) -> str:
-    """Plain language naming the evidence: the ads, accounts, cities and services."""
-    places = sorted({str(u["place"]).split("/", 1)[1].title() for u in uses})
-    services = sorted({str(u["service"]) for u in uses})
-    ads = [str(u["ad_id"]) for u in uses]
-    return (
-        f"{_WHAT[str(detail['kind'])]} {detail['value']} appears in {int(detail['ads'])} ads "
-        f"and profiles ({100 * float(detail['profile_share']):.0f}% profiles) posted by "
-        f"{int(detail['accounts'])} accounts on {int(detail['services'])} service(s) "
-        f"({', '.join(services)}) in {int(detail['places'])} cities "
-        f"({', '.join(places[:6])}{' …' if len(places) > 6 else ''}) of "
-        f"{int(detail['countries'])} country(ies), between {_day(detail['first_seen'])} and "
-        f"{_day(detail['last_seen'])}; {100 * float(detail['risky_share']):.0f}% are online "
-        f"job, model or travel job ads. E.g. {', '.join(ads[:5])}"
-        f"{f' and {len(ads) - 5} more' if len(ads) > 5 else ''}."
-    )
-
-
-def alerts(details: Sequence[Mapping[str, Any]], uses: Sequence[Mapping[str, Any]]) -> list[Alert]:
-    """One alert per reused detail above the alert score, highest score first; evidence
-    ids are its ads (``platform_ads.ad_id``)."""
-    by_detail: dict[tuple[str, str], list[Mapping[str, Any]]] = {}
-    for u in uses:
-        by_detail.setdefault((str(u["kind"]), str(u["value"])), []).append(u)
-    out = []
-    for d in details:
-        key = (str(d["kind"]), str(d["value"]))
-        evidence = by_detail.get(key, [])
-        subject = subject_of(*key)
-        out.append(
-            Alert(
-                alert_id=f"{DETECTOR_ID}:{subject}",
-                detector=DETECTOR_ID,
-                subject_type="entity",
-                subject_id=subject,
-                score=alert_score(float(d["score"])),
-                typologies=(TYPOLOGY,),
-                explanation=explain(d, evidence),
-                evidence_source="platform_ads",
-                evidence_ids=tuple(dict.fromkeys(str(u["ad_id"]) for u in evidence)),
-                first_seen=d["first_seen"],
-                last_seen=d["last_seen"],
-            )
-        )
-    return sorted(out, key=lambda a: (-a.score, a.alert_id))
-
-
-__all__ = [
-    "DETAILS",
-    "DETAILS_QUERY",
-    "DETECTOR_ID",
-    "EVIDENCE_QUERY",
-    "INPUT_TABLES",
-    "VERSION",
-    "WEIGHTS",
-    "AdsParams",
-    "alerts",
-    "compile_pipeline",
-    "explain",
-    "subject_of",
-]
+__all__ = ["DETAILS_QUERY", "EVIDENCE_QUERY", "compile_pipeline"]

@@ -1,87 +1,22 @@
-"""Grooming contact patterns: the compiled SQL, the score and the explanations.
-
-Metadata only: who sent a friend request, message or call to whom and when, which
-device and IP each account used, and what the platform knows about each account
-(``platform_accounts``: declared age band or minor flag, creation date, country,
-verified). Never message content.
-
-An *actor* is an account the platform does not know to be a minor; a *target* is one it
-knows to be a minor (declared band under 18, or the minor flag). A *pair* is an actor
-and a target with any contact; the actor *initiated* it when its first event in the
-pair came from the actor. Each actor is scored on the pairs it initiated
-(platform-signals.md section 1):
-
-- fan-out: how many minors it (and the accounts sharing its device or IP) reached out to;
-- unconnected targets: the share of those minors with no contact with another of them
-  (a teacher's class, a relative's siblings and a gamer's circle know each other);
-- speed: the share of targets with a private message within a day of the first contact,
-  and with a call or stream from the actor within ``fast_call_hours``;
-- foreign targets: the share in another country than the actor's;
-- a new account: created less than ``new_account_days`` before its first contact;
-- recreation: another account on the same service with the same device or IP that also
-  contacted minors (back after a ban), or one on another service (the same person);
-- verified accounts count against (creators, schools and clubs are often verified).
-
-The actor's score is a logistic function of these, computed in SQL so DuckDB and Spark
-give the same numbers; :func:`alerts` names the evidence. Nothing here opens an engine:
-:mod:`daybreak.engines.grooming` runs the pipeline.
-"""
+"""The grooming detector's SQL plan as it was before the speed work of issue #16 (the
+reference ``test_plan_equivalence`` compares the faster plan with); what did not change
+is imported from the detector."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
-from datetime import datetime
-from typing import Any
-
 from daybreak.detectors.dialect import Dialect
 from daybreak.detectors.pipeline import Pipeline
-from daybreak.model.alerts import Alert, alert_score
-from daybreak.platform.params import check_score_and_weights
+from daybreak.platform.grooming import (
+    ACTORS_QUERY,
+    CONTACT_TYPES,
+    INPUT_TABLES,
+    SHOW_TYPES,
+    SIBLINGS_QUERY,
+    GroomingParams,
+    _scored_sql,
+    _siblings_sql,
+)
 from daybreak.schema.columns import MINOR_AGE_BANDS
-
-DETECTOR_ID = "grooming"
-VERSION = "1"  # change whenever the SQL, the weights or the explanations change
-TYPOLOGY = "grooming_contact_pattern"
-INPUT_TABLES = ("platform_events", "platform_accounts")
-CONTACT_TYPES = ("friend_request", "message", "call", "stream")
-SHOW_TYPES = ("call", "stream")
-
-# Log-odds weights (a logistic fit on worlds from the tuning bands of
-# benchmarks/platform_grooming.py, rounded; the benchmark measures them on worlds drawn
-# from other bands). Each term is documented in docs/detectors/grooming.md.
-WEIGHTS: Mapping[str, float] = {
-    "intercept": -12.8,
-    "log_fanout": 2.9,  # ln(minors the actor and its device siblings reached out to)
-    "unconnected_share": 1.6,  # targets who have no contact with each other
-    "quick_message_share": 1.2,  # a private message within a day
-    "fast_call_share": 0.7,  # a call or stream within fast_call_hours
-    "foreign_share": 2.9,  # targets in another country
-    "new_account": 3.5,  # created shortly before the first contact
-    "recreated": 0.9,  # another account, same service, same device or IP, also at minors
-    "other_service": 0.8,  # an account on another service, same device or IP, at minors
-    "verified": -0.3,  # verified by the platform
-}
-
-
-@dataclass(frozen=True)
-class GroomingParams:
-    # the actor and the accounts sharing its device or IP need to have reached out to
-    # this many minors
-    min_targets: int = 2
-    alert_score: float = 0.5  # actors scoring at least this become alerts
-    fast_call_hours: float = 72.0  # a call within this many hours of the first contact
-    quick_message_hours: float = 24.0  # a message within this many hours
-    new_account_days: float = 30.0  # created less than this many days before
-    weights: Mapping[str, float] = field(default_factory=lambda: dict(WEIGHTS))
-
-    def __post_init__(self) -> None:
-        if self.min_targets < 1:
-            raise ValueError(f"min_targets must be at least 1, got {self.min_targets}")
-        for name in ("fast_call_hours", "quick_message_hours", "new_account_days"):
-            if getattr(self, name) <= 0:
-                raise ValueError(f"{name} must be positive, got {getattr(self, name)}")
-        check_score_and_weights(self.alert_score, self.weights, WEIGHTS)
 
 
 def compile_pipeline(d: Dialect, params: GroomingParams) -> Pipeline:
@@ -197,6 +132,8 @@ FROM grooming_actor_events WHERE ip IS NOT NULL
 
 
 _PAIR_INPUTS = ("grooming_pair_times", "grooming_connected", "grooming_accounts")
+
+
 _SIBLING_INPUTS = ("grooming_own_actors", "grooming_fingerprints")
 
 
@@ -264,56 +201,6 @@ WHERE g.initiated > 0
 """
 
 
-def _siblings_sql() -> str:
-    """Other actors sharing a device or IP with each actor: on the same service (back
-    after a ban) or on another (the same person elsewhere)."""
-    return """
-SELECT x.actor, y.actor AS sibling, y.service AS sibling_service,
-  CASE WHEN y.service = x.service THEN 1 ELSE 0 END AS same_service, y.initiated
-FROM (SELECT DISTINCT o.actor, o.service, f.kind, f.value FROM grooming_own_actors o
-      JOIN grooming_fingerprints f ON f.account = o.actor) x
-JOIN (SELECT DISTINCT o.actor, o.service, o.initiated, f.kind, f.value FROM grooming_own_actors o
-      JOIN grooming_fingerprints f ON f.account = o.actor) y
-  ON y.kind = x.kind AND y.value = x.value AND y.actor <> x.actor
-GROUP BY x.actor, y.actor, y.service, x.service, y.initiated
-"""
-
-
-def _scored_sql(params: GroomingParams) -> str:
-    w = {k: float(v) for k, v in params.weights.items()}
-    share = "CAST({0} AS DOUBLE) / o.initiated"
-    z = (
-        f"{w['intercept']!r}"
-        f" + {w['log_fanout']!r} * ln(CAST(o.initiated + coalesce(s.sibling_targets, 0) AS DOUBLE))"
-        f" + {w['unconnected_share']!r} * {share.format('o.unconnected')}"
-        f" + {w['quick_message_share']!r} * {share.format('o.quick_messages')}"
-        f" + {w['fast_call_share']!r} * {share.format('o.fast_calls')}"
-        f" + {w['foreign_share']!r} * {share.format('o.foreign_targets')}"
-        f" + {w['new_account']!r} * o.new_account"
-        f" + {w['recreated']!r} * CASE WHEN coalesce(s.same_service, 0) > 0 THEN 1 ELSE 0 END"
-        f" + {w['other_service']!r} * CASE WHEN coalesce(s.other_service, 0) > 0 THEN 1 ELSE 0 END"
-        f" + {w['verified']!r} * o.verified"
-    )
-    return f"""
-SELECT o.*, {float(params.fast_call_hours)!r} AS fast_call_hours,
-  coalesce(s.same_service, 0) AS same_service_siblings,
-  coalesce(s.other_service, 0) AS other_service_siblings,
-  coalesce(s.sibling_targets, 0) AS sibling_targets,
-  CASE WHEN o.initiated + coalesce(s.sibling_targets, 0) >= {params.min_targets} THEN 1.0 / (1.0 + exp(-({z}))) ELSE 0.0 END
-    AS score
-FROM grooming_own_actors o
-LEFT JOIN (
-  SELECT actor, CAST(sum(same_service) AS BIGINT) AS same_service,
-    CAST(sum(1 - same_service) AS BIGINT) AS other_service,
-    CAST(sum(initiated) AS BIGINT) AS sibling_targets
-  FROM grooming_siblings GROUP BY actor
-) s ON s.actor = o.actor
-"""
-
-
-ACTORS_QUERY = """
-SELECT * FROM grooming_actors WHERE score >= {min_score} ORDER BY score DESC, actor
-"""
 EVIDENCE_QUERY = """
 SELECT p.actor, p.target, p.target_country, p.target_band, p.first_event_id,
   p.first_event_type, p.call_event_id, p.first_s, p.call_s, p.message_s, p.first_seen,
@@ -322,111 +209,6 @@ FROM grooming_pairs p JOIN grooming_actors a ON a.actor = p.actor
 WHERE a.score >= {min_score} AND p.initiated = 1
 ORDER BY p.actor, p.first_s, p.target
 """
-SIBLINGS_QUERY = """
-SELECT s.actor, s.sibling FROM grooming_siblings s JOIN grooming_actors a ON a.actor = s.actor
-WHERE a.score >= {min_score} ORDER BY s.actor, s.sibling
-"""
 
 
-def _hours(seconds: float) -> str:
-    h = seconds / 3600.0
-    return f"{h:.0f} hours" if h >= 2 else f"{round(h * 60)} minutes"
-
-
-def _pair_text(pair: Mapping[str, Any]) -> str:
-    seen = pair["first_seen"]
-    when = seen.strftime("%Y-%m-%d %H:%M UTC") if isinstance(seen, datetime) else seen
-    band = pair["target_band"] or "minor flag"
-    text = (
-        f"{str(pair['first_event_type']).replace('_', ' ')} {pair['first_event_id']} at {when} "
-        f"to {pair['target']} ({band}, {pair['target_country'] or 'country unknown'})"
-    )
-    if pair["call_event_id"] is not None and pair["call_s"] is not None:
-        gap = float(pair["call_s"]) - float(pair["first_s"])
-        text += f", call {pair['call_event_id']} {_hours(gap)} later"
-    return text
-
-
-def _pct(part: Any, whole: int) -> str:
-    return f"{int(part)} of {whole}"
-
-
-def explain(
-    actor: Mapping[str, Any], pairs: Sequence[Mapping[str, Any]], siblings: Sequence[str] = ()
-) -> str:
-    """Plain language naming the evidence: the minors, the events, the hours between."""
-    n = int(actor["initiated"])
-    declared = actor["age_band"] or "no declared age"
-    age = float(actor["account_age_days"])
-    parts = [
-        f"Account {actor['actor']} ({declared}, {actor['country'] or 'country unknown'}, "
-        f"created {age:.0f} days before its first contact) reached out to {n} minor accounts: "
-        f"{_pct(actor['unconnected'], n)} have no contact with any other of them; "
-        f"{_pct(actor['foreign_targets'], n)} are in another country; a private message "
-        f"followed within a day for {_pct(actor['quick_messages'], n)} and a call or stream "
-        f"from the account within {float(actor['fast_call_hours']):.0f} hours for "
-        f"{_pct(actor['fast_calls'], n)}.",
-        "E.g. " + "; ".join(_pair_text(p) for p in pairs[:3]) + ".",
-    ]
-    if siblings:
-        parts.append(
-            f"It shares a device or IP with {', '.join(siblings)}, which reached out to "
-            f"{int(actor['sibling_targets'])} more minors "
-            f"({int(actor['same_service_siblings'])} on the same service: a recreated account)."
-        )
-    if int(actor["verified"]):
-        parts.append("The account is verified by the platform (which lowers the score).")
-    return " ".join(parts)
-
-
-def alerts(
-    actors: Sequence[Mapping[str, Any]],
-    pairs: Sequence[Mapping[str, Any]],
-    siblings: Sequence[Mapping[str, Any]] = (),
-) -> list[Alert]:
-    """One alert per actor above the alert score (subject: the account,
-    ``service:account_id``), highest score first; evidence ids are the first event of
-    each pair and the call that followed."""
-    by_actor: dict[str, list[Mapping[str, Any]]] = {}
-    for pair in pairs:
-        by_actor.setdefault(str(pair["actor"]), []).append(pair)
-    sibling_of: dict[str, list[str]] = {}
-    for row in siblings:
-        sibling_of.setdefault(str(row["actor"]), []).append(str(row["sibling"]))
-    out = []
-    for a in actors:
-        key = str(a["actor"])
-        evidence = by_actor.get(key, [])
-        ids = [str(e) for p in evidence for e in (p["first_event_id"], p["call_event_id"]) if e]
-        score = float(a["score"])
-        out.append(
-            Alert(
-                alert_id=f"{DETECTOR_ID}:{key}",
-                detector=DETECTOR_ID,
-                subject_type="account",
-                subject_id=key,
-                score=alert_score(score),
-                typologies=(TYPOLOGY,),
-                explanation=explain(a, evidence, sibling_of.get(key, [])),
-                evidence_source="platform_events",
-                evidence_ids=tuple(dict.fromkeys(ids)),
-                first_seen=a["first_seen"],
-                last_seen=a["last_seen"],
-            )
-        )
-    return sorted(out, key=lambda x: (-x.score, x.alert_id))
-
-
-__all__ = [
-    "ACTORS_QUERY",
-    "DETECTOR_ID",
-    "EVIDENCE_QUERY",
-    "INPUT_TABLES",
-    "SIBLINGS_QUERY",
-    "VERSION",
-    "WEIGHTS",
-    "GroomingParams",
-    "alerts",
-    "compile_pipeline",
-    "explain",
-]
+__all__ = ["ACTORS_QUERY", "EVIDENCE_QUERY", "SIBLINGS_QUERY", "compile_pipeline"]
