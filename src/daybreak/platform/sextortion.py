@@ -109,7 +109,9 @@ FROM platform_accounts
     p.add(
         "sextortion_minors",
         """
-SELECT DISTINCT a.account AS minor, a.country AS minor_country, i.source_id AS customer_id
+SELECT DISTINCT a.account AS minor, a.country AS minor_country, i.source_id AS customer_id,
+  -- one number per (minor, customer): the contacts are grouped on it
+  dense_rank() OVER (ORDER BY a.account, i.source_id) AS mid
 FROM identifiers i JOIN sextortion_accounts a ON a.account = lower(i.value)
 WHERE i.source = 'customers' AND i.kind = 'account' AND a.minor = 1
 """,
@@ -184,8 +186,7 @@ def _contacts_sql(d: Dialect) -> str:
     from both sides (``x.outbound``) and kept on the side whose other end is such a minor."""
     types = d.strings(CONTACT_TYPES)
     return f"""
-SELECT c.event_id, c.event_type, c.started_at, c.t_s, c.actor, m.minor, m.customer_id,
-  c.outbound
+SELECT c.event_id, c.event_type, c.started_at, c.t_s, c.actor, m.mid, c.outbound
 FROM (
   SELECT e.event_id, e.event_type, e.started_at, e.t_s, x.outbound,
     CASE WHEN x.outbound = 1 THEN e.src ELSE e.dst END AS actor,
@@ -208,12 +209,14 @@ def _pairs_sql(d: Dialect) -> str:
     shows = d.strings(SHOW_TYPES)
     call = f"CASE WHEN event_type IN ({shows}) AND outbound = 1"
     return f"""
-SELECT g.*, a.country AS actor_country, a.created_s, coalesce(a.verified, 0) AS verified,
+SELECT g.actor, k.minor, k.customer_id, g.first_s, g.last_s, g.first_out_s, g.first_in_s,
+  g.call_s, g.first_event_id, g.first_event_type, g.call_event_id, g.first_seen,
+  a.country AS actor_country, a.created_s, coalesce(a.verified, 0) AS verified,
   coalesce(a.minor, 0) AS actor_minor, m.minor_country,
   CASE WHEN g.first_out_s IS NOT NULL AND (g.first_in_s IS NULL OR g.first_out_s <= g.first_in_s)
     THEN 1 ELSE 0 END AS initiated
 FROM (
-  SELECT actor, minor, customer_id,
+  SELECT actor, mid,
     min(t_s) AS first_s,
     max(t_s) AS last_s,
     min(CASE WHEN outbound = 1 THEN t_s END) AS first_out_s,
@@ -224,10 +227,11 @@ FROM (
     min_by({call} THEN event_id END, {call} THEN t_s END) AS call_event_id,
     min(started_at) AS first_seen
   FROM sextortion_contacts
-  GROUP BY actor, minor, customer_id
+  GROUP BY actor, mid
 ) g
+JOIN (SELECT DISTINCT mid, minor, customer_id FROM sextortion_minors) k ON k.mid = g.mid
 LEFT JOIN sextortion_accounts a ON a.account = g.actor
-JOIN (SELECT DISTINCT minor, minor_country FROM sextortion_minors) m ON m.minor = g.minor
+JOIN (SELECT DISTINCT minor, minor_country FROM sextortion_minors) m ON m.minor = k.minor
 """
 
 
