@@ -25,8 +25,8 @@ Who contacts whom. Accounts belong to communities within their service: families
 accounts), gaming groups (12) and school classes (30), each with one country and a mix
 of ages (a third minors, as overall). 80% of an account's contacts are with a member of
 its own community, of any age (parents, teachers, coaches and the minors' friends know
-each other); the rest go to a random account of the same age group, and 0.5% to a
-stranger of the other age group. One adult in 2,000 is planted as fan-out: 30 contact
+each other); the rest go to a random account of the same age group, except one in 200
+that goes to any account (so a few strangers of the other age group). One adult in 2,000 is planted as fan-out: 30 contact
 events (friend requests, messages, calls) with random minors of its service. Why: with
 contacts drawn at random across 500,000 accounts, cross-age contacts almost never share
 a neighbour, so about 200,000 adults looked like groomers (an earlier run: 199,534
@@ -65,7 +65,7 @@ EVENT_MIX = (("login", 0.45), ("friend_request", 0.05), ("message", 0.35), ("cal
 
 COMMUNITY_SIZES = ((6, 0.5), (12, 0.3), (30, 0.2))  # families, gaming groups, school classes
 IN_COMMUNITY = 0.8  # contacts with a member of one's own community
-CROSS_AGE_STRANGERS = 0.005  # contacts with a random account of the other age group
+CROSS_AGE_STRANGERS = 0.005  # outside contacts that may go to any age group
 FAN_OUT_SHARE = 1 / 2000  # adults who reach out to many unrelated minors (planted)
 FAN_OUT_TARGETS = 30  # contact events of each of them with random minors
 
