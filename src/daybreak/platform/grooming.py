@@ -115,9 +115,9 @@ FROM platform_accounts
     p.add(
         "grooming_neighbours",
         """
-SELECT DISTINCT src AS minor, dst AS other FROM grooming_contacts WHERE dst_minor = 1
+SELECT DISTINCT target AS minor, actor AS other FROM grooming_contacts WHERE dst_minor = 1
 UNION
-SELECT DISTINCT dst AS minor, src AS other FROM grooming_contacts WHERE dst_minor = 1
+SELECT DISTINCT actor AS minor, target AS other FROM grooming_contacts WHERE dst_minor = 1
 """,
         inputs=("grooming_contacts",),
         materialize=True,
@@ -185,7 +185,8 @@ _SIBLING_INPUTS = ("grooming_own_actors", "grooming_fingerprints")
 def _contacts_sql(d: Dialect) -> str:
     """Contact events between an adult or unknown-age account and a minor, seen from the
     actor's side (``outbound`` = sent by the actor), and those between two minors
-    (``dst_minor = 1``: the minors' own circles), in one scan of the events.
+    (``dst_minor = 1``: the minors' own circles; there ``target`` is the sender and
+    ``actor`` the receiver), in one scan of the events.
 
     The sender is joined on (service, account_id) and the receiver on the built
     ``service:account_id`` key: with both on (service, account_id) a planner derives
@@ -195,7 +196,7 @@ SELECT e.event_id, e.event_type, e.started_at, {d.epoch_seconds("e.started_at")}
   CASE WHEN s.minor = 0 THEN s.aid ELSE t.aid END AS actor,
   CASE WHEN s.minor = 0 THEN t.aid ELSE s.aid END AS target,
   CASE WHEN s.minor = 0 THEN 1 ELSE 0 END AS outbound,
-  s.aid AS src, t.aid AS dst, s.minor + t.minor - 1 AS dst_minor
+  s.minor + t.minor - 1 AS dst_minor
 FROM platform_events e
 JOIN grooming_accounts s ON s.service = e.service AND s.account_id = e.account_id
 JOIN grooming_accounts t ON t.account = e.service || ':' || e.counterparty_account_id
