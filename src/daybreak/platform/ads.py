@@ -33,7 +33,7 @@ from daybreak.model.alerts import Alert, alert_score
 from daybreak.platform.params import check_score_and_weights
 
 DETECTOR_ID = "recruitment_ads"
-VERSION = "1"  # change whenever the SQL, the weights or the explanations change
+VERSION = "2"  # change whenever the SQL, the weights or the explanations change
 TYPOLOGY = "recruitment_ad_reuse"
 INPUT_TABLES = ("platform_ads",)
 RISKY = ("online_job", "model", "travel_job")

@@ -41,7 +41,7 @@ from daybreak.platform.params import check_score_and_weights
 from daybreak.schema.columns import MINOR_AGE_BANDS
 
 DETECTOR_ID = "grooming"
-VERSION = "1"  # change whenever the SQL, the weights or the explanations change
+VERSION = "2"  # change whenever the SQL, the weights or the explanations change
 TYPOLOGY = "grooming_contact_pattern"
 INPUT_TABLES = ("platform_events", "platform_accounts")
 CONTACT_TYPES = ("friend_request", "message", "call", "stream")

@@ -46,7 +46,7 @@ from daybreak.platform.params import check_score_and_weights
 from daybreak.schema.columns import MINOR_AGE_BANDS
 
 DETECTOR_ID = "sextortion"
-VERSION = "1"  # change whenever the SQL, the weights or the explanations change
+VERSION = "2"  # change whenever the SQL, the weights or the explanations change
 TYPOLOGY = "financial_sextortion"
 # Also the incident type a tipline report of sextortion has, so a fused case is triaged
 # like one (daybreak.graph.fusion: aggressive solicitation, tier 3).
