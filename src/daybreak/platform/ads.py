@@ -112,13 +112,7 @@ def _summary_sql(d: Dialect) -> str:
     counts (``ads_varied``)."""
     present = ", ".join(f"count({c}) AS n_{c}" for c, _ in COUNTED)
     return f"""
-SELECT kind, value, count(*) AS uses, {present},
-  -- as DOUBLE: Spark reads 1.0 as a DECIMAL
-  avg(CAST(CASE WHEN category IN ({d.strings(RISKY)}) THEN 1.0 ELSE 0.0 END AS DOUBLE))
-    AS risky_share,
-  avg(CAST(CASE WHEN record_type = 'profile' THEN 1.0 ELSE 0.0 END AS DOUBLE))
-    AS profile_share,
-  min(posted_at) AS first_seen, max(posted_at) AS last_seen
+SELECT kind, value, count(*) AS uses, {present},{shares_of(d)}
 FROM ads_uses GROUP BY kind, value
 """
 
@@ -133,7 +127,8 @@ GROUP BY u.kind, u.value
 """
 
 
-def _scored_sql(params: AdsParams) -> str:
+def score_of(params: AdsParams) -> str:
+    """The score of a detail row ``g`` (its counts and shares), as SQL."""
     w = {k: float(v) for k, v in params.weights.items()}
     z = (
         f"{w['intercept']!r}"
@@ -145,13 +140,28 @@ def _scored_sql(params: AdsParams) -> str:
         f" + {w['profile_share']!r} * g.profile_share"
         f" + {w['cross_border']!r} * CASE WHEN g.countries > 1 THEN 1 ELSE 0 END"
     )
+    return f"CASE WHEN g.ads >= {params.min_ads} THEN 1.0 / (1.0 + exp(-({z}))) ELSE 0.0 END"
+
+
+def shares_of(d: Dialect) -> str:
+    """A detail's shares of risky categories and of profiles, and its first and last
+    use, as aggregates over its uses."""
+    return f"""
+  -- as DOUBLE: Spark reads 1.0 as a DECIMAL
+  avg(CAST(CASE WHEN category IN ({d.strings(RISKY)}) THEN 1.0 ELSE 0.0 END AS DOUBLE))
+    AS risky_share,
+  avg(CAST(CASE WHEN record_type = 'profile' THEN 1.0 ELSE 0.0 END AS DOUBLE))
+    AS profile_share,
+  min(posted_at) AS first_seen, max(posted_at) AS last_seen"""
+
+
+def _scored_sql(params: AdsParams) -> str:
     one = "coalesce(v.{name}, s.n_{c})"  # in one use: its value, or none
     counts = ",\n    ".join(
         f"CAST({one.format(c=c, name=name)} AS BIGINT) AS {name}" for c, name in COUNTED
     )
     return f"""
-SELECT g.*, CASE WHEN g.ads >= {params.min_ads} THEN 1.0 / (1.0 + exp(-({z}))) ELSE 0.0 END
-  AS score
+SELECT g.*, {score_of(params)} AS score
 FROM (
   SELECT s.kind, s.value,
     {counts},
@@ -244,5 +254,7 @@ __all__ = [
     "alerts",
     "compile_pipeline",
     "explain",
+    "score_of",
+    "shares_of",
     "subject_of",
 ]
