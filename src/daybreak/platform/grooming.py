@@ -204,9 +204,10 @@ WHERE e.event_type IN ({d.strings(CONTACT_TYPES)}) AND s.minor + t.minor >= 1
 """
 
 
-def _pair_times_sql(d: Dialect) -> str:
+def pair_aggregates(d: Dialect) -> str:
+    """Per (actor, target): first contact, first from each side, first message, first
+    call or stream from the actor, the events that were first, and the span."""
     return f"""
-SELECT actor, target,
   min(t_s) AS first_s,
   min(CASE WHEN outbound = 1 THEN t_s END) AS first_out_s,
   min(CASE WHEN outbound = 0 THEN t_s END) AS first_in_s,
@@ -219,18 +220,25 @@ SELECT actor, target,
     AS call_event_id,
   min(started_at) AS first_seen,
   max(started_at) AS last_seen,
-  count(*) AS events
+  count(*) AS events"""
+
+
+def _pair_times_sql(d: Dialect) -> str:
+    return f"""
+SELECT actor, target,{pair_aggregates(d)}
 FROM grooming_contacts
 WHERE dst_minor = 0
 GROUP BY actor, target
 """
 
 
-def _pairs_sql(params: GroomingParams) -> str:
+def pair_flags(params: GroomingParams) -> str:
+    """A pair's flags (initiated, quick message, fast call, foreign target, connected)
+    from its times ``p``, the actor's and the target's accounts ``a`` and ``t`` and its
+    row ``c`` of the connected pairs."""
     fast = int(params.fast_call_hours * 3600)
     quick = int(params.quick_message_hours * 3600)
     return f"""
-SELECT p.*, t.country AS target_country, t.age_band AS target_band,
   CASE WHEN p.first_out_s IS NOT NULL AND (p.first_in_s IS NULL OR p.first_out_s <= p.first_in_s)
     THEN 1 ELSE 0 END AS initiated,
   CASE WHEN p.message_s IS NOT NULL AND p.message_s - p.first_s <= {quick}
@@ -238,12 +246,32 @@ SELECT p.*, t.country AS target_country, t.age_band AS target_band,
   CASE WHEN p.call_s IS NOT NULL AND p.call_s - p.first_s <= {fast} THEN 1 ELSE 0 END AS fast_call,
   CASE WHEN a.country IS NOT NULL AND t.country IS NOT NULL AND a.country <> t.country
     THEN 1 ELSE 0 END AS foreign_target,
-  CASE WHEN c.actor IS NOT NULL THEN 1 ELSE 0 END AS connected
+  CASE WHEN c.actor IS NOT NULL THEN 1 ELSE 0 END AS connected"""
+
+
+def _pairs_sql(params: GroomingParams) -> str:
+    return f"""
+SELECT p.*, t.country AS target_country, t.age_band AS target_band,{pair_flags(params)}
 FROM grooming_pair_times p
 JOIN grooming_accounts a ON a.aid = p.actor
 JOIN grooming_accounts t ON t.aid = p.target
 LEFT JOIN grooming_connected c ON c.actor = p.actor AND c.target = p.target
 """
+
+
+def actor_sums(d: Dialect) -> str:
+    """Per actor, over its pairs: how many, how many it initiated, and of those how many
+    are unconnected, had a quick message, a fast call, are abroad; the median hours to a
+    call; its first contact and first and last events."""
+    return f"""count(*) AS pairs, CAST(sum(initiated) AS BIGINT) AS initiated,
+    CAST(sum(initiated * (1 - connected)) AS BIGINT) AS unconnected,
+    CAST(sum(initiated * quick_message) AS BIGINT) AS quick_messages,
+    CAST(sum(initiated * fast_call) AS BIGINT) AS fast_calls,
+    CAST(sum(initiated * foreign_target) AS BIGINT) AS foreign_targets,
+    {d.median("CASE WHEN initiated = 1 AND call_s IS NOT NULL THEN (call_s - first_s) / 3600.0 END")}
+      AS median_call_hours,
+    min(CASE WHEN initiated = 1 THEN first_s END) AS first_contact_s,
+    min(first_seen) AS first_seen, max(last_seen) AS last_seen"""
 
 
 def _own_sql(d: Dialect, params: GroomingParams) -> str:
@@ -255,15 +283,7 @@ SELECT a.account AS actor, g.pairs, g.initiated, g.unconnected, g.quick_messages
   CASE WHEN g.first_contact_s - a.created_s < {new!r} THEN 1 ELSE 0 END AS new_account,
   (g.first_contact_s - a.created_s) / 86400.0 AS account_age_days
 FROM (
-  SELECT actor, count(*) AS pairs, CAST(sum(initiated) AS BIGINT) AS initiated,
-    CAST(sum(initiated * (1 - connected)) AS BIGINT) AS unconnected,
-    CAST(sum(initiated * quick_message) AS BIGINT) AS quick_messages,
-    CAST(sum(initiated * fast_call) AS BIGINT) AS fast_calls,
-    CAST(sum(initiated * foreign_target) AS BIGINT) AS foreign_targets,
-    {d.median("CASE WHEN initiated = 1 AND call_s IS NOT NULL THEN (call_s - first_s) / 3600.0 END")}
-      AS median_call_hours,
-    min(CASE WHEN initiated = 1 THEN first_s END) AS first_contact_s,
-    min(first_seen) AS first_seen, max(last_seen) AS last_seen
+  SELECT actor, {actor_sums(d)}
   FROM grooming_pairs GROUP BY actor
 ) g
 JOIN grooming_accounts a ON a.aid = g.actor
@@ -436,7 +456,10 @@ __all__ = [
     "VERSION",
     "WEIGHTS",
     "GroomingParams",
+    "actor_sums",
     "alerts",
     "compile_pipeline",
     "explain",
+    "pair_aggregates",
+    "pair_flags",
 ]

@@ -10,11 +10,13 @@ from daybreak.platform.grooming import (
     ACTORS_QUERY,
     CONTACT_TYPES,
     INPUT_TABLES,
-    SHOW_TYPES,
     SIBLINGS_QUERY,
     GroomingParams,
     _scored_sql,
     _siblings_sql,
+    actor_sums,
+    pair_aggregates,
+    pair_flags,
 )
 from daybreak.schema.columns import MINOR_AGE_BANDS
 
@@ -139,38 +141,15 @@ _SIBLING_INPUTS = ("grooming_own_actors", "grooming_fingerprints")
 
 def _pair_times_sql(d: Dialect) -> str:
     return f"""
-SELECT actor, target,
-  min(t_s) AS first_s,
-  min(CASE WHEN outbound = 1 THEN t_s END) AS first_out_s,
-  min(CASE WHEN outbound = 0 THEN t_s END) AS first_in_s,
-  min(CASE WHEN event_type = 'message' THEN t_s END) AS message_s,
-  min(CASE WHEN event_type IN ({d.strings(SHOW_TYPES)}) AND outbound = 1 THEN t_s END) AS call_s,
-  min_by(event_id, t_s) AS first_event_id,
-  min_by(event_type, t_s) AS first_event_type,
-  min_by(CASE WHEN event_type IN ({d.strings(SHOW_TYPES)}) AND outbound = 1 THEN event_id END,
-    CASE WHEN event_type IN ({d.strings(SHOW_TYPES)}) AND outbound = 1 THEN t_s END)
-    AS call_event_id,
-  min(started_at) AS first_seen,
-  max(started_at) AS last_seen,
-  count(*) AS events
+SELECT actor, target,{pair_aggregates(d)}
 FROM grooming_contacts
 GROUP BY actor, target
 """
 
 
 def _pairs_sql(params: GroomingParams) -> str:
-    fast = int(params.fast_call_hours * 3600)
-    quick = int(params.quick_message_hours * 3600)
     return f"""
-SELECT p.*, t.country AS target_country, t.age_band AS target_band,
-  CASE WHEN p.first_out_s IS NOT NULL AND (p.first_in_s IS NULL OR p.first_out_s <= p.first_in_s)
-    THEN 1 ELSE 0 END AS initiated,
-  CASE WHEN p.message_s IS NOT NULL AND p.message_s - p.first_s <= {quick}
-    THEN 1 ELSE 0 END AS quick_message,
-  CASE WHEN p.call_s IS NOT NULL AND p.call_s - p.first_s <= {fast} THEN 1 ELSE 0 END AS fast_call,
-  CASE WHEN a.country IS NOT NULL AND t.country IS NOT NULL AND a.country <> t.country
-    THEN 1 ELSE 0 END AS foreign_target,
-  CASE WHEN c.actor IS NOT NULL THEN 1 ELSE 0 END AS connected
+SELECT p.*, t.country AS target_country, t.age_band AS target_band,{pair_flags(params)}
 FROM grooming_pair_times p
 JOIN grooming_accounts a ON a.account = p.actor
 JOIN grooming_accounts t ON t.account = p.target
@@ -185,15 +164,7 @@ SELECT g.*, a.service, a.account_id, a.country, a.age_band, a.created_at, a.veri
   CASE WHEN g.first_contact_s - a.created_s < {new!r} THEN 1 ELSE 0 END AS new_account,
   (g.first_contact_s - a.created_s) / 86400.0 AS account_age_days
 FROM (
-  SELECT actor, count(*) AS pairs, CAST(sum(initiated) AS BIGINT) AS initiated,
-    CAST(sum(initiated * (1 - connected)) AS BIGINT) AS unconnected,
-    CAST(sum(initiated * quick_message) AS BIGINT) AS quick_messages,
-    CAST(sum(initiated * fast_call) AS BIGINT) AS fast_calls,
-    CAST(sum(initiated * foreign_target) AS BIGINT) AS foreign_targets,
-    {d.median("CASE WHEN initiated = 1 AND call_s IS NOT NULL THEN (call_s - first_s) / 3600.0 END")}
-      AS median_call_hours,
-    min(CASE WHEN initiated = 1 THEN first_s END) AS first_contact_s,
-    min(first_seen) AS first_seen, max(last_seen) AS last_seen
+  SELECT actor, {actor_sums(d)}
   FROM grooming_pairs GROUP BY actor
 ) g
 JOIN grooming_accounts a ON a.account = g.actor
