@@ -6,14 +6,13 @@ from __future__ import annotations
 
 from daybreak.detectors.dialect import Dialect
 from daybreak.detectors.pipeline import Pipeline
+from daybreak.platform import grooming
 from daybreak.platform.grooming import (
     ACTORS_QUERY,
     CONTACT_TYPES,
     INPUT_TABLES,
     SIBLINGS_QUERY,
     GroomingParams,
-    _scored_sql,
-    _siblings_sql,
     actor_sums,
     pair_aggregates,
     pair_flags,
@@ -111,32 +110,13 @@ WHERE e.device_id IS NOT NULL OR e.ip IS NOT NULL
         inputs=("platform_events", "grooming_own_actors"),
         materialize=True,
     )
-    p.add(
-        "grooming_fingerprints",
-        """
-SELECT DISTINCT account, 'device' AS kind, device_id AS value
-FROM grooming_actor_events WHERE device_id IS NOT NULL
-UNION
-SELECT DISTINCT account, 'ip' AS kind, ip AS value
-FROM grooming_actor_events WHERE ip IS NOT NULL
-""",
-        inputs=("grooming_actor_events",),
-        materialize=True,
-    )
-    p.add("grooming_siblings", _siblings_sql(), inputs=_SIBLING_INPUTS, materialize=True)
-    p.add(
-        "grooming_actors",
-        _scored_sql(params),
-        inputs=("grooming_own_actors", "grooming_siblings"),
-        materialize=True,
-    )
+    # the fingerprints, siblings and scores did not change
+    unchanged = ("grooming_fingerprints", "grooming_siblings", "grooming_actors")
+    p.extend(s for s in grooming.compile_pipeline(d, params).steps if s.name in unchanged)
     return p
 
 
 _PAIR_INPUTS = ("grooming_pair_times", "grooming_connected", "grooming_accounts")
-
-
-_SIBLING_INPUTS = ("grooming_own_actors", "grooming_fingerprints")
 
 
 def _pair_times_sql(d: Dialect) -> str:
