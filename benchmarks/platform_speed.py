@@ -34,7 +34,9 @@ alerts at 10 M) and building their alerts was most of the time; real cross-age c
 happens inside families, schools and clubs, whose minors know each other. The volume
 does not change (every event, minor-minor circle and triangle is still there for the
 detector to join); only who is connected to whom does, and the planted adults are the
-expected alerts (25 at 1 M, 250 at 10 M).
+expected alerts (25 at 1 M, 250 at 10 M). Every account has its own device and IP
+address (an earlier draft gave 65,000 addresses in all, so at 10 M about eight unrelated
+accounts shared each, became each other's "siblings", and 14,516 adults alerted).
 """
 
 from __future__ import annotations
@@ -157,7 +159,14 @@ def _events(
         .otherwise(_prefixed("a", other)),
         started_at=started,
         ended_at=started + pl.duration(minutes=20),
-        ip=_prefixed("10.0.", actor % 65_000),
+        # one address per account: a shared one (carrier NAT) would make unrelated
+        # accounts each other's siblings, which the synthesis does not set out to model
+        ip=pl.lit("10.")
+        + pl.Series((actor >> 16) % 256).cast(pl.String)
+        + pl.lit(".")
+        + pl.Series((actor >> 8) % 256).cast(pl.String)
+        + pl.lit(".")
+        + pl.Series(actor % 256).cast(pl.String),
         device_id=_prefixed("dev-", actor),
         country=pl.Series(COUNTRIES[c.of[actor] % len(COUNTRIES)]),
     ).write_parquet(folder / "platform_events.parquet")
