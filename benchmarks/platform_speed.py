@@ -6,8 +6,8 @@
 Target: "every detector runs on 10 M platform events in <= 3x one DuckDB pass over them".
 One folder of synthesised Parquet files (numpy, no world generator) feeds all four:
 ``platform_events`` (``--events`` rows: logins, friend requests, messages, calls and
-streams on four services; a third of the accounts are minors and 95% of contacts stay
-within an age group), ``platform_accounts`` (one row per account), ``customers`` and
+streams on four services, one account per 20 events, a third of them minors),
+``platform_accounts`` (one row per account), ``customers`` and
 ``identifiers`` (every other account belongs to a bank customer), ``transactions`` (one
 per five events, a tenth of them abroad) and ``platform_ads`` (one per twenty events;
 one in fifty draws its phone and handle from a small pool, so that some recur).
@@ -20,6 +20,23 @@ detector, which reads only ``platform_ads``, with one pass over that table; the 
 the events pass alone is printed too. Each detector (``run_parquet``: the whole pipeline,
 alerts and explanations fetched) and the passes are timed alternately ``--repeat`` times;
 the ratio of medians is the figure. ``--delete`` removes the folder afterwards.
+
+Who contacts whom. Accounts belong to communities within their service: families (6
+accounts), gaming groups (12) and school classes (30), each with one country and a mix
+of ages (a third minors, as overall). 80% of an account's contacts are with a member of
+its own community, of any age (parents, teachers, coaches and the minors' friends know
+each other); the rest go to a random account of the same age group, except one in 200
+that goes to any account (so a few strangers of the other age group). One adult in 2,000 is planted as fan-out: 30 contact
+events (friend requests, messages, calls) with random minors of its service. Why: with
+contacts drawn at random across 500,000 accounts, cross-age contacts almost never share
+a neighbour, so about 200,000 adults looked like groomers (an earlier run: 199,534
+alerts at 10 M) and building their alerts was most of the time; real cross-age contact
+happens inside families, schools and clubs, whose minors know each other. The volume
+does not change (every event, minor-minor circle and triangle is still there for the
+detector to join); only who is connected to whom does, and the planted adults are the
+expected alerts (25 at 1 M, 250 at 10 M). Every account has its own device and IP
+address (an earlier draft gave 65,000 addresses in all, so at 10 M about eight unrelated
+accounts shared each, became each other's "siblings", and 14,516 adults alerted).
 """
 
 from __future__ import annotations
@@ -30,6 +47,7 @@ import statistics
 import tempfile
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -47,16 +65,89 @@ EVENT_MIX = (("login", 0.45), ("friend_request", 0.05), ("message", 0.35), ("cal
              ("stream", 0.02))  # fmt: skip
 
 
-def _events(folder: Path, rng: np.random.Generator, events: int, minor: np.ndarray) -> None:
+COMMUNITY_SIZES = ((6, 0.5), (12, 0.3), (30, 0.2))  # families, gaming groups, school classes
+IN_COMMUNITY = 0.8  # contacts with a member of one's own community
+CROSS_AGE_STRANGERS = 0.005  # outside contacts that may go to any age group
+FAN_OUT_SHARE = 1 / 2000  # adults who reach out to many unrelated minors (planted)
+FAN_OUT_TARGETS = 30  # contact events of each of them with random minors
+
+
+@dataclass(frozen=True)
+class Communities:
+    """Accounts grouped into communities within each service (``order`` lists the
+    accounts community by community; community ``k`` is ``order[start[k]:start[k] +
+    size[k]]``), each with one country."""
+
+    of: np.ndarray  # account -> its community
+    order: np.ndarray
+    start: np.ndarray
+    size: np.ndarray
+
+    def member(self, rng: np.random.Generator, community: np.ndarray) -> np.ndarray:
+        """A random member of each given community."""
+        pick = (
+            self.start[community] + rng.integers(0, 1 << 30, len(community)) % self.size[community]
+        )
+        return np.asarray(self.order[pick])
+
+
+def communities(rng: np.random.Generator, accounts: int) -> Communities:
+    sizes, probs = zip(*COMMUNITY_SIZES, strict=True)
+    ids = np.arange(accounts)
+    order = np.concatenate([rng.permutation(ids[ids % 4 == s]) for s in range(4)])
+    drawn = rng.choice(sizes, accounts // min(sizes) + 1, p=probs)
+    start = np.concatenate([[0], np.cumsum(drawn)])
+    k = int(np.searchsorted(start, accounts, side="left"))
+    start, size = start[:k], np.minimum(drawn[:k], accounts - start[:k])
+    of = np.empty(accounts, np.int64)
+    of[order] = np.searchsorted(start, np.arange(accounts), side="right") - 1
+    return Communities(of, order, start, size)
+
+
+def _counterparts(
+    rng: np.random.Generator, actor: np.ndarray, minor: np.ndarray, c: Communities
+) -> np.ndarray:
+    """Most contacts stay in the actor's community (any age); the rest go to a random
+    account of the actor's own age group, and a few to a stranger of the other."""
+    n, accounts = len(actor), len(minor)
+    other = c.member(rng, c.of[actor])
+    outside = rng.random(n) >= IN_COMMUNITY
+    other[outside] = rng.integers(0, accounts, int(outside.sum()))
+    stranger = rng.random(n) < CROSS_AGE_STRANGERS
+    for _ in range(4):  # redraw outside contacts that crossed age groups by chance
+        redraw = outside & ~stranger & (minor[other] != minor[actor])
+        other[redraw] = rng.integers(0, accounts, int(redraw.sum()))
+    return np.minimum(other - other % 4 + actor % 4, accounts - 1)  # same service
+
+
+def _fan_out(
+    rng: np.random.Generator, actor: np.ndarray, other: np.ndarray, etype: np.ndarray,
+    minor: np.ndarray,
+) -> None:  # fmt: skip
+    """Rewrite some contact events as planted fan-out: a few adults reaching out to
+    ``FAN_OUT_TARGETS`` random minors each (friend request, then message or call)."""
+    adults = np.flatnonzero(~minor)
+    minors = np.flatnonzero(minor)
+    fans = rng.choice(adults, max(1, int(len(minor) * FAN_OUT_SHARE)), replace=False)
+    contacts = np.flatnonzero(etype != 0)  # not logins
+    rows = rng.choice(contacts, min(len(contacts), len(fans) * FAN_OUT_TARGETS), replace=False)
+    actor[rows] = np.repeat(fans, FAN_OUT_TARGETS)[: len(rows)]
+    by_service = [minors[minors % 4 == s] for s in range(4)]
+    for s in range(4):  # minors on the fan's own service
+        on = rows[actor[rows] % 4 == s]
+        other[on] = rng.choice(by_service[s], len(on))
+    etype[rows] = rng.choice([1, 2, 3], len(rows), p=[0.5, 0.3, 0.2])
+
+
+def _events(
+    folder: Path, rng: np.random.Generator, events: int, minor: np.ndarray, c: Communities
+) -> None:
     accounts = len(minor)
     names, probs = zip(*EVENT_MIX, strict=True)
     etype = rng.choice(len(names), events, p=np.array(probs) / sum(probs))
     actor = rng.integers(0, accounts, events)
-    other = rng.integers(0, accounts, events)
-    for _ in range(3):  # most contacts stay within an age group
-        mixed = (minor[other] != minor[actor]) & (rng.random(events) < 0.95)
-        other[mixed] = rng.integers(0, accounts, int(mixed.sum()))
-    other = np.minimum(other - other % 4 + actor % 4, accounts - 1)  # same service
+    other = _counterparts(rng, actor, minor, c)
+    _fan_out(rng, actor, other, etype, minor)
     started = _times(rng, events)
     pl.select(
         event_id=_prefixed("E", np.arange(events)),
@@ -68,13 +159,20 @@ def _events(folder: Path, rng: np.random.Generator, events: int, minor: np.ndarr
         .otherwise(_prefixed("a", other)),
         started_at=started,
         ended_at=started + pl.duration(minutes=20),
-        ip=_prefixed("10.0.", actor % 65_000),
+        # one address per account: a shared one (carrier NAT) would make unrelated
+        # accounts each other's siblings, which the synthesis does not set out to model
+        ip=pl.lit("10.")
+        + pl.Series((actor >> 16) % 256).cast(pl.String)
+        + pl.lit(".")
+        + pl.Series((actor >> 8) % 256).cast(pl.String)
+        + pl.lit(".")
+        + pl.Series(actor % 256).cast(pl.String),
         device_id=_prefixed("dev-", actor),
-        country=pl.Series(COUNTRIES[actor % len(COUNTRIES)]),
+        country=pl.Series(COUNTRIES[c.of[actor] % len(COUNTRIES)]),
     ).write_parquet(folder / "platform_events.parquet")
 
 
-def _accounts(folder: Path, rng: np.random.Generator, minor: np.ndarray) -> None:
+def _accounts(folder: Path, rng: np.random.Generator, minor: np.ndarray, c: Communities) -> None:
     ids = np.arange(len(minor))
     pl.select(
         service=pl.Series(np.array(SERVICES)[ids % 4]),
@@ -82,7 +180,7 @@ def _accounts(folder: Path, rng: np.random.Generator, minor: np.ndarray) -> None
         created_at=_times(rng, len(ids)) - pl.duration(days=365),
         age_band=pl.Series(np.where(minor, "13-15", "25+")),
         is_minor=pl.Series(minor),
-        country=pl.Series(COUNTRIES[ids % len(COUNTRIES)]),
+        country=pl.Series(COUNTRIES[c.of % len(COUNTRIES)]),
         verified=pl.lit(False),
     ).write_parquet(folder / "platform_accounts.parquet")
 
@@ -127,8 +225,9 @@ def synthesise(folder: Path, events: int, seed: int = 1) -> None:
     """The six input tables of the four detectors, sized from ``events``."""
     rng = np.random.default_rng(seed)
     minor = rng.random(max(1000, events // 20)) < 0.33
-    _events(folder, rng, events, minor)
-    _accounts(folder, rng, minor)
+    c = communities(rng, len(minor))
+    _events(folder, rng, events, minor, c)
+    _accounts(folder, rng, minor, c)
     _bank(folder, rng, len(minor), events // 5)
     _ads(folder, rng, max(100, events // 20), len(minor))
 

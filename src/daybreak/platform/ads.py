@@ -33,7 +33,7 @@ from daybreak.model.alerts import Alert, alert_score
 from daybreak.platform.params import check_score_and_weights
 
 DETECTOR_ID = "recruitment_ads"
-VERSION = "1"  # change whenever the SQL, the weights or the explanations change
+VERSION = "2"  # change whenever the SQL, the weights or the explanations change
 TYPOLOGY = "recruitment_ad_reuse"
 INPUT_TABLES = ("platform_ads",)
 RISKY = ("online_job", "model", "travel_job")
@@ -67,24 +67,68 @@ class AdsParams:
         check_score_and_weights(self.alert_score, self.weights, WEIGHTS)
 
 
+# what is counted (distinct values) per reused detail
+COUNTED = (("ad_id", "ads"), ("poster", "accounts"), ("place", "places"),
+           ("country", "countries"), ("service", "services"))  # fmt: skip
+
+
 def compile_pipeline(d: Dialect, params: AdsParams) -> Pipeline:
     """The SQL steps; ``ads_details`` holds one scored row per reused detail."""
     p = Pipeline(INPUT_TABLES)
-    poster = "lower(service) || ':' || coalesce(account_id, '(ad ' || ad_id || ')')"
-    parts = [
-        f"""
-SELECT ad_id, lower(service) AS service, {poster} AS poster, posted_at, country,
-  country || '/' || lower(coalesce(city, '?')) AS place, category, record_type,
-  {d.string(kind)} AS kind, {column} AS value
-FROM platform_ads WHERE {column} IS NOT NULL"""
-        for column, kind in DETAILS
-    ]
-    p.add("ads_uses", "\nUNION ALL\n".join(parts), inputs=INPUT_TABLES, materialize=True)
-    p.add("ads_details", _scored_sql(d, params), inputs=("ads_uses",), materialize=True)
+    p.add("ads_uses", _uses_sql(d), inputs=INPUT_TABLES, materialize=True)
+    p.add("ads_summary", _summary_sql(d), inputs=("ads_uses",), materialize=True)
+    p.add("ads_varied", _varied_sql(), inputs=("ads_uses", "ads_summary"), materialize=True)
+    p.add(
+        "ads_details", _scored_sql(params), inputs=("ads_summary", "ads_varied"), materialize=True
+    )
     return p
 
 
-def _scored_sql(d: Dialect, params: AdsParams) -> str:
+def _uses_sql(d: Dialect) -> str:
+    """One row per (ad, detail it gives), from one scan of the ads: each ad is looked at
+    once per kind of detail and kept where it gives one."""
+    poster = "lower(service) || ':' || coalesce(account_id, '(ad ' || ad_id || ')')"
+    kinds = ", ".join(f"({d.string(kind)})" for _, kind in DETAILS)
+    value = " ".join(f"WHEN {d.string(kind)} THEN a.{column}" for column, kind in DETAILS)
+    return f"""
+SELECT * FROM (
+  SELECT a.ad_id, a.service, a.poster, a.posted_at, a.country, a.place, a.category,
+    a.record_type, k.kind, CASE k.kind {value} END AS value
+  FROM (
+    SELECT ad_id, lower(service) AS service, {poster} AS poster, posted_at, country,
+      country || '/' || lower(coalesce(city, '?')) AS place, category, record_type,
+      {", ".join(column for column, _ in DETAILS)}
+    FROM platform_ads
+  ) a
+  CROSS JOIN (VALUES {kinds}) AS k(kind)
+) u
+WHERE value IS NOT NULL
+"""
+
+
+def _summary_sql(d: Dialect) -> str:
+    """Per detail, cheap aggregates; a detail in one use (most of them) has at most one
+    distinct value of each column, so only details used more than once get distinct
+    counts (``ads_varied``)."""
+    present = ", ".join(f"count({c}) AS n_{c}" for c, _ in COUNTED)
+    return f"""
+SELECT kind, value, count(*) AS uses, {present},{shares_of(d)}
+FROM ads_uses GROUP BY kind, value
+"""
+
+
+def _varied_sql() -> str:
+    counts = ", ".join(f"count(DISTINCT u.{c}) AS {name}" for c, name in COUNTED)
+    return f"""
+SELECT u.kind, u.value, {counts}
+FROM ads_uses u
+JOIN ads_summary s ON s.kind = u.kind AND s.value = u.value AND s.uses > 1
+GROUP BY u.kind, u.value
+"""
+
+
+def score_of(params: AdsParams) -> str:
+    """The score of a detail row ``g`` (its counts and shares), as SQL."""
     w = {k: float(v) for k, v in params.weights.items()}
     z = (
         f"{w['intercept']!r}"
@@ -96,23 +140,34 @@ def _scored_sql(d: Dialect, params: AdsParams) -> str:
         f" + {w['profile_share']!r} * g.profile_share"
         f" + {w['cross_border']!r} * CASE WHEN g.countries > 1 THEN 1 ELSE 0 END"
     )
+    return f"CASE WHEN g.ads >= {params.min_ads} THEN 1.0 / (1.0 + exp(-({z}))) ELSE 0.0 END"
+
+
+def shares_of(d: Dialect) -> str:
+    """A detail's shares of risky categories and of profiles, and its first and last
+    use, as aggregates over its uses."""
     return f"""
-SELECT g.*, CASE WHEN g.ads >= {params.min_ads} THEN 1.0 / (1.0 + exp(-({z}))) ELSE 0.0 END
-  AS score
+  -- as DOUBLE: Spark reads 1.0 as a DECIMAL
+  avg(CAST(CASE WHEN category IN ({d.strings(RISKY)}) THEN 1.0 ELSE 0.0 END AS DOUBLE))
+    AS risky_share,
+  avg(CAST(CASE WHEN record_type = 'profile' THEN 1.0 ELSE 0.0 END AS DOUBLE))
+    AS profile_share,
+  min(posted_at) AS first_seen, max(posted_at) AS last_seen"""
+
+
+def _scored_sql(params: AdsParams) -> str:
+    one = "coalesce(v.{name}, s.n_{c})"  # in one use: its value, or none
+    counts = ",\n    ".join(
+        f"CAST({one.format(c=c, name=name)} AS BIGINT) AS {name}" for c, name in COUNTED
+    )
+    return f"""
+SELECT g.*, {score_of(params)} AS score
 FROM (
-  SELECT kind, value,
-    count(DISTINCT ad_id) AS ads,
-    count(DISTINCT poster) AS accounts,
-    count(DISTINCT place) AS places,
-    count(DISTINCT country) AS countries,
-    count(DISTINCT service) AS services,
-    -- as DOUBLE: Spark reads 1.0 as a DECIMAL
-    avg(CAST(CASE WHEN category IN ({d.strings(RISKY)}) THEN 1.0 ELSE 0.0 END AS DOUBLE))
-      AS risky_share,
-    avg(CAST(CASE WHEN record_type = 'profile' THEN 1.0 ELSE 0.0 END AS DOUBLE))
-      AS profile_share,
-    min(posted_at) AS first_seen, max(posted_at) AS last_seen
-  FROM ads_uses GROUP BY kind, value
+  SELECT s.kind, s.value,
+    {counts},
+    s.risky_share, s.profile_share, s.first_seen, s.last_seen
+  FROM ads_summary s
+  LEFT JOIN ads_varied v ON v.kind = s.kind AND v.value = s.value
 ) g
 """
 
@@ -199,5 +254,7 @@ __all__ = [
     "alerts",
     "compile_pipeline",
     "explain",
+    "score_of",
+    "shares_of",
     "subject_of",
 ]

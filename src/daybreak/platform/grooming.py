@@ -41,7 +41,7 @@ from daybreak.platform.params import check_score_and_weights
 from daybreak.schema.columns import MINOR_AGE_BANDS
 
 DETECTOR_ID = "grooming"
-VERSION = "1"  # change whenever the SQL, the weights or the explanations change
+VERSION = "2"  # change whenever the SQL, the weights or the explanations change
 TYPOLOGY = "grooming_contact_pattern"
 INPUT_TABLES = ("platform_events", "platform_accounts")
 CONTACT_TYPES = ("friend_request", "message", "call", "stream")
@@ -86,12 +86,16 @@ class GroomingParams:
 
 def compile_pipeline(d: Dialect, params: GroomingParams) -> Pipeline:
     """The SQL steps, reading the two input tables by name; ``grooming_actors`` holds one
-    scored row per actor and ``grooming_pairs`` one row per (actor, minor) pair."""
+    scored row per actor and ``grooming_pairs`` one row per (actor, minor) pair.
+
+    Accounts are numbered once (``aid``) and every later join and group-by is on those
+    integers; the ``service:account_id`` key is joined back only for the rows shown."""
     p = Pipeline(INPUT_TABLES)
     p.add(
         "grooming_accounts",
         f"""
-SELECT service || ':' || account_id AS account, service, account_id, country, age_band,
+SELECT row_number() OVER (ORDER BY service, account_id) AS aid,
+  service || ':' || account_id AS account, service, account_id, country, age_band,
   created_at,
   {d.epoch_seconds("created_at")} AS created_s,
   CASE WHEN verified THEN 1 ELSE 0 END AS verified,
@@ -101,33 +105,7 @@ FROM platform_accounts
         inputs=("platform_accounts",),
         materialize=True,
     )
-    p.add(
-        "grooming_edges",
-        f"""
-SELECT e.event_id, e.event_type, s.account AS src, t.account AS dst, e.started_at,
-  {d.epoch_seconds("e.started_at")} AS t_s, s.minor AS src_minor, t.minor AS dst_minor
-FROM platform_events e
--- joined on built keys, not on (service, account_id) twice: from the latter a planner
--- derives s.service = t.service and may join the accounts with each other first
-JOIN grooming_accounts s ON s.account = e.service || ':' || e.account_id
-JOIN grooming_accounts t ON t.account = e.service || ':' || e.counterparty_account_id
-WHERE e.event_type IN ({d.strings(CONTACT_TYPES)}) AND (s.minor = 1 OR t.minor = 1)
-""",
-        inputs=("platform_events", "grooming_accounts"),
-        materialize=True,
-    )
-    p.add(
-        "grooming_contacts",
-        """
-SELECT event_id, event_type, started_at, t_s,
-  CASE WHEN src_minor = 0 THEN src ELSE dst END AS actor,
-  CASE WHEN src_minor = 0 THEN dst ELSE src END AS target,
-  CASE WHEN src_minor = 0 THEN 1 ELSE 0 END AS outbound
-FROM grooming_edges WHERE src_minor + dst_minor = 1
-""",
-        inputs=("grooming_edges",),
-        materialize=True,
-    )
+    p.add("grooming_contacts", _contacts_sql(d), inputs=_CONTACT_INPUTS, materialize=True)
     p.add(
         "grooming_pair_times",
         _pair_times_sql(d),
@@ -137,11 +115,11 @@ FROM grooming_edges WHERE src_minor + dst_minor = 1
     p.add(
         "grooming_neighbours",
         """
-SELECT DISTINCT src AS minor, dst AS other FROM grooming_edges WHERE src_minor + dst_minor = 2
+SELECT DISTINCT target AS minor, actor AS other FROM grooming_contacts WHERE dst_minor = 1
 UNION
-SELECT DISTINCT dst AS minor, src AS other FROM grooming_edges WHERE src_minor + dst_minor = 2
+SELECT DISTINCT actor AS minor, target AS other FROM grooming_contacts WHERE dst_minor = 1
 """,
-        inputs=("grooming_edges",),
+        inputs=("grooming_contacts",),
         materialize=True,
     )
     p.add(
@@ -164,12 +142,15 @@ JOIN grooming_pair_times q ON q.actor = p.actor AND q.target = n.other
     )
     p.add(
         "grooming_actor_events",
-        # one scan of the events for both fingerprints (two scans cost twice as much)
+        # one scan of the events for both fingerprints (two scans cost twice as much),
+        # made distinct before the join: few accounts use many devices
         """
 SELECT DISTINCT o.actor AS account, e.device_id, e.ip
-FROM platform_events e
+FROM (
+  SELECT DISTINCT service, account_id, device_id, ip FROM platform_events
+  WHERE device_id IS NOT NULL OR ip IS NOT NULL
+) e
 JOIN grooming_own_actors o ON o.service = e.service AND o.account_id = e.account_id
-WHERE e.device_id IS NOT NULL OR e.ip IS NOT NULL
 """,
         inputs=("platform_events", "grooming_own_actors"),
         materialize=True,
@@ -196,13 +177,37 @@ FROM grooming_actor_events WHERE ip IS NOT NULL
     return p
 
 
+_CONTACT_INPUTS = ("platform_events", "grooming_accounts")
 _PAIR_INPUTS = ("grooming_pair_times", "grooming_connected", "grooming_accounts")
 _SIBLING_INPUTS = ("grooming_own_actors", "grooming_fingerprints")
 
 
-def _pair_times_sql(d: Dialect) -> str:
+def _contacts_sql(d: Dialect) -> str:
+    """Contact events between an adult or unknown-age account and a minor, seen from the
+    actor's side (``outbound`` = sent by the actor), and those between two minors
+    (``dst_minor = 1``: the minors' own circles; there ``target`` is the sender and
+    ``actor`` the receiver), in one scan of the events.
+
+    The sender is joined on (service, account_id) and the receiver on the built
+    ``service:account_id`` key: with both on (service, account_id) a planner derives
+    s.service = t.service and may join the accounts with each other first."""
     return f"""
-SELECT actor, target,
+SELECT e.event_id, e.event_type, e.started_at, {d.epoch_seconds("e.started_at")} AS t_s,
+  CASE WHEN s.minor = 0 THEN s.aid ELSE t.aid END AS actor,
+  CASE WHEN s.minor = 0 THEN t.aid ELSE s.aid END AS target,
+  CASE WHEN s.minor = 0 THEN 1 ELSE 0 END AS outbound,
+  s.minor + t.minor - 1 AS dst_minor
+FROM platform_events e
+JOIN grooming_accounts s ON s.service = e.service AND s.account_id = e.account_id
+JOIN grooming_accounts t ON t.account = e.service || ':' || e.counterparty_account_id
+WHERE e.event_type IN ({d.strings(CONTACT_TYPES)}) AND s.minor + t.minor >= 1
+"""
+
+
+def pair_aggregates(d: Dialect) -> str:
+    """Per (actor, target): first contact, first from each side, first message, first
+    call or stream from the actor, the events that were first, and the span."""
+    return f"""
   min(t_s) AS first_s,
   min(CASE WHEN outbound = 1 THEN t_s END) AS first_out_s,
   min(CASE WHEN outbound = 0 THEN t_s END) AS first_in_s,
@@ -215,17 +220,25 @@ SELECT actor, target,
     AS call_event_id,
   min(started_at) AS first_seen,
   max(started_at) AS last_seen,
-  count(*) AS events
+  count(*) AS events"""
+
+
+def _pair_times_sql(d: Dialect) -> str:
+    return f"""
+SELECT actor, target,{pair_aggregates(d)}
 FROM grooming_contacts
+WHERE dst_minor = 0
 GROUP BY actor, target
 """
 
 
-def _pairs_sql(params: GroomingParams) -> str:
+def pair_flags(params: GroomingParams) -> str:
+    """A pair's flags (initiated, quick message, fast call, foreign target, connected)
+    from its times ``p``, the actor's and the target's accounts ``a`` and ``t`` and its
+    row ``c`` of the connected pairs."""
     fast = int(params.fast_call_hours * 3600)
     quick = int(params.quick_message_hours * 3600)
     return f"""
-SELECT p.*, t.country AS target_country, t.age_band AS target_band,
   CASE WHEN p.first_out_s IS NOT NULL AND (p.first_in_s IS NULL OR p.first_out_s <= p.first_in_s)
     THEN 1 ELSE 0 END AS initiated,
   CASE WHEN p.message_s IS NOT NULL AND p.message_s - p.first_s <= {quick}
@@ -233,22 +246,24 @@ SELECT p.*, t.country AS target_country, t.age_band AS target_band,
   CASE WHEN p.call_s IS NOT NULL AND p.call_s - p.first_s <= {fast} THEN 1 ELSE 0 END AS fast_call,
   CASE WHEN a.country IS NOT NULL AND t.country IS NOT NULL AND a.country <> t.country
     THEN 1 ELSE 0 END AS foreign_target,
-  CASE WHEN c.actor IS NOT NULL THEN 1 ELSE 0 END AS connected
+  CASE WHEN c.actor IS NOT NULL THEN 1 ELSE 0 END AS connected"""
+
+
+def _pairs_sql(params: GroomingParams) -> str:
+    return f"""
+SELECT p.*, t.country AS target_country, t.age_band AS target_band,{pair_flags(params)}
 FROM grooming_pair_times p
-JOIN grooming_accounts a ON a.account = p.actor
-JOIN grooming_accounts t ON t.account = p.target
+JOIN grooming_accounts a ON a.aid = p.actor
+JOIN grooming_accounts t ON t.aid = p.target
 LEFT JOIN grooming_connected c ON c.actor = p.actor AND c.target = p.target
 """
 
 
-def _own_sql(d: Dialect, params: GroomingParams) -> str:
-    new = params.new_account_days * 86400.0
-    return f"""
-SELECT g.*, a.service, a.account_id, a.country, a.age_band, a.created_at, a.verified,
-  CASE WHEN g.first_contact_s - a.created_s < {new!r} THEN 1 ELSE 0 END AS new_account,
-  (g.first_contact_s - a.created_s) / 86400.0 AS account_age_days
-FROM (
-  SELECT actor, count(*) AS pairs, CAST(sum(initiated) AS BIGINT) AS initiated,
+def actor_sums(d: Dialect) -> str:
+    """Per actor, over its pairs: how many, how many it initiated, and of those how many
+    are unconnected, had a quick message, a fast call, are abroad; the median hours to a
+    call; its first contact and first and last events."""
+    return f"""count(*) AS pairs, CAST(sum(initiated) AS BIGINT) AS initiated,
     CAST(sum(initiated * (1 - connected)) AS BIGINT) AS unconnected,
     CAST(sum(initiated * quick_message) AS BIGINT) AS quick_messages,
     CAST(sum(initiated * fast_call) AS BIGINT) AS fast_calls,
@@ -256,10 +271,22 @@ FROM (
     {d.median("CASE WHEN initiated = 1 AND call_s IS NOT NULL THEN (call_s - first_s) / 3600.0 END")}
       AS median_call_hours,
     min(CASE WHEN initiated = 1 THEN first_s END) AS first_contact_s,
-    min(first_seen) AS first_seen, max(last_seen) AS last_seen
+    min(first_seen) AS first_seen, max(last_seen) AS last_seen"""
+
+
+def _own_sql(d: Dialect, params: GroomingParams) -> str:
+    new = params.new_account_days * 86400.0
+    return f"""
+SELECT a.account AS actor, g.pairs, g.initiated, g.unconnected, g.quick_messages,
+  g.fast_calls, g.foreign_targets, g.median_call_hours, g.first_contact_s, g.first_seen,
+  g.last_seen, a.service, a.account_id, a.country, a.age_band, a.created_at, a.verified,
+  CASE WHEN g.first_contact_s - a.created_s < {new!r} THEN 1 ELSE 0 END AS new_account,
+  (g.first_contact_s - a.created_s) / 86400.0 AS account_age_days
+FROM (
+  SELECT actor, {actor_sums(d)}
   FROM grooming_pairs GROUP BY actor
 ) g
-JOIN grooming_accounts a ON a.account = g.actor
+JOIN grooming_accounts a ON a.aid = g.actor
 WHERE g.initiated > 0
 """
 
@@ -315,12 +342,15 @@ ACTORS_QUERY = """
 SELECT * FROM grooming_actors WHERE score >= {min_score} ORDER BY score DESC, actor
 """
 EVIDENCE_QUERY = """
-SELECT p.actor, p.target, p.target_country, p.target_band, p.first_event_id,
-  p.first_event_type, p.call_event_id, p.first_s, p.call_s, p.message_s, p.first_seen,
-  p.connected
-FROM grooming_pairs p JOIN grooming_actors a ON a.actor = p.actor
-WHERE a.score >= {min_score} AND p.initiated = 1
-ORDER BY p.actor, p.first_s, p.target
+SELECT a.account AS actor, t.account AS target, p.target_country, p.target_band,
+  p.first_event_id, p.first_event_type, p.call_event_id, p.first_s, p.call_s, p.message_s,
+  p.first_seen, p.connected
+FROM grooming_pairs p
+JOIN grooming_accounts a ON a.aid = p.actor
+JOIN grooming_actors g ON g.actor = a.account
+JOIN grooming_accounts t ON t.aid = p.target
+WHERE g.score >= {min_score} AND p.initiated = 1
+ORDER BY a.account, p.first_s, t.account
 """
 SIBLINGS_QUERY = """
 SELECT s.actor, s.sibling FROM grooming_siblings s JOIN grooming_actors a ON a.actor = s.actor
@@ -426,7 +456,10 @@ __all__ = [
     "VERSION",
     "WEIGHTS",
     "GroomingParams",
+    "actor_sums",
     "alerts",
     "compile_pipeline",
     "explain",
+    "pair_aggregates",
+    "pair_flags",
 ]

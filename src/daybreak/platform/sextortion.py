@@ -46,7 +46,7 @@ from daybreak.platform.params import check_score_and_weights
 from daybreak.schema.columns import MINOR_AGE_BANDS
 
 DETECTOR_ID = "sextortion"
-VERSION = "1"  # change whenever the SQL, the weights or the explanations change
+VERSION = "2"  # change whenever the SQL, the weights or the explanations change
 TYPOLOGY = "financial_sextortion"
 # Also the incident type a tipline report of sextortion has, so a fused case is triaged
 # like one (daybreak.graph.fusion: aggressive solicitation, tier 3).
@@ -109,7 +109,9 @@ FROM platform_accounts
     p.add(
         "sextortion_minors",
         """
-SELECT DISTINCT a.account AS minor, a.country AS minor_country, i.source_id AS customer_id
+SELECT DISTINCT a.account AS minor, a.country AS minor_country, i.source_id AS customer_id,
+  -- one number per (minor, customer): the contacts are grouped on it
+  dense_rank() OVER (ORDER BY a.account, i.source_id) AS mid
 FROM identifiers i JOIN sextortion_accounts a ON a.account = lower(i.value)
 WHERE i.source = 'customers' AND i.kind = 'account' AND a.minor = 1
 """,
@@ -180,23 +182,26 @@ _GROUPED_INPUTS = ("sextortion_episode_payments", "sextortion_pairs", "sextortio
 def _contacts_sql(d: Dialect) -> str:
     """Contact events between a minor tied to a customer and any other account (the
     actor; extortion accounts often claim to be teenagers too), in either direction
-    (``outbound`` = from the actor)."""
+    (``outbound`` = from the actor). One scan of the events: each contact is looked at
+    from both sides (``x.outbound``) and kept on the side whose other end is such a minor."""
     types = d.strings(CONTACT_TYPES)
-    src = "lower(e.service || ':' || e.account_id)"
-    dst = "lower(e.service || ':' || e.counterparty_account_id)"
     return f"""
-SELECT c.* FROM (
-  SELECT e.event_id, e.event_type, e.started_at, {d.epoch_seconds("e.started_at")} AS t_s,
-    {src} AS actor, m.minor, m.customer_id, 1 AS outbound
-  FROM platform_events e JOIN sextortion_minors m ON m.minor = {dst}
-  WHERE e.event_type IN ({types})
-  UNION ALL
-  SELECT e.event_id, e.event_type, e.started_at, {d.epoch_seconds("e.started_at")} AS t_s,
-    {dst} AS actor, m.minor, m.customer_id, 0 AS outbound
-  FROM platform_events e JOIN sextortion_minors m ON m.minor = {src}
-  WHERE e.event_type IN ({types}) AND e.counterparty_account_id IS NOT NULL
+SELECT c.event_id, c.event_type, c.started_at, c.t_s, c.actor, m.mid, c.outbound
+FROM (
+  SELECT e.event_id, e.event_type, e.started_at, e.t_s, x.outbound,
+    CASE WHEN x.outbound = 1 THEN e.src ELSE e.dst END AS actor,
+    CASE WHEN x.outbound = 1 THEN e.dst ELSE e.src END AS other
+  FROM (
+    SELECT event_id, event_type, started_at, {d.epoch_seconds("started_at")} AS t_s,
+      lower(service || ':' || account_id) AS src,
+      lower(service || ':' || counterparty_account_id) AS dst
+    FROM platform_events
+    WHERE event_type IN ({types}) AND counterparty_account_id IS NOT NULL
+  ) e
+  CROSS JOIN (VALUES (1), (0)) AS x(outbound)
 ) c
-WHERE c.actor <> c.minor
+JOIN sextortion_minors m ON m.minor = c.other
+WHERE c.actor <> m.minor
 """
 
 
@@ -204,12 +209,14 @@ def _pairs_sql(d: Dialect) -> str:
     shows = d.strings(SHOW_TYPES)
     call = f"CASE WHEN event_type IN ({shows}) AND outbound = 1"
     return f"""
-SELECT g.*, a.country AS actor_country, a.created_s, coalesce(a.verified, 0) AS verified,
+SELECT g.actor, k.minor, k.customer_id, g.first_s, g.last_s, g.first_out_s, g.first_in_s,
+  g.call_s, g.first_event_id, g.first_event_type, g.call_event_id, g.first_seen,
+  a.country AS actor_country, a.created_s, coalesce(a.verified, 0) AS verified,
   coalesce(a.minor, 0) AS actor_minor, m.minor_country,
   CASE WHEN g.first_out_s IS NOT NULL AND (g.first_in_s IS NULL OR g.first_out_s <= g.first_in_s)
     THEN 1 ELSE 0 END AS initiated
 FROM (
-  SELECT actor, minor, customer_id,
+  SELECT actor, mid,
     min(t_s) AS first_s,
     max(t_s) AS last_s,
     min(CASE WHEN outbound = 1 THEN t_s END) AS first_out_s,
@@ -220,10 +227,11 @@ FROM (
     min_by({call} THEN event_id END, {call} THEN t_s END) AS call_event_id,
     min(started_at) AS first_seen
   FROM sextortion_contacts
-  GROUP BY actor, minor, customer_id
+  GROUP BY actor, mid
 ) g
+JOIN (SELECT DISTINCT mid, minor, customer_id FROM sextortion_minors) k ON k.mid = g.mid
 LEFT JOIN sextortion_accounts a ON a.account = g.actor
-JOIN (SELECT DISTINCT minor, minor_country FROM sextortion_minors) m ON m.minor = g.minor
+JOIN (SELECT DISTINCT minor, minor_country FROM sextortion_minors) m ON m.minor = k.minor
 """
 
 
