@@ -20,7 +20,9 @@ the first contact and within ``window_days`` of it. Each episode is scored on
   the episode's first payment (half that when the transactions do not reach back that
   far: in the first ``new_handle_days`` of the data a handle's age is unknown);
 - how many customers with such an episode paid the same beneficiary ("a payee funded by
-  many unrelated minors"), and how many of those the same actor reached;
+  many unrelated minors"), how many of those had their minor approached by the actor
+  (the actor made the first contact; shops, sellers and tutors are mostly contacted by
+  the teenagers), and how many of those the same actor reached;
 - how long the contact lasted (first to last event between the two): extortion stops
   once the money comes or the minor blocks; tutors, friends and relatives go on;
 - verified actor accounts count against.
@@ -46,7 +48,7 @@ from daybreak.platform.params import check_score_and_weights
 from daybreak.schema.columns import MINOR_AGE_BANDS
 
 DETECTOR_ID = "sextortion"
-VERSION = "1"  # change whenever the SQL, the weights or the explanations change
+VERSION = "2"  # change whenever the SQL, the weights or the explanations change
 TYPOLOGY = "financial_sextortion"
 # Also the incident type a tipline report of sextortion has, so a fused case is triaged
 # like one (daybreak.graph.fusion: aggressive solicitation, tier 3).
@@ -61,17 +63,22 @@ SPEND_CHANNELS = ("card", "cash")
 # benchmarks/platform_sextortion.py, rounded; the benchmark measures them on worlds drawn
 # from other bands). Each term is documented in docs/detectors/sextortion.md.
 WEIGHTS: Mapping[str, float] = {
-    "intercept": -7.1,
-    "new_account": 2.7,  # the actor's account is days old at the first contact
-    "initiated": 2.7,  # the actor made the first contact
-    "call_before_pay": 2.4,  # a call or stream from the actor before the money
-    "log_hours_to_pay": -0.5,  # ln(1 + hours from first contact to first payment)
-    "log_payments": 2.1,  # ln(payments in the episode): several rapid transfers
-    "new_handle": 2.2,  # nobody paid the beneficiary before, shortly ahead
-    "log_handle_payers": 0.1,  # ln(customers with an episode who paid the beneficiary)
-    "log_actor_payers": 0.9,  # ln(of those, reached by the same actor)
+    "intercept": -6.9,
+    "new_account": 2.0,  # the actor's account is days old at the first contact
+    "initiated": 1.7,  # the actor made the first contact
+    "call_before_pay": 1.8,  # a call or stream from the actor before the money
+    "log_hours_to_pay": -0.6,  # ln(1 + hours from first contact to first payment)
+    "log_payments": 1.6,  # ln(payments in the episode): several rapid transfers
+    "new_handle": 1.9,  # nobody paid the beneficiary before, shortly ahead
+    # ln(customers with an episode who paid the beneficiary): with the next-but-two
+    # term, a handle paid after contacts the minors made themselves counts against
+    "log_handle_payers": -1.6,
+    "log_actor_payers": 0.3,  # ln(of those, reached by the same actor)
     "verified": -0.2,  # verified by the platform
     "log_contact_days": -0.7,  # ln(1 + days from first to last contact): it stops
+    # ln(1 + customers who paid the beneficiary after an account made the first contact
+    # with their minor): a payee funded by many unrelated minors, each approached
+    "log_initiated_payers": 3.7,
 }
 
 
@@ -165,9 +172,15 @@ JOIN sextortion_payments y ON y.customer_id = q.customer_id
     )
     p.add("sextortion_grouped", _grouped_sql(d, params), inputs=_GROUPED_INPUTS)
     p.add(
+        "sextortion_approached",
+        _APPROACHED_SQL,
+        inputs=("sextortion_episode_payments", "sextortion_pairs"),
+        materialize=True,
+    )
+    p.add(
         "sextortion_episodes",
         _scored_sql(params),
-        inputs=("sextortion_grouped",),
+        inputs=("sextortion_grouped", "sextortion_approached"),
         materialize=True,
     )
     return p
@@ -278,6 +291,20 @@ JOIN (
 """
 
 
+# Per beneficiary: the customers who paid it in an episode whose actor made the first
+# contact with their minor ("a payee funded by many unrelated minors", each approached
+# by an account; platform-signals.md section 2). Shops, sellers and tutors are paid
+# mostly after contacts the teenagers made themselves.
+_APPROACHED_SQL = """
+SELECT p.receiver_id, count(DISTINCT p.customer_id) AS initiated_payers
+FROM sextortion_episode_payments p
+JOIN sextortion_pairs q ON q.actor = p.actor AND q.minor = p.minor
+  AND q.customer_id = p.customer_id
+WHERE q.initiated = 1
+GROUP BY p.receiver_id
+"""
+
+
 def _scored_sql(params: SextortionParams) -> str:
     w = {k: float(v) for k, v in params.weights.items()}
     z = (
@@ -292,12 +319,20 @@ def _scored_sql(params: SextortionParams) -> str:
         f" + {w['log_actor_payers']!r} * ln(CAST(g.actor_payers AS DOUBLE))"
         f" + {w['verified']!r} * g.verified"
         f" + {w['log_contact_days']!r} * ln(1.0 + g.contact_days)"
+        f" + {w['log_initiated_payers']!r} * ln(1.0 + g.initiated_payers)"
     )
     # The handle's score is its episodes' mean: one family's odd episode does not make a
     # shop or a seller an extortion handle, and every family of a ring's handle counts.
     return f"""
 SELECT s.*, avg(s.score) OVER (PARTITION BY s.receiver_id) AS handle_score
-FROM (SELECT g.*, 1.0 / (1.0 + exp(-({z}))) AS score FROM sextortion_grouped g) s
+FROM (
+  SELECT g.*, 1.0 / (1.0 + exp(-({z}))) AS score
+  FROM (
+    SELECT e.*, coalesce(r.initiated_payers, 0) AS initiated_payers
+    FROM sextortion_grouped e
+    LEFT JOIN sextortion_approached r ON r.receiver_id = e.receiver_id
+  ) g
+) s
 """
 
 
