@@ -143,6 +143,7 @@ def features(episodes: pl.DataFrame) -> np.ndarray:
         "verified": col("verified"),
         "log_contact_days": np.log1p(col("contact_days")),
         "log_initiated_payers": np.log1p(col("initiated_payers")),
+        "log_calls_after_pay": np.log1p(col("calls_after_pay")),
     }
     return np.column_stack([cols[f] for f in FEATURES])
 

@@ -63,22 +63,24 @@ SPEND_CHANNELS = ("card", "cash")
 # benchmarks/platform_sextortion.py, rounded; the benchmark measures them on worlds drawn
 # from other bands). Each term is documented in docs/detectors/sextortion.md.
 WEIGHTS: Mapping[str, float] = {
-    "intercept": -6.9,
-    "new_account": 2.0,  # the actor's account is days old at the first contact
-    "initiated": 1.7,  # the actor made the first contact
+    "intercept": -6.6,
+    "new_account": 1.8,  # the actor's account is days old at the first contact
+    "initiated": 1.6,  # the actor made the first contact
     "call_before_pay": 1.8,  # a call or stream from the actor before the money
     "log_hours_to_pay": -0.6,  # ln(1 + hours from first contact to first payment)
-    "log_payments": 1.6,  # ln(payments in the episode): several rapid transfers
-    "new_handle": 1.9,  # nobody paid the beneficiary before, shortly ahead
+    "log_payments": 1.3,  # ln(payments in the episode): several rapid transfers
+    "new_handle": 1.8,  # nobody paid the beneficiary before, shortly ahead
     # ln(customers with an episode who paid the beneficiary): with the next-but-two
     # term, a handle paid after contacts the minors made themselves counts against
-    "log_handle_payers": -1.6,
+    "log_handle_payers": -1.4,
     "log_actor_payers": 0.3,  # ln(of those, reached by the same actor)
-    "verified": -0.2,  # verified by the platform
-    "log_contact_days": -0.7,  # ln(1 + days from first to last contact): it stops
+    "verified": 0.0,  # verified by the platform (fitted to nothing once later calls count)
+    "log_contact_days": 0.0,  # ln(1 + days of contact): fitted to nothing once later calls count
     # ln(1 + customers who paid the beneficiary after an account made the first contact
     # with their minor): a payee funded by many unrelated minors, each approached
-    "log_initiated_payers": 3.7,
+    "log_initiated_payers": 3.3,
+    # ln(1 + calls between the two after the first payment): the contact goes on
+    "log_calls_after_pay": -2.2,
 }
 
 
@@ -178,9 +180,15 @@ JOIN sextortion_payments y ON y.customer_id = q.customer_id
         materialize=True,
     )
     p.add(
+        "sextortion_calls_after",
+        _CALLS_AFTER_SQL.format(shows=d.strings(SHOW_TYPES)),
+        inputs=("sextortion_episode_payments", "sextortion_contacts"),
+        materialize=True,
+    )
+    p.add(
         "sextortion_episodes",
         _scored_sql(params),
-        inputs=("sextortion_grouped", "sextortion_approached"),
+        inputs=("sextortion_grouped", "sextortion_approached", "sextortion_calls_after"),
         materialize=True,
     )
     return p
@@ -304,6 +312,20 @@ WHERE q.initiated = 1
 GROUP BY p.receiver_id
 """
 
+# Per episode: calls or streams between the two (either side) after the episode's first
+# payment. Extortion ends in "pay, block or report" (platform-signals.md section 2), or
+# in more demands; friends, tutors and relatives go on calling.
+_CALLS_AFTER_SQL = """
+SELECT p.actor, p.minor, p.customer_id, p.receiver_id, count(c.event_id) AS calls_after_pay
+FROM (
+  SELECT actor, minor, customer_id, receiver_id, min(t_s) AS first_pay_s
+  FROM sextortion_episode_payments GROUP BY actor, minor, customer_id, receiver_id
+) p
+LEFT JOIN sextortion_contacts c ON c.actor = p.actor AND c.minor = p.minor
+  AND c.customer_id = p.customer_id AND c.event_type IN ({shows}) AND c.t_s > p.first_pay_s
+GROUP BY p.actor, p.minor, p.customer_id, p.receiver_id
+"""
+
 
 def _scored_sql(params: SextortionParams) -> str:
     w = {k: float(v) for k, v in params.weights.items()}
@@ -320,6 +342,7 @@ def _scored_sql(params: SextortionParams) -> str:
         f" + {w['verified']!r} * g.verified"
         f" + {w['log_contact_days']!r} * ln(1.0 + g.contact_days)"
         f" + {w['log_initiated_payers']!r} * ln(1.0 + g.initiated_payers)"
+        f" + {w['log_calls_after_pay']!r} * ln(1.0 + g.calls_after_pay)"
     )
     # The handle's score is its episodes' mean: one family's odd episode does not make a
     # shop or a seller an extortion handle, and every family of a ring's handle counts.
@@ -328,9 +351,11 @@ SELECT s.*, avg(s.score) OVER (PARTITION BY s.receiver_id) AS handle_score
 FROM (
   SELECT g.*, 1.0 / (1.0 + exp(-({z}))) AS score
   FROM (
-    SELECT e.*, coalesce(r.initiated_payers, 0) AS initiated_payers
+    SELECT e.*, coalesce(r.initiated_payers, 0) AS initiated_payers, k.calls_after_pay
     FROM sextortion_grouped e
     LEFT JOIN sextortion_approached r ON r.receiver_id = e.receiver_id
+    JOIN sextortion_calls_after k ON k.actor = e.actor AND k.minor = e.minor
+      AND k.customer_id = e.customer_id AND k.receiver_id = e.receiver_id
   ) g
 ) s
 """
