@@ -33,7 +33,7 @@ from daybreak.model.alerts import Alert, alert_score
 from daybreak.platform.params import check_score_and_weights
 
 DETECTOR_ID = "recruitment_ads"
-VERSION = "1"  # change whenever the SQL, the weights or the explanations change
+VERSION = "2"  # change whenever the SQL, the weights or the explanations change
 TYPOLOGY = "recruitment_ad_reuse"
 INPUT_TABLES = ("platform_ads",)
 RISKY = ("online_job", "model", "travel_job")
@@ -52,6 +52,7 @@ WEIGHTS: Mapping[str, float] = {
     "risky_share": 3.0,  # online job / model / travel job ads
     "profile_share": 1.0,  # profiles rather than ads
     "cross_border": 1.0,  # in more than one country
+    "log_linked_cities": 1.0,  # ln(cities of the ads linked to it by a shared detail)
 }
 
 
@@ -80,8 +81,29 @@ FROM platform_ads WHERE {column} IS NOT NULL"""
         for column, kind in DETAILS
     ]
     p.add("ads_uses", "\nUNION ALL\n".join(parts), inputs=INPUT_TABLES, materialize=True)
-    p.add("ads_details", _scored_sql(d, params), inputs=("ads_uses",), materialize=True)
+    p.add("ads_linked", _LINKED_SQL, inputs=("ads_uses",), materialize=True)
+    p.add(
+        "ads_details", _scored_sql(d, params), inputs=("ads_uses", "ads_linked"), materialize=True
+    )
     return p
+
+
+# Per detail: the cities of every ad linked to it through any detail given together with
+# it in an ad (one hop in the entity graph DIG builds from phones, handles and photos;
+# platform-signals.md section 4). A network's phone given in two ads of one city is
+# linked by its photos and handles to the network's other cities; an ordinary poster's
+# details link only to its own ads. Pairs of details first, then their places, so a
+# detail in many ads does not multiply rows by its ads twice.
+_LINKED_SQL = """
+SELECT p.kind, p.value, count(DISTINCT q.place) AS linked_places
+FROM (
+  SELECT DISTINCT a.kind, a.value, b.kind AS other_kind, b.value AS other_value
+  FROM ads_uses a JOIN ads_uses b ON b.ad_id = a.ad_id
+) p
+JOIN (SELECT DISTINCT kind, value, place FROM ads_uses) q
+  ON q.kind = p.other_kind AND q.value = p.other_value
+GROUP BY p.kind, p.value
+"""
 
 
 def _scored_sql(d: Dialect, params: AdsParams) -> str:
@@ -95,11 +117,12 @@ def _scored_sql(d: Dialect, params: AdsParams) -> str:
         f" + {w['risky_share']!r} * g.risky_share"
         f" + {w['profile_share']!r} * g.profile_share"
         f" + {w['cross_border']!r} * CASE WHEN g.countries > 1 THEN 1 ELSE 0 END"
+        f" + {w['log_linked_cities']!r} * ln(CAST(g.linked_places AS DOUBLE))"
     )
     return f"""
 SELECT g.*, CASE WHEN g.ads >= {params.min_ads} THEN 1.0 / (1.0 + exp(-({z}))) ELSE 0.0 END
   AS score
-FROM (
+FROM (SELECT u.*, l.linked_places FROM (
   SELECT kind, value,
     count(DISTINCT ad_id) AS ads,
     count(DISTINCT poster) AS accounts,
@@ -113,6 +136,8 @@ FROM (
       AS profile_share,
     min(posted_at) AS first_seen, max(posted_at) AS last_seen
   FROM ads_uses GROUP BY kind, value
+) u
+JOIN ads_linked l ON l.kind = u.kind AND l.value = u.value
 ) g
 """
 
