@@ -81,7 +81,7 @@ FROM platform_ads WHERE {column} IS NOT NULL"""
         for column, kind in DETAILS
     ]
     p.add("ads_uses", "\nUNION ALL\n".join(parts), inputs=INPUT_TABLES, materialize=True)
-    p.add("ads_linked", _LINKED_SQL, inputs=("ads_uses",), materialize=True)
+    p.add("ads_linked", LINKED_SQL, inputs=("ads_uses",), materialize=True)
     p.add(
         "ads_details", _scored_sql(d, params), inputs=("ads_uses", "ads_linked"), materialize=True
     )
@@ -94,7 +94,7 @@ FROM platform_ads WHERE {column} IS NOT NULL"""
 # linked by its photos and handles to the network's other cities; an ordinary poster's
 # details link only to its own ads. Pairs of details first, then their places, so a
 # detail in many ads does not multiply rows by its ads twice.
-_LINKED_SQL = """
+LINKED_SQL = """
 SELECT p.kind, p.value, count(DISTINCT q.place) AS linked_places
 FROM (
   SELECT DISTINCT a.kind, a.value, b.kind AS other_kind, b.value AS other_value
@@ -218,6 +218,7 @@ __all__ = [
     "DETECTOR_ID",
     "EVIDENCE_QUERY",
     "INPUT_TABLES",
+    "LINKED_SQL",
     "VERSION",
     "WEIGHTS",
     "AdsParams",
