@@ -18,7 +18,7 @@ behaviour outside the tuning bands:
 - ``aged_accounts``: long-held accounts, no recreation, one service;
 - ``mixed``: every band at its widest.
 
-For each world (``--worlds`` per region, seeds 7000+), printed worst first: AP over all
+For each world (``--worlds`` per region, seeds ``--seed-base`` + 100 * region + i), printed worst first: AP over all
 scored accounts (every planted groomer account in the denominator), recall at the alert
 score, the false-alarm rate of each look-alike scenario, alerts on unplanted accounts.
 Then the worst case per region and the targets: AP >= 0.9, look-alike false alarms <= 1%.
@@ -193,6 +193,7 @@ def _features(actors: pl.DataFrame) -> np.ndarray:
         "recreated": (actors["same_service_siblings"].to_numpy() > 0).astype(float),
         "other_service": (actors["other_service_siblings"].to_numpy() > 0).astype(float),
         "verified": actors["verified"].cast(pl.Float64).to_numpy(),
+        "initiated_share": n / actors["pairs"].cast(pl.Float64).to_numpy(),
     }
     return np.column_stack([cols[f] for f in FEATURES])
 
@@ -281,6 +282,8 @@ def main() -> None:
     ap.add_argument("--months", type=int, default=4)
     ap.add_argument("--worlds", type=int, default=4, help="worlds per held-out region")
     ap.add_argument("--fit", action="store_true", help="fit the weights on the tuning bands")
+    ap.add_argument("--seed-base", type=int, default=7000,
+                    help="world seeds are this + 100 * region + i (7000: the development seeds)")  # fmt: skip
     ap.add_argument("--speed", action="store_true", help="time the detector instead")
     ap.add_argument("--events", type=int, default=10_000_000)
     ap.add_argument("--repeat", type=int, default=1)
@@ -301,7 +304,8 @@ def main() -> None:
     results = []
     for k, region in enumerate(HELD_OUT):
         for i in range(args.worlds):
-            results.append(evaluate_world(region, 7000 + 100 * k + i, args.customers, args.months))
+            seed = args.seed_base + 100 * k + i
+            results.append(evaluate_world(region, seed, args.customers, args.months))
     print_quality(results)
 
 

@@ -104,6 +104,23 @@ def test_features_read_the_ads() -> None:
     assert run_frames(one, with_details=True).details.row(0, named=True)["score"] == 0.0
 
 
+def test_details_given_together_link_their_cities() -> None:
+    """A phone in two ads of one city whose photo also appears in ads of three other
+    cities is linked to four cities (one hop through the photo); alone it has one."""
+    ads = _tiny(2, 1).platform_ads.head(2).with_columns(photo_pdq=pl.lit("ab" * 32))
+    elsewhere = _tiny(3, 3).platform_ads.head(3).with_columns(
+        ad_id="B" + pl.col("ad_id"), contact_phone=pl.lit("+639170000002"),
+        photo_pdq=pl.lit("ab" * 32), city="Elsewhere " + pl.col("city"),
+    )  # fmt: skip
+    details = run_frames(AdsInput(pl.concat([ads, elsewhere])), with_details=True).details
+    linked = details.filter(pl.col("value") == PHONE).row(0, named=True)
+    assert (linked["places"], linked["linked_places"]) == (1, 4)
+    alone = run_frames(AdsInput(ads.with_columns(photo_pdq=pl.lit(None, pl.String))),
+                       with_details=True).details.filter(pl.col("value") == PHONE)  # fmt: skip
+    assert alone.row(0, named=True)["linked_places"] == 1
+    assert alone.row(0, named=True)["score"] < linked["score"]
+
+
 def test_bad_parameters_and_missing_table_are_clear_errors(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="min_ads"):
         AdsParams(min_ads=1)

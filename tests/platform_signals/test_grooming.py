@@ -161,6 +161,23 @@ def test_features_read_the_metadata() -> None:
     assert _score(_tiny(), GroomingParams(min_targets=5))["score"] == 0.0
 
 
+def test_minors_who_befriend_the_actor_count_against() -> None:
+    """Two more minors send the adult a friend request themselves (a class, a family):
+    the adult reached out first to four of six, and scores lower."""
+    data = _tiny()
+    inbound = data.platform_events.head(2).with_columns(
+        event_id=pl.Series(["I1", "I2"]), event_type=pl.lit("friend_request"),
+        account_id=pl.Series(["m4", "m5"]), counterparty_account_id=pl.lit("adult"),
+    )  # fmt: skip
+    kids = data.platform_accounts.tail(2).with_columns(account_id=pl.Series(["m4", "m5"]))
+    mixed = GroomingInput(pl.concat([data.platform_events, inbound]),
+                          pl.concat([data.platform_accounts, kids]))  # fmt: skip
+    row, befriended = _score(data), _score(mixed)
+    assert (befriended["pairs"], befriended["initiated"]) == (6, 4)
+    assert (row["pairs"], row["initiated"]) == (4, 4)
+    assert befriended["score"] < row["score"]
+
+
 def test_minors_and_unknown_accounts_are_never_actors() -> None:
     as_minor = _score(_tiny(age_band="16-17", is_minor=True))
     assert as_minor == {}

@@ -113,11 +113,15 @@ def test_alerts_pass_the_kit_and_name_the_evidence() -> None:
 
 
 def _tiny(
-    *, actor: dict[str, Any] | None = None, channel: str = "wallet", minor_first: bool = False
+    *,
+    actor: dict[str, Any] | None = None,
+    channel: str = "wallet",
+    minor_first: bool = False,
+    later_calls: int = 0,
 ) -> SextortionInput:
     """An account that friends a minor (tied to customer C1 by an identifier), calls an
     hour later, and C1 pays a handle in Nigeria twice that evening; ``actor`` edits the
-    account's row."""
+    account's row; ``later_calls`` calls follow, a day apart, after the payments."""
     a, m = ("minor", "actor") if minor_first else ("actor", "minor")
     rows = [
         ("E1", "friend_request", a, m, 0.0),
@@ -125,6 +129,7 @@ def _tiny(
         ("E3", "call", "actor", "minor", 1.0),
         ("E4", "message", "actor", "minor", 2.0),
     ]
+    rows += [(f"L{k}", "call", "minor", "actor", 24.0 * (k + 1)) for k in range(later_calls)]
     events = pl.DataFrame(
         [
             {"event_id": e, "service": "kinnect", "event_type": t, "account_id": src,
@@ -182,13 +187,25 @@ def test_features_read_the_metadata_and_the_payments() -> None:
     assert row["hours_to_pay"] == pytest.approx(3.0)
     assert row["contact_days"] == pytest.approx(2 / 24)
     assert row["handle_payers"] == 1 and row["actor_payers"] == 1
+    # the actor made the first contact with the one paying family's minor; no call after
+    assert row["initiated_payers"] == 1 and row["calls_after_pay"] == 0
     # the data begin 90 days before: the handle, first paid at T1, is new
     assert row["new_handle"] == 1.0
     # an old, verified account that the minor contacted first scores lower
     old = _episode(_tiny(actor={"created_at": datetime(2020, 1, 1, tzinfo=UTC), "verified": True},
                          minor_first=True))  # fmt: skip
     assert (old["new_account"], old["initiated"], old["verified"]) == (0, 0, 1)
+    assert old["initiated_payers"] == 0
     assert old["score"] < row["score"]
+
+
+def test_calls_after_the_payment_count_against() -> None:
+    """Extortion ends in pay, block or report; a contact that goes on calling (either
+    side) after the money looks like a friend, a tutor or a relative."""
+    row = _episode(_tiny())
+    later = _episode(_tiny(later_calls=3))
+    assert later["calls_after_pay"] == 3
+    assert later["score"] < row["score"]
 
 
 def test_card_payments_and_minors_tied_to_no_customer_are_left_out() -> None:

@@ -33,7 +33,7 @@ from daybreak.model.alerts import Alert, alert_score
 from daybreak.platform.params import check_score_and_weights
 
 DETECTOR_ID = "recruitment_ads"
-VERSION = "2"  # change whenever the SQL, the weights or the explanations change
+VERSION = "3"  # change whenever the SQL, the weights or the explanations change
 TYPOLOGY = "recruitment_ad_reuse"
 INPUT_TABLES = ("platform_ads",)
 RISKY = ("online_job", "model", "travel_job")
@@ -52,6 +52,7 @@ WEIGHTS: Mapping[str, float] = {
     "risky_share": 3.0,  # online job / model / travel job ads
     "profile_share": 1.0,  # profiles rather than ads
     "cross_border": 1.0,  # in more than one country
+    "log_linked_cities": 1.0,  # ln(cities of the ads linked to it by a shared detail)
 }
 
 
@@ -78,10 +79,32 @@ def compile_pipeline(d: Dialect, params: AdsParams) -> Pipeline:
     p.add("ads_uses", _uses_sql(d), inputs=INPUT_TABLES, materialize=True)
     p.add("ads_summary", _summary_sql(d), inputs=("ads_uses",), materialize=True)
     p.add("ads_varied", _varied_sql(), inputs=("ads_uses", "ads_summary"), materialize=True)
+    p.add("ads_linked", LINKED_SQL, inputs=("ads_uses",), materialize=True)
     p.add(
-        "ads_details", _scored_sql(params), inputs=("ads_summary", "ads_varied"), materialize=True
+        "ads_details",
+        _scored_sql(params),
+        inputs=("ads_summary", "ads_varied", "ads_linked"),
+        materialize=True
     )
     return p
+
+
+# Per detail: the cities of every ad linked to it through any detail given together with
+# it in an ad (one hop in the entity graph DIG builds from phones, handles and photos;
+# platform-signals.md section 4). A network's phone given in two ads of one city is
+# linked by its photos and handles to the network's other cities; an ordinary poster's
+# details link only to its own ads. Pairs of details first, then their places, so a
+# detail in many ads does not multiply rows by its ads twice.
+LINKED_SQL = """
+SELECT p.kind, p.value, count(DISTINCT q.place) AS linked_places
+FROM (
+  SELECT DISTINCT a.kind, a.value, b.kind AS other_kind, b.value AS other_value
+  FROM ads_uses a JOIN ads_uses b ON b.ad_id = a.ad_id
+) p
+JOIN (SELECT DISTINCT kind, value, place FROM ads_uses) q
+  ON q.kind = p.other_kind AND q.value = p.other_value
+GROUP BY p.kind, p.value
+"""
 
 
 def _uses_sql(d: Dialect) -> str:
@@ -139,6 +162,7 @@ def score_of(params: AdsParams) -> str:
         f" + {w['risky_share']!r} * g.risky_share"
         f" + {w['profile_share']!r} * g.profile_share"
         f" + {w['cross_border']!r} * CASE WHEN g.countries > 1 THEN 1 ELSE 0 END"
+        f" + {w['log_linked_cities']!r} * ln(CAST(g.linked_places AS DOUBLE))"
     )
     return f"CASE WHEN g.ads >= {params.min_ads} THEN 1.0 / (1.0 + exp(-({z}))) ELSE 0.0 END"
 
@@ -165,9 +189,10 @@ SELECT g.*, {score_of(params)} AS score
 FROM (
   SELECT s.kind, s.value,
     {counts},
-    s.risky_share, s.profile_share, s.first_seen, s.last_seen
+    s.risky_share, s.profile_share, s.first_seen, s.last_seen, l.linked_places
   FROM ads_summary s
   LEFT JOIN ads_varied v ON v.kind = s.kind AND v.value = s.value
+  JOIN ads_linked l ON l.kind = s.kind AND l.value = s.value
 ) g
 """
 
@@ -248,6 +273,7 @@ __all__ = [
     "DETECTOR_ID",
     "EVIDENCE_QUERY",
     "INPUT_TABLES",
+    "LINKED_SQL",
     "VERSION",
     "WEIGHTS",
     "AdsParams",

@@ -41,7 +41,7 @@ from daybreak.platform.params import check_score_and_weights
 from daybreak.schema.columns import MINOR_AGE_BANDS
 
 DETECTOR_ID = "grooming"
-VERSION = "2"  # change whenever the SQL, the weights or the explanations change
+VERSION = "3"  # change whenever the SQL, the weights or the explanations change
 TYPOLOGY = "grooming_contact_pattern"
 INPUT_TABLES = ("platform_events", "platform_accounts")
 CONTACT_TYPES = ("friend_request", "message", "call", "stream")
@@ -51,16 +51,19 @@ SHOW_TYPES = ("call", "stream")
 # benchmarks/platform_grooming.py, rounded; the benchmark measures them on worlds drawn
 # from other bands). Each term is documented in docs/detectors/grooming.md.
 WEIGHTS: Mapping[str, float] = {
-    "intercept": -12.8,
-    "log_fanout": 2.9,  # ln(minors the actor and its device siblings reached out to)
-    "unconnected_share": 1.6,  # targets who have no contact with each other
-    "quick_message_share": 1.2,  # a private message within a day
-    "fast_call_share": 0.7,  # a call or stream within fast_call_hours
-    "foreign_share": 2.9,  # targets in another country
-    "new_account": 3.5,  # created shortly before the first contact
-    "recreated": 0.9,  # another account, same service, same device or IP, also at minors
-    "other_service": 0.8,  # an account on another service, same device or IP, at minors
+    "intercept": -13.5,
+    "log_fanout": 2.8,  # ln(minors the actor and its device siblings reached out to)
+    "unconnected_share": 1.5,  # targets who have no contact with each other
+    "quick_message_share": 1.1,  # a private message within a day
+    "fast_call_share": 0.6,  # a call or stream within fast_call_hours
+    "foreign_share": 2.5,  # targets in another country
+    "new_account": 3.3,  # created shortly before the first contact
+    "recreated": 0.8,  # another account, same service, same device or IP, also at minors
+    "other_service": 0.7,  # an account on another service, same device or IP, at minors
     "verified": -0.3,  # verified by the platform
+    # of the minors in contact with the actor, the share it reached out to first: an
+    # adult fanning out requests, not one minors befriend too (classmates, relatives)
+    "initiated_share": 1.8,
 }
 
 
@@ -320,6 +323,7 @@ def _scored_sql(params: GroomingParams) -> str:
         f" + {w['recreated']!r} * CASE WHEN coalesce(s.same_service, 0) > 0 THEN 1 ELSE 0 END"
         f" + {w['other_service']!r} * CASE WHEN coalesce(s.other_service, 0) > 0 THEN 1 ELSE 0 END"
         f" + {w['verified']!r} * o.verified"
+        f" + {w['initiated_share']!r} * CAST(o.initiated AS DOUBLE) / o.pairs"
     )
     return f"""
 SELECT o.*, {float(params.fast_call_hours)!r} AS fast_call_hours,

@@ -20,7 +20,9 @@ the first contact and within ``window_days`` of it. Each episode is scored on
   the episode's first payment (half that when the transactions do not reach back that
   far: in the first ``new_handle_days`` of the data a handle's age is unknown);
 - how many customers with such an episode paid the same beneficiary ("a payee funded by
-  many unrelated minors"), and how many of those the same actor reached;
+  many unrelated minors"), how many of those had their minor approached by the actor
+  (the actor made the first contact; shops, sellers and tutors are mostly contacted by
+  the teenagers), and how many of those the same actor reached;
 - how long the contact lasted (first to last event between the two): extortion stops
   once the money comes or the minor blocks; tutors, friends and relatives go on;
 - verified actor accounts count against.
@@ -46,7 +48,7 @@ from daybreak.platform.params import check_score_and_weights
 from daybreak.schema.columns import MINOR_AGE_BANDS
 
 DETECTOR_ID = "sextortion"
-VERSION = "2"  # change whenever the SQL, the weights or the explanations change
+VERSION = "3"  # change whenever the SQL, the weights or the explanations change
 TYPOLOGY = "financial_sextortion"
 # Also the incident type a tipline report of sextortion has, so a fused case is triaged
 # like one (daybreak.graph.fusion: aggressive solicitation, tier 3).
@@ -61,17 +63,24 @@ SPEND_CHANNELS = ("card", "cash")
 # benchmarks/platform_sextortion.py, rounded; the benchmark measures them on worlds drawn
 # from other bands). Each term is documented in docs/detectors/sextortion.md.
 WEIGHTS: Mapping[str, float] = {
-    "intercept": -7.1,
-    "new_account": 2.7,  # the actor's account is days old at the first contact
-    "initiated": 2.7,  # the actor made the first contact
-    "call_before_pay": 2.4,  # a call or stream from the actor before the money
-    "log_hours_to_pay": -0.5,  # ln(1 + hours from first contact to first payment)
-    "log_payments": 2.1,  # ln(payments in the episode): several rapid transfers
-    "new_handle": 2.2,  # nobody paid the beneficiary before, shortly ahead
-    "log_handle_payers": 0.1,  # ln(customers with an episode who paid the beneficiary)
-    "log_actor_payers": 0.9,  # ln(of those, reached by the same actor)
-    "verified": -0.2,  # verified by the platform
-    "log_contact_days": -0.7,  # ln(1 + days from first to last contact): it stops
+    "intercept": -6.6,
+    "new_account": 1.8,  # the actor's account is days old at the first contact
+    "initiated": 1.6,  # the actor made the first contact
+    "call_before_pay": 1.8,  # a call or stream from the actor before the money
+    "log_hours_to_pay": -0.6,  # ln(1 + hours from first contact to first payment)
+    "log_payments": 1.3,  # ln(payments in the episode): several rapid transfers
+    "new_handle": 1.8,  # nobody paid the beneficiary before, shortly ahead
+    # ln(customers with an episode who paid the beneficiary): with the next-but-two
+    # term, a handle paid after contacts the minors made themselves counts against
+    "log_handle_payers": -1.4,
+    "log_actor_payers": 0.3,  # ln(of those, reached by the same actor)
+    "verified": 0.0,  # verified by the platform (fitted to nothing once later calls count)
+    "log_contact_days": 0.0,  # ln(1 + days of contact): fitted to nothing once later calls count
+    # ln(1 + customers who paid the beneficiary after an account made the first contact
+    # with their minor): a payee funded by many unrelated minors, each approached
+    "log_initiated_payers": 3.3,
+    # ln(1 + calls between the two after the first payment): the contact goes on
+    "log_calls_after_pay": -2.2,
 }
 
 
@@ -167,9 +176,21 @@ JOIN sextortion_payments y ON y.customer_id = q.customer_id
     )
     p.add("sextortion_grouped", _grouped_sql(d, params), inputs=_GROUPED_INPUTS)
     p.add(
+        "sextortion_approached",
+        _APPROACHED_SQL,
+        inputs=("sextortion_episode_payments", "sextortion_pairs"),
+        materialize=True,
+    )
+    p.add(
+        "sextortion_calls_after",
+        _CALLS_AFTER_SQL.format(shows=d.strings(SHOW_TYPES)),
+        inputs=("sextortion_episode_payments", "sextortion_contacts", "sextortion_minors"),
+        materialize=True,
+    )
+    p.add(
         "sextortion_episodes",
         _scored_sql(params),
-        inputs=("sextortion_grouped",),
+        inputs=("sextortion_grouped", "sextortion_approached", "sextortion_calls_after"),
         materialize=True,
     )
     return p
@@ -286,6 +307,35 @@ JOIN (
 """
 
 
+# Per beneficiary: the customers who paid it in an episode whose actor made the first
+# contact with their minor ("a payee funded by many unrelated minors", each approached
+# by an account; platform-signals.md section 2). Shops, sellers and tutors are paid
+# mostly after contacts the teenagers made themselves.
+_APPROACHED_SQL = """
+SELECT p.receiver_id, count(DISTINCT p.customer_id) AS initiated_payers
+FROM sextortion_episode_payments p
+JOIN sextortion_pairs q ON q.actor = p.actor AND q.minor = p.minor
+  AND q.customer_id = p.customer_id
+WHERE q.initiated = 1
+GROUP BY p.receiver_id
+"""
+
+# Per episode: calls or streams between the two (either side) after the episode's first
+# payment. Extortion ends in "pay, block or report" (platform-signals.md section 2), or
+# in more demands; friends, tutors and relatives go on calling.
+_CALLS_AFTER_SQL = """
+SELECT p.actor, p.minor, p.customer_id, p.receiver_id, count(c.event_id) AS calls_after_pay
+FROM (
+  SELECT actor, minor, customer_id, receiver_id, min(t_s) AS first_pay_s
+  FROM sextortion_episode_payments GROUP BY actor, minor, customer_id, receiver_id
+) p
+JOIN sextortion_minors k ON k.minor = p.minor AND k.customer_id = p.customer_id
+LEFT JOIN sextortion_contacts c ON c.actor = p.actor AND c.mid = k.mid
+  AND c.event_type IN ({shows}) AND c.t_s > p.first_pay_s
+GROUP BY p.actor, p.minor, p.customer_id, p.receiver_id
+"""
+
+
 def _scored_sql(params: SextortionParams) -> str:
     w = {k: float(v) for k, v in params.weights.items()}
     z = (
@@ -300,12 +350,23 @@ def _scored_sql(params: SextortionParams) -> str:
         f" + {w['log_actor_payers']!r} * ln(CAST(g.actor_payers AS DOUBLE))"
         f" + {w['verified']!r} * g.verified"
         f" + {w['log_contact_days']!r} * ln(1.0 + g.contact_days)"
+        f" + {w['log_initiated_payers']!r} * ln(1.0 + g.initiated_payers)"
+        f" + {w['log_calls_after_pay']!r} * ln(1.0 + g.calls_after_pay)"
     )
     # The handle's score is its episodes' mean: one family's odd episode does not make a
     # shop or a seller an extortion handle, and every family of a ring's handle counts.
     return f"""
 SELECT s.*, avg(s.score) OVER (PARTITION BY s.receiver_id) AS handle_score
-FROM (SELECT g.*, 1.0 / (1.0 + exp(-({z}))) AS score FROM sextortion_grouped g) s
+FROM (
+  SELECT g.*, 1.0 / (1.0 + exp(-({z}))) AS score
+  FROM (
+    SELECT e.*, coalesce(r.initiated_payers, 0) AS initiated_payers, k.calls_after_pay
+    FROM sextortion_grouped e
+    LEFT JOIN sextortion_approached r ON r.receiver_id = e.receiver_id
+    JOIN sextortion_calls_after k ON k.actor = e.actor AND k.minor = e.minor
+      AND k.customer_id = e.customer_id AND k.receiver_id = e.receiver_id
+  ) g
+) s
 """
 
 

@@ -11,6 +11,7 @@ from daybreak.platform.ads import (
     DETAILS_QUERY,
     EVIDENCE_QUERY,
     INPUT_TABLES,
+    LINKED_SQL,
     AdsParams,
     score_of,
     shares_of,
@@ -30,14 +31,17 @@ FROM platform_ads WHERE {column} IS NOT NULL"""
         for column, kind in DETAILS
     ]
     p.add("ads_uses", "\nUNION ALL\n".join(parts), inputs=INPUT_TABLES, materialize=True)
-    p.add("ads_details", _scored_sql(d, params), inputs=("ads_uses",), materialize=True)
+    p.add("ads_linked", LINKED_SQL, inputs=("ads_uses",), materialize=True)
+    p.add(
+        "ads_details", _scored_sql(d, params), inputs=("ads_uses", "ads_linked"), materialize=True
+    )
     return p
 
 
 def _scored_sql(d: Dialect, params: AdsParams) -> str:
     return f"""
 SELECT g.*, {score_of(params)} AS score
-FROM (
+FROM (SELECT u.*, l.linked_places FROM (
   SELECT kind, value,
     count(DISTINCT ad_id) AS ads,
     count(DISTINCT poster) AS accounts,
@@ -45,6 +49,7 @@ FROM (
     count(DISTINCT country) AS countries,
     count(DISTINCT service) AS services,{shares_of(d)}
   FROM ads_uses GROUP BY kind, value
+) u JOIN ads_linked l ON l.kind = u.kind AND l.value = u.value
 ) g
 """
 

@@ -37,12 +37,12 @@ def _contacts_sql(d: Dialect) -> str:
     return f"""
 SELECT c.* FROM (
   SELECT e.event_id, e.event_type, e.started_at, {d.epoch_seconds("e.started_at")} AS t_s,
-    {src} AS actor, m.minor, m.customer_id, 1 AS outbound
+    {src} AS actor, m.minor, m.customer_id, m.mid, 1 AS outbound
   FROM platform_events e JOIN sextortion_minors m ON m.minor = {dst}
   WHERE e.event_type IN ({types})
   UNION ALL
   SELECT e.event_id, e.event_type, e.started_at, {d.epoch_seconds("e.started_at")} AS t_s,
-    {dst} AS actor, m.minor, m.customer_id, 0 AS outbound
+    {dst} AS actor, m.minor, m.customer_id, m.mid, 0 AS outbound
   FROM platform_events e JOIN sextortion_minors m ON m.minor = {src}
   WHERE e.event_type IN ({types}) AND e.counterparty_account_id IS NOT NULL
 ) c
