@@ -547,7 +547,7 @@ FROM flagged_purchases q {d.semi_join} {CORRIDOR_PAYMENTS} p ON p.sender_id = q.
         _purchase_baseline_sql(window),
         "flagged_purchases",
         "related_purchases",
-        CORRIDOR_PAYMENTS,
+        "sender_sequence",
     )
     travel = _step(
         "corridor_card_spend",
