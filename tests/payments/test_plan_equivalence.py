@@ -3,9 +3,12 @@
 Some features are computed by a cheaper route than their definition: the median in the
 reference currency from the median in the payments' own currency, pay runs from the
 payments that share their day with another, blank names without trimming every name,
-the sender's name per pair rather than per payment. Each is checked here against its plain
-definition, run as SQL over the pipeline's own ``corridor_payments``, on a world where
-some senders and beneficiaries pay or receive in two currencies.
+the sender's name per pair rather than per payment, the sequence window ordered by epoch
+seconds rather than the timestamp, the purchase baseline's union of windows from that
+same window. Each is checked here against its plain definition, run as SQL over the
+pipeline's own ``corridor_payments``, on a world where some senders and beneficiaries
+pay or receive in two currencies and some senders make several payments at the same
+instant.
 """
 
 from __future__ import annotations
@@ -25,11 +28,16 @@ from payments.failure_modes import small_world
 def _varied(tx: pl.DataFrame) -> pl.DataFrame:
     """Every third payment of a third of the senders in EUR instead (the pack converts
     EUR at a different rate from the world's own currency); some beneficiary names
-    blank, only spaces, or padded with spaces."""
+    blank, only spaces, or padded with spaces; the payments of two senders in five at
+    the start of their week, so that those paying more often than weekly (payroll firms,
+    allowance parents) make payments at the same instant, which only ``txn_id`` orders."""
     mixed = (pl.col("sender_id").hash(7) % 3 == 0) & (pl.col("txn_id").hash(11) % 3 == 0)
     pick = pl.col("txn_id").hash(13) % 10
     name = pl.col("receiver_name")
+    start_of_week = pl.col("sender_id").hash(17) % 5 < 2
+    ts = pl.col("timestamp")
     return tx.with_columns(
+        pl.when(start_of_week).then(ts.dt.truncate("1w")).otherwise(ts).alias("timestamp"),
         pl.when(mixed).then(pl.lit("EUR")).otherwise(pl.col("currency")).alias("currency"),
         pl.when(pick == 0).then(pl.lit("   ")).when(pick == 1).then(pl.lit(""))
         .when(pick == 2).then(pl.lit(" ") + name + pl.lit(" ")).when(pick == 3).then(None)
@@ -147,3 +155,64 @@ def test_a_pair_names_the_sender_as_the_customer_file_else_as_the_payments(
     assert both["value"].to_list() == both["expected"].to_list()
     named_by_payments = both.filter(pl.col("value").str.starts_with("Payer "))
     assert 0 < named_by_payments.height < both.height
+
+
+def test_the_world_has_senders_paying_twice_at_the_same_instant(engine: DuckDBEngine) -> None:
+    tied = _frame(
+        engine,
+        "SELECT sender_id FROM corridor_payments GROUP BY sender_id HAVING count(*) > "
+        "count(DISTINCT ts)",
+    )
+    assert tied.height >= 3
+
+
+# The sequence features as defined: each sender's payments ordered by time, ties by txn_id.
+PLAIN_SEQUENCE = """
+SELECT sender_id, corr(CAST(rn AS DOUBLE), amount_ref) AS amount_trend,
+  corr(CAST(rn AS DOUBLE), gap) AS gap_trend, stddev_samp(gap) / avg(gap) AS gap_cv,
+  avg(CASE WHEN rn <= 3 THEN amount END) AS first_amounts,
+  avg(CASE WHEN rn > n - 3 THEN amount END) AS last_amounts
+FROM (SELECT sender_id, amount, amount_ref,
+        row_number() OVER (PARTITION BY sender_id ORDER BY ts, txn_id) AS rn,
+        count(*) OVER (PARTITION BY sender_id) AS n,
+        ts_s - lag(ts_s) OVER (PARTITION BY sender_id ORDER BY ts, txn_id) AS gap
+      FROM corridor_payments) o
+GROUP BY sender_id
+"""
+
+
+@pytest.mark.parametrize(
+    "feature", ["amount_trend", "gap_trend", "gap_cv", "first_amounts", "last_amounts"]
+)
+def test_sequence_features_order_payments_by_time_then_txn_id(
+    engine: DuckDBEngine, feature: str
+) -> None:
+    both = _compare(
+        engine,
+        f"SELECT sender_id, {feature} AS value FROM sender_sequence",
+        f"SELECT sender_id, {feature} AS expected FROM ({PLAIN_SEQUENCE}) p",
+        "sender_id",
+    )
+    expected = [0.0 if x is None or x != x else x for x in both["expected"].to_list()]
+    assert both["value"].to_list() == pytest.approx(expected, rel=1e-12, abs=1e-15)
+    assert both["value"].n_unique() > 2  # the feature varies in this world
+
+
+def test_union_of_purchase_windows_is_the_sum_of_capped_gaps(engine: DuckDBEngine) -> None:
+    """purchase_baseline's union of the windows around a sender's payments, read from
+    the sequence window, against its definition: a window of its own over the payments
+    ordered by ts_s."""
+    w2 = 2 * load_pack().related_purchase_days * 86400.0
+    both = _compare(
+        engine,
+        "SELECT sender_id, union_s AS value, first_s, last_s FROM sender_sequence",
+        f"SELECT sender_id, CAST(sum(least(coalesce(gap, {w2}), {w2})) AS DOUBLE) AS expected, "
+        "min(ts_s) AS lo, max(ts_s) AS hi "
+        "FROM (SELECT sender_id, ts_s, ts_s - lag(ts_s) OVER (PARTITION BY sender_id "
+        "ORDER BY ts_s) AS gap FROM corridor_payments) g GROUP BY sender_id",
+        "sender_id",
+    )
+    assert both["value"].to_list() == pytest.approx(both["expected"].to_list(), rel=1e-12)
+    assert both["first_s"].to_list() == both["lo"].to_list()
+    assert both["last_s"].to_list() == both["hi"].to_list()
+    assert both["value"].n_unique() > 2

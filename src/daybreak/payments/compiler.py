@@ -141,7 +141,7 @@ def compile_scan(pack: Pack, d: Dialect) -> Pipeline:
     p = Pipeline(SCAN_INPUTS)
     p.extend(_relevant_stage(pack, d))
     p.extend(_corridor_payment_stage(pack, d))
-    p.extend(_sequence_stage())
+    p.extend(_sequence_stage(pack.related_purchase_days * DAY))
     p.extend(_pair_stage(pack, d))
     p.extend(_customer_activity_stage(d))
     p.extend(_cover_word_stage())
@@ -235,9 +235,11 @@ FROM (
     return [words, payments]
 
 
-def _sequence_stage() -> list[Step]:
+def _sequence_stage(window: float) -> list[Step]:
     """``sender_sequence``: trends over each sender's payments in time order
-    (escalation, cadence) and the payments made in pay runs (``run_payments``)."""
+    (escalation, cadence), the payments made in pay runs (``run_payments``) and the
+    union of the ``window``-second windows around its payments (``union_s``, read by
+    ``purchase_baseline``)."""
     # The window runs over the few columns it needs and is aggregated at once: sorting
     # whole payments, or joining the positions back to them, cost more than the rest of
     # the corridor payments step. One window order serves every function (the last three
@@ -245,10 +247,13 @@ def _sequence_stage() -> list[Step]:
     # that share their day with another one (day_n rises with ts): only those can be in
     # a pay run, so the (sender, day) grouping of context.runs_sql reads them alone, not
     # every payment (it grouped ~1.4M days at 10M rows, most of a single payment).
-    order = "PARTITION BY sender_id ORDER BY ts, txn_id"
+    # ts_s orders as ts does: microseconds since 1970 are exact in a double until 2255,
+    # and a double key sorts cheaper than a timestamp with time zone.
+    order = "PARTITION BY sender_id ORDER BY ts_s, txn_id"
     sql = f"""
 WITH o AS (
-  SELECT sender_id, receiver_id, day_n, amount, amount_ref, rn, ts_s - prev_s AS gap, last3,
+  SELECT sender_id, receiver_id, day_n, amount, amount_ref, ts_s, rn, ts_s - prev_s AS gap,
+    last3,
     -- the neighbours' day_n, as corridor_payments computes it
     CASE WHEN floor(prev_s / {DAY}) = day_n OR floor(next_s / {DAY}) = day_n
       THEN 1 ELSE 0 END AS same_day
@@ -267,12 +272,24 @@ FROM (
     {_finite("corr(CAST(rn AS DOUBLE), gap)")} AS gap_trend,
     {_finite("stddev_samp(gap) / nullif(avg(gap), 0.0)")} AS gap_cv,
     avg(CASE WHEN rn <= 3 THEN amount END) AS first_amounts,
-    avg(CASE WHEN last3 = 1 THEN amount END) AS last_amounts
+    avg(CASE WHEN last3 = 1 THEN amount END) AS last_amounts,
+    {_window_union_sql("gap", window)} AS union_s, min(ts_s) AS first_s, max(ts_s) AS last_s
   FROM o GROUP BY sender_id
 ) s LEFT JOIN ({context.runs_sql("(SELECT * FROM o WHERE same_day = 1)")}) r
   ON r.sender_id = s.sender_id
 """
-    return [_step("sender_sequence", sql, CORRIDOR_PAYMENTS)]
+    # Materialised (one row per sender): customer_activity and purchase_baseline read
+    # it, and a view would sort the payments twice.
+    return [_step("sender_sequence", sql, CORRIDOR_PAYMENTS, materialize=True)]
+
+
+def _window_union_sql(gap: str, window: float) -> str:
+    """The length of the union of the windows of ``window`` seconds either side of a
+    sender's time-ordered payments, from ``gap`` (seconds since the previous payment,
+    NULL for the first): each payment adds its gap, at most 2 * window; the first adds
+    2 * window. (``purchase_baseline`` cuts it to the observed period.)"""
+    w2 = 2 * window
+    return f"CAST(sum(least(coalesce({gap}, {w2}), {w2})) AS DOUBLE)"
 
 
 def _pair_stage(pack: Pack, d: Dialect) -> list[Step]:
@@ -530,7 +547,7 @@ FROM flagged_purchases q {d.semi_join} {CORRIDOR_PAYMENTS} p ON p.sender_id = q.
         _purchase_baseline_sql(window),
         "flagged_purchases",
         "related_purchases",
-        CORRIDOR_PAYMENTS,
+        "sender_sequence",
     )
     travel = _step(
         "corridor_card_spend",
@@ -558,23 +575,15 @@ def _purchase_baseline_sql(window: float) -> str:
     A customer who buys software or streaming every month and pays the corridor every
     few weeks has most purchases near a payment by chance: ``window_share`` of them are
     expected there. Only purchases beyond that carry evidence."""
-    w2 = 2 * window
     weighted = f"CASE WHEN kind = 'flight' THEN {FLIGHT_WEIGHT} ELSE 1 END"
-    # The union of the windows around time-ordered payments: each adds its gap to the
-    # previous one, at most 2 * window; the first adds a whole window. Cut to the period.
+    # The union of the windows around time-ordered payments (sender_sequence.union_s,
+    # computed by the sequence window: sorting the payments once serves both), cut to
+    # the period.
     return f"""
 SELECT s.sender_id, n.near_weighted, n.all_weighted,
   least(1.0, greatest(0.0, (s.union_s - greatest(0.0, sp.d0 - (s.first_s - {window}))
     - greatest(0.0, s.last_s + {window} - sp.d1)) / greatest(sp.d1 - sp.d0, 1.0))) AS window_share
-FROM (
-  SELECT sender_id, CAST(sum(least(coalesce(gap, {w2}), {w2})) AS DOUBLE) AS union_s,
-    min(ts_s) AS first_s, max(ts_s) AS last_s
-  FROM (SELECT p.sender_id, p.ts_s,
-      p.ts_s - lag(p.ts_s) OVER (PARTITION BY p.sender_id ORDER BY p.ts_s) AS gap
-    FROM {CORRIDOR_PAYMENTS} p
-    WHERE p.sender_id IN (SELECT sender_id FROM related_purchases)) g
-  GROUP BY sender_id
-) s
+FROM sender_sequence s
 JOIN (SELECT q.sender_id,
     sum(CASE WHEN r.txn_id IS NULL THEN 0 ELSE {weighted} END) AS near_weighted,
     sum({weighted}) AS all_weighted
@@ -582,8 +591,9 @@ JOIN (SELECT q.sender_id,
     ON r.txn_id = q.txn_id
   WHERE q.sender_id IN (SELECT sender_id FROM related_purchases)
   GROUP BY q.sender_id) n ON n.sender_id = s.sender_id
-CROSS JOIN (SELECT CAST(min(ts_s) AS DOUBLE) AS d0, CAST(max(ts_s) AS DOUBLE) AS d1
-  FROM (SELECT ts_s FROM flagged_purchases UNION ALL SELECT ts_s FROM {CORRIDOR_PAYMENTS}) u) sp
+CROSS JOIN (SELECT CAST(min(lo) AS DOUBLE) AS d0, CAST(max(hi) AS DOUBLE) AS d1
+  FROM (SELECT min(ts_s) AS lo, max(ts_s) AS hi FROM flagged_purchases
+        UNION ALL SELECT min(first_s), max(last_s) FROM sender_sequence) u) sp
 """
 
 
