@@ -74,10 +74,21 @@ def _narrow(path: Path) -> None:
             log.warning("%s is mode %o and cannot be narrowed to 600: %s", path, mode, exc)
 
 
+# PostgreSQL connections a process keeps open, and how many more it opens at a peak.
+# Every request being served holds one (and the group-commit writers one each): with 10
+# analysts at once and 5 kept, every request past the fifth opened a connection (23-35
+# ms: a new server backend) and closed it afterwards. A process opens them only as its
+# concurrency needs them; mind max_connections (100 by default) with ``--workers``.
+PG_POOL_SIZE = 20
+PG_POOL_OVERFLOW = 20
+
+
 def make_engines(url: str) -> tuple[Engine, Engine]:
     """(write engine, read engine) for ``url``."""
     if not is_sqlite(url):
-        engine = create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=10)
+        engine = create_engine(
+            url, pool_pre_ping=True, pool_size=PG_POOL_SIZE, max_overflow=PG_POOL_OVERFLOW
+        )
         return engine, engine
     db = make_url(url).database
     if db and db != ":memory:":
