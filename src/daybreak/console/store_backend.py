@@ -161,7 +161,8 @@ class StoreBackend:
         return QueuePage(rows, found.total, page, pages, countries, typologies, found.closed)
 
     def case_figures(self, actor: ConsoleUser) -> CaseFigures:
-        return self.store.cases.figures(_actor(actor))
+        # The last figures at once while newer ones are counted (marked on the page).
+        return self.store.cases.latest_figures(_actor(actor))
 
     def latest_estimate(self, actor: ConsoleUser) -> StoredEstimate | None:
         return self.store.estimates.latest(_actor(actor))

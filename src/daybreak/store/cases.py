@@ -13,7 +13,7 @@ import json
 import statistics
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 from sqlalchemy import (
@@ -143,6 +143,8 @@ class CaseFigures:
     by_source: dict[str, int] = field(default_factory=dict)
     triage: TriageFigures = field(default_factory=lambda: triage_figures([]))
     waiting: int = 0  # cases never moved out of "new"
+    as_of: datetime | None = None  # when they were counted (None: counted for this request)
+    refreshing: bool = False  # cases changed since: newer figures are being counted
 
 
 # Time-to-triage histogram: label and upper bound in hours (None: no bound).
@@ -530,6 +532,7 @@ def figures(conn: Connection, org_id: str) -> CaseFigures:
     columns and facets."""
     own = of_org(cases, org_id)
     return CaseFigures(
+        as_of=datetime.now(UTC),
         total=_total(conn, org_id),
         created_per_day=_per_day(conn, org_id),
         by_tier=_counts(conn, select(cases.c.tier, func.count()).where(own).group_by(cases.c.tier)),
