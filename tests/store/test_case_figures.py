@@ -3,9 +3,8 @@ hours from a case's first "new" event to its first move, summarised once."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
-
 import threading
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import Connection, update
