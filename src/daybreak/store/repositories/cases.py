@@ -161,7 +161,8 @@ class CaseRepository:
             figures: case_ops.CaseFigures = kept[1]
             return figures
         self._refresh_in_background(key, actor.org_id)
-        return replace(kept[1], refreshing=True)
+        stale: case_ops.CaseFigures = kept[1]
+        return replace(stale, refreshing=True)
 
     def _refresh_in_background(self, key: str, org_id: str) -> None:
         with self._cache_lock:
