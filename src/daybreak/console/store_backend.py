@@ -144,8 +144,17 @@ class StoreBackend:
             last = _case_filter(filters, candidates, page)
             found = self.store.cases.page(who, last, full=full)
 
+        holding: dict[str, tuple[int, int]] = {}  # per entity: its cases, closed ones
+        closed_here = {e.case.case_id for e in found.entries if e.case.status is CaseStatus.CLOSED}
+
         def count_elsewhere(key: str, case_id: str) -> EntityElsewhere:
-            return EntityElsewhere(key, *self.store.cases.holders(who, key, case_id))
+            # The hits of a search share the entity searched for: it is counted once
+            # (one query, not one a row), then each row leaves its own case out.
+            if key not in holding:
+                holding[key] = self.store.cases.holders(who, key, "")
+            total, closed = holding[key]
+            own_closed = case_id in closed_here
+            return EntityElsewhere(key, max(total - 1, 0), max(closed - own_closed, 0))
 
         rows = [
             queue_row(
