@@ -89,7 +89,10 @@ def make_engines(url: str) -> tuple[Engine, Engine]:
         engine = create_engine(
             url, pool_pre_ping=True, pool_size=PG_POOL_SIZE, max_overflow=PG_POOL_OVERFLOW
         )
-        return engine, engine
+        # Reads without a transaction (the same pool): no BEGIN and ROLLBACK round trips
+        # around each read. Under READ COMMITTED, PostgreSQL's default, every statement
+        # of a transaction takes its own snapshot anyway, so reads see the same.
+        return engine, engine.execution_options(isolation_level="AUTOCOMMIT")
     db = make_url(url).database
     if db and db != ":memory:":
         private_file(Path(db))
