@@ -381,9 +381,12 @@ def get(conn: Connection, keys: Keyring, case_id: str) -> Case | None:
     return None if r is None else _row_to_case(keys, r)
 
 
-def conditions(keys: Keyring, f: CaseFilter) -> list[ColumnElement[bool]]:
+def conditions(
+    keys: Keyring, f: CaseFilter, *, in_order: bool = False
+) -> list[ColumnElement[bool]]:
     """The WHERE of every case listing: one place for each filter (and the scope a
-    caller adds, such as an organisation)."""
+    caller adds, such as an organisation). ``in_order``: for reading the first matches
+    in the queue's order (a page), rather than all of them (a count)."""
     out: list[ColumnElement[bool]] = []
     if f.search is not None:
         # Scoped through the search rows (each carries its case's organisation): a
@@ -414,21 +417,31 @@ def conditions(keys: Keyring, f: CaseFilter) -> list[ColumnElement[bool]]:
     if f.country is not None:
         out.append(cases.c.country == f.country)
     if f.typology is not None:
-        out.append(
-            cases.c.case_id.in_(
-                select(case_facets.c.case_id).where(
-                    case_facets.c.facet == TYPOLOGY, case_facets.c.value == f.typology
-                )
-            )
-        )
+        out.append(_of_typology(f.typology, in_order=in_order))
     return out
+
+
+def _of_typology(typology: str, *, in_order: bool) -> ColumnElement[bool]:
+    """Cases with the typology. Read in the queue's order (a page), each case probes the
+    facet's key: SQLite would otherwise build the whole IN list first (36,000 of
+    100,000 cases here: 110-135 ms for a first page that needs 50). Counted (every
+    match), the list is built once instead: probing 70,000 cases one by one took 1.2 s
+    on SQLite."""
+    facet = (case_facets.c.facet == TYPOLOGY, case_facets.c.value == typology)
+    if in_order:
+        return (
+            select(case_facets.c.case_id)
+            .where(case_facets.c.case_id == cases.c.case_id, *facet)
+            .exists()
+        )
+    return cases.c.case_id.in_(select(case_facets.c.case_id).where(*facet))
 
 
 QUEUE_ORDER = (cases.c.tier, cases.c.priority.desc(), cases.c.created_at, cases.c.case_id)
 
 
 def _listing(keys: Keyring, f: CaseFilter) -> Select[Any]:
-    return select(cases).where(*conditions(keys, f)).order_by(*QUEUE_ORDER)
+    return select(cases).where(*conditions(keys, f, in_order=True)).order_by(*QUEUE_ORDER)
 
 
 def _summary_columns() -> list[ColumnElement[Any]]:
@@ -440,10 +453,19 @@ def _summary_columns() -> list[ColumnElement[Any]]:
 
 
 def _page_listing(keys: Keyring, f: CaseFilter, full: bool) -> Select[Any]:
-    listing = _listing(keys, f)
-    if not full:
-        listing = listing.with_only_columns(*_summary_columns())
-    return listing.limit(f.limit).offset(f.offset)
+    """The page's rows, found first by their ids alone (a deferred join): the ids come
+    from the queue's covering indexes without reading the table, so the rows skipped
+    to reach a later page cost an index entry each, not a row each (page 1,000 of the
+    open cases took 380 ms on PostgreSQL at 100,000 cases reading the rows it skipped)."""
+    ids = (
+        select(cases.c.case_id)
+        .where(*conditions(keys, f, in_order=True))
+        .order_by(*QUEUE_ORDER)
+        .limit(f.limit)
+        .offset(f.offset)
+    )
+    columns = list(cases.c) if full else _summary_columns()
+    return select(*columns).where(cases.c.case_id.in_(ids)).order_by(*QUEUE_ORDER)
 
 
 def query(conn: Connection, keys: Keyring, f: CaseFilter) -> list[Case]:
