@@ -3,17 +3,15 @@ hours from a case's first "new" event to its first move, summarised once."""
 
 from __future__ import annotations
 
-import threading
 from datetime import UTC, datetime, timedelta
 
-import pytest
-from sqlalchemy import Connection, update
+from sqlalchemy import update
 from store_samples import case
 
 from daybreak.model.cases import CaseStatus, Outcome
 from daybreak.store import SYSTEM, Actor, Role, TiplineStore
-from daybreak.store import cases as case_ops
 from daybreak.store.tables import case_events, cases
+from daybreak.testing.figures import figures_held_back
 
 SUE = Actor("sue", Role.SUPERVISOR)
 LONG_AGO = datetime(2020, 1, 1, tzinfo=UTC)
@@ -42,30 +40,21 @@ def test_time_to_triage_is_counted_in_sql_and_summarised(store: TiplineStore) ->
 
 
 def test_latest_figures_are_served_at_once_while_newer_ones_are_counted(
-    store: TiplineStore, monkeypatch: pytest.MonkeyPatch
+    store: TiplineStore,
 ) -> None:
     store.cases.upsert([case(f"C-{i}") for i in range(2)])
     first = store.cases.latest_figures(SYSTEM)  # the first request counts them itself
     assert first.total == 2 and first.as_of is not None and not first.refreshing
     assert store.cases.latest_figures(SYSTEM) == first  # unchanged: the same figures
 
-    # Counting blocks until released: a request that waited for it could not return.
-    release, counting = threading.Event(), threading.Event()
-    count = case_ops.figures
-
-    def slow_count(conn: Connection, org_id: str) -> case_ops.CaseFigures:
-        counting.set()
-        assert release.wait(30)
-        return count(conn, org_id)
-
-    monkeypatch.setattr(case_ops, "figures", slow_count)
-    store.cases.upsert([case("C-2")])
-    stale = store.cases.latest_figures(SYSTEM)
-    assert stale.total == 2 and stale.refreshing and stale.as_of == first.as_of
-    assert counting.wait(30)  # in the background
-    assert store.cases.latest_figures(SYSTEM).total == 2  # one count at a time
-    release.set()
-    store.cases.settle()
+    with figures_held_back() as held:  # a request that waited for the count would hang
+        store.cases.upsert([case("C-2")])
+        stale = store.cases.latest_figures(SYSTEM)
+        assert stale.total == 2 and stale.refreshing and stale.as_of == first.as_of
+        assert held.counting.wait(30)  # in the background
+        assert store.cases.latest_figures(SYSTEM).total == 2  # one count at a time
+        held.released.set()
+        store.cases.settle()
     fresh = store.cases.latest_figures(SYSTEM)
     assert fresh.total == 3 and not fresh.refreshing
     assert fresh.as_of is not None and fresh.as_of >= first.as_of
