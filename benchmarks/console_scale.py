@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import random
 import re
 import statistics
@@ -303,13 +304,16 @@ def run(port: int, args: argparse.Namespace) -> None:
     anonymous = {id(c): httpx.Client(base_url=f"http://127.0.0.1:{port}") for c in clients}
     try:
         results: dict[str, list[float]] = {}
+        loads = [os.getloadavg()[0]]
         for label, request in pages(args.cases, anonymous).items():
             measure(label, clients[:1], request, 2)  # warm up (first query plans, caches)
             results[label] = measure(label, clients, request, args.requests)
+            loads.append(os.getloadavg()[0])
         base = p95(results["sign-in page (baseline)"])
         print(
             f"\n{args.cases:,} cases, {args.clients} concurrent clients, "
-            f"{args.requests} requests each per page ({'PostgreSQL' if args.pg_url else 'SQLite'})"
+            f"{args.requests} requests each per page ({'PostgreSQL' if args.pg_url else 'SQLite'}), "
+            f"1-minute load average {min(loads):.1f}-{max(loads):.1f}"
         )
         print(f"{'page':26} {'p50 ms':>8} {'p95 ms':>8} {'max ms':>8} {'p95 / sign-in':>14}")
         for label, times in results.items():
