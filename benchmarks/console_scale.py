@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import random
 import re
 import statistics
@@ -54,6 +55,16 @@ COUNTRIES = ["PH", "TH", "CO", "KE", "RO", "MX", "GB", "AU", "VN", "ID", "BR", "
 TYPOLOGIES = ["low_value_corridor", "night_payments", "facilitator_hub", "cover_words"]
 NOW = datetime(2026, 12, 1, tzinfo=UTC)
 CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
+# The queue requests, in turn: pages, filters, My cases, a later page of closed cases.
+QUEUE_VARIANTS = [
+    "",
+    "?page=2",
+    "?tier=3",
+    "?country=PH",
+    "?typology=night_payments",
+    "?mine=1",
+    "?status=closed&page=5",
+]
 
 
 def phone_of(group: int) -> str:
@@ -239,16 +250,7 @@ def pages(
     groups = [rng.randrange(n_cases // 3) for _ in range(1000)]
 
     def queue(c: httpx.Client, k: int) -> httpx.Response:
-        variants = [
-            "",
-            "?page=2",
-            "?tier=3",
-            "?country=PH",
-            "?typology=night_payments",
-            "?mine=1",
-            "?status=closed&page=5",
-        ]
-        return c.get("/console/queue" + variants[k % len(variants)])
+        return c.get("/console/queue" + QUEUE_VARIANTS[k % len(QUEUE_VARIANTS)])
 
     def find(c: httpx.Client, k: int) -> httpx.Response:
         return c.post(
@@ -303,13 +305,19 @@ def run(port: int, args: argparse.Namespace) -> None:
     anonymous = {id(c): httpx.Client(base_url=f"http://127.0.0.1:{port}") for c in clients}
     try:
         results: dict[str, list[float]] = {}
+        loads = [os.getloadavg()[0]]
         for label, request in pages(args.cases, anonymous).items():
-            measure(label, clients[:1], request, 2)  # warm up (first query plans, caches)
+            # Warm up: each variant once (first query plans; the counts of each queue
+            # filter, kept until a case changes: a filter's first request after a change
+            # counts its matches, see docs/console.md "Scale").
+            measure(label, clients[:1], request, len(QUEUE_VARIANTS))
             results[label] = measure(label, clients, request, args.requests)
+            loads.append(os.getloadavg()[0])
         base = p95(results["sign-in page (baseline)"])
         print(
             f"\n{args.cases:,} cases, {args.clients} concurrent clients, "
-            f"{args.requests} requests each per page ({'PostgreSQL' if args.pg_url else 'SQLite'})"
+            f"{args.requests} requests each per page ({'PostgreSQL' if args.pg_url else 'SQLite'}), "
+            f"1-minute load average {min(loads):.1f}-{max(loads):.1f}"
         )
         print(f"{'page':26} {'p50 ms':>8} {'p95 ms':>8} {'max ms':>8} {'p95 / sign-in':>14}")
         for label, times in results.items():

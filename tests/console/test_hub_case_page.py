@@ -42,6 +42,14 @@ def _sub(i: int) -> Case:
 
 
 def hub_world(backend: MemoryBackend) -> tuple[Case, list[Case]]:
+    hub, subs = hub_cases()
+    backend.add_cases([hub, *subs])
+    return hub, subs
+
+
+def hub_cases() -> tuple[Case, list[Case]]:
+    """A hub case (a payment handle paid by 60 payers, no alerts of its own) and its
+    sub-cases, one per payer; sub-case 7 is tier 1."""
     subs = [_sub(i) for i in range(SUBS)]
     links = sorted(
         (
@@ -67,7 +75,6 @@ def hub_world(backend: MemoryBackend) -> tuple[Case, list[Case]]:
         created_at=NOW,
         updated_at=NOW,
     )
-    backend.add_cases([hub, *subs])
     return hub, subs
 
 

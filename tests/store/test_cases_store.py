@@ -7,7 +7,17 @@ from dataclasses import replace
 import pytest
 from store_samples import case, report
 
-from daybreak.model.cases import CaseStatus, Evidence, GraphEdge, GraphNode, Outcome, TimelineEvent
+from daybreak.model.alerts import Alert
+from daybreak.model.cases import (
+    Case,
+    CaseStatus,
+    Evidence,
+    GraphEdge,
+    GraphNode,
+    Outcome,
+    Tier,
+    TimelineEvent,
+)
 from daybreak.store import (
     Actor,
     CaseFilter,
@@ -202,3 +212,47 @@ def test_states_give_the_current_tier_and_status_without_bodies(staffed: Tipline
     assert listed[-1].actor == "ana" and listed[-1].detail["ids"] == ["C-1", "C-2"]
     with pytest.raises(PermissionDenied):
         staffed.cases.states(PLATFORM, ["C-1"])
+
+
+def _alerted(case_id: str, tier: int, priority: float, typology: str) -> Case:
+    alert = Alert(
+        alert_id=f"A-{case_id}",
+        detector="payments",
+        subject_type="customer",
+        subject_id=f"customer:{case_id}",
+        score=0.9,
+        typologies=(typology,),
+        explanation="synthetic",
+    )
+    return case(
+        case_id, tier=Tier(tier), priority=priority, alerts=[alert], alert_ids=[alert.alert_id]
+    )
+
+
+def test_pages_follow_the_queue_order_page_after_page(store: TiplineStore) -> None:
+    """Each page is found by its ids first (a deferred join) and a typology is probed
+    case by case in the queue's order: the pages together are the whole ordered list,
+    for every filter."""
+    ana = Actor("ana", Role.ANALYST)
+    built = [
+        _alerted(f"C-{i:02d}", 2 + i % 4, round(0.1 + (i * 37 % 17) / 20, 2), typology)
+        for i in range(24)
+        for typology in [("night_payments", "cover_words")[i % 2]]
+    ]
+    store.cases.upsert(built)
+    store.cases.transition("C-05", CaseStatus.CLOSED, ana, "dup", outcome=Outcome.DUPLICATE)
+    for wanted in (
+        CaseFilter(open_only=True),
+        CaseFilter(open_only=True, typology="night_payments"),
+        CaseFilter(typology="cover_words", tier=3),
+        CaseFilter(status=CaseStatus.CLOSED),
+    ):
+        everything = [c.case_id for c in store.cases.query(ana, replace(wanted, limit=1000))]
+        paged = [
+            e.case.case_id
+            for offset in range(0, 30, 4)
+            for e in store.cases.page(ana, replace(wanted, limit=4, offset=offset)).entries
+        ]
+        assert paged == everything and everything, wanted
+    night = store.cases.page(ana, CaseFilter(open_only=True, typology="night_payments"))
+    assert night.total == 12 and all("night_payments" in e.typologies for e in night.entries)

@@ -203,7 +203,8 @@ class ConsoleBackend(Protocol):
         and paged by the backend, so that only the page's cases are read."""
 
     def case_figures(self, actor: ConsoleUser) -> CaseFigures:
-        """The dashboards' counts over every case."""
+        """The dashboards' counts over every case: possibly the last ones counted, with
+        their time (``as_of``) and ``refreshing`` set while newer ones are counted."""
 
     def latest_estimate(self, actor: ConsoleUser) -> StoredEstimate | None:
         """The organisation's latest ``daybreak estimate --db`` run (an audited read), or

@@ -340,6 +340,8 @@ class Dashboard:
     triage: TriageStats
     total_cases: int
     total_alerts: int
+    as_of: str | None = None  # when the figures were counted, "2026-12-07 04:10:05 UTC"
+    refreshing: bool = False  # cases changed since: newer figures are being counted
 
 
 def build_dashboard(
@@ -382,4 +384,6 @@ def dashboard_of(
         triage=triage_of(figures.triage, figures.waiting),
         total_cases=figures.total,
         total_alerts=len(alerts),
+        as_of=f"{figures.as_of:%Y-%m-%d %H:%M:%S} UTC" if figures.as_of else None,
+        refreshing=figures.refreshing,
     )

@@ -152,8 +152,17 @@ class StoreBackend:
             last = _case_filter(filters, candidates, page)
             found = self.store.cases.page(who, last, full=full)
 
+        holding: dict[str, tuple[int, int]] = {}  # per entity: its cases, closed ones
+        closed_here = {e.case.case_id for e in found.entries if e.case.status is CaseStatus.CLOSED}
+
         def count_elsewhere(key: str, case_id: str) -> EntityElsewhere:
-            return EntityElsewhere(key, *self.store.cases.holders(who, key, case_id))
+            # The hits of a search share the entity searched for: it is counted once
+            # (one query, not one a row), then each row leaves its own case out.
+            if key not in holding:
+                holding[key] = self.store.cases.holders(who, key, "")
+            total, closed = holding[key]
+            own_closed = case_id in closed_here
+            return EntityElsewhere(key, max(total - 1, 0), max(closed - own_closed, 0))
 
         rows = [
             queue_row(
@@ -169,7 +178,8 @@ class StoreBackend:
         return QueuePage(rows, found.total, page, pages, countries, typologies, found.closed)
 
     def case_figures(self, actor: ConsoleUser) -> CaseFigures:
-        return self.store.cases.figures(_actor(actor))
+        # The last figures at once while newer ones are counted (marked on the page).
+        return self.store.cases.latest_figures(_actor(actor))
 
     def latest_estimate(self, actor: ConsoleUser) -> StoredEstimate | None:
         return self.store.estimates.latest(_actor(actor))

@@ -210,6 +210,7 @@ class TiplineStore:
         return {**done, "checkpoints_kept": None if kept is None else str(kept)}
 
     def close(self) -> None:
+        self.cases.settle()  # figures being counted in the background read the database
         self.accounts.close()
         self.reports.close()
         self._reads.close()

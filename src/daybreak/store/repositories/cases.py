@@ -3,6 +3,7 @@ analysts' dispositions of their payments subjects (the payments model's labels).
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections.abc import Sequence
 from dataclasses import replace
@@ -22,6 +23,8 @@ from daybreak.store.repositories.context import PermissionDenied, StoreContext, 
 from daybreak.store.repositories.teams import team_names
 from daybreak.store.tables import cases, of_org
 
+log = logging.getLogger(__name__)
+
 
 class CaseRepository:
     def __init__(self, ctx: StoreContext) -> None:
@@ -33,6 +36,8 @@ class CaseRepository:
         self._counts: dict[
             tuple[str, case_ops.CaseFilter], tuple[tuple[Any, ...], tuple[int, int]]
         ] = {}
+        # The threads counting figures in the background, by name and organisation.
+        self._refreshing: dict[str, threading.Thread] = {}
 
     def upsert(self, items: Sequence[Case], actor: Actor = SYSTEM) -> tuple[int, int]:
         """Insert new cases of the actor's organisation and refresh existing ones
@@ -137,6 +142,51 @@ class CaseRepository:
         require(actor, CASE_READERS, "read case statistics")
         found: case_ops.CaseFigures = self._cached_read("figures", actor.org_id, case_ops.figures)
         return found
+
+    def latest_figures(self, actor: Actor) -> case_ops.CaseFigures:
+        """The dashboards' figures without waiting for a recount (stale while
+        revalidate): when cases changed since the last figures were counted, those are
+        returned at once, marked ``refreshing``, while one background thread counts
+        the new ones (1.4-4.2 s at 100,000 cases) for the requests after it. The first
+        request of an organisation counts them itself."""
+        require(actor, CASE_READERS, "read case statistics")
+        key = f"figures:{actor.org_id}"
+        with self._cache_lock:
+            kept = self._cached.get(key)
+        if kept is None:
+            return self.figures(actor)
+        with self._ctx.reading() as conn:
+            now = case_ops.version(conn)
+        if kept[0] == now:
+            figures: case_ops.CaseFigures = kept[1]
+            return figures
+        self._refresh_in_background(key, actor.org_id)
+        stale: case_ops.CaseFigures = kept[1]
+        return replace(stale, refreshing=True)
+
+    def _refresh_in_background(self, key: str, org_id: str) -> None:
+        with self._cache_lock:
+            running = self._refreshing.get(key)
+            if running is not None and running.is_alive():
+                return
+            thread = threading.Thread(
+                target=self._refresh, args=(org_id,), name="daybreak-figures", daemon=True
+            )
+            self._refreshing[key] = thread
+        thread.start()
+
+    def _refresh(self, org_id: str) -> None:
+        try:
+            self._cached_read("figures", org_id, case_ops.figures)
+        except Exception:  # the last figures stay; the next request tries again
+            log.exception("counting the dashboards' figures of %s failed", org_id)
+
+    def settle(self, timeout: float = 60.0) -> None:
+        """Wait for the figures being counted in the background (tests, closing)."""
+        with self._cache_lock:
+            running = list(self._refreshing.values())
+        for thread in running:
+            thread.join(timeout)
 
     def _cached_read(self, name: str, org_id: str, compute: Any) -> Any:
         """``compute(conn, org_id)``, kept per organisation until a case changes."""

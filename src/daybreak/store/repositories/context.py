@@ -95,6 +95,21 @@ class StoreContext:
         with self.engine.begin() as conn:
             yield conn
 
+    @contextmanager
+    def writing_in_turn(self) -> Iterator[Connection]:
+        """A write transaction that, on SQLite, first takes the writer lock of the
+        group-commit writers: a small write of every console page (a session's state)
+        then waits its turn, instead of in SQLite's busy handler, which polls with
+        sleeps of up to 100 ms while a batch commits (a search's p95 of 300-450 ms with
+        ten analysts at 100,000 cases). PostgreSQL waits on row locks, not by polling.
+        Never call it while holding the writer lock (it is not reentrant)."""
+        if self.engine.dialect.name != "sqlite":
+            with self.writing() as conn:
+                yield conn
+            return
+        with self.writer_lock, self.writing() as conn:
+            yield conn
+
     def reading(self) -> Any:
         """A connection of the read engine (no transaction that blocks writers)."""
         return self.read_engine.connect()

@@ -9,7 +9,7 @@ from sqlalchemy import Connection, delete, func, select, update
 from sqlalchemy.sql.elements import ColumnElement
 
 from daybreak.model.cases import CaseStatus
-from daybreak.store import integrity
+from daybreak.store import integrity, meta
 from daybreak.store.auth import SYSTEM, Actor, is_operator
 from daybreak.store.repositories.accounts import ADMINS
 from daybreak.store.repositories.context import StoreContext, require
@@ -86,6 +86,8 @@ class Retention:
     ) -> None:
         for chunk in range(0, len(case_ids), 500):
             conn.execute(delete(cases).where(cases.c.case_id.in_(case_ids[chunk : chunk + 500])))
+        if case_ids:  # the cases' version (daybreak.store.cases.version) changes
+            meta.add(conn, meta.CASES_DELETED, len(case_ids))
         touched: set[str] = set()
         for chunk in range(0, len(report_ids), 500):
             ids = report_ids[chunk : chunk + 500]

@@ -67,7 +67,7 @@ class WebSessionRepository:
         seconds old are deleted on the way."""
         token = secrets.token_urlsafe(32)
         token_hash = _hash(token)
-        with self._ctx.writing() as conn:
+        with self._ctx.writing_in_turn() as conn:
             conn.execute(
                 delete(web_sessions).where(
                     or_(web_sessions.c.seen < now - idle, web_sessions.c.created < now - absolute)
@@ -103,7 +103,7 @@ class WebSessionRepository:
             self.end(token)
             return None
         if now - row.seen > TOUCH_SECONDS:
-            with ctx.writing() as conn:
+            with ctx.writing_in_turn() as conn:
                 conn.execute(
                     update(web_sessions)
                     .where(web_sessions.c.token_hash == token_hash)
@@ -117,7 +117,7 @@ class WebSessionRepository:
     def save(self, token: str, state: dict[str, Any]) -> None:
         """Store the face's changed state (nothing when the session has ended)."""
         token_hash = _hash(token)
-        with self._ctx.writing() as conn:
+        with self._ctx.writing_in_turn() as conn:
             conn.execute(
                 update(web_sessions)
                 .where(web_sessions.c.token_hash == token_hash)
@@ -125,7 +125,7 @@ class WebSessionRepository:
             )
 
     def end(self, token: str) -> None:
-        with self._ctx.writing() as conn:
+        with self._ctx.writing_in_turn() as conn:
             conn.execute(delete(web_sessions).where(web_sessions.c.token_hash == _hash(token)))
 
     def _seal(self, token_hash: str, state: dict[str, Any]) -> bytes:
