@@ -182,10 +182,18 @@ def test_a_hub_case_without_alerts_offers_what_can_be_made_and_says_why_not(
     hub, _ = hub_world(backend)
     assert hub.alert_ids == []
     ana = client_for("ana")
-    assert ana.get(f"/console/cases/{HUB_ID}").status_code == 200
+    page = ana.get(f"/console/cases/{HUB_ID}")
+    assert page.status_code == 200
     check = ana.get(f"/console/cases/{HUB_ID}/export-check?fragment=1")
     assert check.status_code == 200
     sections = dict(re.findall(r'data-format="(\w+)".*?(<h4>.*?)</section>', check.text, re.S))
+    # The page's own export list agrees with the check: no link where it cannot be made.
+    exports = page.text[page.text.index('id="exports"') :]
+    exports = html.unescape(exports[: exports.index("</ul>")])
+    for fmt, section in sections.items():
+        offered = f"/export/{fmt}" in exports
+        assert offered == (f"/export/{fmt}" in section), fmt
+    assert "no alerts of its own: file from its" in exports
     for fmt in ("goaml", "cybertip"):
         assert "cannot be made" in sections[fmt]
         assert f"no alerts of its own: file from its {SUBS} sub-case(s)" in sections[fmt]

@@ -379,7 +379,7 @@ class RecordingExporter:
     def __init__(self) -> None:
         self.calls: list[tuple[str, list[str], str]] = []
 
-    def formats(self) -> Sequence[ExportFormat]:
+    def formats(self, case: Case | None = None) -> Sequence[ExportFormat]:
         return [ExportFormat("stix", "STIX 2.1"), ExportFormat("goaml", "goAML", False, "no XSD")]
 
     def __call__(self, case: Case, alerts: Sequence[Alert], fmt: str) -> ExportFile:

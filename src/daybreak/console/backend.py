@@ -304,7 +304,9 @@ class ConsoleBackend(Protocol):
     def agency_for(self, country: str | None) -> str | None:
         """The receiving agency for a country from the routing table (None: unknown)."""
 
-    def export_formats(self) -> Sequence[ExportFormat]: ...
+    def export_formats(self, case: Case | None = None) -> Sequence[ExportFormat]:
+        """The export formats installed; with ``case``, those its record rules out are
+        marked unavailable with the reason (the rows are checked by ``export_check``)."""
 
     def export_check(self, case_id: str, actor: ConsoleUser) -> Sequence[ExportFormat]:
         """Each format for this case: can it be made, and what will its receiver miss."""

@@ -46,7 +46,7 @@ def registered_formats() -> dict[str, ExporterInfo]:
 
 
 class CaseExporter(Protocol):
-    def formats(self) -> Sequence[ExportFormat]: ...
+    def formats(self, case: Case | None = None) -> Sequence[ExportFormat]: ...
 
     def __call__(self, case: Case, alerts: Sequence[Alert], fmt: str) -> ExportFile: ...
 
@@ -114,16 +114,35 @@ class ExportersPackage:
             return given if given.is_file() else None
         return info.schema.default()
 
-    def formats(self) -> Sequence[ExportFormat]:
+    def formats(self, case: Case | None = None) -> Sequence[ExportFormat]:
+        """The formats installed; with ``case``, those its own record already rules out
+        are offered as unavailable with the reason (a hub case with no alerts of its own
+        files nothing). What depends on the case's rows is said by :meth:`check`, which
+        reads them: the case page lists formats on every view and must not."""
         if not self.installed():
             return []
         out = []
         for key, info in registered_formats().items():
             if info.schema is not None and self._schema(info) is None:
                 out.append(ExportFormat(key, info.label, False, "no schema configured"))
+            elif case is not None and (reason := self._ruled_out_by_record(key, case)):
+                out.append(ExportFormat(key, info.label, False, reason))
             else:
                 out.append(ExportFormat(key, info.label))
         return out
+
+    def _ruled_out_by_record(self, fmt: str, case: Case) -> str | None:
+        # A hub case with no alerts of its own: the exporters refuse the filings on the
+        # case record alone, before any row is read, so a bundle of the case alone gives
+        # the answer the full check gives (tested against it). Other cases need their
+        # rows, and are checked on demand.
+        if not case.hub_key or case.alert_ids:
+            return None
+        module = self._module()
+        info = registered_formats()[fmt]
+        bundle = module.CaseBundle(case=case)
+        reason: str | None = module.unavailable_reason(fmt, bundle, self._schema(info))
+        return reason
 
     def _bundle(self, module: Any, case: Case, alerts: Sequence[Alert]) -> Any:
         """The case's bundle: the one path every face uses (``bundle_from_world``)."""

@@ -391,7 +391,7 @@ def case_page(request: Request, case_id: str) -> Response:
             "escalate_at_once": _escalates_at_once(case),
             "users": backend.assignable_users(session.user),
             "outcomes": [o for o in Outcome if o is not Outcome.MERGED],
-            "formats": backend.export_formats(),
+            "formats": backend.export_formats(case),
             "can": transitions
             | ({CaseStatus.ESCALATED.value} if _escalates_at_once(case) else set()),
             "nav": "queue",

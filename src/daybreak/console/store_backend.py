@@ -373,8 +373,8 @@ class StoreBackend:
     def agency_for(self, country: str | None) -> str | None:
         return self.store.agencies.agency_for(country) if country else None
 
-    def export_formats(self) -> Sequence[ExportFormat]:
-        return self._exporter.formats()
+    def export_formats(self, case: Case | None = None) -> Sequence[ExportFormat]:
+        return self._exporter.formats(case)
 
     def export_check(self, case_id: str, actor: ConsoleUser) -> Sequence[ExportFormat]:
         case, linked = self._case_and_alerts(case_id, actor)

@@ -84,7 +84,7 @@ def compile_pipeline(d: Dialect, params: AdsParams) -> Pipeline:
         "ads_details",
         _scored_sql(params),
         inputs=("ads_summary", "ads_varied", "ads_linked"),
-        materialize=True
+        materialize=True,
     )
     return p
 

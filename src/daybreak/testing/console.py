@@ -393,8 +393,8 @@ class MemoryBackend:
         return self._agencies.get(country) if country else None
 
     # -- exports -----------------------------------------------------------------------
-    def export_formats(self) -> Sequence[ExportFormat]:
-        return self._exporter.formats()
+    def export_formats(self, case: Case | None = None) -> Sequence[ExportFormat]:
+        return self._exporter.formats(case)
 
     def export_check(self, case_id: str, actor: ConsoleUser) -> Sequence[ExportFormat]:
         case, linked = self._case_and_alerts(case_id, actor)
