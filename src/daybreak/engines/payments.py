@@ -222,7 +222,9 @@ def _through_hadoop(uri: str, copy: Callable[[], object]) -> None:
     except SparkConfigError:
         raise
     except Exception as exc:  # Py4J's errors come from the JVM, typed by message only
-        first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+        java = getattr(exc, "java_exception", None)  # the Java exception's own message
+        said = str(java.getMessage()) if java is not None else str(exc).strip()
+        first = (said.splitlines() or [type(exc).__name__])[0]
         raise PaymentsInputError(f"{uri}: {first}") from None
 
 
