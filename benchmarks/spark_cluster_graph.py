@@ -38,7 +38,7 @@ sys.path.insert(0, str(ROOT / "tests"))
 sys.path.insert(0, str(Path(__file__).parent))
 
 from graph_build import _generate  # noqa: E402 (after the path set-up)
-from spark_cluster import APP_CONF, SparkCluster  # noqa: E402
+from spark_cluster_scan import on_cluster  # noqa: E402
 
 DAYBREAK = str(Path(sys.executable).with_name("daybreak"))
 # the peak RSS of the command it runs, in kB, printed last on stderr
@@ -80,18 +80,8 @@ def main() -> None:
     if args.exact_only:
         common.append("--exact-only")
     duck = _timed([*common, "--out", str(outs / "duckdb")])
-    with tempfile.TemporaryDirectory(prefix="spark-cluster-") as root:
-        cluster = SparkCluster(Path(root))
-        try:
-            cluster.start(connect=False)
-            conf = {**APP_CONF, "spark.executor.memory": args.executor_memory,
-                    "spark.sql.shuffle.partitions": str(args.shuffle_partitions),
-                    "spark.driver.memory": "2g"}  # fmt: skip
-            spark_args = ["--backend", "spark", "--spark-master", cluster.master_url]
-            spark_args += [a for k, v in conf.items() for a in ("--spark-conf", f"{k}={v}")]
-            spark = _timed([*common, "--out", str(outs / "spark"), *spark_args])
-        finally:
-            cluster.stop()
+    with on_cluster(args.executor_memory, args.shuffle_partitions) as spark_args:
+        spark = _timed([*common, "--out", str(outs / "spark"), "--backend", "spark", *spark_args])
     summaries = [json.loads((outs / b / "summary.json").read_text("utf-8"))
                  for b in ("duckdb", "spark")]  # fmt: skip
     print(f"{summaries[0]['edges']:,} edges, {summaries[0]['nodes']:,} nodes, "
