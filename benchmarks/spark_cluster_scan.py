@@ -25,6 +25,8 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import polars as pl
@@ -48,6 +50,24 @@ def _timed(args: list[str]) -> float:
     return time.perf_counter() - t0
 
 
+@contextmanager
+def on_cluster(executor_memory: str, shuffle_partitions: int) -> Iterator[list[str]]:
+    """The test suite's standalone cluster (no Connect server), started for the block;
+    yields the ``--spark-master``/``--spark-conf`` arguments of a command run on it."""
+    with tempfile.TemporaryDirectory(prefix="spark-cluster-") as root:
+        cluster = SparkCluster(Path(root))
+        try:
+            cluster.start(connect=False)
+            conf = {**APP_CONF, "spark.executor.memory": executor_memory,
+                    "spark.sql.shuffle.partitions": str(shuffle_partitions),
+                    "spark.driver.memory": "2g"}  # fmt: skip
+            spark_args = ["--spark-master", cluster.master_url]
+            spark_args += [a for k, v in conf.items() for a in ("--spark-conf", f"{k}={v}")]
+            yield spark_args
+        finally:
+            cluster.stop()
+
+
 def _alerted(out: Path) -> list[tuple[str, str]]:
     alerts = pl.read_parquet(out / "alerts.parquet")
     return sorted(zip(alerts["subject_type"], alerts["subject_id"], strict=True))
@@ -67,18 +87,9 @@ def main() -> None:
           f"{' '.join(f'{x:.1f}' for x in os.getloadavg())} on {os.cpu_count()} cores")  # fmt: skip
     common = ["payments", "scan", "-t", str(tx), "-c", str(cu)]
     duck_s = _timed([*common, "-o", str(folder / "out-duckdb")])
-    with tempfile.TemporaryDirectory(prefix="spark-cluster-") as root:
-        cluster = SparkCluster(Path(root))
-        try:
-            cluster.start(connect=False)
-            conf = {**APP_CONF, "spark.executor.memory": args.executor_memory,
-                    "spark.sql.shuffle.partitions": str(args.shuffle_partitions),
-                    "spark.driver.memory": "2g"}  # fmt: skip
-            spark_args = ["--engine", "spark", "--spark-master", cluster.master_url]
-            spark_args += [a for k, v in conf.items() for a in ("--spark-conf", f"{k}={v}")]
-            spark_s = _timed([*common, "-o", str(folder / "out-spark"), *spark_args])
-        finally:
-            cluster.stop()
+    with on_cluster(args.executor_memory, args.shuffle_partitions) as spark_args:
+        spark_args = ["--engine", "spark", *spark_args]
+        spark_s = _timed([*common, "-o", str(folder / "out-spark"), *spark_args])
     same = _alerted(folder / "out-duckdb") == _alerted(folder / "out-spark")
     print(f"{'engine':<28} {'seconds':>8} {'tx/s':>12}")
     print(f"{'duckdb (this box)':<28} {duck_s:>8.1f} {args.rows / duck_s:>12,.0f}")

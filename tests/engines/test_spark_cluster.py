@@ -93,6 +93,26 @@ def test_payments_scan_on_the_cluster_equals_duckdb(
     assert list(exchange.iterdir()) == [], "the run's exchange files are removed"
 
 
+def test_payments_train_on_the_cluster_writes_the_model_to_a_uri(
+    spark_cluster: SparkCluster, tmp_path: Path
+) -> None:
+    # The model folder at a URI every machine reaches (a shared mount; here one
+    # machine), written through the driver's Hadoop filesystem API, file by file.
+    from daybreak.payments.model import TrainedModel
+    from daybreak.synth import generate_world, write_world
+
+    world, shared = tmp_path / "world", tmp_path / "shared" / "model"
+    write_world(generate_world(1000, 6, 3), world, "parquet")
+    _daybreak(["payments", "train", "-t", str(world), "--labels",
+               str(world / "truth" / "labels.csv"), "--out", shared.as_uri(),
+               "--engine", "spark", "--spark-master", spark_cluster.master_url,
+               *_conf_args({**APP_CONF, **SMALL})])  # fmt: skip
+    names = {p.name for p in shared.iterdir()}
+    assert {"manifest.json", "MODEL_CARD.md", "customer.pkl"} <= names
+    assert all((shared / name).is_file() for name in names)
+    assert "customer" in TrainedModel.load(shared).subjects  # checksums hold
+
+
 def _traced(strace: str, trace: Path, args: list[str]) -> None:
     """Run ``daybreak args`` with strace writing every file open of it and its
     children (the driver JVM) to ``trace``."""

@@ -99,6 +99,32 @@ def test_the_executors_read_the_world_files(java_home: str, world: Path) -> None
     assert read.frames.payment_edges.height > 0
 
 
+def test_identifiers_are_normalised_on_the_executors_not_here(
+    java_home: str, world: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from daybreak.engines.spark_graph import keys_on_executors, load_world
+    from daybreak.graph.resolution import resolve_exact
+    from daybreak.model.identifiers import IdentifierType
+
+    spark = _spark()
+    frames = load_world(spark, world).frames
+    here = resolve_exact(frames)
+    assert here.issues.height > 0, "the world has values that do not normalise"
+
+    def not_here(*_args: object) -> str:
+        raise AssertionError("an identifier was normalised in this process")
+
+    # This process's normalisation refuses; the executors' Python workers are
+    # processes of their own, untouched.
+    monkeypatch.setattr(IdentifierType, "node_key", not_here)
+    there = resolve_exact(frames, keys_on_executors(spark))
+    assert there.nodes.equals(here.nodes)
+    order = ["source", "target", "relation"]
+    assert there.edges.sort(order).equals(here.edges.sort(order))
+    order = ["source", "record_id", "field", "value"]
+    assert there.issues.sort(order).equals(here.issues.sort(order))
+
+
 def test_csv_world_on_spark_equals_duckdb(java_home: str, csv_world: Path) -> None:
     _same_graph(build_world_graph(csv_world), _on_spark(csv_world))
     assert _spark().table("transactions").inputFiles() == [

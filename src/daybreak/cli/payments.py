@@ -63,6 +63,13 @@ OUT_HELP = (
     "Folder for alerts.jsonl etc.; with --engine spark also a URI Spark's executors write "
     "to (file:///shared/…, s3a://…)."
 )
+MODEL_HELP = (
+    "Model folder from `payments train`; with --engine spark also a URI (as train's --out)."
+)
+TRAIN_OUT_HELP = (
+    "Model folder to write; with --engine spark also a URI, written through the cluster's "
+    "filesystem API (file:///shared/…, s3a://…, hdfs://…)."
+)
 CU_HELP = "Customers file (Parquet on Spark: a shared path or a URI, as --transactions)."
 
 
@@ -77,7 +84,7 @@ def scan(
     engine: str = typer.Option(
         "duckdb", "--engine", help="duckdb (default) or spark (--spark-master)."
     ),
-    model: Path | None = typer.Option(None, "--model", help="Model folder from `payments train`."),
+    model: str | None = typer.Option(None, "--model", help=MODEL_HELP),
     spark_master: str | None = SPARK_MASTER,
     spark_conf: list[str] = SPARK_CONF,
     spark_exchange: str | None = SPARK_EXCHANGE,
@@ -132,7 +139,7 @@ def train(
     unlabelled: float | None = typer.Option(
         None, "--unlabelled-weight", min=0.0, max=1.0, help=UNLABELLED_HELP
     ),
-    out: Path = typer.Option(Path("model"), "--out", "-o", help="Model folder to write."),
+    out: str = typer.Option("model", "--out", "-o", help=TRAIN_OUT_HELP),
     customers: str | None = typer.Option(None, "--customers", "-c", help=CU_HELP),
     config: Path | None = typer.Option(None, "--config", help="Typology pack YAML."),
     engine: str = typer.Option("duckdb", "--engine", help="duckdb or spark (--spark-master)."),
@@ -141,12 +148,14 @@ def train(
     spark_exchange: str | None = SPARK_EXCHANGE,
 ) -> None:
     """Train gradient boosting on labelled data; write the model and its model card."""
+    from daybreak.engines.payments import need_spark_for_uri, write_model
     from daybreak.engines.payments import scan as run_scan
     from daybreak.payments.active import UNREVIEWED_WEIGHT
     from daybreak.payments.train import train as run_train
 
     spark = spark_settings(engine, spark_master, spark_conf, spark_exchange)
     with _user_errors():
+        need_spark_for_uri("--out", out, spark)
         lab, source = _training_labels(labels, from_store, db, org)
         weight = (
             unlabelled if unlabelled is not None else (UNREVIEWED_WEIGHT if from_store else 1.0)
@@ -160,7 +169,8 @@ def train(
                     f"labels {source} ({lab.height:,} labelled subjects, "
                     f"{int(lab['label'].sum())} positive); scored subjects without a "
                     f"label count as negatives of weight {weight}.")  # fmt: skip
-            report = run_train(result, lab, out, note, unlabelled=weight)
+            report = write_model(out, spark, lambda folder: run_train(
+                result, lab, folder, note, unlabelled=weight))  # fmt: skip
     for subject, m in report.items():
         if "skipped" in m:
             out_console.print(f"{subject}: skipped ({m['skipped']})")
@@ -169,7 +179,8 @@ def train(
                 f"{subject}: out-of-fold AP {m['model_oof']['average_precision']} "
                 f"(typology score {m['typology_score']['average_precision']})"
             )
-    out_console.print(f"Wrote {out} (model card: {out / 'MODEL_CARD.md'})")
+    where = out.rstrip("/") if "://" in out else str(Path(out))
+    out_console.print(f"Wrote {where} (model card: {where}/MODEL_CARD.md)")
 
 
 def _training_labels(

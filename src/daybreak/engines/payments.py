@@ -11,10 +11,11 @@ opens an engine itself.
 from __future__ import annotations
 
 import gc
-from collections.abc import Iterator, Sequence
+import tempfile
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
 
 import polars as pl
 
@@ -47,6 +48,8 @@ from daybreak.schema.world import no_world_file, world_file
 
 if TYPE_CHECKING:
     from daybreak.engines.spark import SparkSettings
+
+Written = TypeVar("Written")
 
 
 def scan_frames(
@@ -95,7 +98,7 @@ def scan(
     customers: Path | str | None = None,
     config: Path | None = None,
     engine: str = "duckdb",
-    model_dir: Path | None = None,
+    model_dir: Path | str | None = None,
     progress: Progress | None = None,
     spark: SparkSettings | None = None,
 ) -> ScanResult:
@@ -118,7 +121,7 @@ def scan(
             # opened first: it checks the file while the pack and customers load
             in_place = stack.enter_context(ParquetInPlace(Path(transactions)))
         pack = load_pack(config)
-        model = TrainedModel.load(model_dir) if model_dir else None
+        model = read_model(model_dir, _spark_of(engine, spark)) if model_dir else None
         if engine == "spark" and _read_by_spark(transactions):
             eng = stack.enter_context(open_engine(engine, spark))
             result = _scan_on_spark(eng, transactions, customers, pack, model, progress)
@@ -151,6 +154,78 @@ def _write(result: ScanResult, out: Path | str, spark: SparkSettings | None) -> 
     summary = json.dumps(result.summary, indent=2)
     session = spark_session(spark or SparkSettings())
     write_by_spark(session, str(out), result_files(result), {"summary.json": summary})
+
+
+def write_model(
+    out: Path | str, spark: SparkSettings | None, write: Callable[[Path], Written]
+) -> Written:
+    """Run ``write`` (it fills a model folder) for ``out``: a folder here, or on Spark a
+    URI, the folder made in a temporary one and copied there file by file through the
+    cluster's filesystem API (:func:`daybreak.engines.spark_outputs.copy_folder_to_uri`)."""
+    if not is_uri(out):
+        return write(Path(out))
+    need_spark_for_uri("--out", out, spark)
+    from daybreak.engines.spark import spark_session
+    from daybreak.engines.spark_outputs import copy_folder_to_uri
+
+    with tempfile.TemporaryDirectory(prefix="daybreak-model-") as tmp:
+        written = write(Path(tmp))
+        _through_hadoop(
+            str(out), lambda: copy_folder_to_uri(spark_session(spark), Path(tmp), str(out))
+        )
+    return written
+
+
+def read_model(model_dir: Path | str, spark: SparkSettings | None) -> TrainedModel:
+    """A model folder here, or on Spark one under a URI (``payments train --out``),
+    copied to a temporary folder through the cluster's filesystem API and checked there
+    as a local one is."""
+    if not is_uri(model_dir):
+        return TrainedModel.load(Path(model_dir))
+    need_spark_for_uri("--model", model_dir, spark)
+    from daybreak.engines.spark import spark_session
+    from daybreak.engines.spark_outputs import copy_folder_from_uri
+
+    with tempfile.TemporaryDirectory(prefix="daybreak-model-") as tmp:
+        _through_hadoop(
+            str(model_dir),
+            lambda: copy_folder_from_uri(spark_session(spark), str(model_dir), Path(tmp)),
+        )
+        try:
+            return TrainedModel.load(Path(tmp))
+        except PaymentsInputError as exc:  # named as the user gave it
+            raise PaymentsInputError(str(exc).replace(tmp, str(model_dir)), exc.exit_code) from None
+
+
+def _spark_of(engine: str, spark: SparkSettings | None) -> SparkSettings | None:
+    """The Spark settings of a run on ``engine`` (local mode unless given), else None."""
+    from daybreak.engines.spark import SparkSettings
+
+    return (spark or SparkSettings()) if engine == "spark" else None
+
+
+def need_spark_for_uri(option: str, where: Path | str, spark: SparkSettings | None) -> None:
+    """A model URI goes through the cluster's filesystem API: the Spark engine only."""
+    if is_uri(where) and spark is None:
+        raise PaymentsInputError(
+            f"{option} {where}: a URI is reached through Spark (--engine spark)"
+        )
+
+
+def _through_hadoop(uri: str, copy: Callable[[], object]) -> None:
+    """``copy``, with the JVM's errors (no filesystem for the scheme, permissions)
+    turned into one line naming ``uri``."""
+    from daybreak.engines.spark import SparkConfigError
+
+    try:
+        copy()
+    except SparkConfigError:
+        raise
+    except Exception as exc:  # Py4J's errors come from the JVM, typed by message only
+        java = getattr(exc, "java_exception", None)  # the Java exception's own message
+        said = str(java.getMessage()) if java is not None else str(exc).strip()
+        first = (said.splitlines() or [type(exc).__name__])[0]
+        raise PaymentsInputError(f"{uri}: {first}") from None
 
 
 Source = Path | str  # a path, or (Spark only) a URI such as s3a://bucket/transactions/

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import sys
 import uuid
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -213,6 +214,10 @@ def _classic(settings: SparkSettings) -> Any:
     conf.update({k: v for k, v in settings.conf.items() if k != "spark.jars"})
     for key, value in conf.items():
         builder = builder.config(key, value)
+    # Python run by the executors (the graph build's identifier normalisation) runs in
+    # this interpreter's path, where Daybreak is installed, unless PYSPARK_PYTHON names
+    # another (read when the context starts; "python3" on the PATH otherwise).
+    os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
     session = builder.getOrCreate()
     session.sparkContext.setLogLevel("ERROR")
     return session

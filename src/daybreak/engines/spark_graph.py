@@ -10,15 +10,18 @@ mounts at the same place, or a world folder given as a URI (``file:///``, ``hdfs
 ``s3a://``); each is checked on the executors against the public schema, and a problem
 names the file, the row and the column (:mod:`daybreak.engines.spark_inputs`).
 
-What still runs here: identifier normalisation (phone numbers, e-mail addresses, URLs
-follow libraries, not SQL) on the distinct values of the aggregated frames, and the
+Identifier normalisation (phone numbers, e-mail addresses, URLs: Python libraries, not
+SQL) runs on the executors too (:func:`keys_on_executors`): the distinct raw values of
+each aggregated frame go to them as Arrow, the one definition
+(:func:`daybreak.graph.keys.identifier_key`) runs there in parallel by ``mapInArrow``,
+and the keys come back to be joined to the frame by value. What still runs here is the
 graph itself (networkx). The small tables (customers, reports, media sightings, platform
 accounts and ads) come back whole: cases quote them.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -30,7 +33,7 @@ from daybreak.engines.spark import _utc
 from daybreak.engines.spark_inputs import is_uri, read_checked
 from daybreak.graph import loader, sql
 from daybreak.graph.pipeline import WorldGraph, build_world_graph
-from daybreak.graph.resolution import ExactLinks
+from daybreak.graph.resolution import ExactLinks, KeyMap, _key_map
 from daybreak.schema import TABLES, SchemaError, world_file
 from daybreak.schema.world import WORLD_SUFFIXES, no_world_file
 
@@ -167,7 +170,7 @@ def _collect(spark: Any, query: str) -> pl.DataFrame:
     return frame
 
 
-__all__ = ["SparkWorld", "load_world", "spark_sql", "world_source"]
+__all__ = ["SparkWorld", "keys_on_executors", "load_world", "spark_sql", "world_source"]
 
 
 def world_graph_on_spark(
@@ -191,7 +194,44 @@ def world_graph_on_spark(
         spark_session=spark,
         world=(read.frames, read),
         people=lambda _customers, links: people_on_spark(spark, links),
+        key_map=keys_on_executors(spark),
     )
+
+
+KEYED = "_kind string, _raw string, _key string, _err string"
+
+
+def keys_on_executors(spark: Any) -> KeyMap:
+    """Entity resolution's key map (:data:`daybreak.graph.resolution.KeyMap`) run by
+    Spark's executors: the distinct (kind, raw value) pairs go up as Arrow, spread over
+    the session's shuffle partitions, and each executor runs the same Python
+    (``resolution._key_map``, so :func:`daybreak.graph.keys.identifier_key`) on its
+    share; the keys and the errors of values that do not normalise come back."""
+
+    def key_map(pairs: pl.DataFrame, to_key: Callable[[str, str], str]) -> pl.DataFrame:
+        if pairs.is_empty():
+            return _key_map(pairs, to_key)  # nothing to send: the empty frame, typed
+        parts = int(spark.conf.get("spark.sql.shuffle.partitions", "8"))
+        sent = spark.createDataFrame(pairs.to_arrow(compat_level=pl.CompatLevel.oldest()))
+        keyed = sent.repartition(max(1, parts)).mapInArrow(_normalised(to_key), KEYED)
+        frame = pl.from_arrow(keyed.toArrow())
+        assert isinstance(frame, pl.DataFrame)
+        return frame
+
+    return key_map
+
+
+def _normalised(to_key: Callable[[str, str], str]) -> Callable[[Iterator[Any]], Iterator[Any]]:
+    """The function each executor runs on its Arrow batches of (_kind, _raw) pairs."""
+
+    def run(batches: Iterator[Any]) -> Iterator[Any]:
+        for batch in batches:
+            pairs = pl.from_arrow(batch)
+            assert isinstance(pairs, pl.DataFrame)
+            keyed = _key_map(pairs, to_key).to_arrow(compat_level=pl.CompatLevel.oldest())
+            yield from keyed.to_batches()
+
+    return run
 
 
 def people_on_spark(spark: Any, links: ExactLinks) -> Any:

@@ -28,7 +28,7 @@ from daybreak.graph.matching import (
     person_records,
     same_person_edges,
 )
-from daybreak.graph.resolution import ExactLinks, resolve_exact
+from daybreak.graph.resolution import ExactLinks, KeyMap, resolve_exact
 from daybreak.graph.signals import MediaMatch, alerts_from_media_matches, alerts_from_reports
 from daybreak.model.alerts import Alert
 from daybreak.model.cases import Case
@@ -77,12 +77,14 @@ def build_world_graph(
     spark_session: Any = None,
     world: tuple[loader.WorldFrames, RecordLookup] | None = None,
     people: Any = None,
+    key_map: KeyMap | None = None,
 ) -> WorldGraph:
     """Exact links, then (optionally) splink ``same_person`` links, in one graph.
     ``spark_session``: the session splink runs in with ``backend="spark"``. ``world``:
     the world already reduced elsewhere (on Spark: :mod:`daybreak.engines.spark_graph`)
     with its look-up of the records alerts cite; ``people``: how to make splink's people
-    table from the customers and the exact links (default :func:`person_records`).
+    table from the customers and the exact links (default :func:`person_records`);
+    ``key_map``: where identifiers are normalised (:func:`resolve_exact`).
 
     Payments to shops and ATMs (card and cash receivers) stay out unless
     ``merchant_edges``: every analysis ignores them and they are most of the payments."""
@@ -91,7 +93,7 @@ def build_world_graph(
         frames = loader.load_world(Path(world_dir), con, include_shops=merchant_edges)
         world = frames, DuckDBRecords(con)
     frames, by_id = world
-    links = resolve_exact(frames)
+    links = resolve_exact(frames, key_map)
     matches = None
     same = links.edges.clear()
     if probabilistic:

@@ -9,6 +9,7 @@ come back in ``ExactLinks.issues`` with their source table, record id and reason
 from __future__ import annotations
 
 from collections.abc import Callable
+from contextvars import ContextVar
 from dataclasses import dataclass
 
 import polars as pl
@@ -73,6 +74,12 @@ def _key_map(pairs: pl.DataFrame, to_key: Callable[[str, str], str]) -> pl.DataF
     )
 
 
+# How the distinct (kind, raw) pairs of a frame get their keys: ``_key_map`` here, or
+# the same function run elsewhere (on Spark's executors: daybreak.engines.spark_graph).
+KeyMap = Callable[[pl.DataFrame, Callable[[str, str], str]], pl.DataFrame]
+_KEY_MAP: ContextVar[KeyMap] = ContextVar("key_map", default=_key_map)
+
+
 def attach_keys(
     df: pl.DataFrame,
     kind: pl.Expr,
@@ -88,7 +95,7 @@ def attach_keys(
     normalise are returned separately as issues."""
     df = df.with_columns(kind.alias("_kind"), raw.alias("_raw"))
     pairs = df.select("_kind", "_raw").unique().drop_nulls()
-    mapped = _key_map(pairs, to_key)
+    mapped = _KEY_MAP.get()(pairs, to_key)
     joined = df.join(mapped, on=["_kind", "_raw"], how="left")
     bad = joined.filter(pl.col("_err").is_not_null()).select(
         pl.lit(source).alias("source"),
@@ -464,8 +471,17 @@ def _account_facts(w: WorldFrames) -> pl.DataFrame:
     )
 
 
-def resolve_exact(w: WorldFrames) -> ExactLinks:
-    """All exact links of a world: payments, identifiers, platform events, media, ads."""
+def resolve_exact(w: WorldFrames, key_map: KeyMap | None = None) -> ExactLinks:
+    """All exact links of a world: payments, identifiers, platform events, media, ads.
+    ``key_map``: where the distinct identifier values are normalised (default here)."""
+    token = _KEY_MAP.set(key_map or _key_map)
+    try:
+        return _resolve_exact(w)
+    finally:
+        _KEY_MAP.reset(token)
+
+
+def _resolve_exact(w: WorldFrames) -> ExactLinks:
     parts = [
         _payment_edges(w), _identifier_edges(w), _event_edges(w), _media_edges(w), _ad_edges(w)
     ]  # fmt: skip
