@@ -119,13 +119,14 @@ def _measure(world: Path, splink: bool, cases: bool) -> dict[str, object]:
     graph_s = sum(stages.values())
     n_cases = biggest = 0
     if cases:
-        from daybreak.graph.pipeline import WorldGraph, build_cases
+        from daybreak.graph.pipeline import DuckDBRecords, WorldGraph, build_cases
         from daybreak.model.alerts import Alert
 
         with _alerts_file(world).open() as f:
             alerts = [Alert.model_validate_json(line) for line in f]
         t = time.perf_counter()
-        wg = WorldGraph(g, frames, links, None, extra[0] if extra else links.edges.clear(), con)
+        same = extra[0] if extra else links.edges.clear()
+        wg = WorldGraph(g, frames, links, None, same, DuckDBRecords(con))
         built = build_cases(world, alerts, world_graph=wg)
         t = timed("case_build", t)
         n_cases = len(built)

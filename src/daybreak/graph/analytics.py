@@ -65,9 +65,13 @@ def components_of_edges(
 
 def connected_components(g: Graph, relations: frozenset[str] | None = None) -> list[set[str]]:
     """Weakly connected components, optionally over a subset of relations; largest first."""
-    edges = ((s, t) for s, t, rel in g.edges(keys=True) if relations is None or rel in relations)
-    groups = components_of_edges(g.nodes, edges)
-    comps = [{str(x) for x in grp} for grp in groups]
+    if relations is None:
+        # networkx walks its adjacency dicts: several times faster than our union-find
+        # fed one edge at a time through g.edges (12 s at 1.5 million edges).
+        comps = [{str(x) for x in grp} for grp in nx.weakly_connected_components(g)]
+    else:
+        edges = ((s, t) for s, t, rel in g.edges(keys=True) if rel in relations)
+        comps = [{str(x) for x in grp} for grp in components_of_edges(g.nodes, edges)]
     comps.sort(key=lambda c: (-len(c), min(c)))
     return comps
 

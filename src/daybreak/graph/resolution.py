@@ -9,7 +9,9 @@ come back in ``ExactLinks.issues`` with their source table, record id and reason
 from __future__ import annotations
 
 from collections.abc import Callable
+from contextvars import ContextVar
 from dataclasses import dataclass
+from typing import TypeAlias
 
 import polars as pl
 
@@ -56,20 +58,39 @@ class ExactLinks:
     issues: pl.DataFrame  # ISSUE_SCHEMA, values that could not be normalised
 
 
+# Normalised keys (or errors) of the values seen in the running resolution: a customer
+# id is a payer, a row owner and a labelled node, a receiver both a payee and a
+# labelled node, so each distinct value is normalised once per world, not once per
+# table. Only while resolve_exact runs (its memory goes with it).
+Normalised: TypeAlias = tuple[str | None, str | None]  # key, error
+_seen: ContextVar[dict[tuple[Callable[[str, str], str], str, str], Normalised] | None] = ContextVar(
+    "normalised_values", default=None
+)
+
+
+def _normalised(to_key: Callable[[str, str], str], kind: str, raw: str) -> Normalised:
+    memo = _seen.get()
+    found = None if memo is None else memo.get((to_key, kind, raw))
+    if found is None:
+        try:
+            found = (to_key(kind, raw), None)
+        except (IdentifierError, ValueError) as exc:
+            found = (None, str(exc))
+        if memo is not None:
+            memo[(to_key, kind, raw)] = found
+    return found
+
+
 def _key_map(pairs: pl.DataFrame, to_key: Callable[[str, str], str]) -> pl.DataFrame:
     """Normalise each distinct (kind, raw) pair once in Python; the result is joined
     back onto the (possibly much larger) frame."""
-    out_key: list[str | None] = []
-    out_err: list[str | None] = []
-    for kind, raw in pairs.iter_rows():
-        try:
-            out_key.append(to_key(kind, raw))
-            out_err.append(None)
-        except (IdentifierError, ValueError) as exc:
-            out_key.append(None)
-            out_err.append(str(exc))
+    found = [
+        _normalised(to_key, kind, raw)
+        for kind, raw in zip(pairs["_kind"].to_list(), pairs["_raw"].to_list(), strict=True)
+    ]
     return pairs.with_columns(
-        pl.Series("_key", out_key, dtype=pl.String), pl.Series("_err", out_err, dtype=pl.String)
+        pl.Series("_key", [k for k, _ in found], dtype=pl.String),
+        pl.Series("_err", [e for _, e in found], dtype=pl.String),
     )
 
 
@@ -155,14 +176,23 @@ def _owner_key(kind: str, raw: str) -> str:
     """Owner of an identifiers row: ``kind`` is the source table."""
     match kind:
         case "customers" | "transactions":
-            return keys.customer_key(raw)
+            return _identifier_key(IdentifierKind.CUSTOMER.value, raw)
         case "reports":
             return keys.make_key(keys.REPORT, raw.strip())
         case "media_sightings":
             return keys.make_key(keys.MEDIA, raw.strip())
         case "platform_events":
-            return keys.identifier_key(IdentifierKind.ACCOUNT, raw)
+            return _identifier_key(IdentifierKind.ACCOUNT.value, raw)
     raise ValueError(f"unknown identifiers.source {kind!r}")
+
+
+def _identifier_key(kind: str, raw: str) -> str:
+    """keys.identifier_key, sharing what the resolution already normalised (a payer is
+    also the owner of its identifiers rows)."""
+    key, error = _normalised(keys.identifier_key, kind, raw)
+    if key is None:
+        raise IdentifierError(str(error))
+    return key
 
 
 def _identifier_edges(w: WorldFrames) -> tuple[pl.DataFrame, list[pl.DataFrame]]:
@@ -466,12 +496,17 @@ def _account_facts(w: WorldFrames) -> pl.DataFrame:
 
 def resolve_exact(w: WorldFrames) -> ExactLinks:
     """All exact links of a world: payments, identifiers, platform events, media, ads."""
-    parts = [
-        _payment_edges(w), _identifier_edges(w), _event_edges(w), _media_edges(w), _ad_edges(w)
-    ]  # fmt: skip
-    edges = pl.concat([e for e, _ in parts]).filter(pl.col("source") != pl.col("target"))
-    issues = pl.concat([b.cast(ISSUE_SCHEMA) for _, bad in parts for b in bad])
-    # An identifier that fails to normalise is reported once per record, not per join.
-    return ExactLinks(
-        nodes=_labels(w, edges), edges=edges, issues=issues.unique(maintain_order=True)
-    )
+    running = _seen.set({})
+    try:
+        parts = [
+            _payment_edges(w), _identifier_edges(w), _event_edges(w), _media_edges(w),
+            _ad_edges(w),
+        ]  # fmt: skip
+        edges = pl.concat([e for e, _ in parts]).filter(pl.col("source") != pl.col("target"))
+        issues = pl.concat([b.cast(ISSUE_SCHEMA) for _, bad in parts for b in bad])
+        # An identifier that fails to normalise is reported once per record, not per join.
+        return ExactLinks(
+            nodes=_labels(w, edges), edges=edges, issues=issues.unique(maintain_order=True)
+        )
+    finally:
+        _seen.reset(running)

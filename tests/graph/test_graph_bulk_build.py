@@ -1,0 +1,149 @@
+"""The bulk graph build and the once-per-value normalisation give what the plain
+networkx calls and per-value normalisation give: the same nodes, edges, attributes and
+adjacency order (order decides ties in union-find roots and community detection)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from pathlib import Path
+
+import networkx as nx
+import polars as pl
+import pytest
+
+from daybreak.graph import build_world_graph, resolution
+from daybreak.graph.build import EDGE_COLUMNS, Graph, build_graph
+from daybreak.graph.loader import load_world
+from daybreak.model.identifiers import IdentifierType
+
+
+def reference_graph(nodes: pl.DataFrame, edges: Iterable[pl.DataFrame]) -> Graph:
+    """build_graph as it was before the bulk fill: networkx's public add_* calls."""
+    g = nx.MultiDiGraph()
+    for col, dtype in (("country", pl.String), ("merchant", pl.Boolean), ("details", pl.String)):
+        if col not in nodes.columns:
+            nodes = nodes.with_columns(pl.lit(None, dtype).alias(col))
+    cols = ("key", "kind", "label", "country", "merchant", "details")
+    g.add_nodes_from(
+        (k, {"kind": kind, "label": label, "country": c, "merchant": bool(m), "details": d or ""})
+        for k, kind, label, c, m, d in nodes.sort(cols, nulls_last=True).select(cols).iter_rows()
+    )
+    frames = [f.select(EDGE_COLUMNS) for f in edges if f.height]
+    if not frames:
+        return g
+    merged = (
+        pl.concat(frames, how="vertical_relaxed")
+        .group_by("source", "target", "relation", maintain_order=True)
+        .agg(
+            pl.col("n").fill_null(1).sum(),
+            pl.when(pl.col("amount").is_not_null().any())
+            .then(pl.col("amount").sum())
+            .otherwise(None)
+            .alias("amount"),
+            pl.col("weight").fill_null(1.0).max(),
+            pl.col("first_seen").min(),
+            pl.col("last_seen").max(),
+            pl.col("origin").first(),
+        )
+        .sort("source", "target", "relation")
+    )
+    missing = {k for c in ("source", "target") for k in merged[c].to_list()} - set(g.nodes)
+    g.add_nodes_from(
+        (k, {"kind": k.partition(":")[0], "label": k.partition(":")[2], "merchant": False})
+        for k in sorted(missing)
+    )
+    g.add_edges_from(
+        (s, t, rel, {"relation": rel, "n": int(n), "amount": a, "weight": float(w),
+                     "first_seen": f, "last_seen": last, "origin": o})
+        for s, t, rel, n, a, w, f, last, o in merged.iter_rows()
+    )  # fmt: skip
+    return g
+
+
+def _shape(g: Graph) -> tuple[object, ...]:
+    """Everything observable about a graph, in the order networkx reports it."""
+    return (
+        list(g.nodes(data=True)),
+        list(g.edges(keys=True, data=True)),
+        [(n, list(g.successors(n)), list(g.predecessors(n))) for n in g.nodes],
+        [(n, list(g.in_edges(n, keys=True)), list(g.out_edges(n, keys=True))) for n in g.nodes],
+    )
+
+
+@pytest.fixture(scope="module")
+def synth_world(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    synth = pytest.importorskip("daybreak.synth")
+    out = tmp_path_factory.mktemp("synth") / "world"
+    synth.write_world(synth.generate_world(600, 3, 5), out)
+    return out
+
+
+@pytest.mark.parametrize("world_fixture", ["tiny_world", "synth_world"])
+def test_bulk_build_equals_the_networkx_calls(
+    world_fixture: str, request: pytest.FixtureRequest
+) -> None:
+    wg = build_world_graph(request.getfixturevalue(world_fixture))
+    g = wg.graph
+    assert g.number_of_edges() > 10
+    ref = reference_graph(
+        wg.links.nodes.filter(~pl.col("merchant")), [wg.links.edges, wg.same_person]
+    )
+    fresh = build_graph(
+        wg.links.nodes.filter(~pl.col("merchant")), [wg.links.edges, wg.same_person]
+    )
+    assert _shape(fresh) == _shape(ref)
+    # the graph the pipeline built has the same edges (it left shops' edges out first)
+    kept = [e for e in ref.edges(keys=True, data=True) if not ref.nodes[e[1]].get("merchant")]
+    assert list(g.edges(keys=True, data=True)) == kept
+
+
+def test_bulk_build_merges_duplicate_node_rows_like_networkx() -> None:
+    nodes = pl.DataFrame(
+        {"key": ["customer:1", "customer:1", "ip:1.2.3.4"], "kind": ["customer", "customer", "ip"],
+         "label": ["Ann", "Anne", None]}
+    )  # fmt: skip
+    edges = pl.DataFrame(
+        {"source": ["customer:1", "ip:1.2.3.4"], "target": ["ip:1.2.3.4", "customer:9"],
+         "relation": ["used_ip", "x"], "n": [1, None], "amount": [None, None],
+         "weight": [1.0, None], "first_seen": [None, None], "last_seen": [None, None],
+         "origin": ["t", "t"]},
+        schema=resolution.EDGE_SCHEMA,
+    )  # fmt: skip
+    assert _shape(build_graph(nodes, [edges])) == _shape(reference_graph(nodes, [edges]))
+
+
+def test_each_value_is_normalised_once_per_resolution(
+    synth_world: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    frames = load_world(synth_world)
+    first = resolution.resolve_exact(frames)
+    assert resolution._seen.get() is None  # its memory went with it
+    calls: list[tuple[str, str]] = []
+    node_key = IdentifierType.node_key
+
+    def counted(self: IdentifierType, raw: str, region: str | None = None) -> str:
+        calls.append((self.kind.value, raw))
+        return node_key(self, raw, region)
+
+    monkeypatch.setattr(IdentifierType, "node_key", counted)
+    again = resolution.resolve_exact(frames)
+    assert calls and len(calls) == len(set(calls))  # no value normalised twice
+    # (group_by hands rows back in any order; build_graph sorts them)
+    for a, b in (
+        (first.nodes, again.nodes),
+        (first.edges, again.edges),
+        (first.issues, again.issues),
+    ):
+        assert a.sort(a.columns, nulls_last=True).equals(b.sort(b.columns, nulls_last=True))
+
+
+def test_values_that_do_not_normalise_are_issues_in_every_table() -> None:
+    bad = pl.DataFrame({"id": ["r1", "r2"], "value": ["", "+1 415 555 0100"]})
+    for table in ("reports", "platform_ads"):
+        ok, issues = resolution.attach_keys(
+            bad, pl.lit("phone"), pl.col("value"), "key",
+            source=table, record_id=pl.col("id"), field="value",
+        )  # fmt: skip
+        assert ok["id"].to_list() == ["r2"]
+        assert issues.select("source", "record_id").rows() == [(table, "r1")]
+        assert "empty" in issues["error"][0]
