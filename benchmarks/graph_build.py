@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import resource
 import subprocess
 import sys
@@ -79,11 +80,9 @@ def _alerts_file(world: Path) -> Path:
 
 
 def _measure(world: Path, splink: bool, cases: bool) -> dict[str, object]:
-    import duckdb
-
     from daybreak.graph.analytics import connected_components, facilitator_hubs
     from daybreak.graph.build import build_graph
-    from daybreak.graph.loader import load_world
+    from daybreak.graph.loader import connect, load_world
     from daybreak.graph.matching import match_people, person_records, same_person_edges
     from daybreak.graph.resolution import resolve_exact
 
@@ -95,7 +94,7 @@ def _measure(world: Path, splink: bool, cases: bool) -> dict[str, object]:
         return now
 
     t = time.perf_counter()
-    con = duckdb.connect()
+    con = connect()  # as build_world_graph: DuckDB's memory capped, spilling past it
     frames = load_world(world, con)
     t = timed("load_and_aggregate_duckdb", t)
     txns = con.sql("SELECT count(*) FROM transactions").fetchall()[0]
@@ -149,6 +148,10 @@ def _measure(world: Path, splink: bool, cases: bool) -> dict[str, object]:
     }
 
 
+def _load() -> str:
+    return " ".join(f"{x:.2f}" for x in os.getloadavg())
+
+
 def _run_child(args: list[str]) -> str:
     proc = subprocess.run(
         [sys.executable, __file__, *args], capture_output=True, text=True, check=False
@@ -195,6 +198,7 @@ def main() -> None:
                 _run_child(["--generate-only", str(size), "--workdir", str(a.workdir)])
             worlds.append((f"{size:,}", path))
     results = []
+    print(f"load average before: {_load()}", flush=True)
     for label, path in worlds:
         print(f"measuring {label} ...", flush=True)
         base = json.loads(_run_child(["--duckdb-pass", str(path)]))
@@ -204,6 +208,7 @@ def main() -> None:
         found["graph_x_duckdb"] = round(float(found["graph_s"]) / base["seconds"], 2)
         found["cases_x_duckdb"] = round(float(found["case_build_s"]) / base["seconds"], 2)
         results.append((label, found))
+    print(f"load average after: {_load()}")
     stage_names = list(results[0][1]["stages_s"])  # type: ignore[call-overload]
     header = f"{'':28}" + "".join(f"{label:>16}" for label, _ in results)
     if len(results) > 1:

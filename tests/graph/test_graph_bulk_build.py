@@ -13,8 +13,9 @@ import pytest
 
 from daybreak.graph import build_world_graph, resolution
 from daybreak.graph.build import EDGE_COLUMNS, Graph, build_graph
-from daybreak.graph.loader import load_world
+from daybreak.graph.loader import connect, load_world
 from daybreak.model.identifiers import IdentifierType
+from daybreak.schema import world
 
 
 def reference_graph(nodes: pl.DataFrame, edges: Iterable[pl.DataFrame]) -> Graph:
@@ -147,3 +148,21 @@ def test_values_that_do_not_normalise_are_issues_in_every_table() -> None:
         assert ok["id"].to_list() == ["r2"]
         assert issues.select("source", "record_id").rows() == [(table, "r1")]
         assert "empty" in issues["error"][0]
+
+
+def test_the_graph_duckdb_is_capped_and_spills_where_told(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def settings() -> tuple[str, str]:
+        query = "SELECT current_setting('memory_limit'), current_setting('temp_directory')"
+        [(limit, spill)] = connect().sql(query).fetchall()
+        return str(limit), str(spill)
+
+    monkeypatch.delenv(world.ENV_MEMORY_LIMIT, raising=False)
+    monkeypatch.delenv(world.ENV_TEMP_DIR, raising=False)
+    limit, spill = settings()
+    assert limit in ("1.8 GiB", "1.9 GiB") and spill.endswith("daybreak-duckdb")
+    monkeypatch.setenv(world.ENV_MEMORY_LIMIT, "300MB")
+    monkeypatch.setenv(world.ENV_TEMP_DIR, str(tmp_path / "spill"))
+    limit, spill = settings()
+    assert limit == "286.1 MiB" and spill == str(tmp_path / "spill")
