@@ -10,9 +10,16 @@ from pathlib import Path
 import networkx as nx
 import polars as pl
 import pytest
+from test_graph_analytics import random_multidigraph
 
 from daybreak.graph import build_world_graph, resolution
-from daybreak.graph.build import EDGE_COLUMNS, Graph, build_graph
+from daybreak.graph.build import (
+    EDGE_COLUMNS,
+    Graph,
+    build_graph,
+    neighbours,
+    subgraph_records,
+)
 from daybreak.graph.loader import connect, load_world
 from daybreak.model.identifiers import IdentifierType
 from daybreak.schema import world
@@ -166,3 +173,46 @@ def test_the_graph_duckdb_is_capped_and_spills_where_told(
     monkeypatch.setenv(world.ENV_TEMP_DIR, str(tmp_path / "spill"))
     limit, spill = settings()
     assert limit == "286.1 MiB" and spill == str(tmp_path / "spill")
+
+
+def test_unvalidated_case_records_equal_validated_ones(synth_world: Path) -> None:
+    """subgraph_records skips pydantic's validation: what it makes must be what
+    validation would have made, field for field and type for type."""
+    g = build_world_graph(synth_world, probabilistic=False).graph
+    members = list(g.nodes)[:400]
+    nodes, edges = subgraph_records(g, members, set(members[:5]))
+    assert len(nodes) == 400 and edges
+    for record in [*nodes, *edges]:
+        again = type(record).model_validate(record.model_dump())
+        assert again == record and record.model_fields_set == again.model_fields_set
+        for name in type(record).model_fields:
+            assert type(getattr(record, name)) is type(getattr(again, name))
+    assert sum(n.alerted for n in nodes) == 5
+    assert any(e.first_seen is not None for e in edges)
+
+
+def reference_neighbours(
+    g: Graph, node: str, relations: frozenset[str] | None, skip: frozenset[str]
+) -> list[str]:
+    """neighbours as it was: over networkx's edge views."""
+    out: list[str] = []
+    for _, other, rel in g.out_edges(node, keys=True):
+        if (relations is None or rel in relations) and rel not in skip and other not in out:
+            out.append(other)
+    for other, _, rel in g.in_edges(node, keys=True):
+        if (relations is None or rel in relations) and rel not in skip and other not in out:
+            out.append(other)
+    return out
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_neighbours_are_those_of_the_edge_views_in_their_order(seed: int) -> None:
+    g = random_multidigraph(40, 160, seed)
+    rels = {k for _, _, k in g.edges(keys=True)}
+    assert len(rels) >= 2
+    one = frozenset(sorted(rels)[:1])
+    for node in g.nodes:
+        for relations, skip in ((None, frozenset()), (one, frozenset()), (None, one)):
+            assert list(neighbours(g, node, relations, skip)) == reference_neighbours(
+                g, node, relations, skip
+            )

@@ -158,16 +158,17 @@ def neighbours(
     skip: frozenset[str] = frozenset(),
 ) -> Iterator[str]:
     """Neighbours in either direction, optionally only over the given relations and
-    never over the ``skip`` relations."""
+    never over the ``skip`` relations: successors first, in the order
+    ``g.out_edges``/``g.in_edges`` list them (read from the adjacency dicts, without
+    networkx's edge views: this is the inner loop of every BFS of the case build)."""
     seen: set[str] = set()
-    for _, other, rel in g.out_edges(node, keys=True):
-        if (relations is None or rel in relations) and rel not in skip and other not in seen:
-            seen.add(other)
-            yield other
-    for other, _, rel in g.in_edges(node, keys=True):
-        if (relations is None or rel in relations) and rel not in skip and other not in seen:
-            seen.add(other)
-            yield other
+    for adjacent in (g._succ[node], g._pred[node]):
+        for other, by_relation in adjacent.items():
+            if other not in seen and any(
+                (relations is None or rel in relations) and rel not in skip for rel in by_relation
+            ):
+                seen.add(other)
+                yield other
 
 
 def _time(value: object) -> datetime | None:
@@ -179,8 +180,11 @@ def subgraph_records(
 ) -> tuple[list[GraphNode], list[GraphEdge]]:
     """The case subgraph as model records (sorted, so re-runs compare equal)."""
     keep = {k for k in node_keys if k in g}
+    # Built without validation (model_construct): every field is given, already of its
+    # type (str, bool, float, int, an aware datetime or None from the graph), and a big
+    # case has thousands of edges (tests compare with validated records).
     nodes = [
-        GraphNode(
+        GraphNode.model_construct(
             key=k,
             kind=str(g.nodes[k].get("kind", k.partition(":")[0])),
             label=str(g.nodes[k].get("label", k)),
@@ -190,7 +194,7 @@ def subgraph_records(
         for k in sorted(keep)
     ]
     edges = [
-        GraphEdge(
+        GraphEdge.model_construct(
             source=s,
             target=t,
             relation=rel,
