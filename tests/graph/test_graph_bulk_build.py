@@ -14,9 +14,9 @@ from test_graph_analytics import random_multidigraph
 
 from daybreak.graph import build_world_graph, resolution
 from daybreak.graph.build import (
-    EDGE_COLUMNS,
     Graph,
     build_graph,
+    merge_edges,
     neighbours,
     subgraph_records,
 )
@@ -36,25 +36,9 @@ def reference_graph(nodes: pl.DataFrame, edges: Iterable[pl.DataFrame]) -> Graph
         (k, {"kind": kind, "label": label, "country": c, "merchant": bool(m), "details": d or ""})
         for k, kind, label, c, m, d in nodes.sort(cols, nulls_last=True).select(cols).iter_rows()
     )
-    frames = [f.select(EDGE_COLUMNS) for f in edges if f.height]
-    if not frames:
+    merged = merge_edges(edges)  # unchanged: the fill below is what changed
+    if merged is None:
         return g
-    merged = (
-        pl.concat(frames, how="vertical_relaxed")
-        .group_by("source", "target", "relation", maintain_order=True)
-        .agg(
-            pl.col("n").fill_null(1).sum(),
-            pl.when(pl.col("amount").is_not_null().any())
-            .then(pl.col("amount").sum())
-            .otherwise(None)
-            .alias("amount"),
-            pl.col("weight").fill_null(1.0).max(),
-            pl.col("first_seen").min(),
-            pl.col("last_seen").max(),
-            pl.col("origin").first(),
-        )
-        .sort("source", "target", "relation")
-    )
     missing = {k for c in ("source", "target") for k in merged[c].to_list()} - set(g.nodes)
     g.add_nodes_from(
         (k, {"kind": k.partition(":")[0], "label": k.partition(":")[2], "merchant": False})
@@ -76,14 +60,6 @@ def _shape(g: Graph) -> tuple[object, ...]:
         [(n, list(g.successors(n)), list(g.predecessors(n))) for n in g.nodes],
         [(n, list(g.in_edges(n, keys=True)), list(g.out_edges(n, keys=True))) for n in g.nodes],
     )
-
-
-@pytest.fixture(scope="module")
-def synth_world(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    synth = pytest.importorskip("daybreak.synth")
-    out = tmp_path_factory.mktemp("synth") / "world"
-    synth.write_world(synth.generate_world(600, 3, 5), out)
-    return out
 
 
 @pytest.mark.parametrize("world_fixture", ["tiny_world", "synth_world"])

@@ -7,9 +7,7 @@ already aggregated (one per sender->receiver pair, not one per payment).
 
 from __future__ import annotations
 
-import gc
 from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
 from datetime import datetime
 from typing import TypeAlias
 
@@ -17,6 +15,7 @@ import networkx as nx
 import polars as pl
 
 from daybreak.model.cases import GraphEdge, GraphNode
+from daybreak.schema.world import collector_paused
 
 Graph: TypeAlias = nx.MultiDiGraph  # networkx is untyped: this is Any to mypy
 EDGE_COLUMNS = (
@@ -50,28 +49,9 @@ def build_graph(nodes: pl.DataFrame, edges: Iterable[pl.DataFrame]) -> Graph:
             )
         ),
     )
-    frames = [f.select(EDGE_COLUMNS) for f in edges if f.height]
-    if not frames:
+    merged = merge_edges(edges)
+    if merged is None:
         return g
-    merged = (
-        pl.concat(frames, how="vertical_relaxed")
-        .group_by("source", "target", "relation", maintain_order=True)
-        .agg(
-            pl.col("n").fill_null(1).sum(),
-            pl.when(pl.col("amount").is_not_null().any())
-            .then(pl.col("amount").sum())
-            .otherwise(None)
-            .alias("amount"),
-            pl.col("weight").fill_null(1.0).max(),
-            pl.col("first_seen").min(),
-            pl.col("last_seen").max(),
-            pl.col("origin").first(),
-        )
-        # Edge order decides ties in community detection and union-find roots, and the
-        # engines return rows in no fixed order: sorted, the same world gives the same
-        # cases on every run.
-        .sort("source", "target", "relation")
-    )
     known = g._node
     ends = pl.concat([merged["source"], merged["target"]]).unique()
     missing = sorted(k for k in ends.to_list() if k not in known)
@@ -105,6 +85,32 @@ def build_graph(nodes: pl.DataFrame, edges: Iterable[pl.DataFrame]) -> Graph:
     return g
 
 
+def merge_edges(edges: Iterable[pl.DataFrame]) -> pl.DataFrame | None:
+    """One row per (source, target, relation), sorted; None when there are no rows."""
+    frames = [f.select(EDGE_COLUMNS) for f in edges if f.height]
+    if not frames:
+        return None
+    return (
+        pl.concat(frames, how="vertical_relaxed")
+        .group_by("source", "target", "relation", maintain_order=True)
+        .agg(
+            pl.col("n").fill_null(1).sum(),
+            pl.when(pl.col("amount").is_not_null().any())
+            .then(pl.col("amount").sum())
+            .otherwise(None)
+            .alias("amount"),
+            pl.col("weight").fill_null(1.0).max(),
+            pl.col("first_seen").min(),
+            pl.col("last_seen").max(),
+            pl.col("origin").first(),
+        )
+        # Edge order decides ties in community detection and union-find roots, and the
+        # engines return rows in no fixed order: sorted, the same world gives the same
+        # cases on every run.
+        .sort("source", "target", "relation")
+    )
+
+
 # networkx's add_nodes_from/add_edges_from check and wrap every item (half a minute
 # for 1.5 million edges); these two fill the adjacency dicts networkx documents as its
 # data structure (``G._node``, ``G._succ``, ``G._pred``; ``G._adj`` is ``G._succ``)
@@ -112,7 +118,7 @@ def build_graph(nodes: pl.DataFrame, edges: Iterable[pl.DataFrame]) -> Graph:
 # (tests compare the two on worlds).
 def _add_nodes(g: Graph, keys: list[str], attrs: Iterable[dict[str, object]]) -> None:
     node, succ, pred = g._node, g._succ, g._pred
-    with gc_paused():
+    with collector_paused():
         for key, data in zip(keys, attrs, strict=True):
             if key in node:
                 node[key].update(data)
@@ -129,26 +135,12 @@ def _add_edges(
 ) -> None:
     """Edges between existing nodes, each (source, target, relation) at most once."""
     succ, pred = g._succ, g._pred
-    with gc_paused():
+    with collector_paused():
         for s, t, rel, data in zip(sources, targets, relations, attrs, strict=True):
             by_key = succ[s].get(t)
             if by_key is None:
                 by_key = succ[s][t] = pred[t][s] = {}
             by_key[rel] = data
-
-
-@contextmanager
-def gc_paused() -> Iterator[None]:
-    """No cyclic garbage collection while millions of small acyclic objects (dicts,
-    tuples) are made: each collection would walk all the ones made before (a third of
-    the graph build at 1.5 million edges). Collections resume, as they were, after."""
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was_enabled:
-            gc.enable()
 
 
 def neighbours(

@@ -16,10 +16,10 @@ from typing import TypeAlias
 import polars as pl
 
 from daybreak.graph import keys
-from daybreak.graph.build import gc_paused
 from daybreak.graph.loader import WorldFrames
 from daybreak.model.identifiers import IdentifierError, IdentifierKind
 from daybreak.schema.columns import MINOR_AGE_BANDS
+from daybreak.schema.world import collector_paused
 
 UTC_TS = pl.Datetime("us", "UTC")
 EDGE_SCHEMA: dict[str, pl.DataType] = {
@@ -85,7 +85,7 @@ def _normalised(to_key: Callable[[str, str], str], kind: str, raw: str) -> Norma
 def _key_map(pairs: pl.DataFrame, to_key: Callable[[str, str], str]) -> pl.DataFrame:
     """Normalise each distinct (kind, raw) pair once in Python; the result is joined
     back onto the (possibly much larger) frame."""
-    with gc_paused():
+    with collector_paused():
         found = [
             _normalised(to_key, kind, raw)
             for kind, raw in zip(pairs["_kind"].to_list(), pairs["_raw"].to_list(), strict=True)
