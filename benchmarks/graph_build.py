@@ -87,10 +87,12 @@ def _measure(world: Path, splink: bool, cases: bool) -> dict[str, object]:
     from daybreak.graph.resolution import resolve_exact
 
     stages: dict[str, float] = {}
+    peaks: dict[str, float] = {}  # peak RSS (MB) at the end of each stage
 
     def timed(name: str, start: float) -> float:
         now = time.perf_counter()
         stages[name] = round(now - start, 3)
+        peaks[name] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
         return now
 
     t = time.perf_counter()
@@ -141,6 +143,7 @@ def _measure(world: Path, splink: bool, cases: bool) -> dict[str, object]:
         "cases": n_cases,
         "largest_case_entities": biggest,
         "stages_s": stages,
+        "peak_after_mb": peaks,
         "graph_s": round(graph_s, 3),
         "case_build_s": stages.get("case_build", 0.0),
         "total_s": round(sum(stages.values()), 3),
@@ -210,13 +213,13 @@ def main() -> None:
         results.append((label, found))
     print(f"load average after: {_load()}")
     stage_names = list(results[0][1]["stages_s"])  # type: ignore[call-overload]
-    header = f"{'':28}" + "".join(f"{label:>16}" for label, _ in results)
+    header = f"{'':40}" + "".join(f"{label:>16}" for label, _ in results)
     if len(results) > 1:
         header += f"{'ratio last/first':>18}"
     print(header)
 
     def row(name: str, values: list[float]) -> None:
-        line = f"{name:28}" + "".join(f"{v:>16,.2f}" for v in values)
+        line = f"{name:40}" + "".join(f"{v:>16,.2f}" for v in values)
         if len(values) > 1 and values[0]:
             line += f"{values[-1] / values[0]:>18.2f}"
         print(line)
@@ -227,6 +230,11 @@ def main() -> None:
     for stage in stage_names:
         row(f"{stage} (s)", [float(r["stages_s"][stage]) for _, r in results])  # type: ignore[index]
     row("total (s)", [float(r["total_s"]) for _, r in results])  # type: ignore[arg-type]
+    for stage in stage_names:
+        row(
+            f"peak RSS after {stage[:22]} (MB)",
+            [float(r["peak_after_mb"][stage]) for _, r in results],
+        )  # type: ignore[index]
     row("peak RSS (MB)", [float(r["peak_rss_mb"]) for _, r in results])  # type: ignore[arg-type]
     print("side by side with one DuckDB pass over the transactions (target: <= 10x):")
     for key, name in (
