@@ -1,6 +1,6 @@
-"""The bulk graph build and the once-per-value normalisation give what the plain
-networkx calls and per-value normalisation give: the same nodes, edges, attributes and
-adjacency order (order decides ties in union-find roots and community detection)."""
+"""The bulk graph build gives what the plain networkx calls give: the same nodes, edges,
+attributes and adjacency order (order decides ties in union-find roots and community
+detection); and the shortcuts of the case build give what the slow ways gave."""
 
 from __future__ import annotations
 
@@ -20,8 +20,7 @@ from daybreak.graph.build import (
     neighbours,
     subgraph_records,
 )
-from daybreak.graph.loader import connect, load_world
-from daybreak.model.identifiers import IdentifierType
+from daybreak.graph.loader import connect
 from daybreak.schema import world
 
 
@@ -94,31 +93,6 @@ def test_bulk_build_merges_duplicate_node_rows_like_networkx() -> None:
         schema=resolution.EDGE_SCHEMA,
     )  # fmt: skip
     assert _shape(build_graph(nodes, [edges])) == _shape(reference_graph(nodes, [edges]))
-
-
-def test_each_value_is_normalised_once_per_resolution(
-    synth_world: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    frames = load_world(synth_world)
-    first = resolution.resolve_exact(frames)
-    assert resolution._seen.get() is None  # its memory went with it
-    calls: list[tuple[str, str]] = []
-    node_key = IdentifierType.node_key
-
-    def counted(self: IdentifierType, raw: str, region: str | None = None) -> str:
-        calls.append((self.kind.value, raw))
-        return node_key(self, raw, region)
-
-    monkeypatch.setattr(IdentifierType, "node_key", counted)
-    again = resolution.resolve_exact(frames)
-    assert calls and len(calls) == len(set(calls))  # no value normalised twice
-    # (group_by hands rows back in any order; build_graph sorts them)
-    for a, b in (
-        (first.nodes, again.nodes),
-        (first.edges, again.edges),
-        (first.issues, again.issues),
-    ):
-        assert a.sort(a.columns, nulls_last=True).equals(b.sort(b.columns, nulls_last=True))
 
 
 def test_values_that_do_not_normalise_are_issues_in_every_table() -> None:

@@ -9,9 +9,7 @@ come back in ``ExactLinks.issues`` with their source table, record id and reason
 from __future__ import annotations
 
 from collections.abc import Callable
-from contextvars import ContextVar
-from dataclasses import dataclass, field
-from typing import TypeAlias
+from dataclasses import dataclass
 
 import polars as pl
 
@@ -59,62 +57,21 @@ class ExactLinks:
     issues: pl.DataFrame  # ISSUE_SCHEMA, values that could not be normalised
 
 
-# Normalised keys (or errors) of the values seen in the running resolution: a customer
-# id is a payer, a row owner and a labelled node, a receiver both a payee and a
-# labelled node, so each distinct value is normalised once per world, not once per
-# table. Only while resolve_exact runs (its memory goes with it). Kept small: one
-# string per value seen ("kind\x1fraw"), keys and errors apart, per key function
-# (tuples per value were 0.3 GB more at 666 k values).
-Normalised: TypeAlias = tuple[str | None, str | None]  # key, error
-
-
-@dataclass
-class _Seen:
-    keys: dict[str, str] = field(default_factory=dict)
-    errors: dict[str, str] = field(default_factory=dict)
-
-
-_seen: ContextVar[dict[Callable[[str, str], str], _Seen] | None] = ContextVar(
-    "normalised_values", default=None
-)
-
-
-def _normalised(to_key: Callable[[str, str], str], kind: str, raw: str) -> Normalised:
-    memo = _seen.get()
-    if memo is None:
-        return _normalise(to_key, kind, raw)
-    seen = memo.setdefault(to_key, _Seen())
-    value = f"{kind}\x1f{raw}"
-    if (key := seen.keys.get(value)) is not None:
-        return key, None
-    if (error := seen.errors.get(value)) is not None:
-        return None, error
-    key, error = _normalise(to_key, kind, raw)
-    if key is not None:
-        seen.keys[value] = key
-    else:
-        seen.errors[value] = str(error)
-    return key, error
-
-
-def _normalise(to_key: Callable[[str, str], str], kind: str, raw: str) -> Normalised:
-    try:
-        return to_key(kind, raw), None
-    except (IdentifierError, ValueError) as exc:
-        return None, str(exc)
-
-
 def _key_map(pairs: pl.DataFrame, to_key: Callable[[str, str], str]) -> pl.DataFrame:
     """Normalise each distinct (kind, raw) pair once in Python; the result is joined
     back onto the (possibly much larger) frame."""
+    out_key: list[str | None] = []
+    out_err: list[str | None] = []
     with collector_paused():
-        found = [
-            _normalised(to_key, kind, raw)
-            for kind, raw in zip(pairs["_kind"].to_list(), pairs["_raw"].to_list(), strict=True)
-        ]
+        for kind, raw in zip(pairs["_kind"].to_list(), pairs["_raw"].to_list(), strict=True):
+            try:
+                out_key.append(to_key(kind, raw))
+                out_err.append(None)
+            except (IdentifierError, ValueError) as exc:
+                out_key.append(None)
+                out_err.append(str(exc))
     return pairs.with_columns(
-        pl.Series("_key", [k for k, _ in found], dtype=pl.String),
-        pl.Series("_err", [e for _, e in found], dtype=pl.String),
+        pl.Series("_key", out_key, dtype=pl.String), pl.Series("_err", out_err, dtype=pl.String)
     )
 
 
@@ -200,23 +157,14 @@ def _owner_key(kind: str, raw: str) -> str:
     """Owner of an identifiers row: ``kind`` is the source table."""
     match kind:
         case "customers" | "transactions":
-            return _identifier_key(IdentifierKind.CUSTOMER.value, raw)
+            return keys.customer_key(raw)
         case "reports":
             return keys.make_key(keys.REPORT, raw.strip())
         case "media_sightings":
             return keys.make_key(keys.MEDIA, raw.strip())
         case "platform_events":
-            return _identifier_key(IdentifierKind.ACCOUNT.value, raw)
+            return keys.identifier_key(IdentifierKind.ACCOUNT, raw)
     raise ValueError(f"unknown identifiers.source {kind!r}")
-
-
-def _identifier_key(kind: str, raw: str) -> str:
-    """keys.identifier_key, sharing what the resolution already normalised (a payer is
-    also the owner of its identifiers rows)."""
-    key, error = _normalised(keys.identifier_key, kind, raw)
-    if key is None:
-        raise IdentifierError(str(error))
-    return key
 
 
 def _identifier_edges(w: WorldFrames) -> tuple[pl.DataFrame, list[pl.DataFrame]]:
@@ -520,17 +468,12 @@ def _account_facts(w: WorldFrames) -> pl.DataFrame:
 
 def resolve_exact(w: WorldFrames) -> ExactLinks:
     """All exact links of a world: payments, identifiers, platform events, media, ads."""
-    running = _seen.set({})
-    try:
-        parts = [
-            _payment_edges(w), _identifier_edges(w), _event_edges(w), _media_edges(w),
-            _ad_edges(w),
-        ]  # fmt: skip
-        edges = pl.concat([e for e, _ in parts]).filter(pl.col("source") != pl.col("target"))
-        issues = pl.concat([b.cast(ISSUE_SCHEMA) for _, bad in parts for b in bad])
-        # An identifier that fails to normalise is reported once per record, not per join.
-        return ExactLinks(
-            nodes=_labels(w, edges), edges=edges, issues=issues.unique(maintain_order=True)
-        )
-    finally:
-        _seen.reset(running)
+    parts = [
+        _payment_edges(w), _identifier_edges(w), _event_edges(w), _media_edges(w), _ad_edges(w)
+    ]  # fmt: skip
+    edges = pl.concat([e for e, _ in parts]).filter(pl.col("source") != pl.col("target"))
+    issues = pl.concat([b.cast(ISSUE_SCHEMA) for _, bad in parts for b in bad])
+    # An identifier that fails to normalise is reported once per record, not per join.
+    return ExactLinks(
+        nodes=_labels(w, edges), edges=edges, issues=issues.unique(maintain_order=True)
+    )
