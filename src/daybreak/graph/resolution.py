@@ -17,7 +17,6 @@ from daybreak.graph import keys
 from daybreak.graph.loader import WorldFrames
 from daybreak.model.identifiers import IdentifierError, IdentifierKind
 from daybreak.schema.columns import MINOR_AGE_BANDS
-from daybreak.schema.world import collector_paused
 
 UTC_TS = pl.Datetime("us", "UTC")
 EDGE_SCHEMA: dict[str, pl.DataType] = {
@@ -62,14 +61,13 @@ def _key_map(pairs: pl.DataFrame, to_key: Callable[[str, str], str]) -> pl.DataF
     back onto the (possibly much larger) frame."""
     out_key: list[str | None] = []
     out_err: list[str | None] = []
-    with collector_paused():
-        for kind, raw in zip(pairs["_kind"].to_list(), pairs["_raw"].to_list(), strict=True):
-            try:
-                out_key.append(to_key(kind, raw))
-                out_err.append(None)
-            except (IdentifierError, ValueError) as exc:
-                out_key.append(None)
-                out_err.append(str(exc))
+    for kind, raw in pairs.iter_rows():
+        try:
+            out_key.append(to_key(kind, raw))
+            out_err.append(None)
+        except (IdentifierError, ValueError) as exc:
+            out_key.append(None)
+            out_err.append(str(exc))
     return pairs.with_columns(
         pl.Series("_key", out_key, dtype=pl.String), pl.Series("_err", out_err, dtype=pl.String)
     )
