@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import resource
 import subprocess
 import sys
@@ -79,23 +80,23 @@ def _alerts_file(world: Path) -> Path:
 
 
 def _measure(world: Path, splink: bool, cases: bool) -> dict[str, object]:
-    import duckdb
-
     from daybreak.graph.analytics import connected_components, facilitator_hubs
     from daybreak.graph.build import build_graph
-    from daybreak.graph.loader import load_world
+    from daybreak.graph.loader import connect, load_world
     from daybreak.graph.matching import match_people, person_records, same_person_edges
     from daybreak.graph.resolution import resolve_exact
 
     stages: dict[str, float] = {}
+    peaks: dict[str, float] = {}  # peak RSS (MB) at the end of each stage
 
     def timed(name: str, start: float) -> float:
         now = time.perf_counter()
         stages[name] = round(now - start, 3)
+        peaks[name] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
         return now
 
     t = time.perf_counter()
-    con = duckdb.connect()
+    con = connect()  # as build_world_graph: DuckDB's memory capped, spilling past it
     frames = load_world(world, con)
     t = timed("load_and_aggregate_duckdb", t)
     txns = con.sql("SELECT count(*) FROM transactions").fetchall()[0]
@@ -119,13 +120,14 @@ def _measure(world: Path, splink: bool, cases: bool) -> dict[str, object]:
     graph_s = sum(stages.values())
     n_cases = biggest = 0
     if cases:
-        from daybreak.graph.pipeline import WorldGraph, build_cases
+        from daybreak.graph.pipeline import DuckDBRecords, WorldGraph, build_cases
         from daybreak.model.alerts import Alert
 
         with _alerts_file(world).open() as f:
             alerts = [Alert.model_validate_json(line) for line in f]
         t = time.perf_counter()
-        wg = WorldGraph(g, frames, links, None, extra[0] if extra else links.edges.clear(), con)
+        same = extra[0] if extra else links.edges.clear()
+        wg = WorldGraph(g, frames, links, None, same, DuckDBRecords(con))
         built = build_cases(world, alerts, world_graph=wg)
         t = timed("case_build", t)
         n_cases = len(built)
@@ -141,11 +143,16 @@ def _measure(world: Path, splink: bool, cases: bool) -> dict[str, object]:
         "cases": n_cases,
         "largest_case_entities": biggest,
         "stages_s": stages,
+        "peak_after_mb": peaks,
         "graph_s": round(graph_s, 3),
         "case_build_s": stages.get("case_build", 0.0),
         "total_s": round(sum(stages.values()), 3),
         "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
     }
+
+
+def _load() -> str:
+    return " ".join(f"{x:.2f}" for x in os.getloadavg())
 
 
 def _run_child(args: list[str]) -> str:
@@ -194,6 +201,7 @@ def main() -> None:
                 _run_child(["--generate-only", str(size), "--workdir", str(a.workdir)])
             worlds.append((f"{size:,}", path))
     results = []
+    print(f"load average before: {_load()}", flush=True)
     for label, path in worlds:
         print(f"measuring {label} ...", flush=True)
         base = json.loads(_run_child(["--duckdb-pass", str(path)]))
@@ -203,14 +211,15 @@ def main() -> None:
         found["graph_x_duckdb"] = round(float(found["graph_s"]) / base["seconds"], 2)
         found["cases_x_duckdb"] = round(float(found["case_build_s"]) / base["seconds"], 2)
         results.append((label, found))
+    print(f"load average after: {_load()}")
     stage_names = list(results[0][1]["stages_s"])  # type: ignore[call-overload]
-    header = f"{'':28}" + "".join(f"{label:>16}" for label, _ in results)
+    header = f"{'':40}" + "".join(f"{label:>16}" for label, _ in results)
     if len(results) > 1:
         header += f"{'ratio last/first':>18}"
     print(header)
 
     def row(name: str, values: list[float]) -> None:
-        line = f"{name:28}" + "".join(f"{v:>16,.2f}" for v in values)
+        line = f"{name:40}" + "".join(f"{v:>16,.2f}" for v in values)
         if len(values) > 1 and values[0]:
             line += f"{values[-1] / values[0]:>18.2f}"
         print(line)
@@ -221,6 +230,11 @@ def main() -> None:
     for stage in stage_names:
         row(f"{stage} (s)", [float(r["stages_s"][stage]) for _, r in results])  # type: ignore[index]
     row("total (s)", [float(r["total_s"]) for _, r in results])  # type: ignore[arg-type]
+    for stage in stage_names:
+        row(
+            f"peak RSS after {stage[:22]} (MB)",
+            [float(r["peak_after_mb"][stage]) for _, r in results],
+        )  # type: ignore[index]
     row("peak RSS (MB)", [float(r["peak_rss_mb"]) for _, r in results])  # type: ignore[arg-type]
     print("side by side with one DuckDB pass over the transactions (target: <= 10x):")
     for key, name in (

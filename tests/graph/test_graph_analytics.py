@@ -12,6 +12,7 @@ import pytest
 from daybreak.graph.analytics import (
     UnionFind,
     communities,
+    components_of_edges,
     connected_components,
     facilitator_hubs,
     paths_to_payers,
@@ -53,9 +54,15 @@ def test_components_match_networkx_on_random_graphs(seed: int) -> None:
     rng = random.Random(seed)
     n = rng.randint(1, 80)
     g = random_multidigraph(n, rng.randint(0, n * 2), seed)
-    ours = sorted(sorted(c) for c in connected_components(g))
     ref = sorted(sorted(c) for c in nx.weakly_connected_components(g))
-    assert ours == ref
+    # our union-find (used over relation subsets) and the whole-graph components, each
+    # against networkx; the latter also in their order (largest first, then by name)
+    union_find = components_of_edges(g.nodes, ((s, t) for s, t in g.edges()))
+    assert sorted(sorted(str(x) for x in c) for c in union_find) == ref
+    comps = connected_components(g)
+    assert sorted(sorted(c) for c in comps) == ref
+    order = [(-len(c), min(c)) for c in comps]
+    assert order == sorted(order)
 
 
 @pytest.mark.parametrize("seed", range(6))

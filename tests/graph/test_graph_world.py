@@ -6,7 +6,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import polars as pl
-import pytest
 
 from daybreak.graph import build_cases, build_world_graph
 from daybreak.graph.build import build_graph
@@ -15,14 +14,6 @@ from daybreak.graph.pipeline import evaluate_against_truth
 from daybreak.graph.resolution import EDGE_SCHEMA
 from daybreak.model.alerts import Alert
 from daybreak.model.cases import Case
-
-
-@pytest.fixture(scope="module")
-def synth_world(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    synth = pytest.importorskip("daybreak.synth")
-    out = tmp_path_factory.mktemp("synth") / "world"
-    synth.write_world(synth.generate_world(800, 3, 3), out)
-    return out
 
 
 def test_alerts_on_the_true_subjects_recover_the_truth_cases(synth_world: Path) -> None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TypeVar
@@ -12,9 +11,8 @@ import pyarrow as pa  # type: ignore[import-untyped]
 
 from daybreak.detectors.dialect import DuckDBDialect
 from daybreak.engines import Engine
+from daybreak.schema.world import duckdb_limits
 
-ENV_MEMORY_LIMIT = "DAYBREAK_DUCKDB_MEMORY_LIMIT"  # e.g. 4GB
-ENV_TEMP_DIR = "DAYBREAK_DUCKDB_TEMP_DIR"  # a folder on a fast local disk
 T = TypeVar("T")
 
 
@@ -30,9 +28,7 @@ class DuckDBEngine(Engine):
         if threads:
             self._con.execute(f"SET threads = {int(threads)}")
         # Bigger than memory: a cap, and where DuckDB spills past it (docs/scaling.md).
-        for setting, env in (("memory_limit", ENV_MEMORY_LIMIT), ("temp_directory", ENV_TEMP_DIR)):
-            if os.environ.get(env):
-                self._con.execute(f"SET {setting} = ?", [os.environ[env]])
+        duckdb_limits(self._con, defaults=False)
         self._tables: dict[str, pa.Table] = {}
 
     def register(self, name: str, table: pa.Table) -> None:

@@ -65,9 +65,13 @@ def components_of_edges(
 
 def connected_components(g: Graph, relations: frozenset[str] | None = None) -> list[set[str]]:
     """Weakly connected components, optionally over a subset of relations; largest first."""
-    edges = ((s, t) for s, t, rel in g.edges(keys=True) if relations is None or rel in relations)
-    groups = components_of_edges(g.nodes, edges)
-    comps = [{str(x) for x in grp} for grp in groups]
+    if relations is None:
+        # networkx walks its adjacency dicts: several times faster than our union-find
+        # fed one edge at a time through g.edges (12 s at 1.5 million edges).
+        comps = [{str(x) for x in grp} for grp in nx.weakly_connected_components(g)]
+    else:
+        edges = ((s, t) for s, t, rel in g.edges(keys=True) if rel in relations)
+        comps = [{str(x) for x in grp} for grp in components_of_edges(g.nodes, edges)]
     comps.sort(key=lambda c: (-len(c), min(c)))
     return comps
 
@@ -136,6 +140,9 @@ def paths_to_payers(g: Graph, start: str, *, max_hops: int = 6, limit: int = 5) 
     return [path_to(parents, k) for _, k in payers[:limit]]
 
 
+PAID = "paid"
+
+
 @dataclass(frozen=True)
 class Hub:
     """A beneficiary paid by many customers who are not linked to each other."""
@@ -151,8 +158,12 @@ class Hub:
 def _identity_neighbours(g: Graph, node: str) -> set[str]:
     """Neighbours over anything but payments: shared identifiers, same_person links.
     (Paying the same third party does not make two payers one person.)"""
-    out = {t for _, t, rel in g.out_edges(node, keys=True) if rel != "paid"}
-    return out | {s for s, _, rel in g.in_edges(node, keys=True) if rel != "paid"}
+    return {
+        other
+        for adjacent in (g._succ[node], g._pred[node])
+        for other, by_relation in adjacent.items()
+        if any(rel != "paid" for rel in by_relation)
+    }
 
 
 def facilitator_hubs(
@@ -167,12 +178,11 @@ def facilitator_hubs(
     one payer, not five."""
     hubs: list[Hub] = []
     identity: dict[str, set[str]] = {}  # payer -> identity neighbours, computed once
-    for key, data in g.nodes(data=True):
+    # (the adjacency dicts read directly, in g.in_edges' order: every node is visited)
+    for key, data in g._node.items():
         if data.get("kind") != "payment_handle" or data.get("merchant"):
             continue  # shops and ATMs are paid by everyone
-        paid_by = [
-            (s, d) for s, _, rel, d in g.in_edges(key, keys=True, data=True) if rel == "paid"
-        ]
+        paid_by = [(s, by[PAID]) for s, by in g._pred[key].items() if PAID in by]
         if cross_border and data.get("country"):
             # Live-streamed abuse is paid from abroad; domestic billers are not hubs.
             home = data["country"]

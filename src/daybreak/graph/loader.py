@@ -19,7 +19,7 @@ import polars as pl
 from daybreak.graph import sql
 from daybreak.schema import TABLES, read_table, world_file
 from daybreak.schema.columns import ColumnType, Table
-from daybreak.schema.world import no_world_file
+from daybreak.schema.world import duckdb_limits, no_world_file
 
 SMALL_TABLES = (
     "customers", "reports", "identifiers", "media_sightings", "platform_accounts", "platform_ads",
@@ -32,6 +32,13 @@ _DUCK_TYPES = {
     ColumnType.INTEGER: "BIGINT",
     ColumnType.BOOLEAN: "BOOLEAN",
 }
+
+
+def connect() -> duckdb.DuckDBPyConnection:
+    """An in-memory DuckDB connection with the memory cap applied (see duckdb_limits)."""
+    con = duckdb.connect()
+    duckdb_limits(con)
+    return con
 
 
 class WorldError(ValueError):
@@ -78,7 +85,7 @@ def open_world(
     world = Path(world)
     if not world.is_dir():
         raise WorldError(f"{world}: not a folder (expected a world written by `daybreak synth`)")
-    con = con or duckdb.connect()
+    con = con or connect()
     for name in (*LARGE_TABLES, *SMALL_TABLES):
         path = world_file(world, name)
         if path is None and name in ("transactions", "customers"):

@@ -89,7 +89,7 @@ def build_world_graph(
     Payments to shops and ATMs (card and cash receivers) stay out unless
     ``merchant_edges``: every analysis ignores them and they are most of the payments."""
     if world is None:
-        con = duckdb.connect()
+        con = loader.connect()
         frames = loader.load_world(Path(world_dir), con, include_shops=merchant_edges)
         world = frames, DuckDBRecords(con)
     frames, by_id = world
