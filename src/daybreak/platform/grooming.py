@@ -108,18 +108,6 @@ FROM platform_accounts
         inputs=("platform_accounts",),
         materialize=True,
     )
-    p.add(
-        "grooming_events",
-        # the one scan of the events: the columns the contacts and the fingerprints need
-        f"""
-SELECT event_id, event_type, started_at, service, account_id, counterparty_account_id,
-  device_id, ip
-FROM platform_events
-WHERE event_type IN ({d.strings(CONTACT_TYPES)}) OR device_id IS NOT NULL OR ip IS NOT NULL
-""",
-        inputs=("platform_events",),
-        materialize=True,
-    )
     p.add("grooming_contacts", _contacts_sql(d), inputs=_CONTACT_INPUTS, materialize=True)
     p.add(
         "grooming_pair_times",
@@ -157,16 +145,17 @@ JOIN grooming_pair_times q ON q.actor = p.actor AND q.target = n.other
     )
     p.add(
         "grooming_actor_events",
+        # one scan of the events for both fingerprints (two scans cost twice as much),
         # made distinct before the join: few accounts use many devices
         """
 SELECT DISTINCT o.actor AS account, e.device_id, e.ip
 FROM (
-  SELECT DISTINCT service, account_id, device_id, ip FROM grooming_events
+  SELECT DISTINCT service, account_id, device_id, ip FROM platform_events
   WHERE device_id IS NOT NULL OR ip IS NOT NULL
 ) e
 JOIN grooming_own_actors o ON o.service = e.service AND o.account_id = e.account_id
 """,
-        inputs=("grooming_events", "grooming_own_actors"),
+        inputs=("platform_events", "grooming_own_actors"),
         materialize=True,
     )
     p.add(
@@ -191,7 +180,7 @@ FROM grooming_actor_events WHERE ip IS NOT NULL
     return p
 
 
-_CONTACT_INPUTS = ("grooming_events", "grooming_accounts")
+_CONTACT_INPUTS = ("platform_events", "grooming_accounts")
 _PAIR_INPUTS = ("grooming_pair_times", "grooming_connected", "grooming_accounts")
 _SIBLING_INPUTS = ("grooming_own_actors", "grooming_fingerprints")
 
@@ -211,7 +200,7 @@ SELECT e.event_id, e.event_type, e.started_at, {d.epoch_seconds("e.started_at")}
   CASE WHEN s.minor = 0 THEN t.aid ELSE s.aid END AS target,
   CASE WHEN s.minor = 0 THEN 1 ELSE 0 END AS outbound,
   s.minor + t.minor - 1 AS dst_minor
-FROM grooming_events e
+FROM platform_events e
 JOIN grooming_accounts s ON s.service = e.service AND s.account_id = e.account_id
 JOIN grooming_accounts t ON t.account = e.service || ':' || e.counterparty_account_id
 WHERE e.event_type IN ({d.strings(CONTACT_TYPES)}) AND s.minor + t.minor >= 1
