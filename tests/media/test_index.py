@@ -200,3 +200,62 @@ def test_a_background_merge_over_wide_chunks_keeps_answers_exact() -> None:
         assert off[-1] == len(everything) and bool(np.all(np.diff(off.astype(np.int64)) >= 0))
     fresh = HashIndex(layout, everything)
     assert all(np.array_equal(a, b) for a, b in zip(index.offsets, fresh.offsets, strict=True))
+
+
+@pytest.mark.parametrize("block", [4, 64, 1 << 20])
+@pytest.mark.parametrize(
+    ("n", "m", "where"),
+    [
+        (0, 0, "random"),
+        (0, 7, "random"),
+        (50, 0, "random"),
+        (50, 9, "front"),
+        (50, 9, "end"),
+        (50, 9, "both ends"),
+        (50, 30, "duplicates"),
+        (1000, 300, "random"),
+    ],
+)
+def test_sliced_merge_equals_one_step_insert_and_concatenate(
+    monkeypatch: pytest.MonkeyPatch, block: int, n: int, m: int, where: str
+) -> None:
+    """The merge copies in slices of COPY_BLOCK bytes (so searches are not kept waiting):
+    its arrays equal the single np.insert / np.concatenate they replace."""
+    from daybreak.media import index as index_module
+
+    monkeypatch.setattr(index_module, "COPY_BLOCK", block)
+    rng = np.random.default_rng(n * 7 + m)
+    post = rng.permutation(n).astype(np.uint32)
+    at = {
+        "random": rng.integers(0, n + 1, size=m),
+        "front": np.zeros(m, dtype=np.int64),
+        "end": np.full(m, n),
+        "both ends": np.where(np.arange(m) % 2 == 0, 0, n),
+        "duplicates": rng.choice([0, 7, 7, 31, n], size=m),
+    }[where]
+    at = np.sort(at).astype(np.int64)
+    values = np.arange(n, n + m, dtype=np.uint32)
+    got = index_module._inserted(post, at, values)
+    assert got.dtype == np.uint32 and np.array_equal(got, np.insert(post, at, values))
+    hashes, delta = random_hashes(n, rng), random_hashes(m, rng)
+    stacked = index_module._stacked(hashes, delta)
+    assert np.array_equal(stacked, np.concatenate([hashes, delta]))
+
+
+def test_sliced_merge_gives_the_index_a_fresh_build_gives(monkeypatch: pytest.MonkeyPatch) -> None:
+    from daybreak.media import index as index_module
+
+    monkeypatch.setattr(index_module, "COPY_BLOCK", 256)  # many slices per array
+    rng = np.random.default_rng(5)
+    base, extra = random_hashes(3000, rng), random_hashes(700, rng)
+    extra[:50] = base[:50]  # duplicates of listed hashes land in the same buckets
+    layout = LAYOUTS["mixed"]
+    index = HashIndex(layout, base)
+    index.add(extra)
+    index.merge_delta()
+    fresh = HashIndex(layout, np.concatenate([base, extra]))
+    assert np.array_equal(index.hashes, fresh.hashes)
+    for a, b in zip(index.postings, fresh.postings, strict=True):
+        assert np.array_equal(a, b)
+    for a, b in zip(index.offsets, fresh.offsets, strict=True):
+        assert np.array_equal(a, b)

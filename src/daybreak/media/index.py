@@ -427,7 +427,12 @@ def _merged(
     delta: U64,
 ) -> tuple[U64, list[npt.NDArray[np.uint32]], list[npt.NDArray[np.uint32]]]:
     """The arrays of an index with ``delta`` folded into its postings (new arrays; the
-    given ones are left as they are for the searches that still read them)."""
+    given ones are left as they are for the searches that still read them).
+
+    Every big array is written slice by slice into a preallocated one (see
+    :data:`COPY_BLOCK`): one ``concatenate`` or ``insert`` over the whole index is a
+    single numpy step of tens of milliseconds at 10M, which searches in other threads
+    would wait out."""
     n = hashes.shape[0]
     new_ids = np.arange(n, n + delta.shape[0], dtype=np.uint32)
     new_offsets, new_postings = [], []
@@ -435,13 +440,49 @@ def _merged(
         keys = chunk_keys(delta, chunk)
         order = np.argsort(keys, kind="stable")
         # Inserting at the end of each bucket keeps ids ascending within buckets.
-        new_postings.append(np.insert(post, off[keys[order] + 1].astype(np.int64), new_ids[order]))
+        at = off[keys[order] + 1].astype(np.int64)
+        new_postings.append(_inserted(post, at, new_ids[order]))
         counts = np.bincount(keys, minlength=1 << chunk.width)
         new_offsets.append(_shifted(off, counts))
-    return np.concatenate([hashes, delta]), new_offsets, new_postings
+    return _stacked(hashes, delta), new_offsets, new_postings
 
 
+COPY_BLOCK = 8 << 20  # bytes copied per numpy step when merging (see _merged)
 OFFSET_BLOCK = 1 << 20  # offsets shifted this many at a time (see _shifted)
+
+
+def _stacked(hashes: U64, delta: U64) -> U64:
+    """``np.concatenate([hashes, delta])``, copied :data:`COPY_BLOCK` bytes at a time."""
+    n = hashes.shape[0]
+    out = np.empty((n + delta.shape[0], 4), dtype=np.uint64)
+    rows = max(1, COPY_BLOCK // (4 * 8))
+    for start in range(0, n, rows):
+        stop = min(start + rows, n)
+        out[start:stop] = hashes[start:stop]
+    out[n:] = delta
+    return out
+
+
+def _inserted(
+    post: npt.NDArray[np.uint32], at: I64, values: npt.NDArray[np.uint32]
+) -> npt.NDArray[np.uint32]:
+    """``np.insert(post, at, values)`` for ascending ``at``, a block of ``post`` at a time.
+
+    Each block gets the values to be inserted before its elements (those at the end of
+    ``post`` go with the last block); the values before a block shift it by their count."""
+    n = post.shape[0]
+    out = np.empty(n + values.shape[0], dtype=post.dtype)
+    step = max(1, COPY_BLOCK // post.itemsize)
+    starts = range(0, max(n, 1), step)
+    bounds = np.searchsorted(at, [min(s + step, n) for s in starts], side="left")
+    bounds[-1] = values.shape[0]  # at == n: appended after the last block
+    done = 0
+    for start, upto in zip(starts, bounds.tolist(), strict=True):
+        stop = min(start + step, n)
+        block = np.insert(post[start:stop], at[done:upto] - start, values[done:upto])
+        out[start + done : stop + upto] = block
+        done = upto
+    return out
 
 
 def _shifted(off: npt.NDArray[np.uint32], counts: npt.NDArray[np.int64]) -> npt.NDArray[np.uint32]:
