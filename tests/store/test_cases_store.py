@@ -28,6 +28,7 @@ from daybreak.store import (
     TiplineStore,
     WorkflowError,
 )
+from daybreak.testing.figures import counts_held_back
 
 ANA = Actor("ana", Role.ANALYST)
 SUP = Actor("sue", Role.SUPERVISOR)
@@ -181,20 +182,73 @@ def test_a_beneficiary_is_searched_as_its_payment_handle(staffed: TiplineStore) 
 
 
 def test_queue_counts_are_kept_until_a_case_changes(store: TiplineStore) -> None:
-    """Counts of a filter are kept (as the dashboards' figures) but never outlive a change
-    of a case: a new case, and a transition, are counted at once."""
+    """Counts of a filter are kept (as the dashboards' figures) and made again once a
+    case changes: a new case, and a transition, are counted after the recount."""
     ana = Actor("ana", Role.ANALYST)
     store.cases.upsert([case("C-1", country="PH"), case("C-2", country="PH")])
     ph = CaseFilter(open_only=True, country="PH", limit=1)
-    assert store.cases.page(ana, ph).total == 2
+    first = store.cases.page(ana, ph)
+    assert first.total == 2 and not first.counting
     assert store.cases.page(ana, replace(ph, offset=1)).total == 2  # same count, kept
     store.cases.upsert([case("C-3", country="PH")])
+    store.cases.page(ana, ph)  # the last count, a recount started
+    store.cases.settle()
     assert store.cases.page(ana, ph).total == 3
     store.cases.transition("C-1", CaseStatus.CLOSED, ana, "dup", outcome=Outcome.DUPLICATE)
+    store.cases.page(ana, ph)
+    store.cases.settle()
     found = store.cases.page(ana, ph)
-    assert (found.total, found.closed) == (2, 0)
-    every = store.cases.page(ana, CaseFilter(country="PH", limit=1))
-    assert (every.total, every.closed) == (3, 1)
+    assert (found.total, found.closed, found.counting) == (2, 0, False)
+    every = store.cases.page(ana, CaseFilter(country="PH", limit=1))  # a new filter: counted
+    assert (every.total, every.closed, every.counting) == (3, 1, False)
+
+
+def test_a_changed_queue_count_is_served_at_once_then_recounted(store: TiplineStore) -> None:
+    """After a change, the filter's last count is returned without waiting for the
+    recount (held back: a request that waited would hang), marked as being counted
+    with its time; the page's rows are read for the request, so the new case shows."""
+    ana = Actor("ana", Role.ANALYST)
+    store.cases.upsert([case("C-1", country="PH", priority=0.5)])
+    ph = CaseFilter(open_only=True, country="PH")
+    first = store.cases.page(ana, ph)
+    assert (first.total, first.counting, first.counted_at) == (1, False, None)
+
+    with counts_held_back() as held:
+        store.cases.upsert([case("C-2", country="PH", priority=0.9)])
+        stale = store.cases.page(ana, ph)
+        assert (stale.total, stale.counting) == (1, True) and stale.counted_at is not None
+        assert [e.case.case_id for e in stale.entries] == ["C-2", "C-1"]  # rows: current
+        assert held.counting.wait(30)  # in the background
+        assert store.cases.page(ana, ph).total == 1  # one recount at a time
+        held.released.set()
+        store.cases.settle()
+    fresh = store.cases.page(ana, ph)
+    assert (fresh.total, fresh.counting) == (2, False)
+
+
+def test_one_organisations_queue_count_is_never_served_to_another(store: TiplineStore) -> None:
+    """The same filter in two organisations: each is counted (and recounted) over its
+    own cases, even while the other's count is stale."""
+    ana_a = Actor("ana", Role.ANALYST, org_id="bank-a")
+    bea_b = Actor("bea", Role.ANALYST, org_id="bank-b")
+    for actor in (ana_a, bea_b):
+        store.organisations.create(actor.org_id, actor.org_id.upper())
+    store.cases.upsert([case(f"C-A{i}", country="PH") for i in range(3)], ana_a)
+    store.cases.upsert([case("C-B0", country="PH")], bea_b)
+    ph = CaseFilter(open_only=True, country="PH")
+    assert store.cases.page(ana_a, ph).total == 3
+    assert store.cases.page(bea_b, ph).total == 1  # not bank A's kept count
+
+    with counts_held_back() as held:
+        store.cases.upsert([case("C-A3", country="PH")], ana_a)
+        assert (store.cases.page(ana_a, ph).total, store.cases.page(bea_b, ph).total) == (3, 1)
+        assert held.counting.wait(30)
+        held.released.set()
+        store.cases.settle()
+    assert store.cases.page(ana_a, ph).total == 4
+    b = store.cases.page(bea_b, ph)
+    assert (b.total, b.counting) == (1, False)
+    assert [e.case.case_id for e in b.entries] == ["C-B0"]
 
 
 def test_states_give_the_current_tier_and_status_without_bodies(staffed: TiplineStore) -> None:

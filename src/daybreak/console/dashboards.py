@@ -384,6 +384,12 @@ def dashboard_of(
         triage=triage_of(figures.triage, figures.waiting),
         total_cases=figures.total,
         total_alerts=len(alerts),
-        as_of=f"{figures.as_of:%Y-%m-%d %H:%M:%S} UTC" if figures.as_of else None,
+        as_of=as_of_label(figures.as_of),
         refreshing=figures.refreshing,
     )
+
+
+def as_of_label(at: datetime | None) -> str | None:
+    """When figures or counts were made, as the console shows it ("2026-12-07
+    04:10:05 UTC"); None for None (made for this request)."""
+    return f"{at:%Y-%m-%d %H:%M:%S} UTC" if at else None

@@ -73,6 +73,10 @@ class QueuePage:
     countries: list[str]
     typologies: list[str]
     closed_hits: int = 0  # closed cases among the hits
+    # The total's time when cases changed since ("2026-12-07 04:10:05 UTC"; None: the
+    # total is current): it is then the last one, a newer one being counted. The rows
+    # are always current.
+    stale_count_as_of: str | None = None
 
 
 def typologies_by_case(

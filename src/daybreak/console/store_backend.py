@@ -29,6 +29,7 @@ from daybreak.console.backend import (
     StatusEvent,
     TierChange,
 )
+from daybreak.console.dashboards import as_of_label
 from daybreak.console.evidence import (
     EvidenceRecord,
     describe,
@@ -175,7 +176,17 @@ class StoreBackend:
             )
             for e in found.entries
         ]
-        return QueuePage(rows, found.total, page, pages, countries, typologies, found.closed)
+        stale = found.counted_at if found.counting else None
+        return QueuePage(
+            rows,
+            found.total,
+            page,
+            pages,
+            countries,
+            typologies,
+            found.closed,
+            stale_count_as_of=as_of_label(stale),
+        )
 
     def case_figures(self, actor: ConsoleUser) -> CaseFigures:
         # The last figures at once while newer ones are counted (marked on the page).

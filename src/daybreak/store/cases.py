@@ -127,6 +127,11 @@ class CasePage:
     entries: list[QueueEntry]
     total: int
     closed: int  # closed cases among all that match
+    # When the counts were made (None: for this request) and whether cases changed
+    # since (the counts are then the last ones; newer ones are being counted). The
+    # entries are always read for the request.
+    counted_at: datetime | None = None
+    counting: bool = False
 
 
 @dataclass(frozen=True, slots=True)
