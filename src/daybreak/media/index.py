@@ -22,8 +22,10 @@ import json
 import os
 import shutil
 import threading
-from collections.abc import Sequence
+import time
+from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
@@ -63,6 +65,38 @@ I64 = npt.NDArray[np.int64]
 FORMAT_VERSION = 1
 DEFAULT_THREADS = min(4, os.cpu_count() or 1)
 DELTA_LIMIT = 65_536  # merge the delta segment into the postings beyond this many hashes
+
+
+# Diagnostics for stalls under live additions (benchmarks/media_index_sync.py): with
+# DAYBREAK_INDEX_TRACE=1 each lock wait/hold and each merge step is appended here as
+# (label, start ns, duration ns) from time.perf_counter_ns. Off by default: an append
+# per search would grow without bound in a server.
+TRACE: list[tuple[str, int, int]] | None = [] if os.environ.get("DAYBREAK_INDEX_TRACE") else None
+
+
+@contextmanager
+def _timed(label: str) -> Iterator[None]:
+    """Record the block's duration in :data:`TRACE` (a no-op when tracing is off)."""
+    if TRACE is None:
+        yield
+        return
+    start = time.perf_counter_ns()
+    try:
+        yield
+    finally:
+        TRACE.append((label, start, time.perf_counter_ns() - start))
+
+
+@contextmanager
+def _locked(lock: threading.RLock, label: str) -> Iterator[None]:
+    """``with lock``, tracing the wait for it and the time it is held."""
+    with _timed(label + ": lock wait"):
+        lock.acquire()
+    try:
+        with _timed(label + ": lock held"):
+            yield
+    finally:
+        lock.release()
 
 
 class HashFormatError(ValueError):
@@ -200,7 +234,7 @@ class HashIndex:
     def add(self, hashes: U64) -> I64:
         """Add hashes, searchable at once; returns their ids. Beyond :data:`DELTA_LIMIT`
         the delta segment is merged in a background thread (searches go on meanwhile)."""
-        with self._lock:
+        with _locked(self._lock, "add"):
             start = self.size
             self.delta = np.concatenate([self.delta, np.asarray(hashes, dtype=np.uint64)])
             self.dead = np.concatenate([self.dead, np.zeros(hashes.shape[0], dtype=bool)])
@@ -241,14 +275,15 @@ class HashIndex:
         at the end (a read/write swap): searches keep running on the old arrays while
         the merge works, and hashes added meanwhile stay in the delta for the next one."""
         with self._merging:
-            with self._lock:
+            with _locked(self._lock, "merge snapshot"):
                 hashes, offsets, postings, delta = (
                     self.hashes, self.offsets, self.postings, self.delta
                 )  # fmt: skip
             if delta.shape[0] == 0:
                 return
-            merged = _merged(self.layout, hashes, offsets, postings, delta)
-            with self._lock:
+            with _timed("merge: build new arrays"):
+                merged = _merged(self.layout, hashes, offsets, postings, delta)
+            with _locked(self._lock, "merge swap"):
                 self.hashes, self.offsets, self.postings = merged
                 self.delta = self.delta[delta.shape[0] :]
 
@@ -266,7 +301,7 @@ class HashIndex:
         if d > self.max_distance:
             raise ValueError(f"index is exact up to {self.max_distance}, asked for {d}")
         queries = np.ascontiguousarray(queries, dtype=np.uint64)
-        with self._lock:  # a consistent snapshot; arrays are replaced, never mutated
+        with _locked(self._lock, "search snapshot"):  # arrays are replaced, never mutated
             snap = (self.hashes, self.offsets, self.postings, self.dead, self.delta)
         starts = range(0, queries.shape[0], batch)
         workers = min(len(starts), threads or DEFAULT_THREADS)
@@ -437,14 +472,21 @@ def _merged(
     new_ids = np.arange(n, n + delta.shape[0], dtype=np.uint32)
     new_offsets, new_postings = [], []
     for chunk, off, post in zip(layout, offsets, postings, strict=True):
-        keys = chunk_keys(delta, chunk)
-        order = np.argsort(keys, kind="stable")
-        # Inserting at the end of each bucket keeps ids ascending within buckets.
-        at = off[keys[order] + 1].astype(np.int64)
-        new_postings.append(_inserted(post, at, new_ids[order]))
-        counts = np.bincount(keys, minlength=1 << chunk.width)
-        new_offsets.append(_shifted(off, counts))
-    return _stacked(hashes, delta), new_offsets, new_postings
+        with _timed("merge: chunk keys + argsort"):
+            keys = chunk_keys(delta, chunk)
+            order = np.argsort(keys, kind="stable")
+        with _timed("merge: insertion points"):
+            # Inserting at the end of each bucket keeps ids ascending within buckets.
+            at = off[keys[order] + 1].astype(np.int64)
+        with _timed("merge: postings insert"):
+            new_postings.append(_inserted(post, at, new_ids[order]))
+        with _timed("merge: bincount"):
+            counts = np.bincount(keys, minlength=1 << chunk.width)
+        with _timed("merge: offsets shift"):
+            new_offsets.append(_shifted(off, counts))
+    with _timed("merge: hashes stacked"):
+        stacked = _stacked(hashes, delta)
+    return stacked, new_offsets, new_postings
 
 
 COPY_BLOCK = 8 << 20  # bytes copied per numpy step when merging (see _merged)
