@@ -259,3 +259,27 @@ def test_sliced_merge_gives_the_index_a_fresh_build_gives(monkeypatch: pytest.Mo
         assert np.array_equal(a, b)
     for a, b in zip(index.offsets, fresh.offsets, strict=True):
         assert np.array_equal(a, b)
+
+
+@pytest.mark.parametrize("block", [1, 7, 64, 1 << 20])
+def test_blockwise_offset_shift_equals_one_bincount_over_all_buckets(
+    monkeypatch: pytest.MonkeyPatch, block: int
+) -> None:
+    """The offsets shift counts each block of buckets from its own slice of the sorted
+    keys (no 2**w-bucket bincount): it equals the one-step cumulative count, keys on
+    block edges, in the first and last bucket and repeated included."""
+    from daybreak.media import index as index_module
+
+    monkeypatch.setattr(index_module, "OFFSET_BLOCK", block)
+    rng = np.random.default_rng(block)
+    buckets = 256
+    off = np.zeros(buckets + 1, dtype=np.uint32)
+    np.cumsum(rng.integers(0, 5, size=buckets), out=off[1:])
+    keys = np.concatenate(
+        [rng.integers(0, buckets, size=300), [0, 0, buckets - 1, 63, 64, 65, 127, 128]]
+    )
+    sorted_keys = np.sort(keys).astype(np.uint32)
+    expected = off.astype(np.int64)
+    expected[1:] += np.cumsum(np.bincount(keys, minlength=buckets))
+    got = index_module._shifted(off, sorted_keys)
+    assert got.dtype == np.uint32 and np.array_equal(got, expected)
