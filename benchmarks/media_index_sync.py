@@ -111,7 +111,9 @@ def print_trace(samples: list[tuple[float, float]], ticker: Ticker, slow_ms: flo
                 print(f"    {label:32} {d * 1000:8.1f} ms from {(s - start) * 1000:+8.1f} ms")
         for s, g in ticker.late:
             if s < end and s + g > start:
-                print(f"    ticker woke late by           {g * 1000:8.1f} ms from {(s - start) * 1000:+8.1f} ms")
+                print(
+                    f"    ticker woke late by           {g * 1000:8.1f} ms from {(s - start) * 1000:+8.1f} ms"
+                )
 
 
 def stats(lat: list[float]) -> dict[str, float]:

@@ -25,7 +25,7 @@ import threading
 import time
 from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
@@ -87,9 +87,14 @@ def _timed(label: str) -> Iterator[None]:
         TRACE.append((label, start, time.perf_counter_ns() - start))
 
 
+def _locked(lock: threading.RLock, label: str) -> AbstractContextManager[object]:
+    """``lock`` itself, or when tracing a wrapper recording the wait for it and the hold
+    (searches take the lock once each: no generator on that path when tracing is off)."""
+    return lock if TRACE is None else _traced_lock(lock, label)
+
+
 @contextmanager
-def _locked(lock: threading.RLock, label: str) -> Iterator[None]:
-    """``with lock``, tracing the wait for it and the time it is held."""
+def _traced_lock(lock: threading.RLock, label: str) -> Iterator[None]:
     with _timed(label + ": lock wait"):
         lock.acquire()
     try:
