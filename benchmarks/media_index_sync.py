@@ -99,8 +99,27 @@ def print_trace(samples: list[tuple[float, float]], ticker: Ticker, slow_ms: flo
     print(f"\ntrace: {'step':32} {'count':>7} {'total ms':>9} {'max ms':>8}")
     for label, ds in sorted(totals.items(), key=lambda kv: -max(kv[1])):
         print(f"       {label:32} {len(ds):7} {sum(ds):9.1f} {max(ds):8.1f}")
-    print(f"late ticker wakes (> 10 ms): {len(ticker.late)}, longest "
-          f"{max((g for _, g in ticker.late), default=0) * 1000:.1f} ms")  # fmt: skip
+    merges = [(s, s + d) for label, s, d in events if label == "merge: build new arrays"]
+    busy_from = samples[0][0] if samples else 0.0
+    phases: dict[str, list[float]] = {
+        "quiet index": [],
+        "adds, outside merges": [],
+        "adds, during merges": [],
+    }
+    for s, g in ticker.late:
+        in_merge = any(a <= s < b for a, b in merges)
+        phase = (
+            "quiet index"
+            if s < busy_from
+            else "adds, during merges"
+            if in_merge
+            else "adds, outside merges"
+        )
+        phases[phase].append(g * 1000)
+    print("late ticker wakes (> 10 ms; a thread that only sleeps 1 ms: GIL or CPU starvation):")
+    for phase, gs in phases.items():
+        print(f"    {phase:22} {len(gs):5} late, longest {max(gs, default=0):6.1f} ms")
+    print(f"    merges took {sum(b - a for a, b in merges):.1f} s in all")
     for start, lat in samples:
         if lat * 1000 <= slow_ms:
             continue
