@@ -197,6 +197,9 @@ class HashIndex:
         self._masks = [flip_masks(c.width, c.radius) for c in layout]
         self._lock = threading.RLock()
         self._merging = threading.Lock()  # one merge at a time; searches never wait on it
+        # Writers (add, remove, a merge's swap) one at a time: they build their new arrays
+        # holding only this, and take the search lock just to swap them in.
+        self._writing = threading.Lock()
         self._merger: threading.Thread | None = None
         self.hashes: U64 = np.empty((0, 4), dtype=np.uint64)
         self.offsets: list[npt.NDArray[np.uint32]] = []
@@ -239,10 +242,13 @@ class HashIndex:
     def add(self, hashes: U64) -> I64:
         """Add hashes, searchable at once; returns their ids. Beyond :data:`DELTA_LIMIT`
         the delta segment is merged in a background thread (searches go on meanwhile)."""
-        with _locked(self._lock, "add"):
-            start = self.size
-            self.delta = np.concatenate([self.delta, np.asarray(hashes, dtype=np.uint64)])
-            self.dead = np.concatenate([self.dead, np.zeros(hashes.shape[0], dtype=bool)])
+        with self._writing:
+            with _timed("add: arrays built"):  # outside the search lock (11 MB at 10M)
+                start = self.size
+                delta = np.concatenate([self.delta, np.asarray(hashes, dtype=np.uint64)])
+                dead = np.concatenate([self.dead, np.zeros(hashes.shape[0], dtype=bool)])
+            with _locked(self._lock, "add"):
+                self.delta, self.dead = delta, dead
             busy = self._merger is not None and self._merger.is_alive()
             if self.delta.shape[0] > DELTA_LIMIT and not busy:
                 self._merger = threading.Thread(
@@ -265,13 +271,14 @@ class HashIndex:
             merger.join()
 
     def remove(self, ids: npt.ArrayLike) -> None:
-        with self._lock:
+        with self._writing:
             idx = np.asarray(ids, dtype=np.int64)
             if idx.size and (idx.min() < 0 or idx.max() >= self.size):
                 raise IndexError(f"id out of range 0..{self.size - 1}")
             dead = np.array(self.dead)  # writable copy even when memory-mapped
             dead[idx] = True
-            self.dead = dead
+            with self._lock:
+                self.dead = dead
 
     def merge_delta(self) -> None:
         """Fold the delta segment into the postings: O(N + M log M), no full sort.
@@ -288,7 +295,7 @@ class HashIndex:
                 return
             with _timed("merge: build new arrays"):
                 merged = _merged(self.layout, hashes, offsets, postings, delta)
-            with _locked(self._lock, "merge swap"):
+            with self._writing, _locked(self._lock, "merge swap"):
                 self.hashes, self.offsets, self.postings = merged
                 self.delta = self.delta[delta.shape[0] :]
 
@@ -418,6 +425,7 @@ class HashIndex:
         index._masks = [flip_masks(c.width, c.radius) for c in index.layout]
         index._lock = threading.RLock()
         index._merging = threading.Lock()
+        index._writing = threading.Lock()
         index._merger = None
         index.hashes = np.load(path / "hashes.npy", mmap_mode=mode)
         index.dead = np.array(np.load(path / "dead.npy"))
