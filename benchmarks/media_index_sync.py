@@ -14,6 +14,11 @@ each batch is searchable at once in the delta segment, which is merged into the
 postings in a background thread with a read/write swap (no rebuild). The adds count
 as done when the last batch is added and the last merge has finished. Afterwards a
 sample of the new hashes is checked to be found (exact).
+
+With ``DAYBREAK_INDEX_TRACE=1`` the index records each lock wait/hold and merge step
+(``daybreak.media.index.TRACE``) and a ticker thread records how late its 1 ms sleeps
+wake (a late wake means the GIL or the machine kept every thread waiting); the slowest
+queries are printed at the end with what overlapped them.
 """
 
 from __future__ import annotations
@@ -28,6 +33,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 
+from daybreak.media import index as index_module
 from daybreak.media.index import HashIndex
 from media_index import parse_size  # the benchmarks' folder is on sys.path
 
@@ -64,6 +70,69 @@ class Prober:
             self.index.search(q, D, threads=1)
             self.samples.append((t, time.perf_counter() - t))
             i += 1
+
+
+class Ticker:
+    """Sleeps 1 ms at a time and records the wakes that came late (start, gap in s)."""
+
+    def __init__(self) -> None:
+        self.late: list[tuple[float, float]] = []
+        self.stop = threading.Event()
+
+    def run(self) -> None:
+        last = time.perf_counter()
+        while not self.stop.is_set():
+            time.sleep(0.001)
+            now = time.perf_counter()
+            if now - last > 0.01:
+                self.late.append((last, now - last))
+            last = now
+
+
+def print_trace(samples: list[tuple[float, float]], ticker: Ticker, slow_ms: float = 50) -> None:
+    """The index's slowest traced steps, then each slow query with what overlapped it."""
+    trace = index_module.TRACE or []
+    events = [(label, s / 1e9, d / 1e9) for label, s, d in trace]
+    totals: dict[str, list[float]] = {}
+    for label, _, d in events:
+        totals.setdefault(label, []).append(d * 1000)
+    print(f"\ntrace: {'step':32} {'count':>7} {'total ms':>9} {'max ms':>8}")
+    for label, ds in sorted(totals.items(), key=lambda kv: -max(kv[1])):
+        print(f"       {label:32} {len(ds):7} {sum(ds):9.1f} {max(ds):8.1f}")
+    merges = [(s, s + d) for label, s, d in events if label == "merge: build new arrays"]
+    busy_from = samples[0][0] if samples else 0.0
+    phases: dict[str, list[float]] = {
+        "quiet index": [],
+        "adds, outside merges": [],
+        "adds, during merges": [],
+    }
+    for s, g in ticker.late:
+        in_merge = any(a <= s < b for a, b in merges)
+        phase = (
+            "quiet index"
+            if s < busy_from
+            else "adds, during merges"
+            if in_merge
+            else "adds, outside merges"
+        )
+        phases[phase].append(g * 1000)
+    print("late ticker wakes (> 10 ms; a thread that only sleeps 1 ms: GIL or CPU starvation):")
+    for phase, gs in phases.items():
+        print(f"    {phase:22} {len(gs):5} late, longest {max(gs, default=0):6.1f} ms")
+    print(f"    merges took {sum(b - a for a, b in merges):.1f} s in all")
+    for start, lat in samples:
+        if lat * 1000 <= slow_ms:
+            continue
+        end = start + lat
+        print(f"slow query {lat * 1000:.1f} ms; overlapping (> 2 ms):")
+        for label, s, d in events:
+            if s < end and s + d > start and d > 0.002:
+                print(f"    {label:32} {d * 1000:8.1f} ms from {(s - start) * 1000:+8.1f} ms")
+        for s, g in ticker.late:
+            if s < end and s + g > start:
+                print(
+                    f"    ticker woke late by           {g * 1000:8.1f} ms from {(s - start) * 1000:+8.1f} ms"
+                )
 
 
 def stats(lat: list[float]) -> dict[str, float]:
@@ -114,6 +183,9 @@ def main() -> None:
     prober = Prober(index, queries)
     probe = threading.Thread(target=prober.run, daemon=True)
     probe.start()
+    ticker = Ticker()
+    if index_module.TRACE is not None:
+        threading.Thread(target=ticker.run, daemon=True).start()
     time.sleep(args.quiet)
     quiet = list(prober.samples)
     mark = len(quiet)
@@ -130,6 +202,7 @@ def main() -> None:
     done = time.perf_counter() - t
     prober.stop.set()
     probe.join()
+    ticker.stop.set()
     busy = prober.samples[mark:]
 
     sample = rng.integers(0, add_n, size=200)
@@ -147,6 +220,8 @@ def main() -> None:
         )
     print(f"longest gap between queries: quiet {gaps(quiet):.1f} ms, during the adds {gaps(busy):.1f} ms")  # fmt: skip
     print(f"index now {len(index):,} hashes; new hashes found exactly: {sample.size - missing}/{sample.size}")  # fmt: skip
+    if index_module.TRACE is not None:
+        print_trace(busy, ticker)
     if missing:
         raise SystemExit("RECALL ERROR: added hashes not found")
 

@@ -259,3 +259,66 @@ def test_sliced_merge_gives_the_index_a_fresh_build_gives(monkeypatch: pytest.Mo
         assert np.array_equal(a, b)
     for a, b in zip(index.offsets, fresh.offsets, strict=True):
         assert np.array_equal(a, b)
+
+
+@pytest.mark.parametrize("block", [1, 7, 64, 1 << 20])
+def test_blockwise_offset_shift_equals_one_bincount_over_all_buckets(
+    monkeypatch: pytest.MonkeyPatch, block: int
+) -> None:
+    """The offsets shift counts each block of buckets from its own slice of the sorted
+    keys (no 2**w-bucket bincount): it equals the one-step cumulative count, keys on
+    block edges, in the first and last bucket and repeated included."""
+    from daybreak.media import index as index_module
+
+    monkeypatch.setattr(index_module, "OFFSET_BLOCK", block)
+    rng = np.random.default_rng(block)
+    buckets = 256
+    off = np.zeros(buckets + 1, dtype=np.uint32)
+    np.cumsum(rng.integers(0, 5, size=buckets), out=off[1:])
+    keys = np.concatenate(
+        [rng.integers(0, buckets, size=300), [0, 0, buckets - 1, 63, 64, 65, 127, 128]]
+    )
+    sorted_keys = np.sort(keys).astype(np.uint32)
+    expected = off.astype(np.int64)
+    expected[1:] += np.cumsum(np.bincount(keys, minlength=buckets))
+    got = index_module._shifted(off, sorted_keys)
+    assert got.dtype == np.uint32 and np.array_equal(got, expected)
+
+
+def test_concurrent_adds_and_removes_keep_every_hash_and_tombstone(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """add and remove build their new arrays outside the search lock (a writers' lock
+    keeps them in turn): adds from several threads, removes and background merges
+    meanwhile lose no hash and no tombstone, and searches still find exactly the rest."""
+    import threading
+
+    from daybreak.media import index as index_module
+
+    monkeypatch.setattr(index_module, "DELTA_LIMIT", 150)  # merges run during the adds
+    rng = np.random.default_rng(11)
+    layout = LAYOUTS["16x16 r1"]
+    index = HashIndex(layout, random_hashes(500, rng))
+    batches = [random_hashes(20, rng) for _ in range(40)]
+    ids: dict[int, np.ndarray] = {}
+
+    def add_some(first: int) -> None:
+        for b in range(first, len(batches), 4):
+            ids[b] = index.add(batches[b])
+            index.remove(ids[b][:2])  # the first two of every batch are removed again
+
+    threads = [threading.Thread(target=add_some, args=(t,)) for t in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    index.wait_merged()
+    index.merge_delta()
+    assert index.size == 500 + 20 * len(batches) and len(index) == 500 + 18 * len(batches)
+    every = np.concatenate([ids[b] for b in range(len(batches))])
+    assert np.array_equal(np.sort(every), np.arange(500, index.size))
+    for b, batch in enumerate(batches):
+        assert np.array_equal(index.hashes[ids[b]], batch)
+    found = index.search(np.concatenate(batches), 0)
+    expected = np.concatenate([ids[b][2:] for b in range(len(batches))])
+    assert np.array_equal(np.sort(found.ids), np.sort(expected))

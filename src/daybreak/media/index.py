@@ -22,8 +22,10 @@ import json
 import os
 import shutil
 import threading
-from collections.abc import Sequence
+import time
+from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
@@ -63,6 +65,43 @@ I64 = npt.NDArray[np.int64]
 FORMAT_VERSION = 1
 DEFAULT_THREADS = min(4, os.cpu_count() or 1)
 DELTA_LIMIT = 65_536  # merge the delta segment into the postings beyond this many hashes
+
+
+# Diagnostics for stalls under live additions (benchmarks/media_index_sync.py): with
+# DAYBREAK_INDEX_TRACE=1 each lock wait/hold and each merge step is appended here as
+# (label, start ns, duration ns) from time.perf_counter_ns. Off by default: an append
+# per search would grow without bound in a server.
+TRACE: list[tuple[str, int, int]] | None = [] if os.environ.get("DAYBREAK_INDEX_TRACE") else None
+
+
+@contextmanager
+def _timed(label: str) -> Iterator[None]:
+    """Record the block's duration in :data:`TRACE` (a no-op when tracing is off)."""
+    if TRACE is None:
+        yield
+        return
+    start = time.perf_counter_ns()
+    try:
+        yield
+    finally:
+        TRACE.append((label, start, time.perf_counter_ns() - start))
+
+
+def _locked(lock: threading.RLock, label: str) -> AbstractContextManager[object]:
+    """``lock`` itself, or when tracing a wrapper recording the wait for it and the hold
+    (searches take the lock once each: no generator on that path when tracing is off)."""
+    return lock if TRACE is None else _traced_lock(lock, label)
+
+
+@contextmanager
+def _traced_lock(lock: threading.RLock, label: str) -> Iterator[None]:
+    with _timed(label + ": lock wait"):
+        lock.acquire()
+    try:
+        with _timed(label + ": lock held"):
+            yield
+    finally:
+        lock.release()
 
 
 class HashFormatError(ValueError):
@@ -158,6 +197,9 @@ class HashIndex:
         self._masks = [flip_masks(c.width, c.radius) for c in layout]
         self._lock = threading.RLock()
         self._merging = threading.Lock()  # one merge at a time; searches never wait on it
+        # Writers (add, remove, a merge's swap) one at a time: they build their new arrays
+        # holding only this, and take the search lock just to swap them in.
+        self._writing = threading.Lock()
         self._merger: threading.Thread | None = None
         self.hashes: U64 = np.empty((0, 4), dtype=np.uint64)
         self.offsets: list[npt.NDArray[np.uint32]] = []
@@ -200,10 +242,13 @@ class HashIndex:
     def add(self, hashes: U64) -> I64:
         """Add hashes, searchable at once; returns their ids. Beyond :data:`DELTA_LIMIT`
         the delta segment is merged in a background thread (searches go on meanwhile)."""
-        with self._lock:
-            start = self.size
-            self.delta = np.concatenate([self.delta, np.asarray(hashes, dtype=np.uint64)])
-            self.dead = np.concatenate([self.dead, np.zeros(hashes.shape[0], dtype=bool)])
+        with self._writing:
+            with _timed("add: arrays built"):  # outside the search lock (11 MB at 10M)
+                start = self.size
+                delta = np.concatenate([self.delta, np.asarray(hashes, dtype=np.uint64)])
+                dead = np.concatenate([self.dead, np.zeros(hashes.shape[0], dtype=bool)])
+            with _locked(self._lock, "add"):
+                self.delta, self.dead = delta, dead
             busy = self._merger is not None and self._merger.is_alive()
             if self.delta.shape[0] > DELTA_LIMIT and not busy:
                 self._merger = threading.Thread(
@@ -226,13 +271,14 @@ class HashIndex:
             merger.join()
 
     def remove(self, ids: npt.ArrayLike) -> None:
-        with self._lock:
+        with self._writing:
             idx = np.asarray(ids, dtype=np.int64)
             if idx.size and (idx.min() < 0 or idx.max() >= self.size):
                 raise IndexError(f"id out of range 0..{self.size - 1}")
             dead = np.array(self.dead)  # writable copy even when memory-mapped
             dead[idx] = True
-            self.dead = dead
+            with self._lock:
+                self.dead = dead
 
     def merge_delta(self) -> None:
         """Fold the delta segment into the postings: O(N + M log M), no full sort.
@@ -241,14 +287,15 @@ class HashIndex:
         at the end (a read/write swap): searches keep running on the old arrays while
         the merge works, and hashes added meanwhile stay in the delta for the next one."""
         with self._merging:
-            with self._lock:
+            with _locked(self._lock, "merge snapshot"):
                 hashes, offsets, postings, delta = (
                     self.hashes, self.offsets, self.postings, self.delta
                 )  # fmt: skip
             if delta.shape[0] == 0:
                 return
-            merged = _merged(self.layout, hashes, offsets, postings, delta)
-            with self._lock:
+            with _timed("merge: build new arrays"):
+                merged = _merged(self.layout, hashes, offsets, postings, delta)
+            with self._writing, _locked(self._lock, "merge swap"):
                 self.hashes, self.offsets, self.postings = merged
                 self.delta = self.delta[delta.shape[0] :]
 
@@ -266,7 +313,7 @@ class HashIndex:
         if d > self.max_distance:
             raise ValueError(f"index is exact up to {self.max_distance}, asked for {d}")
         queries = np.ascontiguousarray(queries, dtype=np.uint64)
-        with self._lock:  # a consistent snapshot; arrays are replaced, never mutated
+        with _locked(self._lock, "search snapshot"):  # arrays are replaced, never mutated
             snap = (self.hashes, self.offsets, self.postings, self.dead, self.delta)
         starts = range(0, queries.shape[0], batch)
         workers = min(len(starts), threads or DEFAULT_THREADS)
@@ -378,6 +425,7 @@ class HashIndex:
         index._masks = [flip_masks(c.width, c.radius) for c in index.layout]
         index._lock = threading.RLock()
         index._merging = threading.Lock()
+        index._writing = threading.Lock()
         index._merger = None
         index.hashes = np.load(path / "hashes.npy", mmap_mode=mode)
         index.dead = np.array(np.load(path / "dead.npy"))
@@ -437,14 +485,20 @@ def _merged(
     new_ids = np.arange(n, n + delta.shape[0], dtype=np.uint32)
     new_offsets, new_postings = [], []
     for chunk, off, post in zip(layout, offsets, postings, strict=True):
-        keys = chunk_keys(delta, chunk)
-        order = np.argsort(keys, kind="stable")
-        # Inserting at the end of each bucket keeps ids ascending within buckets.
-        at = off[keys[order] + 1].astype(np.int64)
-        new_postings.append(_inserted(post, at, new_ids[order]))
-        counts = np.bincount(keys, minlength=1 << chunk.width)
-        new_offsets.append(_shifted(off, counts))
-    return _stacked(hashes, delta), new_offsets, new_postings
+        with _timed("merge: chunk keys + argsort"):
+            keys = chunk_keys(delta, chunk)
+            order = np.argsort(keys, kind="stable")
+        with _timed("merge: insertion points"):
+            sorted_keys = keys[order]
+            # Inserting at the end of each bucket keeps ids ascending within buckets.
+            at = off[sorted_keys + 1].astype(np.int64)
+        with _timed("merge: postings insert"):
+            new_postings.append(_inserted(post, at, new_ids[order]))
+        with _timed("merge: offsets shift"):
+            new_offsets.append(_shifted(off, sorted_keys))
+    with _timed("merge: hashes stacked"):
+        stacked = _stacked(hashes, delta)
+    return stacked, new_offsets, new_postings
 
 
 COPY_BLOCK = 8 << 20  # bytes copied per numpy step when merging (see _merged)
@@ -485,15 +539,24 @@ def _inserted(
     return out
 
 
-def _shifted(off: npt.NDArray[np.uint32], counts: npt.NDArray[np.int64]) -> npt.NDArray[np.uint32]:
-    """``off`` with bucket *i*'s start moved by the hashes added to the buckets before
-    it. In blocks: a cumulative sum over 2**24 buckets in one call holds the GIL for
-    tens of milliseconds, which searches in other threads would wait out."""
+def _shifted(
+    off: npt.NDArray[np.uint32], sorted_keys: npt.NDArray[np.uint32]
+) -> npt.NDArray[np.uint32]:
+    """``off`` with bucket *i*'s start moved by the added keys (ascending) below *i*.
+
+    In blocks of :data:`OFFSET_BLOCK` buckets, each counted from its own slice of the
+    keys: a cumulative sum over 2**24 buckets in one call holds the GIL for tens of
+    milliseconds, and one ``bincount`` over all buckets allocates and faults in 128 MB
+    per chunk and merge (traced at 2M: up to 161 ms a call)."""
     out = np.empty_like(off)
     out[0] = off[0]
+    buckets = off.size - 1
     carry = 0
-    for start in range(0, counts.size, OFFSET_BLOCK):
-        part = np.cumsum(counts[start : start + OFFSET_BLOCK]) + carry
+    for start in range(0, buckets, OFFSET_BLOCK):
+        stop = min(start + OFFSET_BLOCK, buckets)
+        lo, hi = np.searchsorted(sorted_keys, [start, stop]).tolist()
+        counts = np.bincount(sorted_keys[lo:hi] - np.uint32(start), minlength=stop - start)
+        part = np.cumsum(counts) + carry
         end = start + part.size
         np.add(off[start + 1 : end + 1], part, out=out[start + 1 : end + 1], casting="unsafe")
         carry = int(part[-1])
