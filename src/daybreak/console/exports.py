@@ -125,13 +125,13 @@ class ExportersPackage:
         for key, info in registered_formats().items():
             if info.schema is not None and self._schema(info) is None:
                 out.append(ExportFormat(key, info.label, False, "no schema configured"))
-            elif case is not None and (reason := self._ruled_out_by_record(key, case)):
+            elif case is not None and (reason := self._ruled_out_by_record(info, case)):
                 out.append(ExportFormat(key, info.label, False, reason))
             else:
                 out.append(ExportFormat(key, info.label))
         return out
 
-    def _ruled_out_by_record(self, fmt: str, case: Case) -> str | None:
+    def _ruled_out_by_record(self, info: ExporterInfo, case: Case) -> str | None:
         # A hub case with no alerts of its own: the exporters refuse the filings on the
         # case record alone, before any row is read, so a bundle of the case alone gives
         # the answer the full check gives (tested against it). Other cases need their
@@ -139,9 +139,8 @@ class ExportersPackage:
         if not case.hub_key or case.alert_ids:
             return None
         module = self._module()
-        info = registered_formats()[fmt]
         bundle = module.CaseBundle(case=case)
-        reason: str | None = module.unavailable_reason(fmt, bundle, self._schema(info))
+        reason: str | None = module.unavailable_reason(info.name, bundle, self._schema(info))
         return reason
 
     def _bundle(self, module: Any, case: Case, alerts: Sequence[Alert]) -> Any:
