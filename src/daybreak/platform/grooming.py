@@ -41,7 +41,7 @@ from daybreak.platform.params import check_score_and_weights
 from daybreak.schema.columns import MINOR_AGE_BANDS
 
 DETECTOR_ID = "grooming"
-VERSION = "3"  # change whenever the SQL, the weights or the explanations change
+VERSION = "4"  # change whenever the SQL, the weights or the explanations change
 TYPOLOGY = "grooming_contact_pattern"
 INPUT_TABLES = ("platform_events", "platform_accounts")
 CONTACT_TYPES = ("friend_request", "message", "call", "stream")
@@ -108,21 +108,25 @@ FROM platform_accounts
         inputs=("platform_accounts",),
         materialize=True,
     )
-    p.add("grooming_contacts", _contacts_sql(d), inputs=_CONTACT_INPUTS, materialize=True)
+    p.add(
+        "grooming_contact_pairs",
+        _contact_pairs_sql(d),
+        inputs=("platform_events", "grooming_accounts"),
+        materialize=True,
+    )
     p.add(
         "grooming_pair_times",
-        _pair_times_sql(d),
-        inputs=("grooming_contacts",),
-        materialize=True,
+        f"SELECT actor, target, {_PAIR_COLUMNS} FROM grooming_contact_pairs WHERE dst_minor = 0",
+        inputs=("grooming_contact_pairs",),
     )
     p.add(
         "grooming_neighbours",
         """
-SELECT DISTINCT target AS minor, actor AS other FROM grooming_contacts WHERE dst_minor = 1
+SELECT target AS minor, actor AS other FROM grooming_contact_pairs WHERE dst_minor = 1
 UNION
-SELECT DISTINCT actor AS minor, target AS other FROM grooming_contacts WHERE dst_minor = 1
+SELECT actor AS minor, target AS other FROM grooming_contact_pairs WHERE dst_minor = 1
 """,
-        inputs=("grooming_contacts",),
+        inputs=("grooming_contact_pairs",),
         materialize=True,
     )
     p.add(
@@ -180,31 +184,43 @@ FROM grooming_actor_events WHERE ip IS NOT NULL
     return p
 
 
-_CONTACT_INPUTS = ("platform_events", "grooming_accounts")
 _PAIR_INPUTS = ("grooming_pair_times", "grooming_connected", "grooming_accounts")
 _SIBLING_INPUTS = ("grooming_own_actors", "grooming_fingerprints")
 
 
-def _contacts_sql(d: Dialect) -> str:
-    """Contact events between an adult or unknown-age account and a minor, seen from the
-    actor's side (``outbound`` = sent by the actor), and those between two minors
-    (``dst_minor = 1``: the minors' own circles; there ``target`` is the sender and
-    ``actor`` the receiver), in one scan of the events.
+def _contact_pairs_sql(d: Dialect) -> str:
+    """One row per pair of accounts with contact events between them, in one scan of the
+    events, aggregated as they are joined (a table of every contact event, written and
+    read back twice, cost more than the aggregation): an adult or unknown-age account
+    and a minor seen from the actor's side (``dst_minor = 0``; ``outbound`` = sent by
+    the actor), and two minors (``dst_minor = 1``: the minors' own circles; there
+    ``target`` is the sender and ``actor`` the receiver).
 
     The sender is joined on (service, account_id) and the receiver on the built
     ``service:account_id`` key: with both on (service, account_id) a planner derives
     s.service = t.service and may join the accounts with each other first."""
     return f"""
-SELECT e.event_id, e.event_type, e.started_at, {d.epoch_seconds("e.started_at")} AS t_s,
-  CASE WHEN s.minor = 0 THEN s.aid ELSE t.aid END AS actor,
-  CASE WHEN s.minor = 0 THEN t.aid ELSE s.aid END AS target,
-  CASE WHEN s.minor = 0 THEN 1 ELSE 0 END AS outbound,
-  s.minor + t.minor - 1 AS dst_minor
-FROM platform_events e
-JOIN grooming_accounts s ON s.service = e.service AND s.account_id = e.account_id
-JOIN grooming_accounts t ON t.account = e.service || ':' || e.counterparty_account_id
-WHERE e.event_type IN ({d.strings(CONTACT_TYPES)}) AND s.minor + t.minor >= 1
+SELECT actor, target, dst_minor,{pair_aggregates(d)}
+FROM (
+  SELECT e.event_id, e.event_type, e.started_at, {d.epoch_seconds("e.started_at")} AS t_s,
+    CASE WHEN s.minor = 0 THEN s.aid ELSE t.aid END AS actor,
+    CASE WHEN s.minor = 0 THEN t.aid ELSE s.aid END AS target,
+    CASE WHEN s.minor = 0 THEN 1 ELSE 0 END AS outbound,
+    s.minor + t.minor - 1 AS dst_minor
+  FROM platform_events e
+  JOIN grooming_accounts s ON s.service = e.service AND s.account_id = e.account_id
+  JOIN grooming_accounts t ON t.account = e.service || ':' || e.counterparty_account_id
+  WHERE e.event_type IN ({d.strings(CONTACT_TYPES)}) AND s.minor + t.minor >= 1
+) c
+GROUP BY actor, target, dst_minor
 """
+
+
+# the columns of pair_aggregates
+_PAIR_COLUMNS = (
+    "first_s, first_out_s, first_in_s, message_s, call_s, first_event_id, first_event_type, "
+    "call_event_id, first_seen, last_seen, events"
+)
 
 
 def pair_aggregates(d: Dialect) -> str:
@@ -224,15 +240,6 @@ def pair_aggregates(d: Dialect) -> str:
   min(started_at) AS first_seen,
   max(started_at) AS last_seen,
   count(*) AS events"""
-
-
-def _pair_times_sql(d: Dialect) -> str:
-    return f"""
-SELECT actor, target,{pair_aggregates(d)}
-FROM grooming_contacts
-WHERE dst_minor = 0
-GROUP BY actor, target
-"""
 
 
 def pair_flags(params: GroomingParams) -> str:
@@ -297,14 +304,25 @@ WHERE g.initiated > 0
 def _siblings_sql() -> str:
     """Other actors sharing a device or IP with each actor: on the same service (back
     after a ban) or on another (the same person elsewhere)."""
+    # the fingerprints are distinct per (account, kind, value), so a value on two rows is
+    # shared; most are not, and only the shared ones are joined with the actors
     return """
 SELECT x.actor, y.actor AS sibling, y.service AS sibling_service,
   CASE WHEN y.service = x.service THEN 1 ELSE 0 END AS same_service, y.initiated
-FROM (SELECT DISTINCT o.actor, o.service, f.kind, f.value FROM grooming_own_actors o
-      JOIN grooming_fingerprints f ON f.account = o.actor) x
-JOIN (SELECT DISTINCT o.actor, o.service, o.initiated, f.kind, f.value FROM grooming_own_actors o
-      JOIN grooming_fingerprints f ON f.account = o.actor) y
-  ON y.kind = x.kind AND y.value = x.value AND y.actor <> x.actor
+FROM (
+  SELECT o.actor, o.service, o.initiated, f.kind, f.value
+  FROM grooming_fingerprints f
+  JOIN (SELECT kind, value FROM grooming_fingerprints GROUP BY kind, value HAVING count(*) > 1) v
+    ON v.kind = f.kind AND v.value = f.value
+  JOIN grooming_own_actors o ON o.actor = f.account
+) x
+JOIN (
+  SELECT o.actor, o.service, o.initiated, f.kind, f.value
+  FROM grooming_fingerprints f
+  JOIN (SELECT kind, value FROM grooming_fingerprints GROUP BY kind, value HAVING count(*) > 1) v
+    ON v.kind = f.kind AND v.value = f.value
+  JOIN grooming_own_actors o ON o.actor = f.account
+) y ON y.kind = x.kind AND y.value = x.value AND y.actor <> x.actor
 GROUP BY x.actor, y.actor, y.service, x.service, y.initiated
 """
 

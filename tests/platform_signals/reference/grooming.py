@@ -110,9 +110,35 @@ WHERE e.device_id IS NOT NULL OR e.ip IS NOT NULL
         inputs=("platform_events", "grooming_own_actors"),
         materialize=True,
     )
-    # the fingerprints, siblings and scores did not change
-    unchanged = ("grooming_fingerprints", "grooming_siblings", "grooming_actors")
-    p.extend(s for s in grooming.compile_pipeline(d, params).steps if s.name in unchanged)
+    p.add(
+        "grooming_fingerprints",
+        """
+SELECT DISTINCT account, 'device' AS kind, device_id AS value
+FROM grooming_actor_events WHERE device_id IS NOT NULL
+UNION
+SELECT DISTINCT account, 'ip' AS kind, ip AS value
+FROM grooming_actor_events WHERE ip IS NOT NULL
+""",
+        inputs=("grooming_actor_events",),
+        materialize=True,
+    )
+    p.add(
+        "grooming_siblings",
+        """
+SELECT x.actor, y.actor AS sibling, y.service AS sibling_service,
+  CASE WHEN y.service = x.service THEN 1 ELSE 0 END AS same_service, y.initiated
+FROM (SELECT DISTINCT o.actor, o.service, f.kind, f.value FROM grooming_own_actors o
+      JOIN grooming_fingerprints f ON f.account = o.actor) x
+JOIN (SELECT DISTINCT o.actor, o.service, o.initiated, f.kind, f.value FROM grooming_own_actors o
+      JOIN grooming_fingerprints f ON f.account = o.actor) y
+  ON y.kind = x.kind AND y.value = x.value AND y.actor <> x.actor
+GROUP BY x.actor, y.actor, y.service, x.service, y.initiated
+""",
+        inputs=("grooming_own_actors", "grooming_fingerprints"),
+        materialize=True,
+    )
+    # the scores did not change
+    p.extend(s for s in grooming.compile_pipeline(d, params).steps if s.name == "grooming_actors")
     return p
 
 
