@@ -3,6 +3,7 @@ detector on both engines, its explanations, registration, graph links and cases.
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from datetime import UTC, datetime, timedelta
 from functools import cache
 from pathlib import Path
@@ -19,7 +20,7 @@ from daybreak.platform.ads import AdsParams
 from daybreak.platform.evaluate import evaluate_ad_details
 from daybreak.platform.inputs import AdsInput
 from daybreak.synth import World, generate_world, write_world
-from daybreak.synth.ads import LOOKALIKES, NETWORK, AdsPriors
+from daybreak.synth.ads import LOOKALIKES, NETWORK, WIDE, AdsPriors
 from daybreak.testing import check_detector, check_detector_info
 
 T0 = datetime(2025, 3, 1, 10, tzinfo=UTC)
@@ -62,6 +63,44 @@ def test_detector_finds_network_details_and_spares_the_lookalikes() -> None:
     assert m["lookalike_accounts"] >= 200 and m["lookalike_false_alarm_rate"] <= 0.01
     for lookalike in LOOKALIKES:
         assert m["by_scenario"][lookalike]["accounts"] > 0
+
+
+def test_each_world_draws_networks_and_lookalikes_from_wide_bands() -> None:
+    bands = asdict(AdsPriors())
+    draws = [AdsPriors().draw(seed) for seed in (1, 2, 3)]
+    for name, band in bands.items():
+        assert all(band["lo"] <= d[name] <= band["hi"] for d in draws), name
+        assert len({d[name] for d in draws}) == 3, f"{name} is not drawn per world"
+    # the look-alikes keep to their world's draw
+    w = _world()
+    assert w.params is not None and w.account_labels is not None
+    drawn = w.params["ads"]
+    scenario = w.account_labels.select(pl.col("subject_id").alias("ad_id"), "scenario")
+    per_phone = (
+        _ads(w).join(scenario, on="ad_id")
+        .group_by("scenario", "contact_phone")
+        .agg(accounts=(pl.col("service") + ":" + pl.col("account_id")).n_unique(),
+             cities=pl.col("city").n_unique(), countries=pl.col("country").n_unique())
+    )  # fmt: skip
+    agencies = per_phone.filter(pl.col("scenario") == "agency_reposts")
+    offices = per_phone.filter(pl.col("scenario") == "shared_office_phone")
+    assert agencies.height >= 4 and offices.height >= 4
+    assert agencies["accounts"].max() <= max(2, round(drawn["agency_accounts"]))
+    assert agencies["cities"].max() <= max(2, round(drawn["agency_cities"]))
+    assert offices["accounts"].max() <= max(2, round(drawn["office_businesses"]))
+    assert set(offices["cities"].to_list()) == {1} and set(agencies["countries"].to_list()) == {1}
+
+
+@pytest.mark.parametrize("seed", [101, 102, 103])
+def test_quality_on_worlds_with_every_band_widened(seed: int) -> None:
+    """Networks with few ads, one city or reused accounts (``WIDE``), and look-alikes
+    drawn per world: every network detail ranks high, no look-alike is flagged."""
+    w = generate_world(customers=1500, months=4, seed=seed, ads_priors=WIDE)
+    assert w.account_labels is not None
+    details = run_frames(AdsInput(_ads(w)), with_details=True).details
+    m = evaluate_ad_details(details, _ads(w), w.account_labels, AdsParams().alert_score)
+    assert m["network_details"] >= 5, m
+    assert m["average_precision"] >= 0.9 and m["lookalike_false_alarm_rate"] <= 0.01, m
 
 
 def test_alerts_pass_the_kit_and_name_the_evidence() -> None:

@@ -85,6 +85,15 @@ class AdsPriors:
         return {k: getattr(self, k).draw(rng) for k in asdict(self)}
 
 
+# Every band of the networks widened together (the benchmark's ``mixed`` region): few or
+# many ads, one city or six, accounts reused or new, details given often or rarely.
+WIDE = AdsPriors(
+    ads_per_network=Band(4.0, 30.0), cities_per_network=Band(1.0, 6.0),
+    services_per_network=Band(1.0, 3.0), account_reuse=Band(0.0, 0.9),
+    phone_share=Band(0.3, 1.0), handle_share=Band(0.0, 0.6), profile_share=Band(0.0, 0.5),
+)  # fmt: skip
+
+
 @dataclass
 class Ads:
     """The rows of ``platform_ads`` and each one's truth (scenario, label, case)."""
@@ -277,4 +286,4 @@ def label_rows(
         yield ("ad", ad_id, label, scenario, case_name(case) if case >= 0 else None)
 
 
-__all__ = ["LOOKALIKES", "NETWORK", "Ads", "AdsPriors", "frame", "generate", "label_rows"]
+__all__ = ["LOOKALIKES", "NETWORK", "WIDE", "Ads", "AdsPriors", "frame", "generate", "label_rows"]
