@@ -91,7 +91,7 @@ def compile_pipeline(d: Dialect, params: AdsParams) -> Pipeline:
     p.add("ads_uses", _uses_sql(d), inputs=INPUT_TABLES, materialize=True)
     p.add("ads_summary", _summary_sql(d), inputs=("ads_uses",), materialize=True)
     p.add("ads_varied", _varied_sql(), inputs=("ads_uses", "ads_summary"), materialize=True)
-    add_network_steps(p, d)
+    add_network_steps(p, d, params.min_ads)
     p.add(
         "ads_details",
         _scored_sql(params),
@@ -103,17 +103,25 @@ def compile_pipeline(d: Dialect, params: AdsParams) -> Pipeline:
 
 # Networks: connected components of the graph whose nodes are the details and the
 # posting accounts, an ad joining every node it names (the entity graph DIG builds from
-# phones, handles and photos; Memex). Label propagation: every node starts as its own
-# label; a round gives each ad the least label of its nodes and each node the least
-# label of its ads, then lets a node take its label's label (pointer jumping, so a chain
-# of k links needs about log2 k rounds, not k). After NETWORK_ROUNDS rounds a network is
-# every ad within at least 2^NETWORK_ROUNDS links of each other.
+# phones, handles and photos; Memex). Only nodes in two or more ads can join ads, so
+# only they are kept (most details and many accounts appear once). Label propagation:
+# every node starts as its own label; a round gives each ad the least label of its nodes
+# and each node the least label of its ads, then lets a node take its label's label
+# (pointer jumping, so a chain of k links needs about log2 k rounds, not k). After
+# NETWORK_ROUNDS rounds a network is every ad within at least 2^NETWORK_ROUNDS links of
+# each other.
 NETWORK_ROUNDS = 4
 
 NODES_SQL = """
-SELECT DISTINCT ad_id, kind || ':' || value AS node FROM ads_uses
-UNION
-SELECT DISTINCT ad_id, 'account:' || poster AS node FROM ads_uses
+SELECT ad_id, node, ads FROM (
+  SELECT ad_id, node, count(*) OVER (PARTITION BY node) AS ads
+  FROM (
+    SELECT ad_id, kind || ':' || value AS node FROM ads_uses
+    UNION ALL
+    SELECT DISTINCT ad_id, 'account:' || poster AS node FROM ads_uses
+  ) pairs
+) counted
+WHERE ads > 1
 """
 
 
@@ -143,10 +151,21 @@ FROM {spread} s LEFT JOIN {spread} j ON j.node = s.label
 # its ads in recruiters' categories and of profiles, how many phones, photos and handles
 # it gives, and the most phones or photos one of its accounts gave (an account showing
 # several people or rotating numbers; InfoShield: one writer posts for 4-6 victims).
+# Only the networks of scored details (in at least ``min_ads`` ads) are described.
 NETWORK_ADS_SQL = """
-SELECT DISTINCT u.ad_id, l.label AS network, u.poster, u.place, u.country, u.service,
-  u.category, u.record_type
-FROM ads_uses u JOIN ads_network_of l ON l.node = 'account:' || u.poster
+SELECT DISTINCT a.ad_id, a.network, u.poster, u.place, u.country, u.service, u.category,
+  u.record_type
+FROM (
+  SELECT n.ad_id, min(l.label) AS network
+  FROM ads_nodes n JOIN ads_network_of l ON l.node = n.node
+  GROUP BY n.ad_id
+) a
+JOIN ads_uses u ON u.ad_id = a.ad_id
+WHERE a.network IN (
+  SELECT l.label
+  FROM ads_nodes n JOIN ads_network_of l ON l.node = n.node
+  WHERE n.ads >= {min_ads} AND n.node NOT LIKE 'account:%'
+)
 """
 
 
@@ -194,11 +213,12 @@ NETWORK_COLUMNS = ("network", "net_ads", "net_accounts", "net_places", "net_coun
                    "net_pdqs", "net_payment_handles", "net_most_per_account")  # fmt: skip
 
 
-def add_network_steps(p: Pipeline, d: Dialect) -> None:
-    """The networks' steps, after ``ads_uses``: ``ads_network_of`` gives each node
-    (``kind:value`` of a detail, ``account:service:id`` of a poster) its network's
-    label, ``ads_network_ads`` each ad's network, ``ads_networks`` each network's
-    counts."""
+def add_network_steps(p: Pipeline, d: Dialect, min_ads: int) -> None:
+    """The networks' steps, after ``ads_uses``: ``ads_network_of``
+    gives each node in two or more ads (``kind:value`` of a detail,
+    ``account:service:id`` of a poster) its network's label, ``ads_network_ads`` each ad
+    of a network with a detail in at least ``min_ads`` ads, ``ads_networks`` those
+    networks' counts."""
     p.add("ads_nodes", NODES_SQL, inputs=("ads_uses",), materialize=True)
     previous = "(SELECT node, node AS label FROM ads_nodes)"  # each node its own label
     reads: tuple[str, ...] = ("ads_nodes",)
@@ -209,7 +229,8 @@ def add_network_steps(p: Pipeline, d: Dialect) -> None:
         p.add(previous, _jump_sql(spread), inputs=(spread,), materialize=True)
         reads = ("ads_nodes", previous)
     p.add("ads_network_of", f"SELECT node, label FROM {previous}", inputs=(previous,))
-    p.add("ads_network_ads", NETWORK_ADS_SQL, inputs=("ads_uses", "ads_network_of"),
+    p.add("ads_network_ads", NETWORK_ADS_SQL.format(min_ads=int(min_ads)),
+          inputs=("ads_nodes", "ads_network_of", "ads_uses"),
           materialize=True)  # fmt: skip
     p.add("ads_networks", _networks_sql(d), inputs=("ads_uses", "ads_network_ads"),
           materialize=True)  # fmt: skip
@@ -304,8 +325,8 @@ FROM (
     {", ".join("n." + c for c in NETWORK_COLUMNS)}
   FROM ads_summary s
   LEFT JOIN ads_varied v ON v.kind = s.kind AND v.value = s.value
-  JOIN ads_network_of l ON l.node = s.kind || ':' || s.value
-  JOIN ads_networks n ON n.network = l.label
+  LEFT JOIN ads_network_of l ON l.node = s.kind || ':' || s.value
+  LEFT JOIN ads_networks n ON n.network = l.label
 ) g
 """
 

@@ -33,7 +33,7 @@ FROM platform_ads WHERE {column} IS NOT NULL"""
         for column, kind in DETAILS
     ]
     p.add("ads_uses", "\nUNION ALL\n".join(parts), inputs=INPUT_TABLES, materialize=True)
-    add_network_steps(p, d)  # the networks came after the speed work: the same steps
+    add_network_steps(p, d, params.min_ads)  # networks came after the speed work: the same
     p.add("ads_details", _scored_sql(d, params),
           inputs=("ads_uses", "ads_network_of", "ads_networks"), materialize=True)  # fmt: skip
     return p
@@ -50,8 +50,8 @@ FROM (SELECT u.*, {", ".join("n." + c for c in NETWORK_COLUMNS)} FROM (
     count(DISTINCT country) AS countries,
     count(DISTINCT service) AS services,{shares_of(d)}
   FROM ads_uses GROUP BY kind, value
-) u JOIN ads_network_of l ON l.node = u.kind || ':' || u.value
-JOIN ads_networks n ON n.network = l.label
+) u LEFT JOIN ads_network_of l ON l.node = u.kind || ':' || u.value
+LEFT JOIN ads_networks n ON n.network = l.label
 ) g
 """
 
