@@ -220,7 +220,7 @@ def add_network_steps(p: Pipeline, d: Dialect, min_ads: int) -> None:
     of a network with a detail in at least ``min_ads`` ads, ``ads_networks`` those
     networks' counts."""
     p.add("ads_nodes", NODES_SQL, inputs=("ads_uses",), materialize=True)
-    previous = "(SELECT node, node AS label FROM ads_nodes)"  # each node its own label
+    previous = "(SELECT DISTINCT node, node AS label FROM ads_nodes)"  # its own label
     reads: tuple[str, ...] = ("ads_nodes",)
     for r in range(1, NETWORK_ROUNDS + 1):
         spread = f"ads_spread{r}"
