@@ -20,6 +20,7 @@ from daybreak.platform.ads import (
     DETECTOR_ID,
     EVIDENCE_QUERY,
     INPUT_TABLES,
+    NETWORK_QUERY,
     VERSION,
     AdsParams,
     alerts,
@@ -40,7 +41,8 @@ def run_registered(eng: Engine, params: AdsParams, *, with_details: bool = False
     min_score = repr(max(params.alert_score, 1e-12))  # never alert below min_ads
     top = fetch_frame(eng, DETAILS_QUERY.format(min_score=min_score))
     uses = fetch_frame(eng, EVIDENCE_QUERY.format(min_score=min_score))
-    found = alerts(top.to_dicts(), uses.to_dicts())
+    network_ads = fetch_frame(eng, NETWORK_QUERY.format(min_score=min_score))
+    found = alerts(top.to_dicts(), uses.to_dicts(), network_ads.to_dicts())
     every = fetch_frame(eng, "SELECT * FROM ads_details") if with_details else pl.DataFrame()
     return AdsResult(found, every)
 

@@ -4,16 +4,22 @@ Reads ``platform_ads`` only: who posted each job or model ad or profile, on whic
 service, where and when, its short category, and the contact phone, payment handle and
 photo hash it gives (never the text, never the media). The unit is a *reused detail*: a
 phone, a payment handle or a photo hash that appears in at least ``min_ads`` ads. Each is
-scored on (platform-signals.md section 4, the Memex pattern):
+scored on (platform-signals.md section 4, the Memex pattern) its own ads and those of its
+*network*: every ad linked to it through shared phones, handles, photos and posting
+accounts, transitively (the connected component of the entity graph DIG builds):
 
-- how many accounts gave it (fake profiles: a new account per ad), and that share of
-  its ads;
-- in how many cities, countries and services it appears (movement circuits);
-- the share of its ads in the categories recruiters use ("online job", "model",
-  "travel job") and the share that are profiles rather than ads.
+- accounts per ad (fake profiles: a new account for each ad), the share of its ads in
+  the categories recruiters use ("online job", "model", "travel job"), the share of
+  profiles, and whether it crosses a border;
+- its network's accounts, cities and countries (movement circuits), the network's share
+  of recruiters' categories, whether the network posts both ads and profiles, and the
+  most phones or photos one of the network's accounts gave (one account showing several
+  people or rotating numbers).
 
-An agency re-posting its own ads in several cities gives one phone from one or two
-accounts; a shared office phone is one city; neither is scored high. The score is a
+A network's detail given in two ads of one city inherits its network's circuit; an
+agency re-posting its own ads in several cities is one or a few accounts with one phone
+and logo and everyday categories; a shared office phone joins several businesses in one
+city, each with its own photo. Neither is scored high. The score is a
 logistic function computed in SQL, so DuckDB and Spark give the same numbers;
 :func:`alerts` makes one alert per reused detail (``subject_type = entity``, the
 detail's graph key), naming the ads, accounts, cities and services. Nothing here opens
@@ -33,26 +39,32 @@ from daybreak.model.alerts import Alert, alert_score
 from daybreak.platform.params import check_score_and_weights
 
 DETECTOR_ID = "recruitment_ads"
-VERSION = "3"  # change whenever the SQL, the weights or the explanations change
+VERSION = "4"  # change whenever the SQL, the weights or the explanations change
 TYPOLOGY = "recruitment_ad_reuse"
 INPUT_TABLES = ("platform_ads",)
 RISKY = ("online_job", "model", "travel_job")
 # column of platform_ads -> the graph's node kind for its value
 DETAILS = (("contact_phone", "phone"), ("payment_handle", "payment_handle"), ("photo_pdq", "pdq"))
 
-# Log-odds weights, set by hand from the published pattern (no fit: the synthetic
-# networks are written from the same description, so a fit would learn the generator);
+# Log-odds weights, set by hand from the published pattern (round numbers, no fit: the
+# synthetic networks are written from the same description, so a fit would learn the
+# generator), then checked on the development worlds (docs/detectors/recruitment_ads.md);
 # tests/platform_signals/test_ads.py measures them on worlds with look-alikes.
 WEIGHTS: Mapping[str, float] = {
-    "intercept": -9.0,
-    "log_accounts": 2.0,  # ln(accounts that gave the detail): profile details reused
+    "intercept": -10.0,
+    # the detail's own ads
     "account_share": 2.0,  # accounts per ad: a new account for each ad
-    "log_cities": 1.5,  # ln(cities): movement circuits (Memex; Ibanez & Suthers)
-    "log_services": 0.5,  # ln(services)
-    "risky_share": 3.0,  # online job / model / travel job ads
-    "profile_share": 1.0,  # profiles rather than ads
+    "risky_share": 1.5,  # online job / model / travel job ads
+    "profile_share": 0.5,  # profiles rather than ads
     "cross_border": 1.0,  # in more than one country
-    "log_linked_cities": 1.0,  # ln(cities of the ads linked to it by a shared detail)
+    # its network's ads (every ad linked to it through shared details and accounts)
+    "log_network_accounts": 2.0,  # ln(accounts): profile details reused across accounts
+    "log_network_cities": 2.0,  # ln(cities): movement circuits (Memex; Ibanez & Suthers)
+    "network_cross_border": 2.0,  # recruits in one country for work in another (UNODC)
+    "network_risky_share": 2.0,  # the network's share of recruiters' categories
+    "ads_and_profiles": 2.0,  # 4 p (1 - p), p its share of profiles: both ads and profiles
+    "log_most_per_account": 3.0,  # ln(most phones or photos of one account): one writer
+    # posting for several victims (InfoShield), rotating numbers (Memex)
 }
 
 
@@ -79,32 +91,149 @@ def compile_pipeline(d: Dialect, params: AdsParams) -> Pipeline:
     p.add("ads_uses", _uses_sql(d), inputs=INPUT_TABLES, materialize=True)
     p.add("ads_summary", _summary_sql(d), inputs=("ads_uses",), materialize=True)
     p.add("ads_varied", _varied_sql(), inputs=("ads_uses", "ads_summary"), materialize=True)
-    p.add("ads_linked", LINKED_SQL, inputs=("ads_uses",), materialize=True)
+    add_network_steps(p, d, params.min_ads)
     p.add(
         "ads_details",
         _scored_sql(params),
-        inputs=("ads_summary", "ads_varied", "ads_linked"),
+        inputs=("ads_summary", "ads_varied", "ads_network_of", "ads_networks"),
         materialize=True,
     )
     return p
 
 
-# Per detail: the cities of every ad linked to it through any detail given together with
-# it in an ad (one hop in the entity graph DIG builds from phones, handles and photos;
-# platform-signals.md section 4). A network's phone given in two ads of one city is
-# linked by its photos and handles to the network's other cities; an ordinary poster's
-# details link only to its own ads. Pairs of details first, then their places, so a
-# detail in many ads does not multiply rows by its ads twice.
-LINKED_SQL = """
-SELECT p.kind, p.value, count(DISTINCT q.place) AS linked_places
-FROM (
-  SELECT DISTINCT a.kind, a.value, b.kind AS other_kind, b.value AS other_value
-  FROM ads_uses a JOIN ads_uses b ON b.ad_id = a.ad_id
-) p
-JOIN (SELECT DISTINCT kind, value, place FROM ads_uses) q
-  ON q.kind = p.other_kind AND q.value = p.other_value
-GROUP BY p.kind, p.value
+# Networks: connected components of the graph whose nodes are the details and the
+# posting accounts, an ad joining every node it names (the entity graph DIG builds from
+# phones, handles and photos; Memex). Only nodes in two or more ads can join ads, so
+# only they are kept (most details and many accounts appear once). Label propagation:
+# every node starts as its own label; a round gives each ad the least label of its nodes
+# and each node the least label of its ads, then lets a node take its label's label
+# (pointer jumping, so a chain of k links needs about log2 k rounds, not k). After
+# NETWORK_ROUNDS rounds a network is every ad within at least 2^NETWORK_ROUNDS links of
+# each other.
+NETWORK_ROUNDS = 4
+
+NODES_SQL = """
+SELECT ad_id, node, ads FROM (
+  SELECT ad_id, node, count(*) OVER (PARTITION BY node) AS ads
+  FROM (
+    SELECT ad_id, kind || ':' || value AS node FROM ads_uses
+    UNION ALL
+    SELECT DISTINCT ad_id, 'account:' || poster AS node FROM ads_uses
+  ) pairs
+) counted
+WHERE ads > 1
 """
+
+
+def _spread_sql(previous: str) -> str:
+    """Each node's least label among the ads it is in, from (node, label) ``previous``."""
+    return f"""
+SELECT n.node, min(a.label) AS label
+FROM ads_nodes n
+JOIN (
+  SELECT m.ad_id, min(c.label) AS label
+  FROM ads_nodes m JOIN {previous} c ON c.node = m.node
+  GROUP BY m.ad_id
+) a ON a.ad_id = n.ad_id
+GROUP BY n.node
+"""
+
+
+def _jump_sql(spread: str) -> str:
+    """Each node's label, or its label's label when that is less (pointer jumping)."""
+    return f"""
+SELECT s.node, least(s.label, coalesce(j.label, s.label)) AS label
+FROM {spread} s LEFT JOIN {spread} j ON j.node = s.label
+"""
+
+
+# Per network (component): its ads, accounts, cities, countries, services, the share of
+# its ads in recruiters' categories and of profiles, how many phones, photos and handles
+# it gives, and the most phones or photos one of its accounts gave (an account showing
+# several people or rotating numbers; InfoShield: one writer posts for 4-6 victims).
+# Only the networks of scored details (in at least ``min_ads`` ads) are described.
+NETWORK_ADS_SQL = """
+SELECT DISTINCT a.ad_id, a.network, u.poster, u.place, u.country, u.service, u.category,
+  u.record_type
+FROM (
+  SELECT n.ad_id, min(l.label) AS network
+  FROM ads_nodes n JOIN ads_network_of l ON l.node = n.node
+  GROUP BY n.ad_id
+) a
+JOIN ads_uses u ON u.ad_id = a.ad_id
+WHERE a.network IN (
+  SELECT l.label
+  FROM ads_nodes n JOIN ads_network_of l ON l.node = n.node
+  WHERE n.ads >= {min_ads} AND n.node NOT LIKE 'account:%'
+)
+"""
+
+
+def _networks_sql(d: Dialect) -> str:
+    kinds = ",\n  ".join(
+        f"count(DISTINCT CASE WHEN u.kind = {d.string(kind)} THEN u.value END) AS net_{kind}s"
+        for _, kind in DETAILS
+    )
+    return f"""
+SELECT a.network, a.net_ads, a.net_accounts, a.net_places, a.net_countries, a.net_services,
+  a.net_risky_share, a.net_profile_share, k.net_phones, k.net_pdqs, k.net_payment_handles,
+  r.net_most_per_account
+FROM (
+  SELECT network, count(*) AS net_ads, count(DISTINCT poster) AS net_accounts,
+    count(DISTINCT place) AS net_places, count(DISTINCT country) AS net_countries,
+    count(DISTINCT service) AS net_services,
+    avg(CAST(CASE WHEN category IN ({d.strings(RISKY)}) THEN 1.0 ELSE 0.0 END AS DOUBLE))
+      AS net_risky_share,
+    avg(CAST(CASE WHEN record_type = 'profile' THEN 1.0 ELSE 0.0 END AS DOUBLE))
+      AS net_profile_share
+  FROM ads_network_ads GROUP BY network
+) a
+JOIN (
+  SELECT a.network,
+  {kinds}
+  FROM ads_uses u JOIN ads_network_ads a ON a.ad_id = u.ad_id
+  GROUP BY a.network
+) k ON k.network = a.network
+JOIN (
+  SELECT network, max(greatest(phones, photos)) AS net_most_per_account
+  FROM (
+    SELECT a.network, u.poster,
+      count(DISTINCT CASE WHEN u.kind = 'phone' THEN u.value END) AS phones,
+      count(DISTINCT CASE WHEN u.kind = 'pdq' THEN u.value END) AS photos
+    FROM ads_uses u JOIN ads_network_ads a ON a.ad_id = u.ad_id
+    GROUP BY a.network, u.poster
+  ) per_account
+  GROUP BY network
+) r ON r.network = a.network
+"""
+
+
+NETWORK_COLUMNS = ("network", "net_ads", "net_accounts", "net_places", "net_countries",
+                   "net_services", "net_risky_share", "net_profile_share", "net_phones",
+                   "net_pdqs", "net_payment_handles", "net_most_per_account")  # fmt: skip
+
+
+def add_network_steps(p: Pipeline, d: Dialect, min_ads: int) -> None:
+    """The networks' steps, after ``ads_uses``: ``ads_network_of``
+    gives each node in two or more ads (``kind:value`` of a detail,
+    ``account:service:id`` of a poster) its network's label, ``ads_network_ads`` each ad
+    of a network with a detail in at least ``min_ads`` ads, ``ads_networks`` those
+    networks' counts."""
+    p.add("ads_nodes", NODES_SQL, inputs=("ads_uses",), materialize=True)
+    previous = "(SELECT DISTINCT node, node AS label FROM ads_nodes)"  # its own label
+    reads: tuple[str, ...] = ("ads_nodes",)
+    for r in range(1, NETWORK_ROUNDS + 1):
+        spread = f"ads_spread{r}"
+        p.add(spread, _spread_sql(previous), inputs=reads, materialize=True)
+        previous = f"ads_jump{r}"
+        p.add(previous, _jump_sql(spread), inputs=(spread,), materialize=True)
+        reads = ("ads_nodes", previous)
+    p.add("ads_network_of", f"SELECT node, label FROM {previous}", inputs=(previous,))
+    p.add("ads_network_ads", NETWORK_ADS_SQL.format(min_ads=int(min_ads)),
+          inputs=("ads_nodes", "ads_network_of", "ads_uses"),
+          materialize=True)  # fmt: skip
+    p.add("ads_networks", _networks_sql(d), inputs=("ads_uses", "ads_network_ads"),
+          materialize=True)  # fmt: skip
 
 
 def _uses_sql(d: Dialect) -> str:
@@ -155,14 +284,17 @@ def score_of(params: AdsParams) -> str:
     w = {k: float(v) for k, v in params.weights.items()}
     z = (
         f"{w['intercept']!r}"
-        f" + {w['log_accounts']!r} * ln(CAST(g.accounts AS DOUBLE))"
         f" + {w['account_share']!r} * CAST(g.accounts AS DOUBLE) / g.ads"
-        f" + {w['log_cities']!r} * ln(CAST(g.places AS DOUBLE))"
-        f" + {w['log_services']!r} * ln(CAST(g.services AS DOUBLE))"
         f" + {w['risky_share']!r} * g.risky_share"
         f" + {w['profile_share']!r} * g.profile_share"
         f" + {w['cross_border']!r} * CASE WHEN g.countries > 1 THEN 1 ELSE 0 END"
-        f" + {w['log_linked_cities']!r} * ln(CAST(g.linked_places AS DOUBLE))"
+        f" + {w['log_network_accounts']!r} * ln(CAST(g.net_accounts AS DOUBLE))"
+        f" + {w['log_network_cities']!r} * ln(CAST(g.net_places AS DOUBLE))"
+        f" + {w['network_cross_border']!r} * CASE WHEN g.net_countries > 1 THEN 1 ELSE 0 END"
+        f" + {w['network_risky_share']!r} * g.net_risky_share"
+        f" + {w['ads_and_profiles']!r} * 4 * g.net_profile_share * (1 - g.net_profile_share)"
+        f" + {w['log_most_per_account']!r}"
+        f" * ln(CAST(greatest(g.net_most_per_account, 1) AS DOUBLE))"
     )
     return f"CASE WHEN g.ads >= {params.min_ads} THEN 1.0 / (1.0 + exp(-({z}))) ELSE 0.0 END"
 
@@ -189,10 +321,12 @@ SELECT g.*, {score_of(params)} AS score
 FROM (
   SELECT s.kind, s.value,
     {counts},
-    s.risky_share, s.profile_share, s.first_seen, s.last_seen, l.linked_places
+    s.risky_share, s.profile_share, s.first_seen, s.last_seen,
+    {", ".join("n." + c for c in NETWORK_COLUMNS)}
   FROM ads_summary s
   LEFT JOIN ads_varied v ON v.kind = s.kind AND v.value = s.value
-  JOIN ads_linked l ON l.kind = s.kind AND l.value = s.value
+  LEFT JOIN ads_network_of l ON l.node = s.kind || ':' || s.value
+  LEFT JOIN ads_networks n ON n.network = l.label
 ) g
 """
 
@@ -205,6 +339,12 @@ SELECT u.kind, u.value, u.ad_id, u.poster, u.service, u.place, u.posted_at, u.ca
 FROM ads_uses u JOIN ads_details d ON d.kind = u.kind AND d.value = u.value
 WHERE d.score >= {min_score}
 ORDER BY u.kind, u.value, u.posted_at, u.ad_id
+"""
+NETWORK_QUERY = """
+SELECT a.network, a.ad_id, a.place
+FROM ads_network_ads a
+WHERE a.network IN (SELECT network FROM ads_details WHERE score >= {min_score})
+ORDER BY a.network, a.ad_id
 """
 
 
@@ -220,34 +360,59 @@ def _day(ts: Any) -> str:
     return ts.strftime("%Y-%m-%d") if isinstance(ts, datetime) else str(ts)
 
 
-def explain(detail: Mapping[str, Any], uses: Sequence[Mapping[str, Any]]) -> str:
-    """Plain language naming the evidence: the ads, accounts, cities and services."""
-    places = sorted({str(u["place"]).split("/", 1)[1].title() for u in uses})
+def _cities(rows: Sequence[Mapping[str, Any]]) -> str:
+    names = sorted({str(u["place"]).split("/", 1)[1].title() for u in rows})
+    return f"{', '.join(names[:6])}{' …' if len(names) > 6 else ''}"
+
+
+def explain(
+    detail: Mapping[str, Any],
+    uses: Sequence[Mapping[str, Any]],
+    network: Sequence[Mapping[str, Any]] = (),
+) -> str:
+    """Plain language naming the evidence: the ads, accounts, cities and services, and
+    the network's (``network``: its ads, with their places)."""
     services = sorted({str(u["service"]) for u in uses})
     ads = [str(u["ad_id"]) for u in uses]
     return (
         f"{_WHAT[str(detail['kind'])]} {detail['value']} appears in {int(detail['ads'])} ads "
         f"and profiles ({100 * float(detail['profile_share']):.0f}% profiles) posted by "
         f"{int(detail['accounts'])} accounts on {int(detail['services'])} service(s) "
-        f"({', '.join(services)}) in {int(detail['places'])} cities "
-        f"({', '.join(places[:6])}{' …' if len(places) > 6 else ''}) of "
+        f"({', '.join(services)}) in {int(detail['places'])} cities ({_cities(uses)}) of "
         f"{int(detail['countries'])} country(ies), between {_day(detail['first_seen'])} and "
         f"{_day(detail['last_seen'])}; {100 * float(detail['risky_share']):.0f}% are online "
         f"job, model or travel job ads. E.g. {', '.join(ads[:5])}"
-        f"{f' and {len(ads) - 5} more' if len(ads) > 5 else ''}."
+        f"{f' and {len(ads) - 5} more' if len(ads) > 5 else ''}. "
+        f"Its network (every ad linked to it through shared phones, handles, photos or "
+        f"accounts): {int(detail['net_ads'])} ads from {int(detail['net_accounts'])} "
+        f"accounts in {int(detail['net_places'])} cities ({_cities(network)}) of "
+        f"{int(detail['net_countries'])} country(ies), giving {int(detail['net_phones'])} "
+        f"phone(s), {int(detail['net_pdqs'])} photo(s) and "
+        f"{int(detail['net_payment_handles'])} payment handle(s); one account gave up to "
+        f"{int(detail['net_most_per_account'])} phones or photos; "
+        f"{100 * float(detail['net_risky_share']):.0f}% online job, model or travel job "
+        f"ads, {100 * float(detail['net_profile_share']):.0f}% profiles."
     )
 
 
-def alerts(details: Sequence[Mapping[str, Any]], uses: Sequence[Mapping[str, Any]]) -> list[Alert]:
+def alerts(
+    details: Sequence[Mapping[str, Any]],
+    uses: Sequence[Mapping[str, Any]],
+    network_ads: Sequence[Mapping[str, Any]] = (),
+) -> list[Alert]:
     """One alert per reused detail above the alert score, highest score first; evidence
-    ids are its ads (``platform_ads.ad_id``)."""
+    ids are its ads, then the rest of its network's (``platform_ads.ad_id``)."""
     by_detail: dict[tuple[str, str], list[Mapping[str, Any]]] = {}
     for u in uses:
         by_detail.setdefault((str(u["kind"]), str(u["value"])), []).append(u)
+    by_network: dict[str, list[Mapping[str, Any]]] = {}
+    for a in network_ads:
+        by_network.setdefault(str(a["network"]), []).append(a)
     out = []
     for d in details:
         key = (str(d["kind"]), str(d["value"]))
         evidence = by_detail.get(key, [])
+        network = by_network.get(str(d["network"]), [])
         subject = subject_of(*key)
         out.append(
             Alert(
@@ -257,9 +422,9 @@ def alerts(details: Sequence[Mapping[str, Any]], uses: Sequence[Mapping[str, Any
                 subject_id=subject,
                 score=alert_score(float(d["score"])),
                 typologies=(TYPOLOGY,),
-                explanation=explain(d, evidence),
+                explanation=explain(d, evidence, network),
                 evidence_source="platform_ads",
-                evidence_ids=tuple(dict.fromkeys(str(u["ad_id"]) for u in evidence)),
+                evidence_ids=tuple(dict.fromkeys(str(u["ad_id"]) for u in [*evidence, *network])),
                 first_seen=d["first_seen"],
                 last_seen=d["last_seen"],
             )
@@ -273,10 +438,12 @@ __all__ = [
     "DETECTOR_ID",
     "EVIDENCE_QUERY",
     "INPUT_TABLES",
-    "LINKED_SQL",
+    "NETWORK_COLUMNS",
+    "NETWORK_QUERY",
     "VERSION",
     "WEIGHTS",
     "AdsParams",
+    "add_network_steps",
     "alerts",
     "compile_pipeline",
     "explain",

@@ -66,10 +66,32 @@ class AdsPriors:
     phone_share: Band = Band(0.7, 1.0)  # ads that give a phone
     handle_share: Band = Band(0.2, 0.6)  # ads that give a payment handle
     profile_share: Band = Band(0.2, 0.5)  # fake profiles rather than ads
+    # Widened per world (issue #16, quality): networks that also post domestic-work and
+    # hospitality ads, recruit abroad more or less, show photos more or less often; and
+    # look-alikes whose size, reach and categories vary from world to world.
+    network_risky_share: Band = Band(0.7, 1.0)  # online job / model / travel job ads
+    abroad_share: Band = Band(0.0, 0.6)  # a network's cities abroad (at least one at home)
+    photo_share: Band = Band(0.5, 0.95)  # network ads that show a photo
+    agencies_per_10k: Band = Band(5.0, 15.0)
+    agency_ads: Band = Band(10.0, 40.0)  # ads per agency (mean)
+    agency_cities: Band = Band(3.0, 7.0)  # the most cities an agency posts in
+    agency_accounts: Band = Band(1.0, 3.0)  # the most accounts (branches) per agency
+    agency_risky_share: Band = Band(0.2, 0.7)  # agency ads for online jobs or models
+    offices_per_10k: Band = Band(5.0, 15.0)
+    office_businesses: Band = Band(3.0, 8.0)  # the most businesses sharing one phone
 
     def draw(self, seed: int) -> dict[str, float]:
         rng = rng_for(seed, "ads.draw")
         return {k: getattr(self, k).draw(rng) for k in asdict(self)}
+
+
+# Every band of the networks widened together (the benchmark's ``mixed`` region): few or
+# many ads, one city or six, accounts reused or new, details given often or rarely.
+WIDE = AdsPriors(
+    ads_per_network=Band(4.0, 30.0), cities_per_network=Band(1.0, 6.0),
+    services_per_network=Band(1.0, 3.0), account_reuse=Band(0.0, 0.9),
+    phone_share=Band(0.3, 1.0), handle_share=Band(0.0, 0.6), profile_share=Band(0.0, 0.5),
+)  # fmt: skip
 
 
 @dataclass
@@ -137,18 +159,29 @@ class _Poster:
                           country=country, category=self._pick(EVERYDAY), contact_phone=phone,
                           payment_handle=handle, photo_pdq=photo)  # fmt: skip
 
+    def _network_cities(self, n: int) -> list[tuple[str, str]]:
+        """``n`` distinct cities (fewer when the countries have fewer): the first at home,
+        each other one abroad with the world's ``abroad_share``."""
+        abroad = self._pick(ABROAD)
+        cities = [(self.home, self._city(self.home))]
+        for _ in range(4 * n):
+            country = abroad if self.rng.random() < self.b["abroad_share"] else self.home
+            cities = list(dict.fromkeys([*cities, (country, self._city(country))]))
+            if len(cities) >= n:
+                break
+        return cities
+
     def networks(self) -> None:
         rng, b = self.rng, self.b
         for k in range(self._count(b["networks_per_10k"], 3)):
             case = self.ads.case_base + k
-            countries = [self.home, self._pick(ABROAD)]
-            cities = [(c, self._city(c)) for c in countries for _ in range(4)]
-            cities = list(dict.fromkeys(cities))[: max(2, round(b["cities_per_network"]))]
+            cities = self._network_cities(max(1, round(b["cities_per_network"])))
+            abroad = next((c for c, _ in cities if c != self.home), self._pick(ABROAD))
             services = list(handles.SERVICES[: max(1, round(b["services_per_network"]))])
             rng.shuffle(services)
-            phones = [handles.phones(rng, countries[0], 1)[0]
+            phones = [handles.phones(rng, self.home, 1)[0]
                       for _ in range(max(1, round(b["phones_per_network"])))]  # fmt: skip
-            handle_list = [payout_handle(rng, countries[1]) for _ in range(2)]
+            handle_list = [payout_handle(rng, abroad) for _ in range(2)]
             photos = [self._photo() for _ in range(max(1, round(b["photos_per_network"])))]
             accounts: list[tuple[str, str]] = []
             for _ in range(max(4, int(rng.poisson(b["ads_per_network"])))):
@@ -158,43 +191,54 @@ class _Poster:
                     service, account = self._pick(tuple(services)), self._account()
                     accounts.append((service, account))
                 country, city = cities[int(rng.integers(0, len(cities)))]
+                risky = rng.random() < b["network_risky_share"]
                 self._add((NETWORK, 1, case), service=service,
                           record_type="profile" if rng.random() < b["profile_share"] else "ad",
                           account_id=account, posted_at=self._when(), city=city,
-                          country=country, category=self._pick(RISKY),
+                          country=country,
+                          category=self._pick(RISKY if risky else ("domestic_work", "hospitality")),
                           contact_phone=self._pick(tuple(phones))
                           if rng.random() < b["phone_share"] else None,
                           payment_handle=self._pick(tuple(handle_list))
                           if rng.random() < b["handle_share"] else None,
-                          photo_pdq=self._pick(tuple(photos)) if rng.random() < 0.8 else None)  # fmt: skip
+                          photo_pdq=self._pick(tuple(photos))
+                          if rng.random() < b["photo_share"] else None)  # fmt: skip
+
+    def _upto(self, most: float, least: int = 1) -> int:
+        """A whole number from ``least`` to the world's ``most`` (rounded)."""
+        return int(self.rng.integers(least, max(least, round(most)) + 1))
 
     def agencies(self) -> None:
-        rng = self.rng
-        for _ in range(self._count(10, 4)):
+        rng, b = self.rng, self.b
+        cities_home = CITIES.get(self.home, tuple(f"{self.home} city {k}" for k in range(1, 6)))
+        for _ in range(self._count(b["agencies_per_10k"], 4)):
             phone = handles.phones(rng, self.home, 1)[0]
             handle = payout_handle(rng, self.home)
             logo = self._photo()
-            accounts = [
-                (s, self._account()) for s in list(handles.SERVICES)[: int(rng.integers(1, 3))]
+            # one account per service, or a few branch accounts on them
+            services = tuple(handles.SERVICES[: int(rng.integers(1, 3))])
+            accounts = [(s, self._account()) for s in services] + [
+                (self._pick(services), self._account())
+                for _ in range(self._upto(b["agency_accounts"]) - len(services))
             ]
-            cities = list(CITIES.get(self.home, (self._city(self.home),)))[
-                : int(rng.integers(3, 8))
-            ]
-            for _ in range(int(rng.integers(10, 40))):
+            cities = list(cities_home)[: self._upto(b["agency_cities"], least=2)]
+            for _ in range(max(5, int(rng.poisson(b["agency_ads"])))):
                 service, account = accounts[int(rng.integers(0, len(accounts)))]
+                job = rng.random() < b["agency_risky_share"]
                 self._add(("agency_reposts", 0, -1), service=service, record_type="ad",
                           account_id=account, posted_at=self._when(),
                           city=cities[int(rng.integers(0, len(cities)))], country=self.home,
-                          category=self._pick(("online_job", "domestic_work", "hospitality")),
+                          category=self._pick(("online_job", "model") if job
+                                              else ("domestic_work", "hospitality")),
                           contact_phone=phone, payment_handle=handle if rng.random() < 0.3 else None,
                           photo_pdq=logo)  # fmt: skip
 
     def offices(self) -> None:
         rng = self.rng
-        for _ in range(self._count(10, 4)):
+        for _ in range(self._count(self.b["offices_per_10k"], 4)):
             phone = handles.phones(rng, self.home, 1)[0]
             city = self._city(self.home)
-            for _ in range(int(rng.integers(3, 9))):  # businesses sharing the front desk
+            for _ in range(self._upto(self.b["office_businesses"], least=2)):  # one front desk
                 service, account = self._pick(handles.SERVICES), self._account()
                 handle = payout_handle(rng, self.home)
                 photo = self._photo()
@@ -242,4 +286,4 @@ def label_rows(
         yield ("ad", ad_id, label, scenario, case_name(case) if case >= 0 else None)
 
 
-__all__ = ["LOOKALIKES", "NETWORK", "Ads", "AdsPriors", "frame", "generate", "label_rows"]
+__all__ = ["LOOKALIKES", "NETWORK", "WIDE", "Ads", "AdsPriors", "frame", "generate", "label_rows"]

@@ -11,8 +11,10 @@ from daybreak.platform.ads import (
     DETAILS_QUERY,
     EVIDENCE_QUERY,
     INPUT_TABLES,
-    LINKED_SQL,
+    NETWORK_COLUMNS,
+    NETWORK_QUERY,
     AdsParams,
+    add_network_steps,
     score_of,
     shares_of,
 )
@@ -31,17 +33,16 @@ FROM platform_ads WHERE {column} IS NOT NULL"""
         for column, kind in DETAILS
     ]
     p.add("ads_uses", "\nUNION ALL\n".join(parts), inputs=INPUT_TABLES, materialize=True)
-    p.add("ads_linked", LINKED_SQL, inputs=("ads_uses",), materialize=True)
-    p.add(
-        "ads_details", _scored_sql(d, params), inputs=("ads_uses", "ads_linked"), materialize=True
-    )
+    add_network_steps(p, d, params.min_ads)  # networks came after the speed work: the same
+    p.add("ads_details", _scored_sql(d, params),
+          inputs=("ads_uses", "ads_network_of", "ads_networks"), materialize=True)  # fmt: skip
     return p
 
 
 def _scored_sql(d: Dialect, params: AdsParams) -> str:
     return f"""
 SELECT g.*, {score_of(params)} AS score
-FROM (SELECT u.*, l.linked_places FROM (
+FROM (SELECT u.*, {", ".join("n." + c for c in NETWORK_COLUMNS)} FROM (
   SELECT kind, value,
     count(DISTINCT ad_id) AS ads,
     count(DISTINCT poster) AS accounts,
@@ -49,9 +50,10 @@ FROM (SELECT u.*, l.linked_places FROM (
     count(DISTINCT country) AS countries,
     count(DISTINCT service) AS services,{shares_of(d)}
   FROM ads_uses GROUP BY kind, value
-) u JOIN ads_linked l ON l.kind = u.kind AND l.value = u.value
+) u LEFT JOIN ads_network_of l ON l.node = u.kind || ':' || u.value
+LEFT JOIN ads_networks n ON n.network = l.label
 ) g
 """
 
 
-__all__ = ["DETAILS_QUERY", "EVIDENCE_QUERY", "compile_pipeline"]
+__all__ = ["DETAILS_QUERY", "EVIDENCE_QUERY", "NETWORK_QUERY", "compile_pipeline"]
