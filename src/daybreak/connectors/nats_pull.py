@@ -52,6 +52,10 @@ class BatchPuller:
             await m.nak()
         self._buffer.clear()
 
+    def give_back(self, msgs: list[Msg]) -> None:
+        """Messages fetched but not handled: first in line again (or handed back)."""
+        self._buffer[:0] = msgs
+
     async def fetch(self, batch: int, wait: float) -> list[Msg]:
         """Up to ``batch`` messages: those available now, else the first to arrive within
         ``wait`` seconds (then with whatever is available by then). Empty: none came."""

@@ -190,29 +190,44 @@ class StreamConsumer:
         durable: str,
         idle_exit: float | None,
     ) -> None:
-        s = self.settings
         stored = self.files.stored_seqs(await self._ack_floor(js, durable))
         idle = 0.0
         batches = 0
-        while not self._stop.is_set():
-            try:
-                msgs = await puller.fetch(s.batch, FETCH_WAIT_SECONDS)
-            except TRANSIENT as exc:
-                # connection errors while nats-py reconnects: "nothing yet, ask again"
-                log.warning("NATS fetch for %s: %s; retrying", durable, exc)
-                await asyncio.sleep(FETCH_WAIT_SECONDS)
-                msgs = []
-            if not msgs:
-                idle += FETCH_WAIT_SECONDS
-                if idle_exit is not None and idle >= idle_exit and await self._drained(js, durable):
+        next_batch = asyncio.create_task(self._fetch(puller, durable))
+        try:
+            while True:
+                msgs = await next_batch
+                if self._stop.is_set():
+                    puller.give_back(msgs)
                     return
-                continue
-            idle = 0.0
-            await self._handle(js, kind, msgs, stored)
-            batches += 1
-            if batches % PRUNE_EVERY_BATCHES == 0:
-                floor = await self._ack_floor(js, durable)
-                stored.difference_update([q for q in stored if q <= floor])
+                if not msgs:
+                    idle += FETCH_WAIT_SECONDS
+                    idle_long = idle_exit is not None and idle >= idle_exit
+                    if idle_long and await self._drained(js, durable):
+                        return
+                    next_batch = asyncio.create_task(self._fetch(puller, durable))
+                    continue
+                idle = 0.0
+                # The next batch arrives (the server sends, nats-py parses) while this
+                # one is validated and written: two batches at most are held.
+                next_batch = asyncio.create_task(self._fetch(puller, durable))
+                await self._handle(js, kind, msgs, stored)
+                batches += 1
+                if batches % PRUNE_EVERY_BATCHES == 0:
+                    floor = await self._ack_floor(js, durable)
+                    stored.difference_update([q for q in stored if q <= floor])
+        finally:
+            if not next_batch.done():
+                next_batch.cancel()  # what it received stays buffered: close() hands it back
+
+    async def _fetch(self, puller: BatchPuller, durable: str) -> list[Msg]:
+        try:
+            return await puller.fetch(self.settings.batch, FETCH_WAIT_SECONDS)
+        except TRANSIENT as exc:
+            # connection errors while nats-py reconnects: "nothing yet, ask again"
+            log.warning("NATS fetch for %s: %s; retrying", durable, exc)
+            await asyncio.sleep(FETCH_WAIT_SECONDS)
+            return []
 
     async def _drained(self, js: JetStreamContext, durable: str) -> bool:
         """Nothing left to deliver and nothing awaiting an acknowledgement (messages a
@@ -250,6 +265,20 @@ class StreamConsumer:
             await self._dead_letter(js, b)
 
     async def _store_rows(self, kind: Kind, msgs: list[Msg], stored: set[int]) -> list[_Bad]:
+        # In a thread: polars validates and pyarrow writes without the GIL, so the event
+        # loop meanwhile takes in the next batch.
+        good, bad = await asyncio.to_thread(self._validate_and_write, kind, msgs)
+        if good:
+            seqs = [stream_seq(m) for m in good]
+            self._failpoint.wrote()
+            stored.update(seqs)
+            for m in good:
+                await m.ack()
+            self._count(kind, len(good))
+        return bad
+
+    def _validate_and_write(self, kind: Kind, msgs: list[Msg]) -> tuple[list[Msg], list[_Bad]]:
+        """Store the valid messages' rows in one durable file; return them and the bad."""
         records, bad, decoded = _decode_all(msgs)
         result = validate_records(records, kind, _Names(decoded))
         bad += [
@@ -258,14 +287,8 @@ class StreamConsumer:
         ]
         good = [decoded[i] for i in result.positions]
         if good:
-            seqs = [stream_seq(m) for m in good]
-            await asyncio.to_thread(self.files.write, kind, result.frame, seqs)
-            self._failpoint.wrote()
-            stored.update(seqs)
-            for m in good:
-                await m.ack()
-            self._count(kind, len(good))
-        return bad
+            self.files.write(kind, result.frame, [stream_seq(m) for m in good])
+        return good, bad
 
     async def _store_reports(self, msgs: list[Msg]) -> list[_Bad]:
         assert self.store is not None
