@@ -150,7 +150,7 @@ class _CollectorPause:
 def _collector_paused() -> Iterator[None]:
     """Python's cyclic garbage collector off while syncs run: a sync allocates a few
     objects per hash and keeps most of them, so the collector kept rescanning them
-    (about a third of a sync's CPU time, benchmarks/exchange_sync.py). Reference
+    (~30 % of a sync's CPU time, benchmarks/exchange_sync.py). Reference
     counting still frees everything else; the collector is on again once the last
     concurrent sync ends (if it was on before)."""
     state = _CollectorPause
