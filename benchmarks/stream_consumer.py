@@ -8,7 +8,9 @@ stream is drained and every message acknowledged, and prints messages/s.
 
 What it measures: fetch (pull, --batch at a time) + JSON decoding + schema validation
 (polars) + one fsync'd Parquet file per batch + one acknowledgement per message, for
-one kind (transactions) on one consumer. It does not measure scoring into alerts (the
+one kind (transactions) on one consumer, on uvloop as ``daybreak stream run``. It also
+prints the CPU time the consumer and the server spent per message, which a loaded
+machine disturbs less than wall time. It does not measure scoring into alerts (the
 consumer stores; ``payments scan`` scores) nor reports (the store's intake has its own
 benchmark, tipline_intake.py). The server shares the machine's cores with the consumer.
 
@@ -20,6 +22,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import shutil
 import socket
 import subprocess
@@ -31,6 +34,7 @@ from pathlib import Path
 import nats
 import polars as pl
 
+from daybreak.connectors.nats_connection import run_on_uvloop
 from daybreak.connectors.stream_config import InboundSettings, NatsSettings, Subjects
 from daybreak.connectors.stream_in import StreamConsumer
 
@@ -64,6 +68,12 @@ def start_server(store: Path) -> tuple[subprocess.Popen[bytes], str]:
     sys.exit("nats-server did not start")
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process so far (Linux /proc)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 async def publish(url: str, n: int) -> None:
     nc = await nats.connect(url)
     js = nc.jetstream()
@@ -93,9 +103,11 @@ def main() -> None:
                 batch=args.batch, max_in_flight=4 * args.batch,
             )  # fmt: skip
             consumer = StreamConsumer(settings, NatsSettings(url=url), None)
+            server_cpu, cpu = cpu_seconds(server.pid), time.process_time()
             started = time.perf_counter()
-            stats = asyncio.run(consumer.run(idle_exit=0))
+            stats = run_on_uvloop(consumer.run(idle_exit=0))  # as `daybreak stream run`
             elapsed = time.perf_counter() - started
+            cpu, server_cpu = time.process_time() - cpu, cpu_seconds(server.pid) - server_cpu
             rows = pl.scan_parquet(Path(tmp) / "out" / "transactions" / "*.parquet")
             stored = rows.select(pl.len()).collect().item()
         finally:
@@ -106,6 +118,13 @@ def main() -> None:
     busy = elapsed - 1.0
     print(f"{args.messages} transactions, batch {args.batch}: {elapsed:.2f} s wall "
           f"({busy:.2f} s less the final 1 s idle fetch) -> {args.messages / busy:,.0f} msg/s")  # fmt: skip
+    # CPU time does not depend on other jobs as much as wall time does: what the two
+    # processes spent per message, and the rate two free cores would allow if the
+    # consumer's event loop (one core at most) and the server kept them busy.
+    per_msg = (cpu + server_cpu) / args.messages
+    print(f"CPU: consumer {cpu:.2f} s ({cpu / args.messages * 1e6:.0f} us/msg), nats-server "
+          f"{server_cpu:.2f} s ({server_cpu / args.messages * 1e6:.0f} us/msg); two free cores: "
+          f"at most {min(2 / per_msg, args.messages / cpu):,.0f} msg/s")  # fmt: skip
 
 
 if __name__ == "__main__":

@@ -6,6 +6,7 @@ the store, and each organisation's exchanges and banks apart."""
 
 from __future__ import annotations
 
+import gc
 import hashlib
 import json
 import logging
@@ -444,3 +445,26 @@ def test_referring_a_case_confirms_its_matches_once(store: TiplineStore, tmp_pat
         assert queue_case_verdicts(store, ADMIN) == 0  # the same verdict of the same case
         assert send_opinions(store.exchanges, ADMIN, env).sent == 1
     assert ex.feedback == [("/902/", "reactions=HELPFUL")]
+
+
+def test_the_collector_is_paused_while_syncs_run_and_restored_after() -> None:
+    """Off while any sync runs (two overlapping: on again only after the second), on
+    again after; left off if it was off before."""
+    from daybreak.connectors.hash_exchange import _collector_paused
+
+    assert gc.isenabled()
+    first = _collector_paused()
+    first.__enter__()
+    assert not gc.isenabled()
+    with _collector_paused():
+        assert not gc.isenabled()
+    assert not gc.isenabled()  # the first sync still runs
+    first.__exit__(None, None, None)
+    assert gc.isenabled()
+    gc.disable()
+    try:
+        with _collector_paused():
+            assert not gc.isenabled()
+        assert not gc.isenabled()
+    finally:
+        gc.enable()

@@ -10,7 +10,7 @@ import polars as pl
 import pytest
 
 from daybreak.schema import SchemaError, read_table
-from daybreak.schema.validate import failing_columns, failing_columns_in_file
+from daybreak.schema.validate import failing_columns, failing_columns_in_file, validate_records
 
 HEADER = (
     "txn_id,timestamp,sender_id,sender_name,sender_country,receiver_id,receiver_name,"
@@ -246,3 +246,39 @@ def test_quarantined_cells_that_start_a_formula_are_escaped(tmp_path: Path, payl
     assert row["amount"] == "'-5"  # a leading minus is a formula start too
     assert row["txn_id"] == "t9" and row["receiver_name"] == "Maria Santos"  # others kept
     assert row["_reasons"].startswith("amount: ")
+
+
+def test_json_records_are_typed_as_the_same_rows_of_a_file(tmp_path: Path) -> None:
+    """validate_records builds its frame column by column: each JSON scalar becomes the
+    text a CSV cell holds (numbers as str() writes them, booleans true/false), so the
+    typed rows equal those read from the file, and bad records are named by source."""
+    records: list[object] = [
+        {"txn_id": "t1", "timestamp": "2025-03-01T22:15:00Z", "sender_id": "C1",
+         "sender_name": "Ann Lee", "sender_country": "AU", "receiver_id": "gcash:+639171234567",
+         "receiver_name": "Maria Santos", "receiver_country": "PH", "amount": 48.5,
+         "currency": "AUD", "channel": "remittance", "reference": "school fees"},
+        {"txn_id": "t2", "timestamp": "2025-03-02T10:00:00.123Z", "sender_id": "C1",
+         "sender_name": None, "sender_country": "AU", "receiver_id": "shop:1",
+         "receiver_country": "AU", "amount": 12, "currency": "AUD", "channel": "card",
+         "merchant_category": 5411},
+        ["not", "an", "object"],
+        {"txn_id": 3, "timestamp": "2025-03-02T10:00:00+00:00", "sender_id": "C2",
+         "sender_name": "Bob", "sender_country": "AU", "receiver_id": "bdo:0012",
+         "receiver_country": "PH", "amount": 0, "currency": "AUD", "channel": "wire",
+         "reference": True},
+        {"txn_id": "t4", "timestamp": "2025-03-02T10:00:00Z", "sender_id": "C2",
+         "sender_country": "XX", "receiver_id": "r", "receiver_country": "PH",
+         "amount": 1e-07, "currency": "AUD", "channel": "wire", "reference": {"a": 1}},
+        {"txn_id": "t5", "timestamp": "2025-03-02T10:00:00Z", "sender_id": "C2",
+         "sender_country": "XX", "receiver_id": "r", "receiver_country": "PH",
+         "amount": 1e-07, "currency": "AUD", "channel": "wire"},
+    ]  # fmt: skip
+    rows = [GOOD[0], GOOD[1], GOOD[2].replace("t3,", "3,").replace(",wire,,", ",wire,true,")]
+    from_file = read_table(write(tmp_path, rows), "transactions").frame
+    result = validate_records(records, "transactions", [f"msg {i}" for i in range(6)])
+    assert result.positions == [0, 1, 3]
+    assert result.frame.to_dicts() == from_file.to_dicts()
+    assert sorted(result.problems) == [2, 4, 5]
+    assert "expected a JSON object, got list" in str(result.problems[2][0])
+    assert "msg 4" in str(result.problems[4][0]) and "reference" in str(result.problems[4][0])
+    assert [i.column for i in result.problems[5]] == ["sender_country"]

@@ -40,10 +40,10 @@ def _run_until_signalled(work: Callable[[], Awaitable[object]], stop: Callable[[
             loop.add_signal_handler(sig, stop)
         await work()
 
-    from daybreak.connectors.nats_connection import NatsUnreachable
+    from daybreak.connectors.nats_connection import NatsUnreachable, run_on_uvloop
 
     try:
-        asyncio.run(main())
+        run_on_uvloop(main())
     except NatsUnreachable as exc:
         fail(str(exc))
 

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Coroutine
+from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
 import nats
@@ -15,6 +17,16 @@ from daybreak.connectors.stream_config import NatsSettings
 
 log = logging.getLogger(__name__)
 DEFAULT_PORT = 4222
+T = TypeVar("T")
+
+
+def run_on_uvloop(main: Coroutine[Any, Any, T]) -> T:
+    """Run ``main`` as ``asyncio.run`` does, on uvloop (a dependency, uvicorn's loop):
+    the consumer does a few loop steps per message, each far cheaper there."""
+    import uvloop
+
+    with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
+        return runner.run(main)
 
 
 class NatsUnreachable(ConnectionError):

@@ -23,15 +23,16 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-import json
 import logging
 import os
 import signal
 from collections.abc import Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass, field
+from typing import overload
 
 import nats
+import orjson
 from nats.aio.client import Client
 from nats.aio.msg import Msg
 from nats.js import JetStreamContext
@@ -40,6 +41,7 @@ from nats.js.errors import NotFoundError
 from pydantic import ValidationError
 
 from daybreak.connectors.nats_connection import connect_nats
+from daybreak.connectors.nats_pull import BatchPuller, stream_seq
 from daybreak.connectors.stream_config import InboundSettings, Kind, NatsSettings
 from daybreak.connectors.stream_files import StreamFiles
 from daybreak.schema.validate import validate_records
@@ -161,30 +163,71 @@ class StreamConsumer:
             ack_wait=s.ack_wait_seconds,
             max_ack_pending=s.max_in_flight,
         )
-        sub = await js.pull_subscribe(subject, durable=durable, stream=s.stream, config=config)
+        await self._ensure_consumer(js, durable, config)
+        puller = BatchPuller(nc, s.stream, durable)
+        await puller.start()
+        try:
+            await self._pull(js, puller, kind, durable, idle_exit)
+        finally:
+            await puller.close()
+
+    async def _ensure_consumer(
+        self, js: JetStreamContext, durable: str, config: ConsumerConfig
+    ) -> None:
+        """Create the durable consumer unless it exists (an existing one keeps its
+        configuration, as nats-py's ``pull_subscribe`` does)."""
+        try:
+            await js.consumer_info(self.settings.stream, durable)
+        except NotFoundError:
+            config.name = durable
+            await js.add_consumer(self.settings.stream, config=config)
+
+    async def _pull(
+        self,
+        js: JetStreamContext,
+        puller: BatchPuller,
+        kind: Kind,
+        durable: str,
+        idle_exit: float | None,
+    ) -> None:
         stored = self.files.stored_seqs(await self._ack_floor(js, durable))
         idle = 0.0
         batches = 0
-        while not self._stop.is_set():
-            try:
-                msgs = await sub.fetch(s.batch, timeout=FETCH_WAIT_SECONDS)
-            except TRANSIENT as exc:
-                # nats-py raises its own TimeoutError when no message came, but a plain
-                # asyncio TimeoutError when a loaded loop overran the fetch deadline, and
-                # connection errors while it reconnects: all mean "nothing yet, ask again".
-                if not isinstance(exc, TimeoutError):
-                    log.warning("NATS fetch on %s: %s; retrying", subject, exc)
-                    await asyncio.sleep(FETCH_WAIT_SECONDS)
-                idle += FETCH_WAIT_SECONDS
-                if idle_exit is not None and idle >= idle_exit and await self._drained(js, durable):
+        next_batch = asyncio.create_task(self._fetch(puller, durable))
+        try:
+            while True:
+                msgs = await next_batch
+                if self._stop.is_set():
+                    puller.give_back(msgs)
                     return
-                continue
-            idle = 0.0
-            await self._handle(js, kind, msgs, stored)
-            batches += 1
-            if batches % PRUNE_EVERY_BATCHES == 0:
-                floor = await self._ack_floor(js, durable)
-                stored.difference_update([q for q in stored if q <= floor])
+                if not msgs:
+                    idle += FETCH_WAIT_SECONDS
+                    idle_long = idle_exit is not None and idle >= idle_exit
+                    if idle_long and await self._drained(js, durable):
+                        return
+                    next_batch = asyncio.create_task(self._fetch(puller, durable))
+                    continue
+                idle = 0.0
+                # The next batch arrives (the server sends, nats-py parses) while this
+                # one is validated and written: two batches at most are held.
+                next_batch = asyncio.create_task(self._fetch(puller, durable))
+                await self._handle(js, kind, msgs, stored)
+                batches += 1
+                if batches % PRUNE_EVERY_BATCHES == 0:
+                    floor = await self._ack_floor(js, durable)
+                    stored.difference_update([q for q in stored if q <= floor])
+        finally:
+            if not next_batch.done():
+                next_batch.cancel()  # what it received stays buffered: close() hands it back
+
+    async def _fetch(self, puller: BatchPuller, durable: str) -> list[Msg]:
+        try:
+            return await puller.fetch(self.settings.batch, FETCH_WAIT_SECONDS)
+        except TRANSIENT as exc:
+            # connection errors while nats-py reconnects: "nothing yet, ask again"
+            log.warning("NATS fetch for %s: %s; retrying", durable, exc)
+            await asyncio.sleep(FETCH_WAIT_SECONDS)
+            return []
 
     async def _drained(self, js: JetStreamContext, durable: str) -> bool:
         """Nothing left to deliver and nothing awaiting an acknowledgement (messages a
@@ -207,7 +250,7 @@ class StreamConsumer:
     ) -> None:
         fresh = []
         for m in msgs:
-            if m.metadata.sequence.stream in stored:
+            if stream_seq(m) in stored:
                 await m.ack()  # written before a crash, not acknowledged then
                 self.stats.already_stored += 1
             else:
@@ -222,22 +265,30 @@ class StreamConsumer:
             await self._dead_letter(js, b)
 
     async def _store_rows(self, kind: Kind, msgs: list[Msg], stored: set[int]) -> list[_Bad]:
-        records, bad, decoded = _decode_all(msgs)
-        result = validate_records(records, kind, [_name(m) for m in decoded])
-        bad += [
-            _Bad(decoded[i], "; ".join(str(issue) for issue in issues))
-            for i, issues in sorted(result.problems.items())
-        ]
-        good = [decoded[i] for i in result.positions]
+        # In a thread: polars validates and pyarrow writes without the GIL, so the event
+        # loop meanwhile takes in the next batch.
+        good, bad = await asyncio.to_thread(self._validate_and_write, kind, msgs)
         if good:
-            seqs = [m.metadata.sequence.stream for m in good]
-            await asyncio.to_thread(self.files.write, kind, result.frame, seqs)
+            seqs = [stream_seq(m) for m in good]
             self._failpoint.wrote()
             stored.update(seqs)
             for m in good:
                 await m.ack()
             self._count(kind, len(good))
         return bad
+
+    def _validate_and_write(self, kind: Kind, msgs: list[Msg]) -> tuple[list[Msg], list[_Bad]]:
+        """Store the valid messages' rows in one durable file; return them and the bad."""
+        records, bad, decoded = _decode_all(msgs)
+        result = validate_records(records, kind, _Names(decoded))
+        bad += [
+            _Bad(decoded[i], "; ".join(str(issue) for issue in issues))
+            for i, issues in sorted(result.problems.items())
+        ]
+        good = [decoded[i] for i in result.positions]
+        if good:
+            self.files.write(kind, result.frame, [stream_seq(m) for m in good])
+        return good, bad
 
     async def _store_reports(self, msgs: list[Msg]) -> list[_Bad]:
         assert self.store is not None
@@ -278,7 +329,7 @@ class StreamConsumer:
 
     async def _dead_letter(self, js: JetStreamContext, bad: _Bad) -> None:
         m, s = bad.msg, self.settings
-        seq = m.metadata.sequence.stream
+        seq = stream_seq(m)
         headers = {
             "Nats-Msg-Id": f"dead:{s.stream}:{seq}",
             REASON_HEADER: _header_value(bad.reason),
@@ -304,7 +355,7 @@ class StreamConsumer:
 def message_key(m: Msg, stream: str) -> str:
     """The message's id: the publisher's ``Nats-Msg-Id``, else its place in the stream."""
     given = (m.headers or {}).get("Nats-Msg-Id")
-    return given if given else f"{stream}:{m.metadata.sequence.stream}"
+    return given if given else f"{stream}:{stream_seq(m)}"
 
 
 def _decode_all(msgs: Sequence[Msg]) -> tuple[list[object], list[_Bad], list[Msg]]:
@@ -313,8 +364,8 @@ def _decode_all(msgs: Sequence[Msg]) -> tuple[list[object], list[_Bad], list[Msg
     decoded: list[Msg] = []
     for m in msgs:
         try:
-            records.append(json.loads(m.data))
-        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+            records.append(orjson.loads(m.data))
+        except orjson.JSONDecodeError as exc:  # not UTF-8 text is one too
             bad.append(_Bad(m, f"{_name(m)}: not a JSON document ({exc})"))
             continue
         decoded.append(m)
@@ -322,7 +373,26 @@ def _decode_all(msgs: Sequence[Msg]) -> tuple[list[object], list[_Bad], list[Msg
 
 
 def _name(m: Msg) -> str:
-    return f"{m.subject} #{m.metadata.sequence.stream}"
+    return f"{m.subject} #{stream_seq(m)}"
+
+
+class _Names(Sequence[str]):
+    """The messages' names (:func:`_name`), made only for those a problem names."""
+
+    def __init__(self, msgs: Sequence[Msg]) -> None:
+        self._msgs = msgs
+
+    def __len__(self) -> int:
+        return len(self._msgs)
+
+    @overload
+    def __getitem__(self, i: int) -> str: ...
+    @overload
+    def __getitem__(self, i: slice) -> Sequence[str]: ...
+    def __getitem__(self, i: int | slice) -> str | Sequence[str]:
+        if isinstance(i, slice):
+            return [_name(m) for m in self._msgs[i]]
+        return _name(self._msgs[i])
 
 
 def _pydantic_reason(exc: ValidationError) -> str:

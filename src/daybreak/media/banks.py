@@ -21,7 +21,7 @@ import re
 import sys
 import tempfile
 import threading
-from collections.abc import Hashable, Iterable, Iterator
+from collections.abc import Hashable, Iterable, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
@@ -454,18 +454,7 @@ class BankStore:
     ) -> tuple[int, int]:
         """Add entries (deduplicated); returns (added, already present)."""
         now = datetime.now(UTC)
-        new = pl.DataFrame(
-            [
-                {
-                    "hash_type": e.hash_type,
-                    "hash": e.hash,
-                    "labels": list(e.labels),
-                    "added_at": now,
-                }
-                for e in entries
-            ],
-            schema=ENTRY_SCHEMA,
-        )
+        new = _entries_frame(list(entries), now)
         with self._locked():
             bank = self.get(name)
             old = self.entries(name)
@@ -572,6 +561,23 @@ class BankStore:
             ]
             self.store_meta.audit(actor or self.actor, "release", bank, {"hash": hash_value})
             return True
+
+
+def _entries_frame(given: Sequence[BankEntry], added_at: datetime) -> pl.DataFrame:
+    """Entries as a frame (ENTRY_SCHEMA), column by column: polars converts a Python
+    list of lists or of datetimes element by element, ~30x slower (a sync adds 50,000
+    at a time, nearly all with the same labels: each distinct list is converted once)."""
+    distinct: dict[tuple[str, ...], int] = {}
+    codes = [distinct.setdefault(tuple(e.labels), len(distinct)) for e in given]
+    labels = pl.Series([list(k) for k in distinct], dtype=pl.List(pl.String))
+    frame = pl.DataFrame(
+        {
+            "hash_type": pl.Series([e.hash_type for e in given], dtype=pl.String),
+            "hash": pl.Series([e.hash for e in given], dtype=pl.String),
+            "labels": labels.gather(codes),
+        }
+    )
+    return frame.with_columns(pl.lit(added_at, ENTRY_SCHEMA["added_at"]).alias("added_at"))
 
 
 def _hashes(frame: pl.DataFrame) -> dict[str, Any]:

@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import StrEnum
+from functools import cached_property
 
 from daybreak.model.identifiers import TYPES
 from daybreak.plugins import SIGNAL_TYPE_NAMES
@@ -51,6 +52,15 @@ class Table:
     @property
     def names(self) -> list[str]:
         return [c.name for c in self.columns]
+
+    @cached_property
+    def name_set(self) -> frozenset[str]:
+        return frozenset(c.name for c in self.columns)
+
+    @cached_property
+    def required(self) -> frozenset[str]:
+        """The columns a row must have a value in."""
+        return frozenset(c.name for c in self.columns if not c.nullable)
 
     def column(self, name: str) -> Column:
         for c in self.columns:
