@@ -277,6 +277,24 @@ class PeakRss:
         return self.peak / 2**20
 
 
+def _time_steps() -> dict[str, float]:
+    """CPU seconds of each compiled SQL step of the scans in this (child) process, filled as
+    they run: DuckDB's step definition is wrapped. A view costs nothing where it is
+    defined and counts in the steps that read it."""
+    from daybreak.engines.duckdb import DuckDBEngine
+
+    steps: dict[str, float] = {}
+    define = DuckDBEngine._define
+
+    def timed(self: DuckDBEngine, name: str, sql: str, materialize: bool) -> None:
+        cpu = time.process_time()
+        define(self, name, sql, materialize)
+        steps[name] = time.process_time() - cpu
+
+    DuckDBEngine._define = timed  # type: ignore[method-assign]
+    return steps
+
+
 def child(kind: str, tx: Path, cu: Path, out: Path) -> None:
     """Run one measurement in this (fresh) process and print JSON."""
     rss = PeakRss()
@@ -306,6 +324,7 @@ def child(kind: str, tx: Path, cu: Path, out: Path) -> None:
         def mark(message: str) -> None:
             marks.append((message, time.perf_counter() - t0, time.process_time() - cpu0))
 
+        steps = _time_steps()
         result = scan(tx, out, customers=cu, progress=mark)
         mark("end")
         # wall and CPU seconds from each progress message to the next ("validating
@@ -313,7 +332,8 @@ def child(kind: str, tx: Path, cu: Path, out: Path) -> None:
         phases = {m: round(marks[i + 1][1] - at, 3) for i, (m, at, _) in enumerate(marks[:-1])}
         cpu_phases = {m: round(marks[i + 1][2] - c, 3) for i, (m, _, c) in enumerate(marks[:-1])}
         info = {**result.summary, "phases": phases, "cpu_phases": cpu_phases,
-                "before_first_phase": round(marks[0][1], 3)}  # fmt: skip
+                "before_first_phase": round(marks[0][1], 3),
+                "cpu_steps": {k: round(v, 3) for k, v in steps.items()}}  # fmt: skip
     elapsed = time.perf_counter() - t0
     # CPU seconds of every thread of this process (DuckDB's and Polars' workers too):
     # steadier than wall time on a shared machine, where other work takes the cores.
@@ -462,6 +482,9 @@ def run_share(args: argparse.Namespace, share: float, sizes: list[int]) -> dict[
               + _spread([f["cpu"] / b["cpu"] for b, f in zip(bases, fulls, strict=True)]))  # fmt: skip
         steps = ", ".join(f"{k} {v:.2f}" for k, v in full["cpu_phases"].items())
         print(f"  scan phases (CPU s, the median run): {steps}")
+        costly = sorted(full["cpu_steps"].items(), key=lambda kv: -kv[1])[:8]
+        print("  costliest SQL steps (CPU s, the median run): "
+              + ", ".join(f"{k} {v:.2f}" for k, v in costly))  # fmt: skip
         print(f"  corridor payments read by the scan: {int(full['corridor_payments']):,}")
     print(f"imports (not timed above): scan child {full['imports']:.1f} s")
     print(f"load average at the end {' '.join(f'{x:.1f}' for x in os.getloadavg())}")
