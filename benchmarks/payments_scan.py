@@ -13,7 +13,8 @@ per 100 transactions) and measures, side by side in fresh child processes:
   scan      daybreak.engines.payments.scan(...) end to end: read and validate the files, compile,
             run on DuckDB, score, explain, collect evidence and write the results
 
-It prints both times (median of --repeat runs, alternating), their ratio (target <= 3)
+It prints both times (median of --repeat runs, alternating), their ratio (target <= 3), the
+CPU seconds of each side (all threads: steadier than wall time on a shared machine)
 and the spread of the run-by-run ratios,
 transactions per second of the scan (target >= 2M/s) and the peak resident memory of
 each child.
@@ -276,6 +277,24 @@ class PeakRss:
         return self.peak / 2**20
 
 
+def _time_steps() -> dict[str, float]:
+    """CPU seconds of each compiled SQL step of the scans in this (child) process, filled as
+    they run: DuckDB's step definition is wrapped. A view costs nothing where it is
+    defined and counts in the steps that read it."""
+    from daybreak.engines.duckdb import DuckDBEngine
+
+    steps: dict[str, float] = {}
+    define = DuckDBEngine._define
+
+    def timed(self: DuckDBEngine, name: str, sql: str, materialize: bool) -> None:
+        cpu = time.process_time()
+        define(self, name, sql, materialize)
+        steps[name] = time.process_time() - cpu
+
+    DuckDBEngine._define = timed  # type: ignore[method-assign]
+    return steps
+
+
 def child(kind: str, tx: Path, cu: Path, out: Path) -> None:
     """Run one measurement in this (fresh) process and print JSON."""
     rss = PeakRss()
@@ -287,7 +306,7 @@ def child(kind: str, tx: Path, cu: Path, out: Path) -> None:
     from daybreak.engines.payments import scan
 
     imports = time.perf_counter() - t_import
-    t0 = time.perf_counter()
+    t0, cpu0 = time.perf_counter(), time.process_time()
     if kind == "baseline":
         con = duckdb.connect()
         rows = (
@@ -300,17 +319,29 @@ def child(kind: str, tx: Path, cu: Path, out: Path) -> None:
         )
         info: dict[str, object] = {"groups": rows}
     else:
-        marks: list[tuple[str, float]] = []
-        result = scan(tx, out, customers=cu,
-                      progress=lambda m: marks.append((m, time.perf_counter() - t0)))  # fmt: skip
-        marks.append(("end", time.perf_counter() - t0))
-        # seconds from each progress message to the next ("validating transactions"
-        # covers reading the file; "collecting evidence" covers explanations and writing)
-        phases = {m: round(marks[i + 1][1] - at, 3) for i, (m, at) in enumerate(marks[:-1])}
-        info = {**result.summary, "phases": phases, "before_first_phase": round(marks[0][1], 3)}
+        marks: list[tuple[str, float, float]] = []
+
+        def mark(message: str) -> None:
+            marks.append((message, time.perf_counter() - t0, time.process_time() - cpu0))
+
+        steps = _time_steps()
+        result = scan(tx, out, customers=cu, progress=mark)
+        mark("end")
+        # wall and CPU seconds from each progress message to the next ("validating
+        # transactions" covers reading the file)
+        phases = {m: round(marks[i + 1][1] - at, 3) for i, (m, at, _) in enumerate(marks[:-1])}
+        cpu_phases = {m: round(marks[i + 1][2] - c, 3) for i, (m, _, c) in enumerate(marks[:-1])}
+        info = {**result.summary, "phases": phases, "cpu_phases": cpu_phases,
+                "before_first_phase": round(marks[0][1], 3),
+                "cpu_steps": {k: round(v, 3) for k, v in steps.items()}}  # fmt: skip
     elapsed = time.perf_counter() - t0
+    # CPU seconds of every thread of this process (DuckDB's and Polars' workers too):
+    # steadier than wall time on a shared machine, where other work takes the cores.
+    cpu = time.process_time() - cpu0
     peak_mb = rss.stop()
-    print(json.dumps({"seconds": elapsed, "peak_mb": peak_mb, "imports": imports, **info}))
+    print(
+        json.dumps({"seconds": elapsed, "cpu": cpu, "peak_mb": peak_mb, "imports": imports, **info})
+    )
 
 
 def measure(kind: str, tx: Path, cu: Path, out: Path) -> dict[str, Any]:
@@ -340,6 +371,10 @@ def measure_with_startup(kind: str, tx: Path, cu: Path, out: Path) -> float:
     t0 = time.perf_counter()
     subprocess.run(cmd, capture_output=True, text=True, check=True)
     return time.perf_counter() - t0
+
+
+def _median(values: list[float]) -> float:
+    return sorted(values)[len(values) // 2]
 
 
 def _spread(ratios: list[float]) -> str:
@@ -441,6 +476,15 @@ def run_share(args: argparse.Namespace, share: float, sizes: list[int]) -> dict[
         previous = (n, full["seconds"])
         steps = ", ".join(f"{k} {v:.2f}" for k, v in full["phases"].items())
         print(f"  scan phases (s): loading the pack {full['before_first_phase']:.2f}, {steps}")
+        cpu_base, cpu_scan = _median([r["cpu"] for r in bases]), _median([r["cpu"] for r in fulls])
+        print(f"  CPU seconds (all threads, medians): baseline {cpu_base:.2f}, scan {cpu_scan:.2f}, "
+              f"ratio {cpu_scan / cpu_base:.2f}; run by run "
+              + _spread([f["cpu"] / b["cpu"] for b, f in zip(bases, fulls, strict=True)]))  # fmt: skip
+        steps = ", ".join(f"{k} {v:.2f}" for k, v in full["cpu_phases"].items())
+        print(f"  scan phases (CPU s, the median run): {steps}")
+        costly = sorted(full["cpu_steps"].items(), key=lambda kv: -kv[1])[:8]
+        print("  costliest SQL steps (CPU s, the median run): "
+              + ", ".join(f"{k} {v:.2f}" for k, v in costly))  # fmt: skip
         print(f"  corridor payments read by the scan: {int(full['corridor_payments']):,}")
     print(f"imports (not timed above): scan child {full['imports']:.1f} s")
     print(f"load average at the end {' '.join(f'{x:.1f}' for x in os.getloadavg())}")
