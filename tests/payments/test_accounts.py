@@ -157,7 +157,7 @@ def test_the_floor_needs_an_alerted_sole_sender_and_a_tie() -> None:
         }
     )
     cust = pl.DataFrame({"sender_id": ["c1", "c2"], "score": [0.6, 0.15]})
-    bounded = _capped_by_sole_sender(bene, cust, threshold=0.2)
+    bounded = _capped_by_sole_sender(bene, cust, suspect=0.2)
     assert bounded["score"].to_list() == pytest.approx([0.6, 0.2, 0.1, 0.05, 0.9])
     assert bounded["raised_by_sender"].to_list() == [True, True, False, False, False]
     # a contractor of a payroll firm (not alerted) or a relative (no tie) stays as scored

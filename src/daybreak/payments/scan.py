@@ -80,7 +80,9 @@ def scan_registered(
     say("scoring")
     cust = _score(cust, pack, "customer", model)
     threshold = model.threshold if model else pack.alert_threshold
-    bene = _capped_by_sole_sender(_score(bene, pack, "beneficiary", model), cust, threshold)
+    # An alerted sole sender raises his beneficiary only when he is a suspect as well.
+    suspect = max(threshold, pack.propagation_threshold)
+    bene = _capped_by_sole_sender(_score(bene, pack, "beneficiary", model), cust, suspect)
     alerted = pl.concat(
         [
             cust.filter(pl.col("score") >= threshold).select(
@@ -133,12 +135,13 @@ def _score(
 
 
 def _capped_by_sole_sender(
-    bene: pl.DataFrame, cust: pl.DataFrame, threshold: float | None = None
+    bene: pl.DataFrame, cust: pl.DataFrame, suspect: float | None = None
 ) -> pl.DataFrame:
     """A beneficiary paid by one customer only ranks no higher than that customer, and,
-    when that customer is alerted (score at ``threshold``) and tied to her without
-    family name, household or organisation (``sole_sender_tie`` > 0), no lower than his
-    score times that tie.
+    when that customer is a suspect (score at ``suspect``: the scan passes the pack's
+    ``propagation_threshold``, or the alert threshold when that is higher) and tied to
+    her without family name, household or organisation (``sole_sender_tie`` > 0), no
+    lower than his score times that tie.
 
     A facilitator is known by *several* unrelated senders abroad paying one person
     (payments-indicators.md, indicator 2); with one sender, everything the beneficiary
@@ -149,7 +152,9 @@ def _capped_by_sole_sender(
     the person an alerted payer pays again and again is where his payments go (AIC T&I
     589: more than half paid a facilitator more than once), and her own inbound signs
     (one payer's sums, larger than the low-value cap when he is careful) must not leave
-    her below the alert threshold he passed. ``sole_sender_score`` is that customer's
+    her below the alert threshold he passed. Only a suspect's: on the development worlds a
+    floor from every alerted sender also raised the in-laws of in-law remitters alerted
+    at 0.3-0.5 (in-law beneficiaries 2 -> 5 of ~400 in two regions). ``sole_sender_score`` is that customer's
     score (null when several pay or the sender was not scored, and then nothing is
     capped or raised); ``capped_by_sender`` and ``raised_by_sender`` say whether the
     bound moved the score."""
@@ -160,7 +165,7 @@ def _capped_by_sole_sender(
     capped = (pl.col("score") > pl.col("sole_sender_score")).fill_null(False)
     tie = pl.col("sole_sender_tie") if "sole_sender_tie" in bene.columns else pl.lit(0.0)
     floor = (pl.col("sole_sender_score") * tie.fill_null(0.0)).round(6)
-    alerted = pl.col("sole_sender_score") >= (2.0 if threshold is None else threshold)
+    alerted = pl.col("sole_sender_score") >= (2.0 if suspect is None else suspect)
     raised = (alerted & (floor > pl.col("score"))).fill_null(False)
     return joined.with_columns(
         pl.when(capped)
