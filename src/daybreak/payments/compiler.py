@@ -368,20 +368,28 @@ FROM (
     # A household abroad: beneficiaries of one sender who share a family name (a token
     # after the first) with each other but not with the sender, under different given
     # names (the first token): a spouse's family, in-laws. The same given name is one
-    # person's other account, not a household. Read per sender (household_share,
-    # unrelated_families).
+    # person's other account, not a household (``alias``: also the same two names in the
+    # other order, "RATANAKORN Ratana" and "Ratana RATANAKORN"). Read per sender
+    # (household_share, unrelated_families, alias_share).
+    families = d.arrays_overlap(d.split_spaces("a.family"), d.split_spaces("b.family"))
+    swapped = (
+        f"{d.arrays_overlap(d.split_spaces('a.family'), d.split_spaces('b.given'))} AND "
+        f"{d.arrays_overlap(d.split_spaces('b.family'), d.split_spaces('a.given'))}"
+    )
     pair = _step(
         "pair",
         f"""
 SELECT t.sender_id, t.receiver_id, t.n, t.sender_country, t.low_value_share, t.related,
-  t.female, t.org, t.sk, coalesce(h.household, 0) AS household
+  t.female, t.org, t.sk, coalesce(h.household, 0) AS household, coalesce(h.alias, 0) AS alias
 FROM pair_ties t LEFT JOIN (
-  SELECT a.sender_id, a.receiver_id, 1 AS household
+  SELECT a.sender_id, a.receiver_id,
+    max(CASE WHEN a.given <> b.given AND {families} THEN 1 ELSE 0 END) AS household,
+    max(CASE WHEN (a.given = b.given AND {families}) OR ({swapped}) THEN 1 ELSE 0 END)
+      AS alias
   FROM pair_ties a JOIN pair_ties b
     ON b.sender_id = a.sender_id AND b.receiver_id <> a.receiver_id
   WHERE a.related = 0 AND b.related = 0 AND a.org = 0 AND b.org = 0
-    AND a.family <> '' AND b.family <> '' AND a.given <> b.given
-    AND {d.arrays_overlap(d.split_spaces("a.family"), d.split_spaces("b.family"))}
+    AND a.family <> '' AND b.family <> ''
   GROUP BY a.sender_id, a.receiver_id
 ) h ON h.sender_id = t.sender_id AND h.receiver_id = t.receiver_id
 """,
@@ -461,7 +469,7 @@ SELECT z.*, {context.payroll_pattern_sql("z.")} AS payroll_pattern
 FROM (
 SELECT a.sender_id, a.corridor_payments, b.corridor_beneficiaries,
   b.unrelated_beneficiaries, b.female_beneficiaries, b.related_share, b.household_share,
-  b.household_members,
+  b.household_members, b.alias_share,
   a.corridor_total_ref, {_median_ref("a", "median_amount")} AS corridor_median_ref,
   a.corridor_max_ref, a.low_value_share,
   a.night_share, a.unnamed_share, a.cover_word_payments, a.cover_word_share, q.amount_trend,
@@ -475,6 +483,7 @@ FROM a
 JOIN (SELECT sender_id, count(*) AS corridor_beneficiaries,
     sum(n * related) / CAST(sum(n) AS DOUBLE) AS related_share,
     sum(n * household) / CAST(sum(n) AS DOUBLE) AS household_share,
+    sum(n * alias) / CAST(sum(n) AS DOUBLE) AS alias_share,
     count(CASE WHEN household = 1 THEN 1 END) AS household_members,
     count(CASE WHEN related = 0 THEN 1 END) AS unrelated_beneficiaries,
     count(CASE WHEN related = 0 AND female = 1 THEN 1 END) AS female_beneficiaries
@@ -749,7 +758,9 @@ SELECT r.receiver_id, count(*) AS inbound_senders,
   count(CASE WHEN r.related = 0 THEN 1 END) AS unrelated_senders,
   count(DISTINCT r.sender_country) AS sender_countries,
   max(r.org) AS organisation,
-  CASE WHEN count(*) = 1 THEN max(r.sender_id) END AS sole_sender
+  CASE WHEN count(*) = 1 THEN max(r.sender_id) END AS sole_sender,
+  CASE WHEN count(*) = 1 THEN max(CASE WHEN r.related = 0 AND r.household = 0 AND r.org = 0
+    THEN {context.ramp("r.n", 0.5, 2.0)} ELSE 0.0 END) END AS sole_sender_tie
 FROM pair r LEFT JOIN customer_base_scores b ON b.sender_id = r.sender_id
 LEFT JOIN customer_scores f ON f.sender_id = r.sender_id
 LEFT JOIN beneficiary_network n ON n.receiver_id = r.receiver_id
@@ -787,7 +798,7 @@ SELECT a.receiver_id, a.inbound_payments, b.inbound_senders, b.unrelated_senders
   a.inbound_low_value_share, a.inbound_cover_word_share, a.inbound_specific_cover_share,
   a.inbound_night_share, a.inbound_unnamed_share,
   {_median_ref("a", "inbound_median")} AS inbound_median_ref, a.inbound_median,
-  b.sender_countries, b.sole_sender,
+  b.sender_countries, b.sole_sender, coalesce(b.sole_sender_tie, 0.0) AS sole_sender_tie,
   b.organisation, coalesce(n.alerted_senders, 0) AS alerted_senders,
   coalesce(n.weighted_senders, 0.0) AS weighted_senders,
   coalesce(n.sender_suspicion, 0.0) AS sender_suspicion,

@@ -87,7 +87,8 @@ LEAD_FIELDS = {
                  "active_days", "countries", "corridor_payments", "median_amount",
                  "night_share", "first_amounts", "last_amounts"),
     "beneficiary": ("countries", "inbound_payments", "inbound_senders", "unrelated_senders",
-                    "inbound_median", "sole_sender", "sole_sender_score", "capped_by_sender"),
+                    "inbound_median", "sole_sender", "sole_sender_score", "capped_by_sender",
+                    "raised_by_sender", "sole_sender_tie"),
 }  # fmt: skip
 
 
@@ -128,5 +129,11 @@ def beneficiary_lead(row: Mapping[str, Any]) -> str:
         f" Paid by one customer only ({row.get('sole_sender')}, score "
         f"{float(row.get('sole_sender_score') or 0):.2f}): ranked no higher than that customer."
         if row.get("capped_by_sender")
+        else f" Paid by one customer only ({row.get('sole_sender')}, alerted at "
+        f"{float(row.get('sole_sender_score') or 0):.2f}), without a family tie: ranked "
+        f"with that customer (that score times {float(row.get('sole_sender_tie') or 0):.2f}, "
+        f"the weight of {int(row.get('inbound_payments') or 0)} payment(s); two or more "
+        "count fully)."
+        if row.get("raised_by_sender")
         else ""
     )

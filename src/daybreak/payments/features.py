@@ -22,6 +22,9 @@ CUSTOMER_FEATURES: dict[str, str] = {
     "household_share": "share of corridor payments to members of one household abroad: "
     "beneficiaries sharing a family name with each other (not with the sender) under "
     "different given names",
+    "alias_share": "share of corridor payments to a person abroad whom the sender also "
+    "pays on another account (the same given and family name, or the two in the other "
+    "order; no family tie, not an organisation)",
     "corridor_total_ref": "total paid to the corridor, in the reference currency",
     "corridor_median_ref": "median corridor payment, in the reference currency",
     "corridor_max_ref": "largest corridor payment, in the reference currency",
@@ -102,10 +105,15 @@ BENEFICIARY_FEATURES: dict[str, str] = {
     "alerted_senders": "unrelated senders with a high first-stage score (network)",
     "sole_sender": "the one customer who pays it, when only one does (text; its score "
     "caps the beneficiary's)",
+    "sole_sender_tie": "how firmly that one customer is tied to it: ramp(payments, 0.5, 2) "
+    "when they share no family name and it is neither an organisation nor one of a "
+    "household abroad the customer pays, else 0 (an alerted sole sender raises the "
+    "beneficiary's score to his score times this)",
     # for explanations only
     "inbound_median": "median inbound amount (senders' currency)",
     "sole_sender_score": "the sole sender's score, which caps the beneficiary's",
     "capped_by_sender": "whether the sole sender's score lowered the beneficiary's",
+    "raised_by_sender": "whether the alerted sole sender's score raised the beneficiary's",
     "currency": "the most common sender currency (text)",
     "countries": "beneficiary country (text)",
 }
@@ -123,6 +131,7 @@ EXPLAIN_ONLY = (
             "inbound_median",
             "sole_sender_score",
             "capped_by_sender",
+            "raised_by_sender",
         }
     )
     | TEXT_FEATURES

@@ -79,8 +79,10 @@ def scan_registered(
     bene = _sorted(pl.from_arrow(eng.fetch("SELECT * FROM beneficiary_scores")), "receiver_id")
     say("scoring")
     cust = _score(cust, pack, "customer", model)
-    bene = _capped_by_sole_sender(_score(bene, pack, "beneficiary", model), cust)
     threshold = model.threshold if model else pack.alert_threshold
+    # An alerted sole sender raises his beneficiary only when he is a suspect as well.
+    suspect = max(threshold, pack.propagation_threshold)
+    bene = _capped_by_sole_sender(_score(bene, pack, "beneficiary", model), cust, suspect)
     alerted = pl.concat(
         [
             cust.filter(pl.col("score") >= threshold).select(
@@ -132,25 +134,48 @@ def _score(
     return frame.with_columns(pl.Series("score", np.round(prob, 6).tolist(), dtype=pl.Float64))
 
 
-def _capped_by_sole_sender(bene: pl.DataFrame, cust: pl.DataFrame) -> pl.DataFrame:
-    """A beneficiary paid by one customer only ranks no higher than that customer.
+def _capped_by_sole_sender(
+    bene: pl.DataFrame, cust: pl.DataFrame, suspect: float | None = None
+) -> pl.DataFrame:
+    """A beneficiary paid by one customer only ranks no higher than that customer, and,
+    when that customer is a suspect (score at ``suspect``: the scan passes the pack's
+    ``propagation_threshold``, or the alert threshold when that is higher) and tied to
+    her without family name, household or organisation (``sole_sender_tie`` > 0), no
+    lower than his score times that tie.
 
     A facilitator is known by *several* unrelated senders abroad paying one person
     (payments-indicators.md, indicator 2); with one sender, everything the beneficiary
     shows comes from that sender's payments, so it cannot be more suspicious than the
     sender is. Without the cap, one borderline sender (an in-law or gift-giver at 0.6)
     lifted each person he pays to ~0.9 through ``hub_paid_by_alerted``, above
-    facilitators paid by many. ``sole_sender_score`` is that customer's score (null when
-    several pay or the sender was not scored, and then nothing is capped);
-    ``capped_by_sender`` says whether the cap lowered the score."""
+    facilitators paid by many. For the same reason the sender's evidence is hers too:
+    the person an alerted payer pays again and again is where his payments go (AIC T&I
+    589: more than half paid a facilitator more than once), and her own inbound signs
+    (one payer's sums, larger than the low-value cap when he is careful) must not leave
+    her below the alert threshold he passed. Only a suspect's: on the development worlds a
+    floor from every alerted sender also raised the in-laws of in-law remitters alerted
+    at 0.3-0.5 (in-law beneficiaries 2 -> 5 of ~400 in two regions). ``sole_sender_score`` is that customer's
+    score (null when several pay or the sender was not scored, and then nothing is
+    capped or raised); ``capped_by_sender`` and ``raised_by_sender`` say whether the
+    bound moved the score."""
     sender = cust.select(
         pl.col("sender_id").alias("sole_sender"), pl.col("score").alias("sole_sender_score")
     )
     joined = bene.join(sender, on="sole_sender", how="left", maintain_order="left")
     capped = (pl.col("score") > pl.col("sole_sender_score")).fill_null(False)
+    tie = pl.col("sole_sender_tie") if "sole_sender_tie" in bene.columns else pl.lit(0.0)
+    floor = (pl.col("sole_sender_score") * tie.fill_null(0.0)).round(6)
+    alerted = pl.col("sole_sender_score") >= (2.0 if suspect is None else suspect)
+    raised = (alerted & (floor > pl.col("score"))).fill_null(False)
     return joined.with_columns(
-        pl.when(capped).then(pl.col("sole_sender_score")).otherwise(pl.col("score")).alias("score"),
+        pl.when(capped)
+        .then(pl.col("sole_sender_score"))
+        .when(raised)
+        .then(floor)
+        .otherwise(pl.col("score"))
+        .alias("score"),
         capped.alias("capped_by_sender"),
+        raised.alias("raised_by_sender"),
     )
 
 
