@@ -19,7 +19,7 @@ import polars as pl
 
 from daybreak.graph import keys
 from daybreak.graph.analytics import Hub
-from daybreak.graph.build import Graph, subgraph_records
+from daybreak.graph.build import Graph, edges_within, subgraph_records
 from daybreak.graph.clusters import CasePolicy, HubCluster, cluster_cases
 from daybreak.graph.fusion import FusionContext, fuse
 from daybreak.model.alerts import Alert
@@ -207,8 +207,7 @@ def _evidence(alerts: Sequence[Alert], members: set[str], g: Graph) -> list[Evid
             ("media_sightings", rid),
             Evidence(source="media_sightings", record_id=rid, summary="linked media sighting"),
         )
-    sub = g.subgraph([m for m in members if m in g])
-    for s, t, rel, d in sub.edges(keys=True, data=True):
+    for s, t, rel, d in edges_within(g, members):
         if rel == "same_person":
             seen.setdefault(
                 ("splink", f"{s}~{t}"),

@@ -32,7 +32,6 @@ from daybreak.graph.build import (
     Graph,
     fill_graph,
     merge_edges,
-    missing_ends,
     node_rows,
 )
 from daybreak.graph.clusters import RECORD_KINDS, CasePolicy
@@ -62,8 +61,9 @@ class GraphTables:
         if merged is None:
             merged = pl.DataFrame(schema=EDGE_SCHEMA)
         known = rows.unique("key", keep="last", maintain_order=True)
-        missing = missing_ends(set(known["key"].to_list()), merged) if merged.height else []
-        extra = pl.DataFrame({"key": missing}, schema={"key": pl.String}).with_columns(
+        ends = pl.concat([merged["source"], merged["target"]]).unique().to_frame("key")
+        missing = ends.join(known.select("key"), on="key", how="anti").sort("key")
+        extra = missing.with_columns(
             kind=pl.col("key").str.split_exact(":", 1).struct.field("field_0"),
             merchant=pl.lit(False),
             country=pl.lit(None, pl.String),
@@ -174,7 +174,9 @@ class GraphTables:
 
         - the BFS of step 1 (``max_hops`` from every seed, never through a blocked
           node, over anything but the weak relations) with the least blocking any
-          round uses: open payees are all seeds and hubs, no case hub closed;
+          round uses (open payees are all seeds and hubs, no case hub closed): the
+          nodes it walks from, with their neighbours but those the last hop finds;
+        - each seed's neighbours;
         - hub candidates (a seed's neighbour tied to enough seeds) and their
           neighbours;
         - each account so reached, its call/stream contacts and the media seen with
@@ -186,12 +188,19 @@ class GraphTables:
         too = self.too_connected(policy)
         blocked = too | (self.kind_is("payment_handle") & ~open_payee)
         hop_one = _step(strong, seed_mask)
-        reach = seed_mask.copy()
+        # Walked from: the seeds, and what lies within max_hops - 1 of one through
+        # nodes that are not blocked. What the last hop finds is never walked from and,
+        # but for seeds (all walked from), never on a path between seeds: it is left
+        # out (most of the edges of a 3-hop neighbourhood end there).
+        found_any = seed_mask.copy()
+        walked = seed_mask.copy()
         frontier = seed_mask
-        for _ in range(policy.max_hops):
-            found = _step(strong, frontier) & ~reach
-            reach |= found
+        for _ in range(policy.max_hops - 1):
+            found = _step(strong, frontier) & ~found_any
+            found_any |= found
             frontier = found & ~blocked
+            walked |= frontier
+        reach = walked | hop_one  # and each seed's neighbours (clusters._seed_neighbours)
         # hubs of cases (clusters.case_hubs): tied to enough seeds, not too connected
         at_least = min(policy.hub_case_seeds, policy.hub_case_seeds_in_large)
         tied = strong @ seed_mask.astype(np.int32)
