@@ -178,7 +178,7 @@ class GraphTables:
           nodes it walks from, with their neighbours but those the last hop finds;
         - each seed's neighbours;
         - hub candidates (a seed's neighbour tied to enough seeds) and their
-          neighbours;
+          neighbours but their payers;
         - each account so reached, its call/stream contacts and the media seen with
           them.
         """
@@ -205,7 +205,11 @@ class GraphTables:
         at_least = min(policy.hub_case_seeds, policy.hub_case_seeds_in_large)
         tied = strong @ seed_mask.astype(np.int32)
         candidates = (hop_one | seed_mask) & (tied >= at_least) & ~too
-        reach |= _step(strong, candidates)
+        # A hub's own records (clusters._hub_members: anything but payments). Its
+        # payers only tell which groups link to it, and a payer outside the reach so
+        # far is in no group.
+        own = ~pl.col("relation").is_in(sorted({*policy.weak_relations, PAID}))
+        reach |= _step(_adjacency_of(self, own), candidates)
         # contacts of the member accounts (clusters._account_contacts)
         streams = _adjacency_of(self, pl.col("relation").is_in(sorted(policy.stream_relations)))
         accounts = reach & self.kind_is("account") & ~too
