@@ -69,9 +69,13 @@ class GraphTables:
             country=pl.lit(None, pl.String),
         )
         table = pl.concat([known.select("key", "kind", "merchant", "country"), extra])
-        ids = pl.Enum(table["key"])
-        src = merged["source"].cast(ids).to_physical().cast(pl.Int64)
-        dst = merged["target"].cast(ids).to_physical().cast(pl.Int64)
+        ids = table.select("key").with_row_index("id").with_columns(pl.col("id").cast(pl.Int64))
+        src, dst = (
+            merged.select(end).join(
+                ids, left_on=end, right_on="key", how="left", maintain_order="left"
+            )["id"]
+            for end in ("source", "target")
+        )
         n = table.height
         degree = np.bincount(src.to_numpy(), minlength=n) + np.bincount(dst.to_numpy(), minlength=n)
         table = table.with_columns(
