@@ -11,9 +11,9 @@ the alerted entities and of the hubs. So the world stays here, and
   (:meth:`GraphTables.component_sizes`);
 - networkx gets only the subgraph a case build or a path search can reach
   (:meth:`GraphTables.case_subgraph`, :meth:`GraphTables.path_subgraph`): every node
-  whose neighbours those walks list comes with all of them, in the order the whole
-  graph lists them, so clusters, paths and cases are the ones the whole graph gives
-  (tests compare both on worlds).
+  those walks list neighbours of comes with every neighbour that can change what they
+  find, in the order the whole graph lists them, so clusters, paths and cases are the
+  ones the whole graph gives (tests compare both on worlds).
 """
 
 from __future__ import annotations
@@ -174,7 +174,7 @@ class GraphTables:
         extra: Collection[str] = (),
     ) -> Ids:
         """The nodes of :meth:`case_subgraph`. Every node whose neighbours the case
-        build lists gets all of them (over the relations it lists them by):
+        build lists gets those that can change what it finds:
 
         - the BFS of step 1 (``max_hops`` from every seed, never through a blocked
           node, over anything but the weak relations) with the least blocking any
