@@ -2,12 +2,13 @@
 
 For each size, in its own process (so peak memory is per size): DuckDB aggregates the
 transactions to one row per sender->receiver pair and the platform events to account
-edges; exact resolution normalises identifiers; splink scores person pairs; networkx
-builds the graph (aggregated edges only, never one edge per payment); facilitator hubs
-and connected components run on it; then cases are built from the world's payments
-alerts (``daybreak detect payments``, run once beforehand, not timed) and its tipline
-reports. Prints per-stage seconds, peak RSS, and the 10M/1M ratios measured side by
-side in one run.
+edges; exact resolution normalises identifiers; splink scores person pairs; the graph
+is made as tables (merged edges with integer node ids: ``daybreak.graph.tables``, never
+the whole world in networkx); facilitator hubs and connected components run on the
+tables; then cases are built from the world's payments alerts (``daybreak detect
+payments``, run once beforehand, not timed) and its tipline reports, on the subgraph
+the case build walks (its size is printed). Prints per-stage seconds, peak RSS, and the
+10M/1M ratios measured side by side in one run.
 
 The baseline, measured side by side in its own process: one plain DuckDB pass over the
 transactions (the sender->receiver aggregation, the least any graph build must do).
@@ -80,11 +81,10 @@ def _alerts_file(world: Path) -> Path:
 
 
 def _measure(world: Path, splink: bool, cases: bool) -> dict[str, object]:
-    from daybreak.graph.analytics import connected_components, facilitator_hubs
-    from daybreak.graph.build import build_graph
     from daybreak.graph.loader import connect, load_world
     from daybreak.graph.matching import match_people, person_records, same_person_edges
     from daybreak.graph.resolution import resolve_exact
+    from daybreak.graph.tables import GraphTables, facilitator_hubs
 
     stages: dict[str, float] = {}
     peaks: dict[str, float] = {}  # peak RSS (MB) at the end of each stage
@@ -111,37 +111,50 @@ def _measure(world: Path, splink: bool, cases: bool) -> dict[str, object]:
         extra.append(same_person_edges(matches))
         t = timed("splink_matching", t)
     # As build_world_graph: payments to shops and ATMs were left out in DuckDB.
-    g = build_graph(links.nodes, [links.edges, *extra])
-    t = timed("networkx_build", t)
-    hubs = facilitator_hubs(g)
+    tables = GraphTables.build(links.nodes, [links.edges, *extra])
+    t = timed("graph_tables", t)
+    hubs = facilitator_hubs(tables)
     t = timed("facilitator_hubs", t)
-    comps = connected_components(g)
+    sizes = tables.component_sizes()
     t = timed("components", t)
     graph_s = sum(stages.values())
-    n_cases = biggest = 0
+    n_cases = biggest = walked_nodes = walked_edges = 0
     if cases:
         from daybreak.graph.pipeline import DuckDBRecords, WorldGraph, build_cases
         from daybreak.model.alerts import Alert
 
         with _alerts_file(world).open() as f:
             alerts = [Alert.model_validate_json(line) for line in f]
+        walked: list[object] = []
+        subgraph = GraphTables.case_subgraph
+
+        def counted(self: GraphTables, *args: object, **kw: object) -> object:
+            g = subgraph(self, *args, **kw)  # type: ignore[arg-type]
+            walked.append(g)
+            return g
+
+        GraphTables.case_subgraph = counted  # type: ignore[method-assign]
         t = time.perf_counter()
         same = extra[0] if extra else links.edges.clear()
-        wg = WorldGraph(g, frames, links, None, same, DuckDBRecords(con))
+        wg = WorldGraph(tables, frames, links, None, same, DuckDBRecords(con))
         built = build_cases(world, alerts, world_graph=wg)
         t = timed("case_build", t)
         n_cases = len(built)
         biggest = max((len(c.entity_keys) for c in built), default=0)
+        walked_nodes = sum(g.number_of_nodes() for g in walked)  # type: ignore[attr-defined]
+        walked_edges = sum(g.number_of_edges() for g in walked)  # type: ignore[attr-defined]
     return {
         "transactions": int(txns[0]) if txns else 0,
         "payment_pairs": frames.payment_edges.height,
-        "nodes": g.number_of_nodes(),
-        "edges": g.number_of_edges(),
+        "nodes": tables.n_nodes,
+        "edges": tables.n_edges,
         "splink_pairs": pairs,
         "hubs": len(hubs),
-        "components": len(comps),
+        "components": len(sizes),
         "cases": n_cases,
         "largest_case_entities": biggest,
+        "case_subgraph_nodes": walked_nodes,
+        "case_subgraph_edges": walked_edges,
         "stages_s": stages,
         "peak_after_mb": peaks,
         "graph_s": round(graph_s, 3),
@@ -224,7 +237,10 @@ def main() -> None:
             line += f"{values[-1] / values[0]:>18.2f}"
         print(line)
 
-    counts = ("transactions", "payment_pairs", "nodes", "edges", "splink_pairs", "hubs", "cases")
+    counts = (
+        "transactions", "payment_pairs", "nodes", "edges", "splink_pairs", "hubs", "components",
+        "cases", "case_subgraph_nodes", "case_subgraph_edges",
+    )  # fmt: skip
     for key in (*counts, "largest_case_entities"):
         row(key, [float(r[key]) for _, r in results])  # type: ignore[arg-type]
     for stage in stage_names:

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
 
+import polars as pl
 import pytest
 from graph_world import FACILITATOR, payment_alerts, ts
 
 from daybreak.graph import build_cases, build_world_graph
 from daybreak.graph.cases import AlertError
+from daybreak.graph.resolution import EDGE_SCHEMA
 from daybreak.model.alerts import Alert
 from daybreak.model.cases import Case, CaseStatus, Outcome
 
@@ -94,7 +97,12 @@ def test_new_data_joining_two_cases_closes_one_as_duplicate(tiny_world: Path) ->
     old_ids = {c.case_id for c in separate}
     assert len(old_ids) == 3
     # C9 turns out to share the reported phone: its case and R1's become one.
-    wg.graph.add_edge("customer:C9", "phone:+639171234567", key="has_identifier")
+    link = {"source": ["customer:C9"], "target": ["phone:+639171234567"]}
+    row = {**link, "relation": ["has_identifier"], "n": [1], "weight": [1.0], "origin": ["new"]}
+    more = pl.DataFrame(row).with_columns(
+        [pl.lit(None, t).alias(c) for c, t in EDGE_SCHEMA.items() if c not in row]
+    )
+    wg = replace(wg, tables=wg.tables.with_edges(more.select(list(EDGE_SCHEMA)).cast(EDGE_SCHEMA)))
     joined = build_cases(tiny_world, [c9_alert], world_graph=wg, existing=[*report_only, *separate])
     live = [c for c in joined if c.outcome is not Outcome.DUPLICATE]
     dupes = [c for c in joined if c.outcome is Outcome.DUPLICATE]

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -81,8 +80,8 @@ def build(
     """Resolve entities and write nodes/edges (Parquet), issues.csv, match_weights.csv,
     splink_model.json, hubs.csv and summary.json to --out."""
 
-    from daybreak.graph.analytics import connected_components, facilitator_hubs
     from daybreak.graph.files import graph_files
+    from daybreak.graph.tables import facilitator_hubs
 
     if "://" in out_dir and backend != "spark":
         fail(f"--out {out_dir}: a URI is written by Spark (--backend spark)")
@@ -92,8 +91,8 @@ def build(
             wg = world_graph(world, probabilistic, min_same_person, backend,
                              spark_master, spark_conf, spark_exchange)  # fmt: skip
             tables, texts = graph_files(wg.links, [wg.same_person], wg.matches)
-            hubs = facilitator_hubs(wg.graph, min_unrelated_payers=min_hub_payers)
-            comps = connected_components(wg.graph)
+            hubs = facilitator_hubs(wg.tables, min_unrelated_payers=min_hub_payers)
+            sizes = wg.tables.component_sizes()
         texts["hubs.csv"] = (
             "key,payers,unrelated_payers,payments,amount,payer_countries\n"
             + "".join(
@@ -102,14 +101,13 @@ def build(
                 for h in hubs
             )
         )
-        g = wg.graph
         summary = {
-            "nodes": g.number_of_nodes(),
-            "edges": g.number_of_edges(),
-            "nodes_by_kind": dict(Counter(k for _, k in g.nodes(data="kind")).most_common()),
-            "edges_by_relation": dict(Counter(r for _, _, r in g.edges(keys=True)).most_common()),
-            "components": len(comps),
-            "largest_component": len(comps[0]) if comps else 0,
+            "nodes": wg.tables.n_nodes,
+            "edges": wg.tables.n_edges,
+            "nodes_by_kind": wg.tables.counts_by("kind", of="nodes"),
+            "edges_by_relation": wg.tables.counts_by("relation", of="edges"),
+            "components": len(sizes),
+            "largest_component": int(sizes[0]) if len(sizes) else 0,
             "facilitator_hubs": len(hubs),
             "same_person_links": wg.same_person.height,
             "normalisation_issues": wg.links.issues.height,
@@ -161,22 +159,22 @@ def paths(
     max_hops: int = typer.Option(6, min=1, help="Longest path searched for payers."),
 ) -> None:
     """Shortest paths from a node (a reported account) to a paying customer."""
-    from daybreak.graph.analytics import paths_to_payers, shortest_path
-    from daybreak.graph.build import build_graph
     from daybreak.graph.files import read_graph
+    from daybreak.graph.tables import GraphTables, has_node, path_between, payer_paths
 
     with user_errors():
         nodes, edges = read_graph(graph_dir)
-    g = build_graph(nodes, [edges])
-    if start not in g:
+    # the world stays in tables; networkx gets the part the search walks
+    tables = GraphTables.build(nodes, [edges])
+    if not has_node(tables, start):
         fail(f"--from {start!r} is not a node of the graph in {graph_dir}")
     if to is not None:
-        if to not in g:
+        if not has_node(tables, to):
             fail(f"--to {to!r} is not a node of the graph in {graph_dir}")
-        path = shortest_path(g, start, to)
+        path = path_between(tables, start, to)
         found = [path] if path else []
     else:
-        found = paths_to_payers(g, start, max_hops=max_hops)
+        found = payer_paths(tables, start, max_hops=max_hops)
     if not found:
         out.print("No path found.")
         raise typer.Exit(1)

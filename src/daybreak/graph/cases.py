@@ -19,7 +19,7 @@ import polars as pl
 
 from daybreak.graph import keys
 from daybreak.graph.analytics import Hub
-from daybreak.graph.build import Graph, subgraph_records
+from daybreak.graph.build import Graph, edges_within, subgraph_records
 from daybreak.graph.clusters import CasePolicy, HubCluster, cluster_cases
 from daybreak.graph.fusion import FusionContext, fuse
 from daybreak.model.alerts import Alert
@@ -165,7 +165,7 @@ def _timeline(
     return sorted(events.values(), key=lambda e: (e.at, e.source, e.record_id))
 
 
-def _evidence_accounts(alerts: Sequence[Alert], events: pl.DataFrame, g: Graph) -> set[str]:
+def evidence_account_keys(alerts: Sequence[Alert], events: pl.DataFrame) -> set[str]:
     """Both accounts of every platform event an alert names as evidence (a sextortion
     alert's first contact and call: the minor's and the contacting account), so the
     case shows the accounts its explanation names even when they are more hops from the
@@ -177,9 +177,13 @@ def _evidence_accounts(alerts: Sequence[Alert], events: pl.DataFrame, g: Graph) 
     for e in events.filter(pl.col("event_id").is_in(sorted(ids))).iter_rows(named=True):
         for account in (e["account_id"], e["counterparty_account_id"]):
             key = keys.account_key(e["service"], account) if account else None
-            if key is not None and key in g:
+            if key is not None:
                 out.add(key)
     return out
+
+
+def _evidence_accounts(alerts: Sequence[Alert], events: pl.DataFrame, g: Graph) -> set[str]:
+    return {k for k in evidence_account_keys(alerts, events) if k in g}
 
 
 def _evidence(alerts: Sequence[Alert], members: set[str], g: Graph) -> list[Evidence]:
@@ -203,8 +207,7 @@ def _evidence(alerts: Sequence[Alert], members: set[str], g: Graph) -> list[Evid
             ("media_sightings", rid),
             Evidence(source="media_sightings", record_id=rid, summary="linked media sighting"),
         )
-    sub = g.subgraph([m for m in members if m in g])
-    for s, t, rel, d in sub.edges(keys=True, data=True):
+    for s, t, rel, d in edges_within(g, members):
         if rel == "same_person":
             seen.setdefault(
                 ("splink", f"{s}~{t}"),

@@ -28,7 +28,7 @@ from dataclasses import dataclass
 import networkx as nx
 
 from daybreak.graph.analytics import UnionFind, bfs_distances, path_to
-from daybreak.graph.build import Graph, neighbours
+from daybreak.graph.build import Graph, edges_within, neighbours
 
 Group = tuple[list[str], set[str]]
 
@@ -74,7 +74,8 @@ def too_connected(g: Graph, node: str, policy: CasePolicy) -> bool:
         return True  # shops and ATMs link strangers
     if data.get("kind") in RECORD_KINDS:
         return False
-    degree = int(g.degree(node))
+    # a subgraph of the world (daybreak.graph.tables) carries each node's whole degree
+    degree = int(data["degree"]) if "degree" in data else int(g.degree(node))
     if data.get("kind") == "ip":
         return degree > policy.ip_degree
     return degree > policy.hub_degree
@@ -192,10 +193,10 @@ def split_rings(
 ) -> list[Group]:
     """Step 2 of the module doc: contract identity, split on payments and contacts."""
     nodes = sorted(members | set(seeds))
-    # A subgraph view lists its edges in the order of a set of the node names, which
+    # The edges between nodes come in the order of a set of the node names, which
     # changes from one process to the next (string hashing): sorted, union-find roots
     # and the Louvain input are the same on every run, and so are the cases.
-    edges = sorted(g.subgraph(nodes).edges(keys=True, data=True), key=lambda e: e[:3])
+    edges = sorted(edges_within(g, nodes), key=lambda e: e[:3])
     units = UnionFind()
     for n in nodes:
         units.add(n)

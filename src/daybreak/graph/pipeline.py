@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from functools import cached_property
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -16,9 +17,9 @@ import duckdb
 import polars as pl
 
 from daybreak.graph import loader
-from daybreak.graph.analytics import Hub, facilitator_hubs
-from daybreak.graph.build import Graph, build_graph
-from daybreak.graph.cases import CaseInputs, cases_from_graph
+from daybreak.graph.analytics import Hub
+from daybreak.graph.build import Graph, fill_graph
+from daybreak.graph.cases import CaseInputs, cases_from_graph, evidence_account_keys, seed_alerts
 from daybreak.graph.clusters import CasePolicy
 from daybreak.graph.evaluate import CaseRecovery, evaluate_cases, truth_entities
 from daybreak.graph.matching import (
@@ -30,6 +31,7 @@ from daybreak.graph.matching import (
 )
 from daybreak.graph.resolution import ExactLinks, KeyMap, resolve_exact
 from daybreak.graph.signals import MediaMatch, alerts_from_media_matches, alerts_from_reports
+from daybreak.graph.tables import GraphTables, facilitator_hubs
 from daybreak.model.alerts import Alert
 from daybreak.model.cases import Case
 
@@ -56,12 +58,20 @@ class DuckDBRecords:
 
 @dataclass
 class WorldGraph:
-    graph: Graph
+    """The world's graph as tables (``tables``); cases and the CLI read those and give
+    networkx only the part they walk. ``graph`` is the whole world in networkx, made on
+    first use: about 1.2 KB per edge, for small worlds and tests."""
+
+    tables: GraphTables
     frames: loader.WorldFrames
     links: ExactLinks
     matches: PersonMatches | None
     same_person: pl.DataFrame  # the splink edges added to the exact links
     records: RecordLookup
+
+    @cached_property
+    def graph(self) -> Graph:
+        return fill_graph(self.tables.rows, self.tables.edges.drop("src", "dst"))
 
 
 MIN_SAME_PERSON = 0.9  # match probability that makes a same_person edge
@@ -104,11 +114,11 @@ def build_world_graph(
     if not merchant_edges:
         shops = links.nodes.filter(pl.col("merchant"))["key"]
         edges = edges.filter(~pl.col("target").is_in(shops.implode()))
-    graph = build_graph(
+    tables = GraphTables.build(
         links.nodes.filter(~pl.col("merchant")) if not merchant_edges else links.nodes,
         [edges, same],
     )
-    return WorldGraph(graph, frames, links, matches, same, by_id)
+    return WorldGraph(tables, frames, links, matches, same, by_id)
 
 
 def build_cases(
@@ -147,20 +157,30 @@ def build_cases(
     event_ids = sorted(
         {i for a in all_alerts if a.evidence_source == "platform_events" for i in a.evidence_ids}
     )
+    policy = policy or CasePolicy()
+    events = wg.records.events_by_id(event_ids) if event_ids else pl.DataFrame()
+    hubs = hubs_of(wg.tables, policy)
     inputs = CaseInputs(
-        evidence_events=wg.records.events_by_id(event_ids) if event_ids else pl.DataFrame(),
+        evidence_events=events,
         reports=wg.frames.reports,
         customers=wg.frames.customers,
         media_sightings=wg.frames.media_sightings,
         transactions=wg.records.transactions_by_id(txn_ids) if txn_ids else pl.DataFrame(),
-        hubs=hubs_of(wg.graph, policy),
+        hubs=hubs,
         as_of=as_of or _latest_time(wg),
     )
-    return cases_from_graph(wg.graph, all_alerts, inputs, policy=policy, existing=existing)
+    # networkx gets the part of the world the case build walks, not the world
+    g = wg.tables.case_subgraph(
+        seed_alerts(all_alerts),
+        policy,
+        hubs=[h.key for h in hubs],
+        extra=evidence_account_keys(all_alerts, events),
+    )
+    return cases_from_graph(g, all_alerts, inputs, policy=policy, existing=existing)
 
 
-def hubs_of(g: Graph, policy: CasePolicy | None = None) -> list[Hub]:
-    return facilitator_hubs(g, min_unrelated_payers=(policy or CasePolicy()).min_hub_payers)
+def hubs_of(tables: GraphTables, policy: CasePolicy | None = None) -> list[Hub]:
+    return facilitator_hubs(tables, min_unrelated_payers=(policy or CasePolicy()).min_hub_payers)
 
 
 def _latest_time(wg: WorldGraph) -> datetime | None:
