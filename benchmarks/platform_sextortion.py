@@ -4,7 +4,8 @@
     .venv/bin/python benchmarks/platform_sextortion.py --fit    # how WEIGHTS were fitted
 
 Worlds with planted extortion rings paid by customers' teenagers and the look-alikes
-(game shops, friends abroad, foreign tutors, relatives abroad;
+(game shops, friends abroad, foreign tutors, relatives abroad, marketplace sellers; and
+the unlabelled background of strangers' contacts and payments to new handles abroad;
 ``daybreak.synth.sextortion``) are drawn from bands of the rings' behaviour. The
 detector's weights (``daybreak.platform.sextortion.WEIGHTS``) were fitted (``--fit``: a
 ridge-penalised logistic regression on the episodes' features, rounded by hand) on

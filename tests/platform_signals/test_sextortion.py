@@ -367,3 +367,28 @@ def test_a_friend_who_calls_again_and_again_before_the_gift_scores_lower() -> No
     row = _episode(data)
     assert (row["calls_before_pay"], friend["calls_before_pay"]) == (1, 2)
     assert friend["score"] < row["score"]
+
+
+def test_a_strangers_contact_before_an_unrelated_payment_abroad_is_no_alert() -> None:
+    """The commonest harmless episode: an old account befriends the teenager, nothing
+    more, and two days later the family pays a new handle abroad once (an online
+    purchase). Version 4, fitted without such background, alerted on it (score 0.78)."""
+    data = _tiny(actor={"created_at": datetime(2020, 1, 1, tzinfo=UTC)})
+    once = data.transactions.filter(pl.col("txn_id").is_in(["T0", "T1"])).with_columns(
+        timestamp=pl.when(pl.col("txn_id") == "T1").then(pl.lit(T0 + timedelta(hours=48)))
+        .otherwise(pl.col("timestamp"))
+    )  # fmt: skip
+    stranger = SextortionInput(
+        data.platform_events.filter(pl.col("event_id") == "E1"),
+        data.platform_accounts, data.identifiers, once,
+    )  # fmt: skip
+    result = run_frames(stranger, with_episodes=True)
+    row = result.episodes.row(0, named=True)
+    assert (row["new_account"], row["initiated"], row["payments"], row["new_handle"]) == (
+        0, 1, 1, 1.0)  # fmt: skip
+    assert row["score"] < SextortionParams().alert_score
+    assert result.alerts == []
+    # the same payment hours after a new account's friend request and capture call is
+    # a ring's single-payment victim, and alerts
+    ring = run_frames(_tiny(), with_episodes=True)
+    assert ring.alerts and ring.episodes.row(0, named=True)["score"] > row["score"]

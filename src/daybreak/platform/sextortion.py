@@ -66,26 +66,29 @@ SPEND_CHANNELS = ("card", "cash")
 # benchmarks/platform_sextortion.py, rounded; the benchmark measures them on worlds with
 # seeds never used in the fit). Each term is documented in docs/detectors/sextortion.md.
 WEIGHTS: Mapping[str, float] = {
-    "intercept": -1.3,
-    "new_account": 1.3,  # the actor's account was days old at its first contact with a minor
-    "initiated": 1.0,  # the actor made the first contact
-    "call_before_pay": 2.1,  # a call or stream from the actor before the money
-    "log_calls_before_pay": -2.6,  # ln(1 + calls either side before it): a relationship
-    "log_hours_to_pay": -0.4,  # ln(1 + hours from first contact to first payment)
-    "log_payments": 1.4,  # ln(payments in the episode): several rapid transfers
-    "new_handle": 2.1,  # nobody paid the beneficiary shortly before its first episode payment
+    "intercept": -3.9,
+    "new_account": 1.0,  # the actor's account was days old at its first contact with a minor
+    # the actor made the first contact (near 0 since strangers befriend teenagers too)
+    "initiated": -0.1,
+    "call_before_pay": 1.8,  # a call or stream from the actor before the money
+    "log_calls_before_pay": -1.5,  # ln(1 + calls either side before it): a relationship
+    "log_hours_to_pay": -0.9,  # ln(1 + hours from first contact to first payment)
+    "log_payments": 1.9,  # ln(payments in the episode): several rapid transfers
+    "new_handle": 3.3,  # nobody paid the beneficiary shortly before its first episode payment
     # ln(1 + families who paid the beneficiary after an account made the first contact
     # with their minor): a payee funded by many unrelated minors, each approached
-    "log_approached_payers": 1.5,
+    "log_approached_payers": 3.2,
     # ln(1 + the other families paying it after a contact their minor made): shops,
     # sellers and tutors are contacted by the teenagers
-    "log_other_payers": -5.9,
-    "log_actor_payers": 0.4,  # ln(of the beneficiary's families, those the actor reached)
-    "log_contact_days": -0.4,  # ln(1 + days of contact, first to last event)
+    "log_other_payers": -6.3,
+    "log_actor_payers": 0.6,  # ln(of the beneficiary's families, those the actor reached)
+    # ln(1 + days of contact, first to last event): above 0 since a stranger's single
+    # contact before an unrelated payment is the commonest harmless episode
+    "log_contact_days": 0.7,
     # ln(1 + calls between the two after the first payment): the contact goes on
-    "log_calls_after_pay": -4.4,
-    "paid_before": -2.2,  # the family had paid the beneficiary before the contact
-    "later_payee": -3.3,  # the family paid another new beneficiary first after the contact
+    "log_calls_after_pay": -5.5,
+    "paid_before": -2.5,  # the family had paid the beneficiary before the contact
+    "later_payee": -1.8,  # the family paid another new beneficiary first after the contact
 }
 
 
