@@ -89,6 +89,61 @@ def test_every_ring_handle_is_paid_abroad_by_several_families_after_a_contact() 
     assert (joined["started_at"] < joined["timestamp"]).all()
 
 
+def _tied_minors(w: World) -> pl.DataFrame:
+    """(customer, minor's account id) of the teenagers registered to a customer."""
+    assert w.platform_accounts is not None
+    teens = w.platform_accounts.filter(pl.col("is_minor")).select(
+        (pl.col("service") + ":" + pl.col("account_id")).alias("value"), "account_id"
+    )
+    ids = w.identifiers.filter(pl.col("kind") == "account")
+    return ids.join(teens, on="value").select("source_id", "account_id")
+
+
+def _unplanted_payees_abroad(w: World, families: pl.Series) -> int:
+    assert w.account_labels is not None
+    planted = w.account_labels.filter(pl.col("subject_type") == PAIR)["subject_id"].implode()
+    pays = w.transactions.filter(
+        pl.col("sender_id").is_in(families.implode())
+        & (pl.col("receiver_country") != pl.col("sender_country"))
+        & pl.col("channel").is_in(["wallet", "p2p", "remittance"])
+        & ~(pl.col("sender_id") + ">" + pl.col("receiver_id")).is_in(planted)
+    )
+    return pays.select("sender_id", "receiver_id").n_unique()
+
+
+def test_background_strangers_and_payees_abroad_reach_tied_families_unlinked() -> None:
+    """The background: strangers befriend tied teenagers and families pay new handles
+    abroad, drawn independently and never labelled (the coincidences the detector must
+    not alert on)."""
+    quiet = replace(
+        SextortionPriors(),
+        stranger_contact_share=Band(0.0, 0.0),
+        handle_abroad_share=Band(0.0, 0.0),
+    )
+    busy = replace(quiet, stranger_contact_share=Band(1.0, 1.0), handle_abroad_share=Band(1.0, 1.0))
+    w0, w1 = _world(priors=quiet), _world(priors=busy)
+    tied = _tied_minors(w1)
+    assert tied.height >= 0.1 * 1000  # about TEEN_SHARE of the customers, quiet or busy
+    assert tied.height == _tied_minors(w0).height
+    # one new payee abroad per family, in no planted pair
+    extra = _unplanted_payees_abroad(w1, tied["source_id"]) - _unplanted_payees_abroad(
+        w0, tied["source_id"]
+    )
+    assert extra == tied.height
+
+    # a stranger's friend request for every tied teenager, in no case
+    def requests(w: World) -> int:
+        minors = _tied_minors(w)["account_id"].implode()
+        fr = w.platform_events.filter(pl.col("event_type") == "friend_request")
+        return fr.filter(
+            pl.col("account_id").is_in(minors) | pl.col("counterparty_account_id").is_in(minors)
+        ).height
+
+    assert requests(w1) - requests(w0) == tied.height
+    assert w0.account_labels is not None and w1.account_labels is not None
+    assert w1.account_labels.equals(w0.account_labels)
+
+
 def test_with_grooming_too_the_cases_do_not_collide() -> None:
     w = generate_world(1000, 3, 4, grooming_priors=GroomingPriors(),
                        sextortion_priors=SextortionPriors())  # fmt: skip

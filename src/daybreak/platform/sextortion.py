@@ -12,20 +12,23 @@ with, the customer tied to the minor, and a beneficiary abroad that customer pai
 the first contact and within ``window_days`` of it. Each episode is scored on
 (platform-signals.md section 2):
 
-- a new actor account (created less than ``new_account_days`` before the first contact),
-  in another country than the minor, that made the first contact;
-- a call or stream from the actor before the first payment;
+- a new actor account (created less than ``new_account_days`` before its first contact
+  with any minor tied to a customer) that made the first contact;
+- a call or stream from the actor before the first payment, and how many calls came
+  before it (one capture call, or a friendship of many);
 - how fast the money followed the first contact (hours), and how many payments;
 - a new payment handle: nobody paid the beneficiary before ``new_handle_days`` ahead of
-  the episode's first payment (half that when the transactions do not reach back that
-  far: in the first ``new_handle_days`` of the data a handle's age is unknown);
-- how many customers with such an episode paid the same beneficiary ("a payee funded by
-  many unrelated minors"), how many of those had their minor approached by the actor
-  (the actor made the first contact; shops, sellers and tutors are mostly contacted by
-  the teenagers), and how many of those the same actor reached;
-- how long the contact lasted (first to last event between the two): extortion stops
-  once the money comes or the minor blocks; tutors, friends and relatives go on;
-- verified actor accounts count against.
+  its first payment in any episode (half that when the transactions do not reach back
+  that far: in the first ``new_handle_days`` of the data a handle's age is unknown);
+- the family's own history: whether it had paid the beneficiary before the contact, and
+  whether it paid another beneficiary new to it first after the contact;
+- how many families paid the beneficiary after the actor made the first contact with
+  their minor ("a payee funded by many unrelated minors"), how many others paid it after
+  contacts their minors made (shops, sellers and tutors are contacted by the teenagers),
+  and how many of those the same actor reached;
+- how long the contact lasted and whether the two went on calling after the money:
+  extortion stops once the money comes or the minor blocks; tutors, friends and
+  relatives go on.
 
 The score is a logistic function of these, computed in SQL so DuckDB and Spark give the
 same numbers. A beneficiary's score is the mean of its episodes' scores, and
@@ -48,7 +51,7 @@ from daybreak.platform.params import check_score_and_weights
 from daybreak.schema.columns import MINOR_AGE_BANDS
 
 DETECTOR_ID = "sextortion"
-VERSION = "3"  # change whenever the SQL, the weights or the explanations change
+VERSION = "4"  # change whenever the SQL, the weights or the explanations change
 TYPOLOGY = "financial_sextortion"
 # Also the incident type a tipline report of sextortion has, so a fused case is triaged
 # like one (daybreak.graph.fusion: aggressive solicitation, tier 3).
@@ -59,28 +62,33 @@ SHOW_TYPES = ("call", "stream")
 # Card purchases and cash withdrawals are not transfers to a person's handle.
 SPEND_CHANNELS = ("card", "cash")
 
-# Log-odds weights (a logistic fit on worlds from the tuning bands of
-# benchmarks/platform_sextortion.py, rounded; the benchmark measures them on worlds drawn
-# from other bands). Each term is documented in docs/detectors/sextortion.md.
+# Log-odds weights (a ridge-penalised logistic fit on development worlds from every band of
+# benchmarks/platform_sextortion.py, rounded; the benchmark measures them on worlds with
+# seeds never used in the fit). Each term is documented in docs/detectors/sextortion.md.
 WEIGHTS: Mapping[str, float] = {
-    "intercept": -6.6,
-    "new_account": 1.8,  # the actor's account is days old at the first contact
-    "initiated": 1.6,  # the actor made the first contact
+    "intercept": -3.9,
+    "new_account": 1.0,  # the actor's account was days old at its first contact with a minor
+    # the actor made the first contact (near 0 since strangers befriend teenagers too)
+    "initiated": -0.1,
     "call_before_pay": 1.8,  # a call or stream from the actor before the money
-    "log_hours_to_pay": -0.6,  # ln(1 + hours from first contact to first payment)
-    "log_payments": 1.3,  # ln(payments in the episode): several rapid transfers
-    "new_handle": 1.8,  # nobody paid the beneficiary before, shortly ahead
-    # ln(customers with an episode who paid the beneficiary): with the next-but-two
-    # term, a handle paid after contacts the minors made themselves counts against
-    "log_handle_payers": -1.4,
-    "log_actor_payers": 0.3,  # ln(of those, reached by the same actor)
-    "verified": 0.0,  # verified by the platform (fitted to nothing once later calls count)
-    "log_contact_days": 0.0,  # ln(1 + days of contact): fitted to nothing once later calls count
-    # ln(1 + customers who paid the beneficiary after an account made the first contact
+    "log_calls_before_pay": -1.5,  # ln(1 + calls either side before it): a relationship
+    "log_hours_to_pay": -0.9,  # ln(1 + hours from first contact to first payment)
+    "log_payments": 1.9,  # ln(payments in the episode): several rapid transfers
+    "new_handle": 3.3,  # nobody paid the beneficiary shortly before its first episode payment
+    # ln(1 + families who paid the beneficiary after an account made the first contact
     # with their minor): a payee funded by many unrelated minors, each approached
-    "log_initiated_payers": 3.3,
+    "log_approached_payers": 3.2,
+    # ln(1 + the other families paying it after a contact their minor made): shops,
+    # sellers and tutors are contacted by the teenagers
+    "log_other_payers": -6.3,
+    "log_actor_payers": 0.6,  # ln(of the beneficiary's families, those the actor reached)
+    # ln(1 + days of contact, first to last event): above 0 since a stranger's single
+    # contact before an unrelated payment is the commonest harmless episode
+    "log_contact_days": 0.7,
     # ln(1 + calls between the two after the first payment): the contact goes on
-    "log_calls_after_pay": -2.2,
+    "log_calls_after_pay": -5.5,
+    "paid_before": -2.5,  # the family had paid the beneficiary before the contact
+    "later_payee": -1.8,  # the family paid another new beneficiary first after the contact
 }
 
 
@@ -89,7 +97,7 @@ class SextortionParams:
     window_days: float = 14.0  # payments this many days after the first contact
     new_account_days: float = 30.0  # an actor account created less than this before
     new_handle_days: float = 30.0  # nobody paid the beneficiary before this many days
-    alert_score: float = 0.5  # episodes scoring at least this make their handle an alert
+    alert_score: float = 0.7  # handles whose episodes' mean score reaches this are alerts
     weights: Mapping[str, float] = field(default_factory=lambda: dict(WEIGHTS))
 
     def __post_init__(self) -> None:
@@ -182,15 +190,15 @@ JOIN sextortion_payments y ON y.customer_id = q.customer_id
         materialize=True,
     )
     p.add(
-        "sextortion_calls_after",
-        _CALLS_AFTER_SQL.format(shows=d.strings(SHOW_TYPES)),
+        "sextortion_calls",
+        _CALLS_SQL.format(shows=d.strings(SHOW_TYPES)),
         inputs=("sextortion_episode_payments", "sextortion_contacts", "sextortion_minors"),
         materialize=True,
     )
     p.add(
         "sextortion_episodes",
         _scored_sql(params),
-        inputs=("sextortion_grouped", "sextortion_approached", "sextortion_calls_after"),
+        inputs=("sextortion_grouped", "sextortion_approached", "sextortion_calls"),
         materialize=True,
     )
     return p
@@ -260,26 +268,38 @@ def _grouped_sql(d: Dialect, params: SextortionParams) -> str:
     new_account = params.new_account_days * 86400.0
     new_handle = params.new_handle_days * 86400.0
     return f"""
+SELECT x.*,
+  -- another beneficiary new to the family was paid first after this contact: the family's
+  -- own new payee, paid days after it paid the one the actor demanded
+  CASE WHEN min(CASE WHEN x.paid_before = 0 THEN x.first_pay_s END)
+    OVER (PARTITION BY x.actor, x.minor, x.customer_id) < x.first_pay_s THEN 1 ELSE 0 END
+    AS later_payee
+FROM (
 SELECT e.*, q.first_s, q.call_s,
   -- lengths as DOUBLE: Spark divides by a literal in DECIMAL
   CAST(q.last_s - q.first_s AS DOUBLE) / 86400.0 AS contact_days, q.first_event_id, q.first_event_type, q.call_event_id,
   q.first_seen, q.actor_country, q.minor_country, q.verified, q.initiated, q.actor_minor,
   CAST(q.first_s - q.created_s AS DOUBLE) / 86400.0 AS account_age_days,
-  CASE WHEN q.created_s IS NOT NULL AND q.first_s - q.created_s < {new_account!r}
+  -- new when the account was days old at the actor's first contact with any minor tied
+  -- to a customer (an account's later victims see it weeks old)
+  CASE WHEN q.created_s IS NOT NULL AND af.actor_first_s - q.created_s < {new_account!r}
     THEN 1 ELSE 0 END AS new_account,
   CASE WHEN q.actor_country IS NOT NULL AND q.minor_country IS NOT NULL
     AND q.actor_country <> q.minor_country THEN 1 ELSE 0 END AS foreign_actor,
   CASE WHEN q.call_s IS NOT NULL AND q.call_s <= e.first_pay_s THEN 1 ELSE 0 END
     AS call_before_pay,
   CAST(e.first_pay_s - q.first_s AS DOUBLE) / 3600.0 AS hours_to_pay,
-  -- 1: first paid shortly before; 0: paid before that; 0.5: the data do not reach back
-  -- far enough to know (the first new_handle_days of the transactions)
-  -- as DOUBLE: Spark reads 0.5 as a DECIMAL
-  CAST(CASE WHEN h.first_paid_s < e.first_pay_s - {new_handle!r} THEN 0.0
+  -- the handle's: 1 when nobody paid it before new_handle_days ahead of its first payment
+  -- in any episode (a ring's later victims pay a handle its first victims opened);
+  -- 0 when paid before that; 0.5 when the data do not reach back far enough to know
+  -- (the first new_handle_days of the transactions). As DOUBLE: Spark reads 0.5 as a DECIMAL
+  CAST(CASE WHEN h.first_paid_s < hp.handle_first_s - {new_handle!r} THEN 0.0
     WHEN h.first_paid_s >= h.data_start_s + {new_handle!r} THEN 1.0 ELSE 0.5 END AS DOUBLE)
     AS new_handle,
   CAST(e.first_pay_s - h.first_paid_s AS DOUBLE) / 86400.0 AS handle_age_days,
-  hp.handle_payers, ap.actor_payers
+  hp.handle_payers, ap.actor_payers,
+  -- the family had paid this beneficiary before the first contact: its own payee
+  CASE WHEN cp.cust_first_paid_s < q.first_s THEN 1 ELSE 0 END AS paid_before
 FROM (
   SELECT actor, minor, customer_id, receiver_id,
     min(receiver_country) AS receiver_country,
@@ -297,13 +317,20 @@ JOIN sextortion_pairs q ON q.actor = e.actor AND q.minor = e.minor
   AND q.customer_id = e.customer_id
 JOIN sextortion_handles h ON h.receiver_id = e.receiver_id
 JOIN (
-  SELECT receiver_id, count(DISTINCT customer_id) AS handle_payers
+  SELECT receiver_id, count(DISTINCT customer_id) AS handle_payers, min(t_s) AS handle_first_s
   FROM sextortion_episode_payments GROUP BY receiver_id
 ) hp ON hp.receiver_id = e.receiver_id
+JOIN (
+  SELECT customer_id, receiver_id, min(t_s) AS cust_first_paid_s
+  FROM sextortion_payments GROUP BY customer_id, receiver_id
+) cp ON cp.customer_id = e.customer_id AND cp.receiver_id = e.receiver_id
+JOIN (SELECT actor, min(first_s) AS actor_first_s FROM sextortion_pairs GROUP BY actor) af
+  ON af.actor = e.actor
 JOIN (
   SELECT actor, receiver_id, count(DISTINCT customer_id) AS actor_payers
   FROM sextortion_episode_payments GROUP BY actor, receiver_id
 ) ap ON ap.actor = e.actor AND ap.receiver_id = e.receiver_id
+) x
 """
 
 
@@ -320,18 +347,21 @@ WHERE q.initiated = 1
 GROUP BY p.receiver_id
 """
 
-# Per episode: calls or streams between the two (either side) after the episode's first
-# payment. Extortion ends in "pay, block or report" (platform-signals.md section 2), or
-# in more demands; friends, tutors and relatives go on calling.
-_CALLS_AFTER_SQL = """
-SELECT p.actor, p.minor, p.customer_id, p.receiver_id, count(c.event_id) AS calls_after_pay
+# Per episode: calls or streams between the two (either side) before and after the
+# episode's first payment. Extortion is one video call, then demands, and ends in "pay,
+# block or report" (platform-signals.md section 2); friends, tutors and relatives call
+# again and again, before the money and after it.
+_CALLS_SQL = """
+SELECT p.actor, p.minor, p.customer_id, p.receiver_id,
+  count(CASE WHEN c.t_s > p.first_pay_s THEN c.event_id END) AS calls_after_pay,
+  count(CASE WHEN c.t_s <= p.first_pay_s THEN c.event_id END) AS calls_before_pay
 FROM (
   SELECT actor, minor, customer_id, receiver_id, min(t_s) AS first_pay_s
   FROM sextortion_episode_payments GROUP BY actor, minor, customer_id, receiver_id
 ) p
 JOIN sextortion_minors k ON k.minor = p.minor AND k.customer_id = p.customer_id
 LEFT JOIN sextortion_contacts c ON c.actor = p.actor AND c.mid = k.mid
-  AND c.event_type IN ({shows}) AND c.t_s > p.first_pay_s
+  AND c.event_type IN ({shows})
 GROUP BY p.actor, p.minor, p.customer_id, p.receiver_id
 """
 
@@ -343,15 +373,17 @@ def _scored_sql(params: SextortionParams) -> str:
         f" + {w['new_account']!r} * g.new_account"
         f" + {w['initiated']!r} * g.initiated"
         f" + {w['call_before_pay']!r} * g.call_before_pay"
+        f" + {w['log_calls_before_pay']!r} * ln(1.0 + g.calls_before_pay)"
         f" + {w['log_hours_to_pay']!r} * ln(1.0 + g.hours_to_pay)"
         f" + {w['log_payments']!r} * ln(CAST(g.payments AS DOUBLE))"
         f" + {w['new_handle']!r} * g.new_handle"
-        f" + {w['log_handle_payers']!r} * ln(CAST(g.handle_payers AS DOUBLE))"
+        f" + {w['log_approached_payers']!r} * ln(1.0 + g.initiated_payers)"
+        f" + {w['log_other_payers']!r} * ln(1.0 + g.handle_payers - g.initiated_payers)"
         f" + {w['log_actor_payers']!r} * ln(CAST(g.actor_payers AS DOUBLE))"
-        f" + {w['verified']!r} * g.verified"
         f" + {w['log_contact_days']!r} * ln(1.0 + g.contact_days)"
-        f" + {w['log_initiated_payers']!r} * ln(1.0 + g.initiated_payers)"
         f" + {w['log_calls_after_pay']!r} * ln(1.0 + g.calls_after_pay)"
+        f" + {w['paid_before']!r} * g.paid_before"
+        f" + {w['later_payee']!r} * g.later_payee"
     )
     # The handle's score is its episodes' mean: one family's odd episode does not make a
     # shop or a seller an extortion handle, and every family of a ring's handle counts.
@@ -360,10 +392,11 @@ SELECT s.*, avg(s.score) OVER (PARTITION BY s.receiver_id) AS handle_score
 FROM (
   SELECT g.*, 1.0 / (1.0 + exp(-({z}))) AS score
   FROM (
-    SELECT e.*, coalesce(r.initiated_payers, 0) AS initiated_payers, k.calls_after_pay
+    SELECT e.*, coalesce(r.initiated_payers, 0) AS initiated_payers, k.calls_after_pay,
+      k.calls_before_pay
     FROM sextortion_grouped e
     LEFT JOIN sextortion_approached r ON r.receiver_id = e.receiver_id
-    JOIN sextortion_calls_after k ON k.actor = e.actor AND k.minor = e.minor
+    JOIN sextortion_calls k ON k.actor = e.actor AND k.minor = e.minor
       AND k.customer_id = e.customer_id AND k.receiver_id = e.receiver_id
   ) g
 ) s
@@ -407,6 +440,8 @@ def _episode_text(e: Mapping[str, Any], payments: Sequence[Mapping[str, Any]]) -
     if e["call_event_id"] is not None and e["call_s"] is not None:
         gap = (float(e["call_s"]) - float(e["first_s"])) / 3600.0
         text += f"; call {e['call_event_id']} {_hours(gap)} later"
+        if int(e["calls_before_pay"]) > 1:
+            text += f" ({int(e['calls_before_pay'])} calls before the first payment)"
     paid = ", ".join(
         f"{p['txn_id']} {float(p['amount']):.2f} {p['currency']} at {_when(p['paid_at'])}"
         for p in payments[:4]
@@ -435,9 +470,16 @@ def explain(episodes: Sequence[Mapping[str, Any]], payments: Sequence[Mapping[st
         f"was paid by {len(customers)} customer(s) shortly after another account "
         f"contacted their minor's platform account "
         f"({len(actors)} such account(s): {', '.join(actors[:4])}"
-        f"{' …' if len(actors) > 4 else ''}); the handle was first paid "
+        f"{' …' if len(actors) > 4 else ''}); in {int(top['initiated_payers'])} of these "
+        f"families the contacting account made the first contact; the handle was first paid "
         f"{float(age):.0f} days before the first of these payments.",
     ]
+    known = sorted({str(e["customer_id"]) for e in episodes if int(e["paid_before"])})
+    if known:
+        parts.append(
+            f"Customer(s) {', '.join(known[:4])} had paid the handle before the contact "
+            "(which lowers the score)."
+        )
     by_episode: dict[tuple[str, str, str], list[Mapping[str, Any]]] = {}
     for p in payments:
         by_episode.setdefault(_episode_key(p), []).append(p)
@@ -446,7 +488,7 @@ def explain(episodes: Sequence[Mapping[str, Any]], payments: Sequence[Mapping[st
     if len(episodes) > 3:
         parts.append(f"({len(episodes) - 3} more episode(s).)")
     if any(int(e["verified"]) for e in episodes):
-        parts.append("A contacting account is verified by the platform (which lowers the score).")
+        parts.append("A contacting account is verified by the platform.")
     return " ".join(parts)
 
 

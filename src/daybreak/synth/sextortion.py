@@ -22,7 +22,13 @@ payment from the customer is a payment the teenager made on the family's card or
   usual remittances to that relative go on;
 - *marketplace sellers*: a teenager messages a seller abroad (sneakers, game
   accounts), pays within hours, and the conversation ends: short, fast and paid, but
-  the teenager made the contact, to an old account and a handle many buyers have paid.
+  the teenager made the contact, to an old account and a handle many buyers have paid;
+- *background* (unlabelled): a share of all tied teenagers (``TEEN_SHARE`` of the
+  customers) is befriended by a stranger (some on new accounts, most abroad) who may
+  call once, and, independently, a share of the families pays a new handle abroad once
+  or twice (online purchases, sellers, gifts). Where the two fall on one family a
+  new-account contact is followed by a payment to a new handle abroad with no link
+  between them: the coincidence a detector must not alert on.
 
 Every number of the rings' behaviour is drawn per world from :class:`SextortionPriors`
 bands, so a benchmark can tune on some bands and test on others. The step runs only when
@@ -88,6 +94,13 @@ class SextortionPriors:
     payments_per_victim: Band = Band(1.5, 4.0)  # mean payments per paying family
     single_payment_share: Band = Band(0.1, 0.4)  # families who pay once and block
     aged_account_share: Band = Band(0.0, 0.2)  # rings on old (hacked or bought) accounts
+    # The background every tied teenager lives in, with no link between its two halves:
+    # teenagers a stranger (gamer, pen pal) befriends in the window, the share of those
+    # strangers on new accounts, and families who pay a new handle abroad (an online
+    # purchase, a marketplace seller, a gift) in the window.
+    stranger_contact_share: Band = Band(0.1, 0.6)
+    stranger_new_share: Band = Band(0.1, 0.6)
+    handle_abroad_share: Band = Band(0.05, 0.4)
 
     def draw(self, seed: int) -> dict[str, float]:
         rng = rng_for(seed, "sextortion.draw")
@@ -360,6 +373,40 @@ class _Planner:
             self.s.contacts.append(_Contact(a, c, t0, True, calls, 5))
             self._label(c, receivers.ids.values[r], "relative_abroad", 0)
 
+    def background(self) -> None:
+        """Strangers befriending tied teenagers and families paying new handles abroad,
+        drawn independently over ``TEEN_SHARE`` of the customers (unlabelled pairs)."""
+        rng, b = self.rng, self.b
+        while len(self.s.teens) < TEEN_SHARE * len(self.ctx.pop) and self.next < len(self.free):
+            self._teen()
+        for cust in sorted(self.s.teens):
+            if rng.random() < b["stranger_contact_share"]:
+                self._stranger(cust)
+            if rng.random() < b["handle_abroad_share"]:
+                country = SHOP_COUNTRIES[int(rng.integers(0, len(SHOP_COUNTRIES)))]
+                recv, _ = self._handle(country, "handle_abroad")
+                times = [self._time(1)]
+                if rng.random() < 0.25:  # a second item or a top-up
+                    times.append(times[0] + int(rng.uniform(0.5, 20) * DAY))
+                channel = HANDLE_CHANNELS[int(rng.integers(0, len(HANDLE_CHANNELS)))]
+                self._pay(cust, recv, times, 50.0, channel)
+
+    def _stranger(self, cust: int) -> None:
+        rng = self.rng
+        t0 = self._time(2)
+        abroad = bool(rng.random() < 0.7)
+        country = (
+            FRIEND_COUNTRIES[int(rng.integers(0, len(FRIEND_COUNTRIES)))] if abroad
+            else str(self.ctx.pop.country[cust])
+        )  # fmt: skip
+        new = bool(rng.random() < self.b["stranger_new_share"])
+        created = t0 - int(rng.uniform(0, 25) * DAY) if new else self._years_before(0.5, 5)
+        band = ["13-15", "16-17", "18-24", None][int(rng.integers(0, 4))]
+        a = self._actor(_Actor("stranger", 0, -1, country, band, created))
+        calls = [t0 + self._hours(24.0, 1.2)] if rng.random() < 0.3 else []
+        messages = int(rng.integers(1, 10))
+        self.s.contacts.append(_Contact(a, cust, t0, bool(rng.random() < 0.7), calls, messages))
+
     def run(self) -> None:
         self.rings()
         self.game_shops()
@@ -367,6 +414,7 @@ class _Planner:
         self.tutors()
         self.sellers()
         self.relatives()
+        self.background()
 
 
 def _emit(s: Sextortion, ctx: Ctx, acc: Accounts, lclock: LocalClock, rows: _Rows) -> None:
@@ -382,7 +430,11 @@ def _emit(s: Sextortion, ctx: Ctx, acc: Accounts, lclock: LocalClock, rows: _Row
         teen_contact.setdefault(ct.cust, ct)
     for k, cust in sorted(actor_teen.items()):
         x = s.actors[k]
-        service = handles.SERVICES[int(rng.integers(0, len(handles.SERVICES)))]
+        known = teen_contact[cust].actor  # the teenager's account is on this one's service
+        service = (
+            acc.service[s.actor_account[known]] if known in s.actor_account
+            else handles.SERVICES[int(rng.integers(0, len(handles.SERVICES)))]
+        )  # fmt: skip
         s.actor_account[k] = _account(rng, acc, service, x.scenario, -1, x.country)
         created = _utc(lclock, tz, cust, x.created_local)
         s.facts[s.actor_account[k]] = AccountFacts(created, x.band, x.verified)
