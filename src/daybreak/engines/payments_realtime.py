@@ -1,0 +1,429 @@
+"""Real-time payment scoring run on DuckDB: pinned context, restricted re-scans, the
+state file and the decisions.
+
+What is computed (the compiled scan, the context queries, the neighbourhood, the
+decision) is :mod:`daybreak.payments.realtime`; this module runs it. The state is one
+DuckDB file (``RealtimeState``): the relevant transactions seen so far (batch loads and
+every scored payment), the customers, the pinned context with its version, and the
+stored answers by idempotency key.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import threading
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+import pyarrow as pa  # type: ignore[import-untyped]
+
+from daybreak.engines import Engine, fetch_frame, open_engine
+from daybreak.engines.duckdb import DuckDBEngine
+from daybreak.payments.compiler import (
+    PINNED_INPUTS,
+    SPEND_CHANNELS,
+    compile_evidence,
+    compile_scan,
+    relevant_filter,
+)
+from daybreak.payments.config import Pack, load_pack
+from daybreak.payments.inputs import check_against_pack, refuse_unknown_currencies
+from daybreak.payments.realtime import (
+    CONTEXT_QUERIES,
+    Decision,
+    PinnedContext,
+    SubjectScore,
+    decision_of,
+    neighbourhood_sql,
+    seeds_sql,
+    subject_score,
+)
+
+# The batch scan's own scoring steps (calibration, the sole-sender cap), reused so a
+# real-time score is the batch one.
+from daybreak.payments.scan import (
+    ScanResult,
+    _capped_by_sole_sender,
+    _score,
+    scan_registered,
+)
+
+COMPAT = pl.CompatLevel.oldest()
+
+
+def take_context(eng: Engine, pack: Pack) -> PinnedContext:
+    """The context of the scan that just ran on ``eng`` (its tables are still there)."""
+    tables = {name: fetch_frame(eng, sql) for name, sql in CONTEXT_QUERIES.items()}
+    return PinnedContext.of(tables, pack.version)
+
+
+def register_context(eng: Engine, context: PinnedContext) -> None:
+    for name, frame in context.tables.items():
+        eng.register(name, frame.to_arrow(compat_level=COMPAT))
+
+
+def scan_with_context(
+    transactions: pl.DataFrame,
+    customers: pl.DataFrame,
+    *,
+    pack: Pack | None = None,
+    context: PinnedContext | None = None,
+    engine: Engine | None = None,
+) -> tuple[ScanResult, PinnedContext]:
+    """The batch scan of the frames: under ``context`` when given (pinned), else the
+    plain scan; returns the result and the context it ran under (the one given, or the
+    one this scan derived)."""
+    pack = pack or load_pack()
+    corridor = check_against_pack(transactions, pack, "transactions")
+    eng = engine or open_engine("duckdb")
+    try:
+        eng.register("transactions", transactions.to_arrow(compat_level=COMPAT))
+        eng.register("customers", customers.to_arrow(compat_level=COMPAT))
+        pipeline = None
+        if context is not None:
+            register_context(eng, context)
+            pipeline = compile_scan(pack, eng.dialect, pinned=True)
+        result = scan_registered(
+            eng, pack, None, transactions.height, corridor, None, pipeline=pipeline
+        )
+        return result, context or take_context(eng, pack)
+    finally:
+        if engine is None:
+            eng.close()
+
+
+# --- the state file -------------------------------------------------------------------
+
+HISTORY_DDL = """
+CREATE TABLE IF NOT EXISTS st.history (
+  txn_id VARCHAR PRIMARY KEY, "timestamp" TIMESTAMPTZ, sender_id VARCHAR, sender_name VARCHAR,
+  sender_country VARCHAR, receiver_id VARCHAR, receiver_name VARCHAR, receiver_country VARCHAR,
+  amount DOUBLE, currency VARCHAR, channel VARCHAR, reference VARCHAR,
+  merchant_category VARCHAR)
+"""
+CUSTOMERS_DDL = """
+CREATE TABLE IF NOT EXISTS st.customers (
+  customer_id VARCHAR PRIMARY KEY, name VARCHAR, birth_year BIGINT, gender VARCHAR,
+  country VARCHAR, timezone VARCHAR, known_offender BOOLEAN)
+"""
+META_DDL = """
+CREATE TABLE IF NOT EXISTS st.context_meta (
+  id INTEGER PRIMARY KEY, version VARCHAR, pack_version VARCHAR,
+  refreshed_at TIMESTAMPTZ, transactions BIGINT)
+"""
+DECISIONS_DDL = """
+CREATE TABLE IF NOT EXISTS st.decisions (
+  idempotency_key VARCHAR PRIMARY KEY, digest VARCHAR, txn_id VARCHAR, answer VARCHAR,
+  decided_at TIMESTAMPTZ)
+"""
+STATE_FILE = "payments-realtime.duckdb"
+HOME_ENV = "DAYBREAK_HOME"
+
+
+def state_path(home: Path | None = None) -> Path:
+    """The state file under the Daybreak home: ``home``, else $DAYBREAK_HOME, else
+    ./daybreak-data."""
+    return (home or Path(os.environ.get(HOME_ENV, "daybreak-data"))) / STATE_FILE
+
+
+class NoContext(RuntimeError):
+    """Scoring before any context was pinned (``daybreak payments realtime refresh``)."""
+
+
+class IdempotencyConflict(ValueError):
+    """An idempotency key seen before with a different payment."""
+
+
+@dataclass(frozen=True)
+class Scored:
+    """A stored or fresh answer; ``replayed``: returned for an idempotency key seen
+    before with the same payment."""
+
+    answer: dict[str, Any]
+    replayed: bool
+
+
+class _TableEngine(DuckDBEngine):
+    """DuckDB with every step and input held as a DuckDB table: the restricted scan's
+    inputs are small, and a scan of a registered Arrow table costs a few milliseconds
+    of setup each time a query reads it (most of a small scan's time)."""
+
+    def register(self, name: str, table: pa.Table) -> None:
+        self.connection.register("_arrow_in", table)
+        try:
+            self.connection.execute(
+                f'CREATE OR REPLACE TEMP TABLE "{name}" AS SELECT * FROM _arrow_in'
+            )
+        finally:
+            self.connection.unregister("_arrow_in")
+
+    def _define(self, name: str, sql: str, materialize: bool) -> None:
+        kind = "TABLE" if materialize else "VIEW"
+        self.connection.execute(f'CREATE OR REPLACE TEMP {kind} "{name}" AS {sql}')
+
+
+class RealtimeState:
+    """The incremental state in one DuckDB file and the scoring on it.
+
+    One connection (an in-memory database with the file attached as ``st``) serves
+    every call in turn under a lock: the restricted scan's steps are views and Arrow
+    tables of that connection."""
+
+    def __init__(self, path: Path, pack: Pack | None = None, *, threads: int = 1) -> None:
+        self.path = path
+        self.pack = pack or load_pack()
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self._eng = _TableEngine(threads=threads)
+        self._con = self._eng.connection
+        quoted = str(path).replace("'", "''")
+        self._con.execute(f"ATTACH '{quoted}' AS st")
+        for ddl in (HISTORY_DDL, CUSTOMERS_DDL, META_DDL, DECISIONS_DDL):
+            self._con.execute(ddl)
+        self._lock = threading.Lock()
+        d = self._eng.dialect
+        self._pipeline = compile_scan(self.pack, d, pinned=True)
+        self._evidence = compile_evidence(d)
+        self._relevant = relevant_filter(self.pack, d, alias="")
+        self._hood = neighbourhood_sql(self.pack.network_iterations, "st.history", "seeds")
+        self.context: PinnedContext | None = self._read_context()
+        if self.context is not None:
+            register_context(self._eng, self.context)
+
+    # -- loading and context --
+
+    def load(self, transactions: pl.DataFrame, customers: pl.DataFrame | None = None) -> int:
+        """Append a batch: the relevant transactions not seen before (by ``txn_id``) and
+        the customers (a customer given again is replaced). Returns the rows added."""
+        refuse_unknown_currencies(
+            dict(transactions.group_by("currency").len().iter_rows()), self.pack, "transactions"
+        )
+        with self._lock:
+            before = self.history_rows()
+            self._con.register("batch_in", transactions.to_arrow(compat_level=COMPAT))
+            try:
+                self._con.execute(
+                    "INSERT OR IGNORE INTO st.history SELECT * FROM batch_in "
+                    f"WHERE {self._relevant}"
+                )
+            finally:
+                self._con.unregister("batch_in")
+            if customers is not None and customers.height:
+                self._con.register("customers_in", customers.to_arrow(compat_level=COMPAT))
+                try:
+                    self._con.execute(
+                        "INSERT OR REPLACE INTO st.customers SELECT * FROM customers_in"
+                    )
+                finally:
+                    self._con.unregister("customers_in")
+            return self.history_rows() - before
+
+    def history_rows(self) -> int:
+        return int(self._one("SELECT count(*) FROM st.history")[0])
+
+    def refresh_context(self) -> tuple[ScanResult, PinnedContext]:
+        """Scan the whole history (the batch scan), pin the context it derives and
+        record it with its version; returns the scan's result and the context."""
+        with self._lock:
+            tx = self._frame("SELECT * FROM st.history ORDER BY txn_id")
+            cu = self._frame("SELECT * FROM st.customers ORDER BY customer_id")
+            result, context = scan_with_context(tx, cu, pack=self.pack)
+            for name, frame in context.tables.items():
+                self._con.register("context_in", frame.to_arrow(compat_level=COMPAT))
+                try:
+                    self._con.execute(
+                        f"CREATE OR REPLACE TABLE st.{name} AS SELECT * FROM context_in"
+                    )
+                finally:
+                    self._con.unregister("context_in")
+            self._con.execute(
+                "INSERT OR REPLACE INTO st.context_meta VALUES (1, ?, ?, ?, ?)",
+                [context.version, self.pack.version, datetime.now(UTC), tx.height],
+            )
+            self.context = context
+            register_context(self._eng, context)
+            return result, context
+
+    def _read_context(self) -> PinnedContext | None:
+        row = self._one("SELECT version FROM st.context_meta WHERE id = 1")
+        if row is None:
+            return None
+        tables = {name: self._frame(f"SELECT * FROM st.{name}") for name in PINNED_INPUTS}
+        return PinnedContext(tables, str(row[0]))
+
+    def _one(self, sql: str, params: list[Any] | None = None) -> Any:
+        """The first row of ``sql`` (None when none), the result read to its end: the
+        connection refuses other work while a result is pending."""
+        rows = self._con.execute(sql, params or []).fetchall()
+        return rows[0] if rows else None
+
+    def _frame(self, sql: str) -> pl.DataFrame:
+        out = pl.from_arrow(self._con.sql(sql).to_arrow_table())
+        assert isinstance(out, pl.DataFrame)
+        return out
+
+    # -- scoring --
+
+    def score(
+        self, payment: pl.DataFrame, idempotency_key: str | None = None, digest: str = ""
+    ) -> Scored:
+        """Append one payment (a validated one-row transactions frame) and decide on it
+        (:func:`daybreak.payments.realtime.decision_of`); an idempotency key seen before
+        returns the stored answer for the same payment (``digest``) and raises
+        IdempotencyConflict for another one."""
+        if payment.height != 1:
+            raise ValueError(f"expected one payment, got {payment.height}")
+        with self._lock:
+            if idempotency_key is not None:
+                stored = self._one(
+                    "SELECT digest, answer FROM st.decisions WHERE idempotency_key = ?",
+                    [idempotency_key],
+                )
+                if stored is not None:
+                    if stored[0] != digest:
+                        raise IdempotencyConflict(
+                            "this Idempotency-Key was used before with a different payment"
+                        )
+                    return Scored(json.loads(stored[1]), True)
+            if self.context is None:
+                raise NoContext(
+                    "no pinned context yet: load a history and run "
+                    "`daybreak payments realtime refresh`"
+                )
+            self._con.register("payment_in", payment.to_arrow(compat_level=COMPAT))
+            try:
+                self._con.execute(
+                    "INSERT OR IGNORE INTO st.history SELECT * FROM payment_in "
+                    f"WHERE {self._relevant}"
+                )
+            finally:
+                self._con.unregister("payment_in")
+            row = payment.row(0, named=True)
+            corridor = self._is_corridor(row)
+            decision = self._decide(
+                str(row["txn_id"]), str(row["sender_id"]),
+                str(row["receiver_id"]) if corridor else None,
+            )  # fmt: skip
+            answer = decision.to_json()
+            if idempotency_key is not None:
+                self._con.execute(
+                    "INSERT INTO st.decisions VALUES (?, ?, ?, ?, ?)",
+                    [
+                        idempotency_key,
+                        digest,
+                        decision.txn_id,
+                        json.dumps(answer),
+                        datetime.now(UTC),
+                    ],
+                )
+            return Scored(answer, False)
+
+    def _is_corridor(self, row: dict[str, Any]) -> bool:
+        return (
+            row["receiver_country"] in self.pack.corridor_countries
+            and row["receiver_country"] != row["sender_country"]
+            and row["channel"] not in SPEND_CHANNELS
+        )
+
+    def subject_scores(
+        self, sender_id: str, receiver_id: str | None
+    ) -> tuple[SubjectScore, SubjectScore | None]:
+        """The payer's and (when given) the beneficiary's scores from the restricted
+        scan of their neighbourhood under the pinned context (caller holds the lock)."""
+        assert self.context is not None
+        con = self._con
+        con.execute("CREATE OR REPLACE TEMP TABLE payment (sender_id VARCHAR, receiver_id VARCHAR)")
+        con.execute("INSERT INTO payment VALUES (?, ?)", [sender_id, receiver_id])
+        con.execute(f"CREATE OR REPLACE TEMP TABLE seeds AS {seeds_sql('st.history')}")
+        con.execute(f"CREATE OR REPLACE TEMP TABLE hood AS {self._hood}")
+        con.execute(
+            "CREATE OR REPLACE TEMP VIEW transactions AS SELECT * FROM st.history "
+            "WHERE sender_id IN (SELECT sender_id FROM hood)"
+        )
+        con.execute(
+            "CREATE OR REPLACE TEMP VIEW customers AS SELECT * FROM st.customers "
+            "WHERE customer_id IN (SELECT sender_id FROM hood) OR known_offender"
+        )
+        self._eng.run(self._pipeline)
+        cust = _score(
+            self._frame(
+                "SELECT * FROM customer_scores WHERE sender_id = $s OR sender_id IN "
+                "(SELECT sole_sender FROM beneficiary_scores WHERE receiver_id = $r)"
+                .replace("$s", self._eng.dialect.string(sender_id))
+                .replace("$r", self._eng.dialect.string(receiver_id or ""))
+            ),
+            self.pack, "customer", None,
+        )  # fmt: skip
+        bene = pl.DataFrame()
+        if receiver_id is not None:
+            found = self._frame(
+                "SELECT * FROM beneficiary_scores WHERE receiver_id = "
+                + self._eng.dialect.string(receiver_id)
+            )
+            bene = _capped_by_sole_sender(_score(found, self.pack, "beneficiary", None), cust)
+        payer_row = _row(cust, "sender_id", sender_id)
+        bene_row = _row(bene, "receiver_id", receiver_id) if receiver_id is not None else None
+        evidence = self._evidence_ids(
+            [("customer", sender_id)] * (payer_row is not None)
+            + [("beneficiary", receiver_id or "")] * (bene_row is not None)
+        )
+        payer = subject_score(
+            self.pack, "customer", sender_id, payer_row, evidence.get(("customer", sender_id), [])
+        )
+        if receiver_id is None:
+            return payer, None
+        beneficiary = subject_score(
+            self.pack, "beneficiary", receiver_id, bene_row,
+            evidence.get(("beneficiary", receiver_id), []),
+        )  # fmt: skip
+        return payer, beneficiary
+
+    def _evidence_ids(self, subjects: list[tuple[str, str]]) -> dict[tuple[str, str], list[str]]:
+        if not subjects:
+            return {}
+        alerted = pl.DataFrame(subjects, schema=["subject_type", "subject_id"], orient="row")
+        self._eng.register("alerted", alerted.to_arrow(compat_level=COMPAT))
+        self._eng.run(self._evidence)
+        rows = self._frame("SELECT * FROM evidence_rows ORDER BY ts, txn_id")
+        out: dict[tuple[str, str], list[str]] = {}
+        for st, sid, txn in rows.select("subject_type", "subject_id", "txn_id").iter_rows():
+            out.setdefault((st, sid), []).append(str(txn))
+        return out
+
+    def _decide(self, txn_id: str, sender_id: str, receiver_id: str | None) -> Decision:
+        assert self.context is not None
+        payer, beneficiary = self.subject_scores(sender_id, receiver_id)
+        rt = self.pack.realtime
+        return decision_of(txn_id, payer, beneficiary, self.context.version, rt.review, rt.hold)
+
+    def scores_now(
+        self, sender_id: str, receiver_id: str | None
+    ) -> tuple[SubjectScore, SubjectScore | None]:
+        """The current scores of a payer and a beneficiary without adding a payment."""
+        with self._lock:
+            if self.context is None:
+                raise NoContext("no pinned context yet")
+            return self.subject_scores(sender_id, receiver_id)
+
+    def size_bytes(self) -> int:
+        self._con.execute("CHECKPOINT st")
+        return self.path.stat().st_size
+
+    def close(self) -> None:
+        self._eng.close()
+
+    def __enter__(self) -> RealtimeState:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def _row(frame: pl.DataFrame, key: str, value: str | None) -> dict[str, Any] | None:
+    if value is None or not frame.height or key not in frame.columns:
+        return None
+    found = frame.filter(pl.col(key) == value)
+    return found.row(0, named=True) if found.height else None
