@@ -212,3 +212,50 @@ def test_decisions_follow_the_packs_thresholds() -> None:
     typo = default_pack_text().replace("  hold: 0.6", "  hodl: 0.6")
     with pytest.raises(ConfigError, match="unknown key 'hodl'; did you mean 'hold'"):
         parse_pack(typo, "rules.yaml")
+
+
+def test_the_cli_loads_refreshes_and_reports_the_state(
+    world: tuple[pl.DataFrame, pl.DataFrame], tmp_path: Path
+) -> None:
+    from typer.testing import CliRunner
+
+    from daybreak.cli.main import app
+
+    tx, cu = world
+    files = tmp_path / "world"
+    files.mkdir()
+    tx.write_parquet(files / "transactions.parquet")
+    cu.write_parquet(files / "customers.parquet")
+    data = tmp_path / "data"
+    runner = CliRunner()
+    empty = runner.invoke(app, ["payments", "realtime", "status", "--data-dir", str(data)])
+    assert empty.exit_code == 1 and "No real-time state" in empty.output
+    loaded = runner.invoke(
+        app, ["payments", "realtime", "load", "-t", str(files), "--data-dir", str(data)]
+    )
+    assert loaded.exit_code == 0, loaded.output
+    again = runner.invoke(
+        app, ["payments", "realtime", "load", "-t", str(files), "--data-dir", str(data)]
+    )
+    assert "Added 0 relevant" in again.output  # a batch loaded twice is held once
+    refreshed = runner.invoke(
+        app,
+        [
+            "payments",
+            "realtime",
+            "refresh",
+            "--data-dir",
+            str(data),
+            "--out",
+            str(tmp_path / "res"),
+        ],
+    )
+    assert refreshed.exit_code == 0, refreshed.output
+    assert (tmp_path / "res" / "alerts.jsonl").exists()
+    shown = runner.invoke(app, ["payments", "realtime", "status", "--data-dir", str(data)])
+    status = json.loads(shown.output)
+    assert status["customers"] == cu.height
+    assert status["context_version"] in refreshed.output.replace("\n", "")
+    missing = runner.invoke(app, ["payments", "realtime", "load", "-t", str(tmp_path / "nope.csv"),
+                                  "--data-dir", str(data)])  # fmt: skip
+    assert missing.exit_code != 0 and "nope.csv" in missing.output

@@ -11,7 +11,6 @@ stored answers by idempotency key.
 from __future__ import annotations
 
 import json
-import os
 import threading
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -113,7 +112,7 @@ CREATE TABLE IF NOT EXISTS st.customers (
 META_DDL = """
 CREATE TABLE IF NOT EXISTS st.context_meta (
   id INTEGER PRIMARY KEY, version VARCHAR, pack_version VARCHAR,
-  refreshed_at TIMESTAMPTZ, transactions BIGINT)
+  refreshed_at TIMESTAMPTZ, transactions BIGINT, pack VARCHAR)
 """
 DECISIONS_DDL = """
 CREATE TABLE IF NOT EXISTS st.decisions (
@@ -121,13 +120,11 @@ CREATE TABLE IF NOT EXISTS st.decisions (
   decided_at TIMESTAMPTZ)
 """
 STATE_FILE = "payments-realtime.duckdb"
-HOME_ENV = "DAYBREAK_HOME"
 
 
-def state_path(home: Path | None = None) -> Path:
-    """The state file under the Daybreak home: ``home``, else $DAYBREAK_HOME, else
-    ./daybreak-data."""
-    return (home or Path(os.environ.get(HOME_ENV, "daybreak-data"))) / STATE_FILE
+def state_path(data_dir: Path) -> Path:
+    """The state file in a Daybreak data folder (``daybreak serve --data-dir``)."""
+    return data_dir / STATE_FILE
 
 
 class NoContext(RuntimeError):
@@ -174,8 +171,9 @@ class RealtimeState:
     tables of that connection."""
 
     def __init__(self, path: Path, pack: Pack | None = None, *, threads: int = 1) -> None:
+        """``pack``: the typology pack to score with; by default the one the pinned
+        context was made with (recorded in the file), else the built-in one."""
         self.path = path
-        self.pack = pack or load_pack()
         path.parent.mkdir(parents=True, exist_ok=True)
         self._eng = _TableEngine(threads=threads)
         self._con = self._eng.connection
@@ -183,6 +181,7 @@ class RealtimeState:
         self._con.execute(f"ATTACH '{quoted}' AS st")
         for ddl in (HISTORY_DDL, CUSTOMERS_DDL, META_DDL, DECISIONS_DDL):
             self._con.execute(ddl)
+        self.pack = pack or self._recorded_pack() or load_pack()
         self._lock = threading.Lock()
         d = self._eng.dialect
         self._pipeline = compile_scan(self.pack, d, pinned=True)
@@ -231,21 +230,49 @@ class RealtimeState:
             tx = self._frame("SELECT * FROM st.history ORDER BY txn_id")
             cu = self._frame("SELECT * FROM st.customers ORDER BY customer_id")
             result, context = scan_with_context(tx, cu, pack=self.pack)
-            for name, frame in context.tables.items():
-                self._con.register("context_in", frame.to_arrow(compat_level=COMPAT))
-                try:
-                    self._con.execute(
-                        f"CREATE OR REPLACE TABLE st.{name} AS SELECT * FROM context_in"
-                    )
-                finally:
-                    self._con.unregister("context_in")
-            self._con.execute(
-                "INSERT OR REPLACE INTO st.context_meta VALUES (1, ?, ?, ?, ?)",
-                [context.version, self.pack.version, datetime.now(UTC), tx.height],
-            )
-            self.context = context
-            register_context(self._eng, context)
+            self._pin(context, tx.height)
             return result, context
+
+    def pin(self, context: PinnedContext) -> None:
+        """Score under ``context`` from now on (one taken from another scan of the same
+        pack, e.g. of a larger world), recorded in the state file."""
+        with self._lock:
+            self._pin(context, None)
+
+    def _pin(self, context: PinnedContext, transactions: int | None) -> None:
+        for name, frame in context.tables.items():
+            self._con.register("context_in", frame.to_arrow(compat_level=COMPAT))
+            try:
+                self._con.execute(f"CREATE OR REPLACE TABLE st.{name} AS SELECT * FROM context_in")
+            finally:
+                self._con.unregister("context_in")
+        self._con.execute(
+            "INSERT OR REPLACE INTO st.context_meta VALUES (1, ?, ?, ?, ?, ?)",
+            [context.version, self.pack.version, datetime.now(UTC), transactions,
+             self.pack.model_dump_json()],
+        )  # fmt: skip
+        self.context = context
+        register_context(self._eng, context)
+
+    def _recorded_pack(self) -> Pack | None:
+        row = self._one("SELECT pack FROM st.context_meta WHERE id = 1")
+        return Pack.model_validate_json(row[0]) if row is not None and row[0] else None
+
+    def status(self) -> dict[str, Any]:
+        """What the state holds: rows, customers, stored answers, the context."""
+        meta = self._one(
+            "SELECT version, pack_version, refreshed_at, transactions FROM st.context_meta"
+        )
+        return {
+            "path": str(self.path),
+            "transactions": self.history_rows(),
+            "customers": int(self._one("SELECT count(*) FROM st.customers")[0]),
+            "decisions": int(self._one("SELECT count(*) FROM st.decisions")[0]),
+            "context_version": meta[0] if meta else None,
+            "pack_version": meta[1] if meta else self.pack.version,
+            "refreshed_at": meta[2].isoformat() if meta and meta[2] else None,
+            "context_transactions": meta[3] if meta else None,
+        }
 
     def _read_context(self) -> PinnedContext | None:
         row = self._one("SELECT version FROM st.context_meta WHERE id = 1")
