@@ -38,7 +38,6 @@ from typing import Any
 
 import polars as pl
 
-from daybreak.detectors.dialect import Dialect
 from daybreak.payments.compiler import (
     PINNED_INPUTS,
     SPEND_CHANNELS,
@@ -240,9 +239,3 @@ def body_digest(body: Mapping[str, Any]) -> str:
     """The digest an idempotency key is bound to: the canonical JSON of the payment."""
     text = json.dumps(body, sort_keys=True, separators=(",", ":"), default=str)
     return hashlib.sha256(text.encode()).hexdigest()
-
-
-def dialect_ok(d: Dialect) -> None:
-    """The restricted scan runs on DuckDB (the state is a DuckDB file)."""
-    if d.name != "duckdb":
-        raise ValueError(f"real-time scoring runs on DuckDB, not {d.name}")
