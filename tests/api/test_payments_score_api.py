@@ -4,6 +4,7 @@ API compared with the batch scan of the same history."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -250,3 +251,104 @@ def test_a_pacs008_message_is_scored_like_its_json(
         twin = c.post("/v1/payments/score", json=as_json).json()
     assert answer["beneficiary"]["subject_id"].endswith(row["receiver_id"].partition(":")[2])
     assert twin["payer"]["scored"] == answer["payer"]["scored"]
+
+
+def test_concurrent_payments_are_micro_batched_and_each_answer_is_the_batch_scans(
+    api: Api, world: tuple[pl.DataFrame, pl.DataFrame], tmp_path: Path
+) -> None:
+    """Many payments at once (two from one payer, one sent three times with one key):
+    they are scored in shared runs, never two of one neighbourhood in one run, and each
+    answer is the batch scan of the history up to and including its payment, in the
+    order the state took them. Replays and audit entries as for one at a time."""
+    import threading
+    from datetime import timedelta
+
+    tx, cu = world
+    relevant = _relevant(tx)
+    spend = pl.col("channel").is_in(["card", "cash"])
+    held = pl.concat([relevant.filter(~spend).tail(10), relevant.filter(spend).tail(2)])
+    held = held.cast(dict(tx.schema))  # duckdb's Etc/UTC back to the world's UTC
+    # a payer whose score moves with one more payment (T0000096138, C0000104: 3e-6
+    # alone, 7e-6 with the next): scored in one run, the first answer would be wrong
+    first = held.row(7, named=True)
+    again = {**first, "txn_id": "RT-SAME-PAYER", "amount": first["amount"] + 1.0,
+             "timestamp": first["timestamp"] + timedelta(minutes=1)}  # fmt: skip
+    held = pl.concat([held, pl.DataFrame([again], schema=held.schema)])
+    base = tx.filter(~pl.col("txn_id").is_in(held["txn_id"].to_list()))
+    _, context = scan_with_context(tx, cu)
+    state = RealtimeState(tmp_path / "state.duckdb")
+    state.load(base, cu)
+    state.pin(context)
+    before = getattr(api.app.state, "payments_realtime", None)
+    api.app.state.payments_realtime = state
+    duplicated = _json(held.row(1, named=True))
+    requests = [(_json(row), None) for row in held.iter_rows(named=True)]
+    requests[1] = (duplicated, "dup-key")
+    requests += [(duplicated, "dup-key")] * 2
+    answers: list[httpx.Response | None] = [None] * len(requests)
+    start = threading.Barrier(len(requests))
+
+    def audited(txn: str) -> list[Any]:
+        return [e for e in api.store.audit.trail(SYSTEM, txn) if e.action == "payments.score"]
+
+    earlier = {txn: len(audited(txn)) for txn in held["txn_id"].to_list()}  # other tests'
+
+    def send(i: int) -> None:
+        body, key = requests[i]
+        with api.client(api.platform_key) as c:
+            start.wait()
+            headers = {"Idempotency-Key": key} if key else {}
+            answers[i] = c.post("/v1/payments/score", json=body, headers=headers)
+
+    try:
+        threads = [threading.Thread(target=send, args=(i,)) for i in range(len(requests))]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        with api.client(api.platform_key) as c:
+            changed = {**duplicated, "amount": duplicated["amount"] + 5}
+            conflict = c.post("/v1/payments/score", json=changed,
+                              headers={"Idempotency-Key": "dup-key"})  # fmt: skip
+        runs = list(state.runs)
+    finally:
+        api.app.state.payments_realtime = before
+        state.close()
+    assert conflict.status_code == 409
+    assert all(r is not None and r.status_code == 200 for r in answers), answers
+    bodies = [r.json() for r in answers if r is not None]
+    replayed = [r.headers.get("Idempotent-Replayed") == "true" for r in answers if r is not None]
+    # the payment sent three times with one key is scored once, replayed twice
+    dup = [1, *range(held.height, len(requests))]
+    assert [replayed[i] for i in range(held.height) if i != 1] == [False] * (held.height - 1)
+    assert sorted(replayed[i] for i in dup) == [False, True, True]
+    assert len({json.dumps(bodies[i], sort_keys=True) for i in dup}) == 1
+    # shared runs, and the two payments of one payer never in the same run
+    order = [txn for run in runs for txn in run]
+    assert sorted(order) == sorted(held["txn_id"].to_list())
+    assert max(len(run) for run in runs) > 1, runs
+    assert not any({first["txn_id"], "RT-SAME-PAYER"} <= set(run) for run in runs)
+    # every answer is the batch scan of the history up to and including its payment
+    by_txn = {b["txn_id"]: b for b in bodies[: held.height]}
+    pack = load_pack()
+    for k, txn in enumerate(order):
+        history = pl.concat([base, held.filter(pl.col("txn_id").is_in(order[: k + 1]))])
+        batch, _ = scan_with_context(history, cu, context=context)
+        customers = dict(batch.customer_scores.select("sender_id", "score").iter_rows())
+        answer = by_txn[txn]
+        assert (
+            abs(answer["payer"]["score"] - customers.get(answer["payer"]["subject_id"], 0.0)) <= TOL
+        )
+        if answer["beneficiary"] is not None:
+            bene = dict(batch.beneficiary_scores.select("receiver_id", "score").iter_rows())
+            got = answer["beneficiary"]["score"]
+            assert abs(got - bene.get(answer["beneficiary"]["subject_id"], 0.0)) <= TOL, txn
+        expected = "hold" if answer["score"] >= pack.realtime.hold else (
+            "review" if answer["score"] >= pack.realtime.review else "allow")  # fmt: skip
+        assert answer["decision"] == expected
+    # audited as one at a time: one entry per answer, replays marked
+    for txn in held["txn_id"].to_list():
+        entries = audited(txn)[earlier[txn] :]
+        expected_entries = 1 + 2 * (txn == duplicated["txn_id"])
+        assert len(entries) == expected_entries, txn
+        assert sum(e.detail["replayed"] for e in entries) == 2 * (txn == duplicated["txn_id"])

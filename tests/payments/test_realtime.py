@@ -259,3 +259,18 @@ def test_the_cli_loads_refreshes_and_reports_the_state(
     missing = runner.invoke(app, ["payments", "realtime", "load", "-t", str(tmp_path / "nope.csv"),
                                   "--data-dir", str(data)])  # fmt: skip
     assert missing.exit_code != 0 and "nope.csv" in missing.output
+
+
+def test_a_scoring_run_stops_before_a_payment_sharing_an_earlier_ones_neighbourhood() -> None:
+    from daybreak.payments.realtime import runs_of
+
+    hoods = {0: frozenset({"A", "B"}), 1: frozenset({"C"}), 2: frozenset({"D", "B"})}
+    three = [("k0", "A", "R1"), ("k1", "C", None), ("k2", "D", "R2")]
+    assert runs_of(three, hoods) == 2  # D's neighbourhood holds B, in A's
+    assert runs_of(three[:2], hoods) == 2
+    disjoint = {**hoods, 2: frozenset({"D"})}
+    assert runs_of(three, disjoint) == 3
+    assert runs_of([*three[:2], ("k2", "D", "R1")], disjoint) == 2  # A's beneficiary
+    assert runs_of([*three[:2], ("k0", "D", None)], disjoint) == 2  # A's key
+    assert runs_of([("k0", "A", None), ("k1", "A", None)], {}) == 1  # one payer
+    assert runs_of([("k0", "A", None)], {}) == 1

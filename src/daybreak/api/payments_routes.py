@@ -14,7 +14,9 @@ the same key with the same payment returns the stored answer (``Idempotent-Repla
 true``), with another payment 409. The state comes from ``app.state.payments_realtime``
 when set (tests, embedded apps), else it is opened once from the server's data folder
 (``payments-realtime.duckdb`` in ``--data-dir``, made by ``daybreak payments realtime
-load``); without it, or before a context is pinned, the route answers 503.
+load``); without it, or before a context is pinned, the route answers 503. Payments
+that come while another is being scored wait and are scored together in the next run
+(micro-batching, ``RealtimeState``); when too many wait, 503 with ``Retry-After``.
 """
 
 from __future__ import annotations
@@ -88,7 +90,10 @@ _ERRORS: dict[int | str, dict[str, Any]] = {
     415: {"description": "Content-Type is neither JSON nor XML"},
     422: {"description": "invalid payment; `detail[].loc` names the field"},
     429: {"description": "rate limit exceeded"},
-    503: {"description": "no state or no pinned context yet (`daybreak payments realtime`)"},
+    503: {
+        "description": "no state or no pinned context yet (`daybreak payments realtime`), "
+        "or too many payments waiting to be scored (with `Retry-After`)"
+    },
 }
 
 IdempotencyKey = Annotated[
@@ -197,7 +202,7 @@ async def score_payment(
     idempotency_key: IdempotencyKey = None,
     actor: Actor = Depends(scorer),
 ) -> dict[str, Any]:
-    from daybreak.engines.payments_realtime import IdempotencyConflict, NoContext
+    from daybreak.engines.payments_realtime import IdempotencyConflict, NoContext, QueueFull
     from daybreak.payments.realtime import body_digest
 
     record = _record(request, await request.body())
@@ -221,6 +226,10 @@ async def score_payment(
         ) from None  # fmt: skip
     except NoContext as exc:
         raise HTTPException(503, str(exc)) from None
+    except QueueFull as exc:
+        raise HTTPException(
+            503, f"{exc}: retry later", headers={"Retry-After": str(exc.retry_after)}
+        ) from None
     answer: dict[str, Any] = scored.answer
     detail = {
         "decision": answer["decision"],

@@ -12,7 +12,8 @@ from __future__ import annotations
 
 import json
 import threading
-from dataclasses import dataclass
+from collections import deque
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -33,11 +34,12 @@ from daybreak.payments.config import Pack, load_pack
 from daybreak.payments.inputs import check_against_pack, refuse_unknown_currencies
 from daybreak.payments.realtime import (
     CONTEXT_QUERIES,
-    Decision,
     PinnedContext,
     SubjectScore,
     decision_of,
+    labelled_neighbourhoods_sql,
     neighbourhood_sql,
+    runs_of,
     seeds_sql,
     subject_score,
 )
@@ -138,6 +140,15 @@ class IdempotencyConflict(ValueError):
     """An idempotency key seen before with a different payment."""
 
 
+class QueueFull(RuntimeError):
+    """More payments waiting for a scoring run than the state takes (back-pressure:
+    the caller retries after ``retry_after`` seconds)."""
+
+    def __init__(self, message: str, retry_after: int) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
 @dataclass(frozen=True)
 class Scored:
     """A stored or fresh answer; ``replayed``: returned for an idempotency key seen
@@ -145,6 +156,26 @@ class Scored:
 
     answer: dict[str, Any]
     replayed: bool
+
+
+@dataclass
+class _Waiting:
+    """A payment waiting for a scoring run, and its answer once the run is over."""
+
+    payment: pl.DataFrame
+    key: str | None
+    digest: str
+    done: threading.Event = field(default_factory=threading.Event)
+    result: Scored | None = None
+    error: BaseException | None = None
+
+    def answer(self, result: Scored) -> None:
+        self.result = result
+        self.done.set()
+
+    def fail(self, error: BaseException) -> None:
+        self.error = error
+        self.done.set()
 
 
 class _TableEngine(DuckDBEngine):
@@ -171,12 +202,33 @@ class RealtimeState:
 
     One connection (an in-memory database with the file attached as ``st``) serves
     every call in turn under a lock: the restricted scan's steps are views and Arrow
-    tables of that connection."""
+    tables of that connection.
 
-    def __init__(self, path: Path, pack: Pack | None = None, *, threads: int = 1) -> None:
+    Scoring is micro-batched: payments that come while a scoring run is going wait in
+    a queue (at most ``max_queue``; more raise QueueFull) and the next run takes them
+    together (at most ``max_batch``), split into runs in arrival order so that no
+    payment shares its neighbourhood with an earlier one of its run
+    (:func:`daybreak.payments.realtime.runs_of`); each run is one restricted scan of
+    the union of its payments' neighbourhoods."""
+
+    def __init__(
+        self,
+        path: Path,
+        pack: Pack | None = None,
+        *,
+        threads: int = 1,
+        max_queue: int = 256,
+        max_batch: int = 64,
+    ) -> None:
         """``pack``: the typology pack to score with; by default the one the pinned
         context was made with (recorded in the file), else the built-in one."""
         self.path = path
+        self.max_queue = max_queue
+        self.max_batch = max_batch
+        self._queue: list[_Waiting] = []
+        self._queue_lock = threading.Lock()
+        # the txn_ids of the last scoring runs, in order (status, tests, benchmark)
+        self.runs: deque[tuple[str, ...]] = deque(maxlen=10_000)
         path.parent.mkdir(parents=True, exist_ok=True)
         self._eng = _TableEngine(threads=threads)
         self._con = self._eng.connection
@@ -191,6 +243,9 @@ class RealtimeState:
         self._evidence = compile_evidence(d)
         self._relevant = relevant_filter(self.pack, d, alias="")
         self._hood = neighbourhood_sql(self.pack.network_iterations, "st.history", "seeds")
+        self._hoods = labelled_neighbourhoods_sql(
+            self.pack.network_iterations, "history_and_waiting", "waiting"
+        )
         self.context: PinnedContext | None = self._read_context()
         if self.context is not None:
             register_context(self._eng, self.context)
@@ -313,46 +368,135 @@ class RealtimeState:
         """Append one payment (a validated one-row transactions frame) and decide on it
         (:func:`daybreak.payments.realtime.decision_of`); an idempotency key seen before
         returns the stored answer for the same payment (``digest``) and raises
-        IdempotencyConflict for another one."""
+        IdempotencyConflict for another one. Waits for the next scoring run when one is
+        going (class docstring); QueueFull when too many wait."""
         if payment.height != 1:
             raise ValueError(f"expected one payment, got {payment.height}")
-        with self._lock:
-            if idempotency_key is not None:
-                stored = self._one(
-                    "SELECT digest, answer FROM st.decisions WHERE idempotency_key = ?",
-                    [idempotency_key],
-                )
-                if stored is not None:
-                    if stored[0] != digest:
-                        raise IdempotencyConflict(
-                            "this Idempotency-Key was used before with a different payment"
-                        )
-                    return Scored(json.loads(stored[1]), True)
+        waiting = _Waiting(payment, idempotency_key, digest)
+        with self._queue_lock:
+            if len(self._queue) >= self.max_queue:
+                raise QueueFull(f"{len(self._queue)} payments are waiting to be scored", 1)
+            self._queue.append(waiting)
+        while not waiting.done.is_set():
+            with self._lock:
+                if waiting.done.is_set():
+                    break
+                with self._queue_lock:
+                    batch = self._queue[: self.max_batch]
+                    del self._queue[: self.max_batch]
+                self._score_batch(batch)
+        if waiting.error is not None:
+            raise waiting.error
+        assert waiting.result is not None
+        return waiting.result
+
+    def _score_batch(self, batch: list[_Waiting]) -> None:
+        """Answer every waiting payment of ``batch`` (arrival order), run after run
+        (caller holds the lock)."""
+        while batch:
+            fresh = [w for w in batch if not self._answered_before(w)]
+            if not fresh:
+                return
             if self.context is None:
-                raise NoContext(
-                    "no pinned context yet: load a history and run "
-                    "`daybreak payments realtime refresh`"
-                )
-            self._append(payment)
-            row = payment.row(0, named=True)
-            corridor = self._is_corridor(row)
-            decision = self._decide(
-                str(row["txn_id"]), str(row["sender_id"]),
-                str(row["receiver_id"]) if corridor else None,
-            )  # fmt: skip
-            answer = decision.to_json()
-            if idempotency_key is not None:
-                self._con.execute(
-                    "INSERT INTO st.decisions VALUES (?, ?, ?, ?, ?)",
-                    [
-                        idempotency_key,
-                        digest,
-                        decision.txn_id,
-                        json.dumps(answer),
-                        datetime.now(UTC),
-                    ],
-                )
-            return Scored(answer, False)
+                for w in fresh:
+                    w.fail(NoContext("no pinned context yet: load a history and run "
+                                     "`daybreak payments realtime refresh`"))  # fmt: skip
+                return
+            take = self._run_length(fresh)
+            run, batch = fresh[:take], fresh[take:]
+            try:
+                for w, answer in zip(run, self._score_run([w.payment for w in run]), strict=True):
+                    if w.key is not None:
+                        self._con.execute(
+                            "INSERT INTO st.decisions VALUES (?, ?, ?, ?, ?)",
+                            [w.key, w.digest, answer["txn_id"], json.dumps(answer),
+                             datetime.now(UTC)],
+                        )  # fmt: skip
+                    w.answer(Scored(answer, False))
+            except Exception as exc:  # every payment of the failed run learns why
+                for w in run:
+                    if not w.done.is_set():
+                        w.fail(exc)
+
+    def _answered_before(self, w: _Waiting) -> bool:
+        """Answer ``w`` from the stored decisions when its key was used before."""
+        if w.key is None:
+            return False
+        stored = self._one(
+            "SELECT digest, answer FROM st.decisions WHERE idempotency_key = ?", [w.key]
+        )
+        if stored is None:
+            return False
+        if stored[0] != w.digest:
+            w.fail(
+                IdempotencyConflict("this Idempotency-Key was used before with a different payment")
+            )
+        else:
+            w.answer(Scored(json.loads(stored[1]), True))
+        return True
+
+    def _parties(self, payment: pl.DataFrame) -> tuple[str, str, str | None]:
+        row = payment.row(0, named=True)
+        receiver = str(row["receiver_id"]) if self._is_corridor(row) else None
+        return str(row["txn_id"]), str(row["sender_id"]), receiver
+
+    def _run_length(self, fresh: list[_Waiting]) -> int:
+        """How many of ``fresh`` the next run takes (:func:`runs_of`), their
+        neighbourhoods taken over the history with all of them in it (a superset of
+        each one's own: a conservative split)."""
+        if len(fresh) == 1:
+            return 1
+        parties = [self._parties(w.payment) for w in fresh]
+        keys = [
+            w.key if w.key is not None else f"txn:{p[0]}"
+            for w, p in zip(fresh, parties, strict=True)
+        ]
+        con = self._con
+        con.register(
+            "waiting_in", pl.concat([w.payment for w in fresh]).to_arrow(compat_level=COMPAT)
+        )
+        try:
+            con.execute(
+                "CREATE OR REPLACE TEMP TABLE waiting_rows AS SELECT * FROM waiting_in "
+                f"WHERE {self._relevant}"
+            )
+        finally:
+            con.unregister("waiting_in")
+        con.execute(
+            "CREATE OR REPLACE TEMP VIEW history_and_waiting AS "
+            "SELECT * FROM st.history UNION ALL SELECT * FROM waiting_rows"
+        )
+        con.execute(
+            "CREATE OR REPLACE TEMP TABLE waiting (k INTEGER, sender_id VARCHAR, receiver_id VARCHAR)"
+        )
+        con.executemany(
+            "INSERT INTO waiting VALUES (?, ?, ?)",
+            [[k, s, r] for k, (_, s, r) in enumerate(parties)],
+        )
+        hoods: dict[int, set[str]] = {}
+        for k, sender in con.execute(self._hoods).fetchall():
+            hoods.setdefault(int(k), set()).add(str(sender))
+        return runs_of(
+            [(key, s, r) for key, (_, s, r) in zip(keys, parties, strict=True)],
+            {k: frozenset(v) for k, v in hoods.items()},
+        )
+
+    def _score_run(self, payments: list[pl.DataFrame]) -> list[dict[str, Any]]:
+        """Append the run's payments and decide on each from one restricted scan of
+        their neighbourhoods' union (caller holds the lock)."""
+        assert self.context is not None
+        parties = [self._parties(p) for p in payments]
+        self._append(pl.concat(payments))
+        self._scan_neighbourhood([(s, r) for _, s, r in parties])
+        rt = self.pack.realtime
+        answers = []
+        for txn_id, sender, receiver in parties:
+            payer, beneficiary = self._scores_from_scan(sender, receiver)
+            answers.append(decision_of(
+                txn_id, payer, beneficiary, self.context.version, rt.review, rt.hold
+            ).to_json())  # fmt: skip
+        self.runs.append(tuple(p[0] for p in parties))
+        return answers
 
     def _is_corridor(self, row: dict[str, Any]) -> bool:
         return (
@@ -366,10 +510,16 @@ class RealtimeState:
     ) -> tuple[SubjectScore, SubjectScore | None]:
         """The payer's and (when given) the beneficiary's scores from the restricted
         scan of their neighbourhood under the pinned context (caller holds the lock)."""
+        self._scan_neighbourhood([(sender_id, receiver_id)])
+        return self._scores_from_scan(sender_id, receiver_id)
+
+    def _scan_neighbourhood(self, pairs: list[tuple[str, str | None]]) -> None:
+        """The restricted scan of the union of the neighbourhoods of ``pairs`` (payer,
+        corridor beneficiary or None) under the pinned context."""
         assert self.context is not None
         con = self._con
         con.execute("CREATE OR REPLACE TEMP TABLE payment (sender_id VARCHAR, receiver_id VARCHAR)")
-        con.execute("INSERT INTO payment VALUES (?, ?)", [sender_id, receiver_id])
+        con.executemany("INSERT INTO payment VALUES (?, ?)", [list(p) for p in pairs])
         con.execute(f"CREATE OR REPLACE TEMP TABLE seeds AS {seeds_sql('st.history')}")
         con.execute(f"CREATE OR REPLACE TEMP TABLE hood AS {self._hood}")
         con.execute(
@@ -381,6 +531,11 @@ class RealtimeState:
             "WHERE customer_id IN (SELECT sender_id FROM hood) OR known_offender"
         )
         self._eng.run(self._pipeline)
+
+    def _scores_from_scan(
+        self, sender_id: str, receiver_id: str | None
+    ) -> tuple[SubjectScore, SubjectScore | None]:
+        """A payer's and beneficiary's scores from the restricted scan just run."""
         cust = _score(
             self._frame(
                 "SELECT * FROM customer_scores WHERE sender_id = $s OR sender_id IN "
@@ -425,12 +580,6 @@ class RealtimeState:
         for st, sid, txn in rows.select("subject_type", "subject_id", "txn_id").iter_rows():
             out.setdefault((st, sid), []).append(str(txn))
         return out
-
-    def _decide(self, txn_id: str, sender_id: str, receiver_id: str | None) -> Decision:
-        assert self.context is not None
-        payer, beneficiary = self.subject_scores(sender_id, receiver_id)
-        rt = self.pack.realtime
-        return decision_of(txn_id, payer, beneficiary, self.context.version, rt.review, rt.hold)
 
     def scores_now(
         self, sender_id: str, receiver_id: str | None

@@ -108,6 +108,54 @@ WHERE {corridor_test()}
 """
 
 
+def labelled_neighbourhoods_sql(
+    iterations: int, history: str = "history", payments: str = "payments"
+) -> str:
+    """Each payment's neighbourhood at once: ``(k, sender_id)`` for the payments given as
+    ``payments(k, sender_id, receiver_id)`` (``receiver_id`` null unless a corridor
+    payment), the same steps as :func:`seeds_sql` and :func:`neighbourhood_sql` with
+    the payment's label carried along. Micro-batching compares them: payments whose
+    neighbourhoods are disjoint cannot change each other's scores."""
+    pay = f"SELECT DISTINCT sender_id, receiver_id FROM {history} h WHERE {corridor_test()}"
+    steps = [
+        f"pay AS ({pay})",
+        f"""l0 AS (SELECT k, sender_id FROM {payments}
+  UNION SELECT p.k, h.sender_id FROM pay h JOIN {payments} p ON h.receiver_id = p.receiver_id)""",
+    ]
+    for i in range(1, max(iterations, 0) + 1):
+        steps.append(
+            f"""l{i} AS (SELECT k, sender_id FROM l{i - 1}
+  UNION SELECT l.k, p2.sender_id FROM l{i - 1} l JOIN pay p1 ON p1.sender_id = l.sender_id
+  JOIN pay p2 ON p2.receiver_id = p1.receiver_id)"""
+        )
+    return f"WITH {', '.join(steps)} SELECT DISTINCT k, sender_id FROM l{max(iterations, 0)}"
+
+
+def runs_of(
+    payments: Sequence[tuple[str, str, str | None]], hoods: Mapping[int, frozenset[str]]
+) -> int:
+    """How many of ``payments`` (``(key, sender_id, corridor receiver_id or None)`` in
+    arrival order, neighbourhood of the ``k``-th in ``hoods[k]``) one scoring run may
+    take: the longest prefix in which no payment shares its idempotency key, a sender of
+    its neighbourhood or its beneficiary with an earlier one. A later payment in the
+    same run would otherwise enter an earlier one's history (each answer reflects the
+    history up to and including its own payment, not later ones)."""
+    keys: set[str] = set()
+    senders: set[str] = set()
+    receivers: set[str] = set()
+    for k, (key, sender, receiver) in enumerate(payments):
+        hood = hoods.get(k, frozenset()) | {sender}
+        if k and (
+            key in keys or hood & senders or (receiver is not None and receiver in receivers)
+        ):
+            return k
+        keys.add(key)
+        senders |= hood
+        if receiver is not None:
+            receivers.add(receiver)
+    return len(payments)
+
+
 # --- decisions ----------------------------------------------------------------------
 
 DECISIONS = ("allow", "review", "hold")
