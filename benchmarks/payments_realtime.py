@@ -7,7 +7,8 @@ corridor payments are loaded into the real-time state and a context is pinned
 ``daybreak serve`` runs, with one added ``POST /bench/noop`` route that authenticates
 and rate-limits like the real one and does nothing else) is served by uvicorn in its
 own process; an asyncio load generator with keep-alive connections sends the held-back
-payments in time order, then as many no-op requests. Prints payments/s, p50/p99, the
+payments in time order (micro-batched by the server: the
+scoring runs are reported), then as many no-op requests. Prints payments/s, p50/p99, the
 ratio to the no-op, the server's CPU per request, the state file's size per customer
 and that size extrapolated to 10 M customers, and the load average at the start.
 
@@ -35,7 +36,7 @@ from tipline_intake import Result, _cpu, _free_port, _own_cpu, skip_headers_and_
 TEN_MILLION = 10_000_000
 
 
-def serve(data_dir: Path, port: int) -> None:
+def serve(data_dir: Path, port: int, max_batch: int) -> None:
     """The app with a no-op route, served by uvicorn (run in the server process)."""
     import uvicorn
     from fastapi import Depends
@@ -50,10 +51,19 @@ def serve(data_dir: Path, port: int) -> None:
     key = store.api_keys.create("bench", Role.PLATFORM, rate_per_minute=0)
     (data_dir / "bench-key").write_text(key)
     app = create_app(Settings(data_dir=data_dir), store, server=True)
+    from daybreak.engines.payments_realtime import RealtimeState, state_path
+
+    app.state.payments_realtime = RealtimeState(state_path(data_dir), max_batch=max_batch)
 
     @app.post("/bench/noop")
     async def noop(_: object = Depends(require(ALL_ROLES))) -> dict[str, str]:
         return {}
+
+    @app.get("/bench/runs")
+    async def runs() -> list[int]:
+        """The payments of each scoring run so far (micro-batching)."""
+        state = getattr(app.state, "payments_realtime", None)
+        return [len(run) for run in state.runs] if state is not None else []
 
     uvicorn.run(app, host="127.0.0.1", port=port, log_level="warning", access_log=False)
 
@@ -139,16 +149,28 @@ def main() -> None:
     ap.add_argument("--payments", type=int, default=60, help="payments scored through the API")
     ap.add_argument("--noop", type=int, default=3000, help="no-op requests")
     ap.add_argument("--clients", type=int, default=4)
+    ap.add_argument("--max-batch", type=int, default=64,
+                    help="payments a scoring run takes at most (1: no micro-batching)")  # fmt: skip
     ap.add_argument("--serve", nargs=2, metavar=("DATA_DIR", "PORT"), help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.serve:
-        serve(Path(args.serve[0]), int(args.serve[1]))
+        serve(Path(args.serve[0]), int(args.serve[1]), args.max_batch)
         return
     with tempfile.TemporaryDirectory(prefix="daybreak-rt-bench-") as tmp:
         data = Path(tmp)
         bodies = prepare(data, args.customers, args.months, args.seed, args.payments)
         port = _free_port()
-        proc = subprocess.Popen([sys.executable, __file__, "--serve", str(data), str(port)])
+        proc = subprocess.Popen(
+            [
+                sys.executable,
+                __file__,
+                "--serve",
+                str(data),
+                str(port),
+                "--max-batch",
+                str(args.max_batch),
+            ]
+        )
         try:
             deadline = time.monotonic() + 120
             while True:
@@ -170,6 +192,7 @@ def main() -> None:
             )
             scored = run("POST /v1/payments/score", port, proc.pid, key, "/v1/payments/score",
                          bodies, args.clients)  # fmt: skip
+            runs = httpx.get(f"http://127.0.0.1:{port}/bench/runs", timeout=10).json()
         finally:
             proc.send_signal(signal.SIGTERM)
             try:
@@ -192,6 +215,8 @@ def main() -> None:
     print(scored.line().replace("reports", "payments").replace("/report", "/payment"))
     print(f"scoring / no-op: throughput {scored.rate / max(noop.rate, 1e-9):.4f}, "
           f"p50 {scored.pct(0.5) / noop.pct(0.5):.1f}x, p99 {scored.pct(0.99) / noop.pct(0.99):.1f}x")  # fmt: skip
+    print(f"scoring runs: {len(runs)} for {sum(runs)} payments, "
+          f"{sum(runs) / max(len(runs), 1):.1f} per run on average, at most {max(runs, default=0)}")  # fmt: skip
     per_customer = (size - fixed) / max(status["customers"], 1)
     print(f"state file {size / 1e6:.1f} MB ({fixed / 1e6:.1f} MB of it the fixed part) for "
           f"{status['customers']:,} customers, {status['transactions']:,} relevant transactions "
