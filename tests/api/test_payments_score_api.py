@@ -352,3 +352,21 @@ def test_concurrent_payments_are_micro_batched_and_each_answer_is_the_batch_scan
         expected_entries = 1 + 2 * (txn == duplicated["txn_id"])
         assert len(entries) == expected_entries, txn
         assert sum(e.detail["replayed"] for e in entries) == 2 * (txn == duplicated["txn_id"])
+
+
+def test_a_full_queue_answers_503_with_retry_after(
+    api: Api, scoring: tuple[RealtimeState, pl.DataFrame, Any]
+) -> None:
+    state, _, _ = scoring
+    rows = state.history_rows()
+    state.max_queue = 0  # no room: every payment is refused before it waits
+    try:
+        with api.client(api.platform_key) as c:
+            r = c.post("/v1/payments/score", json=_payment("API-BUSY"))
+    finally:
+        state.max_queue = 256
+    assert r.status_code == 503 and r.headers["Retry-After"] == "1"
+    assert "waiting to be scored" in r.json()["detail"]
+    assert state.history_rows() == rows  # nothing appended
+    with api.client(api.platform_key) as c:  # room again: scored
+        assert c.post("/v1/payments/score", json=_payment("API-BUSY")).status_code == 200
