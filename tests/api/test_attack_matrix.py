@@ -122,6 +122,7 @@ POLICY: dict[tuple[str, str], frozenset[str]] = {
     ("GET", "/v1/cases/{case_id}/history"): CASE_ROLES,
     ("POST", "/v1/media/hash"): ANY_ROLE,
     ("POST", "/v1/media/match"): ANY_ROLE,
+    ("POST", "/v1/payments/score"): ANY_ROLE,  # a bank's key scores its payments
     ("GET", "/console/"): EVERYONE,  # a redirect: to the queue or to sign in
     ("GET", "/console/sign-in"): EVERYONE,
     ("POST", "/console/sign-in"): EVERYONE,

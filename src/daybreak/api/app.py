@@ -1,7 +1,8 @@
 """The HTTP API: ``create_app(settings) -> FastAPI``.
 
 Routes: tipline intake (``/v1/reports``), NCMEC import, the triaged queue, cases,
-analyst sign-in, audit verification, health checks and the media routes. Other faces
+analyst sign-in, audit verification, health checks, the media routes and real-time
+payment scoring (``/v1/payments/score``). Other faces
 join the app through ``mounts`` (the analyst console: :mod:`daybreak.cli.server`, the
 app ``daybreak serve`` runs); the API never imports them. OpenAPI at ``/openapi.json``;
 no ``/docs`` or ``/redoc``: FastAPI's pages load Swagger UI and ReDoc from a CDN, which
@@ -25,7 +26,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from fastapi.staticfiles import StaticFiles
 
-from daybreak.api import routes_auth, routes_cases, routes_reports
+from daybreak.api import payments_routes, routes_auth, routes_cases, routes_reports
 from daybreak.api.intake_fast import IntakeFastPath
 from daybreak.api.limits import BodySizeLimit, ResponseHeaders
 from daybreak.api.login_fast import LoginFastRefusal
@@ -127,6 +128,7 @@ def create_app(
     app.include_router(routes_reports.router)
     app.include_router(routes_cases.router)
     app.include_router(routes_auth.router)
+    app.include_router(payments_routes.router)
     _include_media(app, settings)
     for mount in mounts:
         mount(app, the_store, settings)

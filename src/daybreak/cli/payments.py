@@ -303,3 +303,12 @@ def evaluate(
         fa.add_row(name, str(v["alerted"]), str(v["total"]))
     out_console.print(fa)
     out_console.print(f"Unlabelled alerted subjects: {report['unlabelled_alerts']}")
+
+
+def _add_realtime() -> None:
+    from daybreak.cli.payments_realtime import app as realtime
+
+    app.add_typer(realtime, name="realtime")
+
+
+_add_realtime()

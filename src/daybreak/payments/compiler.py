@@ -125,6 +125,12 @@ def relevant_prefilter(pack: Pack, d: Dialect) -> str:
 # Names other modules read: the inputs, the step an in-place reader may provide, and
 # the corridor payments (counted to check the input).
 SCAN_INPUTS = ("transactions", "customers")
+# World-wide context a scan may be given instead of deriving it from its own rows
+# ("pinned": compile_scan(pinned=True)), so that a scan of a subset of the rows scores
+# each subject as the scan of the world it was taken from did
+# (daybreak.payments.realtime: the cover words' specificity, the peer groups' values,
+# the observed period).
+PINNED_INPUTS = ("pinned_word_spec", "pinned_peers", "pinned_period")
 RELEVANT = "relevant_transactions"
 CORRIDOR_PAYMENTS = "corridor_payments"
 
@@ -133,21 +139,22 @@ def _step(name: str, sql: str, *inputs: str, materialize: bool = False) -> Step:
     return Step(name, sql.strip(), inputs, materialize)
 
 
-def compile_scan(pack: Pack, d: Dialect) -> Pipeline:
+def compile_scan(pack: Pack, d: Dialect, *, pinned: bool = False) -> Pipeline:
     """Steps ending in ``customer_scores`` and ``beneficiary_scores``, stage by stage:
     the rows read at all, corridor payments, pairs and family ties, per-customer
     activity, words in context, purchases and offender links, first-stage customer
-    scores, the network rounds, final customer scores, beneficiary scores."""
-    p = Pipeline(SCAN_INPUTS)
+    scores, the network rounds, final customer scores, beneficiary scores. ``pinned``:
+    the world-wide context is read from the ``PINNED_INPUTS`` instead of computed."""
+    p = Pipeline(SCAN_INPUTS + (PINNED_INPUTS if pinned else ()))
     p.extend(_relevant_stage(pack, d))
     p.extend(_corridor_payment_stage(pack, d))
     p.extend(_sequence_stage(pack.related_purchase_days * DAY))
     p.extend(_pair_stage(pack, d))
     p.extend(_customer_activity_stage(d))
-    p.extend(_cover_word_stage())
-    p.extend(_purchase_stage(pack, d))
+    p.extend(_cover_word_stage(pinned))
+    p.extend(_purchase_stage(pack, d, pinned))
     p.extend(_offender_stage())
-    p.extend(_customer_base_stage(pack, d))
+    p.extend(_customer_base_stage(pack, d, pinned))
     add_network_steps(p, d, pack.network_iterations, pack.propagation_threshold)
     p.extend(_customer_final_stage(pack, d))
     p.extend(_beneficiary_stage(pack, d))
@@ -500,11 +507,19 @@ JOIN sender_sequence q ON q.sender_id = a.sender_id
     return [activity]
 
 
-def _cover_word_stage() -> list[Step]:
+def _cover_word_stage(pinned: bool) -> list[Step]:
     """Cover words in context: how specific each word is to senders paying a hub
-    (``word_spec``), and per sender (``sender_cover``)."""
+    (``word_spec``, or the pinned one), and per sender (``sender_cover``)."""
+    words = _step("sender_words", context.sender_words_sql(), CORRIDOR_PAYMENTS, materialize=True)
+    if pinned:
+        spec = _step("word_spec", "SELECT * FROM pinned_word_spec", "pinned_word_spec")
+        return [
+            words,
+            spec,
+            _step("sender_cover", context.sender_cover_sql(), "sender_words", "word_spec"),
+        ]
     return [
-        _step("sender_words", context.sender_words_sql(), CORRIDOR_PAYMENTS, materialize=True),
+        words,
         _step(
             "hub_payers", context.hub_payers_sql(), "pair", "customer_activity", materialize=True
         ),
@@ -520,7 +535,7 @@ def _cover_word_stage() -> list[Step]:
     ]
 
 
-def _purchase_stage(pack: Pack, d: Dialect) -> list[Step]:
+def _purchase_stage(pack: Pack, d: Dialect, pinned: bool) -> list[Step]:
     """``related_purchases`` (listed merchant codes near a corridor payment),
     ``purchase_baseline`` (how many of them the sender's own rate would put there) and
     ``corridor_card_spend`` (spending in person in a corridor country: travel)."""
@@ -551,12 +566,27 @@ FROM flagged_purchases q {d.semi_join} {CORRIDOR_PAYMENTS} p ON p.sender_id = q.
     )
     corridor = ", ".join(d.string(c) for c in pack.corridor_countries)
     spend = ", ".join(d.string(c) for c in SPEND_CHANNELS)
+    period = (
+        _step("observed_period", "SELECT d0, d1 FROM pinned_period", "pinned_period")
+        if pinned
+        else _step(
+            "observed_period",
+            """
+SELECT CAST(min(lo) AS DOUBLE) AS d0, CAST(max(hi) AS DOUBLE) AS d1
+FROM (SELECT min(ts_s) AS lo, max(ts_s) AS hi FROM flagged_purchases
+      UNION ALL SELECT min(first_s), max(last_s) FROM sender_sequence) u
+""",
+            "flagged_purchases",
+            "sender_sequence",
+        )
+    )
     baseline = _step(
         "purchase_baseline",
         _purchase_baseline_sql(window),
         "flagged_purchases",
         "related_purchases",
         "sender_sequence",
+        "observed_period",
     )
     travel = _step(
         "corridor_card_spend",
@@ -569,7 +599,7 @@ GROUP BY t.sender_id
 """,
         RELEVANT,
     )
-    return [flagged, related, baseline, travel]
+    return [flagged, related, period, baseline, travel]
 
 
 # The weight of an airline purchase against one VPN/software or webcam/streaming purchase.
@@ -587,7 +617,7 @@ def _purchase_baseline_sql(window: float) -> str:
     weighted = f"CASE WHEN kind = 'flight' THEN {FLIGHT_WEIGHT} ELSE 1 END"
     # The union of the windows around time-ordered payments (sender_sequence.union_s,
     # computed by the sequence window: sorting the payments once serves both), cut to
-    # the period.
+    # the period (observed_period: over every sender's, or pinned).
     return f"""
 SELECT s.sender_id, n.near_weighted, n.all_weighted,
   least(1.0, greatest(0.0, (s.union_s - greatest(0.0, sp.d0 - (s.first_s - {window}))
@@ -600,9 +630,7 @@ JOIN (SELECT q.sender_id,
     ON r.txn_id = q.txn_id
   WHERE q.sender_id IN (SELECT sender_id FROM related_purchases)
   GROUP BY q.sender_id) n ON n.sender_id = s.sender_id
-CROSS JOIN (SELECT CAST(min(lo) AS DOUBLE) AS d0, CAST(max(hi) AS DOUBLE) AS d1
-  FROM (SELECT min(ts_s) AS lo, max(ts_s) AS hi FROM flagged_purchases
-        UNION ALL SELECT min(first_s), max(last_s) FROM sender_sequence) u) sp
+CROSS JOIN observed_period sp
 """
 
 
@@ -642,7 +670,7 @@ GROUP BY a.customer_id
     return [candidates, links]
 
 
-def _customer_base_stage(pack: Pack, d: Dialect) -> list[Step]:
+def _customer_base_stage(pack: Pack, d: Dialect, pinned: bool) -> list[Step]:
     """``customer_features`` (every customer feature but the network's), peer ranks,
     the local typologies' strengths and ``customer_base_scores`` (the first-stage score
     the network starts from)."""
@@ -693,7 +721,16 @@ WHERE c.corridor_payments >= {pack.min_corridor_payments}
     cols = ", ".join(f"{sql} AS {name}" for name, sql in local)
     return [
         features,
-        _step("customer_peer_ranks", context.peer_sql(d, "customer_features"), "customer_features"),
+        _step(
+            "customer_peer_ranks",
+            context.pinned_peer_sql("customer_features", "pinned_peers"),
+            "customer_features",
+            "pinned_peers",
+        )
+        if pinned
+        else _step(
+            "customer_peer_ranks", context.peer_sql(d, "customer_features"), "customer_features"
+        ),
         _step(
             "customer_local_strengths",
             f"SELECT f.*, {cols} FROM customer_peer_ranks f",

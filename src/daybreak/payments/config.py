@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from daybreak.payments.features import BENEFICIARY_FEATURES, CUSTOMER_FEATURES
 from daybreak.payments.rules import AUTHORING_DIALECT, RuleError, rule_sql
@@ -95,6 +95,21 @@ class Calibration(_Strict):
     beneficiary: Curve
 
 
+class Realtime(_Strict):
+    """Real-time scoring (``POST /v1/payments/score``): the decision for a payment is
+    ``hold`` when the higher of its payer's and beneficiary's calibrated scores reaches
+    ``hold``, ``review`` when it reaches ``review``, else ``allow``."""
+
+    review: float = Field(default=0.2, ge=0.0, le=1.0)
+    hold: float = Field(default=0.6, ge=0.0, le=1.0)
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Realtime:
+        if self.hold < self.review:
+            raise ValueError(f"hold ({self.hold}) must not be below review ({self.review})")
+        return self
+
+
 class Pack(_Strict):
     pack: str
     version: str
@@ -119,6 +134,7 @@ class Pack(_Strict):
     bias: float
     typologies: tuple[Typology, ...] = Field(min_length=1)
     calibration: Calibration
+    realtime: Realtime = Realtime()
 
     @field_validator("handle_pattern")
     @classmethod

@@ -184,3 +184,60 @@ FROM {source} f JOIN (
   ) r
 ) k ON k.sender_id = f.sender_id
 """
+
+
+def peer_values_sql(source: str) -> str:
+    """The peer groups' values a scan pins (``pinned_peers``): per customer of
+    ``source``, its group and PEER_FEATURES as ``pf_0``…"""
+    features = ", ".join(f"{feat} AS pf_{i}" for i, feat in enumerate(PEER_FEATURES))
+    return f"SELECT countries, currency, main_channel, {features} FROM {source}"
+
+
+def pinned_peer_sql(source: str, pinned: str) -> str:
+    """``peer_sql`` against pinned peer values (``peer_values_sql`` of the world the
+    context was taken from) instead of ``source``'s own rows: each rank is the share of
+    the pinned group (or of every pinned customer, when the group has fewer than
+    PEER_MIN_GROUP) strictly below the customer's value, over the group's size less
+    one: ``percent_rank`` of a customer that is one of the pinned ones."""
+    n = len(PEER_FEATURES)
+    features = ", ".join(f"{feat} AS pf_{i}" for i, feat in enumerate(PEER_FEATURES))
+    keys = ("countries", "currency", "main_channel")
+    same = " AND ".join(f"p.{k} = f.{k}" for k in keys)
+
+    def ranks(join: str, size: str, where: str) -> str:
+        cols = ", ".join(
+            f"least(1.0, count(CASE WHEN p.pf_{i} < f.pf_{i} THEN 1 END)"
+            f" / CAST(greatest({size} - 1, 1) AS DOUBLE)) AS peer_rank_{i}"
+            for i in range(n)
+        )
+        return f"""
+  SELECT f.sender_id, f.peer_group_size, {cols}
+  FROM f {join} WHERE {where}
+  GROUP BY f.sender_id, f.peer_group_size, {size}"""
+
+    mean = " + ".join(f"peer_rank_{i}" for i in range(n))
+    names = ", ".join(f"k.peer_rank_{i}" for i in range(n))
+    big = ranks(
+        f"JOIN {pinned} p ON {same}", "f.peer_group_size", f"f.peer_group_size >= {PEER_MIN_GROUP}"
+    )
+    small = ranks(
+        f"CROSS JOIN (SELECT count(*) AS n FROM {pinned}) t LEFT JOIN {pinned} p ON true",
+        "t.n",
+        f"f.peer_group_size < {PEER_MIN_GROUP}",
+    )
+    return f"""
+WITH f AS (
+  SELECT v.*, coalesce(g.n, 0) AS peer_group_size
+  FROM (SELECT sender_id, countries, currency, main_channel, {features} FROM {source}) v
+  LEFT JOIN (SELECT countries, currency, main_channel, count(*) AS n FROM {pinned}
+             GROUP BY countries, currency, main_channel) g
+    ON g.countries = v.countries AND g.currency = v.currency
+    AND g.main_channel = v.main_channel
+)
+SELECT s.*, k.peer_group_size, {names}, k.peer_anomaly
+FROM {source} s JOIN (
+  SELECT r.*, ({mean}) / {float(n)!r} AS peer_anomaly
+  FROM ({big}
+  UNION ALL{small}) r
+) k ON k.sender_id = s.sender_id
+"""

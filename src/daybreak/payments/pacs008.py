@@ -204,6 +204,18 @@ def iter_pacs008(path: Path) -> Iterator[dict[str, str | None]]:
         yield _row(el, created, f"{path.name}#{n}")
 
 
+def rows_from_message(data: bytes, name: str) -> list[dict[str, str | None]]:
+    """The credit transfers of one message held in memory (an API request body), parsed
+    as safely as a file; ``name`` names it in errors."""
+    import io
+
+    where = Path(name)
+    return [
+        _row(el, created, f"{name}#{n}")
+        for n, (el, created) in enumerate(_transfers_in(where, io.BytesIO(data)), start=1)
+    ]
+
+
 def iter_pacs008_batches(path: Path, batch_rows: int = BATCH_ROWS) -> Iterator[pa.RecordBatch]:
     """The rows as Arrow record batches (all strings) of at most ``batch_rows``."""
     _check_file(path)

@@ -1,0 +1,247 @@
+"""``POST /v1/payments/score``: decide on one payment before it leaves.
+
+The body is one transaction in the public schema (JSON, ``docs/data-model.md``) or an
+ISO 20022 pacs.008 message holding one credit transfer (``application/xml``; parsed by
+:mod:`daybreak.payments.pacs008`). The answer is ``allow | review | hold`` with the
+score, the typologies that fired, the explanation with the evidence transaction ids,
+and the version of the pinned context it was scored under
+(:mod:`daybreak.engines.payments_realtime`).
+
+Authenticated and rate-limited like the intake routes (any role's API key or
+session); every answer is audited (``payments.score`` on the payment's id). The
+``Idempotency-Key`` header (default: the payment's ``txn_id``) binds to the payment:
+the same key with the same payment returns the stored answer (``Idempotent-Replayed:
+true``), with another payment 409. The state comes from ``app.state.payments_realtime``
+when set (tests, embedded apps), else it is opened once from the server's data folder
+(``payments-realtime.duckdb`` in ``--data-dir``, made by ``daybreak payments realtime
+load``); without it, or before a context is pinned, the route answers 503. Payments
+that come while another is being scored wait and are scored together in the next run
+(micro-batching, ``RealtimeState``); when too many wait, 503 with ``Retry-After``.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Header, HTTPException, Request, Response
+from fastapi.concurrency import run_in_threadpool
+from pydantic import BaseModel, Field
+
+from daybreak.api.security import ALL_ROLES, require, store_of
+from daybreak.store import Actor
+
+router = APIRouter(tags=["payments"])
+scorer = require(ALL_ROLES)
+_opening = threading.Lock()
+
+XML_TYPES = ("application/xml", "text/xml")
+
+
+class SubjectAnswer(BaseModel):
+    subject_type: str = Field(description="customer (the payer) or beneficiary")
+    subject_id: str
+    scored: bool = Field(description="false when the subject has too little history")
+    score: float
+    typologies: list[str]
+    explanation: str
+    evidence_txn_ids: list[str] = Field(description="the transactions the explanation rests on")
+
+
+class ScoreAnswer(BaseModel):
+    txn_id: str
+    decision: str = Field(description="allow | review | hold")
+    score: float = Field(description="the higher of the payer's and the beneficiary's")
+    typologies: list[str]
+    explanation: str
+    context_version: str = Field(description="the pinned context the payment was scored under")
+    thresholds: dict[str, float] = Field(description="the pack's realtime thresholds")
+    payer: SubjectAnswer
+    beneficiary: SubjectAnswer | None = Field(
+        description="null when the payment is not a corridor payment"
+    )
+
+
+def _transaction_schema() -> dict[str, Any]:
+    """The public transactions columns as a JSON schema (OpenAPI only; the body is
+    validated by the same rules as files)."""
+    from daybreak.schema.columns import TABLES, ColumnType
+
+    props: dict[str, Any] = {}
+    for c in TABLES["transactions"].columns:
+        kind: dict[str, Any] = (
+            {"type": "number"} if c.type == ColumnType.DECIMAL else {"type": "string"}
+        )
+        if c.choices:
+            kind["enum"] = list(c.choices)
+        if c.doc:
+            kind["description"] = c.doc
+        props[c.name] = kind
+    required = [c.name for c in TABLES["transactions"].columns if not c.nullable]
+    return {"type": "object", "properties": props, "required": required}
+
+
+_ERRORS: dict[int | str, dict[str, Any]] = {
+    401: {"description": "missing or invalid credentials"},
+    403: {"description": "role not allowed"},
+    409: {"description": "Idempotency-Key used before with a different payment"},
+    413: {"description": "body too large"},
+    415: {"description": "Content-Type is neither JSON nor XML"},
+    422: {"description": "invalid payment; `detail[].loc` names the field"},
+    429: {"description": "rate limit exceeded"},
+    503: {
+        "description": "no state or no pinned context yet (`daybreak payments realtime`), "
+        "or too many payments waiting to be scored (with `Retry-After`)"
+    },
+}
+
+IdempotencyKey = Annotated[
+    str | None,
+    Header(
+        alias="Idempotency-Key",
+        min_length=1,
+        max_length=200,
+        pattern=r"^[\x21-\x7e]+$",
+        description="retry-safe key (default: the payment's txn_id)",
+    ),
+]
+
+
+def _invalid(loc: list[str], msg: str, kind: str = "value_error") -> HTTPException:
+    return HTTPException(422, [{"loc": loc, "msg": msg, "type": kind}])
+
+
+def _record(request: Request, body: bytes) -> dict[str, Any]:
+    """The payment as a record of the transactions columns, from JSON or pacs.008."""
+    media = request.headers.get("content-type", "").split(";", 1)[0].strip().lower()
+    if media in XML_TYPES:
+        from daybreak.payments.pacs008 import Pacs008Error, rows_from_message
+
+        try:
+            rows = rows_from_message(body, "body")
+        except Pacs008Error as exc:
+            raise _invalid(["body"], str(exc)) from None
+        if len(rows) != 1:
+            raise _invalid(["body"], f"expected one credit transfer (CdtTrfTxInf), got {len(rows)}")
+        return dict(rows[0])
+    if media != "application/json":
+        raise HTTPException(
+            415,
+            [{"loc": ["header", "Content-Type"], "type": "unsupported_media_type",
+              "msg": f"expected application/json or application/xml, got {media or 'none'!r:.80}"}],
+        )  # fmt: skip
+    try:
+        record = json.loads(body)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise _invalid(["body"], f"not valid JSON ({exc})", "json_invalid") from None
+    if not isinstance(record, dict):
+        raise _invalid(["body"], "expected a JSON object (one transaction)")
+    return record
+
+
+def _checked(record: dict[str, Any]) -> Any:
+    """The record as a one-row typed frame, or 422 naming every bad field."""
+    from daybreak.schema.validate import validate_records
+
+    result = validate_records([record], "transactions", ["body"])
+    problems = result.problems.get(0)
+    if problems:
+        raise HTTPException(
+            422,
+            [
+                {"loc": ["body", *([p.column] if p.column else [])], "msg": p.message,
+                 "type": "value_error"}
+                for p in problems
+            ],
+        )  # fmt: skip
+    return result.frame
+
+
+def state_of(request: Request) -> Any:
+    """The app's real-time state (opened once from the data folder when not given)."""
+    from daybreak.engines.payments_realtime import NoContext, RealtimeState, state_path
+
+    state = getattr(request.app.state, "payments_realtime", None)
+    if state is None:
+        with _opening:
+            state = getattr(request.app.state, "payments_realtime", None)
+            if state is None:
+                path = state_path(request.app.state.settings.data_dir)
+                if not path.exists():
+                    raise NoContext(
+                        f"no real-time state in {path.parent}: load the history with "
+                        "`daybreak payments realtime load` and pin a context with "
+                        "`daybreak payments realtime refresh`"
+                    )
+                state = RealtimeState(path)
+                request.app.state.payments_realtime = state
+    return state
+
+
+@router.post(
+    "/v1/payments/score",
+    response_model=ScoreAnswer,
+    responses=_ERRORS,
+    summary="Decide on one payment (allow, review, hold) from its parties' history",
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {
+                "application/json": {"schema": _transaction_schema()},
+                "application/xml": {
+                    "schema": {"type": "string", "description": "pacs.008, one CdtTrfTxInf"}
+                },
+            },
+        }
+    },
+)
+async def score_payment(
+    request: Request,
+    response: Response,
+    idempotency_key: IdempotencyKey = None,
+    actor: Actor = Depends(scorer),
+) -> dict[str, Any]:
+    from daybreak.engines.payments_realtime import IdempotencyConflict, NoContext, QueueFull
+    from daybreak.payments.realtime import body_digest
+
+    record = _record(request, await request.body())
+    frame = _checked(record)
+    txn_id = str(frame["txn_id"][0])
+    key = idempotency_key or f"txn:{txn_id}"
+    canonical = frame.row(0, named=True)
+    try:
+        state = await run_in_threadpool(state_of, request)
+    except NoContext as exc:
+        raise HTTPException(503, str(exc)) from None
+    currency = canonical["currency"]
+    if currency not in state.pack.fx_to_reference:
+        raise _invalid(["body", "currency"], f"{currency}: no exchange rate in the typology pack")
+    try:
+        scored = await run_in_threadpool(state.score, frame, key, body_digest(canonical))
+    except IdempotencyConflict as exc:
+        raise HTTPException(
+            409, [{"loc": ["header", "Idempotency-Key"], "msg": str(exc),
+                   "type": "idempotency_conflict"}],
+        ) from None  # fmt: skip
+    except NoContext as exc:
+        raise HTTPException(503, str(exc)) from None
+    except QueueFull as exc:
+        raise HTTPException(
+            503, f"{exc}: retry later", headers={"Retry-After": str(exc.retry_after)}
+        ) from None
+    answer: dict[str, Any] = scored.answer
+    detail = {
+        "decision": answer["decision"],
+        "score": answer["score"],
+        "typologies": answer["typologies"],
+        "context_version": answer["context_version"],
+        "idempotency_key": key,
+        "replayed": scored.replayed,
+    }
+    await run_in_threadpool(
+        store_of(request).audit.record, actor, "payments.score", "payment", txn_id, detail
+    )
+    if scored.replayed:
+        response.headers["Idempotent-Replayed"] = "true"
+    return answer
