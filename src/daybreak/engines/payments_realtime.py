@@ -51,6 +51,7 @@ from daybreak.payments.scan import (
     _capped_by_sole_sender,
     _score,
     scan_registered,
+    suspect_score,
 )
 
 COMPAT = pl.CompatLevel.oldest()
@@ -551,7 +552,11 @@ class RealtimeState:
                 "SELECT * FROM beneficiary_scores WHERE receiver_id = "
                 + self._eng.dialect.string(receiver_id)
             )
-            bene = _capped_by_sole_sender(_score(found, self.pack, "beneficiary", None), cust)
+            bene = _capped_by_sole_sender(
+                _score(found, self.pack, "beneficiary", None),
+                cust,
+                suspect_score(self.pack, None),
+            )
         payer_row = _row(cust, "sender_id", sender_id)
         bene_row = _row(bene, "receiver_id", receiver_id) if receiver_id is not None else None
         evidence = self._evidence_ids(

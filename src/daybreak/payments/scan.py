@@ -80,9 +80,9 @@ def scan_registered(
     say("scoring")
     cust = _score(cust, pack, "customer", model)
     threshold = model.threshold if model else pack.alert_threshold
-    # An alerted sole sender raises his beneficiary only when he is a suspect as well.
-    suspect = max(threshold, pack.propagation_threshold)
-    bene = _capped_by_sole_sender(_score(bene, pack, "beneficiary", model), cust, suspect)
+    bene = _capped_by_sole_sender(
+        _score(bene, pack, "beneficiary", model), cust, suspect_score(pack, model)
+    )
     alerted = pl.concat(
         [
             cust.filter(pl.col("score") >= threshold).select(
@@ -132,6 +132,12 @@ def _score(
         prob = calibrate(raw, getattr(pack.calibration, subject))
     # Through a list: building a Series from a numpy array imports numpy.ma (40-80 ms).
     return frame.with_columns(pl.Series("score", np.round(prob, 6).tolist(), dtype=pl.Float64))
+
+
+def suspect_score(pack: Pack, model: TrainedModel | None) -> float:
+    """The score from which an alerted sole sender raises his beneficiary: a suspect's,
+    the pack's ``propagation_threshold`` or the alert threshold when that is higher."""
+    return max(model.threshold if model else pack.alert_threshold, pack.propagation_threshold)
 
 
 def _capped_by_sole_sender(
