@@ -15,10 +15,14 @@ import pytest
 from api_server import Api
 
 from daybreak.engines.payments import scan
-from daybreak.engines.payments_realtime import RealtimeState, scan_with_context
+from daybreak.engines.payments_realtime import (
+    OtherOrganisation,
+    RealtimeState,
+    scan_with_context,
+)
 from daybreak.payments.compiler import relevant_filter
 from daybreak.payments.config import load_pack
-from daybreak.store.auth import SYSTEM
+from daybreak.store.auth import SYSTEM, Role
 
 synth = pytest.importorskip("daybreak.synth")
 
@@ -370,3 +374,22 @@ def test_a_full_queue_answers_503_with_retry_after(
     assert state.history_rows() == rows  # nothing appended
     with api.client(api.platform_key) as c:  # room again: scored
         assert c.post("/v1/payments/score", json=_payment("API-BUSY")).status_code == 200
+
+
+def test_only_the_organisation_whose_payments_the_state_holds_may_score(
+    api: Api, scoring: tuple[RealtimeState, pl.DataFrame, Any]
+) -> None:
+    """An answer's explanation names transactions of the history, so another
+    organisation's key is refused (403) before anything is scored, audited or stored."""
+    state, tail, _ = scoring
+    assert state.org_id == "default"
+    api.store.organisations.create("other-bank", "OTHER BANK")
+    key = api.store.api_keys.create("other-platform", Role.PLATFORM, org_id="other-bank")
+    rows_before = state.history_rows()
+    with api.client(key) as c:
+        r = c.post("/v1/payments/score", json=_payment("OTHER-ORG-1"))
+    assert r.status_code == 403, r.text
+    assert "belongs to organisation 'default'" in r.json()["detail"]
+    assert state.history_rows() == rows_before
+    with pytest.raises(OtherOrganisation, match="not 'other-bank'"):
+        state.load(tail.head(1), org_id="other-bank")

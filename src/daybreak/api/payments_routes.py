@@ -8,7 +8,8 @@ and the version of the pinned context it was scored under
 (:mod:`daybreak.engines.payments_realtime`).
 
 Authenticated and rate-limited like the intake routes (any role's API key or
-session); every answer is audited (``payments.score`` on the payment's id). The
+session of the organisation the state belongs to: the history holds its payments, and
+an explanation names them); every answer is audited (``payments.score`` on the payment's id). The
 ``Idempotency-Key`` header (default: the payment's ``txn_id``) binds to the payment:
 the same key with the same payment returns the stored answer (``Idempotent-Replayed:
 true``), with another payment 409. The state comes from ``app.state.payments_realtime``
@@ -84,7 +85,7 @@ def _transaction_schema() -> dict[str, Any]:
 
 _ERRORS: dict[int | str, dict[str, Any]] = {
     401: {"description": "missing or invalid credentials"},
-    403: {"description": "role not allowed"},
+    403: {"description": "role not allowed, or the state belongs to another organisation"},
     409: {"description": "Idempotency-Key used before with a different payment"},
     413: {"description": "body too large"},
     415: {"description": "Content-Type is neither JSON nor XML"},
@@ -202,7 +203,12 @@ async def score_payment(
     idempotency_key: IdempotencyKey = None,
     actor: Actor = Depends(scorer),
 ) -> dict[str, Any]:
-    from daybreak.engines.payments_realtime import IdempotencyConflict, NoContext, QueueFull
+    from daybreak.engines.payments_realtime import (
+        IdempotencyConflict,
+        NoContext,
+        OtherOrganisation,
+        QueueFull,
+    )
     from daybreak.payments.realtime import body_digest
 
     record = _record(request, await request.body())
@@ -214,6 +220,10 @@ async def score_payment(
         state = await run_in_threadpool(state_of, request)
     except NoContext as exc:
         raise HTTPException(503, str(exc)) from None
+    try:
+        state.check_owner(actor.org_id)
+    except OtherOrganisation as exc:
+        raise HTTPException(403, str(exc)) from None
     currency = canonical["currency"]
     if currency not in state.pack.fx_to_reference:
         raise _invalid(["body", "currency"], f"{currency}: no exchange rate in the typology pack")

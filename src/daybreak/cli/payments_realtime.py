@@ -43,6 +43,8 @@ def load(
     customers: Path | None = typer.Option(None, "--customers", "-c", help="Customers file."),
     data_dir: Path = DATA_DIR,
     config: Path | None = CONFIG,
+    org: str = typer.Option("default", "--org",
+                            help="The organisation whose payments these are; the first load makes it the state's owner, and only its users and keys may score."),
 ) -> None:  # fmt: skip
     """Append transactions (the relevant ones not seen before) and customers."""
     from daybreak.cli.payments import _user_errors, out_console
@@ -59,7 +61,7 @@ def load(
         tx = read_transactions(transactions)
         cu = read_customers(customers) if customers else None
         with _state(data_dir, config) as state:
-            added = state.load(tx, cu)
+            added = state.load(tx, cu, org_id=org)
             total = state.history_rows()
     out_console.print(f"Added {added:,} relevant transactions of {tx.height:,}; {total:,} held.")
 

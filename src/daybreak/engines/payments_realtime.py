@@ -23,6 +23,7 @@ import pyarrow as pa  # type: ignore[import-untyped]
 
 from daybreak.engines import Engine, fetch_frame, open_engine
 from daybreak.engines.duckdb import DuckDBEngine
+from daybreak.model import DEFAULT_ORG
 from daybreak.payments.compiler import (
     PINNED_INPUTS,
     SPEND_CHANNELS,
@@ -125,7 +126,16 @@ CREATE TABLE IF NOT EXISTS st.decisions (
   idempotency_key VARCHAR PRIMARY KEY, digest VARCHAR, txn_id VARCHAR, answer VARCHAR,
   decided_at TIMESTAMPTZ)
 """
+# The organisation whose payments the history holds: a decision's explanation names
+# transactions of that history, so only that organisation's actors may score against it.
+OWNER_DDL = """
+CREATE TABLE IF NOT EXISTS st.owner (id INTEGER PRIMARY KEY, org_id VARCHAR)
+"""
 STATE_FILE = "payments-realtime.duckdb"
+
+
+class OtherOrganisation(ValueError):
+    """Loading or scoring for another organisation than the one the state belongs to."""
 
 
 def state_path(data_dir: Path) -> Path:
@@ -235,8 +245,10 @@ class RealtimeState:
         self._con = self._eng.connection
         quoted = str(path).replace("'", "''")
         self._con.execute(f"ATTACH '{quoted}' AS st")
-        for ddl in (HISTORY_DDL, CUSTOMERS_DDL, META_DDL, DECISIONS_DDL):
+        for ddl in (HISTORY_DDL, CUSTOMERS_DDL, META_DDL, DECISIONS_DDL, OWNER_DDL):
             self._con.execute(ddl)
+        owner = self._one("SELECT org_id FROM st.owner WHERE id = 1")
+        self._owner: str | None = str(owner[0]) if owner else None
         self.pack = pack or self._recorded_pack() or load_pack()
         self._lock = threading.Lock()
         d = self._eng.dialect
@@ -253,13 +265,38 @@ class RealtimeState:
 
     # -- loading and context --
 
-    def load(self, transactions: pl.DataFrame, customers: pl.DataFrame | None = None) -> int:
-        """Append a batch: the relevant transactions not seen before (by ``txn_id``) and
-        the customers (a customer given again is replaced). Returns the rows added."""
+    @property
+    def org_id(self) -> str | None:
+        """The organisation the state belongs to (set by the first ``load``); kept in
+        memory, since the connection is busy with the scoring runs."""
+        return self._owner
+
+    def check_owner(self, org_id: str) -> None:
+        """Raise OtherOrganisation unless ``org_id`` owns the state (or none does yet)."""
+        owner = self._owner
+        if owner is not None and owner != org_id:
+            raise OtherOrganisation(
+                f"the real-time state belongs to organisation {owner!r}, not {org_id!r}"
+            )
+
+    def load(
+        self,
+        transactions: pl.DataFrame,
+        customers: pl.DataFrame | None = None,
+        *,
+        org_id: str = DEFAULT_ORG,
+    ) -> int:
+        """Append a batch of ``org_id``'s payments: the relevant transactions not seen
+        before (by ``txn_id``) and the customers (a customer given again is replaced).
+        The first load makes ``org_id`` the state's owner; another organisation's load
+        raises OtherOrganisation. Returns the rows added."""
         refuse_unknown_currencies(
             dict(transactions.group_by("currency").len().iter_rows()), self.pack, "transactions"
         )
         with self._lock:
+            self.check_owner(org_id)
+            self._con.execute("INSERT OR IGNORE INTO st.owner VALUES (1, ?)", [org_id])
+            self._owner = org_id
             before = self.history_rows()
             self._append(transactions)
             if customers is not None and customers.height:
@@ -334,6 +371,7 @@ class RealtimeState:
         )
         return {
             "path": str(self.path),
+            "organisation": self._owner,
             "transactions": self.history_rows(),
             "customers": int(self._one("SELECT count(*) FROM st.customers")[0]),
             "decisions": int(self._one("SELECT count(*) FROM st.decisions")[0]),
