@@ -186,6 +186,8 @@ def test_features_read_the_metadata_and_the_payments() -> None:
         2, 1, 1, 1)  # fmt: skip
     assert row["hours_to_pay"] == pytest.approx(3.0)
     assert row["contact_days"] == pytest.approx(2 / 24)
+    # the demand (E4, 2 h) came an hour before the first payment (3 h)
+    assert (row["hours_silent"], row["last_event_id"]) == (pytest.approx(1.0), "E4")
     assert row["handle_payers"] == 1 and row["actor_payers"] == 1
     # the actor made the first contact with the one paying family's minor; no call after
     assert row["initiated_payers"] == 1 and row["calls_after_pay"] == 0
@@ -392,3 +394,52 @@ def test_a_strangers_contact_before_an_unrelated_payment_abroad_is_no_alert() ->
     # a ring's single-payment victim, and alerts
     ring = run_frames(_tiny(), with_episodes=True)
     assert ring.alerts and ring.episodes.row(0, named=True)["score"] > row["score"]
+
+
+def _acquaintance(silent_hours: float, later_days: tuple[float, ...]) -> SextortionInput:
+    """An old account calls the minor once; ``silent_hours`` later the family pays a new
+    handle abroad once; the two go on messaging ``later_days`` days after the call."""
+    data = _tiny(actor={"created_at": datetime(2020, 1, 1, tzinfo=UTC)})
+    call = data.platform_events.filter(pl.col("event_id") == "E3")
+    later = [
+        call.with_columns(event_id=pl.lit(f"M{k}"), event_type=pl.lit("message"),
+                          started_at=pl.col("started_at") + timedelta(days=d))
+        for k, d in enumerate(later_days)
+    ]  # fmt: skip
+    once = data.transactions.filter(pl.col("txn_id").is_in(["T0", "T1"])).with_columns(
+        timestamp=pl.when(pl.col("txn_id") == "T1")
+        .then(pl.lit(T0 + timedelta(hours=1 + silent_hours)))
+        .otherwise(pl.col("timestamp"))
+    )  # fmt: skip
+    return SextortionInput(
+        pl.concat([call, *later]), data.platform_accounts, data.identifiers, once
+    )
+
+
+def test_a_contact_long_silent_before_a_payment_is_no_alert_however_long_it_lasts() -> None:
+    """The ring-free folder's false alerts (version 5: 9 on platform_speed.py's 1 M
+    events): an old account's single call, a day or more of silence, one payment to a
+    handle only that family pays, then months of messages. Version 5 scored the months
+    of contact for the episode (ln(1 + days)); the money follows a ring's demand within
+    hours, so the silence before the payment counts against, and later contact no more
+    for."""
+    months = run_frames(_acquaintance(30.0, (40.0, 80.0, 120.0)), with_episodes=True)
+    row = months.episodes.row(0, named=True)
+    assert row["contact_days"] == pytest.approx(120.0)
+    assert (row["hours_silent"], row["last_event_id"]) == (pytest.approx(30.0), "E3")
+    assert (row["new_account"], row["payments"], row["new_handle"]) == (0, 1, 1.0)
+    assert months.alerts == []
+    # later contact changes nothing (it is not evidence either way)...
+    short = run_frames(_acquaintance(30.0, ()), with_episodes=True).episodes.row(0, named=True)
+    assert short["score"] == pytest.approx(row["score"])
+    # ...while the same payment minutes after the contact scores higher
+    prompt = run_frames(_acquaintance(0.25, ()), with_episodes=True).episodes.row(0, named=True)
+    assert prompt["hours_silent"] == pytest.approx(0.25)
+    assert prompt["score"] > row["score"]
+
+
+def test_explanations_name_the_last_contact_before_the_money() -> None:
+    result = run_frames(_tiny())
+    (alert,) = result.alerts
+    assert "60 minutes after their last contact before it (E4)" in alert.explanation
+    assert alert.evidence_ids == ("E1", "E3", "E4")

@@ -26,9 +26,10 @@ the first contact and within ``window_days`` of it. Each episode is scored on
   their minor ("a payee funded by many unrelated minors"), how many others paid it after
   contacts their minors made (shops, sellers and tutors are contacted by the teenagers),
   and how many of those the same actor reached;
-- how long the contact lasted and whether the two went on calling after the money:
-  extortion stops once the money comes or the minor blocks; tutors, friends and
-  relatives go on.
+- how long the two had been silent when the money came (the payment follows the
+  actor's demand; a stranger's contact long over before an unrelated payment does not),
+  and whether they went on calling after the money: extortion stops once the money
+  comes or the minor blocks; tutors, friends and relatives go on.
 
 The score is a logistic function of these, computed in SQL so DuckDB and Spark give the
 same numbers. A beneficiary's score is the mean of its episodes' scores, and
@@ -51,7 +52,7 @@ from daybreak.platform.params import check_score_and_weights
 from daybreak.schema.columns import MINOR_AGE_BANDS
 
 DETECTOR_ID = "sextortion"
-VERSION = "4"  # change whenever the SQL, the weights or the explanations change
+VERSION = "6"  # change whenever the SQL, the weights or the explanations change
 TYPOLOGY = "financial_sextortion"
 # Also the incident type a tipline report of sextortion has, so a fused case is triaged
 # like one (daybreak.graph.fusion: aggressive solicitation, tier 3).
@@ -66,29 +67,29 @@ SPEND_CHANNELS = ("card", "cash")
 # benchmarks/platform_sextortion.py, rounded; the benchmark measures them on worlds with
 # seeds never used in the fit). Each term is documented in docs/detectors/sextortion.md.
 WEIGHTS: Mapping[str, float] = {
-    "intercept": -3.9,
+    "intercept": -4.3,
     "new_account": 1.0,  # the actor's account was days old at its first contact with a minor
     # the actor made the first contact (near 0 since strangers befriend teenagers too)
-    "initiated": -0.1,
-    "call_before_pay": 1.8,  # a call or stream from the actor before the money
-    "log_calls_before_pay": -1.5,  # ln(1 + calls either side before it): a relationship
-    "log_hours_to_pay": -0.9,  # ln(1 + hours from first contact to first payment)
+    "initiated": -0.3,
+    "call_before_pay": 2.2,  # a call or stream from the actor before the money
+    "log_calls_before_pay": -2.9,  # ln(1 + calls either side before it): a relationship
+    "log_hours_to_pay": 0.2,  # ln(1 + hours from first contact to first payment)
     "log_payments": 1.9,  # ln(payments in the episode): several rapid transfers
-    "new_handle": 3.3,  # nobody paid the beneficiary shortly before its first episode payment
+    "new_handle": 3.1,  # nobody paid the beneficiary shortly before its first episode payment
     # ln(1 + families who paid the beneficiary after an account made the first contact
     # with their minor): a payee funded by many unrelated minors, each approached
-    "log_approached_payers": 3.2,
+    "log_approached_payers": 3.7,
     # ln(1 + the other families paying it after a contact their minor made): shops,
     # sellers and tutors are contacted by the teenagers
-    "log_other_payers": -6.3,
-    "log_actor_payers": 0.6,  # ln(of the beneficiary's families, those the actor reached)
-    # ln(1 + days of contact, first to last event): above 0 since a stranger's single
-    # contact before an unrelated payment is the commonest harmless episode
-    "log_contact_days": 0.7,
+    "log_other_payers": -5.6,
+    "log_actor_payers": -0.2,  # ln(of the beneficiary's families, those the actor reached)
+    # ln(1 + hours the two had been silent when the first payment came): the money follows
+    # the demand; a stranger's contact long over before an unrelated payment does not
+    "log_hours_silent": -1.1,
     # ln(1 + calls between the two after the first payment): the contact goes on
-    "log_calls_after_pay": -5.5,
-    "paid_before": -2.5,  # the family had paid the beneficiary before the contact
-    "later_payee": -1.8,  # the family paid another new beneficiary first after the contact
+    "log_calls_after_pay": -4.7,
+    "paid_before": -2.4,  # the family had paid the beneficiary before the contact
+    "later_payee": -1.5,  # the family paid another new beneficiary first after the contact
 }
 
 
@@ -353,15 +354,21 @@ GROUP BY p.receiver_id
 # again and again, before the money and after it.
 _CALLS_SQL = """
 SELECT p.actor, p.minor, p.customer_id, p.receiver_id,
-  count(CASE WHEN c.t_s > p.first_pay_s THEN c.event_id END) AS calls_after_pay,
-  count(CASE WHEN c.t_s <= p.first_pay_s THEN c.event_id END) AS calls_before_pay
+  count(CASE WHEN c.event_type IN ({shows}) AND c.t_s > p.first_pay_s THEN c.event_id END)
+    AS calls_after_pay,
+  count(CASE WHEN c.event_type IN ({shows}) AND c.t_s <= p.first_pay_s THEN c.event_id END)
+    AS calls_before_pay,
+  -- hours the two had been silent (any contact, either side) when the first payment came
+  CAST(min(p.first_pay_s) - max(CASE WHEN c.t_s <= p.first_pay_s THEN c.t_s END) AS DOUBLE)
+    / 3600.0 AS hours_silent,
+  max_by(CASE WHEN c.t_s <= p.first_pay_s THEN c.event_id END,
+    CASE WHEN c.t_s <= p.first_pay_s THEN c.t_s END) AS last_event_id
 FROM (
   SELECT actor, minor, customer_id, receiver_id, min(t_s) AS first_pay_s
   FROM sextortion_episode_payments GROUP BY actor, minor, customer_id, receiver_id
 ) p
 JOIN sextortion_minors k ON k.minor = p.minor AND k.customer_id = p.customer_id
 LEFT JOIN sextortion_contacts c ON c.actor = p.actor AND c.mid = k.mid
-  AND c.event_type IN ({shows})
 GROUP BY p.actor, p.minor, p.customer_id, p.receiver_id
 """
 
@@ -380,7 +387,7 @@ def _scored_sql(params: SextortionParams) -> str:
         f" + {w['log_approached_payers']!r} * ln(1.0 + g.initiated_payers)"
         f" + {w['log_other_payers']!r} * ln(1.0 + g.handle_payers - g.initiated_payers)"
         f" + {w['log_actor_payers']!r} * ln(CAST(g.actor_payers AS DOUBLE))"
-        f" + {w['log_contact_days']!r} * ln(1.0 + g.contact_days)"
+        f" + {w['log_hours_silent']!r} * ln(1.0 + g.hours_silent)"
         f" + {w['log_calls_after_pay']!r} * ln(1.0 + g.calls_after_pay)"
         f" + {w['paid_before']!r} * g.paid_before"
         f" + {w['later_payee']!r} * g.later_payee"
@@ -393,7 +400,7 @@ FROM (
   SELECT g.*, 1.0 / (1.0 + exp(-({z}))) AS score
   FROM (
     SELECT e.*, coalesce(r.initiated_payers, 0) AS initiated_payers, k.calls_after_pay,
-      k.calls_before_pay
+      k.calls_before_pay, k.hours_silent, k.last_event_id
     FROM sextortion_grouped e
     LEFT JOIN sextortion_approached r ON r.receiver_id = e.receiver_id
     JOIN sextortion_calls k ON k.actor = e.actor AND k.minor = e.minor
@@ -450,7 +457,8 @@ def _episode_text(e: Mapping[str, Any], payments: Sequence[Mapping[str, Any]]) -
     return (
         f"{text}; then customer {e['customer_id']} (tied to the minor's account) paid "
         f"{int(e['payments'])} time(s), the first {_hours(float(e['hours_to_pay']))} after "
-        f"the first contact: {paid}{more}"
+        f"the first contact and {_hours(float(e['hours_silent']))} after their last contact "
+        f"before it ({e['last_event_id']}): {paid}{more}"
     )
 
 
@@ -497,8 +505,8 @@ def alerts(
 ) -> list[Alert]:
     """One alert per beneficiary whose score (the mean of its episodes' scores) reaches
     the alert score (subject: the beneficiary), highest first; evidence ids are each
-    episode's first contact and call (``platform_events``), and the explanation names
-    the payments."""
+    episode's first contact, call and last contact before the money
+    (``platform_events``), and the explanation names the payments."""
     by_handle: dict[str, list[Mapping[str, Any]]] = {}
     for e in episodes:
         by_handle.setdefault(str(e["receiver_id"]), []).append(e)
@@ -510,7 +518,12 @@ def alerts(
         eps = sorted(
             eps, key=lambda e: (-float(e["score"]), str(e["customer_id"]), str(e["actor"]))
         )
-        ids = [str(x) for e in eps for x in (e["first_event_id"], e["call_event_id"]) if x]
+        ids = [
+            str(x)
+            for e in eps
+            for x in (e["first_event_id"], e["call_event_id"], e["last_event_id"])
+            if x
+        ]
         out.append(
             Alert(
                 alert_id=f"{DETECTOR_ID}:{handle}",
