@@ -33,6 +33,7 @@ from typing import overload
 
 import nats
 import orjson
+import polars as pl
 from nats.aio.client import Client
 from nats.aio.msg import Msg
 from nats.js import JetStreamContext
@@ -44,6 +45,7 @@ from daybreak.connectors.nats_connection import connect_nats
 from daybreak.connectors.nats_pull import BatchPuller, stream_seq
 from daybreak.connectors.stream_config import InboundSettings, Kind, NatsSettings
 from daybreak.connectors.stream_files import StreamFiles
+from daybreak.connectors.stream_hook import DetectorHook
 from daybreak.schema.validate import validate_records
 from daybreak.store import IdempotencyConflict, Receipt, Submission, TiplineStore
 from daybreak.tipline.intake import ReportIn
@@ -107,6 +109,8 @@ class StreamConsumer:
     ) -> None:
         if settings.subjects.reports is not None and store is None:
             raise ValueError("inbound.subjects.reports is set: reports need the store")
+        if settings.detectors and settings.alerts_to_store and store is None:
+            raise ValueError("inbound.detectors with alerts_to_store: alerts need the store")
         self.settings = settings
         self.nats_settings = nats_settings
         self.store = store
@@ -114,12 +118,16 @@ class StreamConsumer:
         self.stats = StreamStats()
         self._stop = asyncio.Event()
         self._failpoint = _Failpoint()
+        self.hook = DetectorHook(settings, self.files, store) if settings.detectors else None
 
     def stop(self) -> None:
         self._stop.set()
 
     async def run(self, idle_exit: float | None = None) -> StreamStats:
         self.files.remove_partial()
+        if self.hook is not None:
+            replayed = await asyncio.to_thread(self.hook.restore)
+            log.info("stream detectors restored from %d stored row(s)", replayed)
         nc = await connect_nats(self.nats_settings)
         try:
             js = nc.jetstream()
@@ -267,18 +275,24 @@ class StreamConsumer:
     async def _store_rows(self, kind: Kind, msgs: list[Msg], stored: set[int]) -> list[_Bad]:
         # In a thread: polars validates and pyarrow writes without the GIL, so the event
         # loop meanwhile takes in the next batch.
-        good, bad = await asyncio.to_thread(self._validate_and_write, kind, msgs)
+        good, bad, frame = await asyncio.to_thread(self._validate_and_write, kind, msgs)
         if good:
             seqs = [stream_seq(m) for m in good]
             self._failpoint.wrote()
             stored.update(seqs)
+            if self.hook is not None:
+                # durable, not yet acknowledged: a crash here is repaired by restore()
+                await asyncio.to_thread(self.hook.on_batch, kind, frame)
             for m in good:
                 await m.ack()
             self._count(kind, len(good))
         return bad
 
-    def _validate_and_write(self, kind: Kind, msgs: list[Msg]) -> tuple[list[Msg], list[_Bad]]:
-        """Store the valid messages' rows in one durable file; return them and the bad."""
+    def _validate_and_write(
+        self, kind: Kind, msgs: list[Msg]
+    ) -> tuple[list[Msg], list[_Bad], pl.DataFrame]:
+        """Store the valid messages' rows in one durable file; return them, the bad and
+        the rows stored."""
         records, bad, decoded = _decode_all(msgs)
         result = validate_records(records, kind, _Names(decoded))
         bad += [
@@ -288,7 +302,7 @@ class StreamConsumer:
         good = [decoded[i] for i in result.positions]
         if good:
             self.files.write(kind, result.frame, [stream_seq(m) for m in good])
-        return good, bad
+        return good, bad, result.frame
 
     async def _store_reports(self, msgs: list[Msg]) -> list[_Bad]:
         assert self.store is not None
