@@ -111,6 +111,7 @@ def main() -> None:
     parser.add_argument("--customers", type=int, default=2500)
     parser.add_argument("--months", type=int, default=2)
     parser.add_argument("--rate", type=float, default=20_000, help="paced feed, events/s")
+    parser.add_argument("--rounds", type=int, default=2, help="alternating throughput rounds")
     args = parser.parse_args()
     if args.alerts:
         from stream_alerts import run_alerts

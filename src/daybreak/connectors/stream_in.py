@@ -42,7 +42,7 @@ from nats.js.errors import NotFoundError
 from pydantic import ValidationError
 
 from daybreak.connectors.nats_connection import connect_nats
-from daybreak.connectors.nats_pull import BatchPuller, stream_seq
+from daybreak.connectors.nats_pull import BatchPuller, ack_each, stream_seq
 from daybreak.connectors.stream_config import InboundSettings, Kind, NatsSettings
 from daybreak.connectors.stream_files import StreamFiles
 from daybreak.connectors.stream_hook import DetectorHook
@@ -175,7 +175,7 @@ class StreamConsumer:
         puller = BatchPuller(nc, s.stream, durable)
         await puller.start()
         try:
-            await self._pull(js, puller, kind, durable, idle_exit)
+            await self._pull(nc, js, puller, kind, durable, idle_exit)
         finally:
             await puller.close()
 
@@ -192,6 +192,7 @@ class StreamConsumer:
 
     async def _pull(
         self,
+        nc: Client,
         js: JetStreamContext,
         puller: BatchPuller,
         kind: Kind,
@@ -219,7 +220,7 @@ class StreamConsumer:
                 # The next batch arrives (the server sends, nats-py parses) while this
                 # one is validated and written: two batches at most are held.
                 next_batch = asyncio.create_task(self._fetch(puller, durable))
-                await self._handle(js, kind, msgs, stored)
+                await self._handle(nc, js, kind, msgs, stored)
                 batches += 1
                 if batches % PRUNE_EVERY_BATCHES == 0:
                     floor = await self._ack_floor(js, durable)
@@ -254,25 +255,27 @@ class StreamConsumer:
         return int(info.ack_floor.stream_seq) if info.ack_floor else 0
 
     async def _handle(
-        self, js: JetStreamContext, kind: Kind, msgs: list[Msg], stored: set[int]
+        self, nc: Client, js: JetStreamContext, kind: Kind, msgs: list[Msg], stored: set[int]
     ) -> None:
-        fresh = []
+        fresh: list[Msg] = []
+        again: list[Msg] = []
         for m in msgs:
-            if stream_seq(m) in stored:
-                await m.ack()  # written before a crash, not acknowledged then
-                self.stats.already_stored += 1
-            else:
-                fresh.append(m)
+            (again if stream_seq(m) in stored else fresh).append(m)
+        if again:  # written before a crash, not acknowledged then
+            await ack_each(nc, again)
+            self.stats.already_stored += len(again)
         if not fresh:
             return
         if kind == "reports":
             bad = await self._store_reports(fresh)
         else:
-            bad = await self._store_rows(kind, fresh, stored)
+            bad = await self._store_rows(nc, kind, fresh, stored)
         for b in bad:
             await self._dead_letter(js, b)
 
-    async def _store_rows(self, kind: Kind, msgs: list[Msg], stored: set[int]) -> list[_Bad]:
+    async def _store_rows(
+        self, nc: Client, kind: Kind, msgs: list[Msg], stored: set[int]
+    ) -> list[_Bad]:
         # In a thread: polars validates and pyarrow writes without the GIL, so the event
         # loop meanwhile takes in the next batch.
         good, bad, frame = await asyncio.to_thread(self._validate_and_write, kind, msgs)
@@ -283,8 +286,7 @@ class StreamConsumer:
             if self.hook is not None:
                 # durable, not yet acknowledged: a crash here is repaired by restore()
                 await asyncio.to_thread(self.hook.on_batch, kind, frame)
-            for m in good:
-                await m.ack()
+            await ack_each(nc, good)
             self._count(kind, len(good))
         return bad
 
