@@ -21,12 +21,13 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Protocol, runtime_checkable
-
-import polars as pl
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 from daybreak.model.alerts import Alert
 from daybreak.plugins import STREAM_DETECTORS, load_group, resolve
+
+if TYPE_CHECKING:  # listing the plug-ins imports no data library
+    import polars as pl
 
 
 @dataclass(frozen=True, slots=True)
