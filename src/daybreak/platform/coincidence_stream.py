@@ -124,6 +124,12 @@ class CoincidenceStream:
             raise ValueError(f"lateness_minutes must be at least 0, got {lateness_minutes}")
         self.params = params
         self._owners = {k.lower(): sorted(set(v)) for k, v in owners.items()}
+        # Only these accounts' shows and these customers' payments can ever pair: the
+        # rest of a batch is dropped in polars before any row reaches Python.
+        self._owned = pl.Series(sorted(self._owners), dtype=pl.String)
+        self._viewers_customers = pl.Series(
+            sorted({c for cs in self._owners.values() for c in cs}), dtype=pl.String
+        )
         self._zones = {c: ZoneInfo(z) for c, z in timezones.items() if z}
         self._window_s = 60.0 * params.window_minutes
         self._keep_s = self._window_s + 60.0 * lateness_minutes
@@ -161,10 +167,11 @@ class CoincidenceStream:
             self._payments.evict_before(horizon)
 
     def _add_shows(self, frame: pl.DataFrame) -> set[Triple]:
+        counterparty = pl.concat_str("service", pl.lit(":"), "counterparty_account_id")
         rows = frame.filter(
             pl.col("event_type").is_in(SHOW_TYPES)
             & pl.col("country").is_not_null()
-            & pl.col("counterparty_account_id").is_not_null()
+            & counterparty.str.to_lowercase().is_in(self._owned)
         ).select("event_id", "event_type", "service", "account_id", "counterparty_account_id",
                  "started_at", "country")  # fmt: skip
         touched: set[Triple] = set()
@@ -200,6 +207,7 @@ class CoincidenceStream:
         rows = frame.filter(
             (pl.col("receiver_country") != pl.col("sender_country"))
             & ~pl.col("channel").is_in(SPEND_CHANNELS)
+            & pl.col("sender_id").is_in(self._viewers_customers)
         ).select("txn_id", "sender_id", "receiver_id", "receiver_country", "amount", "currency",
                  "timestamp")  # fmt: skip
         touched: set[Triple] = set()
