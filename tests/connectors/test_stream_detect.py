@@ -2,7 +2,8 @@
 nats-server, consumed by ``daybreak stream run`` with the stream-payment detector hook,
 the consumer killed with SIGKILL twice on the way (once between a durable write and its
 alerts, once from outside), and then the alerts compared with the batch detector's on
-the same events: equal, each recorded once in the audit trail the relay publishes."""
+the same events: equal, each recorded once in the audit trail, and published by the
+relay."""
 
 from __future__ import annotations
 
@@ -18,8 +19,10 @@ import polars as pl
 import pytest
 import yaml
 
-from daybreak.connectors.stream_hook import ALERT_ACTIONS, read_current_alerts
+from daybreak.connectors.stream_config import NatsSettings, OutboundSettings
+from daybreak.connectors.stream_hook import ALERT_ACTIONS, alert_digest, read_current_alerts
 from daybreak.connectors.stream_in import FAILPOINT_ENV
+from daybreak.connectors.stream_out import OutboundRelay
 from daybreak.engines.stream_payment import run_frames
 from daybreak.platform.inputs import StreamPaymentInput
 from daybreak.store import TiplineStore
@@ -89,6 +92,30 @@ async def publish(url: str, stream: str, msgs: list[tuple[str, bytes]]) -> None:
     await nc.close()
 
 
+async def relay_stream(url: str) -> None:
+    nc = await nats.connect(url)
+    await nc.jetstream().add_stream(name="ALERTSOUT", subjects=["alertsout.>"])
+    await nc.close()
+
+
+async def relayed_alerts(url: str) -> list[tuple[str, str]]:
+    """(type, alert id) of each alert event the relay published."""
+    nc = await nats.connect(url)
+    sub = await nc.jetstream().pull_subscribe("alertsout.>", durable="c", stream="ALERTSOUT")
+    got = []
+    try:
+        while True:
+            for m in await sub.fetch(100, timeout=1):
+                event = orjson.loads(m.data)
+                if str(event["type"]).startswith("alert."):
+                    got.append((str(event["type"]), str(event["object_id"])))
+                await m.ack()
+    except nats.errors.TimeoutError:
+        pass
+    await nc.close()
+    return got
+
+
 def test_killed_consumer_raises_the_batch_alerts_once(nats_url: str, tmp_path: Path) -> None:
     w = small_world()
     reference = tmp_path / "reference"
@@ -105,7 +132,7 @@ def test_killed_consumer_raises_the_batch_alerts_once(nats_url: str, tmp_path: P
     first.communicate(timeout=120)
     assert first.returncode == -signal.SIGKILL
     written = len(files(out))
-    assert written == 4
+    assert written >= 4  # the other kind may have written meanwhile
 
     # 2: killed from outside (kill -9) once it has written more
     second = consumer(config, "--exit-when-idle", "30")
@@ -137,14 +164,18 @@ def test_killed_consumer_raises_the_batch_alerts_once(nats_url: str, tmp_path: P
 
     # recorded in the audit trail (what the relay publishes): the final version of each
     # alert once, and no version twice
+    nats_settings = NatsSettings(url=nats_url)
+    asyncio.run(relay_stream(nats_url))
     store = TiplineStore.open(tmp_path / "store", dev=True)
     try:
         entries = store.outbound.events_after(0, ALERT_ACTIONS, 100_000)
+        relay = OutboundRelay(OutboundSettings(subject_prefix="alertsout"), nats_settings, store)
+        asyncio.run(relay.run(once=True))  # the default actions include the alerts'
     finally:
         store.close()
+    relayed = asyncio.run(relayed_alerts(nats_url))
+    assert sorted(relayed) == sorted((e.action, e.object_id) for e in entries)
     versions = Counter((e.object_id, e.detail["digest"]) for e in entries)
     assert max(versions.values()) == 1, "an alert version recorded twice"
     last = {e.object_id: e.detail["digest"] for e in entries}
-    from daybreak.connectors.stream_hook import alert_digest
-
     assert {k: v for k, v in last.items() if v} == {a.alert_id: alert_digest(a) for a in batch}
