@@ -91,9 +91,8 @@ class DetectorHook:
                 rows += frame.height
             for det in self.detectors:
                 alerts = det.current_alerts()
-                gone = tuple(
-                    a for a in self._current[det.id] if a not in {x.alert_id for x in alerts}
-                )
+                now = {a.alert_id for a in alerts}
+                gone = tuple(a for a in self._current[det.id] if a not in now)
                 self._pending.append((det.id, AlertChanges(tuple(alerts), gone)))
             self._flush()
             return rows
