@@ -35,8 +35,9 @@ from typing import Any
 
 import polars as pl
 
-from daybreak.connectors.stream_config import InboundSettings
+from daybreak.connectors.stream_config import DetectorSettings, InboundSettings
 from daybreak.connectors.stream_files import StreamFiles, fsync_dir
+from daybreak.detectors import DetectorError
 from daybreak.detectors.streaming import AlertChanges, StreamDetector, stream_detector_info
 from daybreak.model.alerts import Alert
 from daybreak.store import TiplineStore
@@ -59,9 +60,7 @@ class DetectorHook:
     def __init__(
         self, settings: InboundSettings, files: StreamFiles, store: TiplineStore | None
     ) -> None:
-        self.detectors: list[StreamDetector] = [
-            stream_detector_info(d.name).create(**d.options) for d in settings.detectors
-        ]
+        self.detectors = [_create(i, d) for i, d in enumerate(settings.detectors)]
         self.store = store if settings.alerts_to_store else None
         self.actor = operator_in(settings.organisation)
         self.organisation = settings.organisation
@@ -198,6 +197,16 @@ class DetectorHook:
                 paths.append((path.name, table, path))
         for _, table, path in sorted(paths):
             yield table, pl.read_parquet(path)
+
+
+def _create(i: int, d: DetectorSettings) -> StreamDetector:
+    """The configured detector; a DetectorError naming the field when its options do not
+    fit its factory (a misspelt option, a missing reference folder)."""
+    info = stream_detector_info(d.name)
+    try:
+        return info.create(**d.options)
+    except TypeError as exc:
+        raise DetectorError(f"inbound.detectors[{i}] ({d.name}): options: {exc}") from exc
 
 
 def _detail(alert: Alert, digest: str) -> dict[str, Any]:
