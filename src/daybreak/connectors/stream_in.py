@@ -8,7 +8,9 @@ effect durable, and only then acknowledges them:
 
 - transactions and platform events: a Parquet file per batch (:mod:`stream_files`),
   which records the messages' stream sequences, so a redelivered message already in a
-  file is acknowledged without being written again;
+  file is acknowledged without being written again; then the batch goes to the stream
+  detectors ``inbound.detectors`` names (:mod:`stream_hook`), whose alerts are recorded
+  before the batch is acknowledged;
 - reports: the store's intake, the message id (``Nats-Msg-Id``, else
   ``<stream>:<sequence>``) as the idempotency key, so a redelivery is a replay;
 - a message that fails validation: published to the dead-letter subject with the reason
