@@ -33,7 +33,8 @@ DETECTORS = "daybreak.detectors"
 EXPORTERS = "daybreak.exporters"
 SIGNAL_TYPES = "daybreak.signal_types"
 SOURCES = "daybreak.sources"
-GROUPS = (DETECTORS, EXPORTERS, SIGNAL_TYPES, SOURCES)
+STREAM_DETECTORS = "daybreak.stream_detectors"
+GROUPS = (DETECTORS, EXPORTERS, SIGNAL_TYPES, SOURCES, STREAM_DETECTORS)
 
 
 class PluginError(RuntimeError):

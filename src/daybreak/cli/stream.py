@@ -60,25 +60,34 @@ def run(
     """Consume the configured subjects until SIGINT/SIGTERM (the batch in hand is finished
     and acknowledged first)."""
     from daybreak.connectors.stream_in import StreamConsumer  # nats only when used
+    from daybreak.detectors import DetectorError
 
     cfg = _config(config)
     if cfg.inbound is None:
         fail(f"{config}: no 'inbound' section: nothing to consume")
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
-    needs_store = cfg.inbound.subjects.reports is not None
+    needs_store = cfg.inbound.subjects.reports is not None or bool(
+        cfg.inbound.detectors and cfg.inbound.alerts_to_store
+    )
     store_cm = (
         open_store(cfg.store.data_dir, cfg.store.db, cfg.store.dev)
         if needs_store
         else nullcontext()
     )
     with store_cm as store:
-        consumer = StreamConsumer(cfg.inbound, cfg.nats, store)
+        try:
+            consumer = StreamConsumer(cfg.inbound, cfg.nats, store)
+        except DetectorError as exc:
+            fail(f"{config}: {exc}")
         _run_until_signalled(lambda: consumer.run(idle_exit=exit_when_idle), consumer.stop)
     s = consumer.stats
     out.print(
         f"stored {s.stored} ({', '.join(f'{k} {n}' for k, n in sorted(s.by_kind.items())) or '-'}), "
         f"already stored {s.already_stored}, dead-lettered {s.dead_lettered}, retried {s.retried}"
     )
+    if consumer.hook is not None:
+        h = consumer.hook
+        out.print(f"alerts recorded {h.raised}, withdrawn {h.withdrawn}")
 
 
 @app.command("relay")

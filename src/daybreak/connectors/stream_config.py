@@ -8,7 +8,7 @@ to its default. docs/operations.md ("Streaming") documents each field.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
@@ -61,6 +61,13 @@ class Subjects(_Strict):
         return {kind: subject for kind, subject in given.items() if subject is not None}
 
 
+class DetectorSettings(_Strict):
+    """A stream detector (``daybreak.stream_detectors`` entry point) and its options."""
+
+    name: str = Field(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")
+    options: dict[str, Any] = {}  # passed to its factory as keywords
+
+
 class InboundSettings(_Strict):
     stream: str = Field("DAYBREAK_IN", pattern=r"^[A-Za-z0-9_\-]+$")
     create_stream: bool = True  # create (or widen) the stream on start
@@ -72,6 +79,10 @@ class InboundSettings(_Strict):
     max_in_flight: int = Field(1024, ge=1, le=100_000)  # unacknowledged messages, at most
     ack_wait_seconds: float = Field(30.0, gt=0)
     submitted_by: str = Field("stream", min_length=1, max_length=80)  # reports' principal
+    # Stream detectors fed each durable batch of transactions and platform events.
+    detectors: list[DetectorSettings] = []
+    alerts_to_store: bool = True  # their alerts also in the store's audit trail (relayed)
+    organisation: str = Field("default", pattern=r"^[a-z0-9-]{1,40}$")  # whose alerts
 
     @model_validator(mode="after")
     def _consistent(self) -> InboundSettings:
@@ -84,6 +95,9 @@ class InboundSettings(_Strict):
                     f"dead_letter_subject {self.dead_letter_subject!r} matches "
                     f"subjects.{kind} {pattern!r}: dead letters would be consumed again"
                 )
+        names = [d.name for d in self.detectors]
+        if len(set(names)) != len(names):
+            raise ValueError(f"detectors: a name given twice in {names}")
         if self.batch > self.max_in_flight:
             raise ValueError(f"batch ({self.batch}) must not exceed max_in_flight")
         return self
@@ -108,6 +122,8 @@ class OutboundSettings(_Strict):
             "case.label",
             "case.tier_override",
             "report.create",
+            "alert.raise",
+            "alert.withdraw",
         ]
     )
     max_attempts: int = Field(6, ge=1, le=30)

@@ -73,11 +73,11 @@ class StreamFiles:
             os.fsync(fh.fileno())
         final = folder / name
         os.replace(tmp, final)
-        _fsync_dir(folder)  # the rename itself survives a power cut
+        fsync_dir(folder)  # the rename itself survives a power cut
         return final
 
 
-def _fsync_dir(folder: Path) -> None:
+def fsync_dir(folder: Path) -> None:
     fd = os.open(folder, os.O_RDONLY)
     try:
         os.fsync(fd)

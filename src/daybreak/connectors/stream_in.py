@@ -8,7 +8,9 @@ effect durable, and only then acknowledges them:
 
 - transactions and platform events: a Parquet file per batch (:mod:`stream_files`),
   which records the messages' stream sequences, so a redelivered message already in a
-  file is acknowledged without being written again;
+  file is acknowledged without being written again; then the batch goes to the stream
+  detectors ``inbound.detectors`` names (:mod:`stream_hook`), whose alerts are recorded
+  before the batch is acknowledged;
 - reports: the store's intake, the message id (``Nats-Msg-Id``, else
   ``<stream>:<sequence>``) as the idempotency key, so a redelivery is a replay;
 - a message that fails validation: published to the dead-letter subject with the reason
@@ -33,6 +35,7 @@ from typing import overload
 
 import nats
 import orjson
+import polars as pl
 from nats.aio.client import Client
 from nats.aio.msg import Msg
 from nats.js import JetStreamContext
@@ -41,9 +44,10 @@ from nats.js.errors import NotFoundError
 from pydantic import ValidationError
 
 from daybreak.connectors.nats_connection import connect_nats
-from daybreak.connectors.nats_pull import BatchPuller, stream_seq
+from daybreak.connectors.nats_pull import BatchPuller, ack_each, stream_seq
 from daybreak.connectors.stream_config import InboundSettings, Kind, NatsSettings
 from daybreak.connectors.stream_files import StreamFiles
+from daybreak.connectors.stream_hook import DetectorHook
 from daybreak.schema.validate import validate_records
 from daybreak.store import IdempotencyConflict, Receipt, Submission, TiplineStore
 from daybreak.tipline.intake import ReportIn
@@ -107,6 +111,8 @@ class StreamConsumer:
     ) -> None:
         if settings.subjects.reports is not None and store is None:
             raise ValueError("inbound.subjects.reports is set: reports need the store")
+        if settings.detectors and settings.alerts_to_store and store is None:
+            raise ValueError("inbound.detectors with alerts_to_store: alerts need the store")
         self.settings = settings
         self.nats_settings = nats_settings
         self.store = store
@@ -114,12 +120,16 @@ class StreamConsumer:
         self.stats = StreamStats()
         self._stop = asyncio.Event()
         self._failpoint = _Failpoint()
+        self.hook = DetectorHook(settings, self.files, store) if settings.detectors else None
 
     def stop(self) -> None:
         self._stop.set()
 
     async def run(self, idle_exit: float | None = None) -> StreamStats:
         self.files.remove_partial()
+        if self.hook is not None:
+            replayed = await asyncio.to_thread(self.hook.restore)
+            log.info("stream detectors restored from %d stored row(s)", replayed)
         nc = await connect_nats(self.nats_settings)
         try:
             js = nc.jetstream()
@@ -167,7 +177,7 @@ class StreamConsumer:
         puller = BatchPuller(nc, s.stream, durable)
         await puller.start()
         try:
-            await self._pull(js, puller, kind, durable, idle_exit)
+            await self._pull(nc, js, puller, kind, durable, idle_exit)
         finally:
             await puller.close()
 
@@ -184,6 +194,7 @@ class StreamConsumer:
 
     async def _pull(
         self,
+        nc: Client,
         js: JetStreamContext,
         puller: BatchPuller,
         kind: Kind,
@@ -211,7 +222,7 @@ class StreamConsumer:
                 # The next batch arrives (the server sends, nats-py parses) while this
                 # one is validated and written: two batches at most are held.
                 next_batch = asyncio.create_task(self._fetch(puller, durable))
-                await self._handle(js, kind, msgs, stored)
+                await self._handle(nc, js, kind, msgs, stored)
                 batches += 1
                 if batches % PRUNE_EVERY_BATCHES == 0:
                     floor = await self._ack_floor(js, durable)
@@ -246,39 +257,46 @@ class StreamConsumer:
         return int(info.ack_floor.stream_seq) if info.ack_floor else 0
 
     async def _handle(
-        self, js: JetStreamContext, kind: Kind, msgs: list[Msg], stored: set[int]
+        self, nc: Client, js: JetStreamContext, kind: Kind, msgs: list[Msg], stored: set[int]
     ) -> None:
-        fresh = []
+        fresh: list[Msg] = []
+        again: list[Msg] = []
         for m in msgs:
-            if stream_seq(m) in stored:
-                await m.ack()  # written before a crash, not acknowledged then
-                self.stats.already_stored += 1
-            else:
-                fresh.append(m)
+            (again if stream_seq(m) in stored else fresh).append(m)
+        if again:  # written before a crash, not acknowledged then
+            await ack_each(nc, again)
+            self.stats.already_stored += len(again)
         if not fresh:
             return
         if kind == "reports":
             bad = await self._store_reports(fresh)
         else:
-            bad = await self._store_rows(kind, fresh, stored)
+            bad = await self._store_rows(nc, kind, fresh, stored)
         for b in bad:
             await self._dead_letter(js, b)
 
-    async def _store_rows(self, kind: Kind, msgs: list[Msg], stored: set[int]) -> list[_Bad]:
+    async def _store_rows(
+        self, nc: Client, kind: Kind, msgs: list[Msg], stored: set[int]
+    ) -> list[_Bad]:
         # In a thread: polars validates and pyarrow writes without the GIL, so the event
         # loop meanwhile takes in the next batch.
-        good, bad = await asyncio.to_thread(self._validate_and_write, kind, msgs)
+        good, bad, frame = await asyncio.to_thread(self._validate_and_write, kind, msgs)
         if good:
             seqs = [stream_seq(m) for m in good]
             self._failpoint.wrote()
             stored.update(seqs)
-            for m in good:
-                await m.ack()
+            if self.hook is not None:
+                # durable, not yet acknowledged: a crash here is repaired by restore()
+                await asyncio.to_thread(self.hook.on_batch, kind, frame)
+            await ack_each(nc, good)
             self._count(kind, len(good))
         return bad
 
-    def _validate_and_write(self, kind: Kind, msgs: list[Msg]) -> tuple[list[Msg], list[_Bad]]:
-        """Store the valid messages' rows in one durable file; return them and the bad."""
+    def _validate_and_write(
+        self, kind: Kind, msgs: list[Msg]
+    ) -> tuple[list[Msg], list[_Bad], pl.DataFrame]:
+        """Store the valid messages' rows in one durable file; return them, the bad and
+        the rows stored."""
         records, bad, decoded = _decode_all(msgs)
         result = validate_records(records, kind, _Names(decoded))
         bad += [
@@ -288,7 +306,7 @@ class StreamConsumer:
         good = [decoded[i] for i in result.positions]
         if good:
             self.files.write(kind, result.frame, [stream_seq(m) for m in good])
-        return good, bad
+        return good, bad, result.frame
 
     async def _store_reports(self, msgs: list[Msg]) -> list[_Bad]:
         assert self.store is not None

@@ -7,6 +7,7 @@ Nothing heavy is imported here: each detector and its world reader load when it 
 from __future__ import annotations
 
 from daybreak.detectors.info import DetectorInfo, DetectorOption
+from daybreak.detectors.streaming import StreamDetectorInfo
 
 PAYMENTS = DetectorInfo(
     name="payments",
@@ -157,4 +158,20 @@ RECRUITMENT_ADS = DetectorInfo(
         ),
     ),
     order=6,
+)
+
+
+# -- stream detectors (``daybreak.stream_detectors``: fed a batch at a time) -------------
+
+STREAM_PAYMENT_INCREMENTAL = StreamDetectorInfo(
+    name="stream_payment",
+    label="Live stream - payment coincidence (streamed)",
+    description=(
+        "The stream-payment coincidence kept incrementally over a time window as shows "
+        "and payments stream in: the batch detector's alerts, raised as the payment or "
+        "show that completes the evidence arrives. Options: reference (world folder with "
+        "identifiers and customers), window_minutes, min_shows, lateness_minutes."
+    ),
+    factory="daybreak.engines.stream_payment:incremental",
+    reads=("platform_events", "transactions"),
 )

@@ -25,7 +25,8 @@ from daybreak.platform.coincidence import (
     alerts,
     compile_pipeline,
 )
-from daybreak.platform.inputs import REQUIRED, StreamPaymentInput
+from daybreak.platform.coincidence_stream import CoincidenceStream, owners_and_zones
+from daybreak.platform.inputs import REQUIRED, StreamPaymentInput, reference_tables
 
 
 def default_params(**overrides: object) -> CoincidenceParams:
@@ -93,6 +94,20 @@ def run_parquet(
     )
 
 
+def incremental(
+    reference: str | Path,
+    window_minutes: int = 90,
+    min_shows: int = 2,
+    lateness_minutes: int = 60,
+) -> CoincidenceStream:
+    """The stream detector (``daybreak stream run``): the same parameters as the batch
+    one, with the bank's ``identifiers`` and ``customers`` (who owns which platform
+    account, and where they live) read from the world folder ``reference``."""
+    owners, zones = owners_and_zones(*reference_tables(Path(reference)))
+    params = default_params(window_minutes=window_minutes, min_shows=min_shows)
+    return CoincidenceStream(params, owners, zones, lateness_minutes)
+
+
 class StreamPaymentDetector:
     """Live stream - payment coincidence behind the Detector protocol."""
 
@@ -113,6 +128,7 @@ __all__ = [
     "CoincidenceResult",
     "StreamPaymentDetector",
     "default_params",
+    "incremental",
     "run_frames",
     "run_parquet",
     "run_registered",

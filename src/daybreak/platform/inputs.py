@@ -44,6 +44,13 @@ def stream_payment_input(world: Path) -> StreamPaymentInput:
     return StreamPaymentInput(**_read(world, (*REQUIRED, "customers"), REQUIRED))
 
 
+def reference_tables(world: Path) -> tuple[pl.DataFrame, pl.DataFrame | None]:
+    """A world folder's ``identifiers`` (required) and ``customers`` (optional): what the
+    stream-payment detector needs besides the streamed events and payments."""
+    frames = _read(world, ("identifiers", "customers"), ("identifiers",))
+    return frames["identifiers"], frames.get("customers")
+
+
 def _read(
     world: Path, tables: tuple[str, ...], required: tuple[str, ...]
 ) -> dict[str, pl.DataFrame]:
@@ -140,6 +147,7 @@ __all__ = [
     "ads_input",
     "empty",
     "grooming_input",
+    "reference_tables",
     "sextortion_input",
     "stream_payment_input",
 ]
