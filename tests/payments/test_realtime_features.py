@@ -18,7 +18,7 @@ from daybreak.payments.config import Pack, load_pack
 from daybreak.payments.features import EXPLAIN_ONLY
 from daybreak.payments.realtime import PinnedContext
 from daybreak.payments.realtime_features import FirstStage, FirstStageContext, first_stage
-from daybreak.payments.realtime_graph import customer_score
+from daybreak.payments.realtime_graph import beneficiary_score, customer_score
 
 synth = pytest.importorskip("daybreak.synth")
 
@@ -63,8 +63,10 @@ def _differences(sql: Mapping[str, Any], py: Mapping[str, Any]) -> list[str]:
     return out
 
 
-@pytest.mark.parametrize(("customers", "seed"), [(1200, 9401), (2000, 9402)])
-def test_every_customer_scores_as_the_compiled_scan(customers: int, seed: int) -> None:
+@pytest.mark.parametrize(("customers", "seed"), [(1200, 9401), (4000, 9402)])
+def test_every_customer_and_beneficiary_scores_as_the_compiled_scan(
+    customers: int, seed: int
+) -> None:
     world = synth.generate_world(customers, 6, seed)
     pack = load_pack()
     result, pinned = scan_with_context(world.transactions, world.customers, pack=pack)
@@ -94,6 +96,17 @@ def test_every_customer_scores_as_the_compiled_scan(customers: int, seed: int) -
     assert {"network_propagation"} <= fired
     assert len(fired) >= 8, sorted(fired)
     assert not (set(got) & EXPLAIN_ONLY) - set(expected)
+
+    beneficiaries = {r["receiver_id"]: r for r in result.beneficiary_scores.to_dicts()}
+    mine = {}
+    for receiver in senders_of:
+        row = beneficiary_score(receiver, stages, senders_of, pack, c.word_spec)
+        if row is not None:
+            mine[receiver] = row
+    assert set(mine) == set(beneficiaries)
+    assert len(mine) >= 9
+    for receiver, row in mine.items():
+        assert not _differences(beneficiaries[receiver], row), receiver
 
 
 def test_adding_payments_recomputes_only_the_payer() -> None:

@@ -51,7 +51,7 @@ from daybreak.payments.compiler import (
     strength_column,
 )
 from daybreak.payments.config import Pack, Typology
-from daybreak.payments.features import CUSTOMER_FEATURES
+from daybreak.payments.features import BENEFICIARY_FEATURES, CUSTOMER_FEATURES
 from daybreak.payments.names import _accent_table, fold_word, name_tokens
 from daybreak.payments.rules import parse_rule
 
@@ -192,6 +192,11 @@ def _binary(node: exp.Expression, row: Row) -> Any:
 @cache
 def customer_rule(text: str) -> exp.Expression:
     return parse_rule(text, CUSTOMER_FEATURES)
+
+
+@cache
+def beneficiary_rule(text: str) -> exp.Expression:
+    return parse_rule(text, BENEFICIARY_FEATURES)
 
 
 def local_score(pack: Pack, row: Row) -> tuple[dict[str, float], float]:
@@ -399,7 +404,9 @@ def _zone(name: str) -> ZoneInfo:
 
 
 @dataclass
-class _Payment:
+class Payment:
+    """One of the sender's ``corridor_payments`` (the columns the scan reads)."""
+
     txn_id: str
     ts: datetime
     ts_s: float
@@ -423,7 +430,7 @@ class _Payment:
     day_n: float
 
 
-def _payments(rows: Iterable[Row], customer: Row | None, pack: Pack) -> list[_Payment]:
+def _payments(rows: Iterable[Row], customer: Row | None, pack: Pack) -> list[Payment]:
     """The customer's ``corridor_payments`` in time order (ts_s, txn_id)."""
     out = []
     n0, n1 = pack.night.start_hour, pack.night.end_hour
@@ -442,7 +449,7 @@ def _payments(rows: Iterable[Row], customer: Row | None, pack: Pack) -> list[_Pa
         cover, word = cover_of(r.get("reference"), pack)
         ts_s = _epoch(ts)
         out.append(
-            _Payment(
+            Payment(
                 r["txn_id"],
                 ts,
                 ts_s,
@@ -470,7 +477,7 @@ def _payments(rows: Iterable[Row], customer: Row | None, pack: Pack) -> list[_Pa
     return out
 
 
-def _sequence(pays: list[_Payment], window: float) -> dict[str, Any]:
+def _sequence(pays: list[Payment], window: float) -> dict[str, Any]:
     """``sender_sequence`` of time-ordered payments."""
     n = len(pays)
     rn = [float(i + 1) for i in range(n)]
@@ -521,9 +528,9 @@ class Pair:
     alias: int = 0
 
 
-def pairs_of(pays: list[_Payment], customer: Row | None, pack: Pack) -> list[Pair]:
+def pairs_of(pays: list[Payment], customer: Row | None, pack: Pack) -> list[Pair]:
     """The sender's ``pair`` rows (ties by name, households abroad, aliases)."""
-    by_receiver: dict[str, list[_Payment]] = defaultdict(list)
+    by_receiver: dict[str, list[Payment]] = defaultdict(list)
     for p in pays:
         by_receiver[p.receiver_id].append(p)
     female_re, org_re = _name_patterns(pack)
@@ -580,7 +587,7 @@ def payroll_pattern(a: Row) -> float:
     )
 
 
-def _activity(pays: list[_Payment], pairs: list[Pair], window: float) -> dict[str, Any]:
+def _activity(pays: list[Payment], pairs: list[Pair], window: float) -> dict[str, Any]:
     """``customer_activity`` of a sender with corridor payments."""
     n = len(pays)
     seq = _sequence(pays, window)
@@ -633,7 +640,7 @@ def _activity(pays: list[_Payment], pairs: list[Pair], window: float) -> dict[st
     return a
 
 
-def _cover(pays: list[_Payment], word_spec: Mapping[str, float]) -> dict[str, Any]:
+def _cover(pays: list[Payment], word_spec: Mapping[str, float]) -> dict[str, Any]:
     """``sender_cover`` against the pinned word specificity."""
     counts: dict[str | None, int] = defaultdict(int)
     for p in pays:
@@ -657,7 +664,7 @@ def _cover(pays: list[_Payment], word_spec: Mapping[str, float]) -> dict[str, An
 
 
 def _purchases(
-    rows: Iterable[Row], pays: list[_Payment], a: Row, c: FirstStageContext
+    rows: Iterable[Row], pays: list[Payment], a: Row, c: FirstStageContext
 ) -> dict[str, Any]:
     """``related_purchases``, ``purchase_baseline`` and ``corridor_card_spend``."""
     pack = c.pack
@@ -665,6 +672,7 @@ def _purchases(
     kinds = _mcc_kinds(pack)
     times = [p.ts_s for p in pays]  # sorted
     flagged = []
+    stamps: dict[str, datetime] = {}
     card_spend = 0
     corridor = set(pack.corridor_countries)
     for r in rows:
@@ -681,6 +689,8 @@ def _purchases(
             near = i < len(times) and times[i] <= ts_s + window
             for kind in kinds[r["merchant_category"]]:
                 flagged.append((r["txn_id"], kind, near))
+                if near:
+                    stamps[r["txn_id"]] = r["timestamp"]
     related = {(t, k) for t, k, near in flagged if near}
     per_kind = {
         kind: len({t for t, k in related if k == kind}) for kind in ("vpn", "webcam", "flight")
@@ -692,6 +702,8 @@ def _purchases(
         "corridor_card_spend": card_spend,
         "related_purchases_expected": 0.0,
         "related_purchase_excess": 0.0,
+        # one row per purchase and kind, as related_purchases has (evidence)
+        "_related": tuple(sorted((t, stamps[t]) for t, _ in related)),
     }
     if related:
         near_ids = {t for t, _ in related}
@@ -773,6 +785,9 @@ class FirstStage:
     row: dict[str, Any] | None
     pairs: tuple[Pair, ...]
     payroll_pattern: float | None
+    payments: tuple[Payment, ...] = ()
+    # (txn_id, ts) of its listed purchases near a corridor payment (evidence)
+    related_purchases: tuple[tuple[str, datetime], ...] = ()
 
     @property
     def base_score(self) -> float | None:
@@ -795,7 +810,7 @@ def first_stage(sender_id: str, rows: Sequence[Row], c: FirstStageContext) -> Fi
     if a["corridor_payments"] < pack.min_corridor_payments and not (
         off["known_offender"] + off["linked_offender_account"] > 0
     ):
-        return FirstStage(sender_id, None, tuple(pairs), a["payroll_pattern"])
+        return FirstStage(sender_id, None, tuple(pairs), a["payroll_pattern"], tuple(pays))
     f = dict(a)
     del f["union_s"]
     f["sender_id"] = sender_id
@@ -811,6 +826,7 @@ def first_stage(sender_id: str, rows: Sequence[Row], c: FirstStageContext) -> Fi
     f["top_cover_word"] = cover["top_cover_word"]
     f["top_cover_word_spec"] = cover["top_cover_word_spec"]
     f.update(_purchases(own, pays, a, c))
+    related = f.pop("_related")
     f["known_offender"] = off["known_offender"]
     f["linked_offender_account"] = off["linked_offender_account"]
     f["sender_male"] = off["sender_male"]
@@ -820,4 +836,4 @@ def first_stage(sender_id: str, rows: Sequence[Row], c: FirstStageContext) -> Fi
     strengths, base = local_score(pack, f)
     f.update(strengths)
     f["base_score"] = base
-    return FirstStage(sender_id, f, tuple(pairs), a["payroll_pattern"])
+    return FirstStage(sender_id, f, tuple(pairs), a["payroll_pattern"], tuple(pays), related)
