@@ -7,12 +7,13 @@ are added one at a time and only the payer's first stage is recomputed."""
 from __future__ import annotations
 
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
 import polars as pl
 import pytest
 
-from daybreak.engines.payments_realtime import scan_with_context
+from daybreak.engines.payments_realtime import RealtimeState, scan_with_context
 from daybreak.payments.compiler import strength_column
 from daybreak.payments.config import Pack, load_pack
 from daybreak.payments.features import EXPLAIN_ONLY
@@ -143,3 +144,47 @@ def test_adding_payments_recomputes_only_the_payer() -> None:
         assert got is not None
         assert abs(got["score"] - expected[0]["score"]) <= TOL, payment["txn_id"]
         assert abs(got["network_evidence"] - expected[0]["network_evidence"]) <= TOL
+
+
+def test_incremental_answers_equal_the_restricted_scans_with_their_explanations(
+    tmp_path: Path,
+) -> None:
+    """The same payments scored by two states, one incremental and one by restricted
+    scans: the same answers, explanation and evidence ids included (scores within the
+    tolerance). Covers payments whose payer or beneficiary is alerted."""
+    world = synth.generate_world(1200, 6, 9401)
+    pack = load_pack()
+    tx = world.transactions.sort(["timestamp", "txn_id"])
+    relevant = tx.filter(
+        (
+            pl.col("receiver_country").is_in(list(pack.corridor_countries))
+            & (pl.col("receiver_country") != pl.col("sender_country"))
+        )
+        | (pl.col("channel") == "card")
+    )
+    tail = relevant.tail(40)
+    history = tx.filter(~pl.col("txn_id").is_in(tail["txn_id"].to_list()))
+    _, pinned = scan_with_context(tx, world.customers, pack=pack)
+    answers: dict[bool, list[dict[str, Any]]] = {}
+    for incremental in (True, False):
+        with RealtimeState(tmp_path / f"{incremental}.duckdb", incremental=incremental) as st:
+            st.load(history, world.customers)
+            st.pin(pinned)
+            answers[incremental] = [
+                st.score(tail.slice(i, 1), f"k{i}", str(i)).answer for i in range(tail.height)
+            ]
+    alerted = 0
+    for fast, slow in zip(answers[True], answers[False], strict=True):
+        assert abs(fast["score"] - slow["score"]) <= TOL, fast["txn_id"]
+        for side in ("payer", "beneficiary"):
+            a, b = fast[side], slow[side]
+            if b is None:
+                assert a is None
+                continue
+            assert abs(a["score"] - b["score"]) <= TOL
+            assert {k: v for k, v in a.items() if k != "score"} == {
+                k: v for k, v in b.items() if k != "score"
+            }, fast["txn_id"]
+            alerted += b["score"] >= pack.alert_threshold
+        assert fast["decision"] == slow["decision"]
+    assert alerted > 0
