@@ -190,7 +190,7 @@ def main() -> None:
             ]
         )
         try:
-            deadline = time.monotonic() + 120
+            deadline = time.monotonic() + 900  # the in-memory state is built at start
             while True:
                 try:
                     if httpx.get(f"http://127.0.0.1:{port}/readyz", timeout=1).status_code == 200:

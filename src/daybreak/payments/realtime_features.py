@@ -33,9 +33,9 @@ import math
 import re
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
-from functools import cache
+from functools import cache, lru_cache
 from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
 
@@ -78,9 +78,74 @@ def _per_pack(fn: Callable[[Pack], T]) -> Callable[[Pack], T]:
 def evaluate_rule(tree: exp.Expression, row: Row) -> float:
     """A parsed rule (``rules.parse_rule``: ramp expanded) on one row of features,
     clipped to [0, 1] with NULL read as 0, as ``rules.compile_rule``'s SQL is."""
-    value = _eval(tree, row)
+    value = _compiled_rule(id(tree), tree)(row)
     x = 0.0 if value is None else float(value)
     return min(1.0, max(0.0, x))
+
+
+_RULES: dict[int, tuple[exp.Expression, Callable[[Row], Any]]] = {}
+
+
+def _compiled_rule(key: int, tree: exp.Expression) -> Callable[[Row], Any]:
+    """The rule as a Python closure, made once per tree (walking the tree on every row
+    cost most of a payment's first stage)."""
+    hit = _RULES.get(key)
+    if hit is None or hit[0] is not tree:
+        hit = _RULES[key] = (tree, _closure(tree))
+    return hit[1]
+
+
+def _closure(node: exp.Expression) -> Callable[[Row], Any]:
+    """``_eval`` of ``node`` for a row, with the tree walked once, now."""
+    if isinstance(node, exp.Paren):
+        return _closure(node.this)
+    if isinstance(node, exp.Column):
+        name = node.name
+        return lambda row: row.get(name)
+    if isinstance(node, (exp.Literal, exp.Boolean, exp.Null)):
+        const = _eval(node, {})
+        return lambda row: const
+    if isinstance(node, exp.Cast):
+        inner = _closure(node.this)
+
+        def cast(row: Row) -> Any:
+            v = inner(row)
+            return None if v is None else float(v)
+
+        return cast
+    if isinstance(node, (exp.Greatest, exp.Least)):
+        args = [_closure(a) for a in [node.this, *node.expressions]]
+        pick = max if isinstance(node, exp.Greatest) else min
+
+        def extreme(row: Row) -> Any:
+            present = [v for v in (a(row) for a in args) if v is not None]
+            return pick(present) if present else None
+
+        return extreme
+    binary = _BINARY.get(type(node))
+    if binary is not None:
+        left, right = _closure(node.this), _closure(node.expression)
+
+        def apply(row: Row) -> Any:
+            a, b = left(row), right(row)
+            return None if a is None or b is None else binary(a, b)
+
+        return apply
+    return lambda row: _eval(node, row)  # the rarer nodes: walked on each row
+
+
+_BINARY: dict[type[exp.Expression], Callable[[Any, Any], Any]] = {
+    exp.Add: lambda a, b: a + b,
+    exp.Sub: lambda a, b: a - b,
+    exp.Mul: lambda a, b: a * b,
+    exp.Div: lambda a, b: None if b == 0 else a / b,
+    exp.EQ: lambda a, b: a == b,
+    exp.NEQ: lambda a, b: a != b,
+    exp.GT: lambda a, b: a > b,
+    exp.GTE: lambda a, b: a >= b,
+    exp.LT: lambda a, b: a < b,
+    exp.LTE: lambda a, b: a <= b,
+}
 
 
 def _eval(node: exp.Expression, row: Row) -> Any:
@@ -260,6 +325,8 @@ class FirstStageContext:
     peer_sizes: Mapping[tuple[str, str, str], int]
     peers_total: int
     period: tuple[float, float]
+    # corridor payments made so far, by txn_id (``_payments``)
+    payments: dict[str, Payment] = field(default_factory=dict)
 
     @classmethod
     def of(
@@ -297,7 +364,14 @@ class FirstStageContext:
 
 def name_key(name: str | None, pack: Pack) -> str:
     """The folded name key of the SQL (``compiler._name_key_sql``)."""
-    return " ".join(name_tokens(name, pack.name_particles))
+    return _name_key(name, pack.name_particles)
+
+
+@lru_cache(maxsize=1 << 16)
+def _name_key(name: str | None, particles: tuple[str, ...]) -> str:
+    # Names repeat (a sender's on each pair, hub beneficiaries'): folding one costs
+    # ~2 ms (the particles are folded again on each call).
+    return " ".join(name_tokens(name, particles))
 
 
 @_per_pack
@@ -430,13 +504,21 @@ class Payment:
     day_n: float
 
 
-def _payments(rows: Iterable[Row], customer: Row | None, pack: Pack) -> list[Payment]:
-    """The customer's ``corridor_payments`` in time order (ts_s, txn_id)."""
+def _payments(
+    rows: Iterable[Row], customer: Row | None, pack: Pack, made: dict[str, Payment]
+) -> list[Payment]:
+    """The customer's ``corridor_payments`` in time order (ts_s, txn_id); ``made``
+    holds those made before, by ``txn_id`` (a row never changes, and its sender's
+    customers-file row is fixed for the context's life)."""
     out = []
     n0, n1 = pack.night.start_hour, pack.night.end_hour
     o0, o1 = ctx.OFFICE_HOURS
     for r in rows:
         if r["channel"] in SPEND_CHANNELS or r["currency"] not in pack.fx_to_reference:
+            continue
+        known = made.get(r["txn_id"])
+        if known is not None:
+            out.append(known)
             continue
         rate = pack.fx_to_reference[r["currency"]]
         tz = (customer or {}).get("timezone") or pack.default_timezones.get(
@@ -448,31 +530,30 @@ def _payments(rows: Iterable[Row], customer: Row | None, pack: Pack) -> list[Pay
         amount = float(r["amount"])
         cover, word = cover_of(r.get("reference"), pack)
         ts_s = _epoch(ts)
-        out.append(
-            Payment(
-                r["txn_id"],
-                ts,
-                ts_s,
-                r["receiver_id"],
-                r.get("receiver_name"),
-                r.get("sender_name"),
-                r["sender_country"],
-                r["receiver_country"],
-                amount,
-                r["currency"],
-                r["channel"],
-                amount * rate,
-                rate,
-                int(amount <= pack.low_value_cap(r["currency"])),
-                int(night),
-                int(o0 <= hr < o1),
-                int(abs(amount - 10.0 * round(amount / 10.0)) < 0.005),
-                cover,
-                word,
-                float(pack.channel_risk.get(r["channel"], 0.0)),
-                math.floor(ts_s / DAY),
-            )
+        made[r["txn_id"]] = payment = Payment(
+            r["txn_id"],
+            ts,
+            ts_s,
+            r["receiver_id"],
+            r.get("receiver_name"),
+            r.get("sender_name"),
+            r["sender_country"],
+            r["receiver_country"],
+            amount,
+            r["currency"],
+            r["channel"],
+            amount * rate,
+            rate,
+            int(amount <= pack.low_value_cap(r["currency"])),
+            int(night),
+            int(o0 <= hr < o1),
+            int(abs(amount - 10.0 * round(amount / 10.0)) < 0.005),
+            cover,
+            word,
+            float(pack.channel_risk.get(r["channel"], 0.0)),
+            math.floor(ts_s / DAY),
         )
+        out.append(payment)
     out.sort(key=lambda p: (p.ts_s, p.txn_id))
     return out
 
@@ -794,14 +875,21 @@ class FirstStage:
         return None if self.row is None else float(self.row["base_score"])
 
 
-def first_stage(sender_id: str, rows: Sequence[Row], c: FirstStageContext) -> FirstStage:
+def first_stage(
+    sender_id: str, rows: Sequence[Row], c: FirstStageContext, *, relevant: bool = False
+) -> FirstStage:
     """The first stage of ``sender_id`` from its relevant rows (public schema, as
     dicts, ``timestamp`` a datetime with a time zone; rows of other senders and rows
-    that are not relevant are ignored)."""
+    that are not relevant are ignored, unless ``relevant``: the caller gives only the
+    sender's relevant rows)."""
     pack = c.pack
-    own = [r for r in rows if r["sender_id"] == sender_id and is_relevant(r, pack)]
+    own = (
+        list(rows)
+        if relevant
+        else [r for r in rows if r["sender_id"] == sender_id and is_relevant(r, pack)]
+    )
     customer = c.customers.get(sender_id)
-    pays = _payments(own, customer, pack)
+    pays = _payments(own, customer, pack, c.payments)
     if not pays:
         return FirstStage(sender_id, None, (), None)
     pairs = pairs_of(pays, customer, pack)

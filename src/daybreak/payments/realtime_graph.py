@@ -92,19 +92,17 @@ def edges_among(
     """``network_edges_0`` of ``senders`` (``kin`` over the edges given: complete for a
     beneficiary whose senders are all in ``senders``)."""
     ties = {s: _ties(stages[s]) for s in senders if s in stages}
-    at: dict[str, list[tuple[str, str]]] = {}
+    # each edge's sender name tokens (empty: no name; the name may come from the
+    # payments, so per pair), split once rather than once per pair of edges
+    at: dict[str, list[tuple[str, frozenset[str]]]] = {}
     for s, rows in ties.items():
         for receiver, *_rest, sk in rows:
-            at.setdefault(receiver, []).append((s, sk))
+            at.setdefault(receiver, []).append((s, frozenset(sk.split(" ")) if sk else frozenset()))
     out = []
     for s, rows in ties.items():
-        for receiver, w, v, u, x0, sk in rows:
-            mine = set(sk.split(" "))
-            kin = sum(
-                1
-                for other, osk in at[receiver]
-                if other == s or (sk != "" and osk != "" and mine & set(osk.split(" ")))
-            )
+        for receiver, w, v, u, x0, _sk in rows:
+            mine = next(t for other, t in at[receiver] if other == s)
+            kin = sum(1 for other, t in at[receiver] if other == s or mine & t)
             out.append(Edge(s, receiver, w / kin, v, u, x0, int(x0 >= threshold)))
     return out
 

@@ -52,14 +52,14 @@ class IncrementalScores:
         self.stages: dict[str, FirstStage] = {}
         self.senders_of: dict[str, set[str]] = {}
         for r in rows:
-            if r["txn_id"] not in self.txn_ids:
+            if r["txn_id"] not in self.txn_ids and is_relevant(r, pack):
                 self.txn_ids.add(r["txn_id"])
                 self.rows.setdefault(r["sender_id"], []).append(r)
         for sender in self.rows:
             self._restage(sender)
 
     def _restage(self, sender: str) -> None:
-        stage = first_stage(sender, self.rows[sender], self.context)
+        stage = first_stage(sender, self.rows[sender], self.context, relevant=True)
         self.stages[sender] = stage
         for p in stage.pairs:
             self.senders_of.setdefault(p.receiver_id, set()).add(sender)
