@@ -218,10 +218,13 @@ class RealtimeState:
 
     Scoring is micro-batched: payments that come while a scoring run is going wait in
     a queue (at most ``max_queue``; more raise QueueFull) and the next run takes them
-    together (at most ``max_batch``), split into runs in arrival order so that no
-    payment shares its neighbourhood with an earlier one of its run
-    (:func:`daybreak.payments.realtime.runs_of`); each run is one restricted scan of
-    the union of its payments' neighbourhoods."""
+    together (at most ``max_batch``). Incrementally (the default) they are scored one
+    after the other from the in-memory state
+    (:class:`daybreak.payments.realtime_incremental.IncrementalScores`) and written to
+    the file together; with restricted scans they are split into runs in arrival order
+    so that no payment shares its neighbourhood with an earlier one of its run
+    (:func:`daybreak.payments.realtime.runs_of`), each run one restricted scan of the
+    union of its payments' neighbourhoods."""
 
     def __init__(
         self,
@@ -322,10 +325,15 @@ class RealtimeState:
                     self._con.unregister("customers_in")
             return self.history_rows() - before
 
-    def _append(self, transactions: pl.DataFrame) -> None:
-        """Add the relevant rows whose ``txn_id`` is not held yet (one row of each id)."""
+    def _append(self, transactions: pl.DataFrame, *, new: bool = False) -> None:
+        """Add the relevant rows whose ``txn_id`` is not held yet (one row of each id);
+        ``new``: the caller knows they are relevant, distinct and not held (the
+        in-memory state checked), so the anti-join over the history is skipped."""
         self._con.register("rows_in", transactions.to_arrow(compat_level=COMPAT))
         try:
+            if new:
+                self._con.execute("INSERT INTO st.history SELECT * FROM rows_in")
+                return
             self._con.execute(
                 f"INSERT INTO st.history SELECT * FROM rows_in WHERE {self._relevant} "
                 "AND txn_id NOT IN (SELECT txn_id FROM st.history) "
@@ -528,7 +536,7 @@ class RealtimeState:
                 done.append((w, Scored(answer, False)))
                 self.runs.append((str(row["txn_id"]),))
             if rows:
-                self._append(pl.concat(rows, how="vertical_relaxed"))
+                self._append(pl.concat(rows, how="vertical_relaxed"), new=True)
             if decisions:
                 self._con.executemany("INSERT INTO st.decisions VALUES (?, ?, ?, ?, ?)", decisions)
         except Exception as exc:  # every payment of the batch learns why
