@@ -477,7 +477,7 @@ def _zone(name: str) -> ZoneInfo:
     return ZoneInfo(name)
 
 
-@dataclass
+@dataclass(slots=True)
 class Payment:
     """One of the sender's ``corridor_payments`` (the columns the scan reads)."""
 
@@ -591,7 +591,7 @@ def _tokens_overlap(a: str, b: str) -> bool:
     return bool(set(a.split(" ")) & set(b.split(" ")))
 
 
-@dataclass
+@dataclass(slots=True)
 class Pair:
     """One row of ``pair``: the sender's ties to one beneficiary."""
 
