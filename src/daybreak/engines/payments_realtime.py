@@ -44,6 +44,7 @@ from daybreak.payments.realtime import (
     seeds_sql,
     subject_score,
 )
+from daybreak.payments.realtime_incremental import IncrementalScores
 
 # The batch scan's own scoring steps (calibration, the sole-sender cap), reused so a
 # real-time score is the batch one.
@@ -217,10 +218,13 @@ class RealtimeState:
 
     Scoring is micro-batched: payments that come while a scoring run is going wait in
     a queue (at most ``max_queue``; more raise QueueFull) and the next run takes them
-    together (at most ``max_batch``), split into runs in arrival order so that no
-    payment shares its neighbourhood with an earlier one of its run
-    (:func:`daybreak.payments.realtime.runs_of`); each run is one restricted scan of
-    the union of its payments' neighbourhoods."""
+    together (at most ``max_batch``). Incrementally (the default) they are scored one
+    after the other from the in-memory state
+    (:class:`daybreak.payments.realtime_incremental.IncrementalScores`) and written to
+    the file together; with restricted scans they are split into runs in arrival order
+    so that no payment shares its neighbourhood with an earlier one of its run
+    (:func:`daybreak.payments.realtime.runs_of`), each run one restricted scan of the
+    union of its payments' neighbourhoods."""
 
     def __init__(
         self,
@@ -230,10 +234,16 @@ class RealtimeState:
         threads: int = 1,
         max_queue: int = 256,
         max_batch: int = 64,
+        incremental: bool = True,
     ) -> None:
         """``pack``: the typology pack to score with; by default the one the pinned
-        context was made with (recorded in the file), else the built-in one."""
+        context was made with (recorded in the file), else the built-in one.
+        ``incremental``: score with the cached per-customer state in memory
+        (:class:`IncrementalScores`, no SQL per payment; the default), else with a
+        restricted scan per run (the compiled SQL)."""
         self.path = path
+        self.incremental = incremental
+        self._scorer: IncrementalScores | None = None  # built on first use
         self.max_queue = max_queue
         self.max_batch = max_batch
         self._queue: list[_Waiting] = []
@@ -298,6 +308,7 @@ class RealtimeState:
             self._con.execute("INSERT OR IGNORE INTO st.owner VALUES (1, ?)", [org_id])
             self._owner = org_id
             before = self.history_rows()
+            self._scorer = None  # rebuilt from the file on the next payment
             self._append(transactions)
             if customers is not None and customers.height:
                 self._con.register("customers_in", customers.to_arrow(compat_level=COMPAT))
@@ -314,10 +325,15 @@ class RealtimeState:
                     self._con.unregister("customers_in")
             return self.history_rows() - before
 
-    def _append(self, transactions: pl.DataFrame) -> None:
-        """Add the relevant rows whose ``txn_id`` is not held yet (one row of each id)."""
+    def _append(self, transactions: pl.DataFrame, *, new: bool = False) -> None:
+        """Add the relevant rows whose ``txn_id`` is not held yet (one row of each id);
+        ``new``: the caller knows they are relevant, distinct and not held (the
+        in-memory state checked), so the anti-join over the history is skipped."""
         self._con.register("rows_in", transactions.to_arrow(compat_level=COMPAT))
         try:
+            if new:
+                self._con.execute("INSERT INTO st.history SELECT * FROM rows_in")
+                return
             self._con.execute(
                 f"INSERT INTO st.history SELECT * FROM rows_in WHERE {self._relevant} "
                 "AND txn_id NOT IN (SELECT txn_id FROM st.history) "
@@ -358,6 +374,7 @@ class RealtimeState:
              self.pack.model_dump_json()],
         )  # fmt: skip
         self.context = context
+        self._scorer = None
         register_context(self._eng, context)
 
     def _recorded_pack(self) -> Pack | None:
@@ -441,6 +458,9 @@ class RealtimeState:
                     w.fail(NoContext("no pinned context yet: load a history and run "
                                      "`daybreak payments realtime refresh`"))  # fmt: skip
                 return
+            if self.incremental:
+                self._score_incrementally(fresh)
+                return
             take = self._run_length(fresh)
             run, batch = fresh[:take], fresh[take:]
             try:
@@ -456,6 +476,77 @@ class RealtimeState:
                 for w in run:
                     if not w.done.is_set():
                         w.fail(exc)
+
+    def prepare(self) -> None:
+        """Build the in-memory state now (incremental scoring, with a pinned context)
+        rather than on the first payment."""
+        with self._lock:
+            if self.incremental and self.context is not None:
+                self._incremental_scores()
+
+    def _incremental_scores(self) -> IncrementalScores:
+        """The in-memory state, built from the file's history under the pinned context
+        on first use (after a start, a load or a refresh)."""
+        assert self.context is not None
+        if self._scorer is None:
+            self._scorer = IncrementalScores(
+                self.pack,
+                self.context,
+                self._frame("SELECT * FROM st.customers").to_dicts(),
+                self._frame("SELECT * FROM st.history ORDER BY txn_id").to_dicts(),
+            )
+        return self._scorer
+
+    def _score_incrementally(self, fresh: list[_Waiting]) -> None:
+        """Score ``fresh`` one after the other in arrival order from the in-memory
+        state (each answer sees the payments before it and not later ones), then write
+        their rows and answers to the file in one go, then answer them (caller holds
+        the lock). A failure drops the in-memory state (rebuilt from the file)."""
+        assert self.context is not None
+        rt = self.pack.realtime
+        done: list[tuple[_Waiting, Scored]] = []
+        rows: list[pl.DataFrame] = []
+        decisions: list[list[Any]] = []
+        keys: dict[str, tuple[str, dict[str, Any]]] = {}
+        try:
+            scorer = self._incremental_scores()
+            for w in fresh:
+                if w.key is not None and w.key in keys:  # sent again within this batch
+                    digest, answer = keys[w.key]
+                    if digest != w.digest:
+                        w.fail(IdempotencyConflict(
+                            "this Idempotency-Key was used before with a different payment"
+                        ))  # fmt: skip
+                    else:
+                        done.append((w, Scored(answer, True)))
+                    continue
+                row = w.payment.row(0, named=True)
+                if scorer.add(row):
+                    rows.append(w.payment)
+                receiver = str(row["receiver_id"]) if scorer.is_corridor(row) else None
+                payer, beneficiary = scorer.scores(str(row["sender_id"]), receiver)
+                answer = decision_of(
+                    str(row["txn_id"]), payer, beneficiary, self.context.version,
+                    rt.review, rt.hold,
+                ).to_json()  # fmt: skip
+                if w.key is not None:
+                    keys[w.key] = (w.digest, answer)
+                    decisions.append([w.key, w.digest, answer["txn_id"], json.dumps(answer),
+                                      datetime.now(UTC)])  # fmt: skip
+                done.append((w, Scored(answer, False)))
+                self.runs.append((str(row["txn_id"]),))
+            if rows:
+                self._append(pl.concat(rows, how="vertical_relaxed"), new=True)
+            if decisions:
+                self._con.executemany("INSERT INTO st.decisions VALUES (?, ?, ?, ?, ?)", decisions)
+        except Exception as exc:  # every payment of the batch learns why
+            self._scorer = None
+            for w in fresh:
+                if not w.done.is_set():
+                    w.fail(exc)
+            return
+        for w, scored in done:
+            w.answer(scored)
 
     def _answered_before(self, w: _Waiting) -> bool:
         """Answer ``w`` from the stored decisions when its key was used before."""

@@ -1,0 +1,317 @@
+"""The network rounds and a customer's final score in Python, over cached first stages:
+the second implementation of ``payments.graph.add_network_steps`` and
+``compiler._customer_final_stage`` for one sender (module docstring of
+:mod:`daybreak.payments.graph` for the formulas).
+
+A sender's evidence after ``I`` rounds reads the first-stage scores of senders up to
+``I`` steps away (sender -> its beneficiaries -> their other senders). Those are kept
+per customer (:class:`daybreak.payments.realtime_features.FirstStage`) and stay valid
+until that customer pays, so scoring a payment recomputes the payer's first stage and
+runs the rounds here over the senders within reach, without SQL. Kept equal to the SQL
+by ``tests/payments/test_realtime_features.py``.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Set
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from daybreak.payments.compiler import _alerted_sender_raw, strength_column
+from daybreak.payments.config import Pack
+from daybreak.payments.graph import DAMP, MIN_EDGE, STRUCT_HI, STRUCT_LO
+from daybreak.payments.realtime_features import (
+    FirstStage,
+    _blank,
+    _median,
+    beneficiary_rule,
+    customer_rule,
+    evaluate_rule,
+    ramp,
+)
+from daybreak.payments.scan import calibrate, suspect_score
+
+
+@dataclass(frozen=True)
+class Edge:
+    """One row of ``network_edges_0`` (``w`` already divided by ``kin``)."""
+
+    sender_id: str
+    receiver_id: str
+    w: float
+    v: float
+    u: float
+    x0: float
+    suspect: int
+
+
+def _ties(stage: FirstStage) -> list[tuple[str, float, float, float, float, str]]:
+    """``network_ties`` of one sender: (receiver, w, v, u, x0, sk) before ``kin``."""
+    pp = stage.payroll_pattern or 0.0
+    x0 = stage.base_score or 0.0
+    out = []
+    for r in stage.pairs:
+        if r.related != 0 or r.org != 0:
+            continue
+        v = (1.0 - pp) * (0.5 + 0.5 * r.low_value_share)
+        if v < MIN_EDGE:
+            continue
+        w = (1.0 - pp) * (0.25 + 0.75 * r.low_value_share) * ramp(r.n, 0.5, 2.0)
+        u = (1.0 - pp) * ramp(r.n, 0.5, 2.0)
+        out.append((r.receiver_id, w, v, u, x0, r.sk))
+    return out
+
+
+def reach(
+    sender_id: str,
+    stages: Mapping[str, FirstStage],
+    senders_of: Mapping[str, Set[str]],
+    iterations: int,
+) -> set[str]:
+    """The senders within ``iterations`` steps of ``sender_id`` (each step: a sender's
+    beneficiaries, then every sender of those)."""
+    level = {sender_id}
+    seen = {sender_id}
+    for _ in range(iterations):
+        nxt = set()
+        for s in level:
+            stage = stages.get(s)
+            for r in stage.pairs if stage else ():
+                nxt |= set(senders_of.get(r.receiver_id, ())) - seen
+        seen |= nxt
+        level = nxt
+    return seen
+
+
+def edges_among(
+    senders: Set[str], stages: Mapping[str, FirstStage], threshold: float
+) -> list[Edge]:
+    """``network_edges_0`` of ``senders`` (``kin`` over the edges given: complete for a
+    beneficiary whose senders are all in ``senders``)."""
+    ties = {s: _ties(stages[s]) for s in senders if s in stages}
+    # each edge's sender name tokens (empty: no name; the name may come from the
+    # payments, so per pair), split once rather than once per pair of edges
+    at: dict[str, list[tuple[str, frozenset[str]]]] = {}
+    for s, rows in ties.items():
+        for receiver, *_rest, sk in rows:
+            at.setdefault(receiver, []).append((s, frozenset(sk.split(" ")) if sk else frozenset()))
+    out = []
+    for s, rows in ties.items():
+        for receiver, w, v, u, x0, _sk in rows:
+            mine = next(t for other, t in at[receiver] if other == s)
+            kin = sum(1 for other, t in at[receiver] if other == s or mine & t)
+            out.append(Edge(s, receiver, w / kin, v, u, x0, int(x0 >= threshold)))
+    return out
+
+
+@dataclass(frozen=True)
+class Rounds:
+    """The edges after the network rounds: per edge its receiver, sender, weights and
+    final ``x``; per sender its last round's ``network_evidence``."""
+
+    edges: list[Edge]
+    x: np.ndarray[Any, Any]
+    evidence: dict[str, float]
+
+
+def run_rounds(edges: list[Edge], iterations: int) -> Rounds:
+    """``network_edges_0`` .. ``network_edges_I`` (``payments.graph``) over ``edges``."""
+    receivers = {r: i for i, r in enumerate(sorted({e.receiver_id for e in edges}))}
+    senders = {s: i for i, s in enumerate(sorted({e.sender_id for e in edges}))}
+    er = np.array([receivers[e.receiver_id] for e in edges], dtype=np.int64)
+    es = np.array([senders[e.sender_id] for e in edges], dtype=np.int64)
+    w = np.array([e.w for e in edges])
+    v = np.array([e.v for e in edges])
+    u = np.array([e.u for e in edges])
+    x0 = np.array([e.x0 for e in edges])
+    x = x0.copy()
+    wsum = np.bincount(er, weights=w, minlength=len(receivers))
+    evidence = np.zeros(len(senders))
+    for _ in range(iterations):
+        own = np.log(1.0 - DAMP * v * x)
+        lsum = np.bincount(er, weights=own, minlength=len(receivers))
+        others = np.maximum(0.0, 1.0 - np.exp(lsum[er] - own))
+        structure = np.clip((wsum[er] - w - STRUCT_LO) / (STRUCT_HI - STRUCT_LO), 0.0, 1.0)
+        evidence = np.full(len(senders), -np.inf)
+        np.maximum.at(evidence, es, u * np.maximum(others, structure))
+        x = 1.0 - (1.0 - x0) * (1.0 - evidence[es])
+    return Rounds(edges, x, {s: float(evidence[i]) for s, i in senders.items()})
+
+
+def network_features(sender_id: str, rounds: Rounds) -> dict[str, float | int]:
+    """``customer_network`` of ``sender_id`` (0 when it has no edge), from rounds over
+    every edge of the senders within ``network_iterations`` steps of it."""
+    mine = [e for e in rounds.edges if e.sender_id == sender_id]
+    if not mine:
+        return {"network_evidence": 0.0, "hub_other_senders": 0, "hub_suspect_senders": 0}
+    at: dict[str, list[Edge]] = {}
+    for e in rounds.edges:
+        at.setdefault(e.receiver_id, []).append(e)
+    return {
+        "network_evidence": rounds.evidence[sender_id],
+        "hub_other_senders": max(len(at[e.receiver_id]) - 1 for e in mine),
+        "hub_suspect_senders": max(
+            sum(o.suspect for o in at[e.receiver_id]) - e.suspect for e in mine
+        ),
+    }
+
+
+def beneficiary_network(receiver_id: str, rounds: Rounds) -> dict[str, float] | None:
+    """``beneficiary_network`` of ``receiver_id`` (None without edges), from rounds over
+    every edge of the senders within ``network_iterations`` steps of its senders."""
+    ix = [i for i, e in enumerate(rounds.edges) if e.receiver_id == receiver_id]
+    if not ix:
+        return None
+    edges = [rounds.edges[i] for i in ix]
+    x = rounds.x[ix]
+    v = np.array([e.v for e in edges])
+    lsum = float(np.sum(np.log(1.0 - DAMP * v * x)))
+    return {
+        "weighted_senders": float(sum(e.w for e in edges)),
+        "sender_suspicion": max(0.0, 1.0 - math.exp(lsum)),
+        "alerted_senders": sum(e.suspect for e in edges),
+        "strongest_sender": float(x.max()),
+    }
+
+
+def _near(
+    seeds: Set[str],
+    stages: Mapping[str, FirstStage],
+    senders_of: Mapping[str, Set[str]],
+    pack: Pack,
+) -> Rounds:
+    near: set[str] = set()
+    for s in seeds:
+        near |= reach(s, stages, senders_of, pack.network_iterations)
+    edges = edges_among(near, stages, pack.propagation_threshold)
+    return run_rounds(edges, pack.network_iterations)
+
+
+def _raw(pack: Pack, subject: str, row: dict[str, Any]) -> float:
+    z = pack.bias + sum(t.weight * row[strength_column(t)] for t in pack.typologies_for(subject))
+    return 1.0 / (1.0 + math.exp(-z))
+
+
+def _calibrated(pack: Pack, subject: str, raw: float) -> float:
+    prob = calibrate(np.array([raw]), getattr(pack.calibration, subject))
+    return float(np.round(prob, 6)[0])
+
+
+def customer_score(
+    sender_id: str,
+    stages: Mapping[str, FirstStage],
+    senders_of: Mapping[str, Set[str]],
+    pack: Pack,
+) -> dict[str, Any] | None:
+    """``sender_id``'s ``customer_scores`` row with its calibrated ``score`` (as the
+    batch scan's, without a trained model), or None when it is not scored."""
+    stage = stages.get(sender_id)
+    if stage is None or stage.row is None:
+        return None
+    row = dict(stage.row)
+    row.update(network_features(sender_id, _near({sender_id}, stages, senders_of, pack)))
+    for t in pack.typologies_for("customer"):
+        if t.network:
+            row[strength_column(t)] = evaluate_rule(customer_rule(t.strength), row)
+    row["raw_score"] = _raw(pack, "customer", row)
+    row["score"] = _calibrated(pack, "customer", row["raw_score"])
+    return row
+
+
+def beneficiary_score(
+    receiver_id: str,
+    stages: Mapping[str, FirstStage],
+    senders_of: Mapping[str, Set[str]],
+    pack: Pack,
+    word_spec: Mapping[str, float],
+) -> dict[str, Any] | None:
+    """``receiver_id``'s ``beneficiary_scores`` row with its ``score`` after calibration
+    and the sole sender's bound (``scan._capped_by_sole_sender``), or None when the
+    scan does not score it (``compiler._beneficiary_stage``)."""
+    senders = sorted(senders_of.get(receiver_id, ()))
+    pairs = [
+        (s, r)
+        for s in senders
+        if s in stages
+        for r in stages[s].pairs
+        if r.receiver_id == receiver_id
+    ]
+    if not pairs:
+        return None
+    thr = pack.propagation_threshold
+    net = beneficiary_network(receiver_id, _near(set(senders), stages, senders_of, pack))
+    sole = pairs[0][0] if len(pairs) == 1 else None
+    sole_row = customer_score(sole, stages, senders_of, pack) if sole else None
+    ties_free = [r.related == 0 and r.household == 0 and r.org == 0 for _, r in pairs]
+    scored = (
+        len(pairs) >= 2
+        or any(r.related == 0 and (stages[s].base_score or -1.0) >= thr for s, r in pairs)
+        or (net is not None and net["strongest_sender"] >= thr)
+        or (
+            sole_row is not None
+            and ties_free[0]
+            and sole_row["raw_score"] >= _alerted_sender_raw(pack)
+        )
+    )
+    if not scored:
+        return None
+    pays = [p for s, _ in pairs for p in stages[s].payments if p.receiver_id == receiver_id]
+    n = len(pays)
+    fx = [p.fx_rate for p in pays]
+    median = _median([p.amount for p in pays])
+    median_ref = (
+        None if median is None else median * fx[0]
+        if min(fx) == max(fx)
+        else _median([p.amount_ref for p in pays])
+    )  # fmt: skip
+    specific = [
+        (word_spec.get(p.cover_word, 1.0) if p.cover_word is not None else 1.0) if p.cover else 0.0
+        for p in pays
+    ]
+    row: dict[str, Any] = {
+        "receiver_id": receiver_id,
+        "inbound_payments": n,
+        "inbound_senders": len(pairs),
+        "unrelated_senders": sum(1 for _, r in pairs if r.related == 0),
+        "inbound_low_value_share": sum(p.low_value for p in pays) / n,
+        "inbound_cover_word_share": sum(p.cover for p in pays) / n,
+        "inbound_specific_cover_share": sum(specific) / n,
+        "inbound_night_share": sum(p.night for p in pays) / n,
+        "inbound_unnamed_share": sum(p.channel_w for p in pays if _blank(p.receiver_name)) / n,
+        "inbound_median_ref": median_ref,
+        "inbound_median": median,
+        "sender_countries": len({r.sender_country for _, r in pairs}),
+        "sole_sender": sole,
+        "sole_sender_tie": (
+            ramp(pairs[0][1].n, 0.5, 2.0) if sole is not None and ties_free[0] else 0.0
+        ),
+        "organisation": max(r.org for _, r in pairs),
+        "alerted_senders": net["alerted_senders"] if net else 0,
+        "weighted_senders": net["weighted_senders"] if net else 0.0,
+        "sender_suspicion": net["sender_suspicion"] if net else 0.0,
+        "currency": min(p.currency for p in pays),
+        "countries": min(p.receiver_country for p in pays),
+        "first_seen": min(p.ts for p in pays),
+        "last_seen": max(p.ts for p in pays),
+    }
+    for t in pack.typologies_for("beneficiary"):
+        row[strength_column(t)] = evaluate_rule(beneficiary_rule(t.strength), row)
+    row["raw_score"] = _raw(pack, "beneficiary", row)
+    score = _calibrated(pack, "beneficiary", row["raw_score"])
+    bound = None if sole_row is None else float(sole_row["score"])
+    capped = bound is not None and score > bound
+    floor = None if bound is None else float(np.round(bound * row["sole_sender_tie"], 6))
+    raised = (
+        bound is not None
+        and floor is not None
+        and bound >= suspect_score(pack, None)
+        and floor > score
+    )
+    row["sole_sender_score"] = bound
+    row["score"] = bound if capped else floor if raised else score
+    row["capped_by_sender"] = capped
+    row["raised_by_sender"] = raised
+    return row
