@@ -33,7 +33,7 @@ from pathlib import Path
 import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from tipline_intake import Result, _cpu, _free_port, _own_cpu, skip_headers_and_body
+from tipline_intake import Result, _cpu, _free_port, _own_cpu, skip_headers_and_body, wait_ready
 
 TEN_MILLION = 10_000_000
 
@@ -190,16 +190,7 @@ def main() -> None:
             ]
         )
         try:
-            deadline = time.monotonic() + 900  # the in-memory state is built at start
-            while True:
-                try:
-                    if httpx.get(f"http://127.0.0.1:{port}/readyz", timeout=1).status_code == 200:
-                        break
-                except httpx.HTTPError:
-                    pass
-                if time.monotonic() > deadline or proc.poll() is not None:
-                    raise SystemExit("server did not start")
-                time.sleep(0.3)
+            wait_ready(port, proc, 900)  # the in-memory state is built at start
             key = (data / "bench-key").read_text()
             noop_bodies = [b"{}"] * args.noop
             run(

@@ -190,6 +190,21 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
+def wait_ready(port: int, proc: subprocess.Popen[bytes], seconds: float, label: str = "") -> None:
+    """Wait until the server on ``port`` answers ``/readyz``, or exit if it dies or
+    ``seconds`` pass."""
+    deadline = time.monotonic() + seconds
+    while True:
+        try:
+            if httpx.get(f"http://127.0.0.1:{port}/readyz", timeout=1).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        if time.monotonic() > deadline or proc.poll() is not None:
+            raise SystemExit(f"{label}: server did not start" if label else "server did not start")
+        time.sleep(0.2)
+
+
 def _reset_pg(url: str) -> None:
     from sqlalchemy import create_engine, text
 
@@ -225,18 +240,7 @@ def server(
     env = {**os.environ, "DAYBREAK_FIELD_KEY": field_key, **(env_extra or {})}
     proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
-        deadline = time.monotonic() + 90
-        while True:
-            try:
-                if httpx.get(f"http://127.0.0.1:{port}/readyz", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            if time.monotonic() > deadline or proc.poll() is not None:
-                raise SystemExit(
-                    f"{label}: server did not start" if label else "server did not start"
-                )
-            time.sleep(0.2)
+        wait_ready(port, proc, 90, label)
         yield port, proc.pid
     finally:
         proc.send_signal(signal.SIGTERM)
