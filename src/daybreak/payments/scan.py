@@ -97,12 +97,13 @@ def scan_registered(
     )
     say("collecting evidence")
     eng.register("alerted", alerted.to_arrow(compat_level=pl.CompatLevel.oldest()))
-    eng.run(compile_evidence(eng.dialect))
-    evidence = pl.from_arrow(eng.fetch("SELECT * FROM evidence_rows"))
-    assert isinstance(evidence, pl.DataFrame)
-    say("explaining")
     version = pack.version + (f"+model:{model.version}" if model else "")
-    table = _alerts_table(cust, bene, evidence, pack, threshold, version)
+    # The sentences need no evidence: Python writes them while the engine (which runs
+    # without the GIL) collects it, so the two take the time of the longer one.
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="payments-evidence") as pool:
+        evidence = pool.submit(_evidence, eng)
+        say("explaining")
+        table = _alerts_table(cust, bene, evidence.result, pack, threshold, version)
     summary = {
         "detector": DETECTOR,
         "version": version,
@@ -116,6 +117,14 @@ def scan_registered(
         "threshold": threshold,
     }
     return ScanResult(table, cust, bene, summary)
+
+
+def _evidence(eng: Engine) -> pl.DataFrame:
+    """The evidence rows of the subjects registered as ``alerted``."""
+    eng.run(compile_evidence(eng.dialect))
+    evidence = pl.from_arrow(eng.fetch("SELECT * FROM evidence_rows"))
+    assert isinstance(evidence, pl.DataFrame)
+    return evidence
 
 
 def _sorted(frame: pl.DataFrame | pl.Series, key: str) -> pl.DataFrame:
@@ -220,14 +229,15 @@ ALERT_SCHEMA: dict[str, pl.DataType] = {
 def _alerts_table(
     cust: pl.DataFrame,
     bene: pl.DataFrame,
-    evidence: pl.DataFrame,
+    evidence: Callable[[], pl.DataFrame],
     pack: Pack,
     threshold: float,
     version: str,
 ) -> pl.DataFrame:
     """Alerts in file form, strongest first. Built column by column: only the sentences
     need Python, and only over the columns they read (building Alert objects and their
-    evidence lists for thousands of alerts cost more than most SQL steps)."""
+    evidence lists for thousands of alerts cost more than most SQL steps). ``evidence``
+    gives the evidence rows; it is called once the sentences are written."""
     parts = []
     for subject, frame, key, lead in (
         ("customer", cust, "sender_id", customer_lead),
@@ -264,8 +274,10 @@ def _alerts_table(
             )
         )
     # each subject's ids in time order (the groups' order does not matter: joined by key)
-    by_subject = evidence.group_by(["subject_type", "subject_id"]).agg(
-        pl.col("txn_id").sort_by(["ts", "txn_id"]).cast(pl.String).alias("evidence_txn_ids")
+    by_subject = (
+        evidence()
+        .group_by(["subject_type", "subject_id"])
+        .agg(pl.col("txn_id").sort_by(["ts", "txn_id"]).cast(pl.String).alias("evidence_txn_ids"))
     )
     table = (
         pl.concat(parts, how="vertical_relaxed")
