@@ -399,3 +399,30 @@ def test_only_the_organisation_whose_payments_the_state_holds_may_score(
     assert state.history_rows() == rows_before
     with pytest.raises(OtherOrganisation, match="not 'other-bank'"):
         state.load(tail.head(1), org_id="other-bank")
+
+
+@pytest.mark.parametrize("mode", ["memory", "sql"])
+def test_the_server_opens_its_state_in_the_configured_scoring_mode(
+    tmp_path: Path, mode: str
+) -> None:
+    """``serve --realtime-scoring sql`` keeps the scoring off the in-memory state (a
+    bank with more customers than memory), ``memory`` (the default) uses it."""
+    from types import SimpleNamespace
+
+    from daybreak.api.payments_routes import state_of
+    from daybreak.api.settings import Settings
+    from daybreak.engines.payments_realtime import state_path
+
+    RealtimeState(state_path(tmp_path)).close()
+    app = SimpleNamespace(
+        state=SimpleNamespace(
+            settings=Settings(data_dir=tmp_path, realtime_scoring=mode), payments_realtime=None
+        )
+    )
+    state = state_of(SimpleNamespace(app=app))  # type: ignore[arg-type]
+    try:
+        assert isinstance(state, RealtimeState)
+        assert state.incremental is (mode == "memory")
+        assert app.state.payments_realtime is state
+    finally:
+        state.close()

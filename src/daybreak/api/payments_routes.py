@@ -175,7 +175,8 @@ def state_of(request: Request) -> Any:
                         "`daybreak payments realtime load` and pin a context with "
                         "`daybreak payments realtime refresh`"
                     )
-                state = RealtimeState(path)
+                settings = request.app.state.settings
+                state = RealtimeState(path, incremental=settings.realtime_scoring == "memory")
                 request.app.state.payments_realtime = state
     return state
 

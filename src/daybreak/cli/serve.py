@@ -4,10 +4,19 @@ from __future__ import annotations
 
 import json
 import os
+from enum import StrEnum
 from pathlib import Path
 
 import typer
 from rich.console import Console
+
+
+class RealtimeScoring(StrEnum):
+    """How ``POST /v1/payments/score`` scores (``Settings.realtime_scoring``)."""
+
+    memory = "memory"
+    sql = "sql"
+
 
 DATA_DIR_HELP = "Folder for the SQLite database and (with --dev) the generated field key."
 
@@ -83,6 +92,13 @@ def serve(
         help="Path of the HMA-compatible API (HMA 2.0's /status, /h, /m, /c routes with "
         "Daybreak's authentication); an empty value turns it off. See docs/operations.md.",
     ),
+    realtime_scoring: RealtimeScoring = typer.Option(
+        RealtimeScoring.memory,
+        "--realtime-scoring",
+        help="How POST /v1/payments/score scores: 'memory' keeps each customer's history "
+        "in memory (faster; about 22 KB a customer), 'sql' re-runs the compiled scan on "
+        "the payment's neighbourhood (little memory). Both equal the batch scan.",
+    ),
     workers: int = typer.Option(
         1,
         min=1,
@@ -111,6 +127,7 @@ def serve(
         max_concurrent_logins=max_logins,
         hma_prefix=parse_hma_prefix(hma_prefix),
         triage_sla=_checked_sla(triage_sla),
+        realtime_scoring=realtime_scoring.value,
     )
     err = Console(stderr=True)
     if insecure_cookies:
