@@ -131,11 +131,13 @@ SELECT actor AS minor, target AS other FROM grooming_contact_pairs WHERE dst_min
     )
     p.add(
         "grooming_connected",
-        """
-SELECT DISTINCT p.actor, p.target
-FROM grooming_pair_times p
-JOIN grooming_neighbours n ON n.minor = p.target
-JOIN grooming_pair_times q ON q.actor = p.actor AND q.target = n.other
+        # a semi-join keeps each pair once: no DISTINCT over every (pair, neighbour) row
+        f"""
+SELECT p.actor, p.target
+FROM grooming_pair_times p {d.semi_join} (
+  SELECT q.actor, n.minor AS target
+  FROM grooming_neighbours n JOIN grooming_pair_times q ON q.target = n.other
+) c ON c.actor = p.actor AND c.target = p.target
 """,
         inputs=("grooming_pair_times", "grooming_neighbours"),
         materialize=True,
