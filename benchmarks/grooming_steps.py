@@ -1,7 +1,7 @@
 """Where the grooming detector's time goes: each compiled step timed on DuckDB (issue #16).
 
     .venv/bin/python benchmarks/platform_speed.py --events 10000000 --only grooming
-    git show e1dfbaf:src/daybreak/platform/grooming.py > /tmp/grooming_before.py
+    git show 00e2bef:src/daybreak/platform/grooming.py > /tmp/grooming_before.py
     .venv/bin/python benchmarks/grooming_steps.py /tmp/daybreak-pspeed/events-10000000 \\
         --plan /tmp/grooming_before.py --repeat 2
 
