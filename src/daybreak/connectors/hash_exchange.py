@@ -4,18 +4,23 @@ signal-exchange API classes (``threatexchange.exchanges``): NCMEC hash sharing
 (:class:`FBThreatExchangeSignalExchangeAPI`) and StopNCII
 (:class:`StopNCIISignalExchangeAPI`).
 
-A sync walks the client's ``fetch_iter`` from the stored checkpoint. Each page (a
-``FetchDelta``: item key -> item, or None for a deletion) is applied in three steps:
+A sync walks the client's ``fetch_iter`` from the stored checkpoint, a few pages ahead
+in a thread. Pages (each a ``FetchDelta``: item key -> item, or None for a deletion) are
+gathered into blocks of :data:`BLOCK_ITEMS` items, and each block is applied in two
+steps:
 
-1. what the page changes in the bank is worked out against the items stored before
-   (``store.exchanges.page_changes``): hashes no item listed yet are added, hashes no item
-   lists any more are removed (an update replaces its item's hashes; a deletion drops them);
-2. the bank is changed (adds and removes are idempotent);
-3. the page's items and the checkpoint after it are stored in one transaction.
+1. the block's items and the checkpoint after its last page are stored in one
+   transaction, which also works out what they change in the bank against the items
+   stored before (``store.exchanges.store_block``): hashes no item listed yet are added,
+   hashes no item lists any more are removed (an update replaces its item's hashes; a
+   deletion drops them);
+2. those changes are gathered, and written to the bank in batches (:class:`_BankChanges`;
+   adds and removes are idempotent).
 
-A failure anywhere (the network, the exchange, a crash) leaves the checkpoint of the last
-page stored, and the next sync resumes there; replaying a page changes nothing twice.
-Each sync is audited with its counts (and the error that stopped it).
+A failure of the exchange stores the pages fetched before it; a crash loses at most the
+block being gathered. Either way the next sync resumes at the last stored checkpoint, and
+replaying a page changes nothing twice. Each sync is audited with its counts (and the
+error that stopped it).
 
 Credentials are read at sync time from the environment variable or the secret file the
 exchange names (never stored, never logged: the values are masked in every log record
