@@ -124,11 +124,15 @@ _IN_BLOCK = f"i.item_key IN (SELECT item_key FROM {_BLOCK_KEYS})"
 _OLD_ITEMS = text(f"SELECT i.item_key, i.hash_type, i.hash FROM media_exchange_items i "
                   f"WHERE {_MINE} AND {_IN_BLOCK}")  # fmt: skip
 # the block's hashes (old and new) that an item outside the block lists
+# (driven from the block's hashes, each looked up in the hash index: CROSS JOIN keeps
+# SQLite from scanning the organisation's every item instead, a sync made quadratic)
 _LISTED_ELSEWHERE = text(
-    "SELECT DISTINCT i.hash_type, i.hash FROM media_exchange_items i JOIN ("
+    "SELECT DISTINCT i.hash_type, i.hash FROM ("
     f"SELECT hash_type, hash FROM {_BLOCK_ROWS} UNION "
     f"SELECT i.hash_type, i.hash FROM media_exchange_items i WHERE {_MINE} AND {_IN_BLOCK}"
-    f") h ON i.hash_type = h.hash_type AND i.hash = h.hash WHERE {_MINE} AND NOT {_IN_BLOCK}"
+    ") h CROSS JOIN media_exchange_items i WHERE i.org_id = :org "
+    "AND i.hash_type = h.hash_type AND i.hash = h.hash AND i.exchange = :exchange "
+    f"AND NOT {_IN_BLOCK}"
 )
 _DROP_ITEMS = text(f"DELETE FROM media_exchange_items WHERE org_id = :org AND exchange = :exchange "
                    f"AND item_key IN (SELECT item_key FROM {_BLOCK_KEYS})")  # fmt: skip
