@@ -32,6 +32,7 @@ import base64
 import bisect
 import json
 import threading
+import time
 import urllib.parse
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -100,6 +101,7 @@ class Exchange:
     # the entries never change and are in time order (benchmarks: pages by bisection
     # instead of a scan of every entry per page)
     presorted: bool = False
+    page_delay: float = 0.0  # seconds each page takes (a slow exchange: crash tests)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
 
@@ -338,6 +340,7 @@ class StopNciiHandler(_Handler):
             return
         if not self._keys_ok("FetchHashes"):
             return
+        time.sleep(ex.page_delay)
         with ex.lock:
             if "nextPageToken" in q and ex.fail_paged > 0:
                 ex.fail_paged -= 1

@@ -10,6 +10,10 @@ import gc
 import hashlib
 import json
 import logging
+import signal
+import sqlite3
+import subprocess
+import sys
 import time
 import types
 import urllib.parse
@@ -31,6 +35,7 @@ from daybreak.model.cases import Case
 from daybreak.store import TiplineStore
 from daybreak.store.auth import Actor, Role
 from daybreak.store.repositories.exchanges import ExchangeError
+from daybreak.store.store import DB_FILE
 
 from .exchange_servers import (
     NCMEC_PREFIX,
@@ -468,3 +473,57 @@ def test_the_collector_is_paused_while_syncs_run_and_restored_after() -> None:
         assert not gc.isenabled()
     finally:
         gc.enable()
+
+
+KILLED_SYNC = """
+import sys
+from pathlib import Path
+from daybreak.connectors import hash_exchange
+from daybreak.store import TiplineStore
+from daybreak.store.auth import Actor, Role
+hash_exchange.BLOCK_ITEMS = 10  # two pages of five per transaction
+admin = Actor("admin", Role.ADMIN)
+with TiplineStore.open(Path(sys.argv[1]), dev=True) as store:
+    banks = store.banks.open(Path(sys.argv[2]), admin)
+    hash_exchange.sync_exchange(store.exchanges, admin, banks, "ncii", {"K": sys.argv[3]})
+"""
+
+
+def test_a_sync_killed_mid_block_resumes_with_nothing_lost_or_doubled(tmp_path: Path) -> None:
+    """A sync in another process killed with SIGKILL while it gathers a block (several
+    pages per transaction): the next sync starts at the last stored block's checkpoint,
+    and every hash ends up in the bank and in the stored items exactly once."""
+    records = [StopNciiRecord(pdq(f"k{i}"), "ImagePDQ", 100 + i) for i in range(60)]
+    ex = Exchange(STOPNCII_SECRET, page_size=5, entries=records, page_delay=0.15)
+    data, root = tmp_path / "data", tmp_path / "banks"
+    with serve(StopNciiHandler, ex, STOPNCII_PREFIX) as base:
+        with TiplineStore.open(data, dev=True) as store:
+            store.exchanges.add(ADMIN, "ncii", "stop_ncii", "ncii", {"endpoint": base}, "K")
+        args = [sys.executable, "-c", KILLED_SYNC, str(data), str(root), STOPNCII_SECRET]
+        child = subprocess.Popen(args, stderr=subprocess.PIPE)
+        try:
+            deadline = time.monotonic() + 300  # the child's imports may be slow
+            while len(ex.requests) < 9 and child.poll() is None and time.monotonic() < deadline:
+                time.sleep(0.01)  # past the first blocks (pages are slow to come)
+            assert child.poll() is None, child.stderr.read() if child.stderr else ""
+            child.send_signal(signal.SIGKILL)
+        finally:
+            child.wait()
+            if child.stderr:
+                child.stderr.close()
+        asked = len(ex.requests)
+        with TiplineStore.open(data, dev=True) as store:
+            stored = store.exchanges.fetch_state(ADMIN, "ncii").items
+            saved = json.loads(store.exchanges.get(ADMIN, "ncii").checkpoint or "{}")
+            assert 10 <= stored < 60 and stored % 10 == 0  # whole blocks only
+            assert saved["update_time"] == 100 + stored - 1  # the last stored block's
+            report = sync(store, root, "ncii", {"K": STOPNCII_SECRET})
+            assert f"startTimestamp={100 + stored - 1}" in ex.requests[asked]  # not from 0
+            assert report.hashes_added + stored == 60  # none stored twice, none missed
+            assert store.exchanges.fetch_state(ADMIN, "ncii").items == 60
+            assert store.exchanges.listed(ADMIN, "ncii") == {("pdq", r.hash_value) for r in records}  # fmt: skip
+            assert store.exchanges.get(ADMIN, "ncii").bank_current
+            with sqlite3.connect(data / DB_FILE) as db:  # rows, not distinct items
+                count = "SELECT COUNT(*), COUNT(DISTINCT hash) FROM media_exchange_items"
+                assert db.execute(count).fetchone() == (60, 60)
+            assert bank_hashes(store, root, "ncii") == {r.hash_value for r in records}

@@ -9,6 +9,7 @@ Daybreak's ``X-API-Key`` header."""
 from __future__ import annotations
 
 import asyncio
+import json
 import stat
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -24,6 +25,7 @@ from threatexchange.exchanges.impl.fb_threatexchange_api import (
     FBThreatExchangeCredentials,
 )
 from threatexchange.exchanges.impl.ncmec_api import NCMECCredentials
+from threatexchange.exchanges.impl.stop_ncii_api import StopNCIICredentials
 from threatexchange.utils import dataclass_json
 
 from daybreak.api import Settings, create_app
@@ -32,15 +34,19 @@ from daybreak.store.keys import generate_key
 
 from .exchange_servers import (
     NCMEC_PREFIX,
+    STOPNCII_PREFIX,
     TX_PREFIX,
     Exchange,
     NcmecHandler,
+    StopNciiHandler,
+    StopNciiRecord,
     TxHandler,
     TxUpdate,
     serve,
 )
 from .test_hash_exchange import (
     NCMEC_SECRET,
+    STOPNCII_SECRET,
     T0,
     TX_SECRET,
     clock,  # noqa: F401  (a fixture)
@@ -257,6 +263,60 @@ def test_ncmec_by_its_environment_url_and_esp_ids(
     banks = hma.store.banks.open(hma.media / "banks", hma.actor())
     assert set(banks.entries("NCMEC_VIDEO")["hash"].to_list()) == {md5("v0")}  # ESP 43 only
     assert hma.call("GET", "/hma/c/exchange/NCMEC_VIDEO/status").json()["fetched_items"] == 1
+
+
+def test_stopncii_through_the_api_resumes_withdraws_and_takes_feedback(
+    hma: Hma, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """StopNCII set up, fetched and answered through HMA's routes only: the
+    credentials as HMA's UI posts python-threatexchange's ``StopNCIICredentials`` (and
+    Daybreak's feedback key), the collaboration with no fields of its own, a fetch
+    that fails mid-way and resumes, a withdrawal, and an opinion sent as feedback."""
+    from daybreak.connectors import hash_exchange
+
+    monkeypatch.delenv("DAYBREAK_STOPNCII_KEYS", raising=False)
+    monkeypatch.setattr(hash_exchange, "BLOCK_ITEMS", 2)  # a transaction per page here
+    fetch_key, subscription_key, feedback_key = STOPNCII_SECRET.split(",")
+    records = [StopNciiRecord(pdq(f"s{i}"), "ImagePDQ", 100 + i) for i in range(5)]
+    records.append(StopNciiRecord(md5("s5"), "VideoMD5", 105))
+    ex = Exchange(STOPNCII_SECRET, page_size=2, entries=records)
+    creds = dataclass_json.dataclass_dump_dict(StopNCIICredentials(fetch_key, subscription_key))
+    creds["feedback_function_key"] = feedback_key
+    with serve(StopNciiHandler, ex, STOPNCII_PREFIX) as base:
+        set_creds = hma.call("POST", "/hma/c/exchanges/api/stop_ncii", json={"credential_json": creds})  # fmt: skip
+        assert set_creds.status_code == 200, set_creds.text
+        body = {"api": "stop_ncii", "bank": "STOPNCII", "api_json": {"endpoint": base}}
+        assert hma.call("POST", "/hma/c/exchanges", json=body).status_code == 201
+        ex.fail_paged = 5  # the second page fails every retry of the client
+        failed = hma.call("POST", "/hma/dev/run_fetch").json()["exchanges"]["STOPNCII"]
+        assert set(failed) == {"error"}
+        assert all(part not in failed["error"] for part in STOPNCII_SECRET.split(","))
+        banks = hma.store.banks.open(hma.media / "banks", hma.actor())
+        assert set(banks.entries("STOPNCII")["hash"].to_list()) == {pdq("s0"), pdq("s1")}
+        resumed = hma.call("POST", "/hma/dev/run_fetch").json()["exchanges"]["STOPNCII"]
+        assert resumed["hashes_added"] == 4 and resumed["pages"] == 3  # from s1 (at 101) on
+        assert "startTimestamp=101" in ex.requests[-3]  # from the stored checkpoint on
+        status = hma.call("GET", "/hma/c/exchange/STOPNCII/status").json()
+        assert status["checkpoint_ts"] == 105 and status["up_to_date"] is True
+        assert status["fetched_items"] == 6
+        found = hma.call("GET", f"/hma/m/lookup?signal_type=pdq&signal={pdq('s3')}").json()
+        assert list(found) == ["STOPNCII"]
+        # the person withdrew one image: it leaves the bank and stops matching
+        records[3].status, records[3].modified = "Withdrawn", 200
+        gone = hma.call("POST", "/hma/dev/run_fetch").json()["exchanges"]["STOPNCII"]
+        assert (gone["items_deleted"], gone["hashes_removed"]) == (1, 1)
+        assert hma.call("GET", f"/hma/m/lookup?signal_type=pdq&signal={pdq('s3')}").json() == {}
+        # an analyst's confirmation goes back as StopNCII feedback with the next fetch
+        hma.store.exchanges.queue_opinion(hma.actor(), "pdq", pdq("s1"), "true_positive", "C-9")
+        assert hma.call("POST", "/hma/dev/run_fetch").json()["opinions"]["sent"] == 1
+    path, sent = ex.feedback[-1]
+    assert path == "/SubmitFeedback"
+    assert json.loads(sent)["hashFeedbacks"][0] == {
+        "hashValue": pdq("s1"), "feedbackValue": "Blocked", "tags": [],
+    }  # fmt: skip
+    expected = {pdq(f"s{i}") for i in (0, 1, 2, 4)} | {md5("s5")}
+    banks = hma.store.banks.open(hma.media / "banks", hma.actor())
+    assert set(banks.entries("STOPNCII")["hash"].to_list()) == expected
 
 
 @pytest.mark.parametrize(

@@ -60,3 +60,30 @@ def test_opinions_of_one_case_and_who_may_give_them(store: TiplineStore) -> None
     assert [(o.hash, o.verdict, o.actor) for o in mine] == [(H1, "false_positive", "ana")]
     with pytest.raises(PermissionDenied):
         store.exchanges.queue_opinion(PLATFORM, "pdq", H1, "true_positive", "C-1")
+
+
+def test_a_block_replaces_items_and_says_what_the_bank_gains_and_loses(
+    store: TiplineStore,
+) -> None:
+    """``store_block`` (a sync's block of pages in one transaction, compared with the
+    stored items in SQL through staging tables), on SQLite and PostgreSQL alike."""
+    H3, H4 = "c" * 64, "d" * 64
+    store.exchanges.add(ADMIN, "tx", "fb_threatexchange", "tx-pdq", {"privacy_group": 1}, "T")
+    first = {"i1": [ItemHash("pdq", H1, "901")], "i2": [ItemHash("pdq", H2, "902")],
+             "i3": [ItemHash("pdq", H2, "903"), ItemHash("md5", H3[:32], "903")]}  # fmt: skip
+    got = store.exchanges.store_block(ADMIN, "tx", first, '{"update_time": 5}')
+    assert got.added == [("md5", H3[:32]), ("pdq", H1), ("pdq", H2)] and got.removed == []
+    assert (got.updated, got.deleted) == (3, 0)
+    # i1 now lists H4 instead of H1; i2 is deleted (H2 stays: i3 lists it); i9 never existed
+    second = {"i1": [ItemHash("pdq", H4, "901")], "i2": None, "i9": None}
+    got = store.exchanges.store_block(ADMIN, "tx", second, '{"update_time": 9}')
+    assert got.added == [("pdq", H4)] and got.removed == [("pdq", H1)]
+    assert (got.updated, got.deleted) == (1, 1)
+    assert store.exchanges.listed(ADMIN, "tx") == {("pdq", H4), ("pdq", H2), ("md5", H3[:32])}
+    assert store.exchanges.refs(ADMIN, "pdq", H2) == [("tx", "903")]
+    assert store.exchanges.get(ADMIN, "tx").checkpoint == '{"update_time": 9}'
+    # the last item listing H2 goes: it leaves the bank; a block of nothing changes nothing
+    got = store.exchanges.store_block(ADMIN, "tx", {"i3": []}, '{"update_time": 10}')
+    assert got.removed == [("md5", H3[:32]), ("pdq", H2)] and got.added == []
+    assert store.exchanges.store_block(ADMIN, "tx", {}, '{"update_time": 11}').added == []
+    assert store.exchanges.fetch_state(ADMIN, "tx").items == 1

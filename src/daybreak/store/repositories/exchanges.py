@@ -7,12 +7,12 @@ adding, removing and syncing exchanges needs a manager's role and is audited."""
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Connection, Row, delete, func, insert, select, update
+from sqlalchemy import Connection, Row, delete, func, insert, select, text, update
 
 from daybreak.media.banks import check_bank_name
 from daybreak.store.audit import utc
@@ -28,7 +28,6 @@ from daybreak.store.tables import (
 AUDIT_TYPE = "hash_exchange"
 VERDICTS = ("seen", "true_positive", "false_positive")
 QUEUED, SENT, DEAD, UNSUPPORTED = "queued", "sent", "dead", "unsupported"
-KEYS_PER_QUERY = 500  # item keys per IN (...) list
 
 
 class ExchangeError(ValueError):
@@ -109,9 +108,56 @@ def _opinion(r: Row[Any]) -> Opinion:
     )  # fmt: skip
 
 
-def _chunks(values: Sequence[str]) -> Iterable[Sequence[str]]:
-    for start in range(0, len(values), KEYS_PER_QUERY):
-        yield values[start : start + KEYS_PER_QUERY]
+# A block of a sync staged for comparison with the stored items (temporary tables: each
+# connection has its own, emptied before each use; SQLite and PostgreSQL alike).
+_BLOCK_KEYS, _BLOCK_ROWS = "exchange_block_keys", "exchange_block_rows"
+_STAGING = (
+    f"CREATE TEMPORARY TABLE IF NOT EXISTS {_BLOCK_KEYS} (item_key VARCHAR(400) PRIMARY KEY)",
+    f"CREATE TEMPORARY TABLE IF NOT EXISTS {_BLOCK_ROWS} (item_key VARCHAR(400), "
+    "hash_type VARCHAR(40), hash VARCHAR(200), ref VARCHAR(200))",
+    f"DELETE FROM {_BLOCK_KEYS}",
+    f"DELETE FROM {_BLOCK_ROWS}",
+)
+_MINE = "i.org_id = :org AND i.exchange = :exchange"
+_IN_BLOCK = f"i.item_key IN (SELECT item_key FROM {_BLOCK_KEYS})"
+# the stored items the block replaces
+_OLD_ITEMS = text(f"SELECT i.item_key, i.hash_type, i.hash FROM media_exchange_items i "
+                  f"WHERE {_MINE} AND {_IN_BLOCK}")  # fmt: skip
+# the block's hashes (old and new) that an item outside the block lists
+# (driven from the block's hashes, each looked up in the hash index: CROSS JOIN keeps
+# SQLite from scanning the organisation's every item instead, a sync made quadratic)
+_LISTED_ELSEWHERE = text(
+    "SELECT DISTINCT i.hash_type, i.hash FROM ("
+    f"SELECT hash_type, hash FROM {_BLOCK_ROWS} UNION "
+    f"SELECT i.hash_type, i.hash FROM media_exchange_items i WHERE {_MINE} AND {_IN_BLOCK}"
+    ") h CROSS JOIN media_exchange_items i WHERE i.org_id = :org "
+    "AND i.hash_type = h.hash_type AND i.hash = h.hash AND i.exchange = :exchange "
+    f"AND NOT {_IN_BLOCK}"
+)
+_DROP_ITEMS = text(f"DELETE FROM media_exchange_items WHERE org_id = :org AND exchange = :exchange "
+                   f"AND item_key IN (SELECT item_key FROM {_BLOCK_KEYS})")  # fmt: skip
+_MOVE_ROWS = text(
+    "INSERT INTO media_exchange_items (org_id, exchange, item_key, hash_type, hash, ref) "
+    f"SELECT :org, :exchange, item_key, hash_type, hash, ref FROM {_BLOCK_ROWS} "
+    "ORDER BY hash_type, hash"  # index pages filled in order, not at random
+)
+
+
+def _stage(
+    conn: Connection, keys: Sequence[str], rows: Sequence[tuple[str, str, str, str]]
+) -> None:
+    """Put a block's keys and rows in the staging tables, through the driver's own
+    executemany (no per-row parameter processing: tens of thousands of rows)."""
+    for statement in _STAGING:
+        conn.exec_driver_sql(statement)
+    mark = "?" if conn.dialect.paramstyle == "qmark" else "%s"
+    if keys:
+        conn.exec_driver_sql(
+            f"INSERT INTO {_BLOCK_KEYS} VALUES ({mark})", [(k,) for k in sorted(keys)]
+        )
+    if rows:
+        values = ", ".join([mark] * 4)
+        conn.exec_driver_sql(f"INSERT INTO {_BLOCK_ROWS} VALUES ({values})", list(rows))
 
 
 class ExchangeRepository:
@@ -205,60 +251,45 @@ class ExchangeRepository:
 
     # -- syncing ----------------------------------------------------------------------
 
-    def page_changes(
-        self, actor: Actor, name: str, updates: Mapping[str, Sequence[ItemHash] | None]
+    def store_block(
+        self,
+        actor: Actor,
+        name: str,
+        updates: Mapping[str, Sequence[ItemHash] | None],
+        checkpoint: str,
     ) -> PageChanges:
-        """What replacing the listed items by ``updates`` (None: deleted) would change
-        in the bank: hashes no other item lists yet, and hashes no item lists after."""
-        keys = list(updates)
-        old = self._items(actor, name, keys)
-        before = {(i.hash_type, i.hash) for items in old.values() for i in items}
-        after = {(i.hash_type, i.hash) for items in updates.values() for i in items or ()}
-        elsewhere = self._listed_elsewhere(actor, name, keys, before | after)
+        """Replace the listed items by ``updates`` (None: deleted) and store the
+        checkpoint after them, in one transaction; returns what that changes in the
+        bank: hashes no other item listed before, and hashes no item lists after.
+
+        The block's keys and rows are staged in temporary tables and compared with the
+        stored items in SQL (one join each, not a query per few hundred keys), then
+        moved in with one INSERT ... SELECT: a sync stores tens of thousands of items
+        per transaction (docs/detectors/media.md, "An exchange sync end to end")."""
+        require(actor, MANAGERS, "sync hash exchanges")
+        org = actor.org_id
+        rows = [
+            (key, i.hash_type, i.hash, i.ref) for key, items in updates.items() for i in items or ()
+        ]
+        with self._ctx.writing() as conn:
+            _stage(conn, list(updates), rows)
+            where = {"org": org, "exchange": name}
+            old = conn.execute(_OLD_ITEMS, where).all()
+            elsewhere = {(r.hash_type, r.hash) for r in conn.execute(_LISTED_ELSEWHERE, where)}
+            if old:
+                conn.execute(_DROP_ITEMS, where)
+            if rows:
+                conn.execute(_MOVE_ROWS, where)
+            self._set(conn, org, name, checkpoint=checkpoint, bank_current=False)
+        before = {(r.hash_type, r.hash) for r in old}
+        after = {(t, h) for _, t, h, _ in rows}
+        had = {r.item_key for r in old}
         return PageChanges(
             added=sorted(after - before - elsewhere),
             removed=sorted(before - after - elsewhere),
             updated=sum(1 for v in updates.values() if v is not None),
-            deleted=sum(1 for k, v in updates.items() if v is None and k in old),
+            deleted=sum(1 for k, v in updates.items() if v is None and k in had),
         )
-
-    def _items(self, actor: Actor, name: str, keys: Sequence[str]) -> dict[str, list[ItemHash]]:
-        t = media_exchange_items
-        found: dict[str, list[ItemHash]] = {}
-        with self._ctx.reading() as conn:
-            for part in _chunks(keys):
-                rows = conn.execute(
-                    select(t.c.item_key, t.c.hash_type, t.c.hash, t.c.ref).where(
-                        of_org(t, actor.org_id), t.c.exchange == name, t.c.item_key.in_(part)
-                    )
-                )
-                for r in rows:
-                    found.setdefault(r.item_key, []).append(ItemHash(r.hash_type, r.hash, r.ref))
-        return found
-
-    def _listed_elsewhere(
-        self, actor: Actor, name: str, keys: Sequence[str], hashes: set[tuple[str, str]]
-    ) -> set[tuple[str, str]]:
-        """The ``hashes`` an item of this exchange outside ``keys`` lists."""
-        t = media_exchange_items
-        page = set(keys)
-        listed: set[tuple[str, str]] = set()
-        by_type: dict[str, list[str]] = {}
-        for hash_type, value in sorted(hashes):
-            by_type.setdefault(hash_type, []).append(value)
-        with self._ctx.reading() as conn:
-            for hash_type, values in by_type.items():
-                for part in _chunks(values):
-                    rows = conn.execute(
-                        select(t.c.item_key, t.c.hash).where(
-                            of_org(t, actor.org_id),
-                            t.c.hash_type == hash_type,
-                            t.c.hash.in_(part),
-                            t.c.exchange == name,
-                        )
-                    )
-                    listed |= {(hash_type, r.hash) for r in rows if r.item_key not in page}
-        return listed
 
     def commit_page(
         self,
@@ -267,23 +298,8 @@ class ExchangeRepository:
         updates: Mapping[str, Sequence[ItemHash] | None],
         checkpoint: str,
     ) -> None:
-        """Replace the page's items and store the checkpoint after it, in one
-        transaction (the bank was changed before: replaying a page is harmless)."""
-        require(actor, MANAGERS, "sync hash exchanges")
-        t, org = media_exchange_items, actor.org_id
-        rows = [
-            {"org_id": org, "exchange": name, "item_key": key, "hash_type": i.hash_type,
-             "hash": i.hash, "ref": i.ref}
-            for key, items in updates.items() for i in items or ()
-        ]  # fmt: skip
-        with self._ctx.writing() as conn:
-            for part in _chunks(list(updates)):
-                conn.execute(
-                    delete(t).where(of_org(t, org), t.c.exchange == name, t.c.item_key.in_(part))
-                )
-            if rows:
-                conn.execute(insert(t), rows)
-            self._set(conn, org, name, checkpoint=checkpoint, bank_current=False)
+        """:meth:`store_block` without the bank changes."""
+        self.store_block(actor, name, updates, checkpoint)
 
     def bank_written(self, actor: Actor, name: str) -> None:
         """The bank holds every change of the stored pages."""
