@@ -83,8 +83,9 @@ def _alerts_file(world: Path) -> Path:
 def _measure(world: Path, splink: bool, cases: bool) -> dict[str, object]:
     from daybreak.graph.loader import connect, load_world
     from daybreak.graph.matching import match_people, person_records, same_person_edges
+    from daybreak.graph.pipeline import DuckDBRecords, WorldGraph
     from daybreak.graph.resolution import resolve_exact
-    from daybreak.graph.tables import GraphTables, facilitator_hubs
+    from daybreak.graph.tables import GraphTables
 
     stages: dict[str, float] = {}
     peaks: dict[str, float] = {}  # peak RSS (MB) at the end of each stage
@@ -112,15 +113,17 @@ def _measure(world: Path, splink: bool, cases: bool) -> dict[str, object]:
         t = timed("splink_matching", t)
     # As build_world_graph: payments to shops and ATMs were left out in DuckDB.
     tables = GraphTables.build(links.nodes, [links.edges, *extra])
+    same = extra[0] if extra else links.edges.clear()
+    wg = WorldGraph(tables, frames, links, None, same, DuckDBRecords(con))
     t = timed("graph_tables", t)
-    hubs = facilitator_hubs(tables)
+    hubs = wg.hubs()  # as `graph build`; the case build reads them from wg
     t = timed("facilitator_hubs", t)
     sizes = tables.component_sizes()
     t = timed("components", t)
     graph_s = sum(stages.values())
     n_cases = biggest = walked_nodes = walked_edges = 0
     if cases:
-        from daybreak.graph.pipeline import DuckDBRecords, WorldGraph, build_cases
+        from daybreak.graph.pipeline import build_cases
         from daybreak.model.alerts import Alert
 
         with _alerts_file(world).open() as f:
@@ -135,8 +138,6 @@ def _measure(world: Path, splink: bool, cases: bool) -> dict[str, object]:
 
         GraphTables.case_subgraph = counted  # type: ignore[method-assign]
         t = time.perf_counter()
-        same = extra[0] if extra else links.edges.clear()
-        wg = WorldGraph(tables, frames, links, None, same, DuckDBRecords(con))
         built = build_cases(world, alerts, world_graph=wg)
         t = timed("case_build", t)
         n_cases = len(built)

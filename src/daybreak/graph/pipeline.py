@@ -7,7 +7,7 @@ here is the pure modules wired in order.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from functools import cached_property
 from pathlib import Path
@@ -69,9 +69,20 @@ class WorldGraph:
     same_person: pl.DataFrame  # the splink edges added to the exact links
     records: RecordLookup
 
+    _hubs: dict[int, list[Hub]] = field(default_factory=dict, repr=False)
+
     @cached_property
     def graph(self) -> Graph:
         return fill_graph(self.tables.rows, self.tables.edges.drop("src", "dst"))
+
+    def hubs(self, min_unrelated_payers: int = CasePolicy.min_hub_payers) -> list[Hub]:
+        """The facilitator hubs, found once per threshold (``graph build`` and the
+        case build that follows it in one run ask for the same)."""
+        if min_unrelated_payers not in self._hubs:
+            self._hubs[min_unrelated_payers] = facilitator_hubs(
+                self.tables, min_unrelated_payers=min_unrelated_payers
+            )
+        return self._hubs[min_unrelated_payers]
 
 
 MIN_SAME_PERSON = 0.9  # match probability that makes a same_person edge
@@ -159,7 +170,7 @@ def build_cases(
     )
     policy = policy or CasePolicy()
     events = wg.records.events_by_id(event_ids) if event_ids else pl.DataFrame()
-    hubs = hubs_of(wg.tables, policy)
+    hubs = wg.hubs(policy.min_hub_payers)
     inputs = CaseInputs(
         evidence_events=events,
         reports=wg.frames.reports,
