@@ -34,6 +34,7 @@ from daybreak.graph.analytics import UnionFind, bfs_distances, path_to
 from daybreak.graph.build import Graph, edges_within, neighbours
 
 Group = tuple[list[str], set[str]]
+Ids = npt.NDArray[np.int64]
 
 
 @dataclass(frozen=True)
@@ -170,35 +171,44 @@ def seed_partners(
     """For each seed, the other seeds its BFS in :func:`cluster_seeds` reaches (at
     most ``max_hops``, never through a blocked node, over anything but the weak
     relations), found for all seeds at once with sparse matrix products instead of a
-    BFS per seed. A seed reaches another when some path of at most ``max_hops`` has
-    only unblocked nodes between them: split at one edge, its first ``a`` hops stay
-    within what the seed reaches over unblocked nodes in ``a`` hops, its last ``b``
-    within the other seed's (``a + 1 + b = max_hops``)."""
+    BFS per seed (:func:`partner_pairs`)."""
     adj = adjacency or StrongAdjacency.of(g, policy)
     present = [s for s in seeds if s in adj.index]
     if not present or policy.max_hops < 1:
         return {}
-    n = len(adj.index)
-    open_ = (~adj.blocked(open_payees, closed)).astype(np.float64)
     ids = np.array([adj.index[s] for s in present], dtype=np.int64)
-    start = sparse.csr_matrix((np.ones(len(ids)), (ids, np.arange(len(ids)))), shape=(n, len(ids)))
-    unblocked = sparse.diags(open_)
-
-    def within(hops: int) -> sparse.csr_matrix:
-        """Column j: seed j and what it reaches in ``hops`` over unblocked nodes."""
-        reach = start
-        for _ in range(hops):
-            reach = _binary(start + unblocked @ (adj.matrix @ reach))
-        return reach
-
-    a = (policy.max_hops - 1) // 2
-    near, far = within(a), within(policy.max_hops - 1 - a)
-    pairs = sparse.coo_matrix(near.T @ (adj.matrix @ far))
+    pairs = partner_pairs(adj.matrix, ~adj.blocked(open_payees, closed), ids, policy.max_hops)
     out: dict[str, set[str]] = {}
     for i, j in zip(pairs.row.tolist(), pairs.col.tolist(), strict=True):
         if i != j:
             out.setdefault(present[i], set()).add(present[j])
     return out
+
+
+def partner_pairs(
+    adjacency: sparse.csr_matrix, unblocked: npt.NDArray[np.bool_], seeds: Ids, max_hops: int
+) -> sparse.coo_matrix:
+    """(i, j) for each two seeds ``seeds[i]``, ``seeds[j]`` (and i, i) joined by a path of
+    at most ``max_hops`` over ``adjacency`` whose inner nodes are all ``unblocked``. Split
+    at one edge, such a path's first ``a`` hops stay within what ``seeds[i]`` reaches
+    over unblocked nodes in ``a`` hops, its last ``b`` within what ``seeds[j]`` does
+    (``a + 1 + b = max_hops``): two products of sparse matrices of one column per seed."""
+    n = adjacency.shape[0]
+    start = sparse.csr_matrix(
+        (np.ones(len(seeds)), (seeds, np.arange(len(seeds)))), shape=(n, len(seeds))
+    )
+    keep = sparse.diags(unblocked.astype(np.float64))
+
+    def within(hops: int) -> sparse.csr_matrix:
+        """Column j: seed j and what it reaches in ``hops`` over unblocked nodes."""
+        reach = start
+        for _ in range(hops):
+            reach = _binary(start + keep @ (adjacency @ reach))
+        return reach
+
+    a = (max_hops - 1) // 2
+    near, far = within(a), within(max_hops - 1 - a)
+    return sparse.coo_matrix(near.T @ (adjacency @ far))
 
 
 def cluster_seeds(
