@@ -81,6 +81,7 @@ def build(
     splink_model.json, hubs.csv and summary.json to --out."""
 
     from daybreak.graph.files import graph_files
+
     if "://" in out_dir and backend != "spark":
         fail(f"--out {out_dir}: a URI is written by Spark (--backend spark)")
     with user_errors():
