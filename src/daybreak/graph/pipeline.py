@@ -7,6 +7,7 @@ here is the pure modules wired in order.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import cached_property
@@ -171,23 +172,30 @@ def build_cases(
     policy = policy or CasePolicy()
     events = wg.records.events_by_id(event_ids) if event_ids else pl.DataFrame()
     hubs = wg.hubs(policy.min_hub_payers)
-    inputs = CaseInputs(
-        evidence_events=events,
-        reports=wg.frames.reports,
-        customers=wg.frames.customers,
-        media_sightings=wg.frames.media_sightings,
-        transactions=wg.records.transactions_by_id(txn_ids) if txn_ids else pl.DataFrame(),
-        hubs=hubs,
-        as_of=as_of or _latest_time(wg),
-    )
-    # networkx gets the part of the world the case build walks, not the world
-    g = wg.tables.case_subgraph(
-        seed_alerts(all_alerts),
-        policy,
-        hubs=[h.key for h in hubs],
-        extra=evidence_account_keys(all_alerts, events),
-    )
-    return cases_from_graph(g, all_alerts, inputs, policy=policy, existing=existing)
+    with ThreadPoolExecutor(max_workers=1) as fetch:
+        # The evidence transactions are a scan of the transactions file, in the
+        # engine's threads: it runs while clustering runs in Python, and only the
+        # case assembly waits for it.
+        txns: pl.DataFrame | Future[pl.DataFrame] = (
+            fetch.submit(wg.records.transactions_by_id, txn_ids) if txn_ids else pl.DataFrame()
+        )
+        inputs = CaseInputs(
+            evidence_events=events,
+            reports=wg.frames.reports,
+            customers=wg.frames.customers,
+            media_sightings=wg.frames.media_sightings,
+            transactions=txns,
+            hubs=hubs,
+            as_of=as_of or _latest_time(wg),
+        )
+        # networkx gets the part of the world the case build walks, not the world
+        g = wg.tables.case_subgraph(
+            seed_alerts(all_alerts),
+            policy,
+            hubs=[h.key for h in hubs],
+            extra=evidence_account_keys(all_alerts, events),
+        )
+        return cases_from_graph(g, all_alerts, inputs, policy=policy, existing=existing)
 
 
 def hubs_of(tables: GraphTables, policy: CasePolicy | None = None) -> list[Hub]:
