@@ -173,3 +173,36 @@ def test_a_bfs_told_what_to_find_stops_with_the_same_paths() -> None:
         assert len(short) <= len(whole)
         for t in targets:
             assert path_to(short, t) == path_to(whole, t)
+
+
+def test_strong_adjacency_from_the_edge_rows_equals_the_adjacency_dicts() -> None:
+    """A graph filled from edge rows numbers its strong pairs by a join on them; once
+    an edge is added after the fill the rows no longer say it, and the dicts are read."""
+    import polars as pl
+
+    from daybreak.graph.build import EDGE_ROWS, fill_graph, merge_edges, node_rows
+    from daybreak.graph.clusters import StrongAdjacency
+    from daybreak.graph.resolution import EDGE_SCHEMA, NODE_SCHEMA
+
+    world = _random_world(2)
+    edges = pl.DataFrame(
+        [(s, t, rel, 1, None, 1.0, None, None, "test") for s, t, rel in world.edges(keys=True)],
+        schema=EDGE_SCHEMA,
+        orient="row",
+    )
+    nodes = pl.DataFrame(
+        [(k, d["kind"], k, None, d["merchant"], None) for k, d in world.nodes(data=True)],
+        schema=NODE_SCHEMA,
+        orient="row",
+    )
+    g = fill_graph(node_rows(nodes), merge_edges([edges]))
+    policy = CasePolicy()
+    from_rows = StrongAdjacency.of(g, policy)
+    rows = g.graph.pop(EDGE_ROWS)
+    from_dicts = StrongAdjacency.of(g, policy)
+    assert from_rows.index == from_dicts.index
+    assert (from_rows.matrix != from_dicts.matrix).nnz == 0 and from_rows.matrix.nnz > 100
+    g.graph[EDGE_ROWS] = rows
+    g.add_edge("customer:new", sorted(g.nodes)[0], key="paid")  # the rows do not say it
+    after = StrongAdjacency.of(g, policy)
+    assert after.matrix.nnz == from_dicts.matrix.nnz + 2

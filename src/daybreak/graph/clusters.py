@@ -28,10 +28,11 @@ from dataclasses import dataclass
 import networkx as nx
 import numpy as np
 import numpy.typing as npt
+import polars as pl
 from scipy import sparse
 
 from daybreak.graph.analytics import UnionFind, bfs_distances, path_to
-from daybreak.graph.build import Graph, edges_within, neighbours
+from daybreak.graph.build import EDGE_ROWS, Graph, edges_within, neighbours
 
 Group = tuple[list[str], set[str]]
 Ids = npt.NDArray[np.int64]
@@ -126,15 +127,7 @@ class StrongAdjacency:
     @classmethod
     def of(cls, g: Graph, policy: CasePolicy) -> StrongAdjacency:
         index = {k: i for i, k in enumerate(g._node)}
-        weak = policy.weak_relations
-        pairs = [
-            (i, index[t])
-            for s, adjacent in g._succ.items()
-            for i in (index[s],)
-            for t, by_relation in adjacent.items()
-            if not weak.issuperset(by_relation)
-        ]
-        ends = np.array(pairs, dtype=np.int64).reshape(-1, 2)
+        ends = _strong_pairs(g, index, policy.weak_relations)
         rows = np.concatenate([ends[:, 0], ends[:, 1]])
         cols = np.concatenate([ends[:, 1], ends[:, 0]])
         n = len(index)
@@ -152,6 +145,29 @@ class StrongAdjacency:
         out = self.too_connected | (self.payment_handle & ~opened)
         out[[self.index[k] for k in closed if k in self.index]] = True
         return out
+
+
+def _strong_pairs(g: Graph, index: dict[str, int], weak: frozenset[str]) -> npt.NDArray[np.int64]:
+    """(source, target) node numbers of each pair tied by anything but ``weak``: from
+    the edge rows the graph was filled from when it still holds exactly those (a join
+    on the whole column), else from its adjacency dicts."""
+    rows = g.graph.get(EDGE_ROWS)
+    if isinstance(rows, pl.DataFrame) and rows.height == g.number_of_edges():
+        numbered = pl.DataFrame({"key": list(index)}).with_row_index("i")
+        strong = rows.filter(~pl.col("relation").is_in(sorted(weak)))
+        ends = strong.select(
+            pl.col("source").replace_strict(numbered["key"], numbered["i"], return_dtype=pl.Int64),
+            pl.col("target").replace_strict(numbered["key"], numbered["i"], return_dtype=pl.Int64),
+        )
+        return ends.to_numpy().astype(np.int64).reshape(-1, 2)
+    pairs = [
+        (i, index[t])
+        for s, adjacent in g._succ.items()
+        for i in (index[s],)
+        for t, by_relation in adjacent.items()
+        if not weak.issuperset(by_relation)
+    ]
+    return np.array(pairs, dtype=np.int64).reshape(-1, 2)
 
 
 def _binary(m: sparse.spmatrix) -> sparse.csr_matrix:
