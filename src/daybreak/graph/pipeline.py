@@ -198,10 +198,6 @@ def build_cases(
         return cases_from_graph(g, all_alerts, inputs, policy=policy, existing=existing)
 
 
-def hubs_of(tables: GraphTables, policy: CasePolicy | None = None) -> list[Hub]:
-    return facilitator_hubs(tables, min_unrelated_payers=(policy or CasePolicy()).min_hub_payers)
-
-
 def _latest_time(wg: WorldGraph) -> datetime | None:
     """ "Now" for a world is its newest record, so old synthetic worlds still rank."""
     candidates = [
