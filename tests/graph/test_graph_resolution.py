@@ -115,3 +115,31 @@ def test_subject_keys() -> None:
     assert subject_key("entity", "phone:+63 917 123 4567") == "phone:+639171234567"
     with pytest.raises(NodeKeyError, match="entity"):
         subject_key("entity", "phone:not-a-phone")
+
+
+def test_plain_scoped_values_get_the_keys_normalisation_gives_them() -> None:
+    """Keys made on the whole column for plain ``service:id`` values are the keys the
+    identifier types make one value at a time, and every other value (white space,
+    invisible or full-width characters, empty parts, phones) still goes through them."""
+    import random
+
+    from daybreak.graph import keys
+    from daybreak.graph.resolution import _key_map, _keys_of, _owner_key
+
+    r = random.Random(7)
+    alphabet = ["a", "B", "z", "0", "9", ":", "-", "_", ".", " ", "\u200b", "Ｇ", "é", "@", "+"]
+    raws = ["", ":", "gcash:", ":x", "GCash:Ab:Cd", "Kinnect:ULX", "  kinnect : x ", "C00012"]
+    raws += ["".join(r.choice(alphabet) for _ in range(r.randint(1, 9))) for _ in range(400)]
+    cases = [
+        (keys.identifier_key, ["account", "customer", "payment_handle", "beneficiary",
+                               "device", "username", "phone", "email", "nonsense"]),
+        (_owner_key, ["customers", "transactions", "platform_events", "reports"]),
+    ]  # fmt: skip
+    for to_key, kinds in cases:
+        pairs = pl.DataFrame(
+            [(k, v) for k in kinds for v in raws], schema=["_kind", "_raw"], orient="row"
+        ).unique()
+        fast = _keys_of(pairs, to_key).sort("_kind", "_raw")
+        slow = _key_map(pairs, to_key).sort("_kind", "_raw")
+        assert fast.to_dicts() == slow.to_dicts()
+        assert fast["_key"].null_count() and fast["_err"].null_count()  # both kinds met

@@ -81,7 +81,6 @@ def build(
     splink_model.json, hubs.csv and summary.json to --out."""
 
     from daybreak.graph.files import graph_files
-    from daybreak.graph.tables import facilitator_hubs
 
     if "://" in out_dir and backend != "spark":
         fail(f"--out {out_dir}: a URI is written by Spark (--backend spark)")
@@ -91,7 +90,7 @@ def build(
             wg = world_graph(world, probabilistic, min_same_person, backend,
                              spark_master, spark_conf, spark_exchange)  # fmt: skip
             tables, texts = graph_files(wg.links, [wg.same_person], wg.matches)
-            hubs = facilitator_hubs(wg.tables, min_unrelated_payers=min_hub_payers)
+            hubs = wg.hubs(min_hub_payers)
             sizes = wg.tables.component_sizes()
         texts["hubs.csv"] = (
             "key,payers,unrelated_payers,payments,amount,payer_countries\n"

@@ -7,7 +7,7 @@ networkx); tests check it, and the BFS here, against networkx on random graphs.
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Callable, Hashable, Iterable
+from collections.abc import Callable, Collection, Hashable, Iterable
 from dataclasses import dataclass
 
 import networkx as nx
@@ -84,14 +84,19 @@ def bfs_distances(
     relations: frozenset[str] | None = None,
     blocked: Callable[[str], bool] | None = None,
     skip: frozenset[str] = frozenset(),
+    until: Collection[str] | None = None,
 ) -> dict[str, tuple[int, str | None]]:
-    """Hop distance and BFS parent of every node reachable from ``source``.
+    """Hop distance and BFS parent of every node reachable from ``source``; with
+    ``until``, of the nodes found up to the moment all of ``until`` are (a node's
+    distance and parent are fixed when it is found, so they are the same as in the
+    whole walk).
 
     A ``blocked`` node can be reached but not passed through: a payment hub used by
     thousands of people must not make them all one cluster."""
     seen: dict[str, tuple[int, str | None]] = {source: (0, None)}
     queue: deque[str] = deque([source])
-    while queue:
+    missing = None if until is None else set(until) - {source}
+    while queue and missing != set():
         node = queue.popleft()
         dist = seen[node][0]
         if max_hops is not None and dist >= max_hops:
@@ -102,6 +107,10 @@ def bfs_distances(
             if other not in seen:
                 seen[other] = (dist + 1, node)
                 queue.append(other)
+                if missing is not None:
+                    missing.discard(other)
+                    if not missing:
+                        break
     return seen
 
 

@@ -19,6 +19,7 @@ from daybreak.model.cases import GraphEdge, GraphNode
 from daybreak.schema.world import collector_paused
 
 Graph: TypeAlias = nx.MultiDiGraph  # networkx is untyped: this is Any to mypy
+EDGE_ROWS = "edge_rows"  # g.graph[EDGE_ROWS]: (source, target, relation) of each edge
 EDGE_CHUNK = 100_000  # edges turned into Python objects at a time
 EDGE_COLUMNS = (
     "source", "target", "relation", "n", "amount", "weight", "first_seen", "last_seen", "origin",
@@ -72,6 +73,9 @@ def fill_graph(nodes: pl.DataFrame, merged: pl.DataFrame | None) -> Graph:
     )
     if merged is None or not merged.height:
         return g
+    # The rows the edges came from, for whole-column work on the graph's edges
+    # (clusters.StrongAdjacency); the same buffers, no copy.
+    g.graph[EDGE_ROWS] = merged.select("source", "target", "relation")
     missing = missing_ends(g._node, merged)
     _add_nodes(
         g,

@@ -26,11 +26,16 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 import networkx as nx
+import numpy as np
+import numpy.typing as npt
+import polars as pl
+from scipy import sparse
 
 from daybreak.graph.analytics import UnionFind, bfs_distances, path_to
-from daybreak.graph.build import Graph, edges_within, neighbours
+from daybreak.graph.build import EDGE_ROWS, Graph, edges_within, neighbours
 
 Group = tuple[list[str], set[str]]
+Ids = npt.NDArray[np.int64]
 
 
 @dataclass(frozen=True)
@@ -108,26 +113,151 @@ def _seed_neighbours(
     return ranked[: policy.max_neighbours_per_seed]
 
 
+@dataclass(frozen=True)
+class StrongAdjacency:
+    """The graph's nodes numbered in its order; a 0/1 matrix with a 1 for each pair
+    tied by anything but the weak relations, in either direction; and which nodes are
+    :func:`too_connected` or payment handles (what blocks a walk, as arrays)."""
+
+    index: dict[str, int]
+    matrix: sparse.csr_matrix
+    too_connected: npt.NDArray[np.bool_]
+    payment_handle: npt.NDArray[np.bool_]
+
+    @classmethod
+    def of(cls, g: Graph, policy: CasePolicy) -> StrongAdjacency:
+        index = {k: i for i, k in enumerate(g._node)}
+        ends = _strong_pairs(g, index, policy.weak_relations)
+        rows = np.concatenate([ends[:, 0], ends[:, 1]])
+        cols = np.concatenate([ends[:, 1], ends[:, 0]])
+        n = len(index)
+        matrix = _binary(sparse.csr_matrix((np.ones(len(rows)), (rows, cols)), shape=(n, n)))
+        too = np.fromiter((too_connected(g, k, policy) for k in index), np.bool_, n)
+        handle = np.fromiter(
+            (d.get("kind") == "payment_handle" for d in g._node.values()), np.bool_, n
+        )
+        return cls(index, matrix, too, handle)
+
+    def blocked(self, open_payees: Iterable[str], closed: Iterable[str]) -> npt.NDArray[np.bool_]:
+        """:func:`_blocker`'s answer for every node at once."""
+        opened = np.zeros(len(self.index), dtype=np.bool_)
+        opened[[self.index[k] for k in open_payees if k in self.index]] = True
+        out = self.too_connected | (self.payment_handle & ~opened)
+        out[[self.index[k] for k in closed if k in self.index]] = True
+        return out
+
+
+def _strong_pairs(g: Graph, index: dict[str, int], weak: frozenset[str]) -> npt.NDArray[np.int64]:
+    """(source, target) node numbers of each pair tied by anything but ``weak``: from
+    the edge rows the graph was filled from when it still holds exactly those (a join
+    on the whole column), else from its adjacency dicts."""
+    rows = g.graph.get(EDGE_ROWS)
+    if isinstance(rows, pl.DataFrame) and rows.height == g.number_of_edges():
+        numbered = pl.DataFrame({"key": list(index)}).with_row_index("i")
+        strong = rows.filter(~pl.col("relation").is_in(sorted(weak)))
+        ends = strong.select(
+            pl.col("source").replace_strict(numbered["key"], numbered["i"], return_dtype=pl.Int64),
+            pl.col("target").replace_strict(numbered["key"], numbered["i"], return_dtype=pl.Int64),
+        )
+        return ends.to_numpy().astype(np.int64).reshape(-1, 2)
+    pairs = [
+        (i, index[t])
+        for s, adjacent in g._succ.items()
+        for i in (index[s],)
+        for t, by_relation in adjacent.items()
+        if not weak.issuperset(by_relation)
+    ]
+    return np.array(pairs, dtype=np.int64).reshape(-1, 2)
+
+
+def _binary(m: sparse.spmatrix) -> sparse.csr_matrix:
+    out = sparse.csr_matrix(m)
+    out.data[:] = 1.0
+    return out
+
+
+def seed_partners(
+    g: Graph,
+    seeds: list[str],
+    policy: CasePolicy,
+    open_payees: Iterable[str] = (),
+    closed: Iterable[str] = (),
+    adjacency: StrongAdjacency | None = None,
+) -> dict[str, set[str]]:
+    """For each seed, the other seeds its BFS in :func:`cluster_seeds` reaches (at
+    most ``max_hops``, never through a blocked node, over anything but the weak
+    relations), found for all seeds at once with sparse matrix products instead of a
+    BFS per seed (:func:`partner_pairs`)."""
+    adj = adjacency or StrongAdjacency.of(g, policy)
+    present = [s for s in seeds if s in adj.index]
+    if not present or policy.max_hops < 1:
+        return {}
+    ids = np.array([adj.index[s] for s in present], dtype=np.int64)
+    pairs = partner_pairs(adj.matrix, ~adj.blocked(open_payees, closed), ids, policy.max_hops)
+    out: dict[str, set[str]] = {}
+    for i, j in zip(pairs.row.tolist(), pairs.col.tolist(), strict=True):
+        if i != j:
+            out.setdefault(present[i], set()).add(present[j])
+    return out
+
+
+def partner_pairs(
+    adjacency: sparse.csr_matrix, unblocked: npt.NDArray[np.bool_], seeds: Ids, max_hops: int
+) -> sparse.coo_matrix:
+    """(i, j) for each two seeds ``seeds[i]``, ``seeds[j]`` (and i, i) joined by a path of
+    at most ``max_hops`` over ``adjacency`` whose inner nodes are all ``unblocked``. Split
+    at one edge, such a path's first ``a`` hops stay within what ``seeds[i]`` reaches
+    over unblocked nodes in ``a`` hops, its last ``b`` within what ``seeds[j]`` does
+    (``a + 1 + b = max_hops``): two products of sparse matrices of one column per seed."""
+    n = adjacency.shape[0]
+    start = sparse.csr_matrix(
+        (np.ones(len(seeds)), (seeds, np.arange(len(seeds)))), shape=(n, len(seeds))
+    )
+    keep = sparse.diags(unblocked.astype(np.float64))
+
+    def within(hops: int) -> sparse.csr_matrix:
+        """Column j: seed j and what it reaches in ``hops`` over unblocked nodes."""
+        reach = start
+        for _ in range(hops):
+            reach = _binary(start + keep @ (adjacency @ reach))
+        return reach
+
+    a = (max_hops - 1) // 2
+    near, far = within(a), within(max_hops - 1 - a)
+    return sparse.coo_matrix(near.T @ (adjacency @ far))
+
+
 def cluster_seeds(
     g: Graph,
     seeds: Iterable[str],
     policy: CasePolicy,
     hubs: Iterable[str] = (),
     case_hubs: Iterable[str] = (),
+    adjacency: StrongAdjacency | None = None,
 ) -> list[Group]:
     """Groups of seeds and their member nodes, largest group first. ``case_hubs`` are
-    reached but never crossed (they become cases of their own: see :func:`cluster_cases`)."""
+    reached but never crossed (they become cases of their own: see :func:`cluster_cases`).
+    ``adjacency``: :meth:`StrongAdjacency.of` the graph, when the caller has it."""
     seed_list = sorted(set(seeds))
     seed_set = set(seed_list)
-    blocked = _blocker(g, policy, frozenset(seed_set | set(hubs)), frozenset(case_hubs))
+    open_payees, closed = frozenset(seed_set | set(hubs)), frozenset(case_hubs)
+    blocked = _blocker(g, policy, open_payees, closed)
     uf = UnionFind()
     paths: dict[str, set[str]] = {s: {s} for s in seed_list}
+    # Only a seed that reaches another needs its BFS (most reach none), and only up to
+    # the moment it has found them all: the paths are those of the whole walk.
+    partners = seed_partners(g, seed_list, policy, open_payees, closed, adjacency)
     for s in seed_list:
         uf.add(s)
-        if s not in g:
+        if s not in partners:
             continue
         reached = bfs_distances(
-            g, s, max_hops=policy.max_hops, blocked=blocked, skip=policy.weak_relations
+            g,
+            s,
+            max_hops=policy.max_hops,
+            blocked=blocked,
+            skip=policy.weak_relations,
+            until=partners[s],
         )
         for other in reached:
             if other in seed_set and other != s:
@@ -265,7 +395,12 @@ def _hub_members(g: Graph, hub: str, policy: CasePolicy, taken: set[str]) -> fro
 
 
 def _split_large(
-    g: Graph, groups: list[Group], found: list[str], policy: CasePolicy, hubs: list[str]
+    g: Graph,
+    groups: list[Group],
+    found: list[str],
+    policy: CasePolicy,
+    hubs: list[str],
+    adjacency: StrongAdjacency,
 ) -> tuple[list[Group], list[str], bool]:
     """One round of splitting the groups bigger than ``max_case_entities``: their
     seeds are clustered again with what links several of them as hubs. True when no
@@ -283,7 +418,9 @@ def _split_large(
     if not more:
         return groups, found, True
     found = sorted({*found, *more})
-    again = cluster_seeds(g, large_seeds - set(found), policy, hubs=hubs, case_hubs=found)
+    again = cluster_seeds(
+        g, large_seeds - set(found), policy, hubs=hubs, case_hubs=found, adjacency=adjacency
+    )
     kept = [grp for i, grp in enumerate(groups) if i not in large]
     out = kept + again
     out.sort(key=lambda gm: (-len(gm[0]), gm[0][0]))
@@ -299,9 +436,12 @@ def cluster_cases(
     seed_set = set(seeds)
     hubs = sorted(set(hubs))
     found = case_hubs(g, seed_set, policy)
-    groups = cluster_seeds(g, seed_set - set(found), policy, hubs=hubs, case_hubs=found)
+    adjacency = StrongAdjacency.of(g, policy)  # one for every round
+    groups = cluster_seeds(
+        g, seed_set - set(found), policy, hubs=hubs, case_hubs=found, adjacency=adjacency
+    )
     for _ in range(policy.hub_rounds):
-        groups, found, done = _split_large(g, groups, found, policy, hubs)
+        groups, found, done = _split_large(g, groups, found, policy, hubs, adjacency)
         if done:
             break
     taken = {n for _, members in groups for n in members} | seed_set

@@ -7,7 +7,8 @@ here is the pure modules wired in order.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field
 from datetime import datetime
 from functools import cached_property
 from pathlib import Path
@@ -69,9 +70,20 @@ class WorldGraph:
     same_person: pl.DataFrame  # the splink edges added to the exact links
     records: RecordLookup
 
+    _hubs: dict[int, list[Hub]] = field(default_factory=dict, repr=False)
+
     @cached_property
     def graph(self) -> Graph:
         return fill_graph(self.tables.rows, self.tables.edges.drop("src", "dst"))
+
+    def hubs(self, min_unrelated_payers: int = CasePolicy.min_hub_payers) -> list[Hub]:
+        """The facilitator hubs, found once per threshold (``graph build`` and the
+        case build that follows it in one run ask for the same)."""
+        if min_unrelated_payers not in self._hubs:
+            self._hubs[min_unrelated_payers] = facilitator_hubs(
+                self.tables, min_unrelated_payers=min_unrelated_payers
+            )
+        return self._hubs[min_unrelated_payers]
 
 
 MIN_SAME_PERSON = 0.9  # match probability that makes a same_person edge
@@ -159,28 +171,31 @@ def build_cases(
     )
     policy = policy or CasePolicy()
     events = wg.records.events_by_id(event_ids) if event_ids else pl.DataFrame()
-    hubs = hubs_of(wg.tables, policy)
-    inputs = CaseInputs(
-        evidence_events=events,
-        reports=wg.frames.reports,
-        customers=wg.frames.customers,
-        media_sightings=wg.frames.media_sightings,
-        transactions=wg.records.transactions_by_id(txn_ids) if txn_ids else pl.DataFrame(),
-        hubs=hubs,
-        as_of=as_of or _latest_time(wg),
-    )
-    # networkx gets the part of the world the case build walks, not the world
-    g = wg.tables.case_subgraph(
-        seed_alerts(all_alerts),
-        policy,
-        hubs=[h.key for h in hubs],
-        extra=evidence_account_keys(all_alerts, events),
-    )
-    return cases_from_graph(g, all_alerts, inputs, policy=policy, existing=existing)
-
-
-def hubs_of(tables: GraphTables, policy: CasePolicy | None = None) -> list[Hub]:
-    return facilitator_hubs(tables, min_unrelated_payers=(policy or CasePolicy()).min_hub_payers)
+    hubs = wg.hubs(policy.min_hub_payers)
+    with ThreadPoolExecutor(max_workers=1) as fetch:
+        # The evidence transactions are a scan of the transactions file, in the
+        # engine's threads: it runs while clustering runs in Python, and only the
+        # case assembly waits for it.
+        txns: pl.DataFrame | Future[pl.DataFrame] = (
+            fetch.submit(wg.records.transactions_by_id, txn_ids) if txn_ids else pl.DataFrame()
+        )
+        inputs = CaseInputs(
+            evidence_events=events,
+            reports=wg.frames.reports,
+            customers=wg.frames.customers,
+            media_sightings=wg.frames.media_sightings,
+            transactions=txns,
+            hubs=hubs,
+            as_of=as_of or _latest_time(wg),
+        )
+        # networkx gets the part of the world the case build walks, not the world
+        g = wg.tables.case_subgraph(
+            seed_alerts(all_alerts),
+            policy,
+            hubs=[h.key for h in hubs],
+            extra=evidence_account_keys(all_alerts, events),
+        )
+        return cases_from_graph(g, all_alerts, inputs, policy=policy, existing=existing)
 
 
 def _latest_time(wg: WorldGraph) -> datetime | None:

@@ -34,7 +34,7 @@ from daybreak.graph.build import (
     merge_edges,
     node_rows,
 )
-from daybreak.graph.clusters import RECORD_KINDS, CasePolicy
+from daybreak.graph.clusters import RECORD_KINDS, CasePolicy, partner_pairs
 from daybreak.graph.resolution import EDGE_SCHEMA
 
 Mask = npt.NDArray[np.bool_]
@@ -176,10 +176,11 @@ class GraphTables:
         """The nodes of :meth:`case_subgraph`. Every node whose neighbours the case
         build lists gets those that can change what it finds:
 
-        - the BFS of step 1 (``max_hops`` from every seed, never through a blocked
-          node, over anything but the weak relations) with the least blocking any
-          round uses (open payees are all seeds and hubs, no case hub closed): the
-          nodes it walks from, with their neighbours but those the last hop finds;
+        - the BFS of step 1 (``max_hops`` from every seed that reaches another seed,
+          never through a blocked node, over anything but the weak relations) with
+          the least blocking any round uses (open payees are all seeds and hubs, no
+          case hub closed): the nodes it walks from, with their neighbours but those
+          the last hop finds;
         - each seed's neighbours;
         - hub candidates (a seed's neighbour tied to enough seeds) and their
           neighbours but their payers;
@@ -192,19 +193,24 @@ class GraphTables:
         too = self.too_connected(policy)
         blocked = too | (self.kind_is("payment_handle") & ~open_payee)
         hop_one = _step(strong, seed_mask)
-        # Walked from: the seeds, and what lies within max_hops - 1 of one through
+        # Only a seed that reaches another seed walks (clusters.cluster_seeds); with
+        # the least blocking, every seed that reaches one in some round is among them.
+        seed_ids = np.flatnonzero(seed_mask)
+        pairs = partner_pairs(strong, ~blocked, seed_ids, policy.max_hops)
+        walks = self._mask(seed_ids[np.unique(pairs.row[pairs.row != pairs.col])])
+        # Walked from: those seeds, and what lies within max_hops - 1 of one through
         # nodes that are not blocked. What the last hop finds is never walked from and,
         # but for seeds (all walked from), never on a path between seeds: it is left
         # out (most of the edges of a 3-hop neighbourhood end there).
         found_any = seed_mask.copy()
-        walked = seed_mask.copy()
-        frontier = seed_mask
+        walked = walks.copy()
+        frontier = walks
         for _ in range(policy.max_hops - 1):
             found = _step(strong, frontier) & ~found_any
             found_any |= found
             frontier = found & ~blocked
             walked |= frontier
-        reach = walked | hop_one  # and each seed's neighbours (clusters._seed_neighbours)
+        reach = seed_mask | walked | hop_one  # each seed and its neighbours (_seed_neighbours)
         # hubs of cases (clusters.case_hubs): tied to enough seeds, not too connected
         at_least = min(policy.hub_case_seeds, policy.hub_case_seeds_in_large)
         tied = strong @ seed_mask.astype(np.int32)
