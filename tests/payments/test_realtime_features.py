@@ -188,3 +188,52 @@ def test_incremental_answers_equal_the_restricted_scans_with_their_explanations(
             alerted += b["score"] >= pack.alert_threshold
         assert fast["decision"] == slow["decision"]
     assert alerted > 0
+
+
+RULES = [
+    "a + b * 2 - c",
+    "a / b",
+    "a % b",
+    "power(a, 2) / 10",
+    "CASE WHEN a > b THEN 1 WHEN a = b THEN 0.5 ELSE c END",
+    "greatest(a, b, c) - least(a, b)",
+    "coalesce(a, b, 0.25) / 4",
+    "(a >= 1 AND b < 3) OR NOT c <= 0",
+    "a BETWEEN b AND c",
+    "ln(a) + sqrt(b) - abs(c)",
+    "power(a, b) / 8",
+    "power(a, 0.5) + ln(b - a)",
+    "ramp(a, b, b)",
+    "ramp(a, 1, 3)",
+]
+
+
+@pytest.mark.parametrize("text", RULES)
+def test_a_rule_evaluates_in_python_as_its_sql_does(text: str) -> None:
+    """The real-time path evaluates the pack's rules in Python; on every operator a rule
+    may use, with NULLs, zeros and negatives, it must give DuckDB's value of the same
+    rule's compiled SQL."""
+    import duckdb
+
+    from daybreak.payments.realtime_features import evaluate_rule
+    from daybreak.payments.rules import compile_rule, parse_rule
+
+    values = [None, -2.0, 0.0, 0.5, 1.0, 2.0, 3.0, 7.0]
+    rows = [
+        {"a": a, "b": b, "c": c}
+        for i, a in enumerate(values)
+        for j, b in enumerate(values)
+        for c in values[(i + j) % 4 :: 3]
+    ]
+    tree = parse_rule(text, ["a", "b", "c"])
+    sql = compile_rule(tree, "duckdb")
+    con = duckdb.connect()
+    con.execute("CREATE TABLE t (i INTEGER, a DOUBLE, b DOUBLE, c DOUBLE)")
+    con.executemany(
+        "INSERT INTO t VALUES (?, ?, ?, ?)",
+        [(i, r["a"], r["b"], r["c"]) for i, r in enumerate(rows)],
+    )
+    expected = [v for (v,) in con.execute(f"SELECT {sql} FROM t ORDER BY i").fetchall()]
+    con.close()
+    got = [evaluate_rule(tree, r) for r in rows]
+    assert got == pytest.approx(expected, abs=1e-12), text

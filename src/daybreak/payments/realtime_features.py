@@ -139,6 +139,8 @@ _BINARY: dict[type[exp.Expression], Callable[[Any, Any], Any]] = {
     exp.Sub: lambda a, b: a - b,
     exp.Mul: lambda a, b: a * b,
     exp.Div: lambda a, b: None if b == 0 else a / b,
+    exp.Mod: lambda a, b: None if b == 0 else math.fmod(a, b),
+    exp.Pow: lambda a, b: _power(float(a), float(b)),
     exp.EQ: lambda a, b: a == b,
     exp.NEQ: lambda a, b: a != b,
     exp.GT: lambda a, b: a > b,
@@ -146,6 +148,17 @@ _BINARY: dict[type[exp.Expression], Callable[[Any, Any], Any]] = {
     exp.LT: lambda a, b: a < b,
     exp.LTE: lambda a, b: a <= b,
 }
+
+
+def _power(a: float, b: float) -> float | None:
+    """``power`` as the compiled rule has it (``rules._guarded``): NULL where it has no
+    real value, infinity where it overflows (as DuckDB's)."""
+    if (a < 0 and b != math.floor(b)) or (a == 0 and b < 0):
+        return None
+    try:
+        return float(a**b)
+    except OverflowError:
+        return math.inf
 
 
 def _eval(node: exp.Expression, row: Row) -> Any:
@@ -222,36 +235,12 @@ def _eval(node: exp.Expression, row: Row) -> Any:
     return _binary(node, row)
 
 
-_COMPARE: dict[type[exp.Expression], Callable[[Any, Any], bool]] = {
-    exp.EQ: lambda a, b: a == b,
-    exp.NEQ: lambda a, b: a != b,
-    exp.GT: lambda a, b: a > b,
-    exp.GTE: lambda a, b: a >= b,
-    exp.LT: lambda a, b: a < b,
-    exp.LTE: lambda a, b: a <= b,
-}
-
-
 def _binary(node: exp.Expression, row: Row) -> Any:
+    op = _BINARY.get(type(node))
+    if op is None:
+        raise ValueError(f"rule node {node.key!r} has no Python evaluation")
     a, b = _eval(node.this, row), _eval(node.expression, row)
-    if a is None or b is None:
-        return None
-    for kind, op in _COMPARE.items():
-        if isinstance(node, kind):
-            return op(a, b)
-    if isinstance(node, exp.Add):
-        return a + b
-    if isinstance(node, exp.Sub):
-        return a - b
-    if isinstance(node, exp.Mul):
-        return a * b
-    if isinstance(node, exp.Div):
-        return None if b == 0 else a / b
-    if isinstance(node, exp.Mod):
-        return None if b == 0 else math.fmod(a, b)
-    if isinstance(node, exp.Pow):
-        return float(a) ** float(b)
-    raise ValueError(f"rule node {node.key!r} has no Python evaluation")
+    return None if a is None or b is None else op(a, b)
 
 
 @cache

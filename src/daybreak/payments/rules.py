@@ -93,8 +93,48 @@ def compile_rule(tree: exp.Expression, dialect: str) -> str:
 
 def _compiled(tree: exp.Expression, dialect: str) -> str:
     """``compile_rule`` on a tree no one else holds (it becomes part of the output)."""
-    value = exp.Cast(this=exp.Coalesce(this=tree, expressions=[_number(0)]), to=_double())
+    value = exp.Cast(this=exp.Coalesce(this=_guarded(tree), expressions=[_number(0)]), to=_double())
     return _clip(value).sql(dialect=dialect)
+
+
+def _guarded(tree: exp.Expression) -> exp.Expression:
+    """The rule with every operation that has no value (a division or modulo by zero,
+    the log of a number <= 0, the root of a negative number, a negative number to a
+    fractional power, zero to a negative power) made NULL, as Spark makes a division by
+    zero. DuckDB would give infinities and NaN instead, and NaN passes the clip as 1:
+    full strength from no evidence. The real-time path's Python evaluation
+    (``payments.realtime_features``) gives the same NULLs."""
+    zero = _number(0)
+    # deepest first, so a guard's copied operands carry the guards below them
+    for node in reversed(list(tree.find_all(exp.Div, exp.Mod, exp.Ln, exp.Sqrt, exp.Pow))):
+        if isinstance(node, (exp.Div, exp.Mod)):
+            node.set("expression", exp.Nullif(this=node.expression, expression=zero.copy()))
+            continue
+        x = exp.paren(node.this.copy(), copy=False)
+        if isinstance(node, exp.Ln):
+            defined: exp.Expression = exp.GT(this=x, expression=zero.copy())
+        elif isinstance(node, exp.Sqrt):
+            defined = exp.GTE(this=x, expression=zero.copy())
+        else:
+            y = exp.paren(node.expression.copy(), copy=False)
+            fractional = exp.NEQ(this=y, expression=exp.Floor(this=y.copy()))
+            defined = exp.not_(
+                exp.or_(
+                    exp.and_(exp.LT(this=x, expression=zero.copy()), fractional, copy=False),
+                    exp.and_(
+                        exp.EQ(this=x.copy(), expression=zero.copy()),
+                        exp.LT(this=y.copy(), expression=zero.copy()),
+                        copy=False,
+                    ),
+                    copy=False,
+                ),
+                copy=False,
+            )
+        guarded = exp.Case(ifs=[exp.If(this=defined, true=node.copy())])
+        if node.parent is None:  # the rule is this one operation
+            return guarded
+        node.replace(guarded)
+    return tree
 
 
 def _number(n: int) -> exp.Expression:
