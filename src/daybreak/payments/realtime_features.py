@@ -87,51 +87,128 @@ _RULES: dict[int, tuple[exp.Expression, Callable[[Row], Any]]] = {}
 
 
 def _compiled_rule(key: int, tree: exp.Expression) -> Callable[[Row], Any]:
-    """The rule as a Python closure, made once per tree (walking the tree on every row
-    cost most of a payment's first stage)."""
+    """The rule as a Python function, made once per tree (walking the tree on every row
+    cost most of a payment's first stage; closures per node still half of it)."""
     hit = _RULES.get(key)
     if hit is None or hit[0] is not tree:
-        hit = _RULES[key] = (tree, _closure(tree))
+        hit = _RULES[key] = (tree, _RuleSource(tree).function())
     return hit[1]
 
 
-def _closure(node: exp.Expression) -> Callable[[Row], Any]:
-    """``_eval`` of ``node`` for a row, with the tree walked once, now."""
-    if isinstance(node, exp.Paren):
-        return _closure(node.this)
-    if isinstance(node, exp.Column):
-        name = node.name
-        return lambda row: row.get(name)
-    if isinstance(node, (exp.Literal, exp.Boolean, exp.Null)):
-        const = _eval(node, {})
-        return lambda row: const
-    if isinstance(node, exp.Cast):
-        inner = _closure(node.this)
+class _RuleSource:
+    """Python source for ``_eval`` of a rule tree: one statement per node, NULL as None
+    (a NULL operand makes a NULL result, as ``_BINARY`` has it), CASE and coalesce
+    evaluated lazily as ``_eval`` does. Nodes without a translation call ``_eval``."""
 
-        def cast(row: Row) -> Any:
-            v = inner(row)
-            return None if v is None else float(v)
+    def __init__(self, tree: exp.Expression) -> None:
+        self.tree = tree
+        self.lines: list[str] = []
+        self.names: dict[str, Any] = {
+            "_eval": _eval, "_power": _power, "_fmod": math.fmod, "_log": math.log,
+            "_exp": math.exp, "_sqrt": math.sqrt,
+        }  # fmt: skip
+        self.count = 0
 
-        return cast
-    if isinstance(node, (exp.Greatest, exp.Least)):
-        args = [_closure(a) for a in [node.this, *node.expressions]]
-        pick = max if isinstance(node, exp.Greatest) else min
+    def function(self) -> Callable[[Row], Any]:
+        result = self.emit(self.tree, 1)
+        source = "def rule(row):\n" + "\n".join(self.lines) + f"\n    return {result}\n"
+        namespace = dict(self.names)
+        exec(compile(source, "<payments rule>", "exec"), namespace)
+        rule: Callable[[Row], Any] = namespace["rule"]
+        return rule
 
-        def extreme(row: Row) -> Any:
-            present = [v for v in (a(row) for a in args) if v is not None]
-            return pick(present) if present else None
+    def var(self) -> str:
+        self.count += 1
+        return f"v{self.count}"
 
-        return extreme
-    binary = _BINARY.get(type(node))
-    if binary is not None:
-        left, right = _closure(node.this), _closure(node.expression)
+    def const(self, value: Any) -> str:
+        name = f"k{len(self.names)}"
+        self.names[name] = value
+        return name
 
-        def apply(row: Row) -> Any:
-            a, b = left(row), right(row)
-            return None if a is None or b is None else binary(a, b)
+    def put(self, depth: int, line: str) -> None:
+        self.lines.append("    " * depth + line)
 
-        return apply
-    return lambda row: _eval(node, row)  # the rarer nodes: walked on each row
+    def emit(self, node: exp.Expression, depth: int) -> str:
+        """Statements computing ``node`` at ``depth``; returns the name holding it."""
+        if isinstance(node, exp.Paren):
+            return self.emit(node.this, depth)
+        if isinstance(node, exp.Column):
+            return self.assign(depth, f"row.get({node.name!r})")
+        if isinstance(node, (exp.Literal, exp.Boolean, exp.Null)):
+            return self.const(_eval(node, {}))
+        if isinstance(node, exp.Cast):
+            a = self.emit(node.this, depth)
+            return self.assign(depth, f"None if {a} is None else float({a})")
+        if isinstance(node, exp.Neg):
+            a = self.emit(node.this, depth)
+            return self.assign(depth, f"None if {a} is None else -{a}")
+        if isinstance(node, (exp.Greatest, exp.Least)):
+            args = [self.emit(a, depth) for a in [node.this, *node.expressions]]
+            pick = "max" if isinstance(node, exp.Greatest) else "min"
+            present = self.assign(depth, f"[x for x in ({', '.join(args)},) if x is not None]")
+            return self.assign(depth, f"{pick}({present}) if {present} else None")
+        if isinstance(node, exp.Coalesce):
+            out = self.assign(depth, "None")
+            self.coalesce([node.this, *node.expressions], out, depth)
+            return out
+        if isinstance(node, exp.Case):
+            out = self.assign(depth, "None")
+            self.case(list(node.args.get("ifs") or []), node.args.get("default"), out, depth)
+            return out
+        binary = _BINARY_SOURCE.get(type(node))
+        if binary is not None:
+            a, b = self.emit(node.this, depth), self.emit(node.expression, depth)
+            return self.assign(
+                depth, f"None if {a} is None or {b} is None else " + binary.format(a=a, b=b)
+            )
+        return self.assign(depth, f"_eval({self.const(node)}, row)")
+
+    def assign(self, depth: int, expression: str) -> str:
+        name = self.var()
+        self.put(depth, f"{name} = {expression}")
+        return name
+
+    def coalesce(self, args: list[exp.Expression], out: str, depth: int) -> None:
+        if not args:
+            return
+        value = self.emit(args[0], depth)
+        self.put(depth, f"if {value} is not None:")
+        self.put(depth + 1, f"{out} = {value}")
+        if args[1:]:
+            self.put(depth, "else:")
+            self.coalesce(args[1:], out, depth + 1)
+
+    def case(
+        self, ifs: list[exp.Expression], default: exp.Expression | None, out: str, depth: int
+    ) -> None:
+        if not ifs:
+            if default is not None:
+                self.put(depth, f"{out} = {self.emit(default, depth)}")
+            return
+        cond = self.emit(ifs[0].this, depth)
+        self.put(depth, f"if {cond} is True:")
+        self.put(depth + 1, f"{out} = {self.emit(ifs[0].args['true'], depth + 1)}")
+        self.put(depth, "else:")
+        self.put(depth + 1, "pass")
+        self.case(ifs[1:], default, out, depth + 1)
+
+
+# ``_BINARY`` as source, for :class:`_RuleSource` (the operands are not None).
+_BINARY_SOURCE: dict[type[exp.Expression], str] = {
+    exp.Add: "{a} + {b}",
+    exp.Sub: "{a} - {b}",
+    exp.Mul: "{a} * {b}",
+    exp.Div: "(None if {b} == 0 else {a} / {b})",
+    exp.Mod: "(None if {b} == 0 else _fmod({a}, {b}))",
+    exp.Pow: "_power(float({a}), float({b}))",
+    exp.EQ: "{a} == {b}",
+    exp.NEQ: "{a} != {b}",
+    exp.GT: "{a} > {b}",
+    exp.GTE: "{a} >= {b}",
+    exp.LT: "{a} < {b}",
+    exp.LTE: "{a} <= {b}",
+}
 
 
 _BINARY: dict[type[exp.Expression], Callable[[Any, Any], Any]] = {
