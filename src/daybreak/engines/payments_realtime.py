@@ -246,6 +246,7 @@ class RealtimeState:
         self.path = path
         self.incremental = incremental
         self._scorer: IncrementalScores | None = None  # built on first use
+        self._pending: set[str] = set()  # txn_ids of the batch not yet in the file
         self.max_queue = max_queue
         self.max_batch = max_batch
         self._queue: list[_Waiting] = []
@@ -491,13 +492,24 @@ class RealtimeState:
         on first use (after a start, a load or a refresh)."""
         assert self.context is not None
         if self._scorer is None:
+            history = self._frame("SELECT * FROM st.history ORDER BY txn_id")
             self._scorer = IncrementalScores(
                 self.pack,
                 self.context,
                 self._frame("SELECT * FROM st.customers").to_dicts(),
-                self._frame("SELECT * FROM st.history ORDER BY txn_id").to_dicts(),
+                # a slice at a time: the rows as dicts are far larger than what is kept
+                (r for part in history.iter_slices(20_000) for r in part.iter_rows(named=True)),
+                self._held,
             )
         return self._scorer
+
+    def _held(self, txn_id: str) -> bool:
+        """Whether the state holds ``txn_id``: among the rows of the batch being scored,
+        or in the file (a scan of the ids: asked only when the in-memory digests match,
+        for a payment sent again under another idempotency key)."""
+        return txn_id in self._pending or (
+            self._one("SELECT 1 FROM st.history WHERE txn_id = ? LIMIT 1", [txn_id]) is not None
+        )
 
     def _score_incrementally(self, fresh: list[_Waiting]) -> None:
         """Score ``fresh`` one after the other in arrival order from the in-memory
@@ -510,6 +522,7 @@ class RealtimeState:
         rows: list[pl.DataFrame] = []
         decisions: list[list[Any]] = []
         keys: dict[str, tuple[str, dict[str, Any]]] = {}
+        self._pending.clear()
         try:
             scorer = self._incremental_scores()
             for w in fresh:
@@ -525,6 +538,7 @@ class RealtimeState:
                 row = w.payment.row(0, named=True)
                 if scorer.add(row):
                     rows.append(w.payment)
+                    self._pending.add(str(row["txn_id"]))
                 receiver = str(row["receiver_id"]) if scorer.is_corridor(row) else None
                 payer, beneficiary = scorer.scores(str(row["sender_id"]), receiver)
                 answer = decision_of(
@@ -552,6 +566,7 @@ class RealtimeState:
                 if not w.done.is_set():
                     w.fail(exc)
             return
+        self._pending.clear()
         for w, scored in done:
             w.answer(scored)
 

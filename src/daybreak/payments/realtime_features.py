@@ -31,12 +31,14 @@ from __future__ import annotations
 import bisect
 import math
 import re
+import sys
+from array import array
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from functools import cache, lru_cache
-from typing import Any, TypeVar
+from typing import Any, ClassVar, TypeVar
 from zoneinfo import ZoneInfo
 
 from sqlglot import exp
@@ -377,6 +379,32 @@ class Peers:
         return cls(groups, everyone)
 
 
+class CustomerRow(Mapping[str, Any]):
+    """A customers-file row, the columns the first stage reads, in a tuple (a dict per
+    customer took a third of the in-memory state); small values interned."""
+
+    __slots__ = ("_values",)
+    FIELDS = ("customer_id", "name", "birth_year", "gender", "country", "timezone",
+              "known_offender")  # fmt: skip
+    _FEW = ("gender", "country", "timezone")  # values of few distinct ones: interned
+    _AT: ClassVar[dict[str, int]] = {name: i for i, name in enumerate(FIELDS)}
+
+    def __init__(self, row: Row) -> None:
+        self._values = tuple(
+            sys.intern(v) if isinstance(v, str) and k in self._FEW else v
+            for k, v in ((k, row.get(k)) for k in self.FIELDS)
+        )
+
+    def __getitem__(self, key: str) -> Any:
+        return self._values[self._AT[key]]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.FIELDS)
+
+    def __len__(self) -> int:
+        return len(self.FIELDS)
+
+
 @dataclass(frozen=True)
 class FirstStageContext:
     """Everything a first stage reads besides the customer's own rows: the pack, the
@@ -403,7 +431,7 @@ class FirstStageContext:
         peers: Sequence[Row],
         period: Row,
     ) -> FirstStageContext:
-        by_id = {str(c["customer_id"]): c for c in customers}
+        by_id = {str(c["customer_id"]): CustomerRow(c) for c in customers}
         offenders: dict[tuple[str, int], set[str]] = defaultdict(set)
         for cid, c in by_id.items():
             if c.get("known_offender") and c.get("name") is not None:
@@ -570,6 +598,58 @@ class Payment:
     day_n: float
 
 
+def payment_of(r: Row, customer: Row | None, pack: Pack) -> Payment | None:
+    """One relevant row as a corridor payment (None for a spending row, or a currency
+    the pack has no rate for). Countries, currencies and channels are interned: the
+    in-memory state keeps one copy of each."""
+    if r["channel"] in SPEND_CHANNELS or r["currency"] not in pack.fx_to_reference:
+        return None
+    n0, n1 = pack.night.start_hour, pack.night.end_hour
+    o0, o1 = ctx.OFFICE_HOURS
+    rate = pack.fx_to_reference[r["currency"]]
+    tz = (customer or {}).get("timezone") or pack.default_timezones.get(r["sender_country"], "UTC")
+    ts: datetime = r["timestamp"]
+    hr = ts.astimezone(_zone(tz)).hour
+    night = (hr >= n0 or hr < n1) if n0 > n1 else (n0 <= hr < n1)
+    amount = float(r["amount"])
+    cover, word = cover_of(r.get("reference"), pack)
+    ts_s = _epoch(ts)
+    return Payment(
+        r["txn_id"],
+        ts,
+        ts_s,
+        r["receiver_id"],
+        r.get("receiver_name"),
+        r.get("sender_name"),
+        sys.intern(r["sender_country"]),
+        sys.intern(r["receiver_country"]),
+        amount,
+        sys.intern(r["currency"]),
+        sys.intern(r["channel"]),
+        amount * rate,
+        rate,
+        int(amount <= pack.low_value_cap(r["currency"])),
+        int(night),
+        int(o0 <= hr < o1),
+        int(abs(amount - 10.0 * round(amount / 10.0)) < 0.005),
+        cover,
+        _interned(word),
+        float(pack.channel_risk.get(r["channel"], 0.0)),
+        math.floor(ts_s / DAY),
+    )
+
+
+def _interned(text: str | None) -> str | None:
+    """A value of few distinct ones (a cover word) held once (ids and names are not
+    interned: the interpreter's table would cost more than their repeats)."""
+    return None if text is None else sys.intern(text)
+
+
+def payment_order(p: Payment) -> tuple[float, str]:
+    """The order of a sender's corridor payments (``sender_sequence``)."""
+    return (p.ts_s, p.txn_id)
+
+
 def _payments(
     rows: Iterable[Row], customer: Row | None, pack: Pack, made: dict[str, Payment]
 ) -> list[Payment]:
@@ -577,51 +657,80 @@ def _payments(
     holds those made before, by ``txn_id`` (a row never changes, and its sender's
     customers-file row is fixed for the context's life)."""
     out = []
-    n0, n1 = pack.night.start_hour, pack.night.end_hour
-    o0, o1 = ctx.OFFICE_HOURS
     for r in rows:
-        if r["channel"] in SPEND_CHANNELS or r["currency"] not in pack.fx_to_reference:
-            continue
         known = made.get(r["txn_id"])
-        if known is not None:
-            out.append(known)
-            continue
-        rate = pack.fx_to_reference[r["currency"]]
-        tz = (customer or {}).get("timezone") or pack.default_timezones.get(
-            r["sender_country"], "UTC"
-        )
-        ts: datetime = r["timestamp"]
-        hr = ts.astimezone(_zone(tz)).hour
-        night = (hr >= n0 or hr < n1) if n0 > n1 else (n0 <= hr < n1)
-        amount = float(r["amount"])
-        cover, word = cover_of(r.get("reference"), pack)
-        ts_s = _epoch(ts)
-        made[r["txn_id"]] = payment = Payment(
-            r["txn_id"],
-            ts,
-            ts_s,
-            r["receiver_id"],
-            r.get("receiver_name"),
-            r.get("sender_name"),
-            r["sender_country"],
-            r["receiver_country"],
-            amount,
-            r["currency"],
-            r["channel"],
-            amount * rate,
-            rate,
-            int(amount <= pack.low_value_cap(r["currency"])),
-            int(night),
-            int(o0 <= hr < o1),
-            int(abs(amount - 10.0 * round(amount / 10.0)) < 0.005),
-            cover,
-            word,
-            float(pack.channel_risk.get(r["channel"], 0.0)),
-            math.floor(ts_s / DAY),
-        )
-        out.append(payment)
-    out.sort(key=lambda p: (p.ts_s, p.txn_id))
+        if known is None:
+            payment = payment_of(r, customer, pack)
+            if payment is None:
+                continue
+            known = made[r["txn_id"]] = payment
+        out.append(known)
+    out.sort(key=payment_order)
     return out
+
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+def _micros(ts: datetime) -> int:
+    """``ts`` in microseconds since the epoch (exact: ``/ 1e6`` gives ``ts.timestamp()``)."""
+    d = ts - _EPOCH
+    return (d.days * 86_400 + d.seconds) * 1_000_000 + d.microseconds
+
+
+@dataclass(slots=True)
+class Spending:
+    """What the first stage reads of a sender's spending rows: how many were spent in
+    a corridor country abroad (``corridor_card_spend``) and its flagged purchases
+    (``flagged_purchases``), as columns: the ids, the times in microseconds since the
+    epoch and the merchant code's kinds (an index into :func:`_kind_sets`)."""
+
+    corridor_spend: int = 0
+    ids: str = ""  # the ids one after the other (one string, not one object an id)
+    ends: array[int] = field(default_factory=lambda: array("I"))  # where each id ends
+    micros: array[int] = field(default_factory=lambda: array("q"))
+    kinds: array[int] = field(default_factory=lambda: array("H"))
+
+    def add(self, r: Row, pack: Pack) -> bool:
+        """Take one relevant row; False when it is not a spending row the first stage
+        reads (a corridor payment)."""
+        ch = r["channel"]
+        taken = False
+        if (
+            ch in SPEND_CHANNELS
+            and r["receiver_country"] in pack.corridor_countries
+            and r["receiver_country"] != r["sender_country"]
+        ):
+            self.corridor_spend += 1
+            taken = True
+        kind_sets = _kind_sets(pack)
+        if ch == "card" and r.get("merchant_category") in kind_sets[1]:
+            self.ids += str(r["txn_id"])
+            self.ends.append(len(self.ids))
+            self.micros.append(_micros(r["timestamp"]))
+            self.kinds.append(kind_sets[1][r["merchant_category"]])
+            taken = True
+        return taken
+
+    def flagged(self, pack: Pack) -> Iterable[tuple[str, float, int, tuple[str, ...]]]:
+        """(txn_id, seconds, microseconds since the epoch, kinds) of each flagged purchase."""
+        sets = _kind_sets(pack)[0]
+        start = 0
+        for end, us, k in zip(self.ends, self.micros, self.kinds, strict=True):
+            yield self.ids[start:end], us / 1e6, us, sets[k]
+            start = end
+
+
+@_per_pack
+def _kind_sets(pack: Pack) -> tuple[list[tuple[str, ...]], dict[str, int]]:
+    """The distinct kinds of the listed merchant codes, and each code's index in them."""
+    sets: list[tuple[str, ...]] = []
+    index: dict[str, int] = {}
+    for code, kinds in _mcc_kinds(pack).items():
+        if kinds not in sets:
+            sets.append(kinds)
+        index[code] = sets.index(kinds)
+    return sets, index
 
 
 def _sequence(pays: list[Payment], window: float) -> dict[str, Any]:
@@ -811,33 +920,21 @@ def _cover(pays: list[Payment], word_spec: Mapping[str, float]) -> dict[str, Any
 
 
 def _purchases(
-    rows: Iterable[Row], pays: list[Payment], a: Row, c: FirstStageContext
+    spending: Spending, pays: list[Payment], a: Row, c: FirstStageContext
 ) -> dict[str, Any]:
     """``related_purchases``, ``purchase_baseline`` and ``corridor_card_spend``."""
-    pack = c.pack
-    window = pack.related_purchase_days * DAY
-    kinds = _mcc_kinds(pack)
+    window = c.pack.related_purchase_days * DAY
     times = [p.ts_s for p in pays]  # sorted
     flagged = []
     stamps: dict[str, datetime] = {}
-    card_spend = 0
-    corridor = set(pack.corridor_countries)
-    for r in rows:
-        ch = r["channel"]
-        if (
-            ch in SPEND_CHANNELS
-            and r["receiver_country"] in corridor
-            and (r["receiver_country"] != r["sender_country"])
-        ):
-            card_spend += 1
-        if ch == "card" and r.get("merchant_category") in kinds:
-            ts_s = _epoch(r["timestamp"])
-            i = bisect.bisect_left(times, ts_s - window)
-            near = i < len(times) and times[i] <= ts_s + window
-            for kind in kinds[r["merchant_category"]]:
-                flagged.append((r["txn_id"], kind, near))
-                if near:
-                    stamps[r["txn_id"]] = r["timestamp"]
+    for txn_id, ts_s, us, kinds in spending.flagged(c.pack):
+        i = bisect.bisect_left(times, ts_s - window)
+        near = i < len(times) and times[i] <= ts_s + window
+        for kind in kinds:
+            flagged.append((txn_id, kind, near))
+            if near:
+                stamps[txn_id] = _EPOCH + timedelta(microseconds=us)
+    card_spend = spending.corridor_spend
     related = {(t, k) for t, k, near in flagged if near}
     per_kind = {
         kind: len({t for t, k in related if k == kind}) for kind in ("vpn", "webcam", "flight")
@@ -954,8 +1051,20 @@ def first_stage(
         if relevant
         else [r for r in rows if r["sender_id"] == sender_id and is_relevant(r, pack)]
     )
+    pays = _payments(own, c.customers.get(sender_id), pack, c.payments)
+    spending = Spending()
+    for r in own:
+        spending.add(r, pack)
+    return stage_of(sender_id, pays, spending, c)
+
+
+def stage_of(
+    sender_id: str, pays: list[Payment], spending: Spending, c: FirstStageContext
+) -> FirstStage:
+    """The first stage of ``sender_id`` from its corridor payments in time order
+    (:func:`payment_order`) and its spending rows."""
+    pack = c.pack
     customer = c.customers.get(sender_id)
-    pays = _payments(own, customer, pack, c.payments)
     if not pays:
         return FirstStage(sender_id, None, (), None)
     pairs = pairs_of(pays, customer, pack)
@@ -979,7 +1088,7 @@ def first_stage(
     f["cover_specific_share"] = cover["cover_specific_payments"] / a["corridor_payments"]
     f["top_cover_word"] = cover["top_cover_word"]
     f["top_cover_word_spec"] = cover["top_cover_word_spec"]
-    f.update(_purchases(own, pays, a, c))
+    f.update(_purchases(spending, pays, a, c))
     related = f.pop("_related")
     f["known_offender"] = off["known_offender"]
     f["linked_offender_account"] = off["linked_offender_account"]

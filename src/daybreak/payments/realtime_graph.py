@@ -205,9 +205,16 @@ def customer_score(
     stages: Mapping[str, FirstStage],
     senders_of: Mapping[str, Set[str]],
     pack: Pack,
+    memo: dict[str, dict[str, Any] | None] | None = None,
 ) -> dict[str, Any] | None:
     """``sender_id``'s ``customer_scores`` row with its calibrated ``score`` (as the
-    batch scan's, without a trained model), or None when it is not scored."""
+    batch scan's, without a trained model), or None when it is not scored. ``memo``:
+    rows computed before on the same stages (a payer is often its beneficiary's sole
+    sender, whose score the beneficiary's reads)."""
+    if memo is not None:
+        if sender_id not in memo:
+            memo[sender_id] = customer_score(sender_id, stages, senders_of, pack)
+        return memo[sender_id]
     stage = stages.get(sender_id)
     if stage is None or stage.row is None:
         return None
@@ -227,10 +234,12 @@ def beneficiary_score(
     senders_of: Mapping[str, Set[str]],
     pack: Pack,
     word_spec: Mapping[str, float],
+    memo: dict[str, dict[str, Any] | None] | None = None,
 ) -> dict[str, Any] | None:
     """``receiver_id``'s ``beneficiary_scores`` row with its ``score`` after calibration
     and the sole sender's bound (``scan._capped_by_sole_sender``), or None when the
-    scan does not score it (``compiler._beneficiary_stage``)."""
+    scan does not score it (``compiler._beneficiary_stage``); ``memo`` as for
+    :func:`customer_score`."""
     senders = sorted(senders_of.get(receiver_id, ()))
     pairs = [
         (s, r)
@@ -244,7 +253,7 @@ def beneficiary_score(
     thr = pack.propagation_threshold
     net = beneficiary_network(receiver_id, _near(set(senders), stages, senders_of, pack))
     sole = pairs[0][0] if len(pairs) == 1 else None
-    sole_row = customer_score(sole, stages, senders_of, pack) if sole else None
+    sole_row = customer_score(sole, stages, senders_of, pack, memo) if sole else None
     ties_free = [r.related == 0 and r.household == 0 and r.org == 0 for _, r in pairs]
     scored = (
         len(pairs) >= 2

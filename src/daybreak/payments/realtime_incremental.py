@@ -11,9 +11,14 @@ engine persists the rows and answers (:mod:`daybreak.engines.payments_realtime`)
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+import bisect
+import hashlib
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
+
+import numpy as np
 
 from daybreak.payments.compiler import MAX_EVIDENCE, SPEND_CHANNELS
 from daybreak.payments.config import Pack
@@ -21,15 +26,66 @@ from daybreak.payments.realtime import PinnedContext, SubjectScore, subject_scor
 from daybreak.payments.realtime_features import (
     FirstStage,
     FirstStageContext,
-    first_stage,
+    Payment,
+    Spending,
     is_relevant,
+    payment_of,
+    payment_order,
+    stage_of,
 )
 from daybreak.payments.realtime_graph import beneficiary_score, customer_score
 
 
+@dataclass(slots=True)
+class History:
+    """What the first stage reads of one sender's relevant rows: its corridor payments
+    in time order (:func:`payment_order`) and its spending (no row is kept as such)."""
+
+    payments: list[Payment] = field(default_factory=list)
+    spending: Spending = field(default_factory=Spending)
+
+
+def _digest(txn_id: str) -> int:
+    return int.from_bytes(hashlib.blake2b(txn_id.encode(), digest_size=8).digest(), "little")
+
+
+class TxnIndex:
+    """The ``txn_id`` s held, as 64-bit digests in a sorted array (8 bytes a row; a set
+    of the ids took about 100): ``maybe_held`` is False for an id never added, and True
+    for one added or, very rarely, one whose digest collides with an added one's (the
+    caller then checks the id itself)."""
+
+    MERGE_AT = 1 << 16
+
+    def __init__(self, txn_ids: Iterable[str]) -> None:
+        digests = np.fromiter((_digest(t) for t in txn_ids), dtype=np.uint64)
+        self._sorted = np.unique(digests)
+        self._recent: set[int] = set()
+
+    def maybe_held(self, txn_id: str) -> bool:
+        d = _digest(txn_id)
+        if d in self._recent:
+            return True
+        i = int(np.searchsorted(self._sorted, np.uint64(d)))
+        return i < len(self._sorted) and int(self._sorted[i]) == d
+
+    def add(self, txn_id: str) -> None:
+        self._recent.add(_digest(txn_id))
+        if len(self._recent) >= self.MERGE_AT:
+            recent = np.fromiter(self._recent, dtype=np.uint64, count=len(self._recent))
+            self._sorted = np.union1d(self._sorted, recent)
+            self._recent.clear()
+
+    @property
+    def nbytes(self) -> int:
+        return int(self._sorted.nbytes)
+
+
 class IncrementalScores:
-    """The state's relevant rows by sender, their first stages and the beneficiary
-    index, under one pinned context."""
+    """The state's relevant rows by sender (as :class:`History`), their first stages
+    and the beneficiary index, under one pinned context. ``held(txn_id)``: whether the
+    state holds that id already, asked only when the digest index cannot tell (a
+    payment sent again under another idempotency key, or a digest collision)."""
 
     def __init__(
         self,
@@ -37,9 +93,11 @@ class IncrementalScores:
         context: PinnedContext,
         customers: Iterable[Mapping[str, Any]],
         rows: Iterable[Mapping[str, Any]],
+        held: Callable[[str], bool],
     ) -> None:
         t = context.tables
         self.pack = pack
+        self.held = held
         self.context = FirstStageContext.of(
             pack,
             customers,
@@ -47,19 +105,39 @@ class IncrementalScores:
             t["pinned_peers"].to_dicts(),
             t["pinned_period"].to_dicts()[0],
         )
-        self.rows: dict[str, list[Mapping[str, Any]]] = {}
-        self.txn_ids: set[str] = set()
+        self.histories: dict[str, History] = {}
         self.stages: dict[str, FirstStage] = {}
         self.senders_of: dict[str, set[str]] = {}
+        seen: set[str] = set()  # exact while building, then digests only
         for r in rows:
-            if r["txn_id"] not in self.txn_ids and is_relevant(r, pack):
-                self.txn_ids.add(r["txn_id"])
-                self.rows.setdefault(r["sender_id"], []).append(r)
-        for sender in self.rows:
+            if r["txn_id"] not in seen and is_relevant(r, pack):
+                seen.add(r["txn_id"])
+                self._take(r)
+        self.txn_ids = TxnIndex(seen)
+        del seen
+        for history in self.histories.values():
+            history.payments.sort(key=payment_order)
+        for sender in self.histories:
             self._restage(sender)
 
+    def _take(self, row: Mapping[str, Any], *, in_order: bool = False) -> None:
+        """Keep what the first stage reads of ``row``; ``in_order``: keep the sender's
+        payments in order (else the caller sorts them once)."""
+        sender = row["sender_id"]
+        history = self.histories.get(sender)
+        if history is None:
+            history = self.histories[sender] = History()
+        payment = payment_of(row, self.context.customers.get(sender), self.pack)
+        if payment is None:
+            history.spending.add(row, self.pack)
+        elif in_order:
+            bisect.insort(history.payments, payment, key=payment_order)
+        else:
+            history.payments.append(payment)
+
     def _restage(self, sender: str) -> None:
-        stage = first_stage(sender, self.rows[sender], self.context, relevant=True)
+        history = self.histories[sender]
+        stage = stage_of(sender, history.payments, history.spending, self.context)
         self.stages[sender] = stage
         for p in stage.pairs:
             self.senders_of.setdefault(p.receiver_id, set()).add(sender)
@@ -67,10 +145,13 @@ class IncrementalScores:
     def add(self, row: Mapping[str, Any]) -> bool:
         """Take one payment (public schema, ``timestamp`` a datetime with a time zone):
         False when it is not relevant or its ``txn_id`` is held already."""
-        if row["txn_id"] in self.txn_ids or not is_relevant(row, self.pack):
+        txn_id = row["txn_id"]
+        if not is_relevant(row, self.pack):
             return False
-        self.txn_ids.add(row["txn_id"])
-        self.rows.setdefault(row["sender_id"], []).append(row)
+        if self.txn_ids.maybe_held(txn_id) and self.held(txn_id):
+            return False
+        self.txn_ids.add(txn_id)
+        self._take(row, in_order=True)
         self._restage(row["sender_id"])
         return True
 
@@ -79,7 +160,8 @@ class IncrementalScores:
     ) -> tuple[SubjectScore, SubjectScore | None]:
         """The payer's and (for a corridor payment) the beneficiary's answers."""
         pack = self.pack
-        payer_row = customer_score(sender_id, self.stages, self.senders_of, pack)
+        memo: dict[str, dict[str, Any] | None] = {}  # the payer may be the sole sender
+        payer_row = customer_score(sender_id, self.stages, self.senders_of, pack, memo)
         payer = subject_score(
             pack, "customer", sender_id, payer_row,
             self._customer_evidence(sender_id) if payer_row is not None else [],
@@ -87,7 +169,7 @@ class IncrementalScores:
         if receiver_id is None:
             return payer, None
         bene_row = beneficiary_score(
-            receiver_id, self.stages, self.senders_of, pack, self.context.word_spec
+            receiver_id, self.stages, self.senders_of, pack, self.context.word_spec, memo
         )
         beneficiary = subject_score(
             pack, "beneficiary", receiver_id, bene_row,
