@@ -136,28 +136,14 @@ def test_a_failed_batch_leaves_the_file_and_rebuilds_the_memory(
         st.load(history, customers)
         st.refresh_context()
         before = st.history_rows()
-        real = st._con.executemany
 
-        def broken(sql: str, params: object) -> object:
-            if "st.decisions" in sql:
-                raise RuntimeError("disk full")
-            return real(sql, params)
+        def broken(decisions: object) -> None:
+            raise RuntimeError("disk full")
 
-        monkeypatch.setattr(st, "_con", _Proxy(st._con, broken))
+        monkeypatch.setattr(st, "_store_answers", broken)  # after the rows were inserted
         with pytest.raises(RuntimeError, match="disk full"):
             st.score(tail.slice(0, 1), "k0", "0")
         monkeypatch.undo()
         assert st.history_rows() == before
         assert st.score(tail.slice(0, 1), "k0", "0").replayed is False
         assert st.history_rows() == before + 1
-
-
-class _Proxy:
-    """A DuckDB connection whose ``executemany`` is replaced."""
-
-    def __init__(self, con: object, executemany: object) -> None:
-        self._con = con
-        self.executemany = executemany
-
-    def __getattr__(self, name: str) -> object:
-        return getattr(self._con, name)
