@@ -76,9 +76,9 @@ def serve(data_dir: Path, port: int, max_batch: int, incremental: bool) -> None:
 
     @app.get("/bench/runs")
     async def runs() -> list[int]:
-        """The payments of each scoring run so far (micro-batching)."""
+        """The payments of each micro-batch so far."""
         state = getattr(app.state, "payments_realtime", None)
-        return [len(run) for run in state.runs] if state is not None else []
+        return list(state.batches) if state is not None else []
 
     uvicorn.run(app, host="127.0.0.1", port=port, log_level="warning", access_log=False)
 
@@ -225,8 +225,8 @@ def main() -> None:
     print(scored.line().replace("reports", "payments").replace("/report", "/payment"))
     print(f"scoring / no-op: throughput {scored.rate / max(noop.rate, 1e-9):.4f}, "
           f"p50 {scored.pct(0.5) / noop.pct(0.5):.1f}x, p99 {scored.pct(0.99) / noop.pct(0.99):.1f}x")  # fmt: skip
-    print(f"scoring runs: {len(runs)} for {sum(runs)} payments, "
-          f"{sum(runs) / max(len(runs), 1):.1f} per run on average, at most {max(runs, default=0)}")  # fmt: skip
+    print(f"micro-batches: {len(runs)} for {sum(runs)} payments, "
+          f"{sum(runs) / max(len(runs), 1):.1f} per batch on average, at most {max(runs, default=0)}")  # fmt: skip
     per_customer = (size - fixed) / max(status["customers"], 1)
     print(f"state file {size / 1e6:.1f} MB ({fixed / 1e6:.1f} MB of it the fixed part) for "
           f"{status['customers']:,} customers, {status['transactions']:,} relevant transactions "

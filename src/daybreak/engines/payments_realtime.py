@@ -254,6 +254,9 @@ class RealtimeState:
         self._queue_lock = threading.Lock()
         # the txn_ids of the last scoring runs, in order (status, tests, benchmark)
         self.runs: deque[tuple[str, ...]] = deque(maxlen=10_000)
+        # the payments each micro-batch scored (status, benchmark): incrementally a
+        # "run" above is one payment, scored in its batch's order
+        self.batches: deque[int] = deque(maxlen=10_000)
         path.parent.mkdir(parents=True, exist_ok=True)
         self._eng = _TableEngine(threads=threads)
         self._con = self._eng.connection
@@ -568,6 +571,7 @@ class RealtimeState:
                     w.fail(exc)
             return
         self._pending.clear()
+        self.batches.append(len(fresh))
         for w, scored in done:
             w.answer(scored)
 
@@ -683,6 +687,7 @@ class RealtimeState:
                 txn_id, payer, beneficiary, self.context.version, rt.review, rt.hold
             ).to_json())  # fmt: skip
         self.runs.append(tuple(p[0] for p in parties))
+        self.batches.append(len(parties))
         return answers
 
     def _is_corridor(self, row: dict[str, Any]) -> bool:
