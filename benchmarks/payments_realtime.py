@@ -8,7 +8,7 @@ corridor payments are loaded into the real-time state and a context is pinned
 and rate-limits like the real one and does nothing else) is served by uvicorn in its
 own process; an asyncio load generator with keep-alive connections sends the held-back
 payments in time order (micro-batched by the server: the
-scoring runs are reported), then as many no-op requests. Prints payments/s, p50/p99, the
+micro-batch sizes are reported), then as many no-op requests. Prints payments/s, p50/p99, the
 ratio to the no-op, the server's CPU per request, the state file's size per customer
 and that size extrapolated to 10 M customers (and, scoring incrementally, the server
 memory the in-memory state takes), and the load average at the start. Scoring is
