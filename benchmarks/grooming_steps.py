@@ -1,13 +1,18 @@
-"""Where the grooming detector's time goes: each compiled step timed on DuckDB (issue #16).
+"""Where the grooming (or sextortion) detector's time goes: each compiled step timed on
+DuckDB (issue #16).
 
     .venv/bin/python benchmarks/platform_speed.py --events 10000000 --only grooming
     git show 00e2bef:src/daybreak/platform/grooming.py > /tmp/grooming_before.py
     .venv/bin/python benchmarks/grooming_steps.py /tmp/daybreak-pspeed/events-10000000 \\
         --plan /tmp/grooming_before.py --repeat 2
+    git show a9ba7ae:src/daybreak/platform/sextortion.py > /tmp/sextortion_v6.py
+    .venv/bin/python benchmarks/grooming_steps.py /tmp/daybreak-pspeed/events-10000000 \\
+        --detector sextortion --plan /tmp/sextortion_v6.py --repeat 2
 
 Reads a folder written by ``platform_speed.py`` (``platform_events.parquet`` and
 ``platform_accounts.parquet``) in place, as ``run_parquet`` does, and runs the current
-plan (``daybreak.platform.grooming``) and each ``--plan`` (a file defining
+plan (``daybreak.platform.grooming``; with ``--detector sextortion``, that detector's,
+reading its four tables, and its ratio still to the events pass alone) and each ``--plan`` (a file defining
 ``compile_pipeline`` and the ``*_QUERY`` strings, e.g. an earlier version of that module)
 alternately ``--repeat`` times, each time after the plain events pass of
 ``platform_speed.py``. Prints the medians of the whole pipeline (steps and the three
@@ -31,9 +36,16 @@ import duckdb
 
 from daybreak.detectors.pipeline import Pipeline
 from daybreak.engines.duckdb import DuckDBEngine
-from daybreak.platform import grooming
+from daybreak.platform import grooming, sextortion
 from daybreak.platform.grooming import GroomingParams
+from daybreak.platform.sextortion import SextortionParams
 from platform_speed import PASSES
+
+# --detector -> (its plan module, its default parameters)
+DETECTORS = {
+    "grooming": (grooming, GroomingParams()),
+    "sextortion": (sextortion, SextortionParams()),
+}
 
 Clock = tuple[float, float]  # wall, cpu
 
@@ -66,20 +78,20 @@ def _events_pass(folder: Path) -> Clock:
     return took
 
 
-def _run_plan(plan: ModuleType, folder: Path) -> dict[str, Clock]:
+def _run_plan(plan: ModuleType, params: object, folder: Path) -> dict[str, Clock]:
     eng = DuckDBEngine(keep_row_order=False)
     try:
-        for table in ("platform_events", "platform_accounts"):
+        for table in plan.INPUT_TABLES:
             eng.register_parquet(table, str(folder / f"{table}.parquet"), row_numbers=False)
         took: dict[str, Clock] = {}
         start = _now()
-        for step in plan.compile_pipeline(eng.dialect, GroomingParams()).steps:
+        for step in plan.compile_pipeline(eng.dialect, params).steps:
             t = _now()
             eng.run(Pipeline(step.inputs, [step]))  # one step: timed on its own
             took[step.name] = _since(t)
         t = _now()
-        for query in (plan.ACTORS_QUERY, plan.EVIDENCE_QUERY, plan.SIBLINGS_QUERY):
-            eng.fetch(query.format(min_score="0.5"))
+        for query in [getattr(plan, n) for n in sorted(vars(plan)) if n.endswith("_QUERY")]:
+            eng.fetch(query.format(min_score=repr(params.alert_score)))  # type: ignore[attr-defined]
         took["(alert queries)"] = _since(t)
         took["total"] = _since(start)
         return took
@@ -97,14 +109,16 @@ def main() -> None:
     ap.add_argument("--plan", type=Path, action="append", default=[],
                     help="another plan module to time alongside the current one")  # fmt: skip
     ap.add_argument("--repeat", type=int, default=1)
+    ap.add_argument("--detector", choices=sorted(DETECTORS), default="grooming")
     args = ap.parse_args()
-    plans = {"current": grooming, **{str(p): _load(p) for p in args.plan}}
+    current, params = DETECTORS[args.detector]
+    plans = {"current": current, **{str(p): _load(p) for p in args.plan}}
     passes: list[Clock] = []
     runs: dict[str, dict[str, list[Clock]]] = {name: {} for name in plans}
     for _ in range(args.repeat):
         passes.append(_events_pass(args.folder))
         for name, plan in plans.items():
-            for step, took in _run_plan(plan, args.folder).items():
+            for step, took in _run_plan(plan, params, args.folder).items():
                 runs[name].setdefault(step, []).append(took)
     pw, pc = _median(passes)
     print(f"events pass (median of {args.repeat}): {pw:.2f} s wall, {pc:.2f} s CPU")

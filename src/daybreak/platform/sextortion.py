@@ -52,7 +52,7 @@ from daybreak.platform.params import check_score_and_weights
 from daybreak.schema.columns import MINOR_AGE_BANDS
 
 DETECTOR_ID = "sextortion"
-VERSION = "6"  # change whenever the SQL, the weights or the explanations change
+VERSION = "7"  # change whenever the SQL, the weights or the explanations change
 TYPOLOGY = "financial_sextortion"
 # Also the incident type a tipline report of sextortion has, so a fused case is triaged
 # like one (daybreak.graph.fusion: aggressive solicitation, tier 3).
@@ -115,7 +115,8 @@ def compile_pipeline(d: Dialect, params: SextortionParams) -> Pipeline:
     p.add(
         "sextortion_accounts",
         f"""
-SELECT lower(service || ':' || account_id) AS account, country,
+SELECT lower(service || ':' || account_id) AS account, lower(service) AS svc,
+  lower(account_id) AS acc, country,
   {d.epoch_seconds("created_at")} AS created_s,
   CASE WHEN verified THEN 1 ELSE 0 END AS verified,
   CASE WHEN is_minor OR age_band IN ({d.strings(MINOR_AGE_BANDS)}) THEN 1 ELSE 0 END AS minor
@@ -127,7 +128,8 @@ FROM platform_accounts
     p.add(
         "sextortion_minors",
         """
-SELECT DISTINCT a.account AS minor, a.country AS minor_country, i.source_id AS customer_id,
+SELECT DISTINCT a.account AS minor, a.svc, a.acc, a.country AS minor_country,
+  i.source_id AS customer_id,
   -- one number per (minor, customer): the contacts are grouped on it
   dense_rank() OVER (ORDER BY a.account, i.source_id) AS mid
 FROM identifiers i JOIN sextortion_accounts a ON a.account = lower(i.value)
@@ -213,25 +215,29 @@ def _contacts_sql(d: Dialect) -> str:
     """Contact events between a minor tied to a customer and any other account (the
     actor; extortion accounts often claim to be teenagers too), in either direction
     (``outbound`` = from the actor). One scan of the events: each contact is looked at
-    from both sides (``x.outbound``) and kept on the side whose other end is such a minor."""
+    from both sides (``x.outbound``) and kept on the side whose other end is such a minor.
+
+    The minors are matched on the lowercased service and account id as two columns, and
+    the actor's ``service:account_id`` key is built only for the contacts kept: building
+    and lowercasing both ends' keys for every contact event cost more than the join."""
     types = d.strings(CONTACT_TYPES)
     return f"""
-SELECT c.event_id, c.event_type, c.started_at, c.t_s, c.actor, m.mid, c.outbound
+SELECT c.event_id, c.event_type, c.started_at, c.t_s, c.svc || ':' || c.actor_acc AS actor,
+  m.mid, c.outbound
 FROM (
-  SELECT e.event_id, e.event_type, e.started_at, e.t_s, x.outbound,
-    CASE WHEN x.outbound = 1 THEN e.src ELSE e.dst END AS actor,
+  SELECT e.event_id, e.event_type, e.started_at, e.t_s, e.svc, x.outbound,
+    CASE WHEN x.outbound = 1 THEN e.src ELSE e.dst END AS actor_acc,
     CASE WHEN x.outbound = 1 THEN e.dst ELSE e.src END AS other
   FROM (
     SELECT event_id, event_type, started_at, {d.epoch_seconds("started_at")} AS t_s,
-      lower(service || ':' || account_id) AS src,
-      lower(service || ':' || counterparty_account_id) AS dst
+      lower(service) AS svc, lower(account_id) AS src, lower(counterparty_account_id) AS dst
     FROM platform_events
     WHERE event_type IN ({types}) AND counterparty_account_id IS NOT NULL
   ) e
   CROSS JOIN (VALUES (1), (0)) AS x(outbound)
 ) c
-JOIN sextortion_minors m ON m.minor = c.other
-WHERE c.actor <> m.minor
+JOIN sextortion_minors m ON m.svc = c.svc AND m.acc = c.other
+WHERE c.actor_acc <> m.acc
 """
 
 
