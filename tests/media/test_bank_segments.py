@@ -4,14 +4,18 @@ union of the parts minus later tombstones; crashes, re-adds, legacy files, compa
 from __future__ import annotations
 
 import random
+import threading
+from collections.abc import Sequence
 from pathlib import Path
 
 import polars as pl
 import pytest
 
 from daybreak.media import bank_segments, banks
-from daybreak.media.bank_segments import ADD, MANIFEST, REMOVE, BankSegments
+from daybreak.media import matcher as matcher_module
+from daybreak.media.bank_segments import ADD, MANIFEST, REMOVE, BankSegments, Part
 from daybreak.media.banks import ENTRY_SCHEMA, BankEntry, BankStore
+from daybreak.media.matcher import MediaMatcher
 
 RNG = random.Random(17)
 PDQ = ["".join(RNG.choice("0123456789abcdef") for _ in range(64)) for _ in range(12)]
@@ -142,3 +146,80 @@ def test_a_damaged_manifest_is_named(tmp_path: Path) -> None:
     (tmp_path / "entries" / "b" / MANIFEST).write_text("{not json")
     with pytest.raises(bank_segments.SegmentError, match=r"b/manifest.json: not a bank manifest"):
         store.entries("b")
+
+
+# -- the live matcher catching up part by part -------------------------------------------
+
+
+def _server(tmp_path: Path) -> MediaMatcher:
+    store = BankStore(tmp_path)
+    store.create("b")
+    store.add("b", pdq(0, 1, 2))
+    return MediaMatcher.build(store)
+
+
+def test_the_live_matcher_reads_only_the_parts_written_since_it_caught_up(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    server = _server(tmp_path)
+    cli = BankStore(tmp_path)  # another process
+    cli.add("b", pdq(3, 4))
+    cli.remove("b", [("pdq", PDQ[0])])
+    cli.add("b", pdq(0, label="again"))
+    read: list[int] = []
+    real = BankStore.read_entry_parts
+
+    def counted(self: BankStore, name: str, parts: Sequence[Part]) -> pl.DataFrame:
+        rows = real(self, name, parts)
+        read.append(rows.height)
+        return rows
+
+    monkeypatch.setattr(BankStore, "read_entry_parts", counted)
+    monkeypatch.setattr(MediaMatcher, "_diff_bank", None)  # a whole-bank diff would fail
+    got = server.match([("pdq", PDQ[i]) for i in (0, 1, 3, 4)])
+    assert [(m.query, m.labels) for m in got] == [
+        (0, ("again",)),
+        (1, ("x",)),
+        (2, ("x",)),
+        (3, ("x",)),
+    ]
+    assert read == [2, 1, 1]  # the three new parts, not the bank
+    assert server.index.size == 6 and len(server.index) == 5  # PDQ[0]'s old id is dead
+    assert server._meta().height == 6 and server._meta().n_chunks() > 1  # appended, not copied
+
+
+def test_a_large_change_is_caught_up_in_the_background_while_queries_go_on(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    server = _server(tmp_path)
+    monkeypatch.setattr(matcher_module, "INLINE_ROWS", 2)
+    monkeypatch.setattr(matcher_module, "ADD_BLOCK", 2)
+    release = threading.Event()
+    real = MediaMatcher._add_live
+
+    def slow(self: MediaMatcher, bank: str, new: pl.DataFrame) -> None:
+        assert release.wait(30)
+        real(self, bank, new)
+
+    monkeypatch.setattr(MediaMatcher, "_add_live", slow)
+    BankStore(tmp_path).add("b", pdq(5, 6, 7, 8, 9))  # more than INLINE_ROWS
+    # the query that notices the change answers from what is live, without waiting
+    assert [m.listed_hash for m in server.match_pdq([PDQ[1], PDQ[7]], 0)] == [PDQ[1]]
+    release.set()
+    server.wait_caught_up()
+    got = server.match_pdq([PDQ[i] for i in (5, 6, 7, 8, 9)], 0)
+    assert [m.query for m in got] == [0, 1, 2, 3, 4]
+
+
+def test_parts_compacted_before_the_matcher_applied_them_are_diffed_whole(
+    tmp_path: Path,
+) -> None:
+    server = _server(tmp_path)
+    cli = BankStore(tmp_path)
+    cli.add("b", pdq(3))
+    cli.remove("b", [("pdq", PDQ[1])])
+    cli.compact("b")  # parts 2 and 3 are gone into one part 1..3
+    got = server.match_pdq([PDQ[i] for i in (0, 1, 2, 3)], 0)
+    assert [m.query for m in got] == [0, 2, 3]
+    cli.add("b", pdq(4))  # and from there on part by part again
+    assert [m.query for m in server.match_pdq([PDQ[4]], 0)] == [0]
