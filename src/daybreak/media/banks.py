@@ -466,8 +466,15 @@ class BankStore:
     ) -> tuple[int, int]:
         """Add entries (deduplicated); returns (added, already present). Writes the new
         entries only (one part); deduplicating reads the listed keys."""
-        now = datetime.now(UTC)
-        new = _entries_frame(list(entries), now)
+        return self.add_frame(name, _entries_frame(list(entries), datetime.now(UTC)), actor=actor)
+
+    def add_frame(
+        self, name: str, new: pl.DataFrame, *, actor: str | None = None
+    ) -> tuple[int, int]:
+        """:meth:`add` for entries already in a frame of :data:`ENTRY_SCHEMA` with
+        normalised hashes (large lists: no Python object per entry)."""
+        if dict(new.schema) != ENTRY_SCHEMA:
+            raise BankError(f"bank {name}: entries must have the columns {ENTRY_SCHEMA}")
         with self._locked():
             bank = self.get(name)
             segments = self.segments(name)
