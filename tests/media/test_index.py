@@ -238,8 +238,7 @@ def test_sliced_merge_equals_one_step_insert_and_concatenate(
     got = index_module._inserted(post, at, values)
     assert got.dtype == np.uint32 and np.array_equal(got, np.insert(post, at, values))
     hashes, delta = random_hashes(n, rng), random_hashes(m, rng)
-    buffers = index_module._Buffers.allocate(LAYOUTS["16x16 r1"], n + m)
-    stacked = index_module._stacked(hashes, delta, buffers)
+    stacked = index_module._stacked(hashes, delta)
     assert np.array_equal(stacked, np.concatenate([hashes, delta]))
 
 
@@ -323,62 +322,3 @@ def test_concurrent_adds_and_removes_keep_every_hash_and_tombstone(
     found = index.search(np.concatenate(batches), 0)
     expected = np.concatenate([ids[b][2:] for b in range(len(batches))])
     assert np.array_equal(np.sort(found.ids), np.sort(expected))
-
-
-def test_merges_reuse_the_buffers_retired_before_and_wait_for_searches_still_on_them(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    """From the third merge on, a merge writes into the buffers the merge before last
-    retired (no fresh memory), giving the arrays a fresh build gives; while a search
-    still reads those buffers the merge waits for it."""
-    import threading
-
-    from daybreak.media import index as index_module
-
-    rng = np.random.default_rng(23)
-    layout = LAYOUTS["mixed"]
-    listed = [random_hashes(3000, rng)]
-    index = HashIndex(layout, listed[0])
-    used = []
-    for _ in range(5):
-        listed.append(random_hashes(100, rng))
-        index.add(listed[-1])
-        index.merge_delta()
-        used.append(id(index._live_buffers))
-        fresh = HashIndex(layout, np.concatenate(listed))
-        assert np.array_equal(index.hashes, fresh.hashes)
-        for a, b in zip(index.postings, fresh.postings, strict=True):
-            assert np.array_equal(a, b)
-        for a, b in zip(index.offsets, fresh.offsets, strict=True):
-            assert np.array_equal(a, b)
-    assert len(set(used)) == 2 and used[0] == used[2] == used[4]
-
-    started, release = threading.Event(), threading.Event()
-    real = HashIndex._search
-
-    def held(self: HashIndex, *args: object) -> index_module.Matches:
-        started.set()
-        assert release.wait(30)
-        return real(self, *args)  # type: ignore[arg-type]
-
-    monkeypatch.setattr(HashIndex, "_search", held)
-    probe = listed[3][:5]
-    out: list[index_module.Matches] = []
-    search = threading.Thread(target=lambda: out.append(index.search(probe, 0)))
-    search.start()
-    assert started.wait(30)
-    monkeypatch.setattr(HashIndex, "_search", real)  # other searches run normally
-    index.add(random_hashes(100, rng))
-    index.merge_delta()  # retires the buffers the held search reads
-    index.add(random_hashes(100, rng))
-    merge = threading.Thread(target=index.merge_delta)
-    merge.start()
-    merge.join(0.3)
-    assert merge.is_alive()  # waiting for the held search
-    assert len(index.search(probe, 0).ids) == 5
-    release.set()
-    search.join()
-    merge.join(30)
-    assert not merge.is_alive()
-    assert np.array_equal(np.sort(out[0].ids), np.arange(3200, 3205))
-    assert len(index.search(probe, 0).ids) == 5

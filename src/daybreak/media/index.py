@@ -23,7 +23,6 @@ import os
 import shutil
 import threading
 import time
-from collections import Counter
 from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import AbstractContextManager, contextmanager
@@ -202,7 +201,6 @@ class HashIndex:
         # holding only this, and take the search lock just to swap them in.
         self._writing = threading.Lock()
         self._merger: threading.Thread | None = None
-        self._recycling_init()
         self.hashes: U64 = np.empty((0, 4), dtype=np.uint64)
         self.offsets: list[npt.NDArray[np.uint32]] = []
         self.postings: list[npt.NDArray[np.uint32]] = []
@@ -227,16 +225,6 @@ class HashIndex:
             self.postings.append(np.argsort(keys, kind="stable").astype(np.uint32))
         self.dead = np.zeros(hashes.shape[0], dtype=bool)
         self.delta = np.empty((0, 4), dtype=np.uint64)
-
-    def _recycling_init(self) -> None:
-        """Merges write into the buffers the merge before last retired (see
-        :class:`_Buffers`): a generation number per swap, the searches still reading
-        each generation, the buffers the live arrays are views of (None: arrays built or
-        loaded, not reusable) and the retired ones with their generation."""
-        self._gen = 0
-        self._readers: Counter[int] = Counter()
-        self._live_buffers: _Buffers | None = None
-        self._spare: tuple[int, _Buffers] | None = None
 
     @classmethod
     def build(cls, hashes: U64, max_distance: int = 31) -> HashIndex:
@@ -303,36 +291,13 @@ class HashIndex:
                 hashes, offsets, postings, delta = (
                     self.hashes, self.offsets, self.postings, self.delta
                 )  # fmt: skip
-                spare = self._spare
             if delta.shape[0] == 0:
                 return
-            with _timed("merge: buffers"):
-                buffers = self._buffers_for(spare, hashes.shape[0] + delta.shape[0])
             with _timed("merge: build new arrays"):
-                merged = _merged(self.layout, hashes, offsets, postings, delta, buffers)
+                merged = _merged(self.layout, hashes, offsets, postings, delta)
             with self._writing, _locked(self._lock, "merge swap"):
                 self.hashes, self.offsets, self.postings = merged
                 self.delta = self.delta[delta.shape[0] :]
-                retired = self._live_buffers
-                self._spare = None if retired is None else (self._gen, retired)
-                self._live_buffers = buffers
-                self._gen += 1
-
-    def _buffers_for(self, spare: tuple[int, _Buffers] | None, rows: int) -> _Buffers:
-        """Where a merge of ``rows`` hashes writes: the buffers retired by the merge
-        before (their memory is already faulted in, and their hashes up to what they
-        held are still right) once no search reads them any more, else new ones with
-        room to grow. Fresh memory is zeroed by the kernel as it is first written, and
-        a merge's ~1 GB of it at 10M kept every thread of the process waiting."""
-        if spare is not None and spare[1].capacity >= rows:
-            generation, buffers = spare
-            while True:  # searches finish in milliseconds; none starts on a retired one
-                with self._lock:
-                    if not self._readers[generation]:
-                        del self._readers[generation]
-                        return buffers
-                time.sleep(0.001)
-        return _Buffers.allocate(self.layout, rows + rows // 4)
 
     # -- searching --------------------------------------------------------------------
 
@@ -350,17 +315,6 @@ class HashIndex:
         queries = np.ascontiguousarray(queries, dtype=np.uint64)
         with _locked(self._lock, "search snapshot"):  # arrays are replaced, never mutated
             snap = (self.hashes, self.offsets, self.postings, self.dead, self.delta)
-            generation = self._gen
-            self._readers[generation] += 1  # a merge may not reuse these buffers yet
-        try:
-            return self._search(queries, d, batch, threads, snap)
-        finally:
-            with self._lock:
-                self._readers[generation] -= 1
-
-    def _search(
-        self, queries: U64, d: int, batch: int, threads: int | None, snap: _Snapshot
-    ) -> Matches:
         starts = range(0, queries.shape[0], batch)
         workers = min(len(starts), threads or DEFAULT_THREADS)
         if workers > 1:  # numpy releases the GIL in take/repeat/ufuncs: threads scale
@@ -473,7 +427,6 @@ class HashIndex:
         index._merging = threading.Lock()
         index._writing = threading.Lock()
         index._merger = None
-        index._recycling_init()
         index.hashes = np.load(path / "hashes.npy", mmap_mode=mode)
         index.dead = np.array(np.load(path / "dead.npy"))
         index.offsets = [
@@ -503,8 +456,6 @@ class HashIndex:
                 a is b for a, b in zip(self.postings, old[2], strict=True)
             ):
                 self.hashes, self.offsets, self.postings = hashes, offsets, postings
-                self._live_buffers, self._spare = None, None
-                self._gen += 1
 
     def nbytes(self) -> int:
         return int(
@@ -522,20 +473,17 @@ def _merged(
     offsets: list[npt.NDArray[np.uint32]],
     postings: list[npt.NDArray[np.uint32]],
     delta: U64,
-    buffers: _Buffers,
 ) -> tuple[U64, list[npt.NDArray[np.uint32]], list[npt.NDArray[np.uint32]]]:
     """The arrays of an index with ``delta`` folded into its postings (new arrays; the
     given ones are left as they are for the searches that still read them).
 
-    Every big array is written slice by slice into ``buffers`` (see
+    Every big array is written slice by slice into a preallocated one (see
     :data:`COPY_BLOCK`): one ``concatenate`` or ``insert`` over the whole index is a
     single numpy step of tens of milliseconds at 10M, which searches in other threads
     would wait out."""
     n = hashes.shape[0]
-    rows = n + delta.shape[0]
     new_ids = np.arange(n, n + delta.shape[0], dtype=np.uint32)
-    new_offsets: list[npt.NDArray[np.uint32]] = []
-    new_postings: list[npt.NDArray[np.uint32]] = []
+    new_offsets, new_postings = [], []
     for chunk, off, post in zip(layout, offsets, postings, strict=True):
         with _timed("merge: chunk keys + argsort"):
             keys = chunk_keys(delta, chunk)
@@ -545,72 +493,39 @@ def _merged(
             # Inserting at the end of each bucket keeps ids ascending within buckets.
             at = off[sorted_keys + 1].astype(np.int64)
         with _timed("merge: postings insert"):
-            out = buffers.postings[len(new_postings)][:rows]
-            new_postings.append(_inserted(post, at, new_ids[order], out))
+            new_postings.append(_inserted(post, at, new_ids[order]))
         with _timed("merge: offsets shift"):
-            new_offsets.append(_shifted(off, sorted_keys, buffers.offsets[len(new_offsets)]))
+            new_offsets.append(_shifted(off, sorted_keys))
     with _timed("merge: hashes stacked"):
-        stacked = _stacked(hashes, delta, buffers)
+        stacked = _stacked(hashes, delta)
     return stacked, new_offsets, new_postings
-
-
-@dataclass
-class _Buffers:
-    """Preallocated arrays a merge writes its new index into (the live arrays are views
-    of them): hashes and postings with room for ``capacity`` hashes, the offsets (their
-    size is fixed by the layout). ``valid`` hashes at the start are already written (a
-    buffer reused two merges later holds the hashes of then, which never change)."""
-
-    hashes: U64
-    postings: list[npt.NDArray[np.uint32]]
-    offsets: list[npt.NDArray[np.uint32]]
-    valid: int = 0
-
-    @property
-    def capacity(self) -> int:
-        return int(self.hashes.shape[0])
-
-    @classmethod
-    def allocate(cls, layout: Layout, capacity: int) -> _Buffers:
-        return cls(
-            np.empty((capacity, 4), dtype=np.uint64),
-            [np.empty(capacity, dtype=np.uint32) for _ in layout],
-            [np.empty((1 << c.width) + 1, dtype=np.uint32) for c in layout],
-        )
 
 
 COPY_BLOCK = 8 << 20  # bytes copied per numpy step when merging (see _merged)
 OFFSET_BLOCK = 1 << 20  # offsets shifted this many at a time (see _shifted)
 
 
-def _stacked(hashes: U64, delta: U64, buffers: _Buffers) -> U64:
-    """``np.concatenate([hashes, delta])`` into ``buffers``, copied :data:`COPY_BLOCK`
-    bytes at a time from the first hash they do not hold yet."""
+def _stacked(hashes: U64, delta: U64) -> U64:
+    """``np.concatenate([hashes, delta])``, copied :data:`COPY_BLOCK` bytes at a time."""
     n = hashes.shape[0]
-    out = buffers.hashes[: n + delta.shape[0]]
+    out = np.empty((n + delta.shape[0], 4), dtype=np.uint64)
     rows = max(1, COPY_BLOCK // (4 * 8))
-    for start in range(min(buffers.valid, n), n, rows):
+    for start in range(0, n, rows):
         stop = min(start + rows, n)
         out[start:stop] = hashes[start:stop]
     out[n:] = delta
-    buffers.valid = out.shape[0]
     return out
 
 
 def _inserted(
-    post: npt.NDArray[np.uint32],
-    at: I64,
-    values: npt.NDArray[np.uint32],
-    out: npt.NDArray[np.uint32] | None = None,
+    post: npt.NDArray[np.uint32], at: I64, values: npt.NDArray[np.uint32]
 ) -> npt.NDArray[np.uint32]:
-    """``np.insert(post, at, values)`` for ascending ``at``, a block of ``post`` at a time
-    (into ``out`` when given).
+    """``np.insert(post, at, values)`` for ascending ``at``, a block of ``post`` at a time.
 
     Each block gets the values to be inserted before its elements (those at the end of
     ``post`` go with the last block); the values before a block shift it by their count."""
     n = post.shape[0]
-    if out is None:
-        out = np.empty(n + values.shape[0], dtype=post.dtype)
+    out = np.empty(n + values.shape[0], dtype=post.dtype)
     step = max(1, COPY_BLOCK // post.itemsize)
     starts = range(0, max(n, 1), step)
     bounds = np.searchsorted(at, [min(s + step, n) for s in starts], side="left")
@@ -625,9 +540,7 @@ def _inserted(
 
 
 def _shifted(
-    off: npt.NDArray[np.uint32],
-    sorted_keys: npt.NDArray[np.uint32],
-    out: npt.NDArray[np.uint32] | None = None,
+    off: npt.NDArray[np.uint32], sorted_keys: npt.NDArray[np.uint32]
 ) -> npt.NDArray[np.uint32]:
     """``off`` with bucket *i*'s start moved by the added keys (ascending) below *i*.
 
@@ -635,8 +548,7 @@ def _shifted(
     keys: a cumulative sum over 2**24 buckets in one call holds the GIL for tens of
     milliseconds, and one ``bincount`` over all buckets allocates and faults in 128 MB
     per chunk and merge (traced at 2M: up to 161 ms a call)."""
-    if out is None:
-        out = np.empty_like(off)
+    out = np.empty_like(off)
     out[0] = off[0]
     buckets = off.size - 1
     carry = 0
