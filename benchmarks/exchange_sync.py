@@ -5,6 +5,10 @@ the change up without a rebuild. Prints where the time goes (fetch and store, ba
 writes, the live index catching up).
 
     .venv/bin/python benchmarks/exchange_sync.py --hashes 100K
+    .venv/bin/python benchmarks/exchange_sync.py --hashes 1M --bank 10M   # into a 10 M bank
+
+With ``--bank N`` the bank first lists N other random PDQ hashes (written as one part,
+not timed) and the live matcher is built over them before the sync starts.
 """
 
 from __future__ import annotations
@@ -15,7 +19,11 @@ import logging
 import sys
 import tempfile
 import time
+from datetime import UTC, datetime
 from pathlib import Path
+
+import numpy as np
+import polars as pl
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
@@ -30,6 +38,7 @@ from exchange_servers import (  # noqa: E402
 )
 
 from daybreak.connectors import hash_exchange  # noqa: E402
+from daybreak.media.banks import ENTRY_SCHEMA  # noqa: E402
 from daybreak.media.matcher import MediaMatcher  # noqa: E402
 from daybreak.store import TiplineStore  # noqa: E402
 from daybreak.store.auth import Actor, Role  # noqa: E402
@@ -39,10 +48,23 @@ SECRET = "fetch-key,subscription-key,feedback-key"
 ADMIN = Actor("bench", Role.ADMIN)
 
 
+def random_entries(n: int, seed: int = 7) -> pl.DataFrame:
+    """``n`` random PDQ entries as a bank frame, made column-wise (no object per row)."""
+    raw = np.random.default_rng(seed).integers(0, 256, size=(n, 32), dtype=np.uint8)
+    hashes = pl.Series("hash", raw.view("S32").ravel(), dtype=pl.Binary).bin.encode("hex")
+    return pl.DataFrame({"hash_type": pl.repeat("pdq", n, eager=True), "hash": hashes}).select(
+        "hash_type",
+        "hash",
+        pl.lit(["other"], ENTRY_SCHEMA["labels"]).alias("labels"),
+        pl.lit(datetime.now(UTC), ENTRY_SCHEMA["added_at"]).alias("added_at"),
+    )
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--hashes", default="100K", help="new hashes at the exchange")
     ap.add_argument("--page", type=int, default=800, help="records per page (StopNCII: 800)")
+    ap.add_argument("--bank", default="0", help="hashes the bank lists before the sync")
     args = ap.parse_args()
     logging.disable(logging.WARNING)
     n = parse_size(args.hashes)
@@ -56,7 +78,14 @@ def main() -> None:
         with TiplineStore.open(root / "data", dev=True) as store:
             banks = store.banks.open(root / "banks", ADMIN)
             banks.create("ncii")
+            listed = parse_size(args.bank)
+            if listed:
+                t = time.perf_counter()
+                banks.add_frame("ncii", random_entries(listed))
+                print(f"bank filled with {listed:,} hashes in {time.perf_counter() - t:.1f} s")
+            t = time.perf_counter()
             matcher = MediaMatcher.build(banks)
+            print(f"live matcher built in {time.perf_counter() - t:.1f} s")
             store.exchanges.add(ADMIN, "ncii", "stop_ncii", "ncii", {"endpoint": base}, "BENCH")
             flushes: list[float] = []
             real_flush = hash_exchange._BankChanges.flush

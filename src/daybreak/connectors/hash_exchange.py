@@ -836,18 +836,17 @@ def sync_all(
     return done
 
 
-FLUSH_HASHES = 50_000  # bank changes gathered before the bank's entries file is rewritten
+FLUSH_HASHES = 50_000  # bank changes gathered before they are written to the bank
 
 
 class _BankChanges:
-    """The bank changes of the blocks stored so far, written to the bank in batches: the
-    bank's entries file is rewritten whole at each write, so a block at a time would
-    make a large sync quadratic. A batch is at least :data:`FLUSH_HASHES` changes and
-    at least the bank's size, so the rewrites of a sync cost at most a few times its
-    end result (1 M hashes arriving in an empty bank: 6 writes of 2.55 M rows in all,
-    where writes every 50,000 were 20 of 10.5 M rows; into a bank of 10 M: one). A sync that dies before a write leaves the
-    exchange marked (``bank_current`` false) and the next sync reconciles the bank
-    with the items."""
+    """The bank changes of the blocks stored so far, written to the bank in batches. A
+    write appends only the change (one part), but deduplicating it reads the bank's
+    listed keys, so a batch is at least :data:`FLUSH_HASHES` changes and at least the
+    bank's size: a sync's reads then cost at most a few times its end result (1 M
+    hashes into an empty bank: 6 writes; into a bank of 10 M: one). A sync that dies
+    before a write leaves the exchange marked (``bank_current`` false) and the next
+    sync reconciles the bank with the items."""
 
     def __init__(
         self, exchanges: ExchangeRepository, actor: Actor, banks: BankStore, exchange: Exchange

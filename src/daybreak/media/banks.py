@@ -1,6 +1,7 @@
 """Hash lists ("banks") of known material: enable/disable, versions, source, entries.
 
-A bank store is a directory of entries (one Parquet file per bank, under ``entries/``)
+A bank store is a directory of entries (per bank, under ``entries/``, Parquet parts
+appended one per change: :mod:`daybreak.media.bank_segments`)
 plus the banks' metadata (settings, version history, quarantined hashes, an audit record
 of every change), kept by a :class:`BankMeta`: with a case store, the store's tables
 (``daybreak.store`` opens a :class:`BankStore` over them: its locking, its keyed audit
@@ -30,6 +31,7 @@ from typing import Any, Protocol
 
 import polars as pl
 
+from daybreak.media.bank_segments import ADD, KEYS, MAX_PARTS, REMOVE, BankSegments, Part
 from daybreak.media.hashlists import (
     HASH_TYPES,
     BankEntry,
@@ -48,6 +50,7 @@ __all__ = [
     "BankStore",
     "FileBankMeta",
     "ImportReport",
+    "Part",
     "check_bank_name",
     "check_settings",
     "normalize_hash",
@@ -288,9 +291,9 @@ class BankStore:
 
     Several processes may write the same banks (the server and the CLI). Every change
     runs in one :meth:`BankMeta.transaction` (other writers wait), applies the change to
-    the metadata as it is then (never to this object's older copy), writes the entries
-    file and records the change in the audit log. Readers never lock: entries files are
-    only ever replaced whole.
+    the metadata as it is then (never to this object's older copy), appends the change
+    to the entries as one part and records it in the audit log. Readers never lock:
+    files are written beside and renamed into place.
     """
 
     def __init__(
@@ -439,36 +442,53 @@ class BankStore:
 
     # -- entries ----------------------------------------------------------------------
 
-    def _entries_path(self, name: str) -> Path:
-        return self.store_meta.entries_root / f"{name}.parquet"
+    def segments(self, name: str) -> BankSegments:
+        """Where bank ``name``'s entries are (appended parts, see
+        :mod:`daybreak.media.bank_segments`)."""
+        check_bank_name(name)
+        return BankSegments(self.store_meta.entries_root, name, ENTRY_SCHEMA)
 
     def entries(self, name: str) -> pl.DataFrame:
         self.get(name)
-        path = self._entries_path(name)
-        if not path.exists():
-            return pl.DataFrame(schema=ENTRY_SCHEMA)
-        return pl.read_parquet(path)
+        return self.segments(name).read()[0]
+
+    def entry_parts(self, name: str) -> list[Part]:
+        """The parts bank ``name``'s entries are made of now, oldest first."""
+        self.get(name)
+        return self.segments(name).parts()
+
+    def read_entry_parts(self, name: str, parts: Sequence[Part]) -> pl.DataFrame:
+        """What ``parts`` of bank ``name`` hold (:meth:`BankSegments.read_parts`)."""
+        return self.segments(name).read_parts(parts)
 
     def add(
         self, name: str, entries: Iterable[BankEntry], *, actor: str | None = None
     ) -> tuple[int, int]:
-        """Add entries (deduplicated); returns (added, already present)."""
-        now = datetime.now(UTC)
-        new = _entries_frame(list(entries), now)
+        """Add entries (deduplicated); returns (added, already present). Writes the new
+        entries only (one part); deduplicating reads the listed keys."""
+        return self.add_frame(name, _entries_frame(list(entries), datetime.now(UTC)), actor=actor)
+
+    def add_frame(
+        self, name: str, new: pl.DataFrame, *, actor: str | None = None
+    ) -> tuple[int, int]:
+        """:meth:`add` for entries already in a frame of :data:`ENTRY_SCHEMA` with
+        normalised hashes (large lists: no Python object per entry)."""
+        if dict(new.schema) != ENTRY_SCHEMA:
+            raise BankError(f"bank {name}: entries must have the columns {ENTRY_SCHEMA}")
         with self._locked():
             bank = self.get(name)
-            old = self.entries(name)
-            merged = pl.concat(
-                [old, new.unique(["hash_type", "hash"], keep="first", maintain_order=True)]
+            segments = self.segments(name)
+            listed, _ = segments.read(KEYS)
+            fresh = new.unique(KEYS, keep="first", maintain_order=True).join(
+                listed, on=KEYS, how="anti", maintain_order="left"
             )
-            merged = merged.unique(["hash_type", "hash"], keep="first", maintain_order=True)
-            added = merged.height - old.height
-            bank.count = merged.height
+            bank.count = listed.height + fresh.height
             bank.entries_version += 1
-            # metadata first: a refused change (a reader's role) leaves the file alone
-            self._put(bank, "add", added, actor, _hashes(merged.slice(old.height)))
-            self._write_entries(name, merged)
-            return added, new.height - added
+            # metadata first: a refused change (a reader's role) leaves the files alone
+            self._put(bank, "add", fresh.height, actor, _hashes(fresh))
+            if fresh.height:
+                self._append(segments, ADD, fresh)
+            return fresh.height, new.height - fresh.height
 
     def remove(
         self, name: str, hashes: Iterable[tuple[str, str]], *, actor: str | None = None
@@ -479,23 +499,31 @@ class BankStore:
         )
         with self._locked():
             bank = self.get(name)
-            old = self.entries(name)
-            kept = old.join(drop, on=["hash_type", "hash"], how="anti")
-            gone = old.join(drop, on=["hash_type", "hash"], how="semi")
+            segments = self.segments(name)
+            listed, _ = segments.read(KEYS)
+            gone = listed.join(drop.unique(), on=KEYS, how="semi", maintain_order="left")
             if not gone.height:
                 return 0  # nothing listed was named: no change to record
-            bank.count = kept.height
+            bank.count = listed.height - gone.height
             bank.entries_version += 1
             self._put(bank, "remove", gone.height, actor, _hashes(gone))
-            self._write_entries(name, kept)
+            self._append(segments, REMOVE, gone)
             return gone.height
 
-    def _write_entries(self, name: str, frame: pl.DataFrame) -> None:
-        path = self._entries_path(name)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(".tmp")
-        frame.write_parquet(tmp)
-        tmp.replace(path)
+    def _append(self, segments: BankSegments, kind: str, frame: pl.DataFrame) -> None:
+        segments.append(kind, frame)
+        if len(segments.parts()) > MAX_PARTS:
+            segments.compact()
+
+    def compact(self, name: str) -> int:
+        """Rewrite bank ``name``'s entries as one part (reads see the same entries
+        before and after); returns the parts there were."""
+        with self._locked():
+            self.get(name)
+            segments = self.segments(name)
+            before = len(segments.parts())
+            segments.compact()
+            return before
 
     def import_file(
         self,

@@ -27,11 +27,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import polars as pl
 
+from daybreak.media.bank_segments import ADD, Part
 from daybreak.media.banks import Bank, BankEntry, BankStore, normalize_hash
 from daybreak.media.hamming import RangeSearch
-from daybreak.media.index import HashIndex, Matches, default_layout, parse_pdq
+from daybreak.media.index import U64, HashIndex, Matches, default_layout, parse_pdq
 from daybreak.media.video import FrameHash, VideoMatchRule
 from daybreak.model.signal_types import PdqSignal, SignalType
 from daybreak.plugins import resolve, signal_type, signal_types
@@ -46,6 +48,11 @@ VIDEO_LABEL = "video:"  # a PDQ entry labelled video:<id> is a frame of listed v
 # for millions of hashes); every other distance-matched type gets an in-memory range
 # index (``_RangeTable``), every exact type (``index`` None) a dictionary look-up.
 INDEXED: type[SignalType] = PdqSignal
+# A bank change of at most this many entries is applied by the query that notices it;
+# a larger one (an exchange sync's write) in a background thread, while queries go on.
+INLINE_ROWS = 10_000
+ADD_BLOCK = 16_384  # hashes handed to the live index at a time (its delta stays small)
+META_CHUNKS = 64  # the metadata frame is rechunked beyond this many chunks
 
 
 def match_threshold(bank: Bank, signal: type[SignalType]) -> int:
@@ -127,16 +134,23 @@ class MediaMatcher:
         pdq_meta: pl.DataFrame,
         flood: FloodControl | None = None,
         synced: dict[str, int] | None = None,
+        applied: dict[str, int] | None = None,
     ) -> None:
         self.store = store
         self.index = index
-        self._meta_parts = [pdq_meta]
-        self._meta_cache: pl.DataFrame | None = pdq_meta
+        # Row i names index id i. Only ever replaced (appended to as chunks), so a
+        # search reading it sees every id the index gave it.
+        self._meta_frame = pdq_meta
         self.flood = flood or FloodControl()
         self._exact: dict[tuple[str, str], list[tuple[str, tuple[str, ...]]]] = {}
-        self._lock = threading.RLock()
+        self._lock = threading.RLock()  # writers of the live state; searches never take it
         # entries_version of each bank that the live index reflects
         self._synced: dict[str, int] = dict(synced or {})
+        # the last entry part of each bank that the live index reflects
+        self._applied: dict[str, int] = dict(applied or {})
+        self._catching_up = threading.Lock()  # guards the two below
+        self._catcher: threading.Thread | None = None
+        self._again = False  # a change arrived while the catcher ran
         for bank in store.banks():
             self._index_exact(bank.name, store.entries(bank.name))
         self._ranged: dict[str, _RangeTable] = {}
@@ -146,16 +160,17 @@ class MediaMatcher:
 
     @classmethod
     def build(cls, store: BankStore, flood: FloodControl | None = None) -> MediaMatcher:
-        frames = []
+        frames, applied = [], {}
+        versions = {b.name: b.entries_version for b in store.banks()}
         for bank in store.banks():
-            e = store.entries(bank.name).filter(pl.col("hash_type") == INDEXED.name)
-            frames.append(e.select(pl.lit(bank.name).alias("bank"), "hash", "labels"))
+            entries, parts = store.segments(bank.name).read()
+            applied[bank.name] = _last(parts)
+            frames.append(_meta_rows(bank.name, entries))
         meta = pl.concat(frames) if frames else pl.DataFrame(schema=META_SCHEMA)
-        hashes = parse_pdq(meta["hash"].to_list())
+        hashes = pdq_words(meta["hash"])
         max_d = max([INDEXED.default_threshold] + [b.threshold for b in store.banks()])
         index = HashIndex(default_layout(max_d, hashes.shape[0]), hashes)
-        versions = {b.name: b.entries_version for b in store.banks()}
-        return cls(store, index, meta, flood, versions)
+        return cls(store, index, meta, flood, versions, applied)
 
     def save(self, directory: str | Path) -> None:
         path = Path(directory)
@@ -163,6 +178,7 @@ class MediaMatcher:
         self._meta().write_parquet(path / "entries.parquet")
         versions = {b.name: b.entries_version for b in self.store.banks()}
         (path / "bank_versions.json").write_text(json.dumps(versions))
+        (path / "bank_parts.json").write_text(json.dumps(self._applied))
 
     @staticmethod
     def is_current(store: BankStore, directory: str | Path) -> bool:
@@ -195,21 +211,32 @@ class MediaMatcher:
             saved = json.loads((path / "bank_versions.json").read_text())
         except (OSError, ValueError):
             saved = {}
-        matcher = cls(store, index, meta, flood, saved)
+        try:  # absent (an index saved before parts): the first catch-up diffs whole banks
+            applied = json.loads((path / "bank_parts.json").read_text())
+        except (OSError, ValueError):
+            applied = {}
+        matcher = cls(store, index, meta, flood, saved, applied)
         matcher.sync()  # catch up with entries changed since the index was saved
         return matcher
 
     def _meta(self) -> pl.DataFrame:
-        if self._meta_cache is None:
-            self._meta_cache = pl.concat(self._meta_parts).rechunk()
-            self._meta_parts = [self._meta_cache]
-        return self._meta_cache
+        return self._meta_frame
+
+    def _append_meta(self, rows: pl.DataFrame) -> None:
+        """Append ``rows`` as a new chunk (no copy of the rows already there); called
+        under :attr:`_lock`, before the index gets their hashes."""
+        frame = pl.concat([self._meta_frame, rows], rechunk=False)
+        if frame.n_chunks() > META_CHUNKS:  # gathers slow down with many chunks
+            frame = frame.rechunk()
+        self._meta_frame = frame
 
     def _index_exact(self, bank: str, entries: pl.DataFrame) -> None:
         exact = [st.name for st in signal_types().values() if st.exact()]
         rows = entries.filter(pl.col("hash_type").is_in(exact))
         for t, h, labels in rows.select("hash_type", "hash", "labels").iter_rows():
-            self._exact.setdefault((t, h), []).append((bank, tuple(labels or ())))
+            # a bank lists a hash once: its newer entry replaces one applied before
+            others = [x for x in self._exact.get((t, h), []) if x[0] != bank]
+            self._exact[(t, h)] = [*others, (bank, tuple(labels or ()))]
 
     def _build_ranged(self, only: Iterable[str] | None = None) -> None:
         """(Re)build the in-memory range index of each distance-matched type other than
@@ -237,40 +264,15 @@ class MediaMatcher:
     def add_entries(self, bank: str, entries: Iterable[BankEntry]) -> int:
         """Add to the bank and to the live index at once."""
         with self._lock:
-            before = self.store.entries(bank)
             added, _ = self.store.add(bank, list(entries))
-            new = self.store.entries(bank).join(
-                before.select("hash_type", "hash"), on=["hash_type", "hash"], how="anti"
-            )
-            self._add_live(bank, new)
-            self._build_ranged(only=set(new["hash_type"].to_list()))
-            self._synced[bank] = self.store.get(bank).entries_version
+            self._sync_bank(self.store.get(bank))
             return added
 
     def remove_entries(self, bank: str, hashes: Sequence[tuple[str, str]]) -> int:
         with self._lock:
             removed = self.store.remove(bank, hashes)
-            pdq = [h for t, h in hashes if t == INDEXED.name]
-            if pdq:
-                found = self.index.search(parse_pdq(pdq), 0)
-                banks = self._meta()["bank"].gather(found.ids).to_numpy()
-                self.index.remove(found.ids[banks == bank])
-            for t, h in hashes:
-                if (t, h) in self._exact:
-                    self._exact[(t, h)] = [x for x in self._exact[(t, h)] if x[0] != bank]
-            self._build_ranged(only={t for t, _ in hashes})
-            self._synced[bank] = self.store.get(bank).entries_version
+            self._sync_bank(self.store.get(bank))
             return removed
-
-    def _add_live(self, bank: str, new: pl.DataFrame) -> None:
-        pdq = new.filter(pl.col("hash_type") == INDEXED.name)
-        if pdq.height:
-            # metadata first: a concurrent search must never see an id it cannot name
-            self._meta_parts.append(pdq.select(pl.lit(bank).alias("bank"), "hash", "labels"))
-            self._meta_cache = None
-            self._meta()
-            self.index.add(parse_pdq(pdq["hash"].to_list()))
-        self._index_exact(bank, new)
 
     def sync(self) -> int:
         """Apply entry changes another process made (``daybreak media bank import`` while
@@ -279,31 +281,125 @@ class MediaMatcher:
         changed = 0
         with self._lock:
             for bank in self.store.banks():
-                if self._synced.get(bank.name) == bank.entries_version:
-                    continue
-                current = self.store.entries(bank.name)
-                meta = self._meta().with_row_index("id")
-                mine = meta.filter(pl.col("bank") == bank.name)
-                live = mine.filter(pl.Series(~self.index.dead[mine["id"].to_numpy()]))
-                want = current.filter(pl.col("hash_type") == INDEXED.name)
-                gone = live.join(want.select("hash"), on="hash", how="anti")
-                self.index.remove(gone["id"].to_numpy())
-                new = want.join(live.select("hash"), on="hash", how="anti")
-                for key in list(self._exact):
-                    self._exact[key] = [x for x in self._exact[key] if x[0] != bank.name]
-                self._add_live(bank.name, new)
-                self._index_exact(bank.name, current)
-                self._synced[bank.name] = bank.entries_version
-                changed += 1
-            if changed:
-                self._build_ranged()
+                if self._synced.get(bank.name) != bank.entries_version:
+                    self._sync_bank(bank)
+                    changed += 1
         return changed
+
+    def _sync_bank(self, bank: Bank) -> None:
+        """Bring one bank up to date: its parts written since the last one applied, one
+        after another (each costs its own rows); the whole bank diffed against the live
+        index when they are not known (an index saved before parts, a compaction that
+        merged parts not applied yet)."""
+        parts = self.store.entry_parts(bank.name)
+        done = self._applied.get(bank.name)
+        new = [p for p in parts if done is None or p.last > done]
+        types: set[str] = set()
+        touched: set[str] | None = types
+        if done is not None and all(p.first > done for p in new):
+            for part in new:
+                rows = self.store.read_entry_parts(bank.name, [part])
+                if part.kind == ADD:
+                    self._add_live(bank.name, rows)
+                else:
+                    self._remove_live(bank.name, rows)
+                types.update(rows["hash_type"].unique())
+        else:
+            self._diff_bank(bank.name, self.store.read_entry_parts(bank.name, parts))
+            touched = None  # every type
+        self._applied[bank.name] = _last(parts)
+        self._synced[bank.name] = bank.entries_version
+        self._build_ranged(only=touched)
+
+    def _add_live(self, bank: str, new: pl.DataFrame) -> None:
+        """Hand new entries to the live index in blocks of :data:`ADD_BLOCK`: each block
+        is searchable at once, and the index merges its delta in the background."""
+        rows = _meta_rows(bank, new)
+        hashes = pdq_words(rows["hash"])
+        for start in range(0, rows.height, ADD_BLOCK):
+            # metadata first: a concurrent search must never see an id it cannot name
+            self._append_meta(rows.slice(start, ADD_BLOCK))
+            self.index.add(hashes[start : start + ADD_BLOCK])
+        self._index_exact(bank, new)
+
+    def _remove_live(self, bank: str, gone: pl.DataFrame) -> None:
+        """Tombstone ``gone``'s (hash_type, hash) keys of ``bank`` in the live index."""
+        pdq = gone.filter(pl.col("hash_type") == INDEXED.name)["hash"]
+        if pdq.len():
+            found = self.index.search(pdq_words(pdq), 0)
+            banks = self._meta()["bank"].gather(found.ids).to_numpy()
+            self.index.remove(found.ids[banks == bank])
+        for t, h in gone.select("hash_type", "hash").iter_rows():
+            if (t, h) in self._exact:
+                self._exact[(t, h)] = [x for x in self._exact[(t, h)] if x[0] != bank]
+
+    def _diff_bank(self, bank: str, current: pl.DataFrame) -> None:
+        """Make the live index list exactly ``current`` for ``bank`` (anti-joins both
+        ways against every hash it lists for the bank)."""
+        meta = self._meta().with_row_index("id")
+        mine = meta.filter(pl.col("bank") == bank)
+        live = mine.filter(pl.Series(~self.index.dead[mine["id"].to_numpy()]))
+        want = current.filter(pl.col("hash_type") == INDEXED.name)
+        gone = live.join(want.select("hash"), on="hash", how="anti")
+        self.index.remove(gone["id"].to_numpy())
+        new = want.join(live.select("hash"), on="hash", how="anti")
+        for key in list(self._exact):
+            self._exact[key] = [x for x in self._exact[key] if x[0] != bank]
+        self._add_live(bank, new.filter(pl.col("hash_type") == INDEXED.name))
+        self._index_exact(bank, current)
+
+    def catch_up(self) -> None:
+        """Apply what other processes changed in the banks, as a query does: a small
+        change at once, a large one (an exchange sync's write) in a background thread
+        that adds it a block at a time while queries go on against what is live."""
+        if not self.store.reload_if_changed():
+            return
+        with self._catching_up:
+            if self._catcher is not None:
+                self._again = True  # the running catcher takes it too
+                return
+            if self._pending_rows() > INLINE_ROWS:
+                self._catcher = threading.Thread(
+                    target=self._catch_up_in_background, name="daybreak-bank-sync", daemon=True
+                )
+                self._catcher.start()
+                return
+        self.sync()
+
+    def wait_caught_up(self) -> None:
+        """Wait for a background catch-up (if one runs) to finish."""
+        catcher = self._catcher
+        if catcher is not None:
+            catcher.join()
+
+    def _catch_up_in_background(self) -> None:
+        try:
+            while True:
+                self.sync()
+                with self._catching_up:
+                    if not self._again:
+                        return
+                    self._again = False
+                self.store.reload_if_changed()
+        finally:
+            with self._catching_up:
+                self._catcher = None
+
+    def _pending_rows(self) -> int:
+        """Entries written to the banks since the live index last caught up (every
+        entry of a bank whose applied parts are not known)."""
+        rows = 0
+        for bank in self.store.banks():
+            if self._synced.get(bank.name) == bank.entries_version:
+                continue
+            done = self._applied.get(bank.name, -1)
+            rows += sum(p.rows for p in self.store.entry_parts(bank.name) if p.last > done)
+        return rows
 
     # -- matching ---------------------------------------------------------------------
 
     def _banks(self) -> dict[str, Bank]:
-        if self.store.reload_if_changed():
-            self.sync()
+        self.catch_up()
         return {b.name: b for b in self.store.banks()}
 
     def match_pdq(self, hashes: Sequence[str], max_distance: int | None = None) -> list[Match]:
@@ -471,6 +567,33 @@ def _listed_matches(
         if dist <= limit:
             raw.append(Match(q, signal.name, bank, listed, dist, tuple(labels or ()), "match"))
     return raw
+
+
+def _meta_rows(bank: str, entries: pl.DataFrame) -> pl.DataFrame:
+    """The metadata rows (bank, hash, labels) of ``entries``' PDQ hashes."""
+    pdq = entries.filter(pl.col("hash_type") == INDEXED.name)
+    return pdq.select(pl.lit(bank).alias("bank"), "hash", "labels")
+
+
+def _last(parts: Sequence[Part]) -> int:
+    return max((p.last for p in parts), default=0)
+
+
+def pdq_words(hashes: pl.Series) -> U64:
+    """Stored PDQ hashes (64 lowercase hex characters each, as banks keep them) as
+    ``(n, 4)`` words, decoded in one ``bytes.fromhex`` over the column (a loop per hash
+    took ~1.5 s per million); anything else goes through :func:`parse_pdq`, which names
+    the bad hash."""
+    if not hashes.len():
+        return np.empty((0, 4), dtype=np.uint64)
+    if (
+        hashes.str.len_bytes().min() != 64
+        or hashes.str.len_bytes().max() != 64
+        or bool(hashes.str.contains("[^0-9a-f]").any())
+    ):
+        return parse_pdq(hashes.to_list())
+    raw = bytes.fromhex(hashes.str.join("").item())
+    return np.frombuffer(raw, dtype=">u8").reshape(-1, 4).astype(np.uint64)
 
 
 def frames_to_entries(
