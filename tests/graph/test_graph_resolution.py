@@ -143,3 +143,50 @@ def test_plain_scoped_values_get_the_keys_normalisation_gives_them() -> None:
         slow = _key_map(pairs, to_key).sort("_kind", "_raw")
         assert fast.to_dicts() == slow.to_dicts()
         assert fast["_key"].null_count() and fast["_err"].null_count()  # both kinds met
+
+
+def test_plain_phones_e_mails_and_ips_get_the_keys_normalisation_gives_them() -> None:
+    """The phones, e-mails and IPv4 addresses keyed on the whole column get the keys
+    their identifier types give one at a time, and the values those rewrite or reject
+    (a national prefix after the calling code, Argentina's optional one, leading zeros,
+    impossible lengths, full-width digits, white space, invisible characters, dotted
+    octets over 255 or with leading zeros) are left to the identifier types."""
+    import random
+
+    import phonenumbers
+
+    from daybreak.graph import keys, plain_keys
+    from daybreak.graph.resolution import _key_map, _keys_of
+
+    r = random.Random(15)
+    phones = ["+0123456789", "+１２３４５６７８９０", "+61 421 817 250", "+61421817250\u200b",
+              "0061421817250", "+61421817250\n", "+61-421817250", "+", "+1", "+12"]  # fmt: skip
+    for code in phonenumbers.COUNTRY_CODE_TO_REGION_CODE:
+        for length in range(1, 19):
+            for first in (r.choice("0123456789"), "0", "1", str(r.randint(2, 9))):
+                rest = "".join(r.choice("0123456789") for _ in range(length - 1))
+                phones.append(f"+{code}{first}{rest}")
+    chars = ["a", "Z", "0", ".", "@", "-", "_", "+", " ", "\n", "\u200b", "Ｅ", "É", "İ", "ß"]
+    emails = ["A.B@Example.COM", "a@b.c", "a@b", "@b.c", "a@@b.c", " a@b.c", "a@b.c\n"]
+    emails += ["".join(r.choice(chars) for _ in range(r.randint(3, 12))) for _ in range(800)]
+    plain = chars[:8]
+    emails += [
+        "".join(r.choice(plain) for _ in range(r.randint(1, 6))) + "@x.Org" for _ in range(300)
+    ]
+    ips = ["1.2.3.4", "255.255.255.255", "256.1.1.1", "01.2.3.4", "1.2.3", " 1.2.3.4", "::1"]
+    octets = ["0", "9", "10", "99", "100", "199", "200", "249", "250", "255", "256", "007", "1a"]
+    ips += [".".join(r.choice(octets) for _ in range(r.choice((3, 4, 4, 5)))) for _ in range(600)]
+    pairs = pl.DataFrame(
+        [("phone", v) for v in phones] + [("email", v) for v in emails] + [("ip", v) for v in ips],
+        schema=["_kind", "_raw"],
+        orient="row",
+    ).unique()
+    fast = _keys_of(pairs, keys.identifier_key).sort("_kind", "_raw")
+    slow = _key_map(pairs, keys.identifier_key).sort("_kind", "_raw")
+    assert fast.to_dicts() == slow.to_dicts()
+    # The fast paths did the work they are there for, and left the rest.
+    for rule, kind in ((plain_keys.phone_rule, "phone"), (plain_keys.email_rule, "email"),
+                       (plain_keys.ipv4_rule, "ip")):  # fmt: skip
+        done, left = rule(pairs.filter(pl.col("_kind") == kind))
+        assert done.height >= 100 and left.height >= 100, (kind, done.height, left.height)
+    assert slow["_err"].null_count() < slow.height  # some values are rejected

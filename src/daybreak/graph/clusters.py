@@ -445,14 +445,22 @@ def cluster_cases(
         if done:
             break
     taken = {n for _, members in groups for n in members} | seed_set
+    found_set = set(found)
+    # node -> the groups holding it, kept up to date as groups grow below (a hub's own
+    # members joining a group can link that group to a later hub)
+    holders: dict[str, set[int]] = {}
+    for i, (_, members) in enumerate(groups):
+        for n in members:
+            holders.setdefault(n, set()).add(i)
     out: list[HubCluster] = []
     for hub in found:
         # Another hub is no link: the sub-cases of one hub are not the other's.
-        near = set(neighbours(g, hub, skip=policy.weak_relations)) - set(found)
-        linked = tuple(i for i, (_, members) in enumerate(groups) if members & near)
+        near = set(neighbours(g, hub, skip=policy.weak_relations)) - found_set
+        linked = tuple(sorted({i for n in near for i in holders.get(n, ())}))
         own = _hub_members(g, hub, policy, taken)
         for i in linked:
             groups[i][1].add(hub)
+            holders.setdefault(hub, set()).add(i)
         if len(linked) >= 2:
             out.append(HubCluster(hub, own, linked))
         elif linked:  # not a hub of cases: one case holds it and its alerts
@@ -461,6 +469,10 @@ def cluster_cases(
                 seeds_of.append(hub)
                 seeds_of.sort()
             members.update(own)
+            for n in own:
+                holders.setdefault(n, set()).add(linked[0])
         elif hub in seed_set:
             groups.append(([hub], set(own)))
+            for n in own:
+                holders.setdefault(n, set()).add(len(groups) - 1)
     return groups, out

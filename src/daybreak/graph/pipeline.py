@@ -35,6 +35,7 @@ from daybreak.graph.signals import MediaMatch, alerts_from_media_matches, alerts
 from daybreak.graph.tables import GraphTables, facilitator_hubs
 from daybreak.model.alerts import Alert
 from daybreak.model.cases import Case
+from daybreak.schema.world import collector_paused
 
 
 class RecordLookup(Protocol):
@@ -172,7 +173,9 @@ def build_cases(
     policy = policy or CasePolicy()
     events = wg.records.events_by_id(event_ids) if event_ids else pl.DataFrame()
     hubs = wg.hubs(policy.min_hub_payers)
-    with ThreadPoolExecutor(max_workers=1) as fetch:
+    # The case build makes hundreds of thousands of small acyclic objects (subgraph
+    # dicts, records): the cycle collector's passes over them were a large share of it.
+    with ThreadPoolExecutor(max_workers=1) as fetch, collector_paused():
         # The evidence transactions are a scan of the transactions file, in the
         # engine's threads: it runs while clustering runs in Python, and only the
         # case assembly waits for it.

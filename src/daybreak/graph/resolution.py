@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 import polars as pl
 
-from daybreak.graph import keys
+from daybreak.graph import keys, plain_keys
 from daybreak.graph.loader import WorldFrames
 from daybreak.model.identifiers import IdentifierError, IdentifierKind
 from daybreak.schema.columns import MINOR_AGE_BANDS
@@ -80,44 +80,20 @@ KeyMap = Callable[[pl.DataFrame, Callable[[str, str], str]], pl.DataFrame]
 _KEY_MAP: ContextVar[KeyMap] = ContextVar("key_map", default=_key_map)
 
 
-# Kinds whose values are ``service:id`` records or ids (``normalize_scoped``; a
-# username is also lower-cased): node kind and whether the whole value is lower-cased,
-# per function that makes the keys.
-_SCOPED: dict[Callable[[str, str], str], dict[str, tuple[str, bool]]] = {}
-# Printable ASCII without white space, with at most a service before the first colon
-# and something after it: NFKC and the removal of invisible characters and white space
-# change nothing, and ``normalize_scoped`` only lower-cases the service.
-_PLAIN_SCOPED = r"^[!-9;-~]+(:[!-~]+)?$"
+# The rules that key plain values on the whole column (``plain_keys``), per function
+# that makes the keys; every value they leave goes through that function.
+_PLAIN: dict[Callable[[str, str], str], list[plain_keys.Rule]] = {}
 
 
 def _keys_of(pairs: pl.DataFrame, to_key: Callable[[str, str], str]) -> pl.DataFrame:
-    """``_key_map``'s answer for distinct (kind, raw) pairs: the plain scoped values
-    (most of a world: customers, accounts, payment handles) keyed on the whole column
-    at once, every other value by ``to_key`` one at a time (phones, e-mails, IPs …)."""
-    rules = _SCOPED.get(to_key)
-    if not rules or not pairs.height:
-        return _KEY_MAP.get()(pairs, to_key)
-    kinds = list(rules)
-    plain = pl.col("_kind").is_in(kinds) & pl.col("_raw").str.contains(_PLAIN_SCOPED)
-    fast, slow = pairs.filter(plain), pairs.filter(~plain)
-    node_kind = pl.col("_kind").replace_strict(
-        kinds, [rules[k][0] for k in kinds], return_dtype=pl.String
-    )
-    lower_all = pl.col("_kind").is_in([k for k in kinds if rules[k][1]])
-    raw = pl.col("_raw")
-    service = raw.str.split_exact(":", 1).struct.field("field_0")
-    rest = raw.str.splitn(":", 2).struct.field("field_1")
-    value = (
-        pl.when(lower_all)
-        .then(raw.str.to_lowercase())
-        .when(raw.str.contains(":", literal=True))
-        .then(service.str.to_lowercase() + ":" + rest)
-        .otherwise(raw)
-    )
-    keyed = fast.with_columns(
-        (node_kind + ":" + value).alias("_key"), pl.lit(None, pl.String).alias("_err")
-    )
-    return pl.concat([keyed, _KEY_MAP.get()(slow, to_key)])
+    """``_key_map``'s answer for distinct (kind, raw) pairs: the plain values (most of
+    a world: customers, accounts, payment handles, E.164 phones, e-mails, IPv4) keyed on
+    the whole column at once, every other value by ``to_key`` one at a time."""
+    keyed = []
+    for rule in _PLAIN.get(to_key, []) if pairs.height else []:
+        done, pairs = rule(pairs)
+        keyed.append(done)
+    return pl.concat([*keyed, _KEY_MAP.get()(pairs, to_key)])
 
 
 def attach_keys(
@@ -212,19 +188,32 @@ def _owner_key(kind: str, raw: str) -> str:
     raise ValueError(f"unknown identifiers.source {kind!r}")
 
 
-_SCOPED[keys.identifier_key] = {
-    "account": ("account", False),
-    "customer": ("customer", False),
-    "payment_handle": ("payment_handle", False),
-    "beneficiary": ("payment_handle", False),
-    "device": ("device", False),
-    "username": ("username", True),
-}
-_SCOPED[_owner_key] = {
-    "customers": ("customer", False),
-    "transactions": ("customer", False),
-    "platform_events": ("account", False),
-}
+# Kinds whose values are ``service:id`` records or ids (``normalize_scoped``; a
+# username is also lower-cased): node kind and whether the whole value is lower-cased.
+_PLAIN[keys.identifier_key] = [
+    plain_keys.scoped_rule(
+        {
+            "account": ("account", False),
+            "customer": ("customer", False),
+            "payment_handle": ("payment_handle", False),
+            "beneficiary": ("payment_handle", False),
+            "device": ("device", False),
+            "username": ("username", True),
+        }
+    ),
+    plain_keys.phone_rule,
+    plain_keys.email_rule,
+    plain_keys.ipv4_rule,
+]
+_PLAIN[_owner_key] = [
+    plain_keys.scoped_rule(
+        {
+            "customers": ("customer", False),
+            "transactions": ("customer", False),
+            "platform_events": ("account", False),
+        }
+    )
+]
 
 
 def _identifier_edges(w: WorldFrames) -> tuple[pl.DataFrame, list[pl.DataFrame]]:

@@ -88,6 +88,48 @@ def normalize_phone(raw: str, region: str | None = None) -> str:
     return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
 
 
+@dataclass(frozen=True, slots=True)
+class E164Rule:
+    """When ``normalize_phone`` gives back an E.164 value unchanged, for one country
+    calling code: a national significant number (the digits after the code) of one of
+    ``lengths`` that does not start with 0 and that ``national_prefix`` (a regular
+    expression, None: the code has none) does not match at its start. ``parse`` then
+    finds this code (codes are prefix-free), strips no national prefix, reads the number
+    as an integer that prints the same, and ``is_possible_number`` (which only looks at
+    the length) holds."""
+
+    country_code: str
+    lengths: frozenset[int]
+    national_prefix: str | None
+
+
+@functools.cache
+def e164_rules() -> dict[str, E164Rule]:
+    """:class:`E164Rule` per calling code, read from phonenumbers' own metadata (so it
+    follows the installed version). Codes whose national prefix can match nothing at
+    all (Argentina's ``0?…``) are left out: there every number may be rewritten."""
+    from phonenumbers.phonemetadata import PhoneMetadata
+
+    rules: dict[str, E164Rule] = {}
+    for code in phonenumbers.COUNTRY_CODE_TO_REGION_CODE:
+        region = phonenumbers.region_code_for_country_code(code)
+        meta = PhoneMetadata.metadata_for_region_or_calling_code(code, region)
+        if meta is None:
+            continue
+        prefix = meta.national_prefix_for_parsing or None
+        if prefix is not None and re.compile(prefix).match(""):
+            continue
+        lengths = frozenset(
+            n
+            for n in range(2, 18)  # phonenumbers' shortest and longest national number
+            if phonenumbers.is_possible_number(
+                phonenumbers.PhoneNumber(country_code=code, national_number=int("1" * n))
+            )
+        )
+        rules[str(code)] = E164Rule(str(code), lengths, prefix)
+    return rules
+
+
 def normalize_email(raw: str) -> str:
     value = raw.strip().lower()
     if not _EMAIL.match(value):
