@@ -20,9 +20,11 @@ What this module does about the method's known pitfalls:
   hidden count drawn in each replicate (a prediction interval for the hidden count, not
   only for its expectation).
 
-It cannot correct what the table cannot show: heterogeneous capture that is not
-captured by pairwise dependence (a group of people no list is likely to see), or
-higher-order dependence. ``ASSUMPTIONS`` says so wherever an estimate is printed.
+* **heterogeneity**: every model is also tried with a Darroch term (quadratic in the
+  number of lists a history is on), kept only when positive, chosen by the same BIC.
+
+It cannot correct what the table cannot show: heterogeneity BIC does not detect (a
+group of people no list is likely to see), or higher-order dependence. ``ASSUMPTIONS`` says so wherever an estimate is printed.
 Pure numpy; nothing here reads files.
 """
 
@@ -44,8 +46,9 @@ ASSUMPTIONS = (
     "Records are linked without error across lists (a missed link adds a person).",
     "Dependence between lists is pairwise: the chosen model holds the interactions "
     "that matter, and no group is invisible to every list beyond what pairs show.",
-    "Within a history, everyone has the same chance of being listed (heterogeneity "
-    "that pairwise terms cannot absorb biases the estimate down).",
+    "Within a history, everyone has the same chance of being listed, or the difference "
+    "is what the Darroch term (quadratic in the number of lists) describes; other "
+    "heterogeneity biases the estimate down.",
 )
 # When not to trust an estimate (docs/estimate.md explains each), shown beside every
 # stored estimate on the console's dashboards.
@@ -53,8 +56,9 @@ DO_NOT_TRUST = (
     "Dependent lists (a detector that learns from tipline reports, a report prompted by "
     "a bank's alert): pairwise terms absorb this only with enough people on both lists; "
     "otherwise the hidden count is too low.",
-    "Heterogeneity: when some people are easier for every list to see, the estimate is "
-    "biased down (32% too low in the strong-heterogeneity simulation).",
+    "Heterogeneity: when some people are easier for every list to see, the Darroch term "
+    "corrects most of the bias when chosen, but the intervals cover the truth in only "
+    "about two thirds of the strong-heterogeneity simulations.",
     "Sparse overlaps: two lists sharing fewer than five people, or a hidden count above "
     "twice the people seen (both are flagged as warnings).",
     "Record linkage: a person not linked across two lists counts twice and looks unseen "
