@@ -24,7 +24,13 @@ from typing import Any
 
 import numpy as np
 
-from daybreak.graph.estimate import EstimationError, estimate, simulate
+from daybreak.graph.estimate import (
+    CANDIDATE_HETEROGENEITY,
+    HETEROGENEITY,
+    EstimationError,
+    estimate,
+    simulate,
+)
 
 CAPTURE = (0.2, 0.25, 0.3, 0.15)
 SCENARIOS: dict[str, dict[str, Any]] = {
@@ -36,16 +42,18 @@ SCENARIOS: dict[str, dict[str, Any]] = {
 }
 
 
-def run(name: str, worlds: int, people: int, replicates: int) -> None:
+def run(
+    name: str, worlds: int, people: int, replicates: int, seed_base: int, het: tuple[str, ...]
+) -> None:
     opts = dict(SCENARIOS[name])
     capture = opts.pop("capture", CAPTURE)
     covered, rel, signed, failed = 0, [], [], 0
     models: Counter[str] = Counter()
     started = time.perf_counter()
     for w in range(worlds):
-        table, hidden = simulate(np.random.default_rng(10_000 + w), people, capture, **opts)
+        table, hidden = simulate(np.random.default_rng(seed_base + w), people, capture, **opts)
         try:
-            result = estimate(table, replicates=replicates, seed=w)
+            result = estimate(table, replicates=replicates, seed=w, heterogeneity=het)
         except EstimationError:
             failed += 1
             continue
@@ -69,9 +77,22 @@ def main() -> None:
     ap.add_argument("--people", type=int, default=2000)
     ap.add_argument("--replicates", type=int, default=100)
     ap.add_argument("--scenarios", default=",".join(SCENARIOS))
+    ap.add_argument(
+        "--seed-base",
+        type=int,
+        default=10_000,
+        help="World w is drawn with seed seed-base + w: 10000 (development), 20000 (held out).",
+    )
+    ap.add_argument(
+        "--heterogeneity",
+        default=",".join(CANDIDATE_HETEROGENEITY),
+        help=f"Heterogeneity terms among the candidates ({', '.join(HETEROGENEITY)}; '' none).",
+    )
     args = ap.parse_args()
+    het = tuple(h for h in args.heterogeneity.split(",") if h)
+    print(f"seeds {args.seed_base}+, heterogeneity terms: {', '.join(het) or 'none'}")
     for name in args.scenarios.split(","):
-        run(name, args.worlds, args.people, args.replicates)
+        run(name, args.worlds, args.people, args.replicates, args.seed_base, het)
 
 
 if __name__ == "__main__":

@@ -6,6 +6,7 @@ import json
 import re
 from pathlib import Path
 
+import polars as pl
 import pytest
 from typer.testing import CliRunner
 
@@ -41,9 +42,11 @@ def test_demo_runs_every_stage_and_reruns_without_duplicates(tmp_path: Path) -> 
         "recruitment ads (DuckDB)",
         "tipline intake",
         "entity graph and fused cases",
+        "estimate of what nobody sees",
         "exports of CASE-",
     ):
         assert stage in first.output
+    assert "What nobody sees" in first.output
     lines = (tmp_path / "results" / "alerts.jsonl").read_text().splitlines()
     alerts = [json.loads(line) for line in lines]
     assert alerts and all(a["explanation"] and a["evidence_txn_ids"] for a in alerts)
@@ -79,8 +82,25 @@ def test_demo_runs_every_stage_and_reruns_without_duplicates(tmp_path: Path) -> 
         extorted = [a for c in platform for a in c.alerts if a.detector == "sextortion"]
         assert extorted and all(a.subject_type == "beneficiary" for a in extorted)
         assert store.reports.count() > 0
+        # the estimate per role, from who the sources saw on the graph, is kept
+        stored = store.estimates.latest(SYSTEM)
+        assert stored is not None
+        assert [s.label for s in stored.report.strata][1:] == [
+            f"role={r}" for r in ("facilitator", "other", "payer", "victim")
+        ]
+        payer = next(s.estimate for s in stored.report.strata if s.label == "role=payer")
+        assert payer is not None and "payments" in payer.lists
     finally:
         store.close()
+    seen = pl.read_csv(tmp_path / "sightings.csv")
+    assert seen.select("person", "list").is_unique().all()
+    # each list's people are those its alerts name: the payments list holds the alerted
+    # customers' people, and every payments row names the payments alerts behind it
+    payments = seen.filter(pl.col("list") == "payments")
+    cited = {a for ids in payments["alerts"] for a in ids.split(" ")}
+    assert cited == {a["alert_id"] for a in alerts}
+    subjects = {f"customer:{a['subject_id']}" for a in alerts if a["subject_type"] == "customer"}
+    assert subjects <= {k for keys in payments["seen_as"] for k in keys.split(" ")}
     exports = sorted(p.name.split(".")[1] for p in (tmp_path / "exports").iterdir())
     assert {"stix", "ftm"} <= set(exports)
     # the installed example plug-in (a dev dependency) runs beside the built-ins

@@ -1,7 +1,8 @@
 """`daybreak demo`: build a small world, run every stage, show the result.
 
 signals (synthetic world) -> payment, media, stream-payment and tipline alerts -> one
-entity graph -> fused cases in the store -> exports of the top case -> the analyst console.
+entity graph -> fused cases in the store -> an estimate of the people no source saw ->
+exports of the top case -> the analyst console.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from daybreak.model.cases import Case
 STAGED_DETECTORS = (
     "payments", "media", "stream_payment", "grooming", "sextortion", "recruitment_ads", "tipline",
 )  # fmt: skip
+DEMO_REPLICATES = 20  # bootstrap replicates of the demo's estimate (the CLI's least)
 NOT_RUN = "not run: "  # a skipped detector's reason starts so; any other reason is a failure
 # The receivers' schemas stay outside the repository; the demo looks beside the checkout.
 SHARED_STANDARDS = Path(__file__).resolve().parents[3].parent / "shared" / "standards"
@@ -50,6 +52,8 @@ class DemoRun:
     exports: dict[str, Path | str] = field(default_factory=dict)
     timings: dict[str, float] = field(default_factory=dict)
     skipped: dict[str, str] = field(default_factory=dict)  # detector -> why it did not run
+    graph: Any = None  # the world's entity graph (daybreak.graph.WorldGraph)
+    estimate: Any = None  # what nobody sees, per role (daybreak.graph.estimate.EstimateReport)
 
     @property
     def world_dir(self) -> Path:
@@ -97,6 +101,7 @@ def demo(
     if plugins:
         _plugin_detectors(run)
     _tipline_and_cases(run)
+    _estimate(run)
     _exports(run)
     _summary(run)
     if not no_serve:
@@ -264,7 +269,7 @@ def _tipline_and_cases(run: DemoRun) -> None:
             run.queue = load_world_reports(store, run.world_dir, alerts=run.alerts)
             run.alerts.extend(a for s in run.queue for a in report_alerts(s))
         with _stage(run, "entity graph and fused cases"):
-            graph = build_world_graph(run.world_dir)
+            graph = run.graph = build_world_graph(run.world_dir)
             matches = [] if run.media_matches is None else run.media_matches.to_dicts()
             # Cases of an earlier run keep their ids, status and assignee.
             existing = store.cases.query(SYSTEM)
@@ -278,6 +283,27 @@ def _tipline_and_cases(run: DemoRun) -> None:
             store.cases.upsert(run.cases)
     finally:
         store.close()
+
+
+def _estimate(run: DemoRun) -> None:
+    """Multiple-systems estimation from who the sources saw on the entity graph: per
+    role, how many people no source saw. Kept in the store, so the console's dashboards
+    show it; few bootstrap replicates, for the demo's time."""
+    from daybreak.cli.estimate import estimate_report
+    from daybreak.graph.pipeline import world_sightings
+    from daybreak.store import SYSTEM, TiplineStore
+
+    with _stage(run, "estimate of what nobody sees"):
+        matches = [] if run.media_matches is None else run.media_matches.to_dicts()
+        # the tipline alerts are among run.alerts already (the queue's clusters)
+        seen = world_sightings(run.graph, run.alerts, media_matches=matches)
+        seen.write_csv(run.workdir / "sightings.csv")
+        run.estimate = estimate_report(seen, ["role"], 0.95, DEMO_REPLICATES, 0)
+        store = TiplineStore.open(run.data_dir, dev=True)
+        try:
+            store.estimates.save(SYSTEM, run.estimate)
+        finally:
+            store.close()
 
 
 def _standards_dir() -> Path | None:
@@ -438,10 +464,41 @@ def _summary(run: DemoRun) -> None:
             ],
         )
     )
+    _estimate_summary(run)
     _detector_summary(run)
     for fmt, where in run.exports.items():
         out.print(f"export {fmt:<8} {where}")
     _registered_readers()
+
+
+def _estimate_summary(run: DemoRun) -> None:
+    """Per role: the people the sources saw and the estimate of those none saw."""
+    if run.estimate is None:
+        return
+    rows = []
+    for s in run.estimate.strata:
+        e = s.estimate
+        if e is None:
+            rows.append([s.label, "-", "-", "no estimate", s.error])
+            continue
+        rows.append(
+            [
+                s.label,
+                ", ".join(e.lists),
+                str(e.observed),
+                f"{e.hidden:.0f} ({e.low:.0f}-{e.high:.0f})",
+                f"{e.model}; {len(e.warnings)} warning(s)",
+            ]
+        )
+    out.print(
+        _table(
+            f"What nobody sees: people on no source, {100 * run.estimate.level:.0f}% interval "
+            f"({run.workdir / 'sightings.csv'}; `daybreak estimate` prints the warnings "
+            "and assumptions)",
+            ["who", "lists", "seen", "hidden", "model"],
+            rows,
+        )
+    )
 
 
 def _detector_summary(run: DemoRun) -> None:

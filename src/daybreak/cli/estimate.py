@@ -47,16 +47,19 @@ def _read(path: Path, by: list[str]) -> pl.DataFrame:
 def estimate_report(
     frame: pl.DataFrame, by: list[str], level: float, replicates: int, seed: int
 ) -> EstimateReport:
-    """An estimate for everyone, then one per stratum of the ``by`` columns."""
+    """An estimate for everyone, then one per stratum of the ``by`` columns. A list
+    that sees no one in a stratum carries no information there and is left out of its
+    estimate (each estimate names the lists it used)."""
     lists = sorted(frame["list"].unique().to_list())
     groups = [((), frame)] if not by else [((), frame), *sorted(frame.group_by(by))]
     strata = []
     for key, part in groups:
         label = "all" if not key else ", ".join(f"{c}={v}" for c, v in zip(by, key, strict=True))
         people = part.group_by("person").agg(pl.col("list").unique())["list"].to_list()
+        here = sorted(part["list"].unique().to_list())
         try:
             found = estimate(
-                capture_table(people, lists), level=level, replicates=replicates, seed=seed
+                capture_table(people, here), level=level, replicates=replicates, seed=seed
             )
         except EstimationError as exc:
             strata.append(StratumEstimate(label, None, str(exc)))

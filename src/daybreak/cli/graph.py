@@ -127,6 +127,55 @@ def build(
     out.print(f"Wrote {', '.join([*tables, *texts])} to {where}")
 
 
+@app.command()
+def sightings(
+    world: str = typer.Option(..., "--world", "-w", help=WORLD_HELP),
+    alerts: list[Path] = typer.Option(
+        [], "--alerts", "-a", help="alerts.jsonl/.parquet of any detector (repeatable)."
+    ),
+    out_file: Path = typer.Option(
+        ..., "--out", "-o", help="sightings.csv or .parquet, for `daybreak estimate`."
+    ),
+    media_matches: Path | None = typer.Option(
+        None, "--media-matches", help="Media matches (sighting_id, account_id, bank, distance)."
+    ),
+    reports: bool = typer.Option(
+        True, "--reports/--no-reports", help="Count the world's tipline reports as a list."
+    ),
+    probabilistic: bool = typer.Option(
+        True, "--probabilistic/--exact-only", help="Use splink same-person links."
+    ),
+) -> None:
+    """Write who each source saw: one row per resolved person and list (the detector
+    of its alerts, tipline, media) with role, country and quarter, for `daybreak
+    estimate SIGHTINGS --by role` (docs/estimate.md)."""
+    from daybreak.graph.files import read_alerts, read_media_matches
+    from daybreak.graph.pipeline import MIN_SAME_PERSON, world_sightings
+
+    if out_file.suffix not in (".csv", ".parquet"):
+        fail(f"--out {out_file}: expected a .csv or .parquet file")
+    with user_errors():
+        loaded = [a for p in alerts for a in read_alerts(p)]
+        matches = read_media_matches(media_matches) if media_matches else []
+        with spinner() as bar:
+            bar.add_task(f"resolving who {len(loaded)} alert(s) saw")
+            wg = world_graph(world, probabilistic, MIN_SAME_PERSON, "duckdb", None, [], None)
+            frame = world_sightings(wg, loaded, media_matches=matches, include_reports=reports)
+    out_file.parent.mkdir(parents=True, exist_ok=True)
+    if out_file.suffix == ".parquet":
+        frame.write_parquet(out_file)
+    else:
+        frame.write_csv(out_file)
+    people = frame["person"].n_unique()
+    counts = frame.group_by("list").len().sort("list").iter_rows()
+    out.print(
+        f"{people} people on {frame.height} (person, list) rows: "
+        + ", ".join(f"{name} {n}" for name, n in counts),
+        highlight=False,
+    )
+    out.print(f"Wrote {out_file}; next: daybreak estimate {out_file} --by role")
+
+
 def _write_graph(
     out_dir: str,
     tables: dict[str, pl.DataFrame],

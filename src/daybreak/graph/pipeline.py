@@ -31,6 +31,7 @@ from daybreak.graph.matching import (
     same_person_edges,
 )
 from daybreak.graph.resolution import ExactLinks, KeyMap, resolve_exact
+from daybreak.graph.sightings import sightings
 from daybreak.graph.signals import MediaMatch, alerts_from_media_matches, alerts_from_reports
 from daybreak.graph.tables import GraphTables, facilitator_hubs
 from daybreak.model.alerts import Alert
@@ -153,23 +154,8 @@ def build_cases(
     ``existing`` cases keep their ids, status and assignee when new data overlaps them.
     """
     wg = world_graph or build_world_graph(Path(world_dir), probabilistic=probabilistic)
-    all_alerts = list(alerts)
-    if include_reports and not any(a.detector == "tipline" for a in all_alerts):
-        all_alerts += alerts_from_reports(wg.frames.reports)
-    seen_at = dict(
-        zip(
-            wg.frames.media_sightings["sighting_id"].to_list(),
-            wg.frames.media_sightings["seen_at"].to_list(),
-            strict=True,
-        )
-    )
-    all_alerts += alerts_from_media_matches(media_matches, seen_at)
-    txn_ids = sorted(
-        {i for a in all_alerts if a.evidence_source == "transactions" for i in a.evidence_ids}
-    )
-    event_ids = sorted(
-        {i for a in all_alerts if a.evidence_source == "platform_events" for i in a.evidence_ids}
-    )
+    all_alerts = every_alert(wg, alerts, media_matches, include_reports)
+    txn_ids, event_ids = _evidence_ids(all_alerts)
     policy = policy or CasePolicy()
     events = wg.records.events_by_id(event_ids) if event_ids else pl.DataFrame()
     hubs = wg.hubs(policy.min_hub_payers)
@@ -199,6 +185,58 @@ def build_cases(
             extra=evidence_account_keys(all_alerts, events),
         )
         return cases_from_graph(g, all_alerts, inputs, policy=policy, existing=existing)
+
+
+def every_alert(
+    wg: WorldGraph,
+    alerts: Sequence[Alert],
+    media_matches: Iterable[MediaMatch | Mapping[str, Any]] = (),
+    include_reports: bool = True,
+) -> list[Alert]:
+    """``alerts``, the world's tipline reports as alerts (unless ``include_reports`` is
+    off or tipline alerts are among ``alerts``) and the media matches as alerts."""
+    out = list(alerts)
+    if include_reports and not any(a.detector == "tipline" for a in out):
+        out += alerts_from_reports(wg.frames.reports)
+    seen_at = dict(
+        zip(
+            wg.frames.media_sightings["sighting_id"].to_list(),
+            wg.frames.media_sightings["seen_at"].to_list(),
+            strict=True,
+        )
+    )
+    return out + alerts_from_media_matches(media_matches, seen_at)
+
+
+def _evidence_ids(alerts: Sequence[Alert]) -> tuple[list[str], list[str]]:
+    """The transaction and platform event ids the alerts cite, sorted."""
+    txn_ids = sorted(
+        {i for a in alerts if a.evidence_source == "transactions" for i in a.evidence_ids}
+    )
+    event_ids = sorted(
+        {i for a in alerts if a.evidence_source == "platform_events" for i in a.evidence_ids}
+    )
+    return txn_ids, event_ids
+
+
+def world_sightings(
+    wg: WorldGraph,
+    alerts: Sequence[Alert],
+    *,
+    media_matches: Iterable[MediaMatch | Mapping[str, Any]] = (),
+    include_reports: bool = True,
+) -> pl.DataFrame:
+    """:func:`daybreak.graph.sightings.sightings` of every alert on the world's graph
+    (tipline reports and media matches as :func:`build_cases` takes them), with the
+    evidence records the alerts cite looked up where the world is."""
+    all_alerts = every_alert(wg, alerts, media_matches, include_reports)
+    txn_ids, event_ids = _evidence_ids(all_alerts)
+    return sightings(
+        wg.tables,
+        all_alerts,
+        evidence_events=wg.records.events_by_id(event_ids) if event_ids else None,
+        evidence_transactions=wg.records.transactions_by_id(txn_ids) if txn_ids else None,
+    )
 
 
 def _latest_time(wg: WorldGraph) -> datetime | None:

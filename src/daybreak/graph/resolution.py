@@ -39,6 +39,8 @@ NODE_SCHEMA: dict[str, pl.DataType] = {
     "merchant": pl.Boolean(),
     "details": pl.String(),
 }
+# An account node's details say this when the platform knows it is a minor's.
+MINOR_DETAIL = "a minor"
 ISSUE_SCHEMA = pl.Schema(
     {
         "source": pl.String(),
@@ -490,9 +492,9 @@ def _account_facts(w: WorldFrames) -> pl.DataFrame:
     minor = pl.col("is_minor").fill_null(False) | pl.col("age_band").is_in(MINOR_AGE_BANDS)
     age = (
         pl.when(minor & pl.col("age_band").is_not_null())
-        .then(pl.col("age_band") + pl.lit(", a minor"))
+        .then(pl.col("age_band") + pl.lit(", " + MINOR_DETAIL))
         .when(minor)
-        .then(pl.lit("a minor"))
+        .then(pl.lit(MINOR_DETAIL))
         .otherwise(pl.coalesce(pl.col("age_band"), pl.lit("no declared age")))
     )
     details = pl.concat_str(
