@@ -57,15 +57,19 @@ NAMES = {
 
 def _with_payers(names: dict[str, tuple[str, str]], amount: float = 30.0) -> tuple[pl.DataFrame, ...]:  # fmt: skip
     """The small world with more customers, each a man paying two accounts in Thailand
-    under ``names`` eight times in all, in daytime, with no reference."""
+    under ``names`` eight times in all, in daytime, with no reference; another unrelated
+    customer pays the first account of each twice (indicator 2: since pack 2026.12.7 the
+    accounts of one person whom nobody else pays are a look-alike, ``test_inlaw.py``)."""
     tx, cu, _ = small_world()
     rows, payers = [tx], [cu]
     for k, (cid, pair) in enumerate(names.items()):
         to = [(f"{a}{k}", n) for a, n in zip(ACCOUNTS, pair, strict=True)]
         rows.append(_payments(cid, "Wayne Hughes", to, amount, 8))
+        rows.append(_payments(f"CO{k:03d}", "Peter Lewis", to[:1], amount, 2))
         payers.append(pl.DataFrame(
-            [{"customer_id": cid, "name": "Wayne Hughes", "birth_year": 1980, "gender": "M",
-              "country": "AU", "timezone": "Australia/Sydney", "known_offender": False}],
+            [{"customer_id": c, "name": n, "birth_year": 1980, "gender": "M",
+              "country": "AU", "timezone": "Australia/Sydney", "known_offender": False}
+             for c, n in ((cid, "Wayne Hughes"), (f"CO{k:03d}", "Peter Lewis"))],
             schema=cu.schema,
         ))  # fmt: skip
     return pl.concat(rows), pl.concat(payers)
