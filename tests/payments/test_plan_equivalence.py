@@ -76,14 +76,19 @@ def _compare(eng: DuckDBEngine, computed: str, plain: str, key: str) -> pl.DataF
     return both
 
 
+# Each corridor payment with the text columns of its transaction, which the compiled
+# corridor_payments carries as codes (currency, channel) or not at all (names).
+WITH_TEXT = "corridor_payments p JOIN relevant_transactions t ON t.txn_id = p.txn_id"
+
+
 def test_the_world_has_senders_and_beneficiaries_paid_in_two_currencies(
     engine: DuckDBEngine,
 ) -> None:
     for key in ("sender_id", "receiver_id"):
         mixed = _frame(
             engine,
-            f"SELECT {key} FROM corridor_payments GROUP BY {key} "
-            "HAVING count(DISTINCT currency) > 1",
+            f"SELECT p.{key} FROM {WITH_TEXT} GROUP BY p.{key} "
+            "HAVING count(DISTINCT t.currency) > 1",
         )
         assert mixed.height >= 3, key
 
@@ -125,7 +130,9 @@ def test_run_share_is_the_share_of_payments_in_pay_runs_over_every_payment(
 
 
 def test_unnamed_shares_count_names_that_are_missing_or_only_spaces(engine: DuckDBEngine) -> None:
-    unnamed = "avg(CASE WHEN coalesce(trim(receiver_name), '') = '' THEN channel_w ELSE 0.0 END)"
+    unnamed = (
+        "avg(CASE WHEN coalesce(trim(t.receiver_name), '') = '' THEN p.channel_w ELSE 0.0 END)"
+    )
     for key, feature, table in (
         ("sender_id", "unnamed_share", "customer_activity"),
         ("receiver_id", "inbound_unnamed_share", "beneficiary_features"),
@@ -133,7 +140,7 @@ def test_unnamed_shares_count_names_that_are_missing_or_only_spaces(engine: Duck
         both = _compare(
             engine,
             f"SELECT {key}, {feature} AS value FROM {table}",
-            f"SELECT {key}, {unnamed} AS expected FROM corridor_payments GROUP BY {key}",
+            f"SELECT p.{key} AS {key}, {unnamed} AS expected FROM {WITH_TEXT} GROUP BY p.{key}",
             key,
         )
         assert both["value"].to_list() == pytest.approx(both["expected"].to_list(), rel=1e-12)
@@ -147,14 +154,39 @@ def test_a_pair_names_the_sender_as_the_customer_file_else_as_the_payments(
     both = _compare(
         engine,
         "SELECT sender_id || '/' || coalesce(receiver_id, '') AS k, sn AS value FROM pair_names",
-        "SELECT t.sender_id || '/' || coalesce(t.receiver_id, '') AS k, "
-        "max(coalesce(c.name, t.sender_name)) AS expected FROM corridor_payments t "
-        "LEFT JOIN customers c ON c.customer_id = t.sender_id GROUP BY t.sender_id, t.receiver_id",
+        "SELECT p.sender_id || '/' || coalesce(p.receiver_id, '') AS k, "
+        f"max(coalesce(c.name, t.sender_name)) AS expected FROM {WITH_TEXT} "
+        "LEFT JOIN customers c ON c.customer_id = p.sender_id GROUP BY p.sender_id, p.receiver_id",
         "k",
     )
     assert both["value"].to_list() == both["expected"].to_list()
     named_by_payments = both.filter(pl.col("value").str.starts_with("Payer "))
     assert 0 < named_by_payments.height < both.height
+
+
+@pytest.mark.parametrize(
+    ("key", "table", "feature", "column"),
+    [
+        ("sender_id", "customer_activity", "currency", "currency"),
+        ("sender_id", "customer_activity", "main_channel", "channel"),
+        ("sender_id", "customer_activity", "countries", "receiver_country"),
+        ("receiver_id", "beneficiary_features", "currency", "currency"),
+        ("receiver_id", "beneficiary_features", "countries", "receiver_country"),
+    ],
+)
+def test_text_features_are_the_smallest_text_of_the_payments(
+    engine: DuckDBEngine, key: str, table: str, feature: str, column: str
+) -> None:
+    both = _compare(
+        engine,
+        f"SELECT {key}, {feature} AS value FROM {table}",
+        f"SELECT p.{key} AS {key}, min(t.{column}) AS expected FROM {WITH_TEXT} GROUP BY p.{key}",
+        key,
+    )
+    assert both["value"].to_list() == both["expected"].to_list()
+    # the payments hold several currencies, channels and countries
+    values = _frame(engine, f"SELECT count(DISTINCT t.{column}) AS n FROM {WITH_TEXT}")
+    assert values["n"][0] > 1
 
 
 def test_the_world_has_senders_paying_twice_at_the_same_instant(engine: DuckDBEngine) -> None:

@@ -19,6 +19,7 @@ from daybreak.payments.features import BENEFICIARY_FEATURES, CUSTOMER_FEATURES
 from daybreak.payments.graph import add_network_steps
 from daybreak.payments.names import accent_map, fold_steps, fold_word, particle_pattern
 from daybreak.payments.rules import rule_sql
+from daybreak.schema.columns import CHANNELS
 
 MAX_EVIDENCE = 50
 DAY = 86400.0
@@ -150,7 +151,7 @@ def compile_scan(pack: Pack, d: Dialect, *, pinned: bool = False) -> Pipeline:
     p.extend(_corridor_payment_stage(pack, d))
     p.extend(_sequence_stage(pack.related_purchase_days * DAY))
     p.extend(_pair_stage(pack, d))
-    p.extend(_customer_activity_stage(d))
+    p.extend(_customer_activity_stage(pack, d))
     p.extend(_cover_word_stage(pinned))
     p.extend(_purchase_stage(pack, d, pinned))
     p.extend(_offender_stage())
@@ -198,39 +199,41 @@ FROM (SELECT raw, lower(raw) AS ref
         materialize=True,
     )
     spend = ", ".join(d.string(c) for c in SPEND_CHANNELS)
-    fx_rows = [(c, r, pack.low_value_cap(c)) for c, r in sorted(pack.fx_to_reference.items())]
     tz_rows = sorted(pack.default_timezones.items()) or [("", "UTC")]
-    ch_rows = sorted(pack.channel_risk.items()) or [("", 0.0)]
+    ch_rows = [(c, pack.channel_risk.get(c, 0.0), i) for i, c in enumerate(_channels(pack))]
     tz = "coalesce(c.timezone, tzd.tz, 'UTC')"
     n0, n1 = pack.night.start_hour, pack.night.end_hour
     night = f"(hr >= {n0} OR hr < {n1})" if n0 > n1 else f"(hr >= {n0} AND hr < {n1})"
     office0, office1 = context.OFFICE_HOURS
     # Among the relevant rows, every one that is not card or cash spend passed
-    # relevant_filter's corridor test, so it is not repeated here.
+    # relevant_filter's corridor test, so it is not repeated here. The step is read by
+    # seven others and every column it carries is exported and read again per payment:
+    # currency and channel travel as their rank among the known values (cur_i, ch_i:
+    # a text minimum per sender cost ~8x a numeric one, reading the strings included),
+    # the beneficiary's name only as whether it is blank (unnamed_w); the names go to
+    # pair_names straight from the relevant rows, and what is cheap to compute again
+    # (day, round amount) is computed where it is read.
     payments = _step(
         CORRIDOR_PAYMENTS,
         f"""
 SELECT x.txn_id, x.ts, x.ts_s, x.sender_id, x.receiver_id, x.sender_country,
-  x.receiver_country, x.amount, x.currency, x.channel, x.amount_ref, x.fx_rate, x.low_value,
+  x.receiver_country, x.amount, x.cur_i, x.ch_i, x.amount_ref, x.fx_rate, x.low_value,
   CASE WHEN {night} THEN 1 ELSE 0 END AS night, w.cover, w.cover_word, x.channel_w,
-  x.sender_name, x.receiver_name,
-  CASE WHEN hr >= {office0} AND hr < {office1} THEN 1 ELSE 0 END AS office,
-  CASE WHEN abs(x.amount - 10.0 * round(x.amount / 10.0)) < 0.005 THEN 1 ELSE 0 END AS whole,
-  floor(x.ts_s / {DAY}) AS day_n
+  x.unnamed_w, CASE WHEN hr >= {office0} AND hr < {office1} THEN 1 ELSE 0 END AS office
 FROM (
   SELECT t.txn_id, t.timestamp AS ts, {d.epoch_seconds("t.timestamp")} AS ts_s,
-    t.sender_id, t.receiver_id, t.sender_country, t.receiver_country, t.amount, t.currency,
-    t.channel, t.amount * fx.rate AS amount_ref, fx.rate AS fx_rate,
+    t.sender_id, t.receiver_id, t.sender_country, t.receiver_country, t.amount, fx.cur_i,
+    ch.ch_i, t.amount * fx.rate AS amount_ref, fx.rate AS fx_rate,
     CASE WHEN t.amount <= fx.low_cap THEN 1 ELSE 0 END AS low_value,
     {d.local_hour("t.timestamp", tz)} AS hr,
     coalesce(t.reference, '') AS raw_ref,
     coalesce(ch.w, 0.0) AS channel_w,
-    t.sender_name, t.receiver_name
+    CASE WHEN {_blank("t.receiver_name")} THEN coalesce(ch.w, 0.0) ELSE 0.0 END AS unnamed_w
   FROM {RELEVANT} t
-  JOIN {d.values(fx_rows, ["currency", "rate", "low_cap"], "fx")} ON fx.currency = t.currency
+  JOIN {_fx_values(pack, d)} ON fx.currency = t.currency
   LEFT JOIN customers c ON c.customer_id = t.sender_id
   LEFT JOIN {d.values(tz_rows, ["country", "tz"], "tzd")} ON tzd.country = t.sender_country
-  LEFT JOIN {d.values(ch_rows, ["channel", "w"], "ch")} ON ch.channel = t.channel
+  LEFT JOIN {d.values(ch_rows, ["channel", "w", "ch_i"], "ch")} ON ch.channel = t.channel
   WHERE t.channel NOT IN ({spend})
 ) x JOIN reference_cover_words w ON w.raw = x.raw_ref
 """,
@@ -240,6 +243,36 @@ FROM (
         materialize=True,
     )
     return [words, payments]
+
+
+def _currencies(pack: Pack) -> list[str]:
+    """The currencies a corridor payment can be in (those the pack converts), in text
+    order: ``cur_i`` is the position in this list, so the smallest ``cur_i`` is the
+    smallest currency code."""
+    return sorted(pack.fx_to_reference)
+
+
+def _channels(pack: Pack) -> list[str]:
+    """Every channel the public schema allows (and any the pack weighs), in text order:
+    ``ch_i`` is the position in this list."""
+    return sorted({*CHANNELS, *pack.channel_risk})
+
+
+def _fx_values(pack: Pack, d: Dialect) -> str:
+    """The inline table ``fx(currency, rate, low_cap, cur_i)``: each convertible
+    currency's rate to the reference currency, its low-value cap and its position."""
+    rows = [
+        (c, pack.fx_to_reference[c], pack.low_value_cap(c), i)
+        for i, c in enumerate(_currencies(pack))
+    ]
+    return d.values(rows, ["currency", "rate", "low_cap", "cur_i"], "fx")
+
+
+def _decoded_min(code: str, values: list[str], d: Dialect) -> str:
+    """The smallest of the texts whose positions in the sorted ``values`` are in the
+    column ``code``: ``min(text)`` computed over numbers, decoded once per group."""
+    whens = " ".join(f"WHEN {float(i)!r} THEN {d.string(v)}" for i, v in enumerate(values))
+    return f"CASE min({code}) {whens} END"
 
 
 def _sequence_stage(window: float) -> list[Step]:
@@ -261,11 +294,11 @@ def _sequence_stage(window: float) -> list[Step]:
 WITH o AS (
   SELECT sender_id, receiver_id, day_n, amount, amount_ref, ts_s, rn, ts_s - prev_s AS gap,
     last3,
-    -- the neighbours' day_n, as corridor_payments computes it
+    -- the neighbours' day_n, computed as the payment's own
     CASE WHEN floor(prev_s / {DAY}) = day_n OR floor(next_s / {DAY}) = day_n
       THEN 1 ELSE 0 END AS same_day
   FROM (
-    SELECT sender_id, receiver_id, day_n, amount, amount_ref, ts_s,
+    SELECT sender_id, receiver_id, floor(ts_s / {DAY}) AS day_n, amount, amount_ref, ts_s,
       row_number() OVER ({order}) AS rn,
       lag(ts_s) OVER ({order}) AS prev_s, lead(ts_s) OVER ({order}) AS next_s,
       CASE WHEN lead(1, 3) OVER ({order}) IS NULL THEN 1 ELSE 0 END AS last3
@@ -311,20 +344,26 @@ def _pair_stage(pack: Pack, d: Dialect) -> list[Step]:
     org_words = "|".join(fold_free(w) for w in pack.organisation_words) or "-"
     org_re = f"(?:^|[^a-z])({org_words})(?:[^a-z]|$)"
     # The sender's name is the customer file's, else the one on the payments: taken here,
-    # per pair, rather than carried on every corridor payment.
+    # per pair, rather than carried on every corridor payment. The names are read from
+    # the relevant rows, the corridor payments among them picked as corridor_payments
+    # does (not spend, a currency the pack converts): exporting the two names with every
+    # corridor payment and reading them back cost more than filtering again.
+    spend = ", ".join(d.string(c) for c in SPEND_CHANNELS)
     pair_names = _step(
         "pair_names",
         f"""
 SELECT g.sender_id, g.receiver_id, coalesce(c.name, g.file_sn) AS sn, g.rn, g.sender_country,
   g.n, g.low_value_share
 FROM (
-  SELECT sender_id, receiver_id, max(sender_name) AS file_sn, max(receiver_name) AS rn,
-    min(sender_country) AS sender_country, count(*) AS n,
-    avg(CAST(low_value AS DOUBLE)) AS low_value_share
-  FROM {CORRIDOR_PAYMENTS} GROUP BY sender_id, receiver_id
+  SELECT t.sender_id, t.receiver_id, max(t.sender_name) AS file_sn,
+    max(t.receiver_name) AS rn, min(t.sender_country) AS sender_country, count(*) AS n,
+    avg(CASE WHEN t.amount <= fx.low_cap THEN 1.0 ELSE 0.0 END) AS low_value_share
+  FROM {RELEVANT} t JOIN {_fx_values(pack, d)} ON fx.currency = t.currency
+  WHERE t.channel NOT IN ({spend})
+  GROUP BY t.sender_id, t.receiver_id
 ) g LEFT JOIN customers c ON c.customer_id = g.sender_id
 """,
-        CORRIDOR_PAYMENTS,
+        RELEVANT,
         "customers",
         materialize=True,
     )
@@ -444,7 +483,7 @@ def _mixed_rate_medians(d: Dialect, key: str, totals: str) -> str:
 ) mixed ON mixed.{key} = {totals}.{key}"""
 
 
-def _customer_activity_stage(d: Dialect) -> list[Step]:
+def _customer_activity_stage(pack: Pack, d: Dialect) -> list[Step]:
     """``customer_activity``: per corridor sender, aggregates of its payments, pairs,
     sequence and pay runs, and its payroll pattern."""
     activity = _step(
@@ -456,20 +495,21 @@ WITH a AS (SELECT sender_id,
   max(amount_ref) AS corridor_max_ref,
   avg(CAST(low_value AS DOUBLE)) AS low_value_share,
   avg(CAST(night AS DOUBLE)) AS night_share,
-  avg(CASE WHEN {_blank("receiver_name")} THEN channel_w ELSE 0.0 END) AS unnamed_share,
+  avg(unnamed_w) AS unnamed_share,
   CAST(sum(cover) AS BIGINT) AS cover_word_payments,
   avg(CAST(cover AS DOUBLE)) AS cover_word_share,
   avg(CAST(office AS DOUBLE)) AS office_share,
-  avg(CAST(whole AS DOUBLE)) AS round_share,
+  avg(CASE WHEN abs(amount - 10.0 * round(amount / 10.0)) < 0.005 THEN 1.0 ELSE 0.0 END)
+    AS round_share,
   (max(ts_s) - min(ts_s)) / {DAY} AS active_days,
   avg(channel_w) AS channel_risk,
   {d.median("amount")} AS median_amount, min(fx_rate) AS fx_lo, max(fx_rate) AS fx_hi,
   -- In whole cents: a parallel sum of doubles depends on the order rows arrive in,
   -- and the explanations state this total, so two runs must give the same one.
   CAST(sum(CAST(round(amount * 100) AS BIGINT)) AS DOUBLE) / 100 AS corridor_total,
-  min(currency) AS currency,
+  {_decoded_min("cur_i", _currencies(pack), d)} AS currency,
   min(receiver_country) AS countries,
-  min(channel) AS main_channel,
+  {_decoded_min("ch_i", _channels(pack), d)} AS main_channel,
   min(ts) AS first_seen, max(ts) AS last_seen, min(ts_s) AS first_s, max(ts_s) AS last_s
 FROM {CORRIDOR_PAYMENTS} GROUP BY sender_id)
 SELECT z.*, {context.payroll_pattern_sql("z.")} AS payroll_pattern
@@ -823,10 +863,10 @@ WITH a AS (SELECT p.receiver_id,
   avg(CAST(p.cover AS DOUBLE)) AS inbound_cover_word_share,
   avg({spec}) AS inbound_specific_cover_share,
   avg(CAST(p.night AS DOUBLE)) AS inbound_night_share,
-  avg(CASE WHEN {_blank("p.receiver_name")} THEN p.channel_w ELSE 0.0 END)
-    AS inbound_unnamed_share,
+  avg(p.unnamed_w) AS inbound_unnamed_share,
   {d.median("p.amount")} AS inbound_median, min(p.fx_rate) AS fx_lo, max(p.fx_rate) AS fx_hi,
-  min(p.currency) AS currency, min(p.receiver_country) AS countries,
+  {_decoded_min("p.cur_i", _currencies(pack), d)} AS currency,
+  min(p.receiver_country) AS countries,
   min(p.ts) AS first_seen, max(p.ts) AS last_seen
 FROM {CORRIDOR_PAYMENTS} p LEFT JOIN word_spec ws ON ws.cover_word = p.cover_word
 WHERE p.receiver_id IN (SELECT receiver_id FROM beneficiary_senders)

@@ -63,7 +63,13 @@ def payroll_pattern_sql(c: str = "") -> str:
     )
 
 
-def runs_sql(payments: str = "corridor_payments") -> str:
+# Every corridor payment with its UTC day number, as the sequence step numbers days.
+PAYMENT_DAYS = (
+    "(SELECT sender_id, receiver_id, floor(ts_s / 86400.0) AS day_n FROM corridor_payments)"
+)
+
+
+def runs_sql(payments: str = PAYMENT_DAYS) -> str:
     """Per sender: the corridor payments made on a (UTC) day on which the sender paid
     two or more distinct beneficiaries (a pay run), over ``payments`` (a relation with
     ``sender_id``, ``day_n`` and ``receiver_id``; it may hold only the payments that share
