@@ -19,7 +19,7 @@ from daybreak.payments.realtime_features import (
     CustomerRow,
     Spending,
     _mcc_kinds,
-    _micros,
+    epoch_micros,
 )
 from daybreak.payments.realtime_incremental import TxnIndex
 
@@ -44,7 +44,7 @@ def test_microseconds_give_the_timestamp_and_the_time_back_exactly() -> None:
     start = datetime(2026, 3, 1, 23, 59, 59, 999_999, tzinfo=UTC)
     for k in range(2000):
         ts = start + timedelta(seconds=k * 7919.123457, microseconds=k * 37)
-        us = _micros(ts)
+        us = epoch_micros(ts)
         assert us / 1e6 == ts.timestamp()
         assert _EPOCH + timedelta(microseconds=us) == ts
 
@@ -70,8 +70,8 @@ def test_spending_keeps_flagged_purchases_as_columns() -> None:
     assert taken == [True, True, True, False]
     assert spending.corridor_spend == 2
     flagged = list(spending.flagged(pack))
-    assert [(t, us) for t, _, us, _ in flagged] == [("A1", _micros(ts)),
-                                                    ("C333", _micros(ts + timedelta(days=1)))]  # fmt: skip
+    assert [(t, us) for t, _, us, _ in flagged] == [("A1", epoch_micros(ts)),
+                                                    ("C333", epoch_micros(ts + timedelta(days=1)))]  # fmt: skip
     assert all(kinds == _mcc_kinds(pack)[code] for *_, kinds in flagged)
 
 

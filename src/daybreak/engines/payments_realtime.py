@@ -46,7 +46,7 @@ from daybreak.payments.realtime import (
     seeds_sql,
     subject_score,
 )
-from daybreak.payments.realtime_features import _micros
+from daybreak.payments.realtime_features import epoch_micros
 from daybreak.payments.realtime_incremental import IncrementalScores
 
 # The batch scan's own scoring steps (calibration, the sole-sender cap), reused so a
@@ -609,7 +609,7 @@ class RealtimeState:
         # whose first import took seconds
         table = pa.table(
             [pa.array(columns[i], pa.string()) for i in range(4)]
-            + [pa.array([_micros(t) for t in columns[4]], pa.int64())],
+            + [pa.array([epoch_micros(t) for t in columns[4]], pa.int64())],
             names=["idempotency_key", "digest", "txn_id", "answer", "decided_us"],
         )
         self._con.register("answers_in", table)

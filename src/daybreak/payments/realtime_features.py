@@ -672,7 +672,7 @@ def _payments(
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
-def _micros(ts: datetime) -> int:
+def epoch_micros(ts: datetime) -> int:
     """``ts`` in microseconds since the epoch (exact: ``/ 1e6`` gives ``ts.timestamp()``)."""
     d = ts - _EPOCH
     return (d.days * 86_400 + d.seconds) * 1_000_000 + d.microseconds
@@ -707,7 +707,7 @@ class Spending:
         if ch == "card" and r.get("merchant_category") in kind_sets[1]:
             self.ids += str(r["txn_id"])
             self.ends.append(len(self.ids))
-            self.micros.append(_micros(r["timestamp"]))
+            self.micros.append(epoch_micros(r["timestamp"]))
             self.kinds.append(kind_sets[1][r["merchant_category"]])
             taken = True
         return taken
