@@ -330,6 +330,22 @@ def test_account_and_handle_age_are_the_actors_and_the_handles() -> None:
     assert later["score"] > _episode(_tiny())["score"]
 
 
+def test_the_accounts_age_counts_from_a_first_contact_with_a_family_that_never_paid() -> None:
+    """The account's age is taken at its first contact with any tied minor, also one
+    whose family never paid abroad (the plan aggregates only the paying families' pairs,
+    and takes the actor's first contact from the contacts)."""
+    data = _second_family(_tiny(), 40)
+    unpaid = data.transactions.filter((pl.col("sender_id") == "C2") | (pl.col("txn_id") == "T0"))
+    only_c2 = SextortionInput(
+        data.platform_events, data.platform_accounts, data.identifiers, unpaid
+    )
+    episodes = run_frames(only_c2, with_episodes=True).episodes
+    assert episodes["customer_id"].to_list() == ["C2"]
+    row = episodes.row(0, named=True)
+    assert row["account_age_days"] == pytest.approx(42.0)
+    assert row["new_account"] == 1  # first contact (with C1's minor) two days after creation
+
+
 def test_the_familys_own_payees_count_against() -> None:
     """A relative abroad the family paid before the contact, and a new payee of its own
     paid after the one demanded, are not the ring's handle."""

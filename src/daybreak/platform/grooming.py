@@ -41,7 +41,7 @@ from daybreak.platform.params import check_score_and_weights
 from daybreak.schema.columns import MINOR_AGE_BANDS
 
 DETECTOR_ID = "grooming"
-VERSION = "5"  # change whenever the SQL, the weights or the explanations change
+VERSION = "6"  # change whenever the SQL, the weights or the explanations change
 TYPOLOGY = "grooming_contact_pattern"
 INPUT_TABLES = ("platform_events", "platform_accounts")
 CONTACT_TYPES = ("friend_request", "message", "call", "stream")
@@ -267,8 +267,11 @@ def pair_flags(params: GroomingParams) -> str:
 
 
 def _pairs_sql(params: GroomingParams) -> str:
+    """The pairs' flags and what the per-actor sums read; the evidence query joins the
+    event ids and the target's details back for the alerted actors only (the strings of
+    every pair, copied here, cost more than that join)."""
     return f"""
-SELECT p.*, t.country AS target_country, t.age_band AS target_band,{pair_flags(params)}
+SELECT p.actor, p.target, p.first_s, p.call_s, p.first_seen, p.last_seen,{pair_flags(params)}
 FROM grooming_pair_times p
 JOIN grooming_accounts a ON a.aid = p.actor
 JOIN grooming_accounts t ON t.aid = p.target
@@ -371,13 +374,14 @@ ACTORS_QUERY = """
 SELECT * FROM grooming_actors WHERE score >= {min_score} ORDER BY score DESC, actor
 """
 EVIDENCE_QUERY = """
-SELECT a.account AS actor, t.account AS target, p.target_country, p.target_band,
-  p.first_event_id, p.first_event_type, p.call_event_id, p.first_s, p.call_s, p.message_s,
-  p.first_seen, p.connected
+SELECT a.account AS actor, t.account AS target, t.country AS target_country,
+  t.age_band AS target_band, x.first_event_id, x.first_event_type, x.call_event_id,
+  p.first_s, p.call_s, x.message_s, p.first_seen, p.connected
 FROM grooming_pairs p
 JOIN grooming_accounts a ON a.aid = p.actor
 JOIN grooming_actors g ON g.actor = a.account
 JOIN grooming_accounts t ON t.aid = p.target
+JOIN grooming_pair_times x ON x.actor = p.actor AND x.target = p.target
 WHERE g.score >= {min_score} AND p.initiated = 1
 ORDER BY a.account, p.first_s, t.account
 """

@@ -52,7 +52,7 @@ from daybreak.platform.params import check_score_and_weights
 from daybreak.schema.columns import MINOR_AGE_BANDS
 
 DETECTOR_ID = "sextortion"
-VERSION = "7"  # change whenever the SQL, the weights or the explanations change
+VERSION = "8"  # change whenever the SQL, the weights or the explanations change
 TYPOLOGY = "financial_sextortion"
 # Also the incident type a tipline report of sextortion has, so a fused case is triaged
 # like one (daybreak.graph.fusion: aggressive solicitation, tier 3).
@@ -138,25 +138,21 @@ WHERE i.source = 'customers' AND i.kind = 'account' AND a.minor = 1
         inputs=("identifiers", "sextortion_accounts"),
         materialize=True,
     )
-    p.add("sextortion_contacts", _contacts_sql(d), inputs=_CONTACT_INPUTS, materialize=True)
-    p.add(
-        "sextortion_pairs",
-        _pairs_sql(d),
-        inputs=("sextortion_contacts", "sextortion_accounts", "sextortion_minors"),
-        materialize=True,
-    )
     p.add(
         "sextortion_payments",
+        # first: the pairs are aggregated only for the families that paid abroad at all
         f"""
 SELECT t.txn_id, t.sender_id AS customer_id, t.receiver_id, t.receiver_country, t.amount,
   t.currency, t.timestamp AS paid_at, {d.epoch_seconds("t.timestamp")} AS t_s
 FROM transactions t
 WHERE t.receiver_country <> t.sender_country AND t.channel NOT IN ({d.strings(SPEND_CHANNELS)})
-  AND t.sender_id IN (SELECT customer_id FROM sextortion_pairs)
+  AND t.sender_id IN (SELECT customer_id FROM sextortion_minors)
 """,
-        inputs=("transactions", "sextortion_pairs"),
+        inputs=("transactions", "sextortion_minors"),
         materialize=True,
     )
+    p.add("sextortion_contacts", _contacts_sql(d), inputs=_CONTACT_INPUTS, materialize=True)
+    p.add("sextortion_pairs", _pairs_sql(d), inputs=_PAIRS_INPUTS, materialize=True)
     p.add(
         "sextortion_handles",
         f"""
@@ -208,7 +204,18 @@ JOIN sextortion_payments y ON y.customer_id = q.customer_id
 
 
 _CONTACT_INPUTS = ("platform_events", "sextortion_minors", "sextortion_accounts")
-_GROUPED_INPUTS = ("sextortion_episode_payments", "sextortion_pairs", "sextortion_handles")
+_PAIRS_INPUTS = (
+    "sextortion_contacts",
+    "sextortion_accounts",
+    "sextortion_minors",
+    "sextortion_payments",
+)
+_GROUPED_INPUTS = (
+    "sextortion_episode_payments",
+    "sextortion_pairs",
+    "sextortion_handles",
+    "sextortion_contacts",
+)
 
 
 def _contacts_sql(d: Dialect) -> str:
@@ -263,6 +270,11 @@ FROM (
     min_by({call} THEN event_id END, {call} THEN t_s END) AS call_event_id,
     min(started_at) AS first_seen
   FROM sextortion_contacts
+  -- only a minor whose family paid abroad can be in an episode (payments: transfers abroad)
+  WHERE mid IN (
+    SELECT k.mid FROM sextortion_minors k
+    WHERE k.customer_id IN (SELECT customer_id FROM sextortion_payments)
+  )
   GROUP BY actor, mid
 ) g
 JOIN (SELECT DISTINCT mid, minor, customer_id FROM sextortion_minors) k ON k.mid = g.mid
@@ -331,8 +343,12 @@ JOIN (
   SELECT customer_id, receiver_id, min(t_s) AS cust_first_paid_s
   FROM sextortion_payments GROUP BY customer_id, receiver_id
 ) cp ON cp.customer_id = e.customer_id AND cp.receiver_id = e.receiver_id
-JOIN (SELECT actor, min(first_s) AS actor_first_s FROM sextortion_pairs GROUP BY actor) af
-  ON af.actor = e.actor
+-- the actor's first contact with any minor tied to a customer (the pairs are only those
+-- of families that paid abroad), for the actors of episodes only
+JOIN (
+  SELECT actor, min(t_s) AS actor_first_s FROM sextortion_contacts
+  WHERE actor IN (SELECT actor FROM sextortion_episode_payments) GROUP BY actor
+) af ON af.actor = e.actor
 JOIN (
   SELECT actor, receiver_id, count(DISTINCT customer_id) AS actor_payers
   FROM sextortion_episode_payments GROUP BY actor, receiver_id

@@ -1,7 +1,9 @@
 """The sextortion detector's SQL plan as it was before the speed work of issue #16 (the
 reference ``test_plan_equivalence`` compares the faster plan with): the contact events
 read in two scans, one per direction, and grouped on the minor's and customer's
-strings. The other steps did not change."""
+strings, for every minor tied to a customer; the payments looked up for the families in
+those pairs, and the actor's first contact taken from them. The other steps did not
+change."""
 
 from __future__ import annotations
 
@@ -15,16 +17,47 @@ from daybreak.platform.sextortion import (
     EPISODES_QUERY,
     PAYMENTS_QUERY,
     SHOW_TYPES,
+    SPEND_CHANNELS,
     SextortionParams,
 )
+
+# the actor's first contact, before version 8 (the live plan takes it from the contacts)
+_ACTOR_FIRST = """JOIN (SELECT actor, min(first_s) AS actor_first_s FROM sextortion_pairs GROUP BY actor) af
+  ON af.actor = e.actor"""
+_OLD_PAIRS_INPUTS = ("sextortion_contacts", "sextortion_accounts", "sextortion_minors")
+_ORDER = ("sextortion_accounts", "sextortion_minors", "sextortion_contacts", "sextortion_pairs")
 
 
 def compile_pipeline(d: Dialect, params: SextortionParams) -> Pipeline:
     live = sextortion.compile_pipeline(d, params)
+    steps = {s.name: s for s in live.steps}
+    grouped = steps["sextortion_grouped"].sql
+    start = grouped.index("-- the actor's first contact with any minor")
+    end = grouped.index("ON af.actor = e.actor", start) + len("ON af.actor = e.actor")
+    old = {
+        "sextortion_contacts": (_contacts_sql(d), None),
+        "sextortion_pairs": (_pairs_sql(d), _OLD_PAIRS_INPUTS),
+        "sextortion_payments": (_payments_sql(d), ("transactions", "sextortion_pairs")),
+        "sextortion_grouped": (grouped[:start] + _ACTOR_FIRST + grouped[end:], None),
+    }
     out = Pipeline(live.inputs)
-    old = {"sextortion_contacts": _contacts_sql(d), "sextortion_pairs": _pairs_sql(d)}
-    out.extend(replace(s, sql=old[s.name].strip()) if s.name in old else s for s in live.steps)
+    for name in [*_ORDER, *(n for n in steps if n not in _ORDER)]:
+        s = steps[name]
+        if name in old:
+            sql, inputs = old[name]
+            s = replace(s, sql=sql.strip(), inputs=inputs or s.inputs)
+        out.append(s)
     return out
+
+
+def _payments_sql(d: Dialect) -> str:
+    return f"""
+SELECT t.txn_id, t.sender_id AS customer_id, t.receiver_id, t.receiver_country, t.amount,
+  t.currency, t.timestamp AS paid_at, {d.epoch_seconds("t.timestamp")} AS t_s
+FROM transactions t
+WHERE t.receiver_country <> t.sender_country AND t.channel NOT IN ({d.strings(SPEND_CHANNELS)})
+  AND t.sender_id IN (SELECT customer_id FROM sextortion_pairs)
+"""
 
 
 def _contacts_sql(d: Dialect) -> str:
