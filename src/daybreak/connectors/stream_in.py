@@ -217,7 +217,8 @@ class StreamConsumer:
         batches = 0
         next_batch = asyncio.create_task(self._fetch(puller, durable))
         # The batch being written, its alerts recorded and acknowledged, while the next
-        # one is validated: three batches at most are held (writing, validating, arriving).
+        # (full) one is validated: three batches at most are held (writing, validating,
+        # arriving).
         writing: asyncio.Task[None] | None = None
         try:
             while True:
@@ -239,6 +240,11 @@ class StreamConsumer:
                 # The next batch arrives (the server sends, the parser reads) while this
                 # one is validated and the one before is written.
                 next_batch = asyncio.create_task(self._fetch(puller, durable))
+                if writing is not None and len(msgs) < self.settings.batch:
+                    # caught up (a short batch): no backlog to overlap, so the batch
+                    # before gets its alerts out without a validation competing with it
+                    await writing
+                    writing = None
                 ready = await self._prepare(nc, kind, msgs, stored)
                 if writing is not None:
                     await writing
