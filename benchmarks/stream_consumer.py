@@ -21,8 +21,9 @@ benchmark, tipline_intake.py). The server shares the machine's cores with the co
 side by side (alternating rounds) by the same consumer validating every record one by
 one (as before the column-wise path for well-formed batches), without detectors, and
 with the stream-payment detector hook writing its alerts to the file and the store's
-audit trail (SQLite, ``--dev``): events/s and CPU per event of each, and whether the alerts equal the batch
-detector's on the same events. Then the latency: a publisher process feeds the world
+audit trail (SQLite, ``--dev``): events/s and CPU per event of each (the consumer's, its
+event loop's alone, nats-server's, and the rate two free cores would allow at those
+costs), and whether the alerts equal the batch detector's on the same events. Then the latency: a publisher process feeds the world
 at ``--rate`` events/s to a running consumer and notes when it published each message;
 for each batch that raised or changed an alert, the time from publishing the batch's
 *first* message to the alert being recorded (file written and audit entry committed):

@@ -11,34 +11,40 @@ import nats
 import pytest
 from nats.js.api import AckPolicy, ConsumerConfig
 
+from daybreak.connectors.nats_connection import connect_nats
 from daybreak.connectors.nats_pull import BatchPuller, stream_seq
+from daybreak.connectors.stream_config import NatsSettings
 
 pytestmark = pytest.mark.nats
 
 ACK_WAIT = 30.0  # far longer than the test: a redelivery before it came from the nak
 
 
-async def _pull_scenario(url: str) -> None:
-    nc = await nats.connect(url)
+async def _pull_scenario(url: str, fast: bool) -> None:
+    # connect_nats: the inbox's messages take FastParser's path; nats.connect: nats-py's
+    nc = await connect_nats(NatsSettings(url=url)) if fast else await nats.connect(url)
     try:
         js = nc.jetstream()
-        await js.add_stream(name="PULL", subjects=["pull.in"])
-        for i in range(25):
-            await js.publish("pull.in", str(i).encode())
+        stream, subject = ("PULLF", "pull.fast") if fast else ("PULLN", "pull.plain")
+        await js.add_stream(name=stream, subjects=[subject])
+        for i in range(25):  # some with headers (HMSG frames), as publishers should send
+            headers = {"Nats-Msg-Id": f"m{i}"} if i % 2 else None
+            await js.publish(subject, str(i).encode(), headers=headers)
         config = ConsumerConfig(
             durable_name="p", ack_policy=AckPolicy.EXPLICIT, ack_wait=ACK_WAIT, max_ack_pending=100
         )
-        await js.add_consumer("PULL", config=config)
+        await js.add_consumer(stream, config=config)
 
-        first = BatchPuller(nc, "PULL", "p")
+        first = BatchPuller(nc, stream, "p")
         await first.start()
         batch = await first.fetch(10, 1.0)
         assert [stream_seq(m) for m in batch] == list(range(1, 11))
         assert [m.data for m in batch] == [str(i).encode() for i in range(10)]
+        assert [(m.headers or {}).get("Nats-Msg-Id") for m in batch[:3]] == [None, "m1", None]
         first.give_back(batch)  # not handled: handed back (nak) on close
         await first.close()
 
-        second = BatchPuller(nc, "PULL", "p")
+        second = BatchPuller(nc, stream, "p")
         await second.start()
         started = time.monotonic()
         seen: list[int] = []
@@ -58,5 +64,8 @@ async def _pull_scenario(url: str) -> None:
         await nc.close()
 
 
-def test_batches_in_order_and_handed_back_messages_return_at_once(nats_url: str) -> None:
-    asyncio.run(_pull_scenario(nats_url))
+@pytest.mark.parametrize("fast", [True, False], ids=["fast-parser", "nats-py-parser"])
+def test_batches_in_order_and_handed_back_messages_return_at_once(
+    nats_url: str, fast: bool
+) -> None:
+    asyncio.run(_pull_scenario(nats_url, fast))

@@ -87,6 +87,17 @@ class _Bad:
     reason: str
 
 
+@dataclass(frozen=True, slots=True)
+class _Ready:
+    """A batch ready to be made durable: the messages to store, their stream sequences,
+    the rows they make (``None`` for reports) and the messages to dead-letter."""
+
+    msgs: list[Msg]
+    seqs: list[int]
+    bad: list[_Bad]
+    frame: pl.DataFrame | None
+
+
 class _Failpoint:
     def __init__(self) -> None:
         spec = os.environ.get(FAILPOINT_ENV, "")
@@ -205,6 +216,10 @@ class StreamConsumer:
         idle = 0.0
         batches = 0
         next_batch = asyncio.create_task(self._fetch(puller, durable))
+        # The batch being written, its alerts recorded and acknowledged, while the next
+        # (full) one is validated: three batches at most are held (writing, validating,
+        # arriving).
+        writing: asyncio.Task[None] | None = None
         try:
             while True:
                 msgs = await next_batch
@@ -212,6 +227,9 @@ class StreamConsumer:
                     puller.give_back(msgs)
                     return
                 if not msgs:
+                    if writing is not None:
+                        await writing
+                        writing = None
                     idle += FETCH_WAIT_SECONDS
                     idle_long = idle_exit is not None and idle >= idle_exit
                     if idle_long and await self._drained(js, durable):
@@ -219,15 +237,25 @@ class StreamConsumer:
                     next_batch = asyncio.create_task(self._fetch(puller, durable))
                     continue
                 idle = 0.0
-                # The next batch arrives (the server sends, nats-py parses) while this
-                # one is validated and written: two batches at most are held.
+                # The next batch arrives (the server sends, the parser reads) while this
+                # one is validated and the one before is written.
                 next_batch = asyncio.create_task(self._fetch(puller, durable))
-                await self._handle(nc, js, kind, msgs, stored)
+                if writing is not None and len(msgs) < self.settings.batch:
+                    # caught up (a short batch): no backlog to overlap, so the batch
+                    # before gets its alerts out without a validation competing with it
+                    await writing
+                    writing = None
+                ready = await self._prepare(nc, kind, msgs, stored)
+                if writing is not None:
+                    await writing
+                writing = asyncio.create_task(self._commit(nc, js, kind, ready, stored))
                 batches += 1
                 if batches % PRUNE_EVERY_BATCHES == 0:
                     floor = await self._ack_floor(js, durable)
                     stored.difference_update([q for q in stored if q <= floor])
         finally:
+            if writing is not None:
+                await writing  # its acknowledgements go out before the connection closes
             if not next_batch.done():
                 next_batch.cancel()  # what it received stays buffered: close() hands it back
 
@@ -256,57 +284,68 @@ class StreamConsumer:
             return 0
         return int(info.ack_floor.stream_seq) if info.ack_floor else 0
 
-    async def _handle(
-        self, nc: Client, js: JetStreamContext, kind: Kind, msgs: list[Msg], stored: set[int]
-    ) -> None:
-        fresh: list[Msg] = []
-        again: list[Msg] = []
-        for m in msgs:
-            (again if stream_seq(m) in stored else fresh).append(m)
+    async def _prepare(self, nc: Client, kind: Kind, msgs: list[Msg], stored: set[int]) -> _Ready:
+        """Acknowledge the redeliveries of messages already written; validate the rest
+        (rows) or leave them to :meth:`_commit` (reports)."""
+        seqs = [stream_seq(m) for m in msgs]
+        again = [m for m, q in zip(msgs, seqs, strict=True) if q in stored]
         if again:  # written before a crash, not acknowledged then
             await ack_each(nc, again)
             self.stats.already_stored += len(again)
-        if not fresh:
-            return
-        if kind == "reports":
-            bad = await self._store_reports(fresh)
-        else:
-            bad = await self._store_rows(nc, kind, fresh, stored)
-        for b in bad:
-            await self._dead_letter(js, b)
+            msgs = [m for m, q in zip(msgs, seqs, strict=True) if q not in stored]
+            seqs = [q for q in seqs if q not in stored]
+        if kind == "reports" or not msgs:
+            return _Ready(msgs, seqs, [], None)
+        # In a thread: polars validates without the GIL, so the event loop meanwhile
+        # takes in the next batch and the batch before is written.
+        return await asyncio.to_thread(self._validate, kind, msgs, seqs)
 
-    async def _store_rows(
-        self, nc: Client, kind: Kind, msgs: list[Msg], stored: set[int]
-    ) -> list[_Bad]:
-        # In a thread: polars validates and pyarrow writes without the GIL, so the event
-        # loop meanwhile takes in the next batch.
-        good, bad, frame = await asyncio.to_thread(self._validate_and_write, kind, msgs)
-        if good:
-            seqs = [stream_seq(m) for m in good]
-            self._failpoint.wrote()
-            stored.update(seqs)
-            if self.hook is not None:
-                # durable, not yet acknowledged: a crash here is repaired by restore()
-                await asyncio.to_thread(self.hook.on_batch, kind, frame)
-            await ack_each(nc, good)
-            self._count(kind, len(good))
-        return bad
-
-    def _validate_and_write(
-        self, kind: Kind, msgs: list[Msg]
-    ) -> tuple[list[Msg], list[_Bad], pl.DataFrame]:
-        """Store the valid messages' rows in one durable file; return them, the bad and
-        the rows stored."""
+    def _validate(self, kind: Kind, msgs: list[Msg], seqs: list[int]) -> _Ready:
         records, bad, decoded = _decode_all(msgs)
-        result = validate_records(records, kind, _Names(decoded))
+        result = validate_records(records, kind, _Names([msgs[i] for i in decoded]))
         bad += [
-            _Bad(decoded[i], "; ".join(str(issue) for issue in issues))
+            _Bad(msgs[decoded[i]], "; ".join(str(issue) for issue in issues))
             for i, issues in sorted(result.problems.items())
         ]
         good = [decoded[i] for i in result.positions]
-        if good:
-            self.files.write(kind, result.frame, [stream_seq(m) for m in good])
-        return good, bad, result.frame
+        return _Ready([msgs[i] for i in good], [seqs[i] for i in good], bad, result.frame)
+
+    async def _commit(
+        self, nc: Client, js: JetStreamContext, kind: Kind, ready: _Ready, stored: set[int]
+    ) -> None:
+        """Make a validated batch's effect durable, then acknowledge it."""
+        if kind == "reports":
+            bad = await self._store_reports(ready.msgs) if ready.msgs else []
+        else:
+            bad = ready.bad
+            if ready.msgs:
+                await self._store_rows(nc, kind, ready, stored)
+        for b in bad:
+            await self._dead_letter(js, b)
+
+    async def _store_rows(self, nc: Client, kind: Kind, ready: _Ready, stored: set[int]) -> None:
+        assert ready.frame is not None
+        msgs, seqs, frame = ready.msgs, ready.seqs, ready.frame
+        if any(q in stored for q in seqs):
+            # redelivered while the batch before was written (ack_wait passed): in a file
+            keep = [q not in stored for q in seqs]
+            again = [m for m, k in zip(msgs, keep, strict=True) if not k]
+            await ack_each(nc, again)
+            self.stats.already_stored += len(again)
+            msgs = [m for m, k in zip(msgs, keep, strict=True) if k]
+            seqs = [q for q, k in zip(seqs, keep, strict=True) if k]
+            frame = frame.filter(pl.Series(keep))
+            if not msgs:
+                return
+        # In a thread: pyarrow writes and the fsyncs wait without the GIL.
+        await asyncio.to_thread(self.files.write, kind, frame, seqs)
+        self._failpoint.wrote()
+        stored.update(seqs)
+        if self.hook is not None:
+            # durable, not yet acknowledged: a crash here is repaired by restore()
+            await asyncio.to_thread(self.hook.on_batch, kind, frame)
+        await ack_each(nc, msgs)
+        self._count(kind, len(msgs))
 
     async def _store_reports(self, msgs: list[Msg]) -> list[_Bad]:
         assert self.store is not None
@@ -376,17 +415,21 @@ def message_key(m: Msg, stream: str) -> str:
     return given if given else f"{stream}:{stream_seq(m)}"
 
 
-def _decode_all(msgs: Sequence[Msg]) -> tuple[list[object], list[_Bad], list[Msg]]:
+def _decode_all(msgs: Sequence[Msg]) -> tuple[list[object], list[_Bad], list[int]]:
+    """The messages' JSON documents, the messages that are not JSON, and the positions
+    of those that are. One parse per message: parsing the batch's payloads joined in
+    one array would let a payload's unbalanced quote or bracket swallow its neighbour's
+    boundary and still give as many documents."""
     records: list[object] = []
     bad: list[_Bad] = []
-    decoded: list[Msg] = []
-    for m in msgs:
+    decoded: list[int] = []
+    for i, m in enumerate(msgs):
         try:
             records.append(orjson.loads(m.data))
         except orjson.JSONDecodeError as exc:  # not UTF-8 text is one too
             bad.append(_Bad(m, f"{_name(m)}: not a JSON document ({exc})"))
             continue
-        decoded.append(m)
+        decoded.append(i)
     return records, bad, decoded
 
 
