@@ -32,7 +32,7 @@ import polars as pl
 from scipy import sparse
 
 from daybreak.graph.analytics import UnionFind, bfs_distances, path_to
-from daybreak.graph.build import EDGE_ROWS, Graph, edges_within, neighbours
+from daybreak.graph.build import EDGE_ROWS, Graph, edge_count, edges_within, neighbours
 
 Group = tuple[list[str], set[str]]
 Ids = npt.NDArray[np.int64]
@@ -152,7 +152,7 @@ def _strong_pairs(g: Graph, index: dict[str, int], weak: frozenset[str]) -> npt.
     the edge rows the graph was filled from when it still holds exactly those (a join
     on the whole column), else from its adjacency dicts."""
     rows = g.graph.get(EDGE_ROWS)
-    if isinstance(rows, pl.DataFrame) and rows.height == g.number_of_edges():
+    if isinstance(rows, pl.DataFrame) and rows.height == edge_count(g):
         numbered = pl.DataFrame({"key": list(index)}).with_row_index("i")
         strong = rows.filter(~pl.col("relation").is_in(sorted(weak)))
         ends = strong.select(
