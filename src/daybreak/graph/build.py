@@ -209,6 +209,21 @@ def neighbours(
                 yield other
 
 
+def out_edges(g: Graph, node: str) -> Iterator[tuple[str, str, str, dict[str, Any]]]:
+    """``g.out_edges(node, keys=True, data=True)`` read from the adjacency dicts, in its
+    order (networkx's edge views were seconds of the case build)."""
+    for other, by_relation in g._succ[node].items():
+        for rel, data in by_relation.items():
+            yield node, other, rel, data
+
+
+def in_edges(g: Graph, node: str) -> Iterator[tuple[str, str, str, dict[str, Any]]]:
+    """``g.in_edges(node, keys=True, data=True)`` read from the adjacency dicts."""
+    for other, by_relation in g._pred[node].items():
+        for rel, data in by_relation.items():
+            yield other, node, rel, data
+
+
 def edge_count(g: Graph) -> int:
     """``g.number_of_edges()`` read from the adjacency dicts (networkx's edge views
     took seconds on a case subgraph of 300,000 edges)."""
@@ -244,10 +259,10 @@ def subgraph_records(
     nodes = [
         GraphNode.model_construct(
             key=k,
-            kind=str(g.nodes[k].get("kind", k.partition(":")[0])),
-            label=str(g.nodes[k].get("label", k)),
+            kind=str(g._node[k].get("kind", k.partition(":")[0])),
+            label=str(g._node[k].get("label", k)),
             alerted=k in alerted,
-            details=str(g.nodes[k].get("details") or ""),
+            details=str(g._node[k].get("details") or ""),
         )
         for k in sorted(keep)
     ]
