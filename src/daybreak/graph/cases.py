@@ -242,7 +242,7 @@ def _evidence(alerts: Sequence[Alert], members: set[str], g: Graph) -> list[Evid
 
 
 def _label(g: Graph, key: str) -> str:
-    return str(g.nodes[key].get("label", key)) if key in g else key
+    return str(g._node[key].get("label", key)) if key in g else key
 
 
 def _title(anchor: str, g: Graph, n_members: int) -> str:

@@ -32,7 +32,15 @@ import polars as pl
 from scipy import sparse
 
 from daybreak.graph.analytics import UnionFind, bfs_distances, path_to
-from daybreak.graph.build import EDGE_ROWS, Graph, edges_within, neighbours
+from daybreak.graph.build import (
+    EDGE_ROWS,
+    Graph,
+    edge_count,
+    edges_within,
+    in_edges,
+    neighbours,
+    out_edges,
+)
 
 Group = tuple[list[str], set[str]]
 Ids = npt.NDArray[np.int64]
@@ -74,7 +82,7 @@ RECORD_KINDS = frozenset({"customer", "report", "media", "payment_handle"})
 
 
 def too_connected(g: Graph, node: str, policy: CasePolicy) -> bool:
-    data = g.nodes[node]
+    data = g._node[node]
     if data.get("merchant"):
         return True  # shops and ATMs link strangers
     if data.get("kind") in RECORD_KINDS:
@@ -92,7 +100,7 @@ def _blocker(
     def blocked(node: str) -> bool:
         if node in closed:
             return True
-        if g.nodes[node].get("kind") == "payment_handle" and node not in open_payees:
+        if g._node[node].get("kind") == "payment_handle" and node not in open_payees:
             return True
         return too_connected(g, node, policy)
 
@@ -103,10 +111,10 @@ def _seed_neighbours(
     g: Graph, seed: str, policy: CasePolicy, blocked: Callable[[str], bool]
 ) -> list[str]:
     out: set[str] = set()
-    for _, other, rel in g.out_edges(seed, keys=True):
+    for _, other, rel, _ in out_edges(g, seed):
         if rel != "paid" and rel not in policy.weak_relations:
             out.add(other)
-    for other, _, rel in g.in_edges(seed, keys=True):
+    for other, _, rel, _ in in_edges(g, seed):
         if rel not in policy.weak_relations:
             out.add(other)  # includes the payers of an alerted beneficiary
     ranked = sorted(out, key=lambda k: (blocked(k), k))
@@ -152,7 +160,7 @@ def _strong_pairs(g: Graph, index: dict[str, int], weak: frozenset[str]) -> npt.
     the edge rows the graph was filled from when it still holds exactly those (a join
     on the whole column), else from its adjacency dicts."""
     rows = g.graph.get(EDGE_ROWS)
-    if isinstance(rows, pl.DataFrame) and rows.height == g.number_of_edges():
+    if isinstance(rows, pl.DataFrame) and rows.height == edge_count(g):
         numbered = pl.DataFrame({"key": list(index)}).with_row_index("i")
         strong = rows.filter(~pl.col("relation").is_in(sorted(weak)))
         ends = strong.select(
@@ -285,10 +293,10 @@ def _account_contacts(g: Graph, members: set[str], policy: CasePolicy) -> dict[s
     number of such events, and the media sightings seen with them."""
     counts: dict[str, int] = {}
     for m in members:
-        if g.nodes[m].get("kind") != "account" or too_connected(g, m, policy):
+        if g._node[m].get("kind") != "account" or too_connected(g, m, policy):
             continue
         per: dict[str, int] = {}
-        edges = [*g.out_edges(m, keys=True, data=True), *g.in_edges(m, keys=True, data=True)]
+        edges = [*out_edges(g, m), *in_edges(g, m)]
         for a, b, rel, d in edges:
             if rel in policy.stream_relations:
                 other = b if a == m else a
@@ -297,7 +305,7 @@ def _account_contacts(g: Graph, members: set[str], policy: CasePolicy) -> dict[s
             if n < policy.min_contact_events or acc in members or too_connected(g, acc, policy):
                 continue
             counts[acc] = counts.get(acc, 0) + n
-            for media, _, rel in g.in_edges(acc, keys=True):
+            for media, _, rel, _ in in_edges(g, acc):
                 if rel == "seen_with" and media not in members:
                     counts[media] = counts.get(media, 0) + n
     return counts
