@@ -593,3 +593,30 @@ def test_stopncii_pages_read_directly_equal_the_clients_fetch_iter(
     assert [(i.hash_type, i.hash, i.ref) for i in video] == [
         ("md5", md5("d2"), f"VideoMD5:{md5('d2')}")
     ]
+
+
+def test_blocks_grow_with_the_items_stored(
+    store: TiplineStore, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A block closes at BLOCK_ITEMS items, or at 1/BLOCK_SHARE of the items stored
+    before it (at most MAX_BLOCK_ITEMS), and every item is stored once."""
+    monkeypatch.setattr(hash_exchange, "BLOCK_ITEMS", 10)
+    monkeypatch.setattr(hash_exchange, "BLOCK_SHARE", 2)
+    monkeypatch.setattr(hash_exchange, "MAX_BLOCK_ITEMS", 40)
+    sizes: list[int] = []
+    real = type(store.exchanges).store_block
+
+    def counted(self: Any, actor: Actor, name: str, updates: Any, checkpoint: str) -> Any:
+        sizes.append(len(updates))
+        return real(self, actor, name, updates, checkpoint)
+
+    monkeypatch.setattr(type(store.exchanges), "store_block", counted)
+    records = [StopNciiRecord(pdq(f"g{i}"), "ImagePDQ", 100 + i) for i in range(120)]
+    ex = Exchange(STOPNCII_SECRET, page_size=5, entries=records)
+    with serve(StopNciiHandler, ex, STOPNCII_PREFIX) as base:
+        store.exchanges.add(ADMIN, "ncii", "stop_ncii", "ncii", {"endpoint": base}, "TEST_STOPNCII")
+        report = sync(store, tmp_path / "banks", "ncii", {"TEST_STOPNCII": STOPNCII_SECRET})
+    # stored 0, 10, 20 -> 10 each; 30 -> 15; 45 -> 22 (pages of 5: 25); 70 -> 35; 105 -> 40
+    assert sizes == [10, 10, 10, 15, 25, 35, 15]
+    assert report.hashes_added == 120 and store.exchanges.fetch_state(ADMIN, "ncii").items == 120
+    assert bank_hashes(store, tmp_path / "banks", "ncii") == {r.hash_value for r in records}
