@@ -24,6 +24,7 @@ from typing import Any
 import pytest
 from threatexchange.exchanges.impl import ncmec_api
 
+from daybreak.connectors import hash_exchange
 from daybreak.connectors.hash_exchange import (
     MAX_ATTEMPTS,
     ExchangeSyncError,
@@ -527,3 +528,95 @@ def test_a_sync_killed_mid_block_resumes_with_nothing_lost_or_doubled(tmp_path: 
                 count = "SELECT COUNT(*), COUNT(DISTINCT hash) FROM media_exchange_items"
                 assert db.execute(count).fetchone() == (60, 60)
             assert bank_hashes(store, root, "ncii") == {r.hash_value for r in records}
+
+
+class _OddRecord(StopNciiRecord):
+    """A record as given, whatever its shape (what the client skips or keeps)."""
+
+    def __init__(self, data: dict[str, Any]) -> None:
+        super().__init__(str(data.get("hashValue")), str(data.get("signalType")), 100)
+        self.data = data
+
+    def json(self) -> dict[str, Any]:
+        return self.data
+
+
+def test_stopncii_pages_read_directly_equal_the_clients_fetch_iter(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """A sync reads StopNCII's pages straight from the answer; what it stores must be what
+    the client's fetch_iter, delta mapping, merge and conversion make of the same pages:
+    withdrawn and deleted records, types Daybreak does not bank, invalid hashes, the
+    same hash twice, and records the client's dataclasses refuse (skipped, logged)."""
+    good = StopNciiRecord(pdq("d0"), "ImagePDQ", 100).json()
+    records: list[StopNciiRecord] = [
+        StopNciiRecord(pdq("d0"), "ImagePDQ", 100),
+        StopNciiRecord(pdq("d1"), "ImagePDQ", 101, "Withdrawn"),
+        StopNciiRecord(md5("d2"), "VideoMD5", 102),
+        StopNciiRecord(md5("d3"), "VideoMD5", 103, "Deleted"),
+        StopNciiRecord("some words", "Text", 104),
+        StopNciiRecord("http://example.org/x", "URL", 105),
+        StopNciiRecord("not-a-pdq", "ImagePDQ", 106),
+        StopNciiRecord(pdq("d7").upper(), "ImagePDQ", 107),  # upstream refuses upper case
+        StopNciiRecord(pdq("d0"), "ImagePDQ", 108, "Deleted"),  # d0 again, later page
+        _OddRecord({**good, "hashValue": pdq("d9"), "signalType": "Audio"}),
+        _OddRecord({**good, "hashValue": pdq("d10"), "hashStatus": "Gone"}),
+        _OddRecord({**good, "hashValue": pdq("d11"), "lastModtimestamp": "109"}),
+        _OddRecord({**good, "hashValue": pdq("d12"), "CSPFeedbacks": [{"feedbackValue": "?"}]}),
+        _OddRecord({**good, "hashValue": pdq("d13"), "caseNumbers": {"c": "Nope"}}),
+        _OddRecord({**good, "hashValue": pdq("d14"), "caseNumbers": []}),
+        _OddRecord({**good, "hashValue": pdq("d15"), "caseNumbers": ["c"]}),
+        _OddRecord({k: v for k, v in good.items() if k != "signalType"}),
+        _OddRecord({**good, "hashValue": pdq("d17"), "CSPFeedbacks": None}),
+        StopNciiRecord(pdq("d18"), "ImagePDQ", 110),
+    ]
+    caplog.set_level(logging.WARNING)
+    ex = Exchange(STOPNCII_SECRET, page_size=4, entries=records)
+    with serve(StopNciiHandler, ex, STOPNCII_PREFIX) as base:
+        kind = hash_exchange.exchange_api("stop_ncii")
+        client = kind.open("ncii", {"endpoint": base}, STOPNCII_SECRET)
+        assert kind.pages is not None
+        direct = list(kind.pages(kind, client, None))
+        direct_log = sorted(r.getMessage() for r in caplog.records)
+        caplog.clear()
+        deltas = client.fetch_iter(hash_exchange.SIGNAL_TYPES, None)
+        upstream = list(hash_exchange._converted(kind, client, deltas))
+        upstream_log = sorted(r.getMessage() for r in caplog.records)
+    assert [p.updates for p in direct] == [p.updates for p in upstream]
+    cp = [[json.loads(p.checkpoint)["update_time"] for p in ps] for ps in (direct, upstream)]
+    assert cp[0] == cp[1] and len(cp[0]) == 5
+    assert direct_log == upstream_log and len(direct_log) >= 8
+    items = {k: v for p in direct for k, v in p.updates.items()}
+    assert items[hash_exchange._key(("pdq", pdq("d1")))] is None  # withdrawn: deleted
+    assert [i.hash for i in items[hash_exchange._key(("pdq", pdq("d18")))] or ()] == [pdq("d18")]
+    video = items[hash_exchange._key(("video_md5", md5("d2")))] or []
+    assert [(i.hash_type, i.hash, i.ref) for i in video] == [
+        ("md5", md5("d2"), f"VideoMD5:{md5('d2')}")
+    ]
+
+
+def test_blocks_grow_with_the_items_stored(
+    store: TiplineStore, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A block closes at BLOCK_ITEMS items, or at 1/BLOCK_SHARE of the items stored
+    before it (at most MAX_BLOCK_ITEMS), and every item is stored once."""
+    monkeypatch.setattr(hash_exchange, "BLOCK_ITEMS", 10)
+    monkeypatch.setattr(hash_exchange, "BLOCK_SHARE", 2)
+    monkeypatch.setattr(hash_exchange, "MAX_BLOCK_ITEMS", 40)
+    sizes: list[int] = []
+    real = type(store.exchanges).store_block
+
+    def counted(self: Any, actor: Actor, name: str, updates: Any, checkpoint: str) -> Any:
+        sizes.append(len(updates))
+        return real(self, actor, name, updates, checkpoint)
+
+    monkeypatch.setattr(type(store.exchanges), "store_block", counted)
+    records = [StopNciiRecord(pdq(f"g{i}"), "ImagePDQ", 100 + i) for i in range(120)]
+    ex = Exchange(STOPNCII_SECRET, page_size=5, entries=records)
+    with serve(StopNciiHandler, ex, STOPNCII_PREFIX) as base:
+        store.exchanges.add(ADMIN, "ncii", "stop_ncii", "ncii", {"endpoint": base}, "TEST_STOPNCII")
+        report = sync(store, tmp_path / "banks", "ncii", {"TEST_STOPNCII": STOPNCII_SECRET})
+    # stored 0, 10, 20 -> 10 each; 30 -> 15; 45 -> 22 (pages of 5: 25); 70 -> 35; 105 -> 40
+    assert sizes == [10, 10, 10, 15, 25, 35, 15]
+    assert report.hashes_added == 120 and store.exchanges.fetch_state(ADMIN, "ncii").items == 120
+    assert bank_hashes(store, tmp_path / "banks", "ncii") == {r.hash_value for r in records}

@@ -5,9 +5,10 @@ signal-exchange API classes (``threatexchange.exchanges``): NCMEC hash sharing
 (:class:`StopNCIISignalExchangeAPI`).
 
 A sync walks the client's ``fetch_iter`` from the stored checkpoint, a few pages ahead
-in a thread. Pages (each a ``FetchDelta``: item key -> item, or None for a deletion) are
-gathered into blocks of :data:`BLOCK_ITEMS` items, and each block is applied in two
-steps:
+in a thread (StopNCII's pages are read straight from its answers, as ``fetch_iter``
+would: :func:`_stopncii_pages`). Pages (each a ``FetchDelta``: item key -> item, or None
+for a deletion) are gathered into blocks of at least :data:`BLOCK_ITEMS` items (more as
+the items stored grow: :func:`block_items`), and each block is applied in two steps:
 
 1. the block's items and the checkpoint after its last page are stored in one
    transaction, which also works out what they change in the bank against the items
@@ -51,6 +52,7 @@ from pathlib import Path
 from typing import Any, cast
 
 import orjson
+import polars as pl
 from threatexchange.exchanges.clients.fb_threatexchange.api import ThreatExchangeAPI
 from threatexchange.exchanges.clients.ncmec import hash_api as ncmec_api
 from threatexchange.exchanges.clients.stopncii import api as stopncii_api
@@ -65,7 +67,8 @@ from threatexchange.signal_type.pdq.signal import PdqSignal
 from threatexchange.signal_type.signal_base import SignalType
 
 from daybreak.connectors.cybertip_api import read_private_file
-from daybreak.media.banks import BankEntry, BankError, BankStore, normalize_hash
+from daybreak.media.bank_segments import KEYS
+from daybreak.media.banks import ENTRY_SCHEMA, BankError, BankStore, normalize_hash
 from daybreak.plugins import signal_type
 from daybreak.store import TiplineStore
 from daybreak.store.auth import Actor
@@ -85,6 +88,7 @@ log = logging.getLogger(__name__)
 
 SIGNAL_TYPES: Sequence[type[SignalType]] = (PdqSignal, VideoMD5Signal)
 SIGNAL_NAMES = {st: st.get_name() for st in SIGNAL_TYPES}  # get_name() parses the class name
+_HASH_TYPES = {name: signal_type(name) for name in SIGNAL_NAMES.values()}
 MAX_ATTEMPTS = 5  # deliveries of an opinion before it is dead-lettered
 RETRY_BASE = timedelta(minutes=1)  # doubled after each failure
 # loggers of the HTTP stack that may show a URL or header holding a secret
@@ -321,17 +325,13 @@ class _StopNCII(stopncii.StopNCIISignalExchangeAPI):
     def fetch_iter(
         self, _supported_signal_types: Sequence[type[SignalType]], checkpoint: Any
     ) -> Iterator[Any]:
-        start = checkpoint.update_time if checkpoint is not None else self.api.DEFAULT_START_TIME
-        gone = (stopncii_api.StopNCIICaseStatus.Withdrawn, stopncii_api.StopNCIICaseStatus.Deleted)
-        next_page, more = "", True
-        while more:
-            result = _stopncii_page(self.api, start, next_page)
-            more, next_page = result.hasMoreRecords, result.nextPageToken or ""
+        for body in _stopncii_bodies(self.api, checkpoint):
+            result = _stopncii_response(body, _stopncii_records(body))
             updates: dict[tuple[str, str], Any] = {}
             for record in result.hashRecords:
                 (kind, value), meta = stopncii._get_delta_mapping(record)
                 if kind:
-                    updates[kind, value] = None if record.hashStatus in gone else meta
+                    updates[kind, value] = None if record.hashStatus in _STOPNCII_GONE else meta
             yield FetchDelta(updates, stopncii.StopNCIICheckpoint.from_stopncii_fetch(result))
 
     @classmethod
@@ -362,29 +362,45 @@ class _StopNCII(stopncii.StopNCIISignalExchangeAPI):
 STOPNCII_PAGE = 800  # the client's own page size
 
 
-def _stopncii_page(
-    api: stopncii_api.StopNCIIAPI, start: int, next_page: str
+def _stopncii_bodies(api: stopncii_api.StopNCIIAPI, checkpoint: Any) -> Iterator[Any]:
+    """The decoded ``FetchHashes`` answers from ``checkpoint`` on (None: the start), page
+    after page, as the client's ``fetch_hashes`` asks for them."""
+    start = checkpoint.update_time if checkpoint is not None else api.DEFAULT_START_TIME
+    next_page, more = "", True
+    while more:
+        params: dict[str, Any] = {"startTimestamp": start, "pageSize": STOPNCII_PAGE}
+        if next_page:
+            params["nextPageToken"] = next_page
+        body = _stopncii_get(api, stopncii_api.StopNCIIEndpoint.FetchHashes, params)
+        more, next_page = bool(body["hasMoreRecords"]), body.get("nextPageToken") or ""
+        yield body
+
+
+def _stopncii_response(
+    body: Mapping[str, Any], records: list[stopncii_api.StopNCIIHashRecord]
 ) -> stopncii_api.FetchHashesResponse:
-    """One ``FetchHashes`` page, as the client's ``fetch_hashes`` asks for and reads
-    it: a record that does not fit is logged and skipped, as there."""
-    params: dict[str, Any] = {"startTimestamp": start, "pageSize": STOPNCII_PAGE}
-    if next_page:
-        params["nextPageToken"] = next_page
-    body = _stopncii_get(api, stopncii_api.StopNCIIEndpoint.FetchHashes, params)
-    records = []
-    for data in body.get("hashRecords", []):
-        try:
-            records.append(_stopncii_record(data))
-        except (KeyError, ValueError, TypeError, AttributeError) as exc:
-            log.error("StopNCII record skipped (%s): %r", exc, data)
-    page = stopncii_api.FetchHashesResponse(
+    return stopncii_api.FetchHashesResponse(
         count=int(body["count"]),
         nextPageToken=body.get("nextPageToken"),
         nextSetTimestamp=int(body["nextSetTimestamp"]),
         hasMoreRecords=bool(body["hasMoreRecords"]),
         hashRecords=records,
     )
-    return page
+
+
+_RECORD_ERRORS = (KeyError, ValueError, TypeError, AttributeError)
+
+
+def _stopncii_records(body: Mapping[str, Any]) -> list[stopncii_api.StopNCIIHashRecord]:
+    """A page's records read into the client's dataclasses, as its ``fetch_hashes``
+    does: a record that does not fit is logged and skipped, as there."""
+    records = []
+    for data in body.get("hashRecords", []):
+        try:
+            records.append(_stopncii_record(data))
+        except _RECORD_ERRORS as exc:
+            log.error("StopNCII record skipped (%s): %r", exc, data)
+    return records
 
 
 def _stopncii_get(
@@ -407,12 +423,31 @@ def _by_value(kind: type[enum.Enum]) -> dict[Any, Any]:
 _STOPNCII_STATUS = _by_value(stopncii_api.StopNCIICaseStatus)
 _STOPNCII_TYPE = _by_value(stopncii_api.StopNCIISignalType)
 _STOPNCII_FEEDBACK = _by_value(stopncii_api.StopNCIICSPFeedbackValue)
+_STOPNCII_GONE = (
+    stopncii_api.StopNCIICaseStatus.Withdrawn,
+    stopncii_api.StopNCIICaseStatus.Deleted,
+)
 
 
-def _stopncii_record(data: Mapping[str, Any]) -> stopncii_api.StopNCIIHashRecord:
+def _stopncii_fields(data: Mapping[str, Any]) -> tuple[str, str, bool]:
+    """(signal type value, hash value, whether withdrawn or deleted) of a record that
+    fits the client's :class:`StopNCIIHashRecord`; KeyError, TypeError... if not."""
     status, value, modified = _STOPNCII_STATUS, data["hashValue"], data["lastModtimestamp"]
     if not isinstance(value, str) or type(modified) is not int:
         raise TypeError("hashValue must be text and lastModtimestamp an integer")
+    kind, state = data["signalType"], status[data["hashStatus"]]
+    _STOPNCII_TYPE[kind]  # a KeyError for a type the client does not know
+    for f in data.get("CSPFeedbacks") or ():
+        _STOPNCII_FEEDBACK[f["feedbackValue"]]
+        frozenset(f.get("tags") or ())
+    for v in (data.get("caseNumbers") or {}).values():
+        status[v]
+    return kind, value, state in _STOPNCII_GONE
+
+
+def _stopncii_record(data: Mapping[str, Any]) -> stopncii_api.StopNCIIHashRecord:
+    _stopncii_fields(data)
+    status, value, modified = _STOPNCII_STATUS, data["hashValue"], data["lastModtimestamp"]
     feedbacks = [
         stopncii_api.StopNCIICSPFeedback(
             _STOPNCII_FEEDBACK[f["feedbackValue"]],
@@ -453,6 +488,42 @@ def _stopncii_checkpoint(data: Mapping[str, Any]) -> FetchCheckpointBase:
     return stopncii.StopNCIICheckpoint(**data)
 
 
+def _stopncii_pages(kind: ExchangeApi, client: AnyApi, checkpoint: Any) -> Iterator[_Page]:
+    """``client.fetch_iter``'s pages as a sync stores them (:func:`page_items`), read
+    straight from each decoded answer: what the client's record dataclasses, its delta
+    mapping, merge and conversion make of a record (the same checks, the same records
+    skipped; tests/connectors/test_hash_exchange.py compares the two), without their
+    Python objects per record: ~5 µs of CPU a record instead of ~20
+    (docs/detectors/media.md, "An exchange sync end to end")."""
+    assert isinstance(client, _StopNCII)
+    names = {t.value: name for t, name in stopncii._type_mapping().items()}
+    signals = {SIGNAL_NAMES[st]: st for st in SIGNAL_TYPES}
+    for body in _stopncii_bodies(client.api, checkpoint):
+        updates: dict[str, list[ItemHash] | None] = {}
+        for data in body.get("hashRecords", []):
+            try:
+                type_value, raw, gone = _stopncii_fields(data)
+            except _RECORD_ERRORS as exc:
+                log.error("StopNCII record skipped (%s): %r", exc, data)
+                continue
+            name = names[type_value]
+            key = (name, raw)
+            found: list[ItemHash] | None = None if gone else []
+            signal = signals.get(name)
+            if found is not None and signal is not None:
+                try:
+                    signal.validate_signal_str(raw)
+                except ValueError:
+                    log.warning("StopNCII: invalid %s hash %.100s", name, raw)
+                else:
+                    _add_hash(found, kind, signal, raw, None, key)
+            updates[_key(key)] = found
+        result = _stopncii_response(body, [])
+        yield _Page(
+            updates, _checkpoint_text(stopncii.StopNCIICheckpoint.from_stopncii_fetch(result))
+        )
+
+
 STOPNCII_TYPES = {"pdq": "ImagePDQ", "video_md5": "VideoMD5"}
 STOPNCII_FEEDBACK = {"seen": "PendingReview", "true_positive": "Blocked", "false_positive": "NotBlocked"}  # fmt: skip
 
@@ -488,6 +559,8 @@ class ExchangeApi:
     opinions: Mapping[str, str] = field(default_factory=dict)  # verdict -> what is sent
     # every item is one hash keyed by (signal type name, hash): pages convert at once
     single_hash_items: bool = False
+    # the pages a sync stores, fetched and read without fetch_iter's objects per item
+    pages: Callable[[ExchangeApi, AnyApi, Any], Iterator[_Page]] | None = None
 
 
 APIS: dict[str, ExchangeApi] = {
@@ -506,7 +579,7 @@ APIS: dict[str, ExchangeApi] = {
         "stop_ncii", "DAYBREAK_STOPNCII_KEYS", "fetch_key,subscription_key[,feedback_key]",
         _open_stopncii, _stopncii_checkpoint, _stopncii_ref, _send_stopncii,
         opinions={v: f"{f} feedback on the hash" for v, f in STOPNCII_FEEDBACK.items()},
-        single_hash_items=True,
+        single_hash_items=True, pages=_stopncii_pages,
     ),
 }  # fmt: skip
 
@@ -613,19 +686,34 @@ def _single_hash_items(
     converted = type(client).naive_convert_to_signal_type(SIGNAL_TYPES, collab, live)
     for signal, listed in converted.items():
         name = SIGNAL_NAMES[signal]
-        hash_type = signal_type(name)
         for raw, meta in listed.items():
             key = (name, raw)
             found = items.get(key)
             if found is None:
                 continue
-            try:
-                value = hash_type.normalize(raw)
-            except ValueError:
-                log.warning("exchange item %s: hash of type %s not usable", key, name)
-                continue
-            found.append(ItemHash(hash_type.name, value, kind.ref(live[key], signal, raw, meta)))
+            _add_hash(found, kind, signal, raw, meta, key, live[key])
     return {_key(k): v for k, v in items.items()}
+
+
+def _add_hash(
+    found: list[ItemHash],
+    kind: ExchangeApi,
+    signal: type[SignalType],
+    raw: str,
+    meta: Any,
+    key: Any,
+    value: Any = None,
+) -> None:
+    """Append the hash ``raw`` (converted to ``signal``) of item ``key`` to ``found``,
+    normalised (unless unusable: logged)."""
+    name = SIGNAL_NAMES[signal]
+    hash_type = _HASH_TYPES[name]
+    try:
+        normal = hash_type.normalize(raw)
+    except ValueError:
+        log.warning("exchange item %s: hash of type %s not usable", key, name)
+        return
+    found.append(ItemHash(hash_type.name, normal, kind.ref(value, signal, raw, meta)))
 
 
 def sync_exchange(
@@ -684,8 +772,12 @@ def _fetch(
     if not exchange.bank_current:
         pending.reconcile(report)  # the last sync died between its pages and the bank
     block = _Block()
+    stored = exchanges.fetch_state(actor, exchange.name).items
     try:
-        fetched = _converted(kind, client, client.fetch_iter(SIGNAL_TYPES, checkpoint))
+        if kind.pages is not None:
+            fetched = kind.pages(kind, client, checkpoint)
+        else:
+            fetched = _converted(kind, client, client.fetch_iter(SIGNAL_TYPES, checkpoint))
         with _prefetched(fetched) as pages:
             while True:
                 try:
@@ -697,8 +789,9 @@ def _fetch(
                     _store_block(exchanges, actor, exchange, block, pending, report)
                     raise
                 block.take(page)
-                if block.items >= BLOCK_ITEMS:
+                if block.items >= block_items(stored):
                     _store_block(exchanges, actor, exchange, block, pending, report)
+                    stored += block.items
                     block = _Block()
         _store_block(exchanges, actor, exchange, block, pending, report)
     finally:
@@ -711,8 +804,22 @@ def _fetch(
 # hashes a second. A crash loses at most the block being gathered, which the next sync
 # fetches again from the last stored checkpoint; a failure of the exchange stores the
 # pages fetched before it first.
-BLOCK_ITEMS = 25_000  # items per store transaction
+#
+# Blocks grow with the items already stored: each block's rows land at random places in
+# the items table's two indexes (keyed by hash), so once a block is smaller than an
+# index it dirties about a page per row, read and written again at its commit (WAL).
+# 1 M items in blocks of 25,000: the SQL insert and commit took 3 µs a row in the first
+# block and ~30 in the last (docs/detectors/media.md). A block of a quarter of the
+# items stored touches each page a few times per write instead.
+BLOCK_ITEMS = 25_000  # items per store transaction (at least)
+MAX_BLOCK_ITEMS = 200_000  # at most (memory: ~0.5 kB an item while gathered)
+BLOCK_SHARE = 4  # a block is at least 1/BLOCK_SHARE of the items stored before it
 PREFETCH_PAGES = 4  # pages fetched ahead while a block is stored
+
+
+def block_items(stored: int) -> int:
+    """Items gathered before a block is stored, when ``stored`` items are stored."""
+    return max(BLOCK_ITEMS, min(MAX_BLOCK_ITEMS, stored // BLOCK_SHARE))
 
 
 @dataclass(frozen=True)
@@ -725,8 +832,12 @@ class _Page:
 
 def _converted(kind: ExchangeApi, client: AnyApi, deltas: Iterator[Any]) -> Iterator[_Page]:
     for delta in deltas:
-        checkpoint = json.dumps(asdict(delta.checkpoint), sort_keys=True)
-        yield _Page(page_items(kind, client, delta.updates), checkpoint)
+        yield _Page(page_items(kind, client, delta.updates), _checkpoint_text(delta.checkpoint))
+
+
+def _checkpoint_text(checkpoint: FetchCheckpointBase) -> str:
+    """A client's checkpoint as stored."""
+    return json.dumps(asdict(checkpoint), sort_keys=True)
 
 
 @dataclass
@@ -837,6 +948,7 @@ def sync_all(
 
 
 FLUSH_HASHES = 50_000  # bank changes gathered before they are written to the bank
+KEY_SCHEMA = {k: ENTRY_SCHEMA[k] for k in KEYS}
 
 
 class _BankChanges:
@@ -857,16 +969,19 @@ class _BankChanges:
         self.bank_size = banks.get(exchange.bank).count
 
     def note(self, added: Sequence[tuple[str, str]], removed: Sequence[tuple[str, str]]) -> None:
-        self.pending.update({h: True for h in added})
-        self.pending.update({h: False for h in removed})
+        self.pending.update(dict.fromkeys(added, True))
+        self.pending.update(dict.fromkeys(removed, False))
         if len(self.pending) >= max(FLUSH_HASHES, self.bank_size):
             self.flush()
 
     def flush(self) -> None:
         adds = [h for h, added in self.pending.items() if added]
         removes = [h for h, added in self.pending.items() if not added]
-        if adds:
-            self.banks.add(self.exchange.bank, [BankEntry(t, h, (self.label,)) for t, h in adds])
+        if adds:  # a frame made column-wise from the keys (no BankEntry per hash)
+            keys = pl.DataFrame(adds, schema=KEY_SCHEMA, orient="row")
+            added_at = pl.lit(datetime.now(UTC), ENTRY_SCHEMA["added_at"]).alias("added_at")
+            labels = pl.lit([self.label], ENTRY_SCHEMA["labels"]).alias("labels")
+            self.banks.add_frame(self.exchange.bank, keys.with_columns(labels, added_at))
         if removes:
             self.banks.remove(self.exchange.bank, removes)
         self.pending.clear()
