@@ -124,6 +124,9 @@ def create_app(
 
     # Added first, so the innermost middleware: see daybreak/api/intake_fast.py.
     app.add_middleware(IntakeFastPath, endpoint=routes_reports.submit_report)
+    app.add_middleware(
+        IntakeFastPath, endpoint=payments_routes.score_payment, path="/v1/payments/score"
+    )
     app.add_middleware(LoginFastRefusal)  # inside the headers and the body limit too
     app.include_router(routes_reports.router)
     app.include_router(routes_cases.router)

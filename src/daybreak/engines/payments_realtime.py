@@ -14,6 +14,7 @@ import contextlib
 import json
 import threading
 from collections import deque
+from concurrent.futures import Future
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -47,7 +48,7 @@ from daybreak.payments.realtime import (
     subject_score,
 )
 from daybreak.payments.realtime_features import epoch_micros
-from daybreak.payments.realtime_incremental import IncrementalScores
+from daybreak.payments.realtime_incremental import IncrementalScores, TxnIndex
 
 # The batch scan's own scoring steps (calibration, the sole-sender cap), reused so a
 # real-time score is the batch one.
@@ -175,22 +176,23 @@ class Scored:
 
 @dataclass
 class _Waiting:
-    """A payment waiting for a scoring run, and its answer once the run is over."""
+    """A payment waiting for a scoring run, and its answer (``future``) once the run is
+    over."""
 
     payment: pl.DataFrame
     key: str | None
     digest: str
-    done: threading.Event = field(default_factory=threading.Event)
-    result: Scored | None = None
-    error: BaseException | None = None
+    future: Future[Scored] = field(default_factory=Future)
+
+    @property
+    def done(self) -> bool:
+        return self.future.done()
 
     def answer(self, result: Scored) -> None:
-        self.result = result
-        self.done.set()
+        self.future.set_result(result)
 
     def fail(self, error: BaseException) -> None:
-        self.error = error
-        self.done.set()
+        self.future.set_exception(error)
 
 
 class _TableEngine(DuckDBEngine):
@@ -248,10 +250,13 @@ class RealtimeState:
         self.incremental = incremental
         self._scorer: IncrementalScores | None = None  # built on first use
         self._pending: set[str] = set()  # txn_ids of the batch not yet in the file
+        self._keys: TxnIndex | None = None  # digests of the stored idempotency keys
         self.max_queue = max_queue
         self.max_batch = max_batch
         self._queue: list[_Waiting] = []
-        self._queue_lock = threading.Lock()
+        self._wake = threading.Condition()  # guards the queue; wakes the scoring thread
+        self._worker: threading.Thread | None = None  # started by the first payment
+        self._closed = False
         # the txn_ids of the last scoring runs, in order (status, tests, benchmark)
         self.runs: deque[tuple[str, ...]] = deque(maxlen=10_000)
         # the payments each micro-batch scored (status, benchmark): incrementally a
@@ -428,30 +433,55 @@ class RealtimeState:
     def score(
         self, payment: pl.DataFrame, idempotency_key: str | None = None, digest: str = ""
     ) -> Scored:
-        """Append one payment (a validated one-row transactions frame) and decide on it
+        """:meth:`submit` and wait for the answer."""
+        return self.submit(payment, idempotency_key, digest).result()
+
+    def submit(
+        self, payment: pl.DataFrame, idempotency_key: str | None = None, digest: str = ""
+    ) -> Future[Scored]:
+        """Queue one payment (a validated one-row transactions frame) for the scoring
+        thread, which appends it and decides on it
         (:func:`daybreak.payments.realtime.decision_of`); an idempotency key seen before
-        returns the stored answer for the same payment (``digest``) and raises
-        IdempotencyConflict for another one. Waits for the next scoring run when one is
-        going (class docstring); QueueFull when too many wait."""
+        answers with the stored answer for the same payment (``digest``) and fails with
+        IdempotencyConflict for another one. Payments that come while a run is going
+        wait and are taken together by the next one (class docstring); QueueFull, at
+        once, when too many wait. The future is answered once the payment's row and
+        answer are committed to the file."""
         if payment.height != 1:
             raise ValueError(f"expected one payment, got {payment.height}")
         waiting = _Waiting(payment, idempotency_key, digest)
-        with self._queue_lock:
+        with self._wake:
+            if self._closed:
+                raise RuntimeError("the real-time state is closed")
             if len(self._queue) >= self.max_queue:
                 raise QueueFull(f"{len(self._queue)} payments are waiting to be scored", 1)
             self._queue.append(waiting)
-        while not waiting.done.is_set():
+            if self._worker is None:
+                self._worker = threading.Thread(
+                    target=self._work, name="daybreak-realtime-scoring", daemon=True
+                )
+                self._worker.start()
+            self._wake.notify()
+        return waiting.future
+
+    def _work(self) -> None:
+        """The scoring thread: take what waits (at most ``max_batch``), score it, again
+        (one thread: no hand-off between request threads for the lock)."""
+        while True:
+            with self._wake:
+                while not self._queue and not self._closed:
+                    self._wake.wait()
+                if not self._queue:
+                    return
+                batch = self._queue[: self.max_batch]
+                del self._queue[: self.max_batch]
             with self._lock:
-                if waiting.done.is_set():
-                    break
-                with self._queue_lock:
-                    batch = self._queue[: self.max_batch]
-                    del self._queue[: self.max_batch]
-                self._score_batch(batch)
-        if waiting.error is not None:
-            raise waiting.error
-        assert waiting.result is not None
-        return waiting.result
+                try:
+                    self._score_batch(batch)
+                except BaseException as exc:  # every payment of the batch learns why
+                    for w in batch:
+                        if not w.done:
+                            w.fail(exc)
 
     def _score_batch(self, batch: list[_Waiting]) -> None:
         """Answer every waiting payment of ``batch`` (arrival order), run after run
@@ -478,10 +508,11 @@ class RealtimeState:
                             [w.key, w.digest, answer["txn_id"], json.dumps(answer),
                              datetime.now(UTC)],
                         )  # fmt: skip
+                        self._remember_key(w.key)
                     w.answer(Scored(answer, False))
             except Exception as exc:  # every payment of the failed run learns why
                 for w in run:
-                    if not w.done.is_set():
+                    if not w.done:
                         w.fail(exc)
 
     def prepare(self) -> None:
@@ -563,11 +594,13 @@ class RealtimeState:
             if decisions:
                 self._store_answers(decisions)
             self._con.execute("COMMIT")
+            for d in decisions:
+                self._remember_key(d[0])
         except Exception as exc:  # every payment of the batch learns why
             self._scorer = None
             self._rollback()
             for w in fresh:
-                if not w.done.is_set():
+                if not w.done:
                     w.fail(exc)
             return
         self._pending.clear()
@@ -577,8 +610,16 @@ class RealtimeState:
 
     def _not_answered_before(self, batch: list[_Waiting]) -> list[_Waiting]:
         """Answer those of ``batch`` whose key was used before from the stored decisions
-        (one query for the batch: a query costs milliseconds); the others, in order."""
-        keys = sorted({w.key for w in batch if w.key is not None})
+        (one query for the batch, and only when the in-memory digests of the stored keys
+        may hold one of them: a query costs milliseconds); the others, in order."""
+        if self._keys is None:  # the keys stored so far, read once
+            self._keys = TxnIndex(
+                str(k) for (k,) in self._con.execute(
+                    "SELECT idempotency_key FROM st.decisions").fetchall()
+            )  # fmt: skip
+        known = self._keys
+        # only keys the digest index may hold are looked up (usually none)
+        keys = sorted({w.key for w in batch if w.key is not None and known.maybe_held(w.key)})
         stored: dict[str, tuple[str, str]] = {}
         if keys:
             marks = ", ".join("?" * len(keys))
@@ -600,6 +641,10 @@ class RealtimeState:
             else:
                 w.answer(Scored(json.loads(hit[1]), True))
         return fresh
+
+    def _remember_key(self, key: str) -> None:
+        if self._keys is not None:
+            self._keys.add(key)
 
     def _store_answers(self, decisions: list[list[Any]]) -> None:
         """Insert answers (key, digest, txn_id, answer, decided_at) as one Arrow table:
@@ -791,6 +836,12 @@ class RealtimeState:
         return self.path.stat().st_size
 
     def close(self) -> None:
+        """Stop the scoring thread once what waits is scored, then close the file."""
+        with self._wake:
+            self._closed = True
+            self._wake.notify_all()
+        if self._worker is not None:
+            self._worker.join()
         self._eng.close()
 
     def __enter__(self) -> RealtimeState:
