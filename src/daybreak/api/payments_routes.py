@@ -17,7 +17,9 @@ when set (tests, embedded apps), else it is opened once from the server's data f
 (``payments-realtime.duckdb`` in ``--data-dir``, made by ``daybreak payments realtime
 load``); without it, or before a context is pinned, the route answers 503. Payments
 that come while another is being scored wait and are scored together in the next run
-(micro-batching, ``RealtimeState``); when too many wait, 503 with ``Retry-After``.
+by the state's scoring thread (micro-batching, ``RealtimeState``); when too many wait,
+503 with ``Retry-After``. The route is served ahead of FastAPI's router
+(:func:`score_payment`); its registration here documents it in OpenAPI.
 """
 
 from __future__ import annotations
