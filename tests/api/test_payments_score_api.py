@@ -223,8 +223,23 @@ def test_bad_input_is_refused_naming_the_field(
             "/v1/payments/score", content=doctype, headers={"Content-Type": "application/xml"}
         )
         assert r.status_code == 422
+        r = c.post("/v1/payments/score", json=_payment("BAD-5"), headers={"Idempotency-Key": "a b"})
+        assert r.status_code == 422
+        assert r.json()["detail"][0]["loc"] == ["header", "Idempotency-Key"]
     with httpx.Client(base_url=api.url) as anonymous:
         assert anonymous.post("/v1/payments/score", json=_payment("BAD-4")).status_code == 401
+
+
+def test_the_route_served_ahead_of_the_router_is_documented_in_openapi(api: Api) -> None:
+    with httpx.Client(base_url=api.url) as c:
+        spec = c.get("/openapi.json").json()
+    op = spec["paths"]["/v1/payments/score"]["post"]
+    assert {p["name"] for p in op["parameters"]} == {"Idempotency-Key"}
+    assert set(op["requestBody"]["content"]) == {"application/json", "application/xml"}
+    answer = op["responses"]["200"]["content"]["application/json"]["schema"]["$ref"]
+    assert answer.endswith("/ScoreAnswer")
+    assert "decision" in spec["components"]["schemas"]["ScoreAnswer"]["properties"]
+    assert op["security"] and {"409", "422", "503"} <= set(op["responses"])
 
 
 def test_a_pacs008_message_is_scored_like_its_json(

@@ -5,6 +5,11 @@ was."""
 
 from __future__ import annotations
 
+import json
+import os
+import signal
+import subprocess
+import sys
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -129,21 +134,75 @@ def test_a_failed_batch_leaves_the_file_and_rebuilds_the_memory(
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    """A failure after the rows were written in the batch's transaction rolls them
-    back: the payment is not held, and scoring it again adds it once."""
+    """A failure after the batch's lines were written to the journal (its fsync) takes
+    them back out: the payment is not held, not replayed by a restart, and scoring it
+    again adds it once."""
     history, tail, customers = small
     with RealtimeState(tmp_path / "s.duckdb") as st:
         st.load(history, customers)
         st.refresh_context()
         before = st.history_rows()
 
-        def broken(decisions: object) -> None:
-            raise RuntimeError("disk full")
+        def broken(fd: int) -> None:
+            raise OSError("disk full")
 
-        monkeypatch.setattr(st, "_store_answers", broken)  # after the rows were inserted
-        with pytest.raises(RuntimeError, match="disk full"):
+        monkeypatch.setattr(os, "fsync", broken)  # after the lines were written
+        with pytest.raises(OSError, match="disk full"):
             st.score(tail.slice(0, 1), "k0", "0")
         monkeypatch.undo()
+        assert (tmp_path / "s.duckdb.journal").read_bytes() == b""
         assert st.history_rows() == before
         assert st.score(tail.slice(0, 1), "k0", "0").replayed is False
         assert st.history_rows() == before + 1
+
+
+_SCORE_AND_HANG = """
+import json, sys, time
+from pathlib import Path
+import polars as pl
+from daybreak.engines.payments_realtime import RealtimeState
+tail = pl.read_parquet(sys.argv[2])
+st = RealtimeState(Path(sys.argv[1]), fold_every=1_000_000)  # never folds by itself
+answers = [st.score(tail.slice(i, 1), f"k{i}", "d").answer for i in range(tail.height)]
+print(json.dumps(answers), flush=True)
+time.sleep(600)
+"""
+
+
+def test_answers_journaled_before_a_kill_9_are_in_the_file_after_a_restart(
+    small: tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame], tmp_path: Path
+) -> None:
+    """Payments are answered once their batch is in the journal (fsync), not yet in
+    the file: a process killed then leaves them to the next open, which folds them in,
+    once, with their answers (replayed by key)."""
+    history, tail, customers = small
+    path = tmp_path / "s.duckdb"
+    with RealtimeState(path) as st:
+        st.load(history, customers)
+        st.refresh_context()
+        before = st.history_rows()
+    tail.write_parquet(tmp_path / "tail.parquet")
+    child = subprocess.Popen(
+        [sys.executable, "-c", _SCORE_AND_HANG, str(path), str(tmp_path / "tail.parquet")],
+        stdout=subprocess.PIPE,
+    )
+    try:
+        assert child.stdout is not None
+        answers = json.loads(child.stdout.readline())
+        assert (tmp_path / "s.duckdb.journal").stat().st_size > 0  # answered, not folded
+    finally:
+        child.send_signal(signal.SIGKILL)
+        child.wait(30)
+        if child.stdout is not None:
+            child.stdout.close()
+    assert len(answers) == tail.height
+    with RealtimeState(path) as st:
+        assert st.history_rows() == before + tail.height
+        assert (tmp_path / "s.duckdb.journal").read_bytes() == b""
+        for i, answer in enumerate(answers):
+            again = st.score(tail.slice(i, 1), f"k{i}", "d")
+            assert again.replayed and again.answer == answer
+        assert st.history_rows() == before + tail.height
+    with RealtimeState(path) as st:  # and folding twice adds nothing
+        assert st.history_rows() == before + tail.height
+        assert st.status()["decisions"] == tail.height

@@ -32,6 +32,7 @@ from daybreak.api.limits import BodySizeLimit, ResponseHeaders
 from daybreak.api.login_fast import LoginFastRefusal
 from daybreak.api.security import AuthState
 from daybreak.api.settings import Settings
+from daybreak.schema.validate import warm_up
 from daybreak.store import TiplineStore
 
 log = logging.getLogger(__name__)
@@ -85,6 +86,7 @@ def create_app(
             # long as the process: move it out of the garbage collector's view. Otherwise
             # each full collection walks that whole heap, stalling every request in
             # flight for ~130 ms on a 2-core machine (a p99 outlier every few seconds).
+            warm_up()  # and what the first request would load
             gc.freeze()
         yield
         if owned:
@@ -124,6 +126,9 @@ def create_app(
 
     # Added first, so the innermost middleware: see daybreak/api/intake_fast.py.
     app.add_middleware(IntakeFastPath, endpoint=routes_reports.submit_report)
+    app.add_middleware(
+        IntakeFastPath, endpoint=payments_routes.score_payment, path="/v1/payments/score"
+    )
     app.add_middleware(LoginFastRefusal)  # inside the headers and the body limit too
     app.include_router(routes_reports.router)
     app.include_router(routes_cases.router)

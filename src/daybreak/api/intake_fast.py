@@ -1,9 +1,11 @@
-"""``POST /v1/reports`` served ahead of FastAPI's router.
+"""``POST /v1/reports`` (and ``POST /v1/payments/score``) served ahead of FastAPI's
+router.
 
 The intake endpoint takes no dependencies and validates its body by hand
 (:func:`daybreak.api.routes_reports.submit_report`), so on it FastAPI's routing,
 dependency solving and per-request wrappers do no useful work, yet cost about 0.1 ms of
-CPU a request: a quarter of the event loop's time at 1,000 reports/s on 2 cores.
+CPU a request: a quarter of the event loop's time at 1,000 reports/s on 2 cores. The
+real-time scoring route is served the same way (one instance per path).
 
 :class:`IntakeFastPath` is the innermost middleware (inside the error handler, the
 body-size limit and the console's security headers). For ``POST /v1/reports`` it calls

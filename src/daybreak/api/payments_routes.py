@@ -17,24 +17,26 @@ when set (tests, embedded apps), else it is opened once from the server's data f
 (``payments-realtime.duckdb`` in ``--data-dir``, made by ``daybreak payments realtime
 load``); without it, or before a context is pinned, the route answers 503. Payments
 that come while another is being scored wait and are scored together in the next run
-(micro-batching, ``RealtimeState``); when too many wait, 503 with ``Retry-After``.
+by the state's scoring thread (micro-batching, ``RealtimeState``); when too many wait,
+503 with ``Retry-After``. The route is served ahead of FastAPI's router
+(:func:`score_payment`); its registration here documents it in OpenAPI.
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
 import threading
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import APIRouter, Depends, Header, HTTPException, Request, Response
+from fastapi import APIRouter, HTTPException, Request, Response
 from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel, Field
 
-from daybreak.api.security import ALL_ROLES, require, store_of
-from daybreak.store import Actor
+from daybreak.api.routes_reports import idempotency_key_of
+from daybreak.api.security import SECURITY, authenticate, store_of
 
 router = APIRouter(tags=["payments"])
-scorer = require(ALL_ROLES)
 _opening = threading.Lock()
 
 XML_TYPES = ("application/xml", "text/xml")
@@ -96,17 +98,6 @@ _ERRORS: dict[int | str, dict[str, Any]] = {
         "or too many payments waiting to be scored (with `Retry-After`)"
     },
 }
-
-IdempotencyKey = Annotated[
-    str | None,
-    Header(
-        alias="Idempotency-Key",
-        min_length=1,
-        max_length=200,
-        pattern=r"^[\x21-\x7e]+$",
-        description="retry-safe key (default: the payment's txn_id)",
-    ),
-]
 
 
 def _invalid(loc: list[str], msg: str, kind: str = "value_error") -> HTTPException:
@@ -195,15 +186,31 @@ def state_of(request: Request) -> Any:
                     "schema": {"type": "string", "description": "pacs.008, one CdtTrfTxInf"}
                 },
             },
-        }
+        },
+        "parameters": [
+            {
+                "name": "Idempotency-Key",
+                "in": "header",
+                "required": False,
+                "description": "retry-safe key (default: the payment's txn_id)",
+                "schema": {
+                    "type": "string",
+                    "minLength": 1,
+                    "maxLength": 200,
+                    "pattern": "^[\\x21-\\x7e]+$",
+                },
+            }
+        ],
+        "security": SECURITY,
     },
 )
-async def score_payment(
-    request: Request,
-    response: Response,
-    idempotency_key: IdempotencyKey = None,
-    actor: Actor = Depends(scorer),
-) -> dict[str, Any]:
+async def score_payment(request: Request) -> Response:
+    """The hot path: served by ``IntakeFastPath`` (daybreak/api/intake_fast.py) ahead of the
+    router, with no dependency injection and no response model at request time (the
+    answer is serialised as built; ``ScoreAnswer`` documents it). Every role may score,
+    so authenticating is the whole permission check. No thread hand-off once the state
+    is open: the scoring thread and the audit's group commit answer futures that the
+    event loop awaits."""
     from daybreak.engines.payments_realtime import (
         IdempotencyConflict,
         NoContext,
@@ -212,13 +219,17 @@ async def score_payment(
     )
     from daybreak.payments.realtime import body_digest
 
+    actor = await authenticate(request)
+    given_key = idempotency_key_of(request)
     record = _record(request, await request.body())
     frame = _checked(record)
     txn_id = str(frame["txn_id"][0])
-    key = idempotency_key or f"txn:{txn_id}"
+    key = given_key or f"txn:{txn_id}"
     canonical = frame.row(0, named=True)
+    state: Any = getattr(request.app.state, "payments_realtime", None)
     try:
-        state = await run_in_threadpool(state_of, request)
+        if state is None:  # opened once, off the event loop
+            state = await run_in_threadpool(state_of, request)
     except NoContext as exc:
         raise HTTPException(503, str(exc)) from None
     try:
@@ -229,7 +240,7 @@ async def score_payment(
     if currency not in state.pack.fx_to_reference:
         raise _invalid(["body", "currency"], f"{currency}: no exchange rate in the typology pack")
     try:
-        scored = await run_in_threadpool(state.score, frame, key, body_digest(canonical))
+        scored = await asyncio.wrap_future(state.submit(frame, key, body_digest(canonical)))
     except IdempotencyConflict as exc:
         raise HTTPException(
             409, [{"loc": ["header", "Idempotency-Key"], "msg": str(exc),
@@ -250,9 +261,8 @@ async def score_payment(
         "idempotency_key": key,
         "replayed": scored.replayed,
     }
-    await run_in_threadpool(
-        store_of(request).audit.record, actor, "payments.score", "payment", txn_id, detail
+    await asyncio.wrap_future(
+        store_of(request).audit.record_later(actor, "payments.score", "payment", txn_id, detail)
     )
-    if scored.replayed:
-        response.headers["Idempotent-Replayed"] = "true"
-    return answer
+    headers = {"Idempotent-Replayed": "true"} if scored.replayed else None
+    return Response(json.dumps(answer), media_type="application/json", headers=headers)

@@ -138,7 +138,8 @@ _KEY_CHARS = frozenset(chr(c) for c in range(0x21, 0x7F))
 REPORT_IN_REF = "#/components/schemas/ReportIn"  # fixed up in app.openapi()
 
 
-def _idempotency_key(request: Request) -> str | None:
+def idempotency_key_of(request: Request) -> str | None:
+    """The ``Idempotency-Key`` header (None when absent), or 422 naming it."""
     key = request.headers.get("idempotency-key")
     if key is None:
         return None
@@ -191,7 +192,7 @@ async def submit_report(request: Request) -> Response:
     router, so declare nothing on this route that needs FastAPI at request time."""
     actor = await authenticate(request)
     require_json(request)
-    key = _idempotency_key(request)
+    key = idempotency_key_of(request)
     try:
         report = ReportIn.model_validate_json(await request.body())
     except ValidationError as exc:

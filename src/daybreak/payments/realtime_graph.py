@@ -48,8 +48,16 @@ class Edge:
     suspect: int
 
 
-def _ties(stage: FirstStage) -> list[tuple[str, float, float, float, float, str]]:
-    """``network_ties`` of one sender: (receiver, w, v, u, x0, sk) before ``kin``."""
+Tie = tuple[str, float, float, float, float, frozenset[str]]
+
+
+def _ties(stage: FirstStage) -> list[Tie]:
+    """``network_ties`` of one sender: (receiver, w, v, u, x0, the sender's name tokens
+    at that receiver) before ``kin``. Kept on the stage, which a payment of that sender
+    replaces (every payment reads the ties of every sender within reach)."""
+    cached: list[Tie] | None = stage.__dict__.get("_ties")
+    if cached is not None:
+        return cached
     pp = stage.payroll_pattern or 0.0
     x0 = stage.base_score or 0.0
     out = []
@@ -61,8 +69,13 @@ def _ties(stage: FirstStage) -> list[tuple[str, float, float, float, float, str]
             continue
         w = (1.0 - pp) * (0.25 + 0.75 * r.low_value_share) * ramp(r.n, 0.5, 2.0)
         u = (1.0 - pp) * ramp(r.n, 0.5, 2.0)
-        out.append((r.receiver_id, w, v, u, x0, r.sk))
+        # empty: no name (the name may come from the payments, so per pair)
+        out.append((r.receiver_id, w, v, u, x0, frozenset(r.sk.split(" ")) if r.sk else _NONE))
+    object.__setattr__(stage, "_ties", out)  # frozen, not slotted: a cache of its own
     return out
+
+
+_NONE: frozenset[str] = frozenset()
 
 
 def reach(
@@ -92,16 +105,14 @@ def edges_among(
     """``network_edges_0`` of ``senders`` (``kin`` over the edges given: complete for a
     beneficiary whose senders are all in ``senders``)."""
     ties = {s: _ties(stages[s]) for s in senders if s in stages}
-    # each edge's sender name tokens (empty: no name; the name may come from the
-    # payments, so per pair), split once rather than once per pair of edges
+    # each edge's sender name tokens, by receiver
     at: dict[str, list[tuple[str, frozenset[str]]]] = {}
     for s, rows in ties.items():
-        for receiver, *_rest, sk in rows:
-            at.setdefault(receiver, []).append((s, frozenset(sk.split(" ")) if sk else frozenset()))
+        for receiver, *_rest, tokens in rows:
+            at.setdefault(receiver, []).append((s, tokens))
     out = []
     for s, rows in ties.items():
-        for receiver, w, v, u, x0, _sk in rows:
-            mine = next(t for other, t in at[receiver] if other == s)
+        for receiver, w, v, u, x0, mine in rows:
             kin = sum(1 for other, t in at[receiver] if other == s or mine & t)
             out.append(Edge(s, receiver, w / kin, v, u, x0, int(x0 >= threshold)))
     return out

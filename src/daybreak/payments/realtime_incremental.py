@@ -50,10 +50,11 @@ def _digest(txn_id: str) -> int:
 
 
 class TxnIndex:
-    """The ``txn_id`` s held, as 64-bit digests in a sorted array (8 bytes a row; a set
-    of the ids took about 100): ``maybe_held`` is False for an id never added, and True
-    for one added or, very rarely, one whose digest collides with an added one's (the
-    caller then checks the id itself)."""
+    """The ``txn_id`` s held (or any ids: the engine keeps the stored idempotency keys
+    in one too), as 64-bit digests in a sorted array (8 bytes a row; a set of the ids
+    took about 100): ``maybe_held`` is False for an id never added, and True for one
+    added or, very rarely, one whose digest collides with an added one's (the caller
+    then checks the id itself)."""
 
     MERGE_AT = 1 << 16
 

@@ -3,6 +3,7 @@ other repositories (console configuration, exports), checkpoints and verificatio
 
 from __future__ import annotations
 
+from concurrent.futures import Future
 from pathlib import Path
 from typing import Any
 
@@ -57,6 +58,18 @@ class AuditTrail:
         change of the console's configuration, an evidence record read); returns once
         the entry is committed (the group commit of reads)."""
         self._ctx.audit_read(actor, action, object_type, object_id, detail)
+
+    def record_later(
+        self,
+        actor: Actor,
+        action: str,
+        object_type: str,
+        object_id: str,
+        detail: dict[str, Any] | None = None,
+    ) -> Future[None]:
+        """:meth:`record` without waiting: the future resolves once the entry is
+        committed (``asyncio.wrap_future`` awaits it on an event loop)."""
+        return self._ctx.audit_read_later(actor, action, object_type, object_id, detail)
 
     def _head_for_checkpoint(self) -> tuple[int, str] | str:
         with self._ctx.reading() as conn:

@@ -17,6 +17,7 @@ like a missing one.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from concurrent.futures import Future
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from typing import Any, TypeVar
@@ -66,7 +67,12 @@ class AuditCommitter:
     def commit(self, entry: PendingEntry) -> None:
         """Append ``entry`` and return once it is committed (raises if it could not be:
         the read it records must then not be answered)."""
-        self._writer.submit(entry).result()
+        self.submit(entry).result()
+
+    def submit(self, entry: PendingEntry) -> Future[None]:
+        """Queue ``entry``; the future resolves once it is committed (an event loop
+        awaits it without a thread of its own)."""
+        return self._writer.submit(entry)
 
     @property
     def batches(self) -> tuple[int, int]:
@@ -145,8 +151,20 @@ class StoreContext:
     ) -> None:
         """Audit a read done on the read connection; returns once the entry is
         committed (call it before handing out what was read)."""
+        self.audit_read_later(actor, action, object_type, object_id, detail).result()
+
+    def audit_read_later(
+        self,
+        actor: Actor,
+        action: str,
+        object_type: str,
+        object_id: str,
+        detail: dict[str, Any] | None = None,
+    ) -> Future[None]:
+        """:meth:`audit_read` without waiting: the future resolves once the entry is
+        committed."""
         entry = PendingEntry(self.keys_of(actor), actor.name, action, object_type, object_id)
-        self.reads.commit(entry if detail is None else replace(entry, detail=detail))
+        return self.reads.submit(entry if detail is None else replace(entry, detail=detail))
 
     def audited(
         self,
