@@ -52,6 +52,17 @@ def _index(stages: Mapping[str, FirstStage]) -> dict[str, set[str]]:
     return senders_of
 
 
+def _beneficiary_rows(
+    stages: Mapping[str, FirstStage],
+    senders_of: Mapping[str, set[str]],
+    pack: Pack,
+    word_spec: Mapping[str, float],
+) -> dict[str, dict[str, Any]]:
+    """Every beneficiary the real-time scorer scores, with its row."""
+    rows = {r: beneficiary_score(r, stages, senders_of, pack, word_spec) for r in senders_of}
+    return {r: row for r, row in rows.items() if row is not None}
+
+
 def _differences(sql: Mapping[str, Any], py: Mapping[str, Any]) -> list[str]:
     out = []
     for k, v in py.items():
@@ -99,11 +110,7 @@ def test_every_customer_and_beneficiary_scores_as_the_compiled_scan(
     assert not (set(got) & EXPLAIN_ONLY) - set(expected)
 
     beneficiaries = {r["receiver_id"]: r for r in result.beneficiary_scores.to_dicts()}
-    mine = {}
-    for receiver in senders_of:
-        row = beneficiary_score(receiver, stages, senders_of, pack, c.word_spec)
-        if row is not None:
-            mine[receiver] = row
+    mine = _beneficiary_rows(stages, senders_of, pack, c.word_spec)
     assert set(mine) == set(beneficiaries)
     assert len(mine) >= 9
     for receiver, row in mine.items():

@@ -828,6 +828,14 @@ def _beneficiary_stage(pack: Pack, d: Dialect) -> list[Step]:
     the propagation threshold (the scan caps her at that payer's score)."""
     # Sender counts come from pairs (one row per sender and beneficiary), and only those
     # beneficiaries' payments are aggregated: most have a single sender.
+    # A sole sender is tied to her without family name, organisation or household; a
+    # household member counts when the sender splits its payments over the household's
+    # accounts on the same days (``run_share``, ``context.SPLIT_RUNS``: a split payment,
+    # not support of a family paid on separate occasions).
+    tie_free = (
+        "r.related = 0 AND r.org = 0 AND (r.household = 0 "
+        f"OR coalesce(f.run_share, 0.0) >= {context.SPLIT_RUNS[1]!r})"
+    )
     senders = _step(
         "beneficiary_senders",
         f"""
@@ -836,7 +844,7 @@ SELECT r.receiver_id, count(*) AS inbound_senders,
   count(DISTINCT r.sender_country) AS sender_countries,
   max(r.org) AS organisation,
   CASE WHEN count(*) = 1 THEN max(r.sender_id) END AS sole_sender,
-  CASE WHEN count(*) = 1 THEN max(CASE WHEN r.related = 0 AND r.household = 0 AND r.org = 0
+  CASE WHEN count(*) = 1 THEN max(CASE WHEN {tie_free}
     THEN {context.ramp("r.n", 0.5, 2.0)} ELSE 0.0 END) END AS sole_sender_tie
 FROM pair r LEFT JOIN customer_base_scores b ON b.sender_id = r.sender_id
 LEFT JOIN customer_scores f ON f.sender_id = r.sender_id
@@ -845,7 +853,7 @@ GROUP BY r.receiver_id
 HAVING count(*) >= 2
   OR count(CASE WHEN r.related = 0 AND b.base_score >= {pack.propagation_threshold} THEN 1 END) > 0
   OR max(coalesce(n.strongest_sender, 0.0)) >= {pack.propagation_threshold}
-  OR count(CASE WHEN r.related = 0 AND r.household = 0 AND r.org = 0
+  OR count(CASE WHEN {tie_free}
     AND f.raw_score >= {_alerted_sender_raw(pack)!r} THEN 1 END) > 0
 """,
         "pair",

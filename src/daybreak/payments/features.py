@@ -107,7 +107,9 @@ BENEFICIARY_FEATURES: dict[str, str] = {
     "caps the beneficiary's)",
     "sole_sender_tie": "how firmly that one customer is tied to it: ramp(payments, 0.5, 2) "
     "when they share no family name and it is neither an organisation nor one of a "
-    "household abroad the customer pays, else 0 (an alerted sole sender raises the "
+    "household abroad the customer pays (unless the customer splits payments over the "
+    "household's accounts on the same days, run_share >= 0.5), else 0 (an alerted sole "
+    "sender raises the "
     "beneficiary's score to his score times this)",
     # for explanations only
     "inbound_median": "median inbound amount (senders' currency)",

@@ -22,6 +22,7 @@ import numpy as np
 
 from daybreak.payments.compiler import _alerted_sender_raw, strength_column
 from daybreak.payments.config import Pack
+from daybreak.payments.context import SPLIT_RUNS
 from daybreak.payments.graph import DAMP, MIN_EDGE, STRUCT_HI, STRUCT_LO
 from daybreak.payments.realtime_features import (
     FirstStage,
@@ -265,7 +266,9 @@ def beneficiary_score(
     net = beneficiary_network(receiver_id, _near(set(senders), stages, senders_of, pack))
     sole = pairs[0][0] if len(pairs) == 1 else None
     sole_row = customer_score(sole, stages, senders_of, pack, memo) if sole else None
-    ties_free = [r.related == 0 and r.household == 0 and r.org == 0 for _, r in pairs]
+    # as compiler._beneficiary_stage: a household member counts when the sender splits
+    split = sole_row is not None and float(sole_row["run_share"]) >= SPLIT_RUNS[1]
+    ties_free = [r.related == 0 and (r.household == 0 or split) and r.org == 0 for _, r in pairs]
     scored = (
         len(pairs) >= 2
         or any(r.related == 0 and (stages[s].base_score or -1.0) >= thr for s, r in pairs)

@@ -155,7 +155,8 @@ def _capped_by_sole_sender(
     """A beneficiary paid by one customer only ranks no higher than that customer, and,
     when that customer is a suspect (score at ``suspect``: the scan passes the pack's
     ``propagation_threshold``, or the alert threshold when that is higher) and tied to
-    her without family name, household or organisation (``sole_sender_tie`` > 0), no
+    her without family name, household (unless he splits payments over the household's
+    accounts, ``run_share``) or organisation (``sole_sender_tie`` > 0), no
     lower than his score times that tie.
 
     A facilitator is known by *several* unrelated senders abroad paying one person
