@@ -623,27 +623,14 @@ def _purchase_stage(pack: Pack, d: Dialect, pinned: bool) -> list[Step]:
     window = pack.related_purchase_days * DAY
     # A purchase near any corridor payment of its sender is kept once: a semi join, not
     # the (purchase, payment) pairs made distinct again (~30% of the step at 10M, 15%).
-    spend = ", ".join(d.string(c) for c in SPEND_CHANNELS)
-    # The few relevant rows that are card or cash spend, read once for the two steps
-    # that read them (a pass over every relevant row each cost more than this copy).
-    spend_rows = _step(
-        "spend_rows",
-        f"""
-SELECT t.txn_id, t.sender_id, t.timestamp, t.channel, t.merchant_category,
-  t.sender_country, t.receiver_country
-FROM {RELEVANT} t WHERE t.channel IN ({spend})
-""",
-        RELEVANT,
-        materialize=True,
-    )
     flagged = _step(
         "flagged_purchases",
         f"""
 SELECT t.txn_id, t.sender_id, m.kind, {d.epoch_seconds("t.timestamp")} AS ts_s, t.timestamp AS ts
-FROM spend_rows t JOIN {d.values(mcc_rows, ["mcc", "kind"], "m")} ON m.mcc = t.merchant_category
+FROM {RELEVANT} t JOIN {d.values(mcc_rows, ["mcc", "kind"], "m")} ON m.mcc = t.merchant_category
 WHERE t.channel = 'card'
 """,
-        "spend_rows",
+        RELEVANT,
         materialize=True,  # read by related_purchases and purchase_baseline
     )
     related = _step(
@@ -658,6 +645,7 @@ FROM flagged_purchases q {d.semi_join} {CORRIDOR_PAYMENTS} p ON p.sender_id = q.
         materialize=True,
     )
     corridor = ", ".join(d.string(c) for c in pack.corridor_countries)
+    spend = ", ".join(d.string(c) for c in SPEND_CHANNELS)
     period = (
         _step("observed_period", "SELECT d0, d1 FROM pinned_period", "pinned_period")
         if pinned
@@ -684,13 +672,14 @@ FROM (SELECT min(ts_s) AS lo, max(ts_s) AS hi FROM flagged_purchases
         "corridor_card_spend",
         f"""
 SELECT t.sender_id, count(*) AS corridor_card_spend
-FROM spend_rows t
-WHERE t.receiver_country IN ({corridor}) AND t.receiver_country <> t.sender_country
+FROM {RELEVANT} t
+WHERE t.channel IN ({spend}) AND t.receiver_country IN ({corridor})
+  AND t.receiver_country <> t.sender_country
 GROUP BY t.sender_id
 """,
-        "spend_rows",
+        RELEVANT,
     )
-    return [spend_rows, flagged, related, period, baseline, travel]
+    return [flagged, related, period, baseline, travel]
 
 
 # The weight of an airline purchase against one VPN/software or webcam/streaming purchase.
