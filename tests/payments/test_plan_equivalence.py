@@ -19,6 +19,7 @@ import polars as pl
 import pytest
 
 from daybreak.engines.duckdb import DuckDBEngine
+from daybreak.payments import context
 from daybreak.payments.compiler import compile_scan
 from daybreak.payments.config import load_pack
 from daybreak.payments.context import runs_sql
@@ -248,3 +249,71 @@ def test_union_of_purchase_windows_is_the_sum_of_capped_gaps(engine: DuckDBEngin
     assert both["first_s"].to_list() == both["lo"].to_list()
     assert both["last_s"].to_list() == both["hi"].to_list()
     assert both["value"].n_unique() > 2
+
+
+# Zones with daylight saving (northern and southern), half-hour offsets and a half-hour
+# shift (Lord Howe), and none; a customer without one reads the pack's default.
+ZONES = ["Australia/Sydney", "Australia/Adelaide", "Australia/Lord_Howe", "America/New_York",
+         "Europe/London", "Asia/Kolkata", None]  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def zoned() -> Iterator[DuckDBEngine]:
+    """The small world with customers in several zones and a third of the senders paying
+    around 2025-04-05 16:00 UTC, when Sydney, Adelaide and Lord Howe leave daylight
+    saving."""
+    tx, cu, _ = small_world()
+    zone = pl.col("customer_id").hash(3) % len(ZONES)
+    cu = cu.with_columns(
+        pl.lit(pl.Series(ZONES, dtype=pl.String)).gather(zone).alias("timezone")
+    ).filter(pl.col("customer_id").hash(9) % 6 != 0)  # some payers have no customer row
+    moved = pl.datetime(2025, 4, 5, 12, time_zone="UTC") + pl.duration(
+        minutes=pl.col("txn_id").hash(21) % 480
+    )
+    tx = tx.with_columns(
+        pl.when(pl.col("sender_id").hash(19) % 3 == 0).then(moved)
+        .otherwise(pl.col("timestamp")).dt.cast_time_unit("us").alias("timestamp")
+    )  # fmt: skip
+    eng = DuckDBEngine()
+    eng.register("transactions", tx.to_arrow())
+    eng.register("customers", cu.to_arrow())
+    pack = load_pack()
+    eng.run(compile_scan(pack, eng.dialect))
+    yield eng
+    eng.close()
+
+
+def test_local_hour_flags_are_the_time_zone_conversion_of_each_payment(
+    zoned: DuckDBEngine,
+) -> None:
+    """night and office, from the zone's offset per UTC day, against the engine's own
+    time zone conversion of every payment."""
+    pack = load_pack()
+    tz_rows = sorted(pack.default_timezones.items())
+    defaults = " ".join(f"WHEN '{c}' THEN '{z}'" for c, z in tz_rows)
+    n0, n1 = pack.night.start_hour, pack.night.end_hour
+    night = f"(hr >= {n0} OR hr < {n1})" if n0 > n1 else f"(hr >= {n0} AND hr < {n1})"
+    o0, o1 = context.OFFICE_HOURS
+    both = _compare(
+        zoned,
+        "SELECT txn_id, night * 2 + office AS value FROM corridor_payments",
+        f"SELECT txn_id, CAST({night} AS INTEGER) * 2 + CAST(hr >= {o0} AND hr < {o1} AS "
+        "INTEGER) AS expected, tz, hr FROM (SELECT t.txn_id, coalesce(c.timezone, CASE "
+        f"t.sender_country {defaults} END, 'UTC') AS tz, hour(timezone(coalesce(c.timezone, "
+        f"CASE t.sender_country {defaults} END, 'UTC'), t.timestamp)) AS hr "
+        "FROM relevant_transactions t LEFT JOIN customers c ON c.customer_id = t.sender_id) x",
+        "txn_id",
+    )
+    assert both["value"].to_list() == both["expected"].to_list()
+    # payments in every zone, at most hours, and on the day a zone changed its offset
+    # at hours that day's first offset would have read wrong
+    assert both["tz"].n_unique() >= 6 and both["hr"].n_unique() >= 20
+    changed = _frame(
+        zoned,
+        "SELECT count(*) AS n FROM corridor_payments p JOIN relevant_transactions t "
+        "ON t.txn_id = p.txn_id JOIN customers c ON c.customer_id = t.sender_id "
+        "JOIN zone_days z ON z.tz = c.timezone AND z.day_n = floor(p.ts_s / 86400.0) "
+        "WHERE z.o0 <> z.o1 AND hour(timezone(c.timezone, t.timestamp)) "
+        "<> floor(((p.ts_s + z.o0) % 86400) / 3600)",
+    )
+    assert changed["n"][0] >= 3

@@ -52,6 +52,16 @@ class Dialect(ABC):
     def epoch_seconds(self, ts: str) -> str: ...
 
     @abstractmethod
+    def utc_offset_at(self, seconds: str, tz: str) -> str:
+        """The UTC offset of the zone ``tz`` (seconds, DOUBLE) at the instant ``seconds``
+        after 1970-01-01 UTC."""
+
+    @abstractmethod
+    def integers_between(self, lo: str, hi: str) -> str:
+        """A select-list expression giving one row per integer from ``lo`` to ``hi``
+        (both included; no row when either is NULL)."""
+
+    @abstractmethod
     def regexp_matches(self, text: str, pattern: str) -> str: ...
 
     @abstractmethod
@@ -85,6 +95,13 @@ class DuckDBDialect(Dialect):
 
     def epoch_seconds(self, ts: str) -> str:
         return f"epoch({ts})"
+
+    def utc_offset_at(self, seconds: str, tz: str) -> str:
+        at = f"to_timestamp({seconds})"
+        return f"(epoch(timezone({tz}, {at})) - epoch({at}))"
+
+    def integers_between(self, lo: str, hi: str) -> str:
+        return f"unnest(range(CAST({lo} AS BIGINT), CAST({hi} AS BIGINT) + 1))"
 
     def regexp_matches(self, text: str, pattern: str) -> str:
         return f"regexp_matches({text}, {self.string(pattern)})"
@@ -122,6 +139,13 @@ class SparkDialect(Dialect):
 
     def epoch_seconds(self, ts: str) -> str:
         return f"(unix_micros({ts}) / 1000000.0)"
+
+    def utc_offset_at(self, seconds: str, tz: str) -> str:
+        at = f"timestamp_micros(CAST(({seconds}) * 1000000 AS BIGINT))"
+        return f"((unix_micros(from_utc_timestamp({at}, {tz})) - unix_micros({at})) / 1000000.0)"
+
+    def integers_between(self, lo: str, hi: str) -> str:
+        return f"explode(sequence(CAST({lo} AS BIGINT), CAST({hi} AS BIGINT)))"
 
     def regexp_matches(self, text: str, pattern: str) -> str:
         return f"({text} RLIKE {self.string(pattern)})"

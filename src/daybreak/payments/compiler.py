@@ -225,7 +225,7 @@ FROM (
     t.sender_id, t.receiver_id, t.sender_country, t.receiver_country, t.amount, fx.cur_i,
     ch.ch_i, t.amount * fx.rate AS amount_ref, fx.rate AS fx_rate,
     CASE WHEN t.amount <= fx.low_cap THEN 1 ELSE 0 END AS low_value,
-    {d.local_hour("t.timestamp", tz)} AS hr,
+    {_local_hour_sql(d, "t.timestamp", tz)} AS hr,
     coalesce(t.reference, '') AS raw_ref,
     coalesce(ch.w, 0.0) AS channel_w,
     CASE WHEN {_blank("t.receiver_name")} THEN coalesce(ch.w, 0.0) ELSE 0.0 END AS unnamed_w
@@ -234,15 +234,55 @@ FROM (
   LEFT JOIN customers c ON c.customer_id = t.sender_id
   LEFT JOIN {d.values(tz_rows, ["country", "tz"], "tzd")} ON tzd.country = t.sender_country
   LEFT JOIN {d.values(ch_rows, ["channel", "w", "ch_i"], "ch")} ON ch.channel = t.channel
+  LEFT JOIN zone_days z ON z.tz = {tz} AND z.day_n = floor({d.epoch_seconds("t.timestamp")} / {DAY})
   WHERE t.channel NOT IN ({spend})
 ) x JOIN reference_cover_words w ON w.raw = x.raw_ref
 """,
         RELEVANT,
         "customers",
         "reference_cover_words",
+        "zone_days",
         materialize=True,
     )
-    return [words, payments]
+    return [words, _zone_days_step(d, tz_rows), payments]
+
+
+def _zone_days_step(d: Dialect, tz_rows: list[tuple[str, str]]) -> Step:
+    """``zone_days``: for every time zone a sender's local hour may be read in (the
+    customers', the pack's defaults, UTC) and every UTC day the relevant rows span, the
+    zone's UTC offset at the start of the day (``o0``) and at the start of the next
+    (``o1``). Where the two are equal the local hour is UTC time plus ``o0``
+    (``_local_hour_sql``); a few thousand offsets instead of a time zone conversion per
+    payment (~0.5 s of CPU at 10M rows, 15% corridor payments, against ~0.15 s for the
+    join). No zone changes its offset twice within one day."""
+    zones = d.values(tz_rows, ["country", "tz"], "v")
+    return _step(
+        "zone_days",
+        f"""
+SELECT tz, day_n, {d.utc_offset_at("day_n * " + str(DAY), "tz")} AS o0,
+  {d.utc_offset_at("(day_n + 1.0) * " + str(DAY), "tz")} AS o1
+FROM (SELECT z.tz, CAST(n.day_n AS DOUBLE) AS day_n
+  FROM (SELECT DISTINCT timezone AS tz FROM customers WHERE timezone IS NOT NULL
+        UNION SELECT tz FROM {zones} UNION SELECT 'UTC' AS tz) z
+  CROSS JOIN (SELECT {d.integers_between("lo", "hi")} AS day_n
+    FROM (SELECT floor(min({d.epoch_seconds("timestamp")}) / {DAY}) AS lo,
+            floor(max({d.epoch_seconds("timestamp")}) / {DAY}) AS hi FROM {RELEVANT}) b) n) q
+""",
+        "customers",
+        RELEVANT,
+        materialize=True,
+    )
+
+
+def _local_hour_sql(d: Dialect, ts: str, tz: str) -> str:
+    """The hour of ``ts`` in the zone ``tz``, from ``zone_days z`` joined on the zone and
+    the UTC day: UTC time plus the day's offset, through the engine's time zone
+    conversion only on a day the zone changes its offset (or one ``zone_days`` lacks)."""
+    local = f"({d.epoch_seconds(ts)} + z.o0)"
+    return (
+        f"CASE WHEN z.o0 = z.o1 THEN floor(({local} - {DAY} * floor({local} / {DAY})) / 3600.0) "
+        f"ELSE {d.local_hour(ts, tz)} END"
+    )
 
 
 def _currencies(pack: Pack) -> list[str]:
