@@ -15,6 +15,7 @@ from daybreak.graph.estimate import (
     _histories,
     capture_table,
     estimate,
+    estimate_loglinear,
     fit_models,
     simulate,
 )
@@ -42,7 +43,7 @@ def test_the_r_package_figures_for_the_korea_lists_are_reproduced() -> None:
         assert fits[model].bic == pytest.approx(bic, abs=1e-4), model
     # b×d with b×c has no finite estimate (no one is on c and d only): left out
     assert ((0, 1), (0, 2)) not in fits
-    best = estimate(KOREA, replicates=200)
+    best = estimate_loglinear(KOREA, replicates=200)
     assert best.model == "main effects + b×c, c×d"
     assert best.observed + best.hidden == pytest.approx(157.1667, abs=1e-4)
     assert best.low <= best.hidden <= best.high
@@ -102,7 +103,7 @@ def _run(
     for s in range(worlds):
         rng = np.random.default_rng(500 + s)
         table, hidden = simulate(rng, 2000, capture, **scenario)  # type: ignore[arg-type]
-        result = estimate(table, replicates=100, seed=s, heterogeneity=heterogeneity)
+        result = estimate_loglinear(table, replicates=100, seed=s, heterogeneity=heterogeneity)
         covered += result.low <= hidden <= result.high
         errors.append((result.hidden - hidden) / hidden)
     return covered, errors
