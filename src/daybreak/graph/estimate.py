@@ -21,7 +21,11 @@ What this module does about the method's known pitfalls:
   only for its expectation).
 
 * **heterogeneity**: every model is also tried with a Darroch term (quadratic in the
-  number of lists a history is on), kept only when positive, chosen by the same BIC.
+  number of lists a history is on), kept only when positive, chosen by the same BIC; and
+  with three lists or more a Bayesian latent-class model (LCMCR,
+  :mod:`daybreak.graph.latent_class`) is fitted too. The reported estimate is its
+  posterior median, with an interval from the lower to the higher end of the two
+  models' intervals (:func:`combine`), so the choice between them widens the interval.
 
 It cannot correct what the table cannot show: heterogeneity BIC does not detect (a
 group of people no list is likely to see), or higher-order dependence. ``ASSUMPTIONS`` says so wherever an estimate is printed.
@@ -34,7 +38,7 @@ import itertools
 import json
 import math
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from functools import cache
 
 import numpy as np
@@ -50,7 +54,9 @@ ASSUMPTIONS = (
     "that matter, and no group is invisible to every list beyond what pairs show.",
     "Within a history, everyone has the same chance of being listed, or the difference "
     "is what the Darroch term (quadratic in the number of lists) describes; other "
-    "heterogeneity biases the estimate down.",
+    "heterogeneity biases the log-linear estimate down.",
+    "Latent classes: people fall into groups within which the lists are independent; "
+    "the reported interval spans this model's and the log-linear one's.",
 )
 # When not to trust an estimate (docs/estimate.md explains each), shown beside every
 # stored estimate on the console's dashboards.
@@ -472,7 +478,13 @@ def estimates(
         assert loglinear is not None
         return loglinear, None, loglinear
     latent = estimate_latent_class(table, level=level, seed=seed)
-    return loglinear, latent, latent if loglinear is None else combine(loglinear, latent)
+    if loglinear is None:
+        alone = (
+            "no log-linear model has an estimate (overlaps too sparse): the latent-class "
+            "estimate alone rests mostly on its prior; do not quote it"
+        )
+        return None, latent, replace(latent, warnings=(*latent.warnings, alone))
+    return loglinear, latent, combine(loglinear, latent)
 
 
 def combine(loglinear: Estimate, latent: Estimate) -> Estimate:
