@@ -64,9 +64,10 @@ DO_NOT_TRUST = (
     "Dependent lists (a detector that learns from tipline reports, a report prompted by "
     "a bank's alert): pairwise terms absorb this only with enough people on both lists; "
     "otherwise the hidden count is too low.",
-    "Heterogeneity: when some people are easier for every list to see, the Darroch term "
-    "corrects most of the bias when chosen, but the intervals cover the truth in only "
-    "about two thirds of the strong-heterogeneity simulations.",
+    "Heterogeneity: when some people are easier for every list to see, log-linear "
+    "intervals covered the truth in only about two thirds of strong-heterogeneity "
+    "simulations; the reported interval also spans the latent-class model's, whose "
+    "held-out coverage is not measured yet.",
     "Sparse overlaps: two lists sharing fewer than five people, or a hidden count above "
     "twice the people seen (both are flagged as warnings).",
     "Record linkage: a person not linked across two lists counts twice and looks unseen "
