@@ -4,6 +4,7 @@ left out, and the intervals' coverage on simulated populations of known size."""
 from __future__ import annotations
 
 import statistics
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -14,7 +15,11 @@ from daybreak.graph.estimate import (
     _design,
     _histories,
     capture_table,
+    combine,
     estimate,
+    estimate_latent_class,
+    estimate_loglinear,
+    estimates,
     fit_models,
     simulate,
 )
@@ -42,7 +47,7 @@ def test_the_r_package_figures_for_the_korea_lists_are_reproduced() -> None:
         assert fits[model].bic == pytest.approx(bic, abs=1e-4), model
     # b×d with b×c has no finite estimate (no one is on c and d only): left out
     assert ((0, 1), (0, 2)) not in fits
-    best = estimate(KOREA, replicates=200)
+    best = estimate_loglinear(KOREA, replicates=200)
     assert best.model == "main effects + b×c, c×d"
     assert best.observed + best.hidden == pytest.approx(157.1667, abs=1e-4)
     assert best.low <= best.hidden <= best.high
@@ -102,7 +107,7 @@ def _run(
     for s in range(worlds):
         rng = np.random.default_rng(500 + s)
         table, hidden = simulate(rng, 2000, capture, **scenario)  # type: ignore[arg-type]
-        result = estimate(table, replicates=100, seed=s, heterogeneity=heterogeneity)
+        result = estimate_loglinear(table, replicates=100, seed=s, heterogeneity=heterogeneity)
         covered += result.low <= hidden <= result.high
         errors.append((result.hidden - hidden) / hidden)
     return covered, errors
@@ -128,3 +133,44 @@ def test_the_heterogeneity_term_removes_most_of_the_bias_pairs_cannot_show() -> 
     assert statistics.median(pairs_only) < -0.15
     _, with_term = _run(20, **strong)
     assert abs(statistics.median(with_term)) < abs(statistics.median(pairs_only)) / 2
+
+
+def test_the_latent_class_model_sees_a_group_every_list_sees_more_easily() -> None:
+    # a visible 30% with odds x3 on each of five lists: the independence model is far
+    # too low, the latent classes recover the hidden count and cover it
+    rng = np.random.default_rng(41)
+    table, hidden = simulate(rng, 20_000, (0.1, 0.15, 0.2, 0.12, 0.1), visible_share=0.3, visible_boost=3.0)  # fmt: skip
+    independence = next(f for f in fit_models(table, heterogeneity=()) if not f.interactions)
+    assert independence.hidden < 0.85 * hidden
+    latent = estimate_latent_class(table, seed=1)
+    assert latent.method == "latent class" and latent.low <= hidden <= latent.high
+    assert abs(latent.hidden - hidden) < 0.1 * hidden
+    assert "posterior draws" in latent.summary()
+    with pytest.raises(EstimationError, match="at least three lists"):
+        estimate_latent_class(capture_table([{"a"}, {"a", "b"}, {"b"}], ["a", "b"]))
+
+
+def test_the_reported_interval_spans_both_models_and_says_when_they_disagree() -> None:
+    table, _ = simulate(np.random.default_rng(5), 3000, (0.2, 0.25, 0.3))
+    loglinear, latent, reported = estimates(table, replicates=50, seed=2)
+    assert loglinear is not None and latent is not None
+    assert reported.method == "both" and reported.hidden == latent.hidden
+    assert reported.low == min(loglinear.low, latent.low)
+    assert reported.high == max(loglinear.high, latent.high)
+    assert "latent classes" in reported.summary() and "log-linear" in reported.summary()
+    far = replace(latent, hidden=10 * latent.hidden, low=5 * latent.high, high=20 * latent.high)
+    both = combine(loglinear, far)
+    assert both.high == far.high and both.low == loglinear.low
+    assert any(w.startswith("the models disagree") for w in both.warnings)
+    assert not any(w.startswith("the models disagree") for w in reported.warnings)
+    # two lists: the log-linear estimate alone (the latent classes need three)
+    two, _ = simulate(np.random.default_rng(6), 1000, (0.3, 0.4))
+    assert estimate(two, replicates=20).method == "loglinear"
+
+
+def test_without_a_log_linear_estimate_the_latent_classes_alone_carry_a_warning() -> None:
+    apart = CaptureTable(("a", "b", "c"), {(1, 0, 0): 10, (0, 1, 0): 12, (0, 0, 1): 9})
+    assert fit_models(apart) == []
+    loglinear, latent, reported = estimates(apart, replicates=20)
+    assert loglinear is None and latent is not None and reported.method == "latent class"
+    assert any("do not quote it" in w for w in reported.warnings)

@@ -54,7 +54,7 @@ def estimate_panel(stored: StoredEstimate | None) -> EstimatePanel:
                 f"{e.hidden:,.0f}",
                 f"{e.low:,.0f}–{e.high:,.0f}",
                 f"{e.total:,.0f}",
-                f"{e.model} (lowest BIC of {e.models_considered}; {e.replicates} replicates)",
+                e.method_line(),
                 e.warnings,
             )
         )

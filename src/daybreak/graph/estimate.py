@@ -21,7 +21,11 @@ What this module does about the method's known pitfalls:
   only for its expectation).
 
 * **heterogeneity**: every model is also tried with a Darroch term (quadratic in the
-  number of lists a history is on), kept only when positive, chosen by the same BIC.
+  number of lists a history is on), kept only when positive, chosen by the same BIC; and
+  with three lists or more a Bayesian latent-class model (LCMCR,
+  :mod:`daybreak.graph.latent_class`) is fitted too. The reported estimate is its
+  posterior median, with an interval from the lower to the higher end of the two
+  models' intervals (:func:`combine`), so the choice between them widens the interval.
 
 It cannot correct what the table cannot show: heterogeneity BIC does not detect (a
 group of people no list is likely to see), or higher-order dependence. ``ASSUMPTIONS`` says so wherever an estimate is printed.
@@ -34,12 +38,14 @@ import itertools
 import json
 import math
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from functools import cache
 
 import numpy as np
 from numpy.typing import NDArray
 from scipy import special
+
+from daybreak.graph import latent_class
 
 ASSUMPTIONS = (
     "The population is closed over the period (no one enters or leaves between lists).",
@@ -48,7 +54,9 @@ ASSUMPTIONS = (
     "that matter, and no group is invisible to every list beyond what pairs show.",
     "Within a history, everyone has the same chance of being listed, or the difference "
     "is what the Darroch term (quadratic in the number of lists) describes; other "
-    "heterogeneity biases the estimate down.",
+    "heterogeneity biases the log-linear estimate down.",
+    "Latent classes: people fall into groups within which the lists are independent; "
+    "the reported interval spans this model's and the log-linear one's.",
 )
 # When not to trust an estimate (docs/estimate.md explains each), shown beside every
 # stored estimate on the console's dashboards.
@@ -56,9 +64,10 @@ DO_NOT_TRUST = (
     "Dependent lists (a detector that learns from tipline reports, a report prompted by "
     "a bank's alert): pairwise terms absorb this only with enough people on both lists; "
     "otherwise the hidden count is too low.",
-    "Heterogeneity: when some people are easier for every list to see, the Darroch term "
-    "corrects most of the bias when chosen, but the intervals cover the truth in only "
-    "about two thirds of the strong-heterogeneity simulations.",
+    "Heterogeneity: when some people are easier for every list to see, log-linear "
+    "intervals covered the truth in only about two thirds of strong-heterogeneity "
+    "simulations; the reported interval also spans the latent-class model's, whose "
+    "held-out coverage is not measured yet.",
     "Sparse overlaps: two lists sharing fewer than five people, or a hidden count above "
     "twice the people seen (both are flagged as warnings).",
     "Record linkage: a person not linked across two lists counts twice and looks unseen "
@@ -67,6 +76,7 @@ DO_NOT_TRUST = (
     "quarter, not over years.",
     "Lists dropped or merged change the estimate: report which lists were used.",
 )
+LATENT_CLASS = "latent classes (LCMCR, Dirichlet-process mixture of independent lists)"
 MAX_LISTS = 6  # 2^15 candidate models at 6 lists; more would be slow and overfit
 DIVERGED = 20.0  # |log-linear coefficient| beyond this means no finite estimate
 
@@ -263,18 +273,32 @@ class Estimate:
     models_considered: int
     replicates: int
     warnings: tuple[str, ...]
+    method: str = "loglinear"  # or "latent class", or "both" (the interval spans both)
 
     @property
     def total(self) -> float:
         return self.observed + self.hidden
+
+    def method_line(self) -> str:
+        """How the estimate was made, in one line (the CLI and the console)."""
+        if self.method == "latent class":
+            return f"model: {self.model}; credible interval from {self.replicates} posterior draws"
+        if self.method == "both":
+            return (
+                f"models: {self.model}; reported: the latent-class estimate, the interval "
+                "from the lower of the two lower ends to the higher of the upper ends"
+            )
+        return (
+            f"model (lowest BIC of {self.models_considered}): {self.model}; interval from "
+            f"{self.replicates} bootstrap replicates, model chosen again in each"
+        )
 
     def summary(self) -> str:
         lines = [
             f"lists: {', '.join(self.lists)}; people seen: {self.observed}",
             f"hidden (on no list): {self.hidden:.0f}, {100 * self.level:.0f}% interval "
             f"{self.low:.0f}-{self.high:.0f}; total {self.total:.0f}",
-            f"model (lowest BIC of {self.models_considered}): {self.model}; interval from "
-            f"{self.replicates} bootstrap replicates, model chosen again in each",
+            self.method_line(),
             *(f"warning: {w}" for w in self.warnings),
             "assumptions:",
             *(f"  - {a}" for a in ASSUMPTIONS),
@@ -330,7 +354,7 @@ class EstimateReport:
         return cls(tuple(data["lists"]), tuple(data["by"]), data["level"], tuple(strata))
 
 
-def _warnings(table: CaptureTable, best: Fit) -> list[str]:
+def _warnings(table: CaptureTable, hidden: float) -> list[str]:
     k = len(table.lists)
     out = []
     for i, j in itertools.combinations(range(k), 2):
@@ -339,14 +363,14 @@ def _warnings(table: CaptureTable, best: Fit) -> list[str]:
                 f"{table.lists[i]} and {table.lists[j]} share {table.overlap(i, j)} people: "
                 "their dependence cannot be estimated, and is assumed absent"
             )
-    if best.hidden > 2 * table.observed:
+    if hidden > 2 * table.observed:
         out.append(
             "the hidden count exceeds twice those seen: the estimate rests on small overlaps"
         )
     return out
 
 
-def estimate(
+def estimate_loglinear(
     table: CaptureTable,
     *,
     level: float = 0.95,
@@ -354,15 +378,12 @@ def estimate(
     seed: int = 0,
     heterogeneity: Sequence[str] = CANDIDATE_HETEROGENEITY,
 ) -> Estimate:
-    """The hidden count under the lowest-BIC model, with a bootstrap interval.
+    """The hidden count under the lowest-BIC log-linear model, with a bootstrap interval.
 
     Each replicate draws the observed cells and a hidden count from the chosen model's
     fitted means, chooses a model again and records its estimate minus the drawn hidden
     count; the interval is the point estimate minus the error quantiles (floored at 0)."""
-    if len(table.lists) < 2:
-        raise EstimationError("need at least two lists")
-    if table.observed == 0:
-        raise EstimationError("no one is on any list")
+    _check(table)
     fits = fit_models(table, heterogeneity=heterogeneity)
     if not fits:
         raise EstimationError(
@@ -390,8 +411,120 @@ def estimate(
         model=best.describe(table.lists),
         models_considered=len(fits),
         replicates=len(errors),
-        warnings=tuple(_warnings(table, best)),
+        warnings=tuple(_warnings(table, best.hidden)),
     )
+
+
+def estimate_latent_class(
+    table: CaptureTable, *, level: float = 0.95, draws: int = 2000, seed: int = 0
+) -> Estimate:
+    """The posterior median of the hidden count under the latent-class model (LCMCR,
+    :mod:`daybreak.graph.latent_class`) and its equal-tailed credible interval."""
+    _check(table)
+    if len(table.lists) < 3:
+        raise EstimationError("the latent-class model needs at least three lists")
+    hist, y = table.cells()
+    post = latent_class.sample(hist, y, draws=draws, seed=seed)
+    low, high = post.interval(level)
+    return Estimate(
+        lists=table.lists,
+        observed=table.observed,
+        hidden=post.median(),
+        low=low,
+        high=high,
+        level=level,
+        model=LATENT_CLASS,
+        models_considered=1,
+        replicates=draws,
+        warnings=tuple(_warnings(table, post.median())),
+        method="latent class",
+    )
+
+
+def estimate(
+    table: CaptureTable,
+    *,
+    level: float = 0.95,
+    replicates: int = 200,
+    seed: int = 0,
+    heterogeneity: Sequence[str] = CANDIDATE_HETEROGENEITY,
+) -> Estimate:
+    """What ``daybreak estimate`` reports (:func:`estimates`)."""
+    return estimates(
+        table, level=level, replicates=replicates, seed=seed, heterogeneity=heterogeneity
+    )[2]
+
+
+def estimates(
+    table: CaptureTable,
+    *,
+    level: float = 0.95,
+    replicates: int = 200,
+    seed: int = 0,
+    heterogeneity: Sequence[str] = CANDIDATE_HETEROGENEITY,
+) -> tuple[Estimate | None, Estimate | None, Estimate]:
+    """The log-linear and the latent-class estimate (None where one has none) and the
+    one reported: with three lists or more both, combined by :func:`combine`; with two
+    lists the log-linear one (the latent-class model needs three); either alone when
+    the other has no estimate. Raises EstimationError when neither has one."""
+    loglinear: Estimate | None = None
+    try:
+        loglinear = estimate_loglinear(
+            table, level=level, replicates=replicates, seed=seed, heterogeneity=heterogeneity
+        )
+    except EstimationError:
+        if len(table.lists) < 3:
+            raise
+    if len(table.lists) < 3:
+        assert loglinear is not None
+        return loglinear, None, loglinear
+    latent = estimate_latent_class(table, level=level, seed=seed)
+    if loglinear is None:
+        alone = (
+            "no log-linear model has an estimate (overlaps too sparse): the latent-class "
+            "estimate alone rests mostly on its prior; do not quote it"
+        )
+        return None, latent, replace(latent, warnings=(*latent.warnings, alone))
+    return loglinear, latent, combine(loglinear, latent)
+
+
+def combine(loglinear: Estimate, latent: Estimate) -> Estimate:
+    """The reported estimate from both models (docs/estimate.md, "Which estimate is
+    reported"): the latent-class point estimate, and an interval from the lower of the
+    two lower ends to the higher of the two upper ends, so that it carries the
+    uncertainty of the choice between the models."""
+    disagree = latent.low > loglinear.high or loglinear.low > latent.high
+    notes = (
+        [
+            f"the models disagree: log-linear {loglinear.hidden:.0f} "
+            f"({loglinear.low:.0f}-{loglinear.high:.0f}), latent classes {latent.hidden:.0f} "
+            f"({latent.low:.0f}-{latent.high:.0f}); the interval spans both"
+        ]
+        if disagree
+        else []
+    )
+    return Estimate(
+        lists=latent.lists,
+        observed=latent.observed,
+        hidden=latent.hidden,
+        low=min(loglinear.low, latent.low),
+        high=max(loglinear.high, latent.high),
+        level=latent.level,
+        model=f"{latent.model}: {latent.hidden:.0f} ({latent.low:.0f}-{latent.high:.0f}); "
+        f"log-linear, {loglinear.model}: {loglinear.hidden:.0f} "
+        f"({loglinear.low:.0f}-{loglinear.high:.0f})",
+        models_considered=loglinear.models_considered + 1,
+        replicates=loglinear.replicates,
+        warnings=tuple([*latent.warnings, *notes]),
+        method="both",
+    )
+
+
+def _check(table: CaptureTable) -> None:
+    if len(table.lists) < 2:
+        raise EstimationError("need at least two lists")
+    if table.observed == 0:
+        raise EstimationError("no one is on any list")
 
 
 def _choose_again(
@@ -446,14 +579,19 @@ def simulate(
     dependence: Mapping[tuple[int, int], float] | None = None,
     visible_share: float = 1.0,
     visible_boost: float = 1.0,
+    spread: float = 0.0,
 ) -> tuple[CaptureTable, int]:
     """A population of ``people`` seen by lists with base chances ``capture``;
     ``dependence[(i, j)]`` multiplies list j's odds for people on list i (i < j);
     a ``visible_share`` of people have their odds multiplied by ``visible_boost``
-    (heterogeneity). Returns the table and the true number on no list."""
+    (heterogeneity in two groups), and with ``spread`` > 0 everyone's odds on every
+    list are also multiplied by exp(N(0, spread²)) (heterogeneity without groups).
+    Returns the table and the true number on no list."""
     k = len(capture)
     odds = np.array([p / (1 - p) for p in capture])
     boost = np.where(rng.random(people) < visible_share, visible_boost, 1.0)
+    if spread > 0:
+        boost = boost * np.exp(rng.normal(0.0, spread, people))
     on = np.zeros((people, k), dtype=bool)
     for j in range(k):
         o = odds[j] * boost
@@ -481,7 +619,11 @@ __all__ = [
     "StratumEstimate",
     "candidate_models",
     "capture_table",
+    "combine",
     "estimate",
+    "estimate_latent_class",
+    "estimate_loglinear",
+    "estimates",
     "fit_models",
     "simulate",
 ]
