@@ -33,7 +33,7 @@ from fastapi import APIRouter, HTTPException, Request, Response
 from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel, Field
 
-from daybreak.api.routes_reports import idempotency_key_of
+from daybreak.api.routes_reports import idempotency_key_of, idempotency_key_parameter
 from daybreak.api.security import SECURITY, authenticate, store_of
 
 router = APIRouter(tags=["payments"])
@@ -187,20 +187,7 @@ def state_of(request: Request) -> Any:
                 },
             },
         },
-        "parameters": [
-            {
-                "name": "Idempotency-Key",
-                "in": "header",
-                "required": False,
-                "description": "retry-safe key (default: the payment's txn_id)",
-                "schema": {
-                    "type": "string",
-                    "minLength": 1,
-                    "maxLength": 200,
-                    "pattern": "^[\\x21-\\x7e]+$",
-                },
-            }
-        ],
+        "parameters": [idempotency_key_parameter("retry-safe key (default: the payment's txn_id)")],
         "security": SECURITY,
     },
 )

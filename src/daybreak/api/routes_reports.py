@@ -138,6 +138,23 @@ _KEY_CHARS = frozenset(chr(c) for c in range(0x21, 0x7F))
 REPORT_IN_REF = "#/components/schemas/ReportIn"  # fixed up in app.openapi()
 
 
+def idempotency_key_parameter(description: str) -> dict[str, Any]:
+    """The OpenAPI ``Idempotency-Key`` header of a route read by :func:`idempotency_key_of`
+    (the same limits)."""
+    return {
+        "name": "Idempotency-Key",
+        "in": "header",
+        "required": False,
+        "description": description,
+        "schema": {
+            "type": "string",
+            "minLength": 1,
+            "maxLength": 200,
+            "pattern": "^[\\x21-\\x7e]+$",
+        },
+    }
+
+
 def idempotency_key_of(request: Request) -> str | None:
     """The ``Idempotency-Key`` header (None when absent), or 422 naming it."""
     key = request.headers.get("idempotency-key")
@@ -168,18 +185,7 @@ def idempotency_key_of(request: Request) -> str | None:
             "content": {"application/json": {"schema": {"$ref": REPORT_IN_REF}}},
         },
         "parameters": [
-            {
-                "name": "Idempotency-Key",
-                "in": "header",
-                "required": False,
-                "description": "retry-safe key: the same key never creates a second report",
-                "schema": {
-                    "type": "string",
-                    "minLength": 1,
-                    "maxLength": 200,
-                    "pattern": "^[\\x21-\\x7e]+$",
-                },
-            }
+            idempotency_key_parameter("retry-safe key: the same key never creates a second report")
         ],
         "security": SECURITY,
     },
