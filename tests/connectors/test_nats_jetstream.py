@@ -34,7 +34,7 @@ async def _roundtrip(url: str) -> None:
     (redelivered,) = await sub.fetch(1, timeout=5)
     assert redelivered.data == b"two" and redelivered.metadata.num_delivered == 2
     await redelivered.ack_sync()
-    with pytest.raises(nats.errors.TimeoutError):
+    with pytest.raises(TimeoutError):  # nats-py's own, or asyncio's on a loaded machine
         await sub.fetch(1, timeout=0.5)
     await nc.close()
 

@@ -28,6 +28,7 @@ from daybreak.platform.inputs import StreamPaymentInput
 from daybreak.store import TiplineStore
 from daybreak.synth import World, generate_world
 
+from .nats_drain import drain
 from .test_stream_in import consumer, files
 
 pytestmark = pytest.mark.nats
@@ -100,20 +101,12 @@ async def relay_stream(url: str) -> None:
 
 async def relayed_alerts(url: str) -> list[tuple[str, str]]:
     """(type, alert id) of each alert event the relay published."""
-    nc = await nats.connect(url)
-    sub = await nc.jetstream().pull_subscribe("alertsout.>", durable="c", stream="ALERTSOUT")
-    got = []
-    try:
-        while True:
-            for m in await sub.fetch(100, timeout=1):
-                event = orjson.loads(m.data)
-                if str(event["type"]).startswith("alert."):
-                    got.append((str(event["type"]), str(event["object_id"])))
-                await m.ack()
-    except nats.errors.TimeoutError:
-        pass
-    await nc.close()
-    return got
+    events = await drain(
+        url, "alertsout.>", "ALERTSOUT", lambda m: orjson.loads(m.data), durable="c"
+    )
+    return [
+        (str(e["type"]), str(e["object_id"])) for e in events if str(e["type"]).startswith("alert.")
+    ]
 
 
 def test_killed_consumer_raises_the_batch_alerts_once(nats_url: str, tmp_path: Path) -> None:

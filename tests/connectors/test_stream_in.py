@@ -32,6 +32,8 @@ from daybreak.connectors.stream_config import StreamConfigError, load_stream_con
 from daybreak.connectors.stream_in import FAILPOINT_ENV, REASON_HEADER, StreamConsumer
 from daybreak.store import TiplineStore
 
+from .nats_drain import drain
+
 pytestmark = pytest.mark.nats
 
 N_TXNS, N_EVENTS, N_REPORTS = 400, 120, 40
@@ -127,21 +129,15 @@ async def publish_all(url: str, stream: str) -> None:
 
 
 async def dead_letters(url: str, stream: str) -> list[tuple[str, str]]:
-    nc = await nats.connect(url)
-    js = nc.jetstream()
-    sub = await js.pull_subscribe(
-        f"dead.{stream}", durable="check", stream=stream, config=ConsumerConfig(ack_wait=30)
+    return await drain(
+        url,
+        f"dead.{stream}",
+        stream,
+        lambda m: (m.headers["Daybreak-Subject"], m.headers[REASON_HEADER]),
+        batch=50,
+        durable="check",
+        config=ConsumerConfig(ack_wait=30),
     )
-    got = []
-    try:
-        while True:
-            for m in await sub.fetch(50, timeout=1):
-                got.append((m.headers["Daybreak-Subject"], m.headers[REASON_HEADER]))
-                await m.ack()
-    except nats.errors.TimeoutError:
-        pass
-    await nc.close()
-    return got
 
 
 def consumer(

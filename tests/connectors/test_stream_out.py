@@ -31,6 +31,8 @@ from daybreak.store import SYSTEM, TiplineStore
 from daybreak.store.auth import operator_in
 from daybreak.tipline.intake import ReportIn
 
+from .nats_drain import drain
+
 SECRET = b"whsec-test-only"
 
 
@@ -87,18 +89,9 @@ def receivers() -> Iterator[tuple[Receiver, Receiver]]:
 
 
 async def relayed_on_nats(url: str) -> list[dict[str, object]]:
-    nc = await nats.connect(url)
-    sub = await nc.jetstream().pull_subscribe("outtest.>", durable="check", stream="OUTTEST")
-    got = []
-    try:
-        while True:
-            for m in await sub.fetch(20, timeout=1):
-                got.append(json.loads(m.data))
-                await m.ack()
-    except nats.errors.TimeoutError:
-        pass
-    await nc.close()
-    return got
+    return await drain(
+        url, "outtest.>", "OUTTEST", lambda m: json.loads(m.data), batch=20, durable="check"
+    )
 
 
 async def make_stream(url: str) -> None:
