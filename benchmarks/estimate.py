@@ -38,8 +38,11 @@ import argparse
 import csv
 import itertools
 import math
+import os
 import statistics
 import time
+from collections.abc import Iterable, Iterator
+from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass
 from typing import Any
 
@@ -118,6 +121,10 @@ FIXED: dict[str, dict[str, Any]] = {
 }
 
 METHODS = ("reported", "loglinear", "latent class")
+COLUMNS = (
+    "region", "seed", "method", "seen", "hidden", "point", "low", "high", "covered",
+    "replicates", "cpu_s", "model",
+)  # fmt: skip
 
 
 def _estimates(table: CaptureTable, seed: int, replicates: int) -> dict[str, Estimate | None]:
@@ -129,66 +136,165 @@ def _estimates(table: CaptureTable, seed: int, replicates: int) -> dict[str, Est
     return {"reported": reported, "loglinear": loglinear, "latent class": latent}
 
 
-def _worlds(name: str, worlds: int, seed_base: int, fixed: bool) -> list[tuple[CaptureTable, int]]:
-    out = []
-    for w in range(worlds):
-        rng = np.random.default_rng(seed_base + w)
-        if fixed:
-            opts = dict(FIXED[name])
-            capture = opts.pop("capture", CAPTURE)
-            out.append(simulate(rng, 2000, capture, **opts))
-            continue
+def _world(name: str, seed: int, fixed: bool) -> tuple[CaptureTable, int]:
+    """The world drawn with ``seed`` in region (or fixed scenario) ``name``."""
+    rng = np.random.default_rng(seed)
+    if fixed:
+        opts = dict(FIXED[name])
+        capture = opts.pop("capture", CAPTURE)
+        return simulate(rng, 2000, capture, **opts)
+    world = draw_world(rng)
+    while world.region() != name:
         world = draw_world(rng)
-        while world.region() != name:
-            world = draw_world(rng)
-        out.append(
-            simulate(
-                rng,
-                world.people,
-                world.capture,
-                dependence=world.dependence,
-                visible_share=world.visible_share,
-                visible_boost=world.visible_boost,
-                spread=world.spread,
-            )
-        )
-    return out
+    return simulate(
+        rng,
+        world.people,
+        world.capture,
+        dependence=world.dependence,
+        visible_share=world.visible_share,
+        visible_boost=world.visible_boost,
+        spread=world.spread,
+    )
 
 
-def run(
-    name: str, worlds: int, seed_base: int, fixed: bool, replicates: int, rows: list[Any]
-) -> list[tuple[float, str]]:
+@dataclass(frozen=True)
+class Task:
+    name: str
+    seed: int
+    world: int  # w of seed = seed-base + w; the estimate's own seed, as in earlier runs
+    fixed: bool
+    replicates: int
+
+
+def run_world(task: Task) -> list[dict[str, Any]]:
+    """One world's rows, one per method (CPU seconds of this process for the world)."""
     started = time.process_time()
-    tables = _worlds(name, worlds, seed_base, fixed)
-    found = [_estimates(table, w, replicates) for w, (table, _) in enumerate(tables)]
+    table, hidden = _world(task.name, task.seed, task.fixed)
+    found = _estimates(table, task.world, task.replicates)
     cpu = time.process_time() - started
-    lines = []
+    rows = []
     for method in METHODS:
-        covered, rel, signed, width, failed = 0, [], [], [], 0
-        for w, ((table, hidden), by_method) in enumerate(zip(tables, found, strict=True)):
-            r = by_method[method]
-            if r is None:
-                failed += 1
-                rows.append([name, method, w, table.observed, hidden, "", "", "", ""])
-                continue
-            covered += r.low <= hidden <= r.high
-            rel.append(abs(r.hidden - hidden) / max(hidden, 1))
-            signed.append((r.hidden - hidden) / max(hidden, 1))
-            width.append((r.high - r.low) / max(hidden, 1))
-            rows.append([name, method, w, table.observed, hidden, r.hidden, r.low, r.high, r.model])
-        done = len(tables) - failed
-        share = covered / max(done, 1)
-        lines.append(
-            (
-                share,
-                f"{name:<30} {method:<13} coverage {covered}/{done} = {share:.2f}  "
-                f"median |error| {statistics.median(rel or [math.nan]):.3f}  "
-                f"median error {statistics.median(signed or [math.nan]):+.3f}  "
-                f"median width {statistics.median(width or [math.nan]):.2f}  "
-                f"no estimate {failed}  ({cpu:.0f} s CPU for the region)",
-            )
+        r = found[method]
+        row: dict[str, Any] = dict.fromkeys(COLUMNS, "")
+        row.update(
+            region=task.name,
+            seed=task.seed,
+            method=method,
+            seen=table.observed,
+            hidden=hidden,
+            replicates=task.replicates,
+            cpu_s=f"{cpu:.2f}",
         )
-    return lines
+        if r is not None:
+            covered = r.low <= hidden <= r.high
+            row.update(point=r.hidden, low=r.low, high=r.high, covered=int(covered), model=r.model)
+        rows.append(row)
+    return rows
+
+
+def world_line(rows: list[dict[str, Any]]) -> str:
+    """The line printed as a world finishes: truth, each model's estimate, covered or not."""
+    first = rows[0]
+    parts = [
+        f"{first['region']:<30} seed {first['seed']}  seen {first['seen']:>5}  "
+        f"hidden {first['hidden']:>5}"
+    ]
+    for row in rows:
+        if row["point"] == "":
+            parts.append(f"{row['method']}: no estimate")
+            continue
+        mark = "covers" if int(row["covered"]) else "MISSES"
+        parts.append(
+            f"{row['method']}: {float(row['point']):.0f} "
+            f"({float(row['low']):.0f}-{float(row['high']):.0f}) {mark}"
+        )
+    return " | ".join(parts) + f" | {float(first['cpu_s']):.1f} s CPU"
+
+
+def read_rows(path: str) -> list[dict[str, str]]:
+    """The rows an earlier (perhaps interrupted) run wrote; [] when there is no file."""
+    if not os.path.exists(path) or os.path.getsize(path) == 0:
+        return []
+    with open(path, newline="") as f:
+        reader = csv.DictReader(f)
+        if tuple(reader.fieldnames or ()) != COLUMNS:
+            raise SystemExit(f"{path}: columns {reader.fieldnames}, expected {list(COLUMNS)}")
+        return list(reader)
+
+
+def done_worlds(rows: list[dict[str, str]], replicates: int, path: str) -> set[tuple[str, int]]:
+    """(region, seed) of the worlds already in the CSV with a row for every method; a
+    world made with other bootstrap replicates is an error (the run would mix them)."""
+    methods: dict[tuple[str, int], set[str]] = {}
+    for line, row in enumerate(rows, start=2):
+        if int(row["replicates"]) != replicates:
+            raise SystemExit(
+                f"{path} row {line}: field replicates is {row['replicates']}, this run uses "
+                f"{replicates}; use another --out or the same --replicates"
+            )
+        methods.setdefault((row["region"], int(row["seed"])), set()).add(row["method"])
+    return {key for key, found in methods.items() if found >= set(METHODS)}
+
+
+def summary(rows: list[dict[str, Any]], tasks: list[Task]) -> list[tuple[float, str]]:
+    """Per region and method: coverage, median |error|, bias, width, worst first."""
+    wanted = {(t.name, t.seed) for t in tasks}
+    lines = []
+    for name in dict.fromkeys(t.name for t in tasks):
+        per_region = sum(t.name == name for t in tasks)
+        mine = [r for r in rows if r["region"] == name and (name, int(r["seed"])) in wanted]
+        cpu = sum(float(r["cpu_s"]) for r in mine if r["method"] == METHODS[0])
+        for method in METHODS:
+            got = [r for r in mine if r["method"] == method]
+            est = [r for r in got if r["point"] != ""]
+            truth = [max(int(r["hidden"]), 1) for r in est]
+            signed = [
+                (float(r["point"]) - int(r["hidden"])) / t for r, t in zip(est, truth, strict=True)
+            ]
+            width = [
+                (float(r["high"]) - float(r["low"])) / t for r, t in zip(est, truth, strict=True)
+            ]
+            covered = sum(int(r["covered"]) for r in est)
+            share = covered / max(len(est), 1)
+            lines.append(
+                (
+                    share,
+                    f"{name:<30} {method:<13} coverage {covered}/{len(est)} = {share:.2f}  "
+                    f"median |error| {_median([abs(e) for e in signed]):.3f}  "
+                    f"median error {_median(signed):+.3f}  "
+                    f"median width {_median(width):.2f}  "
+                    f"no estimate {len(got) - len(est)}  worlds {len(got)}/{per_region}  "
+                    f"({cpu:.0f} s CPU for the region)",
+                )
+            )
+    return sorted(lines, key=lambda x: x[0])
+
+
+def _median(values: list[float]) -> float:
+    return statistics.median(values) if values else math.nan
+
+
+def region_names(arg: str, fixed: bool) -> list[str]:
+    """``held-out``, ``all``, one name, or names separated by ``;`` (the names hold
+    commas); an unknown name is an error naming it."""
+    known = list(FIXED) if fixed else list(REGIONS)
+    if arg in ("held-out", "all"):
+        return known if fixed or arg == "all" else list(HELD_OUT)
+    names = [arg] if arg in known else [n.strip() for n in arg.split(";")]
+    unknown = [n for n in names if n not in known]
+    if unknown:
+        raise SystemExit(f"--regions: unknown {unknown}; known: {known} (separate with ';')")
+    return names
+
+
+def finished(tasks: Iterable[Task], workers: int) -> Iterator[list[dict[str, Any]]]:
+    """Each world's rows as soon as it is done, in ``workers`` processes (1: this one)."""
+    if workers <= 1:
+        yield from map(run_world, tasks)
+        return
+    with ProcessPoolExecutor(workers) as pool:
+        for future in as_completed([pool.submit(run_world, t) for t in tasks]):
+            yield future.result()
 
 
 def main() -> None:
@@ -196,7 +302,9 @@ def main() -> None:
     ap.add_argument("--worlds", type=int, default=50)
     ap.add_argument("--replicates", type=int, default=100)
     ap.add_argument("--fixed", action="store_true", help="The fixed scenarios, not regions.")
-    ap.add_argument("--regions", default="held-out", help="held-out, all, or names (comma).")
+    ap.add_argument(
+        "--regions", default="held-out", help="held-out, all, or names separated by ';'."
+    )
     ap.add_argument(
         "--seed-base",
         type=int,
@@ -204,29 +312,45 @@ def main() -> None:
         help="World w is drawn with seed seed-base + w: 10000+ development (10000 and 20000 "
         "spent on the fixed scenarios), 40000 the held-out run of docs/estimate.md.",
     )
-    ap.add_argument("--out", default="", help="CSV: one row per world and method.")
+    ap.add_argument(
+        "--out",
+        default="",
+        help="CSV, one row per world and method, appended as each world finishes; the "
+        "worlds already in it are skipped (a run resumes).",
+    )
+    ap.add_argument("--workers", type=int, default=1, help="Worlds run in this many processes.")
     args = ap.parse_args()
-    if args.fixed:
-        names = list(FIXED) if args.regions in ("held-out", "all") else args.regions.split(",")
-    else:
-        picked = {"held-out": list(HELD_OUT), "all": list(REGIONS)}
-        names = picked.get(args.regions, args.regions.split(","))
-    print(f"seeds {args.seed_base}+, {args.worlds} worlds per region, {args.replicates} replicates")
-    rows: list[Any] = []
-    lines = [
-        line
+    names = region_names(args.regions, args.fixed)
+    tasks = [
+        Task(name, args.seed_base + w, w, args.fixed, args.replicates)
+        for w in range(args.worlds)
         for name in names
-        for line in run(name, args.worlds, args.seed_base, args.fixed, args.replicates, rows)
     ]
-    for _, line in sorted(lines, key=lambda x: x[0]):
+    rows: list[dict[str, Any]] = list(read_rows(args.out)) if args.out else []
+    done = done_worlds(rows, args.replicates, args.out)
+    todo = [t for t in tasks if (t.name, t.seed) not in done]
+    print(
+        f"seeds {args.seed_base}+, {args.worlds} worlds per region, {args.replicates} "
+        f"replicates; {len(tasks) - len(todo)} worlds already in {args.out or '-'}, "
+        f"{len(todo)} to run in {args.workers} process(es)",
+        flush=True,
+    )
+    out = open(args.out, "a", newline="") if args.out else None  # noqa: SIM115
+    try:
+        writer = csv.DictWriter(out, COLUMNS) if out else None
+        if writer and out and out.tell() == 0:
+            writer.writeheader()
+        for world_rows in finished(todo, args.workers):
+            print(world_line(world_rows), flush=True)
+            rows.extend(world_rows)
+            if writer and out:
+                writer.writerows(world_rows)
+                out.flush()
+    finally:
+        if out:
+            out.close()
+    for _, line in summary(rows, tasks):
         print(line)
-    if args.out:
-        with open(args.out, "w", newline="") as f:
-            out = csv.writer(f)
-            out.writerow(
-                ["region", "method", "world", "seen", "hidden", "point", "low", "high", "model"]
-            )
-            out.writerows(rows)
 
 
 if __name__ == "__main__":
