@@ -197,10 +197,10 @@ def _poisson_fits(
         if not live.any():
             break
         mu = np.exp(np.clip(beta[live] @ x.T, -50, 50))
-        info = np.einsum("rc,cp,cq->rpq", mu, x, x)
+        info = (x.T * mu[:, None, :]) @ x
         grad = (y[live] - mu) @ x
         step = np.zeros_like(grad)
-        ok = np.linalg.cond(info) < 1e12  # a singular information matrix: no estimate
+        ok = _condition(info) < 1e12  # a singular information matrix: no estimate
         if ok.any():
             step[ok] = np.linalg.solve(info[ok], grad[ok][..., None])[..., 0]
         rows = np.flatnonzero(live)
@@ -209,6 +209,18 @@ def _poisson_fits(
         failed[rows] |= np.max(np.abs(beta[rows]), axis=1) > DIVERGED
         done[rows] |= ok & (np.max(np.abs(step), axis=1) < 1e-9)
     return beta, done & ~failed
+
+
+def _condition(info: NDArray[np.float64]) -> NDArray[np.float64]:
+    """The 2-norm condition number of each symmetric positive semi-definite matrix of a
+    stack (inf where singular): what ``np.linalg.cond`` gives, from the eigenvalues
+    rather than an SVD, at less than half the cost (it was most of a bootstrap's time)."""
+    ev = np.linalg.eigvalsh(info)
+    low, high = ev[:, 0], ev[:, -1]
+    positive = low > 0
+    out: NDArray[np.float64] = np.full(len(ev), np.inf)
+    out[positive] = high[positive] / low[positive]
+    return out
 
 
 def _poisson_fit(x: NDArray[np.float64], y: NDArray[np.float64]) -> NDArray[np.float64] | None:

@@ -61,6 +61,7 @@ def sample(
     rng = np.random.default_rng(seed)
     # the all-absent pattern first, its count filled in by the sampler
     h = np.vstack([np.zeros((1, histories.shape[1])), histories.astype(np.float64)])
+    off, ht = 1.0 - h, np.ascontiguousarray(h.T)
     y = np.concatenate([[0.0], counts]).astype(np.int64)
     seen = int(counts.sum())
     k = classes
@@ -70,32 +71,45 @@ def sample(
     y[0] = seen  # a start; the first sweep redraws it
     out = np.empty(draws)
     a0, b0 = ALPHA_PRIOR
+    # the sweep's arrays, reused: with 2^K patterns and ten classes every array is tiny,
+    # and a sweep's time was mostly numpy's per-call overhead, not arithmetic
+    stick, rest = np.ones(k), np.ones(k)
     for it in range(burn_in + draws * thin):
         # 1. classes of each pattern's people
-        logp = h @ np.log(lam) + (1.0 - h) @ np.log1p(-lam) + np.log(pi)
-        p = np.exp(logp - logp.max(axis=1, keepdims=True))
+        logp = h @ np.log(lam)
+        logp += off @ np.log1p(-lam)
+        logp += np.log(pi)
+        logp -= logp.max(axis=1, keepdims=True)
+        p = np.exp(logp, out=logp)
         p /= p.sum(axis=1, keepdims=True)
         m = rng.multinomial(y, p)  # patterns x classes
         n_k = m.sum(axis=0)
-        on = h.T @ m  # lists x classes: people of the class on the list
+        on = ht @ m  # lists x classes: people of the class on the list
         # 2. chances per list and class
         lam = rng.beta(1.0 + on, 1.0 + n_k - on)
-        lam = np.clip(lam, 1e-12, 1 - 1e-12)
+        _clip(lam, 1e-12, 1 - 1e-12)
         # 3. weights by stick-breaking
-        after = np.concatenate([np.cumsum(n_k[::-1])[::-1][1:], [0]])
-        v = rng.beta(1.0 + n_k[:-1], alpha + after[:-1])
-        v = np.clip(v, 1e-12, 1 - 1e-12)
-        rest = np.concatenate([[1.0], np.cumprod(1.0 - v)])
-        pi = np.append(v, 1.0) * rest
-        pi = np.maximum(pi, 1e-300)
+        after = np.cumsum(n_k[:0:-1])[::-1]  # people in the classes after each one
+        v = rng.beta(1.0 + n_k[:-1], alpha + after)
+        _clip(v, 1e-12, 1 - 1e-12)
+        stick[:-1] = v
+        np.cumprod(1.0 - v, out=rest[1:])
+        pi = np.maximum(stick * rest, 1e-300)
         # 4. concentration
-        alpha = rng.gamma(a0 + k - 1, 1.0 / (b0 - np.sum(np.log1p(-v))))
+        alpha = rng.gamma(a0 + k - 1, 1.0 / (b0 - np.log1p(-v).sum()))
         # 5. the hidden count
-        rho0 = float(np.sum(pi * np.prod(1.0 - lam, axis=0)))
+        rho0 = float(pi @ np.prod(1.0 - lam, axis=0))
         y[0] = rng.negative_binomial(seen, min(max(1.0 - rho0, 1e-12), 1.0))
         if it >= burn_in and (it - burn_in) % thin == 0:
             out[(it - burn_in) // thin] = y[0]
     return Posterior(out)
+
+
+def _clip(a: NDArray[np.float64], low: float, high: float) -> None:
+    """``np.clip`` in place through the ufunc (the wrapper's checks cost more than the
+    clipping on arrays this small)."""
+    np.minimum(a, high, out=a)
+    np.maximum(a, low, out=a)
 
 
 __all__ = ["ALPHA_PRIOR", "CLASSES", "Posterior", "sample"]
