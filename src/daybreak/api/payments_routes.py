@@ -132,13 +132,13 @@ def _record(request: Request, body: bytes) -> dict[str, Any]:
     return record
 
 
-def _checked(record: dict[str, Any]) -> Any:
-    """The record as a one-row typed frame, or 422 naming every bad field."""
-    from daybreak.schema.validate import validate_records
+def _checked(record: dict[str, Any]) -> dict[str, Any]:
+    """The record typed (the transactions columns, no frame), or 422 naming every bad
+    field."""
+    from daybreak.schema.validate import validate_record
 
-    result = validate_records([record], "transactions", ["body"])
-    problems = result.problems.get(0)
-    if problems:
+    row, problems = validate_record(record, "transactions", "body")
+    if row is None:
         raise HTTPException(
             422,
             [
@@ -147,7 +147,7 @@ def _checked(record: dict[str, Any]) -> Any:
                 for p in problems
             ],
         )  # fmt: skip
-    return result.frame
+    return row
 
 
 def state_of(request: Request) -> Any:
@@ -209,10 +209,9 @@ async def score_payment(request: Request) -> Response:
     actor = await authenticate(request)
     given_key = idempotency_key_of(request)
     record = _record(request, await request.body())
-    frame = _checked(record)
-    txn_id = str(frame["txn_id"][0])
+    canonical = _checked(record)
+    txn_id = str(canonical["txn_id"])
     key = given_key or f"txn:{txn_id}"
-    canonical = frame.row(0, named=True)
     state: Any = getattr(request.app.state, "payments_realtime", None)
     try:
         if state is None:  # opened once, off the event loop
@@ -227,7 +226,7 @@ async def score_payment(request: Request) -> Response:
     if currency not in state.pack.fx_to_reference:
         raise _invalid(["body", "currency"], f"{currency}: no exchange rate in the typology pack")
     try:
-        scored = await asyncio.wrap_future(state.submit(frame, key, body_digest(canonical)))
+        scored = await asyncio.wrap_future(state.submit(canonical, key, body_digest(canonical)))
     except IdempotencyConflict as exc:
         raise HTTPException(
             409, [{"loc": ["header", "Idempotency-Key"], "msg": str(exc),

@@ -15,6 +15,7 @@ import json
 import os
 import threading
 from collections import deque
+from collections.abc import Mapping
 from concurrent.futures import Future
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -180,7 +181,7 @@ class _Waiting:
     """A payment waiting for a scoring run, and its answer (``future``) once the run is
     over."""
 
-    payment: pl.DataFrame
+    payment: dict[str, Any]  # the validated payment's row (the transactions columns)
     key: str | None
     digest: str
     future: Future[Scored] = field(default_factory=Future)
@@ -256,7 +257,8 @@ class RealtimeState:
         self.fold_every = fold_every
         self._journal_path = path.with_name(path.name + ".journal")
         self._journal: Any = None  # the open journal (binary, append), once written
-        self._unfolded_rows: list[pl.DataFrame] = []  # journaled, not in the file yet
+        self._unfolded_rows: list[dict[str, Any]] = []  # journaled, not in the file yet
+        self._journal_schema: dict[str, pl.DataType] | None = None  # see _rows_frame
         self._unfolded_answers: dict[str, list[Any]] = {}  # by key, likewise
         self.incremental = incremental
         self._scorer: IncrementalScores | None = None  # built on first use
@@ -449,15 +451,22 @@ class RealtimeState:
     # -- scoring --
 
     def score(
-        self, payment: pl.DataFrame, idempotency_key: str | None = None, digest: str = ""
+        self,
+        payment: pl.DataFrame | Mapping[str, Any],
+        idempotency_key: str | None = None,
+        digest: str = "",
     ) -> Scored:
         """:meth:`submit` and wait for the answer."""
         return self.submit(payment, idempotency_key, digest).result()
 
     def submit(
-        self, payment: pl.DataFrame, idempotency_key: str | None = None, digest: str = ""
+        self,
+        payment: pl.DataFrame | Mapping[str, Any],
+        idempotency_key: str | None = None,
+        digest: str = "",
     ) -> Future[Scored]:
-        """Queue one payment (a validated one-row transactions frame) for the scoring
+        """Queue one payment (a validated one-row transactions frame, or its row as
+        ``validate_record`` types it: no frame on the request's path) for the scoring
         thread, which appends it and decides on it
         (:func:`daybreak.payments.realtime.decision_of`); an idempotency key seen before
         answers with the stored answer for the same payment (``digest``) and fails with
@@ -465,9 +474,13 @@ class RealtimeState:
         wait and are taken together by the next one (class docstring); QueueFull, at
         once, when too many wait. The future is answered once the payment's row and
         answer are committed to the file."""
-        if payment.height != 1:
-            raise ValueError(f"expected one payment, got {payment.height}")
-        waiting = _Waiting(payment, idempotency_key, digest)
+        if isinstance(payment, pl.DataFrame):
+            if payment.height != 1:
+                raise ValueError(f"expected one payment, got {payment.height}")
+            row = payment.row(0, named=True)
+        else:
+            row = dict(payment)
+        waiting = _Waiting(row, idempotency_key, digest)
         with self._wake:
             if self._closed:
                 raise RuntimeError("the real-time state is closed")
@@ -573,7 +586,7 @@ class RealtimeState:
         assert self.context is not None
         rt = self.pack.realtime
         done: list[tuple[_Waiting, Scored]] = []
-        rows: list[pl.DataFrame] = []
+        rows: list[dict[str, Any]] = []
         decisions: list[list[Any]] = []
         keys: dict[str, tuple[str, dict[str, Any]]] = {}
         try:
@@ -588,9 +601,9 @@ class RealtimeState:
                     else:
                         done.append((w, Scored(answer, True)))
                     continue
-                row = w.payment.row(0, named=True)
+                row = w.payment
                 if scorer.add(row):
-                    rows.append(w.payment)
+                    rows.append(row)
                     self._pending.add(str(row["txn_id"]))
                 receiver = str(row["receiver_id"]) if scorer.is_corridor(row) else None
                 payer, beneficiary = scorer.scores(str(row["sender_id"]), receiver)
@@ -609,7 +622,7 @@ class RealtimeState:
             # transaction costs ~10 ms of CPU however few its rows.
             self._journal_batch(rows, decisions)
         except Exception as exc:  # every payment of the batch learns why
-            self._pending -= {str(w.payment["txn_id"][0]) for w in fresh}
+            self._pending -= {str(w.payment["txn_id"]) for w in fresh}
             self._scorer = None  # rebuilt from the file and the journal
             for w in fresh:
                 if not w.done:
@@ -623,14 +636,12 @@ class RealtimeState:
 
     # -- the journal: scored payments not yet in the file --
 
-    def _journal_batch(self, rows: list[pl.DataFrame], decisions: list[list[Any]]) -> None:
+    def _journal_batch(self, rows: list[dict[str, Any]], decisions: list[list[Any]]) -> None:
         """Append a batch's rows and answers to the journal and fsync it (the batch is
         then durable: a restart replays it into the file), and keep them in memory
         until the next fold (caller holds the lock)."""
-        lines = []
-        for frame in rows:
-            row = frame.row(0, named=True)
-            lines.append(json.dumps(["row", {**row, "timestamp": epoch_micros(row["timestamp"])}]))
+        journaled = [_journal_row(row) for row in rows]
+        lines = [json.dumps(["row", row]) for row in journaled]
         for d in decisions:
             lines.append(json.dumps(["answer", d[0], d[1], d[2], d[3], epoch_micros(d[4])]))
         if not lines:
@@ -647,7 +658,7 @@ class RealtimeState:
             with contextlib.suppress(OSError):
                 self._journal.truncate(end)
             raise
-        self._unfolded_rows.extend(rows)
+        self._unfolded_rows.extend(journaled)
         for d in decisions:
             self._unfolded_answers[d[0]] = d
             self._remember_key(d[0])
@@ -662,7 +673,7 @@ class RealtimeState:
         try:
             self._con.execute("BEGIN TRANSACTION")
             if self._unfolded_rows:
-                self._append(pl.concat(self._unfolded_rows, how="vertical_relaxed"), new=True)
+                self._append(self._rows_frame(self._unfolded_rows), new=True)
             if self._unfolded_answers:
                 self._store_answers(list(self._unfolded_answers.values()))
             self._con.execute("COMMIT")
@@ -700,19 +711,23 @@ class RealtimeState:
         if rows or answers:
             self._con.execute("BEGIN TRANSACTION")
             if rows:
-                frame = pl.DataFrame(rows, schema=self._history_schema()).with_columns(
-                    pl.from_epoch("timestamp", "us").dt.replace_time_zone("UTC")
-                )
-                self._append(frame)  # deduplicated: some may be in the file already
+                self._append(self._rows_frame(rows))  # deduplicated: some may be held
             if answers:
                 self._store_answers(answers, replayed=True)
             self._con.execute("COMMIT")
         self._empty_journal()
 
-    def _history_schema(self) -> dict[str, pl.DataType]:
-        """The history's columns, the timestamp as the journal has it (microseconds)."""
-        schema = dict(self._frame("SELECT * FROM st.history LIMIT 0").schema)
-        return {k: pl.Int64() if k == "timestamp" else v for k, v in schema.items()}
+    def _rows_frame(self, rows: list[dict[str, Any]]) -> pl.DataFrame:
+        """Rows as the journal has them (:func:`_journal_row`) as a frame of the
+        history's columns."""
+        if self._journal_schema is None:
+            schema = dict(self._frame("SELECT * FROM st.history LIMIT 0").schema)
+            self._journal_schema = {
+                k: pl.Int64() if k == "timestamp" else v for k, v in schema.items()
+            }
+        return pl.DataFrame(rows, schema=self._journal_schema).with_columns(
+            pl.from_epoch("timestamp", "us").dt.replace_time_zone("UTC")
+        )
 
     def _not_answered_before(self, batch: list[_Waiting]) -> list[_Waiting]:
         """Answer those of ``batch`` whose key was used before from the stored decisions
@@ -783,8 +798,7 @@ class RealtimeState:
         with contextlib.suppress(duckdb.Error):  # none was open (failed before BEGIN)
             self._con.execute("ROLLBACK")
 
-    def _parties(self, payment: pl.DataFrame) -> tuple[str, str, str | None]:
-        row = payment.row(0, named=True)
+    def _parties(self, row: dict[str, Any]) -> tuple[str, str, str | None]:
         receiver = str(row["receiver_id"]) if self._is_corridor(row) else None
         return str(row["txn_id"]), str(row["sender_id"]), receiver
 
@@ -801,7 +815,10 @@ class RealtimeState:
         ]
         con = self._con
         con.register(
-            "waiting_in", pl.concat([w.payment for w in fresh]).to_arrow(compat_level=COMPAT)
+            "waiting_in",
+            self._rows_frame([_journal_row(w.payment) for w in fresh]).to_arrow(
+                compat_level=COMPAT
+            ),
         )
         try:
             con.execute(
@@ -829,12 +846,12 @@ class RealtimeState:
             {k: frozenset(v) for k, v in hoods.items()},
         )
 
-    def _score_run(self, payments: list[pl.DataFrame]) -> list[dict[str, Any]]:
+    def _score_run(self, payments: list[dict[str, Any]]) -> list[dict[str, Any]]:
         """Append the run's payments and decide on each from one restricted scan of
         their neighbourhoods' union (caller holds the lock)."""
         assert self.context is not None
         parties = [self._parties(p) for p in payments]
-        self._append(pl.concat(payments))
+        self._append(self._rows_frame([_journal_row(p) for p in payments]))
         self._scan_neighbourhood([(s, r) for _, s, r in parties])
         rt = self.pack.realtime
         answers = []
@@ -968,6 +985,11 @@ class RealtimeState:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def _journal_row(row: dict[str, Any]) -> dict[str, Any]:
+    """A payment's row as the journal holds it: the timestamp in epoch microseconds."""
+    return {**row, "timestamp": epoch_micros(row["timestamp"])}
 
 
 def _row(frame: pl.DataFrame, key: str, value: str | None) -> dict[str, Any] | None:

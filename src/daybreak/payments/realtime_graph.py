@@ -189,12 +189,17 @@ def beneficiary_network(receiver_id: str, rounds: Rounds) -> dict[str, float] | 
     }
 
 
-def _near(
+def near_rounds(
     seeds: Set[str],
     stages: Mapping[str, FirstStage],
     senders_of: Mapping[str, Set[str]],
     pack: Pack,
 ) -> Rounds:
+    """The rounds over every edge of the senders within ``network_iterations`` steps of
+    ``seeds``: they give each seed's network features as rounds over its own
+    neighbourhood do (a wider set completes the kin of edges whose weight cannot reach
+    the seed in that many rounds; the restricted scan relies on the same), so one call
+    serves a payer and its beneficiary's senders."""
     near: set[str] = set()
     for s in seeds:
         near |= reach(s, stages, senders_of, pack.network_iterations)
@@ -218,20 +223,24 @@ def customer_score(
     senders_of: Mapping[str, Set[str]],
     pack: Pack,
     memo: dict[str, dict[str, Any] | None] | None = None,
+    rounds: Rounds | None = None,
 ) -> dict[str, Any] | None:
     """``sender_id``'s ``customer_scores`` row with its calibrated ``score`` (as the
     batch scan's, without a trained model), or None when it is not scored. ``memo``:
     rows computed before on the same stages (a payer is often its beneficiary's sole
-    sender, whose score the beneficiary's reads)."""
+    sender, whose score the beneficiary's reads). ``rounds``: :func:`near_rounds` of
+    seeds that include ``sender_id`` (by default of it alone)."""
     if memo is not None:
         if sender_id not in memo:
-            memo[sender_id] = customer_score(sender_id, stages, senders_of, pack)
+            memo[sender_id] = customer_score(sender_id, stages, senders_of, pack, None, rounds)
         return memo[sender_id]
     stage = stages.get(sender_id)
     if stage is None or stage.row is None:
         return None
     row = dict(stage.row)
-    row.update(network_features(sender_id, _near({sender_id}, stages, senders_of, pack)))
+    if rounds is None:
+        rounds = near_rounds({sender_id}, stages, senders_of, pack)
+    row.update(network_features(sender_id, rounds))
     for t in pack.typologies_for("customer"):
         if t.network:
             row[strength_column(t)] = evaluate_rule(customer_rule(t.strength), row)
@@ -247,11 +256,13 @@ def beneficiary_score(
     pack: Pack,
     word_spec: Mapping[str, float],
     memo: dict[str, dict[str, Any] | None] | None = None,
+    rounds: Rounds | None = None,
 ) -> dict[str, Any] | None:
     """``receiver_id``'s ``beneficiary_scores`` row with its ``score`` after calibration
     and the sole sender's bound (``scan._capped_by_sole_sender``), or None when the
     scan does not score it (``compiler._beneficiary_stage``); ``memo`` as for
-    :func:`customer_score`."""
+    :func:`customer_score`; ``rounds``: :func:`near_rounds` of seeds that include
+    every sender of ``receiver_id`` (by default of them alone)."""
     senders = sorted(senders_of.get(receiver_id, ()))
     pairs = [
         (s, r)
@@ -263,9 +274,11 @@ def beneficiary_score(
     if not pairs:
         return None
     thr = pack.propagation_threshold
-    net = beneficiary_network(receiver_id, _near(set(senders), stages, senders_of, pack))
+    if rounds is None:
+        rounds = near_rounds(set(senders), stages, senders_of, pack)
+    net = beneficiary_network(receiver_id, rounds)
     sole = pairs[0][0] if len(pairs) == 1 else None
-    sole_row = customer_score(sole, stages, senders_of, pack, memo) if sole else None
+    sole_row = customer_score(sole, stages, senders_of, pack, memo, rounds) if sole else None
     # as compiler._beneficiary_stage: a household member counts when the sender splits
     split = sole_row is not None and float(sole_row["run_share"]) >= SPLIT_RUNS[1]
     ties_free = [r.related == 0 and (r.household == 0 or split) and r.org == 0 for _, r in pairs]

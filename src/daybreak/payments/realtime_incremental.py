@@ -33,7 +33,7 @@ from daybreak.payments.realtime_features import (
     payment_order,
     stage_of,
 )
-from daybreak.payments.realtime_graph import beneficiary_score, customer_score
+from daybreak.payments.realtime_graph import beneficiary_score, customer_score, near_rounds
 
 
 @dataclass(slots=True)
@@ -162,7 +162,13 @@ class IncrementalScores:
         """The payer's and (for a corridor payment) the beneficiary's answers."""
         pack = self.pack
         memo: dict[str, dict[str, Any] | None] = {}  # the payer may be the sole sender
-        payer_row = customer_score(sender_id, self.stages, self.senders_of, pack, memo)
+        # one set of network rounds for both sides: the payer's neighbourhood and its
+        # beneficiary's senders' (the payer is one of them)
+        rounds = None
+        if receiver_id is not None:
+            seeds = {sender_id, *self.senders_of.get(receiver_id, ())}
+            rounds = near_rounds(seeds, self.stages, self.senders_of, pack)
+        payer_row = customer_score(sender_id, self.stages, self.senders_of, pack, memo, rounds)
         payer = subject_score(
             pack, "customer", sender_id, payer_row,
             self._customer_evidence(sender_id) if payer_row is not None else [],
@@ -170,7 +176,7 @@ class IncrementalScores:
         if receiver_id is None:
             return payer, None
         bene_row = beneficiary_score(
-            receiver_id, self.stages, self.senders_of, pack, self.context.word_spec, memo
+            receiver_id, self.stages, self.senders_of, pack, self.context.word_spec, memo, rounds
         )
         beneficiary = subject_score(
             pack, "beneficiary", receiver_id, bene_row,

@@ -9,10 +9,14 @@ and the good rows proceed.
 
 from __future__ import annotations
 
+import math
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
-from typing import cast
+from typing import Any, cast
+from zoneinfo import ZoneInfo
 
 import polars as pl
 import pyarrow as pa  # type: ignore[import-untyped]
@@ -253,6 +257,99 @@ def validate_records(
     return _validate_one_by_one(records, spec, source)
 
 
+def validate_record(
+    record: object, table: Table | str, source: str
+) -> tuple[dict[str, Any] | None, list[ValidationIssue]]:
+    """One JSON-decoded record validated as :func:`validate_records` validates it: (its
+    typed row, the values of that function's frame row, and no problems) or (None, every
+    problem named). A well-formed record is typed in Python (:func:`certain_record`):
+    a one-row frame, and Arrow's parse of its timestamp, cost a request most of its
+    validation; any other goes through :func:`validate_records`."""
+    spec = TABLES[table] if isinstance(table, str) else table
+    row = certain_record(record, spec)
+    if row is not None:
+        return row, []
+    result = validate_records([record], spec, [source])
+    problems = result.problems.get(0)
+    if problems:
+        return None, problems
+    try:
+        return result.frame.row(0, named=True), []
+    except ValueError:  # a valid date Python cannot hold: year 0
+        return None, [
+            ValidationIssue(source, None, c.name, "expected a year from 1 to 9999")
+            for c in spec.columns
+            if c.type == ColumnType.TIMESTAMP and _outside_python(result.frame[c.name])
+        ]
+
+
+def _outside_python(values: pl.Series) -> bool:
+    try:
+        values.to_list()
+    except ValueError:
+        return True
+    return False
+
+
+def certain_record(record: object, spec: Table) -> dict[str, Any] | None:
+    """``record`` typed as the per-record path types it (its frame's row: floats for
+    decimals, zoned datetimes for timestamps, None for a field left out), if each value
+    certainly passes its column's rule (as :func:`_certain_column` has it), else None.
+    Tables with rules across columns are left to the frame path."""
+    if type(record) is not dict or not _plain_fields(record, spec) or _row_rules(spec.name):
+        return None
+    row: dict[str, Any] = {}
+    for col in spec.columns:
+        value = record.get(col.name)
+        if value is not None:
+            value = _certain_value(col, value)
+            if value is None:
+                return None
+        elif not col.nullable:
+            return None
+        row[col.name] = value
+    return row
+
+
+def _certain_value(col: Column, value: object) -> object | None:
+    """One present value typed, if it certainly passes ``col``'s rule, else None."""
+    kind = type(value)
+    match col.type:
+        case ColumnType.DECIMAL:
+            if kind is not int and kind is not float:
+                return None
+            try:
+                number = float(cast(float, value))
+            except OverflowError:
+                return None
+            return None if math.isnan(number) or number < 0 else number
+        case ColumnType.INTEGER:
+            return value if kind is int and _within([cast(int, value)], col) else None
+        case ColumnType.BOOLEAN:
+            return value if kind is bool else None
+    if kind is not str:
+        return None
+    text = cast(str, value)
+    if col.type == ColumnType.TIMESTAMP:
+        return _certain_timestamp(text)
+    return text if _certain_text(col, [text]) else None
+
+
+def _certain_timestamp(text: str) -> datetime | None:
+    """A timestamp of :data:`_CERTAIN_TIMESTAMP`'s shape as the per-record path parses
+    it (a UTC datetime), if Python reads it as a valid date and time, else None."""
+    if _CERTAIN_TIMESTAMP_RE.fullmatch(text) is None:
+        return None
+    try:
+        parsed = datetime.fromisoformat(text)
+    except ValueError:  # no such day, hour 24, a leap second: the frame path decides
+        return None
+    return parsed.replace(tzinfo=_UTC)
+
+
+_UTC = ZoneInfo("UTC")
+
+
 def _validate_one_by_one(
     records: Sequence[object], spec: Table, source: Sequence[str]
 ) -> RecordsResult:
@@ -392,6 +489,7 @@ def warm_up() -> None:
 _CERTAIN_TIMESTAMP = (
     r"^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]{1,6})?(Z|\+00:00)$"
 )
+_CERTAIN_TIMESTAMP_RE = re.compile(_CERTAIN_TIMESTAMP)
 
 
 def _within(present: list[int], col: Column) -> bool:
