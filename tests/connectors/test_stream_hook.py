@@ -76,6 +76,26 @@ def test_a_restarted_hook_rebuilds_its_state_and_records_nothing_twice(tmp_path:
     assert {e.object_id for e in entries} >= {a.alert_id for a in expected}
 
 
+def test_the_alerts_a_batch_raises_share_a_commit_of_the_audit_trail(tmp_path: Path) -> None:
+    w = generate_world(customers=500, months=1, seed=7)  # a development seed
+    reference = tmp_path / "reference"
+    reference.mkdir()
+    w.identifiers.write_parquet(reference / "identifiers.parquet")
+    w.customers.write_parquet(reference / "customers.parquet")
+    s = settings(tmp_path, reference)
+    files = StreamFiles(s.output_dir, s.stream)
+    files.write("platform_events", w.platform_events, range(1, w.platform_events.height + 1))
+    files.write("transactions", w.transactions, range(10**6, 10**6 + w.transactions.height))
+    with TiplineStore.open(tmp_path / "store", dev=True) as store:
+        before = store._reads.batches
+        hook = DetectorHook(s, files, store)
+        hook.restore()  # stored, never handed over: every alert is recorded now, at once
+        commits, entries = (a - b for a, b in zip(store._reads.batches, before, strict=True))
+    assert hook.raised >= 3 and entries == hook.raised
+    # handed to the store together, not one committed (and awaited) after the other
+    assert commits < entries
+
+
 def test_an_unknown_stream_detector_is_a_clear_error(tmp_path: Path) -> None:
     config = tmp_path / "stream.yaml"
     config.write_text(yaml.safe_dump({
