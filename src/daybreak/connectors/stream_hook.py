@@ -72,6 +72,7 @@ class DetectorHook:
         self._current: dict[str, dict[str, Alert]] = {d.id: {} for d in self.detectors}
         self._recorded: dict[str, str] = {}  # alert id -> digest recorded last ("" withdrawn)
         self._pending: list[tuple[str, AlertChanges]] = []
+        self._unwritten: set[str] = set()  # detectors whose alerts file lags `_current`
         self.raised = self.withdrawn = 0
 
     @property
@@ -144,9 +145,14 @@ class DetectorHook:
                 audit = self._audit(WITHDRAW, alert_id, {"detector": detector, "digest": ""})
                 entries.append((alert_id, "", audit))
             changed |= current.pop(alert_id, None) is not None
-        self._committed(entries)
         if changed:
+            # written once the entries are committed (the file must not name an alert
+            # the trail lacks); kept dirty across a failure, so the retry writes it
+            self._unwritten.add(detector)
+        self._committed(entries)
+        if detector in self._unwritten:
             self._write_file(detector, current.values())
+            self._unwritten.discard(detector)
 
     def _audit(self, action: str, alert_id: str, detail: dict[str, Any]) -> Future[None] | None:
         if self.store is None:
