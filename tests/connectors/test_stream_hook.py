@@ -32,14 +32,19 @@ def settings(tmp: Path, reference: Path) -> InboundSettings:
     )  # fmt: skip
 
 
-def test_a_restarted_hook_rebuilds_its_state_and_records_nothing_twice(tmp_path: Path) -> None:
+def world_and_hook_settings(tmp: Path) -> tuple[World, InboundSettings, StreamFiles]:
+    """A development world, its reference folder, and the hook's settings and files."""
     w = generate_world(customers=500, months=1, seed=7)  # a development seed
-    reference = tmp_path / "reference"
+    reference = tmp / "reference"
     reference.mkdir()
     w.identifiers.write_parquet(reference / "identifiers.parquet")
     w.customers.write_parquet(reference / "customers.parquet")
-    s = settings(tmp_path, reference)
-    files = StreamFiles(s.output_dir, s.stream)
+    s = settings(tmp, reference)
+    return w, s, StreamFiles(s.output_dir, s.stream)
+
+
+def test_a_restarted_hook_rebuilds_its_state_and_records_nothing_twice(tmp_path: Path) -> None:
+    w, s, files = world_and_hook_settings(tmp_path)
     ev, tx = w.platform_events.sort("started_at"), w.transactions.sort("timestamp")
     batches = [("platform_events", ev[i : i + 100]) for i in range(0, ev.height, 100)]
     batches += [("transactions", tx[i : i + 1000]) for i in range(0, tx.height, 1000)]
@@ -81,13 +86,7 @@ def test_a_restarted_hook_rebuilds_its_state_and_records_nothing_twice(tmp_path:
 def stored_world(tmp: Path) -> tuple[World, InboundSettings, StreamFiles]:
     """A development world's events, stored as the consumer stores them, not yet handed
     to a hook."""
-    w = generate_world(customers=500, months=1, seed=7)  # a development seed
-    reference = tmp / "reference"
-    reference.mkdir()
-    w.identifiers.write_parquet(reference / "identifiers.parquet")
-    w.customers.write_parquet(reference / "customers.parquet")
-    s = settings(tmp, reference)
-    files = StreamFiles(s.output_dir, s.stream)
+    w, s, files = world_and_hook_settings(tmp)
     files.write("platform_events", w.platform_events, range(1, w.platform_events.height + 1))
     files.write("transactions", w.transactions, range(10**6, 10**6 + w.transactions.height))
     return w, s, files
