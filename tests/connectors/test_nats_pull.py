@@ -69,3 +69,46 @@ def test_batches_in_order_and_handed_back_messages_return_at_once(
     nats_url: str, fast: bool
 ) -> None:
     asyncio.run(_pull_scenario(nats_url, fast))
+
+
+async def _linger_scenario(url: str) -> None:
+    nc = await connect_nats(NatsSettings(url=url))
+    try:
+        js = nc.jetstream()
+        await js.add_stream(name="LINGER", subjects=["linger.x"])
+        config = ConsumerConfig(
+            durable_name="l", ack_policy=AckPolicy.EXPLICIT, ack_wait=ACK_WAIT, max_ack_pending=100
+        )
+        await js.add_consumer("LINGER", config=config)
+        puller = BatchPuller(nc, "LINGER", "l")
+        await puller.start()
+
+        async def publish(first: int, n: int) -> None:
+            for i in range(first, first + n):
+                await js.publish("linger.x", str(i).encode())
+
+        await publish(0, 3)
+        assert len(await puller.fetch(10, 1.0)) == 3  # no linger: what is there, at once
+
+        await publish(3, 3)
+        started = time.monotonic()
+        waiting = asyncio.create_task(puller.fetch(10, 1.0, linger=5.0))
+        await asyncio.sleep(0.3)
+        assert not waiting.done()  # 3 of 10: the batch waits for more
+        await publish(6, 7)
+        got = await waiting
+        assert [stream_seq(m) for m in got] == list(range(4, 14))  # full: 10 in order
+        assert time.monotonic() - started < 4.0  # handed over once full, not at the linger
+
+        await publish(13, 3)
+        started = time.monotonic()
+        got = await puller.fetch(10, 1.0, linger=0.4)
+        assert [stream_seq(m) for m in got] == [14, 15, 16]
+        assert 0.3 <= time.monotonic() - started < 3.0  # short: handed over at the linger
+        await puller.close()
+    finally:
+        await nc.close()
+
+
+def test_a_lingering_fetch_fills_its_batch_or_ends_at_the_linger(nats_url: str) -> None:
+    asyncio.run(_linger_scenario(nats_url))

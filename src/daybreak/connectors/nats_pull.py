@@ -15,9 +15,10 @@ the event loop each): the parser hands them to the puller in the same pass that 
 them. Other subscriptions, and the puller on a plain nats-py connection, take nats-py's
 path unchanged.
 
-Memory stays bounded: at most two requests are open (a long poll and the follow-up
-request), each for at most ``batch`` messages, and the server never hands out more than
-the consumer's ``max_ack_pending`` unacknowledged messages.
+Memory stays bounded: the server never hands out more than the consumer's
+``max_ack_pending`` unacknowledged messages, whatever requests are open (each for at
+most ``batch`` messages and ending within ``wait`` or ``linger``: a long poll woken by
+its first message stays open and keeps delivering into the buffer).
 """
 
 from __future__ import annotations
@@ -142,11 +143,20 @@ class BatchPuller:
         """Messages fetched but not handled: first in line again (or handed back)."""
         self._buffer[:0] = msgs
 
-    async def fetch(self, batch: int, wait: float) -> list[Msg]:
+    async def fetch(self, batch: int, wait: float, linger: float = 0.0) -> list[Msg]:
         """Up to ``batch`` messages: those available now, else the first to arrive within
-        ``wait`` seconds (then with whatever is available by then). Empty: none came."""
+        ``wait`` seconds (then with whatever is available by then). Empty: none came.
+
+        ``linger`` (seconds): a batch not yet full waits that long for more messages
+        (the request ends when the batch is full or the server expires it), so that
+        messages trickling in make fewer, fuller batches, whose per-batch costs (a file,
+        its fsyncs, the alerts) are paid once for many messages, at that much latency."""
         if len(self._buffer) < batch:
-            await self._request(batch - len(self._buffer), no_wait=True, wait=wait)
+            missing = batch - len(self._buffer)
+            if linger > 0:
+                await self._request(missing, no_wait=False, wait=linger, until_full=True)
+            else:
+                await self._request(missing, no_wait=True, wait=wait)
         if not self._buffer:
             # Nothing available: a long poll that the server ends after `wait` (408)
             # unless a message comes first; what it delivers later is buffered.
@@ -155,15 +165,17 @@ class BatchPuller:
         del self._buffer[:batch]
         return taken
 
-    async def _request(self, count: int, *, no_wait: bool, wait: float) -> None:
+    async def _request(
+        self, count: int, *, no_wait: bool, wait: float, until_full: bool = False
+    ) -> None:
         """Ask for ``count`` messages and wait until they came, the server ended the
-        request, or (long poll) the first one came."""
+        request, or (a long poll, unless ``until_full``) the first one came."""
         body: dict[str, object] = {"batch": count}
         if no_wait:
             body["no_wait"] = True
         else:
             body["expires"] = int(wait * 1e9)
-        self._wanted = len(self._buffer) + (count if no_wait else 1)
+        self._wanted = len(self._buffer) + (count if no_wait or until_full else 1)
         self._woken.clear()
         await self._nc.publish(self._next_subject, json.dumps(body).encode(), reply=self._inbox)
         # A margin over the server's expiry: its 408 normally ends the wait. Past it the

@@ -76,6 +76,9 @@ class InboundSettings(_Strict):
     dead_letter_subject: str = Field("daybreak.dead", pattern=LITERAL_SUBJECT)
     output_dir: Path  # transactions/ and platform_events/ Parquet files go here
     batch: int = Field(256, ge=1, le=10_000)  # messages fetched at a time
+    # How long a batch not yet full waits for more messages: fewer, fuller batches
+    # when messages trickle in (a file and its fsyncs per batch), at that much latency.
+    linger_ms: int = Field(100, ge=0, le=5_000)
     max_in_flight: int = Field(1024, ge=1, le=100_000)  # unacknowledged messages, at most
     ack_wait_seconds: float = Field(30.0, gt=0)
     submitted_by: str = Field("stream", min_length=1, max_length=80)  # reports' principal

@@ -30,6 +30,7 @@ import logging
 import os
 import threading
 from collections.abc import Iterator, Sequence
+from concurrent.futures import Future
 from pathlib import Path
 from typing import Any
 
@@ -71,6 +72,7 @@ class DetectorHook:
         self._current: dict[str, dict[str, Alert]] = {d.id: {} for d in self.detectors}
         self._recorded: dict[str, str] = {}  # alert id -> digest recorded last ("" withdrawn)
         self._pending: list[tuple[str, AlertChanges]] = []
+        self._unwritten: set[str] = set()  # detectors whose alerts file lags `_current`
         self.raised = self.withdrawn = 0
 
     @property
@@ -127,26 +129,54 @@ class DetectorHook:
     def _record(self, detector: str, changes: AlertChanges) -> None:
         current = self._current[detector]
         changed = False
+        # (alert id, digest, its audit entry being committed): every entry of the batch
+        # is handed to the store before any is awaited, so they share a group commit
+        # (one each, awaited in turn, cost a commit per alert).
+        entries: list[tuple[str, str, Future[None] | None]] = []
         for alert in changes.raised:
             digest = alert_digest(alert)
             if self._recorded.get(alert.alert_id) != digest:
-                self._audit(RAISE, alert.alert_id, _detail(alert, digest))
-                self._recorded[alert.alert_id] = digest
-                self.raised += 1
+                audit = self._audit(RAISE, alert.alert_id, _detail(alert, digest))
+                entries.append((alert.alert_id, digest, audit))
             changed |= current.get(alert.alert_id) != alert
             current[alert.alert_id] = alert
         for alert_id in changes.withdrawn:
             if self._recorded.get(alert_id):
-                self._audit(WITHDRAW, alert_id, {"detector": detector, "digest": ""})
-                self._recorded[alert_id] = ""
-                self.withdrawn += 1
+                audit = self._audit(WITHDRAW, alert_id, {"detector": detector, "digest": ""})
+                entries.append((alert_id, "", audit))
             changed |= current.pop(alert_id, None) is not None
         if changed:
+            # written once the entries are committed (the file must not name an alert
+            # the trail lacks); kept dirty across a failure, so the retry writes it
+            self._unwritten.add(detector)
+        self._committed(entries)
+        if detector in self._unwritten:
             self._write_file(detector, current.values())
+            self._unwritten.discard(detector)
 
-    def _audit(self, action: str, alert_id: str, detail: dict[str, Any]) -> None:
-        if self.store is not None:
-            self.store.audit.record(self.actor, action, "alert", alert_id, detail)
+    def _audit(self, action: str, alert_id: str, detail: dict[str, Any]) -> Future[None] | None:
+        if self.store is None:
+            return None
+        return self.store.audit.record_later(self.actor, action, "alert", alert_id, detail)
+
+    def _committed(self, entries: list[tuple[str, str, Future[None] | None]]) -> None:
+        """Wait for the entries; note those committed (a retry records only the rest),
+        then raise the first failure, if any."""
+        failure: Exception | None = None
+        for alert_id, digest, audit in entries:
+            try:
+                if audit is not None:
+                    audit.result()
+            except Exception as exc:
+                failure = failure or exc
+                continue
+            self._recorded[alert_id] = digest
+            if digest:
+                self.raised += 1
+            else:
+                self.withdrawn += 1
+        if failure is not None:
+            raise failure
 
     def _write_file(self, detector: str, alerts: Any) -> None:
         ordered = sorted(alerts, key=lambda a: (-a.score, a.alert_id))

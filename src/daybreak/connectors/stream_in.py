@@ -261,7 +261,8 @@ class StreamConsumer:
 
     async def _fetch(self, puller: BatchPuller, durable: str) -> list[Msg]:
         try:
-            return await puller.fetch(self.settings.batch, FETCH_WAIT_SECONDS)
+            linger = self.settings.linger_ms / 1000
+            return await puller.fetch(self.settings.batch, FETCH_WAIT_SECONDS, linger)
         except TRANSIENT as exc:
             # connection errors while nats-py reconnects: "nothing yet, ask again"
             log.warning("NATS fetch for %s: %s; retrying", durable, exc)

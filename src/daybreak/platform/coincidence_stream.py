@@ -125,11 +125,12 @@ class CoincidenceStream:
         self.params = params
         self._owners = {k.lower(): sorted(set(v)) for k, v in owners.items()}
         # Only these accounts' shows and these customers' payments can ever pair: the
-        # rest of a batch is dropped in polars before any row reaches Python.
-        self._owned = pl.Series(sorted(self._owners), dtype=pl.String)
+        # rest of a batch is dropped in polars before any row reaches Python. Imploded:
+        # a plain Series in `is_in` makes polars warn on every batch (deprecated form).
+        self._owned = pl.Series(sorted(self._owners), dtype=pl.String).implode()
         self._viewers_customers = pl.Series(
             sorted({c for cs in self._owners.values() for c in cs}), dtype=pl.String
-        )
+        ).implode()
         self._zones = {c: ZoneInfo(z) for c, z in timezones.items() if z}
         self._window_s = 60.0 * params.window_minutes
         self._keep_s = self._window_s + 60.0 * lateness_minutes
