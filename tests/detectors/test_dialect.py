@@ -34,3 +34,19 @@ def test_the_built_in_dialects_are_complete() -> None:
     for name, dialect in DIALECTS.items():
         assert dialect.name == name
         assert dialect.median("x")  # every abstract method is implemented
+
+
+def test_hash64_keys_tell_the_values_and_their_order_apart_on_duckdb() -> None:
+    """The grooming fingerprints group and join on these hashes: equal inputs must hash
+    equal, and a pair of values must not hash like its swap or its concatenation."""
+    import duckdb
+
+    h = DIALECTS["duckdb"].hash64
+    pair_args = ("'s'", "'a1'")
+    pair, swapped, joined = h(*pair_args), h(*reversed(pair_args)), h("'sa1'")
+    con = duckdb.connect()
+    sql = (
+        f"SELECT {pair} = {h(*pair_args)}, {pair} <> {swapped}, {pair} <> {joined}, typeof({pair})"
+    )
+    assert con.execute(sql).fetchall() == [(True, True, True, "UBIGINT")]
+    con.close()

@@ -79,6 +79,12 @@ class Dialect(ABC):
     @abstractmethod
     def median(self, x: str) -> str: ...
 
+    @abstractmethod
+    def hash64(self, *values: str) -> str:
+        """A 64-bit hash of the values (an integer; NULLs hash to a constant, so callers
+        guard them). Equal inputs hash equal within one engine; the numbers differ
+        between engines, so a hash is a join or grouping key, never an output."""
+
     def translate(self, text: str, src: str, dst: str) -> str:
         return f"translate({text}, {self.string(src)}, {self.string(dst)})"
 
@@ -120,6 +126,9 @@ class DuckDBDialect(Dialect):
 
     def median(self, x: str) -> str:
         return f"median({x})"
+
+    def hash64(self, *values: str) -> str:
+        return f"hash({', '.join(values)})"
 
 
 @dataclass(frozen=True)
@@ -164,6 +173,9 @@ class SparkDialect(Dialect):
 
     def median(self, x: str) -> str:
         return f"percentile({x}, 0.5)"
+
+    def hash64(self, *values: str) -> str:
+        return f"xxhash64({', '.join(values)})"
 
 
 DIALECTS: dict[str, Dialect] = {"duckdb": DuckDBDialect(), "spark": SparkDialect()}

@@ -41,7 +41,7 @@ from daybreak.platform.params import check_score_and_weights
 from daybreak.schema.columns import MINOR_AGE_BANDS
 
 DETECTOR_ID = "grooming"
-VERSION = "6"  # change whenever the SQL, the weights or the explanations change
+VERSION = "7"  # change whenever the SQL, the weights or the explanations change
 TYPOLOGY = "grooming_contact_pattern"
 INPUT_TABLES = ("platform_events", "platform_accounts")
 CONTACT_TYPES = ("friend_request", "message", "call", "stream")
@@ -98,6 +98,7 @@ def compile_pipeline(d: Dialect, params: GroomingParams) -> Pipeline:
         "grooming_accounts",
         f"""
 SELECT row_number() OVER (ORDER BY service, account_id) AS aid,
+  {d.hash64("service", "account_id")} AS h,
   service || ':' || account_id AS account, service, account_id, country, age_band,
   created_at,
   {d.epoch_seconds("created_at")} AS created_s,
@@ -150,25 +151,19 @@ FROM grooming_pair_times p {d.semi_join} (
         materialize=True,
     )
     p.add(
-        "grooming_actor_events",
-        # one scan of the events for both fingerprints (two scans cost twice as much),
-        # made distinct before the join: few accounts use many devices
+        "grooming_actor_keys",
         """
-SELECT DISTINCT o.actor AS account, e.device_id, e.ip
-FROM (
-  SELECT DISTINCT service, account_id, device_id, ip FROM platform_events
-  WHERE device_id IS NOT NULL OR ip IS NOT NULL
-) e
-JOIN grooming_own_actors o ON o.service = e.service AND o.account_id = e.account_id
+SELECT o.actor, a.h FROM grooming_own_actors o JOIN grooming_accounts a ON a.account = o.actor
 """,
-        inputs=("platform_events", "grooming_own_actors"),
+        inputs=("grooming_own_actors", "grooming_accounts"),
         materialize=True,
     )
+    p.add("grooming_actor_events", _actor_events_sql(d), inputs=_EVENT_INPUTS, materialize=True)
     p.add(
         "grooming_fingerprints",
         """
-SELECT DISTINCT account, 'device' AS kind, device_id AS value
-FROM grooming_actor_events WHERE device_id IS NOT NULL
+SELECT DISTINCT account, 'device' AS kind, device AS value
+FROM grooming_actor_events WHERE device IS NOT NULL
 UNION
 SELECT DISTINCT account, 'ip' AS kind, ip AS value
 FROM grooming_actor_events WHERE ip IS NOT NULL
@@ -187,6 +182,7 @@ FROM grooming_actor_events WHERE ip IS NOT NULL
 
 
 _PAIR_INPUTS = ("grooming_pair_times", "grooming_connected", "grooming_accounts")
+_EVENT_INPUTS = ("platform_events", "grooming_actor_keys")
 _SIBLING_INPUTS = ("grooming_own_actors", "grooming_fingerprints")
 
 
@@ -308,6 +304,32 @@ FROM (
 ) g
 JOIN grooming_accounts a ON a.aid = g.actor
 WHERE g.initiated > 0
+"""
+
+
+def _actor_events_sql(d: Dialect) -> str:
+    """The actors' distinct (account, device, IP) triples, in one scan of every event.
+
+    Hashed (64 bits: ``hash`` on DuckDB, ``xxhash64`` on Spark): the account as
+    (service, account_id), the device and the IP each on its own. Only equality is asked
+    of them (which account, which value is shared), and integers are grouped and joined
+    for about a quarter fewer CPU seconds than the four strings (10 M events). Two
+    different strings hashing equal is the one way this can differ from comparing the
+    strings: for a million distinct values about one chance in 10^7. The actors'
+    hashes are a semi-join filter before the DISTINCT, which then groups only their
+    events (about half of all at 10 M)."""
+    return f"""
+SELECT o.actor AS account, e.device, e.ip
+FROM (
+  SELECT DISTINCT x.h, x.device, x.ip
+  FROM (
+    SELECT {d.hash64("service", "account_id")} AS h,
+      CASE WHEN device_id IS NOT NULL THEN {d.hash64("device_id")} END AS device,
+      CASE WHEN ip IS NOT NULL THEN {d.hash64("ip")} END AS ip
+    FROM platform_events WHERE device_id IS NOT NULL OR ip IS NOT NULL
+  ) x {d.semi_join} grooming_actor_keys k ON k.h = x.h
+) e
+JOIN grooming_actor_keys o ON o.h = e.h
 """
 
 
