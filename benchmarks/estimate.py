@@ -310,7 +310,8 @@ def main() -> None:
         type=int,
         default=10_000,
         help="World w is drawn with seed seed-base + w: 10000+ development (10000 and 20000 "
-        "spent on the fixed scenarios), 40000 the held-out run of docs/estimate.md.",
+        "spent on the fixed scenarios; 30000 chose the reporting rule), 40000 and 70000 the "
+        "held-out runs of docs/estimate.md.",
     )
     ap.add_argument(
         "--out",

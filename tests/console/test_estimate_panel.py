@@ -92,6 +92,10 @@ def test_the_latest_estimate_is_shown_with_intervals_model_and_warnings(
         f"{found.total:,.0f}",
     ]
     assert cells[4] == found.method_line() and found.model in cells[4]
+    # a sparse table (two people in three on one list only): the warning is in its row
+    assert any(w.startswith("likely too low") for w in found.warnings)
+    for warning in found.warnings:
+        assert f'<p class="warning">{warning}</p>' in cells[5]
     assert re.search(r'<th scope="row">country=TH</th><td></td><td>no estimate</td>', page)
     assert "no model has a finite estimate" in page
     assert latest.estimate_id in page and older.estimate_id not in page

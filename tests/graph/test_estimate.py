@@ -10,6 +10,8 @@ import numpy as np
 import pytest
 
 from daybreak.graph.estimate import (
+    SPARSE_SHARE,
+    SPARSE_WIDEN,
     CaptureTable,
     EstimationError,
     _design,
@@ -22,6 +24,7 @@ from daybreak.graph.estimate import (
     estimates,
     fit_models,
     simulate,
+    widen_if_sparse,
 )
 
 # Ball, Shin and Yang (2018), as bundled with the R package MultipleSystemsEstimation
@@ -154,12 +157,15 @@ def test_the_reported_interval_spans_both_models_and_says_when_they_disagree() -
     table, _ = simulate(np.random.default_rng(5), 3000, (0.2, 0.25, 0.3))
     loglinear, latent, reported = estimates(table, replicates=50, seed=2)
     assert loglinear is not None and latent is not None
-    assert reported.method == "both" and reported.hidden == latent.hidden
+    assert table.one_list_share >= SPARSE_SHARE  # so the upper end is widened
+    assert reported.method == "both"
+    assert reported.hidden == max(loglinear.hidden, latent.hidden)
     assert reported.low == min(loglinear.low, latent.low)
-    assert reported.high == max(loglinear.high, latent.high)
+    assert reported.high == pytest.approx(SPARSE_WIDEN * max(loglinear.high, latent.high))
     assert "latent classes" in reported.summary() and "log-linear" in reported.summary()
     far = replace(latent, hidden=10 * latent.hidden, low=5 * latent.high, high=20 * latent.high)
     both = combine(loglinear, far)
+    assert both.hidden == far.hidden
     assert both.high == far.high and both.low == loglinear.low
     assert any(w.startswith("the models disagree") for w in both.warnings)
     assert not any(w.startswith("the models disagree") for w in reported.warnings)
@@ -174,3 +180,32 @@ def test_without_a_log_linear_estimate_the_latent_classes_alone_carry_a_warning(
     loglinear, latent, reported = estimates(apart, replicates=20)
     assert loglinear is None and latent is not None and reported.method == "latent class"
     assert any("do not quote it" in w for w in reported.warnings)
+
+
+def test_a_sparse_table_is_flagged_likely_too_low_and_its_upper_end_widened() -> None:
+    # most people on one list only: the table cannot show who every list misses
+    sparse, _ = simulate(np.random.default_rng(7), 3000, (0.08, 0.1, 0.12, 0.1))
+    assert sparse.one_list_share >= SPARSE_SHARE
+    loglinear, latent, reported = estimates(sparse, replicates=30, seed=1)
+    assert loglinear is not None and latent is not None
+    share = f"{100 * sparse.one_list_share:.0f}% of people are on one list only"
+    assert any(w.startswith("likely too low") and share in w for w in reported.warnings)
+    assert reported.high == pytest.approx(SPARSE_WIDEN * max(loglinear.high, latent.high))
+    assert any("upper end of the interval is 2 times" in w for w in reported.warnings)
+    assert "likely too low" in reported.summary()
+
+
+def test_a_dense_table_is_neither_flagged_nor_widened() -> None:
+    dense, _ = simulate(np.random.default_rng(8), 2000, (0.5, 0.55, 0.6, 0.5))
+    assert dense.one_list_share < SPARSE_SHARE
+    loglinear, latent, reported = estimates(dense, replicates=30, seed=1)
+    assert loglinear is not None and latent is not None
+    assert reported.high == max(loglinear.high, latent.high)
+    assert not any("likely too low" in w or "upper end" in w for w in reported.warnings)
+    assert widen_if_sparse(dense, reported) == reported
+
+
+def test_the_share_on_one_list_counts_people_not_histories() -> None:
+    table = CaptureTable(("a", "b", "c"), {(1, 0, 0): 6, (0, 1, 0): 2, (1, 1, 0): 2})
+    assert table.one_list_share == pytest.approx(0.8)
+    assert CaptureTable(("a", "b"), {}).one_list_share == 0.0

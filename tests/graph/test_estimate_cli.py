@@ -49,6 +49,9 @@ def test_estimate_prints_each_stratum_with_interval_model_and_assumptions(tmp_pa
         assert int(low) <= int(point) <= int(high)
         assert abs(int(point) - truth) <= 0.25 * truth
     assert result.output.count("assumptions:") == 3
+    # two people in three are on one list only in these tables: flagged, upper end doubled
+    assert result.output.count("warning: likely too low:") == 3
+    assert result.output.count("warning: the upper end of the interval is 2 times") == 3
 
 
 def test_bad_sightings_files_are_clear_errors(tmp_path: Path) -> None:
