@@ -313,13 +313,16 @@ class MediaMatcher:
 
     def _add_live(self, bank: str, new: pl.DataFrame) -> None:
         """Hand new entries to the live index in blocks of :data:`ADD_BLOCK`: each block
-        is searchable at once, and the index merges its delta in the background."""
+        is searchable at once, and the index merges its delta in the background. Each
+        block's hashes are decoded on their own: one ``bytes.fromhex`` over a million
+        held the GIL (every query waited) for ~0.2 s, and building its text ~0.3 s."""
         rows = _meta_rows(bank, new)
-        hashes = pdq_words(rows["hash"])
         for start in range(0, rows.height, ADD_BLOCK):
+            block = rows.slice(start, ADD_BLOCK)
+            hashes = pdq_words(block["hash"])
             # metadata first: a concurrent search must never see an id it cannot name
-            self._append_meta(rows.slice(start, ADD_BLOCK))
-            self.index.add(hashes[start : start + ADD_BLOCK])
+            self._append_meta(block)
+            self.index.add(hashes)
         self._index_exact(bank, new)
 
     def _remove_live(self, bank: str, gone: pl.DataFrame) -> None:
