@@ -558,8 +558,12 @@ def _listed_matches(
     raw: list[Match] = []
     if not found.ids.size:
         return raw
+    # Row by row (~2 µs each): a gather from a frame of several chunks (the live
+    # matcher appends its metadata as chunks, a saved one loads a chunk per row group)
+    # copied the whole labels column first, ~0.2 s a query at 10 M entries.
+    rows = (meta.row(i) for i in found.ids.tolist())
     for q, dist, (bank, listed, labels) in zip(
-        found.query.tolist(), found.distance.tolist(), meta[found.ids].iter_rows(), strict=True
+        found.query.tolist(), found.distance.tolist(), rows, strict=True
     ):
         info = banks.get(bank)
         if info is None or not info.enabled:
