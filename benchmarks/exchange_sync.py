@@ -65,7 +65,7 @@ from daybreak.media.matcher import MediaMatcher, pdq_words  # noqa: E402
 from daybreak.store import TiplineStore  # noqa: E402
 from daybreak.store.auth import Actor, Role  # noqa: E402
 from media_index import parse_size  # noqa: E402
-from media_index_sync import Prober, gaps, near, stats  # noqa: E402
+from media_index_sync import Prober, Ticker, gaps, near, stats  # noqa: E402
 
 SECRET = "fetch-key,subscription-key,feedback-key"
 ADMIN = Actor("bench", Role.ADMIN)
@@ -214,6 +214,8 @@ def measure(banks: BankStore, index: Path, run: Path, n: int, page: int, quiet: 
     prober = Prober(lambda i: matcher.match_pdq([queries[i % len(queries)]]))
     probe = threading.Thread(target=prober.run, daemon=True)
     probe.start()
+    ticker = Ticker()  # a thread that only sleeps: its late wakes are the GIL or the CPU
+    threading.Thread(target=ticker.run, daemon=True).start()
     time.sleep(quiet)
     mark = len(prober.samples)
 
@@ -233,6 +235,7 @@ def measure(banks: BankStore, index: Path, run: Path, n: int, page: int, quiet: 
     merged = time.time()
     prober.stop.set()
     probe.join()
+    ticker.stop.set()
     cpu = time.process_time() - cpu
 
     print_sync(n, done)
@@ -246,23 +249,28 @@ def measure(banks: BankStore, index: Path, run: Path, n: int, page: int, quiet: 
     )
     sample = [new_hash(int(i)) for i in rng.integers(0, n, size=SAMPLE)]
     found = {m.query for m in matcher.match_pdq(sample, 0)}
-    print_latency(prober.samples[:mark], prober.samples[mark:], start, writes[-1])
+    print_latency(prober.samples[:mark], prober.samples[mark:], ticker.late, start, writes[-1])
     print(f"new hashes found exactly: {len(found)}/{SAMPLE}")
     if len(found) != SAMPLE:
         raise SystemExit("RECALL ERROR: synced hashes not found")
 
 
 def print_latency(
-    quiet: list[tuple[float, float]], busy: list[tuple[float, float]], start: float, write: float
+    quiet: list[tuple[float, float]],
+    busy: list[tuple[float, float]],
+    late: list[tuple[float, float]],
+    start: float,
+    write: float,
 ) -> None:
-    """Latency per phase; the prober's start times are perf_counter, the marks wall
-    clock: converted through the offset between the two now."""
+    """Latency per phase, with the ticker's wakes over 10 ms late in it; the prober's
+    start times are perf_counter, the marks wall clock: converted through the offset
+    between the two now."""
     offset = time.time() - time.perf_counter()
     store = [s for s in busy if s[0] + offset < write]
     after = [s for s in busy if s[0] + offset >= write]
     print(
         f"{'queries':46} {'count':>7} {'p50 ms':>8} {'p99 ms':>8} {'max ms':>8} "
-        f"{'>100 ms':>8} {'gap ms':>8}"
+        f"{'>100 ms':>8} {'gap ms':>8} {'late wakes, longest ms':>23}"
     )
     phases = (
         ("quiet index (before the sync)", quiet),
@@ -274,9 +282,12 @@ def print_latency(
         if not samples:
             continue
         s = stats([lat for _, lat in samples])
+        first, last = samples[0][0], samples[-1][0] + samples[-1][1]
+        wakes = [g * 1000 for t, g in late if first <= t < last]
         print(
             f"{name:46} {s['queries']:7.0f} {s['p50_ms']:8.2f} {s['p99_ms']:8.2f} "
-            f"{s['max_ms']:8.1f} {s['over_100ms']:8.0f} {gaps(samples):8.1f}"
+            f"{s['max_ms']:8.1f} {s['over_100ms']:8.0f} {gaps(samples):8.1f} "
+            f"{len(wakes):12} {max(wakes, default=0):10.1f}"
         )
 
 
