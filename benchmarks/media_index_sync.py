@@ -27,6 +27,7 @@ import argparse
 import sys
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -55,19 +56,19 @@ def near(hashes: np.ndarray, rng: np.random.Generator, bits: int = 8) -> np.ndar
 
 
 class Prober:
-    """Queries one at a time without pause; records (start time, latency) of each."""
+    """Queries one at a time without pause (``query(i)`` runs the i-th); records (start
+    time, latency) of each."""
 
-    def __init__(self, index: HashIndex, queries: np.ndarray) -> None:
-        self.index, self.queries = index, queries
+    def __init__(self, query: Callable[[int], object]) -> None:
+        self.query = query
         self.samples: list[tuple[float, float]] = []
         self.stop = threading.Event()
 
     def run(self) -> None:
         i = 0
         while not self.stop.is_set():
-            q = self.queries[i % self.queries.shape[0]][None, :]
             t = time.perf_counter()
-            self.index.search(q, D, threads=1)
+            self.query(i)
             self.samples.append((t, time.perf_counter() - t))
             i += 1
 
@@ -180,7 +181,7 @@ def main() -> None:
     listed = index.hashes[rng.integers(0, base_n, size=2000)]
     queries = near(np.concatenate([listed, new[rng.integers(0, add_n, size=2000)]]), rng)
 
-    prober = Prober(index, queries)
+    prober = Prober(lambda i: index.search(queries[i % queries.shape[0]][None, :], D, threads=1))
     probe = threading.Thread(target=prober.run, daemon=True)
     probe.start()
     ticker = Ticker()

@@ -211,6 +211,28 @@ def test_a_large_change_is_caught_up_in_the_background_while_queries_go_on(
     assert [m.query for m in got] == [0, 1, 2, 3, 4]
 
 
+def test_a_large_part_is_decoded_a_block_at_a_time(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Hashes reach the live index decoded one block at a time: decoding a whole large
+    part in one call holds the GIL (every query waits) for as long as it takes."""
+    server = _server(tmp_path)
+    monkeypatch.setattr(matcher_module, "ADD_BLOCK", 2)
+    decoded: list[int] = []
+    real = matcher_module.pdq_words
+
+    def counted(hashes: pl.Series) -> matcher_module.U64:
+        decoded.append(hashes.len())
+        return real(hashes)
+
+    monkeypatch.setattr(matcher_module, "pdq_words", counted)
+    BankStore(tmp_path).add("b", pdq(5, 6, 7, 8, 9))
+    server.catch_up()  # inline: fewer than INLINE_ROWS
+    assert decoded == [2, 2, 1]
+    got = server.match_pdq([PDQ[i] for i in (5, 6, 7, 8, 9)], 0)
+    assert [m.query for m in got] == [0, 1, 2, 3, 4]
+
+
 def test_parts_compacted_before_the_matcher_applied_them_are_diffed_whole(
     tmp_path: Path,
 ) -> None:

@@ -313,13 +313,16 @@ class MediaMatcher:
 
     def _add_live(self, bank: str, new: pl.DataFrame) -> None:
         """Hand new entries to the live index in blocks of :data:`ADD_BLOCK`: each block
-        is searchable at once, and the index merges its delta in the background."""
+        is searchable at once, and the index merges its delta in the background. Each
+        block's hashes are decoded on their own: one ``bytes.fromhex`` over a million
+        held the GIL (every query waited) for ~0.2 s, and building its text ~0.3 s."""
         rows = _meta_rows(bank, new)
-        hashes = pdq_words(rows["hash"])
         for start in range(0, rows.height, ADD_BLOCK):
+            block = rows.slice(start, ADD_BLOCK)
+            hashes = pdq_words(block["hash"])
             # metadata first: a concurrent search must never see an id it cannot name
-            self._append_meta(rows.slice(start, ADD_BLOCK))
-            self.index.add(hashes[start : start + ADD_BLOCK])
+            self._append_meta(block)
+            self.index.add(hashes)
         self._index_exact(bank, new)
 
     def _remove_live(self, bank: str, gone: pl.DataFrame) -> None:
@@ -555,8 +558,12 @@ def _listed_matches(
     raw: list[Match] = []
     if not found.ids.size:
         return raw
+    # Row by row (~2 µs each): a gather from a frame of several chunks (the live
+    # matcher appends its metadata as chunks, a saved one loads a chunk per row group)
+    # copied the whole labels column first, ~0.2 s a query at 10 M entries.
+    rows = (meta.row(i) for i in found.ids.tolist())
     for q, dist, (bank, listed, labels) in zip(
-        found.query.tolist(), found.distance.tolist(), meta[found.ids].iter_rows(), strict=True
+        found.query.tolist(), found.distance.tolist(), rows, strict=True
     ):
         info = banks.get(bank)
         if info is None or not info.enabled:
