@@ -932,6 +932,9 @@ HAVING count(*) >= 2
         "customer_base_scores",
         "customer_scores",
         "beneficiary_network",
+        # beneficiary_features reads it twice (which payments, and the join): as a view
+        # its joins ran twice (~0.08 s of CPU at 10M rows, 15% corridor payments)
+        materialize=True,
     )
     spec = "CASE WHEN p.cover = 1 THEN coalesce(ws.spec, 1.0) ELSE 0.0 END"
     features = _step(
