@@ -216,11 +216,15 @@ def _customers_read(customers: pl.DataFrame, relevant: pl.DataFrame) -> pl.DataF
     time zones) and known offenders (to find their other accounts). A bank's customer
     file lists everyone; joining the payments against all of it cost ~35 ms at 10M rows,
     against these a few. (A relevant row that is not card or cash spend is a corridor
-    payment.)"""
+    payment.) The payers are found by a semi join of the customers against the payments'
+    senders, reading that one column: filtering whole rows and making the ~1.5M sender ids
+    unique cost ~0.2 s of CPU at 10M rows, 15% corridor payments, against ~0.06 s."""
     spend = pl.col("channel").is_in(SPEND_CHANNELS)
-    payers = relevant.filter(~spend)["sender_id"].unique()
+    senders = relevant.lazy().filter(~spend).select(pl.col("sender_id").alias("customer_id"))
+    payers = customers.lazy().join(senders, on="customer_id", how="semi").collect()
     return customers.filter(
-        pl.col("customer_id").is_in(payers.implode()) | pl.col("known_offender").fill_null(False)
+        pl.col("customer_id").is_in(payers["customer_id"].implode())
+        | pl.col("known_offender").fill_null(False)
     )
 
 
