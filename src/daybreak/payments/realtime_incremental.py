@@ -33,7 +33,7 @@ from daybreak.payments.realtime_features import (
     payment_order,
     stage_of,
 )
-from daybreak.payments.realtime_graph import beneficiary_score, customer_score
+from daybreak.payments.realtime_graph import Entities, beneficiary_score, customer_score
 
 
 @dataclass(slots=True)
@@ -106,6 +106,7 @@ class IncrementalScores:
             t["pinned_peers"].to_dicts(),
             t["pinned_period"].to_dicts()[0],
         )
+        self.entities = Entities.of(t["pinned_entities"].to_dicts())
         self.histories: dict[str, History] = {}
         self.stages: dict[str, FirstStage] = {}
         self.senders_of: dict[str, set[str]] = {}
@@ -162,7 +163,9 @@ class IncrementalScores:
         """The payer's and (for a corridor payment) the beneficiary's answers."""
         pack = self.pack
         memo: dict[str, dict[str, Any] | None] = {}  # the payer may be the sole sender
-        payer_row = customer_score(sender_id, self.stages, self.senders_of, pack, memo)
+        payer_row = customer_score(
+            sender_id, self.stages, self.senders_of, pack, memo, self.entities
+        )
         payer = subject_score(
             pack, "customer", sender_id, payer_row,
             self._customer_evidence(sender_id) if payer_row is not None else [],
@@ -170,7 +173,13 @@ class IncrementalScores:
         if receiver_id is None:
             return payer, None
         bene_row = beneficiary_score(
-            receiver_id, self.stages, self.senders_of, pack, self.context.word_spec, memo
+            receiver_id,
+            self.stages,
+            self.senders_of,
+            pack,
+            self.context.word_spec,
+            memo,
+            self.entities,
         )
         beneficiary = subject_score(
             pack, "beneficiary", receiver_id, bene_row,
