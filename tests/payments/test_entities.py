@@ -14,6 +14,7 @@ from datetime import UTC, datetime, timedelta
 import polars as pl
 import pytest
 
+from daybreak.engines.payments import scan_frames
 from daybreak.engines.payments_realtime import scan_with_context
 from daybreak.payments.config import load_pack
 from daybreak.payments.realtime import PinnedContext
@@ -126,3 +127,30 @@ def test_the_real_time_scorer_resolves_her_the_same_way(
     # without the entities the same rows give her account nothing from the graph
     alone = customer_score(CAREFUL, stages, senders_of, pack)
     assert alone is not None and alone["score"] < 0.2 <= got["score"]
+
+
+def test_the_pack_turns_it_off(world: tuple[pl.DataFrame, pl.DataFrame]) -> None:
+    """``entity_max_accounts: 1``: every account is its own beneficiary again."""
+    pack = load_pack().model_copy(update={"entity_max_accounts": 1})
+    result, context = scan_with_context(*world, pack=pack)
+    row = scored_customer(result, CAREFUL)
+    assert row["hub_accounts"] == 1 and row["hub_other_senders"] == 0
+    assert CAREFUL not in {a.subject_id for a in result.alerts}
+    assert context.tables["pinned_entities"].height == 0
+
+
+@pytest.mark.spark
+def test_duckdb_and_spark_resolve_her_alike(
+    java_home: str, world: tuple[pl.DataFrame, pl.DataFrame]
+) -> None:
+    from daybreak.engines.spark import SMALL_DATA_CONF, SparkEngine
+
+    tx, cu = world
+    duck = scan_frames(tx, cu, engine="duckdb")
+    spark = scan_frames(tx, cu, engine=SparkEngine(SMALL_DATA_CONF))
+    assert CAREFUL in {a.subject_id for a in duck.alerts}
+    assert [a.model_dump() for a in spark.alerts] == [a.model_dump() for a in duck.alerts]
+    for frame, key in (("customer_scores", "sender_id"), ("beneficiary_scores", "receiver_id")):
+        d = getattr(duck, frame).sort(key)
+        s = getattr(spark, frame).sort(key)
+        assert d["raw_score"].to_list() == pytest.approx(s["raw_score"].to_list(), rel=1e-6)

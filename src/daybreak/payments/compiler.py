@@ -156,7 +156,14 @@ def compile_scan(pack: Pack, d: Dialect, *, pinned: bool = False) -> Pipeline:
     p.extend(_purchase_stage(pack, d, pinned))
     p.extend(_offender_stage())
     p.extend(_customer_base_stage(pack, d, pinned))
-    add_network_steps(p, d, pack.network_iterations, pack.propagation_threshold, pinned=pinned)
+    add_network_steps(
+        p,
+        d,
+        pack.network_iterations,
+        pack.propagation_threshold,
+        max_accounts=pack.entity_max_accounts,
+        pinned=pinned,
+    )
     p.extend(_customer_final_stage(pack, d))
     p.extend(_beneficiary_stage(pack, d))
     return p

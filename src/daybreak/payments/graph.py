@@ -54,7 +54,6 @@ from daybreak.payments.context import ramp
 STRUCT_LO, STRUCT_HI = 0.8, 2.0
 DAMP = 0.95  # keeps 1 - DAMP * w * x > 0 for the logarithm
 MIN_EDGE = 0.01
-MAX_ACCOUNTS = 3  # a bank account, a wallet, a crypto address
 
 
 def edge_weight_sql() -> str:
@@ -79,20 +78,32 @@ def carry_weight_sql() -> str:
 
 
 def add_network_steps(
-    p: Pipeline, d: Dialect, iterations: int, threshold: float, *, pinned: bool = False
+    p: Pipeline,
+    d: Dialect,
+    iterations: int,
+    threshold: float,
+    *,
+    max_accounts: int,
+    pinned: bool = False,
 ) -> None:
     """Steps ending in ``customer_network`` (per customer: ``network_evidence``,
     ``hub_other_senders``, ``hub_suspect_senders``) and ``beneficiary_network`` (per
     beneficiary: ``weighted_senders``, ``sender_suspicion``, ``alerted_senders``,
     ``strongest_sender``, the figures of the person behind the account). Reads
     ``pair``, ``pair_ties``, ``customer_activity`` and ``customer_base_scores``;
+    ``max_accounts``: the most accounts one person is read to hold (``_entities_sql``);
     ``pinned``: the accounts read as one person's are ``pinned_entities`` (a scan of
     part of the rows resolves them as the scan of the world did)."""
     if pinned:
         entities = "SELECT receiver_id, entity_id, accounts FROM pinned_entities"
         p.add("beneficiary_entities", entities, inputs=("pinned_entities",))
     else:
-        p.add("beneficiary_entities", _entities_sql(d), inputs=("pair_ties",), materialize=True)
+        p.add(
+            "beneficiary_entities",
+            _entities_sql(d, max_accounts),
+            inputs=("pair_ties",),
+            materialize=True,
+        )
     p.add(
         "network_ties",
         f"""
@@ -174,12 +185,12 @@ LEFT JOIN beneficiary_entities en ON en.entity_id = a.receiver_id
     )
 
 
-def _entities_sql(d: Dialect) -> str:
+def _entities_sql(d: Dialect, max_accounts: int) -> str:
     """``beneficiary_entities``: accounts that are one person's (receiver_id ->
     entity_id, the smallest of the person's account ids). Accounts are one person when
     their folded names are equal and carry a given name and two family names (a
     middle or maternal family name: "Lorna Lopez Ocampo", "Rosa Garcia Flores"), in
-    one country, and no more than ``MAX_ACCOUNTS`` accounts carry that name, each at
+    one country, and no more than ``max_accounts`` accounts carry that name, each at
     another provider (a bank account, a wallet and a crypto address; several accounts
     of one provider under one name are more likely namesakes)."""
     stem = d.regexp_extract("receiver_id", "^([^:]+):")
@@ -197,7 +208,7 @@ WITH acc AS (
 )
 SELECT a.receiver_id, g.entity_id, g.accounts
 FROM acc a JOIN grp g ON g.k = a.k AND g.rc = a.rc
-WHERE g.accounts BETWEEN 2 AND {MAX_ACCOUNTS} AND g.stems = g.accounts
+WHERE g.accounts BETWEEN 2 AND {max_accounts:d} AND g.stems = g.accounts
 """
 
 
