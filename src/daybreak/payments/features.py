@@ -139,6 +139,10 @@ EXPLAIN_ONLY = (
             "sole_sender_score",
             "capped_by_sender",
             "raised_by_sender",
+            # how many accounts the graph read as one person's: its effect is in the
+            # network features already; named in explanations, not a model input
+            "hub_accounts",
+            "person_accounts",
         }
     )
     | TEXT_FEATURES
