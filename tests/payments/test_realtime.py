@@ -54,7 +54,12 @@ def test_a_scan_under_its_own_pinned_context_is_the_plain_scan(
     plain, context = scan_with_context(tx, cu)
     pinned, same = scan_with_context(tx, cu, context=context)
     assert same is context
-    assert set(context.tables) == {"pinned_word_spec", "pinned_peers", "pinned_period"}
+    assert set(context.tables) == {
+        "pinned_word_spec",
+        "pinned_peers",
+        "pinned_period",
+        "pinned_entities",
+    }
     assert context.tables["pinned_peers"].height == plain.customer_scores.height > 50
     assert not _close(_scores(plain.customer_scores, "sender_id"),
                       _scores(pinned.customer_scores, "sender_id"))  # fmt: skip

@@ -19,7 +19,7 @@ from daybreak.payments.config import Pack, load_pack
 from daybreak.payments.features import EXPLAIN_ONLY
 from daybreak.payments.realtime import PinnedContext
 from daybreak.payments.realtime_features import FirstStage, FirstStageContext, first_stage
-from daybreak.payments.realtime_graph import beneficiary_score, customer_score
+from daybreak.payments.realtime_graph import Entities, beneficiary_score, customer_score
 
 synth = pytest.importorskip("daybreak.synth")
 
@@ -57,9 +57,13 @@ def _beneficiary_rows(
     senders_of: Mapping[str, set[str]],
     pack: Pack,
     word_spec: Mapping[str, float],
+    entities: Entities,
 ) -> dict[str, dict[str, Any]]:
     """Every beneficiary the real-time scorer scores, with its row."""
-    rows = {r: beneficiary_score(r, stages, senders_of, pack, word_spec) for r in senders_of}
+    rows = {
+        r: beneficiary_score(r, stages, senders_of, pack, word_spec, entities=entities)
+        for r in senders_of
+    }
     return {r: row for r, row in rows.items() if row is not None}
 
 
@@ -83,6 +87,7 @@ def test_every_customer_and_beneficiary_scores_as_the_compiled_scan(
     pack = load_pack()
     result, pinned = scan_with_context(world.transactions, world.customers, pack=pack)
     c = _context(pack, world.customers, pinned)
+    entities = Entities.of(pinned.tables["pinned_entities"].to_dicts())
     rows = _by_sender(world.transactions)
     stages = {s: first_stage(s, rs, c) for s, rs in rows.items()}
     senders_of = _index(stages)
@@ -91,7 +96,7 @@ def test_every_customer_and_beneficiary_scores_as_the_compiled_scan(
     assert len(sql) > 100
     fired: set[str] = set()
     for s, expected in sql.items():
-        got = customer_score(s, stages, senders_of, pack)
+        got = customer_score(s, stages, senders_of, pack, entities=entities)
         assert got is not None
         # Peer ranks count peers strictly below: two customers whose values are equal
         # in exact arithmetic may differ in the last bit in SQL, so a rank may move by
@@ -110,7 +115,7 @@ def test_every_customer_and_beneficiary_scores_as_the_compiled_scan(
     assert not (set(got) & EXPLAIN_ONLY) - set(expected)
 
     beneficiaries = {r["receiver_id"]: r for r in result.beneficiary_scores.to_dicts()}
-    mine = _beneficiary_rows(stages, senders_of, pack, c.word_spec)
+    mine = _beneficiary_rows(stages, senders_of, pack, c.word_spec, entities)
     assert set(mine) == set(beneficiaries)
     assert len(mine) >= 9
     for receiver, row in mine.items():
@@ -133,6 +138,7 @@ def test_adding_payments_recomputes_only_the_payer() -> None:
     history = tx.filter(~pl.col("txn_id").is_in(tail["txn_id"].to_list()))
     _, pinned = scan_with_context(history, world.customers, pack=pack)
     c = _context(pack, world.customers, pinned)
+    entities = Entities.of(pinned.tables["pinned_entities"].to_dicts())
     rows = _by_sender(history)
     stages = {s: first_stage(s, rs, c) for s, rs in rows.items()}
     senders_of = _index(stages)
@@ -144,7 +150,7 @@ def test_adding_payments_recomputes_only_the_payer() -> None:
         history = pl.concat([history, pl.DataFrame([payment], schema=history.schema)])
         scanned, _ = scan_with_context(history, world.customers, pack=pack, context=pinned)
         expected = scanned.customer_scores.filter(pl.col("sender_id") == s).to_dicts()
-        got = customer_score(s, stages, senders_of, pack)
+        got = customer_score(s, stages, senders_of, pack, entities=entities)
         if not expected:
             assert got is None
             continue

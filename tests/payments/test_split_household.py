@@ -22,6 +22,7 @@ from daybreak.engines.payments import scan_frames
 from daybreak.engines.payments_realtime import scan_with_context
 from daybreak.payments.config import load_pack
 from daybreak.payments.realtime_features import first_stage
+from daybreak.payments.realtime_graph import Entities
 from daybreak.payments.scan import ScanResult
 from payments.failure_modes import _Rows, scored_customer
 from payments.test_realtime_features import (
@@ -94,7 +95,13 @@ def test_the_real_time_scorer_ties_them_as_the_scan_does() -> None:
     stages = {s: first_stage(s, rows, c) for s, rows in _by_sender(tx).items()}
     senders_of = _index(stages)
     expected = _beneficiaries(batch)
-    mine = _beneficiary_rows(stages, senders_of, pack, c.word_spec)
+    mine = _beneficiary_rows(
+        stages,
+        senders_of,
+        pack,
+        c.word_spec,
+        Entities.of(pinned.tables["pinned_entities"].to_dicts()),
+    )
     assert set(mine) == set(expected)
     assert {rid for rid, _ in SPLIT_WALLETS} <= set(mine)
     for receiver, row in mine.items():

@@ -290,9 +290,11 @@ class RealtimeState:
         self._pipeline = compile_scan(self.pack, d, pinned=True)
         self._evidence = compile_evidence(d)
         self._relevant = relevant_filter(self.pack, d, alias="")
-        self._hood = neighbourhood_sql(self.pack.network_iterations, "st.history", "seeds")
+        self._hood = neighbourhood_sql(
+            self.pack.network_iterations, "st.history", "seeds", "st.pinned_entities"
+        )
         self._hoods = labelled_neighbourhoods_sql(
-            self.pack.network_iterations, "history_and_waiting", "waiting"
+            self.pack.network_iterations, "history_and_waiting", "waiting", "st.pinned_entities"
         )
         self.context: PinnedContext | None = self._read_context()
         if self.context is not None:
@@ -434,6 +436,14 @@ class RealtimeState:
         row = self._one("SELECT version FROM st.context_meta WHERE id = 1")
         if row is None:
             return None
+        held = {
+            str(r[0])
+            for r in self._con.execute(
+                "SELECT table_name FROM information_schema.tables WHERE table_catalog = 'st'"
+            ).fetchall()
+        }
+        if not set(PINNED_INPUTS) <= held:
+            return None  # pinned by an older version without every input: refresh it
         tables = {name: self._frame(f"SELECT * FROM st.{name}") for name in PINNED_INPUTS}
         return PinnedContext(tables, str(row[0]))
 
@@ -886,7 +896,8 @@ class RealtimeState:
         con = self._con
         con.execute("CREATE OR REPLACE TEMP TABLE payment (sender_id VARCHAR, receiver_id VARCHAR)")
         con.executemany("INSERT INTO payment VALUES (?, ?)", [list(p) for p in pairs])
-        con.execute(f"CREATE OR REPLACE TEMP TABLE seeds AS {seeds_sql('st.history')}")
+        seeds = seeds_sql("st.history", "st.pinned_entities")
+        con.execute(f"CREATE OR REPLACE TEMP TABLE seeds AS {seeds}")
         con.execute(f"CREATE OR REPLACE TEMP TABLE hood AS {self._hood}")
         con.execute(
             "CREATE OR REPLACE TEMP VIEW transactions AS SELECT * FROM st.history "

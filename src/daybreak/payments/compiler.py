@@ -130,8 +130,8 @@ SCAN_INPUTS = ("transactions", "customers")
 # ("pinned": compile_scan(pinned=True)), so that a scan of a subset of the rows scores
 # each subject as the scan of the world it was taken from did
 # (daybreak.payments.realtime: the cover words' specificity, the peer groups' values,
-# the observed period).
-PINNED_INPUTS = ("pinned_word_spec", "pinned_peers", "pinned_period")
+# the observed period, the accounts read as one person's).
+PINNED_INPUTS = ("pinned_word_spec", "pinned_peers", "pinned_period", "pinned_entities")
 RELEVANT = "relevant_transactions"
 CORRIDOR_PAYMENTS = "corridor_payments"
 
@@ -156,7 +156,14 @@ def compile_scan(pack: Pack, d: Dialect, *, pinned: bool = False) -> Pipeline:
     p.extend(_purchase_stage(pack, d, pinned))
     p.extend(_offender_stage())
     p.extend(_customer_base_stage(pack, d, pinned))
-    add_network_steps(p, d, pack.network_iterations, pack.propagation_threshold)
+    add_network_steps(
+        p,
+        d,
+        pack.network_iterations,
+        pack.propagation_threshold,
+        max_accounts=pack.entity_max_accounts,
+        pinned=pinned,
+    )
     p.extend(_customer_final_stage(pack, d))
     p.extend(_beneficiary_stage(pack, d))
     return p
@@ -425,10 +432,11 @@ def _pair_stage(pack: Pack, d: Dialect) -> list[Step]:
         "pair_names",
         f"""
 SELECT g.sender_id, g.receiver_id, coalesce(c.name, g.file_sn) AS sn, g.rn, g.sender_country,
-  g.n, g.low_value_share
+  g.receiver_country, g.n, g.low_value_share
 FROM (
   SELECT t.sender_id, t.receiver_id, max(t.sender_name) AS file_sn,
-    max(t.receiver_name) AS rn, min(t.sender_country) AS sender_country, count(*) AS n,
+    max(t.receiver_name) AS rn, min(t.sender_country) AS sender_country,
+    min(t.receiver_country) AS receiver_country, count(*) AS n,
     avg(CASE WHEN t.amount <= fx.low_cap THEN 1.0 ELSE 0.0 END) AS low_value_share
   FROM {RELEVANT} t JOIN {_fx_values(pack, d)} ON fx.currency = t.currency
   WHERE t.channel NOT IN ({spend})
@@ -464,15 +472,15 @@ FROM (
     ties = _step(
         "pair_ties",
         f"""
-SELECT sender_id, receiver_id, n, sender_country, low_value_share, sk,
+SELECT sender_id, receiver_id, n, sender_country, receiver_country, low_value_share, sk,
   CASE WHEN sk = '' OR rk = '' THEN 0 ELSE
     CASE WHEN {d.arrays_overlap(d.split_spaces("sk"), d.split_spaces("rk"))} THEN 1 ELSE 0 END
   END AS related,
   female, org, coalesce({d.regexp_extract("rk", "^([^ ]+) ")}, '') AS given,
   coalesce({d.regexp_extract("rk", "^[^ ]+ (.+)$")}, '') AS family
 FROM (
-  SELECT g.sender_id, g.receiver_id, g.n, g.sender_country, g.low_value_share,
-    coalesce(a.k, '') AS sk, coalesce(b.k, '') AS rk, coalesce(b.female, 0) AS female,
+  SELECT g.sender_id, g.receiver_id, g.n, g.sender_country, g.receiver_country,
+    g.low_value_share, coalesce(a.k, '') AS sk, coalesce(b.k, '') AS rk, coalesce(b.female, 0) AS female,
     coalesce(b.org, 0) AS org
   FROM pair_names g
   LEFT JOIN folded_names a ON a.nm = g.sn
@@ -870,7 +878,8 @@ def _customer_final_stage(pack: Pack, d: Dialect) -> list[Step]:
             """
 SELECT b.*, coalesce(n.network_evidence, 0.0) AS network_evidence,
   coalesce(n.hub_other_senders, 0) AS hub_other_senders,
-  coalesce(n.hub_suspect_senders, 0) AS hub_suspect_senders
+  coalesce(n.hub_suspect_senders, 0) AS hub_suspect_senders,
+  coalesce(n.hub_accounts, 1) AS hub_accounts
 FROM customer_base_scores b LEFT JOIN customer_network n ON n.sender_id = b.sender_id
 """,
             "customer_base_scores",
@@ -962,6 +971,7 @@ SELECT a.receiver_id, a.inbound_payments, b.inbound_senders, b.unrelated_senders
   b.organisation, coalesce(n.alerted_senders, 0) AS alerted_senders,
   coalesce(n.weighted_senders, 0.0) AS weighted_senders,
   coalesce(n.sender_suspicion, 0.0) AS sender_suspicion,
+  coalesce(n.person_accounts, 1) AS person_accounts,
   a.currency, a.countries, a.first_seen, a.last_seen
 FROM a
 JOIN beneficiary_senders b ON b.receiver_id = a.receiver_id

@@ -130,6 +130,7 @@ class Pack(_Strict):
     alert_threshold: float = Field(default=0.5, ge=0.0, le=1.0)
     propagation_threshold: float = Field(default=0.6, ge=0.0, le=1.0)
     network_iterations: int = Field(default=2, ge=1, le=6)
+    entity_max_accounts: int = Field(default=3, ge=1, le=10)
     organisation_words: tuple[str, ...] = ()
     bias: float
     typologies: tuple[Typology, ...] = Field(min_length=1)

@@ -85,10 +85,10 @@ def country_name(code: str | None) -> str:
 LEAD_FIELDS = {
     "customer": ("unrelated_beneficiaries", "female_beneficiaries", "corridor_beneficiaries",
                  "active_days", "countries", "corridor_payments", "median_amount",
-                 "night_share", "first_amounts", "last_amounts"),
+                 "night_share", "first_amounts", "last_amounts", "hub_accounts"),
     "beneficiary": ("countries", "inbound_payments", "inbound_senders", "unrelated_senders",
                     "inbound_median", "sole_sender", "sole_sender_score", "capped_by_sender",
-                    "raised_by_sender", "sole_sender_tie"),
+                    "raised_by_sender", "sole_sender_tie", "person_accounts"),
 }  # fmt: skip
 
 
@@ -115,25 +115,47 @@ def customer_lead(row: Mapping[str, Any]) -> str:
     first, last = row.get("first_amounts"), row.get("last_amounts")
     if first and last and float(last) > 1.2 * float(first):
         text += f"; amounts rose from {float(first):,.0f} to {float(last):,.0f}"
-    return text + "."
+    accounts = int(row.get("hub_accounts") or 1)
+    return (
+        text
+        + "."
+        + (
+            f" One person paid is known on {accounts} accounts under one full name (given "
+            "name and two family names, one country, each at another provider): her or his "
+            "other senders count as senders of the same beneficiary."
+            if accounts > 1
+            else ""
+        )
+    )
 
 
 def beneficiary_lead(row: Mapping[str, Any]) -> str:
+    accounts = int(row.get("person_accounts") or 1)
     return (
-        f"Beneficiary in {country_name(row.get('countries'))} received "
-        f"{int(row.get('inbound_payments') or 0)} payments from "
-        f"{int(row.get('inbound_senders') or 0)} senders "
-        f"({int(row.get('unrelated_senders') or 0)} without a family tie), median "
-        f"{money(float(row.get('inbound_median') or 0), str(row.get('currency') or ''))}."
-    ) + (
-        f" Paid by one customer only ({row.get('sole_sender')}, score "
-        f"{float(row.get('sole_sender_score') or 0):.2f}): ranked no higher than that customer."
-        if row.get("capped_by_sender")
-        else f" Paid by one customer only ({row.get('sole_sender')}, alerted at "
-        f"{float(row.get('sole_sender_score') or 0):.2f}), without a family tie: ranked "
-        f"with that customer (that score times {float(row.get('sole_sender_tie') or 0):.2f}, "
-        f"the weight of {int(row.get('inbound_payments') or 0)} payment(s); two or more "
-        "count fully)."
-        if row.get("raised_by_sender")
-        else ""
+        (
+            f"Beneficiary in {country_name(row.get('countries'))} received "
+            f"{int(row.get('inbound_payments') or 0)} payments from "
+            f"{int(row.get('inbound_senders') or 0)} senders "
+            f"({int(row.get('unrelated_senders') or 0)} without a family tie), median "
+            f"{money(float(row.get('inbound_median') or 0), str(row.get('currency') or ''))}."
+        )
+        + (
+            f" Paid by one customer only ({row.get('sole_sender')}, score "
+            f"{float(row.get('sole_sender_score') or 0):.2f}): ranked no higher than that customer."
+            if row.get("capped_by_sender")
+            else f" Paid by one customer only ({row.get('sole_sender')}, alerted at "
+            f"{float(row.get('sole_sender_score') or 0):.2f}), without a family tie: ranked "
+            f"with that customer (that score times {float(row.get('sole_sender_tie') or 0):.2f}, "
+            f"the weight of {int(row.get('inbound_payments') or 0)} payment(s); two or more "
+            "count fully)."
+            if row.get("raised_by_sender")
+            else ""
+        )
+        + (
+            f" One of {accounts} accounts under the same full name (given name and two "
+            "family names) in this country, each at another provider, read as one person: "
+            "the senders and evidence through the payment graph are that person's."
+            if accounts > 1
+            else ""
+        )
     )

@@ -73,6 +73,8 @@ CUSTOMER_FEATURES: dict[str, str] = {
     "customer's beneficiaries (network)",
     "hub_suspect_senders": "most other senders with a high first-stage score paying one "
     "of this customer's beneficiaries (network)",
+    "hub_accounts": "most accounts read as one person's among this customer's unrelated "
+    "beneficiaries (1 when each is an account of its own; network)",
     # for explanations only
     "first_amounts": "mean of the first three corridor amounts (own currency)",
     "last_amounts": "mean of the last three corridor amounts (own currency)",
@@ -103,6 +105,9 @@ BENEFICIARY_FEATURES: dict[str, str] = {
     "sender_suspicion": "noisy-OR of its unrelated senders' evidence after propagation "
     "(0..1; network)",
     "alerted_senders": "unrelated senders with a high first-stage score (network)",
+    "person_accounts": "accounts read as the same person's as this one, itself included "
+    "(same full name with two family names, one country, at most 3 accounts at different "
+    "providers); the network features are that person's (network)",
     "sole_sender": "the one customer who pays it, when only one does (text; its score "
     "caps the beneficiary's)",
     "sole_sender_tie": "how firmly that one customer is tied to it: ramp(payments, 0.5, 2) "
@@ -134,6 +139,10 @@ EXPLAIN_ONLY = (
             "sole_sender_score",
             "capped_by_sender",
             "raised_by_sender",
+            # how many accounts the graph read as one person's: its effect is in the
+            # network features already; named in explanations, not a model input
+            "hub_accounts",
+            "person_accounts",
         }
     )
     | TEXT_FEATURES

@@ -77,26 +77,46 @@ def carry_weight_sql() -> str:
     return "(1.0 - coalesce(c.payroll_pattern, 0.0)) * (0.5 + 0.5 * r.low_value_share)"
 
 
-def add_network_steps(p: Pipeline, d: Dialect, iterations: int, threshold: float) -> None:
+def add_network_steps(
+    p: Pipeline,
+    d: Dialect,
+    iterations: int,
+    threshold: float,
+    *,
+    max_accounts: int,
+    pinned: bool = False,
+) -> None:
     """Steps ending in ``customer_network`` (per customer: ``network_evidence``,
     ``hub_other_senders``, ``hub_suspect_senders``) and ``beneficiary_network`` (per
     beneficiary: ``weighted_senders``, ``sender_suspicion``, ``alerted_senders``,
-    ``strongest_sender``). Reads ``pair``, ``customer_activity`` and
-    ``customer_base_scores``."""
+    ``strongest_sender``, the figures of the person behind the account). Reads
+    ``pair``, ``pair_ties``, ``customer_activity`` and ``customer_base_scores``;
+    ``max_accounts``: the most accounts one person is read to hold (``_entities_sql``);
+    ``pinned``: the accounts read as one person's are ``pinned_entities`` (a scan of
+    part of the rows resolves them as the scan of the world did)."""
+    if pinned:
+        entities = "SELECT receiver_id, entity_id, accounts FROM pinned_entities"
+        p.add("beneficiary_entities", entities, inputs=("pinned_entities",))
+    else:
+        p.add(
+            "beneficiary_entities",
+            _entities_sql(d, max_accounts),
+            inputs=("pair_ties",),
+            materialize=True,
+        )
     p.add(
         "network_ties",
         f"""
 SELECT * FROM (
-  SELECT r.sender_id, r.receiver_id, r.sk, {edge_weight_sql()} AS w,
+  SELECT r.sender_id, r.receiver_id, r.sk, r.accounts, {edge_weight_sql()} AS w,
     {carry_weight_sql()} AS v, {tie_weight_sql()} AS u, coalesce(b.base_score, 0.0) AS x0
-  FROM pair r
+  FROM ({_entity_pairs_sql()}) r
   LEFT JOIN customer_activity c ON c.sender_id = r.sender_id
   LEFT JOIN customer_base_scores b ON b.sender_id = r.sender_id
-  WHERE r.related = 0 AND r.org = 0
 ) e
 WHERE v >= {MIN_EDGE!r}
 """,
-        inputs=("pair", "customer_activity", "customer_base_scores"),
+        inputs=("pair", "beneficiary_entities", "customer_activity", "customer_base_scores"),
         materialize=True,
     )
     p.add("network_kin", _kin_sql(d), inputs=("network_ties",))
@@ -140,24 +160,70 @@ FROM {prev} e LEFT JOIN network_evidence_{i} c ON c.sender_id = e.sender_id
     last_evidence = f"network_evidence_{iterations}"
     p.add(
         "customer_network",
-        f"SELECT * FROM {last_evidence}",
-        inputs=(last_evidence,),
+        f"""
+SELECT n.*, coalesce(a.hub_accounts, 1) AS hub_accounts FROM {last_evidence} n
+LEFT JOIN (SELECT sender_id, max(accounts) AS hub_accounts FROM network_ties GROUP BY sender_id) a
+  ON a.sender_id = n.sender_id
+""",
+        inputs=(last_evidence, "network_ties"),
         materialize=True,
     )
     last = f"network_edges_{iterations}"
     p.add(
         "beneficiary_network",
         f"""
-SELECT a.receiver_id, a.wsum AS weighted_senders,
+SELECT coalesce(en.receiver_id, a.receiver_id) AS receiver_id, a.wsum AS weighted_senders,
   greatest(0.0, 1.0 - exp(a.lsum)) AS sender_suspicion, a.suspects AS alerted_senders,
-  m.strongest_sender
+  m.strongest_sender, coalesce(en.accounts, 1) AS person_accounts
 FROM ({_beneficiary_aggregate(last)}) a
 JOIN (SELECT receiver_id, max(x) AS strongest_sender FROM {last} GROUP BY receiver_id) m
   ON m.receiver_id = a.receiver_id
+LEFT JOIN beneficiary_entities en ON en.entity_id = a.receiver_id
 """,
-        inputs=(last,),
+        inputs=(last, "beneficiary_entities"),
         materialize=True,
     )
+
+
+def _entities_sql(d: Dialect, max_accounts: int) -> str:
+    """``beneficiary_entities``: accounts that are one person's (receiver_id ->
+    entity_id, the smallest of the person's account ids). Accounts are one person when
+    their folded names are equal and carry a given name and two family names (a
+    middle or maternal family name: "Lorna Lopez Ocampo", "Rosa Garcia Flores"), in
+    one country, and no more than ``max_accounts`` accounts carry that name, each at
+    another provider (a bank account, a wallet and a crypto address; several accounts
+    of one provider under one name are more likely namesakes)."""
+    stem = d.regexp_extract("receiver_id", "^([^:]+):")
+    return f"""
+WITH acc AS (
+  SELECT receiver_id, max(concat(given, ' ', family)) AS k, min(receiver_country) AS rc
+  FROM pair_ties
+  WHERE org = 0 AND given <> '' AND family LIKE '% %'
+  GROUP BY receiver_id
+), grp AS (
+  SELECT k, rc, count(*) AS accounts, count(DISTINCT coalesce(stem, receiver_id)) AS stems,
+    min(receiver_id) AS entity_id
+  FROM (SELECT receiver_id, k, rc, {stem} AS stem FROM acc) s
+  GROUP BY k, rc
+)
+SELECT a.receiver_id, g.entity_id, g.accounts
+FROM acc a JOIN grp g ON g.k = a.k AND g.rc = a.rc
+WHERE g.accounts BETWEEN 2 AND {max_accounts:d} AND g.stems = g.accounts
+"""
+
+
+def _entity_pairs_sql() -> str:
+    """``pair`` rows without family tie to a person, one per sender and beneficiary
+    *entity* (``beneficiary_entities``; an account of no entity is its own)."""
+    return """
+SELECT p.sender_id, coalesce(m.entity_id, p.receiver_id) AS receiver_id, max(p.sk) AS sk,
+  sum(p.n) AS n, max(coalesce(m.accounts, 1)) AS accounts,
+  CASE WHEN count(*) = 1 THEN max(p.low_value_share)
+    ELSE sum(p.n * p.low_value_share) / sum(p.n) END AS low_value_share
+FROM pair p LEFT JOIN beneficiary_entities m ON m.receiver_id = p.receiver_id
+WHERE p.related = 0 AND p.org = 0
+GROUP BY p.sender_id, coalesce(m.entity_id, p.receiver_id)
+"""
 
 
 def _kin_sql(d: Dialect) -> str:

@@ -52,6 +52,7 @@ CONTEXT_QUERIES: dict[str, str] = {
     "pinned_word_spec": "SELECT * FROM word_spec",
     "pinned_peers": peer_values_sql("customer_features"),
     "pinned_period": "SELECT d0, d1 FROM observed_period",
+    "pinned_entities": "SELECT receiver_id, entity_id, accounts FROM beneficiary_entities",
 }
 assert tuple(CONTEXT_QUERIES) == PINNED_INPUTS
 
@@ -84,12 +85,26 @@ def corridor_test(alias: str = "h") -> str:
     return f"{alias}.channel NOT IN ({spend})"
 
 
-def neighbourhood_sql(iterations: int, history: str = "history", seeds: str = "seeds") -> str:
+def _paid(history: str, entities: str) -> str:
+    """(sender, person paid) of every corridor pair of ``history``: the beneficiary's
+    entity (``pinned_entities``: one person's accounts, ``payments.graph``) or, for an
+    account of no entity, the account itself."""
+    return f"""SELECT DISTINCT h.sender_id, coalesce(e.entity_id, h.receiver_id) AS receiver_id
+  FROM {history} h LEFT JOIN {entities} e ON e.receiver_id = h.receiver_id
+  WHERE {corridor_test()}"""
+
+
+def neighbourhood_sql(
+    iterations: int,
+    history: str = "history",
+    seeds: str = "seeds",
+    entities: str = "pinned_entities",
+) -> str:
     """The senders whose relevant rows a scan of the ``seeds(sender_id)`` must read to
     score them and their beneficiaries as the scan of all of ``history`` (relevant rows
     in the public schema) would (module docstring): ``iterations`` steps of sender ->
-    corridor beneficiaries -> their senders."""
-    pay = f"(SELECT sender_id, receiver_id FROM {history} h WHERE {corridor_test()})"
+    corridor beneficiaries (any account of the same person) -> their senders."""
+    pay = f"({_paid(history, entities)})"
     level = f"(SELECT DISTINCT sender_id FROM {seeds})"
     for _ in range(max(iterations, 0)):
         level = f"""(SELECT sender_id FROM {level} l0
@@ -98,29 +113,36 @@ def neighbourhood_sql(iterations: int, history: str = "history", seeds: str = "s
     return f"SELECT DISTINCT sender_id FROM {level} n"
 
 
-def seeds_sql(history: str = "history") -> str:
+def seeds_sql(history: str = "history", entities: str = "pinned_entities") -> str:
     """The seeds of a payment given as ``payment(sender_id, receiver_id)``: its payer and
-    every sender of its beneficiary."""
+    every sender of its beneficiary (on any account of the same person)."""
     return f"""
 SELECT sender_id FROM payment
-UNION SELECT h.sender_id FROM {history} h JOIN payment p ON h.receiver_id = p.receiver_id
-WHERE {corridor_test()}
+UNION SELECT h.sender_id FROM ({_paid(history, entities)}) h JOIN (
+  SELECT coalesce(e.entity_id, p.receiver_id) AS receiver_id
+  FROM payment p LEFT JOIN {entities} e ON e.receiver_id = p.receiver_id
+) q ON h.receiver_id = q.receiver_id
 """
 
 
 def labelled_neighbourhoods_sql(
-    iterations: int, history: str = "history", payments: str = "payments"
+    iterations: int,
+    history: str = "history",
+    payments: str = "payments",
+    entities: str = "pinned_entities",
 ) -> str:
     """Each payment's neighbourhood at once: ``(k, sender_id)`` for the payments given as
     ``payments(k, sender_id, receiver_id)`` (``receiver_id`` null unless a corridor
     payment), the same steps as :func:`seeds_sql` and :func:`neighbourhood_sql` with
     the payment's label carried along. Micro-batching compares them: payments whose
     neighbourhoods are disjoint cannot change each other's scores."""
-    pay = f"SELECT DISTINCT sender_id, receiver_id FROM {history} h WHERE {corridor_test()}"
     steps = [
-        f"pay AS ({pay})",
+        f"pay AS ({_paid(history, entities)})",
         f"""l0 AS (SELECT k, sender_id FROM {payments}
-  UNION SELECT p.k, h.sender_id FROM pay h JOIN {payments} p ON h.receiver_id = p.receiver_id)""",
+  UNION SELECT p.k, h.sender_id FROM pay h JOIN (
+    SELECT q.k, coalesce(e.entity_id, q.receiver_id) AS receiver_id
+    FROM {payments} q LEFT JOIN {entities} e ON e.receiver_id = q.receiver_id
+  ) p ON h.receiver_id = p.receiver_id)""",
     ]
     for i in range(1, max(iterations, 0) + 1):
         steps.append(

@@ -14,8 +14,8 @@ by ``tests/payments/test_realtime_features.py``.
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Set
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping, Set
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -26,6 +26,7 @@ from daybreak.payments.context import SPLIT_RUNS
 from daybreak.payments.graph import DAMP, MIN_EDGE, STRUCT_HI, STRUCT_LO
 from daybreak.payments.realtime_features import (
     FirstStage,
+    Pair,
     _blank,
     _median,
     beneficiary_rule,
@@ -52,27 +53,72 @@ class Edge:
 Tie = tuple[str, float, float, float, float, frozenset[str]]
 
 
-def _ties(stage: FirstStage) -> list[Tie]:
-    """``network_ties`` of one sender: (receiver, w, v, u, x0, the sender's name tokens
-    at that receiver) before ``kin``. Kept on the stage, which a payment of that sender
-    replaces (every payment reads the ties of every sender within reach)."""
-    cached: list[Tie] | None = stage.__dict__.get("_ties")
-    if cached is not None:
-        return cached
+@dataclass(frozen=True)
+class Entities:
+    """``beneficiary_entities`` (pinned with the context): the accounts the scan reads
+    as one person's (``payments.graph``), by account and by person."""
+
+    entity_of: Mapping[str, str] = field(default_factory=dict)
+    accounts: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+
+    @classmethod
+    def of(cls, rows: Iterable[Mapping[str, Any]]) -> Entities:
+        entity_of = {str(r["receiver_id"]): str(r["entity_id"]) for r in rows}
+        accounts: dict[str, list[str]] = {}
+        for receiver, entity in sorted(entity_of.items()):
+            accounts.setdefault(entity, []).append(receiver)
+        return cls(entity_of, {e: tuple(a) for e, a in accounts.items()})
+
+    def entity(self, receiver_id: str) -> str:
+        return self.entity_of.get(receiver_id, receiver_id)
+
+    def count(self, entity: str) -> int:
+        """How many accounts the person ``entity`` holds (1: an account of its own)."""
+        return len(self.accounts.get(entity, ())) or 1
+
+    def senders(self, receiver_id: str, senders_of: Mapping[str, Set[str]]) -> set[str]:
+        """Every sender of the person behind ``receiver_id``, on any of her accounts."""
+        entity = self.entity(receiver_id)
+        out: set[str] = set()
+        for account in self.accounts.get(entity, (receiver_id,)):
+            out |= senders_of.get(account, set())
+        return out
+
+
+NO_ENTITIES = Entities()
+
+
+def _ties(stage: FirstStage, entities: Entities) -> list[Tie]:
+    """``network_ties`` of one sender: (beneficiary entity, w, v, u, x0, the sender's
+    name tokens there) before ``kin``, its pairs to one person's accounts taken
+    together (``graph._entity_pairs_sql``). Kept on the stage, which a payment of that
+    sender replaces (every payment reads the ties of every sender within reach)."""
+    cached: tuple[Entities, list[Tie]] | None = stage.__dict__.get("_ties")
+    if cached is not None and cached[0] is entities:
+        return cached[1]
     pp = stage.payroll_pattern or 0.0
     x0 = stage.base_score or 0.0
-    out = []
+    merged: dict[str, list[Pair]] = {}
     for r in stage.pairs:
-        if r.related != 0 or r.org != 0:
-            continue
-        v = (1.0 - pp) * (0.5 + 0.5 * r.low_value_share)
+        if r.related == 0 and r.org == 0:
+            merged.setdefault(entities.entity(r.receiver_id), []).append(r)
+    out = []
+    for entity, rows in merged.items():
+        n = sum(r.n for r in rows)
+        lv = (
+            rows[0].low_value_share
+            if len(rows) == 1
+            else sum(r.n * r.low_value_share for r in rows) / n
+        )
+        v = (1.0 - pp) * (0.5 + 0.5 * lv)
         if v < MIN_EDGE:
             continue
-        w = (1.0 - pp) * (0.25 + 0.75 * r.low_value_share) * ramp(r.n, 0.5, 2.0)
-        u = (1.0 - pp) * ramp(r.n, 0.5, 2.0)
+        w = (1.0 - pp) * (0.25 + 0.75 * lv) * ramp(n, 0.5, 2.0)
+        u = (1.0 - pp) * ramp(n, 0.5, 2.0)
+        sk = max(r.sk for r in rows)
         # empty: no name (the name may come from the payments, so per pair)
-        out.append((r.receiver_id, w, v, u, x0, frozenset(r.sk.split(" ")) if r.sk else _NONE))
-    object.__setattr__(stage, "_ties", out)  # frozen, not slotted: a cache of its own
+        out.append((entity, w, v, u, x0, frozenset(sk.split(" ")) if sk else _NONE))
+    object.__setattr__(stage, "_ties", (entities, out))  # frozen, not slotted: a cache
     return out
 
 
@@ -84,9 +130,10 @@ def reach(
     stages: Mapping[str, FirstStage],
     senders_of: Mapping[str, Set[str]],
     iterations: int,
+    entities: Entities = NO_ENTITIES,
 ) -> set[str]:
     """The senders within ``iterations`` steps of ``sender_id`` (each step: a sender's
-    beneficiaries, then every sender of those)."""
+    beneficiaries, then every sender of those, on any account of the same person)."""
     level = {sender_id}
     seen = {sender_id}
     for _ in range(iterations):
@@ -94,18 +141,21 @@ def reach(
         for s in level:
             stage = stages.get(s)
             for r in stage.pairs if stage else ():
-                nxt |= set(senders_of.get(r.receiver_id, ())) - seen
+                nxt |= entities.senders(r.receiver_id, senders_of) - seen
         seen |= nxt
         level = nxt
     return seen
 
 
 def edges_among(
-    senders: Set[str], stages: Mapping[str, FirstStage], threshold: float
+    senders: Set[str],
+    stages: Mapping[str, FirstStage],
+    threshold: float,
+    entities: Entities = NO_ENTITIES,
 ) -> list[Edge]:
     """``network_edges_0`` of ``senders`` (``kin`` over the edges given: complete for a
     beneficiary whose senders are all in ``senders``)."""
-    ties = {s: _ties(stages[s]) for s in senders if s in stages}
+    ties = {s: _ties(stages[s], entities) for s in senders if s in stages}
     # each edge's sender name tokens, by receiver
     at: dict[str, list[tuple[str, frozenset[str]]]] = {}
     for s, rows in ties.items():
@@ -153,12 +203,19 @@ def run_rounds(edges: list[Edge], iterations: int) -> Rounds:
     return Rounds(edges, x, {s: float(evidence[i]) for s, i in senders.items()})
 
 
-def network_features(sender_id: str, rounds: Rounds) -> dict[str, float | int]:
+def network_features(
+    sender_id: str, rounds: Rounds, entities: Entities = NO_ENTITIES
+) -> dict[str, float | int]:
     """``customer_network`` of ``sender_id`` (0 when it has no edge), from rounds over
     every edge of the senders within ``network_iterations`` steps of it."""
     mine = [e for e in rounds.edges if e.sender_id == sender_id]
     if not mine:
-        return {"network_evidence": 0.0, "hub_other_senders": 0, "hub_suspect_senders": 0}
+        return {
+            "network_evidence": 0.0,
+            "hub_other_senders": 0,
+            "hub_suspect_senders": 0,
+            "hub_accounts": 1,
+        }
     at: dict[str, list[Edge]] = {}
     for e in rounds.edges:
         at.setdefault(e.receiver_id, []).append(e)
@@ -168,6 +225,7 @@ def network_features(sender_id: str, rounds: Rounds) -> dict[str, float | int]:
         "hub_suspect_senders": max(
             sum(o.suspect for o in at[e.receiver_id]) - e.suspect for e in mine
         ),
+        "hub_accounts": max(entities.count(e.receiver_id) for e in mine),
     }
 
 
@@ -194,6 +252,7 @@ def near_rounds(
     stages: Mapping[str, FirstStage],
     senders_of: Mapping[str, Set[str]],
     pack: Pack,
+    entities: Entities,
 ) -> Rounds:
     """The rounds over every edge of the senders within ``network_iterations`` steps of
     ``seeds``: they give each seed's network features as rounds over its own
@@ -202,8 +261,8 @@ def near_rounds(
     serves a payer and its beneficiary's senders."""
     near: set[str] = set()
     for s in seeds:
-        near |= reach(s, stages, senders_of, pack.network_iterations)
-    edges = edges_among(near, stages, pack.propagation_threshold)
+        near |= reach(s, stages, senders_of, pack.network_iterations, entities)
+    edges = edges_among(near, stages, pack.propagation_threshold, entities)
     return run_rounds(edges, pack.network_iterations)
 
 
@@ -224,6 +283,7 @@ def customer_score(
     pack: Pack,
     memo: dict[str, dict[str, Any] | None] | None = None,
     rounds: Rounds | None = None,
+    entities: Entities = NO_ENTITIES,
 ) -> dict[str, Any] | None:
     """``sender_id``'s ``customer_scores`` row with its calibrated ``score`` (as the
     batch scan's, without a trained model), or None when it is not scored. ``memo``:
@@ -232,15 +292,17 @@ def customer_score(
     seeds that include ``sender_id`` (by default of it alone)."""
     if memo is not None:
         if sender_id not in memo:
-            memo[sender_id] = customer_score(sender_id, stages, senders_of, pack, None, rounds)
+            memo[sender_id] = customer_score(
+                sender_id, stages, senders_of, pack, None, rounds, entities
+            )
         return memo[sender_id]
     stage = stages.get(sender_id)
     if stage is None or stage.row is None:
         return None
     row = dict(stage.row)
     if rounds is None:
-        rounds = near_rounds({sender_id}, stages, senders_of, pack)
-    row.update(network_features(sender_id, rounds))
+        rounds = near_rounds({sender_id}, stages, senders_of, pack, entities)
+    row.update(network_features(sender_id, rounds, entities))
     for t in pack.typologies_for("customer"):
         if t.network:
             row[strength_column(t)] = evaluate_rule(customer_rule(t.strength), row)
@@ -257,6 +319,7 @@ def beneficiary_score(
     word_spec: Mapping[str, float],
     memo: dict[str, dict[str, Any] | None] | None = None,
     rounds: Rounds | None = None,
+    entities: Entities = NO_ENTITIES,
 ) -> dict[str, Any] | None:
     """``receiver_id``'s ``beneficiary_scores`` row with its ``score`` after calibration
     and the sole sender's bound (``scan._capped_by_sole_sender``), or None when the
@@ -275,10 +338,14 @@ def beneficiary_score(
         return None
     thr = pack.propagation_threshold
     if rounds is None:
-        rounds = near_rounds(set(senders), stages, senders_of, pack)
-    net = beneficiary_network(receiver_id, rounds)
+        seeds = entities.senders(receiver_id, senders_of)
+        rounds = near_rounds(seeds, stages, senders_of, pack, entities)
+    # the network is the person's, over all her accounts (``graph._entities_sql``)
+    net = beneficiary_network(entities.entity(receiver_id), rounds)
     sole = pairs[0][0] if len(pairs) == 1 else None
-    sole_row = customer_score(sole, stages, senders_of, pack, memo, rounds) if sole else None
+    sole_row = (
+        customer_score(sole, stages, senders_of, pack, memo, rounds, entities) if sole else None
+    )
     # as compiler._beneficiary_stage: a household member counts when the sender splits
     split = sole_row is not None and float(sole_row["run_share"]) >= SPLIT_RUNS[1]
     ties_free = [r.related == 0 and (r.household == 0 or split) and r.org == 0 for _, r in pairs]
@@ -328,6 +395,7 @@ def beneficiary_score(
         "alerted_senders": net["alerted_senders"] if net else 0,
         "weighted_senders": net["weighted_senders"] if net else 0.0,
         "sender_suspicion": net["sender_suspicion"] if net else 0.0,
+        "person_accounts": entities.count(entities.entity(receiver_id)) if net else 1,
         "currency": min(p.currency for p in pays),
         "countries": min(p.receiver_country for p in pays),
         "first_seen": min(p.ts for p in pays),

@@ -33,7 +33,12 @@ from daybreak.payments.realtime_features import (
     payment_order,
     stage_of,
 )
-from daybreak.payments.realtime_graph import beneficiary_score, customer_score, near_rounds
+from daybreak.payments.realtime_graph import (
+    Entities,
+    beneficiary_score,
+    customer_score,
+    near_rounds,
+)
 
 
 @dataclass(slots=True)
@@ -106,6 +111,7 @@ class IncrementalScores:
             t["pinned_peers"].to_dicts(),
             t["pinned_period"].to_dicts()[0],
         )
+        self.entities = Entities.of(t["pinned_entities"].to_dicts())
         self.histories: dict[str, History] = {}
         self.stages: dict[str, FirstStage] = {}
         self.senders_of: dict[str, set[str]] = {}
@@ -163,12 +169,14 @@ class IncrementalScores:
         pack = self.pack
         memo: dict[str, dict[str, Any] | None] = {}  # the payer may be the sole sender
         # one set of network rounds for both sides: the payer's neighbourhood and its
-        # beneficiary's senders' (the payer is one of them)
+        # beneficiary's senders' over all her accounts (the payer is one of them)
         rounds = None
         if receiver_id is not None:
-            seeds = {sender_id, *self.senders_of.get(receiver_id, ())}
-            rounds = near_rounds(seeds, self.stages, self.senders_of, pack)
-        payer_row = customer_score(sender_id, self.stages, self.senders_of, pack, memo, rounds)
+            seeds = {sender_id, *self.entities.senders(receiver_id, self.senders_of)}
+            rounds = near_rounds(seeds, self.stages, self.senders_of, pack, self.entities)
+        payer_row = customer_score(
+            sender_id, self.stages, self.senders_of, pack, memo, rounds, self.entities
+        )
         payer = subject_score(
             pack, "customer", sender_id, payer_row,
             self._customer_evidence(sender_id) if payer_row is not None else [],
@@ -176,7 +184,14 @@ class IncrementalScores:
         if receiver_id is None:
             return payer, None
         bene_row = beneficiary_score(
-            receiver_id, self.stages, self.senders_of, pack, self.context.word_spec, memo, rounds
+            receiver_id,
+            self.stages,
+            self.senders_of,
+            pack,
+            self.context.word_spec,
+            memo,
+            rounds,
+            self.entities,
         )
         beneficiary = subject_score(
             pack, "beneficiary", receiver_id, bene_row,
