@@ -115,13 +115,12 @@ def prior_for(n_records: int) -> float:
 
 # The fixed model's m and u probabilities per comparison, one per level (best first,
 # the last for "anything else"; a comparison with a null side has a Bayes factor of 1).
-M_U: dict[str, dict[str, list[float]]] = {
-    "name": {"m_probabilities": [0.75, 0.15, 0.05, 0.05],
-             "u_probabilities": [0.0005, 0.003, 0.02, 0.9765]},
-    "birth_year": {"m_probabilities": [0.9, 0.1], "u_probabilities": [0.02, 0.98]},
-    "country": {"m_probabilities": [0.95, 0.05], "u_probabilities": [0.3, 0.7]},
-    "identifiers": {"m_probabilities": [0.7, 0.3], "u_probabilities": [0.0001, 0.9999]},
-}  # fmt: skip
+M_U: dict[str, tuple[list[float], list[float]]] = {
+    "name": ([0.75, 0.15, 0.05, 0.05], [0.0005, 0.003, 0.02, 0.9765]),
+    "birth_year": ([0.9, 0.1], [0.02, 0.98]),
+    "country": ([0.95, 0.05], [0.3, 0.7]),
+    "identifiers": ([0.7, 0.3], [0.0001, 0.9999]),
+}
 
 
 def default_settings(n_records: int = 10_000) -> Any:
@@ -134,10 +133,18 @@ def default_settings(n_records: int = 10_000) -> Any:
         unique_id_column_name="unique_id",
         probability_two_random_records_match=prior_for(n_records),
         comparisons=[
-            cl.JaroWinklerAtThresholds("name", [0.92, 0.8]).configure(**M_U["name"]),
-            cl.ExactMatch("birth_year").configure(**M_U["birth_year"]),
-            cl.ExactMatch("country").configure(**M_U["country"]),
-            cl.ArrayIntersectAtSizes("identifiers", [1]).configure(**M_U["identifiers"]),
+            cl.JaroWinklerAtThresholds("name", [0.92, 0.8]).configure(
+                m_probabilities=M_U["name"][0], u_probabilities=M_U["name"][1]
+            ),
+            cl.ExactMatch("birth_year").configure(
+                m_probabilities=M_U["birth_year"][0], u_probabilities=M_U["birth_year"][1]
+            ),
+            cl.ExactMatch("country").configure(
+                m_probabilities=M_U["country"][0], u_probabilities=M_U["country"][1]
+            ),
+            cl.ArrayIntersectAtSizes("identifiers", [1]).configure(
+                m_probabilities=M_U["identifiers"][0], u_probabilities=M_U["identifiers"][1]
+            ),
         ],
         blocking_rules_to_generate_predictions=[
             block_on("name"),
@@ -243,8 +250,7 @@ def needs_shared_identifier(n_records: int, threshold: float) -> bool:
     best = math.log2(prior / (1.0 - prior))
     for name, levels in M_U.items():
         if name != "identifiers":
-            pairs = zip(levels["m_probabilities"], levels["u_probabilities"], strict=True)
-            best += max(0.0, *(math.log2(m / u) for m, u in pairs))
+            best += max(0.0, *(math.log2(m / u) for m, u in zip(*levels, strict=True)))
     # a margin far above float rounding, far below any level's weight
     return best < math.log2(threshold / (1.0 - threshold)) - 1e-6
 
