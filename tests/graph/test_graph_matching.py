@@ -8,11 +8,13 @@ import polars as pl
 import pytest
 
 from daybreak.graph.matching import (
+    default_settings,
     explain_pair,
     match_people,
     normalise_name,
     prior_for,
     same_person_edges,
+    sharing_an_identifier,
 )
 from daybreak.payments.names import fold_word, name_tokens
 
@@ -122,3 +124,57 @@ def test_spark_backend_gives_the_same_weights(java_home: str, tmp_path: Path) ->
     assert a["unique_id_l"].to_list() == b["unique_id_l"].to_list()
     for x, y in zip(a["match_weight"], b["match_weight"], strict=True):
         assert x == pytest.approx(y, abs=1e-6)
+
+
+def _many_people(n: int, seed: int) -> pl.DataFrame:
+    """``n`` records from few names and birth years (blocking pairs many of them); some
+    share a phone with a record of the same name and year, some with another person."""
+    import random
+
+    rng = random.Random(seed)
+    forenames, surnames = ["maria", "jose", "ana", "john"], ["santos", "cruz", "smith", "reyes"]
+    rows = []
+    for i in range(n):
+        fore, sur = rng.choice(forenames), rng.choice(surnames)
+        ids = [f"phone:+6391{rng.randrange(n // 4)}"] if rng.random() < 0.3 else None
+        rows.append((f"customer:{i}", f"{fore} {sur}", fore, sur, rng.randrange(1960, 1966),
+                     rng.choice(["PH", "US"]), ids))  # fmt: skip
+    return pl.DataFrame(rows, schema=PEOPLE.schema, orient="row")
+
+
+@pytest.mark.parametrize("seed", [3, 11])
+def test_records_that_cannot_match_are_left_out_with_the_same_pairs(
+    seed: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from daybreak.graph import matching
+
+    people = _many_people(700, seed)
+    assert matching.needs_shared_identifier(people.height, 0.5)
+    assert not matching.needs_shared_identifier(PEOPLE.height, 0.5)  # a small world's prior
+    assert not matching.needs_shared_identifier(people.height, 0.0)
+    scored: list[int] = []
+    predict = matching._duckdb_predict
+
+    def counted(frame: pl.DataFrame, *args: object) -> object:
+        scored.append(frame.height)
+        return predict(frame, *args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(matching, "_duckdb_predict", counted)
+    fast = match_people(people)
+    # the same fixed model handed in as settings: every record is compared
+    every = match_people(people, settings=matching.default_settings(people.height))
+    assert scored[1] == people.height and scored[0] == sharing_an_identifier(people).height
+    assert scored[0] < people.height / 2
+    assert fast.pairs.height > 0
+    assert fast.pairs.equals(every.pairs)
+    assert fast.model["probability_two_random_records_match"] == prior_for(people.height)
+
+
+def test_with_no_identifier_shared_no_pair_is_made() -> None:
+    people = _many_people(700, 5).with_columns(
+        pl.lit(None, pl.List(pl.String)).alias("identifiers")
+    )
+    assert sharing_an_identifier(people).height == 0
+    m = match_people(people)
+    assert m.pairs.height == 0
+    assert m.pairs.equals(match_people(people, settings=default_settings(people.height)).pairs)
