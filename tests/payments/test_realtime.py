@@ -104,6 +104,27 @@ def loaded(
     return state
 
 
+def test_a_context_pinned_by_an_earlier_version_is_refused_until_refreshed(
+    world: tuple[pl.DataFrame, pl.DataFrame], tmp_path: Path
+) -> None:
+    """A state pinned before an input was added (here: ``pinned_entities``, new in pack
+    2026.12.8) must not score with a partial context, and the refusal must say what to
+    run; a refresh pins the full context again."""
+    tx, cu = world
+    path = tmp_path / "state.duckdb"
+    with RealtimeState(path) as state:
+        assert state.load(tx, cu) > 0
+        state.refresh_context()
+        state._con.execute("DROP TABLE st.pinned_entities")
+    sender = str(tx["sender_id"][0])
+    with RealtimeState(path) as state:
+        with pytest.raises(NoContext, match=r"earlier version.*pinned_entities.*refresh"):
+            state.scores_now(sender, None)
+        state.refresh_context()
+        payer, _ = state.scores_now(sender, None)
+        assert payer.subject_id == sender
+
+
 def test_restricted_rescans_give_the_full_scans_scores(
     world: tuple[pl.DataFrame, pl.DataFrame], loaded: RealtimeState
 ) -> None:

@@ -296,6 +296,11 @@ class RealtimeState:
         self._hoods = labelled_neighbourhoods_sql(
             self.pack.network_iterations, "history_and_waiting", "waiting", "st.pinned_entities"
         )
+        # why there is no context, for the refusal: none pinned, or one pinned by an
+        # earlier version that lacks inputs this version reads
+        self._no_context = (
+            "no pinned context yet: load a history and run `daybreak payments realtime refresh`"
+        )
         self.context: PinnedContext | None = self._read_context()
         if self.context is not None:
             register_context(self._eng, self.context)
@@ -442,8 +447,13 @@ class RealtimeState:
                 "SELECT table_name FROM information_schema.tables WHERE table_catalog = 'st'"
             ).fetchall()
         }
-        if not set(PINNED_INPUTS) <= held:
-            return None  # pinned by an older version without every input: refresh it
+        missing = sorted(set(PINNED_INPUTS) - held)
+        if missing:  # pinned by an earlier version: scoring waits for a refresh
+            self._no_context = (
+                f"the pinned context {row[0]} was pinned by an earlier version and lacks "
+                f"{', '.join(missing)}: run `daybreak payments realtime refresh`"
+            )
+            return None
         tables = {name: self._frame(f"SELECT * FROM st.{name}") for name in PINNED_INPUTS}
         return PinnedContext(tables, str(row[0]))
 
@@ -533,8 +543,7 @@ class RealtimeState:
                 return
             if self.context is None:
                 for w in fresh:
-                    w.fail(NoContext("no pinned context yet: load a history and run "
-                                     "`daybreak payments realtime refresh`"))  # fmt: skip
+                    w.fail(NoContext(self._no_context))
                 return
             if self.incremental:
                 self._score_incrementally(fresh)
@@ -968,7 +977,7 @@ class RealtimeState:
         """The current scores of a payer and a beneficiary without adding a payment."""
         with self._lock:
             if self.context is None:
-                raise NoContext("no pinned context yet")
+                raise NoContext(self._no_context)
             self._fold()
             return self.subject_scores(sender_id, receiver_id)
 
