@@ -117,3 +117,59 @@ def test_opening_sentences_read_only_the_declared_fields(result: ScanResult) -> 
         read: set[str] = set()
         lead(Recording(frame.row(0, named=True)))
         assert read <= {*LEAD_FIELDS[subject], "currency"}, subject
+
+
+def test_sentences_written_per_column_read_as_those_written_per_row() -> None:
+    """``render_rows`` formats a field over many rows at once; each row's text is what
+    ``render`` writes for that row alone (nulls, NaN, missing fields and money in each
+    row's own currency included)."""
+    from daybreak.payments.explain import render, render_rows
+
+    template = "{n:int} payments ({share:pct}), median {m:money}, {x:num} {tag} {absent:int}."
+    columns: dict[str, list[object]] = {
+        "n": [3, None, 1234.6, float("nan"), 0],
+        "share": [0.25, 0.005, None, 1.0, 0.125],
+        "m": [48.0, 7.5, None, 12345.4, float("nan")],
+        "currency": ["AUD", "USD", "GBP", None, "EUR"],
+        "x": [0.123, None, 2.0, 3.14159, -1.0],
+        "tag": ["a", "b", None, "d", "e"],
+    }
+    rows = [4, 0, 3, 1]
+    expected = [render(template, {k: v[i] for k, v in columns.items()}) for i in rows]
+    assert render_rows(template, columns, rows) == expected
+    assert expected[1] == "3 payments (25%), median AUD 48, 0.12 a unknown."
+    assert (
+        render_rows("no field here {{at all}}", columns, rows[:2]) == ["no field here {at all}"] * 2
+    )
+    assert render_rows(template, columns, []) == []
+
+
+def test_alert_explanations_are_the_typologies_sentences_row_by_row(result: ScanResult) -> None:
+    """The scan writes sentences per typology over the rows it fires on; each alert's
+    explanation is its lead and then, strongest first, each fired typology's sentence
+    rendered from its own row."""
+    from daybreak.payments.compiler import strength_column
+    from daybreak.payments.explain import beneficiary_lead, customer_lead, render
+
+    pack = load_pack()
+    checked = 0
+    for subject, frame, key, lead in (
+        ("customer", result.customer_scores, "sender_id", customer_lead),
+        ("beneficiary", result.beneficiary_scores, "receiver_id", beneficiary_lead),
+    ):
+        by_id = {row[key]: row for row in frame.iter_rows(named=True)}
+        for alert in (a for a in result.alerts if a.subject_type == subject):
+            row = by_id[alert.subject_id]
+            fired = sorted(
+                (
+                    -t.weight * float(row.get(strength_column(t)) or 0.0),
+                    t.id,
+                    render(t.explain, row),
+                )
+                for t in pack.typologies_for(subject)
+                if t.weight > 0 and float(row.get(strength_column(t)) or 0.0) >= t.fires_at
+            )
+            assert alert.typologies == tuple(f[1] for f in fired)
+            assert alert.explanation == " ".join([lead(row), *(f[2] for f in fired)])
+            checked += 1
+    assert checked >= 4

@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import math
 import string
-from collections.abc import Collection, Mapping
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from functools import cache
+from itertools import repeat
 from typing import Any
 
 import pycountry
@@ -41,6 +42,27 @@ def render(template: str, row: Mapping[str, Any]) -> str:
     return "".join(out)
 
 
+def render_rows(
+    template: str, columns: Mapping[str, Sequence[Any]], rows: Sequence[int]
+) -> list[str]:
+    """``render`` for the rows at positions ``rows`` of ``columns`` (one list of values
+    per field, ``currency`` among them when a field is money), field by field: each
+    field is formatted over the selected rows at once, and the pieces joined per row.
+    A field missing from ``columns`` reads as unknown, as ``render``'s missing key."""
+    currencies = columns.get("currency")
+    selected_currencies = [currencies[i] for i in rows] if currencies is not None else None
+    pieces: list[Iterable[str]] = []
+    for literal, name, spec in _parsed(template):
+        pieces.append(repeat(literal))
+        if name is not None:
+            values = columns.get(name)
+            selected = [values[i] for i in rows] if values is not None else [None] * len(rows)
+            pieces.append(format_column(selected, spec or "", selected_currencies))
+    if all(isinstance(p, repeat) for p in pieces):  # no field: the template is the text
+        return [render(template, {})] * len(rows)
+    return ["".join(p) for p in zip(*pieces, strict=False)]
+
+
 def fields(template: str) -> tuple[str, ...]:
     """The feature names a template reads."""
     return tuple(name for _, name, _ in _parsed(template) if name is not None)
@@ -52,17 +74,34 @@ def _parsed(template: str) -> tuple[tuple[str, str | None, str | None], ...]:
 
 
 def _fmt(value: Any, spec: str, row: Mapping[str, Any]) -> str:
-    if value is None or (isinstance(value, float) and math.isnan(value)):
-        return "unknown"
-    if spec == "int":
-        return f"{round(float(value)):,}"
-    if spec == "pct":
-        return f"{round(100 * float(value))}%"
+    return format_column([value], spec, [row.get("currency")])[0]
+
+
+def format_column(
+    values: Sequence[Any], spec: str, currencies: Sequence[Any] | None = None
+) -> list[str]:
+    """Each value as a template field with format ``spec`` writes it (``money`` in the
+    currency at the same position of ``currencies``); a null or NaN is "unknown"."""
     if spec == "money":
-        return money(float(value), str(row.get("currency") or ""))
-    if spec == "num":
-        return f"{float(value):.2f}"
-    return str(value)
+        codes = currencies if currencies is not None else [None] * len(values)
+        return [
+            _UNKNOWN if _missing(v) else money(float(v), str(c or ""))
+            for v, c in zip(values, codes, strict=True)
+        ]
+    text = _FORMATTERS.get(spec, str)
+    return [_UNKNOWN if _missing(v) else text(v) for v in values]
+
+
+_UNKNOWN = "unknown"
+_FORMATTERS: dict[str, Callable[[Any], str]] = {
+    "int": lambda v: f"{round(float(v)):,}",
+    "pct": lambda v: f"{round(100 * float(v))}%",
+    "num": lambda v: f"{float(v):.2f}",
+}
+
+
+def _missing(value: Any) -> bool:
+    return value is None or (isinstance(value, float) and math.isnan(value))
 
 
 def money(value: float, currency: str) -> str:

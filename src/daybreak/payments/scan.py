@@ -30,7 +30,13 @@ from daybreak.payments.compiler import (
     strength_column,
 )
 from daybreak.payments.config import Curve, Pack, Typology
-from daybreak.payments.explain import LEAD_FIELDS, beneficiary_lead, customer_lead, fields, render
+from daybreak.payments.explain import (
+    LEAD_FIELDS,
+    beneficiary_lead,
+    customer_lead,
+    fields,
+    render_rows,
+)
 from daybreak.payments.model import TrainedModel
 
 DETECTOR = "payments"
@@ -196,16 +202,26 @@ def _capped_by_sole_sender(
 
 
 def _fired(
-    row: dict[str, Any], typologies: Sequence[tuple[Typology, str]]
-) -> list[tuple[float, str, str]]:
-    """(weighted strength, id, sentence) of each typology that fired, strongest first;
-    ``typologies`` pairs each of the subject's typologies with its strength column."""
-    out = []
+    columns: dict[str, list[Any]], rows: int, typologies: Sequence[tuple[Typology, str]]
+) -> list[list[tuple[float, str, str]]]:
+    """Per row of ``columns`` (``rows`` of them), the (weighted strength, id, sentence) of
+    each typology that fired, strongest first; ``typologies`` pairs each of the
+    subject's typologies with its strength column. Set-wise: each typology finds the
+    rows it fires on from its strength column and writes its sentence for those rows
+    only, one field over all of them at a time (a sentence per row and typology, one
+    field at a time, was most of the explaining)."""
+    out: list[list[tuple[float, str, str]]] = [[] for _ in range(rows)]
     for t, column in typologies:
-        strength = float(row.get(column) or 0.0)
-        if t.weight > 0 and strength >= t.fires_at:
-            out.append((t.weight * strength, t.id, render(t.explain, row)))
-    out.sort(key=lambda x: (-x[0], x[1]))
+        if t.weight <= 0:
+            continue
+        values = columns.get(column, [None] * rows)
+        strengths = [(i, float(v or 0.0)) for i, v in enumerate(values)]
+        firing = [(i, s) for i, s in strengths if s >= t.fires_at]
+        sentences = render_rows(t.explain, columns, [i for i, _ in firing])
+        for (i, strength), sentence in zip(firing, sentences, strict=True):
+            out[i].append((t.weight * strength, t.id, sentence))
+    for fired in out:
+        fired.sort(key=lambda x: (-x[0], x[1]))
     return out
 
 
@@ -248,9 +264,12 @@ def _alerts_table(
         read = {key, *LEAD_FIELDS[subject], "currency"}
         read |= {c for t, c in typologies} | {f for t, _ in typologies for f in fields(t.explain)}
         alerted = frame.filter(pl.col("score") >= threshold)
+        columns = alerted.select(sorted(read & set(frame.columns))).to_dict(as_series=False)
+        leads = alerted.select(sorted({*LEAD_FIELDS[subject], "currency"} & set(frame.columns)))
         kinds, sentences = [], []
-        for row in alerted.select(sorted(read & set(frame.columns))).iter_rows(named=True):
-            fired = _fired(row, typologies)
+        for fired, row in zip(
+            _fired(columns, alerted.height, typologies), leads.iter_rows(named=True), strict=True
+        ):
             kinds.append(" ".join(f[1] for f in fired))  # split below: see ALERT_SCHEMA
             sentences.append(" ".join([lead(row), *(f[2] for f in fired)]))
         ids = alerted[key].cast(pl.String)
