@@ -41,7 +41,7 @@ from daybreak.platform.params import check_score_and_weights
 from daybreak.schema.columns import MINOR_AGE_BANDS
 
 DETECTOR_ID = "grooming"
-VERSION = "8"  # change whenever the SQL, the weights or the explanations change
+VERSION = "7"  # change whenever the SQL, the weights or the explanations change
 TYPOLOGY = "grooming_contact_pattern"
 INPUT_TABLES = ("platform_events", "platform_accounts")
 CONTACT_TYPES = ("friend_request", "message", "call", "stream")
@@ -132,12 +132,10 @@ SELECT actor AS minor, target AS other FROM grooming_contact_pairs WHERE dst_min
     )
     p.add(
         "grooming_connected",
-        # a semi-join keeps each pair once: no DISTINCT over every (pair, neighbour) row;
-        # only the pairs the actor initiated, the only ones whose flag is read (a third
-        # fewer probes, about a quarter of the step's CPU seconds at 10 M events)
+        # a semi-join keeps each pair once: no DISTINCT over every (pair, neighbour) row
         f"""
 SELECT p.actor, p.target
-FROM (SELECT actor, target FROM grooming_pair_times WHERE {_initiated()}) p {d.semi_join} (
+FROM grooming_pair_times p {d.semi_join} (
   SELECT q.actor, n.minor AS target
   FROM grooming_neighbours n JOIN grooming_pair_times q ON q.target = n.other
 ) c ON c.actor = p.actor AND c.target = p.target
@@ -221,14 +219,6 @@ GROUP BY actor, target, dst_minor
 """
 
 
-def _initiated(p: str = "") -> str:
-    """A pair (its times prefixed ``p``) the actor initiated: the actor's first event in
-    the pair came no later than the minor's first."""
-    return (
-        f"{p}first_out_s IS NOT NULL AND ({p}first_in_s IS NULL OR {p}first_out_s <= {p}first_in_s)"
-    )
-
-
 # the columns of pair_aggregates
 _PAIR_COLUMNS = (
     "first_s, first_out_s, first_in_s, message_s, call_s, first_event_id, first_event_type, "
@@ -258,12 +248,12 @@ def pair_aggregates(d: Dialect) -> str:
 def pair_flags(params: GroomingParams) -> str:
     """A pair's flags (initiated, quick message, fast call, foreign target, connected)
     from its times ``p``, the actor's and the target's accounts ``a`` and ``t`` and its
-    row ``c`` of the connected pairs (computed for the initiated pairs only: a pair the
-    actor did not initiate is never flagged connected, and no sum or evidence reads it)."""
+    row ``c`` of the connected pairs."""
     fast = int(params.fast_call_hours * 3600)
     quick = int(params.quick_message_hours * 3600)
     return f"""
-  CASE WHEN {_initiated("p.")} THEN 1 ELSE 0 END AS initiated,
+  CASE WHEN p.first_out_s IS NOT NULL AND (p.first_in_s IS NULL OR p.first_out_s <= p.first_in_s)
+    THEN 1 ELSE 0 END AS initiated,
   CASE WHEN p.message_s IS NOT NULL AND p.message_s - p.first_s <= {quick}
     THEN 1 ELSE 0 END AS quick_message,
   CASE WHEN p.call_s IS NOT NULL AND p.call_s - p.first_s <= {fast} THEN 1 ELSE 0 END AS fast_call,
@@ -285,23 +275,17 @@ LEFT JOIN grooming_connected c ON c.actor = p.actor AND c.target = p.target
 """
 
 
-def actor_sums(d: Dialect, *, with_median: bool = True) -> str:
+def actor_sums(d: Dialect) -> str:
     """Per actor, over its pairs: how many, how many it initiated, and of those how many
     are unconnected, had a quick message, a fast call, are abroad; the median hours to a
-    call (unless ``with_median`` is false); its first contact and first and last events.
-
-    The current plan takes the median apart (:func:`_own_sql`), over the initiated pairs
-    with a call only: a median's state for every actor, most of them without a call,
-    cost about a fifth of the actors' step at 10 M events."""
-    median = d.median(
-        "CASE WHEN initiated = 1 AND call_s IS NOT NULL THEN (call_s - first_s) / 3600.0 END"
-    )
-    median_column = f"\n    {median} AS median_call_hours," if with_median else ""
+    call; its first contact and first and last events."""
     return f"""count(*) AS pairs, CAST(sum(initiated) AS BIGINT) AS initiated,
     CAST(sum(initiated * (1 - connected)) AS BIGINT) AS unconnected,
     CAST(sum(initiated * quick_message) AS BIGINT) AS quick_messages,
     CAST(sum(initiated * fast_call) AS BIGINT) AS fast_calls,
-    CAST(sum(initiated * foreign_target) AS BIGINT) AS foreign_targets,{median_column}
+    CAST(sum(initiated * foreign_target) AS BIGINT) AS foreign_targets,
+    {d.median("CASE WHEN initiated = 1 AND call_s IS NOT NULL THEN (call_s - first_s) / 3600.0 END")}
+      AS median_call_hours,
     min(CASE WHEN initiated = 1 THEN first_s END) AS first_contact_s,
     min(first_seen) AS first_seen, max(last_seen) AS last_seen"""
 
@@ -310,19 +294,15 @@ def _own_sql(d: Dialect, params: GroomingParams) -> str:
     new = params.new_account_days * 86400.0
     return f"""
 SELECT a.account AS actor, g.pairs, g.initiated, g.unconnected, g.quick_messages,
-  g.fast_calls, g.foreign_targets, m.median_call_hours, g.first_contact_s, g.first_seen,
+  g.fast_calls, g.foreign_targets, g.median_call_hours, g.first_contact_s, g.first_seen,
   g.last_seen, a.service, a.account_id, a.country, a.age_band, a.created_at, a.verified,
   CASE WHEN g.first_contact_s - a.created_s < {new!r} THEN 1 ELSE 0 END AS new_account,
   (g.first_contact_s - a.created_s) / 86400.0 AS account_age_days
 FROM (
-  SELECT actor, {actor_sums(d, with_median=False)}
+  SELECT actor, {actor_sums(d)}
   FROM grooming_pairs GROUP BY actor
 ) g
 JOIN grooming_accounts a ON a.aid = g.actor
-LEFT JOIN (
-  SELECT actor, {d.median("(call_s - first_s) / 3600.0")} AS median_call_hours
-  FROM grooming_pairs WHERE initiated = 1 AND call_s IS NOT NULL GROUP BY actor
-) m ON m.actor = g.actor
 WHERE g.initiated > 0
 """
 
