@@ -36,7 +36,8 @@ import duckdb
 
 from daybreak.detectors.pipeline import Pipeline
 from daybreak.engines.duckdb import DuckDBEngine
-from daybreak.platform import grooming, sextortion
+from daybreak.platform import ads, grooming, sextortion
+from daybreak.platform.ads import AdsParams
 from daybreak.platform.grooming import GroomingParams
 from daybreak.platform.sextortion import SextortionParams
 from platform_speed import PASSES
@@ -45,6 +46,7 @@ from platform_speed import PASSES
 DETECTORS = {
     "grooming": (grooming, GroomingParams()),
     "sextortion": (sextortion, SextortionParams()),
+    "recruitment_ads": (ads, AdsParams()),
 }
 
 Clock = tuple[float, float]  # wall, cpu
