@@ -25,9 +25,7 @@ stated in wall-clock time.
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import statistics
-import sys
 import time
 from pathlib import Path
 from types import ModuleType
@@ -36,15 +34,17 @@ import duckdb
 
 from daybreak.detectors.pipeline import Pipeline
 from daybreak.engines.duckdb import DuckDBEngine
-from daybreak.platform import grooming, sextortion
+from daybreak.platform import ads, grooming, sextortion
+from daybreak.platform.ads import AdsParams
 from daybreak.platform.grooming import GroomingParams
 from daybreak.platform.sextortion import SextortionParams
-from platform_speed import PASSES
+from platform_speed import PASSES, load_plan
 
 # --detector -> (its plan module, its default parameters)
 DETECTORS = {
     "grooming": (grooming, GroomingParams()),
     "sextortion": (sextortion, SextortionParams()),
+    "recruitment_ads": (ads, AdsParams()),
 }
 
 Clock = tuple[float, float]  # wall, cpu
@@ -57,16 +57,6 @@ def _now() -> Clock:
 def _since(t: Clock) -> Clock:
     wall, cpu = _now()
     return wall - t[0], cpu - t[1]
-
-
-def _load(path: Path) -> ModuleType:
-    spec = importlib.util.spec_from_file_location(f"plan_{path.stem}", path)
-    if spec is None or spec.loader is None:
-        raise SystemExit(f"{path}: not a Python module")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # dataclasses look their module up
-    spec.loader.exec_module(module)
-    return module
 
 
 def _events_pass(folder: Path) -> Clock:
@@ -112,7 +102,7 @@ def main() -> None:
     ap.add_argument("--detector", choices=sorted(DETECTORS), default="grooming")
     args = ap.parse_args()
     current, params = DETECTORS[args.detector]
-    plans = {"current": current, **{str(p): _load(p) for p in args.plan}}
+    plans = {"current": current, **{str(p): load_plan(p) for p in args.plan}}
     passes: list[Clock] = []
     runs: dict[str, dict[str, list[Clock]]] = {name: {} for name in plans}
     for _ in range(args.repeat):

@@ -3,6 +3,9 @@
     .venv/bin/python benchmarks/platform_speed.py --events 1000000 --repeat 3
     .venv/bin/python benchmarks/platform_speed.py --events 10000000 --delete
     .venv/bin/python benchmarks/platform_speed.py --events 10000000 --only grooming --repeat 3
+    git show 33ad4bd~1:src/daybreak/platform/ads.py > /tmp/ads_v4.py
+    .venv/bin/python benchmarks/platform_speed.py --events 10000000 --only recruitment_ads \\
+        --plan recruitment_ads=/tmp/ads_v4.py --repeat 2
 
 Target: "every detector runs on 10 M platform events in <= 3x one DuckDB pass over them".
 One folder of synthesised Parquet files (numpy, no world generator) feeds all four:
@@ -21,6 +24,9 @@ detector, which reads only ``platform_ads``, with one pass over that table; the 
 the events pass alone is printed too. Each detector (``run_parquet``: the whole pipeline,
 alerts and explanations fetched) and the passes are timed alternately ``--repeat`` times;
 the ratio of medians is the figure. ``--delete`` removes the folder afterwards.
+``--plan DETECTOR=FILE`` times an earlier plan of a detector too, in the same
+alternation (a module defining ``compile_pipeline`` and the ``*_QUERY`` strings, e.g.
+``git show`` of an earlier version), so before and after are measured side by side.
 
 Who contacts whom. Accounts belong to communities within their service: families (6
 accounts), gaming groups (12) and school classes (30), each with one country and a mix
@@ -43,13 +49,16 @@ accounts shared each, became each other's "siblings", and 14,516 adults alerted)
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import shutil
 import statistics
+import sys
 import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 import numpy as np
@@ -250,6 +259,41 @@ DETECTORS: dict[str, tuple[Callable[[Path], Any], tuple[str, ...]]] = {
 }
 
 
+def load_plan(path: Path) -> ModuleType:
+    """A plan module from a file (e.g. an earlier version of a detector's module)."""
+    spec = importlib.util.spec_from_file_location(f"plan_{path.stem}", path)
+    if spec is None or spec.loader is None:
+        raise SystemExit(f"{path}: not a Python module")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses look their module up
+    spec.loader.exec_module(module)
+    return module
+
+
+ENGINES: dict[str, ModuleType] = {"grooming": grooming, "stream_payment": coincidence,
+                                  "sextortion": sextortion, "recruitment_ads": ads}  # fmt: skip
+
+
+def with_plan(name: str, path: Path) -> Callable[[Path], Any]:
+    """``name``'s ``run_parquet`` running the plan in ``path`` (its ``compile_pipeline``
+    and ``*_QUERY`` strings in place of the current ones, as the plan-equivalence test
+    swaps them)."""
+    engine, plan = ENGINES[name], load_plan(path)
+    swapped = [n for n in vars(engine) if n.endswith("_QUERY")] + ["compile_pipeline"]
+
+    def run(folder: Path) -> Any:
+        current = {n: getattr(engine, n) for n in swapped}
+        try:
+            for n in swapped:
+                setattr(engine, n, getattr(plan, n))
+            return engine.run_parquet(folder)
+        finally:
+            for n, v in current.items():
+                setattr(engine, n, v)
+
+    return run
+
+
 def _time_pass(sql: str) -> float:
     import duckdb
 
@@ -261,8 +305,16 @@ def _time_pass(sql: str) -> float:
     return seconds
 
 
-def measure(folder: Path, repeat: int, only: tuple[str, ...] = ()) -> None:
+def measure(
+    folder: Path, repeat: int, only: tuple[str, ...] = (), plans: tuple[str, ...] = ()
+) -> None:
     chosen = {n: d for n, d in DETECTORS.items() if not only or n in only}
+    for spec in plans:  # DETECTOR=FILE: that detector's earlier plan, timed beside it
+        name, _, path = spec.partition("=")
+        if name not in DETECTORS or not path:
+            raise SystemExit(f"--plan {spec}: expected DETECTOR=FILE, DETECTOR one of "
+                             f"{', '.join(sorted(DETECTORS))}")  # fmt: skip
+        chosen[f"{name} ({Path(path).name})"] = (with_plan(name, Path(path)), DETECTORS[name][1])
     pass_s: dict[str, list[float]] = {name: [] for name in PASSES}
     det_s: dict[str, list[float]] = {name: [] for name in chosen}
     alerts: dict[str, int] = {}
@@ -293,6 +345,8 @@ def main() -> None:
     ap.add_argument("--delete", action="store_true", help="remove the files afterwards")
     ap.add_argument("--only", nargs="+", choices=sorted(DETECTORS), default=(),
                     help="time only these detectors (default: all four)")  # fmt: skip
+    ap.add_argument("--plan", action="append", default=[], metavar="DETECTOR=FILE",
+                    help="also time an earlier plan of DETECTOR (a module file)")  # fmt: skip
     ap.add_argument("--work", type=Path, default=Path(tempfile.gettempdir()) / "daybreak-pspeed")
     args = ap.parse_args()
     folder = args.work / f"events-{args.events}"
@@ -302,7 +356,7 @@ def main() -> None:
         synthesise(folder, args.events)
         print(f"synthesised in {time.perf_counter() - t:.1f} s -> {folder}")
     try:
-        measure(folder, args.repeat, tuple(args.only))
+        measure(folder, args.repeat, tuple(args.only), tuple(args.plan))
     finally:
         if args.delete:
             shutil.rmtree(folder)

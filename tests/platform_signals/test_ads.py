@@ -204,6 +204,23 @@ def test_networks_join_details_through_shared_details_and_accounts() -> None:
     assert alone[PHONE]["score"] < 0.5 < phone["score"]
 
 
+def test_an_ad_naming_only_its_account_joins_that_accounts_network() -> None:
+    """Version 5 passes labels through the ads naming two or more nodes only: an ad whose
+    details are its own (N7: u4's own phone) still belongs to its account's network, an
+    account whose ads give only their own details stays out of every network, and a
+    detail in one ad has no network and scores 0."""
+    own, other = "+639170000007", "+639170000008"
+    rows = [*SMALL_NETWORK, _ad("N7", "u4", "Perth", "AU", phone=own),
+            _ad("N8", "u9", "Davao", phone=other), _ad("N9", "u9", "Davao", photo="d4" * 32)]  # fmt: skip
+    details = _details(rows)
+    phone = details[PHONE]
+    assert (phone["net_ads"], phone["net_accounts"], phone["net_places"]) == (7, 4, 5)
+    assert (phone["net_phones"], phone["net_pdqs"]) == (3, 3)
+    assert details[own]["net_ads"] is None and details[own]["score"] == 0.0
+    assert details[own]["ads"] == 1 and details[own]["accounts"] == 1
+    assert details[other]["net_ads"] is None
+
+
 def test_network_explanation_and_evidence_name_the_networks_ads() -> None:
     found = run_frames(_frame(SMALL_NETWORK)).alerts
     by_subject = {a.subject_id: a for a in found}

@@ -39,7 +39,7 @@ from daybreak.model.alerts import Alert, alert_score
 from daybreak.platform.params import check_score_and_weights
 
 DETECTOR_ID = "recruitment_ads"
-VERSION = "4"  # change whenever the SQL, the weights or the explanations change
+VERSION = "5"  # change whenever the SQL, the weights or the explanations change
 TYPOLOGY = "recruitment_ad_reuse"
 INPUT_TABLES = ("platform_ads",)
 RISKY = ("online_job", "model", "travel_job")
@@ -86,42 +86,112 @@ COUNTED = (("ad_id", "ads"), ("poster", "accounts"), ("place", "places"),
 
 
 def compile_pipeline(d: Dialect, params: AdsParams) -> Pipeline:
-    """The SQL steps; ``ads_details`` holds one scored row per reused detail."""
+    """The SQL steps; ``ads_details`` holds one scored row per detail (``ads_scored``
+    those in two or more uses, the only ones that can score above 0)."""
     p = Pipeline(INPUT_TABLES)
-    p.add("ads_uses", _uses_sql(d), inputs=INPUT_TABLES, materialize=True)
-    p.add("ads_summary", _summary_sql(d), inputs=("ads_uses",), materialize=True)
-    p.add("ads_varied", _varied_sql(), inputs=("ads_uses", "ads_summary"), materialize=True)
+    p.add("ads_posts", _posts_sql(), inputs=INPUT_TABLES)
+    p.add("ads_uses", _uses_sql(d), inputs=("ads_posts",))
+    p.add("ads_reused", _reused_sql(d), inputs=INPUT_TABLES, materialize=True)
+    p.add("ads_reused_uses", _reused_uses_sql(d), inputs=("ads_posts", "ads_reused"),
+          materialize=True)  # fmt: skip
+    p.add("ads_nodes", NODES_SQL, inputs=("ads_posts", "ads_reused_uses"), materialize=True)
     add_network_steps(p, d, params.min_ads)
-    p.add(
-        "ads_details",
-        _scored_sql(params),
-        inputs=("ads_summary", "ads_varied", "ads_network_of", "ads_networks"),
-        materialize=True,
-    )
+    p.add("ads_scored", _scored_sql(d, params),
+          inputs=("ads_reused_uses", "ads_network_of", "ads_networks"),
+          materialize=True)  # fmt: skip
+    p.add("ads_details", _details_sql(d), inputs=("ads_scored", "ads_uses", "ads_reused"))
     return p
+
+
+def _posts_sql() -> str:
+    """One row per ad (``ad_id`` is unique) with its poster (``service:account_id``; an
+    ad without an account is its own poster) and place, and ``gives``: 1 when it gives a
+    phone, a handle or a photo (only those ads are in ``ads_uses``)."""
+    poster = "lower(service) || ':' || coalesce(account_id, '(ad ' || ad_id || ')')"
+    columns = ", ".join(column for column, _ in DETAILS)
+    given = " OR ".join(f"{column} IS NOT NULL" for column, _ in DETAILS)
+    return f"""
+SELECT ad_id, lower(service) AS service, {poster} AS poster, account_id, posted_at, country,
+  country || '/' || lower(coalesce(city, '?')) AS place, category, record_type, {columns},
+  CASE WHEN {given} THEN 1 ELSE 0 END AS gives
+FROM platform_ads
+"""
+
+
+def _uses_sql(d: Dialect, posts: str = "ads_posts") -> str:
+    """One row per (ad, detail it gives) of the ads ``posts`` (SQL of rows of
+    ``ads_posts``): each ad looked at once per kind of detail and kept where it gives
+    one."""
+    kinds = ", ".join(f"({d.string(kind)})" for _, kind in DETAILS)
+    value = " ".join(f"WHEN {d.string(kind)} THEN a.{column}" for column, kind in DETAILS)
+    return f"""
+SELECT * FROM (
+  SELECT a.ad_id, a.service, a.poster, a.posted_at, a.country, a.place, a.category,
+    a.record_type, k.kind, CASE k.kind {value} END AS value
+  FROM {posts} a
+  CROSS JOIN (VALUES {kinds}) AS k(kind)
+) u
+WHERE value IS NOT NULL
+"""
+
+
+def _reused_sql(d: Dialect) -> str:
+    """The details in two or more uses: one group-by per detail column, read in place
+    (most details appear once, so this is the only step that groups every value)."""
+    return "\nUNION ALL\n".join(
+        f"""SELECT {d.string(kind)} AS kind, {column} AS value, count(*) AS uses
+FROM platform_ads WHERE {column} IS NOT NULL GROUP BY {column} HAVING count(*) > 1"""
+        for column, kind in DETAILS
+    )
+
+
+def _reused_uses_sql(d: Dialect) -> str:
+    """The uses of the reused details, from the ads giving one (a few percent)."""
+    giving = " OR ".join(
+        f"{column} IN (SELECT value FROM ads_reused WHERE kind = {d.string(kind)})"
+        for column, kind in DETAILS
+    )
+    posts = f"(SELECT * FROM ads_posts WHERE {giving})"
+    return f"""
+SELECT u.*, r.uses
+FROM ({_uses_sql(d, posts)}) u JOIN ads_reused r ON r.kind = u.kind AND r.value = u.value
+"""
 
 
 # Networks: connected components of the graph whose nodes are the details and the
 # posting accounts, an ad joining every node it names (the entity graph DIG builds from
 # phones, handles and photos; Memex). Only nodes in two or more ads can join ads, so
-# only they are kept (most details and many accounts appear once). Label propagation:
-# every node starts as its own label; a round gives each ad the least label of its nodes
-# and each node the least label of its ads, then lets a node take its label's label
-# (pointer jumping, so a chain of k links needs about log2 k rounds, not k). After
-# NETWORK_ROUNDS rounds a network is every ad within at least 2^NETWORK_ROUNDS links of
-# each other.
+# only they are kept (most details and many accounts appear once); ``ads`` counts a
+# node's ads. Label propagation: every node starts as its own label; a round gives each
+# ad the least label of its nodes and each node the least label of its ads, then lets a
+# node take its label's label (pointer jumping, so a chain of k links needs about log2 k
+# rounds, not k). After NETWORK_ROUNDS rounds a network is every ad within at least
+# 2^NETWORK_ROUNDS links of each other.
+#
+# Only the ads naming two or more nodes (``ads_links``) carry labels between nodes: an
+# ad naming one node gives that node its own label back, which it already has through
+# its other ads, or keeps if it has none. So the rounds run over the linking ads only
+# and a node in none of them is its own network: the same labels as rounds over every
+# node, for a few percent of the rows where most ads name one account and their own
+# details. An ad names one account, so every linking ad gives a reused detail: the
+# accounts kept are those that posted such an ad (an account no linking ad names is a
+# network of its own without a scored detail, never described).
 NETWORK_ROUNDS = 4
 
 NODES_SQL = """
+SELECT ad_id, kind || ':' || value AS node, uses AS ads FROM ads_reused_uses
+UNION ALL
 SELECT ad_id, node, ads FROM (
-  SELECT ad_id, node, count(*) OVER (PARTITION BY node) AS ads
-  FROM (
-    SELECT ad_id, kind || ':' || value AS node FROM ads_uses
-    UNION ALL
-    SELECT DISTINCT ad_id, 'account:' || poster AS node FROM ads_uses
-  ) pairs
-) counted
+  SELECT ad_id, 'account:' || poster AS node, count(*) OVER (PARTITION BY poster) AS ads
+  FROM ads_posts
+  WHERE gives = 1 AND poster IN (SELECT poster FROM ads_reused_uses)
+) posted
 WHERE ads > 1
+"""
+
+LINKS_SQL = """
+SELECT n.ad_id, n.node FROM ads_nodes n
+WHERE n.ad_id IN (SELECT ad_id FROM ads_nodes GROUP BY ad_id HAVING min(node) < max(node))
 """
 
 
@@ -129,10 +199,10 @@ def _spread_sql(previous: str) -> str:
     """Each node's least label among the ads it is in, from (node, label) ``previous``."""
     return f"""
 SELECT n.node, min(a.label) AS label
-FROM ads_nodes n
+FROM ads_links n
 JOIN (
   SELECT m.ad_id, min(c.label) AS label
-  FROM ads_nodes m JOIN {previous} c ON c.node = m.node
+  FROM ads_links m JOIN {previous} c ON c.node = m.node
   GROUP BY m.ad_id
 ) a ON a.ad_id = n.ad_id
 GROUP BY n.node
@@ -147,25 +217,40 @@ FROM {spread} s LEFT JOIN {spread} j ON j.node = s.label
 """
 
 
+# Every node's network: its label after the rounds, or itself when no linking ad names it.
+NETWORK_OF_SQL = """
+SELECT DISTINCT n.node, coalesce(l.label, n.node) AS label
+FROM ads_nodes n LEFT JOIN {rounds} l ON l.node = n.node
+"""
+
 # Per network (component): its ads, accounts, cities, countries, services, the share of
 # its ads in recruiters' categories and of profiles, how many phones, photos and handles
 # it gives, and the most phones or photos one of its accounts gave (an account showing
 # several people or rotating numbers; InfoShield: one writer posts for 4-6 victims).
 # Only the networks of scored details (in at least ``min_ads`` ads) are described.
 NETWORK_ADS_SQL = """
-SELECT DISTINCT a.ad_id, a.network, u.poster, u.place, u.country, u.service, u.category,
+SELECT a.ad_id, a.network, u.poster, u.place, u.country, u.service, u.category,
   u.record_type
 FROM (
   SELECT n.ad_id, min(l.label) AS network
   FROM ads_nodes n JOIN ads_network_of l ON l.node = n.node
   GROUP BY n.ad_id
 ) a
-JOIN ads_uses u ON u.ad_id = a.ad_id
+JOIN ads_posts u ON u.ad_id = a.ad_id
 WHERE a.network IN (
   SELECT l.label
   FROM ads_nodes n JOIN ads_network_of l ON l.node = n.node
   WHERE n.ads >= {min_ads} AND n.node NOT LIKE 'account:%'
 )
+"""
+
+
+def _network_uses_sql(d: Dialect) -> str:
+    """The uses (ad, detail) of the described networks' ads."""
+    posts = "(SELECT * FROM ads_posts WHERE ad_id IN (SELECT ad_id FROM ads_network_ads))"
+    return f"""
+SELECT a.network, u.poster, u.kind, u.value
+FROM ({_uses_sql(d, posts)}) u JOIN ads_network_ads a ON a.ad_id = u.ad_id
 """
 
 
@@ -189,19 +274,19 @@ FROM (
   FROM ads_network_ads GROUP BY network
 ) a
 JOIN (
-  SELECT a.network,
+  SELECT u.network,
   {kinds}
-  FROM ads_uses u JOIN ads_network_ads a ON a.ad_id = u.ad_id
-  GROUP BY a.network
+  FROM ads_network_uses u
+  GROUP BY u.network
 ) k ON k.network = a.network
 JOIN (
   SELECT network, max(greatest(phones, photos)) AS net_most_per_account
   FROM (
-    SELECT a.network, u.poster,
+    SELECT u.network, u.poster,
       count(DISTINCT CASE WHEN u.kind = 'phone' THEN u.value END) AS phones,
       count(DISTINCT CASE WHEN u.kind = 'pdq' THEN u.value END) AS photos
-    FROM ads_uses u JOIN ads_network_ads a ON a.ad_id = u.ad_id
-    GROUP BY a.network, u.poster
+    FROM ads_network_uses u
+    GROUP BY u.network, u.poster
   ) per_account
   GROUP BY network
 ) r ON r.network = a.network
@@ -214,69 +299,28 @@ NETWORK_COLUMNS = ("network", "net_ads", "net_accounts", "net_places", "net_coun
 
 
 def add_network_steps(p: Pipeline, d: Dialect, min_ads: int) -> None:
-    """The networks' steps, after ``ads_uses``: ``ads_network_of``
-    gives each node in two or more ads (``kind:value`` of a detail,
-    ``account:service:id`` of a poster) its network's label, ``ads_network_ads`` each ad
-    of a network with a detail in at least ``min_ads`` ads, ``ads_networks`` those
-    networks' counts."""
-    p.add("ads_nodes", NODES_SQL, inputs=("ads_uses",), materialize=True)
-    previous = "(SELECT DISTINCT node, node AS label FROM ads_nodes)"  # its own label
-    reads: tuple[str, ...] = ("ads_nodes",)
+    """The networks' steps, after ``ads_nodes`` (each node in two or more ads: ``kind:value``
+    of a detail, ``account:service:id`` of a poster, with its ads): ``ads_network_of``
+    gives each node its network's label, ``ads_network_ads`` each ad of a network with a
+    detail in at least ``min_ads`` ads, ``ads_networks`` those networks' counts."""
+    p.add("ads_links", LINKS_SQL, inputs=("ads_nodes",), materialize=True)
+    previous = "(SELECT DISTINCT node, node AS label FROM ads_links)"  # its own label
+    reads: tuple[str, ...] = ("ads_links",)
     for r in range(1, NETWORK_ROUNDS + 1):
         spread = f"ads_spread{r}"
         p.add(spread, _spread_sql(previous), inputs=reads, materialize=True)
         previous = f"ads_jump{r}"
         p.add(previous, _jump_sql(spread), inputs=(spread,), materialize=True)
-        reads = ("ads_nodes", previous)
-    p.add("ads_network_of", f"SELECT node, label FROM {previous}", inputs=(previous,))
+        reads = ("ads_links", previous)
+    p.add("ads_network_of", NETWORK_OF_SQL.format(rounds=previous),
+          inputs=("ads_nodes", previous), materialize=True)  # fmt: skip
     p.add("ads_network_ads", NETWORK_ADS_SQL.format(min_ads=int(min_ads)),
-          inputs=("ads_nodes", "ads_network_of", "ads_uses"),
+          inputs=("ads_nodes", "ads_network_of", "ads_posts"),
           materialize=True)  # fmt: skip
-    p.add("ads_networks", _networks_sql(d), inputs=("ads_uses", "ads_network_ads"),
+    p.add("ads_network_uses", _network_uses_sql(d), inputs=("ads_posts", "ads_network_ads"),
           materialize=True)  # fmt: skip
-
-
-def _uses_sql(d: Dialect) -> str:
-    """One row per (ad, detail it gives), from one scan of the ads: each ad is looked at
-    once per kind of detail and kept where it gives one."""
-    poster = "lower(service) || ':' || coalesce(account_id, '(ad ' || ad_id || ')')"
-    kinds = ", ".join(f"({d.string(kind)})" for _, kind in DETAILS)
-    value = " ".join(f"WHEN {d.string(kind)} THEN a.{column}" for column, kind in DETAILS)
-    return f"""
-SELECT * FROM (
-  SELECT a.ad_id, a.service, a.poster, a.posted_at, a.country, a.place, a.category,
-    a.record_type, k.kind, CASE k.kind {value} END AS value
-  FROM (
-    SELECT ad_id, lower(service) AS service, {poster} AS poster, posted_at, country,
-      country || '/' || lower(coalesce(city, '?')) AS place, category, record_type,
-      {", ".join(column for column, _ in DETAILS)}
-    FROM platform_ads
-  ) a
-  CROSS JOIN (VALUES {kinds}) AS k(kind)
-) u
-WHERE value IS NOT NULL
-"""
-
-
-def _summary_sql(d: Dialect) -> str:
-    """Per detail, cheap aggregates; a detail in one use (most of them) has at most one
-    distinct value of each column, so only details used more than once get distinct
-    counts (``ads_varied``)."""
-    present = ", ".join(f"count({c}) AS n_{c}" for c, _ in COUNTED)
-    return f"""
-SELECT kind, value, count(*) AS uses, {present},{shares_of(d)}
-FROM ads_uses GROUP BY kind, value
-"""
-
-
-def _varied_sql() -> str:
-    counts = ", ".join(f"count(DISTINCT u.{c}) AS {name}" for c, name in COUNTED)
-    return f"""
-SELECT u.kind, u.value, {counts}
-FROM ads_uses u
-JOIN ads_summary s ON s.kind = u.kind AND s.value = u.value AND s.uses > 1
-GROUP BY u.kind, u.value
-"""
+    p.add("ads_networks", _networks_sql(d), inputs=("ads_network_ads", "ads_network_uses"),
+          materialize=True)  # fmt: skip
 
 
 def score_of(params: AdsParams) -> str:
@@ -311,39 +355,67 @@ def shares_of(d: Dialect) -> str:
   min(posted_at) AS first_seen, max(posted_at) AS last_seen"""
 
 
-def _scored_sql(params: AdsParams) -> str:
-    one = "coalesce(v.{name}, s.n_{c})"  # in one use: its value, or none
-    counts = ",\n    ".join(
-        f"CAST({one.format(c=c, name=name)} AS BIGINT) AS {name}" for c, name in COUNTED
-    )
+def _scored_sql(d: Dialect, params: AdsParams) -> str:
+    counts = ",\n    ".join(f"CAST(count(DISTINCT {c}) AS BIGINT) AS {name}" for c, name in COUNTED)
     return f"""
 SELECT g.*, {score_of(params)} AS score
 FROM (
-  SELECT s.kind, s.value,
-    {counts},
-    s.risky_share, s.profile_share, s.first_seen, s.last_seen,
-    {", ".join("n." + c for c in NETWORK_COLUMNS)}
-  FROM ads_summary s
-  LEFT JOIN ads_varied v ON v.kind = s.kind AND v.value = s.value
+  SELECT s.*, {", ".join("n." + c for c in NETWORK_COLUMNS)}
+  FROM (
+    SELECT kind, value,
+    {counts},{shares_of(d)}
+    FROM ads_reused_uses GROUP BY kind, value
+  ) s
   LEFT JOIN ads_network_of l ON l.node = s.kind || ':' || s.value
   LEFT JOIN ads_networks n ON n.network = l.label
 ) g
 """
 
 
+# the type of each network column, for the details in one use (no network)
+_NETWORK_TYPES = {"network": "STRING", "net_risky_share": "DOUBLE", "net_profile_share": "DOUBLE"}
+
+
+def _details_sql(d: Dialect) -> str:
+    """Every detail: the scored ones, and each detail in one use (most of them) from that
+    use alone: its counts are 1 where the use has a value, its shares that ad's, no
+    network, score 0 (below ``min_ads``)."""
+    counts = ", ".join(
+        f"CAST(CASE WHEN u.{c} IS NULL THEN 0 ELSE 1 END AS BIGINT) AS {name}"
+        for c, name in COUNTED
+    )
+    network = ", ".join(
+        f"CAST(NULL AS {_NETWORK_TYPES.get(c, 'BIGINT')}) AS {c}" for c in NETWORK_COLUMNS
+    )
+    return f"""
+SELECT * FROM ads_scored
+UNION ALL
+SELECT u.kind, u.value, {counts},
+  CAST(CASE WHEN u.category IN ({d.strings(RISKY)}) THEN 1.0 ELSE 0.0 END AS DOUBLE)
+    AS risky_share,
+  CAST(CASE WHEN u.record_type = 'profile' THEN 1.0 ELSE 0.0 END AS DOUBLE) AS profile_share,
+  u.posted_at AS first_seen, u.posted_at AS last_seen, {network},
+  CAST(0.0 AS DOUBLE) AS score
+FROM ads_uses u
+LEFT JOIN ads_reused r ON r.kind = u.kind AND r.value = u.value
+WHERE r.kind IS NULL
+"""
+
+
+# The queries read the scored details only: a detail in one use scores 0.
 DETAILS_QUERY = """
-SELECT * FROM ads_details WHERE score >= {min_score} ORDER BY score DESC, kind, value
+SELECT * FROM ads_scored WHERE score >= {min_score} ORDER BY score DESC, kind, value
 """
 EVIDENCE_QUERY = """
 SELECT u.kind, u.value, u.ad_id, u.poster, u.service, u.place, u.posted_at, u.category
-FROM ads_uses u JOIN ads_details d ON d.kind = u.kind AND d.value = u.value
+FROM ads_reused_uses u JOIN ads_scored d ON d.kind = u.kind AND d.value = u.value
 WHERE d.score >= {min_score}
 ORDER BY u.kind, u.value, u.posted_at, u.ad_id
 """
 NETWORK_QUERY = """
 SELECT a.network, a.ad_id, a.place
 FROM ads_network_ads a
-WHERE a.network IN (SELECT network FROM ads_details WHERE score >= {min_score})
+WHERE a.network IN (SELECT network FROM ads_scored WHERE score >= {min_score})
 ORDER BY a.network, a.ad_id
 """
 

@@ -52,7 +52,7 @@ from daybreak.platform.params import check_score_and_weights
 from daybreak.schema.columns import MINOR_AGE_BANDS
 
 DETECTOR_ID = "sextortion"
-VERSION = "8"  # change whenever the SQL, the weights or the explanations change
+VERSION = "9"  # change whenever the SQL, the weights or the explanations change
 TYPOLOGY = "financial_sextortion"
 # Also the incident type a tipline report of sextortion has, so a fused case is triaged
 # like one (daybreak.graph.fusion: aggressive solicitation, tier 3).
@@ -152,7 +152,7 @@ WHERE t.receiver_country <> t.sender_country AND t.channel NOT IN ({d.strings(SP
         materialize=True,
     )
     p.add("sextortion_contacts", _contacts_sql(d), inputs=_CONTACT_INPUTS, materialize=True)
-    p.add("sextortion_pairs", _pairs_sql(d), inputs=_PAIRS_INPUTS, materialize=True)
+    p.add("sextortion_pairs", _pairs_sql(d, params), inputs=_PAIRS_INPUTS, materialize=True)
     p.add(
         "sextortion_handles",
         f"""
@@ -248,7 +248,11 @@ WHERE c.actor_acc <> m.acc
 """
 
 
-def _pairs_sql(d: Dialect) -> str:
+def _pairs_sql(d: Dialect, params: SextortionParams) -> str:
+    """Per (actor, minor tied to a customer): the first and last contact, who made it,
+    the first call, the evidence events and the actor's account; only the pairs with a
+    payment in their window (no other pair makes an episode)."""
+    window = int(params.window_days * 86400)
     shows = d.strings(SHOW_TYPES)
     call = f"CASE WHEN event_type IN ({shows}) AND outbound = 1"
     return f"""
@@ -259,7 +263,7 @@ SELECT g.actor, k.minor, k.customer_id, g.first_s, g.last_s, g.first_out_s, g.fi
   CASE WHEN g.first_out_s IS NOT NULL AND (g.first_in_s IS NULL OR g.first_out_s <= g.first_in_s)
     THEN 1 ELSE 0 END AS initiated
 FROM (
-  SELECT actor, mid,
+  SELECT c.actor, c.mid,
     min(t_s) AS first_s,
     max(t_s) AS last_s,
     min(CASE WHEN outbound = 1 THEN t_s END) AS first_out_s,
@@ -269,13 +273,27 @@ FROM (
     min_by(event_type, t_s) AS first_event_type,
     min_by({call} THEN event_id END, {call} THEN t_s END) AS call_event_id,
     min(started_at) AS first_seen
-  FROM sextortion_contacts
-  -- only a minor whose family paid abroad can be in an episode (payments: transfers abroad)
-  WHERE mid IN (
-    SELECT k.mid FROM sextortion_minors k
-    WHERE k.customer_id IN (SELECT customer_id FROM sextortion_payments)
-  )
-  GROUP BY actor, mid
+  FROM sextortion_contacts c
+  JOIN (
+    -- the pairs in an episode: the family paid abroad within the window after the first
+    -- contact, found from the first contact alone (a cheap group-by) so that the
+    -- per-pair aggregates are taken for these pairs only
+    SELECT DISTINCT s.actor, s.mid
+    FROM (
+      SELECT actor, mid, min(t_s) AS first_s
+      FROM sextortion_contacts
+      -- only a minor whose family paid abroad (payments: transfers abroad)
+      WHERE mid IN (
+        SELECT k.mid FROM sextortion_minors k
+        WHERE k.customer_id IN (SELECT customer_id FROM sextortion_payments)
+      )
+      GROUP BY actor, mid
+    ) s
+    JOIN sextortion_minors k ON k.mid = s.mid
+    JOIN sextortion_payments y ON y.customer_id = k.customer_id
+      AND y.t_s >= s.first_s AND y.t_s <= s.first_s + {window}
+  ) kept ON kept.actor = c.actor AND kept.mid = c.mid
+  GROUP BY c.actor, c.mid
 ) g
 JOIN (SELECT DISTINCT mid, minor, customer_id FROM sextortion_minors) k ON k.mid = g.mid
 LEFT JOIN sextortion_accounts a ON a.account = g.actor
