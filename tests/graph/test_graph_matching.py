@@ -178,3 +178,29 @@ def test_with_no_identifier_shared_no_pair_is_made() -> None:
     m = match_people(people)
     assert m.pairs.height == 0
     assert m.pairs.equals(match_people(people, settings=default_settings(people.height)).pairs)
+
+
+def test_names_are_normalised_per_row_as_one_at_a_time() -> None:
+    # person_records normalises each distinct spelling once, ASCII without decomposing:
+    # every row still gets what normalise_name gives its own name, accents and all.
+    from daybreak.graph.matching import person_records
+    from daybreak.graph.resolution import ExactLinks
+
+    names = ["José Ñúñez", "GREEN, Donald", "Jose Nunez", "GREEN, Donald", "Ｆｕｌｌ Ｗｉｄｔｈ",
+             "Zoë  O'Brien", None, "...", "Łukasz Żółw", "José Ñúñez"]  # fmt: skip
+    customers = pl.DataFrame(
+        {
+            "customer_id": [f"C{i}" for i in range(len(names))],
+            "name": names,
+            "birth_year": [1980 + i for i in range(len(names))],
+            "country": ["PH"] * len(names),
+        }
+    )
+    empty = pl.DataFrame(schema={"source": pl.String, "target": pl.String})
+    nodes = pl.DataFrame(schema={"key": pl.String, "kind": pl.String, "label": pl.String,
+                                 "country": pl.String})  # fmt: skip
+    people = person_records(customers, ExactLinks(nodes=nodes, edges=empty, issues=empty))
+    want = [(f"customer:C{i}", normalise_name(n)) for i, n in enumerate(names)]
+    assert people.select("unique_id", "name").rows() == [w for w in want if w[1] is not None]
+    assert normalise_name("Zoë  O'Brien") == "zoe o brien"
+    assert normalise_name("Ｆｕｌｌ Ｗｉｄｔｈ") == "full width"

@@ -223,3 +223,53 @@ def test_a_blocked_handle_that_becomes_a_hub_case_brings_its_own_records() -> No
     [hub_case] = [c for c in new if c.hub_key == handle]
     assert ad in hub_case.entity_keys and len(hub_case.sub_cases) == 4
     assert [c.model_dump() for c in new] == [c.model_dump() for c in old]
+
+
+def test_ranked_merge_groups_and_sorts_as_the_key_strings_do() -> None:
+    # Edges merged on the ranks of their ends come out as grouping and sorting the key
+    # strings gives them: same rows, same order, same first origin per group.
+    from daybreak.graph.build import END_RANKS, ranked_merge
+    from daybreak.graph.resolution import EDGE_SCHEMA
+
+    rng = random.Random(15)
+    keys = [f"{k}:{rng.choice(['a', 'B', 'ä', '9', 'zz', ''])}{i}" for i, k in
+            enumerate(rng.choices(["customer", "phone", "account", "ip"], k=40))]  # fmt: skip
+    day = datetime(2026, 1, 1, tzinfo=UTC)
+    frames = [
+        pl.DataFrame(
+            [
+                {
+                    "source": rng.choice(keys),
+                    "target": rng.choice(keys),
+                    "relation": rng.choice(["paid", "call", "same_person"]),
+                    "n": rng.choice([1, 2, None]),
+                    "amount": rng.choice([None, 1.5, 2.25]),
+                    "weight": rng.choice([None, 0.5, 1.0]),
+                    "first_seen": day.replace(day=rng.randint(1, 28)),
+                    "last_seen": day.replace(day=rng.randint(1, 28)),
+                    "origin": rng.choice(["transactions", "identifiers", "splink"]),
+                }
+                for _ in range(300)
+            ],
+            schema=EDGE_SCHEMA,
+        )
+        for _ in range(3)
+    ]
+    ranked = ranked_merge(frames)
+    assert ranked is not None
+    merged, ends = ranked
+    want = (
+        pl.concat(frames)
+        .group_by("source", "target", "relation", maintain_order=True)
+        .agg(
+            pl.col("n").fill_null(1).sum(),
+            pl.when(pl.col("amount").is_not_null().any()).then(pl.col("amount").sum())
+            .otherwise(None).alias("amount"),
+            pl.col("weight").fill_null(1.0).max(), pl.col("first_seen").min(),
+            pl.col("last_seen").max(), pl.col("origin").first(),
+        )
+        .sort("source", "target", "relation")
+    )  # fmt: skip
+    assert merged.drop(END_RANKS).rows() == want.rows()
+    assert ends.to_list() == sorted({*want["source"], *want["target"]})
+    assert ends.gather(merged["_s"]).to_list() == merged["source"].to_list()

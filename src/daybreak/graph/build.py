@@ -129,12 +129,32 @@ def fill_graph(nodes: pl.DataFrame, merged: pl.DataFrame | None) -> Graph:
 
 def merge_edges(edges: Iterable[pl.DataFrame]) -> pl.DataFrame | None:
     """One row per (source, target, relation), sorted; None when there are no rows."""
+    ranked = ranked_merge(edges)
+    return None if ranked is None else ranked[0].drop(END_RANKS)
+
+
+END_RANKS = ("_s", "_d")  # ranked_merge: each end's rank among the sorted distinct ends
+
+
+def ranked_merge(edges: Iterable[pl.DataFrame]) -> tuple[pl.DataFrame, pl.Series] | None:
+    """:func:`merge_edges`' rows with each end's rank among the distinct edge ends in
+    sorted order (columns ``_s``, ``_d``), and those ends; None when there are no rows.
+
+    The rows are grouped and sorted on the ranks, not the key strings: the same order
+    (a rank sorts as its key does), at a fraction of the cost of grouping and sorting
+    1.5 million rows on three strings; the strings are read back by rank."""
     frames = [f.select(EDGE_COLUMNS) for f in edges if f.height]
     if not frames:
         return None
-    return (
-        pl.concat(frames, how="vertical_relaxed")
-        .group_by("source", "target", "relation", maintain_order=True)
+    rows = pl.concat(frames, how="vertical_relaxed")
+    ends = pl.concat([rows["source"], rows["target"]]).unique().drop_nulls().sort()
+    rank = ends.to_frame("key").with_row_index("rank")
+    for end, col in zip(("source", "target"), END_RANKS, strict=True):
+        rows = rows.join(
+            rank.rename({"key": end, "rank": col}), on=end, how="left", maintain_order="left"
+        )
+    merged = (
+        rows.group_by(*END_RANKS, "relation", maintain_order=True)
         .agg(
             pl.col("n").fill_null(1).sum(),
             pl.when(pl.col("amount").is_not_null().any())
@@ -149,8 +169,10 @@ def merge_edges(edges: Iterable[pl.DataFrame]) -> pl.DataFrame | None:
         # Edge order decides ties in community detection and union-find roots, and the
         # engines return rows in no fixed order: sorted, the same world gives the same
         # cases on every run.
-        .sort("source", "target", "relation")
+        .sort(*END_RANKS, "relation")
     )
+    merged = merged.with_columns(source=ends.gather(merged["_s"]), target=ends.gather(merged["_d"]))
+    return merged.select(*EDGE_COLUMNS, *END_RANKS), ends
 
 
 # networkx's add_nodes_from/add_edges_from check and wrap every item (half a minute
@@ -202,9 +224,15 @@ def neighbours(
     seen: set[str] = set()
     for adjacent in (g._succ[node], g._pred[node]):
         for other, by_relation in adjacent.items():
-            if other not in seen and any(
-                (relations is None or rel in relations) and rel not in skip for rel in by_relation
-            ):
+            # set operations on the relation keys, not a generator per edge: this loop
+            # runs for every edge every BFS crosses
+            if other in seen:
+                continue
+            if relations is None:
+                linked = not by_relation.keys() <= skip
+            else:
+                linked = not relations.isdisjoint(by_relation.keys() - skip)
+            if linked:
                 seen.add(other)
                 yield other
 

@@ -50,8 +50,11 @@ def normalise_name(raw: str | None) -> str | None:
         return None
     # The payments detector's comma rule; the folding stays readable (no phonetic
     # steps): splink compares these strings, and its fitted weights are for this form.
-    text = unicodedata.normalize("NFKD", given_names_first(raw))
-    text = "".join(ch for ch in text if not unicodedata.combining(ch)).lower()
+    text = given_names_first(raw)
+    if not text.isascii():  # ASCII has no decomposition and no combining marks
+        text = unicodedata.normalize("NFKD", text)
+        text = "".join(ch for ch in text if not unicodedata.combining(ch))
+    text = text.lower()
     text = _WS.sub(" ", _NON_ALNUM.sub(" ", text)).strip()
     return text or None
 
@@ -93,9 +96,17 @@ def person_records(customers: pl.DataFrame, links: ExactLinks) -> pl.DataFrame:
         pl.lit(None, pl.List(pl.String)).alias("identifiers"),
     )
     people = pl.concat([cust, bene], how="vertical_relaxed")
-    names = [normalise_name(n) for n in people["name"].to_list()]
-    people = people.with_columns(pl.Series("name", names, dtype=pl.String)).filter(
-        pl.col("name").is_not_null()
+    # Each distinct spelling once (synthetic and real worlds repeat names).
+    raw = people["name"].unique().drop_nulls()
+    names = pl.DataFrame(
+        {"name": raw, "_norm": [normalise_name(n) for n in raw.to_list()]},
+        schema={"name": pl.String, "_norm": pl.String},
+    )
+    people = (
+        people.join(names, on="name", how="left", maintain_order="left")
+        .with_columns(pl.col("_norm").alias("name"))
+        .drop("_norm")
+        .filter(pl.col("name").is_not_null())
     )
     parts = pl.col("name").str.split(" ")
     return people.with_columns(

@@ -29,10 +29,11 @@ from scipy.sparse import csgraph
 
 from daybreak.graph.analytics import PAID, Hub, paths_to_payers, shortest_path
 from daybreak.graph.build import (
+    END_RANKS,
     Graph,
     fill_graph,
-    merge_edges,
     node_rows,
+    ranked_merge,
 )
 from daybreak.graph.clusters import RECORD_KINDS, CasePolicy, partner_pairs
 from daybreak.graph.resolution import EDGE_SCHEMA
@@ -57,12 +58,14 @@ class GraphTables:
     @classmethod
     def build(cls, nodes: pl.DataFrame, edges: Iterable[pl.DataFrame]) -> GraphTables:
         rows = node_rows(nodes)
-        merged = merge_edges(edges)
-        if merged is None:
-            merged = pl.DataFrame(schema=EDGE_SCHEMA)
+        ranked = ranked_merge(edges)
+        if ranked is None:
+            merged = pl.DataFrame(schema={**EDGE_SCHEMA, "_s": pl.UInt32, "_d": pl.UInt32})
+            ends = pl.Series("key", [], dtype=pl.String)
+        else:
+            merged, ends = ranked
         known = rows.unique("key", keep="last", maintain_order=True)
-        ends = pl.concat([merged["source"], merged["target"]]).unique().to_frame("key")
-        missing = ends.join(known.select("key"), on="key", how="anti").sort("key")
+        missing = ends.to_frame("key").join(known.select("key"), on="key", how="anti").sort("key")
         extra = missing.with_columns(
             kind=pl.col("key").str.split_exact(":", 1).struct.field("field_0"),
             merchant=pl.lit(False),
@@ -70,11 +73,13 @@ class GraphTables:
         )
         table = pl.concat([known.select("key", "kind", "merchant", "country"), extra])
         ids = table.select("key").with_row_index("id").with_columns(pl.col("id").cast(pl.Int64))
+        # Each distinct end's id, once; the edges find theirs by rank.
+        id_of_rank = (
+            ends.to_frame("key").join(ids, on="key", how="left", maintain_order="left")["id"]
+        ).to_numpy()
         src, dst = (
-            merged.select(end).join(
-                ids, left_on=end, right_on="key", how="left", maintain_order="left"
-            )["id"]
-            for end in ("source", "target")
+            pl.Series(end, id_of_rank[merged[col].to_numpy()], dtype=pl.Int64)
+            for end, col in (("src", "_s"), ("dst", "_d"))
         )
         n = table.height
         degree = np.bincount(src.to_numpy(), minlength=n) + np.bincount(dst.to_numpy(), minlength=n)
@@ -83,7 +88,7 @@ class GraphTables:
             pl.col("merchant").fill_null(False),
             pl.Series(DEGREE, degree, dtype=pl.Int64),
         )
-        return cls(rows, table, merged.with_columns(src=src, dst=dst))
+        return cls(rows, table, merged.drop(END_RANKS).with_columns(src=src, dst=dst))
 
     def with_edges(self, more: pl.DataFrame) -> GraphTables:
         """These tables with more edge rows (``resolution.EDGE_SCHEMA``) merged in."""
