@@ -14,6 +14,11 @@ and that size extrapolated to 10 M customers (and, scoring incrementally, the se
 memory the in-memory state takes), and the load average at the start. Scoring is
 incremental (the cached per-customer state) unless ``--scan`` (restricted scans).
 
+``--in-process`` scores the same payments without HTTP, one at a time through
+``RealtimeState.score`` in this process (journal and fsync included, validation not),
+and prints the CPU a payment: the scoring's own cost, steadier under a loaded machine
+than the server's, and runnable against an older checkout's ``src`` (``PYTHONPATH``).
+
     .venv/bin/python benchmarks/payments_realtime.py --customers 3000 --months 6 --payments 60
 """
 
@@ -113,6 +118,26 @@ def prepare(data_dir: Path, customers: int, months: int, seed: int, held: int) -
     return bodies
 
 
+def in_process(data_dir: Path, bodies: list[bytes]) -> None:
+    """Score ``bodies`` one after the other in this process; print the CPU a payment."""
+    from daybreak.engines.payments_realtime import RealtimeState, state_path
+    from daybreak.payments.realtime import body_digest
+    from daybreak.schema.validate import validate_record
+
+    rows = [validate_record(json.loads(b), "transactions", "body")[0] for b in bodies]
+    with RealtimeState(state_path(data_dir), max_batch=1) as state:
+        state.prepare()
+        load = os.getloadavg()[0]
+        cpu0, t0 = _own_cpu(), time.perf_counter()
+        for row in rows:
+            assert row is not None
+            state.score(row, f"txn:{row['txn_id']}", body_digest(row))
+        cpu, secs = _own_cpu() - cpu0, time.perf_counter() - t0
+    print(f"in-process scoring of {len(rows)} payments (no HTTP, one at a time, journal and "
+          f"fsync included): {cpu * 1000 / len(rows):.2f} ms of CPU a payment, "
+          f"{len(rows) / secs:.0f} payments/s, load avg {load:.2f}")  # fmt: skip
+
+
 async def _client(
     port: int, key: str, path: str, bodies: list[bytes], out: list[float], counts: dict[str, int]
 ) -> None:
@@ -168,6 +193,8 @@ def main() -> None:
                     help="payments a scoring run takes at most (1: no micro-batching)")  # fmt: skip
     ap.add_argument("--scan", action="store_true",
                     help="score by restricted scans (the compiled SQL), not incrementally")  # fmt: skip
+    ap.add_argument("--in-process", action="store_true",
+                    help="score in this process without HTTP and print the CPU a payment")  # fmt: skip
     ap.add_argument("--serve", nargs=2, metavar=("DATA_DIR", "PORT"), help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.serve:
@@ -176,6 +203,9 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="daybreak-rt-bench-") as tmp:
         data = Path(tmp)
         bodies = prepare(data, args.customers, args.months, args.seed, args.payments)
+        if args.in_process:
+            in_process(data, bodies)
+            return
         port = _free_port()
         proc = subprocess.Popen(
             [

@@ -19,7 +19,7 @@ from daybreak.payments.config import Pack, load_pack
 from daybreak.payments.features import EXPLAIN_ONLY
 from daybreak.payments.realtime import PinnedContext
 from daybreak.payments.realtime_features import FirstStage, FirstStageContext, first_stage
-from daybreak.payments.realtime_graph import Entities, beneficiary_score, customer_score
+from daybreak.payments.realtime_graph import Entities, beneficiary_score, customer_score, reach
 
 synth = pytest.importorskip("daybreak.synth")
 
@@ -120,6 +120,49 @@ def test_every_customer_and_beneficiary_scores_as_the_compiled_scan(
     assert len(mine) >= 9
     for receiver, row in mine.items():
         assert not _differences(beneficiaries[receiver], row), receiver
+
+
+def _walk_from(
+    seed: str,
+    stages: Mapping[str, FirstStage],
+    senders_of: Mapping[str, set[str]],
+    iterations: int,
+    entities: Entities,
+) -> set[str]:
+    """The senders within ``iterations`` steps of one seed, every pair followed."""
+    level, seen = {seed}, {seed}
+    for _ in range(iterations):
+        nxt: set[str] = set()
+        for s in level:
+            for r in stages[s].pairs if s in stages else ():
+                nxt |= entities.senders(r.receiver_id, senders_of)
+        nxt -= seen
+        seen |= nxt
+        level = nxt
+    return seen
+
+
+def test_one_walk_from_many_seeds_reaches_what_their_own_walks_reach() -> None:
+    """``reach`` walks from all the seeds at once, each person's senders gathered once:
+    the same senders as one walk per seed, every pair followed, put together."""
+    world = synth.generate_world(4000, 6, 9402)
+    pack = load_pack()
+    _, pinned = scan_with_context(world.transactions, world.customers, pack=pack)
+    c = _context(pack, world.customers, pinned)
+    entities = Entities.of(pinned.tables["pinned_entities"].to_dicts())
+    assert any(len(a) > 1 for a in entities.accounts.values())  # persons with accounts
+    stages = {s: first_stage(s, rs, c) for s, rs in _by_sender(world.transactions).items()}
+    senders_of = _index(stages)
+    grew = 0
+    for receiver in sorted(senders_of):
+        seeds = entities.senders(receiver, senders_of)
+        for iterations in (1, 2, 3):
+            expected = set().union(
+                *(_walk_from(s, stages, senders_of, iterations, entities) for s in seeds)
+            )
+            assert reach(seeds, stages, senders_of, iterations, entities) == expected
+            grew += len(expected) > len(seeds)
+    assert grew > 20, grew  # the walks go beyond the seeds
 
 
 def test_adding_payments_recomputes_only_the_payer() -> None:

@@ -29,6 +29,7 @@ import json
 import threading
 from typing import Any
 
+import orjson
 from fastapi import APIRouter, HTTPException, Request, Response
 from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel, Field
@@ -251,4 +252,4 @@ async def score_payment(request: Request) -> Response:
         store_of(request).audit.record_later(actor, "payments.score", "payment", txn_id, detail)
     )
     headers = {"Idempotent-Replayed": "true"} if scored.replayed else None
-    return Response(json.dumps(answer), media_type="application/json", headers=headers)
+    return Response(orjson.dumps(answer), media_type="application/json", headers=headers)

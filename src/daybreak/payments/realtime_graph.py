@@ -126,22 +126,31 @@ _NONE: frozenset[str] = frozenset()
 
 
 def reach(
-    sender_id: str,
+    seeds: Set[str],
     stages: Mapping[str, FirstStage],
     senders_of: Mapping[str, Set[str]],
     iterations: int,
     entities: Entities = NO_ENTITIES,
 ) -> set[str]:
-    """The senders within ``iterations`` steps of ``sender_id`` (each step: a sender's
-    beneficiaries, then every sender of those, on any account of the same person)."""
-    level = {sender_id}
-    seen = {sender_id}
+    """The senders within ``iterations`` steps of any of ``seeds`` (each step: a
+    sender's beneficiaries, then every sender of those, on any account of the same
+    person). One walk from all seeds at once, each person's senders gathered once: the
+    union of the seeds' own walks (a person first met at step k gives her senders at
+    step k + 1; meeting her later gives nothing nearer), without walking a hub's
+    neighbourhood once per seed and once per pair that leads to it."""
+    level = set(seeds)
+    seen = set(seeds)
+    met: set[str] = set()  # the persons whose senders are taken
     for _ in range(iterations):
-        nxt = set()
+        nxt: set[str] = set()
         for s in level:
             stage = stages.get(s)
             for r in stage.pairs if stage else ():
-                nxt |= entities.senders(r.receiver_id, senders_of) - seen
+                person = entities.entity(r.receiver_id)
+                if person not in met:
+                    met.add(person)
+                    nxt |= entities.senders(r.receiver_id, senders_of)
+        nxt -= seen
         seen |= nxt
         level = nxt
     return seen
@@ -259,9 +268,7 @@ def near_rounds(
     neighbourhood do (a wider set completes the kin of edges whose weight cannot reach
     the seed in that many rounds; the restricted scan relies on the same), so one call
     serves a payer and its beneficiary's senders."""
-    near: set[str] = set()
-    for s in seeds:
-        near |= reach(s, stages, senders_of, pack.network_iterations, entities)
+    near = reach(seeds, stages, senders_of, pack.network_iterations, entities)
     edges = edges_among(near, stages, pack.propagation_threshold, entities)
     return run_rounds(edges, pack.network_iterations)
 
