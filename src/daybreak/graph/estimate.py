@@ -75,8 +75,8 @@ DO_NOT_TRUST = (
     "intervals covered the truth in only about two thirds of strong-heterogeneity "
     "simulations. Sparse lists (half the people or more on one list only) get a "
     "'likely too low' warning and an upper end doubled: so widened, the reported "
-    "interval covered the truth in 50 of 50 held-out sparse worlds, but the estimate "
-    "itself was 18-28% too low at the median: quote the interval, not the point.",
+    "interval covered the truth in 99 of 100 held-out sparse worlds, but the estimate "
+    "itself was 10-28% too low at the median: quote the interval, not the point.",
     "Sparse overlaps: two lists sharing fewer than five people, or a hidden count above "
     "twice the people seen (both are flagged as warnings).",
     "Record linkage: a person not linked across two lists counts twice and looks unseen "
