@@ -16,6 +16,7 @@ from daybreak.graph.estimate import (
     EstimationError,
     _design,
     _histories,
+    aic_average,
     capture_table,
     combine,
     estimate,
@@ -68,12 +69,12 @@ def test_lists_that_share_no_one_get_no_interaction_and_a_warning() -> None:
     assert "assumptions:" in result.summary()
 
 
-def _darroch_table(tau: float) -> CaptureTable:
+def _darroch_table(tau: float, hidden: float = 1e5) -> CaptureTable:
     """The expected counts of a Darroch heterogeneity model (a column z²/2 of the number
-    of lists z a history is on, coefficient ``tau``), 100,000 people on no list."""
+    of lists z a history is on, coefficient ``tau``), ``hidden`` people on no list."""
     x = _design(4, (), "darroch")
     assert x is not None
-    beta = np.array([np.log(1e5), -1.2, -1.0, -0.8, -1.5, tau])
+    beta = np.array([np.log(hidden), -1.2, -1.0, -0.8, -1.5, tau])
     mu = np.exp(x @ beta)
     return CaptureTable(
         tuple("abcd"), {h: round(m) for h, m in zip(_histories(4), mu, strict=True)}
@@ -89,6 +90,32 @@ def test_a_heterogeneity_term_is_chosen_when_the_table_has_one_and_only_if_posit
     # fewer people on several lists than independence gives: not heterogeneity, and
     # the term is left out (the pairs can still say it)
     assert not any(f.heterogeneity for f in fit_models(_darroch_table(-0.4)))
+
+
+def test_the_aic_average_keeps_the_heterogeneity_term_bic_drops() -> None:
+    # a weak Darroch term on 4,930 people seen: BIC (ln n per term) drops it and is 14%
+    # too low; AIC (2 per term) keeps it, so the Akaike-weighted average is closer
+    table = _darroch_table(0.1, hidden=2000)
+    fits = fit_models(table)
+    assert fits[0].heterogeneity == "" and fits[0].hidden < 0.9 * 2000
+    by_aic = min(fits, key=lambda f: f.aic)
+    assert by_aic.heterogeneity == "darroch"
+    assert by_aic.aic == pytest.approx(-2 * by_aic.loglik + 2 * len(by_aic.coef))
+    averaged = aic_average(fits)
+    assert abs(averaged - 2000) < abs(fits[0].hidden - 2000) / 2
+    weights = np.exp(-(np.array([f.aic for f in fits]) - by_aic.aic) / 2)
+    assert averaged == pytest.approx(weights @ [f.hidden for f in fits] / weights.sum())
+    assert aic_average(fits[:1]) == pytest.approx(fits[0].hidden)
+    # the reported point: the larger of the latent classes' and the geometric mean of
+    # the lowest-BIC estimate and the average
+    loglinear, latent, reported = estimates(table, replicates=30, seed=1)
+    assert loglinear is not None and latent is not None
+    assert loglinear.hidden == fits[0].hidden
+    point = max(latent.hidden, float(np.sqrt(loglinear.hidden * averaged)))
+    assert reported.hidden == pytest.approx(point)
+    assert reported.hidden > max(loglinear.hidden, latent.hidden)  # closer to 2000
+    assert reported.low <= reported.hidden <= reported.high
+    assert f"AIC-weighted average {averaged:.0f}" in reported.summary()
 
 
 def test_bad_tables_are_clear_errors() -> None:
@@ -159,7 +186,8 @@ def test_the_reported_interval_spans_both_models_and_says_when_they_disagree() -
     assert loglinear is not None and latent is not None
     assert table.one_list_share >= SPARSE_SHARE  # so the upper end is widened
     assert reported.method == "both"
-    assert reported.hidden == max(loglinear.hidden, latent.hidden)
+    averaged = aic_average(fit_models(table))
+    assert reported.hidden == max(latent.hidden, np.sqrt(loglinear.hidden * averaged))
     assert reported.low == min(loglinear.low, latent.low)
     assert reported.high == pytest.approx(SPARSE_WIDEN * max(loglinear.high, latent.high))
     assert "latent classes" in reported.summary() and "log-linear" in reported.summary()
