@@ -82,3 +82,43 @@ def test_a_careful_payer_with_the_same_pattern_still_is(scanned: ScanResult) -> 
     # the same evidence but for the look-alike: the in-law scores far lower
     in_law = scored_customer(scanned, IN_LAW)
     assert float(str(in_law["score"])) < 0.2 <= float(str(row["score"]))
+
+
+IN_LAW_3, PAYER_3, OTHER_3 = "CI003", "CK003", "CK004"
+IN_LAWS = [("scb:5528241001", "Siriporn Sukhon"), ("kbank:4410092002", "Malee Chaiyaporn"),
+           ("bbl:7710092003", "Ratana Boonmee")]  # fmt: skip
+WOMEN = [("scb:5528241011", "Kanya Wongsawat"), ("kbank:4410092012", "Nittaya Srisuk"),
+         ("bbl:7710092013", "Lamai Thongdee")]  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def circles() -> ScanResult:
+    """Two men paying three women in Thailand of three family names the same way (AUD 60,
+    in the evening); another customer also pays one of the payer's women, nobody pays the
+    in-law's (pack 2026.12.9, the 10011 set: in-law remitters alerted on
+    ``multiple_unrelated_beneficiaries``, their in-laws following them)."""
+    tx, cu, _ = small_world()
+    payments = [
+        _pays(IN_LAW_3, "Wayne Hughes", IN_LAWS, 12, 21.0, 12, 60.0),
+        _pays(PAYER_3, "Dale Morgan", WOMEN, 12, 21.0, 12, 60.0),
+        _pays(OTHER_3, "Peter Lewis", WOMEN[:1], 4, 13.0, 20, 40.0),
+    ]
+    people = pl.DataFrame(
+        [{"customer_id": cid, "name": name, "birth_year": 1975, "gender": "M", "country": "AU",
+          "timezone": "Australia/Sydney", "known_offender": False}
+         for cid, name in ((IN_LAW_3, "Wayne Hughes"), (PAYER_3, "Dale Morgan"),
+                           (OTHER_3, "Peter Lewis"))],
+        schema=cu.schema,
+    )  # fmt: skip
+    return scan_frames(pl.concat([tx, *payments]), pl.concat([cu, people]))
+
+
+def test_several_people_whom_nobody_else_pays_weigh_against(circles: ScanResult) -> None:
+    in_law, payer = scored_customer(circles, IN_LAW_3), scored_customer(circles, PAYER_3)
+    assert in_law["unrelated_families"] == payer["unrelated_families"] == 3
+    assert in_law["hub_other_senders"] == 0 and payer["hub_other_senders"] == 1
+    assert in_law["s__closed_circle_lookalike"] == 1.0
+    assert payer["s__closed_circle_lookalike"] == 0.0
+    # the same first-stage evidence; the look-alike alone takes the in-law down
+    assert in_law["base_score"] == pytest.approx(payer["base_score"], abs=0.05)
+    assert float(str(in_law["score"])) < float(str(payer["score"]))

@@ -221,6 +221,31 @@ def test_the_cap_names_the_sole_sender_in_the_explanation() -> None:
     assert "one customer only" not in beneficiary_lead(capped.row(1, named=True))
 
 
+def test_a_beneficiary_paid_once_by_one_customer_ranks_under_a_third_of_him() -> None:
+    """One payment is the weakest tie (the graph's u): her only sender's score caps hers
+    times a third; from two payments fully (in-laws paid once by an alerted in-law
+    remitter followed him above the alert threshold)."""
+    bene = pl.DataFrame(
+        {
+            "receiver_id": ["once", "twice", "low"],
+            "score": [0.9, 0.9, 0.1],
+            "sole_sender": ["c1", "c1", "c1"],
+            "inbound_payments": [1, 2, 1],
+        }
+    )
+    cust = pl.DataFrame({"sender_id": ["c1"], "score": [0.45]})
+    capped = _capped_by_sole_sender(bene, cust)
+    assert capped["score"].to_list() == pytest.approx([0.15, 0.45, 0.1])
+    assert capped["capped_by_sender"].to_list() == [True, True, False]
+    row = {**capped.row(0, named=True), "countries": "TH", "currency": "AUD"}
+    lead = beneficiary_lead({**row, "inbound_senders": 1, "unrelated_senders": 1})
+    assert (
+        "ranked no higher than that customer (that score times 0.33, the weight of 1 payment(s)"
+        in lead
+    )
+    assert "times" not in beneficiary_lead({**capped.row(1, named=True), "countries": "TH"})
+
+
 synth = pytest.importorskip("daybreak.synth")
 
 

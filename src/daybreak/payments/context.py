@@ -40,6 +40,9 @@ PEER_MIN_GROUP = 30
 # A sender who pays two members of one household abroad on the same days splits its
 # payments (run_share high); one who pays them on separate occasions supports a family.
 SPLIT_RUNS = (0.2, 0.5)
+# How firmly a sender is tied to a beneficiary by the number of payments on the pair: a
+# one-off payment counts a third, two or more fully (the graph's tie weight ``u``).
+TIE_PAYMENTS = (0.5, 2.0)
 
 
 def ramp(x: str, lo: float, hi: float) -> str:

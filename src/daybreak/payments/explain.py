@@ -15,6 +15,8 @@ from typing import Any
 
 import pycountry
 
+from daybreak.payments.context import TIE_PAYMENTS
+
 FORMATS = ("int", "pct", "money", "num", "")
 
 
@@ -168,6 +170,18 @@ def customer_lead(row: Mapping[str, Any]) -> str:
     )
 
 
+def _tie_weight(payments: int) -> str:
+    """How the cap of a sole sender's beneficiary weighs his score (``TIE_PAYMENTS``)."""
+    lo, hi = TIE_PAYMENTS
+    weight = min(1.0, max(0.0, (payments - lo) / (hi - lo)))
+    if weight >= 1.0:
+        return "."
+    return (
+        f" (that score times {weight:.2f}, the weight of {payments} payment(s); two or more"
+        " count fully)."
+    )
+
+
 def beneficiary_lead(row: Mapping[str, Any]) -> str:
     accounts = int(row.get("person_accounts") or 1)
     return (
@@ -180,7 +194,8 @@ def beneficiary_lead(row: Mapping[str, Any]) -> str:
         )
         + (
             f" Paid by one customer only ({row.get('sole_sender')}, score "
-            f"{float(row.get('sole_sender_score') or 0):.2f}): ranked no higher than that customer."
+            f"{float(row.get('sole_sender_score') or 0):.2f}): ranked no higher than that customer"
+            + _tie_weight(int(row.get("inbound_payments") or 0))
             if row.get("capped_by_sender")
             else f" Paid by one customer only ({row.get('sole_sender')}, alerted at "
             f"{float(row.get('sole_sender_score') or 0):.2f}), without a family tie: ranked "

@@ -22,7 +22,7 @@ import numpy as np
 
 from daybreak.payments.compiler import _alerted_sender_raw, strength_column
 from daybreak.payments.config import Pack
-from daybreak.payments.context import SPLIT_RUNS
+from daybreak.payments.context import SPLIT_RUNS, TIE_PAYMENTS
 from daybreak.payments.graph import DAMP, MIN_EDGE, STRUCT_HI, STRUCT_LO
 from daybreak.payments.realtime_features import (
     FirstStage,
@@ -413,7 +413,9 @@ def beneficiary_score(
     row["raw_score"] = _raw(pack, "beneficiary", row)
     score = _calibrated(pack, "beneficiary", row["raw_score"])
     bound = None if sole_row is None else float(sole_row["score"])
-    capped = bound is not None and score > bound
+    # the cap weighs the sender's score by the tie (scan._capped_by_sole_sender)
+    cap = None if bound is None else float(np.round(bound * ramp(n, *TIE_PAYMENTS), 6))
+    capped = cap is not None and score > cap
     floor = None if bound is None else float(np.round(bound * row["sole_sender_tie"], 6))
     raised = (
         bound is not None
@@ -422,7 +424,7 @@ def beneficiary_score(
         and floor > score
     )
     row["sole_sender_score"] = bound
-    row["score"] = bound if capped else floor if raised else score
+    row["score"] = cap if capped else floor if raised else score
     row["capped_by_sender"] = capped
     row["raised_by_sender"] = raised
     return row

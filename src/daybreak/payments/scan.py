@@ -30,6 +30,7 @@ from daybreak.payments.compiler import (
     strength_column,
 )
 from daybreak.payments.config import Curve, Pack, Typology
+from daybreak.payments.context import TIE_PAYMENTS
 from daybreak.payments.explain import (
     LEAD_FIELDS,
     beneficiary_lead,
@@ -179,19 +180,32 @@ def _capped_by_sole_sender(
     at 0.3-0.5 (in-law beneficiaries 2 -> 5 of ~400 in two regions). ``sole_sender_score`` is that customer's
     score (null when several pay or the sender was not scored, and then nothing is
     capped or raised); ``capped_by_sender`` and ``raised_by_sender`` say whether the
-    bound moved the score."""
+    bound moved the score.
+
+    The cap weighs the sender's score by how firmly he is tied to her, as the graph
+    weighs every tie (``TIE_PAYMENTS``, the network's ``u``): a beneficiary paid once
+    ranks no higher than a third of her only sender's score, from two payments fully.
+    One payment to one person is the least a sender's evidence can say about her; on the
+    development worlds the in-laws of in-law remitters alerted at 0.25-0.45 followed them
+    through ``hub_paid_by_alerted``, several paid once. The floor was already weighted
+    so, and the two now meet."""
     sender = cust.select(
         pl.col("sender_id").alias("sole_sender"), pl.col("score").alias("sole_sender_score")
     )
     joined = bene.join(sender, on="sole_sender", how="left", maintain_order="left")
-    capped = (pl.col("score") > pl.col("sole_sender_score")).fill_null(False)
+    lo, hi = TIE_PAYMENTS
+    paid = pl.col("inbound_payments") if "inbound_payments" in bene.columns else pl.lit(hi)
+    bound = (
+        pl.col("sole_sender_score") * ((paid.fill_null(hi) - lo) / (hi - lo)).clip(0.0, 1.0)
+    ).round(6)
+    capped = (pl.col("score") > bound).fill_null(False)
     tie = pl.col("sole_sender_tie") if "sole_sender_tie" in bene.columns else pl.lit(0.0)
     floor = (pl.col("sole_sender_score") * tie.fill_null(0.0)).round(6)
     alerted = pl.col("sole_sender_score") >= (2.0 if suspect is None else suspect)
     raised = (alerted & (floor > pl.col("score"))).fill_null(False)
     return joined.with_columns(
         pl.when(capped)
-        .then(pl.col("sole_sender_score"))
+        .then(bound)
         .when(raised)
         .then(floor)
         .otherwise(pl.col("score"))
