@@ -176,6 +176,10 @@ def cached_bank(cache: Path, listed: int) -> Path:
     (``index/``), built once under ``cache``."""
     folder = cache / f"bank-{listed}"
     if (folder / "ready").exists():
+        with TiplineStore.open(folder / "data", dev=True) as store:
+            segments = store.banks.open(folder / "banks", ADMIN).segments("ncii")
+            for part in segments.parts():
+                segments.digests(part)  # a cache built before key digests gets them once
         return folder
     shutil.rmtree(folder, ignore_errors=True)
     folder.mkdir(parents=True)
