@@ -33,7 +33,7 @@ import polars as pl
 from daybreak.media.bank_segments import ADD, Part
 from daybreak.media.banks import Bank, BankEntry, BankStore, normalize_hash
 from daybreak.media.hamming import RangeSearch
-from daybreak.media.index import U64, HashIndex, Matches, default_layout, parse_pdq
+from daybreak.media.index import U64, HashIndex, Matches, default_layout, parse_pdq, timed
 from daybreak.media.video import FrameHash, VideoMatchRule
 from daybreak.model.signal_types import PdqSignal, SignalType
 from daybreak.plugins import resolve, signal_type, signal_types
@@ -298,7 +298,8 @@ class MediaMatcher:
         touched: set[str] | None = types
         if done is not None and all(p.first > done for p in new):
             for part in new:
-                rows = self.store.read_entry_parts(bank.name, [part])
+                with timed("catch-up: read part"):
+                    rows = self.store.read_entry_parts(bank.name, [part])
                 if part.kind == ADD:
                     self._add_live(bank.name, rows)
                 else:
@@ -309,7 +310,8 @@ class MediaMatcher:
             touched = None  # every type
         self._applied[bank.name] = _last(parts)
         self._synced[bank.name] = bank.entries_version
-        self._build_ranged(only=touched)
+        with timed("catch-up: build ranged"):
+            self._build_ranged(only=touched)
 
     def _add_live(self, bank: str, new: pl.DataFrame) -> None:
         """Hand new entries to the live index in blocks of :data:`ADD_BLOCK`: each block
@@ -319,11 +321,15 @@ class MediaMatcher:
         rows = _meta_rows(bank, new)
         for start in range(0, rows.height, ADD_BLOCK):
             block = rows.slice(start, ADD_BLOCK)
-            hashes = pdq_words(block["hash"])
+            with timed("catch-up: decode block"):
+                hashes = pdq_words(block["hash"])
             # metadata first: a concurrent search must never see an id it cannot name
-            self._append_meta(block)
-            self.index.add(hashes)
-        self._index_exact(bank, new)
+            with timed("catch-up: append metadata"):
+                self._append_meta(block)
+            with timed("catch-up: index add"):
+                self.index.add(hashes)
+        with timed("catch-up: exact hashes"):
+            self._index_exact(bank, new)
 
     def _remove_live(self, bank: str, gone: pl.DataFrame) -> None:
         """Tombstone ``gone``'s (hash_type, hash) keys of ``bank`` in the live index."""
