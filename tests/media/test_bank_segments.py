@@ -321,3 +321,26 @@ def test_parts_compacted_before_the_matcher_applied_them_are_diffed_whole(
     assert [m.query for m in got] == [0, 2, 3]
     cli.add("b", pdq(4))  # and from there on part by part again
     assert [m.query for m in server.match_pdq([PDQ[4]], 0)] == [0]
+
+
+def test_appended_metadata_is_merged_without_copying_the_rows_loaded(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Past META_CHUNKS appended chunks only the appended rows are merged: the rows
+    the matcher started with (a loaded frame, a chunk per row group) keep their
+    chunks, and every row still names its index id."""
+    monkeypatch.setattr(matcher_module, "META_CHUNKS", 2)
+    monkeypatch.setattr(matcher_module, "ADD_BLOCK", 1)  # a chunk per added hash
+    store = BankStore(tmp_path)
+    store.create("b")
+    store.add("b", pdq(0, 1, 2, 3))
+    server = MediaMatcher.build(store)
+    loaded = server._meta()
+    server._meta_frame = pl.concat([loaded.slice(0, 2), loaded.slice(2, 2)], rechunk=False)
+    server.add_entries("b", pdq(4, 5, 6))  # the third appended chunk merges the three
+    assert server._meta().n_chunks() == 3
+    assert server._meta().slice(0, 4).n_chunks() == 2  # the loaded rows not copied
+    assert server._meta()["hash"].to_list() == PDQ[:7]
+    server.add_entries("b", pdq(7, 8))  # appended rows now outnumber the rest: all merged
+    assert server._meta().n_chunks() == 1 and server._meta()["hash"].to_list() == PDQ[:9]
+    assert [m.query for m in server.match([("pdq", PDQ[i]) for i in (0, 5, 8)])] == [0, 1, 2]
