@@ -620,31 +620,3 @@ def test_blocks_grow_with_the_items_stored(
     assert sizes == [10, 10, 10, 15, 25, 35, 15]
     assert report.hashes_added == 120 and store.exchanges.fetch_state(ADMIN, "ncii").items == 120
     assert bank_hashes(store, tmp_path / "banks", "ncii") == {r.hash_value for r in records}
-
-
-def test_a_sync_into_a_large_bank_writes_it_in_steps_of_a_share_of_its_size(
-    store: TiplineStore, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """Bank writes cost their change (key digests, not the bank's keys), so a sync into
-    a large bank writes it in steps that live matchers take as they land, not once at
-    the end; a step is at least 1/MAX_PARTS of the bank (compactions stay rare)."""
-    from daybreak.media.bank_segments import MAX_PARTS
-    from daybreak.media.banks import BankEntry
-
-    monkeypatch.setattr(hash_exchange, "FLUSH_HASHES", 2)
-    monkeypatch.setattr(hash_exchange, "BLOCK_ITEMS", 1)  # a block per page
-    monkeypatch.setattr(hash_exchange, "BLOCK_SHARE", 10**9)
-    listed = 6 * MAX_PARTS  # a write per 6 new hashes or more
-    records = [StopNciiRecord(pdq(f"n{i}"), "ImagePDQ", 100 + i) for i in range(30)]
-    ex = Exchange(STOPNCII_SECRET, page_size=3, entries=records)
-    root = tmp_path / "banks"
-    banks = store.banks.open(root, ADMIN)
-    banks.create("ncii")
-    banks.add("ncii", [BankEntry("pdq", pdq(f"old{i}"), ("x",)) for i in range(listed)])
-    with serve(StopNciiHandler, ex, STOPNCII_PREFIX) as base:
-        store.exchanges.add(ADMIN, "ncii", "stop_ncii", "ncii", {"endpoint": base}, "TEST_STOPNCII")
-        report = sync(store, root, "ncii", {"TEST_STOPNCII": STOPNCII_SECRET})
-    assert report.hashes_added == 30
-    writes = [p.rows for p in store.banks.open(root, ADMIN).entry_parts("ncii")][1:]
-    assert sum(writes) == 30 and len(writes) == 5  # 6 at a time (pages of 3), not 1 of 30
-    assert hash_exchange.flush_hashes(64 * MAX_PARTS) == 64

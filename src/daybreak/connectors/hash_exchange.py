@@ -67,7 +67,7 @@ from threatexchange.signal_type.pdq.signal import PdqSignal
 from threatexchange.signal_type.signal_base import SignalType
 
 from daybreak.connectors.cybertip_api import read_private_file
-from daybreak.media.bank_segments import KEYS, MAX_PARTS
+from daybreak.media.bank_segments import KEYS
 from daybreak.media.banks import ENTRY_SCHEMA, BankError, BankStore, normalize_hash
 from daybreak.plugins import signal_type
 from daybreak.store import TiplineStore
@@ -951,22 +951,14 @@ FLUSH_HASHES = 50_000  # bank changes gathered before they are written to the ba
 KEY_SCHEMA = {k: ENTRY_SCHEMA[k] for k in KEYS}
 
 
-def flush_hashes(bank_size: int) -> int:
-    """Bank changes gathered before a write, for a bank of ``bank_size`` entries."""
-    return max(FLUSH_HASHES, bank_size // MAX_PARTS)
-
-
 class _BankChanges:
     """The bank changes of the blocks stored so far, written to the bank in batches. A
-    write appends only the change (one part) and deduplicates it against the key
-    digests of the bank's parts, not its keys, so it costs the change; the live
-    matchers take each write as it lands, so a large sync is searchable in steps. A
-    batch is at least :data:`FLUSH_HASHES` changes and at least 1/:data:`MAX_PARTS` of
-    the bank (:func:`flush_hashes`): the bank is compacted (rewritten whole) past
-    :data:`MAX_PARTS` parts, so at most once per about its own size of new hashes
-    (1 M hashes into a bank of 10 M: a write per ~156,000 or more). A sync that dies before a
-    write leaves the exchange marked (``bank_current`` false) and the next sync
-    reconciles the bank with the items."""
+    write appends only the change (one part), but deduplicating it reads the bank's
+    listed keys, so a batch is at least :data:`FLUSH_HASHES` changes and at least the
+    bank's size: a sync's reads then cost at most a few times its end result (1 M
+    hashes into an empty bank: 6 writes; into a bank of 10 M: one). A sync that dies
+    before a write leaves the exchange marked (``bank_current`` false) and the next
+    sync reconciles the bank with the items."""
 
     def __init__(
         self, exchanges: ExchangeRepository, actor: Actor, banks: BankStore, exchange: Exchange
@@ -979,7 +971,7 @@ class _BankChanges:
     def note(self, added: Sequence[tuple[str, str]], removed: Sequence[tuple[str, str]]) -> None:
         self.pending.update(dict.fromkeys(added, True))
         self.pending.update(dict.fromkeys(removed, False))
-        if len(self.pending) >= flush_hashes(self.bank_size):
+        if len(self.pending) >= max(FLUSH_HASHES, self.bank_size):
             self.flush()
 
     def flush(self) -> None:
