@@ -59,13 +59,14 @@ from exchange_servers import (  # noqa: E402
 )
 
 from daybreak.connectors import hash_exchange  # noqa: E402
+from daybreak.media import index as index_module  # noqa: E402
 from daybreak.media.banks import ENTRY_SCHEMA, BankStore  # noqa: E402
 from daybreak.media.index import format_pdq  # noqa: E402
 from daybreak.media.matcher import MediaMatcher, pdq_words  # noqa: E402
 from daybreak.store import TiplineStore  # noqa: E402
 from daybreak.store.auth import Actor, Role  # noqa: E402
 from media_index import parse_size  # noqa: E402
-from media_index_sync import Prober, Ticker, gaps, near, stats  # noqa: E402
+from media_index_sync import Prober, Ticker, gaps, near, print_trace, stats  # noqa: E402
 
 SECRET = "fetch-key,subscription-key,feedback-key"
 ADMIN = Actor("bench", Role.ADMIN)
@@ -176,6 +177,10 @@ def cached_bank(cache: Path, listed: int) -> Path:
     (``index/``), built once under ``cache``."""
     folder = cache / f"bank-{listed}"
     if (folder / "ready").exists():
+        with TiplineStore.open(folder / "data", dev=True) as store:
+            segments = store.banks.open(folder / "banks", ADMIN).segments("ncii")
+            for part in segments.parts():
+                segments.digests(part)  # a cache built before key digests gets them once
         return folder
     shutil.rmtree(folder, ignore_errors=True)
     folder.mkdir(parents=True)
@@ -251,6 +256,9 @@ def measure(banks: BankStore, index: Path, run: Path, n: int, page: int, quiet: 
     found = {m.query for m in matcher.match_pdq(sample, 0)}
     print_latency(prober.samples[:mark], prober.samples[mark:], ticker.late, start, writes[-1])
     print(f"new hashes found exactly: {len(found)}/{SAMPLE}")
+    if index_module.TRACE is not None:  # DAYBREAK_INDEX_TRACE=1: the catch-up's steps
+        since = done["started"] - (time.time() - time.perf_counter())
+        print_trace([s for s in prober.samples[mark:] if s[0] >= since], ticker, slow_ms=100)
     if len(found) != SAMPLE:
         raise SystemExit("RECALL ERROR: synced hashes not found")
 

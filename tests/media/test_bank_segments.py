@@ -8,12 +8,13 @@ import threading
 from collections.abc import Sequence
 from pathlib import Path
 
+import numpy as np
 import polars as pl
 import pytest
 
 from daybreak.media import bank_segments, banks
 from daybreak.media import matcher as matcher_module
-from daybreak.media.bank_segments import ADD, MANIFEST, REMOVE, BankSegments, Part
+from daybreak.media.bank_segments import ADD, DIGESTS, MANIFEST, REMOVE, BankSegments, Part
 from daybreak.media.banks import ENTRY_SCHEMA, BankEntry, BankStore
 from daybreak.media.matcher import MediaMatcher
 
@@ -86,9 +87,84 @@ def test_a_crash_between_part_and_manifest_loses_nothing_and_doubles_nothing(
     assert reader.compact("b") == 2
     assert sorted(p.name for p in folder.iterdir()) == [
         "00000001-00000002.add.parquet",
+        "00000001-00000002.add.parquet" + DIGESTS,
         MANIFEST,
     ]
     assert listed(BankStore(tmp_path)) == [PDQ[0], PDQ[1], PDQ[2], PDQ[3]]
+
+
+def _reads(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The part files whose key rows a deduplication reads, recorded."""
+    seen: list[str] = []
+    real = BankSegments._read_matching
+
+    def spy(self: BankSegments, part: Part, keys: pl.DataFrame) -> pl.DataFrame:
+        seen.append(part.file)
+        return real(self, part, keys)
+
+    monkeypatch.setattr(BankSegments, "_read_matching", spy)
+    return seen
+
+
+def test_adding_new_hashes_reads_no_listed_keys_and_a_listed_one_only_its_part(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    store = BankStore(tmp_path)
+    store.create("b")
+    store.add("b", pdq(0, 1, 2))
+    store.add("b", pdq(3, 4))
+    reads = _reads(monkeypatch)
+    assert store.add("b", pdq(5, 6)) == (2, 0)
+    assert reads == []  # no digest hit: nothing read
+    assert store.add("b", pdq(4, 7)) == (1, 1)
+    assert reads == ["00000002.add.parquet"]  # the one part that lists PDQ[4]
+    assert store.remove("b", [("pdq", PDQ[8]), ("pdq", PDQ[1])]) == 1
+    assert reads[1:] == ["00000001.add.parquet"]
+    assert listed(store) == [PDQ[0], PDQ[2], PDQ[3], PDQ[4], PDQ[5], PDQ[6], PDQ[7]]
+    assert store.get("b").count == 7
+
+
+@pytest.mark.parametrize("colliding", [False, True])
+def test_deduplication_by_digests_agrees_with_a_set_over_random_writes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, colliding: bool
+) -> None:
+    if colliding:  # every key the same digest: each hit must be checked against the rows
+        monkeypatch.setattr(
+            bank_segments, "key_digests", lambda frame: np.zeros(frame.height, dtype=np.uint64)
+        )
+    rng = random.Random(5 if colliding else 6)
+    store = BankStore(tmp_path)
+    store.create("b")
+    model: set[str] = set()
+    for _ in range(40):
+        chosen = [rng.randrange(len(PDQ)) for _ in range(rng.randint(1, 5))]
+        if rng.random() < 0.6:
+            fresh = {PDQ[i] for i in chosen} - model
+            assert store.add("b", pdq(*chosen)) == (len(fresh), len(chosen) - len(fresh))
+            model |= fresh
+        else:
+            gone = {PDQ[i] for i in chosen} & model
+            assert store.remove("b", [("pdq", PDQ[i]) for i in chosen]) == len(gone)
+            model -= gone
+        assert sorted(listed(store)) == sorted(model)
+        assert store.get("b").count == len(model)
+
+
+def test_missing_or_stale_digests_are_computed_again_and_kept(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    store = BankStore(tmp_path)
+    store.create("b")
+    store.add("b", pdq(0, 1, 2))
+    folder = tmp_path / "entries" / "b"
+    kept = folder / ("00000001.add.parquet" + DIGESTS)
+    right = np.load(kept)
+    kept.unlink()  # a part written before digests
+    assert store.add("b", pdq(2, 3)) == (1, 1)
+    assert np.array_equal(np.load(kept), right)
+    np.save(kept, right[:2])  # not the part's rows: not trusted
+    assert store.add("b", pdq(1, 4)) == (1, 1)
+    assert np.array_equal(np.load(kept), right)
 
 
 def test_an_old_single_file_bank_is_read_and_migrated_on_its_first_write(tmp_path: Path) -> None:
@@ -245,3 +321,26 @@ def test_parts_compacted_before_the_matcher_applied_them_are_diffed_whole(
     assert [m.query for m in got] == [0, 2, 3]
     cli.add("b", pdq(4))  # and from there on part by part again
     assert [m.query for m in server.match_pdq([PDQ[4]], 0)] == [0]
+
+
+def test_appended_metadata_is_merged_without_copying_the_rows_loaded(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Past META_CHUNKS appended chunks only the appended rows are merged: the rows
+    the matcher started with (a loaded frame, a chunk per row group) keep their
+    chunks, and every row still names its index id."""
+    monkeypatch.setattr(matcher_module, "META_CHUNKS", 2)
+    monkeypatch.setattr(matcher_module, "ADD_BLOCK", 1)  # a chunk per added hash
+    store = BankStore(tmp_path)
+    store.create("b")
+    store.add("b", pdq(0, 1, 2, 3))
+    server = MediaMatcher.build(store)
+    loaded = server._meta()
+    server._meta_frame = pl.concat([loaded.slice(0, 2), loaded.slice(2, 2)], rechunk=False)
+    server.add_entries("b", pdq(4, 5, 6))  # the third appended chunk merges the three
+    assert server._meta().n_chunks() == 3
+    assert server._meta().slice(0, 4).n_chunks() == 2  # the loaded rows not copied
+    assert server._meta()["hash"].to_list() == PDQ[:7]
+    server.add_entries("b", pdq(7, 8))  # appended rows now outnumber the rest: all merged
+    assert server._meta().n_chunks() == 1 and server._meta()["hash"].to_list() == PDQ[:9]
+    assert [m.query for m in server.match([("pdq", PDQ[i]) for i in (0, 5, 8)])] == [0, 1, 2]

@@ -15,6 +15,14 @@ next write of the same number replaces, so nothing is lost that was committed an
 nothing is counted twice. :meth:`BankSegments.compact` rewrites the live entries as one
 part and deletes the rest (automatically past :data:`MAX_PARTS` parts, or on demand).
 
+Beside each part it writes, a write keeps the part's keys as sorted 64-bit digests
+(``<part>.keys-<polars version>.npy``): an add or a remove checks its keys against them
+(:meth:`BankSegments.listed_among`) and reads only the parts some digest hits, so adding
+1 M new hashes to a bank of 10 M reads none of the 10 M keys. A hit is checked against
+the part's rows (digests can collide), so the answer is exact. A part without digests
+(written before them, or by another polars version: its row hash is stable within a
+version only) has them computed from its keys at first use and kept.
+
 A bank written before segments existed is one file ``<name>.parquet``; it reads as the
 single add part ``0..0`` and the first write migrates it (a manifest naming it and the
 new part; the old file is deleted at the next compaction).
@@ -29,6 +37,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+import numpy as np
+import numpy.typing as npt
 import polars as pl
 
 MANIFEST = "manifest.json"
@@ -36,7 +46,24 @@ FORMAT = 1
 MAX_PARTS = 64  # beyond this many parts a write compacts the bank
 KEYS = ["hash_type", "hash"]
 ADD, REMOVE = "add", "remove"
+DIGESTS = f".keys-{pl.__version__}.npy"  # polars' row hash is stable within a version
 READ_ATTEMPTS = 5  # a compaction may delete a part between manifest read and file open
+
+
+def key_digests(frame: pl.DataFrame) -> npt.NDArray[np.uint64]:
+    """The 64-bit digests of ``frame``'s (hash_type, hash) keys, in row order."""
+    return frame.select(KEYS).hash_rows(seed=0).to_numpy()
+
+
+def _among(
+    sorted_digests: npt.NDArray[np.uint64], digests: npt.NDArray[np.uint64]
+) -> npt.NDArray[np.bool_]:
+    """Which of ``digests`` are in ``sorted_digests`` (binary search, no copy of it)."""
+    if not sorted_digests.size:
+        return np.zeros(digests.shape, dtype=bool)
+    at = np.searchsorted(sorted_digests, digests).clip(max=sorted_digests.size - 1)
+    found: npt.NDArray[np.bool_] = sorted_digests[at] == digests
+    return found
 
 
 class SegmentError(ValueError):
@@ -120,6 +147,73 @@ class BankSegments:
             listed = listed.drop("_gone")
         return listed.drop("_seq")
 
+    def listed_among(self, keys: pl.DataFrame) -> pl.DataFrame:
+        """Those of ``keys`` (distinct (hash_type, hash) rows) that the bank lists now, in
+        their order. Reads only the parts whose key digests one of them hits (a part
+        that holds none of the keys neither adds nor removes any of them), and of those
+        only the rows of the keys hit."""
+        keys = keys.select(KEYS)
+        parts = self.parts()
+        wanted = key_digests(keys)
+        hit = np.zeros(wanted.shape, dtype=bool)
+        touched = []
+        for part in parts:
+            found = _among(self.digests(part), wanted)
+            if found.any():
+                hit |= found
+                touched.append(part)
+        if not any(p.kind == ADD for p in touched):
+            return keys.clear()
+        candidates = keys.filter(pl.Series(hit))
+        rows = [
+            self._read_matching(p, candidates).with_columns(
+                _seq=pl.lit(p.last), _add=pl.lit(p.kind == ADD)
+            )
+            for p in touched
+        ]
+        # a key is listed when the last part that names it added it
+        latest = (
+            pl.concat(rows)
+            .sort("_seq")
+            .group_by(KEYS, maintain_order=True)
+            .agg(pl.col("_add").last())
+            .filter("_add")
+        )
+        return candidates.join(latest.select(KEYS), on=KEYS, how="semi", maintain_order="left")
+
+    def digests(self, part: Part) -> npt.NDArray[np.uint64]:
+        """``part``'s key digests, sorted: read from beside it, or computed from its keys
+        (and kept for the next write) when missing or stale."""
+        path = self._digests_path(part)
+        try:
+            kept: npt.NDArray[np.uint64] = np.load(path)
+            if kept.dtype == np.uint64 and kept.shape == (part.rows,):
+                return kept
+        except (OSError, ValueError):
+            pass
+        digests = np.sort(key_digests(self._read(part, KEYS)))
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            _replace(path, lambda tmp: np.save(tmp, digests))
+        except OSError:
+            pass  # a reader without write access: computed again next time
+        return digests
+
+    def _digests_path(self, part: Part) -> Path:
+        # beside the part; a legacy part (``../<name>.parquet``) keeps them in the folder
+        return self.folder / (os.path.basename(part.file) + DIGESTS)
+
+    def _read_matching(self, part: Part, keys: pl.DataFrame) -> pl.DataFrame:
+        """The rows of ``part`` whose keys are among ``keys`` (its keys only)."""
+        path = os.path.normpath(self.folder / part.file)
+        return (
+            pl.scan_parquet(path)
+            .select(KEYS)
+            .filter(pl.col("hash").is_in(keys["hash"].unique().implode()))
+            .join(keys.lazy(), on=KEYS, how="semi")
+            .collect()
+        )
+
     def _read(self, part: Part, columns: list[str]) -> pl.DataFrame:
         # normalised: a legacy part is ``../<name>.parquet`` and the folder may not exist
         return pl.read_parquet(os.path.normpath(self.folder / part.file), columns=columns)
@@ -145,8 +239,9 @@ class BankSegments:
         part = Part(ADD, first, last, live.height, f"{first:08d}-{last:08d}.{ADD}.parquet")
         self._write_part(part, live)
         self._write_manifest([part])
+        kept = (MANIFEST, part.file, part.file + DIGESTS)
         for path in self.folder.iterdir():
-            if path.name not in (MANIFEST, part.file):
+            if path.name not in kept:
                 path.unlink(missing_ok=True)
         self.legacy.unlink(missing_ok=True)
         return part
@@ -154,6 +249,8 @@ class BankSegments:
     def _write_part(self, part: Part, frame: pl.DataFrame) -> None:
         self.folder.mkdir(parents=True, exist_ok=True)
         _replace(self.folder / part.file, lambda path: frame.write_parquet(path))
+        digests = np.sort(key_digests(frame))  # before the manifest names the part
+        _replace(self._digests_path(part), lambda path: np.save(path, digests))
 
     def _write_manifest(self, parts: Sequence[Part]) -> None:
         text = json.dumps({"format": FORMAT, "parts": [asdict(p) for p in parts]}, indent=1)

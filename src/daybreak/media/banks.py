@@ -465,7 +465,8 @@ class BankStore:
         self, name: str, entries: Iterable[BankEntry], *, actor: str | None = None
     ) -> tuple[int, int]:
         """Add entries (deduplicated); returns (added, already present). Writes the new
-        entries only (one part); deduplicating reads the listed keys."""
+        entries only (one part); deduplicating reads the listed keys only where their
+        digests say a new one may be listed (:meth:`BankSegments.listed_among`)."""
         return self.add_frame(name, _entries_frame(list(entries), datetime.now(UTC)), actor=actor)
 
     def add_frame(
@@ -478,11 +479,10 @@ class BankStore:
         with self._locked():
             bank = self.get(name)
             segments = self.segments(name)
-            listed, _ = segments.read(KEYS)
-            fresh = new.unique(KEYS, keep="first", maintain_order=True).join(
-                listed, on=KEYS, how="anti", maintain_order="left"
-            )
-            bank.count = listed.height + fresh.height
+            distinct = new.unique(KEYS, keep="first", maintain_order=True)
+            listed = segments.listed_among(distinct)
+            fresh = distinct.join(listed, on=KEYS, how="anti", maintain_order="left")
+            bank.count += fresh.height
             bank.entries_version += 1
             # metadata first: a refused change (a reader's role) leaves the files alone
             self._put(bank, "add", fresh.height, actor, _hashes(fresh))
@@ -500,11 +500,10 @@ class BankStore:
         with self._locked():
             bank = self.get(name)
             segments = self.segments(name)
-            listed, _ = segments.read(KEYS)
-            gone = listed.join(drop.unique(), on=KEYS, how="semi", maintain_order="left")
+            gone = segments.listed_among(drop.unique(maintain_order=True))
             if not gone.height:
                 return 0  # nothing listed was named: no change to record
-            bank.count = listed.height - gone.height
+            bank.count -= gone.height
             bank.entries_version += 1
             self._put(bank, "remove", gone.height, actor, _hashes(gone))
             self._append(segments, REMOVE, gone)

@@ -75,7 +75,7 @@ TRACE: list[tuple[str, int, int]] | None = [] if os.environ.get("DAYBREAK_INDEX_
 
 
 @contextmanager
-def _timed(label: str) -> Iterator[None]:
+def timed(label: str) -> Iterator[None]:
     """Record the block's duration in :data:`TRACE` (a no-op when tracing is off)."""
     if TRACE is None:
         yield
@@ -95,10 +95,10 @@ def _locked(lock: threading.RLock, label: str) -> AbstractContextManager[object]
 
 @contextmanager
 def _traced_lock(lock: threading.RLock, label: str) -> Iterator[None]:
-    with _timed(label + ": lock wait"):
+    with timed(label + ": lock wait"):
         lock.acquire()
     try:
-        with _timed(label + ": lock held"):
+        with timed(label + ": lock held"):
             yield
     finally:
         lock.release()
@@ -243,7 +243,7 @@ class HashIndex:
         """Add hashes, searchable at once; returns their ids. Beyond :data:`DELTA_LIMIT`
         the delta segment is merged in a background thread (searches go on meanwhile)."""
         with self._writing:
-            with _timed("add: arrays built"):  # outside the search lock (11 MB at 10M)
+            with timed("add: arrays built"):  # outside the search lock (11 MB at 10M)
                 start = self.size
                 delta = np.concatenate([self.delta, np.asarray(hashes, dtype=np.uint64)])
                 dead = np.concatenate([self.dead, np.zeros(hashes.shape[0], dtype=bool)])
@@ -293,7 +293,7 @@ class HashIndex:
                 )  # fmt: skip
             if delta.shape[0] == 0:
                 return
-            with _timed("merge: build new arrays"):
+            with timed("merge: build new arrays"):
                 merged = _merged(self.layout, hashes, offsets, postings, delta)
             with self._writing, _locked(self._lock, "merge swap"):
                 self.hashes, self.offsets, self.postings = merged
@@ -485,18 +485,18 @@ def _merged(
     new_ids = np.arange(n, n + delta.shape[0], dtype=np.uint32)
     new_offsets, new_postings = [], []
     for chunk, off, post in zip(layout, offsets, postings, strict=True):
-        with _timed("merge: chunk keys + argsort"):
+        with timed("merge: chunk keys + argsort"):
             keys = chunk_keys(delta, chunk)
             order = np.argsort(keys, kind="stable")
-        with _timed("merge: insertion points"):
+        with timed("merge: insertion points"):
             sorted_keys = keys[order]
             # Inserting at the end of each bucket keeps ids ascending within buckets.
             at = off[sorted_keys + 1].astype(np.int64)
-        with _timed("merge: postings insert"):
+        with timed("merge: postings insert"):
             new_postings.append(_inserted(post, at, new_ids[order]))
-        with _timed("merge: offsets shift"):
+        with timed("merge: offsets shift"):
             new_offsets.append(_shifted(off, sorted_keys))
-    with _timed("merge: hashes stacked"):
+    with timed("merge: hashes stacked"):
         stacked = _stacked(hashes, delta)
     return stacked, new_offsets, new_postings
 

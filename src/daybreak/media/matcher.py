@@ -33,7 +33,7 @@ import polars as pl
 from daybreak.media.bank_segments import ADD, Part
 from daybreak.media.banks import Bank, BankEntry, BankStore, normalize_hash
 from daybreak.media.hamming import RangeSearch
-from daybreak.media.index import U64, HashIndex, Matches, default_layout, parse_pdq
+from daybreak.media.index import U64, HashIndex, Matches, default_layout, parse_pdq, timed
 from daybreak.media.video import FrameHash, VideoMatchRule
 from daybreak.model.signal_types import PdqSignal, SignalType
 from daybreak.plugins import resolve, signal_type, signal_types
@@ -141,6 +141,7 @@ class MediaMatcher:
         # Row i names index id i. Only ever replaced (appended to as chunks), so a
         # search reading it sees every id the index gave it.
         self._meta_frame = pdq_meta
+        self._meta_head = pdq_meta.height  # rows before the appended chunks (never rechunked)
         self.flood = flood or FloodControl()
         self._exact: dict[tuple[str, str], list[tuple[str, tuple[str, ...]]]] = {}
         self._lock = threading.RLock()  # writers of the live state; searches never take it
@@ -224,10 +225,19 @@ class MediaMatcher:
 
     def _append_meta(self, rows: pl.DataFrame) -> None:
         """Append ``rows`` as a new chunk (no copy of the rows already there); called
-        under :attr:`_lock`, before the index gets their hashes."""
+        under :attr:`_lock`, before the index gets their hashes. Past
+        :data:`META_CHUNKS` appended chunks only those are merged into one (gathers
+        slow down with many chunks): rechunking a whole 10 M-row frame took 5.9 s of a
+        catch-up (its first append, a loaded frame having a chunk per row group) and
+        slowed every query meanwhile. The whole frame is rechunked only when the
+        appended rows outnumber the rest (each row copied a bounded number of times)."""
         frame = pl.concat([self._meta_frame, rows], rechunk=False)
-        if frame.n_chunks() > META_CHUNKS:  # gathers slow down with many chunks
-            frame = frame.rechunk()
+        head = frame.slice(0, self._meta_head)
+        tail = frame.slice(self._meta_head)
+        if tail.height > head.height:
+            frame, self._meta_head = frame.rechunk(), frame.height
+        elif tail.n_chunks() > META_CHUNKS:
+            frame = pl.concat([head, tail.rechunk()], rechunk=False)
         self._meta_frame = frame
 
     def _index_exact(self, bank: str, entries: pl.DataFrame) -> None:
@@ -298,7 +308,8 @@ class MediaMatcher:
         touched: set[str] | None = types
         if done is not None and all(p.first > done for p in new):
             for part in new:
-                rows = self.store.read_entry_parts(bank.name, [part])
+                with timed("catch-up: read part"):
+                    rows = self.store.read_entry_parts(bank.name, [part])
                 if part.kind == ADD:
                     self._add_live(bank.name, rows)
                 else:
@@ -309,7 +320,8 @@ class MediaMatcher:
             touched = None  # every type
         self._applied[bank.name] = _last(parts)
         self._synced[bank.name] = bank.entries_version
-        self._build_ranged(only=touched)
+        with timed("catch-up: build ranged"):
+            self._build_ranged(only=touched)
 
     def _add_live(self, bank: str, new: pl.DataFrame) -> None:
         """Hand new entries to the live index in blocks of :data:`ADD_BLOCK`: each block
@@ -319,11 +331,15 @@ class MediaMatcher:
         rows = _meta_rows(bank, new)
         for start in range(0, rows.height, ADD_BLOCK):
             block = rows.slice(start, ADD_BLOCK)
-            hashes = pdq_words(block["hash"])
+            with timed("catch-up: decode block"):
+                hashes = pdq_words(block["hash"])
             # metadata first: a concurrent search must never see an id it cannot name
-            self._append_meta(block)
-            self.index.add(hashes)
-        self._index_exact(bank, new)
+            with timed("catch-up: append metadata"):
+                self._append_meta(block)
+            with timed("catch-up: index add"):
+                self.index.add(hashes)
+        with timed("catch-up: exact hashes"):
+            self._index_exact(bank, new)
 
     def _remove_live(self, bank: str, gone: pl.DataFrame) -> None:
         """Tombstone ``gone``'s (hash_type, hash) keys of ``bank`` in the live index."""
