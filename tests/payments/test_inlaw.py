@@ -41,6 +41,17 @@ def _pays(sender: str, name: str, to: list[tuple[str, str]], n: int, hour: float
     )  # fmt: skip
 
 
+def _men_in_sydney(customers: pl.DataFrame, ids: tuple[str, str, str]) -> pl.DataFrame:
+    """Customers rows for the in-law, the payer and the other sender, in that order."""
+    names = ("Wayne Hughes", "Dale Morgan", "Peter Lewis")
+    return pl.DataFrame(
+        [{"customer_id": cid, "name": name, "birth_year": 1975, "gender": "M", "country": "AU",
+          "timezone": "Australia/Sydney", "known_offender": False}
+         for cid, name in zip(ids, names, strict=True)],
+        schema=customers.schema,
+    )  # fmt: skip
+
+
 @pytest.fixture(scope="module")
 def scanned() -> ScanResult:
     tx, cu, _ = small_world()
@@ -49,13 +60,7 @@ def scanned() -> ScanResult:
         _pays(CAREFUL, "Dale Morgan", FACILITATOR, 10, 23.0, 9, 60.0),
         _pays(OTHER, "Peter Lewis", FACILITATOR[:1], 4, 13.0, 20, 40.0),
     ]
-    people = pl.DataFrame(
-        [{"customer_id": cid, "name": name, "birth_year": 1975, "gender": "M", "country": "AU",
-          "timezone": "Australia/Sydney", "known_offender": False}
-         for cid, name in ((IN_LAW, "Wayne Hughes"), (CAREFUL, "Dale Morgan"),
-                           (OTHER, "Peter Lewis"))],
-        schema=cu.schema,
-    )  # fmt: skip
+    people = _men_in_sydney(cu, (IN_LAW, CAREFUL, OTHER))
     return scan_frames(pl.concat([tx, *payments]), pl.concat([cu, people]))
 
 
@@ -103,13 +108,7 @@ def circles() -> ScanResult:
         _pays(PAYER_3, "Dale Morgan", WOMEN, 12, 21.0, 12, 60.0),
         _pays(OTHER_3, "Peter Lewis", WOMEN[:1], 4, 13.0, 20, 40.0),
     ]
-    people = pl.DataFrame(
-        [{"customer_id": cid, "name": name, "birth_year": 1975, "gender": "M", "country": "AU",
-          "timezone": "Australia/Sydney", "known_offender": False}
-         for cid, name in ((IN_LAW_3, "Wayne Hughes"), (PAYER_3, "Dale Morgan"),
-                           (OTHER_3, "Peter Lewis"))],
-        schema=cu.schema,
-    )  # fmt: skip
+    people = _men_in_sydney(cu, (IN_LAW_3, PAYER_3, OTHER_3))
     return scan_frames(pl.concat([tx, *payments]), pl.concat([cu, people]))
 
 
