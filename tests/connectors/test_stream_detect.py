@@ -29,7 +29,7 @@ from daybreak.store import TiplineStore
 from daybreak.synth import World, generate_world
 
 from .nats_drain import drain
-from .test_stream_in import consumer, files
+from .test_stream_in import consumer, ended, files
 
 pytestmark = pytest.mark.nats
 
@@ -122,8 +122,8 @@ def test_killed_consumer_raises_the_batch_alerts_once(nats_url: str, tmp_path: P
 
     # 1: killed right after its fourth durable write: before that batch's alerts
     first = consumer(config, env={FAILPOINT_ENV: "after_write:4"})
-    first.communicate(timeout=120)
-    assert first.returncode == -signal.SIGKILL
+    code, _, stderr = ended(first, 120)
+    assert code == -signal.SIGKILL, stderr
     written = len(files(out))
     assert written >= 4  # the other kind may have written meanwhile
 
@@ -133,13 +133,13 @@ def test_killed_consumer_raises_the_batch_alerts_once(nats_url: str, tmp_path: P
     while len(files(out)) < written + 10 and time.monotonic() < deadline:
         time.sleep(0.02)
     second.kill()
-    second.communicate(timeout=30)
-    assert second.returncode == -signal.SIGKILL
+    code, _, stderr = ended(second, 30)
+    assert code == -signal.SIGKILL, stderr
 
     # 3: runs to the end
     third = consumer(config, "--exit-when-idle", "3")
-    stdout, stderr = third.communicate(timeout=300)
-    assert third.returncode == 0, stderr.decode()
+    code, stdout, stderr = ended(third, 300)
+    assert code == 0, stderr
     assert b"alerts recorded" in stdout
 
     # every event stored once ...

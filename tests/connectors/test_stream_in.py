@@ -152,6 +152,20 @@ def consumer(
     )
 
 
+def ended(proc: subprocess.Popen[bytes], timeout: float) -> tuple[int, bytes, str]:
+    """Wait for a consumer: its exit code, stdout and the end of its stderr. One still
+    running after ``timeout`` is killed and fails the test with its stderr, so a failure
+    on a loaded machine says where the consumer was."""
+    try:
+        stdout, stderr = proc.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        _, stderr = proc.communicate()
+        tail = stderr.decode(errors="replace")[-4000:]
+        raise AssertionError(f"consumer still running after {timeout} s; stderr:\n{tail}") from None
+    return proc.returncode, stdout, stderr.decode(errors="replace")[-4000:]
+
+
 def files(out: Path) -> list[Path]:
     return sorted(out.glob("*/part-*.parquet"))
 
@@ -169,8 +183,8 @@ def test_consumer_killed_mid_batch_loses_and_doubles_nothing(nats_url: str, tmp_
 
     # 1: killed right after its third durable write, before acknowledging it
     first = consumer(config, env={FAILPOINT_ENV: "after_write:3"})
-    first.communicate(timeout=120)
-    assert first.returncode == -signal.SIGKILL
+    code, _, stderr = ended(first, 120)
+    assert code == -signal.SIGKILL, stderr
     written = len(files(out))
     assert written >= 1  # (the third write may have been of reports, into the store)
 
@@ -180,14 +194,14 @@ def test_consumer_killed_mid_batch_loses_and_doubles_nothing(nats_url: str, tmp_
     while len(files(out)) < written + 3 and time.monotonic() < deadline:
         time.sleep(0.05)
     second.kill()
-    second.communicate(timeout=30)
-    assert second.returncode == -signal.SIGKILL
+    code, _, stderr = ended(second, 30)
+    assert code == -signal.SIGKILL, stderr
     assert sum(ids(out, "transactions", "txn_id").values()) < N_TXNS  # really mid-stream
 
     # 3: runs to the end
     third = consumer(config, "--exit-when-idle", "3")
-    _, stderr = third.communicate(timeout=300)
-    assert third.returncode == 0, stderr.decode()
+    code, _, stderr = ended(third, 300)
+    assert code == 0, stderr
 
     txns = ids(out, "transactions", "txn_id")
     assert set(txns) == {f"T{i:06d}" for i in range(N_TXNS)}
